@@ -1,0 +1,59 @@
+# The two commands: `make run` and `make test`. Everything else is a step they use.
+VENV := .venv
+PY := $(VENV)/bin/python
+MC := $(VENV)/bin/messagecenter
+UV_VERSION := 0.13.8
+# PostgreSQL for the second pass of the suite; pytest-django creates and drops its own
+# test database next to this one.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test install lint typecheck test-sqlite test-postgres lock clean
+
+run: install
+	@$(MC) migrate --noinput -v0
+	@$(MC) collectstatic --noinput -v0
+	@$(MC) demo
+	@$(MC) run
+
+test: install lint typecheck
+	$(MC) makemigrations --check --dry-run -v1
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python
+	@python=$$(scripts/find-python) || exit 1; \
+	if ! $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then \
+		rm -rf $(VENV) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV); \
+	fi
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(VENV)/bin/uv pip install -q --python $(PY) --require-hashes -r requirements.lock
+	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+lint: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+# pytest's own exit codes pass through: 5 ("no tests ran") fails the build.
+test-sqlite: install
+	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres: install
+	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
+	else \
+		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass is SKIPPED." >&2; \
+	fi
+
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --group dev --generate-hashes --python-version 3.12 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var

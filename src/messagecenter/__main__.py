@@ -1,0 +1,3 @@
+from messagecenter.cli import main
+
+main()

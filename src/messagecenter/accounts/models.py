@@ -1,0 +1,45 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    BUYER = "buyer", "Buyer"
+    SELLER = "seller", "Seller"
+    AGENT = "agent", "Customer service agent"
+    ADMIN = "admin", "Administrator"
+
+
+class User(AbstractUser):
+    """A person with a marketplace account. One role each: a seller account is separate
+    from a buyer account, as on the big marketplaces."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.BUYER)
+    display_name = models.CharField(max_length=150, blank=True)
+    # ISO 3166-1 alpha-2; broadcasts (notices, promotions) can target a country.
+    country = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        db_table = "accounts_user"
+
+    def __str__(self) -> str:
+        return self.public_name
+
+    @property
+    def public_name(self) -> str:
+        """The name other people see: a seller's storefront, else the display name."""
+        storefront = getattr(self, "storefront", None)
+        if storefront is not None:
+            return str(storefront.name)
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.role == Role.BUYER
+
+    @property
+    def is_seller(self) -> bool:
+        return self.role == Role.SELLER
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == Role.AGENT

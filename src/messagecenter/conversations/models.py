@@ -1,0 +1,256 @@
+"""Conversations, their messages and each person's view of them.
+
+The inbox never reads Conversation or Message to decide what to list: every person has a
+Participant row per conversation carrying what the list needs, so listing is one ordered
+index range scan whatever the person's size. See docs/conversations.md.
+"""
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from messagecenter.accounts.models import Role
+
+
+class Kind(models.TextChoices):
+    BUYER_SELLER = "buyer_seller", "Buyer–seller messages"
+    ORDER_UPDATES = "order_updates", "Order updates"
+    RETURNS = "returns", "Returns and refunds"
+    CUSTOMER_SERVICE = "customer_service", "Customer service"
+    CLAIM = "claim", "Guarantee claim"
+    MEMBERSHIP = "membership", "Membership"
+    PROMOTION = "promotion", "Promotion"
+    NOTICE = "notice", "Important notice"
+
+
+class Folder(models.TextChoices):
+    """The topical folders of the Message Center. Archive and Trash are boxes, not folders:
+    an archived order update is still an order update."""
+
+    BUYER_SELLER = "buyer_seller", "Buyer/Seller messages"
+    ORDERS = "orders", "Orders & shipping"
+    RETURNS = "returns", "Returns & refunds"
+    CUSTOMER_SERVICE = "customer_service", "Customer service"
+    CLAIMS = "claims", "Claims"
+    PROMOTIONS = "promotions", "Promotions"
+    NOTICES = "notices", "Notices"
+
+
+FOLDER_OF_KIND: dict[str, str] = {
+    Kind.BUYER_SELLER: Folder.BUYER_SELLER,
+    Kind.ORDER_UPDATES: Folder.ORDERS,
+    Kind.RETURNS: Folder.RETURNS,
+    Kind.CUSTOMER_SERVICE: Folder.CUSTOMER_SERVICE,
+    Kind.CLAIM: Folder.CLAIMS,
+    Kind.MEMBERSHIP: Folder.NOTICES,
+    Kind.PROMOTION: Folder.PROMOTIONS,
+    Kind.NOTICE: Folder.NOTICES,
+}
+
+
+class Box(models.TextChoices):
+    """Where a conversation sits for one person. DELETED is gone from every list (deleted
+    for ever, or purged from Trash) until a new message brings it back."""
+
+    INBOX = "inbox", "Inbox"
+    ARCHIVE = "archive", "Archive"
+    TRASH = "trash", "Trash"
+    DELETED = "deleted", "Deleted"
+
+
+# Unread counters are kept per person for each topical folder (conversations in the inbox)
+# and for Archive and Trash; "All" is the sum of the topical folders.
+COUNTER_KEYS: tuple[str, ...] = (*Folder.values, Box.ARCHIVE, Box.TRASH)
+
+# "Mute until I unmute": a date no one reaches, so "is it muted now" stays one comparison.
+MUTED_INDEFINITELY = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+class Conversation(models.Model):
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    # What it is about and between whom; the inbox shows these as the counterpart and card.
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    storefront = models.ForeignKey(
+        "marketplace.Storefront", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        "marketplace.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    order = models.ForeignKey(
+        "marketplace.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conversations",
+    )
+    # One conversation per topic ("questions from buyer 7 about product 12"): a unique key
+    # makes "find or start" race-free.
+    topic_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_message = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def folder(self) -> str:
+        return FOLDER_OF_KIND[self.kind]
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    # None: the marketplace itself (order updates, notices). Only system code sends those.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    # The client's key for "send once": a retry with the same key returns this message.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (NULL: no key)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="message_sender_idempotency_key",
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["conversation", "id"], name="message_conversation_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} in {self.conversation_id}"
+
+    @property
+    def is_official(self) -> bool:
+        """From the marketplace or its staff. Sellers and buyers can never send as official,
+        whatever their display name says: that is the anti-spoofing line users can trust."""
+        return self.sender is None or self.sender.role in (Role.AGENT, Role.ADMIN)
+
+    @property
+    def sender_name(self) -> str:
+        if self.sender is None:
+            return "Marketplace"
+        return self.sender.public_name
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # Never the uploader's name on disk: it is kept in `filename` for display only.
+    return f"attachments/{instance.message.conversation_id}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ParticipantRole(models.TextChoices):
+    BUYER = "buyer", "Buyer"
+    SELLER = "seller", "Seller"
+    AGENT = "agent", "Agent"
+    RECIPIENT = "recipient", "Recipient"
+
+
+class Participant(models.Model):
+    """One person's view of one conversation: which box and folder it is in, what they have
+    read, and when it last moved. Every inbox query reads only this table's index."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    role = models.CharField(max_length=16, choices=ParticipantRole.choices)
+    folder = models.CharField(max_length=20, choices=Folder.choices)
+    box = models.CharField(max_length=10, choices=Box.choices, default=Box.INBOX)
+    last_activity_at = models.DateTimeField()
+    last_read_message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    unread_count = models.PositiveIntegerField(default=0)
+    trashed_at = models.DateTimeField(null=True, blank=True)
+    muted_until = models.DateTimeField(null=True, blank=True)
+    # Messages up to this id were deleted by this person (purged from Trash); a conversation
+    # that comes back with a new message shows only what came after.
+    history_after_message_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["conversation", "user"], name="participant_one_per_user"
+            )
+        ]
+        indexes: ClassVar = [
+            # All / Archive / Trash, newest first, keyset-paginated on (last_activity_at, id).
+            models.Index(
+                fields=["user", "box", "-last_activity_at", "-id"], name="participant_box_recent"
+            ),
+            # One topical folder of the inbox.
+            models.Index(
+                fields=["user", "folder", "box", "-last_activity_at", "-id"],
+                name="participant_folder_recent",
+            ),
+            # The periodic purge of old Trash, across all users.
+            models.Index(fields=["box", "trashed_at"], name="participant_trash_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.conversation_id}"
+
+    def is_muted(self, now: datetime) -> bool:
+        return self.muted_until is not None and self.muted_until > now
+
+    @property
+    def counter_key(self) -> str | None:
+        return counter_key(self.box, self.folder)
+
+
+def counter_key(box: str, folder: str) -> str | None:
+    """Which unread counter a conversation in this box and folder belongs to."""
+    if box == Box.INBOX:
+        return folder
+    if box in (Box.ARCHIVE, Box.TRASH):
+        return box
+    return None
+
+
+class UnreadCounter(models.Model):
+    """Conversations with unread messages, per person and folder (or Archive/Trash).
+    Maintained by the actions in the same transaction as the change; never counted on read."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=20)
+    conversations = models.IntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "key"], name="unread_counter_one_per_key"),
+            models.CheckConstraint(
+                condition=Q(conversations__gte=0), name="unread_counter_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}: {self.conversations}"

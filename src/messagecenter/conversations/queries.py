@@ -1,0 +1,151 @@
+"""Reads of conversations, always starting from the person asking (docs/conversations.md)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import (
+    COUNTER_KEYS,
+    Attachment,
+    Box,
+    Folder,
+    Message,
+    Participant,
+    UnreadCounter,
+)
+from messagecenter.errors import InvalidInput, NotFound
+
+VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
+
+
+def access_conversation(user: User, conversation_id: Any) -> Participant:
+    """The only way from a conversation id given by a person to the conversation.
+
+    Returns the person's Participant (with its conversation). A conversation that does not
+    exist, is not theirs, or that they deleted raises the same NotFound.
+    """
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such conversation.", code="conversation_not_found") from None
+    participant = (
+        Participant.objects.select_related(
+            "conversation",
+            "conversation__storefront",
+            "conversation__buyer",
+            "conversation__product",
+            "conversation__order",
+        )
+        .filter(user=user, conversation_id=conversation_id, box__in=VISIBLE_BOXES)
+        .first()
+    )
+    if participant is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return participant
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    participants: list[Participant]
+    next_cursor: str | None
+
+
+def inbox_page(
+    user: User,
+    *,
+    box: str = Box.INBOX,
+    folder: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> InboxPage:
+    """One page of a person's conversations, newest activity first.
+
+    An ordered range scan of participant_box_recent / participant_folder_recent: the cost is
+    the page size, not the size of the inbox. Pages continue from a keyset cursor.
+    """
+    if box not in VISIBLE_BOXES:
+        raise InvalidInput(f"Unknown box {box!r}.", code="invalid_box")
+    if folder is not None and folder not in Folder.values:
+        raise InvalidInput(f"Unknown folder {folder!r}.", code="invalid_folder")
+    page_size = limit or settings.INBOX_PAGE_SIZE
+    rows = Participant.objects.filter(user=user, box=box)
+    if folder is not None:
+        rows = rows.filter(folder=folder)
+    if cursor:
+        last_activity_at, last_id = _decode_cursor(cursor)
+        rows = rows.filter(
+            Q(last_activity_at__lt=last_activity_at)
+            | Q(last_activity_at=last_activity_at, id__lt=last_id)
+        )
+    participants = list(
+        rows.select_related(
+            "conversation",
+            "conversation__storefront",
+            "conversation__buyer",
+            "conversation__last_message",
+            "conversation__last_message__sender",
+            "conversation__last_message__sender__storefront",
+        ).order_by("-last_activity_at", "-id")[: page_size + 1]
+    )
+    next_cursor = None
+    if len(participants) > page_size:
+        participants = participants[:page_size]
+        last = participants[-1]
+        next_cursor = f"{last.last_activity_at.isoformat()}~{last.pk}"
+    return InboxPage(participants=participants, next_cursor=next_cursor)
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        timestamp, _, identifier = cursor.rpartition("~")
+        return datetime.fromisoformat(timestamp), int(identifier)
+    except ValueError:
+        raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
+
+
+def unread_counts(user: User) -> dict[str, int]:
+    """Conversations with unread messages per folder, Archive and Trash, plus "all" (the
+    inbox): one indexed read of at most nine maintained counters."""
+    counts = dict.fromkeys(COUNTER_KEYS, 0)
+    counts.update(UnreadCounter.objects.filter(user=user).values_list("key", "conversations"))
+    counts["all"] = sum(counts[folder] for folder in Folder.values)
+    return counts
+
+
+def conversation_messages(participant: Participant) -> QuerySet[Message]:
+    """The messages this person can see in their conversation, oldest first."""
+    return (
+        Message.objects.filter(
+            conversation_id=participant.conversation_id,
+            id__gt=participant.history_after_message_id,
+        )
+        .select_related("sender", "sender__storefront")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("id")
+    )
+
+
+def access_attachment(user: User, attachment_id: Any) -> Attachment:
+    """An attachment, only through a conversation the person can see."""
+    try:
+        attachment_id = int(attachment_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such attachment.", code="attachment_not_found") from None
+    attachment = (
+        Attachment.objects.select_related("message")
+        .filter(
+            pk=attachment_id,
+            message__conversation__participants__user=user,
+            message__conversation__participants__box__in=VISIBLE_BOXES,
+            # Not what the person deleted before the conversation came back.
+            message_id__gt=F("message__conversation__participants__history_after_message_id"),
+        )
+        .first()
+    )
+    if attachment is None:
+        raise NotFound("No such attachment.", code="attachment_not_found")
+    return attachment

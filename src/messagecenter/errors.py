@@ -1,0 +1,37 @@
+"""The errors actions raise. Each has a stable code; the web pages and the API render them
+in one shape ({"error": {"code", "message"}}) and nothing is changed when one is raised."""
+
+
+class MessageCenterError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFound(MessageCenterError):
+    """Missing and not-yours look the same, so ids cannot be probed."""
+
+    code = "not_found"
+    status = 404
+
+
+class InvalidInput(MessageCenterError):
+    code = "invalid_input"
+    status = 400
+
+
+class NotAllowed(MessageCenterError):
+    """The person may see the thing but not do this to it (a seller asking itself)."""
+
+    code = "not_allowed"
+    status = 403
+
+
+class Conflict(MessageCenterError):
+    code = "conflict"
+    status = 409

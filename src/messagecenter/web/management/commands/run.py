@@ -1,0 +1,55 @@
+import signal
+import subprocess
+import sys
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from messagecenter import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the whole Message Center in the foreground: web server and worker. Ctrl-C stops both."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        command = [sys.executable, "-m", "messagecenter"]
+        children = [
+            subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]),
+            subprocess.Popen([*command, "worker"]),
+        ]
+        self.stdout.write(f"\nMessage Center is running on http://{host}:{port}/\n")
+        if demo.is_loaded():
+            self.stdout.write(demo.sign_in_help())
+        self.stdout.write("Press Ctrl-C to stop.\n")
+        # Ctrl-C reaches the whole process group; children stop themselves, we wait.
+        signal.signal(signal.SIGTERM, lambda *_: _stop(children))
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _stop(children)
+        failed = [child.returncode for child in children if child.returncode not in (0, -2, -15)]
+        if failed:
+            raise SystemExit(1)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

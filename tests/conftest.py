@@ -1,0 +1,55 @@
+import os
+
+import pytest
+from django.conf import settings
+from pytest_django.fixtures import SettingsWrapper
+
+from messagecenter.accounts.models import User
+from messagecenter.marketplace.models import Product
+from tests import factories
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path_factory: pytest.TempPathFactory, settings: SettingsWrapper) -> None:
+    """Uploaded files go to a temporary folder, never to var/."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture
+def buyer(db: None) -> User:
+    return factories.BuyerFactory(username="alice", display_name="Alice Buyer")
+
+
+@pytest.fixture
+def other_buyer(db: None) -> User:
+    return factories.BuyerFactory(username="bob", display_name="Bob Buyer")
+
+
+@pytest.fixture
+def seller(db: None) -> User:
+    return factories.SellerFactory(
+        username="seller", storefront__name="Acme Kitchen", storefront__slug="acme-kitchen"
+    )
+
+
+@pytest.fixture
+def other_seller(db: None) -> User:
+    return factories.SellerFactory(
+        username="other-seller", storefront__name="Other Goods", storefront__slug="other-goods"
+    )
+
+
+@pytest.fixture
+def agent(db: None) -> User:
+    return factories.AgentFactory(username="agent", display_name="Sam from Customer Service")
+
+
+@pytest.fixture
+def product(seller: User) -> Product:
+    return factories.ProductFactory(storefront=seller.storefront, title="Espresso machine")
+
+
+def database_vendor() -> str:
+    return str(settings.DATABASES["default"]["ENGINE"]).rsplit(".", 1)[-1]
