@@ -2,7 +2,7 @@ import os
 
 import pytest
 from django.conf import settings
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
 from messagecenter.marketplace.models import Product
@@ -12,7 +12,13 @@ IN_CI = os.environ.get("CI") == "true"
 
 
 @pytest.fixture(autouse=True)
-def _media_root(tmp_path_factory: pytest.TempPathFactory, settings: SettingsWrapper) -> None:
+def _fast_password_hashing(settings: Settings) -> None:
+    """Real hashing costs ~0.3 s per user; tests create hundreds of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> None:
     """Uploaded files go to a temporary folder, never to var/."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 

@@ -1,0 +1,63 @@
+"""Checks shared by the conversation tests."""
+
+from typing import Any
+
+from django.db.models import Count
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import (
+    Box,
+    Message,
+    Participant,
+    UnreadCounter,
+)
+from messagecenter.conversations.queries import unread_counts
+from messagecenter.realtime.models import UserEvent
+
+
+def recounted_unread(user: User) -> dict[str, int]:
+    """The unread counters as they should be, counted the slow way from Participant rows."""
+    truth: dict[str, int] = {}
+    rows = Participant.objects.filter(user=user, unread_count__gt=0).exclude(box=Box.DELETED)
+    for participant in rows:
+        key = participant.folder if participant.box == Box.INBOX else participant.box
+        truth[key] = truth.get(key, 0) + 1
+    return truth
+
+
+def maintained_unread(user: User) -> dict[str, int]:
+    counts = unread_counts(user)
+    return {key: value for key, value in counts.items() if value and key != "all"}
+
+
+def event_sequences(user: User) -> list[int]:
+    return list(
+        UserEvent.objects.filter(user=user).order_by("sequence").values_list("sequence", flat=True)
+    )
+
+
+def event_kinds(user: User) -> list[str]:
+    return list(
+        UserEvent.objects.filter(user=user).order_by("sequence").values_list("kind", flat=True)
+    )
+
+
+def snapshot() -> dict[str, Any]:
+    """Everything an action could change, to prove a refused action changed nothing."""
+    return {
+        "participants": list(
+            Participant.objects.order_by("id").values(
+                "id",
+                "box",
+                "unread_count",
+                "trashed_at",
+                "muted_until",
+                "last_read_message_id",
+                "last_activity_at",
+                "history_after_message_id",
+            )
+        ),
+        "messages": list(Message.objects.order_by("id").values_list("id", "body")),
+        "counters": list(UnreadCounter.objects.order_by("id").values_list("id", "conversations")),
+        "events": UserEvent.objects.aggregate(n=Count("id"))["n"],
+    }

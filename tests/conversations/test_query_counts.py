@@ -1,0 +1,105 @@
+"""Exact query counts for the hot paths, and the same count whatever the person's size.
+
+Inside a test every action's transaction is a savepoint, so each count includes the
+SAVEPOINT and RELEASE statements (2); in production those are BEGIN and COMMIT.
+"""
+
+import pytest
+from django.db import connection
+from pytest_django import DjangoAssertNumQueries
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions, queries
+from messagecenter.conversations.models import Box, Participant
+from messagecenter.marketplace.models import Product
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def busy_seller(seller: User, conversations: int) -> None:
+    for _ in range(conversations):
+        product = factories.ProductFactory(storefront=seller.storefront)
+        actions.ask_seller_about_product(factories.BuyerFactory(), product.pk, "In stock?")
+
+
+@pytest.mark.parametrize("other_conversations", [0, 60])
+def test_a_reply_costs_ten_queries_whatever_the_inbox_size(
+    buyer: User,
+    seller: User,
+    product: Product,
+    other_conversations: int,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    busy_seller(seller, other_conversations)
+    question = actions.ask_seller_about_product(buyer, product.pk, "Does it fit a 30 cm shelf?")
+    actions.mark_read(buyer, [question.conversation_id])
+
+    # savepoint, lock participants, insert message, update conversation, update recipients,
+    # update sender, move the recipient's unread counter, allocate event numbers, insert
+    # events, release.
+    with django_assert_num_queries(10):
+        actions.send_message(seller, question.conversation_id, "Yes: it is 28 cm wide.")
+
+    # The next reply finds the buyer already unread: no counter moves.
+    with django_assert_num_queries(9):
+        actions.send_message(seller, question.conversation_id, "And 35 cm deep.")
+
+
+def test_a_retry_with_a_known_key_costs_one_query_and_changes_nothing(
+    buyer: User,
+    seller: User,
+    product: Product,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    question = actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    actions.send_message(seller, question.conversation_id, "Hi!", idempotency_key="tap-1")
+    with django_assert_num_queries(3):
+        actions.send_message(seller, question.conversation_id, "Hi!", idempotency_key="tap-1")
+
+
+@pytest.mark.parametrize("conversations", [3, 60])
+def test_inbox_page_and_badges_are_one_query_each_whatever_the_size(
+    seller: User, conversations: int, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    busy_seller(seller, conversations)
+
+    with django_assert_num_queries(1):
+        page = queries.inbox_page(seller, limit=25)
+        [(p.conversation.buyer, p.conversation.last_message.sender_name) for p in page.participants]  # type: ignore[union-attr]
+    with django_assert_num_queries(1):
+        counts = queries.unread_counts(seller)
+
+    assert len(page.participants) == min(conversations, 25)
+    assert counts["buyer_seller"] == conversations
+
+
+def test_mark_read_costs_seven_queries(
+    buyer: User,
+    seller: User,
+    product: Product,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    question = actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    with django_assert_num_queries(7):
+        actions.mark_read(seller, [question.conversation_id])
+
+
+def test_the_inbox_query_walks_the_box_index_in_order(seller: User) -> None:
+    busy_seller(seller, 3)
+    page = Participant.objects.filter(user=seller, box=Box.INBOX).order_by(
+        "-last_activity_at", "-id"
+    )[:25]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "USING INDEX participant_box_recent" in plan
+            assert "TEMP B-TREE" not in plan
+        else:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert "participant_box_recent" in plan
+            assert "Sort" not in plan

@@ -1,0 +1,60 @@
+import pytest
+from django.db import transaction
+
+from messagecenter.accounts.models import User
+from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.models import EventStream, UserEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_events_are_numbered_per_user_in_the_order_given(buyer: User, seller: User) -> None:
+    with transaction.atomic():
+        record_events(
+            [
+                PendingEvent(buyer.pk, "conversation.read", {"n": 1}),
+                PendingEvent(seller.pk, "conversation.read", {"n": 2}),
+                PendingEvent(buyer.pk, "conversation.archived", {"n": 3}),
+            ]
+        )
+    with transaction.atomic():
+        record_events([PendingEvent(buyer.pk, "conversation.trashed", {"n": 4})])
+
+    rows = UserEvent.objects.order_by("user_id", "sequence")
+    assert [(e.user_id, e.sequence, e.payload["n"]) for e in rows] == [
+        (buyer.pk, 1, 1),
+        (buyer.pk, 2, 3),
+        (buyer.pk, 3, 4),
+        (seller.pk, 1, 2),
+    ]
+    assert EventStream.objects.get(user=buyer).last_sequence == 3
+
+
+def failing_action(user: User) -> None:
+    with transaction.atomic():
+        record_events([PendingEvent(user.pk, "conversation.read")])
+        raise RuntimeError("the action failed after recording its event")
+
+
+def test_a_rolled_back_change_leaves_no_event_and_no_gap(buyer: User) -> None:
+    with pytest.raises(RuntimeError):
+        failing_action(buyer)
+    with transaction.atomic():
+        record_events([PendingEvent(buyer.pk, "conversation.archived")])
+
+    assert list(UserEvent.objects.values_list("sequence", "kind")) == [(1, "conversation.archived")]
+
+
+def test_events_can_only_be_recorded_inside_the_actions_transaction(buyer: User) -> None:
+    with pytest.raises(RuntimeError, match="inside the action's transaction"):
+        record_events([PendingEvent(buyer.pk, "conversation.read")])
+    assert UserEvent.objects.count() == 0
+
+
+def test_many_users_get_their_first_events_in_one_call() -> None:
+    users = factories.BuyerFactory.create_batch(5)
+    with transaction.atomic():
+        record_events(PendingEvent(user.pk, "message.created") for user in users)
+    assert sorted(UserEvent.objects.values_list("sequence", flat=True)) == [1, 1, 1, 1, 1]
+    assert EventStream.objects.count() == 5
