@@ -1,6 +1,898 @@
+"""The demo marketplace that `make run` loads, so a newcomer can sign in and find a Message
+Center in use: three shops, two buyers with orders in every state, conversations with
+sellers and customer service, membership messages, notices, promotions, and one phishing
+message to spot.
+
+Accounts, shops, products and orders are rows the operator's own systems would feed, so
+they are created directly. Every message, read, archive and trash goes through
+conversations.actions, so unread counters and event logs are exactly what real use leaves.
+Actions stamp messages with the current time: the story is told in chronological order so
+the inbox lists it newest first, while the order rows carry dates spread over past weeks.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Conversation, Kind, Message
+from messagecenter.errors import Conflict
+from messagecenter.marketplace.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    Product,
+    Refund,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+    Storefront,
+)
+
+DEMO_PASSWORD = "demo-password-2026"
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    role: str
+    username: str
+    what_they_find: str
+
+
+SIGN_INS: tuple[DemoSignIn, ...] = (
+    DemoSignIn(
+        Role.BUYER,
+        "alice",
+        "orders in every state, seller and customer-service replies, a phishing message",
+    ),
+    DemoSignIn(Role.BUYER, "bob", "a cancelled order, a seller's answer, a promotion"),
+    DemoSignIn(Role.SELLER, "seller", "Brightside Home & Kitchen: a buyer's question to answer"),
+    DemoSignIn(Role.SELLER, "trailhead", "Trailhead Outfitters: a buyer's question, answered"),
+    DemoSignIn(Role.SELLER, "pixelpine", "Pixel & Pine Electronics: a new question about an order"),
+    DemoSignIn(Role.AGENT, "agent", "customer-service cases from alice and bob, one new"),
+    DemoSignIn(Role.ADMIN, "admin", "the Django admin at /admin/"),
+)
+# The seller behind the phishing message. It has no password: it is no one's sign-in.
+IMPOSTOR_USERNAME = "mkt-account-team"
+DEMO_USERNAMES: tuple[str, ...] = (*(sign_in.username for sign_in in SIGN_INS), IMPOSTOR_USERNAME)
+# Everything is created in one transaction, so the first buyer existing means all of it does.
+MARKER_USERNAME = "alice"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What one call to load_demo created (nothing when the demo was already loaded)."""
+
+    already_loaded: bool
+    accounts: int = 0
+    storefronts: int = 0
+    products: int = 0
+    orders: int = 0
+    conversations: int = 0
+    messages: int = 0
+
+
 def is_loaded() -> bool:
-    return False
+    return User.objects.filter(username=MARKER_USERNAME).exists()
 
 
 def sign_in_help() -> str:
-    return ""
+    """The demo's sign-ins, for the terminal."""
+    role_width = max(len(sign_in.role) for sign_in in SIGN_INS)
+    username_width = max(len(sign_in.username) for sign_in in SIGN_INS)
+    lines = [f"Demo sign-ins (the password of every account is {DEMO_PASSWORD}):"]
+    lines.extend(
+        f"  {sign_in.role!s:<{role_width}}  {sign_in.username:<{username_width}}  "
+        f"{sign_in.what_they_find}"
+        for sign_in in SIGN_INS
+    )
+    return "\n".join(lines) + "\n"
+
+
+def load_demo() -> DemoSummary:
+    """Load the demo marketplace once: a second call changes nothing."""
+    if is_loaded():
+        return DemoSummary(already_loaded=True)
+    # Password hashing is slow on purpose: hash once, before taking the write lock, and
+    # give every demo account the same hash.
+    password = make_password(DEMO_PASSWORD)
+    try:
+        with transaction.atomic():
+            if is_loaded():
+                return DemoSummary(already_loaded=True)
+            _refuse_taken_usernames()
+            before = _counts()
+            _build(password, timezone.now())
+            after = _counts()
+    except IntegrityError:
+        # Another `demo` committed first (on PostgreSQL; SQLite's write lock queues them).
+        if is_loaded():
+            return DemoSummary(already_loaded=True)
+        raise
+    accounts, storefronts, products, orders, conversations, messages = (
+        rows_after - rows_before for rows_after, rows_before in zip(after, before, strict=True)
+    )
+    return DemoSummary(
+        already_loaded=False,
+        accounts=accounts,
+        storefronts=storefronts,
+        products=products,
+        orders=orders,
+        conversations=conversations,
+        messages=messages,
+    )
+
+
+# What DemoSummary reports, in the order of its fields.
+COUNTED: tuple[type[models.Model], ...] = (
+    User,
+    Storefront,
+    Product,
+    Order,
+    Conversation,
+    Message,
+)
+
+
+def _counts() -> list[int]:
+    return [model._default_manager.count() for model in COUNTED]
+
+
+def _refuse_taken_usernames() -> None:
+    taken = sorted(
+        User.objects.filter(username__in=DEMO_USERNAMES).values_list("username", flat=True)
+    )
+    if taken:
+        raise Conflict(
+            f"The demo cannot be loaded: this database already has accounts named "
+            f"{', '.join(taken)}. Load it into a fresh database (another "
+            f"MESSAGECENTER_VAR_DIR or DATABASE_URL).",
+            code="demo_usernames_taken",
+        )
+
+
+def _build(password: str, now: datetime) -> None:
+    people = _create_people(password)
+    products = _create_catalogue(people)
+    orders = _create_orders(people, products, now)
+    _tell_the_story(people, products, orders, now)
+
+
+# --- what the operator's systems would hold -------------------------------------------------
+
+
+def _create_people(password: str) -> dict[str, User]:
+    def person(
+        username: str,
+        role: str,
+        first_name: str,
+        last_name: str,
+        display_name: str,
+        *,
+        can_sign_in: bool = True,
+    ) -> User:
+        return User.objects.create(
+            username=username,
+            # make_password(None) is an unusable password: no one can sign in with it.
+            password=password if can_sign_in else make_password(None),
+            email=f"{username}@example.com",
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
+            display_name=display_name,
+            country="US",
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
+        )
+
+    people = {
+        "alice": person("alice", Role.BUYER, "Alice", "Martin", "Alice Martin"),
+        "bob": person("bob", Role.BUYER, "Bob", "Chen", "Bob Chen"),
+        "seller": person("seller", Role.SELLER, "Dana", "Whitfield", "Dana Whitfield"),
+        "trailhead": person("trailhead", Role.SELLER, "Marcus", "Reyes", "Marcus Reyes"),
+        "pixelpine": person("pixelpine", Role.SELLER, "Jonah", "Park", "Jonah Park"),
+        "agent": person("agent", Role.AGENT, "Priya", "Natarajan", "Priya from Customer Service"),
+        "admin": person("admin", Role.ADMIN, "Site", "Administrator", "Site administrator"),
+        IMPOSTOR_USERNAME: person(
+            IMPOSTOR_USERNAME, Role.SELLER, "", "", "Account Services", can_sign_in=False
+        ),
+    }
+    return people
+
+
+def _create_catalogue(people: dict[str, User]) -> dict[str, Product]:
+    def storefront(username: str, name: str, slug: str) -> Storefront:
+        return Storefront.objects.create(seller=people[username], name=name, slug=slug)
+
+    brightside = storefront("seller", "Brightside Home & Kitchen", "brightside-home-kitchen")
+    trailhead = storefront("trailhead", "Trailhead Outfitters", "trailhead-outfitters")
+    pixel_and_pine = storefront("pixelpine", "Pixel & Pine Electronics", "pixel-and-pine")
+    # A real seller account whose shop name imitates the marketplace's own staff.
+    impostor = storefront(IMPOSTOR_USERNAME, "Marketplace Account Team", "marketplace-account-team")
+
+    def product(
+        shop: Storefront, sku: str, title: str, price_cents: int, description: str
+    ) -> Product:
+        return Product.objects.create(
+            storefront=shop,
+            sku=sku,
+            title=title,
+            price_cents=price_cents,
+            description=description,
+        )
+
+    return {
+        "kettle": product(
+            brightside,
+            "B0C7KX2M41",
+            "Variable-Temperature Electric Kettle, 1.7 L, Stainless Steel",
+            6999,
+            "Six presets from 160 °F to 212 °F for green tea, oolong, French press and more. "
+            "Keep-warm holds the chosen temperature for 30 minutes. 1500 W: boils a litre in "
+            "about four minutes. Stainless interior and lid, auto shut-off, boil-dry protection.",
+        ),
+        "coffee_maker": product(
+            brightside,
+            "B0B9TQ7R22",
+            "12-Cup Programmable Coffee Maker with Thermal Carafe",
+            8999,
+            "Brews up to 12 cups into a double-walled stainless carafe that keeps coffee hot "
+            "for four hours without a warming plate. 24-hour programmable start, bold setting, "
+            "removable 60 oz reservoir, reusable gold-tone filter included.",
+        ),
+        "dutch_oven": product(
+            brightside,
+            "B0D1HV8N56",
+            "Enameled Cast Iron Dutch Oven, 5.5 qt, Cerulean",
+            8400,
+            "Heavy enameled cast iron with a tight-fitting lid for braises, stews and "
+            "no-knead bread. Oven-safe to 500 °F, works on every cooktop including induction. "
+            "Serves four to six.",
+        ),
+        "cutting_boards": product(
+            brightside,
+            "B08ZP4LW93",
+            "Bamboo Cutting Board Set with Juice Grooves, 3 Pieces",
+            3495,
+            "Three boards (15×10, 12×8 and 9×6 inches) of organic Moso bamboo, gentle on "
+            "knife edges. Deep juice groove on the large board. Hand wash; oil monthly.",
+        ),
+        "tent": product(
+            trailhead,
+            "B09RT2K8XW",
+            "Ridgeline 2-Person Backpacking Tent, 3-Season",
+            21900,
+            "Freestanding double-wall tent, 4 lb 2 oz packed. Two doors and two vestibules, "
+            "29 sq ft floor, 40 in peak height. Colour-coded poles pitch in under five "
+            "minutes. Stakes and guylines included; footprint sold separately.",
+        ),
+        "socks": product(
+            trailhead,
+            "B07MW3S5QA",
+            "Merino Wool Hiking Socks, Cushioned Crew, 3 Pairs",
+            4200,
+            "70% merino wool with nylon for durability. Cushioned sole and heel, "
+            "seamless toe, arch support. Naturally odour-resistant. Size M fits US 8–11.",
+        ),
+        "water_bottle": product(
+            trailhead,
+            "B08WB1T32Z",
+            "Insulated Stainless Steel Water Bottle, 32 oz, Wide Mouth",
+            2995,
+            "Double-wall vacuum insulation keeps drinks cold for 24 hours and hot for 12. "
+            "Leak-proof lid with carry loop, fits most ice cubes, dishwasher-safe.",
+        ),
+        "headphones": product(
+            pixel_and_pine,
+            "B0CH7N4P2L",
+            "Wireless Noise-Cancelling Headphones, 40-Hour Battery",
+            14999,
+            "Adaptive noise cancelling, transparency mode and 40 hours of playback. "
+            "Ten minutes of charging gives five hours. Multipoint Bluetooth 5.3, "
+            "USB-C, folding design with a hard case.",
+        ),
+        "charger": product(
+            pixel_and_pine,
+            "B0BQ65W3PC",
+            "65W USB-C GaN Charger, 3 Ports, Foldable Plug",
+            3999,
+            "Two USB-C ports and one USB-A, 65 W from a single port: enough for most "
+            "laptops. Gallium nitride keeps it the size of a phone charger.",
+        ),
+        "keyboard": product(
+            pixel_and_pine,
+            "B0C75MK8BR",
+            "75% Mechanical Keyboard, Hot-Swappable, Brown Switches",
+            11900,
+            "Compact 84-key layout with a volume knob, hot-swappable tactile switches, "
+            "PBT keycaps and a gasket-mounted plate. USB-C wired or Bluetooth for three "
+            "devices.",
+        ),
+        "phone_case": product(
+            impostor,
+            "B0CPC15C7Q",
+            "Clear Shockproof Phone Case for iPhone 15",
+            999,
+            "Slim clear case with reinforced corners and raised edges around the camera.",
+        ),
+    }
+
+
+def _create_orders(
+    people: dict[str, User], products: dict[str, Product], now: datetime
+) -> dict[str, Order]:
+    alice, bob = people["alice"], people["bob"]
+
+    def ago(days: float) -> datetime:
+        return now - timedelta(days=days)
+
+    def order(
+        number: str,
+        buyer: User,
+        status: str,
+        placed_days_ago: float,
+        lines: Sequence[tuple[str, int]],
+    ) -> Order:
+        bought = [(products[key], quantity) for key, quantity in lines]
+        created = Order.objects.create(
+            number=number,
+            buyer=buyer,
+            status=status,
+            placed_at=ago(placed_days_ago),
+            total_cents=sum(product.price_cents * quantity for product, quantity in bought),
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(
+                order=created,
+                product=product,
+                storefront=product.storefront,
+                title=product.title,
+                quantity=quantity,
+                unit_price_cents=product.price_cents,
+            )
+            for product, quantity in bought
+        )
+        return created
+
+    def ship(
+        shipped: Order,
+        carrier: str,
+        tracking_number: str,
+        *,
+        shipped_days_ago: float,
+        expected_days_from_now: int,
+        delivered_days_ago: float | None = None,
+    ) -> None:
+        Shipment.objects.create(
+            order=shipped,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_at=ago(shipped_days_ago),
+            estimated_delivery=(now + timedelta(days=expected_days_from_now)).date(),
+            delivered_at=ago(delivered_days_ago) if delivered_days_ago is not None else None,
+        )
+
+    orders = {
+        "cutting_boards": order(
+            "112-4839201-5521937", alice, OrderStatus.DELIVERED, 26.2, [("cutting_boards", 1)]
+        ),
+        "bob_water_bottle": order(
+            "113-2207418-9904216", bob, OrderStatus.DELIVERED, 15.4, [("water_bottle", 1)]
+        ),
+        "headphones": order(
+            "114-7781230-0456682", alice, OrderStatus.DELIVERED, 12.1, [("headphones", 1)]
+        ),
+        "bob_socks": order("112-5093377-3318450", bob, OrderStatus.CANCELLED, 10.3, [("socks", 1)]),
+        "coffee_maker": order(
+            "113-6624019-7781204", alice, OrderStatus.DELAYED, 9.2, [("coffee_maker", 1)]
+        ),
+        "tent": order("111-9045512-2630098", alice, OrderStatus.PROBLEM, 7.3, [("tent", 1)]),
+        "dutch_oven": order(
+            "114-3318806-1147725", alice, OrderStatus.SHIPPED, 5.1, [("dutch_oven", 1)]
+        ),
+        "hiking": order(
+            "112-0672954-8841306",
+            alice,
+            OrderStatus.OUT_FOR_DELIVERY,
+            4.2,
+            [("socks", 2), ("water_bottle", 1)],
+        ),
+        "bob_charger": order(
+            "113-8850143-6092217", bob, OrderStatus.SHIPPED, 3.3, [("charger", 1)]
+        ),
+        "keyboard": order(
+            "111-2486630-5574918",
+            alice,
+            OrderStatus.PLACED,
+            1.2,
+            [("keyboard", 1), ("phone_case", 1)],
+        ),
+    }
+    ship(
+        orders["cutting_boards"],
+        "UPS",
+        "1Z4R8V270391845526",
+        shipped_days_ago=25,
+        expected_days_from_now=-23,
+        delivered_days_ago=23,
+    )
+    ship(
+        orders["bob_water_bottle"],
+        "USPS",
+        "9400111899223344556677",
+        shipped_days_ago=14,
+        expected_days_from_now=-12,
+        delivered_days_ago=12,
+    )
+    ship(
+        orders["headphones"],
+        "FedEx",
+        "771234905566",
+        shipped_days_ago=11,
+        expected_days_from_now=-9,
+        delivered_days_ago=9,
+    )
+    ship(
+        orders["coffee_maker"],
+        "UPS",
+        "1Z4R8V270392217840",
+        shipped_days_ago=8,
+        expected_days_from_now=1,
+    )
+    ship(orders["tent"], "UPS", "1Z4R8V270395530127", shipped_days_ago=6, expected_days_from_now=2)
+    ship(
+        orders["dutch_oven"], "FedEx", "771239014482", shipped_days_ago=2, expected_days_from_now=2
+    )
+    ship(
+        orders["hiking"],
+        "USPS",
+        "9400111899561203448810",
+        shipped_days_ago=2,
+        expected_days_from_now=0,
+    )
+    ship(
+        orders["bob_charger"],
+        "USPS",
+        "9400111899780021553394",
+        shipped_days_ago=2,
+        expected_days_from_now=1,
+    )
+    returned = ReturnRequest.objects.create(
+        order=orders["cutting_boards"],
+        status=ReturnStatus.REFUNDED,
+        reason="Arrived damaged: the large board is cracked along one edge",
+        requested_at=ago(22),
+    )
+    Refund.objects.create(
+        order=orders["cutting_boards"],
+        return_request=returned,
+        amount_cents=orders["cutting_boards"].total_cents,
+        status=RefundStatus.ISSUED,
+        created_at=ago(16),
+    )
+    return orders
+
+
+# --- the messages, oldest first ------------------------------------------------------------
+
+
+def _tell_the_story(
+    people: dict[str, User],
+    products: dict[str, Product],
+    orders: dict[str, Order],
+    now: datetime,
+) -> None:
+    alice, bob, agent = people["alice"], people["bob"], people["agent"]
+    brightside, trailhead = people["seller"], people["trailhead"]
+    impostor = people[IMPOSTOR_USERNAME]
+
+    def date_in(days_from_now: float) -> date:
+        return (now + timedelta(days=days_from_now)).date()
+
+    def day(days_from_now: float) -> str:
+        return _day(date_in(days_from_now))
+
+    # Four weeks ago: alice's cutting boards arrive cracked; returned and refunded.
+    boards = orders["cutting_boards"]
+    _order_update(boards, _placed_text(boards))
+    _order_update(boards, _shipped_text(boards))
+    _order_update(boards, _delivered_text(boards))
+    _returns_update(
+        boards,
+        f"We've received your return request for the {products['cutting_boards'].title} "
+        f"(order {boards.number}).\n\n"
+        "Reason: arrived damaged: the large board is cracked along one edge.\n\n"
+        "Because the item arrived damaged, return shipping is free. We'll confirm the "
+        "return within 24 hours.",
+    )
+    _returns_update(
+        boards,
+        "Your return is approved.\n\n"
+        "Print the prepaid UPS label from Your Orders, or show the QR code in Your Orders at "
+        f"any UPS Store, and drop the package off by {day(-7)}. You don't need the "
+        "original box.",
+    )
+    _returns_update(
+        boards,
+        f"We received your return on {day(-17)}. Your refund of "
+        f"{_money(boards.total_cents)} is on its way.",
+    )
+    _returns_update(
+        boards,
+        f"Refund issued: {_money(boards.total_cents)} to your Visa ending in 4242 on "
+        f"{day(-16)}. It can take 3–5 business days to appear on your statement.\n\n"
+        "Return and refund status: Refunded.",
+    )
+
+    # Two weeks ago: bob's water bottle, and alice's headphones.
+    bottle = orders["bob_water_bottle"]
+    _order_update(bottle, _placed_text(bottle))
+    _order_update(bottle, _shipped_text(bottle))
+    _order_update(bottle, _delivered_text(bottle))
+    headphones = orders["headphones"]
+    _order_update(headphones, _placed_text(headphones))
+    _order_update(headphones, _shipped_text(headphones))
+    _order_update(headphones, _delivered_text(headphones))
+
+    # Ten days ago: bob changes his mind about the socks.
+    socks = orders["bob_socks"]
+    _order_update(socks, _placed_text(socks))
+    _order_update(
+        socks,
+        f"Your order {socks.number} has been cancelled, as you asked.\n\n"
+        f"{_item_lines(socks)}\n\n"
+        "You have not been charged. If your bank shows a pending amount, it is an "
+        "authorisation that drops off on its own within 3–5 business days.",
+    )
+
+    # A week ago: the coffee maker and the tent ship; membership messages.
+    coffee = orders["coffee_maker"]
+    _order_update(coffee, _placed_text(coffee))
+    _order_update(coffee, _shipped_text(coffee, expected=date_in(-5)))
+    tent = orders["tent"]
+    _order_update(tent, _placed_text(tent))
+    _order_update(tent, _shipped_text(tent, expected=date_in(-3)))
+    actions.send_marketplace_message(
+        alice,
+        kind=Kind.MEMBERSHIP,
+        subject="Your Marketplace Plus membership renews next week",
+        body=f"Hi Alice,\n\n"
+        f"Your Marketplace Plus membership renews on {day(8)} for $14.99 a month, charged "
+        "to your Visa ending in 4242. Over the past year your membership saved you $86.40 "
+        "in delivery fees.\n\n"
+        "Nothing to do if you'd like to keep it. You can switch to yearly billing or cancel "
+        "any time under Your Account > Memberships.",
+    )
+    actions.send_marketplace_message(
+        bob,
+        kind=Kind.MEMBERSHIP,
+        subject="Welcome to your Marketplace Plus free trial",
+        body="Hi Bob,\n\n"
+        "Your 30-day Marketplace Plus trial has started: free two-day delivery on millions "
+        "of items, free returns on eligible orders and early access to deals.\n\n"
+        f"The trial ends on {day(24)}, and we'll remind you three days before. After that "
+        "it's $14.99 a month unless you cancel under Your Account > Memberships.",
+    )
+
+    # Five days ago: two new orders for alice; the coffee maker runs late.
+    oven = orders["dutch_oven"]
+    _order_update(oven, _placed_text(oven))
+    hiking = orders["hiking"]
+    _order_update(hiking, _placed_text(hiking))
+    _order_update(
+        coffee,
+        f"Your package is running late.\n\n"
+        f"UPS reports a delay in transit for order {coffee.number} and now expects to "
+        f"deliver it by {day(1)}. We're sorry for the wait.\n\n"
+        f"You don't need to do anything. If it hasn't arrived by {day(3)}, you can ask for "
+        "a refund or a replacement from Your Orders.",
+    )
+
+    # Four days ago: alice asks Brightside about the late coffee maker; Dana answers.
+    about_coffee = actions.contact_seller_about_order(
+        alice,
+        coffee.pk,
+        products["coffee_maker"].storefront_id,
+        f"Hello, my coffee maker (order {coffee.number}) was due on {day(-5)}, but the "
+        "tracking hasn't moved since it reached the Memphis hub four days ago. Is it lost? "
+        "I'd rather not wait another week.",
+    )
+    actions.send_message(
+        brightside,
+        about_coffee.conversation_id,
+        "Hi Alice, I'm sorry about the wait. I checked with UPS: your package was held at "
+        "the Memphis hub by a weather delay and is moving again, with delivery now expected "
+        f"{day(1)}.\n\n"
+        f"If it hasn't arrived by {day(3)}, reply here and I'll send a replacement the same "
+        "day or refund you in full, whichever you prefer.\n\n"
+        "Dana, Brightside Home & Kitchen",
+    )
+
+    # Three days ago: the tent can't be delivered; bob orders a charger and asks about a tent.
+    _order_update(
+        tent,
+        "There's a problem with your delivery.\n\n"
+        f"UPS tried to deliver order {tent.number} on {day(-3)} but couldn't: the address "
+        "is missing an apartment or unit number.\n\n"
+        "Update the address in Your Orders within 5 days, or the package will be returned "
+        "to the seller and your order refunded.",
+    )
+    charger = orders["bob_charger"]
+    _order_update(charger, _placed_text(charger))
+    tent_question = actions.ask_seller_about_product(
+        bob,
+        products["tent"].pk,
+        "Hello! Is the Ridgeline fully freestanding, and will two 25-inch-wide sleeping pads "
+        "fit side by side? Does it come with stakes?",
+    )
+    actions.send_message(
+        trailhead,
+        tent_question.conversation_id,
+        "Hi Bob, yes, it's fully freestanding: only the rainfly needs two stakes to pitch "
+        "taut. The floor is 52 inches wide at the head end, so two 25-inch pads fit side by "
+        "side with a little room to spare. It comes with 8 aluminium stakes and 4 "
+        "guylines.\n\n"
+        "Marcus, Trailhead Outfitters",
+    )
+
+    # Two days ago: shipments; alice asks customer service about the tent; a new notice.
+    _order_update(oven, _shipped_text(oven))
+    _order_update(hiking, _shipped_text(hiking))
+    _order_update(charger, _shipped_text(charger))
+    tent_case = actions.contact_customer_service(
+        alice,
+        "Tent delivery failed: the address was missing my apartment number",
+        f"Hello, UPS tried to deliver my tent (order {tent.number}) but says the address is "
+        "incomplete. I've now added my apartment number (Apt 4B) to the address on the "
+        "order. Can you make sure the carrier gets the corrected address? I need the tent "
+        "for a trip next weekend.",
+        agent=agent,
+        order=tent,
+    )
+    actions.send_message(
+        agent,
+        tent_case.conversation_id,
+        "Hi Alice, thanks for getting in touch. I've sent the corrected address (Apt 4B) to "
+        "UPS and asked for a new delivery attempt: UPS now shows delivery on "
+        f"{day(2)}, and I've added a note for the driver.\n\n"
+        "If it hasn't arrived by then, reply here and I'll send a replacement at no cost, "
+        "so you have it before your trip.\n\n"
+        "Priya, Customer Service",
+    )
+    for buyer in (alice, bob):
+        actions.send_marketplace_message(
+            buyer,
+            kind=Kind.NOTICE,
+            subject="We're updating our Conditions of Use and Privacy Notice",
+            body=f"Updated Conditions of Use and an updated Privacy Notice take effect on "
+            f"{day(30)}. The main changes:\n\n"
+            "• Clearer rules for how sellers may contact you, and a reminder: we never ask "
+            "for your password, or to confirm payment details, in a message.\n"
+            "• How long the Message Center keeps messages. Messages about an order are kept "
+            "for as long as you have your account.\n"
+            "• How to dispute a charge on an order.\n\n"
+            f"You don't need to do anything: using the marketplace after {day(30)} means you "
+            "accept the updated terms. Read both in full under Your Account > Legal.",
+        )
+
+    # Yesterday: alice asks about a kettle and follows up after Dana's answer.
+    kettle_question = actions.ask_seller_about_product(
+        alice,
+        products["kettle"].pk,
+        "Hi, does this kettle have a keep-warm setting? And is the inside of the lid "
+        "stainless or plastic? I'm trying to avoid plastic touching the water.",
+    )
+    actions.send_message(
+        brightside,
+        kettle_question.conversation_id,
+        "Hi Alice, yes: keep-warm holds the temperature you picked for 30 minutes (press Keep "
+        "Warm after choosing a preset). Everything that touches the water is stainless "
+        "steel, including the inside of the lid and the spout filter. The only plastic parts "
+        "are the handle and the outer lid hinge.\n\n"
+        "Dana, Brightside Home & Kitchen",
+    )
+    actions.send_message(
+        alice,
+        kettle_question.conversation_id,
+        "That's great, thank you! One more: which temperature presets does it have? I mostly "
+        "drink green and white tea.",
+    )
+
+    # Yesterday: alice orders a keyboard and a phone case; the case's "seller" phishes.
+    keyboard = orders["keyboard"]
+    _order_update(keyboard, _placed_text(keyboard))
+    case_question = actions.contact_seller_about_order(
+        alice,
+        keyboard.pk,
+        products["phone_case"].storefront_id,
+        "Hi, I ordered the clear case together with a keyboard from another shop. Will the "
+        "case ship separately? I'd like to have it before I travel on Saturday.",
+    )
+    actions.send_message(
+        impostor,
+        case_question.conversation_id,
+        "URGENT: Your Marketplace account has been suspended\n\n"
+        "Dear Customer,\n\n"
+        "We detected unusual sign-in activity on you account and placed order "
+        f"{keyboard.number} on hold. Your account will be permanently closed within 24 "
+        "hours unless you verify your identity.\n\n"
+        "Verify your account now: https://rnarketplace-account-verify.example/secure-login\n\n"
+        "You will need to confirm your password and the card used for this order.\n\n"
+        "Marketplace Account Team\n"
+        "Security Department",
+    )
+
+    # Yesterday: this week's promotions.
+    actions.send_marketplace_message(
+        alice,
+        kind=Kind.PROMOTION,
+        subject="Spring Kitchen Event: up to 30% off cookware and small appliances",
+        body="Picked for you from shops you've bought from:\n\n"
+        "• Enameled cast iron Dutch ovens from $59\n"
+        "• Variable-temperature kettles from $39\n"
+        "• Knife sets and cutting boards up to 30% off\n\n"
+        "The event ends Sunday at midnight. You're receiving this because promotions are on "
+        "in your communication preferences; you can turn them off there at any time.",
+    )
+    actions.send_marketplace_message(
+        bob,
+        kind=Kind.PROMOTION,
+        subject="Trail-ready deals: 25% off tents, packs and bottles",
+        body="Getting ready for the season? This week only:\n\n"
+        "• 25% off backpacking tents, including the Ridgeline 2-Person\n"
+        "• Merino socks: buy two packs, get the third free\n"
+        "• Insulated bottles from $19\n\n"
+        "Deals end Sunday. You're receiving this because promotions are on in your "
+        "communication preferences; you can turn them off there at any time.",
+    )
+
+    # Today: bob asks about his charger and about a charge; alice's hiking order is close.
+    actions.contact_seller_about_order(
+        bob,
+        charger.pk,
+        products["charger"].storefront_id,
+        "Hi, my charger shipped yesterday. Does it come with a USB-C cable, or do I need to "
+        "buy one? I want to charge a laptop at 65 W.",
+    )
+    actions.contact_customer_service(
+        bob,
+        "Pending charge for a cancelled order",
+        f"Hi, I cancelled order {socks.number} (merino socks) an hour after placing it, but "
+        "my bank app still shows a pending charge of $42.00. Will it be refunded?",
+        agent=agent,
+        order=socks,
+    )
+    _order_update(hiking, _out_for_delivery_text(hiking))
+
+    # What each buyer has already done with their messages.
+    actions.mark_read(
+        alice,
+        [
+            _updates_conversation_id(boards),
+            _returns_conversation_id(boards),
+            _updates_conversation_id(headphones),
+            _updates_conversation_id(keyboard),
+            _conversation_id(alice, Kind.MEMBERSHIP),
+        ],
+    )
+    actions.archive_conversations(alice, [_updates_conversation_id(headphones)])
+    actions.trash_conversations(alice, [_conversation_id(alice, Kind.PROMOTION)])
+    actions.mark_read(
+        bob,
+        [
+            _updates_conversation_id(bottle),
+            _updates_conversation_id(socks),
+            _conversation_id(bob, Kind.MEMBERSHIP),
+        ],
+    )
+
+
+def _order_update(order: Order, body: str) -> Message:
+    return actions.send_marketplace_message(
+        order.buyer,
+        kind=Kind.ORDER_UPDATES,
+        subject=_order_subject(order),
+        body=body,
+        topic_key=f"order:{order.pk}:updates",
+        order=order,
+    )
+
+
+def _returns_update(order: Order, body: str) -> Message:
+    return actions.send_marketplace_message(
+        order.buyer,
+        kind=Kind.RETURNS,
+        subject=f"Return of {order.items.get().title}",
+        body=body,
+        topic_key=f"order:{order.pk}:returns",
+        order=order,
+    )
+
+
+def _updates_conversation_id(order: Order) -> int:
+    return Conversation.objects.get(topic_key=f"order:{order.pk}:updates").pk
+
+
+def _returns_conversation_id(order: Order) -> int:
+    return Conversation.objects.get(topic_key=f"order:{order.pk}:returns").pk
+
+
+def _conversation_id(user: User, kind: str) -> int:
+    """The person's one conversation of this kind (the demo sends each buyer one)."""
+    return Conversation.objects.get(participants__user=user, kind=kind).pk
+
+
+def _order_subject(order: Order) -> str:
+    items = list(order.items.order_by("id"))
+    others = len(items) - 1
+    more = f" and {others} more item{'s' if others > 1 else ''}" if others else ""
+    return f"Your order of {items[0].title}{more}"
+
+
+def _item_lines(order: Order) -> str:
+    return "\n".join(
+        f"{item.quantity} × {item.title}, {_money(item.unit_price_cents * item.quantity)} "
+        f"(sold by {item.storefront.name})"
+        for item in order.items.select_related("storefront").order_by("id")
+    )
+
+
+def _placed_text(order: Order) -> str:
+    placed = order.placed_at.date()
+    return (
+        f"Thank you for your order, {order.buyer.first_name}. We'll let you know when it "
+        f"ships.\n\n"
+        f"Order {order.number}, placed {_day(placed)}\n"
+        f"{_item_lines(order)}\n"
+        f"Order total: {_money(order.total_cents)}\n\n"
+        f"Estimated delivery: {_day(placed + timedelta(days=3))} – "
+        f"{_day(placed + timedelta(days=5))}. You can change or cancel the order in Your "
+        "Orders until it ships."
+    )
+
+
+def _shipped_text(order: Order, *, expected: date | None = None) -> str:
+    """`expected`: the estimate when it shipped, if the shipment's has changed since."""
+    shipment = order.shipments.get()
+    expected = expected or shipment.estimated_delivery or shipment.shipped_at.date()
+    return (
+        "Your package is on its way.\n\n"
+        f"{_item_lines(order)}\n\n"
+        f"Carrier: {shipment.carrier}\n"
+        f"Tracking number: {shipment.tracking_number}\n"
+        f"Estimated delivery: {_day(expected)}\n\n"
+        "Track your package any time from Your Orders."
+    )
+
+
+def _out_for_delivery_text(order: Order) -> str:
+    shipment = order.shipments.get()
+    return (
+        "Your package is out for delivery and should arrive today by 8 PM.\n\n"
+        f"{shipment.carrier} tracking number {shipment.tracking_number}. It will be left at "
+        "your front door unless you've added delivery instructions in Your Orders."
+    )
+
+
+def _delivered_text(order: Order) -> str:
+    shipment = order.shipments.get()
+    delivered = shipment.delivered_at or shipment.shipped_at
+    return (
+        f"Delivered: your package was left at the front door on {_day(delivered.date())}.\n\n"
+        f"{_item_lines(order)}\n\n"
+        "Not what you expected? Items can be returned within 30 days from Your Orders."
+    )
+
+
+def _day(value: date) -> str:
+    return f"{value:%A, %B} {value.day}"
+
+
+def _money(cents: int) -> str:
+    return f"${cents // 100:,}.{cents % 100:02d}"

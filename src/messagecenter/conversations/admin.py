@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from messagecenter.conversations import models
 
@@ -20,7 +21,7 @@ class ConversationAdmin(admin.ModelAdmin[models.Conversation]):
     raw_id_fields = ("buyer", "storefront", "product", "order", "last_message")
     inlines = (ParticipantInline,)
 
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -30,5 +31,5 @@ class MessageAdmin(admin.ModelAdmin[models.Message]):
     search_fields = ("body",)
     raw_id_fields = ("conversation", "sender")
 
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

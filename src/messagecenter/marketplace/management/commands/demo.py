@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from messagecenter import demo
+from messagecenter.errors import MessageCenterError
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo marketplace (shops, orders and a Message Center in use) and print its "
+        "sign-ins. Running it again changes nothing."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            summary = demo.load_demo()
+        except MessageCenterError as error:
+            raise CommandError(error.message) from error
+        if summary.already_loaded:
+            outcome = "The demo marketplace is already loaded."
+        else:
+            outcome = (
+                f"Loaded the demo marketplace: {summary.accounts} accounts, "
+                f"{summary.storefronts} shops, {summary.products} products, "
+                f"{summary.orders} orders, {summary.conversations} conversations and "
+                f"{summary.messages} messages."
+            )
+        self.stdout.write(f"{outcome}\n\n{demo.sign_in_help()}")

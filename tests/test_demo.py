@@ -1,0 +1,349 @@
+"""The demo marketplace that `make run` loads: once, all or nothing, written through the
+actions so its counters and event logs are what real use would leave."""
+
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, F
+
+from messagecenter import demo
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions, queries
+from messagecenter.conversations.models import (
+    COUNTER_KEYS,
+    Box,
+    Conversation,
+    Folder,
+    Kind,
+    Message,
+    Participant,
+)
+from messagecenter.errors import Conflict
+from messagecenter.marketplace.models import (
+    Order,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+)
+from messagecenter.realtime.models import UserEvent
+from tests import factories
+
+LOADED = (
+    "Loaded the demo marketplace: 8 accounts, 4 shops, 11 products, 10 orders, "
+    "24 conversations and 48 messages.\n\n"
+)
+
+
+@pytest.fixture
+def _demo(db: None) -> None:
+    demo.load_demo()
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def recount_unread(user: User) -> dict[str, int]:
+    """The badges counted the slow way, from the person's Participant rows."""
+    counts = dict.fromkeys(COUNTER_KEYS, 0)
+    for participant in Participant.objects.filter(
+        user=user, unread_count__gt=0, box__in=[Box.INBOX, Box.ARCHIVE, Box.TRASH]
+    ):
+        key = participant.folder if participant.box == Box.INBOX else participant.box
+        counts[key] += 1
+    counts["all"] = sum(counts[folder] for folder in Folder.values)
+    return counts
+
+
+def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
+    first = demo.load_demo()
+    after_first = row_counts()
+
+    second = demo.load_demo()
+
+    assert first == demo.DemoSummary(
+        already_loaded=False,
+        accounts=8,
+        storefronts=4,
+        products=11,
+        orders=10,
+        conversations=24,
+        messages=48,
+    )
+    assert second == demo.DemoSummary(already_loaded=True)
+    assert row_counts() == after_first
+    assert demo.is_loaded() is True
+
+
+def test_a_failure_midway_leaves_nothing_loaded(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = row_counts()
+
+    def fail(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the disk is full")
+
+    # One of the last steps, so nearly everything was written before it fails.
+    monkeypatch.setattr(actions, "trash_conversations", fail)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        demo.load_demo()
+
+    assert row_counts() == before
+    assert demo.is_loaded() is False
+
+
+def test_the_demo_refuses_a_database_where_its_usernames_are_taken(db: None) -> None:
+    factories.UserFactory(username="admin")
+    before = row_counts()
+
+    with pytest.raises(Conflict) as raised:
+        demo.load_demo()
+
+    assert raised.value.code == "demo_usernames_taken"
+    assert raised.value.message == (
+        "The demo cannot be loaded: this database already has accounts named admin. "
+        "Load it into a fresh database (another MESSAGECENTER_VAR_DIR or DATABASE_URL)."
+    )
+    assert row_counts() == before
+
+
+def test_demo_command_loads_once_and_prints_the_sign_ins_every_time(db: None) -> None:
+    first, second = StringIO(), StringIO()
+
+    call_command("demo", stdout=first)
+    call_command("demo", stdout=second)
+
+    assert first.getvalue() == LOADED + demo.sign_in_help()
+    assert second.getvalue() == (
+        "The demo marketplace is already loaded.\n\n" + demo.sign_in_help()
+    )
+
+
+def test_demo_command_explains_why_it_cannot_load(db: None) -> None:
+    factories.UserFactory(username="agent")
+
+    with pytest.raises(CommandError, match="already has accounts named agent"):
+        call_command("demo", stdout=StringIO())
+
+
+def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
+    assert demo.sign_in_help() == (
+        "Demo sign-ins (the password of every account is demo-password-2026):\n"
+        "  buyer   alice      orders in every state, seller and customer-service replies, "
+        "a phishing message\n"
+        "  buyer   bob        a cancelled order, a seller's answer, a promotion\n"
+        "  seller  seller     Brightside Home & Kitchen: a buyer's question to answer\n"
+        "  seller  trailhead  Trailhead Outfitters: a buyer's question, answered\n"
+        "  seller  pixelpine  Pixel & Pine Electronics: a new question about an order\n"
+        "  agent   agent      customer-service cases from alice and bob, one new\n"
+        "  admin   admin      the Django admin at /admin/\n"
+    )
+
+
+@pytest.mark.usefixtures("_demo")
+@pytest.mark.parametrize("sign_in", demo.SIGN_INS, ids=lambda sign_in: sign_in.username)
+def test_every_listed_sign_in_works_with_the_demo_password(sign_in: demo.DemoSignIn) -> None:
+    user = authenticate(username=sign_in.username, password=demo.DEMO_PASSWORD)
+
+    assert isinstance(user, User)
+    assert user.role == sign_in.role
+
+
+@pytest.mark.usefixtures("_demo")
+def test_only_admin_is_staff_and_the_impostor_cannot_sign_in() -> None:
+    assert list(User.objects.filter(is_staff=True).values_list("username", "is_superuser")) == [
+        ("admin", True)
+    ]
+    assert authenticate(username=demo.IMPOSTOR_USERNAME, password=demo.DEMO_PASSWORD) is None
+    assert User.objects.get(username=demo.IMPOSTOR_USERNAME).has_usable_password() is False
+
+
+@pytest.mark.usefixtures("_demo")
+def test_the_shops_have_distinct_names_and_described_products() -> None:
+    assert sorted(
+        User.objects.filter(role=Role.SELLER).values_list("username", "storefront__name")
+    ) == [
+        ("mkt-account-team", "Marketplace Account Team"),
+        ("pixelpine", "Pixel & Pine Electronics"),
+        ("seller", "Brightside Home & Kitchen"),
+        ("trailhead", "Trailhead Outfitters"),
+    ]
+    assert sorted(
+        User.objects.filter(role=Role.SELLER)
+        .annotate(products=Count("storefront__products"))
+        .values_list("username", "products")
+    ) == [("mkt-account-team", 1), ("pixelpine", 3), ("seller", 4), ("trailhead", 3)]
+    assert (
+        User.objects.filter(storefront__products__description="").count(),
+        User.objects.filter(storefront__products__price_cents=0).count(),
+    ) == (0, 0)
+
+
+@pytest.mark.usefixtures("_demo")
+def test_alice_finds_her_conversations_newest_first() -> None:
+    alice = User.objects.get(username="alice")
+
+    inbox = queries.inbox_page(alice)
+
+    assert [
+        (participant.folder, participant.conversation.subject, participant.unread_count)
+        for participant in inbox.participants
+    ] == [
+        (
+            Folder.ORDERS,
+            "Your order of Merino Wool Hiking Socks, Cushioned Crew, 3 Pairs and 1 more item",
+            3,
+        ),
+        (Folder.BUYER_SELLER, "Order 111-2486630-5574918", 1),
+        (
+            Folder.ORDERS,
+            "Your order of 75% Mechanical Keyboard, Hot-Swappable, Brown Switches and 1 more item",
+            0,
+        ),
+        (
+            Folder.BUYER_SELLER,
+            "Question about Variable-Temperature Electric Kettle, 1.7 L, Stainless Steel",
+            0,
+        ),
+        (Folder.NOTICES, "We're updating our Conditions of Use and Privacy Notice", 1),
+        (
+            Folder.CUSTOMER_SERVICE,
+            "Tent delivery failed: the address was missing my apartment number",
+            1,
+        ),
+        (Folder.ORDERS, "Your order of Enameled Cast Iron Dutch Oven, 5.5 qt, Cerulean", 2),
+        (Folder.ORDERS, "Your order of Ridgeline 2-Person Backpacking Tent, 3-Season", 3),
+        (Folder.BUYER_SELLER, "Order 113-6624019-7781204", 1),
+        (
+            Folder.ORDERS,
+            "Your order of 12-Cup Programmable Coffee Maker with Thermal Carafe",
+            3,
+        ),
+        (Folder.NOTICES, "Your Marketplace Plus membership renews next week", 0),
+        (Folder.RETURNS, "Return of Bamboo Cutting Board Set with Juice Grooves, 3 Pieces", 0),
+        (
+            Folder.ORDERS,
+            "Your order of Bamboo Cutting Board Set with Juice Grooves, 3 Pieces",
+            0,
+        ),
+    ]
+    assert inbox.next_cursor is None
+    assert [
+        participant.conversation.subject
+        for participant in queries.inbox_page(alice, box=Box.ARCHIVE).participants
+    ] == ["Your order of Wireless Noise-Cancelling Headphones, 40-Hour Battery"]
+    assert [
+        participant.conversation.subject
+        for participant in queries.inbox_page(alice, box=Box.TRASH).participants
+    ] == ["Spring Kitchen Event: up to 30% off cookware and small appliances"]
+
+
+@pytest.mark.usefixtures("_demo")
+@pytest.mark.parametrize(
+    ("username", "badges"),
+    [
+        (
+            "alice",
+            {
+                "orders": 4,
+                "buyer_seller": 2,
+                "customer_service": 1,
+                "notices": 1,
+                "trash": 1,
+                "all": 8,
+            },
+        ),
+        ("bob", {"orders": 1, "buyer_seller": 1, "notices": 1, "promotions": 1, "all": 4}),
+        ("seller", {"buyer_seller": 1, "all": 1}),
+        ("trailhead", {}),
+        ("pixelpine", {"buyer_seller": 1, "all": 1}),
+        ("agent", {"customer_service": 1, "all": 1}),
+        ("admin", {}),
+        ("mkt-account-team", {}),
+    ],
+)
+def test_unread_badges_are_exact_and_match_a_recount(username: str, badges: dict[str, int]) -> None:
+    user = User.objects.get(username=username)
+
+    counts = queries.unread_counts(user)
+
+    assert counts == recount_unread(user)
+    assert {key: count for key, count in counts.items() if count} == badges
+
+
+@pytest.mark.usefixtures("_demo")
+def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_are() -> None:
+    phishing = Message.objects.select_related("sender__storefront", "conversation").get(
+        body__contains="verify your identity"
+    )
+
+    assert phishing.is_official is False
+    assert phishing.sender_name == "Marketplace Account Team"
+    assert phishing.conversation.kind == Kind.BUYER_SELLER
+    assert list(
+        phishing.conversation.participants.order_by("id").values_list("user__username", "role")
+    ) == [("alice", "buyer"), ("mkt-account-team", "seller")]
+    assert Counter(
+        (message.sender.role if message.sender else None, message.is_official)
+        for message in Message.objects.select_related("sender")
+    ) == {(None, True): 35, (Role.AGENT, True): 1, (Role.BUYER, False): 8, (Role.SELLER, False): 4}
+    assert Counter(
+        Message.objects.filter(sender=None).values_list("conversation__kind", flat=True)
+    ) == {
+        Kind.ORDER_UPDATES: 25,
+        Kind.RETURNS: 4,
+        Kind.MEMBERSHIP: 2,
+        Kind.NOTICE: 2,
+        Kind.PROMOTION: 2,
+    }
+
+
+@pytest.mark.usefixtures("_demo")
+def test_the_orders_cover_every_status_and_a_refunded_return() -> None:
+    assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values)
+    assert set(Order.objects.filter(buyer__username="alice").values_list("status", flat=True)) == (
+        set(OrderStatus.values) - {OrderStatus.CANCELLED}
+    )
+    assert sorted(
+        Order.objects.filter(shipments__isnull=True).values_list("status", flat=True)
+    ) == [OrderStatus.CANCELLED, OrderStatus.PLACED]
+    returned = ReturnRequest.objects.select_related("order").get()
+    refund = Refund.objects.get()
+    assert (returned.order.number, returned.status) == (
+        "112-4839201-5521937",
+        ReturnStatus.REFUNDED,
+    )
+    assert (refund.return_request_id, refund.status, refund.amount_cents) == (
+        returned.pk,
+        RefundStatus.ISSUED,
+        returned.order.total_cents,
+    )
+    # Every order has its updates, one conversation per order, and the return its own.
+    assert sorted(
+        Conversation.objects.filter(kind=Kind.ORDER_UPDATES).values_list("order__number", flat=True)
+    ) == sorted(Order.objects.values_list("number", flat=True))
+    assert list(Conversation.objects.filter(kind=Kind.RETURNS).values_list("topic_key")) == [
+        (f"order:{returned.order_id}:returns",)
+    ]
+
+
+@pytest.mark.usefixtures("_demo")
+def test_conversations_and_event_logs_agree_with_the_messages() -> None:
+    miscounted = Conversation.objects.annotate(actual=Count("messages")).exclude(
+        message_count=F("actual")
+    )
+    assert miscounted.count() == 0
+    alice = User.objects.get(username="alice")
+    events = list(UserEvent.objects.filter(user=alice).order_by("sequence"))
+    assert [event.sequence for event in events] == list(range(1, len(events) + 1))
+    assert Counter(event.kind for event in events) == {
+        "message.created": 34,
+        "conversation.read": 5,
+        "conversation.archived": 1,
+        "conversation.trashed": 1,
+    }

@@ -1,0 +1,52 @@
+import pytest
+
+from messagecenter import settings
+
+
+def test_postgres_urls_give_pooled_health_checked_connections() -> None:
+    config = settings._database("postgres://mc:secret@db.internal:6543/messages")
+    assert (config["ENGINE"], config["HOST"], config["PORT"], config["NAME"]) == (
+        "django.db.backends.postgresql",
+        "db.internal",
+        6543,
+        "messages",
+    )
+    assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"]) == (60, True)
+
+
+def test_sqlite_urls_get_wal_immediate_transactions_and_a_busy_timeout() -> None:
+    config = settings._database("sqlite:////tmp/mc.sqlite3")
+    assert config["NAME"] == "/tmp/mc.sqlite3"
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert config["OPTIONS"]["timeout"] == 30
+    assert "PRAGMA journal_mode=WAL;" in config["OPTIONS"]["init_command"]
+
+
+def test_smtp_urls_become_the_default_mailer() -> None:
+    assert settings._mailer("smtp://user:pw@mail.internal:587?tls=1") == {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": "mail.internal",
+            "port": 587,
+            "username": "user",
+            "password": "pw",
+            "use_ssl": False,
+            "use_tls": True,
+            "timeout": 10,
+        },
+    }
+
+
+def test_an_unknown_email_url_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="EMAIL_URL must be"):
+        settings._mailer("carrier-pigeon://roof")
+
+
+def test_the_secret_key_is_generated_once_and_kept(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
+    first = settings._secret_key()
+    assert len(first) >= 50
+    assert settings._secret_key() == first
