@@ -70,7 +70,7 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0
+    assert process.returncode == 0, output.decode()
     assert f"Message Center is running on http://127.0.0.1:{port}/" in output.decode()
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)

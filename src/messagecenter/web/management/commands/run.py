@@ -29,23 +29,28 @@ class Command(BaseCommand):
         if demo.is_loaded():
             self.stdout.write(demo.sign_in_help())
         self.stdout.write("Press Ctrl-C to stop.\n")
-        # Ctrl-C reaches the whole process group; children stop themselves, we wait.
-        signal.signal(signal.SIGTERM, lambda *_: _stop(children))
+        # Ctrl-C in a terminal reaches the whole process group: the children stop by
+        # themselves, and are only terminated if they have not after a grace period.
+        # A SIGTERM to this process alone is passed on to them.
+        signal.signal(signal.SIGTERM, lambda *_: _stop(children, grace=0))
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            _stop(children, grace=10)
         finally:
-            _stop(children)
+            _stop(children, grace=0)
         failed = [child.returncode for child in children if child.returncode not in (0, -2, -15)]
         if failed:
             raise SystemExit(1)
 
 
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+def _stop(children: list[subprocess.Popen[bytes]], *, grace: float) -> None:
+    deadline = time.monotonic() + grace
     for child in children:
-        if child.poll() is None:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             child.terminate()
     for child in children:
         try:
