@@ -37,7 +37,7 @@ from tests import factories
 
 LOADED = (
     "Loaded the demo marketplace: 8 accounts, 4 shops, 11 products, 10 orders, "
-    "24 conversations and 48 messages.\n\n"
+    "24 conversations and 47 messages.\n\n"
 )
 
 
@@ -75,7 +75,7 @@ def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
         products=11,
         orders=10,
         conversations=24,
-        messages=48,
+        messages=47,
     )
     assert second == demo.DemoSummary(already_loaded=True)
     assert row_counts() == after_first
@@ -291,7 +291,7 @@ def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_ar
     assert Counter(
         (message.sender.role if message.sender else None, message.is_official)
         for message in Message.objects.select_related("sender")
-    ) == {(None, True): 35, (Role.AGENT, True): 1, (Role.BUYER, False): 8, (Role.SELLER, False): 4}
+    ) == {(None, True): 35, (Role.AGENT, True): 1, (Role.BUYER, False): 7, (Role.SELLER, False): 4}
     assert Counter(
         Message.objects.filter(sender=None).values_list("conversation__kind", flat=True)
     ) == {
@@ -342,7 +342,7 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
     events = list(UserEvent.objects.filter(user=alice).order_by("sequence"))
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert Counter(event.kind for event in events) == {
-        "message.created": 34,
+        "message.created": 33,
         "conversation.read": 5,
         "conversation.archived": 1,
         "conversation.trashed": 1,

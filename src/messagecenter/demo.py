@@ -704,19 +704,14 @@ def _tell_the_story(
         "drink green and white tea.",
     )
 
-    # Yesterday: alice orders a keyboard and a phone case; the case's "seller" phishes.
+    # Yesterday: alice orders a keyboard and a phone case; the case's "seller" writes first.
     keyboard = orders["keyboard"]
     _order_update(keyboard, _placed_text(keyboard))
-    case_question = actions.contact_seller_about_order(
-        alice,
-        keyboard.pk,
-        products["phone_case"].storefront_id,
-        "Hi, I ordered the clear case together with a keyboard from another shop. Will the "
-        "case ship separately? I'd like to have it before I travel on Saturday.",
-    )
-    actions.send_message(
+    # Sellers may write first to the buyers of their own orders — the route real phishing
+    # takes. The message is a seller's, so it can never carry the Official badge.
+    actions.contact_buyer_about_order(
         impostor,
-        case_question.conversation_id,
+        keyboard.pk,
         "URGENT: Your Marketplace account has been suspended\n\n"
         "Dear Customer,\n\n"
         "We detected unusual sign-in activity on you account and placed order "

@@ -148,6 +148,37 @@ def test_contacting_a_seller_who_sold_nothing_on_the_order_is_refused(
     assert Conversation.objects.count() == 0
 
 
+def test_a_seller_writes_to_the_buyer_of_its_order_in_the_orders_conversation(
+    buyer: User, seller: User, product: Product
+) -> None:
+    order = factories.order_with_item(buyer, product)
+
+    first = actions.contact_buyer_about_order(seller, order.pk, "Which colour would you like?")
+    answer = actions.contact_seller_about_order(buyer, order.pk, seller.storefront.pk, "Blue")
+
+    assert answer.conversation_id == first.conversation_id
+    assert first.conversation.subject == f"Order {order.number}"
+    assert participant(seller, first.conversation_id).unread_count == 1
+    assert participant(buyer, first.conversation_id).role == "buyer"
+
+
+def test_a_seller_cannot_write_to_buyers_of_other_sellers_orders(
+    buyer: User, other_seller: User, product: Product
+) -> None:
+    order = factories.order_with_item(buyer, product)
+    before = snapshot()
+    with pytest.raises(NotFound) as error:
+        actions.contact_buyer_about_order(other_seller, order.pk, "Hello from a stranger")
+    assert error.value.code == "order_not_found"
+    assert snapshot() == before
+
+
+def test_a_buyer_cannot_use_the_sellers_way_in(buyer: User, product: Product) -> None:
+    order = factories.order_with_item(buyer, product)
+    with pytest.raises(NotFound):
+        actions.contact_buyer_about_order(buyer, order.pk, "Hi")
+
+
 def test_marketplace_messages_are_official_and_grouped_by_topic(buyer: User) -> None:
     order = factories.OrderFactory(buyer=buyer)
     topic = f"order:{order.pk}:updates"

@@ -131,6 +131,47 @@ def contact_seller_about_order(
     return _send_once(buyer, idempotency_key, body, topic_key=topic_key, attempt=attempt)
 
 
+def contact_buyer_about_order(
+    seller: User,
+    order_id: Any,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    attachments: Sequence[Any] = (),
+) -> Message:
+    """A seller writes to the buyer of an order it sold on (shipping questions, a
+    customisation): the same conversation as the buyer's "Contact seller" for that order.
+    Sellers can reach only their own orders' buyers, never buyers at large."""
+    body = _clean_body(body)
+    storefront = Storefront.objects.filter(seller=seller).first()
+    item = (
+        OrderItem.objects.select_related("order__buyer")
+        .filter(order_id=_as_id(order_id), storefront=storefront)
+        .first()
+        if storefront is not None
+        else None
+    )
+    if storefront is None or item is None:
+        raise NotFound("No such order.", code="order_not_found")
+    order = item.order
+    topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
+    stored = _store_attachments(attachments)
+
+    def attempt() -> Message:
+        conversation = _open_conversation(
+            topic_key=topic_key,
+            kind=Kind.BUYER_SELLER,
+            subject=f"Order {order.number}",
+            members=[(order.buyer, ParticipantRole.BUYER), (seller, ParticipantRole.SELLER)],
+            buyer=order.buyer,
+            storefront=storefront,
+            order=order,
+        )
+        return _post(conversation.pk, seller, body, idempotency_key, stored, reopen=True)
+
+    return _send_once(seller, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+
+
 def contact_customer_service(
     customer: User,
     subject: str,
