@@ -86,6 +86,8 @@ def inbox_page(
             "conversation",
             "conversation__storefront",
             "conversation__buyer",
+            # A buyer's public name is their storefront's when they have one.
+            "conversation__buyer__storefront",
             "conversation__last_message",
             "conversation__last_message__sender",
             "conversation__last_message__sender__storefront",

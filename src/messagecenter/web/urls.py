@@ -1,1 +1,10 @@
-urlpatterns: list[object] = []
+from django.urls import include, path
+
+from messagecenter.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("messagecenter.accounts.urls")),
+    path("", include("messagecenter.conversations.urls")),
+    path("", include("messagecenter.marketplace.urls")),
+]

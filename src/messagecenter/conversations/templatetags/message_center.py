@@ -1,0 +1,92 @@
+"""How conversations read on the pages: who one is with, when, whether it is muted, and
+the Undo that follows a move to Trash."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django import template
+from django.conf import settings
+from django.contrib.messages.storage.base import Message as Notice
+from django.template.defaultfilters import filesizeformat
+from django.utils import dateformat, timezone
+
+from messagecenter.conversations.models import (
+    MUTED_INDEFINITELY,
+    Kind,
+    Participant,
+    ParticipantRole,
+)
+
+register = template.Library()
+
+# A confirmation that can be undone carries the ids to restore in its tags, so the Undo
+# button belongs to exactly that confirmation (two tabs trashing at once each undo their own).
+UNDO_RESTORE_PREFIX = "undo-restore:"
+
+
+def undo_restore_tags(conversation_ids: Iterable[int]) -> str:
+    return UNDO_RESTORE_PREFIX + ",".join(str(value) for value in conversation_ids)
+
+
+@register.filter
+def undo_restore_ids(notice: Notice) -> list[int]:
+    tags = notice.extra_tags or ""
+    if not tags.startswith(UNDO_RESTORE_PREFIX):
+        return []
+    values = tags.removeprefix(UNDO_RESTORE_PREFIX).split(",")
+    return [int(value) for value in values if value.isdigit()]
+
+
+@register.filter
+def counterpart(participant: Participant) -> str:
+    """Who the conversation is with, as this person sees it: the buyer for a seller or an
+    agent, the seller's storefront for a buyer, else the marketplace itself."""
+    conversation = participant.conversation
+    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
+    if is_serving_buyer and conversation.buyer is not None:
+        return conversation.buyer.public_name
+    if conversation.storefront is not None:
+        return str(conversation.storefront.name)
+    if conversation.kind == Kind.CUSTOMER_SERVICE:
+        return "Customer service"
+    return "Marketplace"
+
+
+@register.filter
+def muted_label(participant: Participant) -> str:
+    """ "" when not muted now; else "Muted" or "Muted until <when>"."""
+    if not participant.is_muted(timezone.now()) or participant.muted_until is None:
+        return ""
+    if participant.muted_until >= MUTED_INDEFINITELY:
+        return "Muted"
+    until = timezone.localtime(participant.muted_until)
+    return f"Muted until {dateformat.format(until, 'M j, g:i A')}"
+
+
+@register.filter
+def short_time(value: datetime | None) -> str:
+    """A list's time column: the time today, the date this year, else the full date."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    today = timezone.localdate()
+    if local.date() == today:
+        return dateformat.format(local, "g:i A")
+    if local.year == today.year:
+        return dateformat.format(local, "M j")
+    return dateformat.format(local, "M j, Y")
+
+
+@register.simple_tag
+def attachment_accept() -> str:
+    """The file input's `accept`: a hint to the browser; the server decides by content."""
+    return ",".join(settings.ATTACHMENT_TYPES)
+
+
+@register.simple_tag
+def attachment_help() -> str:
+    return (
+        f"Up to {settings.ATTACHMENTS_PER_MESSAGE} files, "
+        f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each: "
+        "JPEG, PNG, GIF or WebP images, or PDF documents."
+    )

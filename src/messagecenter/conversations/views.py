@@ -1,0 +1,385 @@
+"""The Message Center pages: conversations by folder, one conversation, actions on the
+selected conversations, attachments, and writing to customer service.
+
+Every conversation is reached through queries.access_conversation (or the person's own
+inbox page); every change is one call to conversations.actions (docs/conversations.md).
+"""
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions, queries
+from messagecenter.conversations.models import Box, Folder, Participant, ParticipantRole
+from messagecenter.conversations.templatetags.message_center import undo_restore_tags
+from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
+from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.marketplace.models import Order
+from messagecenter.web.shortcuts import (
+    AuthenticatedHttpRequest,
+    new_idempotency_key,
+    redirect_to_next,
+)
+
+# Orders offered in the customer-service form's "About an order" list.
+ORDERS_TO_CHOOSE_FROM = 20
+
+
+@dataclass(frozen=True)
+class ListSelection:
+    """Which list of the Message Center: the inbox (All or one folder), Archive or Trash,
+    from a page cursor on. Read from the query string, echoed in the bulk-action form."""
+
+    box: str = Box.INBOX
+    folder: str | None = None
+    cursor: str | None = None
+
+    @classmethod
+    def from_data(cls, data: QueryDict) -> "ListSelection":
+        return cls(
+            box=data.get("box") or Box.INBOX,
+            folder=data.get("folder") or None,
+            cursor=data.get("cursor") or None,
+        )
+
+    @classmethod
+    def of(cls, participant: Participant) -> "ListSelection":
+        """The list a conversation is found in: its folder in the inbox, else its box."""
+        if participant.box == Box.INBOX:
+            return cls(folder=participant.folder)
+        return cls(box=participant.box)
+
+    def url(self, *, cursor: str | None = None) -> str:
+        params = {}
+        if self.box != Box.INBOX:
+            params["box"] = self.box
+        if self.folder:
+            params["folder"] = self.folder
+        if cursor:
+            params["cursor"] = cursor
+        base = reverse("message-center")
+        return f"{base}?{urlencode(params)}" if params else base
+
+    @property
+    def title(self) -> str:
+        if self.box == Box.ARCHIVE:
+            return "Archive"
+        if self.box == Box.TRASH:
+            return "Trash"
+        if self.folder:
+            return dict(Folder.choices).get(self.folder, "Messages")
+        return "All messages"
+
+
+@dataclass(frozen=True)
+class FolderTab:
+    label: str
+    url: str
+    unread: int
+    is_current: bool
+
+
+def _folder_tabs(selection: ListSelection, counts: dict[str, int]) -> list[FolderTab]:
+    lists = [(ListSelection(), "All", counts["all"])]
+    for folder, label in Folder.choices:
+        lists.append((ListSelection(folder=folder), label, counts[folder]))
+    lists += [
+        (ListSelection(box=Box.ARCHIVE), "Archive", counts[Box.ARCHIVE]),
+        (ListSelection(box=Box.TRASH), "Trash", counts[Box.TRASH]),
+    ]
+    return [
+        FolderTab(
+            label,
+            tab.url(),
+            unread,
+            is_current=(tab.box, tab.folder) == (selection.box, selection.folder),
+        )
+        for tab, label, unread in lists
+    ]
+
+
+@login_required
+@require_safe
+def message_center(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _message_center_page(request, ListSelection.from_data(request.GET))
+
+
+def _message_center_page(
+    request: AuthenticatedHttpRequest,
+    selection: ListSelection,
+    *,
+    error: MessageCenterError | None = None,
+    selected: Collection[int] = (),
+    status: int = 200,
+) -> HttpResponse:
+    page: queries.InboxPage | None
+    try:
+        page = queries.inbox_page(
+            request.user, box=selection.box, folder=selection.folder, cursor=selection.cursor
+        )
+    except InvalidInput as invalid:
+        page, error, status = None, invalid, invalid.status
+    counts = queries.unread_counts(request.user)
+    older_url = ""
+    if page is not None and page.next_cursor:
+        older_url = selection.url(cursor=page.next_cursor)
+    return render(
+        request,
+        "conversations/message_center.html",
+        {
+            "page": page,
+            "selection": selection,
+            "tabs": _folder_tabs(selection, counts),
+            # Also feeds the header badge, so the page reads the counters once.
+            "unread_counts": counts,
+            "list_url": selection.url(cursor=selection.cursor),
+            "older_url": older_url,
+            "newest_url": selection.url() if selection.cursor else "",
+            "selected_ids": set(selected),
+            "trash_retention_days": settings.TRASH_RETENTION_DAYS,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+# --- actions on selected conversations -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    run: Callable[[User, Sequence[str]], int]
+    # Completes "2 conversations …" in the confirmation.
+    done: str
+
+
+def _mute_for(days: int) -> Callable[[User, Sequence[str]], int]:
+    def mute(user: User, conversation_ids: Sequence[str]) -> int:
+        until = timezone.now() + timedelta(days=days)
+        return actions.mute_conversations(user, conversation_ids, until=until)
+
+    return mute
+
+
+def _mute_until_unmuted(user: User, conversation_ids: Sequence[str]) -> int:
+    return actions.mute_conversations(user, conversation_ids, until=None)
+
+
+BULK_ACTIONS: dict[str, BulkAction] = {
+    "read": BulkAction(actions.mark_read, "marked as read"),
+    "unread": BulkAction(actions.mark_unread, "marked as unread"),
+    "archive": BulkAction(actions.archive_conversations, "archived"),
+    "inbox": BulkAction(actions.move_to_inbox, "moved to the inbox"),
+    "trash": BulkAction(actions.trash_conversations, "moved to Trash"),
+    "restore": BulkAction(actions.restore_conversations, "restored"),
+    "delete": BulkAction(actions.delete_conversations, "deleted for ever"),
+    "mute-day": BulkAction(_mute_for(1), "muted for 1 day"),
+    "mute-week": BulkAction(_mute_for(7), "muted for 7 days"),
+    "mute": BulkAction(_mute_until_unmuted, "muted until you unmute them"),
+    "unmute": BulkAction(actions.unmute_conversations, "unmuted"),
+}
+
+
+@login_required
+@require_POST
+def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """One endpoint for the bulk bar and a conversation's own buttons: `action` names what
+    to do, `conversation_ids` what to do it to, `next` where to go back to."""
+    selection = ListSelection.from_data(request.POST)
+    conversation_ids = request.POST.getlist("conversation_ids")
+    selected = {int(value) for value in conversation_ids if value.isdigit()}
+    action_name = request.POST.get("action", "")
+    bulk_action = BULK_ACTIONS.get(action_name)
+    if bulk_action is None:
+        unknown = InvalidInput("Choose what to do with the conversations.", code="unknown_action")
+        return _message_center_page(
+            request, selection, error=unknown, selected=selected, status=unknown.status
+        )
+    try:
+        changed = bulk_action.run(request.user, conversation_ids)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _message_center_page(
+            request, selection, error=error, selected=selected, status=error.status
+        )
+    if not changed:
+        messages.info(request, f"No conversations needed to be {bulk_action.done}.")
+    elif action_name == "trash":
+        messages.success(
+            request,
+            f"{_conversations(changed)} {bulk_action.done}.",
+            extra_tags=undo_restore_tags(sorted(selected)),
+        )
+    else:
+        messages.success(request, f"{_conversations(changed)} {bulk_action.done}.")
+    return redirect_to_next(request, fallback=selection.url())
+
+
+def _conversations(count: int) -> str:
+    return f"{count} conversation" if count == 1 else f"{count} conversations"
+
+
+# --- one conversation -----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpResponse:
+    """A conversation: reading it marks it read; posting the form replies."""
+    participant = _participant(request.user, conversation_id)
+    if request.method == "POST":
+        return _reply(request, participant)
+    if participant.unread_count:
+        try:
+            actions.mark_read(request.user, [participant.conversation_id])
+        except NotFound as error:
+            raise Http404(error.message) from error
+    return _conversation_page(request, participant)
+
+
+def _reply(request: AuthenticatedHttpRequest, participant: Participant) -> HttpResponse:
+    body = request.POST.get("body", "")
+    try:
+        message = actions.send_message(
+            request.user,
+            participant.conversation_id,
+            body,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _conversation_page(request, participant, error=error, body=body, status=error.status)
+    url = reverse("conversation", args=[participant.conversation_id])
+    return redirect(f"{url}#message-{message.pk}")
+
+
+def _participant(user: User, conversation_id: int) -> Participant:
+    try:
+        return queries.access_conversation(user, conversation_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _conversation_page(
+    request: AuthenticatedHttpRequest,
+    participant: Participant,
+    *,
+    error: MessageCenterError | None = None,
+    body: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    conversation = participant.conversation
+    order = conversation.order
+    return render(
+        request,
+        "conversations/conversation.html",
+        {
+            "participant": participant,
+            "conversation": conversation,
+            "conversation_messages": list(queries.conversation_messages(participant)),
+            "list_url": ListSelection.of(participant).url(),
+            "folder_label": dict(Folder.choices)[participant.folder],
+            # Order updates and notices come from the marketplace's systems: nobody reads
+            # replies to them, so the page points to customer service instead.
+            "can_reply": participant.role != ParticipantRole.RECIPIENT,
+            # Only the order's buyer has its order page; a seller sees the number.
+            "order_is_yours": order is not None and order.buyer_id == request.user.pk,
+            "idempotency_key": new_idempotency_key(),
+            "body": body,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_safe
+def attachment(request: AuthenticatedHttpRequest, attachment_id: int) -> FileResponse:
+    """A download, never displayed inline: the stored type was checked by content, and
+    nosniff stops a browser from guessing a different one."""
+    try:
+        found = queries.access_attachment(request.user, attachment_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("No such attachment.") from error
+    response = FileResponse(
+        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- customer service -----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Contact us": a new customer-service conversation, optionally about an order (also
+    the way to go when a seller has not answered within 2–3 business days)."""
+    if request.method != "POST":
+        return _customer_service_page(request, order_number=request.GET.get("order", ""))
+    subject = request.POST.get("subject", "")
+    body = request.POST.get("body", "")
+    order_number = request.POST.get("order", "")
+    try:
+        order = _chosen_order(request.user, order_number)
+        message = actions.contact_customer_service(
+            request.user,
+            subject,
+            body,
+            order=order,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _customer_service_page(
+            request,
+            order_number=order_number,
+            subject=subject,
+            body=body,
+            error=error,
+            status=error.status,
+        )
+    return redirect("conversation", message.conversation_id)
+
+
+def _chosen_order(user: User, order_number: str) -> Order | None:
+    if not order_number:
+        return None
+    return marketplace_queries.access_order(user, order_number)
+
+
+def _customer_service_page(
+    request: AuthenticatedHttpRequest, *, status: int = 200, **fields: Any
+) -> HttpResponse:
+    return render(
+        request,
+        "conversations/customer_service.html",
+        {
+            "orders": marketplace_queries.recent_orders(request.user, ORDERS_TO_CHOOSE_FROM),
+            "idempotency_key": new_idempotency_key(),
+            **fields,
+        },
+        status=status,
+    )

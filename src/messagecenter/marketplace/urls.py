@@ -1,0 +1,15 @@
+from django.urls import path
+
+from messagecenter.marketplace import views
+
+urlpatterns = [
+    path("products/<str:sku>/", views.product, name="product"),
+    path("products/<str:sku>/ask/", views.ask_seller, name="ask-seller"),
+    path("orders/", views.orders, name="orders"),
+    path("orders/<str:number>/", views.order, name="order"),
+    path(
+        "orders/<str:number>/contact/<int:storefront_id>/",
+        views.contact_seller,
+        name="contact-seller",
+    ),
+]

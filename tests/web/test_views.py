@@ -1,0 +1,160 @@
+"""The site's frame: the front door, signing in and out, the header on every page, Your
+Account, and the error pages."""
+
+from typing import Any
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Kind
+from messagecenter.marketplace.models import Product
+from tests import factories
+from tests.web.helpers import sign_in_url
+
+pytestmark = pytest.mark.django_db
+
+HEADER_BADGE = 'data-testid="header-unread">'
+
+
+def page_text(response: Any) -> str:
+    return str(response.content.decode())
+
+
+def test_the_front_door_sends_a_signed_out_visitor_to_sign_in(client: Client) -> None:
+    response = client.get("/")
+
+    assert (response.status_code, response.url) == (302, "/accounts/login/")  # type: ignore[attr-defined]
+
+
+def test_the_front_door_sends_a_signed_in_person_to_the_message_center(
+    client: Client, buyer: User
+) -> None:
+    client.force_login(buyer)
+
+    response = client.get("/")
+
+    assert (response.status_code, response.url) == (302, "/message-center/")  # type: ignore[attr-defined]
+
+
+def test_the_sign_in_page_has_a_labelled_form(client: Client) -> None:
+    response = client.get("/accounts/login/")
+
+    text = page_text(response)
+    assert response.status_code == 200
+    assert '<label for="id_username">Username</label>' in text
+    assert '<label for="id_password">Password</label>' in text
+    assert 'autocomplete="current-password"' in text
+
+
+def test_signing_in_opens_the_message_center(client: Client, buyer: User) -> None:
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": factories.PASSWORD}
+    )
+
+    assert (response.status_code, response.url) == (302, "/message-center/")  # type: ignore[attr-defined]
+    assert client.get("/message-center/").status_code == 200
+
+
+def test_signing_in_goes_back_to_the_page_that_asked_for_it(client: Client, buyer: User) -> None:
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": factories.PASSWORD, "next": "/orders/"},
+    )
+
+    assert (response.status_code, response.url) == (302, "/orders/")  # type: ignore[attr-defined]
+
+
+def test_a_wrong_password_is_explained_and_signs_no_one_in(client: Client, buyer: User) -> None:
+    response = client.post("/accounts/login/", {"username": "alice", "password": "guess"})
+
+    assert response.status_code == 200
+    assert "Please enter a correct username and password." in page_text(response)
+    assert client.get("/message-center/").status_code == 302
+
+
+def test_signing_out_is_a_post_and_ends_the_session(client: Client, buyer: User) -> None:
+    client.force_login(buyer)
+
+    refused = client.get("/accounts/logout/")
+    response = client.post("/accounts/logout/")
+
+    assert refused.status_code == 405
+    assert (response.status_code, response.url) == (302, "/accounts/login/")  # type: ignore[attr-defined]
+    assert client.get("/message-center/").url == sign_in_url("/message-center/")  # type: ignore[attr-defined]
+
+
+def test_the_header_shows_the_unread_badge_and_your_orders_for_a_buyer(
+    client: Client, buyer: User
+) -> None:
+    for subject in ("Shipped", "Delivered"):
+        actions.send_marketplace_message(
+            buyer, kind=Kind.ORDER_UPDATES, subject=subject, body=f"Your order: {subject}."
+        )
+    client.force_login(buyer)
+
+    text = page_text(client.get("/account/"))
+
+    assert f'{HEADER_BADGE}2<span class="visually-hidden"> unread</span></span>' in text
+    assert '<a href="/orders/">Your Orders</a>' in text
+    assert '<form method="post" action="/accounts/logout/" class="inline-form">' in text
+
+
+def test_the_header_has_no_badge_when_everything_is_read_and_no_orders_for_a_seller(
+    client: Client, seller: User
+) -> None:
+    client.force_login(seller)
+
+    text = page_text(client.get("/account/"))
+
+    assert HEADER_BADGE not in text
+    assert 'href="/orders/"' not in text
+
+
+def test_your_account_leads_to_the_message_center_and_your_orders(
+    client: Client, buyer: User
+) -> None:
+    client.force_login(buyer)
+
+    response = client.get("/account/")
+
+    text = page_text(response)
+    assert response.status_code == 200
+    assert '<a href="/account/" aria-current="page">Your Account</a>' in text
+    assert '<span class="tile__title">Your Orders</span>' in text
+    assert '<span class="tile__title">Message Center' in text
+    assert 'href="/message-center/customer-service/"' in text
+
+
+def test_a_sellers_account_lists_their_products(
+    client: Client, seller: User, product: Product
+) -> None:
+    client.force_login(seller)
+
+    text = page_text(client.get("/account/"))
+
+    assert "Your storefront: Acme Kitchen" in text
+    assert f'<a href="/products/{product.sku}/">Espresso machine</a>' in text
+
+
+def test_your_account_needs_signing_in(client: Client) -> None:
+    response = client.get("/account/")
+
+    assert (response.status_code, response.url) == (302, sign_in_url("/account/"))  # type: ignore[attr-defined]
+
+
+def test_a_missing_page_is_a_404_in_the_sites_layout(client: Client, buyer: User) -> None:
+    client.force_login(buyer)
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "We can’t find that page" in page_text(response)
+    assert '<a href="/account/">Your Account</a>' in page_text(response)
+
+
+def test_the_stylesheet_and_script_ship_with_the_app() -> None:
+    assert finders.find("web/site.css") is not None
+    assert finders.find("web/site.js") is not None
