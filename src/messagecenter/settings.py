@@ -121,7 +121,7 @@ def _database(url: str) -> dict[str, Any]:
     return config
 
 
-DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'messagecenter.sqlite3'}")
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'messagecenter.sqlite3'}"
 DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
