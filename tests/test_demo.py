@@ -58,6 +58,9 @@ def recount_unread(user: User) -> dict[str, int]:
     ):
         key = participant.folder if participant.box == Box.INBOX else participant.box
         counts[key] += 1
+    counts["unseen"] = Participant.objects.filter(
+        user=user, is_seen=False, box__in=[Box.INBOX, Box.ARCHIVE, Box.TRASH]
+    ).count()
     counts["all"] = sum(counts[folder] for folder in Folder.values)
     return counts
 
@@ -255,14 +258,25 @@ def test_alice_finds_her_conversations_newest_first() -> None:
                 "customer_service": 1,
                 "notices": 1,
                 "trash": 1,
+                "unseen": 8,
                 "all": 8,
             },
         ),
-        ("bob", {"orders": 1, "buyer_seller": 1, "notices": 1, "promotions": 1, "all": 4}),
-        ("seller", {"buyer_seller": 1, "all": 1}),
+        (
+            "bob",
+            {
+                "orders": 1,
+                "buyer_seller": 1,
+                "notices": 1,
+                "promotions": 1,
+                "unseen": 4,
+                "all": 4,
+            },
+        ),
+        ("seller", {"buyer_seller": 1, "unseen": 1, "all": 1}),
         ("trailhead", {}),
-        ("pixelpine", {"buyer_seller": 1, "all": 1}),
-        ("agent", {"customer_service": 1, "all": 1}),
+        ("pixelpine", {"buyer_seller": 1, "unseen": 1, "all": 1}),
+        ("agent", {"customer_service": 1, "unseen": 1, "all": 1}),
         ("admin", {}),
         ("mkt-account-team", {}),
     ],

@@ -22,6 +22,9 @@ def recounted_unread(user: User) -> dict[str, int]:
     for participant in rows:
         key = participant.folder if participant.box == Box.INBOX else participant.box
         truth[key] = truth.get(key, 0) + 1
+    unseen = Participant.objects.filter(user=user, is_seen=False).exclude(box=Box.DELETED).count()
+    if unseen:
+        truth["unseen"] = unseen
     return truth
 
 

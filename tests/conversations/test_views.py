@@ -274,6 +274,7 @@ def test_the_folders_show_their_unread_counts_and_filter_the_list(
         "notices": 0,
         "archive": 0,
         "trash": 0,
+        "unseen": 2,
         "all": 2,
     }
     assert f"{HEADER_BADGE}2<" in everything

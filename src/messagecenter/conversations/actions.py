@@ -28,6 +28,7 @@ from messagecenter.conversations.models import (
     COUNTER_KEYS,
     FOLDER_OF_KIND,
     MUTED_INDEFINITELY,
+    UNSEEN,
     Attachment,
     Box,
     Conversation,
@@ -35,6 +36,8 @@ from messagecenter.conversations.models import (
     Message,
     Participant,
     ParticipantRole,
+    ResponseTime,
+    SavedReply,
     UnreadCounter,
     counter_key,
 )
@@ -368,21 +371,30 @@ def _post(
     )
 
     deltas: dict[tuple[int, str], int] = defaultdict(int)
-    resurfacing: list[int] = []
-    staying: list[int] = []
+    notified: list[int] = []
+    muted: list[int] = []
     events: list[PendingEvent] = []
     preview = body[:PREVIEW_CHARS]
     sender_name = sender.public_name if sender is not None else "Marketplace"
+    # A buyer's message starts a seller's wait for an answer (if one is not running).
+    starts_wait = sending is not None and sending.role == ParticipantRole.BUYER
     for participant in participants:
         new_box: str
         if participant is sending:
-            new_box, new_unread = Box.INBOX, 0
+            new_box, new_unread, new_seen = Box.INBOX, 0, True
+        elif participant.is_muted(now):
+            # Muted: it stays where it is and does not light up the badge.
+            new_box, new_unread, new_seen = (
+                participant.box,
+                participant.unread_count + 1,
+                participant.is_seen,
+            )
+            muted.append(participant.pk)
         else:
-            # A new message brings a conversation back to the inbox, unless it is muted.
-            new_box = participant.box if participant.is_muted(now) else Box.INBOX
-            new_unread = participant.unread_count + 1
-            (staying if new_box == participant.box else resurfacing).append(participant.pk)
-        _count_transition(deltas, participant, new_box, new_unread)
+            # A new message brings a conversation back to the inbox.
+            new_box, new_unread, new_seen = Box.INBOX, participant.unread_count + 1, False
+            notified.append(participant.pk)
+        _count_transition(deltas, participant, new_box, new_unread, new_seen)
         if new_box != Box.DELETED:
             events.append(
                 PendingEvent(
@@ -401,24 +413,46 @@ def _post(
                     },
                 )
             )
-    received = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
-    if staying:
-        Participant.objects.filter(pk__in=staying).update(**received)
-    if resurfacing:
-        Participant.objects.filter(pk__in=resurfacing).update(
-            **received, box=Box.INBOX, trashed_at=None
+    received: dict[str, Any] = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
+    if starts_wait:
+        received["awaiting_response_since"] = Case(
+            When(role=ParticipantRole.SELLER, then=Coalesce(F("awaiting_response_since"), now)),
+            default=F("awaiting_response_since"),
+        )
+    if muted:
+        Participant.objects.filter(pk__in=muted).update(**received)
+    if notified:
+        Participant.objects.filter(pk__in=notified).update(
+            **received, box=Box.INBOX, trashed_at=None, is_seen=False
         )
     if sending is not None:
+        answered = _answered_wait(sending, conversation_id, now)
         Participant.objects.filter(pk=sending.pk).update(
             box=Box.INBOX,
             trashed_at=None,
             unread_count=0,
+            is_seen=True,
             last_read_message=message,
             last_activity_at=now,
+            **answered,
         )
     _apply_counter_deltas(deltas)
     record_events(events)
     return message
+
+
+def _answered_wait(sending: Participant, conversation_id: int, now: datetime) -> dict[str, Any]:
+    """A seller replying ends the buyer's wait, and the wait is recorded for the seller's
+    response-time figures."""
+    if sending.role != ParticipantRole.SELLER or sending.awaiting_response_since is None:
+        return {}
+    ResponseTime.objects.create(
+        seller_id=sending.user_id,
+        conversation_id=conversation_id,
+        asked_at=sending.awaiting_response_since,
+        answered_at=now,
+    )
+    return {"awaiting_response_since": None}
 
 
 def _open_conversation(
@@ -477,13 +511,14 @@ def mark_read(user: User, conversation_ids: Iterable[Any]) -> int:
             return 0
         Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
             unread_count=0,
+            is_seen=True,
             last_read_message_id=Subquery(
                 Conversation.objects.filter(pk=OuterRef("conversation_id")).values(
                     "last_message_id"
                 )[:1]
             ),
         )
-        return _finish(changed, EventKind.CONVERSATION_READ, unread=0)
+        return _finish(changed, EventKind.CONVERSATION_READ, unread=0, seen=True)
 
 
 def mark_unread(user: User, conversation_ids: Iterable[Any]) -> int:
@@ -500,8 +535,10 @@ def archive_conversations(user: User, conversation_ids: Iterable[Any]) -> int:
         changed = [p for p in _lock_own(user, conversation_ids) if p.box == Box.INBOX]
         if not changed:
             return 0
-        Participant.objects.filter(pk__in=[p.pk for p in changed]).update(box=Box.ARCHIVE)
-        return _finish(changed, EventKind.CONVERSATION_ARCHIVED, box=Box.ARCHIVE)
+        Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
+            box=Box.ARCHIVE, is_seen=True
+        )
+        return _finish(changed, EventKind.CONVERSATION_ARCHIVED, box=Box.ARCHIVE, seen=True)
 
 
 def move_to_inbox(user: User, conversation_ids: Iterable[Any]) -> int:
@@ -521,9 +558,9 @@ def trash_conversations(user: User, conversation_ids: Iterable[Any]) -> int:
         if not changed:
             return 0
         Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
-            box=Box.TRASH, trashed_at=timezone.now()
+            box=Box.TRASH, trashed_at=timezone.now(), is_seen=True
         )
-        return _finish(changed, EventKind.CONVERSATION_TRASHED, box=Box.TRASH)
+        return _finish(changed, EventKind.CONVERSATION_TRASHED, box=Box.TRASH, seen=True)
 
 
 def restore_conversations(user: User, conversation_ids: Iterable[Any]) -> int:
@@ -577,6 +614,84 @@ def unmute_conversations(user: User, conversation_ids: Iterable[Any]) -> int:
         return _finish(changed, EventKind.CONVERSATION_UNMUTED)
 
 
+def mark_seen(user: User) -> int:
+    """Opening the Message Center: everything new is now seen, so the header badge clears;
+    each conversation stays unread until it is opened."""
+    with transaction.atomic():
+        # Locked in id order like every other action, so two tabs cannot deadlock.
+        unseen = list(
+            Participant.objects.select_for_update()
+            .filter(user=user, is_seen=False)
+            .order_by("id")
+            .values_list("pk", flat=True)
+        )
+        if not unseen:
+            return 0
+        Participant.objects.filter(pk__in=unseen).update(is_seen=True)
+        # By how many rows changed, not "set to 0": a message that arrives meanwhile keeps
+        # its +1.
+        _apply_counter_deltas({(user.pk, UNSEEN): -len(unseen)})
+        record_events([PendingEvent(user.pk, EventKind.MESSAGE_CENTER_SEEN, {})])
+        return len(unseen)
+
+
+def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> int:
+    """A seller says a buyer's message needs no answer ("Thanks!"): it leaves the
+    Response needed list and is left out of the response-time figures."""
+    with transaction.atomic():
+        changed = [
+            p for p in _lock_own(seller, conversation_ids) if p.awaiting_response_since is not None
+        ]
+        if not changed:
+            return 0
+        Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
+            awaiting_response_since=None
+        )
+        return _finish(changed, EventKind.CONVERSATION_NO_RESPONSE_NEEDED)
+
+
+MAX_SAVED_REPLIES = 100
+
+
+def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = None) -> SavedReply:
+    """Create a saved reply, or change one of the seller's own (by id)."""
+    if seller.role != Role.SELLER:
+        raise NotAllowed("Saved replies are for sellers.", code="sellers_only")
+    title = (title or "").strip()
+    if not title or len(title) > 80:
+        raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
+    body = _clean_body(body)
+    now = timezone.now()
+    with transaction.atomic():
+        if saved_reply_id is not None:
+            reply = (
+                SavedReply.objects.select_for_update()
+                .filter(seller=seller, pk=_as_id(saved_reply_id))
+                .first()
+            )
+            if reply is None:
+                raise NotFound("No such saved reply.", code="saved_reply_not_found")
+        else:
+            # Locks the seller's row so two tabs cannot both pass the limit.
+            User.objects.select_for_update().filter(pk=seller.pk).first()
+            if SavedReply.objects.filter(seller=seller).count() >= MAX_SAVED_REPLIES:
+                raise InvalidInput(
+                    f"At most {MAX_SAVED_REPLIES} saved replies.", code="too_many_saved_replies"
+                )
+            reply = SavedReply(seller=seller, created_at=now)
+        if SavedReply.objects.filter(seller=seller, title=title).exclude(pk=reply.pk).exists():
+            raise Conflict("You already have a saved reply with that title.", code="title_taken")
+        reply.title, reply.body, reply.updated_at = title, body, now
+        reply.save()
+        return reply
+
+
+def delete_saved_reply(seller: User, saved_reply_id: Any) -> None:
+    deleted, _ = SavedReply.objects.filter(seller=seller, pk=_as_id(saved_reply_id)).delete()
+    if not deleted:
+        raise NotFound("No such saved reply.", code="saved_reply_not_found")
+
+
 def purge_expired_trash(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Delete for ever what has been in Trash longer than the retention period. Runs
     periodically in the worker; in batches so it never holds locks for long."""
@@ -602,6 +717,8 @@ def _delete_for_participants(participants: list[Participant]) -> int:
         box=Box.DELETED,
         trashed_at=None,
         unread_count=0,
+        is_seen=True,
+        awaiting_response_since=None,
         history_after_message_id=Coalesce(
             Subquery(
                 Conversation.objects.filter(pk=OuterRef("conversation_id")).values(
@@ -613,7 +730,7 @@ def _delete_for_participants(participants: list[Participant]) -> int:
     )
     deltas: dict[tuple[int, str], int] = defaultdict(int)
     for participant in participants:
-        _count_transition(deltas, participant, Box.DELETED, 0)
+        _count_transition(deltas, participant, Box.DELETED, 0, True)
     _apply_counter_deltas(deltas)
     record_events(
         PendingEvent(
@@ -687,7 +804,9 @@ def _lock_own(user: User, conversation_ids: Iterable[Any]) -> list[Participant]:
 
 
 def _finish(changed: list[Participant], kind: str, **state: Any) -> int:
-    """Counters and events for a change of box or read state on the person's own rows."""
+    """Counters and events for a change of box, read or seen state on the person's own
+    rows. `state` holds the new values that changed: box, unread, seen, and extras for
+    the event payload."""
     deltas: dict[tuple[int, str], int] = defaultdict(int)
     for participant in changed:
         _count_transition(
@@ -695,9 +814,10 @@ def _finish(changed: list[Participant], kind: str, **state: Any) -> int:
             participant,
             state.get("box", participant.box),
             state.get("unread", participant.unread_count),
+            state.get("seen", participant.is_seen),
         )
     _apply_counter_deltas(deltas)
-    payload_state = {key: value for key, value in state.items() if key != "unread"}
+    payload_state = {key: value for key, value in state.items() if key not in ("unread", "seen")}
     record_events(
         PendingEvent(
             participant.user_id,
@@ -716,16 +836,22 @@ def _finish(changed: list[Participant], kind: str, **state: Any) -> int:
 
 
 def _count_transition(
-    deltas: dict[tuple[int, str], int], participant: Participant, new_box: str, new_unread: int
+    deltas: dict[tuple[int, str], int],
+    participant: Participant,
+    new_box: str,
+    new_unread: int,
+    new_seen: bool,
 ) -> None:
+    """Record how one participant's change moves its person's counters."""
     old_key = counter_key(participant.box, participant.folder) if participant.unread_count else None
     new_key = counter_key(new_box, participant.folder) if new_unread else None
-    if old_key == new_key:
-        return
-    if old_key is not None:
-        deltas[(participant.user_id, old_key)] -= 1
-    if new_key is not None:
-        deltas[(participant.user_id, new_key)] += 1
+    if old_key != new_key:
+        if old_key is not None:
+            deltas[(participant.user_id, old_key)] -= 1
+        if new_key is not None:
+            deltas[(participant.user_id, new_key)] += 1
+    if participant.is_seen != new_seen:
+        deltas[(participant.user_id, UNSEEN)] += -1 if new_seen else 1
 
 
 def _apply_counter_deltas(deltas: dict[tuple[int, str], int]) -> None:

@@ -62,8 +62,12 @@ class Box(models.TextChoices):
 
 
 # Unread counters are kept per person for each topical folder (conversations in the inbox)
-# and for Archive and Trash; "All" is the sum of the topical folders.
-COUNTER_KEYS: tuple[str, ...] = (*Folder.values, Box.ARCHIVE, Box.TRASH)
+# and for Archive and Trash; "All" is the sum of the topical folders. UNSEEN counts
+# conversations with news since the person last opened the Message Center: the header
+# badge, cleared by opening the Message Center, while each conversation stays unread
+# until it is opened.
+UNSEEN = "unseen"
+COUNTER_KEYS: tuple[str, ...] = (*Folder.values, Box.ARCHIVE, Box.TRASH, UNSEEN)
 
 # "Mute until I unmute": a date no one reaches, so "is it muted now" stays one comparison.
 MUTED_INDEFINITELY = datetime(9999, 12, 31, tzinfo=UTC)
@@ -190,6 +194,11 @@ class Participant(models.Model):
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     unread_count = models.PositiveIntegerField(default=0)
+    # False from a new message until the person opens the Message Center (or acts on it).
+    is_seen = models.BooleanField(default=True)
+    # Sellers: when the oldest buyer message still waiting for an answer arrived. Cleared
+    # by replying (which records a ResponseTime) or by "No response needed".
+    awaiting_response_since = models.DateTimeField(null=True, blank=True)
     trashed_at = models.DateTimeField(null=True, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)
     # Messages up to this id were deleted by this person (purged from Trash); a conversation
@@ -214,6 +223,14 @@ class Participant(models.Model):
             ),
             # The periodic purge of old Trash, across all users.
             models.Index(fields=["box", "trashed_at"], name="participant_trash_age"),
+            # A seller's "Response needed" list, oldest first.
+            models.Index(
+                fields=["user", "awaiting_response_since"],
+                condition=Q(awaiting_response_since__isnull=False),
+                name="participant_response_needed",
+            ),
+            # Opening the Message Center marks what is new as seen.
+            models.Index(fields=["user"], condition=Q(is_seen=False), name="participant_unseen"),
         ]
 
     def __str__(self) -> str:
@@ -254,3 +271,42 @@ class UnreadCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.key}: {self.conversations}"
+
+
+class ResponseTime(models.Model):
+    """How long a seller took to answer a buyer: one row per answered wait, from the
+    oldest unanswered buyer message to the seller's reply. Waits marked "No response
+    needed" leave no row and do not count (docs/conversations.md)."""
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    asked_at = models.DateTimeField()
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["seller", "asked_at"], name="response_time_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} answered in {self.answered_at - self.asked_at}"
+
+
+class SavedReply(models.Model):
+    """A seller's reusable answer ("Shipping times", "Returns policy")."""
+
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_replies"
+    )
+    title = models.CharField(max_length=80)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["seller", "title"], name="saved_reply_unique_title")
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,11 +1,21 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import (
@@ -15,6 +25,8 @@ from messagecenter.conversations.models import (
     Folder,
     Message,
     Participant,
+    ResponseTime,
+    SavedReply,
     UnreadCounter,
 )
 from messagecenter.errors import InvalidInput, NotFound
@@ -151,3 +163,108 @@ def access_attachment(user: User, attachment_id: Any) -> Attachment:
     if attachment is None:
         raise NotFound("No such attachment.", code="attachment_not_found")
     return attachment
+
+
+def response_needed_page(
+    seller: User, *, cursor: str | None = None, limit: int | None = None
+) -> InboxPage:
+    """A seller's conversations where a buyer is waiting for an answer, longest wait first
+    (index participant_response_needed)."""
+    page_size = limit or settings.INBOX_PAGE_SIZE
+    rows = Participant.objects.filter(
+        user=seller, awaiting_response_since__isnull=False, box__in=VISIBLE_BOXES
+    )
+    if cursor:
+        since, last_id = _decode_cursor(cursor)
+        rows = rows.filter(
+            Q(awaiting_response_since__gt=since) | Q(awaiting_response_since=since, id__gt=last_id)
+        )
+    participants = list(
+        rows.select_related(
+            "conversation",
+            "conversation__storefront",
+            "conversation__buyer",
+            "conversation__buyer__storefront",
+            "conversation__last_message",
+            "conversation__last_message__sender",
+            "conversation__last_message__sender__storefront",
+        ).order_by("awaiting_response_since", "id")[: page_size + 1]
+    )
+    next_cursor = None
+    if len(participants) > page_size:
+        participants = participants[:page_size]
+        last = participants[-1]
+        assert last.awaiting_response_since is not None
+        next_cursor = f"{last.awaiting_response_since.isoformat()}~{last.pk}"
+    return InboxPage(participants=participants, next_cursor=next_cursor)
+
+
+RESPONSE_WINDOWS_DAYS = (7, 30, 90)
+RESPONSE_TARGET = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ResponseFigures:
+    """A seller's answers to buyers over the last `days` days, counted by when the buyer
+    asked. Waits marked "No response needed" are not counted; waits still open and
+    younger than 24 hours are not counted yet."""
+
+    days: int
+    answered: int
+    answered_within_target: int
+    overdue: int
+    average_response: timedelta | None
+
+    @property
+    def counted(self) -> int:
+        return self.answered + self.overdue
+
+    @property
+    def share_within_target(self) -> float | None:
+        """Share of buyer messages answered within 24 hours, 0.0-1.0; None without any."""
+        return self.answered_within_target / self.counted if self.counted else None
+
+
+def response_figures(seller: User, *, now: datetime | None = None) -> list[ResponseFigures]:
+    """Response-time figures for 7, 30 and 90 days: two aggregate queries."""
+    now = now or timezone.now()
+    duration = ExpressionWrapper(F("answered_at") - F("asked_at"), output_field=DurationField())
+    aggregates: dict[str, Any] = {}
+    for days in RESPONSE_WINDOWS_DAYS:
+        in_window = Q(asked_at__gte=now - timedelta(days=days))
+        aggregates[f"answered_{days}"] = Count("pk", filter=in_window)
+        aggregates[f"within_{days}"] = Count(
+            "pk", filter=in_window & Q(response__lte=RESPONSE_TARGET)
+        )
+        aggregates[f"average_{days}"] = Avg("response", filter=in_window)
+    answered = (
+        ResponseTime.objects.filter(
+            seller=seller, asked_at__gte=now - timedelta(days=max(RESPONSE_WINDOWS_DAYS))
+        )
+        .annotate(response=duration)
+        .aggregate(**aggregates)
+    )
+    overdue = Participant.objects.filter(
+        user=seller, awaiting_response_since__lt=now - RESPONSE_TARGET
+    ).aggregate(
+        **{
+            f"overdue_{days}": Count(
+                "pk", filter=Q(awaiting_response_since__gte=now - timedelta(days=days))
+            )
+            for days in RESPONSE_WINDOWS_DAYS
+        }
+    )
+    return [
+        ResponseFigures(
+            days=days,
+            answered=answered[f"answered_{days}"],
+            answered_within_target=answered[f"within_{days}"],
+            overdue=overdue[f"overdue_{days}"],
+            average_response=answered[f"average_{days}"],
+        )
+        for days in RESPONSE_WINDOWS_DAYS
+    ]
+
+
+def saved_replies(seller: User) -> QuerySet[SavedReply]:
+    return SavedReply.objects.filter(seller=seller).order_by("title")

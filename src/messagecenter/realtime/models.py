@@ -22,6 +22,8 @@ class EventKind(models.TextChoices):
     CONVERSATION_DELETED = "conversation.deleted"
     CONVERSATION_MUTED = "conversation.muted"
     CONVERSATION_UNMUTED = "conversation.unmuted"
+    CONVERSATION_NO_RESPONSE_NEEDED = "conversation.no_response_needed"
+    MESSAGE_CENTER_SEEN = "message_center.seen"
 
 
 class EventStream(models.Model):
