@@ -231,7 +231,7 @@ def test_your_orders_lists_your_orders_newest_first_with_a_contact_link_per_sell
     assert text.count(f'href="/orders/{older.number}/#contact-') == 1
     assert "Contact seller: Acme Kitchen" in text
     assert "Contact seller: Other Goods" in text
-    assert f'href="/orders/{order.number}/#returns">Return/refund status' in text
+    assert f'href="/orders/{order.number}/#returns">View return/refund status' in text
 
 
 @pytest.mark.parametrize("account", ["seller", "agent"])
