@@ -52,6 +52,17 @@ MAX_CONVERSATIONS_PER_ACTION = 500
 PREVIEW_CHARS = 140
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """An attachment checked and stored before the transaction (see _store_attachments)."""
+
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 # --- starting conversations ---------------------------------------------------------------
 
 
@@ -115,23 +126,9 @@ def contact_seller_about_order(
         raise InvalidInput(
             "That seller did not sell anything on this order.", code="seller_not_on_order"
         )
-    storefront = item.storefront
-    topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
-    stored = _store_attachments(attachments)
-
-    def attempt() -> Message:
-        conversation = _open_conversation(
-            topic_key=topic_key,
-            kind=Kind.BUYER_SELLER,
-            subject=f"Order {order.number}",
-            members=[(buyer, ParticipantRole.BUYER), (storefront.seller, ParticipantRole.SELLER)],
-            buyer=buyer,
-            storefront=storefront,
-            order=order,
-        )
-        return _post(conversation.pk, buyer, body, idempotency_key, stored, reopen=True)
-
-    return _send_once(buyer, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+    return _send_about_order(
+        order, item.storefront, buyer, body, idempotency_key, _store_attachments(attachments)
+    )
 
 
 def contact_buyer_about_order(
@@ -148,7 +145,7 @@ def contact_buyer_about_order(
     body = _clean_body(body)
     storefront = Storefront.objects.filter(seller=seller).first()
     item = (
-        OrderItem.objects.select_related("order__buyer")
+        OrderItem.objects.select_related("order__buyer", "storefront__seller")
         .filter(order_id=_as_id(order_id), storefront=storefront)
         .first()
         if storefront is not None
@@ -156,23 +153,39 @@ def contact_buyer_about_order(
     )
     if storefront is None or item is None:
         raise NotFound("No such order.", code="order_not_found")
-    order = item.order
+    return _send_about_order(
+        item.order, storefront, seller, body, idempotency_key, _store_attachments(attachments)
+    )
+
+
+def _send_about_order(
+    order: Order,
+    storefront: Storefront,
+    sender: User,
+    body: str,
+    idempotency_key: str | None,
+    stored: Sequence[StoredFile],
+) -> Message:
+    """The one conversation between an order's buyer and one of its sellers, whoever
+    writes first."""
     topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
-    stored = _store_attachments(attachments)
 
     def attempt() -> Message:
         conversation = _open_conversation(
             topic_key=topic_key,
             kind=Kind.BUYER_SELLER,
             subject=f"Order {order.number}",
-            members=[(order.buyer, ParticipantRole.BUYER), (seller, ParticipantRole.SELLER)],
+            members=[
+                (order.buyer, ParticipantRole.BUYER),
+                (storefront.seller, ParticipantRole.SELLER),
+            ],
             buyer=order.buyer,
             storefront=storefront,
             order=order,
         )
-        return _post(conversation.pk, seller, body, idempotency_key, stored, reopen=True)
+        return _post(conversation.pk, sender, body, idempotency_key, stored, reopen=True)
 
-    return _send_once(seller, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+    return _send_once(sender, idempotency_key, body, topic_key=topic_key, attempt=attempt)
 
 
 def contact_customer_service(
@@ -310,15 +323,6 @@ def _message_for_key(sender: User, idempotency_key: str) -> Message | None:
         .filter(sender=sender, idempotency_key=idempotency_key)
         .first()
     )
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    name: str
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
 
 
 def _post(

@@ -60,6 +60,19 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     return participant
 
 
+# What a row of any conversation list shows, fetched in the list's one query.
+LIST_ROW_RELATIONS = (
+    "conversation",
+    "conversation__storefront",
+    "conversation__buyer",
+    # A buyer's public name is their storefront's when they have one.
+    "conversation__buyer__storefront",
+    "conversation__last_message",
+    "conversation__last_message__sender",
+    "conversation__last_message__sender__storefront",
+)
+
+
 @dataclass(frozen=True)
 class InboxPage:
     participants: list[Participant]
@@ -94,16 +107,9 @@ def inbox_page(
             | Q(last_activity_at=last_activity_at, id__lt=last_id)
         )
     participants = list(
-        rows.select_related(
-            "conversation",
-            "conversation__storefront",
-            "conversation__buyer",
-            # A buyer's public name is their storefront's when they have one.
-            "conversation__buyer__storefront",
-            "conversation__last_message",
-            "conversation__last_message__sender",
-            "conversation__last_message__sender__storefront",
-        ).order_by("-last_activity_at", "-id")[: page_size + 1]
+        rows.select_related(*LIST_ROW_RELATIONS).order_by("-last_activity_at", "-id")[
+            : page_size + 1
+        ]
     )
     next_cursor = None
     if len(participants) > page_size:
@@ -180,15 +186,9 @@ def response_needed_page(
             Q(awaiting_response_since__gt=since) | Q(awaiting_response_since=since, id__gt=last_id)
         )
     participants = list(
-        rows.select_related(
-            "conversation",
-            "conversation__storefront",
-            "conversation__buyer",
-            "conversation__buyer__storefront",
-            "conversation__last_message",
-            "conversation__last_message__sender",
-            "conversation__last_message__sender__storefront",
-        ).order_by("awaiting_response_since", "id")[: page_size + 1]
+        rows.select_related(*LIST_ROW_RELATIONS).order_by("awaiting_response_since", "id")[
+            : page_size + 1
+        ]
     )
     next_cursor = None
     if len(participants) > page_size:
