@@ -13,6 +13,13 @@ class MessageCenterError(Exception):
             self.code = code
 
 
+class NotAuthenticated(MessageCenterError):
+    """No signed-in session and no valid API token (a revoked one included)."""
+
+    code = "not_authenticated"
+    status = 401
+
+
 class NotFound(MessageCenterError):
     """Missing and not-yours look the same, so ids cannot be probed."""
 
@@ -35,3 +42,10 @@ class NotAllowed(MessageCenterError):
 class Conflict(MessageCenterError):
     code = "conflict"
     status = 409
+
+
+class TooLarge(MessageCenterError):
+    """A request body over the documented limit, refused before it is used."""
+
+    code = "request_too_large"
+    status = 413

@@ -58,10 +58,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # Only for the interactive API docs' templates and static files (served from here,
+    # not from a CDN).
+    "ninja",
     "messagecenter.accounts",
     "messagecenter.marketplace",
     "messagecenter.conversations",
     "messagecenter.realtime",
+    "messagecenter.search",
     "messagecenter.web",
 ]
 
@@ -202,6 +206,11 @@ ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
 ATTACHMENTS_PER_MESSAGE = 5
 INBOX_PAGE_SIZE = 25
+# The JSON API refuses a larger body from its Content-Length before reading it: a message
+# with its largest attachments, plus room for the form's own fields (docs/api.md). JSON
+# bodies stay under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), as on the web pages.
+API_REQUEST_MAX_BYTES = ATTACHMENTS_PER_MESSAGE * ATTACHMENT_MAX_BYTES + 1024 * 1024
+API_PAGE_MAX_SIZE = 100
 
 LOGGING = {
     "version": 1,

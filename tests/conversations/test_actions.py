@@ -629,3 +629,46 @@ def test_every_change_is_logged_in_order_without_gaps(
         EventKind.CONVERSATION_RESTORED,
     ]
     assert event_sequences(seller) == [1, 2]
+
+
+def test_a_key_with_spaces_is_the_same_key_on_retry(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask(buyer, product)
+    first = actions.send_message(seller, question.conversation_id, "Yes.", idempotency_key=" k ")
+    again = actions.send_message(seller, question.conversation_id, "Yes.", idempotency_key="k")
+    assert (again.pk, first.idempotency_key) == (first.pk, "k")
+
+
+@pytest.mark.parametrize("body", ["nul \x00 inside", "bell \x07", "escape \x1b[31m"])
+def test_control_characters_are_refused(buyer: User, product: Product, body: str) -> None:
+    question = ask(buyer, product)
+    before = snapshot()
+    with pytest.raises(InvalidInput) as error:
+        actions.send_message(buyer, question.conversation_id, body)
+    assert error.value.code == "invalid_characters"
+    assert snapshot() == before
+
+
+def test_line_breaks_and_tabs_are_kept(buyer: User, product: Product) -> None:
+    message = ask(buyer, product, "Line one\n\tLine two\r\nLine three")
+    assert message.body == "Line one\n\tLine two\r\nLine three"
+
+
+@pytest.mark.parametrize("huge", [2**63, 10**30])
+def test_ids_beyond_the_database_range_are_not_found(buyer: User, huge: int) -> None:
+    with pytest.raises(NotFound):
+        actions.send_message(buyer, huge, "Hello")
+    with pytest.raises(NotFound):
+        actions.ask_seller_about_product(buyer, huge, "Hello")
+
+
+def test_marketplace_messages_cannot_be_answered(buyer: User) -> None:
+    update = actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
+    )
+    before = snapshot()
+    with pytest.raises(NotAllowed) as error:
+        actions.send_message(buyer, update.conversation_id, "Thanks!")
+    assert error.value.code == "cannot_reply"
+    assert snapshot() == before

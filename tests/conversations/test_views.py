@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 MESSAGE_CENTER = "/message-center/"
 ACTIONS = "/message-center/actions/"
 HEADER_BADGE = 'data-testid="header-unread">'
+ALL_TAB = '<span class="mc-folders__label">All</span>\n          '
 
 
 @pytest.fixture
@@ -274,10 +275,12 @@ def test_the_folders_show_their_unread_counts_and_filter_the_list(
         "notices": 0,
         "archive": 0,
         "trash": 0,
-        "unseen": 2,
+        # Opening the Message Center saw them; reading them is still to do.
+        "unseen": 0,
         "all": 2,
     }
-    assert f"{HEADER_BADGE}2<" in everything
+    assert ALL_TAB + '<span class="badge badge--unread">2<' in everything
+    assert HEADER_BADGE not in everything
 
 
 def test_an_unknown_folder_is_a_clear_400(client: Client, buyer: User) -> None:
@@ -518,7 +521,7 @@ def test_opening_a_conversation_marks_it_read_and_the_badge_drops(
 ) -> None:
     signed_in(client, seller)
 
-    before = page_text(client.get(MESSAGE_CENTER))
+    before = page_text(client.get("/account/"))
     opened = client.get(conversation_url(question.conversation_id))
     after = page_text(client.get(MESSAGE_CENTER))
 
@@ -528,6 +531,66 @@ def test_opening_a_conversation_marks_it_read_and_the_badge_drops(
     assert participant(seller, question.conversation_id).unread_count == 0
     assert queries.unread_counts(seller)["all"] == 0
     assert HEADER_BADGE not in after
+    assert 'class="conversation conversation--unread"' not in after
+
+
+# --- seen vs read ---------------------------------------------------------------------------
+
+
+def test_opening_the_message_center_clears_the_badge_but_the_conversation_stays_unread(
+    client: Client, seller: User, buyer: User, question: Message
+) -> None:
+    signed_in(client, seller)
+
+    elsewhere_before = page_text(client.get("/account/"))
+    message_center = page_text(client.get(MESSAGE_CENTER))
+    elsewhere_after = page_text(client.get("/account/"))
+    waiting = participant(seller, question.conversation_id)
+
+    assert f'{HEADER_BADGE}1<span class="visually-hidden"> new</span></span>' in elsewhere_before
+    # The badge is cleared on the very page that clears it.
+    assert HEADER_BADGE not in message_center
+    assert HEADER_BADGE not in elsewhere_after
+    # The folder tabs still count unread conversations, and the row is still bold.
+    assert ALL_TAB + '<span class="badge badge--unread">1<' in message_center
+    assert message_center.count('class="conversation conversation--unread"') == 1
+    assert (waiting.is_seen, waiting.unread_count) == (True, 1)
+    assert (queries.unread_counts(seller)["unseen"], queries.unread_counts(seller)["all"]) == (0, 1)
+
+    opened = client.get(conversation_url(question.conversation_id))
+    after_opening = page_text(client.get(MESSAGE_CENTER))
+
+    assert opened.status_code == 200
+    assert participant(seller, question.conversation_id).unread_count == 0
+    assert 'class="conversation conversation--unread"' not in after_opening
+    assert ALL_TAB + "<span" not in after_opening
+
+
+def test_a_new_message_after_opening_the_message_center_lights_the_badge_again(
+    client: Client, seller: User, buyer: User, question: Message
+) -> None:
+    signed_in(client, seller).get(MESSAGE_CENTER)
+
+    actions.send_message(buyer, question.conversation_id, "Also: is it dishwasher safe?")
+    text = page_text(client.get("/account/"))
+
+    assert f"{HEADER_BADGE}1<" in text
+    assert queries.unread_counts(seller)["unseen"] == 1
+
+
+def test_only_opening_the_message_center_sees_what_is_new(
+    client: Client, seller: User, question: Message
+) -> None:
+    """Another page, a HEAD request, or a refused bulk action leave the badge alone."""
+    signed_in(client, seller)
+
+    client.get("/account/")
+    client.head(MESSAGE_CENTER)
+    refused = client.post(ACTIONS, {"action": "explode", "conversation_ids": ["1"]})
+
+    assert refused.status_code == 400
+    assert participant(seller, question.conversation_id).is_seen is False
+    assert queries.unread_counts(seller)["unseen"] == 1
 
 
 def test_the_conversation_page_shows_messages_attachments_and_the_product(
@@ -739,8 +802,13 @@ def test_customer_service_needs_a_subject(client: Client, buyer: User) -> None:
 # --- what the hot pages cost --------------------------------------------------------------
 
 # session, user, one inbox page (participants joined with conversations, buyers and their
-# storefronts, storefronts and last messages with senders), the unread counters.
+# storefronts, storefronts and last messages with senders), the unread counters (which
+# also feed the header badge).
 MESSAGE_CENTER_QUERIES = 4
+# ... plus, only when the counters say something is unseen, mark_seen: savepoint, lock the
+# unseen rows, mark them seen, move the unseen counter, allocate an event number, insert
+# the event, release. As many for 1 unseen conversation as for 60.
+MESSAGE_CENTER_SEEING_QUERIES = MESSAGE_CENTER_QUERIES + 7
 
 
 def test_the_message_center_costs_the_same_for_a_buyer_with_three_conversations(
@@ -754,11 +822,15 @@ def test_the_message_center_costs_the_same_for_a_buyer_with_three_conversations(
         buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
     )
     signed_in(client, buyer)
+    assert queries.unread_counts(buyer)["unseen"] == 1
 
+    with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES):
+        first = client.get(MESSAGE_CENTER)
     with django_assert_num_queries(MESSAGE_CENTER_QUERIES):
-        response = client.get(MESSAGE_CENTER)
+        again = client.get(MESSAGE_CENTER)
 
-    assert page_text(response).count('name="conversation_ids"') == 3
+    assert page_text(first).count('name="conversation_ids"') == 3
+    assert page_text(again).count('name="conversation_ids"') == 3
 
 
 def test_the_message_center_costs_the_same_for_a_seller_with_sixty_conversations(
@@ -766,11 +838,16 @@ def test_the_message_center_costs_the_same_for_a_seller_with_sixty_conversations
 ) -> None:
     busy_seller(seller, 60)
     signed_in(client, seller)
+    assert queries.unread_counts(seller)["unseen"] == 60
 
+    with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES):
+        first = client.get(MESSAGE_CENTER)
     with django_assert_num_queries(MESSAGE_CENTER_QUERIES):
-        response = client.get(MESSAGE_CENTER)
+        again = client.get(MESSAGE_CENTER)
 
-    assert page_text(response).count('name="conversation_ids"') == 25
+    assert page_text(first).count('name="conversation_ids"') == 25
+    assert page_text(again).count('name="conversation_ids"') == 25
+    assert queries.unread_counts(seller)["unseen"] == 0
 
 
 def test_a_read_conversation_page_costs_six_queries(

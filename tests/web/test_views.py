@@ -86,7 +86,7 @@ def test_signing_out_is_a_post_and_ends_the_session(client: Client, buyer: User)
     assert client.get("/message-center/").url == sign_in_url("/message-center/")  # type: ignore[attr-defined]
 
 
-def test_the_header_shows_the_unread_badge_and_your_orders_for_a_buyer(
+def test_the_header_shows_the_new_messages_badge_and_your_orders_for_a_buyer(
     client: Client, buyer: User
 ) -> None:
     for subject in ("Shipped", "Delivered"):
@@ -97,7 +97,8 @@ def test_the_header_shows_the_unread_badge_and_your_orders_for_a_buyer(
 
     text = page_text(client.get("/account/"))
 
-    assert f'{HEADER_BADGE}2<span class="visually-hidden"> unread</span></span>' in text
+    # News since the Message Center was last opened (it has not been yet).
+    assert f'{HEADER_BADGE}2<span class="visually-hidden"> new</span></span>' in text
     assert '<a href="/orders/">Your Orders</a>' in text
     assert '<form method="post" action="/accounts/logout/" class="inline-form">' in text
 

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import ApiToken, User
 
 
 @admin.register(User)
@@ -12,3 +13,29 @@ class UserAdmin(BaseUserAdmin[User]):
         *(BaseUserAdmin.fieldsets or ()),
         ("Marketplace", {"fields": ("role", "display_name", "country")}),
     )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    """Read-only: tokens are made and revoked by their owners through the API, and their
+    secrets exist nowhere to show."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    readonly_fields = (
+        "user",
+        "name",
+        "prefix",
+        "secret_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False

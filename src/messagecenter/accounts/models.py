@@ -43,3 +43,31 @@ class User(AbstractUser):
     @property
     def is_agent(self) -> bool:
         return self.role == Role.AGENT
+
+
+class ApiToken(models.Model):
+    """A device's key to the JSON API ("Alice's iPhone"), beside browser sessions.
+
+    Only a SHA-256 hash of the secret is kept: the secret is shown once, when the token is
+    created, and a copy of the database cannot be used to sign in. See docs/api.md.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The first characters of the secret, so people can tell their tokens apart.
+    prefix = models.CharField(max_length=16)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    # Updated at most once a minute, so using a token is not a write per request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

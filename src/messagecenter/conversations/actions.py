@@ -41,11 +41,12 @@ from messagecenter.conversations.models import (
     UnreadCounter,
     counter_key,
 )
-from messagecenter.conversations.queries import VISIBLE_BOXES
+from messagecenter.conversations.queries import MAX_ID, VISIBLE_BOXES
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
+from messagecenter.search.actions import index_messages
 
 # Bulk actions take at most this many conversations at once (one page of selection).
 MAX_CONVERSATIONS_PER_ACTION = 500
@@ -77,6 +78,7 @@ def ask_seller_about_product(
     """ "Ask a question" from a product page. A buyer's questions about one product share one
     conversation with its seller."""
     body = _clean_body(body)
+    idempotency_key = _clean_idempotency_key(idempotency_key)
     _require_buyer(buyer)
     product = (
         Product.objects.select_related("storefront__seller").filter(pk=_as_id(product_id)).first()
@@ -168,6 +170,7 @@ def _send_about_order(
 ) -> Message:
     """The one conversation between an order's buyer and one of its sellers, whoever
     writes first."""
+    idempotency_key = _clean_idempotency_key(idempotency_key)
     topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
 
     def attempt() -> Message:
@@ -199,7 +202,8 @@ def contact_customer_service(
 ) -> Message:
     """Start a customer-service conversation, optionally with an agent already on it."""
     body = _clean_body(body)
-    subject = subject.strip()[:200]
+    idempotency_key = _clean_idempotency_key(idempotency_key)
+    subject = _clean_text(subject)[:200]
     if not subject:
         raise InvalidInput("A subject is required.", code="subject_required")
     if agent is not None and agent.role != Role.AGENT:
@@ -268,6 +272,7 @@ def send_message(
     flaky phone) returns the first message instead of a second one.
     """
     body = _clean_body(body)
+    idempotency_key = _clean_idempotency_key(idempotency_key)
     stored = _store_attachments(attachments)
     conversation_id = _as_id(conversation_id)
     return _send_once(
@@ -291,7 +296,6 @@ def _send_once(
     if idempotency_key is None:
         with transaction.atomic():
             return attempt()
-    idempotency_key = _clean_idempotency_key(idempotency_key)
     try:
         with transaction.atomic():
             existing = _message_for_key(sender, idempotency_key)
@@ -340,24 +344,36 @@ def _post(
     about the same product); otherwise a deleted conversation is not theirs to reply in.
     """
     now = timezone.now()
+    # The conversation (and its order) come along for the search document; only the
+    # participant rows are locked.
     participants = list(
-        Participant.objects.select_for_update()
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("conversation__order")
         .filter(conversation_id=conversation_id)
         .order_by("id")
     )
+    if not participants:
+        raise NotFound("No such conversation.", code="conversation_not_found")
     sending: Participant | None = None
     if sender is not None:
         sending = next((p for p in participants if p.user_id == sender.pk), None)
         if sending is None or (sending.box == Box.DELETED and not reopen):
             raise NotFound("No such conversation.", code="conversation_not_found")
+        if sending.role == ParticipantRole.RECIPIENT:
+            raise NotAllowed(
+                "Messages from the marketplace's systems cannot be answered; contact customer "
+                "service instead.",
+                code="cannot_reply",
+            )
 
-    message = Message.objects.create(
-        conversation_id=conversation_id,
+    message = Message(
+        conversation=participants[0].conversation,
         sender=sender,
         body=body,
         created_at=now,
         idempotency_key=idempotency_key,
     )
+    message.save(force_insert=True)
     if files:
         Attachment.objects.bulk_create(
             Attachment(
@@ -370,9 +386,16 @@ def _post(
             )
             for stored in files
         )
+    # Searchable exactly when it exists (docs/search.md).
+    index_messages([message])
     Conversation.objects.filter(pk=conversation_id).update(
         last_message=message, last_message_at=now, message_count=F("message_count") + 1
     )
+    # The caller gets the message with its conversation as it now is in the database
+    # (the participant locks make the count exact).
+    conversation = message.conversation
+    conversation.last_message, conversation.last_message_at = message, now
+    conversation.message_count += 1
 
     deltas: dict[tuple[int, str], int] = defaultdict(int)
     notified: list[int] = []
@@ -642,6 +665,8 @@ def mark_seen(user: User) -> int:
 def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> int:
     """A seller says a buyer's message needs no answer ("Thanks!"): it leaves the
     Response needed list and is left out of the response-time figures."""
+    if seller.role != Role.SELLER:
+        raise NotAllowed("Only sellers wait to answer buyers.", code="sellers_only")
     with transaction.atomic():
         changed = [
             p for p in _lock_own(seller, conversation_ids) if p.awaiting_response_since is not None
@@ -661,7 +686,7 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
     """Create a saved reply, or change one of the seller's own (by id)."""
     if seller.role != Role.SELLER:
         raise NotAllowed("Saved replies are for sellers.", code="sellers_only")
-    title = (title or "").strip()
+    title = _clean_text(title)
     if not title or len(title) > 80:
         raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
     body = _clean_body(body)
@@ -914,8 +939,17 @@ def _store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
     return stored
 
 
+def _clean_text(text: str | None) -> str:
+    """Trimmed text; control characters other than line breaks and tabs are refused
+    (PostgreSQL cannot store NUL, and none of them belongs in a message)."""
+    text = (text or "").strip()
+    if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
+        raise InvalidInput("The text contains control characters.", code="invalid_characters")
+    return text
+
+
 def _clean_body(body: str) -> str:
-    body = (body or "").strip()
+    body = _clean_text(body)
     if not body:
         raise InvalidInput("Write a message first.", code="empty_message")
     if len(body) > settings.MESSAGE_BODY_MAX_CHARS:
@@ -926,9 +960,12 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _clean_idempotency_key(key: str) -> str:
+def _clean_idempotency_key(key: str | None) -> str | None:
+    """Keys are compared as cleaned, so they are stored as cleaned too."""
+    if key is None:
+        return None
     key = key.strip()
-    if not key or len(key) > 100:
+    if not key or len(key) > 100 or not key.isprintable():
         raise InvalidInput(
             "An idempotency key is 1 to 100 characters.", code="invalid_idempotency_key"
         )
@@ -940,7 +977,7 @@ def _as_id(value: Any) -> int:
         number = int(value)
     except (TypeError, ValueError):
         raise NotFound("Not found.", code="not_found") from None
-    if number <= 0:
+    if not 0 < number <= MAX_ID:
         raise NotFound("Not found.", code="not_found")
     return number
 

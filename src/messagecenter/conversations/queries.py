@@ -1,7 +1,7 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +32,8 @@ from messagecenter.conversations.models import (
 from messagecenter.errors import InvalidInput, NotFound
 
 VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
+# Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
+MAX_ID = 2**63 - 1
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -44,11 +46,14 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
         conversation_id = int(conversation_id)
     except (TypeError, ValueError):
         raise NotFound("No such conversation.", code="conversation_not_found") from None
+    if not 0 < conversation_id <= MAX_ID:
+        raise NotFound("No such conversation.", code="conversation_not_found")
     participant = (
         Participant.objects.select_related(
             "conversation",
             "conversation__storefront",
             "conversation__buyer",
+            "conversation__buyer__storefront",
             "conversation__product",
             "conversation__order",
         )
@@ -70,6 +75,9 @@ LIST_ROW_RELATIONS = (
     "conversation__last_message",
     "conversation__last_message__sender",
     "conversation__last_message__sender__storefront",
+    # What it is about: the API's list shows the order number and the product SKU.
+    "conversation__order",
+    "conversation__product",
 )
 
 
@@ -120,10 +128,15 @@ def inbox_page(
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """A cursor from inbox_page; anything else (a hand-made one too) is invalid_cursor,
+    never a database error."""
     try:
         timestamp, _, identifier = cursor.rpartition("~")
-        return datetime.fromisoformat(timestamp), int(identifier)
-    except ValueError:
+        last_activity_at, last_id = datetime.fromisoformat(timestamp), int(identifier)
+        if last_activity_at.tzinfo is None or not 0 < last_id <= MAX_ID:
+            raise ValueError(cursor)
+        return last_activity_at.astimezone(UTC), last_id
+    except (ValueError, OverflowError):
         raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
@@ -155,6 +168,8 @@ def access_attachment(user: User, attachment_id: Any) -> Attachment:
         attachment_id = int(attachment_id)
     except (TypeError, ValueError):
         raise NotFound("No such attachment.", code="attachment_not_found") from None
+    if not 0 < attachment_id <= MAX_ID:
+        raise NotFound("No such attachment.", code="attachment_not_found")
     attachment = (
         Attachment.objects.select_related("message")
         .filter(
@@ -268,3 +283,45 @@ def response_figures(seller: User, *, now: datetime | None = None) -> list[Respo
 
 def saved_replies(seller: User) -> QuerySet[SavedReply]:
     return SavedReply.objects.filter(seller=seller).order_by("title")
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    # Oldest first, as they are read.
+    messages: list[Message]
+    # More messages beyond this page in the direction asked: older ones for the latest
+    # page and `before`, newer ones for `after`.
+    has_more: bool
+
+
+def message_page(
+    participant: Participant,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int,
+) -> MessagePage:
+    """One page of conversation_messages, by message id: the latest `limit` messages, the
+    `limit` before a message (scrolling back), or the `limit` after one (catching up)."""
+    if after is not None and before is not None:
+        raise InvalidInput(
+            "Ask for messages after one or before one, not both.", code="invalid_cursor"
+        )
+    messages = conversation_messages(participant)
+    if after is not None:
+        rows = list(messages.filter(id__gt=after)[: limit + 1])
+        return MessagePage(rows[:limit], has_more=len(rows) > limit)
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    rows = list(messages.order_by("-id")[: limit + 1])
+    return MessagePage(rows[:limit][::-1], has_more=len(rows) > limit)
+
+
+def message_sent_with_key(user: User, idempotency_key: str) -> Message | None:
+    """The person's message sent with this idempotency key, if any: tells a retry (which
+    send_message answers with the first message) from a first send."""
+    return (
+        Message.objects.filter(sender_id=user.pk, idempotency_key=idempotency_key)
+        .only("id")
+        .first()
+    )

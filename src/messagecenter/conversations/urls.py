@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messagecenter.conversations import views
+from messagecenter.conversations import seller_views, views
 
 urlpatterns = [
     path("message-center/", views.message_center, name="message-center"),
@@ -15,5 +15,18 @@ urlpatterns = [
         "message-center/customer-service/",
         views.contact_customer_service,
         name="contact-customer-service",
+    ),
+    # A seller's tools (404 for everyone else).
+    path("message-center/response-times/", seller_views.response_times, name="response-times"),
+    path("message-center/saved-replies/", seller_views.saved_replies, name="saved-replies"),
+    path(
+        "message-center/saved-replies/<int:saved_reply_id>/",
+        seller_views.saved_reply,
+        name="saved-reply",
+    ),
+    path(
+        "message-center/saved-replies/<int:saved_reply_id>/delete/",
+        seller_views.delete_saved_reply,
+        name="delete-saved-reply",
     ),
 ]

@@ -1,5 +1,6 @@
-"""The Message Center pages: conversations by folder, one conversation, actions on the
-selected conversations, attachments, and writing to customer service.
+"""The Message Center pages: conversations by folder (and a seller's "Response needed"
+list), one conversation, actions on the selected conversations, attachments, and writing
+to customer service. A seller's other tools are in seller_views.py.
 
 Every conversation is reached through queries.access_conversation (or the person's own
 inbox page); every change is one call to conversations.actions (docs/conversations.md).
@@ -22,7 +23,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import Box, Folder, Participant, ParticipantRole
+from messagecenter.conversations.models import (
+    UNSEEN,
+    Box,
+    Folder,
+    Participant,
+    ParticipantRole,
+    SavedReply,
+)
 from messagecenter.conversations.templatetags.message_center import undo_restore_tags
 from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
@@ -36,15 +44,20 @@ from messagecenter.web.shortcuts import (
 # Orders offered in the customer-service form's "About an order" list.
 ORDERS_TO_CHOOSE_FROM = 20
 
+# The seller's list of conversations where a buyer waits for an answer (?view=…).
+RESPONSE_NEEDED = "response-needed"
+
 
 @dataclass(frozen=True)
 class ListSelection:
     """Which list of the Message Center: the inbox (All or one folder), Archive or Trash,
-    from a page cursor on. Read from the query string, echoed in the bulk-action form."""
+    or a seller's Response needed (`view`), from a page cursor on. Read from the query
+    string, echoed in the bulk-action form."""
 
     box: str = Box.INBOX
     folder: str | None = None
     cursor: str | None = None
+    view: str | None = None
 
     @classmethod
     def from_data(cls, data: QueryDict) -> "ListSelection":
@@ -52,6 +65,7 @@ class ListSelection:
             box=data.get("box") or Box.INBOX,
             folder=data.get("folder") or None,
             cursor=data.get("cursor") or None,
+            view=data.get("view") or None,
         )
 
     @classmethod
@@ -63,6 +77,8 @@ class ListSelection:
 
     def url(self, *, cursor: str | None = None) -> str:
         params = {}
+        if self.view:
+            params["view"] = self.view
         if self.box != Box.INBOX:
             params["box"] = self.box
         if self.folder:
@@ -73,7 +89,13 @@ class ListSelection:
         return f"{base}?{urlencode(params)}" if params else base
 
     @property
+    def is_response_needed(self) -> bool:
+        return self.view == RESPONSE_NEEDED
+
+    @property
     def title(self) -> str:
+        if self.is_response_needed:
+            return "Response needed"
         if self.box == Box.ARCHIVE:
             return "Archive"
         if self.box == Box.TRASH:
@@ -91,8 +113,14 @@ class FolderTab:
     is_current: bool
 
 
-def _folder_tabs(selection: ListSelection, counts: dict[str, int]) -> list[FolderTab]:
+def _folder_tabs(
+    selection: ListSelection, counts: dict[str, int], *, is_seller: bool
+) -> list[FolderTab]:
     lists = [(ListSelection(), "All", counts["all"])]
+    if is_seller:
+        # No count: waits are not a maintained counter, and counting them would put a
+        # COUNT over the seller's whole backlog on every page.
+        lists.append((ListSelection(view=RESPONSE_NEEDED), "Response needed", 0))
     for folder, label in Folder.choices:
         lists.append((ListSelection(folder=folder), label, counts[folder]))
     lists += [
@@ -104,7 +132,8 @@ def _folder_tabs(selection: ListSelection, counts: dict[str, int]) -> list[Folde
             label,
             tab.url(),
             unread,
-            is_current=(tab.box, tab.folder) == (selection.box, selection.folder),
+            is_current=(tab.box, tab.folder, tab.view)
+            == (selection.box, selection.folder, selection.view),
         )
         for tab, label, unread in lists
     ]
@@ -113,25 +142,33 @@ def _folder_tabs(selection: ListSelection, counts: dict[str, int]) -> list[Folde
 @login_required
 @require_safe
 def message_center(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return _message_center_page(request, ListSelection.from_data(request.GET))
+    """Opening the Message Center marks what is new as seen: the header badge clears,
+    while each conversation stays unread until it is opened (docs/conversations.md)."""
+    return _message_center_page(
+        request, ListSelection.from_data(request.GET), opened=request.method == "GET"
+    )
 
 
 def _message_center_page(
     request: AuthenticatedHttpRequest,
     selection: ListSelection,
     *,
+    opened: bool = False,
     error: MessageCenterError | None = None,
     selected: Collection[int] = (),
     status: int = 200,
 ) -> HttpResponse:
     page: queries.InboxPage | None
     try:
-        page = queries.inbox_page(
-            request.user, box=selection.box, folder=selection.folder, cursor=selection.cursor
-        )
+        page = _list_page(request.user, selection)
     except InvalidInput as invalid:
         page, error, status = None, invalid, invalid.status
     counts = queries.unread_counts(request.user)
+    if opened and counts[UNSEEN]:
+        # The page's only write, and only when there is news: a GET of a page with
+        # nothing unseen stays read-only (no write lock taken on SQLite).
+        actions.mark_seen(request.user)
+        counts = {**counts, UNSEEN: 0}
     older_url = ""
     if page is not None and page.next_cursor:
         older_url = selection.url(cursor=page.next_cursor)
@@ -141,7 +178,7 @@ def _message_center_page(
         {
             "page": page,
             "selection": selection,
-            "tabs": _folder_tabs(selection, counts),
+            "tabs": _folder_tabs(selection, counts, is_seller=request.user.is_seller),
             # Also feeds the header badge, so the page reads the counters once.
             "unread_counts": counts,
             "list_url": selection.url(cursor=selection.cursor),
@@ -150,9 +187,23 @@ def _message_center_page(
             "selected_ids": set(selected),
             "trash_retention_days": settings.TRASH_RETENTION_DAYS,
             "error": error,
+            # What a buyer's wait is measured against.
+            "now": timezone.now(),
         },
         status=status,
     )
+
+
+def _list_page(user: User, selection: ListSelection) -> queries.InboxPage:
+    if selection.view is None:
+        return queries.inbox_page(
+            user, box=selection.box, folder=selection.folder, cursor=selection.cursor
+        )
+    if selection.is_response_needed:
+        if not user.is_seller:
+            raise Http404("No such page.")
+        return queries.response_needed_page(user, cursor=selection.cursor)
+    raise InvalidInput(f"Unknown list {selection.view!r}.", code="invalid_view")
 
 
 # --- actions on selected conversations -----------------------------------------------------
@@ -163,6 +214,8 @@ class BulkAction:
     run: Callable[[User, Sequence[str]], int]
     # Completes "2 conversations …" in the confirmation.
     done: str
+    # Anyone else gets the 404 of an action that does not exist for them.
+    is_for_sellers: bool = False
 
 
 def _mute_for(days: int) -> Callable[[User, Sequence[str]], int]:
@@ -189,6 +242,9 @@ BULK_ACTIONS: dict[str, BulkAction] = {
     "mute-week": BulkAction(_mute_for(7), "muted for 7 days"),
     "mute": BulkAction(_mute_until_unmuted, "muted until you unmute them"),
     "unmute": BulkAction(actions.unmute_conversations, "unmuted"),
+    "no_response_needed": BulkAction(
+        actions.mark_no_response_needed, "marked “No response needed”", is_for_sellers=True
+    ),
 }
 
 
@@ -207,6 +263,8 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _message_center_page(
             request, selection, error=unknown, selected=selected, status=unknown.status
         )
+    if bulk_action.is_for_sellers and not request.user.is_seller:
+        raise Http404("No such action.")
     try:
         changed = bulk_action.run(request.user, conversation_ids)
     except NotFound as error:
@@ -247,7 +305,7 @@ def conversation(request: AuthenticatedHttpRequest, conversation_id: int) -> Htt
             actions.mark_read(request.user, [participant.conversation_id])
         except NotFound as error:
             raise Http404(error.message) from error
-    return _conversation_page(request, participant)
+    return _conversation_page(request, participant, saved_reply_id=request.GET.get("saved_reply"))
 
 
 def _reply(request: AuthenticatedHttpRequest, participant: Participant) -> HttpResponse:
@@ -281,10 +339,22 @@ def _conversation_page(
     *,
     error: MessageCenterError | None = None,
     body: str = "",
+    saved_reply_id: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
     conversation = participant.conversation
     order = conversation.order
+    # Order updates and notices come from the marketplace's systems: nobody reads replies
+    # to them, so the page points to customer service instead.
+    can_reply = participant.role != ParticipantRole.RECIPIENT
+    saved_replies: list[SavedReply] = []
+    if can_reply and request.user.is_seller:
+        saved_replies = list(queries.saved_replies(request.user))
+    # "Insert saved reply" without script: the page comes back with the reply in the box.
+    # Only the seller's own, found in the list just read; any other id is ignored.
+    chosen = next((reply for reply in saved_replies if str(reply.pk) == saved_reply_id), None)
+    if chosen is not None and not body:
+        body = chosen.body
     return render(
         request,
         "conversations/conversation.html",
@@ -294,9 +364,12 @@ def _conversation_page(
             "conversation_messages": list(queries.conversation_messages(participant)),
             "list_url": ListSelection.of(participant).url(),
             "folder_label": dict(Folder.choices)[participant.folder],
-            # Order updates and notices come from the marketplace's systems: nobody reads
-            # replies to them, so the page points to customer service instead.
-            "can_reply": participant.role != ParticipantRole.RECIPIENT,
+            "can_reply": can_reply,
+            "saved_replies": saved_replies,
+            "chosen_saved_reply_id": chosen.pk if chosen is not None else None,
+            "is_awaiting_response": participant.role == ParticipantRole.SELLER
+            and participant.awaiting_response_since is not None,
+            "now": timezone.now(),
             # Only the order's buyer has its order page; a seller sees the number.
             "order_is_yours": order is not None and order.buyer_id == request.user.pk,
             "idempotency_key": new_idempotency_key(),

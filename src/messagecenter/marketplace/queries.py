@@ -1,15 +1,17 @@
-"""Reads of the marketplace's orders and products. Orders are always read from the buyer
-asking: `access_order` is the only way from an order number someone typed to an order."""
+"""Reads of the marketplace's orders and products. Orders are always read from the person
+asking: `access_order` (a buyer's own) and `sold_order` (a seller's sale) are the only ways
+from an order number someone typed to an order."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
-from messagecenter.conversations.queries import VISIBLE_BOXES
-from messagecenter.errors import NotFound
+from messagecenter.conversations.queries import MAX_ID, VISIBLE_BOXES
+from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
@@ -28,6 +30,23 @@ def access_order(user: User, number: str) -> Order:
     """The person's own order with this number. Someone else's order and a missing one
     raise the same NotFound, so order numbers cannot be probed."""
     order = Order.objects.filter(buyer_id=user.pk, number=number).first()
+    if order is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+def sold_order(seller: User, number: str) -> Order:
+    """An order the seller sold something on, by its number: how a seller reaches the
+    buyer of an order. Any other order and a missing one raise the same NotFound."""
+    order = (
+        Order.objects.filter(number=number)
+        .filter(
+            Exists(
+                OrderItem.objects.filter(order_id=OuterRef("pk"), storefront__seller_id=seller.pk)
+            )
+        )
+        .first()
+    )
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     return order
@@ -79,6 +98,38 @@ def summarize_orders(orders: Iterable[Order]) -> list[OrderSummary]:
         items = list(order.items.all())
         summaries.append(OrderSummary(order, items, _distinct_storefronts(items)))
     return summaries
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[OrderSummary]
+    next_cursor: str | None
+
+
+def buyer_orders_page(user: User, *, cursor: str | None = None, limit: int) -> OrdersPage:
+    """One page of Your Orders, newest first, continuing from a keyset cursor
+    (`placed_at~id`, index order_buyer_recent): two queries whatever the page."""
+    orders = buyer_orders(user)
+    if cursor:
+        placed_at, last_id = _decode_order_cursor(cursor)
+        orders = orders.filter(Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, id__lt=last_id))
+    rows = list(orders[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = f"{rows[-1].placed_at.isoformat()}~{rows[-1].pk}"
+    return OrdersPage(summarize_orders(rows), next_cursor)
+
+
+def _decode_order_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        timestamp, _, identifier = cursor.rpartition("~")
+        placed_at, last_id = datetime.fromisoformat(timestamp), int(identifier)
+        if placed_at.tzinfo is None or not 0 < last_id <= MAX_ID:
+            raise ValueError(cursor)
+        return placed_at.astimezone(UTC), last_id
+    except (ValueError, OverflowError):
+        raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
 @dataclass(frozen=True)

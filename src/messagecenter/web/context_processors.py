@@ -1,3 +1,4 @@
+from functools import cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -6,9 +7,10 @@ from messagecenter.conversations.queries import unread_counts
 
 
 def message_center_badge(request: HttpRequest) -> dict[str, Any]:
-    """The unread badge in the header of every page: one read of maintained counters,
-    done only when a template asks for it."""
+    """The counters behind the header badge of every page (the "unseen" count) and any
+    unread count a page shows: one read of maintained counters, done only when a template
+    asks for it, and at most once per page however many places ask."""
     user = request.user
     if not user.is_authenticated:
         return {}
-    return {"unread_counts": lambda: unread_counts(user)}
+    return {"unread_counts": cache(lambda: unread_counts(user))}

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("messagecenter.accounts.urls")),
     path("", include("messagecenter.conversations.urls")),
     path("", include("messagecenter.marketplace.urls")),
+    path("", include("messagecenter.search.urls")),
 ]

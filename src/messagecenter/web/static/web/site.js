@@ -1,6 +1,7 @@
 // Small conveniences on top of pages that work without script: "Select all" in the
-// Message Center, a confirmation before deleting for ever, and no second submit of a form
-// while the first is on its way (the idempotency key makes a second one harmless anyway).
+// Message Center, a confirmation before deleting for ever, no second submit of a form
+// while the first is on its way (the idempotency key makes a second one harmless anyway),
+// and a seller's "Insert saved reply" without reloading the page.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -62,6 +63,41 @@ document.addEventListener("DOMContentLoaded", () => {
       menu.querySelector("summary").focus();
     }
   });
+
+  // Without script the picker's form reloads the page with the reply in the box (and
+  // loses what was typed). Here the reply goes in at the cursor, keeping what is there.
+  // Choosing alone inserts nothing: arrowing through a list with the keyboard must not
+  // write into the message.
+  for (const picker of document.querySelectorAll("[data-saved-replies]")) {
+    const textarea = document.getElementById(picker.dataset.savedReplies);
+    const select = picker.querySelector("select");
+    if (!textarea || !select) {
+      continue;
+    }
+    // Until the box has had the focus, its cursor is at the start: add at the end instead.
+    let hasCursor = document.activeElement === textarea;
+    textarea.addEventListener("focus", () => {
+      hasCursor = true;
+    });
+    picker.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const option = select.selectedOptions[0];
+      if (!option || !option.value) {
+        select.focus();
+        return;
+      }
+      const body = option.dataset.body;
+      const start = hasCursor ? textarea.selectionStart : textarea.value.length;
+      const end = hasCursor ? textarea.selectionEnd : textarea.value.length;
+      const before = textarea.value.slice(0, start);
+      // A reply added after some text starts on its own line.
+      const separator = before && !before.endsWith("\n") ? "\n" : "";
+      textarea.setRangeText(separator + body, start, end, "end");
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+      select.value = "";
+      textarea.focus();
+    });
+  }
 
   for (const form of document.querySelectorAll("[data-submit-once]")) {
     form.addEventListener("submit", () => {

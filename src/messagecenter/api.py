@@ -1,0 +1,139 @@
+"""The JSON API at /api/v1/, for mobile apps and scripts (docs/api.md).
+
+One NinjaAPI; each app adds its Router from its own api.py. Authentication is an API token
+or the browser session; every error, whoever raises it, leaves here in one shape:
+{"error": {"code", "message"}} with a stable code.
+"""
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from messagecenter.accounts.api import router as accounts_router
+from messagecenter.accounts.authentication import ApiTokenAuth, SessionAuth
+from messagecenter.api_support import error_response, request_body_limit
+from messagecenter.conversations.api import router as conversations_router
+from messagecenter.errors import (
+    InvalidInput,
+    MessageCenterError,
+    NotAuthenticated,
+    NotFound,
+    TooLarge,
+)
+from messagecenter.marketplace.api import router as marketplace_router
+from messagecenter.search.api import router as search_router
+
+api = NinjaAPI(
+    title="Message Center API",
+    version="1",
+    description=(
+        "Everything the Message Center's pages do, for mobile apps: folders, conversations, "
+        "messages with attachments, orders. Authenticate with `Authorization: Bearer <token>` "
+        "(POST /tokens from a signed-in browser) or the browser session plus its CSRF token. "
+        'Errors: `{"error": {"code", "message"}}`. See docs/api.md.'
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=[ApiTokenAuth(), SessionAuth()],
+)
+# Before authentication and parsing: an oversized body is refused unread.
+api.add_decorator(request_body_limit, mode="view")
+
+api.add_router("", accounts_router)
+api.add_router("", conversations_router)
+api.add_router("", marketplace_router)
+api.add_router("/search", search_router)
+
+
+class SchemaMismatch(MessageCenterError):
+    """The request does not match the endpoint's schema (a wrong type, a missing field, a
+    number out of range): 422, with every offending field listed."""
+
+    code = "invalid_input"
+    status = 422
+
+
+@api.exception_handler(MessageCenterError)
+def message_center_error(request: HttpRequest, error: MessageCenterError) -> HttpResponse:
+    return error_response(error)
+
+
+@api.exception_handler(ValidationError)
+def schema_mismatch(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    fields = [_field(detail) for detail in error.errors]
+    names = ", ".join(field["field"] or field["in"] for field in fields)
+    return error_response(SchemaMismatch(f"Check these fields: {names}."), fields=fields)
+
+
+def _field(detail: dict[str, Any]) -> dict[str, str]:
+    """{"in": "body", "field": "conversation_ids.0", "message": …, "type": …}: where the
+    value was (path, query, header, body) and its dotted path there."""
+    source, *path = (str(part) for part in detail.get("loc", ()))
+    # A body read by ninja is named after the view's parameter: not the client's business.
+    if source == "body" and path[:1] == ["payload"]:
+        path = path[1:]
+    return {
+        "in": source,
+        "field": ".".join(path),
+        "message": str(detail.get("msg", "")),
+        "type": str(detail.get("type", "")),
+    }
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    """ninja's own refusals: no credentials, or a body that is not JSON."""
+    if isinstance(error, AuthenticationError):
+        return error_response(
+            NotAuthenticated("Sign in, or send an API token: 'Authorization: Bearer <token>'.")
+        )
+    if isinstance(error.__cause__, RequestDataTooBig):
+        return error_response(TooLarge("The request body is too large."))
+    if error.status_code == 400:
+        return error_response(
+            InvalidInput("The request body is not valid JSON.", code="malformed_json")
+        )
+    generic = MessageCenterError(str(error), code=f"http_{error.status_code}")
+    generic.status = error.status_code
+    return error_response(generic)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return error_response(NotFound("Not found."))
+
+
+@api.exception_handler(SuspiciousOperation)
+def refused_request(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+    """Django's limits on what it parses: body size, number of fields and files."""
+    if isinstance(error, RequestDataTooBig):
+        return error_response(TooLarge("The request body is too large."))
+    return error_response(InvalidInput(str(error), code="request_refused"))
+
+
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(UnreadablePostError)
+def unreadable_request(request: HttpRequest, error: Exception) -> HttpResponse:
+    return error_response(
+        InvalidInput("The request body could not be read.", code="malformed_request")
+    )
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """/api/v1/ itself: where the documentation is."""
+    return JsonResponse(
+        {"docs": reverse("api:openapi-view"), "openapi": reverse("api:openapi-json")}
+    )
+
+
+@csrf_exempt
+def unknown_endpoint(request: HttpRequest, path: str) -> HttpResponse:
+    """Anything under /api/v1/ that is no endpoint: a 404 in the API's shape."""
+    return error_response(NotFound("No such endpoint.", code="unknown_endpoint"))

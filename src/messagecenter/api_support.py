@@ -1,0 +1,146 @@
+"""What every router of the JSON API shares (docs/api.md): the signed-in person, ids,
+the Idempotency-Key header, and message input that comes as JSON or as a multipart form."""
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import pydantic
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from ninja import Schema
+from ninja.errors import ValidationError
+from ninja.params import HeaderEx, P
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.queries import MAX_ID
+from messagecenter.errors import InvalidInput, MessageCenterError, NotAuthenticated, TooLarge
+
+# Ids are 64-bit: a larger number cannot exist, and must not reach the database driver.
+Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
+
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Text cannot contain NUL characters.")
+    return value
+
+
+# Every string a person sends: PostgreSQL cannot store NUL, so it is refused as input
+# (422) instead of failing in the database.
+Text = Annotated[str, pydantic.AfterValidator(_without_nul)]
+
+IdempotencyKey = HeaderEx[
+    Text | None,
+    P(
+        alias="Idempotency-Key",
+        description="Any string of 1–100 characters, new for each message: a retry with "
+        "the same key returns the first message instead of sending a second.",
+    ),
+]
+
+FORM_CONTENT_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+class ApiRequest(HttpRequest):
+    """A request that passed the API's authentication: `auth` is the person asking."""
+
+    auth: User
+
+
+class UnsupportedMediaType(MessageCenterError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+def error_response(error: MessageCenterError, **details: Any) -> HttpResponse:
+    """The one error shape: {"error": {"code", "message", …}} with the error's status."""
+    response = JsonResponse(
+        {"error": {"code": error.code, "message": error.message, **details}}, status=error.status
+    )
+    if isinstance(error, NotAuthenticated):
+        response["WWW-Authenticate"] = 'Bearer realm="Message Center API"'
+    return response
+
+
+def request_body_limit(
+    run: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Refuse a body over API_REQUEST_MAX_BYTES from its Content-Length, before anything
+    (CSRF check, form parser) reads it. Wraps every operation of the API."""
+
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_REQUEST_MAX_BYTES:
+            return error_response(
+                TooLarge(f"A request body is at most {settings.API_REQUEST_MAX_BYTES // 2**20} MB.")
+            )
+        return run(request, *args, **kwargs)
+
+    return limited
+
+
+def parse_message_input[T: Schema](
+    request: HttpRequest, schema: type[T]
+) -> tuple[T, list[UploadedFile[Any]]]:
+    """The fields of `schema`, from a JSON object or from a form; files only from a
+    multipart form ("attachments", up to ATTACHMENTS_PER_MESSAGE)."""
+    files: list[UploadedFile[Any]] = []
+    if request.content_type in FORM_CONTENT_TYPES:
+        data: Any = {
+            name: request.POST[name] for name in schema.model_fields if name in request.POST
+        }
+        files = request.FILES.getlist("attachments")
+    elif request.content_type == "application/json":
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            raise InvalidInput(
+                "The request body is not valid JSON.", code="malformed_json"
+            ) from None
+    else:
+        raise UnsupportedMediaType("Send application/json, or multipart/form-data for attachments.")
+    try:
+        return schema.model_validate(data), files
+    except pydantic.ValidationError as error:
+        raise ValidationError(
+            [{**detail, "loc": ("body", *detail["loc"])} for detail in _plain(error)]
+        ) from None
+
+
+def _plain(error: pydantic.ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"type": detail["type"], "loc": detail["loc"], "msg": detail["msg"]}
+        for detail in error.errors(include_url=False)
+    ]
+
+
+def message_input_openapi(schema: type[Schema], *, with_attachments: bool) -> dict[str, Any]:
+    """The request body of a send endpoint for the OpenAPI document: JSON, or a form."""
+    json_schema = schema.model_json_schema()
+    form_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": dict(json_schema.get("properties", {})),
+        "required": list(json_schema.get("required", [])),
+    }
+    if with_attachments:
+        form_schema["properties"]["attachments"] = {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "maxItems": settings.ATTACHMENTS_PER_MESSAGE,
+            "description": "Images (JPEG, PNG, GIF, WebP) or PDFs, each at most "
+            f"{settings.ATTACHMENT_MAX_BYTES // 2**20} MB; the type is decided by content.",
+        }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": json_schema},
+                "multipart/form-data": {"schema": form_schema},
+            },
+        }
+    }

@@ -1,0 +1,628 @@
+"""The API's Message Center: folders and their unread counts, conversation lists, one
+conversation and its messages, replies with attachments, and actions on conversations
+(docs/api.md). Like the pages in views.py: parse, check access, call one action."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+import pydantic
+from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Router, Schema, Status
+
+from messagecenter.accounts.models import User
+from messagecenter.api_support import (
+    ApiRequest,
+    Id,
+    IdempotencyKey,
+    Text,
+    message_input_openapi,
+    parse_message_input,
+)
+from messagecenter.conversations import actions, queries
+from messagecenter.conversations.models import (
+    MUTED_INDEFINITELY,
+    UNSEEN,
+    Attachment,
+    Box,
+    Folder,
+    Kind,
+    Message,
+    Participant,
+    ParticipantRole,
+    SavedReply,
+)
+from messagecenter.conversations.queries import MAX_ID
+from messagecenter.conversations.templatetags.message_center import counterpart
+from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace import queries as marketplace_queries
+
+router = Router(tags=["message center"])
+
+ListBox = Literal["inbox", "archive", "trash"]
+PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
+MessageCursor = Annotated[int, pydantic.Field(ge=0, le=MAX_ID)]
+
+# --- folders ---------------------------------------------------------------------------------
+
+
+class FolderOut(Schema):
+    # "all", a topical folder, "archive" or "trash".
+    key: str
+    label: str
+    # The list's query: GET /conversations?box=…&folder=…
+    box: ListBox
+    folder: Folder | None
+    unread_count: int
+
+
+class FoldersOut(Schema):
+    folders: list[FolderOut]
+    # The header badge: conversations with news since the Message Center was last opened
+    # (POST /seen clears it).
+    unseen_count: int
+
+
+# Archive and Trash after the topical folders, as on the Message Center page.
+OTHER_LISTS: tuple[tuple[ListBox, str], ...] = (("archive", "Archive"), ("trash", "Trash"))
+
+
+@router.get("/folders", response=FoldersOut, summary="Folders with their unread counts")
+def folders(request: ApiRequest) -> FoldersOut:
+    counts = queries.unread_counts(request.auth)
+    lists = [
+        FolderOut(key="all", label="All", box="inbox", folder=None, unread_count=counts["all"])
+    ]
+    lists += [
+        FolderOut(
+            key=folder.value,
+            label=folder.label,
+            box="inbox",
+            folder=folder,
+            unread_count=counts[folder.value],
+        )
+        for folder in Folder
+    ]
+    lists += [
+        FolderOut(key=box, label=label, box=box, folder=None, unread_count=counts[box])
+        for box, label in OTHER_LISTS
+    ]
+    return FoldersOut(folders=lists, unseen_count=counts[UNSEEN])
+
+
+class ChangedOut(Schema):
+    # How many conversations changed (those already in the asked state do not count).
+    changed: int
+
+
+@router.post("/seen", response=ChangedOut, summary="Mark everything new as seen")
+def mark_seen(request: ApiRequest) -> ChangedOut:
+    """What opening the Message Center does: the badge clears, each conversation stays
+    unread until it is read."""
+    return ChangedOut(changed=actions.mark_seen(request.auth))
+
+
+# --- conversation lists ------------------------------------------------------------------
+
+
+class LastMessageOut(Schema):
+    id: int
+    sender_name: str
+    # From the marketplace or its agents: the badge no buyer or seller can fake.
+    is_official: bool
+    preview: str
+    created_at: datetime
+
+
+class ConversationOut(Schema):
+    id: int
+    kind: Kind
+    folder: Folder
+    box: ListBox
+    subject: str
+    # Who it is with, as this person sees it: the buyer for a seller, the storefront for
+    # a buyer, else "Customer service" or "Marketplace".
+    counterpart: str
+    last_message: LastMessageOut | None
+    last_activity_at: datetime
+    unread_count: int
+    is_seen: bool
+    is_muted: bool
+    # Muted until then; null with is_muted = true means until unmuted.
+    muted_until: datetime | None
+    order_number: str | None
+    product_sku: str | None
+
+
+class ConversationPageOut(Schema):
+    items: list[ConversationOut]
+    # Pass as `cursor` for the next (older) page; null on the last page.
+    next_cursor: str | None
+
+
+def conversation_out(participant: Participant, now: datetime) -> ConversationOut:
+    conversation = participant.conversation
+    last = conversation.last_message
+    is_muted = participant.is_muted(now)
+    muted_until = participant.muted_until
+    return ConversationOut(
+        id=conversation.pk,
+        kind=Kind(conversation.kind),
+        folder=Folder(participant.folder),
+        box=_list_box(participant.box),
+        subject=conversation.subject,
+        counterpart=counterpart(participant),
+        last_message=None
+        if last is None
+        else LastMessageOut(
+            id=last.pk,
+            sender_name=last.sender_name,
+            is_official=last.is_official,
+            preview=last.body[: actions.PREVIEW_CHARS],
+            created_at=last.created_at,
+        ),
+        last_activity_at=participant.last_activity_at,
+        unread_count=participant.unread_count,
+        is_seen=participant.is_seen,
+        is_muted=is_muted,
+        muted_until=muted_until
+        if is_muted and muted_until is not None and muted_until < MUTED_INDEFINITELY
+        else None,
+        order_number=conversation.order.number if conversation.order is not None else None,
+        product_sku=conversation.product.sku if conversation.product is not None else None,
+    )
+
+
+def _list_box(box: str) -> ListBox:
+    if box == Box.ARCHIVE:
+        return "archive"
+    if box == Box.TRASH:
+        return "trash"
+    return "inbox"
+
+
+@router.get("/conversations", response=ConversationPageOut, summary="A page of conversations")
+def list_conversations(
+    request: ApiRequest,
+    box: ListBox = "inbox",
+    folder: Folder | None = None,
+    cursor: Text | None = None,
+    limit: PageLimit = settings.INBOX_PAGE_SIZE,
+) -> ConversationPageOut:
+    """Newest activity first. `box=inbox` without a folder is "All"; Archive and Trash
+    take no folder."""
+    page = queries.inbox_page(request.auth, box=box, folder=folder, cursor=cursor, limit=limit)
+    now = timezone.now()
+    return ConversationPageOut(
+        items=[conversation_out(participant, now) for participant in page.participants],
+        next_cursor=page.next_cursor,
+    )
+
+
+# --- actions on conversations ---------------------------------------------------------------
+
+ConversationAction = Literal[
+    "read",
+    "unread",
+    "archive",
+    "inbox",
+    "trash",
+    "restore",
+    "delete",
+    "mute",
+    "unmute",
+    "no_response_needed",
+]
+MUTE_PERIODS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "forever": None}
+
+ACTIONS: dict[str, Callable[[User, list[int]], int]] = {
+    "read": actions.mark_read,
+    "unread": actions.mark_unread,
+    "archive": actions.archive_conversations,
+    "inbox": actions.move_to_inbox,
+    "trash": actions.trash_conversations,
+    "restore": actions.restore_conversations,
+    "delete": actions.delete_conversations,
+    "unmute": actions.unmute_conversations,
+    "no_response_needed": actions.mark_no_response_needed,
+}
+
+
+class ConversationActionIn(Schema):
+    action: ConversationAction
+    conversation_ids: list[Id]
+    # For "mute" only, one or neither (neither: until unmuted).
+    mute_until: pydantic.AwareDatetime | None = None
+    mute_for: Literal["1d", "7d", "forever"] | None = None
+
+
+@router.post("/conversations/actions", response=ChangedOut, summary="Act on selected conversations")
+def act_on_conversations(request: ApiRequest, payload: ConversationActionIn) -> ChangedOut:
+    """All or nothing: one id that is not yours (or does not exist) fails the request with
+    404 and changes nothing. At most 500 conversations at once; `delete` (for ever) only
+    from Trash."""
+    user = request.auth
+    has_mute_option = payload.mute_until is not None or payload.mute_for is not None
+    if payload.action != "mute":
+        if has_mute_option:
+            raise InvalidInput(
+                "mute_until and mute_for go with the mute action only.",
+                code="invalid_mute_options",
+            )
+        return ChangedOut(changed=ACTIONS[payload.action](user, payload.conversation_ids))
+    if payload.mute_until is not None and payload.mute_for is not None:
+        raise InvalidInput("Give mute_until or mute_for, not both.", code="invalid_mute_options")
+    until = payload.mute_until
+    period = MUTE_PERIODS[payload.mute_for or "forever"]
+    if period is not None:
+        until = timezone.now() + period
+    return ChangedOut(
+        changed=actions.mute_conversations(user, payload.conversation_ids, until=until)
+    )
+
+
+# --- one conversation ---------------------------------------------------------------------------
+
+
+class OrderCardOut(Schema):
+    number: str
+    status: str
+    status_label: str
+    # Only the order's buyer has its order page (GET /orders/{number}).
+    is_yours: bool
+
+
+class ProductCardOut(Schema):
+    sku: str
+    title: str
+
+
+class StorefrontOut(Schema):
+    id: int
+    # "Sold by …"
+    name: str
+
+
+class ConversationDetailOut(ConversationOut):
+    created_at: datetime
+    # False for messages from the marketplace's systems: replies to them are not read.
+    can_reply: bool
+    order: OrderCardOut | None
+    product: ProductCardOut | None
+    storefront: StorefrontOut | None
+
+
+@router.get(
+    "/conversations/{conversation_id}",
+    response=ConversationDetailOut,
+    summary="One conversation, with the order or product it is about",
+)
+def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDetailOut:
+    """Reading does not mark it read (unlike opening the web page): send the `read`
+    action when the person has seen the messages."""
+    user = request.auth
+    participant = queries.access_conversation(user, conversation_id)
+    conversation = participant.conversation
+    order, product, storefront = conversation.order, conversation.product, conversation.storefront
+    return ConversationDetailOut(
+        **conversation_out(participant, timezone.now()).model_dump(),
+        created_at=conversation.created_at,
+        can_reply=participant.role != ParticipantRole.RECIPIENT,
+        order=None
+        if order is None
+        else OrderCardOut(
+            number=order.number,
+            status=order.status,
+            status_label=order.get_status_display(),
+            is_yours=order.buyer_id == user.pk,
+        ),
+        product=None if product is None else ProductCardOut(sku=product.sku, title=product.title),
+        storefront=None
+        if storefront is None
+        else StorefrontOut(id=storefront.pk, name=storefront.name),
+    )
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    # Decided by the file's content when it was uploaded.
+    content_type: str
+    size: int
+    download_url: str
+
+
+class MessageOut(Schema):
+    id: int
+    conversation_id: int
+    sender_name: str
+    is_official: bool
+    is_mine: bool
+    body: str
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+
+class MessagePageOut(Schema):
+    # Oldest first.
+    items: list[MessageOut]
+    # More beyond this page: older ones (latest page, `before`) or newer ones (`after`).
+    has_more: bool
+
+
+def attachment_out(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.pk,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        download_url=reverse("api:download_attachment", args=[attachment.pk]),
+    )
+
+
+def message_out(message: Message, user: User) -> MessageOut:
+    return MessageOut(
+        id=message.pk,
+        conversation_id=message.conversation_id,
+        sender_name=message.sender_name,
+        is_official=message.is_official,
+        is_mine=message.sender_id == user.pk,
+        body=message.body,
+        created_at=message.created_at,
+        attachments=[attachment_out(attachment) for attachment in message.attachments.all()],
+    )
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response=MessagePageOut,
+    summary="Messages of a conversation, by message id",
+)
+def list_messages(
+    request: ApiRequest,
+    conversation_id: Id,
+    after: MessageCursor | None = None,
+    before: MessageCursor | None = None,
+    limit: PageLimit = 50,
+) -> MessagePageOut:
+    """Without `after` or `before`: the latest `limit` messages. `before=<id>`: the ones
+    just before that message (scrolling back). `after=<id>`: the ones just after it
+    (catching up). Always oldest first."""
+    user = request.auth
+    participant = queries.access_conversation(user, conversation_id)
+    page = queries.message_page(participant, after=after, before=before, limit=limit)
+    return MessagePageOut(
+        items=[message_out(message, user) for message in page.messages], has_more=page.has_more
+    )
+
+
+class MessageIn(Schema):
+    # 1–10,000 characters after trimming.
+    body: Text
+
+
+def sent(
+    user: User, idempotency_key: str | None, send: Callable[[str | None], Message]
+) -> Status[MessageOut]:
+    """Send through `send` (one action, given the key), answering 201 for a new message and
+    200 for a retry that found the message an earlier request with the key sent."""
+    key = idempotency_key.strip() if idempotency_key is not None else None
+    is_retry = bool(key) and queries.message_sent_with_key(user, key or "") is not None
+    message = send(key)
+    return Status(200 if is_retry else 201, message_out(message, user))
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response={200: MessageOut, 201: MessageOut},
+    summary="Reply in a conversation",
+    openapi_extra=message_input_openapi(MessageIn, with_attachments=True),
+)
+def send_message(
+    request: ApiRequest, conversation_id: Id, idempotency_key: IdempotencyKey = None
+) -> Status[MessageOut]:
+    """JSON `{"body": …}`, or a multipart form with `body` and up to 5 files named
+    `attachments`. 201 with the new message; 200 with the first message for a retry with
+    the same Idempotency-Key."""
+    user = request.auth
+    payload, files = parse_message_input(request, MessageIn)
+    participant = queries.access_conversation(user, conversation_id)
+    if participant.role == ParticipantRole.RECIPIENT:
+        raise NotAllowed(
+            "This message comes from the marketplace's systems: replies to it are not read. "
+            "Contact customer service instead.",
+            code="cannot_reply",
+        )
+    return sent(
+        user,
+        idempotency_key,
+        lambda key: actions.send_message(
+            user, participant.conversation_id, payload.body, idempotency_key=key, attachments=files
+        ),
+    )
+
+
+# --- customer service ---------------------------------------------------------------------
+
+
+class CustomerServiceIn(Schema):
+    subject: Text
+    body: Text
+    # One of the person's own orders, when it is about one.
+    order_number: Text | None = None
+
+
+@router.post(
+    "/customer-service",
+    response={200: MessageOut, 201: MessageOut},
+    summary="Write to customer service",
+    openapi_extra=message_input_openapi(CustomerServiceIn, with_attachments=False),
+)
+def contact_customer_service(
+    request: ApiRequest, idempotency_key: IdempotencyKey = None
+) -> Status[MessageOut]:
+    """A new customer-service conversation, optionally about one of your orders (also the
+    way to go when a seller has not answered within 2–3 business days)."""
+    user = request.auth
+    payload, _ = parse_message_input(request, CustomerServiceIn)
+    order = (
+        marketplace_queries.access_order(user, payload.order_number)
+        if payload.order_number
+        else None
+    )
+    return sent(
+        user,
+        idempotency_key,
+        lambda key: actions.contact_customer_service(
+            user, payload.subject, payload.body, order=order, idempotency_key=key
+        ),
+    )
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response={200: None},
+    summary="Download an attachment",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, as a download",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+)
+def download_attachment(request: ApiRequest, attachment_id: Id) -> FileResponse:
+    """Only through a conversation the person can see; always a download (never shown
+    inline), with the type checked by content at upload."""
+    found = queries.access_attachment(request.auth, attachment_id)
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound("No such attachment.", code="attachment_not_found") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- seller tools ---------------------------------------------------------------------------
+
+
+def _require_seller(user: User) -> None:
+    if not user.is_seller:
+        raise NotAllowed("This is for sellers.", code="sellers_only")
+
+
+@router.get(
+    "/seller/response-needed",
+    response=ConversationPageOut,
+    summary="Conversations where a buyer waits for an answer",
+)
+def response_needed(
+    request: ApiRequest, cursor: Text | None = None, limit: PageLimit = settings.INBOX_PAGE_SIZE
+) -> ConversationPageOut:
+    """Longest wait first. Answer, or send the `no_response_needed` action."""
+    _require_seller(request.auth)
+    page = queries.response_needed_page(request.auth, cursor=cursor, limit=limit)
+    now = timezone.now()
+    return ConversationPageOut(
+        items=[conversation_out(participant, now) for participant in page.participants],
+        next_cursor=page.next_cursor,
+    )
+
+
+class ResponseFiguresOut(Schema):
+    days: int
+    answered: int
+    answered_within_24_hours: int
+    overdue: int
+    # 0.0-1.0; null when nothing was counted in the period.
+    share_within_24_hours: float | None
+    average_response_seconds: float | None
+
+
+@router.get(
+    "/seller/response-times",
+    response=list[ResponseFiguresOut],
+    summary="Response-time figures for 7, 30 and 90 days",
+)
+def response_times(request: ApiRequest) -> list[ResponseFiguresOut]:
+    """Counted by when the buyer asked; "No response needed" waits are left out, and open
+    waits count once they are older than 24 hours (docs/conversations.md)."""
+    _require_seller(request.auth)
+    return [
+        ResponseFiguresOut(
+            days=figures.days,
+            answered=figures.answered,
+            answered_within_24_hours=figures.answered_within_target,
+            overdue=figures.overdue,
+            share_within_24_hours=figures.share_within_target,
+            average_response_seconds=(
+                figures.average_response.total_seconds()
+                if figures.average_response is not None
+                else None
+            ),
+        )
+        for figures in queries.response_figures(request.auth)
+    ]
+
+
+class SavedReplyIn(Schema):
+    title: Text
+    body: Text
+
+
+class SavedReplyOut(Schema):
+    id: int
+    title: str
+    body: str
+    updated_at: datetime
+
+
+def saved_reply_out(reply: SavedReply) -> SavedReplyOut:
+    return SavedReplyOut(
+        id=reply.pk, title=reply.title, body=reply.body, updated_at=reply.updated_at
+    )
+
+
+@router.get("/seller/saved-replies", response=list[SavedReplyOut], summary="Saved replies")
+def list_saved_replies(request: ApiRequest) -> list[SavedReplyOut]:
+    _require_seller(request.auth)
+    return [saved_reply_out(reply) for reply in queries.saved_replies(request.auth)]
+
+
+@router.post("/seller/saved-replies", response={201: SavedReplyOut}, summary="Save a reply")
+def create_saved_reply(request: ApiRequest, payload: SavedReplyIn) -> Status[SavedReplyOut]:
+    return Status(
+        201, saved_reply_out(actions.save_reply(request.auth, payload.title, payload.body))
+    )
+
+
+@router.put(
+    "/seller/saved-replies/{saved_reply_id}", response=SavedReplyOut, summary="Change a saved reply"
+)
+def update_saved_reply(
+    request: ApiRequest, saved_reply_id: Id, payload: SavedReplyIn
+) -> SavedReplyOut:
+    return saved_reply_out(
+        actions.save_reply(request.auth, payload.title, payload.body, saved_reply_id=saved_reply_id)
+    )
+
+
+@router.delete(
+    "/seller/saved-replies/{saved_reply_id}", response={204: None}, summary="Delete a saved reply"
+)
+def delete_saved_reply(request: ApiRequest, saved_reply_id: Id) -> Status[None]:
+    actions.delete_saved_reply(request.auth, saved_reply_id)
+    return Status(204, None)

@@ -1,0 +1,143 @@
+"""A seller's tools beside the Message Center: response-time figures and saved replies
+(docs/conversations.md, "Seller tools"). The "Response needed" list and "No response
+needed" live with the Message Center in views.py.
+
+These pages exist only for sellers: a buyer, an agent or an admin gets the same 404 as for
+a page that does not exist.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions, queries
+from messagecenter.errors import MessageCenterError, NotFound
+from messagecenter.web.shortcuts import AuthenticatedHttpRequest
+
+# Which field of the saved-reply form an action's error is about.
+TITLE_ERRORS = frozenset({"invalid_title", "title_taken"})
+BODY_ERRORS = frozenset({"empty_message", "message_too_long"})
+
+
+def _seller(request: AuthenticatedHttpRequest) -> User:
+    if not request.user.is_seller:
+        raise Http404("No such page.")
+    return request.user
+
+
+@login_required
+@require_safe
+def response_times(request: AuthenticatedHttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    return render(
+        request,
+        "conversations/response_times.html",
+        {
+            "figures": queries.response_figures(seller),
+            "target_hours": int(queries.RESPONSE_TARGET.total_seconds()) // 3600,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def saved_replies(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The seller's saved replies, and the form for a new one."""
+    seller = _seller(request)
+    if request.method != "POST":
+        return _saved_replies_page(request, seller)
+    return _save(request, seller, saved_reply_id=None)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def saved_reply(request: AuthenticatedHttpRequest, saved_reply_id: int) -> HttpResponse:
+    """One saved reply in the form, to change it."""
+    seller = _seller(request)
+    if request.method != "POST":
+        return _saved_replies_page(request, seller, editing_id=saved_reply_id)
+    return _save(request, seller, saved_reply_id=saved_reply_id)
+
+
+@login_required
+@require_POST
+def delete_saved_reply(request: AuthenticatedHttpRequest, saved_reply_id: int) -> HttpResponse:
+    seller = _seller(request)
+    try:
+        actions.delete_saved_reply(seller, saved_reply_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    messages.success(request, "Saved reply deleted.")
+    return redirect("saved-replies")
+
+
+def _save(
+    request: AuthenticatedHttpRequest, seller: User, *, saved_reply_id: int | None
+) -> HttpResponse:
+    title = request.POST.get("title", "")
+    body = request.POST.get("body", "")
+    try:
+        reply = actions.save_reply(seller, title, body, saved_reply_id=saved_reply_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _saved_replies_page(
+            request,
+            seller,
+            editing_id=saved_reply_id,
+            title=title,
+            body=body,
+            error=error,
+            status=error.status,
+        )
+    done = "saved" if saved_reply_id is None else "changed"
+    messages.success(request, f"Saved reply “{reply.title}” {done}.")
+    return redirect("saved-replies")
+
+
+def _saved_replies_page(
+    request: AuthenticatedHttpRequest,
+    seller: User,
+    *,
+    editing_id: int | None = None,
+    error: MessageCenterError | None = None,
+    status: int = 200,
+    **form: Any,
+) -> HttpResponse:
+    replies = list(queries.saved_replies(seller))
+    editing = None
+    if editing_id is not None:
+        # Found in the seller's own list: someone else's id is a 404 like a missing one.
+        editing = next((reply for reply in replies if reply.pk == editing_id), None)
+        if editing is None:
+            raise Http404("No such saved reply.")
+        form = {"title": editing.title, "body": editing.body, **form}
+    return render(
+        request,
+        "conversations/saved_replies.html",
+        {
+            "saved_replies": replies,
+            "editing": editing,
+            "title": form.get("title", ""),
+            "body": form.get("body", ""),
+            "error": error,
+            "error_field": _error_field(error),
+            "max_saved_replies": actions.MAX_SAVED_REPLIES,
+        },
+        status=status,
+    )
+
+
+def _error_field(error: MessageCenterError | None) -> str:
+    if error is None:
+        return ""
+    if error.code in TITLE_ERRORS:
+        return "title"
+    if error.code in BODY_ERRORS:
+        return "body"
+    return ""

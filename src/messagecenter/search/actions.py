@@ -1,0 +1,96 @@
+"""Writes to the search index (docs/search.md): a document per message, in the transaction
+that creates the message, and a rebuild from all messages in batches."""
+
+from collections.abc import Callable, Sequence
+
+from django.db import transaction
+
+from messagecenter.conversations.models import Conversation, Message
+from messagecenter.search.backends import optimize_index
+from messagecenter.search.models import SearchDocument
+from messagecenter.search.tokens import document, folded, token_texts
+
+MARKETPLACE_NAME = "Marketplace"
+REBUILD_BATCH_SIZE = 500
+
+
+def index_messages(messages: Sequence[Message]) -> None:
+    """Write the search documents of new messages. Called by conversations.actions inside
+    the transaction that inserts them, so a message is searchable exactly when it exists.
+
+    Costs one INSERT, plus one SELECT for the conversations' subjects and order numbers
+    when the messages do not carry them already (select_related).
+    """
+    if not messages:
+        return
+    subjects: dict[int, tuple[str, str | None]] = {}
+    missing = {
+        message.conversation_id
+        for message in messages
+        if not Message.conversation.is_cached(message)
+    }
+    if missing:
+        subjects = {
+            conversation_id: (subject, order_number)
+            for conversation_id, subject, order_number in Conversation.objects.filter(
+                pk__in=missing
+            ).values_list("pk", "subject", "order__number")
+        }
+    for message in messages:
+        if message.conversation_id not in subjects:
+            conversation = message.conversation
+            order = conversation.order
+            subjects[message.conversation_id] = (
+                conversation.subject,
+                order.number if order is not None else None,
+            )
+    SearchDocument.objects.bulk_create(
+        [_document(message, *subjects[message.conversation_id]) for message in messages]
+    )
+
+
+def rebuild_search_index(
+    *,
+    batch_size: int = REBUILD_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write every message's document again, in id order, one transaction per batch (new
+    messages arriving meanwhile index themselves). Returns how many messages it indexed."""
+    last_id = 0
+    indexed = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Message.objects.filter(pk__gt=last_id)
+                .select_related("conversation__order", "sender__storefront")
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                break
+            SearchDocument.objects.filter(
+                message_id__gt=last_id, message_id__lte=batch[-1].pk
+            ).delete()
+            index_messages(batch)
+        last_id = batch[-1].pk
+        indexed += len(batch)
+        if progress is not None:
+            progress(indexed)
+    optimize_index()
+    return indexed
+
+
+def _document(message: Message, subject: str, order_number: str | None) -> SearchDocument:
+    subject_tokens = token_texts(subject) + token_texts(order_number or "")
+    sender = message.sender
+    if sender is None:
+        sender_name, sender_names = MARKETPLACE_NAME, [folded(MARKETPLACE_NAME)]
+    else:
+        sender_name = sender.public_name
+        names = (folded(name) for name in (sender_name, sender.display_name, sender.username))
+        sender_names = list(dict.fromkeys(name for name in names if name))
+    return SearchDocument(
+        message=message,
+        tokens=document([subject_tokens, token_texts(sender_name), token_texts(message.body)]),
+        subject_tokens=" ".join(subject_tokens),
+        sender_names="\n".join(sender_names),
+    )

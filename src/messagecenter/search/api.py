@@ -1,0 +1,111 @@
+"""Search in the JSON API, mounted at /api/v1/search (docs/search.md, docs/api.md): the
+same filters as the search page, as query parameters, and the same results."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import pydantic
+from ninja import Query, Router, Schema
+
+from messagecenter.api_support import ApiRequest
+from messagecenter.conversations.models import Folder
+from messagecenter.search import queries
+from messagecenter.search.queries import SearchFilters
+
+router = Router(tags=["search"])
+
+PageLimit = Annotated[int, pydantic.Field(ge=1, le=queries.MAX_PAGE_SIZE)]
+
+
+class SearchParams(Schema):
+    q: str = pydantic.Field(
+        "",
+        description='Words (each matches the beginning of a word: "kett" finds "kettle") '
+        'and "quoted phrases" (whole words in that order). Every one must match. There are '
+        "no operators: anything but letters and digits only separates words.",
+    )
+    sender: str = pydantic.Field(
+        "",
+        description="Part of the sender's name: shop name, display name or username; "
+        '"marketplace" for the marketplace\'s own messages.',
+    )
+    date_from: date | None = pydantic.Field(
+        None, description="From this day on (inclusive), in the site's time zone."
+    )
+    date_to: date | None = pydantic.Field(
+        None, description="Up to this day (inclusive), in the site's time zone."
+    )
+    folder: Folder | None = pydantic.Field(None, description="A topical folder, in any box.")
+    box: Literal["inbox", "archive", "trash"] | None = pydantic.Field(
+        None, description="Only this box; all three when absent."
+    )
+    unread_only: bool = False
+    has_attachment: bool = False
+    order_number: str = pydantic.Field(
+        "", description="Only conversations about this order, e.g. 112-4839201-5521937."
+    )
+    cursor: str | None = pydantic.Field(
+        None, description="The `next_cursor` of the previous page, for the next (older) one."
+    )
+    limit: PageLimit = queries.PAGE_SIZE
+
+
+class SearchResultOut(Schema):
+    message_id: int
+    conversation_id: int
+    subject: str
+    # The subject and the snippet are HTML: matches in <mark>, everything else escaped.
+    subject_html: str
+    snippet: str
+    sender_name: str
+    # From the marketplace or its agents.
+    is_official: bool
+    is_from_you: bool
+    created_at: datetime
+
+
+class SearchPageOut(Schema):
+    results: list[SearchResultOut]
+    # Pass as `cursor` for the next (older) page; null on the last page.
+    next_cursor: str | None
+    # The words and phrases searched for, as read from `q`.
+    terms: list[str]
+    # Nothing to search for (no words, no filter): nothing was looked up.
+    needs_input: bool
+
+
+@router.get("", response=SearchPageOut, summary="Search your messages")
+def search(request: ApiRequest, params: Query[SearchParams]) -> SearchPageOut:
+    """Messages in your conversations (Inbox, Archive and Trash) that match, newest first,
+    the most relevant first among those sent at the same moment."""
+    filters = SearchFilters(
+        text=params.q,
+        sender=params.sender,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        folder=params.folder,
+        box=params.box,
+        unread_only=params.unread_only,
+        has_attachment=params.has_attachment,
+        order_number=params.order_number,
+    )
+    page = queries.search_messages(request.auth, filters, cursor=params.cursor, limit=params.limit)
+    return SearchPageOut(
+        results=[
+            SearchResultOut(
+                message_id=result.message_id,
+                conversation_id=result.conversation_id,
+                subject=result.subject,
+                subject_html=str(result.subject_html),
+                snippet=str(result.snippet),
+                sender_name=result.sender_name,
+                is_official=result.is_official,
+                is_from_you=result.is_from_you,
+                created_at=result.created_at,
+            )
+            for result in page.results
+        ],
+        next_cursor=page.next_cursor,
+        terms=[str(term) for term in page.terms],
+        needs_input=page.needs_input,
+    )

@@ -1,0 +1,268 @@
+"""Hostile and broken requests get a 4xx in the one error shape, never a 5xx, and change
+nothing: wrong types, missing fields, out-of-range numbers, bad cursors, bad ids,
+malformed bodies, oversized bodies, unknown endpoints."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Message
+from messagecenter.marketplace.models import Product
+from tests.api.helpers import API, Caller, error_of, with_session, with_token
+from tests.conversations.helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+HUGE = "99999999999999999999"
+
+
+@pytest.fixture
+def question(buyer: User, seller: User, product: Product) -> Message:
+    return actions.ask_seller_about_product(buyer, product.pk, "Is it loud?")
+
+
+@pytest.fixture
+def device(buyer: User) -> Caller:
+    return with_token(buyer)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/conversations", {"limit": "ten"}, "limit"),
+        ("/conversations", {"limit": 0}, "limit"),
+        ("/conversations", {"limit": 101}, "limit"),
+        ("/conversations", {"limit": HUGE}, "limit"),
+        ("/conversations", {"box": "deleted"}, "box"),
+        ("/conversations", {"folder": "secret"}, "folder"),
+        ("/conversations", {"cursor": "a\x00b"}, "cursor"),
+        ("/conversations/abc", {}, "conversation_id"),
+        ("/conversations/1.5", {}, "conversation_id"),
+        ("/conversations/0", {}, "conversation_id"),
+        ("/conversations/-3", {}, "conversation_id"),
+        (f"/conversations/{HUGE}", {}, "conversation_id"),
+        (f"/conversations/{HUGE}/messages", {}, "conversation_id"),
+        ("/conversations/1/messages", {"after": -1}, "after"),
+        ("/conversations/1/messages", {"before": HUGE}, "before"),
+        ("/conversations/1/messages", {"limit": 1000}, "limit"),
+        ("/attachments/x", {}, "attachment_id"),
+        (f"/attachments/{HUGE}", {}, "attachment_id"),
+        ("/orders", {"limit": -1}, "limit"),
+        ("/orders/112%00", {}, "number"),
+        ("/products/B0%00", {}, "sku"),
+    ],
+)
+def test_bad_query_and_path_values_are_422_with_the_field_named(
+    device: Caller, path: str, params: dict[str, Any], field: str
+) -> None:
+    response = device.get(path, params)
+
+    assert error_of(response) == (422, "invalid_input")
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "zzz",
+        "~",
+        "2026-01-01T00:00:00~5",
+        "2026-01-01T00:00:00+00:00~abc",
+        f"2026-01-01T00:00:00+00:00~{HUGE}",
+        "2026-01-01T00:00:00+00:00~0",
+        "0001-01-01T00:00:00+01:00~1",
+        "9999-12-31T23:59:59-01:00~1",
+    ],
+)
+@pytest.mark.parametrize("path", ["/conversations", "/orders"])
+def test_a_bad_cursor_is_400_invalid_cursor(device: Caller, path: str, cursor: str) -> None:
+    assert error_of(device.get(path, {"cursor": cursor})) == (400, "invalid_cursor")
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, ["action", "conversation_ids"]),
+        ([], ["action", "conversation_ids"]),
+        ("read", ["action", "conversation_ids"]),
+        (None, ["action", "conversation_ids"]),
+        ({"action": "read", "conversation_ids": "1,2"}, ["conversation_ids"]),
+        ({"action": "read", "conversation_ids": [1, "two"]}, ["conversation_ids.1"]),
+        ({"action": "read", "conversation_ids": [int(HUGE)]}, ["conversation_ids.0"]),
+        ({"action": "read", "conversation_ids": [0]}, ["conversation_ids.0"]),
+        ({"action": 5, "conversation_ids": [1]}, ["action"]),
+        ({"action": "mute", "conversation_ids": [1], "mute_until": "soon"}, ["mute_until"]),
+    ],
+)
+def test_a_wrong_action_body_is_422_with_every_field_named(
+    device: Caller, question: Message, body: Any, fields: list[str]
+) -> None:
+    before = snapshot()
+
+    response = device.post("/conversations/actions", body)
+
+    assert error_of(response) == (422, "invalid_input")
+    assert [f["field"] for f in response.json()["error"]["fields"]] == fields
+    assert {f["in"] for f in response.json()["error"]["fields"]} == {"body"}
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "body"),
+        ({"body": 5}, "body"),
+        ({"body": ["a"]}, "body"),
+        ({"body": None}, "body"),
+        ({"body": "nul \x00 byte"}, "body"),
+        ([], "body"),
+        ("just a string", "body"),
+    ],
+)
+def test_a_wrong_message_body_is_422_and_sends_nothing(
+    device: Caller, question: Message, body: Any, field: str
+) -> None:
+    before = snapshot()
+
+    response = device.post(f"/conversations/{question.conversation_id}/messages", body)
+
+    assert error_of(response) == (422, "invalid_input")
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+    assert snapshot() == before
+
+
+def test_a_form_without_a_body_field_is_422(device: Caller, question: Message) -> None:
+    response = device.post_form(f"/conversations/{question.conversation_id}/messages", {})
+
+    assert error_of(response) == (422, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/orders/112/messages", {"storefront_id": "shop", "body": "Hi"}, "storefront_id"),
+        ("/orders/112/messages", {"body": "Hi"}, "storefront_id"),
+        ("/products/B0/questions", {"body": 1}, "body"),
+        ("/customer-service", {"body": "Help"}, "subject"),
+        ("/customer-service", {"subject": "Help", "body": "Hi", "order_number": 7}, "order_number"),
+    ],
+)
+def test_other_send_endpoints_check_their_fields_first(
+    device: Caller, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = device.post(path, body)
+
+    assert error_of(response) == (422, "invalid_input")
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+def test_a_token_name_must_be_text(buyer: User) -> None:
+    response = with_session(buyer).post("/tokens", {"name": ["phone"]})
+
+    assert error_of(response) == (422, "invalid_input")
+
+
+def test_an_idempotency_key_with_a_nul_byte_is_refused(device: Caller, question: Message) -> None:
+    response = device.post(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Hi"},
+        headers={"Idempotency-Key": "a\x00b"},
+    )
+
+    assert error_of(response) == (422, "invalid_input")
+    assert response.json()["error"]["fields"][0]["in"] == "header"
+
+
+@pytest.mark.parametrize(
+    "path", ["/conversations/actions", "/conversations/1/messages", "/products/B0/questions"]
+)
+def test_malformed_json_is_400(device: Caller, question: Message, path: str) -> None:
+    response = device.client.post(
+        API + path, '{"action": "read", ', content_type="application/json", headers=device.headers
+    )
+
+    assert error_of(response) == (400, "malformed_json")
+
+
+def test_a_send_in_an_unsupported_format_is_415(device: Caller, question: Message) -> None:
+    response = device.client.post(
+        f"{API}/conversations/{question.conversation_id}/messages",
+        "body=Hi",
+        content_type="text/plain",
+        headers=device.headers,
+    )
+
+    assert error_of(response) == (415, "unsupported_media_type")
+
+
+def test_a_multipart_body_without_its_boundary_is_400(device: Caller, question: Message) -> None:
+    response = device.client.post(
+        f"{API}/conversations/{question.conversation_id}/messages",
+        "--x\r\nContent-Disposition: form-data; name=body\r\n\r\nHi\r\n--x--",
+        content_type="multipart/form-data",
+        headers=device.headers,
+    )
+
+    assert error_of(response) == (400, "malformed_request")
+
+
+def test_a_body_over_the_api_limit_is_refused_unread(
+    device: Caller, question: Message, settings: Settings
+) -> None:
+    settings.API_REQUEST_MAX_BYTES = 1000
+    before = snapshot()
+
+    response = device.post(
+        f"/conversations/{question.conversation_id}/messages", {"body": "x" * 2000}
+    )
+
+    assert error_of(response) == (413, "request_too_large")
+    assert snapshot() == before
+
+
+def test_the_api_limit_allows_five_attachments_of_10_mb(settings: Settings) -> None:
+    assert settings.API_REQUEST_MAX_BYTES > 5 * 10 * 2**20
+
+
+@pytest.mark.parametrize("path", ["/conversations/actions", "/conversations/1/messages"])
+def test_a_json_body_over_djangos_memory_limit_is_413(
+    device: Caller, question: Message, settings: Settings, path: str
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    before = snapshot()
+
+    response = device.post(path, {"action": "read", "body": "x" * 200, "conversation_ids": [1]})
+
+    assert error_of(response) == (413, "request_too_large")
+    assert snapshot() == before
+
+
+def test_a_form_with_too_many_fields_is_400(
+    device: Caller, question: Message, settings: Settings
+) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+
+    response = device.post_form(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Hi", **{f"extra{n}": "x" for n in range(5)}},
+    )
+
+    assert error_of(response) == (400, "request_refused")
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("path", ["/nope", "/conversations/1/nope", "/v2/conversations"])
+def test_an_unknown_endpoint_is_a_404_in_the_api_shape(method: str, path: str) -> None:
+    response = getattr(Client(enforce_csrf_checks=True), method)(API + path)
+
+    assert error_of(response) == (404, "unknown_endpoint")
+
+
+def test_the_api_root_points_to_the_documentation() -> None:
+    response = Client().get(f"{API}/")
+
+    assert response.json() == {"docs": "/api/v1/docs", "openapi": "/api/v1/openapi.json"}

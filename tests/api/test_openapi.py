@@ -1,0 +1,149 @@
+"""The OpenAPI document and the interactive docs; and, walking every operation the document
+lists, that none answers without authentication and no session write skips CSRF."""
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from messagecenter.accounts.models import User
+from messagecenter.api import api
+from tests.api.helpers import API, anonymous, error_of, with_session
+
+pytestmark = pytest.mark.django_db
+
+OUR_PATHS = {
+    "/api/v1/me",
+    "/api/v1/tokens",
+    "/api/v1/tokens/{token_id}",
+    "/api/v1/folders",
+    "/api/v1/seen",
+    "/api/v1/conversations",
+    "/api/v1/conversations/actions",
+    "/api/v1/conversations/{conversation_id}",
+    "/api/v1/conversations/{conversation_id}/messages",
+    "/api/v1/customer-service",
+    "/api/v1/attachments/{attachment_id}",
+    "/api/v1/products/{sku}",
+    "/api/v1/products/{sku}/questions",
+    "/api/v1/orders",
+    "/api/v1/orders/{number}",
+    "/api/v1/orders/{number}/messages",
+    "/api/v1/orders/{number}/buyer-messages",
+}
+UNSAFE = {"post", "put", "patch", "delete"}
+
+
+def openapi() -> dict[str, Any]:
+    response = Client().get(f"{API}/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def routed_paths() -> set[str]:
+    """Every operation path Django routes under /api/v1/, in OpenAPI's {name} notation."""
+    [api_resolver] = [
+        entry
+        for entry in get_resolver().url_patterns
+        if isinstance(entry, URLResolver) and entry.namespace == "api"
+    ]
+    paths = set()
+    for pattern in api_resolver.url_patterns:
+        assert isinstance(pattern, URLPattern)
+        route = str(pattern.pattern)
+        if pattern.name in {"openapi-json", "openapi-view", "api-root"}:
+            continue
+        paths.add("/api/v1/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+    return paths
+
+
+def operations() -> list[tuple[str, str]]:
+    """(method, path) of every operation in the document, as the docs page reads it."""
+    document = api.get_openapi_schema(path_prefix=API + "/")
+    return [
+        (method, path)
+        for path, methods in document["paths"].items()
+        for method in methods
+        if method in {"get", *UNSAFE}
+    ]
+
+
+def concrete(path: str) -> str:
+    """A path with made-up values for its parameters (ids that exist nowhere)."""
+    return re.sub(r"\{(\w+)\}", "987654", path).removeprefix(API)
+
+
+def test_the_document_is_valid_json_listing_every_routed_path() -> None:
+    document = openapi()
+
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "Message Center API"
+    assert document["info"]["version"] == "1"
+    assert set(document["paths"]) == routed_paths()
+    assert set(document["paths"]) >= OUR_PATHS
+    assert document["components"]["securitySchemes"] == {
+        "ApiTokenAuth": {"type": "http", "scheme": "bearer"},
+        "SessionAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+    }
+
+
+def test_every_operation_accepts_a_token_or_a_session_except_making_tokens() -> None:
+    document = openapi()
+    security = {
+        (method, path): operation["security"]
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+
+    assert security.pop(("post", "/api/v1/tokens")) == [{"SessionAuth": []}]
+    assert {str(value) for value in security.values()} == {
+        str([{"ApiTokenAuth": []}, {"SessionAuth": []}])
+    }
+
+
+def test_send_endpoints_document_json_and_multipart_bodies() -> None:
+    paths = openapi()["paths"]
+
+    for path in (
+        "/api/v1/conversations/{conversation_id}/messages",
+        "/api/v1/products/{sku}/questions",
+        "/api/v1/orders/{number}/messages",
+        "/api/v1/orders/{number}/buyer-messages",
+    ):
+        operation = paths[path]["post"]
+        assert set(operation["requestBody"]["content"]) == {
+            "application/json",
+            "multipart/form-data",
+        }
+        assert set(operation["responses"]) == {"200", "201"}
+        assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == [
+            "Idempotency-Key"
+        ]
+
+
+def test_the_interactive_docs_are_served_with_their_own_static_files() -> None:
+    response = Client().get(f"{API}/docs")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+
+
+@pytest.mark.parametrize(("method", "path"), operations())
+def test_no_operation_answers_without_authentication(method: str, path: str) -> None:
+    response = anonymous().call(method, concrete(path), {})
+
+    assert error_of(response) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [(method, path) for method, path in operations() if method in UNSAFE]
+)
+def test_no_session_write_skips_the_csrf_check(buyer: User, method: str, path: str) -> None:
+    response = with_session(buyer, csrf=False).call(method, concrete(path), {})
+
+    assert error_of(response) == (403, "csrf_failed")

@@ -1,0 +1,137 @@
+"""One mailbox, searched the same way on SQLite and PostgreSQL (the suite runs on both).
+
+Alice (a buyer) has, newest first:
+
+name  sent    from          conversation (folder, box)          body
+f2    Mar 10  Acme Kitchen  Question about Espresso grinder     New terms: the warranty is…
+a3    Mar 9   Acme Kitchen  Question about Electric kettle      Here is a photo of the LABEL…
+e1    Mar 8   Marketplace   Deals on kettles (promotion, Trash) Save 20% on kettles and toasters…
+d2    Mar 7   Sam (agent)   Refund question (customer service)  Your refund was issued today.
+d1    Mar 6   Alice         Refund question                     When will my refund for the…
+c1    Mar 5   Marketplace   Your order has shipped (archived)   Order 112-4839201-5521937 is on…
+b2    Mar 4   Acme Kitchen  Order 112-4839201-5521937           Sorry about the delay! <script>…
+b1    Mar 3   Alice         Order 112-4839201-5521937           …Tracking says late delivery.
+a2    Mar 2   Acme Kitchen  Question about Electric kettle      Yes, it switches off… Café owners…
+a1    Mar 1   Alice         Question about Electric kettle      Does it switch off by itself…
+
+a3 comes with a photo. f1 (Feb 20, Alice: "Is the kettle warranty two years?") came before
+she deleted the grinder conversation for ever: the seller's f2 brought it back, without f1.
+a3, e1 and f2 are unread. g1 (Mar 11) is Bob's question to Acme about the kettle: never
+Alice's.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Kind, Message
+from messagecenter.marketplace.models import Order, Product
+from tests import factories
+from tests.web.helpers import png
+
+ORDER_NUMBER = "112-4839201-5521937"
+SENT_ON = {
+    "f1": datetime(2026, 2, 20, 12, tzinfo=UTC),
+    **{
+        name: datetime(2026, 3, day, 12, tzinfo=UTC)
+        for day, name in enumerate(
+            ["a1", "a2", "b1", "b2", "c1", "d1", "d2", "e1", "a3", "f2", "g1"], start=1
+        )
+    },
+}
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    buyer: User
+    other_buyer: User
+    seller: User
+    agent: User
+    order: Order
+    ids: dict[str, int]
+
+    def names(self, message_ids: list[int]) -> list[str]:
+        """Message ids as the names above, so a failing assertion reads as the table."""
+        by_id = {message_id: name for name, message_id in self.ids.items()}
+        return [by_id.get(message_id, f"#{message_id}") for message_id in message_ids]
+
+
+@pytest.fixture
+def mailbox(buyer: User, other_buyer: User, seller: User, agent: User) -> Mailbox:
+    kettle = factories.ProductFactory(storefront=seller.storefront, title="Electric kettle")
+    grinder: Product = factories.ProductFactory(
+        storefront=seller.storefront, title="Espresso grinder"
+    )
+    order = factories.order_with_item(buyer, kettle, number=ORDER_NUMBER)
+    sent: dict[str, Message] = {}
+
+    sent["a1"] = actions.ask_seller_about_product(
+        buyer, kettle.pk, "Does it switch off by itself when the water boils?"
+    )
+    a = sent["a1"].conversation_id
+    sent["a2"] = actions.send_message(
+        seller, a, "Yes, it switches off automatically. Café owners love it."
+    )
+    sent["f1"] = actions.ask_seller_about_product(
+        buyer, grinder.pk, "Is the kettle warranty two years?"
+    )
+    f = sent["f1"].conversation_id
+    actions.trash_conversations(buyer, [f])
+    actions.delete_conversations(buyer, [f])
+    sent["b1"] = actions.contact_seller_about_order(
+        buyer,
+        order.pk,
+        seller.storefront.pk,
+        "My parcel has not arrived yet. Tracking says late delivery.",
+    )
+    b = sent["b1"].conversation_id
+    sent["b2"] = actions.send_message(
+        seller,
+        b,
+        "Sorry about the delay! <script>alert('x')</script> We'll refund you & apologise.",
+    )
+    sent["c1"] = actions.send_marketplace_message(
+        buyer,
+        kind=Kind.ORDER_UPDATES,
+        subject="Your order has shipped",
+        body=f"Order {ORDER_NUMBER} is on its way. Expected delivery: Friday.",
+        topic_key=f"order:{order.pk}:updates",
+        order=order,
+    )
+    sent["d1"] = actions.contact_customer_service(
+        buyer, "Refund question", "When will my refund for the blender arrive?", agent=agent
+    )
+    sent["d2"] = actions.send_message(
+        agent, sent["d1"].conversation_id, "Your refund was issued today."
+    )
+    actions.mark_read(buyer, [a, b, sent["c1"].conversation_id, sent["d1"].conversation_id])
+    actions.archive_conversations(buyer, [sent["c1"].conversation_id])
+    sent["e1"] = actions.send_marketplace_message(
+        buyer,
+        kind=Kind.PROMOTION,
+        subject="Deals on kettles",
+        body="Save 20% on kettles and toasters this week.",
+    )
+    actions.trash_conversations(buyer, [sent["e1"].conversation_id])
+    sent["a3"] = actions.send_message(
+        seller, a, "Here is a photo of the LABEL on the box.", attachments=[png("label.png")]
+    )
+    sent["f2"] = actions.send_message(
+        seller, f, "New terms: the warranty is extended to two years."
+    )
+    sent["g1"] = actions.ask_seller_about_product(
+        other_buyer, kettle.pk, "Is the kettle available in red?"
+    )
+    for name, message in sent.items():
+        Message.objects.filter(pk=message.pk).update(created_at=SENT_ON[name])
+    return Mailbox(
+        buyer=buyer,
+        other_buyer=other_buyer,
+        seller=seller,
+        agent=agent,
+        order=order,
+        ids={name: message.pk for name, message in sent.items()},
+    )
