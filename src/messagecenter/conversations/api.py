@@ -429,13 +429,8 @@ def send_message(
     the same Idempotency-Key."""
     user = request.auth
     payload, files = parse_message_input(request, MessageIn)
+    # The action refuses replies to the marketplace's own messages (403 cannot_reply).
     participant = queries.access_conversation(user, conversation_id)
-    if participant.role == ParticipantRole.RECIPIENT:
-        raise NotAllowed(
-            "This message comes from the marketplace's systems: replies to it are not read. "
-            "Contact customer service instead.",
-            code="cannot_reply",
-        )
     return sent(
         user,
         idempotency_key,
