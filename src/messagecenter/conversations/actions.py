@@ -665,8 +665,7 @@ def mark_seen(user: User) -> int:
 def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> int:
     """A seller says a buyer's message needs no answer ("Thanks!"): it leaves the
     Response needed list and is left out of the response-time figures."""
-    if seller.role != Role.SELLER:
-        raise NotAllowed("Only sellers wait to answer buyers.", code="sellers_only")
+    _require_seller(seller)
     with transaction.atomic():
         changed = [
             p for p in _lock_own(seller, conversation_ids) if p.awaiting_response_since is not None
@@ -684,8 +683,7 @@ MAX_SAVED_REPLIES = 100
 
 def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = None) -> SavedReply:
     """Create a saved reply, or change one of the seller's own (by id)."""
-    if seller.role != Role.SELLER:
-        raise NotAllowed("Saved replies are for sellers.", code="sellers_only")
+    _require_seller(seller)
     title = _clean_text(title)
     if not title or len(title) > 80:
         raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
@@ -716,6 +714,7 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
 
 
 def delete_saved_reply(seller: User, saved_reply_id: Any) -> None:
+    _require_seller(seller)
     deleted, _ = SavedReply.objects.filter(seller=seller, pk=_as_id(saved_reply_id)).delete()
     if not deleted:
         raise NotFound("No such saved reply.", code="saved_reply_not_found")
@@ -980,6 +979,11 @@ def _as_id(value: Any) -> int:
     if not 0 < number <= MAX_ID:
         raise NotFound("Not found.", code="not_found")
     return number
+
+
+def _require_seller(user: User) -> None:
+    if user.role != Role.SELLER:
+        raise NotAllowed("This is for sellers.", code="sellers_only")
 
 
 def _require_buyer(user: User) -> None:

@@ -1,0 +1,24 @@
+"""What the browser tests do the same way each time: choose a viewport, sign in."""
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from messagecenter import demo
+
+# The two sizes every page must work at: the names of the fixtures in conftest.py.
+VIEWPORTS = ["page", "phone"]
+
+
+def browser_page(request: pytest.FixtureRequest, viewport: str) -> Page:
+    page: Page = request.getfixturevalue(viewport)
+    return page
+
+
+def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
+    """Through the sign-in form, as a person does; lands in the Message Center."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_server.url}/message-center/")

@@ -1,0 +1,149 @@
+"""axe-core (bundled by axe-playwright-python) on the main pages, on a desktop and on a
+phone, as the people who use them: no violation of impact "serious" or "critical"; and no
+page wider than the screen (WCAG's "reflow": nothing to scroll sideways to at 375 px).
+
+Besides each page as it loads, the states that only appear after a click are checked too —
+the phone's bulk bar shows its buttons only once something is selected, the Undo notice
+only after a move to Trash, an error only after a refused reply — since axe skips what is
+hidden."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from messagecenter import demo
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Conversation
+from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Axe()
+REFUSED_IMPACTS = {"serious", "critical"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    path: str
+    # Puts the page in the state to check, after it has loaded.
+    then: Callable[[Page], None] | None = None
+
+
+def select_one_and_open_mute(page: Page) -> None:
+    page.get_by_role("checkbox", name=re.compile("^Select ")).first.check()
+    page.get_by_role("button", name="Move to Trash").wait_for()
+    page.locator("summary", has_text="Mute").click()
+    expect(page.get_by_role("button", name="Until I unmute")).to_be_visible()
+
+
+def move_one_to_trash(page: Page) -> None:
+    page.get_by_role("checkbox", name=re.compile("^Select ")).first.check()
+    page.get_by_role("button", name="Move to Trash").click()
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()
+
+
+def send_an_empty_reply(page: Page) -> None:
+    # Spaces pass the browser's `required`; the server refuses them with an error.
+    page.get_by_label("Your message").fill("   ")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+def checks_for(username: str) -> list[Check]:
+    """The pages of one demo person, with the ids of the loaded demo."""
+    if username == "":
+        return [Check("Sign in", "/accounts/login/")]
+    about_order = Conversation.objects.get(subject="Order 113-6624019-7781204").pk
+    about_kettle = Conversation.objects.get(subject__startswith="Question about Variable").pk
+    order_thread = f"/message-center/conversations/{about_order}/"
+    kettle_thread = f"/message-center/conversations/{about_kettle}/"
+    nothing_found = "/message-center/search/?q=zebra&sender=Trailhead&unread_only=1"
+    if username == "alice":
+        return [
+            Check("Message Center, All", "/message-center/"),
+            Check("Message Center, a folder", "/message-center/?folder=buyer_seller"),
+            Check("Message Center, Trash", "/message-center/?box=trash"),
+            Check("Message Center, Mute menu", "/message-center/", select_one_and_open_mute),
+            Check("Message Center, Undo", "/message-center/", move_one_to_trash),
+            Check("Conversation about an order", order_thread),
+            Check("Conversation, refused reply", order_thread, send_an_empty_reply),
+            Check("Conversation about a product", kettle_thread),
+            Check("Search results", "/message-center/search/?q=kettle"),
+            Check("Search with filters, nothing found", nothing_found),
+            Check("Product", "/products/B0C7KX2M41/"),
+            Check("Your Orders", "/orders/"),
+            Check("Order with a return and refund", "/orders/112-4839201-5521937/"),
+            Check("Your Account", "/account/"),
+            Check("Contact customer service", "/message-center/customer-service/"),
+        ]
+    return [
+        Check("Seller: Response needed", "/message-center/?view=response-needed"),
+        Check("Seller: Response times", "/message-center/response-times/"),
+        Check("Seller: Saved replies", "/message-center/saved-replies/"),
+        Check("Seller: conversation with saved replies", kettle_thread),
+        Check("Seller: Your Account", "/account/"),
+    ]
+
+
+def page_overflow(page: Page) -> str:
+    """ "" when the page fits the screen's width; else how wide it is and what sticks out."""
+    found: str = page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth <= width) return "";
+            const wide = [...document.body.querySelectorAll("*")]
+                .filter((element) => element.getBoundingClientRect().right > width + 1)
+                .map((element) => `${element.tagName.toLowerCase()}.${element.className}`);
+            return `${document.documentElement.scrollWidth}px wide on a ${width}px screen: `
+                + wide.slice(-3).join(", ");
+        }"""
+    )
+    return found
+
+
+def refused_violations(page: Page) -> list[str]:
+    """Each serious or critical violation: its rule, impact, help and where it is."""
+    results = AXE.run(page).response
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} "
+        f"[{violation['helpUrl']}] at "
+        + "; ".join(" ".join(map(str, node["target"])) for node in violation["nodes"])
+        for violation in results["violations"]
+        if violation["impact"] in REFUSED_IMPACTS
+    ]
+
+
+@pytest.mark.parametrize("username", ["", "alice", "seller"], ids=["signed-out", "buyer", "seller"])
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_screen(
+    live_server: LiveServer, viewport: str, username: str, request: pytest.FixtureRequest
+) -> None:
+    demo.load_demo()
+    seller = User.objects.get(username="seller")
+    actions.save_reply(seller, "Shipping times", "We ship within one business day.")
+    page = browser_page(request, viewport)
+    if username:
+        sign_in(page, live_server, username)
+
+    problems = []
+    checks = checks_for(username)
+    for check in checks:
+        response = page.goto(live_server.url + check.path)
+        assert response is not None
+        assert response.status == 200, f"{check.name}: {check.path} answered {response.status}"
+        if check.then is not None:
+            check.then(page)
+        found = refused_violations(page)
+        if overflow := page_overflow(page):
+            found.append(f"reflow: {overflow}")
+        problems += [f"{check.name} ({check.path}): {problem}" for problem in found]
+
+    assert len(checks) > 0
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,679 @@
+"""The access matrix (docs/testing.md): every page Django routes and every operation of the
+JSON API, as each kind of person — anonymous, the buyer who owns the data, another buyer,
+the seller that buyer deals with, another seller, a customer-service agent and an admin.
+
+For every cell the expected answer is written down in PAGES or API_OPERATIONS below. Besides
+its status, every response is checked for the owner's private text (a message body, an
+attachment's bytes, a tracking number, a saved reply, a token's name): only the people who
+may know it ever receive it. A refused request (302 to sign-in, 401, 403, 404) must change
+nothing — every row of every table is compared before and after — and send nothing: no
+mail, no callback waiting for the commit.
+
+Each request runs in a savepoint that is rolled back, so every cell starts from the same
+data. The routes are found by walking Django's URL resolver and the OpenAPI document: a
+route or an operation added later without an entry here fails its own test, so nobody
+forgets to decide who may use it.
+"""
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, get_args
+from urllib.parse import quote
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from messagecenter.accounts import actions as account_actions
+from messagecenter.accounts.models import ApiToken, Role, User
+from messagecenter.api import api
+from messagecenter.conversations import actions
+from messagecenter.conversations.api import ConversationAction
+from messagecenter.conversations.views import BULK_ACTIONS
+from messagecenter.marketplace.models import Shipment
+from tests import factories
+from tests.api.helpers import API, Caller, with_session, with_token
+from tests.conversations.helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+# --- who asks ----------------------------------------------------------------------------
+
+ANONYMOUS = "anonymous"
+BUYER = "buyer"  # owns the order, the conversation, the attachment and the API token
+OTHER_BUYER = "other_buyer"
+SELLER = "seller"  # sold the order; the buyer's counterpart; owns the saved reply
+OTHER_SELLER = "other_seller"
+AGENT = "agent"
+ADMIN = "admin"
+ROLES = (ANONYMOUS, BUYER, OTHER_BUYER, SELLER, OTHER_SELLER, AGENT, ADMIN)
+SIGNED_IN = frozenset(ROLES) - {ANONYMOUS}
+PARTICIPANTS = frozenset({BUYER, SELLER})
+BUYERS = frozenset({BUYER, OTHER_BUYER})
+SELLERS = frozenset({SELLER, OTHER_SELLER})
+
+# --- the owner's private things: words that appear nowhere else ---------------------------
+
+MESSAGE = "quokkalantern"  # in the buyer's message to the seller
+# Another word of that message: a search echoes what it was asked, so the searches ask for
+# this one and must find the secret only for those who may read the message.
+MESSAGE_WORD = "parcel"
+ATTACHMENT = "marmosetreceipt"  # inside the bytes of the file attached to it
+TRACKING = "1ZPANGOLIN4417"  # the order's tracking number: only the buyer's order page
+ORDER_NUMBER = "112-9988776-5544332"
+SAVED_REPLY = "wombatcanyon"  # in the seller's saved reply
+TOKEN_NAME = "Okapi tablet"  # the buyer's API token for a device
+SECRETS = (MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, SAVED_REPLY, TOKEN_NAME)
+# What each person may ever be shown; any other secret in a response is a leak.
+KNOWS: dict[str, frozenset[str]] = {
+    ANONYMOUS: frozenset(),
+    BUYER: frozenset({MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME}),
+    OTHER_BUYER: frozenset(),
+    SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY}),
+    OTHER_SELLER: frozenset(),
+    AGENT: frozenset(),
+    ADMIN: frozenset(),
+}
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + ATTACHMENT.encode()
+
+# --- what each person gets -----------------------------------------------------------------
+
+# A 302 to the sign-in page, to come back after (any other 302 is written as 302).
+LOGIN = "login"
+Outcome = int | str
+REFUSALS: frozenset[Outcome] = frozenset({LOGIN, 401, 403, 404})
+
+
+def outcomes(
+    ok: int,
+    allowed: Iterable[str] = SIGNED_IN,
+    *,
+    denied: Outcome = 404,
+    anonymous: Outcome = LOGIN,
+) -> dict[str, Outcome]:
+    """`ok` for the allowed, `denied` for every other signed-in person."""
+    allowed = frozenset(allowed)
+    answers: dict[str, Outcome] = {role: ok if role in allowed else denied for role in SIGNED_IN}
+    answers[ANONYMOUS] = anonymous
+    return answers
+
+
+@dataclass(frozen=True)
+class Param:
+    """A request body's value taken from the owner's data: Param("conversation_id")."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    expected: Mapping[str, Outcome]
+    query: str = ""
+    # A form for pages, JSON for the API; Param values are filled in.
+    data: Mapping[str, Any] | None = None
+    # (secret, who): these people must find the secret in the response — proof that the
+    # checks for everyone else look at a response that would contain it.
+    shows: tuple[str, frozenset[str]] | None = None
+    # Changes nothing for anyone, allowed or not.
+    is_read_only: bool = False
+    # API only: the answers to a device's API token, when they differ from a session's.
+    by_token: Mapping[str, Outcome] | None = None
+    # Pages only: for a route without a name, the path to request.
+    path: str = ""
+
+
+def get(expected: Mapping[str, Outcome], **options: Any) -> Operation:
+    return Operation("GET", expected, **options)
+
+
+def post(expected: Mapping[str, Outcome], **options: Any) -> Operation:
+    return Operation("POST", expected, **options)
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+# What the owner and the seller get for each action of the bulk bar on their conversation
+# (it is in the inbox, unread for the seller, and the buyer waits for the seller's answer).
+PAGE_ACTIONS: dict[str, Mapping[str, Outcome]] = {
+    **{
+        action: outcomes(302, PARTICIPANTS)
+        for action in (
+            "read",
+            "unread",
+            "archive",
+            "inbox",
+            "trash",
+            "restore",
+            "mute-day",
+            "mute-week",
+            "mute",
+            "unmute",
+        )
+    },
+    # Deleting for ever is only from Trash: refused for the two who may, with the list.
+    "delete": outcomes(400, PARTICIPANTS),
+    # A seller's action: for anyone else it does not exist.
+    "no_response_needed": outcomes(302, {SELLER}),
+}
+
+
+def page_action(action: str) -> Operation:
+    return post(
+        PAGE_ACTIONS[action],
+        data={
+            "action": action,
+            "conversation_ids": Param("conversation_id"),
+            "next": "/message-center/",
+        },
+        is_read_only=action == "delete",
+    )
+
+
+PAGES: dict[str, tuple[Operation, ...]] = {
+    "home": (get(outcomes(302, anonymous=302), is_read_only=True),),
+    "login": (
+        get(outcomes(302, anonymous=200), is_read_only=True),
+        post(
+            outcomes(302, anonymous=200),
+            data={"username": "owner", "password": "not the password"},
+            is_read_only=True,
+        ),
+    ),
+    "logout": (post(outcomes(302, anonymous=302)),),
+    "account": (get(outcomes(200), is_read_only=True),),
+    "message-center": (
+        get(outcomes(200), shows=(MESSAGE, PARTICIPANTS)),
+        get(outcomes(200), query="folder=buyer_seller", shows=(MESSAGE, PARTICIPANTS)),
+        get(outcomes(200), query="box=trash"),
+        get(outcomes(200, SELLERS), query="view=response-needed", shows=(MESSAGE, {SELLER})),
+    ),
+    "conversation-actions": tuple(page_action(action) for action in PAGE_ACTIONS),
+    "conversation": (
+        get(outcomes(200, PARTICIPANTS), shows=(MESSAGE, PARTICIPANTS)),
+        post(outcomes(302, PARTICIPANTS), data={"body": "A reply."}),
+    ),
+    "attachment": (
+        get(outcomes(200, PARTICIPANTS), shows=(ATTACHMENT, PARTICIPANTS), is_read_only=True),
+    ),
+    "contact-customer-service": (
+        get(outcomes(200), is_read_only=True),
+        get(outcomes(200), query=f"order={ORDER_NUMBER}", is_read_only=True),
+        post(outcomes(302), data={"subject": "Help", "body": "A question."}),
+        # About an order: only its buyer's.
+        post(
+            outcomes(302, {BUYER}),
+            data={"subject": "Help", "body": "A question.", "order": ORDER_NUMBER},
+        ),
+    ),
+    "response-times": (get(outcomes(200, SELLERS), is_read_only=True),),
+    "saved-replies": (
+        get(outcomes(200, SELLERS), shows=(SAVED_REPLY, {SELLER}), is_read_only=True),
+        post(outcomes(302, SELLERS), data={"title": "Returns", "body": "Returns are free."}),
+    ),
+    "saved-reply": (
+        get(outcomes(200, {SELLER}), shows=(SAVED_REPLY, {SELLER}), is_read_only=True),
+        post(outcomes(302, {SELLER}), data={"title": "Shipping", "body": "Changed."}),
+    ),
+    "delete-saved-reply": (post(outcomes(302, {SELLER})),),
+    "product": (get(outcomes(200), is_read_only=True),),
+    # Sellers, agents and admins see the product page again with "buyers_only".
+    "ask-seller": (post(outcomes(302, BUYERS, denied=403), data={"body": "Is it loud?"}),),
+    "orders": (get(outcomes(200, BUYERS), shows=(ORDER_NUMBER, {BUYER}), is_read_only=True),),
+    "order": (get(outcomes(200, {BUYER}), shows=(TRACKING, {BUYER}), is_read_only=True),),
+    "contact-seller": (post(outcomes(302, {BUYER}), data={"body": "It arrived broken."}),),
+    "message-search": (
+        get(
+            outcomes(200),
+            query=f"q={MESSAGE_WORD}",
+            shows=(MESSAGE, PARTICIPANTS),
+            is_read_only=True,
+        ),
+    ),
+    # The API's own pages: public, and nothing private on them.
+    "api-index": (get(outcomes(200, anonymous=200), is_read_only=True),),
+    # django-ninja's index, shadowed by api-index on the same path.
+    "api:api-root": (get(outcomes(200, anonymous=200), is_read_only=True),),
+    "api:openapi-json": (get(outcomes(200, anonymous=200), is_read_only=True),),
+    "api:openapi-view": (get(outcomes(200, anonymous=200), is_read_only=True),),
+    r"^api/v1/(?P<path>.*)$": (
+        get(outcomes(404, anonymous=404), path="/api/v1/no/such/endpoint", is_read_only=True),
+        post(outcomes(404, anonymous=404), path="/api/v1/no/such/endpoint", is_read_only=True),
+    ),
+}
+
+# --- the API -------------------------------------------------------------------------------
+
+
+def api_outcomes(
+    ok: int, allowed: Iterable[str] = SIGNED_IN, *, denied: int = 404
+) -> dict[str, Outcome]:
+    return outcomes(ok, allowed, denied=denied, anonymous=401)
+
+
+API_ACTIONS: dict[str, Mapping[str, Outcome]] = {
+    **{
+        action: api_outcomes(200, PARTICIPANTS)
+        for action in ("read", "unread", "archive", "inbox", "trash", "restore", "mute", "unmute")
+    },
+    "delete": api_outcomes(400, PARTICIPANTS),
+    # Not a seller: 403 sellers_only, before any conversation is looked at.
+    "no_response_needed": {
+        **api_outcomes(403),
+        SELLER: 200,
+        OTHER_SELLER: 404,
+    },
+}
+
+
+def api_action(action: str) -> Operation:
+    return Operation(
+        "POST",
+        API_ACTIONS[action],
+        data={"action": action, "conversation_ids": [Param("conversation_id")]},
+        is_read_only=action == "delete",
+    )
+
+
+# Keys as in the OpenAPI document, without its /api/v1 prefix.
+API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
+    "GET /me": (get(api_outcomes(200), is_read_only=True),),
+    # From a signed-in browser only: a token cannot make tokens.
+    "POST /tokens": (
+        post(
+            api_outcomes(201),
+            data={"name": "New phone"},
+            by_token=dict.fromkeys(ROLES, 401),
+        ),
+    ),
+    "GET /tokens": (get(api_outcomes(200), shows=(TOKEN_NAME, {BUYER}), is_read_only=True),),
+    "DELETE /tokens/{token_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
+    "GET /folders": (get(api_outcomes(200), is_read_only=True),),
+    "POST /seen": (post(api_outcomes(200)),),
+    "GET /conversations": (
+        get(api_outcomes(200), shows=(MESSAGE, PARTICIPANTS), is_read_only=True),
+        get(api_outcomes(200), query="box=trash", is_read_only=True),
+    ),
+    "POST /conversations/actions": tuple(api_action(action) for action in API_ACTIONS),
+    "GET /conversations/{conversation_id}": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(MESSAGE, PARTICIPANTS), is_read_only=True),
+    ),
+    "GET /conversations/{conversation_id}/messages": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(MESSAGE, PARTICIPANTS), is_read_only=True),
+    ),
+    "POST /conversations/{conversation_id}/messages": (
+        post(api_outcomes(201, PARTICIPANTS), data={"body": "A reply."}),
+    ),
+    "POST /customer-service": (
+        post(api_outcomes(201), data={"subject": "Help", "body": "A question."}),
+        post(
+            api_outcomes(201, {BUYER}),
+            data={"subject": "Help", "body": "A question.", "order_number": ORDER_NUMBER},
+        ),
+    ),
+    "GET /attachments/{attachment_id}": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(ATTACHMENT, PARTICIPANTS), is_read_only=True),
+    ),
+    "GET /seller/response-needed": (
+        get(api_outcomes(200, SELLERS, denied=403), shows=(MESSAGE, {SELLER}), is_read_only=True),
+    ),
+    "GET /seller/response-times": (get(api_outcomes(200, SELLERS, denied=403), is_read_only=True),),
+    "GET /seller/saved-replies": (
+        get(
+            api_outcomes(200, SELLERS, denied=403),
+            shows=(SAVED_REPLY, {SELLER}),
+            is_read_only=True,
+        ),
+    ),
+    "POST /seller/saved-replies": (
+        post(api_outcomes(201, SELLERS, denied=403), data={"title": "Returns", "body": "Free."}),
+    ),
+    "PUT /seller/saved-replies/{saved_reply_id}": (
+        Operation(
+            "PUT",
+            {**api_outcomes(200, {SELLER}, denied=403), OTHER_SELLER: 404},
+            data={"title": "Shipping", "body": "Changed."},
+        ),
+    ),
+    "DELETE /seller/saved-replies/{saved_reply_id}": (
+        Operation("DELETE", {**api_outcomes(204, {SELLER}, denied=403), OTHER_SELLER: 404}),
+    ),
+    "GET /products/{sku}": (get(api_outcomes(200), is_read_only=True),),
+    "POST /products/{sku}/questions": (
+        post(api_outcomes(201, BUYERS, denied=403), data={"body": "Is it loud?"}),
+    ),
+    # Sellers, agents and admins have no orders: an empty list.
+    "GET /orders": (get(api_outcomes(200), shows=(ORDER_NUMBER, {BUYER}), is_read_only=True),),
+    "GET /orders/{number}": (
+        get(api_outcomes(200, {BUYER}), shows=(TRACKING, {BUYER}), is_read_only=True),
+    ),
+    "POST /orders/{number}/messages": (
+        post(
+            api_outcomes(201, {BUYER}),
+            data={"storefront_id": Param("storefront_id"), "body": "It arrived broken."},
+        ),
+    ),
+    "POST /orders/{number}/buyer-messages": (
+        post(api_outcomes(201, {SELLER}), data={"body": "It ships tomorrow."}),
+    ),
+    "GET /search": (
+        get(
+            api_outcomes(200),
+            query=f"q={MESSAGE_WORD}",
+            shows=(MESSAGE, PARTICIPANTS),
+            is_read_only=True,
+        ),
+    ),
+}
+
+# --- the routes, found rather than listed --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    # "namespace:name", or the pattern itself for a route without a name.
+    key: str
+    # The whole pattern from the site's root, e.g. "orders/<str:number>/".
+    pattern: str
+    namespace: str
+
+
+def site_routes(
+    resolver: URLResolver | None = None, prefix: str = "", namespace: str = ""
+) -> Iterator[Route]:
+    """Every URL pattern of the site, depth first, except the Django admin and static files."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        pattern = prefix + str(entry.pattern)
+        if pattern.startswith(("admin/", settings.STATIC_URL.lstrip("/"))):
+            continue
+        if isinstance(entry, URLResolver):
+            inner = ":".join(part for part in (namespace, entry.namespace) if part)
+            yield from site_routes(entry, pattern, inner)
+        else:
+            assert isinstance(entry, URLPattern)
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield Route(name or pattern, pattern, namespace)
+
+
+def openapi_path(route: Route) -> str:
+    """/api/v1/tokens/{token_id} for api/v1/tokens/<token_id>."""
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.pattern)
+
+
+def openapi_operations() -> list[str]:
+    """ "GET /tokens/{token_id}" for every operation of the OpenAPI document."""
+    document = api.get_openapi_schema(path_prefix=API + "/")
+    return [
+        f"{method.upper()} {path.removeprefix(API)}"
+        for path, methods in document["paths"].items()
+        for method in methods
+    ]
+
+
+OPENAPI_PATHS = {operation.split(" ", 1)[1] for operation in openapi_operations()}
+# API operations are checked through the OpenAPI document; every other route is a page.
+PAGE_ROUTES = [
+    route
+    for route in site_routes()
+    if not (route.namespace == "api" and openapi_path(route).removeprefix(API) in OPENAPI_PATHS)
+]
+
+# --- the owner's world ---------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    # Values for path parameters and Param(), by name.
+    params: dict[str, Any]
+    # Each person's browser (Client) and API callers (Caller), made when first needed.
+    clients: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    """A buyer's order from a seller, a conversation about it with an attachment, the
+    seller's saved reply, the buyer's API token; beside them, another buyer and seller with
+    their own conversation, and an agent on a customer-service case of the buyer."""
+    buyer = factories.BuyerFactory(username="owner")
+    other_buyer = factories.BuyerFactory()
+    seller = factories.SellerFactory()
+    other_seller = factories.SellerFactory()
+    agent = factories.AgentFactory()
+    admin = factories.UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)
+
+    product = factories.ProductFactory(storefront=seller.storefront)
+    order = factories.order_with_item(buyer, product, number=ORDER_NUMBER)
+    Shipment.objects.create(
+        order=order, carrier="UPS", tracking_number=TRACKING, shipped_at=timezone.now()
+    )
+    message = actions.contact_seller_about_order(
+        buyer,
+        order.pk,
+        seller.storefront.pk,
+        f"Where is my {MESSAGE_WORD}? {MESSAGE}",
+        attachments=[SimpleUploadedFile("receipt.png", PNG, content_type="image/png")],
+    )
+    saved_reply = actions.save_reply(seller, "Shipping", f"We ship tomorrow. {SAVED_REPLY}")
+    token, _ = account_actions.create_api_token(buyer, TOKEN_NAME)
+    # Their own business, which the owner must not see either.
+    other_product = factories.ProductFactory(storefront=other_seller.storefront)
+    actions.ask_seller_about_product(other_buyer, other_product.pk, "Does it come in blue?")
+    actions.contact_customer_service(buyer, "Delivery", "When will it come?", agent=agent)
+
+    return World(
+        users={
+            BUYER: buyer,
+            OTHER_BUYER: other_buyer,
+            SELLER: seller,
+            OTHER_SELLER: other_seller,
+            AGENT: agent,
+            ADMIN: admin,
+        },
+        params={
+            "conversation_id": message.conversation_id,
+            "attachment_id": message.attachments.get().pk,
+            "saved_reply_id": saved_reply.pk,
+            "sku": product.sku,
+            "number": order.number,
+            "storefront_id": seller.storefront.pk,
+            "token_id": token.pk,
+        },
+    )
+
+
+# --- the checks ----------------------------------------------------------------------------
+
+# Bookkeeping of the caller's own device, written at most once a minute by any request
+# made with its token: not data of anyone else.
+IGNORED_COLUMNS = {(ApiToken, "last_used_at")}
+
+
+def database_state() -> dict[str, Any]:
+    """Every row of every table (sessions aside: signing in is not a change to data), and
+    the conversation snapshot the action tests compare."""
+    rows = {}
+    for model in apps.get_models(include_auto_created=True):
+        if model is Session or model._meta.proxy or not model._meta.managed:
+            continue
+        columns = [
+            column.attname
+            for column in model._meta.concrete_fields
+            if (model, column.attname) not in IGNORED_COLUMNS
+        ]
+        rows[model._meta.label] = list(model._default_manager.order_by("pk").values_list(*columns))
+    return {"snapshot": snapshot(), **rows}
+
+
+def content_of(response: HttpResponse) -> str:
+    streamed = response.streaming
+    body = b"".join(response.streaming_content) if streamed else response.content  # type: ignore[attr-defined]
+    return body.decode(errors="replace")
+
+
+def answer_of(response: HttpResponse) -> Outcome:
+    location = response.get("Location", "")
+    # A refusal sends the person to sign in and back: signing out lands there without `next`.
+    if response.status_code == 302 and location.startswith(
+        f"{resolve_url(settings.LOGIN_URL)}?next="
+    ):
+        return LOGIN
+    return response.status_code
+
+
+def filled(value: Any, params: Mapping[str, Any]) -> Any:
+    if isinstance(value, Param):
+        return params[value.name]
+    if isinstance(value, list):
+        return [filled(item, params) for item in value]
+    return value
+
+
+def check_cell(
+    role: str,
+    operation: Operation,
+    expected: Outcome,
+    label: str,
+    send: Callable[[], HttpResponse],
+) -> list[str]:
+    """One person, one request: the answer, what it reveals, what it changes."""
+    must_change_nothing = operation.is_read_only or expected in REFUSALS
+    failures = []
+    with transaction.atomic():
+        before = database_state() if must_change_nothing else None
+        callbacks_before = len(connection.run_on_commit)
+        mails_before = len(mail.outbox)
+        try:
+            response = send()
+            content = content_of(response)
+        except BaseException as error:
+            error.add_note(f"as {role}: {label}")
+            raise
+        answer = answer_of(response)
+        if answer != expected:
+            failures.append(f"{label} as {role}: expected {expected}, got {answer}")
+        leaked = [secret for secret in SECRETS if secret in content and secret not in KNOWS[role]]
+        if leaked:
+            failures.append(f"{label} as {role}: {answer} shows {leaked}")
+        if operation.shows is not None:
+            secret, shown_to = operation.shows
+            if role in shown_to and answer == expected and secret not in content:
+                failures.append(f"{label} as {role}: {secret!r} is not in the response")
+        if before is not None:
+            after = database_state()
+            changed = sorted(table for table in after if after[table] != before[table])
+            if changed:
+                failures.append(f"{label} as {role}: {answer} changed {changed}")
+            if len(connection.run_on_commit) != callbacks_before:
+                failures.append(f"{label} as {role}: {answer} left work for after the commit")
+            if len(mail.outbox) != mails_before:
+                failures.append(f"{label} as {role}: {answer} sent mail")
+        transaction.set_rollback(True)
+    return failures
+
+
+def page_client(world: World, role: str) -> Client:
+    if role not in world.clients:
+        browser = Client()
+        if role != ANONYMOUS:
+            browser.force_login(world.users[role])
+        world.clients[role] = browser
+    client: Client = world.clients[role]
+    return client
+
+
+def page_request(client: Client, method: str, path: str, data: dict[str, Any]) -> HttpResponse:
+    if method == "GET":
+        return client.get(path)  # type: ignore[return-value]
+    return client.post(path, data)  # type: ignore[return-value]
+
+
+def page_path(route: Route, operation: Operation, params: Mapping[str, Any]) -> str:
+    if operation.path:
+        return operation.path
+    names = re.findall(r"<(?:\w+:)?(\w+)>", route.pattern)
+    path = reverse(route.key, kwargs={name: params[name] for name in names})
+    return f"{path}?{operation.query}" if operation.query else path
+
+
+@pytest.mark.parametrize("route", PAGE_ROUTES, ids=lambda route: route.key)
+def test_every_page_refuses_everyone_it_is_not_for(route: Route, world: World) -> None:
+    operations = PAGES.get(route.key)
+    assert operations, (
+        f"/{route.pattern} ({route.key}) has no entry in PAGES: write down who may use it"
+    )
+    failures = []
+    for operation in operations:
+        assert set(operation.expected) == set(ROLES), f"{route.key}: an answer for every role"
+        path = page_path(route, operation, world.params)
+        data = {name: filled(value, world.params) for name, value in (operation.data or {}).items()}
+        label = f"{operation.method} {path} {data or ''}"
+        for role in ROLES:
+            send = partial(page_request, page_client(world, role), operation.method, path, data)
+            failures += check_cell(role, operation, operation.expected[role], label, send)
+
+    assert not failures, "\n".join(failures)
+
+
+def api_caller(world: World, role: str, auth: str) -> Caller:
+    key = f"api-{auth}-{role}"
+    if key not in world.clients:
+        if role == ANONYMOUS:
+            world.clients[key] = Caller(Client(enforce_csrf_checks=True))
+        elif auth == "token":
+            world.clients[key] = with_token(world.users[role])
+        else:
+            world.clients[key] = with_session(world.users[role])
+    caller: Caller = world.clients[key]
+    return caller
+
+
+@pytest.mark.parametrize("auth", ["token", "session"])
+@pytest.mark.parametrize("operation_key", openapi_operations())
+def test_every_api_operation_refuses_everyone_it_is_not_for(
+    operation_key: str, auth: str, world: World
+) -> None:
+    operations = API_OPERATIONS.get(operation_key)
+    assert operations, f"{operation_key} has no entry in API_OPERATIONS: write down who may use it"
+    method, path_template = operation_key.split(" ", 1)
+    path = path_template.format(**{name: quote(str(value)) for name, value in world.params.items()})
+    failures = []
+    for operation in operations:
+        assert operation.method == method, operation_key
+        expected = operation.by_token if auth == "token" and operation.by_token else None
+        answers = expected or operation.expected
+        assert set(answers) == set(ROLES), f"{operation_key}: an answer for every role"
+        full_path = f"{path}?{operation.query}" if operation.query else path
+        data = (
+            {name: filled(value, world.params) for name, value in operation.data.items()}
+            if operation.data is not None
+            else None
+        )
+        label = f"{method} {full_path} {data or ''} with a {auth}"
+        for role in ROLES:
+            send = partial(api_caller(world, role, auth).call, method, full_path, data)
+            failures += check_cell(role, operation, answers[role], label, send)
+
+    assert not failures, "\n".join(failures)
+
+
+def test_the_tables_have_no_entry_for_a_route_that_is_gone() -> None:
+    assert set(PAGES) == {route.key for route in PAGE_ROUTES}
+    assert set(API_OPERATIONS) == set(openapi_operations())
+
+
+def test_every_conversation_action_is_in_the_matrix() -> None:
+    """A new bulk action, on the page or in the API, needs its row too."""
+    assert set(PAGE_ACTIONS) == set(BULK_ACTIONS)
+    assert set(API_ACTIONS) == set(get_args(ConversationAction))
