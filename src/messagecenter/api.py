@@ -27,6 +27,7 @@ from messagecenter.errors import (
     TooLarge,
 )
 from messagecenter.marketplace.api import router as marketplace_router
+from messagecenter.realtime.api import router as realtime_router
 from messagecenter.search.api import router as search_router
 
 api = NinjaAPI(
@@ -50,6 +51,7 @@ api.add_router("", accounts_router)
 api.add_router("", conversations_router)
 api.add_router("", marketplace_router)
 api.add_router("/search", search_router)
+api.add_router("/sync", realtime_router)
 
 
 class SchemaMismatch(MessageCenterError):

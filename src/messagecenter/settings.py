@@ -201,6 +201,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Message Center <no-re
 
 # Product rules, in one place so docs and tests can name them (docs/operations.md).
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
+# Realtime (docs/realtime.md): how long the event log keeps events (a device away longer
+# gets a resync), and what wakes open streams: memory:// inside one process, or
+# redis://host:port/db across several server processes.
+REALTIME_EVENT_RETENTION_DAYS = int(os.environ.get("REALTIME_EVENT_RETENTION_DAYS", "30"))
+PUBSUB_URL = os.environ.get("PUBSUB_URL", "memory://")
+# Comment lines that keep proxies from closing an idle stream, and how often an open
+# stream checks that its token or session is still valid.
+REALTIME_HEARTBEAT_SECONDS = float(os.environ.get("REALTIME_HEARTBEAT_SECONDS", "15"))
+REALTIME_AUTH_CHECK_SECONDS = float(os.environ.get("REALTIME_AUTH_CHECK_SECONDS", "5"))
+REALTIME_EVENTS_PAGE_MAX_SIZE = 500
 MESSAGE_BODY_MAX_CHARS = 10_000
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")

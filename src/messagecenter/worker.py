@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messagecenter.conversations.tasks import purge_expired_trash
+from messagecenter.realtime.tasks import purge_old_events
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,10 @@ class Periodic:
     every: timedelta
 
 
-PERIODIC = (Periodic(purge_expired_trash, timedelta(hours=1)),)
+PERIODIC = (
+    Periodic(purge_expired_trash, timedelta(hours=1)),
+    Periodic(purge_old_events, timedelta(hours=1)),
+)
 # A job that has been RUNNING this long belongs to a worker that died.
 STALE_AFTER = timedelta(hours=1)
 

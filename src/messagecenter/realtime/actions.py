@@ -3,11 +3,16 @@ transaction; never on its own."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from messagecenter.realtime import pubsub
 from messagecenter.realtime.models import EventStream, UserEvent
 
 
@@ -55,7 +60,11 @@ def record_events(events: Iterable[PendingEvent]) -> list[UserEvent]:
                 created_at=now,
             )
         )
-    return UserEvent.objects.bulk_create(rows)
+    created = UserEvent.objects.bulk_create(rows)
+    # Pub/sub only wakes the open streams, which then read the log: after commit, so a
+    # woken stream always finds the events (docs/realtime.md).
+    transaction.on_commit(partial(pubsub.publish, sorted(wanted)))
+    return created
 
 
 def _allocate(counts: dict[int, int]) -> dict[int, int]:
@@ -76,3 +85,25 @@ def _allocate(counts: dict[int, int]) -> dict[int, int]:
             )
             result.update({int(user_id): int(last) for user_id, last in cursor.fetchall()})
     return result
+
+
+def purge_old_events(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete events older than REALTIME_EVENT_RETENTION_DAYS, in batches so no lock is
+    held for long. Each person's newest event is kept however old: a device that asks
+    after an older position then gets an explicit resync, never a silent gap
+    (realtime/queries.py). Runs periodically in the worker; safe to run twice."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REALTIME_EVENT_RETENTION_DAYS)
+    newest = EventStream.objects.filter(user_id=OuterRef("user_id")).values("last_sequence")
+    purged = 0
+    while True:
+        with transaction.atomic():
+            # By id: old events have the lowest ids, so the scan finds them first.
+            batch = list(
+                UserEvent.objects.filter(created_at__lt=cutoff, sequence__lt=Subquery(newest))
+                .order_by("id")
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not batch:
+                return purged
+            purged += UserEvent.objects.filter(id__in=batch).delete()[0]

@@ -1,0 +1,223 @@
+"""Wake-ups for open event streams (docs/realtime.md).
+
+Pub/sub carries no events, only "this person's log has something new": a woken stream reads
+the log, which is the truth. A lost wake-up therefore delays delivery (streams also re-read
+the log every few seconds) but never loses or reorders anything.
+
+The backend is chosen by the PUBSUB_URL setting:
+- `memory://` (default): waiters in this process only; enough for one server process.
+- `redis://host:port/db`: every server process subscribes to the wake-up channels, so a
+  change committed by any process wakes the streams open in all of them.
+"""
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "messagecenter:wake:"
+# A publish happens after commit, inside a request: it must never hang that request.
+PUBLISH_TIMEOUT_SECONDS = 1.0
+RECONNECT_DELAY_SECONDS = 1.0
+
+
+class Wakeup:
+    """One open stream's doorbell; `clear()` before reading the log, then `wait()`, so a
+    change committed during the read rings it again."""
+
+    def __init__(self, user_id: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.user_id = user_id
+        self.loop = loop
+        self._event = asyncio.Event()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def ring(self) -> None:
+        """From any thread."""
+        self.loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout: float) -> bool:
+        """True when rung, False when the timeout passed first."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class Waiters:
+    """This process's open streams by person; safe to ring from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_user: dict[int, set[Wakeup]] = {}
+
+    def add(self, wakeup: Wakeup) -> None:
+        with self._lock:
+            self._by_user.setdefault(wakeup.user_id, set()).add(wakeup)
+
+    def remove(self, wakeup: Wakeup) -> None:
+        with self._lock:
+            waiting = self._by_user.get(wakeup.user_id)
+            if waiting is None:
+                return
+            waiting.discard(wakeup)
+            if not waiting:
+                del self._by_user[wakeup.user_id]
+
+    def ring(self, user_ids: Sequence[int]) -> None:
+        with self._lock:
+            targets = [w for user_id in user_ids for w in self._by_user.get(user_id, ())]
+        for wakeup in targets:
+            wakeup.ring()
+
+    def ring_all(self) -> None:
+        with self._lock:
+            targets = [w for waiting in self._by_user.values() for w in waiting]
+        for wakeup in targets:
+            wakeup.ring()
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(waiting) for waiting in self._by_user.values())
+
+
+class Backend(Protocol):
+    waiters: Waiters
+
+    def publish(self, user_ids: Sequence[int]) -> None: ...
+
+    async def ready(self) -> None:
+        """Return once wake-ups published from now on will reach this process."""
+
+
+class MemoryBackend:
+    def __init__(self) -> None:
+        self.waiters = Waiters()
+
+    def publish(self, user_ids: Sequence[int]) -> None:
+        self.waiters.ring(user_ids)
+
+    async def ready(self) -> None:
+        return None
+
+
+class RedisBackend:
+    """One pattern subscription per server process, read by one task in its event loop;
+    publishing is a pipelined PUBLISH per person from the committing thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.waiters = Waiters()
+        self._publisher = redis.Redis.from_url(
+            url,
+            socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+            socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+        )
+        self._listener: asyncio.Task[None] | None = None
+        self._listener_loop: asyncio.AbstractEventLoop | None = None
+        self._subscribed = asyncio.Event()
+        # While Redis is unreachable new streams do not wait for it: they poll the log.
+        self._is_unreachable = False
+        self._lock = threading.Lock()
+
+    def publish(self, user_ids: Sequence[int]) -> None:
+        try:
+            pipeline = self._publisher.pipeline(transaction=False)
+            for user_id in user_ids:
+                pipeline.publish(f"{CHANNEL_PREFIX}{user_id}", b"1")
+            pipeline.execute()
+        except redis.RedisError:
+            # The events are committed; streams find them on their next periodic read.
+            logger.warning("could not publish wake-ups for %d users", len(user_ids), exc_info=True)
+
+    async def ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._listener is None or self._listener.done() or self._listener_loop is not loop:
+                self._subscribed = asyncio.Event()
+                self._listener_loop = loop
+                self._listener = loop.create_task(self._listen(), name="pubsub-listener")
+        if self._is_unreachable:
+            return
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), PUBLISH_TIMEOUT_SECONDS * 5)
+        except TimeoutError:
+            logger.warning("Redis pub/sub is not subscribed yet; streams fall back to polling")
+
+    async def _listen(self) -> None:
+        while True:
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS
+            )
+            subscription = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await subscription.psubscribe(f"{CHANNEL_PREFIX}*")
+                self._subscribed.set()
+                self._is_unreachable = False
+                # Whatever was published while not subscribed was missed: everyone re-reads.
+                self.waiters.ring_all()
+                async for message in subscription.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"]
+                    if isinstance(channel, bytes):
+                        channel = channel.decode()
+                    self.waiters.ring([int(channel.removeprefix(CHANNEL_PREFIX))])
+            except (redis.RedisError, OSError):
+                self._subscribed.clear()
+                self._is_unreachable = True
+                logger.warning("Redis pub/sub connection lost; reconnecting", exc_info=True)
+                await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+            finally:
+                await subscription.aclose()  # type: ignore[no-untyped-call]
+                await client.aclose()
+
+
+_backends: dict[str, MemoryBackend | RedisBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def backend() -> MemoryBackend | RedisBackend:
+    """The backend for the PUBSUB_URL setting, one per process."""
+    url = settings.PUBSUB_URL
+    with _backends_lock:
+        found = _backends.get(url)
+        if found is None:
+            if url.startswith("memory://"):
+                found = MemoryBackend()
+            elif url.startswith(("redis://", "rediss://", "unix://")):
+                found = RedisBackend(url)
+            else:
+                raise ValueError(f"PUBSUB_URL must be memory:// or redis://…, not {url!r}")
+            _backends[url] = found
+        return found
+
+
+def publish(user_ids: Sequence[int]) -> None:
+    """Wake these people's open streams, wherever they are connected. Call after commit
+    (record_events schedules it with transaction.on_commit)."""
+    if user_ids:
+        backend().publish(user_ids)
+
+
+@asynccontextmanager
+async def subscribe(user_id: int) -> AsyncIterator[Wakeup]:
+    """A doorbell for one open stream, removed however the stream ends."""
+    chosen = backend()
+    wakeup = Wakeup(user_id, asyncio.get_running_loop())
+    chosen.waiters.add(wakeup)
+    try:
+        await chosen.ready()
+        yield wakeup
+    finally:
+        chosen.waiters.remove(wakeup)

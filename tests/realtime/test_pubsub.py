@@ -1,0 +1,228 @@
+"""Wake-ups: published once per person after commit, never inside the transaction; an
+open stream wakes on them and releases its waiter when the client goes away; over Redis a
+change committed through one server process reaches a stream open on another."""
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from asgiref.sync import sync_to_async
+from django.db import connection, transaction
+
+from messagecenter.accounts import actions as account_actions
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.marketplace.models import Product
+from messagecenter.realtime import pubsub, views
+from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.queries import last_sequence_of
+from tests.conftest import IN_CI
+from tests.realtime.servers import EventStreamClient, Server, running_server
+from tests.test_processes import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def write_events(*users: User) -> None:
+    with transaction.atomic():
+        record_events([PendingEvent(user.pk, "conversation.read") for user in users])
+
+
+def test_one_publish_per_person_after_commit(
+    buyer: User, seller: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published: list[tuple[list[int], bool]] = []
+
+    def spy(self: pubsub.MemoryBackend, user_ids: Sequence[int]) -> None:
+        published.append((list(user_ids), connection.in_atomic_block))
+
+    monkeypatch.setattr(pubsub.MemoryBackend, "publish", spy)
+
+    write_events(buyer, seller, buyer)
+
+    assert published == [(sorted([buyer.pk, seller.pk]), False)]
+
+
+def failing_action(user: User) -> None:
+    with transaction.atomic():
+        record_events([PendingEvent(user.pk, "conversation.read")])
+        raise RuntimeError("the action failed after recording its event")
+
+
+def test_a_rolled_back_change_publishes_nothing(
+    buyer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published: list[Sequence[int]] = []
+    monkeypatch.setattr(
+        pubsub.MemoryBackend, "publish", lambda self, user_ids: published.append(user_ids)
+    )
+
+    with pytest.raises(RuntimeError):
+        failing_action(buyer)
+
+    assert published == []
+
+
+def run_in_own_loop[T](scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own: a test run may already have an event loop in
+    this thread (Playwright's sync API leaves one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=30)
+
+
+def test_a_commit_wakes_the_persons_streams_and_no_one_elses(
+    buyer: User, other_buyer: User
+) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        async with (
+            pubsub.subscribe(buyer.pk) as mine,
+            pubsub.subscribe(other_buyer.pk) as theirs,
+        ):
+            await sync_to_async(write_events, thread_sensitive=False)(buyer)
+            return await mine.wait(2), await theirs.wait(0.2)
+
+    assert run_in_own_loop(scenario) == (True, False)
+
+
+def test_a_disconnected_stream_releases_its_waiter(buyer: User) -> None:
+    write_events(buyer)
+    backend = pubsub.backend()
+
+    async def scenario() -> tuple[list[str], int, int]:
+        identity = views.Identity(buyer.pk, lambda: True)
+        stream = views._events(identity, 0)
+        chunks = [await anext(stream), await anext(stream)]
+        waiting_while_open = backend.waiters.count()
+        # What Django does when the client goes away: cancel the pending read, close.
+        pending = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.05)
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        await stream.aclose()
+        return chunks, waiting_while_open, backend.waiters.count()
+
+    chunks, waiting_while_open, waiting_after = run_in_own_loop(scenario)
+
+    assert chunks == ["retry: 2000\n\n", "id: 1\nevent: conversation.read\ndata: {}\n\n"]
+    assert (waiting_while_open, waiting_after) == (1, 0)
+
+
+def receive_replies(
+    stream: EventStreamClient, sender: Server, token: str, conversation_id: int, count: int
+) -> tuple[list[int], list[int], float]:
+    """Send `count` replies through `sender`; the message ids sent, those the stream
+    received (message.created only), and the slowest delivery in seconds."""
+    sent: list[int] = []
+    received: list[int] = []
+    slowest = 0.0
+    for number in range(count):
+        started = time.monotonic()
+        status, body = sender.request(
+            "POST",
+            f"/api/v1/conversations/{conversation_id}/messages",
+            {"body": f"Reply {number}"},
+            {"Authorization": f"Bearer {token}"},
+        )
+        assert status == 201, body
+        sent.append(body["id"])
+        while True:
+            message = stream.next()
+            assert message is not None
+            if message.event == "message.created":
+                received.append(message.data["message_id"])
+                break
+        slowest = max(slowest, time.monotonic() - started)
+    return sent, received, slowest
+
+
+@pytest.fixture(scope="module")
+def lone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Checks and heartbeats so rare that only a wake-up can deliver within the test."""
+    with running_server(
+        tmp_path_factory.mktemp("lone"),
+        PUBSUB_URL="memory://",
+        REALTIME_HEARTBEAT_SECONDS="60",
+        REALTIME_AUTH_CHECK_SECONDS="60",
+    ) as started:
+        yield started
+
+
+def test_in_process_wake_up_delivers_a_reply_sent_through_the_same_server(
+    lone_server: Server, buyer: User, seller: User, product: Product
+) -> None:
+    asked = conversation_actions.ask_seller_about_product(buyer, product.pk, "In stock?")
+    _, buyer_token = account_actions.create_api_token(buyer, "Phone")
+    _, seller_token = account_actions.create_api_token(seller, "Laptop")
+    stream = EventStreamClient(
+        lone_server,
+        {"Authorization": f"Bearer {buyer_token}"},
+        f"?after={last_sequence_of(buyer.pk)}",
+    )
+    try:
+        sent, received, slowest = receive_replies(
+            stream, lone_server, seller_token, asked.conversation_id, 3
+        )
+    finally:
+        stream.close()
+
+    assert received == sent
+    assert slowest < 5
+
+
+@pytest.fixture
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if IN_CI:
+            raise
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (required under CI)")
+    return REDIS_URL
+
+
+def test_a_stream_on_one_process_receives_a_reply_sent_through_another(
+    redis_url: str, tmp_path: Path, buyer: User, seller: User, product: Product
+) -> None:
+    asked = conversation_actions.ask_seller_about_product(buyer, product.pk, "In stock?")
+    _, buyer_token = account_actions.create_api_token(buyer, "Phone")
+    _, seller_token = account_actions.create_api_token(seller, "Laptop")
+    quiet = {
+        "PUBSUB_URL": redis_url,
+        "REALTIME_HEARTBEAT_SECONDS": "60",
+        "REALTIME_AUTH_CHECK_SECONDS": "60",
+    }
+    with (
+        running_server(tmp_path / "a", **quiet) as process_a,
+        running_server(tmp_path / "b", **quiet) as process_b,
+    ):
+        stream = EventStreamClient(
+            process_b,
+            {"Authorization": f"Bearer {buyer_token}"},
+            f"?after={last_sequence_of(buyer.pk)}",
+        )
+        try:
+            sent, received, slowest = receive_replies(
+                stream, process_a, seller_token, asked.conversation_id, 5
+            )
+        finally:
+            stream.close()
+
+    assert received == sent
+    assert slowest < 5
+
+
+def test_publishing_while_redis_is_unreachable_does_not_fail_the_request() -> None:
+    unreachable = pubsub.RedisBackend(f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+
+    unreachable.publish([1, 2])
+
+    assert time.monotonic() - started < 2 * pubsub.PUBLISH_TIMEOUT_SECONDS
