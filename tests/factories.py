@@ -19,7 +19,8 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     username = factory.Sequence(lambda n: f"buyer{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.test")
-    display_name = factory.Faker("name")
+    # Deterministic: a random name could match a search or a filter by chance.
+    display_name = factory.Sequence(lambda n: f"Person {n}")
     role = Role.BUYER
     country = "US"
     password = factory.django.Password(PASSWORD)

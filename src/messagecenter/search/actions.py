@@ -85,9 +85,10 @@ def _document(message: Message, subject: str, order_number: str | None) -> Searc
     if sender is None:
         sender_name, sender_names = MARKETPLACE_NAME, [folded(MARKETPLACE_NAME)]
     else:
+        # Only the name people see: matching a seller's personal name or anyone's username
+        # would let a search probe for what the page never shows.
         sender_name = sender.public_name
-        names = (folded(name) for name in (sender_name, sender.display_name, sender.username))
-        sender_names = list(dict.fromkeys(name for name in names if name))
+        sender_names = [folded(sender_name)]
     return SearchDocument(
         message=message,
         tokens=document([subject_tokens, token_texts(sender_name), token_texts(message.body)]),

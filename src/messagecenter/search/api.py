@@ -26,7 +26,7 @@ class SearchParams(Schema):
     )
     sender: str = pydantic.Field(
         "",
-        description="Part of the sender's name: shop name, display name or username; "
+        description="Part of the sender's name as people see it (shop name or display name); "
         '"marketplace" for the marketplace\'s own messages.',
     )
     date_from: date | None = pydantic.Field(

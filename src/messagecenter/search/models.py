@@ -23,7 +23,7 @@ class SearchDocument(models.Model):
     tokens = models.TextField()
     # The subject's and order number's tokens alone: a match there ranks higher.
     subject_tokens = models.TextField()
-    # The sender's names folded like tokens (shop or display name, username), one a line;
+    # The sender's public name folded like tokens (shop or display name), one a line;
     # "marketplace" for the marketplace itself. The sender filter looks for a part of one.
     sender_names = models.TextField()
 

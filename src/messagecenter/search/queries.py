@@ -45,7 +45,7 @@ class SearchFilters:
 
     # Words and "quoted phrases" (terms.py).
     text: str = ""
-    # Part of the sender's name: shop name, display name or username; "marketplace".
+    # Part of the sender's public name (shop name or display name); "marketplace".
     sender: str = ""
     # Inclusive, in the site's time zone.
     date_from: date | None = None
