@@ -850,6 +850,59 @@ def test_the_message_center_costs_the_same_for_a_seller_with_sixty_conversations
     assert queries.unread_counts(seller)["unseen"] == 0
 
 
+def test_a_live_page_gets_the_list_alone_for_the_same_queries(
+    client: Client,
+    buyer: User,
+    question: Message,
+    two_questions: list[int],
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    """site.js refreshes the Message Center's list in place with `X-Partial: list`: the
+    same view and reads, the list's markup alone, and it marks what is new as seen as
+    opening the page does."""
+    actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
+    )
+    signed_in(client, buyer)
+
+    with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES):
+        first = client.get(MESSAGE_CENTER, headers={"X-Partial": "list"})
+    with django_assert_num_queries(MESSAGE_CENTER_QUERIES):
+        again = client.get(f"{MESSAGE_CENTER}?box=archive", headers={"X-Partial": "list"})
+
+    text = page_text(first)
+    assert first.status_code == 200
+    assert "X-Partial" in first["Vary"]
+    assert text.count('name="conversation_ids"') == 3
+    assert "Shipped" in text
+    assert "<html" not in text
+    assert "mc-folders" not in text
+    assert queries.unread_counts(buyer)["unseen"] == 0
+    assert "Nothing archived." in page_text(again)
+    assert "<html" not in page_text(again)
+
+
+def test_the_full_page_marks_what_a_live_page_needs(client: Client, buyer: User) -> None:
+    signed_in(client, buyer)
+
+    text = page_text(client.get(MESSAGE_CENTER))
+
+    assert '<body data-live data-user-id="' in text
+    assert "data-live-list" in text
+    assert 'data-folder-key="all"' in text
+    assert 'data-folder-key="buyer_seller"' in text
+    assert 'data-folder-key="archive"' in text
+    assert "data-live-header-link" in text
+    assert "data-live-announcer" in text
+    assert "X-Partial" in client.get(MESSAGE_CENTER)["Vary"]
+
+
+def test_a_signed_out_page_does_not_go_live(client: Client) -> None:
+    text = page_text(client.get("/accounts/login/"))
+
+    assert "data-live" not in text
+
+
 def test_a_read_conversation_page_costs_six_queries(
     client: Client,
     buyer: User,

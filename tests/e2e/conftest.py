@@ -55,3 +55,14 @@ def phone(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def other_device(browser: Browser) -> Iterator[Page]:
+    """A second browser (its own cookies, so its own sign-in): the same person's other
+    device, next to `page`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -15,10 +15,12 @@ def browser_page(request: pytest.FixtureRequest, viewport: str) -> Page:
     return page
 
 
-def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
+def sign_in(
+    page: Page, live_server: LiveServer, username: str, password: str = demo.DEMO_PASSWORD
+) -> None:
     """Through the sign-in form, as a person does; lands in the Message Center."""
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/message-center/")

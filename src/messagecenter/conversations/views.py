@@ -19,6 +19,7 @@ from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
@@ -107,6 +108,9 @@ class ListSelection:
 
 @dataclass(frozen=True)
 class FolderTab:
+    # The list's key in GET /api/v1/folders, which live pages read its count from; "" for
+    # a list without a count.
+    key: str
     label: str
     url: str
     unread: int
@@ -116,26 +120,27 @@ class FolderTab:
 def _folder_tabs(
     selection: ListSelection, counts: dict[str, int], *, is_seller: bool
 ) -> list[FolderTab]:
-    lists = [(ListSelection(), "All", counts["all"])]
+    lists = [(ListSelection(), "all", "All", counts["all"])]
     if is_seller:
         # No count: waits are not a maintained counter, and counting them would put a
         # COUNT over the seller's whole backlog on every page.
-        lists.append((ListSelection(view=RESPONSE_NEEDED), "Response needed", 0))
+        lists.append((ListSelection(view=RESPONSE_NEEDED), "", "Response needed", 0))
     for folder, label in Folder.choices:
-        lists.append((ListSelection(folder=folder), label, counts[folder]))
+        lists.append((ListSelection(folder=folder), folder, label, counts[folder]))
     lists += [
-        (ListSelection(box=Box.ARCHIVE), "Archive", counts[Box.ARCHIVE]),
-        (ListSelection(box=Box.TRASH), "Trash", counts[Box.TRASH]),
+        (ListSelection(box=Box.ARCHIVE), Box.ARCHIVE, "Archive", counts[Box.ARCHIVE]),
+        (ListSelection(box=Box.TRASH), Box.TRASH, "Trash", counts[Box.TRASH]),
     ]
     return [
         FolderTab(
+            str(key),
             label,
             tab.url(),
             unread,
             is_current=(tab.box, tab.folder, tab.view)
             == (selection.box, selection.folder, selection.view),
         )
-        for tab, label, unread in lists
+        for tab, key, label, unread in lists
     ]
 
 
@@ -172,9 +177,11 @@ def _message_center_page(
     older_url = ""
     if page is not None and page.next_cursor:
         older_url = selection.url(cursor=page.next_cursor)
-    return render(
+    # A live page (web/static/web/site.js) asks for the list alone to refresh it in place.
+    is_partial = request.headers.get("X-Partial") == "list"
+    response = render(
         request,
-        "conversations/message_center.html",
+        "conversations/_list.html" if is_partial else "conversations/message_center.html",
         {
             "page": page,
             "selection": selection,
@@ -192,6 +199,8 @@ def _message_center_page(
         },
         status=status,
     )
+    patch_vary_headers(response, ["X-Partial"])
+    return response
 
 
 def _list_page(user: User, selection: ListSelection) -> queries.InboxPage:

@@ -9,12 +9,13 @@ valid, so revoking a token or signing out ends the stream.
 
 import json
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -103,13 +104,28 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
         after = _position(request)
     except (NotAuthenticated, InvalidInput, NotFound) as error:
         return error_response(error)
-    response = StreamingHttpResponse(
-        _events(identity, after), content_type="text/event-stream; charset=utf-8"
-    )
+    messages: Iterable[str] | AsyncIterator[str]
+    if isinstance(request, ASGIRequest):
+        messages = _events(identity, after)
+    else:
+        # A WSGI server (pytest-django's live_server, `runserver`) cannot hold a stream
+        # open without blocking a thread for ever: answer what is there now and end.
+        # EventSource reconnects after `retry` with Last-Event-ID, which makes it a poll.
+        messages = [f"retry: {RETRY_MILLISECONDS}\n\n", *await _backlog(identity, after)]
+    response = StreamingHttpResponse(messages, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     # nginx and similar proxies: pass each message on at once, do not buffer the response.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+async def _backlog(identity: Identity, after: int) -> list[str]:
+    # In the request's own thread (thread_sensitive), whose connection the server closes at
+    # the end of the request: a shared-pool thread would keep one open after it.
+    page = await sync_to_async(queries.events_after)(identity.user_id, after, STREAM_PAGE_SIZE)
+    if page.resync:
+        return [_resync_message(page.last_sequence)]
+    return [_event_message(event) for event in page.events]
 
 
 async def _events(identity: Identity, after: int) -> AsyncGenerator[str]:
@@ -126,11 +142,7 @@ async def _events(identity: Identity, after: int) -> AsyncGenerator[str]:
             wakeup.clear()
             page = await read_events(identity.user_id, after, STREAM_PAGE_SIZE)
             if page.resync:
-                yield _message(
-                    "resync",
-                    {"resync": True, "last_sequence": page.last_sequence},
-                    page.last_sequence,
-                )
+                yield _resync_message(page.last_sequence)
             elif page.events:
                 yield "".join(_event_message(event) for event in page.events)
             after = page.last_sequence
@@ -146,6 +158,10 @@ async def _events(identity: Identity, after: int) -> AsyncGenerator[str]:
             if now >= next_heartbeat:
                 yield ": heartbeat\n\n"
                 next_heartbeat = now + heartbeat_every
+
+
+def _resync_message(last_sequence: int) -> str:
+    return _message("resync", {"resync": True, "last_sequence": last_sequence}, last_sequence)
 
 
 def _event_message(event: UserEvent) -> str:

@@ -1,46 +1,53 @@
 // Small conveniences on top of pages that work without script: "Select all" in the
 // Message Center, a confirmation before deleting for ever, no second submit of a form
 // while the first is on its way (the idempotency key makes a second one harmless anyway),
-// and a seller's "Insert saved reply" without reloading the page.
+// a seller's "Insert saved reply" without reloading the page, and live pages (the end of
+// this file): badges, the list and the open conversation follow the event stream.
 "use strict";
+
+// "Select all", the count of selected conversations and the bulk bar of one list form;
+// again after a live page swaps the list in.
+function enhanceBulk(form) {
+  const selectAll = form.querySelector("[data-select-all]");
+  const count = form.querySelector("[data-selected-count]");
+  const bar = form.querySelector(".bulk-bar");
+  if (bar) {
+    bar.dataset.enhanced = "";
+  }
+  const boxes = () => [...form.querySelectorAll('input[name="conversation_ids"]')];
+  const update = () => {
+    const chosen = boxes().filter((box) => box.checked).length;
+    if (selectAll) {
+      selectAll.checked = chosen > 0 && chosen === boxes().length;
+      selectAll.indeterminate = chosen > 0 && chosen < boxes().length;
+    }
+    if (count) {
+      count.textContent = chosen ? `${chosen} selected` : "";
+    }
+    if (bar) {
+      bar.toggleAttribute("data-has-selection", chosen > 0);
+    }
+  };
+  if (selectAll) {
+    selectAll.closest("[data-select-all-wrap]").hidden = false;
+    selectAll.addEventListener("change", () => {
+      for (const box of boxes()) {
+        box.checked = selectAll.checked;
+      }
+      update();
+    });
+  }
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "conversation_ids") {
+      update();
+    }
+  });
+  update();
+}
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll("[data-bulk]")) {
-    const selectAll = form.querySelector("[data-select-all]");
-    const count = form.querySelector("[data-selected-count]");
-    const bar = form.querySelector(".bulk-bar");
-    if (bar) {
-      bar.dataset.enhanced = "";
-    }
-    const boxes = () => [...form.querySelectorAll('input[name="conversation_ids"]')];
-    const update = () => {
-      const chosen = boxes().filter((box) => box.checked).length;
-      if (selectAll) {
-        selectAll.checked = chosen > 0 && chosen === boxes().length;
-        selectAll.indeterminate = chosen > 0 && chosen < boxes().length;
-      }
-      if (count) {
-        count.textContent = chosen ? `${chosen} selected` : "";
-      }
-      if (bar) {
-        bar.toggleAttribute("data-has-selection", chosen > 0);
-      }
-    };
-    if (selectAll) {
-      selectAll.closest("[data-select-all-wrap]").hidden = false;
-      selectAll.addEventListener("change", () => {
-        for (const box of boxes()) {
-          box.checked = selectAll.checked;
-        }
-        update();
-      });
-    }
-    form.addEventListener("change", (event) => {
-      if (event.target.name === "conversation_ids") {
-        update();
-      }
-    });
-    update();
+    enhanceBulk(form);
   }
 
   document.addEventListener("click", (event) => {
@@ -117,3 +124,349 @@ window.addEventListener("pageshow", () => {
     button.disabled = false;
   }
 });
+
+// Live pages (docs/realtime.md, "Live pages"): a signed-in page follows the person's event
+// stream and updates what it shows — the header badge, the folder counts, the Message
+// Center's list, the open conversation — without a reload. Without script, or without
+// EventSource, the pages are as the server rendered them.
+const API = "/api/v1";
+// A position beyond anyone's newest event: the stream answers with a resync carrying the
+// person's newest sequence number, so a page starts from "now" (and refreshes once, which
+// also covers what happened while it loaded) instead of replaying the whole log.
+const FROM_NOW = "999999999999999999";
+const COUNT_EVENTS = new Set([
+  "message.created",
+  "conversation.read",
+  "conversation.unread",
+  "conversation.archived",
+  "conversation.moved_to_inbox",
+  "conversation.trashed",
+  "conversation.restored",
+  "conversation.deleted",
+  "message_center.seen",
+  "resync",
+]);
+const LIST_EVENTS = [
+  "message.created",
+  "conversation.read",
+  "conversation.unread",
+  "conversation.archived",
+  "conversation.moved_to_inbox",
+  "conversation.trashed",
+  "conversation.restored",
+  "conversation.muted",
+  "conversation.unmuted",
+  "conversation.deleted",
+  "resync",
+];
+
+function csrfToken() {
+  const found = document.cookie.split("; ").find((pair) => pair.startsWith("csrftoken="));
+  return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
+}
+
+// Calls `run` once, `wait` ms after the last of a burst of calls; never two runs at once.
+function debounced(run, wait) {
+  let timer = null;
+  let running = null;
+  let again = false;
+  const fire = async () => {
+    timer = null;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = Promise.resolve()
+      .then(run)
+      .catch(() => {});
+    await running;
+    running = null;
+    if (again) {
+      again = false;
+      fire();
+    }
+  };
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fire, wait);
+  };
+}
+
+// "3" with its screen-reader words, as the server renders a badge; or none at 0.
+function setBadge(container, count, words, attributes = {}) {
+  let badge = container.querySelector(":scope > .badge--unread");
+  if (!count) {
+    if (badge) {
+      badge.remove();
+    }
+    return;
+  }
+  if (!badge) {
+    badge = document.createElement("span");
+    badge.className = "badge badge--unread";
+    for (const [name, value] of Object.entries(attributes)) {
+      badge.setAttribute(name, value);
+    }
+    container.append(" ", badge);
+  }
+  const hidden = document.createElement("span");
+  hidden.className = "visually-hidden";
+  hidden.textContent = ` ${words}`;
+  badge.replaceChildren(String(count), hidden);
+}
+
+function formatTime(iso) {
+  // As the server's "M j, Y, g:i A": "Nov 26, 2026, 7:05 PM".
+  return new Date(iso).toLocaleString("en-US", {
+    month: "short",
+    day: "numeric",
+    year: "numeric",
+    hour: "numeric",
+    minute: "2-digit",
+  });
+}
+
+function formatSize(size) {
+  // As Django's filesizeformat.
+  if (size < 1024) {
+    return size === 1 ? "1 byte" : `${size} bytes`;
+  }
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = size / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+const PAPERCLIP =
+  '<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l9.2-9.2a3.7 3.7 0 0 1 5.2 5.2l-9.2 9.2a1.8 1.8 0 0 1-2.6-2.6l8.5-8.5"/></svg>';
+
+// One message as conversations/conversation.html renders it. All text goes in as text.
+function renderMessage(message, attachmentUrl) {
+  const item = document.createElement("li");
+  item.className = "message";
+  if (message.is_mine) {
+    item.classList.add("message--mine");
+  }
+  if (message.is_official) {
+    item.classList.add("message--official");
+  }
+  item.id = `message-${message.id}`;
+  const article = document.createElement("article");
+  const head = document.createElement("header");
+  head.className = "message__head";
+  const sender = document.createElement("span");
+  sender.className = "message__sender";
+  sender.textContent = message.is_mine ? "You" : message.sender_name;
+  head.append(sender);
+  if (message.is_official) {
+    const official = document.createElement("span");
+    official.className = "badge badge--official";
+    official.textContent = "Official";
+    head.append(" ", official);
+  }
+  const time = document.createElement("time");
+  time.className = "message__time";
+  time.dateTime = message.created_at;
+  time.textContent = formatTime(message.created_at);
+  head.append(" ", time);
+  const body = document.createElement("div");
+  body.className = "message__body";
+  message.body.split("\n").forEach((line, index) => {
+    if (index) {
+      body.append(document.createElement("br"));
+    }
+    body.append(line);
+  });
+  article.append(head, body);
+  if (message.attachments.length) {
+    const list = document.createElement("ul");
+    list.className = "attachments";
+    list.setAttribute("aria-label", "Attachments");
+    for (const attachment of message.attachments) {
+      const entry = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = attachmentUrl.replace(/\/0\/$/, `/${attachment.id}/`);
+      link.download = "";
+      link.innerHTML = PAPERCLIP;
+      link.append(attachment.filename);
+      const size = document.createElement("span");
+      size.className = "muted";
+      size.textContent = formatSize(attachment.size);
+      entry.append(link, " ", size);
+      list.append(entry);
+    }
+    article.append(list);
+  }
+  item.append(article);
+  return item;
+}
+
+function startLive() {
+  const body = document.body;
+  if (!body || !("live" in body.dataset) || !window.EventSource || !window.fetch) {
+    return;
+  }
+  const announcer = document.querySelector("[data-live-announcer]");
+  const headerLink = document.querySelector("[data-live-header-link]");
+  const listRegion = document.querySelector("[data-live-list]");
+  const thread = document.querySelector("[data-live-conversation]");
+  const conversationId = thread ? Number(thread.dataset.liveConversation) : null;
+
+  const refreshCounts = debounced(async () => {
+    const response = await fetch(`${API}/folders`, { headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      return;
+    }
+    const data = await response.json();
+    if (headerLink) {
+      setBadge(headerLink, data.unseen_count, "new", { "data-testid": "header-unread" });
+    }
+    for (const folder of data.folders) {
+      const tab = document.querySelector(`[data-folder-key="${CSS.escape(folder.key)}"] > a`);
+      if (tab) {
+        setBadge(tab, folder.unread_count, "unread");
+      }
+    }
+  }, 300);
+
+  const refreshList = debounced(async () => {
+    const response = await fetch(window.location.href, { headers: { "X-Partial": "list" } });
+    if (!response.ok || !listRegion) {
+      return;
+    }
+    const html = await response.text();
+    // What the person is doing stays: the ticked boxes, and the focus if it was in the list.
+    const checked = new Set(
+      [...listRegion.querySelectorAll('input[name="conversation_ids"]:checked')].map(
+        (box) => box.value,
+      ),
+    );
+    const focused = listRegion.contains(document.activeElement) ? document.activeElement : null;
+    const focusedId = focused && focused.id;
+    const focusedHref = focused && focused.getAttribute("href");
+    const openMenus = [...listRegion.querySelectorAll("details[open]")].map((menu) =>
+      [...listRegion.querySelectorAll("details")].indexOf(menu),
+    );
+    const fresh = document.createElement("div");
+    fresh.innerHTML = html;
+    const freshMenus = fresh.querySelectorAll("details");
+    for (const index of openMenus) {
+      if (freshMenus[index]) {
+        freshMenus[index].open = true;
+      }
+    }
+    for (const box of fresh.querySelectorAll('input[name="conversation_ids"]')) {
+      box.checked = checked.has(box.value);
+    }
+    listRegion.replaceChildren(...fresh.childNodes);
+    for (const form of listRegion.querySelectorAll("[data-bulk]")) {
+      enhanceBulk(form);
+    }
+    if (focused) {
+      const again =
+        (focusedId && document.getElementById(focusedId)) ||
+        (focusedHref && listRegion.querySelector(`a[href="${CSS.escape(focusedHref)}"]`));
+      if (again) {
+        again.focus();
+      }
+    }
+  }, 300);
+
+  const refreshThread = debounced(async () => {
+    const shown = [...thread.querySelectorAll("li[id^='message-']")].map((item) =>
+      Number(item.id.slice("message-".length)),
+    );
+    const after = shown.length ? Math.max(...shown) : 0;
+    const response = await fetch(
+      `${API}/conversations/${conversationId}/messages?after=${after}&limit=100`,
+      { headers: { Accept: "application/json" } },
+    );
+    if (!response.ok) {
+      return;
+    }
+    const data = await response.json();
+    const fresh = data.items.filter((message) => !document.getElementById(`message-${message.id}`));
+    if (!fresh.length) {
+      return;
+    }
+    const empty = thread.querySelector(":scope > li.empty");
+    if (empty) {
+      empty.remove();
+    }
+    for (const message of fresh) {
+      thread.append(renderMessage(message, thread.dataset.attachmentUrl));
+    }
+    // Seen here, so read everywhere: the other devices' badges clear.
+    if (fresh.some((message) => !message.is_mine)) {
+      await fetch(`${API}/conversations/actions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ action: "read", conversation_ids: [conversationId] }),
+      });
+    }
+  }, 100);
+
+  // The first message answers FROM_NOW with a resync: the page was just rendered, so only
+  // the counts are refreshed then (cheap), not the list or the thread.
+  let lastEventId = null;
+  const onEvent = (event) => {
+    let data = {};
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      // Not JSON: act on the kind alone.
+    }
+    const isStart = lastEventId === null;
+    lastEventId = event.lastEventId || lastEventId || "0";
+    if (COUNT_EVENTS.has(event.type)) {
+      refreshCounts();
+    }
+    if (isStart && event.type === "resync") {
+      return;
+    }
+    if (listRegion && LIST_EVENTS.includes(event.type)) {
+      refreshList();
+    }
+    if (
+      thread &&
+      (event.type === "resync" ||
+        (event.type === "message.created" && data.conversation_id === conversationId))
+    ) {
+      refreshThread();
+    }
+    // Someone else's message (it is unread when it arrives), in a conversation not muted.
+    if (event.type === "message.created" && announcer && data.unread_count > 0 && !data.is_muted) {
+      announcer.textContent = "1 new message";
+      // Emptied again, so the next one is announced too.
+      setTimeout(() => {
+        announcer.textContent = "";
+      }, 3000);
+    }
+  };
+
+  let source = null;
+  const open = () => {
+    source = new EventSource(`${API}/sync/stream?after=${lastEventId ?? FROM_NOW}`);
+    for (const kind of new Set([...COUNT_EVENTS, ...LIST_EVENTS])) {
+      source.addEventListener(kind, onEvent);
+    }
+  };
+  open();
+  // Leaving (or going into the back/forward cache): close, so no connection is held; coming
+  // back from that cache: follow again from where the page stood.
+  window.addEventListener("pagehide", () => {
+    source.close();
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && source.readyState === EventSource.CLOSED) {
+      open();
+      refreshCounts();
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", startLive);
