@@ -33,8 +33,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python
 	@touch $@
 
 lint: install
-	$(VENV)/bin/ruff check src tests scripts
-	$(VENV)/bin/ruff format --check src tests scripts
+	$(VENV)/bin/ruff check src tests scripts bench
+	$(VENV)/bin/ruff format --check src tests scripts bench
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -100,7 +100,9 @@ def _position(request: HttpRequest) -> int:
 @require_GET
 async def event_stream(request: HttpRequest) -> HttpResponseBase:
     try:
-        identity = await sync_to_async(_authenticate)(request)
+        # In the shared pool too: a thread-sensitive call would pin a thread (and its
+        # database connection) to this request for as long as the stream stays open.
+        identity = await sync_to_async(_authenticate, thread_sensitive=False)(request)
         after = _position(request)
     except (NotAuthenticated, InvalidInput, NotFound) as error:
         return error_response(error)
