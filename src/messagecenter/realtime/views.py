@@ -100,9 +100,11 @@ def _position(request: HttpRequest) -> int:
 @require_GET
 async def event_stream(request: HttpRequest) -> HttpResponseBase:
     try:
-        # In the shared pool too: a thread-sensitive call would pin a thread (and its
-        # database connection) to this request for as long as the stream stays open.
-        identity = await sync_to_async(_authenticate, thread_sensitive=False)(request)
+        # A real stream (ASGI) authenticates in the shared pool: a thread-sensitive call
+        # would keep a database connection for as long as the stream stays open. A WSGI
+        # request answers at once, in its caller's thread (and, in tests, its transaction).
+        shared_pool = isinstance(request, ASGIRequest)
+        identity = await sync_to_async(_authenticate, thread_sensitive=not shared_pool)(request)
         after = _position(request)
     except (NotAuthenticated, InvalidInput, NotFound) as error:
         return error_response(error)
