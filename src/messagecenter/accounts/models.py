@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -17,6 +19,9 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
     # ISO 3166-1 alpha-2; broadcasts (notices, promotions) can target a country.
     country = models.CharField(max_length=2, blank=True)
+    # Paid membership runs until then (kept up to date by the marketplace's membership
+    # events); broadcasts can target members.
+    member_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "accounts_user"
@@ -31,6 +36,9 @@ class User(AbstractUser):
         if storefront is not None:
             return str(storefront.name)
         return self.display_name or self.get_full_name() or self.username
+
+    def is_member(self, now: datetime) -> bool:
+        return self.member_until is not None and self.member_until > now
 
     @property
     def is_buyer(self) -> bool:
