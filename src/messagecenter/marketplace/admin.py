@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from messagecenter.marketplace import models
 
@@ -39,7 +40,7 @@ class ProductAdmin(admin.ModelAdmin[models.Product]):
 
 @admin.register(models.ReturnRequest)
 class ReturnRequestAdmin(admin.ModelAdmin[models.ReturnRequest]):
-    list_display = ("order", "status", "reason", "requested_at")
+    list_display = ("order", "reference", "status", "reason", "requested_at")
     list_filter = ("status",)
     raw_id_fields = ("order",)
 
@@ -49,3 +50,20 @@ class RefundAdmin(admin.ModelAdmin[models.Refund]):
     list_display = ("order", "amount_cents", "status", "created_at")
     list_filter = ("status",)
     raw_id_fields = ("order", "return_request")
+
+
+@admin.register(models.MarketplaceEvent)
+class MarketplaceEventAdmin(admin.ModelAdmin[models.MarketplaceEvent]):
+    """What the marketplace's systems sent, for support and debugging: a record, so
+    nobody edits it (an edited event would no longer match its retries)."""
+
+    list_display = ("event_id", "type", "occurred_at", "received_at")
+    list_filter = ("type",)
+    search_fields = ("event_id",)
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,9 +1,14 @@
 """The API's marketplace routes: a product and "Ask a question", Your Orders with shipments,
 returns and refunds, and writing about an order — to its seller, or (for sellers) to its
-buyer (docs/api.md). Every send is one conversation action."""
+buyer (docs/api.md). Every send is one conversation action. Beside them, not for people:
+the signed intake of order events from the marketplace's own systems
+(docs/marketplace-events.md)."""
 
+import json
 from datetime import date, datetime
+from typing import Any
 
+from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from messagecenter.api_support import (
@@ -18,7 +23,9 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.api import MessageIn, MessageOut, PageLimit, StorefrontOut, sent
 from messagecenter.conversations.models import Box, Participant
 from messagecenter.conversations.templatetags.message_center import counterpart
-from messagecenter.marketplace import queries
+from messagecenter.errors import InvalidInput, TooLarge
+from messagecenter.marketplace import actions as marketplace_actions
+from messagecenter.marketplace import events, queries
 from messagecenter.marketplace.models import Order, OrderItem, Storefront
 
 router = Router(tags=["marketplace"])
@@ -290,3 +297,83 @@ def contact_buyer(
             user, order.pk, payload.body, idempotency_key=key, attachments=files
         ),
     )
+
+
+# --- order events from the marketplace's systems --------------------------------------------
+
+
+class EventMessageOut(Schema):
+    # The Message Center username the message went to.
+    recipient: str
+    message_id: int
+    conversation_id: int
+
+
+class EventResultOut(Schema):
+    id: str
+    type: str
+    received_at: datetime
+    messages: list[EventMessageOut]
+
+
+EVENT_BODY_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["id", "type", "occurred_at", "data"],
+                    "properties": {
+                        "id": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "type": {"type": "string", "enum": list(events.EVENT_TYPES)},
+                        "occurred_at": {"type": "string", "format": "date-time"},
+                        "data": {
+                            "type": "object",
+                            "description": "Per type: see docs/marketplace-events.md.",
+                        },
+                    },
+                }
+            }
+        },
+    },
+    "parameters": [
+        {
+            "in": "header",
+            "name": events.SIGNATURE_HEADER,
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of f'{t}.' + body>",
+        }
+    ],
+}
+
+
+@router.post(
+    "/marketplace-events",
+    auth=None,
+    response={200: EventResultOut, 201: EventResultOut},
+    summary="The marketplace's systems: deliver an order event (signed, not signed in)",
+    openapi_extra=EVENT_BODY_OPENAPI,
+)
+def receive_marketplace_event(request: HttpRequest) -> Status[dict[str, Any]]:
+    """For the operator's backend, not for people: the signature is the authentication, and
+    nothing in the body is read before it is verified (docs/marketplace-events.md). 201
+    with the messages the event became; 200 with the first answer for a retry of the same
+    event id."""
+    too_large = TooLarge(f"An event is at most {events.EVENT_MAX_BYTES // 1024} KB.")
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > events.EVENT_MAX_BYTES:
+        raise too_large
+    body = request.body
+    # A body sent without a Content-Length (chunked) is measured once read.
+    if len(body) > events.EVENT_MAX_BYTES:
+        raise too_large
+    events.verify_signature(request.headers.get(events.SIGNATURE_HEADER), body)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("The request body is not valid JSON.", code="malformed_json") from None
+    event = events.parse_event(payload)
+    received = marketplace_actions.receive_marketplace_event(event, payload)
+    return Status(201 if received.is_new else 200, received.record.result)

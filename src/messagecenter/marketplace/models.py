@@ -49,6 +49,9 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
     )
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default="placed")
+    # When what the status says happened (the order event's occurred_at): a late event
+    # about an earlier moment (a "shipped" arriving after "delivered") leaves it as it is.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField()
     total_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, default="USD")
@@ -80,6 +83,8 @@ class Shipment(models.Model):
     shipped_at = models.DateTimeField()
     estimated_delivery = models.DateField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The carrier's tracking page, when the marketplace's order events give one.
+    tracking_url = models.URLField(max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -98,6 +103,18 @@ class ReturnRequest(models.Model):
     status = models.CharField(max_length=16, choices=ReturnStatus.choices, default="requested")
     reason = models.CharField(max_length=200)
     requested_at = models.DateTimeField()
+    # The marketplace's own name for the return (RMA number): how its later events
+    # (approved, received, refunded) find this row. Blank for returns made here.
+    reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "reference"],
+                condition=~models.Q(reference=""),
+                name="return_order_reference",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Return for {self.order.number}: {self.get_status_display()}"
@@ -120,3 +137,26 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.amount_cents / 100:.2f} {self.currency} for {self.order.number}"
+
+
+class MarketplaceEvent(models.Model):
+    """One order event received from the marketplace's systems (docs/marketplace-events.md),
+    kept so that a retry of the same event id returns the first result and changes nothing.
+    Written in the same transaction as the state and the messages it produced."""
+
+    # The sender's id for the event: unique, so concurrent deliveries of one event make
+    # one row, and the loser of the race answers with the winner's result.
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    # The event's JSON as it was sent: a retry must carry the same.
+    payload = models.JSONField()
+    # What the endpoint answered: the messages (and their conversations) it produced.
+    result = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["-received_at"], name="marketplace_event_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

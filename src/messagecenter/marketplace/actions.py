@@ -1,0 +1,587 @@
+"""Writes to the marketplace's rows: what an order event from the marketplace's systems
+changes (order status, shipments, returns, refunds, membership), and the message from the
+marketplace it becomes — in one transaction with the MarketplaceEvent that makes a retry
+harmless (docs/marketplace-events.md)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.actions import send_marketplace_message
+from messagecenter.conversations.models import Kind, Message
+from messagecenter.errors import Conflict, MessageCenterError
+from messagecenter.marketplace import events
+from messagecenter.marketplace.models import (
+    MarketplaceEvent,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Product,
+    Refund,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+    Storefront,
+)
+
+# A retry after losing a race to start the same conversation (two events about one new
+# order at once) finds it; more attempts than that mean something else is wrong.
+ATTEMPTS = 3
+
+
+class UnknownSubject(MessageCenterError):
+    """The event names an order, user, product or return the Message Center does not know:
+    the sender must fix it (or send the order first), so a retry as is would fail again."""
+
+    code = "unknown_order"
+    status = 422
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    record: MarketplaceEvent
+    # False: a retry of an event already received, answered with the first result.
+    is_new: bool
+
+
+def receive_marketplace_event(
+    event: events.MarketplaceEventIn, payload: dict[str, Any]
+) -> ReceivedEvent:
+    """Apply one verified, parsed event, once per event id.
+
+    A retry with the same id and the same JSON returns the first result and changes
+    nothing; the same id with other JSON is a Conflict (event_id_reused). Concurrent
+    deliveries of one event meet at MarketplaceEvent's unique event id: on PostgreSQL the
+    second insert waits for the first transaction and then fails, on SQLite the write lock
+    orders them; either way the second answers with the first's result.
+    """
+    for attempt in range(ATTEMPTS):
+        existing = MarketplaceEvent.objects.filter(event_id=event.id).first()
+        if existing is not None:
+            return ReceivedEvent(_same_event(existing, payload), is_new=False)
+        try:
+            with transaction.atomic():
+                return ReceivedEvent(_apply(event, payload), is_new=True)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _same_event(existing: MarketplaceEvent, payload: dict[str, Any]) -> MarketplaceEvent:
+    # Compared as JSON values, so a sender that serialises the same event with other
+    # spacing or key order is still retrying, not reusing the id.
+    if existing.payload != payload:
+        raise Conflict(
+            f"Event id {existing.event_id!r} was already used for a different event.",
+            code="event_id_reused",
+        )
+    return existing
+
+
+def _apply(event: events.MarketplaceEventIn, payload: dict[str, Any]) -> MarketplaceEvent:
+    now = timezone.now()
+    # Inserted first: a concurrent delivery of the same id stops here, before touching
+    # orders or conversations.
+    record = MarketplaceEvent.objects.create(
+        event_id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        received_at=now,
+        payload=payload,
+    )
+    handler: Callable[[Any], list[tuple[User, Message]]] = HANDLERS[event.type]
+    sent = handler(event)
+    record.result = {
+        "id": event.id,
+        "type": event.type,
+        "received_at": now.isoformat(),
+        "messages": [
+            {
+                "recipient": recipient.username,
+                "message_id": message.pk,
+                "conversation_id": message.conversation_id,
+            }
+            for recipient, message in sent
+        ],
+    }
+    record.save(update_fields=["result"])
+    return record
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+def _order_placed(event: events.OrderPlaced) -> list[tuple[User, Message]]:
+    """The order as the marketplace recorded it (made here if it is new: the first we hear
+    of most orders), its confirmation to the buyer, and a note to each of its sellers."""
+    data = event.data
+    buyer = _user(data.buyer)
+    order = Order.objects.filter(number=data.order_number).first()
+    if order is None:
+        order = _create_order(event, buyer)
+    elif order.buyer_id != buyer.pk:
+        raise UnknownSubject(
+            f"Order {data.order_number} belongs to another buyer.", code="order_buyer_mismatch"
+        )
+    order.buyer = buyer
+    items = list(
+        OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
+    )
+    lines = "\n".join(
+        f"• {item.quantity} × {item.title} — "
+        f"{_money(item.unit_price_cents * item.quantity, order.currency)} "
+        f"(sold by {item.storefront.name})"
+        for item in items
+    )
+    sent = [
+        _order_update(
+            order,
+            f"Thank you for your order #{order.number}, placed on {_when(event.occurred_at)}."
+            f"\n\n{lines}\n\nTotal: {_money(order.total_cents, order.currency)}\n\n"
+            "We'll write to you here when it ships.",
+            [item.title for item in items],
+        )
+    ]
+    for storefront in _storefronts(items):
+        own = "\n".join(
+            f"• {item.quantity} × {item.title}"
+            for item in items
+            if item.storefront_id == storefront.pk
+        )
+        sent.append(
+            _to_seller(
+                order,
+                storefront,
+                Kind.ORDER_UPDATES,
+                "updates",
+                f"New order #{order.number}",
+                f"{buyer.public_name} placed order #{order.number} on "
+                f"{_when(event.occurred_at)}. Your items:\n\n{own}",
+            )
+        )
+    return sent
+
+
+def _create_order(event: events.OrderPlaced, buyer: User) -> Order:
+    data = event.data
+    skus = {item.sku for item in data.items}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    missing = sorted(skus - set(products))
+    if missing:
+        raise UnknownSubject(f"No product with SKU {', '.join(missing)}.", code="unknown_product")
+    order = Order.objects.create(
+        number=data.order_number,
+        buyer=buyer,
+        status=OrderStatus.PLACED,
+        status_changed_at=event.occurred_at,
+        placed_at=event.occurred_at,
+        total_cents=data.total_cents,
+        currency=data.currency,
+    )
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product=products[item.sku],
+            storefront_id=products[item.sku].storefront_id,
+            title=products[item.sku].title,
+            quantity=item.quantity,
+            unit_price_cents=item.unit_price_cents,
+        )
+        for item in data.items
+    )
+    return order
+
+
+def _order_shipped(event: events.OrderShipped) -> list[tuple[User, Message]]:
+    data = event.data
+    order = _order(data.order_number)
+    tracking_url = str(data.tracking_url) if data.tracking_url is not None else ""
+    # One shipment per tracking number: a corrected "shipped" updates it. (Not
+    # update_or_create: its savepoints cost four statements more.)
+    shipment = {
+        "carrier": data.carrier,
+        "tracking_url": tracking_url,
+        "shipped_at": event.occurred_at,
+        "estimated_delivery": data.estimated_delivery,
+    }
+    shipments = Shipment.objects.filter(order=order, tracking_number=data.tracking_number)
+    if not shipments.update(**shipment):
+        Shipment.objects.create(order=order, tracking_number=data.tracking_number, **shipment)
+    _set_status(order, OrderStatus.SHIPPED, event.occurred_at)
+    text = (
+        f"Your order #{order.number} has shipped with {data.carrier}, tracking "
+        f"{data.tracking_number} ({_when(event.occurred_at)})."
+    )
+    if data.estimated_delivery is not None:
+        text += f"\n\nEstimated delivery: {_day(data.estimated_delivery)}."
+    if tracking_url:
+        text += f"\n\nTrack your package: {tracking_url}"
+    return [_order_update(order, text)]
+
+
+def _order_out_for_delivery(event: events.OrderOutForDelivery) -> list[tuple[User, Message]]:
+    order = _order(event.data.order_number)
+    _set_status(order, OrderStatus.OUT_FOR_DELIVERY, event.occurred_at)
+    return [
+        _order_update(
+            order,
+            f"Your order #{order.number}{_tracking(event.data.tracking_number)} is out for "
+            f"delivery and should arrive today (update of {_when(event.occurred_at)}).",
+        )
+    ]
+
+
+def _order_delivered(event: events.OrderDelivered) -> list[tuple[User, Message]]:
+    order = _order(event.data.order_number)
+    shipments = Shipment.objects.filter(order=order, delivered_at__isnull=True)
+    if event.data.tracking_number is not None:
+        shipments = shipments.filter(tracking_number=event.data.tracking_number)
+    shipments.update(delivered_at=event.occurred_at)
+    _set_status(order, OrderStatus.DELIVERED, event.occurred_at)
+    return [
+        _order_update(
+            order,
+            f"Your order #{order.number}{_tracking(event.data.tracking_number)} was delivered "
+            f"on {_when(event.occurred_at)}.\n\nIf anything is wrong with it, you can return "
+            "it or contact the seller from the order page.",
+        )
+    ]
+
+
+def _order_delayed(event: events.OrderDelayed) -> list[tuple[User, Message]]:
+    data = event.data
+    order = _order(data.order_number)
+    Shipment.objects.filter(order=order, delivered_at__isnull=True).update(
+        estimated_delivery=data.new_estimate
+    )
+    _set_status(order, OrderStatus.DELAYED, event.occurred_at)
+    return [
+        _order_update(
+            order,
+            f"Your order #{order.number} is running late: {data.reason}\n\n"
+            f"It should now arrive by {_day(data.new_estimate)} "
+            f"(update of {_when(event.occurred_at)}). We're sorry for the wait.",
+        )
+    ]
+
+
+def _order_problem(event: events.OrderProblem) -> list[tuple[User, Message]]:
+    order = _order(event.data.order_number)
+    _set_status(order, OrderStatus.PROBLEM, event.occurred_at)
+    return [
+        _order_update(
+            order,
+            f"There is a problem with your order #{order.number} "
+            f"({_when(event.occurred_at)}):\n\n{event.data.description}\n\n"
+            "If you need help, contact customer service from the order page.",
+        )
+    ]
+
+
+# --- returns and refunds -------------------------------------------------------------------
+
+
+def _return_requested(event: events.ReturnRequested) -> list[tuple[User, Message]]:
+    data = event.data
+    order = _order(data.order_number)
+    # The same return announced twice (under two event ids) stays one return.
+    ReturnRequest.objects.get_or_create(
+        order=order,
+        reference=data.return_reference,
+        defaults={"reason": data.reason, "requested_at": event.occurred_at},
+    )
+    sent = [
+        _returns_update(
+            order,
+            f"We received your request to return items from order #{order.number} on "
+            f"{_when(event.occurred_at)} (return {data.return_reference}, reason: "
+            f"{data.reason}). We'll write to you here when it is approved.",
+        )
+    ]
+    items = OrderItem.objects.filter(order=order).select_related("storefront__seller")
+    for storefront in _storefronts(items):
+        sent.append(
+            _to_seller(
+                order,
+                storefront,
+                Kind.RETURNS,
+                "returns",
+                f"Return requested for order #{order.number}",
+                f"{order.buyer.public_name} asked on {_when(event.occurred_at)} to return "
+                f"items from order #{order.number} (return {data.return_reference}). "
+                f"Reason: {data.reason}",
+            )
+        )
+    return sent
+
+
+def _return_approved(event: events.ReturnApproved) -> list[tuple[User, Message]]:
+    order = _order(event.data.order_number)
+    _set_return_status(order, event.data.return_reference, ReturnStatus.APPROVED)
+    return [
+        _returns_update(
+            order,
+            f"Your return {event.data.return_reference} for order #{order.number} was approved "
+            f"on {_when(event.occurred_at)}.{_note(event.data.note)}",
+        )
+    ]
+
+
+def _return_received(event: events.ReturnReceived) -> list[tuple[User, Message]]:
+    order = _order(event.data.order_number)
+    _set_return_status(order, event.data.return_reference, ReturnStatus.RECEIVED)
+    return [
+        _returns_update(
+            order,
+            f"We received the items of your return {event.data.return_reference} for order "
+            f"#{order.number} on {_when(event.occurred_at)}. We'll write to you here about "
+            f"your refund.{_note(event.data.note)}",
+        )
+    ]
+
+
+def _refund(event: events.RefundIssued | events.RefundFailed) -> list[tuple[User, Message]]:
+    data = event.data
+    order = _order(data.order_number)
+    return_request = None
+    if data.return_reference is not None:
+        return_request = _return(order, data.return_reference)
+    is_issued = event.type == "refund.issued"
+    Refund.objects.create(
+        order=order,
+        return_request=return_request,
+        amount_cents=data.amount_cents,
+        currency=data.currency,
+        status=RefundStatus.ISSUED if is_issued else RefundStatus.FAILED,
+        created_at=event.occurred_at,
+    )
+    if return_request is not None and is_issued:
+        ReturnRequest.objects.filter(pk=return_request.pk).update(status=ReturnStatus.REFUNDED)
+    amount = _money(data.amount_cents, data.currency)
+    if is_issued:
+        text = (
+            f"We issued a refund of {amount} for order #{order.number} on "
+            f"{_when(event.occurred_at)} ({data.reason})."
+        )
+    else:
+        text = (
+            f"We could not refund {amount} for order #{order.number} "
+            f"({_when(event.occurred_at)}): {data.reason}\n\nWe'll try again; if it keeps "
+            "failing, contact customer service from the order page."
+        )
+    return [_returns_update(order, text)]
+
+
+# --- membership and notices ----------------------------------------------------------------
+
+
+def _membership_renewed(event: events.MembershipRenewed) -> list[tuple[User, Message]]:
+    user = _user(event.data.user)
+    User.objects.filter(pk=user.pk).update(member_until=event.data.until)
+    return [
+        _membership_update(
+            user,
+            "Your membership was renewed",
+            f"Your membership was renewed on {_when(event.occurred_at)}. It now runs until "
+            f"{_day(event.data.until)}.",
+        )
+    ]
+
+
+def _membership_expiring(event: events.MembershipExpiring) -> list[tuple[User, Message]]:
+    user = _user(event.data.user)
+    User.objects.filter(pk=user.pk).update(member_until=event.data.until)
+    return [
+        _membership_update(
+            user,
+            "Your membership is ending",
+            f"Your membership ends on {_day(event.data.until)}. To keep its benefits, "
+            f"renew it under Your Account > Memberships. (Notice of "
+            f"{_when(event.occurred_at)}.)",
+        )
+    ]
+
+
+def _account_notice(event: events.AccountNotice) -> list[tuple[User, Message]]:
+    user = _user(event.data.user)
+    # Each notice is a conversation of its own: they are about different things.
+    message = send_marketplace_message(
+        user,
+        kind=Kind.NOTICE,
+        subject=event.data.subject,
+        body=f"{event.data.body}\n\n— The marketplace, {_when(event.occurred_at)}",
+    )
+    return [(user, message)]
+
+
+HANDLERS: dict[str, Callable[[Any], list[tuple[User, Message]]]] = {
+    "order.placed": _order_placed,
+    "order.shipped": _order_shipped,
+    "order.out_for_delivery": _order_out_for_delivery,
+    "order.delivered": _order_delivered,
+    "order.delayed": _order_delayed,
+    "order.problem": _order_problem,
+    "return.requested": _return_requested,
+    "return.approved": _return_approved,
+    "return.received": _return_received,
+    "refund.issued": _refund,
+    "refund.failed": _refund,
+    "membership.renewed": _membership_renewed,
+    "membership.expiring": _membership_expiring,
+    "account.notice": _account_notice,
+}
+
+
+# --- the conversations they go to ----------------------------------------------------------
+# Topic keys as in demo.py: the buyer's updates and returns of one order each share one
+# conversation; a seller's notes about the order are that seller's own conversation.
+
+
+def _order_update(order: Order, text: str, titles: list[str] | None = None) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        order.buyer,
+        kind=Kind.ORDER_UPDATES,
+        # As the demo names them: people know their orders by what is in them.
+        subject=f"Your order of {_what_was_ordered(order, titles)}",
+        body=f"{text}\n\nOrder details: {_order_path(order)}",
+        topic_key=f"order:{order.pk}:updates",
+        order=order,
+    )
+    return order.buyer, message
+
+
+def _returns_update(order: Order, text: str) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        order.buyer,
+        kind=Kind.RETURNS,
+        subject=f"Returns and refunds: {_what_was_ordered(order)}",
+        body=f"{text}\n\nReturn and refund status: {_order_path(order)}",
+        topic_key=f"order:{order.pk}:returns",
+        order=order,
+    )
+    return order.buyer, message
+
+
+def _to_seller(
+    order: Order, storefront: Storefront, kind: str, topic: str, subject: str, text: str
+) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        storefront.seller,
+        kind=kind,
+        subject=subject,
+        body=text,
+        topic_key=f"order:{order.pk}:storefront:{storefront.pk}:{topic}",
+        order=order,
+    )
+    return storefront.seller, message
+
+
+def _membership_update(user: User, subject: str, text: str) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        user, kind=Kind.MEMBERSHIP, subject=subject, body=text, topic_key=f"membership:{user.pk}"
+    )
+    return user, message
+
+
+# --- lookups and wording -------------------------------------------------------------------
+
+
+def _order(number: str) -> Order:
+    order = Order.objects.select_related("buyer").filter(number=number).first()
+    if order is None:
+        raise UnknownSubject(
+            f"No order {number}: send its order.placed event first.", code="unknown_order"
+        )
+    return order
+
+
+def _user(username: str) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise UnknownSubject(f"No user {username!r}.", code="unknown_user")
+    return user
+
+
+def _return(order: Order, reference: str) -> ReturnRequest:
+    return_request = ReturnRequest.objects.filter(order=order, reference=reference).first()
+    if return_request is None:
+        raise UnknownSubject(
+            f"No return {reference} on order {order.number}: send return.requested first.",
+            code="unknown_return",
+        )
+    return return_request
+
+
+def _set_status(order: Order, status: str, occurred_at: datetime) -> None:
+    """The order's status, unless it already tells of something later: events can arrive
+    out of order (a slow carrier feed), the status must not go back in time. The message
+    about the event is sent either way."""
+    Order.objects.filter(pk=order.pk).filter(
+        Q(status_changed_at__isnull=True) | Q(status_changed_at__lte=occurred_at)
+    ).update(status=status, status_changed_at=occurred_at)
+
+
+def _set_return_status(order: Order, reference: str, status: str) -> None:
+    ReturnRequest.objects.filter(pk=_return(order, reference).pk).update(status=status)
+
+
+def _storefronts(items: Any) -> list[Storefront]:
+    """Each seller on the order once, in the order of the items."""
+    seen: dict[int, Storefront] = {}
+    for item in items:
+        seen.setdefault(item.storefront_id, item.storefront)
+    return list(seen.values())
+
+
+def _what_was_ordered(order: Order, titles: list[str] | None = None) -> str:
+    """ "Espresso machine", or "Espresso machine and 2 more items"."""
+    if titles is None:
+        titles = list(
+            OrderItem.objects.filter(order=order).order_by("id").values_list("title", flat=True)
+        )
+    if not titles:
+        return f"#{order.number}"
+    others = len(titles) - 1
+    more = f" and {others} more item{'s' if others > 1 else ''}" if others else ""
+    return f"{titles[0]}{more}"
+
+
+def _order_path(order: Order) -> str:
+    """Absolute: the same text goes out by e-mail (docs/email.md)."""
+    return settings.SITE_URL.rstrip("/") + reverse("order", args=[order.number])
+
+
+def _when(moment: datetime) -> str:
+    """26 Nov 2026 at 14:05 UTC, in the site's time zone."""
+    return format_date(timezone.localtime(moment), "j M Y \\a\\t H:i T")
+
+
+def _day(moment: Any) -> str:
+    if isinstance(moment, datetime):
+        moment = timezone.localtime(moment)
+    return format_date(moment, "l, j F Y")
+
+
+def _money(cents: int, currency: str) -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    amount = f"{cents / 100:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def _tracking(tracking_number: str | None) -> str:
+    return f" (tracking {tracking_number})" if tracking_number else ""
+
+
+def _note(note: str | None) -> str:
+    return f"\n\n{note}" if note else ""

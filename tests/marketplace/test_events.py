@@ -1,0 +1,270 @@
+"""The intake's gate: signatures, bodies that are not events, and retries. Every refused
+request is answered before anything is created."""
+
+import json
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.marketplace.events import signature_header
+from messagecenter.marketplace.models import Order, Product
+from tests import factories
+from tests.marketplace.helpers import SECRET, deliver, event, row_counts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(buyer: User, product: Product) -> Order:
+    return factories.order_with_item(buyer, product, number="112-0000001-0000001")
+
+
+@pytest.fixture
+def problem(order: Order) -> dict[str, Any]:
+    return event("order.problem", {"order_number": order.number, "description": "Lost."})
+
+
+def refused(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
+        response.content
+    )
+    error: dict[str, Any] = response.json()["error"]
+    return error
+
+
+# --- signatures ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        ("", "signature_missing"),
+        ("v1=abc", "signature_malformed"),
+        ("t=12x,v1=abc", "signature_malformed"),
+        (f"t={int(time.time())}", "signature_malformed"),
+        (f"t={int(time.time())},v1={'0' * 64}", "signature_mismatch"),
+    ],
+    # Named without the time in them: the same names in every process (pytest-xdist).
+    ids=["missing", "no-time", "bad-time", "no-signature", "wrong-signature"],
+)
+def test_a_missing_or_bad_signature_is_refused_and_creates_nothing(
+    problem: dict[str, Any], header: str, code: str
+) -> None:
+    before = row_counts()
+
+    refused(deliver(problem, header=header), 401, code)
+
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("seconds_off", [-301, 301])
+def test_a_stale_or_future_signature_is_refused(problem: dict[str, Any], seconds_off: int) -> None:
+    before = row_counts()
+
+    refused(deliver(problem, timestamp=int(time.time()) + seconds_off), 401, "signature_expired")
+
+    assert row_counts() == before
+
+
+def test_a_signature_within_the_tolerance_is_accepted(problem: dict[str, Any]) -> None:
+    assert deliver(problem, timestamp=int(time.time()) - 290).status_code == 201
+
+
+def test_a_signature_with_another_secret_is_refused(problem: dict[str, Any]) -> None:
+    before = row_counts()
+
+    refused(deliver(problem, secret="not-the-secret"), 401, "signature_mismatch")
+
+    assert row_counts() == before
+
+
+def test_a_signature_over_another_body_is_refused(problem: dict[str, Any]) -> None:
+    header = signature_header(json.dumps({**problem, "id": "other"}).encode(), SECRET)
+
+    refused(deliver(problem, header=header), 401, "signature_mismatch")
+
+
+def test_during_a_rotation_the_old_and_the_new_secret_both_verify(
+    order: Order, settings: Settings
+) -> None:
+    settings.MARKETPLACE_EVENTS_SECRETS = ["new-secret", SECRET]
+    data = {"order_number": order.number, "description": "Lost."}
+
+    assert deliver(event("order.problem", data, "evt-old"), secret=SECRET).status_code == 201
+    assert deliver(event("order.problem", data, "evt-new"), secret="new-secret").status_code == 201
+
+
+def test_any_of_several_v1_signatures_may_match(problem: dict[str, Any]) -> None:
+    body = json.dumps(problem).encode()
+    now = int(time.time())
+    good = signature_header(body, SECRET, now).split("v1=")[1]
+
+    response = deliver(body, header=f"t={now},v1={'f' * 64},v1={good}")
+
+    assert response.status_code == 201
+
+
+def test_without_a_configured_secret_every_event_is_refused(
+    problem: dict[str, Any], settings: Settings
+) -> None:
+    settings.MARKETPLACE_EVENTS_SECRETS = []
+    before = row_counts()
+
+    error = refused(deliver(problem), 401, "events_not_configured")
+
+    assert "MARKETPLACE_EVENTS_SECRETS" in error["message"]
+    assert row_counts() == before
+
+
+def test_an_unsigned_body_is_never_parsed(db: None) -> None:
+    """Not JSON, and unsigned: the answer is about the signature, not the body."""
+    refused(deliver(b"{not json", header=""), 401, "signature_missing")
+
+
+def test_a_signed_in_person_cannot_deliver_events(problem: dict[str, Any], buyer: User) -> None:
+    client = Client()
+    client.force_login(buyer)
+    before = row_counts()
+
+    refused(deliver(problem, header="", client=client), 401, "signature_missing")
+
+    assert row_counts() == before
+
+
+def test_an_oversized_body_is_refused_unread(db: None) -> None:
+    refused(deliver(b"{" + b" " * 70_000 + b"}", header=""), 413, "request_too_large")
+
+
+# --- bodies that are not events ------------------------------------------------------------
+
+
+def test_malformed_json_is_400_and_creates_nothing(db: None) -> None:
+    before = row_counts()
+
+    refused(deliver(b'{"id": "evt-1", "type": '), 400, "malformed_json")
+
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ([1, 2], [("", "model_attributes_type")]),
+        (
+            {"id": "e", "occurred_at": "2026-11-20T14:05:00Z", "data": {}},
+            [("type", "union_tag_not_found")],
+        ),
+        (
+            {"id": "e", "type": "order.lost", "occurred_at": "2026-11-20T14:05:00Z", "data": {}},
+            [("type", "union_tag_invalid")],
+        ),
+        (
+            event("order.shipped", {"order_number": "1", "carrier": "DHL"}),
+            [("data.tracking_number", "missing")],
+        ),
+        (
+            {**event("order.problem", {"order_number": "1", "description": "x"}), "id": "e" * 101},
+            [("id", "too_long")],
+        ),
+        (
+            {
+                **event("order.problem", {"order_number": "1", "description": "x"}),
+                "occurred_at": "2026-11-20T14:05:00",
+            },
+            [("occurred_at", "timezone_aware")],
+        ),
+        (
+            event(
+                "order.shipped",
+                {
+                    "order_number": "1",
+                    "carrier": "DHL",
+                    "tracking_number": "1",
+                    "tracking_url": "javascript:alert(1)",
+                },
+            ),
+            [("data.tracking_url", "url_scheme")],
+        ),
+        (
+            event(
+                "refund.issued",
+                {"order_number": "1", "amount_cents": -5, "currency": "usd", "reason": "r"},
+            ),
+            [
+                ("data.amount_cents", "greater_than_equal"),
+                ("data.currency", "string_pattern_mismatch"),
+            ],
+        ),
+        (
+            event("order.problem", {"order_number": "1", "description": "x", "extra": 1}),
+            [("data.extra", "extra_forbidden")],
+        ),
+        (
+            event("order.problem", {"order_number": "1", "description": "  \n "}),
+            [("data.description", "too_short")],
+        ),
+    ],
+)
+def test_a_body_that_is_not_an_event_is_422_with_its_fields(
+    db: None, payload: Any, fields: list[tuple[str, str]]
+) -> None:
+    before = row_counts()
+
+    error = refused(deliver(payload), 422, "invalid_input")
+
+    assert [(field["field"], field["type"]) for field in error["fields"]] == fields
+    assert row_counts() == before
+
+
+def test_an_event_about_an_unknown_order_is_422_and_creates_nothing(db: None) -> None:
+    before = row_counts()
+
+    error = refused(
+        deliver(event("order.problem", {"order_number": "112-404", "description": "Lost."})),
+        422,
+        "unknown_order",
+    )
+
+    assert error["message"] == "No order 112-404: send its order.placed event first."
+    assert row_counts() == before
+
+
+# --- retries -------------------------------------------------------------------------------
+
+
+def test_a_retry_returns_the_first_result_and_creates_nothing(problem: dict[str, Any]) -> None:
+    first = deliver(problem)
+    after_first = row_counts()
+
+    retry = deliver(problem)
+
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json() == first.json()
+    assert row_counts() == after_first
+
+
+def test_a_retry_with_other_spacing_and_key_order_is_still_a_retry(
+    problem: dict[str, Any],
+) -> None:
+    first = deliver(problem)
+    reordered = json.dumps(dict(reversed(list(problem.items()))), indent=2).encode()
+
+    retry = deliver(reordered)
+
+    assert retry.status_code == 200
+    assert retry.json() == first.json()
+
+
+def test_the_same_id_with_another_body_is_a_conflict(problem: dict[str, Any]) -> None:
+    deliver(problem)
+    after_first = row_counts()
+    changed = {**problem, "data": {**problem["data"], "description": "Found."}}
+
+    error = refused(deliver(changed), 409, "event_id_reused")
+
+    assert error["message"] == "Event id 'evt-1' was already used for a different event."
+    assert row_counts() == after_first
