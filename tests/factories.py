@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
+from messagecenter.notifications.models import Audience, Broadcast, BroadcastKind
 
 PASSWORD = "correct horse battery staple"
 
@@ -84,3 +85,18 @@ def order_with_item(buyer: User, product: Product, **fields: Any) -> Order:
         unit_price_cents=product.price_cents,
     )
     return order
+
+
+class BroadcastFactory(factory.django.DjangoModelFactory[Broadcast]):
+    """A notice to everyone, sent a minute ago; list audiences: notifications' actions."""
+
+    class Meta:
+        model = Broadcast
+
+    kind = BroadcastKind.NOTICE
+    subject = factory.Sequence(lambda n: f"Notice number {n}")
+    body = "We are updating our terms of service.\n\nRead them at https://example.test/terms."
+    send_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1))
+    audience = Audience.EVERYONE
+    created_by = factory.SubFactory(UserFactory, role=Role.ADMIN, is_staff=True)
+    created_at = factory.LazyFunction(timezone.now)

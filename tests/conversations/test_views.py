@@ -802,9 +802,10 @@ def test_customer_service_needs_a_subject(client: Client, buyer: User) -> None:
 # --- what the hot pages cost --------------------------------------------------------------
 
 # session, user, one inbox page (participants joined with conversations, buyers and their
-# storefronts, storefronts and last messages with senders), the unread counters (which
-# also feed the header badge).
-MESSAGE_CENTER_QUERIES = 4
+# storefronts, storefronts and last messages with senders), the notices and promotions
+# that apply (merged into the page by time), the unread counters with the broadcasts'
+# counts in the same statement (which also feed the header badge).
+MESSAGE_CENTER_QUERIES = 5
 # ... plus, only when the counters say something is unseen, mark_seen: savepoint, lock the
 # unseen rows, mark them seen, move the unseen counter, allocate an event number, insert
 # the event, release. As many for 1 unseen conversation as for 60.

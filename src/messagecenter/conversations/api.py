@@ -39,6 +39,7 @@ from messagecenter.conversations.queries import MAX_ID
 from messagecenter.conversations.templatetags.message_center import counterpart
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.notifications import actions as broadcast_actions
 
 router = Router(tags=["message center"])
 
@@ -101,8 +102,13 @@ class ChangedOut(Schema):
 @router.post("/seen", response=ChangedOut, summary="Mark everything new as seen")
 def mark_seen(request: ApiRequest) -> ChangedOut:
     """What opening the Message Center does: the badge clears, each conversation stays
-    unread until it is read."""
-    return ChangedOut(changed=actions.mark_seen(request.auth))
+    unread until it is read. Notices and promotions count too (one each)."""
+    now = timezone.now()
+    changed = actions.mark_seen(request.auth)
+    broadcasts = queries.unread_counts_and_unseen_broadcasts(request.auth, now=now)[1]
+    if broadcasts:
+        broadcast_actions.mark_broadcasts_seen(request.auth, until=now)
+    return ChangedOut(changed=changed + broadcasts)
 
 
 # --- conversation lists ------------------------------------------------------------------

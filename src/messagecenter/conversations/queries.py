@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
@@ -20,6 +21,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import (
     COUNTER_KEYS,
+    UNSEEN,
     Attachment,
     Box,
     Folder,
@@ -30,6 +32,17 @@ from messagecenter.conversations.models import (
     UnreadCounter,
 )
 from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.notifications.queries import (
+    BROADCAST_KEY_PREFIX,
+    BROADCAST_RANK,
+    BROADCASTS_UNSEEN,
+    CONVERSATION_RANK,
+    BroadcastItem,
+    Position,
+    broadcast_count_sql,
+    broadcast_rows,
+    fold_broadcast_counts,
+)
 
 VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
 # Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
@@ -85,6 +98,13 @@ LIST_ROW_RELATIONS = (
 class InboxPage:
     participants: list[Participant]
     next_cursor: str | None
+    # With broadcasts merged in by time (inbox_page(with_broadcasts=True)): every row of the
+    # page, conversations and broadcasts, newest first.
+    rows: list[Participant | BroadcastItem] | None = None
+
+    @property
+    def entries(self) -> list[Participant | BroadcastItem]:
+        return self.rows if self.rows is not None else list(self.participants)
 
 
 def inbox_page(
@@ -94,11 +114,17 @@ def inbox_page(
     folder: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    with_broadcasts: bool = False,
 ) -> InboxPage:
     """One page of a person's conversations, newest activity first.
 
     An ordered range scan of participant_box_recent / participant_folder_recent: the cost is
     the page size, not the size of the inbox. Pages continue from a keyset cursor.
+
+    with_broadcasts: the notices and promotions that apply to the person are merged in by
+    time (one more query, over the live broadcasts; docs/notifications.md). The cursor
+    then names the last row of either kind: `time~id` after a conversation (the same as
+    without broadcasts), `time~b<id>` after a broadcast.
     """
     if box not in VISIBLE_BOXES:
         raise InvalidInput(f"Unknown box {box!r}.", code="invalid_box")
@@ -108,23 +134,66 @@ def inbox_page(
     rows = Participant.objects.filter(user=user, box=box)
     if folder is not None:
         rows = rows.filter(folder=folder)
+    after: Position | None = None
     if cursor:
-        last_activity_at, last_id = _decode_cursor(cursor)
-        rows = rows.filter(
-            Q(last_activity_at__lt=last_activity_at)
-            | Q(last_activity_at=last_activity_at, id__lt=last_id)
-        )
+        after = _decode_position(cursor) if with_broadcasts else (*_decode_cursor(cursor), 1)
+        last_activity_at, rank, last_id = after
+        # At one time, conversations come before broadcasts: after a broadcast, only older
+        # conversations are left.
+        same_time = Q(last_activity_at=last_activity_at, id__lt=last_id)
+        if rank != CONVERSATION_RANK:
+            same_time = Q(pk__in=[])
+        rows = rows.filter(Q(last_activity_at__lt=last_activity_at) | same_time)
     participants = list(
         rows.select_related(*LIST_ROW_RELATIONS).order_by("-last_activity_at", "-id")[
             : page_size + 1
         ]
     )
+    if with_broadcasts:
+        return _merged_page(
+            participants,
+            broadcast_rows(user, box=box, folder=folder, after=after, limit=page_size + 1),
+            page_size,
+        )
     next_cursor = None
     if len(participants) > page_size:
         participants = participants[:page_size]
         last = participants[-1]
         next_cursor = f"{last.last_activity_at.isoformat()}~{last.pk}"
     return InboxPage(participants=participants, next_cursor=next_cursor)
+
+
+def _merged_page(
+    participants: list[Participant], broadcasts: list[BroadcastItem], page_size: int
+) -> InboxPage:
+    def sort_key(row: Participant | BroadcastItem) -> Position:
+        if isinstance(row, BroadcastItem):
+            return row.sort_key
+        return (row.last_activity_at, CONVERSATION_RANK, row.pk)
+
+    merged: list[Participant | BroadcastItem] = [*participants, *broadcasts]
+    rows = sorted(merged, key=sort_key, reverse=True)
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        marker = "b" if isinstance(last, BroadcastItem) else ""
+        next_cursor = f"{last.last_activity_at.isoformat()}~{marker}{last.pk}"
+    return InboxPage(
+        participants=[row for row in rows if isinstance(row, Participant)],
+        next_cursor=next_cursor,
+        rows=rows,
+    )
+
+
+def _decode_position(cursor: str) -> Position:
+    """A cursor of a merged page: `time~id` (a conversation) or `time~b<id>` (a broadcast)."""
+    timestamp, _, identifier = cursor.rpartition("~")
+    if identifier.startswith("b"):
+        time, last_id = _decode_cursor(f"{timestamp}~{identifier[1:]}")
+        return (time, BROADCAST_RANK, last_id)
+    time, last_id = _decode_cursor(cursor)
+    return (time, CONVERSATION_RANK, last_id)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
@@ -140,13 +209,41 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
-def unread_counts(user: User) -> dict[str, int]:
+# The counters' columns, for unread_counts' UNION with the broadcasts' counts.
+COUNTER_COLUMNS = '"key", "conversations"'
+
+
+def unread_counts(user: User, *, now: datetime | None = None) -> dict[str, int]:
     """Conversations with unread messages per folder, Archive and Trash, plus "all" (the
-    inbox): one indexed read of at most nine maintained counters."""
+    inbox): one indexed read of at most nine maintained counters. The broadcasts that
+    apply to the person are added in, read in the same statement (UNION ALL with a
+    grouped count over the live broadcasts, docs/notifications.md)."""
+    return unread_counts_and_unseen_broadcasts(user, now=now)[0]
+
+
+def unread_counts_and_unseen_broadcasts(
+    user: User, *, now: datetime | None = None
+) -> tuple[dict[str, int], int]:
+    """unread_counts, and how many of `unseen` are broadcasts (what opening the Message
+    Center has to mark seen besides conversations)."""
     counts = dict.fromkeys(COUNTER_KEYS, 0)
-    counts.update(UnreadCounter.objects.filter(user=user).values_list("key", "conversations"))
+    broadcasts_sql, params = broadcast_count_sql(user, now or timezone.now())
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {COUNTER_COLUMNS} FROM {UnreadCounter._meta.db_table} WHERE user_id = %s"
+            f" UNION ALL {broadcasts_sql}",
+            [user.pk, *params],
+        )
+        for key, count in cursor.fetchall():
+            (found if key.startswith(BROADCAST_KEY_PREFIX) else counts)[key] = count
+    broadcasts = fold_broadcast_counts(user, found)
+    unseen_broadcasts = broadcasts.pop(BROADCASTS_UNSEEN)
+    for key, count in broadcasts.items():
+        counts[key] += count
+    counts[UNSEEN] += unseen_broadcasts
     counts["all"] = sum(counts[folder] for folder in Folder.values)
-    return counts
+    return counts, unseen_broadcasts
 
 
 def conversation_messages(participant: Participant) -> QuerySet[Message]:

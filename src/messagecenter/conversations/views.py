@@ -7,6 +7,7 @@ inbox page); every change is one call to conversations.actions (docs/conversatio
 """
 
 from collections.abc import Callable, Collection, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +38,7 @@ from messagecenter.conversations.templatetags.message_center import undo_restore
 from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import Order
+from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.web.shortcuts import (
     AuthenticatedHttpRequest,
     new_idempotency_key,
@@ -164,15 +167,19 @@ def _message_center_page(
     status: int = 200,
 ) -> HttpResponse:
     page: queries.InboxPage | None
+    now = timezone.now()
     try:
         page = _list_page(request.user, selection)
     except InvalidInput as invalid:
         page, error, status = None, invalid, invalid.status
-    counts = queries.unread_counts(request.user)
+    counts, unseen_broadcasts = queries.unread_counts_and_unseen_broadcasts(request.user, now=now)
     if opened and counts[UNSEEN]:
         # The page's only write, and only when there is news: a GET of a page with
         # nothing unseen stays read-only (no write lock taken on SQLite).
-        actions.mark_seen(request.user)
+        if counts[UNSEEN] > unseen_broadcasts:
+            actions.mark_seen(request.user)
+        if unseen_broadcasts:
+            broadcast_actions.mark_broadcasts_seen(request.user, until=now)
         counts = {**counts, UNSEEN: 0}
     older_url = ""
     if page is not None and page.next_cursor:
@@ -206,7 +213,11 @@ def _message_center_page(
 def _list_page(user: User, selection: ListSelection) -> queries.InboxPage:
     if selection.view is None:
         return queries.inbox_page(
-            user, box=selection.box, folder=selection.folder, cursor=selection.cursor
+            user,
+            box=selection.box,
+            folder=selection.folder,
+            cursor=selection.cursor,
+            with_broadcasts=True,
         )
     if selection.is_response_needed:
         if not user.is_seller:
@@ -257,6 +268,19 @@ BULK_ACTIONS: dict[str, BulkAction] = {
 }
 
 
+# What each action of the bulk bar does to the notices and promotions selected with the
+# conversations; the conversation-only actions (mute, no response needed) leave them be.
+BROADCAST_ACTIONS: dict[str, Callable[[User, Sequence[str]], int]] = {
+    "read": broadcast_actions.mark_broadcasts_read,
+    "unread": broadcast_actions.mark_broadcasts_unread,
+    "archive": broadcast_actions.archive_broadcasts,
+    "inbox": broadcast_actions.move_broadcasts_to_inbox,
+    "trash": broadcast_actions.trash_broadcasts,
+    "restore": broadcast_actions.restore_broadcasts,
+    "delete": broadcast_actions.delete_broadcasts,
+}
+
+
 @login_required
 @require_POST
 def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -265,7 +289,10 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
     selection = ListSelection.from_data(request.POST)
     conversation_ids = request.POST.getlist("conversation_ids")
     selected = {int(value) for value in conversation_ids if value.isdigit()}
+    # Notices and promotions selected beside conversations (docs/notifications.md).
+    broadcast_ids = request.POST.getlist("broadcast_ids")
     action_name = request.POST.get("action", "")
+    broadcast_action = BROADCAST_ACTIONS.get(action_name)
     bulk_action = BULK_ACTIONS.get(action_name)
     if bulk_action is None:
         unknown = InvalidInput("Choose what to do with the conversations.", code="unknown_action")
@@ -275,14 +302,30 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
     if bulk_action.is_for_sellers and not request.user.is_seller:
         raise Http404("No such action.")
     try:
-        changed = bulk_action.run(request.user, conversation_ids)
+        # All or nothing across both kinds.
+        with transaction.atomic() if broadcast_ids else nullcontext():
+            changed = 0
+            if conversation_ids or not broadcast_ids:
+                changed = bulk_action.run(request.user, conversation_ids)
+            broadcasts_changed = 0
+            if broadcast_ids and broadcast_action is not None:
+                broadcasts_changed = broadcast_action(request.user, broadcast_ids)
     except NotFound as error:
         raise Http404(error.message) from error
     except MessageCenterError as error:
         return _message_center_page(
             request, selection, error=error, selected=selected, status=error.status
         )
-    if not changed:
+    if broadcasts_changed:
+        # Undo (restore) knows conversations only: a trashed notice is restored from Trash.
+        messages.success(
+            request,
+            f"{_changed(changed, broadcasts_changed)} {bulk_action.done}.",
+            extra_tags=undo_restore_tags(sorted(selected))
+            if action_name == "trash" and selected
+            else "",
+        )
+    elif not changed:
         messages.info(request, f"No conversations needed to be {bulk_action.done}.")
     elif action_name == "trash":
         messages.success(
@@ -297,6 +340,13 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _conversations(count: int) -> str:
     return f"{count} conversation" if count == 1 else f"{count} conversations"
+
+
+def _changed(conversations: int, broadcasts: int) -> str:
+    """ "2 conversations and 1 announcement", leaving out a kind with none."""
+    parts = [_conversations(conversations)] if conversations else []
+    parts.append(f"{broadcasts} announcement" if broadcasts == 1 else f"{broadcasts} announcements")
+    return " and ".join(parts)
 
 
 # --- one conversation -----------------------------------------------------------------------
