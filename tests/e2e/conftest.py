@@ -1,14 +1,20 @@
 """Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium) against
-pytest-django's live server. Under CI=true a missing Chromium fails instead of skipping."""
+pytest-django's live server, or against a real `messagecenter serve` (uvicorn) where a page
+must stream (`streaming_server`). Under CI=true a missing Chromium fails instead of
+skipping."""
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import IN_CI
+from tests.realtime.servers import Server, running_server
 
 # The sync Playwright API runs an event loop in this thread; Django's ORM calls made by the
 # test itself (fixtures, assertions) would otherwise refuse to run next to it.
@@ -66,3 +72,29 @@ def other_device(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def streaming_server(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[Server]:
+    """`messagecenter serve` on a free loopback port, on the test database: the event
+    stream really streams here (pytest-django's live server is WSGI, where it polls).
+    Its static files are collected first, as an operator's deployment does. Checks are
+    an hour apart, so whatever reaches a page within the test came by a wake-up."""
+    var_dir = tmp_path_factory.mktemp("streaming-server")
+    subprocess.run(
+        [sys.executable, "-m", "messagecenter", "collectstatic", "--noinput", "--verbosity", "0"],
+        env={**os.environ, "MESSAGECENTER_VAR_DIR": str(var_dir)},
+        check=True,
+        timeout=120,
+    )
+    with (
+        django_db_blocker.unblock(),
+        running_server(
+            var_dir,
+            PUBSUB_URL="memory://",
+            REALTIME_AUTH_CHECK_SECONDS="3600",
+        ) as server,
+    ):
+        yield server

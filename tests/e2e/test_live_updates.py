@@ -2,27 +2,60 @@
 devices. Reading on one clears the unread count on the other, and a seller's reply appears
 in the open conversation, with no reload.
 
-Under pytest-django's live_server (a WSGI server) the stream answers what is there and
-ends, and EventSource comes back after its `retry` (2 s) with Last-Event-ID: a page learns
-of a change within about two seconds here, at once under `messagecenter serve` (ASGI)."""
+Against a real `messagecenter serve` (uvicorn, tests/e2e/conftest.py: `streaming_server`),
+whose periodic checks are an hour apart: a change reaches the pages only through a wake-up
+of their open stream, and each page opens its stream once and keeps it (under a WSGI
+server it would end and come back every two seconds)."""
 
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
-from pytest_django.live_server_helper import LiveServer
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from playwright.sync_api import Page, Request, expect
 
+from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD
+from tests.realtime.servers import Server
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("buyer_signs_in_on_the_server"),
+]
 
-# Two stream round trips (one per device) and the debounced refreshes, with room to spare.
+# The debounced refreshes and their requests, with room to spare on a busy machine; a
+# change that waited for a periodic check would take an hour.
 LIVE_MS = 8_000
+STREAM_PATH = "/api/v1/sync/stream"
+
+
+@pytest.fixture
+def stream_requests(page: Page, other_device: Page) -> list[str]:
+    """Every request either page makes for the event stream."""
+    seen: list[str] = []
+
+    def record(request: Request) -> None:
+        if STREAM_PATH in request.url:
+            seen.append(request.url)
+
+    page.on("request", record)
+    other_device.on("request", record)
+    return seen
+
+
+@pytest.fixture
+def buyer_signs_in_on_the_server(buyer: User) -> None:
+    """The tests' settings hash passwords with MD5 for speed; the server, with its own
+    settings, knows only the real hashers."""
+    buyer.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    buyer.save(update_fields=["password"])
+
+
 REPLY = "Yes, a steel tamper is in the box. Ticket word: heliotrope."
 
 
@@ -51,16 +84,20 @@ def in_list(page: Page) -> tuple:
 
 
 def test_reading_on_one_device_clears_the_unread_count_on_the_other(
-    live_server: LiveServer, page: Page, other_device: Page, answered: Message
+    streaming_server: Server,
+    page: Page,
+    other_device: Page,
+    answered: Message,
+    stream_requests: list[str],
 ) -> None:
-    sign_in(page, live_server, "alice", PASSWORD)
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
     row, all_tab = in_list(page)
     expect(row).to_have_class(re.compile(r"\bconversation--unread\b"))
     expect(row).to_contain_text("1 unread")
     expect(all_tab).to_contain_text("1 unread")
     mark_no_reload(page)
 
-    sign_in(other_device, live_server, "alice", PASSWORD)
+    sign_in(other_device, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
     other_device.get_by_role("link", name=re.compile("Question about Espresso machine")).click()
     expect(other_device.get_by_role("heading", level=1)).to_have_text(
         "Question about Espresso machine"
@@ -71,25 +108,38 @@ def test_reading_on_one_device_clears_the_unread_count_on_the_other(
     expect(all_tab.locator(".badge--unread")).to_have_count(0, timeout=LIVE_MS)
     expect(all_tab).to_have_accessible_name("All")
     expect_not_reloaded(page)
+    # One stream per page load (the list, then on the other device the list and the
+    # conversation), each kept open throughout.
+    assert len(stream_requests) == 3
 
 
 def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
-    live_server: LiveServer,
+    streaming_server: Server,
     page: Page,
     other_device: Page,
     seller: User,
     answered: Message,
+    stream_requests: list[str],
 ) -> None:
     conversation_id = answered.conversation_id
-    sign_in(other_device, live_server, "alice", PASSWORD)
-    sign_in(page, live_server, "alice", PASSWORD)
+    _, seller_token = account_actions.create_api_token(seller, "Seller's laptop")
+    sign_in(other_device, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
     page.get_by_role("link", name=re.compile("Question about Espresso machine")).click()
     messages = page.get_by_role("list", name="Messages")
     expect(messages.get_by_role("listitem")).to_have_count(2)
     mark_no_reload(page)
     mark_no_reload(other_device)
 
-    actions.send_message(seller, conversation_id, f"{REPLY}\n<b>not bold</b>")
+    # Through the server, as the seller's app sends it: the server's wake-up reaches the
+    # streams open on it.
+    status, body = streaming_server.request(
+        "POST",
+        f"/api/v1/conversations/{conversation_id}/messages",
+        {"body": f"{REPLY}\n<b>not bold</b>"},
+        {"Authorization": f"Bearer {seller_token}"},
+    )
+    assert status == 201, body
 
     reply = messages.get_by_role("listitem").last
     expect(reply).to_contain_text(REPLY, timeout=LIVE_MS)
@@ -111,3 +161,6 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
 
     buyer = User.objects.get(username="alice")
     assert Participant.objects.get(user=buyer, conversation_id=conversation_id).unread_count == 0
+    # One stream per page load (the other device's list; the page's list, then the
+    # conversation), each kept open throughout.
+    assert len(stream_requests) == 3

@@ -13,15 +13,18 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
+from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.marketplace.models import Product
-from messagecenter.realtime import pubsub, views
-from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.notifications.models import Audience
+from messagecenter.realtime import pubsub
+from messagecenter.realtime.actions import PendingEvent, announce_broadcast, record_events
 from messagecenter.realtime.queries import last_sequence_of
 from tests.conftest import IN_CI
+from tests.factories import BroadcastFactory
 from tests.realtime.servers import EventStreamClient, Server, running_server
 from tests.test_processes import free_port
 
@@ -89,30 +92,6 @@ def test_a_commit_wakes_the_persons_streams_and_no_one_elses(
             return await mine.wait(2), await theirs.wait(0.2)
 
     assert run_in_own_loop(scenario) == (True, False)
-
-
-def test_a_disconnected_stream_releases_its_waiter(buyer: User) -> None:
-    write_events(buyer)
-    backend = pubsub.backend()
-
-    async def scenario() -> tuple[list[str], int, int]:
-        identity = views.Identity(buyer.pk, lambda: True)
-        stream = views._events(identity, 0)
-        chunks = [await anext(stream), await anext(stream)]
-        waiting_while_open = backend.waiters.count()
-        # What Django does when the client goes away: cancel the pending read, close.
-        pending = asyncio.ensure_future(anext(stream))
-        await asyncio.sleep(0.05)
-        pending.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await pending
-        await stream.aclose()
-        return chunks, waiting_while_open, backend.waiters.count()
-
-    chunks, waiting_while_open, waiting_after = run_in_own_loop(scenario)
-
-    assert chunks == ["retry: 2000\n\n", "id: 1\nevent: conversation.read\ndata: {}\n\n"]
-    assert (waiting_while_open, waiting_after) == (1, 0)
 
 
 def receive_replies(
@@ -226,3 +205,52 @@ def test_publishing_while_redis_is_unreachable_does_not_fail_the_request() -> No
     unreachable.publish([1, 2])
 
     assert time.monotonic() - started < 2 * pubsub.PUBLISH_TIMEOUT_SECONDS
+
+
+def test_a_broadcast_announced_in_one_process_reaches_its_audience_on_another(
+    redis_url: str, tmp_path: Path, settings: Settings, buyer: User, seller: User
+) -> None:
+    """This test's process announces (after commit, over Redis); a server process finds
+    the audience among its streams: the buyer's gets the broadcast, without an id, the
+    seller's does not."""
+    settings.PUBSUB_URL = redis_url
+    broadcast = BroadcastFactory(audience=Audience.BUYERS)
+    _, buyer_token = account_actions.create_api_token(buyer, "Phone")
+    _, seller_token = account_actions.create_api_token(seller, "Laptop")
+    quiet = {
+        "PUBSUB_URL": redis_url,
+        "REALTIME_HEARTBEAT_SECONDS": "60",
+        "REALTIME_AUTH_CHECK_SECONDS": "60",
+    }
+    with running_server(tmp_path / "b", **quiet) as server:
+        buyer_stream = EventStreamClient(server, {"Authorization": f"Bearer {buyer_token}"})
+        seller_stream = EventStreamClient(server, {"Authorization": f"Bearer {seller_token}"})
+        try:
+            # Each stream has delivered an event: both are open and subscribed.
+            write_events(buyer, seller)
+            opened = [buyer_stream.next(), seller_stream.next()]
+            with transaction.atomic():
+                announce_broadcast(broadcast.pk)
+            to_buyer = buyer_stream.next()
+            write_events(buyer, seller)
+            after_buyer, after_seller = buyer_stream.next(), seller_stream.next()
+        finally:
+            buyer_stream.close()
+            seller_stream.close()
+
+    assert [(m.id, m.event) for m in opened if m is not None] == [
+        (1, "conversation.read"),
+        (1, "conversation.read"),
+    ]
+    assert to_buyer is not None
+    assert (to_buyer.id, to_buyer.event, to_buyer.data) == (
+        None,
+        "broadcast",
+        {"broadcast_id": broadcast.pk},
+    )
+    assert after_buyer is not None
+    assert after_seller is not None
+    assert [(after_buyer.id, after_buyer.event), (after_seller.id, after_seller.event)] == [
+        (2, "conversation.read"),
+        (2, "conversation.read"),
+    ]

@@ -1,14 +1,24 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 from pytest_django.fixtures import Settings
 
+from messagecenter.accounts.actions import create_api_token, revoke_api_token
 from messagecenter.accounts.models import User
 from messagecenter.realtime.actions import PendingEvent, purge_old_events, record_events
 from messagecenter.realtime.models import UserEvent
-from messagecenter.realtime.queries import events_after
+from messagecenter.realtime.queries import (
+    StreamCredential,
+    events_after,
+    newest_sequences,
+    signed_in,
+)
+from tests.factories import BuyerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,3 +131,58 @@ def test_purge_twice_deletes_nothing_more(buyer: User) -> None:
     purge_old_events()
 
     assert purge_old_events() == 0
+
+
+def signed_in_session(user: User) -> str:
+    browser = Client()
+    browser.force_login(user)
+    return browser.cookies["sessionid"].value
+
+
+def test_one_check_finds_which_tokens_and_sessions_still_sign_in(
+    django_assert_num_queries: DjangoAssertNumQueries, buyer: User, other_buyer: User
+) -> None:
+    """Revoked, of someone deactivated, signed out, password changed: all refused, in three
+    queries whatever the number of streams (tokens; sessions; their people)."""
+    kept_token, _ = create_api_token(buyer, "Phone")
+    revoked_token, _ = create_api_token(buyer, "Lost phone")
+    revoke_api_token(buyer, revoked_token.pk)
+    deactivated = BuyerFactory()
+    deactivated_token, _ = create_api_token(deactivated, "Phone")
+    kept_session = signed_in_session(buyer)
+    signed_out = signed_in_session(buyer)
+    Session.objects.filter(session_key=signed_out).delete()
+    password_changed = signed_in_session(other_buyer)
+    other_buyer.set_password("a new long password 7")
+    other_buyer.save(update_fields=["password"])
+    User.objects.filter(pk=deactivated.pk).update(is_active=False)
+    credentials = {
+        "kept token": StreamCredential(buyer.pk, token_id=kept_token.pk),
+        "revoked token": StreamCredential(buyer.pk, token_id=revoked_token.pk),
+        "deactivated": StreamCredential(deactivated.pk, token_id=deactivated_token.pk),
+        "kept session": StreamCredential(buyer.pk, session_key=kept_session),
+        "signed out": StreamCredential(buyer.pk, session_key=signed_out),
+        "password changed": StreamCredential(other_buyer.pk, session_key=password_changed),
+        "someone else's session": StreamCredential(other_buyer.pk, session_key=kept_session),
+    }
+
+    with django_assert_num_queries(3):
+        valid = signed_in(set(credentials.values()))
+
+    assert sorted(name for name, credential in credentials.items() if credential in valid) == [
+        "kept session",
+        "kept token",
+    ]
+
+
+def test_newest_sequences_of_many_people_is_one_query(
+    django_assert_num_queries: DjangoAssertNumQueries, buyer: User, other_buyer: User
+) -> None:
+    write_events(buyer, 3)
+    write_events(other_buyer, 1)
+    never_had_an_event = BuyerFactory()
+
+    with django_assert_num_queries(1):
+        newest = newest_sequences({buyer.pk, other_buyer.pk, never_had_an_event.pk})
+
+    assert newest == {buyer.pk: 3, other_buyer.pk: 1}

@@ -67,6 +67,15 @@ def record_events(events: Iterable[PendingEvent]) -> list[UserEvent]:
     return created
 
 
+def announce_broadcast(broadcast_id: int) -> None:
+    """Nudge the open streams of everyone in a broadcast's audience, in every server
+    process, after the transaction that publishes it commits: each stream whose person is
+    in the audience gets `event: broadcast` with `{"broadcast_id": …}` and no `id`
+    (docs/realtime.md). A broadcast fans out on read, so this writes nothing to anyone's
+    log: a device that misses the nudge sees the broadcast when it next refetches."""
+    transaction.on_commit(partial(pubsub.announce, broadcast_id))
+
+
 def _allocate(counts: dict[int, int]) -> dict[int, int]:
     """Advance each user's stream by its count; returns the new last sequence per user."""
     table = connection.ops.quote_name(EventStream._meta.db_table)
@@ -98,10 +107,11 @@ def purge_old_events(*, now: datetime | None = None, batch_size: int = 1000) -> 
     purged = 0
     while True:
         with transaction.atomic():
-            # By id: old events have the lowest ids, so the scan finds them first.
+            # Oldest first, along the created_at index: a range scan that stops at the
+            # batch size, and finds nothing at once when nothing is old.
             batch = list(
                 UserEvent.objects.filter(created_at__lt=cutoff, sequence__lt=Subquery(newest))
-                .order_by("id")
+                .order_by("created_at")
                 .values_list("id", flat=True)[:batch_size]
             )
             if not batch:

@@ -51,6 +51,9 @@ class UserEvent(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "sequence"], name="user_event_sequence")
         ]
+        # The retention purge's range scan (actions.purge_old_events): without it, every
+        # run reads the whole table to find the old events.
+        indexes: ClassVar = [models.Index(fields=["created_at"], name="user_event_created_at")]
 
     def __str__(self) -> str:
         return f"{self.user_id}#{self.sequence} {self.kind}"

@@ -1,8 +1,10 @@
 """Wake-ups for open event streams (docs/realtime.md).
 
 Pub/sub carries no events, only "this person's log has something new": a woken stream reads
-the log, which is the truth. A lost wake-up therefore delays delivery (streams also re-read
-the log every few seconds) but never loses or reorders anything.
+the log, which is the truth. A lost wake-up therefore delays delivery (each process's hub
+finds the streams behind their log every few seconds) but never loses or reorders anything.
+The same channel carries broadcast announcements (an id each), for every process to find
+the audience among its own streams (realtime/streams.py).
 
 The backend is chosen by the PUBSUB_URL setting:
 - `memory://` (default): waiters in this process only; enough for one server process.
@@ -11,9 +13,10 @@ The backend is chosen by the PUBSUB_URL setting:
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -24,18 +27,23 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "messagecenter:wake:"
+# A broadcast's id, for every process: each finds the audience among its own streams.
+BROADCAST_CHANNEL = "messagecenter:broadcast"
 # A publish happens after commit, inside a request: it must never hang that request.
 PUBLISH_TIMEOUT_SECONDS = 1.0
 RECONNECT_DELAY_SECONDS = 1.0
 
 
 class Wakeup:
-    """One open stream's doorbell; `clear()` before reading the log, then `wait()`, so a
-    change committed during the read rings it again."""
+    """One open stream's doorbell. `has_news` says "the log may have something new": set by
+    `ring` (from any thread), cleared by the stream before it reads the log, so a change
+    committed during the read rings again. `nudge` only wakes the stream up, for whatever
+    else its hub has set on it (a heartbeat, a broadcast, its end)."""
 
     def __init__(self, user_id: int, loop: asyncio.AbstractEventLoop) -> None:
         self.user_id = user_id
         self.loop = loop
+        self.has_news = False
         self._event = asyncio.Event()
 
     def clear(self) -> None:
@@ -43,10 +51,28 @@ class Wakeup:
 
     def ring(self) -> None:
         """From any thread."""
-        self.loop.call_soon_threadsafe(self._event.set)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.ring_here()
+            return
+        # A stream whose loop has just closed is being removed: nothing to wake.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.ring_here)
 
-    async def wait(self, timeout: float) -> bool:
-        """True when rung, False when the timeout passed first."""
+    def ring_here(self) -> None:
+        """From the stream's own event loop."""
+        self.has_news = True
+        self._event.set()
+
+    def nudge(self) -> None:
+        """From the stream's own event loop."""
+        self._event.set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """True when rung or nudged, False when the timeout passed first."""
         try:
             await asyncio.wait_for(self._event.wait(), timeout)
         except TimeoutError:
@@ -60,6 +86,9 @@ class Waiters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_user: dict[int, set[Wakeup]] = {}
+        # One per event loop with open streams (realtime/streams.py: Hub); called from
+        # any thread with a broadcast's id.
+        self._broadcast_listeners: list[Callable[[int], None]] = []
 
     def add(self, wakeup: Wakeup) -> None:
         with self._lock:
@@ -90,11 +119,32 @@ class Waiters:
         with self._lock:
             return sum(len(waiting) for waiting in self._by_user.values())
 
+    def user_ids(self) -> set[int]:
+        with self._lock:
+            return set(self._by_user)
+
+    def listen_to_broadcasts(self, listener: Callable[[int], None]) -> None:
+        with self._lock:
+            self._broadcast_listeners.append(listener)
+
+    def stop_listening_to_broadcasts(self, listener: Callable[[int], None]) -> None:
+        with self._lock:
+            if listener in self._broadcast_listeners:
+                self._broadcast_listeners.remove(listener)
+
+    def announce(self, broadcast_id: int) -> None:
+        with self._lock:
+            listeners = list(self._broadcast_listeners)
+        for listener in listeners:
+            listener(broadcast_id)
+
 
 class Backend(Protocol):
     waiters: Waiters
 
     def publish(self, user_ids: Sequence[int]) -> None: ...
+
+    def announce(self, broadcast_id: int) -> None: ...
 
     async def ready(self) -> None:
         """Return once wake-ups published from now on will reach this process."""
@@ -106,6 +156,9 @@ class MemoryBackend:
 
     def publish(self, user_ids: Sequence[int]) -> None:
         self.waiters.ring(user_ids)
+
+    def announce(self, broadcast_id: int) -> None:
+        self.waiters.announce(broadcast_id)
 
     async def ready(self) -> None:
         return None
@@ -140,6 +193,13 @@ class RedisBackend:
             # The events are committed; streams find them on their next periodic read.
             logger.warning("could not publish wake-ups for %d users", len(user_ids), exc_info=True)
 
+    def announce(self, broadcast_id: int) -> None:
+        try:
+            self._publisher.publish(BROADCAST_CHANNEL, str(broadcast_id).encode())
+        except redis.RedisError:
+            # A nudge only: devices refetch their state whenever they reconnect.
+            logger.warning("could not announce broadcast %d", broadcast_id, exc_info=True)
+
     async def ready(self) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -162,11 +222,15 @@ class RedisBackend:
             subscription = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await subscription.psubscribe(f"{CHANNEL_PREFIX}*")
+                await subscription.subscribe(BROADCAST_CHANNEL)
                 self._subscribed.set()
                 self._is_unreachable = False
                 # Whatever was published while not subscribed was missed: everyone re-reads.
                 self.waiters.ring_all()
                 async for message in subscription.listen():
+                    if message.get("type") == "message":
+                        self.waiters.announce(int(message["data"]))
+                        continue
                     if message.get("type") != "pmessage":
                         continue
                     channel = message["channel"]
@@ -208,6 +272,12 @@ def publish(user_ids: Sequence[int]) -> None:
     (record_events schedules it with transaction.on_commit)."""
     if user_ids:
         backend().publish(user_ids)
+
+
+def announce(broadcast_id: int) -> None:
+    """Tell every process's open streams that a broadcast was published. Call after commit
+    (actions.announce_broadcast schedules it with transaction.on_commit)."""
+    backend().announce(broadcast_id)
 
 
 @asynccontextmanager

@@ -24,4 +24,7 @@ class Command(BaseCommand):
             # Behind a proxy, trust X-Forwarded-* only from loopback.
             proxy_headers=True,
             forwarded_allow_ips="127.0.0.1",
+            # Open event streams never end by themselves: on shutdown, close them after a
+            # few seconds (clients reconnect elsewhere) instead of waiting for ever.
+            timeout_graceful_shutdown=5,
         )

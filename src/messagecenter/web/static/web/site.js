@@ -145,6 +145,8 @@ const COUNT_EVENTS = new Set([
   "conversation.deleted",
   "message_center.seen",
   "resync",
+  // A broadcast (notice, promotion) for this person became visible: no id, not in the log.
+  "broadcast",
 ]);
 const LIST_EVENTS = [
   "message.created",
@@ -158,6 +160,7 @@ const LIST_EVENTS = [
   "conversation.unmuted",
   "conversation.deleted",
   "resync",
+  "broadcast",
 ];
 
 function csrfToken() {
@@ -421,7 +424,10 @@ function startLive() {
       // Not JSON: act on the kind alone.
     }
     const isStart = lastEventId === null;
-    lastEventId = event.lastEventId || lastEventId || "0";
+    // A broadcast carries no id: the position stays that of the last logged event.
+    if (event.type !== "broadcast") {
+      lastEventId = event.lastEventId || lastEventId || "0";
+    }
     if (COUNT_EVENTS.has(event.type)) {
       refreshCounts();
     }
