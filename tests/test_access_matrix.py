@@ -41,7 +41,10 @@ from messagecenter.api import api
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import ConversationAction
 from messagecenter.conversations.views import BULK_ACTIONS
+from messagecenter.delivery import links
+from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace.models import Shipment
+from messagecenter.notifications import actions as broadcast_actions
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conversations.helpers import snapshot
@@ -74,13 +77,15 @@ TRACKING = "1ZPANGOLIN4417"  # the order's tracking number: only the buyer's ord
 ORDER_NUMBER = "112-9988776-5544332"
 SAVED_REPLY = "wombatcanyon"  # in the seller's saved reply
 TOKEN_NAME = "Okapi tablet"  # the buyer's API token for a device
-SECRETS = (MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, SAVED_REPLY, TOKEN_NAME)
+# In a notice broadcast to a list of two people: the buyer and the seller.
+BROADCAST = "narwhalbulletin"
+SECRETS = (MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, SAVED_REPLY, TOKEN_NAME, BROADCAST)
 # What each person may ever be shown; any other secret in a response is a leak.
 KNOWS: dict[str, frozenset[str]] = {
     ANONYMOUS: frozenset(),
-    BUYER: frozenset({MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME}),
+    BUYER: frozenset({MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME, BROADCAST}),
     OTHER_BUYER: frozenset(),
-    SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY}),
+    SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY, BROADCAST}),
     OTHER_SELLER: frozenset(),
     AGENT: frozenset(),
     ADMIN: frozenset(),
@@ -238,6 +243,8 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "orders": (get(outcomes(200, BUYERS), shows=(ORDER_NUMBER, {BUYER}), is_read_only=True),),
     "order": (get(outcomes(200, {BUYER}), shows=(TRACKING, {BUYER}), is_read_only=True),),
     "contact-seller": (post(outcomes(302, {BUYER}), data={"body": "It arrived broken."}),),
+    # Opening it marks it read: only for the two on its list.
+    "broadcast": (get(outcomes(200, PARTICIPANTS), shows=(BROADCAST, PARTICIPANTS)),),
     "message-search": (
         get(
             outcomes(200),
@@ -246,6 +253,30 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             is_read_only=True,
         ),
     ),
+    # Liveness for load balancers and the benchmarks' floor: public, no data.
+    "healthz": (get(outcomes(200, anonymous=200), is_read_only=True),),
+    # E-mail preferences (docs/email.md). Signed in: each person's own.
+    "email-preferences": (
+        get(outcomes(200), is_read_only=True),
+        post(outcomes(302), data={"enabled": "promotions:email"}),
+    ),
+    # From an e-mail's link: the signed link is the credential, whoever holds it.
+    "email-preferences-link": (
+        get(outcomes(200, anonymous=200), is_read_only=True),
+        post(outcomes(200, anonymous=200), data={"enabled": "promotions:email"}),
+    ),
+    # RFC 8058: a GET only asks (link scanners must not unsubscribe anyone); the POST
+    # needs no session and answers 200.
+    "unsubscribe": (
+        get(outcomes(200, anonymous=200), is_read_only=True),
+        post(outcomes(200, anonymous=200)),
+    ),
+    "check-email": (get(outcomes(200), query="reference=MC-M1-0000", is_read_only=True),),
+    # The development mailbox: to staff, or to a loopback browser asking for a loopback
+    # host (the test client asks for "testserver"; tests/delivery/test_views.py).
+    "mailbox": (get(outcomes(200, {ADMIN}, anonymous=404), is_read_only=True),),
+    "mailbox-email": (get(outcomes(200, {ADMIN}, anonymous=404), is_read_only=True),),
+    "mailbox-email-html": (get(outcomes(200, {ADMIN}, anonymous=404), is_read_only=True),),
     # The API's own pages: public, and nothing private on them.
     "api-index": (get(outcomes(200, anonymous=200), is_read_only=True),),
     # django-ninja's index, shadowed by api-index on the same path.
@@ -294,6 +325,15 @@ def api_action(action: str) -> Operation:
 # Keys as in the OpenAPI document, without its /api/v1 prefix.
 API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /me": (get(api_outcomes(200), is_read_only=True),),
+    # Each person's own e-mail preferences.
+    "GET /preferences": (get(api_outcomes(200), is_read_only=True),),
+    "PUT /preferences": (
+        Operation(
+            "PUT",
+            api_outcomes(200),
+            data={"choices": [{"category": "promotions", "channel": "email", "is_enabled": False}]},
+        ),
+    ),
     # From a signed-in browser only: a token cannot make tokens.
     "POST /tokens": (
         post(
@@ -372,6 +412,19 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "POST /orders/{number}/buyer-messages": (
         post(api_outcomes(201, {SELLER}), data={"body": "It ships tomorrow."}),
     ),
+    # The marketplace's systems only: a signature is the one way in, no session or token
+    # (tests/marketplace/test_events.py covers signed requests).
+    "POST /marketplace-events": (
+        post(
+            outcomes(401, denied=401, anonymous=401),
+            data={
+                "id": "evt-matrix",
+                "type": "order.problem",
+                "occurred_at": "2026-11-20T14:05:00Z",
+                "data": {"order_number": ORDER_NUMBER, "description": "Lost."},
+            },
+        ),
+    ),
     "GET /search": (
         get(
             api_outcomes(200),
@@ -381,6 +434,18 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         ),
     ),
     # Each person's own event log: the owner's message is in the two participants' events.
+    "GET /broadcasts": (
+        get(api_outcomes(200), shows=(BROADCAST, PARTICIPANTS), is_read_only=True),
+    ),
+    "GET /broadcasts/{broadcast_id}": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(BROADCAST, PARTICIPANTS), is_read_only=True),
+    ),
+    "POST /broadcasts/actions": (
+        post(
+            api_outcomes(200, PARTICIPANTS),
+            data={"action": "archive", "broadcast_ids": [Param("broadcast_id")]},
+        ),
+    ),
     "GET /sync/events": (get(api_outcomes(200), shows=(MESSAGE, PARTICIPANTS), is_read_only=True),),
 }
 
@@ -474,10 +539,27 @@ def world(db: None) -> World:
     )
     saved_reply = actions.save_reply(seller, "Shipping", f"We ship tomorrow. {SAVED_REPLY}")
     token, _ = account_actions.create_api_token(buyer, TOKEN_NAME)
+    notice = broadcast_actions.schedule_broadcast(
+        admin,
+        kind="notice",
+        subject="Your new seller terms",
+        body=f"Read them. {BROADCAST}",
+        send_at=timezone.now(),
+        audience="list",
+        user_ids=[buyer.pk, seller.pk],
+    )
     # Their own business, which the owner must not see either.
     other_product = factories.ProductFactory(storefront=other_seller.storefront)
     actions.ask_seller_about_product(other_buyer, other_product.pk, "Does it come in blue?")
     actions.contact_customer_service(buyer, "Delivery", "When will it come?", agent=agent)
+    # What the development mailbox shows (no one's private text).
+    mailbox_email = MailboxEmail.objects.create(
+        to_addresses="owner@example.test",
+        subject="Your order has shipped",
+        message_id="<mc.message.1@localhost>",
+        raw=b"Subject: Your order has shipped\r\nContent-Type: text/html\r\n\r\n<p>Shipped</p>",
+        received_at=timezone.now(),
+    )
 
     return World(
         users={
@@ -496,6 +578,10 @@ def world(db: None) -> World:
             "number": order.number,
             "storefront_id": seller.storefront.pk,
             "token_id": token.pk,
+            "broadcast_id": notice.pk,
+            "preferences_token": links.preferences_token(buyer),
+            "unsubscribe_token": links.unsubscribe_token(buyer),
+            "email_id": mailbox_email.pk,
         },
     )
 

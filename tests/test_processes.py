@@ -72,5 +72,6 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, output.decode()
     assert f"Message Center is running on http://127.0.0.1:{port}/" in output.decode()
+    assert f"http://127.0.0.1:{port}/mailbox/" in output.decode()
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)

@@ -11,7 +11,9 @@ def test_postgres_urls_give_pooled_health_checked_connections() -> None:
         6543,
         "messages",
     )
-    assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"]) == (60, True)
+    # A pool per process, no persistent per-thread connections (they pile up under ASGI).
+    assert config["CONN_MAX_AGE"] == 0
+    assert config["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 20, "timeout": 10.0}
 
 
 def test_sqlite_urls_get_wal_immediate_transactions_and_a_busy_timeout() -> None:
@@ -24,7 +26,7 @@ def test_sqlite_urls_get_wal_immediate_transactions_and_a_busy_timeout() -> None
 
 def test_smtp_urls_become_the_default_mailer() -> None:
     assert settings._mailer("smtp://user:pw@mail.internal:587?tls=1") == {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "BACKEND": "messagecenter.delivery.smtp.EmailBackend",
         "OPTIONS": {
             "host": "mail.internal",
             "port": 587,
@@ -35,6 +37,20 @@ def test_smtp_urls_become_the_default_mailer() -> None:
             "timeout": 10,
         },
     }
+
+
+def test_other_transports_from_email_url() -> None:
+    assert settings._mailer("mailbox:") == {
+        "BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"
+    }
+    assert settings._mailer("anymail:postmark") == {
+        "BACKEND": "anymail.backends.postmark.EmailBackend"
+    }
+    assert settings._mailer("smtp://user%40corp:p%2Fw@mail.internal")["OPTIONS"]["username"] == (
+        "user@corp"
+    )
+    with pytest.raises(ValueError, match="needs a provider name"):
+        settings._mailer("anymail:")
 
 
 def test_an_unknown_email_url_is_refused_at_start() -> None:

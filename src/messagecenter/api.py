@@ -19,6 +19,7 @@ from messagecenter.accounts.api import router as accounts_router
 from messagecenter.accounts.authentication import ApiTokenAuth, SessionAuth
 from messagecenter.api_support import error_response, request_body_limit
 from messagecenter.conversations.api import router as conversations_router
+from messagecenter.delivery.api import router as delivery_router
 from messagecenter.errors import (
     InvalidInput,
     MessageCenterError,
@@ -27,6 +28,7 @@ from messagecenter.errors import (
     TooLarge,
 )
 from messagecenter.marketplace.api import router as marketplace_router
+from messagecenter.notifications.api import router as notifications_router
 from messagecenter.realtime.api import router as realtime_router
 from messagecenter.search.api import router as search_router
 
@@ -52,6 +54,8 @@ api.add_router("", conversations_router)
 api.add_router("", marketplace_router)
 api.add_router("/search", search_router)
 api.add_router("/sync", realtime_router)
+api.add_router("", delivery_router)
+api.add_router("", notifications_router)
 
 
 class SchemaMismatch(MessageCenterError):

@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 
@@ -66,10 +66,14 @@ INSTALLED_APPS = [
     "messagecenter.conversations",
     "messagecenter.realtime",
     "messagecenter.search",
+    "messagecenter.notifications",
+    "messagecenter.delivery",
     "messagecenter.web",
 ]
 
 MIDDLEWARE = [
+    # Outermost: a Server-Timing header with Django's time for the whole request.
+    "messagecenter.web.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -120,8 +124,19 @@ def _database(url: str) -> dict[str, Any]:
         # tests need real WAL locking between threads.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-messagecenter.sqlite3")}
     else:
-        config["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
-        config["CONN_HEALTH_CHECKS"] = True
+        # A connection pool per process (psycopg_pool, Django's "pool" option). Under ASGI
+        # every request runs in a thread of its own, and persistent per-thread connections
+        # (CONN_MAX_AGE > 0) pile up until PostgreSQL refuses more; the pool hands a
+        # connection to a request and takes it back at its end (docs/operations.md).
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "pool": {
+                "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+                "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
+                # Seconds a request waits for a free connection before failing.
+                "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+            }
+        }
     return config
 
 
@@ -174,30 +189,70 @@ TASKS = {
 
 
 def _mailer(url: str) -> dict[str, Any]:
-    """The outgoing e-mail transport from EMAIL_URL: smtp://user:pass@host:port (add
-    ?tls=1 for STARTTLS), smtps://… for implicit TLS, or console: to print e-mails."""
+    """The outgoing e-mail transport from EMAIL_URL (docs/email.md):
+    smtp://user:pass@host:port (add ?tls=1 for STARTTLS), smtps://… for implicit TLS,
+    anymail:<provider> (amazon_ses, postmark, sendgrid, mailgun, …: anymail reads the
+    provider's credentials from ANYMAIL_* environment variables), mailbox: to keep every
+    e-mail for the /mailbox/ page (development), or console: to print them."""
     parts = urlsplit(url)
     if parts.scheme == "console":
         return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "mailbox":
+        return {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}
+    if parts.scheme == "anymail":
+        provider = parts.path.strip("/")
+        if not provider.isidentifier():
+            raise ValueError(f"EMAIL_URL anymail:<provider> needs a provider name, not {url!r}")
+        return {"BACKEND": f"anymail.backends.{provider}.EmailBackend"}
     if parts.scheme in {"smtp", "smtps"}:
         query = parse_qs(parts.query)
         return {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            # Django's SMTP backend with a fast path for assembled broadcasts.
+            "BACKEND": "messagecenter.delivery.smtp.EmailBackend",
             "OPTIONS": {
                 "host": parts.hostname or "127.0.0.1",
                 "port": parts.port or (465 if parts.scheme == "smtps" else 25),
-                "username": parts.username or "",
-                "password": parts.password or "",
+                "username": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
                 "use_ssl": parts.scheme == "smtps",
                 "use_tls": query.get("tls", ["0"])[0] in {"1", "true"},
                 "timeout": 10,
             },
         }
-    raise ValueError(f"EMAIL_URL must be smtp://, smtps:// or console:, not {url!r}")
+    raise ValueError(
+        "EMAIL_URL must be smtp://, smtps://, anymail:<provider>, mailbox: or console:, "
+        f"not {url!r}"
+    )
 
 
-MAILERS = {"default": _mailer(os.environ.get("EMAIL_URL", "console:"))}
+EMAIL_URL = os.environ.get("EMAIL_URL", "mailbox:")
+MAILERS = {"default": _mailer(EMAIL_URL)}
+# The development mailbox page (/mailbox/) exists only with the mailbox transport.
+MAILBOX_ENABLED = EMAIL_URL.startswith("mailbox:")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Message Center <no-reply@localhost>")
+# Links in e-mails point here (the address people reach the site at).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Message-IDs are <mc.kind.id@this>: the sending domain.
+EMAIL_MESSAGE_ID_DOMAIN = os.environ.get(
+    "EMAIL_MESSAGE_ID_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"
+)
+# New buyer–seller messages wait this long for more before one digest e-mail goes out,
+# but never longer than the maximum after the first (docs/email.md).
+EMAIL_DIGEST_QUIET_MINUTES = float(os.environ.get("EMAIL_DIGEST_QUIET_MINUTES", "10"))
+EMAIL_DIGEST_MAX_WAIT_MINUTES = float(os.environ.get("EMAIL_DIGEST_MAX_WAIT_MINUTES", "60"))
+# Retries with backoff (30 s doubling up to 6 h) until this many attempts; a sender owns a
+# claimed e-mail this long (a sender that died gives it up then).
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "8"))
+EMAIL_CLAIM_SECONDS = float(os.environ.get("EMAIL_CLAIM_SECONDS", "120"))
+EMAIL_SENDER_IDLE_SECONDS = float(os.environ.get("EMAIL_SENDER_IDLE_SECONDS", "1"))
+# Preference and unsubscribe links in e-mails work without signing in for this long.
+EMAIL_LINK_MAX_AGE_DAYS = int(os.environ.get("EMAIL_LINK_MAX_AGE_DAYS", "730"))
+# Delivery records of sent, failed and cancelled e-mails are kept this long.
+EMAIL_RETENTION_DAYS = int(os.environ.get("EMAIL_RETENTION_DAYS", "90"))
+# Optional DKIM signing of outgoing mail (PEM RSA private key file).
+DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
+DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR", "")
+DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
 
 # Product rules, in one place so docs and tests can name them (docs/operations.md).
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
@@ -211,6 +266,14 @@ PUBSUB_URL = os.environ.get("PUBSUB_URL", "memory://")
 REALTIME_HEARTBEAT_SECONDS = float(os.environ.get("REALTIME_HEARTBEAT_SECONDS", "15"))
 REALTIME_AUTH_CHECK_SECONDS = float(os.environ.get("REALTIME_AUTH_CHECK_SECONDS", "5"))
 REALTIME_EVENTS_PAGE_MAX_SIZE = 500
+# Order events from the marketplace's systems (docs/marketplace-events.md): the shared
+# secrets their signatures are checked with (comma-separated: during a rotation the old and
+# the new one both verify; none set refuses every event), and how far a signature's
+# timestamp may be from now, either way.
+MARKETPLACE_EVENTS_SECRETS = _env_list("MARKETPLACE_EVENTS_SECRETS", "")
+MARKETPLACE_EVENTS_TOLERANCE_SECONDS = int(
+    os.environ.get("MARKETPLACE_EVENTS_TOLERANCE_SECONDS", "300")
+)
 MESSAGE_BODY_MAX_CHARS = 10_000
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messagecenter.conversations.tasks import purge_expired_trash
+from messagecenter.delivery.tasks import purge_old_emails
+from messagecenter.notifications.tasks import purge_trashed_broadcasts
 from messagecenter.realtime.tasks import purge_old_events
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ class Periodic:
 PERIODIC = (
     Periodic(purge_expired_trash, timedelta(hours=1)),
     Periodic(purge_old_events, timedelta(hours=1)),
+    Periodic(purge_old_emails, timedelta(hours=1)),
+    Periodic(purge_trashed_broadcasts, timedelta(hours=1)),
 )
 # A job that has been RUNNING this long belongs to a worker that died.
 STALE_AFTER = timedelta(hours=1)

@@ -20,6 +20,7 @@ from messagecenter import demo
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
+from messagecenter.delivery import links
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,7 +60,18 @@ def send_an_empty_reply(page: Page) -> None:
 def checks_for(username: str) -> list[Check]:
     """The pages of one demo person, with the ids of the loaded demo."""
     if username == "":
-        return [Check("Sign in", "/accounts/login/")]
+        alice = User.objects.get(username="alice")
+        return [
+            Check("Sign in", "/accounts/login/"),
+            # From an e-mail's links, without signing in.
+            Check(
+                "E-mail preferences from a link",
+                f"/email/preferences/{links.preferences_token(alice)}/",
+            ),
+            Check(
+                "Unsubscribe, asking first", f"/email/unsubscribe/{links.unsubscribe_token(alice)}/"
+            ),
+        ]
     about_order = Conversation.objects.get(subject="Order 113-6624019-7781204").pk
     about_kettle = Conversation.objects.get(subject__startswith="Question about Variable").pk
     order_thread = f"/message-center/conversations/{about_order}/"
@@ -82,6 +94,9 @@ def checks_for(username: str) -> list[Check]:
             Check("Order with a return and refund", "/orders/112-4839201-5521937/"),
             Check("Your Account", "/account/"),
             Check("Contact customer service", "/message-center/customer-service/"),
+            Check("E-mail preferences", "/account/email/"),
+            Check("Is this e-mail from us?", "/message-center/check-email/?reference=MC-M1-AAAA"),
+            Check("Mailbox (development)", "/mailbox/"),
         ]
     return [
         Check("Seller: Response needed", "/message-center/?view=response-needed"),

@@ -42,6 +42,7 @@ from messagecenter.conversations.models import (
     counter_key,
 )
 from messagecenter.conversations.queries import MAX_ID, VISIBLE_BOXES
+from messagecenter.delivery.actions import record_message_emails
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
@@ -465,6 +466,18 @@ def _post(
         )
     _apply_counter_deltas(deltas)
     record_events(events)
+    # Agents work in the Message Center itself; everyone else notified may get e-mail.
+    notified_ids = set(notified)
+    emailed = {
+        p.pk for p in participants if p.pk in notified_ids and p.role != ParticipantRole.AGENT
+    }
+    record_message_emails(
+        message_id=message.pk,
+        kind=conversation.kind,
+        subject=conversation.subject,
+        recipient_ids=[p.user_id for p in participants if p.pk in emailed],
+        now=now,
+    )
     return message
 
 
@@ -499,16 +512,25 @@ def _open_conversation(
         if existing is not None:
             return existing
     now = timezone.now()
-    conversation = Conversation.objects.create(
-        kind=kind,
-        subject=subject,
-        topic_key=topic_key,
-        buyer=buyer,
-        storefront=storefront,
-        product=product,
-        order=order,
-        created_at=now,
-    )
+    try:
+        # A savepoint: two first messages about one topic at once both find none; the
+        # second insert fails on the unique topic key (on PostgreSQL only after the first
+        # commits) and takes the conversation the first one made.
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                kind=kind,
+                subject=subject,
+                topic_key=topic_key,
+                buyer=buyer,
+                storefront=storefront,
+                product=product,
+                order=order,
+                created_at=now,
+            )
+    except IntegrityError:
+        if topic_key is None:
+            raise
+        return Conversation.objects.get(topic_key=topic_key)
     folder = FOLDER_OF_KIND[kind]
     Participant.objects.bulk_create(
         Participant(

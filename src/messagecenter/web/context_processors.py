@@ -10,7 +10,9 @@ def message_center_badge(request: HttpRequest) -> dict[str, Any]:
     """The counters behind the header badge of every page (the "unseen" count) and any
     unread count a page shows: one read of maintained counters, done only when a template
     asks for it, and at most once per page however many places ask."""
-    user = request.user
-    if not user.is_authenticated:
+    # Absent when a page is rendered before authentication ran (the 400 page for a
+    # disallowed Host).
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {}
     return {"unread_counts": cache(lambda: unread_counts(user))}

@@ -6,6 +6,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("messagecenter.accounts.urls")),
     path("", include("messagecenter.conversations.urls")),
+    path("", include("messagecenter.notifications.urls")),
     path("", include("messagecenter.marketplace.urls")),
     path("", include("messagecenter.search.urls")),
+    path("", include("messagecenter.delivery.urls")),
 ]

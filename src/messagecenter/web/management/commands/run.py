@@ -5,6 +5,7 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from messagecenter import demo
@@ -26,6 +27,10 @@ class Command(BaseCommand):
             subprocess.Popen([*command, "worker"]),
         ]
         self.stdout.write(f"\nMessage Center is running on http://{host}:{port}/\n")
+        if settings.MAILBOX_ENABLED:
+            self.stdout.write(
+                f"E-mail is kept, not sent (EMAIL_URL=mailbox:): http://{host}:{port}/mailbox/\n"
+            )
         if demo.is_loaded():
             self.stdout.write(demo.sign_in_help())
         self.stdout.write("Press Ctrl-C to stop.\n")

@@ -1,0 +1,276 @@
+"""Every change to e-mail delivery and preferences goes through here (docs/email.md).
+
+The conversation actions call `record_message_emails` inside their transaction, so the
+e-mail exists exactly when the message does; the sender (sender.py) delivers it after
+commit. Preference changes lock the person's row, which the sender also locks while it
+checks and sends mail that can be switched off: an unsubscribe recorded is never followed
+by another promotion, even one a sender is in the middle of sending.
+"""
+
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.delivery.models import (
+    BroadcastEmailRun,
+    Category,
+    Channel,
+    Email,
+    EmailKind,
+    EmailStatus,
+    MailboxEmail,
+    Preference,
+    Suppression,
+    SuppressionReason,
+)
+from messagecenter.delivery.preferences import CATEGORY_OF_KIND, RULES, enabled_user_ids
+from messagecenter.errors import InvalidInput
+
+
+def record_message_emails(
+    *, message_id: int, kind: str, subject: str, recipient_ids: Collection[int], now: datetime
+) -> None:
+    """The e-mails a new message causes, for the people it notifies (not its sender, not
+    those who muted the conversation). Buyer–seller messages gather into one digest per
+    person that goes out after a quiet period; everything else is one e-mail each.
+    Constant queries for any number of recipients."""
+    category = CATEGORY_OF_KIND[kind]
+    if category == Category.BUYER_SELLER:
+        # Whether the person wants these e-mails is checked when the digest is due (the
+        # sender checks every switchable e-mail then anyway): one query less per message.
+        if recipient_ids:
+            _gather_digests(recipient_ids, now)
+        return
+    wanted = enabled_user_ids(recipient_ids, category, Channel.EMAIL)
+    if not wanted:
+        return
+    Email.objects.bulk_create(
+        [
+            Email(
+                user_id=user_id,
+                kind=EmailKind.MESSAGE,
+                category=category,
+                message_id=message_id,
+                subject=subject[:255],
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for user_id in sorted(wanted)
+        ]
+    )
+
+
+def _gather_digests(user_ids: Collection[int], now: datetime) -> None:
+    """Start a waiting digest for whoever has none, then push every waiting one to the end
+    of a new quiet period — but never past the longest wait, so a lively conversation
+    still sends mail."""
+    quiet = timedelta(minutes=settings.EMAIL_DIGEST_QUIET_MINUTES)
+    longest = timedelta(minutes=settings.EMAIL_DIGEST_MAX_WAIT_MINUTES)
+    Email.objects.bulk_create(
+        [
+            Email(
+                user_id=user_id,
+                kind=EmailKind.DIGEST,
+                category=Category.BUYER_SELLER,
+                covers_from=now,
+                next_attempt_at=now + quiet,
+                created_at=now,
+            )
+            for user_id in sorted(user_ids)
+        ],
+        ignore_conflicts=True,
+    )
+    Email.objects.filter(
+        user_id__in=user_ids, kind=EmailKind.DIGEST, status=EmailStatus.QUEUED
+    ).update(next_attempt_at=Least(F("created_at") + longest, now + quiet))
+
+
+def enqueue_broadcast_emails(broadcast: Any) -> None:
+    """Start the e-mail fan-out of a broadcast that has just become due. The sender then
+    queues its recipients in batches (advance_broadcast_runs); calling this twice is
+    harmless."""
+    BroadcastEmailRun.objects.bulk_create(
+        [BroadcastEmailRun(broadcast_id=broadcast.pk, created_at=timezone.now())],
+        ignore_conflicts=True,
+    )
+
+
+def advance_broadcast_runs(*, batch_size: int = 1000) -> int:
+    """Queue the next batch of recipients of every unfinished broadcast fan-out; returns
+    how many e-mails were queued. Each batch is one transaction that also moves the
+    cursor, so a crash repeats at most that batch (whose rows then already exist)."""
+    run_ids = list(BroadcastEmailRun.objects.filter(finished_at=None).values_list("pk", flat=True))
+    if not run_ids:
+        return 0
+    from messagecenter.notifications.models import Broadcast, BroadcastKind
+    from messagecenter.notifications.queries import broadcast_audience
+
+    queued = 0
+    for run_id in run_ids:
+        with transaction.atomic():
+            run = (
+                BroadcastEmailRun.objects.select_for_update(skip_locked=True)
+                .filter(pk=run_id, finished_at=None)
+                .first()
+            )
+            if run is None:
+                continue
+            now = timezone.now()
+            broadcast = Broadcast.objects.filter(pk=run.broadcast_id).first()
+            if broadcast is None or broadcast.cancelled_at is not None:
+                run.finished_at = now
+                run.save(update_fields=["finished_at"])
+                continue
+            user_ids = list(
+                broadcast_audience(broadcast)
+                .filter(pk__gt=run.cursor)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            category = (
+                Category.PROMOTIONS
+                if broadcast.kind == BroadcastKind.PROMOTION
+                else Category.NOTICES
+            )
+            wanted = enabled_user_ids(user_ids, category, Channel.EMAIL)
+            Email.objects.bulk_create(
+                [
+                    Email(
+                        user_id=user_id,
+                        kind=EmailKind.BROADCAST,
+                        category=category,
+                        broadcast_id=broadcast.pk,
+                        subject=broadcast.subject[:255],
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                    for user_id in sorted(wanted)
+                ],
+                ignore_conflicts=True,
+            )
+            queued += len(wanted)
+            run.queued += len(wanted)
+            if user_ids:
+                run.cursor = user_ids[-1]
+            if len(user_ids) < batch_size:
+                run.finished_at = now
+            run.save(update_fields=["cursor", "queued", "finished_at"])
+    return queued
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+def set_preferences(user: User, choices: Mapping[tuple[str, str], bool]) -> int:
+    """Record a person's choices, {(category, channel): on?}; returns how many changed.
+    A choice that cannot be changed is refused (and nothing is written). Only choices that
+    differ from the default are stored."""
+    for category, channel in choices:
+        rule = RULES.get((category, channel))
+        if rule is None:
+            raise InvalidInput(
+                f"No such preference: {category} by {channel}.", code="unknown_preference"
+            )
+        if not rule.can_change and choices[(category, channel)] != rule.default:
+            raise InvalidInput(
+                f"{Category(category).label} by {Channel(channel).label.lower()} cannot be "
+                "switched off.",
+                code="preference_fixed",
+            )
+    now = timezone.now()
+    with transaction.atomic():
+        # The sender holds this lock while it checks and sends switchable mail (sender.py).
+        _lock_people([user.pk])
+        stored = {
+            (category, channel): is_enabled
+            for category, channel, is_enabled in Preference.objects.filter(user=user).values_list(
+                "category", "channel", "is_enabled"
+            )
+        }
+        changed = 0
+        for (category, channel), is_enabled in choices.items():
+            rule = RULES[(category, channel)]
+            if stored.get((category, channel), rule.default) == is_enabled:
+                continue
+            changed += 1
+            if is_enabled == rule.default:
+                Preference.objects.filter(user=user, category=category, channel=channel).delete()
+            else:
+                Preference.objects.update_or_create(
+                    user=user,
+                    category=category,
+                    channel=channel,
+                    defaults={"is_enabled": is_enabled, "updated_at": now},
+                )
+        return changed
+
+
+def unsubscribe(user: User, category: str = Category.PROMOTIONS) -> int:
+    """One-click unsubscribe (RFC 8058) and the preferences page's "no more e-mail of this
+    kind": effective for every e-mail not yet handed over when this returns."""
+    return set_preferences(user, {(category, Channel.EMAIL): False})
+
+
+def _lock_people(user_ids: Collection[int]) -> None:
+    """Row locks on people, in id order. On SQLite every write transaction already holds
+    the database's write lock (BEGIN IMMEDIATE), which serialises the same way."""
+    list(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(user_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- bounces and complaints ----------------------------------------------------------------
+
+
+def record_bounce(
+    *, address: str, is_complaint: bool = False, provider_message_id: str = "", detail: str = ""
+) -> None:
+    """A hard bounce or a spam complaint: no more switchable mail to the address, and the
+    e-mail it answers (if known) is marked bounced."""
+    reason = SuppressionReason.COMPLAINT if is_complaint else SuppressionReason.HARD_BOUNCE
+    with transaction.atomic():
+        suppress(address, reason=reason, detail=detail)
+        if provider_message_id:
+            Email.objects.filter(provider_message_id=provider_message_id).update(
+                status=EmailStatus.BOUNCED, last_error=detail[:2000]
+            )
+
+
+def suppress(address: str, *, reason: str, detail: str = "") -> None:
+    Suppression.objects.update_or_create(
+        address=address.strip().lower(),
+        defaults={"reason": reason, "detail": detail[:2000], "created_at": timezone.now()},
+    )
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def purge_old_emails(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Delivery records (and development mailbox copies) older than EMAIL_RETENTION_DAYS,
+    in batches so the table is never locked for long. Queued e-mails are never purged."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EMAIL_RETENTION_DAYS)
+    removed = 0
+    while True:
+        ids = list(
+            Email.objects.filter(created_at__lt=cutoff)
+            .exclude(status=EmailStatus.QUEUED)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        removed += Email.objects.filter(pk__in=ids).delete()[0]
+    MailboxEmail.objects.filter(received_at__lt=cutoff).delete()
+    BroadcastEmailRun.objects.filter(finished_at__lt=cutoff).delete()
+    return removed

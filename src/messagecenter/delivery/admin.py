@@ -1,0 +1,79 @@
+"""Staff views of e-mail delivery: every e-mail with its status (queued, sent, bounced,
+failed, not sent and why), the suppression list, and people's stored choices."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from messagecenter.delivery.models import BroadcastEmailRun, Email, EmailStatus, Suppression
+
+
+@admin.register(Email)
+class EmailAdmin(admin.ModelAdmin[Email]):
+    list_display = (
+        "id",
+        "user",
+        "kind",
+        "category",
+        "status",
+        "attempts",
+        "to_address",
+        "subject",
+        "created_at",
+        "sent_at",
+    )
+    list_filter = ("status", "kind", "category")
+    search_fields = ("to_address", "subject", "user__username", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    actions = ("retry_now",)
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Email | None = None) -> Any:
+        return [field.name for field in Email._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Email | None = None) -> bool:
+        return False
+
+    @admin.action(description="Send the selected failed or bounced e-mails again now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
+        count = queryset.filter(status__in=[EmailStatus.FAILED, EmailStatus.BOUNCED]).update(
+            status=EmailStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claimed_until=None,
+        )
+        self.message_user(request, f"{count} e-mail(s) queued again.")
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin[Suppression]):
+    list_display = ("address", "reason", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("address",)
+    readonly_fields = ("created_at",)
+
+    def save_model(self, request: HttpRequest, obj: Suppression, form: Any, change: bool) -> None:
+        obj.address = obj.address.strip().lower()
+        if obj.created_at is None:
+            obj.created_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(BroadcastEmailRun)
+class BroadcastEmailRunAdmin(admin.ModelAdmin[BroadcastEmailRun]):
+    list_display = ("broadcast_id", "queued", "cursor", "created_at", "finished_at")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: BroadcastEmailRun | None = None
+    ) -> Any:
+        return [field.name for field in BroadcastEmailRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

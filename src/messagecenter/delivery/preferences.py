@@ -1,0 +1,132 @@
+"""What each person receives, where: the defaults, what cannot be switched off, and the
+person's own choices (stored only where they differ from the default).
+
+Transactional messages (orders, returns, customer service, membership) and important
+notices always reach the Message Center and the inbox; buyer–seller e-mail and
+promotions are each person's choice (docs/email.md).
+"""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Kind
+from messagecenter.delivery.models import Category, Channel, Preference
+
+__all__ = [
+    "CATEGORY_OF_KIND",
+    "RULES",
+    "Category",
+    "Channel",
+    "Choice",
+    "can_change",
+    "choices_for",
+    "enabled_user_ids",
+    "is_enabled",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    default: bool
+    can_change: bool
+    # Shown beside a choice that cannot be changed.
+    why_fixed: str = ""
+
+
+TRANSACTIONAL = "Always on: it is about your orders, money or account."
+NOTICE = "Always on: important notices about your account cannot be switched off."
+IN_MESSAGE_CENTER = "Always kept in your Message Center."
+
+RULES: dict[tuple[str, str], Rule] = {
+    (Category.ORDER_UPDATES, Channel.MESSAGE_CENTER): Rule(True, False, IN_MESSAGE_CENTER),
+    (Category.ORDER_UPDATES, Channel.EMAIL): Rule(True, False, TRANSACTIONAL),
+    (Category.BUYER_SELLER, Channel.MESSAGE_CENTER): Rule(True, False, IN_MESSAGE_CENTER),
+    (Category.BUYER_SELLER, Channel.EMAIL): Rule(True, True),
+    (Category.CUSTOMER_SERVICE, Channel.MESSAGE_CENTER): Rule(True, False, IN_MESSAGE_CENTER),
+    (Category.CUSTOMER_SERVICE, Channel.EMAIL): Rule(True, False, TRANSACTIONAL),
+    (Category.RETURNS, Channel.MESSAGE_CENTER): Rule(True, False, IN_MESSAGE_CENTER),
+    (Category.RETURNS, Channel.EMAIL): Rule(True, False, TRANSACTIONAL),
+    (Category.MEMBERSHIP, Channel.MESSAGE_CENTER): Rule(True, False, IN_MESSAGE_CENTER),
+    (Category.MEMBERSHIP, Channel.EMAIL): Rule(True, False, TRANSACTIONAL),
+    (Category.PROMOTIONS, Channel.MESSAGE_CENTER): Rule(True, True),
+    (Category.PROMOTIONS, Channel.EMAIL): Rule(True, True),
+    (Category.NOTICES, Channel.MESSAGE_CENTER): Rule(True, False, NOTICE),
+    (Category.NOTICES, Channel.EMAIL): Rule(True, False, NOTICE),
+}
+
+CATEGORY_OF_KIND: dict[str, str] = {
+    Kind.BUYER_SELLER: Category.BUYER_SELLER,
+    Kind.ORDER_UPDATES: Category.ORDER_UPDATES,
+    Kind.RETURNS: Category.RETURNS,
+    Kind.CUSTOMER_SERVICE: Category.CUSTOMER_SERVICE,
+    Kind.CLAIM: Category.CUSTOMER_SERVICE,
+    Kind.MEMBERSHIP: Category.MEMBERSHIP,
+    Kind.PROMOTION: Category.PROMOTIONS,
+    Kind.NOTICE: Category.NOTICES,
+}
+
+
+def can_change(category: str, channel: str) -> bool:
+    return RULES[(category, channel)].can_change
+
+
+def is_enabled(user: User, category: str, channel: str) -> bool:
+    """One person's setting (one query, or none when it cannot be changed)."""
+    rule = RULES[(category, channel)]
+    if not rule.can_change:
+        return rule.default
+    stored = (
+        Preference.objects.filter(user=user, category=category, channel=channel)
+        .values_list("is_enabled", flat=True)
+        .first()
+    )
+    return rule.default if stored is None else stored
+
+
+def enabled_user_ids(user_ids: Collection[int], category: str, channel: str) -> set[int]:
+    """Of these people, the ones who get this category on this channel: one query for any
+    number of people, none when it cannot be switched off."""
+    rule = RULES[(category, channel)]
+    wanted = set(user_ids)
+    if not rule.can_change or not wanted:
+        return wanted if rule.default else set()
+    differing = set(
+        Preference.objects.filter(
+            user_id__in=wanted, category=category, channel=channel, is_enabled=not rule.default
+        ).values_list("user_id", flat=True)
+    )
+    return wanted - differing if rule.default else differing
+
+
+@dataclass(frozen=True)
+class Choice:
+    category: str
+    channel: str
+    label: str
+    is_enabled: bool
+    can_change: bool
+    why_fixed: str
+
+
+def choices_for(user: User) -> list[list[Choice]]:
+    """The preferences page's table: a row per category, a column per channel."""
+    stored = {
+        (category, channel): is_enabled
+        for category, channel, is_enabled in Preference.objects.filter(user=user).values_list(
+            "category", "channel", "is_enabled"
+        )
+    }
+    table = []
+    for category in Category:
+        row = []
+        for channel in Channel:
+            rule = RULES[(category, channel)]
+            value = (
+                stored.get((category, channel), rule.default) if rule.can_change else rule.default
+            )
+            row.append(
+                Choice(category, channel, category.label, value, rule.can_change, rule.why_fixed)
+            )
+        table.append(row)
+    return table

@@ -1,0 +1,331 @@
+"""Building the e-mail for an outbox row: templates (HTML and plain text) in
+templates/delivery/email/, the stable Message-ID, the reference that is also shown in the
+Message Center, and the RFC 8058 unsubscribe pair on promotions only (docs/email.md)."""
+
+from dataclasses import dataclass
+from email.utils import formatdate, parseaddr
+from functools import cache
+from html import escape
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Box, Kind, Message, Participant
+from messagecenter.delivery import dkim_signing, mime, references
+from messagecenter.delivery.links import absolute, preferences_url, unsubscribe_url
+from messagecenter.delivery.models import Category, Email, EmailKind
+from messagecenter.notifications.models import Broadcast, BroadcastKind
+
+
+class NothingToSend(Exception):
+    """The e-mail has no reason to exist any more (the messages were read, the broadcast
+    was cancelled); the row is closed as not sent, with this reason."""
+
+
+class SignedEmail(EmailMultiAlternatives):
+    """Adds the DKIM signature as the last step of building the message."""
+
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        message = super().message(*args, **kwargs)
+        if dkim_signing.is_configured():
+            dkim_signing.sign(message)
+        return message
+
+
+def message_id_header(email: Email) -> str:
+    """Fixed by the row: a retry sends the same Message-ID, never a new one."""
+    return f"<mc.{email.kind}.{email.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+
+# Where each person's own values go in a broadcast rendered once for everyone.
+NAME_MARK, PREFERENCES_MARK, UNSUBSCRIBE_MARK = "\x1bname\x1b", "\x1bprefs\x1b", "\x1bunsub\x1b"
+
+
+@dataclass
+class BroadcastContent:
+    """A broadcast rendered once for all its recipients, with markers for each person's
+    name and links (see mime.py)."""
+
+    kind: str
+    is_active: bool
+    is_promotion: bool = False
+    reference: str = ""
+    subject_header: str = ""
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+
+
+def build(
+    email: Email, user: User, broadcasts: dict[int, BroadcastContent]
+) -> EmailMultiAlternatives:
+    if email.kind == EmailKind.BROADCAST:
+        return _broadcast_email(email, user, broadcasts)
+    if email.kind == EmailKind.MESSAGE:
+        subject, context, template = _message_parts(email, user)
+    else:
+        subject, context, template = _digest_parts(email, user)
+    context |= _common_context(user) | {"preferences_url": preferences_url(user)}
+    message = SignedEmail(
+        subject=subject,
+        body=render_to_string(f"delivery/email/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers=_headers(email, context["reference"]),
+    )
+    message.attach_alternative(
+        render_to_string(f"delivery/email/{template}.html", context), "text/html"
+    )
+    return message
+
+
+def _common_context(user: User) -> dict[str, Any]:
+    return {
+        "greeting_name": user.display_name or user.first_name or user.username,
+        "message_center_url": absolute(reverse("message-center")),
+        "check_url": absolute(reverse("check-email")),
+    }
+
+
+def _headers(email: Email, reference: str, unsubscribe: str | None = None) -> dict[str, str]:
+    headers = {
+        "Message-ID": message_id_header(email),
+        "Date": formatdate(localtime=False),
+        "X-Message-Center-Reference": reference,
+        # Out-of-office replies and mail loops stay away from automated mail (RFC 3834).
+        "Auto-Submitted": "auto-generated",
+    }
+    if unsubscribe is not None:
+        # RFC 8058 one-click unsubscribe: promotions only, never transactional mail.
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers["Precedence"] = "bulk"
+    return headers
+
+
+def _message_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
+    if email.message_id is None:
+        raise NothingToSend("The message no longer exists.")
+    message = (
+        Message.objects.select_related("conversation__order", "sender__storefront")
+        .filter(pk=email.message_id)
+        .first()
+    )
+    if message is None:
+        raise NothingToSend("The message no longer exists.")
+    conversation = message.conversation
+    sender_name = message.sender.public_name if message.sender is not None else "Marketplace"
+    if message.sender is None:
+        subject = conversation.subject
+    else:
+        subject = f"{sender_name}: {conversation.subject}"
+    context = {
+        "message": message,
+        "conversation": conversation,
+        "sender_name": sender_name,
+        "is_official": message.sender is None or message.is_official,
+        "reference": references.for_message(message.pk),
+        "conversation_url": absolute(reverse("conversation", args=[conversation.pk])),
+    }
+    return subject, context, "message"
+
+
+def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
+    """The person's buyer–seller messages that are still unread, from when the digest
+    started gathering: if they read everything meanwhile, there is nothing to send."""
+    participants = {
+        participant.conversation_id: participant
+        for participant in Participant.objects.filter(
+            user=user, conversation__kind=Kind.BUYER_SELLER
+        )
+        .exclude(box=Box.DELETED)
+        .exclude(muted_until__gt=timezone.now())
+        .filter(unread_count__gt=0, last_activity_at__gte=email.covers_from)
+        .select_related("conversation")
+    }
+    messages = [
+        message
+        for message in Message.objects.filter(
+            conversation_id__in=participants, created_at__gte=email.covers_from
+        )
+        .exclude(sender=user)
+        .select_related("sender__storefront")
+        .order_by("created_at", "pk")
+        if message.pk > (participants[message.conversation_id].last_read_message_id or 0)
+    ]
+    if not messages:
+        raise NothingToSend("Read in the Message Center before the e-mail was due.")
+    conversations: dict[int, dict[str, Any]] = {}
+    for message in messages:
+        entry = conversations.setdefault(
+            message.conversation_id,
+            {
+                "conversation": participants[message.conversation_id].conversation,
+                "url": absolute(reverse("conversation", args=[message.conversation_id])),
+                "messages": [],
+            },
+        )
+        entry["messages"].append(
+            {
+                "message": message,
+                "sender_name": message.sender.public_name if message.sender else "Marketplace",
+                "reference": references.for_message(message.pk),
+            }
+        )
+    count = len(messages)
+    senders = sorted(
+        {item["sender_name"] for entry in conversations.values() for item in entry["messages"]}
+    )
+    if count == 1:
+        subject = f"New message from {senders[0]}"
+    else:
+        others = " and others" if len(senders) > 3 else ""
+        subject = f"{count} new messages from {', '.join(senders[:3])}{others}"
+    context = {
+        "conversations": list(conversations.values()),
+        "count": count,
+        # The e-mail's own reference is its newest message's.
+        "reference": references.for_message(messages[-1].pk),
+    }
+    return subject, context, "digest"
+
+
+def load_broadcast(broadcast_id: int) -> BroadcastContent:
+    broadcast = Broadcast.objects.filter(pk=broadcast_id).first()
+    if broadcast is None:
+        return BroadcastContent("", is_active=False)
+    now = timezone.now()
+    is_active = broadcast.cancelled_at is None and (
+        broadcast.expires_at is None or broadcast.expires_at > now
+    )
+    is_promotion = broadcast.kind == BroadcastKind.PROMOTION
+    reference = references.for_broadcast(broadcast.pk)
+    context = {
+        "subject": broadcast.subject,
+        "body": broadcast.body,
+        "broadcast_kind": broadcast.kind,
+        "reference": reference,
+        "broadcast_url": absolute(reverse("broadcast", args=[broadcast.pk])),
+        "message_center_url": absolute(reverse("message-center")),
+        "check_url": absolute(reverse("check-email")),
+        "is_promotion": is_promotion,
+        "greeting_name": NAME_MARK,
+        "preferences_url": PREFERENCES_MARK,
+        "unsubscribe_url": UNSUBSCRIBE_MARK,
+    }
+    return BroadcastContent(
+        kind=broadcast.kind,
+        is_active=is_active,
+        is_promotion=is_promotion,
+        reference=reference,
+        subject=broadcast.subject,
+        subject_header=mime.fold("Subject", broadcast.subject),
+        text=render_to_string("delivery/email/broadcast.txt", context),
+        html=render_to_string("delivery/email/broadcast.html", context),
+    )
+
+
+class PrebuiltEmail(EmailMultiAlternatives):
+    """An e-mail whose wire form is already assembled (mime.assemble). SMTP and the
+    mailbox send those bytes; a provider backend (anymail) reads the usual attributes,
+    which are set as for any other e-mail."""
+
+    def __init__(self, raw: bytes, headers: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(headers=headers, **kwargs)
+        self.raw = raw
+        self.envelope_from = _envelope_from()
+
+    # Returns a stand-in with what the backends use (as_bytes, header lookup), not a
+    # full email.message.EmailMessage: that is the point.
+    def message(self, *args: Any, **kwargs: Any) -> "AssembledMessage":  # type: ignore[override]
+        return AssembledMessage(self.raw, self.extra_headers)
+
+
+class AssembledMessage:
+    """What a mail backend asks of a built message: its bytes and its headers."""
+
+    def __init__(self, raw: bytes, headers: dict[str, str]) -> None:
+        self.raw = raw
+        self.headers = headers
+
+    def as_bytes(self, *args: Any, **kwargs: Any) -> bytes:
+        return self.raw
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+def _broadcast_email(
+    email: Email, user: User, broadcasts: dict[int, BroadcastContent]
+) -> EmailMultiAlternatives:
+    assert email.broadcast_id is not None
+    content = broadcasts.get(email.broadcast_id)
+    if content is None:
+        content = broadcasts[email.broadcast_id] = load_broadcast(email.broadcast_id)
+    if not content.is_active:
+        raise NothingToSend("The broadcast was cancelled or has expired.")
+    name = user.display_name or user.first_name or user.username
+    preferences = preferences_url(user)
+    unsubscribe = unsubscribe_url(user, Category.PROMOTIONS) if content.is_promotion else None
+    text = (
+        content.text.replace(NAME_MARK, name)
+        .replace(PREFERENCES_MARK, preferences)
+        .replace(UNSUBSCRIBE_MARK, unsubscribe or "")
+    )
+    html = (
+        content.html.replace(NAME_MARK, escape(name))
+        .replace(PREFERENCES_MARK, escape(preferences))
+        .replace(UNSUBSCRIBE_MARK, escape(unsubscribe or ""))
+    )
+    headers = _headers(email, content.reference, unsubscribe)
+    message: EmailMultiAlternatives
+    if not mime.is_plain_address(user.email) or dkim_signing.is_configured():
+        # The general path: international addresses, and DKIM (which signs what the
+        # email package builds).
+        message = SignedEmail(
+            subject=content.subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[user.email],
+            headers=headers,
+        )
+        message.attach_alternative(html, "text/html")
+        return message
+    raw = mime.assemble(
+        [
+            _from_header(),
+            f"To: {user.email}\r\n",
+            content.subject_header,
+            *(f"{name}: {value}\r\n" for name, value in headers.items()),
+        ],
+        text,
+        html,
+    )
+    message = PrebuiltEmail(
+        raw,
+        headers,
+        subject=content.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+@cache
+def _envelope_from() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
+@cache
+def _from_header() -> str:
+    return mime.fold("From", settings.DEFAULT_FROM_EMAIL)

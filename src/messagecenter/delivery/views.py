@@ -1,0 +1,168 @@
+"""Pages for what reaches people by e-mail (docs/email.md): preferences (signed in, or
+through the signed link in every e-mail), one-click unsubscribe, the reference checker,
+and the development mailbox."""
+
+import ipaddress
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from messagecenter.delivery import actions, queries
+from messagecenter.delivery.forms import parse_choices
+from messagecenter.delivery.links import LinkHolder, holder_of
+from messagecenter.delivery.models import Category, MailboxEmail
+from messagecenter.delivery.preferences import choices_for
+from messagecenter.errors import NotFound
+from messagecenter.web.shortcuts import AuthenticatedHttpRequest
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        actions.set_preferences(request.user, parse_choices(request.POST))
+        messages.success(request, "Your preferences are saved.")
+        return HttpResponseRedirect(reverse("email-preferences"))
+    return render(
+        request, "delivery/preferences.html", {"table": choices_for(request.user), "token": None}
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences_from_link(request: HttpRequest, preferences_token: str) -> HttpResponse:
+    """The same page from an e-mail's link, without signing in. The link itself is the
+    credential, so the form posts back to it (no session, no CSRF cookie needed)."""
+    token = preferences_token
+    holder = _holder_or_404(token)
+    saved = False
+    if request.method == "POST":
+        actions.set_preferences(holder.user, parse_choices(request.POST))
+        saved = True
+    return render(
+        request,
+        "delivery/preferences.html",
+        {"table": choices_for(holder.user), "token": token, "saved": saved, "person": holder.user},
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, unsubscribe_token: str) -> HttpResponse:
+    """RFC 8058: a POST (the mail client's one click, or the button here) unsubscribes at
+    once and answers 200 without a redirect; it needs no cookie or session. A GET only
+    asks — link scanners follow links, and must not unsubscribe anyone."""
+    token = unsubscribe_token
+    holder = _holder_or_404(token, category_required=True)
+    assert holder.category is not None  # category_required
+    category = Category(holder.category)
+    if request.method == "POST":
+        actions.unsubscribe(holder.user, category)
+        return render(request, "delivery/unsubscribed.html", {"category": category, "token": token})
+    return render(
+        request, "delivery/unsubscribe_confirm.html", {"category": category, "token": token}
+    )
+
+
+@login_required
+@require_safe
+def check_email(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Is this e-mail from us?": a reference from an e-mail, looked up among the person's
+    own messages."""
+    text = request.GET.get("reference", "").strip()
+    found = queries.find_reference(request.user, text) if text else None
+    return render(
+        request,
+        "delivery/check_email.html",
+        {"reference": text[:40], "found": found, "searched": bool(text)},
+    )
+
+
+def _holder_or_404(token: str, *, category_required: bool = False) -> LinkHolder:
+    try:
+        return holder_of(token, category_required=category_required)
+    except NotFound as error:
+        raise Http404(str(error)) from error
+
+
+# --- development mailbox -------------------------------------------------------------------
+
+
+def _mailbox_allowed(request: HttpRequest) -> bool:
+    if not settings.MAILBOX_ENABLED:
+        return False
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    # A loopback peer asking for a loopback host: the developer's own browser. Behind a
+    # reverse proxy the peer is loopback too, but the Host is the public name.
+    host = request.get_host().rsplit(":", 1)[0].strip("[]")
+    return _is_loopback(request.META.get("REMOTE_ADDR", "")) and (
+        host == "localhost" or _is_loopback(host)
+    )
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+@require_safe
+def mailbox(request: HttpRequest) -> HttpResponse:
+    if not _mailbox_allowed(request):
+        raise Http404("No mailbox here.")
+    return render(request, "delivery/mailbox.html", {"emails": queries.mailbox_page()})
+
+
+@require_safe
+def mailbox_email(request: HttpRequest, email_id: int) -> HttpResponse:
+    if not _mailbox_allowed(request):
+        raise Http404("No mailbox here.")
+    stored = MailboxEmail.objects.filter(pk=email_id).first()
+    if stored is None:
+        raise Http404("No such e-mail.")
+    parsed = _parse(stored)
+    text = parsed.get_body(preferencelist=("plain",))
+    return render(
+        request,
+        "delivery/mailbox_email.html",
+        {
+            "stored": stored,
+            "headers": list(parsed.items()),
+            "text": text.get_content() if text is not None else "",
+            "has_html": parsed.get_body(preferencelist=("html",)) is not None,
+        },
+    )
+
+
+@require_safe
+def mailbox_email_html(request: HttpRequest, email_id: int) -> HttpResponse:
+    """The HTML part on its own, for the mailbox page's sandboxed frame: links work (they
+    open in a new tab), scripts never run."""
+    if not _mailbox_allowed(request):
+        raise Http404("No mailbox here.")
+    stored = MailboxEmail.objects.filter(pk=email_id).first()
+    html = _parse(stored).get_body(preferencelist=("html",)) if stored is not None else None
+    if html is None:
+        raise Http404("No HTML part.")
+    # Links open in a new tab: the site's own pages refuse to be framed.
+    content = str(html.get_content()).replace("<head>", '<head><base target="_blank">', 1)
+    response = HttpResponse(content, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = "sandbox allow-popups allow-popups-to-escape-sandbox"
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _parse(stored: MailboxEmail) -> EmailMessage:
+    parsed = message_from_bytes(bytes(stored.raw), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed

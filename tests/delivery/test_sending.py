@@ -1,0 +1,345 @@
+"""E-mails from messages, through a real SMTP server on loopback: what is recorded with
+the message, what goes over the wire (content, headers, Message-ID), digests, retries,
+bounces and DKIM."""
+
+import re
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import dkim
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Kind
+from messagecenter.delivery import actions, references
+from messagecenter.delivery.models import (
+    Category,
+    Channel,
+    Email,
+    EmailKind,
+    EmailStatus,
+    Suppression,
+)
+from messagecenter.delivery.sender import send_due_emails
+from messagecenter.marketplace.models import Product
+from tests.delivery.smtp import Handler
+
+pytestmark = pytest.mark.django_db
+
+LATER = timedelta(minutes=11)
+
+
+def order_update(buyer: User, body: str = "Your order has shipped with DHL.") -> int:
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001", body=body, topic_key="order:1001"
+    )
+    return message.pk
+
+
+def test_an_order_update_is_recorded_with_its_message_and_sent_after_commit(
+    buyer: User, inbox: Handler
+) -> None:
+    with transaction.atomic():
+        message_id = order_update(buyer)
+        queued = Email.objects.get()
+        assert (queued.kind, queued.status, queued.message_id) == ("message", "queued", message_id)
+        assert inbox.received == []
+
+    assert send_due_emails() == 1
+
+    [received] = inbox.received
+    email = Email.objects.get()
+    assert (email.status, email.to_address, email.attempts) == ("sent", buyer.email, 1)
+    message = received.message
+    assert received.recipients == [buyer.email]
+    assert message["Subject"] == "Order 1001"
+    assert message["Message-ID"] == f"<mc.message.{email.pk}@localhost>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    reference = references.for_message(message_id)
+    assert message["X-Message-Center-Reference"] == reference
+    assert "Your order has shipped with DHL." in received.text()
+    assert f"Reference {reference}." in received.text()
+    assert "If it is not in your Message Center, it is not from us." in received.text()
+    assert reference in received.html()
+    assert "/email/preferences/" in received.text()
+    # Transactional: no one-click unsubscribe pair.
+    assert message["List-Unsubscribe"] is None
+    assert message["List-Unsubscribe-Post"] is None
+
+
+def test_a_rolled_back_message_leaves_no_email(buyer: User, inbox: Handler) -> None:
+    def fail_after_sending() -> None:
+        with transaction.atomic():
+            order_update(buyer)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_after_sending()
+
+    assert Email.objects.count() == 0
+    assert send_due_emails() == 0
+    assert inbox.received == []
+
+
+def test_the_sender_and_people_who_muted_get_no_email(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    conversation_actions.mute_conversations(seller, [question.conversation_id])
+    conversation_actions.send_message(buyer, question.conversation_id, "Hello?")
+
+    # Only the first question (before the mute) made a digest, and none for the sender.
+    assert list(Email.objects.values_list("user_id", "kind")) == [(seller.pk, "digest")]
+
+
+def test_agents_get_no_email_and_buyers_get_customer_service_replies(
+    buyer: User, agent: User, inbox: Handler
+) -> None:
+    first = conversation_actions.contact_customer_service(
+        buyer, "My parcel", "Where is my parcel?", agent=agent
+    )
+    conversation_actions.send_message(agent, first.conversation_id, "It arrives tomorrow.")
+
+    assert list(Email.objects.values_list("user_id", "category")) == [
+        (buyer.pk, Category.CUSTOMER_SERVICE)
+    ]
+
+
+def test_buyer_seller_messages_wait_for_a_quiet_period_then_go_as_one_digest(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    start = timezone.now()
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    conversation_actions.send_message(
+        buyer, question.conversation_id, "And does it ship to Canada?"
+    )
+    conversation_actions.send_message(buyer, question.conversation_id, "Thanks!")
+
+    [digest] = Email.objects.all()
+    assert (digest.kind, digest.user_id) == (EmailKind.DIGEST, seller.pk)
+    assert send_due_emails(now=start + timedelta(minutes=9)) == 0
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    [received] = inbox.received
+    assert received.recipients == [seller.email]
+    text = received.text()
+    assert received.message["Subject"] == f"3 new messages from {buyer.public_name}"
+    assert [
+        line
+        for line in text.splitlines()
+        if line in {"Is it new?", "And does it ship to Canada?", "Thanks!"}
+    ] == [
+        "Is it new?",
+        "And does it ship to Canada?",
+        "Thanks!",
+    ]
+    assert text.count("Ref. MC-M") == 3
+    assert received.message["Message-ID"] == f"<mc.digest.{digest.pk}@localhost>"
+    assert received.message["List-Unsubscribe"] is None
+
+
+def test_each_new_message_pushes_the_digest_but_never_past_the_longest_wait(
+    buyer: User, seller: User, product: Product, settings: Settings
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "One")
+    created = Email.objects.get().created_at
+    assert Email.objects.get().next_attempt_at == created + timedelta(minutes=10)
+
+    second = conversation_actions.send_message(buyer, question.conversation_id, "Two")
+    digest = Email.objects.get()
+    assert digest.next_attempt_at == second.created_at + timedelta(minutes=10)
+
+    settings.EMAIL_DIGEST_MAX_WAIT_MINUTES = 5
+    conversation_actions.send_message(buyer, question.conversation_id, "Three")
+    digest = Email.objects.get()
+    assert digest.next_attempt_at == created + timedelta(minutes=5)
+
+
+def test_a_digest_read_in_the_message_center_is_not_sent(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    conversation_actions.mark_read(seller, [question.conversation_id])
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    assert inbox.received == []
+    digest = Email.objects.get()
+    assert (digest.status, digest.last_error) == (
+        EmailStatus.CANCELLED,
+        "Read in the Message Center before the e-mail was due.",
+    )
+
+
+def test_after_a_digest_goes_out_the_next_message_starts_a_new_one(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "First")
+    send_due_emails(now=timezone.now() + LATER)
+    conversation_actions.send_message(buyer, question.conversation_id, "Second")
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+    first, second = inbox.received
+    assert "First" in first.text()
+    assert "Second" in second.text()
+    assert "First" not in second.text()
+    assert first.message["Message-ID"] != second.message["Message-ID"]
+
+
+def test_switching_off_buyer_seller_email_stops_digests(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    actions.set_preferences(seller, {(Category.BUYER_SELLER, Channel.EMAIL): False})
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    assert inbox.received == []
+    assert Email.objects.get().status == EmailStatus.CANCELLED
+
+
+def test_a_temporary_refusal_is_retried_with_backoff_and_the_same_message_id(
+    buyer: User, inbox: Handler
+) -> None:
+    inbox.refuse[buyer.email] = "451 4.3.0 Try again later"
+    order_update(buyer)
+
+    now = timezone.now()
+    assert send_due_emails(now=now) == 1
+    email = Email.objects.get()
+    assert (email.status, email.attempts) == (EmailStatus.QUEUED, 1)
+    assert email.last_error == "451 4.3.0 Try again later"
+    assert now + timedelta(seconds=20) < email.next_attempt_at < now + timedelta(seconds=40)
+    assert send_due_emails(now=now + timedelta(seconds=10)) == 0
+
+    del inbox.refuse[buyer.email]
+    assert send_due_emails(now=now + timedelta(minutes=1)) == 1
+    [received] = inbox.received
+    assert received.message["Message-ID"] == f"<mc.message.{email.pk}@localhost>"
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (EmailStatus.SENT, 2)
+
+
+def test_an_email_that_keeps_failing_ends_as_failed(
+    buyer: User, inbox: Handler, settings: Settings
+) -> None:
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    inbox.refuse[buyer.email] = "451 4.3.0 Try again later"
+    order_update(buyer)
+
+    for hours in (0, 1, 2, 3):
+        send_due_emails(now=timezone.now() + timedelta(hours=hours))
+
+    email = Email.objects.get()
+    assert (email.status, email.attempts) == (EmailStatus.FAILED, 3)
+    assert inbox.received == []
+
+
+def test_a_server_that_is_down_leaves_the_email_queued(buyer: User, settings: Settings) -> None:
+    from tests.test_processes import free_port
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
+        }
+    }
+    order_update(buyer)
+
+    with pytest.raises(ConnectionRefusedError):
+        send_due_emails()
+
+    email = Email.objects.get()
+    # Claimed by the failed attempt; another sender takes it again once the lease ends.
+    assert (email.status, email.attempts) == (EmailStatus.QUEUED, 1)
+    assert email.claimed_until is not None
+
+
+def test_a_hard_bounce_suppresses_the_address_for_promotional_mail(
+    buyer: User, inbox: Handler
+) -> None:
+    inbox.refuse[buyer.email] = "550 5.1.1 No such user"
+    order_update(buyer)
+
+    send_due_emails()
+
+    email = Email.objects.get()
+    assert (email.status, email.last_error) == (EmailStatus.BOUNCED, "550 5.1.1 No such user")
+    assert list(Suppression.objects.values_list("address", "reason")) == [
+        (buyer.email, "hard_bounce")
+    ]
+
+
+def test_a_claimed_email_is_not_taken_by_another_sender_until_its_lease_ends(
+    buyer: User, inbox: Handler, settings: Settings
+) -> None:
+    from messagecenter.delivery.sender import _claim
+
+    order_update(buyer)
+    now = timezone.now()
+    assert len(_claim(10, now)) == 1  # a sender that then dies
+
+    assert send_due_emails(now=now + timedelta(seconds=60)) == 0
+    assert send_due_emails(now=now + timedelta(seconds=settings.EMAIL_CLAIM_SECONDS + 1)) == 1
+    [received] = inbox.received
+    assert received.message["Message-ID"] == f"<mc.message.{Email.objects.get().pk}@localhost>"
+
+
+def test_dkim_signature_verifies_on_the_received_bytes(
+    buyer: User, inbox: Handler, settings: Settings, tmp_path: Path
+) -> None:
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    settings.DKIM_DOMAIN, settings.DKIM_SELECTOR = "example.test", "mc2026"
+    settings.DKIM_PRIVATE_KEY_FILE = str(key)
+    order_update(buyer)
+
+    send_due_emails()
+
+    [received] = inbox.received
+    assert received.message["DKIM-Signature"] is not None
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"mc2026._domainkey.example.test."
+        return record
+
+    assert dkim.verify(received.raw, dnsfunc=dns)
+    tampered = received.raw.replace(b"DHL", b"UPS")
+    assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_message_ids_are_unique_per_email(buyer: User, other_buyer: User, inbox: Handler) -> None:
+    order_update(buyer)
+    order_update(other_buyer)
+    order_update(buyer, "Out for delivery.")
+
+    send_due_emails()
+
+    ids = [item.message["Message-ID"] for item in inbox.received]
+    assert len(set(ids)) == 3
+    assert all(re.fullmatch(r"<mc\.message\.\d+@localhost>", value) for value in ids)
+
+
+def test_old_delivery_records_are_purged_but_never_queued_ones(buyer: User, inbox: Handler) -> None:
+    order_update(buyer, "Shipped.")
+    send_due_emails()
+    order_update(buyer, "Delivered.")  # still queued
+    later = timezone.now() + timedelta(days=91)
+
+    assert actions.purge_old_emails(now=later) == 1
+
+    assert list(Email.objects.values_list("status", flat=True)) == [EmailStatus.QUEUED]

@@ -1,0 +1,229 @@
+"""Preferences, one-click unsubscribe, the reference checker and the development mailbox,
+as people use them."""
+
+import time
+
+import pytest
+from django.core import signing
+from django.test import Client
+from django.urls import reverse
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Kind
+from messagecenter.delivery import actions, links, references
+from messagecenter.delivery.models import Category, Channel, MailboxEmail, Preference
+from messagecenter.delivery.preferences import is_enabled
+from messagecenter.errors import InvalidInput
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_preferences_page_says_what_cannot_be_switched_off(buyer: User) -> None:
+    page = signed_in(buyer).get(reverse("email-preferences")).content.decode()
+
+    assert 'data-testid="pref-promotions-email"' in page
+    assert 'data-testid="pref-buyer_seller-email"' in page
+    assert 'data-testid="pref-order_updates-email-fixed"' in page
+    assert 'data-testid="pref-notices-email-fixed"' in page
+    assert "important notices about your account cannot be switched off" in page
+    assert page.count("Always on: it is about your orders, money or account.") == 4
+
+
+def test_switching_promotions_and_digests_off_and_on(buyer: User) -> None:
+    client = signed_in(buyer)
+
+    response = client.post(reverse("email-preferences"), {"enabled": ["promotions:message_center"]})
+
+    assert response.status_code == 302
+    assert not is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+    assert not is_enabled(buyer, Category.BUYER_SELLER, Channel.EMAIL)
+    assert is_enabled(buyer, Category.PROMOTIONS, Channel.MESSAGE_CENTER)
+    # Only what differs from the default is stored.
+    assert Preference.objects.filter(user=buyer).count() == 2
+
+    client.post(
+        reverse("email-preferences"),
+        {"enabled": ["promotions:message_center", "promotions:email", "buyer_seller:email"]},
+    )
+    assert Preference.objects.filter(user=buyer).count() == 0
+
+
+def test_a_choice_that_cannot_be_changed_is_refused_and_nothing_changes(buyer: User) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        actions.set_preferences(
+            buyer,
+            {
+                (Category.PROMOTIONS, Channel.EMAIL): False,
+                (Category.ORDER_UPDATES, Channel.EMAIL): False,
+            },
+        )
+
+    assert refused.value.code == "preference_fixed"
+    assert Preference.objects.count() == 0
+    # A forged form field for a fixed choice is simply not read.
+    signed_in(buyer).post(reverse("email-preferences"), {"enabled": []})
+    assert is_enabled(buyer, Category.ORDER_UPDATES, Channel.EMAIL)
+
+
+def test_the_link_in_an_email_opens_preferences_without_signing_in(buyer: User) -> None:
+    url = links.preferences_url(buyer).removeprefix("http://127.0.0.1:8000")
+    anonymous = Client(enforce_csrf_checks=True)
+
+    page = anonymous.get(url)
+    assert page.status_code == 200
+    assert buyer.email in page.content.decode()
+
+    saved = anonymous.post(url, {"enabled": ["buyer_seller:email", "promotions:message_center"]})
+    assert saved.status_code == 200
+    assert "Your preferences are saved." in saved.content.decode()
+    assert not is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+    assert is_enabled(buyer, Category.BUYER_SELLER, Channel.EMAIL)
+
+
+def test_link_tokens_carry_at_least_128_bits_and_last_over_a_year(
+    buyer: User, settings: Settings
+) -> None:
+    token = links.preferences_token(buyer)
+    signature = token.rsplit(":", 1)[1]
+    # base64 of an HMAC-SHA256: 43 characters, 256 bits.
+    assert len(signature) * 6 >= 256
+    assert settings.EMAIL_LINK_MAX_AGE_DAYS >= 366
+
+
+def test_an_altered_or_expired_link_is_not_found(
+    buyer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = links.unsubscribe_token(buyer)
+    assert Client().get(reverse("unsubscribe", args=[token[:-2] + "xx"])).status_code == 404
+    assert (
+        Client().get(reverse("unsubscribe", args=[links.preferences_token(buyer)])).status_code
+        == 404
+    )
+
+    two_years_ago = signing.b62_encode(int(time.time()) - 731 * 86400)
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: two_years_ago)
+    old = links.unsubscribe_token(buyer)
+    monkeypatch.undo()
+    assert Client().get(reverse("unsubscribe", args=[old])).status_code == 404
+    assert Client().post(reverse("unsubscribe", args=[old])).status_code == 404
+    assert is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+
+
+def test_a_get_on_the_unsubscribe_link_only_asks(buyer: User) -> None:
+    page = Client().get(reverse("unsubscribe", args=[links.unsubscribe_token(buyer)]))
+
+    assert page.status_code == 200
+    assert "Unsubscribe from promotions and offers e-mails?" in page.content.decode()
+    assert is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+
+
+def test_one_click_unsubscribe_needs_no_session_and_answers_200_at_once(buyer: User) -> None:
+    # RFC 8058: the mail client POSTs the body "List-Unsubscribe=One-Click", no cookies.
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        reverse("unsubscribe", args=[links.unsubscribe_token(buyer)]),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 200
+    assert "You are unsubscribed" in response.content.decode()
+    assert not is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+    # Other mail keeps coming.
+    assert is_enabled(buyer, Category.BUYER_SELLER, Channel.EMAIL)
+
+
+def test_a_reference_from_an_email_is_found_only_among_ones_own_messages(
+    buyer: User, other_buyer: User
+) -> None:
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
+    )
+    reference = references.for_message(message.pk)
+    check = reverse("check-email")
+
+    mine = signed_in(buyer).get(check, {"reference": reference.lower().replace("-", "- ")})
+    assert 'data-testid="reference-found"' in mine.content.decode()
+    assert "Order 1001 shipped" in mine.content.decode()
+
+    theirs = signed_in(other_buyer).get(check, {"reference": reference})
+    assert 'data-testid="reference-not-found"' in theirs.content.decode()
+    assert "Order 1001 shipped" not in theirs.content.decode()
+
+    made_up = signed_in(buyer).get(check, {"reference": f"MC-M{message.pk}-AAAA"})
+    assert 'data-testid="reference-not-found"' in made_up.content.decode()
+
+
+def test_references_survive_typing_mistakes_but_not_made_up_checks() -> None:
+    reference = references.for_message(123456)
+    assert references.parse(reference) == references.Reference("M", 123456)
+    assert references.parse(f"  {reference.lower()} ") == references.Reference("M", 123456)
+    assert references.parse(reference[:-1] + ("A" if reference[-1] != "A" else "B")) is None
+    assert references.parse("MC-X12-ABCD") is None
+    assert references.parse(references.for_broadcast(7)) == references.Reference("B", 7)
+
+
+def test_the_mailbox_shows_sent_email_on_loopback_only(buyer: User, settings: Settings) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
+    from messagecenter.delivery.sender import send_due_emails
+
+    conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped with DHL."
+    )
+    send_due_emails()
+    stored = MailboxEmail.objects.get()
+
+    local = Client(HTTP_HOST="127.0.0.1:8000")
+    listing = local.get(reverse("mailbox")).content.decode()
+    assert "Order 1001 shipped" in listing
+    detail = local.get(reverse("mailbox-email", args=[stored.pk])).content.decode()
+    assert "Shipped with DHL." in detail
+    html = local.get(reverse("mailbox-email-html", args=[stored.pk]))
+    assert html["Content-Security-Policy"].startswith("sandbox")
+    assert '<base target="_blank">' in html.content.decode()
+    assert "/email/preferences/" in html.content.decode()
+
+    remote = Client(HTTP_HOST="127.0.0.1:8000", REMOTE_ADDR="203.0.113.9")
+    assert remote.get(reverse("mailbox")).status_code == 404
+    # Behind a reverse proxy on the same machine: a loopback peer, the public host name.
+    settings.ALLOWED_HOSTS = ["messages.example.com", "127.0.0.1"]
+    proxied = Client(HTTP_HOST="messages.example.com")
+    assert proxied.get(reverse("mailbox")).status_code == 404
+    settings.MAILBOX_ENABLED = False
+    assert local.get(reverse("mailbox")).status_code == 404
+
+
+def test_a_broadcast_shows_the_reference_its_email_carries(buyer: User) -> None:
+    from tests.delivery.helpers import send_broadcast
+
+    broadcast = send_broadcast(audience="buyers")
+
+    page = signed_in(buyer).get(reverse("broadcast", args=[broadcast.pk])).content.decode()
+    assert f"Ref. {references.for_broadcast(broadcast.pk)}" in page
+    check = signed_in(buyer).get(
+        reverse("check-email"), {"reference": references.for_broadcast(broadcast.pk)}
+    )
+    assert 'data-testid="reference-found"' in check.content.decode()
+
+
+def test_a_message_shows_the_reference_its_email_carries(buyer: User) -> None:
+    message = conversation_actions.send_marketplace_message(
+        buyer,
+        kind=Kind.ORDER_UPDATES,
+        subject="Order 1001",
+        body="See http://127.0.0.1:8000/orders/1001/",
+    )
+
+    page = signed_in(buyer).get(reverse("conversation", args=[message.conversation_id]))
+    content = page.content.decode()
+    assert f"Ref. {references.for_message(message.pk)}" in content
+    # The marketplace's own links are clickable.
+    assert '<a href="http://127.0.0.1:8000/orders/1001/"' in content

@@ -1,0 +1,83 @@
+"""E-mail as a person meets it, in Chromium: a promotion arrives in the development
+mailbox, its unsubscribe link asks first and unsubscribes on the button; an order update's
+reference is found with "Is this e-mail from us?"."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from pytest_django.fixtures import Settings
+from pytest_django.live_server_helper import LiveServer
+
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Kind
+from messagecenter.delivery import references
+from messagecenter.delivery.models import Category, Channel
+from messagecenter.delivery.preferences import is_enabled
+from messagecenter.delivery.sender import send_due_emails
+from messagecenter.notifications.models import Audience
+from tests import factories
+from tests.delivery.helpers import send_broadcast
+from tests.e2e.helpers import browser_page, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _mailbox(settings: Settings, live_server: LiveServer) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
+    settings.MAILBOX_ENABLED = True
+    settings.SITE_URL = live_server.url
+
+
+def test_a_promotion_in_the_mailbox_and_its_unsubscribe_link(
+    live_server: LiveServer, request: pytest.FixtureRequest
+) -> None:
+    buyer = factories.BuyerFactory(username="dana", display_name="Dana")
+    send_broadcast(audience=Audience.BUYERS, subject="Autumn sale")
+    send_due_emails()
+    page = browser_page(request, "page")
+
+    page.goto(live_server.url + "/mailbox/")
+    page.get_by_role("link", name="Autumn sale").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Autumn sale")
+    frame = page.frame_locator("iframe.mail-frame")
+    expect(frame.get_by_text("Hello Dana,")).to_be_visible()
+    unsubscribe = frame.get_by_role("link", name="Unsubscribe from promotions")
+    link = unsubscribe.get_attribute("href")
+    assert link is not None
+    assert link.startswith(live_server.url + "/email/unsubscribe/")
+
+    # As a person following the link: a page that asks, and changes nothing yet.
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile("Unsubscribe from promotions")
+    )
+    assert is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    assert not is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+
+
+def test_checking_the_reference_of_an_order_update(
+    live_server: LiveServer, request: pytest.FixtureRequest
+) -> None:
+    buyer = factories.BuyerFactory(username="dana")
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped with DHL."
+    )
+    page = browser_page(request, "page")
+    sign_in(page, live_server, "dana", factories.PASSWORD)
+
+    page.goto(live_server.url + "/account/")
+    page.get_by_role("link", name=re.compile("Is this e-mail from us")).click()
+    page.get_by_label("Reference from the e-mail").fill(references.for_message(message.pk))
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_test_id("reference-found")).to_contain_text("Order 1001 shipped")
+    page.get_by_role("link", name="Open it in your Message Center").click()
+    expect(page.get_by_text("Shipped with DHL.")).to_be_visible()
+
+    page.goto(live_server.url + "/message-center/check-email/")
+    page.get_by_label("Reference from the e-mail").fill("MC-M99-ABCD")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_test_id("reference-not-found")).to_be_visible()
