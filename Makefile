@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # test database next to this one.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install lint typecheck test-sqlite test-postgres lock clean
+.PHONY: run test install lint typecheck test-sqlite test-postgres lock clean bench bench-data bench-smoke
 
 run: install
 	@$(MC) migrate --noinput -v0
@@ -54,6 +54,28 @@ test-postgres: install
 
 lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --group dev --generate-hashes --python-version 3.12 -o requirements.lock
+
+# Benchmarks (docs/benchmarks.md). `make bench` generates the marketplace once (100k users,
+# 1M messages; `make bench-data` generates it again) and runs every workload over HTTP.
+# BENCH_DATABASE_URL must be a database for benchmarks only: generation drops and recreates it.
+BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench/bench.sqlite3
+BENCH_TOKENS ?= var/bench/tokens-$(firstword $(subst :, ,$(BENCH_DATABASE_URL))).json
+BENCH_GENERATE_ARGS ?=
+BENCH_ARGS ?=
+
+bench: install
+	@test -f $(BENCH_TOKENS) || $(MAKE) --no-print-directory bench-data
+	MESSAGECENTER_VAR_DIR=var/bench DATABASE_URL="$(BENCH_DATABASE_URL)" \
+		$(PY) bench/run.py --tokens $(BENCH_TOKENS) $(BENCH_ARGS)
+
+bench-data: install
+	MESSAGECENTER_VAR_DIR=var/bench DATABASE_URL="$(BENCH_DATABASE_URL)" \
+		$(PY) bench/generate.py --fresh --tokens $(BENCH_TOKENS) $(BENCH_GENERATE_ARGS)
+
+# A tiny dataset and every workload for a moment (tests/bench/test_smoke.py runs it in CI).
+bench-smoke: install
+	MESSAGECENTER_VAR_DIR=var/bench-smoke DATABASE_URL= \
+		$(PY) bench/run.py --smoke --output var/bench-smoke/result.json
 
 clean:
 	rm -rf $(VENV) var

@@ -1,0 +1,58 @@
+"""Profile one API request of the workloads in-process with pyinstrument: the request alone,
+repeated, with its timings (docs/benchmarks.md, "Against the goals").
+
+    DATABASE_URL=... .venv/bin/python bench/profile.py --tokens FILE \\
+        --path '/api/v1/search?q=delivery' --as biggest_seller --repeat 20
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=Path, required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--as", dest="who", default="biggest_seller", help="small_buyer, ...")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--html", type=Path, help="write pyinstrument's HTML report here")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    import django
+
+    django.setup()
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    tokens = json.loads(args.tokens.read_text())
+    token = tokens[args.who]["token"]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.get(args.path)  # warm: connection, caches
+    assert response.status_code == 200, response.content[:300]
+    timings = []
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(args.repeat):
+        began = time.perf_counter()
+        client.get(args.path)
+        timings.append((time.perf_counter() - began) * 1000)
+    profiler.stop()
+    timings.sort()
+    print(
+        f"{args.path} as {args.who}: ms min/median/max "
+        f"{timings[0]:.1f}/{timings[len(timings) // 2]:.1f}/{timings[-1]:.1f}"
+    )
+    print(profiler.output_text(unicode=True, color=False, show_all=False)[:6000])
+    if args.html:
+        args.html.write_text(profiler.output_html())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""`make bench-smoke` end to end, so the benchmark harness never rots: bench/run.py --smoke
+generates a tiny marketplace into the test database, starts a real `messagecenter serve` on
+it and runs every workload over HTTP for a moment (docs/benchmarks.md)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_processes import database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WORKLOADS = {
+    "floor: GET /healthz",
+    "send a message",
+    "inbox page, small buyer",
+    "badges, small buyer",
+    "inbox page, biggest seller",
+    "badges, biggest seller",
+    "conversation (200 messages): detail",
+    "conversation (200 messages): latest 100",
+    "conversation (200 messages): older 100",
+    "search, biggest seller: common word 'delivery'",
+    "search, biggest seller: rare word 'tourmaline'",
+    "search, biggest seller: order number",
+}
+
+
+def test_the_smoke_benchmark_measures_every_workload(tmp_path: Path) -> None:
+    output = tmp_path / "smoke.json"
+    subprocess.run(
+        [sys.executable, "bench/run.py", "--smoke", "--no-fresh", "--output", str(output)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "MESSAGECENTER_VAR_DIR": str(tmp_path),
+        },
+        check=True,
+        timeout=300,
+        stdout=subprocess.DEVNULL,
+    )
+    result = json.loads(output.read_text())
+
+    assert set(result["median"]) == WORKLOADS
+    for name, row in result["median"].items():
+        assert (name, row["errors"]) == (name, 0)
+        assert row["requests"] > 0, name
+        assert row["per_second"] > 0, name
+        assert 0 < row["server_p50_ms"] <= row["server_p99_ms"], name
+        assert row["share_of_floor"] > 0, name
+    assert result["median"]["floor: GET /healthz"]["share_of_floor"] == 1.0
+    realtime = result["realtime"]
+    assert (realtime["available"], realtime["sent"], realtime["lost"]) == (True, 10, 0)
+    assert realtime["delivery_ms"]["p50"] > 0
+    notice = result["notice"]
+    assert (notice["available"], notice["failures"]) == (True, 0)
+    assert notice["seen_by"] == notice["people_checked"] > 0
+    assert result["dataset"]["messages"] == 4_000
+    assert result["database"] == database_url().split(":", 1)[0].replace("postgres", "postgresql")
