@@ -6,6 +6,8 @@ UV_VERSION := 0.13.8
 # PostgreSQL for the second pass of the suite; pytest-django creates and drops its own
 # test database next to this one.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# The suite runs in this many processes (pytest-xdist; each has its own test database).
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test install lint typecheck test-sqlite test-postgres lock clean bench bench-data bench-smoke
 
@@ -41,11 +43,11 @@ typecheck: install
 
 # pytest's own exit codes pass through: 5 ("no tests ran") fails the build.
 test-sqlite: install
-	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgres: install
 	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
 	else \
