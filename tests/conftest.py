@@ -1,7 +1,10 @@
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.db import connections
+from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
@@ -59,3 +62,27 @@ def product(seller: User) -> Product:
 
 def database_vendor() -> str:
     return str(settings.DATABASES["default"]["ENGINE"]).rsplit(".", 1)[-1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_database_pools(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[None]:
+    """PostgreSQL's connection pool (settings._database) keeps connections open; they
+    are closed before pytest-django drops the test database, or the drop is refused
+    ("being accessed by other users") and the database is left behind."""
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            # Only where a pool was made (a session without database tests makes none).
+            if connection.alias not in getattr(connection, "_connection_pools", {}):
+                continue
+            # Threads of the tests' servers may still hold one each: end them, then give
+            # this one back and close the pool.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()
+            connection.close_pool()

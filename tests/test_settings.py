@@ -14,6 +14,11 @@ def test_postgres_urls_give_pooled_health_checked_connections() -> None:
     # A pool per process, no persistent per-thread connections (they pile up under ASGI).
     assert config["CONN_MAX_AGE"] == 0
     assert config["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 20, "timeout": 10.0}
+    # Statements prepared on the server after a few runs: planned once per connection.
+    assert (config["OPTIONS"]["server_side_binding"], config["OPTIONS"]["prepare_threshold"]) == (
+        True,
+        5,
+    )
 
 
 def test_sqlite_urls_get_wal_immediate_transactions_and_a_busy_timeout() -> None:

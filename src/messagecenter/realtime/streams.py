@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, wraps
 from importlib import import_module
 from typing import Any, cast
 
@@ -188,8 +188,23 @@ def _open_stream(scope: dict[str, Any]) -> Opening:
 open_stream = sync_to_async(_open_stream, thread_sensitive=False)
 
 
+def _released[**P, R](call: Callable[P, R]) -> Callable[P, R]:
+    """A short database call from the shared thread pool: it gives its connection back
+    (to PostgreSQL's pool, or closes SQLite's) when done, so idle pool threads hold none."""
+
+    @wraps(call)
+    def released(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_old_connections()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return released
+
+
+@_released
 def _read_events(user_id: int, after: int) -> queries.EventsPage:
-    close_old_connections()
     return queries.events_after(user_id, after, STREAM_PAGE_SIZE)
 
 
@@ -216,10 +231,10 @@ class OpenStream:
         return self.credential.user_id
 
 
+@_released
 def _check(
     credentials: Collection[StreamCredential], user_ids: Collection[int], since: datetime
 ) -> tuple[set[StreamCredential], dict[int, int], list[int]]:
-    close_old_connections()
     announced: Callable[[datetime], list[int]] = import_module(
         "messagecenter.notifications.queries"
     ).announced_since
@@ -230,8 +245,8 @@ def _check(
     )
 
 
+@_released
 def _recipients(broadcast_id: int, user_ids: Collection[int]) -> set[int]:
-    close_old_connections()
     # Lazily: the notifications app imports realtime's actions; this module must not
     # import it back at load time.
     find: Callable[[int, Collection[int]], set[int]] = import_module(

@@ -2,7 +2,8 @@
 tsvector on PostgreSQL. Both are handed the same tokens and the same terms, written in
 each one's query language here; no text typed by a person reaches either as syntax."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -91,3 +92,23 @@ def optimize_index() -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO search_index (search_index) VALUES ('optimize')")
+
+
+@contextmanager
+def planned_for_its_values() -> Iterator[None]:
+    """Run the queries inside unprepared on PostgreSQL. The project lets psycopg prepare
+    statements that run often (settings: `prepare_threshold`), and PostgreSQL may then
+    reuse one generic plan whatever the values; for a search the values decide the plan (a
+    rare word wants the text index, a common one does not): a generic plan turned 55 ms
+    searches into 1 s ones (docs/benchmarks.md)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = previous

@@ -23,7 +23,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Attachment, Folder
 from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput
-from messagecenter.search.backends import matching
+from messagecenter.search.backends import matching, planned_for_its_values
 from messagecenter.search.highlight import highlighted, snippet
 from messagecenter.search.models import SearchDocument
 from messagecenter.search.terms import MAX_TERMS, Term, parse_terms
@@ -127,11 +127,12 @@ def search_messages(
             | Q(message__created_at=created_at, relevance__lt=relevance)
             | Q(message__created_at=created_at, relevance=relevance, message_id__lt=message_id)
         )
-    rows = list(
-        documents.select_related("message__conversation", "message__sender__storefront")
-        .defer("tokens", "subject_tokens", "sender_names")
-        .order_by("-message__created_at", "-relevance", "-message_id")[: limit + 1]
-    )
+    with planned_for_its_values():
+        rows = list(
+            documents.select_related("message__conversation", "message__sender__storefront")
+            .defer("tokens", "subject_tokens", "sender_names")
+            .order_by("-message__created_at", "-relevance", "-message_id")[: limit + 1]
+        )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
