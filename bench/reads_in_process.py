@@ -1,0 +1,56 @@
+"""The Message Center's hottest reads, in process on one (pooled) connection: the inbox
+page with broadcasts plus the badge counts, for the dataset's small buyer and biggest
+seller, and a rare and a common word searched as the biggest seller. Medians over
+repeated calls after a warm-up — what a request costs without HTTP, the framework or
+other clients (docs/benchmarks.md).
+
+    MESSAGECENTER_VAR_DIR=/tmp/mc-bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench \\
+        .venv/bin/python bench/reads_in_process.py /tmp/mc-bench/tokens-postgresql-1m.json
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def timed(call: Callable[[], object], calls: int, warmup: int) -> tuple[float, float]:
+    times = []
+    for _ in range(warmup + calls):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    measured = sorted(times[warmup:])
+    return statistics.median(measured), measured[max(0, int(len(measured) * 0.99) - 1)]
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
+    import django
+
+    django.setup()
+    from messagecenter.accounts.models import User
+    from messagecenter.conversations import queries
+    from messagecenter.search.queries import SearchFilters, search_messages
+
+    tokens = json.loads(Path(sys.argv[1]).read_text())
+    for who in ("small_buyer", "biggest_seller"):
+        user = User.objects.get(pk=tokens[who]["user_id"])
+
+        def page(user: User = user) -> None:
+            queries.inbox_page(user, with_broadcasts=True)
+            queries.unread_counts(user)
+
+        p50, p99 = timed(page, 200, 20)
+        print(f"inbox page + badges, {who}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    seller = User.objects.get(pk=tokens["biggest_seller"]["user_id"])
+    for word in ("tourmaline", "delivery"):
+        p50, p99 = timed(lambda word=word: search_messages(seller, SearchFilters(text=word)), 6, 6)
+        print(f"search '{word}', biggest_seller: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
