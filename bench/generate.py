@@ -1354,23 +1354,12 @@ def check_dataset(tokens: dict[str, Any], *, sample: int = 2_000) -> list[str]:
         problems.append(f"{wrong} participants not seen with nothing unread")
     # A seller waits since the first buyer message after their own last message.
     with connection.cursor() as cursor:
+        # "IS NOT" compares NULLs as values on SQLite; PostgreSQL spells it IS DISTINCT FROM.
+        distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
         cursor.execute(
-            """
+            f"""
             SELECT count(*) FROM conversations_participant p
-            WHERE p.role = %s AND p.awaiting_response_since IS NOT (
-                SELECT min(m.created_at) FROM conversations_message m
-                JOIN conversations_participant b
-                  ON b.conversation_id = m.conversation_id AND b.user_id = m.sender_id
-                WHERE m.conversation_id = p.conversation_id AND b.role = %s
-                  AND m.id > coalesce((
-                    SELECT max(o.id) FROM conversations_message o
-                    WHERE o.conversation_id = p.conversation_id AND o.sender_id = p.user_id
-                  ), 0))
-            """.replace("IS NOT (", "IS DISTINCT FROM (")
-            if connection.vendor == "postgresql"
-            else """
-            SELECT count(*) FROM conversations_participant p
-            WHERE p.role = %s AND p.awaiting_response_since IS NOT (
+            WHERE p.role = %s AND p.awaiting_response_since {distinct} (
                 SELECT min(m.created_at) FROM conversations_message m
                 JOIN conversations_participant b
                   ON b.conversation_id = m.conversation_id AND b.user_id = m.sender_id
