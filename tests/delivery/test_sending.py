@@ -343,3 +343,27 @@ def test_old_delivery_records_are_purged_but_never_queued_ones(buyer: User, inbo
     assert actions.purge_old_emails(now=later) == 1
 
     assert list(Email.objects.values_list("status", flat=True)) == [EmailStatus.QUEUED]
+
+
+def test_a_promotion_sent_to_one_person_carries_one_click_unsubscribe(
+    buyer: User, inbox: Handler
+) -> None:
+    conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.PROMOTION, subject="Picked for you", body="20% off kettles."
+    )
+
+    send_due_emails()
+
+    [received] = inbox.received
+    assert received.message["List-Unsubscribe"].startswith(
+        "<http://127.0.0.1:8000/email/unsubscribe/"
+    )
+    assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "Unsubscribe from promotions" in received.html()
+    # Switched off: not sent.
+    actions.unsubscribe(buyer)
+    conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.PROMOTION, subject="More for you", body="30% off."
+    )
+    assert send_due_emails() == 0
+    assert len(inbox.received) == 1

@@ -71,12 +71,18 @@ def build(
     else:
         subject, context, template = _digest_parts(email, user)
     context |= _common_context(user) | {"preferences_url": preferences_url(user)}
+    # A promotion sent as a message (to one person) is a promotion all the same: it gets
+    # the one-click unsubscribe pair too.
+    unsubscribe = None
+    if email.category == Category.PROMOTIONS:
+        unsubscribe = unsubscribe_url(user, Category.PROMOTIONS)
+        context |= {"is_promotion": True, "unsubscribe_url": unsubscribe}
     message = SignedEmail(
         subject=subject,
         body=render_to_string(f"delivery/email/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],
-        headers=_headers(email, context["reference"]),
+        headers=_headers(email, context["reference"], unsubscribe),
     )
     message.attach_alternative(
         render_to_string(f"delivery/email/{template}.html", context), "text/html"
