@@ -187,7 +187,7 @@ def set_preferences(user: User, choices: Mapping[tuple[str, str], bool]) -> int:
     now = timezone.now()
     with transaction.atomic():
         # The sender holds this lock while it checks and sends switchable mail (sender.py).
-        _lock_people([user.pk])
+        lock_people([user.pk])
         stored = {
             (category, channel): is_enabled
             for category, channel, is_enabled in Preference.objects.filter(user=user).values_list(
@@ -218,7 +218,7 @@ def unsubscribe(user: User, category: str = Category.PROMOTIONS) -> int:
     return set_preferences(user, {(category, Channel.EMAIL): False})
 
 
-def _lock_people(user_ids: Collection[int]) -> None:
+def lock_people(user_ids: Collection[int]) -> None:
     """Row locks on people, in id order. On SQLite every write transaction already holds
     the database's write lock (BEGIN IMMEDIATE), which serialises the same way."""
     list(

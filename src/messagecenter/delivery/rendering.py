@@ -91,8 +91,16 @@ def build(
 
 
 def _common_context(user: User) -> dict[str, Any]:
+    return {"greeting_name": _greeting_name(user), **_site_links()}
+
+
+def _greeting_name(user: User) -> str:
+    return str(user.display_name or user.first_name or user.username)
+
+
+def _site_links() -> dict[str, str]:
+    """The footer's links, the same in every e-mail."""
     return {
-        "greeting_name": user.display_name or user.first_name or user.username,
         "message_center_url": absolute(reverse("message-center")),
         "check_url": absolute(reverse("check-email")),
     }
@@ -217,8 +225,7 @@ def load_broadcast(broadcast_id: int) -> BroadcastContent:
         "broadcast_kind": broadcast.kind,
         "reference": reference,
         "broadcast_url": absolute(reverse("broadcast", args=[broadcast.pk])),
-        "message_center_url": absolute(reverse("message-center")),
-        "check_url": absolute(reverse("check-email")),
+        **_site_links(),
         "is_promotion": is_promotion,
         "greeting_name": NAME_MARK,
         "preferences_url": PREFERENCES_MARK,
@@ -278,7 +285,7 @@ def _broadcast_email(
         content = broadcasts[email.broadcast_id] = load_broadcast(email.broadcast_id)
     if not content.is_active:
         raise NothingToSend("The broadcast was cancelled or has expired.")
-    name = user.display_name or user.first_name or user.username
+    name = _greeting_name(user)
     preferences = preferences_url(user)
     unsubscribe = unsubscribe_url(user, Category.PROMOTIONS) if content.is_promotion else None
     text = (

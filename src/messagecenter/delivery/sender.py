@@ -22,7 +22,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.delivery.actions import _lock_people, advance_broadcast_runs, suppress
+from messagecenter.delivery.actions import advance_broadcast_runs, lock_people, suppress
 from messagecenter.delivery.models import (
     Channel,
     Email,
@@ -71,7 +71,7 @@ def send_due_emails(*, limit: int = 200, now: datetime | None = None) -> int:
             # Held while this chunk is checked and sent: an unsubscribe waits for it, and
             # once recorded is seen by the next chunk (actions.set_preferences).
             with transaction.atomic():
-                _lock_people([email.user_id for email in chunk])
+                lock_people([email.user_id for email in chunk])
                 allowed = _still_wanted(chunk, people)
                 for email in chunk:
                     if email.pk not in allowed:
@@ -191,7 +191,8 @@ def _record(outcome: Outcome, now: datetime) -> None:
         Email.objects.filter(pk__in=ids).update(
             status=EmailStatus.CANCELLED, claimed_until=None, last_error=reason
         )
-    rest = [e for e in outcome.sent if e.pk not in set(plain)]
+    plain_ids = set(plain)
+    rest = [e for e in outcome.sent if e.pk not in plain_ids]
     for email in rest:
         email.status, email.sent_at, email.claimed_until = EmailStatus.SENT, now, None
     for email in outcome.bounced:

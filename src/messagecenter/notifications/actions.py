@@ -2,7 +2,6 @@
 trashes, restores and deletes their copy (a BroadcastState row, written only then); the
 worker announces the ones that became due (docs/notifications.md)."""
 
-import importlib
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Box
+from messagecenter.delivery.actions import enqueue_broadcast_emails
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.notifications import queries
 from messagecenter.notifications.models import (
@@ -28,7 +28,7 @@ from messagecenter.notifications.models import (
     BroadcastState,
 )
 from messagecenter.notifications.queries import BroadcastItem
-from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.actions import PendingEvent, announce_broadcast, record_events
 from messagecenter.realtime.models import EventKind
 
 logger = logging.getLogger(__name__)
@@ -239,22 +239,9 @@ def on_broadcast_due(broadcast: Broadcast) -> None:
     that marks it announced: the e-mail fan-out is enqueued there (durable with it), and
     open streams get a nudge after commit (realtime's announce_broadcast). Nothing is
     written per person: the Message Center finds the broadcast on read."""
-    enqueue_emails = _optional("messagecenter.delivery.actions", "enqueue_broadcast_emails")
-    if enqueue_emails is not None:
-        enqueue_emails(broadcast)
+    enqueue_broadcast_emails(broadcast)
     # It publishes after commit itself.
-    announce = _optional("messagecenter.realtime.actions", "announce_broadcast")
-    if announce is not None:
-        announce(broadcast.pk)
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    """Another app's entry point, when it exists in this build."""
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
+    announce_broadcast(broadcast.pk)
 
 
 # --- each person's copy ------------------------------------------------------------------
