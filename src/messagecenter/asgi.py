@@ -1,17 +1,29 @@
-"""The ASGI application `messagecenter serve` runs: Django, except for the event stream.
+"""The ASGI application `messagecenter serve` runs.
 
 GET /api/v1/sync/stream goes to `realtime.streams.stream_application`, outside Django's
 request handler, which would keep a thread for as long as each stream stays open
-(docs/realtime.md, "The stream"). Everything else, including WebSocket and lifespan
-scopes, goes to Django.
+(docs/realtime.md, "The stream").
+
+Every other request goes to Django's WSGI handler on a pool of `WEB_THREADS` threads
+(a2wsgi). Not Django's ASGI handler: it runs synchronous middleware and views in one thread
+per process (asgiref's thread-sensitive mode), so a process answered one request at a time
+and stood still while each waited for the database, and its hand-offs between the event loop
+and that thread cost more than a small request itself — GET /healthz answered ≈ 300
+requests/s through it and ≈ 3,000/s through this pool (docs/benchmarks.md, decision 0006).
+The project has no async views; WebSocket connections are closed (code 1000).
 """
 
 import contextlib
+import gc
 import os
 import resource
-from typing import Any
+import time
+from typing import Any, cast
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi_typing import WSGIApp
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
 
 # Every open stream is a socket: take all the open files the system allows this process
 # (the soft limit, often 1,024, is raised to the hard limit; going past that needs root).
@@ -20,10 +32,20 @@ with contextlib.suppress(ValueError, OSError):
     resource.setrlimit(resource.RLIMIT_NOFILE, (_open_files_hard_limit, _open_files_hard_limit))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
-django_application = get_asgi_application()
+# Django's stubs type the handler's answer as a response, which is the iterable of bytes
+# WSGI asks for.
+django_handler = cast("WSGIApp", get_wsgi_application())
+django_application = WSGIMiddleware(django_handler, workers=settings.WEB_THREADS)
 
-# After get_asgi_application (django.setup): it reads models and settings.
+# After get_wsgi_application (django.setup): it reads models and settings.
 from messagecenter.realtime.streams import PATH, stream_application  # noqa: E402
+from messagecenter.web.server_timing import RECEIVED_AT  # noqa: E402
+
+# Everything alive now (Django, the apps, their modules: ≈ 117,000 objects) lives as long as
+# the process: take it out of the garbage collector's reach, so that a full collection does
+# not walk it in the middle of a request — measured on the 100-message page, p99 74 → 22 ms
+# (docs/benchmarks.md, "Per-request cost").
+gc.freeze()
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -34,4 +56,6 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http" and path == PATH:
         await stream_application(scope, receive, send)
     else:
-        await django_application(scope, receive, send)
+        # Server-Timing counts from here: waiting for a free thread is server time too.
+        timed: Any = {**scope, RECEIVED_AT: time.perf_counter()}
+        await django_application(timed, receive, send)

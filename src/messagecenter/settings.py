@@ -145,6 +145,9 @@ def _database(url: str) -> dict[str, Any]:
     return config
 
 
+# Threads per server process answering requests (messagecenter/asgi.py). Each holds a
+# database connection while it works: keep it below DATABASE_POOL_MAX_SIZE on PostgreSQL.
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "10"))
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'messagecenter.sqlite3'}"
 DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

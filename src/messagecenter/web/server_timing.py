@@ -2,8 +2,10 @@
 benchmarks and browser developer tools see server-side time apart from the network and the
 client (docs/benchmarks.md, docs/operations.md).
 
-Outermost middleware: the figure covers every middleware, the view and its queries, not the
-ASGI server or sending the body. Two clock reads and a header per request. Sync and async
+Outermost middleware: the figure covers every middleware, the view and its queries — and,
+under `messagecenter serve`, the wait for a free thread of the pool (`asgi.py` notes when
+the request reached the application) — not the HTTP parsing or sending the body. Two clock
+reads and a header per request. Sync and async
 capable, so it never makes Django hand an async view (the event stream) to a thread;
 streaming responses are timed to the start of the stream."""
 
@@ -14,6 +16,10 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+
+# The ASGI scope key (a2wsgi hands the scope on as environ["asgi.scope"]) holding the
+# time.perf_counter() at which the request reached messagecenter.asgi.application.
+RECEIVED_AT = "messagecenter.received_at"
 
 
 class ServerTimingMiddleware:
@@ -29,7 +35,8 @@ class ServerTimingMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._timed_async(request)
-        started = time.perf_counter()
+        scope = request.META.get("asgi.scope")
+        started = scope[RECEIVED_AT] if scope and RECEIVED_AT in scope else time.perf_counter()
         response: HttpResponseBase = self.get_response(request)
         return _stamped(response, started)
 

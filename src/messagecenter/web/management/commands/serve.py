@@ -12,13 +12,21 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1, help="server processes")
+        # httptools and uvloop (C) are installed and chosen by "auto"; h11 and asyncio (pure
+        # Python) cost ≈ a third of the throughput (docs/benchmarks.md).
+        parser.add_argument("--http", choices=("auto", "httptools", "h11"), default="auto")
+        parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto")
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, workers: int, http: str, loop: str, **options: Any
+    ) -> None:
         uvicorn.run(
             "messagecenter.asgi:application",
             host=host,
             port=port,
             workers=workers,
+            http=http,
+            loop=loop,
             lifespan="off",
             log_level="warning",
             # Behind a proxy, trust X-Forwarded-* only from loopback.
