@@ -2,10 +2,13 @@
 replies with attachments and Idempotency-Key, actions; and that nobody reaches what is
 not theirs."""
 
+import hashlib
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
@@ -872,3 +875,44 @@ def test_a_tokens_first_use_in_a_minute_costs_one_write(
     # The token, its last use, the counters.
     with django_assert_num_queries(3):
         device.get("/folders")
+
+
+def test_a_reply_through_the_api_costs_the_token_the_action_and_its_attachments(
+    buyer: User, seller: User, question: Message, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    device = warmed_device(seller)
+    path = f"/conversations/{question.conversation_id}/messages"
+    # The token (with its person); savepoint, the idempotency key's lookup, the reply's 12
+    # statements when the buyer is unread already and waits for nothing
+    # (tests/conversations/test_query_counts.py), release; the answer's attachments. No
+    # access check before the action (it finds the person among the locked participants)
+    # and no second key lookup to tell a retry (the action marks what it found).
+    with django_assert_num_queries(16):
+        sent = device.post(path, {"body": "Yes, 28 cm."}, headers={"Idempotency-Key": "r-1"})
+    with django_assert_num_queries(5):
+        retry = device.post(path, {"body": "Yes, 28 cm."}, headers={"Idempotency-Key": "r-1"})
+
+    assert (sent.status_code, retry.status_code) == (201, 200)
+    assert retry.json() == sent.json()
+
+
+def test_a_reply_to_a_conversation_not_yours_stores_nothing(buyer: User, question: Message) -> None:
+    stranger = factories.BuyerFactory()
+    before = snapshot()
+
+    as_json = with_token(stranger).post(
+        f"/conversations/{question.conversation_id}/messages", {"body": "Hi"}
+    )
+    # Bytes no other test uploads: the file must not be in storage afterwards.
+    upload = SimpleUploadedFile("mine.png", PNG_BYTES + secrets.token_bytes(16), "image/png")
+    with_files = with_token(stranger).post_form(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Hi", "attachments": [upload]},
+    )
+
+    assert error_of(as_json) == (404, "conversation_not_found")
+    assert error_of(with_files) == (404, "conversation_not_found")
+    assert snapshot() == before
+    upload.seek(0)
+    sha256 = hashlib.sha256(upload.read()).hexdigest()
+    assert not default_storage.exists(f"attachments/{sha256[:2]}/{sha256}")

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from messagecenter.accounts.actions import API_TOKEN_PREFIX, hash_api_token_secret
 from messagecenter.accounts.models import ApiToken, User
+from messagecenter.rows import unique_row
 
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
 API_TOKEN_MAX_CHARS = 100
@@ -27,10 +28,8 @@ def api_token_for_secret(secret: str) -> ApiToken | None:
     if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > API_TOKEN_MAX_CHARS:
         return None
     secret_hash = hash_api_token_secret(secret)
-    token = (
-        ApiToken.objects.select_related("user", "user__storefront")
-        .filter(secret_hash=secret_hash)
-        .first()
+    token = unique_row(
+        ApiToken.objects.select_related("user", "user__storefront").filter(secret_hash=secret_hash)
     )
     if token is None or not hmac.compare_digest(token.secret_hash, secret_hash):
         return None

@@ -47,6 +47,7 @@ from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
+from messagecenter.rows import unique_row
 from messagecenter.search.actions import index_messages
 
 # Bulk actions take at most this many conversations at once (one page of selection).
@@ -323,11 +324,17 @@ def _send_once(
 
 
 def _message_for_key(sender: User, idempotency_key: str) -> Message | None:
-    return (
-        Message.objects.select_related("conversation")
-        .filter(sender=sender, idempotency_key=idempotency_key)
-        .first()
+    """The sender's message with this key, marked as found (the API answers 200)."""
+    message = unique_row(
+        Message.objects.select_related("conversation").filter(
+            sender=sender, idempotency_key=idempotency_key
+        )
     )
+    if message is not None:
+        message.found_by_idempotency_key = True
+        # The sender asking is the one who sent it (with their storefront, when loaded).
+        message.sender = sender
+    return message
 
 
 def _post(
@@ -387,8 +394,8 @@ def _post(
             )
             for stored in files
         )
-    # Searchable exactly when it exists (docs/search.md).
-    index_messages([message])
+    # Searchable exactly when it exists, by everyone in the conversation (docs/search.md).
+    index_messages([message], members={conversation_id: [p.user_id for p in participants]})
     Conversation.objects.filter(pk=conversation_id).update(
         last_message=message, last_message_at=now, message_count=F("message_count") + 1
     )

@@ -416,9 +416,8 @@ def sent(
     """Send through `send` (one action, given the key), answering 201 for a new message and
     200 for a retry that found the message an earlier request with the key sent."""
     key = idempotency_key.strip() if idempotency_key is not None else None
-    is_retry = bool(key) and queries.message_sent_with_key(user, key or "") is not None
     message = send(key)
-    return Status(200 if is_retry else 201, message_out(message, user))
+    return Status(200 if message.found_by_idempotency_key else 201, message_out(message, user))
 
 
 @router.post(
@@ -435,13 +434,17 @@ def send_message(
     the same Idempotency-Key."""
     user = request.auth
     payload, files = parse_message_input(request, MessageIn)
-    # The action refuses replies to the marketplace's own messages (403 cannot_reply).
-    participant = queries.access_conversation(user, conversation_id)
+    if files:
+        # Files are stored before the action's transaction: only for someone who may reply.
+        queries.access_conversation(user, conversation_id)
+    # The action finds the person among the conversation's participants (404 when they are
+    # not one, or deleted it) and refuses replies to the marketplace's own messages (403
+    # cannot_reply).
     return sent(
         user,
         idempotency_key,
         lambda key: actions.send_message(
-            user, participant.conversation_id, payload.body, idempotency_key=key, attachments=files
+            user, conversation_id, payload.body, idempotency_key=key, attachments=files
         ),
     )
 

@@ -123,6 +123,9 @@ class Message(models.Model):
     created_at = models.DateTimeField()
     # The client's key for "send once": a retry with the same key returns this message.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (NULL: no key)
+    # Not a column: set on the message a send with an idempotency key returns when an
+    # earlier request with that key had sent it (actions._send_once); the API answers 200.
+    found_by_idempotency_key = False
 
     class Meta:
         constraints: ClassVar = [

@@ -43,6 +43,7 @@ from messagecenter.notifications.queries import (
     broadcast_rows,
     fold_broadcast_counts,
 )
+from messagecenter.rows import unique_row
 
 VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
 # Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
@@ -61,7 +62,7 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
         raise NotFound("No such conversation.", code="conversation_not_found") from None
     if not 0 < conversation_id <= MAX_ID:
         raise NotFound("No such conversation.", code="conversation_not_found")
-    participant = (
+    participant = unique_row(
         Participant.objects.select_related(
             "conversation",
             "conversation__storefront",
@@ -69,9 +70,7 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
             "conversation__buyer__storefront",
             "conversation__product",
             "conversation__order",
-        )
-        .filter(user=user, conversation_id=conversation_id, box__in=VISIBLE_BOXES)
-        .first()
+        ).filter(user=user, conversation_id=conversation_id, box__in=VISIBLE_BOXES)
     )
     if participant is None:
         raise NotFound("No such conversation.", code="conversation_not_found")
@@ -412,13 +411,3 @@ def message_page(
         messages = messages.filter(id__lt=before)
     rows = list(messages.order_by("-id")[: limit + 1])
     return MessagePage(rows[:limit][::-1], has_more=len(rows) > limit)
-
-
-def message_sent_with_key(user: User, idempotency_key: str) -> Message | None:
-    """The person's message sent with this idempotency key, if any: tells a retry (which
-    send_message answers with the first message) from a first send."""
-    return (
-        Message.objects.filter(sender_id=user.pk, idempotency_key=idempotency_key)
-        .only("id")
-        .first()
-    )
