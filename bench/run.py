@@ -40,6 +40,7 @@ import os
 import platform
 import re
 import secrets
+import shlex
 import signal
 import socket
 import statistics
@@ -47,13 +48,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -173,10 +176,10 @@ class Workload:
     # client number, request number → method, path, token, JSON body, extra headers
     make: Callable[[int, int], Request]
     concurrency: int
-    expect: tuple[int, ...] = (200,)
     # What the response must contain (a sanity check that the work was done).
     check: Callable[[bytes], bool] | None = None
     group: str = ""
+    expect: tuple[int, ...] = (200,)
 
 
 @dataclass
@@ -257,7 +260,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(workers: int, log: Path, environment: dict[str, str]) -> Iterator[int]:
+def running_server(
+    workers: int, log: Path, environment: dict[str, str], more: Sequence[str] = ()
+) -> Iterator[int]:
     port = free_port()
     process = subprocess.Popen(
         [
@@ -271,6 +276,7 @@ def running_server(workers: int, log: Path, environment: dict[str, str]) -> Iter
             str(port),
             "--workers",
             str(workers),
+            *more,
         ],
         env={**os.environ, **environment},
         stdout=subprocess.DEVNULL,
@@ -349,52 +355,37 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
     def has_items(content: bytes) -> bool:
         return bool(json.loads(content)["items"])
 
-    reads = args.read_concurrency
-    return [
-        Workload("floor: GET /healthz", get("/healthz", ""), args.concurrency, group="floor"),
-        Workload("send a message", send, args.concurrency, expect=(201,), group="send"),
-        Workload(
-            "inbox page, small buyer",
-            get("/api/v1/conversations", small),
-            reads,
-            check=has_items,
-            group="inbox",
-        ),
-        Workload("badges, small buyer", get("/api/v1/folders", small), reads, group="inbox"),
-        Workload(
-            "inbox page, biggest seller",
-            get("/api/v1/conversations", biggest),
-            reads,
-            check=has_items,
-            group="inbox",
-        ),
-        Workload("badges, biggest seller", get("/api/v1/folders", biggest), reads, group="inbox"),
+    reads: list[Workload] = [
+        Workload("inbox page, small buyer", get("/api/v1/conversations", small), 1, has_items),
+        Workload("badges, small buyer", get("/api/v1/folders", small), 1),
+        Workload("inbox page, biggest seller", get("/api/v1/conversations", biggest), 1, has_items),
+        Workload("badges, biggest seller", get("/api/v1/folders", biggest), 1),
         Workload(
             "conversation (200 messages): detail",
             get(f"/api/v1/conversations/{long_id}", biggest),
-            reads,
+            1,
             group="conversation",
         ),
         Workload(
             "conversation (200 messages): latest 100",
             get(f"/api/v1/conversations/{long_id}/messages?limit=100", biggest),
-            reads,
-            check=remember_first,
+            1,
+            remember_first,
             group="conversation",
         ),
         Workload(
             "conversation (200 messages): older 100",
             older_page,
-            reads,
-            check=has_items,
+            1,
+            has_items,
             group="conversation",
         ),
         *(
             Workload(
                 f"search, biggest seller: {label}",
                 get(f"/api/v1/search?q={quote(search[key])}", biggest),
-                reads,
-                check=has_results,
+                1,
+                has_results,
                 group="search",
             )
             for label, key in (
@@ -404,6 +395,30 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
             )
         ),
     ]
+    plan = [
+        Workload("floor: GET /healthz", get("/healthz", ""), args.concurrency, group="floor"),
+        Workload("send a message", send, args.concurrency, expect=(201,), group="send"),
+    ]
+    # Each read alone (its latency: what one request costs the server), then with more
+    # clients than cores (what waiting for the server adds).
+    for clients in args.read_concurrency:
+        plan += [
+            replace(
+                read,
+                name=read.name if clients == 1 else f"{read.name} ({clients} clients)",
+                concurrency=clients,
+                group=read.group or "inbox",
+            )
+            for read in reads
+        ]
+    return [
+        workload for workload in plan if workload.group == "floor" or wanted(args, workload.group)
+    ]
+
+
+def wanted(args: argparse.Namespace, group: str) -> bool:
+    """--only: the workload groups to run (the floor always runs)."""
+    return not args.only or group in args.only
 
 
 def load_realtime_bench() -> ModuleType:
@@ -589,8 +604,12 @@ async def measure(port: int, tokens: dict[str, Any], args: argparse.Namespace) -
                 for stat in ("p50", "p99")
             },
         }
-    realtime = await realtime_latency(port, tokens, args.realtime_messages)
-    notice = await notice_to_everyone(port, tokens)
+    realtime: dict[str, Any] = {"available": False, "why": "not asked for (--only)"}
+    notice: dict[str, Any] = {"available": False, "why": "not asked for (--only)"}
+    if wanted(args, "realtime"):
+        realtime = await realtime_latency(port, tokens, args.realtime_messages)
+    if wanted(args, "notice"):
+        notice = await notice_to_everyone(port, tokens)
     return {"repeats": repeats, "median": medians, "realtime": realtime, "notice": notice}
 
 
@@ -712,6 +731,10 @@ def smoke_dataset(tokens_path: Path, fresh: bool) -> None:
     subprocess.run([*command, *(["--fresh"] if fresh else [])], check=True)
 
 
+def numbers(text: str) -> list[int]:
+    return [int(number) for number in text.split(",")]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=Path, help="the JSON file bench/generate.py wrote")
@@ -721,7 +744,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--concurrency", type=int, default=32, help="floor and send clients")
-    parser.add_argument("--read-concurrency", type=int, default=4, help="clients of the reads")
+    parser.add_argument(
+        "--read-concurrency",
+        type=numbers,
+        default=[1, 4],
+        help="clients of the reads, each read once per number (default 1,4)",
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(),
+        help="workload groups: send, inbox, conversation, search, realtime, notice",
+    )
+    parser.add_argument("--server-args", default="", help="more arguments for `serve`")
     parser.add_argument("--duration", type=float, default=10, help="seconds per workload")
     parser.add_argument("--warmup", type=float, default=2, help="seconds, not recorded")
     parser.add_argument("--max-requests", type=int, default=10**9, help="per workload")
@@ -772,8 +807,12 @@ def main(argv: list[str] | None = None) -> None:
         check=True,
     )
     began = time.perf_counter()
-    with running_server(args.workers, var_dir / "bench-server.log", environment) as port:
-        measured = asyncio.run(measure(port, tokens, args))
+    server_args = shlex.split(args.server_args)
+    with running_server(
+        args.workers, var_dir / "bench-server.log", environment, server_args
+    ) as port:
+        # The clients share the machine with the server: uvloop keeps their cost low.
+        measured = uvloop.run(measure(port, tokens, args))
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -805,8 +844,10 @@ def main(argv: list[str] | None = None) -> None:
                 "warmup",
                 "repeats",
                 "realtime_messages",
+                "server_args",
             )
-        },
+        }
+        | {"only": sorted(args.only)},
         "goals": GOALS,
         "seconds": round(time.perf_counter() - began, 1),
         **measured,

@@ -15,9 +15,7 @@ from tests.test_processes import database_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-WORKLOADS = {
-    "floor: GET /healthz",
-    "send a message",
+READS = {
     "inbox page, small buyer",
     "badges, small buyer",
     "inbox page, biggest seller",
@@ -28,6 +26,13 @@ WORKLOADS = {
     "search, biggest seller: common word 'delivery'",
     "search, biggest seller: rare word 'tourmaline'",
     "search, biggest seller: order number",
+}
+# Each read alone and with 4 clients (--read-concurrency 1,4).
+WORKLOADS = {
+    "floor: GET /healthz",
+    "send a message",
+    *READS,
+    *(f"{name} (4 clients)" for name in READS),
 }
 
 
