@@ -108,6 +108,8 @@ TEMPLATES = [
 def _database(url: str) -> dict[str, Any]:
     config: dict[str, Any] = dict(dj_database_url.parse(url))
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's, with the threads of a process taking turns to write in order.
+        config["ENGINE"] = "messagecenter.db.sqlite3"
         config["OPTIONS"] = {
             # Writers queue on the lock instead of failing: IMMEDIATE takes the write lock
             # at BEGIN (no deadlock on read-to-write upgrade), the timeout is how long to wait.
