@@ -126,10 +126,11 @@ def _database(url: str) -> dict[str, Any]:
         # tests need real WAL locking between threads.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-messagecenter.sqlite3")}
     else:
-        # A connection pool per process (psycopg_pool, Django's "pool" option). Under ASGI
-        # every request runs in a thread of its own, and persistent per-thread connections
-        # (CONN_MAX_AGE > 0) pile up until PostgreSQL refuses more; the pool hands a
-        # connection to a request and takes it back at its end (docs/operations.md).
+        # A connection pool per process (psycopg_pool, Django's "pool" option). Requests run
+        # on many threads (WEB_THREADS, the stream's short calls in asyncio's pool), and
+        # persistent per-thread connections (CONN_MAX_AGE > 0) piled up until PostgreSQL
+        # refused more; the pool hands a connection to a request and takes it back at its
+        # end (docs/operations.md).
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             # Parameters bound on the server, so psycopg prepares a statement once it has
