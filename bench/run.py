@@ -2,18 +2,20 @@
 
     make bench          # the dataset must exist: bench/generate.py --fresh (see the Makefile)
     make bench-smoke    # a tiny dataset, every workload for a second: the harness never rots
-    .venv/bin/python bench/run.py --tokens /tmp/mc-bench/tokens.json --workers 1 \\
-        --concurrency 32 --read-concurrency 4 --duration 10 --repeats 3
+    .venv/bin/python bench/run.py --tokens /tmp/mc-bench/tokens.json --workers 2 \\
+        --concurrency 32 --read-concurrency 1,4 --duration 10 --repeats 3 [--only send,inbox]
 
-Starts `messagecenter serve` (uvicorn, `--workers` processes) on a free loopback port against
-DATABASE_URL, then, closed loop, each client on its own keep-alive connection:
+Starts `messagecenter serve` (uvicorn, `--workers` processes: one per core by default) on a
+free loopback port against DATABASE_URL, then, closed loop, each client on its own
+keep-alive connection (the clients run on uvloop, on the same machine):
 
 - floor: GET /healthz (no database work) at --concurrency: the server's limit, measured in
   every repeat; every throughput is also given as a share of it;
 - send: POST /api/v1/conversations/{id}/messages (with an Idempotency-Key) at
   --concurrency, each client a different buyer in their own conversation;
 - inbox: GET /api/v1/conversations and GET /api/v1/folders (the badges) for a small buyer
-  and for the biggest seller;
+  and for the biggest seller — each read once with 1 client (the request alone: its
+  latency) and once with each further --read-concurrency (waiting behind others);
 - conversation: GET /api/v1/conversations/{id} and its 200 messages (two pages of 100,
   the API's largest page) as the biggest seller;
 - search: GET /api/v1/search as the biggest seller: a common word, a rare word, an order
@@ -24,7 +26,8 @@ DATABASE_URL, then, closed loop, each client on its own keep-alive connection:
   of bench/realtime.py (streams for the dataset's stream buyers, the biggest seller sends).
 
 Latency is measured by the client (request written → response read) and by the server
-(the `Server-Timing: app;dur=` header of every response: Django's own time). Each workload
+(the `Server-Timing: app;dur=` header of every response: from the request reaching the
+application, waiting for a thread included, to the response). Each workload
 runs --repeats times, interleaved with the floor; the report gives medians over repeats.
 Results: JSON in bench/results/ (or --output), a Markdown table on stdout, PNG plots with
 --plot-prefix.
@@ -742,7 +745,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-fresh", action="store_true", help="smoke: load into the (empty) database as is"
     )
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="server processes (one per core)"
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="floor and send clients")
     parser.add_argument(
         "--read-concurrency",
@@ -769,7 +774,8 @@ def main(argv: list[str] | None = None) -> None:
     # Stopped from outside: stop the server too (the context manager's finally).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.smoke:
-        args.duration, args.warmup, args.repeats = 1.0, 0.3, 1
+        # One process: no Redis needed for the realtime workload's wake-ups.
+        args.duration, args.warmup, args.repeats, args.workers = 1.0, 0.3, 1, 1
         args.realtime_messages = 10
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
     if "MESSAGECENTER_VAR_DIR" not in os.environ:
