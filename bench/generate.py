@@ -21,7 +21,8 @@ Participant (box, folder, last_activity_at, unread_count, last_read_message, is_
 awaiting_response_since), Conversation.last_message/last_message_at/message_count,
 ResponseTime for every answered wait, UnreadCounter rows (all ten keys for everyone in a
 conversation) equal to a recount, one SearchDocument per message made by the search app's
-own token functions (the FTS5 / tsvector index follows as on every insert), and the event
+own token functions (the FTS5 / tsvector index follows as on every insert) and the message
+in the search mailbox (MailboxMessage) of everyone in its conversation, and the event
 log as the retention purge leaves it (everything is older than the retention period, so each
 person keeps only their newest event and the stream's last sequence counts them all).
 `--check` verifies all of it on the loaded database with the project's own code.
@@ -475,7 +476,7 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
     from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
     from messagecenter.realtime.models import EventKind, EventStream, UserEvent
     from messagecenter.search.actions import MARKETPLACE_NAME
-    from messagecenter.search.models import SearchDocument
+    from messagecenter.search.models import MailboxMessage, SearchDocument
     from messagecenter.search.tokens import document, folded, token_texts
 
     if User.objects.exists():
@@ -869,6 +870,7 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
         Message,
         SearchDocument,
         Participant,
+        MailboxMessage,
         ResponseTime,
         UnreadCounter,
         EventStream,
@@ -1096,6 +1098,23 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
             for row in participants_rows
         ),
     )
+    # Every message in the mailbox of everyone in its conversation (search.actions writes
+    # them with each message; everyone here joined before the first message).
+    mailbox = connection.ops.quote_name(MailboxMessage._meta.db_table)
+    message_name = connection.ops.quote_name(Message._meta.db_table)
+    participant_name = connection.ops.quote_name(Participant._meta.db_table)
+
+    def mailboxes() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {mailbox} (message_id, user_id, created_at)"
+                f" SELECT message.id, participant.user_id, message.created_at"
+                f" FROM {message_name} AS message JOIN {participant_name} AS participant"
+                f" ON participant.conversation_id = message.conversation_id"
+            )
+            return int(cursor.rowcount)
+
+    timed("search mailboxes", mailboxes)
     timed(
         "response times",
         lambda: Table(
@@ -1299,7 +1318,8 @@ def check_dataset(tokens: dict[str, Any], *, sample: int = 2_000) -> list[str]:
     own per-person recount (tests/conversations/helpers.py) and the search app's own
     document builder for a sample; one real search."""
     from django.db import connection
-    from django.db.models import Count, F, Max, Q
+    from django.db.models import Count, F, Max, Q, Sum
+    from django.db.models.functions import Coalesce
 
     from messagecenter.accounts.models import User
     from messagecenter.conversations.models import (
@@ -1312,7 +1332,7 @@ def check_dataset(tokens: dict[str, Any], *, sample: int = 2_000) -> list[str]:
     )
     from messagecenter.realtime.models import EventStream, UserEvent
     from messagecenter.search.actions import _document
-    from messagecenter.search.models import SearchDocument
+    from messagecenter.search.models import MailboxMessage, SearchDocument
     from messagecenter.search.queries import SearchFilters, search_messages
 
     if str(ROOT) not in sys.path:
@@ -1435,6 +1455,28 @@ def check_dataset(tokens: dict[str, Any], *, sample: int = 2_000) -> list[str]:
         ):
             problems.append(f"message {message.pk}: search document differs")
             break
+    # Mailboxes: every message once for everyone in its conversation, at its time.
+    expected_rows = Participant.objects.aggregate(
+        rows=Coalesce(Sum("conversation__message_count"), 0)
+    )["rows"]
+    if MailboxMessage.objects.count() != expected_rows:
+        problems.append("search mailboxes do not hold each message once per participant")
+    sampled = {m.pk: m for m in messages}
+    members: dict[int, set[int]] = defaultdict(set)
+    for conversation_id, user_id in Participant.objects.filter(
+        conversation_id__in={m.conversation_id for m in messages}
+    ).values_list("conversation_id", "user_id"):
+        members[conversation_id].add(user_id)
+    in_mailboxes: dict[int, set[int]] = defaultdict(set)
+    for message_id, user_id, created_at in MailboxMessage.objects.filter(
+        message_id__in=sampled
+    ).values_list("message_id", "user_id", "created_at"):
+        in_mailboxes[message_id].add(user_id)
+        if created_at != sampled[message_id].created_at:
+            problems.append(f"message {message_id}: a mailbox has it at another time")
+            break
+    if any(in_mailboxes[m.pk] != members[m.conversation_id] for m in messages):
+        problems.append("a sampled message is not in exactly its participants' mailboxes")
     seller = User.objects.get(pk=tokens["biggest_seller"]["user_id"])
     search = tokens["biggest_seller"]["search"]
     for text in (search["rare_word"], search["order_number"], search["common_word"]):

@@ -29,6 +29,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Kind, Message
 from messagecenter.marketplace.models import Order, Product
+from messagecenter.search.models import MailboxMessage
 from tests import factories
 from tests.web.helpers import png
 
@@ -57,6 +58,13 @@ class Mailbox:
         """Message ids as the names above, so a failing assertion reads as the table."""
         by_id = {message_id: name for name, message_id in self.ids.items()}
         return [by_id.get(message_id, f"#{message_id}") for message_id in message_ids]
+
+
+def move_in_time(message_ids: list[int], created_at: datetime) -> None:
+    """Date messages as if sent then: the message and its copies in the mailboxes (which
+    the send path writes with the message's time, never changed afterwards)."""
+    Message.objects.filter(pk__in=message_ids).update(created_at=created_at)
+    MailboxMessage.objects.filter(message_id__in=message_ids).update(created_at=created_at)
 
 
 @pytest.fixture
@@ -126,7 +134,7 @@ def mailbox(buyer: User, other_buyer: User, seller: User, agent: User) -> Mailbo
         other_buyer, kettle.pk, "Is the kettle available in red?"
     )
     for name, message in sent.items():
-        Message.objects.filter(pk=message.pk).update(created_at=SENT_ON[name])
+        move_in_time([message.pk], SENT_ON[name])
     return Mailbox(
         buyer=buyer,
         other_buyer=other_buyer,

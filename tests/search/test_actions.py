@@ -1,7 +1,7 @@
 """The index follows the messages: written in the transaction that sends, gone with a purged
 conversation, rebuilt from scratch by the command, identical in effect on both databases."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -13,7 +13,7 @@ from pytest_django import DjangoAssertNumQueries
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation, Kind, Message
 from messagecenter.search.actions import index_messages
-from messagecenter.search.models import SearchDocument
+from messagecenter.search.models import MailboxMessage, SearchDocument
 from messagecenter.search.queries import SearchFilters, search_messages
 from messagecenter.search.tokens import MAX_OCCURRENCES
 from tests.search.conftest import ORDER_NUMBER, Mailbox
@@ -97,6 +97,7 @@ def test_a_purged_conversation_leaves_nothing_in_the_index(mailbox: Mailbox) -> 
 
     assert not Conversation.objects.filter(pk=promotion.conversation_id).exists()
     assert not SearchDocument.objects.filter(message_id=promotion.pk).exists()
+    assert not MailboxMessage.objects.filter(message_id=promotion.pk).exists()
     assert indexed("toasters") == []
     assert SearchDocument.objects.count() == Message.objects.count()
     assert_index_matches_documents()
@@ -112,9 +113,19 @@ def test_a_conversation_deleted_for_ever_leaves_nothing_in_the_index(mailbox: Ma
     assert_index_matches_documents()
 
 
+def mailbox_rows() -> list[tuple[int, int, datetime]]:
+    return list(
+        MailboxMessage.objects.order_by("message_id", "user_id").values_list(
+            "message_id", "user_id", "created_at"
+        )
+    )
+
+
 def test_the_rebuild_command_writes_every_document_again(mailbox: Mailbox) -> None:
     before = list(SearchDocument.objects.order_by("message_id").values_list())
+    in_mailboxes = mailbox_rows()
     SearchDocument.objects.all().delete()
+    MailboxMessage.objects.all().delete()
     assert search_messages(mailbox.buyer, SearchFilters(text="kettle")).results == []
     output = StringIO()
 
@@ -122,6 +133,7 @@ def test_the_rebuild_command_writes_every_document_again(mailbox: Mailbox) -> No
 
     assert output.getvalue() == f"Indexed {len(before)} messages.\n"
     assert list(SearchDocument.objects.order_by("message_id").values_list()) == before
+    assert mailbox_rows() == in_mailboxes
     assert len(search_messages(mailbox.buyer, SearchFilters(text="kettle")).results) == 4
     assert indexed("toasters") == [mailbox.ids["e1"]]
     assert_index_matches_documents()
@@ -129,6 +141,7 @@ def test_the_rebuild_command_writes_every_document_again(mailbox: Mailbox) -> No
 
 def test_rebuilding_again_changes_nothing(mailbox: Mailbox) -> None:
     before = list(SearchDocument.objects.order_by("message_id").values_list())
+    in_mailboxes = mailbox_rows()
     output = StringIO()
 
     call_command("rebuild_search_index", "-v", "2", stdout=output)
@@ -138,6 +151,7 @@ def test_rebuilding_again_changes_nothing(mailbox: Mailbox) -> None:
         output.getvalue() == f"{len(before)} messages indexed…\nIndexed {len(before)} messages.\n"
     )
     assert list(SearchDocument.objects.order_by("message_id").values_list()) == before
+    assert mailbox_rows() == in_mailboxes
     assert indexed(ORDER_NUMBER.split("-")[1]) == [
         mailbox.ids["b1"],
         mailbox.ids["b2"],
@@ -151,20 +165,32 @@ def test_the_rebuild_command_refuses_an_empty_batch() -> None:
         call_command("rebuild_search_index", "--batch-size", "0")
 
 
-def test_indexing_costs_one_insert_and_one_read_of_the_subjects(
+def test_indexing_costs_two_inserts_and_a_read_of_what_it_is_not_given(
     mailbox: Mailbox, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
+    def unindexed() -> None:
+        SearchDocument.objects.filter(message_id=mailbox.ids["a2"]).delete()
+        MailboxMessage.objects.filter(message_id=mailbox.ids["a2"]).delete()
+
     message = Message.objects.select_related("sender__storefront").get(pk=mailbox.ids["a2"])
-    SearchDocument.objects.filter(message=message).delete()
-    with django_assert_num_queries(2):
+    unindexed()
+    # The subjects, the document, the members, their mailboxes.
+    with django_assert_num_queries(4):
         index_messages([message])
 
-    SearchDocument.objects.filter(message=message).delete()
+    unindexed()
     with_conversation = Message.objects.select_related(
         "conversation__order", "sender__storefront"
     ).get(pk=message.pk)
-    with django_assert_num_queries(1):
-        index_messages([with_conversation])
+    with django_assert_num_queries(2):
+        index_messages(
+            [with_conversation],
+            members={message.conversation_id: [mailbox.buyer.pk, mailbox.seller.pk]},
+        )
+
+    assert set(
+        MailboxMessage.objects.filter(message_id=message.pk).values_list("user_id", flat=True)
+    ) == {mailbox.buyer.pk, mailbox.seller.pk}
 
 
 def test_a_word_repeated_past_the_limit_finds_the_same_on_both_databases(

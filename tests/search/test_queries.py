@@ -10,7 +10,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Box, Folder, Kind, Message
 from messagecenter.errors import InvalidInput
 from messagecenter.search.queries import SearchFilters, SearchPage, search_messages
-from tests.search.conftest import ORDER_NUMBER, Mailbox
+from tests.search.conftest import ORDER_NUMBER, Mailbox, move_in_time
 
 pytestmark = pytest.mark.django_db
 
@@ -312,11 +312,9 @@ def test_among_messages_sent_at_the_same_moment_a_match_in_the_subject_comes_fir
     # d1 ("Refund question") is older than b2 ("…We'll refund you…"); at the same moment
     # the subject match ranks first, although b2's id is lower and d2's higher.
     same_moment = Message.objects.get(pk=mailbox.ids["d1"]).created_at
-    Message.objects.filter(pk__in=[mailbox.ids["b2"], mailbox.ids["d2"]]).update(
-        created_at=same_moment
-    )
+    move_in_time([mailbox.ids["b2"], mailbox.ids["d2"]], same_moment)
     late = actions.send_message(mailbox.seller, conversation_of(mailbox, "b1"), "Refund sent.")
-    Message.objects.filter(pk=late.pk).update(created_at=same_moment)
+    move_in_time([late.pk], same_moment)
 
     page = search_messages(mailbox.buyer, SearchFilters(text="refund"))
 
@@ -332,9 +330,7 @@ def test_among_messages_sent_at_the_same_moment_a_match_in_the_subject_comes_fir
 def test_pages_continue_where_the_last_one_ended(mailbox: Mailbox, limit: int) -> None:
     # Five messages at one moment (newest id first among them), and others around them.
     same_moment = Message.objects.get(pk=mailbox.ids["d1"]).created_at
-    Message.objects.filter(pk__in=[mailbox.ids[name] for name in ("b1", "b2", "d2", "a3")]).update(
-        created_at=same_moment
-    )
+    move_in_time([mailbox.ids[name] for name in ("b1", "b2", "d2", "a3")], same_moment)
     filters = SearchFilters(box=Box.INBOX)
     everything = names(mailbox, search_messages(mailbox.buyer, filters, limit=25))
 

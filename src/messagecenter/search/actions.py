@@ -1,25 +1,35 @@
-"""Writes to the search index (docs/search.md): a document per message, in the transaction
-that creates the message, and a rebuild from all messages in batches."""
+"""Writes to the search index (docs/search.md): a document per message and a mailbox row
+per message and participant, in the transaction that creates the message, and a rebuild
+from all messages in batches."""
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 
 from django.db import transaction
+from django.db.models import Q
 
-from messagecenter.conversations.models import Conversation, Message
+from messagecenter.conversations.models import Conversation, Message, Participant
 from messagecenter.search.backends import optimize_index
-from messagecenter.search.models import SearchDocument
+from messagecenter.search.models import MailboxMessage, SearchDocument
 from messagecenter.search.tokens import document, folded, token_texts
 
 MARKETPLACE_NAME = "Marketplace"
 REBUILD_BATCH_SIZE = 500
 
 
-def index_messages(messages: Sequence[Message]) -> None:
-    """Write the search documents of new messages. Called by conversations.actions inside
-    the transaction that inserts them, so a message is searchable exactly when it exists.
+def index_messages(
+    messages: Sequence[Message], *, members: Mapping[int, Sequence[int]] | None = None
+) -> None:
+    """Write the search documents of new messages, and put each in the mailbox of everyone
+    in its conversation. Called by conversations.actions inside the transaction that
+    inserts them, so a message is searchable exactly when it exists.
 
-    Costs one INSERT, plus one SELECT for the conversations' subjects and order numbers
-    when the messages do not carry them already (select_related).
+    `members`: the user ids of each conversation's participants, when the caller has them
+    (the send path has just locked them); otherwise they are read.
+
+    Costs two INSERTs, plus one SELECT for the conversations' subjects and order numbers
+    when the messages do not carry them already (select_related) and one for the members
+    when they are not given.
     """
     if not messages:
         return
@@ -47,6 +57,26 @@ def index_messages(messages: Sequence[Message]) -> None:
     SearchDocument.objects.bulk_create(
         [_document(message, *subjects[message.conversation_id]) for message in messages]
     )
+    if members is None:
+        members = _members({message.conversation_id for message in messages})
+    MailboxMessage.objects.bulk_create(
+        MailboxMessage(message=message, user_id=user_id, created_at=message.created_at)
+        for message in messages
+        for user_id in members.get(message.conversation_id, ())
+    )
+
+
+def add_to_mailboxes(conversation_id: int, user_ids: Sequence[int]) -> None:
+    """Put a conversation's messages so far in the mailboxes of people who join it after it
+    started (the search finds what a participant can see: the whole conversation). Whoever
+    adds a Participant to an existing conversation calls this in the same transaction."""
+    MailboxMessage.objects.bulk_create(
+        MailboxMessage(message_id=message_id, user_id=user_id, created_at=created_at)
+        for message_id, created_at in Message.objects.filter(
+            conversation_id=conversation_id
+        ).values_list("pk", "created_at")
+        for user_id in user_ids
+    )
 
 
 def rebuild_search_index(
@@ -54,8 +84,9 @@ def rebuild_search_index(
     batch_size: int = REBUILD_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write every message's document again, in id order, one transaction per batch (new
-    messages arriving meanwhile index themselves). Returns how many messages it indexed."""
+    """Write every message's document and mailbox rows again, in id order, one transaction
+    per batch (new messages arriving meanwhile index themselves). Returns how many messages
+    it indexed."""
     last_id = 0
     indexed = 0
     while True:
@@ -67,9 +98,9 @@ def rebuild_search_index(
             )
             if not batch:
                 break
-            SearchDocument.objects.filter(
-                message_id__gt=last_id, message_id__lte=batch[-1].pk
-            ).delete()
+            written = Q(message_id__gt=last_id, message_id__lte=batch[-1].pk)
+            SearchDocument.objects.filter(written).delete()
+            MailboxMessage.objects.filter(written).delete()
             index_messages(batch)
         last_id = batch[-1].pk
         indexed += len(batch)
@@ -77,6 +108,15 @@ def rebuild_search_index(
             progress(indexed)
     optimize_index()
     return indexed
+
+
+def _members(conversation_ids: set[int]) -> dict[int, list[int]]:
+    members: dict[int, list[int]] = defaultdict(list)
+    for conversation_id, user_id in Participant.objects.filter(
+        conversation_id__in=conversation_ids
+    ).values_list("conversation_id", "user_id"):
+        members[conversation_id].append(user_id)
+    return members
 
 
 def _document(message: Message, subject: str, order_number: str | None) -> SearchDocument:

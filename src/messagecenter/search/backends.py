@@ -7,7 +7,10 @@ from contextlib import contextmanager
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Expression, Q
+from django.db.models import BooleanField, Expression, F, Func, Q, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat, StrIndex
+from django.db.models.lookups import GreaterThan, In
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.utils import NotSupportedError
 
@@ -33,10 +36,21 @@ def tsquery(terms: Sequence[Term]) -> str:
     return " & ".join(written)
 
 
-def matching(terms: Sequence[Term]) -> Q:
-    """The search documents (the query's base table) that match every term."""
+def matching(terms: Sequence[Term], *, row_by_row: bool = False) -> Q:
+    """The search documents (the query's base table) that match every term, by the text
+    index. On SQLite: `message_id IN (the FTS5 matches)`, which the planner may start from
+    (queries.Start says how the query keeps it from starting anywhere else); `row_by_row`
+    writes `+message_id`, so that it cannot, and checks each row it reads against the
+    list. Without the plus, a query that starts from the person's Participant rows would
+    probe (conversation, id) for every match in every one of their conversations — for a
+    common word and a seller with 25,000 conversations, 25,000 × 300,000 probes (minutes;
+    docs/benchmarks.md)."""
     if connection.vendor == "sqlite":
-        return Q(_Fts5Matches(fts5_query(terms)))
+        matches = RawSQL(
+            "SELECT rowid FROM search_index WHERE search_index MATCH %s", (fts5_query(terms),)
+        )
+        message_id = Unindexed(F("message_id")) if row_by_row else F("message_id")
+        return Q(In(message_id, matches))
     if connection.vendor == "postgresql":
         return Q(_TsvectorMatches(tsquery(terms)))
     raise NotSupportedError(
@@ -44,29 +58,42 @@ def matching(terms: Sequence[Term]) -> Q:
     )
 
 
-class _Fts5Matches(Expression):
-    """`+message_id IN (the FTS5 matches)`. The unary plus keeps SQLite from using the match
-    list as an index key on messages: it would otherwise probe (conversation, id) for every
-    match in every one of the person's conversations — for a common word and a seller with
-    25,000 conversations, 25,000 × 300,000 probes (minutes; docs/benchmarks.md). With it,
-    the person's own messages are read once and each is checked against the list."""
+def containing(terms: Sequence[Term]) -> Q:
+    """The same match as `matching`, read from each document's own tokens instead of the
+    text index, for walking a person's newest messages one by one (queries.py): a word is
+    " " + its tokens (the last one a beginning), a phrase " " + its tokens + " ", looked for
+    in the space-separated tokens with a space added at both ends. FTS5 asked about one row
+    at a time would build a prefix's whole match list again for every row (20 ms each for
+    "delivery" among a million messages); this costs microseconds a row."""
+    padded = Concat(Value(" "), "tokens", Value(" "), output_field=TextField())
+    condition = Q()
+    for term in terms:
+        pattern = " " + " ".join(term.tokens) + ("" if term.is_prefix else " ")
+        # instr() on SQLite, strpos() on PostgreSQL: exact, where LIKE would read `_` and
+        # `%` as wildcards and, on SQLite, ignore ASCII case.
+        condition &= Q(GreaterThan(StrIndex(padded, Value(pattern)), 0))
+    return condition
 
-    output_field = BooleanField()
-    conditional = True
 
-    def __init__(self, query: str) -> None:
-        super().__init__()
-        self.query = query
-
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, tuple[str | int, ...]]:
-        document = compiler.quote_name(compiler.query.get_initial_alias())
-        return (
-            f"+{document}.message_id IN "
-            "(SELECT rowid FROM search_index WHERE search_index MATCH %s)",
-            (self.query,),
+def counted_matches(terms: Sequence[Term], up_to: int) -> int:
+    """How many documents the text index finds (SQLite), counting no further than `up_to`.
+    A rare word costs nothing; a common prefix costs what FTS5 takes to merge its match
+    list (17 ms for "delivery" among a million messages)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM search_index WHERE search_index MATCH %s"
+            " LIMIT %s)",
+            [fts5_query(terms), up_to],
         )
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+class Unindexed(Func):
+    """`+column` (SQLite's documented way to steer a plan): the same value, but not an
+    index key, so the planner cannot start from an index on that column."""
+
+    template = "+%(expressions)s"
 
 
 class _TsvectorMatches(Expression):

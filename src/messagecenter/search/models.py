@@ -7,6 +7,9 @@ content) and kept in step by triggers on it; on PostgreSQL a generated tsvector 
 those triggers and must create them again.
 """
 
+from typing import ClassVar
+
+from django.conf import settings
 from django.db import models
 
 from messagecenter.conversations.models import Message
@@ -29,3 +32,34 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"Search document of message {self.message_id}"
+
+
+class MailboxMessage(models.Model):
+    """A message as it sits in one person's mailbox: one row per message and per person
+    taking part in its conversation, with the time it was sent, so that a search can walk
+    a person's messages newest first and stop at the first page of matches (docs/search.md).
+
+    Written with the search document (in the sending transaction) for everyone in the
+    conversation then; someone added to a conversation later gets its earlier messages
+    with search.actions.add_to_mailboxes. Whether the person still sees a message (box,
+    deleted history) is read from their Participant row at search time, so archiving,
+    trashing and deleting write nothing here. Deleted with the message."""
+
+    pk = models.CompositePrimaryKey("message_id", "user_id")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, db_index=False, related_name="mailbox_entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    # The message's created_at, copied so the walk needs only this table's index.
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [
+            # A person's messages in search order: newest first, then the higher id.
+            models.Index(fields=["user", "-created_at", "-message"], name="mailbox_newest_first")
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.message_id} in {self.user_id}'s mailbox"

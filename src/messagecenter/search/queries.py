@@ -1,9 +1,11 @@
 """Full-text search over the messages a person can see (docs/search.md)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum, auto
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from django.db import connection
 from django.db.models import (
     Case,
     Exists,
@@ -11,21 +13,31 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
+    Subquery,
     TextField,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, Concat
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django_stubs_ext import WithAnnotations
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Attachment, Folder
+from messagecenter.conversations.models import Attachment, Box, Folder
 from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput
-from messagecenter.search.backends import matching, planned_for_its_values
+from messagecenter.search.backends import (
+    Unindexed,
+    containing,
+    counted_matches,
+    matching,
+    planned_for_its_values,
+)
 from messagecenter.search.highlight import highlighted, snippet
-from messagecenter.search.models import SearchDocument
+from messagecenter.search.models import MailboxMessage, SearchDocument
 from messagecenter.search.terms import MAX_TERMS, Term, parse_terms
 from messagecenter.search.tokens import folded
 
@@ -36,6 +48,26 @@ MAX_ID = 2**63 - 1
 MAX_NAME_CHARS = 150
 _FIRST_DAY = date.min + timedelta(days=1)
 _LAST_DAY = date.max - timedelta(days=1)
+_BEFORE_EVERYTHING = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class _Annotations(TypedDict):
+    relevance: int
+    sent_at: datetime
+    walk_end: datetime | None
+
+
+# A document as the search queries return it (for the type checker; at run time the
+# annotations are plain attributes). walk_end: SQLite's walk only.
+if TYPE_CHECKING:
+    Found = WithAnnotations[SearchDocument, _Annotations]
+else:
+    Found = SearchDocument
+# On SQLite: how many of a person's newest messages a search reads one by one before it
+# turns to the text index, and how many matches it starts from at most (each costs ~5 µs;
+# past that, checking the person's own messages costs less). docs/search.md#cost.
+WALK_LENGTH = 1000
+MATCHES_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -95,7 +127,9 @@ def search_messages(
     from a keyset cursor. Only conversations they take part in and have not deleted, and
     only messages after what they deleted (history_after_message_id).
 
-    One query: documents, messages, senders and conversations together.
+    Words are looked up by walking the person's mailbox newest first and stopping at a
+    page of matches, or through the full-text index when they are rare; one query on
+    PostgreSQL (its planner chooses), two or three on SQLite (docs/search.md#cost).
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page has 1 to {MAX_PAGE_SIZE} results.", code="invalid_limit")
@@ -103,36 +137,12 @@ def search_messages(
     narrowing = _narrowing(user, filters)
     if not terms and narrowing is None:
         return SearchPage(results=[], next_cursor=None, terms=terms, needs_input=True)
-
-    # One filter() call: every condition on the participant is about the same row.
-    documents = SearchDocument.objects.filter(
-        Q(
-            message__conversation__participants__user=user,
-            message__conversation__participants__box__in=(
-                [filters.box] if filters.box else VISIBLE_BOXES
-            ),
-            message_id__gt=F("message__conversation__participants__history_after_message_id"),
-        )
-        & (narrowing or Q())
-    )
-    if terms:
-        documents = documents.filter(matching(terms))
-    documents = documents.alias(
-        padded_subject=Concat(Value(" "), "subject_tokens", Value(" "), output_field=TextField())
-    ).annotate(relevance=_relevance(terms))
-    if cursor:
-        created_at, relevance, message_id = _decode_cursor(cursor)
-        documents = documents.filter(
-            Q(message__created_at__lt=created_at)
-            | Q(message__created_at=created_at, relevance__lt=relevance)
-            | Q(message__created_at=created_at, relevance=relevance, message_id__lt=message_id)
-        )
+    position = _decode_cursor(cursor) if cursor else None
     with planned_for_its_values():
-        rows = list(
-            documents.select_related("message__conversation", "message__sender__storefront")
-            .defer("tokens", "subject_tokens", "sender_names")
-            .order_by("-message__created_at", "-relevance", "-message_id")[: limit + 1]
-        )
+        if terms:
+            rows = _matching_documents(user, filters, narrowing, terms, position, limit)
+        else:
+            rows = _first(_documents(user, filters, narrowing, terms, position), limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -140,6 +150,185 @@ def search_messages(
         next_cursor = f"{last.message.created_at.isoformat()}~{last.relevance}~{last.message_id}"
     return SearchPage(
         results=[_result(user, row, terms) for row in rows], next_cursor=next_cursor, terms=terms
+    )
+
+
+def _matching_documents(
+    user: User,
+    filters: SearchFilters,
+    narrowing: Q | None,
+    terms: tuple[Term, ...],
+    position: tuple[datetime, int, int] | None,
+    limit: int,
+) -> list[Found]:
+    """The page of documents that match the words, found through the person's mailbox.
+
+    PostgreSQL estimates from its statistics how common the words are and either walks the
+    mailbox newest first, checking each document and stopping at a page, or starts from
+    the text index (with filters other than dates: the query search used before the
+    mailbox, from the Participant rows). SQLite's planner cannot know (FTS5 gives it no
+    estimate), so on SQLite:
+
+    1. walk the person's WALK_LENGTH newest messages (from the cursor on): a page found
+       there is final, since every message newer than the walk's end was read;
+    2. otherwise the words are rare for this person (or the filters narrow a lot): when the
+       text index has at most MATCHES_LIMIT matches, start from them;
+    3. otherwise (a common word the filters make rare): when the filters name a folder,
+       Archive or Trash, start from those Participant rows (the query search used before
+       the mailbox); otherwise walk on through the whole mailbox.
+    """
+    if connection.vendor != "sqlite":
+        # Other filters point the planner at the Participant rows (box, folder, unread) or
+        # at one order; from there the mailbox would only add a lookup per message.
+        start = Start.ANY if _only_words_and_dates(filters) else Start.PARTICIPANTS
+        documents = _documents(user, filters, narrowing, terms, position, start=start)
+        return _first(documents.filter(matching(terms)), limit)
+    walked = _documents(user, filters, narrowing, terms, position, start=Start.MAILBOX).filter(
+        containing(terms)
+    )
+    # The walk's end comes along with the page (a subquery SQLite runs once), so a search
+    # that finds its page in the walk is one query.
+    walk_end = Subquery(
+        _newest_first(user, filters, position).values("created_at")[WALK_LENGTH - 1 : WALK_LENGTH]
+    )
+    rows = _first(
+        walked.annotate(walk_end=walk_end).filter(
+            sent_at__gt=Coalesce("walk_end", Value(_BEFORE_EVERYTHING))
+        ),
+        limit,
+    )
+    if len(rows) > limit:
+        return rows
+    end = rows[0].walk_end if rows else _walk_end(user, filters, position)
+    if end is None:
+        # Fewer messages than a walk: all were read.
+        return rows
+    if counted_matches(terms, up_to=MATCHES_LIMIT + 1) <= MATCHES_LIMIT:
+        documents = _documents(user, filters, narrowing, terms, position, start=Start.MATCHES)
+        return _first(documents.filter(matching(terms)), limit)
+    if filters.folder is not None or filters.box in (Box.ARCHIVE, Box.TRASH):
+        # A common word in a part of the mailbox the Participant indexes find (a folder,
+        # Archive, Trash): start from those conversations, checking each of their messages
+        # against the matches.
+        documents = _documents(user, filters, narrowing, terms, position)
+        return _first(documents.filter(matching(terms, row_by_row=True)), limit)
+    # A common word other filters make rare: walk on through the whole mailbox.
+    return _first(walked, limit)
+
+
+def _only_words_and_dates(filters: SearchFilters) -> bool:
+    return filters == SearchFilters(
+        text=filters.text, date_from=filters.date_from, date_to=filters.date_to
+    )
+
+
+def _newest_first(
+    user: User, filters: SearchFilters, position: tuple[datetime, int, int] | None
+) -> QuerySet[MailboxMessage]:
+    """The person's mailbox from the cursor (or the end of the date range) on, newest
+    first."""
+    entries = MailboxMessage.objects.filter(user=user)
+    if position is not None:
+        entries = entries.filter(created_at__lte=position[0])
+    if filters.date_to is not None:
+        entries = entries.filter(created_at__lt=_start_of(filters.date_to, days_later=1))
+    return entries.order_by("-created_at", "-message_id")
+
+
+def _walk_end(
+    user: User, filters: SearchFilters, position: tuple[datetime, int, int] | None
+) -> datetime | None:
+    """When the WALK_LENGTH-th newest message of the person's mailbox (from the cursor on)
+    was sent; None when there are not that many."""
+    ends = list(
+        _newest_first(user, filters, position).values_list("created_at", flat=True)[
+            WALK_LENGTH - 1 : WALK_LENGTH
+        ]
+    )
+    return ends[0] if ends else None
+
+
+class Start(Enum):
+    """Where a search query starts reading (SQLite follows this; PostgreSQL chooses)."""
+
+    # The person's Participant rows, then each conversation's messages (no mailbox).
+    PARTICIPANTS = auto()
+    # The person's mailbox, newest first.
+    MAILBOX = auto()
+    # The text index's matches.
+    MATCHES = auto()
+    # Through the mailbox, wherever the planner likes (PostgreSQL).
+    ANY = auto()
+
+
+def _documents(
+    user: User,
+    filters: SearchFilters,
+    narrowing: Q | None,
+    terms: tuple[Term, ...],
+    position: tuple[datetime, int, int] | None,
+    *,
+    start: Start = Start.PARTICIPANTS,
+) -> QuerySet[Any]:
+    """The person's documents that pass the filters, after the cursor, with their relevance
+    and `sent_at` (the message's created_at; from the mailbox when it is joined)."""
+    through_mailbox = start is not Start.PARTICIPANTS
+    boxes = [filters.box] if filters.box else VISIBLE_BOXES
+    person = Q(
+        message__conversation__participants__user=user,
+        message__conversation__participants__box__in=boxes,
+    )
+    mailbox: Q | Exact = Q(message__mailbox_entries__user=user)
+    if start in (Start.MAILBOX, Start.MATCHES):
+        # SQLite's statistics (when it has any) say a person has a handful of conversations,
+        # the average; without any it guesses that few rows are in a box. Either way, left
+        # to itself it would start from a big seller's 25,000 Participant rows, or from
+        # everyone's in a box. `+column` is no index key, which keeps it from starting there
+        # (and, from the matches, at the mailbox's index).
+        person = Q(
+            Exact(Unindexed(F("message__conversation__participants__user_id")), user.pk),
+            In(Unindexed(F("message__conversation__participants__box")), boxes),
+        )
+    if start is Start.MATCHES:
+        mailbox = Exact(Unindexed(F("message__mailbox_entries__user_id")), user.pk)
+    # One filter() call: every condition on the participant (and on the mailbox row) is
+    # about the same row.
+    visible = person & Q(
+        message_id__gt=F("message__conversation__participants__history_after_message_id")
+    )
+    if through_mailbox:
+        visible &= Q(mailbox)
+    documents = SearchDocument.objects.filter(visible & (narrowing or Q())).alias(
+        sent_at=F(
+            "message__mailbox_entries__created_at" if through_mailbox else "message__created_at"
+        ),
+        padded_subject=Concat(Value(" "), "subject_tokens", Value(" "), output_field=TextField()),
+    )
+    documents = documents.annotate(relevance=_relevance(terms))
+    if through_mailbox:
+        # The date range again, on the mailbox's time: where a walk starts and ends.
+        if filters.date_from is not None:
+            documents = documents.filter(sent_at__gte=_start_of(filters.date_from))
+        if filters.date_to is not None:
+            documents = documents.filter(sent_at__lt=_start_of(filters.date_to, days_later=1))
+    if position is not None:
+        created_at, relevance, message_id = position
+        # The first condition alone lets a walk start at the cursor in the index.
+        documents = documents.filter(sent_at__lte=created_at).filter(
+            Q(sent_at__lt=created_at)
+            | Q(sent_at=created_at, relevance__lt=relevance)
+            | Q(sent_at=created_at, relevance=relevance, message_id__lt=message_id)
+        )
+    return documents
+
+
+def _first(documents: QuerySet[Any], limit: int) -> list[Found]:
+    """The first limit + 1 documents in search order (one more tells whether a next page
+    exists), with what a result shows."""
+    return list(
+        documents.select_related("message__conversation", "message__sender__storefront")
+        .defer("tokens", "subject_tokens", "sender_names")
+        .order_by("-sent_at", "-relevance", "-message_id")[: limit + 1]
     )
 
 
@@ -221,7 +410,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int, int]:
         raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
-def _result(user: User, document: SearchDocument, terms: tuple[Term, ...]) -> SearchResult:
+def _result(user: User, document: Found, terms: tuple[Term, ...]) -> SearchResult:
     message = document.message
     subject = message.conversation.subject
     return SearchResult(
