@@ -378,7 +378,7 @@ def message_out(message: Message, user: User) -> MessageOut:
         is_mine=message.sender_id == user.pk,
         body=message.body,
         created_at=message.created_at,
-        attachments=[attachment_out(attachment) for attachment in message.attachments.all()],
+        attachments=[attachment_out(attachment) for attachment in message.listed_attachments],
     )
 
 

@@ -154,6 +154,15 @@ class Message(models.Model):
             return "Marketplace"
         return self.sender.public_name
 
+    @property
+    def listed_attachments(self) -> list["Attachment"]:
+        """Its attachments in the order they were added: the list conversation_messages
+        fetched for a whole page at once, else read now."""
+        fetched: list[Attachment] | None = getattr(self, "fetched_attachments", None)
+        if fetched is not None:
+            return fetched
+        return list(self.attachments.order_by("id"))
+
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # Never the uploader's name on disk: it is kept in `filename` for display only.
