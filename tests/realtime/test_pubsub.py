@@ -2,12 +2,9 @@
 open stream wakes on them and releases its waiter when the client goes away; over Redis a
 change committed through one server process reaches a stream open on another."""
 
-import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -23,6 +20,7 @@ from messagecenter.notifications.models import Audience
 from messagecenter.realtime import pubsub
 from messagecenter.realtime.actions import PendingEvent, announce_broadcast, record_events
 from messagecenter.realtime.queries import last_sequence_of
+from tests.asgi import run_in_own_loop
 from tests.conftest import IN_CI
 from tests.factories import BroadcastFactory
 from tests.realtime.servers import EventStreamClient, Server, running_server
@@ -71,13 +69,6 @@ def test_a_rolled_back_change_publishes_nothing(
         failing_action(buyer)
 
     assert published == []
-
-
-def run_in_own_loop[T](scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """asyncio.run in a thread of its own: a test run may already have an event loop in
-    this thread (Playwright's sync API leaves one)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=30)
 
 
 def test_a_commit_wakes_the_persons_streams_and_no_one_elses(

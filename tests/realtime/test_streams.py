@@ -6,8 +6,7 @@ test_stream.py and test_pubsub.py."""
 
 import asyncio
 import sys
-from collections.abc import Callable, Collection, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from messagecenter.accounts.models import User
 from messagecenter.notifications.models import Audience
 from messagecenter.realtime import pubsub, streams
 from messagecenter.realtime.actions import PendingEvent, announce_broadcast, record_events
+from tests.asgi import one_request, run_in_own_loop
 from tests.factories import BroadcastFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,13 +35,6 @@ def write_events(user: User, count: int = 1) -> None:
 def token_headers(user: User) -> dict[str, str]:
     _, secret = account_actions.create_api_token(user, "Test phone")
     return {"Authorization": f"Bearer {secret}"}
-
-
-def run_in_own_loop[T](scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """asyncio.run in a thread of its own: a test run may already have an event loop in
-    this thread (Playwright's sync API leaves one)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=60)
 
 
 @dataclass
@@ -306,28 +299,8 @@ def test_a_signed_in_session_streams_with_the_pages_security_headers(buyer: User
 
 
 def test_only_get_is_answered(buyer: User) -> None:
-    async def scenario() -> tuple[int, dict[bytes, bytes]]:
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": streams.PATH,
-            "root_path": "",
-            "query_string": b"",
-            "headers": [(b"host", b"127.0.0.1")],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await streams.stream_application(scope, receive, send)
-        return sent[0]["status"], dict(sent[0]["headers"])
-
-    status, headers = run_in_own_loop(scenario)
+    status, headers, _ = run_in_own_loop(
+        lambda: one_request(streams.stream_application, "POST", streams.PATH)
+    )
 
     assert (status, headers[b"Allow"]) == (405, b"GET")

@@ -1,16 +1,14 @@
 """Server-Timing on every response, and the ASGI entry point that hands requests to Django
 on a thread pool (messagecenter/asgi.py, decision 0006)."""
 
-import asyncio
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
 from messagecenter.web.server_timing import RECEIVED_AT, ServerTimingMiddleware
+from tests.asgi import one_request, run_in_own_loop
 
 TIMING = re.compile(r"^app;dur=(\d+\.\d\d)$")
 
@@ -40,34 +38,7 @@ def test_the_wait_for_a_thread_counts_as_server_time() -> None:
 def test_the_asgi_application_answers_through_the_thread_pool() -> None:
     from messagecenter.asgi import application
 
-    sent: list[dict[str, Any]] = []
+    status, headers, body = run_in_own_loop(lambda: one_request(application, "GET", "/healthz"))
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/healthz",
-        "raw_path": b"/healthz",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    # A thread of its own: the browser tests leave an event loop running in this one.
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(asyncio.run, application(scope, receive, send)).result()
-
-    start = sent[0]
-    headers = dict(start["headers"])
-    assert start["status"] == 200
+    assert (status, body) == (200, b"ok\n")
     assert TIMING.match(headers[b"server-timing"].decode())
-    assert b"".join(message.get("body", b"") for message in sent[1:]) == b"ok\n"

@@ -1,0 +1,47 @@
+"""Calling ASGI applications from tests: in an event loop of their own, one request at a
+time."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+AsgiApplication = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+def run_in_own_loop[T](scenario: Callable[[], Coroutine[Any, Any, T]], timeout: float = 60) -> T:
+    """asyncio.run in a thread of its own: a test run may already have an event loop in
+    this thread (Playwright's sync API leaves one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result(timeout=timeout)
+
+
+async def one_request(
+    application: AsgiApplication, method: str, path: str
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """A bodiless request from a loopback client: (status, headers, body)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await application(scope, receive, send)
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    return sent[0]["status"], dict(sent[0]["headers"]), body
