@@ -264,8 +264,7 @@ def test_a_search_walks_from_the_cursor_not_from_the_newest(
     assert len(everything) > 6
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL chooses from its statistics")
-def test_sqlite_walks_the_mailbox_index_or_starts_from_the_text_index(
+def test_the_plans_walk_the_mailbox_index_or_start_from_the_text_index(
     marketplace: Marketplace,
 ) -> None:
     seller = marketplace.people[0]
@@ -278,9 +277,16 @@ def test_sqlite_walks_the_mailbox_index_or_starts_from_the_text_index(
         page = documents.filter(condition).order_by("-sent_at", "-relevance", "-message_id")
         sql, params = page[:26].query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
+            cursor.execute(f"{explain} {sql}", params)
             return " / ".join(str(row[-1]) for row in cursor.fetchall())
 
+    if connection.vendor != "sqlite":
+        # PostgreSQL chooses between the walk and the text index from its statistics (a
+        # handful of rows here): the query it is given goes through the mailbox.
+        chosen = plan(queries.Start.ANY, matching(terms))
+        assert "search_mailboxmessage" in chosen
+        return
     walk = plan(queries.Start.MAILBOX, containing(terms))
     from_matches = plan(queries.Start.MATCHES, matching(terms))
 
