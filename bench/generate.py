@@ -1170,10 +1170,14 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
     for row in participants_rows:
         conversations_of_user[row[2]].append(row[1])
     biggest_seller = seller_user(1)
+    # A buyer with 2–5 conversations; with many messages per person (10 million for
+    # 100,000 users) there is none, and the buyer with the fewest stands in.
+    buyers = [
+        user for user in range(first_buyer, options.users + 1) if user in conversations_of_user
+    ]
     small_buyer = next(
-        user
-        for user in range(first_buyer, options.users + 1)
-        if 2 <= len(conversations_of_user.get(user, ())) <= 5
+        (user for user in buyers if 2 <= len(conversations_of_user[user]) <= 5),
+        min(buyers, key=lambda user: len(conversations_of_user[user])),
     )
     long_conversation = 1  # with the biggest seller (long conversations come first)
     used_buyers = {small_buyer, conversations.buyer[0]}
