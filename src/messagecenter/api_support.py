@@ -14,8 +14,8 @@ from ninja.errors import ValidationError
 from ninja.params import HeaderEx, P
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.queries import MAX_ID
 from messagecenter.errors import InvalidInput, MessageCenterError, NotAuthenticated, TooLarge
+from messagecenter.rows import MAX_ID
 
 # Ids are 64-bit: a larger number cannot exist, and must not reach the database driver.
 Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]

@@ -2,6 +2,9 @@
 
 from django.db.models import Model, QuerySet
 
+# Ids are 64-bit: a larger number given by a person is "not found", not a driver error.
+MAX_ID = 2**63 - 1
+
 
 def unique_row[M: Model](queryset: QuerySet[M]) -> M | None:
     """The row (at most one: the filter is on a unique key), or None.

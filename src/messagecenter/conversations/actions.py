@@ -41,13 +41,13 @@ from messagecenter.conversations.models import (
     UnreadCounter,
     counter_key,
 )
-from messagecenter.conversations.queries import MAX_ID, VISIBLE_BOXES
+from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.delivery.actions import record_message_emails
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
-from messagecenter.rows import unique_row
+from messagecenter.rows import MAX_ID, unique_row
 from messagecenter.search.actions import index_messages
 
 # Bulk actions take at most this many conversations at once (one page of selection).

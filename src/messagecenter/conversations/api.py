@@ -35,11 +35,11 @@ from messagecenter.conversations.models import (
     ParticipantRole,
     SavedReply,
 )
-from messagecenter.conversations.queries import MAX_ID
 from messagecenter.conversations.templatetags.message_center import counterpart
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.notifications import actions as broadcast_actions
+from messagecenter.rows import MAX_ID
 
 router = Router(tags=["message center"])
 

@@ -43,11 +43,9 @@ from messagecenter.notifications.queries import (
     broadcast_rows,
     fold_broadcast_counts,
 )
-from messagecenter.rows import unique_row
+from messagecenter.rows import MAX_ID, unique_row
 
 VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
-# Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
-MAX_ID = 2**63 - 1
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:

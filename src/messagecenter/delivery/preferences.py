@@ -19,7 +19,6 @@ __all__ = [
     "Category",
     "Channel",
     "Choice",
-    "can_change",
     "choices_for",
     "enabled_user_ids",
     "is_enabled",
@@ -65,10 +64,6 @@ CATEGORY_OF_KIND: dict[str, str] = {
     Kind.PROMOTION: Category.PROMOTIONS,
     Kind.NOTICE: Category.NOTICES,
 }
-
-
-def can_change(category: str, channel: str) -> bool:
-    return RULES[(category, channel)].can_change
 
 
 def is_enabled(user: User, category: str, channel: str) -> bool:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.utils.dateformat import format as format_date
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions import send_marketplace_message
 from messagecenter.conversations.models import Kind, Message
+from messagecenter.delivery.links import absolute
 from messagecenter.errors import Conflict, MessageCenterError
 from messagecenter.marketplace import events
 from messagecenter.marketplace.models import (
@@ -33,6 +33,7 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
+from messagecenter.marketplace.templatetags.marketplace import money
 
 # A retry after losing a race to start the same conversation (two events about one new
 # order at once) finds it; more attempts than that mean something else is wrong.
@@ -140,7 +141,7 @@ def _order_placed(event: events.OrderPlaced) -> list[tuple[User, Message]]:
     )
     lines = "\n".join(
         f"• {item.quantity} × {item.title} — "
-        f"{_money(item.unit_price_cents * item.quantity, order.currency)} "
+        f"{money(item.unit_price_cents * item.quantity, order.currency)} "
         f"(sold by {item.storefront.name})"
         for item in items
     )
@@ -148,7 +149,7 @@ def _order_placed(event: events.OrderPlaced) -> list[tuple[User, Message]]:
         _order_update(
             order,
             f"Thank you for your order #{order.number}, placed on {_when(event.occurred_at)}."
-            f"\n\n{lines}\n\nTotal: {_money(order.total_cents, order.currency)}\n\n"
+            f"\n\n{lines}\n\nTotal: {money(order.total_cents, order.currency)}\n\n"
             "We'll write to you here when it ships.",
             [item.title for item in items],
         )
@@ -301,15 +302,19 @@ def _return_requested(event: events.ReturnRequested) -> list[tuple[User, Message
         reference=data.return_reference,
         defaults={"reason": data.reason, "requested_at": event.occurred_at},
     )
+    # Read once: their titles name the buyer's conversation, their shops get a note each.
+    items = list(
+        OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
+    )
     sent = [
         _returns_update(
             order,
             f"We received your request to return items from order #{order.number} on "
             f"{_when(event.occurred_at)} (return {data.return_reference}, reason: "
             f"{data.reason}). We'll write to you here when it is approved.",
+            [item.title for item in items],
         )
     ]
-    items = OrderItem.objects.filter(order=order).select_related("storefront__seller")
     for storefront in _storefronts(items):
         sent.append(
             _to_seller(
@@ -368,7 +373,7 @@ def _refund(event: events.RefundIssued | events.RefundFailed) -> list[tuple[User
     )
     if return_request is not None and is_issued:
         ReturnRequest.objects.filter(pk=return_request.pk).update(status=ReturnStatus.REFUNDED)
-    amount = _money(data.amount_cents, data.currency)
+    amount = money(data.amount_cents, data.currency)
     if is_issued:
         text = (
             f"We issued a refund of {amount} for order #{order.number} on "
@@ -461,11 +466,13 @@ def _order_update(order: Order, text: str, titles: list[str] | None = None) -> t
     return order.buyer, message
 
 
-def _returns_update(order: Order, text: str) -> tuple[User, Message]:
+def _returns_update(
+    order: Order, text: str, titles: list[str] | None = None
+) -> tuple[User, Message]:
     message = send_marketplace_message(
         order.buyer,
         kind=Kind.RETURNS,
-        subject=f"Returns and refunds: {_what_was_ordered(order)}",
+        subject=f"Returns and refunds: {_what_was_ordered(order, titles)}",
         body=f"{text}\n\nReturn and refund status: {_order_path(order)}",
         topic_key=f"order:{order.pk}:returns",
         order=order,
@@ -559,7 +566,7 @@ def _what_was_ordered(order: Order, titles: list[str] | None = None) -> str:
 
 def _order_path(order: Order) -> str:
     """Absolute: the same text goes out by e-mail (docs/email.md)."""
-    return settings.SITE_URL.rstrip("/") + reverse("order", args=[order.number])
+    return absolute(reverse("order", args=[order.number]))
 
 
 def _when(moment: datetime) -> str:
@@ -571,12 +578,6 @@ def _day(moment: Any) -> str:
     if isinstance(moment, datetime):
         moment = timezone.localtime(moment)
     return format_date(moment, "l, j F Y")
-
-
-def _money(cents: int, currency: str) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
-    amount = f"{cents / 100:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
 def _tracking(tracking_number: str | None) -> str:

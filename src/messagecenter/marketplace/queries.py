@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
-from messagecenter.conversations.queries import MAX_ID, VISIBLE_BOXES
+from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace.models import (
     Order,
@@ -21,6 +21,7 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
+from messagecenter.rows import MAX_ID
 
 # Products a seller's account page lists; the rest are reached from orders and messages.
 STOREFRONT_PRODUCTS_SHOWN = 50

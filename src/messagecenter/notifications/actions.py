@@ -30,6 +30,7 @@ from messagecenter.notifications.models import (
 from messagecenter.notifications.queries import BroadcastItem
 from messagecenter.realtime.actions import PendingEvent, announce_broadcast, record_events
 from messagecenter.realtime.models import EventKind
+from messagecenter.rows import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def parse_user_ids(text: str) -> list[int]:
             continue
         is_first = False
         for token in tokens:
-            if not token.isdigit() or not 0 < int(token) <= queries.MAX_ID:
+            if not token.isdigit() or not 0 < int(token) <= MAX_ID:
                 raise InvalidInput(
                     f"Line {line_number}: {token[:40]!r} is not a user id.", code="invalid_user_id"
                 )

@@ -16,11 +16,11 @@ from ninja import Router, Schema
 from messagecenter.accounts.models import User
 from messagecenter.api_support import ApiRequest, Id, Text
 from messagecenter.conversations.models import Box
-from messagecenter.conversations.queries import MAX_ID
 from messagecenter.errors import InvalidInput
 from messagecenter.notifications import actions, queries
 from messagecenter.notifications.models import BroadcastKind
 from messagecenter.notifications.queries import BROADCAST_RANK, BroadcastItem
+from messagecenter.rows import MAX_ID
 
 router = Router(tags=["notices and promotions"])
 

@@ -33,9 +33,9 @@ from messagecenter.notifications.models import (
     BroadcastKind,
     BroadcastRecipient,
 )
+from messagecenter.rows import MAX_ID
 
 # Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
-MAX_ID = 2**63 - 1
 # Before any broadcast: the "seen until" of a person who never opened the Message Center.
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -144,12 +144,6 @@ def _items(rows: QuerySet[Broadcast]) -> list[BroadcastItem]:
         )
         for broadcast in broadcasts
     ]
-
-
-def in_box(box: str) -> Q:
-    if box == Box.INBOX:
-        return Q(mine__isnull=True) | Q(mine__box=Box.INBOX)
-    return Q(mine__box=box)
 
 
 # The hot paths (every Message Center page and badge) are written as fixed-shape SQL:

@@ -29,6 +29,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Attachment, Box, Folder
 from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput
+from messagecenter.rows import MAX_ID
 from messagecenter.search.backends import (
     Unindexed,
     containing,
@@ -43,7 +44,6 @@ from messagecenter.search.tokens import folded
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-MAX_ID = 2**63 - 1
 # The longest name a sender can have (accounts.User.display_name, username).
 MAX_NAME_CHARS = 150
 _FIRST_DAY = date.min + timedelta(days=1)
