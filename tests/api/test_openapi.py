@@ -1,12 +1,14 @@
 """The OpenAPI document and the interactive docs; and, walking every operation the document
 lists, that none answers without authentication and no session write skips CSRF."""
 
+import json
 import re
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from openapi_spec_validator import validate
 
 from messagecenter.accounts.models import User
 from messagecenter.api import api
@@ -91,6 +93,22 @@ def test_the_document_is_valid_json_listing_every_routed_path() -> None:
         "ApiTokenAuth": {"type": "http", "scheme": "bearer"},
         "SessionAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
     }
+
+
+def refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    duplicated = sorted({key for key in keys if keys.count(key) > 1})
+    assert not duplicated, f"duplicated keys in the served document: {duplicated}"
+    return dict(pairs)
+
+
+def test_the_served_document_is_valid_openapi_without_duplicated_keys() -> None:
+    """Swagger UI refuses a document with a key twice ("duplicated mapping key"), which
+    json.loads would silently accept by keeping the last one."""
+    response = Client().get(f"{API}/openapi.json")
+    document = json.loads(response.content, object_pairs_hook=refuse_duplicate_keys)
+
+    validate(document)
 
 
 def test_every_operation_accepts_a_token_or_a_session_except_making_tokens() -> None:
