@@ -23,6 +23,7 @@ from typing import Any, get_args
 from urllib.parse import quote
 
 import pytest
+from axes.models import AccessAttempt
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -591,14 +592,17 @@ def world(db: None) -> World:
 # Bookkeeping of the caller's own device, written at most once a minute by any request
 # made with its token: not data of anyone else.
 IGNORED_COLUMNS = {(ApiToken, "last_used_at")}
+# A session, and the failure counts of the sign-in limits (django-axes).
+SIGN_IN_BOOKKEEPING = {Session, AccessAttempt}
 
 
 def database_state() -> dict[str, Any]:
-    """Every row of every table (sessions aside: signing in is not a change to data), and
-    the conversation snapshot the action tests compare."""
+    """Every row of every table (sessions and sign-in bookkeeping aside: signing in, or
+    failing to, is not a change to data), and the conversation snapshot the action tests
+    compare."""
     rows = {}
     for model in apps.get_models(include_auto_created=True):
-        if model is Session or model._meta.proxy or not model._meta.managed:
+        if model in SIGN_IN_BOOKKEEPING or model._meta.proxy or not model._meta.managed:
             continue
         columns = [
             column.attname

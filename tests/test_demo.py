@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F
+from django.test import RequestFactory
 
 from messagecenter import demo
 from messagecenter.accounts.models import Role, User
@@ -151,7 +152,11 @@ def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
 @pytest.mark.usefixtures("_demo")
 @pytest.mark.parametrize("sign_in", demo.SIGN_INS, ids=lambda sign_in: sign_in.username)
 def test_every_listed_sign_in_works_with_the_demo_password(sign_in: demo.DemoSignIn) -> None:
-    user = authenticate(username=sign_in.username, password=demo.DEMO_PASSWORD)
+    user = authenticate(
+        RequestFactory().post("/accounts/login/"),
+        username=sign_in.username,
+        password=demo.DEMO_PASSWORD,
+    )
 
     assert isinstance(user, User)
     assert user.role == sign_in.role
@@ -162,7 +167,14 @@ def test_only_admin_is_staff_and_the_impostor_cannot_sign_in() -> None:
     assert list(User.objects.filter(is_staff=True).values_list("username", "is_superuser")) == [
         ("admin", True)
     ]
-    assert authenticate(username=demo.IMPOSTOR_USERNAME, password=demo.DEMO_PASSWORD) is None
+    assert (
+        authenticate(
+            RequestFactory().post("/accounts/login/"),
+            username=demo.IMPOSTOR_USERNAME,
+            password=demo.DEMO_PASSWORD,
+        )
+        is None
+    )
     assert User.objects.get(username=demo.IMPOSTOR_USERNAME).has_usable_password() is False
 
 

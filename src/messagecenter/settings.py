@@ -6,6 +6,7 @@ See docs/operations.md for every variable. Defaults give the embedded setup that
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # Sign-in limits per account and per address (docs/accounts.md).
+    "axes",
     # Only for the interactive API docs' templates and static files (served from here,
     # not from a CDN).
     "ninja",
@@ -82,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a sign-in refused by the limits into the sign-in page's "paused" answer (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "messagecenter.urls"
@@ -156,6 +161,12 @@ DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: a sign-in over the limits is refused before any password is hashed, so
+# an attacker cannot spend the server's CPU on the (deliberately slow) password hasher.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "message-center"
 LOGOUT_REDIRECT_URL = "login"
@@ -181,6 +192,30 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# Sign-in limits (docs/accounts.md, "Sign-in protection"). Failures are counted per
+# username (whether or not it exists, so the answer tells nothing about accounts) and per
+# client address, separately: either reaching the limit pauses sign-in for it for the
+# lockout time, counted from the failure that reached it. A correct password does not
+# reset the count (an attacker with an account of their own could otherwise reset their
+# address's count between guesses); a password reset by e-mail clears the username's.
+SIGN_IN_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_FAILURE_LIMIT", "10"))
+SIGN_IN_LOCKOUT_MINUTES = int(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15"))
+AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGN_IN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "messagecenter.accounts.views.sign_in_paused"
+AXES_CLIENT_IP_CALLABLE = "messagecenter.accounts.network.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# Every sign-in is recorded as a device of its person instead ("Your devices").
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Proxies in front that append to X-Forwarded-For (0: the connection's address is the
+# client's), and the header a CDN puts the client's country in (e.g. CF-IPCountry).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+CLIENT_COUNTRY_HEADER = os.environ.get("CLIENT_COUNTRY_HEADER", "")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -71,7 +71,7 @@ def test_a_wrong_password_is_explained_and_signs_no_one_in(client: Client, buyer
     response = client.post("/accounts/login/", {"username": "alice", "password": "guess"})
 
     assert response.status_code == 200
-    assert "Please enter a correct username and password." in page_text(response)
+    assert "That username and password do not match an account." in page_text(response)
     assert client.get("/message-center/").status_code == 302
 
 

@@ -1,0 +1,131 @@
+"""Sign-in protection (docs/accounts.md): failures are limited per client address and per
+username, the answer says when to try again, reads the same for accounts that do not exist,
+and a refused attempt hashes no password."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+ATTACKER = "203.0.113.7"
+HOME = "198.51.100.20"
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every password hashed while signing in (a check hashes the guess once)."""
+    hashed: list[str] = []
+    encode = MD5PasswordHasher.encode
+
+    def counted(self: MD5PasswordHasher, password: str, salt: str) -> str:
+        hashed.append(password)
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", counted)
+    return hashed
+
+
+def sign_in(username: str, password: str, address: str) -> int:
+    response = Client(REMOTE_ADDR=address).post(LOGIN, {"username": username, "password": password})
+    return response.status_code
+
+
+def test_sixty_wrong_passwords_from_one_address_are_stopped_after_the_limit(
+    buyer: User, other_buyer: User, hashes: list[str]
+) -> None:
+    # Guesses at many usernames, so only the address limit can stop them.
+    answers = [sign_in(f"someone{number}", "wrong", ATTACKER) for number in range(60)]
+
+    # The tenth failure is answered with the pause already.
+    assert answers == [200] * 9 + [429] * 51
+    assert len(hashes) == 10
+    # The right password from that address waits too; other people are not affected.
+    assert sign_in("alice", PASSWORD, ATTACKER) == 429
+    assert sign_in("bob", PASSWORD, HOME) == 302
+    assert len(hashes) == 11
+
+
+def test_sixty_wrong_passwords_for_one_account_from_many_addresses_are_stopped(
+    buyer: User, other_buyer: User, hashes: list[str]
+) -> None:
+    answers = [sign_in("alice", "wrong", f"192.0.2.{number + 1}") for number in range(60)]
+
+    # The tenth failure is answered with the pause already.
+    assert answers == [200] * 9 + [429] * 51
+    assert len(hashes) == 10
+    assert sign_in("alice", PASSWORD, HOME) == 429
+    assert sign_in("bob", PASSWORD, HOME) == 302
+
+
+def test_the_pause_ends_after_the_lockout_time(buyer: User, settings: Settings) -> None:
+    for number in range(10):
+        sign_in("alice", "wrong", f"192.0.2.{number + 1}")
+    assert sign_in("alice", PASSWORD, HOME) == 429
+
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - timedelta(minutes=settings.SIGN_IN_LOCKOUT_MINUTES + 1)
+    )
+
+    assert sign_in("alice", PASSWORD, HOME) == 302
+
+
+def test_the_paused_page_says_when_to_try_again_and_the_way_back(buyer: User) -> None:
+    for _ in range(10):
+        sign_in("alice", "wrong", ATTACKER)
+
+    response = Client(REMOTE_ADDR=ATTACKER).post(LOGIN, {"username": "alice", "password": "x"})
+
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Sign-in is paused for 15 minutes." in page
+    assert "Try again in 15 minutes" in page
+
+
+def test_an_unknown_username_gets_the_same_answer_and_costs_the_same_hash(
+    buyer: User, hashes: list[str]
+) -> None:
+    known = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "alice", "password": "wrong"})
+    unknown = Client(REMOTE_ADDR="198.51.100.21").post(
+        LOGIN, {"username": "nobody-here", "password": "wrong"}
+    )
+
+    assert hashes == ["wrong", "wrong"]
+    assert known.status_code == unknown.status_code == 200
+    assert known.context["form"].errors == unknown.context["form"].errors
+    for username in ("alice", "nobody-here"):
+        for number in range(10):
+            sign_in(username, "wrong", f"192.0.2.{number + 1}")
+    paused_known = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "alice", "password": "x"})
+    paused_unknown = Client(REMOTE_ADDR=HOME).post(
+        LOGIN, {"username": "nobody-here", "password": "x"}
+    )
+    assert paused_known.status_code == paused_unknown.status_code == 429
+    assert page_without_form_values(paused_known.content) == page_without_form_values(
+        paused_unknown.content
+    )
+
+
+def page_without_form_values(content: bytes) -> str:
+    """The page less what differs by design: the CSRF token and the username typed."""
+    return re.sub(r'value="[^"]*"', 'value=""', content.decode())
+
+
+def test_a_huge_password_is_refused_without_hashing(buyer: User, hashes: list[str]) -> None:
+    response = Client(REMOTE_ADDR=HOME).post(
+        LOGIN, {"username": "alice", "password": "x" * 100_000}
+    )
+
+    assert response.status_code == 200
+    assert hashes == []
+    assert "password" in response.context["form"].errors
