@@ -47,9 +47,20 @@ def refused(response: Any, status: int, code: str) -> dict[str, Any]:
         ("t=12x,v1=abc", "signature_malformed"),
         (f"t={int(time.time())}", "signature_malformed"),
         (f"t={int(time.time())},v1={'0' * 64}", "signature_mismatch"),
+        # Compared with the clock as a float, such a number overflowed: a 500 for anyone.
+        (f"t={'9' * 400},v1={'0' * 64}", "signature_malformed"),
+        (f"t={'1' * 5000},v1={'0' * 64}", "signature_malformed"),
     ],
     # Named without the time in them: the same names in every process (pytest-xdist).
-    ids=["missing", "no-time", "bad-time", "no-signature", "wrong-signature"],
+    ids=[
+        "missing",
+        "no-time",
+        "bad-time",
+        "no-signature",
+        "wrong-signature",
+        "400-digit-time",
+        "5000-digit-time",
+    ],
 )
 def test_a_missing_or_bad_signature_is_refused_and_creates_nothing(
     problem: dict[str, Any], header: str, code: str
