@@ -17,7 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from messagecenter.accounts.api import router as accounts_router
 from messagecenter.accounts.authentication import ApiTokenAuth, SessionAuth
-from messagecenter.api_support import error_response, request_body_limit
+from messagecenter.api_support import JsonParser, error_response, request_body_limit
 from messagecenter.conversations.api import router as conversations_router
 from messagecenter.delivery.api import router as delivery_router
 from messagecenter.errors import (
@@ -45,6 +45,7 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=[ApiTokenAuth(), SessionAuth()],
+    parser=JsonParser(),
 )
 # Before authentication and parsing: an oversized body is refused unread.
 api.add_decorator(request_body_limit, mode="view")
@@ -102,6 +103,9 @@ def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
         )
     if isinstance(error.__cause__, RequestDataTooBig):
         return error_response(TooLarge("The request body is too large."))
+    # A body that parse_json refused, with its reason.
+    if isinstance(error.__cause__, MessageCenterError):
+        return error_response(error.__cause__)
     if error.status_code == 400:
         return error_response(
             InvalidInput("The request body is not valid JSON.", code="malformed_json")

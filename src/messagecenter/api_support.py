@@ -2,6 +2,7 @@
 the Idempotency-Key header, and message input that comes as JSON or as a multipart form."""
 
 import json
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from ninja import Schema
 from ninja.errors import ValidationError
 from ninja.params import HeaderEx, P
+from ninja.parser import Parser
 
 from messagecenter.accounts.models import User
 from messagecenter.errors import InvalidInput, MessageCenterError, NotAuthenticated, TooLarge
@@ -21,15 +23,25 @@ from messagecenter.rows import MAX_ID
 Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
 
 
-def _without_nul(value: str) -> str:
+# A lone UTF-16 surrogate (JSON's "\\ud800" without its pair) is no character: no database
+# can store it in UTF-8 text.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
     if "\x00" in value:
         raise ValueError("Text cannot contain NUL characters.")
+    if _SURROGATE.search(value):
+        raise ValueError("Text cannot contain lone surrogates (\\ud800–\\udfff).")
     return value
 
 
-# Every string a person sends: PostgreSQL cannot store NUL, so it is refused as input
-# (422) instead of failing in the database.
-Text = Annotated[str, pydantic.AfterValidator(_without_nul)]
+# Every string a person sends: PostgreSQL cannot store NUL, and neither database a lone
+# surrogate, so they are refused as input (422) instead of failing in the database.
+Text = Annotated[str, pydantic.AfterValidator(_storable)]
+
+# Deeper than any request of the API: more is refused before it reaches code that recurses.
+JSON_MAX_DEPTH = 32
 
 IdempotencyKey = HeaderEx[
     Text | None,
@@ -96,12 +108,7 @@ def parse_message_input[T: Schema](
         }
         files = request.FILES.getlist("attachments")
     elif request.content_type == "application/json":
-        try:
-            data = json.loads(request.body)
-        except ValueError:
-            raise InvalidInput(
-                "The request body is not valid JSON.", code="malformed_json"
-            ) from None
+        data = parse_json(request.body)
     else:
         raise UnsupportedMediaType("Send application/json, or multipart/form-data for attachments.")
     try:
@@ -110,6 +117,43 @@ def parse_message_input[T: Schema](
         raise ValidationError(
             [{**detail, "loc": ("body", *detail["loc"])} for detail in _plain(error)]
         ) from None
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body as JSON, or InvalidInput (400 `malformed_json`): not JSON, nested
+    deeper than JSON_MAX_DEPTH, or with text no database can store (a lone surrogate, in a
+    key or a value, wherever it is)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        # RecursionError: the parser's own stack, at ≈ 1,000 levels.
+        raise InvalidInput("The request body is not valid JSON.", code="malformed_json") from None
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise InvalidInput(
+                    "The request body has text that is not Unicode (a lone surrogate).",
+                    code="malformed_json",
+                )
+        elif isinstance(value, dict | list):
+            if depth > JSON_MAX_DEPTH:
+                raise InvalidInput(
+                    f"The request body is nested more than {JSON_MAX_DEPTH} levels deep.",
+                    code="malformed_json",
+                )
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
+    return data
+
+
+class JsonParser(Parser):
+    """ninja's JSON bodies through parse_json; ninja turns its error into a 400 whose cause
+    the API's error handler shows."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return parse_json(request.body)
 
 
 def _plain(error: pydantic.ValidationError) -> list[dict[str, Any]]:

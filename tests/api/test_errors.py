@@ -12,6 +12,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
+from tests import factories
 from tests.api.helpers import API, Caller, error_of, with_session, with_token
 from tests.conversations.helpers import snapshot
 
@@ -266,3 +267,99 @@ def test_the_api_root_points_to_the_documentation() -> None:
     response = Client().get(f"{API}/")
 
     assert response.json() == {"docs": "/api/v1/docs", "openapi": "/api/v1/openapi.json"}
+
+
+# --- text no database can store, and JSON nested without end ---------------------------------
+
+
+def _text_requests(buyer: User, seller: User, product: Product) -> list[tuple[Caller, str, str]]:
+    """Every endpoint that stores text a person sends, each with a request it would accept
+    (who sends it, the path, and the field the text goes in)."""
+    question = actions.ask_seller_about_product(buyer, product.pk, "Is it loud?")
+    order = factories.order_with_item(buyer, product)
+    reply = actions.save_reply(seller, "Thanks", "Thank you for your order.")
+    as_buyer, as_seller = with_token(buyer), with_token(seller)
+    return [
+        (with_session(buyer), "/tokens", "name"),
+        (as_buyer, f"/conversations/{question.conversation_id}/messages", "body"),
+        (as_buyer, "/customer-service", "subject"),
+        (as_buyer, f"/products/{product.sku}/questions", "body"),
+        (as_buyer, f"/orders/{order.number}/messages", "body"),
+        (as_seller, f"/orders/{order.number}/buyer-messages", "body"),
+        (as_seller, "/seller/saved-replies", "title"),
+        (as_seller, f"/seller/saved-replies/{reply.pk}", "body"),
+    ]
+
+
+def _valid_body(path: str, field: str, text: str, storefront_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": "Phone", "subject": "Help", "body": "Hi", "title": "Hi"}
+    if path.endswith("/messages") and path.startswith("/orders"):
+        body["storefront_id"] = storefront_id
+    return {**body, field: text}
+
+
+@pytest.mark.parametrize(
+    "text", ["\ud800", "a\udfffb", "\udc00\ud800"], ids=["high", "low", "reversed-pair"]
+)
+def test_a_lone_surrogate_is_refused_by_every_endpoint_that_stores_text(
+    buyer: User, seller: User, product: Product, text: str
+) -> None:
+    requests = _text_requests(buyer, seller, product)
+    before = snapshot()
+
+    answers = [
+        caller.call(
+            "put" if "saved-replies/" in path else "post",
+            path,
+            _valid_body(path, field, text, product.storefront_id),
+        )
+        for caller, path, field in requests
+    ]
+
+    assert [error_of(answer) for answer in answers] == [(400, "malformed_json")] * 8
+    assert snapshot() == before
+
+
+def test_a_surrogate_pair_is_one_character_and_is_stored(device: Caller, question: Message) -> None:
+    response = device.post(
+        f"/conversations/{question.conversation_id}/messages", {"body": "\ud83d\ude00 thanks"}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["body"] == "😀 thanks"
+
+
+def _nested(depth: int) -> str:
+    return '{"body": ' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize("depth", [33, 5000, 200_000])
+@pytest.mark.parametrize(
+    "path", ["/conversations/{id}/messages", "/customer-service", "/conversations/actions"]
+)
+def test_json_nested_deeper_than_the_limit_is_400(
+    device: Caller, question: Message, path: str, depth: int
+) -> None:
+    before = snapshot()
+
+    response = device.client.post(
+        API + path.format(id=question.conversation_id),
+        _nested(depth),
+        content_type="application/json",
+        headers=device.headers,
+    )
+
+    assert error_of(response) == (400, "malformed_json")
+    assert snapshot() == before
+
+
+def test_json_nested_to_the_limit_is_read(device: Caller, question: Message) -> None:
+    response = device.client.post(
+        f"{API}/conversations/{question.conversation_id}/messages",
+        _nested(31),
+        content_type="application/json",
+        headers=device.headers,
+    )
+
+    # Read, then refused for what it says: the body is a list, not text.
+    assert error_of(response) == (422, "invalid_input")

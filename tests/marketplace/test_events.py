@@ -161,6 +161,25 @@ def test_malformed_json_is_400_and_creates_nothing(db: None) -> None:
     assert row_counts() == before
 
 
+@pytest.mark.parametrize("depth", [40, 30_000])
+def test_a_signed_event_nested_without_end_is_400(problem: dict[str, Any], depth: int) -> None:
+    before = row_counts()
+    body = json.dumps(problem).encode()[:-1] + b', "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+    refused(deliver(body), 400, "malformed_json")
+
+    assert row_counts() == before
+
+
+def test_a_signed_event_with_a_lone_surrogate_anywhere_is_400(problem: dict[str, Any]) -> None:
+    before = row_counts()
+    problem["data"]["notes"] = {"\ud800": ["\udfff"]}
+
+    refused(deliver(problem), 400, "malformed_json")
+
+    assert row_counts() == before
+
+
 @pytest.mark.parametrize(
     ("payload", "fields"),
     [

@@ -4,7 +4,6 @@ buyer (docs/api.md). Every send is one conversation action. Beside them, not for
 the signed intake of order events from the marketplace's own systems
 (docs/marketplace-events.md)."""
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -17,13 +16,14 @@ from messagecenter.api_support import (
     IdempotencyKey,
     Text,
     message_input_openapi,
+    parse_json,
     parse_message_input,
 )
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import MessageIn, MessageOut, PageLimit, StorefrontOut, sent
 from messagecenter.conversations.models import Box, Participant
 from messagecenter.conversations.templatetags.message_center import counterpart
-from messagecenter.errors import InvalidInput, TooLarge
+from messagecenter.errors import TooLarge
 from messagecenter.marketplace import actions as marketplace_actions
 from messagecenter.marketplace import events, queries
 from messagecenter.marketplace.models import Order, OrderItem, Storefront
@@ -370,10 +370,7 @@ def receive_marketplace_event(request: HttpRequest) -> Status[dict[str, Any]]:
     if len(body) > events.EVENT_MAX_BYTES:
         raise too_large
     events.verify_signature(request.headers.get(events.SIGNATURE_HEADER), body)
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("The request body is not valid JSON.", code="malformed_json") from None
+    payload = parse_json(body)
     event = events.parse_event(payload)
     received = marketplace_actions.receive_marketplace_event(event, payload)
     return Status(201 if received.is_new else 200, received.record.result)
