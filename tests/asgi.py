@@ -17,13 +17,22 @@ def run_in_own_loop[T](scenario: Callable[[], Coroutine[Any, Any, T]], timeout: 
 
 
 async def one_request(
-    application: AsgiApplication, method: str, path: str
+    application: AsgiApplication,
+    method: str,
+    path: str,
+    *,
+    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    chunks: list[bytes] = (),  # type: ignore[assignment]
 ) -> tuple[int, dict[bytes, bytes], bytes]:
-    """A bodiless request from a loopback client: (status, headers, body)."""
+    """A request from a loopback client, its body in `chunks` as the server receives them:
+    (status, headers, body)."""
     sent: list[dict[str, Any]] = []
+    pending = list(chunks) or [b""]
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        if not pending:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": pending.pop(0), "more_body": bool(pending)}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -38,7 +47,7 @@ async def one_request(
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
+        "headers": [(b"host", b"127.0.0.1"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }

@@ -25,6 +25,8 @@ from a2wsgi.wsgi_typing import WSGIApp
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from messagecenter.request_bodies import ChunkedBodies
+
 # Every open stream is a socket: take all the open files the system allows this process
 # (the soft limit, often 1,024, is raised to the hard limit; going past that needs root).
 _, _open_files_hard_limit = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -34,7 +36,7 @@ with contextlib.suppress(ValueError, OSError):
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
 # Django's stubs type the handler's answer as a response, which is the iterable of bytes
 # WSGI asks for.
-django_handler = cast("WSGIApp", get_wsgi_application())
+django_handler = cast("WSGIApp", ChunkedBodies(get_wsgi_application()))
 django_application = WSGIMiddleware(django_handler, workers=settings.WEB_THREADS)
 
 # After get_wsgi_application (django.setup): it reads models and settings.
