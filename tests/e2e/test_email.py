@@ -34,7 +34,8 @@ def test_a_promotion_in_the_mailbox_and_its_unsubscribe_link(
     live_server: LiveServer, request: pytest.FixtureRequest
 ) -> None:
     buyer = factories.BuyerFactory(username="dana", display_name="Dana")
-    send_broadcast(audience=Audience.BUYERS, subject="Autumn sale")
+    offers = "\n".join(f"Offer {number}: 20% off" for number in range(1, 31))
+    send_broadcast(audience=Audience.BUYERS, subject="Autumn sale", body=offers)
     send_due_emails()
     page = browser_page(request, "page")
 
@@ -47,6 +48,13 @@ def test_a_promotion_in_the_mailbox_and_its_unsubscribe_link(
     link = unsubscribe.get_attribute("href")
     assert link is not None
     assert link.startswith(live_server.url + "/email/unsubscribe/")
+    # The whole e-mail shows, footer included: the frame is as tall as what it holds, with
+    # nothing hidden behind a scroll bar of its own.
+    frame_box = page.locator("iframe.mail-frame").bounding_box()
+    link_box = unsubscribe.bounding_box()
+    assert frame_box is not None
+    assert link_box is not None
+    assert link_box["y"] + link_box["height"] <= frame_box["y"] + frame_box["height"]
 
     # As a person following the link: a page that asks, and changes nothing yet.
     page.goto(link)

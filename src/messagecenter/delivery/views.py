@@ -157,7 +157,11 @@ def mailbox_email_html(request: HttpRequest, email_id: int) -> HttpResponse:
     # Links open in a new tab: the site's own pages refuse to be framed.
     content = str(html.get_content()).replace("<head>", '<head><base target="_blank">', 1)
     response = HttpResponse(content, content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = "sandbox allow-popups allow-popups-to-escape-sandbox"
+    # Same origin (still no scripts, forms or plugins) so the mailbox page can size the
+    # frame to the whole e-mail, footer and unsubscribe links included.
+    response["Content-Security-Policy"] = (
+        "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+    )
     response["X-Frame-Options"] = "SAMEORIGIN"
     return response
 

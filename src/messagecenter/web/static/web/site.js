@@ -118,6 +118,22 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// The development mailbox shows an e-mail's HTML in a frame where no script runs; sized
+// here to the whole e-mail, so the footer is never hidden behind the frame's own scroll bar.
+function fitMailFrame(frame) {
+  const fit = () => {
+    const document = frame.contentDocument;
+    if (document && document.documentElement) {
+      frame.style.height = `${document.documentElement.scrollHeight}px`;
+    }
+  };
+  frame.addEventListener("load", fit);
+  fit();
+}
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("iframe.mail-frame").forEach(fitMailFrame);
+});
+
 // Coming back with the browser's Back button shows the page as it was left: enable again.
 window.addEventListener("pageshow", () => {
   for (const button of document.querySelectorAll("[data-submit-once] button[disabled]")) {
