@@ -1,6 +1,7 @@
 """Preferences, one-click unsubscribe, the reference checker and the development mailbox,
 as people use them."""
 
+import re
 import time
 
 import pytest
@@ -35,6 +36,28 @@ def test_the_preferences_page_says_what_cannot_be_switched_off(buyer: User) -> N
     assert 'data-testid="pref-notices-email-fixed"' in page
     assert "important notices about your account cannot be switched off" in page
     assert page.count("Always on: it is about your orders, money or account.") == 4
+
+
+def labels_of(page: str) -> list[str]:
+    """Each checkbox label's text as a screen reader reads it (tags dropped)."""
+    return [
+        " ".join(re.sub(r"<[^>]+>", " ", label).split())
+        for label in re.findall(r"<label>(.*?)</label>", page, re.DOTALL)
+    ]
+
+
+def test_preference_checkboxes_say_what_they_are_not_on_or_off(buyer: User) -> None:
+    actions.set_preferences(buyer, {(Category.PROMOTIONS, Channel.EMAIL): False})
+
+    page = signed_in(buyer).get(reverse("email-preferences")).content.decode()
+
+    assert labels_of(page) == [
+        "Messages from buyers and sellers: by e-mail",
+        "Promotions and offers: in the Message Center",
+        "Promotions and offers: by e-mail",
+    ]
+    assert "message_center" not in " ".join(re.findall(r'aria-label="[^"]*"', page))
+    assert re.search(r'value="promotions:email"(?! checked)', page)
 
 
 def test_switching_promotions_and_digests_off_and_on(buyer: User) -> None:

@@ -1,7 +1,7 @@
 """What the browser tests do the same way each time: choose a viewport, sign in."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter import demo
@@ -24,3 +24,11 @@ def sign_in(
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/message-center/")
+
+
+def header_link(page: Page, name: str) -> Locator:
+    """A link of the header's menu, opening the menu first where it is folded (a phone)."""
+    menu = page.get_by_text("Menu", exact=True)
+    if menu.is_visible():
+        menu.click()
+    return page.get_by_role("navigation", name="Your account").get_by_role("link", name=name)

@@ -15,7 +15,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Box, Conversation, Kind, Message, Participant
 from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.models import EventKind, UserEvent
-from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
+from tests.e2e.helpers import VIEWPORTS, browser_page, header_link, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -182,9 +182,7 @@ def test_a_buyer_contacts_the_seller_of_an_order_from_your_orders(
     page = browser_page(request, viewport)
 
     sign_in(page, live_server, "alice")
-    page.get_by_role("navigation", name="Your account").get_by_role(
-        "link", name="Your Orders"
-    ).click()
+    header_link(page, "Your Orders").click()
     expect(page.get_by_role("heading", name="Your Orders")).to_be_visible()
     card = page.get_by_role("article", name=order.number)
     expect(card).to_contain_text("Enameled Cast Iron Dutch Oven")

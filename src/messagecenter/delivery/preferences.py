@@ -94,11 +94,19 @@ def enabled_user_ids(user_ids: Collection[int], category: str, channel: str) -> 
     return wanted - differing if rule.default else differing
 
 
+# A checkbox's words after its category ("Promotions and offers: by e-mail").
+WHERE: dict[str, str] = {
+    Channel.MESSAGE_CENTER: "in the Message Center",
+    Channel.EMAIL: "by e-mail",
+}
+
+
 @dataclass(frozen=True)
 class Choice:
     category: str
     channel: str
     label: str
+    where: str
     is_enabled: bool
     can_change: bool
     why_fixed: str
@@ -121,7 +129,15 @@ def choices_for(user: User) -> list[list[Choice]]:
                 stored.get((category, channel), rule.default) if rule.can_change else rule.default
             )
             row.append(
-                Choice(category, channel, category.label, value, rule.can_change, rule.why_fixed)
+                Choice(
+                    category,
+                    channel,
+                    category.label,
+                    WHERE[channel],
+                    value,
+                    rule.can_change,
+                    rule.why_fixed,
+                )
             )
         table.append(row)
     return table
