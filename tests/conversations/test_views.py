@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
@@ -739,6 +740,44 @@ def test_an_attachment_downloads_as_a_file_with_its_name(
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"] == 'attachment; filename="machine.png"'
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_image_attachment_opens_in_the_browser_when_asked_for_inline(
+    client: Client, question: Message
+) -> None:
+    signed_in(client, question.sender)
+
+    response = client.get(_photo_url(question), {"view": "inline"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == 'inline; filename="machine.png"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_a_pdf_attachment_is_always_a_download(
+    client: Client, buyer: User, product: Product
+) -> None:
+    pdf = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    message = actions.ask_seller_about_product(buyer, product.pk, "Invoice?", attachments=[pdf])
+    signed_in(client, buyer)
+
+    response = client.get(_photo_url(message), {"view": "inline"})
+
+    assert response["Content-Disposition"] == 'attachment; filename="invoice.pdf"'
+
+
+def test_the_conversation_page_shows_image_attachments_as_thumbnails(
+    client: Client, question: Message
+) -> None:
+    signed_in(client, question.sender)
+    inline = _photo_url(question) + "?view=inline"
+
+    text = client.get(conversation_url(question.conversation_id)).content.decode()
+
+    assert f'<a class="attachment-thumbnail" href="{inline}" target="_blank"' in text
+    assert f'<img src="{inline}" alt="machine.png"' in text
 
 
 def test_an_attachment_that_does_not_exist_is_not_found(client: Client, buyer: User) -> None:

@@ -1,16 +1,22 @@
 """The pages at a phone's width (375 × 812) as a person sees them: the header in one row with
-a compact menu, list rows whose chips never clip the sender or the Official badge."""
+a compact menu, list rows whose chips never clip the sender or the Official badge; and, at
+both sizes, images in messages as thumbnails that open full size."""
 
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.marketplace.models import Product
 from messagecenter.notifications.models import BroadcastKind
 from tests import factories
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 from tests.notifications.helpers import broadcast
+from tests.web.helpers import picture_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,9 +32,7 @@ def is_clipped(locator: Locator) -> bool:
     return clipped
 
 
-def test_the_header_is_one_row_with_a_menu_on_a_phone(
-    live_server: LiveServer, phone: Page
-) -> None:
+def test_the_header_is_one_row_with_a_menu_on_a_phone(live_server: LiveServer, phone: Page) -> None:
     factories.BuyerFactory(username="dana")
     sign_in(phone, live_server, "dana", factories.PASSWORD)
     header = phone.locator(".site-header")
@@ -80,3 +84,35 @@ def test_list_rows_with_chips_never_clip_the_sender_or_the_official_badge(
         assert not is_clipped(sender)
         assert box(official)["x"] + box(official)["width"] <= box(row)["x"] + box(row)["width"]
         assert box(official)["width"] >= 50
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_an_image_in_a_message_shows_as_a_thumbnail_that_opens_full_size(
+    live_server: LiveServer,
+    buyer: User,
+    product: Product,
+    viewport: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    photo = SimpleUploadedFile("scratch.png", picture_png(640, 480), content_type="image/png")
+    message = actions.ask_seller_about_product(
+        buyer, product.pk, "It arrived scratched, see the photo.", attachments=[photo]
+    )
+    page = browser_page(request, viewport)
+
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+    page.goto(f"{live_server.url}/message-center/conversations/{message.conversation_id}/")
+    thumbnail = page.get_by_role("img", name="scratch.png")
+    expect(thumbnail).to_be_visible()
+    assert thumbnail.evaluate("image => image.naturalWidth") == 640
+    assert box(thumbnail)["width"] <= 200
+    expect(page.get_by_role("link", name="scratch.png", exact=True)).to_have_attribute(
+        "download", ""
+    )
+
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="scratch.png (full size, opens in a new tab)").click()
+    full_size = opened.value
+    full_size.wait_for_load_state()
+    assert full_size.url.endswith("?view=inline")
+    assert full_size.evaluate("document.images[0].naturalWidth") == 640

@@ -180,6 +180,13 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.filename
 
+    @property
+    def is_image(self) -> bool:
+        """Shown as a thumbnail: the type was decided by the content at upload, and only
+        raster images are accepted (settings.ATTACHMENT_TYPES; never SVG, which can carry
+        script)."""
+        return self.content_type.startswith("image/")
+
 
 class ParticipantRole(models.TextChoices):
     BUYER = "buyer", "Buyer"

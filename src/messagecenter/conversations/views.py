@@ -442,8 +442,9 @@ def _conversation_page(
 @login_required
 @require_safe
 def attachment(request: AuthenticatedHttpRequest, attachment_id: int) -> FileResponse:
-    """A download, never displayed inline: the stored type was checked by content, and
-    nosniff stops a browser from guessing a different one."""
+    """A download; an image also opens in the browser (?view=inline, the thumbnails and
+    their full size). The stored type was checked by content, nosniff stops a browser from
+    guessing a different one, and the sandbox keeps anything else from running."""
     try:
         found = queries.access_attachment(request.user, attachment_id)
     except NotFound as error:
@@ -452,9 +453,15 @@ def attachment(request: AuthenticatedHttpRequest, attachment_id: int) -> FileRes
         handle = found.file.open("rb")
     except FileNotFoundError as error:
         raise Http404("No such attachment.") from error
+    is_inline = request.GET.get("view") == "inline" and found.is_image
     response = FileResponse(
-        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
+        handle,
+        as_attachment=not is_inline,
+        filename=found.filename,
+        content_type=found.content_type,
     )
+    if is_inline:
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

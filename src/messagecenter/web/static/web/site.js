@@ -307,8 +307,25 @@ function renderMessage(message, attachmentUrl) {
     list.setAttribute("aria-label", "Attachments");
     for (const attachment of message.attachments) {
       const entry = document.createElement("li");
+      const url = attachmentUrl.replace(/\/0\/$/, `/${attachment.id}/`);
+      if (attachment.content_type.startsWith("image/")) {
+        const thumbnail = document.createElement("a");
+        thumbnail.className = "attachment-thumbnail";
+        thumbnail.href = `${url}?view=inline`;
+        thumbnail.target = "_blank";
+        thumbnail.rel = "noopener";
+        const image = document.createElement("img");
+        image.src = `${url}?view=inline`;
+        image.alt = attachment.filename;
+        image.loading = "lazy";
+        const words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = " (full size, opens in a new tab)";
+        thumbnail.append(image, words);
+        entry.append(thumbnail);
+      }
       const link = document.createElement("a");
-      link.href = attachmentUrl.replace(/\/0\/$/, `/${attachment.id}/`);
+      link.href = url;
       link.download = "";
       link.innerHTML = PAPERCLIP;
       link.append(attachment.filename);
