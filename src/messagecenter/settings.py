@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "messagecenter.search",
     "messagecenter.notifications",
     "messagecenter.delivery",
+    "messagecenter.safety",
     "messagecenter.web",
 ]
 
@@ -330,6 +331,18 @@ INBOX_PAGE_SIZE = 25
 # bodies stay under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), as on the web pages.
 API_REQUEST_MAX_BYTES = ATTACHMENTS_PER_MESSAGE * ATTACHMENT_MAX_BYTES + 1024 * 1024
 API_PAGE_MAX_SIZE = 100
+
+# The safety check of messages people send each other (docs/safety.md). Unset: the
+# detector's defaults (messagecenter/safety/vocabulary.py). Lists are comma-separated;
+# SAFETY_POLICY is category=allow|warn|mask|hold pairs, e.g. "contact_phone=hold,links=allow".
+if "SAFETY_OPERATOR_NAMES" in os.environ:
+    SAFETY_OPERATOR_NAMES = _env_list("SAFETY_OPERATOR_NAMES", "")
+if "SAFETY_OPERATOR_DOMAINS" in os.environ:
+    SAFETY_OPERATOR_DOMAINS = _env_list("SAFETY_OPERATOR_DOMAINS", "")
+if "SAFETY_TRUSTED_DOMAINS" in os.environ:
+    SAFETY_TRUSTED_DOMAINS = _env_list("SAFETY_TRUSTED_DOMAINS", "")
+SAFETY_PHONE_REGION = os.environ.get("SAFETY_PHONE_REGION", "US")
+SAFETY_POLICY = dict(pair.split("=", 1) for pair in _env_list("SAFETY_POLICY", "") if "=" in pair)
 
 LOGGING = {
     "version": 1,

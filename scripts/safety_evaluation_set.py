@@ -1,0 +1,862 @@
+"""Writes the safety detector's labelled evaluation set (docs/safety.md#evaluation).
+
+    .venv/bin/python scripts/safety_evaluation_set.py   # rewrites the JSON lines file
+
+Messages are assembled from templates in several styles with a fixed random seed, so the
+file is the same on every run. Each line: group, sender (display name, role), subject,
+body, and the categories a correct detector reports ("expected"; empty for an ordinary
+message, which must come back "ok" and unmasked).
+
+The templates were written by the same person who wrote the detector's rules: the figures
+say the detector knows these styles, not that it catches scams nobody has seen yet.
+"""
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+OUTPUT = (
+    Path(__file__).resolve().parent.parent / "src/messagecenter/safety/evaluation/messages.jsonl"
+)
+random_source = random.Random(20261202)
+choice = random_source.choice
+randint = random_source.randint
+
+FIRST_NAMES = [
+    "john",
+    "maria",
+    "li",
+    "ahmed",
+    "sophie",
+    "kevin",
+    "olga",
+    "raj",
+    "emma",
+    "lucas",
+    "fatima",
+    "noah",
+    "chen",
+    "isabel",
+    "tom",
+    "anna",
+    "david",
+    "sara",
+    "mike",
+    "julia",
+]
+LAST_NAMES = [
+    "smith",
+    "garcia",
+    "wang",
+    "khan",
+    "martin",
+    "lee",
+    "novak",
+    "patel",
+    "brown",
+    "silva",
+    "jones",
+    "miller",
+    "kim",
+    "rossi",
+    "dubois",
+    "schmidt",
+    "walker",
+    "lopez",
+    "nguyen",
+]
+SHOPS = [
+    "Brightside Home & Kitchen",
+    "TechNest Outlet",
+    "Urban Threads",
+    "Peak Outdoor Gear",
+    "Little Sprouts Toys",
+    "Pixel Parts Co.",
+    "Green Leaf Garden",
+    "Northwind Audio",
+    "Cozy Corner Books",
+    "Velvet & Vine",
+    "Harbor Tools",
+    "Sunrise Pet Supplies",
+    "Blue Ridge Candles",
+    "Metro Phone Cases",
+    "Atlas Sporting Goods",
+    "Maple Street Crafts",
+    "Quantum Gadgets",
+    "Silver Spoon Bakeware",
+    "Trailhead Bikes",
+    "Nordic Knitwear",
+]
+BUYERS = [
+    "Alice M.",
+    "bob_k",
+    "Carla Reyes",
+    "D. Okafor",
+    "evan88",
+    "Fiona",
+    "Grace Liu",
+    "Hiro T.",
+    "Ines",
+    "Jamal Brooks",
+    "kate.w",
+    "Leo",
+    "Mina Park",
+    "Nate",
+]
+PRODUCTS = [
+    "kettle",
+    "mechanical keyboard",
+    "phone case",
+    "hiking boots",
+    "desk lamp",
+    "yoga mat",
+    "coffee grinder",
+    "backpack",
+    "wireless earbuds",
+    "cast iron skillet",
+    "board game",
+    "winter jacket",
+    "USB-C hub",
+    "garden hose",
+    "dog bed",
+    "scented candle set",
+    "bike helmet",
+    "wool sweater",
+    "blender",
+    "picture frame",
+]
+CARRIERS = ["UPS", "USPS", "FedEx", "DHL", "Royal Mail"]
+CITIES = [
+    ("Springfield", "IL", "62704"),
+    ("Austin", "TX", "78701"),
+    ("Portland", "OR", "97205"),
+    ("Columbus", "OH", "43215"),
+    ("Denver", "CO", "80202"),
+    ("Madison", "WI", "53703"),
+    ("Raleigh", "NC", "27601"),
+    ("Tucson", "AZ", "85701"),
+]
+STREETS = [
+    "Elm Street",
+    "Oak Avenue",
+    "Maple Drive",
+    "Main St",
+    "Cedar Lane",
+    "Park Road",
+    "Lakeview Blvd",
+    "Hillcrest Way",
+]
+AREA_CODES = ["212", "312", "415", "646", "718", "202", "305", "617", "713", "206", "404"]
+PROVIDERS = ["gmail", "yahoo", "hotmail", "outlook", "icloud", "protonmail"]
+TLDS = ["com", "com", "com", "net", "co.uk", "de"]
+
+
+def order_number() -> str:
+    return f"{randint(100, 999)}-{randint(1000000, 9999999)}-{randint(1000000, 9999999)}"
+
+
+def tracking_number() -> tuple[str, str]:
+    carrier = choice(CARRIERS)
+    if carrier == "UPS":
+        number = "1Z" + "".join(choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(16))
+    elif carrier == "USPS":
+        digits = "9400" + "".join(choice("0123456789") for _ in range(18))
+        number = " ".join(digits[i : i + 4] for i in range(0, 22, 4)) if randint(0, 1) else digits
+    elif carrier == "FedEx":
+        digits = "".join(choice("0123456789") for _ in range(12))
+        number = f"{digits[:4]} {digits[4:8]} {digits[8:]}" if randint(0, 1) else digits
+    elif carrier == "DHL":
+        number = "".join(choice("0123456789") for _ in range(10))
+    else:
+        number = f"{choice('ABCDEFGHJK')}{choice('ABCDEFGHJK')}{randint(10000000, 99999999)}GB"
+    return carrier, number
+
+
+def price() -> str:
+    amount = randint(3, 2500) + randint(0, 99) / 100
+    return choice(
+        [
+            f"${amount:,.2f}",
+            f"${amount:.2f}",
+            f"€{amount:.2f}".replace(".", ","),
+            f"£{amount:.2f}",
+            f"USD {amount:.2f}",
+        ]
+    )
+
+
+def address() -> str:
+    city, state, zip_code = choice(CITIES)
+    unit = choice(["", f", Apt {randint(1, 40)}{choice('ABCD')}", f", Unit {randint(100, 999)}"])
+    return f"{randint(10, 9999)} {choice(STREETS)}{unit}, {city}, {state} {zip_code}"
+
+
+def product_link() -> str:
+    code = "B0" + "".join(choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(8))
+    return choice(
+        [
+            f"https://marketplace.example/p/{code}",
+            f"https://www.marketplace.example/products/{randint(1000, 99999)}?ref=msg",
+            f"marketplace.example/p/{code}",
+            f"https://marketplace.example/orders/{order_number()}",
+        ]
+    )
+
+
+def phone_number() -> str:
+    area = choice(AREA_CODES)
+    exchange = randint(201, 989)
+    while exchange in {555, 911, 411, 611}:
+        exchange = randint(201, 989)
+    line = randint(1000, 9999)
+    return f"{area}{exchange}{line}"
+
+
+def email_parts() -> tuple[str, str, str]:
+    name = choice(FIRST_NAMES) + choice([".", "_", ""]) + choice(LAST_NAMES)
+    if randint(0, 2) == 0:
+        name += str(randint(1, 99))
+    return name, choice(PROVIDERS), choice(TLDS)
+
+
+# ---------------------------------------------------------------- ordinary messages
+
+
+def ordinary_seller() -> str:
+    product = choice(PRODUCTS)
+    order = order_number()
+    carrier, tracking = tracking_number()
+    return choice(
+        [
+            f"Hi! Your {product} (order {order}) shipped today with {carrier}. Tracking number: "
+            f"{tracking}. It should arrive in 3-5 business days.",
+            f"Thanks for your order #{order}. We shipped it to {address()}. {carrier} tracking "
+            f"{tracking}. Let us know if anything is wrong.",
+            f"Hello, the {product} is back in stock at {price()}. You can order it here: "
+            f"{product_link()}",
+            f"We refunded {price()} for order {order} today; it takes 5-10 business days to show "
+            f"on your statement. Thanks for your patience and support!",
+            f"Sorry for the delay with order {order}. The {product} left our warehouse on "
+            f"{randint(1, 12)}/{randint(1, 28)}/2026, {carrier} {tracking}.",
+            f"The {product} measures {randint(5, 40)} x {randint(5, 30)} x {randint(2, 20)} in and "
+            f"weighs {randint(1, 20)}.{randint(0, 9)} lb. Model number KB-{randint(1000, 9999)}"
+            f"{choice('XYZ')}, SKU {randint(100000, 999999)}-{randint(10, 99)}.",
+            f"Good news: your replacement {product} is on its way ({carrier}, {tracking}). No need "
+            f"to return the first one. Order {order}.",
+            f"Hi, we received your return for order {order}. Refund of {price()} issued. Return "
+            f"label was RMA-{randint(10000, 99999)}.",
+            f"Our support team checked your {product}: the warranty covers it until "
+            f"{randint(1, 12)}/2028. Please open a return from Your Orders and we will send a new "
+            "one right away.",
+            f"Thank you for your order! Delivery to {address()} is scheduled between "
+            f"{randint(8, 11)}:00 and {randint(12, 6 + 12)}:00. Track it at "
+            f"https://www.ups.com/track?tracknum={tracking.replace(' ', '')}",
+            f"The price of the {product} is {price()} and shipping is {price()}. Orders over $50 "
+            f"ship free. See {product_link()}",
+            f"We answer every message within a day. For the {product}, the user manual is on the "
+            f"product page: {product_link()}. Your account page shows the order status.",
+            f"Hi there, to use the smart {product} with the app, enter the pairing number printed "
+            f"on the sticker ({randint(100000, 999999)}). Order {order}.",
+            f"Your order {order} was split into two shipments: {tracking_number()[1]} and "
+            f"{tracking_number()[1]}. Both should arrive by Friday.",
+        ]
+    )
+
+
+def ordinary_buyer() -> str:
+    product = choice(PRODUCTS)
+    order = order_number()
+    return choice(
+        [
+            f"Hi, I ordered the {product} (order {order}) but it hasn't arrived yet. The tracking "
+            f"{tracking_number()[1]} hasn't moved since Monday. Can you check?",
+            f"Does the {product} come in blue? I'd order two at {price()} each.",
+            f"The {product} arrived damaged — the box was crushed. Order {order}. Can I get a "
+            "replacement? I need it urgently for a birthday on Saturday.",
+            f"Please ship to my new address: {address()}. Order {order}. Thanks!",
+            f"Is this compatible with model {choice('ABCDEFG')}{randint(100, 999)}? Product link: "
+            f"{product_link()}",
+            f"I was charged {price()} twice for order {order}. Could you check with the "
+            "marketplace's payment team?",
+            f"Thanks, the {product} works great! Five stars from me. Order {order}.",
+            f"Can you confirm the size before shipping? I need a {choice(['S', 'M', 'L', 'XL'])} "
+            f"and the order ({order}) says {choice(['S', 'M', 'L'])}.",
+            f"Hello, I'd like to return the {product}. It's unused, still in the box. How do I "
+            "start the return in my account?",
+            f"Will you restock the {product} soon? I bought one in March (order {order}) and want "
+            f"another for {price()} or so.",
+            f"My apartment is {randint(1, 30)}{choice('ABCD')} on the {randint(2, 20)}th floor at "
+            f"{address()}. The doorman can sign for the parcel between 9 and 5.",
+            f"The {product} stopped working after {randint(2, 11)} days. Serial number "
+            f"SN{randint(10000000, 99999999)}. What should I do? Order {order}.",
+            f"I tried to log in to my account to leave a review of the {product} but couldn't "
+            "find the button. Is it on the order page?",
+            f"Quick question about order {order}: can I pick it up instead? I'm near "
+            f"{choice(CITIES)[0]}.",
+        ]
+    )
+
+
+# ---------------------------------------------------------------- scams
+
+
+OPERATOR_LOOKALIKE_NAMES = [
+    "Marketplace Account Team",
+    "Marketplace Support",
+    "Markеtplace Security",  # Cyrillic е
+    "Rnarketplace Help",
+    "MarketpIace Service",
+    "Marketp1ace Team",
+    "Market Place Support",
+    "Marketplace ✔",
+    "Marketplace Verified ✅",
+    "MARKETPLACE Security Department",
+    "Маrketplace Billing",
+    "Marketplace Trust & Safety",
+    "Customer Service Team",
+    "Account Verification Team",
+    "Security Team",
+    "Support Desk ✓",
+    "Trust and Safety",
+    "Marketplace Official",
+    "Help Desk",
+    "Mаrkеtplаcе",
+]
+LOOKALIKE_DOMAINS = [
+    "rnarketplace-account-verify.example",
+    "marketplace-secure-login.com",
+    "marketplace.example.account-check.net",
+    "marketpiace.com",
+    "marketp1ace-support.net",
+    "xn--mrketplace-0xh.com",
+    "markеtplace.com",
+    "secure-marketplace-help.top",
+    "marketplace-refunds.info",
+    "mаrketplace.example",
+]
+OTHER_BAD_HOSTS = [
+    "http://185.23.91.4/login",
+    "https://bit.ly/3xYz9Ab",
+    "https://tinyurl.com/acct-fix",
+    "http://0xB9175B04/verify",
+    "https://cutt.ly/refund-now",
+    "https://t.ly/AbC12",
+]
+THREATS = [
+    "Your Marketplace account has been suspended",
+    "your account will be permanently closed",
+    "We detected unusual sign-in activity on your account",
+    "Your account is on hold",
+    "Unauthorized purchase detected on your account",
+    "your account has been limited",
+]
+ASKS = [
+    "confirm your password and the card used for this order",
+    "reply with the verification code we just sent to your phone",
+    "enter your card number, expiry date and CVV",
+    "provide your bank account number and routing number",
+    "send us your login details so we can restore access",
+    "verify your identity with your social security number",
+]
+
+
+def scam_link() -> tuple[str, list[str]]:
+    if randint(0, 2):
+        return f"https://{choice(LOOKALIKE_DOMAINS)}/{choice(['login', 'verify', 'secure'])}", [
+            "links"
+        ]
+    return choice(OTHER_BAD_HOSTS), ["links"]
+
+
+def phishing_message() -> tuple[str, str, str, list[str]]:
+    """(sender name, role, body, expected categories)."""
+    style = randint(0, 9)
+    order = order_number()
+    link, link_categories = scam_link()
+    name = choice(OPERATOR_LOOKALIKE_NAMES)
+    role = choice(["seller", "seller", "buyer"])
+    if style == 0:
+        body = (
+            f"URGENT: {choice(THREATS)}.\n\nDear Customer,\n\nTo keep order {order}, verify "
+            f"your account within 24 hours: {link}\n\nYou will need to {choice(ASKS)}.\n\n"
+            f"{name}"
+        )
+        return name, role, body, ["impersonation", "credentials", *link_categories]
+    if style == 1:
+        body = (
+            f"Hello, we could not deliver your parcel for order {order}. A redelivery fee of "
+            f"{price()} is due. Pay it here within 48 hours or the parcel is returned: {link}"
+        )
+        return name, role, body, ["impersonation", *link_categories]
+    if style == 2:
+        body = (
+            f"Good news! You are owed a refund of {price()} for order {order}. To receive it, "
+            f"please {choice(ASKS)}. Act now, this offer expires today."
+        )
+        return name, role, body, ["impersonation", "credentials"]
+    if style == 3:
+        cards = choice(
+            [
+                "Google Play gift cards",
+                "Apple gift cards",
+                "Steam cards",
+                "iTunes cards",
+                "Amazon gift cards",
+            ]
+        )
+        body = (
+            f"This is the Marketplace billing department. Your order {order} is on hold. To "
+            f"release it, buy {randint(2, 5)} x $100 {cards} and send us the codes immediately."
+        )
+        return name, role, body, ["impersonation", "payment"]
+    if style == 4:
+        body = (
+            f"Congratulations! Your account was selected for a {price()} loyalty reward. "
+            f"Claim it at {link} — you'll need to {choice(ASKS)}."
+        )
+        return name, role, body, ["impersonation", "credentials", *link_categories]
+    if style == 5:
+        shown = choice(
+            [
+                "marketplace.example/account",
+                "https://marketplace.example/security",
+                "www.marketplace.example/login",
+            ]
+        )
+        target = f"https://{choice(LOOKALIKE_DOMAINS)}/a"
+        body = (
+            f"{choice(THREATS)}. Sign in here to check: [{shown}]({target}). Failure to do so "
+            "will close your account."
+        )
+        return name, role, body, ["impersonation", "links"]
+    if style == 6:
+        request = choice(
+            ["tell me the code", "send me the code we sent to you", "reply with the security code"]
+        )
+        body = (
+            "Hi, I accidentally entered your phone number on my account. You got a code by "
+            f"SMS — please {request}. It's urgent!"
+        )
+        return name, role, body, ["impersonation", "credentials"]
+    if style == 7:
+        body = (
+            f"Your Marketplace account has been flagged. Call Marketplace Support now at "
+            f"+1 ({choice(AREA_CODES)}) {phone_number()[3:6]}-{phone_number()[6:]} to avoid "
+            "suspension."
+        )
+        return name, role, body, ["impersonation", "contact_phone"]
+    if style == 8:
+        body = (
+            f"Hello, please reply to confirm your delivery address for order {order}. Thank "
+            "you for shopping with us."
+        )
+        return name, role, body, ["impersonation"]
+    body = (
+        f"Security alert: someone tried to change your payment method. If this wasn't you, "
+        f"update your billing information at {link} immediately."
+    )
+    return name, role, body, ["impersonation", *link_categories]
+
+
+def payment_outside_message() -> tuple[str, list[str]]:
+    product = choice(PRODUCTS)
+    return choice(
+        [
+            (
+                f"I can give you the {product} for {price()} less if you pay me directly via Zelle "
+                "instead of through the site.",
+                ["payment"],
+            ),
+            (
+                f"Please send the money via Western Union and I'll ship the {product} today.",
+                ["payment"],
+            ),
+            (
+                f"Let's do the deal outside the marketplace to avoid the fees. {product} for "
+                f"{price()}.",
+                ["payment"],
+            ),
+            (
+                "Pay with PayPal friends and family please, it's cheaper for both of us.",
+                ["payment"],
+            ),
+            (
+                f"Cancel the order and pay me in bitcoin, I'll send the {product} with a discount.",
+                ["payment"],
+            ),
+            (
+                "You can pay through bank transfer to my account and skip the commission.",
+                ["payment"],
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- contact details
+
+
+def obfuscated_email() -> str:
+    name, provider, tld = email_parts()
+    tld_words = tld.replace(".", " dot ")
+    return choice(
+        [
+            f"{name} at {provider} dot {tld_words}",
+            f"{name} [at] {provider} [dot] {tld.replace('.', ' [dot] ')}",
+            f"{name}(at){provider}(dot){tld.replace('.', '(dot)')}",
+            f"{name} @ {provider} . {tld.replace('.', ' . ')}",
+            f"{name} AT {provider} DOT {tld.upper().replace('.', ' DOT ')}",
+            f"{' '.join(name)} @ {' '.join(provider)} . {' '.join(tld)}",
+            f"{name} at {provider}",
+            f"my {provider} is {name}{randint(1, 99)}",
+            f"{name}{{at}}{provider}{{dot}}{tld.replace('.', '{dot}')}",
+            f"{name}_at_{provider}_dot_{tld.replace('.', '_dot_')}",
+            f"{name} at {provider}.{tld}",
+        ]
+    )
+
+
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def obfuscated_phone() -> str:
+    digits = phone_number()
+    words = [DIGIT_WORDS[int(d)] for d in digits]
+    return choice(
+        [
+            " ".join(words),
+            f"{' '.join(words[:3])}, {' '.join(words[3:6])}, {' '.join(words[6:])}",
+            " ".join(digits),
+            "-".join(digits),
+            " ".join(w if i % 2 else d for i, (d, w) in enumerate(zip(digits, words, strict=True))),
+            f"{' '.join(words[:3]).upper()} {' '.join(digits[3:])}",
+            ".".join(digits),
+            " ".join("oh" if d == "0" else w for d, w in zip(digits, words, strict=True)),
+        ]
+    )
+
+
+def messenger_contact() -> str:
+    handle = (
+        choice(FIRST_NAMES) + choice(["_", ".", ""]) + choice(LAST_NAMES) + str(randint(1, 999))
+    )
+    number = f"+1 {phone_number()}"
+    return choice(
+        [
+            f"add me on telegram @{handle}",
+            f"WhatsApp me: {number}",
+            f"my IG is @{handle}",
+            "text me on WhatsApp",
+            f"let's continue on Telegram, my username is {handle}",
+            f"wechat id: {handle}",
+            f"find me on snapchat @{handle}",
+            f"https://wa.me/1{phone_number()}",
+            f"t.me/{handle}",
+            f"Signal: {number}",
+        ]
+    )
+
+
+def payment_link() -> str:
+    handle = choice(FIRST_NAMES) + choice(LAST_NAMES) + str(randint(1, 99))
+    return choice(
+        [
+            f"paypal.me/{handle}",
+            f"https://www.paypal.me/{handle}/{randint(20, 400)}",
+            f"venmo @{handle}",
+            f"my cashapp is ${handle}",
+            f"https://cash.app/${handle}",
+            f"revolut.me/{handle}",
+            f"https://buy.stripe.com/{handle}",
+        ]
+    )
+
+
+CONTACT_FRAMES = [
+    "Hi! Easier to talk directly: {contact}. Thanks!",
+    "For a better price on the {product}, reach me at {contact}",
+    "I have more photos of the {product}. Contact: {contact}",
+    "{contact} — write me there about the {product}, I answer faster.",
+    "Sure, I can help with order {order}. My contact: {contact}",
+    "Can you send the invoice to {contact}? Order {order}.",
+]
+
+
+def contact_message(kind: str) -> tuple[str, list[str]]:
+    if kind == "email":
+        contact, categories = obfuscated_email(), ["contact_email"]
+    elif kind == "phone":
+        contact, categories = obfuscated_phone(), ["contact_phone"]
+    elif kind == "messenger":
+        contact, categories = messenger_contact(), ["contact_messenger"]
+    elif kind == "payment_link":
+        contact, categories = payment_link(), ["contact_payment_link"]
+    elif kind == "plain_email":
+        name, provider, tld = email_parts()
+        contact, categories = f"{name}@{provider}.{tld}", ["contact_email"]
+    else:
+        digits = phone_number()
+        contact = choice(
+            [
+                f"({digits[:3]}) {digits[3:6]}-{digits[6:]}",
+                f"{digits[:3]}-{digits[3:6]}-{digits[6:]}",
+                f"+1 {digits[:3]} {digits[3:6]} {digits[6:]}",
+                f"+44 79{randint(10, 99)} {randint(100000, 999999)}",
+            ]
+        )
+        categories = ["contact_phone"]
+    frame = choice(CONTACT_FRAMES)
+    body = frame.format(contact=contact, product=choice(PRODUCTS), order=order_number())
+    return body, categories
+
+
+# Written by hand after the rules were tuned on the templates above and never tuned on since:
+# the closest this set has to unseen messages (their figures are printed apart).
+HELD_OUT: list[tuple[str, str, str, str, list[str]]] = [
+    (
+        "ordinary",
+        "Harbor Tools",
+        "seller",
+        "The default Wi-Fi password of the camera is on the "
+        "sticker under the base; you can change it in the app.",
+        [],
+    ),
+    (
+        "ordinary",
+        "kate.w",
+        "buyer",
+        "I'll be at work until 6, please leave it with the neighbour at number 14.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Northwind Audio",
+        "seller",
+        "Model NW-200 ships from our Austin warehouse; "
+        "allow 2-3 days. Call the carrier at the number on your tracking page if it's late.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Grace Liu",
+        "buyer",
+        "Can you verify the size of the jacket before shipping? "
+        "Last time it was an M instead of an L.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Cozy Corner Books",
+        "seller",
+        "Thanks for the support! Order 112-5550123-4567890 is packed and leaves tomorrow.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Quantum Gadgets",
+        "seller",
+        "Firmware 2.4.1 fixes the pairing problem. Update it from Settings > About on the device.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Hiro T.",
+        "buyer",
+        "Got it, thanks. Sending the broken part back today, tracking 9405 5112 9876 5432 1098 76.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Urban Threads",
+        "seller",
+        "Our customer service team answers within a day. "
+        "For sizes see the chart on marketplace.example/p/B0UT55",
+        [],
+    ),
+    (
+        "ordinary",
+        "Ines",
+        "buyer",
+        "Urgent please: the gift is for my daughter's birthday on 12/14. Can it arrive before?",
+        [],
+    ),
+    (
+        "ordinary",
+        "Trailhead Bikes",
+        "seller",
+        "The lock's code is set to 0000 at the factory; turn the dials to set your own.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Silver Spoon Bakeware",
+        "seller",
+        "We're closed 12/24–12/26. Orders placed then ship on 12/27. Happy holidays!",
+        [],
+    ),
+    (
+        "ordinary",
+        "Leo",
+        "buyer",
+        "Is the 2 x 4 x 8 ft version in stock? I'd need 3 of them at $129.99.",
+        [],
+    ),
+    (
+        "impersonation",
+        "Marketplace Help Center",
+        "seller",
+        "We noticed a problem with your "
+        "last payment. Please sign in again at marketplace-help-center.net to keep your order.",
+        ["impersonation", "links"],
+    ),
+    (
+        "impersonation",
+        "Seller Support",
+        "seller",
+        "Hello! To finish your refund we need the 6-digit code you just received by text message.",
+        ["impersonation", "credentials"],
+    ),
+    (
+        "impersonation",
+        "Ordеr Dеsk",
+        "seller",
+        "Your order cannot ship until you confirm your card details with us by reply.",
+        ["impersonation", "credentials"],
+    ),
+    (
+        "impersonation",
+        "Brightside Home",
+        "seller",
+        "This is the Marketplace security team. Your "
+        "account shows suspicious logins, reply with your password so we can lock it.",
+        ["impersonation", "credentials"],
+    ),
+    (
+        "impersonation",
+        "bob_k",
+        "buyer",
+        "I'm from marketplace staff, we need you to move this "
+        "sale to wa.me/14155550123 for verification.",
+        ["impersonation", "contact_messenger"],
+    ),
+    (
+        "impersonation",
+        "TechNest Outlet",
+        "seller",
+        "Dear customer your parcel is held at "
+        "customs, pay the fee at http://customs-fee-payment.xyz within 12 hours.",
+        ["links"],
+    ),
+    (
+        "impersonation",
+        "Deals4U",
+        "seller",
+        "You won a $500 voucher!! claim: https://is.gd/win500 before midnight",
+        ["links"],
+    ),
+    (
+        "impersonation",
+        "Peak Outdoor Gear",
+        "seller",
+        "Send me 3 Steam gift cards and I'll release your order faster.",
+        ["payment"],
+    ),
+    (
+        "obfuscated_contact",
+        "evan88",
+        "buyer",
+        "mail me: evan dot k dot 88 at gmail dot com",
+        ["contact_email"],
+    ),
+    ("obfuscated_contact", "Fiona", "buyer", "my digits: 4one5 - 8six7 - 53oh9", ["contact_phone"]),
+    (
+        "obfuscated_contact",
+        "Velvet & Vine",
+        "seller",
+        "ping me on whats app, same name as the shop",
+        ["contact_messenger"],
+    ),
+    (
+        "obfuscated_contact",
+        "Jamal Brooks",
+        "buyer",
+        "email → jamal (dot) brooks (at) outlook (dot) com",
+        ["contact_email"],
+    ),
+    (
+        "obfuscated_contact",
+        "Atlas Sporting Goods",
+        "seller",
+        "Cheaper direct: text +1 415 867 5309",
+        ["contact_phone"],
+    ),
+    (
+        "obfuscated_contact",
+        "Nate",
+        "buyer",
+        "nine one seven - two two three - four five six seven, call me",
+        ["contact_phone"],
+    ),
+    (
+        "obfuscated_contact",
+        "Mina Park",
+        "buyer",
+        "You can find me on Insta: mina.makes.things",
+        ["contact_messenger"],
+    ),
+    (
+        "obfuscated_contact",
+        "Harbor Tools",
+        "seller",
+        "Venmo: @harbor-tools-joe and I'll ship today",
+        ["contact_payment_link"],
+    ),
+]
+
+
+def build() -> list[dict[str, object]]:
+    records: list[dict[str, object]] = []
+
+    def add(group: str, name: str, role: str, body: str, expected: list[str]) -> None:
+        records.append(
+            {
+                "id": len(records) + 1,
+                "group": group,
+                "sender": {"display_name": name, "role": role},
+                "body": body,
+                "expected": sorted(set(expected)),
+            }
+        )
+
+    makers: list[tuple[int, Callable[[], None]]] = [
+        (320, lambda: add("ordinary", choice(SHOPS), "seller", ordinary_seller(), [])),
+        (300, lambda: add("ordinary", choice(BUYERS), "buyer", ordinary_buyer(), [])),
+        (260, lambda: add("impersonation", *phishing_message())),
+        (60, lambda: add("payment_outside", choice(SHOPS), "seller", *payment_outside_message())),
+    ]
+    for count, make in makers:
+        for _ in range(count):
+            make()
+    for kind, count in (
+        ("email", 110),
+        ("phone", 90),
+        ("messenger", 60),
+        ("payment_link", 40),
+        ("plain_email", 20),
+        ("plain_phone", 30),
+    ):
+        group = "plain_contact" if kind.startswith("plain") else "obfuscated_contact"
+        for _ in range(count):
+            body, expected = contact_message(kind)
+            add(group, choice(BUYERS + SHOPS), choice(["buyer", "seller"]), body, expected)
+    for group, name, role, body, expected in HELD_OUT:
+        add(group, name, role, body, expected)
+        records[-1]["held_out"] = True
+    return records
+
+
+if __name__ == "__main__":
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(record, ensure_ascii=False) for record in build()]
+    OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(lines)} messages written to {OUTPUT}")

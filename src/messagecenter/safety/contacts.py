@@ -1,0 +1,271 @@
+"""Contact details that take a conversation off the marketplace: e-mail addresses, phone
+numbers, messenger handles and payment links — also written to slip past a filter ("john at
+gmail dot com", "four one five …", "j o h n @ g m a i l"). Each finding has the span of
+the original text it covers, so it can be masked (docs/safety.md#contact-details).
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import phonenumbers
+
+from messagecenter.safety.links import Link, matches_host_list
+from messagecenter.safety.vocabulary import (
+    CONTACT_EMAIL,
+    CONTACT_MESSENGER,
+    CONTACT_PAYMENT_LINK,
+    CONTACT_PHONE,
+    Vocabulary,
+)
+
+
+@dataclass(frozen=True)
+class ContactFinding:
+    category: str
+    start: int
+    end: int
+
+
+_TLDS = (
+    r"com|net|org|co|uk|us|ca|de|fr|es|it|nl|be|ch|at|se|no|dk|fi|pl|ru|au|nz|in|jp|cn|br|"
+    r"mx|io|me|info|biz|edu|gov|email|online|shop|store|xyz|ie|pt|gr|cz|hu|ro|tr|za"
+)
+_AT = r"(?:\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+at\s+|\s*@\s*|\s*＠\s*|\s+at-sign\s+|_at_)"
+_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+|\s*\.\s*|_dot_)"
+_EMAIL = re.compile(
+    rf"(?i)(?<![\w.+-])[a-z0-9][\w.+-]{{0,63}}{_AT}[a-z0-9][\w-]{{0,62}}"
+    rf"(?:{_DOT}[a-z0-9][\w-]{{0,62}})*{_DOT}(?:{_TLDS})\b"
+)
+_PLAIN_EMAIL = re.compile(r"(?i)[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@cache
+def _provider_email(providers: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(re.escape(p) for p in providers if len(p) > 3)
+    return re.compile(
+        rf"(?i)(?<![\w.+-])[a-z0-9][\w.+-]{{1,63}}{_AT}(?:{names})\b"
+        # "my gmail is john.smith88", "yahoo: jsmith"
+        rf"|\b(?:{names}|e-?mail)(?:\s+(?:address|account|id))?\s*(?:is|:|-|=)\s*"
+        rf"(?=[\w.+-]*[\d._])[a-z][\w.+-]{{2,63}}"
+    )
+
+
+_DIGIT_WORDS = (
+    r"zero|oh|one|two|three|four|five|six|seven|eight|nine|"
+    r"uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|cero"
+)
+# Seven or more digits, each spelled out or standing alone ("4 1 5 five five …").
+_SPELLED_NUMBER = re.compile(
+    rf"(?i)(?<![\w-])(?:(?:\d|{_DIGIT_WORDS})(?:\s*[-.,/]?\s*|\s+)){{6,}}(?:\d|{_DIGIT_WORDS})\b"
+)
+_SEVEN_DIGITS = re.compile(r"(?:\d\D*){7}")
+_SPELLED_DIGIT = re.compile(rf"(?i)\b(?:{_DIGIT_WORDS})\b")
+# A long number with phone-ish words before it ("call me on 4155550123").
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(?:call|text|phone|mobile|cell|tel|telephone|whatsapp|sms|ring|reach me|"
+    r"contact me|my number|number is|dial)\b"
+)
+_NOT_PHONE_WORDS = re.compile(
+    r"(?i)(?:order|tracking|track|tracknum|shipment|parcel|package|invoice|ref|reference|item|"
+    r"sku|model|serial|zip|postcode|postal|return|case|claim|receipt|transaction|iban|"
+    r"account|isbn|upc|ean|asin|awb|lot|batch|ups|usps|fedex|dhl|carrier|label|rma|#|no\.)"
+    r"(?:[\s#:.=,(-]+(?:number|no|num|id|code|is|was|of|the)?)*[\s#:.=,(-]*$"
+)
+_LONG_DIGITS = re.compile(r"(?<![\w-])\+?\d(?:[\s().-]{0,2}\d){9,13}(?![\w-])")
+
+
+@cache
+def _messenger_patterns(
+    messengers: tuple[str, ...],
+) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    names = "|".join(sorted((re.escape(m) for m in messengers), key=len, reverse=True))
+    # A messenger's name followed by a handle or a number: "Telegram: @john_k", "wa 415…".
+    handle = re.compile(
+        rf"(?i)\b(?:{names})\b[\s:=-]{{0,4}}(?:(?:me|id|is|at|on|handle|username|user|name|"
+        rf"number|no|@)[\s:.=-]*){{0,3}}(?:@[\w.]{{2,32}}|\+?\d[\d\s().-]{{6,18}}\d|"
+        rf"(?=[\w.]*[\d_.])[a-z][\w.]{{3,31}})"
+    )
+    # "add me on WhatsApp", "let's continue on Telegram": only names that are not words.
+    unambiguous = "|".join(
+        re.escape(m)
+        for m in messengers
+        if m in {"whatsapp", "telegram", "wechat", "viber", "skype", "kik", "threema", "wickr"}
+    )
+    invitation = re.compile(
+        rf"(?i)\b(?:on|via|over|through|thru|to|in|using|at|my)\s+(?:{unambiguous})\b"
+        rf"|\b(?:add|message|text|contact|reach|find|ping|dm|msg|hit|call)\s+me\s+(?:up\s+)?"
+        rf"(?:on|via|at|over|through|in)\s+(?:{names})\b"
+    )
+    return handle, invitation
+
+
+_PAYMENT_HANDLE = re.compile(
+    r"(?i)\b(?:venmo|cash\s?app|cashapp|paypal|zelle|revolut|wise|monzo|skrill)\b"
+    r"[\s:=-]{0,4}(?:(?:me|is|at|to|handle|username|user|id|@)[\s:=-]*){0,3}"
+    r"(?:@[\w.-]{2,32}|\$[a-z][\w-]{2,19})"
+)
+_CASHTAG = re.compile(r"(?<![\w$])\$(?=[\w-]*[a-z])[A-Za-z][\w-]{2,19}\b")
+
+
+def find_contacts(body: str, links: list[Link], vocabulary: Vocabulary) -> list[ContactFinding]:
+    found: list[ContactFinding] = []
+    for link in links:
+        if link.start < 0:
+            continue
+        if matches_host_list(link, vocabulary.payment_link_hosts):
+            found.append(ContactFinding(CONTACT_PAYMENT_LINK, link.start, link.end))
+        elif matches_host_list(link, vocabulary.messenger_link_hosts):
+            found.append(ContactFinding(CONTACT_MESSENGER, link.start, link.end))
+    for pattern in (_PAYMENT_HANDLE, _CASHTAG):
+        for match in pattern.finditer(body):
+            found.append(ContactFinding(CONTACT_PAYMENT_LINK, match.start(), match.end()))
+    contact_links = [(finding.start, finding.end) for finding in found]
+    for pattern in (_EMAIL, _provider_email(vocabulary.email_providers)):
+        position = 0
+        while (found_match := pattern.search(body, position)) is not None:
+            match = found_match
+            overlaps = any(
+                start < match.end() and match.start() < end for start, end in contact_links
+            )
+            # "reach me at t.me/john" is a messenger link, not an address "me@t.me"; when
+            # "me at tom_at_…" is no address, "tom_at_…" may still be one.
+            if overlaps or (pattern is _EMAIL and not _is_address_like(match.group(0), vocabulary)):
+                position = match.start() + 1
+                continue
+            found.append(ContactFinding(CONTACT_EMAIL, match.start(), match.end()))
+            position = match.end()
+    handle, invitation = _messenger_patterns(vocabulary.messengers)
+    for pattern in (handle, invitation):
+        for match in pattern.finditer(body):
+            found.append(ContactFinding(CONTACT_MESSENGER, match.start(), match.end()))
+    found.extend(_phones(body, vocabulary.phone_region))
+    found.extend(_spaced_out(body, vocabulary))
+    return _without_overlaps(found)
+
+
+_BARE_AT = re.compile(r"(?i)^([\w.+-]+)\s+at\s+([\w-]+)")
+
+
+def _is_address_like(text: str, vocabulary: Vocabulary) -> bool:
+    """ "visit us at shop.com" is a link; "li.silva at yahoo.de" is an address: with a bare
+    "at", the name must look like a mailbox (a dot, digit or underscore) or the domain
+    like a mail provider."""
+    bare = _BARE_AT.match(text)
+    if bare is None:
+        return True
+    name, domain = bare.groups()
+    return bool(re.search(r"[._\d]", name)) or domain.lower() in vocabulary.email_providers
+
+
+def _phones(body: str, region: str) -> list[ContactFinding]:
+    has_seven_digits = _SEVEN_DIGITS.search(body) is not None
+    if not has_seven_digits and not _SPELLED_DIGIT.search(body):
+        return []
+    found = []
+    for match in _SPELLED_NUMBER.finditer(body):
+        digits = sum(1 for _ in re.finditer(rf"(?i)\d|\b(?:{_DIGIT_WORDS})\b", match.group(0)))
+        spelled = len(_SPELLED_DIGIT.findall(match.group(0)))
+        # Digits standing alone ("4 1 5 5 …") or spelled out ("four one five …"); a run of
+        # ordinary grouped digits (a tracking number) does not match this at all.
+        if digits >= 7 and (spelled >= 2 or _single_digits_only(match.group(0))):
+            found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
+    if not has_seven_digits:
+        return found
+    try:
+        matcher = phonenumbers.PhoneNumberMatcher(
+            body, region, leniency=phonenumbers.Leniency.POSSIBLE, max_tries=200
+        )
+        for number in matcher:
+            if _looks_like_phone(body, number.start, number.end, number.raw_string, number.number):
+                found.append(ContactFinding(CONTACT_PHONE, number.start, number.end))
+    except phonenumbers.NumberParseException:
+        pass
+    for match in _LONG_DIGITS.finditer(body):
+        before = body[max(0, match.start() - 40) : match.start()]
+        if _PHONE_WORDS.search(before) and not _NOT_PHONE_WORDS.search(before):
+            found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
+    return found
+
+
+def _single_digits_only(text: str) -> bool:
+    groups = re.findall(r"\d+", text)
+    return bool(groups) and all(len(group) == 1 for group in groups)
+
+
+def _looks_like_phone(
+    body: str, start: int, end: int, raw: str, number: phonenumbers.PhoneNumber
+) -> bool:
+    """Not a piece of an order number, tracking number, price or date."""
+    before = body[start - 2 : start] if start >= 2 else " " + body[:start]
+    after = body[end : end + 2]
+    if before[-1:].isalnum() or before[-1:] in {"-", "#", "/", "$", "£", "€", ".", "_"}:
+        return False
+    if before[-1:] == " " and before[:1].isdigit():
+        return False
+    if (
+        after[:1].isalnum()
+        or after[:1] in {"_"}
+        or (after[:1] in {"-", "/", " "} and after[1:2].isdigit())
+    ):
+        return False
+    digits = sum(c.isdigit() for c in raw)
+    international = raw.startswith("+")
+    if digits < (8 if international else 10):
+        return False
+    context = body[max(0, start - 40) : start]
+    has_phone_words = _PHONE_WORDS.search(context) is not None
+    # A bare run of digits is far more often a tracking or order number than a phone.
+    if raw.isdigit() and not has_phone_words:
+        return False
+    if _NOT_PHONE_WORDS.search(context) and not has_phone_words:
+        return False
+    return international or phonenumbers.is_valid_number(number)
+
+
+def _spaced_out(body: str, vocabulary: Vocabulary) -> list[ContactFinding]:
+    """Letters spaced out to dodge a filter ("j o h n @ g m a i l . c o m"): closed up,
+    searched again, and mapped back to the original text."""
+    runs = list(re.finditer(r"(?<!\S)(?:\S[ \t]+){4,}\S(?!\S)", body))
+    found = []
+    for run in runs:
+        pieces = run.group(0).split()
+        if sum(len(piece) == 1 for piece in pieces) < len(pieces) * 0.7:
+            continue
+        closed_up = "".join(pieces)
+        if (
+            _PLAIN_EMAIL.search(closed_up)
+            or _EMAIL.search(closed_up)
+            or _provider_email(vocabulary.email_providers).search(closed_up)
+        ):
+            found.append(ContactFinding(CONTACT_EMAIL, run.start(), run.end()))
+    return found
+
+
+def _without_overlaps(findings: list[ContactFinding]) -> list[ContactFinding]:
+    """The longest finding wins where two cover the same characters."""
+    kept: list[ContactFinding] = []
+    for finding in sorted(findings, key=lambda f: (f.start, -(f.end - f.start))):
+        if kept and finding.start < kept[-1].end:
+            if finding.end > kept[-1].end:
+                previous = kept[-1]
+                kept[-1] = ContactFinding(previous.category, previous.start, finding.end)
+            continue
+        kept.append(finding)
+    return kept
+
+
+MASK = "[contact details removed]"
+
+
+def mask(body: str, findings: list[ContactFinding], categories: set[str]) -> str:
+    pieces = []
+    position = 0
+    for finding in findings:
+        if finding.category not in categories:
+            continue
+        pieces.append(body[position : finding.start])
+        pieces.append(MASK)
+        position = finding.end
+    pieces.append(body[position:])
+    return "".join(pieces)

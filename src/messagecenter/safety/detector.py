@@ -1,0 +1,450 @@
+"""The safety check of a message people send each other: a verdict (ok, warn or hold) with
+reasons in plain words (docs/safety.md).
+
+Pure Python: no database, no network. `check()` never raises — whatever the input, it
+returns a verdict — and costs well under 2 ms for an ordinary message
+(bench/safety_detector.py).
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+from messagecenter.safety import contacts
+from messagecenter.safety.links import find_links, imitates_operator, problems
+from messagecenter.safety.text import has_mixed_scripts, plain, skeleton
+from messagecenter.safety.vocabulary import (
+    CATEGORIES,
+    CONTACT_CATEGORIES,
+    CREDENTIALS,
+    IMPERSONATION,
+    LINKS,
+    PAYMENT,
+    Vocabulary,
+)
+
+Level = Literal["ok", "warn", "hold"]
+# Who wrote the message. The marketplace's own messages and its agents' are not checked:
+# they are what everyone else is compared against.
+SenderRole = Literal["buyer", "seller", "agent", "admin", "marketplace", "unknown"]
+# Urgency and threats: a reason only beside another one (a buyer's "urgent" is ordinary).
+PRESSURE = "pressure"
+_LEVELS: dict[str, int] = {"ok": 0, "warn": 1, "hold": 2}
+_CHECK_MARKS = frozenset("✓✔☑✅🗸🛡🔒™®⭐🌟✪✯☆★🔰")
+
+
+@dataclass(frozen=True)
+class Sender:
+    display_name: str = ""
+    role: SenderRole = "unknown"
+    # The address an e-mail came from, when the message arrived as an e-mail.
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Reason:
+    category: str
+    code: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"category": self.category, "code": self.code, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: Level
+    reasons: tuple[Reason, ...]
+    version: str
+    # The body the recipients see when contact details are masked (None: unchanged).
+    masked_body: str | None = None
+    held_categories: tuple[str, ...] = field(default=())
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for reason in self.reasons:
+            if reason.category != PRESSURE:
+                seen[reason.category] = None
+        return tuple(seen)
+
+    @property
+    def is_masked(self) -> bool:
+        return self.masked_body is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.level,
+            "categories": list(self.categories),
+            "reasons": [reason.as_dict() for reason in self.reasons],
+            "masked": self.is_masked,
+            "version": self.version,
+        }
+
+
+def check(
+    body: str,
+    sender: Sender,
+    vocabulary: Vocabulary,
+    *,
+    subject: str = "",
+    html_anchors: tuple[tuple[str, str], ...] = (),
+) -> Verdict:
+    """The verdict on one message. Never raises: a detector bug must not stop a message."""
+    try:
+        return _check(body, sender, vocabulary, subject, html_anchors)
+    except Exception as error:  # noqa: BLE001 — documented: the detector never raises
+        return Verdict(
+            "warn",
+            (
+                Reason(
+                    LINKS,
+                    "not_checked",
+                    f"This message could not be checked ({type(error).__name__}); treat its "
+                    "links and requests with care.",
+                ),
+            ),
+            vocabulary.version,
+        )
+
+
+def _check(
+    body: str,
+    sender: Sender,
+    vocabulary: Vocabulary,
+    subject: str,
+    html_anchors: tuple[tuple[str, str], ...],
+) -> Verdict:
+    if sender.role in {"marketplace", "agent", "admin"}:
+        return Verdict("ok", (), vocabulary.version)
+    body = body if isinstance(body, str) else str(body)
+    reasons: list[Reason] = []
+    reasons.extend(_sender_reasons(sender, vocabulary))
+    text = f"{subject}\n{body}" if subject else body
+    plain_text = plain(text)
+    reasons.extend(_phrase_reasons(plain_text, vocabulary))
+    links = find_links(body, html_anchors)
+    findings: list[contacts.ContactFinding] = []
+    if sender.role in {"buyer", "seller", "unknown"}:
+        findings = contacts.find_contacts(body, links, vocabulary)
+    seen: set[tuple[str, str]] = set()
+    for link in links:
+        # A payment link, a messenger link or an address's domain is reported as contact
+        # details, not as an outside link.
+        if any(f.start < link.end and link.start < f.end for f in findings):
+            continue
+        for problem in problems(link, vocabulary):
+            if (problem.code, link.ascii_host) not in seen:
+                seen.add((problem.code, link.ascii_host))
+                reasons.append(Reason(LINKS, problem.code, problem.text))
+    for category in CONTACT_CATEGORIES:
+        if any(finding.category == category for finding in findings):
+            reasons.append(Reason(category, category, _CONTACT_TEXT[category]))
+    return _verdict(body, reasons, findings, vocabulary)
+
+
+_CONTACT_TEXT = {
+    "contact_email": "It contains an e-mail address. Keep the conversation here: outside "
+    "the marketplace, we cannot help if something goes wrong.",
+    "contact_phone": "It contains a phone number. Keep the conversation here: outside the "
+    "marketplace, we cannot help if something goes wrong.",
+    "contact_messenger": "It asks to continue on another messaging app. Keep the "
+    "conversation here: outside the marketplace, we cannot help if something goes wrong.",
+    "contact_payment_link": "It contains a payment link or handle. Pay only through the "
+    "marketplace: money sent any other way is not covered by our guarantee.",
+}
+
+
+def _verdict(
+    body: str,
+    reasons: list[Reason],
+    findings: list[contacts.ContactFinding],
+    vocabulary: Vocabulary,
+) -> Verdict:
+    categories = {reason.category for reason in reasons if reason.category != PRESSURE}
+    if not categories:
+        return Verdict("ok", (), vocabulary.version)
+    level: Level = "ok"
+    held = []
+    masked_categories = set()
+    for category in categories:
+        policy = vocabulary.policy_for(category)
+        if policy == "mask" and category in CONTACT_CATEGORIES:
+            masked_categories.add(category)
+        elif policy == "hold":
+            held.append(category)
+            level = "hold"
+        elif policy in {"warn", "mask"} and _LEVELS[level] < _LEVELS["warn"]:
+            level = "warn"
+    kept = tuple(
+        reason
+        for reason in reasons
+        if vocabulary.policy_for(reason.category) != "allow" or reason.category == PRESSURE
+    )
+    if level == "ok" and not masked_categories:
+        return Verdict("ok", (), vocabulary.version)
+    if level == "ok":
+        # Only masked contact details: urgency beside them is an ordinary buyer's hurry.
+        kept = tuple(r for r in kept if r.category != PRESSURE)
+    masked = contacts.mask(body, findings, masked_categories) if masked_categories else None
+    return Verdict(
+        level,
+        kept,
+        vocabulary.version,
+        masked_body=masked,
+        held_categories=tuple(sorted(held, key=CATEGORIES.index)),
+    )
+
+
+def _sender_reasons(sender: Sender, vocabulary: Vocabulary) -> list[Reason]:
+    name = sender.display_name.strip()[:200]
+    reasons = []
+    if name:
+        plain_name = plain(name)
+        name_skeleton = skeleton(name)
+        for operator_name in vocabulary.operator_names:
+            operator_skeleton = skeleton(operator_name)
+            if len(operator_skeleton) >= 4 and operator_skeleton in name_skeleton:
+                lookalike = operator_name.casefold() not in name.casefold()
+                reasons.append(
+                    Reason(
+                        IMPERSONATION,
+                        "name_lookalike" if lookalike else "name_imitates_operator",
+                        f'The sender calls itself "{name}", '
+                        + (
+                            f'written with lookalike letters to pass for "{operator_name}"'
+                            if lookalike
+                            else f'using the name "{operator_name}"'
+                        )
+                        + f", but it is a {_ROLE_WORDS[sender.role]}, not the marketplace.",
+                    )
+                )
+                break
+        title = _staff_title_pattern(vocabulary.staff_titles).search(plain_name)
+        if title is not None:
+            reasons.append(
+                Reason(
+                    IMPERSONATION,
+                    "name_staff_title",
+                    f'The sender\'s name contains "{title.group(0).strip()}", as if it were '
+                    f"the marketplace's staff; it is a {_ROLE_WORDS[sender.role]}.",
+                )
+            )
+        if any(character in _CHECK_MARKS for character in name) or re.search(
+            r"\bverified\b", plain_name
+        ):
+            reasons.append(
+                Reason(
+                    IMPERSONATION,
+                    "name_decoration",
+                    "The sender's name is decorated with a check mark or badge to look "
+                    "official; only the marketplace's own messages carry the Official badge.",
+                )
+            )
+        if has_mixed_scripts(name):
+            reasons.append(
+                Reason(
+                    IMPERSONATION,
+                    "name_mixed_scripts",
+                    "The sender's name mixes letters from different alphabets, a trick to "
+                    "look like another name.",
+                )
+            )
+    if sender.email and "@" in sender.email:
+        domain = sender.email.rpartition("@")[2].strip(" >").lower()
+        imitated = imitates_operator(domain, vocabulary) if domain else None
+        if imitated is not None:
+            reasons.append(
+                Reason(
+                    IMPERSONATION,
+                    "sender_domain_lookalike",
+                    f"The e-mail comes from {domain}, which imitates {imitated}.",
+                )
+            )
+    return reasons
+
+
+_ROLE_WORDS = {
+    "buyer": "buyer",
+    "seller": "seller",
+    "unknown": "sender outside the marketplace",
+    "agent": "agent",
+    "admin": "admin",
+    "marketplace": "marketplace",
+}
+
+
+@cache
+def _staff_title_pattern(titles: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted((re.escape(t) for t in titles), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+@cache
+def _operator_voice(operator_names: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(
+        r"\s*".join(re.escape(part) for part in plain(name).split()) for name in operator_names
+    )
+    # The operator's name written with lookalike letters or spaces: "rnarket place".
+    lookalike_names = "|".join(
+        r"[\W_]{0,2}".join(_letter_class(letter) for letter in skeleton(name) if letter.isalnum())
+        for name in operator_names
+    )
+    return re.compile(
+        rf"(?:\b(?:{names}|{lookalike_names})\b['’]?s?\s*(?:official\s+)?"
+        r"(?:support|security|account|accounts|customer service|customer care|help ?desk|"
+        r"trust (?:and|&) safety|fraud|billing|verification|compliance|team|department|"
+        r"staff|admin|notification|service)s?\b"
+        rf"|\b(?:on behalf of|this is|we are|from)\s+(?:the\s+)?(?:{names}|{lookalike_names})"
+        r"(?:\s+(?:team|staff|support))?\s*[.,!\n]"
+        rf"|\bofficial\s+(?:{names}|{lookalike_names})\b)"
+    )
+
+
+def _letter_class(letter: str) -> str:
+    lookalikes = {
+        "m": "(?:m|rn|nn)",
+        "w": "(?:w|vv)",
+        "o": "[o0]",
+        "l": "[li1|]",
+        "e": "[e3]",
+        "a": "[a4@]",
+        "s": "[s5$]",
+        "t": "[t7]",
+        "d": "(?:d|cl)",
+        "u": "(?:u|ii)",
+    }
+    return lookalikes.get(letter, re.escape(letter))
+
+
+_ACCOUNT_THREAT = re.compile(
+    r"\byour\s+(?:\w+\s+){0,2}account\s+(?:has\s+been|was|will\s+be|is|is\s+being|may\s+be|"
+    r"might\s+be|could\s+be|has|got)\s+(?:\w+\s+)?(?:suspended|locked|limited|closed|disabled|"
+    r"deactivated|terminated|restricted|blocked|on\s+hold|flagged|compromised|frozen|"
+    r"banned|deleted|put\s+on\s+hold|under\s+review)"
+    r"|\b(?:verify|confirm|validate|re-?activate|restore|unlock|secure|update)\s+your\s+"
+    r"(?:\w+\s+){0,2}(?:account|identity|profile|login)\b"
+    r"|\bunusual\s+(?:sign[- ]?in\s+|login\s+|log[- ]in\s+|account\s+)?activity"
+    r"|\bsuspicious\s+(?:sign[- ]?in|login|log[- ]in|activity|access)"
+    r"|\bunauthori[sz]ed\s+(?:access|login|sign[- ]?in|purchase|transaction|charge|activity)"
+    r"|\bsecurity\s+(?:alert|notice|check|verification)\b"
+    r"|\baccount\s+(?:verification|validation|suspension|review|limitation)\b"
+    r"|\bupdate\s+your\s+(?:billing|payment)\s+(?:information|info|details|method)"
+)
+_CREDENTIALS = re.compile(
+    r"\b(?:confirm|verify|send|enter|provide|share|give|update|tell|type|submit|re-?enter|"
+    r"validate|need|require|requires|reply\s+with|read\s+me|forward|what\s+is|what's|"
+    r"input|fill\s+in|login\s+with|sign\s+in\s+with)\b"
+    r"(?:\W+\w+){0,6}?\W+"
+    r"(?:password|passcode|passwd|pass\s+code|pass\s+word|login\s+(?:details|credentials|"
+    r"info)|credentials|sign[- ]?in\s+details|(?:one[- ]time|verification|security|"
+    r"confirmation|2fa|two[- ]factor|sms|otp|authentication|auth|access|login)\s+(?:code|pin)|"
+    r"otp|your\s+pin|pin\s+(?:code|number)|card\s+(?:number|details|info|information|data)|"
+    r"(?:credit|debit)\s+card|cvv2?|cvc|expir(?:y|ation)\s+date|bank\s+(?:details|account|"
+    r"login|info|information|card)|account\s+number|routing\s+number|iban|sort\s+code|"
+    r"social\s+security(?:\s+number)?|ssn|mother'?s\s+maiden\s+name|card\s+used)\b"
+    r"|\bthe\s+code\s+(?:we|i|that\s+was)?\s*(?:just\s+)?sent\s+(?:you|to\s+your)"
+    r"|\b(?:tell|send|give|read|forward|share|text)\s+(?:me|us)\s+(?:the|that|this|your)\s+"
+    r"(?:\w+\s+)?code\b"
+)
+_PAYMENT = re.compile(
+    r"\b(?:outside|off)\s+(?:of\s+)?(?:the\s+)?(?:marketplace|platform|site|app|website)"
+    r"|\bfriends\s+(?:and|&)\s+family\b"
+    r"|\bpay(?:ment)?\s+(?:me\s+|us\s+)?(?:directly\s+)?(?:via|through|with|by|using|on|over|"
+    r"in)\s+(?:a\s+)?(?:zelle|venmo|cash\s?app|western\s+union|moneygram|wire|bank\s+transfer|"
+    r"crypto|bitcoin|btc|usdt|ethereum|eth|paypal|revolut|wise|skrill|gift\s+cards?)\b"
+    r"|\bpay\s+(?:me\s+|us\s+)?directly\b"
+    r"|\bsend\s+(?:me\s+|us\s+)?(?:the\s+)?(?:money|payment|funds|amount|deposit)\s+"
+    r"(?:via|through|by|to\s+my|on|with|using)\b"
+    r"|\b(?:western\s+union|moneygram)\b"
+    r"|\b(?:buy|purchase|get|send|pay\s+(?:with|in|using)|in\s+the\s+form\s+of|scratch)\b"
+    r"(?:\W+\w+){0,6}?\W+(?:gift\s*cards?|itunes\s+cards?|google\s+play\s+cards?|"
+    r"steam\s+cards?|apple\s+cards?|amazon\s+cards?)"
+    r"|\bgift\s*card\s+(?:codes?|numbers?|pins?)\b"
+    r"|\b(?:avoid|save|skip|without|no|dodge)\s+(?:the\s+|paying\s+)?(?:marketplace\s+|"
+    r"platform\s+|site\s+|app\s+)?(?:fees?|commission)\b"
+    r"|\bcancel\s+(?:the|your)\s+order\s+and\s+(?:pay|buy|order|send)"
+)
+_PRESSURE = re.compile(
+    r"\burgent(?:ly)?\b|\bimmediately\b|\bwithin\s+\d+\s+(?:hours?|hrs?|minutes?|mins?|days?)"
+    r"|\bfinal\s+(?:notice|warning|reminder)|\blast\s+(?:chance|warning)|\bact\s+now\b"
+    r"|\blegal\s+action\b|\bpermanently\s+(?:closed|deleted|suspended|banned|locked)"
+    r"|\bfailure\s+to\b|\bor\s+(?:else|your\s+account)\b|\bright\s+away\b"
+)
+_SIGN_OFF_TITLES = re.compile(
+    r"(?m)^\s*(?:the\s+)?(?:security\s+(?:department|team)|account\s+team|accounts\s+team|"
+    r"fraud\s+(?:department|prevention|team)|trust\s+(?:and|&)\s+safety(?:\s+team)?|"
+    r"verification\s+(?:team|department)|billing\s+department|compliance\s+team)\s*$"
+)
+
+
+def _phrase_reasons(text: str, vocabulary: Vocabulary) -> list[Reason]:
+    reasons = []
+    voice = _operator_voice(vocabulary.operator_names).search(text)
+    if voice is not None:
+        reasons.append(
+            Reason(
+                IMPERSONATION,
+                "writes_as_operator",
+                f'It speaks in the marketplace\'s name ("{_quote(voice.group(0))}"), but it '
+                "is not from the marketplace.",
+            )
+        )
+    elif (title := _SIGN_OFF_TITLES.search(text)) is not None:
+        reasons.append(
+            Reason(
+                IMPERSONATION,
+                "signs_as_staff",
+                f'It is signed "{_quote(title.group(0))}", as if from the marketplace\'s '
+                "staff, but it is not from the marketplace.",
+            )
+        )
+    threat = _ACCOUNT_THREAT.search(text)
+    if threat is not None:
+        reasons.append(
+            Reason(
+                IMPERSONATION,
+                "account_threat",
+                f'It talks about your account ("{_quote(threat.group(0))}"). Only the '
+                "marketplace manages your account, and never through a seller's or buyer's "
+                "message.",
+            )
+        )
+    credentials = _CREDENTIALS.search(text)
+    if credentials is not None:
+        reasons.append(
+            Reason(
+                CREDENTIALS,
+                "asks_for_secrets",
+                f'It asks for a password, a code or card or bank details ("'
+                f'{_quote(credentials.group(0))}"). Never share these in a message: the '
+                "marketplace never asks for them.",
+            )
+        )
+    payment = _PAYMENT.search(text)
+    if payment is not None:
+        reasons.append(
+            Reason(
+                PAYMENT,
+                "asks_to_pay_outside",
+                f'It asks for payment outside the marketplace ("{_quote(payment.group(0))}"). '
+                "Money sent that way is not covered by our guarantee.",
+            )
+        )
+    pressure = _PRESSURE.search(text)
+    if pressure is not None:
+        reasons.append(
+            Reason(
+                PRESSURE,
+                "pressure",
+                f'It pressures you to act fast ("{_quote(pressure.group(0))}"), a common '
+                "trick to stop you from checking.",
+            )
+        )
+    return reasons
+
+
+def _quote(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= 60 else words[:57] + "…"

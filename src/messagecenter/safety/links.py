@@ -1,0 +1,300 @@
+"""Links in a message, and what is wrong with each (docs/safety.md#links).
+
+A host is judged by its registrable domain from the Public Suffix List, as shipped inside
+the publicsuffixlist package: nothing is fetched at run time.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import cache
+from html.parser import HTMLParser
+
+from publicsuffixlist import PublicSuffixList
+
+from messagecenter.safety.text import edit_distance_at_most, skeleton
+from messagecenter.safety.vocabulary import Vocabulary
+
+_HOST_CHARACTER = r"[^\s<>\"'()\[\]{}/\\?#@:,;!]"
+# A URL with a scheme (http, https, and the "hxxp" people write to defang one), or "www.…".
+_URL = re.compile(r"(?i)\b(?:h(?:tt|xx)ps?://|www\.)[^\s<>\"'\]\[)(]+")
+# A bare host ("example.com/path"): its suffix must be a known public suffix.
+_BARE_HOST = re.compile(
+    rf"(?<![\w@.-])((?:{_HOST_CHARACTER}+\.)+{_HOST_CHARACTER}+?)(?=[/:?#]|[.,;!?)\]]*(?:\s|$))"
+    rf"(/[^\s<>\"']*)?"
+)
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{1,200})\]\(([^)\s]{1,2000})\)")
+# File names whose extension happens to be a top-level domain as well.
+_FILE_EXTENSIONS = frozenset({"zip", "mov", "py", "sh", "md", "rs", "pl", "so", "ai", "pdf"})
+_TRAILING = ".,;:!?)]}>'\""
+
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+@dataclass(frozen=True)
+class Link:
+    start: int
+    end: int
+    url: str
+    # The host as written (may hold non-ASCII letters), and as DNS sees it.
+    host: str
+    ascii_host: str
+    registrable_domain: str
+    # What the reader was shown instead of the address, if anything (HTML or Markdown).
+    text: str = ""
+    has_userinfo: bool = False
+
+
+@dataclass(frozen=True)
+class LinkProblem:
+    code: str
+    text: str
+
+
+def find_links(body: str, html_anchors: tuple[tuple[str, str], ...] = ()) -> list[Link]:
+    links: list[Link] = []
+    taken: list[tuple[int, int]] = []
+    for match in _MARKDOWN_LINK.finditer(body):
+        link = _link(match.group(2), match.start(), match.end(), text=match.group(1))
+        if link is not None:
+            links.append(link)
+            taken.append((match.start(), match.end()))
+    for match in _URL.finditer(body):
+        if _inside(match.start(), taken):
+            continue
+        url = match.group(0).rstrip(_TRAILING)
+        link = _link(url, match.start(), match.start() + len(url))
+        if link is not None:
+            links.append(link)
+            taken.append((match.start(), match.start() + len(url)))
+    for match in _BARE_HOST.finditer(body):
+        if _inside(match.start(), taken):
+            continue
+        host = match.group(1)
+        if not _is_public_host(host):
+            continue
+        url = (host + (match.group(2) or "")).rstrip(_TRAILING)
+        link = _link(url, match.start(), match.start() + len(url))
+        if link is not None:
+            links.append(link)
+    for href, text in html_anchors:
+        link = _link(href, -1, -1, text=text)
+        if link is not None:
+            links.append(link)
+    return links
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+def _is_public_host(host: str) -> bool:
+    labels = host.lower().split(".")
+    if labels[-1] in _FILE_EXTENSIONS or not any(c.isalpha() for c in labels[-2]):
+        return False
+    ascii_host = _to_ascii(host.lower())
+    if ascii_host is None:
+        return False
+    return _public_suffixes().publicsuffix(ascii_host, accept_unknown=False) is not None
+
+
+def _to_ascii(host: str) -> str | None:
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def _to_unicode(host: str) -> str:
+    if "xn--" not in host:
+        return host
+    try:
+        return host.encode("ascii").decode("idna")
+    except UnicodeError:
+        return host
+
+
+def _link(url: str, start: int, end: int, text: str = "") -> Link | None:
+    rest = re.sub(r"(?i)^h(?:tt|xx)ps?://", "", url)
+    authority = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    has_userinfo = "@" in authority
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host[1:]
+    else:
+        host = host.split(":", 1)[0]
+    host = host.strip(".").lower()
+    if not host or len(host) > 253:
+        return None
+    ascii_host = _to_ascii(host) or host
+    registrable = _public_suffixes().privatesuffix(ascii_host) or ascii_host
+    return Link(start, end, url, host, ascii_host, registrable, text.strip(), has_userinfo)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        # 3232235777 or 0xC0A80001: a number is an address to a browser too.
+        return bool(re.fullmatch(r"0x[0-9a-f]{1,8}|\d{8,10}", host))
+    return True
+
+
+def _matches(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def is_operator_link(link: Link, vocabulary: Vocabulary) -> bool:
+    return _matches(link.ascii_host, vocabulary.operator_domains)
+
+
+def matches_host_list(link: Link, hosts: tuple[str, ...]) -> bool:
+    """A host list entry may carry a path prefix ("paypal.com/paypalme")."""
+    address = link.ascii_host + "/" + re.split(r"(?i)^h(?:tt|xx)ps?://[^/]*/?", link.url)[-1]
+    for entry in hosts:
+        host, _, path = entry.partition("/")
+        if _matches(link.ascii_host, (host,)) and (
+            not path or address.lower().startswith(link.ascii_host + "/" + path.lower())
+        ):
+            return True
+    return False
+
+
+def imitates_operator(host_or_name: str, vocabulary: Vocabulary) -> str | None:
+    """The operator name or domain a host (or a name) imitates, or None."""
+    ascii_host = _to_ascii(host_or_name) or host_or_name
+    if _matches(ascii_host, vocabulary.operator_domains):
+        return None
+    host_or_name = _to_unicode(host_or_name)
+    host_skeleton = skeleton(host_or_name)
+    for name in vocabulary.operator_names:
+        name_skeleton = skeleton(name)
+        if len(name_skeleton) >= 4 and name_skeleton in host_skeleton:
+            return name
+    registrable = _public_suffixes().privatesuffix(ascii_host) or ascii_host
+    suffix = _public_suffixes().publicsuffix(registrable) or ""
+    label = registrable[: -len(suffix) - 1] if suffix and registrable != suffix else registrable
+    label_skeleton = skeleton(_to_unicode(label))
+    for domain in vocabulary.operator_domains:
+        operator_suffix = _public_suffixes().publicsuffix(domain) or ""
+        operator_label = domain[: -len(operator_suffix) - 1] if operator_suffix else domain
+        operator_skeleton = skeleton(operator_label)
+        if len(operator_skeleton) < 5:
+            continue
+        if operator_skeleton in label_skeleton or edit_distance_at_most(
+            label_skeleton, operator_skeleton, 2
+        ):
+            return domain
+        # The operator's whole domain as a subdomain: marketplace.example.evil.net
+        if ascii_host.startswith(domain + ".") or f".{domain}." in ascii_host:
+            return domain
+    return None
+
+
+def problems(link: Link, vocabulary: Vocabulary) -> list[LinkProblem]:
+    """What a reader should know about a link that leaves the marketplace."""
+    found: list[LinkProblem] = []
+    shown = link.text
+    if shown:
+        shown_link = _link(shown, -1, -1) if re.search(r"\w\.\w", shown) else None
+        if (
+            shown_link is not None
+            and " " not in shown.strip()
+            and shown_link.registrable_domain != link.registrable_domain
+        ):
+            found.append(
+                LinkProblem(
+                    "link_text_mismatch",
+                    f'A link shows "{shown}" but goes to {link.ascii_host}.',
+                )
+            )
+    if is_operator_link(link, vocabulary) and not link.has_userinfo:
+        return found
+    if link.has_userinfo:
+        found.append(
+            LinkProblem(
+                "link_userinfo",
+                f"A link hides its real destination behind an @: it goes to {link.ascii_host}.",
+            )
+        )
+    if _is_ip(link.host):
+        found.append(
+            LinkProblem(
+                "link_ip_address",
+                f"A link goes to a bare internet address ({link.host}) instead of a named site.",
+            )
+        )
+        return found
+    if link.host != link.ascii_host or "xn--" in link.ascii_host:
+        found.append(
+            LinkProblem(
+                "link_punycode",
+                f"A link's address uses letters from other alphabets; spelled out in plain "
+                f"letters it is {link.ascii_host}.",
+            )
+        )
+    imitated = imitates_operator(link.host, vocabulary)
+    if imitated is not None:
+        found.append(
+            LinkProblem(
+                "link_lookalike",
+                f"A link goes to {link.ascii_host}, which imitates {imitated} but is not ours.",
+            )
+        )
+    elif _matches(link.registrable_domain, vocabulary.shortener_domains) or _matches(
+        link.ascii_host, vocabulary.shortener_domains
+    ):
+        found.append(
+            LinkProblem(
+                "link_shortener",
+                f"A link goes through a link shortener ({link.ascii_host}), which hides where "
+                "it really leads.",
+            )
+        )
+    elif not found and not _matches(link.ascii_host, vocabulary.trusted_domains):
+        found.append(
+            LinkProblem(
+                "link_outside",
+                f"A link leads away from the marketplace, to {link.ascii_host}.",
+            )
+        )
+    return found
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[str, str]] = []
+        self.text: list[str] = []
+        self._href: str | None = None
+        self._anchor_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._anchor_text = []
+        elif tag in {"br", "p", "div", "tr", "li"}:
+            self.text.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.anchors.append((self._href, "".join(self._anchor_text)))
+            self._href = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._href is not None:
+            self._anchor_text.append(data)
+
+
+def read_html(html: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """An HTML body's text and its links as (target, text shown) pairs."""
+    parser = _AnchorParser()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.text), tuple(parser.anchors)

@@ -1,0 +1,177 @@
+from dataclasses import replace
+
+import pytest
+
+from messagecenter.safety.contacts import MASK
+from messagecenter.safety.detector import Sender, check
+from messagecenter.safety.text import has_mixed_scripts, skeleton
+from messagecenter.safety.vocabulary import Vocabulary
+
+VOCABULARY = Vocabulary()
+SELLER = Sender("Brightside Home & Kitchen", "seller")
+BUYER = Sender("alice", "buyer")
+
+DEMO_SCAM = (
+    "URGENT: Your Marketplace account has been suspended\n\nDear Customer,\n\nWe detected "
+    "unusual sign-in activity on you account and placed order 114-3941689-8772232 on hold.\n\n"
+    "Verify your account now: https://rnarketplace-account-verify.example/secure-login\n\n"
+    "You will need to confirm your password and the card used for this order.\n\n"
+    "Marketplace Account Team\nSecurity Department"
+)
+
+
+def codes(verdict: object) -> list[str]:
+    return [reason.code for reason in verdict.reasons]  # type: ignore[attr-defined]
+
+
+def test_demo_scam_is_warned_with_every_reason() -> None:
+    verdict = check(DEMO_SCAM, Sender("Marketplace Account Team", "seller"), VOCABULARY)
+
+    assert verdict.level == "warn"
+    assert verdict.categories == ("impersonation", "credentials", "links")
+    assert codes(verdict) == [
+        "name_imitates_operator",
+        "name_staff_title",
+        "writes_as_operator",
+        "account_threat",
+        "asks_for_secrets",
+        "pressure",
+        "link_lookalike",
+    ]
+    assert verdict.reasons[-1].text == (
+        "A link goes to rnarketplace-account-verify.example, which imitates Marketplace but "
+        "is not ours."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Rnarketplace Help", "name_lookalike"),
+        ("Маrkеtplace", "name_lookalike"),  # Cyrillic М and е
+        ("Marketp1ace", "name_lookalike"),
+        ("Customer Service Team", "name_staff_title"),
+        ("Best Deals ✔", "name_decoration"),
+        ("Pаypal Deals", "name_mixed_scripts"),
+    ],
+)
+def test_sender_names_that_imitate_the_marketplace(name: str, code: str) -> None:
+    verdict = check("Hello, thanks for your order.", Sender(name, "seller"), VOCABULARY)
+
+    assert verdict.level == "warn"
+    assert code in codes(verdict)
+
+
+def test_lookalike_folding_follows_unicode_confusables() -> None:
+    assert skeleton("rnarketplace") == skeleton("Marketplace") == skeleton("Маrkеtplасе")
+    assert has_mixed_scripts("Pаypal")
+    assert not has_mixed_scripts("Café Zoë")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "text"),
+    [
+        ("See http://185.23.91.4/login", "link_ip_address", "bare internet address (185.23.91.4)"),
+        ("Go to https://mаrketplace.example/a", "link_punycode", "xn--mrketplace-"),
+        ("Go to https://bit.ly/3xYz", "link_shortener", "link shortener (bit.ly)"),
+        (
+            "[marketplace.example/login](https://evil.test/x)",
+            "link_text_mismatch",
+            'shows "marketplace.example/login" but goes to evil.test',
+        ),
+        ("Look at https://marketp1ace-help.com/x", "link_lookalike", "imitates"),
+        ("Manual: https://example.org/manual.pdf", "link_outside", "to example.org"),
+    ],
+)
+def test_link_problems_are_explained(body: str, code: str, text: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert code in codes(verdict)
+    assert any(text in reason.text for reason in verdict.reasons)
+
+
+def test_marketplace_and_carrier_links_are_not_flagged() -> None:
+    body = (
+        "Your order is at https://marketplace.example/orders/114-3941689-8772232 and "
+        "the parcel at https://www.ups.com/track?tracknum=1Z999AA10123456784"
+    )
+    assert check(body, SELLER, VOCABULARY).level == "ok"
+
+
+@pytest.mark.parametrize(
+    ("body", "category"),
+    [
+        ("write to john.smith@gmail.com", "contact_email"),
+        ("john at gmail dot com", "contact_email"),
+        ("john [at] gmail [dot] com", "contact_email"),
+        ("j o h n @ g m a i l . c o m", "contact_email"),
+        ("my gmail is jsmith88", "contact_email"),
+        ("call me on (415) 867-5309", "contact_phone"),
+        ("four one five eight six seven five three oh nine", "contact_phone"),
+        ("4 1 5 8 6 7 5 3 0 9", "contact_phone"),
+        ("+44 7911 123456", "contact_phone"),
+        ("add me on telegram @johnny_k", "contact_messenger"),
+        ("text me on WhatsApp", "contact_messenger"),
+        ("https://wa.me/14158675309", "contact_messenger"),
+        ("pay at paypal.me/johnny", "contact_payment_link"),
+        ("my cashapp is $johnny", "contact_payment_link"),
+    ],
+)
+def test_contact_details_are_found(body: str, category: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert verdict.categories == (category,)
+
+
+def test_contact_details_are_masked_and_the_rest_is_kept() -> None:
+    verdict = check("Thanks! Reach me at john at gmail dot com or 415-867-5309.", BUYER, VOCABULARY)
+
+    assert verdict.level == "ok"
+    assert verdict.masked_body == f"Thanks! Reach me at {MASK} or {MASK}."
+
+
+def test_payment_links_are_held_by_default() -> None:
+    verdict = check("Pay here: paypal.me/johnny", BUYER, VOCABULARY)
+
+    assert verdict.level == "hold"
+    assert verdict.held_categories == ("contact_payment_link",)
+
+
+def test_operator_policy_decides_per_category() -> None:
+    vocabulary = replace(
+        VOCABULARY, policy={"contact_email": "allow", "contact_phone": "hold", "links": "allow"}
+    )
+    body = "john@gmail.com, https://example.org"
+
+    assert check(body, BUYER, vocabulary).level == "ok"
+    assert check(body, BUYER, vocabulary).masked_body is None
+    assert check("call 415-867-5309", BUYER, vocabulary).level == "hold"
+
+
+def test_version_names_the_detector_and_the_vocabulary() -> None:
+    changed = replace(VOCABULARY, operator_names=("Shopzilla",))
+
+    assert check("hi", BUYER, VOCABULARY).version.startswith("1.")
+    assert check("hi", BUYER, VOCABULARY).version != check("hi", BUYER, changed).version
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Order 114-3941689-8772232 shipped with UPS 1Z999AA10123456784, total $1,234.56.",
+        "USPS tracking 9400 1112 0206 2000 0000 00, delivery to 1600 Main St, Austin, TX 78701.",
+        "DHL 5518997702 — arrives Friday. Urgent? Reply and we'll upgrade shipping.",
+        "Thanks for your support! The password for the router is on the sticker.",
+        "I'll be at home at 5; the parcel can go to the neighbour at number 14.",
+        "Model KB-7000X, SKU 448812-03, 12 x 8 x 4 in, 3.5 lb.",
+    ],
+)
+def test_ordinary_marketplace_messages_are_ok(body: str) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+
+    assert (verdict.level, verdict.masked_body, verdict.reasons) == ("ok", None, ())
+
+
+def test_the_marketplace_and_its_agents_are_not_checked() -> None:
+    for role in ("marketplace", "agent", "admin"):
+        assert check(DEMO_SCAM, Sender("Marketplace", role), VOCABULARY).level == "ok"  # type: ignore[arg-type]
