@@ -47,7 +47,9 @@ def test_a_promotion_goes_to_its_audience_with_one_click_unsubscribe(
     unsubscribe = message["List-Unsubscribe"]
     assert unsubscribe.startswith("<http://127.0.0.1:8000/email/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert references.for_broadcast(broadcast.pk) in received.text()
+    reference = references.for_broadcast(broadcast.pk, buyer.pk)
+    assert reference in received.text()
+    assert message["X-Message-Center-Reference"] == reference
     assert "Unsubscribe from promotions" in received.html()
 
     # What a mail client does with the pair: POST the body, no cookies.

@@ -1,6 +1,8 @@
 """Preferences, one-click unsubscribe, the reference checker and the development mailbox,
 as people use them."""
 
+import hashlib
+import hmac
 import re
 import time
 
@@ -17,6 +19,7 @@ from messagecenter.delivery import actions, links, references
 from messagecenter.delivery.models import Category, Channel, MailboxEmail, Preference
 from messagecenter.delivery.preferences import is_enabled
 from messagecenter.errors import InvalidInput
+from messagecenter.marketplace.models import Product
 
 pytestmark = pytest.mark.django_db
 
@@ -164,34 +167,93 @@ def test_one_click_unsubscribe_needs_no_session_and_answers_200_at_once(buyer: U
     assert is_enabled(buyer, Category.BUYER_SELLER, Channel.EMAIL)
 
 
-def test_a_reference_from_an_email_is_found_only_among_ones_own_messages(
+def test_a_reference_from_an_email_is_vouched_for_only_for_its_recipient(
     buyer: User, other_buyer: User
 ) -> None:
     message = conversation_actions.send_marketplace_message(
         buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
     )
-    reference = references.for_message(message.pk)
+    reference = references.for_message(message.pk, buyer.pk, is_official=True)
     check = reverse("check-email")
 
     mine = signed_in(buyer).get(check, {"reference": reference.lower().replace("-", "- ")})
-    assert 'data-testid="reference-found"' in mine.content.decode()
+    assert 'data-testid="reference-marketplace"' in mine.content.decode()
     assert "Order 1001 shipped" in mine.content.decode()
+    assert "Open it in your Message Center" in mine.content.decode()
 
+    # Copied from the buyer's e-mail into one to someone else: not theirs.
     theirs = signed_in(other_buyer).get(check, {"reference": reference})
     assert 'data-testid="reference-not-found"' in theirs.content.decode()
     assert "Order 1001 shipped" not in theirs.content.decode()
 
-    made_up = signed_in(buyer).get(check, {"reference": f"MC-M{message.pk}-AAAA"})
+    made_up = signed_in(buyer).get(check, {"reference": reference[:-4] + "AAAA"})
     assert 'data-testid="reference-not-found"' in made_up.content.decode()
 
 
+def test_a_marketplace_email_is_recognised_after_its_copy_was_deleted(buyer: User) -> None:
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
+    )
+    conversation_actions.trash_conversations(buyer, [message.conversation_id])
+    conversation_actions.delete_conversations(buyer, [message.conversation_id])
+    reference = references.for_message(message.pk, buyer.pk, is_official=True)
+
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": reference}).content.decode()
+
+    assert 'data-testid="reference-marketplace"' in page
+    assert "You deleted it from your Message Center" in page
+    assert "Open it in your Message Center" not in page
+
+
+def test_a_sellers_message_reference_says_it_came_from_the_seller(
+    buyer: User, seller: User, product: Product
+) -> None:
+    message = conversation_actions.ask_seller_about_product(
+        buyer, product.pk, "Is it still available?"
+    )
+    reply = conversation_actions.send_message(
+        seller,
+        message.conversation_id,
+        "Your account has been suspended. Verify your account and confirm your password.",
+    )
+    reference = references.for_message(reply.pk, buyer.pk, is_official=False)
+
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": reference}).content.decode()
+
+    assert 'data-testid="reference-person"' in page
+    assert f"This came from {seller.public_name}, a seller — not from the marketplace." in page
+    assert "It asks for a password" in page
+    # Its kind letter changed to the marketplace's: the signature no longer matches.
+    forged = reference.replace("MC-P", "MC-O")
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": forged}).content.decode()
+    assert 'data-testid="reference-not-found"' in page
+
+
 def test_references_survive_typing_mistakes_but_not_made_up_checks() -> None:
-    reference = references.for_message(123456)
-    assert references.parse(reference) == references.Reference("M", 123456)
-    assert references.parse(f"  {reference.lower()} ") == references.Reference("M", 123456)
-    assert references.parse(reference[:-1] + ("A" if reference[-1] != "A" else "B")) is None
-    assert references.parse("MC-X12-ABCD") is None
-    assert references.parse(references.for_broadcast(7)) == references.Reference("B", 7)
+    reference = references.for_message(123456, 7, is_official=True)
+    assert references.parse(reference, 7) == references.Reference("O", 123456)
+    assert references.parse(f"  {reference.lower()} ", 7) == references.Reference("O", 123456)
+    assert references.parse(reference, 8) is None
+    assert references.parse(reference[:-1] + ("A" if reference[-1] != "A" else "B"), 7) is None
+    assert references.parse("MC-X12-ABCD", 7) is None
+    assert references.parse(references.for_broadcast(7, 7), 7) == references.Reference("B", 7)
+
+
+def test_references_of_emails_sent_before_they_were_bound_to_a_recipient_still_work(
+    buyer: User, settings: Settings
+) -> None:
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
+    )
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"reference:M:{message.pk}".encode(), hashlib.sha256
+    ).digest()
+    check = "".join(references.ALPHABET[byte % 32] for byte in digest[:4])
+    legacy = f"MC-M{references._encode(message.pk)}-{check}"
+
+    assert references.parse(legacy, buyer.pk) == references.Reference("M", message.pk, True)
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": legacy}).content.decode()
+    assert 'data-testid="reference-marketplace"' in page
 
 
 def test_the_mailbox_shows_sent_email_on_loopback_only(buyer: User, settings: Settings) -> None:
@@ -230,11 +292,10 @@ def test_a_broadcast_shows_the_reference_its_email_carries(buyer: User) -> None:
     broadcast = send_broadcast(audience="buyers")
 
     page = signed_in(buyer).get(reverse("broadcast", args=[broadcast.pk])).content.decode()
-    assert f"Ref. {references.for_broadcast(broadcast.pk)}" in page
-    check = signed_in(buyer).get(
-        reverse("check-email"), {"reference": references.for_broadcast(broadcast.pk)}
-    )
-    assert 'data-testid="reference-found"' in check.content.decode()
+    reference = references.for_broadcast(broadcast.pk, buyer.pk)
+    assert f"Ref. {reference}" in page
+    check = signed_in(buyer).get(reverse("check-email"), {"reference": reference})
+    assert 'data-testid="reference-marketplace"' in check.content.decode()
 
 
 def test_a_message_shows_the_reference_its_email_carries(buyer: User) -> None:
@@ -247,6 +308,6 @@ def test_a_message_shows_the_reference_its_email_carries(buyer: User) -> None:
 
     page = signed_in(buyer).get(reverse("conversation", args=[message.conversation_id]))
     content = page.content.decode()
-    assert f"Ref. {references.for_message(message.pk)}" in content
+    assert f"Ref. {references.for_message(message.pk, buyer.pk, is_official=True)}" in content
     # The marketplace's own links are clickable.
     assert '<a href="http://127.0.0.1:8000/orders/1001/"' in content

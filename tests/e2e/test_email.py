@@ -79,9 +79,11 @@ def test_checking_the_reference_of_an_order_update(
 
     page.goto(live_server.url + "/account/")
     page.get_by_role("link", name=re.compile("Is this e-mail from us")).click()
-    page.get_by_label("Reference from the e-mail").fill(references.for_message(message.pk))
+    page.get_by_label("Reference from the e-mail").fill(
+        references.for_message(message.pk, buyer.pk, is_official=True)
+    )
     page.get_by_role("button", name="Check").click()
-    expect(page.get_by_test_id("reference-found")).to_contain_text("Order 1001 shipped")
+    expect(page.get_by_test_id("reference-marketplace")).to_contain_text("Order 1001 shipped")
     page.get_by_role("link", name="Open it in your Message Center").click()
     expect(page.get_by_text("Shipped with DHL.")).to_be_visible()
 
@@ -89,3 +91,41 @@ def test_checking_the_reference_of_an_order_update(
     page.get_by_label("Reference from the e-mail").fill("MC-M99-ABCD")
     page.get_by_role("button", name="Check").click()
     expect(page.get_by_test_id("reference-not-found")).to_be_visible()
+
+
+def test_the_checker_vouches_for_a_deleted_marketplace_email_and_not_for_a_sellers(
+    live_server: LiveServer, request: pytest.FixtureRequest
+) -> None:
+    buyer = factories.BuyerFactory(username="erin")
+    product = factories.ProductFactory()
+    seller = product.storefront.seller
+    update = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1002 delivered", body="Delivered."
+    )
+    conversation_actions.trash_conversations(buyer, [update.conversation_id])
+    conversation_actions.delete_conversations(buyer, [update.conversation_id])
+    order = factories.order_with_item(buyer, product)
+    scam = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Your account has been suspended: confirm your password here."
+    )
+    page = browser_page(request, "page")
+    sign_in(page, live_server, "erin", factories.PASSWORD)
+
+    page.goto(live_server.url + "/message-center/check-email/")
+    page.get_by_label("Reference from the e-mail").fill(
+        references.for_message(update.pk, buyer.pk, is_official=True)
+    )
+    page.get_by_role("button", name="Check").click()
+    answer = page.get_by_test_id("reference-marketplace")
+    expect(answer).to_contain_text("is an e-mail from the marketplace to you")
+    expect(answer).to_contain_text("You deleted it from your Message Center")
+
+    page.get_by_label("Reference from the e-mail").fill(
+        references.for_message(scam.pk, buyer.pk, is_official=False)
+    )
+    page.get_by_role("button", name="Check").click()
+    answer = page.get_by_test_id("reference-person")
+    expect(answer).to_contain_text(
+        f"This came from {seller.public_name}, a seller — not from the marketplace."
+    )
+    expect(answer).to_contain_text("It asks for a password")

@@ -4,56 +4,110 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Box, Participant
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations.models import Box, Message, Participant
 from messagecenter.delivery import references
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.errors import NotFound
+from messagecenter.notifications.models import Broadcast
 from messagecenter.notifications.queries import access_broadcast
+from messagecenter.safety.detector import Sender, SenderRole, check
+from messagecenter.safety.vocabulary import configured
 
 
 @dataclass(frozen=True)
 class CheckedReference:
-    """A reference found among the person's own messages: where to see it."""
+    """What "Is this e-mail from us?" can say about a reference (docs/email.md#the-reference).
+
+    origin: "marketplace" (vouched for), "person" (a buyer's or seller's message: never
+    vouched for), or "unknown" (not a reference we sent this person)."""
 
     reference: str
-    subject: str
-    url: str
+    origin: str
+    subject: str = ""
+    # Where the person's own copy is; empty when they deleted it.
+    url: str = ""
+    sender_name: str = ""
+    sender_role: str = ""
+    warnings: tuple[str, ...] = ()
 
 
-def find_reference(user: User, text: str) -> CheckedReference | None:
-    """The message or broadcast a reference names, if it is the person's: the same None
-    for a made-up reference, someone else's, and one they deleted."""
-    parsed = references.parse(text)
+def find_reference(user: User, text: str) -> CheckedReference:
+    parsed = references.parse(text, user.pk)
+    cleaned = text.strip().upper().replace(" ", "")[:40]
+    unknown = CheckedReference(cleaned, "unknown")
     if parsed is None:
-        return None
-    canonical = (
-        references.for_message(parsed.object_id)
-        if parsed.kind == references.MESSAGE
-        else references.for_broadcast(parsed.object_id)
+        return unknown
+    if parsed.kind == references.BROADCAST:
+        return _broadcast_reference(user, cleaned, parsed)
+    # The reference's signature is bound to this person: it names a message they were sent,
+    # so reading that message by id shows nothing they were not shown already.
+    message = (
+        Message.objects.select_related("sender__storefront", "conversation")
+        .filter(pk=parsed.object_id)
+        .first()
     )
-    if parsed.kind == references.MESSAGE:
-        # Through the person's own participation: someone else's message, or one from
-        # before they deleted the conversation, is not found.
-        participant = (
-            Participant.objects.filter(user=user, conversation__messages__pk=parsed.object_id)
-            .exclude(box=Box.DELETED)
-            .select_related("conversation")
-            .first()
-        )
-        if participant is None or parsed.object_id <= participant.history_after_message_id:
-            return None
-        return CheckedReference(
-            canonical,
-            participant.conversation.subject,
-            reverse("conversation", args=[participant.conversation_id])
-            + f"#message-{parsed.object_id}",
-        )
+    copy_url = _own_copy_url(user, parsed.object_id)
+    if parsed.is_legacy and copy_url == "":
+        # An old reference proves only that we made it: without the person's copy it
+        # could be someone else's.
+        return unknown
+    if message is None:
+        if parsed.kind == references.OFFICIAL:
+            return CheckedReference(cleaned, "marketplace")
+        return CheckedReference(cleaned, "person")
+    if message.is_official:
+        if parsed.kind == references.PERSON:
+            return unknown
+        return CheckedReference(cleaned, "marketplace", message.conversation.subject, copy_url)
+    if parsed.kind == references.OFFICIAL:
+        return unknown
+    assert message.sender is not None
+    return CheckedReference(
+        cleaned,
+        "person",
+        message.conversation.subject,
+        copy_url,
+        sender_name=message.sender.public_name,
+        sender_role=message.sender.get_role_display().lower(),
+        warnings=tuple(_warnings(message)),
+    )
+
+
+def _own_copy_url(user: User, message_id: int) -> str:
+    """The message in the person's Message Center, or "" when they deleted it (someone
+    else's message, or one from before they deleted the conversation, is not theirs)."""
+    participant = (
+        Participant.objects.filter(user=user, conversation__messages__pk=message_id)
+        .exclude(box=Box.DELETED)
+        .first()
+    )
+    if participant is None or message_id <= participant.history_after_message_id:
+        return ""
+    return reverse("conversation", args=[participant.conversation_id]) + f"#message-{message_id}"
+
+
+def _broadcast_reference(
+    user: User, cleaned: str, parsed: references.Reference
+) -> CheckedReference:
     try:
         item = access_broadcast(user, parsed.object_id)
     except NotFound:
-        return None
-    return CheckedReference(canonical, item.broadcast.subject, reverse("broadcast", args=[item.pk]))
+        if parsed.is_legacy:
+            return CheckedReference(cleaned, "unknown")
+        broadcast = Broadcast.objects.filter(pk=parsed.object_id).only("subject").first()
+        return CheckedReference(cleaned, "marketplace", broadcast.subject if broadcast else "")
+    return CheckedReference(
+        cleaned, "marketplace", item.broadcast.subject, reverse("broadcast", args=[item.pk])
+    )
+
+
+def _warnings(message: Message) -> list[str]:
+    """Why a buyer's or seller's message deserves care: the safety check's reasons."""
+    assert message.sender is not None
+    role: SenderRole = "seller" if message.sender.role == Role.SELLER else "buyer"
+    verdict = check(message.body, Sender(message.sender.public_name, role), configured())
+    return [reason.text for reason in verdict.reasons]
 
 
 def mailbox_page(limit: int = 200) -> list[MailboxEmail]:

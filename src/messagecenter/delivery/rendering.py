@@ -44,6 +44,7 @@ def message_id_header(email: Email) -> str:
 
 # Where each person's own values go in a broadcast rendered once for everyone.
 NAME_MARK, PREFERENCES_MARK, UNSUBSCRIBE_MARK = "\x1bname\x1b", "\x1bprefs\x1b", "\x1bunsub\x1b"
+REFERENCE_MARK = "\x1bref\x1b"
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _message_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
         "conversation": conversation,
         "sender_name": sender_name,
         "is_official": message.sender is None or message.is_official,
-        "reference": references.for_message(message.pk),
+        "reference": references.for_message(message.pk, user.pk, is_official=message.is_official),
         "conversation_url": absolute(reverse("conversation", args=[conversation.pk])),
     }
     return subject, context, "message"
@@ -188,7 +189,9 @@ def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
             {
                 "message": message,
                 "sender_name": message.sender.public_name if message.sender else "Marketplace",
-                "reference": references.for_message(message.pk),
+                "reference": references.for_message(
+                    message.pk, user.pk, is_official=message.is_official
+                ),
             }
         )
     count = len(messages)
@@ -204,7 +207,9 @@ def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
         "conversations": list(conversations.values()),
         "count": count,
         # The e-mail's own reference is its newest message's.
-        "reference": references.for_message(messages[-1].pk),
+        "reference": references.for_message(
+            messages[-1].pk, user.pk, is_official=messages[-1].is_official
+        ),
     }
     return subject, context, "digest"
 
@@ -218,7 +223,8 @@ def load_broadcast(broadcast_id: int) -> BroadcastContent:
         broadcast.expires_at is None or broadcast.expires_at > now
     )
     is_promotion = broadcast.kind == BroadcastKind.PROMOTION
-    reference = references.for_broadcast(broadcast.pk)
+    # Bound to each recipient: filled in per e-mail (_broadcast_email).
+    reference = REFERENCE_MARK
     context = {
         "subject": broadcast.subject,
         "body": broadcast.body,
@@ -288,17 +294,20 @@ def _broadcast_email(
     name = _greeting_name(user)
     preferences = preferences_url(user)
     unsubscribe = unsubscribe_url(user, Category.PROMOTIONS) if content.is_promotion else None
+    reference = references.for_broadcast(email.broadcast_id, user.pk)
     text = (
         content.text.replace(NAME_MARK, name)
         .replace(PREFERENCES_MARK, preferences)
         .replace(UNSUBSCRIBE_MARK, unsubscribe or "")
+        .replace(REFERENCE_MARK, reference)
     )
     html = (
         content.html.replace(NAME_MARK, escape(name))
         .replace(PREFERENCES_MARK, escape(preferences))
         .replace(UNSUBSCRIBE_MARK, escape(unsubscribe or ""))
+        .replace(REFERENCE_MARK, reference)
     )
-    headers = _headers(email, content.reference, unsubscribe)
+    headers = _headers(email, reference, unsubscribe)
     message: EmailMultiAlternatives
     if not mime.is_plain_address(user.email) or dkim_signing.is_configured():
         # The general path: international addresses, and DKIM (which signs what the

@@ -75,14 +75,12 @@ def unsubscribe(request: HttpRequest, unsubscribe_token: str) -> HttpResponse:
 @login_required
 @require_safe
 def check_email(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """ "Is this e-mail from us?": a reference from an e-mail, looked up among the person's
-    own messages."""
+    """ "Is this e-mail from us?": what a reference from an e-mail says about where the
+    e-mail came from (docs/email.md#the-reference)."""
     text = request.GET.get("reference", "").strip()
-    found = queries.find_reference(request.user, text) if text else None
+    checked = queries.find_reference(request.user, text) if text else None
     return render(
-        request,
-        "delivery/check_email.html",
-        {"reference": text[:40], "found": found, "searched": bool(text)},
+        request, "delivery/check_email.html", {"reference": text[:40], "checked": checked}
     )
 
 
