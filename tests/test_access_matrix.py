@@ -660,6 +660,12 @@ def check_cell(
         answer = answer_of(response)
         if answer != expected:
             failures.append(f"{label} as {role}: expected {expected}, got {answer}")
+        # Someone's own answers are never kept by a cache; every page carries the policy.
+        if role != ANONYMOUS and "no-store" not in response.get("Cache-Control", ""):
+            failures.append(f"{label} as {role}: {answer} may be cached (no no-store)")
+        is_page = response.get("Content-Type", "").startswith("text/html")
+        if is_page and "Content-Security-Policy" not in response:
+            failures.append(f"{label} as {role}: {answer} has no Content-Security-Policy")
         leaked = [secret for secret in SECRETS if secret in content and secret not in KNOWS[role]]
         if leaked:
             failures.append(f"{label} as {role}: {answer} shows {leaked}")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import IN_CI
 from tests.realtime.servers import Server, running_server
@@ -31,6 +31,33 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every page of every browser test reports what its Content-Security-Policy blocked: an
+# inline script or style attribute, a resource from elsewhere. The test fails on any.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportContentSecurityPolicyViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${event.documentURI}`
+    + (event.sourceFile ? ` (${event.sourceFile}:${event.lineNumber})` : "")
+  );
+});
+"""
+
+
+@pytest.fixture
+def csp_violations() -> Iterator[list[str]]:
+    violations: list[str] = []
+    yield violations
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+def watch_content_security_policy(context: BrowserContext, violations: list[str]) -> None:
+    context.expose_binding(
+        "reportContentSecurityPolicyViolation",
+        lambda source, violation: violations.append(str(violation)),
+    )
+    context.add_init_script(CSP_LISTENER)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
@@ -44,31 +71,34 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, csp_violations: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(10_000)
+    watch_content_security_policy(context, csp_violations)
     page = context.new_page()
     yield page
     context.close()
 
 
 @pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
+def phone(browser: Browser, csp_violations: list[str]) -> Iterator[Page]:
     context = browser.new_context(
         viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
     )
     context.set_default_timeout(10_000)
+    watch_content_security_policy(context, csp_violations)
     page = context.new_page()
     yield page
     context.close()
 
 
 @pytest.fixture
-def other_device(browser: Browser) -> Iterator[Page]:
+def other_device(browser: Browser, csp_violations: list[str]) -> Iterator[Page]:
     """A second browser (its own cookies, so its own sign-in): the same person's other
     device, next to `page`."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(10_000)
+    watch_content_security_policy(context, csp_violations)
     page = context.new_page()
     yield page
     context.close()

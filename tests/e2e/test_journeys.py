@@ -15,6 +15,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Box, Conversation, Kind, Message, Participant
 from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.models import EventKind, UserEvent
+from tests.e2e.conftest import watch_content_security_policy
 from tests.e2e.helpers import VIEWPORTS, browser_page, header_link, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -124,7 +125,11 @@ def test_a_buyer_reads_replies_finds_deletes_undoes_and_restores_from_trash(
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_buyer_asks_the_seller_a_question_from_a_product_page(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, browser: Browser
+    live_server: LiveServer,
+    viewport: str,
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    csp_violations: list[str],
 ) -> None:
     demo.load_demo()
     dutch_oven = Product.objects.get(sku="B0D1HV8N56")
@@ -149,6 +154,7 @@ def test_a_buyer_asks_the_seller_a_question_from_a_product_page(
 
     # The seller finds it waiting for an answer, in a browser of their own.
     seller_context = browser.new_context(viewport=page.viewport_size)
+    watch_content_security_policy(seller_context, csp_violations)
     try:
         seller_page = seller_context.new_page()
         sign_in(seller_page, live_server, "seller")

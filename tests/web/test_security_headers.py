@@ -1,0 +1,93 @@
+"""Security headers (docs/operations.md, "Production profile"): the policy on every page,
+nothing of a signed-in person's kept by a cache, and `check --deploy` clean in production."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from messagecenter.accounts.models import User
+from tests.api.helpers import with_token
+
+pytestmark = pytest.mark.django_db
+
+POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def test_every_page_has_the_content_security_policy() -> None:
+    response = Client().get("/accounts/login/")
+
+    assert response["Content-Security-Policy"] == POLICY
+
+
+def test_a_signed_in_page_is_never_stored(client: Client, buyer: User) -> None:
+    client.force_login(buyer)
+
+    response = client.get("/message-center/")
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
+    assert response["Content-Security-Policy"] == POLICY
+
+
+def test_an_api_answer_to_a_token_is_never_stored(buyer: User) -> None:
+    response = with_token(buyer).get("/folders")
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_check_deploy_is_clean_under_the_production_profile(tmp_path: Path) -> None:
+    """The environment of docs/operations.md's production profile."""
+    # Only what a deployment has: not this test run's variables (the browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses).
+    environment = {
+        "PATH": os.environ["PATH"],
+        "MESSAGECENTER_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        "SECRET_KEY": "a-production-secret-key-of-fifty-or-more-characters-3f9Kq2xZ7",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "messages.example.com",
+        "HTTPS": "true",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+        "SECURE_HSTS_PRELOAD": "true",
+        "SITE_URL": "https://messages.example.com",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "messagecenter", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+
+
+def test_without_the_production_profile_check_deploy_names_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    environment = {"PATH": os.environ["PATH"], "MESSAGECENTER_VAR_DIR": str(tmp_path)}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "messagecenter", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr
