@@ -336,6 +336,29 @@ DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
 DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR", "")
 DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
 
+# Reply by e-mail (docs/email.md#reply-by-e-mail): every e-mail about a conversation says
+# Reply-To <token>@EMAIL_REPLY_DOMAIN, a relay address keyed to one participant of one
+# conversation. Mail to it arrives through the built-in SMTP listener
+# (`messagecenter inbound-smtp`, on INBOUND_SMTP_HOST:INBOUND_SMTP_PORT) or a provider's
+# inbound webhook (django-anymail).
+EMAIL_REPLY_DOMAIN = os.environ.get("EMAIL_REPLY_DOMAIN", "reply.localhost").strip().lower()
+INBOUND_SMTP_HOST = os.environ.get("INBOUND_SMTP_HOST", "127.0.0.1")
+INBOUND_SMTP_PORT = int(os.environ.get("INBOUND_SMTP_PORT", "2525"))
+# The name this server writes in its own Authentication-Results header; providers' inbound
+# webhooks are trusted only for headers their own receiving servers wrote (comma-separated
+# authserv-ids, e.g. "amazonses.com,mx.sendgrid.net").
+INBOUND_AUTHSERV_ID = os.environ.get("INBOUND_AUTHSERV_ID", EMAIL_REPLY_DOMAIN)
+INBOUND_TRUSTED_AUTHSERV_IDS = _env_list("INBOUND_TRUSTED_AUTHSERV_IDS", "")
+# SPF, DKIM and DMARC look-ups go to the system's resolver, or to this one ("host:port").
+INBOUND_DNS_SERVER = os.environ.get("INBOUND_DNS_SERVER", "")
+# Whether mail that no SPF, DKIM or DMARC result vouches for is posted. Only for trying
+# replies on one machine (`make run` sets it): real mail is always checked.
+INBOUND_REQUIRE_AUTHENTICATION = os.environ.get("INBOUND_REQUIRE_AUTHENTICATION", "1") != "0"
+# At most this many e-mails from one address per hour are looked at; more are refused.
+INBOUND_EMAILS_PER_HOUR = int(os.environ.get("INBOUND_EMAILS_PER_HOUR", "30"))
+# The largest e-mail accepted: a message with its largest attachments, base64-encoded.
+INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES", str(70 * 1024 * 1024)))
+
 # Product rules, in one place so docs and tests can name them (docs/operations.md).
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
 # Realtime (docs/realtime.md): how long the event log keeps events (a device away longer

@@ -186,3 +186,67 @@ class MailboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_addresses}"
+
+
+class InboundStatus(models.TextChoices):
+    POSTED = "posted", "Posted in the conversation"
+    # Not posted, and never will be: automatic mail, a bounce, a loop, a wrong sender.
+    REFUSED = "refused", "Not posted"
+    # Not posted because the sender could not be confirmed (SPF, DKIM, DMARC); kept for
+    # agents to look at.
+    QUARANTINED = "quarantined", "Held: sender not confirmed"
+
+
+class InboundEmail(models.Model):
+    """One e-mail that reached a relay address, whatever became of it: posted (with the
+    message it became), refused or quarantined (with the reason the person is shown).
+    The original bytes are kept for agents. One row per Message-ID: the same e-mail
+    delivered twice is recognised and posts once (docs/email.md#reply-by-e-mail)."""
+
+    # The Message-ID as sent (or a hash of the bytes when there is none), normalised.
+    message_key = models.CharField(max_length=255, unique=True)
+    # "smtp" for the built-in listener, else the provider whose webhook delivered it.
+    route = models.CharField(max_length=40)
+    recipient = models.CharField(max_length=320, blank=True)
+    envelope_from = models.CharField(max_length=320, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    # Whose relay address it was sent to (the seat the reply claims), when the token held.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    message = models.ForeignKey(
+        "conversations.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(max_length=12, choices=InboundStatus.choices)
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason = models.TextField(blank=True)
+    # Our own verdict (SPF, DKIM, DMARC) as an Authentication-Results header value.
+    authentication = models.TextField(blank=True)
+    # Attachments left out under the attachment policy, and why.
+    notes = models.TextField(blank=True)
+    raw = models.BinaryField()
+    size = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The per-address rate limit counts the last hour's mail from one sender.
+            models.Index(fields=["from_address", "received_at"], name="inbound_from_recent"),
+            models.Index(fields=["user", "-received_at"], name="inbound_user_recent"),
+            models.Index(fields=["message"], name="inbound_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbound e-mail {self.pk} ({self.status})"

@@ -3,7 +3,7 @@ templates/delivery/email/, the stable Message-ID, the reference that is also sho
 Message Center, and the RFC 8058 unsubscribe pair on promotions only (docs/email.md)."""
 
 from dataclasses import dataclass
-from email.utils import formatdate, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from functools import cache
 from html import escape
 from typing import Any
@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Box, Kind, Message, Participant
-from messagecenter.delivery import dkim_signing, mime, references
+from messagecenter.conversations.models import Box, Kind, Message, Participant, ParticipantRole
+from messagecenter.delivery import dkim_signing, mime, references, relay
 from messagecenter.delivery.links import absolute, preferences_url, unsubscribe_url
 from messagecenter.delivery.models import Category, Email, EmailKind
 from messagecenter.notifications.models import Broadcast, BroadcastKind
@@ -78,17 +78,49 @@ def build(
     if email.category == Category.PROMOTIONS:
         unsubscribe = unsubscribe_url(user, Category.PROMOTIONS)
         context |= {"is_promotion": True, "unsubscribe_url": unsubscribe}
+    headers = _headers(email, context["reference"], unsubscribe)
+    if context.get("reply_address"):
+        # Replies go to the recipient's own relay address, never to a person's real one
+        # (relay.py, docs/email.md#reply-by-e-mail).
+        headers["Reply-To"] = context["reply_address"]
     message = SignedEmail(
         subject=subject,
         body=render_to_string(f"delivery/email/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=_from_on_behalf(context.get("from_name")),
         to=[user.email],
-        headers=_headers(email, context["reference"], unsubscribe),
+        headers=headers,
     )
     message.attach_alternative(
         render_to_string(f"delivery/email/{template}.html", context), "text/html"
     )
     return message
+
+
+def _from_on_behalf(name: str | None) -> str:
+    """"Shop Number 1 via Message Center <no-reply@…>": who wrote, with the site's own
+    address — a person's real address is never in From."""
+    if not name:
+        return str(settings.DEFAULT_FROM_EMAIL)
+    site_name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((f"{name} via {site_name or 'Message Center'}", address))
+
+
+def safe_name(name: str) -> str:
+    """A person's public name as the other party may see it: a name that is an e-mail
+    address (a username chosen as one) shows only its local part."""
+    return name.partition("@")[0] if "@" in name else name
+
+
+def reply_address(participant: Participant) -> str | None:
+    """The participant's relay address, or None where a reply cannot be posted (the
+    marketplace's own messages)."""
+    if participant.role == ParticipantRole.RECIPIENT:
+        return None
+    return relay.participant_address(
+        participant_id=participant.pk,
+        conversation_id=participant.conversation_id,
+        user_id=participant.user_id,
+    )
 
 
 def _common_context(user: User) -> dict[str, Any]:
@@ -134,7 +166,11 @@ def _message_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
     if message is None:
         raise NothingToSend("The message no longer exists.")
     conversation = message.conversation
-    sender_name = message.sender.public_name if message.sender is not None else "Marketplace"
+    sender_name = (
+        safe_name(message.sender.public_name) if message.sender is not None else "Marketplace"
+    )
+    participant = Participant.objects.filter(conversation=conversation, user=user).first()
+    address = reply_address(participant) if participant is not None else None
     if message.sender is None:
         subject = conversation.subject
     else:
@@ -146,6 +182,8 @@ def _message_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
         "is_official": message.sender is None or message.is_official,
         "reference": references.for_message(message.pk, user.pk, is_official=message.is_official),
         "conversation_url": absolute(reverse("conversation", args=[conversation.pk])),
+        "reply_address": address,
+        "from_name": sender_name if message.sender is not None else None,
     }
     return subject, context, "message"
 
@@ -182,13 +220,16 @@ def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
             {
                 "conversation": participants[message.conversation_id].conversation,
                 "url": absolute(reverse("conversation", args=[message.conversation_id])),
+                "reply_address": reply_address(participants[message.conversation_id]),
                 "messages": [],
             },
         )
         entry["messages"].append(
             {
                 "message": message,
-                "sender_name": message.sender.public_name if message.sender else "Marketplace",
+                "sender_name": safe_name(message.sender.public_name)
+                if message.sender
+                else "Marketplace",
                 "reference": references.for_message(
                     message.pk, user.pk, is_official=message.is_official
                 ),
@@ -203,9 +244,18 @@ def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
     else:
         others = " and others" if len(senders) > 3 else ""
         subject = f"{count} new messages from {', '.join(senders[:3])}{others}"
+    if len(conversations) == 1:
+        [only] = conversations.values()
+        address = only["reply_address"]
+    else:
+        # Several conversations: each has its own "Reply by e-mail" link; a plain reply
+        # is refused with that explanation (docs/decisions/0007-digest-reply-routes.md).
+        address = relay.digest_address(email_id=email.pk, user_id=user.pk)
     context = {
         "conversations": list(conversations.values()),
         "count": count,
+        "reply_address": address,
+        "has_several_conversations": len(conversations) > 1,
         # The e-mail's own reference is its newest message's.
         "reference": references.for_message(
             messages[-1].pk, user.pk, is_official=messages[-1].is_official

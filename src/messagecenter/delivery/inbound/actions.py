@@ -1,0 +1,296 @@
+"""The one write path for mail that reaches a relay address, from either route (the SMTP
+listener or a provider's webhook): `receive_email` (docs/email.md#reply-by-e-mail).
+
+Every e-mail ends as exactly one InboundEmail row, written in the same transaction as the
+message it posts (if it posts one): posted, refused or quarantined, with a reason the
+person the relay address belongs to can read. A second delivery of the same e-mail (same
+Message-ID) finds that row and changes nothing.
+"""
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import Message
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Participant
+from messagecenter.delivery import relay
+from messagecenter.delivery.inbound import authentication, automation, parsing
+from messagecenter.delivery.models import Email, InboundEmail, InboundStatus
+from messagecenter.errors import MessageCenterError
+
+logger = logging.getLogger(__name__)
+
+ROUTE_SMTP = "smtp"
+# What replaces an e-mail address in a posted reply: the other party must never see one.
+ADDRESS_REMOVED = "[e-mail address removed]"
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+
+
+class Refusal(Exception):
+    def __init__(self, status: str, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason = status, code, reason
+
+
+@dataclass(frozen=True)
+class Seat:
+    """Whom a relay address belongs to, once its token held."""
+
+    user: User
+    conversation_id: int | None
+    participant: Participant | None
+
+
+def receive_email(
+    raw: bytes,
+    *,
+    route: str,
+    recipients: Sequence[str],
+    envelope_from: str | None = None,
+    peer_ip: str | None = None,
+    helo: str | None = None,
+) -> InboundEmail:
+    """Take one e-mail to a relay address: post it in its conversation, or record why
+    not. Returns the row for this e-mail (an earlier one for a repeat delivery)."""
+    message = parsing.parse_message(raw)
+    key = parsing.message_key(message, raw)
+    existing = InboundEmail.objects.filter(message_key=key).first()
+    if existing is not None:
+        return existing
+    from_addresses = parsing.addresses(message, "From")
+    row = InboundEmail(
+        message_key=key,
+        route=route[:40],
+        envelope_from=(envelope_from or "")[:320],
+        from_address=(from_addresses[0] if from_addresses else "")[:320],
+        subject=parsing.header_text(message, "Subject")[:255],
+        raw=raw,
+        size=len(raw),
+        received_at=timezone.now(),
+    )
+    recipient = _relay_recipient(message, recipients)
+    row.recipient = (recipient or (recipients[0] if recipients else ""))[:320]
+    try:
+        with transaction.atomic():
+            seat = _seat(recipient)
+            if seat is not None:
+                row.user, row.conversation_id = seat.user, seat.conversation_id
+            try:
+                _post(row, message, raw, seat, from_addresses, envelope_from, peer_ip, helo)
+            except Refusal as refusal:
+                row.status, row.reason_code = refusal.status, refusal.code
+                row.reason = refusal.reason
+            row.save(force_insert=True)
+    except IntegrityError:
+        # The same e-mail, delivered twice at the same moment: the other delivery won.
+        existing = InboundEmail.objects.filter(message_key=key).first()
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+def _post(
+    row: InboundEmail,
+    message: Message,
+    raw: bytes,
+    seat: Seat | None,
+    from_addresses: list[str],
+    envelope_from: str | None,
+    peer_ip: str | None,
+    helo: str | None,
+) -> None:
+    """Decide, and post if all is well; raises Refusal otherwise. Runs inside the
+    transaction that saves the row."""
+    automatic = automation.automatic_reason(message, envelope_from=envelope_from)
+    if automatic is not None:
+        raise Refusal(InboundStatus.REFUSED, automatic.code, automatic.reason)
+    if seat is None:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "unknown_address",
+            "This reply address does not belong to any conversation.",
+        )
+    if seat.participant is None:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "digest_address",
+            "This e-mail gathered several conversations, so a reply to it cannot tell which "
+            "one you meant. Use the “Reply by e-mail” link under the conversation, or "
+            "reply in the Message Center.",
+        )
+    user = seat.user
+    if len(from_addresses) != 1 or from_addresses[0] != user.email.strip().lower():
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "sender_mismatch",
+            "This e-mail was not sent from the e-mail address of your account, so it was "
+            "not posted. Reply from the address our e-mail was sent to.",
+        )
+    if settings.INBOUND_REQUIRE_AUTHENTICATION:
+        verdict = _authenticate(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
+        row.authentication = verdict.header[:4000]
+        if not verdict.is_confirmed:
+            raise Refusal(
+                InboundStatus.REFUSED
+                if verdict.is_rejected_by_policy
+                else InboundStatus.QUARANTINED,
+                "not_confirmed",
+                verdict.explanation,
+            )
+    else:
+        row.authentication = "not checked (INBOUND_REQUIRE_AUTHENTICATION=0)"
+    _check_rate(from_addresses[0])
+    content = parsing.read_content(message)
+    hidden = {from_addresses[0], user.email.strip().lower()}
+    if envelope_from:
+        hidden.add(envelope_from.strip("<> ").lower())
+    body = _without_addresses(content.new_text, hidden)
+    uploads, notes = _attachments(content.attachments, hidden)
+    row.notes = "\n".join(notes)[:4000]
+    if not body and not uploads:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "empty",
+            "We found no new text in this e-mail (only quoted text or a signature).",
+        )
+    try:
+        with transaction.atomic():
+            posted = conversation_actions.send_message(
+                user,
+                seat.conversation_id,
+                body or "(attachments only)",
+                idempotency_key=f"email:{hashlib.sha256(row.message_key.encode()).hexdigest()[:64]}",
+                attachments=uploads,
+            )
+    except MessageCenterError as error:
+        raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
+    row.message = posted
+    row.status = InboundStatus.POSTED
+
+
+def _authenticate(
+    row: InboundEmail,
+    message: Message,
+    raw: bytes,
+    from_address: str,
+    envelope_from: str | None,
+    peer_ip: str | None,
+    helo: str | None,
+) -> authentication.Verdict:
+    from_domain = from_address.rpartition("@")[2]
+    if row.route != ROUTE_SMTP:
+        # A provider received it: its own topmost header, when trusted, is its verdict.
+        verdict = authentication.provider_verdict(
+            parsing.header_values(message, "Authentication-Results"), from_domain=from_domain
+        )
+        if verdict is not None:
+            return verdict
+    return authentication.authenticate(
+        raw,
+        from_domain=from_domain,
+        ip=peer_ip if row.route == ROUTE_SMTP else None,
+        helo=helo,
+        mail_from=(envelope_from or "").strip("<> ") or None,
+    )
+
+
+def _check_rate(from_address: str) -> None:
+    """INBOUND_EMAILS_PER_HOUR per sending address. Only mail that got this far counts
+    (confirmed as theirs), so nobody can use up someone else's allowance by forging it."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = InboundEmail.objects.filter(
+        from_address=from_address,
+        received_at__gte=since,
+        reason_code__in=["", "rate_limited"],
+    ).count()
+    if recent >= settings.INBOUND_EMAILS_PER_HOUR:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "rate_limited",
+            f"More than {settings.INBOUND_EMAILS_PER_HOUR} e-mails from your address in an "
+            "hour: this one was not posted. Write in the Message Center, or try again later.",
+        )
+
+
+def _attachments(
+    attachments: list[parsing.InboundAttachment], hidden: set[str]
+) -> tuple[list[ContentFile[bytes]], list[str]]:
+    """The attached files the web would take (same types, sizes and count); the rest are
+    left out with a note the person sees."""
+    uploads: list[ContentFile[bytes]] = []
+    notes: list[str] = []
+    for attachment in attachments:
+        attachment.filename = _without_addresses(attachment.filename, hidden) or "attachment"
+        problem = parsing.attachment_problem(attachment)
+        if problem is None and len(uploads) >= settings.ATTACHMENTS_PER_MESSAGE:
+            problem = (
+                f"{attachment.filename}: at most {settings.ATTACHMENTS_PER_MESSAGE} "
+                "attachments per message."
+            )
+        if problem is not None:
+            notes.append(f"Left out: {problem}")
+            continue
+        uploads.append(ContentFile(attachment.content, name=attachment.filename))
+    return uploads, notes
+
+
+def _without_addresses(text: str, hidden: set[str]) -> str:
+    """Every e-mail address out of the text, except relay addresses: the sender's own (a
+    signature, an "On … <address> wrote:" line the parser kept) must never reach the
+    other party, and nor may anyone else's the mail app quoted."""
+
+    def replace(match: re.Match[str]) -> str:
+        address = match.group(0)
+        return address if relay.is_relay_domain(address) else ADDRESS_REMOVED
+
+    text = _ADDRESS.sub(replace, text)
+    for address in hidden:
+        if address:
+            text = re.sub(re.escape(address), ADDRESS_REMOVED, text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def _relay_recipient(message: Message, recipients: Sequence[str]) -> str | None:
+    """The first relay address the e-mail was delivered to: the envelope's, else (for a
+    provider that does not say) the address headers'."""
+    candidates = list(recipients)
+    if not any(relay.parse(address) for address in candidates):
+        for name in ("Delivered-To", "X-Original-To", "To", "Cc"):
+            candidates.extend(parsing.addresses(message, name))
+    for address in candidates:
+        if relay.parse(address) is not None:
+            return address.strip("<> ").lower()
+    return None
+
+
+def _seat(recipient: str | None) -> Seat | None:
+    """Whom the relay address belongs to, if its token holds: the participant it names,
+    in the conversation its HMAC was made for, or the person a digest address was made
+    for."""
+    token = relay.parse(recipient) if recipient else None
+    if token is None:
+        return None
+    if token.kind == relay.DIGEST:
+        email = Email.objects.select_related("user").filter(pk=token.object_id).first()
+        if email is None or not relay.digest_mac_matches(token, user_id=email.user_id):
+            return None
+        return Seat(email.user, None, None)
+    participant = Participant.objects.select_related("user").filter(pk=token.object_id).first()
+    if participant is None or not relay.participant_mac_matches(
+        token, conversation_id=participant.conversation_id, user_id=participant.user_id
+    ):
+        return None
+    if not participant.user.is_active:
+        return None
+    return Seat(participant.user, participant.conversation_id, participant)

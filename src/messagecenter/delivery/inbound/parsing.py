@@ -1,0 +1,312 @@
+"""Reading an e-mail as it arrives, whatever its shape: any MIME nesting, any charset
+(declared or not, known or not), broken headers. Nothing here raises on bad mail: what
+cannot be read becomes empty text, and the action decides what that means.
+
+The new text of a reply is what remains once the quoted history and the signature are
+taken out by mail-parser-reply (it knows the "On … wrote:" lines of many mail apps in
+several languages); HTML-only mail is turned into text first, with its quoted blocks
+marked as quotes so the same parser removes them.
+"""
+
+import contextlib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses
+from html.parser import HTMLParser
+
+import filetype
+from django.conf import settings
+from mailparser_reply import EmailReplyParser
+
+# mail-parser-reply's languages (their "On … wrote:" and signature patterns); English is
+# always included.
+REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ja", "zh", "ko"]
+_reply_parser = EmailReplyParser(languages=REPLY_LANGUAGES)
+
+# Charsets that mail apps write but Python does not know by these names.
+CHARSET_ALIASES = {
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unknown": "latin-1",
+    "unknown-8bit": "latin-1",
+    "x-user-defined": "latin-1",
+    "ks_c_5601-1987": "cp949",
+    "windows-874": "cp874",
+    "x-mac-roman": "mac_roman",
+    "iso-8859-8-i": "iso-8859-8",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+
+_LINE_BREAKS = re.compile(r"\r\n?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class InboundAttachment:
+    filename: str
+    content: bytes
+    declared_type: str
+
+
+@dataclass
+class Content:
+    """What an e-mail says: its full text (for agents and the reply parser), the new text
+    alone, and its attached files."""
+
+    text: str = ""
+    new_text: str = ""
+    attachments: list[InboundAttachment] = field(default_factory=list)
+
+
+def parse_message(raw: bytes) -> Message:
+    # compat32 (the default) reads headers lazily and tolerantly: a malformed header is
+    # kept as text instead of raising when it is first looked at.
+    return message_from_bytes(raw)
+
+
+def message_key(message: Message, raw: bytes) -> str:
+    """What makes two deliveries the same e-mail: its Message-ID, or its bytes' hash when
+    it has none (a provider that re-posts a webhook sends the same bytes)."""
+    value = header_text(message, "Message-ID").strip()
+    match = re.search(r"<([^<>\s]{1,240})>", value)
+    if match is not None:
+        return f"id:{match.group(1).lower()}"
+    if value and len(value) < 240 and " " not in value:
+        return f"id:{value.lower()}"
+    return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
+def header_text(message: Message, name: str) -> str:
+    """A header decoded to text (RFC 2047 encoded words, unknown charsets replaced),
+    or "" when absent or unreadable."""
+    try:
+        values = message.get_all(name) or []
+    except (TypeError, ValueError, LookupError):
+        return ""
+    if not values:
+        return ""
+    value = values[0]
+    try:
+        text = str(make_header(decode_header(str(value))))
+    except (LookupError, ValueError, UnicodeError, TypeError, AssertionError):
+        text = str(value)
+    return _CONTROL.sub("", text.encode("utf-8", "replace").decode("utf-8", "replace"))
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    try:
+        return [str(value) for value in message.get_all(name) or []]
+    except (TypeError, ValueError, LookupError):
+        return []
+
+
+def addresses(message: Message, name: str) -> list[str]:
+    """The bare addresses of an address header, lower-cased."""
+    values = [header_text(message, name)] if message.get(name) is not None else []
+    found = []
+    for _, address in getaddresses(values):
+        address = address.strip().lower()
+        if "@" in address:
+            found.append(address)
+    return found
+
+
+def read_content(message: Message) -> Content:
+    text_part: Message | None = None
+    html_part: Message | None = None
+    attachments: list[InboundAttachment] = []
+    for part in _leaf_parts(message):
+        content_type = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = _filename(part)
+        is_body = disposition != "attachment" and filename is None
+        if is_body and content_type == "text/plain" and text_part is None:
+            text_part = part
+        elif is_body and content_type == "text/html" and html_part is None:
+            html_part = part
+        elif is_body and content_type.startswith(("text/", "multipart/")):
+            # Another text part of the body (a calendar, an alternative we did not pick).
+            continue
+        else:
+            payload = _payload_bytes(part)
+            if payload:
+                attachments.append(
+                    InboundAttachment(
+                        filename or _default_filename(content_type), payload, content_type
+                    )
+                )
+    if text_part is not None:
+        text = decode_text(text_part)
+    elif html_part is not None:
+        text = html_to_text(decode_text(html_part))
+    else:
+        text = ""
+    text = _CONTROL.sub("", _LINE_BREAKS.sub("\n", text)).strip()
+    return Content(text=text, new_text=new_text(text), attachments=attachments)
+
+
+def new_text(text: str) -> str:
+    """The reply alone: quoted history and signature removed."""
+    if not text:
+        return ""
+    replies = _reply_parser.read(text).replies
+    for reply in replies:
+        body = str(reply.body).strip()
+        if body:
+            return body
+    return ""
+
+
+def decode_text(part: Message) -> str:
+    payload = _payload_bytes(part)
+    charset = (part.get_content_charset() or "").strip().lower()
+    charset = CHARSET_ALIASES.get(charset, charset)
+    if charset:
+        try:
+            return payload.decode(charset, errors="replace")
+        except LookupError:
+            pass
+    # No charset, or one Python does not know: UTF-8 if it is, else the Western default
+    # that every byte decodes in.
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode("cp1252", errors="replace")
+
+
+def attachment_problem(attachment: InboundAttachment) -> str | None:
+    """The web's attachment policy (type by content, size caps) for one attached file:
+    why it cannot be posted, or None."""
+    if len(attachment.content) > settings.ATTACHMENT_MAX_BYTES:
+        return f"{attachment.filename} is larger than {settings.ATTACHMENT_MAX_BYTES // 2**20} MB."
+    kind = filetype.guess(attachment.content[:8192])
+    if kind is None or kind.mime not in settings.ATTACHMENT_TYPES:
+        if attachment.declared_type == "application/ms-tnef":
+            return f"{attachment.filename} is Outlook's rich-text wrapper, not an image or a PDF."
+        return f"{attachment.filename} is not an image (JPEG, PNG, GIF, WebP) or a PDF."
+    return None
+
+
+def html_to_text(html: str) -> str:
+    converter = _HtmlText()
+    try:
+        converter.feed(html)
+        converter.close()
+    except (AssertionError, ValueError):
+        pass
+    lines = "".join(converter.pieces).split("\n")
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+class _HtmlText(HTMLParser):
+    """HTML to plain text: block elements break lines, scripts and styles vanish, and
+    quoted blocks (blockquote, Gmail's and Outlook's quote containers) become "> " lines
+    so the reply parser removes them like quoted plain text."""
+
+    BLOCKS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "pre"}
+    )
+    HIDDEN = frozenset({"script", "style", "head", "title"})
+    VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self.hidden = 0
+        self.stack: list[tuple[str, bool]] = []
+        self.quote_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        classes = " ".join(value or "" for name, value in attrs if name in ("class", "id"))
+        is_quote = tag == "blockquote" or "gmail_quote" in classes or "divRplyFwdMsg" in classes
+        if tag not in self.VOID:
+            self.stack.append((tag, is_quote))
+        if is_quote:
+            self.quote_depth += 1
+        if tag in self.BLOCKS or is_quote:
+            self._line_break()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+        while self.stack:
+            open_tag, was_quote = self.stack.pop()
+            if was_quote:
+                self.quote_depth -= 1
+            if open_tag == tag:
+                break
+        if tag in self.BLOCKS:
+            self._line_break()
+
+    def handle_data(self, data: str) -> None:
+        if self.hidden:
+            return
+        data = re.sub(r"\s+", " ", data)
+        if not data.strip() and (not self.pieces or self.pieces[-1].endswith("\n")):
+            return
+        if self.quote_depth and (not self.pieces or self.pieces[-1].endswith("\n")):
+            data = "> " * self.quote_depth + data.lstrip()
+        self.pieces.append(data)
+
+    def _line_break(self) -> None:
+        self.pieces.append("\n")
+
+
+def _leaf_parts(message: Message, depth: int = 0) -> list[Message]:
+    """Every non-multipart part, depth first; an attached e-mail (message/rfc822) is one
+    part, not opened. Nesting deeper than 20 levels is not followed."""
+    if depth > 20:
+        return []
+    if message.get_content_maintype() == "multipart":
+        payload = message.get_payload()
+        if not isinstance(payload, list):
+            return []
+        leaves = []
+        for part in payload:
+            if isinstance(part, Message):
+                leaves.extend(_leaf_parts(part, depth + 1))
+        return leaves
+    return [message]
+
+
+def _payload_bytes(part: Message) -> bytes:
+    if part.get_content_type() == "message/rfc822" or part.is_multipart():
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            try:
+                return inner[0].as_bytes()
+            except (UnicodeError, LookupError, ValueError, TypeError):
+                return b""
+        return b""
+    try:
+        payload = part.get_payload(decode=True)
+    except (ValueError, TypeError, LookupError, AssertionError):
+        return b""
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except (ValueError, TypeError, LookupError, UnicodeError):
+        return "attachment"
+    if name is None:
+        return None
+    with contextlib.suppress(LookupError, ValueError, UnicodeError, TypeError, AssertionError):
+        name = str(make_header(decode_header(name)))
+    # Never a path, never a control character; at most 255 characters.
+    name = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name.encode("utf-8", "replace").decode("utf-8", "replace")[:255] or "attachment"
+
+
+def _default_filename(content_type: str) -> str:
+    if content_type == "message/rfc822":
+        return "forwarded-message.eml"
+    return "attachment"
