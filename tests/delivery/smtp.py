@@ -1,15 +1,18 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for the e-mail
 tests: every test here checks what actually went over the wire."""
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from django.conf import settings
 
 from tests.test_processes import free_port
 
@@ -66,6 +69,26 @@ class Handler:
             self.on_message(item)
         return "250 Message accepted"
 
+    def real_addresses_seen(self) -> list[tuple[str, str]]:
+        """(recipient, address) for every e-mail address anyone received other than their
+        own, the site's sending address and relay addresses: the other party's real
+        address must never reach anyone, in a header, a body or an attachment's name."""
+        with self.lock:
+            received = list(self.received)
+        leaks = []
+        for item in received:
+            own = {address.lower() for address in item.recipients}
+            for address in addresses_in(item.raw):
+                if address in own or address.endswith("@" + settings.EMAIL_REPLY_DOMAIN):
+                    continue
+                if address == parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower():
+                    continue
+                if address.endswith("@" + settings.EMAIL_MESSAGE_ID_DOMAIN):
+                    # Message-IDs look like addresses (<mc.message.1@localhost>).
+                    continue
+                leaks.append((item.recipients[0], address))
+        return leaks
+
     def to(self, address: str) -> list[Received]:
         with self.lock:
             return [item for item in self.received if address in item.recipients]
@@ -77,6 +100,29 @@ class Handler:
                 raise AssertionError(f"{len(self.received)} e-mails received, {count} expected")
             time.sleep(0.02)
         return list(self.received)
+
+
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def addresses_in(raw: bytes) -> set[str]:
+    """Every address-like string in an e-mail as its reader sees it: decoded headers,
+    every part's decoded text, and attachments' file names."""
+    message = message_from_bytes(raw, policy=policy.default)
+    seen: list[str] = []
+    for name, value in message.items():
+        # A signature's "i=@domain" is not anyone's address.
+        if name.lower() != "dkim-signature":
+            seen.append(f"{name}: {value}")
+    for part in message.walk():
+        filename = part.get_filename()
+        if filename:
+            seen.append(filename)
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                seen.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    return {match.lower() for text in seen for match in _ADDRESS.findall(text)}
 
 
 class SmtpServer:

@@ -1,0 +1,62 @@
+"""Replies as mail apps write them, and a real SMTP client to hand them over."""
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+import dkim
+from aiosmtpd.controller import Controller
+
+from tests.delivery.dns import DkimKey
+
+QUOTED_HISTORY = (
+    "\n\nOn Tue, 1 Dec 2026 at 10:00, Message Center <no-reply@localhost> wrote:\n"
+    "> Does it come in blue?\n"
+    "> Reply to this e-mail to answer.\n"
+)
+
+
+def reply(
+    *,
+    sender: str,
+    to: str,
+    text: str,
+    subject: str = "Re: Question about the lamp",
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    sign_with: DkimKey | None = None,
+    signing_domain: str = "example.test",
+    attachments: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
+    html: str | None = None,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate()
+    message["Message-ID"] = message_id or make_msgid(domain="mail.example.test")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    for filename, content, content_type in attachments:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    raw = message.as_bytes()
+    if sign_with is not None:
+        signature = dkim.sign(
+            raw,
+            b"mail",
+            signing_domain.encode(),
+            sign_with.private_pem,
+            include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+        )
+        raw = signature + raw
+    return raw
+
+
+def send(listener: Controller, raw: bytes, *, mail_from: str, to: str) -> None:
+    """Over SMTP, as a mail server would: EHLO, MAIL FROM, RCPT TO, DATA."""
+    with smtplib.SMTP(listener.hostname, listener.port, local_hostname="mail.example.test") as smtp:
+        smtp.sendmail(mail_from, [to], raw)
