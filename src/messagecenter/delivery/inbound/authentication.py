@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import authres
+import authres.core
 import dns.resolver
 from authheaders import check_dkim, check_dmarc, check_spf
 from authheaders.dmarc_lookup import get_org_domain
@@ -98,10 +99,8 @@ def provider_verdict(header_values: list[str], *, from_domain: str) -> Verdict |
     if not header_values or not trusted:
         return None
     try:
-        parsed = authres.AuthenticationResultsHeader.parse_value(
-            authres.all_features(), " ".join(header_values[0].split())
-        )
-    except (authres.AuthResError, ValueError, IndexError, AttributeError, TypeError):
+        parsed = authres.all_features().parse_value(" ".join(header_values[0].split()))
+    except (authres.core.AuthResError, ValueError, IndexError):
         return None
     if str(parsed.authserv_id).lower() not in trusted:
         return None
