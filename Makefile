@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 # The suite runs in this many processes (pytest-xdist; each has its own test database).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install lint typecheck test-sqlite test-postgres lock clean bench bench-data bench-smoke
+.PHONY: run test install lint typecheck test-sqlite test-postgres lock clean bench bench-data bench-smoke email-corpus
 
 run: install
 	@$(MC) migrate --noinput -v0
@@ -78,6 +78,11 @@ bench-data: install
 bench-smoke: install
 	MESSAGECENTER_VAR_DIR=var/bench-smoke DATABASE_URL= \
 		$(PY) bench/run.py --smoke --output var/bench-smoke/result.json
+
+# Every e-mail of the inbound corpus (the suite takes every 4th): docs/email.md.
+email-corpus: install
+	DATABASE_URL= EMAIL_CORPUS_EVERY=1 $(PY) -m pytest -p no:cacheprovider -q -s -n 0 \
+		tests/delivery/test_inbound_corpus.py
 
 clean:
 	rm -rf $(VENV) var

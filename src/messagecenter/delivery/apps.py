@@ -10,5 +10,6 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         # Providers report bounces and complaints through anymail's tracking webhooks.
         from messagecenter.delivery import tracking  # noqa: F401
+
         # Replies by e-mail through providers' inbound webhooks.
         from messagecenter.delivery.inbound import webhooks  # noqa: F401

@@ -97,7 +97,7 @@ def build(
 
 
 def _from_on_behalf(name: str | None) -> str:
-    """"Shop Number 1 via Message Center <no-reply@…>": who wrote, with the site's own
+    """ "Shop Number 1 via Message Center <no-reply@…>": who wrote, with the site's own
     address — a person's real address is never in From."""
     if not name:
         return str(settings.DEFAULT_FROM_EMAIL)
