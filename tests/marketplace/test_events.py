@@ -10,7 +10,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
-from messagecenter.marketplace.events import signature_header
+from messagecenter.marketplace.events import SignatureRefused, signature_header, verify_signature
 from messagecenter.marketplace.models import Order, Product
 from tests import factories
 from tests.marketplace.helpers import SECRET, deliver, event, row_counts
@@ -72,13 +72,33 @@ def test_a_missing_or_bad_signature_is_refused_and_creates_nothing(
     assert row_counts() == before
 
 
-@pytest.mark.parametrize("seconds_off", [-301, 301])
+# Well past the tolerance either way: a slow machine may take seconds between signing and
+# checking, which moves a future timestamp towards now (the boundary is tested below).
+@pytest.mark.parametrize("seconds_off", [-301, 360])
 def test_a_stale_or_future_signature_is_refused(problem: dict[str, Any], seconds_off: int) -> None:
     before = row_counts()
 
     refused(deliver(problem, timestamp=int(time.time()) + seconds_off), 401, "signature_expired")
 
     assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("seconds_off", "is_accepted"), [(-301, False), (-300, True), (300, True), (301, False)]
+)
+def test_the_tolerance_holds_to_the_second(
+    settings: Settings, seconds_off: int, is_accepted: bool
+) -> None:
+    settings.MARKETPLACE_EVENTS_SECRETS = [SECRET]
+    body = b"{}"
+    header = signature_header(body, SECRET, timestamp=1_800_000_000 + seconds_off)
+
+    if is_accepted:
+        verify_signature(header, body, now=1_800_000_000)
+    else:
+        with pytest.raises(SignatureRefused) as refusal:
+            verify_signature(header, body, now=1_800_000_000)
+        assert refusal.value.code == "signature_expired"
 
 
 def test_a_signature_within_the_tolerance_is_accepted(problem: dict[str, Any]) -> None:
