@@ -34,7 +34,7 @@ def database_url() -> str:
     )
 
 
-def wait_for(url: str, timeout: float = 30) -> tuple[int, str]:
+def wait_for(url: str, timeout: float = 90) -> tuple[int, str]:
     deadline = time.monotonic() + timeout
     while True:
         try:
