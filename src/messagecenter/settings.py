@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "messagecenter.notifications",
     "messagecenter.delivery",
     "messagecenter.safety",
+    "messagecenter.support",
     "messagecenter.web",
 ]
 
@@ -389,6 +390,13 @@ INBOX_PAGE_SIZE = 25
 # bodies stay under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), as on the web pages.
 API_REQUEST_MAX_BYTES = ATTACHMENTS_PER_MESSAGE * ATTACHMENT_MAX_BYTES + 1024 * 1024
 API_PAGE_MAX_SIZE = 100
+
+# Customer service (docs/support.md). New cases go to a team by kind: (slug, name).
+SUPPORT_TEAMS: dict[str, tuple[str, str]] = {
+    "request": ("customer-service", "Customer service"),
+    "report": ("trust-and-safety", "Trust & safety"),
+    "claim": ("claims", "Claims"),
+}
 
 # The safety check of messages people send each other (docs/safety.md). Unset: the
 # detector's defaults (messagecenter/safety/vocabulary.py). Lists are comma-separated;

@@ -1,0 +1,276 @@
+"""Cases: one model for everything an agent works on — customer-service requests, safety
+reports and guarantee claims — with the teams, notes, canned responses and history around
+them (docs/support.md).
+
+A case is the agents' side of a conversation: the customer reads and writes in the
+case's conversation in their Message Center like any other; the case carries what the
+agents need (queue, assignee, status, priority, deadlines, what it is about) and what the
+customer must never see (internal notes live here, never as messages).
+"""
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class CaseKind(models.TextChoices):
+    REQUEST = "request", "Customer-service request"
+    REPORT = "report", "Report"
+    CLAIM = "claim", "Guarantee claim"
+
+
+class CaseStatus(models.TextChoices):
+    """The queue's view of a case. A kind with a longer lifecycle (a claim's seller window,
+    decision and appeal) keeps its own stage in its own table and moves the case between
+    these as who-must-act changes."""
+
+    # An agent must act: the customer waits for us.
+    OPEN = "open", "Open"
+    # We wait for someone else (the customer, or a seller for a claim).
+    PENDING = "pending", "Waiting on customer"
+    # Answered; a reply from the customer opens it again.
+    SOLVED = "solved", "Solved"
+    # Finished for good: a reply no longer reopens it (a claim past its appeal window).
+    CLOSED = "closed", "Closed"
+
+
+# Statuses a customer's reply takes back to OPEN.
+REOPENABLE = (CaseStatus.PENDING, CaseStatus.SOLVED)
+# Statuses of cases someone still has to work on.
+ACTIVE = (CaseStatus.OPEN, CaseStatus.PENDING)
+
+
+class CasePriority(models.IntegerChoices):
+    LOW = 1, "Low"
+    NORMAL = 2, "Normal"
+    HIGH = 3, "High"
+    URGENT = 4, "Urgent"
+
+
+class Team(models.Model):
+    """A group of agents with its own queue: customer service, trust and safety, claims.
+    New cases are routed to a team by kind (settings.SUPPORT_TEAMS)."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
+    )
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["team", "agent"], name="team_member_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} in {self.team_id}"
+
+
+class Case(models.Model):
+    kind = models.CharField(max_length=12, choices=CaseKind.choices)
+    status = models.CharField(max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    priority = models.PositiveSmallIntegerField(
+        choices=CasePriority.choices, default=CasePriority.NORMAL
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    # Who the case is for: the buyer (or seller) who asked, reported or claimed.
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases"
+    )
+    subject = models.CharField(max_length=200)
+    # The conversation with the customer: their Customer service (or Claims) folder shows
+    # it; agents join it as participants. None for a kind that talks to nobody yet.
+    conversation = models.OneToOneField(
+        "conversations.Conversation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="case",
+    )
+    # What it is about, any of them.
+    order = models.ForeignKey(
+        "marketplace.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        "marketplace.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # A buyer↔seller conversation it is about ("the seller has not answered").
+    about_conversation = models.ForeignKey(
+        "conversations.Conversation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # One message it is about (a reported message).
+    about_message = models.ForeignKey(
+        "conversations.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    # Where the case stands in its queue, so every queue is one ordered index scan:
+    # OPEN — since when the customer waits for us (oldest first); PENDING — since when
+    # we wait for them; SOLVED/CLOSED — when it was solved.
+    queued_at = models.DateTimeField()
+    # What we told the customer: "we expect to answer by …" (set when it opens).
+    respond_by = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    # The next deadline of the kind's own lifecycle (a claim's seller window, a report's
+    # review), swept by a periodic job; None when nothing is due.
+    due_at = models.DateTimeField(null=True, blank=True)
+    # A case merged into another: its links lead there, it is in no queue.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes: ClassVar = [
+            # Unassigned (assignee IS NULL) of one team, oldest waiting first.
+            models.Index(
+                fields=["team", "status", "assignee", "queued_at", "id"], name="case_team_assignee"
+            ),
+            # A team's whole queue by status: team, waiting on customer, solved.
+            models.Index(fields=["team", "status", "queued_at", "id"], name="case_team_status"),
+            # One agent's cases.
+            models.Index(fields=["assignee", "status", "queued_at", "id"], name="case_assignee"),
+            # A customer's cases, newest first.
+            models.Index(fields=["customer", "-created_at", "-id"], name="case_customer_recent"),
+            models.Index(fields=["order"], name="case_order"),
+            # The expected response time: a team's latest first answers.
+            models.Index(
+                fields=["team", "-first_response_at"],
+                condition=Q(first_response_at__isnull=False),
+                name="case_team_answered",
+            ),
+            models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="case_due"),
+        ]
+
+    # Not a column: set on the case open_request returns for a retry with an idempotency
+    # key an earlier request used (the API answers 200 instead of 201).
+    found_by_idempotency_key = False
+
+    def __str__(self) -> str:
+        return f"Case {self.pk}: {self.subject}"
+
+    @property
+    def number(self) -> str:
+        """How agents and customers quote it."""
+        return f"CS-{self.pk}"
+
+
+# The assignee part of a counter's key for unassigned cases (0 is no user id).
+UNASSIGNED = 0
+
+
+class CaseCounter(models.Model):
+    """Cases per team, status and assignee (UNASSIGNED for none): every queue count of the
+    console is a sum of a few of these rows. Maintained by the actions in the same
+    transaction as the change, never counted on read."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=12, choices=CaseStatus.choices)
+    assignee_key = models.BigIntegerField()
+    cases = models.IntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["team", "status", "assignee_key"], name="case_counter_one_per_key"
+            ),
+            models.CheckConstraint(condition=Q(cases__gte=0), name="case_counter_not_negative"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["assignee_key", "status"], name="case_counter_assignee")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.status}/{self.assignee_key}: {self.cases}"
+
+
+class CaseNote(models.Model):
+    """An agent's internal note. Never a Message: no customer-facing read (pages, API,
+    e-mail, search, events, transcripts) reads this table, so a note cannot leak by a
+    forgotten filter."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["case", "id"], name="case_note_order")]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on case {self.case_id}"
+
+
+class CaseEventKind(models.TextChoices):
+    OPENED = "opened", "Opened"
+    ASSIGNED = "assigned", "Assigned"
+    UNASSIGNED = "unassigned", "Back to the queue"
+    STATUS = "status", "Status changed"
+    PRIORITY = "priority", "Priority changed"
+    NOTE = "note", "Note added"
+    ANSWERED = "answered", "Answered"
+    CUSTOMER_REPLIED = "customer_replied", "Customer replied"
+    CONTEXT_OPENED = "context_opened", "Opened a conversation of the customer"
+    MERGED = "merged", "Merged"
+    SPLIT = "split", "Split"
+
+
+class CaseEvent(models.Model):
+    """The case's history for agents, and the audit line of what an agent looked at."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # None: the marketplace's own systems.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=CaseEventKind.choices)
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["case", "id"], name="case_event_order")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case {self.case_id}"
+
+
+class CannedResponse(models.Model):
+    """A team's reusable answer, with placeholders filled for the case at hand
+    ({customer_name}, {order_number}, {case_number}, {agent_name})."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="canned_responses")
+    title = models.CharField(max_length=80)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["team", "title"], name="canned_response_title")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
