@@ -238,6 +238,23 @@ def test_a_buyer_sees_the_seller_and_the_marketplace_as_who_they_talk_to(
     assert text.count('<span class="badge badge--official">Official</span>') == 2
 
 
+def test_an_agent_sees_the_customer_without_the_official_badge_after_answering(
+    client: Client, buyer: User, agent: User
+) -> None:
+    """The badge goes with the name shown: the agent's own official reply is not the
+    customer's."""
+    message = actions.contact_customer_service(buyer, "Late parcel", "Where is it?", agent=agent)
+    actions.send_message(agent, message.conversation_id, "It arrives tomorrow.")
+
+    agent_list = page_text(signed_in(client, agent).get(MESSAGE_CENTER))
+    buyer_list = page_text(signed_in(client, buyer).get(MESSAGE_CENTER))
+
+    assert '<span class="conversation__from">Alice Buyer</span>' in agent_list
+    assert agent_list.count('<span class="badge badge--official">Official</span>') == 1
+    assert '<span class="conversation__from">Customer service</span>' in buyer_list
+    assert buyer_list.count('<span class="badge badge--official">Official</span>') == 2
+
+
 def test_a_seller_sees_the_buyer_as_who_they_talk_to(
     client: Client, seller: User, question: Message
 ) -> None:

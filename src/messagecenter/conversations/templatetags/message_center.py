@@ -53,6 +53,18 @@ def counterpart(participant: Participant) -> str:
 
 
 @register.filter
+def counterpart_is_official(participant: Participant) -> bool:
+    """Whether the name `counterpart` shows gets the Official badge: a buyer, as a seller
+    or an agent sees them, never does, even when the last message was the agent's own
+    official reply."""
+    last_message = participant.conversation.last_message
+    if last_message is None or not last_message.is_official:
+        return False
+    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
+    return not (is_serving_buyer and participant.conversation.buyer is not None)
+
+
+@register.filter
 def muted_label(participant: Participant) -> str:
     """ "" when not muted now; else "Muted" or "Muted until <when>"."""
     if not participant.is_muted(timezone.now()) or participant.muted_until is None:
