@@ -242,8 +242,10 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # Sellers, agents and admins see the product page again with "buyers_only".
     "ask-seller": (post(outcomes(302, BUYERS, denied=403), data={"body": "Is it loud?"}),),
     "orders": (get(outcomes(200, BUYERS), shows=(ORDER_NUMBER, {BUYER}), is_read_only=True),),
-    "order": (get(outcomes(200, {BUYER}), shows=(TRACKING, {BUYER}), is_read_only=True),),
+    # Its seller sees their part of it (not the shipments' tracking numbers).
+    "order": (get(outcomes(200, PARTICIPANTS), shows=(TRACKING, {BUYER}), is_read_only=True),),
     "contact-seller": (post(outcomes(302, {BUYER}), data={"body": "It arrived broken."}),),
+    "contact-buyer": (post(outcomes(302, {SELLER}), data={"body": "Which colour?"}),),
     # Opening it marks it read: only for the two on its list.
     "broadcast": (get(outcomes(200, PARTICIPANTS), shows=(BROADCAST, PARTICIPANTS)),),
     "message-search": (

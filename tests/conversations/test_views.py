@@ -255,9 +255,7 @@ def test_an_agent_sees_the_customer_without_the_official_badge_after_answering(
     assert buyer_list.count('<span class="badge badge--official">Official</span>') == 2
 
 
-def test_signed_in_pages_are_never_kept_by_the_browser(
-    client: Client, question: Message
-) -> None:
+def test_signed_in_pages_are_never_kept_by_the_browser(client: Client, question: Message) -> None:
     signed_in(client, question.sender)
 
     for url in (MESSAGE_CENTER, conversation_url(question.conversation_id)):

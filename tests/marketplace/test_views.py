@@ -285,7 +285,13 @@ def test_the_order_page_shows_items_shipments_returns_refunds_and_conversations(
     assert text.count('name="idempotency_key"') == 2
 
 
-@pytest.mark.parametrize("outsider", ["other_buyer", "seller", "other_seller", "agent"])
+@pytest.fixture
+def third_seller(db: None) -> User:
+    """A seller with nothing on the order."""
+    return factories.SellerFactory(username="third-seller", storefront__name="Third Shop")
+
+
+@pytest.mark.parametrize("outsider", ["other_buyer", "third_seller", "agent"])
 def test_someone_elses_order_is_not_found(
     client: Client, order: Order, outsider: str, request: pytest.FixtureRequest
 ) -> None:
@@ -293,6 +299,77 @@ def test_someone_elses_order_is_not_found(
 
     assert response.status_code == 404
     assert order.number not in page_text(response)
+
+
+def contact_buyer_url(order: Order) -> str:
+    return f"/orders/{order.number}/contact-buyer/"
+
+
+def test_a_seller_sees_their_part_of_an_order_they_sold_on(
+    client: Client, seller: User, order: Order
+) -> None:
+    Shipment.objects.create(
+        order=order, carrier="UPS", tracking_number="1ZOTHERSHOP", shipped_at=timezone.now()
+    )
+
+    response = signed_in(client, seller).get(order_url(order))
+
+    text = page_text(response)
+    assert response.status_code == 200
+    assert f"<h1>Order {order.number}</h1>" in text
+    assert "Espresso machine" in text
+    # Another seller's items and the order's shipments are not this seller's business.
+    assert "Espresso mug" not in text
+    assert "1ZOTHERSHOP" not in text
+    assert "Contact seller" not in text
+    assert "Contact buyer: Alice Buyer" in text
+    assert f'action="{contact_buyer_url(order)}"' in text
+
+
+def test_a_seller_writes_first_to_the_buyer_from_the_order_page(
+    client: Client, buyer: User, seller: User, order: Order, product: Product
+) -> None:
+    response = signed_in(client, seller).post(
+        contact_buyer_url(order),
+        {"body": "Which colour would you like?", "idempotency_key": "seller-first-1"},
+    )
+
+    conversation = Conversation.objects.get(order=order, storefront=product.storefront)
+    assert (response.status_code, response.url) == (  # type: ignore[attr-defined]
+        302,
+        f"/message-center/conversations/{conversation.pk}/",
+    )
+    assert Participant.objects.get(conversation=conversation, user=buyer).unread_count == 1
+    conversation_page = page_text(client.get(f"/message-center/conversations/{conversation.pk}/"))
+    assert f'href="{order_url(order)}"' in conversation_page
+
+
+def test_a_refused_message_to_the_buyer_is_shown_on_the_order_page(
+    client: Client, seller: User, order: Order
+) -> None:
+    before = snapshot()
+
+    response = signed_in(client, seller).post(
+        contact_buyer_url(order), {"body": "   ", "idempotency_key": "seller-empty"}
+    )
+
+    assert response.status_code == 400
+    assert 'role="alert"' in page_text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("outsider", ["buyer", "other_buyer", "third_seller", "agent"])
+def test_no_one_but_its_sellers_can_write_to_an_orders_buyer_from_the_web(
+    client: Client, order: Order, outsider: str, request: pytest.FixtureRequest
+) -> None:
+    before = snapshot()
+
+    response = signed_in(client, request.getfixturevalue(outsider)).post(
+        contact_buyer_url(order), {"body": "Hi", "idempotency_key": "k"}
+    )
+
+    assert response.status_code == 404
+    assert snapshot() == before
 
 
 def test_an_order_that_does_not_exist_is_not_found(client: Client, buyer: User) -> None:

@@ -429,8 +429,15 @@ def _conversation_page(
             "is_awaiting_response": participant.role == ParticipantRole.SELLER
             and participant.awaiting_response_since is not None,
             "now": timezone.now(),
-            # Only the order's buyer has its order page; a seller sees the number.
-            "order_is_yours": order is not None and order.buyer_id == request.user.pk,
+            # The order's page is its buyer's, and its sellers' (their part of it).
+            "order_is_yours": order is not None
+            and (
+                order.buyer_id == request.user.pk
+                or (
+                    conversation.storefront is not None
+                    and conversation.storefront.seller_id == request.user.pk
+                )
+            ),
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,

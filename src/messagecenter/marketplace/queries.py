@@ -145,11 +145,15 @@ class OrderDetails:
     conversations: list[Participant]
 
 
-def order_details(user: User, order: Order) -> OrderDetails:
-    """Everything the order page shows, for an order from access_order."""
-    items = list(
-        OrderItem.objects.filter(order=order).select_related("storefront", "product").order_by("id")
-    )
+def order_details(
+    user: User, order: Order, *, storefront: Storefront | None = None
+) -> OrderDetails:
+    """Everything the order page shows, for an order from access_order; or, with the
+    seller's `storefront`, for one from sold_order: that storefront's items only."""
+    items_of = OrderItem.objects.filter(order=order)
+    if storefront is not None:
+        items_of = items_of.filter(storefront=storefront)
+    items = list(items_of.select_related("storefront", "product").order_by("id"))
     return OrderDetails(
         order=order,
         items=items,

@@ -7,6 +7,7 @@ urlpatterns = [
     path("products/<str:sku>/ask/", views.ask_seller, name="ask-seller"),
     path("orders/", views.orders, name="orders"),
     path("orders/<str:number>/", views.order, name="order"),
+    path("orders/<str:number>/contact-buyer/", views.contact_buyer, name="contact-buyer"),
     path(
         "orders/<str:number>/contact/<int:storefront_id>/",
         views.contact_seller,

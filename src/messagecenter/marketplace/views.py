@@ -95,7 +95,34 @@ def orders(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def order(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
+    """The buyer's order; for a seller, an order they sold on (their part of it)."""
+    if request.user.is_seller:
+        return _sold_order_page(request, _sold_order(request.user, number))
     return _order_page(request, _order(request.user, number))
+
+
+@login_required
+@require_POST
+def contact_buyer(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
+    """A seller writes first to the buyer of an order they sold on: the same conversation
+    as the buyer's "Contact seller" for that order."""
+    if not request.user.is_seller:
+        raise Http404("No such order.")
+    order = _sold_order(request.user, number)
+    body = request.POST.get("body", "")
+    try:
+        message = actions.contact_buyer_about_order(
+            request.user,
+            order.pk,
+            body,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _sold_order_page(request, order, failed=(error, body), status=error.status)
+    return redirect("conversation", message.conversation_id)
 
 
 @login_required
@@ -130,6 +157,13 @@ def contact_seller(
 def _order(user: User, number: str) -> Order:
     try:
         return queries.access_order(user, number)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _sold_order(seller: User, number: str) -> Order:
+    try:
+        return queries.sold_order(seller, number)
     except NotFound as error:
         raise Http404(error.message) from error
 
@@ -176,5 +210,33 @@ def _order_page(
         request,
         "marketplace/order.html",
         {"details": details, "order": order, "contact_forms": forms, "error": page_error},
+        status=status,
+    )
+
+
+def _sold_order_page(
+    request: AuthenticatedHttpRequest,
+    order: Order,
+    *,
+    failed: tuple[MessageCenterError, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """A seller's view of an order: their own items, their conversations about it and a
+    form to write to its buyer. Other sellers' items and the order's shipments are not
+    theirs to see."""
+    storefront = Storefront.objects.get(seller=request.user)
+    details = queries.order_details(request.user, order, storefront=storefront)
+    error, body = failed if failed is not None else (None, "")
+    return render(
+        request,
+        "marketplace/order.html",
+        {
+            "details": details,
+            "order": order,
+            "is_seller_view": True,
+            "buyer_name": order.buyer.public_name,
+            "contact_buyer": {"idempotency_key": new_idempotency_key(), "body": body},
+            "error": error,
+        },
         status=status,
     )
