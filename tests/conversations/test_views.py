@@ -703,10 +703,16 @@ def test_a_file_that_is_not_what_its_name_says_is_refused_and_nothing_is_sent(
 
     assert response.status_code == 400
     text = page_text(response)
+    # On the file field, which is marked invalid; the message itself is fine.
     assert (
-        '<p class="alert alert--error" role="alert" id="reply-error">'
+        '<p class="field__error" id="reply-attachments-error" role="alert">'
         "photo.png is not an image (JPEG, PNG, GIF, WebP) or a PDF.</p>"
     ) in text
+    assert (
+        'aria-describedby="reply-attachments-error reply-attachments-help" aria-invalid="true"'
+        in text
+    )
+    assert 'id="reply-error"' not in text
     assert ">Here is the manual</textarea>" in text
     assert snapshot() == before
     assert Attachment.objects.count() == attachments

@@ -451,8 +451,8 @@ def test_a_refused_message_to_a_seller_is_shown_next_to_that_sellers_form(
     text = page_text(response)
     assert response.status_code == 400
     assert (
-        f'<p class="alert alert--error" role="alert" id="seller-{product.storefront_id}-error">'
-        "photo.png is not an image (JPEG, PNG, GIF, WebP) or a PDF.</p>"
+        f'<p class="field__error" id="seller-{product.storefront_id}-attachments-error" '
+        'role="alert">photo.png is not an image (JPEG, PNG, GIF, WebP) or a PDF.</p>'
     ) in text
     assert ">Photo of the damage</textarea>" in text
     assert snapshot() == before

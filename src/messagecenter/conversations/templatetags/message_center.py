@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.messages.storage.base import Message as Notice
 from django.template.defaultfilters import filesizeformat
 from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
@@ -93,6 +95,34 @@ def short_time(value: datetime | None) -> str:
 def attachment_accept() -> str:
     """The file input's `accept`: a hint to the browser; the server decides by content."""
     return ",".join(settings.ATTACHMENT_TYPES)
+
+
+@register.simple_tag
+def attachment_limits() -> SafeString:
+    """The file input's limits for the browser's own check before upload (site.js): the
+    same numbers the server enforces, so a refused file is never sent."""
+    return format_html(
+        'data-max-bytes="{}" data-max-files="{}" data-max-megabytes="{}"',
+        settings.ATTACHMENT_MAX_BYTES,
+        settings.ATTACHMENTS_PER_MESSAGE,
+        settings.ATTACHMENT_MAX_BYTES // 2**20,
+    )
+
+
+ATTACHMENT_ERRORS = frozenset(
+    {
+        "too_many_attachments",
+        "attachment_too_large",
+        "attachment_empty",
+        "attachment_type_not_allowed",
+    }
+)
+
+
+@register.filter
+def is_attachment_error(error: object) -> bool:
+    """A refusal that belongs on the file field rather than on the message."""
+    return getattr(error, "code", None) in ATTACHMENT_ERRORS
 
 
 @register.simple_tag

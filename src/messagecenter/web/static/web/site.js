@@ -106,6 +106,10 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  for (const input of document.querySelectorAll('input[type="file"][data-max-bytes]')) {
+    checkFilesBeforeUpload(input);
+  }
+
   for (const form of document.querySelectorAll("[data-submit-once]")) {
     form.addEventListener("submit", () => {
       for (const button of form.querySelectorAll('button[type="submit"]')) {
@@ -117,6 +121,42 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The server's limits on attachments, checked when files are chosen: a file it would
+// refuse is never uploaded (10 MB on a phone's connection), and the reason shows on the
+// file field. The server checks again; this only saves the upload.
+function checkFilesBeforeUpload(input) {
+  const error = document.getElementById(`${input.id}-error`);
+  const maxBytes = Number(input.dataset.maxBytes);
+  const maxFiles = Number(input.dataset.maxFiles);
+  const check = () => {
+    const files = Array.from(input.files || []);
+    let problem = "";
+    if (files.length > maxFiles) {
+      problem = `At most ${maxFiles} attachments per message.`;
+    } else {
+      const tooLarge = files.find((file) => file.size > maxBytes);
+      const empty = files.find((file) => file.size === 0);
+      if (tooLarge) {
+        problem = `${tooLarge.name} is larger than ${input.dataset.maxMegabytes} MB.`;
+      } else if (empty) {
+        problem = `${empty.name} is empty.`;
+      }
+    }
+    input.setCustomValidity(problem);
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+    if (error) {
+      error.textContent = problem;
+      error.hidden = !problem;
+    }
+  };
+  input.addEventListener("change", check);
+  check();
+}
 
 // The development mailbox shows an e-mail's HTML in a frame where no script runs; sized
 // here to the whole e-mail, so the footer is never hidden behind the frame's own scroll bar.
