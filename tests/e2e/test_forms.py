@@ -1,5 +1,5 @@
 """Forms as a person fills them in: a file over the limit is refused in the browser before
-anything is uploaded, with the error on the file field."""
+anything is uploaded, with the error on the file field; every text field looks the same."""
 
 import pytest
 from django.conf import settings
@@ -46,3 +46,24 @@ def test_a_file_over_the_limit_is_refused_before_upload_on_the_file_field(
     expect(files).not_to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("img", name="small.png")).to_be_visible()
+
+
+STYLE = """element => {
+    const style = getComputedStyle(element);
+    return [style.borderTopLeftRadius, style.paddingLeft, style.borderTopColor, style.width];
+}"""
+
+
+def test_the_reference_checkers_field_is_styled_like_every_other(
+    live_server: LiveServer, page: Page, buyer: User
+) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    username_style = page.get_by_label("Username").evaluate(STYLE)
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+
+    page.goto(f"{live_server.url}/message-center/check-email/")
+    reference = page.get_by_label("Reference from the e-mail")
+
+    assert (
+        reference.evaluate(STYLE)[:3] == username_style[:3] == ["8px", "12px", "rgb(154, 164, 178)"]
+    )
