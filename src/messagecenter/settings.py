@@ -90,7 +90,6 @@ MIDDLEWARE = [
     # After authentication: it needs to know whether the answer is someone's own.
     "messagecenter.accounts.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "messagecenter.web.caching.NoStoreForSignedInPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a sign-in refused by the limits into the sign-in page's "paused" answer (429).
     "axes.middleware.AxesMiddleware",
