@@ -72,7 +72,17 @@ def test_a_result_carries_what_a_list_shows(sign_in: SignIn, mailbox: Mailbox) -
         "next_cursor": None,
         "terms": ["refund", "script"],
         "needs_input": False,
+        "corrected_from": None,
     }
+
+
+def test_a_misspelt_word_says_what_was_searched_for_instead(
+    sign_in: SignIn, mailbox: Mailbox
+) -> None:
+    body = sign_in(mailbox.buyer).get("/search", {"q": "refnud"}).json()
+
+    assert found(mailbox, body) == ["d2", "d1", "b2"]
+    assert (body["terms"], body["corrected_from"]) == (["refund"], ["refnud"])
 
 
 def test_pages_follow_the_cursor(sign_in: SignIn, mailbox: Mailbox) -> None:
@@ -97,7 +107,13 @@ def test_hostile_input_never_fails(sign_in: SignIn, mailbox: Mailbox, q: str) ->
 def test_nothing_to_search_for_says_so(sign_in: SignIn, mailbox: Mailbox) -> None:
     body = sign_in(mailbox.buyer).get("/search", {"q": "###"}).json()
 
-    assert body == {"results": [], "next_cursor": None, "terms": [], "needs_input": True}
+    assert body == {
+        "results": [],
+        "next_cursor": None,
+        "terms": [],
+        "needs_input": True,
+        "corrected_from": None,
+    }
 
 
 def test_only_your_own_messages(sign_in: SignIn, mailbox: Mailbox) -> None:

@@ -42,7 +42,8 @@ WORDS: dict[str, list[str]] = {
     "kett": EVERY_KETTLE,
     "toast": ["e1"],
     "ship": ["c1"],
-    "ettle": [],
+    # a word one edit from a word of the person's messages (spelling.py)
+    "ettle": EVERY_KETTLE,
     # phrases match whole words, in order
     '"kettle"': ["a3", "a2", "a1"],
     '"late delivery"': ["b1"],
@@ -73,6 +74,51 @@ WORDS: dict[str, list[str]] = {
 @pytest.mark.parametrize("text", WORDS.keys())
 def test_words(mailbox: Mailbox, text: str) -> None:
     assert found(mailbox, SearchFilters(text=text)) == WORDS[text]
+
+
+# --- misspelt words -----------------------------------------------------------------------
+
+MISSPELT: dict[str, tuple[str, list[str]]] = {
+    # typed: (searched for instead, found)
+    "ketle": ("kettle", EVERY_KETTLE),
+    "kettel": ("kettle", EVERY_KETTLE),
+    "kkettle": ("kettle", EVERY_KETTLE),
+    "refnud": ("refund", ["d2", "d1", "b2"]),
+    "warrenty": ("warranty", ["f2"]),
+    "ketle blender": ("kettle blender", []),
+    "ketle cafe": ("kettle cafe", ["a2"]),
+    "toastres": ("toasters", ["e1"]),
+}
+
+
+@pytest.mark.parametrize("text", MISSPELT.keys())
+def test_a_misspelt_word_finds_the_word_one_edit_away(mailbox: Mailbox, text: str) -> None:
+    searched_for, expected = MISSPELT[text]
+
+    page = search_messages(mailbox.buyer, SearchFilters(text=text))
+
+    assert names(mailbox, page) == expected
+    if expected:
+        assert " ".join(str(term) for term in page.terms) == searched_for
+        assert " ".join(str(term) for term in page.corrected_from or ()) == text
+    else:
+        assert page.corrected_from is None
+
+
+def test_a_word_only_in_someone_elses_messages_is_never_suggested(mailbox: Mailbox) -> None:
+    """ "available" is in Bob's question alone: Alice's misspelling of it finds nothing and
+    is not corrected, so nothing of Bob's message shows through."""
+    page = search_messages(mailbox.buyer, SearchFilters(text="availble"))
+
+    assert (names(mailbox, page), page.corrected_from) == ([], None)
+    assert [str(term) for term in page.terms] == ["availble"]
+
+
+def test_a_word_that_begins_a_word_of_the_index_is_not_corrected(mailbox: Mailbox) -> None:
+    """Still typing ("toas") is not a misspelling; nor is a word only others have."""
+    page = search_messages(mailbox.buyer, SearchFilters(text="avai"))
+
+    assert (names(mailbox, page), page.corrected_from) == ([], None)
 
 
 NEEDS_INPUT = [

@@ -72,6 +72,10 @@ class SearchPageOut(Schema):
     terms: list[str]
     # Nothing to search for (no words, no filter): nothing was looked up.
     needs_input: bool
+    # The words of `q` as typed, when they found nothing and `terms` (each misspelt word
+    # replaced by a word one edit away) found these results instead: "ketle" → "kettle".
+    # For the next page pass `terms` (joined by spaces) as `q`, with `next_cursor`.
+    corrected_from: list[str] | None
 
 
 @router.get("", response=SearchPageOut, summary="Search your messages")
@@ -108,4 +112,7 @@ def search(request: ApiRequest, params: Query[SearchParams]) -> SearchPageOut:
         next_cursor=page.next_cursor,
         terms=[str(term) for term in page.terms],
         needs_input=page.needs_input,
+        corrected_from=None
+        if page.corrected_from is None
+        else [str(term) for term in page.corrected_from],
     )

@@ -2,6 +2,7 @@
 tsvector on PostgreSQL. Both are handed the same tokens and the same terms, written in
 each one's query language here; no text typed by a person reaches either as syntax."""
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -87,6 +88,34 @@ def counted_matches(terms: Sequence[Term], up_to: int) -> int:
         )
         row = cursor.fetchone()
     return int(row[0])
+
+
+def known_words(words: Sequence[str], *, prefix: bool = False) -> set[str]:
+    """Which of these words the text index has, in anyone's message (spelling.py): as
+    whole tokens, or with `prefix` as the beginning of one. One statement, an index probe
+    a word; the words are folded tokens (letters and digits), nothing to escape."""
+    if not words:
+        return set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT word.value FROM json_each(%s) AS word WHERE EXISTS ("
+                " SELECT 1 FROM search_index"
+                " WHERE search_index MATCH '\"' || word.value || '\"' || %s)",
+                [json.dumps(list(words)), "*" if prefix else ""],
+            )
+        elif connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT word FROM unnest(%s::text[]) AS word WHERE EXISTS ("
+                " SELECT 1 FROM search_searchdocument"
+                " WHERE vector @@ (quote_literal(word) || %s)::tsquery)",
+                [list(words), ":*" if prefix else ""],
+            )
+        else:
+            raise NotSupportedError(
+                f"Full-text search supports SQLite and PostgreSQL, not {connection.vendor}."
+            )
+        return {str(row[0]) for row in cursor.fetchall()}
 
 
 class Unindexed(Func):

@@ -30,6 +30,7 @@ from messagecenter.conversations.models import Attachment, Box, Folder
 from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput
 from messagecenter.rows import MAX_ID
+from messagecenter.search import spelling
 from messagecenter.search.backends import (
     Unindexed,
     containing,
@@ -115,6 +116,9 @@ class SearchPage:
     terms: tuple[Term, ...]
     # Nothing to search for: no words and no filter. Nothing was looked up.
     needs_input: bool = False
+    # The words as typed, when they found nothing and `terms`, one edit away, found these
+    # results instead ("ketle" → kettle; spelling.py). The next pages search for `terms`.
+    corrected_from: tuple[Term, ...] | None = None
 
 
 def search_messages(
@@ -138,9 +142,19 @@ def search_messages(
     if not terms and narrowing is None:
         return SearchPage(results=[], next_cursor=None, terms=terms, needs_input=True)
     position = _decode_cursor(cursor) if cursor else None
+    corrected_from = None
     with planned_for_its_values():
         if terms:
             rows = _matching_documents(user, filters, narrowing, terms, position, limit)
+            if not rows and position is None:
+                # Only a search that found nothing pays for spelling (spelling.py).
+                for alternative in spelling.alternatives(terms):
+                    rows = _matching_documents(
+                        user, filters, narrowing, alternative, position, limit
+                    )
+                    if rows:
+                        corrected_from, terms = terms, alternative
+                        break
         else:
             rows = _first(_documents(user, filters, narrowing, terms, position), limit)
     next_cursor = None
@@ -149,7 +163,10 @@ def search_messages(
         last = rows[-1]
         next_cursor = f"{last.message.created_at.isoformat()}~{last.relevance}~{last.message_id}"
     return SearchPage(
-        results=[_result(user, row, terms) for row in rows], next_cursor=next_cursor, terms=terms
+        results=[_result(user, row, terms) for row in rows],
+        next_cursor=next_cursor,
+        terms=terms,
+        corrected_from=corrected_from,
     )
 
 

@@ -60,8 +60,10 @@ class SearchForm:
             order_number=values["order_number"],
         )
 
-    def url(self, *, cursor: str | None = None) -> str:
+    def url(self, *, cursor: str | None = None, text: str | None = None) -> str:
         params = {name: value for name, value in self.values.items() if value}
+        if text is not None:
+            params["q"] = text
         if cursor:
             params["cursor"] = cursor
         return f"{reverse('message-search')}?{urlencode(params)}"
@@ -92,7 +94,10 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
             "error": error,
             "folder_choices": Folder.choices,
             "box_choices": BOX_CHOICES,
-            "older_url": form.url(cursor=page.next_cursor) if page and page.next_cursor else "",
+            # After a correction the next pages search for what was found, not what was typed.
+            "older_url": form.url(cursor=page.next_cursor, text=_searched_for(page))
+            if page and page.next_cursor
+            else "",
             "newest_url": form.url() if cursor else "",
         },
         status=error.status if error else 200,
@@ -108,3 +113,9 @@ def _date(value: str, label: str) -> date | None:
         raise InvalidInput(
             f"{label}: enter a date as YYYY-MM-DD, e.g. 2026-03-31.", code="invalid_date"
         ) from None
+
+
+def _searched_for(page: queries.SearchPage) -> str | None:
+    if page.corrected_from is None:
+        return None
+    return " ".join(str(term) for term in page.terms)
