@@ -37,7 +37,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from messagecenter.accounts import actions as account_actions
-from messagecenter.accounts.models import ApiToken, Role, User
+from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
 from messagecenter.api import api
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import ConversationAction
@@ -204,6 +204,21 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     ),
     "logout": (post(outcomes(302, anonymous=302)),),
     "account": (get(outcomes(200), is_read_only=True),),
+    "account-security": (get(outcomes(200), shows=(TOKEN_NAME, {BUYER}), is_read_only=True),),
+    # The owner's other browser (not the one asking).
+    "end-browser-session": (post(outcomes(302, {BUYER})),),
+    "sign-out-everywhere": (post(outcomes(302)),),
+    "create-api-token": (post(outcomes(200), data={"name": "New phone"}),),
+    "revoke-api-token": (post(outcomes(302, {BUYER})),),
+    "password-change": (
+        get(outcomes(200), is_read_only=True),
+        # A wrong current password changes nothing.
+        post(
+            outcomes(400),
+            data={"old_password": "not it", "new_password1": "x", "new_password2": "x"},
+            is_read_only=True,
+        ),
+    ),
     "message-center": (
         get(outcomes(200), shows=(MESSAGE, PARTICIPANTS)),
         get(outcomes(200), query="folder=buyer_seller", shows=(MESSAGE, PARTICIPANTS)),
@@ -347,6 +362,11 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     ),
     "GET /tokens": (get(api_outcomes(200), shows=(TOKEN_NAME, {BUYER}), is_read_only=True),),
     "DELETE /tokens/{token_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
+    "GET /browser-sessions": (get(api_outcomes(200), is_read_only=True),),
+    "DELETE /browser-sessions/{browser_session_id}": (
+        Operation("DELETE", api_outcomes(204, {BUYER})),
+    ),
+    "POST /sign-out-everywhere": (post(api_outcomes(200)),),
     "GET /folders": (get(api_outcomes(200), is_read_only=True),),
     "POST /seen": (post(api_outcomes(200)),),
     "GET /conversations": (
@@ -542,6 +562,10 @@ def world(db: None) -> World:
     )
     saved_reply = actions.save_reply(seller, "Shipping", f"We ship tomorrow. {SAVED_REPLY}")
     token, _ = account_actions.create_api_token(buyer, TOKEN_NAME)
+    # Another browser of the owner's, to be signed out.
+    other_browser = Client()
+    other_browser.force_login(buyer)
+    browser_session = BrowserSession.objects.get(session_key=other_browser.session.session_key)
     notice = broadcast_actions.schedule_broadcast(
         admin,
         kind="notice",
@@ -581,6 +605,7 @@ def world(db: None) -> World:
             "number": order.number,
             "storefront_id": seller.storefront.pk,
             "token_id": token.pk,
+            "browser_session_id": browser_session.pk,
             "broadcast_id": notice.pk,
             "preferences_token": links.preferences_token(buyer),
             "unsubscribe_token": links.unsubscribe_token(buyer),
@@ -593,9 +618,19 @@ def world(db: None) -> World:
 
 # Bookkeeping of the caller's own device, written at most once a minute by any request
 # made with its token: not data of anyone else.
-IGNORED_COLUMNS = {(ApiToken, "last_used_at")}
-# A session, and the failure counts of the sign-in limits (django-axes).
-SIGN_IN_BOOKKEEPING = {Session, AccessAttempt}
+IGNORED_COLUMNS = {
+    (ApiToken, column)
+    for column in (
+        "last_used_at",
+        "user_agent",
+        "first_used_address",
+        "first_used_country",
+        "last_used_address",
+        "last_used_country",
+    )
+}
+# A session, its browser in "Your devices", and the failure counts of the sign-in limits.
+SIGN_IN_BOOKKEEPING = {Session, BrowserSession, AccessAttempt}
 
 
 def database_state() -> dict[str, Any]:

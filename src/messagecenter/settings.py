@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: it needs to know whether the answer is someone's own.
     "messagecenter.accounts.middleware.PrivatePagesMiddleware",
+    "messagecenter.accounts.middleware.BrowserUseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a sign-in refused by the limits into the sign-in page's "paused" answer (429).

@@ -53,7 +53,9 @@ def test_stream_replays_the_log_after_the_position(server: Server, buyer: User) 
 
     assert stream.response.status == 200
     assert stream.response.getheader("Content-Type") == "text/event-stream; charset=utf-8"
-    assert stream.response.getheader("Cache-Control") == "no-cache"
+    assert stream.response.getheader("Cache-Control") == (
+        "no-cache, max-age=0, no-store, must-revalidate, private"
+    )
     assert stream.response.getheader("X-Accel-Buffering") == "no"
     assert stream.retry == 2000
     assert first is not None

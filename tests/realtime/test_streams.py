@@ -287,7 +287,7 @@ def test_a_signed_in_session_streams_with_the_pages_security_headers(buyer: User
     # The project's middleware ran (others may add headers of their own: not checked here).
     expected = {
         b"Content-Type": b"text/event-stream; charset=utf-8",
-        b"Cache-Control": b"no-cache",
+        b"Cache-Control": b"no-cache, max-age=0, no-store, must-revalidate, private",
         b"X-Accel-Buffering": b"no",
         b"Vary": b"Cookie",
         b"X-Content-Type-Options": b"nosniff",

@@ -1,15 +1,22 @@
-"""Every change to accounts: today the API tokens of people's devices (docs/api.md)."""
+"""Every change to accounts: the API tokens of people's devices (docs/api.md), their
+signed-in browsers, signing out everywhere and changing a password (docs/accounts.md)."""
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
-from messagecenter.accounts.models import ApiToken, User
+from messagecenter.accounts.models import ApiToken, BrowserSession, User
+from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.errors import InvalidInput, NotFound
 
 # Recognisable in logs, config files and secret scanners; never accepted without it.
@@ -79,15 +86,195 @@ def revoke_api_token(user: User, token_id: Any) -> ApiToken:
     return token
 
 
-def record_api_token_use(token: ApiToken, *, now: datetime | None = None) -> None:
-    """Note that a device used its token, at most once per API_TOKEN_USE_RESOLUTION."""
+@dataclass(frozen=True)
+class Whereabouts:
+    """Where a request came from, as "Your devices" shows it."""
+
+    address: str | None
+    country: str
+    user_agent: str
+
+    @classmethod
+    def of(cls, request: HttpRequest | None) -> "Whereabouts":
+        if request is None:
+            return cls(None, "", "")
+        address = client_ip(request)
+        return cls(
+            None if address == "unknown" else address,
+            client_country(request),
+            str(request.headers.get("User-Agent", ""))[:300],
+        )
+
+
+def record_api_token_use(
+    token: ApiToken, request: HttpRequest | None = None, *, now: datetime | None = None
+) -> None:
+    """Note that a device used its token (when, from where, with what), at most once per
+    API_TOKEN_USE_RESOLUTION."""
     now = now or timezone.now()
     last_used_at = token.last_used_at
     if last_used_at is not None and now - last_used_at < API_TOKEN_USE_RESOLUTION:
         return
+    where = Whereabouts.of(request)
+    changes: dict[str, Any] = {
+        "last_used_at": now,
+        "last_used_address": where.address,
+        "last_used_country": where.country,
+        "user_agent": where.user_agent,
+    }
+    if last_used_at is None:
+        changes |= {"first_used_address": where.address, "first_used_country": where.country}
     # Conditional, so concurrent requests of one device write once between them.
     ApiToken.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - API_TOKEN_USE_RESOLUTION),
         pk=token.pk,
-    ).update(last_used_at=now)
-    token.last_used_at = now
+    ).update(**changes)
+    for name, value in changes.items():
+        setattr(token, name, value)
+
+
+# --- signed-in browsers ("Your devices") ------------------------------------------------
+
+# A browser's last use is rewritten at most this often: not a write per page.
+BROWSER_USE_RESOLUTION = timedelta(minutes=5)
+# Kept in the session itself, so knowing whether to write costs no query.
+BROWSER_SEEN_KEY = "_browser_seen_at"
+
+
+def _session_store() -> type[SessionBase]:
+    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    return store
+
+
+def record_sign_in(request: HttpRequest, user: User) -> None:
+    """A browser signed in (django.contrib.auth's user_logged_in, whichever page did it):
+    it becomes one of the person's devices, under the session key it now has."""
+    session_key = request.session.session_key
+    if session_key is None:
+        return
+    now = timezone.now()
+    where = Whereabouts.of(request)
+    BrowserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={
+            "user": user,
+            "user_agent": where.user_agent,
+            "signed_in_at": now,
+            "first_address": where.address,
+            "first_country": where.country,
+            "last_used_at": now,
+            "last_address": where.address,
+            "last_country": where.country,
+        },
+    )
+    request.session[BROWSER_SEEN_KEY] = now.isoformat()
+
+
+def record_browser_use(request: HttpRequest, user: User) -> None:
+    """A signed-in request: refresh its browser's last use when it is older than
+    BROWSER_USE_RESOLUTION (read from the session, so most requests write nothing)."""
+    session_key = request.session.session_key
+    if session_key is None:
+        return
+    now = timezone.now()
+    seen = request.session.get(BROWSER_SEEN_KEY)
+    if isinstance(seen, str) and now - datetime.fromisoformat(seen) < BROWSER_USE_RESOLUTION:
+        return
+    where = Whereabouts.of(request)
+    updated = BrowserSession.objects.filter(session_key=session_key, user=user).update(
+        last_used_at=now, last_address=where.address, last_country=where.country
+    )
+    if not updated:
+        if not _session_store()().exists(session_key):
+            # Ended during this very request: not brought back, not saved again.
+            return
+        # Signed in before devices were recorded: listed from now on.
+        BrowserSession.objects.update_or_create(
+            session_key=session_key,
+            defaults={
+                "user": user,
+                "user_agent": where.user_agent,
+                "signed_in_at": now,
+                "first_address": where.address,
+                "first_country": where.country,
+                "last_used_at": now,
+                "last_address": where.address,
+                "last_country": where.country,
+            },
+        )
+    request.session[BROWSER_SEEN_KEY] = now.isoformat()
+
+
+def forget_browser_session(session_key: str | None) -> None:
+    """Signed out (user_logged_out): the browser is no longer a device of anyone's."""
+    if session_key:
+        BrowserSession.objects.filter(session_key=session_key).delete()
+
+
+def _end_sessions(keys: list[str]) -> None:
+    store = _session_store()
+    for key in keys:
+        store(key).delete()
+    BrowserSession.objects.filter(session_key__in=keys).delete()
+
+
+def end_browser_session(user: User, browser_session_id: Any) -> None:
+    """Sign one of the person's browsers out. Someone else's and a missing one raise the
+    same NotFound."""
+    try:
+        browser_session_id = int(browser_session_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such signed-in browser.", code="session_not_found") from None
+    with transaction.atomic():
+        key = (
+            BrowserSession.objects.filter(pk=browser_session_id, user=user)
+            .values_list("session_key", flat=True)
+            .first()
+        )
+        if key is None:
+            raise NotFound("No such signed-in browser.", code="session_not_found")
+        _end_sessions([key])
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    browsers: int
+    tokens: int
+
+
+def sign_out_everywhere(user: User, *, keep_session_key: str | None = None) -> SignedOut:
+    """End every signed-in browser and revoke every API token of the person; open event
+    streams end at their next check (REALTIME_AUTH_CHECK_SECONDS).
+
+    Sessions are signed with the person's session generation, which moves on here, so a
+    browser that is not listed (however it signed in) stops working too. `keep_session_key`
+    (a password change in this browser) is spared: its caller re-signs it."""
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+        user.refresh_from_db(fields=["session_generation"])
+        keys = [
+            key
+            for key in BrowserSession.objects.filter(user=user).values_list(
+                "session_key", flat=True
+            )
+            if key != keep_session_key
+        ]
+        _end_sessions(keys)
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    return SignedOut(browsers=len(keys), tokens=tokens)
+
+
+def change_password(user: User, new_password: str, *, keep_session_key: str | None) -> SignedOut:
+    """A new password (already validated by the form): every other browser is signed out
+    and every API token revoked, so whoever knew the old password is out."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        return sign_out_everywhere(user, keep_session_key=keep_session_key)
+
+
+def browser_session_key_changed(old_key: str | None, new_key: str | None) -> None:
+    """The session kept through a password change was re-signed under a new key."""
+    if old_key and new_key and old_key != new_key:
+        BrowserSession.objects.filter(session_key=old_key).update(session_key=new_key)

@@ -3,11 +3,13 @@
 
 from datetime import datetime
 
+from django.contrib.auth import logout
 from ninja import Router, Schema, Status
 
 from messagecenter.accounts import actions, queries
 from messagecenter.accounts.authentication import SessionAuth, current_api_token
-from messagecenter.accounts.models import ApiToken, Role
+from messagecenter.accounts.models import ApiToken, BrowserSession, Role
+from messagecenter.accounts.user_agents import describe
 from messagecenter.api_support import ApiRequest, Id, Text
 from messagecenter.conversations.api import StorefrontOut
 
@@ -48,6 +50,12 @@ class TokenOut(Schema):
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    # Where it was first and last used: a country code when the site knows it, else an
+    # IP address; null before its first use.
+    first_used_from: str | None
+    last_used_from: str | None
+    # The app's User-Agent at its last use, in words ("Safari on iPhone").
+    device: str | None
     # The token this request was made with (false for a browser session).
     is_current: bool
 
@@ -65,6 +73,9 @@ def _token_out(token: ApiToken, current: ApiToken | None) -> TokenOut:
         prefix=token.prefix,
         created_at=token.created_at,
         last_used_at=token.last_used_at,
+        first_used_from=token.first_used_country or token.first_used_address,
+        last_used_from=token.last_used_country or token.last_used_address,
+        device=describe(token.user_agent) if token.user_agent else None,
         is_current=current is not None and current.pk == token.pk,
     )
 
@@ -92,3 +103,76 @@ def list_tokens(request: ApiRequest) -> list[TokenOut]:
 def revoke_token(request: ApiRequest, token_id: Id) -> Status[None]:
     actions.revoke_api_token(request.auth, token_id)
     return Status(204, None)
+
+
+class BrowserSessionOut(Schema):
+    id: int
+    # The browser, in words ("Firefox on Windows"), and its User-Agent as sent.
+    device: str
+    user_agent: str
+    signed_in_at: datetime
+    signed_in_from: str | None
+    last_used_at: datetime
+    last_used_from: str | None
+    # The browser session this request was made with.
+    is_current: bool
+
+
+def _browser_out(browser: BrowserSession, current_key: str | None) -> BrowserSessionOut:
+    return BrowserSessionOut(
+        id=browser.pk,
+        device=describe(browser.user_agent),
+        user_agent=browser.user_agent,
+        signed_in_at=browser.signed_in_at,
+        signed_in_from=browser.first_country or browser.first_address,
+        last_used_at=browser.last_used_at,
+        last_used_from=browser.last_country or browser.last_address,
+        is_current=browser.session_key == current_key,
+    )
+
+
+@router.get(
+    "/browser-sessions",
+    response=list[BrowserSessionOut],
+    summary="The person's signed-in browsers",
+)
+def list_browser_sessions(request: ApiRequest) -> list[BrowserSessionOut]:
+    current_key = None if current_api_token(request) else request.session.session_key
+    return [
+        _browser_out(browser, current_key) for browser in queries.browser_sessions(request.auth)
+    ]
+
+
+@router.delete(
+    "/browser-sessions/{browser_session_id}",
+    response={204: None},
+    summary="Sign one browser out",
+)
+def end_browser_session(request: ApiRequest, browser_session_id: Id) -> Status[None]:
+    actions.end_browser_session(request.auth, browser_session_id)
+    _forget_ended_session(request)
+    return Status(204, None)
+
+
+def _forget_ended_session(request: ApiRequest) -> None:
+    """A browser that ended its own session is signed out in this response too (its cookie
+    is cleared instead of saved again)."""
+    key = request.session.session_key
+    if current_api_token(request) is None and key and not request.session.exists(key):
+        logout(request)
+
+
+class SignedOutOut(Schema):
+    browsers: int
+    tokens: int
+
+
+@router.post(
+    "/sign-out-everywhere",
+    response=SignedOutOut,
+    summary="Sign out every browser and revoke every API token, this one included",
+)
+def sign_out_everywhere(request: ApiRequest) -> SignedOutOut:
+    signed_out = actions.sign_out_everywhere(request.auth)
+    _forget_ended_session(request)
+    return SignedOutOut(browsers=signed_out.browsers, tokens=signed_out.tokens)

@@ -38,7 +38,7 @@ class ApiTokenAuth(HttpBearer):
         found = api_token_for_secret(token)
         if found is None:
             raise NotAuthenticated("This API token is not valid, or it was revoked.")
-        record_api_token_use(found)
+        record_api_token_use(found, request)
         # The tokens list marks the one in use, so a device can revoke itself on sign-out.
         setattr(request, "api_token", found)  # noqa: B010 (HttpRequest declares no such field)
         return found.user

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class Role(models.TextChoices):
@@ -22,9 +23,23 @@ class User(AbstractUser):
     # Paid membership runs until then (kept up to date by the marketplace's membership
     # events); broadcasts can target members.
     member_until = models.DateTimeField(null=True, blank=True)
+    # Part of every session's signature (_get_session_auth_hash): "sign out everywhere"
+    # moves it on, and every session signed before, on any device, stops working at once.
+    session_generation = models.PositiveIntegerField(default=0)
 
     class Meta:
         db_table = "accounts_user"
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        if self.session_generation == 0:
+            # Django's own, so sessions signed before this field existed stay signed in.
+            return str(super()._get_session_auth_hash(secret))  # type: ignore[misc]
+        return salted_hmac(
+            "messagecenter.accounts.models.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def __str__(self) -> str:
         return self.public_name
@@ -69,6 +84,12 @@ class ApiToken(models.Model):
     # Updated at most once a minute, so using a token is not a write per request.
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Where and on what it was first and last used ("Your devices").
+    user_agent = models.CharField(max_length=300, blank=True)
+    first_used_address = models.GenericIPAddressField(null=True, blank=True)
+    first_used_country = models.CharField(max_length=2, blank=True)
+    last_used_address = models.GenericIPAddressField(null=True, blank=True)
+    last_used_country = models.CharField(max_length=2, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_recent")]
@@ -79,3 +100,27 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class BrowserSession(models.Model):
+    """A signed-in browser, listed in "Your devices": written when someone signs in, its
+    last use refreshed at most every few minutes (DEVICE_USE_RESOLUTION). Ending it deletes
+    the session itself; the session's key is what ties the two."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    signed_in_at = models.DateTimeField()
+    first_address = models.GenericIPAddressField(null=True, blank=True)
+    first_country = models.CharField(max_length=2, blank=True)
+    last_used_at = models.DateTimeField()
+    last_address = models.GenericIPAddressField(null=True, blank=True)
+    last_country = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-last_used_at"], name="browser_session_user_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.user_agent[:40]}"

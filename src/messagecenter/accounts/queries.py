@@ -5,7 +5,7 @@ import hmac
 from django.db.models import QuerySet
 
 from messagecenter.accounts.actions import API_TOKEN_PREFIX, hash_api_token_secret
-from messagecenter.accounts.models import ApiToken, User
+from messagecenter.accounts.models import ApiToken, BrowserSession, User
 from messagecenter.rows import unique_row
 
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
@@ -36,3 +36,8 @@ def api_token_for_secret(secret: str) -> ApiToken | None:
     if token.is_revoked or not token.user.is_active:
         return None
     return token
+
+
+def browser_sessions(user: User) -> QuerySet[BrowserSession]:
+    """The person's signed-in browsers, most recently used first."""
+    return BrowserSession.objects.filter(user_id=user.pk).order_by("-last_used_at", "-id")

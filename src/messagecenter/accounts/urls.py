@@ -7,4 +7,22 @@ urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
+    path("account/security/", views.security, name="account-security"),
+    path(
+        "account/security/browsers/<int:browser_session_id>/sign-out/",
+        views.end_browser_session,
+        name="end-browser-session",
+    ),
+    path(
+        "account/security/sign-out-everywhere/",
+        views.sign_out_everywhere,
+        name="sign-out-everywhere",
+    ),
+    path("account/security/tokens/", views.create_api_token, name="create-api-token"),
+    path(
+        "account/security/tokens/<int:token_id>/revoke/",
+        views.revoke_api_token,
+        name="revoke-api-token",
+    ),
+    path("account/password/", views.change_password, name="password-change"),
 ]

@@ -2,14 +2,19 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter import demo
+from messagecenter.accounts import actions, queries
+from messagecenter.accounts.user_agents import describe
+from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
@@ -70,4 +75,142 @@ def sign_in_paused(
             "next": request.POST.get("next", ""),
         },
         status=429,
+    )
+
+
+@login_required
+@require_safe
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Sign-in and security": the person's devices — signed-in browsers and API tokens —
+    with where they were first and last used; end one, or sign out everywhere."""
+    return _security_page(request)
+
+
+def _security_page(
+    request: AuthenticatedHttpRequest,
+    *,
+    new_token: tuple[Any, str] | None = None,
+    token_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    current_key = request.session.session_key
+    browsers = [
+        {
+            "id": browser.pk,
+            "device": describe(browser.user_agent),
+            "user_agent": browser.user_agent,
+            "signed_in_at": browser.signed_in_at,
+            "first_place": browser.first_country or browser.first_address or "unknown",
+            "last_used_at": browser.last_used_at,
+            "last_place": browser.last_country or browser.last_address or "unknown",
+            "is_current": browser.session_key == current_key,
+        }
+        for browser in queries.browser_sessions(request.user)
+    ]
+    tokens = [
+        {
+            "id": token.pk,
+            "name": token.name,
+            "prefix": token.prefix,
+            "device": describe(token.user_agent) if token.user_agent else "Not used yet",
+            "created_at": token.created_at,
+            "first_place": token.first_used_country or token.first_used_address or "",
+            "last_used_at": token.last_used_at,
+            "last_place": token.last_used_country or token.last_used_address or "",
+        }
+        for token in queries.active_api_tokens(request.user)
+    ]
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "browsers": browsers,
+            "tokens": tokens,
+            "new_token": new_token,
+            "token_error": token_error,
+            "token_name_max_chars": actions.API_TOKEN_NAME_MAX_CHARS,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def end_browser_session(request: AuthenticatedHttpRequest, browser_session_id: int) -> HttpResponse:
+    is_current = (
+        queries.browser_sessions(request.user)
+        .filter(pk=browser_session_id, session_key=request.session.session_key)
+        .exists()
+    )
+    try:
+        actions.end_browser_session(request.user, browser_session_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    if is_current:
+        logout(request)
+        return redirect("login")
+    messages.success(request, "That browser is signed out.")
+    return redirect("account-security")
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: AuthenticatedHttpRequest) -> HttpResponse:
+    signed_out = actions.sign_out_everywhere(request.user)
+    # This browser's session is gone from the store: forget it here too, then say so.
+    logout(request)
+    messages.success(
+        request,
+        f"Signed out everywhere: {signed_out.browsers} browser"
+        f"{'' if signed_out.browsers == 1 else 's'} and {signed_out.tokens} API token"
+        f"{'' if signed_out.tokens == 1 else 's'}. Sign in again on the devices you use.",
+    )
+    return redirect("login")
+
+
+@login_required
+@require_POST
+def create_api_token(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        token, secret = actions.create_api_token(request.user, request.POST.get("name", ""))
+    except InvalidInput as error:
+        return _security_page(request, token_error=error.message, status=400)
+    return _security_page(request, new_token=(token, secret))
+
+
+@login_required
+@require_POST
+def revoke_api_token(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = actions.revoke_api_token(request.user, token_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    messages.success(request, f"The API token “{token.name}” no longer works.")
+    return redirect("account-security")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def change_password(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Asks for the current password (a sign-in on the spot, so a browser left signed in
+    cannot change it), then signs every other browser out and revokes every API token."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        old_key = request.session.session_key
+        signed_out = actions.change_password(
+            request.user, form.cleaned_data["new_password1"], keep_session_key=old_key
+        )
+        update_session_auth_hash(request, request.user)
+        actions.browser_session_key_changed(old_key, request.session.session_key)
+        messages.success(
+            request,
+            "Your password is changed. Every other browser is signed out "
+            f"({signed_out.browsers}) and every API token revoked ({signed_out.tokens}).",
+        )
+        return redirect("account-security")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
     )

@@ -131,8 +131,9 @@ def _signed_in_sessions(credentials: list[StreamCredential]) -> set[StreamCreden
     for user_ids in _chunks({c.user_id for c in credentials if c.session_key in data}):
         people.update(
             (person.pk, person)
+            # What the session's signature is made of (accounts.User._get_session_auth_hash).
             for person in User.objects.filter(pk__in=user_ids, is_active=True).only(
-                "pk", "password", "is_active"
+                "pk", "password", "is_active", "session_generation"
             )
         )
     return {

@@ -1,0 +1,230 @@
+""" "Your devices" (docs/accounts.md): every signed-in browser and API token with where it
+was first and last used; ending one, signing out everywhere (open event streams included),
+and a password change that leaves only the browser it was made in."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts import actions
+from messagecenter.accounts.models import ApiToken, BrowserSession, User
+from messagecenter.accounts.user_agents import describe
+from tests.api.helpers import with_session
+from tests.factories import PASSWORD
+from tests.realtime.servers import EventStreamClient, Server, running_server
+
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def signed_in_browser(
+    user: User, user_agent: str = FIREFOX, address: str = "198.51.100.4"
+) -> Client:
+    """A browser that signs in through the sign-in page, as a person does."""
+    browser = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=address)
+    response = browser.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return browser
+
+
+def works(browser: Client) -> bool:
+    return bool(browser.get("/message-center/").status_code == 200)
+
+
+def token_works(secret: str) -> bool:
+    response = Client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    return bool(response.status_code == 200)
+
+
+@pytest.mark.django_db
+def test_signing_in_lists_the_browser_with_its_device_and_place(
+    buyer: User, settings: Settings
+) -> None:
+    settings.CLIENT_COUNTRY_HEADER = "CF-IPCountry"
+    browser = Client(HTTP_USER_AGENT=IPHONE, REMOTE_ADDR="203.0.113.9", HTTP_CF_IPCOUNTRY="nl")
+    browser.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+
+    listed = BrowserSession.objects.get()
+    assert (listed.user, listed.session_key) == (buyer, browser.session.session_key)
+    assert (listed.first_address, listed.first_country) == ("203.0.113.9", "NL")
+    page = browser.get("/account/security/").content.decode()
+    assert "Safari on iPhone" in page
+    assert "This browser" in page
+    assert "from NL" in page
+
+
+def test_user_agents_in_words() -> None:
+    assert describe(FIREFOX) == "Firefox on Windows"
+    assert describe(IPHONE) == "Safari on iPhone"
+    assert describe("") == "Unknown device"
+    assert describe("curl/8.5") == "curl/8.5"
+
+
+@pytest.mark.django_db
+def test_signing_out_one_browser_leaves_the_others(buyer: User) -> None:
+    laptop = signed_in_browser(buyer)
+    phone = signed_in_browser(buyer, IPHONE)
+    phone_session = BrowserSession.objects.get(session_key=phone.session.session_key)
+
+    response = laptop.post(f"/account/security/browsers/{phone_session.pk}/sign-out/")
+
+    assert response.status_code == 302
+    assert not works(phone)
+    assert works(laptop)
+    assert BrowserSession.objects.filter(user=buyer).count() == 1
+
+
+@pytest.mark.django_db
+def test_no_one_signs_out_someone_elses_browser(buyer: User, other_buyer: User) -> None:
+    alice = signed_in_browser(buyer)
+    bob = signed_in_browser(other_buyer)
+    alice_session = BrowserSession.objects.get(user=buyer)
+
+    response = bob.post(f"/account/security/browsers/{alice_session.pk}/sign-out/")
+
+    assert response.status_code == 404
+    assert works(alice)
+    assert BrowserSession.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_tokens_are_made_shown_once_and_revoked_from_the_web(buyer: User) -> None:
+    browser = signed_in_browser(buyer)
+
+    page = browser.post("/account/security/tokens/", {"name": "Alice's iPad"})
+
+    token = ApiToken.objects.get()
+    secret = page.context["new_token"][1]
+    assert token.prefix == secret[:11]
+    assert secret in page.content.decode()
+    assert token_works(secret)
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert secret not in browser.get("/account/security/").content.decode()
+    assert browser.post(f"/account/security/tokens/{token.pk}/revoke/").status_code == 302
+    assert not token_works(secret)
+
+
+@pytest.mark.django_db
+def test_a_token_without_a_name_is_refused_and_nothing_is_made(buyer: User) -> None:
+    browser = signed_in_browser(buyer)
+
+    response = browser.post("/account/security/tokens/", {"name": "  "})
+
+    assert response.status_code == 400
+    assert "Name the device this token is for." in response.content.decode()
+    assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_changing_the_password_signs_out_every_other_browser_and_token(buyer: User) -> None:
+    here = signed_in_browser(buyer)
+    elsewhere = signed_in_browser(buyer, IPHONE)
+    _, secret = actions.create_api_token(buyer, "Phone")
+
+    response = here.post(
+        "/account/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a new and long passphrase 2026",
+            "new_password2": "a new and long passphrase 2026",
+        },
+    )
+
+    assert response.status_code == 302
+    assert works(here)
+    assert not works(elsewhere)
+    assert not token_works(secret)
+    assert list(BrowserSession.objects.values_list("session_key", flat=True)) == [
+        here.session.session_key
+    ]
+
+
+@pytest.mark.django_db
+def test_a_wrong_current_password_changes_nothing(buyer: User) -> None:
+    here = signed_in_browser(buyer)
+    elsewhere = signed_in_browser(buyer, IPHONE)
+    password_before = User.objects.get(pk=buyer.pk).password
+
+    response = here.post(
+        "/account/password/",
+        {"old_password": "not it", "new_password1": "x1y2z3w4v5", "new_password2": "x1y2z3w4v5"},
+    )
+
+    assert response.status_code == 400
+    assert User.objects.get(pk=buyer.pk).password == password_before
+    assert works(elsewhere)
+
+
+@pytest.mark.django_db
+def test_the_api_lists_and_ends_browser_sessions(buyer: User) -> None:
+    laptop = signed_in_browser(buyer)
+    api = with_session(buyer)
+
+    listed = api.get("/browser-sessions").json()
+
+    assert len(listed) == 2
+    laptop_entry = next(item for item in listed if not item["is_current"])
+    assert laptop_entry["device"] == "Firefox on Windows"
+    assert laptop_entry["signed_in_from"] == "198.51.100.4"
+    assert api.delete(f"/browser-sessions/{laptop_entry['id']}").status_code == 204
+    assert not works(laptop)
+    assert api.delete(f"/browser-sessions/{laptop_entry['id']}").status_code == 404
+
+
+# --- five devices and an open stream, against a real server --------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(
+        tmp_path_factory.mktemp("devices-server"),
+        PUBSUB_URL="memory://",
+        REALTIME_HEARTBEAT_SECONDS="0.5",
+        REALTIME_AUTH_CHECK_SECONDS="0.2",
+    ) as started:
+        yield started
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_devices_then_sign_out_everywhere_leaves_none_working(
+    server: Server, buyer: User, other_buyer: User
+) -> None:
+    laptop = signed_in_browser(buyer)
+    phone = signed_in_browser(buyer, IPHONE, "203.0.113.50")
+    tablet = signed_in_browser(buyer, IPHONE, "192.0.2.77")
+    _, phone_app = actions.create_api_token(buyer, "Phone app")
+    _, script = actions.create_api_token(buyer, "Script")
+    bob = signed_in_browser(other_buyer)
+    streams = [
+        EventStreamClient(server, {"Cookie": f"sessionid={phone.cookies['sessionid'].value}"}),
+        EventStreamClient(server, {"Authorization": f"Bearer {phone_app}"}),
+    ]
+    try:
+        assert [stream.response.status for stream in streams] == [200, 200]
+        assert [works(laptop), works(phone), works(tablet)] == [True, True, True]
+        assert [token_works(phone_app), token_works(script)] == [True, True]
+
+        response = laptop.post("/account/security/sign-out-everywhere/")
+        signed_out_at = time.monotonic()
+        ended = [stream.next() for stream in streams]
+        waited = time.monotonic() - signed_out_at
+    finally:
+        for stream in streams:
+            stream.close()
+
+    assert response.status_code == 302
+    assert ended == [None, None]
+    assert waited < 3
+    browsers = [works(laptop), works(phone), works(tablet)]
+    still_working = [*browsers, token_works(phone_app), token_works(script)]
+    assert still_working == [False] * 5
+    assert BrowserSession.objects.filter(user=buyer).count() == 0
+    # Someone else is not affected.
+    assert works(bob)
