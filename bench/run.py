@@ -397,6 +397,18 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
                 ("order number", "order_number"),
             )
         ),
+        # A letter left out: finds nothing as typed, then the word one edit away
+        # (search/spelling.py) — the price of a misspelling beside the exact searches.
+        *(
+            Workload(
+                f"search, biggest seller: misspelt {label} {misspelt(search[key])!r}",
+                get(f"/api/v1/search?q={quote(misspelt(search[key]))}", biggest),
+                1,
+                has_results,
+                group="search",
+            )
+            for label, key in (("common word", "common_word"), ("rare word", "rare_word"))
+        ),
     ]
     plan = [
         Workload("floor: GET /healthz", get("/healthz", ""), args.concurrency, group="floor"),
@@ -736,6 +748,12 @@ def smoke_dataset(tokens_path: Path, fresh: bool) -> None:
 
 def numbers(text: str) -> list[int]:
     return [int(number) for number in text.split(",")]
+
+
+def misspelt(word: str) -> str:
+    """The word with its middle letter left out: "delivery" → "deliery"."""
+    middle = len(word) // 2
+    return word[:middle] + word[middle + 1 :]
 
 
 def main(argv: list[str] | None = None) -> None:
