@@ -317,12 +317,14 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
             request, selection, error=error, selected=selected, status=error.status
         )
     if broadcasts_changed:
-        # Undo (restore) knows conversations only: a trashed notice is restored from Trash.
+        # Undo restores all that this action moved: the conversations and the broadcasts.
         messages.success(
             request,
             f"{_changed(changed, broadcasts_changed)} {bulk_action.done}.",
-            extra_tags=undo_restore_tags(sorted(selected))
-            if action_name == "trash" and selected
+            extra_tags=undo_restore_tags(
+                sorted(selected), sorted({int(value) for value in broadcast_ids if value.isdigit()})
+            )
+            if action_name == "trash"
             else "",
         )
     elif not changed:

@@ -2,6 +2,7 @@
 the Undo that follows a move to Trash."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django import template
@@ -21,22 +22,42 @@ from messagecenter.conversations.models import (
 
 register = template.Library()
 
-# A confirmation that can be undone carries the ids to restore in its tags, so the Undo
-# button belongs to exactly that confirmation (two tabs trashing at once each undo their own).
+# A confirmation that can be undone carries what to restore in its tags — conversations
+# and notices or promotions, "undo-restore:3,4|7" — so the Undo button belongs to exactly
+# that confirmation (two tabs trashing at once each undo their own) and restores all that
+# its action moved.
 UNDO_RESTORE_PREFIX = "undo-restore:"
 
 
-def undo_restore_tags(conversation_ids: Iterable[int]) -> str:
-    return UNDO_RESTORE_PREFIX + ",".join(str(value) for value in conversation_ids)
+@dataclass(frozen=True)
+class UndoRestore:
+    conversation_ids: list[int]
+    broadcast_ids: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.conversation_ids or self.broadcast_ids)
+
+
+def undo_restore_tags(conversation_ids: Iterable[int], broadcast_ids: Iterable[int] = ()) -> str:
+    return (
+        UNDO_RESTORE_PREFIX
+        + ",".join(str(value) for value in conversation_ids)
+        + "|"
+        + ",".join(str(value) for value in broadcast_ids)
+    )
 
 
 @register.filter
-def undo_restore_ids(notice: Notice) -> list[int]:
+def undo_restore(notice: Notice) -> UndoRestore:
     tags = notice.extra_tags or ""
     if not tags.startswith(UNDO_RESTORE_PREFIX):
-        return []
-    values = tags.removeprefix(UNDO_RESTORE_PREFIX).split(",")
-    return [int(value) for value in values if value.isdigit()]
+        return UndoRestore([], [])
+    conversations, _, broadcasts = tags.removeprefix(UNDO_RESTORE_PREFIX).partition("|")
+    return UndoRestore(_ids(conversations), _ids(broadcasts))
+
+
+def _ids(values: str) -> list[int]:
+    return [int(value) for value in values.split(",") if value.isdigit()]
 
 
 @register.filter
