@@ -12,8 +12,9 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F
 from django.test import RequestFactory
 
-from messagecenter import demo
+from messagecenter.demo import story
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.sign_in_hints import SignInHint
 from messagecenter.conversations import actions, queries
 from messagecenter.conversations.models import (
     COUNTER_KEYS,
@@ -44,7 +45,7 @@ LOADED = (
 
 @pytest.fixture
 def _demo(db: None) -> None:
-    demo.load_demo()
+    story.load_demo()
 
 
 def row_counts() -> dict[str, int]:
@@ -67,12 +68,12 @@ def recount_unread(user: User) -> dict[str, int]:
 
 
 def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
-    first = demo.load_demo()
+    first = story.load_demo()
     after_first = row_counts()
 
-    second = demo.load_demo()
+    second = story.load_demo()
 
-    assert first == demo.DemoSummary(
+    assert first == story.DemoSummary(
         already_loaded=False,
         accounts=8,
         storefronts=4,
@@ -81,9 +82,9 @@ def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
         conversations=24,
         messages=47,
     )
-    assert second == demo.DemoSummary(already_loaded=True)
+    assert second == story.DemoSummary(already_loaded=True)
     assert row_counts() == after_first
-    assert demo.is_loaded() is True
+    assert story.is_loaded() is True
 
 
 def test_a_failure_midway_leaves_nothing_loaded(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,10 +96,10 @@ def test_a_failure_midway_leaves_nothing_loaded(db: None, monkeypatch: pytest.Mo
     # One of the last steps, so nearly everything was written before it fails.
     monkeypatch.setattr(actions, "trash_conversations", fail)
     with pytest.raises(RuntimeError, match="the disk is full"):
-        demo.load_demo()
+        story.load_demo()
 
     assert row_counts() == before
-    assert demo.is_loaded() is False
+    assert story.is_loaded() is False
 
 
 def test_the_demo_refuses_a_database_where_its_usernames_are_taken(db: None) -> None:
@@ -106,7 +107,7 @@ def test_the_demo_refuses_a_database_where_its_usernames_are_taken(db: None) -> 
     before = row_counts()
 
     with pytest.raises(Conflict) as raised:
-        demo.load_demo()
+        story.load_demo()
 
     assert raised.value.code == "demo_usernames_taken"
     assert raised.value.message == (
@@ -122,9 +123,9 @@ def test_demo_command_loads_once_and_prints_the_sign_ins_every_time(db: None) ->
     call_command("demo", stdout=first)
     call_command("demo", stdout=second)
 
-    assert first.getvalue() == LOADED + demo.sign_in_help()
+    assert first.getvalue() == LOADED + story.sign_in_help()
     assert second.getvalue() == (
-        "The demo marketplace is already loaded.\n\n" + demo.sign_in_help()
+        "The demo marketplace is already loaded.\n\n" + story.sign_in_help()
     )
 
 
@@ -136,7 +137,7 @@ def test_demo_command_explains_why_it_cannot_load(db: None) -> None:
 
 
 def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
-    assert demo.sign_in_help() == (
+    assert story.sign_in_help() == (
         "Demo sign-ins (the password of every account is demo-password-2026):\n"
         "  buyer   alice      orders in every state, seller and customer-service replies, "
         "a phishing message\n"
@@ -150,12 +151,12 @@ def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
 
 
 @pytest.mark.usefixtures("_demo")
-@pytest.mark.parametrize("sign_in", demo.SIGN_INS, ids=lambda sign_in: sign_in.username)
-def test_every_listed_sign_in_works_with_the_demo_password(sign_in: demo.DemoSignIn) -> None:
+@pytest.mark.parametrize("sign_in", story.SIGN_INS, ids=lambda sign_in: sign_in.username)
+def test_every_listed_sign_in_works_with_the_demo_password(sign_in: SignInHint) -> None:
     user = authenticate(
         RequestFactory().post("/accounts/login/"),
         username=sign_in.username,
-        password=demo.DEMO_PASSWORD,
+        password=story.DEMO_PASSWORD,
     )
 
     assert isinstance(user, User)
@@ -170,12 +171,12 @@ def test_only_admin_is_staff_and_the_impostor_cannot_sign_in() -> None:
     assert (
         authenticate(
             RequestFactory().post("/accounts/login/"),
-            username=demo.IMPOSTOR_USERNAME,
-            password=demo.DEMO_PASSWORD,
+            username=story.IMPOSTOR_USERNAME,
+            password=story.DEMO_PASSWORD,
         )
         is None
     )
-    assert User.objects.get(username=demo.IMPOSTOR_USERNAME).has_usable_password() is False
+    assert User.objects.get(username=story.IMPOSTOR_USERNAME).has_usable_password() is False
 
 
 @pytest.mark.usefixtures("_demo")

@@ -41,7 +41,7 @@ django_application = WSGIMiddleware(django_handler, workers=settings.WEB_THREADS
 
 # After get_wsgi_application (django.setup): it reads models and settings.
 from messagecenter.realtime.streams import PATH, stream_application  # noqa: E402
-from messagecenter.web.server_timing import RECEIVED_AT  # noqa: E402
+from messagecenter.server.timing import RECEIVED_AT  # noqa: E402
 
 # Everything alive now (Django, the apps, their modules: ≈ 117,000 objects) lives as long as
 # the process: take it out of the garbage collector's reach, so that a full collection does

@@ -75,11 +75,15 @@ INSTALLED_APPS = [
     "messagecenter.safety",
     "messagecenter.support",
     "messagecenter.web",
+    "messagecenter.server",
+    # The demo marketplace: its `demo` command, and its accounts on the sign-in page once
+    # loaded. Nothing else imports it.
+    "messagecenter.demo",
 ]
 
 MIDDLEWARE = [
     # Outermost: a Server-Timing header with Django's time for the whole request.
-    "messagecenter.web.server_timing.ServerTimingMiddleware",
+    "messagecenter.server.timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from messagecenter import api
 from messagecenter.realtime import views as realtime_views
-from messagecenter.web import health
+from messagecenter.server import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),

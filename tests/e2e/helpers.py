@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from messagecenter import demo
+from messagecenter.demo import story
 
 # The two sizes every page must work at: the names of the fixtures in conftest.py.
 VIEWPORTS = ["page", "phone"]
@@ -16,7 +16,7 @@ def browser_page(request: pytest.FixtureRequest, viewport: str) -> Page:
 
 
 def sign_in(
-    page: Page, live_server: LiveServer, username: str, password: str = demo.DEMO_PASSWORD
+    page: Page, live_server: LiveServer, username: str, password: str = story.DEMO_PASSWORD
 ) -> None:
     """Through the sign-in form, as a person does; lands in the Message Center."""
     page.goto(f"{live_server.url}/accounts/login/")

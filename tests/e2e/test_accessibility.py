@@ -16,7 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from messagecenter import demo
+from messagecenter.demo import story
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
@@ -140,7 +140,7 @@ def refused_violations(page: Page) -> list[str]:
 def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_screen(
     live_server: LiveServer, viewport: str, username: str, request: pytest.FixtureRequest
 ) -> None:
-    demo.load_demo()
+    story.load_demo()
     seller = User.objects.get(username="seller")
     actions.save_reply(seller, "Shipping times", "We ship within one business day.")
     page = browser_page(request, viewport)

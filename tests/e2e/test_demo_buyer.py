@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from messagecenter import demo
+from messagecenter.demo import story
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Message
 from messagecenter.conversations.queries import unread_counts
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_label("Password").fill(story.DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/message-center/")
 
@@ -27,7 +27,7 @@ def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
 def test_the_demo_buyer_signs_in_reads_and_replies(
     live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
 ) -> None:
-    demo.load_demo()
+    story.load_demo()
     alice = User.objects.get(username="alice")
     unread_before = unread_counts(alice)["all"]
     assert unread_counts(alice)["unseen"] > 0

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
-from messagecenter import demo
+from messagecenter.demo import story
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Box, Conversation, Kind, Message, Participant
 from messagecenter.marketplace.models import Order, Product
@@ -31,7 +31,7 @@ REPLY = "It still hasn't come, so please send the replacement. Ticket word: lant
 def test_a_buyer_reads_replies_finds_deletes_undoes_and_restores_from_trash(
     live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
 ) -> None:
-    demo.load_demo()
+    story.load_demo()
     alice = User.objects.get(username="alice")
     conversation = Conversation.objects.get(subject=f"Order {LATE_ORDER}")
     page = browser_page(request, viewport)
@@ -131,7 +131,7 @@ def test_a_buyer_asks_the_seller_a_question_from_a_product_page(
     browser: Browser,
     csp_violations: list[str],
 ) -> None:
-    demo.load_demo()
+    story.load_demo()
     dutch_oven = Product.objects.get(sku="B0D1HV8N56")
     question = "Does the lid knob take oven temperatures up to 500 °F?"
     page = browser_page(request, viewport)
@@ -182,7 +182,7 @@ def test_a_buyer_asks_the_seller_a_question_from_a_product_page(
 def test_a_buyer_contacts_the_seller_of_an_order_from_your_orders(
     live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
 ) -> None:
-    demo.load_demo()
+    story.load_demo()
     order = Order.objects.get(number="114-3318806-1147725")
     note = "Could you leave the parcel with the building's concierge, please?"
     page = browser_page(request, viewport)

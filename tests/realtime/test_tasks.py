@@ -8,7 +8,7 @@ from messagecenter.accounts.models import User
 from messagecenter.realtime import tasks
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import UserEvent
-from messagecenter.worker import PERIODIC, Periodic
+from messagecenter.server.scheduler import PERIODIC, Periodic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

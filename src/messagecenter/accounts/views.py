@@ -11,8 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from messagecenter import demo
 from messagecenter.accounts import actions, queries
+from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
@@ -43,9 +43,10 @@ class SignInView(LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         # On a demo install the sign-in page says which demo accounts to try.
-        if demo.is_loaded():
-            context["demo_sign_ins"] = demo.SIGN_INS
-            context["demo_password"] = demo.DEMO_PASSWORD
+        hints = sign_in_hints()
+        if hints is not None:
+            context["demo_sign_ins"] = hints.sign_ins
+            context["demo_password"] = hints.password
         return context
 
 

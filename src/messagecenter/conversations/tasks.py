@@ -7,5 +7,5 @@ from messagecenter.conversations import actions
 
 @task()
 def purge_expired_trash() -> int:
-    """Scheduled by the worker (messagecenter/worker.py); safe to run twice."""
+    """Scheduled by the worker (messagecenter/server/scheduler.py); safe to run twice."""
     return actions.purge_expired_trash()

@@ -7,5 +7,5 @@ from messagecenter.delivery import actions
 
 @task()
 def purge_old_emails() -> int:
-    """Scheduled by the worker (messagecenter/worker.py); safe to run twice."""
+    """Scheduled by the worker (messagecenter/server/scheduler.py); safe to run twice."""
     return actions.purge_old_emails()

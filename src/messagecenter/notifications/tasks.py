@@ -54,5 +54,5 @@ class BroadcastAnnouncer(threading.Thread):
 
 @task()
 def purge_trashed_broadcasts() -> int:
-    """Scheduled by the worker (messagecenter/worker.py); safe to run twice."""
+    """Scheduled by the worker (messagecenter/server/scheduler.py); safe to run twice."""
     return actions.purge_trashed_broadcasts()

@@ -11,7 +11,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from messagecenter.delivery.sender import EmailSender
 from messagecenter.notifications.tasks import BroadcastAnnouncer
-from messagecenter.worker import Scheduler
+from messagecenter.server.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 

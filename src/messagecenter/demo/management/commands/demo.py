@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from messagecenter import demo
+from messagecenter.demo import story
 from messagecenter.errors import MessageCenterError
 
 
@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            summary = demo.load_demo()
+            summary = story.load_demo()
         except MessageCenterError as error:
             raise CommandError(error.message) from error
         if summary.already_loaded:
@@ -26,4 +26,4 @@ class Command(BaseCommand):
                 f"{summary.orders} orders, {summary.conversations} conversations and "
                 f"{summary.messages} messages."
             )
-        self.stdout.write(f"{outcome}\n\n{demo.sign_in_help()}")
+        self.stdout.write(f"{outcome}\n\n{story.sign_in_help()}")

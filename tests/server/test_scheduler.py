@@ -10,7 +10,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Box, Participant
 from messagecenter.marketplace.models import Product
-from messagecenter.worker import PERIODIC, enqueue_due
+from messagecenter.server.scheduler import PERIODIC, enqueue_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 purge = PERIODIC[0]

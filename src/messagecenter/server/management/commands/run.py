@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from messagecenter import demo
+from messagecenter.accounts.sign_in_hints import sign_in_hints
 
 
 class Command(BaseCommand):
@@ -31,8 +31,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"E-mail is kept, not sent (EMAIL_URL=mailbox:): http://{host}:{port}/mailbox/\n"
             )
-        if demo.is_loaded():
-            self.stdout.write(demo.sign_in_help())
+        hints = sign_in_hints()
+        if hints is not None:
+            self.stdout.write(hints.as_text())
         self.stdout.write("Press Ctrl-C to stop.\n")
         # Ctrl-C in a terminal reaches the whole process group: the children stop by
         # themselves, and are only terminated if they have not after a grace period.

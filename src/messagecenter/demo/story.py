@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.sign_in_hints import SignInHint, SignInHints
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation, Kind, Message
 from messagecenter.errors import Conflict
@@ -38,25 +39,18 @@ from messagecenter.marketplace.models import (
 DEMO_PASSWORD = "demo-password-2026"
 
 
-@dataclass(frozen=True)
-class DemoSignIn:
-    role: str
-    username: str
-    what_they_find: str
-
-
-SIGN_INS: tuple[DemoSignIn, ...] = (
-    DemoSignIn(
+SIGN_INS: tuple[SignInHint, ...] = (
+    SignInHint(
         Role.BUYER,
         "alice",
         "orders in every state, seller and customer-service replies, a phishing message",
     ),
-    DemoSignIn(Role.BUYER, "bob", "a cancelled order, a seller's answer, a promotion"),
-    DemoSignIn(Role.SELLER, "seller", "Brightside Home & Kitchen: a buyer's question to answer"),
-    DemoSignIn(Role.SELLER, "trailhead", "Trailhead Outfitters: a buyer's question, answered"),
-    DemoSignIn(Role.SELLER, "pixelpine", "Pixel & Pine Electronics: a new question about an order"),
-    DemoSignIn(Role.AGENT, "agent", "customer-service cases from alice and bob, one new"),
-    DemoSignIn(Role.ADMIN, "admin", "the Django admin at /admin/"),
+    SignInHint(Role.BUYER, "bob", "a cancelled order, a seller's answer, a promotion"),
+    SignInHint(Role.SELLER, "seller", "Brightside Home & Kitchen: a buyer's question to answer"),
+    SignInHint(Role.SELLER, "trailhead", "Trailhead Outfitters: a buyer's question, answered"),
+    SignInHint(Role.SELLER, "pixelpine", "Pixel & Pine Electronics: a new question about an order"),
+    SignInHint(Role.AGENT, "agent", "customer-service cases from alice and bob, one new"),
+    SignInHint(Role.ADMIN, "admin", "the Django admin at /admin/"),
 )
 # The seller behind the phishing message. It has no password: it is no one's sign-in.
 IMPOSTOR_USERNAME = "mkt-account-team"
@@ -85,17 +79,17 @@ def is_loaded() -> bool:
     ).exists()
 
 
+HINTS = SignInHints(password=DEMO_PASSWORD, sign_ins=SIGN_INS)
+
+
+def loaded_sign_in_hints() -> SignInHints | None:
+    """What the sign-in page and `messagecenter run` suggest, once the demo is loaded."""
+    return HINTS if is_loaded() else None
+
+
 def sign_in_help() -> str:
     """The demo's sign-ins, for the terminal."""
-    role_width = max(len(sign_in.role) for sign_in in SIGN_INS)
-    username_width = max(len(sign_in.username) for sign_in in SIGN_INS)
-    lines = [f"Demo sign-ins (the password of every account is {DEMO_PASSWORD}):"]
-    lines.extend(
-        f"  {sign_in.role!s:<{role_width}}  {sign_in.username:<{username_width}}  "
-        f"{sign_in.what_they_find}"
-        for sign_in in SIGN_INS
-    )
-    return "\n".join(lines) + "\n"
+    return HINTS.as_text()
 
 
 def load_demo() -> DemoSummary:

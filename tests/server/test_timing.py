@@ -7,7 +7,7 @@ import time
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
-from messagecenter.web.server_timing import RECEIVED_AT, ServerTimingMiddleware
+from messagecenter.server.timing import RECEIVED_AT, ServerTimingMiddleware
 from tests.asgi import one_request, run_in_own_loop
 
 TIMING = re.compile(r"^app;dur=(\d+\.\d\d)$")
