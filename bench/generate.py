@@ -16,7 +16,7 @@ What it builds (seeded: the same arguments give the same rows):
 - `--messages` messages over the year that ended 31 days ago, and after them what people did
   with them: reads, archives, opening the Message Center.
 
-Every derived row is what conversations/actions.py would have left after those same actions:
+Every derived row is what conversations.actions would have left after those same actions:
 Participant (box, folder, last_activity_at, unread_count, last_read_message, is_seen,
 awaiting_response_since), Conversation.last_message/last_message_at/message_count,
 ResponseTime for every answered wait, UnreadCounter rows (all ten keys for everyone in a

@@ -16,11 +16,11 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from messagecenter.demo import story
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
 from messagecenter.delivery import links
+from messagecenter.demo import story
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

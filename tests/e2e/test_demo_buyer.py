@@ -7,10 +7,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from messagecenter.demo import story
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Message
 from messagecenter.conversations.queries import unread_counts
+from messagecenter.demo import story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@
 
 Inside a test the action's transaction is a savepoint, so the counts include SAVEPOINT and
 RELEASE (2); in production those are BEGIN and COMMIT. The part inside
-send_marketplace_message (conversations/actions.py) is measured, not pinned here: the
+send_marketplace_message (conversations/actions/sending.py) is measured, not pinned here: the
 conversation tests own it, and it grows when that action records more (e-mail).
 """
 

@@ -1,0 +1,73 @@
+"""Every change to conversations goes through a function here: the web pages, the API,
+inbound e-mail and marketplace events all call these (docs/conversations.md). One module
+per behaviour, this package's names their public surface:
+
+- sending.py: starting conversations and replying, once per idempotency key;
+- read_state.py: read, unread, seen, muted;
+- boxes.py: inbox, Archive, Trash, and deleting for ever from Trash;
+- purge.py: the periodic purge of old Trash, and removing what nobody keeps;
+- seller_tools.py: "No response needed", saved replies.
+
+Each action runs in one transaction that also records its side effects: the unread
+counters and every affected person's event log change together with the rows, or not at
+all. Rows are locked in one order everywhere (a conversation's participants by id, then
+event streams by user), so concurrent actions on PostgreSQL queue instead of deadlocking.
+"""
+
+from messagecenter.conversations.actions.boxes import (
+    archive_conversations,
+    delete_conversations,
+    move_to_inbox,
+    restore_conversations,
+    trash_conversations,
+)
+from messagecenter.conversations.actions.own_rows import MAX_CONVERSATIONS_PER_ACTION
+from messagecenter.conversations.actions.purge import purge_expired_trash
+from messagecenter.conversations.actions.read_state import (
+    mark_read,
+    mark_seen,
+    mark_unread,
+    mute_conversations,
+    unmute_conversations,
+)
+from messagecenter.conversations.actions.seller_tools import (
+    MAX_SAVED_REPLIES,
+    delete_saved_reply,
+    mark_no_response_needed,
+    save_reply,
+)
+from messagecenter.conversations.actions.sending import (
+    PREVIEW_CHARS,
+    ask_seller_about_product,
+    contact_buyer_about_order,
+    contact_customer_service,
+    contact_seller_about_order,
+    send_marketplace_message,
+    send_message,
+)
+
+__all__ = [
+    "MAX_CONVERSATIONS_PER_ACTION",
+    "MAX_SAVED_REPLIES",
+    "PREVIEW_CHARS",
+    "archive_conversations",
+    "ask_seller_about_product",
+    "contact_buyer_about_order",
+    "contact_customer_service",
+    "contact_seller_about_order",
+    "delete_conversations",
+    "delete_saved_reply",
+    "mark_no_response_needed",
+    "mark_read",
+    "mark_seen",
+    "mark_unread",
+    "move_to_inbox",
+    "mute_conversations",
+    "purge_expired_trash",
+    "restore_conversations",
+    "save_reply",
+    "send_marketplace_message",
+    "send_message",
+    "trash_conversations",
+    "unmute_conversations",
+]

@@ -1,0 +1,65 @@
+"""Attachments are checked and stored before the sending transaction opens."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from messagecenter.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An attachment checked and stored before the transaction (see store_attachments)."""
+
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
+    """Check and store uploaded files before the transaction opens, so a slow disk never
+    holds the database's write lock. Type is decided by content, never by the name."""
+    if not uploads:
+        return []
+    if len(uploads) > settings.ATTACHMENTS_PER_MESSAGE:
+        raise InvalidInput(
+            f"At most {settings.ATTACHMENTS_PER_MESSAGE} attachments per message.",
+            code="too_many_attachments",
+        )
+    checked = []
+    for upload in uploads:
+        size = upload.size
+        if size > settings.ATTACHMENT_MAX_BYTES:
+            raise InvalidInput(
+                f"{upload.name} is larger than {settings.ATTACHMENT_MAX_BYTES // 2**20} MB.",
+                code="attachment_too_large",
+            )
+        if size == 0:
+            raise InvalidInput(f"{upload.name} is empty.", code="attachment_empty")
+        upload.seek(0)
+        content = upload.read()
+        kind = filetype.guess(content[:8192])
+        content_type = kind.mime if kind is not None else "unknown"
+        if content_type not in settings.ATTACHMENT_TYPES:
+            raise InvalidInput(
+                f"{upload.name} is not an image (JPEG, PNG, GIF, WebP) or a PDF.",
+                code="attachment_type_not_allowed",
+            )
+        checked.append((upload, content, content_type))
+    stored = []
+    for upload, content, content_type in checked:
+        sha256 = hashlib.sha256(content).hexdigest()
+        name = f"attachments/{sha256[:2]}/{sha256}"
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(content))
+        filename = (upload.name or "attachment").rsplit("/", 1)[-1][:255]
+        stored.append(StoredFile(name, filename, content_type, len(content), sha256))
+    return stored

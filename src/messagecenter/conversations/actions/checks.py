@@ -1,0 +1,63 @@
+"""What every conversation action checks before it writes: text, idempotency keys, ids
+given by a person, and who may use an action."""
+
+from typing import Any
+
+from django.conf import settings
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.rows import MAX_ID
+
+
+def clean_text(text: str | None) -> str:
+    """Trimmed text; control characters other than line breaks and tabs are refused
+    (PostgreSQL cannot store NUL, and none of them belongs in a message)."""
+    text = (text or "").strip()
+    if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
+        raise InvalidInput("The text contains control characters.", code="invalid_characters")
+    return text
+
+
+def clean_body(body: str) -> str:
+    body = clean_text(body)
+    if not body:
+        raise InvalidInput("Write a message first.", code="empty_message")
+    if len(body) > settings.MESSAGE_BODY_MAX_CHARS:
+        raise InvalidInput(
+            f"Messages are limited to {settings.MESSAGE_BODY_MAX_CHARS:,} characters.",
+            code="message_too_long",
+        )
+    return body
+
+
+def clean_idempotency_key(key: str | None) -> str | None:
+    """Keys are compared as cleaned, so they are stored as cleaned too."""
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > 100 or not key.isprintable():
+        raise InvalidInput(
+            "An idempotency key is 1 to 100 characters.", code="invalid_idempotency_key"
+        )
+    return key
+
+
+def as_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("Not found.", code="not_found") from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound("Not found.", code="not_found")
+    return number
+
+
+def require_seller(user: User) -> None:
+    if user.role != Role.SELLER:
+        raise NotAllowed("This is for sellers.", code="sellers_only")
+
+
+def require_buyer(user: User) -> None:
+    if user.role != Role.BUYER:
+        raise NotAllowed("Only buyers can ask sellers questions.", code="buyers_only")

@@ -1,0 +1,75 @@
+"""A seller's tools: "No response needed" and saved replies."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.actions.checks import as_id, clean_body, clean_text, require_seller
+from messagecenter.conversations.actions.own_rows import finish, lock_own
+from messagecenter.conversations.models import (
+    Participant,
+    SavedReply,
+)
+from messagecenter.errors import Conflict, InvalidInput, NotFound
+from messagecenter.realtime.models import EventKind
+
+
+def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> int:
+    """A seller says a buyer's message needs no answer ("Thanks!"): it leaves the
+    Response needed list and is left out of the response-time figures."""
+    require_seller(seller)
+    with transaction.atomic():
+        changed = [
+            p for p in lock_own(seller, conversation_ids) if p.awaiting_response_since is not None
+        ]
+        if not changed:
+            return 0
+        Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
+            awaiting_response_since=None
+        )
+        return finish(changed, EventKind.CONVERSATION_NO_RESPONSE_NEEDED)
+
+
+MAX_SAVED_REPLIES = 100
+
+
+def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = None) -> SavedReply:
+    """Create a saved reply, or change one of the seller's own (by id)."""
+    require_seller(seller)
+    title = clean_text(title)
+    if not title or len(title) > 80:
+        raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
+    body = clean_body(body)
+    now = timezone.now()
+    with transaction.atomic():
+        if saved_reply_id is not None:
+            reply = (
+                SavedReply.objects.select_for_update()
+                .filter(seller=seller, pk=as_id(saved_reply_id))
+                .first()
+            )
+            if reply is None:
+                raise NotFound("No such saved reply.", code="saved_reply_not_found")
+        else:
+            # Locks the seller's row so two tabs cannot both pass the limit.
+            User.objects.select_for_update().filter(pk=seller.pk).first()
+            if SavedReply.objects.filter(seller=seller).count() >= MAX_SAVED_REPLIES:
+                raise InvalidInput(
+                    f"At most {MAX_SAVED_REPLIES} saved replies.", code="too_many_saved_replies"
+                )
+            reply = SavedReply(seller=seller, created_at=now)
+        if SavedReply.objects.filter(seller=seller, title=title).exclude(pk=reply.pk).exists():
+            raise Conflict("You already have a saved reply with that title.", code="title_taken")
+        reply.title, reply.body, reply.updated_at = title, body, now
+        reply.save()
+        return reply
+
+
+def delete_saved_reply(seller: User, saved_reply_id: Any) -> None:
+    require_seller(seller)
+    deleted, _ = SavedReply.objects.filter(seller=seller, pk=as_id(saved_reply_id)).delete()
+    if not deleted:
+        raise NotFound("No such saved reply.", code="saved_reply_not_found")

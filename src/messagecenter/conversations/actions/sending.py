@@ -1,0 +1,587 @@
+"""Sending: starting a conversation (about a product, an order, with customer service, from
+the marketplace) and replying in one; sending once per idempotency key."""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations.actions.attachments import StoredFile, store_attachments
+from messagecenter.conversations.actions.checks import (
+    as_id,
+    clean_body,
+    clean_idempotency_key,
+    clean_text,
+    require_buyer,
+)
+from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
+from messagecenter.conversations.models import (
+    COUNTER_KEYS,
+    FOLDER_OF_KIND,
+    Attachment,
+    Box,
+    Conversation,
+    Kind,
+    Message,
+    Participant,
+    ParticipantRole,
+    ResponseTime,
+    UnreadCounter,
+)
+from messagecenter.delivery.actions import record_message_emails
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
+from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.models import EventKind
+from messagecenter.rows import unique_row
+from messagecenter.search.actions import index_messages
+
+PREVIEW_CHARS = 140
+
+
+def ask_seller_about_product(
+    buyer: User,
+    product_id: Any,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    attachments: Sequence[Any] = (),
+) -> Message:
+    """ "Ask a question" from a product page. A buyer's questions about one product share one
+    conversation with its seller."""
+    body = clean_body(body)
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    require_buyer(buyer)
+    product = (
+        Product.objects.select_related("storefront__seller").filter(pk=as_id(product_id)).first()
+    )
+    if product is None:
+        raise NotFound("No such product.", code="product_not_found")
+    stored = store_attachments(attachments)
+    storefront = product.storefront
+    topic_key = f"product:{product.pk}:buyer:{buyer.pk}"
+
+    def attempt() -> Message:
+        conversation = _open_conversation(
+            topic_key=topic_key,
+            kind=Kind.BUYER_SELLER,
+            subject=f"Question about {product.title}"[:200],
+            members=[(buyer, ParticipantRole.BUYER), (storefront.seller, ParticipantRole.SELLER)],
+            buyer=buyer,
+            storefront=storefront,
+            product=product,
+        )
+        return _post(conversation.pk, buyer, body, idempotency_key, stored, reopen=True)
+
+    return _send_once(buyer, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+
+
+def contact_seller_about_order(
+    buyer: User,
+    order_id: Any,
+    storefront_id: Any,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    attachments: Sequence[Any] = (),
+) -> Message:
+    """ "Contact seller" from Your Orders. Only the order's buyer can, and only a seller who
+    sold something on that order."""
+    body = clean_body(body)
+    order = Order.objects.filter(pk=as_id(order_id), buyer=buyer).first()
+    if order is None:
+        raise NotFound("No such order.", code="order_not_found")
+    item = (
+        OrderItem.objects.select_related("storefront__seller")
+        .filter(order=order, storefront_id=as_id(storefront_id))
+        .first()
+    )
+    if item is None:
+        raise InvalidInput(
+            "That seller did not sell anything on this order.", code="seller_not_on_order"
+        )
+    return _send_about_order(
+        order, item.storefront, buyer, body, idempotency_key, store_attachments(attachments)
+    )
+
+
+def contact_buyer_about_order(
+    seller: User,
+    order_id: Any,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    attachments: Sequence[Any] = (),
+) -> Message:
+    """A seller writes to the buyer of an order it sold on (shipping questions, a
+    customisation): the same conversation as the buyer's "Contact seller" for that order.
+    Sellers can reach only their own orders' buyers, never buyers at large."""
+    body = clean_body(body)
+    storefront = Storefront.objects.filter(seller=seller).first()
+    item = (
+        OrderItem.objects.select_related("order__buyer", "storefront__seller")
+        .filter(order_id=as_id(order_id), storefront=storefront)
+        .first()
+        if storefront is not None
+        else None
+    )
+    if storefront is None or item is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return _send_about_order(
+        item.order, storefront, seller, body, idempotency_key, store_attachments(attachments)
+    )
+
+
+def _send_about_order(
+    order: Order,
+    storefront: Storefront,
+    sender: User,
+    body: str,
+    idempotency_key: str | None,
+    stored: Sequence[StoredFile],
+) -> Message:
+    """The one conversation between an order's buyer and one of its sellers, whoever
+    writes first."""
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
+
+    def attempt() -> Message:
+        conversation = _open_conversation(
+            topic_key=topic_key,
+            kind=Kind.BUYER_SELLER,
+            subject=f"Order {order.number}",
+            members=[
+                (order.buyer, ParticipantRole.BUYER),
+                (storefront.seller, ParticipantRole.SELLER),
+            ],
+            buyer=order.buyer,
+            storefront=storefront,
+            order=order,
+        )
+        return _post(conversation.pk, sender, body, idempotency_key, stored, reopen=True)
+
+    return _send_once(sender, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+
+
+def contact_customer_service(
+    customer: User,
+    subject: str,
+    body: str,
+    *,
+    agent: User | None = None,
+    order: Order | None = None,
+    idempotency_key: str | None = None,
+) -> Message:
+    """Start a customer-service conversation, optionally with an agent already on it."""
+    body = clean_body(body)
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    subject = clean_text(subject)[:200]
+    if not subject:
+        raise InvalidInput("A subject is required.", code="subject_required")
+    if agent is not None and agent.role != Role.AGENT:
+        raise InvalidInput("Only an agent can take a customer-service case.", code="not_an_agent")
+    if order is not None and order.buyer_id != customer.pk:
+        raise NotFound("No such order.", code="order_not_found")
+    members = [(customer, ParticipantRole.BUYER)]
+    if agent is not None:
+        members.append((agent, ParticipantRole.AGENT))
+
+    def attempt() -> Message:
+        conversation = _open_conversation(
+            topic_key=None,
+            kind=Kind.CUSTOMER_SERVICE,
+            subject=subject,
+            members=members,
+            buyer=customer if customer.role == Role.BUYER else None,
+            order=order,
+        )
+        return _post(conversation.pk, customer, body, idempotency_key, [], reopen=False)
+
+    return _send_once(customer, idempotency_key, body, topic_key=None, attempt=attempt)
+
+
+def send_marketplace_message(
+    recipient: User,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    topic_key: str | None = None,
+    order: Order | None = None,
+) -> Message:
+    """A message from the marketplace itself (order updates, notices): shown as official,
+    which no person's message can be. Messages with the same topic key share a
+    conversation, e.g. every update about one order."""
+    if kind not in Kind.values or kind in (Kind.BUYER_SELLER, Kind.CUSTOMER_SERVICE):
+        raise InvalidInput(f"The marketplace does not send {kind!r} messages.", code="invalid_kind")
+    body = clean_body(body)
+    with transaction.atomic():
+        conversation = _open_conversation(
+            topic_key=topic_key,
+            kind=kind,
+            subject=subject[:200],
+            members=[(recipient, ParticipantRole.RECIPIENT)],
+            buyer=order.buyer if order is not None else None,
+            order=order,
+        )
+        return _post(conversation.pk, None, body, None, [], reopen=True)
+
+
+def send_message(
+    sender: User,
+    conversation_id: Any,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    attachments: Sequence[Any] = (),
+) -> Message:
+    """Reply in a conversation the sender takes part in.
+
+    With an idempotency key, sending again (a retry after a timeout, a double click, a
+    flaky phone) returns the first message instead of a second one.
+    """
+    body = clean_body(body)
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    stored = store_attachments(attachments)
+    conversation_id = as_id(conversation_id)
+    return _send_once(
+        sender,
+        idempotency_key,
+        body,
+        conversation_id=conversation_id,
+        attempt=lambda: _post(conversation_id, sender, body, idempotency_key, stored, reopen=False),
+    )
+
+
+def _send_once(
+    sender: User,
+    idempotency_key: str | None,
+    body: str,
+    *,
+    attempt: Callable[[], Message],
+    conversation_id: int | None = None,
+    topic_key: str | None = None,
+) -> Message:
+    if idempotency_key is None:
+        with transaction.atomic():
+            return attempt()
+    try:
+        with transaction.atomic():
+            existing = _message_for_key(sender, idempotency_key)
+            if existing is None:
+                return attempt()
+    except IntegrityError:
+        # Another request with this key committed between our check and our insert.
+        existing = _message_for_key(sender, idempotency_key)
+        if existing is None:
+            raise
+    if body != existing.body or (
+        conversation_id is not None and existing.conversation_id != conversation_id
+    ):
+        raise Conflict(
+            "This idempotency key was already used for a different message.",
+            code="idempotency_key_reused",
+        )
+    if topic_key is not None and existing.conversation.topic_key != topic_key:
+        raise Conflict(
+            "This idempotency key was already used for a different message.",
+            code="idempotency_key_reused",
+        )
+    return existing
+
+
+def _message_for_key(sender: User, idempotency_key: str) -> Message | None:
+    """The sender's message with this key, marked as found (the API answers 200)."""
+    message = unique_row(
+        Message.objects.select_related("conversation").filter(
+            sender=sender, idempotency_key=idempotency_key
+        )
+    )
+    if message is not None:
+        message.found_by_idempotency_key = True
+        # The sender asking is the one who sent it (with their storefront, when loaded).
+        message.sender = sender
+    return message
+
+
+def _post(
+    conversation_id: int,
+    sender: User | None,
+    body: str,
+    idempotency_key: str | None,
+    files: Sequence[StoredFile],
+    *,
+    reopen: bool,
+) -> Message:
+    """Add a message to a conversation and bring every participant's view up to date.
+
+    `reopen`: the sender may be someone who deleted the conversation (asking a seller again
+    about the same product); otherwise a deleted conversation is not theirs to reply in.
+    """
+    now = timezone.now()
+    participants = _lock_participants(conversation_id)
+    sending = _sending_participant(participants, sender, reopen=reopen)
+    message = _insert_message(participants, sender, body, idempotency_key, files, now)
+    # Searchable exactly when it exists, by everyone in the conversation (docs/search.md).
+    index_messages([message], members={conversation_id: [p.user_id for p in participants]})
+    _move_last_message(message, now)
+    arrival = _arrival(participants, sending, message, now)
+    _update_participants(arrival, sending, message, now)
+    apply_counter_deltas(arrival.deltas)
+    record_events(arrival.events)
+    _record_emails(participants, arrival, message, now)
+    return message
+
+
+def _lock_participants(conversation_id: int) -> list[Participant]:
+    """The conversation's participant rows, locked in id order. The conversation (and its
+    order) come along for the search document; only the participant rows are locked."""
+    participants = list(
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("conversation__order")
+        .filter(conversation_id=conversation_id)
+        .order_by("id")
+    )
+    if not participants:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return participants
+
+
+def _sending_participant(
+    participants: list[Participant], sender: User | None, *, reopen: bool
+) -> Participant | None:
+    """The sender's own row (None for the marketplace itself): the same NotFound as a
+    missing conversation when they are not in it, and no answers to the marketplace."""
+    if sender is None:
+        return None
+    sending = next((p for p in participants if p.user_id == sender.pk), None)
+    if sending is None or (sending.box == Box.DELETED and not reopen):
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    if sending.role == ParticipantRole.RECIPIENT:
+        raise NotAllowed(
+            "Messages from the marketplace's systems cannot be answered; contact customer "
+            "service instead.",
+            code="cannot_reply",
+        )
+    return sending
+
+
+def _insert_message(
+    participants: list[Participant],
+    sender: User | None,
+    body: str,
+    idempotency_key: str | None,
+    files: Sequence[StoredFile],
+    now: datetime,
+) -> Message:
+    message = Message(
+        conversation=participants[0].conversation,
+        sender=sender,
+        body=body,
+        created_at=now,
+        idempotency_key=idempotency_key,
+    )
+    message.save(force_insert=True)
+    if files:
+        Attachment.objects.bulk_create(
+            Attachment(
+                message=message,
+                file=stored.name,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+            )
+            for stored in files
+        )
+    return message
+
+
+def _move_last_message(message: Message, now: datetime) -> None:
+    Conversation.objects.filter(pk=message.conversation_id).update(
+        last_message=message, last_message_at=now, message_count=F("message_count") + 1
+    )
+    # The caller gets the message with its conversation as it now is in the database
+    # (the participant locks make the count exact).
+    conversation = message.conversation
+    conversation.last_message, conversation.last_message_at = message, now
+    conversation.message_count += 1
+
+
+@dataclass
+class _Arrival:
+    """What a new message does to each participant's view: who is notified (and comes back
+    to the inbox), who has it muted, how counters move, and the events to record."""
+
+    notified: list[int] = field(default_factory=list)
+    muted: list[int] = field(default_factory=list)
+    deltas: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    events: list[PendingEvent] = field(default_factory=list)
+
+
+def _arrival(
+    participants: list[Participant],
+    sending: Participant | None,
+    message: Message,
+    now: datetime,
+) -> _Arrival:
+    arrival = _Arrival()
+    preview = message.body[:PREVIEW_CHARS]
+    sender_name = message.sender.public_name if message.sender is not None else "Marketplace"
+    for participant in participants:
+        new_box: str
+        if participant is sending:
+            new_box, new_unread, new_seen = Box.INBOX, 0, True
+        elif participant.is_muted(now):
+            # Muted: it stays where it is and does not light up the badge.
+            new_box, new_unread, new_seen = (
+                participant.box,
+                participant.unread_count + 1,
+                participant.is_seen,
+            )
+            arrival.muted.append(participant.pk)
+        else:
+            # A new message brings a conversation back to the inbox.
+            new_box, new_unread, new_seen = Box.INBOX, participant.unread_count + 1, False
+            arrival.notified.append(participant.pk)
+        count_transition(arrival.deltas, participant, new_box, new_unread, new_seen)
+        if new_box != Box.DELETED:
+            arrival.events.append(
+                PendingEvent(
+                    participant.user_id,
+                    EventKind.MESSAGE_CREATED,
+                    {
+                        "conversation_id": message.conversation_id,
+                        "message_id": message.pk,
+                        "sender_name": sender_name,
+                        "preview": preview,
+                        "folder": participant.folder,
+                        "box": new_box,
+                        "unread_count": new_unread,
+                        "is_muted": participant.is_muted(now),
+                        "created_at": now.isoformat(),
+                    },
+                )
+            )
+    return arrival
+
+
+def _update_participants(
+    arrival: _Arrival, sending: Participant | None, message: Message, now: datetime
+) -> None:
+    received: dict[str, Any] = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
+    # A buyer's message starts a seller's wait for an answer (if one is not running).
+    if sending is not None and sending.role == ParticipantRole.BUYER:
+        received["awaiting_response_since"] = Case(
+            When(role=ParticipantRole.SELLER, then=Coalesce(F("awaiting_response_since"), now)),
+            default=F("awaiting_response_since"),
+        )
+    if arrival.muted:
+        Participant.objects.filter(pk__in=arrival.muted).update(**received)
+    if arrival.notified:
+        Participant.objects.filter(pk__in=arrival.notified).update(
+            **received, box=Box.INBOX, trashed_at=None, is_seen=False
+        )
+    if sending is not None:
+        answered = _answered_wait(sending, message.conversation_id, now)
+        Participant.objects.filter(pk=sending.pk).update(
+            box=Box.INBOX,
+            trashed_at=None,
+            unread_count=0,
+            is_seen=True,
+            last_read_message=message,
+            last_activity_at=now,
+            **answered,
+        )
+
+
+def _record_emails(
+    participants: list[Participant], arrival: _Arrival, message: Message, now: datetime
+) -> None:
+    # Agents work in the Message Center itself; everyone else notified may get e-mail.
+    notified = set(arrival.notified)
+    conversation = message.conversation
+    record_message_emails(
+        message_id=message.pk,
+        kind=conversation.kind,
+        subject=conversation.subject,
+        recipient_ids=[
+            p.user_id for p in participants if p.pk in notified and p.role != ParticipantRole.AGENT
+        ],
+        now=now,
+    )
+
+
+def _answered_wait(sending: Participant, conversation_id: int, now: datetime) -> dict[str, Any]:
+    """A seller replying ends the buyer's wait, and the wait is recorded for the seller's
+    response-time figures."""
+    if sending.role != ParticipantRole.SELLER or sending.awaiting_response_since is None:
+        return {}
+    ResponseTime.objects.create(
+        seller_id=sending.user_id,
+        conversation_id=conversation_id,
+        asked_at=sending.awaiting_response_since,
+        answered_at=now,
+    )
+    return {"awaiting_response_since": None}
+
+
+def _open_conversation(
+    *,
+    topic_key: str | None,
+    kind: str,
+    subject: str,
+    members: Sequence[tuple[User, str]],
+    buyer: User | None = None,
+    storefront: Storefront | None = None,
+    product: Product | None = None,
+    order: Order | None = None,
+) -> Conversation:
+    """The conversation for this topic, started with its members if there is none yet."""
+    if topic_key is not None:
+        existing = Conversation.objects.filter(topic_key=topic_key).first()
+        if existing is not None:
+            return existing
+    now = timezone.now()
+    try:
+        # A savepoint: two first messages about one topic at once both find none; the
+        # second insert fails on the unique topic key (on PostgreSQL only after the first
+        # commits) and takes the conversation the first one made.
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                kind=kind,
+                subject=subject,
+                topic_key=topic_key,
+                buyer=buyer,
+                storefront=storefront,
+                product=product,
+                order=order,
+                created_at=now,
+            )
+    except IntegrityError:
+        if topic_key is None:
+            raise
+        return Conversation.objects.get(topic_key=topic_key)
+    folder = FOLDER_OF_KIND[kind]
+    Participant.objects.bulk_create(
+        Participant(
+            conversation=conversation,
+            user=user,
+            role=role,
+            folder=folder,
+            last_activity_at=now,
+        )
+        for user, role in members
+    )
+    UnreadCounter.objects.bulk_create(
+        [UnreadCounter(user=user, key=key) for user, _ in members for key in COUNTER_KEYS],
+        ignore_conflicts=True,
+    )
+    return conversation
