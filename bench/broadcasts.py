@@ -143,10 +143,11 @@ def read_costs(users: list[Any], label: str, repeats: int) -> dict[str, Any]:
 
     from messagecenter.conversations import queries
     from messagecenter.conversations.models import UnreadCounter
+    from messagecenter.hub import queries as hub_queries
 
     def with_broadcasts(user: Any) -> int:
-        page = queries.inbox_page(user, with_broadcasts=True)
-        queries.unread_counts(user)
+        page = hub_queries.message_center_page(user)
+        hub_queries.unread_counts(user)
         return len(page.entries)
 
     def reference(user: Any) -> int:
@@ -189,7 +190,7 @@ def watch_visibility(user_ids: list[int], send_at: datetime, timeout: float) -> 
     from django.db import connection
 
     from messagecenter.accounts.models import User
-    from messagecenter.conversations import queries
+    from messagecenter.hub import queries as hub_queries
     from messagecenter.notifications.models import Broadcast
     from messagecenter.notifications.queries import BroadcastItem
 
@@ -203,20 +204,20 @@ def watch_visibility(user_ids: list[int], send_at: datetime, timeout: float) -> 
         try:
             user = User.objects.get(pk=user_id)
             # Older notices already count: the new one is one more.
-            baseline = queries.unread_counts(user)["notices"]
+            baseline = hub_queries.unread_counts(user)["notices"]
             inbox_at = badge_at = None
             count = 0
             deadline = time.monotonic() + timeout
             while (inbox_at is None or badge_at is None) and time.monotonic() < deadline:
                 count += 1
                 if inbox_at is None:
-                    page = queries.inbox_page(user, with_broadcasts=True)
+                    page = hub_queries.message_center_page(user)
                     if any(
                         isinstance(row, BroadcastItem) and row.pk == notice_id
                         for row in page.entries
                     ):
                         inbox_at = datetime.now(UTC)
-                if badge_at is None and queries.unread_counts(user)["notices"] > baseline:
+                if badge_at is None and hub_queries.unread_counts(user)["notices"] > baseline:
                     badge_at = datetime.now(UTC)
             with lock:
                 polls.append(count)

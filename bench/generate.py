@@ -461,18 +461,15 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
     from messagecenter.accounts.models import ApiToken, Role, User
     from messagecenter.conversations.actions import PREVIEW_CHARS
     from messagecenter.conversations.models import (
-        COUNTER_KEYS,
         FOLDER_OF_KIND,
-        UNSEEN,
-        Box,
         Conversation,
         Message,
         Participant,
         ParticipantRole,
         ResponseTime,
         UnreadCounter,
-        counter_key,
     )
+    from messagecenter.hub.boxes import COUNTER_KEYS, UNSEEN, Box, counter_key
     from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
     from messagecenter.realtime.models import EventKind, EventStream, UserEvent
     from messagecenter.search.actions import MARKETPLACE_NAME
@@ -1327,13 +1324,13 @@ def check_dataset(tokens: dict[str, Any], *, sample: int = 2_000) -> list[str]:
 
     from messagecenter.accounts.models import User
     from messagecenter.conversations.models import (
-        Box,
         Conversation,
         Message,
         Participant,
         ParticipantRole,
         UnreadCounter,
     )
+    from messagecenter.hub.boxes import Box
     from messagecenter.realtime.models import EventStream, UserEvent
     from messagecenter.search.actions import _document
     from messagecenter.search.models import MailboxMessage, SearchDocument

@@ -34,7 +34,7 @@ def main() -> None:
 
     django.setup()
     from messagecenter.accounts.models import User
-    from messagecenter.conversations import queries
+    from messagecenter.hub import queries as hub_queries
     from messagecenter.search.queries import SearchFilters, search_messages
 
     tokens = json.loads(Path(sys.argv[1]).read_text())
@@ -42,8 +42,8 @@ def main() -> None:
         user = User.objects.get(pk=tokens[who]["user_id"])
 
         def page(user: User = user) -> None:
-            queries.inbox_page(user, with_broadcasts=True)
-            queries.unread_counts(user)
+            hub_queries.message_center_page(user)
+            hub_queries.unread_counts(user)
 
         p50, p99 = timed(page, 200, 20)
         print(f"inbox page + badges, {who}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")

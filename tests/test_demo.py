@@ -12,20 +12,14 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F
 from django.test import RequestFactory
 
-from messagecenter.demo import story
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.sign_in_hints import SignInHint
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import (
-    COUNTER_KEYS,
-    Box,
-    Conversation,
-    Folder,
-    Kind,
-    Message,
-    Participant,
-)
+from messagecenter.conversations.models import Conversation, Kind, Message, Participant
+from messagecenter.demo import story
 from messagecenter.errors import Conflict
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import COUNTER_KEYS, Box, Folder
 from messagecenter.marketplace.models import (
     Order,
     OrderStatus,
@@ -297,7 +291,7 @@ def test_alice_finds_her_conversations_newest_first() -> None:
 def test_unread_badges_are_exact_and_match_a_recount(username: str, badges: dict[str, int]) -> None:
     user = User.objects.get(username=username)
 
-    counts = queries.unread_counts(user)
+    counts = hub_queries.unread_counts(user)
 
     assert counts == recount_unread(user)
     assert {key: count for key, count in counts.items() if count} == badges

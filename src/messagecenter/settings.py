@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     # not from a CDN).
     "ninja",
     "messagecenter.accounts",
+    "messagecenter.hub",
     "messagecenter.marketplace",
     "messagecenter.conversations",
     "messagecenter.realtime",

@@ -19,11 +19,11 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
     Attachment,
-    Box,
     Kind,
     Message,
     Participant,
 )
+from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.api.conftest import SignIn

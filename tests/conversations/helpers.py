@@ -5,13 +5,9 @@ from typing import Any
 from django.db.models import Count
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import (
-    Box,
-    Message,
-    Participant,
-    UnreadCounter,
-)
-from messagecenter.conversations.queries import unread_counts
+from messagecenter.conversations.models import Message, Participant, UnreadCounter
+from messagecenter.hub.boxes import Box
+from messagecenter.hub.queries import unread_counts
 from messagecenter.realtime.models import UserEvent
 
 

@@ -12,15 +12,15 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
     Attachment,
-    Box,
     Conversation,
-    Folder,
     Kind,
     Message,
     Participant,
 )
-from messagecenter.conversations.queries import conversation_messages, unread_counts
+from messagecenter.conversations.queries import conversation_messages
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.hub.boxes import Box, Folder
+from messagecenter.hub.queries import unread_counts
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import EventKind, UserEvent
 from tests import factories

@@ -10,7 +10,9 @@ from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import Box, Participant
+from messagecenter.conversations.models import Participant
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from tests import factories
 
@@ -71,7 +73,7 @@ def test_inbox_page_and_badges_are_one_query_each_whatever_the_size(
         page = queries.inbox_page(seller, limit=25)
         [(p.conversation.buyer, p.conversation.last_message.sender_name) for p in page.participants]  # type: ignore[union-attr]
     with django_assert_num_queries(1):
-        counts = queries.unread_counts(seller)
+        counts = hub_queries.unread_counts(seller)
 
     assert len(page.participants) == min(conversations, 25)
     assert counts["buyer_seller"] == conversations

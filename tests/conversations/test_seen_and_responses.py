@@ -10,6 +10,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
 from messagecenter.conversations.models import Participant, ResponseTime
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.hub import queries as hub_queries
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import EventKind
 from tests import factories
@@ -29,12 +30,12 @@ def test_opening_the_message_center_clears_the_badge_but_leaves_conversations_un
     buyer: User, seller: User, product: Product
 ) -> None:
     conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
-    assert queries.unread_counts(seller)["unseen"] == 1
+    assert hub_queries.unread_counts(seller)["unseen"] == 1
 
     assert actions.mark_seen(seller) == 1
 
-    assert queries.unread_counts(seller)["unseen"] == 0
-    assert queries.unread_counts(seller)["buyer_seller"] == 1
+    assert hub_queries.unread_counts(seller)["unseen"] == 0
+    assert hub_queries.unread_counts(seller)["buyer_seller"] == 1
     assert view(seller, conversation_id).unread_count == 1
     assert event_kinds(seller)[-1] == EventKind.MESSAGE_CENTER_SEEN
 

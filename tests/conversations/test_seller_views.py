@@ -20,6 +20,7 @@ from messagecenter.conversations.models import (
     ResponseTime,
     SavedReply,
 )
+from messagecenter.hub import queries as hub_queries
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.conversations.helpers import snapshot
@@ -280,7 +281,7 @@ def test_no_response_needed_for_several_from_the_list(
     assert "No buyer is waiting for an answer." in after
     # Still unread: "No response needed" is about the figures, not about reading.
     assert after.count("conversation--unread") == 0
-    assert queries.unread_counts(seller)["buyer_seller"] == 2
+    assert hub_queries.unread_counts(seller)["buyer_seller"] == 2
 
 
 def test_no_response_needed_when_nothing_waits_says_so(

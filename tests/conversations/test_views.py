@@ -17,12 +17,13 @@ from messagecenter.conversations import actions, queries
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
     Attachment,
-    Box,
     Conversation,
     Kind,
     Message,
     Participant,
 )
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.conversations.helpers import snapshot
@@ -291,7 +292,7 @@ def test_the_folders_show_their_unread_counts_and_filter_the_list(
     assert "Question about Espresso machine" not in orders
     assert '<h1 id="list-title">Orders &amp; shipping</h1>' in orders
     assert '<a href="/message-center/?folder=orders" aria-current="page">' in orders
-    assert queries.unread_counts(buyer) == {
+    assert hub_queries.unread_counts(buyer) == {
         "buyer_seller": 1,
         "orders": 1,
         "returns": 0,
@@ -419,13 +420,13 @@ def test_mark_unread_then_read(client: Client, buyer: User, two_questions: list[
 
     client.post(ACTIONS, {"action": "unread", "conversation_ids": two_questions})
     unread = [participant(buyer, cid).unread_count for cid in two_questions]
-    badge = queries.unread_counts(buyer)["all"]
+    badge = hub_queries.unread_counts(buyer)["all"]
     client.post(ACTIONS, {"action": "read", "conversation_ids": two_questions})
 
     assert unread == [1, 1]
     assert badge == 2
     assert [participant(buyer, cid).unread_count for cid in two_questions] == [0, 0]
-    assert queries.unread_counts(buyer)["all"] == 0
+    assert hub_queries.unread_counts(buyer)["all"] == 0
 
 
 def test_an_action_that_changes_nothing_says_so(
@@ -555,7 +556,7 @@ def test_opening_a_conversation_marks_it_read_and_the_badge_drops(
     assert opened.status_code == 200
     assert HEADER_BADGE not in page_text(opened)
     assert participant(seller, question.conversation_id).unread_count == 0
-    assert queries.unread_counts(seller)["all"] == 0
+    assert hub_queries.unread_counts(seller)["all"] == 0
     assert HEADER_BADGE not in after
     assert 'class="conversation conversation--unread"' not in after
 
@@ -581,7 +582,10 @@ def test_opening_the_message_center_clears_the_badge_but_the_conversation_stays_
     assert ALL_TAB + '<span class="badge badge--unread">1<' in message_center
     assert message_center.count('class="conversation conversation--unread"') == 1
     assert (waiting.is_seen, waiting.unread_count) == (True, 1)
-    assert (queries.unread_counts(seller)["unseen"], queries.unread_counts(seller)["all"]) == (0, 1)
+    assert (
+        hub_queries.unread_counts(seller)["unseen"],
+        hub_queries.unread_counts(seller)["all"],
+    ) == (0, 1)
 
     opened = client.get(conversation_url(question.conversation_id))
     after_opening = page_text(client.get(MESSAGE_CENTER))
@@ -601,7 +605,7 @@ def test_a_new_message_after_opening_the_message_center_lights_the_badge_again(
     text = page_text(client.get("/account/"))
 
     assert f"{HEADER_BADGE}1<" in text
-    assert queries.unread_counts(seller)["unseen"] == 1
+    assert hub_queries.unread_counts(seller)["unseen"] == 1
 
 
 def test_only_opening_the_message_center_sees_what_is_new(
@@ -616,7 +620,7 @@ def test_only_opening_the_message_center_sees_what_is_new(
 
     assert refused.status_code == 400
     assert participant(seller, question.conversation_id).is_seen is False
-    assert queries.unread_counts(seller)["unseen"] == 1
+    assert hub_queries.unread_counts(seller)["unseen"] == 1
 
 
 def test_the_conversation_page_shows_messages_attachments_and_the_product(
@@ -893,7 +897,7 @@ def test_the_message_center_costs_the_same_for_a_buyer_with_three_conversations(
         buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
     )
     signed_in(client, buyer)
-    assert queries.unread_counts(buyer)["unseen"] == 1
+    assert hub_queries.unread_counts(buyer)["unseen"] == 1
 
     with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES):
         first = client.get(MESSAGE_CENTER)
@@ -909,7 +913,7 @@ def test_the_message_center_costs_the_same_for_a_seller_with_sixty_conversations
 ) -> None:
     busy_seller(seller, 60)
     signed_in(client, seller)
-    assert queries.unread_counts(seller)["unseen"] == 60
+    assert hub_queries.unread_counts(seller)["unseen"] == 60
 
     with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES):
         first = client.get(MESSAGE_CENTER)
@@ -918,7 +922,7 @@ def test_the_message_center_costs_the_same_for_a_seller_with_sixty_conversations
 
     assert page_text(first).count('name="conversation_ids"') == 25
     assert page_text(again).count('name="conversation_ids"') == 25
-    assert queries.unread_counts(seller)["unseen"] == 0
+    assert hub_queries.unread_counts(seller)["unseen"] == 0
 
 
 def test_a_live_page_gets_the_list_alone_for_the_same_queries(
@@ -948,7 +952,7 @@ def test_a_live_page_gets_the_list_alone_for_the_same_queries(
     assert "Shipped" in text
     assert "<html" not in text
     assert "mc-folders" not in text
-    assert queries.unread_counts(buyer)["unseen"] == 0
+    assert hub_queries.unread_counts(buyer)["unseen"] == 0
     assert "Nothing archived." in page_text(again)
     assert "<html" not in page_text(again)
 

@@ -9,8 +9,8 @@ from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Message
-from messagecenter.conversations.queries import unread_counts
 from messagecenter.demo import story
+from messagecenter.hub.queries import unread_counts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

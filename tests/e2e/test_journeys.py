@@ -11,8 +11,9 @@ from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Box, Conversation, Kind, Message, Participant
+from messagecenter.conversations.models import Conversation, Kind, Message, Participant
 from messagecenter.demo import story
+from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.models import EventKind, UserEvent
 from tests.e2e.conftest import watch_content_security_policy

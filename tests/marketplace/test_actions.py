@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Conversation, Folder, Kind, Message, Participant
+from messagecenter.conversations.models import Conversation, Kind, Message, Participant
+from messagecenter.hub.boxes import Folder
 from messagecenter.marketplace.models import (
     MarketplaceEvent,
     Order,

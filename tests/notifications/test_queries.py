@@ -11,8 +11,10 @@ from pytest_django import DjangoAssertNumQueries
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.models import Box, Folder, Kind
+from messagecenter.conversations.models import Kind, Participant
 from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import Box, Folder
 from messagecenter.notifications import actions, queries
 from messagecenter.notifications.models import Audience, BroadcastKind
 from tests import factories
@@ -56,7 +58,7 @@ def test_people_who_join_later_see_notices_that_still_apply() -> None:
     newcomer = factories.BuyerFactory()
 
     assert subjects(newcomer) == ["Privacy policy"]
-    assert conversation_queries.unread_counts(newcomer)["notices"] == 1
+    assert hub_queries.unread_counts(newcomer)["notices"] == 1
 
 
 def test_scheduled_expired_and_cancelled_broadcasts_are_nowhere(buyer: User) -> None:
@@ -70,7 +72,7 @@ def test_scheduled_expired_and_cancelled_broadcasts_are_nowhere(buyer: User) -> 
     actions.cancel_broadcast(cancelled.created_by, cancelled.pk)
 
     assert subjects(buyer) == []
-    assert conversation_queries.unread_counts(buyer)["all"] == 0
+    assert hub_queries.unread_counts(buyer)["all"] == 0
     for hidden in (scheduled, cancelled):
         with pytest.raises(NotFound) as error:
             queries.access_broadcast(buyer, hidden.pk)
@@ -116,7 +118,7 @@ def test_each_person_keeps_their_own_state(buyer: User, other_buyer: User) -> No
     assert actions.trash_broadcasts(buyer, [notice.pk]) == 1
     item = queries.access_broadcast(buyer, notice.pk)
     assert (item.box, item.is_read, item.trashed_at is not None) == (Box.TRASH, False, True)
-    assert conversation_queries.unread_counts(buyer)["trash"] == 1
+    assert hub_queries.unread_counts(buyer)["trash"] == 1
     assert actions.restore_broadcasts(buyer, [notice.pk]) == 1
     assert subjects(buyer) == [notice.subject]
 
@@ -154,7 +156,8 @@ def test_counts_per_folder_archive_trash_and_unseen(buyer: User) -> None:
     actions.mark_broadcasts_read(buyer, [notices[0].pk])
     actions.archive_broadcasts(buyer, [notices[1].pk])
 
-    counts, unseen_broadcasts = conversation_queries.unread_counts_and_unseen_broadcasts(buyer)
+    read = hub_queries.message_center_counts(buyer)
+    counts, unseen_broadcasts = read.counts, read.unseen_by_feed["broadcast"]
 
     assert (counts["notices"], counts["promotions"], counts["all"]) == (1, 1, 2)
     assert (counts["archive"], counts["trash"]) == (1, 0)
@@ -167,13 +170,13 @@ def test_seeing_clears_the_badge_until_the_next_broadcast(buyer: User) -> None:
     broadcast(subject="Seen")
     actions.mark_broadcasts_seen(buyer)
 
-    assert conversation_queries.unread_counts(buyer)["unseen"] == 0
-    assert conversation_queries.unread_counts(buyer)["notices"] == 1
+    assert hub_queries.unread_counts(buyer)["unseen"] == 0
+    assert hub_queries.unread_counts(buyer)["notices"] == 1
 
     broadcast(subject="New", send_at=timezone.now() + timedelta(seconds=1))
     later = timezone.now() + timedelta(seconds=2)
 
-    assert conversation_queries.unread_counts(buyer, now=later)["unseen"] == 1
+    assert hub_queries.unread_counts(buyer, now=later)["unseen"] == 1
 
 
 def test_promotions_switched_off_are_not_listed_counted_or_found(buyer: User) -> None:
@@ -182,7 +185,7 @@ def test_promotions_switched_off_are_not_listed_counted_or_found(buyer: User) ->
     switch_off_promotions(buyer)
     buyer = User.objects.get(pk=buyer.pk)
 
-    counts = conversation_queries.unread_counts(buyer)
+    counts = hub_queries.unread_counts(buyer)
     assert (counts["promotions"], counts["notices"], counts["unseen"]) == (0, 1, 1)
     assert subjects(buyer) == ["Terms"]
     assert subjects(buyer, folder=Folder.PROMOTIONS) == []
@@ -220,7 +223,7 @@ def test_pages_of_all_merge_conversations_and_broadcasts_by_time_without_gaps(
     cursor = None
     pages = 0
     while True:
-        page = conversation_queries.inbox_page(buyer, cursor=cursor, limit=3, with_broadcasts=True)
+        page = hub_queries.message_center_page(buyer, cursor=cursor, limit=3)
         pages += 1
         seen += [
             row.broadcast.subject
@@ -244,11 +247,13 @@ def test_the_notices_folder_merges_notice_conversations_and_notice_broadcasts(bu
     broadcast(kind=BroadcastKind.PROMOTION, subject="Sale")
     later = timezone.now() + timedelta(seconds=2)
 
-    page = conversation_queries.inbox_page(buyer, folder=Folder.NOTICES, with_broadcasts=True)
+    page = hub_queries.message_center_page(buyer, folder=Folder.NOTICES)
     rows = queries.broadcast_rows(buyer, folder=Folder.NOTICES, limit=10, now=later)
 
     assert [row.broadcast.subject for row in rows] == ["Terms"]
-    assert len(page.participants) == 1
+    assert [row.conversation.subject for row in page.entries if isinstance(row, Participant)] == [
+        "Your account"
+    ]
 
 
 def test_a_broadcast_cursor_is_refused_where_broadcasts_are_not_listed(buyer: User) -> None:
@@ -277,10 +282,10 @@ def test_the_inbox_page_and_badges_cost_the_same_for_any_number_of_broadcasts(
 
     # participants, broadcasts
     with django_assert_num_queries(2):
-        page = conversation_queries.inbox_page(buyer, limit=25, with_broadcasts=True)
+        page = hub_queries.message_center_page(buyer, limit=25)
     # the counters and the broadcasts' counts, one UNION ALL
     with django_assert_num_queries(1):
-        counts = conversation_queries.unread_counts(buyer)
+        counts = hub_queries.unread_counts(buyer)
 
     assert len(page.entries) == min(live_broadcasts + 1, 25)
     assert counts["all"] == live_broadcasts + 1
@@ -294,10 +299,10 @@ def test_a_live_promotion_adds_the_one_preference_read(
 
     # counters + broadcasts, then the promotions preference (kept for the request)
     with django_assert_num_queries(2):
-        counts = conversation_queries.unread_counts(buyer)
+        counts = hub_queries.unread_counts(buyer)
     # participants, broadcasts: the preference is not read again
     with django_assert_num_queries(2):
-        conversation_queries.inbox_page(buyer, with_broadcasts=True)
+        hub_queries.message_center_page(buyer)
 
     assert counts["promotions"] == 1
 

@@ -9,8 +9,9 @@ from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.models import Box, Kind, Participant
+from messagecenter.conversations.models import Kind, Participant
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import Box
 from messagecenter.notifications import queries
 from messagecenter.notifications.models import Audience, BroadcastKind, BroadcastState
 from tests.notifications.helpers import broadcast
@@ -61,7 +62,7 @@ def test_opening_the_message_center_sees_broadcasts_and_clears_the_badge(
 
     assert f"{HEADER_BADGE}1<" in other_page
     assert HEADER_BADGE not in after
-    assert conversation_queries.unread_counts(buyer)["notices"] == 1
+    assert hub_queries.unread_counts(buyer)["notices"] == 1
 
 
 def test_the_message_center_with_an_unseen_broadcast_costs_a_constant(
@@ -96,7 +97,7 @@ def test_reading_a_broadcast_marks_it_read_for_that_person_only(
     assert "<p>Line one.</p>" in text
     assert queries.access_broadcast(buyer, notice.pk).is_read is True
     assert queries.access_broadcast(other_buyer, notice.pk).is_read is False
-    assert conversation_queries.unread_counts(buyer)["notices"] == 0
+    assert hub_queries.unread_counts(buyer)["notices"] == 0
 
 
 def test_a_broadcast_for_someone_else_is_a_404_like_a_missing_one(

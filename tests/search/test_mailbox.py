@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Box, Folder, Message, Participant, ParticipantRole
+from messagecenter.conversations.models import Message, Participant, ParticipantRole
+from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search import queries
 from messagecenter.search.actions import add_to_mailboxes
 from messagecenter.search.backends import containing, matching

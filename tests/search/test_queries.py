@@ -7,8 +7,9 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Box, Folder, Kind, Message
+from messagecenter.conversations.models import Kind, Message
 from messagecenter.errors import InvalidInput
+from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search.queries import SearchFilters, SearchPage, search_messages
 from tests.search.conftest import ORDER_NUMBER, Mailbox, move_in_time
 

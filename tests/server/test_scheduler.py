@@ -8,7 +8,8 @@ from django_tasks_db.models import DBTaskResult
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Box, Participant
+from messagecenter.conversations.models import Participant
+from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from messagecenter.server.scheduler import PERIODIC, enqueue_due
 

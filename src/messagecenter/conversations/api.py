@@ -25,10 +25,7 @@ from messagecenter.api_support import (
 from messagecenter.conversations import actions, queries
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
-    UNSEEN,
     Attachment,
-    Box,
-    Folder,
     Kind,
     Message,
     Participant,
@@ -37,8 +34,10 @@ from messagecenter.conversations.models import (
 )
 from messagecenter.conversations.templatetags.message_center import counterpart
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.hub import actions as hub_actions
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import UNSEEN, Box, Folder
 from messagecenter.marketplace import queries as marketplace_queries
-from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.rows import MAX_ID
 
 router = Router(tags=["message center"])
@@ -73,7 +72,7 @@ OTHER_LISTS: tuple[tuple[ListBox, str], ...] = (("archive", "Archive"), ("trash"
 
 @router.get("/folders", response=FoldersOut, summary="Folders with their unread counts")
 def folders(request: ApiRequest) -> FoldersOut:
-    counts = queries.unread_counts(request.auth)
+    counts = hub_queries.unread_counts(request.auth)
     lists = [
         FolderOut(key="all", label="All", box="inbox", folder=None, unread_count=counts["all"])
     ]
@@ -103,12 +102,7 @@ class ChangedOut(Schema):
 def mark_seen(request: ApiRequest) -> ChangedOut:
     """What opening the Message Center does: the badge clears, each conversation stays
     unread until it is read. Notices and promotions count too (one each)."""
-    now = timezone.now()
-    changed = actions.mark_seen(request.auth)
-    broadcasts = queries.unread_counts_and_unseen_broadcasts(request.auth, now=now)[1]
-    if broadcasts:
-        broadcast_actions.mark_broadcasts_seen(request.auth, until=now)
-    return ChangedOut(changed=changed + broadcasts)
+    return ChangedOut(changed=hub_actions.mark_seen(request.auth))
 
 
 # --- conversation lists ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from messagecenter.accounts.models import Role
+from messagecenter.hub.boxes import Box, Folder, counter_key
 
 
 class Kind(models.TextChoices):
@@ -26,19 +27,6 @@ class Kind(models.TextChoices):
     NOTICE = "notice", "Important notice"
 
 
-class Folder(models.TextChoices):
-    """The topical folders of the Message Center. Archive and Trash are boxes, not folders:
-    an archived order update is still an order update."""
-
-    BUYER_SELLER = "buyer_seller", "Buyer/Seller messages"
-    ORDERS = "orders", "Orders & shipping"
-    RETURNS = "returns", "Returns & refunds"
-    CUSTOMER_SERVICE = "customer_service", "Customer service"
-    CLAIMS = "claims", "Claims"
-    PROMOTIONS = "promotions", "Promotions"
-    NOTICES = "notices", "Notices"
-
-
 FOLDER_OF_KIND: dict[str, str] = {
     Kind.BUYER_SELLER: Folder.BUYER_SELLER,
     Kind.ORDER_UPDATES: Folder.ORDERS,
@@ -50,24 +38,6 @@ FOLDER_OF_KIND: dict[str, str] = {
     Kind.NOTICE: Folder.NOTICES,
 }
 
-
-class Box(models.TextChoices):
-    """Where a conversation sits for one person. DELETED is gone from every list (deleted
-    for ever, or purged from Trash) until a new message brings it back."""
-
-    INBOX = "inbox", "Inbox"
-    ARCHIVE = "archive", "Archive"
-    TRASH = "trash", "Trash"
-    DELETED = "deleted", "Deleted"
-
-
-# Unread counters are kept per person for each topical folder (conversations in the inbox)
-# and for Archive and Trash; "All" is the sum of the topical folders. UNSEEN counts
-# conversations with news since the person last opened the Message Center: the header
-# badge, cleared by opening the Message Center, while each conversation stays unread
-# until it is opened.
-UNSEEN = "unseen"
-COUNTER_KEYS: tuple[str, ...] = (*Folder.values, Box.ARCHIVE, Box.TRASH, UNSEEN)
 
 # "Mute until I unmute": a date no one reaches, so "is it muted now" stays one comparison.
 MUTED_INDEFINITELY = datetime(9999, 12, 31, tzinfo=UTC)
@@ -261,15 +231,6 @@ class Participant(models.Model):
     @property
     def counter_key(self) -> str | None:
         return counter_key(self.box, self.folder)
-
-
-def counter_key(box: str, folder: str) -> str | None:
-    """Which unread counter a conversation in this box and folder belongs to."""
-    if box == Box.INBOX:
-        return folder
-    if box in (Box.ARCHIVE, Box.TRASH):
-        return box
-    return None
 
 
 class UnreadCounter(models.Model):

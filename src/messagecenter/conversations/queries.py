@@ -1,11 +1,10 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import (
     Avg,
     Count,
@@ -20,11 +19,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import (
-    COUNTER_KEYS,
-    UNSEEN,
     Attachment,
-    Box,
-    Folder,
     Message,
     Participant,
     ResponseTime,
@@ -32,20 +27,10 @@ from messagecenter.conversations.models import (
     UnreadCounter,
 )
 from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.notifications.queries import (
-    BROADCAST_KEY_PREFIX,
-    BROADCAST_RANK,
-    BROADCASTS_UNSEEN,
-    CONVERSATION_RANK,
-    BroadcastItem,
-    Position,
-    broadcast_count_sql,
-    broadcast_rows,
-    fold_broadcast_counts,
-)
+from messagecenter.hub.boxes import COUNTER_KEYS, VISIBLE_BOXES, Box, Folder
+from messagecenter.hub.cursors import decode_cursor, encode_cursor
+from messagecenter.hub.feeds import Position
 from messagecenter.rows import MAX_ID, unique_row
-
-VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -91,17 +76,19 @@ LIST_ROW_RELATIONS = (
 )
 
 
+# In the Message Center's merged list, at one time conversations come before broadcasts
+# (hub/feeds.py).
+CONVERSATION_RANK = 1
+
+
 @dataclass(frozen=True)
 class InboxPage:
     participants: list[Participant]
     next_cursor: str | None
-    # With broadcasts merged in by time (inbox_page(with_broadcasts=True)): every row of the
-    # page, conversations and broadcasts, newest first.
-    rows: list[Participant | BroadcastItem] | None = None
 
     @property
-    def entries(self) -> list[Participant | BroadcastItem]:
-        return self.rows if self.rows is not None else list(self.participants)
+    def entries(self) -> list[Participant]:
+        return self.participants
 
 
 def inbox_page(
@@ -111,29 +98,41 @@ def inbox_page(
     folder: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-    with_broadcasts: bool = False,
 ) -> InboxPage:
-    """One page of a person's conversations, newest activity first.
+    """One page of a person's conversations, newest activity first (the API's list; the
+    Message Center's pages merge in broadcasts through hub.queries.message_center_page).
 
     An ordered range scan of participant_box_recent / participant_folder_recent: the cost is
     the page size, not the size of the inbox. Pages continue from a keyset cursor.
-
-    with_broadcasts: the notices and promotions that apply to the person are merged in by
-    time (one more query, over the live broadcasts; docs/notifications.md). The cursor
-    then names the last row of either kind: `time~id` after a conversation (the same as
-    without broadcasts), `time~b<id>` after a broadcast.
     """
     if box not in VISIBLE_BOXES:
         raise InvalidInput(f"Unknown box {box!r}.", code="invalid_box")
     if folder is not None and folder not in Folder.values:
         raise InvalidInput(f"Unknown folder {folder!r}.", code="invalid_folder")
     page_size = limit or settings.INBOX_PAGE_SIZE
+    after: Position | None = None
+    if cursor:
+        last_activity_at, last_id = decode_cursor(cursor)
+        after = (last_activity_at, CONVERSATION_RANK, last_id)
+    participants = conversation_rows(user, box, folder, after, page_size + 1)
+    next_cursor = None
+    if len(participants) > page_size:
+        participants = participants[:page_size]
+        last = participants[-1]
+        next_cursor = encode_cursor(last.last_activity_at, last.pk)
+    return InboxPage(participants=participants, next_cursor=next_cursor)
+
+
+def conversation_rows(
+    user: User, box: str, folder: str | None, after: Position | None, limit: int
+) -> list[Participant]:
+    """Up to `limit` of the person's conversations in a box (and a folder of the inbox),
+    newest activity first, after a position of a list: the conversations' feed of the
+    Message Center (hub/feeds.py)."""
     rows = Participant.objects.filter(user=user, box=box)
     if folder is not None:
         rows = rows.filter(folder=folder)
-    after: Position | None = None
-    if cursor:
-        after = _decode_position(cursor) if with_broadcasts else (*_decode_cursor(cursor), 1)
+    if after is not None:
         last_activity_at, rank, last_id = after
         # At one time, conversations come before broadcasts: after a broadcast, only older
         # conversations are left.
@@ -141,106 +140,24 @@ def inbox_page(
         if rank != CONVERSATION_RANK:
             same_time = Q(pk__in=[])
         rows = rows.filter(Q(last_activity_at__lt=last_activity_at) | same_time)
-    participants = list(
-        rows.select_related(*LIST_ROW_RELATIONS).order_by("-last_activity_at", "-id")[
-            : page_size + 1
-        ]
-    )
-    if with_broadcasts:
-        return _merged_page(
-            participants,
-            broadcast_rows(user, box=box, folder=folder, after=after, limit=page_size + 1),
-            page_size,
-        )
-    next_cursor = None
-    if len(participants) > page_size:
-        participants = participants[:page_size]
-        last = participants[-1]
-        next_cursor = f"{last.last_activity_at.isoformat()}~{last.pk}"
-    return InboxPage(participants=participants, next_cursor=next_cursor)
-
-
-def _merged_page(
-    participants: list[Participant], broadcasts: list[BroadcastItem], page_size: int
-) -> InboxPage:
-    def sort_key(row: Participant | BroadcastItem) -> Position:
-        if isinstance(row, BroadcastItem):
-            return row.sort_key
-        return (row.last_activity_at, CONVERSATION_RANK, row.pk)
-
-    merged: list[Participant | BroadcastItem] = [*participants, *broadcasts]
-    rows = sorted(merged, key=sort_key, reverse=True)
-    next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        last = rows[-1]
-        marker = "b" if isinstance(last, BroadcastItem) else ""
-        next_cursor = f"{last.last_activity_at.isoformat()}~{marker}{last.pk}"
-    return InboxPage(
-        participants=[row for row in rows if isinstance(row, Participant)],
-        next_cursor=next_cursor,
-        rows=rows,
+    return list(
+        rows.select_related(*LIST_ROW_RELATIONS).order_by("-last_activity_at", "-id")[:limit]
     )
 
 
-def _decode_position(cursor: str) -> Position:
-    """A cursor of a merged page: `time~id` (a conversation) or `time~b<id>` (a broadcast)."""
-    timestamp, _, identifier = cursor.rpartition("~")
-    if identifier.startswith("b"):
-        time, last_id = _decode_cursor(f"{timestamp}~{identifier[1:]}")
-        return (time, BROADCAST_RANK, last_id)
-    time, last_id = _decode_cursor(cursor)
-    return (time, CONVERSATION_RANK, last_id)
+def counter_sql(user: User, now: datetime) -> tuple[str, list[Any]]:
+    """The person's maintained unread counters as (key, count) rows keyed
+    "conversation:<key>", for the Message Center's counts (hub.queries.unread_counts):
+    one indexed read of at most ten rows, never a count over conversations."""
+    return (
+        f'SELECT \'conversation:\' || "key", "conversations"'
+        f" FROM {UnreadCounter._meta.db_table} WHERE user_id = %s",
+        [user.pk],
+    )
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """A cursor from inbox_page; anything else (a hand-made one too) is invalid_cursor,
-    never a database error."""
-    try:
-        timestamp, _, identifier = cursor.rpartition("~")
-        last_activity_at, last_id = datetime.fromisoformat(timestamp), int(identifier)
-        if last_activity_at.tzinfo is None or not 0 < last_id <= MAX_ID:
-            raise ValueError(cursor)
-        return last_activity_at.astimezone(UTC), last_id
-    except (ValueError, OverflowError):
-        raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
-
-
-# The counters' columns, for unread_counts' UNION with the broadcasts' counts.
-COUNTER_COLUMNS = '"key", "conversations"'
-
-
-def unread_counts(user: User, *, now: datetime | None = None) -> dict[str, int]:
-    """Conversations with unread messages per folder, Archive and Trash, plus "all" (the
-    inbox): one indexed read of at most nine maintained counters. The broadcasts that
-    apply to the person are added in, read in the same statement (UNION ALL with a
-    grouped count over the live broadcasts, docs/notifications.md)."""
-    return unread_counts_and_unseen_broadcasts(user, now=now)[0]
-
-
-def unread_counts_and_unseen_broadcasts(
-    user: User, *, now: datetime | None = None
-) -> tuple[dict[str, int], int]:
-    """unread_counts, and how many of `unseen` are broadcasts (what opening the Message
-    Center has to mark seen besides conversations)."""
-    counts = dict.fromkeys(COUNTER_KEYS, 0)
-    broadcasts_sql, params = broadcast_count_sql(user, now or timezone.now())
-    found: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {COUNTER_COLUMNS} FROM {UnreadCounter._meta.db_table} WHERE user_id = %s"
-            f" UNION ALL {broadcasts_sql}",
-            [user.pk, *params],
-        )
-        for key, count in cursor.fetchall():
-            (found if key.startswith(BROADCAST_KEY_PREFIX) else counts)[key] = count
-    broadcasts = fold_broadcast_counts(user, found)
-    unseen_broadcasts = broadcasts.pop(BROADCASTS_UNSEEN)
-    for key, count in broadcasts.items():
-        counts[key] += count
-    counts[UNSEEN] += unseen_broadcasts
-    counts["all"] = sum(counts[folder] for folder in Folder.values)
-    return counts, unseen_broadcasts
+def fold_counter_rows(user: User, rows: dict[str, int]) -> dict[str, int]:
+    return {key: rows.get(key, 0) for key in COUNTER_KEYS}
 
 
 def conversation_messages(participant: Participant) -> QuerySet[Message]:
@@ -298,7 +215,7 @@ def response_needed_page(
         user=seller, awaiting_response_since__isnull=False, box__in=VISIBLE_BOXES
     )
     if cursor:
-        since, last_id = _decode_cursor(cursor)
+        since, last_id = decode_cursor(cursor)
         rows = rows.filter(
             Q(awaiting_response_since__gt=since) | Q(awaiting_response_since=since, id__gt=last_id)
         )
@@ -312,7 +229,7 @@ def response_needed_page(
         participants = participants[:page_size]
         last = participants[-1]
         assert last.awaiting_response_since is not None
-        next_cursor = f"{last.awaiting_response_since.isoformat()}~{last.pk}"
+        next_cursor = encode_cursor(last.awaiting_response_since, last.pk)
     return InboxPage(participants=participants, next_cursor=next_cursor)
 
 

@@ -11,13 +11,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,16 +25,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import (
-    UNSEEN,
-    Box,
-    Folder,
-    Participant,
-    ParticipantRole,
-    SavedReply,
-)
+from messagecenter.conversations.models import Participant, ParticipantRole, SavedReply
 from messagecenter.conversations.templatetags.message_center import undo_restore_tags
 from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
+from messagecenter.hub import actions as hub_actions
+from messagecenter.hub import queries as hub_queries
+from messagecenter.hub.boxes import UNSEEN, Box, Folder
+from messagecenter.hub.selection import RESPONSE_NEEDED, ListSelection
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import Order
 from messagecenter.notifications import actions as broadcast_actions
@@ -47,66 +43,6 @@ from messagecenter.web.shortcuts import (
 
 # Orders offered in the customer-service form's "About an order" list.
 ORDERS_TO_CHOOSE_FROM = 20
-
-# The seller's list of conversations where a buyer waits for an answer (?view=…).
-RESPONSE_NEEDED = "response-needed"
-
-
-@dataclass(frozen=True)
-class ListSelection:
-    """Which list of the Message Center: the inbox (All or one folder), Archive or Trash,
-    or a seller's Response needed (`view`), from a page cursor on. Read from the query
-    string, echoed in the bulk-action form."""
-
-    box: str = Box.INBOX
-    folder: str | None = None
-    cursor: str | None = None
-    view: str | None = None
-
-    @classmethod
-    def from_data(cls, data: QueryDict) -> "ListSelection":
-        return cls(
-            box=data.get("box") or Box.INBOX,
-            folder=data.get("folder") or None,
-            cursor=data.get("cursor") or None,
-            view=data.get("view") or None,
-        )
-
-    @classmethod
-    def of(cls, participant: Participant) -> "ListSelection":
-        """The list a conversation is found in: its folder in the inbox, else its box."""
-        if participant.box == Box.INBOX:
-            return cls(folder=participant.folder)
-        return cls(box=participant.box)
-
-    def url(self, *, cursor: str | None = None) -> str:
-        params = {}
-        if self.view:
-            params["view"] = self.view
-        if self.box != Box.INBOX:
-            params["box"] = self.box
-        if self.folder:
-            params["folder"] = self.folder
-        if cursor:
-            params["cursor"] = cursor
-        base = reverse("message-center")
-        return f"{base}?{urlencode(params)}" if params else base
-
-    @property
-    def is_response_needed(self) -> bool:
-        return self.view == RESPONSE_NEEDED
-
-    @property
-    def title(self) -> str:
-        if self.is_response_needed:
-            return "Response needed"
-        if self.box == Box.ARCHIVE:
-            return "Archive"
-        if self.box == Box.TRASH:
-            return "Trash"
-        if self.folder:
-            return dict(Folder.choices).get(self.folder, "Messages")
-        return "All messages"
 
 
 @dataclass(frozen=True)
@@ -166,20 +102,18 @@ def _message_center_page(
     selected: Collection[int] = (),
     status: int = 200,
 ) -> HttpResponse:
-    page: queries.InboxPage | None
+    page: hub_queries.MessageCenterPage | queries.InboxPage | None
     now = timezone.now()
     try:
         page = _list_page(request.user, selection)
     except InvalidInput as invalid:
         page, error, status = None, invalid, invalid.status
-    counts, unseen_broadcasts = queries.unread_counts_and_unseen_broadcasts(request.user, now=now)
+    read = hub_queries.message_center_counts(request.user, now=now)
+    counts = read.counts
     if opened and counts[UNSEEN]:
         # The page's only write, and only when there is news: a GET of a page with
         # nothing unseen stays read-only (no write lock taken on SQLite).
-        if counts[UNSEEN] > unseen_broadcasts:
-            actions.mark_seen(request.user)
-        if unseen_broadcasts:
-            broadcast_actions.mark_broadcasts_seen(request.user, until=now)
+        hub_actions.mark_seen(request.user, now=now, counts=read)
         counts = {**counts, UNSEEN: 0}
     older_url = ""
     if page is not None and page.next_cursor:
@@ -210,14 +144,12 @@ def _message_center_page(
     return response
 
 
-def _list_page(user: User, selection: ListSelection) -> queries.InboxPage:
+def _list_page(
+    user: User, selection: ListSelection
+) -> hub_queries.MessageCenterPage | queries.InboxPage:
     if selection.view is None:
-        return queries.inbox_page(
-            user,
-            box=selection.box,
-            folder=selection.folder,
-            cursor=selection.cursor,
-            with_broadcasts=True,
+        return hub_queries.message_center_page(
+            user, box=selection.box, folder=selection.folder, cursor=selection.cursor
         )
     if selection.is_response_needed:
         if not user.is_seller:

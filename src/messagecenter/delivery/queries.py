@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Box, Message, Participant
+from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import references
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.errors import NotFound
+from messagecenter.hub.boxes import Box
 from messagecenter.notifications.models import Broadcast
 from messagecenter.notifications.queries import access_broadcast
 from messagecenter.safety.detector import Sender, SenderRole, check

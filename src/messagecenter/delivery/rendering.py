@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Box, Kind, Message, Participant, ParticipantRole
+from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
 from messagecenter.delivery import dkim_signing, mime, references, relay
 from messagecenter.delivery.links import absolute, preferences_url, unsubscribe_url
 from messagecenter.delivery.models import Category, Email, EmailKind
+from messagecenter.hub.boxes import Box
 from messagecenter.notifications.models import Broadcast, BroadcastKind
 
 

@@ -21,9 +21,10 @@ from messagecenter.api_support import (
 )
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import MessageIn, MessageOut, PageLimit, StorefrontOut, sent
-from messagecenter.conversations.models import Box, Participant
+from messagecenter.conversations.models import Participant
 from messagecenter.conversations.templatetags.message_center import counterpart
 from messagecenter.errors import TooLarge
+from messagecenter.hub.boxes import Box
 from messagecenter.marketplace import actions as marketplace_actions
 from messagecenter.marketplace import events, queries
 from messagecenter.marketplace.models import Order, OrderItem, Storefront

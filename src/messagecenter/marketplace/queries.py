@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
-from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.hub.boxes import VISIBLE_BOXES
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,

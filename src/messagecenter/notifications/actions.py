@@ -15,9 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Box
 from messagecenter.delivery.actions import enqueue_broadcast_emails
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.hub.boxes import Box
 from messagecenter.notifications import queries
 from messagecenter.notifications.models import (
     Audience,

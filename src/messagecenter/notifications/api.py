@@ -15,12 +15,13 @@ from ninja import Router, Schema
 
 from messagecenter.accounts.models import User
 from messagecenter.api_support import ApiRequest, Id, Text
-from messagecenter.conversations.models import Box
 from messagecenter.errors import InvalidInput
+from messagecenter.hub.boxes import Box
+from messagecenter.hub.cursors import decode_cursor, encode_cursor
+from messagecenter.hub.feeds import Position
 from messagecenter.notifications import actions, queries
 from messagecenter.notifications.models import BroadcastKind
 from messagecenter.notifications.queries import BROADCAST_RANK, BroadcastItem
-from messagecenter.rows import MAX_ID
 
 router = Router(tags=["notices and promotions"])
 
@@ -86,14 +87,8 @@ def broadcast_out(item: BroadcastItem) -> BroadcastOut:
     )
 
 
-def _decode_cursor(cursor: str) -> queries.Position:
-    try:
-        timestamp, _, identifier = cursor.rpartition("~")
-        sent_at, last_id = datetime.fromisoformat(timestamp), int(identifier)
-        if sent_at.tzinfo is None or not 0 < last_id <= MAX_ID:
-            raise ValueError(cursor)
-    except (ValueError, OverflowError):
-        raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
+def _decode_cursor(cursor: str) -> Position:
+    sent_at, last_id = decode_cursor(cursor)
     return (sent_at, BROADCAST_RANK, last_id)
 
 
@@ -117,7 +112,7 @@ def list_broadcasts(
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]
-        next_cursor = f"{items[-1].broadcast.send_at.isoformat()}~{items[-1].pk}"
+        next_cursor = encode_cursor(items[-1].broadcast.send_at, items[-1].pk)
     return BroadcastPageOut(items=[broadcast_out(item) for item in items], next_cursor=next_cursor)
 
 

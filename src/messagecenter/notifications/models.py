@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from messagecenter.conversations.models import Box
+from messagecenter.hub.boxes import Box
 
 
 class BroadcastKind(models.TextChoices):

@@ -25,8 +25,9 @@ from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Box, Folder
 from messagecenter.errors import NotFound
+from messagecenter.hub.boxes import UNSEEN, VISIBLE_BOXES, Box, Folder
+from messagecenter.hub.feeds import Position
 from messagecenter.notifications.models import (
     Audience,
     Broadcast,
@@ -44,16 +45,9 @@ FOLDER_OF_BROADCAST_KIND: dict[str, str] = {
     BroadcastKind.PROMOTION: Folder.PROMOTIONS,
 }
 BROADCAST_KIND_OF_FOLDER = {folder: kind for kind, folder in FOLDER_OF_BROADCAST_KIND.items()}
-# The counts beside the conversation counters; unread_counts adds them up.
-BROADCASTS_UNSEEN = "broadcasts_unseen"
-# The boxes a person can find a broadcast in; DELETED is gone for ever.
-VISIBLE_BOXES = (Box.INBOX, Box.ARCHIVE, Box.TRASH)
-# In a list merged with conversations, at the same time conversations come first.
-CONVERSATION_RANK = 1
+# In a list merged with conversations, at the same time conversations come first
+# (hub/feeds.py).
 BROADCAST_RANK = 0
-# A position in a merged list: (time, rank, id) of the last row shown; rows after it are
-# smaller in that order.
-Position = tuple[datetime, int, int]
 
 
 @dataclass(frozen=True)
@@ -288,8 +282,8 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-# Keys of broadcast_count_sql: "broadcast:<kind>:<group>", beside the conversation
-# counters' keys (which never contain a colon).
+# Keys of broadcast_count_sql: "broadcast:<kind>:<group>" (the feed's name first, as the
+# Message Center's counts read every feed's rows in one statement, hub/queries.py).
 BROADCAST_KEY_PREFIX = "broadcast:"
 # Groups of broadcast_count_sql: not acted on and sent since the person last opened the
 # Message Center; not acted on and older; acted on and unread: its box; read: other.
@@ -299,8 +293,8 @@ NEW_UNSEEN, NEW_SEEN, OTHER = "new_unseen", "new_seen", "other"
 def broadcast_count_sql(user: User, now: datetime) -> tuple[str, list[Any]]:
     """SELECT of (key, count) rows: the person's live broadcasts grouped by what they
     count towards, keyed "broadcast:<kind>:<group>". Shaped like the conversation
-    counters (UnreadCounter key, conversations) so that unread_counts reads both in one
-    statement (UNION ALL)."""
+    counters (UnreadCounter key, conversations) so that the Message Center's counts read
+    both in one statement (UNION ALL, hub.queries.unread_counts)."""
     where, params = _live_for(user, now)
     sql = (
         f"SELECT '{BROADCAST_KEY_PREFIX}' || b.kind || ':' || CASE"
@@ -314,35 +308,24 @@ def broadcast_count_sql(user: User, now: datetime) -> tuple[str, list[Any]]:
 
 
 def fold_broadcast_counts(user: User, rows: dict[str, int]) -> dict[str, int]:
-    """broadcast_count_sql's rows as the Message Center's counts: unread per folder (Notices,
-    Promotions), in Archive and Trash, and unseen. Promotions switched off count nowhere
-    (the preference is read only when a promotion would count)."""
+    """broadcast_count_sql's rows (keyed "<kind>:<group>", the feed's name taken off) as
+    the Message Center's counts: unread per folder (Notices, Promotions), in Archive and
+    Trash, and unseen. Promotions switched off count nowhere (the preference is read only
+    when a promotion would count)."""
     kinds = [BroadcastKind.NOTICE.value]
-    if any(key.startswith(f"{BROADCAST_KEY_PREFIX}promotion:") for key in rows) and (
-        promotions_shown(user)
-    ):
+    if any(key.startswith("promotion:") for key in rows) and promotions_shown(user):
         kinds.append(BroadcastKind.PROMOTION.value)
 
     def count(kind: str, *groups: str) -> int:
-        return sum(rows.get(f"{BROADCAST_KEY_PREFIX}{kind}:{group}", 0) for group in groups)
+        return sum(rows.get(f"{kind}:{group}", 0) for group in groups)
 
     counts = dict.fromkeys((Folder.NOTICES.value, Folder.PROMOTIONS.value), 0)
     for kind in kinds:
         counts[FOLDER_OF_BROADCAST_KIND[kind]] = count(kind, NEW_UNSEEN, NEW_SEEN, Box.INBOX)
     counts[Box.ARCHIVE.value] = sum(count(kind, Box.ARCHIVE) for kind in kinds)
     counts[Box.TRASH.value] = sum(count(kind, Box.TRASH) for kind in kinds)
-    counts[BROADCASTS_UNSEEN] = sum(count(kind, NEW_UNSEEN) for kind in kinds)
+    counts[UNSEEN] = sum(count(kind, NEW_UNSEEN) for kind in kinds)
     return counts
-
-
-def broadcast_counts(user: User, now: datetime | None = None) -> dict[str, int]:
-    """Unread broadcasts per folder, Archive and Trash, and the unseen ones (sent since
-    the person last opened the Message Center, not acted on): one query, plus the
-    promotions preference only when a promotion counts."""
-    sql, params = broadcast_count_sql(user, now or timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return fold_broadcast_counts(user, dict(cursor.fetchall()))
 
 
 def as_id(value: Any) -> int:

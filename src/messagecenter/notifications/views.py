@@ -6,9 +6,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from messagecenter.conversations.models import Box, Folder
-from messagecenter.conversations.views import ListSelection
 from messagecenter.errors import NotFound
+from messagecenter.hub.boxes import Box, Folder
+from messagecenter.hub.selection import ListSelection
 from messagecenter.notifications import actions, queries
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 

@@ -8,7 +8,7 @@ import pydantic
 from ninja import Query, Router, Schema
 
 from messagecenter.api_support import ApiRequest
-from messagecenter.conversations.models import Folder
+from messagecenter.hub.boxes import Folder
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
 

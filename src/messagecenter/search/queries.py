@@ -26,9 +26,9 @@ from django.utils.safestring import SafeString
 from django_stubs_ext import WithAnnotations
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Attachment, Box, Folder
-from messagecenter.conversations.queries import VISIBLE_BOXES
+from messagecenter.conversations.models import Attachment
 from messagecenter.errors import InvalidInput
+from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
 from messagecenter.rows import MAX_ID
 from messagecenter.search import spelling
 from messagecenter.search.backends import (

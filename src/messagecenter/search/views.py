@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from messagecenter.conversations.models import Box, Folder
 from messagecenter.errors import InvalidInput
+from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest

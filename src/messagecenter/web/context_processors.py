@@ -3,7 +3,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from messagecenter.conversations.queries import unread_counts
+from messagecenter.hub.queries import unread_counts
 
 
 def message_center_badge(request: HttpRequest) -> dict[str, Any]:

@@ -10,11 +10,9 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.own_rows import finish, lock_own
 from messagecenter.conversations.actions.purge import delete_for_participants
-from messagecenter.conversations.models import (
-    Box,
-    Participant,
-)
+from messagecenter.conversations.models import Participant
 from messagecenter.errors import InvalidInput
+from messagecenter.hub.boxes import Box
 from messagecenter.realtime.models import EventKind
 
 

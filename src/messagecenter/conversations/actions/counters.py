@@ -3,12 +3,8 @@ UPDATE that moves them."""
 
 from django.db.models import Case, F, Q, Value, When
 
-from messagecenter.conversations.models import (
-    UNSEEN,
-    Participant,
-    UnreadCounter,
-    counter_key,
-)
+from messagecenter.conversations.models import Participant, UnreadCounter
+from messagecenter.hub.boxes import UNSEEN, counter_key
 
 
 def count_transition(

@@ -11,8 +11,8 @@ from messagecenter.conversations.actions.counters import apply_counter_deltas, c
 from messagecenter.conversations.models import (
     Participant,
 )
-from messagecenter.conversations.queries import VISIBLE_BOXES
 from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.hub.boxes import VISIBLE_BOXES
 from messagecenter.realtime.actions import PendingEvent, record_events
 
 # Bulk actions take at most this many conversations at once (one page of selection).

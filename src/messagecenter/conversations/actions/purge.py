@@ -12,14 +12,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
-from messagecenter.conversations.models import (
-    Attachment,
-    Box,
-    Conversation,
-    Message,
-    Participant,
-)
-from messagecenter.conversations.queries import VISIBLE_BOXES
+from messagecenter.conversations.models import Attachment, Conversation, Message, Participant
+from messagecenter.hub.boxes import VISIBLE_BOXES, Box
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
 

@@ -11,13 +11,9 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.counters import apply_counter_deltas
 from messagecenter.conversations.actions.own_rows import finish, lock_own
-from messagecenter.conversations.models import (
-    MUTED_INDEFINITELY,
-    UNSEEN,
-    Conversation,
-    Participant,
-)
+from messagecenter.conversations.models import MUTED_INDEFINITELY, Conversation, Participant
 from messagecenter.errors import InvalidInput
+from messagecenter.hub.boxes import UNSEEN
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
 

@@ -23,10 +23,8 @@ from messagecenter.conversations.actions.checks import (
 )
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
 from messagecenter.conversations.models import (
-    COUNTER_KEYS,
     FOLDER_OF_KIND,
     Attachment,
-    Box,
     Conversation,
     Kind,
     Message,
@@ -37,6 +35,7 @@ from messagecenter.conversations.models import (
 )
 from messagecenter.delivery.actions import record_message_emails
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.hub.boxes import COUNTER_KEYS, Box
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
