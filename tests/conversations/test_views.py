@@ -256,6 +256,29 @@ def test_an_agent_sees_the_customer_without_the_official_badge_after_answering(
     assert buyer_list.count('<span class="badge badge--official">Official</span>') == 2
 
 
+def test_a_reply_to_a_trashed_conversation_says_it_moved_it_back(
+    client: Client, question: Message
+) -> None:
+    """From a tab that still showed it in the inbox: the reply goes through and says where
+    the conversation went."""
+    buyer = question.sender
+    actions.trash_conversations(buyer, [question.conversation_id])
+    signed_in(client, buyer)
+
+    response = client.post(
+        conversation_url(question.conversation_id),
+        {"body": "One more thing.", "idempotency_key": "stale-tab"},
+        follow=True,
+    )
+
+    assert "This conversation was in Trash: your reply moved it back to your inbox." in (
+        page_text(response)
+    )
+    assert Participant.objects.get(user=buyer, conversation_id=question.conversation_id).box == (
+        Box.INBOX
+    )
+
+
 def test_signed_in_pages_are_never_kept_by_the_browser(client: Client, question: Message) -> None:
     signed_in(client, question.sender)
 

@@ -315,6 +315,12 @@ def _reply(request: AuthenticatedHttpRequest, participant: Participant) -> HttpR
         raise Http404(error.message) from error
     except MessageCenterError as error:
         return _conversation_page(request, participant, error=error, body=body, status=error.status)
+    if participant.box == Box.TRASH:
+        # A reply brings a conversation back (a buyer would not answer into the void), but
+        # the page it was written on may be an old tab that never learnt of the Trash.
+        messages.info(
+            request, "This conversation was in Trash: your reply moved it back to your inbox."
+        )
     url = reverse("conversation", args=[participant.conversation_id])
     return redirect(f"{url}#message-{message.pk}")
 
