@@ -67,6 +67,7 @@ def test_a_result_carries_what_a_list_shows(sign_in: SignIn, mailbox: Mailbox) -
                 "is_official": False,
                 "is_from_you": False,
                 "created_at": "2026-03-04T12:00:00Z",
+                "box": "inbox",
             }
         ],
         "next_cursor": None,

@@ -499,3 +499,19 @@ def test_letters_from_every_script_are_found_the_same_way(mailbox: Mailbox, text
     ]
 
     assert found_ids == ([notice.pk] if SCRIPTS[text] else [])
+
+
+def test_each_result_says_where_it_is(mailbox: Mailbox) -> None:
+    """c1 is archived, e1 in Trash, the rest in the inbox."""
+    orders = search_messages(mailbox.buyer, SearchFilters(text="order"))
+    trash = search_messages(mailbox.buyer, SearchFilters(text="toasters"))
+
+    assert [
+        (name, result.box)
+        for name, result in zip(names(mailbox, orders), orders.results, strict=True)
+    ] == [
+        ("c1", Box.ARCHIVE),
+        ("b2", Box.INBOX),
+        ("b1", Box.INBOX),
+    ]
+    assert [result.box for result in trash.results] == [Box.TRASH]

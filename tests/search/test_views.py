@@ -142,6 +142,15 @@ def test_a_misspelt_word_shows_what_was_searched_for_instead(
     assert query["q"] == ["kettle"]
 
 
+def test_results_in_trash_or_archive_say_so(client: Client, mailbox: Mailbox) -> None:
+    html = page(client, mailbox, "q=order")
+    trash = page(client, mailbox, "q=toasters")
+
+    assert html.count('<span class="tag">In Archive</span>') == 1
+    assert '<span class="tag">In Trash</span>' not in html
+    assert trash.count('<span class="tag">In Trash</span>') == 1
+
+
 def test_nothing_found_is_explained(client: Client, mailbox: Mailbox) -> None:
     html = page(client, mailbox, "q=kettle&sender=nobody")
 

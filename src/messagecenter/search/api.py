@@ -62,6 +62,8 @@ class SearchResultOut(Schema):
     is_official: bool
     is_from_you: bool
     created_at: datetime
+    # Where it is for you: inbox, archive or trash.
+    box: Literal["inbox", "archive", "trash"]
 
 
 class SearchPageOut(Schema):
@@ -106,6 +108,7 @@ def search(request: ApiRequest, params: Query[SearchParams]) -> SearchPageOut:
                 is_official=result.is_official,
                 is_from_you=result.is_from_you,
                 created_at=result.created_at,
+                box=result.box,
             )
             for result in page.results
         ],

@@ -54,6 +54,7 @@ _BEFORE_EVERYTHING = datetime(1, 1, 1, tzinfo=UTC)
 
 class _Annotations(TypedDict):
     relevance: int
+    box: str
     sent_at: datetime
     walk_end: datetime | None
 
@@ -106,6 +107,8 @@ class SearchResult:
     created_at: datetime
     # A short window of the body around the first match, matches in <mark>, HTML-escaped.
     snippet: SafeString
+    # Where it is for the person: inbox, archive or trash.
+    box: str = Box.INBOX
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,10 @@ def _documents(
         ),
         padded_subject=Concat(Value(" "), "subject_tokens", Value(" "), output_field=TextField()),
     )
-    documents = documents.annotate(relevance=_relevance(terms))
+    # The person's box, from the Participant row the filter above joined.
+    documents = documents.annotate(
+        relevance=_relevance(terms), box=F("message__conversation__participants__box")
+    )
     if through_mailbox:
         # The date range again, on the mailbox's time: where a walk starts and ends.
         if filters.date_from is not None:
@@ -440,4 +446,5 @@ def _result(user: User, document: Found, terms: tuple[Term, ...]) -> SearchResul
         is_from_you=message.sender_id == user.pk,
         created_at=message.created_at,
         snippet=snippet(message.body, terms),
+        box=document.box,
     )
