@@ -62,8 +62,8 @@ class SearchResultOut(Schema):
     is_official: bool
     is_from_you: bool
     created_at: datetime
-    # Where it is for you: inbox, archive or trash.
-    box: Literal["inbox", "archive", "trash"]
+    # Where it is for you: "inbox", "archive" or "trash".
+    box: str
 
 
 class SearchPageOut(Schema):
