@@ -28,6 +28,7 @@ from messagecenter.delivery.models import (
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
 from tests.delivery.smtp import Handler
+from tests.factories import order_with_item
 
 pytestmark = pytest.mark.django_db
 
@@ -367,3 +368,25 @@ def test_a_promotion_sent_to_one_person_carries_one_click_unsubscribe(
     )
     assert send_due_emails() == 0
     assert len(inbox.received) == 1
+
+
+def test_the_email_copy_of_a_warned_message_carries_the_warning_and_no_clickable_link(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    order = order_with_item(buyer, product)
+    conversation_actions.contact_buyer_about_order(
+        seller,
+        order.pk,
+        "Your account has been suspended. Verify your account at "
+        "https://rnarketplace-account-verify.example/secure-login and confirm your password.",
+    )
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    [received] = inbox.received
+    assert "BE CAREFUL: THIS MESSAGE MAY BE A SCAM." in received.text()
+    assert "- It asks for a password" in received.text()
+    assert "hxxps://rnarketplace-account-verify[.]example/secure-login" in received.text()
+    assert "https://rnarketplace-account-verify.example" not in received.text()
+    assert "Be careful: this message may be a scam." in received.html()
+    assert "https://rnarketplace-account-verify.example" not in received.html()

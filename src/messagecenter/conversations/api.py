@@ -113,6 +113,8 @@ class LastMessageOut(Schema):
     sender_name: str
     # From the marketplace or its agents: the badge no buyer or seller can fake.
     is_official: bool
+    # The safety check's verdict: "warn" deserves a warning in the list (docs/safety.md).
+    safety_verdict: str
     preview: str
     created_at: datetime
 
@@ -161,6 +163,7 @@ def conversation_out(participant: Participant, now: datetime) -> ConversationOut
             id=last.pk,
             sender_name=last.sender_name,
             is_official=last.is_official,
+            safety_verdict=last.safety_verdict,
             preview=last.body[: actions.PREVIEW_CHARS],
             created_at=last.created_at,
         ),
@@ -335,6 +338,22 @@ class AttachmentOut(Schema):
     download_url: str
 
 
+class SafetyReasonOut(Schema):
+    category: str
+    code: str
+    text: str
+
+
+class SafetyOut(Schema):
+    """The safety check of a message people sent each other (docs/safety.md): show a warning
+    with the reasons for "warn" and never make its links clickable; `is_masked`: contact
+    details in `body` were replaced by "[contact details removed]"."""
+
+    verdict: str
+    reasons: list[SafetyReasonOut]
+    is_masked: bool
+
+
 class MessageOut(Schema):
     id: int
     conversation_id: int
@@ -344,6 +363,7 @@ class MessageOut(Schema):
     body: str
     created_at: datetime
     attachments: list[AttachmentOut]
+    safety: SafetyOut
 
 
 class MessagePageOut(Schema):
@@ -373,6 +393,11 @@ def message_out(message: Message, user: User) -> MessageOut:
         body=message.body,
         created_at=message.created_at,
         attachments=[attachment_out(attachment) for attachment in message.listed_attachments],
+        safety=SafetyOut(
+            verdict=message.safety_verdict,
+            reasons=[SafetyReasonOut(**reason) for reason in message.safety_reasons],
+            is_masked=message.is_masked,
+        ),
     )
 
 

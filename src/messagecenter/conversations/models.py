@@ -93,6 +93,15 @@ class Message(models.Model):
     created_at = models.DateTimeField()
     # The client's key for "send once": a retry with the same key returns this message.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (NULL: no key)
+    # The safety check's verdict on a message people sent each other (docs/safety.md):
+    # "ok" or "warn" (a banner with the reasons; its links are never clickable), the
+    # reasons as [{"category", "code", "text"}], whether contact details were masked in
+    # `body`, and the rules' and settings' version that judged it. The marketplace's own
+    # messages are "ok" with no version.
+    safety_verdict = models.CharField(max_length=8, default="ok")
+    safety_reasons = models.JSONField(default=list, blank=True)
+    is_masked = models.BooleanField(default=False)
+    safety_version = models.CharField(max_length=24, blank=True)
     # Not a column: set on the message a send with an idempotency key returns when an
     # earlier request with that key had sent it (actions._send_once); the API answers 200.
     found_by_idempotency_key = False
@@ -117,6 +126,10 @@ class Message(models.Model):
         """From the marketplace or its staff. Sellers and buyers can never send as official,
         whatever their display name says: that is the anti-spoofing line users can trust."""
         return self.sender is None or self.sender.role in (Role.AGENT, Role.ADMIN)
+
+    @property
+    def is_warned(self) -> bool:
+        return self.safety_verdict == "warn"
 
     @property
     def sender_name(self) -> str:

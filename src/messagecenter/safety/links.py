@@ -298,3 +298,25 @@ def read_html(html: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     parser.feed(html)
     parser.close()
     return "".join(parser.text), tuple(parser.anchors)
+
+
+_DEFANG_SCHEME = re.compile(r"(?i)^h(?:tt|xx)p(s?)://")
+
+
+def defang(text: str) -> str:
+    """Addresses no mail client turns into links ("hxxps://evil[.]example/x"): a warned
+    message's links must not be clickable in its e-mail copy either."""
+    pieces = []
+    position = 0
+    for link in sorted(find_links(text), key=lambda link: link.start):
+        if link.start < position:
+            continue
+        url = _DEFANG_SCHEME.sub(lambda match: f"hxxp{match.group(1)}://", link.url)
+        host_at = url.lower().find(link.host)
+        if host_at >= 0:
+            url = url[:host_at] + link.host.replace(".", "[.]") + url[host_at + len(link.host) :]
+        pieces.append(text[position : link.start])
+        pieces.append(url)
+        position = link.end
+    pieces.append(text[position:])
+    return "".join(pieces)

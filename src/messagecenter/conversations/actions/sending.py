@@ -3,7 +3,7 @@ the marketplace) and replying in one; sending once per idempotency key."""
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import send_checks
 from messagecenter.conversations.actions.attachments import StoredFile, store_attachments
 from messagecenter.conversations.actions.checks import (
     as_id,
@@ -33,6 +34,7 @@ from messagecenter.conversations.models import (
     ResponseTime,
     UnreadCounter,
 )
+from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.delivery.actions import record_message_emails
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, Box
@@ -52,6 +54,7 @@ def ask_seller_about_product(
     *,
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
+    is_reviewed: bool = False,
 ) -> Message:
     """ "Ask a question" from a product page. A buyer's questions about one product share one
     conversation with its seller."""
@@ -77,9 +80,24 @@ def ask_seller_about_product(
             storefront=storefront,
             product=product,
         )
-        return _post(conversation.pk, buyer, body, idempotency_key, stored, reopen=True)
+        return _post(
+            conversation.pk,
+            buyer,
+            body,
+            idempotency_key,
+            stored,
+            reopen=True,
+            is_reviewed=is_reviewed,
+        )
 
-    return _send_once(buyer, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+    return _send_once(
+        buyer,
+        idempotency_key,
+        body,
+        topic_key=topic_key,
+        attempt=attempt,
+        held_as={"send": "product", "product_id": product.pk},
+    )
 
 
 def contact_seller_about_order(
@@ -90,6 +108,7 @@ def contact_seller_about_order(
     *,
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
+    is_reviewed: bool = False,
 ) -> Message:
     """ "Contact seller" from Your Orders. Only the order's buyer can, and only a seller who
     sold something on that order."""
@@ -107,7 +126,13 @@ def contact_seller_about_order(
             "That seller did not sell anything on this order.", code="seller_not_on_order"
         )
     return _send_about_order(
-        order, item.storefront, buyer, body, idempotency_key, store_attachments(attachments)
+        order,
+        item.storefront,
+        buyer,
+        body,
+        idempotency_key,
+        store_attachments(attachments),
+        is_reviewed=is_reviewed,
     )
 
 
@@ -118,6 +143,7 @@ def contact_buyer_about_order(
     *,
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
+    is_reviewed: bool = False,
 ) -> Message:
     """A seller writes to the buyer of an order it sold on (shipping questions, a
     customisation): the same conversation as the buyer's "Contact seller" for that order.
@@ -134,7 +160,13 @@ def contact_buyer_about_order(
     if storefront is None or item is None:
         raise NotFound("No such order.", code="order_not_found")
     return _send_about_order(
-        item.order, storefront, seller, body, idempotency_key, store_attachments(attachments)
+        item.order,
+        storefront,
+        seller,
+        body,
+        idempotency_key,
+        store_attachments(attachments),
+        is_reviewed=is_reviewed,
     )
 
 
@@ -145,6 +177,8 @@ def _send_about_order(
     body: str,
     idempotency_key: str | None,
     stored: Sequence[StoredFile],
+    *,
+    is_reviewed: bool,
 ) -> Message:
     """The one conversation between an order's buyer and one of its sellers, whoever
     writes first."""
@@ -164,9 +198,24 @@ def _send_about_order(
             storefront=storefront,
             order=order,
         )
-        return _post(conversation.pk, sender, body, idempotency_key, stored, reopen=True)
+        return _post(
+            conversation.pk,
+            sender,
+            body,
+            idempotency_key,
+            stored,
+            reopen=True,
+            is_reviewed=is_reviewed,
+        )
 
-    return _send_once(sender, idempotency_key, body, topic_key=topic_key, attempt=attempt)
+    return _send_once(
+        sender,
+        idempotency_key,
+        body,
+        topic_key=topic_key,
+        attempt=attempt,
+        held_as={"send": "order", "order_id": order.pk, "storefront_id": storefront.pk},
+    )
 
 
 def contact_customer_service(
@@ -240,6 +289,7 @@ def send_message(
     *,
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
+    is_reviewed: bool = False,
 ) -> Message:
     """Reply in a conversation the sender takes part in.
 
@@ -255,7 +305,16 @@ def send_message(
         idempotency_key,
         body,
         conversation_id=conversation_id,
-        attempt=lambda: _post(conversation_id, sender, body, idempotency_key, stored, reopen=False),
+        attempt=lambda: _post(
+            conversation_id,
+            sender,
+            body,
+            idempotency_key,
+            stored,
+            reopen=False,
+            is_reviewed=is_reviewed,
+        ),
+        held_as={"send": "reply", "conversation_id": conversation_id},
     )
 
 
@@ -267,6 +326,32 @@ def _send_once(
     attempt: Callable[[], Message],
     conversation_id: int | None = None,
     topic_key: str | None = None,
+    held_as: dict[str, Any] | None = None,
+) -> Message:
+    try:
+        return _send_or_find(
+            sender,
+            idempotency_key,
+            body,
+            attempt=attempt,
+            conversation_id=conversation_id,
+            topic_key=topic_key,
+        )
+    except MessageHeld as held:
+        # The send's transaction is rolled back: nothing reached the conversation. The
+        # message waits for review (docs/safety.md#hold), recorded in a transaction of its own.
+        send_checks.record_held(sender, held_as or {}, body, held.decision, idempotency_key)
+        raise
+
+
+def _send_or_find(
+    sender: User,
+    idempotency_key: str | None,
+    body: str,
+    *,
+    attempt: Callable[[], Message],
+    conversation_id: int | None,
+    topic_key: str | None,
 ) -> Message:
     if idempotency_key is None:
         with transaction.atomic():
@@ -281,7 +366,8 @@ def _send_once(
         existing = _message_for_key(sender, idempotency_key)
         if existing is None:
             raise
-    if body != existing.body or (
+    # A masked message keeps what its recipients see, not what was typed.
+    if (body != existing.body and not existing.is_masked) or (
         conversation_id is not None and existing.conversation_id != conversation_id
     ):
         raise Conflict(
@@ -318,6 +404,7 @@ def _post(
     files: Sequence[StoredFile],
     *,
     reopen: bool,
+    is_reviewed: bool = False,
 ) -> Message:
     """Add a message to a conversation and bring every participant's view up to date.
 
@@ -327,7 +414,8 @@ def _post(
     now = timezone.now()
     participants = _lock_participants(conversation_id)
     sending = _sending_participant(participants, sender, reopen=reopen)
-    message = _insert_message(participants, sender, body, idempotency_key, files, now)
+    safety = _safety_check(participants, sending, sender, body, is_reviewed=is_reviewed)
+    message = _insert_message(participants, sender, safety, idempotency_key, files, now)
     # Searchable exactly when it exists, by everyone in the conversation (docs/search.md).
     index_messages([message], members={conversation_id: [p.user_id for p in participants]})
     _move_last_message(message, now)
@@ -372,10 +460,29 @@ def _sending_participant(
     return sending
 
 
+def _safety_check(
+    participants: list[Participant],
+    sending: Participant | None,
+    sender: User | None,
+    body: str,
+    *,
+    is_reviewed: bool,
+) -> SendDecision:
+    """The safety check (docs/safety.md), through the registry the safety app fills: the
+    verdict costs no query; a hold raises (the send is rolled back, the message kept for
+    review)."""
+    conversation = participants[0].conversation
+    decision = send_checks.decide(sender, conversation.kind, body)
+    if decision.verdict == "hold" and not is_reviewed:
+        raise MessageHeld(decision)
+    # A released hold is delivered with its warning.
+    return replace(decision, verdict="warn" if decision.verdict == "hold" else decision.verdict)
+
+
 def _insert_message(
     participants: list[Participant],
     sender: User | None,
-    body: str,
+    safety: SendDecision,
     idempotency_key: str | None,
     files: Sequence[StoredFile],
     now: datetime,
@@ -383,9 +490,13 @@ def _insert_message(
     message = Message(
         conversation=participants[0].conversation,
         sender=sender,
-        body=body,
+        body=safety.body,
         created_at=now,
         idempotency_key=idempotency_key,
+        safety_verdict=safety.verdict,
+        safety_reasons=safety.reasons,
+        is_masked=safety.is_masked,
+        safety_version=safety.version,
     )
     message.save(force_insert=True)
     if files:

@@ -1,0 +1,75 @@
+"""What checks a message before it is sent: a small registry the safety app fills
+(messagecenter/safety/apps.py), so conversations never imports the apps above it.
+
+A check sees the sender, the conversation's kind and the body, before anything is written,
+and decides what the recipients get: the body (contact details may be masked), a verdict
+with reasons to store with the message, or a hold (nothing is delivered, the sender is told).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from messagecenter.accounts.models import User
+from messagecenter.errors import MessageCenterError
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    body: str
+    verdict: str = "ok"
+    reasons: list[dict[str, str]] = field(default_factory=list)
+    is_masked: bool = False
+    version: str = ""
+
+
+class MessageHeld(MessageCenterError):
+    """Not delivered: the message waits for review (docs/safety.md#hold). Nothing is added
+    to the conversation; the person is told why."""
+
+    code = "message_held"
+    status = 202
+
+    def __init__(self, decision: SendDecision) -> None:
+        reasons = " ".join(reason["text"] for reason in decision.reasons)
+        super().__init__(
+            "Your message was not delivered: it waits for our team to review it. " + reasons
+        )
+        self.decision = decision
+
+
+Check = Callable[[User, str, str], SendDecision]
+HeldRecorder = Callable[[User, dict[str, Any], str, SendDecision, str | None], None]
+_checks: list[Check] = []
+_held_recorders: list[HeldRecorder] = []
+
+
+def register(check: Check, on_held: HeldRecorder) -> None:
+    if check not in _checks:
+        _checks.append(check)
+        _held_recorders.append(on_held)
+
+
+def decide(sender: User | None, kind: str, body: str) -> SendDecision:
+    decision = SendDecision(body)
+    if sender is None:
+        return decision
+    for check in _checks:
+        decision = check(sender, kind, decision.body)
+        if decision.verdict == "hold":
+            return decision
+    return decision
+
+
+def record_held(
+    sender: User,
+    held_as: dict[str, Any],
+    body: str,
+    decision: SendDecision,
+    idempotency_key: str | None,
+) -> None:
+    """After the send's transaction was rolled back: keep the held message for review.
+    `held_as` says how to send it again once released ({"send": "reply", "conversation_id":
+    …} and the like)."""
+    for recorder in _held_recorders:
+        recorder(sender, held_as, body, decision, idempotency_key)

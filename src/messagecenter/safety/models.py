@@ -1,0 +1,75 @@
+"""Rows of the safety app (docs/safety.md): messages held for review, blocks between
+people, and reports of suspicious messages."""
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class HeldMessage(models.Model):
+    """A message the safety check held: never delivered until an agent releases it."""
+
+    class Status(models.TextChoices):
+        HELD = "held", "Waiting for review"
+        RELEASED = "released", "Released"
+        REJECTED = "rejected", "Not delivered"
+
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # How to send it once released: {"send": "reply", "conversation_id": …},
+    # {"send": "product", "product_id": …} or {"send": "order", "order_id": …, "storefront_id": …}.
+    held_as = models.JSONField()
+    body = models.TextField()
+    reasons = models.JSONField(default=list)
+    safety_version = models.CharField(max_length=24)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (NULL: no key)
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The message that was delivered when it was released.
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints: ClassVar = [
+            # A retry of a held send (same key) is the same held message.
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="held_message_sender_idempotency_key",
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["status", "created_at"], name="held_queue")]
+
+    def __str__(self) -> str:
+        return f"Held message {self.pk} from {self.sender_id}"
+
+
+class Block(models.Model):
+    """`blocker` no longer receives messages from `blocked` (a person, or a shop's seller),
+    except order-critical messages about the blocker's own orders, which arrive marked."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"

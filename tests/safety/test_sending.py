@@ -1,0 +1,154 @@
+"""The safety check in the send path (docs/safety.md): what is stored with the message,
+what the recipient and the sender see, the e-mail copy, and holds."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Message
+from messagecenter.conversations.send_checks import MessageHeld
+from messagecenter.marketplace.models import Product
+from messagecenter.safety.models import HeldMessage
+from messagecenter.safety.vocabulary import configured
+from tests import factories
+from tests.api.helpers import error_of, with_token
+
+pytestmark = pytest.mark.django_db
+
+SCAM = (
+    "URGENT: Your Marketplace account has been suspended. Verify your account now: "
+    "https://rnarketplace-account-verify.example/secure-login — you will need to confirm "
+    "your password and the card used for this order."
+)
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_scam_from_a_seller_is_delivered_with_a_warning_and_its_reasons(
+    buyer: User, seller: User, product: Product
+) -> None:
+    order = factories.order_with_item(buyer, product)
+
+    message = actions.contact_buyer_about_order(seller, order.pk, SCAM)
+
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.safety_verdict, stored.is_masked, stored.body) == ("warn", False, SCAM)
+    assert stored.safety_version == configured().version
+    assert [reason["code"] for reason in stored.safety_reasons] == [
+        "writes_as_operator",
+        "account_threat",
+        "asks_for_secrets",
+        "pressure",
+        "link_lookalike",
+    ]
+    page = signed_in(buyer).get(reverse("conversation", args=[message.conversation_id]))
+    content = page.content.decode()
+    assert 'data-testid="safety-warning"' in content
+    assert "Be careful: this message may be a scam." in content
+    assert "which imitates Marketplace but is not ours." in content
+    assert '<a href="https://rnarketplace' not in content
+    listing = signed_in(buyer).get(reverse("message-center")).content.decode()
+    assert 'data-testid="safety-chip"' in listing
+    # The sender is not shown a warning about their own message.
+    own = signed_in(seller).get(reverse("conversation", args=[message.conversation_id]))
+    assert 'data-testid="safety-warning"' not in own.content.decode()
+
+
+def test_contact_details_are_masked_for_the_recipient_and_the_sender_is_told(
+    buyer: User, seller: User, product: Product
+) -> None:
+    message = actions.ask_seller_about_product(
+        buyer, product.pk, "Cheaper if we talk directly: john at gmail dot com or 415-867-5309"
+    )
+
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.body == (
+        "Cheaper if we talk directly: [contact details removed] or [contact details removed]"
+    )
+    assert (stored.safety_verdict, stored.is_masked) == ("ok", True)
+    assert [reason["category"] for reason in stored.safety_reasons] == [
+        "contact_email",
+        "contact_phone",
+    ]
+    seller_page = signed_in(seller).get(reverse("conversation", args=[message.conversation_id]))
+    assert "john at gmail" not in seller_page.content.decode()
+    buyer_page = signed_in(buyer).get(reverse("conversation", args=[message.conversation_id]))
+    assert "We removed contact details from your message." in buyer_page.content.decode()
+    assert "It contains an e-mail address." in buyer_page.content.decode()
+
+
+def test_a_payment_link_is_held_for_review_and_nothing_is_delivered(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = actions.ask_seller_about_product(buyer, product.pk, "Is it still available?")
+    before = Message.objects.count()
+
+    for _ in range(2):
+        with pytest.raises(MessageHeld) as held:
+            actions.send_message(
+                seller,
+                question.conversation_id,
+                "Pay here instead: paypal.me/cheapdeals",
+                idempotency_key="pay-1",
+            )
+
+    assert held.value.status == 202
+    assert "waits for our team to review it" in held.value.message
+    assert Message.objects.count() == before
+    [waiting] = HeldMessage.objects.all()
+    assert (waiting.sender, waiting.status, waiting.body) == (
+        seller,
+        "held",
+        "Pay here instead: paypal.me/cheapdeals",
+    )
+    assert waiting.held_as == {"send": "reply", "conversation_id": question.conversation_id}
+    assert [reason["category"] for reason in waiting.reasons] == ["contact_payment_link"]
+
+
+def test_a_held_reply_through_the_api_answers_202_with_the_reason(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = actions.ask_seller_about_product(buyer, product.pk, "Is it still available?")
+
+    response = with_token(seller).post(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Pay here instead: paypal.me/cheapdeals"},
+    )
+
+    assert error_of(response) == (202, "message_held")
+    assert "It contains a payment link or handle." in response.json()["error"]["message"]
+
+
+def test_messages_through_the_api_carry_their_safety_verdict(
+    buyer: User, seller: User, product: Product
+) -> None:
+    order = factories.order_with_item(buyer, product)
+    message = actions.contact_buyer_about_order(seller, order.pk, SCAM)
+
+    response = with_token(buyer).get(f"/conversations/{message.conversation_id}/messages")
+
+    [item] = response.json()["items"]
+    assert item["safety"]["verdict"] == "warn"
+    assert item["safety"]["is_masked"] is False
+    assert item["safety"]["reasons"][0] == {
+        "category": "impersonation",
+        "code": "writes_as_operator",
+        "text": 'It speaks in the marketplace\'s name ("marketplace account"), but it is not '
+        "from the marketplace.",
+    }
+
+
+def test_customer_service_may_ask_for_a_phone_number(buyer: User, agent: User) -> None:
+    message = actions.contact_customer_service(
+        buyer, "Delivery problem", "Please call me on 415-867-5309.", agent=agent
+    )
+    reply = actions.send_message(agent, message.conversation_id, "What is your phone number?")
+
+    assert Message.objects.get(pk=message.pk).body == "Please call me on 415-867-5309."
+    assert (reply.safety_verdict, reply.safety_version) == ("ok", "")
