@@ -110,6 +110,7 @@ def test_the_list_shows_what_a_row_of_the_message_center_shows(
             "id": last.pk,
             "sender_name": "Acme Kitchen",
             "is_official": False,
+            "safety_verdict": "ok",
             "preview": "Yes, here it is on one.",
             "created_at": item["last_message"]["created_at"],
         },
@@ -390,6 +391,7 @@ def test_a_reply_as_json_is_created(sign_in: SignIn, buyer: User, question: Mess
         "body": "Great, thanks!",
         "created_at": body["created_at"],
         "attachments": [],
+        "safety": {"verdict": "ok", "reasons": [], "is_masked": False},
     }
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Kind
 from messagecenter.conversations.send_checks import SendDecision
-from messagecenter.safety.detector import Sender, check
+from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.models import HeldMessage
 from messagecenter.safety.vocabulary import configured
 
@@ -19,7 +19,7 @@ def check_before_sending(sender: User, kind: str, body: str) -> SendDecision:
     # other: agents must be able to ask for a phone number.
     if kind != Kind.BUYER_SELLER or sender.role not in (Role.BUYER, Role.SELLER):
         return SendDecision(body)
-    role = "seller" if sender.role == Role.SELLER else "buyer"
+    role: SenderRole = "seller" if sender.role == Role.SELLER else "buyer"
     verdict = check(body, Sender(sender.public_name, role), configured())
     return SendDecision(
         body=verdict.masked_body if verdict.masked_body is not None else body,

@@ -1,0 +1,94 @@
+"""Every write of the safety app (docs/safety.md): releasing or rejecting a held message,
+blocking and unblocking."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
+from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.safety.models import Block, HeldMessage
+
+
+def _require_agent(user: User) -> None:
+    if user.role not in (Role.AGENT, Role.ADMIN):
+        raise NotAllowed("Only the marketplace's agents review messages.", code="not_an_agent")
+
+
+def _lock_waiting(held_message_id: int) -> HeldMessage:
+    held = (
+        HeldMessage.objects.select_for_update()
+        .select_related("sender")
+        .filter(pk=held_message_id, status=HeldMessage.Status.HELD)
+        .first()
+    )
+    if held is None:
+        raise NotFound("No such message waiting for review.", code="held_message_not_found")
+    return held
+
+
+def release_held_message(agent: User, held_message_id: int) -> Message:
+    """Deliver a held message as its sender wrote it, through the same send action, marked
+    as reviewed so the check does not hold it again (it still gets its warnings)."""
+    _require_agent(agent)
+    with transaction.atomic():
+        held = _lock_waiting(held_message_id)
+        target = held.held_as
+        sender = held.sender
+        send = target.get("send")
+        if send == "reply":
+            message = conversation_actions.send_message(
+                sender, target["conversation_id"], held.body, is_reviewed=True
+            )
+        elif send == "product":
+            message = conversation_actions.ask_seller_about_product(
+                sender, target["product_id"], held.body, is_reviewed=True
+            )
+        elif send == "order" and sender.role == Role.SELLER:
+            message = conversation_actions.contact_buyer_about_order(
+                sender, target["order_id"], held.body, is_reviewed=True
+            )
+        elif send == "order":
+            message = conversation_actions.contact_seller_about_order(
+                sender, target["order_id"], target["storefront_id"], held.body, is_reviewed=True
+            )
+        else:
+            raise InvalidInput("This message cannot be delivered any more.", code="not_deliverable")
+        held.status = HeldMessage.Status.RELEASED
+        held.message = message
+        held.reviewed_by = agent
+        held.reviewed_at = timezone.now()
+        held.save(update_fields=["status", "message", "reviewed_by", "reviewed_at"])
+    return message
+
+
+def reject_held_message(agent: User, held_message_id: int) -> None:
+    _require_agent(agent)
+    with transaction.atomic():
+        held = _lock_waiting(held_message_id)
+        held.status = HeldMessage.Status.REJECTED
+        held.reviewed_by = agent
+        held.reviewed_at = timezone.now()
+        held.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+
+
+def block(blocker: User, blocked: User) -> Block:
+    """`blocker` no longer gets messages from `blocked`; blocking twice is blocking once."""
+    if blocker.pk == blocked.pk:
+        raise InvalidInput("You cannot block yourself.", code="cannot_block_yourself")
+    if blocked.role in (Role.AGENT, Role.ADMIN):
+        raise InvalidInput(
+            "Messages from the marketplace and its customer service cannot be blocked.",
+            code="cannot_block_marketplace",
+        )
+    try:
+        with transaction.atomic():
+            return Block.objects.create(blocker=blocker, blocked=blocked, created_at=timezone.now())
+    except IntegrityError:
+        return Block.objects.get(blocker=blocker, blocked=blocked)
+
+
+def unblock(blocker: User, blocked_id: int) -> int:
+    deleted, _ = Block.objects.filter(blocker=blocker, blocked_id=blocked_id).delete()
+    return deleted

@@ -1,0 +1,79 @@
+import pytest
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
+from messagecenter.conversations.send_checks import MessageHeld
+from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace.models import Product
+from messagecenter.safety import actions
+from messagecenter.safety.models import Block, HeldMessage
+
+pytestmark = pytest.mark.django_db
+
+PAYMENT = "Pay here instead: paypal.me/cheapdeals"
+
+
+def held_reply(buyer: User, seller: User, product: Product) -> tuple[int, HeldMessage]:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Available?")
+    with pytest.raises(MessageHeld):
+        conversation_actions.send_message(seller, question.conversation_id, PAYMENT)
+    return question.conversation_id, HeldMessage.objects.get()
+
+
+def test_an_agent_releases_a_held_message_and_it_arrives_with_its_warning(
+    buyer: User, seller: User, product: Product, agent: User
+) -> None:
+    conversation_id, held = held_reply(buyer, seller, product)
+
+    message = actions.release_held_message(agent, held.pk)
+
+    assert (message.conversation_id, message.sender, message.body) == (
+        conversation_id,
+        seller,
+        PAYMENT,
+    )
+    assert message.safety_verdict == "warn"
+    held.refresh_from_db()
+    assert (held.status, held.message_id, held.reviewed_by) == ("released", message.pk, agent)
+    with pytest.raises(NotFound):
+        actions.release_held_message(agent, held.pk)
+
+
+def test_a_rejected_message_never_arrives(
+    buyer: User, seller: User, product: Product, agent: User
+) -> None:
+    _, held = held_reply(buyer, seller, product)
+    before = Message.objects.count()
+
+    actions.reject_held_message(agent, held.pk)
+
+    held.refresh_from_db()
+    assert (held.status, held.reviewed_by) == ("rejected", agent)
+    assert Message.objects.count() == before
+    with pytest.raises(NotFound):
+        actions.release_held_message(agent, held.pk)
+
+
+def test_only_agents_review_held_messages(buyer: User, seller: User, product: Product) -> None:
+    _, held = held_reply(buyer, seller, product)
+
+    for person in (buyer, seller):
+        with pytest.raises(NotAllowed):
+            actions.release_held_message(person, held.pk)
+    assert HeldMessage.objects.get().status == "held"
+
+
+def test_blocking_twice_is_blocking_once_and_the_marketplace_cannot_be_blocked(
+    buyer: User, seller: User, agent: User
+) -> None:
+    actions.block(buyer, seller)
+    actions.block(buyer, seller)
+
+    assert list(Block.objects.values_list("blocker", "blocked")) == [(buyer.pk, seller.pk)]
+    with pytest.raises(InvalidInput, match="cannot be blocked"):
+        actions.block(buyer, agent)
+    with pytest.raises(InvalidInput, match="cannot block yourself"):
+        actions.block(buyer, buyer)
+    assert actions.unblock(buyer, seller.pk) == 1
+    assert not Block.objects.exists()
