@@ -210,6 +210,13 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "sign-out-everywhere": (post(outcomes(302)),),
     "create-api-token": (post(outcomes(200), data={"name": "New phone"}),),
     "revoke-api-token": (post(outcomes(302, {BUYER})),),
+    # The same answer for everyone, whether or not the account exists.
+    "password-reset": (
+        get(outcomes(200, anonymous=200), is_read_only=True),
+        post(outcomes(200, anonymous=200), data={"identifier": "nobody"}, is_read_only=True),
+    ),
+    # A link that is not one: refused for everyone, nothing changes.
+    "password-reset-confirm": (get(outcomes(400, anonymous=400), is_read_only=True),),
     "password-change": (
         get(outcomes(200), is_read_only=True),
         # A wrong current password changes nothing.
@@ -606,6 +613,8 @@ def world(db: None) -> World:
             "storefront_id": seller.storefront.pk,
             "token_id": token.pk,
             "browser_session_id": browser_session.pk,
+            "uidb64": "MQ",
+            "token": "not-a-reset-token",
             "broadcast_id": notice.pk,
             "preferences_token": links.preferences_token(buyer),
             "unsubscribe_token": links.unsubscribe_token(buyer),

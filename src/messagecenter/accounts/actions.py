@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 
+from axes.utils import reset as reset_sign_in_failures
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
@@ -15,6 +16,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from messagecenter.accounts import account_emails
 from messagecenter.accounts.models import ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.errors import InvalidInput, NotFound
@@ -278,3 +280,43 @@ def browser_session_key_changed(old_key: str | None, new_key: str | None) -> Non
     """The session kept through a password change was re-signed under a new key."""
     if old_key and new_key and old_key != new_key:
         BrowserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+# --- password reset by e-mail -------------------------------------------------------------
+
+# One reset e-mail per person in this long, however often it is asked for: nobody's inbox
+# is flooded through the form.
+PASSWORD_RESET_EMAIL_INTERVAL = timedelta(minutes=5)
+RESET_IDENTIFIER_MAX_CHARS = 254
+
+
+def request_password_reset(identifier: str) -> None:
+    """Someone asked for a reset link for the account with this username or e-mail
+    address. The account's own address gets one, through the outbox, after commit; the
+    asker learns nothing about whether such an account exists (the page says the same, and
+    no e-mail is sent while they wait)."""
+    identifier = (identifier or "").strip()
+    if not identifier or len(identifier) > RESET_IDENTIFIER_MAX_CHARS:
+        return
+    people = User.objects.filter(is_active=True).exclude(email="")
+    if "@" in identifier:
+        people = people.filter(email__iexact=identifier)
+    else:
+        people = people.filter(username=identifier)
+    with transaction.atomic():
+        for person in people.select_for_update().order_by("pk"):
+            account_emails.record(
+                person, account_emails.PASSWORD_RESET, not_within=PASSWORD_RESET_EMAIL_INTERVAL
+            )
+
+
+def reset_password(user: User, new_password: str) -> SignedOut:
+    """A new password from a reset link: every browser and token is signed out (whoever
+    knew the old password is out), and the username's failed sign-ins are forgotten, so an
+    account paused by the sign-in limits can sign in again at once."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        signed_out = sign_out_everywhere(user)
+    reset_sign_in_failures(username=user.get_username())
+    return signed_out

@@ -25,4 +25,10 @@ urlpatterns = [
         name="revoke-api-token",
     ),
     path("account/password/", views.change_password, name="password-change"),
+    path("accounts/password-reset/", views.password_reset, name="password-reset"),
+    path(
+        "accounts/password-reset/<str:uidb64>/<str:token>/",
+        views.password_reset_confirm,
+        name="password-reset-confirm",
+    ),
 ]

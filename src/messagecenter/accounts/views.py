@@ -5,13 +5,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts import actions, queries
+from messagecenter.accounts.models import User
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
 from messagecenter.errors import InvalidInput, NotFound
@@ -215,3 +219,52 @@ def change_password(request: AuthenticatedHttpRequest) -> HttpResponse:
         {"form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """ "Forgot your password?": a username or e-mail address in, the same answer out
+    whether or not an account has it; the link goes to the account's own address."""
+    if request.method == "POST":
+        actions.request_password_reset(request.POST.get("identifier", ""))
+        return render(request, "accounts/password_reset.html", {"is_sent": True})
+    return render(
+        request,
+        "accounts/password_reset.html",
+        {"identifier_max_chars": actions.RESET_IDENTIFIER_MAX_CHARS},
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link from the e-mail: a new password, then every device is signed out and the
+    person signs in again. A used, expired or altered link changes nothing (400)."""
+    person = _person_of_reset_link(uidb64, token)
+    if person is None:
+        return render(request, "accounts/password_reset_confirm.html", {"form": None}, status=400)
+    form = SetPasswordForm(person, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actions.reset_password(person, form.cleaned_data["new_password1"])
+        if request.user.is_authenticated:
+            logout(request)
+        messages.success(
+            request, "Your password is changed and every device signed out. Sign in again."
+        )
+        return redirect("login")
+    return render(
+        request,
+        "accounts/password_reset_confirm.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _person_of_reset_link(uidb64: str, token: str) -> User | None:
+    try:
+        user_id = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    person = User.objects.filter(pk=user_id, is_active=True).first()
+    if person is None or not default_token_generator.check_token(person, token):
+        return None
+    return person

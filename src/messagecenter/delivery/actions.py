@@ -274,3 +274,21 @@ def purge_old_emails(*, now: datetime | None = None, batch_size: int = 5000) -> 
     MailboxEmail.objects.filter(received_at__lt=cutoff).delete()
     BroadcastEmailRun.objects.filter(finished_at__lt=cutoff).delete()
     return removed
+
+
+def record_account_email(user: User, kind: str, not_within: timedelta) -> bool:
+    """An e-mail about the person's account (accounts.account_emails): queued whatever
+    their preferences, at most one of a kind within `not_within`. Its content — a reset
+    link — is made when it is sent, so no link sits in the database."""
+    now = timezone.now()
+    if Email.objects.filter(user=user, kind=kind, created_at__gt=now - not_within).exists():
+        return False
+    Email.objects.create(
+        user=user,
+        kind=kind,
+        category=Category.NOTICES,
+        status=EmailStatus.QUEUED,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    return True

@@ -9,7 +9,12 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         # Providers report bounces and complaints through anymail's tracking webhooks.
+        # Password reset links and other e-mails about an account go out through the outbox.
+        from messagecenter.accounts import account_emails
         from messagecenter.delivery import tracking  # noqa: F401
+        from messagecenter.delivery.actions import record_account_email
 
         # Replies by e-mail through providers' inbound webhooks.
         from messagecenter.delivery.inbound import webhooks  # noqa: F401
+
+        account_emails.register(record_account_email)

@@ -57,6 +57,8 @@ class EmailKind(models.TextChoices):
     MESSAGE = "message", "A message"
     DIGEST = "digest", "New buyer–seller messages (digest)"
     BROADCAST = "broadcast", "A notice or promotion"
+    # Built when sent, so its link is made then and stored nowhere (accounts' reset).
+    PASSWORD_RESET = "password_reset", "A password reset link"
 
 
 class EmailStatus(models.TextChoices):
@@ -75,7 +77,7 @@ class Email(models.Model):
     """One e-mail to one person: the outbox row, kept as its delivery record."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=EmailKind.choices)
+    kind = models.CharField(max_length=20, choices=EmailKind.choices)
     category = models.CharField(max_length=20, choices=Category.choices)
     # What it tells about: a message, or a broadcast (notifications app). A digest covers
     # the person's unread buyer–seller messages from `covers_from` on.

@@ -9,10 +9,13 @@ from html import escape
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
@@ -68,6 +71,8 @@ def build(
 ) -> EmailMultiAlternatives:
     if email.kind == EmailKind.BROADCAST:
         return _broadcast_email(email, user, broadcasts)
+    if email.kind == EmailKind.PASSWORD_RESET:
+        return _password_reset_email(email, user)
     if email.kind == EmailKind.MESSAGE:
         subject, context, template = _message_parts(email, user)
     else:
@@ -122,6 +127,41 @@ def reply_address(participant: Participant) -> str | None:
         conversation_id=participant.conversation_id,
         user_id=participant.user_id,
     )
+
+
+def _password_reset_email(email: Email, user: User) -> EmailMultiAlternatives:
+    """The link is made now, from the person's current password hash and last sign-in:
+    it stops working once the password changes or PASSWORD_RESET_TIMEOUT passes."""
+    link = absolute(
+        reverse(
+            "password-reset-confirm",
+            args=[
+                urlsafe_base64_encode(force_bytes(user.pk)),
+                default_token_generator.make_token(user),
+            ],
+        )
+    )
+    context = {
+        "greeting_name": _greeting_name(user),
+        "username": user.get_username(),
+        "reset_url": link,
+        "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+    }
+    message = SignedEmail(
+        subject="Reset your Marketplace password",
+        body=render_to_string("delivery/email/password_reset.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={
+            "Message-ID": message_id_header(email),
+            "Date": formatdate(localtime=False),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(
+        render_to_string("delivery/email/password_reset.html", context), "text/html"
+    )
+    return message
 
 
 def _common_context(user: User) -> dict[str, Any]:

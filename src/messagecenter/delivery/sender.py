@@ -109,9 +109,11 @@ def _claim(limit: int, now: datetime) -> list[int]:
 
 def _still_wanted(chunk: Sequence[Email], people: dict[int, User]) -> set[int]:
     by_category: dict[str, list[Email]] = {}
+    # A password reset link was asked for just now: no preference turns it off.
+    wanted = {email.pk for email in chunk if email.kind == EmailKind.PASSWORD_RESET}
     for email in chunk:
-        by_category.setdefault(email.category, []).append(email)
-    wanted: set[int] = set()
+        if email.pk not in wanted:
+            by_category.setdefault(email.category, []).append(email)
     for category, emails in by_category.items():
         enabled = enabled_user_ids({email.user_id for email in emails}, category, Channel.EMAIL)
         wanted |= {email.pk for email in emails if email.user_id in enabled}
