@@ -11,11 +11,15 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test install lint typecheck test-sqlite test-postgres lock clean bench bench-data bench-smoke email-corpus
 
+# The demo's order-event intake works out of the box: a development signing secret, made
+# once under var/ (unless MARKETPLACE_EVENTS_SECRETS is set), which `run` prints.
+DEV_EVENTS_SECRET := var/development-events-secret
+
 run: install
-	@$(MC) migrate --noinput -v0
-	@$(MC) collectstatic --noinput -v0
-	@$(MC) demo
-	@$(MC) run
+	@mkdir -p var && test -s $(DEV_EVENTS_SECRET) || \
+		$(PY) -c 'import secrets; print("dev-" + secrets.token_urlsafe(24))' > $(DEV_EVENTS_SECRET)
+	@export MARKETPLACE_EVENTS_SECRETS="$${MARKETPLACE_EVENTS_SECRETS:-$$(cat $(DEV_EVENTS_SECRET))}"; \
+		$(MC) migrate --noinput -v0 && $(MC) collectstatic --noinput -v0 && $(MC) demo && $(MC) run
 
 test: install lint typecheck
 	$(MC) makemigrations --check --dry-run -v1

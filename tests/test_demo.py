@@ -14,8 +14,10 @@ from django.test import RequestFactory
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.sign_in_hints import SignInHint
-from messagecenter.conversations import actions, queries
+from messagecenter.conversations import queries
 from messagecenter.conversations.models import Conversation, Kind, Message, Participant
+from messagecenter.delivery import actions as delivery_actions
+from messagecenter.delivery.models import Category, Channel
 from messagecenter.demo import story
 from messagecenter.errors import Conflict
 from messagecenter.hub import queries as hub_queries
@@ -28,12 +30,14 @@ from messagecenter.marketplace.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from messagecenter.notifications import actions as notification_actions
+from messagecenter.notifications import queries as broadcast_queries
 from messagecenter.realtime.models import UserEvent
 from tests import factories
 
 LOADED = (
     "Loaded the demo marketplace: 8 accounts, 4 shops, 11 products, 10 orders, "
-    "24 conversations and 47 messages.\n\n"
+    "20 conversations and 43 messages.\n\n"
 )
 
 
@@ -73,8 +77,8 @@ def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
         storefronts=4,
         products=11,
         orders=10,
-        conversations=24,
-        messages=47,
+        conversations=20,
+        messages=43,
     )
     assert second == story.DemoSummary(already_loaded=True)
     assert row_counts() == after_first
@@ -88,7 +92,7 @@ def test_a_failure_midway_leaves_nothing_loaded(db: None, monkeypatch: pytest.Mo
         raise RuntimeError("the disk is full")
 
     # One of the last steps, so nearly everything was written before it fails.
-    monkeypatch.setattr(actions, "trash_conversations", fail)
+    monkeypatch.setattr(notification_actions, "trash_broadcasts", fail)
     with pytest.raises(RuntimeError, match="the disk is full"):
         story.load_demo()
 
@@ -220,7 +224,6 @@ def test_alice_finds_her_conversations_newest_first() -> None:
             "Question about Variable-Temperature Electric Kettle, 1.7 L, Stainless Steel",
             0,
         ),
-        (Folder.NOTICES, "We're updating our Conditions of Use and Privacy Notice", 1),
         (
             Folder.CUSTOMER_SERVICE,
             "Tent delivery failed: the address was missing my apartment number",
@@ -247,9 +250,11 @@ def test_alice_finds_her_conversations_newest_first() -> None:
         participant.conversation.subject
         for participant in queries.inbox_page(alice, box=Box.ARCHIVE).participants
     ] == ["Your order of Wireless Noise-Cancelling Headphones, 40-Hour Battery"]
+    # Notices and promotions are broadcasts: alice's promotion is in her Trash.
+    assert queries.inbox_page(alice, box=Box.TRASH).participants == []
     assert [
-        participant.conversation.subject
-        for participant in queries.inbox_page(alice, box=Box.TRASH).participants
+        item.broadcast.subject
+        for item in broadcast_queries.broadcast_rows(alice, box=Box.TRASH, limit=5)
     ] == ["Spring Kitchen Event: up to 30% off cookware and small appliances"]
 
 
@@ -293,8 +298,10 @@ def test_unread_badges_are_exact_and_match_a_recount(username: str, badges: dict
 
     counts = hub_queries.unread_counts(user)
 
-    assert counts == recount_unread(user)
+    # The recount knows conversations; the notice and the promotions are broadcasts.
+    conversations_only = {key: count for key, count in recount_unread(user).items() if count}
     assert {key: count for key, count in counts.items() if count} == badges
+    assert all(counts[key] >= count for key, count in conversations_only.items())
 
 
 @pytest.mark.usefixtures("_demo")
@@ -312,15 +319,13 @@ def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_ar
     assert Counter(
         (message.sender.role if message.sender else None, message.is_official)
         for message in Message.objects.select_related("sender")
-    ) == {(None, True): 35, (Role.AGENT, True): 1, (Role.BUYER, False): 7, (Role.SELLER, False): 4}
+    ) == {(None, True): 31, (Role.AGENT, True): 1, (Role.BUYER, False): 7, (Role.SELLER, False): 4}
     assert Counter(
         Message.objects.filter(sender=None).values_list("conversation__kind", flat=True)
     ) == {
         Kind.ORDER_UPDATES: 25,
         Kind.RETURNS: 4,
         Kind.MEMBERSHIP: 2,
-        Kind.NOTICE: 2,
-        Kind.PROMOTION: 2,
     }
 
 
@@ -363,8 +368,25 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
     events = list(UserEvent.objects.filter(user=alice).order_by("sequence"))
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert Counter(event.kind for event in events) == {
-        "message.created": 33,
+        "message.created": 31,
         "conversation.read": 5,
         "conversation.archived": 1,
-        "conversation.trashed": 1,
     }
+
+
+@pytest.mark.usefixtures("_demo")
+def test_switching_promotions_off_hides_every_promotion_of_the_demo() -> None:
+    """The demo's promotions are broadcasts: "Promotions in the Message Center: Off" hides
+    bob's "Trail-ready deals" from his list and his counts, like every promotion."""
+    bob = User.objects.get(username="bob")
+    listed = [item.broadcast.subject for item in broadcast_queries.broadcast_rows(bob, limit=10)]
+    assert "Trail-ready deals: 25% off tents, packs and bottles" in listed
+
+    delivery_actions.set_preferences(bob, {(Category.PROMOTIONS, Channel.MESSAGE_CENTER): False})
+    bob = User.objects.get(username="bob")
+
+    assert [item.broadcast.subject for item in broadcast_queries.broadcast_rows(bob, limit=10)] == [
+        "We're updating our Conditions of Use and Privacy Notice"
+    ]
+    assert hub_queries.unread_counts(bob)[Folder.PROMOTIONS] == 0
+    assert not Conversation.objects.filter(kind=Kind.PROMOTION).exists()

@@ -52,6 +52,8 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
         **os.environ,
         "DATABASE_URL": database_url(),
         "MESSAGECENTER_VAR_DIR": str(tmp_path),
+        # As `make run` sets it: the README's order-event example signs with what is shown.
+        "MARKETPLACE_EVENTS_SECRETS": "dev-test-secret",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "messagecenter", "run", "--port", str(port)],
@@ -73,5 +75,9 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
     assert process.returncode == 0, output.decode()
     assert f"Message Center is running on http://127.0.0.1:{port}/" in output.decode()
     assert f"http://127.0.0.1:{port}/mailbox/" in output.decode()
+    assert (
+        f"Order events: POST http://127.0.0.1:{port}/api/v1/marketplace-events, signed with "
+        "dev-test-secret (MARKETPLACE_EVENTS_SECRETS)"
+    ) in output.decode()
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)

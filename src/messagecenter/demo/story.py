@@ -35,6 +35,8 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
+from messagecenter.notifications import actions as notification_actions
+from messagecenter.notifications.models import Audience, BroadcastKind
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -662,21 +664,25 @@ def _tell_the_story(
         "so you have it before your trip.\n\n"
         "Priya, Customer Service",
     )
-    for buyer in (alice, bob):
-        actions.send_marketplace_message(
-            buyer,
-            kind=Kind.NOTICE,
-            subject="We're updating our Conditions of Use and Privacy Notice",
-            body=f"Updated Conditions of Use and an updated Privacy Notice take effect on "
-            f"{day(30)}. The main changes:\n\n"
-            "• Clearer rules for how sellers may contact you, and a reminder: we never ask "
-            "for your password, or to confirm payment details, in a message.\n"
-            "• How long the Message Center keeps messages. Messages about an order are kept "
-            "for as long as you have your account.\n"
-            "• How to dispute a charge on an order.\n\n"
-            f"You don't need to do anything: using the marketplace after {day(30)} means you "
-            "accept the updated terms. Read both in full under Your Account > Legal.",
-        )
+    # Notices and promotions are broadcasts (docs/notifications.md): one row and an
+    # audience, so the Promotions switch hides them like every promotion.
+    staff = people["admin"]
+    notification_actions.schedule_broadcast(
+        staff,
+        kind=BroadcastKind.NOTICE,
+        audience=Audience.BUYERS,
+        send_at=now - timedelta(days=2, hours=3),
+        subject="We're updating our Conditions of Use and Privacy Notice",
+        body=f"Updated Conditions of Use and an updated Privacy Notice take effect on "
+        f"{day(30)}. The main changes:\n\n"
+        "• Clearer rules for how sellers may contact you, and a reminder: we never ask "
+        "for your password, or to confirm payment details, in a message.\n"
+        "• How long the Message Center keeps messages. Messages about an order are kept "
+        "for as long as you have your account.\n"
+        "• How to dispute a charge on an order.\n\n"
+        f"You don't need to do anything: using the marketplace after {day(30)} means you "
+        "accept the updated terms. Read both in full under Your Account > Legal.",
+    )
 
     # Yesterday: alice asks about a kettle and follows up after Dana's answer.
     kettle_question = actions.ask_seller_about_product(
@@ -720,10 +726,13 @@ def _tell_the_story(
         "Security Department",
     )
 
-    # Yesterday: this week's promotions.
-    actions.send_marketplace_message(
-        alice,
-        kind=Kind.PROMOTION,
+    # Yesterday: this week's promotions, each to the buyers it was picked for.
+    kitchen_event = notification_actions.schedule_broadcast(
+        staff,
+        kind=BroadcastKind.PROMOTION,
+        audience=Audience.LIST,
+        user_ids=[alice.pk],
+        send_at=now - timedelta(days=1, hours=5),
         subject="Spring Kitchen Event: up to 30% off cookware and small appliances",
         body="Picked for you from shops you've bought from:\n\n"
         "• Enameled cast iron Dutch ovens from $59\n"
@@ -732,9 +741,12 @@ def _tell_the_story(
         "The event ends Sunday at midnight. You're receiving this because promotions are on "
         "in your communication preferences; you can turn them off there at any time.",
     )
-    actions.send_marketplace_message(
-        bob,
-        kind=Kind.PROMOTION,
+    notification_actions.schedule_broadcast(
+        staff,
+        kind=BroadcastKind.PROMOTION,
+        audience=Audience.LIST,
+        user_ids=[bob.pk],
+        send_at=now - timedelta(days=1, hours=4),
         subject="Trail-ready deals: 25% off tents, packs and bottles",
         body="Getting ready for the season? This week only:\n\n"
         "• 25% off backpacking tents, including the Ridgeline 2-Person\n"
@@ -774,7 +786,7 @@ def _tell_the_story(
         ],
     )
     actions.archive_conversations(alice, [_updates_conversation_id(headphones)])
-    actions.trash_conversations(alice, [_conversation_id(alice, Kind.PROMOTION)])
+    notification_actions.trash_broadcasts(alice, [kitchen_event.pk])
     actions.mark_read(
         bob,
         [

@@ -31,6 +31,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"E-mail is kept, not sent (EMAIL_URL=mailbox:): http://{host}:{port}/mailbox/\n"
             )
+        if settings.MARKETPLACE_EVENTS_SECRETS:
+            # Shown so that the README's send_marketplace_event example works as it is.
+            self.stdout.write(
+                f"Order events: POST http://{host}:{port}/api/v1/marketplace-events, signed "
+                f"with {settings.MARKETPLACE_EVENTS_SECRETS[0]} (MARKETPLACE_EVENTS_SECRETS)\n"
+            )
         hints = sign_in_hints()
         if hints is not None:
             self.stdout.write(hints.as_text())
