@@ -164,3 +164,22 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
     # One stream per page load (the other device's list; the page's list, then the
     # conversation), each kept open throughout.
     assert len(stream_requests) == 3
+
+
+def test_a_conversation_open_in_another_tab_follows_it_to_trash(
+    streaming_server: Server, page: Page, other_device: Page, answered: Message
+) -> None:
+    """Box changes are events on the stream: the tab that still shows the conversation in
+    the inbox learns that it went to Trash elsewhere, and offers Restore instead of Move
+    to Trash."""
+    url = f"{streaming_server.url}/message-center/conversations/{answered.conversation_id}/"
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    sign_in(other_device, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    page.goto(url)
+    expect(page.get_by_role("button", name="Move to Trash")).to_be_visible()
+
+    other_device.goto(url)
+    other_device.get_by_role("button", name="Move to Trash").click()
+
+    expect(page.get_by_role("button", name="Restore")).to_be_visible(timeout=LIVE_MS)
+    expect(page.get_by_role("button", name="Move to Trash")).to_have_count(0)

@@ -204,6 +204,29 @@ const COUNT_EVENTS = new Set([
   // A broadcast (notice, promotion) for this person became visible: no id, not in the log.
   "broadcast",
 ]);
+// Events that move a conversation between boxes (or delete it).
+const BOX_EVENTS = new Set([
+  "conversation.archived",
+  "conversation.moved_to_inbox",
+  "conversation.trashed",
+  "conversation.restored",
+  "conversation.deleted",
+]);
+
+// Loads the conversation page again, unless a reply is being written: then it says what
+// happened instead, and the reply (which would bring the conversation back) says so too.
+function followBoxChange() {
+  const draft = document.querySelector("textarea[name=body]");
+  if (draft && draft.value.trim()) {
+    const announcer = document.querySelector("[data-live-announcer]");
+    if (announcer) {
+      announcer.textContent = "This conversation was moved in another window.";
+    }
+    return;
+  }
+  window.location.reload();
+}
+
 const LIST_EVENTS = [
   "message.created",
   "conversation.read",
@@ -516,6 +539,11 @@ function startLive() {
         (event.type === "message.created" && data.conversation_id === conversationId))
     ) {
       refreshThread();
+    }
+    // The open conversation changed box elsewhere (another tab, the phone): the page shows
+    // it as it is now, so it never offers "Move to Trash" for a conversation in Trash.
+    if (thread && BOX_EVENTS.has(event.type) && data.conversation_id === conversationId) {
+      followBoxChange();
     }
     // Someone else's message (it is unread when it arrives), in a conversation not muted.
     if (event.type === "message.created" && announcer && data.unread_count > 0 && !data.is_muted) {
