@@ -46,6 +46,7 @@ from messagecenter.delivery import links
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace.models import Shipment
 from messagecenter.notifications import actions as broadcast_actions
+from messagecenter.safety import actions as safety_actions
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conversations.helpers import snapshot
@@ -297,6 +298,11 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         post(outcomes(200, anonymous=200)),
     ),
     "check-email": (get(outcomes(200), query="reference=MC-M1-0000", is_read_only=True),),
+    # Blocking the other side of a buyer–seller conversation: its two people only.
+    "block-in-conversation": (post(outcomes(302, PARTICIPANTS)),),
+    # Each person's own blocks; the owner blocked another shop (world()).
+    "blocked-list": (get(outcomes(200), is_read_only=True),),
+    "unblock": (post(outcomes(302, {BUYER})),),
     # The development mailbox: to staff, or to a loopback browser asking for a loopback
     # host (the test client asks for "testserver"; tests/delivery/test_views.py).
     "mailbox": (get(outcomes(200, {ADMIN}, anonymous=404), is_read_only=True),),
@@ -368,6 +374,11 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         ),
     ),
     "GET /tokens": (get(api_outcomes(200), shows=(TOKEN_NAME, {BUYER}), is_read_only=True),),
+    "POST /conversations/{conversation_id}/block": (
+        Operation("POST", api_outcomes(201, PARTICIPANTS)),
+    ),
+    "GET /blocks": (get(api_outcomes(200), is_read_only=True),),
+    "DELETE /blocks/{block_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
     "DELETE /tokens/{token_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
     "GET /browser-sessions": (get(api_outcomes(200), is_read_only=True),),
     "DELETE /browser-sessions/{browser_session_id}": (
@@ -586,6 +597,7 @@ def world(db: None) -> World:
     other_product = factories.ProductFactory(storefront=other_seller.storefront)
     actions.ask_seller_about_product(other_buyer, other_product.pk, "Does it come in blue?")
     actions.contact_customer_service(buyer, "Delivery", "When will it come?", agent=agent)
+    block = safety_actions.block(buyer, other_seller)
     # What the development mailbox shows (no one's private text).
     mailbox_email = MailboxEmail.objects.create(
         to_addresses="owner@example.test",
@@ -619,6 +631,7 @@ def world(db: None) -> World:
             "preferences_token": links.preferences_token(buyer),
             "unsubscribe_token": links.unsubscribe_token(buyer),
             "email_id": mailbox_email.pk,
+            "block_id": block.pk,
         },
     )
 

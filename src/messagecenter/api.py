@@ -30,6 +30,7 @@ from messagecenter.errors import (
 from messagecenter.marketplace.api import router as marketplace_router
 from messagecenter.notifications.api import router as notifications_router
 from messagecenter.realtime.api import router as realtime_router
+from messagecenter.safety.api import router as safety_router
 from messagecenter.search.api import router as search_router
 
 api = NinjaAPI(
@@ -57,6 +58,7 @@ api.add_router("/search", search_router)
 api.add_router("/sync", realtime_router)
 api.add_router("", delivery_router)
 api.add_router("", notifications_router)
+api.add_router("", safety_router)
 
 
 class SchemaMismatch(MessageCenterError):

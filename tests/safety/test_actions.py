@@ -1,4 +1,6 @@
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -8,6 +10,8 @@ from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import actions
 from messagecenter.safety.models import Block, HeldMessage
+from tests.api.helpers import error_of, with_token
+from tests.factories import order_with_item
 
 pytestmark = pytest.mark.django_db
 
@@ -75,5 +79,50 @@ def test_blocking_twice_is_blocking_once_and_the_marketplace_cannot_be_blocked(
         actions.block(buyer, agent)
     with pytest.raises(InvalidInput, match="cannot block yourself"):
         actions.block(buyer, buyer)
-    assert actions.unblock(buyer, seller.pk) == 1
+    actions.unblock(buyer, Block.objects.get().pk)
+    assert not Block.objects.exists()
+
+
+def test_a_blocked_shop_cannot_write_except_about_the_buyers_own_order(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Available?")
+    order = order_with_item(buyer, product)
+    actions.block_counterpart(buyer, question.conversation_id)
+
+    with pytest.raises(NotAllowed, match="This buyer does not accept messages from you"):
+        conversation_actions.send_message(seller, question.conversation_id, "Still there?")
+    about_order = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Your order ships tomorrow."
+    )
+
+    assert about_order.safety_reasons == [
+        {
+            "category": "blocked",
+            "code": "from_blocked_sender",
+            "text": f"You blocked {seller.public_name}. This message still reached you because "
+            f"it is about your order {order.number}.",
+        }
+    ]
+    # The buyer can still write to the shop they blocked.
+    conversation_actions.send_message(buyer, question.conversation_id, "Never mind.")
+
+
+def test_the_block_page_and_api_list_and_unblock_only_ones_own_blocks(
+    buyer: User, other_buyer: User, seller: User, product: Product
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Available?")
+    response = with_token(buyer).post(f"/conversations/{question.conversation_id}/block", {})
+    assert response.status_code == 201
+    block_id = response.json()["id"]
+    assert response.json()["name"] == seller.public_name
+
+    assert [item["id"] for item in with_token(buyer).get("/blocks").json()] == [block_id]
+    assert with_token(other_buyer).get("/blocks").json() == []
+    assert error_of(with_token(other_buyer).delete(f"/blocks/{block_id}"))[0] == 404
+    client = Client()
+    client.force_login(buyer)
+    page = client.get(reverse("blocked-list")).content.decode()
+    assert seller.public_name in page
+    assert with_token(buyer).delete(f"/blocks/{block_id}").status_code == 204
     assert not Block.objects.exists()

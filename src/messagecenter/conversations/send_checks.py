@@ -8,10 +8,13 @@ with reasons to store with the message, or a hold (nothing is delivered, the sen
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from messagecenter.accounts.models import User
 from messagecenter.errors import MessageCenterError
+
+if TYPE_CHECKING:
+    from messagecenter.conversations.models import Conversation
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,32 @@ class MessageHeld(MessageCenterError):
 
 
 Check = Callable[[User, str, str], SendDecision]
+# Sees who the message goes to (in the send's transaction, participants locked): refuses it
+# (raises) or returns notes to store with it as reasons (e.g. "from a shop you blocked,
+# delivered because it is about your order").
+RecipientCheck = Callable[[User, "Conversation", list[int]], list[dict[str, str]]]
 HeldRecorder = Callable[[User, dict[str, Any], str, SendDecision, str | None], None]
 _checks: list[Check] = []
 _held_recorders: list[HeldRecorder] = []
+_recipient_checks: list[RecipientCheck] = []
 
 
-def register(check: Check, on_held: HeldRecorder) -> None:
+def register(check: Check, on_held: HeldRecorder, recipients: RecipientCheck) -> None:
     if check not in _checks:
         _checks.append(check)
         _held_recorders.append(on_held)
+        _recipient_checks.append(recipients)
+
+
+def check_recipients(
+    sender: User | None, conversation: "Conversation", recipient_ids: list[int]
+) -> list[dict[str, str]]:
+    notes: list[dict[str, str]] = []
+    if sender is None:
+        return notes
+    for check in _recipient_checks:
+        notes.extend(check(sender, conversation, recipient_ids))
+    return notes
 
 
 def decide(sender: User | None, kind: str, body: str) -> SendDecision:

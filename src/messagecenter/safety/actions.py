@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Message
+from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
+from messagecenter.conversations.queries import access_conversation
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.safety.models import Block, HeldMessage
 
@@ -89,6 +90,31 @@ def block(blocker: User, blocked: User) -> Block:
         return Block.objects.get(blocker=blocker, blocked=blocked)
 
 
-def unblock(blocker: User, blocked_id: int) -> int:
-    deleted, _ = Block.objects.filter(blocker=blocker, blocked_id=blocked_id).delete()
-    return deleted
+def block_counterpart(user: User, conversation_id: int) -> Block:
+    """Block the buyer or the shop on the other side of one of the person's buyer–seller
+    conversations: the only way to name someone to block, so no one can be probed by id."""
+    participant = access_conversation(user, conversation_id)
+    if participant.conversation.kind != Kind.BUYER_SELLER:
+        raise InvalidInput(
+            "Only buyers and sellers can be blocked, not the marketplace or customer service.",
+            code="cannot_block_marketplace",
+        )
+    counterpart = (
+        Participant.objects.filter(
+            conversation_id=participant.conversation_id,
+            role__in=(ParticipantRole.BUYER, ParticipantRole.SELLER),
+        )
+        .exclude(user=user)
+        .select_related("user__storefront")
+        .first()
+    )
+    if counterpart is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return block(user, counterpart.user)
+
+
+def unblock(blocker: User, block_id: int) -> None:
+    """Scoped to the person's own blocks: someone else's looks like a missing one."""
+    deleted, _ = Block.objects.filter(blocker=blocker, pk=block_id).delete()
+    if not deleted:
+        raise NotFound("No such block.", code="block_not_found")

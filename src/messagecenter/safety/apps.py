@@ -11,4 +11,6 @@ class SafetyConfig(AppConfig):
         from messagecenter.conversations import send_checks
         from messagecenter.safety import checks
 
-        send_checks.register(checks.check_before_sending, checks.record_held)
+        send_checks.register(
+            checks.check_before_sending, checks.record_held, checks.check_recipients
+        )

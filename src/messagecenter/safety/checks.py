@@ -7,10 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Kind
+from messagecenter.conversations.models import Conversation, Kind
 from messagecenter.conversations.send_checks import SendDecision
+from messagecenter.errors import NotAllowed
 from messagecenter.safety.detector import Sender, SenderRole, check
-from messagecenter.safety.models import HeldMessage
+from messagecenter.safety.models import Block, HeldMessage
 from messagecenter.safety.vocabulary import configured
 
 
@@ -52,3 +53,32 @@ def record_held(
         # A retry with the same idempotency key: it is already waiting.
         if idempotency_key is None:
             raise
+
+
+def check_recipients(
+    sender: User, conversation: Conversation, recipient_ids: list[int]
+) -> list[dict[str, str]]:
+    """A person who blocked the sender does not get the message, except a seller's message
+    about the person's own order, which arrives marked (docs/safety.md#blocking)."""
+    if conversation.kind != Kind.BUYER_SELLER or sender.role not in (Role.BUYER, Role.SELLER):
+        return []
+    if not Block.objects.filter(blocker_id__in=recipient_ids, blocked=sender).exists():
+        return []
+    if conversation.order is not None and sender.role == Role.SELLER:
+        return [
+            {
+                "category": "blocked",
+                "code": "from_blocked_sender",
+                "text": f"You blocked {sender.public_name}. This message still reached you "
+                f"because it is about your order {conversation.order.number}.",
+            }
+        ]
+    raise NotAllowed(
+        f"{_counterpart_word(sender)} does not accept messages from you any more, so this "
+        "message was not delivered.",
+        code="blocked",
+    )
+
+
+def _counterpart_word(sender: User) -> str:
+    return "This seller" if sender.role == Role.BUYER else "This buyer"

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("messagecenter.marketplace.urls")),
     path("", include("messagecenter.search.urls")),
     path("", include("messagecenter.delivery.urls")),
+    path("", include("messagecenter.safety.urls")),
 ]

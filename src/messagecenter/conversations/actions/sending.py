@@ -470,13 +470,22 @@ def _safety_check(
 ) -> SendDecision:
     """The safety check (docs/safety.md), through the registry the safety app fills: the
     verdict costs no query; a hold raises (the send is rolled back, the message kept for
-    review)."""
+    review); blocks are read once, refused or noted."""
     conversation = participants[0].conversation
     decision = send_checks.decide(sender, conversation.kind, body)
     if decision.verdict == "hold" and not is_reviewed:
         raise MessageHeld(decision)
-    # A released hold is delivered with its warning.
-    return replace(decision, verdict="warn" if decision.verdict == "hold" else decision.verdict)
+    # Blocks (docs/safety.md#blocking): one read; refused, or noted when it is about the
+    # recipient's order.
+    notes = send_checks.check_recipients(
+        sender, conversation, [p.user_id for p in participants if p is not sending]
+    )
+    return replace(
+        decision,
+        # A released hold is delivered with its warning.
+        verdict="warn" if decision.verdict == "hold" else decision.verdict,
+        reasons=decision.reasons + notes,
+    )
 
 
 def _insert_message(

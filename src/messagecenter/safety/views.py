@@ -1,0 +1,48 @@
+"""Pages of the safety app (docs/safety.md): block the other side of a conversation, and the
+list of people and shops the person blocked."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from messagecenter.errors import MessageCenterError, NotFound
+from messagecenter.safety import actions, queries
+from messagecenter.web.shortcuts import AuthenticatedHttpRequest
+
+
+@login_required
+@require_POST
+def block_in_conversation(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpResponse:
+    try:
+        blocked = actions.block_counterpart(request.user, conversation_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"You blocked {blocked.blocked.public_name}. They can no longer message you; "
+            "messages about your orders still arrive, marked.",
+        )
+    return HttpResponseRedirect(reverse("conversation", args=[conversation_id]))
+
+
+@login_required
+@require_safe
+def blocked_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "safety/blocked.html", {"blocks": queries.blocks_of(request.user)})
+
+
+@login_required
+@require_POST
+def unblock(request: AuthenticatedHttpRequest, block_id: int) -> HttpResponse:
+    try:
+        actions.unblock(request.user, block_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    messages.success(request, "Unblocked: they can message you again.")
+    return HttpResponseRedirect(reverse("blocked-list"))
