@@ -211,6 +211,17 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "sign-out-everywhere": (post(outcomes(302)),),
     "create-api-token": (post(outcomes(200), data={"name": "New phone"}),),
     "revoke-api-token": (post(outcomes(302, {BUYER})),),
+    # The second step of signing in: for a session not waiting for it, back to the Message
+    # Center (the pending case: tests/accounts/test_two_factor.py).
+    "two-factor-verify": (
+        get(outcomes(302), is_read_only=True),
+        post(outcomes(302), data={"code": "123456"}, is_read_only=True),
+    ),
+    "two-factor": (get(outcomes(200), is_read_only=True),),
+    "two-factor-start": (post(outcomes(200)),),
+    # Nothing being set up: refused, nothing changes.
+    "two-factor-confirm": (post(outcomes(400), data={"code": "123456"}, is_read_only=True),),
+    "two-factor-off": (post(outcomes(400), data={"password": "not it"}, is_read_only=True),),
     # The same answer for everyone, whether or not the account exists.
     "password-reset": (
         get(outcomes(200, anonymous=200), is_read_only=True),

@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Sign-in limits per account and per address (docs/accounts.md).
     "axes",
+    # Two-factor sign-in: authenticator apps and recovery codes (docs/accounts.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Only for the interactive API docs' templates and static files (served from here,
     # not from a CDN).
     "ninja",
@@ -94,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: it needs to know whether the answer is someone's own.
     "messagecenter.accounts.middleware.PrivatePagesMiddleware",
+    # A password-only sign-in pending its second factor reaches the two-factor pages only.
+    "messagecenter.accounts.middleware.SecondFactorMiddleware",
     "messagecenter.accounts.middleware.BrowserUseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -226,6 +232,10 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Every sign-in is recorded as a device of its person instead ("Your devices").
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+# Roles that must sign in with two-factor (comma-separated: buyer, seller, agent, admin, and
+# staff for anyone with admin access); empty: everyone chooses. Production: agent,admin,staff.
+TWO_FACTOR_REQUIRED_ROLES = _env_list("TWO_FACTOR_REQUIRED_ROLES", "")
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Marketplace")
 # Proxies in front that append to X-Forwarded-For (0: the connection's address is the
 # client's), and the header a CDN puts the client's country in (e.g. CF-IPCountry).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))

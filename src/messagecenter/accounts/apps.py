@@ -20,10 +20,12 @@ class AccountsConfig(AppConfig):
 
 
 def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    from messagecenter.accounts import two_factor
     from messagecenter.accounts.actions import record_sign_in
 
     if request is not None and hasattr(request, "session"):
         record_sign_in(request, user)
+        two_factor.on_sign_in(request, user)
 
 
 def _signed_out(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:

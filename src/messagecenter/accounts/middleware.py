@@ -1,11 +1,17 @@
 """Middleware of accounts: private answers are never cached; signed-in browsers' last use."""
 
 from collections.abc import Callable
+from functools import cache
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from messagecenter.accounts import two_factor
 from messagecenter.accounts.actions import record_browser_use
+from messagecenter.api_support import error_response
+from messagecenter.errors import NotAuthenticated
 
 
 class PrivatePagesMiddleware:
@@ -39,3 +45,38 @@ class BrowserUseMiddleware:
         if user.is_authenticated and request.session.session_key is not None:
             record_browser_use(request, user)
         return response
+
+
+class SecondFactorMiddleware:
+    """A session signed in with the password alone, pending its second factor
+    (accounts.two_factor), reaches only the two-factor pages and sign-out: pages redirect
+    there, the API and the event stream answer 401."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            state = two_factor.pending(request)
+            if state is not None and request.path_info not in _reachable_while(state):
+                return _finish_signing_in(request, state)
+        return self.get_response(request)
+
+
+@cache
+def _reachable_while(state: str) -> frozenset[str]:
+    names = ["logout"]
+    if state == two_factor.VERIFY:
+        names += ["two-factor-verify"]
+    else:
+        names += ["two-factor", "two-factor-start", "two-factor-confirm"]
+    return frozenset(reverse(name) for name in names)
+
+
+def _finish_signing_in(request: HttpRequest, state: str) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        return error_response(
+            NotAuthenticated("Finish signing in first: two-factor sign-in is needed.")
+        )
+    page = "two-factor-verify" if state == two_factor.VERIFY else "two-factor"
+    return redirect_to_login(request.get_full_path(), reverse(page))

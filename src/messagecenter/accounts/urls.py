@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from messagecenter.accounts import views
+from messagecenter.accounts import two_factor_views, views
 
 urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
@@ -25,6 +25,11 @@ urlpatterns = [
         name="revoke-api-token",
     ),
     path("account/password/", views.change_password, name="password-change"),
+    path("accounts/two-factor/", two_factor_views.verify, name="two-factor-verify"),
+    path("account/two-factor/", two_factor_views.settings_page, name="two-factor"),
+    path("account/two-factor/start/", two_factor_views.start, name="two-factor-start"),
+    path("account/two-factor/confirm/", two_factor_views.confirm, name="two-factor-confirm"),
+    path("account/two-factor/off/", two_factor_views.turn_off, name="two-factor-off"),
     path("accounts/password-reset/", views.password_reset, name="password-reset"),
     path(
         "accounts/password-reset/<str:uidb64>/<str:token>/",

@@ -1,0 +1,107 @@
+"""The two-factor pages: the second step of signing in, and setting it up or off
+(docs/accounts.md, "Two-factor sign-in")."""
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from messagecenter.accounts import two_factor
+from messagecenter.errors import InvalidInput
+from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Signing in, second step: the code from the app or a recovery code."""
+    if two_factor.pending(request) != two_factor.VERIFY:
+        return redirect("message-center")
+    error = ""
+    if request.method == "POST":
+        try:
+            two_factor.verify(request, request.user, request.POST.get("code", ""))
+        except InvalidInput as invalid:
+            error = invalid.message
+        else:
+            return redirect_to_next(request, "/message-center/")
+    return render(
+        request,
+        "accounts/two_factor_verify.html",
+        {"error": error, "next": request.POST.get("next") or request.GET.get("next", "")},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _settings_page(request)
+
+
+def _settings_page(
+    request: AuthenticatedHttpRequest,
+    *,
+    error: str = "",
+    recovery_codes: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    device = two_factor.unconfirmed_device(user)
+    setup = None
+    if device is not None:
+        url = str(device.config_url)
+        setup = {
+            "qr": segno.make(url, error="m").svg_data_uri(scale=5, border=2),
+            "key": _spaced(url.split("secret=", 1)[1].split("&", 1)[0]),
+        }
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "is_on": two_factor.has_two_factor(user),
+            "is_required": two_factor.is_required_for(user),
+            "setup": setup,
+            "error": error,
+            "recovery_codes": recovery_codes,
+            "recovery_codes_left": two_factor.recovery_codes_left(user),
+        },
+        status=status,
+    )
+
+
+def _spaced(key: str) -> str:
+    return " ".join(key[index : index + 4] for index in range(0, len(key), 4))
+
+
+@login_required
+@require_POST
+def start(request: AuthenticatedHttpRequest) -> HttpResponse:
+    two_factor.start_setup(request.user)
+    return _settings_page(request)
+
+
+@login_required
+@require_POST
+def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        codes = two_factor.confirm_setup(request, request.user, request.POST.get("code", ""))
+    except InvalidInput as invalid:
+        return _settings_page(request, error=invalid.message, status=400)
+    return _settings_page(request, recovery_codes=codes)
+
+
+@login_required
+@require_POST
+def turn_off(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Asks for the password again: a browser left signed in cannot turn it off."""
+    if not request.user.check_password(request.POST.get("password", "")):
+        return _settings_page(request, error="That password is not right.", status=400)
+    try:
+        two_factor.turn_off(request.user)
+    except InvalidInput as invalid:
+        return _settings_page(request, error=invalid.message, status=400)
+    messages.success(request, "Two-factor sign-in is off.")
+    return redirect("two-factor")

@@ -1,0 +1,140 @@
+"""Two-factor sign-in with an authenticator app (TOTP) and recovery codes
+(docs/accounts.md): set up, the second step when signing in, what a pending session can
+reach, enforcement by role, and turning it off."""
+
+import re
+
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def code_of(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """What the person's app shows (steps ahead: the next codes, for a second use)."""
+    code = totp(device.bin_key, device.step, device.t0, device.digits, drift=steps_ahead)
+    return f"{code:06d}"
+
+
+def password_sign_in(user: User) -> tuple[Client, int]:
+    browser = Client()
+    response = browser.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    return browser, response.status_code
+
+
+def turn_on(user: User) -> tuple[TOTPDevice, list[str], Client]:
+    """Two-factor set up in a signed-in browser, which stays signed in."""
+    browser = Client()
+    browser.force_login(user)
+    browser.post("/account/two-factor/start/")
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    page = browser.post("/account/two-factor/confirm/", {"code": code_of(device)})
+    assert page.status_code == 200
+    device.refresh_from_db()
+    assert device.confirmed
+    return device, list(page.context["recovery_codes"]), browser
+
+
+def test_setting_up_shows_a_qr_code_and_a_key_then_recovery_codes_once(buyer: User) -> None:
+    browser = Client()
+    browser.force_login(buyer)
+
+    page = browser.post("/account/two-factor/start/").content.decode()
+
+    assert 'src="data:image/svg+xml' in page
+    assert re.search(r'data-testid="totp-key">[A-Z2-7 ]{32,}<', page)
+    _, codes, _ = turn_on(buyer)
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
+    again = browser.get("/account/two-factor/").content.decode()
+    assert "Two-factor sign-in is on" in again
+    assert codes[0] not in again
+
+
+def test_a_wrong_first_code_does_not_turn_it_on(buyer: User) -> None:
+    browser = Client()
+    browser.force_login(buyer)
+    browser.post("/account/two-factor/start/")
+
+    response = browser.post("/account/two-factor/confirm/", {"code": "000000"})
+
+    assert response.status_code == 400
+    assert not TOTPDevice.objects.filter(user=buyer, confirmed=True).exists()
+
+
+def test_with_two_factor_on_the_password_alone_reaches_nothing(buyer: User) -> None:
+    turn_on(buyer)
+
+    browser, status = password_sign_in(buyer)
+
+    assert status == 302
+    refused = browser.get("/message-center/")
+    assert refused.status_code == 302
+    assert refused["Location"].startswith("/accounts/two-factor/")
+    assert browser.get("/api/v1/folders").status_code == 401
+    assert browser.post("/api/v1/tokens", {"name": "x"}).status_code in {401, 403}
+
+
+def test_the_code_from_the_app_completes_the_sign_in(buyer: User) -> None:
+    device, _, _ = turn_on(buyer)
+    browser, _ = password_sign_in(buyer)
+
+    response = browser.post("/accounts/two-factor/", {"code": code_of(device, steps_ahead=1)})
+
+    assert response.status_code == 302
+    assert browser.get("/message-center/").status_code == 200
+
+
+def test_a_wrong_code_is_refused(buyer: User) -> None:
+    turn_on(buyer)
+    browser, _ = password_sign_in(buyer)
+
+    response = browser.post("/accounts/two-factor/", {"code": "123456"})
+
+    assert response.status_code == 400
+    assert "That code is not right" in response.content.decode()
+    assert browser.get("/message-center/").status_code == 302
+
+
+def test_a_recovery_code_signs_in_once(buyer: User) -> None:
+    _, codes, _ = turn_on(buyer)
+    first, _ = password_sign_in(buyer)
+    assert first.post("/accounts/two-factor/", {"code": codes[0]}).status_code == 302
+    assert first.get("/message-center/").status_code == 200
+
+    second, _ = password_sign_in(buyer)
+
+    assert second.post("/accounts/two-factor/", {"code": codes[0]}).status_code == 400
+    assert second.get("/message-center/").status_code == 302
+
+
+def test_agents_must_set_it_up_when_the_setting_says_so(agent: User, settings: Settings) -> None:
+    settings.TWO_FACTOR_REQUIRED_ROLES = ["agent", "staff"]
+
+    browser, _ = password_sign_in(agent)
+
+    refused = browser.get("/message-center/")
+    assert refused["Location"].startswith("/account/two-factor/")
+    assert browser.get("/account/two-factor/").status_code == 200
+    browser.post("/account/two-factor/start/")
+    device = TOTPDevice.objects.get(user=agent)
+    browser.post("/account/two-factor/confirm/", {"code": code_of(device)})
+    assert browser.get("/message-center/").status_code == 200
+    off = browser.post("/account/two-factor/off/", {"password": PASSWORD})
+    assert off.status_code == 400
+    assert TOTPDevice.objects.filter(user=agent, confirmed=True).exists()
+
+
+def test_turning_it_off_asks_for_the_password(buyer: User) -> None:
+    _, _, browser = turn_on(buyer)
+
+    assert browser.post("/account/two-factor/off/", {"password": "wrong"}).status_code == 400
+    assert TOTPDevice.objects.filter(user=buyer).exists()
+    assert browser.post("/account/two-factor/off/", {"password": PASSWORD}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=buyer).exists()
