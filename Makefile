@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 # The suite runs in this many processes (pytest-xdist; each has its own test database).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install lint typecheck test-sqlite test-postgres lock clean bench bench-data bench-smoke email-corpus
+.PHONY: run test install lint typecheck test-sqlite test-postgres test-slow lock clean bench bench-data bench-smoke email-corpus
 
 # The demo's order-event intake works out of the box: a development signing secret, made
 # once under var/ (unless MARKETPLACE_EVENTS_SECRETS is set), which `run` prints.
@@ -54,6 +54,16 @@ test-postgres: install
 		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
+	else \
+		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass is SKIPPED." >&2; \
+	fi
+
+# Tests marked slow (minutes each, left out of `make test`), on both databases, e.g. the
+# e-mail sender killed ten times during 3,000 e-mails (docs/testing.md).
+test-slow: install
+	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n 0 -s --slow -m slow $(PYTEST_ARGS)
+	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n 0 -s --slow -m slow $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass is SKIPPED." >&2; \
 	fi

@@ -14,6 +14,22 @@ from tests import factories
 IN_CI = os.environ.get("CI") == "true"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", help="also run tests marked slow (make test-slow)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked slow take minutes each: left out of `make test`, run by `make test-slow`."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="minutes long: run with --slow (make test-slow)")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Settings) -> None:
     """Real hashing costs ~0.3 s per user; tests create hundreds of users."""

@@ -3,7 +3,11 @@
 
 Crash safety: a claim is a lease (EMAIL_CLAIM_SECONDS). A sender killed mid-batch leaves
 its rows claimed until the lease ends; then any sender takes them again and sends them
-with the same Message-ID. Nothing queued is lost; a repeat is recognisable as one.
+with the same Message-ID. Nothing queued is lost; a repeat is recognisable as one. Mail
+people cannot switch off is recorded as sent right after each send, so a kill repeats at
+most the one in flight; mail they can switch off is sent and recorded CHECKED_CHUNK at a
+time under their row locks (an unsubscribe is never overtaken), so a kill repeats at most
+that chunk.
 """
 
 import logging
@@ -65,7 +69,12 @@ def send_due_emails(*, limit: int = 200, now: datetime | None = None) -> int:
     connection = mailers.default
     try:
         connection.open()
-        _send_all(connection, fixed, people, broadcasts, outcome)
+        # Recorded one by one, each as it is sent: a sender killed here repeats at most the
+        # e-mail in flight (recorded per batch, a kill repeated up to the whole claim).
+        for email in fixed:
+            sent = Outcome()
+            _send_all(connection, [email], people, broadcasts, sent)
+            _record(sent, timezone.now())
         for start in range(0, len(switchable), CHECKED_CHUNK):
             chunk = switchable[start : start + CHECKED_CHUNK]
             # Held while this chunk is checked and sent: an unsubscribe waits for it, and
