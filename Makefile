@@ -61,9 +61,9 @@ test-postgres: install
 # Tests marked slow (minutes each, left out of `make test`), on both databases, e.g. the
 # e-mail sender killed ten times during 3,000 e-mails (docs/testing.md).
 test-slow: install
-	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n 0 -s --slow -m slow $(PYTEST_ARGS)
+	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS)
 	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n 0 -s --slow -m slow $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass is SKIPPED." >&2; \
 	fi

@@ -4,6 +4,7 @@ the Idempotency-Key header, and message input that comes as JSON or as a multipa
 import json
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import pydantic
@@ -15,6 +16,7 @@ from ninja.errors import ValidationError
 from ninja.params import HeaderEx, P
 from ninja.parser import Parser
 
+from messagecenter import moments
 from messagecenter.accounts.models import User
 from messagecenter.errors import InvalidInput, MessageCenterError, NotAuthenticated, TooLarge
 from messagecenter.rows import MAX_ID
@@ -39,6 +41,18 @@ def _storable(value: str) -> str:
 # Every string a person sends: PostgreSQL cannot store NUL, and neither database a lone
 # surrogate, so they are refused as input (422) instead of failing in the database.
 Text = Annotated[str, pydantic.AfterValidator(_storable)]
+
+
+def _moment_in_range[T: (datetime, date)](value: T) -> T:
+    if not moments.is_sane(value):
+        raise ValueError(f"Dates and times must be {moments.RANGE}.")
+    return value
+
+
+# Every date and time a person or system sends: out of range is 422, before any code (or
+# database) sees it (messagecenter/moments.py says why).
+Moment = Annotated[pydantic.AwareDatetime, pydantic.AfterValidator(_moment_in_range)]
+Day = Annotated[date, pydantic.AfterValidator(_moment_in_range)]
 
 # Deeper than any request of the API: more is refused before it reaches code that recurses.
 JSON_MAX_DEPTH = 32

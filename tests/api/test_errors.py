@@ -363,3 +363,58 @@ def test_json_nested_to_the_limit_is_read(device: Caller, question: Message) -> 
 
     # Read, then refused for what it says: the body is a list, not text.
     assert error_of(response) == (422, "invalid_input")
+
+
+# --- dates and times out of range -------------------------------------------------------------
+
+# In UTC, the year 10000: PostgreSQL stored it, and no read of the row succeeded after.
+END_OF_TIME = "9999-12-31T23:59:59-14:00"
+
+
+@pytest.mark.parametrize(
+    "until", [END_OF_TIME, "2200-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59Z"]
+)
+def test_a_mute_until_a_time_out_of_range_is_422_and_the_conversation_keeps_working(
+    buyer: User, seller: User, question: Message, until: str
+) -> None:
+    as_buyer, as_seller = with_token(buyer), with_token(seller)
+    conversation = f"/conversations/{question.conversation_id}"
+    before = snapshot()
+
+    response = as_buyer.post(
+        "/conversations/actions",
+        {"action": "mute", "conversation_ids": [question.conversation_id], "mute_until": until},
+    )
+
+    assert error_of(response) == (422, "invalid_input")
+    assert response.json()["error"]["fields"][0]["field"] == "mute_until"
+    assert snapshot() == before
+    assert as_buyer.get(conversation).status_code == 200
+    assert as_seller.post(f"{conversation}/messages", {"body": "Quiet."}).status_code == 201
+    assert as_buyer.post(f"{conversation}/messages", {"body": "Thanks."}).status_code == 201
+
+
+def test_a_mute_until_a_time_far_ahead_within_the_range_is_kept(
+    device: Caller, question: Message
+) -> None:
+    response = device.post(
+        "/conversations/actions",
+        {
+            "action": "mute",
+            "conversation_ids": [question.conversation_id],
+            "mute_until": "2199-12-31T23:59:59Z",
+        },
+    )
+
+    assert response.json() == {"changed": 1}
+    [item] = device.get("/conversations").json()["items"]
+    assert item["muted_until"].startswith("2199-12-31T23:59:59")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1969-12-31", "2200-01-01", "9999-12-31"])
+@pytest.mark.parametrize("field", ["date_from", "date_to"])
+def test_a_search_date_out_of_range_is_422(device: Caller, field: str, day: str) -> None:
+    response = device.get("/search", {"q": "loud", field: day})
+
+    assert error_of(response) == (422, "invalid_input")
+    assert response.json()["error"]["fields"][0]["field"] == field

@@ -201,6 +201,49 @@ def test_a_signed_event_with_a_lone_surrogate_anywhere_is_400(problem: dict[str,
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("occurred_at", "9999-12-31T23:59:59-14:00"),
+        ("occurred_at", "0001-01-01T00:00:00+14:00"),
+        ("data.until", "9999-12-31T23:59:59-14:00"),
+        ("data.until", "2200-01-01T00:00:00Z"),
+        ("data.new_estimate", "9999-12-31"),
+        ("data.estimated_delivery", "0001-01-01"),
+    ],
+)
+def test_an_event_time_out_of_range_is_422_and_creates_nothing(
+    buyer: User, order: Order, field: str, value: str
+) -> None:
+    payloads = {
+        "occurred_at": event("order.problem", {"order_number": order.number, "description": "x"}),
+        "data.until": event("membership.renewed", {"user": buyer.username, "until": ""}),
+        "data.new_estimate": event(
+            "order.delayed",
+            {"order_number": order.number, "new_estimate": "", "reason": "Weather."},
+        ),
+        "data.estimated_delivery": event(
+            "order.shipped",
+            {
+                "order_number": order.number,
+                "carrier": "DHL",
+                "tracking_number": "1Z",
+                "estimated_delivery": "",
+            },
+        ),
+    }
+    payload = payloads[field]
+    *parents, name = field.split(".")
+    target = payload["data"] if parents else payload
+    target[name] = value
+    before = row_counts()
+
+    error = refused(deliver(payload), 422, "invalid_input")
+
+    assert [item["field"] for item in error["fields"]] == [field]
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(
     ("payload", "fields"),
     [
         ([1, 2], [("", "model_attributes_type")]),

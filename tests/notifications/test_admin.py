@@ -95,6 +95,19 @@ def test_a_country_must_be_a_code_and_expiry_after_sending(staff_client: Client)
     assert not Broadcast.objects.exists()
 
 
+def test_a_schedule_out_of_range_is_refused(staff_client: Client) -> None:
+    late = staff_client.post(f"{ADD}add/", form(send_at_0="9999-12-31", send_at_1="23:59:59"))
+    early = staff_client.post(f"{ADD}add/", form(send_at_0="1900-01-01", send_at_1="00:00:00"))
+    never = staff_client.post(
+        f"{ADD}add/", form(expires_at_0="9999-12-31", expires_at_1="23:59:59")
+    )
+
+    assert "The send time must be between 1970-01-01 and 2200-01-01" in late.content.decode()
+    assert "The send time must be between 1970-01-01 and 2200-01-01" in early.content.decode()
+    assert "The expiry must be between 1970-01-01 and 2200-01-01" in never.content.decode()
+    assert not Broadcast.objects.exists()
+
+
 def test_a_lowercase_country_code_is_accepted(staff_client: Client) -> None:
     response = staff_client.post(f"{ADD}add/", form(audience="country", country="de"))
 

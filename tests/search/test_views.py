@@ -175,6 +175,8 @@ def test_a_search_with_nothing_to_search_for_asks_for_a_word(
     [
         ("q=kettle&date_from=2026-13-01", "From: enter a date as YYYY-MM-DD"),
         ("q=kettle&date_to=tomorrow", "To: enter a date as YYYY-MM-DD"),
+        ("q=kettle&date_from=0001-01-01", "From must be between 1970-01-01 and 2200-01-01"),
+        ("q=kettle&date_to=9999-12-31", "To must be between 1970-01-01 and 2200-01-01"),
         ("q=kettle&date_from=2026-03-05&date_to=2026-03-01", "The start date is after the end"),
         ("q=kettle&folder=junk", "Unknown folder"),
         ("q=kettle&box=deleted", "Unknown box"),

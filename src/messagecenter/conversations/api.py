@@ -18,6 +18,7 @@ from messagecenter.api_support import (
     ApiRequest,
     Id,
     IdempotencyKey,
+    Moment,
     Text,
     message_input_openapi,
     parse_message_input,
@@ -238,7 +239,7 @@ class ConversationActionIn(Schema):
     action: ConversationAction
     conversation_ids: list[Id]
     # For "mute" only, one or neither (neither: until unmuted).
-    mute_until: pydantic.AwareDatetime | None = None
+    mute_until: Moment | None = None
     mute_for: Literal["1d", "7d", "forever"] | None = None
 
 

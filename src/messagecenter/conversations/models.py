@@ -211,7 +211,13 @@ class Participant(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(
                 fields=["conversation", "user"], name="participant_one_per_user"
-            )
+            ),
+            # A later time cannot be read back into Python: one such row made the whole
+            # conversation fail for everyone in it (messagecenter/moments.py).
+            models.CheckConstraint(
+                condition=Q(muted_until__lte=MUTED_INDEFINITELY),
+                name="participant_muted_until_readable",
+            ),
         ]
         indexes: ClassVar = [
             # All / Archive / Trash, newest first, keyset-paginated on (last_activity_at, id).

@@ -11,15 +11,14 @@ import hashlib
 import hmac
 import time
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import pydantic
 from django.conf import settings
 from ninja.errors import ValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from messagecenter.api_support import Text
+from messagecenter.api_support import Day, Moment, Text
 from messagecenter.errors import MessageCenterError
 
 SIGNATURE_HEADER = "Marketplace-Signature"
@@ -158,7 +157,7 @@ class OrderShippedData(OrderData):
     carrier: Carrier
     tracking_number: TrackingNumber
     tracking_url: Annotated[pydantic.HttpUrl, Field(max_length=500)] | None = None
-    estimated_delivery: date | None = None
+    estimated_delivery: Day | None = None
 
 
 class OrderTrackingData(OrderData):
@@ -167,7 +166,7 @@ class OrderTrackingData(OrderData):
 
 
 class OrderDelayedData(OrderData):
-    new_estimate: date
+    new_estimate: Day
     reason: Reason
 
 
@@ -195,7 +194,7 @@ class RefundData(OrderData):
 
 class MembershipData(Strict):
     user: Username
-    until: AwareDatetime
+    until: Moment
 
 
 class AccountNoticeData(Strict):
@@ -206,7 +205,7 @@ class AccountNoticeData(Strict):
 
 class EventEnvelope(Strict):
     id: Reference
-    occurred_at: AwareDatetime
+    occurred_at: Moment
 
 
 class OrderPlaced(EventEnvelope):

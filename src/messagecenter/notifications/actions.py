@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from messagecenter import moments
 from messagecenter.accounts.models import Role, User
 from messagecenter.delivery.actions import enqueue_broadcast_emails
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
@@ -122,6 +123,9 @@ def check_broadcast(
         )
     if send_at.tzinfo is None:
         raise InvalidInput("Give the send time with its time zone.", code="invalid_send_at")
+    moments.check(send_at, what="The send time", code="invalid_send_at")
+    if expires_at is not None:
+        moments.check(expires_at, what="The expiry", code="invalid_expires_at")
     if expires_at is not None and expires_at <= send_at:
         raise InvalidInput("It must expire after it is sent.", code="invalid_expires_at")
     country = country.strip().upper()

@@ -1,14 +1,19 @@
 """Search in the JSON API, mounted at /api/v1/search (docs/search.md, docs/api.md): the
 same filters as the search page, as query parameters, and the same results."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 import pydantic
 from ninja import Query, Router, Schema
 
+<<<<<<< HEAD
 from messagecenter.api_support import ApiRequest
 from messagecenter.hub.boxes import Folder
+=======
+from messagecenter.api_support import ApiRequest, Day
+from messagecenter.conversations.models import Folder
+>>>>>>> 9623835 (Every date and time from outside is checked against one range (moments.py: 1970 to 2200) — mute_until, search dates, order events' times and dates, a broadcast's schedule — 422 in the API; a check constraint keeps a mute Python cannot read (year 10000 on PostgreSQL broke the conversation for everyone in it) out of the table, and the migration repairs one already stored)
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
 
@@ -29,10 +34,10 @@ class SearchParams(Schema):
         description="Part of the sender's name as people see it (shop name or display name); "
         '"marketplace" for the marketplace\'s own messages.',
     )
-    date_from: date | None = pydantic.Field(
+    date_from: Day | None = pydantic.Field(
         None, description="From this day on (inclusive), in the site's time zone."
     )
-    date_to: date | None = pydantic.Field(
+    date_to: Day | None = pydantic.Field(
         None, description="Up to this day (inclusive), in the site's time zone."
     )
     folder: Folder | None = pydantic.Field(None, description="A topical folder, in any box.")

@@ -11,6 +11,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+<<<<<<< HEAD
+=======
+from messagecenter import moments
+from messagecenter.conversations.models import Box, Folder
+>>>>>>> 9623835 (Every date and time from outside is checked against one range (moments.py: 1970 to 2200) — mute_until, search dates, order events' times and dates, a broadcast's schedule — 422 in the API; a check constraint keeps a mute Python cannot read (year 10000 on PostgreSQL broke the conversation for everyone in it) out of the table, and the migration repairs one already stored)
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search import queries
@@ -108,11 +113,13 @@ def _date(value: str, label: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
             f"{label}: enter a date as YYYY-MM-DD, e.g. 2026-03-31.", code="invalid_date"
         ) from None
+    moments.check(day, what=label, code="invalid_date")
+    return day
 
 
 def _searched_for(page: queries.SearchPage) -> str | None:

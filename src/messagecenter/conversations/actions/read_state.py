@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from messagecenter import moments
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.counters import apply_counter_deltas
 from messagecenter.conversations.actions.own_rows import finish, lock_own
@@ -74,6 +75,8 @@ def mute_conversations(
     muted_until = until if until is not None else MUTED_INDEFINITELY
     if muted_until <= timezone.now():
         raise InvalidInput("Mute until a time in the future.", code="invalid_mute_until")
+    if until is not None:
+        moments.check(until, what="The end of a mute", code="invalid_mute_until")
     with transaction.atomic():
         changed = lock_own(user, conversation_ids)
         Participant.objects.filter(pk__in=[p.pk for p in changed]).update(muted_until=muted_until)
