@@ -69,7 +69,7 @@ def send_with_kills(smtp_server: SmtpServer, inbox: Handler, var_dir: Path, *, k
         worker = start_worker(smtp_server, var_dir)
         target = step * (kill + 1)
         try:
-            wait_until(lambda: len(inbox.received) >= target, 60, "more e-mails")  # noqa: B023
+            wait_until(lambda: len(inbox.received) >= target, 300, "more e-mails")  # noqa: B023
         finally:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
@@ -79,7 +79,7 @@ def send_with_kills(smtp_server: SmtpServer, inbox: Handler, var_dir: Path, *, k
     try:
         wait_until(
             lambda: not Email.objects.filter(status=EmailStatus.QUEUED).exists(),
-            180,
+            300,
             "the restarted worker to send the rest",
         )
     finally:
