@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "messagecenter.accounts.middleware.BrowserUseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Pages leave without bidirectional overrides from what people wrote (bidi.py).
+    "messagecenter.bidi.BidiControlsMiddleware",
     # Turns a sign-in refused by the limits into the sign-in page's "paused" answer (429).
     "axes.middleware.AxesMiddleware",
 ]

@@ -217,3 +217,30 @@ def test_an_address_smtp_cannot_carry_fails_alone(buyer: User, inbox: Handler) -
     assert failed.status == EmailStatus.FAILED
     assert failed.last_error.startswith("The address cannot be used:")
     assert [item.recipients for item in inbox.received] == [[buyer.email]]
+
+
+@pytest.mark.parametrize("international", [False, True], ids=["prebuilt", "general"])
+def test_bidirectional_overrides_are_removed_from_a_broadcast_email(
+    buyer: User, inbox: Handler, international: bool
+) -> None:
+    spoof = "invoice\u202egpj.exe"
+    if international:
+        buyer.email = "alice@exämple.test"
+    buyer.display_name = "Al\u202eice"
+    buyer.save(update_fields=["display_name", "email"])
+    send_broadcast(
+        BroadcastKind.NOTICE,
+        subject=f"New terms {spoof}",
+        body=f"Read {spoof}",
+        audience=Audience.LIST,
+        user_ids=[buyer.pk],
+    )
+
+    send_due_emails()
+
+    [received] = [item for item in inbox.received if "Read invoicegpj.exe" in item.text()]
+    assert "New terms invoicegpj.exe" in str(received.message["Subject"])
+    for shown in (received.text(), received.html()):
+        assert "Read invoicegpj.exe" in shown
+        assert "Alice" in shown
+        assert "\u202e" not in shown

@@ -390,3 +390,26 @@ def test_the_email_copy_of_a_warned_message_carries_the_warning_and_no_clickable
     assert "https://rnarketplace-account-verify.example" not in received.text()
     assert "Be careful: this message may be a scam." in received.html()
     assert "https://rnarketplace-account-verify.example" not in received.html()
+
+
+# Shows "invoiceexe.jpg" where it stands (U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LRI).
+SPOOF = "invoice\u202egpj.exe \u2066x\u2069"
+
+
+def test_bidirectional_overrides_are_removed_from_a_message_email(
+    buyer: User, inbox: Handler
+) -> None:
+    buyer.display_name = "Al\u202eice"
+    buyer.save(update_fields=["display_name"])
+    conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject=f"Order {SPOOF}", body=f"Open {SPOOF}"
+    )
+
+    send_due_emails()
+
+    [received] = inbox.received
+    assert received.message["Subject"] == "Order invoicegpj.exe x"
+    for shown in (received.text(), received.html()):
+        assert "Open invoicegpj.exe x" in shown
+        assert "Alice" in shown
+        assert not {"\u202e", "\u2066", "\u2069"} & set(shown)

@@ -18,6 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from messagecenter.accounts.models import User
+from messagecenter.bidi import neutralise
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
 from messagecenter.delivery import dkim_signing, mime, references, relay
 from messagecenter.delivery.links import absolute, preferences_url, unsubscribe_url
@@ -89,15 +90,16 @@ def build(
         # Replies go to the recipient's own relay address, never to a person's real one
         # (relay.py, docs/email.md#reply-by-e-mail).
         headers["Reply-To"] = context["reply_address"]
+    # Subjects, names and bodies come from people: shown without bidirectional overrides.
     message = SignedEmail(
-        subject=subject,
-        body=render_to_string(f"delivery/email/{template}.txt", context),
+        subject=neutralise(subject),
+        body=neutralise(render_to_string(f"delivery/email/{template}.txt", context)),
         from_email=_from_on_behalf(context.get("from_name")),
         to=[user.email],
         headers=headers,
     )
     message.attach_alternative(
-        render_to_string(f"delivery/email/{template}.html", context), "text/html"
+        neutralise(render_to_string(f"delivery/email/{template}.html", context)), "text/html"
     )
     return message
 
@@ -108,7 +110,7 @@ def _from_on_behalf(name: str | None) -> str:
     if not name:
         return str(settings.DEFAULT_FROM_EMAIL)
     site_name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return formataddr((f"{name} via {site_name or 'Message Center'}", address))
+    return formataddr((f"{neutralise(name)} via {site_name or 'Message Center'}", address))
 
 
 def safe_name(name: str) -> str:
@@ -169,7 +171,7 @@ def _common_context(user: User) -> dict[str, Any]:
 
 
 def _greeting_name(user: User) -> str:
-    return str(user.display_name or user.first_name or user.username)
+    return neutralise(str(user.display_name or user.first_name or user.username))
 
 
 def _site_links() -> dict[str, str]:
@@ -333,10 +335,10 @@ def load_broadcast(broadcast_id: int) -> BroadcastContent:
         is_active=is_active,
         is_promotion=is_promotion,
         reference=reference,
-        subject=broadcast.subject,
-        subject_header=mime.fold("Subject", broadcast.subject),
-        text=render_to_string("delivery/email/broadcast.txt", context),
-        html=render_to_string("delivery/email/broadcast.html", context),
+        subject=neutralise(broadcast.subject),
+        subject_header=mime.fold("Subject", neutralise(broadcast.subject)),
+        text=neutralise(render_to_string("delivery/email/broadcast.txt", context)),
+        html=neutralise(render_to_string("delivery/email/broadcast.html", context)),
     )
 
 

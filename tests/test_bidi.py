@@ -1,0 +1,46 @@
+"""Bidirectional overrides from what people write never reach a page (messagecenter/bidi.py);
+e-mail: tests/delivery/test_sending.py and test_broadcast_emails.py."""
+
+import pytest
+from django.test import Client
+
+from messagecenter.accounts.models import User
+from messagecenter.bidi import neutralise
+from messagecenter.conversations import actions
+from messagecenter.marketplace.models import Product
+
+pytestmark = pytest.mark.django_db
+
+# Shows "invoiceexe.jpg" where it stands.
+SPOOF = "invoice\u202egpj.exe"
+CONTROLS = [chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+def test_neutralise_removes_every_embedding_override_and_isolate_and_nothing_else() -> None:
+    arabic = "مرحبا \u200f بالعالم"
+
+    assert neutralise("".join(CONTROLS) + SPOOF) == "invoicegpj.exe"
+    # Natural right-to-left text and its marks (RLM) are left alone.
+    assert neutralise(arabic) == arabic
+
+
+def test_pages_show_names_subjects_and_bodies_without_overrides(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    seller.display_name = f"Shop {SPOOF}"
+    seller.save(update_fields=["display_name"])
+    product.title = f"Kettle {SPOOF}"
+    product.save(update_fields=["title"])
+    question = actions.ask_seller_about_product(buyer, product.pk, f"Is {SPOOF} safe?")
+    actions.send_message(seller, question.conversation_id, f"Yes, {SPOOF}.")
+    client.force_login(buyer)
+
+    pages = [
+        client.get("/message-center/").content.decode(),
+        client.get(f"/message-center/conversations/{question.conversation_id}/").content.decode(),
+        client.get(f"/products/{product.sku}/").content.decode(),
+    ]
+
+    for html in pages:
+        assert "invoicegpj.exe" in html
+        assert not set(CONTROLS) & set(html)
