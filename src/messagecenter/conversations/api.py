@@ -377,7 +377,7 @@ class MessagePageOut(Schema):
 def attachment_out(attachment: Attachment) -> AttachmentOut:
     return AttachmentOut(
         id=attachment.pk,
-        filename=attachment.filename,
+        filename=attachment.download_name,
         content_type=attachment.content_type,
         size=attachment.size,
         download_url=reverse("api:download_attachment", args=[attachment.pk]),
@@ -535,7 +535,7 @@ def download_attachment(request: ApiRequest, attachment_id: Id) -> FileResponse:
     except FileNotFoundError:
         raise NotFound("No such attachment.", code="attachment_not_found") from None
     response = FileResponse(
-        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
+        handle, as_attachment=True, filename=found.download_name, content_type=found.content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -152,6 +152,30 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
     return f"attachments/{instance.message.conversation_id}/{instance.sha256}"
 
 
+# The extensions of the attachment types (settings.ATTACHMENT_TYPES), the usual one first.
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
+}
+
+
+def filename_for_type(filename: str, content_type: str) -> str:
+    """The uploader's name with the extension of the type found in the content: a GIF that
+    is also JScript named "lib.js" becomes "lib.gif", a PNG named "photo.html"
+    "photo.png" — a saved download is never opened as what its name pretends."""
+    extensions = EXTENSIONS.get(content_type)
+    if extensions is None:
+        return filename
+    stem, dot, extension = filename.rpartition(".")
+    if dot and stem and f".{extension.lower()}" in extensions:
+        return filename
+    stem = stem if dot and stem else filename
+    return stem[: 255 - len(extensions[0])] + extensions[0]
+
+
 class Attachment(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=255)
@@ -162,6 +186,11 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def download_name(self) -> str:
+        """The name it is served under (also for rows stored before names were fixed)."""
+        return filename_for_type(self.filename, self.content_type)
 
     @property
     def is_image(self) -> bool:

@@ -404,7 +404,7 @@ def attachment(request: AuthenticatedHttpRequest, attachment_id: int) -> FileRes
     response = FileResponse(
         handle,
         as_attachment=not is_inline,
-        filename=found.filename,
+        filename=found.download_name,
         content_type=found.content_type,
     )
     if is_inline:

@@ -7,13 +7,8 @@ from typing import Annotated, Literal
 import pydantic
 from ninja import Query, Router, Schema
 
-<<<<<<< HEAD
-from messagecenter.api_support import ApiRequest
-from messagecenter.hub.boxes import Folder
-=======
 from messagecenter.api_support import ApiRequest, Day
-from messagecenter.conversations.models import Folder
->>>>>>> 9623835 (Every date and time from outside is checked against one range (moments.py: 1970 to 2200) — mute_until, search dates, order events' times and dates, a broadcast's schedule — 422 in the API; a check constraint keeps a mute Python cannot read (year 10000 on PostgreSQL broke the conversation for everyone in it) out of the table, and the migration repairs one already stored)
+from messagecenter.hub.boxes import Folder
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
 

@@ -11,11 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-<<<<<<< HEAD
-=======
 from messagecenter import moments
-from messagecenter.conversations.models import Box, Folder
->>>>>>> 9623835 (Every date and time from outside is checked against one range (moments.py: 1970 to 2200) — mute_until, search dates, order events' times and dates, a broadcast's schedule — 422 in the API; a check constraint keeps a mute Python cannot read (year 10000 on PostgreSQL broke the conversation for everyone in it) out of the table, and the migration repairs one already stored)
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search import queries

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from messagecenter.conversations.models import EXTENSIONS, filename_for_type
 from messagecenter.errors import InvalidInput
 
 
@@ -57,9 +58,13 @@ def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
     stored = []
     for upload, content, content_type in checked:
         sha256 = hashlib.sha256(content).hexdigest()
-        name = f"attachments/{sha256[:2]}/{sha256}"
+        # Named for its type on disk too: a server or tool that goes by the extension
+        # never takes it for something else.
+        name = f"attachments/{sha256[:2]}/{sha256}{EXTENSIONS[content_type][0]}"
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(content))
-        filename = (upload.name or "attachment").rsplit("/", 1)[-1][:255]
+        filename = filename_for_type(
+            (upload.name or "attachment").rsplit("/", 1)[-1][:255], content_type
+        )
         stored.append(StoredFile(name, filename, content_type, len(content), sha256))
     return stored
