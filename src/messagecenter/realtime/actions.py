@@ -1,6 +1,7 @@
 """Writing to the per-user event log. Called by other apps' actions inside their
 transaction; never on its own."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -9,11 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from messagecenter.realtime import pubsub
-from messagecenter.realtime.models import EventStream, UserEvent
+from messagecenter.realtime.models import EventKind, EventStream, UserEvent
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,34 @@ def record_events(events: Iterable[PendingEvent]) -> list[UserEvent]:
     # woken stream always finds the events (docs/realtime.md).
     transaction.on_commit(partial(pubsub.publish, sorted(wanted)))
     return created
+
+
+# What a person wrote, as events carry it: gone from the log when the person deletes the
+# conversation for ever (the event stays, in its place, saying only what happened).
+CONTENT_KEYS = ("preview", "sender_name")
+
+
+def forget_conversation_content(deleted: Iterable[tuple[int, int]]) -> int:
+    """Remove the previews and names from each (user, conversation)'s events, in the
+    deleting action's transaction; the retention purge would have kept them for up to
+    REALTIME_EVENT_RETENTION_DAYS. Returns how many events changed."""
+    by_user: dict[int, set[int]] = defaultdict(set)
+    for user_id, conversation_id in deleted:
+        by_user[user_id].add(conversation_id)
+    if not by_user:
+        return 0
+    condition = Q()
+    for user_id, conversation_ids in by_user.items():
+        condition |= Q(user_id=user_id, payload__conversation_id__in=sorted(conversation_ids))
+    events = list(
+        UserEvent.objects.filter(condition, kind=EventKind.MESSAGE_CREATED).only("id", "payload")
+    )
+    for event in events:
+        event.payload = {
+            key: value for key, value in event.payload.items() if key not in CONTENT_KEYS
+        } | {"content_removed": True}
+    UserEvent.objects.bulk_update(events, ["payload"], batch_size=500)
+    return len(events)
 
 
 def announce_broadcast(broadcast_id: int) -> None:

@@ -14,7 +14,11 @@ from django.utils import timezone
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
 from messagecenter.conversations.models import Attachment, Conversation, Message, Participant
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box
-from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.actions import (
+    PendingEvent,
+    forget_conversation_content,
+    record_events,
+)
 from messagecenter.realtime.models import EventKind
 
 
@@ -58,6 +62,7 @@ def delete_for_participants(participants: list[Participant]) -> int:
     for participant in participants:
         count_transition(deltas, participant, Box.DELETED, 0, True)
     apply_counter_deltas(deltas)
+    forget_conversation_content((p.user_id, p.conversation_id) for p in participants)
     record_events(
         PendingEvent(
             p.user_id, EventKind.CONVERSATION_DELETED, {"conversation_id": p.conversation_id}
