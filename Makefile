@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 # The suite runs in this many processes (pytest-xdist; each has its own test database).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install lint typecheck test-sqlite test-postgres test-slow lock clean bench bench-data bench-smoke email-corpus
+.PHONY: run test install lint typecheck test-sqlite test-postgres test-slow fuzz lock clean bench bench-data bench-smoke email-corpus
 
 # The demo's order-event intake works out of the box: a development signing secret, made
 # once under var/ (unless MARKETPLACE_EVENTS_SECRETS is set), which `run` prints.
@@ -66,6 +66,14 @@ test-slow: install
 		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass is SKIPPED." >&2; \
+	fi
+
+# The API fuzzer with many more examples per operation than `make test` runs (docs/testing.md).
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	DATABASE_URL= FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout tests/api/test_fuzz.py
+	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout tests/api/test_fuzz.py; \
 	fi
 
 lock:

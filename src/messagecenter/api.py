@@ -33,7 +33,75 @@ from messagecenter.realtime.api import router as realtime_router
 from messagecenter.safety.api import router as safety_router
 from messagecenter.search.api import router as search_router
 
-api = NinjaAPI(
+# The one error shape, as the document names it for every error response.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable: what went wrong."},
+                "message": {"type": "string", "description": "For people: what to do."},
+                "fields": {
+                    "type": "array",
+                    "description": "422 only: each value that did not match the schema.",
+                    "items": {"type": "object"},
+                },
+            },
+        }
+    },
+}
+ERRORS = {
+    400: "Refused by a rule (the code says which), or a body that is not JSON",
+    401: "No valid credentials (for order events: no valid signature)",
+    403: "Not for this person's role, or a session's write without its CSRF token",
+    404: "Not found — or not yours, which looks the same",
+    409: "Conflicts with the current state",
+    413: "The request body is too large",
+    415: "Send application/json, or multipart/form-data for attachments",
+    422: "A value does not match the schema: `fields` lists each",
+}
+
+
+class MessageCenterApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        """ninja's document plus every error response each operation can give, so that the
+        document describes every answer (tests/api/test_fuzz.py checks it does)."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                for status in _error_statuses(method, operation):
+                    operation["responses"].setdefault(
+                        status,
+                        {
+                            "description": ERRORS[status],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+
+def _error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
+    statuses = [400, 401, 403, 404, 413]
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.append(422)
+    if method != "get":
+        statuses.append(409)
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        statuses.append(415)
+    return sorted(statuses)
+
+
+api = MessageCenterApi(
     title="Message Center API",
     version="1",
     description=(
