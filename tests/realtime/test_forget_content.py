@@ -1,5 +1,6 @@
 """Deleting a conversation for ever takes what was written out of the person's event log
-too: the events keep their places, not the previews (realtime.actions.forget_conversation_content)."""
+too: the events keep their places, not the previews
+(realtime.actions.forget_conversation_content)."""
 
 import json
 from datetime import timedelta
@@ -37,11 +38,14 @@ def test_delete_for_ever_removes_previews_from_the_log_and_keeps_positions(
     assert "Keep this one" in log_text(buyer)
     # The seller did not delete it: their log is theirs.
     assert SECRET in log_text(seller)
-    assert list(
-        UserEvent.objects.filter(user=buyer, sequence__lte=sequences[-1]).values_list(
-            "sequence", flat=True
+    assert (
+        list(
+            UserEvent.objects.filter(user=buyer, sequence__lte=sequences[-1]).values_list(
+                "sequence", flat=True
+            )
         )
-    ) == sequences
+        == sequences
+    )
     removed = UserEvent.objects.filter(user=buyer, kind="message.created").exclude(
         payload__conversation_id=other.conversation_id
     )

@@ -2,13 +2,14 @@
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import filetype
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 
 from messagecenter.conversations.models import EXTENSIONS, filename_for_type
 from messagecenter.errors import InvalidInput
@@ -23,6 +24,9 @@ class StoredFile:
     content_type: str
     size: int
     sha256: str
+    # Kept until the message is committed: to store the file again if a purge of another
+    # message with the same bytes deleted it meanwhile (keep_files).
+    content: bytes = field(repr=False, default=b"")
 
 
 def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
@@ -66,5 +70,32 @@ def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
         filename = filename_for_type(
             (upload.name or "attachment").rsplit("/", 1)[-1][:255], content_type
         )
-        stored.append(StoredFile(name, filename, content_type, len(content), sha256))
+        stored.append(StoredFile(name, filename, content_type, len(content), sha256, content))
     return stored
+
+
+def keep_files(files: Sequence[StoredFile]) -> list[str]:
+    """In the send's transaction: hold each file's content against a purge until commit,
+    and store again a file a purge deleted since store_attachments found it (a purge once
+    deleted the file of an acknowledged message: a 404 for ever). Returns the names to
+    record."""
+    lock_contents([stored.sha256 for stored in files], shared=True)
+    names = []
+    for stored in files:
+        name = stored.name
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(stored.content))
+        names.append(name)
+    return names
+
+
+def lock_contents(sha256s: Sequence[str], *, shared: bool) -> None:
+    """Transaction-long locks on file contents: shared by sends, exclusive for a purge.
+    On SQLite every write transaction already excludes every other (BEGIN IMMEDIATE)."""
+    if connection.vendor != "postgresql" or not sha256s:
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    # 60 bits of the hash: a collision only makes two contents wait for each other.
+    keys = sorted({int(sha256[:15], 16) for sha256 in sha256s})
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(key) FROM unnest(%s::bigint[]) AS key", [keys])

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from messagecenter.conversations.actions.attachments import lock_contents
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
 from messagecenter.conversations.models import Attachment, Conversation, Message, Participant
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box
@@ -100,11 +101,17 @@ def _remove_abandoned_conversations(conversation_ids: set[int]) -> None:
 
 
 def _delete_unused_files(files: list[tuple[str, str]]) -> None:
-    still_used = set(
-        Attachment.objects.filter(sha256__in=[sha for _, sha in files]).values_list(
-            "sha256", flat=True
+    """Files are content-addressed: a message sent meanwhile may share one. The check and
+    the deletion hold the contents' locks, which a send holds from finding its files to
+    its commit (attachments.keep_files): a send is either seen here as a user of the file,
+    or finds the file gone and stores it again."""
+    with transaction.atomic():
+        lock_contents([sha256 for _, sha256 in files], shared=False)
+        still_used = set(
+            Attachment.objects.filter(sha256__in=[sha for _, sha in files]).values_list(
+                "sha256", flat=True
+            )
         )
-    )
-    for name, sha256 in files:
-        if sha256 not in still_used:
-            default_storage.delete(name)
+        for name, sha256 in files:
+            if sha256 not in still_used:
+                default_storage.delete(name)

@@ -14,7 +14,11 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import send_checks
-from messagecenter.conversations.actions.attachments import StoredFile, store_attachments
+from messagecenter.conversations.actions.attachments import (
+    StoredFile,
+    keep_files,
+    store_attachments,
+)
 from messagecenter.conversations.actions.checks import (
     as_id,
     clean_body,
@@ -509,16 +513,17 @@ def _insert_message(
     )
     message.save(force_insert=True)
     if files:
+        names = keep_files(files)
         Attachment.objects.bulk_create(
             Attachment(
                 message=message,
-                file=stored.name,
+                file=name,
                 filename=stored.filename,
                 content_type=stored.content_type,
                 size=stored.size,
                 sha256=stored.sha256,
             )
-            for stored in files
+            for stored, name in zip(files, names, strict=True)
         )
     return message
 
