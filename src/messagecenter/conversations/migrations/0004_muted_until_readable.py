@@ -20,7 +20,7 @@ def repair_unreadable_mutes(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0002_seen_response_times_saved_replies"),
+        ("conversations", "0003_message_safety_verdict"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
