@@ -1,0 +1,50 @@
+"""Safety as a buyer meets it, in Chromium: the demo's scam shows its warning and reasons;
+after blocking its shop, its next message about the buyer's order arrives marked
+(docs/safety.md)."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Message
+from messagecenter.demo import story
+from tests.e2e.test_demo_buyer import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_demo_scam_is_warned_and_blocking_its_shop_stops_the_next_message(
+    live_server: LiveServer, page: Page
+) -> None:
+    story.load_demo()
+    scam = Message.objects.get(sender__storefront__name="Marketplace Account Team")
+    impostor = scam.sender
+    assert impostor is not None
+
+    sign_in(page, live_server, "alice")
+    row = page.get_by_role("link", name=re.compile("Marketplace Account Team"))
+    expect(row.get_by_test_id("safety-chip")).to_have_text("Possible scam")
+    row.click()
+    warning = page.get_by_test_id("safety-warning")
+    expect(warning).to_contain_text("Be careful: this message may be a scam.")
+    expect(warning).to_contain_text("imitates Marketplace but is not ours")
+    expect(warning).to_contain_text("It asks for a password")
+    expect(page.get_by_role("link", name=re.compile("rnarketplace"))).to_have_count(0)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Block shop").click()
+    expect(page.get_by_text("You blocked Marketplace Account Team.")).to_be_visible()
+
+    # Its conversation is about alice's order: order-critical, so its next message still
+    # arrives, marked (a shop's other messages are refused: tests/safety/test_actions.py).
+    actions.send_message(impostor, scam.conversation_id, "Last chance to verify!")
+    page.reload()
+    expect(page.get_by_test_id("blocked-note")).to_contain_text(
+        "You blocked Marketplace Account Team. This message still reached you because it is "
+        "about your order"
+    )
+    page.goto(f"{live_server.url}/account/blocked/")
+    expect(page.get_by_test_id("blocked-list")).to_contain_text("Marketplace Account Team")
