@@ -314,6 +314,8 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # Each person's own blocks; the owner blocked another shop (world()).
     "blocked-list": (get(outcomes(200), is_read_only=True),),
     "unblock": (post(outcomes(302, {BUYER})),),
+    # Replies by e-mail: each person's own, whoever they are.
+    "email-replies": (get(outcomes(200), is_read_only=True),),
     # The development mailbox: to staff, or to a loopback browser asking for a loopback
     # host (the test client asks for "testserver"; tests/delivery/test_views.py).
     "mailbox": (get(outcomes(200, {ADMIN}, anonymous=404), is_read_only=True),),
@@ -369,6 +371,8 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /me": (get(api_outcomes(200), is_read_only=True),),
     # Each person's own e-mail preferences.
     "GET /preferences": (get(api_outcomes(200), is_read_only=True),),
+    # Each person's own replies by e-mail.
+    "GET /email-replies": (get(api_outcomes(200), is_read_only=True),),
     "PUT /preferences": (
         Operation(
             "PUT",

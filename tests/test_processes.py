@@ -1,8 +1,9 @@
 """The processes operators run, started for real: `messagecenter run` serves the sign-in
-page and stops both of its children on Ctrl-C."""
+page, listens for replies by e-mail, and stops all of its children on Ctrl-C."""
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -46,14 +47,28 @@ def wait_for(url: str, timeout: float = 90) -> tuple[int, str]:
             time.sleep(0.2)
 
 
+def smtp_answers(port: int, timeout: float = 30) -> int:
+    """The listener's answer to EHLO, once it listens."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+                return int(smtp.ehlo("test.example")[0])
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
+    port, smtp_port = free_port(), free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "MESSAGECENTER_VAR_DIR": str(tmp_path),
         # As `make run` sets it: the README's order-event example signs with what is shown.
         "MARKETPLACE_EVENTS_SECRETS": "dev-test-secret",
+        "INBOUND_SMTP_PORT": str(smtp_port),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "messagecenter", "run", "--port", str(port)],
@@ -66,6 +81,8 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
         status, page = wait_for(f"http://127.0.0.1:{port}/accounts/login/")
         assert status == 200
         assert "Sign in" in page
+        # The SMTP listener for replies by e-mail is up too.
+        assert smtp_answers(smtp_port) == 250
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -79,5 +96,8 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
         f"Order events: POST http://127.0.0.1:{port}/api/v1/marketplace-events, signed with "
         "dev-test-secret (MARKETPLACE_EVENTS_SECRETS)"
     ) in output.decode()
+    assert f"Replies by e-mail: SMTP on 127.0.0.1:{smtp_port}" in output.decode()
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+    with pytest.raises(ConnectionRefusedError):
+        smtplib.SMTP("127.0.0.1", smtp_port, timeout=2)

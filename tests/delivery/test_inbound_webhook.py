@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
@@ -106,3 +107,47 @@ def test_a_providers_verdict_counts_only_from_a_trusted_authserv_id(
     assert list(
         Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
     ) == ["Is it new?", "Vouched for."]
+
+
+def test_each_person_sees_what_became_of_their_own_replies_and_sent_by_email_is_shown(
+    webhook: Client,
+    client: Client,
+    buyer: User,
+    seller: User,
+    product: Product,
+    dns_server: DnsServer,
+    dkim_key: DkimKey,
+) -> None:
+    conversation_id, address = seller_address(buyer, seller, product)
+    post(
+        webhook,
+        reply(sender=seller.email, to=address, text="On its way.", sign_with=dkim_key),
+        to=address,
+        sender=seller.email,
+    )
+    post(
+        webhook,
+        reply(sender=buyer.email, to=address, text="Not the seller.", sign_with=dkim_key),
+        to=address,
+        sender=buyer.email,
+    )
+
+    client.force_login(seller)
+    page = client.get(reverse("email-replies")).content.decode()
+    assert "Posted in the conversation" in page
+    assert "was not sent from the e-mail address of your account" in page
+    answer = client.get("/api/v1/email-replies").json()
+    assert [(item["status"], item["reason_code"]) for item in answer] == [
+        ("refused", "sender_mismatch"),
+        ("posted", ""),
+    ]
+    client.force_login(buyer)
+    assert "No replies by e-mail yet." in client.get(reverse("email-replies")).content.decode()
+    assert client.get("/api/v1/email-replies").json() == []
+    thread = client.get(reverse("conversation", args=[conversation_id])).content.decode()
+    assert thread.count("sent by e-mail") == 1
+    messages = client.get(f"/api/v1/conversations/{conversation_id}/messages").json()["items"]
+    assert [(item["body"], item["sent_by_email"]) for item in messages] == [
+        ("Is it new?", False),
+        ("On its way.", True),
+    ]

@@ -361,6 +361,8 @@ class MessageOut(Schema):
     sender_name: str
     is_official: bool
     is_mine: bool
+    # Arrived as a reply by e-mail (shown as "sent by e-mail").
+    sent_by_email: bool
     body: str
     created_at: datetime
     attachments: list[AttachmentOut]
@@ -391,6 +393,7 @@ def message_out(message: Message, user: User) -> MessageOut:
         sender_name=message.sender_name,
         is_official=message.is_official,
         is_mine=message.sender_id == user.pk,
+        sent_by_email=message.sent_by_email,
         body=message.body,
         created_at=message.created_at,
         attachments=[attachment_out(attachment) for attachment in message.listed_attachments],

@@ -102,6 +102,8 @@ class Message(models.Model):
     safety_reasons = models.JSONField(default=list, blank=True)
     is_masked = models.BooleanField(default=False)
     safety_version = models.CharField(max_length=24, blank=True)
+    # Arrived as a reply by e-mail (delivery/inbound): the conversation says "sent by e-mail".
+    sent_by_email = models.BooleanField(default=False)
     # Not a column: set on the message a send with an idempotency key returns when an
     # earlier request with that key had sent it (actions._send_once); the API answers 200.
     found_by_idempotency_key = False

@@ -8,7 +8,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from messagecenter.delivery.models import BroadcastEmailRun, Email, EmailStatus, Suppression
+from messagecenter.delivery.models import (
+    BroadcastEmailRun,
+    Email,
+    EmailStatus,
+    InboundEmail,
+    Suppression,
+)
 
 
 @admin.register(Email)
@@ -76,4 +82,34 @@ class BroadcastEmailRunAdmin(admin.ModelAdmin[BroadcastEmailRun]):
         return [field.name for field in BroadcastEmailRun._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin[InboundEmail]):
+    """Replies by e-mail, for agents and staff: what became of each and why, our
+    authentication result, and the original as it arrived (docs/email.md)."""
+
+    list_display = ("id", "received_at", "status", "reason_code", "from_address", "user", "route")
+    list_filter = ("status", "reason_code", "route")
+    search_fields = ("from_address", "envelope_from", "subject", "user__username", "message_key")
+    list_select_related = ("user",)
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    exclude = ("raw",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: InboundEmail | None = None) -> Any:
+        return [field.name for field in InboundEmail._meta.fields if field.name != "raw"] + [
+            "original"
+        ]
+
+    @admin.display(description="Original e-mail")
+    def original(self, obj: InboundEmail) -> str:
+        # Shown as text (escaped by the admin): the headers and body as they arrived.
+        return bytes(obj.raw)[:200_000].decode("utf-8", "replace")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

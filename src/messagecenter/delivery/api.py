@@ -1,10 +1,12 @@
 """The API's e-mail preferences (docs/email.md, docs/api.md): what reaches the person by
 e-mail and in the Message Center, for the settings screen of a mobile app."""
 
+from datetime import datetime
+
 from ninja import Router, Schema
 
 from messagecenter.api_support import ApiRequest
-from messagecenter.delivery import actions
+from messagecenter.delivery import actions, queries
 from messagecenter.delivery.models import Category, Channel
 from messagecenter.delivery.preferences import choices_for
 
@@ -70,3 +72,46 @@ def put_preferences(request: ApiRequest, payload: PreferencesIn) -> list[Prefere
         {(choice.category, choice.channel): choice.is_enabled for choice in payload.choices},
     )
     return _table(request)
+
+
+class EmailReplyOut(Schema):
+    id: int
+    received_at: datetime
+    subject: str
+    # posted, refused or quarantined (held: the sender could not be confirmed).
+    status: str
+    # Stable code of the reason (sender_mismatch, not_confirmed, auto_reply, bounce, loop,
+    # digest_address, rate_limited, empty, …); empty when posted.
+    reason_code: str
+    reason: str
+    # Attachments left out under the attachment policy, one per line.
+    notes: str
+    conversation_id: int | None
+    message_id: int | None
+
+
+@router.get(
+    "/email-replies",
+    response=list[EmailReplyOut],
+    summary="Your replies by e-mail and what became of them",
+    tags=["e-mail"],
+    description=(
+        "The last 50 e-mails that reached your relay addresses (newest first): posted in "
+        "the conversation, or refused or held with the reason. See docs/email.md."
+    ),
+)
+def get_email_replies(request: ApiRequest) -> list[EmailReplyOut]:
+    return [
+        EmailReplyOut(
+            id=reply.pk,
+            received_at=reply.received_at,
+            subject=reply.subject,
+            status=reply.status,
+            reason_code=reply.reason_code,
+            reason=reply.reason,
+            notes=reply.notes,
+            conversation_id=reply.conversation_id,
+            message_id=reply.message_id,
+        )
+        for reply in queries.email_replies(request.auth)
+    ]

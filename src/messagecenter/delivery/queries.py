@@ -7,7 +7,7 @@ from django.urls import reverse
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import references
-from messagecenter.delivery.models import MailboxEmail
+from messagecenter.delivery.models import InboundEmail, MailboxEmail
 from messagecenter.errors import NotFound
 from messagecenter.hub.boxes import Box
 from messagecenter.notifications.models import Broadcast
@@ -113,3 +113,18 @@ def _warnings(message: Message) -> list[str]:
 
 def mailbox_page(limit: int = 200) -> list[MailboxEmail]:
     return list(MailboxEmail.objects.defer("raw").order_by("-received_at", "-pk")[:limit])
+
+
+EMAIL_REPLIES_SHOWN = 50
+
+
+def email_replies(user: User) -> list[InboundEmail]:
+    """The person's own replies by e-mail, newest first: posted, refused or held, with the
+    reason — the only place someone learns why their e-mail did not appear. Only the
+    rows of their own relay addresses; the original bytes are not read."""
+    return list(
+        InboundEmail.objects.filter(user=user)
+        .select_related("conversation")
+        .defer("raw")
+        .order_by("-received_at", "-pk")[:EMAIL_REPLIES_SHOWN]
+    )

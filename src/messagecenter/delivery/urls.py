@@ -4,6 +4,7 @@ from messagecenter.delivery import views
 
 urlpatterns = [
     path("account/email/", views.preferences, name="email-preferences"),
+    path("account/email/replies/", views.email_replies, name="email-replies"),
     path(
         "email/preferences/<str:preferences_token>/",
         views.preferences_from_link,

@@ -84,6 +84,20 @@ def check_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_safe
+def email_replies(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Replies by e-mail: what became of each (docs/email.md#reply-by-e-mail)."""
+    return render(
+        request,
+        "delivery/email_replies.html",
+        {
+            "replies": queries.email_replies(request.user),
+            "reply_domain": settings.EMAIL_REPLY_DOMAIN,
+        },
+    )
+
+
 def _holder_or_404(token: str, *, category_required: bool = False) -> LinkHolder:
     try:
         return holder_of(token, category_required=category_required)
@@ -118,7 +132,20 @@ def _is_loopback(address: str) -> bool:
 def mailbox(request: HttpRequest) -> HttpResponse:
     if not _mailbox_allowed(request):
         raise Http404("No mailbox here.")
-    return render(request, "delivery/mailbox.html", {"emails": queries.mailbox_page()})
+    return render(
+        request,
+        "delivery/mailbox.html",
+        {"emails": queries.mailbox_page(), **_inbound_listener()},
+    )
+
+
+def _inbound_listener() -> dict[str, object]:
+    """Where `make run`'s SMTP listener takes replies (docs/email.md#reply-by-e-mail)."""
+    return {
+        "inbound_host": settings.INBOUND_SMTP_HOST,
+        "inbound_port": settings.INBOUND_SMTP_PORT,
+        "reply_domain": settings.EMAIL_REPLY_DOMAIN,
+    }
 
 
 @require_safe
@@ -130,10 +157,15 @@ def mailbox_email(request: HttpRequest, email_id: int) -> HttpResponse:
         raise Http404("No such e-mail.")
     parsed = _parse(stored)
     text = parsed.get_body(preferencelist=("plain",))
+    reply_to = str(parsed.get("Reply-To") or "")
     return render(
         request,
         "delivery/mailbox_email.html",
         {
+            **_inbound_listener(),
+            "reply_to": reply_to,
+            "reply_from": stored.to_addresses.split(",")[0].strip(),
+            "reply_subject": f"Re: {stored.subject}",
             "stored": stored,
             "headers": list(parsed.items()),
             "text": text.get_content() if text is not None else "",

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import Message
+from email.message import Message as EmailMessage
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Participant
+from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import relay
 from messagecenter.delivery.inbound import authentication, automation, parsing
 from messagecenter.delivery.models import Email, InboundEmail, InboundStatus
@@ -102,7 +102,7 @@ def receive_email(
 
 def _post(
     row: InboundEmail,
-    message: Message,
+    message: EmailMessage,
     raw: bytes,
     seat: Seat | None,
     from_addresses: list[str],
@@ -173,6 +173,9 @@ def _post(
                 idempotency_key=f"email:{hashlib.sha256(row.message_key.encode()).hexdigest()[:64]}",
                 attachments=uploads,
             )
+            # In the same transaction as the message: it is never shown without its mark.
+            Message.objects.filter(pk=posted.pk).update(sent_by_email=True)
+            posted.sent_by_email = True
     except MessageCenterError as error:
         raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
     row.message = posted
@@ -181,7 +184,7 @@ def _post(
 
 def _authenticate(
     row: InboundEmail,
-    message: Message,
+    message: EmailMessage,
     raw: bytes,
     from_address: str,
     envelope_from: str | None,
@@ -261,7 +264,7 @@ def _without_addresses(text: str, hidden: set[str]) -> str:
     return text.strip()
 
 
-def _relay_recipient(message: Message, recipients: Sequence[str]) -> str | None:
+def _relay_recipient(message: EmailMessage, recipients: Sequence[str]) -> str | None:
     """The first relay address the e-mail was delivered to: the envelope's, else (for a
     provider that does not say) the address headers'."""
     candidates = list(recipients)

@@ -1,3 +1,5 @@
+import ipaddress
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +15,8 @@ from messagecenter.accounts.sign_in_hints import sign_in_hints
 
 class Command(BaseCommand):
     help = (
-        "Run the whole Message Center in the foreground: web server and worker. Ctrl-C stops both."
+        "Run the whole Message Center in the foreground: web server, worker and the SMTP "
+        "listener for replies by e-mail. Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -22,9 +25,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         command = [sys.executable, "-m", "messagecenter"]
+        inbound_host, inbound_port = settings.INBOUND_SMTP_HOST, settings.INBOUND_SMTP_PORT
+        inbound_environment = dict(os.environ)
+        # Replies tried on this machine come from the demo's made-up domains, which no DNS
+        # vouches for: with the development mailbox on loopback, they are not checked.
+        is_local_trial = settings.MAILBOX_ENABLED and _is_loopback(inbound_host)
+        if is_local_trial:
+            inbound_environment["INBOUND_REQUIRE_AUTHENTICATION"] = "0"
         children = [
             subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]),
             subprocess.Popen([*command, "worker"]),
+            subprocess.Popen(
+                [*command, "inbound-smtp", "--host", inbound_host, "--port", str(inbound_port)],
+                env=inbound_environment,
+            ),
         ]
         self.stdout.write(f"\nMessage Center is running on http://{host}:{port}/\n")
         if settings.MAILBOX_ENABLED:
@@ -37,6 +51,10 @@ class Command(BaseCommand):
                 f"Order events: POST http://{host}:{port}/api/v1/marketplace-events, signed "
                 f"with {settings.MARKETPLACE_EVENTS_SECRETS[0]} (MARKETPLACE_EVENTS_SECRETS)\n"
             )
+        self.stdout.write(
+            f"Replies by e-mail: SMTP on {inbound_host}:{inbound_port}"
+            + (" (senders not checked: local trial)\n" if is_local_trial else "\n")
+        )
         hints = sign_in_hints()
         if hints is not None:
             self.stdout.write(hints.as_text())
@@ -55,6 +73,13 @@ class Command(BaseCommand):
         failed = [child.returncode for child in children if child.returncode not in (0, -2, -15)]
         if failed:
             raise SystemExit(1)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _stop(children: list[subprocess.Popen[bytes]], *, grace: float) -> None:
