@@ -93,8 +93,23 @@ def test_a_reply_lands_in_its_conversation_without_the_quoted_text_and_reaches_t
     send_due_emails(now=timezone.now() + LATER)
     [to_buyer] = inbox.to(buyer.email)
     assert "Yes, it comes in blue and in red." in to_buyer.text()
-    assert relay.parse(str(to_buyer.message["Reply-To"])) is not None
+    buyer_address = str(to_buyer.message["Reply-To"])
+    assert relay.parse(buyer_address) is not None
     assert seller.email not in to_buyer.raw.decode()
+
+    # And back: the buyer answers from their mail app, the seller gets it through the relay.
+    answer = reply(
+        sender=buyer.email,
+        to=buyer_address,
+        text="Blue, please!\n\nAlice" + QUOTED_HISTORY,
+        sign_with=dkim_key,
+    )
+    send(relay_listener, answer, mail_from=buyer.email, to=buyer_address)
+    assert posted_in(conversation_id)[-1] == "Blue, please!\n\nAlice"
+    send_due_emails(now=timezone.now() + LATER)
+    latest = inbox.to(seller.email)[-1]
+    assert "Blue, please!" in latest.text()
+    assert buyer.email not in latest.raw.decode()
 
 
 def test_the_same_email_delivered_twice_posts_once(
