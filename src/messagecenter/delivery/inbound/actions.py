@@ -177,7 +177,12 @@ def _post(
             Message.objects.filter(pk=posted.pk).update(sent_by_email=True)
             posted.sent_by_email = True
     except MessageCenterError as error:
-        raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
+        # The web's safety check held it for review (docs/safety.md#hold): held here too,
+        # not refused — agents may still release it.
+        status = (
+            InboundStatus.QUARANTINED if error.code == "message_held" else InboundStatus.REFUSED
+        )
+        raise Refusal(status, error.code, str(error)) from error
     row.message = posted
     row.status = InboundStatus.POSTED
 
