@@ -100,3 +100,15 @@ class BroadcastFactory(factory.django.DjangoModelFactory[Broadcast]):
     audience = Audience.EVERYONE
     created_by = factory.SubFactory(UserFactory, role=Role.ADMIN, is_staff=True)
     created_at = factory.LazyFunction(timezone.now)
+
+
+def agent_in_team(team_slug: str = "customer-service", **fields: Any) -> User:
+    """An agent who works the queue of a team (made if it does not exist yet)."""
+    from messagecenter.support.models import Team, TeamMember
+
+    team, _ = Team.objects.get_or_create(
+        slug=team_slug, defaults={"name": team_slug.replace("-", " ").capitalize()}
+    )
+    agent: User = AgentFactory(**fields)
+    TeamMember.objects.create(team=team, agent=agent)
+    return agent

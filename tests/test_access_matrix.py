@@ -1,6 +1,7 @@
 """The access matrix (docs/testing.md): every page Django routes and every operation of the
 JSON API, as each kind of person — anonymous, the buyer who owns the data, another buyer,
-the seller that buyer deals with, another seller, a customer-service agent and an admin.
+the seller that buyer deals with, another seller, a customer-service agent of the team
+that has the buyer's case, an agent of another team, and an admin.
 
 For every cell the expected answer is written down in PAGES or API_OPERATIONS below. Besides
 its status, every response is checked for the owner's private text (a message body, an
@@ -47,6 +48,7 @@ from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace.models import Shipment
 from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.safety import actions as safety_actions
+from messagecenter.support import actions as support_actions
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conversations.helpers import snapshot
@@ -60,13 +62,18 @@ BUYER = "buyer"  # owns the order, the conversation, the attachment and the API 
 OTHER_BUYER = "other_buyer"
 SELLER = "seller"  # sold the order; the buyer's counterpart; owns the saved reply
 OTHER_SELLER = "other_seller"
-AGENT = "agent"
+AGENT = "agent"  # of the customer-service team; has the buyer's case, wrote its note
+OTHER_AGENT = "other_agent"  # of another team (trust and safety)
 ADMIN = "admin"
-ROLES = (ANONYMOUS, BUYER, OTHER_BUYER, SELLER, OTHER_SELLER, AGENT, ADMIN)
+ROLES = (ANONYMOUS, BUYER, OTHER_BUYER, SELLER, OTHER_SELLER, AGENT, OTHER_AGENT, ADMIN)
 SIGNED_IN = frozenset(ROLES) - {ANONYMOUS}
 PARTICIPANTS = frozenset({BUYER, SELLER})
 BUYERS = frozenset({BUYER, OTHER_BUYER})
 SELLERS = frozenset({SELLER, OTHER_SELLER})
+CUSTOMERS = BUYERS | SELLERS
+STAFF = frozenset({AGENT, OTHER_AGENT, ADMIN})
+# Who works the buyer's case: its team's agent, and an admin (who supervises every team).
+CASE_WORKERS = frozenset({AGENT, ADMIN})
 
 # --- the owner's private things: words that appear nowhere else ---------------------------
 
@@ -81,16 +88,40 @@ SAVED_REPLY = "wombatcanyon"  # in the seller's saved reply
 TOKEN_NAME = "Okapi tablet"  # the buyer's API token for a device
 # In a notice broadcast to a list of two people: the buyer and the seller.
 BROADCAST = "narwhalbulletin"
-SECRETS = (MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, SAVED_REPLY, TOKEN_NAME, BROADCAST)
+# In the subject and body of the buyer's customer-service request (about the order).
+CASE_TEXT = "capybaraticket"
+# In the agent's internal note on that case: never for the customer (docs/support.md).
+NOTE = "axolotlmemo"
+# In the customer-service team's canned response.
+CANNED = "ibexphrase"
+SECRETS = (
+    MESSAGE,
+    ATTACHMENT,
+    TRACKING,
+    ORDER_NUMBER,
+    SAVED_REPLY,
+    TOKEN_NAME,
+    BROADCAST,
+    CASE_TEXT,
+    NOTE,
+    CANNED,
+)
+# What the agents working the case learn: the case and its notes, the team's canned
+# responses, and the customer's context — orders with their shipments, and (read only,
+# audited) the buyer↔seller conversation about the order.
+CASE_CONTEXT = frozenset({CASE_TEXT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSAGE})
 # What each person may ever be shown; any other secret in a response is a leak.
 KNOWS: dict[str, frozenset[str]] = {
     ANONYMOUS: frozenset(),
-    BUYER: frozenset({MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME, BROADCAST}),
+    BUYER: frozenset(
+        {MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME, BROADCAST, CASE_TEXT}
+    ),
     OTHER_BUYER: frozenset(),
     SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY, BROADCAST}),
     OTHER_SELLER: frozenset(),
-    AGENT: frozenset(),
-    ADMIN: frozenset(),
+    AGENT: CASE_CONTEXT,
+    OTHER_AGENT: frozenset(),
+    ADMIN: CASE_CONTEXT,
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + ATTACHMENT.encode()
 
@@ -252,16 +283,48 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "attachment": (
         get(outcomes(200, PARTICIPANTS), shows=(ATTACHMENT, PARTICIPANTS), is_read_only=True),
     ),
+    # The form, and the person's own requests with their status.
     "contact-customer-service": (
-        get(outcomes(200), is_read_only=True),
+        get(outcomes(200), shows=(CASE_TEXT, {BUYER}), is_read_only=True),
         get(outcomes(200), query=f"order={ORDER_NUMBER}", is_read_only=True),
-        post(outcomes(302), data={"subject": "Help", "body": "A question."}),
-        # About an order: only its buyer's.
+        # Buyers and sellers ask; agents and admins are refused (customers_only).
+        post(outcomes(302, CUSTOMERS, denied=403), data={"subject": "Help", "body": "A question."}),
+        # About an order: its buyer's, or a seller's who sold on it.
         post(
-            outcomes(302, {BUYER}),
+            {**outcomes(302, {BUYER, SELLER}), **dict.fromkeys(STAFF, 403)},
             data={"subject": "Help", "body": "A question.", "order": ORDER_NUMBER},
         ),
     ),
+    # The agent console (docs/support.md): agents and admins; a case only for its team's.
+    "console": (
+        get(outcomes(200, STAFF), query="view=team", shows=(CASE_TEXT, CASE_WORKERS)),
+        get(outcomes(200, STAFF), query="view=mine&priority=2", is_read_only=True),
+    ),
+    "console-case": (
+        get(outcomes(200, CASE_WORKERS), shows=(NOTE, CASE_WORKERS), is_read_only=True),
+    ),
+    "console-case-action": (
+        post(outcomes(302, CASE_WORKERS), data={"action": "priority", "priority": "3"}),
+        post(outcomes(302, CASE_WORKERS), data={"action": "status", "status": "solved"}),
+        post(outcomes(302, CASE_WORKERS), data={"action": "unassign"}),
+    ),
+    "console-case-reply": (
+        post(outcomes(302, CASE_WORKERS), data={"body": "We are on it.", "status": "pending"}),
+    ),
+    "console-case-note": (post(outcomes(302, CASE_WORKERS), data={"body": "Call back."}),),
+    # Read only for the case's agents, who leave an audit line by opening it.
+    "console-context-conversation": (
+        get(outcomes(200, CASE_WORKERS), shows=(MESSAGE, CASE_WORKERS)),
+    ),
+    "console-canned-responses": (
+        get(outcomes(200, STAFF), shows=(CANNED, CASE_WORKERS), is_read_only=True),
+        # The customer-service team's: another team's agent does not find it.
+        post(
+            outcomes(302, CASE_WORKERS),
+            data={"team_id": Param("team_id"), "title": "New one", "body": "Hello."},
+        ),
+    ),
+    "console-delete-canned-response": (post(outcomes(302, CASE_WORKERS)),),
     "response-times": (get(outcomes(200, SELLERS), is_read_only=True),),
     "saved-replies": (
         get(outcomes(200, SELLERS), shows=(SAVED_REPLY, {SELLER}), is_read_only=True),
@@ -342,6 +405,12 @@ def api_outcomes(
     return outcomes(ok, allowed, denied=denied, anonymous=401)
 
 
+def agent_api(ok: int, allowed: Iterable[str] = CASE_WORKERS) -> dict[str, Outcome]:
+    """An agents' operation: 403 agents_only for customers, 404 for an agent the thing
+    is not for (another team's)."""
+    return {**api_outcomes(ok, allowed, denied=404), **dict.fromkeys(CUSTOMERS, 403)}
+
+
 API_ACTIONS: dict[str, Mapping[str, Outcome]] = {
     **{
         action: api_outcomes(200, PARTICIPANTS)
@@ -417,12 +486,60 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         post(api_outcomes(201, PARTICIPANTS), data={"body": "A reply."}),
     ),
     "POST /customer-service": (
-        post(api_outcomes(201), data={"subject": "Help", "body": "A question."}),
         post(
-            api_outcomes(201, {BUYER}),
+            api_outcomes(201, CUSTOMERS, denied=403),
+            data={"subject": "Help", "body": "A question."},
+        ),
+        post(
+            {**api_outcomes(201, {BUYER, SELLER}), **dict.fromkeys(STAFF, 403)},
             data={"subject": "Help", "body": "A question.", "order_number": ORDER_NUMBER},
         ),
     ),
+    "GET /cases": (get(api_outcomes(200), shows=(CASE_TEXT, {BUYER}), is_read_only=True),),
+    "GET /cases/{case_id}": (
+        get(
+            api_outcomes(200, {BUYER} | CASE_WORKERS),
+            shows=(CASE_TEXT, {BUYER} | CASE_WORKERS),
+            is_read_only=True,
+        ),
+    ),
+    "GET /agent/queues": (get(agent_api(200, STAFF), is_read_only=True),),
+    "GET /agent/cases": (
+        get(
+            agent_api(200, STAFF),
+            query="view=team",
+            shows=(CASE_TEXT, CASE_WORKERS),
+            is_read_only=True,
+        ),
+    ),
+    "GET /agent/cases/{case_id}": (
+        get(agent_api(200), shows=(NOTE, CASE_WORKERS), is_read_only=True),
+    ),
+    # The agent has it already (200, nothing changes); for the admin a colleague was first.
+    "POST /agent/cases/{case_id}/take": (post({**agent_api(200), ADMIN: 409}),),
+    "POST /agent/cases/{case_id}/assign": (
+        post(agent_api(200), data={"assignee_id": Param("agent_id")}),
+        post(agent_api(200), data={"assignee_id": None}),
+    ),
+    "POST /agent/cases/{case_id}/status": (post(agent_api(200), data={"status": "solved"}),),
+    "POST /agent/cases/{case_id}/priority": (post(agent_api(200), data={"priority": 4}),),
+    "POST /agent/cases/{case_id}/notes": (post(agent_api(201), data={"body": "Call back."}),),
+    "POST /agent/cases/{case_id}/messages": (
+        post(agent_api(201), data={"body": "We are on it.", "status": "pending"}),
+    ),
+    "GET /agent/canned-responses": (
+        get(agent_api(200, STAFF), shows=(CANNED, CASE_WORKERS), is_read_only=True),
+        get(
+            agent_api(200),
+            query="case_id={case_id}",
+            shows=(CANNED, CASE_WORKERS),
+            is_read_only=True,
+        ),
+    ),
+    "POST /agent/canned-responses": (
+        post(agent_api(201), data={"team_id": Param("team_id"), "title": "New", "body": "Hi."}),
+    ),
+    "DELETE /agent/canned-responses/{canned_response_id}": (Operation("DELETE", agent_api(204)),),
     "GET /attachments/{attachment_id}": (
         get(api_outcomes(200, PARTICIPANTS), shows=(ATTACHMENT, PARTICIPANTS), is_read_only=True),
     ),
@@ -578,7 +695,8 @@ def world(db: None) -> World:
     other_buyer = factories.BuyerFactory()
     seller = factories.SellerFactory()
     other_seller = factories.SellerFactory()
-    agent = factories.AgentFactory()
+    agent = factories.agent_in_team("customer-service")
+    other_agent = factories.agent_in_team("trust-and-safety")
     admin = factories.UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)
 
     product = factories.ProductFactory(storefront=seller.storefront)
@@ -611,7 +729,15 @@ def world(db: None) -> World:
     # Their own business, which the owner must not see either.
     other_product = factories.ProductFactory(storefront=other_seller.storefront)
     actions.ask_seller_about_product(other_buyer, other_product.pk, "Does it come in blue?")
-    actions.contact_customer_service(buyer, "Delivery", "When will it come?", agent=agent)
+    # The buyer's request about the order, which the agent took and noted.
+    case = support_actions.open_request(
+        buyer, f"Delivery {CASE_TEXT}", f"When will it come? {CASE_TEXT}", order_number=ORDER_NUMBER
+    )
+    support_actions.take_case(agent, case.pk)
+    support_actions.add_note(agent, case.pk, f"Carrier lost it. {NOTE}")
+    canned = support_actions.save_canned_response(
+        agent, case.team_id, "Lost parcel", f"Hi {{customer_name}}, {CANNED}."
+    )
     block = safety_actions.block(buyer, other_seller)
     # What the development mailbox shows (no one's private text).
     mailbox_email = MailboxEmail.objects.create(
@@ -629,6 +755,7 @@ def world(db: None) -> World:
             SELLER: seller,
             OTHER_SELLER: other_seller,
             AGENT: agent,
+            OTHER_AGENT: other_agent,
             ADMIN: admin,
         },
         params={
@@ -647,6 +774,10 @@ def world(db: None) -> World:
             "unsubscribe_token": links.unsubscribe_token(buyer),
             "email_id": mailbox_email.pk,
             "block_id": block.pk,
+            "case_id": case.pk,
+            "team_id": case.team_id,
+            "agent_id": agent.pk,
+            "canned_response_id": canned.pk,
         },
     )
 
@@ -831,7 +962,9 @@ def test_every_api_operation_refuses_everyone_it_is_not_for(
         expected = operation.by_token if auth == "token" and operation.by_token else None
         answers = expected or operation.expected
         assert set(answers) == set(ROLES), f"{operation_key}: an answer for every role"
-        full_path = f"{path}?{operation.query}" if operation.query else path
+        # A query may name the owner's data: "case_id={case_id}".
+        query = operation.query.format(**world.params)
+        full_path = f"{path}?{query}" if query else path
         data = (
             {name: filled(value, world.params) for name, value in operation.data.items()}
             if operation.data is not None

@@ -32,6 +32,7 @@ from messagecenter.notifications.api import router as notifications_router
 from messagecenter.realtime.api import router as realtime_router
 from messagecenter.safety.api import router as safety_router
 from messagecenter.search.api import router as search_router
+from messagecenter.support.api import router as support_router
 
 # The one error shape, as the document names it for every error response.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -127,6 +128,7 @@ api.add_router("/sync", realtime_router)
 api.add_router("", delivery_router)
 api.add_router("", notifications_router)
 api.add_router("", safety_router)
+api.add_router("", support_router)
 
 
 class SchemaMismatch(MessageCenterError):

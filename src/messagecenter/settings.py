@@ -430,6 +430,21 @@ if "SAFETY_TRUSTED_DOMAINS" in os.environ:
 SAFETY_PHONE_REGION = os.environ.get("SAFETY_PHONE_REGION", "US")
 SAFETY_POLICY = dict(pair.split("=", 1) for pair in _env_list("SAFETY_POLICY", "") if "=" in pair)
 
+# Customer service (docs/support.md). New cases go to a team by kind: (slug, name).
+SUPPORT_TEAMS: dict[str, tuple[str, str]] = {
+    "request": ("customer-service", "Customer service"),
+    "report": ("trust-and-safety", "Trust & safety"),
+    "claim": ("claims", "Claims"),
+}
+SUPPORT_QUEUE_PAGE_SIZE = 25
+# What a new customer is promised until the team has answered enough cases to measure
+# (then: its recent first answers, 80th percentile), and the least it ever promises.
+SUPPORT_RESPONSE_TARGET_HOURS = int(os.environ.get("SUPPORT_RESPONSE_TARGET_HOURS", "24"))
+SUPPORT_RESPONSE_MINIMUM_MINUTES = int(os.environ.get("SUPPORT_RESPONSE_MINIMUM_MINUTES", "30"))
+# Customers see agents as this name, unless the operator shows agents' own display names.
+SUPPORT_SHOW_AGENT_NAMES = os.environ.get("SUPPORT_SHOW_AGENT_NAMES", "") == "true"
+SUPPORT_AGENT_PUBLIC_NAME = os.environ.get("SUPPORT_AGENT_PUBLIC_NAME", "Customer Service")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

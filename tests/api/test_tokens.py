@@ -244,5 +244,6 @@ def test_me_for_an_agent_with_a_session(agent: User) -> None:
     response = with_session(agent).get("/me")
 
     assert response.json()["role"] == "agent"
-    assert response.json()["name"] == "Sam from Customer Service"
+    # The name customers see (docs/support.md: agents' own names stay internal).
+    assert response.json()["name"] == "Customer Service"
     assert response.json()["storefront"] is None

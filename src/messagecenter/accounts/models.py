@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.crypto import salted_hmac
@@ -50,6 +51,10 @@ class User(AbstractUser):
         storefront = getattr(self, "storefront", None)
         if storefront is not None:
             return str(storefront.name)
+        if self.role == Role.AGENT and not settings.SUPPORT_SHOW_AGENT_NAMES:
+            # Customers never learn an agent's own name unless the operator chooses
+            # (docs/support.md); agents see each other's in the console.
+            return str(settings.SUPPORT_AGENT_PUBLIC_NAME)
         return self.display_name or self.get_full_name() or self.username
 
     def is_member(self, now: datetime) -> bool:

@@ -38,7 +38,6 @@ from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
-from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.rows import MAX_ID
 
 router = Router(tags=["message center"])
@@ -468,43 +467,6 @@ def send_message(
         idempotency_key,
         lambda key: actions.send_message(
             user, conversation_id, payload.body, idempotency_key=key, attachments=files
-        ),
-    )
-
-
-# --- customer service ---------------------------------------------------------------------
-
-
-class CustomerServiceIn(Schema):
-    subject: Text
-    body: Text
-    # One of the person's own orders, when it is about one.
-    order_number: Text | None = None
-
-
-@router.post(
-    "/customer-service",
-    response={200: MessageOut, 201: MessageOut},
-    summary="Write to customer service",
-    openapi_extra=message_input_openapi(CustomerServiceIn, with_attachments=False),
-)
-def contact_customer_service(
-    request: ApiRequest, idempotency_key: IdempotencyKey = None
-) -> Status[MessageOut]:
-    """A new customer-service conversation, optionally about one of your orders (also the
-    way to go when a seller has not answered within 2–3 business days)."""
-    user = request.auth
-    payload, _ = parse_message_input(request, CustomerServiceIn)
-    order = (
-        marketplace_queries.access_order(user, payload.order_number)
-        if payload.order_number
-        else None
-    )
-    return sent(
-        user,
-        idempotency_key,
-        lambda key: actions.contact_customer_service(
-            user, payload.subject, payload.body, order=order, idempotency_key=key
         ),
     )
 

@@ -11,11 +11,6 @@ urlpatterns = [
         name="conversation",
     ),
     path("message-center/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
-    path(
-        "message-center/customer-service/",
-        views.contact_customer_service,
-        name="contact-customer-service",
-    ),
     # A seller's tools (404 for everyone else).
     path("message-center/response-times/", seller_views.response_times, name="response-times"),
     path("message-center/saved-replies/", seller_views.saved_replies, name="saved-replies"),

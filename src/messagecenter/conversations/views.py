@@ -1,6 +1,7 @@
 """The Message Center pages: conversations by folder (and a seller's "Response needed"
-list), one conversation, actions on the selected conversations, attachments, and writing
-to customer service. A seller's other tools are in seller_views.py.
+list), one conversation, actions on the selected conversations, attachments. Writing to
+customer service is the support app's (support/views.py); a seller's other tools are in
+seller_views.py.
 
 Every conversation is reached through queries.access_conversation (or the person's own
 inbox page); every change is one call to conversations.actions (docs/conversations.md).
@@ -10,7 +11,6 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,7 +24,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations import actions, queries
+from messagecenter.conversations import actions, hooks, queries
 from messagecenter.conversations.models import Participant, ParticipantRole, SavedReply
 from messagecenter.conversations.templatetags.message_center import undo_restore_tags
 from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
@@ -32,17 +32,12 @@ from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
 from messagecenter.hub.selection import RESPONSE_NEEDED, ListSelection
-from messagecenter.marketplace import queries as marketplace_queries
-from messagecenter.marketplace.models import Order
 from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.web.shortcuts import (
     AuthenticatedHttpRequest,
     new_idempotency_key,
     redirect_to_next,
 )
-
-# Orders offered in the customer-service form's "About an order" list.
-ORDERS_TO_CHOOSE_FROM = 20
 
 
 @dataclass(frozen=True)
@@ -378,6 +373,10 @@ def _conversation_page(
                     and conversation.storefront.seller_id == request.user.pk
                 )
             ),
+            # A customer-service case's status and expected answer (support, by hook).
+            "status_line": hooks.status_line(
+                request.user, conversation.kind, participant.conversation_id
+            ),
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,
@@ -412,60 +411,3 @@ def attachment(request: AuthenticatedHttpRequest, attachment_id: int) -> FileRes
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-# --- customer service -----------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """ "Contact us": a new customer-service conversation, optionally about an order (also
-    the way to go when a seller has not answered within 2–3 business days)."""
-    if request.method != "POST":
-        return _customer_service_page(request, order_number=request.GET.get("order", ""))
-    subject = request.POST.get("subject", "")
-    body = request.POST.get("body", "")
-    order_number = request.POST.get("order", "")
-    try:
-        order = _chosen_order(request.user, order_number)
-        message = actions.contact_customer_service(
-            request.user,
-            subject,
-            body,
-            order=order,
-            idempotency_key=request.POST.get("idempotency_key") or None,
-        )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
-        return _customer_service_page(
-            request,
-            order_number=order_number,
-            subject=subject,
-            body=body,
-            error=error,
-            status=error.status,
-        )
-    return redirect("conversation", message.conversation_id)
-
-
-def _chosen_order(user: User, order_number: str) -> Order | None:
-    if not order_number:
-        return None
-    return marketplace_queries.access_order(user, order_number)
-
-
-def _customer_service_page(
-    request: AuthenticatedHttpRequest, *, status: int = 200, **fields: Any
-) -> HttpResponse:
-    return render(
-        request,
-        "conversations/customer_service.html",
-        {
-            "orders": marketplace_queries.recent_orders(request.user, ORDERS_TO_CHOOSE_FROM),
-            "idempotency_key": new_idempotency_key(),
-            **fields,
-        },
-        status=status,
-    )

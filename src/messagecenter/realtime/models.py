@@ -24,6 +24,8 @@ class EventKind(models.TextChoices):
     CONVERSATION_UNMUTED = "conversation.unmuted"
     CONVERSATION_NO_RESPONSE_NEEDED = "conversation.no_response_needed"
     MESSAGE_CENTER_SEEN = "message_center.seen"
+    # A customer-service case changed status or assignment (docs/support.md).
+    CASE_UPDATED = "case.updated"
 
 
 class EventStream(models.Model):

@@ -79,6 +79,14 @@ def add_to_mailboxes(conversation_id: int, user_ids: Sequence[int]) -> None:
     )
 
 
+def remove_from_mailboxes(conversation_id: int, user_ids: Sequence[int]) -> None:
+    """The other way: people who leave a conversation no longer find its messages."""
+    MailboxMessage.objects.filter(
+        user_id__in=user_ids,
+        message_id__in=Message.objects.filter(conversation_id=conversation_id).values("pk"),
+    ).delete()
+
+
 def rebuild_search_index(
     *,
     batch_size: int = REBUILD_BATCH_SIZE,

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("messagecenter.search.urls")),
     path("", include("messagecenter.delivery.urls")),
     path("", include("messagecenter.safety.urls")),
+    path("", include("messagecenter.support.urls")),
 ]

@@ -5,5 +5,8 @@ from django.views.decorators.http import require_safe
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponseRedirect:
-    """The site's front door: the Message Center for a signed-in person, else sign-in."""
-    return redirect("message-center" if request.user.is_authenticated else "login")
+    """The site's front door: the Message Center for a signed-in person (the console for
+    an agent), else sign-in."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect("console" if getattr(request.user, "is_agent", False) else "message-center")

@@ -3,6 +3,7 @@ inbound e-mail and marketplace events all call these (docs/conversations.md). On
 per behaviour, this package's names their public surface:
 
 - sending.py: starting conversations and replying, once per idempotency key;
+- membership.py: people joining and leaving a started conversation (agents on a case);
 - read_state.py: read, unread, seen, muted;
 - boxes.py: inbox, Archive, Trash, and deleting for ever from Trash;
 - purge.py: the periodic purge of old Trash, and removing what nobody keeps;
@@ -20,6 +21,11 @@ from messagecenter.conversations.actions.boxes import (
     move_to_inbox,
     restore_conversations,
     trash_conversations,
+)
+from messagecenter.conversations.actions.membership import (
+    add_participants,
+    lock_participants,
+    remove_participant,
 )
 from messagecenter.conversations.actions.own_rows import MAX_CONVERSATIONS_PER_ACTION
 from messagecenter.conversations.actions.purge import purge_expired_trash
@@ -42,6 +48,7 @@ from messagecenter.conversations.actions.sending import (
     contact_buyer_about_order,
     contact_customer_service,
     contact_seller_about_order,
+    post_marketplace_message,
     send_marketplace_message,
     send_message,
 )
@@ -50,6 +57,7 @@ __all__ = [
     "MAX_CONVERSATIONS_PER_ACTION",
     "MAX_SAVED_REPLIES",
     "PREVIEW_CHARS",
+    "add_participants",
     "archive_conversations",
     "ask_seller_about_product",
     "contact_buyer_about_order",
@@ -57,13 +65,16 @@ __all__ = [
     "contact_seller_about_order",
     "delete_conversations",
     "delete_saved_reply",
+    "lock_participants",
     "mark_no_response_needed",
     "mark_read",
     "mark_seen",
     "mark_unread",
     "move_to_inbox",
     "mute_conversations",
+    "post_marketplace_message",
     "purge_expired_trash",
+    "remove_participant",
     "restore_conversations",
     "save_reply",
     "send_marketplace_message",

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations import send_checks
+from messagecenter.conversations import hooks, send_checks
 from messagecenter.conversations.actions.attachments import (
     StoredFile,
     keep_files,
@@ -286,6 +286,15 @@ def send_marketplace_message(
         return _post(conversation.pk, None, body, None, [], reopen=True)
 
 
+def post_marketplace_message(conversation_id: int, body: str) -> Message:
+    """A message from the marketplace itself in an existing conversation (customer
+    service telling a customer their case was received or solved): Official, live and
+    e-mailed like any message of its kind."""
+    body = clean_body(body)
+    with transaction.atomic():
+        return _post(conversation_id, None, body, None, [], reopen=False)
+
+
 def send_message(
     sender: User,
     conversation_id: Any,
@@ -423,12 +432,31 @@ def _post(
     # Searchable exactly when it exists, by everyone in the conversation (docs/search.md).
     index_messages([message], members={conversation_id: [p.user_id for p in participants]})
     _move_last_message(message, now)
+    hook_events = _tell_hooks(message, sending, now)
     arrival = _arrival(participants, sending, message, now)
     _update_participants(arrival, sending, message, now)
     apply_counter_deltas(arrival.deltas)
-    record_events(arrival.events)
+    record_events([*arrival.events, *hook_events])
     _record_emails(participants, arrival, message, now)
     return message
+
+
+def _tell_hooks(message: Message, sending: Participant | None, now: datetime) -> list[PendingEvent]:
+    """Apps above (support: a customer's reply reopens their case) act in this
+    transaction, after the participants' locks; their events join this send's."""
+    kind = message.conversation.kind
+    if not hooks.has_message_hooks(kind):
+        return []
+    return hooks.message_posted(
+        hooks.PostedMessage(
+            conversation_id=message.conversation_id,
+            kind=kind,
+            message_id=message.pk,
+            sender_id=message.sender_id,
+            sender_role=sending.role if sending is not None else None,
+            created_at=now,
+        )
+    )
 
 
 def _lock_participants(conversation_id: int) -> list[Participant]:

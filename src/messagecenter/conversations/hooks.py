@@ -1,0 +1,81 @@
+"""Where apps above conversations attach to it without conversations importing them
+(DESIGN: a lower app learns about a higher one through a registry the higher one fills).
+
+The support app registers here when Django starts (support/apps.py): a new message in a
+customer-service conversation moves its case (reopen, answered) in the sending
+transaction, and a conversation page shows its case's status. Nothing here runs for the
+kinds nobody registered, so buyer–seller sends cost what they did.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from messagecenter.accounts.models import User
+from messagecenter.realtime.actions import PendingEvent
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    conversation_id: int
+    kind: str
+    message_id: int
+    # None: the marketplace itself.
+    sender_id: int | None
+    # The sender's participant role ("buyer", "agent", …); None for the marketplace.
+    sender_role: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """A line under a conversation's title: "Case CS-12 · Open · We expect to answer by …"."""
+
+    label: str
+    detail: str = ""
+    # A stable word for styling and live updates ("open", "pending", "solved").
+    state: str = ""
+
+
+# Returns events for the send's own event-log write (one write, in the send path's lock
+# order, rather than a second one from inside the hook).
+MessageHook = Callable[[PostedMessage], list[PendingEvent]]
+StatusHook = Callable[[User, int], StatusLine | None]
+
+_message_hooks: dict[str, list[MessageHook]] = {}
+_status_hooks: dict[str, list[StatusHook]] = {}
+
+
+def on_message_posted(kinds: tuple[str, ...], hook: MessageHook) -> None:
+    """Call `hook` inside the transaction of every message posted in a conversation of
+    these kinds, after the participants are locked and the message is inserted."""
+    for kind in kinds:
+        hooks = _message_hooks.setdefault(kind, [])
+        if hook not in hooks:
+            hooks.append(hook)
+
+
+def on_status_line(kinds: tuple[str, ...], hook: StatusHook) -> None:
+    for kind in kinds:
+        hooks = _status_hooks.setdefault(kind, [])
+        if hook not in hooks:
+            hooks.append(hook)
+
+
+def has_message_hooks(kind: str) -> bool:
+    return kind in _message_hooks
+
+
+def message_posted(posted: PostedMessage) -> list[PendingEvent]:
+    events: list[PendingEvent] = []
+    for hook in _message_hooks.get(posted.kind, ()):
+        events += hook(posted)
+    return events
+
+
+def status_line(user: User, kind: str, conversation_id: int) -> StatusLine | None:
+    for hook in _status_hooks.get(kind, ()):
+        line = hook(user, conversation_id)
+        if line is not None:
+            return line
+    return None

@@ -1,0 +1,552 @@
+"""Every change to cases goes through a function here: the console's pages, the JSON API
+and the conversations hook (a customer's reply reopens their case) all call these
+(docs/support.md).
+
+Lock order, everywhere: the case's conversation participants (by id, as every
+conversation action takes them), then the case row, then the queue counters (by key),
+then event streams. A customer's reply arrives with the participants already locked by
+the send path, and takes the case next, so it queues behind an agent's action on the same
+case instead of deadlocking with it.
+"""
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import formats, timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.hooks import PostedMessage
+from messagecenter.conversations.models import Conversation, Message, ParticipantRole
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.marketplace.models import Order
+from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.models import EventKind
+from messagecenter.rows import unique_row
+from messagecenter.support import queries
+from messagecenter.support.models import (
+    REOPENABLE,
+    UNASSIGNED,
+    CannedResponse,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseEventKind,
+    CaseKind,
+    CaseNote,
+    CasePriority,
+    CaseStatus,
+    Team,
+    TeamMember,
+)
+
+NOTE_MAX_CHARS = 10_000
+MAX_CANNED_RESPONSES_PER_TEAM = 200
+# What agents may set by hand; CLOSED belongs to a kind's own lifecycle (claims).
+AGENT_STATUSES = (CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.SOLVED)
+# _change's "leave the assignee as it is" (no user has this id).
+KEEP_ASSIGNEE = -1
+
+
+# --- opening ------------------------------------------------------------------------------
+
+
+def team_for(kind: str) -> Team:
+    """The team a new case of this kind goes to (settings.SUPPORT_TEAMS), made on first
+    use so a fresh database needs no setup step."""
+    slug, name = settings.SUPPORT_TEAMS[kind]
+    team = unique_row(Team.objects.filter(slug=slug))
+    if team is not None:
+        return team
+    try:
+        with transaction.atomic():
+            return Team.objects.create(slug=slug, name=name)
+    except IntegrityError:
+        return Team.objects.get(slug=slug)
+
+
+def open_request(
+    customer: User,
+    subject: str,
+    body: str,
+    *,
+    order_number: str | None = None,
+    product_sku: str | None = None,
+    about_conversation_id: Any = None,
+    idempotency_key: str | None = None,
+) -> Case:
+    """ "Contact customer service" (web, API): a conversation in the customer's Customer
+    service folder and a case in the customer-service queue, with what it is about, in one
+    transaction. The customer is told at once, in the conversation (and by e-mail), when
+    to expect an answer. A retry with the same idempotency key returns the same case."""
+    if customer.role not in (Role.BUYER, Role.SELLER):
+        raise NotAllowed(
+            "Customer service is for buyers and sellers; agents work cases in the console.",
+            code="customers_only",
+        )
+    order = _order_of(customer, order_number)
+    product = marketplace_queries.product_by_sku(product_sku) if product_sku else None
+    about: Conversation | None = None
+    if about_conversation_id not in (None, ""):
+        participant = conversation_queries.access_conversation(customer, about_conversation_id)
+        about = participant.conversation
+        if order is None and about.order is not None and about.order.buyer_id == customer.pk:
+            order = about.order
+    with transaction.atomic():
+        message = conversation_actions.contact_customer_service(
+            customer,
+            subject,
+            body,
+            order=order if order is not None and order.buyer_id == customer.pk else None,
+            idempotency_key=idempotency_key,
+        )
+        existing = unique_row(Case.objects.filter(conversation_id=message.conversation_id))
+        if existing is not None:
+            existing.found_by_idempotency_key = True
+            return existing
+        team = team_for(CaseKind.REQUEST)
+        now = timezone.now()
+        expected = queries.expected_response(team)
+        case = Case.objects.create(
+            kind=CaseKind.REQUEST,
+            status=CaseStatus.OPEN,
+            team=team,
+            customer=customer,
+            subject=message.conversation.subject,
+            conversation_id=message.conversation_id,
+            order=order,
+            product=product,
+            about_conversation=about,
+            created_at=now,
+            queued_at=message.created_at,
+            respond_by=now + expected,
+        )
+        _move_counters({(team.pk, CaseStatus.OPEN, UNASSIGNED): 1})
+        _history(case, customer, CaseEventKind.OPENED, now=now)
+        conversation_actions.post_marketplace_message(
+            message.conversation_id, _received_text(case, expected)
+        )
+        _tell_customer(case)
+        return case
+
+
+def _order_of(customer: User, order_number: str | None) -> Order | None:
+    if not order_number:
+        return None
+    if customer.role == Role.SELLER:
+        return marketplace_queries.sold_order(customer, order_number)
+    return marketplace_queries.access_order(customer, order_number)
+
+
+def _received_text(case: Case, expected: timedelta) -> str:
+    assert case.respond_by is not None
+    when = formats.date_format(timezone.localtime(case.respond_by), "D, M j, g:i A T")
+    return (
+        f"We have your request ({case.number}) and an agent will answer here. "
+        f"We usually answer within {queries.describe_duration(expected)}, "
+        f"so expect an answer by {when}. You will get an e-mail when we do."
+    )
+
+
+# --- the hook: messages in a case's conversation -------------------------------------------
+
+
+def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
+    """Called by the send path inside its transaction (conversations.hooks): the
+    customer's reply takes a pending or solved case back to the queue; an agent's reply
+    answers it (first response time, waiting on the customer)."""
+    case = unique_row(
+        Case.objects.select_for_update().filter(
+            conversation_id=posted.conversation_id, merged_into__isnull=True
+        )
+    )
+    if case is None or posted.sender_id is None:
+        return []
+    now = posted.created_at
+    if posted.sender_id == case.customer_id:
+        if case.status not in REOPENABLE:
+            return []
+        _change(case, status=CaseStatus.OPEN, now=now)
+        _history(case, User(pk=case.customer_id), CaseEventKind.CUSTOMER_REPLIED, now=now)
+        return [_customer_event(case)]
+    if posted.sender_role != ParticipantRole.AGENT:
+        return []
+    if case.first_response_at is None:
+        case.first_response_at = now
+        case.save(update_fields=["first_response_at"])
+    _history(
+        case,
+        User(pk=posted.sender_id),
+        CaseEventKind.ANSWERED,
+        now=now,
+        message_id=posted.message_id,
+    )
+    if case.status != CaseStatus.OPEN:
+        return []
+    _change(case, status=CaseStatus.PENDING, now=now)
+    return [_customer_event(case)]
+
+
+# --- agents' actions ---------------------------------------------------------------------
+
+
+def take_case(agent: User, case_id: Any) -> Case:
+    """ "Assign to me": only a case nobody has yet. When many agents press it at once,
+    one gets the case and the others are told who has it."""
+    case = queries.access_case(agent, case_id, for_agent=True)
+    with transaction.atomic():
+        case = _lock(case)
+        if case.assignee_id == agent.pk:
+            return case
+        if case.assignee_id is not None:
+            assert case.assignee is not None
+            raise Conflict(
+                f"{queries.internal_name(case.assignee)} has just taken this case.",
+                code="case_already_assigned",
+            )
+        _assign(case, agent, actor=agent)
+        return case
+
+
+def assign_case(agent: User, case_id: Any, assignee_id: Any) -> Case:
+    """Give a case to a teammate (or to oneself), whoever has it now."""
+    case = queries.access_case(agent, case_id, for_agent=True)
+    assignee_key = _as_id(assignee_id, code="agent_not_in_team")
+    with transaction.atomic():
+        case = _lock(case)
+        membership = unique_row(
+            TeamMember.objects.select_related("agent").filter(
+                team_id=case.team_id, agent_id=assignee_key, agent__role=Role.AGENT
+            )
+        )
+        if membership is None:
+            raise InvalidInput("Choose an agent of the case's team.", code="agent_not_in_team")
+        if case.assignee_id == assignee_key:
+            return case
+        _assign(case, membership.agent, actor=agent)
+        return case
+
+
+def unassign_case(agent: User, case_id: Any) -> Case:
+    """Back to the team's queue. The agent leaves the conversation; what they wrote stays
+    in it for the customer."""
+    case = queries.access_case(agent, case_id, for_agent=True)
+    with transaction.atomic():
+        case = _lock(case)
+        if case.assignee_id is None:
+            return case
+        previous = case.assignee_id
+        _change(case, assignee_id=None, now=timezone.now())
+        _leave(case, previous)
+        _history(case, agent, CaseEventKind.UNASSIGNED, now=timezone.now(), previous=previous)
+        _tell_customer(case)
+        return case
+
+
+def set_case_status(agent: User, case_id: Any, status: str) -> Case:
+    if status not in AGENT_STATUSES:
+        raise InvalidInput(
+            "A case is open, pending (waiting on the customer) or solved.", code="invalid_status"
+        )
+    case = queries.access_case(agent, case_id, for_agent=True)
+    with transaction.atomic():
+        case = _lock(case)
+        _set_status(case, status, actor=agent)
+        return case
+
+
+def _set_status(case: Case, status: str, *, actor: User) -> None:
+    if case.status == status:
+        return
+    if case.status == CaseStatus.CLOSED:
+        raise InvalidInput("This case is closed.", code="case_closed")
+    now = timezone.now()
+    previous = case.status
+    _change(case, status=status, now=now)
+    _history(case, actor, CaseEventKind.STATUS, now=now, previous=previous, status=status)
+    if status == CaseStatus.SOLVED and case.conversation_id is not None:
+        conversation_actions.post_marketplace_message(
+            case.conversation_id,
+            f"We have marked your request {case.number} as solved. If you still need help, "
+            "reply here and it opens again.",
+        )
+    _tell_customer(case)
+
+
+def set_case_priority(agent: User, case_id: Any, priority: Any) -> Case:
+    try:
+        value = CasePriority(int(priority))
+    except (TypeError, ValueError):
+        raise InvalidInput("Priority is 1 (low) to 4 (urgent).", code="invalid_priority") from None
+    case = queries.access_case(agent, case_id, for_agent=True)
+    with transaction.atomic():
+        case = _lock(case)
+        if case.priority == value:
+            return case
+        previous = case.priority
+        case.priority = value
+        case.save(update_fields=["priority"])
+        _history(
+            case,
+            agent,
+            CaseEventKind.PRIORITY,
+            now=timezone.now(),
+            previous=previous,
+            priority=value,
+        )
+        return case
+
+
+def add_note(agent: User, case_id: Any, body: str) -> CaseNote:
+    """An internal note: agents only, never a message (models.CaseNote)."""
+    body = _clean(body)
+    if not body:
+        raise InvalidInput("Write the note first.", code="empty_note")
+    if len(body) > NOTE_MAX_CHARS:
+        raise InvalidInput(
+            f"Notes are limited to {NOTE_MAX_CHARS:,} characters.", code="note_too_long"
+        )
+    case = queries.access_case(agent, case_id, for_agent=True)
+    with transaction.atomic():
+        return CaseNote.objects.create(
+            case=case, author=agent, body=body, created_at=timezone.now()
+        )
+
+
+def reply_to_case(
+    agent: User,
+    case_id: Any,
+    body: str,
+    *,
+    status: str = CaseStatus.PENDING,
+    idempotency_key: str | None = None,
+) -> Message:
+    """An agent's answer to the customer, as an Official message in the case's
+    conversation (live, and e-mailed), then the status the agent chose ("send and set
+    pending" by default; solved to close it). An unassigned case becomes the agent's."""
+    if status not in AGENT_STATUSES:
+        raise InvalidInput(
+            "A case is open, pending (waiting on the customer) or solved.", code="invalid_status"
+        )
+    case = queries.access_case(agent, case_id, for_agent=True)
+    conversation_id = case.conversation_id
+    if conversation_id is None:
+        raise InvalidInput("This case has no conversation to answer in.", code="no_conversation")
+    with transaction.atomic():
+        case = _lock(case)
+        if case.status == CaseStatus.CLOSED:
+            raise InvalidInput("This case is closed.", code="case_closed")
+        if case.assignee_id is None:
+            _assign(case, agent, actor=agent)
+        else:
+            conversation_actions.add_participants(conversation_id, [(agent, ParticipantRole.AGENT)])
+        message = conversation_actions.send_message(
+            agent, conversation_id, body, idempotency_key=idempotency_key
+        )
+        case.refresh_from_db()
+        _set_status(case, status, actor=agent)
+        return message
+
+
+def note_context_opened(agent: User, case: Case, conversation: Conversation) -> None:
+    """The audit line of an agent reading one of the customer's other conversations."""
+    with transaction.atomic():
+        _history(
+            case,
+            agent,
+            CaseEventKind.CONTEXT_OPENED,
+            now=timezone.now(),
+            conversation_id=conversation.pk,
+            subject=conversation.subject,
+        )
+
+
+# --- canned responses ----------------------------------------------------------------------
+
+
+def save_canned_response(
+    agent: User, team_id: Any, title: str, body: str, *, canned_response_id: Any = None
+) -> CannedResponse:
+    team = queries.access_team(agent, team_id)
+    title = _clean(title)
+    if not title or len(title) > 80:
+        raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
+    body = _clean(body)
+    if not body:
+        raise InvalidInput("Write the response first.", code="empty_message")
+    if len(body) > settings.MESSAGE_BODY_MAX_CHARS:
+        raise InvalidInput(
+            f"Responses are limited to {settings.MESSAGE_BODY_MAX_CHARS:,} characters.",
+            code="message_too_long",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        # The team's row serialises its edits: the limit and the unique title hold.
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        if canned_response_id is not None:
+            canned = unique_row(
+                CannedResponse.objects.filter(
+                    team=team, pk=_as_id(canned_response_id, code="canned_response_not_found")
+                )
+            )
+            if canned is None:
+                raise NotFound("No such canned response.", code="canned_response_not_found")
+        else:
+            if CannedResponse.objects.filter(team=team).count() >= MAX_CANNED_RESPONSES_PER_TEAM:
+                raise InvalidInput(
+                    f"A team has at most {MAX_CANNED_RESPONSES_PER_TEAM} canned responses.",
+                    code="too_many_canned_responses",
+                )
+            canned = CannedResponse(team=team, created_at=now)
+        if CannedResponse.objects.filter(team=team, title=title).exclude(pk=canned.pk).exists():
+            raise Conflict("The team already has a response with that title.", code="title_taken")
+        canned.title, canned.body, canned.updated_at = title, body, now
+        canned.save()
+        return canned
+
+
+def delete_canned_response(agent: User, canned_response_id: Any) -> None:
+    canned = queries.access_canned_response(agent, canned_response_id)
+    canned.delete()
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+def _lock(case: Case) -> Case:
+    """The case locked for change, after its conversation's participants (the order the
+    send path takes them in)."""
+    if case.conversation_id is not None:
+        conversation_actions.lock_participants(case.conversation_id)
+    locked = unique_row(
+        Case.objects.select_for_update(of=("self",))
+        .select_related("assignee", "team", "customer", "order")
+        .filter(pk=case.pk)
+    )
+    if locked is None:
+        raise NotFound("No such case.", code="case_not_found")
+    return locked
+
+
+def _assign(case: Case, assignee: User, *, actor: User) -> None:
+    now = timezone.now()
+    previous = case.assignee_id
+    _change(case, assignee_id=assignee.pk, now=now)
+    case.assignee = assignee
+    if case.conversation_id is not None:
+        conversation_actions.add_participants(
+            case.conversation_id, [(assignee, ParticipantRole.AGENT)]
+        )
+    if previous is not None:
+        _leave(case, previous)
+    _history(case, actor, CaseEventKind.ASSIGNED, now=now, assignee=assignee.pk, previous=previous)
+    _tell_customer(case)
+
+
+def _leave(case: Case, agent_id: int) -> None:
+    """An agent who no longer has the case leaves its conversation."""
+    if case.conversation_id is not None:
+        conversation_actions.remove_participant(case.conversation_id, agent_id)
+
+
+def _change(
+    case: Case,
+    *,
+    now: datetime,
+    status: str | None = None,
+    assignee_id: int | None = KEEP_ASSIGNEE,
+) -> None:
+    """Move a case to a new status and/or assignee, with its queue counters."""
+    old_key = (case.team_id, case.status, case.assignee_id or UNASSIGNED)
+    fields = []
+    if status is not None and status != case.status:
+        case.status = status
+        case.queued_at = now
+        fields += ["status", "queued_at"]
+        if status == CaseStatus.SOLVED:
+            case.solved_at = now
+            fields.append("solved_at")
+    if assignee_id != KEEP_ASSIGNEE and assignee_id != case.assignee_id:
+        case.assignee_id = assignee_id
+        fields.append("assignee")
+    if not fields:
+        return
+    case.save(update_fields=fields)
+    new_key = (case.team_id, case.status, case.assignee_id or UNASSIGNED)
+    if new_key != old_key:
+        _move_counters({old_key: -1, new_key: 1})
+
+
+def _move_counters(deltas: dict[tuple[int, str, int], int]) -> None:
+    """Counters change by their deltas, one row at a time in key order (so concurrent
+    actions on PostgreSQL lock them in the same order and never deadlock)."""
+    moving = {key: delta for key, delta in deltas.items() if delta}
+    rising = [key for key, delta in moving.items() if delta > 0]
+    if rising:
+        CaseCounter.objects.bulk_create(
+            [
+                CaseCounter(team_id=team_id, status=status, assignee_key=assignee_key)
+                for team_id, status, assignee_key in sorted(rising)
+            ],
+            ignore_conflicts=True,
+        )
+    for (team_id, status, assignee_key), delta in sorted(moving.items()):
+        CaseCounter.objects.filter(
+            team_id=team_id, status=status, assignee_key=assignee_key
+        ).update(cases=F("cases") + delta)
+
+
+def _history(case: Case, actor: User | None, kind: str, *, now: datetime, **detail: Any) -> None:
+    CaseEvent.objects.create(case=case, actor=actor, kind=kind, detail=detail, created_at=now)
+
+
+def _tell_customer(case: Case) -> None:
+    record_events([_customer_event(case)])
+
+
+def _customer_event(case: Case) -> PendingEvent:
+    """The customer's devices learn the case's new state (their status line updates
+    live); agents' names are not in it."""
+    return PendingEvent(
+        case.customer_id,
+        EventKind.CASE_UPDATED,
+        {
+            "case_id": case.pk,
+            "conversation_id": case.conversation_id,
+            "status": case.status,
+            "status_label": queries.customer_status_label(case),
+        },
+    )
+
+
+def _clean(text: str | None) -> str:
+    text = (text or "").strip()
+    if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
+        raise InvalidInput("The text contains control characters.", code="invalid_characters")
+    return text
+
+
+def _as_id(value: Any, *, code: str) -> int:
+    return queries.as_id(value, code=code)
+
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def fill_placeholders(text: str, case: Case, agent: User) -> str:
+    """A canned response for this case: {customer_name}, {order_number}, {case_number},
+    {agent_name}; anything else in braces is left as written."""
+    customer = case.customer
+    values = {
+        "customer_name": customer.first_name or customer.public_name,
+        "order_number": case.order.number if case.order is not None else "",
+        "case_number": case.number,
+        "agent_name": agent.public_name,
+    }
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)

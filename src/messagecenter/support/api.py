@@ -1,0 +1,430 @@
+"""The JSON API of customer service (docs/api.md, docs/support.md): a customer opens and
+follows their requests; agents work the queues from a support app. Like the console's
+pages: parse, check access, call one action.
+
+A customer replies in the case's conversation with POST /conversations/{id}/messages,
+like in any conversation: that reply reopens the case.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import pydantic
+from django.conf import settings
+from ninja import Router, Schema, Status
+
+from messagecenter.accounts.models import User
+from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, Text
+from messagecenter.errors import NotAllowed
+from messagecenter.support import actions, queries
+from messagecenter.support.models import (
+    CannedResponse,
+    Case,
+    CaseKind,
+    CaseNote,
+    CaseStatus,
+)
+
+router = Router(tags=["customer service"])
+
+PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
+QueueView = Literal["unassigned", "mine", "team", "waiting", "solved"]
+AgentStatus = Literal["open", "pending", "solved"]
+Priority = Annotated[int, pydantic.Field(ge=1, le=4)]
+
+
+# --- the customer's side ------------------------------------------------------------------------
+
+
+class CaseOut(Schema):
+    id: int
+    # How it is quoted: "CS-12".
+    number: str
+    kind: CaseKind
+    status: CaseStatus
+    # Where it stands, in the customer's words ("Waiting for an agent", "Solved").
+    status_label: str
+    subject: str
+    # The conversation in the customer's Customer service folder: read and reply there.
+    conversation_id: int | None
+    order_number: str | None
+    # What we told the customer: an answer is expected by then.
+    respond_by: datetime | None
+    created_at: datetime
+
+
+def case_out(case: Case) -> CaseOut:
+    return CaseOut(
+        id=case.pk,
+        number=case.number,
+        kind=CaseKind(case.kind),
+        status=CaseStatus(case.status),
+        status_label=queries.customer_status_label(case),
+        subject=case.subject,
+        conversation_id=case.conversation_id,
+        order_number=case.order.number if case.order is not None else None,
+        respond_by=case.respond_by,
+        created_at=case.created_at,
+    )
+
+
+class CustomerServiceIn(Schema):
+    subject: Text
+    body: Text
+    # One of the person's own orders (a seller: one it sold on), when it is about one.
+    order_number: Text | None = None
+    # A product, by its SKU.
+    product_sku: Text | None = None
+    # One of the person's conversations with a seller ("the seller does not answer").
+    conversation_id: Id | None = None
+
+
+@router.post(
+    "/customer-service",
+    response={200: CaseOut, 201: CaseOut},
+    summary="Ask customer service (opens a case)",
+)
+def open_request(
+    request: ApiRequest, payload: CustomerServiceIn, idempotency_key: IdempotencyKey = None
+) -> Status[CaseOut]:
+    """A new case in the customer-service queue, with a conversation in your Customer
+    service folder; the answer arrives there (live, and by e-mail). 200 when an earlier
+    request with the same Idempotency-Key opened it."""
+    case = actions.open_request(
+        request.auth,
+        payload.subject,
+        payload.body,
+        order_number=payload.order_number,
+        product_sku=payload.product_sku,
+        about_conversation_id=payload.conversation_id,
+        idempotency_key=idempotency_key.strip() if idempotency_key is not None else None,
+    )
+    return Status(200 if case.found_by_idempotency_key else 201, case_out(case))
+
+
+class CaseListOut(Schema):
+    items: list[CaseOut]
+
+
+@router.get("/cases", response=CaseListOut, summary="Your customer-service requests")
+def list_cases(request: ApiRequest) -> CaseListOut:
+    return CaseListOut(items=[case_out(case) for case in queries.customer_cases(request.auth)])
+
+
+@router.get("/cases/{case_id}", response=CaseOut, summary="One of your requests")
+def get_case(request: ApiRequest, case_id: Id) -> CaseOut:
+    return case_out(queries.access_case(request.auth, case_id))
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+def _agent(request: ApiRequest) -> User:
+    if not queries.is_staff(request.auth):
+        raise NotAllowed("This is for customer-service agents.", code="agents_only")
+    return request.auth
+
+
+class QueueCountsOut(Schema):
+    unassigned: int
+    mine: int
+    team: int
+    waiting: int
+    solved: int
+
+
+@router.get("/agent/queues", response=QueueCountsOut, summary="Every queue's count")
+def queue_counts(request: ApiRequest) -> QueueCountsOut:
+    return QueueCountsOut(**queries.queue_counts(_agent(request)))
+
+
+class AgentCaseOut(Schema):
+    id: int
+    number: str
+    kind: CaseKind
+    status: CaseStatus
+    priority: int
+    subject: str
+    team: str
+    customer_name: str
+    # The agent's own name, as agents know each other; null when unassigned.
+    assignee_id: int | None
+    assignee_name: str | None
+    conversation_id: int | None
+    order_number: str | None
+    created_at: datetime
+    # Where it stands in its queue: waiting since (open, pending), solved at (solved).
+    queued_at: datetime
+    respond_by: datetime | None
+    first_response_at: datetime | None
+
+
+def agent_case_out(case: Case) -> AgentCaseOut:
+    return AgentCaseOut(
+        id=case.pk,
+        number=case.number,
+        kind=CaseKind(case.kind),
+        status=CaseStatus(case.status),
+        priority=case.priority,
+        subject=case.subject,
+        team=case.team.name,
+        customer_name=case.customer.public_name,
+        assignee_id=case.assignee_id,
+        assignee_name=queries.internal_name(case.assignee) if case.assignee is not None else None,
+        conversation_id=case.conversation_id,
+        order_number=case.order.number if case.order is not None else None,
+        created_at=case.created_at,
+        queued_at=case.queued_at,
+        respond_by=case.respond_by,
+        first_response_at=case.first_response_at,
+    )
+
+
+class QueuePageOut(Schema):
+    items: list[AgentCaseOut]
+    next_cursor: str | None
+
+
+@router.get("/agent/cases", response=QueuePageOut, summary="A queue of cases, oldest first")
+def list_queue(
+    request: ApiRequest,
+    view: QueueView = "unassigned",
+    kind: CaseKind | None = None,
+    priority: Priority | None = None,
+    order_number: Text | None = None,
+    older_than_hours: Annotated[int, pydantic.Field(ge=0, le=24 * 365)] | None = None,
+    cursor: Text | None = None,
+    limit: PageLimit = settings.SUPPORT_QUEUE_PAGE_SIZE,
+) -> QueuePageOut:
+    """Oldest waiting first (solved: most recently solved first); `cursor` from the last
+    page continues it."""
+    agent = _agent(request)
+    page = queries.queue_page(
+        agent,
+        view,
+        filters=queries.QueueFilters(
+            kind=kind,
+            priority=priority,
+            order_number=order_number or None,
+            older_than_hours=older_than_hours,
+        ),
+        cursor=cursor,
+        limit=limit,
+    )
+    return QueuePageOut(
+        items=[agent_case_out(case) for case in page.cases], next_cursor=page.next_cursor
+    )
+
+
+class CaseMessageOut(Schema):
+    id: int
+    # "customer", "agent" or "marketplace".
+    author: str
+    # Agents' own names for agents; the customer's public name.
+    author_name: str
+    is_official: bool
+    body: str
+    created_at: datetime
+
+
+class NoteOut(Schema):
+    id: int
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+def note_out(note: CaseNote) -> NoteOut:
+    return NoteOut(
+        id=note.pk,
+        author_name=queries.internal_name(note.author),
+        body=note.body,
+        created_at=note.created_at,
+    )
+
+
+class AgentCaseDetailOut(Schema):
+    case: AgentCaseOut
+    messages: list[CaseMessageOut]
+    # Internal: never shown to the customer.
+    notes: list[NoteOut]
+    history: list[str]
+
+
+@router.get("/agent/cases/{case_id}", response=AgentCaseDetailOut, summary="A case with its notes")
+def get_agent_case(request: ApiRequest, case_id: Id) -> AgentCaseDetailOut:
+    agent = _agent(request)
+    case = queries.access_case(agent, case_id, for_agent=True)
+    return AgentCaseDetailOut(
+        case=agent_case_out(case),
+        messages=[
+            CaseMessageOut(
+                id=message.pk,
+                author="marketplace"
+                if message.sender is None
+                else "customer"
+                if message.sender_id == case.customer_id
+                else "agent",
+                author_name="Marketplace"
+                if message.sender is None
+                else message.sender.public_name
+                if message.sender_id == case.customer_id
+                else queries.internal_name(message.sender),
+                is_official=message.is_official,
+                body=message.body,
+                created_at=message.created_at,
+            )
+            for message in queries.case_messages(case)
+        ],
+        notes=[note_out(note) for note in queries.case_notes(case)],
+        history=[line for _, line in queries.case_history(case)],
+    )
+
+
+@router.post("/agent/cases/{case_id}/take", response=AgentCaseOut, summary="Assign to me")
+def take_case(request: ApiRequest, case_id: Id) -> AgentCaseOut:
+    """Only a case nobody has: 409 case_already_assigned when a colleague was quicker."""
+    return agent_case_out(actions.take_case(_agent(request), case_id))
+
+
+class AssignIn(Schema):
+    # A teammate (or yourself); null puts the case back in the team's queue.
+    assignee_id: Id | None
+
+
+@router.post("/agent/cases/{case_id}/assign", response=AgentCaseOut, summary="Assign")
+def assign_case(request: ApiRequest, case_id: Id, payload: AssignIn) -> AgentCaseOut:
+    agent = _agent(request)
+    if payload.assignee_id is None:
+        return agent_case_out(actions.unassign_case(agent, case_id))
+    return agent_case_out(actions.assign_case(agent, case_id, payload.assignee_id))
+
+
+class StatusIn(Schema):
+    status: AgentStatus
+
+
+@router.post("/agent/cases/{case_id}/status", response=AgentCaseOut, summary="Set the status")
+def set_status(request: ApiRequest, case_id: Id, payload: StatusIn) -> AgentCaseOut:
+    return agent_case_out(actions.set_case_status(_agent(request), case_id, payload.status))
+
+
+class PriorityIn(Schema):
+    priority: Priority
+
+
+@router.post("/agent/cases/{case_id}/priority", response=AgentCaseOut, summary="Set the priority")
+def set_priority(request: ApiRequest, case_id: Id, payload: PriorityIn) -> AgentCaseOut:
+    return agent_case_out(actions.set_case_priority(_agent(request), case_id, payload.priority))
+
+
+class NoteIn(Schema):
+    body: Text
+
+
+@router.post(
+    "/agent/cases/{case_id}/notes", response={201: NoteOut}, summary="Add an internal note"
+)
+def add_note(request: ApiRequest, case_id: Id, payload: NoteIn) -> Status[NoteOut]:
+    return Status(201, note_out(actions.add_note(_agent(request), case_id, payload.body)))
+
+
+class ReplyIn(Schema):
+    body: Text
+    # What the case becomes once the answer is sent.
+    status: AgentStatus = "pending"
+
+
+class ReplyOut(Schema):
+    message_id: int
+    case: AgentCaseOut
+
+
+@router.post(
+    "/agent/cases/{case_id}/messages",
+    response={200: ReplyOut, 201: ReplyOut},
+    summary="Answer the customer",
+)
+def reply(
+    request: ApiRequest, case_id: Id, payload: ReplyIn, idempotency_key: IdempotencyKey = None
+) -> Status[ReplyOut]:
+    """An Official message in the case's conversation (live and by e-mail for the
+    customer), then the chosen status. An unassigned case becomes yours."""
+    agent = _agent(request)
+    message = actions.reply_to_case(
+        agent,
+        case_id,
+        payload.body,
+        status=payload.status,
+        idempotency_key=idempotency_key.strip() if idempotency_key is not None else None,
+    )
+    case = queries.access_case(agent, case_id, for_agent=True)
+    return Status(
+        200 if message.found_by_idempotency_key else 201,
+        ReplyOut(message_id=message.pk, case=agent_case_out(case)),
+    )
+
+
+class CannedResponseOut(Schema):
+    id: int
+    team_id: int
+    title: str
+    body: str
+    # With ?case_id=: the body with that case's details filled in.
+    filled: str | None
+
+
+class CannedResponseListOut(Schema):
+    items: list[CannedResponseOut]
+
+
+def canned_out(canned: CannedResponse, filled: str | None = None) -> CannedResponseOut:
+    return CannedResponseOut(
+        id=canned.pk, team_id=canned.team_id, title=canned.title, body=canned.body, filled=filled
+    )
+
+
+@router.get("/agent/canned-responses", response=CannedResponseListOut, summary="Canned responses")
+def list_canned_responses(request: ApiRequest, case_id: Id | None = None) -> CannedResponseListOut:
+    agent = _agent(request)
+    if case_id is None:
+        return CannedResponseListOut(
+            items=[canned_out(canned) for canned in queries.canned_responses(agent)]
+        )
+    case = queries.access_case(agent, case_id, for_agent=True)
+    return CannedResponseListOut(
+        items=[
+            canned_out(canned, actions.fill_placeholders(canned.body, case, agent))
+            for canned in queries.canned_responses(agent, case.team_id)
+        ]
+    )
+
+
+class CannedResponseIn(Schema):
+    team_id: Id
+    title: Text
+    body: Text
+
+
+@router.post(
+    "/agent/canned-responses",
+    response={201: CannedResponseOut},
+    summary="Add a canned response",
+)
+def add_canned_response(
+    request: ApiRequest, payload: CannedResponseIn
+) -> Status[CannedResponseOut]:
+    canned = actions.save_canned_response(
+        _agent(request), payload.team_id, payload.title, payload.body
+    )
+    return Status(201, canned_out(canned))
+
+
+@router.delete(
+    "/agent/canned-responses/{canned_response_id}",
+    response={204: None},
+    summary="Delete a canned response",
+)
+def delete_canned_response(request: ApiRequest, canned_response_id: Id) -> Status[None]:
+    actions.delete_canned_response(_agent(request), canned_response_id)
+    return Status(204, None)

@@ -1,0 +1,501 @@
+"""Reads of cases, always starting from the person asking (docs/support.md).
+
+`access_case` is the one way from a case id to a case: an agent reaches the cases of
+their teams, a customer their own; anything else is the same NotFound as a missing case.
+Every queue of the console is one ordered index scan per team, and its counts are sums
+of maintained counters (CaseCounter), never a COUNT over the queue.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations.models import Conversation, Kind, Message
+from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.marketplace.models import Order
+from messagecenter.rows import MAX_ID, unique_row
+from messagecenter.support.models import (
+    UNASSIGNED,
+    CannedResponse,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseEventKind,
+    CaseKind,
+    CaseNote,
+    CasePriority,
+    CaseStatus,
+    Team,
+    TeamMember,
+)
+
+STAFF_ROLES = (Role.AGENT, Role.ADMIN)
+
+# The console's queues, in the order of its tabs.
+UNASSIGNED_VIEW = "unassigned"
+MINE = "mine"
+TEAM = "team"
+WAITING = "waiting"
+SOLVED = "solved"
+QUEUE_VIEWS: dict[str, str] = {
+    UNASSIGNED_VIEW: "Unassigned",
+    MINE: "Mine",
+    TEAM: "My team's",
+    WAITING: "Waiting on customer",
+    SOLVED: "Solved",
+}
+
+
+def as_id(value: Any, *, code: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("Not found.", code=code) from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound("Not found.", code=code)
+    return number
+
+
+def is_staff(user: User) -> bool:
+    return user.role in STAFF_ROLES
+
+
+def team_ids(user: User) -> list[int]:
+    """The teams whose cases the person works on: an agent's own; an admin supervises
+    every team; anyone else none."""
+    if user.role == Role.ADMIN:
+        return list(Team.objects.order_by("pk").values_list("pk", flat=True))
+    if user.role != Role.AGENT:
+        return []
+    return list(
+        TeamMember.objects.filter(agent=user).order_by("team_id").values_list("team_id", flat=True)
+    )
+
+
+def access_case(user: User, case_id: Any, *, for_agent: bool = False) -> Case:
+    """The case, if the person may see it: an agent or admin, a case of their teams; a
+    customer, their own (`for_agent`: agents only, as every console action asks)."""
+    number = as_id(_case_number(case_id), code="case_not_found")
+    cases = Case.objects.select_related(
+        "team", "assignee", "customer", "customer__storefront", "order", "product"
+    ).filter(pk=number)
+    if is_staff(user):
+        if user.role != Role.ADMIN:
+            cases = cases.filter(team__members__agent=user)
+    elif for_agent:
+        raise NotFound("No such case.", code="case_not_found")
+    else:
+        cases = cases.filter(customer=user)
+    case = unique_row(cases)
+    if case is None:
+        raise NotFound("No such case.", code="case_not_found")
+    return case
+
+
+def _case_number(value: Any) -> Any:
+    """ "CS-12" as people quote it, or 12."""
+    if isinstance(value, str) and value.upper().startswith("CS-"):
+        return value[3:]
+    return value
+
+
+def teams_of(user: User) -> list[Team]:
+    return list(Team.objects.filter(pk__in=team_ids(user)).order_by("name"))
+
+
+def access_team(user: User, team_id: Any) -> Team:
+    number = as_id(team_id, code="team_not_found")
+    if number not in team_ids(user):
+        raise NotFound("No such team.", code="team_not_found")
+    return Team.objects.get(pk=number)
+
+
+def access_canned_response(user: User, canned_response_id: Any) -> CannedResponse:
+    number = as_id(canned_response_id, code="canned_response_not_found")
+    canned = unique_row(
+        CannedResponse.objects.select_related("team").filter(pk=number, team_id__in=team_ids(user))
+    )
+    if canned is None:
+        raise NotFound("No such canned response.", code="canned_response_not_found")
+    return canned
+
+
+def internal_name(agent: User) -> str:
+    """The name agents know each other by (never shown to customers)."""
+    return agent.get_full_name() or agent.username
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    kind: str | None = None
+    priority: int | None = None
+    order_number: str | None = None
+    # Only cases that have been where they are for at least this many hours.
+    older_than_hours: int | None = None
+
+    @classmethod
+    def parse(cls, data: Any) -> "QueueFilters":
+        kind = data.get("kind") or None
+        if kind is not None and kind not in CaseKind.values:
+            raise InvalidInput(f"Unknown kind {kind!r}.", code="invalid_kind")
+        priority = _whole_number(data.get("priority"), "priority", 1, 4)
+        age = _whole_number(data.get("older_than_hours"), "older_than_hours", 0, 24 * 365)
+        order_number = (data.get("order") or "").strip() or None
+        return cls(kind=kind, priority=priority, order_number=order_number, older_than_hours=age)
+
+    @property
+    def is_empty(self) -> bool:
+        return self == QueueFilters()
+
+
+def _whole_number(value: Any, name: str, low: int, high: int) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} is a whole number.", code=f"invalid_{name}") from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} is {low} to {high}.", code=f"invalid_{name}")
+    return number
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list[Case]
+    next_cursor: str | None
+
+
+def queue_page(
+    agent: User,
+    view: str,
+    *,
+    filters: QueueFilters | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> QueuePage:
+    """One page of a queue, oldest waiting first (solved: most recently solved first).
+
+    Each team's part is an ordered range scan of case_team_assignee, case_team_status or
+    case_assignee; with several teams the parts are merged here (a page from each)."""
+    if view not in QUEUE_VIEWS:
+        raise InvalidInput(f"Unknown queue {view!r}.", code="invalid_queue")
+    filters = filters or QueueFilters()
+    page_size = limit or settings.SUPPORT_QUEUE_PAGE_SIZE
+    newest_first = view == SOLVED
+    after = _decode_cursor(cursor) if cursor else None
+    parts: list[QuerySet[Case]]
+    if view == MINE:
+        parts = [Case.objects.filter(assignee=agent, status=CaseStatus.OPEN)]
+    else:
+        status = {
+            UNASSIGNED_VIEW: [CaseStatus.OPEN],
+            TEAM: [CaseStatus.OPEN],
+            WAITING: [CaseStatus.PENDING],
+            SOLVED: [CaseStatus.SOLVED, CaseStatus.CLOSED],
+        }[view]
+        parts = []
+        for team_id in team_ids(agent):
+            for one_status in status:
+                rows = Case.objects.filter(team_id=team_id, status=one_status)
+                if view == UNASSIGNED_VIEW:
+                    rows = rows.filter(assignee__isnull=True)
+                parts.append(rows)
+    found: list[Case] = []
+    for rows in parts:
+        rows = _filtered(rows, filters, now or timezone.now(), newest_first=newest_first)
+        if after is not None:
+            at, last_id = after
+            if newest_first:
+                rows = rows.filter(Q(queued_at__lt=at) | Q(queued_at=at, id__lt=last_id))
+            else:
+                rows = rows.filter(Q(queued_at__gt=at) | Q(queued_at=at, id__gt=last_id))
+        ordering = ("-queued_at", "-id") if newest_first else ("queued_at", "id")
+        found += list(
+            rows.select_related(
+                "customer", "customer__storefront", "assignee", "order", "team"
+            ).order_by(*ordering)[: page_size + 1]
+        )
+    found.sort(key=lambda case: (case.queued_at, case.pk), reverse=newest_first)
+    next_cursor = None
+    if len(found) > page_size:
+        found = found[:page_size]
+        last = found[-1]
+        next_cursor = f"{last.queued_at.isoformat()}~{last.pk}"
+    return QueuePage(found, next_cursor)
+
+
+def _filtered(
+    rows: QuerySet[Case], filters: QueueFilters, now: datetime, *, newest_first: bool
+) -> QuerySet[Case]:
+    if filters.kind is not None:
+        rows = rows.filter(kind=filters.kind)
+    if filters.priority is not None:
+        rows = rows.filter(priority=filters.priority)
+    if filters.order_number is not None:
+        rows = rows.filter(order__number=filters.order_number)
+    if filters.older_than_hours is not None:
+        rows = rows.filter(queued_at__lte=now - timedelta(hours=filters.older_than_hours))
+    return rows
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        timestamp, _, identifier = cursor.rpartition("~")
+        at, last_id = datetime.fromisoformat(timestamp), int(identifier)
+        if at.tzinfo is None or not 0 < last_id <= MAX_ID:
+            raise ValueError(cursor)
+        return at.astimezone(UTC), last_id
+    except (ValueError, OverflowError):
+        raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
+
+
+def queue_counts(agent: User) -> dict[str, int]:
+    """Every queue's count from the maintained counters: one indexed read."""
+    teams = team_ids(agent)
+    counts = dict.fromkeys(QUEUE_VIEWS, 0)
+    rows = CaseCounter.objects.filter(
+        Q(team_id__in=teams) | Q(assignee_key=agent.pk, status=CaseStatus.OPEN)
+    ).values_list("team_id", "status", "assignee_key", "cases")
+    team_set = set(teams)
+    for team_id, status, assignee_key, cases in rows:
+        if status == CaseStatus.OPEN and assignee_key == agent.pk:
+            counts[MINE] += cases
+        if team_id not in team_set:
+            continue
+        if status == CaseStatus.OPEN:
+            counts[TEAM] += cases
+            if assignee_key == UNASSIGNED:
+                counts[UNASSIGNED_VIEW] += cases
+        elif status == CaseStatus.PENDING:
+            counts[WAITING] += cases
+        else:
+            counts[SOLVED] += cases
+    return counts
+
+
+def recount() -> dict[tuple[int, str, int], int]:
+    """What the counters should say, counted from the cases (tests and the repair
+    command compare the two)."""
+    counted: dict[tuple[int, str, int], int] = defaultdict(int)
+    for team_id, status, assignee_id in Case.objects.values_list(
+        "team_id", "status", "assignee_id"
+    ):
+        counted[(team_id, status, assignee_id or UNASSIGNED)] += 1
+    return dict(counted)
+
+
+def stored_counts() -> dict[tuple[int, str, int], int]:
+    return {
+        (team_id, status, assignee_key): cases
+        for team_id, status, assignee_key, cases in CaseCounter.objects.values_list(
+            "team_id", "status", "assignee_key", "cases"
+        )
+        if cases
+    }
+
+
+# --- one case -----------------------------------------------------------------------------------
+
+
+def case_messages(case: Case) -> QuerySet[Message]:
+    """The case's conversation as the agents see it: every message, oldest first."""
+    if case.conversation_id is None:
+        return Message.objects.none()
+    return (
+        Message.objects.filter(conversation_id=case.conversation_id)
+        .select_related("sender", "sender__storefront")
+        .prefetch_related("attachments")
+        .order_by("id")
+    )
+
+
+def case_notes(case: Case) -> QuerySet[CaseNote]:
+    return CaseNote.objects.filter(case=case).select_related("author").order_by("id")
+
+
+def case_history(case: Case) -> list[tuple[CaseEvent, str]]:
+    """The case's history for agents, each event with its line: two queries."""
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("id"))
+    assignee_ids = {event.detail.get("assignee") for event in events} - {None}
+    names = {user.pk: internal_name(user) for user in User.objects.filter(pk__in=assignee_ids)}
+    return [(event, _history_line(event, names)) for event in events]
+
+
+def _history_line(event: CaseEvent, names: dict[int, str]) -> str:
+    who = internal_name(event.actor) if event.actor is not None else "The marketplace"
+    detail = event.detail
+    if event.kind == CaseEventKind.STATUS:
+        return f"{who} set the status to {CaseStatus(detail['status']).label}"
+    if event.kind == CaseEventKind.PRIORITY:
+        return f"{who} set the priority to {CasePriority(detail['priority']).label}"
+    if event.kind == CaseEventKind.ASSIGNED:
+        return f"{who} assigned it to {names.get(detail.get('assignee', 0), 'someone')}"
+    if event.kind == CaseEventKind.CONTEXT_OPENED:
+        return f"{who} opened the conversation “{detail.get('subject', '')}”"
+    if event.kind == CaseEventKind.OPENED:
+        return f"{who} opened the case"
+    if event.kind == CaseEventKind.CUSTOMER_REPLIED:
+        return f"{who} replied: the case is open again"
+    if event.kind == CaseEventKind.ANSWERED:
+        return f"{who} answered the customer"
+    if event.kind == CaseEventKind.UNASSIGNED:
+        return f"{who} put it back in the queue"
+    return f"{who}: {CaseEventKind(event.kind).label.lower()}"
+
+
+def team_agents(case: Case) -> list[User]:
+    return list(
+        User.objects.filter(team_memberships__team_id=case.team_id, role=Role.AGENT).order_by(
+            "first_name", "username"
+        )
+    )
+
+
+def canned_responses(agent: User, team_id: int | None = None) -> QuerySet[CannedResponse]:
+    teams = team_ids(agent)
+    if team_id is not None:
+        teams = [team for team in teams if team == team_id]
+    return (
+        CannedResponse.objects.filter(team_id__in=teams)
+        .select_related("team")
+        .order_by("team__name", "title")
+    )
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    orders: list[Order]
+    # The customer's conversations with sellers about the case's order (or the one the
+    # case is about): agents read them, each opening leaves an audit line.
+    conversations: list[Conversation]
+    other_cases: list[Case]
+
+
+CONTEXT_ORDERS = 10
+
+
+def customer_context(case: Case) -> CustomerContext:
+    orders = list(
+        Order.objects.filter(buyer_id=case.customer_id)
+        .prefetch_related("shipments", "returns", "refunds", "items")
+        .order_by("-placed_at")[:CONTEXT_ORDERS]
+    )
+    return CustomerContext(
+        orders=orders,
+        conversations=list(_context_conversations(case)),
+        other_cases=list(
+            Case.objects.filter(customer_id=case.customer_id, merged_into__isnull=True)
+            .exclude(pk=case.pk)
+            .order_by("-created_at")[:10]
+        ),
+    )
+
+
+def _context_conversations(case: Case) -> QuerySet[Conversation]:
+    about = Q(pk=case.about_conversation_id) if case.about_conversation_id else Q(pk__in=[])
+    if case.order_id is not None:
+        about |= Q(order_id=case.order_id)
+    return (
+        Conversation.objects.filter(about, kind=Kind.BUYER_SELLER, buyer_id=case.customer_id)
+        .select_related("storefront", "order")
+        .order_by("-last_message_at")
+    )
+
+
+def access_context_conversation(case: Case, conversation_id: Any) -> Conversation:
+    """One of the customer's buyer↔seller conversations about the case, read only."""
+    number = as_id(conversation_id, code="conversation_not_found")
+    conversation = unique_row(_context_conversations(case).filter(pk=number))
+    if conversation is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return conversation
+
+
+def context_messages(conversation: Conversation) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender", "sender__storefront")
+        .order_by("id")
+    )
+
+
+# --- the customer's side ---------------------------------------------------------------------
+
+
+def customer_cases(user: User, *, limit: int = 50) -> list[Case]:
+    return list(
+        Case.objects.filter(customer=user, merged_into__isnull=True)
+        .select_related("order")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def customer_status_label(case: Case) -> str:
+    """What the customer reads: where their case is, in their words."""
+    if case.status == CaseStatus.OPEN:
+        return "Waiting for an agent" if case.assignee_id is None else "An agent is on it"
+    if case.status == CaseStatus.PENDING:
+        return "Answered — waiting for your reply"
+    if case.status == CaseStatus.SOLVED:
+        return "Solved"
+    return "Closed"
+
+
+def case_for_conversation(user: User, conversation_id: int) -> Case | None:
+    """The case behind one of the person's conversations (its status line)."""
+    return unique_row(
+        Case.objects.filter(conversation_id=conversation_id, merged_into__isnull=True)
+    )
+
+
+# --- the expected response time --------------------------------------------------------------
+
+# How many recent first answers the expectation is measured over.
+RESPONSE_SAMPLE = 50
+MINIMUM_SAMPLE = 5
+
+
+def expected_response(team: Team) -> timedelta:
+    """What to promise a new customer: how long the team's recent first answers took, at
+    the 80th percentile (most customers hear from us sooner), never less than the
+    operator's minimum; the operator's target until there are enough answers to measure."""
+    rows = list(
+        Case.objects.filter(team=team, first_response_at__isnull=False)
+        .order_by("-first_response_at")
+        .values_list("created_at", "first_response_at")[:RESPONSE_SAMPLE]
+    )
+    target = timedelta(hours=settings.SUPPORT_RESPONSE_TARGET_HOURS)
+    if len(rows) < MINIMUM_SAMPLE:
+        return target
+    waits = sorted(answered - created for created, answered in rows if answered is not None)
+    measured = waits[min(len(waits) - 1, math.ceil(len(waits) * 0.8) - 1)]
+    return _rounded_up(max(measured, timedelta(minutes=settings.SUPPORT_RESPONSE_MINIMUM_MINUTES)))
+
+
+def _rounded_up(duration: timedelta) -> timedelta:
+    """To the next 15 minutes under two hours, else the next hour: a promise, not a
+    stopwatch."""
+    step = timedelta(minutes=15) if duration < timedelta(hours=2) else timedelta(hours=1)
+    return math.ceil(duration / step) * step
+
+
+def describe_duration(duration: timedelta) -> str:
+    minutes = round(duration.total_seconds() / 60)
+    if minutes < 120:
+        return f"{minutes} minutes"
+    hours = round(minutes / 60)
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{round(hours / 24)} days"

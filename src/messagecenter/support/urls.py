@@ -1,0 +1,28 @@
+from django.urls import path
+
+from messagecenter.support import views
+
+urlpatterns = [
+    path(
+        "message-center/customer-service/",
+        views.contact_customer_service,
+        name="contact-customer-service",
+    ),
+    # The agent console (404 for everyone but agents and admins).
+    path("console/", views.console, name="console"),
+    path("console/cases/<int:case_id>/", views.case, name="console-case"),
+    path("console/cases/<int:case_id>/actions/", views.case_action, name="console-case-action"),
+    path("console/cases/<int:case_id>/reply/", views.reply, name="console-case-reply"),
+    path("console/cases/<int:case_id>/notes/", views.note, name="console-case-note"),
+    path(
+        "console/cases/<int:case_id>/conversations/<int:conversation_id>/",
+        views.context_conversation,
+        name="console-context-conversation",
+    ),
+    path("console/canned-responses/", views.canned_responses, name="console-canned-responses"),
+    path(
+        "console/canned-responses/<int:canned_response_id>/delete/",
+        views.delete_canned_response,
+        name="console-delete-canned-response",
+    ),
+]

@@ -1,0 +1,374 @@
+"""The agent console (its own pages, apart from the buyer's Message Center) and the
+customers' "Contact customer service" page (docs/support.md).
+
+Console pages exist only for agents and admins: anyone else gets the same 404 as for a
+page that does not exist. Every case is reached through queries.access_case; every
+change is one call to support.actions.
+"""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from messagecenter.accounts.models import User
+from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
+from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.support import actions, queries
+from messagecenter.support.actions import AGENT_STATUSES
+from messagecenter.support.models import Case, CaseKind, CasePriority, CaseStatus
+from messagecenter.web.shortcuts import AuthenticatedHttpRequest, new_idempotency_key
+
+# Orders offered in the customer-service form's "About an order" list.
+ORDERS_TO_CHOOSE_FROM = 20
+
+
+def _staff(request: AuthenticatedHttpRequest) -> User:
+    if not queries.is_staff(request.user):
+        raise Http404("No such page.")
+    return request.user
+
+
+def _case(user: User, case_id: Any) -> Case:
+    try:
+        return queries.access_case(user, case_id, for_agent=True)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+# --- the queues -----------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def console(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A queue of cases, oldest waiting first, with filters and every queue's count."""
+    agent = _staff(request)
+    view = request.GET.get("view") or queries.UNASSIGNED_VIEW
+    error: MessageCenterError | None = None
+    page: queries.QueuePage | None = None
+    filters = queries.QueueFilters()
+    status = 200
+    try:
+        filters = queries.QueueFilters.parse(request.GET)
+        page = queries.queue_page(
+            agent, view, filters=filters, cursor=request.GET.get("cursor") or None
+        )
+    except InvalidInput as invalid:
+        error, status = invalid, invalid.status
+    counts = queries.queue_counts(agent)
+    return render(
+        request,
+        "support/console.html",
+        {
+            "view": view,
+            "tabs": [
+                (key, label, counts[key], _queue_url(key, filters))
+                for key, label in queries.QUEUE_VIEWS.items()
+            ],
+            "page": page,
+            "filters": filters,
+            "older_url": _queue_url(view, filters, page.next_cursor)
+            if page is not None and page.next_cursor
+            else "",
+            "kinds": CaseKind.choices,
+            "priorities": CasePriority.choices,
+            "error": error,
+            "now": timezone.now(),
+        },
+        status=status,
+    )
+
+
+def _queue_url(view: str, filters: queries.QueueFilters, cursor: str | None = None) -> str:
+    params: dict[str, Any] = {"view": view}
+    if filters.kind:
+        params["kind"] = filters.kind
+    if filters.priority:
+        params["priority"] = filters.priority
+    if filters.order_number:
+        params["order"] = filters.order_number
+    if filters.older_than_hours is not None:
+        params["older_than_hours"] = filters.older_than_hours
+    if cursor:
+        params["cursor"] = cursor
+    return f"{reverse('console')}?{urlencode(params)}"
+
+
+# --- one case ------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def case(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    if found.merged_into_id is not None:
+        return redirect("console-case", found.merged_into_id)
+    return _case_page(request, agent, found, canned_id=request.GET.get("canned"))
+
+
+def _case_page(
+    request: AuthenticatedHttpRequest,
+    agent: User,
+    found: Case,
+    *,
+    error: MessageCenterError | None = None,
+    body: str = "",
+    note: str = "",
+    canned_id: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    canned_responses = list(queries.canned_responses(agent, found.team_id))
+    # "Insert" without script: the page comes back with the response, filled in for this
+    # case, in the reply box. Only the team's own, found in the list just read.
+    chosen = next((canned for canned in canned_responses if str(canned.pk) == canned_id), None)
+    if chosen is not None and not body:
+        body = actions.fill_placeholders(chosen.body, found, agent)
+    return render(
+        request,
+        "support/case.html",
+        {
+            "case": found,
+            "case_messages": list(queries.case_messages(found)),
+            "notes": list(queries.case_notes(found)),
+            "history": list(queries.case_history(found)),
+            "context": queries.customer_context(found),
+            "teammates": queries.team_agents(found),
+            "canned_responses": [
+                (canned, actions.fill_placeholders(canned.body, found, agent))
+                for canned in canned_responses
+            ],
+            "chosen_canned_id": chosen.pk if chosen is not None else None,
+            "statuses": [(value, CaseStatus(value).label) for value in AGENT_STATUSES],
+            "priorities": CasePriority.choices,
+            "customer_status": queries.customer_status_label(found),
+            "idempotency_key": new_idempotency_key(),
+            "body": body,
+            "note": note,
+            "error": error,
+            "now": timezone.now(),
+        },
+        status=status,
+    )
+
+
+CASE_ACTIONS = ("take", "assign", "unassign", "status", "priority")
+
+
+@login_required
+@require_POST
+def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
+    """The case's buttons: take (assign to me), assign to a teammate, back to the queue,
+    status, priority."""
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "take":
+            actions.take_case(agent, found.pk)
+            done = "The case is yours."
+        elif action == "assign":
+            changed = actions.assign_case(agent, found.pk, request.POST.get("assignee_id"))
+            assert changed.assignee is not None
+            done = f"Assigned to {queries.internal_name(changed.assignee)}."
+        elif action == "unassign":
+            actions.unassign_case(agent, found.pk)
+            done = "Back in the team's queue."
+        elif action == "status":
+            changed = actions.set_case_status(agent, found.pk, request.POST.get("status", ""))
+            done = f"Status: {CaseStatus(changed.status).label}."
+        elif action == "priority":
+            changed = actions.set_case_priority(agent, found.pk, request.POST.get("priority"))
+            done = f"Priority: {CasePriority(changed.priority).label}."
+        else:
+            raise InvalidInput("Choose what to do with the case.", code="unknown_action")
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _case_page(request, agent, _case(agent, found.pk), error=error, status=error.status)
+    messages.success(request, done)
+    return redirect("console-case", found.pk)
+
+
+@login_required
+@require_POST
+def reply(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    body = request.POST.get("body", "")
+    try:
+        message = actions.reply_to_case(
+            agent,
+            found.pk,
+            body,
+            status=request.POST.get("status") or CaseStatus.PENDING,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _case_page(
+            request, agent, _case(agent, found.pk), error=error, body=body, status=error.status
+        )
+    url = reverse("console-case", args=[found.pk])
+    return redirect(f"{url}#message-{message.pk}")
+
+
+@login_required
+@require_POST
+def note(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    body = request.POST.get("body", "")
+    try:
+        added = actions.add_note(agent, found.pk, body)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _case_page(request, agent, found, error=error, note=body, status=error.status)
+    url = reverse("console-case", args=[found.pk])
+    return redirect(f"{url}#note-{added.pk}")
+
+
+@login_required
+@require_safe
+def context_conversation(
+    request: AuthenticatedHttpRequest, case_id: int, conversation_id: int
+) -> HttpResponse:
+    """One of the customer's conversations with a seller about the case, read only;
+    opening it leaves an audit line in the case's history."""
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    try:
+        conversation = queries.access_context_conversation(found, conversation_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    if request.method == "GET":
+        actions.note_context_opened(agent, found, conversation)
+    return render(
+        request,
+        "support/context_conversation.html",
+        {
+            "case": found,
+            "conversation": conversation,
+            "conversation_messages": list(queries.context_messages(conversation)),
+        },
+    )
+
+
+# --- canned responses ------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def canned_responses(request: AuthenticatedHttpRequest) -> HttpResponse:
+    agent = _staff(request)
+    fields = {"title": "", "body": "", "team_id": ""}
+    error: MessageCenterError | None = None
+    status = 200
+    if request.method == "POST":
+        fields = {name: request.POST.get(name, "") for name in fields}
+        try:
+            actions.save_canned_response(agent, fields["team_id"], fields["title"], fields["body"])
+        except NotFound as not_found:
+            raise Http404(not_found.message) from not_found
+        except MessageCenterError as refused:
+            error, status = refused, refused.status
+        else:
+            messages.success(request, "Canned response saved.")
+            return redirect("console-canned-responses")
+    return render(
+        request,
+        "support/canned_responses.html",
+        {
+            "canned_responses": list(queries.canned_responses(agent)),
+            "teams": queries.teams_of(agent),
+            "error": error,
+            **fields,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def delete_canned_response(
+    request: AuthenticatedHttpRequest, canned_response_id: int
+) -> HttpResponse:
+    agent = _staff(request)
+    try:
+        actions.delete_canned_response(agent, canned_response_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    messages.success(request, "Canned response deleted.")
+    return redirect("console-canned-responses")
+
+
+# --- customers: contact customer service ------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Contact us": a new case, optionally about an order, a product or a conversation
+    with a seller (also the way to go when a seller has not answered within 2–3 business
+    days). Lists the person's cases with their status."""
+    if request.method != "POST":
+        return _customer_service_page(
+            request,
+            order_number=request.GET.get("order", ""),
+            conversation_id=request.GET.get("conversation", ""),
+        )
+    subject = request.POST.get("subject", "")
+    body = request.POST.get("body", "")
+    order_number = request.POST.get("order", "")
+    conversation_id = request.POST.get("conversation", "")
+    try:
+        opened = actions.open_request(
+            request.user,
+            subject,
+            body,
+            order_number=order_number or None,
+            about_conversation_id=conversation_id or None,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _customer_service_page(
+            request,
+            order_number=order_number,
+            conversation_id=conversation_id,
+            subject=subject,
+            body=body,
+            error=error,
+            status=error.status,
+        )
+    return redirect("conversation", opened.conversation_id)
+
+
+def _customer_service_page(
+    request: AuthenticatedHttpRequest, *, status: int = 200, **fields: Any
+) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "support/customer_service.html",
+        {
+            "orders": marketplace_queries.recent_orders(user, ORDERS_TO_CHOOSE_FROM),
+            "cases": [
+                (case, queries.customer_status_label(case)) for case in queries.customer_cases(user)
+            ],
+            "is_customer": not queries.is_staff(user),
+            "idempotency_key": new_idempotency_key(),
+            **fields,
+        },
+        status=status,
+    )

@@ -1,0 +1,252 @@
+"""Cases: routing, assignment, status, notes, canned responses (docs/support.md)."""
+
+import pytest
+from django.core import mail
+from django.test import TestCase
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Message, Participant, ParticipantRole
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace.models import Product
+from messagecenter.realtime.models import UserEvent
+from messagecenter.search.models import MailboxMessage
+from messagecenter.support import actions, queries
+from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote, CaseStatus
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team_agent(db: None) -> User:
+    return factories.agent_in_team(username="priya", first_name="Priya", last_name="Natarajan")
+
+
+@pytest.fixture
+def teammate(db: None) -> User:
+    return factories.agent_in_team(username="omar", first_name="Omar", last_name="Haddad")
+
+
+def counts_are_true() -> None:
+    assert queries.stored_counts() == queries.recount()
+
+
+def test_a_request_opens_a_case_in_the_unassigned_queue_with_what_it_is_about(
+    buyer: User, product: Product, team_agent: User
+) -> None:
+    order = factories.order_with_item(buyer, product)
+
+    case = actions.open_request(
+        buyer, "Where is my order?", "It has not arrived.", order_number=order.number
+    )
+
+    assert (case.kind, case.status, case.assignee_id, case.order_id) == (
+        "request",
+        "open",
+        None,
+        order.pk,
+    )
+    assert case.conversation is not None
+    assert case.conversation.order_id == order.pk
+    assert case.respond_by is not None
+    page = queries.queue_page(team_agent, queries.UNASSIGNED_VIEW)
+    assert [found.pk for found in page.cases] == [case.pk]
+    assert queries.queue_counts(team_agent) == {
+        "unassigned": 1,
+        "mine": 0,
+        "team": 1,
+        "waiting": 0,
+        "solved": 0,
+    }
+    # The customer's message, then the marketplace's "we have your request, expect …".
+    messages = list(Message.objects.filter(conversation=case.conversation).order_by("id"))
+    assert [message.sender_id for message in messages] == [buyer.pk, None]
+    assert "expect an answer by" in messages[1].body
+    assert Participant.objects.get(conversation=case.conversation).user_id == buyer.pk
+    counts_are_true()
+
+
+def test_a_retried_request_with_the_same_key_is_one_case(buyer: User) -> None:
+    first = actions.open_request(buyer, "Help", "Please.", idempotency_key="k-1")
+    again = actions.open_request(buyer, "Help", "Please.", idempotency_key="k-1")
+
+    assert first.pk == again.pk
+    assert Case.objects.count() == 1
+    counts_are_true()
+
+
+def test_agents_and_admins_do_not_open_requests(agent: User) -> None:
+    with pytest.raises(NotAllowed):
+        actions.open_request(agent, "Help", "Please.")
+    assert Case.objects.count() == 0
+
+
+def test_taking_a_case_adds_the_agent_to_the_conversation_with_its_history(
+    buyer: User, team_agent: User
+) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+
+    actions.take_case(team_agent, case.pk)
+
+    case.refresh_from_db()
+    assert case.assignee_id == team_agent.pk
+    joined = Participant.objects.get(conversation=case.conversation, user=team_agent)
+    assert (joined.role, joined.unread_count) == (ParticipantRole.AGENT, 0)
+    # Every message so far is in the agent's search mailbox.
+    assert MailboxMessage.objects.filter(user=team_agent).count() == 2
+    assert queries.queue_counts(team_agent)["mine"] == 1
+    assert queries.queue_counts(team_agent)["unassigned"] == 0
+    counts_are_true()
+
+
+def test_assign_to_me_refuses_a_case_a_colleague_has(
+    buyer: User, team_agent: User, teammate: User
+) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    actions.take_case(teammate, case.pk)
+
+    with pytest.raises(Conflict) as refused:
+        actions.take_case(team_agent, case.pk)
+
+    assert refused.value.code == "case_already_assigned"
+    assert "Omar Haddad" in refused.value.message
+    case.refresh_from_db()
+    assert case.assignee_id == teammate.pk
+
+
+def test_reassigning_moves_the_agent_out_and_keeps_the_history_for_the_buyer(
+    buyer: User, team_agent: User, teammate: User
+) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    actions.reply_to_case(team_agent, case.pk, "Sorry! Can you send a photo?")
+
+    actions.assign_case(team_agent, case.pk, teammate.pk)
+
+    assert not Participant.objects.filter(conversation=case.conversation, user=team_agent).exists()
+    assert not MailboxMessage.objects.filter(user=team_agent).exists()
+    assert Participant.objects.filter(conversation=case.conversation, user=teammate).exists()
+    bodies = list(
+        Message.objects.filter(conversation=case.conversation).values_list("body", flat=True)
+    )
+    assert "Sorry! Can you send a photo?" in bodies
+    assert MailboxMessage.objects.filter(user=buyer).count() == len(bodies)
+    counts_are_true()
+
+
+def test_assigning_to_someone_outside_the_team_is_refused(
+    buyer: User, team_agent: User, agent: User
+) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+
+    with pytest.raises(InvalidInput) as refused:
+        actions.assign_case(team_agent, case.pk, agent.pk)
+
+    assert refused.value.code == "agent_not_in_team"
+
+
+def test_an_agent_of_another_team_cannot_reach_the_case(buyer: User) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+    safety_agent = factories.agent_in_team("trust-and-safety")
+
+    with pytest.raises(NotFound):
+        actions.take_case(safety_agent, case.pk)
+    with pytest.raises(NotFound):
+        queries.access_case(buyer, case.pk, for_agent=True)
+
+
+def test_reply_answers_then_the_customer_reopens_then_solved(buyer: User, team_agent: User) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    mail.outbox.clear()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        reply = actions.reply_to_case(team_agent, case.pk, "We will send a new one.")
+
+    case.refresh_from_db()
+    assert (case.status, case.assignee_id) == (CaseStatus.PENDING, team_agent.pk)
+    assert case.first_response_at == reply.created_at
+    assert reply.is_official
+    # The customer sees the team's name, not the agent's.
+    assert reply.sender_name == "Customer Service"
+
+    from messagecenter.conversations import actions as conversation_actions
+
+    conversation_actions.send_message(buyer, case.conversation_id, "Thanks, when?")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert queries.queue_counts(team_agent)["mine"] == 1
+
+    actions.set_case_status(team_agent, case.pk, CaseStatus.SOLVED)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SOLVED
+    assert queries.queue_counts(team_agent)["solved"] == 1
+    last = Message.objects.filter(conversation=case.conversation).order_by("-id").first()
+    assert last is not None
+    assert "solved" in last.body
+    kinds = list(
+        UserEvent.objects.filter(user=buyer, kind="case.updated").values_list(
+            "payload__status", flat=True
+        )
+    )
+    assert kinds == ["open", "open", "pending", "open", "solved"]
+    assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) == [
+        "opened",
+        "assigned",
+        "answered",
+        "customer_replied",
+        "status",
+    ]
+    counts_are_true()
+
+
+def test_notes_are_for_agents_only(buyer: User, team_agent: User) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+
+    note = actions.add_note(team_agent, case.pk, "Customer sounds upset; refund likely.")
+
+    assert CaseNote.objects.get().body == note.body
+    assert not Message.objects.filter(body__contains="refund likely").exists()
+    with pytest.raises(NotFound):
+        actions.add_note(buyer, case.pk, "Let me in.")
+
+
+def test_priority(buyer: User, team_agent: User) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+
+    actions.set_case_priority(team_agent, case.pk, 4)
+
+    case.refresh_from_db()
+    assert case.priority == 4
+    with pytest.raises(InvalidInput):
+        actions.set_case_priority(team_agent, case.pk, 9)
+
+
+def test_canned_response_placeholders(buyer: User, team_agent: User, product: Product) -> None:
+    order = factories.order_with_item(buyer, product)
+    buyer.first_name = "Alice"
+    buyer.save()
+    case = actions.open_request(buyer, "Help", "Please.", order_number=order.number)
+    team = case.team
+    canned = actions.save_canned_response(
+        team_agent,
+        team.pk,
+        "Where is it",
+        "Hi {customer_name}, order {order_number} ({case_number}) is on its way. {unknown}",
+    )
+
+    text = actions.fill_placeholders(canned.body, case, team_agent)
+
+    assert text == (f"Hi Alice, order {order.number} ({case.number}) is on its way. {{unknown}}")
+    with pytest.raises(Conflict):
+        actions.save_canned_response(team_agent, team.pk, "Where is it", "Again.")
+
+
+def test_unassigning_returns_it_to_the_queue(buyer: User, team_agent: User) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+    actions.take_case(team_agent, case.pk)
+
+    actions.unassign_case(team_agent, case.pk)
+
+    case.refresh_from_db()
+    assert case.assignee_id is None
+    assert queries.queue_counts(team_agent)["unassigned"] == 1
+    assert queries.stored_counts() == {(case.team_id, "open", UNASSIGNED): 1}
