@@ -29,9 +29,12 @@ class PostedMessage:
 
 @dataclass(frozen=True)
 class StatusLine:
-    """A line under a conversation's title: "Case CS-12 · Open · We expect to answer by …"."""
+    """A line under a conversation's title: "CS-12 · Waiting for an agent · We expect to
+    answer by …"."""
 
     label: str
+    # What it is called: "CS-12".
+    reference: str = ""
     detail: str = ""
     # A stable word for styling and live updates ("open", "pending", "solved").
     state: str = ""

@@ -22,7 +22,8 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     elif case.status == CaseStatus.SOLVED:
         detail = "Reply to open it again."
     return hooks.StatusLine(
-        label=f"{case.number} · {queries.customer_status_label(case)}",
+        label=queries.customer_status_label(case),
+        reference=case.number,
         detail=detail,
         state=case.status,
     )

@@ -227,6 +227,9 @@ function followBoxChange() {
   window.location.reload();
 }
 
+// A customer-service case changed: its status line (conversation page, Contact customer
+// service page) says where it stands now (docs/support.md).
+const CASE_EVENTS = ["case.updated"];
 const LIST_EVENTS = [
   "message.created",
   "conversation.read",
@@ -540,6 +543,20 @@ function startLive() {
     ) {
       refreshThread();
     }
+    if (event.type === "case.updated") {
+      for (const line of document.querySelectorAll(
+        `[data-case-status="${Number(data.conversation_id)}"]`,
+      )) {
+        const label = line.querySelector("[data-case-status-label]") || line;
+        label.textContent = line.dataset.caseNumber
+          ? `${line.dataset.caseNumber} · ${data.status_label}`
+          : data.status_label;
+        const detail = line.querySelector("[data-case-status-detail]");
+        if (detail && data.status !== "open") {
+          detail.textContent = data.status === "solved" ? "Reply to open it again." : "";
+        }
+      }
+    }
     // The open conversation changed box elsewhere (another tab, the phone): the page shows
     // it as it is now, so it never offers "Move to Trash" for a conversation in Trash.
     if (thread && BOX_EVENTS.has(event.type) && data.conversation_id === conversationId) {
@@ -558,7 +575,7 @@ function startLive() {
   let source = null;
   const open = () => {
     source = new EventSource(`${API}/sync/stream?after=${lastEventId ?? FROM_NOW}`);
-    for (const kind of new Set([...COUNT_EVENTS, ...LIST_EVENTS])) {
+    for (const kind of new Set([...COUNT_EVENTS, ...LIST_EVENTS, ...CASE_EVENTS])) {
       source.addEventListener(kind, onEvent);
     }
   };

@@ -1,0 +1,105 @@
+"""Cases under real concurrency: threads with their own connections and real commits, on
+SQLite and on PostgreSQL (docs/support.md, "Lock order")."""
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.errors import Conflict, InvalidInput
+from messagecenter.support import actions, queries
+from messagecenter.support.models import Case, CaseStatus
+from tests import factories
+from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
+from tests.conversations.test_concurrency import in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_twenty_agents_pressing_assign_to_me_at_once_make_one_owner(buyer: User) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    agents = [factories.agent_in_team() for _ in range(20)]
+
+    def take(agent: User) -> Callable[[], str]:
+        def run() -> str:
+            try:
+                actions.take_case(agent, case.pk)
+            except Conflict as refused:
+                return refused.code
+            return "taken"
+
+        return run
+
+    answers = in_threads([take(agent) for agent in agents], threads=20)
+
+    assert sorted(answers) == ["case_already_assigned"] * 19 + ["taken"]
+    case.refresh_from_db()
+    owner = agents[answers.index("taken")]
+    assert case.assignee_id == owner.pk
+    assert queries.stored_counts() == queries.recount()
+    assert queries.queue_counts(owner)["mine"] == 1
+    # One agent joined the conversation.
+    assert case.conversation is not None
+    assert case.conversation.participants.filter(role="agent").count() == 1
+
+
+def test_counts_equal_a_recount_after_a_thousand_random_case_actions() -> None:
+    customers = [factories.BuyerFactory() for _ in range(6)]
+    agents = [factories.agent_in_team() for _ in range(5)]
+    cases = [
+        actions.open_request(customer, f"Help {number}", "Please.")
+        for number, customer in enumerate(customers * 2)
+    ]
+    choose = random.Random(2026)
+
+    def one_action(seed: int) -> Callable[[], None]:
+        pick = random.Random(seed)
+        case = pick.choice(cases)
+        agent = pick.choice(agents)
+        step = pick.choice(
+            ["take", "assign", "unassign", "status", "priority", "reply", "customer", "note"]
+        )
+
+        def run() -> None:
+            try:
+                if step == "take":
+                    actions.take_case(agent, case.pk)
+                elif step == "assign":
+                    actions.assign_case(agent, case.pk, pick.choice(agents).pk)
+                elif step == "unassign":
+                    actions.unassign_case(agent, case.pk)
+                elif step == "status":
+                    actions.set_case_status(
+                        agent,
+                        case.pk,
+                        pick.choice([CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.SOLVED]),
+                    )
+                elif step == "priority":
+                    actions.set_case_priority(agent, case.pk, pick.randint(1, 4))
+                elif step == "reply":
+                    actions.reply_to_case(agent, case.pk, "We are on it.")
+                elif step == "customer":
+                    conversation_actions.send_message(
+                        case.customer, case.conversation_id, "Any news?"
+                    )
+                else:
+                    actions.add_note(agent, case.pk, "Checked the carrier.")
+            except (Conflict, InvalidInput):
+                # Refusals a person would see (a colleague was quicker): nothing changed.
+                pass
+
+        return run
+
+    in_threads([one_action(choose.randrange(2**32)) for _ in range(1000)], threads=8)
+
+    assert queries.stored_counts() == queries.recount()
+    for agent in agents:
+        counts = queries.queue_counts(agent)
+        mine = Case.objects.filter(assignee=agent, status=CaseStatus.OPEN).count()
+        assert counts["mine"] == mine
+    for person in [*customers, *agents]:
+        assert maintained_unread(person) == recounted_unread(person)
+        sequences = event_sequences(person)
+        assert sequences == list(range(1, len(sequences) + 1))
