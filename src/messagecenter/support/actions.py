@@ -3,10 +3,12 @@ and the conversations hook (a customer's reply reopens their case) all call thes
 (docs/support.md).
 
 Lock order, everywhere: the case's conversation participants (by id, as every
-conversation action takes them), then the case row, then the queue counters (by key),
-then event streams. A customer's reply arrives with the participants already locked by
-the send path, and takes the case next, so it queues behind an agent's action on the same
-case instead of deadlocking with it.
+conversation action takes them), then the case's team, then the case row; everything
+after (queue counters, unread counters, event streams) is touched only while the team is
+held. A customer's reply arrives with the participants already locked by the send path
+and takes the team and the case next, so it queues behind an agent's action instead of
+deadlocking with it; the team's lock serialises its counters, whatever order one
+transaction moves them in (docs/support.md, "Lock order").
 """
 
 import re
@@ -111,6 +113,7 @@ def open_request(
             existing.found_by_idempotency_key = True
             return existing
         team = team_for(CaseKind.REQUEST)
+        _lock_team(team.pk)
         now = timezone.now()
         expected = queries.expected_response(team)
         case = Case.objects.create(
@@ -161,12 +164,16 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
     """Called by the send path inside its transaction (conversations.hooks): the
     customer's reply takes a pending or solved case back to the queue; an agent's reply
     answers it (first response time, waiting on the customer)."""
-    case = unique_row(
-        Case.objects.select_for_update().filter(
-            conversation_id=posted.conversation_id, merged_into__isnull=True
-        )
+    if posted.sender_id is None:
+        return []
+    found = unique_row(
+        Case.objects.filter(conversation_id=posted.conversation_id, merged_into__isnull=True)
     )
-    if case is None or posted.sender_id is None:
+    if found is None:
+        return []
+    _lock_team(found.team_id)
+    case = unique_row(Case.objects.select_for_update().filter(pk=found.pk))
+    if case is None:
         return []
     now = posted.created_at
     if posted.sender_id == case.customer_id:
@@ -424,6 +431,7 @@ def _lock(case: Case) -> Case:
     send path takes them in)."""
     if case.conversation_id is not None:
         conversation_actions.lock_participants(case.conversation_id)
+    _lock_team(case.team_id)
     locked = unique_row(
         Case.objects.select_for_update(of=("self",))
         .select_related("assignee", "team", "customer", "order")
@@ -432,6 +440,12 @@ def _lock(case: Case) -> Case:
     if locked is None:
         raise NotFound("No such case.", code="case_not_found")
     return locked
+
+
+def _lock_team(team_id: int) -> None:
+    """The team's row: held by every change to the team's cases, so their counters move
+    one transaction at a time (SQLite's write lock does the same)."""
+    list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
 
 
 def _assign(case: Case, assignee: User, *, actor: User) -> None:
