@@ -411,13 +411,6 @@ INBOX_PAGE_SIZE = 25
 API_REQUEST_MAX_BYTES = ATTACHMENTS_PER_MESSAGE * ATTACHMENT_MAX_BYTES + 1024 * 1024
 API_PAGE_MAX_SIZE = 100
 
-# Customer service (docs/support.md). New cases go to a team by kind: (slug, name).
-SUPPORT_TEAMS: dict[str, tuple[str, str]] = {
-    "request": ("customer-service", "Customer service"),
-    "report": ("trust-and-safety", "Trust & safety"),
-    "claim": ("claims", "Claims"),
-}
-
 # The safety check of messages people send each other (docs/safety.md). Unset: the
 # detector's defaults (messagecenter/safety/vocabulary.py). Lists are comma-separated;
 # SAFETY_POLICY is category=allow|warn|mask|hold pairs, e.g. "contact_phone=hold,links=allow".
