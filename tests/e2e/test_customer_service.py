@@ -1,0 +1,151 @@
+"""Customer service in Chromium (docs/support.md), on a real `messagecenter serve` so the
+buyer's page follows its event stream: alice asks about an order, the case waits in the
+unassigned queue, an agent takes it, adds a note and answers with a canned response;
+alice sees the answer live and by e-mail, never the note; her reply opens the case again;
+the agent solves it and alice sees that live too."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from playwright.sync_api import Page, expect
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.delivery.sender import send_due_emails
+from messagecenter.marketplace.models import Order, Product
+from messagecenter.support import actions
+from messagecenter.support.models import Case, CaseStatus
+from tests import factories
+from tests.delivery.smtp import Handler, SmtpServer
+from tests.e2e.helpers import sign_in
+from tests.factories import PASSWORD
+from tests.realtime.servers import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LIVE_MS = 8_000
+NOTE = "Checked with UPS: the label was reprinted. Secret word okapimarmalade."
+
+
+def real_password(user: User) -> None:
+    """The server hashes with the real hashers, not the tests' fast one."""
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    user.save(update_fields=["password"])
+
+
+@pytest.fixture
+def inbox(settings: Settings) -> Iterator[Handler]:
+    server = SmtpServer()
+    server.start()
+    settings.MAILERS = {"default": server.mailer()}
+    try:
+        yield server.handler
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def order(buyer: User, product: Product) -> Order:
+    real_password(buyer)
+    return factories.order_with_item(buyer, product, number="112-5550001-0000042")
+
+
+@pytest.fixture
+def priya(db: None) -> User:
+    agent = factories.agent_in_team(username="priya", first_name="Priya", last_name="Natarajan")
+    real_password(agent)
+    return agent
+
+
+def test_alice_asks_an_agent_answers_live_and_by_email_never_the_note(
+    streaming_server: Server,
+    page: Page,
+    other_device: Page,
+    order: Order,
+    priya: User,
+    inbox: Handler,
+) -> None:
+    server = streaming_server
+    team = actions.team_for("request")
+    actions.save_canned_response(
+        priya,
+        team.pk,
+        "Parcel on its way",
+        "Hi {customer_name}, your order {order_number} is on its way again.",
+    )
+
+    # Alice asks about her order.
+    sign_in(page, server, "alice", PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{server.url}/message-center/customer-service/?order={order.number}")
+    page.get_by_label("Subject").fill("My parcel is stuck")
+    page.get_by_label("Your message").fill("UPS says the label is unreadable.")
+    page.get_by_role("button", name="Send to customer service").click()
+    status_line = page.get_by_test_id("case-status-line")
+    expect(status_line).to_contain_text("Waiting for an agent")
+    expect(status_line).to_contain_text("We expect to answer by")
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages.get_by_role("listitem")).to_have_count(2)
+    page.evaluate("window.stillTheSamePage = true")
+    case = Case.objects.get()
+
+    # The agent lands on the console; the case waits in Unassigned.
+    agent = other_device
+    agent.goto(f"{server.url}/accounts/login/")
+    agent.get_by_label("Username").fill("priya")
+    agent.get_by_label("Password").fill(PASSWORD)
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent).to_have_url(re.compile(r"/console/$"))
+    expect(agent.get_by_test_id("queue-count-unassigned")).to_have_text("1")
+    agent.get_by_role("link", name=case.number).click()
+    agent.get_by_role("button", name="Assign to me").click()
+    expect(agent.get_by_test_id("case-assignee")).to_contain_text("Priya Natarajan")
+    agent.get_by_label("Add an internal note").fill(NOTE)
+    agent.get_by_role("button", name="Add note").click()
+    expect(agent.get_by_test_id("note")).to_contain_text("okapimarmalade")
+    agent.get_by_label("Insert canned response").select_option(label="Parcel on its way")
+    agent.get_by_role("button", name="Insert").click()
+    reply_box = agent.get_by_label(re.compile("^Your answer"))
+    expect(reply_box).to_have_value(
+        f"Hi {order.buyer.first_name or order.buyer.public_name}, your order {order.number} "
+        "is on its way again."
+    )
+    agent.get_by_role("button", name="Send to customer").click()
+    expect(agent.get_by_test_id("case-status")).to_have_text("Waiting on customer")
+
+    # Alice's open page shows the answer and the new status, without a reload.
+    answer = messages.get_by_role("listitem").last
+    expect(answer).to_contain_text("is on its way again.", timeout=LIVE_MS)
+    expect(answer).to_contain_text("Customer Service")
+    expect(answer).to_contain_text("Official")
+    expect(status_line).to_contain_text("Answered — waiting for your reply", timeout=LIVE_MS)
+    assert page.evaluate("window.stillTheSamePage === true")
+    expect(page.get_by_text("okapimarmalade")).to_have_count(0)
+    assert "Priya" not in page.content()
+
+    # And by e-mail, without the note.
+    send_due_emails()
+    texts = [email.text() for email in inbox.received]
+    assert any("is on its way again." in text for text in texts)
+    assert all(
+        "okapimarmalade" not in text + email.html()
+        for text, email in zip(texts, inbox.received, strict=True)
+    )
+
+    # Alice replies: the case is open again, in the agent's queue.
+    page.get_by_label("Your message").fill("Thank you! Will it still arrive by Friday?")
+    page.get_by_role("button", name="Send").click()
+    expect(status_line).to_contain_text("An agent is on it", timeout=LIVE_MS)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    agent.reload()
+    expect(agent.get_by_test_id("case-status")).to_have_text("Open")
+
+    # Solved: alice sees it.
+    agent.get_by_label("Status").select_option("solved")
+    agent.get_by_role("button", name="Set status").click()
+    expect(agent.get_by_test_id("case-status")).to_have_text("Solved")
+    expect(status_line).to_contain_text("Solved", timeout=LIVE_MS)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SOLVED
