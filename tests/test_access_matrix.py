@@ -295,6 +295,14 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             data={"subject": "Help", "body": "A question.", "order": ORDER_NUMBER},
         ),
     ),
+    # A case's conversation as text: its customer and the agents working it.
+    "case-transcript": (
+        get(
+            outcomes(200, {BUYER} | CASE_WORKERS),
+            shows=(CASE_TEXT, {BUYER} | CASE_WORKERS),
+            is_read_only=True,
+        ),
+    ),
     # The agent console (docs/support.md): agents and admins; a case only for its team's.
     "console": (
         get(outcomes(200, STAFF), query="view=team", shows=(CASE_TEXT, CASE_WORKERS)),

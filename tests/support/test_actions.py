@@ -250,3 +250,17 @@ def test_unassigning_returns_it_to_the_queue(buyer: User, team_agent: User) -> N
     assert case.assignee_id is None
     assert queries.queue_counts(team_agent)["unassigned"] == 1
     assert queries.stored_counts() == {(case.team_id, "open", UNASSIGNED): 1}
+
+
+def test_the_transcript_has_the_conversation_and_no_note(buyer: User, team_agent: User) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    actions.add_note(team_agent, case.pk, "Internal: refund approved.")
+    actions.reply_to_case(team_agent, case.pk, "A new kettle is on its way.")
+
+    for reader in (buyer, team_agent):
+        text = queries.transcript(reader, case)
+        assert text.startswith(f"{case.number}: Broken kettle\n")
+        assert "Alice Buyer:\nIt leaks." in text
+        assert "Customer Service:\nA new kettle is on its way." in text
+        assert "refund approved" not in text
+        assert "Priya" not in text

@@ -1,5 +1,6 @@
 """What the support app attaches to conversations (conversations/hooks.py)."""
 
+from django.urls import reverse
 from django.utils import formats, timezone
 
 from messagecenter.accounts.models import User
@@ -24,6 +25,7 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     return hooks.StatusLine(
         label=queries.customer_status_label(case),
         reference=case.number,
+        transcript_url=reverse("case-transcript", args=[case.pk]),
         detail=detail,
         state=case.status,
     )

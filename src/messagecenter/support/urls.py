@@ -8,6 +8,8 @@ urlpatterns = [
         views.contact_customer_service,
         name="contact-customer-service",
     ),
+    # For the case's customer and its team's agents.
+    path("cases/<int:case_id>/transcript.txt", views.transcript, name="case-transcript"),
     # The agent console (404 for everyone but agents and admins).
     path("console/", views.console, name="console"),
     path("console/cases/<int:case_id>/", views.case, name="console-case"),

@@ -311,6 +311,25 @@ def delete_canned_response(
     return redirect("console-canned-responses")
 
 
+# --- transcripts ------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def transcript(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
+    """ "Download transcript": the case's conversation as plain text, for its customer
+    and for the agents of its team."""
+    try:
+        found = queries.access_case(request.user, case_id)
+        text = queries.transcript(request.user, found)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{found.number}-transcript.txt"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 # --- customers: contact customer service ------------------------------------------------------
 
 
