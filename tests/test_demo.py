@@ -36,8 +36,8 @@ from messagecenter.realtime.models import UserEvent
 from tests import factories
 
 LOADED = (
-    "Loaded the demo marketplace: 8 accounts, 4 shops, 11 products, 10 orders, "
-    "20 conversations and 43 messages.\n\n"
+    "Loaded the demo marketplace: 9 accounts, 4 shops, 11 products, 10 orders, "
+    "21 conversations and 49 messages.\n\n"
 )
 
 
@@ -73,12 +73,12 @@ def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
 
     assert first == story.DemoSummary(
         already_loaded=False,
-        accounts=8,
+        accounts=9,
         storefronts=4,
         products=11,
         orders=10,
-        conversations=20,
-        messages=43,
+        conversations=21,
+        messages=49,
     )
     assert second == story.DemoSummary(already_loaded=True)
     assert row_counts() == after_first
@@ -143,7 +143,8 @@ def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
         "  seller  seller     Brightside Home & Kitchen: a buyer's question to answer\n"
         "  seller  trailhead  Trailhead Outfitters: a buyer's question, answered\n"
         "  seller  pixelpine  Pixel & Pine Electronics: a new question about an order\n"
-        "  agent   agent      customer-service cases from alice and bob, one new\n"
+        "  agent   agent      the console: an open, a pending and a solved case, notes, "
+        "canned responses\n"
         "  admin   admin      the Django admin at /admin/\n"
     )
 
@@ -288,7 +289,8 @@ def test_alice_finds_her_conversations_newest_first() -> None:
         ("seller", {"buyer_seller": 1, "unseen": 1, "all": 1}),
         ("trailhead", {}),
         ("pixelpine", {"buyer_seller": 1, "unseen": 1, "all": 1}),
-        ("agent", {"customer_service": 1, "unseen": 1, "all": 1}),
+        # Agents work in the console; their Message Center has nothing new.
+        ("agent", {}),
         ("admin", {}),
         ("mkt-account-team", {}),
     ],
@@ -319,13 +321,15 @@ def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_ar
     assert Counter(
         (message.sender.role if message.sender else None, message.is_official)
         for message in Message.objects.select_related("sender")
-    ) == {(None, True): 31, (Role.AGENT, True): 1, (Role.BUYER, False): 7, (Role.SELLER, False): 4}
+    ) == {(None, True): 35, (Role.AGENT, True): 2, (Role.BUYER, False): 8, (Role.SELLER, False): 4}
     assert Counter(
         Message.objects.filter(sender=None).values_list("conversation__kind", flat=True)
     ) == {
         Kind.ORDER_UPDATES: 25,
         Kind.RETURNS: 4,
         Kind.MEMBERSHIP: 2,
+        # Customer service's "we have your request" (3) and "solved" (1).
+        Kind.CUSTOMER_SERVICE: 4,
     }
 
 
@@ -368,9 +372,12 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
     events = list(UserEvent.objects.filter(user=alice).order_by("sequence"))
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert Counter(event.kind for event in events) == {
-        "message.created": 31,
-        "conversation.read": 5,
+        # With customer service's "we have your request", read on the page it opened.
+        "message.created": 32,
+        "conversation.read": 6,
         "conversation.archived": 1,
+        # Her case: opened, taken by an agent, answered.
+        "case.updated": 3,
     }
 
 

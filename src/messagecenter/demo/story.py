@@ -37,6 +37,8 @@ from messagecenter.marketplace.models import (
 )
 from messagecenter.notifications import actions as notification_actions
 from messagecenter.notifications.models import Audience, BroadcastKind
+from messagecenter.support import actions as support_actions
+from messagecenter.support.models import CaseStatus, TeamMember
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -51,12 +53,20 @@ SIGN_INS: tuple[SignInHint, ...] = (
     SignInHint(Role.SELLER, "seller", "Brightside Home & Kitchen: a buyer's question to answer"),
     SignInHint(Role.SELLER, "trailhead", "Trailhead Outfitters: a buyer's question, answered"),
     SignInHint(Role.SELLER, "pixelpine", "Pixel & Pine Electronics: a new question about an order"),
-    SignInHint(Role.AGENT, "agent", "customer-service cases from alice and bob, one new"),
+    SignInHint(
+        Role.AGENT,
+        "agent",
+        "the console: an open, a pending and a solved case, notes, canned responses",
+    ),
     SignInHint(Role.ADMIN, "admin", "the Django admin at /admin/"),
 )
 # The seller behind the phishing message. It has no password: it is no one's sign-in.
 IMPOSTOR_USERNAME = "mkt-account-team"
-DEMO_USERNAMES: tuple[str, ...] = (*(sign_in.username for sign_in in SIGN_INS), IMPOSTOR_USERNAME)
+DEMO_USERNAMES: tuple[str, ...] = (
+    *(sign_in.username for sign_in in SIGN_INS),
+    IMPOSTOR_USERNAME,
+    "omar",
+)
 # Everything is created in one transaction, so the first buyer existing means all of it does.
 MARKER_USERNAME = "alice"
 
@@ -160,7 +170,33 @@ def _build(password: str, now: datetime) -> None:
     people = _create_people(password)
     products = _create_catalogue(people)
     orders = _create_orders(people, products, now)
+    _staff_customer_service(people)
     _tell_the_story(people, products, orders, now)
+
+
+def _staff_customer_service(people: dict[str, User]) -> None:
+    """Priya and Omar answer customer service, with the team's canned responses."""
+    team = support_actions.team_for("request")
+    TeamMember.objects.bulk_create(
+        [TeamMember(team=team, agent=people["agent"]), TeamMember(team=team, agent=people["omar"])]
+    )
+    for title, body in (
+        (
+            "Where is my order",
+            "Hi {customer_name}, thanks for reaching out about order {order_number}. I've "
+            "checked with the carrier and ",
+        ),
+        (
+            "Refund timing",
+            "Hi {customer_name}, the refund for order {order_number} has been issued. Banks "
+            "usually show it within 3 to 5 business days.",
+        ),
+        (
+            "Anything else",
+            "Is there anything else we can help with? Reply here; your request is {case_number}.",
+        ),
+    ):
+        support_actions.save_canned_response(people["agent"], team.pk, title, body)
 
 
 # --- what the operator's systems would hold -------------------------------------------------
@@ -197,6 +233,8 @@ def _create_people(password: str) -> dict[str, User]:
         "trailhead": person("trailhead", Role.SELLER, "Marcus", "Reyes", "Marcus Reyes"),
         "pixelpine": person("pixelpine", Role.SELLER, "Jonah", "Park", "Jonah Park"),
         "agent": person("agent", Role.AGENT, "Priya", "Natarajan", "Priya from Customer Service"),
+        # Priya's teammate: not a sign-in of the demo, the author of its solved case.
+        "omar": person("omar", Role.AGENT, "Omar", "Haddad", "Omar", can_sign_in=False),
         "admin": person("admin", Role.ADMIN, "Site", "Administrator", "Site administrator"),
         IMPOSTOR_USERNAME: person(
             IMPOSTOR_USERNAME, Role.SELLER, "", "", "Account Services", can_sign_in=False
@@ -550,6 +588,22 @@ def _tell_the_story(
         "authorisation that drops off on its own within 3–5 business days.",
     )
 
+    # A week ago: bob asks customer service how to change his e-mail; Omar answers (solved).
+    email_case = support_actions.open_request(
+        bob,
+        "How do I change the e-mail address on my account?",
+        "Hi, I'm moving to a new e-mail provider. Where do I change my address?",
+    )
+    support_actions.take_case(people["omar"], email_case.pk)
+    support_actions.reply_to_case(
+        people["omar"],
+        email_case.pk,
+        "Hi Bob, go to Your Account, then Login & security, and choose Edit next to E-mail. "
+        "We'll send a code to the new address to confirm it.",
+        status=CaseStatus.SOLVED,
+    )
+    actions.mark_read(bob, [email_case.conversation_id])
+
     # A week ago: the coffee maker and the tent ship; membership messages.
     coffee = orders["coffee_maker"]
     _order_update(coffee, _placed_text(coffee))
@@ -644,25 +698,32 @@ def _tell_the_story(
     _order_update(oven, _shipped_text(oven))
     _order_update(hiking, _shipped_text(hiking))
     _order_update(charger, _shipped_text(charger))
-    tent_case = actions.contact_customer_service(
+    tent_case = support_actions.open_request(
         alice,
         "Tent delivery failed: the address was missing my apartment number",
         f"Hello, UPS tried to deliver my tent (order {tent.number}) but says the address is "
         "incomplete. I've now added my apartment number (Apt 4B) to the address on the "
         "order. Can you make sure the carrier gets the corrected address? I need the tent "
         "for a trip next weekend.",
-        agent=agent,
-        order=tent,
+        order_number=tent.number,
     )
-    actions.send_message(
+    # She read "we have your request" on the page she was taken to.
+    actions.mark_read(alice, [tent_case.conversation_id])
+    support_actions.take_case(agent, tent_case.pk)
+    support_actions.add_note(
         agent,
-        tent_case.conversation_id,
+        tent_case.pk,
+        "Called UPS: corrected address accepted, reattempt booked. If it misses the new "
+        "date, a replacement is approved (Trailhead agreed by phone).",
+    )
+    support_actions.reply_to_case(
+        agent,
+        tent_case.pk,
         "Hi Alice, thanks for getting in touch. I've sent the corrected address (Apt 4B) to "
         "UPS and asked for a new delivery attempt: UPS now shows delivery on "
         f"{day(2)}, and I've added a note for the driver.\n\n"
-        "If it hasn't arrived by then, reply here and I'll send a replacement at no cost, "
-        "so you have it before your trip.\n\n"
-        "Priya, Customer Service",
+        "If it hasn't arrived by then, reply here and we'll send a replacement at no cost, "
+        "so you have it before your trip.",
     )
     # Notices and promotions are broadcasts (docs/notifications.md): one row and an
     # audience, so the Promotions switch hides them like every promotion.
@@ -764,14 +825,15 @@ def _tell_the_story(
         "Hi, my charger shipped yesterday. Does it come with a USB-C cable, or do I need to "
         "buy one? I want to charge a laptop at 65 W.",
     )
-    actions.contact_customer_service(
+    # New and unassigned: the first case in the console's queue.
+    charge_case = support_actions.open_request(
         bob,
         "Pending charge for a cancelled order",
         f"Hi, I cancelled order {socks.number} (merino socks) an hour after placing it, but "
         "my bank app still shows a pending charge of $42.00. Will it be refunded?",
-        agent=agent,
-        order=socks,
+        order_number=socks.number,
     )
+    actions.mark_read(bob, [charge_case.conversation_id])
     _order_update(hiking, _out_for_delivery_text(hiking))
 
     # What each buyer has already done with their messages.
