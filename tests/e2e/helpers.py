@@ -1,5 +1,7 @@
 """What the browser tests do the same way each time: choose a viewport, sign in."""
 
+import re
+
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -18,12 +20,15 @@ def browser_page(request: pytest.FixtureRequest, viewport: str) -> Page:
 def sign_in(
     page: Page, live_server: LiveServer, username: str, password: str = story.DEMO_PASSWORD
 ) -> None:
-    """Through the sign-in form, as a person does; lands in the Message Center."""
+    """Through the sign-in form, as a person does; lands in the Message Center (an agent:
+    in the console)."""
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server.url}/message-center/")
+    expect(page).to_have_url(
+        re.compile(rf"^{re.escape(live_server.url)}/(message-center|console)/$")
+    )
 
 
 def header_link(page: Page, name: str) -> Locator:

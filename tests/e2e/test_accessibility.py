@@ -21,6 +21,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
 from messagecenter.delivery import links
 from messagecenter.demo import story
+from messagecenter.support.models import Case
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,6 +99,14 @@ def checks_for(username: str) -> list[Check]:
             Check("Is this e-mail from us?", "/message-center/check-email/?reference=MC-M1-AAAA"),
             Check("Mailbox (development)", "/mailbox/"),
         ]
+    if username == "agent":
+        tent = Case.objects.get(subject__startswith="Tent delivery failed")
+        return [
+            Check("Console: unassigned", "/console/"),
+            Check("Console: mine, filtered", "/console/?view=mine&priority=2"),
+            Check("Console: a case with a note", f"/console/cases/{tent.pk}/"),
+            Check("Console: canned responses", "/console/canned-responses/"),
+        ]
     return [
         Check("Seller: Response needed", "/message-center/?view=response-needed"),
         Check("Seller: Response times", "/message-center/response-times/"),
@@ -135,7 +144,9 @@ def refused_violations(page: Page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("username", ["", "alice", "seller"], ids=["signed-out", "buyer", "seller"])
+@pytest.mark.parametrize(
+    "username", ["", "alice", "seller", "agent"], ids=["signed-out", "buyer", "seller", "agent"]
+)
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_screen(
     live_server: LiveServer, viewport: str, username: str, request: pytest.FixtureRequest
