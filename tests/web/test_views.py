@@ -54,8 +54,21 @@ def test_signing_in_opens_the_message_center(client: Client, buyer: User) -> Non
         "/accounts/login/", {"username": "alice", "password": factories.PASSWORD}
     )
 
-    assert (response.status_code, response.url) == (302, "/message-center/")  # type: ignore[attr-defined]
+    # Through the front door, which sends each person where they work.
+    assert (response.status_code, response.url) == (302, "/")  # type: ignore[attr-defined]
+    front_door = client.get("/")
+    assert (front_door.status_code, front_door.url) == (302, "/message-center/")  # type: ignore[attr-defined]
     assert client.get("/message-center/").status_code == 200
+
+
+def test_signing_in_as_an_agent_opens_the_console(client: Client) -> None:
+    factories.agent_in_team(username="priya")
+
+    client.post("/accounts/login/", {"username": "priya", "password": factories.PASSWORD})
+    front_door = client.get("/")
+
+    assert (front_door.status_code, front_door.url) == (302, "/console/")  # type: ignore[attr-defined]
+    assert client.get("/console/").status_code == 200
 
 
 def test_signing_in_goes_back_to_the_page_that_asked_for_it(client: Client, buyer: User) -> None:
