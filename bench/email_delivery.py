@@ -129,15 +129,112 @@ def setup_django(database_url: str | None, var_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def run_once(recipients: int, port: int, counter: Any, batch: int) -> dict[str, float]:
-    from django.conf import settings
-    from django.db import connection
+def queue_message_emails(recipients: int, kind: str) -> int:
+    """Queues one e-mail per recipient about a message: an order update each (`message`,
+    one e-mail per message) or two unread seller messages each (`digest`, due now). Rows
+    are written directly, as the send would leave them."""
     from django.utils import timezone
 
     from messagecenter.accounts.models import Role, User
+    from messagecenter.conversations.models import (
+        FOLDER_OF_KIND,
+        Conversation,
+        Kind,
+        Message,
+        Participant,
+        ParticipantRole,
+    )
+    from messagecenter.delivery.models import Category, Email, EmailKind
+    from messagecenter.marketplace.models import Storefront
+
+    now = timezone.now()
+    buyers = list(User.objects.filter(role=Role.BUYER).order_by("pk"))[:recipients]
+    seller, _ = User.objects.get_or_create(
+        username="bench-seller", defaults={"role": Role.SELLER, "email": "seller@example.test"}
+    )
+    if not Storefront.objects.filter(seller=seller).exists():
+        Storefront.objects.create(seller=seller, name="Bench Kitchen", slug="bench-kitchen")
+    conversation_kind = Kind.ORDER_UPDATES if kind == "message" else Kind.BUYER_SELLER
+    conversations = Conversation.objects.bulk_create(
+        [
+            Conversation(
+                kind=conversation_kind,
+                subject=f"Order 112-{buyer.pk:07d}: shipped",
+                buyer=buyer,
+                created_at=now,
+            )
+            for buyer in buyers
+        ],
+        batch_size=2000,
+    )
+    per_conversation = 1 if kind == "message" else 2
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                conversation=conversation,
+                sender=None if kind == "message" else seller,
+                body=f"Your parcel is on its way (update {number + 1}). It should arrive "
+                "within three business days.",
+                created_at=now,
+            )
+            for conversation in conversations
+            for number in range(per_conversation)
+        ],
+        batch_size=2000,
+    )
+    if kind == "message":
+        emails = [
+            Email(
+                user_id=conversation.buyer_id,
+                kind=EmailKind.MESSAGE,
+                category=Category.ORDER_UPDATES,
+                message_id=message.pk,
+                subject=conversation.subject,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for conversation, message in zip(conversations, messages, strict=True)
+        ]
+    else:
+        Participant.objects.bulk_create(
+            [
+                Participant(
+                    conversation=conversation,
+                    user_id=conversation.buyer_id,
+                    role=ParticipantRole.BUYER,
+                    folder=FOLDER_OF_KIND[conversation_kind],
+                    last_activity_at=now,
+                    unread_count=per_conversation,
+                )
+                for conversation in conversations
+            ],
+            batch_size=2000,
+        )
+        emails = [
+            Email(
+                user_id=buyer.pk,
+                kind=EmailKind.DIGEST,
+                category=Category.BUYER_SELLER,
+                covers_from=now,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for buyer in buyers
+        ]
+    Email.objects.bulk_create(emails, batch_size=2000)
+    return len(emails)
+
+
+def run_once(
+    recipients: int, port: int, counter: Any, batch: int, kind: str = "broadcast"
+) -> dict[str, float]:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from messagecenter.accounts.models import Role, User
+    from messagecenter.conversations.models import Conversation
     from messagecenter.delivery.actions import advance_broadcast_runs
     from messagecenter.delivery.models import BroadcastEmailRun, Email, EmailStatus
-    from messagecenter.delivery.sender import send_due_emails
     from messagecenter.notifications import actions as notification_actions
     from messagecenter.notifications.models import Audience, Broadcast, BroadcastKind
 
@@ -150,6 +247,7 @@ def run_once(recipients: int, port: int, counter: Any, batch: int) -> dict[str, 
     Email.objects.all().delete()
     BroadcastEmailRun.objects.all().delete()
     Broadcast.objects.all().delete()
+    Conversation.objects.all().delete()
     if User.objects.filter(role=Role.BUYER).count() != recipients:
         User.objects.all().delete()
         User.objects.bulk_create(
@@ -166,6 +264,11 @@ def run_once(recipients: int, port: int, counter: Any, batch: int) -> dict[str, 
             ],
             batch_size=2000,
         )
+    if kind != "broadcast":
+        started = time.perf_counter()
+        queued = queue_message_emails(recipients, kind)
+        fan_out = time.perf_counter() - started
+        return _send_queued(queued, fan_out, counter)
     staff, _ = User.objects.get_or_create(
         username="bench-staff", defaults={"role": Role.ADMIN, "is_staff": True}
     )
@@ -184,6 +287,13 @@ def run_once(recipients: int, port: int, counter: Any, batch: int) -> dict[str, 
         pass
     fan_out = time.perf_counter() - started
     queued = Email.objects.filter(status=EmailStatus.QUEUED).count()
+    return _send_queued(queued, fan_out, counter)
+
+
+def _send_queued(queued: int, fan_out: float, counter: Any) -> dict[str, float]:
+    from django.db import connection
+
+    from messagecenter.delivery.sender import send_due_emails
 
     before = counter.value
     started = time.perf_counter()
@@ -233,6 +343,13 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an EMPTY PostgreSQL database")
     parser.add_argument("--profile", action="store_true", help="pyinstrument the first send")
     parser.add_argument("--server", choices=("sink", "aiosmtpd", "both"), default="both")
+    parser.add_argument(
+        "--kind",
+        choices=("broadcast", "message", "digest"),
+        default="broadcast",
+        help="a promotion to everyone (default), an order-update e-mail per recipient, or a "
+        "digest of two unread seller messages per recipient",
+    )
     parser.add_argument("--output", type=Path, default=None)
     options = parser.parse_args()
 
@@ -264,12 +381,14 @@ def main() -> None:
 
                         with Profiler() as profiler:
                             runs[name].append(
-                                run_once(options.recipients, port, counter, options.batch)
+                                run_once(
+                                    options.recipients, port, counter, options.batch, options.kind
+                                )
                             )
                         profiler.print(show_all=False)
                     else:
                         runs[name].append(
-                            run_once(options.recipients, port, counter, options.batch)
+                            run_once(options.recipients, port, counter, options.batch, options.kind)
                         )
                     references[name].append(reference_once(options.recipients, port, counter))
                     print(
@@ -310,12 +429,14 @@ def main() -> None:
         },
         "database": vendor,
         "recipients": options.recipients,
+        "kind": options.kind,
         "repeats": options.repeats,
         "servers": per_server,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    output = options.output or RESULTS_DIR / f"email-{vendor}.json"
+    suffix = "" if options.kind == "broadcast" else f"-{options.kind}"
+    output = options.output or RESULTS_DIR / f"email-{vendor}{suffix}.json"
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(
         json.dumps(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import dkim
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -27,6 +28,7 @@ from messagecenter.delivery.models import (
 )
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
+from tests import factories
 from tests.delivery.smtp import Handler
 from tests.factories import order_with_item
 
@@ -413,3 +415,68 @@ def test_bidirectional_overrides_are_removed_from_a_message_email(
         assert "Open invoicegpj.exe x" in shown
         assert "Alice" in shown
         assert not {"\u202e", "\u2066", "\u2069"} & set(shown)
+
+
+def _queue_mail_for(count: int, prefix: str) -> None:
+    """`count` order updates to as many buyers, and `count` sellers each with a digest of
+    two buyer questions."""
+    for number in range(count):
+        customer = factories.BuyerFactory(username=f"{prefix}-buyer{number}")
+        conversation_actions.send_marketplace_message(
+            customer,
+            kind=Kind.ORDER_UPDATES,
+            subject=f"Order {prefix}-{number}",
+            body="Shipped.",
+            topic_key=f"order:{prefix}-{number}",
+        )
+        shop = factories.ProductFactory(
+            storefront=factories.SellerFactory(username=f"{prefix}-seller{number}").storefront
+        )
+        question = conversation_actions.ask_seller_about_product(
+            customer, shop.pk, f"Question {number}"
+        )
+        conversation_actions.send_message(customer, question.conversation_id, f"And {number}?")
+
+
+def _queries_to_send_due() -> int:
+    with CaptureQueriesContext(connection) as queries:
+        send_due_emails(now=timezone.now() + LATER)
+    return len(queries)
+
+
+def test_sending_message_emails_and_digests_reads_them_per_batch_not_per_email(
+    inbox: Handler,
+) -> None:
+    _queue_mail_for(2, "few")
+    few = _queries_to_send_due()
+    _queue_mail_for(6, "many")
+    many = _queries_to_send_due()
+
+    # claim (2), the rows, the people, the batch's messages, the digests' participants
+    # and messages, then per chunk of switchable mail its transaction's locks, choices,
+    # suppressions and outcome (savepoints included) and the outcome of the rest.
+    assert (few, many) == (16, 16)
+    assert len(inbox.received) == 16
+    assert Email.objects.filter(status=EmailStatus.SENT).count() == 16
+
+
+def test_each_digest_of_a_batch_holds_its_own_persons_messages(
+    buyer: User, other_buyer: User, seller: User, other_seller: User, inbox: Handler
+) -> None:
+    mine = factories.ProductFactory(storefront=seller.storefront)
+    theirs = factories.ProductFactory(storefront=other_seller.storefront)
+    conversation_actions.ask_seller_about_product(buyer, mine.pk, "Is it new?")
+    later = conversation_actions.ask_seller_about_product(other_buyer, theirs.pk, "Boxed?")
+    conversation_actions.send_message(other_buyer, later.conversation_id, "Still there?")
+
+    assert send_due_emails(now=timezone.now() + LATER) == 2
+
+    by_recipient = {received.recipients[0]: received for received in inbox.received}
+    assert by_recipient[seller.email].message["Subject"] == f"New message from {buyer.public_name}"
+    assert "Is it new?" in by_recipient[seller.email].text()
+    assert "Boxed?" not in by_recipient[seller.email].text()
+    assert (
+        by_recipient[other_seller.email].message["Subject"]
+        == f"2 new messages from {other_buyer.public_name}"
+    )
+    assert "Is it new?" not in by_recipient[other_seller.email].text()

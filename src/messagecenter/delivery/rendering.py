@@ -2,7 +2,8 @@
 templates/delivery/email/, the stable Message-ID, the reference that is also shown in the
 Message Center, and the RFC 8058 unsubscribe pair on promotions only (docs/email.md)."""
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from email.utils import formataddr, formatdate, parseaddr
 from functools import cache
 from html import escape
@@ -67,17 +68,95 @@ class BroadcastContent:
     subject: str = ""
 
 
+@dataclass
+class Loaded:
+    """What a batch of e-mails is about, read for the whole batch in a constant number of
+    queries (load): the messages of message e-mails and their recipients' participant
+    rows, and for digests the people's unread buyer–seller conversations and messages."""
+
+    messages: dict[int, Message] = field(default_factory=dict)
+    # By (conversation id, user id).
+    recipients: dict[tuple[int, int], Participant] = field(default_factory=dict)
+    digest_participants: dict[int, dict[int, Participant]] = field(default_factory=dict)
+    digest_messages: dict[int, list[Message]] = field(default_factory=dict)
+
+
+def load(emails: Iterable[Email]) -> Loaded:
+    """Four queries at most for any batch (none for broadcasts alone): the sender reads a
+    chunk of e-mails together instead of two queries per e-mail."""
+    loaded = Loaded()
+    message_emails = [
+        email
+        for email in emails
+        if email.kind == EmailKind.MESSAGE and email.message_id is not None
+    ]
+    if message_emails:
+        loaded.messages = Message.objects.select_related(
+            "conversation", "sender__storefront"
+        ).in_bulk({email.message_id for email in message_emails})
+        conversation_ids = {message.conversation_id for message in loaded.messages.values()}
+        user_ids = {email.user_id for email in message_emails}
+        loaded.recipients = {
+            (participant.conversation_id, participant.user_id): participant
+            for participant in Participant.objects.filter(
+                conversation_id__in=conversation_ids, user_id__in=user_ids
+            )
+        }
+    digests = [email for email in emails if email.kind == EmailKind.DIGEST]
+    if digests:
+        _load_digests(digests, loaded)
+    return loaded
+
+
+def _load_digests(digests: list[Email], loaded: Loaded) -> None:
+    """Everyone's candidates at once, from the earliest start among them; each digest
+    keeps its own (_digest_parts filters by the digest's start and person)."""
+    earliest = min(email.covers_from or timezone.now() for email in digests)
+    participants = (
+        Participant.objects.filter(
+            user_id__in={email.user_id for email in digests},
+            conversation__kind=Kind.BUYER_SELLER,
+            unread_count__gt=0,
+            last_activity_at__gte=earliest,
+        )
+        .exclude(box=Box.DELETED)
+        .exclude(muted_until__gt=timezone.now())
+        .select_related("conversation")
+    )
+    conversation_ids = set()
+    for participant in participants:
+        loaded.digest_participants.setdefault(participant.user_id, {})[
+            participant.conversation_id
+        ] = participant
+        conversation_ids.add(participant.conversation_id)
+    if not conversation_ids:
+        return
+    for message in (
+        Message.objects.filter(conversation_id__in=conversation_ids, created_at__gte=earliest)
+        .select_related("sender__storefront")
+        .order_by("created_at", "pk")
+    ):
+        loaded.digest_messages.setdefault(message.conversation_id, []).append(message)
+
+
 def build(
-    email: Email, user: User, broadcasts: dict[int, BroadcastContent]
+    email: Email,
+    user: User,
+    broadcasts: dict[int, BroadcastContent],
+    loaded: Loaded | None = None,
 ) -> EmailMultiAlternatives:
+    """The e-mail for one outbox row; `loaded` is what load() read for its batch (read
+    now for this row alone when not given)."""
     if email.kind == EmailKind.BROADCAST:
         return _broadcast_email(email, user, broadcasts)
     if email.kind == EmailKind.PASSWORD_RESET:
         return _password_reset_email(email, user)
+    if loaded is None:
+        loaded = load([email])
     if email.kind == EmailKind.MESSAGE:
-        subject, context, template = _message_parts(email, user)
+        subject, context, template = _message_parts(email, user, loaded)
     else:
-        subject, context, template = _digest_parts(email, user)
+        subject, context, template = _digest_parts(email, user, loaded)
     context |= _common_context(user) | {"preferences_url": preferences_url(user)}
     # A promotion sent as a message (to one person) is a promotion all the same: it gets
     # the one-click unsubscribe pair too.
@@ -91,17 +170,16 @@ def build(
         # (relay.py, docs/email.md#reply-by-e-mail).
         headers["Reply-To"] = context["reply_address"]
     # Subjects, names and bodies come from people: shown without bidirectional overrides.
-    message = SignedEmail(
-        subject=neutralise(subject),
-        body=neutralise(render_to_string(f"delivery/email/{template}.txt", context)),
-        from_email=_from_on_behalf(context.get("from_name")),
-        to=[user.email],
-        headers=headers,
+    subject = neutralise(subject)
+    return _email(
+        user,
+        _from_on_behalf(context.get("from_name")),
+        subject,
+        mime.fold("Subject", subject),
+        neutralise(render_to_string(f"delivery/email/{template}.txt", context)),
+        neutralise(render_to_string(f"delivery/email/{template}.html", context)),
+        headers,
     )
-    message.attach_alternative(
-        neutralise(render_to_string(f"delivery/email/{template}.html", context)), "text/html"
-    )
-    return message
 
 
 def _from_on_behalf(name: str | None) -> str:
@@ -198,21 +276,15 @@ def _headers(email: Email, reference: str, unsubscribe: str | None = None) -> di
     return headers
 
 
-def _message_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
-    if email.message_id is None:
-        raise NothingToSend("The message no longer exists.")
-    message = (
-        Message.objects.select_related("conversation__order", "sender__storefront")
-        .filter(pk=email.message_id)
-        .first()
-    )
+def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[str, Any], str]:
+    message = loaded.messages.get(email.message_id) if email.message_id is not None else None
     if message is None:
         raise NothingToSend("The message no longer exists.")
     conversation = message.conversation
     sender_name = (
         safe_name(message.sender.public_name) if message.sender is not None else "Marketplace"
     )
-    participant = Participant.objects.filter(conversation=conversation, user=user).first()
+    participant = loaded.recipients.get((conversation.pk, user.pk))
     address = reply_address(participant) if participant is not None else None
     if message.sender is None:
         subject = conversation.subject
@@ -224,36 +296,34 @@ def _message_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
         "sender_name": sender_name,
         "is_official": message.sender is None or message.is_official,
         "reference": references.for_message(message.pk, user.pk, is_official=message.is_official),
-        "conversation_url": absolute(reverse("conversation", args=[conversation.pk])),
+        "conversation_url": _conversation_url(conversation.pk),
         "reply_address": address,
         "from_name": sender_name if message.sender is not None else None,
     }
     return subject, context, "message"
 
 
-def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
+def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[str, Any], str]:
     """The person's buyer–seller messages that are still unread, from when the digest
     started gathering: if they read everything meanwhile, there is nothing to send."""
+    assert email.covers_from is not None
+    covers_from = email.covers_from
     participants = {
-        participant.conversation_id: participant
-        for participant in Participant.objects.filter(
-            user=user, conversation__kind=Kind.BUYER_SELLER
-        )
-        .exclude(box=Box.DELETED)
-        .exclude(muted_until__gt=timezone.now())
-        .filter(unread_count__gt=0, last_activity_at__gte=email.covers_from)
-        .select_related("conversation")
+        conversation_id: participant
+        for conversation_id, participant in loaded.digest_participants.get(user.pk, {}).items()
+        if participant.last_activity_at >= covers_from
     }
-    messages = [
-        message
-        for message in Message.objects.filter(
-            conversation_id__in=participants, created_at__gte=email.covers_from
-        )
-        .exclude(sender=user)
-        .select_related("sender__storefront")
-        .order_by("created_at", "pk")
-        if message.pk > (participants[message.conversation_id].last_read_message_id or 0)
-    ]
+    messages = sorted(
+        (
+            message
+            for conversation_id, participant in participants.items()
+            for message in loaded.digest_messages.get(conversation_id, ())
+            if message.created_at >= covers_from
+            and message.sender_id != user.pk
+            and message.pk > (participant.last_read_message_id or 0)
+        ),
+        key=lambda message: (message.created_at, message.pk),
+    )
     if not messages:
         raise NothingToSend("Read in the Message Center before the e-mail was due.")
     conversations: dict[int, dict[str, Any]] = {}
@@ -262,7 +332,7 @@ def _digest_parts(email: Email, user: User) -> tuple[str, dict[str, Any], str]:
             message.conversation_id,
             {
                 "conversation": participants[message.conversation_id].conversation,
-                "url": absolute(reverse("conversation", args=[message.conversation_id])),
+                "url": _conversation_url(message.conversation_id),
                 "reply_address": reply_address(participants[message.conversation_id]),
                 "messages": [],
             },
@@ -400,15 +470,36 @@ def _broadcast_email(
         .replace(UNSUBSCRIBE_MARK, escape(unsubscribe or ""))
         .replace(REFERENCE_MARK, reference)
     )
-    headers = _headers(email, reference, unsubscribe)
+    return _email(
+        user,
+        settings.DEFAULT_FROM_EMAIL,
+        content.subject,
+        content.subject_header,
+        text,
+        html,
+        _headers(email, reference, unsubscribe),
+    )
+
+
+def _email(
+    user: User,
+    from_email: str,
+    subject: str,
+    subject_header: str,
+    text: str,
+    html: str,
+    headers: dict[str, str],
+) -> EmailMultiAlternatives:
+    """The message to hand over: assembled directly (mime.py) for a plain address without
+    DKIM, through the email package otherwise."""
     message: EmailMultiAlternatives
     if not mime.is_plain_address(user.email) or dkim_signing.is_configured():
         # The general path: international addresses, and DKIM (which signs what the
         # email package builds).
         message = SignedEmail(
-            subject=content.subject,
+            subject=subject,
             body=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            from_email=from_email,
             to=[user.email],
             headers=headers,
         )
@@ -416,9 +507,9 @@ def _broadcast_email(
         return message
     raw = mime.assemble(
         [
-            _from_header(),
+            _from_header(from_email),
             f"To: {user.email}\r\n",
-            content.subject_header,
+            subject_header,
             *(f"{name}: {value}\r\n" for name, value in headers.items()),
         ],
         text,
@@ -427,13 +518,17 @@ def _broadcast_email(
     message = PrebuiltEmail(
         raw,
         headers,
-        subject=content.subject,
+        subject=subject,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=from_email,
         to=[user.email],
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def _conversation_url(conversation_id: int) -> str:
+    return absolute(reverse("conversation", args=[conversation_id]))
 
 
 @cache
@@ -441,6 +536,13 @@ def _envelope_from() -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
+def _from_header(from_email: str) -> str:
+    if from_email == settings.DEFAULT_FROM_EMAIL:
+        return _site_from_header()
+    # "<shop> via Message Center": a name people choose, folded and encoded as needed.
+    return mime.fold("From", from_email)
+
+
 @cache
-def _from_header() -> str:
+def _site_from_header() -> str:
     return mime.fold("From", settings.DEFAULT_FROM_EMAIL)

@@ -15,7 +15,7 @@ import random
 import smtplib
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from messagecenter.delivery.models import (
     SuppressionReason,
 )
 from messagecenter.delivery.preferences import RULES, enabled_user_ids
-from messagecenter.delivery.rendering import BroadcastContent, NothingToSend, build
+from messagecenter.delivery.rendering import BroadcastContent, NothingToSend, build, load
 
 logger = logging.getLogger(__name__)
 
@@ -139,11 +139,13 @@ def _still_wanted(chunk: Sequence[Email], people: dict[int, User]) -> set[int]:
 
 def _send_all(
     connection: Any,
-    emails: Iterable[Email],
+    emails: Sequence[Email],
     people: dict[int, User],
     broadcasts: dict[int, BroadcastContent],
     outcome: Outcome,
 ) -> None:
+    # What the e-mails are about, read for the batch at once (not a query per e-mail).
+    loaded = load(emails)
     for email in emails:
         user = people[email.user_id]
         if not user.email or not user.is_active:
@@ -151,7 +153,7 @@ def _send_all(
             outcome.cancelled.append(email)
             continue
         try:
-            message = build(email, user, broadcasts)
+            message = build(email, user, broadcasts, loaded)
         except NothingToSend as reason:
             email.last_error = str(reason)
             outcome.cancelled.append(email)
