@@ -30,7 +30,7 @@ from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, VISIBLE_BOXES, Box, Folder
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
-from messagecenter.rows import MAX_ID, unique_row
+from messagecenter.rows import MAX_ID, CompiledQuery
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -45,19 +45,23 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
         raise NotFound("No such conversation.", code="conversation_not_found") from None
     if not 0 < conversation_id <= MAX_ID:
         raise NotFound("No such conversation.", code="conversation_not_found")
-    participant = unique_row(
-        Participant.objects.select_related(
-            "conversation",
-            "conversation__storefront",
-            "conversation__buyer",
-            "conversation__buyer__storefront",
-            "conversation__product",
-            "conversation__order",
-        ).filter(user=user, conversation_id=conversation_id, box__in=VISIBLE_BOXES)
-    )
-    if participant is None:
+    found = _ACCESSIBLE_PARTICIPANT(user.pk, conversation_id)
+    if not found:
         raise NotFound("No such conversation.", code="conversation_not_found")
-    return participant
+    return found[0]
+
+
+# Every conversation page and API call starts here: compiled once (rows.CompiledQuery).
+_ACCESSIBLE_PARTICIPANT = CompiledQuery(
+    lambda user_id, conversation_id: Participant.objects.select_related(
+        "conversation",
+        "conversation__storefront",
+        "conversation__buyer",
+        "conversation__buyer__storefront",
+        "conversation__product",
+        "conversation__order",
+    ).filter(user_id=user_id, conversation_id=conversation_id, box__in=VISIBLE_BOXES)[:1]
+)
 
 
 # What a row of any conversation list shows, fetched in the list's one query.
@@ -162,11 +166,16 @@ def fold_counter_rows(user: User, rows: dict[str, int]) -> dict[str, int]:
 
 def conversation_messages(participant: Participant) -> QuerySet[Message]:
     """The messages this person can see in their conversation, oldest first."""
+    return conversation_messages_from(
+        participant.conversation_id, participant.history_after_message_id
+    )
+
+
+def conversation_messages_from(conversation_id: int, history_after: int) -> QuerySet[Message]:
+    """The messages of a conversation after `history_after` (what the person deleted
+    before the conversation came back), oldest first."""
     return (
-        Message.objects.filter(
-            conversation_id=participant.conversation_id,
-            id__gt=participant.history_after_message_id,
-        )
+        Message.objects.filter(conversation_id=conversation_id, id__gt=history_after)
         .select_related("sender", "sender__storefront")
         # Attachments into a plain list (to_attr): Django's default would make a queryset
         # for each message to hold its cache — half the time of a 100-message page.
@@ -326,11 +335,30 @@ def message_page(
         raise InvalidInput(
             "Ask for messages after one or before one, not both.", code="invalid_cursor"
         )
-    messages = conversation_messages(participant)
+    visible = (participant.conversation_id, participant.history_after_message_id)
     if after is not None:
-        rows = list(messages.filter(id__gt=after)[: limit + 1])
+        rows = _MESSAGE_ROWS(*visible, after, shape=("after", limit + 1))
         return MessagePage(rows[:limit], has_more=len(rows) > limit)
     if before is not None:
-        messages = messages.filter(id__lt=before)
-    rows = list(messages.order_by("-id")[: limit + 1])
+        rows = _MESSAGE_ROWS(*visible, before, shape=("before", limit + 1))
+    else:
+        rows = _MESSAGE_ROWS(*visible, shape=("latest", limit + 1))
     return MessagePage(rows[:limit][::-1], has_more=len(rows) > limit)
+
+
+def _message_rows(
+    conversation_id: int, history_after: int, *cursor: int, shape: tuple[str, int]
+) -> QuerySet[Message]:
+    """conversation_messages as message_page reads it: `shape` is the direction and the
+    number of rows; the cursor is the message id it starts from, if any."""
+    direction, count = shape
+    messages = conversation_messages_from(conversation_id, history_after)
+    if direction == "after":
+        return messages.filter(id__gt=cursor[0])[:count]
+    if direction == "before":
+        messages = messages.filter(id__lt=cursor[0])
+    return messages.order_by("-id")[:count]
+
+
+# The history page of every conversation: compiled once per direction and page size.
+_MESSAGE_ROWS = CompiledQuery(_message_rows)

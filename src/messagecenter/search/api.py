@@ -96,9 +96,11 @@ def search(request: ApiRequest, params: Query[SearchParams]) -> SearchPageOut:
         order_number=params.order_number,
     )
     page = queries.search_messages(request.auth, filters, cursor=params.cursor, limit=params.limit)
-    return SearchPageOut(
+    # Built without validation: the values come typed from the search (as message_out in
+    # conversations/api.py, for the same reason).
+    return SearchPageOut.model_construct(
         results=[
-            SearchResultOut(
+            SearchResultOut.model_construct(
                 message_id=result.message_id,
                 conversation_id=result.conversation_id,
                 subject=result.subject,
