@@ -452,10 +452,10 @@ def test_sending_message_emails_and_digests_reads_them_per_batch_not_per_email(
     _queue_mail_for(6, "many")
     many = _queries_to_send_due()
 
-    # claim (2), the rows, the people, the batch's messages, the digests' participants
-    # and messages, then per chunk of switchable mail its transaction's locks, choices,
-    # suppressions and outcome (savepoints included) and the outcome of the rest.
-    assert (few, many) == (16, 16)
+    # claim (2), the rows, the people, the batch's messages and their recipients' rows, the
+    # digests' participants and messages, then per chunk of switchable mail its
+    # transaction's locks, choices, suppressions and outcome, and the outcome of the rest.
+    assert (few, many) == (17, 17)
     assert len(inbox.received) == 16
     assert Email.objects.filter(status=EmailStatus.SENT).count() == 16
 
