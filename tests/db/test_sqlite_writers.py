@@ -2,6 +2,8 @@
 (messagecenter/db/sqlite3/base.py). Runs against a database file of its own, whichever
 database the suite is on, driving each connection the way transaction.atomic() does."""
 
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -167,3 +169,30 @@ def test_a_writer_that_waits_past_the_timeout_is_told_the_database_is_locked(
 
     assert isinstance(outcome[0], OperationalError)
     assert "locked" in str(outcome[0])
+
+
+def test_a_writer_holds_the_file_lock_other_processes_queue_on_until_it_ends(
+    tmp_path: Path,
+) -> None:
+    handler = connections(tmp_path)
+    connection = handler["default"]
+    begin(connection)
+    # What another process does: its own open file, so its own lock.
+    other_process = os.open(f"{tmp_path / 'writers.sqlite3'}-writer.lock", os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other_process, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        end(connection, commit=True)
+
+        fcntl.flock(other_process, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # And while that process writes, this one waits its turn, then gives up in order.
+        handler2 = connections(tmp_path, timeout=0.05)
+        with pytest.raises(OperationalError, match="database is locked"):
+            begin(handler2["default"])
+        handler2["default"].close()
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        begin(connection)
+        end(connection, commit=False)
+    finally:
+        os.close(other_process)
+        connection.close()

@@ -39,6 +39,7 @@ from messagecenter.conversations.models import (
     UnreadCounter,
 )
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
+from messagecenter.db import group_commit
 from messagecenter.delivery.actions import record_message_emails
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, Box
@@ -366,14 +367,20 @@ def _send_or_find(
     conversation_id: int | None,
     topic_key: str | None,
 ) -> Message:
+    # Committed together with the process's other sends waiting at this moment
+    # (db/group_commit.py); alone, at once, when there are none.
     if idempotency_key is None:
-        with transaction.atomic():
-            return attempt()
+        return SENDS.run(attempt, key=conversation_id)
+    key = idempotency_key
+
+    def unless_sent() -> Message:
+        return _message_for_key(sender, key) or attempt()
+
+    existing: Message | None
     try:
-        with transaction.atomic():
-            existing = _message_for_key(sender, idempotency_key)
-            if existing is None:
-                return attempt()
+        existing = SENDS.run(unless_sent, key=conversation_id)
+        if not existing.found_by_idempotency_key:
+            return existing
     except IntegrityError:
         # Another request with this key committed between our check and our insert.
         existing = _message_for_key(sender, idempotency_key)
@@ -393,6 +400,22 @@ def _send_or_find(
             code="idempotency_key_reused",
         )
     return existing
+
+
+def _lock_conversations(conversation_ids: list[int]) -> None:
+    """A batch's conversations' participant rows, locked in one order before its sends
+    run (each send locks its own again: already held)."""
+    if conversation_ids:
+        list(
+            Participant.objects.select_for_update()
+            .filter(conversation_id__in=conversation_ids)
+            .order_by("conversation_id", "id")
+            .values_list("id", flat=True)
+        )
+
+
+# One per process: its request threads hand their sends to it (db/group_commit.py).
+SENDS = group_commit.GroupCommitter(prepare=_lock_conversations)
 
 
 def _message_for_key(sender: User, idempotency_key: str) -> Message | None:

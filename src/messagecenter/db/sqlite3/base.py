@@ -9,9 +9,18 @@ threads of a process queue on a lock of their own first and each goes as soon as
 before commits; only the process's turn is decided by SQLite's busy handler (the worker
 and other server processes). Same waits, same "database is locked" after the timeout —
 just in order.
+
+Across processes (two server processes and the worker on one database file), the writer
+of each process then takes a file lock beside the database (`flock`), so the processes
+take turns on it too instead of in SQLite's busy handler: one writer for the whole
+process group. Together with group commit (db/group_commit.py) a process takes its turn
+once for all the sends waiting in it.
 """
 
+import fcntl
+import os
 import threading
+import time
 from typing import Any
 
 from django.db import OperationalError
@@ -19,12 +28,41 @@ from django.db.backends.sqlite3 import base
 
 # One per process: the writers of all its threads take turns on it.
 _WRITER = threading.Lock()
+# The file lock's descriptor, by database path: opened once per process (a flock belongs to
+# the open file, and the threads of a process already take turns on _WRITER).
+_LOCK_FILES: dict[str, int] = {}
+# Between tries for another process's turn: short, a write transaction takes milliseconds.
+_RETRY_SECONDS = 0.0005
+
+
+def _lock_file(database: str) -> int | None:
+    """The lock file's descriptor; None for an in-memory database (one process only)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    descriptor = _LOCK_FILES.get(database)
+    if descriptor is None:
+        descriptor = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        _LOCK_FILES[database] = descriptor
+    return descriptor
+
+
+def _take_turn(descriptor: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_RETRY_SECONDS)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     # The methods below are Django's own hooks for a backend (django-stubs lists only the
     # public ones, hence the type: ignore on each call to the original).
     _holds_writer = False
+    _held_file: int | None = None
 
     def _start_transaction_under_autocommit(self) -> None:
         timeout = float(self.settings_dict["OPTIONS"].get("timeout", 5))
@@ -32,6 +70,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise OperationalError("database is locked")
         self._holds_writer = True
         try:
+            descriptor = _lock_file(str(self.settings_dict["NAME"]))
+            if descriptor is not None:
+                if not _take_turn(descriptor, timeout):
+                    raise OperationalError("database is locked")
+                self._held_file = descriptor
             super()._start_transaction_under_autocommit()  # type: ignore[misc]
         except BaseException:
             self._release_writer()
@@ -56,6 +99,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_writer()
 
     def _release_writer(self) -> None:
+        if self._held_file is not None:
+            fcntl.flock(self._held_file, fcntl.LOCK_UN)
+            self._held_file = None
         if self._holds_writer:
             self._holds_writer = False
             _WRITER.release()

@@ -1,0 +1,155 @@
+"""Group commit: concurrent writes of a process applied together in one transaction
+(docs/decisions/0010-group-commit.md).
+
+A send waits for the database twice whatever it does — its transaction's start (SQLite's
+write lock, PostgreSQL's first row lock) and its commit (the WAL flush) — and on SQLite
+every other writer of every process waits behind it. Here the threads of a process hand
+their unit of work to one writer: whoever finds no writer running becomes it at once (a
+lone send is not delayed), takes every unit waiting at that moment, and runs each in its
+own savepoint of one transaction, then commits once and answers each caller. Meanwhile
+the next callers queue, and the next writer takes them all.
+
+Every unit keeps its own guarantees, because each is the same code that would run alone:
+- a unit that raises is rolled back to its savepoint and its caller gets its exception;
+  its batch-mates are not touched (their savepoints were released before or come after);
+- a unit that fails for a reason that is not its own (a deadlock with another process,
+  a lost connection, a failed commit) is run again alone, in its own transaction;
+- on-commit callbacks (realtime publishes) run after the one commit, in the writer's
+  thread, and those of a unit rolled back to its savepoint are discarded (Django's own
+  savepoint bookkeeping);
+- units inside a caller's own transaction run there, directly: the caller commits them.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+
+logger = logging.getLogger(__name__)
+
+# Units one writer takes at most (it loops for the rest): bounds a transaction's length,
+# and so the wait of the first unit in it.
+MAX_BATCH = 64
+
+
+@dataclass
+class _Unit:
+    work: Callable[[], Any]
+    # What the unit will lock (a conversation id), for prepare(); None when unknown.
+    key: int | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+    # Failed for a reason that was not its own: run again alone.
+    retry_alone: bool = False
+
+
+class GroupCommitter:
+    """`prepare(keys)`, when given, runs first in a batch's transaction with the keys of
+    its units in order: it takes their row locks in that one order (a unit alone takes
+    its own), so two batches, or a batch and another action, cannot lock the same rows in
+    opposite orders and deadlock."""
+
+    def __init__(self, prepare: Callable[[list[int]], None] | None = None) -> None:
+        self.prepare = prepare
+        self._lock = threading.Lock()
+        self._waiting: list[_Unit] = []
+        self._writing = False
+        # Figures for tests and benchmarks: transactions committed and units in them.
+        self.batches = 0
+        self.units = 0
+
+    def run[T](self, work: Callable[[], T], *, key: int | None = None) -> T:
+        """`work()` in a transaction, possibly with other threads' work; returns its
+        result or raises its exception once that transaction has committed."""
+        if connection.in_atomic_block or not settings.GROUP_COMMIT:
+            with transaction.atomic():
+                return work()
+        unit = _Unit(work, key)
+        with self._lock:
+            self._waiting.append(unit)
+            lead = not self._writing
+            if lead:
+                self._writing = True
+        if lead:
+            self._write_while_waiting()
+        else:
+            unit.done.wait()
+        if unit.retry_alone:
+            with transaction.atomic():
+                return work()
+        if unit.error is not None:
+            raise unit.error
+        return cast(T, unit.result)
+
+    def _write_while_waiting(self) -> None:
+        while True:
+            with self._lock:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                self._apply(batch)
+            except Exception:
+                # After the commit (an on-commit callback that raised): the units are
+                # stored and answered; the writer goes on with the next ones.
+                logger.exception("after a group commit")
+            except BaseException:
+                # Interrupted: whoever waits runs their own work alone.
+                with self._lock:
+                    stranded, self._waiting, self._writing = self._waiting, [], False
+                for unit in [*batch, *stranded]:
+                    if not unit.done.is_set() and unit.result is None and unit.error is None:
+                        unit.retry_alone = True
+                    unit.done.set()
+                raise
+            finally:
+                for unit in batch:
+                    unit.done.set()
+
+    def _apply(self, batch: list[_Unit]) -> None:
+        if len(batch) == 1:
+            # Alone: exactly what the unit would do without group commit.
+            unit = batch[0]
+            try:
+                with transaction.atomic():
+                    unit.result = unit.work()
+            except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
+                unit.error = error
+            self._count(1)
+            return
+        try:
+            with transaction.atomic():
+                if self.prepare is not None:
+                    self.prepare(sorted({unit.key for unit in batch if unit.key is not None}))
+                for unit in batch:
+                    try:
+                        with transaction.atomic():
+                            unit.result = unit.work()
+                    except IntegrityError as error:
+                        # Its own: a unique key it broke (its savepoint is gone, the
+                        # transaction goes on).
+                        unit.error = error
+                    except DatabaseError:
+                        # Not its own (a deadlock, a lost connection): alone, later.
+                        unit.retry_alone = True
+                    except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
+                        unit.error = error
+        except DatabaseError:
+            # The commit failed (or the transaction could not go on): nothing of the
+            # batch was stored. Each caller runs its own work alone.
+            for unit in batch:
+                unit.retry_alone, unit.result, unit.error = True, None, None
+            close_old_connections()
+            return
+        self._count(len(batch))
+
+    def _count(self, units: int) -> None:
+        self.batches += 1
+        self.units += units

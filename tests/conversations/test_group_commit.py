@@ -1,0 +1,218 @@
+"""Sends committed together (messagecenter/db/group_commit.py), on the suite's database
+(SQLite or PostgreSQL), with real threads and committed transactions: every guarantee of
+a send holds for each send of a batch."""
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.db import connection
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.actions import sending
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.db import group_commit
+from messagecenter.errors import NotAllowed, NotFound
+from messagecenter.marketplace.models import Product
+from messagecenter.realtime.models import UserEvent
+from tests import factories
+from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
+from tests.conversations.test_concurrency import in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def held_writer() -> Iterator[Callable[[int], None]]:
+    """Makes the next writer wait, once it has started, until `waiting` sends queue behind
+    it: those then go as one batch, whatever the machine's scheduling."""
+    committer = sending.SENDS
+    original = committer._apply
+    released = threading.Event()
+
+    def hold(waiting: int) -> None:
+        def apply(batch: list[group_commit._Unit]) -> None:
+            if not released.is_set():
+                released.set()
+                while len(committer._waiting) < waiting:
+                    threading.Event().wait(0.005)
+            original(batch)
+
+        committer._apply = apply
+
+    yield hold
+    committer._apply = original
+
+
+def test_a_lone_send_is_committed_at_once_in_its_own_transaction(
+    buyer: User, product: Product
+) -> None:
+    before = (sending.SENDS.batches, sending.SENDS.units)
+
+    actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+
+    assert (sending.SENDS.batches, sending.SENDS.units) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
+
+
+def test_sends_waiting_together_are_committed_in_one_transaction_and_each_answered(
+    buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    held_writer(9)
+    before = (sending.SENDS.batches, sending.SENDS.units)
+
+    sent = in_threads(
+        [
+            lambda n=n: actions.send_message(
+                seller if n % 2 else buyer, conversation_id, f"Message {n}"
+            )
+            for n in range(10)
+        ],
+        threads=10,
+    )
+
+    # The first alone (it held the writer), the nine behind it in one transaction.
+    assert (sending.SENDS.batches - before[0], sending.SENDS.units - before[1]) == (
+        2,
+        10,
+    )
+    assert sorted(message.body for message in sent) == sorted(f"Message {n}" for n in range(10))
+    assert Message.objects.filter(conversation_id=conversation_id).count() == 11
+    for user in (buyer, seller):
+        assert maintained_unread(user) == recounted_unread(user)
+        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+
+
+def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(
+    buyer: User,
+    other_buyer: User,
+    seller: User,
+    product: Product,
+    held_writer: Callable[[int], None],
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    notice = actions.send_marketplace_message(
+        buyer, kind="order_updates", subject="Order 7", body="Shipped.", topic_key="order:7"
+    )
+    held_writer(5)
+
+    def outcome(call: Callable[[], Message]) -> str:
+        try:
+            return call().body
+        except (NotFound, NotAllowed) as error:
+            return error.code
+
+    outcomes = in_threads(
+        [
+            lambda: outcome(lambda: actions.send_message(seller, conversation_id, "First")),
+            lambda: outcome(lambda: actions.send_message(buyer, conversation_id, "Second")),
+            # Not theirs: the same NotFound as alone.
+            lambda: outcome(lambda: actions.send_message(other_buyer, conversation_id, "Not")),
+            # The marketplace's own messages cannot be answered.
+            lambda: outcome(lambda: actions.send_message(buyer, notice.conversation_id, "Re")),
+            lambda: outcome(lambda: actions.send_message(seller, conversation_id, "Third")),
+            lambda: outcome(lambda: actions.send_message(buyer, conversation_id, "Fourth")),
+        ],
+        threads=6,
+    )
+
+    assert sorted(outcomes) == sorted(
+        ["First", "Second", "conversation_not_found", "cannot_reply", "Third", "Fourth"]
+    )
+    assert sorted(
+        Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
+    ) == sorted(["Hi", "First", "Second", "Third", "Fourth"])
+    assert Message.objects.filter(conversation_id=notice.conversation_id).count() == 1
+    assert not UserEvent.objects.filter(user=other_buyer).exists()
+    for user in (buyer, seller):
+        assert maintained_unread(user) == recounted_unread(user)
+        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+
+
+def test_one_key_sent_many_times_in_one_batch_makes_one_message(
+    buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    held_writer(15)
+
+    sent = in_threads(
+        [
+            lambda: actions.send_message(
+                seller, conversation_id, "Yes, 12 left.", idempotency_key="once"
+            )
+        ]
+        * 16,
+        threads=16,
+    )
+
+    assert len({message.pk for message in sent}) == 1
+    assert sum(not message.found_by_idempotency_key for message in sent) == 1
+    assert Message.objects.filter(conversation_id=conversation_id).count() == 2
+    assert event_sequences(buyer) == [1, 2]
+
+
+def test_two_thousand_interleaved_sends_reads_and_archives_keep_counters_and_events_exact(
+    seller: User, other_seller: User
+) -> None:
+    buyers = [factories.BuyerFactory() for _ in range(6)]
+    products = [
+        factories.ProductFactory(storefront=seller.storefront),
+        factories.ProductFactory(storefront=other_seller.storefront),
+    ]
+    conversations = [
+        (
+            buyer,
+            product.storefront.seller,
+            actions.ask_seller_about_product(buyer, product.pk, "Hi"),
+        )
+        for buyer in buyers
+        for product in products
+    ]
+    chooser = random.Random(19)
+    calls: list[Callable[[], object]] = []
+    for number in range(2000):
+        buyer, shop_owner, first = chooser.choice(conversations)
+        conversation_id = first.conversation_id
+        kind = chooser.random()
+        if kind < 0.5:
+            author = chooser.choice([buyer, shop_owner])
+            calls.append(
+                lambda a=author, c=conversation_id, n=number: actions.send_message(
+                    a, c, f"Message {n}", idempotency_key=f"key-{n}"
+                )
+            )
+        elif kind < 0.7:
+            calls.append(lambda b=buyer, c=conversation_id: actions.mark_read(b, [c]))
+        elif kind < 0.8:
+            calls.append(lambda s=shop_owner, c=conversation_id: actions.mark_read(s, [c]))
+        elif kind < 0.9:
+            calls.append(lambda b=buyer, c=conversation_id: actions.archive_conversations(b, [c]))
+        else:
+            calls.append(lambda b=buyer, c=conversation_id: actions.move_to_inbox(b, [c]))
+    before = sending.SENDS.units
+
+    results = in_threads(calls, threads=32)
+
+    acknowledged = [result for result in results if isinstance(result, Message)]
+    stored = list(
+        Message.objects.filter(idempotency_key__isnull=False).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    assert Message.objects.filter(idempotency_key__isnull=True).count() == len(conversations)
+    assert sorted(stored) == sorted(str(message.idempotency_key) for message in acknowledged)
+    assert len(set(stored)) == len(stored)
+    for user in (*buyers, seller, other_seller):
+        assert maintained_unread(user) == recounted_unread(user)
+        sequences = event_sequences(user)
+        assert sequences == list(range(1, len(sequences) + 1))
+    for participant in Participant.objects.all():
+        assert participant.unread_count >= 0
+    # Through the group committer (how many per batch depends on the machine's scheduling).
+    assert sending.SENDS.units > before
+    connection.close()
