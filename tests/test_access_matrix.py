@@ -42,7 +42,7 @@ from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
 from messagecenter.api import api
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import ConversationAction
-from messagecenter.conversations.views import BULK_ACTIONS
+from messagecenter.conversations.bulk import BULK_ACTIONS
 from messagecenter.delivery import links
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace.models import Shipment

@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
 from django.conf import settings
@@ -17,9 +17,12 @@ from ninja.params import HeaderEx, P
 from ninja.parser import Parser
 
 from messagecenter import moments
-from messagecenter.accounts.models import User
 from messagecenter.errors import InvalidInput, MessageCenterError, NotAuthenticated, TooLarge
 from messagecenter.rows import MAX_ID
+
+if TYPE_CHECKING:
+    # A type only: the foundation does not depend on accounts at run time.
+    from messagecenter.accounts.models import User
 
 # Ids are 64-bit: a larger number cannot exist, and must not reach the database driver.
 Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
@@ -72,7 +75,7 @@ FORM_CONTENT_TYPES = frozenset({"multipart/form-data", "application/x-www-form-u
 class ApiRequest(HttpRequest):
     """A request that passed the API's authentication: `auth` is the person asking."""
 
-    auth: User
+    auth: "User"
 
 
 class UnsupportedMediaType(MessageCenterError):
@@ -202,3 +205,16 @@ def message_input_openapi(schema: type[Schema], *, with_attachments: bool) -> di
             },
         }
     }
+
+
+# A page size of the API's lists.
+PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
+
+
+class StorefrontOut(Schema):
+    """Who sells: the storefront beside a product, an order's items, a conversation and the
+    signed-in seller (one type for every app's routes)."""
+
+    id: int
+    # "Sold by …"
+    name: str

@@ -49,3 +49,8 @@ class TooLarge(MessageCenterError):
 
     code = "request_too_large"
     status = 413
+
+
+# The errors a page shows beside the form that caused them. NotFound is the site's 404 page
+# instead (web/errors.py), whatever the page: a view names these, and lets NotFound through.
+FORM_ERRORS: tuple[type[MessageCenterError], ...] = (InvalidInput, NotAllowed, Conflict, TooLarge)

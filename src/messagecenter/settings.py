@@ -102,6 +102,9 @@ MIDDLEWARE = [
     "messagecenter.accounts.middleware.SecondFactorMiddleware",
     "messagecenter.accounts.middleware.BrowserUseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NotFound and NotAllowed from any page's action or access_* getter: the 404 and 403
+    # pages, in one place (web/errors.py) instead of an except in every view.
+    "messagecenter.web.errors.ErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Pages leave without bidirectional overrides from what people wrote (bidi.py).
     "messagecenter.bidi.BidiControlsMiddleware",
@@ -123,7 +126,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "messagecenter.web.context_processors.message_center_badge",
+                "messagecenter.hub.context_processors.message_center_badge",
             ],
         },
     },

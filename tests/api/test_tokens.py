@@ -178,13 +178,17 @@ def test_revoking_from_a_session_needs_the_csrf_token(buyer: User) -> None:
 def test_last_used_is_written_at_most_once_a_minute(buyer: User) -> None:
     device = with_token(buyer)
     token = ApiToken.objects.get()
+    assert token.last_used_at is None
 
+    before = timezone.now()
     device.get("/me")
     token.refresh_from_db()
     first_use = token.last_used_at
+    # The first use is written, with the time of that request.
+    assert first_use is not None
+    assert before <= first_use <= timezone.now()
     device.get("/me")
     token.refresh_from_db()
-    assert first_use is not None
     assert token.last_used_at == first_use
 
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - timedelta(minutes=2))

@@ -25,6 +25,11 @@ def busy_seller(seller: User, conversations: int) -> None:
         actions.ask_seller_about_product(factories.BuyerFactory(), product.pk, "In stock?")
 
 
+# docs/architecture.md gives these figures; tests/test_docs.py checks them against these.
+REPLY_STATEMENTS = 16
+FOLLOW_UP_REPLY_STATEMENTS = 14
+
+
 @pytest.mark.parametrize("other_conversations", [0, 60])
 def test_a_reply_costs_sixteen_queries_whatever_the_inbox_size(
     buyer: User,
@@ -44,11 +49,11 @@ def test_a_reply_costs_sixteen_queries_whatever_the_inbox_size(
     # move the recipient's unread and unseen counters, allocate event numbers, insert
     # events, start or push the buyer's e-mail digest (insert if none is waiting, then move
     # its due time), release.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(REPLY_STATEMENTS):
         actions.send_message(seller, question.conversation_id, "Yes: it is 28 cm wide.")
 
     # The next reply finds the buyer already unread and unseen, and no wait to record.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(FOLLOW_UP_REPLY_STATEMENTS):
         actions.send_message(seller, question.conversation_id, "And 35 cm deep.")
 
 

@@ -12,6 +12,7 @@ from messagecenter.delivery.models import BroadcastEmailRun
 from messagecenter.notifications import actions
 from messagecenter.notifications.models import Broadcast
 from messagecenter.notifications.tasks import BroadcastAnnouncer
+from messagecenter.realtime import pubsub
 from tests.notifications.helpers import broadcast
 
 
@@ -27,8 +28,13 @@ def test_due_broadcasts_are_announced_once_with_their_e_mail_fan_out() -> None:
 
     assert (first, again) == ([due.pk], [])
     assert list(BroadcastEmailRun.objects.values_list("broadcast_id", flat=True)) == [due.pk]
-    # The realtime nudge waits for the commit.
-    assert len(connection.run_on_commit) >= 1
+    # The realtime nudge waits for the commit, and is for the due broadcast alone.
+    nudges = [
+        callback.args
+        for _, callback, _ in connection.run_on_commit
+        if getattr(callback, "func", None) is pubsub.announce
+    ]
+    assert nudges == [(due.pk,)]
     assert Broadcast.objects.get(pk=later.pk).announced_at is None
 
 

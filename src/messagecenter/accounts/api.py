@@ -10,8 +10,7 @@ from messagecenter.accounts import actions, queries
 from messagecenter.accounts.authentication import SessionAuth, current_api_token
 from messagecenter.accounts.models import ApiToken, BrowserSession, Role
 from messagecenter.accounts.user_agents import describe
-from messagecenter.api_support import ApiRequest, Id, Text
-from messagecenter.conversations.api import StorefrontOut
+from messagecenter.api_support import ApiRequest, Id, StorefrontOut, Text
 
 router = Router(tags=["account"])
 

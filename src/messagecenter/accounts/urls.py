@@ -6,7 +6,6 @@ from messagecenter.accounts import two_factor_views, views
 urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
-    path("account/", views.account, name="account"),
     path("account/security/", views.security, name="account-security"),
     path(
         "account/security/browsers/<int:browser_session_id>/sign-out/",

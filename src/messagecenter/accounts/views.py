@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -18,8 +18,7 @@ from messagecenter.accounts import actions, queries
 from messagecenter.accounts.models import User
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
-from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.errors import InvalidInput
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 # Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
@@ -52,17 +51,6 @@ class SignInView(LoginView):
             context["demo_sign_ins"] = hints.sign_ins
             context["demo_password"] = hints.password
         return context
-
-
-@login_required
-@require_safe
-def account(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """ "Your Account": the way to the Message Center and Your Orders, as in the user's guide."""
-    return render(
-        request,
-        "accounts/account.html",
-        {"products": marketplace_queries.storefront_products(request.user)},
-    )
 
 
 def sign_in_paused(
@@ -147,10 +135,7 @@ def end_browser_session(request: AuthenticatedHttpRequest, browser_session_id: i
         .filter(pk=browser_session_id, session_key=request.session.session_key)
         .exists()
     )
-    try:
-        actions.end_browser_session(request.user, browser_session_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    actions.end_browser_session(request.user, browser_session_id)
     if is_current:
         logout(request)
         return redirect("login")
@@ -186,10 +171,7 @@ def create_api_token(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_api_token(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
-    try:
-        token = actions.revoke_api_token(request.user, token_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    token = actions.revoke_api_token(request.user, token_id)
     messages.success(request, f"The API token “{token.name}” no longer works.")
     return redirect("account-security")
 

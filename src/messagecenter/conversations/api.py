@@ -2,14 +2,12 @@
 conversation and its messages, replies with attachments, and actions on conversations
 (docs/api.md). Like the pages in views.py: parse, check access, call one action."""
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 import pydantic
 from django.conf import settings
 from django.http import FileResponse
-from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
@@ -19,22 +17,25 @@ from messagecenter.api_support import (
     Id,
     IdempotencyKey,
     Moment,
+    PageLimit,
+    StorefrontOut,
     Text,
     message_input_openapi,
     parse_message_input,
 )
 from messagecenter.conversations import actions, queries
+from messagecenter.conversations.bulk import BULK_ACTIONS, MUTE_PERIODS
+from messagecenter.conversations.downloads import attachment_response
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
-    Attachment,
     Kind,
-    Message,
     Participant,
     ParticipantRole,
     SavedReply,
 )
-from messagecenter.conversations.templatetags.message_center import counterpart
-from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.conversations.presentation import counterpart
+from messagecenter.conversations.schemas import MessageIn, MessageOut, message_out, sent
+from messagecenter.errors import InvalidInput, NotAllowed
 from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
@@ -43,7 +44,6 @@ from messagecenter.rows import MAX_ID
 router = Router(tags=["message center"])
 
 ListBox = Literal["inbox", "archive", "trash"]
-PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
 MessageCursor = Annotated[int, pydantic.Field(ge=0, le=MAX_ID)]
 
 # --- folders ---------------------------------------------------------------------------------
@@ -224,19 +224,6 @@ ConversationAction = Literal[
     "unmute",
     "no_response_needed",
 ]
-MUTE_PERIODS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "forever": None}
-
-ACTIONS: dict[str, Callable[[User, list[int]], int]] = {
-    "read": actions.mark_read,
-    "unread": actions.mark_unread,
-    "archive": actions.archive_conversations,
-    "inbox": actions.move_to_inbox,
-    "trash": actions.trash_conversations,
-    "restore": actions.restore_conversations,
-    "delete": actions.delete_conversations,
-    "unmute": actions.unmute_conversations,
-    "no_response_needed": actions.mark_no_response_needed,
-}
 
 
 class ConversationActionIn(Schema):
@@ -260,13 +247,10 @@ def act_on_conversations(request: ApiRequest, payload: ConversationActionIn) -> 
                 "mute_until and mute_for go with the mute action only.",
                 code="invalid_mute_options",
             )
-        return ChangedOut(changed=ACTIONS[payload.action](user, payload.conversation_ids))
+        return ChangedOut(changed=BULK_ACTIONS[payload.action].run(user, payload.conversation_ids))
     if payload.mute_until is not None and payload.mute_for is not None:
         raise InvalidInput("Give mute_until or mute_for, not both.", code="invalid_mute_options")
-    until = payload.mute_until
-    period = MUTE_PERIODS[payload.mute_for or "forever"]
-    if period is not None:
-        until = timezone.now() + period
+    until = payload.mute_until or MUTE_PERIODS[payload.mute_for or "forever"].until()
     return ChangedOut(
         changed=actions.mute_conversations(user, payload.conversation_ids, until=until)
     )
@@ -286,12 +270,6 @@ class OrderCardOut(Schema):
 class ProductCardOut(Schema):
     sku: str
     title: str
-
-
-class StorefrontOut(Schema):
-    id: int
-    # "Sold by …"
-    name: str
 
 
 class ConversationDetailOut(ConversationOut):
@@ -334,82 +312,11 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
     )
 
 
-class AttachmentOut(Schema):
-    id: int
-    filename: str
-    # Decided by the file's content when it was uploaded.
-    content_type: str
-    size: int
-    download_url: str
-
-
-class SafetyReasonOut(Schema):
-    category: str
-    code: str
-    text: str
-
-
-class SafetyOut(Schema):
-    """The safety check of a message people sent each other (docs/safety.md): show a warning
-    with the reasons for "warn" and never make its links clickable; `is_masked`: contact
-    details in `body` were replaced by "[contact details removed]"."""
-
-    verdict: str
-    reasons: list[SafetyReasonOut]
-    is_masked: bool
-
-
-class MessageOut(Schema):
-    id: int
-    conversation_id: int
-    sender_name: str
-    is_official: bool
-    is_mine: bool
-    # Arrived as a reply by e-mail (shown as "sent by e-mail").
-    sent_by_email: bool
-    body: str
-    created_at: datetime
-    attachments: list[AttachmentOut]
-    safety: SafetyOut
-
-
 class MessagePageOut(Schema):
     # Oldest first.
     items: list[MessageOut]
     # More beyond this page: older ones (latest page, `before`) or newer ones (`after`).
     has_more: bool
-
-
-# The hot outputs are built with model_construct: their values come typed from the models,
-# and validating them again (ninja's attribute getter per field) was a fifth of a
-# 25-message page's CPU time (docs/benchmarks.md, "The request path for reads").
-def attachment_out(attachment: Attachment) -> AttachmentOut:
-    return AttachmentOut.model_construct(
-        id=attachment.pk,
-        filename=attachment.download_name,
-        content_type=attachment.content_type,
-        size=attachment.size,
-        download_url=reverse("api:download_attachment", args=[attachment.pk]),
-    )
-
-
-def message_out(message: Message, user: User) -> MessageOut:
-    return MessageOut.model_construct(
-        id=message.pk,
-        conversation_id=message.conversation_id,
-        sender_name=message.sender_name,
-        is_official=message.is_official,
-        is_mine=message.sender_id == user.pk,
-        sent_by_email=message.sent_by_email,
-        body=message.body,
-        created_at=message.created_at,
-        attachments=[attachment_out(attachment) for attachment in message.listed_attachments],
-        safety=SafetyOut(
-            verdict=message.safety_verdict,
-            reasons=[SafetyReasonOut(**reason) for reason in message.safety_reasons],
-            is_masked=message.is_masked,
-        ),
-    )
 
 
 @router.get(
@@ -433,21 +340,6 @@ def list_messages(
     return MessagePageOut.model_construct(
         items=[message_out(message, user) for message in page.messages], has_more=page.has_more
     )
-
-
-class MessageIn(Schema):
-    # 1–10,000 characters after trimming.
-    body: Text
-
-
-def sent(
-    user: User, idempotency_key: str | None, send: Callable[[str | None], Message]
-) -> Status[MessageOut]:
-    """Send through `send` (one action, given the key), answering 201 for a new message and
-    200 for a retry that found the message an earlier request with the key sent."""
-    key = idempotency_key.strip() if idempotency_key is not None else None
-    message = send(key)
-    return Status(200 if message.found_by_idempotency_key else 201, message_out(message, user))
 
 
 @router.post(
@@ -502,17 +394,7 @@ def send_message(
 def download_attachment(request: ApiRequest, attachment_id: Id) -> FileResponse:
     """Only through a conversation the person can see; always a download (never shown
     inline), with the type checked by content at upload."""
-    found = queries.access_attachment(request.auth, attachment_id)
-    try:
-        handle = found.file.open("rb")
-    except FileNotFoundError:
-        raise NotFound("No such attachment.", code="attachment_not_found") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=found.download_name, content_type=found.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(queries.access_attachment(request.auth, attachment_id))
 
 
 # --- seller tools ---------------------------------------------------------------------------

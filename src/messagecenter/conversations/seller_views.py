@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
-from messagecenter.errors import MessageCenterError, NotFound
+from messagecenter.errors import FORM_ERRORS, MessageCenterError
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 # Which field of the saved-reply form an action's error is about.
@@ -68,10 +68,7 @@ def saved_reply(request: AuthenticatedHttpRequest, saved_reply_id: int) -> HttpR
 @require_POST
 def delete_saved_reply(request: AuthenticatedHttpRequest, saved_reply_id: int) -> HttpResponse:
     seller = _seller(request)
-    try:
-        actions.delete_saved_reply(seller, saved_reply_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    actions.delete_saved_reply(seller, saved_reply_id)
     messages.success(request, "Saved reply deleted.")
     return redirect("saved-replies")
 
@@ -83,9 +80,7 @@ def _save(
     body = request.POST.get("body", "")
     try:
         reply = actions.save_reply(seller, title, body, saved_reply_id=saved_reply_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _saved_replies_page(
             request,
             seller,

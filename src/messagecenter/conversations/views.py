@@ -7,10 +7,9 @@ Every conversation is reached through queries.access_conversation (or the person
 inbox page); every change is one call to conversations.actions (docs/conversations.md).
 """
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,14 +24,16 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, hooks, queries
+from messagecenter.conversations.bulk import BULK_ACTIONS
+from messagecenter.conversations.downloads import attachment_response
 from messagecenter.conversations.models import Participant, ParticipantRole, SavedReply
 from messagecenter.conversations.templatetags.message_center import undo_restore_tags
-from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
+from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError
 from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
+from messagecenter.hub.feeds import bulk_action_of_feed
 from messagecenter.hub.selection import RESPONSE_NEEDED, ListSelection
-from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.web.shortcuts import (
     AuthenticatedHttpRequest,
     new_idempotency_key,
@@ -156,58 +157,6 @@ def _list_page(
 # --- actions on selected conversations -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BulkAction:
-    run: Callable[[User, Sequence[str]], int]
-    # Completes "2 conversations …" in the confirmation.
-    done: str
-    # Anyone else gets the 404 of an action that does not exist for them.
-    is_for_sellers: bool = False
-
-
-def _mute_for(days: int) -> Callable[[User, Sequence[str]], int]:
-    def mute(user: User, conversation_ids: Sequence[str]) -> int:
-        until = timezone.now() + timedelta(days=days)
-        return actions.mute_conversations(user, conversation_ids, until=until)
-
-    return mute
-
-
-def _mute_until_unmuted(user: User, conversation_ids: Sequence[str]) -> int:
-    return actions.mute_conversations(user, conversation_ids, until=None)
-
-
-BULK_ACTIONS: dict[str, BulkAction] = {
-    "read": BulkAction(actions.mark_read, "marked as read"),
-    "unread": BulkAction(actions.mark_unread, "marked as unread"),
-    "archive": BulkAction(actions.archive_conversations, "archived"),
-    "inbox": BulkAction(actions.move_to_inbox, "moved to the inbox"),
-    "trash": BulkAction(actions.trash_conversations, "moved to Trash"),
-    "restore": BulkAction(actions.restore_conversations, "restored"),
-    "delete": BulkAction(actions.delete_conversations, "deleted for ever"),
-    "mute-day": BulkAction(_mute_for(1), "muted for 1 day"),
-    "mute-week": BulkAction(_mute_for(7), "muted for 7 days"),
-    "mute": BulkAction(_mute_until_unmuted, "muted until you unmute them"),
-    "unmute": BulkAction(actions.unmute_conversations, "unmuted"),
-    "no_response_needed": BulkAction(
-        actions.mark_no_response_needed, "marked “No response needed”", is_for_sellers=True
-    ),
-}
-
-
-# What each action of the bulk bar does to the notices and promotions selected with the
-# conversations; the conversation-only actions (mute, no response needed) leave them be.
-BROADCAST_ACTIONS: dict[str, Callable[[User, Sequence[str]], int]] = {
-    "read": broadcast_actions.mark_broadcasts_read,
-    "unread": broadcast_actions.mark_broadcasts_unread,
-    "archive": broadcast_actions.archive_broadcasts,
-    "inbox": broadcast_actions.move_broadcasts_to_inbox,
-    "trash": broadcast_actions.trash_broadcasts,
-    "restore": broadcast_actions.restore_broadcasts,
-    "delete": broadcast_actions.delete_broadcasts,
-}
-
-
 @login_required
 @require_POST
 def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -219,7 +168,9 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Notices and promotions selected beside conversations (docs/notifications.md).
     broadcast_ids = request.POST.getlist("broadcast_ids")
     action_name = request.POST.get("action", "")
-    broadcast_action = BROADCAST_ACTIONS.get(action_name)
+    # What the action does to the notices and promotions selected with the conversations;
+    # the conversation-only actions (mute, no response needed) leave them be.
+    broadcast_action = bulk_action_of_feed("broadcast", action_name)
     bulk_action = BULK_ACTIONS.get(action_name)
     if bulk_action is None:
         unknown = InvalidInput("Choose what to do with the conversations.", code="unknown_action")
@@ -237,9 +188,7 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
             broadcasts_changed = 0
             if broadcast_ids and broadcast_action is not None:
                 broadcasts_changed = broadcast_action(request.user, broadcast_ids)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _message_center_page(
             request, selection, error=error, selected=selected, status=error.status
         )
@@ -289,10 +238,7 @@ def conversation(request: AuthenticatedHttpRequest, conversation_id: int) -> Htt
     if request.method == "POST":
         return _reply(request, participant)
     if participant.unread_count:
-        try:
-            actions.mark_read(request.user, [participant.conversation_id])
-        except NotFound as error:
-            raise Http404(error.message) from error
+        actions.mark_read(request.user, [participant.conversation_id])
     return _conversation_page(request, participant, saved_reply_id=request.GET.get("saved_reply"))
 
 
@@ -306,9 +252,7 @@ def _reply(request: AuthenticatedHttpRequest, participant: Participant) -> HttpR
             idempotency_key=request.POST.get("idempotency_key") or None,
             attachments=request.FILES.getlist("attachments"),
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _conversation_page(request, participant, error=error, body=body, status=error.status)
     if participant.box == Box.TRASH:
         # A reply brings a conversation back (a buyer would not answer into the void), but
@@ -321,10 +265,7 @@ def _reply(request: AuthenticatedHttpRequest, participant: Participant) -> HttpR
 
 
 def _participant(user: User, conversation_id: int) -> Participant:
-    try:
-        return queries.access_conversation(user, conversation_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    return queries.access_conversation(user, conversation_id)
 
 
 def _conversation_page(
@@ -391,23 +332,7 @@ def attachment(request: AuthenticatedHttpRequest, attachment_id: int) -> FileRes
     """A download; an image also opens in the browser (?view=inline, the thumbnails and
     their full size). The stored type was checked by content, nosniff stops a browser from
     guessing a different one, and the sandbox keeps anything else from running."""
-    try:
-        found = queries.access_attachment(request.user, attachment_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    try:
-        handle = found.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404("No such attachment.") from error
-    is_inline = request.GET.get("view") == "inline" and found.is_image
-    response = FileResponse(
-        handle,
-        as_attachment=not is_inline,
-        filename=found.download_name,
-        content_type=found.content_type,
+    return attachment_response(
+        queries.access_attachment(request.user, attachment_id),
+        inline=request.GET.get("view") == "inline",
     )
-    if is_inline:
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response

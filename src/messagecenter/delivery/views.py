@@ -20,7 +20,6 @@ from messagecenter.delivery.forms import parse_choices
 from messagecenter.delivery.links import LinkHolder, holder_of
 from messagecenter.delivery.models import Category, MailboxEmail
 from messagecenter.delivery.preferences import choices_for
-from messagecenter.errors import NotFound
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 
@@ -99,10 +98,7 @@ def email_replies(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _holder_or_404(token: str, *, category_required: bool = False) -> LinkHolder:
-    try:
-        return holder_of(token, category_required=category_required)
-    except NotFound as error:
-        raise Http404(str(error)) from error
+    return holder_of(token, category_required=category_required)
 
 
 # --- development mailbox -------------------------------------------------------------------

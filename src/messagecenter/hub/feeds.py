@@ -6,8 +6,8 @@ A merged list is ordered by (time, rank, id), newest first: at one time, the fee
 higher rank comes first. A cursor names the last row shown as `time~<marker><id>`.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -46,6 +46,9 @@ class Feed:
     # Opening the Message Center: what is new up to this moment is seen. Given how many of
     # its rows the counts found unseen; returns how many it marked.
     mark_seen: Callable[[User, datetime, int], int]
+    # What the Message Center's bulk bar can do to the feed's rows selected beside
+    # conversations, by action name ("trash", "read"…).
+    bulk_actions: Mapping[str, Callable[[User, Sequence[Any]], int]] = field(default_factory=dict)
 
 
 _feeds: dict[str, Feed] = {}
@@ -58,3 +61,8 @@ def register_feed(feed: Feed) -> None:
 def feeds() -> list[Feed]:
     """Highest rank first, the order rows of one time are listed in."""
     return sorted(_feeds.values(), key=lambda feed: -feed.rank)
+
+
+def bulk_action_of_feed(name: str, action: str) -> Callable[[User, Sequence[Any]], int] | None:
+    feed = _feeds.get(name)
+    return None if feed is None else feed.bulk_actions.get(action)

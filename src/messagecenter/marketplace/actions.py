@@ -33,7 +33,7 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
-from messagecenter.marketplace.templatetags.marketplace import money
+from messagecenter.marketplace.presentation import money
 
 # A retry after losing a race to start the same conversation (two events about one new
 # order at once) finds it; more attempts than that mean something else is wrong.

@@ -14,15 +14,17 @@ from messagecenter.api_support import (
     ApiRequest,
     Id,
     IdempotencyKey,
+    PageLimit,
+    StorefrontOut,
     Text,
     message_input_openapi,
     parse_json,
     parse_message_input,
 )
 from messagecenter.conversations import actions
-from messagecenter.conversations.api import MessageIn, MessageOut, PageLimit, StorefrontOut, sent
 from messagecenter.conversations.models import Participant
-from messagecenter.conversations.templatetags.message_center import counterpart
+from messagecenter.conversations.presentation import counterpart
+from messagecenter.conversations.schemas import MessageIn, MessageOut, sent
 from messagecenter.errors import TooLarge
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace import actions as marketplace_actions

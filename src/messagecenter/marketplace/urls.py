@@ -3,6 +3,8 @@ from django.urls import path
 from messagecenter.marketplace import views
 
 urlpatterns = [
+    # "Your Account" lists a seller's products beside the ways to the Message Center.
+    path("account/", views.account, name="account"),
     path("products/<str:sku>/", views.product, name="product"),
     path("products/<str:sku>/ask/", views.ask_seller, name="ask-seller"),
     path("orders/", views.orders, name="orders"),

@@ -11,12 +11,23 @@ from django.views.decorators.http import require_POST, require_safe
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.errors import MessageCenterError, NotFound
+from messagecenter.errors import FORM_ERRORS, MessageCenterError
 from messagecenter.marketplace import queries
 from messagecenter.marketplace.models import Order, Product, Storefront
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, new_idempotency_key
 
 ORDERS_PER_PAGE = 10
+
+
+@login_required
+@require_safe
+def account(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Your Account": the way to the Message Center and Your Orders, as in the user's guide."""
+    return render(
+        request,
+        "accounts/account.html",
+        {"products": queries.storefront_products(request.user)},
+    )
 
 
 @login_required
@@ -40,18 +51,13 @@ def ask_seller(request: AuthenticatedHttpRequest, sku: str) -> HttpResponse:
             idempotency_key=request.POST.get("idempotency_key") or None,
             attachments=request.FILES.getlist("attachments"),
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _product_page(request, product, error=error, body=body, status=error.status)
     return redirect("conversation", message.conversation_id)
 
 
 def _product(sku: str) -> Product:
-    try:
-        return queries.product_by_sku(sku)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    return queries.product_by_sku(sku)
 
 
 def _product_page(
@@ -118,9 +124,7 @@ def contact_buyer(request: AuthenticatedHttpRequest, number: str) -> HttpRespons
             idempotency_key=request.POST.get("idempotency_key") or None,
             attachments=request.FILES.getlist("attachments"),
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _sold_order_page(request, order, failed=(error, body), status=error.status)
     return redirect("conversation", message.conversation_id)
 
@@ -142,9 +146,7 @@ def contact_seller(
             idempotency_key=request.POST.get("idempotency_key") or None,
             attachments=request.FILES.getlist("attachments"),
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _order_page(
             request,
             order,
@@ -155,17 +157,11 @@ def contact_seller(
 
 
 def _order(user: User, number: str) -> Order:
-    try:
-        return queries.access_order(user, number)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    return queries.access_order(user, number)
 
 
 def _sold_order(seller: User, number: str) -> Order:
-    try:
-        return queries.sold_order(seller, number)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    return queries.sold_order(seller, number)
 
 
 @dataclass(frozen=True)

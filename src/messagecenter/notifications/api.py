@@ -5,7 +5,6 @@ unseen counts are in GET /folders with the conversations'; POST /seen sees them 
 A client shows "All" (or Notices, Promotions, Archive, Trash) by merging GET /broadcasts
 with GET /conversations of the same box and folder by time: both are newest first."""
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,13 +12,13 @@ import pydantic
 from django.conf import settings
 from ninja import Router, Schema
 
-from messagecenter.accounts.models import User
 from messagecenter.api_support import ApiRequest, Id, Text
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
-from messagecenter.notifications import actions, queries
+from messagecenter.notifications import queries
+from messagecenter.notifications.bulk import BROADCAST_ACTIONS
 from messagecenter.notifications.models import BroadcastKind
 from messagecenter.notifications.queries import BROADCAST_RANK, BroadcastItem
 
@@ -117,15 +116,6 @@ def list_broadcasts(
 
 
 BroadcastAction = Literal["read", "unread", "archive", "inbox", "trash", "restore", "delete"]
-ACTIONS: dict[str, Callable[[User, list[int]], int]] = {
-    "read": actions.mark_broadcasts_read,
-    "unread": actions.mark_broadcasts_unread,
-    "archive": actions.archive_broadcasts,
-    "inbox": actions.move_broadcasts_to_inbox,
-    "trash": actions.trash_broadcasts,
-    "restore": actions.restore_broadcasts,
-    "delete": actions.delete_broadcasts,
-}
 
 
 class BroadcastActionIn(Schema):
@@ -139,7 +129,9 @@ class BroadcastActionIn(Schema):
 def act_on_broadcasts(request: ApiRequest, payload: BroadcastActionIn) -> ChangedOut:
     """All or nothing: one id that is not yours (or does not exist) fails the request with
     404 and changes nothing. At most 500 at once; `delete` (for ever) only from Trash."""
-    return ChangedOut(changed=ACTIONS[payload.action](request.auth, payload.broadcast_ids))
+    return ChangedOut(
+        changed=BROADCAST_ACTIONS[payload.action](request.auth, payload.broadcast_ids)
+    )
 
 
 # After /broadcasts/actions, which the path of one broadcast would otherwise shadow.

@@ -8,6 +8,20 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from messagecenter.hub.feeds import register_feed
+        from messagecenter.notifications import queries
         from messagecenter.notifications.feed import BROADCASTS
+        from messagecenter.realtime.audiences import (
+            BroadcastAudiences,
+            register_broadcast_audiences,
+        )
 
         register_feed(BROADCASTS)
+        register_broadcast_audiences(
+            BroadcastAudiences(
+                # Through the module, read at each call (tests replace them).
+                announced_since=lambda moment: queries.announced_since(moment),
+                recipients_among=lambda broadcast_id, user_ids: queries.broadcast_recipients_among(
+                    broadcast_id, user_ids
+                ),
+            )
+        )

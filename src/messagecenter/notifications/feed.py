@@ -7,6 +7,7 @@ from datetime import datetime
 from messagecenter.accounts.models import User
 from messagecenter.hub.feeds import Feed, Position
 from messagecenter.notifications import actions, queries
+from messagecenter.notifications.bulk import BROADCAST_ACTIONS
 
 
 def _rows(
@@ -29,4 +30,5 @@ BROADCASTS = Feed(
     count_sql=queries.broadcast_count_sql,
     fold_counts=queries.fold_broadcast_counts,
     mark_seen=_mark_seen,
+    bulk_actions=BROADCAST_ACTIONS,
 )

@@ -2,11 +2,10 @@
 are the Message Center's own (conversations/views.py merges broadcasts in)."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from messagecenter.errors import NotFound
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.hub.selection import ListSelection
 from messagecenter.notifications import actions, queries
@@ -18,12 +17,9 @@ from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 def broadcast(request: AuthenticatedHttpRequest, broadcast_id: int) -> HttpResponse:
     """Reading it marks it read, as for a conversation. Not for this person, not due yet,
     expired, cancelled or missing: the same 404."""
-    try:
-        item = queries.access_broadcast(request.user, broadcast_id)
-        if not item.is_read and request.method == "GET":
-            actions.mark_broadcasts_read(request.user, [item.pk])
-    except NotFound as error:
-        raise Http404(error.message) from error
+    item = queries.access_broadcast(request.user, broadcast_id)
+    if not item.is_read and request.method == "GET":
+        actions.mark_broadcasts_read(request.user, [item.pk])
     if item.box == Box.INBOX:
         selection = ListSelection(folder=item.folder)
         label = dict(Folder.choices)[item.folder]

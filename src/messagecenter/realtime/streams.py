@@ -28,7 +28,6 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, wraps
-from importlib import import_module
 from typing import Any, cast
 
 from asgiref.sync import sync_to_async
@@ -47,6 +46,7 @@ from messagecenter.accounts.authentication import ApiTokenAuth
 from messagecenter.api_support import error_response
 from messagecenter.errors import InvalidInput, NotAuthenticated, NotFound
 from messagecenter.realtime import pubsub, queries
+from messagecenter.realtime.audiences import broadcast_audiences
 from messagecenter.realtime.models import UserEvent
 from messagecenter.realtime.queries import StreamCredential
 
@@ -235,24 +235,16 @@ class OpenStream:
 def _check(
     credentials: Collection[StreamCredential], user_ids: Collection[int], since: datetime
 ) -> tuple[set[StreamCredential], dict[int, int], list[int]]:
-    announced: Callable[[datetime], list[int]] = import_module(
-        "messagecenter.notifications.queries"
-    ).announced_since
     return (
         queries.signed_in(credentials),
         queries.newest_sequences(user_ids),
-        announced(since),
+        broadcast_audiences().announced_since(since),
     )
 
 
 @_released
 def _recipients(broadcast_id: int, user_ids: Collection[int]) -> set[int]:
-    # Lazily: the notifications app imports realtime's actions; this module must not
-    # import it back at load time.
-    find: Callable[[int, Collection[int]], set[int]] = import_module(
-        "messagecenter.notifications.queries"
-    ).broadcast_recipients_among
-    return find(broadcast_id, user_ids)
+    return broadcast_audiences().recipients_among(broadcast_id, user_ids)
 
 
 check = sync_to_async(_check, thread_sensitive=False)

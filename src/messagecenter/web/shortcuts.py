@@ -2,17 +2,20 @@
 safe way back to where a form came from, and the key that makes a form submit once."""
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from messagecenter.accounts.models import User
+if TYPE_CHECKING:
+    # A type only: the foundation does not depend on accounts at run time.
+    from messagecenter.accounts.models import User
 
 
 class AuthenticatedHttpRequest(HttpRequest):
     """The request of a view behind login_required: `user` is a signed-in User."""
 
-    user: User
+    user: "User"
 
 
 def redirect_to_next(request: HttpRequest, fallback: str) -> HttpResponseRedirect:

@@ -15,10 +15,10 @@ from django.utils.safestring import SafeString
 
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
-    Kind,
     Participant,
     ParticipantRole,
 )
+from messagecenter.conversations.presentation import counterpart
 
 register = template.Library()
 
@@ -60,19 +60,7 @@ def _ids(values: str) -> list[int]:
     return [int(value) for value in values.split(",") if value.isdigit()]
 
 
-@register.filter
-def counterpart(participant: Participant) -> str:
-    """Who the conversation is with, as this person sees it: the buyer for a seller or an
-    agent, the seller's storefront for a buyer, else the marketplace itself."""
-    conversation = participant.conversation
-    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
-    if is_serving_buyer and conversation.buyer is not None:
-        return conversation.buyer.public_name
-    if conversation.storefront is not None:
-        return str(conversation.storefront.name)
-    if conversation.kind == Kind.CUSTOMER_SERVICE:
-        return "Customer service"
-    return "Marketplace"
+register.filter(counterpart)
 
 
 @register.filter

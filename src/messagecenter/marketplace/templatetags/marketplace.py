@@ -1,13 +1,7 @@
 from django import template
 
+from messagecenter.marketplace.presentation import money
+
 register = template.Library()
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-@register.filter
-def money(cents: int, currency: str = "USD") -> str:
-    """12999, "USD" -> "$129.99"; a currency without a symbol here is written out."""
-    amount = f"{cents / 100:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+register.filter(money)
