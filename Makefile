@@ -41,6 +41,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python
 lint: install
 	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/ruff format --check src tests scripts bench
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy
