@@ -36,7 +36,7 @@ from messagecenter.delivery.models import (
     SuppressionReason,
 )
 from messagecenter.delivery.preferences import RULES, enabled_user_ids
-from messagecenter.delivery.rendering import BroadcastContent, NothingToSend, build, load
+from messagecenter.delivery.rendering import BroadcastContent, Loaded, NothingToSend, build, load
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +71,11 @@ def send_due_emails(*, limit: int = 200, now: datetime | None = None) -> int:
         connection.open()
         # Recorded one by one, each as it is sent: a sender killed here repeats at most the
         # e-mail in flight (recorded per batch, a kill repeated up to the whole claim).
+        # What they are about is still read for all of them at once.
+        loaded_fixed = load(fixed)
         for email in fixed:
             sent = Outcome()
-            _send_all(connection, [email], people, broadcasts, sent)
+            _send_all(connection, [email], people, broadcasts, sent, loaded_fixed)
             _record(sent, timezone.now())
         for start in range(0, len(switchable), CHECKED_CHUNK):
             chunk = switchable[start : start + CHECKED_CHUNK]
@@ -143,9 +145,12 @@ def _send_all(
     people: dict[int, User],
     broadcasts: dict[int, BroadcastContent],
     outcome: Outcome,
+    loaded: Loaded | None = None,
 ) -> None:
-    # What the e-mails are about, read for the batch at once (not a query per e-mail).
-    loaded = load(emails)
+    # What the e-mails are about, read for the batch at once (not a query per e-mail),
+    # unless the caller read it for a larger batch already.
+    if loaded is None:
+        loaded = load(emails)
     for email in emails:
         user = people[email.user_id]
         if not user.email or not user.is_active:
