@@ -156,19 +156,7 @@ def record_sign_in(request: HttpRequest, user: User) -> None:
         return
     now = timezone.now()
     where = Whereabouts.of(request)
-    BrowserSession.objects.update_or_create(
-        session_key=session_key,
-        defaults={
-            "user": user,
-            "user_agent": where.user_agent,
-            "signed_in_at": now,
-            "first_address": where.address,
-            "first_country": where.country,
-            "last_used_at": now,
-            "last_address": where.address,
-            "last_country": where.country,
-        },
-    )
+    _save_browser(session_key, user, where, now)
     request.session[BROWSER_SEEN_KEY] = now.isoformat()
 
 
@@ -191,20 +179,25 @@ def record_browser_use(request: HttpRequest, user: User) -> None:
             # Ended during this very request: not brought back, not saved again.
             return
         # Signed in before devices were recorded: listed from now on.
-        BrowserSession.objects.update_or_create(
-            session_key=session_key,
-            defaults={
-                "user": user,
-                "user_agent": where.user_agent,
-                "signed_in_at": now,
-                "first_address": where.address,
-                "first_country": where.country,
-                "last_used_at": now,
-                "last_address": where.address,
-                "last_country": where.country,
-            },
-        )
+        _save_browser(session_key, user, where, now)
     request.session[BROWSER_SEEN_KEY] = now.isoformat()
+
+
+def _save_browser(session_key: str, user: User, where: Whereabouts, now: datetime) -> None:
+    """The browser's row as at a sign-in: first and last use both now."""
+    BrowserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={
+            "user": user,
+            "user_agent": where.user_agent,
+            "signed_in_at": now,
+            "first_address": where.address,
+            "first_country": where.country,
+            "last_used_at": now,
+            "last_address": where.address,
+            "last_country": where.country,
+        },
+    )
 
 
 def forget_browser_session(session_key: str | None) -> None:

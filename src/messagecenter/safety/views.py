@@ -40,9 +40,6 @@ def blocked_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def unblock(request: AuthenticatedHttpRequest, block_id: int) -> HttpResponse:
-    try:
-        actions.unblock(request.user, block_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    actions.unblock(request.user, block_id)
     messages.success(request, "Unblocked: they can message you again.")
     return HttpResponseRedirect(reverse("blocked-list"))

@@ -36,10 +36,7 @@ def _staff(request: AuthenticatedHttpRequest) -> User:
 
 
 def _case(user: User, case_id: Any) -> Case:
-    try:
-        return queries.access_case(user, case_id, for_agent=True)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    return queries.access_case(user, case_id, for_agent=True)
 
 
 # --- the queues -----------------------------------------------------------------------------
@@ -246,10 +243,7 @@ def context_conversation(
     opening it leaves an audit line in the case's history."""
     agent = _staff(request)
     found = _case(agent, case_id)
-    try:
-        conversation = queries.access_context_conversation(found, conversation_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    conversation = queries.access_context_conversation(found, conversation_id)
     if request.method == "GET":
         actions.note_context_opened(agent, found, conversation)
     return render(
@@ -303,10 +297,7 @@ def delete_canned_response(
     request: AuthenticatedHttpRequest, canned_response_id: int
 ) -> HttpResponse:
     agent = _staff(request)
-    try:
-        actions.delete_canned_response(agent, canned_response_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    actions.delete_canned_response(agent, canned_response_id)
     messages.success(request, "Canned response deleted.")
     return redirect("console-canned-responses")
 
@@ -319,11 +310,8 @@ def delete_canned_response(
 def transcript(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     """ "Download transcript": the case's conversation as plain text, for its customer
     and for the agents of its team."""
-    try:
-        found = queries.access_case(request.user, case_id)
-        text = queries.transcript(request.user, found)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    found = queries.access_case(request.user, case_id)
+    text = queries.transcript(request.user, found)
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{found.number}-transcript.txt"'
     response["X-Content-Type-Options"] = "nosniff"
