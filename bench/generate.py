@@ -455,6 +455,7 @@ def token_secret(seed: int, user_id: int, purpose: str) -> str:
 
 def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] = print) -> Dataset:
     """Load the marketplace into the configured, migrated and empty database."""
+    from django.conf import settings
     from django.db import connection, transaction
 
     from messagecenter.accounts.actions import API_TOKEN_SHOWN_CHARS, hash_api_token_secret
@@ -793,13 +794,19 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
     def buyer_name(user: int) -> str:
         return f"{FIRST_NAMES[user % len(FIRST_NAMES)]} {LAST_INITIALS[user % 22]}."
 
+    def agent_name(user: int) -> str:
+        return f"Agent {user} from Customer Service"
+
     def public_name(user: int) -> str:
+        """User.public_name's rule, without a query."""
         if user == 0:
             return MARKETPLACE_NAME
         if first_seller <= user < first_buyer:
             return shop_name(user - agents)
         if user <= agents:
-            return f"Agent {user} from Customer Service"
+            if settings.SUPPORT_SHOW_AGENT_NAMES:
+                return agent_name(user)
+            return str(settings.SUPPORT_AGENT_PUBLIC_NAME)
         return buyer_name(user)
 
     name_tokens: dict[int, tuple[list[str], str]] = {}
@@ -900,7 +907,7 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
     def user_rows() -> Iterator[tuple[Any, ...]]:
         for user in range(1, options.users + 1):
             if user <= agents:
-                role, display = Role.AGENT, public_name(user)
+                role, display = Role.AGENT, agent_name(user)
             elif user < first_buyer:
                 role, display = Role.SELLER, f"Owner of shop {user - agents}"
             else:

@@ -26,6 +26,8 @@ READS = {
     "search, biggest seller: common word 'delivery'",
     "search, biggest seller: rare word 'tourmaline'",
     "search, biggest seller: order number",
+    "search, biggest seller: misspelt common word 'deliery'",
+    "search, biggest seller: misspelt rare word 'tourmline'",
 }
 # Each read alone and with 4 clients (--read-concurrency 1,4).
 WORKLOADS = {
