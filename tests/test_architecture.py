@@ -68,3 +68,19 @@ def test_the_contract_fails_on_a_back_import(
 
     assert checked.returncode == 1
     assert broken in " ".join(checked.stdout.split())
+
+
+def test_the_contract_fails_on_a_new_app_without_a_layer(tmp_path: Path) -> None:
+    copy = tmp_path / "src"
+    shutil.copytree(
+        ROOT / "src" / "messagecenter",
+        copy / "messagecenter",
+        ignore=shutil.ignore_patterns("__pycache__", "static", "templates"),
+    )
+    (copy / "messagecenter" / "newapp").mkdir()
+    (copy / "messagecenter" / "newapp" / "__init__.py").write_text("")
+
+    checked = lint_imports(copy)
+
+    assert checked.returncode == 1
+    assert "- messagecenter.newapp" in checked.stdout
