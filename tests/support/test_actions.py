@@ -5,6 +5,7 @@ from django.core import mail
 from django.test import TestCase
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
@@ -64,6 +65,65 @@ def test_a_request_opens_a_case_in_the_unassigned_queue_with_what_it_is_about(
     assert "expect an answer by" in messages[1].body
     assert Participant.objects.get(conversation=case.conversation).user_id == buyer.pk
     counts_are_true()
+
+
+def test_open_case_opens_any_kind_in_its_team_with_links_counter_and_history(
+    buyer: User, seller: User, product: Product
+) -> None:
+    order = factories.order_with_item(buyer, product)
+    asked = conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "Hello?"
+    )
+    reported = conversation_actions.send_message(
+        seller, asked.conversation_id, "Pay me outside the marketplace."
+    )
+    talk = asked.conversation
+
+    report = actions.open_case(
+        "report",
+        buyer,
+        "A seller asks for payment outside",
+        about_conversation=talk,
+        about_message=reported,
+        priority=3,
+        reason="off_platform_payment",
+    )
+    claim = actions.open_case(
+        "claim", buyer, "Item not received", order=order, actor=None, tell_customer=False
+    )
+
+    assert (report.kind, report.team.slug, report.status, report.assignee_id) == (
+        "report",
+        "trust-and-safety",
+        "open",
+        None,
+    )
+    assert (report.about_conversation_id, report.about_message_id, report.priority) == (
+        talk.pk,
+        reported.pk,
+        3,
+    )
+    assert (claim.team.slug, claim.order_id, claim.conversation_id) == ("claims", order.pk, None)
+    opened = CaseEvent.objects.get(case=report)
+    assert (opened.kind, opened.actor_id, opened.detail) == (
+        "opened",
+        buyer.pk,
+        {"reason": "off_platform_payment"},
+    )
+    assert CaseEvent.objects.get(case=claim).actor_id is None
+    # The reporter's devices hear of theirs; the claim asked for silence.
+    assert UserEvent.objects.filter(user=buyer, kind="case.updated").count() == 1
+    assert queries.stored_counts() == {
+        (report.team_id, "open", UNASSIGNED): 1,
+        (claim.team_id, "open", UNASSIGNED): 1,
+    }
+    counts_are_true()
+
+
+def test_open_case_refuses_an_unknown_kind_and_changes_nothing(buyer: User) -> None:
+    with pytest.raises(InvalidInput):
+        actions.open_case("complaint", buyer, "Something")
+    assert not Case.objects.exists()
 
 
 def test_a_retried_request_with_the_same_key_is_one_case(buyer: User) -> None:

@@ -13,7 +13,7 @@ transaction moves them in (docs/support.md, "Lock order").
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,7 +27,7 @@ from messagecenter.conversations.hooks import PostedMessage
 from messagecenter.conversations.models import Conversation, Message, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
-from messagecenter.marketplace.models import Order
+from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
 from messagecenter.rows import unique_row
@@ -113,29 +113,90 @@ def open_request(
             existing.found_by_idempotency_key = True
             return existing
         team = team_for(CaseKind.REQUEST)
-        _lock_team(team.pk)
-        now = timezone.now()
         expected = queries.expected_response(team)
-        case = Case.objects.create(
-            kind=CaseKind.REQUEST,
-            status=CaseStatus.OPEN,
+        case = open_case(
+            CaseKind.REQUEST,
+            customer,
+            message.conversation.subject,
             team=team,
-            customer=customer,
-            subject=message.conversation.subject,
             conversation_id=message.conversation_id,
             order=order,
             product=product,
             about_conversation=about,
-            created_at=now,
             queued_at=message.created_at,
-            respond_by=now + expected,
+            respond_within=expected,
         )
-        _move_counters({(team.pk, CaseStatus.OPEN, UNASSIGNED): 1})
-        _history(case, customer, CaseEventKind.OPENED, now=now)
         conversation_actions.post_marketplace_message(
             message.conversation_id, _received_text(case, expected)
         )
-        _tell_customer(case)
+        return case
+
+
+def open_case(
+    kind: str,
+    customer: User,
+    subject: str,
+    *,
+    team: Team | None = None,
+    conversation_id: int | None = None,
+    order: Order | None = None,
+    product: Product | None = None,
+    about_conversation: Conversation | None = None,
+    about_message: Message | None = None,
+    priority: int = CasePriority.NORMAL,
+    status: str = CaseStatus.OPEN,
+    queued_at: datetime | None = None,
+    respond_within: timedelta | None = None,
+    due_at: datetime | None = None,
+    actor: User | Literal["customer"] | None = "customer",
+    tell_customer: bool = True,
+    **detail: Any,
+) -> Case:
+    """Open a case of any kind (request, report, claim) in its team's queue, unassigned:
+    the row with what it is about, +1 on its queue counter, the "opened" line of its
+    history and (unless told not to) the customer's live `case.updated`, in the caller's
+    transaction (or its own).
+
+    The caller checks who may open it and what the links point at (access getters) and
+    writes its own rows (a claim's stage, a report's reasons) beside it. A conversation
+    the case talks in must already exist, with its participants locked if the caller
+    holds them (the lock order: participants → team → case). `team` defaults to the
+    kind's (`team_for`); `queued_at` to now; `respond_within` sets `respond_by` (what
+    the customer was promised); `actor` is who opened it for the history (the customer
+    unless given; None for the marketplace's own systems); `detail` goes into that
+    history line."""
+    if kind not in CaseKind.values:
+        raise InvalidInput("Unknown kind of case.", code="invalid_case_kind")
+    if status not in CaseStatus.values:
+        raise InvalidInput("Unknown case status.", code="invalid_status")
+    team = team if team is not None else team_for(kind)
+    # No savepoint when the caller is already in a transaction: it is theirs to roll back.
+    with transaction.atomic(savepoint=False):
+        _lock_team(team.pk)
+        now = timezone.now()
+        case = Case.objects.create(
+            kind=kind,
+            status=status,
+            priority=priority,
+            team=team,
+            customer=customer,
+            subject=subject[:200],
+            conversation_id=conversation_id,
+            order=order,
+            product=product,
+            about_conversation=about_conversation,
+            about_message=about_message,
+            created_at=now,
+            queued_at=queued_at or now,
+            respond_by=now + respond_within if respond_within is not None else None,
+            solved_at=now if status in (CaseStatus.SOLVED, CaseStatus.CLOSED) else None,
+            due_at=due_at,
+        )
+        _move_counters({(team.pk, status, UNASSIGNED): 1})
+        opened_by = customer if actor == "customer" else actor
+        _history(case, opened_by, CaseEventKind.OPENED, now=now, **detail)
+        if tell_customer:
+            _tell_customer(case)
         return case
 
 
