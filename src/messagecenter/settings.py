@@ -181,16 +181,9 @@ def _database(url: str) -> dict[str, Any]:
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "10"))
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'messagecenter.sqlite3'}"
 DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
-# Concurrent sends of a process are committed together (messagecenter/db/group_commit.py).
-# On by default on SQLite only: on PostgreSQL a batch and a concurrent mark-read or archive
-# can still lock one person's event-stream and counter rows in opposite orders (deadlock
-# found by tests/conversations/test_group_commit.py; decision 0010). GROUP_COMMIT=1/0.
-GROUP_COMMIT = (
-    os.environ.get(
-        "GROUP_COMMIT", "1" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "0"
-    )
-    != "0"
-)
+# Concurrent sends of a process are committed together (messagecenter/db/group_commit.py,
+# decision 0010), on both databases; GROUP_COMMIT=0 commits each send alone.
+GROUP_COMMIT = os.environ.get("GROUP_COMMIT", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

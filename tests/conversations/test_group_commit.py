@@ -19,7 +19,6 @@ from messagecenter.errors import NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from tests import factories
-from tests.conftest import database_vendor
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
 from tests.conversations.test_concurrency import in_threads
 
@@ -27,13 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def batching(settings: Settings, request: pytest.FixtureRequest) -> None:
-    """Group commit on, on both databases (PostgreSQL's default is off, decision 0010),
-    except for the test that mixes sends with other actions on PostgreSQL (the deadlock
-    that keeps it off there)."""
-    settings.GROUP_COMMIT = not (
-        request.node.name.startswith("test_two_thousand") and database_vendor() == "postgresql"
-    )
+def batching(settings: Settings) -> None:
+    """Group commit on, whatever the environment says (GROUP_COMMIT=0 turns it off)."""
+    settings.GROUP_COMMIT = True
 
 
 @pytest.fixture

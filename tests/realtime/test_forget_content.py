@@ -29,7 +29,11 @@ def test_delete_for_ever_removes_previews_from_the_log_and_keeps_positions(
     question = actions.ask_seller_about_product(buyer, product.pk, f"Hi, {SECRET}")
     actions.send_message(seller, question.conversation_id, f"Noted: {SECRET}")
     other = actions.contact_customer_service(buyer, "Help", "Keep this one")
-    sequences = list(UserEvent.objects.filter(user=buyer).values_list("sequence", flat=True))
+    # In sequence order: PostgreSQL returns rows in no set order, and the rewritten
+    # previews move theirs.
+    sequences = list(
+        UserEvent.objects.filter(user=buyer).order_by("sequence").values_list("sequence", flat=True)
+    )
     actions.trash_conversations(buyer, [question.conversation_id])
 
     actions.delete_conversations(buyer, [question.conversation_id])
@@ -40,9 +44,9 @@ def test_delete_for_ever_removes_previews_from_the_log_and_keeps_positions(
     assert SECRET in log_text(seller)
     assert (
         list(
-            UserEvent.objects.filter(user=buyer, sequence__lte=sequences[-1]).values_list(
-                "sequence", flat=True
-            )
+            UserEvent.objects.filter(user=buyer, sequence__lte=sequences[-1])
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
         )
         == sequences
     )

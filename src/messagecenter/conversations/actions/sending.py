@@ -45,7 +45,7 @@ from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, Box
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
-from messagecenter.realtime.models import EventKind
+from messagecenter.realtime.models import EventKind, EventStream
 from messagecenter.rows import unique_row
 from messagecenter.search.actions import index_messages
 
@@ -403,15 +403,35 @@ def _send_or_find(
 
 
 def _lock_conversations(conversation_ids: list[int]) -> None:
-    """A batch's conversations' participant rows, locked in one order before its sends
-    run (each send locks its own again: already held)."""
-    if conversation_ids:
-        list(
+    """Everything a batch's sends will lock, taken before they run, class by class in the
+    order every other action takes them (participants, then counters, then event streams),
+    each class in key order; each send then finds its locks already held.
+
+    Taken send by send instead, a batch would hold one send's event streams while asking
+    for the next send's counters, and a mark-read holding that counter and asking for its
+    event stream would close a cycle (PostgreSQL found exactly that, decision 0010)."""
+    if not conversation_ids:
+        return
+    people = sorted(
+        set(
             Participant.objects.select_for_update()
             .filter(conversation_id__in=conversation_ids)
             .order_by("conversation_id", "id")
-            .values_list("id", flat=True)
+            .values_list("user_id", flat=True)
         )
+    )
+    list(
+        UnreadCounter.objects.select_for_update()
+        .filter(user_id__in=people)
+        .order_by("user_id", "key")
+        .values_list("pk", flat=True)
+    )
+    list(
+        EventStream.objects.select_for_update()
+        .filter(user_id__in=people)
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    )
 
 
 # One per process: its request threads hand their sends to it (db/group_commit.py).
