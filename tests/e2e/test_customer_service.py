@@ -98,6 +98,11 @@ def test_alice_asks_an_agent_answers_live_and_by_email_never_the_note(
     agent.get_by_role("button", name="Sign in").click()
     expect(agent).to_have_url(re.compile(r"/console/$"))
     expect(agent.get_by_test_id("queue-count-unassigned")).to_have_text("1")
+    # The filters' number field wears the shared field style like its neighbours.
+    age_style = agent.get_by_label("Waiting at least (hours)").evaluate(
+        "field => [getComputedStyle(field).borderTopLeftRadius, getComputedStyle(field).width]"
+    )
+    assert age_style[0] == "8px"
     agent.get_by_role("link", name=case.number).click()
     agent.get_by_role("button", name="Assign to me").click()
     expect(agent.get_by_test_id("case-assignee")).to_contain_text("Priya Natarajan")

@@ -46,9 +46,13 @@ class StatusLine:
 # order, rather than a second one from inside the hook).
 MessageHook = Callable[[PostedMessage], list[PendingEvent]]
 StatusHook = Callable[[User, int], StatusLine | None]
+# The short status of many conversations of a list page at once (by conversation id): one
+# read for the page, never one per row.
+RowStatusHook = Callable[[User, list[int]], dict[int, StatusLine]]
 
 _message_hooks: dict[str, list[MessageHook]] = {}
 _status_hooks: dict[str, list[StatusHook]] = {}
+_row_status_hooks: dict[str, list[RowStatusHook]] = {}
 
 
 def on_message_posted(kinds: tuple[str, ...], hook: MessageHook) -> None:
@@ -63,6 +67,15 @@ def on_message_posted(kinds: tuple[str, ...], hook: MessageHook) -> None:
 def on_status_line(kinds: tuple[str, ...], hook: StatusHook) -> None:
     for kind in kinds:
         hooks = _status_hooks.setdefault(kind, [])
+        if hook not in hooks:
+            hooks.append(hook)
+
+
+def on_row_status(kinds: tuple[str, ...], hook: RowStatusHook) -> None:
+    """Call `hook` once per list page with the ids of its conversations of these kinds;
+    its labels show on their rows ("Waiting for us", "Answered", "Solved")."""
+    for kind in kinds:
+        hooks = _row_status_hooks.setdefault(kind, [])
         if hook not in hooks:
             hooks.append(hook)
 
@@ -84,3 +97,16 @@ def status_line(user: User, kind: str, conversation_id: int) -> StatusLine | Non
         if line is not None:
             return line
     return None
+
+
+def row_statuses(user: User, rows: list[tuple[int, str]]) -> dict[int, StatusLine]:
+    """The labels of a page's rows, given as (conversation id, kind): each hook is asked
+    once for all its kinds' rows; a page without such rows asks nothing."""
+    by_hook: dict[RowStatusHook, list[int]] = {}
+    for conversation_id, kind in rows:
+        for hook in _row_status_hooks.get(kind, ()):
+            by_hook.setdefault(hook, []).append(conversation_id)
+    statuses: dict[int, StatusLine] = {}
+    for hook, conversation_ids in by_hook.items():
+        statuses.update(hook(user, conversation_ids))
+    return statuses

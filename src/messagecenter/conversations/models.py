@@ -6,7 +6,7 @@ index range scan whatever the person's size. See docs/conversations.md.
 """
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -271,6 +271,10 @@ class Participant(models.Model):
             # Opening the Message Center marks what is new as seen.
             models.Index(fields=["user"], condition=Q(is_seen=False), name="participant_unseen"),
         ]
+
+    # Not a column: a list row's short status from conversations.hooks.row_statuses (a
+    # customer-service conversation's case: "Waiting for us", "Answered", "Solved").
+    row_status: Any = None
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.conversation_id}"

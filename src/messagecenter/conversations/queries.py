@@ -18,6 +18,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import hooks
 from messagecenter.conversations.models import (
     Attachment,
     Message,
@@ -144,9 +145,16 @@ def conversation_rows(
         if rank != CONVERSATION_RANK:
             same_time = Q(pk__in=[])
         rows = rows.filter(Q(last_activity_at__lt=last_activity_at) | same_time)
-    return list(
+    participants = list(
         rows.select_related(*LIST_ROW_RELATIONS).order_by("-last_activity_at", "-id")[:limit]
     )
+    statuses = hooks.row_statuses(
+        user, [(row.conversation_id, row.conversation.kind) for row in participants]
+    )
+    if statuses:
+        for row in participants:
+            row.row_status = statuses.get(row.conversation_id)
+    return participants
 
 
 def counter_sql(user: User, now: datetime) -> tuple[str, list[Any]]:

@@ -31,6 +31,24 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     )
 
 
+def row_statuses(user: User, conversation_ids: list[int]) -> dict[int, hooks.StatusLine]:
+    """The short status on the person's list rows of case conversations: one read for
+    the page."""
+    statuses = {}
+    for conversation_id, (case_id, status, merged_into_id) in queries.row_statuses(
+        conversation_ids
+    ).items():
+        if merged_into_id is not None:
+            label, state = f"Merged into CS-{merged_into_id}", "merged"
+        else:
+            label, state = queries.ROW_LABELS[CaseStatus(status)], status
+        statuses[conversation_id] = hooks.StatusLine(
+            label=label, reference=f"CS-{case_id}", state=state
+        )
+    return statuses
+
+
 def register() -> None:
     hooks.on_message_posted(CASE_KINDS, actions.case_message_posted)
     hooks.on_status_line(CASE_KINDS, status_line)
+    hooks.on_row_status(CASE_KINDS, row_statuses)

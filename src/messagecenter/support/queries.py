@@ -479,6 +479,27 @@ def customer_status_label(case: Case) -> str:
     return "Closed"
 
 
+# A list row's short label of a case, in the customer's words (the Message Center's
+# Customer service and Claims rows).
+ROW_LABELS = {
+    CaseStatus.OPEN: "Waiting for us",
+    CaseStatus.PENDING: "Answered",
+    CaseStatus.SOLVED: "Solved",
+    CaseStatus.CLOSED: "Closed",
+}
+
+
+def row_statuses(conversation_ids: list[int]) -> dict[int, tuple[int, str, int | None]]:
+    """(case id, status, merged into) of the cases of these conversations, in one read
+    whatever the number of rows. The ids come from the person's own list rows."""
+    return {
+        conversation_id: (case_id, status, merged_into_id)
+        for conversation_id, case_id, status, merged_into_id in Case.objects.filter(
+            conversation_id__in=conversation_ids
+        ).values_list("conversation_id", "pk", "status", "merged_into_id")
+    }
+
+
 def case_for_conversation(user: User, conversation_id: int) -> Case | None:
     """The case behind one of the person's conversations (its status line)."""
     return unique_row(
