@@ -37,6 +37,17 @@ def _fast_password_hashing(settings: Settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _send_limits_lifted(settings: Settings) -> None:
+    """Tests send many messages from accounts made a moment ago, far over a new account's
+    limits: lifted here (every send is still counted, so query counts include it);
+    tests/safety/test_limits.py sets its own."""
+    settings.SAFETY_SEND_LIMITS = []
+    settings.SAFETY_NEW_ACCOUNT_SEND_LIMITS = []
+    settings.SAFETY_FIRST_CONTACT_LIMITS = []
+    settings.SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS = []
+
+
+@pytest.fixture(autouse=True)
 def _media_root(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> None:
     """Uploaded files go to a temporary folder, never to var/."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

@@ -63,7 +63,17 @@ ERRORS = {
     413: "The request body is too large",
     415: "Send application/json, or multipart/form-data for attachments",
     422: "A value does not match the schema: `fields` lists each",
+    429: "A sending limit was reached: `Retry-After` says in how many seconds to try again",
 }
+# The operations that send a buyer's or seller's message, counted against the sending
+# limits (docs/safety.md#sending-limits).
+SENDING_PATHS = (
+    "/conversations/{conversation_id}/messages",
+    "/products/{sku}/questions",
+    "/orders/{number}/messages",
+    "/orders/{number}/buyer-messages",
+    "/customer-service",
+)
 
 
 class MessageCenterApi(NinjaAPI):
@@ -74,25 +84,30 @@ class MessageCenterApi(NinjaAPI):
         document describes every answer (tests/api/test_fuzz.py checks it does)."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-        for operations in schema["paths"].values():
+        for path, operations in schema["paths"].items():
             for method, operation in operations.items():
-                for status in _error_statuses(method, operation):
-                    operation["responses"].setdefault(
-                        status,
-                        {
-                            "description": ERRORS[status],
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Error"}
-                                }
-                            },
+                for status in _error_statuses(path, method, operation):
+                    response: dict[str, Any] = {
+                        "description": ERRORS[status],
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },
-                    )
+                    }
+                    if status == 429:
+                        response["headers"] = {
+                            "Retry-After": {
+                                "description": "Seconds until the limit's window ends",
+                                "schema": {"type": "integer", "minimum": 1},
+                            }
+                        }
+                    operation["responses"].setdefault(status, response)
         return schema
 
 
-def _error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
+def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     statuses = [400, 401, 403, 404, 413]
+    if method == "post" and path.endswith(SENDING_PATHS):
+        statuses.append(429)
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(422)
     if method != "get":

@@ -17,7 +17,13 @@ from ninja.params import HeaderEx, P
 from ninja.parser import Parser
 
 from messagecenter import moments
-from messagecenter.errors import InvalidInput, MessageCenterError, NotAuthenticated, TooLarge
+from messagecenter.errors import (
+    InvalidInput,
+    MessageCenterError,
+    NotAuthenticated,
+    TooLarge,
+    TooManyRequests,
+)
 from messagecenter.rows import MAX_ID
 
 if TYPE_CHECKING:
@@ -90,6 +96,8 @@ def error_response(error: MessageCenterError, **details: Any) -> HttpResponse:
     )
     if isinstance(error, NotAuthenticated):
         response["WWW-Authenticate"] = 'Bearer realm="Message Center API"'
+    if isinstance(error, TooManyRequests):
+        response["Retry-After"] = str(error.retry_after)
     return response
 
 

@@ -51,6 +51,24 @@ class TooLarge(MessageCenterError):
     status = 413
 
 
+class TooManyRequests(MessageCenterError):
+    """A sending limit reached (docs/safety.md#sending-limits): 429, and when to try again
+    (the API's Retry-After header, in seconds)."""
+
+    code = "too_many_messages"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
 # The errors a page shows beside the form that caused them. NotFound is the site's 404 page
 # instead (web/errors.py), whatever the page: a view names these, and lets NotFound through.
-FORM_ERRORS: tuple[type[MessageCenterError], ...] = (InvalidInput, NotAllowed, Conflict, TooLarge)
+FORM_ERRORS: tuple[type[MessageCenterError], ...] = (
+    InvalidInput,
+    NotAllowed,
+    Conflict,
+    TooLarge,
+    TooManyRequests,
+)

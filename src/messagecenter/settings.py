@@ -429,6 +429,19 @@ if "SAFETY_TRUSTED_DOMAINS" in os.environ:
     SAFETY_TRUSTED_DOMAINS = _env_list("SAFETY_TRUSTED_DOMAINS", "")
 SAFETY_PHONE_REGION = os.environ.get("SAFETY_PHONE_REGION", "US")
 SAFETY_POLICY = dict(pair.split("=", 1) for pair in _env_list("SAFETY_POLICY", "") if "=" in pair)
+# Sending limits per buyer or seller (docs/safety.md#sending-limits): messages per minute,
+# hour and day (UTC), stricter for accounts younger than SAFETY_NEW_ACCOUNT_DAYS; and
+# "first contact" messages — to someone who has never written back — per hour and day.
+# "period=count" pairs; 0 or a missing period: no limit for it.
+SAFETY_SEND_LIMITS = _env_list("SAFETY_SEND_LIMITS", "minute=20,hour=300,day=1000")
+SAFETY_NEW_ACCOUNT_SEND_LIMITS = _env_list(
+    "SAFETY_NEW_ACCOUNT_SEND_LIMITS", "minute=6,hour=60,day=200"
+)
+SAFETY_FIRST_CONTACT_LIMITS = _env_list("SAFETY_FIRST_CONTACT_LIMITS", "hour=20,day=60")
+SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS = _env_list(
+    "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS", "hour=5,day=15"
+)
+SAFETY_NEW_ACCOUNT_DAYS = int(os.environ.get("SAFETY_NEW_ACCOUNT_DAYS", "7"))
 
 # Customer service (docs/support.md). New cases go to a team by kind: (slug, name).
 SUPPORT_TEAMS: dict[str, tuple[str, str]] = {

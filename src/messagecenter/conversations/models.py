@@ -237,6 +237,10 @@ class Participant(models.Model):
     # Messages up to this id were deleted by this person (purged from Trash); a conversation
     # that comes back with a new message shows only what came after.
     history_after_message_id = models.BigIntegerField(default=0)
+    # Has this person ever written in this conversation? Set by the send's own update of the
+    # sender's row: a message to someone who never wrote back is a "first contact" for the
+    # sending limits (docs/safety.md#sending-limits), told without reading any message.
+    has_written = models.BooleanField(default=False)
 
     class Meta:
         constraints: ClassVar = [

@@ -47,7 +47,12 @@ Check = Callable[[User, str, str], SendDecision]
 # delivered because it is about your order").
 RecipientCheck = Callable[[User, "Conversation", list[int]], list[dict[str, str]]]
 HeldRecorder = Callable[[User, dict[str, Any], str, SendDecision, str | None], None]
+# Counts the send against the sender's limits, in the send's transaction (participants
+# locked), and raises TooManyRequests when one is reached; `is_first_contact`: nobody else
+# in the conversation has ever written in it.
+LimitCheck = Callable[[User, "Conversation", bool], None]
 _checks: list[Check] = []
+_limit_checks: list[LimitCheck] = []
 _held_recorders: list[HeldRecorder] = []
 _recipient_checks: list[RecipientCheck] = []
 
@@ -57,6 +62,20 @@ def register(check: Check, on_held: HeldRecorder, recipients: RecipientCheck) ->
         _checks.append(check)
         _held_recorders.append(on_held)
         _recipient_checks.append(recipients)
+
+
+def register_limit(check: LimitCheck) -> None:
+    if check not in _limit_checks:
+        _limit_checks.append(check)
+
+
+def count_send(
+    sender: User | None, conversation: "Conversation", *, is_first_contact: bool
+) -> None:
+    if sender is None:
+        return
+    for check in _limit_checks:
+        check(sender, conversation, is_first_contact)
 
 
 def check_recipients(

@@ -73,3 +73,25 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class SendingCount(models.Model):
+    """One person's messages in the current minute, hour and day (UTC windows), and how
+    many of them were first contacts: one row per sender, moved by one upsert per send
+    (safety/limits.py). A window's count starts again when its number changes."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Minutes, hours and days since the epoch: the windows the counts below belong to.
+    minute = models.BigIntegerField(default=0)
+    minute_sends = models.PositiveIntegerField(default=0)
+    hour = models.BigIntegerField(default=0)
+    hour_sends = models.PositiveIntegerField(default=0)
+    first_contact_hour_sends = models.PositiveIntegerField(default=0)
+    day = models.BigIntegerField(default=0)
+    day_sends = models.PositiveIntegerField(default=0)
+    first_contact_day_sends = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Sends of {self.user_id}"

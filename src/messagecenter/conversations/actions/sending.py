@@ -555,6 +555,12 @@ def _safety_check(
     notes = send_checks.check_recipients(
         sender, conversation, [p.user_id for p in participants if p is not sending]
     )
+    # Sending limits (docs/safety.md#sending-limits): one upsert of the sender's counts.
+    send_checks.count_send(
+        sender,
+        conversation,
+        is_first_contact=not any(p.has_written for p in participants if p is not sending),
+    )
     return replace(
         decision,
         # A released hold is delivered with its warning.
@@ -693,6 +699,7 @@ def _update_participants(
             is_seen=True,
             last_read_message=message,
             last_activity_at=now,
+            has_written=True,
             **answered,
         )
 

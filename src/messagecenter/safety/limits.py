@@ -1,0 +1,155 @@
+"""Sending limits (docs/safety.md#sending-limits): how many messages a buyer or a seller
+may send per minute, hour and day, stricter for new accounts and for first contacts
+(messages to someone who has never written back).
+
+Counted in the send's transaction by one statement: an upsert of the sender's
+`SendingCount` row that starts a window's count again when the window changed and returns
+the new counts. A refused send rolls back with everything else, so it is not counted.
+Fixed UTC windows: a sender may fit up to twice a limit around a window's edge, which
+limits that exist to stop floods, not to meter, can afford.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations.models import Conversation
+from messagecenter.errors import TooManyRequests
+from messagecenter.safety.models import SendingCount
+
+PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+# The clock the windows are read from (tests move it).
+_now = time.time
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Messages per period (0: no limit)."""
+
+    minute: int = 0
+    hour: int = 0
+    day: int = 0
+
+    @classmethod
+    def parse(cls, pairs: list[str], *, setting: str) -> "Limits":
+        values: dict[str, int] = {}
+        for pair in pairs:
+            period, _, count = pair.partition("=")
+            period = period.strip()
+            if period not in PERIODS or not count.strip().isdigit():
+                raise ValueError(
+                    f"{setting}: {pair!r} is not period=count with a period of "
+                    f"{', '.join(PERIODS)}."
+                )
+            values[period] = int(count)
+        return cls(**values)
+
+
+def configured_limits() -> tuple[Limits, Limits, Limits, Limits]:
+    """(everyone, new accounts, first contacts, new accounts' first contacts)."""
+    return (
+        Limits.parse(settings.SAFETY_SEND_LIMITS, setting="SAFETY_SEND_LIMITS"),
+        Limits.parse(
+            settings.SAFETY_NEW_ACCOUNT_SEND_LIMITS, setting="SAFETY_NEW_ACCOUNT_SEND_LIMITS"
+        ),
+        Limits.parse(settings.SAFETY_FIRST_CONTACT_LIMITS, setting="SAFETY_FIRST_CONTACT_LIMITS"),
+        Limits.parse(
+            settings.SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS,
+            setting="SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS",
+        ),
+    )
+
+
+_TABLE = SendingCount._meta.db_table
+# Every assignment reads the row as it was (SQL's UPDATE semantics, on both databases), so
+# each count is compared with its window's old number before the number moves on.
+_UPSERT = f"""
+INSERT INTO {_TABLE} AS counts (
+    user_id, minute, minute_sends, hour, hour_sends, first_contact_hour_sends,
+    day, day_sends, first_contact_day_sends
+) VALUES (%s, %s, 1, %s, 1, %s, %s, 1, %s)
+ON CONFLICT (user_id) DO UPDATE SET
+    minute_sends = CASE WHEN counts.minute = excluded.minute
+        THEN counts.minute_sends + 1 ELSE 1 END,
+    hour_sends = CASE WHEN counts.hour = excluded.hour
+        THEN counts.hour_sends + 1 ELSE 1 END,
+    first_contact_hour_sends = CASE WHEN counts.hour = excluded.hour
+        THEN counts.first_contact_hour_sends + excluded.first_contact_hour_sends
+        ELSE excluded.first_contact_hour_sends END,
+    day_sends = CASE WHEN counts.day = excluded.day
+        THEN counts.day_sends + 1 ELSE 1 END,
+    first_contact_day_sends = CASE WHEN counts.day = excluded.day
+        THEN counts.first_contact_day_sends + excluded.first_contact_day_sends
+        ELSE excluded.first_contact_day_sends END,
+    minute = excluded.minute,
+    hour = excluded.hour,
+    day = excluded.day
+RETURNING minute_sends, hour_sends, day_sends, first_contact_hour_sends, first_contact_day_sends
+"""
+
+
+def count_send(sender: User, conversation: Conversation, is_first_contact: bool) -> None:
+    """Registered into conversations.send_checks: the marketplace and its agents are not
+    limited; a buyer's or seller's send is counted, and refused once a limit is passed."""
+    if sender.role not in (Role.BUYER, Role.SELLER):
+        return
+    everyone, new_accounts, first_contacts, new_first_contacts = configured_limits()
+    is_new = sender.date_joined > timezone.now() - timedelta(days=settings.SAFETY_NEW_ACCOUNT_DAYS)
+    limits = new_accounts if is_new else everyone
+    first_limits = new_first_contacts if is_new else first_contacts
+    now = _now()
+    minute, hour, day = (int(now // seconds) for seconds in PERIODS.values())
+    first = 1 if is_first_contact else 0
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [sender.pk, minute, hour, first, day, first])
+        row = cursor.fetchone()
+    minute_sends, hour_sends, day_sends, first_hour_sends, first_day_sends = row
+    checks = [
+        ("minute", minute_sends, limits.minute, False),
+        ("hour", hour_sends, limits.hour, False),
+        ("day", day_sends, limits.day, False),
+    ]
+    if is_first_contact:
+        checks += [
+            ("hour", first_hour_sends, first_limits.hour, True),
+            ("day", first_day_sends, first_limits.day, True),
+        ]
+    for period, sent, limit, first_contact in checks:
+        if limit and sent > limit:
+            raise _refusal(period, limit, now, first_contact=first_contact, is_new=is_new)
+
+
+def _refusal(
+    period: str, limit: int, now: float, *, first_contact: bool, is_new: bool
+) -> TooManyRequests:
+    seconds = PERIODS[period]
+    retry_after = int(seconds - now % seconds) + 1
+    what = (
+        f"{_messages(limit)} per {period} to people who have not written to you yet"
+        if first_contact
+        else f"{_messages(limit)} per {period}"
+    )
+    newcomer = " while your account is new" if is_new else ""
+    return TooManyRequests(
+        f"You have reached the limit of {what}{newcomer}, so this message was not sent. "
+        f"You can send again in {_wait(retry_after)}.",
+        retry_after=retry_after,
+        code="first_contact_limit" if first_contact else "too_many_messages",
+    )
+
+
+def _messages(count: int) -> str:
+    return "1 message" if count == 1 else f"{count} messages"
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{(seconds + 59) // 60} minutes"
+    return f"{(seconds + 3599) // 3600} hours"
