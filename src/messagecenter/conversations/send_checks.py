@@ -51,8 +51,13 @@ HeldRecorder = Callable[[User, dict[str, Any], str, SendDecision, str | None], N
 # locked), and raises TooManyRequests when one is reached; `is_first_contact`: nobody else
 # in the conversation has ever written in it.
 LimitCheck = Callable[[User, "Conversation", bool], None]
+# Locks, in a group commit's batch before its sends run, the rows a limit check will
+# update for these people (ids sorted), so the batch takes them in the order a send alone
+# does: after the participants, before the counters and event streams (decision 0010).
+LimitLock = Callable[[list[int]], None]
 _checks: list[Check] = []
 _limit_checks: list[LimitCheck] = []
+_limit_locks: list[LimitLock] = []
 _held_recorders: list[HeldRecorder] = []
 _recipient_checks: list[RecipientCheck] = []
 
@@ -64,9 +69,15 @@ def register(check: Check, on_held: HeldRecorder, recipients: RecipientCheck) ->
         _recipient_checks.append(recipients)
 
 
-def register_limit(check: LimitCheck) -> None:
+def register_limit(check: LimitCheck, lock: LimitLock) -> None:
     if check not in _limit_checks:
         _limit_checks.append(check)
+        _limit_locks.append(lock)
+
+
+def lock_limit_rows(people: list[int]) -> None:
+    for lock in _limit_locks:
+        lock(people)
 
 
 def count_send(

@@ -16,4 +16,4 @@ class SafetyConfig(AppConfig):
         )
         # A mistyped limit stops the start-up rather than the first send.
         limits.configured_limits()
-        send_checks.register_limit(limits.count_send)
+        send_checks.register_limit(limits.count_send, limits.lock_counts)

@@ -93,6 +93,20 @@ RETURNING minute_sends, hour_sends, day_sends, first_contact_hour_sends, first_c
 """
 
 
+def lock_counts(people: list[int]) -> None:
+    """A group commit's batch takes its people's count rows before its sends run, in the
+    place a send alone takes its sender's (after the participants, before the counters and
+    event streams), so a batch and a lone send never wait for each other in a cycle. A row
+    that does not exist yet (someone's first send ever) is not locked: then a batch can
+    still meet a lone send in a cycle once, and PostgreSQL's deadlock detector ends one."""
+    list(
+        SendingCount.objects.select_for_update()
+        .filter(user_id__in=people)
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    )
+
+
 def count_send(sender: User, conversation: Conversation, is_first_contact: bool) -> None:
     """Registered into conversations.send_checks: the marketplace and its agents are not
     limited; a buyer's or seller's send is counted, and refused once a limit is passed."""

@@ -404,7 +404,8 @@ def _send_or_find(
 
 def _lock_conversations(conversation_ids: list[int]) -> None:
     """Everything a batch's sends will lock, taken before they run, class by class in the
-    order every other action takes them (participants, then counters, then event streams),
+    order every other action takes them (participants, then the senders' sending-limit
+    counts, then unread counters, then event streams),
     each class in key order; each send then finds its locks already held.
 
     Taken send by send instead, a batch would hold one send's event streams while asking
@@ -420,6 +421,9 @@ def _lock_conversations(conversation_ids: list[int]) -> None:
             .values_list("user_id", flat=True)
         )
     )
+    # What a send's checks update (the sender's sending-limit counts) comes next, where
+    # a send alone takes it.
+    send_checks.lock_limit_rows(people)
     list(
         UnreadCounter.objects.select_for_update()
         .filter(user_id__in=people)
