@@ -43,6 +43,7 @@ from messagecenter.api import api
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import ConversationAction
 from messagecenter.conversations.bulk import BULK_ACTIONS
+from messagecenter.conversations.models import Message
 from messagecenter.delivery import links
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace.models import Shipment
@@ -315,6 +316,12 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         post(outcomes(302, CASE_WORKERS), data={"action": "priority", "priority": "3"}),
         post(outcomes(302, CASE_WORKERS), data={"action": "status", "status": "solved"}),
         post(outcomes(302, CASE_WORKERS), data={"action": "unassign"}),
+        # A case is no duplicate of itself: the agents get as far as the refusal.
+        post(outcomes(400, CASE_WORKERS), data={"action": "merge", "into": Param("case_id")}),
+        post(
+            outcomes(302, CASE_WORKERS),
+            data={"action": "split", "message_id": Param("case_message_id")},
+        ),
     ),
     "console-case-reply": (
         post(outcomes(302, CASE_WORKERS), data={"body": "We are on it.", "status": "pending"}),
@@ -532,6 +539,13 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "POST /agent/cases/{case_id}/status": (post(agent_api(200), data={"status": "solved"}),),
     "POST /agent/cases/{case_id}/priority": (post(agent_api(200), data={"priority": 4}),),
     "POST /agent/cases/{case_id}/notes": (post(agent_api(201), data={"body": "Call back."}),),
+    # A case is no duplicate of itself: the agents get as far as the refusal.
+    "POST /agent/cases/{case_id}/merge": (
+        post(agent_api(400), data={"into_case_id": Param("case_id")}),
+    ),
+    "POST /agent/cases/{case_id}/split": (
+        post(agent_api(201), data={"message_id": Param("case_message_id")}),
+    ),
     "POST /agent/cases/{case_id}/messages": (
         post(agent_api(201), data={"body": "We are on it.", "status": "pending"}),
     ),
@@ -783,6 +797,11 @@ def world(db: None) -> World:
             "email_id": mailbox_email.pk,
             "block_id": block.pk,
             "case_id": case.pk,
+            "case_message_id": Message.objects.filter(
+                conversation_id=case.conversation_id, sender=buyer
+            )
+            .get()
+            .pk,
             "team_id": case.team_id,
             "agent_id": agent.pk,
             "canned_response_id": canned.pk,

@@ -457,6 +457,11 @@ SUPPORT_RESPONSE_MINIMUM_MINUTES = int(os.environ.get("SUPPORT_RESPONSE_MINIMUM_
 # Customers see agents as this name, unless the operator shows agents' own display names.
 SUPPORT_SHOW_AGENT_NAMES = os.environ.get("SUPPORT_SHOW_AGENT_NAMES", "") == "true"
 SUPPORT_AGENT_PUBLIC_NAME = os.environ.get("SUPPORT_AGENT_PUBLIC_NAME", "Customer Service")
+# An e-mail to this address from a customer's own (confirmed) address opens a request, by
+# the inbound e-mail path of replies; empty: no such address.
+SUPPORT_EMAIL_ADDRESS = (
+    os.environ.get("SUPPORT_EMAIL_ADDRESS", f"help@{EMAIL_REPLY_DOMAIN}").strip().lower()
+)
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.hooks import PostedMessage
 from messagecenter.conversations.models import Conversation, Message, ParticipantRole
+from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import Order, Product
@@ -200,6 +201,27 @@ def open_case(
         return case
 
 
+def open_request_by_email(delivery: Delivery) -> Message:
+    """An e-mail to SUPPORT_EMAIL_ADDRESS from a customer's confirmed address (the inbound
+    path checked who sent it): a request like the web's, its subject and text from the
+    e-mail; the answers reach them by e-mail with a reply address of this conversation.
+    Returns the customer's message (a second delivery of the e-mail: the same one)."""
+    case = open_request(
+        delivery.sender,
+        delivery.subject or "E-mail to customer service",
+        delivery.body,
+        idempotency_key=delivery.idempotency_key,
+    )
+    assert case.conversation_id is not None
+    first = unique_row(
+        Message.objects.filter(
+            conversation_id=case.conversation_id, sender_id=delivery.sender.pk
+        ).order_by("id")[:1]
+    )
+    assert first is not None
+    return first
+
+
 def _order_of(customer: User, order_number: str | None) -> Order | None:
     if not order_number:
         return None
@@ -227,9 +249,11 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
     answers it (first response time, waiting on the customer)."""
     if posted.sender_id is None:
         return []
-    found = unique_row(
-        Case.objects.filter(conversation_id=posted.conversation_id, merged_into__isnull=True)
-    )
+    found = unique_row(Case.objects.filter(conversation_id=posted.conversation_id))
+    if found is not None and found.merged_into_id is not None:
+        # A reply in a merged duplicate's conversation moves the case it was merged into
+        # (the console shows both conversations there).
+        found = unique_row(Case.objects.filter(pk=found.merged_into_id))
     if found is None:
         return []
     _lock_team(found.team_id)
@@ -435,6 +459,149 @@ def note_context_opened(agent: User, case: Case, conversation: Conversation) -> 
         )
 
 
+# --- merging and splitting --------------------------------------------------------------
+
+
+def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
+    """A duplicate merged into the case that is kept: the duplicate leaves every queue
+    (its counter goes down, it is closed), its conversation and notes show on the kept
+    case, the kept case takes the links it lacked, and the customer is told in both
+    conversations. Replies in the duplicate's conversation move the kept case from then
+    on. Returns the kept case."""
+    duplicate = queries.access_case(agent, case_id, for_agent=True)
+    kept = queries.access_case(agent, into_case_id, for_agent=True)
+    if duplicate.pk == kept.pk:
+        raise InvalidInput("A case cannot be merged into itself.", code="merge_into_itself")
+    if duplicate.customer_id != kept.customer_id:
+        raise InvalidInput(
+            "Only cases of the same customer can be merged: the customer sees both.",
+            code="merge_other_customer",
+        )
+    with transaction.atomic():
+        duplicate, kept = _lock_cases(duplicate, kept)
+        if duplicate.merged_into_id is not None:
+            raise Conflict(
+                f"{duplicate.number} is already merged into CS-{duplicate.merged_into_id}.",
+                code="case_already_merged",
+            )
+        if kept.merged_into_id is not None:
+            raise InvalidInput(
+                f"{kept.number} is merged into CS-{kept.merged_into_id}; merge into that one.",
+                code="merge_into_merged",
+            )
+        if kept.status == CaseStatus.CLOSED:
+            raise InvalidInput(f"{kept.number} is closed.", code="case_closed")
+        now = timezone.now()
+        _move_counters(
+            {(duplicate.team_id, duplicate.status, duplicate.assignee_id or UNASSIGNED): -1}
+        )
+        previous_assignee = duplicate.assignee_id
+        duplicate.merged_into = kept
+        duplicate.status = CaseStatus.CLOSED
+        duplicate.assignee = None
+        duplicate.queued_at = duplicate.solved_at = now
+        duplicate.save(
+            update_fields=["merged_into", "status", "assignee", "queued_at", "solved_at"]
+        )
+        if previous_assignee is not None:
+            _leave(duplicate, previous_assignee)
+        # Cases merged into the duplicate before now lead to the kept case in one step.
+        Case.objects.filter(merged_into=duplicate).update(merged_into=kept)
+        taken = [
+            field
+            for field in ("order", "product", "about_conversation", "about_message")
+            if getattr(kept, f"{field}_id") is None
+            and getattr(duplicate, f"{field}_id") is not None
+        ]
+        for field in taken:
+            setattr(kept, f"{field}_id", getattr(duplicate, f"{field}_id"))
+        if taken:
+            kept.save(update_fields=taken)
+        _history(duplicate, agent, CaseEventKind.MERGED, now=now, into=kept.pk)
+        _history(kept, agent, CaseEventKind.MERGED, now=now, merged=duplicate.pk)
+        if duplicate.conversation_id is not None:
+            conversation_actions.post_marketplace_message(
+                duplicate.conversation_id,
+                f"We have merged this request ({duplicate.number}) into your request "
+                f"{kept.number} (“{kept.subject}”), so one agent sees everything together. "
+                "We answer there; a reply here reaches it too.",
+            )
+        if kept.conversation_id is not None:
+            conversation_actions.post_marketplace_message(
+                kept.conversation_id,
+                f"We have merged your request {duplicate.number} (“{duplicate.subject}”) "
+                "into this one, so one agent sees everything together. We answer here.",
+            )
+        record_events([_customer_event(duplicate), _customer_event(kept)])
+        return kept
+
+
+def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None = None) -> Case:
+    """One of the customer's messages becomes a request of its own (a second question in
+    one request): a new case in the same queue, waiting since that message, with a new
+    conversation that quotes it; the customer is told in both. Returns the new case."""
+    case = queries.access_case(agent, case_id, for_agent=True)
+    if case.kind != CaseKind.REQUEST:
+        raise InvalidInput(
+            "Only customer-service requests can be split.", code="split_requests_only"
+        )
+    conversation_id = case.conversation_id
+    if conversation_id is None:
+        raise InvalidInput("This case has no conversation to split.", code="no_conversation")
+    message = unique_row(
+        Message.objects.filter(
+            pk=_as_id(message_id, code="message_not_found"),
+            conversation_id=conversation_id,
+        )
+    )
+    if message is None:
+        raise NotFound("No such message in this case.", code="message_not_found")
+    if message.sender_id != case.customer_id:
+        raise InvalidInput(
+            "Split out one of the customer's messages.", code="not_a_customer_message"
+        )
+    subject = _clean(subject)[:200] or f"{case.subject[:170]} (from {case.number})"
+    quote = message.body if len(message.body) <= 500 else message.body[:499] + "…"
+    with transaction.atomic():
+        case = _lock(case)
+        if case.merged_into_id is not None or case.status == CaseStatus.CLOSED:
+            raise InvalidInput("This case is closed.", code="case_closed")
+        expected = queries.expected_response(case.team)
+        started = conversation_actions.start_customer_service_conversation(
+            case.customer,
+            subject,
+            f"We have opened a separate request for this part of your request {case.number}, "
+            f"so it gets its own answer:\n\n“{quote}”\n\nAn agent will answer here.",
+            order=case.order,
+        )
+        new = open_case(
+            CaseKind.REQUEST,
+            case.customer,
+            subject,
+            team=case.team,
+            conversation_id=started.conversation_id,
+            order=case.order,
+            product=case.product,
+            about_conversation=case.about_conversation,
+            about_message=message,
+            priority=case.priority,
+            queued_at=message.created_at,
+            respond_within=expected,
+            actor=agent,
+            split_from=case.pk,
+            message_id=message.pk,
+        )
+        now = timezone.now()
+        _history(case, agent, CaseEventKind.SPLIT, now=now, into=new.pk, message_id=message.pk)
+        conversation_actions.post_marketplace_message(
+            conversation_id,
+            f"We have moved your message “{quote[:80]}{'…' if len(quote) > 80 else ''}” to "
+            f"a new request, {new.number}, so it gets its own answer. You find it in your "
+            "Customer service folder.",
+        )
+        return new
+
+
 # --- canned responses ----------------------------------------------------------------------
 
 
@@ -501,6 +668,27 @@ def _lock(case: Case) -> Case:
     if locked is None:
         raise NotFound("No such case.", code="case_not_found")
     return locked
+
+
+def _lock_cases(*cases: Case) -> list[Case]:
+    """Several cases locked for one change (a merge), in the documented order for each
+    kind of row: every conversation's participants by conversation id, the teams by id,
+    then the cases by id."""
+    conversation_ids = {c.conversation_id for c in cases if c.conversation_id is not None}
+    for conversation_id in sorted(conversation_ids):
+        conversation_actions.lock_participants(conversation_id)
+    for team_id in sorted({c.team_id for c in cases}):
+        _lock_team(team_id)
+    locked = {
+        found.pk: found
+        for found in Case.objects.select_for_update(of=("self",))
+        .select_related("assignee", "team", "customer", "order")
+        .filter(pk__in=[c.pk for c in cases])
+        .order_by("pk")
+    }
+    if len(locked) != len({c.pk for c in cases}):
+        raise NotFound("No such case.", code="case_not_found")
+    return [locked[c.pk] for c in cases]
 
 
 def _lock_team(team_id: int) -> None:

@@ -157,6 +157,8 @@ class AgentCaseOut(Schema):
     queued_at: datetime
     respond_by: datetime | None
     first_response_at: datetime | None
+    # A merged duplicate: the case it was merged into (it is in no queue).
+    merged_into_id: int | None
 
 
 def agent_case_out(case: Case) -> AgentCaseOut:
@@ -177,6 +179,7 @@ def agent_case_out(case: Case) -> AgentCaseOut:
         queued_at=case.queued_at,
         respond_by=case.respond_by,
         first_response_at=case.first_response_at,
+        merged_into_id=case.merged_into_id,
     )
 
 
@@ -225,6 +228,8 @@ class CaseMessageOut(Schema):
     is_official: bool
     body: str
     created_at: datetime
+    # Whose conversation it is in: this case's, or a duplicate merged into it ("CS-12").
+    case_number: str
 
 
 class NoteOut(Schema):
@@ -273,6 +278,7 @@ def get_agent_case(request: ApiRequest, case_id: Id) -> AgentCaseDetailOut:
                 is_official=message.is_official,
                 body=message.body,
                 created_at=message.created_at,
+                case_number=f"CS-{message.from_case_id}",  # type: ignore[attr-defined]
             )
             for message in queries.case_messages(case)
         ],
@@ -316,6 +322,39 @@ class PriorityIn(Schema):
 @router.post("/agent/cases/{case_id}/priority", response=AgentCaseOut, summary="Set the priority")
 def set_priority(request: ApiRequest, case_id: Id, payload: PriorityIn) -> AgentCaseOut:
     return agent_case_out(actions.set_case_priority(_agent(request), case_id, payload.priority))
+
+
+class MergeIn(Schema):
+    # The case to keep: this one's messages, notes and links show there from now on.
+    into_case_id: Id
+
+
+@router.post(
+    "/agent/cases/{case_id}/merge", response=AgentCaseOut, summary="Merge into another case"
+)
+def merge_case(request: ApiRequest, case_id: Id, payload: MergeIn) -> AgentCaseOut:
+    """This case is a duplicate of `into_case_id` (the same customer's): it leaves the
+    queues and the kept case is returned. 400 merge_other_customer, merge_into_itself,
+    merge_into_merged; 409 case_already_merged."""
+    kept = actions.merge_cases(_agent(request), case_id, payload.into_case_id)
+    return agent_case_out(kept)
+
+
+class SplitIn(Schema):
+    # One of the customer's messages in this case.
+    message_id: Id
+    # The new request's subject; by default this case's, "(from CS-n)".
+    subject: str | None = None
+
+
+@router.post(
+    "/agent/cases/{case_id}/split",
+    response={201: AgentCaseOut},
+    summary="Split a message out into a new case",
+)
+def split_case(request: ApiRequest, case_id: Id, payload: SplitIn) -> Status[AgentCaseOut]:
+    new = actions.split_case(_agent(request), case_id, payload.message_id, payload.subject)
+    return Status(201, agent_case_out(new))
 
 
 class NoteIn(Schema):

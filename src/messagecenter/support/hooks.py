@@ -1,11 +1,13 @@
 """What the support app attaches to conversations (conversations/hooks.py)."""
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import formats, timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import Kind
+from messagecenter.delivery.inbound import mailboxes
 from messagecenter.support import actions, queries
 from messagecenter.support.models import CaseStatus
 
@@ -48,7 +50,20 @@ def row_statuses(user: User, conversation_ids: list[int]) -> dict[int, hooks.Sta
     return statuses
 
 
+SUPPORT_MAILBOX = mailboxes.Mailbox(
+    name="customer-service",
+    address=lambda: settings.SUPPORT_EMAIL_ADDRESS,
+    receive=actions.open_request_by_email,
+    unknown_sender_reason=(
+        "We opened nothing: this address is not the e-mail address of an account of ours. "
+        "Write to us from your account's address, or sign in and use Contact customer "
+        "service."
+    ),
+)
+
+
 def register() -> None:
     hooks.on_message_posted(CASE_KINDS, actions.case_message_posted)
     hooks.on_status_line(CASE_KINDS, status_line)
     hooks.on_row_status(CASE_KINDS, row_statuses)
+    mailboxes.register(SUPPORT_MAILBOX)

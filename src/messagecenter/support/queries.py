@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
@@ -210,6 +210,9 @@ def queue_page(
         for team_id in team_ids(agent):
             for one_status in status:
                 rows = Case.objects.filter(team_id=team_id, status=one_status)
+                if one_status == CaseStatus.CLOSED:
+                    # Merged duplicates are closed and in no queue.
+                    rows = rows.filter(merged_into__isnull=True)
                 if view == UNASSIGNED_VIEW:
                     rows = rows.filter(assignee__isnull=True)
                 parts.append(rows)
@@ -290,7 +293,8 @@ def recount() -> dict[tuple[int, str, int], int]:
     """What the counters should say, counted from the cases (tests and the repair
     command compare the two)."""
     counted: dict[tuple[int, str, int], int] = defaultdict(int)
-    for team_id, status, assignee_id in Case.objects.values_list(
+    # A merged duplicate is in no queue and no count.
+    for team_id, status, assignee_id in Case.objects.filter(merged_into__isnull=True).values_list(
         "team_id", "status", "assignee_id"
     ):
         counted[(team_id, status, assignee_id or UNASSIGNED)] += 1
@@ -311,11 +315,16 @@ def stored_counts() -> dict[tuple[int, str, int], int]:
 
 
 def case_messages(case: Case) -> QuerySet[Message]:
-    """The case's conversation as the agents see it: every message, oldest first."""
-    if case.conversation_id is None:
-        return Message.objects.none()
+    """The case's conversation as the agents see it: every message, oldest first, with
+    those of the duplicates merged into it (each message's `case_number` says whose: the
+    same one read)."""
     return (
-        Message.objects.filter(conversation_id=case.conversation_id)
+        Message.objects.filter(
+            Q(conversation_id=case.conversation_id) | Q(conversation__case__merged_into=case)
+            if case.conversation_id is not None
+            else Q(conversation__case__merged_into=case)
+        )
+        .annotate(from_case_id=F("conversation__case__id"))
         .select_related("sender", "sender__storefront")
         .prefetch_related("attachments")
         .order_by("id")
@@ -323,7 +332,17 @@ def case_messages(case: Case) -> QuerySet[Message]:
 
 
 def case_notes(case: Case) -> QuerySet[CaseNote]:
-    return CaseNote.objects.filter(case=case).select_related("author").order_by("id")
+    """The case's internal notes, with those of the duplicates merged into it."""
+    return (
+        CaseNote.objects.filter(Q(case=case) | Q(case__merged_into=case))
+        .select_related("author")
+        .order_by("id")
+    )
+
+
+def merged_cases(case: Case) -> list[Case]:
+    """The duplicates merged into this case, oldest first."""
+    return list(Case.objects.filter(merged_into=case).order_by("id"))
 
 
 def case_history(case: Case) -> list[tuple[CaseEvent, str]]:
@@ -346,7 +365,15 @@ def _history_line(event: CaseEvent, names: dict[int, str]) -> str:
     if event.kind == CaseEventKind.CONTEXT_OPENED:
         return f"{who} opened the conversation “{detail.get('subject', '')}”"
     if event.kind == CaseEventKind.OPENED:
+        if "split_from" in detail:
+            return f"{who} split it out of CS-{detail['split_from']}"
         return f"{who} opened the case"
+    if event.kind == CaseEventKind.MERGED:
+        if "into" in detail:
+            return f"{who} merged it into CS-{detail['into']}"
+        return f"{who} merged CS-{detail.get('merged')} into it"
+    if event.kind == CaseEventKind.SPLIT:
+        return f"{who} split a message out into CS-{detail.get('into')}"
     if event.kind == CaseEventKind.CUSTOMER_REPLIED:
         return f"{who} replied: the case is open again"
     if event.kind == CaseEventKind.ANSWERED:
@@ -470,6 +497,8 @@ def customer_cases(user: User, *, limit: int = 50) -> list[Case]:
 
 def customer_status_label(case: Case) -> str:
     """What the customer reads: where their case is, in their words."""
+    if case.merged_into_id is not None:
+        return f"Merged into CS-{case.merged_into_id}"
     if case.status == CaseStatus.OPEN:
         return "Waiting for an agent" if case.assignee_id is None else "An agent is on it"
     if case.status == CaseStatus.PENDING:
@@ -502,9 +531,8 @@ def row_statuses(conversation_ids: list[int]) -> dict[int, tuple[int, str, int |
 
 def case_for_conversation(user: User, conversation_id: int) -> Case | None:
     """The case behind one of the person's conversations (its status line)."""
-    return unique_row(
-        Case.objects.filter(conversation_id=conversation_id, merged_into__isnull=True)
-    )
+    # A merged duplicate's too: its line says where the request went.
+    return unique_row(Case.objects.filter(conversation_id=conversation_id))
 
 
 # --- the expected response time --------------------------------------------------------------

@@ -135,6 +135,7 @@ def _case_page(
             "case": found,
             "case_messages": list(queries.case_messages(found)),
             "notes": list(queries.case_notes(found)),
+            "merged_cases": queries.merged_cases(found),
             "history": list(queries.case_history(found)),
             "context": queries.customer_context(found),
             "teammates": queries.team_agents(found),
@@ -156,7 +157,7 @@ def _case_page(
     )
 
 
-CASE_ACTIONS = ("take", "assign", "unassign", "status", "priority")
+CASE_ACTIONS = ("take", "assign", "unassign", "status", "priority", "merge", "split")
 
 
 @login_required
@@ -184,6 +185,16 @@ def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
         elif action == "priority":
             changed = actions.set_case_priority(agent, found.pk, request.POST.get("priority"))
             done = f"Priority: {CasePriority(changed.priority).label}."
+        elif action == "merge":
+            kept = actions.merge_cases(agent, found.pk, request.POST.get("into", "").strip())
+            messages.success(request, f"{found.number} is merged into this case.")
+            return redirect("console-case", kept.pk)
+        elif action == "split":
+            new = actions.split_case(
+                agent, found.pk, request.POST.get("message_id"), request.POST.get("subject")
+            )
+            messages.success(request, f"Split out of {found.number} into this new case.")
+            return redirect("console-case", new.pk)
         else:
             raise InvalidInput("Choose what to do with the case.", code="unknown_action")
     except NotFound as error:

@@ -51,6 +51,7 @@ from messagecenter.conversations.actions.sending import (
     post_marketplace_message,
     send_marketplace_message,
     send_message,
+    start_customer_service_conversation,
 )
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "save_reply",
     "send_marketplace_message",
     "send_message",
+    "start_customer_service_conversation",
     "trash_conversations",
     "unmute_conversations",
 ]

@@ -260,6 +260,30 @@ def contact_customer_service(
     return _send_once(customer, idempotency_key, body, topic_key=None, attempt=attempt)
 
 
+def start_customer_service_conversation(
+    customer: User, subject: str, body: str, *, order: Order | None = None
+) -> Message:
+    """A customer-service conversation customer service starts for a customer (a request
+    split in two): the customer as its member, the marketplace's Official message first;
+    the customer replies in it like in one they started."""
+    body = clean_body(body)
+    subject = clean_text(subject)[:200]
+    if not subject:
+        raise InvalidInput("A subject is required.", code="subject_required")
+    if order is not None and order.buyer_id != customer.pk:
+        order = None
+    with transaction.atomic():
+        conversation = _open_conversation(
+            topic_key=None,
+            kind=Kind.CUSTOMER_SERVICE,
+            subject=subject,
+            members=[(customer, ParticipantRole.BUYER)],
+            buyer=customer if customer.role == Role.BUYER else None,
+            order=order,
+        )
+        return _post(conversation.pk, None, body, None, [], reopen=False)
+
+
 def send_marketplace_message(
     recipient: User,
     *,

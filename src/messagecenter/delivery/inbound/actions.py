@@ -24,13 +24,15 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import relay
-from messagecenter.delivery.inbound import authentication, automation, parsing
+from messagecenter.delivery.inbound import authentication, automation, mailboxes, parsing
 from messagecenter.delivery.models import Email, InboundEmail, InboundStatus
 from messagecenter.errors import MessageCenterError
 
 logger = logging.getLogger(__name__)
 
 ROUTE_SMTP = "smtp"
+# A mailbox's refusal of a sender without an account: the SMTP listener says so at once.
+UNKNOWN_SENDER = "unknown_sender"
 # What replaces an e-mail address in a posted reply: the other party must never see one.
 ADDRESS_REMOVED = "[e-mail address removed]"
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
@@ -79,14 +81,22 @@ def receive_email(
         received_at=timezone.now(),
     )
     recipient = _relay_recipient(message, recipients)
-    row.recipient = (recipient or (recipients[0] if recipients else ""))[:320]
+    mailbox_address, mailbox = (
+        (None, None) if recipient else _mailbox_recipient(message, recipients)
+    )
+    row.recipient = (recipient or mailbox_address or (recipients[0] if recipients else ""))[:320]
     try:
         with transaction.atomic():
-            seat = _seat(recipient)
-            if seat is not None:
-                row.user, row.conversation_id = seat.user, seat.conversation_id
             try:
-                _post(row, message, raw, seat, from_addresses, envelope_from, peer_ip, helo)
+                if mailbox is not None:
+                    _post_to_mailbox(
+                        row, message, raw, mailbox, from_addresses, envelope_from, peer_ip, helo
+                    )
+                else:
+                    seat = _seat(recipient)
+                    if seat is not None:
+                        row.user, row.conversation_id = seat.user, seat.conversation_id
+                    _post(row, message, raw, seat, from_addresses, envelope_from, peer_ip, helo)
             except Refusal as refusal:
                 row.status, row.reason_code = refusal.status, refusal.code
                 row.reason = refusal.reason
@@ -137,19 +147,7 @@ def _post(
             "This e-mail was not sent from the e-mail address of your account, so it was "
             "not posted. Reply from the address our e-mail was sent to.",
         )
-    if settings.INBOUND_REQUIRE_AUTHENTICATION:
-        verdict = _authenticate(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
-        row.authentication = verdict.header[:4000]
-        if not verdict.is_confirmed:
-            raise Refusal(
-                InboundStatus.REFUSED
-                if verdict.is_rejected_by_policy
-                else InboundStatus.QUARANTINED,
-                "not_confirmed",
-                verdict.explanation,
-            )
-    else:
-        row.authentication = "not checked (INBOUND_REQUIRE_AUTHENTICATION=0)"
+    _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     _check_rate(from_addresses[0])
     content = parsing.read_content(message)
     hidden = {from_addresses[0], user.email.strip().lower()}
@@ -185,6 +183,100 @@ def _post(
         raise Refusal(status, error.code, str(error)) from error
     row.message = posted
     row.status = InboundStatus.POSTED
+
+
+def _post_to_mailbox(
+    row: InboundEmail,
+    message: EmailMessage,
+    raw: bytes,
+    mailbox: mailboxes.Mailbox,
+    from_addresses: list[str],
+    envelope_from: str | None,
+    peer_ip: str | None,
+    helo: str | None,
+) -> None:
+    """An e-mail to a mailbox (customer service's address): only from the one account
+    of the From address, confirmed as for a reply, then the mailbox's own action. Raises
+    Refusal otherwise; nothing is opened for a sender we do not know or cannot confirm."""
+    automatic = automation.automatic_reason(message, envelope_from=envelope_from)
+    if automatic is not None:
+        raise Refusal(InboundStatus.REFUSED, automatic.code, automatic.reason)
+    if len(from_addresses) != 1:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "sender_mismatch",
+            "This e-mail names more than one sender, or none, so we cannot tell whose it is.",
+        )
+    accounts = list(User.objects.filter(email__iexact=from_addresses[0], is_active=True)[:2])
+    if len(accounts) != 1:
+        raise Refusal(InboundStatus.REFUSED, UNKNOWN_SENDER, mailbox.unknown_sender_reason)
+    user = row.user = accounts[0]
+    _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
+    _check_rate(from_addresses[0])
+    content = parsing.read_content(message)
+    hidden = {from_addresses[0], user.email.strip().lower()}
+    if envelope_from:
+        hidden.add(envelope_from.strip("<> ").lower())
+    body = _without_addresses(content.new_text, hidden)
+    uploads, notes = _attachments(content.attachments, hidden)
+    if uploads and not mailbox.takes_attachments:
+        notes.append(
+            f"Left out: {len(uploads)} attachment(s) — add files in the conversation in the "
+            "Message Center."
+        )
+        uploads = []
+    row.notes = "\n".join(notes)[:4000]
+    if not body:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            "empty",
+            "We found no text in this e-mail: write what you need in it.",
+        )
+    subject = _without_addresses(parsing.header_text(message, "Subject"), hidden)
+    try:
+        with transaction.atomic():
+            posted = mailbox.receive(
+                mailboxes.Delivery(
+                    sender=user,
+                    subject=subject or body.splitlines()[0][:80],
+                    body=body,
+                    attachments=uploads,
+                    idempotency_key=(
+                        f"email:{hashlib.sha256(row.message_key.encode()).hexdigest()[:64]}"
+                    ),
+                )
+            )
+            Message.objects.filter(pk=posted.pk).update(sent_by_email=True)
+            posted.sent_by_email = True
+    except MessageCenterError as error:
+        raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
+    row.message = posted
+    row.conversation_id = posted.conversation_id
+    row.status = InboundStatus.POSTED
+
+
+def _confirm_sender(
+    row: InboundEmail,
+    message: EmailMessage,
+    raw: bytes,
+    from_address: str,
+    envelope_from: str | None,
+    peer_ip: str | None,
+    helo: str | None,
+) -> None:
+    """SPF/DKIM/DMARC for the From address (unless switched off): quarantined, or refused
+    by the domain's policy, when it cannot be confirmed."""
+    if not settings.INBOUND_REQUIRE_AUTHENTICATION:
+        row.authentication = "not checked (INBOUND_REQUIRE_AUTHENTICATION=0)"
+        return
+    verdict = _authenticate(row, message, raw, from_address, envelope_from, peer_ip, helo)
+    row.authentication = verdict.header[:4000]
+    if not verdict.is_confirmed:
+        raise Refusal(
+            InboundStatus.REFUSED if verdict.is_rejected_by_policy else InboundStatus.QUARANTINED,
+            "not_confirmed",
+            verdict.explanation,
+        )
 
 
 def _authenticate(
@@ -280,6 +372,22 @@ def _relay_recipient(message: EmailMessage, recipients: Sequence[str]) -> str | 
         if relay.parse(address) is not None:
             return address.strip("<> ").lower()
     return None
+
+
+def _mailbox_recipient(
+    message: EmailMessage, recipients: Sequence[str]
+) -> tuple[str | None, mailboxes.Mailbox | None]:
+    """The first mailbox address the e-mail was delivered to (envelope first, then the
+    address headers, as for relay addresses)."""
+    candidates = list(recipients)
+    if not any(mailboxes.find(address) for address in candidates):
+        for name in ("Delivered-To", "X-Original-To", "To", "Cc"):
+            candidates.extend(parsing.addresses(message, name))
+    for address in candidates:
+        mailbox = mailboxes.find(address)
+        if mailbox is not None:
+            return address.strip("<> ").lower(), mailbox
+    return None, None
 
 
 def _seat(recipient: str | None) -> Seat | None:

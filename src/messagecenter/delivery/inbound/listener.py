@@ -3,12 +3,14 @@ started by `make run` on INBOUND_SMTP_HOST:INBOUND_SMTP_PORT. Point the reply do
 at it (behind a mail server that does TLS and spam filtering, or on its own), or try a
 reply with any SMTP client on one machine (docs/email.md#reply-by-e-mail).
 
-At RCPT only relay addresses are accepted (anything else: 550), so the listener is no
-open relay. At DATA the e-mail goes to the one action, `receive_email`; its answer is
-250 whether the e-mail was posted, refused or quarantined — the outcome is recorded and
-shown to the person, and answering with an error would only make mail servers send
-bounces (backscatter) to whoever the From names. A database failure is a 451, so the
-sending server tries again later; the Message-ID makes the retry post once.
+At RCPT only relay addresses and the mailboxes apps registered (customer service's
+address, delivery/inbound/mailboxes.py) are accepted (anything else: 550), so the
+listener is no open relay. At DATA the e-mail goes to the one action, `receive_email`;
+its answer is 250 whether the e-mail was posted, refused or quarantined (except a
+mailbox's sender with no account: 550 with the reason, as nobody's page can show it) —
+the outcome is recorded and shown to the person, and answering with an error would
+only make mail servers send bounces (backscatter) to whoever the From names. A database
+failure is a 451, so the sending server tries again later; the Message-ID makes the retry post once.
 """
 
 import asyncio
@@ -22,7 +24,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from messagecenter.delivery import relay
-from messagecenter.delivery.inbound.actions import ROUTE_SMTP, receive_email
+from messagecenter.delivery.inbound import mailboxes
+from messagecenter.delivery.inbound.actions import ROUTE_SMTP, UNKNOWN_SENDER, receive_email
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ class RelayHandler:
     async def handle_RCPT(  # noqa: N802
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        if relay.parse(address) is None:
+        if relay.parse(address) is None and mailboxes.find(address) is None:
             return "550 5.1.1 No such reply address here"
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
@@ -58,6 +61,10 @@ class RelayHandler:
         except DatabaseError:
             logger.exception("inbound e-mail not stored; the sender will retry")
             return "451 4.3.0 Temporary failure, try again later"
+        if row.reason_code == UNKNOWN_SENDER:
+            # Nobody's account to show the refusal on: the sender's own server tells them
+            # (a rejection in the session, not a bounce we would send to a forgeable From).
+            return f"550 5.7.1 {row.reason}"
         return f"250 2.0.0 {row.status} as {row.pk}"
 
 

@@ -1,0 +1,224 @@
+"""Merging a duplicate into another case and splitting a message out into a case of its
+own (docs/support.md, "Merging and splitting"): counters always equal a recount, the
+customer is told, the merged conversation stays reachable from the kept case."""
+
+import pytest
+from django.test import Client
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations import hooks as conversation_hooks
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.errors import Conflict, InvalidInput, NotFound
+from messagecenter.support import actions, queries
+from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote
+from tests import factories
+from tests.api.helpers import error_of, with_token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def agent(db: None) -> User:
+    return factories.agent_in_team(username="priya", first_name="Priya", last_name="Natarajan")
+
+
+def counts_are_true() -> None:
+    assert queries.stored_counts() == queries.recount()
+
+
+def bodies(conversation_id: int | None) -> list[str]:
+    return list(
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+
+
+def test_merging_a_duplicate_leaves_one_case_in_the_queue_with_everything(
+    buyer: User, agent: User
+) -> None:
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Where is my parcel??", "Still nothing!")
+    actions.take_case(agent, duplicate.pk)
+    actions.add_note(agent, duplicate.pk, "Asked twice.")
+
+    result = actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    assert result.pk == kept.pk
+    duplicate.refresh_from_db()
+    assert (duplicate.merged_into_id, duplicate.status, duplicate.assignee_id) == (
+        kept.pk,
+        "closed",
+        None,
+    )
+    # In no queue, in no count: only the kept case waits.
+    assert queries.stored_counts() == {(kept.team_id, "open", UNASSIGNED): 1}
+    counts_are_true()
+    assert [c.pk for c in queries.queue_page(agent, queries.UNASSIGNED_VIEW).cases] == [kept.pk]
+    assert queries.queue_page(agent, queries.SOLVED).cases == []
+    assert queries.queue_counts(agent)["mine"] == 0
+    # The agent left the duplicate's conversation; the kept case shows both, and the notes.
+    assert not Participant.objects.filter(
+        conversation_id=duplicate.conversation_id, user=agent
+    ).exists()
+    shown = {(m.body, m.from_case_id) for m in queries.case_messages(kept)}
+    assert ("Still nothing!", duplicate.pk) in shown
+    assert ("Order 1 has not arrived.", kept.pk) in shown
+    assert [note.body for note in queries.case_notes(kept)] == ["Asked twice."]
+    assert queries.merged_cases(kept) == [duplicate]
+    # The customer is told in both conversations, and the duplicate's line says where.
+    assert (
+        f"merged this request ({duplicate.number}) into your request {kept.number}"
+        in (bodies(duplicate.conversation_id)[-1])
+    )
+    assert f"merged your request {duplicate.number}" in bodies(kept.conversation_id)[-1]
+    line = conversation_hooks.status_line(buyer, "customer_service", duplicate.conversation_id)
+    assert line is not None
+    assert line.label == f"Merged into {kept.number}"
+    assert [e.kind for e in CaseEvent.objects.filter(case=kept).order_by("id")][-1] == "merged"
+
+
+def test_a_reply_in_the_merged_conversation_moves_the_kept_case(buyer: User, agent: User) -> None:
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Parcel??", "Still nothing!")
+    actions.merge_cases(agent, duplicate.pk, kept.pk)
+    actions.reply_to_case(agent, kept.pk, "It is on its way.")
+    assert Case.objects.get(pk=kept.pk).status == "pending"
+
+    conversation_actions.send_message(buyer, duplicate.conversation_id, "Thanks, and the other?")
+
+    assert Case.objects.get(pk=kept.pk).status == "open"
+    assert Case.objects.get(pk=duplicate.pk).status == "closed"
+    counts_are_true()
+
+
+def test_what_cannot_be_merged_changes_nothing(buyer: User, agent: User) -> None:
+    other_buyer = factories.BuyerFactory()
+    first = actions.open_request(buyer, "One", "First.")
+    second = actions.open_request(buyer, "Two", "Second.")
+    theirs = actions.open_request(other_buyer, "Three", "Third.")
+    before = queries.stored_counts()
+
+    with pytest.raises(InvalidInput) as other_customer:
+        actions.merge_cases(agent, first.pk, theirs.pk)
+    with pytest.raises(InvalidInput) as itself:
+        actions.merge_cases(agent, first.pk, first.pk)
+    actions.merge_cases(agent, first.pk, second.pk)
+    with pytest.raises(Conflict) as again:
+        actions.merge_cases(agent, first.pk, second.pk)
+    with pytest.raises(InvalidInput) as into_merged:
+        actions.merge_cases(agent, second.pk, first.pk)
+
+    assert (other_customer.value.code, itself.value.code) == (
+        "merge_other_customer",
+        "merge_into_itself",
+    )
+    assert (again.value.code, into_merged.value.code) == (
+        "case_already_merged",
+        "merge_into_merged",
+    )
+    assert Case.objects.get(pk=theirs.pk).merged_into_id is None
+    assert queries.stored_counts() == {
+        key: count - (1 if key == (first.team_id, "open", UNASSIGNED) else 0)
+        for key, count in before.items()
+    }
+    counts_are_true()
+
+
+def test_splitting_a_message_opens_its_own_case_and_tells_the_customer(
+    buyer: User, agent: User
+) -> None:
+    case = actions.open_request(buyer, "Two questions", "Where is order 1?")
+    actions.reply_to_case(agent, case.pk, "On its way.")
+    second = conversation_actions.send_message(
+        buyer, case.conversation_id, "Also: can I change the address of order 2?"
+    )
+
+    new = actions.split_case(agent, case.pk, second.pk)
+
+    assert (new.kind, new.team_id, new.status, new.about_message_id) == (
+        "request",
+        case.team_id,
+        "open",
+        second.pk,
+    )
+    assert new.queued_at == second.created_at
+    assert new.conversation_id not in (None, case.conversation_id)
+    assert Participant.objects.get(conversation_id=new.conversation_id).user_id == buyer.pk
+    assert "can I change the address of order 2?" in bodies(new.conversation_id)[0]
+    assert f"a new request, {new.number}" in bodies(case.conversation_id)[-1]
+    assert next(line for _, line in queries.case_history(new)) == (
+        f"Priya Natarajan split it out of {case.number}"
+    )
+    counts_are_true()
+    assert queries.queue_counts(agent)["team"] == 2
+
+
+def test_only_the_customers_messages_of_the_case_can_be_split(buyer: User, agent: User) -> None:
+    case = actions.open_request(buyer, "Question", "Where is it?")
+    other = actions.open_request(buyer, "Other", "Elsewhere.")
+    answer = actions.reply_to_case(agent, case.pk, "On its way.")
+    elsewhere = Message.objects.filter(conversation_id=other.conversation_id).first()
+    assert elsewhere is not None
+
+    with pytest.raises(InvalidInput) as agents_message:
+        actions.split_case(agent, case.pk, answer.pk)
+    with pytest.raises(NotFound) as other_case:
+        actions.split_case(agent, case.pk, elsewhere.pk)
+
+    assert agents_message.value.code == "not_a_customer_message"
+    assert other_case.value.code == "message_not_found"
+    assert Case.objects.count() == 2
+    counts_are_true()
+
+
+def test_merge_and_split_through_the_api(buyer: User, agent: User) -> None:
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Parcel??", "Also: a refund for order 3?")
+    priya = with_token(agent)
+    alice = with_token(buyer)
+
+    refused = alice.post(f"/agent/cases/{duplicate.pk}/merge", {"into_case_id": kept.pk})
+    merged = priya.post(f"/agent/cases/{duplicate.pk}/merge", {"into_case_id": kept.pk})
+    detail = priya.get(f"/agent/cases/{kept.pk}").json()
+    message = next(m for m in detail["messages"] if m["body"] == "Also: a refund for order 3?")
+    split = priya.post(f"/agent/cases/{duplicate.pk}/split", {"message_id": message["id"]})
+    split_from_kept = priya.post(
+        f"/agent/cases/{kept.pk}/split", {"message_id": message["id"], "subject": "Refund"}
+    )
+
+    assert error_of(refused) == (403, "agents_only")
+    assert (merged.status_code, merged.json()["id"]) == (200, kept.pk)
+    assert priya.get(f"/agent/cases/{duplicate.pk}").json()["case"]["merged_into_id"] == kept.pk
+    assert message["case_number"] == duplicate.number
+    # The duplicate is closed; the message belongs to its conversation, not the kept one's.
+    assert error_of(split)[0] == 400
+    assert error_of(split_from_kept) == (404, "message_not_found")
+    counts_are_true()
+
+
+def test_the_console_merges_and_shows_the_duplicates_messages(
+    client: Client, buyer: User, agent: User
+) -> None:
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Parcel??", "Still nothing, okapi!")
+    client.force_login(agent)
+
+    response = client.post(
+        f"/console/cases/{duplicate.pk}/actions/", {"action": "merge", "into": kept.number}
+    )
+    page = client.get(f"/console/cases/{kept.pk}/").content.decode()
+    old_link = client.get(f"/console/cases/{duplicate.pk}/")
+
+    assert (response.status_code, response["Location"]) == (302, f"/console/cases/{kept.pk}/")
+    assert "Still nothing, okapi!" in page
+    assert f"From {duplicate.number}" in page
+    assert f"Merged into this case: {duplicate.number}" in page
+    assert old_link["Location"] == f"/console/cases/{kept.pk}/"
+    wrong = client.post(
+        f"/console/cases/{kept.pk}/actions/", {"action": "merge", "into": kept.number}
+    )
+    assert wrong.status_code == 400
+    assert CaseNote.objects.count() == 0
+    counts_are_true()
