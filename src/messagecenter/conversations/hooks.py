@@ -53,6 +53,11 @@ RowStatusHook = Callable[[User, list[int]], dict[int, StatusLine]]
 _message_hooks: dict[str, list[MessageHook]] = {}
 _status_hooks: dict[str, list[StatusHook]] = {}
 _row_status_hooks: dict[str, list[RowStatusHook]] = {}
+# Rows a hook's work will lock, taken for a whole batch of sends right after the
+# participants (support: the cases' teams), so a batch takes them where an app's own
+# actions do instead of after the batch's counters and event streams.
+BatchLockHook = Callable[[list[int]], None]
+_batch_lock_hooks: dict[str, list[BatchLockHook]] = {}
 
 
 def on_message_posted(kinds: tuple[str, ...], hook: MessageHook) -> None:
@@ -78,6 +83,25 @@ def on_row_status(kinds: tuple[str, ...], hook: RowStatusHook) -> None:
         hooks = _row_status_hooks.setdefault(kind, [])
         if hook not in hooks:
             hooks.append(hook)
+
+
+def on_batch_lock(kinds: tuple[str, ...], hook: BatchLockHook) -> None:
+    """Call `hook` with the ids of a batch's conversations of these kinds, after their
+    participants are locked and before anything else is (db/group_commit.py)."""
+    for kind in kinds:
+        hooks = _batch_lock_hooks.setdefault(kind, [])
+        if hook not in hooks:
+            hooks.append(hook)
+
+
+def lock_for_batch(conversations: list[tuple[int, str]]) -> None:
+    """(conversation id, kind) of a batch's conversations: each hook once, for its kinds'."""
+    by_hook: dict[BatchLockHook, list[int]] = {}
+    for conversation_id, kind in conversations:
+        for hook in _batch_lock_hooks.get(kind, ()):
+            by_hook.setdefault(hook, []).append(conversation_id)
+    for hook, conversation_ids in by_hook.items():
+        hook(sorted(set(conversation_ids)))
 
 
 def has_message_hooks(kind: str) -> bool:

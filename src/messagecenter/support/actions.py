@@ -691,6 +691,20 @@ def _lock_cases(*cases: Case) -> list[Case]:
     return [locked[c.pk] for c in cases]
 
 
+def lock_case_teams(conversation_ids: list[int]) -> None:
+    """A batch of sends about to post in these conversations (conversations.hooks): the
+    teams of their cases (and of the cases they were merged into), by id, right after
+    the participants — where every support action takes them — so the batch never holds
+    counters or event streams while waiting for a team."""
+    team_ids: set[int] = set()
+    for team_id, kept_team_id in Case.objects.filter(
+        conversation_id__in=conversation_ids
+    ).values_list("team_id", "merged_into__team_id"):
+        team_ids.add(kept_team_id or team_id)
+    for team_id in sorted(team_ids):
+        _lock_team(team_id)
+
+
 def _lock_team(team_id: int) -> None:
     """The team's row: held by every change to the team's cases, so their counters move
     one transaction at a time (SQLite's write lock does the same)."""

@@ -66,4 +66,5 @@ def register() -> None:
     hooks.on_message_posted(CASE_KINDS, actions.case_message_posted)
     hooks.on_status_line(CASE_KINDS, status_line)
     hooks.on_row_status(CASE_KINDS, row_statuses)
+    hooks.on_batch_lock(CASE_KINDS, actions.lock_case_teams)
     mailboxes.register(SUPPORT_MAILBOX)

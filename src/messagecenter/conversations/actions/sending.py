@@ -428,8 +428,9 @@ def _send_or_find(
 
 def _lock_conversations(conversation_ids: list[int]) -> None:
     """Everything a batch's sends will lock, taken before they run, class by class in the
-    order every other action takes them (participants, then the senders' sending-limit
-    counts, then unread counters, then event streams),
+    order every other action takes them (participants, then what the message hooks lock —
+    a case's team —, then the senders' sending-limit counts, then unread counters, then
+    event streams),
     each class in key order; each send then finds its locks already held.
 
     Taken send by send instead, a batch would hold one send's event streams while asking
@@ -437,14 +438,16 @@ def _lock_conversations(conversation_ids: list[int]) -> None:
     event stream would close a cycle (PostgreSQL found exactly that, decision 0010)."""
     if not conversation_ids:
         return
-    people = sorted(
-        set(
-            Participant.objects.select_for_update()
-            .filter(conversation_id__in=conversation_ids)
-            .order_by("conversation_id", "id")
-            .values_list("user_id", flat=True)
-        )
+    locked = list(
+        Participant.objects.select_for_update(of=("self",))
+        .filter(conversation_id__in=conversation_ids)
+        .order_by("conversation_id", "id")
+        .values_list("user_id", "conversation_id", "conversation__kind")
     )
+    people = sorted({user_id for user_id, _, _ in locked})
+    # What the apps' message hooks lock (support: the case's team) comes right after the
+    # participants, where their own actions take it (docs/support.md, "Lock order").
+    hooks.lock_for_batch([(conversation_id, kind) for _, conversation_id, kind in locked])
     # What a send's checks update (the sender's sending-limit counts) comes next, where
     # a send alone takes it.
     send_checks.lock_limit_rows(people)
