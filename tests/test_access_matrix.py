@@ -261,6 +261,12 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     ),
     # A link that is not one: refused for everyone, nothing changes.
     "password-reset-confirm": (get(outcomes(400, anonymous=400), is_read_only=True),),
+    # One's own time zone: the page, and a choice that is not a zone (nothing changes).
+    "account-time-zone": (
+        get(outcomes(200), is_read_only=True),
+        post(outcomes(400), data={"time_zone": "Mars/Olympus_Mons"}, is_read_only=True),
+        post(outcomes(302), data={"time_zone": "Europe/Paris"}),
+    ),
     "password-change": (
         get(outcomes(200), is_read_only=True),
         # A wrong current password changes nothing.
@@ -453,6 +459,11 @@ def api_action(action: str) -> Operation:
 # Keys as in the OpenAPI document, without its /api/v1 prefix.
 API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /me": (get(api_outcomes(200), is_read_only=True),),
+    # One's own time zone; a name that is no zone changes nothing.
+    "PATCH /me": (
+        Operation("PATCH", api_outcomes(400), data={"time_zone": "Paris"}, is_read_only=True),
+        Operation("PATCH", api_outcomes(200), data={"time_zone": "Europe/Paris"}),
+    ),
     # Each person's own e-mail preferences.
     "GET /preferences": (get(api_outcomes(200), is_read_only=True),),
     # Each person's own replies by e-mail.

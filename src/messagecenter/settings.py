@@ -101,6 +101,8 @@ MIDDLEWARE = [
     # A password-only sign-in pending its second factor reaches the two-factor pages only.
     "messagecenter.accounts.middleware.SecondFactorMiddleware",
     "messagecenter.accounts.middleware.BrowserUseMiddleware",
+    # Dates in the signed-in person's own time zone (an API token's person: ApiTokenAuth).
+    "messagecenter.accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # NotFound and NotAllowed from any page's action or access_* getter: the 404 and 403
     # pages, in one place (web/errors.py) instead of an except in every view.
@@ -208,6 +210,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# A new account's time zone (an IANA name); each person changes theirs in Your Account →
+# Time zone, and every page, API answer and e-mail of theirs uses it (docs/accounts.md).
+DEFAULT_USER_TIME_ZONE = os.environ.get("DEFAULT_USER_TIME_ZONE", TIME_ZONE)
 USE_I18N = True
 USE_TZ = True
 

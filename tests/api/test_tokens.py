@@ -52,6 +52,7 @@ def test_the_new_secret_signs_the_device_in(buyer: User) -> None:
         "name": "Alice Buyer",
         "role": "buyer",
         "storefront": None,
+        "time_zone": "UTC",
     }
 
 
@@ -241,6 +242,7 @@ def test_me_names_a_sellers_storefront(seller: User) -> None:
         "name": "Acme Kitchen",
         "role": "seller",
         "storefront": {"id": seller.storefront.pk, "name": "Acme Kitchen"},  # type: ignore[attr-defined]
+        "time_zone": "UTC",
     }
 
 

@@ -6,6 +6,7 @@ import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dkim
 import pytest
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind
@@ -145,6 +147,23 @@ def test_buyer_seller_messages_wait_for_a_quiet_period_then_go_as_one_digest(
     assert text.count("Ref. MC-P") == 3
     assert received.message["Message-ID"] == f"<mc.digest.{digest.pk}@localhost>"
     assert received.message["List-Unsubscribe"] is None
+
+
+def test_a_digest_shows_its_messages_times_in_the_recipients_zone(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    account_actions.set_time_zone(seller, "Asia/Tokyo")
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    sent_at = question.created_at
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    [received] = inbox.received
+    tokyo = sent_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    shown = f"{tokyo.day} {tokyo:%b, %H:%M} JST"
+    assert f"{buyer.public_name}, {shown}" in received.text()
+    assert shown in received.html()
+    assert "UTC" not in received.text()
 
 
 def test_each_new_message_pushes_the_digest_but_never_past_the_longest_wait(

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pytest_django import DjangoAssertNumQueries
 
+from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from tests.api.helpers import Caller, anonymous, error_of, with_session, with_token
 from tests.search.conftest import ORDER_NUMBER, Mailbox
@@ -48,6 +49,17 @@ def test_search_with_filters(
 
     assert response.status_code == 200
     assert found(mailbox, response.json()) == expected
+
+
+def test_days_are_the_persons_own(sign_in: SignIn, mailbox: Mailbox) -> None:
+    # UTC+14: b2 (March 4, 12:00 UTC) was sent at 2 a.m. on March 5 there, c1 on March 6.
+    account_actions.set_time_zone(mailbox.buyer, "Pacific/Kiritimati")
+
+    response = sign_in(mailbox.buyer).get(
+        "/search", {"date_from": "2026-03-05", "date_to": "2026-03-05"}
+    )
+
+    assert found(mailbox, response.json()) == ["b2"]
 
 
 def test_a_result_carries_what_a_list_shows(sign_in: SignIn, mailbox: Mailbox) -> None:

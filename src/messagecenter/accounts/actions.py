@@ -1,5 +1,6 @@
 """Every change to accounts: the API tokens of people's devices (docs/api.md), their
-signed-in browsers, signing out everywhere and changing a password (docs/accounts.md)."""
+signed-in browsers, signing out everywhere, changing a password and choosing one's time
+zone (docs/accounts.md)."""
 
 import hashlib
 import secrets
@@ -19,6 +20,7 @@ from django.utils import timezone
 from messagecenter.accounts import account_emails
 from messagecenter.accounts.models import ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
+from messagecenter.accounts.time_zones import known as known_time_zones
 from messagecenter.errors import InvalidInput, NotFound
 
 # Recognisable in logs, config files and secret scanners; never accepted without it.
@@ -86,6 +88,17 @@ def revoke_api_token(user: User, token_id: Any) -> ApiToken:
         token.revoked_at = now
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def set_time_zone(user: User, time_zone: str) -> None:
+    """The zone the person's pages, API answers and e-mails show dates in."""
+    if time_zone not in known_time_zones():
+        raise InvalidInput(
+            "Choose a time zone from the list, such as Europe/Paris or America/New_York.",
+            code="invalid_time_zone",
+        )
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
 
 
 @dataclass(frozen=True)

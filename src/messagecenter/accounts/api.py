@@ -8,7 +8,7 @@ from ninja import Router, Schema, Status
 
 from messagecenter.accounts import actions, queries
 from messagecenter.accounts.authentication import SessionAuth, current_api_token
-from messagecenter.accounts.models import ApiToken, BrowserSession, Role
+from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
 from messagecenter.accounts.user_agents import describe
 from messagecenter.api_support import ApiRequest, Id, StorefrontOut, Text
 
@@ -22,11 +22,28 @@ class MeOut(Schema):
     name: str
     role: Role
     storefront: StorefrontOut | None
+    # An IANA name ("Europe/Paris"): the zone the person's pages and e-mails show dates
+    # in, for an app to show them the same way (times in answers stay ISO 8601 in UTC);
+    # search's date_from/date_to are days in it.
+    time_zone: str
+
+
+class MeIn(Schema):
+    time_zone: Text
 
 
 @router.get("/me", response=MeOut, summary="Who is signed in")
 def me(request: ApiRequest) -> MeOut:
-    user = request.auth
+    return _me_out(request.auth)
+
+
+@router.patch("/me", response=MeOut, summary="Change your time zone")
+def update_me(request: ApiRequest, payload: MeIn) -> MeOut:
+    actions.set_time_zone(request.auth, payload.time_zone)
+    return _me_out(request.auth)
+
+
+def _me_out(user: User) -> MeOut:
     storefront = getattr(user, "storefront", None)
     return MeOut(
         id=user.pk,
@@ -34,6 +51,7 @@ def me(request: ApiRequest) -> MeOut:
         name=user.public_name,
         role=Role(user.role),
         storefront=StorefrontOut(id=storefront.pk, name=storefront.name) if storefront else None,
+        time_zone=user.time_zone,
     )
 
 

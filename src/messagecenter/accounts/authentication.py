@@ -11,12 +11,14 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from messagecenter.accounts.actions import record_api_token_use
 from messagecenter.accounts.models import ApiToken, User
 from messagecenter.accounts.queries import api_token_for_secret
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.errors import NotAllowed, NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -41,6 +43,9 @@ class ApiTokenAuth(HttpBearer):
         record_api_token_use(found, request)
         # The tokens list marks the one in use, so a device can revoke itself on sign-out.
         setattr(request, "api_token", found)  # noqa: B010 (HttpRequest declares no such field)
+        # The session's person had theirs activated by TimeZoneMiddleware, which also
+        # deactivates this one when the request ends.
+        timezone.activate(zone_of(found.user))
         return found.user
 
 

@@ -6,10 +6,12 @@ from functools import cache
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from messagecenter.accounts import two_factor
 from messagecenter.accounts.actions import record_browser_use
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.api_support import error_response
 from messagecenter.errors import NotAuthenticated
 
@@ -45,6 +47,27 @@ class BrowserUseMiddleware:
         if user.is_authenticated and request.session.session_key is not None:
             record_browser_use(request, user)
         return response
+
+
+class TimeZoneMiddleware:
+    """Every date a signed-in person's page shows, in their own time zone
+    (accounts/time_zones.py). An API token's person is known only once the API has
+    authenticated the token: ApiTokenAuth activates theirs; here it ends with the request,
+    so a thread never carries one person's zone into the next request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            timezone.activate(zone_of(user))
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class SecondFactorMiddleware:

@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.crypto import salted_hmac
 
+from messagecenter.accounts.time_zones import default_time_zone, validate_time_zone
+
 
 class Role(models.TextChoices):
     BUYER = "buyer", "Buyer"
@@ -24,6 +26,11 @@ class User(AbstractUser):
     # Paid membership runs until then (kept up to date by the marketplace's membership
     # events); broadcasts can target members.
     member_until = models.DateTimeField(null=True, blank=True)
+    # An IANA name ("Europe/Paris"): every date on their pages, in their API answers and
+    # e-mails is shown in it (accounts/time_zones.py).
+    time_zone = models.CharField(
+        max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
     # Part of every session's signature (_get_session_auth_hash): "sign out everywhere"
     # moves it on, and every session signed before, on any device, stops working at once.
     session_generation = models.PositiveIntegerField(default=0)

@@ -23,6 +23,7 @@ urlpatterns = [
         views.revoke_api_token,
         name="revoke-api-token",
     ),
+    path("account/time-zone/", views.time_zone, name="account-time-zone"),
     path("account/password/", views.change_password, name="password-change"),
     path("accounts/two-factor/", two_factor_views.verify, name="two-factor-verify"),
     path("account/two-factor/", two_factor_views.settings_page, name="two-factor"),

@@ -14,7 +14,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from messagecenter.accounts import actions, queries
+from messagecenter.accounts import actions, queries, time_zones
 from messagecenter.accounts.models import User
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
@@ -174,6 +174,27 @@ def revoke_api_token(request: AuthenticatedHttpRequest, token_id: int) -> HttpRe
     token = actions.revoke_api_token(request.user, token_id)
     messages.success(request, f"The API token “{token.name}” no longer works.")
     return redirect("account-security")
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(label="Time zone", choices=time_zones.choices)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The zone every date of the person's pages and e-mails is shown in."""
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        actions.set_time_zone(request.user, form.cleaned_data["time_zone"])
+        messages.success(request, f"Dates are now shown in {request.user.time_zone}.")
+        return redirect("account-time-zone")
+    return render(
+        request,
+        "accounts/time_zone.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required

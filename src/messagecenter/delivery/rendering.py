@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from messagecenter.accounts.models import User
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
 from messagecenter.delivery import dkim_signing, mime, references, relay
@@ -171,13 +172,17 @@ def build(
         headers["Reply-To"] = context["reply_address"]
     # Subjects, names and bodies come from people: shown without bidirectional overrides.
     subject = neutralise(subject)
+    # Dates in the recipient's own time zone, as on their pages.
+    with timezone.override(zone_of(user)):
+        text = neutralise(render_to_string(f"delivery/email/{template}.txt", context))
+        html = neutralise(render_to_string(f"delivery/email/{template}.html", context))
     return _email(
         user,
         _from_on_behalf(context.get("from_name")),
         subject,
         mime.fold("Subject", subject),
-        neutralise(render_to_string(f"delivery/email/{template}.txt", context)),
-        neutralise(render_to_string(f"delivery/email/{template}.html", context)),
+        text,
+        html,
         headers,
     )
 

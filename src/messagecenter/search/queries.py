@@ -399,10 +399,11 @@ def _narrowing(user: User, filters: SearchFilters) -> Q | None:
 
 
 def _start_of(day: date, *, days_later: int = 0) -> datetime:
-    """Midnight in the site's time zone. The first and last days a date can be are moved in
-    by one, so that midnight stays a datetime in UTC too (year 1 to 9999)."""
+    """Midnight in the person's time zone (the site's when none is active). The first and
+    last days a date can be are moved in by one, so that midnight stays a datetime in UTC
+    too (year 1 to 9999)."""
     day = min(max(day, _FIRST_DAY), _LAST_DAY) + timedelta(days=days_later)
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
 def _relevance(terms: tuple[Term, ...]) -> Any:

@@ -1,0 +1,111 @@
+"""Each person's time zone (docs/accounts.md#time-zone): chosen in Your Account, in the
+API's profile, active on every signed-in page and API call, and used by their e-mails."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts import actions
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
+from messagecenter.errors import InvalidInput
+from messagecenter.marketplace.models import Product
+from tests import factories
+from tests.api.helpers import error_of, with_session, with_token
+
+pytestmark = pytest.mark.django_db
+
+# 23:30 UTC on March 1 is 08:30 on March 2 in Tokyo.
+LATE_EVENING_UTC = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+
+
+def signed_in(user: User) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def test_a_new_account_takes_the_default_time_zone_setting(settings: Settings) -> None:
+    settings.DEFAULT_USER_TIME_ZONE = "America/Chicago"
+
+    person = factories.BuyerFactory()
+
+    assert person.time_zone == "America/Chicago"
+
+
+def test_the_time_zone_page_lists_zones_and_saves_the_choice(buyer: User) -> None:
+    browser = signed_in(buyer)
+
+    page = browser.get("/account/time-zone/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<option value="Europe/Paris">Europe/Paris</option>' in html
+    assert '<option value="America/New_York">America/New York</option>' in html
+    assert '<option value="UTC" selected>UTC</option>' in html
+    # Aliases kept for compatibility are not offered.
+    assert "Etc/GMT+5" not in html
+    saved = browser.post("/account/time-zone/", {"time_zone": "Asia/Tokyo"}, follow=True)
+    assert saved.status_code == 200
+    assert "Dates are now shown in Asia/Tokyo." in saved.content.decode()
+    buyer.refresh_from_db()
+    assert buyer.time_zone == "Asia/Tokyo"
+    assert "Asia/Tokyo" in browser.get("/account/").content.decode()
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "", "europe/paris", "UTC\x00"])
+def test_an_unknown_time_zone_is_refused_and_nothing_changes(buyer: User, value: str) -> None:
+    page = signed_in(buyer).post("/account/time-zone/", {"time_zone": value})
+
+    assert page.status_code == 400
+    assert 'id="id_time_zone-errors"' in page.content.decode()
+    buyer.refresh_from_db()
+    assert buyer.time_zone == "UTC"
+    with pytest.raises(InvalidInput) as refused:
+        actions.set_time_zone(buyer, value)
+    assert refused.value.code == "invalid_time_zone"
+    buyer.refresh_from_db()
+    assert buyer.time_zone == "UTC"
+
+
+@pytest.mark.parametrize("sign_in", [with_token, with_session])
+def test_the_api_profile_shows_and_changes_the_time_zone(buyer: User, sign_in: object) -> None:
+    caller = sign_in(buyer)  # type: ignore[operator]
+
+    assert caller.get("/me").json()["time_zone"] == "UTC"
+    changed = caller.call("patch", "/me", {"time_zone": "Europe/Paris"})
+    assert changed.status_code == 200
+    assert changed.json()["time_zone"] == "Europe/Paris"
+    assert error_of(caller.call("patch", "/me", {"time_zone": "Paris"})) == (
+        400,
+        "invalid_time_zone",
+    )
+    buyer.refresh_from_db()
+    assert buyer.time_zone == "Europe/Paris"
+
+
+def test_a_signed_in_page_shows_times_in_the_persons_zone(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    Message.objects.filter(pk=question.pk).update(created_at=LATE_EVENING_UTC)
+    actions.set_time_zone(buyer, "Asia/Tokyo")
+
+    page = signed_in(buyer).get(f"/message-center/conversations/{question.conversation_id}/")
+
+    html = page.content.decode()
+    assert "Mar 2, 2026, 8:30 AM" in html
+    assert "Mar 1, 2026, 11:30 PM" not in html
+    # Each request starts from the site's zone again: nothing carries over to the next.
+    assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_a_persons_retired_zone_falls_back_to_the_default(buyer: User) -> None:
+    User.objects.filter(pk=buyer.pk).update(time_zone="Nowhere/Gone")
+    buyer.refresh_from_db()
+
+    assert signed_in(buyer).get("/message-center/").status_code == 200
