@@ -2,6 +2,7 @@
 actions so its counters and event logs are what real use would leave."""
 
 from collections import Counter
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F
 from django.test import RequestFactory
+from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.sign_in_hints import SignInHint
@@ -379,6 +381,25 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
         # Her case: opened, taken by an agent, answered.
         "case.updated": 3,
     }
+
+
+@pytest.mark.usefixtures("_demo")
+def test_the_messages_carry_the_times_their_story_tells() -> None:
+    """Spread over the past four weeks like a real inbox, not all dated when it loaded."""
+    now = timezone.now()
+    boards = Order.objects.get(number="112-4839201-5521937")
+    [placed, *_] = Message.objects.filter(
+        conversation__order=boards, conversation__kind=Kind.ORDER_UPDATES
+    ).order_by("pk")
+    assert abs(placed.created_at - boards.placed_at) < timedelta(minutes=1)
+    dates = list(Message.objects.order_by("pk").values_list("conversation_id", "created_at"))
+    assert now - min(created_at for _, created_at in dates) > timedelta(days=26)
+    assert len({created_at.date() for _, created_at in dates}) >= 15
+    assert sum(now - created_at < timedelta(hours=1) for _, created_at in dates) == 0
+    # In each conversation, in the order they were written.
+    for conversation_id in {conversation_id for conversation_id, _ in dates}:
+        times = [created_at for found, created_at in dates if found == conversation_id]
+        assert times == sorted(times)
 
 
 @pytest.mark.usefixtures("_demo")

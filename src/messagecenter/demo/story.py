@@ -6,11 +6,13 @@ message to spot.
 Accounts, shops, products and orders are rows the operator's own systems would feed, so
 they are created directly. Every message, read, archive and trash goes through
 conversations.actions, so unread counters and event logs are exactly what real use leaves.
-Actions stamp messages with the current time: the story is told in chronological order so
-the inbox lists it newest first, while the order rows carry dates spread over past weeks.
+Actions stamp messages with the clock's time, so while the story is told the clock reads
+the moment of each step (`_StoryClock`): the messages carry the times their texts and the
+order rows speak of, spread over the past four weeks, as in a real inbox.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -171,7 +173,41 @@ def _build(password: str, now: datetime) -> None:
     products = _create_catalogue(people)
     orders = _create_orders(people, products, now)
     _staff_customer_service(people)
-    _tell_the_story(people, products, orders, now)
+    with _story_clock(now) as clock:
+        _tell_the_story(people, products, orders, now, clock)
+
+
+class _StoryClock:
+    """The time the actions read while the story is told: the moment of the current step
+    (`at`), moving on with the real clock from there, so the messages of one step keep
+    their order."""
+
+    def __init__(self, now: datetime, real_now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._real_now = real_now
+        self._step = now
+        self._step_began = real_now()
+
+    def at(self, days_ago: float) -> None:
+        self._step = self._now - timedelta(days=days_ago)
+        self._step_began = self._real_now()
+
+    def now(self) -> datetime:
+        return self._step + (self._real_now() - self._step_began)
+
+
+@contextmanager
+def _story_clock(now: datetime) -> Iterator[_StoryClock]:
+    """Every action takes its time from django.utils.timezone.now (nothing in the code
+    imports the function itself), so setting it for the story's length dates every row
+    the actions write — messages, last activity, events, e-mails, cases — alike."""
+    real_now = timezone.now
+    clock = _StoryClock(now, real_now)
+    timezone.now = clock.now
+    try:
+        yield clock
+    finally:
+        timezone.now = real_now
 
 
 def _staff_customer_service(people: dict[str, User]) -> None:
@@ -524,6 +560,7 @@ def _tell_the_story(
     products: dict[str, Product],
     orders: dict[str, Order],
     now: datetime,
+    clock: _StoryClock,
 ) -> None:
     alice, bob, agent = people["alice"], people["bob"], people["agent"]
     brightside, trailhead = people["seller"], people["trailhead"]
@@ -537,9 +574,13 @@ def _tell_the_story(
 
     # Four weeks ago: alice's cutting boards arrive cracked; returned and refunded.
     boards = orders["cutting_boards"]
+    clock.at(26.2)
     _order_update(boards, _placed_text(boards))
+    clock.at(25)
     _order_update(boards, _shipped_text(boards))
+    clock.at(23)
     _order_update(boards, _delivered_text(boards))
+    clock.at(22)
     _returns_update(
         boards,
         f"We've received your return request for the {products['cutting_boards'].title} "
@@ -548,6 +589,7 @@ def _tell_the_story(
         "Because the item arrived damaged, return shipping is free. We'll confirm the "
         "return within 24 hours.",
     )
+    clock.at(21.9)
     _returns_update(
         boards,
         "Your return is approved.\n\n"
@@ -555,11 +597,13 @@ def _tell_the_story(
         f"any UPS Store, and drop the package off by {day(-7)}. You don't need the "
         "original box.",
     )
+    clock.at(17)
     _returns_update(
         boards,
         f"We received your return on {day(-17)}. Your refund of "
         f"{_money(boards.total_cents)} is on its way.",
     )
+    clock.at(16)
     _returns_update(
         boards,
         f"Refund issued: {_money(boards.total_cents)} to your Visa ending in 4242 on "
@@ -569,17 +613,25 @@ def _tell_the_story(
 
     # Two weeks ago: bob's water bottle, and alice's headphones.
     bottle = orders["bob_water_bottle"]
+    clock.at(15.4)
     _order_update(bottle, _placed_text(bottle))
+    clock.at(14)
     _order_update(bottle, _shipped_text(bottle))
+    clock.at(12)
     _order_update(bottle, _delivered_text(bottle))
     headphones = orders["headphones"]
+    clock.at(12.1)
     _order_update(headphones, _placed_text(headphones))
+    clock.at(11)
     _order_update(headphones, _shipped_text(headphones))
+    clock.at(9)
     _order_update(headphones, _delivered_text(headphones))
 
     # Ten days ago: bob changes his mind about the socks.
     socks = orders["bob_socks"]
+    clock.at(10.3)
     _order_update(socks, _placed_text(socks))
+    clock.at(10.25)
     _order_update(
         socks,
         f"Your order {socks.number} has been cancelled, as you asked.\n\n"
@@ -589,11 +641,13 @@ def _tell_the_story(
     )
 
     # A week ago: bob asks customer service how to change his e-mail; Omar answers (solved).
+    clock.at(7)
     email_case = support_actions.open_request(
         bob,
         "How do I change the e-mail address on my account?",
         "Hi, I'm moving to a new e-mail provider. Where do I change my address?",
     )
+    clock.at(6.9)
     support_actions.take_case(people["omar"], email_case.pk)
     support_actions.reply_to_case(
         people["omar"],
@@ -602,15 +656,21 @@ def _tell_the_story(
         "We'll send a code to the new address to confirm it.",
         status=CaseStatus.SOLVED,
     )
+    clock.at(6.8)
     actions.mark_read(bob, [email_case.conversation_id])
 
     # A week ago: the coffee maker and the tent ship; membership messages.
     coffee = orders["coffee_maker"]
+    clock.at(9.2)
     _order_update(coffee, _placed_text(coffee))
+    clock.at(8)
     _order_update(coffee, _shipped_text(coffee, expected=date_in(-5)))
     tent = orders["tent"]
+    clock.at(7.3)
     _order_update(tent, _placed_text(tent))
+    clock.at(6)
     _order_update(tent, _shipped_text(tent, expected=date_in(-3)))
+    clock.at(6.5)
     actions.send_marketplace_message(
         alice,
         kind=Kind.MEMBERSHIP,
@@ -635,9 +695,12 @@ def _tell_the_story(
 
     # Five days ago: two new orders for alice; the coffee maker runs late.
     oven = orders["dutch_oven"]
+    clock.at(5.1)
     _order_update(oven, _placed_text(oven))
     hiking = orders["hiking"]
+    clock.at(4.2)
     _order_update(hiking, _placed_text(hiking))
+    clock.at(5)
     _order_update(
         coffee,
         f"Your package is running late.\n\n"
@@ -648,6 +711,7 @@ def _tell_the_story(
     )
 
     # Four days ago: alice asks Brightside about the late coffee maker; Dana answers.
+    clock.at(4)
     about_coffee = actions.contact_seller_about_order(
         alice,
         coffee.pk,
@@ -656,6 +720,7 @@ def _tell_the_story(
         "tracking hasn't moved since it reached the Memphis hub four days ago. Is it lost? "
         "I'd rather not wait another week.",
     )
+    clock.at(3.9)
     actions.send_message(
         brightside,
         about_coffee.conversation_id,
@@ -668,6 +733,7 @@ def _tell_the_story(
     )
 
     # Three days ago: the tent can't be delivered; bob orders a charger and asks about a tent.
+    clock.at(3)
     _order_update(
         tent,
         "There's a problem with your delivery.\n\n"
@@ -677,13 +743,16 @@ def _tell_the_story(
         "to the seller and your order refunded.",
     )
     charger = orders["bob_charger"]
+    clock.at(3.3)
     _order_update(charger, _placed_text(charger))
+    clock.at(2.9)
     tent_question = actions.ask_seller_about_product(
         bob,
         products["tent"].pk,
         "Hello! Is the Ridgeline fully freestanding, and will two 25-inch-wide sleeping pads "
         "fit side by side? Does it come with stakes?",
     )
+    clock.at(2.8)
     actions.send_message(
         trailhead,
         tent_question.conversation_id,
@@ -695,9 +764,13 @@ def _tell_the_story(
     )
 
     # Two days ago: shipments; alice asks customer service about the tent; a new notice.
+    clock.at(2)
     _order_update(oven, _shipped_text(oven))
+    clock.at(1.99)
     _order_update(hiking, _shipped_text(hiking))
+    clock.at(1.98)
     _order_update(charger, _shipped_text(charger))
+    clock.at(1.9)
     tent_case = support_actions.open_request(
         alice,
         "Tent delivery failed: the address was missing my apartment number",
@@ -709,6 +782,7 @@ def _tell_the_story(
     )
     # She read "we have your request" on the page she was taken to.
     actions.mark_read(alice, [tent_case.conversation_id])
+    clock.at(1.88)
     support_actions.take_case(agent, tent_case.pk)
     support_actions.add_note(
         agent,
@@ -716,6 +790,7 @@ def _tell_the_story(
         "Called UPS: corrected address accepted, reattempt booked. If it misses the new "
         "date, a replacement is approved (Trailhead agreed by phone).",
     )
+    clock.at(1.8)
     support_actions.reply_to_case(
         agent,
         tent_case.pk,
@@ -728,6 +803,8 @@ def _tell_the_story(
     # Notices and promotions are broadcasts (docs/notifications.md): one row and an
     # audience, so the Promotions switch hides them like every promotion.
     staff = people["admin"]
+    # Written a little before it appears, as staff do.
+    clock.at(2.2)
     notification_actions.schedule_broadcast(
         staff,
         kind=BroadcastKind.NOTICE,
@@ -746,12 +823,14 @@ def _tell_the_story(
     )
 
     # Yesterday: alice asks about a kettle and follows up after Dana's answer.
+    clock.at(1.4)
     kettle_question = actions.ask_seller_about_product(
         alice,
         products["kettle"].pk,
         "Hi, does this kettle have a keep-warm setting? And is the inside of the lid "
         "stainless or plastic? I'm trying to avoid plastic touching the water.",
     )
+    clock.at(1.35)
     actions.send_message(
         brightside,
         kettle_question.conversation_id,
@@ -761,6 +840,7 @@ def _tell_the_story(
         "are the handle and the outer lid hinge.\n\n"
         "Dana, Brightside Home & Kitchen",
     )
+    clock.at(1.3)
     actions.send_message(
         alice,
         kettle_question.conversation_id,
@@ -770,7 +850,9 @@ def _tell_the_story(
 
     # Yesterday: alice orders a keyboard and a phone case; the case's "seller" writes first.
     keyboard = orders["keyboard"]
+    clock.at(1.2)
     _order_update(keyboard, _placed_text(keyboard))
+    clock.at(1)
     # Sellers may write first to the buyers of their own orders — the route real phishing
     # takes. The message is a seller's, so it can never carry the Official badge.
     actions.contact_buyer_about_order(
@@ -788,6 +870,7 @@ def _tell_the_story(
     )
 
     # Yesterday: this week's promotions, each to the buyers it was picked for.
+    clock.at(1.25)
     kitchen_event = notification_actions.schedule_broadcast(
         staff,
         kind=BroadcastKind.PROMOTION,
@@ -818,6 +901,7 @@ def _tell_the_story(
     )
 
     # Today: bob asks about his charger and about a charge; alice's hiking order is close.
+    clock.at(0.25)
     actions.contact_seller_about_order(
         bob,
         charger.pk,
@@ -826,6 +910,7 @@ def _tell_the_story(
         "buy one? I want to charge a laptop at 65 W.",
     )
     # New and unassigned: the first case in the console's queue.
+    clock.at(0.15)
     charge_case = support_actions.open_request(
         bob,
         "Pending charge for a cancelled order",
@@ -834,9 +919,11 @@ def _tell_the_story(
         order_number=socks.number,
     )
     actions.mark_read(bob, [charge_case.conversation_id])
+    clock.at(0.08)
     _order_update(hiking, _out_for_delivery_text(hiking))
 
-    # What each buyer has already done with their messages.
+    # What each buyer has already done with their messages, just now.
+    clock.at(0)
     actions.mark_read(
         alice,
         [
