@@ -9,9 +9,12 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import relay
@@ -19,12 +22,25 @@ from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
+from messagecenter.safety.models import HeldMessage
+from tests import factories
+from tests.api.helpers import with_token
 from tests.delivery.dns import DkimKey, DnsServer
 from tests.delivery.replies import QUOTED_HISTORY, reply, send
 from tests.delivery.smtp import Handler
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# What the safety check holds for review (docs/safety.md#hold).
+PAYMENT = "Pay here instead: paypal.me/cheapdeals"
+
+
+def signed_in(person: User) -> Client:
+    browser = Client()
+    browser.force_login(person)
+    return browser
+
 
 LATER = timedelta(minutes=11)
 
@@ -227,6 +243,72 @@ def test_an_unsigned_reply_from_an_unlisted_server_is_quarantined(
     send(relay_listener, raw, mail_from=seller.email, to=address)
 
     refused("quarantined", "not_confirmed", conversation_id, ["Does it come in blue?"])
+
+
+@pytest.mark.parametrize("is_released", [True, False], ids=["released", "rejected"])
+def test_a_reply_the_safety_check_holds_is_quarantined_shown_to_its_sender_and_reviewed(
+    buyer: User,
+    seller: User,
+    product: Product,
+    inbox: Handler,
+    relay_listener: Controller,
+    dkim_key: DkimKey,
+    is_released: bool,
+) -> None:
+    conversation_id, address = seller_reply_address(buyer, product, inbox)
+    raw = reply(sender=seller.email, to=address, text=PAYMENT, sign_with=dkim_key)
+
+    send(relay_listener, raw, mail_from=seller.email, to=address)
+
+    # Held, not refused: confirmed as the seller's, but nothing reached the buyer.
+    inbound = refused("quarantined", "message_held", conversation_id, ["Does it come in blue?"])
+    [held] = HeldMessage.objects.all()
+    assert (held.sender_id, held.body, held.status) == (seller.pk, PAYMENT, "held")
+    # The seller sees what became of it, and why, on the page and through the API.
+    page = signed_in(seller).get(reverse("email-replies")).content.decode()
+    assert "Held for review" in page
+    assert escape(inbound.reason) in page
+    [listed] = with_token(seller).get("/email-replies").json()
+    assert (listed["status"], listed["reason_code"], listed["reason"]) == (
+        "quarantined",
+        "message_held",
+        inbound.reason,
+    )
+    # Staff review it in the admin.
+    staff = Client()
+    staff.force_login(
+        factories.UserFactory(username="staff", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    )
+    response = staff.post(
+        reverse("admin:safety_heldmessage_changelist"),
+        {"action": "release" if is_released else "reject", "_selected_action": [held.pk]},
+    )
+    assert response.status_code == 302
+
+    [reviewed] = with_token(seller).get("/email-replies").json()
+    if not is_released:
+        assert posted_in(conversation_id) == ["Does it come in blue?"]
+        assert HeldMessage.objects.get().status == "rejected"
+        assert (reviewed["status"], reviewed["reason_code"], reviewed["message_id"]) == (
+            "refused",
+            "rejected",
+            None,
+        )
+        return
+    assert posted_in(conversation_id) == ["Does it come in blue?", PAYMENT]
+    released = Message.objects.get(conversation_id=conversation_id, sender=seller)
+    # Still a reply by e-mail, with the warning the check gave it.
+    assert (released.sent_by_email, released.safety_verdict) == (True, "warn")
+    # Its sender learns it was posted after all.
+    assert (reviewed["status"], reviewed["reason_code"], reviewed["message_id"]) == (
+        "posted",
+        "released",
+        released.pk,
+    )
+    conversation = (
+        signed_in(buyer).get(reverse("conversation", args=[conversation_id])).content.decode()
+    )
+    assert "sent by e-mail" in conversation
 
 
 @pytest.mark.parametrize(

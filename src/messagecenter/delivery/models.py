@@ -194,9 +194,10 @@ class InboundStatus(models.TextChoices):
     POSTED = "posted", "Posted in the conversation"
     # Not posted, and never will be: automatic mail, a bounce, a loop, a wrong sender.
     REFUSED = "refused", "Not posted"
-    # Not posted because the sender could not be confirmed (SPF, DKIM, DMARC); kept for
-    # agents to look at.
-    QUARANTINED = "quarantined", "Held: sender not confirmed"
+    # Not posted: the sender could not be confirmed (SPF, DKIM, DMARC), or the safety check
+    # held the message for an agent's review; kept for agents to look at, the reason says
+    # which.
+    QUARANTINED = "quarantined", "Held for review"
 
 
 class InboundEmail(models.Model):

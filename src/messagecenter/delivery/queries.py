@@ -7,12 +7,14 @@ from django.urls import reverse
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import references
-from messagecenter.delivery.models import InboundEmail, MailboxEmail
+from messagecenter.delivery.inbound.actions import reply_idempotency_key
+from messagecenter.delivery.models import InboundEmail, InboundStatus, MailboxEmail
 from messagecenter.errors import NotFound
 from messagecenter.hub.boxes import Box
 from messagecenter.notifications.models import Broadcast
 from messagecenter.notifications.queries import access_broadcast
 from messagecenter.safety.detector import Sender, SenderRole, check
+from messagecenter.safety.models import HeldMessage
 from messagecenter.safety.vocabulary import configured
 
 
@@ -122,9 +124,34 @@ def email_replies(user: User) -> list[InboundEmail]:
     """The person's own replies by e-mail, newest first: posted, refused or held, with the
     reason — the only place someone learns why their e-mail did not appear. Only the
     rows of their own relay addresses; the original bytes are not read."""
-    return list(
+    replies = list(
         InboundEmail.objects.filter(user=user)
         .select_related("conversation")
         .defer("raw")
         .order_by("-received_at", "-pk")[:EMAIL_REPLIES_SHOWN]
     )
+    _with_reviews(user, replies)
+    return replies
+
+
+def _with_reviews(user: User, replies: list[InboundEmail]) -> None:
+    """A reply the safety check held is reviewed by an agent later (safety.actions): shown
+    as it ended — posted, with its message, or not delivered — instead of held for ever.
+    One query, only when a held reply is listed; the rows are not written."""
+    held = {
+        reply_idempotency_key(reply.message_key): reply
+        for reply in replies
+        if reply.status == InboundStatus.QUARANTINED and reply.reason_code == "message_held"
+    }
+    if not held:
+        return
+    for key, status, message_id in HeldMessage.objects.filter(
+        sender=user, idempotency_key__in=held
+    ).values_list("idempotency_key", "status", "message_id"):
+        reply = held[str(key)]
+        if status == HeldMessage.Status.RELEASED:
+            reply.status, reply.message_id = InboundStatus.POSTED, message_id
+            reply.reason_code, reply.reason = "released", "Posted after our team reviewed it."
+        elif status == HeldMessage.Status.REJECTED:
+            reply.status, reply.reason_code = InboundStatus.REFUSED, "rejected"
+            reply.reason = "Our team reviewed it and did not deliver it."

@@ -40,7 +40,12 @@ def release_held_message(agent: User, held_message_id: int) -> Message:
         send = target.get("send")
         if send == "reply":
             message = conversation_actions.send_message(
-                sender, target["conversation_id"], held.body, is_reviewed=True
+                sender,
+                target["conversation_id"],
+                held.body,
+                is_reviewed=True,
+                # A reply by e-mail stays one once released.
+                sent_by_email=bool(target.get("sent_by_email")),
             )
         elif send == "product":
             message = conversation_actions.ask_seller_about_product(

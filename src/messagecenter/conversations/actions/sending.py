@@ -328,11 +328,14 @@ def send_message(
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
     is_reviewed: bool = False,
+    sent_by_email: bool = False,
 ) -> Message:
     """Reply in a conversation the sender takes part in.
 
     With an idempotency key, sending again (a retry after a timeout, a double click, a
-    flaky phone) returns the first message instead of a second one.
+    flaky phone) returns the first message instead of a second one. `sent_by_email`: a
+    reply by e-mail (delivery.inbound), marked so in the conversation; a held one keeps
+    the mark for when it is released.
     """
     body = clean_body(body)
     idempotency_key = clean_idempotency_key(idempotency_key)
@@ -351,8 +354,10 @@ def send_message(
             stored,
             reopen=False,
             is_reviewed=is_reviewed,
+            sent_by_email=sent_by_email,
         ),
-        held_as={"send": "reply", "conversation_id": conversation_id},
+        held_as={"send": "reply", "conversation_id": conversation_id}
+        | ({"sent_by_email": True} if sent_by_email else {}),
     )
 
 
@@ -492,6 +497,7 @@ def _post(
     *,
     reopen: bool,
     is_reviewed: bool = False,
+    sent_by_email: bool = False,
 ) -> Message:
     """Add a message to a conversation and bring every participant's view up to date.
 
@@ -502,7 +508,9 @@ def _post(
     participants = _lock_participants(conversation_id)
     sending = _sending_participant(participants, sender, reopen=reopen)
     safety = _safety_check(participants, sending, sender, body, is_reviewed=is_reviewed)
-    message = _insert_message(participants, sender, safety, idempotency_key, files, now)
+    message = _insert_message(
+        participants, sender, safety, idempotency_key, files, now, sent_by_email=sent_by_email
+    )
     # Searchable exactly when it exists, by everyone in the conversation (docs/search.md).
     index_messages([message], members={conversation_id: [p.user_id for p in participants]})
     _move_last_message(message, now)
@@ -607,12 +615,15 @@ def _insert_message(
     idempotency_key: str | None,
     files: Sequence[StoredFile],
     now: datetime,
+    *,
+    sent_by_email: bool = False,
 ) -> Message:
     message = Message(
         conversation=participants[0].conversation,
         sender=sender,
         body=safety.body,
         created_at=now,
+        sent_by_email=sent_by_email,
         idempotency_key=idempotency_key,
         safety_verdict=safety.verdict,
         safety_reasons=safety.reasons,

@@ -163,17 +163,19 @@ def _post(
             "We found no new text in this e-mail (only quoted text or a signature).",
         )
     try:
-        with transaction.atomic():
-            posted = conversation_actions.send_message(
-                user,
-                seat.conversation_id,
-                body or "(attachments only)",
-                idempotency_key=f"email:{hashlib.sha256(row.message_key.encode()).hexdigest()[:64]}",
-                attachments=uploads,
-            )
-            # In the same transaction as the message: it is never shown without its mark.
-            Message.objects.filter(pk=posted.pk).update(sent_by_email=True)
-            posted.sent_by_email = True
+        # Not in a savepoint of its own: a held reply's HeldMessage, written when the send
+        # is refused, must commit with this e-mail's row (a savepoint rolled it back, and
+        # agents had nothing to release). The send rolls its own writes back.
+        posted = conversation_actions.send_message(
+            user,
+            seat.conversation_id,
+            body or "(attachments only)",
+            idempotency_key=reply_idempotency_key(row.message_key),
+            attachments=uploads,
+            # Written with the message (never shown without its mark), and kept by a held
+            # reply for its release.
+            sent_by_email=True,
+        )
     except MessageCenterError as error:
         # The web's safety check held it for review (docs/safety.md#hold): held here too,
         # not refused — agents may still release it.
@@ -241,9 +243,7 @@ def _post_to_mailbox(
                     subject=subject or body.splitlines()[0][:80],
                     body=body,
                     attachments=uploads,
-                    idempotency_key=(
-                        f"email:{hashlib.sha256(row.message_key.encode()).hexdigest()[:64]}"
-                    ),
+                    idempotency_key=reply_idempotency_key(row.message_key),
                 )
             )
             Message.objects.filter(pk=posted.pk).update(sent_by_email=True)
@@ -277,6 +277,12 @@ def _confirm_sender(
             "not_confirmed",
             verdict.explanation,
         )
+
+
+def reply_idempotency_key(message_key: str) -> str:
+    """The send's key for an e-mail: the same e-mail never posts twice, and a held one is
+    found again by it (queries.email_replies)."""
+    return f"email:{hashlib.sha256(message_key.encode()).hexdigest()[:64]}"
 
 
 def _authenticate(
