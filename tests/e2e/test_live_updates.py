@@ -20,6 +20,7 @@ from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD
+from tests.notifications.helpers import broadcast
 from tests.realtime.servers import Server
 
 pytestmark = [
@@ -183,3 +184,30 @@ def test_a_conversation_open_in_another_tab_follows_it_to_trash(
 
     expect(page.get_by_role("button", name="Restore")).to_be_visible(timeout=LIVE_MS)
     expect(page.get_by_role("button", name="Move to Trash")).to_have_count(0)
+
+
+def test_a_notice_open_in_another_tab_follows_it_to_trash_and_back(
+    streaming_server: Server, page: Page, other_device: Page
+) -> None:
+    """Notices and promotions move between boxes like conversations, and say so on the
+    stream: the tab still showing the notice in the inbox learns it went to Trash
+    elsewhere (and back), instead of offering Move to Trash for something in Trash."""
+    notice = broadcast(subject="New terms of service")
+    url = f"{streaming_server.url}/message-center/announcements/{notice.pk}/"
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    sign_in(other_device, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    page.goto(url)
+    expect(page.get_by_role("button", name="Move to Trash")).to_be_visible()
+
+    other_device.goto(url)
+    other_device.get_by_role("button", name="Move to Trash").click()
+
+    expect(page.get_by_text("In Trash", exact=True)).to_be_visible(timeout=LIVE_MS)
+    expect(page.get_by_role("button", name="Restore")).to_be_visible()
+    expect(page.get_by_role("button", name="Move to Trash")).to_have_count(0)
+
+    other_device.goto(url)
+    other_device.get_by_role("button", name="Restore").click()
+
+    expect(page.get_by_role("button", name="Move to Trash")).to_be_visible(timeout=LIVE_MS)
+    expect(page.get_by_text("In Trash", exact=True)).to_have_count(0)

@@ -253,25 +253,42 @@ def on_broadcast_due(broadcast: Broadcast) -> None:
 
 
 def mark_broadcasts_read(user: User, broadcast_ids: Iterable[Any]) -> int:
-    return _change(user, broadcast_ids, lambda item: not item.is_read, is_read=True)
+    return _change(
+        user, broadcast_ids, EventKind.BROADCAST_READ, lambda item: not item.is_read, is_read=True
+    )
 
 
 def mark_broadcasts_unread(user: User, broadcast_ids: Iterable[Any]) -> int:
-    return _change(user, broadcast_ids, lambda item: item.is_read, is_read=False)
+    return _change(
+        user, broadcast_ids, EventKind.BROADCAST_UNREAD, lambda item: item.is_read, is_read=False
+    )
 
 
 def archive_broadcasts(user: User, broadcast_ids: Iterable[Any]) -> int:
-    return _change(user, broadcast_ids, lambda item: item.box == Box.INBOX, box=Box.ARCHIVE)
+    return _change(
+        user,
+        broadcast_ids,
+        EventKind.BROADCAST_ARCHIVED,
+        lambda item: item.box == Box.INBOX,
+        box=Box.ARCHIVE,
+    )
 
 
 def move_broadcasts_to_inbox(user: User, broadcast_ids: Iterable[Any]) -> int:
-    return _change(user, broadcast_ids, lambda item: item.box == Box.ARCHIVE, box=Box.INBOX)
+    return _change(
+        user,
+        broadcast_ids,
+        EventKind.BROADCAST_MOVED_TO_INBOX,
+        lambda item: item.box == Box.ARCHIVE,
+        box=Box.INBOX,
+    )
 
 
 def trash_broadcasts(user: User, broadcast_ids: Iterable[Any]) -> int:
     return _change(
         user,
         broadcast_ids,
+        EventKind.BROADCAST_TRASHED,
         lambda item: item.box != Box.TRASH,
         box=Box.TRASH,
         trashed_at=timezone.now(),
@@ -280,25 +297,39 @@ def trash_broadcasts(user: User, broadcast_ids: Iterable[Any]) -> int:
 
 def restore_broadcasts(user: User, broadcast_ids: Iterable[Any]) -> int:
     return _change(
-        user, broadcast_ids, lambda item: item.box == Box.TRASH, box=Box.INBOX, trashed_at=None
+        user,
+        broadcast_ids,
+        EventKind.BROADCAST_RESTORED,
+        lambda item: item.box == Box.TRASH,
+        box=Box.INBOX,
+        trashed_at=None,
     )
 
 
 def delete_broadcasts(user: User, broadcast_ids: Iterable[Any]) -> int:
     """Delete for ever, from Trash only: it never comes back for this person."""
-    return _change(user, broadcast_ids, lambda item: True, only_from_trash=True, box=Box.DELETED)
+    return _change(
+        user,
+        broadcast_ids,
+        EventKind.BROADCAST_DELETED,
+        lambda item: True,
+        only_from_trash=True,
+        box=Box.DELETED,
+    )
 
 
 def _change(
     user: User,
     broadcast_ids: Iterable[Any],
+    kind: str,
     needs_change: Callable[[BroadcastItem], bool],
     *,
     only_from_trash: bool = False,
     **state: Any,
 ) -> int:
     """All or nothing: one id the person cannot see fails the request with the same
-    NotFound as a missing one, and nothing changes. One read, one upsert."""
+    NotFound as a missing one, and nothing changes. One read, one upsert, and an event
+    per broadcast changed in the person's log (`kind`), in the same transaction."""
     wanted = {queries.as_id(value) for value in broadcast_ids}
     if not wanted:
         raise InvalidInput("Choose at least one message.", code="no_broadcasts")
@@ -325,12 +356,26 @@ def _change(
         }
         values.update(state, updated_at=now)
         rows.append(BroadcastState(user=user, broadcast=item.broadcast, **values))
-    BroadcastState.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["user", "broadcast"],
-        update_fields=sorted(fields),
-    )
+    with transaction.atomic():
+        BroadcastState.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["user", "broadcast"],
+            update_fields=sorted(fields),
+        )
+        record_events(
+            PendingEvent(
+                user.pk,
+                kind,
+                {
+                    "broadcast_id": row.broadcast_id,
+                    "folder": item.folder,
+                    "box": row.box,
+                    "is_read": row.is_read,
+                },
+            )
+            for item, row in zip(changed, rows, strict=True)
+        )
     return len(changed)
 
 

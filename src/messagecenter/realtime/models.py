@@ -24,6 +24,15 @@ class EventKind(models.TextChoices):
     CONVERSATION_UNMUTED = "conversation.unmuted"
     CONVERSATION_NO_RESPONSE_NEEDED = "conversation.no_response_needed"
     MESSAGE_CENTER_SEEN = "message_center.seen"
+    # One person's copy of a notice or promotion changed (notifications.actions): as for
+    # conversations, so every device's lists and an open notice page follow it.
+    BROADCAST_READ = "broadcast.read"
+    BROADCAST_UNREAD = "broadcast.unread"
+    BROADCAST_ARCHIVED = "broadcast.archived"
+    BROADCAST_MOVED_TO_INBOX = "broadcast.moved_to_inbox"
+    BROADCAST_TRASHED = "broadcast.trashed"
+    BROADCAST_RESTORED = "broadcast.restored"
+    BROADCAST_DELETED = "broadcast.deleted"
     # A customer-service case changed status or assignment (docs/support.md).
     CASE_UPDATED = "case.updated"
 

@@ -203,6 +203,14 @@ const COUNT_EVENTS = new Set([
   "resync",
   // A broadcast (notice, promotion) for this person became visible: no id, not in the log.
   "broadcast",
+  // This person's copy of one changed (read, moved, deleted): in the log like the above.
+  "broadcast.read",
+  "broadcast.unread",
+  "broadcast.archived",
+  "broadcast.moved_to_inbox",
+  "broadcast.trashed",
+  "broadcast.restored",
+  "broadcast.deleted",
 ]);
 // Events that move a conversation between boxes (or delete it).
 const BOX_EVENTS = new Set([
@@ -211,6 +219,14 @@ const BOX_EVENTS = new Set([
   "conversation.trashed",
   "conversation.restored",
   "conversation.deleted",
+]);
+// The same for a notice or promotion: an open notice page follows them.
+const BROADCAST_BOX_EVENTS = new Set([
+  "broadcast.archived",
+  "broadcast.moved_to_inbox",
+  "broadcast.trashed",
+  "broadcast.restored",
+  "broadcast.deleted",
 ]);
 
 // Loads the conversation page again, unless a reply is being written: then it says what
@@ -222,6 +238,16 @@ function followBoxChange() {
     if (announcer) {
       announcer.textContent = "This conversation was moved in another window.";
     }
+    return;
+  }
+  window.location.reload();
+}
+
+// An open notice or promotion moved elsewhere: shown as it is now (nothing to lose on
+// it: it has no reply box). Deleted for ever, it is gone: back to the list.
+function followBroadcastBoxChange(type, listUrl) {
+  if (type === "broadcast.deleted" && listUrl) {
+    window.location.assign(listUrl);
     return;
   }
   window.location.reload();
@@ -243,6 +269,13 @@ const LIST_EVENTS = [
   "conversation.deleted",
   "resync",
   "broadcast",
+  "broadcast.read",
+  "broadcast.unread",
+  "broadcast.archived",
+  "broadcast.moved_to_inbox",
+  "broadcast.trashed",
+  "broadcast.restored",
+  "broadcast.deleted",
 ];
 
 function csrfToken() {
@@ -417,6 +450,8 @@ function startLive() {
   const listRegion = document.querySelector("[data-live-list]");
   const thread = document.querySelector("[data-live-conversation]");
   const conversationId = thread ? Number(thread.dataset.liveConversation) : null;
+  const notice = document.querySelector("[data-live-broadcast]");
+  const broadcastId = notice ? Number(notice.dataset.liveBroadcast) : null;
 
   const refreshCounts = debounced(async () => {
     const response = await fetch(`${API}/folders`, { headers: { Accept: "application/json" } });
@@ -561,6 +596,9 @@ function startLive() {
     // it as it is now, so it never offers "Move to Trash" for a conversation in Trash.
     if (thread && BOX_EVENTS.has(event.type) && data.conversation_id === conversationId) {
       followBoxChange();
+    }
+    if (notice && BROADCAST_BOX_EVENTS.has(event.type) && data.broadcast_id === broadcastId) {
+      followBroadcastBoxChange(event.type, notice.dataset.listUrl);
     }
     // Someone else's message (it is unread when it arrives), in a conversation not muted.
     if (event.type === "message.created" && announcer && data.unread_count > 0 && !data.is_muted) {
