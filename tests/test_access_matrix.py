@@ -302,6 +302,15 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             data={"subject": "Help", "body": "A question.", "order": ORDER_NUMBER},
         ),
     ),
+    # "Chat with us": buyers and sellers chat (or, with nobody available, ask); agents and
+    # admins are refused (customers_only).
+    "customer-service-chat": (
+        get(outcomes(200), is_read_only=True),
+        post(outcomes(302, CUSTOMERS, denied=403), data={"body": "A question."}),
+    ),
+    # The console's "available for chat" switch: agents and admins (an admin is told that
+    # only agents take chats).
+    "console-chat-availability": (post(outcomes(302, STAFF), data={"available": "true"}),),
     # A case's conversation as text: its customer and the agents working it.
     "case-transcript": (
         get(

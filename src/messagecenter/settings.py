@@ -462,6 +462,9 @@ SUPPORT_RESPONSE_MINIMUM_MINUTES = int(os.environ.get("SUPPORT_RESPONSE_MINIMUM_
 # Customers see agents as this name, unless the operator shows agents' own display names.
 SUPPORT_SHOW_AGENT_NAMES = os.environ.get("SUPPORT_SHOW_AGENT_NAMES", "") == "true"
 SUPPORT_AGENT_PUBLIC_NAME = os.environ.get("SUPPORT_AGENT_PUBLIC_NAME", "Customer Service")
+# Live chat: an agent takes chats while "available" and a console page of theirs was open
+# within this many minutes (the console renews it while open).
+SUPPORT_CHAT_PRESENCE_MINUTES = int(os.environ.get("SUPPORT_CHAT_PRESENCE_MINUTES", "5"))
 # An e-mail to this address from a customer's own (confirmed) address opens a request, by
 # the inbound e-mail path of replies; empty: no such address.
 SUPPORT_EMAIL_ADDRESS = (

@@ -154,3 +154,69 @@ def test_alice_asks_an_agent_answers_live_and_by_email_never_the_note(
     expect(status_line).to_contain_text("Solved", timeout=LIVE_MS)
     case.refresh_from_db()
     assert case.status == CaseStatus.SOLVED
+
+
+def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
+    streaming_server: Server, page: Page, other_device: Page, order: Order, priya: User
+) -> None:
+    """Alice (one browser) and the agent (another) chat: each sees the other's message
+    without a reload. Before the agent is available, "Chat with us" says so and opens an
+    ordinary request with the expected response time."""
+    server = streaming_server
+    chat_url = f"{server.url}/message-center/customer-service/chat/"
+
+    # Nobody available: said honestly, and the question becomes an ordinary case.
+    sign_in(page, server, "alice", PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{server.url}/message-center/")
+    page.get_by_role("link", name="Chat with us").click()
+    expect(page.get_by_test_id("chat-status")).to_contain_text(
+        "No agent is available for chat right now"
+    )
+    page.get_by_label("Your question").fill("Can I change my delivery address?")
+    page.get_by_role("button", name="Send to customer service").click()
+    status_line = page.get_by_test_id("case-status-line")
+    expect(status_line).to_contain_text("Waiting for an agent")
+    expect(status_line).to_contain_text("We expect to answer by")
+    offline = Case.objects.get()
+    assert offline.assignee_id is None
+
+    # The agent opens the console and becomes available.
+    agent = other_device
+    agent.goto(f"{server.url}/accounts/login/")
+    agent.get_by_label("Username").fill("priya")
+    agent.get_by_label("Password").fill(PASSWORD)
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent).to_have_url(re.compile(r"/console/$"))
+    agent.get_by_role("button", name="Available for chat").click()
+    expect(agent.get_by_test_id("chat-availability")).to_have_text("Available for chat")
+
+    # Alice starts a chat: the agent has it at once.
+    page.goto(chat_url)
+    expect(page.get_by_test_id("chat-status")).to_contain_text("An agent is available now")
+    page.get_by_label("Your question").fill("Where is my parcel?")
+    page.get_by_role("button", name="Start chat").click()
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("You are chatting with Customer Service")
+    expect(status_line).to_contain_text("An agent is on it")
+    chat = Case.objects.exclude(pk=offline.pk).get()
+    assert chat.assignee_id == priya.pk
+
+    agent.goto(f"{server.url}/console/?view=mine")
+    agent.get_by_role("link", name=chat.number).click()
+    agent_messages = agent.get_by_role("list", name="Messages")
+    expect(agent_messages).to_contain_text("Where is my parcel?")
+
+    # Alice writes: it appears on the agent's open page without a reload.
+    agent.evaluate("window.stillTheSamePage = true")
+    page.get_by_label("Your message").fill("It was due on Monday.")
+    page.get_by_role("button", name="Send").click()
+    expect(agent_messages).to_contain_text("It was due on Monday.", timeout=LIVE_MS)
+    assert agent.evaluate("window.stillTheSamePage === true")
+
+    # The agent answers: it appears on Alice's open page without a reload.
+    page.evaluate("window.stillTheSamePage = true")
+    agent.get_by_label(re.compile("^Your answer")).fill("It is at the depot and arrives tomorrow.")
+    agent.get_by_role("button", name="Send to customer").click()
+    expect(messages).to_contain_text("arrives tomorrow", timeout=LIVE_MS)
+    assert page.evaluate("window.stillTheSamePage === true")
+    assert "Priya" not in page.content()

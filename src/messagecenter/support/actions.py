@@ -45,6 +45,7 @@ from messagecenter.support.models import (
     CaseNote,
     CasePriority,
     CaseStatus,
+    ChatAvailability,
     Team,
     TeamMember,
 )
@@ -83,6 +84,8 @@ def open_request(
     product_sku: str | None = None,
     about_conversation_id: Any = None,
     idempotency_key: str | None = None,
+    chat_with: User | None = None,
+    channel: str = "web",
 ) -> Case:
     """ "Contact customer service" (web, API): a conversation in the customer's Customer
     service folder and a case in the customer-service queue, with what it is about, in one
@@ -126,11 +129,68 @@ def open_request(
             about_conversation=about,
             queued_at=message.created_at,
             respond_within=expected,
+            channel="chat" if chat_with is not None else channel,
         )
+        if chat_with is None:
+            conversation_actions.post_marketplace_message(
+                message.conversation_id, _received_text(case, expected)
+            )
+            return case
+        # A chat: the agent is on it at once. The conversation was made in this
+        # transaction, so nobody else can be holding its participants.
+        case = _lock(case)
+        _assign(case, chat_with, actor=chat_with)
         conversation_actions.post_marketplace_message(
-            message.conversation_id, _received_text(case, expected)
+            message.conversation_id,
+            f"You are chatting with {chat_with.public_name} ({case.number}). Their answers "
+            "appear here as they write them; this conversation stays in your Message Center.",
         )
         return case
+
+
+def start_chat(
+    customer: User,
+    body: str,
+    *,
+    order_number: str | None = None,
+    idempotency_key: str | None = None,
+) -> Case:
+    """ "Chat with us": a request that an available agent of the team takes at once
+    (the conversation then updates live on both sides); with nobody available, an
+    ordinary request with the expected response time. `case.assignee` says which."""
+    text = (body or "").strip()
+    first_line = text.splitlines()[0] if text else ""
+    subject = f"Chat: {first_line[:70]}" + ("…" if len(first_line) > 70 else "")
+    agent = queries.chat_agent(team_for(CaseKind.REQUEST))
+    return open_request(
+        customer,
+        subject,
+        body,
+        order_number=order_number,
+        idempotency_key=idempotency_key,
+        chat_with=agent,
+    )
+
+
+def set_chat_availability(agent: User, is_available: bool) -> ChatAvailability:
+    """An agent's "available for chat" switch (agents only)."""
+    if agent.role != Role.AGENT:
+        raise NotAllowed("Only agents take chats.", code="agents_only")
+    now = timezone.now()
+    with transaction.atomic():
+        availability, _ = ChatAvailability.objects.update_or_create(
+            agent=agent, defaults={"is_available": bool(is_available), "seen_at": now}
+        )
+        return availability
+
+
+def agent_seen(agent: User) -> None:
+    """An available agent's console page is open: they still take chats. At most one
+    write a minute (the console renews it while a page of it is open)."""
+    now = timezone.now()
+    ChatAvailability.objects.filter(
+        agent=agent, is_available=True, seen_at__lt=now - timedelta(minutes=1)
+    ).update(seen_at=now)
 
 
 def open_case(
@@ -211,6 +271,7 @@ def open_request_by_email(delivery: Delivery) -> Message:
         delivery.subject or "E-mail to customer service",
         delivery.body,
         idempotency_key=delivery.idempotency_key,
+        channel="email",
     )
     assert case.conversation_id is not None
     first = unique_row(

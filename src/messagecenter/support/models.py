@@ -274,3 +274,28 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ChatAvailability(models.Model):
+    """An agent's "available for chat" switch and when the console last saw them: an
+    agent takes chats while the switch is on and a console page of theirs has been open
+    within SUPPORT_CHAT_PRESENCE_MINUTES (docs/support.md, "Live chat")."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="chat_availability",
+    )
+    is_available = models.BooleanField(default=False)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(
+                fields=["seen_at"], condition=Q(is_available=True), name="chat_available_agents"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {'available' if self.is_available else 'away'}"

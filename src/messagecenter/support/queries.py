@@ -33,6 +33,7 @@ from messagecenter.support.models import (
     CaseNote,
     CasePriority,
     CaseStatus,
+    ChatAvailability,
     Team,
     TeamMember,
 )
@@ -367,7 +368,8 @@ def _history_line(event: CaseEvent, names: dict[int, str]) -> str:
     if event.kind == CaseEventKind.OPENED:
         if "split_from" in detail:
             return f"{who} split it out of CS-{detail['split_from']}"
-        return f"{who} opened the case"
+        by = {"chat": " by chat", "email": " by e-mail"}.get(detail.get("channel", ""), "")
+        return f"{who} opened the case{by}"
     if event.kind == CaseEventKind.MERGED:
         if "into" in detail:
             return f"{who} merged it into CS-{detail['into']}"
@@ -533,6 +535,37 @@ def case_for_conversation(user: User, conversation_id: int) -> Case | None:
     """The case behind one of the person's conversations (its status line)."""
     # A merged duplicate's too: its line says where the request went.
     return unique_row(Case.objects.filter(conversation_id=conversation_id))
+
+
+# --- live chat ---------------------------------------------------------------------------
+
+
+def chat_agent(team: Team, *, now: datetime | None = None) -> User | None:
+    """An agent of the team who takes chats now ("available", and in the console within
+    SUPPORT_CHAT_PRESENCE_MINUTES): the one with the fewest open cases. Two reads."""
+    now = now or timezone.now()
+    online = list(
+        User.objects.filter(
+            role=Role.AGENT,
+            is_active=True,
+            team_memberships__team=team,
+            chat_availability__is_available=True,
+            chat_availability__seen_at__gte=now
+            - timedelta(minutes=settings.SUPPORT_CHAT_PRESENCE_MINUTES),
+        )
+    )
+    if not online:
+        return None
+    open_cases = dict(
+        CaseCounter.objects.filter(
+            team=team, status=CaseStatus.OPEN, assignee_key__in=[agent.pk for agent in online]
+        ).values_list("assignee_key", "cases")
+    )
+    return min(online, key=lambda agent: (open_cases.get(agent.pk, 0), agent.pk))
+
+
+def chat_availability(agent: User) -> ChatAvailability | None:
+    return unique_row(ChatAvailability.objects.filter(agent=agent))
 
 
 # --- the expected response time --------------------------------------------------------------

@@ -8,10 +8,12 @@ urlpatterns = [
         views.contact_customer_service,
         name="contact-customer-service",
     ),
+    path("message-center/customer-service/chat/", views.chat, name="customer-service-chat"),
     # For the case's customer and its team's agents.
     path("cases/<int:case_id>/transcript.txt", views.transcript, name="case-transcript"),
     # The agent console (404 for everyone but agents and admins).
     path("console/", views.console, name="console"),
+    path("console/chat-availability/", views.chat_availability, name="console-chat-availability"),
     path("console/cases/<int:case_id>/", views.case, name="console-case"),
     path("console/cases/<int:case_id>/actions/", views.case_action, name="console-case-action"),
     path("console/cases/<int:case_id>/reply/", views.reply, name="console-case-reply"),

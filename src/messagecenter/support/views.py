@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import Role, User
 from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.support import actions, queries
@@ -37,6 +37,16 @@ def _staff(request: AuthenticatedHttpRequest) -> User:
 
 def _case(user: User, case_id: Any) -> Case:
     return queries.access_case(user, case_id, for_agent=True)
+
+
+def _presence(agent: User) -> dict[str, Any]:
+    """The console's "available for chat" switch; an open console page keeps an
+    available agent taking chats (docs/support.md, "Live chat")."""
+    if agent.role != Role.AGENT:
+        return {}
+    actions.agent_seen(agent)
+    availability = queries.chat_availability(agent)
+    return {"chat_available": availability is not None and availability.is_available}
 
 
 # --- the queues -----------------------------------------------------------------------------
@@ -78,9 +88,30 @@ def console(request: AuthenticatedHttpRequest) -> HttpResponse:
             "priorities": CasePriority.choices,
             "error": error,
             "now": timezone.now(),
+            **_presence(agent),
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def chat_availability(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The console's switch: available for chat, or away."""
+    agent = _staff(request)
+    try:
+        availability = actions.set_chat_availability(agent, request.POST.get("available") == "true")
+    except MessageCenterError as error:
+        messages.error(request, error.message)
+        return redirect("console")
+    messages.success(
+        request,
+        "You are available for chat: new chats come to you while the console is open."
+        if availability.is_available
+        else "You are away: no new chats come to you.",
+    )
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/console/") else "console")
 
 
 def _queue_url(view: str, filters: queries.QueueFilters, cursor: str | None = None) -> str:
@@ -152,6 +183,9 @@ def _case_page(
             "note": note,
             "error": error,
             "now": timezone.now(),
+            # The agent is in the conversation: new messages appear live (site.js).
+            "is_live": found.conversation_id is not None and found.assignee_id == agent.pk,
+            **_presence(agent),
         },
         status=status,
     )
@@ -385,6 +419,59 @@ def _customer_service_page(
                 (case, queries.customer_status_label(case)) for case in queries.customer_cases(user)
             ],
             "is_customer": not queries.is_staff(user),
+            "idempotency_key": new_idempotency_key(),
+            **fields,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def chat(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Chat with us": when an agent is available, the chat starts as a case they take
+    at once and the conversation updates live on both sides; otherwise the page says so
+    and the question becomes an ordinary request with the expected response time."""
+    user = request.user
+    if request.method != "POST":
+        return _chat_page(request, order_number=request.GET.get("order", ""))
+    body = request.POST.get("body", "")
+    order_number = request.POST.get("order", "")
+    try:
+        opened = actions.start_chat(
+            user,
+            body,
+            order_number=order_number or None,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except MessageCenterError as error:
+        return _chat_page(
+            request, order_number=order_number, body=body, error=error, status=error.status
+        )
+    if opened.assignee_id is None and request.POST.get("expected") == "chat":
+        messages.info(
+            request,
+            "The agent who was available has just become busy: we answer here as soon as we can.",
+        )
+    return redirect("conversation", opened.conversation_id)
+
+
+def _chat_page(
+    request: AuthenticatedHttpRequest, *, status: int = 200, **fields: Any
+) -> HttpResponse:
+    user = request.user
+    team = actions.team_for(CaseKind.REQUEST)
+    is_customer = not queries.is_staff(user)
+    return render(
+        request,
+        "support/chat.html",
+        {
+            "is_customer": is_customer,
+            "agent_available": is_customer and queries.chat_agent(team) is not None,
+            "expected": queries.describe_duration(queries.expected_response(team)),
+            "orders": marketplace_queries.recent_orders(user, ORDERS_TO_CHOOSE_FROM),
             "idempotency_key": new_idempotency_key(),
             **fields,
         },

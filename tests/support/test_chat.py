@@ -1,0 +1,102 @@
+"""Live chat (docs/support.md, "Live chat"): an available agent in the console takes a
+chat at once; with nobody available the page says so and the question becomes an
+ordinary request with the expected response time."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.errors import NotAllowed
+from messagecenter.support import actions, queries
+from messagecenter.support.models import UNASSIGNED, ChatAvailability
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CHAT = "/message-center/customer-service/chat/"
+
+
+def test_an_available_agent_in_the_console_takes_the_chat_at_once(
+    client: Client, buyer: User
+) -> None:
+    busy = factories.agent_in_team(first_name="Busy")
+    free = factories.agent_in_team(first_name="Free")
+    away = factories.agent_in_team(first_name="Away")
+    actions.set_chat_availability(busy, True)
+    actions.set_chat_availability(free, True)
+    actions.set_chat_availability(away, False)
+    earlier = actions.open_request(factories.BuyerFactory(), "Other", "Question.")
+    actions.take_case(busy, earlier.pk)
+    client.force_login(buyer)
+
+    page = client.get(CHAT).content.decode()
+    response = client.post(CHAT, {"body": "Is my parcel lost?\nIt is late."})
+
+    assert "An agent is available now" in page
+    case = queries.customer_cases(buyer)[0]
+    assert response["Location"] == f"/message-center/conversations/{case.conversation_id}/"
+    # The least busy of the available agents has it, and is in the conversation.
+    assert (case.assignee_id, case.status, case.subject) == (
+        free.pk,
+        "open",
+        "Chat: Is my parcel lost?",
+    )
+    assert Participant.objects.filter(conversation_id=case.conversation_id, user=free).exists()
+    last = Message.objects.filter(conversation_id=case.conversation_id).order_by("id").last()
+    assert last is not None
+    assert last.body.startswith("You are chatting with Customer Service")
+    assert "opened the case by chat" in queries.case_history(case)[0][1]
+    assert queries.stored_counts() == queries.recount()
+    assert queries.stored_counts()[(case.team_id, "open", free.pk)] == 1
+
+
+def test_nobody_available_says_so_and_opens_an_ordinary_request(
+    client: Client, buyer: User
+) -> None:
+    agent = factories.agent_in_team()
+    actions.set_chat_availability(agent, True)
+    # Available, but no console page of theirs has been open for a while: not online.
+    ChatAvailability.objects.filter(agent=agent).update(seen_at=timezone.now() - timedelta(hours=1))
+    client.force_login(buyer)
+
+    page = client.get(CHAT).content.decode()
+    client.post(CHAT, {"body": "Can I change my address?", "expected": "case"})
+
+    assert "No agent is available for chat right now" in page
+    assert "we usually answer within 24 hours" in page
+    case = queries.customer_cases(buyer)[0]
+    assert (case.assignee_id, case.status) == (None, "open")
+    assert case.respond_by is not None
+    bodies = list(
+        Message.objects.filter(conversation_id=case.conversation_id)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+    assert "expect an answer by" in bodies[-1]
+    assert queries.stored_counts() == {(case.team_id, "open", UNASSIGNED): 1}
+
+
+def test_opening_the_console_keeps_an_available_agent_online(client: Client) -> None:
+    agent = factories.agent_in_team()
+    team = actions.team_for("request")
+    client.force_login(agent)
+
+    client.post("/console/chat-availability/", {"available": "true"})
+    ChatAvailability.objects.filter(agent=agent).update(seen_at=timezone.now() - timedelta(hours=1))
+    assert queries.chat_agent(team) is None
+    page = client.get("/console/").content.decode()
+    assert queries.chat_agent(team) == agent
+    assert "Available for chat" in page
+
+    client.post("/console/chat-availability/", {"available": "false"})
+    assert queries.chat_agent(team) is None
+
+
+def test_only_agents_take_chats(buyer: User) -> None:
+    with pytest.raises(NotAllowed):
+        actions.set_chat_availability(buyer, True)
+    assert not ChatAvailability.objects.exists()
