@@ -46,7 +46,8 @@ from messagecenter.conversations.bulk import BULK_ACTIONS
 from messagecenter.conversations.models import Message
 from messagecenter.delivery import links
 from messagecenter.delivery.models import MailboxEmail
-from messagecenter.marketplace.models import Shipment
+from messagecenter.marketplace import return_actions
+from messagecenter.marketplace.models import OrderItem, Shipment
 from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
@@ -95,6 +96,9 @@ CASE_TEXT = "capybaraticket"
 NOTE = "axolotlmemo"
 # In the customer-service team's canned response.
 CANNED = "ibexphrase"
+# In the buyer's note on a return of the order, and inside the photo given with it: for
+# the buyer and the seller whose items they are.
+RETURN_NOTE = "tapirparcelnote"
 SECRETS = (
     MESSAGE,
     ATTACHMENT,
@@ -106,6 +110,7 @@ SECRETS = (
     CASE_TEXT,
     NOTE,
     CANNED,
+    RETURN_NOTE,
 )
 # What the agents working the case learn: the case and its notes, the team's canned
 # responses, and the customer's context — orders with their shipments, and (read only,
@@ -115,16 +120,17 @@ CASE_CONTEXT = frozenset({CASE_TEXT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSA
 KNOWS: dict[str, frozenset[str]] = {
     ANONYMOUS: frozenset(),
     BUYER: frozenset(
-        {MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME, BROADCAST, CASE_TEXT}
+        {MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME, BROADCAST, CASE_TEXT, RETURN_NOTE}
     ),
     OTHER_BUYER: frozenset(),
-    SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY, BROADCAST}),
+    SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY, BROADCAST, RETURN_NOTE}),
     OTHER_SELLER: frozenset(),
     AGENT: CASE_CONTEXT,
     OTHER_AGENT: frozenset(),
     ADMIN: CASE_CONTEXT,
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + ATTACHMENT.encode()
+RETURN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + RETURN_NOTE.encode()
 
 # --- what each person gets -----------------------------------------------------------------
 
@@ -372,6 +378,24 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # Its seller sees their part of it (not the shipments' tracking numbers).
     "order": (get(outcomes(200, PARTICIPANTS), shows=(TRACKING, {BUYER}), is_read_only=True),),
     "contact-seller": (post(outcomes(302, {BUYER}), data={"body": "It arrived broken."}),),
+    # Returns (docs/returns.md): the buyer starts one; the seller of the items decides and
+    # marks it received (the world's return is still requested: 409, nothing changes).
+    "request-return": (
+        post(
+            outcomes(302, {BUYER}),
+            data={
+                "item": Param("order_item_id"),
+                "quantity": "1",
+                "resolution": "refund",
+                "reason": "other",
+            },
+        ),
+    ),
+    "decide-return": (post(outcomes(302, {SELLER}), data={"decision": "approve"}),),
+    "return-received": (post({**outcomes(404), SELLER: 409}, is_read_only=True),),
+    "return-photo": (
+        get(outcomes(200, PARTICIPANTS), shows=(RETURN_NOTE, PARTICIPANTS), is_read_only=True),
+    ),
     "contact-buyer": (post(outcomes(302, {SELLER}), data={"body": "Which colour?"}),),
     # Opening it marks it read: only for the two on its list.
     "broadcast": (get(outcomes(200, PARTICIPANTS), shows=(BROADCAST, PARTICIPANTS)),),
@@ -624,6 +648,31 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
             data={"storefront_id": Param("storefront_id"), "body": "It arrived broken."},
         ),
     ),
+    "GET /orders/{number}/returnable": (get(api_outcomes(200, {BUYER}), is_read_only=True),),
+    "POST /orders/{number}/returns": (
+        post(
+            api_outcomes(201, {BUYER}),
+            data={
+                "items": [{"order_item_id": Param("order_item_id"), "quantity": 1}],
+                "resolution": "replacement",
+                "reason": "defective",
+            },
+        ),
+    ),
+    # A buyer's returns, or a seller's of their items: everyone else an empty list.
+    "GET /returns": (get(api_outcomes(200), shows=(RETURN_NOTE, PARTICIPANTS), is_read_only=True),),
+    "GET /returns/{return_id}": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(RETURN_NOTE, PARTICIPANTS), is_read_only=True),
+    ),
+    "POST /returns/{return_id}/decision": (
+        post(api_outcomes(200, {SELLER}), data={"decision": "decline", "reason": "Used."}),
+    ),
+    "POST /returns/{return_id}/received": (
+        post({**api_outcomes(404), SELLER: 409}, is_read_only=True),
+    ),
+    "GET /returns/{return_id}/photos/{photo_id}": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(RETURN_NOTE, PARTICIPANTS), is_read_only=True),
+    ),
     "POST /orders/{number}/buyer-messages": (
         post(api_outcomes(201, {SELLER}), data={"body": "It ships tomorrow."}),
     ),
@@ -744,8 +793,24 @@ def world(db: None) -> World:
     product = factories.ProductFactory(storefront=seller.storefront)
     order = factories.order_with_item(buyer, product, number=ORDER_NUMBER)
     Shipment.objects.create(
-        order=order, carrier="UPS", tracking_number=TRACKING, shipped_at=timezone.now()
+        order=order,
+        carrier="UPS",
+        tracking_number=TRACKING,
+        shipped_at=timezone.now(),
+        delivered_at=timezone.now(),
     )
+    # Three of the product, one of them on its way back (with a note and a photo).
+    order_item = OrderItem.objects.get(order=order)
+    OrderItem.objects.filter(pk=order_item.pk).update(quantity=3)
+    return_request = return_actions.request_return(
+        buyer,
+        order.number,
+        [return_actions.ReturnLine(order_item.pk, 1)],
+        resolution="refund",
+        reason_code="no_longer_needed",
+        note=f"Unopened. {RETURN_NOTE}",
+        photos=[SimpleUploadedFile("box.png", RETURN_PNG, content_type="image/png")],
+    ).return_request
     message = actions.contact_seller_about_order(
         buyer,
         order.pk,
@@ -825,6 +890,9 @@ def world(db: None) -> World:
             "team_id": case.team_id,
             "agent_id": agent.pk,
             "canned_response_id": canned.pk,
+            "order_item_id": order_item.pk,
+            "return_id": return_request.pk,
+            "photo_id": return_request.photos.get().pk,
         },
     )
 
@@ -886,6 +954,8 @@ def filled(value: Any, params: Mapping[str, Any]) -> Any:
         return params[value.name]
     if isinstance(value, list):
         return [filled(item, params) for item in value]
+    if isinstance(value, dict):
+        return {key: filled(item, params) for key, item in value.items()}
     return value
 
 

@@ -39,7 +39,7 @@ from tests import factories
 
 LOADED = (
     "Loaded the demo marketplace: 9 accounts, 4 shops, 11 products, 10 orders, "
-    "21 conversations and 49 messages.\n\n"
+    "23 conversations and 53 messages.\n\n"
 )
 
 
@@ -79,8 +79,8 @@ def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
         storefronts=4,
         products=11,
         orders=10,
-        conversations=21,
-        messages=49,
+        conversations=23,
+        messages=53,
     )
     assert second == story.DemoSummary(already_loaded=True)
     assert row_counts() == after_first
@@ -216,6 +216,12 @@ def test_alice_finds_her_conversations_newest_first() -> None:
             "Your order of Merino Wool Hiking Socks, Cushioned Crew, 3 Pairs and 1 more item",
             3,
         ),
+        # Her return from the order page, approved three hours ago (docs/returns.md).
+        (
+            Folder.RETURNS,
+            "Returns and refunds: Wireless Noise-Cancelling Headphones, 40-Hour Battery",
+            2,
+        ),
         (Folder.BUYER_SELLER, "Order 111-2486630-5574918", 1),
         (
             Folder.ORDERS,
@@ -271,10 +277,11 @@ def test_alice_finds_her_conversations_newest_first() -> None:
                 "orders": 4,
                 "buyer_seller": 2,
                 "customer_service": 1,
+                "returns": 1,
                 "notices": 1,
                 "trash": 1,
-                "unseen": 8,
-                "all": 8,
+                "unseen": 9,
+                "all": 9,
             },
         ),
         (
@@ -290,7 +297,8 @@ def test_alice_finds_her_conversations_newest_first() -> None:
         ),
         ("seller", {"buyer_seller": 1, "unseen": 1, "all": 1}),
         ("trailhead", {}),
-        ("pixelpine", {"buyer_seller": 1, "unseen": 1, "all": 1}),
+        # Alice's return of the headphones waits for its parcel.
+        ("pixelpine", {"buyer_seller": 1, "returns": 1, "unseen": 2, "all": 2}),
         # Agents work in the console; their Message Center has nothing new.
         ("agent", {}),
         ("admin", {}),
@@ -323,12 +331,14 @@ def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_ar
     assert Counter(
         (message.sender.role if message.sender else None, message.is_official)
         for message in Message.objects.select_related("sender")
-    ) == {(None, True): 35, (Role.AGENT, True): 2, (Role.BUYER, False): 8, (Role.SELLER, False): 4}
+    ) == {(None, True): 39, (Role.AGENT, True): 2, (Role.BUYER, False): 8, (Role.SELLER, False): 4}
     assert Counter(
         Message.objects.filter(sender=None).values_list("conversation__kind", flat=True)
     ) == {
         Kind.ORDER_UPDATES: 25,
-        Kind.RETURNS: 4,
+        # The refunded cutting boards (4); the headphones' request and approval, to alice
+        # and to Pixel & Pine (4).
+        Kind.RETURNS: 8,
         Kind.MEMBERSHIP: 2,
         # Customer service's "we have your request" (3) and "solved" (1).
         Kind.CUSTOMER_SERVICE: 4,
@@ -344,7 +354,7 @@ def test_the_orders_cover_every_status_and_a_refunded_return() -> None:
     assert sorted(
         Order.objects.filter(shipments__isnull=True).values_list("status", flat=True)
     ) == [OrderStatus.CANCELLED, OrderStatus.PLACED]
-    returned = ReturnRequest.objects.select_related("order").get()
+    returned = ReturnRequest.objects.select_related("order").get(status=ReturnStatus.REFUNDED)
     refund = Refund.objects.get()
     assert (returned.order.number, returned.status) == (
         "112-4839201-5521937",
@@ -359,9 +369,20 @@ def test_the_orders_cover_every_status_and_a_refunded_return() -> None:
     assert sorted(
         Conversation.objects.filter(kind=Kind.ORDER_UPDATES).values_list("order__number", flat=True)
     ) == sorted(Order.objects.values_list("number", flat=True))
-    assert list(Conversation.objects.filter(kind=Kind.RETURNS).values_list("topic_key")) == [
-        (f"order:{returned.order_id}:returns",)
-    ]
+    in_progress = ReturnRequest.objects.select_related("storefront").get(
+        status=ReturnStatus.APPROVED
+    )
+    assert (in_progress.order.number, in_progress.storefront.name, in_progress.resolution) == (
+        "114-7781230-0456682",
+        "Pixel & Pine Electronics",
+        "replacement",
+    )
+    headphones, shop = in_progress.order_id, in_progress.storefront.pk
+    assert set(Conversation.objects.filter(kind=Kind.RETURNS).values_list("topic_key")) == {
+        (f"order:{headphones}:returns",),
+        (f"order:{headphones}:storefront:{shop}:returns",),
+        (f"order:{returned.order_id}:returns",),
+    }
 
 
 @pytest.mark.usefixtures("_demo")
@@ -375,7 +396,8 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert Counter(event.kind for event in events) == {
         # With customer service's "we have your request", read on the page it opened.
-        "message.created": 32,
+        # And her return of the headphones: requested, approved.
+        "message.created": 34,
         "conversation.read": 6,
         "conversation.archived": 1,
         # Her case: opened, taken by an agent, answered.

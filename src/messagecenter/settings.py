@@ -412,6 +412,21 @@ MARKETPLACE_EVENTS_SECRETS = _env_list("MARKETPLACE_EVENTS_SECRETS", "")
 MARKETPLACE_EVENTS_TOLERANCE_SECONDS = int(
     os.environ.get("MARKETPLACE_EVENTS_TOLERANCE_SECONDS", "300")
 )
+# Returns started from the buyer's order page (docs/returns.md): how long after delivery
+# items can be sent back; which reasons (ReturnReason values, comma-separated) are approved
+# at once, without the seller, for a return worth at most RETURNS_AUTO_APPROVE_MAX_CENTS
+# (0: never); and what an approved return tells the buyer to do when the seller writes
+# nothing of their own ({reference}, {order_number} and {storefront} are filled in).
+RETURNS_WINDOW_DAYS = int(os.environ.get("RETURNS_WINDOW_DAYS", "30"))
+RETURNS_AUTO_APPROVE_REASONS = _env_list("RETURNS_AUTO_APPROVE_REASONS", "damaged,wrong_item")
+RETURNS_AUTO_APPROVE_MAX_CENTS = int(os.environ.get("RETURNS_AUTO_APPROVE_MAX_CENTS", "5000"))
+RETURNS_INSTRUCTIONS = os.environ.get(
+    "RETURNS_INSTRUCTIONS",
+    "Pack the items securely with everything they came with. Write the return reference "
+    "{reference} on the parcel (or print this message and put it inside), and send it to "
+    "{storefront} within 14 days with any carrier. Keep the receipt until your refund or "
+    "replacement arrives.",
+)
 MESSAGE_BODY_MAX_CHARS = 10_000
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")

@@ -193,6 +193,7 @@ def test_an_order_shows_its_shipments_returns_refunds_and_conversations(
     assert body["returns"] == [
         {
             "id": return_request.pk,
+            "reference": return_request.reference,
             "status": "refunded",
             "status_label": "Refunded",
             "reason": "Too loud",

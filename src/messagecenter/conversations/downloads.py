@@ -1,12 +1,28 @@
 """An attachment as the answer to a download, for the page and the API alike."""
 
+from typing import Protocol
+
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 
-from messagecenter.conversations.models import Attachment
 from messagecenter.errors import NotFound
 
 
-def attachment_response(attachment: Attachment, *, inline: bool = False) -> FileResponse:
+class StoredUpload(Protocol):
+    """A file checked and stored as attachments are: a message's Attachment, a return's
+    photo (marketplace.ReturnPhoto)."""
+
+    @property
+    def file(self) -> FieldFile: ...
+    @property
+    def download_name(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def is_image(self) -> bool: ...
+
+
+def attachment_response(attachment: StoredUpload, *, inline: bool = False) -> FileResponse:
     """A download; with `inline`, an image opens in the browser instead. The stored type was
     checked by content, nosniff stops a browser from guessing a different one, and the
     sandbox keeps anything else from running. A file missing from storage is not found."""

@@ -25,6 +25,7 @@ from messagecenter.accounts.sign_in_hints import SignInHint, SignInHints
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation, Kind, Message
 from messagecenter.errors import Conflict
+from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
@@ -32,7 +33,9 @@ from messagecenter.marketplace.models import (
     Product,
     Refund,
     RefundStatus,
+    ReturnReason,
     ReturnRequest,
+    ReturnResolution,
     ReturnStatus,
     Shipment,
     Storefront,
@@ -175,6 +178,7 @@ def _build(password: str, now: datetime) -> None:
     _staff_customer_service(people)
     with _story_clock(now) as clock:
         _tell_the_story(people, products, orders, now, clock)
+        _return_in_progress(people, orders, now, clock)
 
 
 class _StoryClock:
@@ -550,6 +554,33 @@ def _create_orders(
         created_at=ago(16),
     )
     return orders
+
+
+def _return_in_progress(
+    people: dict[str, User], orders: dict[str, Order], now: datetime, clock: "_StoryClock"
+) -> None:
+    """Alice's headphones stopped charging: she asked for a replacement from the order
+    page yesterday and Pixel & Pine approved it this morning; the parcel is not back yet
+    (docs/returns.md). Through the actions, as a person would."""
+    headphones = orders["headphones"]
+    clock.at(1)
+    started = return_actions.request_return(
+        people["alice"],
+        headphones.number,
+        [return_actions.ReturnLine(headphones.items.get().pk, 1)],
+        resolution=ReturnResolution.REPLACEMENT,
+        reason_code=ReturnReason.DEFECTIVE,
+        note="The left ear cup stopped charging after a week. The cable works with my phone.",
+        idempotency_key="demo-headphones-return",
+        now=now - timedelta(days=1),
+    )
+    clock.at(3 / 24)
+    return_actions.decide_return(
+        people["pixelpine"],
+        started.return_request.pk,
+        approve=True,
+        now=now - timedelta(hours=3),
+    )
 
 
 # --- the messages, oldest first ------------------------------------------------------------

@@ -10,42 +10,33 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions import send_marketplace_message
 from messagecenter.conversations.models import Kind, Message
-from messagecenter.delivery.links import absolute
-from messagecenter.errors import Conflict, MessageCenterError
-from messagecenter.marketplace import events
+from messagecenter.errors import Conflict
+from messagecenter.marketplace import events, return_actions
+from messagecenter.marketplace.events import UnknownSubject
+from messagecenter.marketplace.messages import day as _day
+from messagecenter.marketplace.messages import membership_update as _membership_update
+from messagecenter.marketplace.messages import order_update as _order_update
+from messagecenter.marketplace.messages import storefronts_of as _storefronts
+from messagecenter.marketplace.messages import to_seller as _to_seller
+from messagecenter.marketplace.messages import when as _when
 from messagecenter.marketplace.models import (
     MarketplaceEvent,
     Order,
     OrderItem,
     OrderStatus,
     Product,
-    Refund,
-    RefundStatus,
-    ReturnRequest,
-    ReturnStatus,
     Shipment,
-    Storefront,
 )
 from messagecenter.marketplace.presentation import money
 
 # A retry after losing a race to start the same conversation (two events about one new
 # order at once) finds it; more attempts than that mean something else is wrong.
 ATTEMPTS = 3
-
-
-class UnknownSubject(MessageCenterError):
-    """The event names an order, user, product or return the Message Center does not know:
-    the sender must fix it (or send the order first), so a retry as is would fail again."""
-
-    code = "unknown_order"
-    status = 422
 
 
 @dataclass(frozen=True)
@@ -290,104 +281,6 @@ def _order_problem(event: events.OrderProblem) -> list[tuple[User, Message]]:
     ]
 
 
-# --- returns and refunds -------------------------------------------------------------------
-
-
-def _return_requested(event: events.ReturnRequested) -> list[tuple[User, Message]]:
-    data = event.data
-    order = _order(data.order_number)
-    # The same return announced twice (under two event ids) stays one return.
-    ReturnRequest.objects.get_or_create(
-        order=order,
-        reference=data.return_reference,
-        defaults={"reason": data.reason, "requested_at": event.occurred_at},
-    )
-    # Read once: their titles name the buyer's conversation, their shops get a note each.
-    items = list(
-        OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
-    )
-    sent = [
-        _returns_update(
-            order,
-            f"We received your request to return items from order #{order.number} on "
-            f"{_when(event.occurred_at)} (return {data.return_reference}, reason: "
-            f"{data.reason}). We'll write to you here when it is approved.",
-            [item.title for item in items],
-        )
-    ]
-    for storefront in _storefronts(items):
-        sent.append(
-            _to_seller(
-                order,
-                storefront,
-                Kind.RETURNS,
-                "returns",
-                f"Return requested for order #{order.number}",
-                f"{order.buyer.public_name} asked on {_when(event.occurred_at)} to return "
-                f"items from order #{order.number} (return {data.return_reference}). "
-                f"Reason: {data.reason}",
-            )
-        )
-    return sent
-
-
-def _return_approved(event: events.ReturnApproved) -> list[tuple[User, Message]]:
-    order = _order(event.data.order_number)
-    _set_return_status(order, event.data.return_reference, ReturnStatus.APPROVED)
-    return [
-        _returns_update(
-            order,
-            f"Your return {event.data.return_reference} for order #{order.number} was approved "
-            f"on {_when(event.occurred_at)}.{_note(event.data.note)}",
-        )
-    ]
-
-
-def _return_received(event: events.ReturnReceived) -> list[tuple[User, Message]]:
-    order = _order(event.data.order_number)
-    _set_return_status(order, event.data.return_reference, ReturnStatus.RECEIVED)
-    return [
-        _returns_update(
-            order,
-            f"We received the items of your return {event.data.return_reference} for order "
-            f"#{order.number} on {_when(event.occurred_at)}. We'll write to you here about "
-            f"your refund.{_note(event.data.note)}",
-        )
-    ]
-
-
-def _refund(event: events.RefundIssued | events.RefundFailed) -> list[tuple[User, Message]]:
-    data = event.data
-    order = _order(data.order_number)
-    return_request = None
-    if data.return_reference is not None:
-        return_request = _return(order, data.return_reference)
-    is_issued = event.type == "refund.issued"
-    Refund.objects.create(
-        order=order,
-        return_request=return_request,
-        amount_cents=data.amount_cents,
-        currency=data.currency,
-        status=RefundStatus.ISSUED if is_issued else RefundStatus.FAILED,
-        created_at=event.occurred_at,
-    )
-    if return_request is not None and is_issued:
-        ReturnRequest.objects.filter(pk=return_request.pk).update(status=ReturnStatus.REFUNDED)
-    amount = money(data.amount_cents, data.currency)
-    if is_issued:
-        text = (
-            f"We issued a refund of {amount} for order #{order.number} on "
-            f"{_when(event.occurred_at)} ({data.reason})."
-        )
-    else:
-        text = (
-            f"We could not refund {amount} for order #{order.number} "
-            f"({_when(event.occurred_at)}): {data.reason}\n\nWe'll try again; if it keeps "
-            "failing, contact customer service from the order page."
-        )
-    return [_returns_update(order, text)]
-
-
 # --- membership and notices ----------------------------------------------------------------
 
 
@@ -437,68 +330,16 @@ HANDLERS: dict[str, Callable[[Any], list[tuple[User, Message]]]] = {
     "order.delivered": _order_delivered,
     "order.delayed": _order_delayed,
     "order.problem": _order_problem,
-    "return.requested": _return_requested,
-    "return.approved": _return_approved,
-    "return.received": _return_received,
-    "refund.issued": _refund,
-    "refund.failed": _refund,
+    # Returns and refunds share their steps with returns started here.
+    "return.requested": return_actions.return_requested_event,
+    "return.approved": return_actions.return_approved_event,
+    "return.received": return_actions.return_received_event,
+    "refund.issued": return_actions.refund_event,
+    "refund.failed": return_actions.refund_event,
     "membership.renewed": _membership_renewed,
     "membership.expiring": _membership_expiring,
     "account.notice": _account_notice,
 }
-
-
-# --- the conversations they go to ----------------------------------------------------------
-# Topic keys as in demo.py: the buyer's updates and returns of one order each share one
-# conversation; a seller's notes about the order are that seller's own conversation.
-
-
-def _order_update(order: Order, text: str, titles: list[str] | None = None) -> tuple[User, Message]:
-    message = send_marketplace_message(
-        order.buyer,
-        kind=Kind.ORDER_UPDATES,
-        # As the demo names them: people know their orders by what is in them.
-        subject=f"Your order of {_what_was_ordered(order, titles)}",
-        body=f"{text}\n\nOrder details: {_order_path(order)}",
-        topic_key=f"order:{order.pk}:updates",
-        order=order,
-    )
-    return order.buyer, message
-
-
-def _returns_update(
-    order: Order, text: str, titles: list[str] | None = None
-) -> tuple[User, Message]:
-    message = send_marketplace_message(
-        order.buyer,
-        kind=Kind.RETURNS,
-        subject=f"Returns and refunds: {_what_was_ordered(order, titles)}",
-        body=f"{text}\n\nReturn and refund status: {_order_path(order)}",
-        topic_key=f"order:{order.pk}:returns",
-        order=order,
-    )
-    return order.buyer, message
-
-
-def _to_seller(
-    order: Order, storefront: Storefront, kind: str, topic: str, subject: str, text: str
-) -> tuple[User, Message]:
-    message = send_marketplace_message(
-        storefront.seller,
-        kind=kind,
-        subject=subject,
-        body=text,
-        topic_key=f"order:{order.pk}:storefront:{storefront.pk}:{topic}",
-        order=order,
-    )
-    return storefront.seller, message
-
-
-def _membership_update(user: User, subject: str, text: str) -> tuple[User, Message]:
-    message = send_marketplace_message(
-        user, kind=Kind.MEMBERSHIP, subject=subject, body=text, topic_key=f"membership:{user.pk}"
-    )
-    return user, message
 
 
 # --- lookups and wording -------------------------------------------------------------------
@@ -520,16 +361,6 @@ def _user(username: str) -> User:
     return user
 
 
-def _return(order: Order, reference: str) -> ReturnRequest:
-    return_request = ReturnRequest.objects.filter(order=order, reference=reference).first()
-    if return_request is None:
-        raise UnknownSubject(
-            f"No return {reference} on order {order.number}: send return.requested first.",
-            code="unknown_return",
-        )
-    return return_request
-
-
 def _set_status(order: Order, status: str, occurred_at: datetime) -> None:
     """The order's status, unless it already tells of something later: events can arrive
     out of order (a slow carrier feed), the status must not go back in time. The message
@@ -539,50 +370,5 @@ def _set_status(order: Order, status: str, occurred_at: datetime) -> None:
     ).update(status=status, status_changed_at=occurred_at)
 
 
-def _set_return_status(order: Order, reference: str, status: str) -> None:
-    ReturnRequest.objects.filter(pk=_return(order, reference).pk).update(status=status)
-
-
-def _storefronts(items: Any) -> list[Storefront]:
-    """Each seller on the order once, in the order of the items."""
-    seen: dict[int, Storefront] = {}
-    for item in items:
-        seen.setdefault(item.storefront_id, item.storefront)
-    return list(seen.values())
-
-
-def _what_was_ordered(order: Order, titles: list[str] | None = None) -> str:
-    """ "Espresso machine", or "Espresso machine and 2 more items"."""
-    if titles is None:
-        titles = list(
-            OrderItem.objects.filter(order=order).order_by("id").values_list("title", flat=True)
-        )
-    if not titles:
-        return f"#{order.number}"
-    others = len(titles) - 1
-    more = f" and {others} more item{'s' if others > 1 else ''}" if others else ""
-    return f"{titles[0]}{more}"
-
-
-def _order_path(order: Order) -> str:
-    """Absolute: the same text goes out by e-mail (docs/email.md)."""
-    return absolute(reverse("order", args=[order.number]))
-
-
-def _when(moment: datetime) -> str:
-    """26 Nov 2026 at 14:05 UTC, in the site's time zone."""
-    return format_date(timezone.localtime(moment), "j M Y \\a\\t H:i T")
-
-
-def _day(moment: Any) -> str:
-    if isinstance(moment, datetime):
-        moment = timezone.localtime(moment)
-    return format_date(moment, "l, j F Y")
-
-
 def _tracking(tracking_number: str | None) -> str:
     return f" (tracking {tracking_number})" if tracking_number else ""
-
-
-def _note(note: str | None) -> str:
-    return f"\n\n{note}" if note else ""

@@ -5,10 +5,15 @@ the signed intake of order events from the marketplace's own systems
 (docs/marketplace-events.md)."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
+import pydantic
+from django.conf import settings
+from django.http import FileResponse, HttpRequest
+from django.utils import timezone
 from ninja import Router, Schema, Status
+from ninja.errors import ValidationError
+from pydantic import Field
 
 from messagecenter.api_support import (
     ApiRequest,
@@ -22,14 +27,24 @@ from messagecenter.api_support import (
     parse_message_input,
 )
 from messagecenter.conversations import actions
+from messagecenter.conversations.downloads import attachment_response
 from messagecenter.conversations.models import Participant
 from messagecenter.conversations.presentation import counterpart
 from messagecenter.conversations.schemas import MessageIn, MessageOut, sent
-from messagecenter.errors import TooLarge
+from messagecenter.errors import NotFound, TooLarge
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace import actions as marketplace_actions
-from messagecenter.marketplace import events, queries
-from messagecenter.marketplace.models import Order, OrderItem, Storefront
+from messagecenter.marketplace import events, queries, return_actions
+from messagecenter.marketplace.models import (
+    Order,
+    OrderItem,
+    Refund,
+    ReturnReason,
+    ReturnRequest,
+    ReturnResolution,
+    ReturnStatus,
+    Storefront,
+)
 
 router = Router(tags=["marketplace"])
 
@@ -160,6 +175,7 @@ class ShipmentOut(Schema):
 
 class ReturnOut(Schema):
     id: int
+    reference: str
     status: str
     status_label: str
     reason: str
@@ -173,6 +189,17 @@ class RefundOut(Schema):
     status_label: str
     created_at: datetime
     return_id: int | None
+
+
+def refund_out(refund: Refund) -> RefundOut:
+    return RefundOut(
+        amount_cents=refund.amount_cents,
+        currency=refund.currency,
+        status=refund.status,
+        status_label=refund.get_status_display(),
+        created_at=refund.created_at,
+        return_id=refund.return_request_id,
+    )
 
 
 class OrderConversationOut(Schema):
@@ -224,6 +251,7 @@ def get_order(request: ApiRequest, number: Text) -> OrderDetailOut:
         returns=[
             ReturnOut(
                 id=return_request.pk,
+                reference=return_request.reference,
                 status=return_request.status,
                 status_label=return_request.get_status_display(),
                 reason=return_request.reason,
@@ -231,17 +259,7 @@ def get_order(request: ApiRequest, number: Text) -> OrderDetailOut:
             )
             for return_request in details.returns
         ],
-        refunds=[
-            RefundOut(
-                amount_cents=refund.amount_cents,
-                currency=refund.currency,
-                status=refund.status,
-                status_label=refund.get_status_display(),
-                created_at=refund.created_at,
-                return_id=refund.return_request_id,
-            )
-            for refund in details.refunds
-        ],
+        refunds=[refund_out(refund) for refund in details.refunds],
         conversations=[_order_conversation_out(p) for p in details.conversations],
     )
 
@@ -300,6 +318,307 @@ def contact_buyer(
             user, order.pk, payload.body, idempotency_key=key, attachments=files
         ),
     )
+
+
+# --- returns (docs/returns.md) --------------------------------------------------------------
+
+
+class ReturnableItemOut(Schema):
+    order_item_id: int
+    title: str
+    # How many can still be returned (0 when none).
+    quantity: int
+    sold_by: StorefrontOut
+    # Why it cannot be returned, in words ("The return window closed on …"); null: it can.
+    refusal: str | None
+
+
+class ReturnabilityOut(Schema):
+    # When the return window closes (null: not delivered yet).
+    closes_at: datetime | None
+    items: list[ReturnableItemOut]
+
+
+@router.get(
+    "/orders/{number}/returnable",
+    response=ReturnabilityOut,
+    summary="Which items of your order can be returned, and why not the others",
+)
+def get_returnable(request: ApiRequest, number: Text) -> ReturnabilityOut:
+    user = request.auth
+    order = queries.access_order(user, number)
+    details = queries.order_details(user, order)
+    returnability = queries.returnability(order, details.items, timezone.now())
+    return ReturnabilityOut(
+        closes_at=returnability.closes_at,
+        items=[
+            ReturnableItemOut(
+                order_item_id=entry.item.pk,
+                title=entry.item.title,
+                quantity=entry.quantity,
+                sold_by=storefront_out(entry.item.storefront),
+                refusal=entry.refusal,
+            )
+            for entry in returnability.items
+        ],
+    )
+
+
+class ReturnLineIn(Schema):
+    order_item_id: Id
+    quantity: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class ReturnIn(Schema):
+    # Items of one seller (ReturnabilityOut.items).
+    items: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=100)]
+    resolution: ReturnResolution
+    reason: ReturnReason
+    note: Annotated[Text, Field(max_length=return_actions.NOTE_MAX_CHARS)] = ""
+
+
+class ReturnLineOut(Schema):
+    order_item_id: int
+    title: str
+    quantity: int
+
+
+class ReturnPhotoOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class ReturnDetailOut(Schema):
+    id: int
+    # The marketplace's name for the return (its events use it); blank only for returns
+    # announced without one.
+    reference: str
+    order_number: str
+    status: str
+    status_label: str
+    resolution: str
+    # In words; `reason_code` is a ReturnReason value for a return started here.
+    reason: str
+    reason_code: str
+    note: str
+    requested_at: datetime
+    sold_by: StorefrontOut | None
+    buyer: str
+    items: list[ReturnLineOut]
+    photos: list[ReturnPhotoOut]
+    is_auto_approved: bool
+    decided_at: datetime | None
+    decline_reason: str
+    # What to do with the parcel, once approved, and the label to put on it.
+    instructions: str
+    label: str
+    received_at: datetime | None
+    refunds: list[RefundOut]
+
+
+class ReturnPageOut(Schema):
+    items: list[ReturnDetailOut]
+    # Pass as `before` for the next page; null: no more.
+    next_before: int | None
+
+
+def return_out(return_request: ReturnRequest) -> ReturnDetailOut:
+    storefront = return_request.storefront
+    return ReturnDetailOut(
+        id=return_request.pk,
+        reference=return_request.reference,
+        order_number=return_request.order.number,
+        status=return_request.status,
+        status_label=return_request.get_status_display(),
+        resolution=return_request.resolution,
+        reason=return_request.reason,
+        reason_code=return_request.reason_code,
+        note=return_request.note,
+        requested_at=return_request.requested_at,
+        sold_by=storefront_out(storefront) if storefront is not None else None,
+        buyer=return_request.order.buyer.public_name,
+        items=[
+            ReturnLineOut(
+                order_item_id=line.order_item_id,
+                title=line.order_item.title,
+                quantity=line.quantity,
+            )
+            for line in return_request.items.all()
+        ],
+        photos=[
+            ReturnPhotoOut(
+                id=photo.pk,
+                filename=photo.filename,
+                content_type=photo.content_type,
+                size=photo.size,
+            )
+            for photo in return_request.photos.all()
+        ],
+        is_auto_approved=return_request.is_auto_approved,
+        decided_at=return_request.decided_at,
+        decline_reason=return_request.decline_reason,
+        instructions=return_request.instructions,
+        label=(
+            return_actions.return_label(return_request)
+            if return_request.status == ReturnStatus.APPROVED
+            else ""
+        ),
+        received_at=return_request.received_at,
+        refunds=[refund_out(refund) for refund in return_request.refunds.all()],
+    )
+
+
+def _detailed(return_id: int) -> ReturnDetailOut:
+    [return_request] = queries.with_details(
+        ReturnRequest.objects.select_related("order__buyer").filter(pk=return_id)
+    )
+    return return_out(return_request)
+
+
+RETURN_PHOTOS_OPENAPI = {
+    "type": "array",
+    "items": {"type": "string", "format": "binary"},
+    "maxItems": settings.ATTACHMENTS_PER_MESSAGE,
+    "description": "Photos (JPEG, PNG, GIF, WebP) or PDFs, as message attachments.",
+}
+RETURN_INPUT_OPENAPI = message_input_openapi(ReturnIn, with_attachments=False)
+RETURN_INPUT_OPENAPI["requestBody"]["content"]["multipart/form-data"]["schema"][
+    "properties"
+].update(
+    {
+        "items": {"type": "string", "description": "The `items` list as JSON text."},
+        "photos": RETURN_PHOTOS_OPENAPI,
+    }
+)
+
+
+@router.post(
+    "/orders/{number}/returns",
+    response={200: ReturnDetailOut, 201: ReturnDetailOut},
+    summary="Return or replace items of your order",
+    openapi_extra=RETURN_INPUT_OPENAPI,
+)
+def start_return(
+    request: ApiRequest, number: Text, idempotency_key: IdempotencyKey = None
+) -> Status[ReturnDetailOut]:
+    """Items of one seller, still returnable (GET …/returnable says which and why not);
+    JSON, or a multipart form with `photos` (and `items` as JSON text). 201 with the new
+    return; 200 with the first one for a retry with the same Idempotency-Key."""
+    user = request.auth
+    payload, photos = _return_input(request)
+    started = return_actions.request_return(
+        user,
+        number,
+        [return_actions.ReturnLine(line.order_item_id, line.quantity) for line in payload.items],
+        resolution=payload.resolution,
+        reason_code=payload.reason,
+        note=payload.note,
+        photos=photos,
+        idempotency_key=idempotency_key,
+    )
+    return Status(201 if started.is_new else 200, _detailed(started.return_request.pk))
+
+
+def _return_input(request: ApiRequest) -> tuple[ReturnIn, list[Any]]:
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        data: Any = {
+            name: request.POST[name] for name in ReturnIn.model_fields if name in request.POST
+        }
+        if "items" in data:
+            data["items"] = parse_json(data["items"].encode())
+        photos = request.FILES.getlist("photos")
+    else:
+        data, photos = parse_json(request.body) if request.body else {}, []
+    try:
+        return ReturnIn.model_validate(data), photos
+    except pydantic.ValidationError as error:
+        raise ValidationError(
+            [
+                {**detail, "loc": ("body", *detail["loc"])}
+                for detail in error.errors(include_url=False, include_context=False)
+            ]
+        ) from None
+
+
+@router.get("/returns", response=ReturnPageOut, summary="Your returns, newest first")
+def list_returns(
+    request: ApiRequest, before: Id | None = None, limit: PageLimit = 20
+) -> ReturnPageOut:
+    """A buyer's returns on their orders; a seller's, the returns of their shop's items."""
+    rows = queries.user_returns(request.auth, limit=limit + 1, before_id=before)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ReturnPageOut(
+        items=[return_out(row) for row in rows], next_before=rows[-1].pk if more else None
+    )
+
+
+@router.get("/returns/{return_id}", response=ReturnDetailOut, summary="One of your returns")
+def get_return(request: ApiRequest, return_id: Id) -> ReturnDetailOut:
+    return _detailed(queries.access_return(request.auth, return_id).pk)
+
+
+class ReturnDecisionIn(Schema):
+    decision: Literal["approve", "decline"]
+    # Required to decline: the buyer reads it.
+    reason: Annotated[Text, Field(max_length=return_actions.DECLINE_REASON_MAX_CHARS)] = ""
+    # Optional when approving: otherwise the marketplace's own (RETURNS_INSTRUCTIONS).
+    instructions: Annotated[Text, Field(max_length=return_actions.INSTRUCTIONS_MAX_CHARS)] = ""
+
+
+@router.post(
+    "/returns/{return_id}/decision",
+    response=ReturnDetailOut,
+    summary="Sellers: approve or decline a return of your items",
+)
+def decide_return(request: ApiRequest, return_id: Id, payload: ReturnDecisionIn) -> ReturnDetailOut:
+    """409 return_state_changed when it was decided already (by you, or by the
+    marketplace's events)."""
+    return_request = return_actions.decide_return(
+        request.auth,
+        return_id,
+        approve=payload.decision == "approve",
+        reason=payload.reason,
+        instructions=payload.instructions,
+    )
+    return _detailed(return_request.pk)
+
+
+@router.post(
+    "/returns/{return_id}/received",
+    response=ReturnDetailOut,
+    summary="Sellers: the items are back — refund the buyer or ship the replacement",
+)
+def mark_return_received(request: ApiRequest, return_id: Id) -> ReturnDetailOut:
+    """A refund of what the buyer paid for the items (at most once per return, never past
+    the order's total), or the replacement marked shipped."""
+    return_request = return_actions.mark_return_received(request.auth, return_id)
+    return _detailed(return_request.pk)
+
+
+@router.get(
+    "/returns/{return_id}/photos/{photo_id}",
+    response={200: None},
+    summary="A photo given with a return",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, as a download",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+)
+def download_return_photo(request: ApiRequest, return_id: Id, photo_id: Id) -> FileResponse:
+    return_request = queries.access_return(request.auth, return_id)
+    photo = return_request.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound("No such photo.", code="photo_not_found")
+    return attachment_response(photo)
 
 
 # --- order events from the marketplace's systems --------------------------------------------

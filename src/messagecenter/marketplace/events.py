@@ -33,6 +33,14 @@ class SignatureRefused(MessageCenterError):
     status = 401
 
 
+class UnknownSubject(MessageCenterError):
+    """The event names an order, user, product or return the Message Center does not know:
+    the sender must fix it (or send the order first), so a retry as is would fail again."""
+
+    code = "unknown_order"
+    status = 422
+
+
 def signature_header(body: bytes, secret: str, timestamp: int | None = None) -> str:
     """The Marketplace-Signature header for a body: what the operator's backend (and the
     send_marketplace_event command) computes."""

@@ -95,17 +95,65 @@ class ReturnStatus(models.TextChoices):
     APPROVED = "approved", "Return approved"
     RECEIVED = "received", "Return received"
     REFUNDED = "refunded", "Refunded"
-    REJECTED = "rejected", "Return rejected"
+    # Shown to people as "declined": the seller declines a request, with a reason.
+    REJECTED = "rejected", "Return declined"
+    REPLACED = "replaced", "Replacement shipped"
+
+
+class ReturnResolution(models.TextChoices):
+    """What the buyer asks for in exchange for the items sent back."""
+
+    REFUND = "refund", "Refund"
+    REPLACEMENT = "replacement", "Replacement"
+
+
+class ReturnReason(models.TextChoices):
+    """The reasons a buyer chooses from on the order page (docs/returns.md). A return
+    announced by the marketplace's events carries its own words instead (`reason`)."""
+
+    DAMAGED = "damaged", "Arrived damaged"
+    DEFECTIVE = "defective", "Doesn't work or is defective"
+    WRONG_ITEM = "wrong_item", "Wrong item was sent"
+    NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+    NO_LONGER_NEEDED = "no_longer_needed", "No longer needed"
+    OTHER = "other", "Another reason"
 
 
 class ReturnRequest(models.Model):
+    """One return, whichever way it started: from the buyer's order page here (with its
+    items, seller and reference made here) or announced by the marketplace's
+    `return.requested` event. Later steps from either side find it by its reference
+    (docs/returns.md)."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="returns")
     status = models.CharField(max_length=16, choices=ReturnStatus.choices, default="requested")
+    # In words, as the buyer chose it or as the marketplace's event said it.
     reason = models.CharField(max_length=200)
+    # The buyer's choice on the order page; blank for a return announced by an event.
+    reason_code = models.CharField(max_length=20, choices=ReturnReason.choices, blank=True)
     requested_at = models.DateTimeField()
-    # The marketplace's own name for the return (RMA number): how its later events
-    # (approved, received, refunded) find this row. Blank for returns made here.
+    # The marketplace's name for the return (RMA number): how its later events (approved,
+    # received, refunded) find this row. A return started here gets one made here.
     reference = models.CharField(max_length=100, blank=True)
+    # The seller who decides, for a return started here (its items are all theirs); an
+    # event's return names no items, so none.
+    storefront = models.ForeignKey(
+        Storefront, on_delete=models.PROTECT, null=True, blank=True, related_name="returns"
+    )
+    resolution = models.CharField(
+        max_length=16, choices=ReturnResolution.choices, default=ReturnResolution.REFUND
+    )
+    # The buyer's own words to the seller: shown as theirs on the order page, never inside
+    # an Official message.
+    note = models.TextField(blank=True)
+    # Why the seller declined; what the buyer is told to do with the parcel once approved.
+    decline_reason = models.TextField(blank=True)
+    instructions = models.TextField(blank=True)
+    is_auto_approved = models.BooleanField(default=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    # The form's key: a double click or a retry of the same request makes one return.
+    idempotency_key = models.CharField(max_length=100, blank=True)
 
     class Meta:
         constraints = [
@@ -113,11 +161,67 @@ class ReturnRequest(models.Model):
                 fields=["order", "reference"],
                 condition=~models.Q(reference=""),
                 name="return_order_reference",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["order", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="return_order_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["storefront", "-requested_at"], name="return_storefront_recent")
         ]
 
     def __str__(self) -> str:
         return f"Return for {self.order.number}: {self.get_status_display()}"
+
+
+class ReturnItem(models.Model):
+    """How many of one item of the order a return sends back."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="items"
+    )
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="returned")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["return_request", "order_item"], name="return_item_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="return_item_quantity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.order_item.title}"
+
+
+class ReturnPhoto(models.Model):
+    """A photo (or PDF) the buyer gave with the return, checked and stored as message
+    attachments are (settings.ATTACHMENT_TYPES, ATTACHMENT_MAX_BYTES)."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="photos"
+    )
+    file = models.FileField(max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def download_name(self) -> str:
+        return self.filename
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
 
 
 class RefundStatus(models.TextChoices):
@@ -134,6 +238,18 @@ class Refund(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     status = models.CharField(max_length=16, choices=RefundStatus.choices)
     created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Never a double refund: the seller marking a return received here and the
+            # marketplace's refund.issued event for it meet at this index, whichever
+            # comes first and however close (docs/returns.md).
+            models.UniqueConstraint(
+                fields=["return_request"],
+                condition=models.Q(status="issued", return_request__isnull=False),
+                name="refund_issued_once_per_return",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Refund {self.amount_cents / 100:.2f} {self.currency} for {self.order.number}"

@@ -4,20 +4,26 @@ from an order number someone typed to an order."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import VISIBLE_BOXES
+from messagecenter.marketplace.messages import when
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
+    OrderStatus,
     Product,
     Refund,
+    ReturnItem,
     ReturnRequest,
+    ReturnStatus,
     Shipment,
     Storefront,
 )
@@ -159,7 +165,14 @@ def order_details(
         items=items,
         storefronts=_distinct_storefronts(items),
         shipments=list(order.shipments.order_by("shipped_at", "id")),
-        returns=list(order.returns.order_by("requested_at", "id")),
+        # A seller sees the returns of their own items (started here); the buyer all.
+        returns=with_details(
+            (
+                order.returns.filter(storefront=storefront)
+                if storefront is not None
+                else order.returns.all()
+            ).order_by("requested_at", "id")
+        ),
         refunds=list(order.refunds.order_by("created_at", "id")),
         conversations=list(
             Participant.objects.filter(
@@ -181,3 +194,135 @@ def _distinct_storefronts(items: Iterable[OrderItem]) -> list[Storefront]:
 def recent_orders(user: User, limit: int) -> list[Order]:
     """The person's latest orders, for choosing one to ask customer service about."""
     return list(Order.objects.filter(buyer_id=user.pk).order_by("-placed_at", "-id")[:limit])
+
+
+# --- returns ------------------------------------------------------------------------------
+
+
+def access_return(user: User, return_id: Any) -> ReturnRequest:
+    """A return the person may see: on their own order (the buyer), or one started with
+    their shop's items (its seller). Anyone else's and a missing one raise the same
+    NotFound."""
+    return_request = (
+        ReturnRequest.objects.select_related("order__buyer", "storefront__seller")
+        .filter(Q(order__buyer_id=user.pk) | Q(storefront__seller_id=user.pk), pk=_as_id(return_id))
+        .first()
+    )
+    if return_request is None:
+        raise NotFound("No such return.", code="return_not_found")
+    return return_request
+
+
+def sold_return(seller: User, return_id: Any) -> ReturnRequest:
+    """A return of the seller's own items: the only ones they decide and mark received."""
+    return_request = (
+        ReturnRequest.objects.select_related("order__buyer", "storefront__seller")
+        .filter(storefront__seller_id=seller.pk, pk=_as_id(return_id))
+        .first()
+    )
+    if return_request is None:
+        raise NotFound("No such return.", code="return_not_found")
+    return return_request
+
+
+def _as_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("No such return.", code="return_not_found") from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound("No such return.", code="return_not_found")
+    return number
+
+
+def user_returns(user: User, *, limit: int, before_id: int | None = None) -> list[ReturnRequest]:
+    """The person's returns, newest first: as a buyer, those on their orders; as a
+    seller, those of their shop's items."""
+    if user.is_seller:
+        returns = ReturnRequest.objects.filter(storefront__seller_id=user.pk)
+    else:
+        returns = ReturnRequest.objects.filter(order__buyer_id=user.pk)
+    if before_id is not None:
+        returns = returns.filter(pk__lt=before_id)
+    return list(
+        returns.select_related("order__buyer", "storefront")
+        .prefetch_related(_return_items(), "photos", "refunds")
+        .order_by("-id")[:limit]
+    )
+
+
+def _return_items() -> Prefetch[Any]:
+    return Prefetch(
+        "items", queryset=ReturnItem.objects.select_related("order_item").order_by("id")
+    )
+
+
+def with_details(returns: QuerySet[ReturnRequest]) -> list[ReturnRequest]:
+    return list(
+        returns.select_related("storefront").prefetch_related(_return_items(), "photos", "refunds")
+    )
+
+
+def delivered_at(order: Order) -> datetime | None:
+    """When the order arrived, which starts its return window: its last shipment's
+    delivery; for an order delivered without a shipment on record, when it was marked
+    delivered. None: not delivered yet."""
+    latest: datetime | None = Shipment.objects.filter(
+        order=order, delivered_at__isnull=False
+    ).aggregate(latest=Max("delivered_at"))["latest"]
+    if latest is None and order.status == OrderStatus.DELIVERED:
+        return order.status_changed_at or order.placed_at
+    return latest
+
+
+def return_window_closes_at(delivered: datetime | None) -> datetime | None:
+    if delivered is None:
+        return None
+    return delivered + timedelta(days=settings.RETURNS_WINDOW_DAYS)
+
+
+@dataclass(frozen=True)
+class ReturnableItem:
+    item: OrderItem
+    # How many of it can still be sent back (those in returns not declined are taken).
+    quantity: int
+    # Why it cannot be returned, in words; None when it can.
+    refusal: str | None
+
+
+@dataclass(frozen=True)
+class Returnability:
+    items: list[ReturnableItem]
+    closes_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return any(entry.refusal is None for entry in self.items)
+
+
+def returnability(order: Order, items: list[OrderItem], now: datetime) -> Returnability:
+    """Which of the order's items can be returned at `now`, and why not for the others
+    (docs/returns.md): after delivery, before the window closes (to the second), and not
+    more of an item than was bought and not yet returned."""
+    closes_at = return_window_closes_at(delivered_at(order))
+    taken = dict(
+        ReturnItem.objects.filter(order_item__order=order)
+        .exclude(return_request__status=ReturnStatus.REJECTED)
+        .values("order_item_id")
+        .annotate(quantity=Sum("quantity"))
+        .values_list("order_item_id", "quantity")
+    )
+    entries = []
+    for item in items:
+        left = item.quantity - taken.get(item.pk, 0)
+        refusal = None
+        if order.status == OrderStatus.CANCELLED:
+            refusal = "This order was cancelled."
+        elif closes_at is None:
+            refusal = "You can return items once they are delivered."
+        elif now >= closes_at:
+            refusal = f"The return window closed on {when(closes_at)}."
+        elif left <= 0:
+            refusal = "Already returned."
+        entries.append(ReturnableItem(item, max(left, 0), refusal))
+    return Returnability(entries, closes_at)

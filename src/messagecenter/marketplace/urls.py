@@ -10,6 +10,10 @@ urlpatterns = [
     path("orders/", views.orders, name="orders"),
     path("orders/<str:number>/", views.order, name="order"),
     path("orders/<str:number>/contact-buyer/", views.contact_buyer, name="contact-buyer"),
+    path("orders/<str:number>/returns/", views.request_return, name="request-return"),
+    path("returns/<int:return_id>/decision/", views.decide_return, name="decide-return"),
+    path("returns/<int:return_id>/received/", views.mark_return_received, name="return-received"),
+    path("returns/<int:return_id>/photos/<int:photo_id>/", views.return_photo, name="return-photo"),
     path(
         "orders/<str:number>/contact/<int:storefront_id>/",
         views.contact_seller,

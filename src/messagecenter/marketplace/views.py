@@ -1,19 +1,28 @@
 """Product pages, Your Orders and an order's page: the places a buyer contacts a seller
 from ("Ask a question", "Contact seller"). Each POST calls one conversation action."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.errors import FORM_ERRORS, MessageCenterError
-from messagecenter.marketplace import queries
-from messagecenter.marketplace.models import Order, Product, Storefront
+from messagecenter.conversations.downloads import attachment_response
+from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
+from messagecenter.marketplace import queries, return_actions
+from messagecenter.marketplace.models import (
+    Order,
+    Product,
+    ReturnReason,
+    ReturnResolution,
+    Storefront,
+)
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, new_idempotency_key
 
 ORDERS_PER_PAGE = 10
@@ -184,14 +193,58 @@ class ContactForm:
         return f"seller-{self.storefront.pk}"
 
 
+@dataclass(frozen=True)
+class FailedReturn:
+    storefront_id: int
+    error: MessageCenterError
+    form: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ReturnForm:
+    """ "Return or replace items" for one seller's items (a return is one seller's)."""
+
+    storefront: Storefront
+    entries: list[queries.ReturnableItem]
+    idempotency_key: str
+    error: MessageCenterError | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"return-{self.storefront.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return any(entry.refusal is None for entry in self.entries)
+
+
+def _return_forms(
+    order: Order, details: queries.OrderDetails, failed: FailedReturn | None
+) -> tuple[list[ReturnForm], queries.Returnability]:
+    returnability = queries.returnability(order, details.items, timezone.now())
+    forms = []
+    for storefront in details.storefronts:
+        entries = [e for e in returnability.items if e.item.storefront_id == storefront.pk]
+        if failed is not None and failed.storefront_id == storefront.pk:
+            forms.append(
+                ReturnForm(storefront, entries, new_idempotency_key(), failed.error, failed.form)
+            )
+        else:
+            forms.append(ReturnForm(storefront, entries, new_idempotency_key()))
+    return forms, returnability
+
+
 def _order_page(
     request: AuthenticatedHttpRequest,
     order: Order,
     *,
     failed: FailedContact | None = None,
+    failed_return: FailedReturn | None = None,
     status: int = 200,
 ) -> HttpResponse:
     details = queries.order_details(request.user, order)
+    return_forms, returnability = _return_forms(order, details, failed_return)
     forms = []
     for storefront in details.storefronts:
         if failed is not None and failed.storefront_id == storefront.pk:
@@ -205,7 +258,16 @@ def _order_page(
     return render(
         request,
         "marketplace/order.html",
-        {"details": details, "order": order, "contact_forms": forms, "error": page_error},
+        {
+            "details": details,
+            "order": order,
+            "contact_forms": forms,
+            "error": page_error,
+            "return_forms": return_forms,
+            "returnability": returnability,
+            "return_reasons": ReturnReason.choices,
+            "return_resolutions": ReturnResolution.choices,
+        },
         status=status,
     )
 
@@ -215,6 +277,7 @@ def _sold_order_page(
     order: Order,
     *,
     failed: tuple[MessageCenterError, str] | None = None,
+    return_error: MessageCenterError | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """A seller's view of an order: their own items, their conversations about it and a
@@ -233,6 +296,93 @@ def _sold_order_page(
             "buyer_name": order.buyer.public_name,
             "contact_buyer": {"idempotency_key": new_idempotency_key(), "body": body},
             "error": error,
+            "return_error": return_error,
         },
         status=status,
     )
+
+
+# --- returns (docs/returns.md) --------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def request_return(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
+    """ "Return or replace items": the chosen quantities of one seller's items."""
+    order = _order(request.user, number)
+    form = {key: request.POST.get(key, "") for key in ("resolution", "reason", "note")}
+    storefront_id = request.POST.get("storefront_id", "")
+    # Each returnable item's row sends its id ("item") and how many ("quantity").
+    item_ids, quantities = request.POST.getlist("item"), request.POST.getlist("quantity")
+    lines: list[return_actions.ReturnLine] = []
+    is_whole = len(item_ids) == len(quantities)
+    for item_id, quantity in zip(item_ids, quantities, strict=False):
+        quantity = quantity.strip() or "0"
+        if not (item_id.isdigit() and quantity.isdigit()):
+            is_whole = False
+            break
+        lines.append(return_actions.ReturnLine(int(item_id), int(quantity)))
+    try:
+        if not is_whole:
+            raise InvalidInput("Quantities are whole numbers.", code="invalid_quantity")
+        return_actions.request_return(
+            request.user,
+            order.number,
+            lines,
+            resolution=form["resolution"],
+            reason_code=form["reason"],
+            note=form["note"],
+            photos=request.FILES.getlist("photos"),
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except FORM_ERRORS as error:
+        failed = FailedReturn(int(storefront_id) if storefront_id.isdigit() else 0, error, form)
+        return _order_page(request, order, failed_return=failed, status=error.status)
+    return redirect(f"{reverse('order', args=[order.number])}#returns")
+
+
+@login_required
+@require_POST
+def decide_return(request: AuthenticatedHttpRequest, return_id: int) -> HttpResponse:
+    """The seller approves or declines a return of their items."""
+    return_request = queries.sold_return(request.user, return_id)
+    decision = request.POST.get("decision", "")
+    try:
+        if decision not in ("approve", "decline"):
+            raise InvalidInput("Approve or decline the return.", code="invalid_decision")
+        return_actions.decide_return(
+            request.user,
+            return_request.pk,
+            approve=decision == "approve",
+            reason=request.POST.get("reason", ""),
+            instructions=request.POST.get("instructions", ""),
+        )
+    except FORM_ERRORS as error:
+        return _sold_order_page(
+            request, return_request.order, return_error=error, status=error.status
+        )
+    return redirect(f"{reverse('order', args=[return_request.order.number])}#returns")
+
+
+@login_required
+@require_POST
+def mark_return_received(request: AuthenticatedHttpRequest, return_id: int) -> HttpResponse:
+    return_request = queries.sold_return(request.user, return_id)
+    try:
+        return_actions.mark_return_received(request.user, return_request.pk)
+    except FORM_ERRORS as error:
+        return _sold_order_page(
+            request, return_request.order, return_error=error, status=error.status
+        )
+    return redirect(f"{reverse('order', args=[return_request.order.number])}#returns")
+
+
+@login_required
+@require_safe
+def return_photo(request: AuthenticatedHttpRequest, return_id: int, photo_id: int) -> FileResponse:
+    """A photo the buyer gave with a return: for the buyer and the return's seller."""
+    return_request = queries.access_return(request.user, return_id)
+    photo = return_request.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound("No such photo.", code="photo_not_found")
+    return attachment_response(photo, inline=True)

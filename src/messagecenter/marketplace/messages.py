@@ -1,0 +1,102 @@
+"""The messages from the marketplace that its events and its returns become: which
+conversation each goes to, and how times and orders read in them. Topic keys as in the
+demo: the buyer's updates and returns of one order each share one conversation; a
+seller's notes about the order are that seller's own conversation."""
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.actions import send_marketplace_message
+from messagecenter.conversations.models import Kind, Message
+from messagecenter.delivery.links import absolute
+from messagecenter.marketplace.models import Order, OrderItem, Storefront
+
+
+def order_update(order: Order, text: str, titles: list[str] | None = None) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        order.buyer,
+        kind=Kind.ORDER_UPDATES,
+        # As the demo names them: people know their orders by what is in them.
+        subject=f"Your order of {what_was_ordered(order, titles)}",
+        body=f"{text}\n\nOrder details: {order_path(order)}",
+        topic_key=f"order:{order.pk}:updates",
+        order=order,
+    )
+    return order.buyer, message
+
+
+def returns_update(
+    order: Order, text: str, titles: list[str] | None = None
+) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        order.buyer,
+        kind=Kind.RETURNS,
+        subject=f"Returns and refunds: {what_was_ordered(order, titles)}",
+        body=f"{text}\n\nReturn and refund status: {order_path(order)}",
+        topic_key=f"order:{order.pk}:returns",
+        order=order,
+    )
+    return order.buyer, message
+
+
+def to_seller(
+    order: Order, storefront: Storefront, kind: str, topic: str, subject: str, text: str
+) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        storefront.seller,
+        kind=kind,
+        subject=subject,
+        body=text,
+        topic_key=f"order:{order.pk}:storefront:{storefront.pk}:{topic}",
+        order=order,
+    )
+    return storefront.seller, message
+
+
+def membership_update(user: User, subject: str, text: str) -> tuple[User, Message]:
+    message = send_marketplace_message(
+        user, kind=Kind.MEMBERSHIP, subject=subject, body=text, topic_key=f"membership:{user.pk}"
+    )
+    return user, message
+
+
+def storefronts_of(items: Any) -> list[Storefront]:
+    """Each seller on the order once, in the order of the items."""
+    seen: dict[int, Storefront] = {}
+    for item in items:
+        seen.setdefault(item.storefront_id, item.storefront)
+    return list(seen.values())
+
+
+def what_was_ordered(order: Order, titles: list[str] | None = None) -> str:
+    """ "Espresso machine", or "Espresso machine and 2 more items"."""
+    if titles is None:
+        titles = list(
+            OrderItem.objects.filter(order=order).order_by("id").values_list("title", flat=True)
+        )
+    if not titles:
+        return f"#{order.number}"
+    others = len(titles) - 1
+    more = f" and {others} more item{'s' if others > 1 else ''}" if others else ""
+    return f"{titles[0]}{more}"
+
+
+def order_path(order: Order) -> str:
+    """Absolute: the same text goes out by e-mail (docs/email.md)."""
+    return absolute(reverse("order", args=[order.number]))
+
+
+def when(moment: datetime) -> str:
+    """26 Nov 2026 at 14:05 UTC, in the site's time zone."""
+    return format_date(timezone.localtime(moment), "j M Y \\a\\t H:i T")
+
+
+def day(moment: Any) -> str:
+    if isinstance(moment, datetime):
+        moment = timezone.localtime(moment)
+    return format_date(moment, "l, j F Y")

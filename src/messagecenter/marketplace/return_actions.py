@@ -1,0 +1,710 @@
+"""The writes of a return's lifecycle (docs/returns.md), whichever way each step comes: the
+buyer's "Return or replace items" on the order page, the seller's decision and "mark
+received" on theirs, or the marketplace's signed return.* and refund.* events.
+
+One ReturnRequest per return whatever the path: a return started here gets a reference
+the marketplace's events name it by, and an event about it moves it on instead of making
+another. Every step goes through one conditional UPDATE from the states it may leave
+(RULES), so a step that is no longer possible — a second approval, a late event, a
+double click — changes nothing. A return is refunded at most once: the database's
+`refund_issued_once_per_return` index refuses a second issued Refund, and no refund
+takes an order's issued refunds past what the buyer paid.
+"""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.actions.attachments import store_attachments
+from messagecenter.conversations.actions.checks import clean_idempotency_key
+from messagecenter.conversations.models import Kind, Message
+from messagecenter.errors import Conflict, InvalidInput, MessageCenterError, NotAllowed
+from messagecenter.marketplace import events, queries
+from messagecenter.marketplace.events import UnknownSubject
+from messagecenter.marketplace.messages import (
+    order_path,
+    returns_update,
+    storefronts_of,
+    to_seller,
+    when,
+)
+from messagecenter.marketplace.models import (
+    Order,
+    OrderItem,
+    Refund,
+    RefundStatus,
+    ReturnItem,
+    ReturnPhoto,
+    ReturnReason,
+    ReturnRequest,
+    ReturnResolution,
+    ReturnStatus,
+    Storefront,
+)
+from messagecenter.marketplace.presentation import money
+
+NOTE_MAX_CHARS = 2000
+DECLINE_REASON_MAX_CHARS = 1000
+INSTRUCTIONS_MAX_CHARS = 2000
+
+# The states each step may leave, for every path alike. An event may skip a step the
+# marketplace did not announce (received before approved); nothing ever goes back.
+OPEN = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+RULES: dict[str, tuple[str, ...]] = {
+    ReturnStatus.APPROVED: (ReturnStatus.REQUESTED,),
+    ReturnStatus.REJECTED: (ReturnStatus.REQUESTED,),
+    ReturnStatus.RECEIVED: (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
+    ReturnStatus.REFUNDED: OPEN,
+    ReturnStatus.REPLACED: (ReturnStatus.APPROVED, ReturnStatus.RECEIVED),
+}
+# What the seller's "mark received" may start from: their own approval, or the
+# marketplace's word that the parcel arrived.
+RECEIVABLE = (ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+
+Sent = list[tuple[User, Message]]
+
+
+class RefundTooLarge(MessageCenterError):
+    code = "refund_exceeds_order_total"
+    status = 422
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """One item of the order (OrderItem id) and how many of it to send back."""
+
+    order_item_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StartedReturn:
+    return_request: ReturnRequest
+    # False: the same form (idempotency key) sent again, answered with the first return.
+    is_new: bool
+
+
+# --- the buyer ---------------------------------------------------------------------------
+
+
+def request_return(
+    buyer: User,
+    order_number: str,
+    lines: Sequence[ReturnLine],
+    *,
+    resolution: str,
+    reason_code: str,
+    note: str = "",
+    photos: Sequence[Any] = (),
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> StartedReturn:
+    """ "Return or replace items": the buyer's own order, items of one seller that are
+    still returnable, a reason from ReturnReason. Auto-approved at once when the
+    reason and the value match the rules in settings (RETURNS_AUTO_APPROVE_*)."""
+    order = queries.access_order(buyer, order_number)
+    if resolution not in ReturnResolution.values:
+        raise InvalidInput("Choose a refund or a replacement.", code="invalid_resolution")
+    if reason_code not in ReturnReason.values:
+        raise InvalidInput("Choose why you are returning the items.", code="invalid_reason")
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_CHARS:
+        raise InvalidInput(
+            f"The note is at most {NOTE_MAX_CHARS} characters.", code="note_too_long"
+        )
+    wanted = _clean_lines(lines)
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    # Checked and stored before the transaction, as message attachments are.
+    stored = store_attachments(photos)
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The order's row is the lock every return of the order takes: two requests for
+        # the last item cannot both pass the count below.
+        order = Order.objects.select_for_update().select_related("buyer").get(pk=order.pk)
+        if idempotency_key is not None:
+            earlier = ReturnRequest.objects.filter(
+                order=order, idempotency_key=idempotency_key
+            ).first()
+            if earlier is not None:
+                return StartedReturn(earlier, is_new=False)
+        items = list(
+            OrderItem.objects.filter(order=order)
+            .select_related("storefront__seller")
+            .order_by("id")
+        )
+        chosen = _check_lines(order, items, wanted, now)
+        storefront = chosen[0][0].storefront
+        return_request = ReturnRequest.objects.create(
+            order=order,
+            storefront=storefront,
+            status=ReturnStatus.REQUESTED,
+            reason=ReturnReason(reason_code).label,
+            reason_code=reason_code,
+            resolution=resolution,
+            note=note,
+            requested_at=now,
+            reference=_new_reference(),
+            idempotency_key=idempotency_key or "",
+        )
+        ReturnItem.objects.bulk_create(
+            ReturnItem(return_request=return_request, order_item=item, quantity=quantity)
+            for item, quantity in chosen
+        )
+        ReturnPhoto.objects.bulk_create(
+            ReturnPhoto(
+                return_request=return_request,
+                file=photo.name,
+                filename=photo.filename,
+                content_type=photo.content_type,
+                size=photo.size,
+                sha256=photo.sha256,
+            )
+            for photo in stored
+        )
+        titles = [item.title for item in items]
+        what = _lines_text(chosen)
+        returns_update(
+            order,
+            f"We received your request on {when(now)} to return items from order "
+            f"#{order.number} (return {return_request.reference}):\n\n{what}\n\n"
+            f"Reason: {return_request.reason}. You asked for a "
+            f"{return_request.get_resolution_display().lower()}. {storefront.name} will "
+            "approve or decline it; we'll write to you here.",
+            titles,
+        )
+        to_seller(
+            order,
+            storefront,
+            Kind.RETURNS,
+            "returns",
+            f"Return requested for order #{order.number}",
+            f"{order.buyer.public_name} asked on {when(now)} to return items from order "
+            f"#{order.number} (return {return_request.reference}) for a "
+            f"{return_request.get_resolution_display().lower()}:\n\n{what}\n\n"
+            f"Reason: {return_request.reason}."
+            + (" The buyer added a note." if note else "")
+            + (f" The buyer added {len(stored)} photo(s)." if stored else "")
+            + f"\n\nApprove or decline it on the order page: {order_path(order)}#returns",
+        )
+        value = sum(item.unit_price_cents * quantity for item, quantity in chosen)
+        if (
+            reason_code in settings.RETURNS_AUTO_APPROVE_REASONS
+            and value <= settings.RETURNS_AUTO_APPROVE_MAX_CENTS
+        ):
+            _approve(return_request, now, instructions="", is_auto_approved=True)
+    return StartedReturn(return_request, is_new=True)
+
+
+def _clean_lines(lines: Sequence[ReturnLine]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for line in lines:
+        if line.quantity < 0:
+            raise InvalidInput("A quantity cannot be negative.", code="invalid_quantity")
+        if line.quantity:
+            wanted[line.order_item_id] = wanted.get(line.order_item_id, 0) + line.quantity
+    if not wanted:
+        raise InvalidInput("Choose at least one item to return.", code="no_items_chosen")
+    return wanted
+
+
+def _check_lines(
+    order: Order, items: list[OrderItem], wanted: dict[int, int], now: datetime
+) -> list[tuple[OrderItem, int]]:
+    entries = {entry.item.pk: entry for entry in queries.returnability(order, items, now).items}
+    chosen = []
+    for item_id, quantity in wanted.items():
+        entry = entries.get(item_id)
+        if entry is None:
+            raise InvalidInput("That item is not on this order.", code="unknown_item")
+        if entry.refusal is not None:
+            raise NotAllowed(f"{entry.item.title}: {entry.refusal}", code="not_returnable")
+        if quantity > entry.quantity:
+            raise InvalidInput(
+                f"{entry.item.title}: at most {entry.quantity} can be returned.",
+                code="too_many_returned",
+            )
+        chosen.append((entry.item, quantity))
+    if len({item.storefront_id for item, _ in chosen}) > 1:
+        raise InvalidInput(
+            "Items from different sellers are returned separately: choose items of one seller.",
+            code="several_sellers",
+        )
+    return chosen
+
+
+def _new_reference() -> str:
+    """Short enough to write on a parcel; unique per order by the database's index (a
+    clash of 40 random bits on one order is an IntegrityError, not a merged return)."""
+    return f"RET-{secrets.token_hex(5).upper()}"
+
+
+def _lines_text(lines: Sequence[tuple[OrderItem, int]]) -> str:
+    return "\n".join(f"• {quantity} × {item.title}" for item, quantity in lines)
+
+
+# --- the seller ---------------------------------------------------------------------------
+
+
+def decide_return(
+    seller: User,
+    return_id: Any,
+    *,
+    approve: bool,
+    reason: str = "",
+    instructions: str = "",
+    now: datetime | None = None,
+) -> ReturnRequest:
+    """The seller approves (with their own instructions, or the marketplace's) or
+    declines (with a reason the buyer reads) a return of their items."""
+    return_request = queries.sold_return(seller, return_id)
+    reason = (reason or "").strip()
+    instructions = (instructions or "").strip()
+    if not approve and not reason:
+        raise InvalidInput("Tell the buyer why you decline the return.", code="reason_required")
+    if len(reason) > DECLINE_REASON_MAX_CHARS:
+        raise InvalidInput(
+            f"The reason is at most {DECLINE_REASON_MAX_CHARS} characters.",
+            code="reason_too_long",
+        )
+    if len(instructions) > INSTRUCTIONS_MAX_CHARS:
+        raise InvalidInput(
+            f"The instructions are at most {INSTRUCTIONS_MAX_CHARS} characters.",
+            code="instructions_too_long",
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        if approve:
+            _approve(return_request, now, instructions=instructions, is_auto_approved=False)
+        else:
+            _decline(return_request, now, reason)
+    return_request.refresh_from_db()
+    return return_request
+
+
+def mark_return_received(
+    seller: User, return_id: Any, *, now: datetime | None = None
+) -> ReturnRequest:
+    """The items are back: the buyer is refunded what they paid for them (a Refund, at
+    most one per return) or their replacement is on its way."""
+    return_request = queries.sold_return(seller, return_id)
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .select_related("buyer")
+            .get(pk=return_request.order_id)
+        )
+        return_request.order = order
+        if return_request.resolution == ReturnResolution.REPLACEMENT:
+            _move(return_request, ReturnStatus.REPLACED, RECEIVABLE, received_at=now)
+            _tell_both(
+                return_request,
+                f"{_seller_name(return_request)} received the items of your return "
+                f"{return_request.reference} on {when(now)} and shipped your replacement.",
+                f"You marked the items of return {return_request.reference} (order "
+                f"#{order.number}) received on {when(now)}: ship the replacement.",
+            )
+        else:
+            _move(return_request, ReturnStatus.REFUNDED, RECEIVABLE, received_at=now)
+            amount = min(_value(return_request), _refundable(order))
+            if amount <= 0:
+                raise Conflict(
+                    f"Order #{order.number} has been refunded in full already.",
+                    code="order_refunded",
+                )
+            if not _issue_refund(order, return_request, amount, order.currency, now):
+                raise Conflict(
+                    f"Return {return_request.reference} has been refunded already.",
+                    code="return_state_changed",
+                )
+            _tell_both(
+                return_request,
+                f"{_seller_name(return_request)} received the items of your return "
+                f"{return_request.reference} on {when(now)}. We issued a refund of "
+                f"{money(amount, order.currency)} to your original payment method.",
+                f"You marked the items of return {return_request.reference} (order "
+                f"#{order.number}) received on {when(now)}. The buyer was refunded "
+                f"{money(amount, order.currency)}.",
+            )
+    return_request.refresh_from_db()
+    return return_request
+
+
+def _approve(
+    return_request: ReturnRequest, now: datetime, *, instructions: str, is_auto_approved: bool
+) -> None:
+    # The seller's own words are quoted as theirs: a message from the marketplace must
+    # not lend its Official badge to what a seller wrote (docs/safety.md).
+    heading = f"How to send it back (written by {_seller_name(return_request)}):"
+    if not instructions:
+        heading = "How to send it back:"
+        instructions = settings.RETURNS_INSTRUCTIONS.format(
+            reference=return_request.reference,
+            order_number=return_request.order.number,
+            storefront=_seller_name(return_request),
+        )
+    _move(
+        return_request,
+        ReturnStatus.APPROVED,
+        RULES[ReturnStatus.APPROVED],
+        decided_at=now,
+        instructions=instructions,
+        is_auto_approved=is_auto_approved,
+    )
+    how = "was approved automatically" if is_auto_approved else "was approved"
+    _tell_both(
+        return_request,
+        f"Your return {return_request.reference} for order #{return_request.order.number} "
+        f"{how} on {when(now)}.\n\n{heading}\n{instructions}\n\n"
+        f"{return_label(return_request)}",
+        f"Return {return_request.reference} (order #{return_request.order.number}) "
+        f"{how} on {when(now)}. Mark it received on the order page when the parcel "
+        f"arrives: {order_path(return_request.order)}#returns",
+    )
+
+
+def _decline(return_request: ReturnRequest, now: datetime, reason: str) -> None:
+    _move(
+        return_request,
+        ReturnStatus.REJECTED,
+        RULES[ReturnStatus.REJECTED],
+        decided_at=now,
+        decline_reason=reason,
+    )
+    _tell_both(
+        return_request,
+        f"{_seller_name(return_request)} declined your return {return_request.reference} "
+        f"for order #{return_request.order.number} on {when(now)}. Their reason, in their "
+        f"words: “{reason}”\n\nIf you "
+        "think this is wrong, contact customer service from the order page.",
+        f"You declined return {return_request.reference} (order "
+        f"#{return_request.order.number}) on {when(now)}: {reason}",
+    )
+
+
+def return_label(return_request: ReturnRequest) -> str:
+    """The words the buyer puts on (or in) the parcel: enough for the seller to match it."""
+    return (
+        f"Return label — RETURN {return_request.reference}\n"
+        f"Order #{return_request.order.number}\n"
+        f"From: {return_request.order.buyer.public_name}\n"
+        f"To: {_seller_name(return_request)}, returns"
+    )
+
+
+# --- refunds decided elsewhere ------------------------------------------------------------
+
+
+def issue_order_refund(order_id: int, amount_cents: int, *, now: datetime | None = None) -> Refund:
+    """A refund on an order that no return asked for (a granted guarantee claim): under
+    the order's row lock, never past what is left of what the buyer paid
+    (RefundTooLarge otherwise). The caller tells the people, in its own conversation."""
+    if amount_cents < 1:
+        raise InvalidInput("A refund is at least one cent.", code="invalid_amount")
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        left = _refundable(order)
+        if amount_cents > left:
+            raise RefundTooLarge(
+                f"At most {money(left, order.currency)} of order {order.number} can still be "
+                "refunded.",
+            )
+        return Refund.objects.create(
+            order=order,
+            amount_cents=amount_cents,
+            currency=order.currency,
+            status=RefundStatus.ISSUED,
+            created_at=now,
+        )
+
+
+# --- the marketplace's events -------------------------------------------------------------
+
+
+def return_requested_event(event: events.ReturnRequested) -> Sent:
+    """A return announced by the marketplace. Already known (its own announcement of a
+    return started here, or the same event under another id): nothing changes."""
+    data = event.data
+    order = _event_order(data.order_number)
+    if ReturnRequest.objects.filter(order=order, reference=data.return_reference).exists():
+        return []
+    try:
+        with transaction.atomic():
+            ReturnRequest.objects.create(
+                order=order,
+                reference=data.return_reference,
+                reason=data.reason,
+                requested_at=event.occurred_at,
+            )
+    except IntegrityError:
+        # The same return, announced at the same moment by another delivery.
+        return []
+    # Read once: their titles name the buyer's conversation, their shops get a note each.
+    items = list(
+        OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
+    )
+    sent = [
+        returns_update(
+            order,
+            f"We received your request to return items from order #{order.number} on "
+            f"{when(event.occurred_at)} (return {data.return_reference}, reason: "
+            f"{data.reason}). We'll write to you here when it is approved.",
+            [item.title for item in items],
+        )
+    ]
+    for storefront in storefronts_of(items):
+        sent.append(
+            to_seller(
+                order,
+                storefront,
+                Kind.RETURNS,
+                "returns",
+                f"Return requested for order #{order.number}",
+                f"{order.buyer.public_name} asked on {when(event.occurred_at)} to return "
+                f"items from order #{order.number} (return {data.return_reference}). "
+                f"Reason: {data.reason}",
+            )
+        )
+    return sent
+
+
+def return_approved_event(event: events.ReturnApproved) -> Sent:
+    order = _event_order(event.data.order_number)
+    return_request = _event_return(order, event.data.return_reference)
+    moved = _move_if(
+        return_request,
+        ReturnStatus.APPROVED,
+        decided_at=event.occurred_at,
+        instructions=event.data.note or return_request.instructions,
+    )
+    if not moved:
+        return []
+    return _tell_both(
+        return_request,
+        f"Your return {event.data.return_reference} for order #{order.number} was approved "
+        f"on {when(event.occurred_at)}.{_note(event.data.note)}",
+        f"Return {event.data.return_reference} (order #{order.number}) was approved by the "
+        f"marketplace on {when(event.occurred_at)}.",
+    )
+
+
+def return_received_event(event: events.ReturnReceived) -> Sent:
+    order = _event_order(event.data.order_number)
+    return_request = _event_return(order, event.data.return_reference)
+    if not _move_if(return_request, ReturnStatus.RECEIVED, received_at=event.occurred_at):
+        return []
+    return _tell_both(
+        return_request,
+        f"We received the items of your return {event.data.return_reference} for order "
+        f"#{order.number} on {when(event.occurred_at)}. We'll write to you here about "
+        f"your refund.{_note(event.data.note)}",
+        f"The marketplace received the items of return {event.data.return_reference} "
+        f"(order #{order.number}) on {when(event.occurred_at)}.",
+    )
+
+
+def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
+    """A refund the marketplace's payments made (or could not make). For a return that
+    already has its refund — the seller marked it received here, or an earlier event —
+    nothing changes: never a second refund."""
+    data = event.data
+    order = (
+        Order.objects.select_for_update()
+        .select_related("buyer")
+        .filter(number=data.order_number)
+        .first()
+    )
+    if order is None:
+        order = _event_order(data.order_number)
+    return_request = None
+    if data.return_reference is not None:
+        return_request = _event_return(order, data.return_reference)
+        return_request.order = order
+    amount = money(data.amount_cents, data.currency)
+    if event.type == "refund.failed":
+        Refund.objects.create(
+            order=order,
+            return_request=return_request,
+            amount_cents=data.amount_cents,
+            currency=data.currency,
+            status=RefundStatus.FAILED,
+            created_at=event.occurred_at,
+        )
+        return [
+            returns_update(
+                order,
+                f"We could not refund {amount} for order #{order.number} "
+                f"({when(event.occurred_at)}): {data.reason}\n\nWe'll try again; if it keeps "
+                "failing, contact customer service from the order page.",
+            )
+        ]
+    if (
+        return_request is not None
+        and return_request.refunds.filter(status=RefundStatus.ISSUED).exists()
+    ):
+        return []
+    if data.amount_cents > _refundable(order):
+        raise RefundTooLarge(
+            f"A refund of {amount} would take order {order.number}'s refunds past what was "
+            f"paid ({money(order.total_cents, order.currency)}).",
+        )
+    if not _issue_refund(
+        order, return_request, data.amount_cents, data.currency, event.occurred_at
+    ):
+        return []
+    text = (
+        f"We issued a refund of {amount} for order #{order.number} on "
+        f"{when(event.occurred_at)} ({data.reason})."
+    )
+    if return_request is None:
+        return [returns_update(order, text)]
+    _move_if(return_request, ReturnStatus.REFUNDED)
+    return _tell_both(
+        return_request,
+        text,
+        f"The marketplace refunded {amount} for return {return_request.reference} (order "
+        f"#{order.number}) on {when(event.occurred_at)}.",
+    )
+
+
+# --- shared steps -------------------------------------------------------------------------
+
+
+def _move(
+    return_request: ReturnRequest, status: str, sources: Sequence[str], **fields: Any
+) -> None:
+    """One step, if the return is still in a state it may leave from; otherwise a
+    Conflict saying where it is now (a double click, the other side first)."""
+    if not _move_from(return_request, status, sources, **fields):
+        current = ReturnRequest.objects.get(pk=return_request.pk)
+        raise Conflict(
+            f"Return {current.reference or current.pk} is {current.get_status_display().lower()}"
+            " already: nothing changed.",
+            code="return_state_changed",
+        )
+
+
+def _move_if(return_request: ReturnRequest, status: str, **fields: Any) -> bool:
+    """An event's step: False (and nothing changed) when the return is past it already."""
+    return _move_from(return_request, status, RULES[status], **fields)
+
+
+def _move_from(
+    return_request: ReturnRequest, status: str, sources: Sequence[str], **fields: Any
+) -> bool:
+    moved = ReturnRequest.objects.filter(pk=return_request.pk, status__in=sources).update(
+        status=status, **fields
+    )
+    if moved:
+        return_request.status = status
+        for name, value in fields.items():
+            setattr(return_request, name, value)
+    return bool(moved)
+
+
+def _issue_refund(
+    order: Order,
+    return_request: ReturnRequest | None,
+    amount_cents: int,
+    currency: str,
+    now: datetime,
+) -> bool:
+    """False when the return has its issued refund already (the database says so)."""
+    try:
+        with transaction.atomic():
+            Refund.objects.create(
+                order=order,
+                return_request=return_request,
+                amount_cents=amount_cents,
+                currency=currency,
+                status=RefundStatus.ISSUED,
+                created_at=now,
+            )
+    except IntegrityError:
+        if return_request is None:
+            raise
+        if return_request.refunds.filter(status=RefundStatus.ISSUED).exists():
+            return False
+        raise
+    return True
+
+
+def _refundable(order: Order) -> int:
+    """What is left of what the buyer paid, after the refunds issued so far. Read under
+    the order's row lock (callers hold it), so two refunds cannot both take the rest."""
+    issued = Refund.objects.filter(order=order, status=RefundStatus.ISSUED).aggregate(
+        total=Sum("amount_cents")
+    )["total"]
+    return order.total_cents - (issued or 0)
+
+
+def _value(return_request: ReturnRequest) -> int:
+    return sum(
+        line.order_item.unit_price_cents * line.quantity
+        for line in ReturnItem.objects.filter(return_request=return_request).select_related(
+            "order_item"
+        )
+    )
+
+
+def _tell_both(return_request: ReturnRequest, to_buyer: str, to_seller_text: str) -> Sent:
+    """A step in both Message Centers, in Returns & refunds: the buyer's conversation
+    about the order's returns, and the seller's (a return an event announced without
+    items has no seller of its own: only the buyer hears of it)."""
+    order = return_request.order
+    sent = [returns_update(order, to_buyer)]
+    storefront: Storefront | None = return_request.storefront
+    if storefront is not None:
+        sent.append(
+            to_seller(
+                order,
+                storefront,
+                Kind.RETURNS,
+                "returns",
+                f"Return requested for order #{order.number}",
+                to_seller_text,
+            )
+        )
+    return sent
+
+
+def _seller_name(return_request: ReturnRequest) -> str:
+    storefront = return_request.storefront
+    return storefront.name if storefront is not None else "The seller"
+
+
+def _event_order(number: str) -> Order:
+    order = Order.objects.select_related("buyer").filter(number=number).first()
+    if order is None:
+        raise UnknownSubject(
+            f"No order {number}: send its order.placed event first.", code="unknown_order"
+        )
+    return order
+
+
+def _event_return(order: Order, reference: str) -> ReturnRequest:
+    return_request = (
+        ReturnRequest.objects.select_related("storefront__seller")
+        .filter(order=order, reference=reference)
+        .first()
+    )
+    if return_request is None:
+        raise UnknownSubject(
+            f"No return {reference} on order {order.number}: send return.requested first.",
+            code="unknown_return",
+        )
+    return_request.order = order
+    return return_request
+
+
+def _note(note: str | None) -> str:
+    return f"\n\n{note}" if note else ""

@@ -1,0 +1,479 @@
+"""Returns started from the order page, decided and received by the seller, and the same
+steps arriving as the marketplace's signed events (docs/returns.md)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.test import Client, TestCase
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Kind, Message, Participant
+from messagecenter.delivery.models import Email
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.hub.boxes import Folder
+from messagecenter.marketplace import queries, return_actions
+from messagecenter.marketplace.models import (
+    Order,
+    OrderItem,
+    Refund,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+)
+from messagecenter.marketplace.return_actions import ReturnLine
+from tests import factories
+from tests.conversations.helpers import maintained_unread, recounted_unread
+from tests.marketplace.helpers import deliver, event
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(autouse=True)
+def _rules(settings: Settings) -> None:
+    settings.RETURNS_WINDOW_DAYS = 30
+    settings.RETURNS_AUTO_APPROVE_REASONS = ["damaged"]
+    settings.RETURNS_AUTO_APPROVE_MAX_CENTS = 5000
+
+
+@pytest.fixture
+def buyer() -> User:
+    return factories.BuyerFactory(username="alice", first_name="Alice")
+
+
+@pytest.fixture
+def seller() -> User:
+    return factories.SellerFactory(username="kettles")
+
+
+@pytest.fixture
+def order(buyer: User, seller: User) -> Order:
+    """Two kettles at $129.99, delivered a day ago."""
+    product = factories.ProductFactory(storefront=seller.storefront, title="Kettle")
+    order = factories.order_with_item(buyer, product)
+    OrderItem.objects.filter(order=order).update(quantity=2)
+    Order.objects.filter(pk=order.pk).update(total_cents=2 * 12999)
+    order.refresh_from_db()
+    Shipment.objects.create(
+        order=order,
+        carrier="UPS",
+        tracking_number="1Z1",
+        shipped_at=timezone.now() - timedelta(days=3),
+        delivered_at=timezone.now() - timedelta(days=1),
+    )
+    return order
+
+
+def item_of(order: Order) -> OrderItem:
+    return OrderItem.objects.get(order=order)
+
+
+def start(buyer: User, order: Order, quantity: int = 1, **options: object) -> ReturnRequest:
+    fields: dict[str, object] = {"resolution": "refund", "reason_code": "no_longer_needed"}
+    fields.update(options)
+    started = return_actions.request_return(
+        buyer,
+        order.number,
+        [ReturnLine(item_of(order).pk, quantity)],
+        **fields,  # type: ignore[arg-type]
+    )
+    return started.return_request
+
+
+def returns_messages(user: User) -> list[str]:
+    return list(
+        Message.objects.filter(
+            conversation__participants__user=user, conversation__kind=Kind.RETURNS
+        )
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+
+
+def test_a_return_started_here_reaches_both_message_centers(
+    buyer: User, seller: User, order: Order
+) -> None:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return_request = start(buyer, order, note="The lid does not close.")
+
+    assert return_request.status == ReturnStatus.REQUESTED
+    assert return_request.storefront == seller.storefront
+    assert return_request.reference.startswith("RET-")
+    assert list(return_request.items.values_list("quantity", flat=True)) == [1]
+    [to_buyer] = returns_messages(buyer)
+    [to_seller] = returns_messages(seller)
+    assert f"return {return_request.reference}" in to_buyer
+    assert "1 × Kettle" in to_seller
+    # The buyer's own words stay out of the Official message.
+    assert "lid" not in to_seller
+    assert "The buyer added a note." in to_seller
+    for person in (buyer, seller):
+        participant = Participant.objects.get(user=person, conversation__kind=Kind.RETURNS)
+        assert participant.folder == Folder.RETURNS
+        assert maintained_unread(person) == recounted_unread(person)
+    assert Email.objects.filter(user__in=[buyer, seller], category="returns").count() == 2
+
+
+def test_the_seller_approves_and_the_buyer_gets_instructions_and_a_label(
+    buyer: User, seller: User, order: Order
+) -> None:
+    return_request = start(buyer, order)
+
+    approved = return_actions.decide_return(seller, return_request.pk, approve=True)
+
+    assert approved.status == ReturnStatus.APPROVED
+    assert approved.reference in approved.instructions
+    last = returns_messages(buyer)[-1]
+    assert "was approved" in last
+    assert f"RETURN {approved.reference}" in last
+    assert "How to send it back:" in last
+
+
+def test_a_decline_needs_a_reason_and_quotes_it_as_the_sellers(
+    buyer: User, seller: User, order: Order
+) -> None:
+    return_request = start(buyer, order)
+
+    with pytest.raises(InvalidInput) as refused:
+        return_actions.decide_return(seller, return_request.pk, approve=False)
+    assert refused.value.code == "reason_required"
+    return_actions.decide_return(
+        seller, return_request.pk, approve=False, reason="Opened and used."
+    )
+
+    return_request.refresh_from_db()
+    assert (return_request.status, return_request.decline_reason) == (
+        ReturnStatus.REJECTED,
+        "Opened and used.",
+    )
+    assert "in their words: “Opened and used.”" in returns_messages(buyer)[-1]
+    # Declined items can be asked for again.
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+    assert (entry.quantity, entry.refusal) == (2, None)
+
+
+def test_marking_received_refunds_what_was_paid_for_the_items_once(
+    buyer: User, seller: User, order: Order
+) -> None:
+    return_request = start(buyer, order)
+    return_actions.decide_return(seller, return_request.pk, approve=True)
+
+    received = return_actions.mark_return_received(seller, return_request.pk)
+
+    assert received.status == ReturnStatus.REFUNDED
+    assert list(Refund.objects.values_list("amount_cents", "status")) == [
+        (12999, RefundStatus.ISSUED)
+    ]
+    assert "refund of $129.99" in returns_messages(buyer)[-1]
+    with pytest.raises(Conflict) as again:
+        return_actions.mark_return_received(seller, return_request.pk)
+    assert again.value.code == "return_state_changed"
+    assert Refund.objects.count() == 1
+
+
+def test_a_replacement_is_shipped_instead_of_a_refund(
+    buyer: User, seller: User, order: Order
+) -> None:
+    return_request = start(buyer, order, resolution="replacement")
+    return_actions.decide_return(seller, return_request.pk, approve=True)
+
+    received = return_actions.mark_return_received(seller, return_request.pk)
+
+    assert received.status == ReturnStatus.REPLACED
+    assert Refund.objects.count() == 0
+    assert "shipped your replacement" in returns_messages(buyer)[-1]
+
+
+def test_damaged_items_under_the_limit_are_approved_at_once(buyer: User, order: Order) -> None:
+    OrderItem.objects.filter(order=order).update(unit_price_cents=4000)
+
+    return_request = start(buyer, order, reason_code="damaged")
+
+    assert (return_request.status, return_request.is_auto_approved) == (
+        ReturnStatus.APPROVED,
+        True,
+    )
+    assert "approved automatically" in returns_messages(buyer)[-1]
+
+
+def test_damaged_items_over_the_limit_wait_for_the_seller(buyer: User, order: Order) -> None:
+    return_request = start(buyer, order, reason_code="damaged")
+
+    assert return_request.status == ReturnStatus.REQUESTED
+
+
+def test_the_window_closes_to_the_second_and_says_when(buyer: User, order: Order) -> None:
+    delivered = Shipment.objects.get(order=order).delivered_at
+    assert delivered is not None
+    closes = delivered + timedelta(days=30)
+    item = item_of(order)
+
+    before = queries.returnability(order, [item], closes - timedelta(seconds=1)).items[0]
+    at = queries.returnability(order, [item], closes).items[0]
+
+    assert before.refusal is None
+    assert at.refusal is not None
+    assert at.refusal.startswith("The return window closed on ")
+    with pytest.raises(NotAllowed) as refused:
+        start(buyer, order, now=closes)
+    assert refused.value.code == "not_returnable"
+    assert ReturnRequest.objects.count() == 0
+
+
+def test_items_not_yet_delivered_cannot_be_returned(buyer: User, order: Order) -> None:
+    Shipment.objects.update(delivered_at=None)
+
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+
+    assert entry.refusal == "You can return items once they are delivered."
+
+
+def test_items_already_fully_returned_are_excluded(buyer: User, order: Order) -> None:
+    start(buyer, order, quantity=2)
+
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+
+    assert (entry.quantity, entry.refusal) == (0, "Already returned.")
+    with pytest.raises(NotAllowed):
+        start(buyer, order)
+
+
+def test_more_than_was_bought_is_refused(buyer: User, order: Order) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        start(buyer, order, quantity=3)
+
+    assert refused.value.code == "too_many_returned"
+    assert ReturnRequest.objects.count() == 0
+
+
+def test_the_same_form_sent_twice_makes_one_return(buyer: User, order: Order) -> None:
+    first = start(buyer, order, idempotency_key="form-1")
+    again = start(buyer, order, idempotency_key="form-1")
+
+    assert first.pk == again.pk
+    assert ReturnRequest.objects.count() == 1
+
+
+def test_photos_follow_the_attachment_policy(buyer: User, order: Order) -> None:
+    photo = SimpleUploadedFile("lid.png", PNG, content_type="image/png")
+    script = SimpleUploadedFile("lid.png", b"<script>alert(1)</script>", content_type="image/png")
+
+    with pytest.raises(InvalidInput) as refused:
+        start(buyer, order, photos=[script])
+    return_request = start(buyer, order, photos=[photo])
+
+    assert refused.value.code == "attachment_type_not_allowed"
+    assert list(return_request.photos.values_list("filename", "content_type")) == [
+        ("lid.png", "image/png")
+    ]
+
+
+def test_another_buyer_and_another_seller_cannot_reach_a_return(
+    buyer: User, seller: User, order: Order
+) -> None:
+    return_request = start(buyer, order)
+    other_seller = factories.SellerFactory()
+
+    with pytest.raises(NotFound):
+        return_actions.request_return(
+            factories.BuyerFactory(),
+            order.number,
+            [ReturnLine(item_of(order).pk, 1)],
+            resolution="refund",
+            reason_code="other",
+        )
+    with pytest.raises(NotFound):
+        return_actions.decide_return(other_seller, return_request.pk, approve=True)
+    with pytest.raises(NotFound):
+        return_actions.decide_return(buyer, return_request.pk, approve=True)
+    assert queries.access_return(seller, return_request.pk) == return_request
+
+
+# --- the same return from both paths -----------------------------------------------------
+
+
+def test_events_about_a_return_started_here_move_it_on(
+    buyer: User, seller: User, order: Order
+) -> None:
+    return_request = start(buyer, order)
+    reference = return_request.reference
+    data = {"order_number": order.number, "return_reference": reference}
+
+    assert deliver(event("return.requested", {**data, "reason": "Broken"}, "e1")).status_code == 201
+    assert deliver(event("return.approved", data, "e2")).status_code == 201
+    assert deliver(event("return.approved", data, "e3")).status_code == 201
+
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.APPROVED
+    assert ReturnRequest.objects.count() == 1
+    # The echo of its request and the second approval changed nothing and said nothing.
+    assert len(returns_messages(buyer)) == 2
+    assert len(returns_messages(seller)) == 2
+
+
+@pytest.mark.parametrize("first", ["seller", "marketplace"])
+def test_a_return_is_refunded_once_whichever_side_is_first(
+    buyer: User, seller: User, order: Order, first: str
+) -> None:
+    return_request = start(buyer, order)
+    return_actions.decide_return(seller, return_request.pk, approve=True)
+    refund = event(
+        "refund.issued",
+        {
+            "order_number": order.number,
+            "amount_cents": 12999,
+            "currency": "USD",
+            "reason": "Returned",
+            "return_reference": return_request.reference,
+        },
+        "refund-1",
+    )
+
+    if first == "seller":
+        return_actions.mark_return_received(seller, return_request.pk)
+        response = deliver(refund)
+        assert (response.status_code, response.json()["messages"]) == (201, [])
+    else:
+        assert deliver(refund).status_code == 201
+        with pytest.raises(Conflict):
+            return_actions.mark_return_received(seller, return_request.pk)
+
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.REFUNDED
+    assert list(Refund.objects.values_list("amount_cents", "status")) == [
+        (12999, RefundStatus.ISSUED)
+    ]
+
+
+def test_the_database_refuses_a_second_issued_refund_for_a_return(
+    buyer: User, order: Order
+) -> None:
+    return_request = start(buyer, order)
+    fields = {
+        "order": order,
+        "return_request": return_request,
+        "amount_cents": 100,
+        "created_at": timezone.now(),
+    }
+    Refund.objects.create(status=RefundStatus.ISSUED, **fields)
+    Refund.objects.create(status=RefundStatus.FAILED, **fields)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Refund.objects.create(status=RefundStatus.ISSUED, **fields)
+
+
+def test_a_refund_event_past_what_was_paid_is_refused(buyer: User, order: Order) -> None:
+    data = {"order_number": order.number, "currency": "USD", "reason": "Goodwill"}
+    assert deliver(event("refund.issued", {**data, "amount_cents": 20000}, "r1")).status_code == 201
+
+    response = deliver(event("refund.issued", {**data, "amount_cents": 6000}, "r2"))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "refund_exceeds_order_total"
+    assert Refund.objects.count() == 1
+
+
+def test_received_before_approved_skips_ahead_and_the_late_approval_is_harmless(
+    buyer: User, order: Order
+) -> None:
+    data = {"order_number": order.number, "return_reference": "RMA-9"}
+    deliver(event("return.requested", {**data, "reason": "Too loud"}, "a"))
+
+    deliver(event("return.received", data, "b"))
+    late = deliver(event("return.approved", data, "c"))
+
+    assert late.json()["messages"] == []
+    assert ReturnRequest.objects.get().status == ReturnStatus.RECEIVED
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+
+def test_the_buyer_returns_from_the_order_page_and_the_seller_approves_from_theirs(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    client.force_login(buyer)
+    page = client.get(f"/orders/{order.number}/")
+    assert "Return or replace items" in page.content.decode()
+    assert "(up to 2)" in page.content.decode()
+
+    response = client.post(
+        f"/orders/{order.number}/returns/",
+        {
+            "item": str(item_of(order).pk),
+            "quantity": "1",
+            "storefront_id": str(seller.storefront.pk),
+            "resolution": "refund",
+            "reason": "defective",
+            "note": "It leaks.",
+            "idempotency_key": "page-1",
+            "photos": SimpleUploadedFile("leak.png", PNG, content_type="image/png"),
+        },
+    )
+    assert response.status_code == 302
+    return_request = ReturnRequest.objects.get()
+    photo = return_request.photos.get()
+
+    client.force_login(seller)
+    seller_page = client.get(f"/orders/{order.number}/").content.decode()
+    assert "The buyer's note" in seller_page
+    assert "It leaks." in seller_page
+    assert client.get(f"/returns/{return_request.pk}/photos/{photo.pk}/").status_code == 200
+    decided = client.post(
+        f"/returns/{return_request.pk}/decision/", {"decision": "approve", "instructions": ""}
+    )
+    assert decided.status_code == 302
+
+    client.force_login(buyer)
+    buyer_page = client.get(f"/orders/{order.number}/").content.decode()
+    assert "How to send it back" in buyer_page
+    assert f"RETURN {return_request.reference}" in buyer_page
+
+
+def test_a_refused_return_says_why_on_the_page_and_changes_nothing(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    client.force_login(buyer)
+
+    response = client.post(
+        f"/orders/{order.number}/returns/",
+        {
+            "item": str(item_of(order).pk),
+            "quantity": "5",
+            "storefront_id": str(seller.storefront.pk),
+            "resolution": "refund",
+            "reason": "defective",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Kettle: at most 2 can be returned." in response.content.decode()
+    assert ReturnRequest.objects.count() == 0
+
+
+def test_the_page_explains_a_closed_window(client: Client, buyer: User, order: Order) -> None:
+    delivered = timezone.now() - timedelta(days=40)
+    Shipment.objects.update(delivered_at=delivered)
+    client.force_login(buyer)
+
+    page = client.get(f"/orders/{order.number}/").content.decode()
+
+    assert "The return window closed on " in page
+    assert "Request return" not in page
+
+
+def test_a_refund_decided_elsewhere_never_passes_what_was_paid(buyer: User, order: Order) -> None:
+    refund = return_actions.issue_order_refund(order.pk, 20000)
+
+    with pytest.raises(return_actions.RefundTooLarge) as refused:
+        return_actions.issue_order_refund(order.pk, 6000)
+
+    assert (refund.amount_cents, refund.return_request_id) == (20000, None)
+    assert refused.value.message == f"At most $59.98 of order {order.number} can still be refunded."
+    assert Refund.objects.count() == 1
