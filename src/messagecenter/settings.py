@@ -130,6 +130,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "messagecenter.hub.context_processors.message_center_badge",
             ],
+            # One date format per context, in every template without a {% load %}
+            # (web/dates.py).
+            "builtins": ["messagecenter.web.templatetags.dates"],
         },
     },
 ]

@@ -98,8 +98,8 @@ def test_a_signed_in_page_shows_times_in_the_persons_zone(
     page = signed_in(buyer).get(f"/message-center/conversations/{question.conversation_id}/")
 
     html = page.content.decode()
-    assert "Mar 2, 2026, 8:30 AM" in html
-    assert "Mar 1, 2026, 11:30 PM" not in html
+    assert "Mon 2 Mar 2026, 8:30 AM" in html
+    assert "Sun 1 Mar 2026, 11:30 PM" not in html
     # Each request starts from the site's zone again: nothing carries over to the next.
     assert timezone.get_current_timezone_name() == "UTC"
 

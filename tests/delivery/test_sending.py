@@ -160,7 +160,8 @@ def test_a_digest_shows_its_messages_times_in_the_recipients_zone(
 
     [received] = inbox.received
     tokyo = sent_at.astimezone(ZoneInfo("Asia/Tokyo"))
-    shown = f"{tokyo.day} {tokyo:%b, %H:%M} JST"
+    noon = "AM" if tokyo.hour < 12 else "PM"
+    shown = f"{tokyo:%a} {tokyo.day} {tokyo:%b %Y}, {tokyo.hour % 12 or 12}:{tokyo:%M} {noon} JST"
     assert f"{buyer.public_name}, {shown}" in received.text()
     assert shown in received.html()
     assert "UTC" not in received.text()

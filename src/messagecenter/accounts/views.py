@@ -10,6 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -192,7 +193,7 @@ def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/time_zone.html",
-        {"form": form},
+        {"form": form, "now": timezone.now()},
         status=400 if request.method == "POST" else 200,
     )
 

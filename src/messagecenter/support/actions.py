@@ -18,9 +18,10 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.hooks import PostedMessage
@@ -49,6 +50,7 @@ from messagecenter.support.models import (
     Team,
     TeamMember,
 )
+from messagecenter.web.dates import email_time
 
 NOTE_MAX_CHARS = 10_000
 MAX_CANNED_RESPONSES_PER_TEAM = 200
@@ -293,7 +295,9 @@ def _order_of(customer: User, order_number: str | None) -> Order | None:
 
 def _received_text(case: Case, expected: timedelta) -> str:
     assert case.respond_by is not None
-    when = formats.date_format(timezone.localtime(case.respond_by), "D, M j, g:i A T")
+    # Written into the customer's conversation (and its e-mail): in their time zone.
+    with timezone.override(zone_of(case.customer)):
+        when = email_time(case.respond_by)
     return (
         f"We have your request ({case.number}) and an agent will answer here. "
         f"We usually answer within {queries.describe_duration(expected)}, "

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import formats, timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
@@ -10,6 +9,7 @@ from messagecenter.conversations.models import Kind
 from messagecenter.delivery.inbound import mailboxes
 from messagecenter.support import actions, queries
 from messagecenter.support.models import CaseStatus
+from messagecenter.web.dates import full_time
 
 CASE_KINDS = (Kind.CUSTOMER_SERVICE, Kind.CLAIM)
 
@@ -20,7 +20,7 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
         return None
     detail = ""
     if case.status == CaseStatus.OPEN and case.respond_by is not None:
-        when = formats.date_format(timezone.localtime(case.respond_by), "D, M j, g:i A T")
+        when = full_time(case.respond_by)
         detail = f"We expect to answer by {when}."
     elif case.status == CaseStatus.SOLVED:
         detail = "Reply to open it again."

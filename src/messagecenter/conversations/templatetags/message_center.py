@@ -3,13 +3,12 @@ the Undo that follows a move to Trash."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 from django import template
 from django.conf import settings
 from django.contrib.messages.storage.base import Message as Notice
 from django.template.defaultfilters import filesizeformat
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -19,6 +18,7 @@ from messagecenter.conversations.models import (
     ParticipantRole,
 )
 from messagecenter.conversations.presentation import counterpart
+from messagecenter.web.dates import full_time
 
 register = template.Library()
 
@@ -82,22 +82,7 @@ def muted_label(participant: Participant) -> str:
         return ""
     if participant.muted_until >= MUTED_INDEFINITELY:
         return "Muted"
-    until = timezone.localtime(participant.muted_until)
-    return f"Muted until {dateformat.format(until, 'M j, g:i A')}"
-
-
-@register.filter
-def short_time(value: datetime | None) -> str:
-    """A list's time column: the time today, the date this year, else the full date."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    today = timezone.localdate()
-    if local.date() == today:
-        return dateformat.format(local, "g:i A")
-    if local.year == today.year:
-        return dateformat.format(local, "M j")
-    return dateformat.format(local, "M j, Y")
+    return f"Muted until {full_time(participant.muted_until)}"
 
 
 @register.simple_tag
