@@ -31,7 +31,7 @@ from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, VISIBLE_BOXES, Box, Folder
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
-from messagecenter.rows import MAX_ID, CompiledQuery
+from messagecenter.rows import CompiledQuery, parse_id
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -40,12 +40,9 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     Returns the person's Participant (with its conversation). A conversation that does not
     exist, is not theirs, or that they deleted raises the same NotFound.
     """
-    try:
-        conversation_id = int(conversation_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such conversation.", code="conversation_not_found") from None
-    if not 0 < conversation_id <= MAX_ID:
-        raise NotFound("No such conversation.", code="conversation_not_found")
+    conversation_id = parse_id(
+        conversation_id, code="conversation_not_found", message="No such conversation."
+    )
     found = _ACCESSIBLE_PARTICIPANT(user.pk, conversation_id)
     if not found:
         raise NotFound("No such conversation.", code="conversation_not_found")
@@ -200,12 +197,9 @@ def conversation_messages_from(conversation_id: int, history_after: int) -> Quer
 
 def access_attachment(user: User, attachment_id: Any) -> Attachment:
     """An attachment, only through a conversation the person can see."""
-    try:
-        attachment_id = int(attachment_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such attachment.", code="attachment_not_found") from None
-    if not 0 < attachment_id <= MAX_ID:
-        raise NotFound("No such attachment.", code="attachment_not_found")
+    attachment_id = parse_id(
+        attachment_id, code="attachment_not_found", message="No such attachment."
+    )
     attachment = (
         Attachment.objects.select_related("message")
         .filter(
