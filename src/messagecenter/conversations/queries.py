@@ -1,5 +1,6 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,8 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.expressions import Combinable
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
@@ -31,7 +34,7 @@ from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, VISIBLE_BOXES, Box, Folder
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
-from messagecenter.rows import CompiledQuery, parse_id
+from messagecenter.rows import CompiledQuery, parse_id, unique_row
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -47,6 +50,60 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     if not found:
         raise NotFound("No such conversation.", code="conversation_not_found")
     return found[0]
+
+
+# --- which messages a person may see -------------------------------------------------------
+# One definition, for every app that reads messages for a person (the pages and the API,
+# search, e-mail references, the marketplace's order pages): a message is theirs to see when
+# they take part in its conversation, have not deleted the conversation (VISIBLE_BOXES), and
+# it is not one from before they deleted the conversation and it came back
+# (Participant.history_after_message_id).
+
+
+def visible_conversations(user: User) -> QuerySet[Participant]:
+    """The person's own rows of the conversations they can see, in any box but DELETED."""
+    return Participant.objects.filter(user_id=user.pk, box__in=VISIBLE_BOXES)
+
+
+def visible_messages(
+    user: User,
+    *,
+    to_message: str = "",
+    boxes: Sequence[str] = VISIBLE_BOXES,
+    column: Callable[[F], Combinable] | None = None,
+) -> Q:
+    """The messages this person may see, as a filter for a queryset of Message
+    (`to_message` "") or of rows that point at one ("message__"): give it to the same
+    filter() call as any other condition on the person's Participant row, so that they are
+    all about that one row. `boxes` narrows the boxes (never wider than VISIBLE_BOXES);
+    `column` wraps the Participant columns the person is found by (search steers SQLite's
+    planner with it, docs/search.md#cost)."""
+    participant = f"{to_message}conversation__participants__"
+    if column is None:
+        person = Q(**{f"{participant}user_id": user.pk, f"{participant}box__in": boxes})
+    else:
+        person = Q(
+            Exact(column(F(f"{participant}user_id")), user.pk),
+            In(column(F(f"{participant}box")), boxes),
+        )
+    message_id = f"{to_message.removesuffix('__')}_id" if to_message else "id"
+    return person & Q(**{f"{message_id}__gt": F(f"{participant}history_after_message_id")})
+
+
+def access_message(user: User, message_id: Any) -> Message:
+    """The only way from a message id given by a person to the message (with its
+    conversation and sender): one they may see (visible_messages). A message that does not
+    exist, is in someone else's conversation, in one they deleted, or from before they
+    deleted it raises the same NotFound."""
+    message_id = parse_id(message_id, code="message_not_found", message="No such message.")
+    message = unique_row(
+        Message.objects.select_related("conversation", "sender__storefront").filter(
+            visible_messages(user), pk=message_id
+        )
+    )
+    if message is None:
+        raise NotFound("No such message.", code="message_not_found")
+    return message
 
 
 # Every conversation page and API call starts here: compiled once (rows.CompiledQuery).
@@ -202,13 +259,7 @@ def access_attachment(user: User, attachment_id: Any) -> Attachment:
     )
     attachment = (
         Attachment.objects.select_related("message")
-        .filter(
-            pk=attachment_id,
-            message__conversation__participants__user=user,
-            message__conversation__participants__box__in=VISIBLE_BOXES,
-            # Not what the person deleted before the conversation came back.
-            message_id__gt=F("message__conversation__participants__history_after_message_id"),
-        )
+        .filter(visible_messages(user, to_message="message__"), pk=attachment_id)
         .first()
     )
     if attachment is None:
@@ -222,9 +273,7 @@ def response_needed_page(
     """A seller's conversations where a buyer is waiting for an answer, longest wait first
     (index participant_response_needed)."""
     page_size = limit or settings.INBOX_PAGE_SIZE
-    rows = Participant.objects.filter(
-        user=seller, awaiting_response_since__isnull=False, box__in=VISIBLE_BOXES
-    )
+    rows = visible_conversations(seller).filter(awaiting_response_since__isnull=False)
     if cursor:
         since, last_id = decode_cursor(cursor)
         rows = rows.filter(
