@@ -1,7 +1,7 @@
 """The messages from the marketplace that its events and its returns become: which
 conversation each goes to, and how times and orders read in them. Topic keys
-(conversations/topics.py): the buyer's updates and returns of one order each share one conversation; a
-seller's notes about the order are that seller's own conversation."""
+(conversations/topics.py): the buyer's updates and returns of one order each share one
+conversation; a seller's notes about the order are that seller's own conversation."""
 
 from datetime import datetime
 from typing import Any
