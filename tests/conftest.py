@@ -8,6 +8,7 @@ from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
+from messagecenter.business_days import calendar
 from messagecenter.marketplace.models import Product
 from tests import factories
 
@@ -45,6 +46,12 @@ def _send_limits_lifted(settings: Settings) -> None:
     settings.SAFETY_NEW_ACCOUNT_SEND_LIMITS = []
     settings.SAFETY_FIRST_CONTACT_LIMITS = []
     settings.SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS = []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_closures() -> None:
+    """The business-day calendar's closures are cached per process: each test reads its own."""
+    calendar.forget_closures()
 
 
 @pytest.fixture(autouse=True)

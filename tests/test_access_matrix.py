@@ -362,6 +362,9 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     ),
     "console-delete-canned-response": (post(outcomes(302, CASE_WORKERS)),),
     "response-times": (get(outcomes(200, SELLERS), is_read_only=True),),
+    # The buyer's, once the seller's deadline has passed (docs/escalation.md); here it has
+    # not: the buyer is sent back with the date, nothing changes. The seller: 403.
+    "ask-for-help": (post({**outcomes(302, {BUYER}), SELLER: 403}, is_read_only=True),),
     "saved-replies": (
         get(outcomes(200, SELLERS), shows=(SAVED_REPLY, {SELLER}), is_read_only=True),
         post(outcomes(302, SELLERS), data={"title": "Returns", "body": "Returns are free."}),
@@ -613,6 +616,12 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         get(api_outcomes(200, SELLERS, denied=403), shows=(MESSAGE, {SELLER}), is_read_only=True),
     ),
     "GET /seller/response-times": (get(api_outcomes(200, SELLERS, denied=403), is_read_only=True),),
+    "GET /seller/late-responses": (get(api_outcomes(200, SELLERS, denied=403), is_read_only=True),),
+    # Before the seller's deadline: 400 seller_still_has_time for the buyer, 403 for the
+    # seller, nothing changes (docs/escalation.md).
+    "POST /conversations/{conversation_id}/ask-for-help": (
+        post({**api_outcomes(400, {BUYER}), SELLER: 403}, is_read_only=True),
+    ),
     "GET /seller/saved-replies": (
         get(
             api_outcomes(200, SELLERS, denied=403),

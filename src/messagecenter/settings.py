@@ -4,9 +4,10 @@ See docs/operations.md for every variable. Defaults give the embedded setup that
 `make run` uses: SQLite under var/, and the database task queue.
 """
 
+import json
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     # not from a CDN).
     "ninja",
     "messagecenter.accounts",
+    "messagecenter.business_days",
     "messagecenter.hub",
     "messagecenter.marketplace",
     "messagecenter.conversations",
@@ -465,6 +467,38 @@ SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS = _env_list(
     "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS", "hour=5,day=15"
 )
 SAFETY_NEW_ACCOUNT_DAYS = int(os.environ.get("SAFETY_NEW_ACCOUNT_DAYS", "7"))
+
+# The business-day calendar and the seller's response window (docs/escalation.md). JSON
+# maps by country (ISO 3166-1 alpha-2): weekends as weekday names, e.g. {"IL": ["fri",
+# "sat"]} (default: the `holidays` package's weekend of the country); closures on top of
+# public holidays, e.g. {"US": ["2026-12-24"]} (more in the admin). Deadlines are counted
+# in the seller's own time zone (User.time_zone).
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _env_json(name: str) -> dict[str, Any]:
+    value = json.loads(os.environ.get(name) or "{}")
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object keyed by country code.")
+    return {str(key).upper(): item for key, item in value.items()}
+
+
+BUSINESS_CALENDAR_COUNTRY = os.environ.get("BUSINESS_CALENDAR_COUNTRY", "US").upper()
+BUSINESS_CALENDAR_WEEKENDS: dict[str, list[int]] = {
+    country: sorted({WEEKDAY_NAMES.index(str(day).lower()[:3]) for day in days})
+    for country, days in _env_json("BUSINESS_CALENDAR_WEEKENDS").items()
+}
+if any(len(days) >= 7 for days in BUSINESS_CALENDAR_WEEKENDS.values()):
+    raise ValueError("BUSINESS_CALENDAR_WEEKENDS: a weekend cannot be the whole week.")
+BUSINESS_CALENDAR_CLOSURES: dict[str, list[date]] = {
+    country: [date.fromisoformat(day) for day in days]
+    for country, days in _env_json("BUSINESS_CALENDAR_CLOSURES").items()
+}
+# A buyer's question to a seller is due within this many business days of the seller's
+# calendar; after that the buyer can ask customer service to step in.
+SELLER_RESPONSE_BUSINESS_DAYS = int(os.environ.get("SELLER_RESPONSE_BUSINESS_DAYS", "2"))
+if SELLER_RESPONSE_BUSINESS_DAYS < 1:
+    raise ValueError("SELLER_RESPONSE_BUSINESS_DAYS must be at least 1.")
 
 # Customer service (docs/support.md). New cases go to a team by kind: (slug, name).
 SUPPORT_TEAMS: dict[str, tuple[str, str]] = {

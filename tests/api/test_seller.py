@@ -1,7 +1,7 @@
 """The seller tools over the API: response needed, response times, no response needed,
 saved replies."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -54,9 +54,21 @@ def test_response_times_for_seven_thirty_and_ninety_days(
         conversation_id=conversation_id,
         asked_at=asked_at,
         answered_at=asked_at + timedelta(hours=2),
+        # Answered an hour after its deadline: late (docs/escalation.md).
+        due_at=asked_at + timedelta(hours=1),
     )
 
     response = sign_in(seller).get("/seller/response-times")
+
+    def claim_rate() -> dict[str, object]:
+        return {
+            "name": "Claim rate",
+            "count": 0,
+            "total": 0,
+            "rate": None,
+            "detail": "guarantee claims filed about your orders, "
+            "of your orders placed in the period",
+        }
 
     assert response.status_code == 200
     assert response.json() == [
@@ -67,24 +79,51 @@ def test_response_times_for_seven_thirty_and_ninety_days(
             "overdue": 0,
             "share_within_24_hours": None,
             "average_response_seconds": None,
+            "with_deadline": 0,
+            "late": 0,
+            "late_rate": None,
+            "rates": [claim_rate()],
         },
-        {
-            "days": 30,
-            "answered": 1,
-            "answered_within_24_hours": 1,
-            "overdue": 0,
-            "share_within_24_hours": 1.0,
-            "average_response_seconds": 7200.0,
-        },
-        {
-            "days": 90,
-            "answered": 1,
-            "answered_within_24_hours": 1,
-            "overdue": 0,
-            "share_within_24_hours": 1.0,
-            "average_response_seconds": 7200.0,
-        },
+        *(
+            {
+                "days": days,
+                "answered": 1,
+                "answered_within_24_hours": 1,
+                "overdue": 0,
+                "share_within_24_hours": 1.0,
+                "average_response_seconds": 7200.0,
+                "with_deadline": 1,
+                "late": 1,
+                "late_rate": 1.0,
+                "rates": [claim_rate()],
+            }
+            for days in (30, 90)
+        ),
     ]
+
+
+def test_the_seller_sees_the_conversations_that_made_them_late(
+    sign_in: SignIn, buyer: User, seller: User, product: Product
+) -> None:
+    question = actions.ask_seller_about_product(buyer, product.pk, "Where is it?")
+    due = timezone.now().replace(microsecond=0) - timedelta(hours=3)
+    Participant.objects.filter(user=seller).update(response_due_at=due)
+
+    late = sign_in(seller).get("/seller/late-responses")
+    listed = sign_in(seller).get("/seller/response-needed")
+
+    assert late.status_code == 200
+    [item] = late.json()
+    asked_at = datetime.fromisoformat(item.pop("asked_at"))
+    assert abs(asked_at - question.created_at) < timedelta(milliseconds=1)
+    assert item == {
+        "conversation_id": question.conversation_id,
+        "subject": question.conversation.subject,
+        "buyer_name": buyer.public_name,
+        "due_at": due.isoformat().replace("+00:00", "Z"),
+        "answered_at": None,
+    }
+    assert listed.json()["items"][0]["response_due_at"] == due.isoformat().replace("+00:00", "Z")
 
 
 def test_saved_replies_create_list_change_delete(sign_in: SignIn, seller: User) -> None:

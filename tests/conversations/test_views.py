@@ -1001,7 +1001,7 @@ def test_a_signed_out_page_does_not_go_live(client: Client) -> None:
     assert "data-live" not in text
 
 
-def test_a_read_conversation_page_costs_six_queries(
+def test_a_read_conversation_page_costs_seven_queries(
     client: Client,
     buyer: User,
     seller: User,
@@ -1013,9 +1013,10 @@ def test_a_read_conversation_page_costs_six_queries(
     actions.mark_read(buyer, [question.conversation_id])
     signed_in(client, buyer)
 
-    # session, user, the participant with its conversation, the messages with senders,
-    # their attachments, the unread counters for the header.
-    with django_assert_num_queries(6):
+    # session, user, the participant with its conversation, the seller's row (is an answer
+    # due? docs/escalation.md), the messages with senders, their attachments, the unread
+    # counters for the header.
+    with django_assert_num_queries(7):
         response = client.get(conversation_url(question.conversation_id))
 
     assert page_text(response).count('<li class="message') == 11
@@ -1032,9 +1033,9 @@ def test_opening_an_unread_conversation_adds_the_mark_read_action(
         actions.send_message(seller, question.conversation_id, f"Answer {number}")
     signed_in(client, buyer)
 
-    # The six of a read page, plus mark_read: savepoint, lock the row, update it, move the
+    # The seven of a read page, plus mark_read: savepoint, lock the row, update it, move the
     # counter, allocate an event number, insert the event, release.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         client.get(conversation_url(question.conversation_id))
 
     assert participant(buyer, question.conversation_id).unread_count == 0

@@ -5,9 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test import Client, TestCase
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -478,20 +477,3 @@ def test_a_refund_decided_elsewhere_never_passes_what_was_paid(buyer: User, orde
     assert (refund.amount_cents, refund.return_request_id) == (20000, None)
     assert refused.value.message == f"At most $59.98 of order {order.number} can still be refunded."
     assert Refund.objects.count() == 1
-
-
-def test_the_order_page_reads_returns_in_a_fixed_number_of_queries(
-    client: Client, buyer: User, order: Order
-) -> None:
-    """Two returns or one: the returns' items, photos and refunds are prefetched."""
-    client.force_login(buyer)
-    start(buyer, order, photos=[SimpleUploadedFile("a.png", PNG, content_type="image/png")])
-    client.get(f"/orders/{order.number}/")
-    with CaptureQueriesContext(connection) as one_return:
-        client.get(f"/orders/{order.number}/")
-    start(buyer, order, photos=[SimpleUploadedFile("b.png", PNG, content_type="image/png")])
-
-    with CaptureQueriesContext(connection) as two_returns:
-        client.get(f"/orders/{order.number}/")
-
-    assert len(two_returns) == len(one_return)

@@ -11,7 +11,7 @@ from django.http import FileResponse
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
-from messagecenter.accounts.roles import require_seller
+from messagecenter.accounts.models import User
 from messagecenter.api_support import (
     ApiRequest,
     Id,
@@ -35,7 +35,7 @@ from messagecenter.conversations.models import (
 )
 from messagecenter.conversations.presentation import counterpart
 from messagecenter.conversations.schemas import MessageIn, MessageOut, message_out, sent
-from messagecenter.errors import InvalidInput
+from messagecenter.errors import InvalidInput, NotAllowed
 from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
@@ -142,6 +142,9 @@ class ConversationOut(Schema):
     muted_until: datetime | None
     order_number: str | None
     product_sku: str | None
+    # For a seller: when their answer to the buyer waiting here is due (their business-day
+    # calendar, docs/escalation.md); null when nobody waits, and always for others.
+    response_due_at: datetime | None = None
 
 
 class ConversationPageOut(Schema):
@@ -181,6 +184,9 @@ def conversation_out(participant: Participant, now: datetime) -> ConversationOut
         else None,
         order_number=conversation.order.number if conversation.order is not None else None,
         product_sku=conversation.product.sku if conversation.product is not None else None,
+        response_due_at=participant.response_due_at
+        if participant.role == ParticipantRole.SELLER
+        else None,
     )
 
 
@@ -272,6 +278,23 @@ class ProductCardOut(Schema):
     title: str
 
 
+class ResponseWindowOut(Schema):
+    """A buyer waiting for the seller's answer (docs/escalation.md), as both see it."""
+
+    # Since when the buyer waits (their oldest unanswered message).
+    asked_at: datetime
+    # The answer is due by then: SELLER_RESPONSE_BUSINESS_DAYS business days of the
+    # seller's calendar, ending at midnight in the seller's time zone.
+    due_at: datetime
+    has_passed: bool
+    # "The seller usually answers within …" (their average over 30 days, else 90); null
+    # for the seller themself or when there is nothing to measure.
+    usually_answers_within_seconds: float | None
+    # For the buyer once it has passed: POST here to ask customer service to help (409
+    # already_asked_for_help while an earlier request about it is open).
+    ask_for_help_url: str | None
+
+
 class ConversationDetailOut(ConversationOut):
     created_at: datetime
     # False for messages from the marketplace's systems: replies to them are not read.
@@ -279,6 +302,8 @@ class ConversationDetailOut(ConversationOut):
     order: OrderCardOut | None
     product: ProductCardOut | None
     storefront: StorefrontOut | None
+    # A buyer–seller conversation where the buyer waits for the seller's answer.
+    response_window: ResponseWindowOut | None
 
 
 @router.get(
@@ -309,6 +334,25 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
         storefront=None
         if storefront is None
         else StorefrontOut(id=storefront.pk, name=storefront.name),
+        response_window=_response_window_out(participant),
+    )
+
+
+def _response_window_out(participant: Participant) -> ResponseWindowOut | None:
+    window = queries.response_window(participant)
+    if window is None:
+        return None
+    has_passed = window.has_passed(timezone.now())
+    return ResponseWindowOut(
+        asked_at=window.asked_at,
+        due_at=window.due_at,
+        has_passed=has_passed,
+        usually_answers_within_seconds=window.usually.total_seconds()
+        if window.usually is not None
+        else None,
+        ask_for_help_url=f"/api/v1/conversations/{window.conversation_id}/ask-for-help"
+        if has_passed and participant.role == ParticipantRole.BUYER
+        else None,
     )
 
 
@@ -400,6 +444,11 @@ def download_attachment(request: ApiRequest, attachment_id: Id) -> FileResponse:
 # --- seller tools ---------------------------------------------------------------------------
 
 
+def _require_seller(user: User) -> None:
+    if not user.is_seller:
+        raise NotAllowed("This is for sellers.", code="sellers_only")
+
+
 @router.get(
     "/seller/response-needed",
     response=ConversationPageOut,
@@ -409,13 +458,23 @@ def response_needed(
     request: ApiRequest, cursor: Text | None = None, limit: PageLimit = settings.INBOX_PAGE_SIZE
 ) -> ConversationPageOut:
     """Longest wait first. Answer, or send the `no_response_needed` action."""
-    require_seller(request.auth)
+    _require_seller(request.auth)
     page = queries.response_needed_page(request.auth, cursor=cursor, limit=limit)
     now = timezone.now()
     return ConversationPageOut(
         items=[conversation_out(participant, now) for participant in page.participants],
         next_cursor=page.next_cursor,
     )
+
+
+class SellerRateOut(Schema):
+    # "Claim rate".
+    name: str
+    count: int
+    total: int
+    # count / total, 0.0-1.0; null when there is nothing to count.
+    rate: float | None
+    detail: str
 
 
 class ResponseFiguresOut(Schema):
@@ -426,6 +485,14 @@ class ResponseFiguresOut(Schema):
     # 0.0-1.0; null when nothing was counted in the period.
     share_within_24_hours: float | None
     average_response_seconds: float | None
+    # Waits whose deadline came in the period (answered, or still open past it), and of
+    # those the ones answered after it or not at all (docs/escalation.md).
+    with_deadline: int
+    late: int
+    # late / with_deadline, 0.0-1.0; null when no deadline came.
+    late_rate: float | None
+    # More figures beside these: the claim rate.
+    rates: list[SellerRateOut]
 
 
 @router.get(
@@ -436,7 +503,7 @@ class ResponseFiguresOut(Schema):
 def response_times(request: ApiRequest) -> list[ResponseFiguresOut]:
     """Counted by when the buyer asked; "No response needed" waits are left out, and open
     waits count once they are older than 24 hours (docs/conversations.md)."""
-    require_seller(request.auth)
+    _require_seller(request.auth)
     return [
         ResponseFiguresOut(
             days=figures.days,
@@ -449,8 +516,53 @@ def response_times(request: ApiRequest) -> list[ResponseFiguresOut]:
                 if figures.average_response is not None
                 else None
             ),
+            with_deadline=figures.with_deadline,
+            late=figures.late,
+            late_rate=figures.late_rate,
+            rates=[
+                SellerRateOut(
+                    name=rate.name,
+                    count=rate.count,
+                    total=rate.total,
+                    rate=rate.rate,
+                    detail=rate.detail,
+                )
+                for rate in figures.extra
+            ],
         )
         for figures in queries.response_figures(request.auth)
+    ]
+
+
+class LateResponseOut(Schema):
+    conversation_id: int
+    subject: str
+    buyer_name: str
+    asked_at: datetime
+    due_at: datetime
+    # null: not answered yet.
+    answered_at: datetime | None
+
+
+@router.get(
+    "/seller/late-responses",
+    response=list[LateResponseOut],
+    summary="The conversations that made you late, over 90 days",
+)
+def late_responses(request: ApiRequest) -> list[LateResponseOut]:
+    """Waits answered after their deadline, and waits still open past it, by when the
+    buyer asked (the last 90 days); the latest deadline first, at most 50."""
+    _require_seller(request.auth)
+    return [
+        LateResponseOut(
+            conversation_id=item.conversation_id,
+            subject=item.subject,
+            buyer_name=item.buyer_name,
+            asked_at=item.asked_at,
+            due_at=item.due_at,
+            answered_at=item.answered_at,
+        )
+        for item in queries.late_responses(request.auth)
     ]
 
 
@@ -474,7 +586,7 @@ def saved_reply_out(reply: SavedReply) -> SavedReplyOut:
 
 @router.get("/seller/saved-replies", response=list[SavedReplyOut], summary="Saved replies")
 def list_saved_replies(request: ApiRequest) -> list[SavedReplyOut]:
-    require_seller(request.auth)
+    _require_seller(request.auth)
     return [saved_reply_out(reply) for reply in queries.saved_replies(request.auth)]
 
 

@@ -40,6 +40,26 @@ class StatusLine:
     detail: str = ""
     # A stable word for styling and live updates ("open", "pending", "solved").
     state: str = ""
+    # Where to follow it, when that is another page ("Open your request").
+    link_url: str = ""
+    link_label: str = ""
+
+
+@dataclass(frozen=True)
+class SellerRate:
+    """A figure an app above adds to a seller's response-time figures (support: the claim
+    rate), for one period of `days` days: `count` of `total` ("3 claims on 120 orders")."""
+
+    days: int
+    name: str
+    count: int
+    total: int
+    # What it counts, for the page's and the API's explanation.
+    detail: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        return self.count / self.total if self.total else None
 
 
 # Returns events for the send's own event-log write (one write, in the send path's lock
@@ -50,7 +70,10 @@ StatusHook = Callable[[User, int], StatusLine | None]
 # read for the page, never one per row.
 RowStatusHook = Callable[[User, list[int]], dict[int, StatusLine]]
 
+SellerRatesHook = Callable[[User, datetime, tuple[int, ...]], list[SellerRate]]
+
 _message_hooks: dict[str, list[MessageHook]] = {}
+_seller_rate_hooks: list[SellerRatesHook] = []
 _status_hooks: dict[str, list[StatusHook]] = {}
 _row_status_hooks: dict[str, list[RowStatusHook]] = {}
 # Rows a hook's work will lock, taken for a whole batch of sends right after the
@@ -134,3 +157,16 @@ def row_statuses(user: User, rows: list[tuple[int, str]]) -> dict[int, StatusLin
     for hook, conversation_ids in by_hook.items():
         statuses.update(hook(user, conversation_ids))
     return statuses
+
+
+def on_seller_rates(hook: SellerRatesHook) -> None:
+    """Add figures to sellers' response-time figures (their page and the API)."""
+    if hook not in _seller_rate_hooks:
+        _seller_rate_hooks.append(hook)
+
+
+def seller_rates(seller: User, now: datetime, windows_days: tuple[int, ...]) -> list[SellerRate]:
+    rates: list[SellerRate] = []
+    for hook in _seller_rate_hooks:
+        rates += hook(seller, now, windows_days)
+    return rates

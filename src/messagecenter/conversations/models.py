@@ -232,6 +232,12 @@ class Participant(models.Model):
     # Sellers: when the oldest buyer message still waiting for an answer arrived. Cleared
     # by replying (which records a ResponseTime) or by "No response needed".
     awaiting_response_since = models.DateTimeField(null=True, blank=True)
+    # Sellers: when that wait is due — SELLER_RESPONSE_BUSINESS_DAYS business days of the
+    # seller's calendar after it began (docs/escalation.md). Written and cleared with
+    # awaiting_response_since, in the same statements.
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    # The periodic sweep has seen the deadline pass and told the buyer (once per wait).
+    is_response_overdue = models.BooleanField(default=False)
     trashed_at = models.DateTimeField(null=True, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)
     # Messages up to this id were deleted by this person (purged from Trash); a conversation
@@ -271,6 +277,12 @@ class Participant(models.Model):
                 fields=["user", "awaiting_response_since"],
                 condition=Q(awaiting_response_since__isnull=False),
                 name="participant_response_needed",
+            ),
+            # The sweep of response deadlines that passed without an answer, across sellers.
+            models.Index(
+                fields=["response_due_at"],
+                condition=Q(response_due_at__isnull=False, is_response_overdue=False),
+                name="participant_response_due",
             ),
             # Opening the Message Center marks what is new as seen.
             models.Index(fields=["user"], condition=Q(is_seen=False), name="participant_unseen"),
@@ -320,6 +332,9 @@ class ResponseTime(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
     asked_at = models.DateTimeField()
     answered_at = models.DateTimeField()
+    # The wait's deadline (None for answers recorded before deadlines existed): answered
+    # after it counts as a late response (docs/escalation.md).
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes: ClassVar = [

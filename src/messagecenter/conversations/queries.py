@@ -1,6 +1,5 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,16 +15,16 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.expressions import Combinable
-from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import (
     Attachment,
+    Kind,
     Message,
     Participant,
+    ParticipantRole,
     ResponseTime,
     SavedReply,
     UnreadCounter,
@@ -34,7 +33,7 @@ from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, VISIBLE_BOXES, Box, Folder
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
-from messagecenter.rows import CompiledQuery, parse_id, unique_row
+from messagecenter.rows import MAX_ID, CompiledQuery, unique_row
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -43,67 +42,16 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     Returns the person's Participant (with its conversation). A conversation that does not
     exist, is not theirs, or that they deleted raises the same NotFound.
     """
-    conversation_id = parse_id(
-        conversation_id, code="conversation_not_found", message="No such conversation."
-    )
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such conversation.", code="conversation_not_found") from None
+    if not 0 < conversation_id <= MAX_ID:
+        raise NotFound("No such conversation.", code="conversation_not_found")
     found = _ACCESSIBLE_PARTICIPANT(user.pk, conversation_id)
     if not found:
         raise NotFound("No such conversation.", code="conversation_not_found")
     return found[0]
-
-
-# --- which messages a person may see -------------------------------------------------------
-# One definition, for every app that reads messages for a person (the pages and the API,
-# search, e-mail references, the marketplace's order pages): a message is theirs to see when
-# they take part in its conversation, have not deleted the conversation (VISIBLE_BOXES), and
-# it is not one from before they deleted the conversation and it came back
-# (Participant.history_after_message_id).
-
-
-def visible_conversations(user: User) -> QuerySet[Participant]:
-    """The person's own rows of the conversations they can see, in any box but DELETED."""
-    return Participant.objects.filter(user_id=user.pk, box__in=VISIBLE_BOXES)
-
-
-def visible_messages(
-    user: User,
-    *,
-    to_message: str = "",
-    boxes: Sequence[str] = VISIBLE_BOXES,
-    column: Callable[[F], Combinable] | None = None,
-) -> Q:
-    """The messages this person may see, as a filter for a queryset of Message
-    (`to_message` "") or of rows that point at one ("message__"): give it to the same
-    filter() call as any other condition on the person's Participant row, so that they are
-    all about that one row. `boxes` narrows the boxes (never wider than VISIBLE_BOXES);
-    `column` wraps the Participant columns the person is found by (search steers SQLite's
-    planner with it, docs/search.md#cost)."""
-    participant = f"{to_message}conversation__participants__"
-    if column is None:
-        person = Q(**{f"{participant}user_id": user.pk, f"{participant}box__in": boxes})
-    else:
-        person = Q(
-            Exact(column(F(f"{participant}user_id")), user.pk),
-            In(column(F(f"{participant}box")), boxes),
-        )
-    message_id = f"{to_message.removesuffix('__')}_id" if to_message else "id"
-    return person & Q(**{f"{message_id}__gt": F(f"{participant}history_after_message_id")})
-
-
-def access_message(user: User, message_id: Any) -> Message:
-    """The only way from a message id given by a person to the message (with its
-    conversation and sender): one they may see (visible_messages). A message that does not
-    exist, is in someone else's conversation, in one they deleted, or from before they
-    deleted it raises the same NotFound."""
-    message_id = parse_id(message_id, code="message_not_found", message="No such message.")
-    message = unique_row(
-        Message.objects.select_related("conversation", "sender__storefront").filter(
-            visible_messages(user), pk=message_id
-        )
-    )
-    if message is None:
-        raise NotFound("No such message.", code="message_not_found")
-    return message
 
 
 # Every conversation page and API call starts here: compiled once (rows.CompiledQuery).
@@ -254,12 +202,21 @@ def conversation_messages_from(conversation_id: int, history_after: int) -> Quer
 
 def access_attachment(user: User, attachment_id: Any) -> Attachment:
     """An attachment, only through a conversation the person can see."""
-    attachment_id = parse_id(
-        attachment_id, code="attachment_not_found", message="No such attachment."
-    )
+    try:
+        attachment_id = int(attachment_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such attachment.", code="attachment_not_found") from None
+    if not 0 < attachment_id <= MAX_ID:
+        raise NotFound("No such attachment.", code="attachment_not_found")
     attachment = (
         Attachment.objects.select_related("message")
-        .filter(visible_messages(user, to_message="message__"), pk=attachment_id)
+        .filter(
+            pk=attachment_id,
+            message__conversation__participants__user=user,
+            message__conversation__participants__box__in=VISIBLE_BOXES,
+            # Not what the person deleted before the conversation came back.
+            message_id__gt=F("message__conversation__participants__history_after_message_id"),
+        )
         .first()
     )
     if attachment is None:
@@ -273,7 +230,9 @@ def response_needed_page(
     """A seller's conversations where a buyer is waiting for an answer, longest wait first
     (index participant_response_needed)."""
     page_size = limit or settings.INBOX_PAGE_SIZE
-    rows = visible_conversations(seller).filter(awaiting_response_since__isnull=False)
+    rows = Participant.objects.filter(
+        user=seller, awaiting_response_since__isnull=False, box__in=VISIBLE_BOXES
+    )
     if cursor:
         since, last_id = decode_cursor(cursor)
         rows = rows.filter(
@@ -301,13 +260,20 @@ RESPONSE_TARGET = timedelta(hours=24)
 class ResponseFigures:
     """A seller's answers to buyers over the last `days` days, counted by when the buyer
     asked. Waits marked "No response needed" are not counted; waits still open and
-    younger than 24 hours are not counted yet."""
+    younger than 24 hours are not counted yet.
+
+    Late responses (docs/escalation.md): of the waits with a deadline whose deadline has
+    come (answered, or still open past it), those answered after it or not at all."""
 
     days: int
     answered: int
     answered_within_target: int
     overdue: int
     average_response: timedelta | None
+    late: int = 0
+    with_deadline: int = 0
+    # What apps above add beside these (support: the claim rate), by hook.
+    extra: tuple["hooks.SellerRate", ...] = ()
 
     @property
     def counted(self) -> int:
@@ -318,9 +284,16 @@ class ResponseFigures:
         """Share of buyer messages answered within 24 hours, 0.0-1.0; None without any."""
         return self.answered_within_target / self.counted if self.counted else None
 
+    @property
+    def late_rate(self) -> float | None:
+        """Share of waits answered after their deadline or not at all, 0.0-1.0; None
+        when no deadline has come in the period."""
+        return self.late / self.with_deadline if self.with_deadline else None
+
 
 def response_figures(seller: User, *, now: datetime | None = None) -> list[ResponseFigures]:
-    """Response-time figures for 7, 30 and 90 days: two aggregate queries."""
+    """Response-time and late-response figures for 7, 30 and 90 days: two aggregate
+    queries (and what the seller-figure hooks add)."""
     now = now or timezone.now()
     duration = ExpressionWrapper(F("answered_at") - F("asked_at"), output_field=DurationField())
     aggregates: dict[str, Any] = {}
@@ -331,6 +304,10 @@ def response_figures(seller: User, *, now: datetime | None = None) -> list[Respo
             "pk", filter=in_window & Q(response__lte=RESPONSE_TARGET)
         )
         aggregates[f"average_{days}"] = Avg("response", filter=in_window)
+        aggregates[f"deadline_{days}"] = Count("pk", filter=in_window & Q(due_at__isnull=False))
+        aggregates[f"late_{days}"] = Count(
+            "pk", filter=in_window & Q(due_at__isnull=False, answered_at__gt=F("due_at"))
+        )
     answered = (
         ResponseTime.objects.filter(
             seller=seller, asked_at__gte=now - timedelta(days=max(RESPONSE_WINDOWS_DAYS))
@@ -338,26 +315,173 @@ def response_figures(seller: User, *, now: datetime | None = None) -> list[Respo
         .annotate(response=duration)
         .aggregate(**aggregates)
     )
-    overdue = Participant.objects.filter(
-        user=seller, awaiting_response_since__lt=now - RESPONSE_TARGET
-    ).aggregate(
-        **{
-            f"overdue_{days}": Count(
-                "pk", filter=Q(awaiting_response_since__gte=now - timedelta(days=days))
-            )
-            for days in RESPONSE_WINDOWS_DAYS
-        }
-    )
+    is_overdue = Q(awaiting_response_since__lt=now - RESPONSE_TARGET)
+    is_past_deadline = Q(response_due_at__lte=now)
+    open_waits: dict[str, Any] = {}
+    for days in RESPONSE_WINDOWS_DAYS:
+        in_window = Q(awaiting_response_since__gte=now - timedelta(days=days))
+        open_waits[f"overdue_{days}"] = Count("pk", filter=in_window & is_overdue)
+        open_waits[f"late_{days}"] = Count("pk", filter=in_window & is_past_deadline)
+    still_open = Participant.objects.filter(
+        is_overdue | is_past_deadline,
+        user=seller,
+        awaiting_response_since__isnull=False,
+    ).aggregate(**open_waits)
+    extra = hooks.seller_rates(seller, now, RESPONSE_WINDOWS_DAYS)
     return [
         ResponseFigures(
             days=days,
             answered=answered[f"answered_{days}"],
             answered_within_target=answered[f"within_{days}"],
-            overdue=overdue[f"overdue_{days}"],
+            overdue=still_open[f"overdue_{days}"],
             average_response=answered[f"average_{days}"],
+            late=answered[f"late_{days}"] + still_open[f"late_{days}"],
+            with_deadline=answered[f"deadline_{days}"] + still_open[f"late_{days}"],
+            extra=tuple(rate for rate in extra if rate.days == days),
         )
         for days in RESPONSE_WINDOWS_DAYS
     ]
+
+
+def usual_response_time(seller_id: int, *, now: datetime | None = None) -> timedelta | None:
+    """What "The seller usually answers within …" says: the seller's average response
+    time over the last 30 days, else over 90 days (the response-time figures' own
+    periods); None for a seller with no answer in 90 days. One query."""
+    now = now or timezone.now()
+    duration = ExpressionWrapper(F("answered_at") - F("asked_at"), output_field=DurationField())
+    averages = (
+        ResponseTime.objects.filter(seller_id=seller_id, asked_at__gte=now - timedelta(days=90))
+        .annotate(response=duration)
+        .aggregate(
+            recent=Avg("response", filter=Q(asked_at__gte=now - timedelta(days=30))),
+            longer=Avg("response"),
+        )
+    )
+    usual: timedelta | None = averages["recent"] or averages["longer"]
+    return usual
+
+
+@dataclass(frozen=True)
+class ResponseWindow:
+    """A buyer's wait for a seller's answer, as both sides see it (docs/escalation.md)."""
+
+    conversation_id: int
+    seller_id: int
+    seller_name: str
+    buyer_id: int | None
+    asked_at: datetime
+    due_at: datetime
+    # The seller's average response time (None: not enough answers to say).
+    usually: timedelta | None
+    # The periodic sweep has seen it pass (and told the buyer).
+    is_marked_overdue: bool
+
+    def has_passed(self, now: datetime) -> bool:
+        return now >= self.due_at
+
+
+def response_window(participant: Participant) -> ResponseWindow | None:
+    """The open wait of a buyer–seller conversation the person takes part in (from
+    access_conversation), or None when the seller is not waiting to answer. Two queries
+    for the buyer (the seller's row, their usual response time); none for the seller."""
+    conversation = participant.conversation
+    if conversation.kind != Kind.BUYER_SELLER:
+        return None
+    if participant.role == ParticipantRole.SELLER:
+        seller_row: Participant | None = participant
+    elif participant.role == ParticipantRole.BUYER:
+        seller_row = unique_row(
+            Participant.objects.select_related("user__storefront").filter(
+                conversation_id=participant.conversation_id,
+                role=ParticipantRole.SELLER,
+                response_due_at__isnull=False,
+            )
+        )
+    else:
+        return None
+    if (
+        seller_row is None
+        or seller_row.response_due_at is None
+        or seller_row.awaiting_response_since is None
+    ):
+        return None
+    is_buyer = participant.role == ParticipantRole.BUYER
+    return ResponseWindow(
+        conversation_id=participant.conversation_id,
+        seller_id=seller_row.user_id,
+        seller_name=seller_row.user.public_name if is_buyer else "",
+        buyer_id=conversation.buyer_id,
+        asked_at=seller_row.awaiting_response_since,
+        due_at=seller_row.response_due_at,
+        usually=usual_response_time(seller_row.user_id) if is_buyer else None,
+        is_marked_overdue=seller_row.is_response_overdue,
+    )
+
+
+@dataclass(frozen=True)
+class LateResponse:
+    """A wait that made a seller late: answered after its deadline, or still open past it."""
+
+    conversation_id: int
+    subject: str
+    buyer_name: str
+    asked_at: datetime
+    due_at: datetime
+    # None: not answered yet.
+    answered_at: datetime | None
+
+
+def late_responses(
+    seller: User, *, now: datetime | None = None, days: int = 90, limit: int = 50
+) -> list[LateResponse]:
+    """The seller's late waits of the last `days` days (by when the buyer asked), the
+    latest deadline first: still-open ones and late answers. Two queries."""
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    open_rows = (
+        Participant.objects.filter(
+            user=seller, response_due_at__lte=now, awaiting_response_since__gte=since
+        )
+        .select_related("conversation__buyer__storefront")
+        .order_by("-response_due_at", "-id")[:limit]
+    )
+    late: list[LateResponse] = []
+    for row in open_rows:
+        assert row.response_due_at is not None
+        assert row.awaiting_response_since is not None
+        buyer = row.conversation.buyer
+        late.append(
+            LateResponse(
+                conversation_id=row.conversation_id,
+                subject=row.conversation.subject,
+                buyer_name=buyer.public_name if buyer is not None else "",
+                asked_at=row.awaiting_response_since,
+                due_at=row.response_due_at,
+                answered_at=None,
+            )
+        )
+    answered_rows = (
+        ResponseTime.objects.filter(
+            seller=seller, asked_at__gte=since, due_at__isnull=False, answered_at__gt=F("due_at")
+        )
+        .select_related("conversation__buyer__storefront")
+        .order_by("-due_at", "-id")[:limit]
+    )
+    for answer in answered_rows:
+        assert answer.due_at is not None
+        buyer = answer.conversation.buyer
+        late.append(
+            LateResponse(
+                conversation_id=answer.conversation_id,
+                subject=answer.conversation.subject,
+                buyer_name=buyer.public_name if buyer is not None else "",
+                asked_at=answer.asked_at,
+                due_at=answer.due_at,
+                answered_at=answer.answered_at,
+            )
+        )
+    late.sort(key=lambda item: item.due_at, reverse=True)
+    return late[:limit]
 
 
 def saved_replies(seller: User) -> QuerySet[SavedReply]:

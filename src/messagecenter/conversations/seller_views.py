@@ -8,6 +8,7 @@ a page that does not exist.
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -15,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
-from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions, queries
 from messagecenter.errors import FORM_ERRORS, MessageCenterError
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
@@ -26,7 +26,8 @@ BODY_ERRORS = frozenset({"empty_message", "message_too_long"})
 
 
 def _seller(request: AuthenticatedHttpRequest) -> User:
-    require_seller_page(request.user)
+    if not request.user.is_seller:
+        raise Http404("No such page.")
     return request.user
 
 
@@ -40,6 +41,8 @@ def response_times(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "figures": queries.response_figures(seller),
             "target_hours": int(queries.RESPONSE_TARGET.total_seconds()) // 3600,
+            "late_responses": queries.late_responses(seller),
+            "business_days": settings.SELLER_RESPONSE_BUSINESS_DAYS,
         },
     )
 

@@ -9,3 +9,10 @@ from messagecenter.conversations import actions
 def purge_expired_trash() -> int:
     """Scheduled by the worker (messagecenter/server/scheduler.py); safe to run twice."""
     return actions.purge_expired_trash()
+
+
+@task()
+def pass_response_deadlines() -> int:
+    """Scheduled every minute (messagecenter/server/scheduler.py): sellers' response
+    deadlines that passed without an answer (docs/escalation.md); safe to run twice."""
+    return actions.pass_response_deadlines()

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,11 +23,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
-from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions, hooks, queries
 from messagecenter.conversations.bulk import BULK_ACTIONS
 from messagecenter.conversations.downloads import attachment_response
-from messagecenter.conversations.models import Participant, ParticipantRole, SavedReply
+from messagecenter.conversations.models import Kind, Participant, ParticipantRole, SavedReply
 from messagecenter.conversations.templatetags.message_center import undo_restore_tags
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError
 from messagecenter.hub import actions as hub_actions
@@ -149,7 +148,8 @@ def _list_page(
             user, box=selection.box, folder=selection.folder, cursor=selection.cursor
         )
     if selection.is_response_needed:
-        require_seller_page(user)
+        if not user.is_seller:
+            raise Http404("No such page.")
         return queries.response_needed_page(user, cursor=selection.cursor)
     raise InvalidInput(f"Unknown list {selection.view!r}.", code="invalid_view")
 
@@ -177,8 +177,8 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _message_center_page(
             request, selection, error=unknown, selected=selected, status=unknown.status
         )
-    if bulk_action.is_for_sellers:
-        require_seller_page(request.user, missing="No such action.")
+    if bulk_action.is_for_sellers and not request.user.is_seller:
+        raise Http404("No such action.")
     try:
         # All or nothing across both kinds.
         with transaction.atomic() if broadcast_ids else nullcontext():
@@ -290,6 +290,10 @@ def _conversation_page(
     chosen = next((reply for reply in saved_replies if str(reply.pk) == saved_reply_id), None)
     if chosen is not None and not body:
         body = chosen.body
+    now = timezone.now()
+    # The seller's deadline to answer, for both sides (docs/escalation.md).
+    response_window = queries.response_window(participant)
+    response_window_passed = response_window is not None and response_window.has_passed(now)
     return render(
         request,
         "conversations/conversation.html",
@@ -304,7 +308,9 @@ def _conversation_page(
             "chosen_saved_reply_id": chosen.pk if chosen is not None else None,
             "is_awaiting_response": participant.role == ParticipantRole.SELLER
             and participant.awaiting_response_since is not None,
-            "now": timezone.now(),
+            "response_window": response_window,
+            "response_window_passed": response_window_passed,
+            "now": now,
             # The order's page is its buyer's, and its sellers' (their part of it).
             "order_is_yours": order is not None
             and (
@@ -314,10 +320,14 @@ def _conversation_page(
                     and conversation.storefront.seller_id == request.user.pk
                 )
             ),
-            # A customer-service case's status and expected answer (support, by hook).
+            # A customer-service case's status and expected answer (support, by hook); on a
+            # buyer–seller conversation, the request the buyer opened once the seller's
+            # deadline passed — only asked for then, so other pages pay no query for it.
             "status_line": hooks.status_line(
                 request.user, conversation.kind, participant.conversation_id
-            ),
+            )
+            if conversation.kind != Kind.BUYER_SELLER or response_window_passed
+            else None,
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,

@@ -34,7 +34,7 @@ from messagecenter.notifications.models import (
     BroadcastKind,
     BroadcastRecipient,
 )
-from messagecenter.rows import parse_id
+from messagecenter.rows import MAX_ID
 
 # Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
 # Before any broadcast: the "seen until" of a person who never opened the Message Center.
@@ -328,9 +328,14 @@ def fold_broadcast_counts(user: User, rows: dict[str, int]) -> dict[str, int]:
     return counts
 
 
-def parse_broadcast_id(value: Any) -> int:
-    """A broadcast's id as a person gave it (rows.parse_id): "No such message." otherwise."""
-    return parse_id(value, code="broadcast_not_found", message="No such message.")
+def as_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("No such message.", code="broadcast_not_found") from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound("No such message.", code="broadcast_not_found")
+    return number
 
 
 def visible_broadcasts(
@@ -357,7 +362,7 @@ def access_broadcast(user: User, broadcast_id: Any) -> BroadcastItem:
     """The only way from a broadcast id given by a person to the broadcast. Not due yet,
     expired, cancelled, not for this person, deleted by them, or missing: the same
     NotFound."""
-    found = visible_broadcasts(user, [parse_broadcast_id(broadcast_id)])
+    found = visible_broadcasts(user, [as_id(broadcast_id)])
     if not found:
         raise NotFound("No such message.", code="broadcast_not_found")
     return found[0]

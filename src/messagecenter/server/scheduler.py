@@ -13,7 +13,7 @@ from django.tasks import Task, TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messagecenter.conversations.tasks import purge_expired_trash
+from messagecenter.conversations.tasks import pass_response_deadlines, purge_expired_trash
 from messagecenter.delivery.tasks import purge_old_emails
 from messagecenter.notifications.tasks import purge_trashed_broadcasts
 from messagecenter.realtime.tasks import purge_old_events
@@ -32,6 +32,8 @@ PERIODIC = (
     Periodic(purge_old_events, timedelta(hours=1)),
     Periodic(purge_old_emails, timedelta(hours=1)),
     Periodic(purge_trashed_broadcasts, timedelta(hours=1)),
+    # A buyer learns within a minute that they can ask customer service to step in.
+    Periodic(pass_response_deadlines, timedelta(minutes=1)),
 )
 # A job that has been RUNNING this long belongs to a worker that died.
 STALE_AFTER = timedelta(hours=1)

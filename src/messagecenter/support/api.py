@@ -16,7 +16,7 @@ from ninja import Router, Schema, Status
 from messagecenter.accounts.models import User
 from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, Text
 from messagecenter.errors import NotAllowed
-from messagecenter.support import actions, queries
+from messagecenter.support import actions, escalation_actions, queries
 from messagecenter.support.models import (
     CannedResponse,
     Case,
@@ -114,6 +114,32 @@ def list_cases(request: ApiRequest) -> CaseListOut:
 @router.get("/cases/{case_id}", response=CaseOut, summary="One of your requests")
 def get_case(request: ApiRequest, case_id: Id) -> CaseOut:
     return case_out(queries.access_case(request.auth, case_id))
+
+
+class AskForHelpIn(Schema):
+    # Anything the buyer wants to add for the agent (optional, up to 2,000 characters).
+    note: str = ""
+
+
+@router.post(
+    "/conversations/{conversation_id}/ask-for-help",
+    response={201: CaseOut},
+    summary="Ask customer service to help with a seller who did not answer",
+)
+def ask_for_help(
+    request: ApiRequest, conversation_id: Id, payload: AskForHelpIn | None = None
+) -> Status[CaseOut]:
+    """Once the seller's response deadline has passed (the conversation's
+    `response_window.has_passed`), open a customer-service request about the
+    conversation; the agent reads the whole conversation with the seller. 400
+    `seller_still_has_time` before the deadline (the message says until when), 400
+    `seller_not_waiting` once the seller has answered, 409 `already_asked_for_help` while
+    an earlier request about it is open, 403 `buyers_only` for the seller
+    (docs/escalation.md)."""
+    case = escalation_actions.ask_for_help(
+        request.auth, conversation_id, note=payload.note if payload is not None else ""
+    )
+    return Status(201, case_out(case))
 
 
 # --- agents ----------------------------------------------------------------------------------

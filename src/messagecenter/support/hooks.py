@@ -7,7 +7,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import Kind
 from messagecenter.delivery.inbound import mailboxes
-from messagecenter.support import actions, queries
+from messagecenter.support import actions, escalation_queries, queries
 from messagecenter.support.models import CaseStatus
 from messagecenter.web.dates import full_time
 
@@ -62,9 +62,31 @@ SUPPORT_MAILBOX = mailboxes.Mailbox(
 )
 
 
+def escalation_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
+    """On a buyer–seller conversation: the buyer's open request about it, if any
+    ("CS-12 · Customer service is helping", with the way to the request)."""
+    if not user.is_buyer:
+        return None
+    case = escalation_queries.open_escalation(user, conversation_id)
+    if case is None:
+        return None
+    return hooks.StatusLine(
+        label="Customer service is helping",
+        reference=case.number,
+        detail=f"You asked us to step in: {queries.customer_status_label(case).lower()}.",
+        state="escalated",
+        link_url=reverse("conversation", args=[case.conversation_id])
+        if case.conversation_id is not None
+        else "",
+        link_label="Open your request",
+    )
+
+
 def register() -> None:
     hooks.on_message_posted(CASE_KINDS, actions.case_message_posted)
     hooks.on_status_line(CASE_KINDS, status_line)
     hooks.on_row_status(CASE_KINDS, row_statuses)
     hooks.on_batch_lock(CASE_KINDS, actions.lock_case_teams)
     mailboxes.register(SUPPORT_MAILBOX)
+    hooks.on_status_line((Kind.BUYER_SELLER,), escalation_line)
+    hooks.on_seller_rates(escalation_queries.claim_rates)

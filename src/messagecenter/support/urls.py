@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messagecenter.support import views
+from messagecenter.support import escalation_views, views
 
 urlpatterns = [
     path(
@@ -9,6 +9,11 @@ urlpatterns = [
         name="contact-customer-service",
     ),
     path("message-center/customer-service/chat/", views.chat, name="customer-service-chat"),
+    path(
+        "message-center/conversations/<int:conversation_id>/ask-for-help/",
+        escalation_views.ask_for_help,
+        name="ask-for-help",
+    ),
     # For the case's customer and its team's agents.
     path("cases/<int:case_id>/transcript.txt", views.transcript, name="case-transcript"),
     # The agent console (404 for everyone but agents and admins).

@@ -7,7 +7,8 @@ per behaviour, this package's names their public surface:
 - read_state.py: read, unread, seen, muted;
 - boxes.py: inbox, Archive, Trash, and deleting for ever from Trash;
 - purge.py: the periodic purge of old Trash, and removing what nobody keeps;
-- seller_tools.py: "No response needed", saved replies.
+- seller_tools.py: "No response needed", saved replies;
+- response_deadlines.py: the periodic sweep of sellers' response deadlines.
 
 Each action runs in one transaction that also records its side effects: the unread
 counters and every affected person's event log change together with the rows, or not at
@@ -36,6 +37,7 @@ from messagecenter.conversations.actions.read_state import (
     mute_conversations,
     unmute_conversations,
 )
+from messagecenter.conversations.actions.response_deadlines import pass_response_deadlines
 from messagecenter.conversations.actions.seller_tools import (
     MAX_SAVED_REPLIES,
     delete_saved_reply,
@@ -73,6 +75,7 @@ __all__ = [
     "mark_unread",
     "move_to_inbox",
     "mute_conversations",
+    "pass_response_deadlines",
     "post_marketplace_message",
     "purge_expired_trash",
     "remove_participant",

@@ -50,6 +50,8 @@ def delete_for_participants(participants: list[Participant]) -> int:
         unread_count=0,
         is_seen=True,
         awaiting_response_since=None,
+        response_due_at=None,
+        is_response_overdue=False,
         history_after_message_id=Coalesce(
             Subquery(
                 Conversation.objects.filter(pk=OuterRef("conversation_id")).values(

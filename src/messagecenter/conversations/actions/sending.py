@@ -13,19 +13,21 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations import hooks, send_checks, topics
+from messagecenter.conversations import hooks, send_checks
 from messagecenter.conversations.actions.attachments import (
     StoredFile,
     keep_files,
     store_attachments,
 )
 from messagecenter.conversations.actions.checks import (
+    as_id,
     clean_body,
     clean_idempotency_key,
     clean_text,
     require_buyer,
 )
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
+from messagecenter.conversations.deadlines import seller_response_due
 from messagecenter.conversations.models import (
     FOLDER_OF_KIND,
     Attachment,
@@ -45,7 +47,7 @@ from messagecenter.hub.boxes import COUNTER_KEYS, Box
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind, EventStream
-from messagecenter.rows import parse_id, unique_row
+from messagecenter.rows import unique_row
 from messagecenter.search.actions import index_messages
 
 PREVIEW_CHARS = 140
@@ -66,13 +68,13 @@ def ask_seller_about_product(
     idempotency_key = clean_idempotency_key(idempotency_key)
     require_buyer(buyer)
     product = (
-        Product.objects.select_related("storefront__seller").filter(pk=parse_id(product_id)).first()
+        Product.objects.select_related("storefront__seller").filter(pk=as_id(product_id)).first()
     )
     if product is None:
         raise NotFound("No such product.", code="product_not_found")
     stored = store_attachments(attachments)
     storefront = product.storefront
-    topic_key = topics.product_question(product.pk, buyer.pk)
+    topic_key = f"product:{product.pk}:buyer:{buyer.pk}"
 
     def attempt() -> Message:
         conversation = _open_conversation(
@@ -117,12 +119,12 @@ def contact_seller_about_order(
     """ "Contact seller" from Your Orders. Only the order's buyer can, and only a seller who
     sold something on that order."""
     body = clean_body(body)
-    order = Order.objects.filter(pk=parse_id(order_id), buyer=buyer).first()
+    order = Order.objects.filter(pk=as_id(order_id), buyer=buyer).first()
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     item = (
         OrderItem.objects.select_related("storefront__seller")
-        .filter(order=order, storefront_id=parse_id(storefront_id))
+        .filter(order=order, storefront_id=as_id(storefront_id))
         .first()
     )
     if item is None:
@@ -156,7 +158,7 @@ def contact_buyer_about_order(
     storefront = Storefront.objects.filter(seller=seller).first()
     item = (
         OrderItem.objects.select_related("order__buyer", "storefront__seller")
-        .filter(order_id=parse_id(order_id), storefront=storefront)
+        .filter(order_id=as_id(order_id), storefront=storefront)
         .first()
         if storefront is not None
         else None
@@ -187,7 +189,7 @@ def _send_about_order(
     """The one conversation between an order's buyer and one of its sellers, whoever
     writes first."""
     idempotency_key = clean_idempotency_key(idempotency_key)
-    topic_key = topics.order_with_seller(order.pk, storefront.pk)
+    topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
 
     def attempt() -> Message:
         conversation = _open_conversation(
@@ -339,7 +341,7 @@ def send_message(
     body = clean_body(body)
     idempotency_key = clean_idempotency_key(idempotency_key)
     stored = store_attachments(attachments)
-    conversation_id = parse_id(conversation_id)
+    conversation_id = as_id(conversation_id)
     return _send_once(
         sender,
         idempotency_key,
@@ -515,7 +517,7 @@ def _post(
     _move_last_message(message, now)
     hook_events = _tell_hooks(message, sending, now)
     arrival = _arrival(participants, sending, message, now)
-    _update_participants(arrival, sending, message, now)
+    _update_participants(arrival, sending, message, now, _response_due(participants, sending, now))
     apply_counter_deltas(arrival.deltas)
     record_events([*arrival.events, *hook_events])
     _record_emails(participants, arrival, message, now)
@@ -715,15 +717,41 @@ def _arrival(
     return arrival
 
 
+def _response_due(
+    participants: list[Participant], sending: Participant | None, now: datetime
+) -> datetime | None:
+    """The deadline of the wait a buyer's message starts: only when the seller is not
+    already waiting to answer (a second question does not move the first's deadline)."""
+    if sending is None or sending.role != ParticipantRole.BUYER:
+        return None
+    seller = next(
+        (p for p in participants if p.role == ParticipantRole.SELLER and p.response_due_at is None),
+        None,
+    )
+    if seller is None:
+        return None
+    return seller_response_due(seller.user_id, seller.awaiting_response_since or now)
+
+
 def _update_participants(
-    arrival: _Arrival, sending: Participant | None, message: Message, now: datetime
+    arrival: _Arrival,
+    sending: Participant | None,
+    message: Message,
+    now: datetime,
+    response_due: datetime | None,
 ) -> None:
     received: dict[str, Any] = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
-    # A buyer's message starts a seller's wait for an answer (if one is not running).
+    # A buyer's message starts a seller's wait for an answer (if one is not running), due
+    # on the seller's business-day calendar (docs/escalation.md).
     if sending is not None and sending.role == ParticipantRole.BUYER:
         received["awaiting_response_since"] = Case(
             When(role=ParticipantRole.SELLER, then=Coalesce(F("awaiting_response_since"), now)),
             default=F("awaiting_response_since"),
+        )
+    if response_due is not None:
+        received["response_due_at"] = Case(
+            When(role=ParticipantRole.SELLER, then=Coalesce(F("response_due_at"), response_due)),
+            default=F("response_due_at"),
         )
     if arrival.muted:
         Participant.objects.filter(pk__in=arrival.muted).update(**received)
@@ -763,8 +791,8 @@ def _record_emails(
 
 
 def _answered_wait(sending: Participant, conversation_id: int, now: datetime) -> dict[str, Any]:
-    """A seller replying ends the buyer's wait, and the wait is recorded for the seller's
-    response-time figures."""
+    """A seller replying ends the buyer's wait and its deadline, and the wait is recorded
+    for the seller's response-time and late-response figures."""
     if sending.role != ParticipantRole.SELLER or sending.awaiting_response_since is None:
         return {}
     ResponseTime.objects.create(
@@ -772,8 +800,9 @@ def _answered_wait(sending: Participant, conversation_id: int, now: datetime) ->
         conversation_id=conversation_id,
         asked_at=sending.awaiting_response_since,
         answered_at=now,
+        due_at=sending.response_due_at,
     )
-    return {"awaiting_response_since": None}
+    return {"awaiting_response_since": None, "response_due_at": None, "is_response_overdue": False}
 
 
 def _open_conversation(

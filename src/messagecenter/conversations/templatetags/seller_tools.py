@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django import template
 
+from messagecenter.conversations.deadlines import describe_due
+from messagecenter.conversations.hooks import SellerRate
 from messagecenter.conversations.models import Participant
 from messagecenter.conversations.queries import RESPONSE_TARGET, ResponseFigures
 
@@ -73,6 +75,30 @@ def share_within_target(figures: ResponseFigures) -> str:
     if not figures.counted:
         return "—"
     return f"{figures.answered_within_target * 100 // figures.counted}%"
+
+
+@register.filter
+def due_words(value: datetime | None) -> str:
+    """A response deadline in the reader's time zone: "the end of Tue, Dec 8 (EST)", or
+    its date and time where the seller's midnight is another hour."""
+    return describe_due(value) if value is not None else "—"
+
+
+@register.filter
+def late_rate(figures: ResponseFigures) -> str:
+    """ "12%" of the waits whose deadline came, rounded up so that 0% means none late;
+    "—" when no deadline came in the period."""
+    if not figures.with_deadline:
+        return "—"
+    return f"{-(-figures.late * 100 // figures.with_deadline)}%"
+
+
+@register.filter
+def rate_percent(rate: SellerRate) -> str:
+    """ "1.5%" (one decimal: claim rates are small); "—" without anything to count."""
+    if not rate.total:
+        return "—"
+    return f"{rate.count * 100 / rate.total:.1f}%"
 
 
 def _plural(count: int, unit: str) -> str:

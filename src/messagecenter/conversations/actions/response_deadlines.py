@@ -1,0 +1,81 @@
+"""The periodic sweep of sellers' response deadlines (docs/escalation.md).
+
+A deadline is a column of the seller's participant row, written with the buyer's message
+and cleared with the seller's answer, so it survives restarts and nothing sleeps in a
+queue: the worker's scheduler runs this sweep every minute, which finds the deadlines that
+passed without an answer (index participant_response_due), marks each once, and tells both
+sides in the conversation — the buyer that customer service can now step in (live, and by
+e-mail per the buyer's preferences for buyer–seller messages), the seller that the answer
+is late.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.actions.membership import lock_participants
+from messagecenter.conversations.actions.sending import post_marketplace_message
+from messagecenter.conversations.deadlines import describe_due, time_zone_of
+from messagecenter.conversations.models import Participant, ParticipantRole
+
+
+def pass_response_deadlines(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Mark every deadline that passed without an answer; returns how many. Safe to run
+    twice or in two workers at once: each deadline is marked under its conversation's
+    locks, and only once."""
+    now = now or timezone.now()
+    passed = 0
+    while True:
+        due = list(
+            Participant.objects.filter(
+                response_due_at__isnull=False, is_response_overdue=False, response_due_at__lte=now
+            )
+            .order_by("response_due_at", "id")
+            .values_list("conversation_id", flat=True)[:batch_size]
+        )
+        if not due:
+            return passed
+        for conversation_id in due:
+            passed += _pass_deadline(conversation_id, now)
+
+
+def _pass_deadline(conversation_id: int, now: datetime) -> int:
+    with transaction.atomic():
+        participants = lock_participants(conversation_id)
+        seller = next(
+            (
+                p
+                for p in participants
+                if p.role == ParticipantRole.SELLER
+                and p.response_due_at is not None
+                and p.response_due_at <= now
+                and not p.is_response_overdue
+            ),
+            None,
+        )
+        if seller is None:
+            # Answered (or marked) since the sweep read it.
+            return 0
+        assert seller.response_due_at is not None
+        Participant.objects.filter(pk=seller.pk).update(is_response_overdue=True)
+        buyer = next((p for p in participants if p.role == ParticipantRole.BUYER), None)
+        people = {
+            user.pk: user
+            for user in User.objects.select_related("storefront").filter(
+                pk__in=[seller.user_id] + ([buyer.user_id] if buyer is not None else [])
+            )
+        }
+        seller_name = people[seller.user_id].public_name
+        zone = time_zone_of(people[buyer.user_id]) if buyer is not None else None
+        days = settings.SELLER_RESPONSE_BUSINESS_DAYS
+        post_marketplace_message(
+            conversation_id,
+            f"No answer yet from {seller_name}: the answer was due within {days} business "
+            f"days, by {describe_due(seller.response_due_at, zone)}. Customer service can now "
+            "step in — the buyer can ask for help from this conversation "
+            "(“Ask customer service to help”).",
+        )
+        return 1

@@ -1,0 +1,87 @@
+"""A silent seller: the buyer asks customer service to step in (docs/escalation.md).
+
+Once a seller's response deadline has passed (conversations/deadlines.py), the buyer of the
+conversation can open a customer-service request about it with one click. The request is an
+ordinary case (kind request, through open_request) linked to the buyer–seller conversation
+(`about_conversation`) and to its order when the buyer's, so the agent reads the whole
+thread beside the case in the console. One at a time per conversation: while such a case
+is open or pending, another click is refused with its number.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.deadlines import describe_due
+from messagecenter.conversations.models import Kind, ParticipantRole
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed
+from messagecenter.support import escalation_queries
+from messagecenter.support.actions import open_request
+from messagecenter.support.models import Case
+
+NOTE_MAX_CHARS = 2_000
+
+
+def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
+    """ "Ask customer service to help" on a buyer–seller conversation whose seller did not
+    answer in time. Refused, with the reason, before the deadline, after the seller has
+    answered, and while an earlier request about it is still open."""
+    participant = conversation_queries.access_conversation(buyer, conversation_id)
+    conversation = participant.conversation
+    if (
+        buyer.role != Role.BUYER
+        or conversation.kind != Kind.BUYER_SELLER
+        or participant.role != ParticipantRole.BUYER
+    ):
+        raise NotAllowed(
+            "Only the buyer of a conversation with a seller can ask us to step in.",
+            code="buyers_only",
+        )
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_CHARS:
+        raise InvalidInput(f"Add at most {NOTE_MAX_CHARS:,} characters.", code="message_too_long")
+    with transaction.atomic():
+        # The conversation's rows first (the send path's order): a seller's answer and this
+        # request queue behind each other, and two clicks cannot both pass the check below.
+        conversation_actions.lock_participants(conversation.pk)
+        window = conversation_queries.response_window(participant)
+        if window is None:
+            raise InvalidInput(
+                "The seller has answered (or is not waiting to answer): reply to them here. "
+                "For anything else, contact customer service.",
+                code="seller_not_waiting",
+            )
+        now = timezone.now()
+        if not window.has_passed(now):
+            raise InvalidInput(
+                f"{window.seller_name} still has until {describe_due(window.due_at)} to "
+                "answer. If there is no answer by then, you can ask us to step in.",
+                code="seller_still_has_time",
+            )
+        open_case = escalation_queries.open_escalation(buyer, conversation.pk)
+        if open_case is not None:
+            raise Conflict(
+                f"Customer service is already helping with this conversation "
+                f"({open_case.number}): follow it in your Customer service folder.",
+                code="already_asked_for_help",
+            )
+        asked = describe_due(window.asked_at).removeprefix("the end of ")
+        body = (
+            f"{window.seller_name} has not answered my message about “{conversation.subject}” "
+            f"(asked {asked}; the answer was due by {describe_due(window.due_at)}). "
+            "Please help."
+        )
+        if note:
+            body += f"\n\n{note}"
+        order = conversation.order
+        return open_request(
+            buyer,
+            f"No answer from {window.seller_name}: {conversation.subject}",
+            body,
+            order_number=order.number if order is not None and order.buyer_id == buyer.pk else None,
+            about_conversation_id=conversation.pk,
+        )

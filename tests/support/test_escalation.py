@@ -1,0 +1,167 @@
+"""A silent seller: the countdown, "Ask customer service to help", one request at a time
+(docs/escalation.md)."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace.models import Product
+from messagecenter.support import actions, escalation_actions, queries
+from messagecenter.support.models import Case, CaseKind, CaseStatus
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def ask_about_order(buyer: User, product: Product) -> Message:
+    order = factories.order_with_item(buyer, product)
+    return conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "Where is my parcel?"
+    )
+
+
+def pass_deadline(seller: User) -> None:
+    Participant.objects.filter(user=seller).update(
+        response_due_at=timezone.now() - timedelta(minutes=1)
+    )
+
+
+def counts_are_true() -> None:
+    assert queries.stored_counts() == queries.recount()
+
+
+def test_after_the_deadline_the_buyer_opens_a_request_about_the_conversation(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+
+    assert case.kind == CaseKind.REQUEST
+    assert case.status == CaseStatus.OPEN
+    assert case.customer_id == buyer.pk
+    assert case.about_conversation_id == question.conversation_id
+    assert case.order_id == question.conversation.order_id
+    assert case.subject == f"No answer from {seller.public_name}: {question.conversation.subject}"
+    first = Message.objects.filter(conversation_id=case.conversation_id).order_by("id").first()
+    assert first is not None
+    assert first.sender_id == buyer.pk
+    assert first.body.startswith(f"{seller.public_name} has not answered my message")
+    # The agent reads the whole buyer–seller thread beside the case.
+    context = queries.customer_context(case)
+    assert [c.pk for c in context.conversations] == [question.conversation_id]
+    counts_are_true()
+
+
+def test_before_the_deadline_the_request_is_refused_with_the_date(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+
+    with pytest.raises(InvalidInput) as refused:
+        escalation_actions.ask_for_help(buyer, question.conversation_id)
+
+    assert refused.value.code == "seller_still_has_time"
+    assert "still has until the end of" in refused.value.message
+    assert Case.objects.count() == 0
+
+
+def test_one_request_per_conversation_at_a_time(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+
+    with pytest.raises(Conflict) as refused:
+        escalation_actions.ask_for_help(buyer, question.conversation_id)
+    assert refused.value.code == "already_asked_for_help"
+    assert case.number in refused.value.message
+
+    # Once solved, a seller still silent can be escalated again.
+    agent = factories.agent_in_team()
+    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+    again = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    assert again.pk != case.pk
+    counts_are_true()
+
+
+def test_after_the_seller_answers_there_is_nothing_to_escalate(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    conversation_actions.send_message(seller, question.conversation_id, "On its way!")
+
+    with pytest.raises(InvalidInput) as refused:
+        escalation_actions.ask_for_help(buyer, question.conversation_id)
+    assert refused.value.code == "seller_not_waiting"
+
+
+def test_only_the_buyer_of_the_conversation_can_ask(
+    buyer: User, other_buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+
+    with pytest.raises(NotFound):
+        escalation_actions.ask_for_help(other_buyer, question.conversation_id)
+    with pytest.raises(NotAllowed) as refused:
+        escalation_actions.ask_for_help(seller, question.conversation_id)
+    assert refused.value.code == "buyers_only"
+    assert Case.objects.count() == 0
+
+
+def test_the_conversation_page_counts_down_then_offers_help_then_shows_the_request(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    url = f"/message-center/conversations/{question.conversation_id}/"
+    client.force_login(buyer)
+
+    page = client.get(url).content.decode()
+    assert 'data-testid="response-window"' in page
+    assert "you can ask us to step in" in page
+    assert "Ask customer service to help" not in page
+    early = client.post(f"{url}ask-for-help/", follow=True)
+    assert "still has until" in early.content.decode()
+    assert Case.objects.count() == 0
+
+    pass_deadline(seller)
+    page = client.get(url).content.decode()
+    assert f"{seller.public_name} has not answered by" in page
+    assert "Ask customer service to help" in page
+
+    response = client.post(f"{url}ask-for-help/")
+    case = Case.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/message-center/conversations/{case.conversation_id}/"
+
+    page = client.get(url).content.decode()
+    assert "Ask customer service to help" not in page
+    assert f"{case.number} · Customer service is helping" in page
+    assert "Open your request" in page
+
+
+def test_the_seller_sees_the_deadline_on_the_page_and_in_response_needed(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    client.force_login(seller)
+
+    page = client.get(f"/message-center/conversations/{question.conversation_id}/").content
+    assert b"Answer by <strong>" in page
+    listed = client.get("/message-center/?view=response-needed").content.decode()
+    assert 'data-testid="response-due"' in listed
+    assert "Answer by" in listed
+
+    pass_deadline(seller)
+    listed = client.get("/message-center/?view=response-needed").content.decode()
+    assert "Deadline passed" in listed
