@@ -19,6 +19,7 @@ forgets to decide who may use it.
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any, get_args
 from urllib.parse import quote
@@ -47,10 +48,12 @@ from messagecenter.conversations.models import Message
 from messagecenter.delivery import links
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace import return_actions
-from messagecenter.marketplace.models import OrderItem, Shipment
+from messagecenter.marketplace.models import Order, OrderItem, Shipment
 from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
+from messagecenter.support import claim_actions
+from messagecenter.support.models import TeamMember
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conversations.helpers import snapshot
@@ -75,7 +78,10 @@ SELLERS = frozenset({SELLER, OTHER_SELLER})
 CUSTOMERS = BUYERS | SELLERS
 STAFF = frozenset({AGENT, OTHER_AGENT, ADMIN})
 # Who works the buyer's case: its team's agent, and an admin (who supervises every team).
+# The agent is in the claims team too, so works the buyer's claim.
 CASE_WORKERS = frozenset({AGENT, ADMIN})
+# Who follows the buyer's claim: the buyer, the seller it is against, its agents.
+CLAIM_PARTIES = PARTICIPANTS | CASE_WORKERS
 
 # --- the owner's private things: words that appear nowhere else ---------------------------
 
@@ -99,6 +105,9 @@ CANNED = "ibexphrase"
 # In the buyer's note on a return of the order, and inside the photo given with it: for
 # the buyer and the seller whose items they are.
 RETURN_NOTE = "tapirparcelnote"
+# In the buyer's guarantee claim on the order (its description, the claim conversation's
+# first message): the buyer, the seller it is against, and the claims team's agents.
+CLAIM = "gerenukdispute"
 SECRETS = (
     MESSAGE,
     ATTACHMENT,
@@ -111,6 +120,7 @@ SECRETS = (
     NOTE,
     CANNED,
     RETURN_NOTE,
+    CLAIM,
 )
 # What the agents working the case learn: the case and its notes, the team's canned
 # responses, and the customer's context — orders with their shipments, and (read only,
@@ -120,14 +130,26 @@ CASE_CONTEXT = frozenset({CASE_TEXT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSA
 KNOWS: dict[str, frozenset[str]] = {
     ANONYMOUS: frozenset(),
     BUYER: frozenset(
-        {MESSAGE, ATTACHMENT, TRACKING, ORDER_NUMBER, TOKEN_NAME, BROADCAST, CASE_TEXT, RETURN_NOTE}
+        {
+            MESSAGE,
+            ATTACHMENT,
+            TRACKING,
+            ORDER_NUMBER,
+            TOKEN_NAME,
+            BROADCAST,
+            CASE_TEXT,
+            RETURN_NOTE,
+            CLAIM,
+        }
     ),
     OTHER_BUYER: frozenset(),
-    SELLER: frozenset({MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY, BROADCAST, RETURN_NOTE}),
+    SELLER: frozenset(
+        {MESSAGE, ATTACHMENT, ORDER_NUMBER, SAVED_REPLY, BROADCAST, RETURN_NOTE, CLAIM}
+    ),
     OTHER_SELLER: frozenset(),
-    AGENT: CASE_CONTEXT,
+    AGENT: CASE_CONTEXT | {CLAIM},
     OTHER_AGENT: frozenset(),
-    ADMIN: CASE_CONTEXT,
+    ADMIN: CASE_CONTEXT | {CLAIM},
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + ATTACHMENT.encode()
 RETURN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + RETURN_NOTE.encode()
@@ -361,6 +383,40 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         ),
     ),
     "console-delete-canned-response": (post(outcomes(302, CASE_WORKERS)),),
+    # Guarantee claims (docs/support.md#guarantee-claims). The buyer's order has an open
+    # claim, waiting for the seller: a second filing is refused (409, nothing changes).
+    "claim-file": (
+        get(outcomes(200, {BUYER}), is_read_only=True),
+        post(
+            outcomes(409, {BUYER}),
+            data={"reason": "not_received", "description": "Still nothing."},
+            is_read_only=True,
+        ),
+    ),
+    "claim": (get(outcomes(200, CLAIM_PARTIES), is_read_only=True),),
+    # The seller's response; the buyer and the agents may see the claim but not do this.
+    "claim-respond": (
+        post(
+            {**outcomes(302, {SELLER}), **dict.fromkeys({BUYER} | CASE_WORKERS, 403)},
+            data={"body": "Delivered on Monday."},
+        ),
+    ),
+    # Not in its appeal window yet: refused for the buyer too.
+    "claim-appeal": (
+        post(
+            {**outcomes(409, {BUYER}), **dict.fromkeys({SELLER} | CASE_WORKERS, 403)},
+            data={"body": "Please look again."},
+            is_read_only=True,
+        ),
+    ),
+    # Not waiting for a decision yet: refused for its agents too.
+    "console-claim-decide": (
+        post(
+            outcomes(409, CASE_WORKERS),
+            data={"outcome": "denied", "reasons": "No proof."},
+            is_read_only=True,
+        ),
+    ),
     "response-times": (get(outcomes(200, SELLERS), is_read_only=True),),
     # The buyer's, once the seller's deadline has passed (docs/escalation.md); here it has
     # not: the buyer is sent back with the date, nothing changes. The seller: 403.
@@ -609,6 +665,43 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         post(agent_api(201), data={"team_id": Param("team_id"), "title": "New", "body": "Hi."}),
     ),
     "DELETE /agent/canned-responses/{canned_response_id}": (Operation("DELETE", agent_api(204)),),
+    # Guarantee claims: as the pages above.
+    "POST /claims": (
+        post(
+            {
+                **api_outcomes(409, {BUYER}, denied=403),
+                OTHER_BUYER: 404,
+            },
+            data={
+                "order_number": ORDER_NUMBER,
+                "reason": "not_received",
+                "description": "Still nothing.",
+            },
+            is_read_only=True,
+        ),
+    ),
+    "GET /orders/{number}/claim-eligibility": (get(api_outcomes(200, {BUYER}), is_read_only=True),),
+    "GET /claims": (
+        get(api_outcomes(200), is_read_only=True),
+        get(api_outcomes(200), query="view=seller", is_read_only=True),
+    ),
+    "GET /claims/{claim_id}": (get(api_outcomes(200, CLAIM_PARTIES), is_read_only=True),),
+    "POST /claims/{claim_id}/response": (
+        post(
+            {**api_outcomes(200, {SELLER}), **dict.fromkeys({BUYER} | CASE_WORKERS, 403)},
+            data={"body": "Delivered on Monday."},
+        ),
+    ),
+    "POST /claims/{claim_id}/appeal": (
+        post(
+            {**api_outcomes(409, {BUYER}), **dict.fromkeys({SELLER} | CASE_WORKERS, 403)},
+            data={"body": "Please look again."},
+            is_read_only=True,
+        ),
+    ),
+    "POST /agent/claims/{claim_id}/decision": (
+        post(agent_api(409), data={"outcome": "denied", "reasons": "No proof."}, is_read_only=True),
+    ),
     "GET /attachments/{attachment_id}": (
         get(api_outcomes(200, PARTICIPANTS), shows=(ATTACHMENT, PARTICIPANTS), is_read_only=True),
     ),
@@ -855,6 +948,14 @@ def world(db: None) -> World:
         agent, case.team_id, "Lost parcel", f"Hi {{customer_name}}, {CANNED}."
     )
     block = safety_actions.block(buyer, other_seller)
+    # The buyer's guarantee claim on the order, waiting for the seller: the order was
+    # placed 20 days ago and the buyer wrote to the seller 3 days ago, so it may be filed.
+    Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - timedelta(days=20))
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(days=3))
+    TeamMember.objects.create(team=support_actions.team_for("claim"), agent=agent)
+    claim = claim_actions.file_claim(
+        buyer, ORDER_NUMBER, "not_received", f"My kettle never came. {CLAIM}"
+    )
     # What the development mailbox shows (no one's private text).
     mailbox_email = MailboxEmail.objects.create(
         to_addresses="owner@example.test",
@@ -902,6 +1003,7 @@ def world(db: None) -> World:
             "order_item_id": order_item.pk,
             "return_id": return_request.pk,
             "photo_id": return_request.photos.get().pk,
+            "claim_id": claim.pk,
         },
     )
 

@@ -33,6 +33,7 @@ from messagecenter.realtime.api import router as realtime_router
 from messagecenter.safety.api import router as safety_router
 from messagecenter.search.api import router as search_router
 from messagecenter.support.api import router as support_router
+from messagecenter.support.claim_api import router as claims_router
 
 # The one error shape, as the document names it for every error response.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -144,6 +145,7 @@ api.add_router("", delivery_router)
 api.add_router("", notifications_router)
 api.add_router("", safety_router)
 api.add_router("", support_router)
+api.add_router("", claims_router)
 
 
 class SchemaMismatch(MessageCenterError):

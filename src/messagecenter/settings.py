@@ -523,6 +523,26 @@ SUPPORT_EMAIL_ADDRESS = (
     os.environ.get("SUPPORT_EMAIL_ADDRESS", f"help@{EMAIL_REPLY_DOMAIN}").strip().lower()
 )
 
+# Guarantee claims (docs/support.md#guarantee-claims): the lifecycle's deadlines and who may
+# file when. Hours and days are exact durations from the moment that starts them.
+# The seller's window to respond to a filed claim; then an agent decides.
+CLAIM_SELLER_RESPONSE_HOURS = int(os.environ.get("CLAIM_SELLER_RESPONSE_HOURS", "48"))
+# After a decision, the buyer may appeal (once) within this many days; then it closes.
+CLAIM_APPEAL_DAYS = int(os.environ.get("CLAIM_APPEAL_DAYS", "30"))
+# Contact the seller first: a claim can be filed this long after the buyer first wrote to
+# the seller about the order (the seller's chance to put it right).
+CLAIM_CONTACT_SELLER_FIRST_HOURS = int(os.environ.get("CLAIM_CONTACT_SELLER_FIRST_HOURS", "48"))
+# "Item not received": from this many days after the latest estimated delivery (or after
+# the order was placed, when no shipment carries an estimate).
+CLAIM_NOT_RECEIVED_AFTER_DAYS = int(os.environ.get("CLAIM_NOT_RECEIVED_AFTER_DAYS", "3"))
+CLAIM_NOT_RECEIVED_WITHOUT_ESTIMATE_DAYS = int(
+    os.environ.get("CLAIM_NOT_RECEIVED_WITHOUT_ESTIMATE_DAYS", "14")
+)
+# "Returned but not refunded": this many days after the return was requested.
+CLAIM_REFUND_WAIT_DAYS = int(os.environ.get("CLAIM_REFUND_WAIT_DAYS", "14"))
+# No claim later than this many days after the order was placed.
+CLAIM_FILING_WINDOW_DAYS = int(os.environ.get("CLAIM_FILING_WINDOW_DAYS", "90"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -17,6 +17,7 @@ from messagecenter.conversations.tasks import pass_response_deadlines, purge_exp
 from messagecenter.delivery.tasks import purge_old_emails
 from messagecenter.notifications.tasks import purge_trashed_broadcasts
 from messagecenter.realtime.tasks import purge_old_events
+from messagecenter.support.tasks import sweep_claim_deadlines
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ PERIODIC = (
     Periodic(purge_trashed_broadcasts, timedelta(hours=1)),
     # A buyer learns within a minute that they can ask customer service to step in.
     Periodic(pass_response_deadlines, timedelta(minutes=1)),
+    # Claims' deadlines (docs/support.md#guarantee-claims): a minute late at most.
+    Periodic(sweep_claim_deadlines, timedelta(minutes=1)),
 )
 # A job that has been RUNNING this long belongs to a worker that died.
 STALE_AFTER = timedelta(hours=1)

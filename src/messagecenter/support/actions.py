@@ -326,6 +326,8 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
     if case is None:
         return []
     now = posted.created_at
+    if case.kind == CaseKind.CLAIM:
+        return _claim_message_posted(case, posted)
     if posted.sender_id == case.customer_id:
         if case.status not in REOPENABLE:
             return []
@@ -348,6 +350,25 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
         return []
     _change(case, status=CaseStatus.PENDING, now=now)
     return [_customer_event(case)]
+
+
+def _claim_message_posted(case: Case, posted: PostedMessage) -> list[PendingEvent]:
+    """A claim's status follows its stage (support.claim_actions), never a message: a
+    buyer writing while the seller's window runs does not put it in front of an agent.
+    An agent's message still counts as the first response."""
+    if posted.sender_role != ParticipantRole.AGENT:
+        return []
+    if case.first_response_at is None:
+        case.first_response_at = posted.created_at
+        case.save(update_fields=["first_response_at"])
+    _history(
+        case,
+        User(pk=posted.sender_id),
+        CaseEventKind.ANSWERED,
+        now=posted.created_at,
+        message_id=posted.message_id,
+    )
+    return []
 
 
 # --- agents' actions ---------------------------------------------------------------------
@@ -412,6 +433,11 @@ def set_case_status(agent: User, case_id: Any, status: str) -> Case:
             "A case is open, pending (waiting on the customer) or solved.", code="invalid_status"
         )
     case = queries.access_case(agent, case_id, for_agent=True)
+    if case.kind == CaseKind.CLAIM:
+        raise InvalidInput(
+            "A claim's status follows its stage: decide the claim instead.",
+            code="claim_status_follows_stage",
+        )
     with transaction.atomic():
         case = _lock(case)
         _set_status(case, status, actor=agent)
@@ -507,7 +533,9 @@ def reply_to_case(
             agent, conversation_id, body, idempotency_key=idempotency_key
         )
         case.refresh_from_db()
-        _set_status(case, status, actor=agent)
+        # A claim's status follows its stage (decide it to move it), not a reply.
+        if case.kind != CaseKind.CLAIM:
+            _set_status(case, status, actor=agent)
         return message
 
 

@@ -7,8 +7,8 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import Kind
 from messagecenter.delivery.inbound import mailboxes
-from messagecenter.support import actions, escalation_queries, queries
-from messagecenter.support.models import CaseStatus
+from messagecenter.support import actions, claim_queries, escalation_queries, queries
+from messagecenter.support.models import Case, CaseKind, CaseStatus, ClaimStage
 from messagecenter.web.dates import full_time
 
 CASE_KINDS = (Kind.CUSTOMER_SERVICE, Kind.CLAIM)
@@ -18,18 +18,42 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     case = queries.case_for_conversation(user, conversation_id)
     if case is None:
         return None
+    if case.kind == CaseKind.CLAIM:
+        return _claim_status_line(case)
     detail = ""
     if case.status == CaseStatus.OPEN and case.respond_by is not None:
         when = full_time(case.respond_by)
         detail = f"We expect to answer by {when}."
     elif case.status == CaseStatus.SOLVED:
         detail = "Reply to open it again."
+    # A request about an order can become a guarantee claim (the claim page says whether
+    # and when the buyer may file).
+    can_claim = case.order_id is not None and case.customer_id == user.pk
     return hooks.StatusLine(
         label=queries.customer_status_label(case),
         reference=case.number,
         transcript_url=reverse("case-transcript", args=[case.pk]),
         detail=detail,
         state=case.status,
+        link_url=f"{reverse('claim-file', args=[case.order.number])}?case={case.pk}"
+        if can_claim and case.order is not None
+        else "",
+        link_label="File a guarantee claim" if can_claim else "",
+    )
+
+
+def _claim_status_line(case: Case) -> hooks.StatusLine | None:
+    claim = claim_queries.claim_for_conversation(case.conversation_id or 0)
+    if claim is None:
+        return None
+    claim.case = case
+    return hooks.StatusLine(
+        label=f"Guarantee claim · {ClaimStage(claim.stage).label}",
+        reference=case.number,
+        detail=claim_queries.stage_detail(claim),
+        state=case.status,
+        link_url=reverse("claim", args=[case.pk]),
+        link_label="Open the claim",
     )
 
 
@@ -37,13 +61,14 @@ def row_statuses(user: User, conversation_ids: list[int]) -> dict[int, hooks.Sta
     """The short status on the person's list rows of case conversations: one read for
     the page."""
     statuses = {}
-    for conversation_id, (case_id, status, merged_into_id) in queries.row_statuses(
+    for conversation_id, (case_id, status, merged_into_id, kind) in queries.row_statuses(
         conversation_ids
     ).items():
+        labels = queries.CLAIM_ROW_LABELS if kind == CaseKind.CLAIM else queries.ROW_LABELS
         if merged_into_id is not None:
             label, state = f"Merged into CS-{merged_into_id}", "merged"
         else:
-            label, state = queries.ROW_LABELS[CaseStatus(status)], status
+            label, state = labels[CaseStatus(status)], status
         statuses[conversation_id] = hooks.StatusLine(
             label=label, reference=f"CS-{case_id}", state=state
         )

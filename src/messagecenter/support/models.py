@@ -236,6 +236,8 @@ class CaseEventKind(models.TextChoices):
     CONTEXT_OPENED = "context_opened", "Opened a conversation of the customer"
     MERGED = "merged", "Merged"
     SPLIT = "split", "Split"
+    # A claim's lifecycle (detail: stage, and what moved it).
+    CLAIM_STAGE = "claim_stage", "Claim moved on"
 
 
 class CaseEvent(models.Model):
@@ -299,3 +301,96 @@ class ChatAvailability(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id}: {'available' if self.is_available else 'away'}"
+
+
+# --- guarantee claims ---------------------------------------------------------------------------
+
+
+class ClaimReason(models.TextChoices):
+    NOT_RECEIVED = "not_received", "Item not received"
+    NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+    RETURNED_NOT_REFUNDED = "returned_not_refunded", "Returned but not refunded"
+
+
+class ClaimStage(models.TextChoices):
+    """Where a claim is in its lifecycle (docs/support.md#guarantee-claims). Filing puts it
+    straight into the seller's window; each stage but the last has one deadline in
+    Case.due_at or waits for an agent."""
+
+    SELLER_RESPONSE = "seller_response", "Waiting for the seller's response"
+    DECISION = "decision", "An agent is deciding"
+    APPEAL_WINDOW = "appeal_window", "Decided — can be appealed"
+    CLOSED = "closed", "Closed"
+
+
+# The case's queue status that follows from each stage: the seller's window is someone
+# else's turn (pending), a decision is the agents' (open), a decision that may be
+# appealed is solved, and a closed claim is closed for good.
+CASE_STATUS_OF_STAGE: dict[str, str] = {
+    ClaimStage.SELLER_RESPONSE: CaseStatus.PENDING,
+    ClaimStage.DECISION: CaseStatus.OPEN,
+    ClaimStage.APPEAL_WINDOW: CaseStatus.SOLVED,
+    ClaimStage.CLOSED: CaseStatus.CLOSED,
+}
+
+
+class ClaimOutcome(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    DENIED = "denied", "Denied"
+
+
+class Claim(models.Model):
+    """A guarantee claim: the claim's own stage beside its case (kind `claim`), one row per
+    case, sharing its number (CS-12). The case carries the queue (status, assignee, team,
+    `due_at`); this row what only claims have. Changed only by support.claim_actions."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="claim"
+    )
+    order = models.ForeignKey("marketplace.Order", on_delete=models.PROTECT, related_name="+")
+    # The seller the claim is against (an order may have several).
+    storefront = models.ForeignKey(
+        "marketplace.Storefront", on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=24, choices=ClaimReason.choices)
+    stage = models.CharField(max_length=16, choices=ClaimStage.choices)
+    filed_at = models.DateTimeField()
+    seller_responded_at = models.DateTimeField(null=True, blank=True)
+    # The latest decision (an appeal is decided again).
+    outcome = models.CharField(max_length=8, choices=ClaimOutcome.choices, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reasons = models.TextField(blank=True)
+    # What the claim has refunded so far, in the order's currency (a Refund row each time).
+    refunded_cents = models.PositiveIntegerField(default=0)
+    appealed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            # At most one open claim per order, however many filings race: the database
+            # refuses the second row (a partial unique index on SQLite and PostgreSQL).
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=~Q(stage="closed"),
+                name="claim_one_open_per_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=["seller_response", "decision", "appeal_window", "closed"]),
+                name="claim_stage_known",
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["storefront", "-filed_at"], name="claim_storefront_recent"),
+            models.Index(fields=["order", "storefront"], name="claim_order_storefront"),
+        ]
+
+    # Not a column: set on the claim file_claim returns for a retry with an idempotency
+    # key an earlier filing used (the API answers 200 instead of 201).
+    found_by_idempotency_key = False
+
+    def __str__(self) -> str:
+        return f"Claim {self.case_id} on order {self.order_id}: {self.stage}"
+
+    @property
+    def number(self) -> str:
+        return f"CS-{self.case_id}"

@@ -34,6 +34,7 @@ from messagecenter.support.models import (
     CasePriority,
     CaseStatus,
     ChatAvailability,
+    ClaimStage,
     Team,
     TeamMember,
 )
@@ -380,6 +381,10 @@ def _history_line(event: CaseEvent, names: dict[int, str]) -> str:
         return f"{who} replied: the case is open again"
     if event.kind == CaseEventKind.ANSWERED:
         return f"{who} answered the customer"
+    if event.kind == CaseEventKind.CLAIM_STAGE:
+        return f"{who} moved the claim to “{ClaimStage(detail['stage']).label}”" + (
+            f" ({detail['outcome']})" if detail.get("outcome") else ""
+        )
     if event.kind == CaseEventKind.UNASSIGNED:
         return f"{who} put it back in the queue"
     return f"{who}: {CaseEventKind(event.kind).label.lower()}"
@@ -501,6 +506,13 @@ def customer_status_label(case: Case) -> str:
     """What the customer reads: where their case is, in their words."""
     if case.merged_into_id is not None:
         return f"Merged into CS-{case.merged_into_id}"
+    if case.kind == CaseKind.CLAIM:
+        return {
+            CaseStatus.PENDING: "Waiting for the seller's response",
+            CaseStatus.OPEN: "An agent is deciding",
+            CaseStatus.SOLVED: "Decided",
+            CaseStatus.CLOSED: "Closed",
+        }[CaseStatus(case.status)]
     if case.status == CaseStatus.OPEN:
         return "Waiting for an agent" if case.assignee_id is None else "An agent is on it"
     if case.status == CaseStatus.PENDING:
@@ -520,21 +532,30 @@ ROW_LABELS = {
 }
 
 
-def row_statuses(conversation_ids: list[int]) -> dict[int, tuple[int, str, int | None]]:
-    """(case id, status, merged into) of the cases of these conversations, in one read
-    whatever the number of rows. The ids come from the person's own list rows."""
+# A claim's row speaks of its stage, which its status follows (claim_actions).
+CLAIM_ROW_LABELS = {
+    CaseStatus.OPEN: "Agent deciding",
+    CaseStatus.PENDING: "Waiting for the seller",
+    CaseStatus.SOLVED: "Decided",
+    CaseStatus.CLOSED: "Closed",
+}
+
+
+def row_statuses(conversation_ids: list[int]) -> dict[int, tuple[int, str, int | None, str]]:
+    """(case id, status, merged into, kind) of the cases of these conversations, in one
+    read whatever the number of rows. The ids come from the person's own list rows."""
     return {
-        conversation_id: (case_id, status, merged_into_id)
-        for conversation_id, case_id, status, merged_into_id in Case.objects.filter(
+        conversation_id: (case_id, status, merged_into_id, kind)
+        for conversation_id, case_id, status, merged_into_id, kind in Case.objects.filter(
             conversation_id__in=conversation_ids
-        ).values_list("conversation_id", "pk", "status", "merged_into_id")
+        ).values_list("conversation_id", "pk", "status", "merged_into_id", "kind")
     }
 
 
 def case_for_conversation(user: User, conversation_id: int) -> Case | None:
     """The case behind one of the person's conversations (its status line)."""
     # A merged duplicate's too: its line says where the request went.
-    return unique_row(Case.objects.filter(conversation_id=conversation_id))
+    return unique_row(Case.objects.select_related("order").filter(conversation_id=conversation_id))
 
 
 # --- live chat ---------------------------------------------------------------------------

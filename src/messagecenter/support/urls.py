@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messagecenter.support import escalation_views, views
+from messagecenter.support import claim_views, escalation_views, views
 
 urlpatterns = [
     path(
@@ -13,6 +13,15 @@ urlpatterns = [
         "message-center/conversations/<int:conversation_id>/ask-for-help/",
         escalation_views.ask_for_help,
         name="ask-for-help",
+    ),
+    # Guarantee claims: the buyer files from an order; buyer, seller and the claims team's
+    # agents follow it (docs/support.md#guarantee-claims).
+    path("orders/<str:number>/claim/", claim_views.file_claim, name="claim-file"),
+    path("claims/<int:claim_id>/", claim_views.claim, name="claim"),
+    path("claims/<int:claim_id>/respond/", claim_views.respond, name="claim-respond"),
+    path("claims/<int:claim_id>/appeal/", claim_views.appeal, name="claim-appeal"),
+    path(
+        "console/claims/<int:claim_id>/decision/", claim_views.decide, name="console-claim-decide"
     ),
     # For the case's customer and its team's agents.
     path("cases/<int:case_id>/transcript.txt", views.transcript, name="case-transcript"),

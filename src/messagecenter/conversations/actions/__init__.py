@@ -16,6 +16,7 @@ all. Rows are locked in one order everywhere (a conversation's participants by i
 event streams by user), so concurrent actions on PostgreSQL queue instead of deadlocking.
 """
 
+from messagecenter.conversations.actions.attachments import StoredFile, store_attachments
 from messagecenter.conversations.actions.boxes import (
     archive_conversations,
     delete_conversations,
@@ -53,6 +54,7 @@ from messagecenter.conversations.actions.sending import (
     post_marketplace_message,
     send_marketplace_message,
     send_message,
+    start_claim_conversation,
     start_customer_service_conversation,
 )
 
@@ -60,6 +62,7 @@ __all__ = [
     "MAX_CONVERSATIONS_PER_ACTION",
     "MAX_SAVED_REPLIES",
     "PREVIEW_CHARS",
+    "StoredFile",
     "add_participants",
     "archive_conversations",
     "ask_seller_about_product",
@@ -83,7 +86,9 @@ __all__ = [
     "save_reply",
     "send_marketplace_message",
     "send_message",
+    "start_claim_conversation",
     "start_customer_service_conversation",
+    "store_attachments",
     "trash_conversations",
     "unmute_conversations",
 ]

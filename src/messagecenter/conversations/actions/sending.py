@@ -285,6 +285,42 @@ def start_customer_service_conversation(
         return _post(conversation.pk, None, body, None, [], reopen=False)
 
 
+def start_claim_conversation(
+    buyer: User,
+    order: Order,
+    storefront: Storefront,
+    subject: str,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    files: Sequence[StoredFile] = (),
+) -> Message:
+    """A guarantee claim's conversation (kind `claim`, the Claims folder of both), started
+    by the buyer's account of what went wrong, with their evidence attached (the
+    attachment policy of any message, stored by `store_attachments` before the caller's
+    transaction). The seller is in it from the start; agents join when they take the
+    case. Called by support's claim action inside its transaction."""
+    require_buyer(buyer)
+    body = clean_body(body)
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    if order.buyer_id != buyer.pk:
+        raise NotFound("No such order.", code="order_not_found")
+
+    def attempt() -> Message:
+        conversation = _open_conversation(
+            topic_key=None,
+            kind=Kind.CLAIM,
+            subject=subject[:200],
+            members=[(buyer, ParticipantRole.BUYER), (storefront.seller, ParticipantRole.SELLER)],
+            buyer=buyer,
+            storefront=storefront,
+            order=order,
+        )
+        return _post(conversation.pk, buyer, body, idempotency_key, files, reopen=False)
+
+    return _send_once(buyer, idempotency_key, body, topic_key=None, attempt=attempt)
+
+
 def send_marketplace_message(
     recipient: User,
     *,
@@ -328,6 +364,7 @@ def send_message(
     *,
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
+    files: Sequence[StoredFile] = (),
     is_reviewed: bool = False,
     sent_by_email: bool = False,
 ) -> Message:
@@ -336,11 +373,13 @@ def send_message(
     With an idempotency key, sending again (a retry after a timeout, a double click, a
     flaky phone) returns the first message instead of a second one. `sent_by_email`: a
     reply by e-mail (delivery.inbound), marked so in the conversation; a held one keeps
-    the mark for when it is released.
+    the mark for when it is released. `files`: attachments already stored by
+    `store_attachments` (a caller inside its own transaction stores them before opening
+    it, so a slow disk never holds the write lock).
     """
     body = clean_body(body)
     idempotency_key = clean_idempotency_key(idempotency_key)
-    stored = store_attachments(attachments)
+    stored = [*files, *store_attachments(attachments)]
     conversation_id = as_id(conversation_id)
     return _send_once(
         sender,

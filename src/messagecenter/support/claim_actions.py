@@ -1,0 +1,563 @@
+"""Every change to a guarantee claim goes through a function here: the pages, the JSON API,
+the console and the periodic sweep all call these (docs/support.md#guarantee-claims).
+
+    filed → seller response (CLAIM_SELLER_RESPONSE_HOURS) → agent decision
+          → appeal window (CLAIM_APPEAL_DAYS; one appeal goes back to a decision) → closed
+
+Each step moves the claim's stage, its case's queue status (CASE_STATUS_OF_STAGE) and the
+case's `due_at` together, and is a message in the claim's conversation — so it reaches
+the buyer's and the seller's Message Centers (Claims folder) live and by e-mail, with
+their unread counts, in the same transaction. A deadline is passed at its very second:
+`now >= due_at` refuses the late response or appeal and lets the sweep move the claim.
+
+Locks: the order row while filing (one filing per order at a time; the partial unique
+index claim_one_open_per_order is the guarantee, the lock makes the refusal clean); for a
+claim that exists, support's order — the conversation's participants, the team, the case
+(support.actions._lock) — then the claim row.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.models import Conversation, Message, ParticipantRole
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.marketplace.models import Order, Refund, RefundStatus, Storefront
+from messagecenter.rows import unique_row
+from messagecenter.support import actions as support_actions
+from messagecenter.support import claim_queries, queries
+from messagecenter.support.claim_queries import when
+from messagecenter.support.models import (
+    CASE_STATUS_OF_STAGE,
+    Case,
+    CaseEventKind,
+    CaseKind,
+    Claim,
+    ClaimOutcome,
+    ClaimReason,
+    ClaimStage,
+)
+
+DESCRIPTION_MAX_CHARS = 5_000
+REASONS_MAX_CHARS = 5_000
+# Claims the sweep moves per transaction-by-transaction pass.
+SWEEP_BATCH = 200
+
+
+# --- filing --------------------------------------------------------------------------------
+
+
+def file_claim(
+    buyer: User,
+    order_number: str,
+    reason: str,
+    description: str,
+    *,
+    storefront_id: Any = None,
+    attachments: Any = (),
+    idempotency_key: str | None = None,
+    about_conversation_id: Any = None,
+    from_case_id: Any = None,
+) -> Claim:
+    """File a guarantee claim on one of the buyer's orders (from the order page, a
+    conversation with the seller or a customer-service case): the claim's conversation
+    with the buyer's account and evidence, the case in the claims team's queue (waiting
+    on the seller), the seller's deadline, and the "filed" message to both — or a refusal
+    that says why and until when (claim_queries.refusal). A retry with the same
+    idempotency key returns the same claim."""
+    if buyer.role != Role.BUYER:
+        raise NotAllowed("Guarantee claims are filed by buyers.", code="buyers_only")
+    order = marketplace_queries.access_order(buyer, str(order_number or ""))
+    if reason not in ClaimReason.values:
+        raise InvalidInput(
+            "Choose a reason: item not received, not as described, or returned but not refunded.",
+            code="invalid_claim_reason",
+        )
+    description = (description or "").strip()
+    if not description:
+        raise InvalidInput(
+            "Tell us what went wrong: the seller and the agent read it.", code="empty_description"
+        )
+    if len(description) > DESCRIPTION_MAX_CHARS:
+        raise InvalidInput(
+            f"Descriptions are limited to {DESCRIPTION_MAX_CHARS:,} characters.",
+            code="description_too_long",
+        )
+    storefront = storefront_of(order, storefront_id)
+    if idempotency_key:
+        again = _claim_for_key(buyer, idempotency_key)
+        if again is not None:
+            return again
+    about = _about_conversation(buyer, order, storefront, about_conversation_id)
+    from_case = queries.access_case(buyer, from_case_id) if from_case_id not in (None, "") else None
+    # A quick refusal before files are stored; the rules are checked again under the lock.
+    refused = claim_queries.refusal(buyer, order, storefront, reason, now=timezone.now())
+    if refused is not None:
+        raise refused
+    files = conversation_actions.store_attachments(list(attachments))
+    try:
+        return _file(
+            buyer, order, storefront, reason, description, files, idempotency_key, about, from_case
+        )
+    except IntegrityError:
+        # The partial unique index: another filing on this order committed first (the
+        # lock makes this rare; the index makes it impossible to get two).
+        if idempotency_key:
+            again = _claim_for_key(buyer, idempotency_key)
+            if again is not None:
+                return again
+        existing = claim_queries.open_claim_on(order)
+        if existing is None:
+            raise
+        raise Conflict(
+            f"There is already an open claim on this order: {existing.number}. "
+            "Follow it in your Claims folder.",
+            code="claim_already_open",
+        ) from None
+
+
+def _file(
+    buyer: User,
+    order: Order,
+    storefront: Storefront,
+    reason: str,
+    description: str,
+    files: list[conversation_actions.StoredFile],
+    idempotency_key: str | None,
+    about: Conversation | None,
+    from_case: Case | None,
+) -> Claim:
+    with transaction.atomic():
+        # Filings on one order take turns here; the second sees the first's claim.
+        list(Order.objects.select_for_update().filter(pk=order.pk).values_list("pk", flat=True))
+        now = timezone.now()
+        refused = claim_queries.refusal(buyer, order, storefront, reason, now=now)
+        if refused is not None:
+            raise refused
+        label = ClaimReason(reason).label
+        message = conversation_actions.start_claim_conversation(
+            buyer,
+            order,
+            storefront,
+            f"Claim: {label.lower()} — order {order.number}",
+            description,
+            idempotency_key=idempotency_key,
+            files=files,
+        )
+        due = now + timedelta(hours=settings.CLAIM_SELLER_RESPONSE_HOURS)
+        case = support_actions.open_case(
+            CaseKind.CLAIM,
+            buyer,
+            f"{label}: order {order.number} ({storefront.name})",
+            conversation_id=message.conversation_id,
+            order=order,
+            about_conversation=about,
+            status=CASE_STATUS_OF_STAGE[ClaimStage.SELLER_RESPONSE],
+            due_at=due,
+            reason=reason,
+            from_case=from_case.pk if from_case is not None else None,
+        )
+        claim = Claim.objects.create(
+            case=case,
+            order=order,
+            storefront=storefront,
+            reason=reason,
+            stage=ClaimStage.SELLER_RESPONSE,
+            filed_at=now,
+        )
+        conversation_actions.post_marketplace_message(
+            message.conversation_id,
+            f"Claim {claim.number} is filed: {label.lower()}, order {order.number}, "
+            f"against {storefront.name}. The seller has until {when(due)} to respond here. "
+            "Then an agent of the claims team decides, and both of you hear the decision "
+            "here.",
+        )
+        return claim
+
+
+def storefront_of(order: Order, storefront_id: Any) -> Storefront:
+    sellers = claim_queries.storefronts_of(order)
+    if storefront_id in (None, ""):
+        if len(sellers) == 1:
+            return sellers[0]
+        raise InvalidInput(
+            "This order has items from several sellers: choose the seller the claim is about.",
+            code="choose_seller",
+        )
+    chosen = next((one for one in sellers if str(one.pk) == str(storefront_id)), None)
+    if chosen is None:
+        raise InvalidInput("Choose one of the order's sellers.", code="seller_not_on_order")
+    return chosen
+
+
+def _about_conversation(
+    buyer: User, order: Order, storefront: Storefront, conversation_id: Any
+) -> Conversation | None:
+    """The buyer↔seller conversation the claim is about: the one filed from, or the
+    buyer's conversation with the seller about the order (agents read it beside the
+    claim)."""
+    if conversation_id not in (None, ""):
+        conversation = conversation_queries.access_conversation(buyer, conversation_id).conversation
+        if conversation.order_id != order.pk:
+            raise InvalidInput(
+                "That conversation is not about this order.", code="conversation_not_about_order"
+            )
+        return conversation
+    return claim_queries.order_conversation(order, storefront)
+
+
+def _claim_for_key(buyer: User, idempotency_key: str) -> Claim | None:
+    message = unique_row(
+        Message.objects.filter(sender=buyer, idempotency_key=idempotency_key).only(
+            "conversation_id"
+        )
+    )
+    if message is None:
+        return None
+    claim = claim_queries.claim_for_conversation(message.conversation_id)
+    if claim is None:
+        raise Conflict(
+            "This idempotency key was already used for a different message.",
+            code="idempotency_key_reused",
+        )
+    claim.found_by_idempotency_key = True
+    return claim
+
+
+# --- the seller's response -------------------------------------------------------------------
+
+
+def respond_to_claim(
+    seller: User,
+    claim_id: Any,
+    body: str,
+    *,
+    attachments: Any = (),
+    idempotency_key: str | None = None,
+) -> Claim:
+    """The seller's side, within their window: a message in the claim's conversation (with
+    evidence), and the claim goes to an agent's decision at once."""
+    claim = claim_queries.access_claim(seller, claim_id)
+    if seller.role != Role.SELLER or claim.storefront.seller_id != seller.pk:
+        raise NotAllowed("Only the seller the claim is against responds.", code="sellers_only")
+    files = conversation_actions.store_attachments(list(attachments))
+    with transaction.atomic():
+        case, claim = _lock(claim)
+        now = timezone.now()
+        if claim.stage != ClaimStage.SELLER_RESPONSE:
+            raise Conflict(_not_in_stage(claim, "respond to it"), code="claim_not_awaiting_seller")
+        if case.due_at is not None and now >= case.due_at:
+            raise Conflict(
+                f"The response window closed on {when(case.due_at)}: an agent decides now. "
+                "You can still write in the claim's conversation.",
+                code="claim_response_window_closed",
+            )
+        assert case.conversation_id is not None
+        conversation_actions.send_message(
+            seller, case.conversation_id, body, idempotency_key=idempotency_key, files=files
+        )
+        claim.seller_responded_at = now
+        _move(claim, case, ClaimStage.DECISION, actor=seller, now=now, moved_by="seller_response")
+        conversation_actions.post_marketplace_message(
+            case.conversation_id,
+            f"The seller has responded to claim {claim.number}. An agent of the claims team "
+            "now reads both sides and decides; you will both hear the decision here.",
+        )
+        return claim
+
+
+# --- the agent's decision --------------------------------------------------------------------
+
+
+def decide_claim(
+    agent: User,
+    claim_id: Any,
+    outcome: str,
+    reasons: str,
+    *,
+    refund_cents: Any = None,
+) -> Claim:
+    """An agent grants (with a refund, at most the order's total) or denies (with reasons)
+    a claim that waits for a decision. Granting records the refund (a marketplace Refund
+    row) in the same transaction. Both parties read the decision in the claim's
+    conversation; the buyer may then appeal once, unless this was the appeal's decision
+    (then it closes)."""
+    claim = claim_queries.access_claim(agent, claim_id)
+    if not queries.is_staff(agent):
+        raise NotFound("No such claim.", code="claim_not_found")
+    if outcome not in ClaimOutcome.values:
+        raise InvalidInput("Grant or deny the claim.", code="invalid_outcome")
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise InvalidInput(
+            "Give the reasons for the decision: both parties read them.", code="reasons_required"
+        )
+    if len(reasons) > REASONS_MAX_CHARS:
+        raise InvalidInput(
+            f"Reasons are limited to {REASONS_MAX_CHARS:,} characters.", code="reasons_too_long"
+        )
+    amount = _refund_amount(claim, outcome, refund_cents)
+    with transaction.atomic():
+        case, claim = _lock(claim)
+        now = timezone.now()
+        if claim.stage != ClaimStage.DECISION:
+            raise Conflict(_not_in_stage(claim, "decide it"), code="claim_not_awaiting_decision")
+        if outcome == ClaimOutcome.GRANTED and amount < claim.refunded_cents:
+            raise InvalidInput(
+                f"The claim has refunded {_money(claim.refunded_cents, claim.order)} already: "
+                "a new decision can grant more, never less.",
+                code="refund_below_earlier",
+            )
+        if case.assignee_id is None:
+            support_actions._assign(case, agent, actor=agent)
+        else:
+            assert case.conversation_id is not None
+            conversation_actions.add_participants(
+                case.conversation_id, [(agent, ParticipantRole.AGENT)]
+            )
+        refund: Refund | None = None
+        if outcome == ClaimOutcome.GRANTED and amount > claim.refunded_cents:
+            refund = Refund.objects.create(
+                order=claim.order,
+                amount_cents=amount - claim.refunded_cents,
+                currency=claim.order.currency,
+                status=RefundStatus.ISSUED,
+                created_at=now,
+            )
+            claim.refunded_cents = amount
+        claim.outcome, claim.decided_at, claim.decision_reasons = outcome, now, reasons
+        appealable = claim.appealed_at is None
+        assert case.conversation_id is not None
+        conversation_actions.send_message(
+            agent, case.conversation_id, _decision_text(claim, refund, appealable, now)
+        )
+        case.refresh_from_db(fields=["status", "assignee", "queued_at", "solved_at"])
+        _move(
+            claim,
+            case,
+            ClaimStage.APPEAL_WINDOW if appealable else ClaimStage.CLOSED,
+            actor=agent,
+            now=now,
+            moved_by="decision",
+            outcome=outcome,
+            refund_cents=refund.amount_cents if refund is not None else 0,
+            refund_id=refund.pk if refund is not None else None,
+        )
+        return claim
+
+
+def _refund_amount(claim: Claim, outcome: str, refund_cents: Any) -> int:
+    if outcome == ClaimOutcome.DENIED:
+        if refund_cents not in (None, "", 0, "0"):
+            raise InvalidInput("A denied claim refunds nothing.", code="refund_on_denial")
+        return claim.refunded_cents
+    try:
+        amount = int(refund_cents)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "A granted claim needs the refund amount, in cents.", code="invalid_refund_amount"
+        ) from None
+    total = claim.order.total_cents
+    if not 0 < amount <= total:
+        raise InvalidInput(
+            f"The refund is more than nothing and at most the order's total, "
+            f"{_money(total, claim.order)}.",
+            code="invalid_refund_amount",
+        )
+    return amount
+
+
+def _decision_text(claim: Claim, refund: Refund | None, appealable: bool, now: datetime) -> str:
+    if claim.outcome == ClaimOutcome.GRANTED:
+        lines = [f"Decision on claim {claim.number}: granted."]
+        if refund is not None:
+            lines.append(
+                f"A refund of {_money(refund.amount_cents, claim.order)} to the buyer is "
+                f"recorded on order {claim.order.number}"
+                + (
+                    f" (in all {_money(claim.refunded_cents, claim.order)} for this claim)."
+                    if claim.refunded_cents != refund.amount_cents
+                    else "."
+                )
+            )
+        else:
+            lines.append(
+                f"The refund of {_money(claim.refunded_cents, claim.order)} recorded earlier "
+                "stands."
+            )
+    else:
+        lines = [f"Decision on claim {claim.number}: denied."]
+    lines.append(f"Reasons: {claim.decision_reasons}")
+    if appealable:
+        until = now + timedelta(days=settings.CLAIM_APPEAL_DAYS)
+        lines.append(
+            f"The buyer may appeal this decision once, until {when(until)}; after that the "
+            "claim closes."
+        )
+    else:
+        lines.append("This was the decision on the appeal: the claim is closed.")
+    return "\n\n".join(lines)
+
+
+def _money(cents: int, order: Order) -> str:
+    return f"{cents / 100:,.2f} {order.currency}"
+
+
+# --- the buyer's appeal ----------------------------------------------------------------------
+
+
+def appeal_claim(
+    buyer: User, claim_id: Any, body: str, *, idempotency_key: str | None = None
+) -> Claim:
+    """The buyer asks for the decision to be looked at again — once, within the appeal
+    window: their reasons in the claim's conversation, and the claim waits for an agent's
+    decision again."""
+    claim = claim_queries.access_claim(buyer, claim_id)
+    if claim.case.customer_id != buyer.pk:
+        raise NotAllowed("Only the buyer who filed the claim can appeal.", code="buyers_only")
+    with transaction.atomic():
+        case, claim = _lock(claim)
+        now = timezone.now()
+        if claim.appealed_at is not None:
+            raise Conflict(
+                f"Claim {claim.number} was appealed already; a claim is appealed once.",
+                code="claim_already_appealed",
+            )
+        if claim.stage != ClaimStage.APPEAL_WINDOW:
+            raise Conflict(_not_in_stage(claim, "appeal"), code="claim_not_appealable")
+        if case.due_at is not None and now >= case.due_at:
+            raise Conflict(
+                f"The appeal window closed on {when(case.due_at)}.",
+                code="claim_appeal_window_closed",
+            )
+        assert case.conversation_id is not None
+        conversation_actions.send_message(
+            buyer, case.conversation_id, body, idempotency_key=idempotency_key
+        )
+        claim.appealed_at = now
+        case.refresh_from_db(fields=["status", "assignee", "queued_at", "solved_at"])
+        _move(claim, case, ClaimStage.DECISION, actor=buyer, now=now, moved_by="appeal")
+        conversation_actions.post_marketplace_message(
+            case.conversation_id,
+            f"Claim {claim.number} is appealed. An agent looks at it again and decides; this "
+            "decision is final.",
+        )
+        return claim
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+def sweep_claim_deadlines(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH) -> int:
+    """The periodic job: every claim whose deadline has come (`due_at <= now`) moves on —
+    a silent seller's claim goes to an agent's decision, a decision past its appeal window
+    closes. One transaction per claim, the deadline checked again under its locks (a
+    seller who responded a moment before wins). Returns how many moved."""
+    now = now or timezone.now()
+    moved = 0
+    while True:
+        due = list(
+            Case.objects.filter(kind=CaseKind.CLAIM, due_at__lte=now)
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for case_id in due:
+            moved += _sweep_one(case_id, now)
+        if len(due) < batch_size:
+            return moved
+
+
+def _sweep_one(case_id: int, now: datetime) -> int:
+    claim = unique_row(
+        Claim.objects.select_related("case", "order", "storefront").filter(pk=case_id)
+    )
+    if claim is None:
+        return 0
+    with transaction.atomic():
+        case, claim = _lock(claim)
+        if case.due_at is None or case.due_at > now:
+            return 0
+        assert case.conversation_id is not None
+        if claim.stage == ClaimStage.SELLER_RESPONSE:
+            deadline = case.due_at
+            _move(claim, case, ClaimStage.DECISION, actor=None, now=now, moved_by="seller_silent")
+            conversation_actions.post_marketplace_message(
+                case.conversation_id,
+                f"The seller did not respond to claim {claim.number} by {when(deadline)}. An "
+                "agent of the claims team now decides on what the buyer sent; you will both "
+                "hear the decision here.",
+            )
+            return 1
+        if claim.stage == ClaimStage.APPEAL_WINDOW:
+            deadline = case.due_at
+            _move(
+                claim, case, ClaimStage.CLOSED, actor=None, now=now, moved_by="appeal_window_passed"
+            )
+            conversation_actions.post_marketplace_message(
+                case.conversation_id,
+                f"The appeal window of claim {claim.number} ended on {when(deadline)}: the "
+                "decision stands and the claim is closed.",
+            )
+            return 1
+        # A stage without a deadline never has one set; clear a stray one.
+        case.due_at = None
+        case.save(update_fields=["due_at"])
+        return 0
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+def _lock(claim: Claim) -> tuple[Case, Claim]:
+    """Support's lock order (participants → team → case), then the claim row, read again."""
+    case = support_actions._lock(claim.case)
+    locked = unique_row(
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("order", "storefront", "storefront__seller")
+        .filter(pk=claim.pk)
+    )
+    if locked is None:
+        raise NotFound("No such claim.", code="claim_not_found")
+    locked.case = case
+    return case, locked
+
+
+def _move(
+    claim: Claim,
+    case: Case,
+    stage: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    **detail: Any,
+) -> None:
+    """The claim to its next stage, with its case's status (queue counters), deadline and
+    history, and the customer's live update — all in the caller's transaction."""
+    previous = claim.stage
+    claim.stage = stage
+    if stage == ClaimStage.CLOSED:
+        claim.closed_at = now
+    claim.save()
+    if stage == ClaimStage.SELLER_RESPONSE:
+        case.due_at = now + timedelta(hours=settings.CLAIM_SELLER_RESPONSE_HOURS)
+    elif stage == ClaimStage.APPEAL_WINDOW:
+        case.due_at = now + timedelta(days=settings.CLAIM_APPEAL_DAYS)
+    else:
+        case.due_at = None
+    case.save(update_fields=["due_at"])
+    support_actions._change(case, status=CASE_STATUS_OF_STAGE[stage], now=now)
+    support_actions._history(
+        case, actor, CaseEventKind.CLAIM_STAGE, now=now, previous=previous, stage=stage, **detail
+    )
+    support_actions._tell_customer(case)
+
+
+def _not_in_stage(claim: Claim, what: str) -> str:
+    return f"Claim {claim.number} is at “{ClaimStage(claim.stage).label}”: you cannot {what} now."

@@ -1,0 +1,293 @@
+"""Reads of guarantee claims, always from the person asking (docs/support.md#guarantee-claims):
+who may see a claim, who may file one and when — each refusal in words a buyer can act
+on ("you can file from …", "contact the seller first: they have until …").
+
+A claim is seen by its buyer (the case's customer), the seller it is against, and the
+agents of the claims team (admins: every team); anyone else gets the same NotFound as for
+a claim that does not exist.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import formats, timezone
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations.models import Conversation, Message
+from messagecenter.errors import Conflict, MessageCenterError, NotAllowed, NotFound
+from messagecenter.marketplace.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+    Storefront,
+)
+from messagecenter.rows import unique_row
+from messagecenter.support.models import Claim, ClaimReason, ClaimStage
+from messagecenter.support.queries import as_id, is_staff, team_ids
+
+BUYER_VIEW = "buyer"
+SELLER_VIEW = "seller"
+
+
+def access_claim(user: User, claim_id: Any) -> Claim:
+    """The claim, if the person may see it: its buyer, the seller it is against, an agent
+    of the case's team, an admin."""
+    value = (
+        claim_id[3:]
+        if isinstance(claim_id, str) and claim_id.upper().startswith("CS-")
+        else claim_id
+    )
+    number = as_id(value, code="claim_not_found")
+    claims = Claim.objects.select_related(
+        "case",
+        "case__team",
+        "case__assignee",
+        "case__customer",
+        "order",
+        "storefront",
+        "storefront__seller",
+    ).filter(pk=number)
+    if is_staff(user):
+        if user.role != Role.ADMIN:
+            claims = claims.filter(case__team_id__in=team_ids(user))
+    elif user.role == Role.SELLER:
+        claims = claims.filter(storefront__seller=user)
+    else:
+        claims = claims.filter(case__customer=user)
+    claim = unique_row(claims)
+    if claim is None:
+        raise NotFound("No such claim.", code="claim_not_found")
+    return claim
+
+
+def claims_of(user: User, view: str = BUYER_VIEW, *, limit: int = 100) -> list[Claim]:
+    """A buyer's claims, or the claims against a seller's storefront, newest first."""
+    claims = Claim.objects.select_related("case", "order", "storefront")
+    if view == SELLER_VIEW and user.role == Role.SELLER:
+        claims = claims.filter(storefront__seller=user)
+    elif view == BUYER_VIEW and user.role == Role.BUYER:
+        claims = claims.filter(case__customer=user)
+    else:
+        return []
+    return list(claims.order_by("-filed_at", "-pk")[:limit])
+
+
+def claim_for_conversation(conversation_id: int) -> Claim | None:
+    return unique_row(
+        Claim.objects.select_related("case", "order", "storefront").filter(
+            case__conversation_id=conversation_id
+        )
+    )
+
+
+def open_claim_on(order: Order) -> Claim | None:
+    return unique_row(
+        Claim.objects.select_related("case").filter(order=order).exclude(stage=ClaimStage.CLOSED)
+    )
+
+
+# --- who may file, and when ------------------------------------------------------------------
+
+
+def when(moment: datetime) -> str:
+    """A deadline as people read it, to the minute, in the active time zone (the person
+    asking: TimeZoneMiddleware), its abbreviation named."""
+    return formats.date_format(timezone.localtime(moment), "D, M j, Y, g:i A T")
+
+
+def storefronts_of(order: Order) -> list[Storefront]:
+    """The sellers of an order's items, in the order they appear."""
+    seen: dict[int, Storefront] = {}
+    for item in OrderItem.objects.filter(order=order).select_related("storefront__seller"):
+        seen.setdefault(item.storefront_id, item.storefront)
+    return list(seen.values())
+
+
+def order_conversation(order: Order, storefront: Storefront) -> Conversation | None:
+    """The buyer's conversation with this seller about the order (one per order and
+    seller: its topic key)."""
+    return unique_row(
+        Conversation.objects.filter(topic_key=f"order:{order.pk}:storefront:{storefront.pk}")
+    )
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether the buyer may file for one reason now; if not, the refusal to show."""
+
+    reason: str
+    label: str
+    refusal: MessageCenterError | None
+
+    @property
+    def may_file(self) -> bool:
+        return self.refusal is None
+
+
+def eligibility(
+    buyer: User, order: Order, storefront: Storefront, *, now: datetime | None = None
+) -> list[Eligibility]:
+    """Every reason with its answer, for the filing page and the API."""
+    now = now or timezone.now()
+    facts = _facts(order, storefront)
+    return [
+        Eligibility(reason, label, refusal(buyer, order, storefront, reason, now=now, facts=facts))
+        for reason, label in ClaimReason.choices
+    ]
+
+
+@dataclass(frozen=True)
+class _Facts:
+    open_claim: Claim | None
+    earlier_claim: Claim | None
+    first_asked_at: datetime | None
+    delivered: bool
+    latest_estimate: date | None
+    returns: list[ReturnRequest]
+
+
+def _facts(order: Order, storefront: Storefront) -> _Facts:
+    claims = list(
+        Claim.objects.select_related("case").filter(order=order).order_by("-filed_at", "-pk")
+    )
+    conversation = order_conversation(order, storefront)
+    first_asked_at = None
+    if conversation is not None:
+        first_asked_at = (
+            Message.objects.filter(conversation=conversation, sender_id=order.buyer_id)
+            .order_by("id")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    shipments = list(Shipment.objects.filter(order=order))
+    return _Facts(
+        open_claim=next((claim for claim in claims if claim.stage != ClaimStage.CLOSED), None),
+        earlier_claim=next(
+            (claim for claim in claims if claim.storefront_id == storefront.pk), None
+        ),
+        first_asked_at=first_asked_at,
+        delivered=order.status == OrderStatus.DELIVERED
+        or any(shipment.delivered_at is not None for shipment in shipments),
+        latest_estimate=max(
+            (s.estimated_delivery for s in shipments if s.estimated_delivery is not None),
+            default=None,
+        ),
+        returns=list(ReturnRequest.objects.filter(order=order).order_by("requested_at")),
+    )
+
+
+def refusal(
+    buyer: User,
+    order: Order,
+    storefront: Storefront,
+    reason: str,
+    *,
+    now: datetime,
+    facts: _Facts | None = None,
+) -> MessageCenterError | None:
+    """Why the buyer may not file this claim now (the first rule it fails), or None.
+    The rules and their settings: docs/support.md#who-may-file-and-when."""
+    facts = facts or _facts(order, storefront)
+    shop = storefront.name
+    if order.status == OrderStatus.CANCELLED:
+        return NotAllowed(
+            "This order was cancelled: there is nothing to claim.", code="claim_order_cancelled"
+        )
+    window_end = order.placed_at + timedelta(days=settings.CLAIM_FILING_WINDOW_DAYS)
+    if now >= window_end:
+        return NotAllowed(
+            f"Claims on this order could be filed until {when(window_end)} "
+            f"({settings.CLAIM_FILING_WINDOW_DAYS} days after it was placed).",
+            code="claim_window_closed",
+        )
+    if facts.open_claim is not None:
+        return Conflict(
+            f"There is already an open claim on this order: {facts.open_claim.number}. "
+            "Follow it in your Claims folder.",
+            code="claim_already_open",
+        )
+    if facts.earlier_claim is not None:
+        return Conflict(
+            f"You already filed a claim against {shop} on this order "
+            f"({facts.earlier_claim.number}); a claim is decided once, with one appeal.",
+            code="claim_already_filed",
+        )
+    contact_hours = settings.CLAIM_CONTACT_SELLER_FIRST_HOURS
+    if facts.first_asked_at is None:
+        return NotAllowed(
+            f"Contact the seller first: you have not written to {shop} about this order yet. "
+            f"Once you have, they have {contact_hours} hours to put it right before you can "
+            "file a claim.",
+            code="contact_seller_first",
+        )
+    seller_until = facts.first_asked_at + timedelta(hours=contact_hours)
+    if now < seller_until:
+        return NotAllowed(
+            f"Contact the seller first: {shop} has until {when(seller_until)} to answer and "
+            f"put it right. You can file a claim from then.",
+            code="contact_seller_first",
+        )
+    if reason == ClaimReason.NOT_RECEIVED:
+        file_from = _not_received_from(order, facts)
+        if now < file_from:
+            return NotAllowed(
+                f"You can file from {when(file_from)}: the order may still arrive by then.",
+                code="claim_too_early",
+            )
+    elif reason == ClaimReason.NOT_AS_DESCRIBED:
+        if not facts.delivered:
+            return NotAllowed(
+                "You can file “not as described” once the order is delivered; if it has not "
+                "arrived, choose “item not received”.",
+                code="claim_not_delivered",
+            )
+    elif reason == ClaimReason.RETURNED_NOT_REFUNDED:
+        waiting = [
+            one
+            for one in facts.returns
+            if one.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+        ]
+        if not waiting:
+            return NotAllowed(
+                "There is no return on this order waiting for a refund: start a return first.",
+                code="claim_no_return",
+            )
+        file_from = waiting[0].requested_at + timedelta(days=settings.CLAIM_REFUND_WAIT_DAYS)
+        if now < file_from:
+            return NotAllowed(
+                f"You can file from {when(file_from)}: the seller has until then to refund "
+                "your return.",
+                code="claim_too_early",
+            )
+    else:
+        return NotAllowed("Choose why you are filing the claim.", code="invalid_claim_reason")
+    return None
+
+
+def _not_received_from(order: Order, facts: _Facts) -> datetime:
+    if facts.latest_estimate is not None:
+        estimate_end = timezone.make_aware(
+            datetime.combine(facts.latest_estimate + timedelta(days=1), time.min)
+        )
+        return estimate_end + timedelta(days=settings.CLAIM_NOT_RECEIVED_AFTER_DAYS)
+    return order.placed_at + timedelta(days=settings.CLAIM_NOT_RECEIVED_WITHOUT_ESTIMATE_DAYS)
+
+
+# --- what people read -----------------------------------------------------------------------
+
+
+def stage_detail(claim: Claim) -> str:
+    """The claim's next step, in words, with its deadline."""
+    due = claim.case.due_at
+    if claim.stage == ClaimStage.SELLER_RESPONSE and due is not None:
+        return f"The seller has until {when(due)} to respond; then an agent decides."
+    if claim.stage == ClaimStage.DECISION:
+        return "An agent of the claims team is deciding."
+    if claim.stage == ClaimStage.APPEAL_WINDOW and due is not None:
+        return f"The buyer may appeal once, until {when(due)}; then the claim closes."
+    return "This claim is closed."

@@ -1,0 +1,60 @@
+"""At most one open claim per order, whatever the concurrency: 50 filings at once, each in
+its own thread and database connection, on SQLite and on PostgreSQL (docs/support.md,
+"One open claim per order")."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Conversation, Message
+from messagecenter.errors import Conflict
+from messagecenter.marketplace.models import Order, Product
+from messagecenter.support import claim_actions, queries
+from messagecenter.support.models import Case, Claim
+from tests import factories
+from tests.conversations.test_concurrency import in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FILINGS = 50
+
+
+def test_fifty_concurrent_filings_make_one_claim_and_49_clear_refusals(
+    buyer: User, seller: User, product: Product
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=timezone.now() - timedelta(days=20))
+    asked = conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "Where is it?"
+    )
+    Message.objects.filter(pk=asked.pk).update(created_at=timezone.now() - timedelta(days=3))
+    reasons = ["not_received", "not_as_described"]
+    Order.objects.filter(pk=order.pk).update(status="delivered")
+
+    def attempt(n: int) -> Claim | Conflict:
+        try:
+            return claim_actions.file_claim(
+                buyer, order.number, reasons[n % 2], f"Filing number {n}."
+            )
+        except Conflict as refused:
+            return refused
+
+    answers = in_threads([lambda n=n: attempt(n) for n in range(FILINGS)])
+
+    claims = [answer for answer in answers if isinstance(answer, Claim)]
+    refusals = [answer for answer in answers if isinstance(answer, Conflict)]
+    assert len(claims) == 1
+    assert len(refusals) == FILINGS - 1
+    the_claim = claims[0]
+    assert {refused.code for refused in refusals} == {"claim_already_open"}
+    assert {refused.message for refused in refusals} == {
+        f"There is already an open claim on this order: {the_claim.number}. "
+        "Follow it in your Claims folder."
+    }
+    # Nothing of the 49 refused filings is left behind: one claim, one case, one claim
+    # conversation, and the counters agree with the cases.
+    assert Claim.objects.count() == Case.objects.filter(kind="claim").count() == 1
+    assert Conversation.objects.filter(kind="claim").count() == 1
+    assert queries.stored_counts() == queries.recount()

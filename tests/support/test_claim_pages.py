@@ -1,0 +1,171 @@
+"""Guarantee claims on the web: filing from the order, the claim's page for buyer and seller,
+the decision in the console (docs/support.md#guarantee-claims)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Attachment, Message
+from messagecenter.marketplace.models import Product, Refund
+from messagecenter.support import claim_actions, claim_queries
+from messagecenter.support.models import Claim
+from tests import factories
+from tests.support.claims import Clock, claimable_order, clock
+
+__all__ = ["clock"]
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def signed_in(person: User) -> Client:
+    client = Client()
+    client.force_login(person)
+    return client
+
+
+def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=2))
+    client = signed_in(buyer)
+
+    order_page = client.get(reverse("order", args=[order.number]))
+    form = client.get(reverse("claim-file", args=[order.number]))
+
+    assert reverse("claim-file", args=[order.number]) in order_page.content.decode()
+    page = form.content.decode()
+    assert form.status_code == 200
+    assert page.count("Contact the seller first: you have not written to Acme Kitchen") == 3
+    assert page.count(" disabled ") == 3
+
+
+def test_a_buyer_files_a_claim_with_a_photo_and_lands_in_its_conversation(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+
+    response = signed_in(buyer).post(
+        reverse("claim-file", args=[order.number]),
+        {
+            "reason": "not_received",
+            "description": "Nothing came.",
+            "idempotency_key": "form-1",
+            "attachments": SimpleUploadedFile("door.png", PNG, content_type="image/png"),
+        },
+    )
+
+    claim = Claim.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("conversation", args=[claim.case.conversation_id])
+    assert (
+        Attachment.objects.filter(message__conversation_id=claim.case.conversation_id).count() == 1
+    )
+    conversation = signed_in(seller).get(response["Location"]).content.decode()
+    assert f"{claim.number} · Guarantee claim · Waiting for the seller" in conversation
+    assert reverse("claim", args=[claim.pk]) in conversation
+
+
+def test_a_refused_filing_shows_why_with_400_and_files_nothing(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+
+    response = signed_in(buyer).post(
+        reverse("claim-file", args=[order.number]),
+        {"reason": "not_received", "description": "Nothing came."},
+    )
+
+    assert response.status_code == 403
+    assert "Contact the seller first" in response.content.decode()
+    assert not Claim.objects.exists()
+    assert not Message.objects.filter(conversation__kind="claim").exists()
+
+
+def test_the_seller_responds_from_the_claim_page(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    client = signed_in(seller)
+
+    page = client.get(reverse("claim", args=[claim.pk])).content.decode()
+    response = client.post(
+        reverse("claim-respond", args=[claim.pk]),
+        {
+            "body": "Delivered on Monday, photo attached.",
+            "attachments": SimpleUploadedFile("proof.png", PNG, content_type="image/png"),
+        },
+    )
+
+    assert "Respond to the claim" in page
+    assert response.status_code == 302
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+    assert Attachment.objects.filter(message__sender=seller).count() == 1
+
+
+def test_the_agent_grants_from_the_console_and_both_read_the_refund(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    client = signed_in(agent)
+
+    console = client.get(reverse("console-case", args=[claim.pk])).content.decode()
+    refused = client.post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": "9999.99", "reasons": "Lost."},
+    )
+    granted = client.post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": "12.50", "reasons": "The carrier lost it."},
+    )
+
+    assert 'data-testid="claim-panel"' in console
+    assert "Record the decision" in console
+    assert refused.status_code == 400
+    assert granted.status_code == 302
+    assert Refund.objects.get().amount_cents == 1250
+    for person in (buyer, seller):
+        conversation = signed_in(person).get(
+            reverse("conversation", args=[claim.case.conversation_id])
+        )
+        assert "A refund of 12.50 USD to the buyer is recorded" in conversation.content.decode()
+
+
+def test_the_buyer_appeals_from_the_claim_page(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    claim_actions.decide_claim(agent, claim.pk, "denied", "Delivered.")
+    client = signed_in(buyer)
+
+    page = client.get(reverse("claim", args=[claim.pk])).content.decode()
+    response = client.post(reverse("claim-appeal", args=[claim.pk]), {"body": "Not to me."})
+
+    assert "Appeal the decision" in page
+    assert claim_queries.when(clock.now + timedelta(days=30)) in page
+    assert response.status_code == 302
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
+def test_other_people_get_a_404_for_a_claim(
+    buyer: User, other_buyer: User, other_seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    other_agent = factories.agent_in_team("customer-service")
+
+    for person in (other_buyer, other_seller, other_agent):
+        assert signed_in(person).get(reverse("claim", args=[claim.pk])).status_code == 404
+    assert signed_in(other_buyer).get(reverse("claim-file", args=[order.number])).status_code == 404

@@ -1,0 +1,500 @@
+"""Guarantee claims: who may file and when, the lifecycle with its deadlines, the messages
+both parties get, the refund (docs/support.md#guarantee-claims)."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.test import TestCase
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Attachment, Message, Participant
+from messagecenter.delivery.models import Email
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace.models import (
+    Order,
+    Product,
+    Refund,
+    ReturnRequest,
+    Shipment,
+)
+from messagecenter.realtime.models import UserEvent
+from messagecenter.support import actions, claim_actions, claim_queries, queries
+from messagecenter.support.models import Case, CaseEvent, Claim
+from tests import factories
+from tests.conversations.helpers import maintained_unread, recounted_unread
+from tests.support.claims import Clock, claimable_order, clock
+
+__all__ = ["clock"]
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def claims_agent(db: None) -> User:
+    return factories.agent_in_team("claims", username="dana", first_name="Dana")
+
+
+def counts_are_true(*people: User) -> None:
+    assert queries.stored_counts() == queries.recount()
+    for person in people:
+        assert maintained_unread(person) == recounted_unread(person)
+
+
+def file(buyer: User, order: Order, reason: str = "not_received", **options: object) -> Claim:
+    return claim_actions.file_claim(
+        buyer, order.number, reason, "The parcel never came.", **options
+    )
+
+
+def texts(claim: Claim) -> list[str]:
+    return list(
+        Message.objects.filter(conversation_id=claim.case.conversation_id)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+
+
+# --- filing ----------------------------------------------------------------------------------
+
+
+def test_filing_opens_a_claim_in_both_claims_folders_waiting_on_the_seller(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    photo = SimpleUploadedFile("receipt.pdf", PDF, content_type="application/pdf")
+
+    claim = file(buyer, order, attachments=[photo])
+
+    case = claim.case
+    assert (claim.stage, claim.reason, claim.storefront_id) == (
+        "seller_response",
+        "not_received",
+        product.storefront_id,
+    )
+    assert (case.kind, case.status, case.team.slug, case.customer_id) == (
+        "claim",
+        "pending",
+        "claims",
+        buyer.pk,
+    )
+    assert case.due_at == clock.now + timedelta(hours=48)
+    # The agent reading the claim sees the buyer's conversation with the seller beside it.
+    assert case.about_conversation is not None
+    assert (
+        case.about_conversation.topic_key == f"order:{order.pk}:storefront:{product.storefront_id}"
+    )
+    folders = dict(
+        Participant.objects.filter(conversation_id=case.conversation_id).values_list(
+            "user_id", "folder"
+        )
+    )
+    assert folders == {buyer.pk: "claims", seller.pk: "claims"}
+    bodies = texts(claim)
+    assert bodies[0] == "The parcel never came."
+    assert bodies[1].startswith(f"Claim {claim.number} is filed: item not received")
+    assert "The seller has until" in bodies[1]
+    assert Attachment.objects.filter(message__conversation_id=case.conversation_id).count() == 1
+    assert maintained_unread(seller)["claims"] == 1
+    # E-mail per preferences: claims are customer-service mail, always on.
+    assert Email.objects.filter(user=seller, category="customer_service").count() == 2
+    assert Email.objects.filter(user=buyer, category="customer_service").count() == 1
+    assert UserEvent.objects.filter(user=buyer, kind="case.updated").count() == 1
+    assert [found.pk for found in queries.queue_page(claims_agent, "waiting").cases] == [case.pk]
+    counts_are_true(buyer, seller)
+
+
+def test_a_retry_with_the_same_key_is_the_same_claim(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+
+    first = file(buyer, order, idempotency_key="claim-1")
+    again = file(buyer, order, idempotency_key="claim-1")
+
+    assert again.pk == first.pk
+    assert again.found_by_idempotency_key
+    assert Claim.objects.count() == 1
+
+
+def test_the_buyer_who_never_wrote_to_the_seller_is_told_to_do_so_first(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order)
+
+    assert refused.value.code == "contact_seller_first"
+    assert "you have not written to Acme Kitchen about this order yet" in refused.value.message
+    assert not Case.objects.exists()
+
+
+def test_the_seller_keeps_48_hours_from_the_buyers_first_message(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+    from messagecenter.conversations import actions as conversation_actions
+
+    conversation_actions.contact_seller_about_order(buyer, order.pk, product.storefront_id, "Hi?")
+    until = clock.now + timedelta(hours=48)
+    clock.advance(hours=48, seconds=-1)
+
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order)
+
+    assert refused.value.code == "contact_seller_first"
+    assert f"has until {claim_queries.when(until)}" in refused.value.message
+    clock.advance(seconds=1)
+    assert file(buyer, order).stage == "seller_response"
+
+
+def test_item_not_received_can_be_filed_from_days_after_the_estimated_delivery(
+    buyer: User, product: Product, clock: Clock, settings: object
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    Shipment.objects.create(
+        order=order,
+        carrier="UPS",
+        tracking_number="1Z",
+        shipped_at=clock.now - timedelta(days=5),
+        estimated_delivery=date.today() + timedelta(days=1),
+    )
+
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order)
+
+    assert refused.value.code == "claim_too_early"
+    assert refused.value.message.startswith("You can file from ")
+
+
+def test_not_as_described_needs_a_delivered_order(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order, "not_as_described")
+    assert refused.value.code == "claim_not_delivered"
+
+    Order.objects.filter(pk=order.pk).update(status="delivered")
+    assert file(buyer, order, "not_as_described").reason == "not_as_described"
+
+
+def test_returned_but_not_refunded_needs_a_return_waiting_past_its_refund_time(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order, "returned_not_refunded")
+    assert refused.value.code == "claim_no_return"
+
+    ReturnRequest.objects.create(
+        order=order, status="received", reason="Broken", requested_at=clock.now
+    )
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order, "returned_not_refunded")
+    assert refused.value.code == "claim_too_early"
+    assert "the seller has until then to refund your return" in refused.value.message
+
+    clock.advance(days=14)
+    assert file(buyer, order, "returned_not_refunded").stage == "seller_response"
+
+
+def test_a_second_claim_on_an_order_is_refused_while_one_is_open(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    first = file(buyer, order)
+
+    with pytest.raises(Conflict) as refused:
+        file(buyer, order, "not_as_described")
+
+    assert refused.value.code == "claim_already_open"
+    assert first.number in refused.value.message
+
+
+def test_the_database_refuses_a_second_open_claim_on_an_order_whatever_python_checks(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    first = file(buyer, order)
+    other_case = actions.open_case("claim", buyer, "Forced", order=order)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Claim.objects.create(
+            case=other_case,
+            order=order,
+            storefront=first.storefront,
+            reason="not_received",
+            stage="decision",
+            filed_at=clock.now,
+        )
+    Claim.objects.filter(pk=first.pk).update(stage="closed")
+    Claim.objects.create(
+        case=other_case,
+        order=order,
+        storefront=first.storefront,
+        reason="not_received",
+        stage="decision",
+        filed_at=clock.now,
+    )
+
+
+def test_filing_is_for_the_orders_buyer(
+    buyer: User, other_buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+
+    with pytest.raises(NotFound):
+        file(other_buyer, order)
+    with pytest.raises(NotAllowed):
+        file(seller, order)
+    assert not Claim.objects.exists()
+
+
+def test_a_multi_seller_order_asks_which_seller(
+    buyer: User, product: Product, other_seller: User, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    other = factories.ProductFactory(storefront=other_seller.storefront)
+    order.items.create(
+        product=other, storefront=other.storefront, title=other.title, unit_price_cents=100
+    )
+
+    with pytest.raises(InvalidInput) as refused:
+        file(buyer, order)
+
+    assert refused.value.code == "choose_seller"
+    assert file(buyer, order, storefront_id=product.storefront_id).storefront_id == (
+        product.storefront_id
+    )
+
+
+def test_a_claim_filed_from_a_case_remembers_it(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    request = actions.open_request(buyer, "Lost parcel", "Help", order_number=order.number)
+
+    claim = file(buyer, order, from_case_id=request.pk)
+
+    opened = CaseEvent.objects.get(case=claim.case, kind="opened")
+    assert opened.detail == {"reason": "not_received", "from_case": request.pk}
+
+
+# --- the lifecycle ---------------------------------------------------------------------------
+
+
+def test_the_seller_responds_within_the_window_and_an_agent_decides(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    clock.advance(hours=47, minutes=59, seconds=59)
+
+    responded = claim_actions.respond_to_claim(seller, claim.pk, "Tracking shows it arrived.")
+
+    assert responded.stage == "decision"
+    case = Case.objects.get(pk=claim.pk)
+    assert (case.status, case.due_at) == ("open", None)
+    assert [found.pk for found in queries.queue_page(claims_agent, "unassigned").cases] == [
+        claim.pk
+    ]
+    assert texts(claim)[-2:] == [
+        "Tracking shows it arrived.",
+        f"The seller has responded to claim {claim.number}. An agent of the claims team now "
+        "reads both sides and decides; you will both hear the decision here.",
+    ]
+    counts_are_true(buyer, seller, claims_agent)
+
+
+def test_granting_records_the_refund_and_tells_both_parties(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    Email.objects.all().delete()
+
+    decided = claim_actions.decide_claim(
+        claims_agent, claim.pk, "granted", "The carrier lost it.", refund_cents=order.total_cents
+    )
+
+    refund = Refund.objects.get(order=order)
+    assert (refund.amount_cents, refund.status) == (order.total_cents, "issued")
+    assert (decided.stage, decided.outcome, decided.refunded_cents) == (
+        "appeal_window",
+        "granted",
+        order.total_cents,
+    )
+    case = Case.objects.get(pk=claim.pk)
+    assert (case.status, case.assignee_id) == ("solved", claims_agent.pk)
+    assert case.due_at == clock.now + timedelta(days=30)
+    decision = Message.objects.filter(conversation_id=case.conversation_id).latest("id")
+    assert decision.sender_id == claims_agent.pk
+    assert f"A refund of {order.total_cents / 100:,.2f} USD to the buyer is recorded" in (
+        decision.body
+    )
+    for person in (buyer, seller):
+        assert (
+            Participant.objects.get(user=person, conversation_id=case.conversation_id).unread_count
+            >= 1
+        )
+        assert Email.objects.filter(user=person, message=decision).count() == 1
+    counts_are_true(buyer, seller, claims_agent)
+
+
+def test_a_refund_above_the_order_total_is_refused(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+
+    with pytest.raises(InvalidInput) as refused:
+        claim_actions.decide_claim(
+            claims_agent, claim.pk, "granted", "Yes.", refund_cents=order.total_cents + 1
+        )
+
+    assert refused.value.code == "invalid_refund_amount"
+    assert not Refund.objects.exists()
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
+def test_a_silent_seller_sends_the_claim_to_a_decision_at_the_deadline_to_the_second(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    deadline = clock.now + timedelta(hours=48)
+
+    assert claim_actions.sweep_claim_deadlines(now=deadline - timedelta(seconds=1)) == 0
+    clock.now = deadline
+    with pytest.raises(Conflict) as late:
+        claim_actions.respond_to_claim(seller, claim.pk, "Here I am.")
+    assert late.value.code == "claim_response_window_closed"
+    assert claim_actions.sweep_claim_deadlines(now=deadline) == 1
+
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+    assert Case.objects.get(pk=claim.pk).status == "open"
+    assert texts(claim)[-1].startswith(f"The seller did not respond to claim {claim.number} by")
+    counts_are_true(buyer, seller)
+
+
+def test_the_buyer_appeals_once_and_the_second_decision_closes_it(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    claim_actions.sweep_claim_deadlines(now=clock.advance(hours=48))
+    claim_actions.decide_claim(claims_agent, claim.pk, "denied", "Delivered with a photo.")
+    clock.advance(days=29)
+
+    appealed = claim_actions.appeal_claim(buyer, claim.pk, "The photo shows another door.")
+
+    assert appealed.stage == "decision"
+    assert Case.objects.get(pk=claim.pk).status == "open"
+    claim_actions.decide_claim(
+        claims_agent, claim.pk, "granted", "Wrong address.", refund_cents=500
+    )
+    closed = Claim.objects.get(pk=claim.pk)
+    assert (closed.stage, closed.refunded_cents) == ("closed", 500)
+    assert Case.objects.get(pk=claim.pk).status == "closed"
+    with pytest.raises(Conflict) as again:
+        claim_actions.appeal_claim(buyer, claim.pk, "Once more.")
+    assert again.value.code == "claim_already_appealed"
+    counts_are_true(buyer, seller, claims_agent)
+
+
+def test_the_appeal_window_closes_the_claim_at_its_deadline(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    claim_actions.decide_claim(claims_agent, claim.pk, "denied", "No evidence.")
+    deadline = clock.now + timedelta(days=30)
+
+    assert claim_actions.sweep_claim_deadlines(now=deadline - timedelta(seconds=1)) == 0
+    clock.now = deadline
+    with pytest.raises(Conflict) as late:
+        claim_actions.appeal_claim(buyer, claim.pk, "Wait.")
+    assert late.value.code == "claim_appeal_window_closed"
+    assert claim_actions.sweep_claim_deadlines() == 1
+
+    assert Claim.objects.get(pk=claim.pk).stage == "closed"
+    assert texts(claim)[-1].startswith(f"The appeal window of claim {claim.number} ended")
+    # Closed: the order may have a claim again (the open marker is gone) — not against
+    # the same seller, though: a claim is decided once.
+    with pytest.raises(Conflict) as refused:
+        file(buyer, order)
+    assert refused.value.code == "claim_already_filed"
+    counts_are_true(buyer, seller, claims_agent)
+
+
+def test_a_buyers_message_does_not_move_a_claim_out_of_the_sellers_window(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    from messagecenter.conversations import actions as conversation_actions
+
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    assert claim.case.conversation_id is not None
+
+    conversation_actions.send_message(buyer, claim.case.conversation_id, "Any news?")
+
+    assert Case.objects.get(pk=claim.pk).status == "pending"
+
+
+def test_agents_cannot_set_a_claims_status_by_hand(
+    buyer: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+
+    with pytest.raises(InvalidInput) as refused:
+        actions.set_case_status(claims_agent, claim.pk, "solved")
+
+    assert refused.value.code == "claim_status_follows_stage"
+
+
+def test_only_the_right_people_move_a_claim(
+    buyer: User,
+    other_buyer: User,
+    seller: User,
+    other_seller: User,
+    product: Product,
+    clock: Clock,
+    claims_agent: User,
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    other_agent = factories.agent_in_team("customer-service")
+
+    for person in (other_buyer, other_seller):
+        with pytest.raises(NotFound):
+            claim_actions.respond_to_claim(person, claim.pk, "Me?")
+    with pytest.raises(NotAllowed):
+        claim_actions.respond_to_claim(buyer, claim.pk, "Me?")
+    with pytest.raises(NotFound):
+        claim_actions.decide_claim(other_agent, claim.pk, "denied", "No.")
+    with pytest.raises(NotFound):
+        claim_actions.decide_claim(seller, claim.pk, "denied", "No.")
+    with pytest.raises(Conflict):
+        claim_actions.decide_claim(claims_agent, claim.pk, "denied", "Too early.")
+    assert Claim.objects.get(pk=claim.pk).stage == "seller_response"
+
+
+class TestNothingChangesOnRefusal(TestCase):
+    def test_a_refused_filing_leaves_no_conversation(self) -> None:
+        buyer = factories.BuyerFactory()
+        product = factories.ProductFactory()
+        order = factories.order_with_item(buyer, product)
+        before = Message.objects.count()
+        with pytest.raises(NotAllowed):
+            file(buyer, order)
+        assert Message.objects.count() == before
