@@ -402,6 +402,8 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
         "conversation.archived": 1,
         # Her case: opened, taken by an agent, answered.
         "case.updated": 3,
+        # The kitchen event's promotion she put in Trash (broadcasts' own stream events).
+        "broadcast.trashed": 1,
     }
 
 
