@@ -121,6 +121,8 @@ def test_the_list_shows_what_a_row_of_the_message_center_shows(
         "muted_until": None,
         "order_number": None,
         "product_sku": question.conversation.product.sku,  # type: ignore[union-attr]
+        # The seller has not answered yet; the deadline is on the seller's row, not the buyer's.
+        "response_due_at": None,
     }
     seller_view = sign_in(seller).get("/conversations").json()["items"][0]
     assert (seller_view["counterpart"], seller_view["unread_count"]) == ("Alice Buyer", 0)
