@@ -63,6 +63,16 @@ class TooManyRequests(MessageCenterError):
         self.retry_after = max(1, retry_after)
 
 
+class HeldForReview(MessageCenterError):
+    """Accepted but not delivered: the message waits for an agent's review
+    (docs/safety.md#hold; raised as conversations.send_checks.MessageHeld). Nothing was
+    added to the conversation, so a page tells the sender beside the form, as for a refusal,
+    and the API answers 202."""
+
+    code = "message_held"
+    status = 202
+
+
 # The errors a page shows beside the form that caused them. NotFound is the site's 404 page
 # instead (web/errors.py), whatever the page: a view names these, and lets NotFound through.
 FORM_ERRORS: tuple[type[MessageCenterError], ...] = (
@@ -71,4 +81,5 @@ FORM_ERRORS: tuple[type[MessageCenterError], ...] = (
     Conflict,
     TooLarge,
     TooManyRequests,
+    HeldForReview,
 )

@@ -152,3 +152,31 @@ def test_customer_service_may_ask_for_a_phone_number(buyer: User, agent: User) -
 
     assert Message.objects.get(pk=message.pk).body == "Please call me on 415-867-5309."
     assert (reply.safety_verdict, reply.safety_version) == ("ok", "")
+
+
+@pytest.mark.parametrize("page", ["reply", "product", "order"])
+def test_a_held_message_sent_from_a_page_tells_its_sender_it_waits_for_review(
+    buyer: User, seller: User, product: Product, page: str
+) -> None:
+    """Every page that sends a message shows the hold beside its form (it was a 500: the
+    pages caught the refusals, not MessageHeld), with the box emptied and nothing sent."""
+    order = factories.order_with_item(buyer, product)
+    question = actions.ask_seller_about_product(buyer, product.pk, "Is it still available?")
+    before = Message.objects.count()
+    held_body = "Pay here instead: paypal.me/cheapdeals"
+    url, sender = {
+        "reply": (reverse("conversation", args=[question.conversation_id]), seller),
+        "product": (reverse("ask-seller", args=[product.sku]), buyer),
+        "order": (reverse("contact-buyer", args=[order.number]), seller),
+    }[page]
+
+    response = signed_in(sender).post(url, {"body": held_body, "idempotency_key": "held-1"})
+
+    assert response.status_code == 202
+    content = response.content.decode()
+    assert 'data-testid="message-held"' in content
+    assert "waits for our team to review it" in content
+    assert "It contains a payment link or handle." in content
+    assert held_body not in content.split('data-testid="message-held"')[1]
+    assert Message.objects.count() == before
+    assert HeldMessage.objects.get().body == held_body

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from messagecenter.accounts.models import User
-from messagecenter.errors import MessageCenterError
+from messagecenter.errors import HeldForReview
 
 if TYPE_CHECKING:
     from messagecenter.conversations.models import Conversation
@@ -26,12 +26,10 @@ class SendDecision:
     version: str = ""
 
 
-class MessageHeld(MessageCenterError):
+class MessageHeld(HeldForReview):
     """Not delivered: the message waits for review (docs/safety.md#hold). Nothing is added
-    to the conversation; the person is told why."""
-
-    code = "message_held"
-    status = 202
+    to the conversation; the person is told why (a page beside its form: the errors'
+    FORM_ERRORS lists HeldForReview, so every page that sends shows it instead of a 500)."""
 
     def __init__(self, decision: SendDecision) -> None:
         reasons = " ".join(reason["text"] for reason in decision.reasons)
