@@ -132,7 +132,7 @@ def test_the_rebuild_command_writes_every_document_again(mailbox: Mailbox) -> No
 
     call_command("rebuild_search_index", "--batch-size", "5", stdout=output)
 
-    assert output.getvalue() == f"Indexed {len(before)} messages.\n"
+    assert output.getvalue() == f"Indexed {len(before)} messages and broadcasts.\n"
     assert list(SearchDocument.objects.order_by("message_id").values_list()) == before
     assert mailbox_rows() == in_mailboxes
     assert len(search_messages(mailbox.buyer, SearchFilters(text="kettle")).results) == 4
@@ -148,8 +148,9 @@ def test_rebuilding_again_changes_nothing(mailbox: Mailbox) -> None:
     call_command("rebuild_search_index", "-v", "2", stdout=output)
     call_command("rebuild_search_index", stdout=StringIO())
 
-    assert (
-        output.getvalue() == f"{len(before)} messages indexed…\nIndexed {len(before)} messages.\n"
+    assert output.getvalue() == (
+        f"{len(before)} messages and broadcasts indexed…\n"
+        f"Indexed {len(before)} messages and broadcasts.\n"
     )
     assert list(SearchDocument.objects.order_by("message_id").values_list()) == before
     assert mailbox_rows() == in_mailboxes

@@ -69,8 +69,10 @@ def test_a_result_carries_what_a_list_shows(sign_in: SignIn, mailbox: Mailbox) -
     assert body == {
         "results": [
             {
+                "kind": "message",
                 "message_id": mailbox.ids["b2"],
                 "conversation_id": conversation_id,
+                "broadcast_id": None,
                 "subject": f"Order {ORDER_NUMBER}",
                 "subject_html": f"Order {ORDER_NUMBER}",
                 "snippet": "Sorry about the delay! &lt;<mark>script</mark>&gt;alert(&#x27;x&#x27;)"
@@ -160,13 +162,13 @@ def test_a_visitor_without_credentials_is_refused(mailbox: Mailbox) -> None:
     assert error_of(anonymous().get("/search", {"q": "kettle"})) == (401, "not_authenticated")
 
 
-def test_a_search_costs_one_query_besides_authentication(
+def test_a_search_costs_two_queries_besides_authentication(
     mailbox: Mailbox, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     caller = with_session(mailbox.buyer)
 
-    # session, user, the search.
-    with django_assert_num_queries(3):
+    # session, user, the search of messages, the search of broadcasts.
+    with django_assert_num_queries(4):
         response = caller.get("/search", {"q": "question"})
 
     assert len(response.json()["results"]) == 6

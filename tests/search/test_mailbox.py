@@ -181,7 +181,7 @@ def plain_pages(user: User, filters: SearchFilters, limit: int) -> list[tuple[li
     terms = parse_terms(filters.text)
     narrowing = queries._narrowing(user, filters)
     while True:
-        position = queries._decode_cursor(cursor) if cursor else None
+        position = queries._message_position(queries._decode_cursor(cursor) if cursor else None)
         documents = queries._documents(user, filters, narrowing, terms, position)
         rows = queries._first(documents.filter(matching(terms)), limit)
         cursor = None

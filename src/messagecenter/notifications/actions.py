@@ -32,6 +32,7 @@ from messagecenter.notifications.queries import BroadcastItem
 from messagecenter.realtime.actions import PendingEvent, announce_broadcast, record_events
 from messagecenter.realtime.models import EventKind
 from messagecenter.rows import MAX_ID
+from messagecenter.search.actions import index_broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ def schedule_broadcast(staff: User, **fields: Any) -> Broadcast:
                 BroadcastRecipient(broadcast=broadcast, user_id=user_id)
                 for user_id in draft.user_ids[start : start + RECIPIENT_BATCH]
             )
+        # Searchable exactly when it exists: one document, whoever the audience holds.
+        index_broadcast(broadcast.pk, broadcast.subject, broadcast.body)
     return broadcast
 
 

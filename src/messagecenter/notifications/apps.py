@@ -14,6 +14,7 @@ class NotificationsConfig(AppConfig):
             BroadcastAudiences,
             register_broadcast_audiences,
         )
+        from messagecenter.search.broadcasts import BroadcastSource, register_broadcast_source
 
         register_feed(BROADCASTS)
         register_broadcast_audiences(
@@ -23,5 +24,15 @@ class NotificationsConfig(AppConfig):
                 recipients_among=lambda broadcast_id, user_ids: queries.broadcast_recipients_among(
                     broadcast_id, user_ids
                 ),
+            )
+        )
+        # Notices and promotions are searchable within each person's audience.
+        register_broadcast_source(
+            BroadcastSource(
+                visible_sql=lambda user, now, folder, promotions: queries.searchable_sql(
+                    user, now, folder, promotions
+                ),
+                promotions_shown=lambda user: queries.promotions_shown(user),
+                texts_after=lambda last_id, limit: queries.broadcast_texts_after(last_id, limit),
             )
         )

@@ -328,6 +328,47 @@ def fold_broadcast_counts(user: User, rows: dict[str, int]) -> dict[str, int]:
     return counts
 
 
+# --- for search (search/broadcasts.py) -------------------------------------------------------
+
+
+def searchable_sql(
+    user: User, now: datetime, folder: str | None, promotions: bool
+) -> tuple[str, list[Any]] | None:
+    """A SELECT of the broadcasts the person sees now in Inbox, Archive or Trash — live,
+    in their audience, not deleted by them — with their box and read state, for search to
+    match against its documents (columns search.broadcasts.VISIBLE_COLUMNS). The same
+    fixed-shape rule as the Message Center's lists; None when the folder holds no
+    broadcasts."""
+    kinds: list[str] = list(BroadcastKind.values)
+    if folder is not None:
+        kind = BROADCAST_KIND_OF_FOLDER.get(folder)
+        kinds = [] if kind is None else [kind]
+    if not promotions:
+        kinds = [kind for kind in kinds if kind != BroadcastKind.PROMOTION]
+    if not kinds:
+        return None
+    where, params = _live_for(user, now)
+    boxes = ", ".join(f"'{box}'" for box in VISIBLE_BOXES)
+    sql = (
+        "SELECT b.id AS id, b.kind AS kind, b.subject AS subject, b.body AS body,"
+        " b.send_at AS sent_at, COALESCE(s.box, 'inbox') AS box,"
+        " CASE WHEN s.is_read THEN 1 ELSE 0 END AS is_read"
+        f" FROM {STATE_JOIN_SQL} WHERE {where} AND (s.id IS NULL OR s.box IN ({boxes}))"
+        f" AND b.kind IN ({', '.join(['%s'] * len(kinds))})"
+    )
+    return sql, [user.pk, *params, *kinds]
+
+
+def broadcast_texts_after(last_id: int, limit: int) -> list[tuple[int, str, str]]:
+    """(id, subject, body) of every broadcast after an id, in id order: what search
+    rebuilds their documents from."""
+    return list(
+        Broadcast.objects.filter(pk__gt=last_id)
+        .order_by("pk")
+        .values_list("pk", "subject", "body")[:limit]
+    )
+
+
 def as_id(value: Any) -> int:
     try:
         number = int(value)

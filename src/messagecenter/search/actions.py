@@ -10,7 +10,8 @@ from django.db.models import Q
 
 from messagecenter.conversations.models import Conversation, Message, Participant
 from messagecenter.search.backends import optimize_index
-from messagecenter.search.models import MailboxMessage, SearchDocument
+from messagecenter.search.broadcasts import broadcast_source
+from messagecenter.search.models import BroadcastDocument, MailboxMessage, SearchDocument
 from messagecenter.search.tokens import document, folded, token_texts
 
 MARKETPLACE_NAME = "Marketplace"
@@ -66,6 +67,25 @@ def index_messages(
     )
 
 
+def index_broadcast(broadcast_id: int, subject: str, body: str) -> None:
+    """Write the search document of a new broadcast (notice or promotion): one row however
+    many people its audience holds. Called by notifications.actions inside the transaction
+    that schedules it, so it is searchable exactly when it exists; who may find it is read
+    when searching (search/broadcasts.py). One INSERT."""
+    BroadcastDocument.objects.create(**broadcast_document(broadcast_id, subject, body))
+
+
+def broadcast_document(broadcast_id: int, subject: str, body: str) -> dict[str, object]:
+    """A broadcast's document, made like a message's: subject, the marketplace's name (the
+    sender people see on it) and body."""
+    subject_tokens = token_texts(subject)
+    return {
+        "broadcast_id": broadcast_id,
+        "tokens": document([subject_tokens, token_texts(MARKETPLACE_NAME), token_texts(body)]),
+        "subject_tokens": " ".join(subject_tokens),
+    }
+
+
 def add_to_mailboxes(conversation_id: int, user_ids: Sequence[int]) -> None:
     """Put a conversation's messages so far in the mailboxes of people who join it after it
     started (the search finds what a participant can see: the whole conversation). Whoever
@@ -93,8 +113,8 @@ def rebuild_search_index(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write every message's document and mailbox rows again, in id order, one transaction
-    per batch (new messages arriving meanwhile index themselves). Returns how many messages
-    it indexed."""
+    per batch (new messages arriving meanwhile index themselves), then every broadcast's
+    document. Returns how many messages and broadcasts it indexed."""
     last_id = 0
     indexed = 0
     while True:
@@ -114,7 +134,32 @@ def rebuild_search_index(
         indexed += len(batch)
         if progress is not None:
             progress(indexed)
+    indexed += _rebuild_broadcast_documents(batch_size, progress, indexed)
     optimize_index()
+    return indexed
+
+
+def _rebuild_broadcast_documents(
+    batch_size: int, progress: Callable[[int], None] | None, indexed_before: int
+) -> int:
+    """Every broadcast's document again, in id order, a batch per transaction."""
+    last_id = 0
+    indexed = 0
+    while True:
+        with transaction.atomic():
+            batch = broadcast_source().texts_after(last_id, batch_size)
+            if not batch:
+                break
+            BroadcastDocument.objects.filter(
+                broadcast_id__gt=last_id, broadcast_id__lte=batch[-1][0]
+            ).delete()
+            BroadcastDocument.objects.bulk_create(
+                BroadcastDocument(**broadcast_document(*texts)) for texts in batch
+            )
+        last_id = batch[-1][0]
+        indexed += len(batch)
+        if progress is not None:
+            progress(indexed_before + indexed)
     return indexed
 
 

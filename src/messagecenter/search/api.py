@@ -51,8 +51,13 @@ class SearchParams(Schema):
 
 
 class SearchResultOut(Schema):
-    message_id: int
-    conversation_id: int
+    # "message": a message in one of your conversations (message_id, conversation_id);
+    # "broadcast": an important notice or a promotion from the marketplace (broadcast_id,
+    # GET /broadcasts/{id}).
+    kind: Literal["message", "broadcast"]
+    message_id: int | None
+    conversation_id: int | None
+    broadcast_id: int | None
     subject: str
     # The subject and the snippet are HTML: matches in <mark>, everything else escaped.
     subject_html: str
@@ -80,10 +85,11 @@ class SearchPageOut(Schema):
     corrected_from: list[str] | None
 
 
-@router.get("", response=SearchPageOut, summary="Search your messages")
+@router.get("", response=SearchPageOut, summary="Search your messages and announcements")
 def search(request: ApiRequest, params: Query[SearchParams]) -> SearchPageOut:
-    """Messages in your conversations (Inbox, Archive and Trash) that match, newest first,
-    the most relevant first among those sent at the same moment."""
+    """Messages in your conversations and the marketplace's notices and promotions meant
+    for you (Inbox, Archive and Trash) that match, newest first, the most relevant first
+    among those sent at the same moment."""
     filters = SearchFilters(
         text=params.q,
         sender=params.sender,
@@ -101,8 +107,10 @@ def search(request: ApiRequest, params: Query[SearchParams]) -> SearchPageOut:
     return SearchPageOut.model_construct(
         results=[
             SearchResultOut.model_construct(
+                kind=result.kind,
                 message_id=result.message_id,
                 conversation_id=result.conversation_id,
+                broadcast_id=result.broadcast_id,
                 subject=result.subject,
                 subject_html=str(result.subject_html),
                 snippet=str(result.snippet),

@@ -91,9 +91,10 @@ def counted_matches(terms: Sequence[Term], up_to: int) -> int:
 
 
 def known_words(words: Sequence[str], *, prefix: bool = False) -> set[str]:
-    """Which of these words the text index has, in anyone's message (spelling.py): as
-    whole tokens, or with `prefix` as the beginning of one. One statement, an index probe
-    a word; the words are folded tokens (letters and digits), nothing to escape."""
+    """Which of these words the text indexes have, in anyone's message or broadcast
+    (spelling.py): as whole tokens, or with `prefix` as the beginning of one. One
+    statement, an index probe a word and index; the words are folded tokens (letters and
+    digits), nothing to escape."""
     if not words:
         return set()
     with connection.cursor() as cursor:
@@ -101,21 +102,49 @@ def known_words(words: Sequence[str], *, prefix: bool = False) -> set[str]:
             cursor.execute(
                 "SELECT word.value FROM json_each(%s) AS word WHERE EXISTS ("
                 " SELECT 1 FROM search_index"
-                " WHERE search_index MATCH '\"' || word.value || '\"' || %s)",
-                [json.dumps(list(words)), "*" if prefix else ""],
+                " WHERE search_index MATCH '\"' || word.value || '\"' || %s) OR EXISTS ("
+                " SELECT 1 FROM broadcast_search_index"
+                " WHERE broadcast_search_index MATCH '\"' || word.value || '\"' || %s)",
+                [json.dumps(list(words)), *["*" if prefix else ""] * 2],
             )
         elif connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT word FROM unnest(%s::text[]) AS word WHERE EXISTS ("
                 " SELECT 1 FROM search_searchdocument"
+                " WHERE vector @@ (quote_literal(word) || %s)::tsquery) OR EXISTS ("
+                " SELECT 1 FROM search_broadcastdocument"
                 " WHERE vector @@ (quote_literal(word) || %s)::tsquery)",
-                [list(words), ":*" if prefix else ""],
+                [list(words), *[":*" if prefix else ""] * 2],
             )
         else:
             raise NotSupportedError(
                 f"Full-text search supports SQLite and PostgreSQL, not {connection.vendor}."
             )
         return {str(row[0]) for row in cursor.fetchall()}
+
+
+def broadcast_matching_sql(terms: Sequence[Term], document: str) -> tuple[str, list[str]]:
+    """A WHERE condition: the broadcast document `document` (an alias of
+    search_broadcastdocument) matches every term, by its text index — FTS5's matches on
+    SQLite (a short list: one document per broadcast), the GIN-indexed vector on
+    PostgreSQL."""
+    if connection.vendor == "sqlite":
+        return (
+            f"{document}.broadcast_id IN (SELECT rowid FROM broadcast_search_index"
+            " WHERE broadcast_search_index MATCH %s)",
+            [fts5_query(terms)],
+        )
+    if connection.vendor == "postgresql":
+        return f"{document}.vector @@ %s::tsquery", [tsquery(terms)]
+    raise NotSupportedError(
+        f"Full-text search supports SQLite and PostgreSQL, not {connection.vendor}."
+    )
+
+
+def position_of_sql() -> str:
+    """The function giving where a text occurs in another (1-based, 0 when it does not):
+    exact on both databases, where LIKE reads `_` and `%` as wildcards."""
+    return "instr" if connection.vendor == "sqlite" else "strpos"
 
 
 class Unindexed(Func):
@@ -148,6 +177,9 @@ def optimize_index() -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO search_index (search_index) VALUES ('optimize')")
+            cursor.execute(
+                "INSERT INTO broadcast_search_index (broadcast_search_index) VALUES ('optimize')"
+            )
 
 
 @contextmanager

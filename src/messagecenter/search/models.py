@@ -63,3 +63,27 @@ class MailboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.message_id} in {self.user_id}'s mailbox"
+
+
+class BroadcastDocument(models.Model):
+    """What a broadcast (an important notice or a promotion) is found by: one document per
+    broadcast, however many people its audience holds, written in the transaction that
+    schedules it (broadcasts are never edited). Who may find it is decided when searching,
+    from the audience rule and the person's own state (search/broadcasts.py), the way the
+    Message Center lists broadcasts (fan-out on read).
+
+    Its full-text index is migration 0004's: on SQLite the FTS5 table
+    `broadcast_search_index` (external content, kept in step by triggers), on PostgreSQL a
+    generated tsvector column `vector` with a GIN index, built like the messages' ones."""
+
+    # By name: search never imports notifications (it sits below it), the table is theirs.
+    broadcast = models.OneToOneField(
+        "notifications.Broadcast", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Subject, "Marketplace" (the sender people see) and body: space-separated tokens.
+    tokens = models.TextField()
+    # The subject's tokens alone: a match there ranks higher.
+    subject_tokens = models.TextField()
+
+    def __str__(self) -> str:
+        return f"Search document of broadcast {self.broadcast_id}"

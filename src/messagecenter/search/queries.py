@@ -1,4 +1,5 @@
-"""Full-text search over the messages a person can see (docs/search.md)."""
+"""Full-text search over the messages a person can see, and the broadcasts (important
+notices, promotions) that apply to them (docs/search.md)."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,13 +32,17 @@ from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
 from messagecenter.rows import MAX_ID
 from messagecenter.search import spelling
+from messagecenter.search.actions import MARKETPLACE_NAME
 from messagecenter.search.backends import (
     Unindexed,
+    broadcast_matching_sql,
     containing,
     counted_matches,
     matching,
     planned_for_its_values,
+    position_of_sql,
 )
+from messagecenter.search.broadcasts import PROMOTION, VISIBLE_COLUMNS, broadcast_source
 from messagecenter.search.highlight import highlighted, snippet
 from messagecenter.search.models import MailboxMessage, SearchDocument
 from messagecenter.search.terms import MAX_TERMS, Term, parse_terms
@@ -50,6 +55,12 @@ MAX_NAME_CHARS = 150
 _FIRST_DAY = date.min + timedelta(days=1)
 _LAST_DAY = date.max - timedelta(days=1)
 _BEFORE_EVERYTHING = datetime(1, 1, 1, tzinfo=UTC)
+# In results of one time and relevance, messages come before broadcasts (as in the Message
+# Center's lists); a cursor after a broadcast says so with a "b" before its id.
+MESSAGE_RANK, BROADCAST_RANK = 1, 0
+BROADCAST_MARKER = "b"
+# Where a page continues from: (time, relevance, rank, id) of the last result shown.
+Position = tuple[datetime, int, int, int]
 
 
 class _Annotations(TypedDict):
@@ -96,8 +107,9 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchResult:
-    message_id: int
-    conversation_id: int
+    # A message: its id and its conversation's; a broadcast: None, and broadcast_id.
+    message_id: int | None
+    conversation_id: int | None
     subject: str
     # The subject with matches marked, HTML-escaped.
     subject_html: SafeString
@@ -109,6 +121,26 @@ class SearchResult:
     snippet: SafeString
     # Where it is for the person: inbox, archive or trash.
     box: str = Box.INBOX
+    # An important notice or a promotion from the marketplace (docs/notifications.md).
+    broadcast_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "broadcast" if self.broadcast_id is not None else "message"
+
+
+@dataclass(frozen=True)
+class _BroadcastFound:
+    """A broadcast the person may see that matches, as the broadcast search reads it."""
+
+    id: int
+    kind: str
+    subject: str
+    body: str
+    sent_at: datetime
+    box: str
+    is_read: bool
+    relevance: int
 
 
 @dataclass(frozen=True)
@@ -130,13 +162,16 @@ def search_messages(
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
 ) -> SearchPage:
-    """The person's messages that match, newest first (then the most relevant), one page
-    from a keyset cursor. Only conversations they take part in and have not deleted, and
-    only messages after what they deleted (history_after_message_id).
+    """The person's messages and broadcasts that match, newest first (then the most
+    relevant, then messages before broadcasts), one page from a keyset cursor. Only
+    conversations they take part in and have not deleted, only messages after what they
+    deleted (history_after_message_id), only broadcasts that apply to them now and that
+    they have not deleted.
 
     Words are looked up by walking the person's mailbox newest first and stopping at a
     page of matches, or through the full-text index when they are rare; one query on
-    PostgreSQL (its planner chooses), two or three on SQLite (docs/search.md#cost).
+    PostgreSQL (its planner chooses), two or three on SQLite (docs/search.md#cost). The
+    broadcasts are one more query (none when the filters rule them out).
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page has 1 to {MAX_PAGE_SIZE} results.", code="invalid_limit")
@@ -147,30 +182,185 @@ def search_messages(
     position = _decode_cursor(cursor) if cursor else None
     corrected_from = None
     with planned_for_its_values():
-        if terms:
-            rows = _matching_documents(user, filters, narrowing, terms, position, limit)
-            if not rows and position is None:
-                # Only a search that found nothing pays for spelling (spelling.py).
-                for alternative in spelling.alternatives(terms):
-                    rows = _matching_documents(
-                        user, filters, narrowing, alternative, position, limit
-                    )
-                    if rows:
-                        corrected_from, terms = terms, alternative
-                        break
-        else:
-            rows = _first(_documents(user, filters, narrowing, terms, position), limit)
+        rows = _page(user, filters, narrowing, terms, position, limit)
+        if terms and not rows and position is None:
+            # Only a search that found nothing pays for spelling (spelling.py).
+            for alternative in spelling.alternatives(terms):
+                rows = _page(user, filters, narrowing, alternative, position, limit)
+                if rows:
+                    corrected_from, terms = terms, alternative
+                    break
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = f"{last.message.created_at.isoformat()}~{last.relevance}~{last.message_id}"
+        next_cursor = _cursor(rows[-1])
     return SearchPage(
         results=[_result(user, row, terms) for row in rows],
         next_cursor=next_cursor,
         terms=terms,
         corrected_from=corrected_from,
     )
+
+
+def _page(
+    user: User,
+    filters: SearchFilters,
+    narrowing: Q | None,
+    terms: tuple[Term, ...],
+    position: Position | None,
+    limit: int,
+) -> "list[Found | _BroadcastFound]":
+    """The first limit + 1 results after the position: the messages' and the broadcasts'
+    pages merged in search order."""
+    after = _message_position(position)
+    if terms:
+        messages = _matching_documents(user, filters, narrowing, terms, after, limit)
+    else:
+        messages = _first(_documents(user, filters, narrowing, terms, after), limit)
+    broadcasts = _matching_broadcasts(user, filters, terms, position, limit)
+    if not broadcasts:
+        return list(messages)
+    merged: list[Found | _BroadcastFound] = [*messages, *broadcasts]
+    return sorted(merged, key=_sort_key, reverse=True)[: limit + 1]
+
+
+def _sort_key(row: "Found | _BroadcastFound") -> tuple[datetime, int, int, int]:
+    if isinstance(row, _BroadcastFound):
+        return (row.sent_at, row.relevance, BROADCAST_RANK, row.id)
+    return (row.message.created_at, row.relevance, MESSAGE_RANK, row.message_id)
+
+
+def _cursor(row: "Found | _BroadcastFound") -> str:
+    sent_at, relevance, rank, identifier = _sort_key(row)
+    marker = BROADCAST_MARKER if rank == BROADCAST_RANK else ""
+    return f"{sent_at.isoformat()}~{relevance}~{marker}{identifier}"
+
+
+def _message_position(position: Position | None) -> tuple[datetime, int, int] | None:
+    """Where the messages continue: after a broadcast, no message of its time and
+    relevance is left (they come first), so no id is after it."""
+    if position is None:
+        return None
+    sent_at, relevance, rank, identifier = position
+    return (sent_at, relevance, identifier if rank == MESSAGE_RANK else 0)
+
+
+def _matching_broadcasts(
+    user: User,
+    filters: SearchFilters,
+    terms: tuple[Term, ...],
+    position: Position | None,
+    limit: int,
+) -> list[_BroadcastFound]:
+    """The first limit + 1 broadcasts that match, in search order: those the person sees
+    now (the audience rule and their state, from notifications: search/broadcasts.py)
+    joined to their documents, matched by the broadcasts' text index. One query; none when
+    a filter rules broadcasts out (an attachment, an order, another sender); one more
+    when promotions turn up and the person switched them off."""
+    sender = folded(filters.sender[:MAX_NAME_CHARS])
+    if (
+        filters.has_attachment
+        or filters.order_number.strip()
+        or (sender and sender not in folded(MARKETPLACE_NAME))
+    ):
+        return []
+    source = broadcast_source()
+    found = _broadcasts(user, filters, terms, position, limit, promotions=True)
+    if any(row.kind == PROMOTION for row in found) and not source.promotions_shown(user):
+        found = _broadcasts(user, filters, terms, position, limit, promotions=False)
+    return found
+
+
+def _broadcasts(
+    user: User,
+    filters: SearchFilters,
+    terms: tuple[Term, ...],
+    position: Position | None,
+    limit: int,
+    *,
+    promotions: bool,
+) -> list[_BroadcastFound]:
+    visible = broadcast_source().visible_sql(user, timezone.now(), filters.folder, promotions)
+    if visible is None:
+        return []
+    visible_sql, visible_params = visible
+    # Relevance as for messages: how many terms the subject matches on its own.
+    relevance = " + ".join(
+        [f"CASE WHEN {position_of_sql()}(' ' || d.subject_tokens || ' ', %s) > 0 THEN 1 ELSE 0 END"]
+        * len(terms)
+        or ["0"]
+    )
+    relevance_params = [
+        " " + " ".join(term.tokens) + ("" if term.is_prefix else " ") for term in terms
+    ]
+    where, where_params = ["1 = 1"], []
+    if terms:
+        matches, match_params = broadcast_matching_sql(terms, "d")
+        where.append(matches)
+        where_params += match_params
+    if filters.box is not None:
+        where.append("v.box = %s")
+        where_params.append(filters.box)
+    if filters.unread_only:
+        where.append("v.is_read = 0")
+    if filters.date_from is not None:
+        where.append("v.sent_at >= %s")
+        where_params.append(_adapted(_start_of(filters.date_from)))
+    if filters.date_to is not None:
+        where.append("v.sent_at < %s")
+        where_params.append(_adapted(_start_of(filters.date_to, days_later=1)))
+    after, after_params = "1 = 1", []
+    if position is not None:
+        sent_at, position_relevance, rank, identifier = position
+        # After a message, every broadcast of its time and relevance is still to come.
+        if rank == MESSAGE_RANK:
+            identifier = MAX_ID
+        after = (
+            "(sent_at < %s OR (sent_at = %s AND (relevance < %s"
+            f" OR (relevance = %s AND id {'<=' if rank == MESSAGE_RANK else '<'} %s))))"
+        )
+        after_params = [_adapted(sent_at)] * 2 + [position_relevance] * 2 + [identifier]
+    columns = ", ".join(f"v.{column}" for column in VISIBLE_COLUMNS)
+    # The relevance is computed in a derived table, so the cursor's condition can use it.
+    sql = (
+        f"SELECT * FROM (SELECT {columns}, {relevance} AS relevance"
+        f" FROM ({visible_sql}) v JOIN search_broadcastdocument d ON d.broadcast_id = v.id"
+        f" WHERE {' AND '.join(where)}) found WHERE {after}"
+        " ORDER BY sent_at DESC, relevance DESC, id DESC LIMIT %s"
+    )
+    params = [
+        *relevance_params,
+        *visible_params,
+        *where_params,
+        *after_params,
+        limit + 1,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            _BroadcastFound(
+                id=int(row[0]),
+                kind=str(row[1]),
+                subject=str(row[2]),
+                body=str(row[3]),
+                sent_at=_aware(row[4]),
+                box=str(row[5]),
+                is_read=bool(row[6]),
+                relevance=int(row[7]),
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+def _adapted(moment: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A raw query's datetime as the ORM gives it (SQLite returns text, in UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _matching_documents(
@@ -420,13 +610,17 @@ def _relevance(terms: tuple[Term, ...]) -> Any:
     return score
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int, int]:
+def _decode_cursor(cursor: str) -> Position:
+    """`time~relevance~id` after a message, `time~relevance~b<id>` after a broadcast."""
     try:
-        created_at, relevance, message_id = cursor.split("~")
-        parsed = (datetime.fromisoformat(created_at), int(relevance), int(message_id))
+        created_at, relevance, identifier = cursor.split("~")
+        rank = MESSAGE_RANK
+        if identifier.startswith(BROADCAST_MARKER):
+            rank, identifier = BROADCAST_RANK, identifier.removeprefix(BROADCAST_MARKER)
+        parsed = (datetime.fromisoformat(created_at), int(relevance), rank, int(identifier))
         # Numbers the database could not hold must not reach it.
         if parsed[0].tzinfo is None or not (
-            0 <= parsed[1] <= MAX_TERMS and 0 < parsed[2] <= MAX_ID
+            0 <= parsed[1] <= MAX_TERMS and 0 < parsed[3] <= MAX_ID
         ):
             raise ValueError(cursor)
         return parsed
@@ -434,7 +628,23 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int, int]:
         raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
-def _result(user: User, document: Found, terms: tuple[Term, ...]) -> SearchResult:
+def _result(
+    user: User, document: "Found | _BroadcastFound", terms: tuple[Term, ...]
+) -> SearchResult:
+    if isinstance(document, _BroadcastFound):
+        return SearchResult(
+            message_id=None,
+            conversation_id=None,
+            broadcast_id=document.id,
+            subject=document.subject,
+            subject_html=highlighted(document.subject, terms),
+            sender_name=MARKETPLACE_NAME,
+            is_official=True,
+            is_from_you=False,
+            created_at=document.sent_at,
+            snippet=snippet(document.body, terms),
+            box=document.box,
+        )
     message = document.message
     subject = message.conversation.subject
     return SearchResult(

@@ -8,7 +8,8 @@ from messagecenter.search.actions import REBUILD_BATCH_SIZE, rebuild_search_inde
 
 class Command(BaseCommand):
     help = (
-        "Write the search document of every message again, in batches (after an upgrade, "
+        "Write the search document of every message and broadcast again, in batches (after "
+        "an upgrade, "
         "for data loaded before search existed, or to pick up changed sender names). "
         "Messages sent meanwhile index themselves; searching keeps working throughout."
     )
@@ -18,7 +19,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=REBUILD_BATCH_SIZE,
-            help=f"messages per transaction (default {REBUILD_BATCH_SIZE})",
+            help=f"messages (or broadcasts) per transaction (default {REBUILD_BATCH_SIZE})",
         )
 
     def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
@@ -28,7 +29,7 @@ class Command(BaseCommand):
 
         def progress(indexed: int) -> None:
             if verbose:
-                self.stdout.write(f"{indexed} messages indexed…")
+                self.stdout.write(f"{indexed} messages and broadcasts indexed…")
 
         indexed = rebuild_search_index(batch_size=batch_size, progress=progress)
-        self.stdout.write(f"Indexed {indexed} messages.")
+        self.stdout.write(f"Indexed {indexed} messages and broadcasts.")
