@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
@@ -108,21 +109,28 @@ _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 def addresses_in(raw: bytes) -> set[str]:
     """Every address-like string in an e-mail as its reader sees it: decoded headers,
     every part's decoded text, and attachments' file names."""
-    message = message_from_bytes(raw, policy=policy.default)
+    # compat32 with the headers decoded by hand reads the same text as policy.default's
+    # header objects at a tenth of the cost: a 10,000-recipient test checks every e-mail.
+    message = message_from_bytes(raw, policy=policy.compat32)
     seen: list[str] = []
     for name, value in message.items():
         # A signature's "i=@domain" is not anyone's address.
         if name.lower() != "dkim-signature":
-            seen.append(f"{name}: {value}")
+            seen.append(f"{name}: {decoded(value)}")
     for part in message.walk():
         filename = part.get_filename()
         if filename:
-            seen.append(filename)
+            seen.append(decoded(filename))
         if part.get_content_maintype() == "text":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
                 seen.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
     return {match.lower() for text in seen for match in _ADDRESS.findall(text)}
+
+
+def decoded(value: str) -> str:
+    """A header or file name as its reader sees it: RFC 2047 encoded words decoded."""
+    return str(make_header(decode_header(value)))
 
 
 class SmtpServer:
