@@ -16,6 +16,9 @@ route or an operation added later without an entry here fails its own test, so n
 forgets to decide who may use it.
 """
 
+import email
+import email.policy
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
@@ -347,6 +351,46 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             is_read_only=True,
         ),
     ),
+    # Transcripts (docs/privacy.md#transcripts): a person's own copy of a conversation, as
+    # PDF (read back as text below), plain text or an e-mail file; the formats' page; an
+    # unknown format refused (400) for those who may, nothing changes.
+    "conversation-transcript": (
+        get(
+            outcomes(200, PARTICIPANTS),
+            query="format=pdf",
+            shows=(MESSAGE, PARTICIPANTS),
+            is_read_only=True,
+        ),
+        get(
+            outcomes(200, PARTICIPANTS),
+            query="format=txt",
+            shows=(MESSAGE, PARTICIPANTS),
+            is_read_only=True,
+        ),
+        get(
+            outcomes(200, PARTICIPANTS),
+            query="format=eml",
+            shows=(ATTACHMENT, PARTICIPANTS),
+            is_read_only=True,
+        ),
+        get(outcomes(200, PARTICIPANTS), is_read_only=True),
+        get(outcomes(400, PARTICIPANTS), query="format=docx", is_read_only=True),
+    ),
+    # A case's conversation for the agents working it, never its notes.
+    "console-case-transcript": (
+        get(
+            outcomes(200, CASE_WORKERS),
+            query="format=pdf",
+            shows=(CASE_TEXT, CASE_WORKERS),
+            is_read_only=True,
+        ),
+        get(
+            outcomes(200, CASE_WORKERS),
+            query="format=txt",
+            shows=(CASE_TEXT, CASE_WORKERS),
+            is_read_only=True,
+        ),
+    ),
     # The agent console (docs/support.md): agents and admins; a case only for its team's.
     "console": (
         get(outcomes(200, STAFF), query="view=team", shows=(CASE_TEXT, CASE_WORKERS)),
@@ -620,6 +664,20 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
             shows=(CASE_TEXT, {BUYER} | CASE_WORKERS),
             is_read_only=True,
         ),
+    ),
+    "GET /conversations/{conversation_id}/transcript": (
+        get(api_outcomes(200, PARTICIPANTS), shows=(MESSAGE, PARTICIPANTS), is_read_only=True),
+        get(
+            api_outcomes(200, PARTICIPANTS),
+            query="format=eml",
+            shows=(ATTACHMENT, PARTICIPANTS),
+            is_read_only=True,
+        ),
+        get(api_outcomes(422, PARTICIPANTS, denied=422), query="format=docx", is_read_only=True),
+    ),
+    "GET /agent/cases/{case_id}/transcript": (
+        get(agent_api(200), shows=(CASE_TEXT, CASE_WORKERS), is_read_only=True),
+        get(agent_api(200), query="format=txt", shows=(CASE_TEXT, CASE_WORKERS), is_read_only=True),
     ),
     "GET /agent/queues": (get(agent_api(200, STAFF), is_read_only=True),),
     "GET /agent/cases": (
@@ -1047,6 +1105,14 @@ def database_state() -> dict[str, Any]:
 def content_of(response: HttpResponse) -> str:
     streamed = response.streaming
     body = b"".join(response.streaming_content) if streamed else response.content  # type: ignore[attr-defined]
+    if response.get("Content-Type") == "application/pdf":
+        # A PDF's text is compressed: read it back as a person's viewer would.
+        return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    if response.get("Content-Type") == "message/rfc822":
+        # An e-mail file's parts are encoded (base64, quoted-printable): decode each.
+        parsed = email.message_from_bytes(body, policy=email.policy.default)
+        parts = [part.get_payload(decode=True) or b"" for part in parsed.walk()]
+        return "\n".join(part.decode(errors="replace") for part in parts)
     return body.decode(errors="replace")
 
 

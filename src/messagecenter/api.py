@@ -29,6 +29,7 @@ from messagecenter.errors import (
 )
 from messagecenter.marketplace.api import router as marketplace_router
 from messagecenter.notifications.api import router as notifications_router
+from messagecenter.privacy.api import router as privacy_router
 from messagecenter.realtime.api import router as realtime_router
 from messagecenter.safety.api import router as safety_router
 from messagecenter.search.api import router as search_router
@@ -146,6 +147,7 @@ api.add_router("", notifications_router)
 api.add_router("", safety_router)
 api.add_router("", support_router)
 api.add_router("", claims_router)
+api.add_router("", privacy_router)
 
 
 class SchemaMismatch(MessageCenterError):

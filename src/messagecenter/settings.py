@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "messagecenter.delivery",
     "messagecenter.safety",
     "messagecenter.support",
+    "messagecenter.privacy",
     "messagecenter.web",
     "messagecenter.server",
     # The demo marketplace: its `demo` command, and its accounts on the sign-in page once

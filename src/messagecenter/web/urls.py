@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("messagecenter.delivery.urls")),
     path("", include("messagecenter.safety.urls")),
     path("", include("messagecenter.support.urls")),
+    path("", include("messagecenter.privacy.urls")),
 ]

@@ -1,0 +1,252 @@
+"""A conversation's transcript, to keep or to hand to someone else (docs/privacy.md): plain
+text, an e-mail file (EML, with the attachments) or a PDF.
+
+Only what the person asking may see goes in: a buyer's or seller's own copy of the
+conversation (conversations.queries.conversation_messages, so nothing from before they
+deleted it), or, for an agent, the case's conversation as the console shows it
+(support.queries.case_messages). Times are in the reader's time zone (the middleware and
+ApiTokenAuth activate it); senders carry the names the conversation shows.
+"""
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import reportlab
+from django.conf import settings
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from xhtml2pdf import pisa
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.models import Attachment, Message
+from messagecenter.conversations.presentation import counterpart
+from messagecenter.errors import InvalidInput
+from messagecenter.support import queries as support_queries
+from messagecenter.web.dates import email_time, full_time
+
+
+class Format(StrEnum):
+    PDF = "pdf"
+    TEXT = "txt"
+    EML = "eml"
+
+
+CONTENT_TYPES = {
+    Format.PDF: "application/pdf",
+    Format.TEXT: "text/plain; charset=utf-8",
+    Format.EML: "message/rfc822",
+}
+
+
+def parse_format(value: Any) -> Format:
+    try:
+        return Format(value)
+    except ValueError:
+        raise InvalidInput(
+            "Choose the transcript's format: pdf, txt or eml.", code="invalid_transcript_format"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Entry:
+    sender: str
+    sent_at: datetime
+    body: str
+    attachments: list[Attachment]
+    sent_by_email: bool = False
+
+
+@dataclass(frozen=True)
+class Transcript:
+    # The file's name without its extension: "conversation-12-transcript".
+    name: str
+    subject: str
+    # "With …", "About order …", "Case CS-4": what the conversation is, one line each.
+    about: list[str]
+    reader: User
+    made_at: datetime
+    entries: list[Entry] = field(default_factory=list)
+
+
+def conversation_transcript(user: User, conversation_id: Any) -> Transcript:
+    """A buyer's or seller's (or a case's customer's) own copy of a conversation."""
+    participant = conversation_queries.access_conversation(user, conversation_id)
+    conversation = participant.conversation
+    about = [f"With {counterpart(participant)}"]
+    if conversation.order is not None:
+        about.append(f"About order {conversation.order.number}")
+    elif conversation.product is not None:
+        about.append(f"About {conversation.product.title}")
+    return Transcript(
+        name=f"conversation-{conversation.pk}-transcript",
+        subject=conversation.subject,
+        about=about,
+        reader=user,
+        made_at=timezone.now(),
+        entries=_entries(conversation_queries.conversation_messages(participant)),
+    )
+
+
+def case_transcript(agent: User, case_id: Any) -> Transcript:
+    """A case's conversation for the agents working it (its team's, or an admin), with the
+    messages of the duplicates merged into it — what the console's case page shows. Internal
+    notes are not messages and never appear."""
+    case = support_queries.access_case(agent, case_id, for_agent=True)
+    about = [f"Case {case.number}", f"Customer: {case.customer.public_name}"]
+    if case.order is not None:
+        about.append(f"About order {case.order.number}")
+    return Transcript(
+        name=f"{case.number}-transcript",
+        subject=case.subject,
+        about=about,
+        reader=agent,
+        made_at=timezone.now(),
+        entries=_entries(support_queries.case_messages(case)),
+    )
+
+
+def _entries(messages: Any) -> list[Entry]:
+    return [
+        Entry(
+            sender=message.sender_name,
+            sent_at=message.created_at,
+            body=message.body,
+            attachments=_attachments(message),
+            sent_by_email=message.sent_by_email,
+        )
+        for message in messages
+    ]
+
+
+def _attachments(message: Message) -> list[Attachment]:
+    fetched = getattr(message, "fetched_attachments", None)
+    if fetched is not None:
+        return list(fetched)
+    return sorted(message.attachments.all(), key=lambda attachment: attachment.pk)
+
+
+# --- the three formats ----------------------------------------------------------------------
+
+
+def as_text(transcript: Transcript) -> str:
+    lines = [transcript.subject, *transcript.about, _made_line(transcript), ""]
+    for entry in transcript.entries:
+        by_email = " (sent by e-mail)" if entry.sent_by_email else ""
+        lines.append(f"[{email_time(entry.sent_at)}] {entry.sender}{by_email}:")
+        lines.append(entry.body)
+        lines += [f"Attached: {attachment.download_name}" for attachment in entry.attachments]
+        lines.append("")
+    if not transcript.entries:
+        lines.append("No messages.")
+    return "\n".join(lines)
+
+
+def _made_line(transcript: Transcript) -> str:
+    return f"Transcript made {email_time(transcript.made_at)} for {transcript.reader.public_name}"
+
+
+def as_eml(transcript: Transcript) -> bytes:
+    """One e-mail (RFC 5322) an e-mail program opens and files: the text transcript as the
+    body, an HTML alternative, and every attachment of the messages, as files."""
+    email = EmailMessage()
+    email["Subject"] = f"Transcript: {transcript.subject}"
+    email["From"] = settings.DEFAULT_FROM_EMAIL
+    if transcript.reader.email:
+        email["To"] = transcript.reader.email
+    email["Date"] = format_datetime(transcript.made_at)
+    email["Message-ID"] = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
+    email.set_content(as_text(transcript))
+    email.add_alternative(_html(transcript, for_pdf=False), subtype="html")
+    for entry in transcript.entries:
+        for attachment in entry.attachments:
+            content = _stored_bytes(attachment)
+            if content is None:
+                continue
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(
+                content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment.download_name,
+            )
+    return bytes(email)
+
+
+def _stored_bytes(attachment: Attachment) -> bytes | None:
+    """The file, or None when storage lost it (the transcript still names it)."""
+    try:
+        with attachment.file.open("rb") as handle:
+            content: bytes = handle.read()
+    except FileNotFoundError:
+        return None
+    return content
+
+
+# ReportLab's own Bitstream Vera: a TrueType font embedded in the PDF, so the text is
+# Unicode (accents, €, typographic quotes) and searchable; PDF's standard Helvetica has
+# no glyphs past Latin-1. Characters Vera lacks (CJK, emoji) show as empty boxes in the
+# PDF: the text and EML transcripts have them all.
+FONTS = {
+    "font:regular": "Vera.ttf",
+    "font:bold": "VeraBd.ttf",
+}
+FONT_DIRECTORY = Path(reportlab.__file__).parent / "fonts"
+
+
+def _link_callback(uri: str, rel: str) -> str:
+    """The only files the PDF may load are its fonts: a transcript never fetches anything a
+    message names (no URL, no path on the server)."""
+    font = FONTS.get(uri)
+    return str(FONT_DIRECTORY / font) if font else ""
+
+
+def as_pdf(transcript: Transcript) -> bytes:
+    output = io.BytesIO()
+    result = pisa.CreatePDF(
+        _html(transcript, for_pdf=True),
+        dest=output,
+        link_callback=_link_callback,
+        encoding="utf-8",
+    )
+    if result.err:
+        raise RuntimeError(f"The transcript's PDF could not be made ({result.err} errors).")
+    return output.getvalue()
+
+
+def _html(transcript: Transcript, *, for_pdf: bool) -> str:
+    return render_to_string(
+        "privacy/transcript.html",
+        {
+            "transcript": transcript,
+            "made_line": _made_line(transcript),
+            "entries": [
+                (entry, full_time(entry.sent_at), [a.download_name for a in entry.attachments])
+                for entry in transcript.entries
+            ],
+            "for_pdf": for_pdf,
+        },
+    )
+
+
+def response(transcript: Transcript, format: Format) -> HttpResponse:
+    """The transcript as a download, for the pages and the API alike."""
+    content: str | bytes
+    if format == Format.PDF:
+        content = as_pdf(transcript)
+    elif format == Format.EML:
+        content = as_eml(transcript)
+    else:
+        content = as_text(transcript)
+    answer = HttpResponse(content, content_type=CONTENT_TYPES[format])
+    answer["Content-Disposition"] = f'attachment; filename="{transcript.name}.{format}"'
+    answer["X-Content-Type-Options"] = "nosniff"
+    answer["Cache-Control"] = "private, no-store"
+    return answer

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from messagecenter.privacy import views
+
+urlpatterns = [
+    # A person's own copy of a conversation; a case's conversation for its agents.
+    path(
+        "message-center/conversations/<int:conversation_id>/transcript/",
+        views.conversation_transcript,
+        name="conversation-transcript",
+    ),
+    path(
+        "console/cases/<int:case_id>/transcript/",
+        views.case_transcript,
+        name="console-case-transcript",
+    ),
+]
