@@ -475,5 +475,8 @@ def test_a_refund_decided_elsewhere_never_passes_what_was_paid(buyer: User, orde
         return_actions.issue_order_refund(order.pk, 6000)
 
     assert (refund.amount_cents, refund.return_request_id) == (20000, None)
-    assert refused.value.message == f"At most $59.98 of order {order.number} can still be refunded."
+    assert refused.value.message == (
+        f"At most $59.98 of order {order.number} can still be refunded. "
+        "$200.00 of its $259.98 was refunded already."
+    )
     assert Refund.objects.count() == 1

@@ -26,7 +26,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.attachments import store_attachments
 from messagecenter.conversations.actions.checks import clean_idempotency_key
 from messagecenter.conversations.models import Kind, Message
-from messagecenter.errors import Conflict, InvalidInput, MessageCenterError, NotAllowed
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed
 from messagecenter.marketplace import events, queries
 from messagecenter.marketplace.events import UnknownSubject
 from messagecenter.marketplace.messages import (
@@ -72,7 +72,10 @@ RECEIVABLE = (ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
 Sent = list[tuple[User, Message]]
 
 
-class RefundTooLarge(MessageCenterError):
+class RefundTooLarge(InvalidInput):
+    """A refund past what is left of the order's total: wrong input, shown beside the form
+    that asked for it (a page's FORM_ERRORS), 422 in the API."""
+
     code = "refund_exceeds_order_total"
     status = 422
 
@@ -405,8 +408,11 @@ def return_label(return_request: ReturnRequest) -> str:
 
 def issue_order_refund(order_id: int, amount_cents: int, *, now: datetime | None = None) -> Refund:
     """A refund on an order that no return asked for (a granted guarantee claim): under
-    the order's row lock, never past what is left of what the buyer paid
-    (RefundTooLarge otherwise). The caller tells the people, in its own conversation."""
+    the order's row lock, never past what is left of what the buyer paid, whatever
+    returns and claims refunded before (RefundTooLarge otherwise, nothing written). The
+    caller tells the people, in its own conversation. A caller that locks other rows
+    after this one must not hold event streams yet: a return's refund takes the order's
+    lock before the streams its messages lock."""
     if amount_cents < 1:
         raise InvalidInput("A refund is at least one cent.", code="invalid_amount")
     now = now or timezone.now()
@@ -414,9 +420,16 @@ def issue_order_refund(order_id: int, amount_cents: int, *, now: datetime | None
         order = Order.objects.select_for_update().get(pk=order_id)
         left = _refundable(order)
         if amount_cents > left:
+            refunded = order.total_cents - left
             raise RefundTooLarge(
                 f"At most {money(left, order.currency)} of order {order.number} can still be "
-                "refunded.",
+                "refunded."
+                + (
+                    f" {money(refunded, order.currency)} of its "
+                    f"{money(order.total_cents, order.currency)} was refunded already."
+                    if refunded
+                    else ""
+                ),
             )
         return Refund.objects.create(
             order=order,

@@ -13,7 +13,8 @@ their unread counts, in the same transaction. A deadline is passed at its very s
 Locks: the order row while filing (one filing per order at a time; the partial unique
 index claim_one_open_per_order is the guarantee, the lock makes the refusal clean); for a
 claim that exists, support's order — the conversation's participants, the team, the case
-(support.actions._lock) — then the claim row.
+(support.actions._lock) — then the claim row, and for a granted refund the order row
+(returns' issue_order_refund) before anything locks event streams.
 """
 
 from datetime import datetime, timedelta
@@ -29,7 +30,8 @@ from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Conversation, Message, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
-from messagecenter.marketplace.models import Order, Refund, RefundStatus, Storefront
+from messagecenter.marketplace import return_actions
+from messagecenter.marketplace.models import Order, Refund, Storefront
 from messagecenter.rows import unique_row
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_queries, queries
@@ -284,9 +286,10 @@ def decide_claim(
     *,
     refund_cents: Any = None,
 ) -> Claim:
-    """An agent grants (with a refund, at most the order's total) or denies (with reasons)
-    a claim that waits for a decision. Granting records the refund (a marketplace Refund
-    row) in the same transaction. Both parties read the decision in the claim's
+    """An agent grants (with a refund, at most what is left of the order's total after
+    the refunds of its returns and claims) or denies (with reasons) a claim that waits for
+    a decision. Granting records the refund (a marketplace Refund row, through returns'
+    issue_order_refund) in the same transaction. Both parties read the decision in the claim's
     conversation; the buyer may then appeal once, unless this was the appeal's decision
     (then it closes)."""
     claim = claim_queries.access_claim(agent, claim_id)
@@ -315,6 +318,17 @@ def decide_claim(
                 "a new decision can grant more, never less.",
                 code="refund_below_earlier",
             )
+        refund: Refund | None = None
+        if outcome == ClaimOutcome.GRANTED and amount > claim.refunded_cents:
+            # Returns' money rule (docs/returns.md): under the order's row lock, what
+            # returns and claims refunded together never passes what the buyer paid —
+            # RefundTooLarge otherwise, and the transaction leaves nothing behind. Taken
+            # before anything below locks event streams: a return's refund locks the
+            # order first, then the streams of its messages.
+            refund = return_actions.issue_order_refund(
+                claim.order_id, amount - claim.refunded_cents, now=now
+            )
+            claim.refunded_cents = amount
         if case.assignee_id is None:
             support_actions._assign(case, agent, actor=agent)
         else:
@@ -322,16 +336,6 @@ def decide_claim(
             conversation_actions.add_participants(
                 case.conversation_id, [(agent, ParticipantRole.AGENT)]
             )
-        refund: Refund | None = None
-        if outcome == ClaimOutcome.GRANTED and amount > claim.refunded_cents:
-            refund = Refund.objects.create(
-                order=claim.order,
-                amount_cents=amount - claim.refunded_cents,
-                currency=claim.order.currency,
-                status=RefundStatus.ISSUED,
-                created_at=now,
-            )
-            claim.refunded_cents = amount
         claim.outcome, claim.decided_at, claim.decision_reasons = outcome, now, reasons
         appealable = claim.appealed_at is None
         assert case.conversation_id is not None
