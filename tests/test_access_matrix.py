@@ -20,6 +20,7 @@ import email
 import email.policy
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,6 +55,7 @@ from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import Order, OrderItem, Shipment
 from messagecenter.notifications import actions as broadcast_actions
+from messagecenter.privacy import actions as privacy_actions
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions
@@ -391,6 +393,15 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             is_read_only=True,
         ),
     ),
+    # Your data (docs/privacy.md#your-data): everyone's own page; asking for an export; the
+    # buyer's ready export, for the buyer alone (read back from the zip).
+    "data-export": (
+        get(outcomes(200), is_read_only=True),
+        post(outcomes(302)),
+    ),
+    "data-export-download": (
+        get(outcomes(200, {BUYER}), shows=(MESSAGE, {BUYER}), is_read_only=True),
+    ),
     # The agent console (docs/support.md): agents and admins; a case only for its team's.
     "console": (
         get(outcomes(200, STAFF), query="view=team", shows=(CASE_TEXT, CASE_WORKERS)),
@@ -678,6 +689,12 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /agent/cases/{case_id}/transcript": (
         get(agent_api(200), shows=(CASE_TEXT, CASE_WORKERS), is_read_only=True),
         get(agent_api(200), query="format=txt", shows=(CASE_TEXT, CASE_WORKERS), is_read_only=True),
+    ),
+    "POST /data-exports": (post(api_outcomes(201)),),
+    "GET /data-exports": (get(api_outcomes(200), is_read_only=True),),
+    "GET /data-exports/{export_id}": (get(api_outcomes(200, {BUYER}), is_read_only=True),),
+    "GET /data-exports/{export_id}/download": (
+        get(api_outcomes(200, {BUYER}), shows=(ATTACHMENT, {BUYER}), is_read_only=True),
     ),
     "GET /agent/queues": (get(agent_api(200, STAFF), is_read_only=True),),
     "GET /agent/cases": (
@@ -1014,6 +1031,10 @@ def world(db: None) -> World:
     claim = claim_actions.file_claim(
         buyer, ORDER_NUMBER, "not_received", f"My kettle never came. {CLAIM}"
     )
+    # The buyer's data export, ready to download (docs/privacy.md#your-data): everything
+    # the buyer may know, and nothing more.
+    data_export = privacy_actions.request_data_export(buyer)
+    privacy_actions.build_data_export(data_export.pk)
     # What the development mailbox shows (no one's private text).
     mailbox_email = MailboxEmail.objects.create(
         to_addresses="owner@example.test",
@@ -1062,6 +1083,7 @@ def world(db: None) -> World:
             "return_id": return_request.pk,
             "photo_id": return_request.photos.get().pk,
             "claim_id": claim.pk,
+            "export_id": data_export.pk,
         },
     )
 
@@ -1108,6 +1130,12 @@ def content_of(response: HttpResponse) -> str:
     if response.get("Content-Type") == "application/pdf":
         # A PDF's text is compressed: read it back as a person's viewer would.
         return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    if response.get("Content-Type") == "application/zip":
+        # A data export: every file in it.
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return "\n".join(
+                archive.read(name).decode(errors="replace") for name in archive.namelist()
+            )
     if response.get("Content-Type") == "message/rfc822":
         # An e-mail file's parts are encoded (base64, quoted-printable): decode each.
         parsed = email.message_from_bytes(body, policy=email.policy.default)

@@ -400,6 +400,9 @@ INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES", str(70 * 1024 * 1024
 
 # Product rules, in one place so docs and tests can name them (docs/operations.md).
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
+# A person's data export (docs/privacy.md#your-data) can be downloaded this long after it is
+# ready; then the periodic purge deletes the file.
+DATA_EXPORT_DOWNLOAD_HOURS = int(os.environ.get("DATA_EXPORT_DOWNLOAD_HOURS", "72"))
 # Realtime (docs/realtime.md): how long the event log keeps events (a device away longer
 # gets a resync), and what wakes open streams: memory:// inside one process, or
 # redis://host:port/db across several server processes.

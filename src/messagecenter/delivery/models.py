@@ -59,6 +59,12 @@ class EmailKind(models.TextChoices):
     BROADCAST = "broadcast", "A notice or promotion"
     # Built when sent, so its link is made then and stored nowhere (accounts' reset).
     PASSWORD_RESET = "password_reset", "A password reset link"
+    # The person's data export is ready (privacy): a link to the page it is downloaded from.
+    DATA_EXPORT = "data_export", "Your data export is ready"
+
+
+# E-mails about the person's own account, asked for by them: no preference turns them off.
+ACCOUNT_EMAIL_KINDS = frozenset({EmailKind.PASSWORD_RESET, EmailKind.DATA_EXPORT})
 
 
 class EmailStatus(models.TextChoices):

@@ -152,6 +152,8 @@ def build(
         return _broadcast_email(email, user, broadcasts)
     if email.kind == EmailKind.PASSWORD_RESET:
         return _password_reset_email(email, user)
+    if email.kind == EmailKind.DATA_EXPORT:
+        return _data_export_email(email, user)
     if loaded is None:
         loaded = load([email])
     if email.kind == EmailKind.MESSAGE:
@@ -245,6 +247,31 @@ def _password_reset_email(email: Email, user: User) -> EmailMultiAlternatives:
     )
     message.attach_alternative(
         render_to_string("delivery/email/password_reset.html", context), "text/html"
+    )
+    return message
+
+
+def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
+    """A link to the page the export is downloaded from, never to the file: it is served to
+    its owner signed in, so a forwarded e-mail gives nobody else the data."""
+    context = {
+        "greeting_name": _greeting_name(user),
+        "export_url": absolute(reverse("data-export")),
+        "hours": settings.DATA_EXPORT_DOWNLOAD_HOURS,
+    }
+    message = SignedEmail(
+        subject="Your Message Center data is ready to download",
+        body=render_to_string("delivery/email/data_export.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={
+            "Message-ID": message_id_header(email),
+            "Date": formatdate(localtime=False),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(
+        render_to_string("delivery/email/data_export.html", context), "text/html"
     )
     return message
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.delivery.actions import advance_broadcast_runs, lock_people, suppress
 from messagecenter.delivery.models import (
+    ACCOUNT_EMAIL_KINDS,
     Channel,
     Email,
     EmailKind,
@@ -120,8 +121,9 @@ def _claim(limit: int, now: datetime) -> list[int]:
 
 def _still_wanted(chunk: Sequence[Email], people: dict[int, User]) -> set[int]:
     by_category: dict[str, list[Email]] = {}
-    # A password reset link was asked for just now: no preference turns it off.
-    wanted = {email.pk for email in chunk if email.kind == EmailKind.PASSWORD_RESET}
+    # A password reset link or a data export was asked for by the person: no preference
+    # turns it off.
+    wanted = {email.pk for email in chunk if email.kind in ACCOUNT_EMAIL_KINDS}
     for email in chunk:
         if email.pk not in wanted:
             by_category.setdefault(email.category, []).append(email)

@@ -1,14 +1,17 @@
 """The JSON API's privacy routes (docs/api.md, docs/privacy.md): transcripts of a
-conversation, for its people, and of a case's conversation, for the agents working it."""
+conversation, for its people, and of a case's conversation, for the agents working it; a
+person's data exports."""
 
+from datetime import datetime
 from typing import Any
 
-from django.http import HttpResponse
-from ninja import Router
+from django.http import FileResponse, HttpResponse
+from ninja import Router, Schema, Status
 
 from messagecenter.api_support import ApiRequest, Id
 from messagecenter.errors import NotAllowed
-from messagecenter.privacy import transcripts
+from messagecenter.privacy import actions, queries, transcripts
+from messagecenter.privacy.models import DataExport, ExportStatus
 from messagecenter.support import queries as support_queries
 
 router = Router(tags=["privacy"])
@@ -58,3 +61,76 @@ def case_transcript(
     if not support_queries.is_staff(request.auth):
         raise NotAllowed("This is for customer-service agents.", code="agents_only")
     return transcripts.response(transcripts.case_transcript(request.auth, case_id), format)
+
+
+# --- data exports ---------------------------------------------------------------------------
+
+
+class DataExportOut(Schema):
+    id: int
+    status: ExportStatus
+    # 0–100 while it is prepared, and what the worker is doing.
+    progress: int
+    step: str
+    created_at: datetime
+    finished_at: datetime | None
+    # Until then GET /data-exports/{id}/download gives the zip.
+    expires_at: datetime | None
+    size: int
+    download_url: str | None
+
+
+def data_export_out(found: DataExport) -> DataExportOut:
+    return DataExportOut(
+        id=found.pk,
+        status=ExportStatus(found.status),
+        progress=found.progress,
+        step=found.step,
+        created_at=found.created_at,
+        finished_at=found.finished_at,
+        expires_at=found.expires_at,
+        size=found.size,
+        download_url=f"/api/v1/data-exports/{found.pk}/download"
+        if found.status == ExportStatus.READY
+        else None,
+    )
+
+
+@router.post(
+    "/data-exports",
+    response={201: DataExportOut},
+    summary="Export my data",
+)
+def request_data_export(request: ApiRequest) -> Status[DataExportOut]:
+    """Prepares a zip of the person's data in the background; follow it with GET
+    /data-exports/{id}. `409 data_export_in_progress` while one is being prepared."""
+    return Status(201, data_export_out(actions.request_data_export(request.auth)))
+
+
+@router.get("/data-exports", response=list[DataExportOut], summary="Your data exports")
+def list_data_exports(request: ApiRequest) -> list[DataExportOut]:
+    """The latest five, newest first."""
+    return [data_export_out(found) for found in queries.data_exports(request.auth)]
+
+
+@router.get("/data-exports/{export_id}", response=DataExportOut, summary="One of your data exports")
+def get_data_export(request: ApiRequest, export_id: Id) -> DataExportOut:
+    return data_export_out(queries.access_data_export(request.auth, export_id))
+
+
+@router.get(
+    "/data-exports/{export_id}/download",
+    response={200: None},
+    summary="Download a data export",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The zip",
+                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def download_data_export(request: ApiRequest, export_id: Id) -> FileResponse:
+    """While it is ready; `404 data_export_not_available` before, or once expired."""
+    return queries.download(request.auth, export_id)

@@ -14,4 +14,11 @@ urlpatterns = [
         views.case_transcript,
         name="console-case-transcript",
     ),
+    # A person's own data (Your Account → Your data).
+    path("account/data/", views.data_export, name="data-export"),
+    path(
+        "account/data/<int:export_id>/download/",
+        views.data_export_download,
+        name="data-export-download",
+    ),
 ]

@@ -1,15 +1,19 @@
-"""Transcript downloads: a person's own conversation from its page, a case's conversation
-from the agent console (docs/privacy.md#transcripts). No format given: the page that offers
-the three; an unknown one: the same page, 400, saying which formats there are."""
+"""The privacy pages (docs/privacy.md): transcript downloads — a person's own conversation
+from its page, a case's conversation from the agent console (no format given: the page that
+offers the three; an unknown one: the same page, 400, saying which formats there are) — and
+"Your data": asking for an export, following it, downloading it."""
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from messagecenter.errors import InvalidInput
-from messagecenter.privacy import transcripts
+from messagecenter.errors import Conflict, InvalidInput
+from messagecenter.privacy import actions, queries, transcripts
+from messagecenter.privacy.models import IN_PROGRESS
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 
@@ -46,3 +50,42 @@ def _download(
         {"transcript": transcript, "back": back, "error": error},
         status=error.status if error else 200,
     )
+
+
+# --- your data ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def data_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """ "Export my data": the button, and the latest exports with their progress. While
+    one is prepared the page reloads itself every few seconds (a meta refresh: no script)."""
+    error: Conflict | None = None
+    if request.method == "POST":
+        try:
+            actions.request_data_export(request.user)
+        except Conflict as refused:
+            error = refused
+        else:
+            messages.success(
+                request, "We are preparing your data. This page shows how far it has got."
+            )
+            return redirect("data-export")
+    exports = queries.data_exports(request.user)
+    return render(
+        request,
+        "privacy/data_export.html",
+        {
+            "exports": exports,
+            "is_preparing": any(found.status in IN_PROGRESS for found in exports),
+            "download_hours": settings.DATA_EXPORT_DOWNLOAD_HOURS,
+            "error": error,
+        },
+        status=error.status if error else 200,
+    )
+
+
+@login_required
+@require_safe
+def data_export_download(request: AuthenticatedHttpRequest, export_id: int) -> FileResponse:
+    return queries.download(request.user, export_id)

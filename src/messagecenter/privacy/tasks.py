@@ -1,0 +1,17 @@
+"""Background jobs of the privacy app, run by `messagecenter worker`."""
+
+from django.tasks import task
+
+from messagecenter.privacy import actions
+
+
+@task()
+def build_data_export(export_id: int) -> bool:
+    """Enqueued with the export's row (actions.request_data_export); safe to run twice."""
+    return actions.build_data_export(export_id)
+
+
+@task()
+def purge_expired_exports() -> int:
+    """Scheduled by the worker every hour (messagecenter/server/scheduler.py)."""
+    return actions.purge_expired_exports()

@@ -1,0 +1,277 @@
+"""A person's data export (docs/privacy.md#your-data): what is in it, who gets it, for how
+long, and that every model of the project was decided on."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core import mail
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from messagecenter.accounts import actions as account_actions
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.delivery.models import Email, EmailKind
+from messagecenter.delivery.sender import send_due_emails
+from messagecenter.errors import Conflict
+from messagecenter.marketplace.models import Product
+from messagecenter.notifications import actions as broadcast_actions
+from messagecenter.privacy import actions, export
+from messagecenter.privacy.models import DataExport, ExportStatus
+from messagecenter.safety import actions as safety_actions
+from tests import factories
+from tests.api.helpers import with_token
+from tests.conversations.helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + b"export-receipt-bytes"
+
+
+def browser(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def unzip(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def section(files: dict[str, bytes], name: str) -> Any:
+    return json.loads(files[name])
+
+
+# --- every model is decided on ----------------------------------------------------------------
+
+
+def test_every_model_is_exported_or_excluded_with_a_reason() -> None:
+    """A model added later fails here until it is put in a section of privacy/export.py or
+    on its EXCLUDED list with the reason."""
+    every = {export.model_label(model) for model in apps.get_models()}
+    exported = {label for found in export.SECTIONS for label in found.models}
+    excluded = set(export.EXCLUDED)
+
+    assert every - exported - excluded == set(), "neither exported nor excluded"
+    assert exported & excluded == set(), "both exported and excluded"
+    assert (exported | excluded) - every == set(), "names a model that does not exist"
+    assert all(reason.strip() for reason in export.EXCLUDED.values())
+
+
+# --- what is in it ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rich_buyer(buyer: User, seller: User, other_buyer: User, product: Product) -> dict[str, Any]:
+    """A buyer with a bit of everything, and a conversation deleted and started again."""
+    order = factories.order_with_item(buyer, product)
+    first = conversation_actions.ask_seller_about_product(
+        buyer, product.pk, "Old question, deleted since: periwinkle."
+    )
+    conversation_actions.trash_conversations(buyer, [first.conversation_id])
+    conversation_actions.delete_conversations(buyer, [first.conversation_id])
+    kept = conversation_actions.ask_seller_about_product(
+        buyer,
+        product.pk,
+        "Does the lamp take E27 bulbs? Reçu attached.",
+        attachments=[SimpleUploadedFile("reçu.png", PNG, content_type="image/png")],
+    )
+    conversation_actions.send_message(seller, kept.conversation_id, "Yes, any E27 bulb.")
+    _, secret = account_actions.create_api_token(buyer, "Kitchen tablet")
+    safety_actions.block(buyer, other_buyer)
+    notice = factories.BroadcastFactory(subject="Holiday hours", body="We close at noon.")
+    broadcast_actions.mark_broadcasts_read(buyer, [notice.pk])
+    return {"order": order, "token_secret": secret, "conversation_id": kept.conversation_id}
+
+
+def built(user: User) -> DataExport:
+    data_export = actions.request_data_export(user)
+    assert actions.build_data_export(data_export.pk)
+    data_export.refresh_from_db()
+    return data_export
+
+
+def test_the_export_holds_the_person_s_data_and_files(
+    buyer: User, rich_buyer: dict[str, Any]
+) -> None:
+    data_export = built(buyer)
+
+    assert data_export.status == ExportStatus.READY
+    assert data_export.progress == 100
+    assert data_export.expires_at == data_export.finished_at + timedelta(hours=72)
+    files = unzip(data_export.file.read())
+    assert {found.file for found in export.SECTIONS} <= set(files)
+    account = section(files, "account.json")["account"]
+    assert (account["username"], account["email"]) == (buyer.username, buyer.email)
+    assert "password" not in account
+    conversations = section(files, "conversations.json")["conversations"]
+    assert len(conversations) == 1
+    bodies = [message["body"] for message in conversations[0]["messages"]]
+    # Only what the buyer can see: not what they deleted before writing again.
+    assert bodies == ["Does the lamp take E27 bulbs? Reçu attached.", "Yes, any E27 bulb."]
+    attachment = conversations[0]["messages"][0]["attachments"][0]
+    assert attachment["name"] == "reçu.png"
+    assert files[attachment["file"]] == PNG
+    devices = section(files, "devices.json")
+    assert [token["name"] for token in devices["api_tokens"]] == ["Kitchen tablet"]
+    assert "secret_hash" not in devices["api_tokens"][0]
+    orders = section(files, "orders.json")
+    assert [found["number"] for found in orders["orders"]] == [rich_buyer["order"].number]
+    assert len(section(files, "safety.json")["blocked_by_you"]) == 1
+    states = section(files, "notices-and-promotions.json")["states"]
+    assert [state["is_read"] for state in states] == [True]
+    everything = b"".join(files.values())
+    assert b"periwinkle" not in everything
+    assert rich_buyer["token_secret"].encode() not in everything
+    assert buyer.password.encode() not in everything
+    assert "README.txt" in files
+
+
+def test_an_export_is_asked_once_at_a_time_and_refused_while_prepared(buyer: User) -> None:
+    first = actions.request_data_export(buyer)
+    before = snapshot()
+
+    with pytest.raises(Conflict) as refused:
+        actions.request_data_export(buyer)
+
+    assert refused.value.code == "data_export_in_progress"
+    assert snapshot() == before
+    assert DataExport.objects.filter(user=buyer).count() == 1
+    assert DBTaskResult.objects.filter(args_kwargs__args=[first.pk]).count() == 1
+
+
+def test_the_worker_builds_it_and_the_person_gets_an_e_mail(
+    buyer: User, rich_buyer: dict[str, Any]
+) -> None:
+    data_export = actions.request_data_export(buyer)
+    assert data_export.status == ExportStatus.QUEUED
+
+    # The job the worker finds, run as the worker runs it.
+    job = DBTaskResult.objects.get(task_path="messagecenter.privacy.tasks.build_data_export")
+    assert job.task.call(*job.args_kwargs["args"], **job.args_kwargs["kwargs"]) is True
+
+    data_export.refresh_from_db()
+    assert data_export.status == ExportStatus.READY
+    email = Email.objects.get(user=buyer, kind=EmailKind.DATA_EXPORT)
+    send_due_emails()
+    email.refresh_from_db()
+    assert email.status == "sent"
+    sent = mail.outbox[-1]
+    assert sent.to == [buyer.email]
+    assert sent.subject == "Your Message Center data is ready to download"
+    assert "/account/data/" in sent.body
+    # A link to the page, never to the file.
+    assert data_export.file.name not in sent.body
+
+
+def test_the_page_shows_progress_and_then_the_download(buyer: User) -> None:
+    client = browser(buyer)
+    client.post("/account/data/")
+    data_export = DataExport.objects.get(user=buyer)
+    DataExport.objects.filter(pk=data_export.pk).update(
+        status=ExportStatus.BUILDING, progress=40, step="Conversations and messages"
+    )
+
+    preparing = client.get("/account/data/").content.decode()
+    assert "Being prepared: 40%" in preparing
+    assert "Conversations and messages" in preparing
+    assert '<meta http-equiv="refresh" content="5">' in preparing
+    again = client.post("/account/data/")
+    assert again.status_code == 409
+
+    DataExport.objects.filter(pk=data_export.pk).update(status=ExportStatus.QUEUED)
+    actions.build_data_export(data_export.pk)
+    ready = client.get("/account/data/").content.decode()
+    assert f"/account/data/{data_export.pk}/download/" in ready
+    assert 'http-equiv="refresh"' not in ready
+    download = client.get(f"/account/data/{data_export.pk}/download/")
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/zip"
+    assert "account.json" in unzip(b"".join(download.streaming_content))
+
+
+def test_only_its_owner_downloads_it(buyer: User, other_buyer: User) -> None:
+    data_export = built(buyer)
+
+    page = browser(other_buyer).get(f"/account/data/{data_export.pk}/download/")
+    api = with_token(other_buyer).get(f"/data-exports/{data_export.pk}/download")
+
+    assert page.status_code == 404
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "data_export_not_found"
+
+
+def test_after_its_time_it_is_refused_then_purged(buyer: User) -> None:
+    data_export = built(buyer)
+    name = data_export.file.name
+    assert default_storage.exists(name)
+    later = timezone.now() + timedelta(hours=72, seconds=1)
+    DataExport.objects.filter(pk=data_export.pk).update(expires_at=timezone.now())
+
+    refused = with_token(buyer).get(f"/data-exports/{data_export.pk}/download")
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "data_export_not_available"
+
+    with_commit = actions.purge_expired_exports(now=later)
+
+    assert with_commit == 1
+    data_export.refresh_from_db()
+    assert (data_export.status, data_export.file.name) == (ExportStatus.EXPIRED, "")
+    assert actions.purge_expired_exports(now=later) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_purge_deletes_the_file_after_the_commit(buyer: User) -> None:
+    data_export = built(buyer)
+    name = data_export.file.name
+
+    actions.purge_expired_exports(now=timezone.now() + timedelta(hours=73))
+
+    assert not default_storage.exists(name)
+
+
+def test_a_failed_build_says_so_and_can_be_asked_again(
+    buyer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "write_zip", broken)
+    data_export = actions.request_data_export(buyer)
+
+    assert actions.build_data_export(data_export.pk) is False
+
+    data_export.refresh_from_db()
+    assert data_export.status == ExportStatus.FAILED
+    assert "Could not be prepared" in browser(buyer).get("/account/data/").content.decode()
+    assert actions.request_data_export(buyer).pk != data_export.pk
+
+
+def test_the_api_asks_and_follows(buyer: User) -> None:
+    caller = with_token(buyer)
+
+    asked = caller.post("/data-exports")
+    again = caller.post("/data-exports")
+    export_id = asked.json()["id"]
+    actions.build_data_export(export_id)
+    followed = caller.get(f"/data-exports/{export_id}")
+    listed = caller.get("/data-exports")
+
+    assert asked.status_code == 201
+    assert asked.json()["status"] == "queued"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "data_export_in_progress"
+    assert followed.json()["status"] == "ready"
+    assert followed.json()["download_url"] == f"/api/v1/data-exports/{export_id}/download"
+    assert [found["id"] for found in listed.json()] == [export_id]
+    download = caller.get(f"/data-exports/{export_id}/download")
+    assert "account.json" in unzip(b"".join(download.streaming_content))
