@@ -291,20 +291,25 @@ def test_the_inbox_page_and_badges_cost_the_same_for_any_number_of_broadcasts(
     assert counts["all"] == live_broadcasts + 1
 
 
-def test_a_live_promotion_adds_the_one_preference_read(
-    buyer: User, django_assert_num_queries: DjangoAssertNumQueries
+@pytest.mark.parametrize("shown", [True, False])
+def test_a_live_promotion_costs_no_preference_read(
+    buyer: User, shown: bool, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     broadcast(kind=BroadcastKind.PROMOTION, subject="Sale")
+    if not shown:
+        switch_off_promotions(buyer)
     buyer = User.objects.get(pk=buyer.pk)
 
-    # counters + broadcasts, then the promotions preference (kept for the request)
-    with django_assert_num_queries(2):
+    # counters + broadcasts: the promotions switch is on the user row, read with it
+    # (it was a Preference read more before the switch moved there)
+    with django_assert_num_queries(1):
         counts = hub_queries.unread_counts(buyer)
-    # participants, broadcasts: the preference is not read again
+    # participants, broadcasts
     with django_assert_num_queries(2):
-        hub_queries.message_center_page(buyer)
+        page = hub_queries.message_center_page(buyer)
 
-    assert counts["promotions"] == 1
+    assert counts["promotions"] == (1 if shown else 0)
+    assert len(page.entries) == (1 if shown else 0)
 
 
 @pytest.mark.parametrize("folder", [None, Folder.NOTICES])

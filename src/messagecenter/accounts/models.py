@@ -31,6 +31,11 @@ class User(AbstractUser):
     time_zone = models.CharField(
         max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )
+    # Promotions in the Message Center (the preference Promotions × Message Center,
+    # docs/email.md): off hides every promotion, whichever way it was sent — broadcasts and
+    # promotion conversations alike. On the user row, which every request reads already,
+    # so the lists, counts and searches that obey it cost no query more.
+    shows_promotions = models.BooleanField(default=True)
     # Part of every session's signature (_get_session_auth_hash): "sign out everywhere"
     # moves it on, and every session signed before, on any device, stops working at once.
     session_generation = models.PositiveIntegerField(default=0)

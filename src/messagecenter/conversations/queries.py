@@ -30,7 +30,7 @@ from messagecenter.conversations.models import (
     UnreadCounter,
 )
 from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.hub.boxes import COUNTER_KEYS, VISIBLE_BOXES, Box, Folder
+from messagecenter.hub.boxes import COUNTER_KEYS, UNSEEN, VISIBLE_BOXES, Box, Folder
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
 from messagecenter.rows import MAX_ID, CompiledQuery, unique_row
@@ -49,9 +49,16 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     if not 0 < conversation_id <= MAX_ID:
         raise NotFound("No such conversation.", code="conversation_not_found")
     found = _ACCESSIBLE_PARTICIPANT(user.pk, conversation_id)
-    if not found:
+    if not found or not shown(user, found[0].folder):
         raise NotFound("No such conversation.", code="conversation_not_found")
     return found[0]
+
+
+def shown(user: User, folder: str) -> bool:
+    """Promotions switched off in the Message Center hide promotion conversations like
+    promotion broadcasts: one rule for every promotion, whichever way it was sent. The
+    switch is on the user row (accounts.User.shows_promotions), read with the request."""
+    return folder != Folder.PROMOTIONS or user.shows_promotions
 
 
 # Every conversation page and API call starts here: compiled once (rows.CompiledQuery).
@@ -139,6 +146,8 @@ def conversation_rows(
     rows = Participant.objects.filter(user=user, box=box)
     if folder is not None:
         rows = rows.filter(folder=folder)
+    if not user.shows_promotions:
+        rows = rows.exclude(folder=Folder.PROMOTIONS)
     if after is not None:
         last_activity_at, rank, last_id = after
         # At one time, conversations come before broadcasts: after a broadcast, only older
@@ -162,16 +171,42 @@ def conversation_rows(
 def counter_sql(user: User, now: datetime) -> tuple[str, list[Any]]:
     """The person's maintained unread counters as (key, count) rows keyed
     "conversation:<key>", for the Message Center's counts (hub.queries.unread_counts):
-    one indexed read of at most ten rows, never a count over conversations."""
-    return (
+    one indexed read of at most ten rows, never a count over conversations.
+
+    With promotions switched off, also how many of the person's promotion conversations
+    the Archive, Trash and unseen counters hold (index participant_folder_recent: their
+    promotion conversations only), which fold_counter_rows takes off."""
+    sql = (
         f'SELECT \'conversation:\' || "key", "conversations"'
-        f" FROM {UnreadCounter._meta.db_table} WHERE user_id = %s",
-        [user.pk],
+        f" FROM {UnreadCounter._meta.db_table} WHERE user_id = %s"
     )
+    params: list[Any] = [user.pk]
+    if not user.shows_promotions:
+        participants = Participant._meta.db_table
+        sql += (
+            f" UNION ALL SELECT 'conversation:{HIDDEN}unread_' || box, COUNT(*)"
+            f" FROM {participants} WHERE user_id = %s AND folder = %s AND unread_count > 0"
+            " AND box IN (%s, %s) GROUP BY box"
+            f" UNION ALL SELECT 'conversation:{HIDDEN}unseen', COUNT(*) FROM {participants}"
+            " WHERE user_id = %s AND folder = %s AND is_seen = %s AND box IN (%s, %s, %s)"
+        )
+        params += [user.pk, Folder.PROMOTIONS, Box.ARCHIVE, Box.TRASH]
+        params += [user.pk, Folder.PROMOTIONS, False, *VISIBLE_BOXES]
+    return sql, params
+
+
+# Count keys of the promotion conversations hidden by the switch (counter_sql).
+HIDDEN = "hidden_promotions_"
 
 
 def fold_counter_rows(user: User, rows: dict[str, int]) -> dict[str, int]:
-    return {key: rows.get(key, 0) for key in COUNTER_KEYS}
+    counts = {key: rows.get(key, 0) for key in COUNTER_KEYS}
+    if not user.shows_promotions:
+        counts[Folder.PROMOTIONS] = 0
+        for key in (Box.ARCHIVE, Box.TRASH):
+            counts[key] = max(0, counts[key] - rows.get(f"{HIDDEN}unread_{key}", 0))
+        counts[UNSEEN] = max(0, counts[UNSEEN] - rows.get(f"{HIDDEN}unseen", 0))
+    return counts
 
 
 def conversation_messages(participant: Participant) -> QuerySet[Message]:

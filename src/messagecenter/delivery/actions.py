@@ -30,7 +30,13 @@ from messagecenter.delivery.models import (
     Suppression,
     SuppressionReason,
 )
-from messagecenter.delivery.preferences import CATEGORY_OF_KIND, RULES, enabled_user_ids
+from messagecenter.delivery.preferences import (
+    CATEGORY_OF_KIND,
+    ON_USER_ROW,
+    RULES,
+    enabled_user_ids,
+    stored_choices,
+)
 from messagecenter.errors import InvalidInput
 
 
@@ -188,19 +194,20 @@ def set_preferences(user: User, choices: Mapping[tuple[str, str], bool]) -> int:
     with transaction.atomic():
         # The sender holds this lock while it checks and sends switchable mail (sender.py).
         lock_people([user.pk])
-        stored = {
-            (category, channel): is_enabled
-            for category, channel, is_enabled in Preference.objects.filter(user=user).values_list(
-                "category", "channel", "is_enabled"
-            )
-        }
+        # The choices on the user row as they are now, under the lock (not the request's copy).
+        user.refresh_from_db(fields=list(ON_USER_ROW.values()))
+        stored = stored_choices(user)
         changed = 0
         for (category, channel), is_enabled in choices.items():
             rule = RULES[(category, channel)]
             if stored.get((category, channel), rule.default) == is_enabled:
                 continue
             changed += 1
-            if is_enabled == rule.default:
+            field = ON_USER_ROW.get((category, channel))
+            if field is not None:
+                User.objects.filter(pk=user.pk).update(**{field: is_enabled})
+                setattr(user, field, is_enabled)
+            elif is_enabled == rule.default:
                 Preference.objects.filter(user=user, category=category, channel=channel).delete()
             else:
                 Preference.objects.update_or_create(

@@ -54,6 +54,13 @@ RULES: dict[tuple[str, str], Rule] = {
     (Category.NOTICES, Channel.EMAIL): Rule(True, False, NOTICE),
 }
 
+# Choices kept on the user row instead of a Preference: read by every request already, so
+# what obeys them costs no query. Promotions in the Message Center hide broadcasts and
+# promotion conversations alike (docs/email.md).
+ON_USER_ROW: dict[tuple[str, str], str] = {
+    (Category.PROMOTIONS, Channel.MESSAGE_CENTER): "shows_promotions",
+}
+
 CATEGORY_OF_KIND: dict[str, str] = {
     Kind.BUYER_SELLER: Category.BUYER_SELLER,
     Kind.ORDER_UPDATES: Category.ORDER_UPDATES,
@@ -71,6 +78,8 @@ def is_enabled(user: User, category: str, channel: str) -> bool:
     rule = RULES[(category, channel)]
     if not rule.can_change:
         return rule.default
+    if (category, channel) in ON_USER_ROW:
+        return bool(getattr(user, ON_USER_ROW[(category, channel)]))
     stored = (
         Preference.objects.filter(user=user, category=category, channel=channel)
         .values_list("is_enabled", flat=True)
@@ -86,6 +95,12 @@ def enabled_user_ids(user_ids: Collection[int], category: str, channel: str) -> 
     wanted = set(user_ids)
     if not rule.can_change or not wanted:
         return wanted if rule.default else set()
+    if (category, channel) in ON_USER_ROW:
+        return set(
+            User.objects.filter(
+                pk__in=wanted, **{ON_USER_ROW[(category, channel)]: True}
+            ).values_list("pk", flat=True)
+        )
     differing = set(
         Preference.objects.filter(
             user_id__in=wanted, category=category, channel=channel, is_enabled=not rule.default
@@ -112,14 +127,22 @@ class Choice:
     why_fixed: str
 
 
-def choices_for(user: User) -> list[list[Choice]]:
-    """The preferences page's table: a row per category, a column per channel."""
+def stored_choices(user: User) -> dict[tuple[str, str], bool]:
+    """The person's choices that differ from the default, and those on their user row."""
     stored = {
         (category, channel): is_enabled
         for category, channel, is_enabled in Preference.objects.filter(user=user).values_list(
             "category", "channel", "is_enabled"
         )
     }
+    for choice, field in ON_USER_ROW.items():
+        stored[choice] = bool(getattr(user, field))
+    return stored
+
+
+def choices_for(user: User) -> list[list[Choice]]:
+    """The preferences page's table: a row per category, a column per channel."""
+    stored = stored_choices(user)
     table = []
     for category in Category:
         row = []

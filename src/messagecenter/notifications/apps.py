@@ -29,10 +29,7 @@ class NotificationsConfig(AppConfig):
         # Notices and promotions are searchable within each person's audience.
         register_broadcast_source(
             BroadcastSource(
-                visible_sql=lambda user, now, folder, promotions: queries.searchable_sql(
-                    user, now, folder, promotions
-                ),
-                promotions_shown=lambda user: queries.promotions_shown(user),
+                visible_sql=lambda user, now, folder: queries.searchable_sql(user, now, folder),
                 texts_after=lambda last_id, limit: queries.broadcast_texts_after(last_id, limit),
             )
         )

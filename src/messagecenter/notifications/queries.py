@@ -102,16 +102,11 @@ def audience_includes(user: User, now: datetime) -> Q:
 
 
 def promotions_shown(user: User) -> bool:
-    """Promotions can be switched off in the Message Center too. Asked at most once per
-    request (kept on the user object), and only when a promotion is in question."""
-    cached: bool | None = getattr(user, "_broadcast_promotions_shown", None)
-    if cached is None:
-        # Late import: delivery's preferences know conversations, not the other way round.
-        from messagecenter.delivery.preferences import Category, Channel, is_enabled
-
-        cached = is_enabled(user, Category.PROMOTIONS, Channel.MESSAGE_CENTER)
-        user._broadcast_promotions_shown = cached  # type: ignore[attr-defined]
-    return cached
+    """Promotions can be switched off in the Message Center too: the switch is on the user
+    row (accounts.User.shows_promotions, delivery/preferences.py), read with the request,
+    so asking costs nothing. The same switch hides promotion conversations
+    (conversations/queries.py)."""
+    return user.shows_promotions
 
 
 def _for(user: User, now: datetime) -> QuerySet[Broadcast]:
@@ -206,8 +201,8 @@ def broadcast_rows(
 ) -> list[BroadcastItem]:
     """Up to `limit` of the person's broadcasts in a box (and a folder of the inbox),
     newest first, after a position of a merged list. One query, walking
-    broadcast_live_recent (or broadcast_kind_live_recent) backwards from now; the
-    promotions preference is read only when a promotion is on the page."""
+    broadcast_live_recent (or broadcast_kind_live_recent) backwards from now; promotions
+    only when the person has them shown (their user row says)."""
     now = now or timezone.now()
     kinds: tuple[str, ...] = tuple(BroadcastKind.values)
     if folder is not None:
@@ -215,15 +210,11 @@ def broadcast_rows(
         if kind is None:
             return []
         kinds = (kind,)
-    if kinds == (BroadcastKind.PROMOTION,) and not promotions_shown(user):
-        return []
-    items = _fetch_rows(user, box=box, kinds=kinds, after=after, limit=limit, now=now)
-    if any(item.broadcast.kind == BroadcastKind.PROMOTION for item in items) and not (
-        promotions_shown(user)
-    ):
-        kinds = (BroadcastKind.NOTICE,)
-        items = _fetch_rows(user, box=box, kinds=kinds, after=after, limit=limit, now=now)
-    return items
+    if not promotions_shown(user):
+        kinds = tuple(kind for kind in kinds if kind != BroadcastKind.PROMOTION)
+        if not kinds:
+            return []
+    return _fetch_rows(user, box=box, kinds=kinds, after=after, limit=limit, now=now)
 
 
 def _fetch_rows(
@@ -331,19 +322,17 @@ def fold_broadcast_counts(user: User, rows: dict[str, int]) -> dict[str, int]:
 # --- for search (search/broadcasts.py) -------------------------------------------------------
 
 
-def searchable_sql(
-    user: User, now: datetime, folder: str | None, promotions: bool
-) -> tuple[str, list[Any]] | None:
+def searchable_sql(user: User, now: datetime, folder: str | None) -> tuple[str, list[Any]] | None:
     """A SELECT of the broadcasts the person sees now in Inbox, Archive or Trash — live,
     in their audience, not deleted by them — with their box and read state, for search to
     match against its documents (columns search.broadcasts.VISIBLE_COLUMNS). The same
     fixed-shape rule as the Message Center's lists; None when the folder holds no
-    broadcasts."""
+    broadcasts. Promotions only when the person has them shown."""
     kinds: list[str] = list(BroadcastKind.values)
     if folder is not None:
         kind = BROADCAST_KIND_OF_FOLDER.get(folder)
         kinds = [] if kind is None else [kind]
-    if not promotions:
+    if not promotions_shown(user):
         kinds = [kind for kind in kinds if kind != BroadcastKind.PROMOTION]
     if not kinds:
         return None

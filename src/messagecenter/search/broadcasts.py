@@ -16,9 +16,6 @@ from messagecenter.accounts.models import User
 
 # The columns of BroadcastSource.visible_sql's SELECT, in this order.
 VISIBLE_COLUMNS = ("id", "kind", "subject", "body", "sent_at", "box", "is_read")
-# The `kind` of a promotion (notifications.models.BroadcastKind): the one kind people can
-# switch off.
-PROMOTION = "promotion"
 
 
 @dataclass(frozen=True)
@@ -27,11 +24,8 @@ class BroadcastSource:
     # their audience, not deleted by them), with the columns VISIBLE_COLUMNS: `box` is
     # theirs ("inbox" when they never acted on it), `is_read` 1 or 0. Given a topical folder
     # (hub.boxes.Folder): only the broadcasts filed there, None when none can be. Promotions
-    # only when `promotions` is true. (sql, params), for use as a subquery.
-    visible_sql: Callable[[User, datetime, str | None, bool], tuple[str, list[Any]] | None]
-    # Whether the person has promotions shown in the Message Center (asked only when a
-    # promotion was found).
-    promotions_shown: Callable[[User], bool]
+    # only when the person has them shown. (sql, params), for use as a subquery.
+    visible_sql: Callable[[User, datetime, str | None], tuple[str, list[Any]] | None]
     # (id, subject, body) of the broadcasts after an id, in id order, at most `limit`: what
     # rebuild_search_index writes their documents from.
     texts_after: Callable[[int, int], list[tuple[int, str, str]]]

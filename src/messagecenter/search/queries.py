@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString
 from django_stubs_ext import WithAnnotations
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Attachment
+from messagecenter.conversations.models import Attachment, Kind
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
 from messagecenter.rows import MAX_ID
@@ -42,7 +42,7 @@ from messagecenter.search.backends import (
     planned_for_its_values,
     position_of_sql,
 )
-from messagecenter.search.broadcasts import PROMOTION, VISIBLE_COLUMNS, broadcast_source
+from messagecenter.search.broadcasts import VISIBLE_COLUMNS, broadcast_source
 from messagecenter.search.highlight import highlighted, snippet
 from messagecenter.search.models import MailboxMessage, SearchDocument
 from messagecenter.search.terms import MAX_TERMS, Term, parse_terms
@@ -254,9 +254,9 @@ def _matching_broadcasts(
 ) -> list[_BroadcastFound]:
     """The first limit + 1 broadcasts that match, in search order: those the person sees
     now (the audience rule and their state, from notifications: search/broadcasts.py)
-    joined to their documents, matched by the broadcasts' text index. One query; none when
-    a filter rules broadcasts out (an attachment, an order, another sender); one more
-    when promotions turn up and the person switched them off."""
+    joined to their documents, matched by the broadcasts' text index; promotions only when
+    the person has them shown. One query; none when a filter rules broadcasts out (an
+    attachment, an order, another sender)."""
     sender = folded(filters.sender[:MAX_NAME_CHARS])
     if (
         filters.has_attachment
@@ -264,11 +264,7 @@ def _matching_broadcasts(
         or (sender and sender not in folded(MARKETPLACE_NAME))
     ):
         return []
-    source = broadcast_source()
-    found = _broadcasts(user, filters, terms, position, limit, promotions=True)
-    if any(row.kind == PROMOTION for row in found) and not source.promotions_shown(user):
-        found = _broadcasts(user, filters, terms, position, limit, promotions=False)
-    return found
+    return _broadcasts(user, filters, terms, position, limit)
 
 
 def _broadcasts(
@@ -277,10 +273,8 @@ def _broadcasts(
     terms: tuple[Term, ...],
     position: Position | None,
     limit: int,
-    *,
-    promotions: bool,
 ) -> list[_BroadcastFound]:
-    visible = broadcast_source().visible_sql(user, timezone.now(), filters.folder, promotions)
+    visible = broadcast_source().visible_sql(user, timezone.now(), filters.folder)
     if visible is None:
         return []
     visible_sql, visible_params = visible
@@ -508,6 +502,8 @@ def _documents(
     )
     if through_mailbox:
         visible &= Q(mailbox)
+    if not user.shows_promotions:
+        visible &= _HIDDEN_PROMOTIONS
     documents = SearchDocument.objects.filter(visible & (narrowing or Q())).alias(
         sent_at=F(
             "message__mailbox_entries__created_at" if through_mailbox else "message__created_at"
@@ -586,6 +582,11 @@ def _narrowing(user: User, filters: SearchFilters) -> Q | None:
     if not narrowing and filters.box is None:
         return None
     return narrowing
+
+
+# Promotions switched off in the Message Center hide promotion conversations, as they hide
+# promotion broadcasts (accounts.User.shows_promotions).
+_HIDDEN_PROMOTIONS = ~Q(message__conversation__kind=Kind.PROMOTION)
 
 
 def _start_of(day: date, *, days_later: int = 0) -> datetime:
