@@ -20,8 +20,9 @@ from messagecenter.marketplace.models import (
 URL = "/api/v1/marketplace-events"
 SECRET = "whsec-test-4f1b2c"
 OCCURRED_AT = "2026-11-20T14:05:00Z"
-# How _when() writes OCCURRED_AT in messages (TIME_ZONE is UTC).
-OCCURRED = "20 Nov 2026 at 14:05 UTC"
+# How _when() writes OCCURRED_AT in messages to someone in UTC (the default zone in tests):
+# web/dates.py's email_time.
+OCCURRED = "Fri 20 Nov 2026, 2:05 PM UTC"
 
 
 def event(event_type: str, data: dict[str, Any], event_id: str = "evt-1") -> dict[str, Any]:

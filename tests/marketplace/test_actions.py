@@ -165,7 +165,7 @@ def test_order_shipped_records_the_shipment_and_tells_the_buyer(buyer: User, ord
     message = only_message(body, buyer)
     assert message.body == (
         f"Your order #{order.number} has shipped with DHL, tracking 12345 ({OCCURRED}).\n\n"
-        "Estimated delivery: Tuesday, 24 November 2026.\n\n"
+        "Estimated delivery: 24 Nov 2026.\n\n"
         "Track your package: https://track.example/12345\n\n"
         f"Order details: http://127.0.0.1:8000/orders/{order.number}/"
     )
@@ -232,7 +232,7 @@ def test_order_delayed_moves_the_estimate(buyer: User, order: Order) -> None:
     assert Shipment.objects.get().estimated_delivery == date(2026, 11, 28)
     assert only_message(body, buyer).body == (
         f"Your order #{order.number} is running late: Storm.\n\n"
-        f"It should now arrive by Saturday, 28 November 2026 (update of {OCCURRED}). "
+        f"It should now arrive by 28 Nov 2026 (update of {OCCURRED}). "
         f"We're sorry for the wait.\n\nOrder details: http://127.0.0.1:8000/orders/{order.number}/"
     )
 
@@ -344,6 +344,41 @@ def test_an_event_about_an_unknown_return_is_refused(order: Order) -> None:
     assert MarketplaceEvent.objects.count() == 0
 
 
+def test_order_messages_tell_each_reader_the_time_in_their_own_zone(
+    buyer: User, seller: User, product: Product
+) -> None:
+    User.objects.filter(pk=buyer.pk).update(time_zone="Asia/Tokyo")
+    User.objects.filter(pk=seller.pk).update(time_zone="America/New_York")
+
+    placed = send(
+        "order.placed",
+        {
+            "order_number": "112-7000000-0000009",
+            "buyer": "alice",
+            "total_cents": 12999,
+            "currency": "USD",
+            "items": [{"sku": product.sku, "quantity": 1, "unit_price_cents": 12999}],
+        },
+    )
+    delayed = send(
+        "order.delayed",
+        {
+            "order_number": "112-7000000-0000009",
+            "reason": "Weather.",
+            "new_estimate": "2026-11-28",
+        },
+        "evt-2",
+    )
+
+    # 14:05 UTC is 11:05 PM in Tokyo and 9:05 AM in New York; a day stays the day it is.
+    assert "placed on Fri 20 Nov 2026, 11:05 PM JST." in only_message(placed, buyer).body
+    assert "on Fri 20 Nov 2026, 9:05 AM EST. Your items" in only_message(placed, seller).body
+    assert (
+        "It should now arrive by 28 Nov 2026 (update of Fri 20 Nov 2026, 11:05 PM JST)."
+        in only_message(delayed, buyer).body
+    )
+
+
 def test_membership_events_keep_member_until_and_share_one_conversation(buyer: User) -> None:
     send("membership.renewed", {"user": "alice", "until": "2027-11-20T00:00:00Z"}, "evt-1")
     body = send("membership.expiring", {"user": "alice", "until": "2027-11-20T00:00:00Z"}, "evt-2")
@@ -352,7 +387,7 @@ def test_membership_events_keep_member_until_and_share_one_conversation(buyer: U
     assert buyer.member_until == datetime(2027, 11, 20, tzinfo=UTC)
     message = only_message(body, buyer)
     assert message.body == (
-        "Your membership ends on Saturday, 20 November 2027. To keep its benefits, renew it "
+        "Your membership ends on 20 Nov 2027. To keep its benefits, renew it "
         f"under Your Account > Memberships. (Notice of {OCCURRED}.)"
     )
     assert (message.conversation.kind, message.conversation.topic_key) == (

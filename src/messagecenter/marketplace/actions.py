@@ -139,7 +139,8 @@ def _order_placed(event: events.OrderPlaced) -> list[tuple[User, Message]]:
     sent = [
         _order_update(
             order,
-            f"Thank you for your order #{order.number}, placed on {_when(event.occurred_at)}."
+            f"Thank you for your order #{order.number}, placed on "
+            f"{_when(event.occurred_at, buyer)}."
             f"\n\n{lines}\n\nTotal: {money(order.total_cents, order.currency)}\n\n"
             "We'll write to you here when it ships.",
             [item.title for item in items],
@@ -159,7 +160,7 @@ def _order_placed(event: events.OrderPlaced) -> list[tuple[User, Message]]:
                 "updates",
                 f"New order #{order.number}",
                 f"{buyer.public_name} placed order #{order.number} on "
-                f"{_when(event.occurred_at)}. Your items:\n\n{own}",
+                f"{_when(event.occurred_at, storefront.seller)}. Your items:\n\n{own}",
             )
         )
     return sent
@@ -213,10 +214,10 @@ def _order_shipped(event: events.OrderShipped) -> list[tuple[User, Message]]:
     _set_status(order, OrderStatus.SHIPPED, event.occurred_at)
     text = (
         f"Your order #{order.number} has shipped with {data.carrier}, tracking "
-        f"{data.tracking_number} ({_when(event.occurred_at)})."
+        f"{data.tracking_number} ({_when(event.occurred_at, order.buyer)})."
     )
     if data.estimated_delivery is not None:
-        text += f"\n\nEstimated delivery: {_day(data.estimated_delivery)}."
+        text += f"\n\nEstimated delivery: {_day(data.estimated_delivery, order.buyer)}."
     if tracking_url:
         text += f"\n\nTrack your package: {tracking_url}"
     return [_order_update(order, text)]
@@ -229,7 +230,8 @@ def _order_out_for_delivery(event: events.OrderOutForDelivery) -> list[tuple[Use
         _order_update(
             order,
             f"Your order #{order.number}{_tracking(event.data.tracking_number)} is out for "
-            f"delivery and should arrive today (update of {_when(event.occurred_at)}).",
+            "delivery and should arrive today (update of "
+            f"{_when(event.occurred_at, order.buyer)}).",
         )
     ]
 
@@ -245,7 +247,8 @@ def _order_delivered(event: events.OrderDelivered) -> list[tuple[User, Message]]
         _order_update(
             order,
             f"Your order #{order.number}{_tracking(event.data.tracking_number)} was delivered "
-            f"on {_when(event.occurred_at)}.\n\nIf anything is wrong with it, you can return "
+            f"on {_when(event.occurred_at, order.buyer)}.\n\nIf anything is wrong with it, you "
+            "can return "
             "it or contact the seller from the order page.",
         )
     ]
@@ -262,8 +265,8 @@ def _order_delayed(event: events.OrderDelayed) -> list[tuple[User, Message]]:
         _order_update(
             order,
             f"Your order #{order.number} is running late: {data.reason}\n\n"
-            f"It should now arrive by {_day(data.new_estimate)} "
-            f"(update of {_when(event.occurred_at)}). We're sorry for the wait.",
+            f"It should now arrive by {_day(data.new_estimate, order.buyer)} "
+            f"(update of {_when(event.occurred_at, order.buyer)}). We're sorry for the wait.",
         )
     ]
 
@@ -275,7 +278,7 @@ def _order_problem(event: events.OrderProblem) -> list[tuple[User, Message]]:
         _order_update(
             order,
             f"There is a problem with your order #{order.number} "
-            f"({_when(event.occurred_at)}):\n\n{event.data.description}\n\n"
+            f"({_when(event.occurred_at, order.buyer)}):\n\n{event.data.description}\n\n"
             "If you need help, contact customer service from the order page.",
         )
     ]
@@ -291,8 +294,8 @@ def _membership_renewed(event: events.MembershipRenewed) -> list[tuple[User, Mes
         _membership_update(
             user,
             "Your membership was renewed",
-            f"Your membership was renewed on {_when(event.occurred_at)}. It now runs until "
-            f"{_day(event.data.until)}.",
+            f"Your membership was renewed on {_when(event.occurred_at, user)}. It now runs "
+            f"until {_day(event.data.until, user)}.",
         )
     ]
 
@@ -304,9 +307,9 @@ def _membership_expiring(event: events.MembershipExpiring) -> list[tuple[User, M
         _membership_update(
             user,
             "Your membership is ending",
-            f"Your membership ends on {_day(event.data.until)}. To keep its benefits, "
+            f"Your membership ends on {_day(event.data.until, user)}. To keep its benefits, "
             f"renew it under Your Account > Memberships. (Notice of "
-            f"{_when(event.occurred_at)}.)",
+            f"{_when(event.occurred_at, user)}.)",
         )
     ]
 
@@ -318,7 +321,7 @@ def _account_notice(event: events.AccountNotice) -> list[tuple[User, Message]]:
         user,
         kind=Kind.NOTICE,
         subject=event.data.subject,
-        body=f"{event.data.body}\n\n— The marketplace, {_when(event.occurred_at)}",
+        body=f"{event.data.body}\n\n— The marketplace, {_when(event.occurred_at, user)}",
     )
     return [(user, message)]
 

@@ -3,18 +3,19 @@ conversation each goes to, and how times and orders read in them. Topic keys as 
 demo: the buyer's updates and returns of one order each share one conversation; a
 seller's notes about the order are that seller's own conversation."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 
 from messagecenter.accounts.models import User
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations.actions import send_marketplace_message
 from messagecenter.conversations.models import Kind, Message
 from messagecenter.delivery.links import absolute
 from messagecenter.marketplace.models import Order, OrderItem, Storefront
+from messagecenter.web import dates
 
 
 def order_update(order: Order, text: str, titles: list[str] | None = None) -> tuple[User, Message]:
@@ -91,12 +92,21 @@ def order_path(order: Order) -> str:
     return absolute(reverse("order", args=[order.number]))
 
 
-def when(moment: datetime) -> str:
-    """26 Nov 2026 at 14:05 UTC, in the site's time zone."""
-    return format_date(timezone.localtime(moment), "j M Y \\a\\t H:i T")
+def when(moment: datetime, reader: User | None = None) -> str:
+    """ "Mon 3 Nov 2025, 2:05 PM CET": as an e-mail says it (web/dates.py email_time, the
+    zone named: the text goes out by e-mail too, read away from the site), in the reader's
+    own time zone (accounts/time_zones.py); without a reader, in the zone active now (a
+    page's: its reader's)."""
+    if reader is None:
+        return dates.email_time(moment)
+    with timezone.override(zone_of(reader)):
+        return dates.email_time(moment)
 
 
-def day(moment: Any) -> str:
-    if isinstance(moment, datetime):
-        moment = timezone.localtime(moment)
-    return format_date(moment, "l, j F Y")
+def day(moment: datetime | date, reader: User | None = None) -> str:
+    """ "3 Nov 2025" (web/dates.py day): a datetime on the reader's calendar, a date as it
+    is."""
+    if reader is None or not isinstance(moment, datetime):
+        return dates.day(moment)
+    with timezone.override(zone_of(reader)):
+        return dates.day(moment)

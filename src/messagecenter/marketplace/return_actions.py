@@ -176,7 +176,7 @@ def request_return(
         what = _lines_text(chosen)
         returns_update(
             order,
-            f"We received your request on {when(now)} to return items from order "
+            f"We received your request on {when(now, order.buyer)} to return items from order "
             f"#{order.number} (return {return_request.reference}):\n\n{what}\n\n"
             f"Reason: {return_request.reason}. You asked for a "
             f"{return_request.get_resolution_display().lower()}. {storefront.name} will "
@@ -189,7 +189,8 @@ def request_return(
             Kind.RETURNS,
             "returns",
             f"Return requested for order #{order.number}",
-            f"{order.buyer.public_name} asked on {when(now)} to return items from order "
+            f"{order.buyer.public_name} asked on "
+            f"{when(now, storefront.seller)} to return items from order "
             f"#{order.number} (return {return_request.reference}) for a "
             f"{return_request.get_resolution_display().lower()}:\n\n{what}\n\n"
             f"Reason: {return_request.reason}."
@@ -311,9 +312,11 @@ def mark_return_received(
             _tell_both(
                 return_request,
                 f"{_seller_name(return_request)} received the items of your return "
-                f"{return_request.reference} on {when(now)} and shipped your replacement.",
+                f"{return_request.reference} on "
+                f"{when(now, _buyer(return_request))} and shipped your replacement.",
                 f"You marked the items of return {return_request.reference} (order "
-                f"#{order.number}) received on {when(now)}: ship the replacement.",
+                f"#{order.number}) received on "
+                f"{when(now, _seller(return_request))}: ship the replacement.",
             )
         else:
             _move(return_request, ReturnStatus.REFUNDED, RECEIVABLE, received_at=now)
@@ -331,10 +334,12 @@ def mark_return_received(
             _tell_both(
                 return_request,
                 f"{_seller_name(return_request)} received the items of your return "
-                f"{return_request.reference} on {when(now)}. We issued a refund of "
+                f"{return_request.reference} on "
+                f"{when(now, _buyer(return_request))}. We issued a refund of "
                 f"{money(amount, order.currency)} to your original payment method.",
                 f"You marked the items of return {return_request.reference} (order "
-                f"#{order.number}) received on {when(now)}. The buyer was refunded "
+                f"#{order.number}) received on "
+                f"{when(now, _seller(return_request))}. The buyer was refunded "
                 f"{money(amount, order.currency)}.",
             )
     return_request.refresh_from_db()
@@ -366,10 +371,11 @@ def _approve(
     _tell_both(
         return_request,
         f"Your return {return_request.reference} for order #{return_request.order.number} "
-        f"{how} on {when(now)}.\n\n{heading}\n{instructions}\n\n"
+        f"{how} on {when(now, _buyer(return_request))}.\n\n{heading}\n{instructions}\n\n"
         f"{return_label(return_request)}",
         f"Return {return_request.reference} (order #{return_request.order.number}) "
-        f"{how} on {when(now)}. Mark it received on the order page when the parcel "
+        f"{how} on "
+        f"{when(now, _seller(return_request))}. Mark it received on the order page when the parcel "
         f"arrives: {order_path(return_request.order)}#returns",
     )
 
@@ -385,11 +391,12 @@ def _decline(return_request: ReturnRequest, now: datetime, reason: str) -> None:
     _tell_both(
         return_request,
         f"{_seller_name(return_request)} declined your return {return_request.reference} "
-        f"for order #{return_request.order.number} on {when(now)}. Their reason, in their "
+        f"for order #{return_request.order.number} on "
+        f"{when(now, _buyer(return_request))}. Their reason, in their "
         f"words: “{reason}”\n\nIf you "
         "think this is wrong, contact customer service from the order page.",
         f"You declined return {return_request.reference} (order "
-        f"#{return_request.order.number}) on {when(now)}: {reason}",
+        f"#{return_request.order.number}) on {when(now, _seller(return_request))}: {reason}",
     )
 
 
@@ -469,7 +476,7 @@ def return_requested_event(event: events.ReturnRequested) -> Sent:
         returns_update(
             order,
             f"We received your request to return items from order #{order.number} on "
-            f"{when(event.occurred_at)} (return {data.return_reference}, reason: "
+            f"{when(event.occurred_at, order.buyer)} (return {data.return_reference}, reason: "
             f"{data.reason}). We'll write to you here when it is approved.",
             [item.title for item in items],
         )
@@ -482,7 +489,8 @@ def return_requested_event(event: events.ReturnRequested) -> Sent:
                 Kind.RETURNS,
                 "returns",
                 f"Return requested for order #{order.number}",
-                f"{order.buyer.public_name} asked on {when(event.occurred_at)} to return "
+                f"{order.buyer.public_name} asked on "
+                f"{when(event.occurred_at, storefront.seller)} to return "
                 f"items from order #{order.number} (return {data.return_reference}). "
                 f"Reason: {data.reason}",
             )
@@ -504,9 +512,9 @@ def return_approved_event(event: events.ReturnApproved) -> Sent:
     return _tell_both(
         return_request,
         f"Your return {event.data.return_reference} for order #{order.number} was approved "
-        f"on {when(event.occurred_at)}.{_note(event.data.note)}",
+        f"on {when(event.occurred_at, _buyer(return_request))}.{_note(event.data.note)}",
         f"Return {event.data.return_reference} (order #{order.number}) was approved by the "
-        f"marketplace on {when(event.occurred_at)}.",
+        f"marketplace on {when(event.occurred_at, _seller(return_request))}.",
     )
 
 
@@ -518,10 +526,11 @@ def return_received_event(event: events.ReturnReceived) -> Sent:
     return _tell_both(
         return_request,
         f"We received the items of your return {event.data.return_reference} for order "
-        f"#{order.number} on {when(event.occurred_at)}. We'll write to you here about "
+        f"#{order.number} on "
+        f"{when(event.occurred_at, _buyer(return_request))}. We'll write to you here about "
         f"your refund.{_note(event.data.note)}",
         f"The marketplace received the items of return {event.data.return_reference} "
-        f"(order #{order.number}) on {when(event.occurred_at)}.",
+        f"(order #{order.number}) on {when(event.occurred_at, _seller(return_request))}.",
     )
 
 
@@ -556,8 +565,8 @@ def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
             returns_update(
                 order,
                 f"We could not refund {amount} for order #{order.number} "
-                f"({when(event.occurred_at)}): {data.reason}\n\nWe'll try again; if it keeps "
-                "failing, contact customer service from the order page.",
+                f"({when(event.occurred_at, order.buyer)}): {data.reason}\n\nWe'll try again; "
+                "if it keeps failing, contact customer service from the order page.",
             )
         ]
     if (
@@ -576,7 +585,7 @@ def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
         return []
     text = (
         f"We issued a refund of {amount} for order #{order.number} on "
-        f"{when(event.occurred_at)} ({data.reason})."
+        f"{when(event.occurred_at, order.buyer)} ({data.reason})."
     )
     if return_request is None:
         return [returns_update(order, text)]
@@ -585,7 +594,7 @@ def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
         return_request,
         text,
         f"The marketplace refunded {amount} for return {return_request.reference} (order "
-        f"#{order.number}) on {when(event.occurred_at)}.",
+        f"#{order.number}) on {when(event.occurred_at, _seller(return_request))}.",
     )
 
 
@@ -688,6 +697,17 @@ def _tell_both(return_request: ReturnRequest, to_buyer: str, to_seller_text: str
             )
         )
     return sent
+
+
+def _buyer(return_request: ReturnRequest) -> User:
+    return return_request.order.buyer
+
+
+def _seller(return_request: ReturnRequest) -> User | None:
+    """Who reads the seller's side of a step (None: a return without a shop of its own,
+    which only the buyer hears of)."""
+    storefront = return_request.storefront
+    return storefront.seller if storefront is not None else None
 
 
 def _seller_name(return_request: ReturnRequest) -> str:
