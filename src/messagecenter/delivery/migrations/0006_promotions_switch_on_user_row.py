@@ -32,7 +32,7 @@ def to_preference(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> N
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0006_user_shows_promotions"),
-        ("delivery", "0004_inbound_held_for_review"),
+        ("delivery", "0005_alter_email_kind"),
     ]
 
     operations = [migrations.RunPython(to_user_row, to_preference)]
