@@ -58,7 +58,7 @@ from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.privacy import actions as privacy_actions
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
-from messagecenter.support import claim_actions
+from messagecenter.support import claim_actions, report_actions
 from messagecenter.support.models import TeamMember
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
@@ -88,6 +88,9 @@ STAFF = frozenset({AGENT, OTHER_AGENT, ADMIN})
 CASE_WORKERS = frozenset({AGENT, ADMIN})
 # Who follows the buyer's claim: the buyer, the seller it is against, its agents.
 CLAIM_PARTIES = PARTICIPANTS | CASE_WORKERS
+# Who reviews the report of the other seller (filed by the other buyer): the
+# trust-and-safety team's agent, and an admin.
+REPORT_WORKERS = frozenset({OTHER_AGENT, ADMIN})
 
 # --- the owner's private things: words that appear nowhere else ---------------------------
 
@@ -542,6 +545,18 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "check-email": (get(outcomes(200), query="reference=MC-M1-0000", is_read_only=True),),
     # Blocking the other side of a buyer–seller conversation: its two people only.
     "block-in-conversation": (post(outcomes(302, PARTICIPANTS)),),
+    # Reports (docs/safety.md#reports): the seller reports the buyer's message (the buyer
+    # may not report their own: back to the page with the reason, nothing changes); each
+    # side reports the other; the report of the other seller is decided by its reviewers.
+    "report-message": (
+        post(outcomes(302, PARTICIPANTS), data={"category": "spam"}),
+        post(outcomes(302, PARTICIPANTS), data={"category": "nonsense"}, is_read_only=True),
+    ),
+    "report-conversation": (post(outcomes(302, PARTICIPANTS), data={"category": "scam"}),),
+    "console-report-decide": (
+        post(outcomes(302, REPORT_WORKERS), data={"outcome": "dismissed"}),
+        post(outcomes(400, REPORT_WORKERS), data={"outcome": "confirmed"}, is_read_only=True),
+    ),
     # Each person's own blocks; the owner blocked another shop (world()).
     "blocked-list": (get(outcomes(200), is_read_only=True),),
     "unblock": (post(outcomes(302, {BUYER})),),
@@ -635,6 +650,22 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         Operation("POST", api_outcomes(201, PARTICIPANTS)),
     ),
     "GET /blocks": (get(api_outcomes(200), is_read_only=True),),
+    "POST /messages/{message_id}/report": (
+        post({**api_outcomes(201, {SELLER}), BUYER: 400}, data={"category": "spam"}),
+    ),
+    "POST /conversations/{conversation_id}/report": (
+        post(api_outcomes(201, PARTICIPANTS), data={"category": "scam"}),
+    ),
+    "GET /reports": (get(api_outcomes(200), is_read_only=True),),
+    "GET /agent/reports/{report_id}": (get(agent_api(200, REPORT_WORKERS), is_read_only=True),),
+    "POST /agent/reports/{report_id}/decision": (
+        post(agent_api(200, REPORT_WORKERS), data={"outcome": "warned"}),
+        post(
+            agent_api(400, REPORT_WORKERS),
+            data={"outcome": "dismissed", "sender_action": "suspended"},
+            is_read_only=True,
+        ),
+    ),
     "DELETE /blocks/{block_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
     "DELETE /tokens/{token_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
     "GET /browser-sessions": (get(api_outcomes(200), is_read_only=True),),
@@ -1012,7 +1043,12 @@ def world(db: None) -> World:
     )
     # Their own business, which the owner must not see either.
     other_product = factories.ProductFactory(storefront=other_seller.storefront)
-    actions.ask_seller_about_product(other_buyer, other_product.pk, "Does it come in blue?")
+    question = actions.ask_seller_about_product(
+        other_buyer, other_product.pk, "Does it come in blue?"
+    )
+    # The other seller answers rudely and the other buyer reports it (trust and safety).
+    rude = actions.send_message(other_seller, question.conversation_id, "Stop asking, idiot.")
+    report = report_actions.report_message(other_buyer, rude.pk, "offensive").report
     # The buyer's request about the order, which the agent took and noted.
     case = support_actions.open_request(
         buyer, f"Delivery {CASE_TEXT}", f"When will it come? {CASE_TEXT}", order_number=ORDER_NUMBER
@@ -1084,6 +1120,8 @@ def world(db: None) -> World:
             "photo_id": return_request.photos.get().pk,
             "claim_id": claim.pk,
             "export_id": data_export.pk,
+            "message_id": message.pk,
+            "report_id": report.pk,
         },
     )
 

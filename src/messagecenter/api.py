@@ -35,6 +35,7 @@ from messagecenter.safety.api import router as safety_router
 from messagecenter.search.api import router as search_router
 from messagecenter.support.api import router as support_router
 from messagecenter.support.claim_api import router as claims_router
+from messagecenter.support.report_api import router as reports_router
 
 # The one error shape, as the document names it for every error response.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -148,6 +149,7 @@ api.add_router("", safety_router)
 api.add_router("", support_router)
 api.add_router("", claims_router)
 api.add_router("", privacy_router)
+api.add_router("", reports_router)
 
 
 class SchemaMismatch(MessageCenterError):

@@ -11,6 +11,8 @@ from pytest_django.live_server_helper import LiveServer
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.demo import story
+from messagecenter.support.models import Report
+from tests import factories
 from tests.e2e.test_demo_buyer import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,3 +50,49 @@ def test_the_demo_scam_is_warned_and_blocking_its_shop_stops_the_next_message(
     )
     page.goto(f"{live_server.url}/account/blocked/")
     expect(page.get_by_test_id("blocked-list")).to_contain_text("Marketplace Account Team")
+
+
+def test_alice_reports_the_demo_scam_and_an_agent_confirms_it(
+    live_server: LiveServer, page: Page, other_device: Page
+) -> None:
+    """Report → the trust-and-safety queue → confirm → removed for its recipient, the shop
+    restricted, alice told in her Customer service folder (docs/safety.md#reports)."""
+    story.load_demo()
+    scam = Message.objects.get(sender__storefront__name="Marketplace Account Team")
+    tess = factories.agent_in_team("trust-and-safety", username="tess", first_name="Tess")
+    tess.set_password(story.DEMO_PASSWORD)
+    tess.save(update_fields=["password"])
+
+    sign_in(page, live_server, "alice")
+    page.get_by_role("link", name=re.compile("Marketplace Account Team")).click()
+    expect(page.get_by_test_id("safety-warning")).to_be_visible()
+    report = page.get_by_test_id("report-message")
+    report.get_by_text("Report", exact=True).click()
+    report.get_by_label("Phishing or scam").check()
+    report.get_by_role("button", name="Send report").click()
+    expect(page.get_by_text("customer service will review it")).to_be_visible()
+    expect(page.get_by_text("rnarketplace-account-verify")).to_have_count(0)
+
+    case_id = Report.objects.get().pk
+    agent = other_device
+    agent.goto(f"{live_server.url}/accounts/login/")
+    agent.get_by_label("Username").fill("tess")
+    agent.get_by_label("Password").fill(story.DEMO_PASSWORD)
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent).to_have_url(re.compile(r"/console/$"))
+    agent.goto(f"{live_server.url}/console/cases/{case_id}/")
+    panel = agent.get_by_test_id("report-panel")
+    expect(panel.get_by_test_id("reported-body")).to_contain_text("rnarketplace-account-verify")
+    expect(panel.get_by_test_id("report-verdict")).to_contain_text("warn")
+    expect(panel.get_by_test_id("reporters")).to_contain_text("Phishing or scam")
+    panel.get_by_label("Confirm: remove for every recipient").check()
+    panel.get_by_label(re.compile("^Restricted")).check()
+    panel.get_by_role("button", name="Record the decision").click()
+    expect(agent.get_by_test_id("report-outcome")).to_have_text("Confirmed: removed")
+
+    assert Message.objects.get(pk=scam.pk).removed_at is not None
+    page.reload()
+    expect(page.get_by_text("rnarketplace-account-verify")).to_have_count(0)
+    page.goto(f"{live_server.url}/message-center/?folder=customer_service")
+    page.get_by_role("link", name=re.compile("Your report")).click()
+    expect(page.get_by_text("We reviewed it and removed it")).to_be_visible()

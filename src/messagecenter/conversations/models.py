@@ -104,6 +104,9 @@ class Message(models.Model):
     safety_version = models.CharField(max_length=24, blank=True)
     # Arrived as a reply by e-mail (delivery/inbound): the conversation says "sent by e-mail".
     sent_by_email = models.BooleanField(default=False)
+    # Removed by customer service after a confirmed report (docs/safety.md#reports): no
+    # recipient sees it any more; its sender still does, marked.
+    removed_at = models.DateTimeField(null=True, blank=True)
     # Not a column: set on the message a send with an idempotency key returns when an
     # earlier request with that key had sent it (actions._send_once); the API answers 200.
     found_by_idempotency_key = False
@@ -363,3 +366,20 @@ class SavedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class HiddenMessage(models.Model):
+    """A message one person no longer sees: the person reported it (docs/safety.md#reports).
+    The others in the conversation still see it until customer service removes it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    hidden_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "message"], name="hidden_message_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.message_id} hidden for {self.user_id}"

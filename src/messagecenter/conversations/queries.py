@@ -9,8 +9,10 @@ from django.db.models import (
     Avg,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -21,6 +23,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import (
     Attachment,
+    HiddenMessage,
     Kind,
     Message,
     Participant,
@@ -212,15 +215,20 @@ def fold_counter_rows(user: User, rows: dict[str, int]) -> dict[str, int]:
 def conversation_messages(participant: Participant) -> QuerySet[Message]:
     """The messages this person can see in their conversation, oldest first."""
     return conversation_messages_from(
-        participant.conversation_id, participant.history_after_message_id
+        participant.conversation_id, participant.history_after_message_id, participant.user_id
     )
 
 
-def conversation_messages_from(conversation_id: int, history_after: int) -> QuerySet[Message]:
+def conversation_messages_from(
+    conversation_id: int, history_after: int, viewer_id: int
+) -> QuerySet[Message]:
     """The messages of a conversation after `history_after` (what the person deleted
-    before the conversation came back), oldest first."""
+    before the conversation came back), oldest first, without those the viewer reported
+    (hidden for them) or customer service removed (hidden for all but their sender)."""
     return (
         Message.objects.filter(conversation_id=conversation_id, id__gt=history_after)
+        .filter(Q(removed_at__isnull=True) | Q(sender_id=viewer_id))
+        .exclude(Exists(HiddenMessage.objects.filter(user_id=viewer_id, message_id=OuterRef("pk"))))
         .select_related("sender", "sender__storefront")
         # Attachments into a plain list (to_attr): Django's default would make a queryset
         # for each message to hold its cache — half the time of a 100-message page.
@@ -545,7 +553,11 @@ def message_page(
         raise InvalidInput(
             "Ask for messages after one or before one, not both.", code="invalid_cursor"
         )
-    visible = (participant.conversation_id, participant.history_after_message_id)
+    visible = (
+        participant.conversation_id,
+        participant.history_after_message_id,
+        participant.user_id,
+    )
     if after is not None:
         rows = _MESSAGE_ROWS(*visible, after, shape=("after", limit + 1))
         return MessagePage(rows[:limit], has_more=len(rows) > limit)
@@ -557,12 +569,12 @@ def message_page(
 
 
 def _message_rows(
-    conversation_id: int, history_after: int, *cursor: int, shape: tuple[str, int]
+    conversation_id: int, history_after: int, viewer_id: int, *cursor: int, shape: tuple[str, int]
 ) -> QuerySet[Message]:
     """conversation_messages as message_page reads it: `shape` is the direction and the
     number of rows; the cursor is the message id it starts from, if any."""
     direction, count = shape
-    messages = conversation_messages_from(conversation_id, history_after)
+    messages = conversation_messages_from(conversation_id, history_after, viewer_id)
     if direction == "after":
         return messages.filter(id__gt=cursor[0])[:count]
     if direction == "before":

@@ -331,6 +331,9 @@ def _conversation_page(
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,
+            "conversation_report_url": reverse(
+                "report-conversation", args=[participant.conversation_id]
+            ),
         },
         status=status,
     )

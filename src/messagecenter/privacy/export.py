@@ -382,6 +382,12 @@ EXCLUDED: dict[str, str] = {
     "support.CaseEvent": "the case's audit history for agents; the case and its messages "
     "are exported",
     "support.CannedResponse": "a team's answer templates: no customer's data",
+    "conversations.HiddenMessage": "which messages a person hid by reporting them: the "
+    "messages they see are in conversations.json",
+    "support.Report": "customer service's review of a reported person, which names everyone "
+    "who reported them: not the reported person's to read (docs/safety.md#reports)",
+    "support.ReportFiling": "a person's reports of others: listed by GET /reports, not yet "
+    "in the export (docs/safety.md#reports)",
 }
 
 

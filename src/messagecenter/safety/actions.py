@@ -1,6 +1,8 @@
 """Every write of the safety app (docs/safety.md): releasing or rejecting a held message,
 blocking and unblocking."""
 
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -9,7 +11,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
 from messagecenter.conversations.queries import access_conversation
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
-from messagecenter.safety.models import Block, HeldMessage
+from messagecenter.safety.models import Block, HeldMessage, SendingCount
 
 
 def _require_agent(user: User) -> None:
@@ -123,3 +125,23 @@ def unblock(blocker: User, block_id: int) -> None:
     deleted, _ = Block.objects.filter(blocker=blocker, pk=block_id).delete()
     if not deleted:
         raise NotFound("No such block.", code="block_not_found")
+
+
+def restrict_sending(user: User, *, now: datetime) -> None:
+    """After a confirmed report (docs/safety.md#reports): the person may still answer whoever
+    writes to them, never write first. Stored on their sending-count row, which every send
+    of theirs upserts anyway, so the check costs the send nothing (safety/limits.py)."""
+    if SendingCount.objects.filter(user=user).update(restricted_at=now):
+        return
+    try:
+        with transaction.atomic():
+            SendingCount.objects.create(user=user, restricted_at=now)
+    except IntegrityError:
+        SendingCount.objects.filter(user=user).update(restricted_at=now)
+
+
+def suspend(user: User) -> None:
+    """After a confirmed report: the account is deactivated — signed out of every browser
+    (sessions of an inactive person are refused), its API tokens refused, no sign-in."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation
-from messagecenter.errors import TooManyRequests
+from messagecenter.errors import NotAllowed, TooManyRequests
 from messagecenter.safety.models import SendingCount
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -89,7 +89,8 @@ ON CONFLICT (user_id) DO UPDATE SET
     minute = excluded.minute,
     hour = excluded.hour,
     day = excluded.day
-RETURNING minute_sends, hour_sends, day_sends, first_contact_hour_sends, first_contact_day_sends
+RETURNING minute_sends, hour_sends, day_sends, first_contact_hour_sends, first_contact_day_sends,
+    restricted_at
 """
 
 
@@ -122,7 +123,15 @@ def count_send(sender: User, conversation: Conversation, is_first_contact: bool)
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [sender.pk, minute, hour, first, day, first])
         row = cursor.fetchone()
-    minute_sends, hour_sends, day_sends, first_hour_sends, first_day_sends = row
+    minute_sends, hour_sends, day_sends, first_hour_sends, first_day_sends, restricted_at = row
+    if restricted_at is not None and is_first_contact:
+        # A confirmed report restricted the sender (docs/safety.md#reports).
+        raise NotAllowed(
+            "Your account is restricted after a review by customer service: you can answer "
+            "people who write to you, but not write to someone first, so this message was "
+            "not sent.",
+            code="sender_restricted",
+        )
     checks = [
         ("minute", minute_sends, limits.minute, False),
         ("hour", hour_sends, limits.hour, False),

@@ -76,9 +76,10 @@ class Block(models.Model):
 
 
 class SendingCount(models.Model):
-    """One person's messages in the current minute, hour and day (UTC windows), and how
-    many of them were first contacts: one row per sender, moved by one upsert per send
-    (safety/limits.py). A window's count starts again when its number changes."""
+    """One person's sending state: their messages in the current minute, hour and day (UTC
+    windows), how many of them were first contacts, and a restriction after a confirmed
+    report: one row per sender, moved by one upsert per send (safety/limits.py). A
+    window's count starts again when its number changes."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -92,6 +93,9 @@ class SendingCount(models.Model):
     day = models.BigIntegerField(default=0)
     day_sends = models.PositiveIntegerField(default=0)
     first_contact_day_sends = models.PositiveIntegerField(default=0)
+    # Restricted after a confirmed report (docs/safety.md#reports): the person may answer
+    # whoever writes to them, never write first. Kept here so the send's one upsert returns it.
+    restricted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Sends of {self.user_id}"

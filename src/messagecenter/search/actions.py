@@ -188,3 +188,17 @@ def _document(message: Message, subject: str, order_number: str | None) -> Searc
         subject_tokens=" ".join(subject_tokens),
         sender_names="\n".join(sender_names),
     )
+
+
+def remove_messages_from_mailboxes(
+    message_ids: Sequence[int], *, user_id: int | None = None, keep_user_id: int | None = None
+) -> None:
+    """Messages no longer found by one person (`user_id`: they reported it) or by anyone
+    but their sender (`keep_user_id`: customer service removed them), in the caller's
+    transaction (docs/safety.md#reports)."""
+    entries = MailboxMessage.objects.filter(message_id__in=message_ids)
+    if user_id is not None:
+        entries = entries.filter(user_id=user_id)
+    if keep_user_id is not None:
+        entries = entries.exclude(user_id=keep_user_id)
+    entries.delete()

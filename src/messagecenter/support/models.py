@@ -238,6 +238,9 @@ class CaseEventKind(models.TextChoices):
     SPLIT = "split", "Split"
     # A claim's lifecycle (detail: stage, and what moved it).
     CLAIM_STAGE = "claim_stage", "Claim moved on"
+    # A report (docs/safety.md#reports): another person reported the same thing; the review.
+    REPORTED_AGAIN = "reported_again", "Reported again"
+    REPORT_DECIDED = "report_decided", "Report decided"
 
 
 class CaseEvent(models.Model):
@@ -394,3 +397,104 @@ class Claim(models.Model):
     @property
     def number(self) -> str:
         return f"CS-{self.case_id}"
+
+
+# --- reports of messages and conversations ------------------------------------------------------
+
+
+class ReportCategory(models.TextChoices):
+    SCAM = "scam", "Phishing or scam"
+    PAY_OUTSIDE = "pay_outside", "Asks to pay outside the marketplace"
+    OFFENSIVE = "offensive", "Offensive"
+    SPAM = "spam", "Spam"
+
+
+class ReportOutcome(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    CONFIRMED = "confirmed", "Confirmed: removed"
+    DISMISSED = "dismissed", "Dismissed"
+    WARNED = "warned", "The sender was warned"
+
+
+class SenderAction(models.TextChoices):
+    """What a confirmed report does to its sender's account."""
+
+    RESTRICTED = "restricted", "Restricted: may answer, may not write first"
+    SUSPENDED = "suspended", "Suspended: signed out, cannot sign in"
+
+
+class Report(models.Model):
+    """A reported person under review: the report's own row beside its case (kind
+    `report`), one per case, sharing its number (CS-12). Every report of the same sender
+    while one waits joins it — of one message, of several, or of a whole conversation, by
+    one person or many (a ReportFiling each) — so the agents see everything at once. The
+    decision is here. Changed only by support.report_actions."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="report"
+    )
+    # Who is reported (the messages' sender, or the other side of a conversation).
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The safety check's verdict stored with the reported messages (the strictest), and
+    # their reasons (each once), with the rules' version.
+    verdict = models.CharField(max_length=8, default="ok")
+    reasons = models.JSONField(default=list, blank=True)
+    safety_version = models.CharField(max_length=24, blank=True)
+    # The sender's history when the report was opened (support.report_queries.sender_history).
+    sender_history = models.JSONField(default=dict)
+    outcome = models.CharField(
+        max_length=10, choices=ReportOutcome.choices, default=ReportOutcome.PENDING
+    )
+    sender_action = models.CharField(max_length=10, choices=SenderAction.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            # Reports of one sender join one case while it waits for review: the database
+            # refuses a second waiting row however many reporters race.
+            models.UniqueConstraint(
+                fields=["sender"],
+                condition=Q(outcome="pending"),
+                name="report_one_pending_per_sender",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["sender"], name="report_sender")]
+
+    def __str__(self) -> str:
+        return f"Report {self.case_id} of {self.sender_id}: {self.outcome}"
+
+    @property
+    def number(self) -> str:
+        return f"CS-{self.case_id}"
+
+
+class ReportFiling(models.Model):
+    """One person's report of one message (or of the other side of a conversation), joined
+    to the Report of its sender under review. Only agents see who else reported the same
+    person: a reporter reads their own filings, never the others'."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="filings")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=12, choices=ReportCategory.choices)
+    conversation = models.ForeignKey(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    # The message reported; None: the conversation, i.e. everything the sender wrote in it.
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["reporter", "-created_at"], name="report_filing_reporter"),
+            models.Index(fields=["report", "created_at"], name="report_filing_report"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter_id} reported {self.report_id}"

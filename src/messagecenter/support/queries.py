@@ -95,7 +95,9 @@ def access_case(user: User, case_id: Any, *, for_agent: bool = False) -> Case:
     elif for_agent:
         raise NotFound("No such case.", code="case_not_found")
     else:
-        cases = cases.filter(customer=user)
+        # A report is not its first reporter's to open: others may have joined it, and a
+        # reporter never learns who (docs/safety.md#reports). Reporters read their filings.
+        cases = cases.filter(customer=user).exclude(kind=CaseKind.REPORT)
     case = unique_row(cases)
     if case is None:
         raise NotFound("No such case.", code="case_not_found")
@@ -497,6 +499,7 @@ def _utc(moment: datetime) -> str:
 def customer_cases(user: User, *, limit: int = 50) -> list[Case]:
     return list(
         Case.objects.filter(customer=user, merged_into__isnull=True)
+        .exclude(kind=CaseKind.REPORT)
         .select_related("order")
         .order_by("-created_at", "-id")[:limit]
     )

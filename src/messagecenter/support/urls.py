@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messagecenter.support import claim_views, escalation_views, views
+from messagecenter.support import claim_views, escalation_views, report_views, views
 
 urlpatterns = [
     path(
@@ -22,6 +22,23 @@ urlpatterns = [
     path("claims/<int:claim_id>/appeal/", claim_views.appeal, name="claim-appeal"),
     path(
         "console/claims/<int:claim_id>/decision/", claim_views.decide, name="console-claim-decide"
+    ),
+    # Reports (docs/safety.md#reports): a buyer or seller reports a message or the other
+    # side of a conversation; the trust-and-safety team decides in the console.
+    path(
+        "message-center/messages/<int:message_id>/report/",
+        report_views.report_message,
+        name="report-message",
+    ),
+    path(
+        "message-center/conversations/<int:conversation_id>/report/",
+        report_views.report_conversation,
+        name="report-conversation",
+    ),
+    path(
+        "console/reports/<int:report_id>/decision/",
+        report_views.decide,
+        name="console-report-decide",
     ),
     # For the case's customer and its team's agents.
     path("cases/<int:case_id>/transcript.txt", views.transcript, name="case-transcript"),

@@ -20,9 +20,16 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from messagecenter.accounts.models import Role, User
 from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
-from messagecenter.support import actions, queries
+from messagecenter.support import actions, queries, report_actions, report_queries
 from messagecenter.support.actions import AGENT_STATUSES
-from messagecenter.support.models import Case, CaseKind, CasePriority, CaseStatus
+from messagecenter.support.models import (
+    Case,
+    CaseKind,
+    CasePriority,
+    CaseStatus,
+    ReportOutcome,
+    SenderAction,
+)
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, new_idempotency_key
 
 # Orders offered in the customer-service form's "About an order" list.
@@ -178,6 +185,15 @@ def _case_page(
             "statuses": [(value, CaseStatus(value).label) for value in AGENT_STATUSES],
             "priorities": CasePriority.choices,
             "customer_status": queries.customer_status_label(found),
+            # A report's panel: what was reported, by whom, the verdict, the sender's
+            # history and the decision (docs/safety.md#reports).
+            "report_panel": report_queries.report_panel(found)
+            if found.kind == CaseKind.REPORT
+            else None,
+            "report_outcomes": [
+                (value, ReportOutcome(value).label) for value in report_actions.DECISIONS
+            ],
+            "sender_actions": SenderAction.choices,
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "note": note,

@@ -8,6 +8,7 @@ per behaviour, this package's names their public surface:
 - boxes.py: inbox, Archive, Trash, and deleting for ever from Trash;
 - purge.py: the periodic purge of old Trash, and removing what nobody keeps;
 - seller_tools.py: "No response needed", saved replies;
+- moderation.py: messages hidden for a person who reported them, removed after review;
 - response_deadlines.py: the periodic sweep of sellers' response deadlines.
 
 Each action runs in one transaction that also records its side effects: the unread
@@ -29,6 +30,7 @@ from messagecenter.conversations.actions.membership import (
     lock_participants,
     remove_participant,
 )
+from messagecenter.conversations.actions.moderation import hide_messages_for, remove_messages
 from messagecenter.conversations.actions.own_rows import MAX_CONVERSATIONS_PER_ACTION
 from messagecenter.conversations.actions.purge import purge_expired_trash
 from messagecenter.conversations.actions.read_state import (
@@ -71,6 +73,7 @@ __all__ = [
     "contact_seller_about_order",
     "delete_conversations",
     "delete_saved_reply",
+    "hide_messages_for",
     "lock_participants",
     "mark_no_response_needed",
     "mark_read",
@@ -81,6 +84,7 @@ __all__ = [
     "pass_response_deadlines",
     "post_marketplace_message",
     "purge_expired_trash",
+    "remove_messages",
     "remove_participant",
     "restore_conversations",
     "save_reply",

@@ -262,11 +262,17 @@ def contact_customer_service(
 
 
 def start_customer_service_conversation(
-    customer: User, subject: str, body: str, *, order: Order | None = None
+    customer: User,
+    subject: str,
+    body: str,
+    *,
+    order: Order | None = None,
+    can_reply: bool = True,
 ) -> Message:
     """A customer-service conversation customer service starts for a customer (a request
     split in two): the customer as its member, the marketplace's Official message first;
-    the customer replies in it like in one they started."""
+    the customer replies in it like in one they started. `can_reply=False`: a message to
+    read (the outcome of a report), which the page points to customer service from."""
     body = clean_body(body)
     subject = clean_text(subject)[:200]
     if not subject:
@@ -278,7 +284,7 @@ def start_customer_service_conversation(
             topic_key=None,
             kind=Kind.CUSTOMER_SERVICE,
             subject=subject,
-            members=[(customer, ParticipantRole.BUYER)],
+            members=[(customer, ParticipantRole.BUYER if can_reply else ParticipantRole.RECIPIENT)],
             buyer=customer if customer.role == Role.BUYER else None,
             order=order,
         )

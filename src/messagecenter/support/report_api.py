@@ -1,0 +1,201 @@
+"""Reports in the JSON API (docs/safety.md#reports, docs/api.md): buyers and sellers report
+a message or the other side of a conversation and follow their own reports; agents of
+the trust-and-safety team read a report (with everyone who filed it) and decide it under
+/agent/. Like the pages: parse, check access, call one action in support.report_actions."""
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Router, Schema, Status
+
+from messagecenter.api_support import ApiRequest, Id
+from messagecenter.errors import NotAllowed
+from messagecenter.support import queries, report_actions, report_queries
+from messagecenter.support.models import (
+    Report,
+    ReportCategory,
+    ReportFiling,
+    ReportOutcome,
+    SenderAction,
+)
+
+router = Router(tags=["reports"])
+
+
+class ReportIn(Schema):
+    category: ReportCategory
+
+
+class ReportOut(Schema):
+    """One of your reports. It never says who else reported the same thing."""
+
+    id: int
+    category: ReportCategory
+    category_label: str
+    conversation_id: int
+    # The message reported; null for a report of the conversation.
+    message_id: int | None
+    status: ReportOutcome
+    status_label: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+def report_out(filing: ReportFiling) -> ReportOut:
+    report = filing.report
+    return ReportOut(
+        id=filing.pk,
+        category=ReportCategory(filing.category),
+        category_label=ReportCategory(filing.category).label,
+        conversation_id=filing.conversation_id,
+        message_id=filing.message_id,
+        status=ReportOutcome(report.outcome),
+        status_label=ReportOutcome(report.outcome).label,
+        created_at=filing.created_at,
+        decided_at=report.decided_at,
+    )
+
+
+@router.post(
+    "/messages/{message_id}/report",
+    response={201: ReportOut},
+    summary="Report a message (hidden for you at once; customer service reviews it)",
+)
+def report_message(request: ApiRequest, message_id: Id, data: ReportIn) -> Status[ReportOut]:
+    """400 `cannot_report_own`, `cannot_report_marketplace`; 403 `customers_only` for
+    agents; 409 `already_reported`; 404 for a message outside your conversations."""
+    filing = report_actions.report_message(request.auth, message_id, data.category)
+    return Status(201, report_out(filing))
+
+
+@router.post(
+    "/conversations/{conversation_id}/report",
+    response={201: ReportOut},
+    summary="Report the other side of a conversation (their messages are hidden for you)",
+)
+def report_conversation(
+    request: ApiRequest, conversation_id: Id, data: ReportIn
+) -> Status[ReportOut]:
+    filing = report_actions.report_conversation(request.auth, conversation_id, data.category)
+    return Status(201, report_out(filing))
+
+
+@router.get("/reports", response=list[ReportOut], summary="Your reports and how they ended")
+def list_reports(request: ApiRequest) -> list[ReportOut]:
+    return [report_out(filing) for filing in report_queries.own_filings(request.auth)]
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+class ReporterOut(Schema):
+    user_id: int
+    name: str
+    email: str
+    category: ReportCategory
+    conversation_id: int
+    # Null: they reported the whole conversation.
+    message_id: int | None
+    created_at: datetime
+
+
+class ReportedMessageOut(Schema):
+    id: int
+    conversation_id: int
+    body: str
+    created_at: datetime
+    removed_at: datetime | None
+
+
+class AgentReportOut(Schema):
+    # The report's case (the console's CS-12).
+    case_id: int
+    number: str
+    status: ReportOutcome
+    sender_action: SenderAction | None
+    sender_id: int
+    sender_name: str
+    # Every message reported (or written in a conversation reported as a whole).
+    messages: list[ReportedMessageOut]
+    # The safety check's verdict stored with the reported message(s), and its reasons.
+    verdict: str
+    reasons: list[dict[str, str]]
+    safety_version: str
+    # The sender's record when the report was opened: earlier reports and their outcomes,
+    # warned and held messages, blocks, restriction or suspension.
+    sender_history: dict[str, Any]
+    reporters: list[ReporterOut]
+    decided_at: datetime | None
+
+
+class DecisionIn(Schema):
+    outcome: str
+    # For a confirmed report: "restricted" or "suspended".
+    sender_action: str | None = None
+
+
+def _agent(request: ApiRequest) -> None:
+    if not queries.is_staff(request.auth):
+        raise NotAllowed("This is for customer-service agents.", code="agents_only")
+
+
+def agent_report_out(report: Report) -> AgentReportOut:
+    return AgentReportOut(
+        case_id=report.pk,
+        number=report.number,
+        status=ReportOutcome(report.outcome),
+        sender_action=SenderAction(report.sender_action) if report.sender_action else None,
+        sender_id=report.sender_id,
+        sender_name=report.sender.public_name,
+        messages=[
+            ReportedMessageOut(
+                id=message.pk,
+                conversation_id=message.conversation_id,
+                body=message.body,
+                created_at=message.created_at,
+                removed_at=message.removed_at,
+            )
+            for message in report_queries.reported_messages(report)
+        ],
+        verdict=report.verdict,
+        reasons=report.reasons,
+        safety_version=report.safety_version,
+        sender_history=report.sender_history,
+        reporters=[
+            ReporterOut(
+                user_id=filing.reporter_id,
+                name=filing.reporter.public_name,
+                email=filing.reporter.email,
+                category=ReportCategory(filing.category),
+                conversation_id=filing.conversation_id,
+                message_id=filing.message_id,
+                created_at=filing.created_at,
+            )
+            for filing in report_queries.filings(report)
+        ],
+        decided_at=report.decided_at,
+    )
+
+
+@router.get(
+    "/agent/reports/{report_id}",
+    response=AgentReportOut,
+    summary="A report, with everyone who filed it (agents of its team)",
+)
+def agent_report(request: ApiRequest, report_id: Id) -> AgentReportOut:
+    """`report_id` is the report's case number (CS-12 → 12)."""
+    _agent(request)
+    return agent_report_out(report_queries.access_report(request.auth, report_id))
+
+
+@router.post(
+    "/agent/reports/{report_id}/decision",
+    response=AgentReportOut,
+    summary="Confirm (with restricted or suspended), dismiss, or warn",
+)
+def decide_report(request: ApiRequest, report_id: Id, data: DecisionIn) -> AgentReportOut:
+    """`outcome`: confirmed, dismissed or warned. 400 `invalid_outcome`,
+    `sender_action_required`, `sender_action_not_allowed`; 409 `report_already_decided`."""
+    _agent(request)
+    report = report_actions.decide_report(request.auth, report_id, data.outcome, data.sender_action)
+    return agent_report_out(report_queries.access_report(request.auth, report.pk))

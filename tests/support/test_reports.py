@@ -1,0 +1,372 @@
+"""Reports (docs/safety.md#reports): a report hides what it is about for its reporter and
+opens or joins the sender's case in the trust-and-safety queue with the verdict, reasons and
+the sender's history; agents confirm (removed for every recipient, sender restricted or
+suspended), dismiss or warn; every reporter is told in a message of their own; a reporter
+never learns who else reported."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Conversation, HiddenMessage, Kind, Message
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.marketplace.models import Product
+from messagecenter.safety.models import SendingCount
+from messagecenter.search.models import MailboxMessage
+from messagecenter.support import actions as support_actions
+from messagecenter.support import queries, report_actions
+from messagecenter.support.models import Case, CaseStatus, Report, ReportFiling
+from tests import factories
+from tests.api.helpers import error_of, with_token
+from tests.conversations.helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+SCAM = (
+    "URGENT: Your Marketplace account has been suspended. Verify your account now: "
+    "https://rnarketplace-account-verify.example/secure-login — confirm your password."
+)
+
+
+@pytest.fixture
+def safety_agent(db: None) -> User:
+    return factories.agent_in_team("trust-and-safety", username="tess", first_name="Tess")
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def scam_to(buyer: User, seller: User, product: Product) -> Message:
+    order = factories.order_with_item(buyer, product)
+    return actions.contact_buyer_about_order(seller, order.pk, SCAM)
+
+
+def page_of(user: User, conversation_id: int) -> str:
+    return signed_in(user).get(reverse("conversation", args=[conversation_id])).content.decode()
+
+
+def test_a_report_hides_the_message_for_its_reporter_and_opens_a_case_with_the_verdict(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    assert "rnarketplace" in page_of(buyer, scam.conversation_id)
+
+    filing = report_actions.report_message(buyer, scam.pk, "scam")
+
+    assert "rnarketplace" not in page_of(buyer, scam.conversation_id)
+    # Its sender still sees it: nothing was removed yet.
+    assert "rnarketplace" in page_of(seller, scam.conversation_id)
+    api = with_token(buyer).get(f"/conversations/{scam.conversation_id}/messages").json()
+    assert scam.pk not in [item["id"] for item in api["items"]]
+    assert not MailboxMessage.objects.filter(message=scam, user=buyer).exists()
+    report = filing.report
+    case = report.case
+    assert (case.kind, case.status, case.team.slug) == ("report", "open", "trust-and-safety")
+    assert (case.about_message_id, case.about_conversation_id) == (scam.pk, scam.conversation_id)
+    assert report.sender == seller
+    assert report.verdict == "warn"
+    assert "link_lookalike" in [reason["code"] for reason in report.reasons]
+    assert report.safety_version == scam.safety_version
+    assert report.sender_history["warned_messages"] == 1
+    assert report.sender_history["reports"] == 0
+    # The agents' queue has it; the reporter's own list of cases does not.
+    assert case not in queries.customer_cases(buyer)
+    with pytest.raises(NotFound):
+        queries.access_case(buyer, case.pk)
+
+
+def test_wrong_reports_are_refused_with_a_reason_and_change_nothing(
+    buyer: User, seller: User, other_buyer: User, product: Product, agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    notice = actions.send_marketplace_message(
+        buyer, kind=Kind.NOTICE, subject="Terms", body="New terms."
+    )
+    before = (snapshot(), Case.objects.count(), HiddenMessage.objects.count())
+
+    for reporter, message_id, category, error, code in [
+        (buyer, scam.pk, "nonsense", InvalidInput, "invalid_report_category"),
+        (buyer, scam.pk, None, InvalidInput, "invalid_report_category"),
+        (seller, scam.pk, "spam", InvalidInput, "cannot_report_own"),
+        (buyer, notice.pk, "spam", InvalidInput, "cannot_report_marketplace"),
+        (other_buyer, scam.pk, "spam", NotFound, "message_not_found"),
+        (buyer, 10**20, "spam", NotFound, "message_not_found"),
+        (buyer, "x", "spam", NotFound, "message_not_found"),
+        (agent, scam.pk, "spam", NotFound, "message_not_found"),
+    ]:
+        with pytest.raises(error) as refused:
+            report_actions.report_message(reporter, message_id, category)
+        assert refused.value.code == code, (reporter, message_id, category)
+    with pytest.raises(InvalidInput) as refused:
+        report_actions.report_conversation(buyer, notice.conversation_id, "spam")
+    assert refused.value.code == "cannot_report_marketplace"
+    # An agent in a customer's request reviews reports, and does not file them.
+    request = support_actions.open_request(buyer, "Help", "Where is my parcel?")
+    helper = factories.agent_in_team("customer-service", username="cs")
+    support_actions.take_case(helper, request.pk)
+    asked = Message.objects.get(conversation_id=request.conversation_id, sender=buyer)
+    with pytest.raises(NotAllowed) as refused:
+        report_actions.report_message(helper, asked.pk, "spam")
+    assert refused.value.code == "customers_only"
+    before = (snapshot(), Case.objects.count(), HiddenMessage.objects.count())
+
+    assert (snapshot(), Case.objects.count(), HiddenMessage.objects.count()) == before
+
+
+def test_reporting_twice_is_refused_and_changes_nothing(
+    buyer: User, seller: User, product: Product
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    report_actions.report_message(buyer, scam.pk, "scam")
+    report_actions.report_conversation(buyer, scam.conversation_id, "scam")
+    before = (ReportFiling.objects.count(), Case.objects.count())
+
+    with pytest.raises(Conflict) as again:
+        report_actions.report_message(buyer, scam.pk, "spam")
+    assert again.value.code == "already_reported"
+    with pytest.raises(Conflict) as again:
+        report_actions.report_conversation(buyer, scam.conversation_id, "spam")
+    assert again.value.code == "already_reported"
+
+    assert (ReportFiling.objects.count(), Case.objects.count()) == before
+
+
+def two_reporters(
+    buyer: User, other_buyer: User, seller: User, product: Product
+) -> tuple[Message, Message, Report]:
+    """The same shop sends its scam to two buyers; both report it: one case."""
+    first = scam_to(buyer, seller, product)
+    second = scam_to(other_buyer, seller, product)
+    report_actions.report_message(buyer, first.pk, "scam")
+    report_actions.report_message(other_buyer, second.pk, "pay_outside")
+    [report] = Report.objects.all()
+    return first, second, report
+
+
+def test_reports_of_one_sender_join_one_case_which_only_agents_see_whole(
+    buyer: User, other_buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    first, second, report = two_reporters(buyer, other_buyer, seller, product)
+
+    assert Case.objects.filter(kind="report").count() == 1
+    assert sorted(report.filings.values_list("reporter__username", flat=True)) == ["alice", "bob"]
+    # The agent sees both reporters, on the console's panel and in the API.
+    panel = signed_in(safety_agent).get(reverse("console-case", args=[report.pk]))
+    content = panel.content.decode()
+    assert 'data-testid="report-panel"' in content
+    for trace in ("Alice Buyer", "Bob Buyer", "alice@example.test", "bob@example.test"):
+        assert trace in content
+    detail = with_token(safety_agent).get(f"/agent/reports/{report.pk}").json()
+    assert sorted(reporter["name"] for reporter in detail["reporters"]) == [
+        "Alice Buyer",
+        "Bob Buyer",
+    ]
+    assert sorted(message["id"] for message in detail["messages"]) == [first.pk, second.pk]
+
+
+def test_a_reporter_never_learns_another_reporters_identity(
+    buyer: User, other_buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    _, _, report = two_reporters(buyer, other_buyer, seller, product)
+    report_actions.decide_report(safety_agent, report.pk, "warned")
+
+    alice = ("Alice Buyer", "alice@example.test", "alice")
+    for reporter, other in [(other_buyer, alice), (buyer, ("Bob Buyer", "bob@", "bob"))]:
+        caller = with_token(reporter)
+        answers = [
+            caller.get("/reports"),
+            caller.get("/cases"),
+            caller.get("/conversations"),
+            caller.get(f"/cases/{report.pk}"),
+            caller.get(f"/agent/reports/{report.pk}"),
+            signed_in(reporter).get(reverse("message-center")),
+            signed_in(reporter).get(reverse("console-case", args=[report.pk])),
+        ]
+        for conversation_id in Conversation.objects.filter(participants__user=reporter).values_list(
+            "pk", flat=True
+        ):
+            answers.append(caller.get(f"/conversations/{conversation_id}/messages"))
+            answers.append(signed_in(reporter).get(reverse("conversation", args=[conversation_id])))
+        for answer in answers:
+            text = answer.content.decode()
+            for trace in other:
+                assert trace not in text, (reporter.username, answer.request["PATH_INFO"], trace)
+        assert error_of(caller.get(f"/cases/{report.pk}")) == (404, "case_not_found")
+        assert error_of(caller.get(f"/agent/reports/{report.pk}")) == (403, "agents_only")
+        [own] = caller.get("/reports").json()
+        assert (own["status"], own["category"]) in {("warned", "scam"), ("warned", "pay_outside")}
+    # The warned sender is told what was found, never by whom.
+    warning = Message.objects.filter(
+        conversation__participants__user=seller, conversation__kind=Kind.CUSTOMER_SERVICE
+    ).get()
+    assert "This is a warning" in warning.body
+    for trace in ("Alice", "alice", "Bob", "bob"):
+        assert trace not in warning.body
+
+
+def test_confirming_removes_the_messages_for_every_recipient_and_restricts_the_sender(
+    buyer: User, other_buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    first, second, report = two_reporters(buyer, other_buyer, seller, product)
+    # A third buyer got the scam too and did not report it.
+    third_buyer = factories.BuyerFactory(username="carol", display_name="Carol Buyer")
+    third = scam_to(third_buyer, seller, product)
+
+    report_actions.decide_report(safety_agent, report.pk, "confirmed", "restricted")
+
+    report.refresh_from_db()
+    assert (report.outcome, report.sender_action, report.decided_by) == (
+        "confirmed",
+        "restricted",
+        safety_agent,
+    )
+    assert Case.objects.get(pk=report.pk).status == CaseStatus.SOLVED
+    for message in (first, second):
+        assert Message.objects.get(pk=message.pk).removed_at is not None
+    assert "rnarketplace" not in page_of(other_buyer, second.conversation_id)
+    # Not reported, so not removed: the review covers what was reported.
+    assert "rnarketplace" in page_of(third_buyer, third.conversation_id)
+    # The sender sees their own message, marked.
+    own = page_of(seller, first.conversation_id)
+    assert "rnarketplace" in own
+    assert 'data-testid="message-removed"' in own
+    # Restricted: answering is fine, writing first is not.
+    assert SendingCount.objects.get(user=seller).restricted_at is not None
+    actions.send_message(third_buyer, third.conversation_id, "When does my order ship?")
+    actions.send_message(seller, third.conversation_id, "Your order ships tomorrow.")
+    fresh_buyer = factories.BuyerFactory(username="dave")
+    fresh_order = factories.order_with_item(fresh_buyer, product)
+    with pytest.raises(NotAllowed) as refused:
+        actions.contact_buyer_about_order(seller, fresh_order.pk, "Hello!")
+    assert refused.value.code == "sender_restricted"
+    # Each reporter is told in a customer-service message of their own.
+    for reporter in (buyer, other_buyer):
+        [told] = Message.objects.filter(
+            conversation__participants__user=reporter,
+            conversation__kind=Kind.CUSTOMER_SERVICE,
+        )
+        assert "We reviewed it and removed it" in told.body
+    # Deciding again is refused and changes nothing.
+    with pytest.raises(Conflict) as again:
+        report_actions.decide_report(safety_agent, report.pk, "dismissed")
+    assert again.value.code == "report_already_decided"
+
+
+def test_confirming_with_suspension_signs_the_sender_out(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+    browser = signed_in(seller)
+    token = with_token(seller)
+
+    report_actions.decide_report(safety_agent, report.pk, "confirmed", "suspended")
+
+    seller.refresh_from_db()
+    assert seller.is_active is False
+    assert browser.get(reverse("message-center")).status_code == 302
+    assert token.get("/conversations").status_code == 401
+
+
+def test_dismissing_tells_the_reporter_and_not_the_sender(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    report = report_actions.report_message(buyer, scam.pk, "spam").report
+
+    report_actions.decide_report(safety_agent, report.pk, "dismissed")
+
+    assert Message.objects.get(pk=scam.pk).removed_at is None
+    assert not Message.objects.filter(
+        conversation__participants__user=seller, conversation__kind=Kind.CUSTOMER_SERVICE
+    ).exists()
+    [told] = Message.objects.filter(
+        conversation__participants__user=buyer, conversation__kind=Kind.CUSTOMER_SERVICE
+    )
+    assert "does not break the marketplace's rules" in told.body
+    # The reporter reads it: no reply box (nobody would read a reply there).
+    assert 'id="reply-body"' not in page_of(buyer, told.conversation_id)
+
+
+def test_wrong_decisions_are_refused_and_change_nothing(
+    buyer: User, seller: User, product: Product, safety_agent: User, agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+    before = (snapshot(), Report.objects.values_list("outcome", flat=True).get())
+
+    for who, outcome, action, error, code in [
+        (safety_agent, "maybe", None, InvalidInput, "invalid_outcome"),
+        (safety_agent, "confirmed", None, InvalidInput, "sender_action_required"),
+        (safety_agent, "confirmed", "banished", InvalidInput, "sender_action_required"),
+        (safety_agent, "dismissed", "suspended", InvalidInput, "sender_action_not_allowed"),
+        # Another team's agent and customers: the same 404 as a missing report.
+        (agent, "dismissed", None, NotFound, "case_not_found"),
+        (buyer, "dismissed", None, NotFound, "case_not_found"),
+        (seller, "dismissed", None, NotFound, "case_not_found"),
+    ]:
+        with pytest.raises(error) as refused:
+            report_actions.decide_report(who, report.pk, outcome, action)
+        assert refused.value.code == code
+
+    assert (snapshot(), Report.objects.values_list("outcome", flat=True).get()) == before
+
+
+def test_the_pages_report_and_decide(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    page = page_of(buyer, scam.conversation_id)
+    assert reverse("report-message", args=[scam.pk]) in page
+    assert reverse("report-conversation", args=[scam.conversation_id]) in page
+    # No "Report" on one's own message.
+    assert reverse("report-message", args=[scam.pk]) not in page_of(seller, scam.conversation_id)
+
+    wrong = signed_in(buyer).post(reverse("report-message", args=[scam.pk]), {})
+    assert wrong.status_code == 302
+    assert not Report.objects.exists()
+    done = signed_in(buyer).post(
+        reverse("report-message", args=[scam.pk]), {"category": "scam"}, follow=True
+    )
+    assert "customer service will review it" in done.content.decode()
+    report = Report.objects.get()
+
+    refused = signed_in(safety_agent).post(
+        reverse("console-report-decide", args=[report.pk]), {"outcome": "confirmed"}
+    )
+    assert refused.status_code == 400
+    assert "restricts or suspends the sender" in refused.content.decode()
+    decided = signed_in(safety_agent).post(
+        reverse("console-report-decide", args=[report.pk]),
+        {"outcome": "confirmed", "sender_action": "restricted"},
+    )
+    assert decided.status_code == 302
+    assert Report.objects.get().outcome == "confirmed"
+
+
+def test_the_api_reports_and_decides(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    scam = scam_to(buyer, seller, product)
+
+    wrong = with_token(buyer).post(f"/messages/{scam.pk}/report", {"category": "rude"})
+    assert wrong.status_code in (400, 422)
+    assert not Report.objects.exists()
+    made = with_token(buyer).post(f"/messages/{scam.pk}/report", {"category": "scam"})
+    assert made.status_code == 201
+    assert made.json()["status"] == "pending"
+    again = with_token(buyer).post(f"/messages/{scam.pk}/report", {"category": "scam"})
+    assert error_of(again) == (409, "already_reported")
+    case_id = Report.objects.get().pk
+
+    decided = with_token(safety_agent).post(
+        f"/agent/reports/{case_id}/decision", {"outcome": "warned"}
+    )
+    assert decided.status_code == 200
+    assert decided.json()["status"] == "warned"
+    assert with_token(buyer).get("/reports").json()[0]["status"] == "warned"
