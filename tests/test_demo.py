@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
@@ -35,11 +35,13 @@ from messagecenter.marketplace.models import (
 from messagecenter.notifications import actions as notification_actions
 from messagecenter.notifications import queries as broadcast_queries
 from messagecenter.realtime.models import UserEvent
+from messagecenter.support import queries as support_queries
+from messagecenter.support.models import Claim
 from tests import factories
 
 LOADED = (
     "Loaded the demo marketplace: 9 accounts, 4 shops, 11 products, 10 orders, "
-    "23 conversations and 53 messages.\n\n"
+    "26 conversations and 59 messages.\n\n"
 )
 
 
@@ -79,8 +81,8 @@ def test_loading_twice_changes_nothing_the_second_time(db: None) -> None:
         storefronts=4,
         products=11,
         orders=10,
-        conversations=23,
-        messages=53,
+        conversations=26,
+        messages=59,
     )
     assert second == story.DemoSummary(already_loaded=True)
     assert row_counts() == after_first
@@ -140,12 +142,14 @@ def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
     assert story.sign_in_help() == (
         "Demo sign-ins (the password of every account is demo-password-2026):\n"
         "  buyer   alice      orders in every state, seller and customer-service replies, "
-        "a phishing message\n"
-        "  buyer   bob        a cancelled order, a seller's answer, a promotion\n"
+        "a phishing message, a seller past their deadline\n"
+        "  buyer   bob        a cancelled order, a seller's answer, a promotion, an open claim\n"
         "  seller  seller     Brightside Home & Kitchen: a buyer's question to answer\n"
-        "  seller  trailhead  Trailhead Outfitters: a buyer's question, answered\n"
-        "  seller  pixelpine  Pixel & Pine Electronics: a new question about an order\n"
-        "  agent   agent      the console: an open, a pending and a solved case, notes, "
+        "  seller  trailhead  Trailhead Outfitters: a buyer's question, answered; a claim to "
+        "respond to\n"
+        "  seller  pixelpine  Pixel & Pine Electronics: a new question about an order, one past "
+        "its deadline\n"
+        "  agent   agent      the console: an open, a pending and a solved case, a claim, notes, "
         "canned responses\n"
         "  admin   admin      the Django admin at /admin/\n"
     )
@@ -247,6 +251,13 @@ def test_alice_finds_her_conversations_newest_first() -> None:
             3,
         ),
         (Folder.NOTICES, "Your Marketplace Plus membership renews next week", 0),
+        # Pixel & Pine never answered her question: past its deadline, the sweep's notice
+        # unread (docs/escalation.md).
+        (
+            Folder.BUYER_SELLER,
+            "Question about 75% Mechanical Keyboard, Hot-Swappable, Brown Switches",
+            1,
+        ),
         (Folder.RETURNS, "Return of Bamboo Cutting Board Set with Juice Grooves, 3 Pieces", 0),
         (
             Folder.ORDERS,
@@ -275,13 +286,13 @@ def test_alice_finds_her_conversations_newest_first() -> None:
             "alice",
             {
                 "orders": 4,
-                "buyer_seller": 2,
+                "buyer_seller": 3,
                 "customer_service": 1,
                 "returns": 1,
                 "notices": 1,
                 "trash": 1,
-                "unseen": 9,
-                "all": 9,
+                "unseen": 10,
+                "all": 10,
             },
         ),
         (
@@ -289,16 +300,20 @@ def test_alice_finds_her_conversations_newest_first() -> None:
             {
                 "orders": 1,
                 "buyer_seller": 1,
+                # His open claim: the marketplace's "filed" message.
+                "claims": 1,
                 "notices": 1,
                 "promotions": 1,
-                "unseen": 4,
-                "all": 4,
+                "unseen": 5,
+                "all": 5,
             },
         ),
         ("seller", {"buyer_seller": 1, "unseen": 1, "all": 1}),
-        ("trailhead", {}),
-        # Alice's return of the headphones waits for its parcel.
-        ("pixelpine", {"buyer_seller": 1, "returns": 1, "unseen": 2, "all": 2}),
+        # Bob's claim waits for Trailhead's response.
+        ("trailhead", {"claims": 1, "unseen": 1, "all": 1}),
+        # Alice's return of the headphones waits for its parcel; her question about the
+        # keyboard is past its deadline.
+        ("pixelpine", {"buyer_seller": 2, "returns": 1, "unseen": 3, "all": 3}),
         # Agents work in the console; their Message Center has nothing new.
         ("agent", {}),
         ("admin", {}),
@@ -331,7 +346,12 @@ def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_ar
     assert Counter(
         (message.sender.role if message.sender else None, message.is_official)
         for message in Message.objects.select_related("sender")
-    ) == {(None, True): 39, (Role.AGENT, True): 2, (Role.BUYER, False): 8, (Role.SELLER, False): 4}
+    ) == {
+        (None, True): 41,
+        (Role.AGENT, True): 2,
+        (Role.BUYER, False): 11,
+        (Role.SELLER, False): 5,
+    }
     assert Counter(
         Message.objects.filter(sender=None).values_list("conversation__kind", flat=True)
     ) == {
@@ -342,6 +362,10 @@ def test_the_phishing_message_is_not_official_while_the_marketplaces_messages_ar
         Kind.MEMBERSHIP: 2,
         # Customer service's "we have your request" (3) and "solved" (1).
         Kind.CUSTOMER_SERVICE: 4,
+        # The sweep's "No answer yet from Pixel & Pine Electronics".
+        Kind.BUYER_SELLER: 1,
+        # "Claim CS-n is filed" on bob's water bottle.
+        Kind.CLAIM: 1,
     }
 
 
@@ -396,8 +420,9 @@ def test_conversations_and_event_logs_agree_with_the_messages() -> None:
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert Counter(event.kind for event in events) == {
         # With customer service's "we have your request", read on the page it opened.
-        # And her return of the headphones: requested, approved.
-        "message.created": 34,
+        # And her return of the headphones: requested, approved. And her question to
+        # Pixel & Pine, with the sweep's notice.
+        "message.created": 36,
         "conversation.read": 6,
         "conversation.archived": 1,
         # Her case: opened, taken by an agent, answered.
@@ -442,3 +467,39 @@ def test_switching_promotions_off_hides_every_promotion_of_the_demo() -> None:
     ]
     assert hub_queries.unread_counts(bob)[Folder.PROMOTIONS] == 0
     assert not Conversation.objects.filter(kind=Kind.PROMOTION).exists()
+
+
+@pytest.mark.usefixtures("_demo")
+def test_a_seller_past_the_deadline_one_within_it_and_an_open_claim() -> None:
+    """What issue #15 asks the demo to show (docs/escalation.md, docs/support.md)."""
+    alice, agent = User.objects.get(username="alice"), User.objects.get(username="agent")
+    silent = Participant.objects.select_related("conversation").get(
+        user__username="pixelpine", conversation__subject__startswith="Question about 75%"
+    )
+    assert silent.is_response_overdue is True
+    assert silent.response_due_at is not None
+    assert silent.response_due_at < timezone.now()
+    client = Client()
+    client.force_login(alice)
+    page = client.get(f"/message-center/conversations/{silent.conversation_id}/").content.decode()
+    assert "Ask customer service to help" in page
+    # Her kettle question waits for Brightside, within its deadline.
+    waiting = Participant.objects.get(
+        user__username="seller", conversation__subject__startswith="Question about Variable"
+    )
+    assert waiting.response_due_at is not None
+    assert waiting.response_due_at > timezone.now()
+    assert waiting.is_response_overdue is False
+
+    claim = Claim.objects.select_related("case", "storefront", "order").get()
+    assert (claim.stage, claim.reason, claim.case.status) == (
+        "seller_response",
+        "not_as_described",
+        "pending",
+    )
+    assert (claim.case.customer.username, claim.storefront.name) == ("bob", "Trailhead Outfitters")
+    assert claim.case.due_at is not None
+    assert claim.case.due_at > timezone.now()
+    # Priya (claims team too) finds it waiting on the seller, beside alice's tent case.
+    waiting_cases = [case.pk for case in support_queries.queue_page(agent, "waiting").cases]
+    assert claim.pk in waiting_cases

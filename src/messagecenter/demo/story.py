@@ -23,7 +23,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.sign_in_hints import SignInHint, SignInHints
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Conversation, Kind, Message
+from messagecenter.conversations.models import Conversation, Kind, Message, Participant
 from messagecenter.errors import Conflict
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import (
@@ -42,8 +42,10 @@ from messagecenter.marketplace.models import (
 )
 from messagecenter.notifications import actions as notification_actions
 from messagecenter.notifications.models import Audience, BroadcastKind
+from messagecenter.safety import limits
 from messagecenter.support import actions as support_actions
-from messagecenter.support.models import CaseStatus, TeamMember
+from messagecenter.support import claim_actions
+from messagecenter.support.models import CaseStatus, ClaimReason, TeamMember
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -52,16 +54,27 @@ SIGN_INS: tuple[SignInHint, ...] = (
     SignInHint(
         Role.BUYER,
         "alice",
-        "orders in every state, seller and customer-service replies, a phishing message",
+        "orders in every state, seller and customer-service replies, a phishing message, "
+        "a seller past their deadline",
     ),
-    SignInHint(Role.BUYER, "bob", "a cancelled order, a seller's answer, a promotion"),
+    SignInHint(
+        Role.BUYER, "bob", "a cancelled order, a seller's answer, a promotion, an open claim"
+    ),
     SignInHint(Role.SELLER, "seller", "Brightside Home & Kitchen: a buyer's question to answer"),
-    SignInHint(Role.SELLER, "trailhead", "Trailhead Outfitters: a buyer's question, answered"),
-    SignInHint(Role.SELLER, "pixelpine", "Pixel & Pine Electronics: a new question about an order"),
+    SignInHint(
+        Role.SELLER,
+        "trailhead",
+        "Trailhead Outfitters: a buyer's question, answered; a claim to respond to",
+    ),
+    SignInHint(
+        Role.SELLER,
+        "pixelpine",
+        "Pixel & Pine Electronics: a new question about an order, one past its deadline",
+    ),
     SignInHint(
         Role.AGENT,
         "agent",
-        "the console: an open, a pending and a solved case, notes, canned responses",
+        "the console: an open, a pending and a solved case, a claim, notes, canned responses",
     ),
     SignInHint(Role.ADMIN, "admin", "the Django admin at /admin/"),
 )
@@ -179,6 +192,8 @@ def _build(password: str, now: datetime) -> None:
     with _story_clock(now) as clock:
         _tell_the_story(people, products, orders, now, clock)
         _return_in_progress(people, orders, now, clock)
+        _silent_seller(people, products, now, clock)
+        _open_claim(people, orders, clock)
 
 
 class _StoryClock:
@@ -206,19 +221,31 @@ def _story_clock(now: datetime) -> Iterator[_StoryClock]:
     imports the function itself), so setting it for the story's length dates every row
     the actions write — messages, last activity, events, e-mails, cases — alike."""
     real_now = timezone.now
+    real_limits_clock = limits._now
     clock = _StoryClock(now, real_now)
     timezone.now = clock.now
+    # The sending limits count in windows of their own clock (safety/limits.py): read at
+    # the story's moments too, the demo's four weeks of sends are not one burst of the
+    # minute it takes to load (bob's six first contacts would pass a new account's five
+    # an hour).
+    limits._now = lambda: clock.now().timestamp()
     try:
         yield clock
     finally:
         timezone.now = real_now
+        limits._now = real_limits_clock
 
 
 def _staff_customer_service(people: dict[str, User]) -> None:
-    """Priya and Omar answer customer service, with the team's canned responses."""
+    """Priya and Omar answer customer service, with the team's canned responses; Priya
+    also decides guarantee claims (the claims team)."""
     team = support_actions.team_for("request")
     TeamMember.objects.bulk_create(
-        [TeamMember(team=team, agent=people["agent"]), TeamMember(team=team, agent=people["omar"])]
+        [
+            TeamMember(team=team, agent=people["agent"]),
+            TeamMember(team=team, agent=people["omar"]),
+            TeamMember(team=support_actions.team_for("claim"), agent=people["agent"]),
+        ]
     )
     for title, body in (
         (
@@ -580,6 +607,71 @@ def _return_in_progress(
         started.return_request.pk,
         approve=True,
         now=now - timedelta(hours=3),
+    )
+
+
+def _silent_seller(
+    people: dict[str, User], products: dict[str, Product], now: datetime, clock: "_StoryClock"
+) -> None:
+    """Two weeks ago alice asked Pixel & Pine about the keyboard she bought yesterday;
+    they never answered. The sweep marked the deadline when it passed (its notice dated
+    then, as the worker would have), so alice's conversation offers "Ask customer service
+    to help" and Pixel & Pine's Response needed says "Deadline passed"
+    (docs/escalation.md). Whatever the weekday and the holidays, the deadline falls
+    between 8 and 12 days ago, when alice's inbox has nothing else: the list's order does
+    not depend on the day the demo is loaded."""
+    clock.at(14)
+    question = actions.ask_seller_about_product(
+        people["alice"],
+        products["keyboard"].pk,
+        "Hi, does this keyboard work with a Mac out of the box, with the Command and Option "
+        "keys where a Mac has them? And are the keycaps PBT or ABS?",
+    )
+    due = (
+        Participant.objects.filter(
+            conversation_id=question.conversation_id, user=people["pixelpine"]
+        )
+        .values_list("response_due_at", flat=True)
+        .get()
+    )
+    if due is None or due >= now:
+        raise RuntimeError("The demo's silent seller must be past their deadline.")
+    clock.at((now - due - timedelta(minutes=1)).total_seconds() / 86400)
+    actions.pass_response_deadlines()
+
+
+def _open_claim(people: dict[str, User], orders: dict[str, Order], clock: "_StoryClock") -> None:
+    """Bob's "leak-proof" water bottle leaks; Trailhead told him to check the gasket. A
+    day ago he filed a guarantee claim (not as described): it waits for Trailhead's
+    response, and then for an agent of the claims team (docs/support.md#guarantee-claims)."""
+    bob, trailhead = people["bob"], people["trailhead"]
+    bottle = orders["bob_water_bottle"]
+    clock.at(5)
+    asked = actions.contact_seller_about_order(
+        bob,
+        bottle.pk,
+        bottle.items.get().storefront_id,
+        "Hi, the bottle's lid leaks: a few drops every time it's on its side in my bag. The "
+        "listing says leak-proof. Can you send a lid that doesn't leak, or refund me?",
+    )
+    clock.at(4.8)
+    actions.send_message(
+        trailhead,
+        asked.conversation_id,
+        "Hi Bob, the lids are leak-proof when the silicone gasket is pushed all the way into "
+        "its groove. Take it out, press it back in evenly and it should be fine.\n\n"
+        "Marcus, Trailhead Outfitters",
+    )
+    clock.at(1.1)
+    actions.mark_read(bob, [asked.conversation_id])
+    claim_actions.file_claim(
+        bob,
+        bottle.number,
+        ClaimReason.NOT_AS_DESCRIBED,
+        "The lid leaks even with the gasket pressed in properly (I tried three times). The "
+        "listing promises a leak-proof lid, and the seller only told me to check the gasket.",
+        about_conversation_id=asked.conversation_id,
+        idempotency_key="demo-water-bottle-claim",
     )
 
 
