@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -102,3 +103,70 @@ def test_a_silent_seller_the_countdown_then_customer_service_steps_in(
     answer = page.get_by_role("list", name="Messages").get_by_role("listitem").last
     expect(answer).to_contain_text("will refund you if the parcel does not arrive")
     expect(answer).to_contain_text("Official")
+
+
+def test_the_countdown_runs_without_reload_and_the_page_follows_the_deadline(
+    live_server: LiveServer,
+    page: Page,
+    buyer: User,
+    seller: User,
+    product: Product,
+) -> None:
+    """The time left updates on its own; when the sweep marks the deadline (its notice on
+    alice's stream), the page shows "Ask customer service to help" without a reload. On
+    pytest-django's live server, in this process, so the sweep run here reaches the page
+    through the event log (the WSGI stream answers it within its two-second retry)."""
+    server = live_server
+    order = factories.order_with_item(buyer, product, number="112-5550001-0000078")
+    question = conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, QUESTION
+    )
+    sign_in(page, server, "alice", PASSWORD)
+    # Nothing on the page may come from a reload: a marker the reload would drop.
+    Participant.objects.filter(user=seller).update(
+        response_due_at=timezone.now() + timedelta(hours=5, minutes=30)
+    )
+    page.goto(f"{server.url}/message-center/conversations/{question.conversation_id}/")
+    page.evaluate("document.body.dataset.sameDocument = 'yes'")
+    countdown = page.get_by_test_id("response-countdown")
+    expect(countdown).to_have_text(re.compile(r"^5 hours, (29|30) minutes left\.$"))
+
+    # The seller's deadline is moved into the past (as time would) and the sweep runs:
+    # its notice arrives on alice's stream and the block shows the button.
+    Participant.objects.filter(user=seller).update(
+        response_due_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert conversation_actions.pass_response_deadlines() == 1
+    button = page.get_by_role("button", name="Ask customer service to help")
+    expect(button).to_be_visible(timeout=LIVE_MS)
+    expect(page.get_by_test_id("response-window")).to_contain_text(
+        f"{seller.public_name} has not answered by"
+    )
+    assert page.evaluate("document.body.dataset.sameDocument") == "yes"
+
+
+def test_at_the_deadlines_moment_the_page_shows_the_button_by_itself(
+    live_server: LiveServer,
+    page: Page,
+    buyer: User,
+    seller: User,
+    product: Product,
+) -> None:
+    server = live_server
+    order = factories.order_with_item(buyer, product, number="112-5550001-0000079")
+    question = conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, QUESTION
+    )
+    sign_in(page, server, "alice", PASSWORD)
+    Participant.objects.filter(user=seller).update(
+        response_due_at=timezone.now() + timedelta(seconds=4)
+    )
+    page.goto(f"{server.url}/message-center/conversations/{question.conversation_id}/")
+    page.evaluate("document.body.dataset.sameDocument = 'yes'")
+    expect(page.get_by_test_id("response-countdown")).to_have_text("less than a minute left.")
+
+    # No sweep: the server's page says the deadline passed from its very second.
+    expect(page.get_by_role("button", name="Ask customer service to help")).to_be_visible(
+        timeout=LIVE_MS
+    )
+    assert page.evaluate("document.body.dataset.sameDocument") == "yes"

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.test import TestCase
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, Message, Participant
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -105,6 +106,25 @@ def test_filing_opens_a_claim_in_both_claims_folders_waiting_on_the_seller(
     assert UserEvent.objects.filter(user=buyer, kind="case.updated").count() == 1
     assert [found.pk for found in queries.queue_page(claims_agent, "waiting").cases] == [case.pk]
     counts_are_true(buyer, seller)
+
+
+def test_a_claims_seller_has_the_claims_window_not_the_business_day_one(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The buyer's description (and later messages) in the claim's conversation start no
+    business-day deadline for the seller: the claim's own window applies, and the
+    response-deadline sweep never posts "No answer yet" in a claim (docs/escalation.md)."""
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    conversation_actions.send_message(buyer, claim.case.conversation_id, "Any news?")
+    clock.advance(days=10)
+
+    swept = conversation_actions.pass_response_deadlines()
+
+    row = Participant.objects.get(user=seller, conversation_id=claim.case.conversation_id)
+    assert (row.response_due_at, row.is_response_overdue) == (None, False)
+    assert swept == 1  # the buyer's question about the order, in its own conversation
+    assert not any(text.startswith("No answer yet") for text in texts(claim))
 
 
 def test_a_retry_with_the_same_key_is_the_same_claim(

@@ -766,8 +766,12 @@ def _response_due(
     participants: list[Participant], sending: Participant | None, now: datetime
 ) -> datetime | None:
     """The deadline of the wait a buyer's message starts: only when the seller is not
-    already waiting to answer (a second question does not move the first's deadline)."""
+    already waiting to answer (a second question does not move the first's deadline).
+    Only in a buyer–seller conversation: a guarantee claim's seller answers within the
+    claim's own window (support's Claim), never the business-day one nor its sweep."""
     if sending is None or sending.role != ParticipantRole.BUYER:
+        return None
+    if participants[0].conversation.kind != Kind.BUYER_SELLER:
         return None
     seller = next(
         (p for p in participants if p.role == ParticipantRole.SELLER and p.response_due_at is None),

@@ -568,6 +568,8 @@ function startLive() {
     if (isStart && event.type === "resync") {
       return;
     }
+    // Other scripts of a page follow the same stream (response_window.js).
+    document.dispatchEvent(new CustomEvent("live:event", { detail: { type: event.type, data } }));
     if (listRegion && LIST_EVENTS.includes(event.type)) {
       refreshList();
     }
