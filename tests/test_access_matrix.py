@@ -699,6 +699,20 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
             data={"subject": "Help", "body": "A question.", "order_number": ORDER_NUMBER},
         ),
     ),
+    # Live chat: buyers and sellers ask whether an agent is available and start a chat
+    # (or, with nobody available, a request); agents and admins: 403 customers_only.
+    "GET /customer-service/chat": (
+        get(api_outcomes(200, CUSTOMERS, denied=403), is_read_only=True),
+    ),
+    "POST /customer-service/chat": (
+        post(api_outcomes(201, CUSTOMERS, denied=403), data={"body": "A question."}),
+    ),
+    # An agent's own switch: customers 403 agents_only; an admin reads it, but only agents
+    # take chats (403 agents_only).
+    "GET /agent/chat-availability": (get(agent_api(200, STAFF), is_read_only=True),),
+    "POST /agent/chat-availability": (
+        post({**agent_api(200, {AGENT, OTHER_AGENT}), ADMIN: 403}, data={"available": True}),
+    ),
     "GET /cases": (get(api_outcomes(200), shows=(CASE_TEXT, {BUYER}), is_read_only=True),),
     "GET /cases/{case_id}": (
         get(

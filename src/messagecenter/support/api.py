@@ -142,6 +142,128 @@ def ask_for_help(
     return Status(201, case_out(case))
 
 
+# --- live chat ----------------------------------------------------------------------------------
+
+
+class ChatAvailabilityOut(Schema):
+    # An agent takes a chat now: "Start chat" is answered live.
+    agent_available: bool
+    # With nobody available, a chat becomes a request answered within about this long.
+    expected_response_seconds: int
+
+
+@router.get(
+    "/customer-service/chat",
+    response=ChatAvailabilityOut,
+    summary="Whether an agent is available for chat",
+)
+def chat_availability(request: ApiRequest) -> ChatAvailabilityOut:
+    """For buyers and sellers (403 `customers_only` for agents and admins), what the "Chat
+    with us" page says: an agent available now, or how long an answer usually takes."""
+    _customer(request)
+    team = actions.team_for(CaseKind.REQUEST)
+    return ChatAvailabilityOut(
+        agent_available=queries.chat_agent(team) is not None,
+        expected_response_seconds=int(queries.expected_response(team).total_seconds()),
+    )
+
+
+class ChatIn(Schema):
+    # The first message of the chat.
+    body: Text
+    # One of your orders, when the chat is about one.
+    order_number: Text | None = None
+
+
+class ChatOut(Schema):
+    case: CaseOut
+    # An agent took the chat at once (their answers arrive live on the event stream, as
+    # message.created in the case's conversation); false: nobody was available and it
+    # became a request, answered by `case.respond_by`.
+    with_agent: bool
+
+
+@router.post(
+    "/customer-service/chat",
+    response={200: ChatOut, 201: ChatOut},
+    summary="Start a chat with customer service",
+)
+def start_chat(
+    request: ApiRequest, payload: ChatIn, idempotency_key: IdempotencyKey = None
+) -> Status[ChatOut]:
+    """An available agent takes the chat at once; with nobody available it becomes an
+    ordinary request with the expected response time (docs/support.md#live-chat). 200
+    when an earlier call with the same Idempotency-Key started it; 403 `customers_only`
+    for agents and admins."""
+    case = actions.start_chat(
+        _customer(request),
+        payload.body,
+        order_number=payload.order_number,
+        idempotency_key=idempotency_key.strip() if idempotency_key is not None else None,
+    )
+    return Status(
+        200 if getattr(case, "found_by_idempotency_key", False) else 201,
+        ChatOut(case=case_out(case), with_agent=case.assignee_id is not None),
+    )
+
+
+def _customer(request: ApiRequest) -> User:
+    if queries.is_staff(request.auth):
+        raise NotAllowed(
+            "Customer service is for buyers and sellers; agents work cases in the console.",
+            code="customers_only",
+        )
+    return request.auth
+
+
+class AgentChatAvailabilityOut(Schema):
+    # The agent's switch.
+    is_available: bool
+    # When the console (or this API) last saw them.
+    seen_at: datetime | None
+    # Available and seen within SUPPORT_CHAT_PRESENCE_MINUTES: new chats come to them.
+    takes_chats: bool
+
+
+class AgentChatAvailabilityIn(Schema):
+    available: bool
+
+
+def agent_chat_availability_out(agent: User) -> AgentChatAvailabilityOut:
+    availability = queries.chat_availability(agent)
+    return AgentChatAvailabilityOut(
+        is_available=availability is not None and availability.is_available,
+        seen_at=availability.seen_at if availability is not None else None,
+        takes_chats=queries.takes_chats(availability),
+    )
+
+
+@router.get(
+    "/agent/chat-availability",
+    response=AgentChatAvailabilityOut,
+    summary="Your availability for chat (agents)",
+)
+def get_agent_chat_availability(request: ApiRequest) -> AgentChatAvailabilityOut:
+    return agent_chat_availability_out(_agent(request))
+
+
+@router.post(
+    "/agent/chat-availability",
+    response=AgentChatAvailabilityOut,
+    summary="Switch your availability for chat (agents)",
+)
+def set_agent_chat_availability(
+    request: ApiRequest, payload: AgentChatAvailabilityIn
+) -> AgentChatAvailabilityOut:
+    """The console's "Available for chat" / "Away" switch for a support app. Each call
+    also counts as being seen: an app keeps an available agent taking chats by sending
+    it again within SUPPORT_CHAT_PRESENCE_MINUTES. 403 `agents_only` for customers and
+    for admins (only agents take chats)."""
+    agent = _agent(request)
+    actions.set_chat_availability(agent, payload.available)
+    return agent_chat_availability_out(agent)
+
+
 # --- agents ----------------------------------------------------------------------------------
 
 

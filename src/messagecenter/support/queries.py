@@ -592,6 +592,14 @@ def chat_availability(agent: User) -> ChatAvailability | None:
     return unique_row(ChatAvailability.objects.filter(agent=agent))
 
 
+def takes_chats(availability: ChatAvailability | None, *, now: datetime | None = None) -> bool:
+    """Whether chats come to this agent now: the rule of chat_agent, for one agent."""
+    if availability is None or not availability.is_available:
+        return False
+    now = now or timezone.now()
+    return availability.seen_at >= now - timedelta(minutes=settings.SUPPORT_CHAT_PRESENCE_MINUTES)
+
+
 # --- the expected response time --------------------------------------------------------------
 
 # How many recent first answers the expectation is measured over.
