@@ -381,6 +381,8 @@ EXCLUDED: dict[str, str] = {
     "for them (docs/privacy.md#not-exported)",
     "support.CaseEvent": "the case's audit history for agents; the case and its messages "
     "are exported",
+    "privacy.Erasure": "the operator's record of an erasure: the person it is about can "
+    "no longer sign in to ask for an export",
     "support.CannedResponse": "a team's answer templates: no customer's data",
     "conversations.HiddenMessage": "which messages a person hid by reporting them: the "
     "messages they see are in conversations.json",

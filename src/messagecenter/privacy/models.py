@@ -67,3 +67,25 @@ class DataExport(models.Model):
     @property
     def download_name(self) -> str:
         return f"message-center-data-{self.created_at:%Y-%m-%d}.zip"
+
+
+class Erasure(models.Model):
+    """A person erased at their request (privacy/erasure.py): what was removed, what was
+    kept and why — shown in the admin."""
+
+    # The pseudonymised account that orders and conversations still point at.
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    pseudonym = models.CharField(max_length=150)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erased_at = models.DateTimeField()
+    # {"attachments": 3, "message texts replaced": 12, …}
+    removed = models.JSONField(default=dict)
+    # [{"what": "orders", "count": 2, "why": "…"}, …]
+    kept = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym}, erased {self.erased_at:%Y-%m-%d}"

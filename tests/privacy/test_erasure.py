@@ -1,0 +1,170 @@
+"""Erasure at a person's request (docs/privacy.md#erasure): after it, no row of any table,
+no stored file and no log holds the person's name, e-mail address or what they wrote, and
+the operator's order records remain."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import models
+from django.test import Client
+
+from messagecenter.accounts import actions as account_actions
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
+from messagecenter.errors import Conflict, NotAllowed
+from messagecenter.marketplace.models import Order, Product
+from messagecenter.privacy import actions as privacy_actions
+from messagecenter.privacy.erasure import REMOVED, erase_person
+from messagecenter.privacy.models import Erasure
+from messagecenter.support import actions as support_actions
+from tests import factories
+from tests.conversations.helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+NAME = "Zebedee"
+SURNAME = "Quintonbury"
+EMAIL = "zebedee.q@example.test"
+WRITTEN = "xylophonic mandate"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + WRITTEN.encode()
+TRACES = (NAME, SURNAME, EMAIL, WRITTEN, "zebedee")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    user: User = factories.UserFactory(
+        username="opsadmin", role=Role.ADMIN, is_staff=True, is_superuser=True
+    )
+    return user
+
+
+@pytest.fixture
+def person(seller: User, product: Product) -> User:
+    """A buyer who wrote to a seller (with a file), to customer service, kept a token, a
+    browser, an order and a data export."""
+    buyer: User = factories.BuyerFactory(
+        username="zebedee", first_name=NAME, last_name=SURNAME, email=EMAIL
+    )
+    order = factories.order_with_item(buyer, product)
+    question = conversation_actions.ask_seller_about_product(
+        buyer,
+        product.pk,
+        f"Hello, {NAME} here: {WRITTEN}.",
+        attachments=[SimpleUploadedFile("zebedee.png", PNG, content_type="image/png")],
+    )
+    conversation_actions.send_message(seller, question.conversation_id, "Thanks, noted.")
+    support_actions.open_request(
+        buyer, f"{WRITTEN} help", f"My order: {WRITTEN}", order_number=order.number
+    )
+    account_actions.create_api_token(buyer, f"{NAME}'s phone")
+    Client().force_login(buyer)
+    data_export = privacy_actions.request_data_export(buyer)
+    privacy_actions.build_data_export(data_export.pk)
+    return buyer
+
+
+def traces_in_tables() -> list[str]:
+    """Every text-like column of every row of every model, searched for the person."""
+    found = []
+    for model in apps.get_models():
+        columns = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if isinstance(
+                field,
+                models.CharField | models.TextField | models.JSONField | models.BinaryField,
+            )
+        ]
+        if not columns:
+            continue
+        for row in model._default_manager.values_list("pk", *columns):
+            text = " ".join(
+                bytes(value).decode(errors="replace")
+                if isinstance(value, bytes | memoryview)
+                else str(value)
+                for value in row[1:]
+            ).lower()
+            found += [
+                f"{model._meta.label} {row[0]}: {trace}"
+                for trace in TRACES
+                if trace.lower() in text
+            ]
+    return found
+
+
+def traces_in_files() -> list[str]:
+    found = []
+    for path in Path(settings.MEDIA_ROOT).rglob("*"):
+        if path.is_file():
+            content = path.read_bytes().lower()
+            found += [f"{path}: {t}" for t in TRACES if t.lower().encode() in content]
+    return found
+
+
+def test_nothing_of_the_person_is_left_but_the_orders_remain(
+    person: User, seller: User, admin_user: User
+) -> None:
+    assert traces_in_tables(), "the scan finds the person before the erasure"
+    assert traces_in_files(), "the scan finds their file before the erasure"
+    orders_before = list(Order.objects.filter(buyer=person).values_list("number", flat=True))
+
+    with_commit = erase_person(admin_user, person)
+
+    assert with_commit.pseudonym == f"erased-{person.pk}"
+    assert traces_in_tables() == []
+    # Files go after the commit: run it as the commit would.
+    from django.db import connection
+
+    for _, callback, _ in connection.run_on_commit:
+        callback()
+    assert traces_in_files() == []
+    assert list(Order.objects.filter(buyer=person).values_list("number", flat=True)) == (
+        orders_before
+    )
+    # The seller's copy: the message in its place, its text replaced; the seller's own kept.
+    bodies = list(Message.objects.order_by("pk").values_list("body", flat=True))
+    assert REMOVED in bodies
+    assert "Thanks, noted." in bodies
+    person.refresh_from_db()
+    assert (person.is_active, person.has_usable_password()) == (False, False)
+
+
+def test_the_admin_shows_what_was_kept_and_why(person: User, admin_user: User) -> None:
+    erase_person(admin_user, person)
+    client = Client()
+    client.force_login(admin_user)
+
+    erasure = Erasure.objects.get()
+    page = client.get(f"/admin/privacy/erasure/{erasure.pk}/change/").content.decode()
+
+    assert "Kept, and why" in page
+    assert "orders (1)" in page
+    assert "the operator&#x27;s sales record" in page or "the operator's sales record" in page
+    assert "attachments: 1" in page
+
+
+def test_only_an_administrator_erases_and_only_once(
+    person: User, seller: User, admin_user: User
+) -> None:
+    before = snapshot()
+    with pytest.raises(NotAllowed):
+        erase_person(seller, person)
+    assert snapshot() == before
+    erase_person(admin_user, person)
+    with pytest.raises(Conflict):
+        erase_person(admin_user, person)
+
+
+def test_the_operator_command(person: User, admin_user: User, capsys: Any) -> None:
+    call_command("erase_person", "zebedee", by="opsadmin")
+
+    out = capsys.readouterr().out
+    assert f"Erased: now erased-{person.pk}." in out
+    assert "kept orders (1)" in out
+    assert Erasure.objects.filter(person=person).exists()
