@@ -460,6 +460,7 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
 
     from messagecenter.accounts.actions import API_TOKEN_SHOWN_CHARS, hash_api_token_secret
     from messagecenter.accounts.models import ApiToken, Role, User
+    from messagecenter.conversations import topics
     from messagecenter.conversations.actions import PREVIEW_CHARS
     from messagecenter.conversations.models import (
         FOLDER_OF_KIND,
@@ -547,13 +548,13 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
                 buyer = first_buyer + (buyer - first_buyer + 1) % buyers
             product_topics.add((product, buyer))
             model_kind, seller = "buyer_seller", seller_user(storefront)
-            topic_key = f"product:{product}:buyer:{buyer}"
+            topic_key = topics.product_question(product, buyer)
             subject = f"Question about {product_title(product)}"
             order = 0
         elif kind == "order_question":
             order = add_order(buyer, storefront, product)
             model_kind, seller = "buyer_seller", seller_user(storefront)
-            topic_key = f"order:{order}:storefront:{storefront}"
+            topic_key = topics.order_with_seller(order, storefront)
             subject = f"Order {order_number(order)}"
             product = 0
         elif kind == "customer_service":
@@ -563,8 +564,11 @@ def generate(options: Options, *, fast: bool = True, log: Callable[[str], None] 
             model_kind = kind
             if kind in ("order_updates", "returns"):
                 order = add_order(buyer, storefront, product)
-                suffix = "updates" if kind == "order_updates" else "returns"
-                topic_key = f"order:{order}:{suffix}"
+                topic_key = (
+                    topics.order_updates(order)
+                    if kind == "order_updates"
+                    else topics.order_returns(order)
+                )
                 subject = SUBJECTS[kind].format(order=order_number(order))
                 storefront = product = 0
             else:

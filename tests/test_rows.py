@@ -1,4 +1,5 @@
-"""rows.CompiledQuery: the hot statements compiled once give what their queryset gives."""
+"""rows: ids as a person gives them (parse_id), and the hot statements compiled once give
+what their queryset gives (CompiledQuery)."""
 
 from unittest import mock
 
@@ -10,8 +11,9 @@ from pytest_django import DjangoAssertNumQueries
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
+from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
-from messagecenter.rows import CompiledQuery
+from messagecenter.rows import CompiledQuery, parse_id
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +76,15 @@ def test_a_value_that_does_not_reach_the_parameters_is_refused(buyer: User) -> N
 
     with pytest.raises(ValueError, match="Every value must be among the parameters"):
         compiled(buyer.pk, 7)
+
+
+@pytest.mark.parametrize("value", ["12", 12, " 12 ", 2**63 - 1])
+def test_parse_id_takes_a_positive_64_bit_integer_as_a_person_gives_it(value: object) -> None:
+    assert parse_id(value) == int(str(value))
+
+
+@pytest.mark.parametrize("value", [None, "", "abc", "1.5", 0, -1, "-3", 2**63, str(2**70)])
+def test_parse_id_refuses_anything_else_with_the_callers_not_found(value: object) -> None:
+    with pytest.raises(NotFound) as refused:
+        parse_id(value, code="thing_not_found", message="No such thing.")
+    assert (refused.value.code, refused.value.message) == ("thing_not_found", "No such thing.")

@@ -8,8 +8,24 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 
+from messagecenter.errors import NotFound
+
 # Ids are 64-bit: a larger number given by a person is "not found", not a driver error.
 MAX_ID = 2**63 - 1
+
+
+def parse_id(value: Any, *, code: str = "not_found", message: str = "Not found.") -> int:
+    """An id a person gave (a path segment, a form field, a JSON value) as a positive 64-bit
+    integer. Anything else raises the same NotFound as a missing object would: to them a
+    malformed id and someone else's look alike. Every page, API route and action that takes
+    an id from a person parses it here."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound(message, code=code) from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound(message, code=code)
+    return number
 
 
 def unique_row[M: Model](queryset: QuerySet[M]) -> M | None:

@@ -22,6 +22,7 @@ from messagecenter.accounts.models import ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.accounts.time_zones import known as known_time_zones
 from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.rows import parse_id
 
 # Recognisable in logs, config files and secret scanners; never accepted without it.
 API_TOKEN_PREFIX = "mc_"
@@ -72,10 +73,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 def revoke_api_token(user: User, token_id: Any) -> ApiToken:
     """Revoke one of the person's own tokens. Someone else's token, a missing one and an
     already revoked one raise the same NotFound."""
-    try:
-        token_id = int(token_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such API token.", code="token_not_found") from None
+    token_id = parse_id(token_id, code="token_not_found", message="No such API token.")
     now = timezone.now()
     with transaction.atomic():
         token = (
@@ -229,10 +227,9 @@ def _end_sessions(keys: list[str]) -> None:
 def end_browser_session(user: User, browser_session_id: Any) -> None:
     """Sign one of the person's browsers out. Someone else's and a missing one raise the
     same NotFound."""
-    try:
-        browser_session_id = int(browser_session_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such signed-in browser.", code="session_not_found") from None
+    browser_session_id = parse_id(
+        browser_session_id, code="session_not_found", message="No such signed-in browser."
+    )
     with transaction.atomic():
         key = (
             BrowserSession.objects.filter(pk=browser_session_id, user=user)

@@ -11,7 +11,7 @@ from django.http import FileResponse
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
-from messagecenter.accounts.models import User
+from messagecenter.accounts.roles import require_seller
 from messagecenter.api_support import (
     ApiRequest,
     Id,
@@ -35,7 +35,7 @@ from messagecenter.conversations.models import (
 )
 from messagecenter.conversations.presentation import counterpart
 from messagecenter.conversations.schemas import MessageIn, MessageOut, message_out, sent
-from messagecenter.errors import InvalidInput, NotAllowed
+from messagecenter.errors import InvalidInput
 from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
@@ -444,11 +444,6 @@ def download_attachment(request: ApiRequest, attachment_id: Id) -> FileResponse:
 # --- seller tools ---------------------------------------------------------------------------
 
 
-def _require_seller(user: User) -> None:
-    if not user.is_seller:
-        raise NotAllowed("This is for sellers.", code="sellers_only")
-
-
 @router.get(
     "/seller/response-needed",
     response=ConversationPageOut,
@@ -458,7 +453,7 @@ def response_needed(
     request: ApiRequest, cursor: Text | None = None, limit: PageLimit = settings.INBOX_PAGE_SIZE
 ) -> ConversationPageOut:
     """Longest wait first. Answer, or send the `no_response_needed` action."""
-    _require_seller(request.auth)
+    require_seller(request.auth)
     page = queries.response_needed_page(request.auth, cursor=cursor, limit=limit)
     now = timezone.now()
     return ConversationPageOut(
@@ -503,7 +498,7 @@ class ResponseFiguresOut(Schema):
 def response_times(request: ApiRequest) -> list[ResponseFiguresOut]:
     """Counted by when the buyer asked; "No response needed" waits are left out, and open
     waits count once they are older than 24 hours (docs/conversations.md)."""
-    _require_seller(request.auth)
+    require_seller(request.auth)
     return [
         ResponseFiguresOut(
             days=figures.days,
@@ -552,7 +547,7 @@ class LateResponseOut(Schema):
 def late_responses(request: ApiRequest) -> list[LateResponseOut]:
     """Waits answered after their deadline, and waits still open past it, by when the
     buyer asked (the last 90 days); the latest deadline first, at most 50."""
-    _require_seller(request.auth)
+    require_seller(request.auth)
     return [
         LateResponseOut(
             conversation_id=item.conversation_id,
@@ -586,7 +581,7 @@ def saved_reply_out(reply: SavedReply) -> SavedReplyOut:
 
 @router.get("/seller/saved-replies", response=list[SavedReplyOut], summary="Saved replies")
 def list_saved_replies(request: ApiRequest) -> list[SavedReplyOut]:
-    _require_seller(request.auth)
+    require_seller(request.auth)
     return [saved_reply_out(reply) for reply in queries.saved_replies(request.auth)]
 
 

@@ -36,7 +36,7 @@ from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, UNSEEN, VISIBLE_BOXES, Box, Folder
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.hub.feeds import Position
-from messagecenter.rows import MAX_ID, CompiledQuery, unique_row
+from messagecenter.rows import CompiledQuery, parse_id, unique_row
 
 
 def access_conversation(user: User, conversation_id: Any) -> Participant:
@@ -45,12 +45,9 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     Returns the person's Participant (with its conversation). A conversation that does not
     exist, is not theirs, or that they deleted raises the same NotFound.
     """
-    try:
-        conversation_id = int(conversation_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such conversation.", code="conversation_not_found") from None
-    if not 0 < conversation_id <= MAX_ID:
-        raise NotFound("No such conversation.", code="conversation_not_found")
+    conversation_id = parse_id(
+        conversation_id, code="conversation_not_found", message="No such conversation."
+    )
     found = _ACCESSIBLE_PARTICIPANT(user.pk, conversation_id)
     if not found or not shown(user, found[0].folder):
         raise NotFound("No such conversation.", code="conversation_not_found")
@@ -245,12 +242,9 @@ def conversation_messages_from(
 
 def access_attachment(user: User, attachment_id: Any) -> Attachment:
     """An attachment, only through a conversation the person can see."""
-    try:
-        attachment_id = int(attachment_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such attachment.", code="attachment_not_found") from None
-    if not 0 < attachment_id <= MAX_ID:
-        raise NotFound("No such attachment.", code="attachment_not_found")
+    attachment_id = parse_id(
+        attachment_id, code="attachment_not_found", message="No such attachment."
+    )
     attachment = (
         Attachment.objects.select_related("message")
         .filter(

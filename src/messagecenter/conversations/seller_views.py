@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
+from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions, queries
 from messagecenter.errors import FORM_ERRORS, MessageCenterError
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
@@ -26,8 +27,7 @@ BODY_ERRORS = frozenset({"empty_message", "message_too_long"})
 
 
 def _seller(request: AuthenticatedHttpRequest) -> User:
-    if not request.user.is_seller:
-        raise Http404("No such page.")
+    require_seller_page(request.user)
     return request.user
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
+from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions, hooks, queries
 from messagecenter.conversations.bulk import BULK_ACTIONS
 from messagecenter.conversations.downloads import attachment_response
@@ -148,8 +149,7 @@ def _list_page(
             user, box=selection.box, folder=selection.folder, cursor=selection.cursor
         )
     if selection.is_response_needed:
-        if not user.is_seller:
-            raise Http404("No such page.")
+        require_seller_page(user)
         return queries.response_needed_page(user, cursor=selection.cursor)
     raise InvalidInput(f"Unknown list {selection.view!r}.", code="invalid_view")
 
@@ -177,8 +177,8 @@ def conversation_actions(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _message_center_page(
             request, selection, error=unknown, selected=selected, status=unknown.status
         )
-    if bulk_action.is_for_sellers and not request.user.is_seller:
-        raise Http404("No such action.")
+    if bulk_action.is_for_sellers:
+        require_seller_page(request.user, missing="No such action.")
     try:
         # All or nothing across both kinds.
         with transaction.atomic() if broadcast_ids else nullcontext():

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.sign_in_hints import SignInHint, SignInHints
-from messagecenter.conversations import actions
+from messagecenter.conversations import actions, topics
 from messagecenter.conversations.models import Conversation, Kind, Message, Participant
 from messagecenter.errors import Conflict
 from messagecenter.marketplace import return_actions
@@ -1075,7 +1075,7 @@ def _order_update(order: Order, body: str) -> Message:
         kind=Kind.ORDER_UPDATES,
         subject=_order_subject(order),
         body=body,
-        topic_key=f"order:{order.pk}:updates",
+        topic_key=topics.order_updates(order.pk),
         order=order,
     )
 
@@ -1086,17 +1086,17 @@ def _returns_update(order: Order, body: str) -> Message:
         kind=Kind.RETURNS,
         subject=f"Return of {order.items.get().title}",
         body=body,
-        topic_key=f"order:{order.pk}:returns",
+        topic_key=topics.order_returns(order.pk),
         order=order,
     )
 
 
 def _updates_conversation_id(order: Order) -> int:
-    return Conversation.objects.get(topic_key=f"order:{order.pk}:updates").pk
+    return Conversation.objects.get(topic_key=topics.order_updates(order.pk)).pk
 
 
 def _returns_conversation_id(order: Order) -> int:
-    return Conversation.objects.get(topic_key=f"order:{order.pk}:returns").pk
+    return Conversation.objects.get(topic_key=topics.order_returns(order.pk)).pk
 
 
 def _conversation_id(user: User, kind: str) -> int:

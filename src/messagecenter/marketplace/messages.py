@@ -1,7 +1,7 @@
 """The messages from the marketplace that its events and its returns become: which
-conversation each goes to, and how times and orders read in them. Topic keys as in the
-demo: the buyer's updates and returns of one order each share one conversation; a
-seller's notes about the order are that seller's own conversation."""
+conversation each goes to, and how times and orders read in them. Topic keys
+(conversations/topics.py): the buyer's updates and returns of one order each share one
+conversation; a seller's notes about the order are that seller's own conversation."""
 
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import zone_of
+from messagecenter.conversations import topics
 from messagecenter.conversations.actions import send_marketplace_message
 from messagecenter.conversations.models import Kind, Message
 from messagecenter.delivery.links import absolute
@@ -25,7 +26,7 @@ def order_update(order: Order, text: str, titles: list[str] | None = None) -> tu
         # As the demo names them: people know their orders by what is in them.
         subject=f"Your order of {what_was_ordered(order, titles)}",
         body=f"{text}\n\nOrder details: {order_path(order)}",
-        topic_key=f"order:{order.pk}:updates",
+        topic_key=topics.order_updates(order.pk),
         order=order,
     )
     return order.buyer, message
@@ -39,7 +40,7 @@ def returns_update(
         kind=Kind.RETURNS,
         subject=f"Returns and refunds: {what_was_ordered(order, titles)}",
         body=f"{text}\n\nReturn and refund status: {order_path(order)}",
-        topic_key=f"order:{order.pk}:returns",
+        topic_key=topics.order_returns(order.pk),
         order=order,
     )
     return order.buyer, message
@@ -53,7 +54,7 @@ def to_seller(
         kind=kind,
         subject=subject,
         body=text,
-        topic_key=f"order:{order.pk}:storefront:{storefront.pk}:{topic}",
+        topic_key=topics.order_notice_to_seller(order.pk, storefront.pk, topic),
         order=order,
     )
     return storefront.seller, message
@@ -61,7 +62,7 @@ def to_seller(
 
 def membership_update(user: User, subject: str, text: str) -> tuple[User, Message]:
     message = send_marketplace_message(
-        user, kind=Kind.MEMBERSHIP, subject=subject, body=text, topic_key=f"membership:{user.pk}"
+        user, kind=Kind.MEMBERSHIP, subject=subject, body=text, topic_key=topics.membership(user.pk)
     )
     return user, message
 

@@ -27,7 +27,7 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
-from messagecenter.rows import MAX_ID
+from messagecenter.rows import MAX_ID, parse_id
 
 # Products a seller's account page lists; the rest are reached from orders and messages.
 STOREFRONT_PRODUCTS_SHOWN = 50
@@ -205,7 +205,10 @@ def access_return(user: User, return_id: Any) -> ReturnRequest:
     NotFound."""
     return_request = (
         ReturnRequest.objects.select_related("order__buyer", "storefront__seller")
-        .filter(Q(order__buyer_id=user.pk) | Q(storefront__seller_id=user.pk), pk=_as_id(return_id))
+        .filter(
+            Q(order__buyer_id=user.pk) | Q(storefront__seller_id=user.pk),
+            pk=_parse_return_id(return_id),
+        )
         .first()
     )
     if return_request is None:
@@ -217,7 +220,7 @@ def sold_return(seller: User, return_id: Any) -> ReturnRequest:
     """A return of the seller's own items: the only ones they decide and mark received."""
     return_request = (
         ReturnRequest.objects.select_related("order__buyer", "storefront__seller")
-        .filter(storefront__seller_id=seller.pk, pk=_as_id(return_id))
+        .filter(storefront__seller_id=seller.pk, pk=_parse_return_id(return_id))
         .first()
     )
     if return_request is None:
@@ -225,14 +228,8 @@ def sold_return(seller: User, return_id: Any) -> ReturnRequest:
     return return_request
 
 
-def _as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("No such return.", code="return_not_found") from None
-    if not 0 < number <= MAX_ID:
-        raise NotFound("No such return.", code="return_not_found")
-    return number
+def _parse_return_id(value: Any) -> int:
+    return parse_id(value, code="return_not_found", message="No such return.")
 
 
 def user_returns(user: User, *, limit: int, before_id: int | None = None) -> list[ReturnRequest]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from messagecenter.accounts.models import User
+from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions
 from messagecenter.conversations.downloads import attachment_response
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
@@ -121,8 +122,7 @@ def order(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
 def contact_buyer(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """A seller writes first to the buyer of an order they sold on: the same conversation
     as the buyer's "Contact seller" for that order."""
-    if not request.user.is_seller:
-        raise Http404("No such order.")
+    require_seller_page(request.user, missing="No such order.")
     order = _sold_order(request.user, number)
     body = request.POST.get("body", "")
     try:

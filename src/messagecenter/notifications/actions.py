@@ -203,7 +203,7 @@ def cancel_broadcast(staff: User, broadcast_id: Any) -> bool:
     every inbox. Returns False when it was already cancelled."""
     require_staff(staff)
     with transaction.atomic():
-        broadcast = Broadcast.objects.filter(pk=queries.as_id(broadcast_id)).first()
+        broadcast = Broadcast.objects.filter(pk=queries.parse_broadcast_id(broadcast_id)).first()
         if broadcast is None:
             raise NotFound("No such broadcast.", code="broadcast_not_found")
         return bool(
@@ -333,7 +333,7 @@ def _change(
     """All or nothing: one id the person cannot see fails the request with the same
     NotFound as a missing one, and nothing changes. One read, one upsert, and an event
     per broadcast changed in the person's log (`kind`), in the same transaction."""
-    wanted = {queries.as_id(value) for value in broadcast_ids}
+    wanted = {queries.parse_broadcast_id(value) for value in broadcast_ids}
     if not wanted:
         raise InvalidInput("Choose at least one message.", code="no_broadcasts")
     if len(wanted) > MAX_BROADCASTS_PER_ACTION:

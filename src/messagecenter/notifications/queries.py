@@ -34,7 +34,7 @@ from messagecenter.notifications.models import (
     BroadcastKind,
     BroadcastRecipient,
 )
-from messagecenter.rows import MAX_ID
+from messagecenter.rows import parse_id
 
 # Ids are 64-bit; a larger number given by a person is "not found", not a driver error.
 # Before any broadcast: the "seen until" of a person who never opened the Message Center.
@@ -358,14 +358,9 @@ def broadcast_texts_after(last_id: int, limit: int) -> list[tuple[int, str, str]
     )
 
 
-def as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("No such message.", code="broadcast_not_found") from None
-    if not 0 < number <= MAX_ID:
-        raise NotFound("No such message.", code="broadcast_not_found")
-    return number
+def parse_broadcast_id(value: Any) -> int:
+    """A broadcast's id as a person gave it (rows.parse_id): "No such message." otherwise."""
+    return parse_id(value, code="broadcast_not_found", message="No such message.")
 
 
 def visible_broadcasts(
@@ -392,7 +387,7 @@ def access_broadcast(user: User, broadcast_id: Any) -> BroadcastItem:
     """The only way from a broadcast id given by a person to the broadcast. Not due yet,
     expired, cancelled, not for this person, deleted by them, or missing: the same
     NotFound."""
-    found = visible_broadcasts(user, [as_id(broadcast_id)])
+    found = visible_broadcasts(user, [parse_broadcast_id(broadcast_id)])
     if not found:
         raise NotFound("No such message.", code="broadcast_not_found")
     return found[0]

@@ -32,7 +32,7 @@ from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
-from messagecenter.rows import unique_row
+from messagecenter.rows import parse_id, unique_row
 from messagecenter.support import queries
 from messagecenter.support.models import (
     REOPENABLE,
@@ -395,7 +395,7 @@ def take_case(agent: User, case_id: Any) -> Case:
 def assign_case(agent: User, case_id: Any, assignee_id: Any) -> Case:
     """Give a case to a teammate (or to oneself), whoever has it now."""
     case = queries.access_case(agent, case_id, for_agent=True)
-    assignee_key = _as_id(assignee_id, code="agent_not_in_team")
+    assignee_key = parse_id(assignee_id, code="agent_not_in_team")
     with transaction.atomic():
         case = _lock(case)
         membership = unique_row(
@@ -643,7 +643,7 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
         raise InvalidInput("This case has no conversation to split.", code="no_conversation")
     message = unique_row(
         Message.objects.filter(
-            pk=_as_id(message_id, code="message_not_found"),
+            pk=parse_id(message_id, code="message_not_found"),
             conversation_id=conversation_id,
         )
     )
@@ -720,7 +720,7 @@ def save_canned_response(
         if canned_response_id is not None:
             canned = unique_row(
                 CannedResponse.objects.filter(
-                    team=team, pk=_as_id(canned_response_id, code="canned_response_not_found")
+                    team=team, pk=parse_id(canned_response_id, code="canned_response_not_found")
                 )
             )
             if canned is None:
@@ -900,10 +900,6 @@ def _clean(text: str | None) -> str:
     if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
         raise InvalidInput("The text contains control characters.", code="invalid_characters")
     return text
-
-
-def _as_id(value: Any, *, code: str) -> int:
-    return queries.as_id(value, code=code)
 
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import formats, timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import topics
 from messagecenter.conversations.models import Conversation, Message
 from messagecenter.errors import Conflict, MessageCenterError, NotAllowed, NotFound
 from messagecenter.marketplace.models import (
@@ -26,9 +27,9 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
-from messagecenter.rows import unique_row
+from messagecenter.rows import parse_id, unique_row
 from messagecenter.support.models import Claim, ClaimReason, ClaimStage
-from messagecenter.support.queries import as_id, is_staff, team_ids
+from messagecenter.support.queries import is_staff, team_ids
 
 BUYER_VIEW = "buyer"
 SELLER_VIEW = "seller"
@@ -42,7 +43,7 @@ def access_claim(user: User, claim_id: Any) -> Claim:
         if isinstance(claim_id, str) and claim_id.upper().startswith("CS-")
         else claim_id
     )
-    number = as_id(value, code="claim_not_found")
+    number = parse_id(value, code="claim_not_found")
     claims = Claim.objects.select_related(
         "case",
         "case__team",
@@ -112,7 +113,7 @@ def order_conversation(order: Order, storefront: Storefront) -> Conversation | N
     """The buyer's conversation with this seller about the order (one per order and
     seller: its topic key)."""
     return unique_row(
-        Conversation.objects.filter(topic_key=f"order:{order.pk}:storefront:{storefront.pk}")
+        Conversation.objects.filter(topic_key=topics.order_with_seller(order.pk, storefront.pk))
     )
 
 

@@ -21,7 +21,7 @@ from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Conversation, Kind, Message
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace.models import Order
-from messagecenter.rows import MAX_ID, unique_row
+from messagecenter.rows import MAX_ID, parse_id, unique_row
 from messagecenter.support.models import (
     UNASSIGNED,
     CannedResponse,
@@ -56,16 +56,6 @@ QUEUE_VIEWS: dict[str, str] = {
 }
 
 
-def as_id(value: Any, *, code: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("Not found.", code=code) from None
-    if not 0 < number <= MAX_ID:
-        raise NotFound("Not found.", code=code)
-    return number
-
-
 def is_staff(user: User) -> bool:
     return user.role in STAFF_ROLES
 
@@ -85,7 +75,7 @@ def team_ids(user: User) -> list[int]:
 def access_case(user: User, case_id: Any, *, for_agent: bool = False) -> Case:
     """The case, if the person may see it: an agent or admin, a case of their teams; a
     customer, their own (`for_agent`: agents only, as every console action asks)."""
-    number = as_id(_case_number(case_id), code="case_not_found")
+    number = parse_id(_case_number(case_id), code="case_not_found")
     cases = Case.objects.select_related(
         "team", "assignee", "customer", "customer__storefront", "order", "product"
     ).filter(pk=number)
@@ -116,14 +106,14 @@ def teams_of(user: User) -> list[Team]:
 
 
 def access_team(user: User, team_id: Any) -> Team:
-    number = as_id(team_id, code="team_not_found")
+    number = parse_id(team_id, code="team_not_found")
     if number not in team_ids(user):
         raise NotFound("No such team.", code="team_not_found")
     return Team.objects.get(pk=number)
 
 
 def access_canned_response(user: User, canned_response_id: Any) -> CannedResponse:
-    number = as_id(canned_response_id, code="canned_response_not_found")
+    number = parse_id(canned_response_id, code="canned_response_not_found")
     canned = unique_row(
         CannedResponse.objects.select_related("team").filter(pk=number, team_id__in=team_ids(user))
     )
@@ -453,7 +443,7 @@ def _context_conversations(case: Case) -> QuerySet[Conversation]:
 
 def access_context_conversation(case: Case, conversation_id: Any) -> Conversation:
     """One of the customer's buyer↔seller conversations about the case, read only."""
-    number = as_id(conversation_id, code="conversation_not_found")
+    number = parse_id(conversation_id, code="conversation_not_found")
     conversation = unique_row(_context_conversations(case).filter(pk=number))
     if conversation is None:
         raise NotFound("No such conversation.", code="conversation_not_found")

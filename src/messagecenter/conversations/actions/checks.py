@@ -1,13 +1,10 @@
 """What every conversation action checks before it writes: text, idempotency keys, ids
 given by a person, and who may use an action."""
 
-from typing import Any
-
 from django.conf import settings
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.errors import InvalidInput, NotAllowed, NotFound
-from messagecenter.rows import MAX_ID
+from messagecenter.errors import InvalidInput, NotAllowed
 
 
 def clean_text(text: str | None) -> str:
@@ -41,21 +38,6 @@ def clean_idempotency_key(key: str | None) -> str | None:
             "An idempotency key is 1 to 100 characters.", code="invalid_idempotency_key"
         )
     return key
-
-
-def as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("Not found.", code="not_found") from None
-    if not 0 < number <= MAX_ID:
-        raise NotFound("Not found.", code="not_found")
-    return number
-
-
-def require_seller(user: User) -> None:
-    if user.role != Role.SELLER:
-        raise NotAllowed("This is for sellers.", code="sellers_only")
 
 
 def require_buyer(user: User) -> None:

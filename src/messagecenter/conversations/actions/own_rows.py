@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.actions.checks import as_id
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
 from messagecenter.conversations.models import (
     Participant,
@@ -14,6 +13,7 @@ from messagecenter.conversations.models import (
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.hub.boxes import VISIBLE_BOXES
 from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.rows import parse_id
 
 # Bulk actions take at most this many conversations at once (one page of selection).
 MAX_CONVERSATIONS_PER_ACTION = 500
@@ -22,7 +22,7 @@ MAX_CONVERSATIONS_PER_ACTION = 500
 def lock_own(user: User, conversation_ids: Iterable[Any]) -> list[Participant]:
     """Lock the person's own rows for these conversations, all or nothing: one id that is
     not theirs fails the whole request, and nothing changes."""
-    wanted = {as_id(value) for value in conversation_ids}
+    wanted = {parse_id(value) for value in conversation_ids}
     if not wanted:
         raise InvalidInput("Choose at least one conversation.", code="no_conversations")
     if len(wanted) > MAX_CONVERSATIONS_PER_ACTION:

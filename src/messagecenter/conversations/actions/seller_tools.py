@@ -7,7 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.actions.checks import as_id, clean_body, clean_text, require_seller
+from messagecenter.accounts.roles import require_seller
+from messagecenter.conversations.actions.checks import clean_body, clean_text
 from messagecenter.conversations.actions.own_rows import finish, lock_own
 from messagecenter.conversations.models import (
     Participant,
@@ -15,6 +16,7 @@ from messagecenter.conversations.models import (
 )
 from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.realtime.models import EventKind
+from messagecenter.rows import parse_id
 
 
 def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> int:
@@ -48,7 +50,7 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
         if saved_reply_id is not None:
             reply = (
                 SavedReply.objects.select_for_update()
-                .filter(seller=seller, pk=as_id(saved_reply_id))
+                .filter(seller=seller, pk=parse_id(saved_reply_id))
                 .first()
             )
             if reply is None:
@@ -70,6 +72,6 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
 
 def delete_saved_reply(seller: User, saved_reply_id: Any) -> None:
     require_seller(seller)
-    deleted, _ = SavedReply.objects.filter(seller=seller, pk=as_id(saved_reply_id)).delete()
+    deleted, _ = SavedReply.objects.filter(seller=seller, pk=parse_id(saved_reply_id)).delete()
     if not deleted:
         raise NotFound("No such saved reply.", code="saved_reply_not_found")

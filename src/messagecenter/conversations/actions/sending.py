@@ -13,14 +13,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations import hooks, send_checks
+from messagecenter.conversations import hooks, send_checks, topics
 from messagecenter.conversations.actions.attachments import (
     StoredFile,
     keep_files,
     store_attachments,
 )
 from messagecenter.conversations.actions.checks import (
-    as_id,
     clean_body,
     clean_idempotency_key,
     clean_text,
@@ -47,7 +46,7 @@ from messagecenter.hub.boxes import COUNTER_KEYS, Box
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind, EventStream
-from messagecenter.rows import unique_row
+from messagecenter.rows import parse_id, unique_row
 from messagecenter.search.actions import index_messages
 
 PREVIEW_CHARS = 140
@@ -68,13 +67,13 @@ def ask_seller_about_product(
     idempotency_key = clean_idempotency_key(idempotency_key)
     require_buyer(buyer)
     product = (
-        Product.objects.select_related("storefront__seller").filter(pk=as_id(product_id)).first()
+        Product.objects.select_related("storefront__seller").filter(pk=parse_id(product_id)).first()
     )
     if product is None:
         raise NotFound("No such product.", code="product_not_found")
     stored = store_attachments(attachments)
     storefront = product.storefront
-    topic_key = f"product:{product.pk}:buyer:{buyer.pk}"
+    topic_key = topics.product_question(product.pk, buyer.pk)
 
     def attempt() -> Message:
         conversation = _open_conversation(
@@ -119,12 +118,12 @@ def contact_seller_about_order(
     """ "Contact seller" from Your Orders. Only the order's buyer can, and only a seller who
     sold something on that order."""
     body = clean_body(body)
-    order = Order.objects.filter(pk=as_id(order_id), buyer=buyer).first()
+    order = Order.objects.filter(pk=parse_id(order_id), buyer=buyer).first()
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     item = (
         OrderItem.objects.select_related("storefront__seller")
-        .filter(order=order, storefront_id=as_id(storefront_id))
+        .filter(order=order, storefront_id=parse_id(storefront_id))
         .first()
     )
     if item is None:
@@ -158,7 +157,7 @@ def contact_buyer_about_order(
     storefront = Storefront.objects.filter(seller=seller).first()
     item = (
         OrderItem.objects.select_related("order__buyer", "storefront__seller")
-        .filter(order_id=as_id(order_id), storefront=storefront)
+        .filter(order_id=parse_id(order_id), storefront=storefront)
         .first()
         if storefront is not None
         else None
@@ -189,7 +188,7 @@ def _send_about_order(
     """The one conversation between an order's buyer and one of its sellers, whoever
     writes first."""
     idempotency_key = clean_idempotency_key(idempotency_key)
-    topic_key = f"order:{order.pk}:storefront:{storefront.pk}"
+    topic_key = topics.order_with_seller(order.pk, storefront.pk)
 
     def attempt() -> Message:
         conversation = _open_conversation(
@@ -386,7 +385,7 @@ def send_message(
     body = clean_body(body)
     idempotency_key = clean_idempotency_key(idempotency_key)
     stored = [*files, *store_attachments(attachments)]
-    conversation_id = as_id(conversation_id)
+    conversation_id = parse_id(conversation_id)
     return _send_once(
         sender,
         idempotency_key,
