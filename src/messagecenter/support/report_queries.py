@@ -11,7 +11,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import HiddenMessage, Message, Participant
 from messagecenter.errors import Conflict, NotFound
-from messagecenter.rows import unique_row
+from messagecenter.rows import parse_id, unique_row
 from messagecenter.safety import queries as safety_queries
 from messagecenter.support import queries
 from messagecenter.support.models import CaseKind, Report, ReportFiling, ReportOutcome
@@ -20,7 +20,7 @@ from messagecenter.support.models import CaseKind, Report, ReportFiling, ReportO
 def reportable_message(user: User, message_id: Any) -> tuple[Participant, Message]:
     """A message the person sees in one of their conversations. A message they reported
     before (hidden for them since) is a conflict with that report, not a missing one."""
-    number = queries.as_id(message_id, code="message_not_found")
+    number = parse_id(message_id, code="message_not_found")
     message = unique_row(
         Message.objects.select_related("sender", "sender__storefront").filter(pk=number)
     )
@@ -45,7 +45,7 @@ def reportable_message(user: User, message_id: Any) -> tuple[Participant, Messag
 def conversation_of_message(user: User, message_id: Any) -> int:
     """The conversation of a message in one of the person's conversations (where a page
     goes back to), whether or not they still see the message."""
-    number = queries.as_id(message_id, code="message_not_found")
+    number = parse_id(message_id, code="message_not_found")
     message = unique_row(Message.objects.filter(pk=number).only("conversation_id"))
     if message is None:
         raise NotFound("No such message.", code="message_not_found")
