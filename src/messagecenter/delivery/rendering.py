@@ -234,21 +234,7 @@ def _password_reset_email(email: Email, user: User) -> EmailMultiAlternatives:
         "reset_url": link,
         "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
     }
-    message = SignedEmail(
-        subject="Reset your Marketplace password",
-        body=render_to_string("delivery/email/password_reset.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-        headers={
-            "Message-ID": message_id_header(email),
-            "Date": formatdate(localtime=False),
-            "Auto-Submitted": "auto-generated",
-        },
-    )
-    message.attach_alternative(
-        render_to_string("delivery/email/password_reset.html", context), "text/html"
-    )
-    return message
+    return _account_email(email, user, "Reset your Marketplace password", "password_reset", context)
 
 
 def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -259,9 +245,19 @@ def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
         "export_url": absolute(reverse("data-export")),
         "hours": settings.DATA_EXPORT_DOWNLOAD_HOURS,
     }
+    return _account_email(
+        email, user, "Your Message Center data is ready to download", "data_export", context
+    )
+
+
+def _account_email(
+    email: Email, user: User, subject: str, template: str, context: dict[str, Any]
+) -> EmailMultiAlternatives:
+    """An e-mail about the person's account (nobody can switch these off): text and HTML
+    from delivery/email/<template>.txt|.html, marked automatic so no one auto-replies."""
     message = SignedEmail(
-        subject="Your Message Center data is ready to download",
-        body=render_to_string("delivery/email/data_export.txt", context),
+        subject=subject,
+        body=render_to_string(f"delivery/email/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],
         headers={
@@ -271,7 +267,7 @@ def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
         },
     )
     message.attach_alternative(
-        render_to_string("delivery/email/data_export.html", context), "text/html"
+        render_to_string(f"delivery/email/{template}.html", context), "text/html"
     )
     return message
 
