@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from messagecenter.errors import FORM_ERRORS, NotFound
+from messagecenter.errors import FORM_ERRORS
 from messagecenter.support import queries, report_actions, report_queries
 from messagecenter.support import views as support_views
 from messagecenter.support.models import ReportOutcome
@@ -28,8 +28,6 @@ def report_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     try:
         conversation_id = report_queries.conversation_of_message(request.user, message_id)
         report_actions.report_message(request.user, message_id, request.POST.get("category"))
-    except NotFound as error:
-        raise Http404(error.message) from error
     except FORM_ERRORS as error:
         messages.error(request, error.message)
     else:
@@ -44,8 +42,6 @@ def report_conversation(request: AuthenticatedHttpRequest, conversation_id: int)
         report_actions.report_conversation(
             request.user, conversation_id, request.POST.get("category")
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
     except FORM_ERRORS as error:
         messages.error(request, error.message)
     else:
