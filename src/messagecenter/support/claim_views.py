@@ -4,6 +4,7 @@ page for the buyer and the seller (respond, appeal), and the agent's decision in
 console. Parse, check access, call one action in support.claim_actions, render.
 """
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -144,40 +145,46 @@ def _claim_page(
 @login_required
 @require_POST
 def respond(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
-    found = claim_queries.access_claim(request.user, claim_id)
-    body = request.POST.get("body", "")
-    try:
-        claim_actions.respond_to_claim(
+    return _claim_step(
+        request,
+        claim_id,
+        lambda claim_id, body, key: claim_actions.respond_to_claim(
             request.user,
-            found.pk,
+            claim_id,
             body,
             attachments=request.FILES.getlist("attachments"),
-            idempotency_key=request.POST.get("idempotency_key") or None,
-        )
-    except FORM_ERRORS as error:
-        return _claim_page(
-            request,
-            claim_queries.access_claim(request.user, found.pk),
-            error=error,
-            body=body,
-            status=error.status,
-        )
-    messages.success(request, "Your response is sent. An agent now decides.")
-    return redirect("claim", found.pk)
+            idempotency_key=key,
+        ),
+        done="Your response is sent. An agent now decides.",
+    )
 
 
 @login_required
 @require_POST
 def appeal(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
+    return _claim_step(
+        request,
+        claim_id,
+        lambda claim_id, body, key: claim_actions.appeal_claim(
+            request.user, claim_id, body, idempotency_key=key
+        ),
+        done="Your appeal is sent. An agent looks at the claim again.",
+    )
+
+
+def _claim_step(
+    request: AuthenticatedHttpRequest,
+    claim_id: int,
+    act: Callable[[int, str, str | None], object],
+    *,
+    done: str,
+) -> HttpResponse:
+    """A party's step on their claim's page (the seller's response, the buyer's appeal):
+    refused, the page again with the reason and what they wrote; done, back to it."""
     found = claim_queries.access_claim(request.user, claim_id)
     body = request.POST.get("body", "")
     try:
-        claim_actions.appeal_claim(
-            request.user,
-            found.pk,
-            body,
-            idempotency_key=request.POST.get("idempotency_key") or None,
-        )
+        act(found.pk, body, request.POST.get("idempotency_key") or None)
     except FORM_ERRORS as error:
         return _claim_page(
             request,
@@ -186,7 +193,7 @@ def appeal(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
             body=body,
             status=error.status,
         )
-    messages.success(request, "Your appeal is sent. An agent looks at the claim again.")
+    messages.success(request, done)
     return redirect("claim", found.pk)
 
 
