@@ -25,7 +25,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation, Message, Participant
 from messagecenter.marketplace.models import Product
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
-from tests.test_processes import database_url, free_port
+from tests.test_processes import LIFTED_SEND_LIMITS, database_url, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +51,7 @@ class Server:
                 "MESSAGECENTER_VAR_DIR": str(self.var_dir),
                 "SECRET_KEY": settings.SECRET_KEY,
                 "LOG_LEVEL": "WARNING",
+                **LIFTED_SEND_LIMITS,
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tests.test_processes import database_url, free_port
+from tests.test_processes import LIFTED_SEND_LIMITS, database_url, free_port
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ def running_server(var_dir: Path, **environment: str) -> Iterator[Server]:
             "MESSAGECENTER_VAR_DIR": str(var_dir),
             # Sessions and token hashes are signed with it: the same as the tests'.
             "SECRET_KEY": settings.SECRET_KEY,
+            **LIFTED_SEND_LIMITS,
             **environment,
         },
         stdout=subprocess.DEVNULL,
