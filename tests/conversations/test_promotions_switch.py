@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import Kind
+from messagecenter.conversations.models import Kind, Participant
 from messagecenter.delivery import actions as delivery_actions
 from messagecenter.delivery.models import Category, Channel
 from messagecenter.delivery.preferences import enabled_user_ids, is_enabled
@@ -19,6 +19,8 @@ from messagecenter.errors import NotFound
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
 from messagecenter.hub.queries import message_center_page, unread_counts
 from messagecenter.notifications.models import BroadcastKind
+from messagecenter.realtime.models import EventKind
+from messagecenter.realtime.queries import events_after, newest_sequences
 from messagecenter.search.queries import SearchFilters, search_messages
 from tests.api.helpers import error_of, with_token
 from tests.notifications.helpers import broadcast
@@ -126,6 +128,18 @@ def test_the_page_and_the_api_follow_the_switch(
     assert [row["subject"] for row in api.get("/conversations").json()["items"]] == [
         "Your tent has shipped"
     ]
+    # Acting on it by id is acting on a conversation that is not there: nothing changes.
+    events = newest_sequences([buyer.pk])
+    for action in ("archive", "trash", "read"):
+        assert error_of(
+            api.post(
+                "/conversations/actions",
+                {"action": action, "conversation_ids": [promotions["inbox"]]},
+            )
+        ) == (404, "conversation_not_found")
+    assert newest_sequences([buyer.pk]) == events
+    row = Participant.objects.get(user=buyer, conversation_id=promotions["inbox"])
+    assert (row.box, row.unread_count) == (Box.INBOX, 1)
 
 
 def test_the_switch_is_kept_on_the_user_row_and_read_without_a_query(
@@ -139,3 +153,43 @@ def test_the_switch_is_kept_on_the_user_row_and_read_without_a_query(
         assert is_enabled(buyer, *SWITCH) is False
     # Setting it again changes nothing.
     assert delivery_actions.set_preferences(buyer, {SWITCH: False}) == 0
+
+
+def test_switched_off_promotion_conversations_send_no_events_to_devices(
+    buyer: User, other_buyer: User
+) -> None:
+    """A new message in a hidden promotion conversation is not news on the person's stream
+    (no message.created, so no badge refresh or "1 new message" either); the log stays
+    gap-free, and someone with promotions shown still hears of theirs."""
+    buyer = switch(buyer, on=False)
+    before = newest_sequences([buyer.pk]).get(buyer.pk, 0)
+
+    promotion = actions.send_marketplace_message(
+        buyer,
+        kind=Kind.PROMOTION,
+        subject="Trail-ready deals",
+        body="25% off tents.",
+        topic_key="p",
+    )
+    actions.post_marketplace_message(promotion.conversation_id, "Last day: 25% off tents.")
+    shown = actions.send_marketplace_message(
+        other_buyer, kind=Kind.PROMOTION, subject="Trail-ready deals", body="25% off tents."
+    )
+    update = actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Your tent has shipped", body="On its way."
+    )
+
+    events = events_after(buyer, before, 10).events
+    assert [(e.sequence, e.kind, e.payload["conversation_id"]) for e in events] == [
+        (before + 1, EventKind.MESSAGE_CREATED, update.conversation_id)
+    ]
+    assert [
+        (e.kind, e.payload["conversation_id"]) for e in events_after(other_buyer, 0, 10).events
+    ] == [(EventKind.MESSAGE_CREATED, shown.conversation_id)]
+
+    buyer = switch(buyer, on=True)
+    actions.post_marketplace_message(promotion.conversation_id, "Back in stock: tents.")
+
+    assert [
+        (e.kind, e.payload["conversation_id"]) for e in events_after(buyer, before + 1, 10).events
+    ] == [(EventKind.MESSAGE_CREATED, promotion.conversation_id)]

@@ -11,7 +11,7 @@ from messagecenter.conversations.models import (
     Participant,
 )
 from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.hub.boxes import VISIBLE_BOXES
+from messagecenter.hub.boxes import VISIBLE_BOXES, Folder
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.rows import parse_id
 
@@ -30,11 +30,13 @@ def lock_own(user: User, conversation_ids: Iterable[Any]) -> list[Participant]:
             f"At most {MAX_CONVERSATIONS_PER_ACTION} conversations at once.",
             code="too_many_conversations",
         )
-    participants = list(
-        Participant.objects.select_for_update()
-        .filter(user=user, conversation_id__in=wanted, box__in=VISIBLE_BOXES)
-        .order_by("id")
+    rows = Participant.objects.select_for_update().filter(
+        user=user, conversation_id__in=wanted, box__in=VISIBLE_BOXES
     )
+    if not user.shows_promotions:
+        # Hidden by the person's switch (queries.shown): not theirs to act on either.
+        rows = rows.exclude(folder=Folder.PROMOTIONS)
+    participants = list(rows.order_by("id"))
     if len(participants) != len(wanted):
         raise NotFound("No such conversation.", code="conversation_not_found")
     return participants

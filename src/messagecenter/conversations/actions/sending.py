@@ -38,6 +38,7 @@ from messagecenter.conversations.models import (
     ResponseTime,
     UnreadCounter,
 )
+from messagecenter.conversations.queries import shown
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.db import group_commit
 from messagecenter.delivery.actions import record_message_emails
@@ -588,10 +589,11 @@ def _tell_hooks(message: Message, sending: Participant | None, now: datetime) ->
 
 def _lock_participants(conversation_id: int) -> list[Participant]:
     """The conversation's participant rows, locked in id order. The conversation (and its
-    order) come along for the search document; only the participant rows are locked."""
+    order) come along for the search document, each person's user row for whether the
+    conversation is shown to them (queries.shown); only the participant rows are locked."""
     participants = list(
         Participant.objects.select_for_update(of=("self",))
-        .select_related("conversation__order")
+        .select_related("conversation__order", "user")
         .filter(conversation_id=conversation_id)
         .order_by("id")
     )
@@ -740,7 +742,10 @@ def _arrival(
             new_box, new_unread, new_seen = Box.INBOX, participant.unread_count + 1, False
             arrival.notified.append(participant.pk)
         count_transition(arrival.deltas, participant, new_box, new_unread, new_seen)
-        if new_box != Box.DELETED:
+        # A promotion conversation hidden by the person's switch is not news on their
+        # devices either: no event, so no badge refresh or "1 new message" (its counts
+        # are taken off when read, conversations.queries.fold_counter_rows).
+        if new_box != Box.DELETED and shown(participant.user, participant.folder):
             arrival.events.append(
                 PendingEvent(
                     participant.user_id,
