@@ -220,3 +220,44 @@ def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
     expect(messages).to_contain_text("arrives tomorrow", timeout=LIVE_MS)
     assert page.evaluate("window.stillTheSamePage === true")
     assert "Priya" not in page.content()
+
+
+def test_the_agents_queue_page_follows_new_and_changed_cases_without_a_reload(
+    streaming_server: Server, page: Page, other_device: Page, order: Order, priya: User
+) -> None:
+    """The agent's open queue page shows a request the moment alice sends it (count and
+    row), and again when it leaves the queue, without a reload (console_queue.js, on the
+    team's `queue.changed` nudge)."""
+    server = streaming_server
+    agent = other_device
+    sign_in(agent, server, "priya", PASSWORD)  # type: ignore[arg-type]
+    unassigned = agent.get_by_test_id("queue-count-unassigned")
+    expect(unassigned).to_have_text("0")
+    expect(agent.get_by_test_id("case-row")).to_have_count(0)
+    agent.evaluate("window.stillTheSamePage = true")
+
+    sign_in(page, server, "alice", PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{server.url}/message-center/customer-service/?order={order.number}")
+    page.get_by_label("Subject").fill("Wrong colour delivered")
+    page.get_by_label("Your message").fill("I ordered blue and got green.")
+    page.get_by_role("button", name="Send to customer service").click()
+    expect(page.get_by_test_id("case-status-line")).to_contain_text("Waiting for an agent")
+    case = Case.objects.get()
+
+    expect(unassigned).to_have_text("1", timeout=LIVE_MS)
+    rows = agent.get_by_test_id("case-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(case.number)
+    expect(rows.first).to_contain_text("Wrong colour delivered")
+    assert agent.evaluate("window.stillTheSamePage === true")
+
+    # Alice's second request arrives on top of the first, oldest first.
+    page.goto(f"{server.url}/message-center/customer-service/")
+    page.get_by_label("Subject").fill("And a missing manual")
+    page.get_by_label("Your message").fill("There was no manual in the box.")
+    page.get_by_role("button", name="Send to customer service").click()
+    expect(page.get_by_test_id("case-status-line")).to_contain_text("Waiting for an agent")
+    expect(unassigned).to_have_text("2", timeout=LIVE_MS)
+    expect(rows).to_have_count(2)
+    expect(rows.last).to_contain_text("And a missing manual")
+    assert agent.evaluate("window.stillTheSamePage === true")

@@ -88,6 +88,15 @@ class InProcessStream:
             if body != streams.HEARTBEAT_MESSAGE:
                 return body
 
+    async def everything_within(self, seconds: float) -> str:
+        """All the body sent until nothing more comes for `seconds`."""
+        texts = []
+        while True:
+            try:
+                texts.append(await self.text(seconds))
+            except TimeoutError:
+                return "".join(texts)
+
     async def nothing_within(self, seconds: float) -> bool:
         try:
             await self.text(seconds)

@@ -105,6 +105,23 @@ def announce_broadcast(broadcast_id: int) -> None:
     transaction.on_commit(partial(pubsub.announce, broadcast_id))
 
 
+def nudge_after_commit(
+    kind: str, payload: dict[str, Any], user_ids: Iterable[int] | None = None
+) -> None:
+    """After the transaction commits, send `event: <kind>` with the payload and no `id` to
+    the open streams of `user_ids`, or (None) of the audience its kind registered
+    (realtime/audiences.py), in every server process. Written to nobody's log: a device
+    that misses it refetches what it shows when it reconnects (docs/realtime.md,
+    "Nudges")."""
+    chosen = None if user_ids is None else tuple(sorted(set(user_ids)))
+    transaction.on_commit(partial(pubsub.nudge, pubsub.Nudge(kind, payload, chosen)))
+
+
+def nudge_now(kind: str, payload: dict[str, Any], user_ids: Iterable[int]) -> None:
+    """The same at once, for what is never stored (someone typing)."""
+    pubsub.nudge(pubsub.Nudge(kind, payload, tuple(sorted(set(user_ids)))))
+
+
 def _allocate(counts: dict[int, int]) -> dict[int, int]:
     """Advance each user's stream by its count; returns the new last sequence per user."""
     table = connection.ops.quote_name(EventStream._meta.db_table)

@@ -4,7 +4,9 @@ Pub/sub carries no events, only "this person's log has something new": a woken s
 the log, which is the truth. A lost wake-up therefore delays delivery (each process's hub
 finds the streams behind their log every few seconds) but never loses or reorders anything.
 The same channel carries broadcast announcements (an id each), for every process to find
-the audience among its own streams (realtime/streams.py).
+the audience among its own streams (realtime/streams.py), and nudges: signals that are in
+nobody's log (a team's queue changed, someone is typing), sent to the open streams of the
+people they are for and lost for everyone else.
 
 The backend is chosen by the PUBSUB_URL setting:
 - `memory://` (default): waiters in this process only; enough for one server process.
@@ -14,11 +16,13 @@ The backend is chosen by the PUBSUB_URL setting:
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import redis
 import redis.asyncio
@@ -29,6 +33,8 @@ logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "messagecenter:wake:"
 # A broadcast's id, for every process: each finds the audience among its own streams.
 BROADCAST_CHANNEL = "messagecenter:broadcast"
+# A nudge (JSON), for every process: each sends it to its own streams of the people it is for.
+NUDGE_CHANNEL = "messagecenter:nudge"
 # A publish happens after commit, inside a request: it must never hang that request.
 PUBLISH_TIMEOUT_SECONDS = 1.0
 RECONNECT_DELAY_SECONDS = 1.0
@@ -80,15 +86,64 @@ class Wakeup:
         return True
 
 
+@dataclass(frozen=True)
+class Nudge:
+    """A signal in nobody's log (docs/realtime.md, "Nudges"): sent to the open streams of
+    `user_ids`, or, when that is None, of the people its kind's audience
+    (realtime/audiences.py) finds among the streams open in a process."""
+
+    kind: str
+    payload: dict[str, Any]
+    user_ids: tuple[int, ...] | None = None
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"kind": self.kind, "payload": self.payload, "user_ids": self.user_ids}
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> "Nudge":
+        fields = json.loads(data)
+        user_ids = fields["user_ids"]
+        return cls(
+            str(fields["kind"]),
+            dict(fields["payload"]),
+            None if user_ids is None else tuple(int(user_id) for user_id in user_ids),
+        )
+
+
+class Listeners[T]:
+    """The hubs (one per event loop with open streams: realtime/streams.py) to call with
+    each broadcast id, or each nudge; safe from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[T], None]] = []
+
+    def add(self, listener: Callable[[T], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove(self, listener: Callable[[T], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def call(self, value: T) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(value)
+
+
 class Waiters:
     """This process's open streams by person; safe to ring from any thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_user: dict[int, set[Wakeup]] = {}
-        # One per event loop with open streams (realtime/streams.py: Hub); called from
-        # any thread with a broadcast's id.
-        self._broadcast_listeners: list[Callable[[int], None]] = []
+        self.broadcast_listeners = Listeners[int]()
+        self.nudge_listeners = Listeners[Nudge]()
 
     def add(self, wakeup: Wakeup) -> None:
         with self._lock:
@@ -123,20 +178,11 @@ class Waiters:
         with self._lock:
             return set(self._by_user)
 
-    def listen_to_broadcasts(self, listener: Callable[[int], None]) -> None:
-        with self._lock:
-            self._broadcast_listeners.append(listener)
-
-    def stop_listening_to_broadcasts(self, listener: Callable[[int], None]) -> None:
-        with self._lock:
-            if listener in self._broadcast_listeners:
-                self._broadcast_listeners.remove(listener)
-
     def announce(self, broadcast_id: int) -> None:
-        with self._lock:
-            listeners = list(self._broadcast_listeners)
-        for listener in listeners:
-            listener(broadcast_id)
+        self.broadcast_listeners.call(broadcast_id)
+
+    def nudge(self, nudge: Nudge) -> None:
+        self.nudge_listeners.call(nudge)
 
 
 class Backend(Protocol):
@@ -145,6 +191,8 @@ class Backend(Protocol):
     def publish(self, user_ids: Sequence[int]) -> None: ...
 
     def announce(self, broadcast_id: int) -> None: ...
+
+    def nudge(self, nudge: Nudge) -> None: ...
 
     async def ready(self) -> None:
         """Return once wake-ups published from now on will reach this process."""
@@ -159,6 +207,9 @@ class MemoryBackend:
 
     def announce(self, broadcast_id: int) -> None:
         self.waiters.announce(broadcast_id)
+
+    def nudge(self, nudge: Nudge) -> None:
+        self.waiters.nudge(nudge)
 
     async def ready(self) -> None:
         return None
@@ -200,6 +251,13 @@ class RedisBackend:
             # A nudge only: devices refetch their state whenever they reconnect.
             logger.warning("could not announce broadcast %d", broadcast_id, exc_info=True)
 
+    def nudge(self, nudge: Nudge) -> None:
+        try:
+            self._publisher.publish(NUDGE_CHANNEL, nudge.encode())
+        except redis.RedisError:
+            # A nudge is in nobody's log: lost, as it is for a device that is offline.
+            logger.warning("could not send a %s nudge", nudge.kind, exc_info=True)
+
     async def ready(self) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -222,20 +280,23 @@ class RedisBackend:
             subscription = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await subscription.psubscribe(f"{CHANNEL_PREFIX}*")
-                await subscription.subscribe(BROADCAST_CHANNEL)
+                await subscription.subscribe(BROADCAST_CHANNEL, NUDGE_CHANNEL)
                 self._subscribed.set()
                 self._is_unreachable = False
                 # Whatever was published while not subscribed was missed: everyone re-reads.
                 self.waiters.ring_all()
                 async for message in subscription.listen():
-                    if message.get("type") == "message":
-                        self.waiters.announce(int(message["data"]))
-                        continue
-                    if message.get("type") != "pmessage":
-                        continue
                     channel = message["channel"]
                     if isinstance(channel, bytes):
                         channel = channel.decode()
+                    if message.get("type") == "message":
+                        if channel == NUDGE_CHANNEL:
+                            self.waiters.nudge(Nudge.decode(message["data"]))
+                        else:
+                            self.waiters.announce(int(message["data"]))
+                        continue
+                    if message.get("type") != "pmessage":
+                        continue
                     self.waiters.ring([int(channel.removeprefix(CHANNEL_PREFIX))])
             except (redis.RedisError, OSError):
                 self._subscribed.clear()
@@ -278,6 +339,13 @@ def announce(broadcast_id: int) -> None:
     """Tell every process's open streams that a broadcast was published. Call after commit
     (actions.announce_broadcast schedules it with transaction.on_commit)."""
     backend().announce(broadcast_id)
+
+
+def nudge(nudge: Nudge) -> None:
+    """Send a nudge to the open streams it is for, in every process. Call after commit
+    (actions.nudge_after_commit schedules it with transaction.on_commit), or outside any
+    transaction for what was never stored (someone typing)."""
+    backend().nudge(nudge)
 
 
 @asynccontextmanager

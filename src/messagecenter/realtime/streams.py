@@ -13,8 +13,8 @@ streams at once: every REALTIME_AUTH_CHECK_SECONDS one database call checks ever
 stream's token or session (ending the revoked ones) and every stream's position against its
 person's newest sequence number (waking only those behind: the fallback for a lost
 pub/sub wake-up); it has every stream send a heartbeat every REALTIME_HEARTBEAT_SECONDS,
-a fifteenth of them at a time; and on a broadcast's announcement it asks once which of its
-people are in the audience.
+a fifteenth of them at a time; and on a broadcast's announcement, or a nudge for an
+audience, it asks once which of its people it is for.
 
 Under WSGI (`runserver`, pytest-django's live_server) `views.event_stream` answers instead.
 """
@@ -24,7 +24,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, wraps
@@ -46,7 +46,7 @@ from messagecenter.accounts.authentication import ApiTokenAuth
 from messagecenter.api_support import error_response
 from messagecenter.errors import InvalidInput, NotAuthenticated, NotFound
 from messagecenter.realtime import pubsub, queries
-from messagecenter.realtime.audiences import broadcast_audiences
+from messagecenter.realtime.audiences import broadcast_audiences, nudge_audience
 from messagecenter.realtime.models import UserEvent
 from messagecenter.realtime.queries import StreamCredential
 
@@ -116,6 +116,11 @@ def broadcast_message(broadcast_id: int) -> str:
     # No `id:`: a broadcast is not in the person's log, and an id would move the position
     # an EventSource sends back as Last-Event-ID.
     return f"event: broadcast\ndata: {_json({'broadcast_id': broadcast_id})}\n\n"
+
+
+def nudge_message(nudge: pubsub.Nudge) -> str:
+    # No `id:` either: a nudge is in nobody's log.
+    return f"event: {nudge.kind}\ndata: {_json(nudge.payload)}\n\n"
 
 
 def _message(kind: str, payload: object, sequence: int) -> str:
@@ -225,6 +230,7 @@ class OpenStream:
     heartbeat_due: bool = False
     is_ended: bool = False
     broadcasts: list[int] = field(default_factory=list)
+    nudges: list[str] = field(default_factory=list)
 
     @property
     def user_id(self) -> int:
@@ -247,8 +253,14 @@ def _recipients(broadcast_id: int, user_ids: Collection[int]) -> set[int]:
     return broadcast_audiences().recipients_among(broadcast_id, user_ids)
 
 
+@_released
+def _nudge_recipients(nudge: pubsub.Nudge, user_ids: Collection[int]) -> set[int]:
+    return nudge_audience(nudge.kind)(nudge.payload, user_ids)
+
+
 check = sync_to_async(_check, thread_sensitive=False)
 recipients = sync_to_async(_recipients, thread_sensitive=False)
+nudge_recipients = sync_to_async(_nudge_recipients, thread_sensitive=False)
 
 
 # Heartbeats are spread over this many ticks of each interval, so 10,000 streams do not all
@@ -278,7 +290,8 @@ class Hub:
         self._next_slice = (self._next_slice + 1) % HEARTBEAT_SLICES
         if self._backend is None:
             self._backend = pubsub.backend()
-            self._backend.waiters.listen_to_broadcasts(self._on_announcement)
+            self._backend.waiters.broadcast_listeners.add(self._on_announcement)
+            self._backend.waiters.nudge_listeners.add(self._on_nudge)
         if self._timer is None or self._timer.done():
             self._timer = self.loop.create_task(self._tick(), name="realtime-hub")
 
@@ -314,7 +327,8 @@ class Hub:
                     next_check = time.monotonic() + check_every
         finally:
             if self._backend is not None and not self.streams:
-                self._backend.waiters.stop_listening_to_broadcasts(self._on_announcement)
+                self._backend.waiters.broadcast_listeners.remove(self._on_announcement)
+                self._backend.waiters.nudge_listeners.remove(self._on_nudge)
                 self._backend = None
 
     async def check(self) -> None:
@@ -347,10 +361,39 @@ class Hub:
         self.loop.call_soon_threadsafe(self._announce, broadcast_id)
 
     def _announce(self, broadcast_id: int) -> None:
-        task = self.loop.create_task(self.announce(broadcast_id))
+        self._spawn(self.announce(broadcast_id))
+
+    def _on_nudge(self, nudge: pubsub.Nudge) -> None:
+        """From any thread (pub/sub)."""
+        self.loop.call_soon_threadsafe(self._spawn, self.deliver(nudge))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(work)
         # Held until done: the loop keeps only weak references to tasks.
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def deliver(self, nudge: pubsub.Nudge) -> None:
+        """Send a nudge on the open streams of the people it is for: those it names, or
+        those its kind's audience finds among them (one question, whatever the number of
+        streams)."""
+        here = {stream.user_id for stream in self.streams}
+        if not here:
+            return
+        if nudge.user_ids is not None:
+            targets = here.intersection(nudge.user_ids)
+        else:
+            try:
+                targets = await nudge_recipients(nudge, here)
+            except Exception:
+                # A nudge only (see announce): the hub goes on serving the other streams.
+                logger.exception("could not find the audience of a %s nudge", nudge.kind)
+                return
+        message = nudge_message(nudge)
+        for stream in list(self.streams):
+            if stream.user_id in targets:
+                stream.nudges.append(message)
+                stream.wakeup.nudge()
 
     async def announce(self, broadcast_id: int) -> None:
         """Nudge the open streams of the people in the broadcast's audience: one question
@@ -476,9 +519,11 @@ async def _serve(stream: OpenStream, send: Send) -> None:
             if page.has_more:
                 wakeup.has_news = True
             continue
-        if stream.broadcasts:
+        if stream.broadcasts or stream.nudges:
             messages = "".join(broadcast_message(number) for number in stream.broadcasts)
+            messages += "".join(stream.nudges)
             stream.broadcasts.clear()
+            stream.nudges.clear()
             await write(messages)
             continue
         if stream.heartbeat_due:

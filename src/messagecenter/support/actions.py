@@ -30,7 +30,7 @@ from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import Order, Product
-from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime.actions import PendingEvent, nudge_after_commit, record_events
 from messagecenter.realtime.models import EventKind
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.support import queries
@@ -800,8 +800,11 @@ def lock_case_teams(conversation_ids: list[int]) -> None:
 
 def _lock_team(team_id: int) -> None:
     """The team's row: held by every change to the team's cases, so their counters move
-    one transaction at a time (SQLite's write lock does the same)."""
+    one transaction at a time (SQLite's write lock does the same). Every such change
+    therefore also tells the team's open queue pages, after commit, to show the queue
+    again (queries.queue_watchers_among: its agents and the admins)."""
     list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
+    nudge_after_commit(queries.QUEUE_CHANGED, {"team_id": team_id})
 
 
 def _assign(case: Case, assignee: User, *, actor: User) -> None:

@@ -8,6 +8,7 @@ of maintained counters (CaseCounter), never a COUNT over the queue.
 
 import math
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,6 +55,21 @@ QUEUE_VIEWS: dict[str, str] = {
     WAITING: "Waiting on customer",
     SOLVED: "Solved",
 }
+
+
+# The nudge an open queue page follows (web/static/web/console_queue.js): a change to one
+# of the team's cases was committed.
+QUEUE_CHANGED = "queue.changed"
+
+
+def queue_watchers_among(team_id: int, user_ids: Collection[int]) -> set[int]:
+    """Of these people, those who see the team's queues: its agents and the admins."""
+    return set(
+        User.objects.filter(pk__in=user_ids, is_active=True)
+        .filter(Q(role=Role.ADMIN) | Q(role=Role.AGENT, team_memberships__team_id=team_id))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
 
 def is_staff(user: User) -> bool:

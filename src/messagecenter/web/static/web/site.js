@@ -256,6 +256,9 @@ function followBroadcastBoxChange(type, listUrl) {
 // A customer-service case changed: its status line (conversation page, Contact customer
 // service page) says where it stands now (docs/support.md).
 const CASE_EVENTS = ["case.updated"];
+// Nudges: in nobody's log, so no id (docs/realtime.md, "Nudges"); a page's own script
+// follows them through live:event — the agent's queue page (console_queue.js).
+const NUDGE_EVENTS = ["queue.changed"];
 const LIST_EVENTS = [
   "message.created",
   "conversation.read",
@@ -558,8 +561,8 @@ function startLive() {
       // Not JSON: act on the kind alone.
     }
     const isStart = lastEventId === null;
-    // A broadcast carries no id: the position stays that of the last logged event.
-    if (event.type !== "broadcast") {
+    // A broadcast or a nudge carries no id: the position stays that of the last logged event.
+    if (event.type !== "broadcast" && !NUDGE_EVENTS.includes(event.type)) {
       lastEventId = event.lastEventId || lastEventId || "0";
     }
     if (COUNT_EVENTS.has(event.type)) {
@@ -615,7 +618,12 @@ function startLive() {
   let source = null;
   const open = () => {
     source = new EventSource(`${API}/sync/stream?after=${lastEventId ?? FROM_NOW}`);
-    for (const kind of new Set([...COUNT_EVENTS, ...LIST_EVENTS, ...CASE_EVENTS])) {
+    for (const kind of new Set([
+      ...COUNT_EVENTS,
+      ...LIST_EVENTS,
+      ...CASE_EVENTS,
+      ...NUDGE_EVENTS,
+    ])) {
       source.addEventListener(kind, onEvent);
     }
   };
