@@ -1,5 +1,6 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.expressions import Combinable
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
@@ -59,6 +62,84 @@ def shown(user: User, folder: str) -> bool:
     promotion broadcasts: one rule for every promotion, whichever way it was sent. The
     switch is on the user row (accounts.User.shows_promotions), read with the request."""
     return folder != Folder.PROMOTIONS or user.shows_promotions
+
+
+# --- which messages a person may see -------------------------------------------------------
+# One definition, for every app that reads messages for a person (the pages and the API,
+# search, attachments, e-mail references, the marketplace's order pages): a message is
+# theirs to see when they take part in its conversation, have not deleted the conversation
+# (VISIBLE_BOXES), it is not one from before they deleted the conversation and it came back
+# (Participant.history_after_message_id), not a promotion while they switched promotions off
+# (shown), not one they reported (HiddenMessage) and not one customer service removed
+# (Message.removed_at) unless they sent it (docs/safety.md#reports).
+
+
+def visible_conversations(user: User) -> QuerySet[Participant]:
+    """The person's own rows of the conversations they can see: in any box but DELETED,
+    and no promotion while they switched promotions off (shown)."""
+    rows = Participant.objects.filter(user_id=user.pk, box__in=VISIBLE_BOXES)
+    if not user.shows_promotions:
+        rows = rows.exclude(folder=Folder.PROMOTIONS)
+    return rows
+
+
+def visible_messages(
+    user: User,
+    *,
+    to_message: str = "",
+    boxes: Sequence[str] = VISIBLE_BOXES,
+    column: Callable[[F], Combinable] | None = None,
+) -> Q:
+    """The messages this person may see, as a filter for a queryset of Message
+    (`to_message` "") or of rows that point at one ("message__"): give it to the same
+    filter() call as any other condition on the person's Participant row, so that they are
+    all about that one row. `boxes` narrows the boxes (never wider than VISIBLE_BOXES);
+    `column` wraps the Participant columns the person is found by (search steers SQLite's
+    planner with it, docs/search.md#cost)."""
+    participant = f"{to_message}conversation__participants__"
+    if column is None:
+        person = Q(**{f"{participant}user_id": user.pk, f"{participant}box__in": boxes})
+    else:
+        person = Q(
+            Exact(column(F(f"{participant}user_id")), user.pk),
+            In(column(F(f"{participant}box")), boxes),
+        )
+    message_id = f"{to_message.removesuffix('__')}_id" if to_message else "id"
+    visible = person & Q(**{f"{message_id}__gt": F(f"{participant}history_after_message_id")})
+    if not user.shows_promotions:
+        # The conversation's kind decides its folder (FOLDER_OF_KIND): shown()'s rule,
+        # without a negated condition on the multi-valued Participant join.
+        visible &= ~Q(**{f"{to_message}conversation__kind": Kind.PROMOTION})
+    return visible & in_sight(user.pk, to_message=to_message)
+
+
+def in_sight(viewer_id: int, *, to_message: str = "") -> Q:
+    """Of the messages of a conversation the person sees, those not taken out of their
+    sight after a report: not one they reported (hidden for them), not one customer service
+    removed (hidden for all but its sender). Part of visible_messages; on its own for a
+    conversation's messages (conversation_messages_from), whose Participant row is known."""
+    message_id = f"{to_message.removesuffix('__')}_id" if to_message else "pk"
+    hidden = HiddenMessage.objects.filter(user_id=viewer_id, message_id=OuterRef(message_id))
+    return (
+        Q(**{f"{to_message}removed_at__isnull": True}) | Q(**{f"{to_message}sender_id": viewer_id})
+    ) & ~Q(Exists(hidden))
+
+
+def access_message(user: User, message_id: Any) -> Message:
+    """The only way from a message id given by a person to the message (with its
+    conversation and sender): one they may see (visible_messages). A message that does not
+    exist, is in someone else's conversation, in one they deleted, from before they deleted
+    it, a promotion they switched off, one they reported or one customer service removed
+    raises the same NotFound."""
+    message_id = parse_id(message_id, code="message_not_found", message="No such message.")
+    message = unique_row(
+        Message.objects.select_related("conversation", "sender__storefront").filter(
+            visible_messages(user), pk=message_id
+        )
+    )
+    if message is None:
+        raise NotFound("No such message.", code="message_not_found")
+    return message
 
 
 # Every conversation page and API call starts here: compiled once (rows.CompiledQuery).
@@ -223,9 +304,9 @@ def conversation_messages_from(
     before the conversation came back), oldest first, without those the viewer reported
     (hidden for them) or customer service removed (hidden for all but their sender)."""
     return (
-        Message.objects.filter(conversation_id=conversation_id, id__gt=history_after)
-        .filter(Q(removed_at__isnull=True) | Q(sender_id=viewer_id))
-        .exclude(Exists(HiddenMessage.objects.filter(user_id=viewer_id, message_id=OuterRef("pk"))))
+        Message.objects.filter(
+            in_sight(viewer_id), conversation_id=conversation_id, id__gt=history_after
+        )
         .select_related("sender", "sender__storefront")
         # Attachments into a plain list (to_attr): Django's default would make a queryset
         # for each message to hold its cache — half the time of a 100-message page.
@@ -247,13 +328,7 @@ def access_attachment(user: User, attachment_id: Any) -> Attachment:
     )
     attachment = (
         Attachment.objects.select_related("message")
-        .filter(
-            pk=attachment_id,
-            message__conversation__participants__user=user,
-            message__conversation__participants__box__in=VISIBLE_BOXES,
-            # Not what the person deleted before the conversation came back.
-            message_id__gt=F("message__conversation__participants__history_after_message_id"),
-        )
+        .filter(visible_messages(user, to_message="message__"), pk=attachment_id)
         .first()
     )
     if attachment is None:
@@ -267,9 +342,7 @@ def response_needed_page(
     """A seller's conversations where a buyer is waiting for an answer, longest wait first
     (index participant_response_needed)."""
     page_size = limit or settings.INBOX_PAGE_SIZE
-    rows = Participant.objects.filter(
-        user=seller, awaiting_response_since__isnull=False, box__in=VISIBLE_BOXES
-    )
+    rows = visible_conversations(seller).filter(awaiting_response_since__isnull=False)
     if cursor:
         since, last_id = decode_cursor(cursor)
         rows = rows.filter(

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Message, Participant
+from messagecenter.conversations.models import Message
+from messagecenter.conversations.queries import access_message
 from messagecenter.delivery import references
 from messagecenter.delivery.inbound.actions import reply_idempotency_key
 from messagecenter.delivery.models import InboundEmail, InboundStatus, MailboxEmail
 from messagecenter.errors import NotFound
-from messagecenter.hub.boxes import Box
 from messagecenter.notifications.models import Broadcast
 from messagecenter.notifications.queries import access_broadcast
 from messagecenter.safety.detector import Sender, SenderRole, check
@@ -80,14 +80,11 @@ def find_reference(user: User, text: str) -> CheckedReference:
 def _own_copy_url(user: User, message_id: int) -> str:
     """The message in the person's Message Center, or "" when they deleted it (someone
     else's message, or one from before they deleted the conversation, is not theirs)."""
-    participant = (
-        Participant.objects.filter(user=user, conversation__messages__pk=message_id)
-        .exclude(box=Box.DELETED)
-        .first()
-    )
-    if participant is None or message_id <= participant.history_after_message_id:
+    try:
+        message = access_message(user, message_id)
+    except NotFound:
         return ""
-    return reverse("conversation", args=[participant.conversation_id]) + f"#message-{message_id}"
+    return reverse("conversation", args=[message.conversation_id]) + f"#message-{message_id}"
 
 
 def _broadcast_reference(

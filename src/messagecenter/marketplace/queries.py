@@ -12,8 +12,8 @@ from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
+from messagecenter.conversations.queries import visible_conversations
 from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.hub.boxes import VISIBLE_BOXES
 from messagecenter.marketplace.messages import when
 from messagecenter.marketplace.models import (
     Order,
@@ -175,9 +175,8 @@ def order_details(
         ),
         refunds=list(order.refunds.order_by("created_at", "id")),
         conversations=list(
-            Participant.objects.filter(
-                user_id=user.pk, conversation__order=order, box__in=VISIBLE_BOXES
-            )
+            visible_conversations(user)
+            .filter(conversation__order=order)
             .select_related("conversation", "conversation__storefront")
             .order_by("-last_activity_at", "-id")
         ),

@@ -21,13 +21,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Concat
-from django.db.models.lookups import Exact, In
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django_stubs_ext import WithAnnotations
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Attachment, Kind
+from messagecenter.conversations.models import Attachment
+from messagecenter.conversations.queries import visible_messages
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
 from messagecenter.rows import MAX_ID
@@ -478,32 +479,23 @@ def _documents(
     and `sent_at` (the message's created_at; from the mailbox when it is joined)."""
     through_mailbox = start is not Start.PARTICIPANTS
     boxes = [filters.box] if filters.box else VISIBLE_BOXES
-    person = Q(
-        message__conversation__participants__user=user,
-        message__conversation__participants__box__in=boxes,
-    )
     mailbox: Q | Exact = Q(message__mailbox_entries__user=user)
-    if start in (Start.MAILBOX, Start.MATCHES):
-        # SQLite's statistics (when it has any) say a person has a handful of conversations,
-        # the average; without any it guesses that few rows are in a box. Either way, left
-        # to itself it would start from a big seller's 25,000 Participant rows, or from
-        # everyone's in a box. `+column` is no index key, which keeps it from starting there
-        # (and, from the matches, at the mailbox's index).
-        person = Q(
-            Exact(Unindexed(F("message__conversation__participants__user_id")), user.pk),
-            In(Unindexed(F("message__conversation__participants__box")), boxes),
-        )
+    # SQLite's statistics (when it has any) say a person has a handful of conversations, the
+    # average; without any it guesses that few rows are in a box. Either way, left to itself
+    # it would start from a big seller's 25,000 Participant rows, or from everyone's in a box.
+    # `+column` is no index key, which keeps it from starting there (and, from the matches,
+    # at the mailbox's index).
+    steered = start in (Start.MAILBOX, Start.MATCHES)
     if start is Start.MATCHES:
         mailbox = Exact(Unindexed(F("message__mailbox_entries__user_id")), user.pk)
-    # One filter() call: every condition on the participant (and on the mailbox row) is
-    # about the same row.
-    visible = person & Q(
-        message_id__gt=F("message__conversation__participants__history_after_message_id")
+    # Which messages the person may see is conversations' one rule (promotions switched off,
+    # reported and removed messages included). One filter() call: every condition on the
+    # participant (and on the mailbox row) is about the same row.
+    visible = visible_messages(
+        user, to_message="message__", boxes=boxes, column=Unindexed if steered else None
     )
     if through_mailbox:
         visible &= Q(mailbox)
-    if not user.shows_promotions:
-        visible &= _HIDDEN_PROMOTIONS
     documents = SearchDocument.objects.filter(visible & (narrowing or Q())).alias(
         sent_at=F(
             "message__mailbox_entries__created_at" if through_mailbox else "message__created_at"
@@ -582,11 +574,6 @@ def _narrowing(user: User, filters: SearchFilters) -> Q | None:
     if not narrowing and filters.box is None:
         return None
     return narrowing
-
-
-# Promotions switched off in the Message Center hide promotion conversations, as they hide
-# promotion broadcasts (accounts.User.shows_promotions).
-_HIDDEN_PROMOTIONS = ~Q(message__conversation__kind=Kind.PROMOTION)
 
 
 def _start_of(day: date, *, days_later: int = 0) -> datetime:
