@@ -287,7 +287,8 @@ def running_server(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        # A loaded machine (six sessions on two cores) can take minutes to start the workers.
+        deadline = time.monotonic() + 300
         while True:
             try:
                 with socket.create_connection((HOST, port), timeout=1) as probe:
