@@ -405,6 +405,9 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "data-export-download": (
         get(outcomes(200, {BUYER}), shows=(MESSAGE, {BUYER}), is_read_only=True),
     ),
+    # How long messages are kept (docs/privacy.md#how-long-we-keep-messages): the
+    # operator's rules, public.
+    "retention": (get(outcomes(200, anonymous=200), is_read_only=True),),
     # The agent console (docs/support.md): agents and admins; a case only for its team's.
     "console": (
         get(outcomes(200, STAFF), query="view=team", shows=(CASE_TEXT, CASE_WORKERS)),
@@ -741,6 +744,7 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /data-exports/{export_id}/download": (
         get(api_outcomes(200, {BUYER}), shows=(ATTACHMENT, {BUYER}), is_read_only=True),
     ),
+    "GET /retention-rules": (get(api_outcomes(200), is_read_only=True),),
     "GET /agent/queues": (get(agent_api(200, STAFF), is_read_only=True),),
     "GET /agent/cases": (
         get(

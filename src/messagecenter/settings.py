@@ -31,6 +31,16 @@ def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _retention_days(name: str, default: str) -> int | None:
+    value = os.environ.get(name, default).strip().lower()
+    if value == "forever":
+        return None
+    days = int(value)
+    if days < 1:
+        raise ValueError(f"{name} must be a number of days (1 or more) or 'forever'")
+    return days
+
+
 def _secret_key() -> str:
     """The SECRET_KEY from the environment, else one generated once and kept under var/."""
     if key := os.environ.get("SECRET_KEY"):
@@ -400,6 +410,14 @@ INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES", str(70 * 1024 * 1024
 
 # Product rules, in one place so docs and tests can name them (docs/operations.md).
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
+# How long messages are kept, per kind (docs/privacy.md#how-long-we-keep-messages): days
+# after a conversation's last message (a notice or promotion: after it was sent, or after
+# it expired if later), then the worker's purge deletes them for everyone; "forever" keeps
+# them. Order updates, returns and claims are the operator's records: no rule deletes them.
+RETENTION_PROMOTIONS_DAYS = _retention_days("RETENTION_PROMOTIONS_DAYS", "180")
+RETENTION_NOTICES_DAYS = _retention_days("RETENTION_NOTICES_DAYS", "1095")
+RETENTION_BUYER_SELLER_DAYS = _retention_days("RETENTION_BUYER_SELLER_DAYS", "730")
+RETENTION_CUSTOMER_SERVICE_DAYS = _retention_days("RETENTION_CUSTOMER_SERVICE_DAYS", "1095")
 # A person's data export (docs/privacy.md#your-data) can be downloaded this long after it is
 # ready; then the periodic purge deletes the file.
 DATA_EXPORT_DOWNLOAD_HOURS = int(os.environ.get("DATA_EXPORT_DOWNLOAD_HOURS", "72"))

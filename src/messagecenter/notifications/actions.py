@@ -406,3 +406,20 @@ def purge_trashed_broadcasts(*, now: datetime | None = None) -> int:
     return BroadcastState.objects.filter(box=Box.TRASH, trashed_at__lt=cutoff).update(
         box=Box.DELETED, updated_at=now or timezone.now()
     )
+
+
+def delete_broadcasts_ended_before(kind: str, cutoff: datetime, *, batch_size: int) -> int:
+    """Delete up to `batch_size` broadcasts of one kind that ended before `cutoff` — sent
+    then, or expired then if they had an end — for everyone: their people's states, their
+    list of recipients and their search document go with them (the operator's retention
+    rule, privacy/retention_actions.py). Nothing is counted per person: the Message Center
+    counts broadcasts when it reads them. Returns how many were deleted."""
+    with transaction.atomic():
+        ended = list(
+            Broadcast.objects.filter(kind=kind)
+            .filter(Q(expires_at__isnull=True, send_at__lt=cutoff) | Q(expires_at__lt=cutoff))
+            .order_by("id")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        Broadcast.objects.filter(pk__in=ended).delete()
+        return len(ended)

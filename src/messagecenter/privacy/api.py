@@ -12,6 +12,7 @@ from messagecenter.api_support import ApiRequest, Id
 from messagecenter.errors import NotAllowed
 from messagecenter.privacy import actions, queries, transcripts
 from messagecenter.privacy.models import DataExport, ExportStatus
+from messagecenter.privacy.retention import retention_rules
 from messagecenter.support import queries as support_queries
 
 router = Router(tags=["privacy"])
@@ -134,3 +135,30 @@ def get_data_export(request: ApiRequest, export_id: Id) -> DataExportOut:
 def download_data_export(request: ApiRequest, export_id: Id) -> FileResponse:
     """While it is ready; `404 data_export_not_available` before, or once expired."""
     return queries.download(request.auth, export_id)
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+class RetentionRuleOut(Schema):
+    # promotions, notices, buyer_seller, customer_service
+    kind: str
+    label: str
+    # None: kept until the person deletes it.
+    days: int | None
+    counted_from: str
+
+
+@router.get(
+    "/retention-rules", response=list[RetentionRuleOut], summary="How long messages are kept"
+)
+def list_retention_rules(request: ApiRequest) -> list[RetentionRuleOut]:
+    """The operator's rules (docs/privacy.md#how-long-we-keep-messages): a conversation of
+    a kind is deleted for everyone `days` after its last message, a notice or promotion
+    after it was sent or ended."""
+    return [
+        RetentionRuleOut(
+            kind=rule.kind, label=rule.label, days=rule.days, counted_from=rule.counted_from
+        )
+        for rule in retention_rules()
+    ]

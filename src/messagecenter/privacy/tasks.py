@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from messagecenter.privacy import actions
+from messagecenter.privacy import actions, retention_actions
 
 
 @task()
@@ -15,3 +15,10 @@ def build_data_export(export_id: int) -> bool:
 def purge_expired_exports() -> int:
     """Scheduled by the worker every hour (messagecenter/server/scheduler.py)."""
     return actions.purge_expired_exports()
+
+
+@task()
+def purge_past_retention() -> dict[str, int]:
+    """Scheduled by the worker every hour (messagecenter/server/scheduler.py): what is past
+    its kind's retention rule (docs/privacy.md#how-long-we-keep-messages)."""
+    return retention_actions.purge_past_retention()

@@ -21,4 +21,6 @@ urlpatterns = [
         views.data_export_download,
         name="data-export-download",
     ),
+    # How long messages are kept: the operator's rules, for everyone.
+    path("privacy/retention/", views.retention, name="retention"),
 ]

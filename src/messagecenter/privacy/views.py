@@ -1,12 +1,13 @@
 """The privacy pages (docs/privacy.md): transcript downloads — a person's own conversation
 from its page, a case's conversation from the agent console (no format given: the page that
 offers the three; an unknown one: the same page, 400, saying which formats there are) — and
-"Your data": asking for an export, following it, downloading it."""
+"Your data": asking for an export, following it, downloading it; how long messages are
+kept (for everyone, signed in or not: the rules are the operator's, not a person's)."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from messagecenter.errors import Conflict, InvalidInput
 from messagecenter.privacy import actions, queries, transcripts
 from messagecenter.privacy.models import IN_PROGRESS
+from messagecenter.privacy.retention import retention_rules
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 
@@ -89,3 +91,15 @@ def data_export(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_safe
 def data_export_download(request: AuthenticatedHttpRequest, export_id: int) -> FileResponse:
     return queries.download(request.user, export_id)
+
+
+@require_safe
+def retention(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "privacy/retention.html",
+        {
+            "rules": retention_rules(),
+            "trash_days": settings.TRASH_RETENTION_DAYS,
+        },
+    )

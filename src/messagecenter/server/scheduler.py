@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from messagecenter.conversations.tasks import pass_response_deadlines, purge_expired_trash
 from messagecenter.delivery.tasks import purge_old_emails
 from messagecenter.notifications.tasks import purge_trashed_broadcasts
-from messagecenter.privacy.tasks import purge_expired_exports
+from messagecenter.privacy.tasks import purge_expired_exports, purge_past_retention
 from messagecenter.realtime.tasks import purge_old_events
 from messagecenter.support.tasks import sweep_claim_deadlines
 
@@ -36,6 +36,8 @@ PERIODIC = (
     Periodic(purge_trashed_broadcasts, timedelta(hours=1)),
     # Data exports past their download time lose their file (docs/privacy.md#your-data).
     Periodic(purge_expired_exports, timedelta(hours=1)),
+    # Messages past their kind's retention rule (docs/privacy.md#how-long-we-keep-messages).
+    Periodic(purge_past_retention, timedelta(hours=1)),
     # A buyer learns within a minute that they can ask customer service to step in.
     Periodic(pass_response_deadlines, timedelta(minutes=1)),
     # Claims' deadlines (docs/support.md#guarantee-claims): a minute late at most.

@@ -6,7 +6,8 @@ per behaviour, this package's names their public surface:
 - membership.py: people joining and leaving a started conversation (agents on a case);
 - read_state.py: read, unread, seen, muted;
 - boxes.py: inbox, Archive, Trash, and deleting for ever from Trash;
-- purge.py: the periodic purge of old Trash, and removing what nobody keeps;
+- purge.py: the periodic purge of old Trash, removing what nobody keeps, and deleting
+  conversations past the operator's retention rule;
 - seller_tools.py: "No response needed", saved replies;
 - moderation.py: messages hidden for a person who reported them, removed after review;
 - response_deadlines.py: the periodic sweep of sellers' response deadlines.
@@ -32,7 +33,10 @@ from messagecenter.conversations.actions.membership import (
 )
 from messagecenter.conversations.actions.moderation import hide_messages_for, remove_messages
 from messagecenter.conversations.actions.own_rows import MAX_CONVERSATIONS_PER_ACTION
-from messagecenter.conversations.actions.purge import purge_expired_trash
+from messagecenter.conversations.actions.purge import (
+    delete_conversations_for_everyone,
+    purge_expired_trash,
+)
 from messagecenter.conversations.actions.read_state import (
     mark_read,
     mark_seen,
@@ -72,6 +76,7 @@ __all__ = [
     "contact_customer_service",
     "contact_seller_about_order",
     "delete_conversations",
+    "delete_conversations_for_everyone",
     "delete_saved_reply",
     "hide_messages_for",
     "lock_participants",
