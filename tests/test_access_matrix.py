@@ -298,6 +298,20 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     ),
     # A link that is not one: refused for everyone, nothing changes.
     "password-reset-confirm": (get(outcomes(400, anonymous=400), is_read_only=True),),
+    # One's own address, with one's password: a wrong one changes nothing, sends nothing.
+    "email-change": (
+        get(outcomes(200), is_read_only=True),
+        post(
+            outcomes(400),
+            data={"email": "new.address@example.test", "password": "not it"},
+            is_read_only=True,
+        ),
+    ),
+    # A link that is not one: refused for everyone, nothing changes.
+    "email-change-confirm": (
+        get(outcomes(400, anonymous=400), is_read_only=True),
+        post(outcomes(400, anonymous=400), is_read_only=True),
+    ),
     # One's own time zone: the page, and a choice that is not a zone (nothing changes).
     "account-time-zone": (
         get(outcomes(200), is_read_only=True),
@@ -624,6 +638,17 @@ def api_action(action: str) -> Operation:
 # Keys as in the OpenAPI document, without its /api/v1 prefix.
 API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /me": (get(api_outcomes(200), is_read_only=True),),
+    # One's own address, with one's password; a link that is not one.
+    "POST /me/email": (
+        post(
+            api_outcomes(400),
+            data={"email": "new.address@example.test", "password": "not it"},
+            is_read_only=True,
+        ),
+    ),
+    "POST /me/email/confirm": (
+        post(api_outcomes(400), data={"token": "not-a-token"}, is_read_only=True),
+    ),
     # One's own time zone; a name that is no zone changes nothing.
     "PATCH /me": (
         Operation("PATCH", api_outcomes(400), data={"time_zone": "Paris"}, is_read_only=True),

@@ -410,6 +410,8 @@ INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES", str(70 * 1024 * 1024
 
 # Product rules, in one place so docs and tests can name them (docs/operations.md).
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
+# The link that confirms a new e-mail address works this long (docs/accounts.md).
+EMAIL_CHANGE_LINK_HOURS = int(os.environ.get("EMAIL_CHANGE_LINK_HOURS", "24"))
 # How long messages are kept, per kind (docs/privacy.md#how-long-we-keep-messages): days
 # after a conversation's last message (a notice or promotion: after it was sent, or after
 # it expired if later), then the worker's purge deletes them for everyone; "forever" keeps

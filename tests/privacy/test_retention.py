@@ -249,9 +249,11 @@ def test_order_updates_and_claims_have_no_rule_and_forever_keeps(
     question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Colour?")
     settings.RETENTION_BUYER_SELLER_DAYS = None
 
-    assert purge_at(
-        update.created_at + 100 * 365 * DAY, django_capture_on_commit_callbacks
-    ) == {"promotions": 0, "notices": 0, "customer_service": 0}
+    assert purge_at(update.created_at + 100 * 365 * DAY, django_capture_on_commit_callbacks) == {
+        "promotions": 0,
+        "notices": 0,
+        "customer_service": 0,
+    }
     assert Message.objects.filter(pk__in=[update.pk, question.pk]).count() == 2
     assert Order.objects.filter(pk=order.pk).exists()
 
@@ -266,9 +268,7 @@ def test_an_order_conversation_keeps_its_row_and_the_order(
     message = conversation_actions.contact_seller_about_order(
         buyer, order.pk, seller.storefront.pk, "Gift wrap?"
     )
-    deadline = (
-        last_message_at(message.conversation_id) + settings.RETENTION_BUYER_SELLER_DAYS * DAY
-    )
+    deadline = last_message_at(message.conversation_id) + settings.RETENTION_BUYER_SELLER_DAYS * DAY
 
     assert purge_at(deadline + MINUTE, django_capture_on_commit_callbacks)["buyer_seller"] == 1
     assert_gone(message.conversation_id, [message.pk])

@@ -1,6 +1,7 @@
-"""E-mails about a person's account — today the password reset link — are sent by the
-e-mail app through this registry: accounts sits below delivery and never imports it
-(delivery's AppConfig.ready registers its outbox here)."""
+"""E-mails about a person's account — the password reset link, the link that confirms a
+new e-mail address, the notices about an address change — are sent by the e-mail app
+through this registry: accounts sits below delivery and never imports it (delivery's
+AppConfig.ready registers its outbox here)."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,9 +11,16 @@ from django.core.exceptions import ImproperlyConfigured
 from messagecenter.accounts.models import User
 
 PASSWORD_RESET = "password_reset"
+# To a new address: the link that confirms it.
+EMAIL_CHANGE = "email_change"
+# To a new address another account already uses: that it cannot be used, and no link.
+EMAIL_IN_USE = "email_in_use"
+# To the old address, once the change is confirmed.
+EMAIL_CHANGED = "email_changed"
 
-# (person, what the e-mail is for, no second one within) → whether one was queued.
-Recorder = Callable[[User, str, timedelta], bool]
+# (person, what the e-mail is for, no second one within, the address it goes to when not
+# the account's own) → whether one was queued.
+Recorder = Callable[[User, str, timedelta, str | None], bool]
 _recorders: list[Recorder] = []
 
 
@@ -20,7 +28,9 @@ def register(recorder: Recorder) -> None:
     _recorders[:] = [recorder]
 
 
-def record(user: User, purpose: str, *, not_within: timedelta) -> bool:
+def record(
+    user: User, purpose: str, *, not_within: timedelta, to_address: str | None = None
+) -> bool:
     if not _recorders:
         raise ImproperlyConfigured("No e-mail app registered to send account e-mails.")
-    return _recorders[0](user, purpose, not_within)
+    return _recorders[0](user, purpose, not_within, to_address)

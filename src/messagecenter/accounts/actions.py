@@ -1,6 +1,6 @@
 """Every change to accounts: the API tokens of people's devices (docs/api.md), their
-signed-in browsers, signing out everywhere, changing a password and choosing one's time
-zone (docs/accounts.md)."""
+signed-in browsers, signing out everywhere, changing a password or e-mail address and
+choosing one's time zone (docs/accounts.md)."""
 
 import hashlib
 import secrets
@@ -12,17 +12,19 @@ from typing import Any
 from axes.utils import reset as reset_sign_in_failures
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from messagecenter.accounts import account_emails
+from messagecenter.accounts import account_emails, email_changes
 from messagecenter.accounts.models import ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.accounts.time_zones import known as known_time_zones
-from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.rows import parse_id
+from messagecenter.errors import Conflict, InvalidInput, NotFound
+from messagecenter.rows import parse_id, unique_row
 
 # Recognisable in logs, config files and secret scanners; never accepted without it.
 API_TOKEN_PREFIX = "mc_"
@@ -323,3 +325,87 @@ def reset_password(user: User, new_password: str) -> SignedOut:
         signed_out = sign_out_everywhere(user)
     reset_sign_in_failures(username=user.get_username())
     return signed_out
+
+
+# --- e-mail address -----------------------------------------------------------------------
+
+# One e-mail to a new address per person in this long, whichever it says (a link, or that
+# the address is taken): what reaches the asker's own mailbox tells nothing about others'.
+EMAIL_CHANGE_EMAIL_INTERVAL = timedelta(minutes=1)
+EMAIL_ADDRESS_MAX_CHARS = 254
+
+
+def request_email_change(user: User, new_address: str, password: str) -> str:
+    """A new address for the account, asked for with the current password (a sign-in on
+    the spot). Nothing changes yet: the new address gets a link that confirms it
+    (email_changes.py) — or, when another account uses it, an e-mail saying so and no
+    link; the asker is told the same either way, so the form reveals no one's address.
+    Returns the address, as it will be stored."""
+    if not user.check_password(password or ""):
+        raise InvalidInput("That is not your current password.", code="wrong_password")
+    address = _clean_address(new_address)
+    if address.lower() == user.email.strip().lower():
+        raise InvalidInput("That is already your e-mail address.", code="same_email")
+    with transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        purpose = (
+            account_emails.EMAIL_IN_USE
+            if _address_taken(address, user)
+            else account_emails.EMAIL_CHANGE
+        )
+        account_emails.record(
+            user, purpose, not_within=EMAIL_CHANGE_EMAIL_INTERVAL, to_address=address
+        )
+    return address
+
+
+def confirm_email_change(token: str, *, expected_user: User | None = None) -> User:
+    """The link from the e-mail: the address changes now, and the old address is told.
+    Refused, changing nothing, when the link is altered, expired, used, or the account's
+    address changed since (400 email_change_link_invalid), or another account took the
+    address meanwhile (409 email_in_use: whoever holds the link reads that mailbox)."""
+    change = email_changes.read_link_token(token or "")
+    invalid = InvalidInput(
+        "This link is not valid any more: it was used, it expired, or your address changed "
+        "since. Ask for a new one under Your Account.",
+        code="email_change_link_invalid",
+    )
+    if change is None or (expected_user is not None and expected_user.pk != change.user_id):
+        raise invalid
+    with transaction.atomic():
+        user = unique_row(
+            User.objects.select_for_update().filter(pk=change.user_id, is_active=True)
+        )
+        if user is None or user.email != change.old_address:
+            raise invalid
+        if _address_taken(change.new_address, user):
+            raise Conflict("This address already belongs to another account.", code="email_in_use")
+        user.email = change.new_address
+        user.save(update_fields=["email"])
+        if change.old_address:
+            account_emails.record(
+                user,
+                account_emails.EMAIL_CHANGED,
+                not_within=timedelta(0),
+                to_address=change.old_address,
+            )
+    return user
+
+
+def _clean_address(address: str) -> str:
+    address = (address or "").strip()
+    try:
+        if len(address) > EMAIL_ADDRESS_MAX_CHARS:
+            raise ValidationError("too long")
+        validate_email(address)
+    except ValidationError:
+        raise InvalidInput(
+            "Enter an e-mail address like name@example.com.", code="invalid_email"
+        ) from None
+    # The part after @ is a domain name: any case reaches the same mailbox.
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _address_taken(address: str, user: User) -> bool:
+    return User.objects.filter(email__iexact=address).exclude(pk=user.pk).exists()

@@ -43,6 +43,40 @@ def update_me(request: ApiRequest, payload: MeIn) -> MeOut:
     return _me_out(request.auth)
 
 
+class EmailChangeIn(Schema):
+    email: Text
+    # The current password: a sign-in on the spot, as on the page.
+    password: Text
+
+
+class EmailChangeOut(Schema):
+    # Where the link went; the account's address changes once it is opened.
+    pending_email: str
+
+
+class EmailChangeConfirmIn(Schema):
+    # The token of the link's last path segment.
+    token: Text
+
+
+@router.post("/me/email", response={202: EmailChangeOut}, summary="Change your e-mail address")
+def change_email(request: ApiRequest, payload: EmailChangeIn) -> Status[EmailChangeOut]:
+    """Sends a link to the new address; the address changes once it is confirmed (the
+    link's page, or POST /me/email/confirm). The same answer whether or not another
+    account uses the address. 400 `wrong_password`, `invalid_email`, `same_email`."""
+    address = actions.request_email_change(request.auth, payload.email, payload.password)
+    return Status(202, EmailChangeOut(pending_email=address))
+
+
+@router.post("/me/email/confirm", response=MeOut, summary="Confirm a new e-mail address")
+def confirm_email_change(request: ApiRequest, payload: EmailChangeConfirmIn) -> MeOut:
+    """The token from the link sent to the new address, for an app that opens the link
+    itself. 400 `email_change_link_invalid` (altered, expired, used, or for another
+    account), 409 `email_in_use`."""
+    user = actions.confirm_email_change(payload.token, expected_user=request.auth)
+    return _me_out(user)
+
+
 def _me_out(user: User) -> MeOut:
     storefront = getattr(user, "storefront", None)
     return MeOut(

@@ -25,6 +25,12 @@ urlpatterns = [
     ),
     path("account/time-zone/", views.time_zone, name="account-time-zone"),
     path("account/password/", views.change_password, name="password-change"),
+    path("account/email-address/", views.change_email, name="email-change"),
+    path(
+        "accounts/email-change/<str:token>/",
+        views.confirm_email_change,
+        name="email-change-confirm",
+    ),
     path("accounts/two-factor/", two_factor_views.verify, name="two-factor-verify"),
     path("account/two-factor/", two_factor_views.settings_page, name="two-factor"),
     path("account/two-factor/start/", two_factor_views.start, name="two-factor-start"),

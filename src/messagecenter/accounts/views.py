@@ -15,11 +15,11 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from messagecenter.accounts import actions, queries, time_zones
+from messagecenter.accounts import actions, email_changes, queries, time_zones
 from messagecenter.accounts.models import User
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
-from messagecenter.errors import InvalidInput
+from messagecenter.errors import Conflict, InvalidInput
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 # Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
@@ -272,3 +272,75 @@ def _person_of_reset_link(uidb64: str, token: str) -> User | None:
     if person is None or not default_token_generator.check_token(person, token):
         return None
     return person
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.CharField(
+        label="New e-mail address", max_length=actions.EMAIL_ADDRESS_MAX_CHARS, strip=True
+    )
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        max_length=PASSWORD_MAX_CHARS,
+        widget=forms.PasswordInput,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A new e-mail address: a link goes to it, and it changes only once the link is
+    opened (actions.request_email_change). The page says the same whether or not another
+    account uses the address."""
+    form = EmailChangeForm(request.POST or None)
+    error: InvalidInput | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            address = actions.request_email_change(
+                request.user, form.cleaned_data["email"], form.cleaned_data["password"]
+            )
+        except InvalidInput as refused:
+            error = refused
+        else:
+            messages.success(
+                request,
+                f"We sent a link to {address}. Open it within "
+                f"{settings.EMAIL_CHANGE_LINK_HOURS} hours to confirm the new address; "
+                "until then your address stays as it is.",
+            )
+            return redirect("email-change")
+    return render(
+        request,
+        "accounts/email_change.html",
+        {"form": form, "error": error},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the e-mail: a button to press (a mail scanner that opens links
+    changes nothing), then the address changes. No sign-in needed: the link is the proof
+    of reading the new mailbox, and it was asked for from the signed-in account."""
+    change = email_changes.read_link_token(token)
+    if change is None:
+        return render(
+            request, "accounts/email_change_confirm.html", {"is_valid": False}, status=400
+        )
+    if request.method == "POST":
+        try:
+            actions.confirm_email_change(token)
+        except (InvalidInput, Conflict) as refused:
+            return render(
+                request,
+                "accounts/email_change_confirm.html",
+                {"is_valid": False, "error": refused},
+                status=refused.status,
+            )
+        messages.success(request, f"Your e-mail address is now {change.new_address}.")
+        return redirect("account" if request.user.is_authenticated else "login")
+    return render(
+        request,
+        "accounts/email_change_confirm.html",
+        {"is_valid": True, "new_address": change.new_address},
+    )

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.delivery.models import (
+    SHARED_EMAIL_LIMITS,
     BroadcastEmailRun,
     Category,
     Channel,
@@ -283,18 +284,24 @@ def purge_old_emails(*, now: datetime | None = None, batch_size: int = 5000) -> 
     return removed
 
 
-def record_account_email(user: User, kind: str, not_within: timedelta) -> bool:
+def record_account_email(
+    user: User, kind: str, not_within: timedelta, to_address: str | None = None
+) -> bool:
     """An e-mail about the person's account (accounts.account_emails): queued whatever
-    their preferences, at most one of a kind within `not_within`. Its content — a reset
-    link — is made when it is sent, so no link sits in the database."""
+    their preferences, at most one of a kind (or of the kinds sharing its limit) within
+    `not_within`; to `to_address` when given (a new or old address), else to the
+    account's. Its content — a reset or confirmation link — is made when it is sent, so no
+    link sits in the database."""
     now = timezone.now()
-    if Email.objects.filter(user=user, kind=kind, created_at__gt=now - not_within).exists():
+    kinds = SHARED_EMAIL_LIMITS.get(kind, frozenset({kind}))
+    if Email.objects.filter(user=user, kind__in=kinds, created_at__gt=now - not_within).exists():
         return False
     Email.objects.create(
         user=user,
         kind=kind,
         category=Category.NOTICES,
         status=EmailStatus.QUEUED,
+        to_address=to_address or "",
         next_attempt_at=now,
         created_at=now,
     )

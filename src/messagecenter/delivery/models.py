@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from messagecenter.accounts.models import User
+
 
 class Category(models.TextChoices):
     """What a message is about, in the words of the preferences page."""
@@ -61,10 +63,34 @@ class EmailKind(models.TextChoices):
     PASSWORD_RESET = "password_reset", "A password reset link"
     # The person's data export is ready (privacy): a link to the page it is downloaded from.
     DATA_EXPORT = "data_export", "Your data export is ready"
+    # A new e-mail address (accounts): to it, the link that confirms it (built when sent);
+    # or, when another account uses it, that it cannot be used; to the old address, once
+    # changed, that it was.
+    EMAIL_CHANGE = "email_change", "A link to confirm a new e-mail address"
+    EMAIL_IN_USE = "email_in_use", "A new e-mail address another account uses"
+    EMAIL_CHANGED = "email_changed", "The e-mail address was changed"
 
 
 # E-mails about the person's own account, asked for by them: no preference turns them off.
-ACCOUNT_EMAIL_KINDS = frozenset({EmailKind.PASSWORD_RESET, EmailKind.DATA_EXPORT})
+ACCOUNT_EMAIL_KINDS = frozenset(
+    {
+        EmailKind.PASSWORD_RESET,
+        EmailKind.DATA_EXPORT,
+        EmailKind.EMAIL_CHANGE,
+        EmailKind.EMAIL_IN_USE,
+        EmailKind.EMAIL_CHANGED,
+    }
+)
+# E-mails that go to the address written on their row when queued (`to_address`), not to
+# the account's address of the moment.
+ADDRESSED_EMAIL_KINDS = frozenset(
+    {EmailKind.EMAIL_CHANGE, EmailKind.EMAIL_IN_USE, EmailKind.EMAIL_CHANGED}
+)
+# Kinds that share one "at most one within" limit.
+SHARED_EMAIL_LIMITS: dict[str, frozenset[str]] = {
+    EmailKind.EMAIL_CHANGE: frozenset({EmailKind.EMAIL_CHANGE, EmailKind.EMAIL_IN_USE}),
+    EmailKind.EMAIL_IN_USE: frozenset({EmailKind.EMAIL_CHANGE, EmailKind.EMAIL_IN_USE}),
+}
 
 
 class EmailStatus(models.TextChoices):
@@ -143,6 +169,13 @@ class Email(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} e-mail {self.pk} to user {self.user_id} ({self.status})"
+
+    def recipient_address(self, user: User) -> str:
+        """Where it goes: the address written on it for an addressed kind, else the
+        person's address now (a changed address gets the e-mails still queued)."""
+        if self.kind in ADDRESSED_EMAIL_KINDS:
+            return self.to_address
+        return user.email
 
 
 class SuppressionReason(models.TextChoices):

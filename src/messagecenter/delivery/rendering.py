@@ -2,7 +2,7 @@
 templates/delivery/email/, the stable Message-ID, the reference that is also shown in the
 Message Center, and the RFC 8058 unsubscribe pair on promotions only (docs/email.md)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formataddr, formatdate, parseaddr
 from functools import cache
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from messagecenter.accounts import email_changes
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
@@ -154,6 +155,8 @@ def build(
         return _password_reset_email(email, user)
     if email.kind == EmailKind.DATA_EXPORT:
         return _data_export_email(email, user)
+    if email.kind in ACCOUNT_ADDRESS_EMAILS:
+        return ACCOUNT_ADDRESS_EMAILS[email.kind](email, user)
     if loaded is None:
         loaded = load([email])
     if email.kind == EmailKind.MESSAGE:
@@ -250,6 +253,62 @@ def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
     )
 
 
+def _email_change_email(email: Email, user: User) -> EmailMultiAlternatives:
+    """To the new address: the link that confirms it, made now (email_changes.py)."""
+    link = absolute(
+        reverse(
+            "email-change-confirm",
+            args=[email_changes.make_link_token(user, email.to_address)],
+        )
+    )
+    context = {
+        "greeting_name": _greeting_name(user),
+        "username": user.get_username(),
+        "new_address": email.to_address,
+        "confirm_url": link,
+        "valid_hours": settings.EMAIL_CHANGE_LINK_HOURS,
+    }
+    return _account_email(
+        email, user, "Confirm your new Marketplace e-mail address", "email_change", context
+    )
+
+
+def _email_in_use_email(email: Email, user: User) -> EmailMultiAlternatives:
+    """To a new address another account uses: no link, no name of either account — only
+    whoever reads this mailbox learns that it already has an account."""
+    context = {
+        "new_address": email.to_address,
+        "password_reset_url": absolute(reverse("password-reset")),
+    }
+    return _account_email(
+        email,
+        user,
+        "This e-mail address already has a Marketplace account",
+        "email_in_use",
+        context,
+    )
+
+
+def _email_changed_email(email: Email, user: User) -> EmailMultiAlternatives:
+    """To the old address, once the change is confirmed: what to do if it was not them."""
+    context = {
+        "greeting_name": _greeting_name(user),
+        "username": user.get_username(),
+        "old_address": email.to_address,
+        "password_reset_url": absolute(reverse("password-reset")),
+    }
+    return _account_email(
+        email, user, "Your Marketplace e-mail address was changed", "email_changed", context
+    )
+
+
+ACCOUNT_ADDRESS_EMAILS: dict[str, Callable[[Email, User], EmailMultiAlternatives]] = {
+    EmailKind.EMAIL_CHANGE: _email_change_email,
+    EmailKind.EMAIL_IN_USE: _email_in_use_email,
+    EmailKind.EMAIL_CHANGED: _email_changed_email,
+}
+
+
 def _account_email(
     email: Email, user: User, subject: str, template: str, context: dict[str, Any]
 ) -> EmailMultiAlternatives:
@@ -259,7 +318,7 @@ def _account_email(
         subject=subject,
         body=render_to_string(f"delivery/email/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
+        to=[email.recipient_address(user)],
         headers={
             "Message-ID": message_id_header(email),
             "Date": formatdate(localtime=False),

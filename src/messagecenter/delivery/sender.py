@@ -29,6 +29,7 @@ from messagecenter.accounts.models import User
 from messagecenter.delivery.actions import advance_broadcast_runs, lock_people, suppress
 from messagecenter.delivery.models import (
     ACCOUNT_EMAIL_KINDS,
+    ADDRESSED_EMAIL_KINDS,
     Channel,
     Email,
     EmailKind,
@@ -130,14 +131,16 @@ def _still_wanted(chunk: Sequence[Email], people: dict[int, User]) -> set[int]:
     for category, emails in by_category.items():
         enabled = enabled_user_ids({email.user_id for email in emails}, category, Channel.EMAIL)
         wanted |= {email.pk for email in emails if email.user_id in enabled}
-    addresses = {people[email.user_id].email.strip().lower() for email in chunk}
+    addresses = {
+        email.pk: email.recipient_address(people[email.user_id]).strip().lower() for email in chunk
+    }
     suppressed = set(
-        Suppression.objects.filter(address__in=addresses).values_list("address", flat=True)
+        Suppression.objects.filter(address__in=set(addresses.values())).values_list(
+            "address", flat=True
+        )
     )
     return {
-        email.pk
-        for email in chunk
-        if email.pk in wanted and people[email.user_id].email.strip().lower() not in suppressed
+        email.pk for email in chunk if email.pk in wanted and addresses[email.pk] not in suppressed
     }
 
 
@@ -155,7 +158,8 @@ def _send_all(
         loaded = load(emails)
     for email in emails:
         user = people[email.user_id]
-        if not user.email or not user.is_active:
+        address = email.recipient_address(user)
+        if not address or not user.is_active:
             email.last_error = "The person has no e-mail address."
             outcome.cancelled.append(email)
             continue
@@ -165,7 +169,7 @@ def _send_all(
             email.last_error = str(reason)
             outcome.cancelled.append(email)
             continue
-        email.to_address = user.email
+        email.to_address = address
         if email.kind == EmailKind.DIGEST:
             email.subject = str(message.subject)[:255]
         try:
@@ -196,7 +200,14 @@ def _send_all(
 def _record(outcome: Outcome, now: datetime) -> None:
     """Write the outcome: one UPDATE for everything sent plainly and one per reason not
     to send (a batch is mostly one of these); row by row only for the rare rest."""
-    plain = [e.pk for e in outcome.sent if e.kind != EmailKind.DIGEST and not e.provider_message_id]
+    # The person's address now, written in the same UPDATE (an addressed kind keeps its own).
+    plain = [
+        e.pk
+        for e in outcome.sent
+        if e.kind != EmailKind.DIGEST
+        and e.kind not in ADDRESSED_EMAIL_KINDS
+        and not e.provider_message_id
+    ]
     if plain:
         Email.objects.filter(pk__in=plain).update(
             status=EmailStatus.SENT,

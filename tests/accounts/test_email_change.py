@@ -1,0 +1,198 @@
+"""Changing one's e-mail address (docs/accounts.md#e-mail-address): a signed, expiring
+link to the new address through the outbox, made when sent; the address changes only when
+it is opened, and the old address is told; an address another account uses is refused
+without the asker learning it; web and API."""
+
+import re
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts import actions
+from messagecenter.accounts.models import User
+from messagecenter.delivery.models import Email
+from messagecenter.delivery.sender import send_due_emails
+from messagecenter.errors import InvalidInput
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+NEW = "alice.new@example.test"
+
+
+@pytest.fixture(autouse=True)
+def _kept_mail(settings: Settings) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def ask(client: Client, address: str, password: str = PASSWORD) -> str:
+    response = client.post("/account/email-address/", {"email": address, "password": password})
+    assert response.status_code == 302
+    return str(client.get("/account/email-address/").content.decode())
+
+
+def without_tokens(page: str) -> str:
+    return re.sub(r'value="[^"]*"', "", page)
+
+
+def sent_link() -> str:
+    assert send_due_emails() == 1
+    email = mail.outbox[-1]
+    match = re.search(r"http://\S+/accounts/email-change/\S+/", str(email.body))
+    assert match is not None
+    return match.group(0).removeprefix("http://127.0.0.1:8000")
+
+
+def test_the_link_goes_to_the_new_address_and_the_address_changes_only_when_opened(
+    buyer: User,
+) -> None:
+    page = ask(signed_in(buyer), NEW)
+    assert f"We sent a link to {NEW}" in page
+
+    queued = Email.objects.get()
+    assert (queued.user, queued.kind, queued.to_address) == (buyer, "email_change", NEW)
+    # Made when sent: nothing in the database holds the link.
+    assert "email-change" not in str(list(Email.objects.values()))
+    link = sent_link()
+    assert mail.outbox[0].to == [NEW]
+    assert mail.outbox[0].subject == "Confirm your new Marketplace e-mail address"
+    assert Email.objects.get().to_address == NEW
+    # Opening the link (a mail scanner, say) changes nothing; the button does.
+    assert Client().get(link).status_code == 200
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+    assert Client().post(link).status_code == 302
+
+    assert User.objects.get(pk=buyer.pk).email == NEW
+    assert send_due_emails() == 1
+    notice = mail.outbox[1]
+    assert (notice.to, notice.subject) == (
+        ["alice@example.test"],
+        "Your Marketplace e-mail address was changed",
+    )
+    assert NEW not in str(notice.body)
+    # Used once: the account's address is no longer the one it changes from.
+    assert Client().post(link).status_code == 400
+
+
+def test_an_address_another_account_uses_is_refused_without_telling_the_asker(
+    buyer: User, other_buyer: User
+) -> None:
+    free = ask(signed_in(buyer), NEW)
+    Email.objects.all().delete()
+    taken = ask(signed_in(buyer), "BOB@example.test")
+
+    # The asker's page reads the same, but for the address typed (and the form's token).
+    assert without_tokens(free).replace(NEW, "X") == without_tokens(taken).replace(
+        "BOB@example.test", "X"
+    )
+    assert send_due_emails() == 1
+    [email] = mail.outbox
+    assert email.to == ["BOB@example.test"]
+    assert email.subject == "This e-mail address already has a Marketplace account"
+    assert "alice" not in str(email.body)
+    assert "email-change" not in str(email.body)
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+
+def test_one_email_a_minute_whichever_it_says(buyer: User, other_buyer: User) -> None:
+    client = signed_in(buyer)
+    ask(client, "bob@example.test")
+    ask(client, NEW)
+    ask(client, "third@example.test")
+
+    assert list(Email.objects.values_list("kind", "to_address")) == [
+        ("email_in_use", "bob@example.test")
+    ]
+
+
+def test_the_link_expires(buyer: User, settings: Settings) -> None:
+    ask(signed_in(buyer), NEW)
+    link = sent_link()
+    later = timezone.now() + timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS, minutes=1)
+
+    with mock.patch("time.time", return_value=later.timestamp()):
+        assert Client().post(link).status_code == 400
+
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+
+def test_an_address_taken_meanwhile_or_an_altered_link_changes_nothing(
+    buyer: User, other_buyer: User
+) -> None:
+    ask(signed_in(buyer), NEW)
+    link = sent_link()
+    User.objects.filter(pk=other_buyer.pk).update(email=NEW.upper())
+
+    response = Client().post(link)
+    assert response.status_code == 409
+    assert "already belongs to another account" in response.content.decode()
+    assert Client().post(link[:-4] + "xx/").status_code == 400
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+
+@pytest.mark.parametrize(
+    ("address", "password", "code"),
+    [
+        (NEW, "not my password", "wrong_password"),
+        ("not an address", PASSWORD, "invalid_email"),
+        ("Alice@EXAMPLE.test", PASSWORD, "same_email"),
+    ],
+)
+def test_bad_input_is_refused_and_sends_nothing(
+    buyer: User, address: str, password: str, code: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        actions.request_email_change(buyer, address, password)
+    assert refused.value.code == code
+    response = signed_in(buyer).post(
+        "/account/email-address/", {"email": address, "password": password}
+    )
+    assert response.status_code == 400
+    assert not Email.objects.exists()
+
+
+def test_the_api_asks_and_confirms(buyer: User, other_buyer: User) -> None:
+    _, secret = actions.create_api_token(buyer, "Phone")
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    asked = Client().post(
+        "/api/v1/me/email",
+        {"email": NEW, "password": PASSWORD},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert (asked.status_code, asked.json()) == (202, {"pending_email": NEW})
+    token = sent_link().rstrip("/").rpartition("/")[2]
+    # Someone else's token is refused.
+    _, other_secret = actions.create_api_token(other_buyer, "Phone")
+    refused = Client().post(
+        "/api/v1/me/email/confirm",
+        {"token": token},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {other_secret}"},
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (
+        400,
+        "email_change_link_invalid",
+    )
+
+    confirmed = Client().post(
+        "/api/v1/me/email/confirm",
+        {"token": token},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert confirmed.status_code == 200
+    assert User.objects.get(pk=buyer.pk).email == NEW
