@@ -307,6 +307,11 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             is_read_only=True,
         ),
     ),
+    # The recent sign-in rule's page: one's own password again; a wrong one changes nothing.
+    "confirm-sign-in": (
+        get(outcomes(200), is_read_only=True),
+        post(outcomes(400), data={"password": "not it"}, is_read_only=True),
+    ),
     # A link that is not one: refused for everyone, nothing changes.
     "email-change-confirm": (
         get(outcomes(400, anonymous=400), is_read_only=True),

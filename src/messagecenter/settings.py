@@ -265,6 +265,11 @@ AXES_VERBOSE = False
 # Roles that must sign in with two-factor (comma-separated: buyer, seller, agent, admin, and
 # staff for anyone with admin access); empty: everyone chooses. Production: agent,admin,staff.
 TWO_FACTOR_REQUIRED_ROLES = _env_list("TWO_FACTOR_REQUIRED_ROLES", "")
+# Changing a password or e-mail address, turning two-factor off or setting it up again,
+# making an API token and asking for one's data need a sign-in (password, and second factor
+# when on) within this many minutes; else the password is asked again
+# (docs/accounts.md#recent-sign-in).
+RECENT_SIGN_IN_MINUTES = int(os.environ.get("RECENT_SIGN_IN_MINUTES", "15"))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Marketplace")
 # Proxies in front that append to X-Forwarded-For (0: the connection's address is the
 # client's), and the header a CDN puts the client's country in (e.g. CF-IPCountry).

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.contrib.auth import logout
 from ninja import Router, Schema, Status
 
-from messagecenter.accounts import actions, queries
+from messagecenter.accounts import actions, queries, recent_sign_in
 from messagecenter.accounts.authentication import SessionAuth, current_api_token
 from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
 from messagecenter.accounts.user_agents import describe
@@ -140,6 +140,9 @@ def _token_out(token: ApiToken, current: ApiToken | None) -> TokenOut:
     summary="Create an API token for a device",
 )
 def create_token(request: ApiRequest, payload: TokenIn) -> Status[NewTokenOut]:
+    """`403 recent_sign_in_required` when the browser did not sign in within
+    RECENT_SIGN_IN_MINUTES (docs/accounts.md#recent-sign-in)."""
+    recent_sign_in.require_recent_sign_in(request)
     token, secret = actions.create_api_token(request.auth, payload.name)
     return Status(201, NewTokenOut(token=_token_out(token, None), secret=secret))
 

@@ -20,11 +20,12 @@ class AccountsConfig(AppConfig):
 
 
 def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    from messagecenter.accounts import two_factor
+    from messagecenter.accounts import recent_sign_in, two_factor
     from messagecenter.accounts.actions import record_sign_in
 
     if request is not None and hasattr(request, "session"):
         record_sign_in(request, user)
+        recent_sign_in.mark(request)
         two_factor.on_sign_in(request, user)
 
 

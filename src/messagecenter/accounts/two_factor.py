@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from messagecenter.accounts import recent_sign_in
 from messagecenter.accounts.models import User
 from messagecenter.errors import InvalidInput
 
@@ -70,6 +71,7 @@ def verify(request: HttpRequest, user: User, code: str) -> None:
             code="wrong_code",
         )
     request.session.pop(PENDING_KEY, None)
+    recent_sign_in.mark(request)
 
 
 def start_setup(user: User) -> TOTPDevice:

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from messagecenter.accounts import two_factor
+from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.errors import InvalidInput
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
@@ -78,6 +79,7 @@ def _spaced(key: str) -> str:
 
 @login_required
 @require_POST
+@recent_sign_in_required
 def start(request: AuthenticatedHttpRequest) -> HttpResponse:
     two_factor.start_setup(request.user)
     return _settings_page(request)
@@ -85,6 +87,7 @@ def start(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_sign_in_required
 def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         codes = two_factor.confirm_setup(request, request.user, request.POST.get("code", ""))
@@ -95,6 +98,7 @@ def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_sign_in_required
 def turn_off(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Asks for the password again: a browser left signed in cannot turn it off."""
     if not request.user.check_password(request.POST.get("password", "")):

@@ -26,6 +26,7 @@ urlpatterns = [
     path("account/time-zone/", views.time_zone, name="account-time-zone"),
     path("account/password/", views.change_password, name="password-change"),
     path("account/email-address/", views.change_email, name="email-change"),
+    path("account/confirm-sign-in/", views.confirm_sign_in, name="confirm-sign-in"),
     path(
         "accounts/email-change/<str:token>/",
         views.confirm_email_change,

@@ -3,24 +3,34 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from messagecenter.accounts import actions, email_changes, queries, time_zones
+from messagecenter.accounts import (
+    actions,
+    email_changes,
+    queries,
+    recent_sign_in,
+    time_zones,
+    two_factor,
+)
 from messagecenter.accounts.models import User
+from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
 from messagecenter.errors import Conflict, InvalidInput
-from messagecenter.web.shortcuts import AuthenticatedHttpRequest
+from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
 # Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
 # from costing anything.
@@ -161,6 +171,7 @@ def sign_out_everywhere(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_sign_in_required
 def create_api_token(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         token, secret = actions.create_api_token(request.user, request.POST.get("name", ""))
@@ -200,6 +211,7 @@ def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@recent_sign_in_required
 def change_password(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Asks for the current password (a sign-in on the spot, so a browser left signed in
     cannot change it), then signs every other browser out and revokes every API token."""
@@ -288,6 +300,7 @@ class EmailChangeForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@recent_sign_in_required
 def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new e-mail address: a link goes to it, and it changes only once the link is
     opened (actions.request_email_change). The page says the same whether or not another
@@ -344,3 +357,53 @@ def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
         "accounts/email_change_confirm.html",
         {"is_valid": True, "new_address": change.new_address},
     )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm_sign_in(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The recent sign-in rule's page (accounts/recent_sign_in.py): the password again —
+    counted by the sign-in limits like the sign-in page's — and the code when two-factor is
+    on; then back to the page the person was on."""
+    needs_code = two_factor.has_two_factor(request.user)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        error, status = _confirm_sign_in(request, needs_code)
+        if not error:
+            return redirect_to_next(request, reverse("account-security"))
+    return render(
+        request,
+        "accounts/confirm_sign_in.html",
+        {
+            "needs_code": needs_code,
+            "error": error,
+            "minutes": settings.RECENT_SIGN_IN_MINUTES,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
+        status=status,
+    )
+
+
+def _confirm_sign_in(request: AuthenticatedHttpRequest, needs_code: bool) -> tuple[str, int]:
+    try:
+        person = authenticate(
+            request,
+            username=request.user.get_username(),
+            password=request.POST.get("password", "")[:PASSWORD_MAX_CHARS],
+        )
+    except PermissionDenied:
+        return (
+            f"Too many wrong passwords: try again in {settings.SIGN_IN_LOCKOUT_MINUTES} "
+            "minutes, or reset your password.",
+            429,
+        )
+    if person is None or person.pk != request.user.pk:
+        return "That password is not right.", 400
+    if needs_code:
+        try:
+            two_factor.verify(request, request.user, request.POST.get("code", ""))
+        except InvalidInput as invalid:
+            return invalid.message, 400
+    recent_sign_in.mark(request)
+    return "", 200

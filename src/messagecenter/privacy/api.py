@@ -8,6 +8,7 @@ from typing import Any
 from django.http import FileResponse, HttpResponse
 from ninja import Router, Schema, Status
 
+from messagecenter.accounts import recent_sign_in
 from messagecenter.api_support import ApiRequest, Id
 from messagecenter.errors import NotAllowed
 from messagecenter.privacy import actions, queries, transcripts
@@ -104,7 +105,9 @@ def data_export_out(found: DataExport) -> DataExportOut:
 )
 def request_data_export(request: ApiRequest) -> Status[DataExportOut]:
     """Prepares a zip of the person's data in the background; follow it with GET
-    /data-exports/{id}. `409 data_export_in_progress` while one is being prepared."""
+    /data-exports/{id}. `409 data_export_in_progress` while one is being prepared; from a
+    browser's session, `403 recent_sign_in_required` unless it signed in recently."""
+    recent_sign_in.require_recent_sign_in(request)
     return Status(201, data_export_out(actions.request_data_export(request.auth)))
 
 

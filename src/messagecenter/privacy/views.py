@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from messagecenter.accounts import recent_sign_in
 from messagecenter.errors import Conflict, InvalidInput
 from messagecenter.privacy import actions, queries, transcripts
 from messagecenter.privacy.models import IN_PROGRESS
@@ -63,6 +64,8 @@ def data_export(request: AuthenticatedHttpRequest) -> HttpResponse:
     """ "Export my data": the button, and the latest exports with their progress. While
     one is prepared the page reloads itself every few seconds (a meta refresh: no script)."""
     error: Conflict | None = None
+    if request.method == "POST" and not recent_sign_in.is_recent(request):
+        return redirect(recent_sign_in.confirm_url(request))
     if request.method == "POST":
         try:
             actions.request_data_export(request.user)
