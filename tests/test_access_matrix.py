@@ -367,14 +367,9 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # The console's "available for chat" switch: agents and admins (an admin is told that
     # only agents take chats).
     "console-chat-availability": (post(outcomes(302, STAFF), data={"available": "true"}),),
-    # A case's conversation as text: its customer and the agents working it.
-    "case-transcript": (
-        get(
-            outcomes(200, {BUYER} | CASE_WORKERS),
-            shows=(CASE_TEXT, {BUYER} | CASE_WORKERS),
-            is_read_only=True,
-        ),
-    ),
+    # The first transcript's address leads its customer and the agents working the case
+    # to today's transcript (as text); everyone else gets the 404 they always got.
+    "case-transcript": (get(outcomes(301, {BUYER} | CASE_WORKERS), is_read_only=True),),
     # Transcripts (docs/privacy.md#transcripts): a person's own copy of a conversation, as
     # PDF (read back as text below), plain text or an e-mail file; the formats' page; an
     # unknown format refused (400) for those who may, nothing changes.
@@ -721,6 +716,10 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     ),
     "POST /conversations/{conversation_id}/messages": (
         post(api_outcomes(201, PARTICIPANTS), data={"body": "A reply."}),
+    ),
+    # "… is typing": a nudge to the others' open streams, nothing stored.
+    "POST /conversations/{conversation_id}/typing": (
+        post(api_outcomes(204, PARTICIPANTS), is_read_only=True),
     ),
     "POST /customer-service": (
         post(

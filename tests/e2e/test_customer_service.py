@@ -15,6 +15,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts.models import User
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Order, Product
+from messagecenter.realtime.models import UserEvent
 from messagecenter.support import actions
 from messagecenter.support.models import Case, CaseStatus
 from tests import factories
@@ -206,18 +207,30 @@ def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
     agent_messages = agent.get_by_role("list", name="Messages")
     expect(agent_messages).to_contain_text("Where is my parcel?")
 
-    # Alice writes: it appears on the agent's open page without a reload.
+    # Alice types: the agent sees it while she does — a nudge, nothing stored for it —
+    # then her message, without a reload, and the indicator goes.
     agent.evaluate("window.stillTheSamePage = true")
-    page.get_by_label("Your message").fill("It was due on Monday.")
+    events = UserEvent.objects.count()
+    agent_sees_typing = agent.get_by_test_id("typing")
+    page.get_by_label("Your message").press_sequentially("It was due on Monday.", delay=30)
+    expect(agent_sees_typing).to_have_text("Alice Buyer is typing…", timeout=LIVE_MS)
+    assert UserEvent.objects.count() == events
     page.get_by_role("button", name="Send").click()
     expect(agent_messages).to_contain_text("It was due on Monday.", timeout=LIVE_MS)
+    expect(agent_sees_typing).to_be_hidden()
     assert agent.evaluate("window.stillTheSamePage === true")
 
-    # The agent answers: it appears on Alice's open page without a reload.
+    # The agent types and answers: Alice sees "Customer Service is typing…" (never the
+    # agent's own name), then the answer, without a reload.
     page.evaluate("window.stillTheSamePage = true")
-    agent.get_by_label(re.compile("^Your answer")).fill("It is at the depot and arrives tomorrow.")
+    alice_sees_typing = page.get_by_test_id("typing")
+    agent.get_by_label(re.compile("^Your answer")).press_sequentially(
+        "It is at the depot and arrives tomorrow.", delay=30
+    )
+    expect(alice_sees_typing).to_have_text("Customer Service is typing…", timeout=LIVE_MS)
     agent.get_by_role("button", name="Send to customer").click()
     expect(messages).to_contain_text("arrives tomorrow", timeout=LIVE_MS)
+    expect(alice_sees_typing).to_be_hidden()
     assert page.evaluate("window.stillTheSamePage === true")
     assert "Priya" not in page.content()
 

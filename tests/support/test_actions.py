@@ -2,7 +2,7 @@
 
 import pytest
 from django.core import mail
-from django.test import TestCase
+from django.test import Client, TestCase
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -312,15 +312,40 @@ def test_unassigning_returns_it_to_the_queue(buyer: User, team_agent: User) -> N
     assert queries.stored_counts() == {(case.team_id, "open", UNASSIGNED): 1}
 
 
-def test_the_transcript_has_the_conversation_and_no_note(buyer: User, team_agent: User) -> None:
+def test_the_first_transcript_address_leads_to_todays_transcript_as_text(
+    buyer: User, team_agent: User, client: Client
+) -> None:
+    """cases/<id>/transcript.txt, in older e-mails: the customer reaches their copy of the
+    conversation, the agent the console's, each as text and without the note."""
     case = actions.open_request(buyer, "Broken kettle", "It leaks.")
     actions.add_note(team_agent, case.pk, "Internal: refund approved.")
     actions.reply_to_case(team_agent, case.pk, "A new kettle is on its way.")
+    old = f"/cases/{case.pk}/transcript.txt"
 
-    for reader in (buyer, team_agent):
-        text = queries.transcript(reader, case)
-        assert text.startswith(f"{case.number}: Broken kettle\n")
-        assert "Alice Buyer:\nIt leaks." in text
-        assert "Customer Service:\nA new kettle is on its way." in text
+    expected = {
+        buyer: f"/message-center/conversations/{case.conversation_id}/transcript/?format=txt",
+        team_agent: f"/console/cases/{case.pk}/transcript/?format=txt",
+    }
+    for reader, target in expected.items():
+        client.force_login(reader)
+        response = client.get(old, follow=True)
+        assert response.redirect_chain == [(target, 301)]
+        text = response.content.decode()
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        assert "It leaks." in text
+        assert "A new kettle is on its way." in text
         assert "refund approved" not in text
         assert "Priya" not in text
+
+
+def test_a_requests_conversation_page_links_only_todays_transcript(
+    buyer: User, client: Client
+) -> None:
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    client.force_login(buyer)
+
+    page = client.get(f"/message-center/conversations/{case.conversation_id}/").content.decode()
+
+    assert page.count("Download transcript") == 1
+    assert f'href="/message-center/conversations/{case.conversation_id}/transcript/"' in page
+    assert "transcript.txt" not in page

@@ -415,6 +415,20 @@ def send_message(
     )
 
 
+@router.post(
+    "/conversations/{conversation_id}/typing",
+    response={204: None},
+    summary="Say that you are typing a reply",
+)
+def typing(request: ApiRequest, conversation_id: Id) -> Status[None]:
+    """While the person types a reply: the conversation's other people with an open page
+    or stream get `event: conversation.typing` `{"conversation_id", "name"}` (no id: it is
+    stored nowhere). At most one every few seconds per person and conversation goes out;
+    more often is answered 204 all the same and sends nothing (docs/conversations.md#typing)."""
+    actions.tell_typing(request.auth, conversation_id)
+    return Status(204, None)
+
+
 # --- attachments --------------------------------------------------------------------------
 
 

@@ -35,8 +35,6 @@ class StatusLine:
     label: str
     # What it is called: "CS-12".
     reference: str = ""
-    # "Download transcript", when there is one.
-    transcript_url: str = ""
     detail: str = ""
     # A stable word for styling and live updates ("open", "pending", "solved").
     state: str = ""

@@ -32,7 +32,6 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     return hooks.StatusLine(
         label=queries.customer_status_label(case),
         reference=case.number,
-        transcript_url=reverse("case-transcript", args=[case.pk]),
         detail=detail,
         state=case.status,
         link_url=f"{reverse('claim-file', args=[case.order.number])}?case={case.pk}"

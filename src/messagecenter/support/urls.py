@@ -40,7 +40,8 @@ urlpatterns = [
         report_views.decide,
         name="console-report-decide",
     ),
-    # For the case's customer and its team's agents.
+    # The first transcript's address, in e-mails and bookmarks: now the privacy app's
+    # (PDF, text, e-mail file), as text as it was.
     path("cases/<int:case_id>/transcript.txt", views.transcript, name="case-transcript"),
     # The agent console (404 for everyone but agents and admins).
     path("console/", views.console, name="console"),

@@ -10,7 +10,8 @@ per behaviour, this package's names their public surface:
   conversations past the operator's retention rule;
 - seller_tools.py: "No response needed", saved replies;
 - moderation.py: messages hidden for a person who reported them, removed after review;
-- response_deadlines.py: the periodic sweep of sellers' response deadlines.
+- response_deadlines.py: the periodic sweep of sellers' response deadlines;
+- typing.py: "… is typing", a nudge to the others' open pages, never stored.
 
 Each action runs in one transaction that also records its side effects: the unread
 counters and every affected person's event log change together with the rows, or not at
@@ -63,11 +64,13 @@ from messagecenter.conversations.actions.sending import (
     start_claim_conversation,
     start_customer_service_conversation,
 )
+from messagecenter.conversations.actions.typing import TYPING, tell_typing
 
 __all__ = [
     "MAX_CONVERSATIONS_PER_ACTION",
     "MAX_SAVED_REPLIES",
     "PREVIEW_CHARS",
+    "TYPING",
     "StoredFile",
     "add_participants",
     "archive_conversations",
@@ -98,6 +101,7 @@ __all__ = [
     "start_claim_conversation",
     "start_customer_service_conversation",
     "store_attachments",
+    "tell_typing",
     "trash_conversations",
     "unmute_conversations",
 ]

@@ -257,8 +257,9 @@ function followBroadcastBoxChange(type, listUrl) {
 // service page) says where it stands now (docs/support.md).
 const CASE_EVENTS = ["case.updated"];
 // Nudges: in nobody's log, so no id (docs/realtime.md, "Nudges"); a page's own script
-// follows them through live:event — the agent's queue page (console_queue.js).
-const NUDGE_EVENTS = ["queue.changed"];
+// follows them through live:event — the agent's queue page (console_queue.js), "… is
+// typing" in a conversation (typing.js).
+const NUDGE_EVENTS = ["queue.changed", "conversation.typing"];
 const LIST_EVENTS = [
   "message.created",
   "conversation.read",

@@ -1,0 +1,39 @@
+"""Someone typing a reply (docs/conversations.md#typing): a nudge to the conversation's
+other people — "Customer Service is typing…" on their open page — and nothing stored: no
+row, no event in anyone's log, however fast the keys go."""
+
+from django.core.cache import cache
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import queries
+from messagecenter.conversations.models import Participant
+from messagecenter.realtime.actions import nudge_now
+
+TYPING = "conversation.typing"
+# A person's "typing" goes out at most this often per conversation; a page shows it this
+# long after the last one (web/static/web/typing.js), so it stays up while they type.
+TYPING_INTERVAL_SECONDS = 3
+
+
+def tell_typing(user: User, conversation_id: object) -> bool:
+    """Tell the conversation's other people that this person is typing, unless they were
+    told within TYPING_INTERVAL_SECONDS (then nothing is sent: False). Only in a
+    conversation the person can see (the same 404 as for the conversation otherwise). The
+    name is the one the others see on the person's messages (an agent: "Customer
+    Service", unless the operator shows agents' names)."""
+    participant = queries.access_conversation(user, conversation_id)
+    key = f"conversations:typing:{user.pk}:{participant.conversation_id}"
+    # add() is atomic in every cache backend: two requests at once send one nudge.
+    if not cache.add(key, True, timeout=TYPING_INTERVAL_SECONDS):
+        return False
+    others = (
+        Participant.objects.filter(conversation_id=participant.conversation_id)
+        .exclude(user_id=user.pk)
+        .values_list("user_id", flat=True)
+    )
+    nudge_now(
+        TYPING,
+        {"conversation_id": participant.conversation_id, "name": user.public_name},
+        list(others),
+    )
+    return True
