@@ -164,12 +164,20 @@ def main() -> None:
                 client, server = measure(port, path, headers, args.requests // 4)
                 results[name][0].extend(client)
                 results[name][1].extend(server)
-    print("| request | client p50 | p90 | p99 | server p50 | server p99 |")
-    print("|---|---|---|---|---|---|")
+    # The machine is shared: each row's median as a multiple of the floor's, and its p99
+    # above the floor's p99 (what the request itself added), measured in the same run.
+    floor = summary(results[reads[0][0]][0])
+    print(
+        "| request | client p50 | p90 | p99 | p50 ÷ floor p50 | p99 − floor p99 "
+        "| server p50 | server p99 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, (client, server) in results.items():
         mine, theirs = summary(client), summary(server)
         print(
             f"| {name} | {mine['p50']} | {mine['p90']} | {mine['p99']} "
+            f"| {(mine['p50'] or 0) / (floor['p50'] or 1):.1f} "
+            f"| {(mine['p99'] or 0) - (floor['p99'] or 0):.2f} "
             f"| {theirs['p50']} | {theirs['p99']} |"
         )
 

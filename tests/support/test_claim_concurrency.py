@@ -16,10 +16,14 @@ from messagecenter.support import claim_actions, queries
 from messagecenter.support.models import Case, Claim
 from tests import factories
 from tests.conversations.test_concurrency import in_threads
+from tests.support.claims import Clock, claimable_order, clock
+
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FILINGS = 50
+PAIRS = 8
 
 
 def test_fifty_concurrent_filings_make_one_claim_and_49_clear_refusals(
@@ -57,4 +61,47 @@ def test_fifty_concurrent_filings_make_one_claim_and_49_clear_refusals(
     # conversation, and the counters agree with the cases.
     assert Claim.objects.count() == Case.objects.filter(kind="claim").count() == 1
     assert Conversation.objects.filter(kind="claim").count() == 1
+    assert queries.stored_counts() == queries.recount()
+
+
+def test_filings_and_decisions_against_one_seller_at_once_all_go_through(
+    seller: User, product: Product, clock: Clock
+) -> None:
+    """Eight decisions (granting refunds) and eight new filings against the same seller at
+    once: a decision holds the claims team when it locks the order and both parties' event
+    streams; a filing locked the buyer's and the seller's streams (its new conversation)
+    before the team, and PostgreSQL broke the cycle by failing one of them. Every one
+    goes through now, and the counters agree with the cases."""
+    agent = factories.agent_in_team("claims", username="dana")
+    deciding, filing = [], []
+    for n in range(PAIRS * 2):
+        buyer = factories.BuyerFactory(username=f"claimant{n}")
+        order = claimable_order(buyer, product, clock)
+        (filing if n % 2 else deciding).append((buyer, order))
+    claims = []
+    for buyer, order in deciding:
+        claim = claim_actions.file_claim(buyer, order.number, "not_received", "Never came.")
+        claim_actions.respond_to_claim(seller, claim.pk, "It was sent on time.")
+        claims.append(claim)
+
+    answers = in_threads(
+        [
+            *(
+                lambda claim=claim: claim_actions.decide_claim(
+                    agent, claim.pk, "granted", "No proof of delivery.", refund_cents=500
+                )
+                for claim in claims
+            ),
+            *(
+                lambda buyer=buyer, order=order: claim_actions.file_claim(
+                    buyer, order.number, "not_received", "Never came either."
+                )
+                for buyer, order in filing
+            ),
+        ]
+    )
+
+    assert all(isinstance(answer, Claim) for answer in answers)
+    assert Claim.objects.filter(stage="appeal_window").count() == PAIRS
+    assert Claim.objects.filter(stage="seller_response").count() == PAIRS
     assert queries.stored_counts() == queries.recount()

@@ -518,3 +518,26 @@ class TestNothingChangesOnRefusal(TestCase):
         with pytest.raises(NotAllowed):
             file(buyer, order)
         assert Message.objects.count() == before
+
+
+def test_the_claims_messages_give_each_party_the_time_in_their_own_zone(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    """alice in Tokyo and the seller in New York read the same claim conversation: its
+    deadlines are written in both zones, named — never the site's (UTC), whoever or
+    whatever (the sweep) caused the step."""
+    User.objects.filter(pk=buyer.pk).update(time_zone="Asia/Tokyo")
+    User.objects.filter(pk=seller.pk).update(time_zone="America/New_York")
+    buyer.refresh_from_db()
+    clock.now = clock.now.replace(year=2026, month=12, day=1, hour=18, minute=5, second=0)
+    order = claimable_order(buyer, product, clock)  # two days later: 3 Dec, 18:05 UTC
+
+    claim = file(buyer, order)  # the seller has until 5 Dec, 18:05 UTC
+    clock.advance(hours=48, seconds=1)
+    claim_actions.sweep_claim_deadlines()
+
+    filed, silent = texts(claim)[1:3]
+    both = "Sun 6 Dec 2026, 3:05 AM JST (Sat 5 Dec 2026, 1:05 PM EST)"
+    assert f"The seller has until {both} to respond here." in filed
+    assert f"did not respond to claim {claim.number} by {both}." in silent
+    assert "UTC" not in filed + silent

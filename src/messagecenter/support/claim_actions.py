@@ -10,11 +10,14 @@ the buyer's and the seller's Message Centers (Claims folder) live and by e-mail,
 their unread counts, in the same transaction. A deadline is passed at its very second:
 `now >= due_at` refuses the late response or appeal and lets the sweep move the claim.
 
-Locks: the order row while filing (one filing per order at a time; the partial unique
-index claim_one_open_per_order is the guarantee, the lock makes the refusal clean); for a
-claim that exists, support's order — the conversation's participants, the team, the case
+Locks: filing takes the claims team's row, then the order row (one filing per order at a
+time; the partial unique index claim_one_open_per_order is the guarantee, the lock makes
+the refusal clean), before the new conversation locks anyone's event stream; for a claim
+that exists, support's order — the conversation's participants, the team, the case
 (support.actions._lock) — then the claim row, and for a granted refund the order row
-(returns' issue_order_refund) before anything locks event streams.
+(returns' issue_order_refund) before anything locks event streams. So the team always
+comes before the order and the streams: a filing and a decision against the same seller
+at once queue on PostgreSQL instead of deadlocking (tests/support/test_claim_concurrency.py).
 """
 
 from datetime import datetime, timedelta
@@ -35,7 +38,7 @@ from messagecenter.marketplace.models import Order, Refund, Storefront
 from messagecenter.rows import unique_row
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_queries, queries
-from messagecenter.support.claim_queries import when
+from messagecenter.support.claim_queries import when, when_for_both
 from messagecenter.support.models import (
     CASE_STATUS_OF_STAGE,
     Case,
@@ -136,7 +139,12 @@ def _file(
     about: Conversation | None,
     from_case: Case | None,
 ) -> Claim:
+    team = support_actions.team_for(CaseKind.CLAIM)
     with transaction.atomic():
+        # The team before the order and before the claim's conversation locks the buyer's
+        # and the seller's event streams: a decision holds the team when it takes the
+        # order and the streams (see the module's docstring).
+        support_actions._lock_team(team.pk)
         # Filings on one order take turns here; the second sees the first's claim.
         list(Order.objects.select_for_update().filter(pk=order.pk).values_list("pk", flat=True))
         now = timezone.now()
@@ -158,6 +166,7 @@ def _file(
             CaseKind.CLAIM,
             buyer,
             f"{label}: order {order.number} ({storefront.name})",
+            team=team,
             conversation_id=message.conversation_id,
             order=order,
             about_conversation=about,
@@ -177,7 +186,8 @@ def _file(
         conversation_actions.post_marketplace_message(
             message.conversation_id,
             f"Claim {claim.number} is filed: {label.lower()}, order {order.number}, "
-            f"against {storefront.name}. The seller has until {when(due)} to respond here. "
+            f"against {storefront.name}. The seller has until "
+            f"{when_for_both(due, buyer, storefront.seller)} to respond here. "
             "Then an agent of the claims team decides, and both of you hear the decision "
             "here.",
         )
@@ -402,8 +412,9 @@ def _decision_text(claim: Claim, refund: Refund | None, appealable: bool, now: d
     if appealable:
         until = now + timedelta(days=settings.CLAIM_APPEAL_DAYS)
         lines.append(
-            f"The buyer may appeal this decision once, until {when(until)}; after that the "
-            "claim closes."
+            f"The buyer may appeal this decision once, until "
+            f"{when_for_both(until, claim.case.customer, claim.storefront.seller)}; after "
+            "that the claim closes."
         )
     else:
         lines.append("This was the decision on the appeal: the claim is closed.")
@@ -494,9 +505,10 @@ def _sweep_one(case_id: int, now: datetime) -> int:
             _move(claim, case, ClaimStage.DECISION, actor=None, now=now, moved_by="seller_silent")
             conversation_actions.post_marketplace_message(
                 case.conversation_id,
-                f"The seller did not respond to claim {claim.number} by {when(deadline)}. An "
-                "agent of the claims team now decides on what the buyer sent; you will both "
-                "hear the decision here.",
+                f"The seller did not respond to claim {claim.number} by "
+                f"{when_for_both(deadline, case.customer, claim.storefront.seller)}. An agent "
+                "of the claims team now decides on what the buyer sent; you will both hear the "
+                "decision here.",
             )
             return 1
         if claim.stage == ClaimStage.APPEAL_WINDOW:
@@ -506,7 +518,8 @@ def _sweep_one(case_id: int, now: datetime) -> int:
             )
             conversation_actions.post_marketplace_message(
                 case.conversation_id,
-                f"The appeal window of claim {claim.number} ended on {when(deadline)}: the "
+                f"The appeal window of claim {claim.number} ended on "
+                f"{when_for_both(deadline, case.customer, claim.storefront.seller)}: the "
                 "decision stands and the claim is closed.",
             )
             return 1

@@ -12,9 +12,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import topics
 from messagecenter.conversations.models import Conversation, Message
 from messagecenter.errors import Conflict, MessageCenterError, NotAllowed, NotFound
@@ -30,6 +31,7 @@ from messagecenter.marketplace.models import (
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.support.models import Claim, ClaimReason, ClaimStage
 from messagecenter.support.queries import is_staff, team_ids
+from messagecenter.web import dates
 
 BUYER_VIEW = "buyer"
 SELLER_VIEW = "seller"
@@ -96,9 +98,25 @@ def open_claim_on(order: Order) -> Claim | None:
 
 
 def when(moment: datetime) -> str:
-    """A deadline as people read it, to the minute, in the active time zone (the person
-    asking: TimeZoneMiddleware), its abbreviation named."""
-    return formats.date_format(timezone.localtime(moment), "D, M j, Y, g:i A T")
+    """A deadline as the person asking reads it (a page, a refusal): to the minute, in the
+    active time zone (theirs: TimeZoneMiddleware), its abbreviation named — as e-mails and
+    messages write a moment (web/dates.py email_time)."""
+    return dates.email_time(moment)
+
+
+def when_for_both(moment: datetime, buyer: User, seller: User) -> str:
+    """A moment in a message of the claim's conversation, which the buyer and the seller
+    both read (and by e-mail, away from the site): in each one's own time zone
+    (accounts/time_zones.py), the zone named, the buyer's first — once when they share a
+    zone: "Fri 4 Dec 2026, 2:05 PM EST (Sat 5 Dec 2026, 4:05 AM JST)". Not the zone of
+    whoever caused the step, nor the site's (the sweep's)."""
+    written: list[str] = []
+    for reader in (buyer, seller):
+        with timezone.override(zone_of(reader)):
+            text = dates.email_time(moment)
+        if text not in written:
+            written.append(text)
+    return written[0] + "".join(f" ({other})" for other in written[1:])
 
 
 def storefronts_of(order: Order) -> list[Storefront]:
