@@ -63,6 +63,7 @@ from messagecenter.support.models import TeamMember
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conversations.helpers import snapshot
+from tests.web.helpers import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,7 @@ MESSAGE = "quokkalantern"  # in the buyer's message to the seller
 # Another word of that message: a search echoes what it was asked, so the searches ask for
 # this one and must find the secret only for those who may read the message.
 MESSAGE_WORD = "parcel"
-ATTACHMENT = "marmosetreceipt"  # inside the bytes of the file attached to it
+ATTACHMENT = "marmosetreceipt"  # in the text of the PDF attached to it
 TRACKING = "1ZPANGOLIN4417"  # the order's tracking number: only the buyer's order page
 ORDER_NUMBER = "112-9988776-5544332"
 SAVED_REPLY = "wombatcanyon"  # in the seller's saved reply
@@ -160,8 +161,10 @@ KNOWS: dict[str, frozenset[str]] = {
     OTHER_AGENT: frozenset(),
     ADMIN: CASE_CONTEXT | {CLAIM},
 }
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + ATTACHMENT.encode()
-RETURN_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + RETURN_NOTE.encode()
+# In a PDF's text, not an image's bytes: images are encoded again when they are uploaded
+# (docs/safety.md#attachments), which leaves behind anything but their pixels.
+RECEIPT_PDF = pdf_bytes(ATTACHMENT)
+RETURN_PDF = pdf_bytes(RETURN_NOTE)
 
 # --- what each person gets -----------------------------------------------------------------
 
@@ -1064,14 +1067,16 @@ def world(db: None) -> World:
         resolution="refund",
         reason_code="no_longer_needed",
         note=f"Unopened. {RETURN_NOTE}",
-        photos=[SimpleUploadedFile("box.png", RETURN_PNG, content_type="image/png")],
+        photos=[SimpleUploadedFile("box.pdf", RETURN_PDF, content_type="application/pdf")],
     ).return_request
     message = actions.contact_seller_about_order(
         buyer,
         order.pk,
         seller.storefront.pk,
         f"Where is my {MESSAGE_WORD}? {MESSAGE}",
-        attachments=[SimpleUploadedFile("receipt.png", PNG, content_type="image/png")],
+        attachments=[
+            SimpleUploadedFile("receipt.pdf", RECEIPT_PDF, content_type="application/pdf")
+        ],
     )
     saved_reply = actions.save_reply(seller, "Shipping", f"We ship tomorrow. {SAVED_REPLY}")
     token, _ = account_actions.create_api_token(buyer, TOKEN_NAME)

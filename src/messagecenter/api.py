@@ -65,7 +65,8 @@ ERRORS = {
     409: "Conflicts with the current state",
     413: "The request body is too large",
     415: "Send application/json, or multipart/form-data for attachments",
-    422: "A value does not match the schema: `fields` lists each",
+    422: "A value does not match the schema (`fields` lists each), or an attachment's content "
+    "was refused (a PDF with scripts, an image that cannot be read, a virus)",
     429: "A sending limit was reached: `Retry-After` says in how many seconds to try again",
 }
 # The operations that send a buyer's or seller's message, counted against the sending

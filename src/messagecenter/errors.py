@@ -32,6 +32,15 @@ class InvalidInput(MessageCenterError):
     status = 400
 
 
+class AttachmentRefused(InvalidInput):
+    """An attachment of an allowed type whose content is not accepted (docs/safety.md#
+    attachments): a PDF with JavaScript or embedded files, an image that cannot be decoded,
+    a file a virus scanner flags. 422: the request was well formed, the file is not."""
+
+    code = "attachment_refused"
+    status = 422
+
+
 class NotAllowed(MessageCenterError):
     """The person may see the thing but not do this to it (a seller asking itself)."""
 

@@ -496,6 +496,12 @@ SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS = _env_list(
     "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS", "hour=5,day=15"
 )
 SAFETY_NEW_ACCOUNT_DAYS = int(os.environ.get("SAFETY_NEW_ACCOUNT_DAYS", "7"))
+# Attachments (docs/safety.md#attachments): images are encoded again, so a decoded image may
+# have at most this many pixels; ClamAV's clamd scans every upload when SAFETY_CLAMD names
+# it: "unix:/run/clamav/clamd.ctl" or "tcp:127.0.0.1:3310" (empty: no virus scanner).
+SAFETY_IMAGE_MAX_PIXELS = int(os.environ.get("SAFETY_IMAGE_MAX_PIXELS", "50000000"))
+SAFETY_CLAMD = os.environ.get("SAFETY_CLAMD", "")
+SAFETY_CLAMD_TIMEOUT = float(os.environ.get("SAFETY_CLAMD_TIMEOUT", "30"))
 
 # The business-day calendar and the seller's response window (docs/escalation.md). JSON
 # maps by country (ISO 3166-1 alpha-2): weekends as weekday names, e.g. {"IL": ["fri",

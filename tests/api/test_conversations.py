@@ -29,7 +29,7 @@ from tests import factories
 from tests.api.conftest import SignIn
 from tests.api.helpers import Caller, anonymous, error_of, with_session, with_token
 from tests.conversations.helpers import snapshot
-from tests.web.helpers import PNG_BYTES, png, text_named_png
+from tests.web.helpers import PNG_BYTES, png, text_named_png, unique_png
 
 pytestmark = pytest.mark.django_db
 
@@ -913,7 +913,7 @@ def test_a_reply_to_a_conversation_not_yours_stores_nothing(buyer: User, questio
         f"/conversations/{question.conversation_id}/messages", {"body": "Hi"}
     )
     # Bytes no other test uploads: the file must not be in storage afterwards.
-    upload = SimpleUploadedFile("mine.png", PNG_BYTES + secrets.token_bytes(16), "image/png")
+    upload = SimpleUploadedFile("mine.png", unique_png(secrets.token_hex(8)), "image/png")
     with_files = with_token(stranger).post_form(
         f"/conversations/{question.conversation_id}/messages",
         {"body": "Hi", "attachments": [upload]},

@@ -31,7 +31,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.wsgi import application
 from tests import factories
-from tests.web.helpers import PNG_BYTES
+from tests.web.helpers import unique_png
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 CHECKS = [
@@ -59,7 +59,7 @@ def _buyer_with_data(tag: str) -> Person:
         buyer,
         product.pk,
         f"Secret question {tag}quill",
-        attachments=[SimpleUploadedFile("a.png", PNG_BYTES + tag.encode())],
+        attachments=[SimpleUploadedFile("a.png", unique_png(tag))],
     )
     actions.send_message(seller, question.conversation_id, f"Secret answer {tag}quartz")
     actions.contact_seller_about_order(buyer, order.pk, product.storefront_id, f"Order {tag}opal")

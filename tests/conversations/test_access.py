@@ -13,6 +13,7 @@ from messagecenter.conversations.models import Attachment
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
 from tests.conversations.helpers import snapshot
+from tests.web.helpers import PNG_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def alices_conversation(buyer: User, seller: User, product: Product) -> int:
         buyer,
         product.pk,
         "Here is my address and a photo",
-        attachments=[SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)],
+        attachments=[SimpleUploadedFile("photo.png", PNG_BYTES)],
     )
     actions.send_message(seller, question.conversation_id, "Thanks!")
     # Trashed by one side so restore/delete have something to act on for the owner.

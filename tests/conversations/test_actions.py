@@ -31,11 +31,12 @@ from tests.conversations.helpers import (
     recounted_unread,
     snapshot,
 )
+from tests.web.helpers import PNG_BYTES, pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+PNG = PNG_BYTES
+PDF = pdf_bytes()
 
 
 def participant(user: User, conversation_id: int) -> Participant:

@@ -27,7 +27,7 @@ from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.conversations.helpers import snapshot
-from tests.web.helpers import PNG_BYTES, png, sign_in_url, text_named_png
+from tests.web.helpers import PNG_BYTES, pdf_bytes, png, sign_in_url, text_named_png
 
 pytestmark = pytest.mark.django_db
 
@@ -817,7 +817,7 @@ def test_an_image_attachment_opens_in_the_browser_when_asked_for_inline(
 def test_a_pdf_attachment_is_always_a_download(
     client: Client, buyer: User, product: Product
 ) -> None:
-    pdf = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    pdf = SimpleUploadedFile("invoice.pdf", pdf_bytes(), content_type="application/pdf")
     message = actions.ask_seller_about_product(buyer, product.pk, "Invoice?", attachments=[pdf])
     signed_in(client, buyer)
 

@@ -9,6 +9,8 @@ import quopri
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.web.helpers import pdf_bytes
+
 FOLDER = Path(__file__).parent / "corpus"
 
 TEXTS = {
@@ -49,10 +51,7 @@ QUOTE = (
     "\n\nOn Mon, 30 Nov 2026 at 09:12, Shop via Message Center wrote:\n"
     "> Is it still available?\n> Thanks\n"
 )
-TINY_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]"
-    b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+TINY_PDF = pdf_bytes("Receipt")
 
 
 def corpus() -> Iterator[tuple[str, bytes, bool]]:

@@ -29,10 +29,11 @@ from messagecenter.marketplace.return_actions import ReturnLine
 from tests import factories
 from tests.conversations.helpers import maintained_unread, recounted_unread
 from tests.marketplace.helpers import deliver, event
+from tests.web.helpers import PNG_BYTES
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = PNG_BYTES
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ from messagecenter.privacy.models import Erasure
 from messagecenter.support import actions as support_actions
 from tests import factories
 from tests.conversations.helpers import snapshot
+from tests.web.helpers import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,8 @@ NAME = "Zebedee"
 SURNAME = "Quintonbury"
 EMAIL = "zebedee.q@example.test"
 WRITTEN = "xylophonic mandate"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + WRITTEN.encode()
+# In a PDF's text: an image's bytes would not keep it (images are encoded again on upload).
+PDF = pdf_bytes(WRITTEN)
 TRACES = (NAME, SURNAME, EMAIL, WRITTEN, "zebedee")
 
 
@@ -56,7 +58,7 @@ def person(seller: User, product: Product) -> User:
         buyer,
         product.pk,
         f"Hello, {NAME} here: {WRITTEN}.",
-        attachments=[SimpleUploadedFile("zebedee.png", PNG, content_type="image/png")],
+        attachments=[SimpleUploadedFile("zebedee.pdf", PDF, content_type="application/pdf")],
     )
     conversation_actions.send_message(seller, question.conversation_id, "Thanks, noted.")
     support_actions.open_request(

@@ -30,10 +30,11 @@ from messagecenter.safety import actions as safety_actions
 from tests import factories
 from tests.api.helpers import with_token
 from tests.conversations.helpers import snapshot
+from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + b"export-receipt-bytes"
+PNG = unique_png("export-receipt-bytes")
 
 
 def browser(user: User) -> Client:

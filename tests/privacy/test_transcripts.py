@@ -17,10 +17,11 @@ from messagecenter.marketplace.models import Product
 from messagecenter.support import actions as support_actions
 from tests import factories
 from tests.api.helpers import with_token
+from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + b"receipt-bytes"
+PNG = unique_png("receipt-bytes")
 
 
 def pdf_text(content: bytes) -> str:

@@ -11,12 +11,13 @@ from messagecenter.support.models import Claim
 from tests import factories
 from tests.api.helpers import error_of, with_token
 from tests.support.claims import Clock, claimable_order, clock
+from tests.web.helpers import pdf_bytes
 
 __all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 
 
 def test_file_respond_decide_and_appeal_through_the_api(

@@ -15,12 +15,13 @@ from messagecenter.support import claim_actions, claim_queries
 from messagecenter.support.models import Claim
 from tests import factories
 from tests.support.claims import Clock, claimable_order, clock
+from tests.web.helpers import PNG_BYTES
 
 __all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = PNG_BYTES
 
 
 def signed_in(person: User) -> Client:

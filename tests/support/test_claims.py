@@ -26,12 +26,13 @@ from messagecenter.support.models import Case, CaseEvent, Claim
 from tests import factories
 from tests.conversations.helpers import maintained_unread, recounted_unread
 from tests.support.claims import Clock, claimable_order, clock
+from tests.web.helpers import pdf_bytes
 
 __all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 
 
 @pytest.fixture

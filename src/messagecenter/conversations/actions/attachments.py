@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from messagecenter.conversations import upload_checks
 from messagecenter.conversations.models import EXTENSIONS, filename_for_type
 from messagecenter.errors import InvalidInput
 
@@ -31,7 +32,9 @@ class StoredFile:
 
 def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
     """Check and store uploaded files before the transaction opens, so a slow disk never
-    holds the database's write lock. Type is decided by content, never by the name."""
+    holds the database's write lock. Type is decided by content, never by the name; then
+    the safety checks (conversations/upload_checks.py) may re-encode the content or refuse
+    it. Every file is checked before any is stored: a refusal stores nothing."""
     if not uploads:
         return []
     if len(uploads) > settings.ATTACHMENTS_PER_MESSAGE:
@@ -58,6 +61,7 @@ def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
                 f"{upload.name} is not an image (JPEG, PNG, GIF, WebP) or a PDF.",
                 code="attachment_type_not_allowed",
             )
+        content = upload_checks.check_upload(content, content_type, upload.name or "")
         checked.append((upload, content, content_type))
     stored = []
     for upload, content, content_type in checked:

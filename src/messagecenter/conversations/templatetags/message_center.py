@@ -18,6 +18,7 @@ from messagecenter.conversations.models import (
     ParticipantRole,
 )
 from messagecenter.conversations.presentation import counterpart
+from messagecenter.errors import AttachmentRefused
 from messagecenter.web.dates import full_time
 
 register = template.Library()
@@ -115,8 +116,9 @@ ATTACHMENT_ERRORS = frozenset(
 
 @register.filter
 def is_attachment_error(error: object) -> bool:
-    """A refusal that belongs on the file field rather than on the message."""
-    return getattr(error, "code", None) in ATTACHMENT_ERRORS
+    """A refusal that belongs on the file field rather than on the message: the limits
+    above, and any file the safety checks refused (errors.AttachmentRefused)."""
+    return isinstance(error, AttachmentRefused) or getattr(error, "code", None) in ATTACHMENT_ERRORS
 
 
 @register.simple_tag
