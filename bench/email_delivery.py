@@ -233,9 +233,9 @@ def run_once(
 
     from messagecenter.accounts.models import Role, User
     from messagecenter.conversations.models import Conversation
-    from messagecenter.delivery.actions import advance_broadcast_runs
     from messagecenter.delivery.models import BroadcastEmailRun, Email, EmailStatus
     from messagecenter.notifications import actions as notification_actions
+    from messagecenter.notifications.emails import advance_broadcast_runs
     from messagecenter.notifications.models import Audience, Broadcast, BroadcastKind
 
     settings.MAILERS = {

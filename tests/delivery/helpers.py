@@ -3,8 +3,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.delivery.actions import advance_broadcast_runs
 from messagecenter.notifications import actions as notification_actions
+from messagecenter.notifications.emails import advance_broadcast_runs
 from messagecenter.notifications.models import Audience, Broadcast, BroadcastKind
 from tests import factories
 

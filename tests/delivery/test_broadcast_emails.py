@@ -23,6 +23,7 @@ from messagecenter.delivery.models import (
 from messagecenter.delivery.preferences import is_enabled
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.notifications import actions as notification_actions
+from messagecenter.notifications.emails import advance_broadcast_runs
 from messagecenter.notifications.models import Audience, BroadcastKind
 from tests import factories
 from tests.delivery.helpers import many_buyers, send_broadcast
@@ -111,14 +112,14 @@ def test_the_fan_out_goes_on_where_it_stopped_and_never_queues_twice(inbox: Hand
     )
     notification_actions.announce_due_broadcasts()
 
-    assert actions.advance_broadcast_runs(batch_size=1000) == 1000
+    assert advance_broadcast_runs(batch_size=1000) == 1000
     # A sender that died after its batch: the cursor moved with the rows.
     run = BroadcastEmailRun.objects.get()
     assert run.cursor == people[999].pk
     # Replaying from the start (a lost cursor) adds nothing twice.
     BroadcastEmailRun.objects.filter(pk=run.pk).update(cursor=0)
-    assert actions.advance_broadcast_runs(batch_size=1000) == 1000
-    while actions.advance_broadcast_runs(batch_size=1000):
+    assert advance_broadcast_runs(batch_size=1000) == 1000
+    while advance_broadcast_runs(batch_size=1000):
         pass
     assert Email.objects.filter(broadcast_id=broadcast.pk).count() == 2500
 

@@ -9,7 +9,6 @@ by another promotion, even one a sender is in the middle of sending.
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -97,79 +96,6 @@ def _gather_digests(user_ids: Collection[int], now: datetime) -> None:
     Email.objects.filter(
         user_id__in=user_ids, kind=EmailKind.DIGEST, status=EmailStatus.QUEUED
     ).update(next_attempt_at=Least(F("created_at") + longest, now + quiet))
-
-
-def enqueue_broadcast_emails(broadcast: Any) -> None:
-    """Start the e-mail fan-out of a broadcast that has just become due. The sender then
-    queues its recipients in batches (advance_broadcast_runs); calling this twice is
-    harmless."""
-    BroadcastEmailRun.objects.bulk_create(
-        [BroadcastEmailRun(broadcast_id=broadcast.pk, created_at=timezone.now())],
-        ignore_conflicts=True,
-    )
-
-
-def advance_broadcast_runs(*, batch_size: int = 1000) -> int:
-    """Queue the next batch of recipients of every unfinished broadcast fan-out; returns
-    how many e-mails were queued. Each batch is one transaction that also moves the
-    cursor, so a crash repeats at most that batch (whose rows then already exist)."""
-    run_ids = list(BroadcastEmailRun.objects.filter(finished_at=None).values_list("pk", flat=True))
-    if not run_ids:
-        return 0
-    from messagecenter.notifications.models import Broadcast, BroadcastKind
-    from messagecenter.notifications.queries import broadcast_audience
-
-    queued = 0
-    for run_id in run_ids:
-        with transaction.atomic():
-            run = (
-                BroadcastEmailRun.objects.select_for_update(skip_locked=True)
-                .filter(pk=run_id, finished_at=None)
-                .first()
-            )
-            if run is None:
-                continue
-            now = timezone.now()
-            broadcast = Broadcast.objects.filter(pk=run.broadcast_id).first()
-            if broadcast is None or broadcast.cancelled_at is not None:
-                run.finished_at = now
-                run.save(update_fields=["finished_at"])
-                continue
-            user_ids = list(
-                broadcast_audience(broadcast)
-                .filter(pk__gt=run.cursor)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            category = (
-                Category.PROMOTIONS
-                if broadcast.kind == BroadcastKind.PROMOTION
-                else Category.NOTICES
-            )
-            wanted = enabled_user_ids(user_ids, category, Channel.EMAIL)
-            Email.objects.bulk_create(
-                [
-                    Email(
-                        user_id=user_id,
-                        kind=EmailKind.BROADCAST,
-                        category=category,
-                        broadcast_id=broadcast.pk,
-                        subject=broadcast.subject[:255],
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    for user_id in sorted(wanted)
-                ],
-                ignore_conflicts=True,
-            )
-            queued += len(wanted)
-            run.queued += len(wanted)
-            if user_ids:
-                run.cursor = user_ids[-1]
-            if len(user_ids) < batch_size:
-                run.finished_at = now
-            run.save(update_fields=["cursor", "queued", "finished_at"])
-    return queued
 
 
 # --- preferences ---------------------------------------------------------------------------

@@ -8,11 +8,10 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Message
 from messagecenter.conversations.queries import access_message
 from messagecenter.delivery import references
+from messagecenter.delivery.broadcasts import broadcasts
 from messagecenter.delivery.inbound.actions import reply_idempotency_key
 from messagecenter.delivery.models import InboundEmail, InboundStatus, MailboxEmail
 from messagecenter.errors import NotFound
-from messagecenter.notifications.models import Broadcast
-from messagecenter.notifications.queries import access_broadcast
 from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.models import HeldMessage
 from messagecenter.safety.vocabulary import configured
@@ -90,16 +89,12 @@ def _own_copy_url(user: User, message_id: int) -> str:
 def _broadcast_reference(
     user: User, cleaned: str, parsed: references.Reference
 ) -> CheckedReference:
-    try:
-        item = access_broadcast(user, parsed.object_id)
-    except NotFound:
+    found = broadcasts().referenced(user, parsed.object_id)
+    if found is None or not found.url:
         if parsed.is_legacy:
             return CheckedReference(cleaned, "unknown")
-        broadcast = Broadcast.objects.filter(pk=parsed.object_id).only("subject").first()
-        return CheckedReference(cleaned, "marketplace", broadcast.subject if broadcast else "")
-    return CheckedReference(
-        cleaned, "marketplace", item.broadcast.subject, reverse("broadcast", args=[item.pk])
-    )
+        return CheckedReference(cleaned, "marketplace", found.subject if found else "")
+    return CheckedReference(cleaned, "marketplace", found.subject, found.url)
 
 
 def _warnings(message: Message) -> list[str]:

@@ -24,10 +24,10 @@ from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
 from messagecenter.delivery import dkim_signing, mime, references, relay
+from messagecenter.delivery.broadcasts import broadcasts as registered_broadcasts
 from messagecenter.delivery.links import absolute, preferences_url, unsubscribe_url
 from messagecenter.delivery.models import Category, Email, EmailKind
 from messagecenter.hub.boxes import Box
-from messagecenter.notifications.models import Broadcast, BroadcastKind
 
 
 class NothingToSend(Exception):
@@ -465,14 +465,10 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
 
 
 def load_broadcast(broadcast_id: int) -> BroadcastContent:
-    broadcast = Broadcast.objects.filter(pk=broadcast_id).first()
+    broadcast = registered_broadcasts().for_email(broadcast_id)
     if broadcast is None:
         return BroadcastContent("", is_active=False)
-    now = timezone.now()
-    is_active = broadcast.cancelled_at is None and (
-        broadcast.expires_at is None or broadcast.expires_at > now
-    )
-    is_promotion = broadcast.kind == BroadcastKind.PROMOTION
+    is_promotion = broadcast.is_promotion
     # Bound to each recipient: filled in per e-mail (_broadcast_email).
     reference = REFERENCE_MARK
     context = {
@@ -480,7 +476,7 @@ def load_broadcast(broadcast_id: int) -> BroadcastContent:
         "body": broadcast.body,
         "broadcast_kind": broadcast.kind,
         "reference": reference,
-        "broadcast_url": absolute(reverse("broadcast", args=[broadcast.pk])),
+        "broadcast_url": absolute(reverse("broadcast", args=[broadcast_id])),
         **_site_links(),
         "is_promotion": is_promotion,
         "greeting_name": NAME_MARK,
@@ -489,7 +485,7 @@ def load_broadcast(broadcast_id: int) -> BroadcastContent:
     }
     return BroadcastContent(
         kind=broadcast.kind,
-        is_active=is_active,
+        is_active=broadcast.is_active,
         is_promotion=is_promotion,
         reference=reference,
         subject=neutralise(broadcast.subject),

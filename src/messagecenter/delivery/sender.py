@@ -26,7 +26,8 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.delivery.actions import advance_broadcast_runs, lock_people, suppress
+from messagecenter.delivery.actions import lock_people, suppress
+from messagecenter.delivery.broadcasts import broadcasts
 from messagecenter.delivery.models import (
     ACCOUNT_EMAIL_KINDS,
     ADDRESSED_EMAIL_KINDS,
@@ -277,7 +278,7 @@ class EmailSender(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                busy = advance_broadcast_runs() + send_due_emails()
+                busy = broadcasts().queue_next_batches() + send_due_emails()
             except Exception:
                 # A database or mail server hiccup must not end the loop; leases make the
                 # retry safe.

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from messagecenter import moments
 from messagecenter.accounts.models import Role, User
-from messagecenter.delivery.actions import enqueue_broadcast_emails
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.hub.boxes import Box
 from messagecenter.notifications import queries
+from messagecenter.notifications.emails import enqueue_broadcast_emails
 from messagecenter.notifications.models import (
     Audience,
     Broadcast,

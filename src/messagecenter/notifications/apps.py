@@ -7,8 +7,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from messagecenter.delivery.broadcasts import Broadcasts, register_broadcasts
         from messagecenter.hub.feeds import register_feed
-        from messagecenter.notifications import queries
+        from messagecenter.notifications import emails, queries
         from messagecenter.notifications.feed import BROADCASTS
         from messagecenter.realtime.audiences import (
             BroadcastAudiences,
@@ -17,6 +18,16 @@ class NotificationsConfig(AppConfig):
         from messagecenter.search.broadcasts import BroadcastSource, register_broadcast_source
 
         register_feed(BROADCASTS)
+        register_broadcasts(
+            Broadcasts(
+                # Through the module, read at each call (tests replace them).
+                queue_next_batches=lambda: emails.advance_broadcast_runs(),
+                for_email=lambda broadcast_id: emails.broadcast_for_email(broadcast_id),
+                referenced=lambda user, broadcast_id: emails.referenced_broadcast(
+                    user, broadcast_id
+                ),
+            )
+        )
         register_broadcast_audiences(
             BroadcastAudiences(
                 # Through the module, read at each call (tests replace them).
