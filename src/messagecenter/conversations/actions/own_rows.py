@@ -7,11 +7,9 @@ from typing import Any
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
-from messagecenter.conversations.models import (
-    Participant,
-)
+from messagecenter.conversations.models import Participant
+from messagecenter.conversations.queries import visible_conversations
 from messagecenter.errors import InvalidInput, NotFound
-from messagecenter.hub.boxes import VISIBLE_BOXES, Folder
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.rows import parse_id
 
@@ -30,13 +28,14 @@ def lock_own(user: User, conversation_ids: Iterable[Any]) -> list[Participant]:
             f"At most {MAX_CONVERSATIONS_PER_ACTION} conversations at once.",
             code="too_many_conversations",
         )
-    rows = Participant.objects.select_for_update().filter(
-        user=user, conversation_id__in=wanted, box__in=VISIBLE_BOXES
+    # Only conversations the person can see (not deleted, no promotion they switched off):
+    # what is hidden from them is not theirs to act on either.
+    participants = list(
+        visible_conversations(user)
+        .select_for_update()
+        .filter(conversation_id__in=wanted)
+        .order_by("id")
     )
-    if not user.shows_promotions:
-        # Hidden by the person's switch (queries.shown): not theirs to act on either.
-        rows = rows.exclude(folder=Folder.PROMOTIONS)
-    participants = list(rows.order_by("id"))
     if len(participants) != len(wanted):
         raise NotFound("No such conversation.", code="conversation_not_found")
     return participants
