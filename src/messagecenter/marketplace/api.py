@@ -27,7 +27,7 @@ from messagecenter.api_support import (
     parse_message_input,
 )
 from messagecenter.conversations import actions
-from messagecenter.conversations.downloads import attachment_response
+from messagecenter.conversations.downloads import attachment_response, download_openapi
 from messagecenter.conversations.models import Participant
 from messagecenter.conversations.presentation import counterpart
 from messagecenter.conversations.schemas import MessageIn, MessageOut, sent
@@ -602,16 +602,7 @@ def mark_return_received(request: ApiRequest, return_id: Id) -> ReturnDetailOut:
     "/returns/{return_id}/photos/{photo_id}",
     response={200: None},
     summary="A photo given with a return",
-    openapi_extra={
-        "responses": {
-            200: {
-                "description": "The file, as a download",
-                "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                },
-            }
-        }
-    },
+    openapi_extra=download_openapi(),
 )
 def download_return_photo(request: ApiRequest, return_id: Id, photo_id: Id) -> FileResponse:
     return_request = queries.access_return(request.auth, return_id)
