@@ -33,7 +33,7 @@ from messagecenter.conversations.models import (
     ParticipantRole,
     SavedReply,
 )
-from messagecenter.conversations.presentation import counterpart
+from messagecenter.conversations.presentation import counterpart, last_message_preview
 from messagecenter.conversations.schemas import MessageIn, MessageOut, message_out, sent
 from messagecenter.errors import InvalidInput
 from messagecenter.hub import actions as hub_actions
@@ -172,7 +172,7 @@ def conversation_out(participant: Participant, now: datetime) -> ConversationOut
             sender_name=last.sender_name,
             is_official=last.is_official,
             safety_verdict=last.safety_verdict,
-            preview=last.body[: actions.PREVIEW_CHARS],
+            preview=last_message_preview(participant)[: actions.PREVIEW_CHARS],
             created_at=last.created_at,
         ),
         last_activity_at=participant.last_activity_at,

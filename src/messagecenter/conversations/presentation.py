@@ -3,6 +3,23 @@ API alike."""
 
 from messagecenter.conversations.models import Kind, Participant, ParticipantRole
 
+HIDDEN_PREVIEW = "Message hidden: you reported it"
+REMOVED_PREVIEW = "Message removed by customer service"
+
+
+def last_message_preview(participant: Participant) -> str:
+    """What a list row says of the conversation's last message for this person: not the text
+    of one they reported (hidden for them, docs/safety.md#reports) nor of one customer
+    service removed (but its sender still sees their own)."""
+    last = participant.conversation.last_message
+    if last is None:
+        return ""
+    if getattr(participant, "last_message_hidden", False):
+        return HIDDEN_PREVIEW
+    if last.removed_at is not None and last.sender_id != participant.user_id:
+        return REMOVED_PREVIEW
+    return str(last.body)
+
 
 def counterpart(participant: Participant) -> str:
     """Who the conversation is with, as this person sees it: the buyer for a seller or an

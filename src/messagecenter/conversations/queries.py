@@ -144,15 +144,32 @@ def access_message(user: User, message_id: Any) -> Message:
 
 # Every conversation page and API call starts here: compiled once (rows.CompiledQuery).
 _ACCESSIBLE_PARTICIPANT = CompiledQuery(
-    lambda user_id, conversation_id: Participant.objects.select_related(
-        "conversation",
-        "conversation__storefront",
-        "conversation__buyer",
-        "conversation__buyer__storefront",
-        "conversation__product",
-        "conversation__order",
-    ).filter(user_id=user_id, conversation_id=conversation_id, box__in=VISIBLE_BOXES)[:1]
+    lambda user_id, conversation_id: with_last_message_hidden(
+        Participant.objects.select_related(
+            "conversation",
+            "conversation__storefront",
+            "conversation__buyer",
+            "conversation__buyer__storefront",
+            "conversation__product",
+            "conversation__order",
+        ).filter(user_id=user_id, conversation_id=conversation_id, box__in=VISIBLE_BOXES),
+        user_id,
+    )[:1]
 )
+
+
+def with_last_message_hidden(rows: QuerySet[Participant], user_id: int) -> QuerySet[Participant]:
+    """Rows that know whether the person reported their conversation's last message
+    (`last_message_hidden`): a list row or the API's conversation then does not preview it
+    (presentation.last_message_preview). In the rows' own statement: an EXISTS on the
+    unique (user, message) index of conversations_hiddenmessage."""
+    return rows.annotate(
+        last_message_hidden=Exists(
+            HiddenMessage.objects.filter(
+                user_id=user_id, message_id=OuterRef("conversation__last_message_id")
+            )
+        )
+    )
 
 
 # What a row of any conversation list shows, fetched in the list's one query.
@@ -238,7 +255,9 @@ def conversation_rows(
             same_time = Q(pk__in=[])
         rows = rows.filter(Q(last_activity_at__lt=last_activity_at) | same_time)
     participants = list(
-        rows.select_related(*LIST_ROW_RELATIONS).order_by("-last_activity_at", "-id")[:limit]
+        with_last_message_hidden(rows.select_related(*LIST_ROW_RELATIONS), user.pk).order_by(
+            "-last_activity_at", "-id"
+        )[:limit]
     )
     statuses = hooks.row_statuses(
         user, [(row.conversation_id, row.conversation.kind) for row in participants]
@@ -322,13 +341,19 @@ def conversation_messages_from(
 
 
 def access_attachment(user: User, attachment_id: Any) -> Attachment:
-    """An attachment, only through a conversation the person can see."""
+    """An attachment, only of a message the person can see in a conversation they can see."""
     attachment_id = parse_id(
         attachment_id, code="attachment_not_found", message="No such attachment."
     )
     attachment = (
         Attachment.objects.select_related("message")
         .filter(visible_messages(user, to_message="message__"), pk=attachment_id)
+        # Nor what they no longer see on the page (conversation_messages_from): a message
+        # they reported, or one customer service removed (its sender still sees theirs).
+        .filter(Q(message__removed_at__isnull=True) | Q(message__sender_id=user.pk))
+        .exclude(
+            Exists(HiddenMessage.objects.filter(user_id=user.pk, message_id=OuterRef("message_id")))
+        )
         .first()
     )
     if attachment is None:
@@ -349,9 +374,9 @@ def response_needed_page(
             Q(awaiting_response_since__gt=since) | Q(awaiting_response_since=since, id__gt=last_id)
         )
     participants = list(
-        rows.select_related(*LIST_ROW_RELATIONS).order_by("awaiting_response_since", "id")[
-            : page_size + 1
-        ]
+        with_last_message_hidden(rows.select_related(*LIST_ROW_RELATIONS), seller.pk).order_by(
+            "awaiting_response_since", "id"
+        )[: page_size + 1]
     )
     next_cursor = None
     if len(participants) > page_size:

@@ -17,7 +17,7 @@ from messagecenter.conversations.models import (
     Participant,
     ParticipantRole,
 )
-from messagecenter.conversations.presentation import counterpart
+from messagecenter.conversations.presentation import counterpart, last_message_preview
 from messagecenter.errors import AttachmentRefused
 from messagecenter.web.dates import full_time
 
@@ -62,6 +62,7 @@ def _ids(values: str) -> list[int]:
 
 
 register.filter(counterpart)
+register.filter(last_message_preview)
 
 
 @register.filter
