@@ -28,6 +28,7 @@ from messagecenter.search.actions import rebuild_search_index
 from messagecenter.search.queries import SearchFilters, search_messages
 from tests import factories
 from tests.conversations.test_promotions_switch import switch
+from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def scam(buyer: User, seller: User, product: Product) -> Message:
         seller,
         question.conversation_id,
         "Pay by gift card: quokka deal",
-        attachments=[SimpleUploadedFile("quokka.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)],
+        attachments=[SimpleUploadedFile("quokka.png", unique_png("quokka"))],
     )
 
 

@@ -33,10 +33,11 @@ from messagecenter.support import actions as support_actions
 from messagecenter.support.models import Case, CaseStatus
 from tests import factories
 from tests.conversations.helpers import recounted_unread
+from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = unique_png("milk")
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
 
