@@ -3,12 +3,12 @@ list of people and shops the person blocked."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from messagecenter.errors import MessageCenterError, NotFound
+from messagecenter.errors import FORM_ERRORS
 from messagecenter.safety import actions, queries
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
@@ -18,9 +18,7 @@ from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 def block_in_conversation(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpResponse:
     try:
         blocked = actions.block_counterpart(request.user, conversation_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         messages.error(request, error.message)
     else:
         messages.success(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.errors import InvalidInput, MessageCenterError, NotFound
+from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.support import actions, queries, report_actions, report_queries
 from messagecenter.support.actions import AGENT_STATUSES
@@ -108,7 +108,7 @@ def chat_availability(request: AuthenticatedHttpRequest) -> HttpResponse:
     agent = _staff(request)
     try:
         availability = actions.set_chat_availability(agent, request.POST.get("available") == "true")
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         messages.error(request, error.message)
         return redirect("console")
     messages.success(
@@ -247,9 +247,7 @@ def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             return redirect("console-case", new.pk)
         else:
             raise InvalidInput("Choose what to do with the case.", code="unknown_action")
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _case_page(request, agent, _case(agent, found.pk), error=error, status=error.status)
     messages.success(request, done)
     return redirect("console-case", found.pk)
@@ -269,9 +267,7 @@ def reply(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
             status=request.POST.get("status") or CaseStatus.PENDING,
             idempotency_key=request.POST.get("idempotency_key") or None,
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _case_page(
             request, agent, _case(agent, found.pk), error=error, body=body, status=error.status
         )
@@ -287,9 +283,7 @@ def note(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     body = request.POST.get("body", "")
     try:
         added = actions.add_note(agent, found.pk, body)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _case_page(request, agent, found, error=error, note=body, status=error.status)
     url = reverse("console-case", args=[found.pk])
     return redirect(f"{url}#note-{added.pk}")
@@ -332,9 +326,7 @@ def canned_responses(request: AuthenticatedHttpRequest) -> HttpResponse:
         fields = {name: request.POST.get(name, "") for name in fields}
         try:
             actions.save_canned_response(agent, fields["team_id"], fields["title"], fields["body"])
-        except NotFound as not_found:
-            raise Http404(not_found.message) from not_found
-        except MessageCenterError as refused:
+        except FORM_ERRORS as refused:
             error, status = refused, refused.status
         else:
             messages.success(request, "Canned response saved.")
@@ -411,9 +403,7 @@ def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
             about_conversation_id=conversation_id or None,
             idempotency_key=request.POST.get("idempotency_key") or None,
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _customer_service_page(
             request,
             order_number=order_number,
@@ -464,9 +454,7 @@ def chat(request: AuthenticatedHttpRequest) -> HttpResponse:
             order_number=order_number or None,
             idempotency_key=request.POST.get("idempotency_key") or None,
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
-    except MessageCenterError as error:
+    except FORM_ERRORS as error:
         return _chat_page(
             request, order_number=order_number, body=body, error=error, status=error.status
         )

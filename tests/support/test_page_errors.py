@@ -1,0 +1,89 @@
+"""What the customer-service pages answer when an action refuses (docs/architecture.md, "The
+one error mapping"): something the person may not see is the site's 404 page, from the one
+mapping in web/errors.py, and changes nothing; a form's refusal is shown beside the form.
+The views name only FORM_ERRORS, so a NotFound raised inside an action must pass them."""
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+
+from messagecenter.accounts.models import User
+from messagecenter.marketplace.models import Product
+from messagecenter.support import actions
+from messagecenter.support.models import CannedResponse, Case, Team
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def is_the_sites_404_page(response: HttpResponse) -> bool:
+    """The site's 404 page, not the form's page answered with the error's status."""
+    return response.status_code == 404 and "We can’t find that page" in response.content.decode()
+
+
+def signed_in(person: User) -> Client:
+    client = Client()
+    client.force_login(person)
+    return client
+
+
+def test_a_case_action_naming_a_message_outside_the_case_is_a_404(buyer: User) -> None:
+    agent = factories.agent_in_team()
+    case = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    elsewhere = actions.open_request(buyer, "Other", "Another question.")
+    assert elsewhere.conversation is not None
+    message_elsewhere = elsewhere.conversation.messages.get(sender=buyer)
+
+    response = signed_in(agent).post(
+        reverse("console-case-action", args=[case.pk]),
+        {"action": "split", "message_id": message_elsewhere.pk},
+    )
+
+    assert is_the_sites_404_page(response)
+    assert Case.objects.count() == 2
+
+
+def test_a_canned_response_for_another_team_is_a_404_and_a_bad_one_is_shown_on_the_form() -> None:
+    agent = factories.agent_in_team("customer-service")
+    factories.agent_in_team("trust-and-safety")
+    own, other = (
+        Team.objects.get(slug="customer-service"),
+        Team.objects.get(slug="trust-and-safety"),
+    )
+    page = signed_in(agent)
+
+    not_hers = page.post(
+        reverse("console-canned-responses"), {"team_id": other.pk, "title": "Hi", "body": "Hello"}
+    )
+    untitled = page.post(
+        reverse("console-canned-responses"), {"team_id": own.pk, "title": "", "body": "Hello"}
+    )
+
+    assert is_the_sites_404_page(not_hers)
+    assert untitled.status_code == 400
+    assert "A title is 1 to 80 characters." in untitled.content.decode()
+    assert not CannedResponse.objects.exists()
+
+
+@pytest.mark.parametrize("page_name", ["contact-customer-service", "customer-service-chat"])
+def test_asking_about_someone_elses_order_is_a_404(
+    page_name: str, buyer: User, other_buyer: User, product: Product
+) -> None:
+    order = factories.order_with_item(other_buyer, product)
+
+    response = signed_in(buyer).post(
+        reverse(page_name), {"subject": "Help", "body": "Where is it?", "order": order.number}
+    )
+
+    assert is_the_sites_404_page(response)
+    assert not Case.objects.exists()
+
+
+def test_a_form_refusal_on_the_customer_service_page_is_shown_beside_it(buyer: User) -> None:
+    response = signed_in(buyer).post(
+        reverse("contact-customer-service"), {"subject": "Help", "body": ""}
+    )
+
+    assert response.status_code == 400
+    assert not Case.objects.exists()
