@@ -1,7 +1,7 @@
 """Writes to the marketplace's rows: what an order event from the marketplace's systems
 changes (order status, shipments, returns, refunds, membership), and the message from the
-marketplace it becomes — in one transaction with the MarketplaceEvent that makes a retry
-harmless (docs/marketplace-events.md)."""
+marketplace it becomes (worded in messages.py) — in one transaction with the
+MarketplaceEvent that makes a retry harmless (docs/marketplace-events.md)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,17 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.actions import send_marketplace_message
-from messagecenter.conversations.models import Kind, Message
+from messagecenter.conversations.models import Message
 from messagecenter.errors import Conflict
-from messagecenter.marketplace import events, return_actions
+from messagecenter.marketplace import events, messages, return_actions
 from messagecenter.marketplace.events import UnknownSubject
-from messagecenter.marketplace.messages import day as _day
-from messagecenter.marketplace.messages import membership_update as _membership_update
-from messagecenter.marketplace.messages import order_update as _order_update
-from messagecenter.marketplace.messages import storefronts_of as _storefronts
-from messagecenter.marketplace.messages import to_seller as _to_seller
-from messagecenter.marketplace.messages import when as _when
 from messagecenter.marketplace.models import (
     MarketplaceEvent,
     Order,
@@ -32,7 +25,6 @@ from messagecenter.marketplace.models import (
     Product,
     Shipment,
 )
-from messagecenter.marketplace.presentation import money
 
 # A retry after losing a race to start the same conversation (two events about one new
 # order at once) finds it; more attempts than that mean something else is wrong.
@@ -130,40 +122,7 @@ def _order_placed(event: events.OrderPlaced) -> list[tuple[User, Message]]:
     items = list(
         OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
     )
-    lines = "\n".join(
-        f"• {item.quantity} × {item.title} — "
-        f"{money(item.unit_price_cents * item.quantity, order.currency)} "
-        f"(sold by {item.storefront.name})"
-        for item in items
-    )
-    sent = [
-        _order_update(
-            order,
-            f"Thank you for your order #{order.number}, placed on "
-            f"{_when(event.occurred_at, buyer)}."
-            f"\n\n{lines}\n\nTotal: {money(order.total_cents, order.currency)}\n\n"
-            "We'll write to you here when it ships.",
-            [item.title for item in items],
-        )
-    ]
-    for storefront in _storefronts(items):
-        own = "\n".join(
-            f"• {item.quantity} × {item.title}"
-            for item in items
-            if item.storefront_id == storefront.pk
-        )
-        sent.append(
-            _to_seller(
-                order,
-                storefront,
-                Kind.ORDER_UPDATES,
-                "updates",
-                f"New order #{order.number}",
-                f"{buyer.public_name} placed order #{order.number} on "
-                f"{_when(event.occurred_at, storefront.seller)}. Your items:\n\n{own}",
-            )
-        )
-    return sent
+    return messages.order_placed(order, items, event.occurred_at)
 
 
 def _create_order(event: events.OrderPlaced, buyer: User) -> Order:
@@ -212,28 +171,20 @@ def _order_shipped(event: events.OrderShipped) -> list[tuple[User, Message]]:
     if not shipments.update(**shipment):
         Shipment.objects.create(order=order, tracking_number=data.tracking_number, **shipment)
     _set_status(order, OrderStatus.SHIPPED, event.occurred_at)
-    text = (
-        f"Your order #{order.number} has shipped with {data.carrier}, tracking "
-        f"{data.tracking_number} ({_when(event.occurred_at, order.buyer)})."
+    return messages.order_shipped(
+        order,
+        carrier=data.carrier,
+        tracking_number=data.tracking_number,
+        tracking_url=tracking_url,
+        estimated_delivery=data.estimated_delivery,
+        occurred_at=event.occurred_at,
     )
-    if data.estimated_delivery is not None:
-        text += f"\n\nEstimated delivery: {_day(data.estimated_delivery, order.buyer)}."
-    if tracking_url:
-        text += f"\n\nTrack your package: {tracking_url}"
-    return [_order_update(order, text)]
 
 
 def _order_out_for_delivery(event: events.OrderOutForDelivery) -> list[tuple[User, Message]]:
     order = _order(event.data.order_number)
     _set_status(order, OrderStatus.OUT_FOR_DELIVERY, event.occurred_at)
-    return [
-        _order_update(
-            order,
-            f"Your order #{order.number}{_tracking(event.data.tracking_number)} is out for "
-            "delivery and should arrive today (update of "
-            f"{_when(event.occurred_at, order.buyer)}).",
-        )
-    ]
+    return messages.order_out_for_delivery(order, event.data.tracking_number, event.occurred_at)
 
 
 def _order_delivered(event: events.OrderDelivered) -> list[tuple[User, Message]]:
@@ -243,15 +194,7 @@ def _order_delivered(event: events.OrderDelivered) -> list[tuple[User, Message]]
         shipments = shipments.filter(tracking_number=event.data.tracking_number)
     shipments.update(delivered_at=event.occurred_at)
     _set_status(order, OrderStatus.DELIVERED, event.occurred_at)
-    return [
-        _order_update(
-            order,
-            f"Your order #{order.number}{_tracking(event.data.tracking_number)} was delivered "
-            f"on {_when(event.occurred_at, order.buyer)}.\n\nIf anything is wrong with it, you "
-            "can return "
-            "it or contact the seller from the order page.",
-        )
-    ]
+    return messages.order_delivered(order, event.data.tracking_number, event.occurred_at)
 
 
 def _order_delayed(event: events.OrderDelayed) -> list[tuple[User, Message]]:
@@ -261,27 +204,13 @@ def _order_delayed(event: events.OrderDelayed) -> list[tuple[User, Message]]:
         estimated_delivery=data.new_estimate
     )
     _set_status(order, OrderStatus.DELAYED, event.occurred_at)
-    return [
-        _order_update(
-            order,
-            f"Your order #{order.number} is running late: {data.reason}\n\n"
-            f"It should now arrive by {_day(data.new_estimate, order.buyer)} "
-            f"(update of {_when(event.occurred_at, order.buyer)}). We're sorry for the wait.",
-        )
-    ]
+    return messages.order_delayed(order, data.reason, data.new_estimate, event.occurred_at)
 
 
 def _order_problem(event: events.OrderProblem) -> list[tuple[User, Message]]:
     order = _order(event.data.order_number)
     _set_status(order, OrderStatus.PROBLEM, event.occurred_at)
-    return [
-        _order_update(
-            order,
-            f"There is a problem with your order #{order.number} "
-            f"({_when(event.occurred_at, order.buyer)}):\n\n{event.data.description}\n\n"
-            "If you need help, contact customer service from the order page.",
-        )
-    ]
+    return messages.order_problem(order, event.data.description, event.occurred_at)
 
 
 # --- membership and notices ----------------------------------------------------------------
@@ -290,40 +219,18 @@ def _order_problem(event: events.OrderProblem) -> list[tuple[User, Message]]:
 def _membership_renewed(event: events.MembershipRenewed) -> list[tuple[User, Message]]:
     user = _user(event.data.user)
     User.objects.filter(pk=user.pk).update(member_until=event.data.until)
-    return [
-        _membership_update(
-            user,
-            "Your membership was renewed",
-            f"Your membership was renewed on {_when(event.occurred_at, user)}. It now runs "
-            f"until {_day(event.data.until, user)}.",
-        )
-    ]
+    return messages.membership_renewed(user, event.data.until, event.occurred_at)
 
 
 def _membership_expiring(event: events.MembershipExpiring) -> list[tuple[User, Message]]:
     user = _user(event.data.user)
     User.objects.filter(pk=user.pk).update(member_until=event.data.until)
-    return [
-        _membership_update(
-            user,
-            "Your membership is ending",
-            f"Your membership ends on {_day(event.data.until, user)}. To keep its benefits, "
-            f"renew it under Your Account > Memberships. (Notice of "
-            f"{_when(event.occurred_at, user)}.)",
-        )
-    ]
+    return messages.membership_expiring(user, event.data.until, event.occurred_at)
 
 
 def _account_notice(event: events.AccountNotice) -> list[tuple[User, Message]]:
     user = _user(event.data.user)
-    # Each notice is a conversation of its own: they are about different things.
-    message = send_marketplace_message(
-        user,
-        kind=Kind.NOTICE,
-        subject=event.data.subject,
-        body=f"{event.data.body}\n\n— The marketplace, {_when(event.occurred_at, user)}",
-    )
-    return [(user, message)]
+    return messages.account_notice(user, event.data.subject, event.data.body, event.occurred_at)
 
 
 HANDLERS: dict[str, Callable[[Any], list[tuple[User, Message]]]] = {
@@ -345,7 +252,7 @@ HANDLERS: dict[str, Callable[[Any], list[tuple[User, Message]]]] = {
 }
 
 
-# --- lookups and wording -------------------------------------------------------------------
+# --- lookups -------------------------------------------------------------------------
 
 
 def _order(number: str) -> Order:
@@ -371,7 +278,3 @@ def _set_status(order: Order, status: str, occurred_at: datetime) -> None:
     Order.objects.filter(pk=order.pk).filter(
         Q(status_changed_at__isnull=True) | Q(status_changed_at__lte=occurred_at)
     ).update(status=status, status_changed_at=occurred_at)
-
-
-def _tracking(tracking_number: str | None) -> str:
-    return f" (tracking {tracking_number})" if tracking_number else ""

@@ -1,5 +1,6 @@
-"""The messages from the marketplace that its events and its returns become: which
-conversation each goes to, and how times and orders read in them. Topic keys
+"""The messages from the marketplace that its events and its returns become: what an order
+event's or a membership's message says (the actions in actions.py change the rows and
+call these), which conversation each goes to, and how times and orders read in them. Topic keys
 (conversations/topics.py): the buyer's updates and returns of one order each share one
 conversation; a seller's notes about the order are that seller's own conversation."""
 
@@ -16,7 +17,171 @@ from messagecenter.conversations.actions import send_marketplace_message
 from messagecenter.conversations.models import Kind, Message
 from messagecenter.delivery.links import absolute
 from messagecenter.marketplace.models import Order, OrderItem, Storefront
+from messagecenter.marketplace.presentation import money
 from messagecenter.web import dates
+
+# --- what each order event says --------------------------------------------------------
+
+
+def order_placed(
+    order: Order, items: list[OrderItem], occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    """Its confirmation to the buyer, and a note to each of its sellers."""
+    buyer = order.buyer
+    lines = "\n".join(
+        f"• {item.quantity} × {item.title} — "
+        f"{money(item.unit_price_cents * item.quantity, order.currency)} "
+        f"(sold by {item.storefront.name})"
+        for item in items
+    )
+    sent = [
+        order_update(
+            order,
+            f"Thank you for your order #{order.number}, placed on "
+            f"{when(occurred_at, buyer)}."
+            f"\n\n{lines}\n\nTotal: {money(order.total_cents, order.currency)}\n\n"
+            "We'll write to you here when it ships.",
+            [item.title for item in items],
+        )
+    ]
+    for storefront in storefronts_of(items):
+        own = "\n".join(
+            f"• {item.quantity} × {item.title}"
+            for item in items
+            if item.storefront_id == storefront.pk
+        )
+        sent.append(
+            to_seller(
+                order,
+                storefront,
+                Kind.ORDER_UPDATES,
+                "updates",
+                f"New order #{order.number}",
+                f"{buyer.public_name} placed order #{order.number} on "
+                f"{when(occurred_at, storefront.seller)}. Your items:\n\n{own}",
+            )
+        )
+    return sent
+
+
+def order_shipped(
+    order: Order,
+    *,
+    carrier: str,
+    tracking_number: str,
+    tracking_url: str,
+    estimated_delivery: date | None,
+    occurred_at: datetime,
+) -> list[tuple[User, Message]]:
+    text = (
+        f"Your order #{order.number} has shipped with {carrier}, tracking "
+        f"{tracking_number} ({when(occurred_at, order.buyer)})."
+    )
+    if estimated_delivery is not None:
+        text += f"\n\nEstimated delivery: {day(estimated_delivery, order.buyer)}."
+    if tracking_url:
+        text += f"\n\nTrack your package: {tracking_url}"
+    return [order_update(order, text)]
+
+
+def order_out_for_delivery(
+    order: Order, tracking_number: str | None, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        order_update(
+            order,
+            f"Your order #{order.number}{_tracking(tracking_number)} is out for "
+            "delivery and should arrive today (update of "
+            f"{when(occurred_at, order.buyer)}).",
+        )
+    ]
+
+
+def order_delivered(
+    order: Order, tracking_number: str | None, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        order_update(
+            order,
+            f"Your order #{order.number}{_tracking(tracking_number)} was delivered "
+            f"on {when(occurred_at, order.buyer)}.\n\nIf anything is wrong with it, you "
+            "can return "
+            "it or contact the seller from the order page.",
+        )
+    ]
+
+
+def order_delayed(
+    order: Order, reason: str, new_estimate: date, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        order_update(
+            order,
+            f"Your order #{order.number} is running late: {reason}\n\n"
+            f"It should now arrive by {day(new_estimate, order.buyer)} "
+            f"(update of {when(occurred_at, order.buyer)}). We're sorry for the wait.",
+        )
+    ]
+
+
+def order_problem(
+    order: Order, description: str, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        order_update(
+            order,
+            f"There is a problem with your order #{order.number} "
+            f"({when(occurred_at, order.buyer)}):\n\n{description}\n\n"
+            "If you need help, contact customer service from the order page.",
+        )
+    ]
+
+
+def membership_renewed(
+    user: User, until: date, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        membership_update(
+            user,
+            "Your membership was renewed",
+            f"Your membership was renewed on {when(occurred_at, user)}. It now runs "
+            f"until {day(until, user)}.",
+        )
+    ]
+
+
+def membership_expiring(
+    user: User, until: date, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        membership_update(
+            user,
+            "Your membership is ending",
+            f"Your membership ends on {day(until, user)}. To keep its benefits, "
+            f"renew it under Your Account > Memberships. (Notice of "
+            f"{when(occurred_at, user)}.)",
+        )
+    ]
+
+
+def account_notice(
+    user: User, subject: str, body: str, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    # Each notice is a conversation of its own: they are about different things.
+    message = send_marketplace_message(
+        user,
+        kind=Kind.NOTICE,
+        subject=subject,
+        body=f"{body}\n\n— The marketplace, {when(occurred_at, user)}",
+    )
+    return [(user, message)]
+
+
+def _tracking(tracking_number: str | None) -> str:
+    return f" (tracking {tracking_number})" if tracking_number else ""
+
+
+# --- which conversation each goes to ----------------------------------------------------
 
 
 def order_update(order: Order, text: str, titles: list[str] | None = None) -> tuple[User, Message]:
