@@ -16,13 +16,16 @@ from django.test import Client
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Message
+from messagecenter.conversations.models import HiddenMessage, Message
 from messagecenter.errors import Conflict, NotAllowed
-from messagecenter.marketplace.models import Order, Product
+from messagecenter.marketplace import messages as marketplace_messages
+from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.privacy import actions as privacy_actions
 from messagecenter.privacy.erasure import REMOVED, erase_person
 from messagecenter.privacy.models import Erasure
 from messagecenter.support import actions as support_actions
+from messagecenter.support import report_actions
+from messagecenter.support.models import Case, Report, ReportFiling
 from tests import factories
 from tests.conversations.helpers import snapshot
 from tests.web.helpers import pdf_bytes
@@ -46,24 +49,50 @@ def admin_user(db: None) -> User:
     return user
 
 
+def order_placed(order: Order) -> None:
+    """The marketplace's messages about a new order: the buyer's confirmation (naming each
+    shop) and the note to its seller (naming the buyer)."""
+    items = list(
+        OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
+    )
+    marketplace_messages.order_placed(order, items, order.placed_at)
+
+
+def report_and_decide(reporter: User, message: Message, outcome: str, **decision: Any) -> None:
+    """A report of the message, decided: the reporter and (unless dismissed) the sender
+    are each told in a message of their own — the sender's quotes the message."""
+    report_actions.report_message(reporter, message.pk, "scam")
+    agent = factories.agent_in_team("trust-and-safety")
+    report = Report.objects.get(sender=message.sender, outcome="pending")
+    report_actions.decide_report(agent, report.pk, outcome, **decision)
+
+
 @pytest.fixture
 def person(seller: User, product: Product) -> User:
     """A buyer who wrote to a seller (with a file), to customer service, kept a token, a
-    browser, an order and a data export."""
+    browser, an order and a data export; who reported the seller's answer, and whose
+    question the seller reported (confirmed: they were told, quoted)."""
     buyer: User = factories.BuyerFactory(
-        username="zebedee", first_name=NAME, last_name=SURNAME, email=EMAIL
+        username="zebedee",
+        first_name=NAME,
+        last_name=SURNAME,
+        display_name=f"{NAME} {SURNAME}",
+        email=EMAIL,
     )
     order = factories.order_with_item(buyer, product)
+    order_placed(order)
     question = conversation_actions.ask_seller_about_product(
         buyer,
         product.pk,
         f"Hello, {NAME} here: {WRITTEN}.",
         attachments=[SimpleUploadedFile("zebedee.pdf", PDF, content_type="application/pdf")],
     )
-    conversation_actions.send_message(seller, question.conversation_id, "Thanks, noted.")
+    answer = conversation_actions.send_message(seller, question.conversation_id, "Thanks, noted.")
     support_actions.open_request(
         buyer, f"{WRITTEN} help", f"My order: {WRITTEN}", order_number=order.number
     )
+    report_actions.report_message(buyer, answer.pk, "spam")
+    report_and_decide(seller, question, "confirmed", sender_action="restricted")
     account_actions.create_api_token(buyer, f"{NAME}'s phone")
     Client().force_login(buyer)
     data_export = privacy_actions.request_data_export(buyer)
@@ -71,7 +100,7 @@ def person(seller: User, product: Product) -> User:
     return buyer
 
 
-def traces_in_tables() -> list[str]:
+def traces_in_tables(traces: tuple[str, ...] = TRACES) -> list[str]:
     """Every text-like column of every row of every model, searched for the person."""
     found = []
     for model in apps.get_models():
@@ -94,19 +123,27 @@ def traces_in_tables() -> list[str]:
             ).lower()
             found += [
                 f"{model._meta.label} {row[0]}: {trace}"
-                for trace in TRACES
+                for trace in traces
                 if trace.lower() in text
             ]
     return found
 
 
-def traces_in_files() -> list[str]:
+def traces_in_files(traces: tuple[str, ...] = TRACES) -> list[str]:
     found = []
     for path in Path(settings.MEDIA_ROOT).rglob("*"):
         if path.is_file():
             content = path.read_bytes().lower()
-            found += [f"{path}: {t}" for t in TRACES if t.lower().encode() in content]
+            found += [f"{path}: {t}" for t in traces if t.lower().encode() in content]
     return found
+
+
+def run_on_commit() -> None:
+    """Files go after the commit: run it as the commit would."""
+    from django.db import connection
+
+    for _, callback, _ in connection.run_on_commit:
+        callback()
 
 
 def test_nothing_of_the_person_is_left_but_the_orders_remain(
@@ -120,11 +157,7 @@ def test_nothing_of_the_person_is_left_but_the_orders_remain(
 
     assert with_commit.pseudonym == f"erased-{person.pk}"
     assert traces_in_tables() == []
-    # Files go after the commit: run it as the commit would.
-    from django.db import connection
-
-    for _, callback, _ in connection.run_on_commit:
-        callback()
+    run_on_commit()
     assert traces_in_files() == []
     assert list(Order.objects.filter(buyer=person).values_list("number", flat=True)) == (
         orders_before
@@ -135,6 +168,14 @@ def test_nothing_of_the_person_is_left_but_the_orders_remain(
     assert "Thanks, noted." in bodies
     person.refresh_from_db()
     assert (person.is_active, person.has_usable_password()) == (False, False)
+    # Reports by and about them stay, pointing at the pseudonymised account; what they
+    # no longer saw because they reported it was their own state.
+    assert Report.objects.filter(sender=person, outcome="confirmed").count() == 1
+    assert ReportFiling.objects.filter(reporter=person).count() == 1
+    assert Case.objects.get(report__sender=person).subject == (
+        f"Report: {with_commit.pseudonym} (phishing or scam)"
+    )
+    assert not HiddenMessage.objects.filter(user=person).exists()
 
 
 def test_the_admin_shows_what_was_kept_and_why(person: User, admin_user: User) -> None:
@@ -149,6 +190,64 @@ def test_the_admin_shows_what_was_kept_and_why(person: User, admin_user: User) -
     assert "orders (1)" in page
     assert "the operator&#x27;s sales record" in page or "the operator's sales record" in page
     assert "attachments: 1" in page
+    assert "reports about them (1)" in page
+    assert "their reports of other people (1)" in page
+
+
+SHOP = f"{SURNAME} Kitchen"
+SHOP_TRACES = (*TRACES, SHOP)
+
+
+@pytest.fixture
+def shopkeeper(buyer: User) -> User:
+    """A sole trader whose shop bears their name: a product sold and one never ordered
+    (each described in their words), the marketplace's messages naming the shop, an answer
+    to a buyer that the buyer reported (the seller was warned, quoted), a saved reply."""
+    seller: User = factories.SellerFactory(
+        username="zebedee",
+        first_name=NAME,
+        last_name=SURNAME,
+        display_name=f"{NAME} {SURNAME}",
+        email=EMAIL,
+        storefront__name=SHOP,
+        storefront__slug="quintonbury-kitchen",
+    )
+    sold = factories.ProductFactory(
+        storefront=seller.storefront, title="Copper kettle", description=f"{NAME}: {WRITTEN}"
+    )
+    factories.ProductFactory(
+        storefront=seller.storefront, title="Tea towel", description=f"By {NAME} {SURNAME}"
+    )
+    order_placed(factories.order_with_item(buyer, sold))
+    question = conversation_actions.ask_seller_about_product(buyer, sold.pk, "Is it copper?")
+    answer = conversation_actions.send_message(
+        seller, question.conversation_id, f"Yes, {NAME} here: {WRITTEN}."
+    )
+    report_and_decide(buyer, answer, "warned")
+    conversation_actions.save_reply(seller, "Thanks", f"Thanks! {NAME}")
+    return seller
+
+
+def test_erasing_a_seller_pseudonymises_the_shop_and_keeps_what_it_sold(
+    shopkeeper: User, buyer: User, admin_user: User
+) -> None:
+    assert traces_in_tables(SHOP_TRACES), "the scan finds the seller before the erasure"
+    orders_before = list(OrderItem.objects.values_list("order__number", "title"))
+
+    erasure = erase_person(admin_user, shopkeeper)
+
+    assert traces_in_tables(SHOP_TRACES) == []
+    run_on_commit()
+    assert traces_in_files(SHOP_TRACES) == []
+    storefront = Storefront.objects.get(seller=shopkeeper)
+    assert (storefront.name, storefront.slug) == (erasure.pseudonym, erasure.pseudonym)
+    # The sale stays, with what was sold; the product nobody ordered goes.
+    assert list(OrderItem.objects.values_list("order__number", "title")) == orders_before
+    assert list(Product.objects.values_list("title", "description")) == [("Copper kettle", "")]
+    assert Report.objects.filter(sender=shopkeeper, outcome="warned").exists()
+    kept = {entry["what"]: entry["count"] for entry in erasure.kept}
+    assert (kept["orders sold by their shop"], kept["products"]) == (1, 1)
+    assert erasure.removed["products"] == 1
 
 
 def test_only_an_administrator_erases_and_only_once(

@@ -9,7 +9,9 @@ admin shows it. Stored files go after the commit (a crash leaves an orphan file,
 row pointing at nothing).
 """
 
+import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -29,6 +31,7 @@ from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
 from messagecenter.conversations.models import (
     Attachment,
     Conversation,
+    HiddenMessage,
     Message,
     Participant,
     ResponseTime,
@@ -43,7 +46,15 @@ from messagecenter.delivery.models import (
     Suppression,
 )
 from messagecenter.errors import Conflict, NotAllowed
-from messagecenter.marketplace.models import Order, Refund, ReturnPhoto, ReturnRequest
+from messagecenter.marketplace.models import (
+    Order,
+    OrderItem,
+    Product,
+    Refund,
+    ReturnPhoto,
+    ReturnRequest,
+    Storefront,
+)
 from messagecenter.notifications.models import BroadcastRecipient, BroadcastsSeen, BroadcastState
 from messagecenter.privacy.models import DataExport, Erasure
 from messagecenter.realtime.actions import forget_conversation_content
@@ -51,7 +62,16 @@ from messagecenter.realtime.models import EventStream, UserEvent
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 from messagecenter.search.actions import index_messages
 from messagecenter.search.models import MailboxMessage, SearchDocument
-from messagecenter.support.models import Case, CaseNote, ChatAvailability, Claim, TeamMember
+from messagecenter.support.models import (
+    Case,
+    CaseKind,
+    CaseNote,
+    ChatAvailability,
+    Claim,
+    Report,
+    ReportFiling,
+    TeamMember,
+)
 
 # What the other party's copy of an erased person's message says instead (the rule:
 # docs/privacy.md#erasure). The message stays in its place, with its time.
@@ -70,11 +90,15 @@ def erase_person(operator: User, person: User) -> Erasure:
     with transaction.atomic():
         person = User.objects.select_for_update().get(pk=person.pk)
         username, email = person.get_username(), person.email
+        names = _names_of(person)
         _messages(person, removed, files)
         _own_rows(person, username, email, removed, files)
         # Before the records: what is indexed again below names the pseudonym.
         _pseudonymise(person)
         kept = _operator_records(person, removed, files)
+        kept += _reports(person, names, removed)
+        kept += _shop(person, names, removed)
+        _named_elsewhere(person, names, removed)
         erasure = Erasure.objects.create(
             person=person,
             pseudonym=person.get_username(),
@@ -115,6 +139,36 @@ def _messages(person: User, removed: Counter[str], files: list[str]) -> None:
     )
     removed["event previews"] += forget_conversation_content(list(pairs))
     removed["messages held for review"] += HeldMessage.objects.filter(sender=person).delete()[0]
+    _messages_to_them_alone(person, conversation_ids, removed, files)
+
+
+def _messages_to_them_alone(
+    person: User, conversation_ids: list[int], removed: Counter[str], files: list[str]
+) -> None:
+    """What the marketplace and customer service wrote to the person alone (order updates,
+    notices, the outcome of a report — which quotes the reported message): nobody else
+    reads those conversations, and their text is about the person, so it goes like their
+    own. A customer-service case's conversation is the operator's record of the case and
+    follows the case's rule instead (below)."""
+    shared = Participant.objects.filter(conversation_id__in=conversation_ids).exclude(user=person)
+    alone = (
+        Conversation.objects.filter(pk__in=conversation_ids)
+        .exclude(pk__in=shared.values("conversation_id"))
+        .exclude(pk__in=Case.objects.filter(conversation__isnull=False).values("conversation_id"))
+    )
+    messages = Message.objects.filter(conversation__in=alone).exclude(sender=person)
+    message_ids = list(messages.values_list("pk", flat=True))
+    attachments = Attachment.objects.filter(message_id__in=message_ids)
+    files += [str(name) for name in attachments.values_list("file", flat=True) if name]
+    removed["attachments"] += attachments.delete()[0]
+    removed["search entries"] += SearchDocument.objects.filter(message_id__in=message_ids).delete()[
+        0
+    ]
+    removed["messages to them replaced"] += Message.objects.filter(pk__in=message_ids).update(
+        body=REMOVED, safety_reasons=[], is_masked=False
+    )
+    Email.objects.filter(message_id__in=message_ids).update(subject="")
+    alone.update(subject=REMOVED)
 
 
 def _own_rows(
@@ -150,6 +204,10 @@ def _own_rows(
         ).delete()[0]
         Suppression.objects.filter(address__iexact=email).delete()
     removed["blocks"] += Block.objects.filter(Q(blocker=person) | Q(blocked=person)).delete()[0]
+    # The messages they reported stay hidden from nobody else: the state was theirs alone.
+    removed["messages hidden by their reports"] += HiddenMessage.objects.filter(
+        user=person
+    ).delete()[0]
     SendingCount.objects.filter(user=person).delete()
     removed["saved replies"] += SavedReply.objects.filter(seller=person).delete()[0]
     ResponseTime.objects.filter(seller=person).delete()
@@ -168,7 +226,9 @@ def _operator_records(person: User, removed: Counter[str], files: list[str]) -> 
     removed["return photos"] += photos.delete()[0]
     returns.exclude(note="").update(note=REMOVED)
     cases = Case.objects.filter(customer=person)
-    cases.update(subject=REMOVED)
+    # A report's subject names the person reported, not the reporter's words, and other
+    # reporters' filings join the same case: it follows the reported person's rule (_reports).
+    cases.exclude(kind=CaseKind.REPORT).update(subject=REMOVED)
     CaseNote.objects.filter(case__in=cases).update(body=REMOVED)
     case_conversations = list(
         Conversation.objects.filter(
@@ -215,6 +275,172 @@ def _operator_records(person: User, removed: Counter[str], files: list[str]) -> 
             "why": f"the other party's copy: each of the person's messages says “{REMOVED}”",
         },
     ]
+
+
+def _reports(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
+    """Reports filed by the person and about them stay: the operator must be able to show
+    what was reported, what was decided and the restriction or suspension it led to (and
+    the other reporters' filings rest on the same case). What identifies the person in
+    them goes: their messages' text was replaced above (_messages), and the report's
+    subject and the check's reasons name the pseudonym."""
+    pseudonym = person.get_username()
+    about = Report.objects.filter(sender=person).select_related("case")
+    for report in about:
+        subject = _without_names(report.case.subject, names, pseudonym)
+        if subject != report.case.subject:
+            Case.objects.filter(pk=report.case_id).update(subject=subject)
+        reasons = [
+            {**reason, "text": _without_names(str(reason.get("text", "")), names, pseudonym)}
+            for reason in report.reasons
+        ]
+        if reasons != report.reasons:
+            Report.objects.filter(pk=report.pk).update(reasons=reasons)
+    filed = ReportFiling.objects.filter(reporter=person)
+    return [
+        {
+            "what": "reports about them",
+            "count": about.count(),
+            "why": "what was reported, the decision and the restriction or suspension it led "
+            "to, which the operator must be able to show; the reported messages' text is "
+            "replaced and the report names the pseudonym",
+        },
+        {
+            "what": "their reports of other people",
+            "count": filed.count(),
+            "why": "the decisions about the people they reported rest on them; a filing "
+            "holds no words of theirs (a category, which message or conversation) and "
+            "points at the pseudonymised account",
+        },
+    ]
+
+
+def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
+    """A seller's shop: its name is often the seller's own (a sole trader's), so it takes
+    the pseudonym, as the account does; what the shop sold stays as the orders' record
+    (the order lines keep their titles and prices), products nobody ordered or asked about
+    go, and the ones that stay lose the seller's description."""
+    storefront = Storefront.objects.filter(seller=person).first()
+    if storefront is None:
+        return []
+    pseudonym = person.get_username()
+    storefront.name = storefront.slug = pseudonym
+    storefront.save(update_fields=["name", "slug"])
+    products = Product.objects.filter(storefront=storefront)
+    needed = (
+        Q(pk__in=OrderItem.objects.filter(storefront=storefront).values("product_id"))
+        | Q(pk__in=Conversation.objects.filter(product__storefront=storefront).values("product_id"))
+        | Q(pk__in=Case.objects.filter(product__storefront=storefront).values("product_id"))
+    )
+    removed["products"] += products.exclude(needed).delete()[0]
+    for product in products:
+        title = _without_names(product.title, names, pseudonym)
+        Product.objects.filter(pk=product.pk).update(title=title, description="")
+    for item in OrderItem.objects.filter(storefront=storefront):
+        title = _without_names(item.title, names, pseudonym)
+        if title != item.title:
+            OrderItem.objects.filter(pk=item.pk).update(title=title)
+    # The seller's own words to buyers about their returns.
+    returns = ReturnRequest.objects.filter(storefront=storefront)
+    returns.exclude(decline_reason="").update(decline_reason=REMOVED)
+    returns.exclude(instructions="").update(instructions=REMOVED)
+    sold = Order.objects.filter(
+        pk__in=OrderItem.objects.filter(storefront=storefront).values("order_id")
+    )
+    return [
+        {
+            "what": "orders sold by their shop",
+            "count": sold.count(),
+            "why": "the operator's sales record and the buyers' (accounting, tax, returns, "
+            "claims); the shop is named by the pseudonym",
+        },
+        {
+            "what": "products",
+            "count": products.count(),
+            "why": "kept orders, conversations or cases point at them; their descriptions "
+            "are removed",
+        },
+        {
+            "what": "claims against their shop",
+            "count": Claim.objects.filter(storefront=storefront).count(),
+            "why": "decisions and refunds the operator must be able to show",
+        },
+    ]
+
+
+def _named_elsewhere(person: User, names: list[str], removed: Counter[str]) -> None:
+    """Messages the marketplace and customer service wrote to other people that name the
+    person — a seller's note of a buyer's order or return, a buyer's order updates naming
+    the shop, a reporter told the outcome of their report of the person — and the subjects
+    of conversations about them: the names become the pseudonym, the message stays.
+    Looked for only where such messages go (conversations of their orders and their
+    shop's, those of the people who reported them), never across everyone's messages."""
+    pseudonym = person.get_username()
+    reporters = ReportFiling.objects.filter(report__sender=person).values("reporter_id")
+    where = (
+        Q(order__buyer=person)
+        | Q(order__in=OrderItem.objects.filter(storefront__seller=person).values("order_id"))
+        | Q(participants__user__in=reporters)
+        | Q(storefront__seller=person)
+    )
+    conversations = Conversation.objects.filter(where).distinct()
+    named = Q()
+    for name in names:
+        named |= Q(body__icontains=name)
+    messages = list(
+        Message.objects.filter(named, conversation__in=conversations, sender__isnull=True)
+    )
+    for message in messages:
+        message.body = _without_names(message.body, names, pseudonym)
+    Message.objects.bulk_update(messages, ["body"])
+    removed["names replaced in other people's messages"] += len(messages)
+    # Their readers' event logs quoted those messages in previews.
+    pairs = Participant.objects.filter(
+        conversation_id__in={message.conversation_id for message in messages}
+    ).values_list("user_id", "conversation_id")
+    removed["event previews"] += forget_conversation_content(list(pairs))
+    subjects = Q()
+    for name in names:
+        subjects |= Q(subject__icontains=name)
+    renamed = list(Conversation.objects.filter(subjects, pk__in=conversations.values("pk")))
+    for conversation in renamed:
+        conversation.subject = _without_names(conversation.subject, names, pseudonym)
+    Conversation.objects.bulk_update(renamed, ["subject"])
+    # Their search entries carried the names: indexed again from the new text.
+    reindexed = list(
+        Message.objects.filter(
+            Q(pk__in=[m.pk for m in messages]) | Q(conversation__in=[c.pk for c in renamed])
+        ).select_related("sender", "sender__storefront", "conversation__order")
+    )
+    SearchDocument.objects.filter(message__in=reindexed).delete()
+    MailboxMessage.objects.filter(message__in=reindexed).delete()
+    index_messages(reindexed)
+    emails = list(Email.objects.filter(message__in=reindexed))
+    for email in emails:
+        email.subject = _without_names(email.subject, names, pseudonym)
+    Email.objects.bulk_update(emails, ["subject"])
+
+
+def _names_of(person: User) -> list[str]:
+    """What identifies the person in text others see: their public name (a seller's shop
+    name), display and full name, username, e-mail address — longest first, so a name
+    inside another is replaced with it. Shorter than three characters is no name to look
+    for."""
+    storefront = Storefront.objects.filter(seller=person).first()
+    names = {
+        person.public_name,
+        person.display_name,
+        person.get_full_name(),
+        person.get_username(),
+        person.email,
+        storefront.name if storefront is not None else "",
+    }
+    return sorted((name for name in names if len(name.strip()) >= 3), key=len, reverse=True)
+
+
+def _without_names(text: str, names: Iterable[str], pseudonym: str) -> str:
+    for name in names:
+        text = re.sub(re.escape(name), pseudonym, text, flags=re.IGNORECASE)
+    return text
 
 
 def _pseudonymise(person: User) -> None:
