@@ -56,6 +56,7 @@ from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import Order, OrderItem, Shipment
 from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.privacy import actions as privacy_actions
+from messagecenter.privacy import export_actions
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
@@ -1122,7 +1123,7 @@ def world(db: None) -> World:
     # The buyer's data export, ready to download (docs/privacy.md#your-data): everything
     # the buyer may know, and nothing more.
     data_export = privacy_actions.request_data_export(buyer)
-    privacy_actions.build_data_export(data_export.pk)
+    export_actions.build_data_export(data_export.pk)
     # What the development mailbox shows (no one's private text).
     mailbox_email = MailboxEmail.objects.create(
         to_addresses="owner@example.test",

@@ -21,6 +21,7 @@ from messagecenter.errors import Conflict, NotAllowed
 from messagecenter.marketplace import messages as marketplace_messages
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.privacy import actions as privacy_actions
+from messagecenter.privacy import export_actions
 from messagecenter.privacy.erasure import REMOVED, erase_person
 from messagecenter.privacy.models import Erasure
 from messagecenter.support import actions as support_actions
@@ -96,7 +97,7 @@ def person(seller: User, product: Product) -> User:
     account_actions.create_api_token(buyer, f"{NAME}'s phone")
     Client().force_login(buyer)
     data_export = privacy_actions.request_data_export(buyer)
-    privacy_actions.build_data_export(data_export.pk)
+    export_actions.build_data_export(data_export.pk)
     return buyer
 
 

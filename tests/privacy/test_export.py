@@ -24,7 +24,7 @@ from messagecenter.delivery.sender import send_due_emails
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import Product
 from messagecenter.notifications import actions as broadcast_actions
-from messagecenter.privacy import actions, export
+from messagecenter.privacy import actions, export, export_actions
 from messagecenter.privacy.models import DataExport, ExportStatus
 from messagecenter.safety import actions as safety_actions
 from tests import factories
@@ -96,7 +96,7 @@ def rich_buyer(buyer: User, seller: User, other_buyer: User, product: Product) -
 
 def built(user: User) -> DataExport:
     data_export = actions.request_data_export(user)
-    assert actions.build_data_export(data_export.pk)
+    assert export_actions.build_data_export(data_export.pk)
     data_export.refresh_from_db()
     return data_export
 
@@ -190,7 +190,7 @@ def test_the_page_shows_progress_and_then_the_download(buyer: User) -> None:
     assert again.status_code == 409
 
     DataExport.objects.filter(pk=data_export.pk).update(status=ExportStatus.QUEUED)
-    actions.build_data_export(data_export.pk)
+    export_actions.build_data_export(data_export.pk)
     ready = client.get("/account/data/").content.decode()
     assert f"/account/data/{data_export.pk}/download/" in ready
     assert 'http-equiv="refresh"' not in ready
@@ -222,12 +222,12 @@ def test_after_its_time_it_is_refused_then_purged(buyer: User) -> None:
     assert refused.status_code == 404
     assert refused.json()["error"]["code"] == "data_export_not_available"
 
-    with_commit = actions.purge_expired_exports(now=later)
+    with_commit = export_actions.purge_expired_exports(now=later)
 
     assert with_commit == 1
     data_export.refresh_from_db()
     assert (data_export.status, data_export.file.name) == (ExportStatus.EXPIRED, "")
-    assert actions.purge_expired_exports(now=later) == 0
+    assert export_actions.purge_expired_exports(now=later) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -235,7 +235,7 @@ def test_the_purge_deletes_the_file_after_the_commit(buyer: User) -> None:
     data_export = built(buyer)
     name = data_export.file.name
 
-    actions.purge_expired_exports(now=timezone.now() + timedelta(hours=73))
+    export_actions.purge_expired_exports(now=timezone.now() + timedelta(hours=73))
 
     assert not default_storage.exists(name)
 
@@ -249,7 +249,7 @@ def test_a_failed_build_says_so_and_can_be_asked_again(
     monkeypatch.setattr(export, "write_zip", broken)
     data_export = actions.request_data_export(buyer)
 
-    assert actions.build_data_export(data_export.pk) is False
+    assert export_actions.build_data_export(data_export.pk) is False
 
     data_export.refresh_from_db()
     assert data_export.status == ExportStatus.FAILED
@@ -263,7 +263,7 @@ def test_the_api_asks_and_follows(buyer: User) -> None:
     asked = caller.post("/data-exports")
     again = caller.post("/data-exports")
     export_id = asked.json()["id"]
-    actions.build_data_export(export_id)
+    export_actions.build_data_export(export_id)
     followed = caller.get(f"/data-exports/{export_id}")
     listed = caller.get("/data-exports")
 

@@ -2,19 +2,19 @@
 
 from django.tasks import task
 
-from messagecenter.privacy import actions, retention_actions
+from messagecenter.privacy import export_actions, retention_actions
 
 
 @task()
 def build_data_export(export_id: int) -> bool:
     """Enqueued with the export's row (actions.request_data_export); safe to run twice."""
-    return actions.build_data_export(export_id)
+    return export_actions.build_data_export(export_id)
 
 
 @task()
 def purge_expired_exports() -> int:
     """Scheduled by the worker every hour (messagecenter/server/scheduler.py)."""
-    return actions.purge_expired_exports()
+    return export_actions.purge_expired_exports()
 
 
 @task()
