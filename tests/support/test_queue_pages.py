@@ -23,6 +23,7 @@ from messagecenter.support.models import (
     CaseKind,
     CasePriority,
     CaseStatus,
+    ChatAvailability,
     Team,
 )
 from tests import factories
@@ -30,11 +31,11 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 # The queue page's reads besides the queue itself: the session and its user, the message
-# center's badge, the person's teams (twice), the counters.
-PAGE_QUERIES = 6
-# An agent's chat switch on every console page: renewed (one UPDATE, a write at most once a
-# minute) and read.
-PRESENCE_QUERIES = 2
+# center's badge, the person's teams (once, for the queue and the counts), the counters.
+PAGE_QUERIES = 5
+# An agent's chat switch on every console page: read, and renewed by one UPDATE only when
+# it is on and was last renewed more than a minute ago (a write, so not on every page).
+PRESENCE_QUERIES = 1
 # The API's besides the queue: the token, the person's teams.
 API_QUERIES = 2
 
@@ -240,9 +241,16 @@ def test_the_page_and_the_api_have_exact_query_counts(
         # Solved and closed: two statuses.
         with django_assert_num_queries(PAGE_QUERIES + 2 * teams + presence):
             assert client.get("/console/?view=solved").status_code == 200
-        # Mine: one query whatever the teams (which it does not read).
-        with django_assert_num_queries(PAGE_QUERIES - 1 + 1 + presence):
+        # Mine: one query whatever the teams.
+        with django_assert_num_queries(PAGE_QUERIES + 1 + presence):
             assert client.get("/console/?view=mine").status_code == 200
+        if person == queue.agent:
+            ChatAvailability.objects.update(seen_at=timezone.now() - timedelta(seconds=61))
+            with django_assert_num_queries(PAGE_QUERIES + teams + presence + 1):
+                client.get("/console/")
+            assert ChatAvailability.objects.get().seen_at > timezone.now() - timedelta(seconds=5)
+            with django_assert_num_queries(PAGE_QUERIES + teams + presence):
+                client.get("/console/")
         for url in ["/api/v1/agent/cases", "/api/v1/agent/cases?view=waiting&older_than_hours=2"]:
             with django_assert_num_queries(API_QUERIES + teams):
                 assert api.get(url).status_code == 200

@@ -186,10 +186,19 @@ def set_chat_availability(agent: User, is_available: bool) -> ChatAvailability:
         return availability
 
 
-def agent_seen(agent: User) -> None:
+def agent_seen(agent: User, availability: ChatAvailability | None) -> None:
     """An available agent's console page is open: they still take chats. At most one
-    write a minute (the console renews it while a page of it is open)."""
+    write a minute (the console renews it while a page of it is open). `availability` is
+    the agent's switch as the page has just read it (queries.chat_availability): a page
+    with nothing to renew (away, or seen within the minute) writes nothing: an UPDATE that
+    matches no row still begins a write transaction (SQLite's write lock)."""
     now = timezone.now()
+    if (
+        availability is None
+        or not availability.is_available
+        or availability.seen_at >= now - timedelta(minutes=1)
+    ):
+        return
     ChatAvailability.objects.filter(
         agent=agent, is_available=True, seen_at__lt=now - timedelta(minutes=1)
     ).update(seen_at=now)

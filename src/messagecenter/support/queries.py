@@ -195,11 +195,14 @@ def queue_page(
     cursor: str | None = None,
     limit: int | None = None,
     now: datetime | None = None,
+    teams: list[int] | None = None,
 ) -> QueuePage:
     """One page of a queue, oldest waiting first (solved: most recently solved first).
 
     Each team's part is an ordered range scan of case_team_assignee, case_team_status or
-    case_assignee; with several teams the parts are merged here (a page from each)."""
+    case_assignee; with several teams the parts are merged here (a page from each).
+    `teams`: the person's team_ids when the caller has them already (the console page
+    reads them once for the queue and the counts)."""
     if view not in QUEUE_VIEWS:
         raise InvalidInput(f"Unknown queue {view!r}.", code="invalid_queue")
     filters = filters or QueueFilters()
@@ -217,7 +220,7 @@ def queue_page(
             SOLVED: [CaseStatus.SOLVED, CaseStatus.CLOSED],
         }[view]
         parts = []
-        for team_id in team_ids(agent):
+        for team_id in team_ids(agent) if teams is None else teams:
             for one_status in status:
                 rows = Case.objects.filter(team_id=team_id, status=one_status)
                 if one_status == CaseStatus.CLOSED:
@@ -275,9 +278,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
-def queue_counts(agent: User) -> dict[str, int]:
-    """Every queue's count from the maintained counters: one indexed read."""
-    teams = team_ids(agent)
+def queue_counts(agent: User, teams: list[int] | None = None) -> dict[str, int]:
+    """Every queue's count from the maintained counters: one indexed read (two without
+    the person's `teams`)."""
+    teams = team_ids(agent) if teams is None else teams
     counts = dict.fromkeys(QUEUE_VIEWS, 0)
     rows = CaseCounter.objects.filter(
         Q(team_id__in=teams) | Q(assignee_key=agent.pk, status=CaseStatus.OPEN)

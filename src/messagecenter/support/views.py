@@ -51,8 +51,8 @@ def _presence(agent: User) -> dict[str, Any]:
     available agent taking chats (docs/support.md, "Live chat")."""
     if agent.role != Role.AGENT:
         return {}
-    actions.agent_seen(agent)
     availability = queries.chat_availability(agent)
+    actions.agent_seen(agent, availability)
     return {"chat_available": availability is not None and availability.is_available}
 
 
@@ -69,14 +69,15 @@ def console(request: AuthenticatedHttpRequest) -> HttpResponse:
     page: queries.QueuePage | None = None
     filters = queries.QueueFilters()
     status = 200
+    teams = queries.team_ids(agent)
     try:
         filters = queries.QueueFilters.parse(request.GET)
         page = queries.queue_page(
-            agent, view, filters=filters, cursor=request.GET.get("cursor") or None
+            agent, view, filters=filters, cursor=request.GET.get("cursor") or None, teams=teams
         )
     except InvalidInput as invalid:
         error, status = invalid, invalid.status
-    counts = queries.queue_counts(agent)
+    counts = queries.queue_counts(agent, teams)
     return render(
         request,
         "support/console.html",
