@@ -1,10 +1,11 @@
 """rows: ids as a person gives them (parse_id), and the hot statements compiled once give
 what their queryset gives (CompiledQuery)."""
 
+from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from pytest_django import DjangoAssertNumQueries
 
@@ -69,6 +70,40 @@ def test_a_compiled_query_is_compiled_once_and_runs_one_statement_per_call(
         second.pk,
         first.pk,
     ]
+
+
+def _messages_between(conversation_id: int, after: datetime, until: datetime) -> QuerySet[Message]:
+    return Message.objects.filter(
+        Q(created_at__gt=after) | Q(created_at=after, id__gt=0),
+        conversation_id=conversation_id,
+        created_at__lte=until,
+    ).order_by("created_at", "id")
+
+
+def test_a_compiled_query_takes_moments_as_its_queryset_does(buyer: User, product: Product) -> None:
+    # A moment is adapted for the database on each call (SQLite: text in UTC), also one
+    # given in another time zone and one that appears twice in the statement.
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    second = actions.send_message(buyer, first.conversation_id, "Still there?")
+    Message.objects.filter(pk=second.pk).update(created_at=first.created_at + timedelta(hours=2))
+    compiled = CompiledQuery(_messages_between)
+    zone = timezone(timedelta(hours=-5))
+    for after, until in [
+        (first.created_at - timedelta(seconds=1), first.created_at + timedelta(days=1)),
+        (first.created_at - timedelta(seconds=1), first.created_at + timedelta(hours=1)),
+        (first.created_at, (first.created_at + timedelta(hours=3)).astimezone(zone)),
+        (first.created_at.astimezone(zone), first.created_at + timedelta(hours=2)),
+        (first.created_at + timedelta(hours=2), first.created_at + timedelta(days=1)),
+    ]:
+        expected = [
+            message.pk for message in _messages_between(first.conversation_id, after, until)
+        ]
+        found = [message.pk for message in compiled(first.conversation_id, after, until)]
+        assert found == expected, (after, until)
+    assert [
+        len(compiled(first.conversation_id, first.created_at - timedelta(seconds=1), until))
+        for until in [first.created_at + timedelta(days=1), first.created_at + timedelta(hours=1)]
+    ] == [2, 1]
 
 
 def test_a_value_that_does_not_reach_the_parameters_is_refused(buyer: User) -> None:

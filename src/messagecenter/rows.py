@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -45,7 +46,9 @@ class CompiledQuery[M: Model]:
 
     `build(*values)` returns the queryset for some values; it is called once with stand-in
     values to compile it, and the stand-ins are then found among the compiled parameters
-    (each must appear unchanged: ids and exact strings, not dates or LIKE patterns).
+    (each must appear unchanged: ids, exact strings, and moments compared with a
+    DateTimeField — adapted for the database as Django adapts them, on each call — not
+    LIKE patterns or values a lookup transforms).
     `shape` names whatever else changes the SQL (a LIMIT, a direction). Models, their
     select_related rows, converters and prefetches are what the queryset itself gives; the
     statement still goes through a cursor, so query-count tests see it.
@@ -56,7 +59,7 @@ class CompiledQuery[M: Model]:
         self._plans: dict[tuple[str, Hashable], _Plan[M]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, *values: int | str, shape: Hashable = None) -> list[M]:
+    def __call__(self, *values: int | str | datetime, shape: Hashable = None) -> list[M]:
         connection = connections[DEFAULT_DB_ALIAS]
         key = (connection.vendor, shape)
         plan = self._plans.get(key)
@@ -66,25 +69,35 @@ class CompiledQuery[M: Model]:
                 self._plans[key] = plan
         return plan.run(connection, values)
 
-    def _compile(self, values: Sequence[int | str], shape: Hashable) -> "_Plan[M]":
+    def _compile(self, values: Sequence[int | str | datetime], shape: Hashable) -> "_Plan[M]":
         count = len(values)
         stand_ins = [_stand_in(position, value) for position, value in enumerate(values)]
         queryset = self.build(*stand_ins, **({} if shape is None else {"shape": shape}))
         compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
         sql, parameters = compiler.as_sql()
+        # A moment reaches the parameters as the database takes it (SQLite: text in UTC).
+        compiled = [_adapted(compiler.connection, stand_in) for stand_in in stand_ins]
         slots: list[int | None] = []
         for parameter in parameters:
-            slots.append(stand_ins.index(parameter) if parameter in stand_ins else None)
+            slots.append(compiled.index(parameter) if parameter in compiled else None)
         if {slot for slot in slots if slot is not None} != set(range(count)):
             raise ValueError(f"Every value must be among the parameters: {parameters}")
         return _Plan(queryset, compiler, sql, list(parameters), slots)
 
 
-def _stand_in(position: int, value: int | str) -> int | str:
-    # Of the value's type, far from any real id or text, distinct for each value.
+def _stand_in(position: int, value: int | str | datetime) -> int | str | datetime:
+    # Of the value's type, far from any real id, text or moment, distinct for each value.
     if isinstance(value, str):
         return f"\x1fstand-in {position}\x1f"
+    if isinstance(value, datetime):
+        return datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC) + timedelta(microseconds=position + 1)
     return -(7_919_000_000_000_000 + position)
+
+
+def _adapted(connection: Any, value: int | str | datetime) -> Any:
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
 
 
 class _Plan[M: Model]:
@@ -110,9 +123,9 @@ class _Plan[M: Model]:
             compiler.get_converters([column[0] for column in select[: compiler.col_count]]).items()
         )
 
-    def run(self, connection: Any, values: Sequence[int | str]) -> list[M]:
+    def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[M]:
         parameters = [
-            value if slot is None else values[slot]
+            value if slot is None else _adapted(connection, values[slot])
             for value, slot in zip(self.parameters, self.slots, strict=True)
         ]
         with connection.cursor() as cursor:

@@ -22,7 +22,7 @@ from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Conversation, Kind, Message
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace.models import Order
-from messagecenter.rows import MAX_ID, parse_id, unique_row
+from messagecenter.rows import MAX_ID, CompiledQuery, parse_id, unique_row
 from messagecenter.support.models import (
     UNASSIGNED,
     CannedResponse,
@@ -209,41 +209,31 @@ def queue_page(
     page_size = limit or settings.SUPPORT_QUEUE_PAGE_SIZE
     newest_first = view == SOLVED
     after = _decode_cursor(cursor) if cursor else None
-    parts: list[QuerySet[Case]]
-    if view == MINE:
-        parts = [Case.objects.filter(assignee=agent, status=CaseStatus.OPEN)]
-    else:
-        status = {
-            UNASSIGNED_VIEW: [CaseStatus.OPEN],
-            TEAM: [CaseStatus.OPEN],
-            WAITING: [CaseStatus.PENDING],
-            SOLVED: [CaseStatus.SOLVED, CaseStatus.CLOSED],
-        }[view]
-        parts = []
-        for team_id in team_ids(agent) if teams is None else teams:
-            for one_status in status:
-                rows = Case.objects.filter(team_id=team_id, status=one_status)
-                if one_status == CaseStatus.CLOSED:
-                    # Merged duplicates are closed and in no queue.
-                    rows = rows.filter(merged_into__isnull=True)
-                if view == UNASSIGNED_VIEW:
-                    rows = rows.filter(assignee__isnull=True)
-                parts.append(rows)
+    now = now or timezone.now()
+    # The filters that take a person's text or a moment are values of the compiled
+    # statement; a kind and a priority (a few of each) are part of its shape.
+    values: list[int | str | datetime] = []
+    if filters.order_number is not None:
+        values.append(filters.order_number)
+    if filters.older_than_hours is not None:
+        values.append(now - timedelta(hours=filters.older_than_hours))
+    if after is not None:
+        values += list(after)
+    shape = (
+        filters.kind,
+        filters.priority,
+        filters.order_number is not None,
+        filters.older_than_hours is not None,
+        after is not None,
+        page_size + 1,
+    )
     found: list[Case] = []
-    for rows in parts:
-        rows = _filtered(rows, filters, now or timezone.now(), newest_first=newest_first)
-        if after is not None:
-            at, last_id = after
-            if newest_first:
-                rows = rows.filter(Q(queued_at__lt=at) | Q(queued_at=at, id__lt=last_id))
-            else:
-                rows = rows.filter(Q(queued_at__gt=at) | Q(queued_at=at, id__gt=last_id))
-        ordering = ("-queued_at", "-id") if newest_first else ("queued_at", "id")
-        found += list(
-            rows.select_related(
-                "customer", "customer__storefront", "assignee", "order", "team"
-            ).order_by(*ordering)[: page_size + 1]
-        )
+    if view == MINE:
+        found += _QUEUE_PART(agent.pk, *values, shape=(MINE, CaseStatus.OPEN, *shape))
+    else:
+        for team_id in team_ids(agent) if teams is None else teams:
+            for status in _VIEW_STATUSES[view]:
+                found += _QUEUE_PART(team_id, *values, shape=(view, status, *shape))
     found.sort(key=lambda case: (case.queued_at, case.pk), reverse=newest_first)
     next_cursor = None
     if len(found) > page_size:
@@ -253,18 +243,54 @@ def queue_page(
     return QueuePage(found, next_cursor)
 
 
-def _filtered(
-    rows: QuerySet[Case], filters: QueueFilters, now: datetime, *, newest_first: bool
-) -> QuerySet[Case]:
-    if filters.kind is not None:
-        rows = rows.filter(kind=filters.kind)
-    if filters.priority is not None:
-        rows = rows.filter(priority=filters.priority)
-    if filters.order_number is not None:
-        rows = rows.filter(order__number=filters.order_number)
-    if filters.older_than_hours is not None:
-        rows = rows.filter(queued_at__lte=now - timedelta(hours=filters.older_than_hours))
-    return rows
+_VIEW_STATUSES: dict[str, list[str]] = {
+    UNASSIGNED_VIEW: [CaseStatus.OPEN],
+    TEAM: [CaseStatus.OPEN],
+    WAITING: [CaseStatus.PENDING],
+    SOLVED: [CaseStatus.SOLVED, CaseStatus.CLOSED],
+}
+
+
+def _queue_part(owner: int, *values: Any, shape: tuple[Any, ...]) -> QuerySet[Case]:
+    """One team's cases of a queue in one status (Mine: the agent's own), filtered, from
+    where the last page ended, oldest waiting first (solved: latest first) — compiled
+    once per shape (rows.CompiledQuery): Django's compiling of this statement, with its
+    five related rows, cost more than the database's answer. `owner` is the team (Mine:
+    the agent); `values` the order number, the "waiting since before" moment and the
+    cursor's moment and id, those the shape says are given."""
+    view, status, kind, priority, by_order, by_age, after, limit = shape
+    if view == MINE:
+        rows = Case.objects.filter(assignee_id=owner, status=status)
+    else:
+        rows = Case.objects.filter(team_id=owner, status=status)
+        if status == CaseStatus.CLOSED:
+            # Merged duplicates are closed and in no queue.
+            rows = rows.filter(merged_into__isnull=True)
+        if view == UNASSIGNED_VIEW:
+            rows = rows.filter(assignee__isnull=True)
+    given = iter(values)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    if priority is not None:
+        rows = rows.filter(priority=priority)
+    if by_order:
+        rows = rows.filter(order__number=next(given))
+    if by_age:
+        rows = rows.filter(queued_at__lte=next(given))
+    newest_first = view == SOLVED
+    if after:
+        at, last_id = next(given), next(given)
+        if newest_first:
+            rows = rows.filter(Q(queued_at__lt=at) | Q(queued_at=at, id__lt=last_id))
+        else:
+            rows = rows.filter(Q(queued_at__gt=at) | Q(queued_at=at, id__gt=last_id))
+    ordering = ("-queued_at", "-id") if newest_first else ("queued_at", "id")
+    return rows.select_related(
+        "customer", "customer__storefront", "assignee", "order", "team"
+    ).order_by(*ordering)[:limit]
+
+
+_QUEUE_PART = CompiledQuery(_queue_part)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
