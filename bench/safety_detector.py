@@ -28,11 +28,10 @@ def main() -> None:
     import django
 
     django.setup()
-    from messagecenter.safety import evaluation
+    from messagecenter.safety import evaluation, vocabulary_cache
     from messagecenter.safety.detector import Sender, check
-    from messagecenter.safety.vocabulary import configured
 
-    vocabulary = configured()
+    vocabulary = vocabulary_cache.current()
     records = evaluation.load(evaluation.default_set())
     messages = [
         (r["group"], r["body"], Sender(r["sender"]["display_name"], r["sender"]["role"]))

@@ -10,6 +10,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts.models import User
 from messagecenter.business_days import calendar
 from messagecenter.marketplace.models import Product
+from messagecenter.safety import vocabulary_cache
 from tests import factories
 
 IN_CI = os.environ.get("CI") == "true"
@@ -52,6 +53,13 @@ def _send_limits_lifted(settings: Settings) -> None:
 def _fresh_closures() -> None:
     """The business-day calendar's closures are cached per process: each test reads its own."""
     calendar.forget_closures()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vocabulary() -> None:
+    """The safety vocabulary's newest revision is cached per process: a test that changed
+    it must not leave its revision to the next (whose database no longer has it)."""
+    vocabulary_cache.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,9 @@ from django.core.management import CommandError, call_command
 
 from messagecenter import cli
 
+# The commands judge with the vocabulary the operator edited in the admin (its rows).
+pytestmark = pytest.mark.django_db
+
 SCAM_EMAIL = b"""From: "Marketplace Security" <security@rnarketplace-mail.com>
 To: alice@example.com
 Subject: Your account is on hold
@@ -66,7 +69,6 @@ def test_safety_check_refuses_bad_json_lines(tmp_path: Path, content: str, messa
         run(str(tmp_path / "bad.jsonl"))
 
 
-@pytest.mark.django_db
 def test_commands_can_be_typed_with_hyphens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,8 +10,8 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.conversations.send_checks import MessageHeld
 from messagecenter.marketplace.models import Product
+from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.models import HeldMessage
-from messagecenter.safety.vocabulary import configured
 from tests import factories
 from tests.api.helpers import error_of, with_token
 
@@ -39,7 +39,7 @@ def test_a_scam_from_a_seller_is_delivered_with_a_warning_and_its_reasons(
 
     stored = Message.objects.get(pk=message.pk)
     assert (stored.safety_verdict, stored.is_masked, stored.body) == ("warn", False, SCAM)
-    assert stored.safety_version == configured().version
+    assert stored.safety_version == vocabulary_cache.current().version
     assert [reason["code"] for reason in stored.safety_reasons] == [
         "writes_as_operator",
         "account_threat",

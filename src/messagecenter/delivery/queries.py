@@ -12,9 +12,9 @@ from messagecenter.delivery.broadcasts import broadcasts
 from messagecenter.delivery.inbound.actions import reply_idempotency_key
 from messagecenter.delivery.models import InboundEmail, InboundStatus, MailboxEmail
 from messagecenter.errors import NotFound
+from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.models import HeldMessage
-from messagecenter.safety.vocabulary import configured
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,9 @@ def _warnings(message: Message) -> list[str]:
     """Why a buyer's or seller's message deserves care: the safety check's reasons."""
     assert message.sender is not None
     role: SenderRole = "seller" if message.sender.role == Role.SELLER else "buyer"
-    verdict = check(message.body, Sender(message.sender.public_name, role), configured())
+    verdict = check(
+        message.body, Sender(message.sender.public_name, role), vocabulary_cache.current()
+    )
     return [reason.text for reason in verdict.reasons]
 
 

@@ -375,6 +375,10 @@ EXCLUDED: dict[str, str] = {
     "delivery.MailboxEmail": "development only (EMAIL_URL=mailbox:): copies of e-mails "
     "listed in email.json",
     "safety.SendingCount": "sending-limit counters of the current minute, hour and day",
+    "safety.VocabularyEntry": "the scam check's vocabulary: the operator's words, no person's data",
+    "safety.VocabularyRevision": "the scam check's vocabulary as each change published it: "
+    "the operator's words, and which staff member changed them (an audit record, as "
+    "support.CaseEvent)",
     "support.Team": "customer-service teams: no customer's data",
     "support.CaseCounter": "maintained queue counts: no person in it",
     "support.CaseNote": "agents' internal working notes; the operator answers a request "

@@ -1,10 +1,12 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from messagecenter.errors import MessageCenterError
-from messagecenter.safety import actions
-from messagecenter.safety.models import Block, HeldMessage
+from messagecenter.safety import actions, vocabulary_actions
+from messagecenter.safety.models import Block, HeldMessage, VocabularyEntry, VocabularyRevision
 
 
 @admin.register(HeldMessage)
@@ -53,3 +55,49 @@ class HeldMessageAdmin(admin.ModelAdmin[HeldMessage]):
 class BlockAdmin(admin.ModelAdmin[Block]):
     list_display = ("blocker", "blocked", "created_at")
     raw_id_fields = ("blocker", "blocked")
+
+
+@admin.register(VocabularyEntry)
+class VocabularyEntryAdmin(admin.ModelAdmin[VocabularyEntry]):
+    """The detector's vocabulary (docs/safety.md#vocabulary): each save is checked and
+    normalised (a domain must be a domain) and publishes a new revision, which the next
+    verdicts carry in their version; other processes follow within a minute."""
+
+    list_display = ("value", "kind", "active", "updated_at")
+    list_filter = ("kind", "active")
+    search_fields = ("value",)
+    fields = ("kind", "value", "active")
+
+    def save_model(
+        self, request: HttpRequest, obj: VocabularyEntry, form: Any, change: bool
+    ) -> None:
+        revision = vocabulary_actions.save_vocabulary_entry(request.user, obj)  # type: ignore[arg-type]
+        if revision is not None:
+            self.message_user(request, f"Published vocabulary revision {revision.number}.")
+
+    def delete_model(self, request: HttpRequest, obj: VocabularyEntry) -> None:
+        vocabulary_actions.remove_vocabulary_entries(request.user, [obj.pk])  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[VocabularyEntry]) -> None:
+        vocabulary_actions.remove_vocabulary_entries(
+            request.user,  # type: ignore[arg-type]
+            list(queryset.values_list("pk", flat=True)),
+        )
+
+
+@admin.register(VocabularyRevision)
+class VocabularyRevisionAdmin(admin.ModelAdmin[VocabularyRevision]):
+    """What the vocabulary was at each revision: a verdict's version "1.<revision>.<digest>"
+    names the row that judged it. Written only by changes to the entries."""
+
+    list_display = ("number", "created_at", "changed_by", "change")
+    readonly_fields = ("number", "created_at", "changed_by", "change", "lists")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

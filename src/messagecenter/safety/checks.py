@@ -10,9 +10,9 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation, Kind
 from messagecenter.conversations.send_checks import SendDecision
 from messagecenter.errors import NotAllowed
+from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.models import Block, HeldMessage
-from messagecenter.safety.vocabulary import configured
 
 
 def check_before_sending(sender: User, kind: str, body: str) -> SendDecision:
@@ -21,7 +21,7 @@ def check_before_sending(sender: User, kind: str, body: str) -> SendDecision:
     if kind != Kind.BUYER_SELLER or sender.role not in (Role.BUYER, Role.SELLER):
         return SendDecision(body)
     role: SenderRole = "seller" if sender.role == Role.SELLER else "buyer"
-    verdict = check(body, Sender(sender.public_name, role), configured())
+    verdict = check(body, Sender(sender.public_name, role), vocabulary_cache.current())
     return SendDecision(
         body=verdict.masked_body if verdict.masked_body is not None else body,
         verdict=verdict.level,

@@ -1,11 +1,14 @@
 """Rows of the safety app (docs/safety.md): messages held for review, blocks between
-people, and reports of suspicious messages."""
+people, sending counts, and the detector's vocabulary with its revisions."""
 
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from messagecenter.safety.vocabulary import KINDS, normalise
 
 
 class HeldMessage(models.Model):
@@ -99,3 +102,66 @@ class SendingCount(models.Model):
 
     def __str__(self) -> str:
         return f"Sends of {self.user_id}"
+
+
+class VocabularyEntry(models.Model):
+    """One word of the detector's vocabulary (docs/safety.md#vocabulary): a name or domain
+    of the operator, a staff title, a trusted site, a link shortener, a payment or
+    messenger host, an e-mail provider. Edited in the admin; every change is published as
+    a VocabularyRevision, which is what the detector reads."""
+
+    kind = models.CharField(
+        max_length=24, choices=[(kind, spec.label) for kind, spec in KINDS.items()]
+    )
+    value = models.CharField(
+        max_length=200,
+        help_text="Saved as the detector compares it: domains in lower case and ASCII "
+        "(xn--…), phrases with lookalike letters folded.",
+    )
+    # Off: kept for the record, not used (a default the operator does not want).
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["kind", "value"], name="vocabulary_entry_once")
+        ]
+        ordering: ClassVar = ["kind", "id"]
+        verbose_name_plural = "vocabulary entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+    def clean(self) -> None:
+        if self.kind not in KINDS:
+            return  # the field's own choices check says so
+        try:
+            self.value = normalise(self.kind, self.value)
+        except ValueError as error:
+            raise ValidationError({"value": str(error)}) from None
+
+
+class VocabularyRevision(models.Model):
+    """The vocabulary as published after one change: every active entry by kind. The
+    detector reads only the newest (one row, cached per process), and its number is part
+    of every verdict's version, so a message's stored version names the revision that
+    judged it — read here what the vocabulary was then."""
+
+    number = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    change = models.CharField(max_length=300)
+    # {kind: [value, …]}: the active entries, in the order the detector tries them.
+    lists = models.JSONField()
+
+    class Meta:
+        ordering: ClassVar = ["-number"]
+
+    def __str__(self) -> str:
+        return f"Vocabulary revision {self.number}: {self.change}"

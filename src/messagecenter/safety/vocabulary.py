@@ -1,17 +1,26 @@
 """What the detector knows about the operator and about scams: names, domains, phrases and
-the policy for each category (docs/safety.md). Every entry has a default; operators change
-them through settings (SAFETY_* environment variables, see docs/operations.md).
+the policy for each category (docs/safety.md#vocabulary). Every list has a default here;
+operators edit the lists in the admin (safety.VocabularyEntry, seeded with these defaults
+by a migration), and the policy, the phone region and deployment-wide additions through
+settings (SAFETY_* environment variables, see docs/operations.md). Pure Python: the rows
+are read by safety/vocabulary_cache.py.
 
-The vocabulary is part of a verdict's version: a verdict records the detector's version
-and a digest of the vocabulary it ran with, so a changed setting is visible on every
-message judged after it.
+The vocabulary is part of a verdict's version: a verdict records the detector's version,
+the admin's vocabulary revision and a digest of everything it ran with, so a changed entry
+or setting is visible on every message judged after it.
 """
 
 import hashlib
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from typing import Literal
+
+from publicsuffixlist import PublicSuffixList
+
+from messagecenter.safety.text import plain, skeleton
 
 # Raised whenever the detector's rules change in a way that can change a verdict.
 DETECTOR_VERSION = "1"
@@ -220,6 +229,9 @@ class Vocabulary:
     # Region phone numbers without a country code are read in (ISO 3166 code).
     phone_region: str = "US"
     policy: dict[str, Policy] = field(default_factory=lambda: dict(DEFAULT_POLICY))
+    # The admin's vocabulary revision these lists come from (0: the defaults above, no
+    # revision stored yet).
+    revision: int = 0
 
     def policy_for(self, category: str) -> Policy:
         return self.policy.get(category, DEFAULT_POLICY.get(category, "warn"))
@@ -232,39 +244,163 @@ class Vocabulary:
     @cached_property
     def version(self) -> str:
         """Stored with every verdict: the detector's version and this vocabulary's digest."""
-        return f"{DETECTOR_VERSION}.{self.digest}"
+        return f"{DETECTOR_VERSION}.{self.revision}.{self.digest}"
+
+
+# --- the lists operators edit in the admin (docs/safety.md#vocabulary) ------------------------
+
+Shape = Literal["name", "phrase", "word", "label", "domain", "host_path"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    field: str
+    label: str
+    shape: Shape
+    example: str
+
+
+# Each kind of entry, the Vocabulary field it fills, and what a value must look like.
+KINDS: dict[str, Kind] = {
+    "operator_name": Kind("operator_names", "Operator name", "name", "Marketplace"),
+    "operator_domain": Kind("operator_domains", "Operator domain", "domain", "marketplace.example"),
+    "staff_title": Kind("staff_titles", "Staff title in a name", "phrase", "security team"),
+    "trusted_domain": Kind("trusted_domains", "Trusted outside domain", "domain", "ups.com"),
+    "shortener_domain": Kind("shortener_domains", "Link shortener", "domain", "bit.ly"),
+    "payment_link_host": Kind(
+        "payment_link_hosts", "Payment link host", "host_path", "paypal.com/paypalme"
+    ),
+    "messenger": Kind("messengers", "Messenger name", "word", "whatsapp"),
+    "messenger_link_host": Kind(
+        "messenger_link_hosts", "Messenger link host", "host_path", "wa.me"
+    ),
+    "email_provider": Kind("email_providers", "E-mail provider", "label", "gmail"),
+}
+
+
+def default_lists() -> dict[str, tuple[str, ...]]:
+    """The defaults of every kind, in the order the detector tries them (the migration that
+    creates the admin's table seeds it with these)."""
+    defaults = Vocabulary()
+    return {kind: getattr(defaults, spec.field) for kind, spec in KINDS.items()}
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_WORDS = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+
+
+def normalise(kind: str, value: str) -> str:
+    """The value as the detector compares it, or ValueError saying what is wrong with it:
+    a domain must be a domain (not a URL, not a public suffix that would match every site
+    under it), a name must have enough letters to be told apart from ordinary words."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise ValueError(f"Unknown kind {kind!r}: one of {', '.join(KINDS)}.")
+    value = " ".join(str(value).split())
+    if not value:
+        raise ValueError("Write a value.")
+    if spec.shape == "name":
+        if len(skeleton(value)) < 4:
+            raise ValueError(
+                "A name needs at least 4 letters or digits: a shorter one would be found in "
+                "ordinary names and words."
+            )
+        return value
+    if spec.shape == "phrase":
+        value = plain(value)
+        if sum(character.isalnum() for character in value) < 3:
+            raise ValueError("A phrase needs at least 3 letters or digits.")
+        return value
+    if spec.shape == "word":
+        value = value.lower()
+        if not _WORDS.fullmatch(value):
+            raise ValueError(f"Write the name in letters and digits only, e.g. {spec.example}.")
+        return value
+    if spec.shape == "label":
+        value = value.lower()
+        if not _LABEL.fullmatch(value):
+            raise ValueError(
+                "Write the part of the address after @ and before the first dot, "
+                f"e.g. {spec.example}."
+            )
+        return value
+    host, slash, path = value.partition("/")
+    if spec.shape == "domain" and slash:
+        raise ValueError(f"Write the domain only, without a path: e.g. {spec.example}.")
+    host = _domain(host, spec.example)
+    if not slash:
+        return host
+    if not path or any(character.isspace() for character in path):
+        raise ValueError(f"Write a host, optionally with a path after it: e.g. {spec.example}.")
+    return f"{host}/{path.lower()}"
+
+
+def _domain(value: str, example: str) -> str:
+    value = value.lower().rstrip(".")
+    if "://" in value or "@" in value or " " in value:
+        raise ValueError(f"Write the domain only, without https:// or an address: e.g. {example}.")
+    try:
+        ascii_value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{value} is not a domain: e.g. {example}.") from None
+    labels = ascii_value.split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"{value} is not a domain: e.g. {example}.")
+    if not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]+", labels[-1]):
+        raise ValueError(f"{value} does not end in a top-level domain: e.g. {example}.")
+    if _public_suffixes().is_public(ascii_value):
+        raise ValueError(
+            f"{value} is a public suffix, shared by every site under it: write one site's "
+            f"domain, e.g. {example}."
+        )
+    return ascii_value
 
 
 @cache
-def configured() -> Vocabulary:
-    """The vocabulary of this deployment: defaults overridden by settings.SAFETY_*."""
-    from urllib.parse import urlsplit
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
 
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
 
-    defaults = Vocabulary()
-    policy = dict(DEFAULT_POLICY) | dict(getattr(settings, "SAFETY_POLICY", {}))
+def with_settings(
+    lists: Mapping[str, tuple[str, ...]],
+    revision: int,
+    *,
+    operator_names: tuple[str, ...] = (),
+    operator_domains: tuple[str, ...] = (),
+    trusted_domains: tuple[str, ...] = (),
+    site_host: str = "",
+    phone_region: str = "US",
+    policy: Mapping[str, str] | None = None,
+) -> Vocabulary:
+    """The vocabulary in force: the admin's lists (a revision's), with what the settings
+    add — names and domains no admin edit can take away, the site's own host as an operator
+    domain — and the settings' policy and phone region. ValueError for a bad policy."""
+    merged = dict(DEFAULT_POLICY) | dict(policy or {})
     unknown = {
         f"{category}={value}"
-        for category, value in policy.items()
+        for category, value in merged.items()
         if category not in CATEGORIES or value not in POLICIES
     }
     if unknown:
-        raise ImproperlyConfigured(
+        raise ValueError(
             f"SAFETY_POLICY: {', '.join(sorted(unknown))}: categories are {', '.join(CATEGORIES)}"
             f" and policies {', '.join(POLICIES)}"
         )
-    site_host = (urlsplit(settings.SITE_URL).hostname or "").lower()
-    domains = tuple(getattr(settings, "SAFETY_OPERATOR_DOMAINS", defaults.operator_domains))
-    if site_host and site_host not in domains:
-        domains = (*domains, site_host)
+    fields = {KINDS[kind].field: tuple(values) for kind, values in lists.items() if kind in KINDS}
+    additions = {
+        "operator_names": operator_names,
+        "operator_domains": (*operator_domains, *([site_host] if site_host else [])),
+        "trusted_domains": trusted_domains,
+    }
+    for name, added in additions.items():
+        present = fields.get(name, ())
+        fields[name] = (
+            *present,
+            *(value for value in dict.fromkeys(added) if value not in present),
+        )
     return Vocabulary(
-        operator_names=tuple(getattr(settings, "SAFETY_OPERATOR_NAMES", defaults.operator_names)),
-        operator_domains=domains,
-        trusted_domains=tuple(
-            getattr(settings, "SAFETY_TRUSTED_DOMAINS", defaults.trusted_domains)
-        ),
-        phone_region=getattr(settings, "SAFETY_PHONE_REGION", defaults.phone_region),
-        policy=policy,
+        **fields,
+        phone_region=phone_region,
+        policy=merged,  # type: ignore[arg-type]
+        revision=revision,
     )

@@ -10,9 +10,9 @@ from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.links import read_html
-from messagecenter.safety.vocabulary import configured
 
 ROLES = {"buyer", "seller", "agent", "admin", "marketplace", "unknown"}
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="files to check; - reads JSON lines")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        vocabulary = configured()
+        vocabulary = vocabulary_cache.current()
         for path in options["paths"]:
             for source, subject, body, sender, anchors in _messages(path):
                 verdict = check(body, sender, vocabulary, subject=subject, html_anchors=anchors)

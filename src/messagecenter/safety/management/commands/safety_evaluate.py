@@ -4,8 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from messagecenter.safety import evaluation
-from messagecenter.safety.vocabulary import configured
+from messagecenter.safety import evaluation, vocabulary_cache
 
 
 class Command(BaseCommand):
@@ -24,13 +23,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["path"] or evaluation.default_set()
         records = evaluation.load(path)
-        result = evaluation.evaluate(records, configured())
+        result = evaluation.evaluate(records, vocabulary_cache.current())
         self.stdout.write(result.as_text())
         held_out = [record for record in records if record.get("held_out")]
         if held_out:
             self.stdout.write(
                 "\nHeld out (written after the rules were tuned, never tuned on):\n"
-                + evaluation.evaluate(held_out, configured()).as_text()
+                + evaluation.evaluate(held_out, vocabulary_cache.current()).as_text()
             )
         if options["show_misses"]:
             for miss in result.misses:
