@@ -877,12 +877,17 @@ def test_folder_counts_are_one_query(
 def test_a_tokens_first_use_in_a_minute_costs_one_write(
     seller: User, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
-    _, secret = account_actions.create_api_token(seller, "Phone")
+    token, secret = account_actions.create_api_token(seller, "Phone")
     device = Caller(with_token(seller).client, {"Authorization": f"Bearer {secret}"})
+    assert token.last_used_at is None
 
     # The token, its last use, the counters.
     with django_assert_num_queries(3):
         device.get("/folders")
+
+    # The one write is the last use, recorded.
+    token.refresh_from_db()
+    assert token.last_used_at is not None
 
 
 def test_a_reply_through_the_api_costs_the_token_the_action_and_its_attachments(
