@@ -44,7 +44,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from messagecenter.accounts import actions as account_actions
-from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
+from messagecenter.accounts import two_factor
+from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.api import api
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import ConversationAction
@@ -295,6 +296,20 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # Nothing being set up: refused, nothing changes.
     "two-factor-confirm": (post(outcomes(400), data={"code": "123456"}, is_read_only=True),),
     "two-factor-off": (post(outcomes(400), data={"password": "not it"}, is_read_only=True),),
+    # Passkeys (tests/accounts/test_passkeys.py has the ceremonies). Starting one keeps a
+    # challenge in the asker's own session; an answer that is no JSON is refused.
+    "passkey-registration-options": (post(outcomes(200)),),
+    "passkey-register": (post(outcomes(400), is_read_only=True),),
+    "passkey-remove": (post(outcomes(302, {BUYER})),),
+    # The second step, for a session not waiting for it: refused.
+    "two-factor-passkey-options": (post(outcomes(400), is_read_only=True),),
+    "two-factor-passkey": (post(outcomes(400), is_read_only=True),),
+    # Signing in with a passkey alone: for someone signed out (already signed in: 400).
+    "passkey-sign-in-options": (post(outcomes(400, anonymous=200)),),
+    "passkey-sign-in": (post(outcomes(400, anonymous=400), is_read_only=True),),
+    # "Confirm it is you" with one's own passkeys: only the owner has one.
+    "confirm-sign-in-passkey-options": (post({**outcomes(400), BUYER: 200}),),
+    "confirm-sign-in-passkey": (post(outcomes(400), is_read_only=True),),
     # The same answer for everyone, whether or not the account exists.
     "password-reset": (
         get(outcomes(200, anonymous=200), is_read_only=True),
@@ -700,6 +715,26 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     ),
     "DELETE /blocks/{block_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
     "DELETE /tokens/{token_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),
+    "GET /passkeys": (get(api_outcomes(200), is_read_only=True),),
+    # Registered from a signed-in browser only (its origin, its session's challenge).
+    "POST /passkeys/registration-options": (
+        post(api_outcomes(200), by_token=dict.fromkeys(ROLES, 401)),
+    ),
+    # No challenge waiting in the session: refused, nothing changes.
+    "POST /passkeys": (
+        post(
+            api_outcomes(400),
+            data={"name": "Laptop", "credential": {}},
+            is_read_only=True,
+            by_token=dict.fromkeys(ROLES, 401),
+        ),
+    ),
+    "PATCH /passkeys/{passkey_id}": (
+        Operation("PATCH", api_outcomes(200, {BUYER}), data={"name": "Work laptop"}),
+    ),
+    "DELETE /passkeys/{passkey_id}": (
+        Operation("DELETE", api_outcomes(204, {BUYER}), by_token=dict.fromkeys(ROLES, 401)),
+    ),
     "GET /browser-sessions": (get(api_outcomes(200), is_read_only=True),),
     "DELETE /browser-sessions/{browser_session_id}": (
         Operation("DELETE", api_outcomes(204, {BUYER})),
@@ -1081,6 +1116,15 @@ def world(db: None) -> World:
     )
     saved_reply = actions.save_reply(seller, "Shipping", f"We ship tomorrow. {SAVED_REPLY}")
     token, _ = account_actions.create_api_token(buyer, TOKEN_NAME)
+    # The owner's passkey (its key made up: no ceremony in the matrix uses it).
+    passkey = Passkey.objects.create(
+        user=buyer,
+        name="Laptop",
+        credential_id="b3duZXJzLXBhc3NrZXk",
+        public_key=b"\x00",
+        user_handle="b3duZXI",
+        created_at=timezone.now(),
+    )
     # Another browser of the owner's, to be signed out.
     other_browser = Client()
     other_browser.force_login(buyer)
@@ -1151,6 +1195,7 @@ def world(db: None) -> World:
             "number": order.number,
             "storefront_id": seller.storefront.pk,
             "token_id": token.pk,
+            "passkey_id": passkey.pk,
             "browser_session_id": browser_session.pk,
             "uidb64": "MQ",
             "token": "not-a-reset-token",
@@ -1304,11 +1349,19 @@ def check_cell(
     return failures
 
 
+def finished_signing_in(browser: Client) -> None:
+    """The owner's passkey turns two-factor on for them: their browser gave it already."""
+    session = browser.session
+    session.pop(two_factor.PENDING_KEY, None)
+    session.save()
+
+
 def page_client(world: World, role: str) -> Client:
     if role not in world.clients:
         browser = Client()
         if role != ANONYMOUS:
             browser.force_login(world.users[role])
+            finished_signing_in(browser)
         world.clients[role] = browser
     client: Client = world.clients[role]
     return client
@@ -1356,6 +1409,7 @@ def api_caller(world: World, role: str, auth: str) -> Caller:
             world.clients[key] = with_token(world.users[role])
         else:
             world.clients[key] = with_session(world.users[role])
+            finished_signing_in(world.clients[key].client)
     caller: Caller = world.clients[key]
     return caller
 

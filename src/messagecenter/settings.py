@@ -4,6 +4,7 @@ See docs/operations.md for every variable. Defaults give the embedded setup that
 `make run` uses: SQLite under var/, and the database task queue.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -210,6 +211,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # A passkey alone (docs/accounts.md#passkeys), after the limits' check above.
+    "messagecenter.accounts.authentication_backends.PasskeyBackend",
 ]
 LOGIN_URL = "login"
 # "home" sends each person where they work: the Message Center, or an agent's console.
@@ -253,7 +256,8 @@ SIGN_IN_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_FAILURE_LIMIT", "10"))
 SIGN_IN_LOCKOUT_MINUTES = int(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15"))
 AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=SIGN_IN_LOCKOUT_MINUTES)
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Per address and per username (none for a passkey sign-in: accounts/network.py).
+AXES_LOCKOUT_PARAMETERS = "messagecenter.accounts.network.sign_in_lockout_parameters"
 AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "messagecenter.accounts.views.sign_in_paused"
@@ -368,6 +372,30 @@ MAILBOX_ENABLED = EMAIL_URL.startswith("mailbox:")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Message Center <no-reply@localhost>")
 # Links in e-mails point here (the address people reach the site at).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Passkeys (WebAuthn, docs/accounts.md#passkeys). The relying party id is the site's domain
+# ("messages.example.com"), the origins every address the pages are served from; both
+# default to SITE_URL's. Browsers refuse an IP address as the id: for SITE_URL's default
+# (127.0.0.1) it is localhost, so in development passkeys work at http://localhost:8000.
+_SITE = urlsplit(SITE_URL)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", "") or (
+    "localhost" if _is_ip_address(_SITE.hostname or "") else (_SITE.hostname or "localhost")
+)
+PASSKEY_RP_NAME = os.environ.get("PASSKEY_RP_NAME", "Marketplace")
+PASSKEY_ORIGINS = _env_list("PASSKEY_ORIGINS", "") or [
+    f"{_SITE.scheme}://{PASSKEY_RP_ID}{f':{_SITE.port}' if _SITE.port else ''}"
+]
+# A ceremony's challenge is good for one answer within this many seconds.
+PASSKEY_CHALLENGE_SECONDS = int(os.environ.get("PASSKEY_CHALLENGE_SECONDS", "300"))
 # Message-IDs are <mc.kind.id@this>: the sending domain.
 EMAIL_MESSAGE_ID_DOMAIN = os.environ.get(
     "EMAIL_MESSAGE_ID_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"

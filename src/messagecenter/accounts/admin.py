@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from messagecenter.accounts.models import ApiToken, User
+from messagecenter.accounts.models import ApiToken, Passkey, User
 
 
 @admin.register(User)
@@ -38,4 +38,22 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+
+@admin.register(Passkey)
+class PasskeyAdmin(admin.ModelAdmin[Passkey]):
+    """Listed, and removable for someone who lost theirs (docs/accounts.md#passkeys); only
+    their owner adds one, in their own browser."""
+
+    list_display = ("name", "user", "created_at", "last_used_at")
+    search_fields = ("name", "user__username")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "name", "credential_id", "sign_count", "created_at", "last_used_at")
+    exclude = ("public_key", "user_handle", "transports")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Passkey | None = None) -> bool:
         return False

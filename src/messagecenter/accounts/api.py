@@ -1,14 +1,15 @@
-"""The API's account routes: who is signed in, and the API tokens of their devices
-(docs/api.md)."""
+"""The API's account routes: who is signed in, the API tokens of their devices, their
+browsers and passkeys (docs/api.md)."""
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import logout
 from ninja import Router, Schema, Status
 
-from messagecenter.accounts import actions, queries, recent_sign_in
+from messagecenter.accounts import actions, passkey_actions, queries, recent_sign_in
 from messagecenter.accounts.authentication import SessionAuth, current_api_token
-from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
+from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.accounts.user_agents import describe
 from messagecenter.api_support import ApiRequest, Id, StorefrontOut, Text
 
@@ -230,3 +231,103 @@ def sign_out_everywhere(request: ApiRequest) -> SignedOutOut:
     signed_out = actions.sign_out_everywhere(request.auth)
     _forget_ended_session(request)
     return SignedOutOut(browsers=signed_out.browsers, tokens=signed_out.tokens)
+
+
+class PasskeyOut(Schema):
+    id: int
+    # The person's name for it ("MacBook Touch ID").
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    # Where it was last used: a country code when the site knows it, else an IP address.
+    last_used_from: str | None
+
+
+class PasskeyIn(Schema):
+    name: Text
+    # What navigator.credentials.create() answered, as JSON (PublicKeyCredential.toJSON():
+    # id, rawId, type, response.clientDataJSON and response.attestationObject in base64url).
+    credential: dict[str, Any]
+
+
+class PasskeyNameIn(Schema):
+    name: Text
+
+
+class NewPasskeyOut(Schema):
+    passkey: PasskeyOut
+    # Made with the person's first second factor and shown once; null otherwise.
+    recovery_codes: list[str] | None
+
+
+def _passkey_out(passkey: Passkey) -> PasskeyOut:
+    return PasskeyOut(
+        id=passkey.pk,
+        name=passkey.name,
+        created_at=passkey.created_at,
+        last_used_at=passkey.last_used_at,
+        last_used_from=passkey.last_used_country or passkey.last_used_address,
+    )
+
+
+@router.get("/passkeys", response=list[PasskeyOut], summary="The person's passkeys")
+def list_passkeys(request: ApiRequest) -> list[PasskeyOut]:
+    return [_passkey_out(passkey) for passkey in queries.passkeys(request.auth)]
+
+
+@router.post(
+    "/passkeys/registration-options",
+    response=dict[str, Any],
+    # A passkey is registered in the browser the person signs in with, for this site's
+    # origin: from a signed-in browser session only.
+    auth=[SessionAuth()],
+    summary="Start registering a passkey",
+)
+def passkey_registration_options(request: ApiRequest) -> dict[str, Any]:
+    """The options for navigator.credentials.create() (binary fields in base64url), with a
+    challenge that answers once within PASSKEY_CHALLENGE_SECONDS. `403
+    recent_sign_in_required`; 400 `too_many_passkeys`."""
+    recent_sign_in.require_recent_sign_in(request)
+    return passkey_actions.registration_options(request, request.auth)
+
+
+@router.post(
+    "/passkeys",
+    response={201: NewPasskeyOut},
+    auth=[SessionAuth()],
+    summary="Register a passkey",
+)
+def register_passkey(request: ApiRequest, payload: PasskeyIn) -> Status[NewPasskeyOut]:
+    """The authenticator's answer to the last registration options of this session. 400
+    `passkey_challenge_expired` (no options, used, expired), `passkey_not_verified`
+    (another challenge, origin or relying party, a bad signature),
+    `passkey_already_registered`, `passkey_name_required`, `passkey_name_too_long`; `403
+    recent_sign_in_required`."""
+    recent_sign_in.require_recent_sign_in(request)
+    registered = passkey_actions.register(request, request.auth, payload.name, payload.credential)
+    return Status(
+        201,
+        NewPasskeyOut(
+            passkey=_passkey_out(registered.passkey), recovery_codes=registered.recovery_codes
+        ),
+    )
+
+
+@router.patch("/passkeys/{passkey_id}", response=PasskeyOut, summary="Rename a passkey")
+def rename_passkey(request: ApiRequest, passkey_id: Id, payload: PasskeyNameIn) -> PasskeyOut:
+    return _passkey_out(passkey_actions.rename(request.auth, passkey_id, payload.name))
+
+
+@router.delete(
+    "/passkeys/{passkey_id}",
+    response={204: None},
+    # A second factor goes only from a browser that signed in recently, as on the page.
+    auth=[SessionAuth()],
+    summary="Remove a passkey",
+)
+def remove_passkey(request: ApiRequest, passkey_id: Id) -> Status[None]:
+    """`403 recent_sign_in_required`; `403 two_factor_required` for the last second factor
+    of a person whose role must sign in with two-factor."""
+    recent_sign_in.require_recent_sign_in(request)
+    passkey_actions.remove(request.auth, passkey_id)
+    return Status(204, None)

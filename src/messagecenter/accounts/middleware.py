@@ -90,9 +90,16 @@ class SecondFactorMiddleware:
 def _reachable_while(state: str) -> frozenset[str]:
     names = ["logout"]
     if state == two_factor.VERIFY:
-        names += ["two-factor-verify"]
+        names += ["two-factor-verify", "two-factor-passkey-options", "two-factor-passkey"]
     else:
-        names += ["two-factor", "two-factor-start", "two-factor-confirm"]
+        # Set up with an authenticator app, or with a passkey.
+        names += [
+            "two-factor",
+            "two-factor-start",
+            "two-factor-confirm",
+            "passkey-registration-options",
+            "passkey-register",
+        ]
     return frozenset(reverse(name) for name in names)
 
 

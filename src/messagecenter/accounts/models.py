@@ -141,3 +141,35 @@ class BrowserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.user_agent[:40]}"
+
+
+class Passkey(models.Model):
+    """A passkey (a WebAuthn credential) the person registered: a second factor after the
+    password, or a sign-in on its own (docs/accounts.md#passkeys). Only its public key is
+    kept; the private key never leaves the person's authenticator."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    # The person's name for it ("MacBook Touch ID"), shown in "Your devices".
+    name = models.CharField(max_length=60)
+    # The authenticator's id of the credential, base64url as in the ceremony's JSON.
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    # The authenticator's signature counter (0 for those that keep none, e.g. synced ones):
+    # a counter that goes back means a cloned authenticator, refused.
+    sign_count = models.PositiveBigIntegerField(default=0)
+    # The WebAuthn user handle the authenticator stores with a discoverable credential:
+    # random, one per person (every passkey of a person has the same), never the user id.
+    user_handle = models.CharField(max_length=100)
+    # How the browser may reach it ("internal", "usb", "hybrid", ...), a hint for sign-in.
+    transports = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # Where it was last used: a country code when the site knows it, else an IP address.
+    last_used_country = models.CharField(max_length=2, blank=True)
+    last_used_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="passkey_user_created")]
+
+    def __str__(self) -> str:
+        return self.name

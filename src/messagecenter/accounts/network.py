@@ -7,6 +7,7 @@ so the address is taken that many entries from the right, never from the left.
 """
 
 import ipaddress
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -35,3 +36,15 @@ def client_country(request: HttpRequest) -> str:
         return ""
     value = str(request.headers.get(header, "")).strip().upper()
     return value if len(value) == 2 and value.isalpha() else ""
+
+
+def sign_in_lockout_parameters(request_or_attempt: Any, credentials: Any = None) -> list[str]:
+    """django-axes' counts (settings.AXES_LOCKOUT_PARAMETERS): per address, and per
+    username when there is one. A passkey sign-in names no username: counted by a username
+    of None, every passkey sign-in everywhere would share one count, and ten failures
+    anywhere would pause them all (docs/accounts.md#passkeys)."""
+    if isinstance(credentials, dict):
+        has_username = bool(credentials.get("username"))
+    else:
+        has_username = getattr(request_or_attempt, "username", "") is not None
+    return ["ip_address", "username"] if has_username else ["ip_address"]

@@ -1,12 +1,15 @@
-"""Reads of accounts: a person's API tokens, and the token a device presents."""
+"""Reads of accounts: a person's API tokens, and the token a device presents; their
+browsers and passkeys."""
 
 import hmac
+from typing import Any
 
 from django.db.models import QuerySet
 
 from messagecenter.accounts.actions import API_TOKEN_PREFIX, hash_api_token_secret
-from messagecenter.accounts.models import ApiToken, BrowserSession, User
-from messagecenter.rows import CompiledQuery
+from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
+from messagecenter.errors import NotFound
+from messagecenter.rows import CompiledQuery, parse_id
 
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
 API_TOKEN_MAX_CHARS = 100
@@ -49,3 +52,18 @@ _TOKEN_BY_HASH = CompiledQuery(
         secret_hash=secret_hash
     )[:1]
 )
+
+
+def passkeys(user: User) -> QuerySet[Passkey]:
+    """The person's passkeys, oldest first (the order they were added in)."""
+    return Passkey.objects.filter(user_id=user.pk).order_by("created_at", "id")
+
+
+def access_passkey(user: User, passkey_id: Any, *, for_update: bool = False) -> Passkey:
+    """One of the person's passkeys; someone else's and a missing one are the same 404."""
+    passkey_id = parse_id(passkey_id, code="passkey_not_found", message="No such passkey.")
+    rows = passkeys(user).filter(pk=passkey_id)
+    found = (rows.select_for_update() if for_update else rows).first()
+    if found is None:
+        raise NotFound("No such passkey.", code="passkey_not_found")
+    return found

@@ -1,5 +1,6 @@
 """Two-factor sign-in (docs/accounts.md, "Two-factor sign-in"): a time-based code from an
-authenticator app (TOTP, django-otp) with one-time recovery codes.
+authenticator app (TOTP, django-otp) with one-time recovery codes, or a passkey
+(passkey_actions.py).
 
 A password sign-in of someone with two-factor on, or of someone whose role must have it
 (TWO_FACTOR_REQUIRED_ROLES) but has not set it up, leaves the session *pending* — marked
@@ -15,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from messagecenter.accounts import recent_sign_in
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import Passkey, User
 from messagecenter.errors import InvalidInput
 
 PENDING_KEY = "_second_factor_pending"
@@ -32,7 +33,16 @@ def is_required_for(user: User) -> bool:
 
 
 def has_two_factor(user: User) -> bool:
+    """An authenticator app or a passkey: either is a second factor."""
+    return has_authenticator_app(user) or has_passkey(user)
+
+
+def has_authenticator_app(user: User) -> bool:
     return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+
+
+def has_passkey(user: User) -> bool:
+    return bool(Passkey.objects.filter(user=user).exists())
 
 
 def on_sign_in(request: HttpRequest, user: User) -> None:
@@ -105,12 +115,13 @@ def confirm_setup(request: HttpRequest, user: User, code: str) -> list[str]:
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        codes = _new_recovery_codes(user)
+        codes = new_recovery_codes(user)
     request.session.pop(PENDING_KEY, None)
     return codes
 
 
-def _new_recovery_codes(user: User) -> list[str]:
+def new_recovery_codes(user: User) -> list[str]:
+    """Ten new recovery codes, replacing any left (call inside a transaction)."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
@@ -118,15 +129,23 @@ def _new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def forget_recovery_codes(user: User) -> None:
+    StaticDevice.objects.filter(user=user).delete()
+
+
 def turn_off(user: User) -> None:
-    if is_required_for(user):
+    """The authenticator app off. Passkeys stay (each is removed on its own), and so do
+    the recovery codes while one does; without any, two-factor is off."""
+    keeps_passkeys = has_passkey(user)
+    if is_required_for(user) and not keeps_passkeys:
         raise InvalidInput(
             "Your role must sign in with two-factor: it cannot be turned off.",
             code="two_factor_required",
         )
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        if not keeps_passkeys:
+            forget_recovery_codes(user)
 
 
 def recovery_codes_left(user: User) -> int:

@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from messagecenter.accounts import two_factor
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
+from messagecenter.accounts.views import passkey_form_context
 from messagecenter.errors import InvalidInput
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
@@ -28,10 +30,18 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
             error = invalid.message
         else:
             return redirect_to_next(request, "/message-center/")
+    user = request.user
     return render(
         request,
         "accounts/two_factor_verify.html",
-        {"error": error, "next": request.POST.get("next") or request.GET.get("next", "")},
+        {
+            "error": error,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+            "has_passkey": two_factor.has_passkey(user),
+            # A recovery code is a code too: a passkey-only person may still type one.
+            "takes_code": two_factor.has_authenticator_app(user)
+            or bool(two_factor.recovery_codes_left(user)),
+        },
         status=400 if error else 200,
     )
 
@@ -62,8 +72,13 @@ def _settings_page(
         request,
         "accounts/two_factor.html",
         {
-            "is_on": two_factor.has_two_factor(user),
+            # This page is the authenticator app's; passkeys are on Sign-in and security
+            # (and here, to set two-factor up with one).
+            "is_on": two_factor.has_authenticator_app(user),
+            "has_passkey": two_factor.has_passkey(user),
+            "is_pending_setup": two_factor.pending(request) == two_factor.SET_UP,
             "is_required": two_factor.is_required_for(user),
+            **passkey_form_context(reverse("account-security")),
             "setup": setup,
             "error": error,
             "recovery_codes": recovery_codes,

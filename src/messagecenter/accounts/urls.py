@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from messagecenter.accounts import two_factor_views, views
+from messagecenter.accounts import passkey_views, two_factor_views, views
 
 urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
@@ -37,6 +37,36 @@ urlpatterns = [
     path("account/two-factor/start/", two_factor_views.start, name="two-factor-start"),
     path("account/two-factor/confirm/", two_factor_views.confirm, name="two-factor-confirm"),
     path("account/two-factor/off/", two_factor_views.turn_off, name="two-factor-off"),
+    # Passkeys (passkey_views.py): each ceremony's options, then the authenticator's answer.
+    path(
+        "account/passkeys/options/",
+        passkey_views.registration_options,
+        name="passkey-registration-options",
+    ),
+    path("account/passkeys/", passkey_views.register, name="passkey-register"),
+    path("account/passkeys/<int:passkey_id>/remove/", passkey_views.remove, name="passkey-remove"),
+    path(
+        "accounts/two-factor/passkey/options/",
+        passkey_views.second_factor_options,
+        name="two-factor-passkey-options",
+    ),
+    path("accounts/two-factor/passkey/", passkey_views.second_factor, name="two-factor-passkey"),
+    path(
+        "accounts/passkey-sign-in/options/",
+        passkey_views.sign_in_options,
+        name="passkey-sign-in-options",
+    ),
+    path("accounts/passkey-sign-in/", passkey_views.sign_in, name="passkey-sign-in"),
+    path(
+        "account/confirm-sign-in/passkey/options/",
+        passkey_views.confirm_options,
+        name="confirm-sign-in-passkey-options",
+    ),
+    path(
+        "account/confirm-sign-in/passkey/",
+        passkey_views.confirm,
+        name="confirm-sign-in-passkey",
+    ),
     path("accounts/password-reset/", views.password_reset, name="password-reset"),
     path(
         "accounts/password-reset/<str:uidb64>/<str:token>/",

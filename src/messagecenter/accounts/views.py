@@ -26,6 +26,7 @@ from messagecenter.accounts import (
     two_factor,
 )
 from messagecenter.accounts.models import User
+from messagecenter.accounts.passkey_actions import NAME_MAX_CHARS as PASSKEY_NAME_MAX_CHARS
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
@@ -64,12 +65,26 @@ class SignInView(LoginView):
         return context
 
 
+def passkey_form_context(next_url: str, *, primary: bool = False) -> dict[str, Any]:
+    """What the "Add a passkey" form (accounts/_passkey_add.html) needs."""
+    return {
+        "passkey_next": next_url,
+        "passkey_name_max_chars": PASSKEY_NAME_MAX_CHARS,
+        "passkey_primary": primary,
+    }
+
+
 def sign_in_paused(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any
 ) -> HttpResponse:
     """django-axes' answer once the username or the address reached the failure limit
     (settings.AXES_LOCKOUT_CALLABLE): the sign-in page, with when to try again and the way
-    back now. It reads the same whether or not the username exists."""
+    back now. It reads the same whether or not the username exists. A passkey sign-in
+    (passkey_views.sign_in) answered the pause as JSON already: that answer stays."""
+    if original_response is not None and original_response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        return original_response
     return render(
         request,
         "accounts/login.html",
@@ -85,8 +100,8 @@ def sign_in_paused(
 @login_required
 @require_safe
 def security(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """ "Sign-in and security": the person's devices — signed-in browsers and API tokens —
-    with where they were first and last used; end one, or sign out everywhere."""
+    """ "Sign-in and security": the person's devices — signed-in browsers, API tokens and
+    passkeys — with where they were last used; end one, or sign out everywhere."""
     return _security_page(request)
 
 
@@ -124,12 +139,25 @@ def _security_page(
         }
         for token in queries.active_api_tokens(request.user)
     ]
+    passkeys = [
+        {
+            "id": passkey.pk,
+            "name": passkey.name,
+            "created_at": passkey.created_at,
+            "last_used_at": passkey.last_used_at,
+            "last_place": passkey.last_used_country or passkey.last_used_address or "",
+        }
+        for passkey in queries.passkeys(request.user)
+    ]
     return render(
         request,
         "accounts/security.html",
         {
             "browsers": browsers,
             "tokens": tokens,
+            "passkeys": passkeys,
+            "has_two_factor": two_factor.has_two_factor(request.user),
+            **passkey_form_context(reverse("account-security")),
             "new_token": new_token,
             "token_error": token_error,
             "token_name_max_chars": actions.API_TOKEN_NAME_MAX_CHARS,
@@ -366,10 +394,17 @@ def confirm_sign_in(request: AuthenticatedHttpRequest) -> HttpResponse:
     counted by the sign-in limits like the sign-in page's — and the code when two-factor is
     on; then back to the page the person was on."""
     needs_code = two_factor.has_two_factor(request.user)
+    has_passkey = two_factor.has_passkey(request.user)
+    # With passkeys and no app, the password and a recovery code would be less than the
+    # sign-in itself asks: only the passkey confirms.
+    takes_password = not has_passkey or two_factor.has_authenticator_app(request.user)
     error = ""
     status = 200
     if request.method == "POST":
-        error, status = _confirm_sign_in(request, needs_code)
+        if not takes_password:
+            error, status = "Use your passkey to confirm it is you.", 400
+        else:
+            error, status = _confirm_sign_in(request, needs_code)
         if not error:
             return redirect_to_next(request, reverse("account-security"))
     return render(
@@ -377,6 +412,8 @@ def confirm_sign_in(request: AuthenticatedHttpRequest) -> HttpResponse:
         "accounts/confirm_sign_in.html",
         {
             "needs_code": needs_code,
+            "has_passkey": has_passkey,
+            "takes_password": takes_password,
             "error": error,
             "minutes": settings.RECENT_SIGN_IN_MINUTES,
             "next": request.POST.get("next") or request.GET.get("next", ""),

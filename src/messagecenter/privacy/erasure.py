@@ -27,7 +27,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from messagecenter.accounts.models import ApiToken, BrowserSession, Role, User
+from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.conversations.models import (
     Attachment,
     Conversation,
@@ -183,6 +183,7 @@ def _own_rows(
     removed["API tokens"] += ApiToken.objects.filter(user=person).delete()[0]
     removed["two-factor devices"] += TOTPDevice.objects.filter(user=person).delete()[0]
     removed["two-factor devices"] += StaticDevice.objects.filter(user=person).delete()[0]
+    removed["two-factor devices"] += Passkey.objects.filter(user=person).delete()[0]
     removed["sign-in records"] += AccessAttempt.objects.filter(username=username).delete()[0]
     removed["sign-in records"] += AccessFailureLog.objects.filter(username=username).delete()[0]
     removed["sign-in records"] += AccessLog.objects.filter(username=username).delete()[0]

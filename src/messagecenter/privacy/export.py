@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from messagecenter.accounts.models import ApiToken, BrowserSession, User
+from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Participant, ResponseTime, SavedReply
 from messagecenter.delivery.models import Email, InboundEmail, Preference, Suppression
@@ -115,6 +115,8 @@ def _devices(user: User, collected: Collected) -> Any:
             TOTPDevice.objects.filter(user=user),
             exclude=("key", "throttling_failure_timestamp", "throttling_failure_count"),
         ),
+        # Each passkey's name and uses; its public key is a credential's half (binary).
+        "passkeys": rows(Passkey.objects.filter(user=user), exclude=("public_key",)),
         "recovery_code_sets": [
             {"id": device.pk, "name": device.name, "codes_left": device.token_set.count()}
             for device in StaticDevice.objects.filter(user=user).order_by("pk")
@@ -283,6 +285,7 @@ SECTIONS: tuple[Section, ...] = (
             "accounts.ApiToken",
             "otp_totp.TOTPDevice",
             "otp_static.StaticDevice",
+            "accounts.Passkey",
             "axes.AccessFailureLog",
             "axes.AccessAttempt",
             "axes.AccessLog",
