@@ -814,6 +814,246 @@ HELD_OUT: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# A second batch, written by hand on 2 December 2026 before the rules were changed for the
+# first batch's three misses, and never tuned on: the first batch has been looked at since.
+HELD_OUT_2: list[tuple[str, str, str, str, list[str]]] = [
+    (
+        "ordinary",
+        "Maple & Moss",
+        "seller",
+        "Your code for the parcel locker is in the carrier's text message; the locker is at "
+        "the Shell station on 5th Ave.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Tom",
+        "buyer",
+        "Can you send the invoice? Our accounts team needs it with the VAT number for "
+        "reimbursement.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Blue Harbor Prints",
+        "seller",
+        "Printed on 300 gsm paper, 12 x 18 in. Ships in a tube via USPS Priority, about $8.45.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Priya",
+        "buyer",
+        "The app keeps asking me to verify my email, is that something on your side?",
+        [],
+    ),
+    (
+        "ordinary",
+        "Koto Ceramics",
+        "seller",
+        "Sorry for the delay! We were closed for the holiday. Your bowls ship Monday, order "
+        "113-2245789-0031124.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Daniel R.",
+        "buyer",
+        "I paid with my credit card through checkout yesterday, but the order still says "
+        "pending. Any idea?",
+        [],
+    ),
+    (
+        "ordinary",
+        "Northwind Audio",
+        "seller",
+        "Firmware update: hold the power button for 10 seconds until the LED blinks twice, "
+        "then pair again.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Sofia",
+        "buyer",
+        "Apartment 4B, buzzer code 1942 — the courier can ring and I'll come down.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Gearhouse",
+        "seller",
+        "Replacement part number 55-1024-7781 is on its way; the old one can go in the recycling.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Chris",
+        "buyer",
+        "Whats the warranty on this? My last one broke after 13 months.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Lumen Lighting",
+        "seller",
+        "Our support team is online 9–5 ET on weekdays; reply here anytime and we'll answer "
+        "in this chat.",
+        [],
+    ),
+    (
+        "ordinary",
+        "Mei",
+        "buyer",
+        "Please don't ship before the 20th, I'm traveling. Text is fine here, thanks!",
+        [],
+    ),
+    (
+        "impersonation",
+        "Marketplace Resolution Center",
+        "seller",
+        "We reviewed your claim. To receive the refund, reply with the verification code we "
+        "just texted you.",
+        ["credentials", "impersonation"],
+    ),
+    (
+        "impersonation",
+        "Safe Pay Desk",
+        "seller",
+        "Payment on hold. Confirm the last four digits and expiry date of your card to release it.",
+        ["credentials"],
+    ),
+    (
+        "impersonation",
+        "m.arketplace_team",
+        "buyer",
+        "Hi, marketplace team here. Your listing breaks our rules; log in at "
+        "marketpIace-sellers.com within 24h or it will be removed.",
+        ["impersonation", "links"],
+    ),
+    (
+        "impersonation",
+        "Gadget Barn",
+        "seller",
+        "Good news: you're eligible for a $50 rebate. Just share your online banking login "
+        "so we can deposit it.",
+        ["credentials"],
+    ),
+    (
+        "impersonation",
+        "\u216farketplace Care",
+        "seller",
+        "Your order was flagged. Call our fraud line now.",
+        ["impersonation"],
+    ),
+    (
+        "impersonation",
+        "Fresh Finds",
+        "seller",
+        "Pay with Apple gift cards and I'll knock 20% off, just send the codes here.",
+        ["payment"],
+    ),
+    (
+        "impersonation",
+        "jenny",
+        "buyer",
+        "I'm with Marketplace security. Forward me the login link we emailed you so I can "
+        "confirm it's you.",
+        ["credentials", "impersonation"],
+    ),
+    (
+        "impersonation",
+        "TopDeals",
+        "seller",
+        "Bank transfer only, I'll give 10% off. IBAN on request.",
+        ["payment"],
+    ),
+    (
+        "obfuscated_contact",
+        "Rafael",
+        "buyer",
+        "my number is 6 4 6 - 5 5 5 - 0 1 9 8",
+        ["contact_phone"],
+    ),
+    (
+        "obfuscated_contact",
+        "Cedar & Pine",
+        "seller",
+        "reach us at info at cedarpine dot shop",
+        ["contact_email"],
+    ),
+    (
+        "obfuscated_contact",
+        "Lena",
+        "buyer",
+        "add me on telegram: lena_k_88",
+        ["contact_messenger"],
+    ),
+    (
+        "obfuscated_contact",
+        "Dune Supply",
+        "seller",
+        "WA: plus one, three one two, five five five, zero one four four",
+        ["contact_messenger", "contact_phone"],
+    ),
+    (
+        "obfuscated_contact",
+        "Oskar",
+        "buyer",
+        "email me — oskar.lind (at) proton (dot) me",
+        ["contact_email"],
+    ),
+    (
+        "obfuscated_contact",
+        "Ridge Outfitters",
+        "seller",
+        "Cheaper if you Zelle me: ridge dot outfitters at yahoo dot com",
+        ["contact_email", "payment"],
+    ),
+    (
+        "obfuscated_contact",
+        "Yuki",
+        "buyer",
+        "my IG is yuki.draws — DM me there",
+        ["contact_messenger"],
+    ),
+    (
+        "obfuscated_contact",
+        "Atlas Sporting Goods",
+        "seller",
+        "call or text: four-one-five, 8 6 7, five-three-0-nine",
+        ["contact_phone"],
+    ),
+    (
+        "obfuscated_contact",
+        "Ben",
+        "buyer",
+        "gmail: ben.t.hollis",
+        ["contact_email"],
+    ),
+    (
+        "obfuscated_contact",
+        "Bloom Florals",
+        "seller",
+        "my cashapp is $BloomByKay",
+        ["contact_payment_link"],
+    ),
+    (
+        "obfuscated_contact",
+        "Ana",
+        "buyer",
+        "hit me up on whatsap, 07700 900123",
+        ["contact_messenger", "contact_phone"],
+    ),
+    (
+        "obfuscated_contact",
+        "Pixel Forge",
+        "seller",
+        "Skype me: pixel.forge.studio",
+        ["contact_messenger"],
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -849,9 +1089,10 @@ def build() -> list[dict[str, object]]:
         for _ in range(count):
             body, expected = contact_message(kind)
             add(group, choice(BUYERS + SHOPS), choice(["buyer", "seller"]), body, expected)
-    for group, name, role, body, expected in HELD_OUT:
-        add(group, name, role, body, expected)
-        records[-1]["held_out"] = True
+    for batch, held_out in enumerate((HELD_OUT, HELD_OUT_2), 1):
+        for group, name, role, body, expected in held_out:
+            add(group, name, role, body, expected)
+            records[-1]["held_out"] = batch
     return records
 
 

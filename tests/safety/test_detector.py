@@ -5,7 +5,7 @@ import pytest
 from messagecenter.safety.contacts import MASK
 from messagecenter.safety.detector import Sender, check
 from messagecenter.safety.text import has_mixed_scripts, skeleton
-from messagecenter.safety.vocabulary import Vocabulary
+from messagecenter.safety.vocabulary import DETECTOR_VERSION, Vocabulary
 
 VOCABULARY = Vocabulary()
 SELLER = Sender("Brightside Home & Kitchen", "seller")
@@ -151,7 +151,7 @@ def test_operator_policy_decides_per_category() -> None:
 def test_version_names_the_detector_and_the_vocabulary() -> None:
     changed = replace(VOCABULARY, operator_names=("Shopzilla",))
 
-    assert check("hi", BUYER, VOCABULARY).version.startswith("1.")
+    assert check("hi", BUYER, VOCABULARY).version.startswith(f"{DETECTOR_VERSION}.0.")
     assert check("hi", BUYER, VOCABULARY).version != check("hi", BUYER, changed).version
 
 
@@ -175,3 +175,44 @@ def test_ordinary_marketplace_messages_are_ok(body: str) -> None:
 def test_the_marketplace_and_its_agents_are_not_checked() -> None:
     for role in ("marketplace", "agent", "admin"):
         assert check(DEMO_SCAM, Sender("Marketplace", role), VOCABULARY).level == "ok"  # type: ignore[arg-type]
+
+
+# The held-out set's first batch missed these (docs/safety.md#evaluation); each beside
+# ordinary messages that look like it and must stay ok.
+@pytest.mark.parametrize(
+    ("body", "category"),
+    [
+        (
+            "To finish your refund we need the 6-digit code you just received by text.",
+            "credentials",
+        ),
+        ("Please send me the six digit code from the SMS.", "credentials"),
+        ("my digits: 4one5 - 8six7 - 53oh9", "contact_phone"),
+        ("call 2one2, 555, 01four4", "contact_phone"),
+        ("ping me on whats app, same name as the shop", "contact_messenger"),
+        ("I'm on what's app, add me", "contact_messenger"),
+        ("message me on whatsap", "contact_messenger"),
+        ("let's continue on tele gram", "contact_messenger"),
+    ],
+)
+def test_what_the_first_held_out_batch_missed_is_found(body: str, category: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert category in verdict.categories
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Enter the 6-digit code at the parcel locker to open it.",
+        "The lock takes a 4-digit code; turn the dials to set your own.",
+        "Use the 5 digit code on the gift receipt to exchange it.",
+        "Model X1one fits 2 of 3 shelves.",
+        "Someone at number 4 will take it in.",
+        "Whats the warranty on this? My last one broke after 13 months.",
+        "What is the app called? I can't find the tracking in it.",
+    ],
+)
+def test_what_looks_like_those_misses_stays_ok(body: str) -> None:
+    assert check(body, BUYER, VOCABULARY).level == "ok"
+    assert check(body, BUYER, VOCABULARY).masked_body is None

@@ -14,7 +14,7 @@ from messagecenter.errors import InvalidInput, NotAllowed
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import vocabulary_actions, vocabulary_cache
 from messagecenter.safety.models import VocabularyEntry, VocabularyRevision
-from messagecenter.safety.vocabulary import default_lists
+from messagecenter.safety.vocabulary import DETECTOR_VERSION, default_lists
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_the_defaults_are_there_after_migrate_as_revision_one() -> None:
     assert revision.lists == {kind: list(values) for kind, values in defaults.items()}
     vocabulary = vocabulary_cache.current()
     assert vocabulary.revision == 1
-    assert vocabulary.version.startswith("1.1.")
+    assert vocabulary.version.startswith(f"{DETECTOR_VERSION}.1.")
     assert vocabulary.operator_names == ("Marketplace",)
 
 
@@ -86,8 +86,8 @@ def test_an_operator_name_added_in_the_admin_judges_the_next_message_with_its_ve
     assert Message.objects.get(pk=before.pk).safety_verdict == "ok"
     assert after.safety_verdict == "warn"
     assert [reason["code"] for reason in after.safety_reasons] == ["name_imitates_operator"]
-    assert before_version.startswith("1.1.")
-    assert after.safety_version.startswith("1.2.")
+    assert before_version.startswith(f"{DETECTOR_VERSION}.1.")
+    assert after.safety_version.startswith(f"{DETECTOR_VERSION}.2.")
     assert after.safety_version == vocabulary_cache.current().version
 
 
@@ -111,7 +111,7 @@ def test_an_entry_turned_off_in_the_change_form_stops_counting(
     assert [reason["code"] for reason in second.safety_reasons] == ["link_outside"]
     assert newest_revision().change == "Turned off Trusted outside domain: ups.com"
     assert "ups.com" not in newest_revision().lists["trusted_domain"]
-    assert second.safety_version.startswith("1.2.")
+    assert second.safety_version.startswith(f"{DETECTOR_VERSION}.2.")
 
 
 def test_a_form_saved_unchanged_publishes_no_revision(staff: User) -> None:

@@ -59,6 +59,14 @@ _DIGIT_WORDS = (
 _SPELLED_NUMBER = re.compile(
     rf"(?i)(?<![\w-])(?:(?:\d|{_DIGIT_WORDS})(?:\s*[-.,/]?\s*|\s+)){{6,}}(?:\d|{_DIGIT_WORDS})\b"
 )
+# Digits and spelled digits glued together inside groups ("4one5 - 8six7 - 53oh9"): a group
+# is a run of digits and digit words, groups are split by a dash, dot, comma, slash or space.
+_GLUED_HINT = re.compile(rf"(?i)\d(?:{_DIGIT_WORDS})|(?:{_DIGIT_WORDS})\d")
+_GLUED_GROUP = rf"(?:\d|{_DIGIT_WORDS})+"
+_GLUED_NUMBER = re.compile(
+    rf"(?i)(?<![a-z0-9-]){_GLUED_GROUP}(?:(?:\s*[-.,/]\s*|\s+){_GLUED_GROUP})+(?![a-z0-9])"
+)
+_DIGIT_OR_WORD = re.compile(rf"(?i)\d|{_DIGIT_WORDS}")
 _SEVEN_DIGITS = re.compile(r"(?:\d\D*){7}")
 _SPELLED_DIGIT = re.compile(rf"(?i)\b(?:{_DIGIT_WORDS})\b")
 # A long number with phone-ish words before it ("call me on 4155550123").
@@ -75,11 +83,20 @@ _NOT_PHONE_WORDS = re.compile(
 _LONG_DIGITS = re.compile(r"(?<![\w-])\+?\d(?:[\s().-]{0,2}\d){9,13}(?![\w-])")
 
 
+# How people write some messengers' names apart from the vocabulary's spelling: "whats app",
+# "what's app", "whatsap", "tele gram".
+_SPELLINGS = {"whatsapp": r"wh?at['’]?s[\s.-]?app?", "telegram": r"tele[\s.-]?gram"}
+
+
+def _spelling(messenger: str) -> str:
+    return _SPELLINGS.get(messenger, re.escape(messenger))
+
+
 @cache
 def _messenger_patterns(
     messengers: tuple[str, ...],
 ) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    names = "|".join(sorted((re.escape(m) for m in messengers), key=len, reverse=True))
+    names = "|".join(sorted((_spelling(m) for m in messengers), key=len, reverse=True))
     # A messenger's name followed by a handle or a number: "Telegram: @john_k", "wa 415…".
     handle = re.compile(
         rf"(?i)\b(?:{names})\b[\s:=-]{{0,4}}(?:(?:me|id|is|at|on|handle|username|user|name|"
@@ -88,7 +105,7 @@ def _messenger_patterns(
     )
     # "add me on WhatsApp", "let's continue on Telegram": only names that are not words.
     unambiguous = "|".join(
-        re.escape(m)
+        _spelling(m)
         for m in messengers
         if m in {"whatsapp", "telegram", "wechat", "viber", "skype", "kik", "threema", "wickr"}
     )
@@ -159,10 +176,10 @@ def _is_address_like(text: str, vocabulary: Vocabulary) -> bool:
 
 
 def _phones(body: str, region: str) -> list[ContactFinding]:
+    found = _glued_numbers(body) if _GLUED_HINT.search(body) else []
     has_seven_digits = _SEVEN_DIGITS.search(body) is not None
     if not has_seven_digits and not _SPELLED_DIGIT.search(body):
-        return []
-    found = []
+        return found
     for match in _SPELLED_NUMBER.finditer(body):
         digits = sum(1 for _ in re.finditer(rf"(?i)\d|\b(?:{_DIGIT_WORDS})\b", match.group(0)))
         spelled = len(_SPELLED_DIGIT.findall(match.group(0)))
@@ -184,6 +201,17 @@ def _phones(body: str, region: str) -> list[ContactFinding]:
     for match in _LONG_DIGITS.finditer(body):
         before = body[max(0, match.start() - 40) : match.start()]
         if _PHONE_WORDS.search(before) and not _NOT_PHONE_WORDS.search(before):
+            found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
+    return found
+
+
+def _glued_numbers(body: str) -> list[ContactFinding]:
+    """Seven digits or more, some spelled out and glued to others ("4one5"): nothing else
+    writes numbers that way (a model or tracking number has no spelled digits)."""
+    found = []
+    for match in _GLUED_NUMBER.finditer(body):
+        text = match.group(0)
+        if len(_DIGIT_OR_WORD.findall(text)) >= 7 and _GLUED_HINT.search(text):
             found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
     return found
 

@@ -347,6 +347,11 @@ _CREDENTIALS = re.compile(
     r"|\bthe\s+code\s+(?:we|i|that\s+was)?\s*(?:just\s+)?sent\s+(?:you|to\s+your)"
     r"|\b(?:tell|send|give|read|forward|share|text)\s+(?:me|us)\s+(?:the|that|this|your)\s+"
     r"(?:\w+\s+)?code\b"
+    # "we need the 6-digit code you just received": a code of so many digits asked for. Not
+    # after "enter", "type" or "use": a parcel locker's or a door's code is entered there.
+    r"|\b(?:need|needs|send|give|tell|share|forward|read|reply\s+with|text|provide|confirm|"
+    r"verify)\b(?:\W+\w+){0,4}?\W+(?:\d|four|five|six|seven|eight)[- ]?digits?\s+"
+    r"(?:code|pin|passcode)\b"
 )
 _PAYMENT = re.compile(
     r"\b(?:outside|off)\s+(?:of\s+)?(?:the\s+)?(?:marketplace|platform|site|app|website)"

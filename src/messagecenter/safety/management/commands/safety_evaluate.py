@@ -6,6 +6,12 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from messagecenter.safety import evaluation, vocabulary_cache
 
+# The hand-written rows, printed apart (scripts/safety_evaluation_set.py says how each came).
+HELD_OUT_BATCHES = {
+    1: "written after the rules were tuned; its three misses were looked at and fixed since",
+    2: "written before those fixes, never tuned on",
+}
+
 
 class Command(BaseCommand):
     help = (
@@ -23,13 +29,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["path"] or evaluation.default_set()
         records = evaluation.load(path)
-        result = evaluation.evaluate(records, vocabulary_cache.current())
+        vocabulary = vocabulary_cache.current()
+        result = evaluation.evaluate(records, vocabulary)
         self.stdout.write(result.as_text())
-        held_out = [record for record in records if record.get("held_out")]
-        if held_out:
+        batches: dict[int, list[dict[str, Any]]] = {}
+        for record in records:
+            if record.get("held_out"):
+                batches.setdefault(int(record["held_out"]), []).append(record)
+        for batch, held_out in sorted(batches.items()):
             self.stdout.write(
-                "\nHeld out (written after the rules were tuned, never tuned on):\n"
-                + evaluation.evaluate(held_out, vocabulary_cache.current()).as_text()
+                f"\nHeld out, batch {batch} ({HELD_OUT_BATCHES.get(batch, 'written by hand')}):\n"
+                + evaluation.evaluate(held_out, vocabulary).as_text()
             )
         if options["show_misses"]:
             for miss in result.misses:
