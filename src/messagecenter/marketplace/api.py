@@ -35,6 +35,7 @@ from messagecenter.errors import NotFound, TooLarge
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace import actions as marketplace_actions
 from messagecenter.marketplace import events, queries, return_actions
+from messagecenter.marketplace import messages as marketplace_messages
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
@@ -461,7 +462,7 @@ def return_out(return_request: ReturnRequest) -> ReturnDetailOut:
         decline_reason=return_request.decline_reason,
         instructions=return_request.instructions,
         label=(
-            return_actions.return_label(return_request)
+            marketplace_messages.return_label(return_request)
             if return_request.status == ReturnStatus.APPROVED
             else ""
         ),

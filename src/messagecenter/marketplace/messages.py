@@ -1,9 +1,11 @@
 """The messages from the marketplace that its events and its returns become: what an order
-event's or a membership's message says (the actions in actions.py change the rows and
-call these), which conversation each goes to, and how times and orders read in them. Topic keys
+event's, a return's or a membership's message says (actions.py and return_actions.py
+change the rows and call these), which conversation each goes to, and how times and
+orders read in them. Topic keys
 (conversations/topics.py): the buyer's updates and returns of one order each share one
 conversation; a seller's notes about the order are that seller's own conversation."""
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from messagecenter.conversations import topics
 from messagecenter.conversations.actions import send_marketplace_message
 from messagecenter.conversations.models import Kind, Message
 from messagecenter.delivery.links import absolute
-from messagecenter.marketplace.models import Order, OrderItem, Storefront
+from messagecenter.marketplace.models import Order, OrderItem, ReturnRequest, Storefront
 from messagecenter.marketplace.presentation import money
 from messagecenter.web import dates
 
@@ -175,6 +177,278 @@ def account_notice(
         body=f"{body}\n\n— The marketplace, {when(occurred_at, user)}",
     )
     return [(user, message)]
+
+
+# --- what each step of a return says -----------------------------------------------------
+
+
+def return_requested(
+    return_request: ReturnRequest,
+    chosen: Sequence[tuple[OrderItem, int]],
+    titles: list[str],
+    *,
+    has_note: bool,
+    photos: int,
+    now: datetime,
+) -> list[tuple[User, Message]]:
+    """A return the buyer started on the order page: to the buyer, and to the seller who
+    decides it."""
+    order = return_request.order
+    storefront = return_request.storefront
+    assert storefront is not None  # a return started here is always one shop's
+    what = "\n".join(f"• {quantity} × {item.title}" for item, quantity in chosen)
+    resolution = return_request.get_resolution_display().lower()
+    return [
+        returns_update(
+            order,
+            f"We received your request on {when(now, order.buyer)} to return items from order "
+            f"#{order.number} (return {return_request.reference}):\n\n{what}\n\n"
+            f"Reason: {return_request.reason}. You asked for a "
+            f"{resolution}. {storefront.name} will "
+            "approve or decline it; we'll write to you here.",
+            titles,
+        ),
+        to_seller(
+            order,
+            storefront,
+            Kind.RETURNS,
+            "returns",
+            f"Return requested for order #{order.number}",
+            f"{order.buyer.public_name} asked on "
+            f"{when(now, storefront.seller)} to return items from order "
+            f"#{order.number} (return {return_request.reference}) for a "
+            f"{resolution}:\n\n{what}\n\n"
+            f"Reason: {return_request.reason}."
+            + (" The buyer added a note." if has_note else "")
+            + (f" The buyer added {photos} photo(s)." if photos else "")
+            + f"\n\nApprove or decline it on the order page: {order_path(order)}#returns",
+        ),
+    ]
+
+
+def return_approved(
+    return_request: ReturnRequest,
+    instructions: str,
+    *,
+    written_by_seller: bool,
+    is_auto_approved: bool,
+    now: datetime,
+) -> list[tuple[User, Message]]:
+    # The seller's own words are quoted as theirs: a message from the marketplace must
+    # not lend its Official badge to what a seller wrote (docs/safety.md).
+    heading = (
+        f"How to send it back (written by {seller_name(return_request)}):"
+        if written_by_seller
+        else "How to send it back:"
+    )
+    how = "was approved automatically" if is_auto_approved else "was approved"
+    order = return_request.order
+    return _tell_both(
+        return_request,
+        f"Your return {return_request.reference} for order #{order.number} "
+        f"{how} on {when(now, _buyer(return_request))}.\n\n{heading}\n{instructions}\n\n"
+        f"{return_label(return_request)}",
+        f"Return {return_request.reference} (order #{order.number}) "
+        f"{how} on "
+        f"{when(now, _seller(return_request))}. Mark it received on the order page when the parcel "
+        f"arrives: {order_path(order)}#returns",
+    )
+
+
+def return_declined(
+    return_request: ReturnRequest, reason: str, now: datetime
+) -> list[tuple[User, Message]]:
+    order = return_request.order
+    return _tell_both(
+        return_request,
+        f"{seller_name(return_request)} declined your return {return_request.reference} "
+        f"for order #{order.number} on "
+        f"{when(now, _buyer(return_request))}. Their reason, in their "
+        f"words: “{reason}”\n\nIf you "
+        "think this is wrong, contact customer service from the order page.",
+        f"You declined return {return_request.reference} (order "
+        f"#{order.number}) on {when(now, _seller(return_request))}: {reason}",
+    )
+
+
+def replacement_on_its_way(
+    return_request: ReturnRequest, now: datetime
+) -> list[tuple[User, Message]]:
+    return _tell_both(
+        return_request,
+        f"{seller_name(return_request)} received the items of your return "
+        f"{return_request.reference} on "
+        f"{when(now, _buyer(return_request))} and shipped your replacement.",
+        f"You marked the items of return {return_request.reference} (order "
+        f"#{return_request.order.number}) received on "
+        f"{when(now, _seller(return_request))}: ship the replacement.",
+    )
+
+
+def refunded_on_receipt(
+    return_request: ReturnRequest, amount_cents: int, now: datetime
+) -> list[tuple[User, Message]]:
+    order = return_request.order
+    amount = money(amount_cents, order.currency)
+    return _tell_both(
+        return_request,
+        f"{seller_name(return_request)} received the items of your return "
+        f"{return_request.reference} on "
+        f"{when(now, _buyer(return_request))}. We issued a refund of "
+        f"{amount} to your original payment method.",
+        f"You marked the items of return {return_request.reference} (order "
+        f"#{order.number}) received on "
+        f"{when(now, _seller(return_request))}. The buyer was refunded "
+        f"{amount}.",
+    )
+
+
+def return_label(return_request: ReturnRequest) -> str:
+    """The words the buyer puts on (or in) the parcel: enough for the seller to match it."""
+    return (
+        f"Return label — RETURN {return_request.reference}\n"
+        f"Order #{return_request.order.number}\n"
+        f"From: {return_request.order.buyer.public_name}\n"
+        f"To: {seller_name(return_request)}, returns"
+    )
+
+
+def return_announced(
+    order: Order, items: list[OrderItem], reference: str, reason: str, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    """A return the marketplace announced (return.requested): to the buyer, and a note to
+    each shop on the order."""
+    sent = [
+        returns_update(
+            order,
+            f"We received your request to return items from order #{order.number} on "
+            f"{when(occurred_at, order.buyer)} (return {reference}, reason: "
+            f"{reason}). We'll write to you here when it is approved.",
+            [item.title for item in items],
+        )
+    ]
+    for storefront in storefronts_of(items):
+        sent.append(
+            to_seller(
+                order,
+                storefront,
+                Kind.RETURNS,
+                "returns",
+                f"Return requested for order #{order.number}",
+                f"{order.buyer.public_name} asked on "
+                f"{when(occurred_at, storefront.seller)} to return "
+                f"items from order #{order.number} (return {reference}). "
+                f"Reason: {reason}",
+            )
+        )
+    return sent
+
+
+def return_approved_by_marketplace(
+    return_request: ReturnRequest, note: str | None, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    order = return_request.order
+    return _tell_both(
+        return_request,
+        f"Your return {return_request.reference} for order #{order.number} was approved "
+        f"on {when(occurred_at, _buyer(return_request))}.{_note(note)}",
+        f"Return {return_request.reference} (order #{order.number}) was approved by the "
+        f"marketplace on {when(occurred_at, _seller(return_request))}.",
+    )
+
+
+def return_received_by_marketplace(
+    return_request: ReturnRequest, note: str | None, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    order = return_request.order
+    return _tell_both(
+        return_request,
+        f"We received the items of your return {return_request.reference} for order "
+        f"#{order.number} on "
+        f"{when(occurred_at, _buyer(return_request))}. We'll write to you here about "
+        f"your refund.{_note(note)}",
+        f"The marketplace received the items of return {return_request.reference} "
+        f"(order #{order.number}) on {when(occurred_at, _seller(return_request))}.",
+    )
+
+
+def refund_failed(
+    order: Order, amount: str, reason: str, occurred_at: datetime
+) -> list[tuple[User, Message]]:
+    return [
+        returns_update(
+            order,
+            f"We could not refund {amount} for order #{order.number} "
+            f"({when(occurred_at, order.buyer)}): {reason}\n\nWe'll try again; "
+            "if it keeps failing, contact customer service from the order page.",
+        )
+    ]
+
+
+def refund_issued(
+    order: Order,
+    return_request: ReturnRequest | None,
+    amount: str,
+    reason: str,
+    occurred_at: datetime,
+) -> list[tuple[User, Message]]:
+    """A refund the marketplace's payments made: to the buyer, and to the seller of the
+    return it is for (a refund of no return: the buyer alone)."""
+    text = (
+        f"We issued a refund of {amount} for order #{order.number} on "
+        f"{when(occurred_at, order.buyer)} ({reason})."
+    )
+    if return_request is None:
+        return [returns_update(order, text)]
+    return _tell_both(
+        return_request,
+        text,
+        f"The marketplace refunded {amount} for return {return_request.reference} (order "
+        f"#{order.number}) on {when(occurred_at, _seller(return_request))}.",
+    )
+
+
+def seller_name(return_request: ReturnRequest) -> str:
+    storefront = return_request.storefront
+    return storefront.name if storefront is not None else "The seller"
+
+
+def _tell_both(
+    return_request: ReturnRequest, to_buyer: str, to_seller_text: str
+) -> list[tuple[User, Message]]:
+    """A step in both Message Centers, in Returns & refunds: the buyer's conversation
+    about the order's returns, and the seller's (a return an event announced without
+    items has no seller of its own: only the buyer hears of it)."""
+    order = return_request.order
+    sent = [returns_update(order, to_buyer)]
+    storefront: Storefront | None = return_request.storefront
+    if storefront is not None:
+        sent.append(
+            to_seller(
+                order,
+                storefront,
+                Kind.RETURNS,
+                "returns",
+                f"Return requested for order #{order.number}",
+                to_seller_text,
+            )
+        )
+    return sent
+
+
+def _buyer(return_request: ReturnRequest) -> User:
+    return return_request.order.buyer
+
+
+def _seller(return_request: ReturnRequest) -> User | None:
+    """Who reads the seller's side of a step (None: a return without a shop of its own,
+    which only the buyer hears of)."""
+    storefront = return_request.storefront
+    return storefront.seller if storefront is not None else None
+
+
+def _note(note: str | None) -> str:
+    return f"\n\n{note}" if note else ""
 
 
 def _tracking(tracking_number: str | None) -> str:

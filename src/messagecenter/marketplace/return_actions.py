@@ -25,17 +25,10 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.attachments import store_attachments
 from messagecenter.conversations.actions.checks import clean_idempotency_key
-from messagecenter.conversations.models import Kind, Message
+from messagecenter.conversations.models import Message
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed
-from messagecenter.marketplace import events, queries
+from messagecenter.marketplace import events, messages, queries
 from messagecenter.marketplace.events import UnknownSubject
-from messagecenter.marketplace.messages import (
-    order_path,
-    returns_update,
-    storefronts_of,
-    to_seller,
-    when,
-)
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
@@ -47,7 +40,6 @@ from messagecenter.marketplace.models import (
     ReturnRequest,
     ReturnResolution,
     ReturnStatus,
-    Storefront,
 )
 from messagecenter.marketplace.presentation import money
 
@@ -172,31 +164,13 @@ def request_return(
             )
             for photo in stored
         )
-        titles = [item.title for item in items]
-        what = _lines_text(chosen)
-        returns_update(
-            order,
-            f"We received your request on {when(now, order.buyer)} to return items from order "
-            f"#{order.number} (return {return_request.reference}):\n\n{what}\n\n"
-            f"Reason: {return_request.reason}. You asked for a "
-            f"{return_request.get_resolution_display().lower()}. {storefront.name} will "
-            "approve or decline it; we'll write to you here.",
-            titles,
-        )
-        to_seller(
-            order,
-            storefront,
-            Kind.RETURNS,
-            "returns",
-            f"Return requested for order #{order.number}",
-            f"{order.buyer.public_name} asked on "
-            f"{when(now, storefront.seller)} to return items from order "
-            f"#{order.number} (return {return_request.reference}) for a "
-            f"{return_request.get_resolution_display().lower()}:\n\n{what}\n\n"
-            f"Reason: {return_request.reason}."
-            + (" The buyer added a note." if note else "")
-            + (f" The buyer added {len(stored)} photo(s)." if stored else "")
-            + f"\n\nApprove or decline it on the order page: {order_path(order)}#returns",
+        messages.return_requested(
+            return_request,
+            chosen,
+            [item.title for item in items],
+            has_note=bool(note),
+            photos=len(stored),
+            now=now,
         )
         value = sum(item.unit_price_cents * quantity for item, quantity in chosen)
         if (
@@ -248,13 +222,6 @@ def _new_reference() -> str:
     """Short enough to write on a parcel; unique per order by the database's index (a
     clash of 40 random bits on one order is an IntegrityError, not a merged return)."""
     return f"RET-{secrets.token_hex(5).upper()}"
-
-
-def _lines_text(lines: Sequence[tuple[OrderItem, int]]) -> str:
-    return "\n".join(f"• {quantity} × {item.title}" for item, quantity in lines)
-
-
-# --- the seller ---------------------------------------------------------------------------
 
 
 def decide_return(
@@ -309,15 +276,7 @@ def mark_return_received(
         return_request.order = order
         if return_request.resolution == ReturnResolution.REPLACEMENT:
             _move(return_request, ReturnStatus.REPLACED, RECEIVABLE, received_at=now)
-            _tell_both(
-                return_request,
-                f"{_seller_name(return_request)} received the items of your return "
-                f"{return_request.reference} on "
-                f"{when(now, _buyer(return_request))} and shipped your replacement.",
-                f"You marked the items of return {return_request.reference} (order "
-                f"#{order.number}) received on "
-                f"{when(now, _seller(return_request))}: ship the replacement.",
-            )
+            messages.replacement_on_its_way(return_request, now)
         else:
             _move(return_request, ReturnStatus.REFUNDED, RECEIVABLE, received_at=now)
             amount = min(_value(return_request), _refundable(order))
@@ -331,17 +290,7 @@ def mark_return_received(
                     f"Return {return_request.reference} has been refunded already.",
                     code="return_state_changed",
                 )
-            _tell_both(
-                return_request,
-                f"{_seller_name(return_request)} received the items of your return "
-                f"{return_request.reference} on "
-                f"{when(now, _buyer(return_request))}. We issued a refund of "
-                f"{money(amount, order.currency)} to your original payment method.",
-                f"You marked the items of return {return_request.reference} (order "
-                f"#{order.number}) received on "
-                f"{when(now, _seller(return_request))}. The buyer was refunded "
-                f"{money(amount, order.currency)}.",
-            )
+            messages.refunded_on_receipt(return_request, amount, now)
     return_request.refresh_from_db()
     return return_request
 
@@ -349,15 +298,12 @@ def mark_return_received(
 def _approve(
     return_request: ReturnRequest, now: datetime, *, instructions: str, is_auto_approved: bool
 ) -> None:
-    # The seller's own words are quoted as theirs: a message from the marketplace must
-    # not lend its Official badge to what a seller wrote (docs/safety.md).
-    heading = f"How to send it back (written by {_seller_name(return_request)}):"
+    written_by_seller = bool(instructions)
     if not instructions:
-        heading = "How to send it back:"
         instructions = settings.RETURNS_INSTRUCTIONS.format(
             reference=return_request.reference,
             order_number=return_request.order.number,
-            storefront=_seller_name(return_request),
+            storefront=messages.seller_name(return_request),
         )
     _move(
         return_request,
@@ -367,16 +313,12 @@ def _approve(
         instructions=instructions,
         is_auto_approved=is_auto_approved,
     )
-    how = "was approved automatically" if is_auto_approved else "was approved"
-    _tell_both(
+    messages.return_approved(
         return_request,
-        f"Your return {return_request.reference} for order #{return_request.order.number} "
-        f"{how} on {when(now, _buyer(return_request))}.\n\n{heading}\n{instructions}\n\n"
-        f"{return_label(return_request)}",
-        f"Return {return_request.reference} (order #{return_request.order.number}) "
-        f"{how} on "
-        f"{when(now, _seller(return_request))}. Mark it received on the order page when the parcel "
-        f"arrives: {order_path(return_request.order)}#returns",
+        instructions,
+        written_by_seller=written_by_seller,
+        is_auto_approved=is_auto_approved,
+        now=now,
     )
 
 
@@ -388,26 +330,7 @@ def _decline(return_request: ReturnRequest, now: datetime, reason: str) -> None:
         decided_at=now,
         decline_reason=reason,
     )
-    _tell_both(
-        return_request,
-        f"{_seller_name(return_request)} declined your return {return_request.reference} "
-        f"for order #{return_request.order.number} on "
-        f"{when(now, _buyer(return_request))}. Their reason, in their "
-        f"words: “{reason}”\n\nIf you "
-        "think this is wrong, contact customer service from the order page.",
-        f"You declined return {return_request.reference} (order "
-        f"#{return_request.order.number}) on {when(now, _seller(return_request))}: {reason}",
-    )
-
-
-def return_label(return_request: ReturnRequest) -> str:
-    """The words the buyer puts on (or in) the parcel: enough for the seller to match it."""
-    return (
-        f"Return label — RETURN {return_request.reference}\n"
-        f"Order #{return_request.order.number}\n"
-        f"From: {return_request.order.buyer.public_name}\n"
-        f"To: {_seller_name(return_request)}, returns"
-    )
+    messages.return_declined(return_request, reason, now)
 
 
 # --- refunds decided elsewhere ------------------------------------------------------------
@@ -472,30 +395,9 @@ def return_requested_event(event: events.ReturnRequested) -> Sent:
     items = list(
         OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
     )
-    sent = [
-        returns_update(
-            order,
-            f"We received your request to return items from order #{order.number} on "
-            f"{when(event.occurred_at, order.buyer)} (return {data.return_reference}, reason: "
-            f"{data.reason}). We'll write to you here when it is approved.",
-            [item.title for item in items],
-        )
-    ]
-    for storefront in storefronts_of(items):
-        sent.append(
-            to_seller(
-                order,
-                storefront,
-                Kind.RETURNS,
-                "returns",
-                f"Return requested for order #{order.number}",
-                f"{order.buyer.public_name} asked on "
-                f"{when(event.occurred_at, storefront.seller)} to return "
-                f"items from order #{order.number} (return {data.return_reference}). "
-                f"Reason: {data.reason}",
-            )
-        )
-    return sent
+    return messages.return_announced(
+        order, items, data.return_reference, data.reason, event.occurred_at
+    )
 
 
 def return_approved_event(event: events.ReturnApproved) -> Sent:
@@ -509,12 +411,8 @@ def return_approved_event(event: events.ReturnApproved) -> Sent:
     )
     if not moved:
         return []
-    return _tell_both(
-        return_request,
-        f"Your return {event.data.return_reference} for order #{order.number} was approved "
-        f"on {when(event.occurred_at, _buyer(return_request))}.{_note(event.data.note)}",
-        f"Return {event.data.return_reference} (order #{order.number}) was approved by the "
-        f"marketplace on {when(event.occurred_at, _seller(return_request))}.",
+    return messages.return_approved_by_marketplace(
+        return_request, event.data.note, event.occurred_at
     )
 
 
@@ -523,14 +421,8 @@ def return_received_event(event: events.ReturnReceived) -> Sent:
     return_request = _event_return(order, event.data.return_reference)
     if not _move_if(return_request, ReturnStatus.RECEIVED, received_at=event.occurred_at):
         return []
-    return _tell_both(
-        return_request,
-        f"We received the items of your return {event.data.return_reference} for order "
-        f"#{order.number} on "
-        f"{when(event.occurred_at, _buyer(return_request))}. We'll write to you here about "
-        f"your refund.{_note(event.data.note)}",
-        f"The marketplace received the items of return {event.data.return_reference} "
-        f"(order #{order.number}) on {when(event.occurred_at, _seller(return_request))}.",
+    return messages.return_received_by_marketplace(
+        return_request, event.data.note, event.occurred_at
     )
 
 
@@ -561,14 +453,7 @@ def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
             status=RefundStatus.FAILED,
             created_at=event.occurred_at,
         )
-        return [
-            returns_update(
-                order,
-                f"We could not refund {amount} for order #{order.number} "
-                f"({when(event.occurred_at, order.buyer)}): {data.reason}\n\nWe'll try again; "
-                "if it keeps failing, contact customer service from the order page.",
-            )
-        ]
+        return messages.refund_failed(order, amount, data.reason, event.occurred_at)
     if (
         return_request is not None
         and return_request.refunds.filter(status=RefundStatus.ISSUED).exists()
@@ -583,19 +468,9 @@ def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
         order, return_request, data.amount_cents, data.currency, event.occurred_at
     ):
         return []
-    text = (
-        f"We issued a refund of {amount} for order #{order.number} on "
-        f"{when(event.occurred_at, order.buyer)} ({data.reason})."
-    )
-    if return_request is None:
-        return [returns_update(order, text)]
-    _move_if(return_request, ReturnStatus.REFUNDED)
-    return _tell_both(
-        return_request,
-        text,
-        f"The marketplace refunded {amount} for return {return_request.reference} (order "
-        f"#{order.number}) on {when(event.occurred_at, _seller(return_request))}.",
-    )
+    if return_request is not None:
+        _move_if(return_request, ReturnStatus.REFUNDED)
+    return messages.refund_issued(order, return_request, amount, data.reason, event.occurred_at)
 
 
 # --- shared steps -------------------------------------------------------------------------
@@ -678,43 +553,6 @@ def _value(return_request: ReturnRequest) -> int:
     )
 
 
-def _tell_both(return_request: ReturnRequest, to_buyer: str, to_seller_text: str) -> Sent:
-    """A step in both Message Centers, in Returns & refunds: the buyer's conversation
-    about the order's returns, and the seller's (a return an event announced without
-    items has no seller of its own: only the buyer hears of it)."""
-    order = return_request.order
-    sent = [returns_update(order, to_buyer)]
-    storefront: Storefront | None = return_request.storefront
-    if storefront is not None:
-        sent.append(
-            to_seller(
-                order,
-                storefront,
-                Kind.RETURNS,
-                "returns",
-                f"Return requested for order #{order.number}",
-                to_seller_text,
-            )
-        )
-    return sent
-
-
-def _buyer(return_request: ReturnRequest) -> User:
-    return return_request.order.buyer
-
-
-def _seller(return_request: ReturnRequest) -> User | None:
-    """Who reads the seller's side of a step (None: a return without a shop of its own,
-    which only the buyer hears of)."""
-    storefront = return_request.storefront
-    return storefront.seller if storefront is not None else None
-
-
-def _seller_name(return_request: ReturnRequest) -> str:
-    storefront = return_request.storefront
-    return storefront.name if storefront is not None else "The seller"
-
-
 def _event_order(number: str) -> Order:
     order = Order.objects.select_related("buyer").filter(number=number).first()
     if order is None:
@@ -737,7 +575,3 @@ def _event_return(order: Order, reference: str) -> ReturnRequest:
         )
     return_request.order = order
     return return_request
-
-
-def _note(note: str | None) -> str:
-    return f"\n\n{note}" if note else ""

@@ -1,6 +1,6 @@
 from django import template
 
-from messagecenter.marketplace import return_actions
+from messagecenter.marketplace import messages
 from messagecenter.marketplace.models import ReturnRequest
 from messagecenter.marketplace.presentation import money
 
@@ -11,4 +11,4 @@ register.filter(money)
 
 @register.filter
 def return_label(return_request: ReturnRequest) -> str:
-    return return_actions.return_label(return_request)
+    return messages.return_label(return_request)
