@@ -111,6 +111,17 @@ def test_the_served_document_is_valid_openapi_without_duplicated_keys() -> None:
     validate(document)
 
 
+# From a signed-in browser session only: making a token (a leaked token cannot mint its
+# successor), and registering or removing a passkey (made in the browser, for this site's
+# origin; a second factor goes only after a recent sign-in, which a token is not).
+SESSION_ONLY = (
+    ("post", "/api/v1/tokens"),
+    ("post", "/api/v1/passkeys/registration-options"),
+    ("post", "/api/v1/passkeys"),
+    ("delete", "/api/v1/passkeys/{passkey_id}"),
+)
+
+
 def test_every_operation_accepts_a_token_or_a_session_except_making_tokens() -> None:
     document = openapi()
     security = {
@@ -120,7 +131,8 @@ def test_every_operation_accepts_a_token_or_a_session_except_making_tokens() -> 
         if (method, path) not in SIGNED
     }
 
-    assert security.pop(("post", "/api/v1/tokens")) == [{"SessionAuth": []}]
+    for operation in SESSION_ONLY:
+        assert security.pop(operation) == [{"SessionAuth": []}], operation
     assert {str(value) for value in security.values()} == {
         str([{"ApiTokenAuth": []}, {"SessionAuth": []}])
     }
