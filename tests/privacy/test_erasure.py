@@ -2,6 +2,7 @@
 no stored file and no log holds the person's name, e-mail address or what they wrote, and
 the operator's order records remain."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
+from django.utils import timezone
 
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import Role, User
@@ -19,7 +21,9 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import HiddenMessage, Message
 from messagecenter.errors import Conflict, NotAllowed
 from messagecenter.marketplace import messages as marketplace_messages
-from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
+from messagecenter.marketplace import return_actions
+from messagecenter.marketplace.models import Order, OrderItem, Product, Shipment, Storefront
+from messagecenter.marketplace.return_actions import ReturnLine
 from messagecenter.privacy import actions as privacy_actions
 from messagecenter.privacy import export_actions
 from messagecenter.privacy.erasure import REMOVED, erase_person
@@ -196,14 +200,15 @@ def test_the_admin_shows_what_was_kept_and_why(person: User, admin_user: User) -
 
 
 SHOP = f"{SURNAME} Kitchen"
-SHOP_TRACES = (*TRACES, SHOP)
+SHOP_TRACES = (*TRACES, SHOP, "12 Elm Row")
 
 
 @pytest.fixture
 def shopkeeper(buyer: User) -> User:
     """A sole trader whose shop bears their name: a product sold and one never ordered
-    (each described in their words), the marketplace's messages naming the shop, an answer
-    to a buyer that the buyer reported (the seller was warned, quoted), a saved reply."""
+    (each described in their words), the marketplace's messages naming the shop, a return
+    they declined in their words (quoted to the buyer), an answer to a buyer that the buyer
+    reported (the seller was warned, quoted), a saved reply."""
     seller: User = factories.SellerFactory(
         username="zebedee",
         first_name=NAME,
@@ -219,7 +224,25 @@ def shopkeeper(buyer: User) -> User:
     factories.ProductFactory(
         storefront=seller.storefront, title="Tea towel", description=f"By {NAME} {SURNAME}"
     )
-    order_placed(factories.order_with_item(buyer, sold))
+    order = factories.order_with_item(buyer, sold)
+    order_placed(order)
+    Shipment.objects.create(
+        order=order,
+        carrier="UPS",
+        tracking_number="1Z1",
+        shipped_at=timezone.now() - timedelta(days=3),
+        delivered_at=timezone.now() - timedelta(days=1),
+    )
+    started = return_actions.request_return(
+        buyer,
+        order.number,
+        [ReturnLine(OrderItem.objects.get(order=order).pk, 1)],
+        resolution="refund",
+        reason_code="no_longer_needed",
+    ).return_request
+    return_actions.decide_return(
+        seller, started.pk, approve=False, reason=f"{NAME} says: {WRITTEN}, 12 Elm Row"
+    )
     question = conversation_actions.ask_seller_about_product(buyer, sold.pk, "Is it copper?")
     answer = conversation_actions.send_message(
         seller, question.conversation_id, f"Yes, {NAME} here: {WRITTEN}."

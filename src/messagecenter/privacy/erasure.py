@@ -340,8 +340,25 @@ def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
         title = _without_names(item.title, names, pseudonym)
         if title != item.title:
             OrderItem.objects.filter(pk=item.pk).update(title=title)
-    # The seller's own words to buyers about their returns.
+    # The seller's own words to buyers about their returns (a reason for declining,
+    # instructions that often give the seller's address), on the return and where the
+    # marketplace's messages quote them in the buyer's Returns & refunds conversation.
     returns = ReturnRequest.objects.filter(storefront=storefront)
+    quoted: list[Message] = []
+    for return_request in returns.exclude(decline_reason="", instructions=""):
+        for words in (return_request.decline_reason, return_request.instructions):
+            if not words:
+                continue
+            for message in Message.objects.filter(
+                conversation__order_id=return_request.order_id,
+                sender__isnull=True,
+                body__contains=words,
+            ):
+                message.body = message.body.replace(words, REMOVED)
+                quoted.append(message)
+    Message.objects.bulk_update(quoted, ["body"])
+    _written_again(quoted, removed)
+    removed["seller's words quoted in messages replaced"] += len(quoted)
     returns.exclude(decline_reason="").update(decline_reason=REMOVED)
     returns.exclude(instructions="").update(instructions=REMOVED)
     sold = Order.objects.filter(
@@ -394,11 +411,6 @@ def _named_elsewhere(person: User, names: list[str], removed: Counter[str]) -> N
         message.body = _without_names(message.body, names, pseudonym)
     Message.objects.bulk_update(messages, ["body"])
     removed["names replaced in other people's messages"] += len(messages)
-    # Their readers' event logs quoted those messages in previews.
-    pairs = Participant.objects.filter(
-        conversation_id__in={message.conversation_id for message in messages}
-    ).values_list("user_id", "conversation_id")
-    removed["event previews"] += forget_conversation_content(list(pairs))
     subjects = Q()
     for name in names:
         subjects |= Q(subject__icontains=name)
@@ -407,18 +419,34 @@ def _named_elsewhere(person: User, names: list[str], removed: Counter[str]) -> N
         conversation.subject = _without_names(conversation.subject, names, pseudonym)
     Conversation.objects.bulk_update(renamed, ["subject"])
     # Their search entries carried the names: indexed again from the new text.
-    reindexed = list(
+    reindexed = _written_again(
         Message.objects.filter(
             Q(pk__in=[m.pk for m in messages]) | Q(conversation__in=[c.pk for c in renamed])
-        ).select_related("sender", "sender__storefront", "conversation__order")
+        ),
+        removed,
     )
-    SearchDocument.objects.filter(message__in=reindexed).delete()
-    MailboxMessage.objects.filter(message__in=reindexed).delete()
-    index_messages(reindexed)
     emails = list(Email.objects.filter(message__in=reindexed))
     for email in emails:
         email.subject = _without_names(email.subject, names, pseudonym)
     Email.objects.bulk_update(emails, ["subject"])
+
+
+def _written_again(messages: Iterable[Message], removed: Counter[str]) -> list[Message]:
+    """Messages whose text erasure changed: their search entries are written again from
+    the new text, and their readers' event logs forget the previews that quoted the old."""
+    changed = list(
+        Message.objects.filter(pk__in=[message.pk for message in messages]).select_related(
+            "sender", "sender__storefront", "conversation__order"
+        )
+    )
+    SearchDocument.objects.filter(message__in=changed).delete()
+    MailboxMessage.objects.filter(message__in=changed).delete()
+    index_messages(changed)
+    pairs = Participant.objects.filter(
+        conversation_id__in={message.conversation_id for message in changed}
+    ).values_list("user_id", "conversation_id")
+    removed["event previews"] += forget_conversation_content(list(pairs))
+    return changed
 
 
 def _names_of(person: User) -> list[str]:
