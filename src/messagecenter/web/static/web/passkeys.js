@@ -132,6 +132,18 @@
     return error && (error.name === "NotAllowedError" || error.name === "AbortError");
   }
 
+  // The browser refuses a relying party that is not this address's domain: the site is
+  // open at another address than its passkeys' (PASSKEY_RP_ID), e.g. 127.0.0.1.
+  function explained(error, otherwise) {
+    if (cancelled(error)) {
+      return otherwise;
+    }
+    if (error && error.name === "SecurityError") {
+      return "Passkeys do not work at this address of the site. Open it at its usual address.";
+    }
+    return error.message;
+  }
+
   async function register(form, button) {
     const name = form.elements.name.value.trim();
     if (!name) {
@@ -153,7 +165,7 @@
         window.location.assign(form.dataset.next);
       }
     } catch (error) {
-      say(form, cancelled(error) ? "No passkey was added." : error.message);
+      say(form, explained(error, "No passkey was added."));
     } finally {
       button.disabled = false;
     }
@@ -172,7 +184,7 @@
       });
       window.location.assign(result.next);
     } catch (error) {
-      say(area, cancelled(error) ? "The passkey was not used." : error.message);
+      say(area, explained(error, "The passkey was not used."));
       button.disabled = false;
     }
   }

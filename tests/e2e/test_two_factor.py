@@ -1,10 +1,14 @@
-"""Passkeys in Chromium (docs/accounts.md#passkeys), with the browser's own virtual
-authenticator (DevTools protocol, WebAuthn domain): registered on Sign-in and security,
-then the second step of a password sign-in, then a sign-in on its own. The page's script
-(web/static/web/passkeys.js) does the ceremonies; nothing is faked on the server."""
+"""Two-factor sign-in in Chromium (docs/accounts.md): passkeys with the browser's own
+virtual authenticator (DevTools protocol, WebAuthn domain) — registered on Sign-in and
+security, then the second step of a password sign-in, then a sign-in on its own; the page's
+script (web/static/web/passkeys.js) does the ceremonies, nothing is faked on the server —
+and an authenticator app's code (TOTP), set up on the two-factor page and asked after the
+password."""
 
+import base64
 import re
 
+from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -72,3 +76,31 @@ def test_a_passkey_is_registered_then_signs_in(
     page.goto(f"{live_server.url}/account/security/")
     expect(page.get_by_test_id("passkey")).to_contain_text("last used")
     assert page.get_by_test_id("browser").count() == 3
+
+
+def test_an_authenticator_app_is_set_up_then_asked_after_the_password(
+    live_server: LiveServer, page: Page, buyer: User
+) -> None:
+    sign_in(page, live_server, buyer.username, factories.PASSWORD)
+    page.goto(f"{live_server.url}/account/two-factor/")
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    # What the person types into their app, and what the app then shows.
+    key = base64.b32decode(page.get_by_test_id("totp-key").inner_text().replace(" ", ""))
+
+    def app_code(steps_ahead: int = 0) -> str:
+        return f"{totp(key, drift=steps_ahead):06d}"
+
+    page.get_by_label("Code from the app").fill(app_code())
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    expect(page.get_by_test_id("recovery-codes").get_by_role("listitem")).to_have_count(10)
+
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(buyer.username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/accounts/two-factor/"))
+    # The code used to turn it on is spent: the app's next one.
+    page.get_by_label("Code").fill(app_code(steps_ahead=1))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/message-center/")
