@@ -9,12 +9,14 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import two_factor
-from messagecenter.accounts.models import ApiToken, User
+from messagecenter.accounts.models import ApiToken, Passkey, User
 from messagecenter.accounts.recent_sign_in import SIGNED_IN_AT_KEY
 from messagecenter.delivery.models import Email
 from messagecenter.privacy.models import DataExport
+from tests.accounts.test_passkeys import with_passkey
 from tests.accounts.test_two_factor import code_of, turn_on
 from tests.factories import PASSWORD
 
@@ -78,6 +80,33 @@ def test_each_sensitive_page_asks_to_confirm_and_changes_nothing(
     back = path if method == "get" else "/account/security/"
     assert response["Location"] == f"{CONFIRM}?next={back.replace('/', '%2F')}"
     assert nothing_changed(buyer) == before
+
+
+def test_adding_or_removing_a_passkey_asks_to_confirm_and_changes_nothing(
+    buyer: User, settings: Settings
+) -> None:
+    settings.PASSKEY_RP_ID = "localhost"
+    settings.PASSKEY_ORIGINS = ["http://localhost:8000"]
+    with_passkey(buyer)
+    passkey = Passkey.objects.get(user=buyer)
+    browser = signed_in_long_ago(buyer)
+
+    page = browser.post(
+        f"/account/passkeys/{passkey.pk}/remove/", headers={"Referer": "/account/security/"}
+    )
+    options = browser.post("/account/passkeys/options/", content_type="application/json")
+    api_options = browser.post(
+        "/api/v1/passkeys/registration-options", content_type="application/json"
+    )
+    api_remove = browser.delete(f"/api/v1/passkeys/{passkey.pk}")
+
+    assert page["Location"] == f"{CONFIRM}?next=%2Faccount%2Fsecurity%2F"
+    for refused in (options, api_options, api_remove):
+        assert (refused.status_code, refused.json()["error"]["code"]) == (
+            403,
+            "recent_sign_in_required",
+        )
+    assert list(Passkey.objects.filter(user=buyer)) == [passkey]
 
 
 @pytest.mark.parametrize(

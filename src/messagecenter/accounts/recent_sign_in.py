@@ -1,13 +1,13 @@
 """The recent sign-in rule (docs/accounts.md#recent-sign-in): changing a password or an
-e-mail address, turning two-factor off or setting it up again (new recovery codes), making
-an API token and asking for one's data need a sign-in — the password, and the second
-factor when it is on — within the last RECENT_SIGN_IN_MINUTES. Otherwise the person
-confirms their password (and code) on /account/confirm-sign-in/ and comes back to the page
-they were on.
+e-mail address, turning two-factor off or setting it up again (new recovery codes), adding
+or removing a passkey, making an API token and asking for one's data need a sign-in — the
+password, and the second factor when it is on, or a passkey — within the last
+RECENT_SIGN_IN_MINUTES. Otherwise the person confirms it on /account/confirm-sign-in/ and
+comes back to the page they were on.
 
-The time is kept in the session itself (set when the password is given at sign-in or on
-the confirmation page, and again when the second factor is): an ordinary request reads
-nothing more. A session pending its second factor never reaches these pages
+The time is kept in the session itself (set when the password or a passkey is given at
+sign-in or on the confirmation page, and again when the second factor is): an ordinary
+request reads nothing more. A session pending its second factor never reaches these pages
 (SecondFactorMiddleware)."""
 
 import time
