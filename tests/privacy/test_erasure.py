@@ -29,13 +29,16 @@ from messagecenter.privacy import export_actions
 from messagecenter.privacy.erasure import REMOVED, erase_person
 from messagecenter.privacy.models import Erasure
 from messagecenter.support import actions as support_actions
-from messagecenter.support import report_actions
+from messagecenter.support import claim_actions, report_actions
 from messagecenter.support.models import Case, Report, ReportFiling
 from tests import factories
 from tests.conversations.helpers import snapshot
+from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import pdf_bytes
 
 pytestmark = pytest.mark.django_db
+
+__all__ = ["clock"]
 
 NAME = "Zebedee"
 SURNAME = "Quintonbury"
@@ -204,11 +207,11 @@ SHOP_TRACES = (*TRACES, SHOP, "12 Elm Row")
 
 
 @pytest.fixture
-def shopkeeper(buyer: User) -> User:
+def shopkeeper(buyer: User, clock: Clock) -> User:
     """A sole trader whose shop bears their name: a product sold and one never ordered
     (each described in their words), the marketplace's messages naming the shop, a return
     they declined in their words (quoted to the buyer), an answer to a buyer that the buyer
-    reported (the seller was warned, quoted), a saved reply."""
+    reported (the seller was warned, quoted), a saved reply, a claim against the shop."""
     seller: User = factories.SellerFactory(
         username="zebedee",
         first_name=NAME,
@@ -249,6 +252,10 @@ def shopkeeper(buyer: User) -> User:
     )
     report_and_decide(buyer, answer, "warned")
     conversation_actions.save_reply(seller, "Thanks", f"Thanks! {NAME}")
+    factories.agent_in_team("claims")
+    claim_actions.file_claim(
+        buyer, claimable_order(buyer, sold, clock).number, "not_received", "It never came."
+    )
     return seller
 
 
@@ -270,7 +277,8 @@ def test_erasing_a_seller_pseudonymises_the_shop_and_keeps_what_it_sold(
     assert list(Product.objects.values_list("title", "description")) == [("Copper kettle", "")]
     assert Report.objects.filter(sender=shopkeeper, outcome="warned").exists()
     kept = {entry["what"]: entry["count"] for entry in erasure.kept}
-    assert (kept["orders sold by their shop"], kept["products"]) == (1, 1)
+    assert (kept["orders sold by their shop"], kept["products"]) == (2, 1)
+    assert kept["claims against their shop"] == 1
     assert erasure.removed["products"] == 1
 
 

@@ -361,6 +361,15 @@ def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
     removed["seller's words quoted in messages replaced"] += len(quoted)
     returns.exclude(decline_reason="").update(decline_reason=REMOVED)
     returns.exclude(instructions="").update(instructions=REMOVED)
+    # Cases about the shop's sales (a claim against it names the shop in its subject).
+    sold_cases = Case.objects.filter(
+        Q(claim__storefront=storefront)
+        | Q(order__in=OrderItem.objects.filter(storefront=storefront).values("order_id"))
+    )
+    for case in sold_cases:
+        subject = _without_names(case.subject, names, pseudonym)
+        if subject != case.subject:
+            Case.objects.filter(pk=case.pk).update(subject=subject)
     sold = Order.objects.filter(
         pk__in=OrderItem.objects.filter(storefront=storefront).values("order_id")
     )
