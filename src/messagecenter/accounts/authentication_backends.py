@@ -29,8 +29,6 @@ class PasskeyBackend:
         except InvalidInput:
             return None
         user: User = passkey.user
-        # Which passkey signed in, for the view (one row, already read).
-        setattr(request, "signed_in_passkey", passkey)  # noqa: B010
         return user
 
     def get_user(self, user_id: int) -> User | None:
