@@ -362,7 +362,9 @@ def list_queue(
         cursor=cursor,
         limit=limit,
     )
-    return QueuePageOut(
+    # Each item is validated as it is made; QueuePageOut(items=…) validated every item
+    # again, attribute by attribute (a third of the route's time with 25 cases).
+    return QueuePageOut.model_construct(
         items=[agent_case_out(case) for case in page.cases], next_cursor=page.next_cursor
     )
 

@@ -80,12 +80,17 @@ def team_ids(user: User) -> list[int]:
     """The teams whose cases the person works on: an agent's own; an admin supervises
     every team; anyone else none."""
     if user.role == Role.ADMIN:
-        return list(Team.objects.order_by("pk").values_list("pk", flat=True))
+        return [team.pk for team in _EVERY_TEAM()]
     if user.role != Role.AGENT:
         return []
-    return list(
-        TeamMember.objects.filter(agent=user).order_by("team_id").values_list("team_id", flat=True)
-    )
+    return [membership.team_id for membership in _MEMBERSHIPS(user.pk)]
+
+
+# Every console request asks this first: compiled once (rows.CompiledQuery).
+_EVERY_TEAM = CompiledQuery(lambda: Team.objects.order_by("pk"))
+_MEMBERSHIPS = CompiledQuery(
+    lambda agent_id: TeamMember.objects.filter(agent_id=agent_id).order_by("team_id")
+)
 
 
 def access_case(user: User, case_id: Any, *, for_agent: bool = False) -> Case:
@@ -309,9 +314,10 @@ def queue_counts(agent: User, teams: list[int] | None = None) -> dict[str, int]:
     the person's `teams`)."""
     teams = team_ids(agent) if teams is None else teams
     counts = dict.fromkeys(QUEUE_VIEWS, 0)
-    rows = CaseCounter.objects.filter(
-        Q(team_id__in=teams) | Q(assignee_key=agent.pk, status=CaseStatus.OPEN)
-    ).values_list("team_id", "status", "assignee_key", "cases")
+    rows = [
+        (counter.team_id, counter.status, counter.assignee_key, counter.cases)
+        for counter in _COUNTERS(agent.pk, *teams, shape=len(teams))
+    ]
     team_set = set(teams)
     for team_id, status, assignee_key, cases in rows:
         if status == CaseStatus.OPEN and assignee_key == agent.pk:
@@ -327,6 +333,17 @@ def queue_counts(agent: User, teams: list[int] | None = None) -> dict[str, int]:
         else:
             counts[SOLVED] += cases
     return counts
+
+
+def _counters(agent_id: int, *teams: int, shape: int) -> QuerySet[CaseCounter]:
+    """The counters of the person's teams and of their own open cases (in any team),
+    compiled once per number of teams."""
+    return CaseCounter.objects.filter(
+        Q(team_id__in=teams) | Q(assignee_key=agent_id, status=CaseStatus.OPEN)
+    )
+
+
+_COUNTERS = CompiledQuery(_counters)
 
 
 def recount() -> dict[tuple[int, str, int], int]:
