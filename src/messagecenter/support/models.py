@@ -151,11 +151,25 @@ class Case(models.Model):
             ),
             # A team's whole queue by status: team, waiting on customer, solved.
             models.Index(fields=["team", "status", "queued_at", "id"], name="case_team_status"),
+            # A team's queue filtered by kind or by priority, oldest first: the matching
+            # range itself. Without them a filter that matches few of the team's cases (a
+            # kind another team works, urgent only) walked the whole queue to keep them:
+            # 74 ms on PostgreSQL for a kind none of 100,000 open cases had.
+            models.Index(
+                fields=["team", "status", "kind", "queued_at", "id"], name="case_team_kind"
+            ),
+            models.Index(
+                fields=["team", "status", "priority", "queued_at", "id"], name="case_team_priority"
+            ),
             # One agent's cases.
             models.Index(fields=["assignee", "status", "queued_at", "id"], name="case_assignee"),
             # A customer's cases, newest first.
             models.Index(fields=["customer", "-created_at", "-id"], name="case_customer_recent"),
-            models.Index(fields=["order"], name="case_order"),
+            # A queue filtered by order number: the order's few cases, oldest first (SQLite
+            # otherwise walked the team's queue for them, the order found first).
+            models.Index(
+                fields=["order", "team", "status", "queued_at", "id"], name="case_order_queue"
+            ),
             # The expected response time: a team's latest first answers.
             models.Index(
                 fields=["team", "-first_response_at"],

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
@@ -272,7 +273,16 @@ def _queue_part(owner: int, *values: Any, shape: tuple[Any, ...]) -> QuerySet[Ca
             # Merged duplicates are closed and in no queue.
             rows = rows.filter(merged_into__isnull=True)
         if view == UNASSIGNED_VIEW:
-            rows = rows.filter(assignee__isnull=True)
+            if kind is None and priority is None and not by_order:
+                rows = rows.filter(assignee__isnull=True)
+            else:
+                # A filter's index leads (case_team_kind, case_team_priority,
+                # case_order_queue) and "nobody has it" is checked on its rows: SQLite
+                # would otherwise take case_team_assignee, as equal a match to it, and
+                # walk the whole unassigned queue for the few the filter keeps.
+                rows = rows.alias(assignee_key=Coalesce("assignee_id", UNASSIGNED)).filter(
+                    assignee_key=UNASSIGNED
+                )
     given = iter(values)
     if kind is not None:
         rows = rows.filter(kind=kind)
@@ -642,7 +652,13 @@ def chat_agent(team: Team, *, now: datetime | None = None) -> User | None:
 
 
 def chat_availability(agent: User) -> ChatAvailability | None:
-    return unique_row(ChatAvailability.objects.filter(agent=agent))
+    """The agent's switch: every console page reads it (compiled once)."""
+    return next(iter(_CHAT_AVAILABILITY(agent.pk)), None)
+
+
+_CHAT_AVAILABILITY = CompiledQuery(
+    lambda agent_id: ChatAvailability.objects.filter(agent_id=agent_id)[:1]
+)
 
 
 def takes_chats(availability: ChatAvailability | None, *, now: datetime | None = None) -> bool:
