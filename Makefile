@@ -48,11 +48,11 @@ typecheck: install
 
 # pytest's own exit codes pass through: 5 ("no tests ran") fails the build.
 test-sqlite: install
-	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-postgres: install
 	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
 	else \

@@ -12,6 +12,7 @@ from messagecenter.business_days import calendar
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import vocabulary_cache
 from tests import factories
+from tests.databases import on_postgresql
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -20,10 +21,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--slow", action="store_true", help="also run tests marked slow (make test-slow)"
     )
+    parser.addoption(
+        "--every-test",
+        action="store_true",
+        help="on PostgreSQL, also the tests that run once (browser tests, and those that "
+        "never open the database): make test leaves them to its SQLite pass",
+    )
+
+
+# A test reaches the configured database through pytest-django's marker or these fixtures
+# (their users among the fixtures list them too: fixturenames is the whole closure).
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "django_db_setup",
+        "django_db_blocker",
+    }
+)
+
+
+def runs_once(item: pytest.Item) -> bool:
+    """Whether a test gives the same answer on either database, so that the PostgreSQL pass
+    of `make test` leaves it to the SQLite pass: it never opens the configured database, or
+    it drives Chromium (the browser tests check pages and scripts; what they do on the
+    server is the same actions the other tests run on both databases)."""
+    if item.get_closest_marker("browser"):
+        return True
+    if item.get_closest_marker("django_db"):
+        return False
+    return not DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked slow take minutes each: left out of `make test`, run by `make test-slow`."""
+    """On PostgreSQL (the second pass of `make test`), the tests that run once are left out,
+    unless --every-test; tests marked slow take minutes each: left out of `make test`, run
+    by `make test-slow`."""
+    if on_postgresql() and not config.getoption("--every-test"):
+        kept, once = [], []
+        for item in items:
+            (once if runs_once(item) else kept).append(item)
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = kept
     if config.getoption("--slow"):
         return
     skip = pytest.mark.skip(reason="minutes long: run with --slow (make test-slow)")

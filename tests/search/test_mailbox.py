@@ -22,6 +22,7 @@ from messagecenter.search.models import MailboxMessage, SearchDocument
 from messagecenter.search.queries import SearchFilters, search_messages
 from messagecenter.search.terms import parse_terms
 from tests import factories
+from tests.databases import on_postgresql
 from tests.search.conftest import Mailbox, move_in_time
 
 pytestmark = pytest.mark.django_db
@@ -210,11 +211,19 @@ def searched_pages(user: User, filters: SearchFilters, limit: int) -> list[tuple
     [
         # The whole mailbox fits in one walk.
         (1000, 20_000),
-        # Short walks: a page found in them, or the text index after them.
-        (4, 20_000),
-        # Short walks, then (as for a word with too many matches) the Participant rows of a
-        # folder or box, or the whole mailbox.
-        (4, 0),
+        # These two only steer SQLite's roads (PostgreSQL plans its one query itself, so
+        # there they would run the same test again).
+        *(
+            []
+            if on_postgresql()
+            else [
+                # Short walks: a page found in them, or the text index after them.
+                (4, 20_000),
+                # Short walks, then (as for a word with too many matches) the Participant
+                # rows of a folder or box, or the whole mailbox.
+                (4, 0),
+            ]
+        ),
     ],
 )
 def test_every_way_to_a_page_gives_the_plain_querys_pages(
