@@ -46,7 +46,9 @@ EMAIL = "zebedee.q@example.test"
 WRITTEN = "xylophonic mandate"
 # In a PDF's text: an image's bytes would not keep it (images are encoded again on upload).
 PDF = pdf_bytes(WRITTEN)
-TRACES = (NAME, SURNAME, EMAIL, WRITTEN, "zebedee")
+# The buyer signs in as "zq-buyer" (not their first name, so the first name is looked for
+# on its own); the seller as "zebedee".
+TRACES = (NAME, SURNAME, EMAIL, WRITTEN, "zebedee", "zq-buyer")
 
 
 @pytest.fixture
@@ -77,11 +79,11 @@ def report_and_decide(reporter: User, message: Message, outcome: str, **decision
 
 @pytest.fixture
 def person(seller: User, product: Product) -> User:
-    """A buyer who wrote to a seller (with a file), to customer service, kept a token, a
-    browser, an order and a data export; who reported the seller's answer, and whose
-    question the seller reported (confirmed: they were told, quoted)."""
+    """A buyer who wrote to a seller (with a file), to customer service (answered by name),
+    kept a token, a browser, an order and a data export; who reported the seller's answer,
+    and whose question the seller reported (confirmed: they were told, quoted)."""
     buyer: User = factories.BuyerFactory(
-        username="zebedee",
+        username="zq-buyer",
         first_name=NAME,
         last_name=SURNAME,
         display_name=f"{NAME} {SURNAME}",
@@ -96,8 +98,16 @@ def person(seller: User, product: Product) -> User:
         attachments=[SimpleUploadedFile("zebedee.pdf", PDF, content_type="application/pdf")],
     )
     answer = conversation_actions.send_message(seller, question.conversation_id, "Thanks, noted.")
-    support_actions.open_request(
+    request = support_actions.open_request(
         buyer, f"{WRITTEN} help", f"My order: {WRITTEN}", order_number=order.number
+    )
+    agent = factories.agent_in_team("customer-service")
+    support_actions.reply_to_case(
+        agent,
+        request.pk,
+        support_actions.fill_placeholders(
+            "Hello {customer_name}, it is on its way.", request, agent
+        ),
     )
     report_actions.report_message(buyer, answer.pk, "spam")
     report_and_decide(seller, question, "confirmed", sender_action="restricted")
@@ -252,6 +262,7 @@ def shopkeeper(buyer: User, clock: Clock) -> User:
     )
     report_and_decide(buyer, answer, "warned")
     conversation_actions.save_reply(seller, "Thanks", f"Thanks! {NAME}")
+    support_actions.open_request(seller, f"{WRITTEN} payouts", f"{SHOP} is not paid yet.")
     factories.agent_in_team("claims")
     claim_actions.file_claim(
         buyer, claimable_order(buyer, sold, clock).number, "not_received", "It never came."
@@ -295,7 +306,7 @@ def test_only_an_administrator_erases_and_only_once(
 
 
 def test_the_operator_command(person: User, admin_user: User, capsys: Any) -> None:
-    call_command("erase_person", "zebedee", by="opsadmin")
+    call_command("erase_person", "zq-buyer", by="opsadmin")
 
     out = capsys.readouterr().out
     assert f"Erased: now erased-{person.pk}." in out

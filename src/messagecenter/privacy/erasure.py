@@ -90,12 +90,12 @@ def erase_person(operator: User, person: User) -> Erasure:
     with transaction.atomic():
         person = User.objects.select_for_update().get(pk=person.pk)
         username, email = person.get_username(), person.email
-        names = _names_of(person)
+        names, first_name = _names_of(person), person.first_name
         _messages(person, removed, files)
         _own_rows(person, username, email, removed, files)
         # Before the records: what is indexed again below names the pseudonym.
         _pseudonymise(person)
-        kept = _operator_records(person, removed, files)
+        kept = _operator_records(person, names, first_name, removed, files)
         kept += _reports(person, names, removed)
         kept += _shop(person, names, removed)
         _named_elsewhere(person, names, removed)
@@ -219,7 +219,9 @@ def _own_rows(
     removed["data exports"] += exports.delete()[0]
 
 
-def _operator_records(person: User, removed: Counter[str], files: list[str]) -> list[Any]:
+def _operator_records(
+    person: User, names: list[str], first_name: str, removed: Counter[str], files: list[str]
+) -> list[Any]:
     """Records the operator must keep stay, with the person's own words taken out."""
     returns = ReturnRequest.objects.filter(order__buyer=person)
     photos = ReturnPhoto.objects.filter(return_request__in=returns)
@@ -231,12 +233,27 @@ def _operator_records(person: User, removed: Counter[str], files: list[str]) -> 
     # reporters' filings join the same case: it follows the reported person's rule (_reports).
     cases.exclude(kind=CaseKind.REPORT).update(subject=REMOVED)
     CaseNote.objects.filter(case__in=cases).update(body=REMOVED)
+    # Their own case conversations: a buyer's (a claim's too) names them as its buyer, a
+    # seller's or an agent's names no buyer.
     case_conversations = list(
         Conversation.objects.filter(
-            pk__in=cases.values("conversation_id"), buyer=person
+            Q(buyer=person) | Q(buyer__isnull=True), pk__in=cases.values("conversation_id")
         ).values_list("pk", flat=True)
     )
     Conversation.objects.filter(pk__in=case_conversations).update(subject=REMOVED)
+    # Customer service's answers in them greet the person by name (a canned response's
+    # {customer_name} is their first name): the names become the pseudonym — the first
+    # name only as a whole, capitalised word, in these conversations with them alone.
+    pseudonym = person.get_username()
+    answers = list(
+        Message.objects.filter(conversation_id__in=case_conversations).exclude(sender=person)
+    )
+    for answer in answers:
+        body = _without_names(answer.body, names, pseudonym)
+        if len(first_name) >= 2:
+            body = re.sub(rf"\b{re.escape(first_name)}\b", pseudonym, body)
+        answer.body = body
+    Message.objects.bulk_update(answers, ["body"])
     # Their messages' search entries carried the old subject: indexed again under the new.
     case_messages = list(
         Message.objects.filter(conversation_id__in=case_conversations).select_related(
@@ -316,16 +333,13 @@ def _reports(person: User, names: list[str], removed: Counter[str]) -> list[Any]
 
 
 def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
-    """A seller's shop: its name is often the seller's own (a sole trader's), so it takes
-    the pseudonym, as the account does; what the shop sold stays as the orders' record
-    (the order lines keep their titles and prices), products nobody ordered or asked about
-    go, and the ones that stay lose the seller's description."""
+    """A seller's shop, already named by the pseudonym (_pseudonymise): what it sold stays
+    as the orders' record (the order lines keep their titles and prices), products nobody
+    ordered or asked about go, and the ones that stay lose the seller's description."""
     storefront = Storefront.objects.filter(seller=person).first()
     if storefront is None:
         return []
     pseudonym = person.get_username()
-    storefront.name = storefront.slug = pseudonym
-    storefront.save(update_fields=["name", "slug"])
     products = Product.objects.filter(storefront=storefront)
     needed = (
         Q(pk__in=OrderItem.objects.filter(storefront=storefront).values("product_id"))
@@ -492,6 +506,9 @@ def _pseudonymise(person: User) -> None:
     person.last_login = None
     person.set_unusable_password()
     person.save()
+    # A seller's shop is named after them as often as not: it takes the pseudonym too,
+    # before anything is indexed again under the names it shows.
+    Storefront.objects.filter(seller=person).update(name=person.username, slug=person.username)
     User.objects.filter(pk=person.pk).update(session_generation=F("session_generation") + 1)
 
 
