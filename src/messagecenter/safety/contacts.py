@@ -62,6 +62,9 @@ _SPELLED_NUMBER = re.compile(
 # Digits and spelled digits glued together inside groups ("4one5 - 8six7 - 53oh9"): a group
 # is a run of digits and digit words, groups are split by a dash, dot, comma, slash or space.
 _GLUED_HINT = re.compile(rf"(?i)\d(?:{_DIGIT_WORDS})|(?:{_DIGIT_WORDS})\d")
+# A digit beside a letter a digit word starts or ends with: a cheap scan before the hint's
+# alternation of words at every position (a fifth of a check's time without it).
+_GLUED_QUICK = re.compile(r"(?i)\d[zotfsenudc]|[ohernxts]\d")
 _GLUED_GROUP = rf"(?:\d|{_DIGIT_WORDS})+"
 _GLUED_NUMBER = re.compile(
     rf"(?i)(?<![a-z0-9-]){_GLUED_GROUP}(?:(?:\s*[-.,/]\s*|\s+){_GLUED_GROUP})+(?![a-z0-9])"
@@ -176,7 +179,8 @@ def _is_address_like(text: str, vocabulary: Vocabulary) -> bool:
 
 
 def _phones(body: str, region: str) -> list[ContactFinding]:
-    found = _glued_numbers(body) if _GLUED_HINT.search(body) else []
+    glued = _GLUED_QUICK.search(body) and _GLUED_HINT.search(body)
+    found = _glued_numbers(body) if glued else []
     has_seven_digits = _SEVEN_DIGITS.search(body) is not None
     if not has_seven_digits and not _SPELLED_DIGIT.search(body):
         return found
