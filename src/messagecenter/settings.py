@@ -510,6 +510,10 @@ if "SAFETY_OPERATOR_DOMAINS" in os.environ:
 if "SAFETY_TRUSTED_DOMAINS" in os.environ:
     SAFETY_TRUSTED_DOMAINS = _env_list("SAFETY_TRUSTED_DOMAINS", "")
 SAFETY_PHONE_REGION = os.environ.get("SAFETY_PHONE_REGION", "US")
+# "off" skips the scam check of messages people send (blocks and sending limits still run):
+# for measuring its cost in a benchmark only (docs/benchmarks.md); a server started with it
+# says so in a system check warning.
+SAFETY_DETECTOR = os.environ.get("SAFETY_DETECTOR", "on")
 SAFETY_POLICY = dict(pair.split("=", 1) for pair in _env_list("SAFETY_POLICY", "") if "=" in pair)
 # Sending limits per buyer or seller (docs/safety.md#sending-limits): messages per minute,
 # hour and day (UTC), stricter for accounts younger than SAFETY_NEW_ACCOUNT_DAYS; and

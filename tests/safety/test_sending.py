@@ -180,3 +180,25 @@ def test_a_held_message_sent_from_a_page_tells_its_sender_it_waits_for_review(
     assert held_body not in content.split('data-testid="message-held"')[1]
     assert Message.objects.count() == before
     assert HeldMessage.objects.get().body == held_body
+
+
+def test_the_benchmarks_switch_turns_the_check_off_and_says_so(
+    buyer: User, seller: User, product: Product, settings: object
+) -> None:
+    """SAFETY_DETECTOR=off exists to measure the check's cost (docs/benchmarks.md): the scam
+    goes through unjudged, and `check` warns whoever starts a server that way."""
+    from django.core import checks as system_checks
+
+    from messagecenter.safety.apps import detector_off_warning
+
+    order = factories.order_with_item(buyer, product)
+    settings.SAFETY_DETECTOR = "off"  # type: ignore[attr-defined]
+
+    message = actions.contact_buyer_about_order(seller, order.pk, SCAM)
+
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.safety_verdict, stored.safety_reasons, stored.safety_version) == ("ok", [], "")
+    assert detector_off_warning in system_checks.registry.registry.get_checks()
+    assert [found.id for found in detector_off_warning()] == ["safety.W001"]
+    settings.SAFETY_DETECTOR = "on"  # type: ignore[attr-defined]
+    assert detector_off_warning() == []

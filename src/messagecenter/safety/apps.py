@@ -1,6 +1,24 @@
 import re
+from typing import Any
 
 from django.apps import AppConfig
+from django.core import checks as system_checks
+
+
+def detector_off_warning(**kwargs: Any) -> list[system_checks.CheckMessage]:
+    from django.conf import settings
+
+    if settings.SAFETY_DETECTOR != "off":
+        return []
+    return [
+        system_checks.Warning(
+            "The scam check of messages people send is off (SAFETY_DETECTOR=off): messages "
+            "are delivered without a verdict, warnings or holds.",
+            hint="SAFETY_DETECTOR=off is for measuring the check's cost in a benchmark; "
+            "unset it anywhere people send messages.",
+            id="safety.W001",
+        )
+    ]
 
 
 class SafetyConfig(AppConfig):
@@ -23,6 +41,12 @@ class SafetyConfig(AppConfig):
         limits.configured_limits()
         send_checks.register_limit(limits.count_send, limits.lock_counts)
         upload_checks.register(attachments.clean)
+        if settings.SAFETY_DETECTOR not in ("on", "off"):
+            raise ImproperlyConfigured(
+                f"SAFETY_DETECTOR={settings.SAFETY_DETECTOR!r}: write on (the default) or off "
+                "(benchmarks only)."
+            )
+        system_checks.register(detector_off_warning)
         clamd = settings.SAFETY_CLAMD
         if clamd and not re.fullmatch(r"unix:/.+|tcp:[^:]+:\d+|tcp:\[[0-9a-fA-F:]+\]:\d+", clamd):
             raise ImproperlyConfigured(

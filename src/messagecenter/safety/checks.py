@@ -3,6 +3,7 @@ conversations.send_checks): buyer↔seller messages get a verdict; a hold is kep
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,6 +20,9 @@ def check_before_sending(sender: User, kind: str, body: str) -> SendDecision:
     # Customer service and the marketplace's own messages are not people writing to each
     # other: agents must be able to ask for a phone number.
     if kind != Kind.BUYER_SELLER or sender.role not in (Role.BUYER, Role.SELLER):
+        return SendDecision(body)
+    if settings.SAFETY_DETECTOR == "off":
+        # Only a benchmark measuring the check's cost runs without it (settings.py).
         return SendDecision(body)
     role: SenderRole = "seller" if sender.role == Role.SELLER else "buyer"
     verdict = check(body, Sender(sender.public_name, role), vocabulary_cache.current())
