@@ -14,9 +14,9 @@ def test_the_send_benchmark_measures_the_check_on_and_off(tmp_path: Path) -> Non
     output = tmp_path / "send-safety.json"
     environment = os.environ | {"MESSAGECENTER_VAR_DIR": str(tmp_path), "DATABASE_URL": ""}
 
+    arguments = ["--rounds", "2", "--sends", "3", "--conversations", "2", "--output", str(output)]
     subprocess.run(
-        [sys.executable, "bench/send_safety.py", "--rounds", "2", "--sends", "3"]
-        + ["--conversations", "2", "--output", str(output)],
+        [sys.executable, "bench/send_safety.py", *arguments],
         cwd=ROOT,
         env=environment,
         check=True,
