@@ -13,7 +13,8 @@ spread over the agents, every fifth case about an order — and the counters the
 Then starts `messagecenter serve` (one process) and, one client, sequentially: GET
 /healthz (the floor), the queue in the JSON API (GET /api/v1/agent/cases?view=unassigned,
 the first page, oldest first), the console page (GET /console/?view=unassigned, HTML with
-every queue's count), the team's queue filtered by priority, and the counts (GET
+every queue's count), the team's queue filtered by priority, the unassigned queue filtered
+by a kind none of its cases has, and the counts (GET
 /api/v1/agent/queues), --requests each after a warm-up, interleaved. Prints p50/p90/p99 per
 request (client-measured, ms) and the server's own time (Server-Timing).
 """
@@ -153,6 +154,13 @@ def main() -> None:
         ("queue (API): unassigned, first page", "/api/v1/agent/cases?view=unassigned", by_token),
         ("queue (page): /console/?view=unassigned", "/console/?view=unassigned", by_session),
         ("queue (API): team, priority 4", "/api/v1/agent/cases?view=team&priority=4", by_token),
+        # A kind none of the team's cases has (reports go to another team): the filter's
+        # range is empty, never a walk of the whole queue.
+        (
+            "queue (API): unassigned, kind report (none)",
+            "/api/v1/agent/cases?view=unassigned&kind=report",
+            by_token,
+        ),
         ("counts: GET /api/v1/agent/queues", "/api/v1/agent/queues", by_token),
     ]
     results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name, _, _ in reads}
