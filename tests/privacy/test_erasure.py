@@ -69,11 +69,14 @@ def order_placed(order: Order) -> None:
 
 
 def report_and_decide(reporter: User, message: Message, outcome: str, **decision: Any) -> None:
-    """A report of the message, decided: the reporter and (unless dismissed) the sender
-    are each told in a message of their own — the sender's quotes the message."""
+    """A report of the message, decided (an agent's note on it names the sender): the
+    reporter and (unless dismissed) the sender are each told in a message of their own —
+    the sender's quotes the message."""
     report_actions.report_message(reporter, message.pk, "scam")
     agent = factories.agent_in_team("trust-and-safety")
     report = Report.objects.get(sender=message.sender, outcome="pending")
+    assert message.sender is not None
+    support_actions.add_note(agent, report.pk, f"{message.sender.public_name}: second time.")
     report_actions.decide_report(agent, report.pk, outcome, **decision)
 
 
@@ -263,10 +266,11 @@ def shopkeeper(buyer: User, clock: Clock) -> User:
     report_and_decide(buyer, answer, "warned")
     conversation_actions.save_reply(seller, "Thanks", f"Thanks! {NAME}")
     support_actions.open_request(seller, f"{WRITTEN} payouts", f"{SHOP} is not paid yet.")
-    factories.agent_in_team("claims")
-    claim_actions.file_claim(
+    claims_agent = factories.agent_in_team("claims")
+    claim = claim_actions.file_claim(
         buyer, claimable_order(buyer, sold, clock).number, "not_received", "It never came."
     )
+    support_actions.add_note(claims_agent, claim.pk, f"Phoned {NAME} at {SHOP}.")
     return seller
 
 

@@ -313,6 +313,7 @@ def _reports(person: User, names: list[str], removed: Counter[str]) -> list[Any]
         ]
         if reasons != report.reasons:
             Report.objects.filter(pk=report.pk).update(reasons=reasons)
+    _notes_without_names(Case.objects.filter(report__sender=person), names, pseudonym)
     filed = ReportFiling.objects.filter(reporter=person)
     return [
         {
@@ -384,6 +385,7 @@ def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
         subject = _without_names(case.subject, names, pseudonym)
         if subject != case.subject:
             Case.objects.filter(pk=case.pk).update(subject=subject)
+    _notes_without_names(sold_cases, names, pseudonym)
     sold = Order.objects.filter(
         pk__in=OrderItem.objects.filter(storefront=storefront).values("order_id")
     )
@@ -470,6 +472,18 @@ def _written_again(messages: Iterable[Message], removed: Counter[str]) -> list[M
     ).values_list("user_id", "conversation_id")
     removed["event previews"] += forget_conversation_content(list(pairs))
     return changed
+
+
+def _notes_without_names(cases: Any, names: list[str], pseudonym: str) -> None:
+    """Agents' internal notes on cases about the person (a report of them, a claim against
+    their shop) stay as the operator's record, naming the pseudonym instead of them."""
+    named = Q()
+    for name in names:
+        named |= Q(body__icontains=name)
+    notes = list(CaseNote.objects.filter(named, case__in=cases))
+    for note in notes:
+        note.body = _without_names(note.body, names, pseudonym)
+    CaseNote.objects.bulk_update(notes, ["body"])
 
 
 def _names_of(person: User) -> list[str]:
