@@ -26,7 +26,7 @@ from messagecenter.marketplace.models import Order, OrderItem, Product, Shipment
 from messagecenter.marketplace.return_actions import ReturnLine
 from messagecenter.privacy import actions as privacy_actions
 from messagecenter.privacy import export_actions
-from messagecenter.privacy.erasure import REMOVED, erase_person
+from messagecenter.privacy.erasure import REMOVED, _without_names, erase_person
 from messagecenter.privacy.models import Erasure
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
@@ -316,3 +316,9 @@ def test_the_operator_command(person: User, admin_user: User, capsys: Any) -> No
     assert f"Erased: now erased-{person.pk}." in out
     assert "kept orders (1)" in out
     assert Erasure.objects.filter(person=person).exists()
+
+
+def test_a_short_name_is_replaced_as_a_whole_word_only() -> None:
+    assert _without_names("Sam ships the same day, sam.", ["Sam"], "erased-9") == (
+        "erased-9 ships the same day, erased-9."
+    )

@@ -504,8 +504,9 @@ def _names_of(person: User) -> list[str]:
 
 
 def _without_names(text: str, names: Iterable[str], pseudonym: str) -> str:
+    """Each name as a whole word (a display name "Sam" is not the start of "same")."""
     for name in names:
-        text = re.sub(re.escape(name), pseudonym, text, flags=re.IGNORECASE)
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", pseudonym, text, flags=re.IGNORECASE)
     return text
 
 
