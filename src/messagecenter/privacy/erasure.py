@@ -359,7 +359,7 @@ def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
     # instructions that often give the seller's address), on the return and where the
     # marketplace's messages quote them in the buyer's Returns & refunds conversation.
     returns = ReturnRequest.objects.filter(storefront=storefront)
-    quoted: list[Message] = []
+    quoted: dict[int, Message] = {}
     for return_request in returns.exclude(decline_reason="", instructions=""):
         for words in (return_request.decline_reason, return_request.instructions):
             if not words:
@@ -369,10 +369,14 @@ def _shop(person: User, names: list[str], removed: Counter[str]) -> list[Any]:
                 sender__isnull=True,
                 body__contains=words,
             ):
-                message.body = message.body.replace(words, REMOVED)
-                quoted.append(message)
-    Message.objects.bulk_update(quoted, ["body"])
-    _written_again(quoted, removed)
+                # One copy per message, so a second quote in it keeps the first's change.
+                message = quoted.get(message.pk, message)
+                body = _without_quote(message.body, words)
+                if body != message.body:
+                    message.body = body
+                    quoted[message.pk] = message
+    Message.objects.bulk_update(list(quoted.values()), ["body"])
+    _written_again(quoted.values(), removed)
     removed["seller's words quoted in messages replaced"] += len(quoted)
     returns.exclude(decline_reason="").update(decline_reason=REMOVED)
     returns.exclude(instructions="").update(instructions=REMOVED)
@@ -472,6 +476,15 @@ def _written_again(messages: Iterable[Message], removed: Counter[str]) -> list[M
     ).values_list("user_id", "conversation_id")
     removed["event previews"] += forget_conversation_content(list(pairs))
     return changed
+
+
+def _without_quote(text: str, words: str) -> str:
+    """The seller's words where the marketplace's message quotes them — in “…”, as lines of
+    their own (return instructions), or after a colon to the end of a line — and nowhere
+    else: a short reason ("No") is also the start of the marketplace's own "Reason: No
+    longer needed" in the same conversation."""
+    quote = rf"(?:(?<=“)|(?<=\n)|(?<=: )|^){re.escape(words)}(?=”|\n|$)"
+    return re.sub(quote, lambda _: REMOVED, text, flags=re.MULTILINE)
 
 
 def _notes_without_names(cases: Any, names: list[str], pseudonym: str) -> None:
