@@ -43,7 +43,9 @@ def reply(
     for filename, content, content_type in attachments:
         maintype, subtype = content_type.split("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    raw = message.as_bytes()
+    # CRLF, as mail servers send it: an SMTP server reads the data line by line, and a
+    # message with attachments is longer than one line may be.
+    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
     if sign_with is not None:
         signature = dkim.sign(
             raw,

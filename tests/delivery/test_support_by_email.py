@@ -8,10 +8,12 @@ import smtplib
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Message
+from messagecenter.conversations.models import Attachment, Message, Participant
 from messagecenter.delivery import relay
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.sender import send_due_emails
@@ -21,6 +23,7 @@ from tests import factories
 from tests.delivery.dns import DkimKey
 from tests.delivery.replies import QUOTED_HISTORY, reply, send
 from tests.delivery.smtp import Handler
+from tests.web.helpers import pdf_bytes, unique_png
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,6 +93,109 @@ def test_an_email_to_customer_service_opens_a_case_and_replies_continue_it(
     assert case.status == "open"
     assert bodies(case.conversation_id)[-1] == "Thank you! By Friday?"
     assert Case.objects.count() == 1
+
+
+def download(user: User, attachment: Attachment) -> tuple[int, bytes]:
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("attachment", args=[attachment.pk]))
+    return response.status_code, b"".join(response) if response.status_code == 200 else b""
+
+
+def test_a_request_by_email_keeps_its_attachments_on_the_first_message(
+    buyer: User, other_buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    agent = factories.agent_in_team()
+    photo, receipt = unique_png("broken lamp"), pdf_bytes("Receipt 112")
+    raw = reply(
+        sender=buyer.email,
+        to=settings.SUPPORT_EMAIL_ADDRESS,
+        subject="The lamp arrived broken",
+        text="Photo and receipt attached.",
+        sign_with=dkim_key,
+        attachments=[
+            ("lamp.png", photo, "image/png"),
+            ("receipt.pdf", receipt, "application/pdf"),
+        ],
+    )
+
+    send(relay_listener, raw, mail_from=buyer.email, to=settings.SUPPORT_EMAIL_ADDRESS)
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.status, inbound.notes) == ("posted", "")
+    case = Case.objects.get()
+    first = Message.objects.filter(conversation_id=case.conversation_id).order_by("pk").first()
+    assert first is not None
+    assert first.pk == inbound.message_id
+    assert first.body == "Photo and receipt attached."
+    files = {a.filename: a for a in Attachment.objects.filter(message=first)}
+    assert {name: a.content_type for name, a in files.items()} == {
+        "lamp.png": "image/png",
+        "receipt.pdf": "application/pdf",
+    }
+    # The customer and the agent who takes the case download them; another buyer cannot.
+    actions.take_case(agent, case.pk)
+    for person in (buyer, agent):
+        assert download(person, files["receipt.pdf"]) == (200, receipt)
+        assert download(person, files["lamp.png"])[0] == 200
+    assert download(other_buyer, files["lamp.png"])[0] == 404
+    assert download(other_buyer, files["receipt.pdf"])[0] == 404
+
+
+def test_a_refused_attachment_refuses_a_request_by_email_as_it_refuses_a_reply(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    # A PDF that runs a script when opened (docs/safety.md#attachments): the upload check
+    # refuses it, and with it the whole e-mail — a reply's and a request's alike.
+    active = pdf_bytes("Invoice", "/OpenAction 6 0 R", ("<< /S /JavaScript /JS (app.alert(1)) >>",))
+    raw = reply(
+        sender=buyer.email,
+        to=settings.SUPPORT_EMAIL_ADDRESS,
+        subject="Invoice",
+        text="My invoice is attached.",
+        sign_with=dkim_key,
+        attachments=[
+            ("lamp.png", unique_png("lamp"), "image/png"),
+            ("invoice.pdf", active, "application/pdf"),
+        ],
+    )
+
+    send(relay_listener, raw, mail_from=buyer.email, to=settings.SUPPORT_EMAIL_ADDRESS)
+
+    request = InboundEmail.objects.get()
+    assert (request.status, request.reason_code, request.message_id) == (
+        "refused",
+        "attachment_active_content",
+        None,
+    )
+    assert "invoice.pdf was refused" in request.reason
+    assert not Case.objects.exists()
+    assert not Attachment.objects.exists()
+
+    # The same file in a reply to a conversation: refused the same way.
+    case = actions.open_request(buyer, "Invoice", "About my invoice.")
+    assert case.conversation_id is not None
+    seat = Participant.objects.get(conversation_id=case.conversation_id, user=buyer)
+    address = relay.participant_address(
+        participant_id=seat.pk, conversation_id=case.conversation_id, user_id=buyer.pk
+    )
+    again = reply(
+        sender=buyer.email,
+        to=address,
+        subject="Re: Invoice",
+        text="My invoice is attached.",
+        sign_with=dkim_key,
+        attachments=[("invoice.pdf", active, "application/pdf")],
+    )
+    send(relay_listener, again, mail_from=buyer.email, to=address)
+
+    answer = InboundEmail.objects.exclude(pk=request.pk).get()
+    assert (answer.status, answer.reason_code, answer.reason) == (
+        "refused",
+        "attachment_active_content",
+        request.reason,
+    )
+    assert not Attachment.objects.exists()
 
 
 def test_an_unknown_sender_is_refused_with_a_reason_and_opens_nothing(

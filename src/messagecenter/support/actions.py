@@ -12,6 +12,7 @@ transaction moves them in (docs/support.md, "Lock order").
 """
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -88,11 +89,14 @@ def open_request(
     idempotency_key: str | None = None,
     chat_with: User | None = None,
     channel: str = "web",
+    attachments: Sequence[Any] = (),
 ) -> Case:
     """ "Contact customer service" (web, API): a conversation in the customer's Customer
     service folder and a case in the customer-service queue, with what it is about, in one
     transaction. The customer is told at once, in the conversation (and by e-mail), when
-    to expect an answer. A retry with the same idempotency key returns the same case."""
+    to expect an answer. A retry with the same idempotency key returns the same case.
+    `attachments` go on the customer's first message, under the policy of any message
+    (a request by e-mail keeps the e-mail's files)."""
     if customer.role not in (Role.BUYER, Role.SELLER):
         raise NotAllowed(
             "Customer service is for buyers and sellers; agents work cases in the console.",
@@ -106,6 +110,9 @@ def open_request(
         about = participant.conversation
         if order is None and about.order is not None and about.order.buyer_id == customer.pk:
             order = about.order
+    # Checked (type, size, count, then safety's re-encoding or refusal) and stored before
+    # the transaction, as for any message: a refused file opens nothing.
+    files = conversation_actions.store_attachments(list(attachments))
     with transaction.atomic():
         message = conversation_actions.contact_customer_service(
             customer,
@@ -113,6 +120,7 @@ def open_request(
             body,
             order=order if order is not None and order.buyer_id == customer.pk else None,
             idempotency_key=idempotency_key,
+            files=files,
         )
         existing = unique_row(Case.objects.filter(conversation_id=message.conversation_id))
         if existing is not None:
@@ -283,6 +291,7 @@ def open_request_by_email(delivery: Delivery) -> Message:
         delivery.body,
         idempotency_key=delivery.idempotency_key,
         channel="email",
+        attachments=delivery.attachments,
     )
     assert case.conversation_id is not None
     first = unique_row(

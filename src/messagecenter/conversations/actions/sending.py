@@ -232,8 +232,11 @@ def contact_customer_service(
     agent: User | None = None,
     order: Order | None = None,
     idempotency_key: str | None = None,
+    files: Sequence[StoredFile] = (),
 ) -> Message:
-    """Start a customer-service conversation, optionally with an agent already on it."""
+    """Start a customer-service conversation, optionally with an agent already on it.
+    `files`: the customer's attachments, stored by `store_attachments` before the caller's
+    transaction (a request by e-mail keeps the e-mail's files)."""
     body = clean_body(body)
     idempotency_key = clean_idempotency_key(idempotency_key)
     subject = clean_text(subject)[:200]
@@ -256,7 +259,7 @@ def contact_customer_service(
             buyer=customer if customer.role == Role.BUYER else None,
             order=order,
         )
-        return _post(conversation.pk, customer, body, idempotency_key, [], reopen=False)
+        return _post(conversation.pk, customer, body, idempotency_key, files, reopen=False)
 
     return _send_once(customer, idempotency_key, body, topic_key=None, attempt=attempt)
 
