@@ -11,6 +11,7 @@ for. A refused answer changes nothing.
 """
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -49,6 +50,8 @@ NAME_MAX_CHARS = 60
 MAX_PASSKEYS = 20
 # A credential id is at most 1,023 bytes (WebAuthn), 1,364 characters of base64url.
 CREDENTIAL_ID_MAX_CHARS = 1400
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+=*")
 
 CHALLENGE_KEY = "_passkey_challenge"
 REGISTER = "register"
@@ -146,6 +149,12 @@ def registration_options(request: HttpRequest, user: User) -> dict[str, Any]:
 
 
 def clean_name(name: str) -> str:
+    if "\x00" in (name or ""):
+        # The page's JSON reaches here unchecked (the API's Text refuses it first), and
+        # PostgreSQL cannot store a NUL: the insert failed with a 500.
+        raise InvalidInput(
+            "A passkey's name cannot contain a NUL character.", code="passkey_name_invalid"
+        )
     name = " ".join((name or "").split())
     if not name:
         raise InvalidInput(
@@ -254,7 +263,12 @@ def verify_assertion(
         code="passkey_not_verified",
     )
     credential_id = credential.get("id") if isinstance(credential, Mapping) else None
-    if not isinstance(credential_id, str) or not 0 < len(credential_id) <= CREDENTIAL_ID_MAX_CHARS:
+    if (
+        not isinstance(credential_id, str)
+        or not 0 < len(credential_id) <= CREDENTIAL_ID_MAX_CHARS
+        # base64url only: a NUL in the lookup was a 500 on PostgreSQL, before any sign-in.
+        or not _BASE64URL.fullmatch(credential_id)
+    ):
         raise refused
     passkeys = Passkey.objects.select_related("user").filter(credential_id=credential_id)
     if user is not None:
