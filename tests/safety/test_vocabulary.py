@@ -252,3 +252,19 @@ def test_the_revisions_are_read_only_in_the_admin(staff: User) -> None:
 
     assert client.get(reverse("admin:safety_vocabularyrevision_changelist")).status_code == 200
     assert client.get(reverse("admin:safety_vocabularyrevision_add")).status_code == 403
+
+
+def test_a_value_too_long_once_normalised_is_refused(staff: User, seeded: int) -> None:
+    """NFKC unfolds one character into up to 18: within the field's 200 as typed, over it
+    as saved (the admin answered 500)."""
+    entries = VocabularyEntry.objects.count()
+
+    response = admin_client(staff).post(
+        reverse("admin:safety_vocabularyentry_add"),
+        {"kind": "staff_title", "value": "\ufdfa" * 12, "active": "on", "_save": "Save"},
+    )
+
+    assert response.status_code == 200
+    assert "over 200 characters" in response.content.decode()
+    assert VocabularyEntry.objects.count() == entries
+    assert newest_revision().number == seeded

@@ -139,6 +139,13 @@ class VocabularyEntry(models.Model):
             self.value = normalise(self.kind, self.value)
         except ValueError as error:
             raise ValidationError({"value": str(error)}) from None
+        # Normalising can lengthen it (NFKC unfolds "ﷺ" into 18 letters, IDNA's xn--),
+        # after the field's own length check: the save's second check failed with a 500.
+        limit = self._meta.get_field("value").max_length or 0
+        if len(self.value) > limit:
+            raise ValidationError(
+                {"value": f"Saved as the detector compares it, this is over {limit} characters."}
+            )
 
 
 class VocabularyRevision(models.Model):
