@@ -104,6 +104,9 @@ class SendingCount(models.Model):
         return f"Sends of {self.user_id}"
 
 
+VALUE_MAX_CHARS = 200
+
+
 class VocabularyEntry(models.Model):
     """One word of the detector's vocabulary (docs/safety.md#vocabulary): a name or domain
     of the operator, a staff title, a trusted site, a link shortener, a payment or
@@ -114,7 +117,7 @@ class VocabularyEntry(models.Model):
         max_length=24, choices=[(kind, spec.label) for kind, spec in KINDS.items()]
     )
     value = models.CharField(
-        max_length=200,
+        max_length=VALUE_MAX_CHARS,
         help_text="Saved as the detector compares it: domains in lower case and ASCII "
         "(xn--…), phrases with lookalike letters folded.",
     )
@@ -141,7 +144,7 @@ class VocabularyEntry(models.Model):
             raise ValidationError({"value": str(error)}) from None
         # Normalising can lengthen it (NFKC unfolds "ﷺ" into 18 letters, IDNA's xn--),
         # after the field's own length check: the save's second check failed with a 500.
-        limit = self._meta.get_field("value").max_length or 0
+        limit = VALUE_MAX_CHARS
         if len(self.value) > limit:
             raise ValidationError(
                 {"value": f"Saved as the detector compares it, this is over {limit} characters."}
