@@ -32,6 +32,7 @@ from messagecenter.conversations.models import (
     Attachment,
     Conversation,
     HiddenMessage,
+    Kind,
     Message,
     Participant,
     ResponseTime,
@@ -420,13 +421,20 @@ def _named_elsewhere(person: User, names: list[str], removed: Counter[str]) -> N
     the shop, a reporter told the outcome of their report of the person — and the subjects
     of conversations about them: the names become the pseudonym, the message stays.
     Looked for only where such messages go (conversations of their orders and their
-    shop's, those of the people who reported them), never across everyone's messages."""
+    shop's, the outcome notices of the people who reported them), never across everyone's
+    messages."""
     pseudonym = person.get_username()
     reporters = ReportFiling.objects.filter(report__sender=person).values("reporter_id")
+    # A reporter is told the outcome in a customer-service conversation of its own (no
+    # case): only those of theirs, not every conversation they have with anyone — a word
+    # that is also the person's name ("Rose candle") in a reporter's other orders is not them.
+    told = Conversation.objects.filter(
+        kind=Kind.CUSTOMER_SERVICE, participants__user__in=reporters
+    ).exclude(pk__in=Case.objects.filter(conversation__isnull=False).values("conversation_id"))
     where = (
         Q(order__buyer=person)
         | Q(order__in=OrderItem.objects.filter(storefront__seller=person).values("order_id"))
-        | Q(participants__user__in=reporters)
+        | Q(pk__in=told.values("pk"))
         | Q(storefront__seller=person)
     )
     conversations = Conversation.objects.filter(where).distinct()
