@@ -83,8 +83,6 @@ SUPPORT_MAILBOX = mailboxes.Mailbox(
         "Write to us from your account's address, or sign in and use Contact customer "
         "service."
     ),
-    # The request's first message keeps the e-mail's files, as a reply by e-mail does.
-    takes_attachments=True,
 )
 
 

@@ -221,12 +221,6 @@ def _post_to_mailbox(
         hidden.add(envelope_from.strip("<> ").lower())
     body = _without_addresses(content.new_text, hidden)
     uploads, notes = _attachments(content.attachments, hidden)
-    if uploads and not mailbox.takes_attachments:
-        notes.append(
-            f"Left out: {len(uploads)} attachment(s) — add files in the conversation in the "
-            "Message Center."
-        )
-        uploads = []
     row.notes = "\n".join(notes)[:4000]
     if not body:
         raise Refusal(

@@ -37,8 +37,6 @@ class Mailbox:
     receive: Callable[[Delivery], Message]
     # What an unknown sender is told (the SMTP answer): where to write instead.
     unknown_sender_reason: str
-    # False: attached files are left out, with a note the sender reads.
-    takes_attachments: bool = False
 
 
 _mailboxes: dict[str, Mailbox] = {}
