@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from pytest_django import DjangoAssertNumQueries
 
@@ -14,7 +14,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
-from messagecenter.rows import CompiledQuery, parse_id
+from messagecenter.rows import CompiledQuery, _Plan, parse_id
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +104,58 @@ def test_a_compiled_query_takes_moments_as_its_queryset_does(buyer: User, produc
         len(compiled(first.conversation_id, first.created_at - timedelta(seconds=1), until))
         for until in [first.created_at + timedelta(days=1), first.created_at + timedelta(hours=1)]
     ] == [2, 1]
+
+
+def test_a_compiled_query_keeps_the_percent_signs_of_its_statement_and_values(
+    buyer: User, product: Product
+) -> None:
+    # On SQLite the statement is run with named parameters: `%%` (the modulo operator)
+    # must stay one `%` in the SQL, and a `%` inside a value must stay in the value.
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it 100% cotton?")
+    actions.send_message(buyer, first.conversation_id, "Or 100 cotton?")
+    compiled = CompiledQuery(
+        lambda conversation_id: (
+            Message.objects.annotate(parity=F("id") % 2)
+            .filter(conversation_id=conversation_id, body__contains="100%")
+            .order_by("id")
+        )
+    )
+
+    [found] = compiled(first.conversation_id)
+
+    assert (found.body, getattr(found, "parity")) == ("Is it 100% cotton?", first.pk % 2)  # noqa: B009
+
+
+def test_a_remembered_row_gives_copies_and_a_changed_row_is_built_again(
+    buyer: User, product: Product
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    compiled = CompiledQuery(_participants_of, remember=2)
+    [built] = compiled(buyer.pk, first.conversation_id)
+    built.box = "changed in memory"
+    built.conversation.subject = "changed in memory"
+
+    with mock.patch.object(_Plan, "_build", side_effect=AssertionError("built again")):
+        [remembered] = compiled(buyer.pk, first.conversation_id)
+    Participant.objects.filter(pk=built.pk).update(unread_count=7)
+    [changed] = compiled(buyer.pk, first.conversation_id)
+
+    assert remembered is not built
+    assert remembered.conversation is not built.conversation
+    assert (remembered.box, remembered.conversation.subject) == (
+        Participant.objects.get(pk=built.pk).box,
+        first.conversation.subject,
+    )
+    assert changed.unread_count == 7
+
+
+def test_a_query_that_prefetches_cannot_remember(buyer: User) -> None:
+    compiled = CompiledQuery(
+        lambda user_id: User.objects.prefetch_related("groups").filter(pk=user_id), remember=2
+    )
+
+    with pytest.raises(ValueError, match="cannot remember"):
+        compiled(buyer.pk)
 
 
 def test_a_value_that_does_not_reach_the_parameters_is_refused(buyer: User) -> None:

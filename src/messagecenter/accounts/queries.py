@@ -45,12 +45,18 @@ def browser_sessions(user: User) -> QuerySet[BrowserSession]:
     return BrowserSession.objects.filter(user_id=user.pk).order_by("-last_used_at", "-id")
 
 
-# Every API request starts here: compiled once (rows.CompiledQuery). Read on every request,
-# so a revoked token or a deactivated person is refused from the next request on.
+# Every API request starts here: compiled once (rows.CompiledQuery). The row is read on
+# every request, so a revoked token, a deactivated or deleted person, a password changed
+# (which revokes every token) is refused from the next request on, whichever process
+# changed it. What is not repeated is the work after the read: a row unchanged in every
+# column (token, person, storefront) gives copies of the models built from it before
+# (`remember`: the tokens in use, per process), not a conversion of each value and three
+# models built again (docs/benchmarks.md, "Verified tokens").
 _TOKEN_BY_HASH = CompiledQuery(
     lambda secret_hash: ApiToken.objects.select_related("user", "user__storefront").filter(
         secret_hash=secret_hash
-    )[:1]
+    )[:1],
+    remember=4096,
 )
 
 
