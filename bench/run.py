@@ -17,7 +17,11 @@ keep-alive connection (the clients run on uvloop, on the same machine):
   and for the biggest seller — each read once with 1 client (the request alone: its
   latency) and once with each further --read-concurrency (waiting behind others);
 - conversation: GET /api/v1/conversations/{id} and its 200 messages (two pages of 100,
-  the API's largest page) as the biggest seller;
+  the API's largest page) as the biggest seller, and the 25-message history page (what an
+  app shows first);
+- pages: the HTML Message Center and conversation pages, signed in with a session cookie
+  (a session made for the biggest seller), beside the API calls that give the same screen;
+  the report gives each page's p99 as a multiple of its API calls' (goal: ≤ 2);
 - search: GET /api/v1/search as the biggest seller: a common word, a rare word, an order
   number;
 - notice to every user: needs broadcasts (messagecenter.notifications); else recorded as
@@ -315,7 +319,9 @@ def running_server(
 # --- the workloads -----------------------------------------------------------------------
 
 
-def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload]:
+def workloads(
+    tokens: dict[str, Any], args: argparse.Namespace, session_cookie: str = ""
+) -> list[Workload]:
     run = secrets.token_hex(3)
     small = tokens["small_buyer"]["token"]
     biggest = tokens["biggest_seller"]["token"]
@@ -326,6 +332,10 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
 
     def get(path: str, token: str) -> Callable[[int, int], Request]:
         return lambda client, number: ("GET", path, token, None, None)
+
+    def page(path: str) -> Callable[[int, int], Request]:
+        cookie = {"Cookie": session_cookie}
+        return lambda client, number: ("GET", path, None, None, cookie)
 
     sends = itertools.count()
 
@@ -359,6 +369,13 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
     def has_items(content: bytes) -> bool:
         return bool(json.loads(content)["items"])
 
+    def has_25(content: bytes) -> bool:
+        return len(json.loads(content)["items"]) == 25
+
+    def is_page(content: bytes) -> bool:
+        # The page itself, not the sign-in page a lost session would be sent to.
+        return b'id="main"' in content or b"<main" in content
+
     reads: list[Workload] = [
         Workload("inbox page, small buyer", get("/api/v1/conversations", small), 1, has_items),
         Workload("badges, small buyer", get("/api/v1/folders", small), 1),
@@ -382,6 +399,13 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
             older_page,
             1,
             has_items,
+            group="conversation",
+        ),
+        Workload(
+            "conversation: history page (25 messages)",
+            get(f"/api/v1/conversations/{long_id}/messages?limit=25", biggest),
+            1,
+            has_25,
             group="conversation",
         ),
         *(
@@ -411,6 +435,14 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
             for label, key in (("common word", "common_word"), ("rare word", "rare_word"))
         ),
     ]
+    if session_cookie:
+        reads += [
+            Workload(name, page(path), 1, is_page, group="pages")
+            for name, path in (
+                (PAGES["message center"], "/message-center/"),
+                (PAGES["conversation"], f"/message-center/conversations/{long_id}/"),
+            )
+        ]
     plan = [
         Workload("floor: GET /healthz", get("/healthz", ""), args.concurrency, group="floor"),
         Workload("send a message", send, args.concurrency, expect=(201,), group="send"),
@@ -427,9 +459,36 @@ def workloads(tokens: dict[str, Any], args: argparse.Namespace) -> list[Workload
             )
             for read in reads
         ]
-    return [
-        workload for workload in plan if workload.group == "floor" or wanted(args, workload.group)
-    ]
+    return [workload for workload in plan if workload.group == "floor" or wanted_in(args, workload)]
+
+
+# The HTML pages, and the API calls that give an app the same screen: the Message Center
+# is its list and its folder counts; the conversation page shows all 200 messages.
+PAGES = {
+    "message center": "Message Center page (HTML), biggest seller",
+    "conversation": "conversation (200 messages): page (HTML)",
+}
+PAGE_API_CALLS = {
+    PAGES["message center"]: ("inbox page, biggest seller", "badges, biggest seller"),
+    PAGES["conversation"]: (
+        "conversation (200 messages): detail",
+        "conversation (200 messages): latest 100",
+        "conversation (200 messages): older 100",
+    ),
+}
+PAGE_GOAL = 2
+
+
+def wanted_in(args: argparse.Namespace, workload: Workload) -> bool:
+    """A workload of a group asked for; pages bring the API calls they are compared with."""
+    if wanted(args, workload.group):
+        return True
+    compared = {name for calls in PAGE_API_CALLS.values() for name in calls}
+    return "pages" in args.only and CLIENTS_SUFFIX.sub("", workload.name) in compared
+
+
+# What a read's name says when it runs with more than one client.
+CLIENTS_SUFFIX = re.compile(r" \(\d+ clients\)$")
 
 
 def wanted(args: argparse.Namespace, group: str) -> bool:
@@ -510,6 +569,32 @@ def schedule_notice(subject: str) -> float:
     return elapsed
 
 
+def page_session(token: str) -> str:
+    """A `Cookie` header that signs the token's person in on the web pages: a session made
+    as signing in makes it (Django's auth keys, the session's hash of the password), with
+    no second factor pending (accounts.two_factor) — what a browser holds once signed in."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connections
+
+    from messagecenter.accounts.queries import api_token_for_secret
+
+    found = api_token_for_secret(token)
+    if found is None:
+        raise RuntimeError("the dataset's token is not valid: generate the dataset again")
+    store = SessionStore()
+    store[SESSION_KEY] = str(found.user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = found.user.get_session_auth_hash()
+    store.create()
+    connections.close_all()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
 async def notice_to_everyone(port: int, tokens: dict[str, Any]) -> dict[str, Any]:
     """Workload 5: from scheduling a notice to everyone until every sampled person's
     GET /api/v1/broadcasts lists it. Broadcasts fan out on read (one row, an audience
@@ -583,8 +668,10 @@ async def notice_to_everyone(port: int, tokens: dict[str, Any]) -> dict[str, Any
     }
 
 
-async def measure(port: int, tokens: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    plan = workloads(tokens, args)
+async def measure(
+    port: int, tokens: dict[str, Any], args: argparse.Namespace, session_cookie: str = ""
+) -> dict[str, Any]:
+    plan = workloads(tokens, args, session_cookie)
     repeats: list[dict[str, Any]] = []
     for repeat in range(args.repeats):
         results: dict[str, Any] = {}
@@ -666,6 +753,37 @@ def table(document: dict[str, Any]) -> str:
             f"failures {notice['failures']} |"
         )
     return "\n".join(lines)
+
+
+def pages_table(document: dict[str, Any]) -> str:
+    """Each page beside the API calls that give an app the same screen (their p99s
+    added: one after the other), and the page's p99 as a multiple of theirs (goal ≤ 2)."""
+    rows = document["median"]
+    lines = [
+        "| page | clients | page server p50 / p99 (ms) | API calls | API server p50 / p99 "
+        "(ms, added) | page p99 ÷ API p99 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for page_name, calls in PAGE_API_CALLS.items():
+        for name in rows:
+            if CLIENTS_SUFFIX.sub("", name) != page_name:
+                continue
+            suffix = name[len(page_name) :]
+            found = [rows.get(call + suffix) for call in calls]
+            if any(row is None for row in found):
+                continue
+            page = rows[name]
+            api = {
+                stat: sum(row[f"server_{stat}_ms"] or 0 for row in found if row)
+                for stat in ("p50", "p99")
+            }
+            ratio = page["server_p99_ms"] / api["p99"] if api["p99"] else None
+            lines.append(
+                f"| {name} | {page['concurrency']} | {page['server_p50_ms']} / "
+                f"{page['server_p99_ms']} | {' + '.join(calls)} | {api['p50']:.2f} / "
+                f"{api['p99']:.2f} | {'' if ratio is None else f'{ratio:.2f}'} |"
+            )
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def plot(document: dict[str, Any], prefix: Path) -> list[Path]:
@@ -778,7 +896,7 @@ def main(argv: list[str] | None = None) -> None:
         "--only",
         type=lambda text: set(text.split(",")),
         default=set(),
-        help="workload groups: send, inbox, conversation, search, realtime, notice",
+        help="workload groups: send, inbox, conversation, search, pages, realtime, notice",
     )
     parser.add_argument("--server-args", default="", help="more arguments for `serve`")
     parser.add_argument("--duration", type=float, default=10, help="seconds per workload")
@@ -837,13 +955,17 @@ def main(argv: list[str] | None = None) -> None:
         env={**os.environ, **environment},
         check=True,
     )
+    # The pages' signed-in browser: the biggest seller, whose conversation is the long one.
+    session_cookie = (
+        page_session(tokens["biggest_seller"]["token"]) if wanted(args, "pages") else ""
+    )
     began = time.perf_counter()
     server_args = shlex.split(args.server_args)
     with running_server(
         args.workers, var_dir / "bench-server.log", environment, server_args
     ) as port:
         # The clients share the machine with the server: uvloop keeps their cost low.
-        measured = uvloop.run(measure(port, tokens, args))
+        measured = uvloop.run(measure(port, tokens, args, session_cookie))
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -890,6 +1012,8 @@ def main(argv: list[str] | None = None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=1) + "\n")
     print(table(document))
+    if pages := pages_table(document):
+        print(pages)
     print(f"results: {output}")
     if args.plot_prefix:
         for path in plot(document, args.plot_prefix):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import run
 from tests.test_processes import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,11 +24,15 @@ READS = {
     "conversation (200 messages): detail",
     "conversation (200 messages): latest 100",
     "conversation (200 messages): older 100",
+    "conversation: history page (25 messages)",
     "search, biggest seller: common word 'delivery'",
     "search, biggest seller: rare word 'tourmaline'",
     "search, biggest seller: order number",
     "search, biggest seller: misspelt common word 'deliery'",
     "search, biggest seller: misspelt rare word 'tourmline'",
+    # The HTML pages, signed in with a session cookie, beside their API calls.
+    "Message Center page (HTML), biggest seller",
+    "conversation (200 messages): page (HTML)",
 }
 # Each read alone and with 4 clients (--read-concurrency 1,4).
 WORKLOADS = {
@@ -69,4 +74,12 @@ def test_the_smoke_benchmark_measures_every_workload(tmp_path: Path) -> None:
     assert (notice["available"], notice["failures"]) == (True, 0)
     assert notice["seen_by"] == notice["people_checked"] > 0
     assert result["dataset"]["messages"] == 4_000
+    # Each page beside its API calls, alone and with 4 clients.
+    pages = run.pages_table(result).splitlines()[2:]
+    assert [line.split(" | ")[0] for line in pages] == [
+        "| Message Center page (HTML), biggest seller",
+        "| Message Center page (HTML), biggest seller (4 clients)",
+        "| conversation (200 messages): page (HTML)",
+        "| conversation (200 messages): page (HTML) (4 clients)",
+    ]
     assert result["database"] == database_url().split(":", 1)[0].replace("postgres", "postgresql")
