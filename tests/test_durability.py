@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,11 +213,13 @@ def test_acknowledged_sends_survive_sigkill_once_each_with_exact_counters(
     assert_counters_equal_a_recount([question.conversation_id], [buyer, seller])
 
 
-# One of two server processes is killed once KILL_AFTER sends were acknowledged; the clients
-# go on until as many more were, each client at most SENDS_PER_CLIENT sends (a bound).
+# One of two server processes is killed each time KILL_AFTER more sends were acknowledged
+# (WORKER_KILLS times: each kill is another chance to land between an answer and its
+# commit); the clients go on until as many more were, each at most SENDS_PER_CLIENT sends.
 CLIENTS = 24
 SENDS_PER_CLIENT = 100
 KILL_AFTER = 64
+WORKER_KILLS = 2
 
 
 @dataclass
@@ -347,7 +349,7 @@ def test_a_server_process_killed_during_batched_sends_loses_no_acknowledged_send
             send = Send(f"client{number}-{count}", author, conversation_id)
             with lock:
                 sends.append(send)
-            # Tried once: a send cut off by the kill is retried after the clients stop.
+            # Tried once: a send cut off by a kill is retried after the clients stop.
             send.status, send.message_id = post(send)
 
     def answered() -> int:
@@ -361,17 +363,24 @@ def test_a_server_process_killed_during_batched_sends_loses_no_acknowledged_send
         wait_until(lambda: len(server.serving_processes()) == 2, 60, "two server processes")
         for thread in clients:
             thread.start()
-        wait_until(lambda: answered() >= KILL_AFTER, 60, f"{KILL_AFTER} acknowledged sends")
-        before = server.serving_processes()
-        killed = wait_for_a_writer(before)
-        os.kill(killed, signal.SIGKILL)
-        answered_at_kill = answered()
-        # The other process serves on meanwhile; serve's supervisor (uvicorn) starts a new
-        # one in place of the killed one.
+        for kill in range(WORKER_KILLS):
+            wait_until(
+                lambda: answered() >= (kill + 1) * KILL_AFTER,  # noqa: B023
+                60,
+                f"{KILL_AFTER} more acknowledged sends",
+            )
+            before = server.serving_processes()
+            os.kill(wait_for_a_writer(before), signal.SIGKILL)
+            # The other process serves on meanwhile; serve's supervisor (uvicorn) starts a
+            # new one in place of the killed one.
+            wait_until(
+                lambda: len(server.serving_processes() - before) == 1,  # noqa: B023
+                60,
+                "a new server process",
+            )
         wait_until(
-            lambda: len(server.serving_processes() - before) == 1, 60, "a new server process"
+            lambda: answered() >= (WORKER_KILLS + 1) * KILL_AFTER, 60, "sends after the kills"
         )
-        wait_until(lambda: answered() >= answered_at_kill + KILL_AFTER, 60, "sends after the kill")
         stop.set()
         for thread in clients:
             thread.join(timeout=60)
@@ -394,17 +403,18 @@ def test_a_server_process_killed_during_batched_sends_loses_no_acknowledged_send
     stored_unanswered = sum(send.key in stored_before_retries for send in cut)
     print(
         f"\n{len(sends)} sends, {len(sends) - len(cut)} acknowledged, {len(cut)} cut off by "
-        f"the kill, {stored_unanswered} of those stored before it"
+        f"the kills, {stored_unanswered} of those stored before them; first answers: "
+        f"{dict(Counter(send.status for send in sends))} (0: the connection was cut)"
     )
-    # The kill landed among sends in flight (else this test proves nothing), and nothing
-    # but the kill refused a send.
-    assert cut, "the kill cut off no send"
-    assert {send.status for send in sends} <= {0, 201}
+    # The kills landed among sends in flight (else this test proves nothing). Any other
+    # refusal (a 5xx of a loaded machine) is retried like them; no key was sent twice yet.
+    assert cut, "the kills cut off no send"
+    assert 200 not in {send.status for send in sends}
     # Acknowledged = stored: the message answered, once.
     assert {
         send.key: stored_before_retries.get(send.key) for send in sends if send.acknowledged
     } == {send.key: [(send.message_id, send.body)] for send in sends if send.acknowledged}
-    # A retry of a send cut off gives the message its key made before the kill (200), or
+    # A retry of a send cut off gives the message its key made before the kills (200), or
     # makes it (201): each key, one message.
     assert {send.key: send.retry_status for send in cut} == {
         send.key: 200 if send.key in stored_before_retries else 201 for send in cut
