@@ -11,6 +11,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.base import ModelState
 from django.db.models.query import get_related_populators
+from django.db.models.sql import UpdateQuery
 
 from messagecenter.errors import NotFound
 
@@ -80,18 +81,11 @@ class CompiledQuery[M: Model]:
         return plan.run(connection, values)
 
     def _compile(self, values: Sequence[int | str | datetime], shape: Hashable) -> "_Plan[M]":
-        count = len(values)
         stand_ins = [_stand_in(position, value) for position, value in enumerate(values)]
         queryset = self.build(*stand_ins, **({} if shape is None else {"shape": shape}))
         compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
         sql, parameters = compiler.as_sql()
-        # A moment reaches the parameters as the database takes it (SQLite: text in UTC).
-        compiled = [_adapted(compiler.connection, stand_in) for stand_in in stand_ins]
-        slots: list[int | None] = []
-        for parameter in parameters:
-            slots.append(compiled.index(parameter) if parameter in compiled else None)
-        if {slot for slot in slots if slot is not None} != set(range(count)):
-            raise ValueError(f"Every value must be among the parameters: {parameters}")
+        slots = _slots(compiler.connection, stand_ins, parameters)
         remembered = _Remembered(self.remember) if self.remember else None
         return _Plan(queryset, compiler, sql, list(parameters), slots, remembered)
 
@@ -248,3 +242,119 @@ def _copied(instance: Model, copies: dict[int, Model]) -> Model:
         for name, related in original.fields_cache.items()
     }
     return duplicate
+
+
+class CompiledUpdate:
+    """An UPDATE compiled once per process and shape, then run with each call's values: the
+    send's writes, where Django compiling the same statement on every call cost more than
+    the database took to run it (docs/benchmarks.md, "Send: the lean statement path").
+
+    `build(*values)` returns the queryset to update and the changes, as for
+    `QuerySet.update(**changes)` (expressions included); the stand-in rules are
+    CompiledQuery's. Returns the number of rows changed.
+    """
+
+    def __init__(self, build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]]) -> None:
+        self.build = build
+        self._plans: dict[tuple[str, Hashable], tuple[str, list[Any], list[int | None]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *values: int | str | datetime, shape: Hashable = None) -> int:
+        connection = connections[DEFAULT_DB_ALIAS]
+        key = (connection.vendor, shape)
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key) or self._compile(values, shape)
+                self._plans[key] = plan
+        sql, compiled, slots = plan
+        parameters = [
+            value if slot is None else _adapted(connection, values[slot])
+            for value, slot in zip(compiled, slots, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return int(cursor.rowcount)
+
+    def _compile(
+        self, values: Sequence[int | str | datetime], shape: Hashable
+    ) -> tuple[str, list[Any], list[int | None]]:
+        stand_ins = [_stand_in(position, value) for position, value in enumerate(values)]
+        queryset, changes = self.build(*stand_ins, **({} if shape is None else {"shape": shape}))
+        # What QuerySet.update does before it executes.
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(changes)  # type: ignore[attr-defined]
+        query.clear_select_clause()
+        compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
+        sql, parameters = compiler.as_sql()
+        return sql, list(parameters), _slots(compiler.connection, stand_ins, parameters)
+
+
+def insert_objects[M: Model](objects: Sequence[M], *, ignore_conflicts: bool = False) -> None:
+    """INSERT new model instances of one model in one statement, as `bulk_create` would,
+    and give each its new id: the SQL is written once per process, model and number of
+    rows; each value goes through its field's own preparation (`pre_save`,
+    `get_db_prep_save`), as Model.save prepares it. For the send's rows, where compiling an
+    INSERT on every call cost more than running it. `ignore_conflicts`: a row a unique
+    constraint refuses is left out (no ids are given then). No signals are sent (Message
+    Center connects none to models written here)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if len(objects) > INSERT_MAX_ROWS:
+        # Rebuilds and fan-outs: bulk_create splits them to the database's parameter limit.
+        model._default_manager.bulk_create(objects, ignore_conflicts=ignore_conflicts)
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = (connection.vendor, model, len(objects), ignore_conflicts)
+    plan = _INSERTS.get(key)
+    if plan is None:
+        plan = _INSERTS[key] = _insert_plan(connection, model, len(objects), ignore_conflicts)
+    sql, fields, returning = plan
+    parameters = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for instance in objects
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        if returning is not None:
+            for instance, row in zip(objects, cursor.fetchall(), strict=True):
+                setattr(instance, returning.attname, row[0])
+    for instance in objects:
+        instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+
+
+# More rows than a send writes go through bulk_create (and do not add a statement per count).
+INSERT_MAX_ROWS = 64
+_INSERTS: dict[tuple[str, type[Model], int, bool], tuple[str, list[Any], Any]] = {}
+
+
+def _insert_plan(
+    connection: Any, model: type[Model], count: int, ignore_conflicts: bool
+) -> tuple[str, list[Any], Any]:
+    quote = connection.ops.quote_name
+    meta = model._meta
+    # The database numbers the id (db_returning: an auto field); every other column is given.
+    fields = [field for field in meta.concrete_fields if not field.db_returning]
+    generated = [field for field in meta.concrete_fields if field.db_returning]
+    columns = ", ".join(quote(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)}"
+    if ignore_conflicts:
+        return f"{sql} ON CONFLICT DO NOTHING", fields, None
+    if not generated:
+        return sql, fields, None
+    return f"{sql} RETURNING {quote(generated[0].column)}", fields, generated[0]
+
+
+def _slots(
+    connection: Any, stand_ins: Sequence[int | str | datetime], parameters: Sequence[Any]
+) -> list[int | None]:
+    """Where each stand-in sits among the compiled parameters (None: a constant)."""
+    # A moment reaches the parameters as the database takes it (SQLite: text in UTC).
+    compiled = [_adapted(connection, stand_in) for stand_in in stand_ins]
+    slots = [compiled.index(value) if value in compiled else None for value in parameters]
+    if {slot for slot in slots if slot is not None} != set(range(len(stand_ins))):
+        raise ValueError(f"Every value must be among the parameters: {parameters}")
+    return slots

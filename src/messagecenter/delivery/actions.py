@@ -38,6 +38,7 @@ from messagecenter.delivery.preferences import (
     stored_choices,
 )
 from messagecenter.errors import InvalidInput
+from messagecenter.rows import CompiledUpdate, insert_objects
 
 
 def record_message_emails(
@@ -57,7 +58,7 @@ def record_message_emails(
     wanted = enabled_user_ids(recipient_ids, category, Channel.EMAIL)
     if not wanted:
         return
-    Email.objects.bulk_create(
+    insert_objects(
         [
             Email(
                 user_id=user_id,
@@ -79,7 +80,9 @@ def _gather_digests(user_ids: Collection[int], now: datetime) -> None:
     still sends mail."""
     quiet = timedelta(minutes=settings.EMAIL_DIGEST_QUIET_MINUTES)
     longest = timedelta(minutes=settings.EMAIL_DIGEST_MAX_WAIT_MINUTES)
-    Email.objects.bulk_create(
+    # Both statements are written once per process (rows.insert_objects, CompiledUpdate):
+    # they run on every buyer–seller message.
+    insert_objects(
         [
             Email(
                 user_id=user_id,
@@ -93,9 +96,18 @@ def _gather_digests(user_ids: Collection[int], now: datetime) -> None:
         ],
         ignore_conflicts=True,
     )
-    Email.objects.filter(
-        user_id__in=user_ids, kind=EmailKind.DIGEST, status=EmailStatus.QUEUED
-    ).update(next_attempt_at=Least(F("created_at") + longest, now + quiet))
+    _PUSH_DIGESTS(*sorted(user_ids), now + quiet, shape=(len(user_ids), longest))
+
+
+_PUSH_DIGESTS = CompiledUpdate(
+    lambda *values, shape: (
+        Email.objects.filter(
+            user_id__in=values[: shape[0]], kind=EmailKind.DIGEST, status=EmailStatus.QUEUED
+        ),
+        # The longest wait is part of the statement's shape: settings can change it.
+        {"next_attempt_at": Least(F("created_at") + shape[1], values[shape[0]])},
+    )
+)
 
 
 # --- preferences ---------------------------------------------------------------------------

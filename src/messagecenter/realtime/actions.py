@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from messagecenter.realtime import pubsub
 from messagecenter.realtime.models import EventKind, EventStream, UserEvent
+from messagecenter.rows import insert_objects
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def record_events(events: Iterable[PendingEvent]) -> list[UserEvent]:
                 created_at=now,
             )
         )
-    created = UserEvent.objects.bulk_create(rows)
+    # Written once per process and number of rows, not compiled per send.
+    insert_objects(rows)
+    created = rows
     # Pub/sub only wakes the open streams, which then read the log: after commit, so a
     # woken stream always finds the events (docs/realtime.md).
     transaction.on_commit(partial(pubsub.publish, sorted(wanted)))

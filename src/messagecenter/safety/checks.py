@@ -11,6 +11,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation, Kind
 from messagecenter.conversations.send_checks import SendDecision
 from messagecenter.errors import NotAllowed
+from messagecenter.rows import CompiledQuery
 from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.models import Block, HeldMessage
@@ -66,7 +67,7 @@ def check_recipients(
     about the person's own order, which arrives marked (docs/safety.md#blocking)."""
     if conversation.kind != Kind.BUYER_SELLER or sender.role not in (Role.BUYER, Role.SELLER):
         return []
-    if not Block.objects.filter(blocker_id__in=recipient_ids, blocked=sender).exists():
+    if not recipient_ids or not _BLOCKED_BY(sender.pk, *recipient_ids, shape=len(recipient_ids)):
         return []
     if conversation.order is not None and sender.role == Role.SELLER:
         return [
@@ -82,6 +83,14 @@ def check_recipients(
         "message was not delivered.",
         code="blocked",
     )
+
+
+# On every send: compiled once per process and number of recipients (rows.CompiledQuery).
+_BLOCKED_BY = CompiledQuery(
+    lambda blocked_id, *recipient_ids, shape: Block.objects.filter(
+        blocker_id__in=recipient_ids, blocked_id=blocked_id
+    ).only("id")[:1]
+)
 
 
 def _counterpart_word(sender: User) -> str:

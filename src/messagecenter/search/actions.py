@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from messagecenter.conversations.models import Conversation, Message, Participant
+from messagecenter.rows import insert_objects
 from messagecenter.search.backends import optimize_index
 from messagecenter.search.broadcasts import broadcast_source
 from messagecenter.search.models import BroadcastDocument, MailboxMessage, SearchDocument
@@ -55,15 +56,16 @@ def index_messages(
                 conversation.subject,
                 order.number if order is not None else None,
             )
-    SearchDocument.objects.bulk_create(
-        [_document(message, *subjects[message.conversation_id]) for message in messages]
-    )
+    # insert_objects: the statements are written once per process, not compiled per send.
+    insert_objects([_document(message, *subjects[message.conversation_id]) for message in messages])
     if members is None:
         members = _members({message.conversation_id for message in messages})
-    MailboxMessage.objects.bulk_create(
-        MailboxMessage(message=message, user_id=user_id, created_at=message.created_at)
-        for message in messages
-        for user_id in members.get(message.conversation_id, ())
+    insert_objects(
+        [
+            MailboxMessage(message=message, user_id=user_id, created_at=message.created_at)
+            for message in messages
+            for user_id in members.get(message.conversation_id, ())
+        ]
     )
 
 

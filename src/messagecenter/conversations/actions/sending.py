@@ -47,7 +47,7 @@ from messagecenter.hub.boxes import COUNTER_KEYS, Box
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind, EventStream
-from messagecenter.rows import parse_id, unique_row
+from messagecenter.rows import CompiledQuery, CompiledUpdate, insert_objects, parse_id
 from messagecenter.search.actions import index_messages
 
 PREVIEW_CHARS = 140
@@ -523,13 +523,16 @@ def _lock_conversations(conversation_ids: list[int]) -> None:
 SENDS = group_commit.GroupCommitter(prepare=_lock_conversations)
 
 
+_MESSAGE_FOR_KEY = CompiledQuery(
+    lambda sender_id, idempotency_key: Message.objects.select_related("conversation").filter(
+        sender_id=sender_id, idempotency_key=idempotency_key
+    )[:1]
+)
+
+
 def _message_for_key(sender: User, idempotency_key: str) -> Message | None:
     """The sender's message with this key, marked as found (the API answers 200)."""
-    message = unique_row(
-        Message.objects.select_related("conversation").filter(
-            sender=sender, idempotency_key=idempotency_key
-        )
-    )
+    message = next(iter(_MESSAGE_FOR_KEY(sender.pk, idempotency_key)), None)
     if message is not None:
         message.found_by_idempotency_key = True
         # The sender asking is the one who sent it (with their storefront, when loaded).
@@ -594,15 +597,23 @@ def _lock_participants(conversation_id: int) -> list[Participant]:
     """The conversation's participant rows, locked in id order. The conversation (and its
     order) come along for the search document, each person's user row for whether the
     conversation is shown to them (queries.shown); only the participant rows are locked."""
-    participants = list(
+    participants = _LOCKED_PARTICIPANTS(conversation_id)
+    if not participants:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return participants
+
+
+# The send's statements are compiled once per process (rows.CompiledQuery, CompiledUpdate):
+# Django compiling each of them again on every send cost more than the database took to run
+# them (docs/benchmarks.md, "Send: the lean statement path").
+_LOCKED_PARTICIPANTS = CompiledQuery(
+    lambda conversation_id: (
         Participant.objects.select_for_update(of=("self",))
         .select_related("conversation__order", "user")
         .filter(conversation_id=conversation_id)
         .order_by("id")
     )
-    if not participants:
-        raise NotFound("No such conversation.", code="conversation_not_found")
-    return participants
+)
 
 
 def _sending_participant(
@@ -680,10 +691,13 @@ def _insert_message(
         is_masked=safety.is_masked,
         safety_version=safety.version,
     )
-    message.save(force_insert=True)
+    insert_objects([message])
+    # What the answer lists (Message.listed_attachments): known here, so not read again
+    # after the commit. The attribute a page's prefetch fills (queries.py, to_attr).
+    message.fetched_attachments = []  # type: ignore[attr-defined]
     if files:
         names = keep_files(files)
-        Attachment.objects.bulk_create(
+        message.fetched_attachments = Attachment.objects.bulk_create(  # type: ignore[attr-defined]
             Attachment(
                 message=message,
                 file=name,
@@ -697,10 +711,20 @@ def _insert_message(
     return message
 
 
-def _move_last_message(message: Message, now: datetime) -> None:
-    Conversation.objects.filter(pk=message.conversation_id).update(
-        last_message=message, last_message_at=now, message_count=F("message_count") + 1
+_MOVE_LAST_MESSAGE = CompiledUpdate(
+    lambda message_id, now, conversation_id: (
+        Conversation.objects.filter(pk=conversation_id),
+        {
+            "last_message_id": message_id,
+            "last_message_at": now,
+            "message_count": F("message_count") + 1,
+        },
     )
+)
+
+
+def _move_last_message(message: Message, now: datetime) -> None:
+    _MOVE_LAST_MESSAGE(message.pk, now, message.conversation_id)
     # The caller gets the message with its conversation as it now is in the database
     # (the participant locks make the count exact).
     conversation = message.conversation
@@ -796,37 +820,65 @@ def _update_participants(
     now: datetime,
     response_due: datetime | None,
 ) -> None:
-    received: dict[str, Any] = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
     # A buyer's message starts a seller's wait for an answer (if one is not running), due
     # on the seller's business-day calendar (docs/escalation.md).
-    if sending is not None and sending.role == ParticipantRole.BUYER:
-        received["awaiting_response_since"] = Case(
+    from_buyer = sending is not None and sending.role == ParticipantRole.BUYER
+    due = () if response_due is None else (response_due,)
+    for ids, notified in ((arrival.muted, False), (arrival.notified, True)):
+        if ids:
+            _RECEIVED(
+                *ids, now, *due, shape=(len(ids), notified, from_buyer, response_due is not None)
+            )
+    if sending is not None:
+        answered = _answered_wait(sending, message.conversation_id, now)
+        _WROTE(message.pk, now, sending.pk, shape=answered)
+
+
+def _received(*values: Any, shape: tuple[int, bool, bool, bool]) -> tuple[Any, dict[str, Any]]:
+    """The rows of those a message arrives for, and what changes in them: `notified` brings
+    the conversation back to their inbox (a muted one stays where it is)."""
+    count, notified, from_buyer, with_due = shape
+    ids, now = values[:count], values[count]
+    changes: dict[str, Any] = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
+    if from_buyer:
+        changes["awaiting_response_since"] = Case(
             When(role=ParticipantRole.SELLER, then=Coalesce(F("awaiting_response_since"), now)),
             default=F("awaiting_response_since"),
         )
-    if response_due is not None:
-        received["response_due_at"] = Case(
-            When(role=ParticipantRole.SELLER, then=Coalesce(F("response_due_at"), response_due)),
+    if with_due:
+        changes["response_due_at"] = Case(
+            When(
+                role=ParticipantRole.SELLER,
+                then=Coalesce(F("response_due_at"), values[count + 1]),
+            ),
             default=F("response_due_at"),
         )
-    if arrival.muted:
-        Participant.objects.filter(pk__in=arrival.muted).update(**received)
-    if arrival.notified:
-        Participant.objects.filter(pk__in=arrival.notified).update(
-            **received, box=Box.INBOX, trashed_at=None, is_seen=False
-        )
-    if sending is not None:
-        answered = _answered_wait(sending, message.conversation_id, now)
-        Participant.objects.filter(pk=sending.pk).update(
-            box=Box.INBOX,
-            trashed_at=None,
-            unread_count=0,
-            is_seen=True,
-            last_read_message=message,
-            last_activity_at=now,
-            has_written=True,
-            **answered,
-        )
+    if notified:
+        changes |= {"box": Box.INBOX, "trashed_at": None, "is_seen": False}
+    return Participant.objects.filter(pk__in=ids), changes
+
+
+_RECEIVED = CompiledUpdate(_received)
+_WROTE = CompiledUpdate(
+    lambda message_id, now, participant_id, shape: (
+        Participant.objects.filter(pk=participant_id),
+        {
+            "box": Box.INBOX,
+            "trashed_at": None,
+            "unread_count": 0,
+            "is_seen": True,
+            "last_read_message_id": message_id,
+            "last_activity_at": now,
+            "has_written": True,
+        }
+        # A seller's answer ends the buyer's wait (_answered_wait).
+        | (
+            {"awaiting_response_since": None, "response_due_at": None, "is_response_overdue": False}
+            if shape
+            else {}
+        ),
+    )
+)
 
 
 def _record_emails(
@@ -846,11 +898,11 @@ def _record_emails(
     )
 
 
-def _answered_wait(sending: Participant, conversation_id: int, now: datetime) -> dict[str, Any]:
-    """A seller replying ends the buyer's wait and its deadline, and the wait is recorded
-    for the seller's response-time and late-response figures."""
+def _answered_wait(sending: Participant, conversation_id: int, now: datetime) -> bool:
+    """A seller replying ends the buyer's wait and its deadline (True: _WROTE clears them),
+    and the wait is recorded for the seller's response-time and late-response figures."""
     if sending.role != ParticipantRole.SELLER or sending.awaiting_response_since is None:
-        return {}
+        return False
     ResponseTime.objects.create(
         seller_id=sending.user_id,
         conversation_id=conversation_id,
@@ -858,7 +910,7 @@ def _answered_wait(sending: Participant, conversation_id: int, now: datetime) ->
         answered_at=now,
         due_at=sending.response_due_at,
     )
-    return {"awaiting_response_since": None, "response_due_at": None, "is_response_overdue": False}
+    return True
 
 
 def _open_conversation(
