@@ -1,10 +1,12 @@
 """rows: ids as a person gives them (parse_id), and the hot statements compiled once give
-what their queryset gives (CompiledQuery)."""
+what their queryset gives (CompiledQuery, CompiledUpdate) and store what their fields store
+(insert_objects)."""
 
 from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from pytest_django import DjangoAssertNumQueries
@@ -14,7 +16,15 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
-from messagecenter.rows import CompiledQuery, _Plan, parse_id
+from messagecenter.rows import (
+    INSERT_MAX_ROWS,
+    CompiledQuery,
+    CompiledUpdate,
+    _Plan,
+    insert_objects,
+    parse_id,
+)
+from messagecenter.search.models import MailboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +185,113 @@ def test_parse_id_refuses_anything_else_with_the_callers_not_found(value: object
     with pytest.raises(NotFound) as refused:
         parse_id(value, code="thing_not_found", message="No such thing.")
     assert (refused.value.code, refused.value.message) == ("thing_not_found", "No such thing.")
+
+
+def _count_up(conversation_id: int, now: datetime) -> tuple[QuerySet[Participant], dict]:
+    return (
+        Participant.objects.filter(conversation_id=conversation_id),
+        {"unread_count": F("unread_count") + 2, "last_activity_at": now, "is_seen": False},
+    )
+
+
+def test_a_compiled_update_changes_what_its_queryset_update_changes_compiled_once(
+    buyer: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    compiled = CompiledUpdate(_count_up)
+    moment = first.created_at + timedelta(minutes=5)
+    assert compiled(first.conversation_id, moment) == 2
+
+    with (
+        mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled")),
+        django_assert_num_queries(2),
+    ):
+        # A moment in another zone is adapted on each call, as the queryset adapts it.
+        later = (moment + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=3)))
+        assert compiled(first.conversation_id, later) == 2
+        assert compiled(first.conversation_id + 1000, later) == 0
+
+    rows = Participant.objects.filter(conversation_id=first.conversation_id).order_by("role")
+    assert [(p.unread_count, p.last_activity_at, p.is_seen) for p in rows] == [
+        # The buyer had read their own question; the seller had one unread.
+        (4, later, False),
+        (5, later, False),
+    ]
+    with pytest.raises(ValueError, match="Every value must be among the parameters"):
+        CompiledUpdate(lambda ignored: (Participant.objects.all(), {"unread_count": 0}))(7)
+
+
+def test_inserted_objects_are_stored_as_their_fields_store_them_and_get_their_ids(
+    buyer: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    moment = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=-4)))
+    reasons = [{"category": "link", "code": "x", "text": "Ünïcode ‘quoted’"}]
+    made = [
+        Message(
+            conversation_id=first.conversation_id,
+            sender=buyer,
+            body=f"Number {number}",
+            created_at=moment,
+            safety_verdict="warn",
+            safety_reasons=reasons,
+            is_masked=bool(number),
+        )
+        for number in range(3)
+    ]
+    with django_assert_num_queries(1):
+        insert_objects(made)
+
+    assert all(message.pk and not message._state.adding for message in made)
+    stored = {
+        message.pk: message for message in Message.objects.filter(pk__in=[m.pk for m in made])
+    }
+    for message in made:
+        again = stored[message.pk]
+        assert (again.body, again.created_at, again.safety_reasons, again.is_masked) == (
+            message.body,
+            moment,
+            reasons,
+            message.is_masked,
+        )
+        assert (again.idempotency_key, again.removed_at, again.sent_by_email) == (None, None, False)
+
+
+def test_inserting_with_conflicts_ignored_leaves_out_the_rows_a_unique_key_refuses(
+    buyer: User, product: Product
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    again = MailboxMessage(message_id=first.pk, user_id=buyer.pk, created_at=first.created_at)
+    other = MailboxMessage(
+        message_id=first.pk, user_id=product.storefront.seller_id, created_at=first.created_at
+    )
+    MailboxMessage.objects.filter(message_id=first.pk, user_id=other.user_id).delete()
+
+    insert_objects([again, other], ignore_conflicts=True)
+
+    assert MailboxMessage.objects.filter(message_id=first.pk).count() == 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_objects([again])
+
+
+def test_many_objects_are_inserted_by_bulk_create_in_batches(buyer: User, product: Product) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    made = [
+        Message(
+            conversation_id=first.conversation_id,
+            sender=buyer,
+            body=f"{n}",
+            created_at=first.created_at,
+        )
+        for n in range(INSERT_MAX_ROWS + 1)
+    ]
+    with mock.patch.object(
+        Message._default_manager, "bulk_create", wraps=Message._default_manager.bulk_create
+    ) as bulk:
+        insert_objects(made)
+
+    bulk.assert_called_once()
+    assert (
+        Message.objects.filter(conversation_id=first.conversation_id).count() == INSERT_MAX_ROWS + 2
+    )
+    assert all(message.pk for message in made)
