@@ -243,9 +243,9 @@ def test_reply_answers_then_the_customer_reopens_then_solved(buyer: User, team_a
     assert last is not None
     assert "solved" in last.body
     kinds = list(
-        UserEvent.objects.filter(user=buyer, kind="case.updated").values_list(
-            "payload__status", flat=True
-        )
+        UserEvent.objects.filter(user=buyer, kind="case.updated")
+        .order_by("sequence")
+        .values_list("payload__status", flat=True)
     )
     assert kinds == ["open", "open", "pending", "open", "solved"]
     assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) == [
