@@ -402,7 +402,7 @@ def workloads(
             group="conversation",
         ),
         Workload(
-            "conversation: history page (25 messages)",
+            HISTORY_PAGE,
             get(f"/api/v1/conversations/{long_id}/messages?limit=25", biggest),
             1,
             has_25,
@@ -435,6 +435,21 @@ def workloads(
             for label, key in (("common word", "common_word"), ("rare word", "rare_word"))
         ),
     ]
+    if args.clients:
+        # The client sweep: the send and the history page at each number of clients.
+        history = next(read for read in reads if read.name == HISTORY_PAGE)
+        sweep = [
+            Workload("floor: GET /healthz", get("/healthz", ""), args.concurrency, group="floor")
+        ]
+        for clients in args.clients:
+            sweep += [
+                replace(workload, name=f"{workload.name} ({clients} clients)", concurrency=clients)
+                for workload in (
+                    Workload("send a message", send, clients, expect=(201,), group="send"),
+                    replace(history, group="conversation"),
+                )
+            ]
+        return sweep
     if session_cookie:
         reads += [
             Workload(name, page(path), 1, is_page, group="pages")
@@ -459,9 +474,18 @@ def workloads(
             )
             for read in reads
         ]
-    return [workload for workload in plan if workload.group == "floor" or wanted_in(args, workload)]
+    return [
+        workload
+        for workload in plan
+        if workload.group == "floor"
+        or (
+            wanted_in(args, workload)
+            and (not args.names or CLIENTS_SUFFIX.sub("", workload.name) in args.names)
+        )
+    ]
 
 
+HISTORY_PAGE = "conversation: history page (25 messages)"
 # The HTML pages, and the API calls that give an app the same screen: the Message Center
 # is its list and its folder counts; the conversation page shows all 200 messages.
 PAGES = {
@@ -709,9 +733,10 @@ async def measure(
         }
     realtime: dict[str, Any] = {"available": False, "why": "not asked for (--only)"}
     notice: dict[str, Any] = {"available": False, "why": "not asked for (--only)"}
-    if wanted(args, "realtime"):
+    alone = args.clients or args.names
+    if wanted(args, "realtime") and not alone:
         realtime = await realtime_latency(port, tokens, args.realtime_messages)
-    if wanted(args, "notice"):
+    if wanted(args, "notice") and not alone:
         notice = await notice_to_everyone(port, tokens)
     return {"repeats": repeats, "median": medians, "realtime": realtime, "notice": notice}
 
@@ -756,12 +781,13 @@ def table(document: dict[str, Any]) -> str:
 
 
 def pages_table(document: dict[str, Any]) -> str:
-    """Each page beside the API calls that give an app the same screen (their p99s
-    added: one after the other), and the page's p99 as a multiple of theirs (goal ≤ 2)."""
+    """Each page beside the API calls that give an app the same screen (their times
+    added: one after the other), and the page's p50 and p99 as multiples of theirs (the
+    goal: p99 ≤ 2×)."""
     rows = document["median"]
     lines = [
         "| page | clients | page server p50 / p99 (ms) | API calls | API server p50 / p99 "
-        "(ms, added) | page p99 ÷ API p99 |",
+        "(ms, added) | page ÷ API: p50 / p99 |",
         "|---|---|---|---|---|---|",
     ]
     for page_name, calls in PAGE_API_CALLS.items():
@@ -777,13 +803,59 @@ def pages_table(document: dict[str, Any]) -> str:
                 stat: sum(row[f"server_{stat}_ms"] or 0 for row in found if row)
                 for stat in ("p50", "p99")
             }
-            ratio = page["server_p99_ms"] / api["p99"] if api["p99"] else None
+            ratios = [
+                f"{page[f'server_{stat}_ms'] / api[stat]:.2f}" if api[stat] else "–"
+                for stat in ("p50", "p99")
+            ]
             lines.append(
                 f"| {name} | {page['concurrency']} | {page['server_p50_ms']} / "
                 f"{page['server_p99_ms']} | {' + '.join(calls)} | {api['p50']:.2f} / "
-                f"{api['p99']:.2f} | {'' if ratio is None else f'{ratio:.2f}'} |"
+                f"{api['p99']:.2f} | {' / '.join(ratios)} |"
             )
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def plot_sweep(document: dict[str, Any], prefix: Path) -> list[Path]:
+    """Throughput, and server p50 / p99, against the number of clients."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = document["median"]
+    clients = document["settings"]["clients"]
+    label = f"{document['database']}, {document['dataset']['messages']:,} messages"
+    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name, color in (("send a message", "#c44e52"), (HISTORY_PAGE, "#4c72b0")):
+        found = [rows.get(f"{name} ({count} clients)") for count in clients]
+        counts = [count for count, row in zip(clients, found, strict=True) if row]
+        found = [row for row in found if row]
+        throughput.plot(counts, [row["per_second"] for row in found], "o-", color=color, label=name)
+        for stat, style in (("p50", "o--"), ("p99", "s-")):
+            latency.plot(
+                counts,
+                [row[f"server_{stat}_ms"] for row in found],
+                style,
+                color=color,
+                label=f"{name}: {stat}",
+            )
+    throughput.set_xlabel("clients")
+    throughput.set_ylabel("requests per second (median of repeats)")
+    throughput.set_title(f"Throughput ({label})", fontsize=10)
+    latency.set_xlabel("clients")
+    latency.set_ylabel("server-side ms (Server-Timing), log scale")
+    latency.set_yscale("log")
+    latency.set_title(f"p50 / p99 ({label})", fontsize=10)
+    for axis in (throughput, latency):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(clients, [str(count) for count in clients])
+        axis.legend(fontsize=7)
+        axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    path = prefix.with_name(prefix.name + "-clients.png")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return [path]
 
 
 def plot(document: dict[str, Any], prefix: Path) -> list[Path]:
@@ -898,6 +970,20 @@ def main(argv: list[str] | None = None) -> None:
         default=set(),
         help="workload groups: send, inbox, conversation, search, pages, realtime, notice",
     )
+    parser.add_argument(
+        "--names",
+        type=lambda text: set(text.split(";")),
+        default=set(),
+        help="only these reads, by name, separated by ';' (with --only's groups)",
+    )
+    parser.add_argument(
+        "--clients",
+        type=numbers,
+        default=[],
+        help="the client sweep instead of the workloads: the send and the history page at "
+        "each number of clients, e.g. 1,8,32,64 (--plot-prefix: throughput and latency "
+        "against clients)",
+    )
     parser.add_argument("--server-args", default="", help="more arguments for `serve`")
     parser.add_argument("--duration", type=float, default=10, help="seconds per workload")
     parser.add_argument("--warmup", type=float, default=2, help="seconds, not recorded")
@@ -998,6 +1084,7 @@ def main(argv: list[str] | None = None) -> None:
                 "repeats",
                 "realtime_messages",
                 "server_args",
+                "clients",
             )
         }
         | {"only": sorted(args.only)},
@@ -1016,7 +1103,7 @@ def main(argv: list[str] | None = None) -> None:
         print(pages)
     print(f"results: {output}")
     if args.plot_prefix:
-        for path in plot(document, args.plot_prefix):
+        for path in (plot_sweep if args.clients else plot)(document, args.plot_prefix):
             print(f"plot: {path}")
 
 
