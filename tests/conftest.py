@@ -30,7 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # A test reaches the configured database through pytest-django's marker or these fixtures
-# (their users among the fixtures list them too: fixturenames is the whole closure).
+# (their users among the fixtures list them too: fixturenames is the whole closure). No
+# fixture every test uses may request one, or every test would look as if it opened the
+# database: the pools are closed by this conftest's django_db_setup, not an autouse fixture.
+# Not django_db_blocker: pytest-django's autouse _django_setup_unittest asks for it in every
+# test, and unblocking alone reaches no test database (tests/db/test_sqlite_writers.py
+# unblocks for a SQLite file of its own, the same on either pass).
 DATABASE_FIXTURES = frozenset(
     {
         "db",
@@ -38,7 +43,8 @@ DATABASE_FIXTURES = frozenset(
         "django_db_reset_sequences",
         "django_db_serialized_rollback",
         "django_db_setup",
-        "django_db_blocker",
+        # pytest-django's autouse helper asks for transactional_db only once the test runs.
+        "live_server",
     }
 )
 
@@ -148,17 +154,16 @@ def database_vendor() -> str:
     return str(settings.DATABASES["default"]["ENGINE"]).rsplit(".", 1)[-1]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_database_pools(
-    django_db_setup: None, django_db_blocker: DjangoDbBlocker
-) -> Iterator[None]:
-    """PostgreSQL's connection pool (settings._database) keeps connections open; they
-    are closed before pytest-django drops the test database, or the drop is refused
-    ("being accessed by other users") and the database is left behind."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+    """pytest-django's test databases, whose PostgreSQL connection pools (settings._database)
+    keep connections open: they are closed before pytest-django drops the test database, or
+    the drop is refused ("being accessed by other users") and the database is left behind.
+    Only sessions with a database test set this up (see DATABASE_FIXTURES)."""
     yield
     with django_db_blocker.unblock():
         for connection in connections.all():
-            # Only where a pool was made (a session without database tests makes none).
+            # Only where a pool was made.
             if connection.alias not in getattr(connection, "_connection_pools", {}):
                 continue
             # Threads of the tests' servers may still hold one each: end them, then give

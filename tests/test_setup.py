@@ -1,11 +1,17 @@
 """The test run itself: which database it is on, and that CI really runs the backends."""
 
 import os
+from collections.abc import Callable
 
+import pytest
 from django.conf import settings
 from django.db import connection
+from pytest_django import DjangoDbBlocker
+from pytest_django.fixtures import Settings
+from pytest_django.live_server_helper import LiveServer
 
-from tests.conftest import IN_CI
+from messagecenter.accounts.models import User
+from tests.conftest import IN_CI, runs_once
 
 
 def test_the_suite_runs_on_the_database_named_by_database_url(db: None) -> None:
@@ -29,3 +35,60 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db: None) -> None:
 
 def test_ci_flag_is_what_the_environment_says() -> None:
     assert (os.environ.get("CI") == "true") == IN_CI
+
+
+def test_the_postgresql_pass_leaves_out_only_tests_that_never_open_the_database(
+    request: pytest.FixtureRequest,
+) -> None:
+    """make test's PostgreSQL pass deselects what runs_once says: real test items, built
+    here as pytest collects them (fixtures and markers resolved the same way)."""
+
+    def item(test: Callable[..., None]) -> pytest.Function:
+        return pytest.Function.from_parent(request.node.parent, name=test.__name__, callobj=test)
+
+    def pure_function() -> None: ...
+
+    def with_settings(settings: Settings) -> None: ...
+
+    def with_db(db: None) -> None: ...
+
+    def through_a_fixture(buyer: User) -> None: ...
+
+    @pytest.mark.django_db(transaction=True)
+    def marked() -> None: ...
+
+    def with_live_server(live_server: LiveServer) -> None: ...
+
+    def with_the_test_database(django_db_setup: None) -> None: ...
+
+    def only_unblocking(django_db_blocker: DjangoDbBlocker) -> None: ...
+
+    @pytest.mark.browser
+    @pytest.mark.django_db(transaction=True)
+    def in_chromium() -> None: ...
+
+    tests = [
+        pure_function,
+        with_settings,
+        with_db,
+        through_a_fixture,
+        marked,
+        with_live_server,
+        with_the_test_database,
+        only_unblocking,
+        in_chromium,
+    ]
+
+    assert {test.__name__: runs_once(item(test)) for test in tests} == {
+        "pure_function": True,
+        "with_settings": True,
+        "with_db": False,
+        "through_a_fixture": False,
+        "marked": False,
+        "with_live_server": False,
+        "with_the_test_database": False,
+        "only_unblocking": True,
+        "in_chromium": True,
+    }
+    # This test itself opens no database: on PostgreSQL it is left to the SQLite pass.
+    assert runs_once(request.node)
