@@ -73,11 +73,7 @@ class CompiledQuery[M: Model]:
     def __call__(self, *values: int | str | datetime, shape: Hashable = None) -> list[M]:
         connection = connections[DEFAULT_DB_ALIAS]
         key = (connection.vendor, shape)
-        plan = self._plans.get(key)
-        if plan is None:
-            with self._lock:
-                plan = self._plans.get(key) or self._compile(values, shape)
-                self._plans[key] = plan
+        plan = _planned(self._plans, self._lock, key, lambda: self._compile(values, shape))
         return plan.run(connection, values)
 
     def _compile(self, values: Sequence[int | str | datetime], shape: Hashable) -> "_Plan[M]":
@@ -88,6 +84,22 @@ class CompiledQuery[M: Model]:
         slots = _slots(compiler.connection, stand_ins, parameters)
         remembered = _Remembered(self.remember) if self.remember else None
         return _Plan(queryset, compiler, sql, list(parameters), slots, remembered)
+
+
+def _planned[P](
+    plans: dict[tuple[str, Hashable], P],
+    lock: threading.Lock,
+    key: tuple[str, Hashable],
+    compile_plan: Callable[[], P],
+) -> P:
+    """The plan for this database and shape, compiled by the first caller that needs it
+    (the others of that moment wait for it rather than compile it again)."""
+    plan = plans.get(key)
+    if plan is None:
+        with lock:
+            plan = plans.get(key) or compile_plan()
+            plans[key] = plan
+    return plan
 
 
 def _stand_in(position: int, value: int | str | datetime) -> int | str | datetime:
@@ -271,12 +283,9 @@ class CompiledUpdate:
     def __call__(self, *values: int | str | datetime, shape: Hashable = None) -> int:
         connection = connections[DEFAULT_DB_ALIAS]
         key = (connection.vendor, shape)
-        plan = self._plans.get(key)
-        if plan is None:
-            with self._lock:
-                plan = self._plans.get(key) or self._compile(values, shape)
-                self._plans[key] = plan
-        statement, compiled, slots = plan
+        statement, compiled, slots = _planned(
+            self._plans, self._lock, key, lambda: self._compile(values, shape)
+        )
         parameters = [
             value if slot is None else _adapted(connection, values[slot])
             for value, slot in zip(compiled, slots, strict=True)
