@@ -4,6 +4,9 @@ Inside a test every action's transaction is a savepoint, so each count includes 
 SAVEPOINT and RELEASE statements (2); in production those are BEGIN and COMMIT.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from django.db import connection
 from pytest_django import DjangoAssertNumQueries
@@ -15,6 +18,7 @@ from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from tests import factories
+from tests.databases import PLANNER_SETTINGS, on_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +32,8 @@ def busy_seller(seller: User, conversations: int) -> None:
 # docs/architecture.md gives these figures; tests/test_docs.py checks them against these.
 REPLY_STATEMENTS = 17
 FOLLOW_UP_REPLY_STATEMENTS = 15
+# A page of conversations, with the planner's settings around it on PostgreSQL (db/plans.py).
+LIST_STATEMENTS = 1 + PLANNER_SETTINGS
 
 
 @pytest.mark.parametrize("other_conversations", [0, 60])
@@ -71,12 +77,12 @@ def test_a_retry_with_a_known_key_costs_one_query_and_changes_nothing(
 
 
 @pytest.mark.parametrize("conversations", [3, 60])
-def test_inbox_page_and_badges_are_one_query_each_whatever_the_size(
+def test_inbox_page_and_badges_cost_the_same_whatever_the_size(
     seller: User, conversations: int, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     busy_seller(seller, conversations)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(LIST_STATEMENTS):
         page = queries.inbox_page(seller, limit=25)
         [(p.conversation.buyer, p.conversation.last_message.sender_name) for p in page.participants]  # type: ignore[union-attr]
     with django_assert_num_queries(1):
@@ -115,3 +121,62 @@ def test_the_inbox_query_walks_the_box_index_in_order(seller: User) -> None:
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert "participant_box_recent" in plan
             assert "Sort" not in plan
+
+
+READ_PLANNER_SETTINGS = (
+    "SELECT current_setting('join_collapse_limit'), current_setting('plan_cache_mode')"
+)
+
+
+def settings_seen_by_the_list(user: User) -> tuple[str, str]:
+    """The planner's settings in force where the inbox list's statement runs: read by a
+    statement sent just before it on the same connection (in the same pipeline on
+    PostgreSQL)."""
+    seen = []
+
+    def read_them_first(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        if 'FROM "conversations_participant"' in sql and "ORDER BY" in sql:
+            probe = context["connection"].cursor()
+            probe.execute(READ_PLANNER_SETTINGS)
+            seen.append(probe)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(read_them_first):
+        queries.inbox_page(user)
+    [probe] = seen
+    return tuple(probe.fetchone())
+
+
+def settings_now() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(READ_PLANNER_SETTINGS)
+        return tuple(cursor.fetchone())
+
+
+def the_list_keeps_its_order_and_plans_for_each_call(seller: User, buyer: User) -> None:
+    """Its joins in the order written (the person's rows, then nine look-ups by primary
+    key), planned for each call's values: searching for an order of ten tables took 30
+    times as long as the run at 10M messages, and the plan for an average person (a
+    generic plan) sorts all of the biggest seller's rows (docs/benchmarks.md). Then the
+    settings are what they were: searches need the planner's choices (docs/search.md)."""
+    busy_seller(seller, 3)
+    for person in (seller, buyer):
+        assert settings_seen_by_the_list(person) == ("1", "force_custom_plan")
+        assert settings_now() == ("8", "auto")
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="PostgreSQL's planner")
+def test_the_inbox_list_is_joined_as_written(seller: User, buyer: User) -> None:
+    the_list_keeps_its_order_and_plans_for_each_call(seller, buyer)
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="PostgreSQL's planner")
+@pytest.mark.django_db(transaction=True)
+def test_the_inbox_list_outside_a_transaction_leaves_the_connection_as_it_was(
+    seller: User, buyer: User
+) -> None:
+    """As a request runs it, in autocommit: the settings live in the pipeline's implicit
+    transaction, and the pooled connection goes back to the next request unchanged."""
+    the_list_keeps_its_order_and_plans_for_each_call(seller, buyer)
