@@ -1,20 +1,28 @@
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test.utils import setup_databases, teardown_databases
 from pytest_django import DjangoDbBlocker
-from pytest_django.fixtures import Settings
+from pytest_django.fixtures import Settings, _disable_migrations, _get_databases_for_setup
+from pytest_django.plugin import blocking_manager_key
 
 from messagecenter.accounts.models import User
 from messagecenter.business_days import calendar
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import vocabulary_cache
 from tests import factories
-from tests.databases import on_postgresql
+from tests.databases import TEMPLATES_FOLDER, drop_templates, on_postgresql, set_up_from_templates
 
 IN_CI = os.environ.get("CI") == "true"
+# The controller's folder for the templates of the test databases (pytest_configure_node).
+TEMPLATES_FOLDER_KEY = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -154,12 +162,66 @@ def database_vendor() -> str:
     return str(settings.DATABASES["default"]["ENGINE"]).rsplit(".", 1)[-1]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's controller, for each worker: the folder where the first worker to need
+    the database leaves the names of the templates it migrated (tests/databases.py)."""
+    config = node.config
+    if config.stash.get(TEMPLATES_FOLDER_KEY, None) is None:
+        config.stash[TEMPLATES_FOLDER_KEY] = Path(tempfile.mkdtemp(prefix="test-databases-"))
+    node.workerinput[TEMPLATES_FOLDER] = str(config.stash[TEMPLATES_FOLDER_KEY])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller, once every worker has dropped its own test database: the templates."""
+    folder = session.config.stash.get(TEMPLATES_FOLDER_KEY, None)
+    if folder is None:
+        return
+    with session.config.stash[blocking_manager_key].unblock():
+        drop_templates(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
-    """pytest-django's test databases, whose PostgreSQL connection pools (settings._database)
-    keep connections open: they are closed before pytest-django drops the test database, or
-    the drop is refused ("being accessed by other users") and the database is left behind.
-    Only sessions with a database test set this up (see DATABASE_FIXTURES)."""
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: DjangoDbBlocker,
+    django_db_use_migrations: bool,
+    django_db_keepdb: bool,
+    django_db_createdb: bool,
+    django_db_modify_db_settings: None,
+) -> Iterator[None]:
+    """pytest-django's test databases, set up as its own django_db_setup does, except that
+    xdist workers copy a template only one of them migrated (tests/databases.py).
+
+    Their PostgreSQL connection pools (settings._database) keep connections open: they are
+    closed before the test database is dropped, or the drop is refused ("being accessed by
+    other users") and the database is left behind. Only sessions with a database test set
+    this up (see DATABASE_FIXTURES)."""
+    if not django_db_use_migrations:
+        _disable_migrations()
+    keepdb = django_db_keepdb and not django_db_createdb
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    verbosity = request.config.option.verbose
+    workerinput = getattr(request.config, "workerinput", {})
+    with django_db_blocker.unblock():
+        if TEMPLATES_FOLDER in workerinput and not keepdb:
+            old_names = set_up_from_templates(
+                Path(workerinput[TEMPLATES_FOLDER]),
+                workerinput["workerid"],
+                aliases,
+                serialized_aliases,
+                verbosity,
+            )
+        else:
+            old_names = setup_databases(
+                verbosity=verbosity,
+                interactive=False,
+                aliases=aliases,
+                serialized_aliases=serialized_aliases,
+                keepdb=keepdb,
+            )
     yield
     with django_db_blocker.unblock():
         for connection in connections.all():
@@ -175,3 +237,5 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
                 )
             connection.close()
             connection.close_pool()
+        if not keepdb:
+            teardown_databases(old_names, verbosity=verbosity)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -92,3 +93,16 @@ def test_the_postgresql_pass_leaves_out_only_tests_that_never_open_the_database(
     }
     # This test itself opens no database: on PostgreSQL it is left to the SQLite pass.
     assert runs_once(request.node)
+
+
+def test_the_test_database_is_this_workers_copy_with_every_migration_applied(
+    request: pytest.FixtureRequest, db: None
+) -> None:
+    """Under pytest-xdist each worker runs on its own copy of the one migrated template
+    (tests/databases.py): the copy is whole, not left at an earlier migration."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if worker:
+        assert str(connection.settings_dict["NAME"]).endswith(f"_{worker}")
+    executor = MigrationExecutor(connection)
+    assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
+    assert len(executor.loader.applied_migrations) > 40
