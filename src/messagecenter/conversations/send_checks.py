@@ -4,9 +4,12 @@
 A check sees the sender, the conversation's kind and the body, before anything is written,
 and decides what the recipients get: the body (contact details may be masked), a verdict
 with reasons to store with the message, or a hold (nothing is delivered, the sender is told).
+A check is registered with the kinds of conversation it looks at; it runs before the send's
+transaction (`Decisions`), because it is pure CPU work that would otherwise hold the write
+turn of every send batched with this one (db/group_commit.py).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,15 +57,20 @@ LimitCheck = Callable[[User, "Conversation", bool], None]
 # does: after the participants, before the counters and event streams (decision 0010).
 LimitLock = Callable[[list[int]], None]
 _checks: list[Check] = []
+# The kinds of conversation any check looks at; a message in any other kind goes as typed.
+_checked_kinds: set[str] = set()
 _limit_checks: list[LimitCheck] = []
 _limit_locks: list[LimitLock] = []
 _held_recorders: list[HeldRecorder] = []
 _recipient_checks: list[RecipientCheck] = []
 
 
-def register(check: Check, on_held: HeldRecorder, recipients: RecipientCheck) -> None:
+def register(
+    check: Check, on_held: HeldRecorder, recipients: RecipientCheck, *, kinds: Iterable[str]
+) -> None:
     if check not in _checks:
         _checks.append(check)
+        _checked_kinds.update(kinds)
         _held_recorders.append(on_held)
         _recipient_checks.append(recipients)
 
@@ -100,13 +108,30 @@ def check_recipients(
 
 def decide(sender: User | None, kind: str, body: str) -> SendDecision:
     decision = SendDecision(body)
-    if sender is None:
+    if sender is None or kind not in _checked_kinds:
         return decision
     for check in _checks:
         decision = check(sender, kind, decision.body)
         if decision.verdict == "hold":
             return decision
     return decision
+
+
+class Decisions:
+    """What the checks decide about one message, made before its send's transaction for
+    each kind of conversation they look at: a reply's kind is known only once its
+    conversation is locked, and the checks' work (the detector: about a seventh of a
+    batch's time in the group commit's writer, docs/benchmarks.md) then held back every
+    send batched with it. `for_kind` answers in the transaction without running them."""
+
+    def __init__(self, sender: User | None, body: str) -> None:
+        self.body = body
+        self._by_kind = (
+            {} if sender is None else {kind: decide(sender, kind, body) for kind in _checked_kinds}
+        )
+
+    def for_kind(self, kind: str) -> SendDecision:
+        return self._by_kind.get(kind) or SendDecision(self.body)
 
 
 def record_held(

@@ -18,11 +18,15 @@ Every unit keeps its own guarantees, because each is the same code that would ru
   thread, and those of a unit rolled back to its savepoint are discarded (Django's own
   savepoint bookkeeping);
 - units inside a caller's own transaction run there, directly: the caller commits them.
+
+What every unit of a batch appends — search and mailbox rows, events, counters' moves,
+e-mails — a unit hands to `together`: the batch writes it once for all its units, after
+the last one, in one statement per table (multi-row), where each unit wrote its own.
 """
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -34,6 +38,33 @@ logger = logging.getLogger(__name__)
 # Units one writer takes at most (it loops for the rest): bounds a transaction's length,
 # and so the wait of the first unit in it.
 MAX_BATCH = 64
+
+
+# A flush function and the items units gave it, in the units' order.
+type _Pile = dict[Callable[[list[Any]], object], list[Any]]
+
+# The pile of the unit running in this thread (the writer's), None outside a unit.
+_running = threading.local()
+
+
+def together[T](flush: Callable[[list[T]], object], items: Iterable[T]) -> None:
+    """`flush(items)` — at once, or, inside a unit of a batch, once for the whole batch:
+    after its last unit, in its transaction, with the items of every unit that succeeded
+    in the units' order (a unit rolled back to its savepoint takes its items with it).
+
+    For writes nothing in the batch reads back before the commit and whose outcome does not
+    depend on being split — appending rows, adding to counters —, so that N batched sends
+    cost one statement each where they cost N. `flush` is a module-level function: it names
+    the pile (flushes run in the order the batch first met them)."""
+    pile: _Pile | None = getattr(_running, "pile", None)
+    if pile is None:
+        flush(list(items))
+    else:
+        pile.setdefault(flush, []).extend(items)
+
+
+class _Undone(Exception):
+    """The batch's own writes failed (not one unit's): roll it all back, each unit alone."""
 
 
 @dataclass
@@ -115,11 +146,14 @@ class GroupCommitter:
 
     def _apply(self, batch: list[_Unit]) -> None:
         if len(batch) == 1:
-            # Alone: exactly what the unit would do without group commit.
+            # Alone: what the unit would do without group commit; its piled writes are its
+            # own, so a failure there is its own too.
             unit = batch[0]
             try:
                 with transaction.atomic():
-                    unit.result = unit.work()
+                    pile: _Pile = {}
+                    unit.result = _piling(unit.work, pile)
+                    _flush(pile)
             except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
                 unit.error = error
             self._count(1)
@@ -128,10 +162,12 @@ class GroupCommitter:
             with transaction.atomic():
                 if self.prepare is not None:
                     self.prepare(sorted({unit.key for unit in batch if unit.key is not None}))
+                batch_pile: _Pile = {}
                 for unit in batch:
+                    unit_pile: _Pile = {}
                     try:
                         with transaction.atomic():
-                            unit.result = unit.work()
+                            unit.result = _piling(unit.work, unit_pile)
                     except IntegrityError as error:
                         # Its own: a unique key it broke (its savepoint is gone, the
                         # transaction goes on).
@@ -141,9 +177,17 @@ class GroupCommitter:
                         unit.retry_alone = True
                     except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
                         unit.error = error
-        except DatabaseError:
-            # The commit failed (or the transaction could not go on): nothing of the
-            # batch was stored. Each caller runs its own work alone.
+                    else:
+                        for flush, items in unit_pile.items():
+                            batch_pile.setdefault(flush, []).extend(items)
+                try:
+                    _flush(batch_pile)
+                except Exception as error:
+                    raise _Undone from error
+        except (DatabaseError, _Undone):
+            # The commit failed, the transaction could not go on, or the batch's own writes
+            # failed: nothing of the batch was stored. Each caller runs its own work alone
+            # (where a failure of those writes is its own).
             for unit in batch:
                 unit.retry_alone, unit.result, unit.error = True, None, None
             close_old_connections()
@@ -153,3 +197,18 @@ class GroupCommitter:
     def _count(self, units: int) -> None:
         self.batches += 1
         self.units += units
+
+
+def _piling[T](work: Callable[[], T], pile: _Pile) -> T:
+    """`work()` with what it hands to `together` put on `pile`."""
+    _running.pile = pile
+    try:
+        return work()
+    finally:
+        _running.pile = None
+
+
+def _flush(pile: _Pile) -> None:
+    for flush, items in pile.items():
+        if items:
+            flush(items)

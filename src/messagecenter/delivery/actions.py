@@ -7,7 +7,8 @@ checks and sends mail that can be switched off: an unsubscribe recorded is never
 by another promotion, even one a sender is in the middle of sending.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -41,45 +42,80 @@ from messagecenter.errors import InvalidInput
 from messagecenter.rows import CompiledUpdate, insert_objects
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """A new message, as its e-mails need it: who it notifies (not its sender, not those who
+    muted the conversation) and when it was sent."""
+
+    message_id: int
+    kind: str
+    subject: str
+    recipient_ids: Collection[int]
+    now: datetime
+
+
 def record_message_emails(
     *, message_id: int, kind: str, subject: str, recipient_ids: Collection[int], now: datetime
 ) -> None:
-    """The e-mails a new message causes, for the people it notifies (not its sender, not
-    those who muted the conversation). Buyer–seller messages gather into one digest per
-    person that goes out after a quiet period; everything else is one e-mail each.
-    Constant queries for any number of recipients."""
-    category = CATEGORY_OF_KIND[kind]
-    if category == Category.BUYER_SELLER:
-        # Whether the person wants these e-mails is checked when the digest is due (the
-        # sender checks every switchable e-mail then anyway): one query less per message.
-        if recipient_ids:
-            _gather_digests(recipient_ids, now)
-        return
-    wanted = enabled_user_ids(recipient_ids, category, Channel.EMAIL)
-    if not wanted:
-        return
-    insert_objects(
-        [
+    """The e-mails a new message causes. Buyer–seller messages gather into one digest per
+    person that goes out after a quiet period; everything else is one e-mail each."""
+    record_emails_of_messages([NewMessage(message_id, kind, subject, recipient_ids, now)])
+
+
+def record_emails_of_messages(messages: Sequence[NewMessage]) -> None:
+    """The e-mails of new messages, in the order they were sent (a batch of sends writes
+    them once for all, db/group_commit.together). Constant queries for any number of
+    messages and recipients: the digests' two statements, and for the other messages one
+    read of preferences per category and one insert."""
+    digests: dict[int, datetime] = {}
+    latest: datetime | None = None
+    emails: list[Email] = []
+    wanted_by_category: dict[str, set[int]] = {}
+    by_category: dict[str, list[NewMessage]] = {}
+    for message in messages:
+        if not message.recipient_ids:
+            continue
+        category = CATEGORY_OF_KIND[message.kind]
+        if category == Category.BUYER_SELLER:
+            # Whether the person wants these e-mails is checked when the digest is due (the
+            # sender checks every switchable e-mail then anyway): one query less per message.
+            for user_id in message.recipient_ids:
+                # A digest covers from the first message it gathers.
+                digests.setdefault(user_id, message.now)
+            latest = message.now if latest is None else max(latest, message.now)
+        else:
+            by_category.setdefault(category, []).append(message)
+    for category, category_messages in by_category.items():
+        wanted_by_category[category] = enabled_user_ids(
+            {user_id for message in category_messages for user_id in message.recipient_ids},
+            category,
+            Channel.EMAIL,
+        )
+        emails += [
             Email(
                 user_id=user_id,
                 kind=EmailKind.MESSAGE,
                 category=category,
-                message_id=message_id,
-                subject=subject[:255],
-                next_attempt_at=now,
-                created_at=now,
+                message_id=message.message_id,
+                subject=message.subject[:255],
+                next_attempt_at=message.now,
+                created_at=message.now,
             )
-            for user_id in sorted(wanted)
+            for message in category_messages
+            for user_id in sorted(set(message.recipient_ids) & wanted_by_category[category])
         ]
-    )
+    if digests and latest is not None:
+        _gather_digests(digests, latest)
+    insert_objects(emails)
 
 
-def _gather_digests(user_ids: Collection[int], now: datetime) -> None:
-    """Start a waiting digest for whoever has none, then push every waiting one to the end
-    of a new quiet period — but never past the longest wait, so a lively conversation
-    still sends mail."""
+def _gather_digests(first_at: Mapping[int, datetime], latest: datetime) -> None:
+    """Start a waiting digest for whoever has none (covering from their first message here),
+    then push every waiting one to the end of a new quiet period after the latest message —
+    but never past the longest wait, so a lively conversation still sends mail."""
     quiet = timedelta(minutes=settings.EMAIL_DIGEST_QUIET_MINUTES)
     longest = timedelta(minutes=settings.EMAIL_DIGEST_MAX_WAIT_MINUTES)
+    user_ids = sorted(first_at)
     # Both statements are written once per process (rows.insert_objects, CompiledUpdate):
     # they run on every buyer–seller message.
     insert_objects(
@@ -88,15 +124,15 @@ def _gather_digests(user_ids: Collection[int], now: datetime) -> None:
                 user_id=user_id,
                 kind=EmailKind.DIGEST,
                 category=Category.BUYER_SELLER,
-                covers_from=now,
-                next_attempt_at=now + quiet,
-                created_at=now,
+                covers_from=first_at[user_id],
+                next_attempt_at=first_at[user_id] + quiet,
+                created_at=first_at[user_id],
             )
-            for user_id in sorted(user_ids)
+            for user_id in user_ids
         ],
         ignore_conflicts=True,
     )
-    _PUSH_DIGESTS(*sorted(user_ids), now + quiet, shape=(len(user_ids), longest))
+    _PUSH_DIGESTS(*user_ids, latest + quiet, shape=(len(user_ids), longest))
 
 
 _PUSH_DIGESTS = CompiledUpdate(

@@ -35,7 +35,10 @@ class SafetyConfig(AppConfig):
         from messagecenter.safety import attachments, checks, limits
 
         send_checks.register(
-            checks.check_before_sending, checks.record_held, checks.check_recipients
+            checks.check_before_sending,
+            checks.record_held,
+            checks.check_recipients,
+            kinds=checks.CHECKED_KINDS,
         )
         # A mistyped limit stops the start-up rather than the first send.
         limits.configured_limits()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -41,7 +41,7 @@ from messagecenter.conversations.models import (
 from messagecenter.conversations.queries import shown
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.db import group_commit
-from messagecenter.delivery.actions import record_message_emails
+from messagecenter.delivery.actions import NewMessage, record_emails_of_messages
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.hub.boxes import COUNTER_KEYS, Box
 from messagecenter.marketplace.models import Order, OrderItem, Product, Storefront
@@ -76,7 +76,7 @@ def ask_seller_about_product(
     storefront = product.storefront
     topic_key = topics.product_question(product.pk, buyer.pk)
 
-    def attempt() -> Message:
+    def attempt(decisions: send_checks.Decisions) -> Message:
         conversation = _open_conversation(
             topic_key=topic_key,
             kind=Kind.BUYER_SELLER,
@@ -94,6 +94,7 @@ def ask_seller_about_product(
             stored,
             reopen=True,
             is_reviewed=is_reviewed,
+            decisions=decisions,
         )
 
     return _send_once(
@@ -191,7 +192,7 @@ def _send_about_order(
     idempotency_key = clean_idempotency_key(idempotency_key)
     topic_key = topics.order_with_seller(order.pk, storefront.pk)
 
-    def attempt() -> Message:
+    def attempt(decisions: send_checks.Decisions) -> Message:
         conversation = _open_conversation(
             topic_key=topic_key,
             kind=Kind.BUYER_SELLER,
@@ -212,6 +213,7 @@ def _send_about_order(
             stored,
             reopen=True,
             is_reviewed=is_reviewed,
+            decisions=decisions,
         )
 
     return _send_once(
@@ -250,7 +252,7 @@ def contact_customer_service(
     if agent is not None:
         members.append((agent, ParticipantRole.AGENT))
 
-    def attempt() -> Message:
+    def attempt(decisions: send_checks.Decisions) -> Message:
         conversation = _open_conversation(
             topic_key=None,
             kind=Kind.CUSTOMER_SERVICE,
@@ -259,7 +261,15 @@ def contact_customer_service(
             buyer=customer if customer.role == Role.BUYER else None,
             order=order,
         )
-        return _post(conversation.pk, customer, body, idempotency_key, files, reopen=False)
+        return _post(
+            conversation.pk,
+            customer,
+            body,
+            idempotency_key,
+            files,
+            reopen=False,
+            decisions=decisions,
+        )
 
     return _send_once(customer, idempotency_key, body, topic_key=None, attempt=attempt)
 
@@ -315,7 +325,7 @@ def start_claim_conversation(
     if order.buyer_id != buyer.pk:
         raise NotFound("No such order.", code="order_not_found")
 
-    def attempt() -> Message:
+    def attempt(decisions: send_checks.Decisions) -> Message:
         conversation = _open_conversation(
             topic_key=None,
             kind=Kind.CLAIM,
@@ -325,7 +335,9 @@ def start_claim_conversation(
             storefront=storefront,
             order=order,
         )
-        return _post(conversation.pk, buyer, body, idempotency_key, files, reopen=False)
+        return _post(
+            conversation.pk, buyer, body, idempotency_key, files, reopen=False, decisions=decisions
+        )
 
     return _send_once(buyer, idempotency_key, body, topic_key=None, attempt=attempt)
 
@@ -395,7 +407,7 @@ def send_message(
         idempotency_key,
         body,
         conversation_id=conversation_id,
-        attempt=lambda: _post(
+        attempt=lambda decisions: _post(
             conversation_id,
             sender,
             body,
@@ -404,6 +416,7 @@ def send_message(
             reopen=False,
             is_reviewed=is_reviewed,
             sent_by_email=sent_by_email,
+            decisions=decisions,
         ),
         held_as={"send": "reply", "conversation_id": conversation_id}
         | ({"sent_by_email": True} if sent_by_email else {}),
@@ -415,17 +428,20 @@ def _send_once(
     idempotency_key: str | None,
     body: str,
     *,
-    attempt: Callable[[], Message],
+    attempt: Callable[[send_checks.Decisions], Message],
     conversation_id: int | None = None,
     topic_key: str | None = None,
     held_as: dict[str, Any] | None = None,
 ) -> Message:
+    # The checks' work is done here, in the request's own thread, before the send joins
+    # a batch (send_checks.Decisions).
+    decisions = send_checks.Decisions(sender, body)
     try:
         return _send_or_find(
             sender,
             idempotency_key,
             body,
-            attempt=attempt,
+            attempt=lambda: attempt(decisions),
             conversation_id=conversation_id,
             topic_key=topic_key,
         )
@@ -489,8 +505,12 @@ def _lock_conversations(conversation_ids: list[int]) -> None:
 
     Taken send by send instead, a batch would hold one send's event streams while asking
     for the next send's counters, and a mark-read holding that counter and asking for its
-    event stream would close a cycle (PostgreSQL found exactly that, decision 0010)."""
-    if not conversation_ids:
+    event stream would close a cycle (PostgreSQL found exactly that, decision 0010).
+
+    SQLite has no row locks to order: the batch's BEGIN IMMEDIATE already holds the one
+    write lock of the whole database (db/sqlite3), and these reads were a fifth of a
+    batch's time there (docs/benchmarks.md)."""
+    if not conversation_ids or not connection.features.has_select_for_update:
         return
     locked = list(
         Participant.objects.select_for_update(of=("self",))
@@ -550,29 +570,59 @@ def _post(
     reopen: bool,
     is_reviewed: bool = False,
     sent_by_email: bool = False,
+    decisions: send_checks.Decisions | None = None,
 ) -> Message:
     """Add a message to a conversation and bring every participant's view up to date.
 
     `reopen`: the sender may be someone who deleted the conversation (asking a seller again
     about the same product); otherwise a deleted conversation is not theirs to reply in.
+    `decisions`: the checks' decisions on the body, made before the transaction
+    (send_checks.Decisions); made here when not given.
     """
     now = timezone.now()
     participants = _lock_participants(conversation_id)
     sending = _sending_participant(participants, sender, reopen=reopen)
-    safety = _safety_check(participants, sending, sender, body, is_reviewed=is_reviewed)
+    safety = _safety_check(
+        participants,
+        sending,
+        sender,
+        decisions or send_checks.Decisions(sender, body),
+        is_reviewed=is_reviewed,
+    )
     message = _insert_message(
         participants, sender, safety, idempotency_key, files, now, sent_by_email=sent_by_email
     )
-    # Searchable exactly when it exists, by everyone in the conversation (docs/search.md).
-    index_messages([message], members={conversation_id: [p.user_id for p in participants]})
+    # Searchable exactly when it exists (in this transaction), by everyone in the
+    # conversation (docs/search.md).
+    group_commit.together(_index, [(message, [p.user_id for p in participants])])
     _move_last_message(message, now)
     hook_events = _tell_hooks(message, sending, now)
     arrival = _arrival(participants, sending, message, now)
     _update_participants(arrival, sending, message, now, _response_due(participants, sending, now))
-    apply_counter_deltas(arrival.deltas)
-    record_events([*arrival.events, *hook_events])
-    _record_emails(participants, arrival, message, now)
+    group_commit.together(_count, [arrival.deltas])
+    group_commit.together(record_events, [*arrival.events, *hook_events])
+    group_commit.together(record_emails_of_messages, [_new_message(participants, arrival, message)])
     return message
+
+
+# What every send appends, written once for a whole batch of sends, one statement per table
+# (db/group_commit.together): nothing in a send reads these rows back before the commit.
+# Alone, a send writes them at once, as it always did.
+
+
+def _index(sent: list[tuple[Message, list[int]]]) -> None:
+    index_messages(
+        [message for message, _ in sent],
+        members={message.conversation_id: members for message, members in sent},
+    )
+
+
+def _count(moves: list[dict[tuple[int, str], int]]) -> None:
+    deltas: dict[tuple[int, str], int] = defaultdict(int)
+    for move in moves:
+        for counter, delta in move.items():
+            deltas[counter] += delta
+    apply_counter_deltas(deltas)
 
 
 def _tell_hooks(message: Message, sending: Participant | None, now: datetime) -> list[PendingEvent]:
@@ -639,15 +689,15 @@ def _safety_check(
     participants: list[Participant],
     sending: Participant | None,
     sender: User | None,
-    body: str,
+    decisions: send_checks.Decisions,
     *,
     is_reviewed: bool,
 ) -> SendDecision:
     """The safety check (docs/safety.md), through the registry the safety app fills: the
-    verdict costs no query; a hold raises (the send is rolled back, the message kept for
-    review); blocks are read once, refused or noted."""
+    verdict, made before the transaction, costs no query here; a hold raises (the send is
+    rolled back, the message kept for review); blocks are read once, refused or noted."""
     conversation = participants[0].conversation
-    decision = send_checks.decide(sender, conversation.kind, body)
+    decision = decisions.for_kind(conversation.kind)
     if decision.verdict == "hold" and not is_reviewed:
         raise MessageHeld(decision)
     # Blocks (docs/safety.md#blocking): one read; refused, or noted when it is about the
@@ -881,20 +931,20 @@ _WROTE = CompiledUpdate(
 )
 
 
-def _record_emails(
-    participants: list[Participant], arrival: _Arrival, message: Message, now: datetime
-) -> None:
+def _new_message(
+    participants: list[Participant], arrival: _Arrival, message: Message
+) -> NewMessage:
     # Agents work in the Message Center itself; everyone else notified may get e-mail.
     notified = set(arrival.notified)
     conversation = message.conversation
-    record_message_emails(
+    return NewMessage(
         message_id=message.pk,
         kind=conversation.kind,
         subject=conversation.subject,
         recipient_ids=[
             p.user_id for p in participants if p.pk in notified and p.role != ParticipantRole.AGENT
         ],
-        now=now,
+        now=message.created_at,
     )
 
 
