@@ -196,3 +196,32 @@ def test_a_writer_holds_the_file_lock_other_processes_queue_on_until_it_ends(
     finally:
         os.close(other_process)
         connection.close()
+
+
+def test_a_process_that_has_just_written_goes_after_one_already_waiting(tmp_path: Path) -> None:
+    handler = connections(tmp_path, timeout=0.05)
+    connection = handler["default"]
+    begin(connection)
+    # Another process waits for the turn: it holds the queue while it tries the turn.
+    queue = os.open(f"{tmp_path / 'writers.sqlite3'}-writer.queue", os.O_RDWR)
+    turn = os.open(f"{tmp_path / 'writers.sqlite3'}-writer.lock", os.O_RDWR)
+    try:
+        fcntl.flock(queue, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        end(connection, commit=True)
+
+        # The turn is free, yet this process does not take it back before the other.
+        with pytest.raises(OperationalError, match="database is locked"):
+            begin(connection)
+        # The other takes the turn and lets go of the queue; this one queues behind it…
+        fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(queue, fcntl.LOCK_UN)
+        with pytest.raises(OperationalError, match="database is locked"):
+            begin(connection)
+        # …and goes once it has written.
+        fcntl.flock(turn, fcntl.LOCK_UN)
+        begin(connection)
+        end(connection, commit=True)
+    finally:
+        os.close(queue)
+        os.close(turn)
+        connection.close()
