@@ -4,20 +4,26 @@ a send holds for each send of a batch."""
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.conf import settings as django_settings
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.actions import sending
-from messagecenter.conversations.models import Message, Participant
+from messagecenter.conversations.models import Message, Participant, UnreadCounter
 from messagecenter.db import group_commit
+from messagecenter.delivery.models import Email, EmailKind, EmailStatus
 from messagecenter.errors import NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
-from messagecenter.realtime.models import UserEvent
+from messagecenter.realtime.models import EventKind, UserEvent
+from messagecenter.search.models import MailboxMessage, SearchDocument
 from tests import factories
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
 from tests.conversations.test_concurrency import in_threads
@@ -51,6 +57,36 @@ def held_writer() -> Iterator[Callable[[int], None]]:
 
     yield hold
     committer._apply = original
+
+
+@pytest.fixture
+def batch_statements() -> Iterator[list[list[str]]]:
+    """The SQL of each batch of more than one send, as the writer's thread ran it (asked
+    for before held_writer, which then holds this)."""
+    committer = sending.SENDS
+    original = committer._apply
+    batches: list[list[str]] = []
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        if len(batch) == 1:
+            original(batch)
+            return
+        with CaptureQueriesContext(connection) as captured:
+            original(batch)
+        batches.append([query["sql"] for query in captured.captured_queries])
+
+    committer._apply = apply
+    yield batches
+    committer._apply = original
+
+
+def statements(sql: list[str], verb: str, model: type) -> int:
+    table = model._meta.db_table
+    return sum(
+        1
+        for statement in sql
+        if statement.startswith(verb) and (f'"{table}"' in statement.split("(")[0].split(" SET")[0])
+    )
 
 
 def test_a_lone_send_is_committed_at_once_in_its_own_transaction(
@@ -224,3 +260,171 @@ def test_two_thousand_interleaved_sends_reads_and_archives_keep_counters_and_eve
     # machine's scheduling).
     assert (sending.SENDS.units > before) == settings.GROUP_COMMIT
     connection.close()
+
+
+def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
+    seller: User,
+    product: Product,
+    batch_statements: list[list[str]],
+    held_writer: Callable[[int], None],
+) -> None:
+    buyers = [factories.BuyerFactory() for _ in range(8)]
+    first = [actions.ask_seller_about_product(buyer, product.pk, "Hi") for buyer in buyers]
+    # The seller has read them: each answer below lights one of its counters again.
+    actions.mark_read(seller, [message.conversation_id for message in first])
+    held_writer(7)
+
+    sent = in_threads(
+        [
+            lambda buyer=buyer, message=message: actions.send_message(
+                buyer, message.conversation_id, "Any news?"
+            )
+            for buyer, message in zip(buyers, first, strict=True)
+        ],
+        threads=8,
+    )
+
+    # The first alone (it held the writer), the seven behind it in one batch: a message
+    # each, and one statement per table for what they all append.
+    [sql] = batch_statements
+    assert statements(sql, "INSERT", Message) == 7
+    for model in (SearchDocument, MailboxMessage, UserEvent):
+        assert statements(sql, "INSERT", model) == 1, model
+    assert statements(sql, "UPDATE", UnreadCounter) == 1
+    # The digests: one INSERT of those not waiting yet, one UPDATE pushing them all.
+    assert statements(sql, "INSERT", Email) == 1
+    assert statements(sql, "UPDATE", Email) == 1
+    # Each send's rows are all there, as a send alone writes them.
+    ids = sorted(message.pk for message in sent)
+    assert (
+        sorted(
+            SearchDocument.objects.filter(message_id__in=ids).values_list("message_id", flat=True)
+        )
+        == ids
+    )
+    assert MailboxMessage.objects.filter(message_id__in=ids).count() == 16
+    created = UserEvent.objects.filter(user=seller, kind=EventKind.MESSAGE_CREATED)
+    assert {event.payload["message_id"] for event in created} >= set(ids)
+    for user in (*buyers, seller):
+        assert maintained_unread(user) == recounted_unread(user)
+        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+
+
+def test_a_batch_digest_covers_from_its_first_message_and_waits_after_its_last(
+    buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    # The seller's digest of "Hi" went out: the batch below starts a new one.
+    Email.objects.filter(user=seller, kind=EmailKind.DIGEST).update(status=EmailStatus.SENT)
+    held_writer(3)
+
+    in_threads(
+        [lambda n=n: actions.send_message(buyer, conversation_id, f"Also {n}") for n in range(4)],
+        threads=4,
+    )
+
+    digest = Email.objects.get(user=seller, kind=EmailKind.DIGEST, status=EmailStatus.QUEUED)
+    times = sorted(
+        Message.objects.filter(
+            conversation_id=conversation_id, body__startswith="Also "
+        ).values_list("created_at", flat=True)
+    )
+    assert digest.covers_from == times[0]
+    assert digest.next_attempt_at == times[-1] + sending_quiet_period()
+
+
+def sending_quiet_period() -> timedelta:
+    return timedelta(minutes=django_settings.EMAIL_DIGEST_QUIET_MINUTES)
+
+
+def test_a_send_that_fails_after_its_rows_were_piled_takes_them_with_it(
+    buyer: User,
+    seller: User,
+    product: Product,
+    held_writer: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    original = sending._new_message
+
+    def failing(participants: list[Participant], arrival: object, message: Message) -> object:
+        # After its search rows, counters' moves and events were handed to the batch.
+        if message.body == "Boom":
+            raise RuntimeError("failed after piling")
+        return original(participants, arrival, message)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sending, "_new_message", failing)
+    held_writer(4)
+    before = (sending.SENDS.batches, sending.SENDS.units)
+
+    def outcome(body: str) -> str:
+        if body == "Boom":
+            # Not the first, which goes alone: in the batch behind it.
+            time.sleep(0.2)
+        try:
+            return actions.send_message(buyer, conversation_id, body).body
+        except RuntimeError as error:
+            return str(error)
+
+    outcomes = in_threads(
+        [lambda body=body: outcome(body) for body in ("One", "Two", "Boom", "Three", "Four")],
+        threads=5,
+    )
+
+    assert sorted(outcomes) == sorted(["One", "Two", "failed after piling", "Three", "Four"])
+    # Committed as a batch (not run again alone, which would hide piled rows gone astray).
+    assert (sending.SENDS.batches - before[0], sending.SENDS.units - before[1]) == (2, 5)
+    stored = set(
+        Message.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True)
+    )
+    assert len(stored) == 5
+    assert set(SearchDocument.objects.values_list("message_id", flat=True)) == stored
+    created = UserEvent.objects.filter(kind=EventKind.MESSAGE_CREATED)
+    assert {event.payload["message_id"] for event in created} == stored
+    for user in (buyer, seller):
+        assert maintained_unread(user) == recounted_unread(user)
+        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+
+
+def test_when_a_batch_cannot_write_what_its_sends_append_each_send_runs_again_alone(
+    buyer: User,
+    seller: User,
+    product: Product,
+    held_writer: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    original = sending._index
+    batched: list[int] = []
+
+    def index(sent: list[tuple[Message, list[int]]]) -> None:
+        # The batch's one statement fails (not any one send's fault); alone, each works.
+        if len(sent) > 1:
+            batched.append(len(sent))
+            raise OperationalError("the batch's insert failed")
+        original(sent)
+
+    monkeypatch.setattr(sending, "_index", index)
+    held_writer(6)
+
+    sent = in_threads(
+        [
+            lambda n=n: actions.send_message(
+                seller if n % 2 else buyer, conversation_id, f"Message {n}", idempotency_key=f"k{n}"
+            )
+            for n in range(7)
+        ],
+        threads=7,
+    )
+
+    assert batched == [6]
+    assert sorted(message.body for message in sent) == sorted(f"Message {n}" for n in range(7))
+    assert not any(message.found_by_idempotency_key for message in sent)
+    stored = list(
+        Message.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True)
+    )
+    assert len(stored) == 8
+    assert sorted(SearchDocument.objects.values_list("message_id", flat=True)) == sorted(stored)
+    for user in (buyer, seller):
+        assert maintained_unread(user) == recounted_unread(user)
+        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
