@@ -245,3 +245,28 @@ def test_a_broadcast_announced_in_one_process_reaches_its_audience_on_another(
         (2, "conversation.read"),
         (2, "conversation.read"),
     ]
+
+
+def test_one_publish_wakes_everyone_a_commit_reached(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(pubsub.WAKE_CHANNEL)
+    listener.get_message(timeout=1)
+    backend = pubsub.RedisBackend(redis_url)
+    try:
+        backend.publish([12, 40, 7])
+        # However many people, a message stays small: split every WAKE_IDS_PER_PUBLISH.
+        monkeypatch.setattr(pubsub, "WAKE_IDS_PER_PUBLISH", 2)
+        backend.publish([1, 2, 3])
+
+        received = []
+        deadline = time.monotonic() + 5
+        while len(received) < 3 and time.monotonic() < deadline:
+            message = listener.get_message(timeout=1)
+            if message is not None:
+                received.append(message["data"])
+    finally:
+        listener.close()
+
+    assert received == [b"12,40,7", b"1,2", b"3"]

@@ -30,7 +30,12 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "messagecenter:wake:"
+# The people whose logs have something new, as their ids in ASCII separated by commas: one
+# PUBLISH for everyone a batch of sends reached (a PUBLISH per person, pipelined, was a
+# sixth of a batch's time in the sends' writer thread, docs/benchmarks.md).
+WAKE_CHANNEL = "messagecenter:wake"
+# Keeps a message to every process small (≈ 70 kB) however many people one commit wakes.
+WAKE_IDS_PER_PUBLISH = 10_000
 # A broadcast's id, for every process: each finds the audience among its own streams.
 BROADCAST_CHANNEL = "messagecenter:broadcast"
 # A nudge (JSON), for every process: each sends it to its own streams of the people it is for.
@@ -216,8 +221,8 @@ class MemoryBackend:
 
 
 class RedisBackend:
-    """One pattern subscription per server process, read by one task in its event loop;
-    publishing is a pipelined PUBLISH per person from the committing thread."""
+    """One subscription per server process, read by one task in its event loop; publishing
+    is one PUBLISH from the committing thread for everyone it wakes."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -236,10 +241,9 @@ class RedisBackend:
 
     def publish(self, user_ids: Sequence[int]) -> None:
         try:
-            pipeline = self._publisher.pipeline(transaction=False)
-            for user_id in user_ids:
-                pipeline.publish(f"{CHANNEL_PREFIX}{user_id}", b"1")
-            pipeline.execute()
+            for start in range(0, len(user_ids), WAKE_IDS_PER_PUBLISH):
+                chunk = user_ids[start : start + WAKE_IDS_PER_PUBLISH]
+                self._publisher.publish(WAKE_CHANNEL, ",".join(map(str, chunk)).encode())
         except redis.RedisError:
             # The events are committed; streams find them on their next periodic read.
             logger.warning("could not publish wake-ups for %d users", len(user_ids), exc_info=True)
@@ -279,8 +283,7 @@ class RedisBackend:
             )
             subscription = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await subscription.psubscribe(f"{CHANNEL_PREFIX}*")
-                await subscription.subscribe(BROADCAST_CHANNEL, NUDGE_CHANNEL)
+                await subscription.subscribe(WAKE_CHANNEL, BROADCAST_CHANNEL, NUDGE_CHANNEL)
                 self._subscribed.set()
                 self._is_unreachable = False
                 # Whatever was published while not subscribed was missed: everyone re-reads.
@@ -289,15 +292,14 @@ class RedisBackend:
                     channel = message["channel"]
                     if isinstance(channel, bytes):
                         channel = channel.decode()
-                    if message.get("type") == "message":
-                        if channel == NUDGE_CHANNEL:
-                            self.waiters.nudge(Nudge.decode(message["data"]))
-                        else:
-                            self.waiters.announce(int(message["data"]))
+                    if message.get("type") != "message":
                         continue
-                    if message.get("type") != "pmessage":
-                        continue
-                    self.waiters.ring([int(channel.removeprefix(CHANNEL_PREFIX))])
+                    if channel == WAKE_CHANNEL:
+                        self.waiters.ring([int(user_id) for user_id in message["data"].split(b",")])
+                    elif channel == NUDGE_CHANNEL:
+                        self.waiters.nudge(Nudge.decode(message["data"]))
+                    else:
+                        self.waiters.announce(int(message["data"]))
             except (redis.RedisError, OSError):
                 self._subscribed.clear()
                 self._is_unreachable = True
