@@ -2,13 +2,13 @@
 that spells its own."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from messagecenter.web import dates
 
@@ -53,6 +53,35 @@ def test_each_context_has_its_format_in_the_active_zone() -> None:
     with timezone.override(ZoneInfo("America/New_York")):
         assert dates.full_time(moment) == "Mon 3 Nov 2025, 8:05 AM"
     assert dates.list_time(None) == dates.full_time(None) == dates.day(None) == ""
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Tokyo", "America/Los_Angeles", "UTC"])
+def test_the_written_out_formats_read_as_django_formats_them(zone: str) -> None:
+    """list_time and full_time build their text directly (a page formats a date per row):
+    every hour of the day and minute, every weekday and month, noon and midnight, years
+    before 1000 — the same text as `dateformat.format` with the documented formats."""
+    moments = [
+        datetime(year, month, day, hour, minute, tzinfo=UTC)
+        for year, month, day in ((2026, 3, 4), (2025, 11, 3), (999, 1, 31), (2024, 2, 29))
+        for hour in range(24)
+        for minute in (0, 5, 59)
+    ]
+    moments += [datetime(2026, month, 2 + month, 12, 0, tzinfo=UTC) for month in range(1, 13)]
+    with timezone.override(ZoneInfo(zone)):
+        for moment in moments:
+            local = timezone.localtime(moment)
+            assert dates.full_time(moment) == dateformat.format(local, dates.FULL)
+            expected = {
+                local.date(): dates.TIME,
+                local.date() + timedelta(days=3): "D",
+                local.date() + timedelta(days=40): dates.DAY_THIS_YEAR,
+                local.date() + timedelta(days=400): dates.DAY,
+            }
+            for today, shown in expected.items():
+                now = datetime.combine(today, local.timetz())
+                if today.year != local.year and shown == dates.DAY_THIS_YEAR:
+                    shown = dates.DAY
+                assert dates.list_time(moment, now=now) == dateformat.format(local, shown)
 
 
 def test_no_template_spells_its_own_date_format() -> None:
