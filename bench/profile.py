@@ -1,8 +1,10 @@
-"""Profile one API request of the workloads in-process with pyinstrument: the request alone,
+"""Profile one request of the workloads in-process with pyinstrument: the request alone,
 repeated, with its timings (docs/benchmarks.md, "Against the goals").
 
     DATABASE_URL=... .venv/bin/python bench/profile.py --tokens FILE \\
         --path '/api/v1/search?q=delivery' --as biggest_seller --repeat 20
+    DATABASE_URL=... .venv/bin/python bench/profile.py --tokens FILE --cpu \\
+        --path /message-center/ --repeat 30    # a web page: signed in with a session
 """
 
 import argparse
@@ -40,6 +42,14 @@ def main() -> None:
     tokens = json.loads(args.tokens.read_text())
     token = tokens[args.who]["token"]
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    if not args.path.startswith("/api/"):
+        # A web page: the token's person signed in with a session, as a browser is.
+        from messagecenter.accounts.queries import api_token_for_secret
+
+        found = api_token_for_secret(token)
+        assert found is not None, "the dataset's token is not valid: generate it again"
+        client = Client()
+        client.force_login(found.user)
     response = client.get(args.path)  # warm: connection, caches
     assert response.status_code == 200, response.content[:300]
     if args.cpu:

@@ -105,7 +105,8 @@ def test_an_email_reference_to_a_message_from_before_has_no_copy_to_open(
     assert (old.origin, old.url) == ("person", "")
     assert (new.origin, new.url) == (
         "person",
-        reverse("conversation", args=[after.conversation_id]) + f"#message-{after.pk}",
+        reverse("conversation", args=[after.conversation_id])
+        + f"?message={after.pk}#message-{after.pk}",
     )
 
 

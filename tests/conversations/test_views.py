@@ -1,6 +1,7 @@
 """The Message Center pages: who sees what, what each button and form changes, what a
 refused request leaves behind (nothing), and what the hot pages cost in queries."""
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from messagecenter.conversations.models import (
     Message,
     Participant,
 )
+from messagecenter.conversations.presentation import message_url
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
@@ -897,6 +899,116 @@ def test_customer_service_needs_a_subject(client: Client, buyer: User) -> None:
     assert snapshot() == before
 
 
+# --- a long conversation: the newest messages, older ones on asking -----------------------
+
+SHOWN_MESSAGE = re.compile(r'<li class="message[^"]*" id="message-(\d+)"')
+
+
+def long_conversation(buyer: User, seller: User, question: Message, messages: int) -> list[int]:
+    """The question and answers until the conversation holds `messages`, read by the
+    buyer; their ids, oldest first."""
+    for number in range(messages - 1):
+        sender = seller if number % 2 == 0 else buyer
+        actions.send_message(sender, question.conversation_id, f"Message {number + 2}")
+    actions.mark_read(buyer, [question.conversation_id])
+    return list(
+        Message.objects.filter(conversation_id=question.conversation_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def shown_messages(response: Any) -> list[int]:
+    return [int(found) for found in SHOWN_MESSAGE.findall(page_text(response))]
+
+
+def test_a_long_conversation_shows_its_newest_messages_then_older_ones_on_asking(
+    client: Client, buyer: User, seller: User, question: Message
+) -> None:
+    ids = long_conversation(buyer, seller, question, 60)
+    url = conversation_url(question.conversation_id)
+    signed_in(client, buyer)
+
+    newest = client.get(url)
+
+    assert shown_messages(newest) == ids[10:]
+    assert f'href="{url}?before={ids[10]}" data-more-messages="older"' in page_text(newest)
+    assert "Show newer messages" not in page_text(newest)
+    assert "data-has-newer" not in page_text(newest)
+    # Without script, the link is the page before the first message shown.
+    older = client.get(f"{url}?before={ids[10]}")
+    assert shown_messages(older) == ids[:10]
+    assert "Show older messages" not in page_text(older)
+    assert f'href="{url}?after={ids[9]}" data-more-messages="newer"' in page_text(older)
+    assert "data-has-newer" in page_text(older)
+    # …and back: the messages after the last one shown, the newest among them.
+    newer = client.get(f"{url}?after={ids[9]}")
+    assert shown_messages(newer) == ids[10:]
+    assert "Show newer messages" not in page_text(newer)
+    assert f"?before={ids[10]}" in page_text(newer)
+    # The reply box is on every one of them.
+    assert all('name="body"' in page_text(page) for page in (newest, older, newer))
+
+
+def test_a_link_to_a_message_opens_the_page_that_shows_it(
+    client: Client, buyer: User, seller: User, question: Message
+) -> None:
+    ids = long_conversation(buyer, seller, question, 120)
+    signed_in(client, buyer)
+
+    # As search results and e-mails link to one (presentation.message_url).
+    old = client.get(message_url(question.conversation_id, ids[30]))
+    first = client.get(message_url(question.conversation_id, ids[0]))
+    recent = client.get(message_url(question.conversation_id, ids[100]))
+
+    # An old one: the page from that message on, with the way back and forward.
+    assert shown_messages(old) == ids[30:80]
+    assert f"?before={ids[30]}" in page_text(old)
+    assert f"?after={ids[79]}" in page_text(old)
+    # The first message: nothing older to offer.
+    assert shown_messages(first) == ids[:50]
+    assert "Show older messages" not in page_text(first)
+    # One among the newest: the page as it opens.
+    assert shown_messages(recent) == ids[70:]
+    assert "Show newer messages" not in page_text(recent)
+
+
+def test_a_link_to_a_message_not_seen_here_opens_the_newest_messages(
+    client: Client, buyer: User, seller: User, other_buyer: User, question: Message
+) -> None:
+    ids = long_conversation(buyer, seller, question, 60)
+    elsewhere = actions.ask_seller_about_product(
+        other_buyer, factories.ProductFactory(title="Milk jug").pk, "Is it 350 ml?"
+    )
+    url = conversation_url(question.conversation_id)
+    signed_in(client, buyer)
+
+    for message_id in (elsewhere.pk, 10**12, "x"):
+        response = client.get(f"{url}?message={message_id}")
+        assert response.status_code == 200
+        assert shown_messages(response) == ids[10:]
+    assert shown_messages(client.get(f"{url}?before=nonsense")) == ids[10:]
+
+
+def test_older_messages_come_alone_for_a_page_to_add_in_place(
+    client: Client, buyer: User, seller: User, question: Message
+) -> None:
+    """site.js asks "Show older messages" with `X-Partial: messages`: the messages alone,
+    in a list that says where the next ones are."""
+    ids = long_conversation(buyer, seller, question, 60)
+    url = conversation_url(question.conversation_id)
+    signed_in(client, buyer)
+
+    response = client.get(f"{url}?before={ids[10]}", headers={"X-Partial": "messages"})
+
+    text = page_text(response)
+    assert text.startswith(f'<ol data-older-url="" data-newer-url="{url}?after={ids[9]}">')
+    assert shown_messages(response) == ids[:10]
+    assert "<html" not in text
+    assert 'name="body"' not in text
+    assert "X-Partial" in response["Vary"]
+
+
 # --- what the hot pages cost --------------------------------------------------------------
 
 # session, user, one inbox page (participants joined with conversations, buyers and their
@@ -1001,6 +1113,35 @@ def test_a_signed_out_page_does_not_go_live(client: Client) -> None:
     text = page_text(client.get("/accounts/login/"))
 
     assert "data-live" not in text
+
+
+@pytest.mark.parametrize("messages", [60, 200])
+def test_a_long_conversation_page_costs_the_same_whatever_its_length(
+    client: Client,
+    buyer: User,
+    seller: User,
+    question: Message,
+    messages: int,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    ids = long_conversation(buyer, seller, question, messages)
+    url = conversation_url(question.conversation_id)
+    signed_in(client, buyer)
+
+    # The seven of a read page, whether it shows the newest messages or older ones.
+    with django_assert_num_queries(7):
+        newest = client.get(url)
+    with django_assert_num_queries(7):
+        older = client.get(f"{url}?before={ids[-50]}")
+    # A link to an old message: the newest page is read first (the message is usually
+    # there), then the page from that message with its attachments, then whether there
+    # is anything before it.
+    with django_assert_num_queries(10):
+        linked = client.get(message_url(question.conversation_id, ids[5]))
+
+    assert shown_messages(newest) == ids[-50:]
+    assert shown_messages(older) == ids[-100:-50]
+    assert shown_messages(linked) == ids[5:55]
 
 
 def test_a_read_conversation_page_costs_seven_queries(

@@ -35,7 +35,11 @@ def result_links(html: str) -> list[str]:
 
 def link_to(mailbox: Mailbox, name: str) -> str:
     message = Message.objects.get(pk=mailbox.ids[name])
-    return f"/message-center/conversations/{message.conversation_id}/#message-{message.pk}"
+    # The page that shows the message, whichever page of the conversation it is on.
+    return (
+        f"/message-center/conversations/{message.conversation_id}/"
+        f"?message={message.pk}#message-{message.pk}"
+    )
 
 
 def test_a_signed_out_visitor_is_sent_to_sign_in(client: Client, mailbox: Mailbox) -> None:

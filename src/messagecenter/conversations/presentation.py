@@ -1,6 +1,8 @@
 """How conversations read to people, for the pages (templatetags/message_center.py) and the
 API alike."""
 
+from django.urls import reverse
+
 from messagecenter.conversations.models import Kind, Participant, ParticipantRole
 
 HIDDEN_PREVIEW = "Message hidden: you reported it"
@@ -33,3 +35,12 @@ def counterpart(participant: Participant) -> str:
     if conversation.kind == Kind.CUSTOMER_SERVICE:
         return "Customer service"
     return "Marketplace"
+
+
+def message_url(conversation_id: int, message_id: int) -> str:
+    """A link to one message (a search result, the e-mail reference checker, a reply by
+    e-mail): the page of its conversation that shows it — the page shows the newest
+    messages, and `?message=` asks for the one with this message if it is older
+    (queries.message_window) — scrolled to it."""
+    url = reverse("conversation", args=[conversation_id])
+    return f"{url}?message={message_id}#message-{message_id}"

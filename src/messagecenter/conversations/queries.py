@@ -678,3 +678,53 @@ def _message_rows(
 
 # The history page of every conversation: compiled once per direction and page size.
 _MESSAGE_ROWS = CompiledQuery(_message_rows)
+
+
+@dataclass(frozen=True)
+class MessageWindow:
+    """The messages a conversation's page shows, oldest first, and whether the person has
+    more on either side of them (the page's "Show older messages" and "Show newer
+    messages")."""
+
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+
+
+def message_window(
+    participant: Participant,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    showing: int | None = None,
+    limit: int,
+) -> MessageWindow:
+    """The messages of a conversation's page, `limit` at most, through message_page: the
+    latest; those before a message (`before`, the first one a page showed) or after one
+    (`after`, the last one it showed); or the page that shows a message (`showing`: a link
+    to one, from a search result or an e-mail) — the latest when it is among them, else
+    that message and those after it. A window that would be empty (the messages were
+    deleted or hidden since), or a message the person cannot see here, gives the latest.
+
+    Reads as message_page does, one statement and one for the attachments; `showing` a
+    message older than the latest page reads that page too, then one more statement asks
+    whether there is anything before it.
+    """
+    if before is not None:
+        page = message_page(participant, before=before, limit=limit)
+        if page.messages:
+            # There is a newer one: the message the page was asked to end before.
+            return MessageWindow(page.messages, has_older=page.has_more, has_newer=True)
+    elif after is not None:
+        page = message_page(participant, after=after, limit=limit)
+        if page.messages:
+            return MessageWindow(page.messages, has_older=True, has_newer=page.has_more)
+    latest = message_page(participant, limit=limit)
+    newest = MessageWindow(latest.messages, has_older=latest.has_more, has_newer=False)
+    if showing is None or not latest.has_more or showing >= latest.messages[0].pk:
+        return newest
+    page = message_page(participant, after=showing - 1, limit=limit)
+    if not page.messages or page.messages[0].pk != showing:
+        return newest
+    has_older = conversation_messages(participant).filter(id__lt=showing).order_by().exists()
+    return MessageWindow(page.messages, has_older=has_older, has_newer=page.has_more)

@@ -2,10 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.urls import reverse
-
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Message
+from messagecenter.conversations.presentation import message_url
 from messagecenter.conversations.queries import access_message
 from messagecenter.delivery import references
 from messagecenter.delivery.broadcasts import broadcasts
@@ -83,7 +82,7 @@ def _own_copy_url(user: User, message_id: int) -> str:
         message = access_message(user, message_id)
     except NotFound:
         return ""
-    return reverse("conversation", args=[message.conversation_id]) + f"#message-{message_id}"
+    return message_url(message.conversation_id, message_id)
 
 
 def _broadcast_reference(

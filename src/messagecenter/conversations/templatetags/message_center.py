@@ -7,19 +7,16 @@ from dataclasses import dataclass
 from django import template
 from django.conf import settings
 from django.contrib.messages.storage.base import Message as Notice
+from django.template import Context
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
-from messagecenter.conversations.models import (
-    MUTED_INDEFINITELY,
-    Participant,
-    ParticipantRole,
-)
-from messagecenter.conversations.presentation import counterpart, last_message_preview
+from messagecenter.conversations import page_rows
+from messagecenter.conversations.models import Participant
+from messagecenter.conversations.presentation import counterpart, message_url
 from messagecenter.errors import AttachmentRefused
-from messagecenter.web.dates import full_time
 
 register = template.Library()
 
@@ -62,29 +59,39 @@ def _ids(values: str) -> list[int]:
 
 
 register.filter(counterpart)
-register.filter(last_message_preview)
-
-
-@register.filter
-def counterpart_is_official(participant: Participant) -> bool:
-    """Whether the name `counterpart` shows gets the Official badge: a buyer, as a seller
-    or an agent sees them, never does, even when the last message was the agent's own
-    official reply."""
-    last_message = participant.conversation.last_message
-    if last_message is None or not last_message.is_official:
-        return False
-    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
-    return not (is_serving_buyer and participant.conversation.buyer is not None)
+# {% message_url conversation_id message_id %}: a link to one message.
+register.simple_tag(message_url)
 
 
 @register.filter
 def muted_label(participant: Participant) -> str:
     """ "" when not muted now; else "Muted" or "Muted until <when>"."""
-    if not participant.is_muted(timezone.now()) or participant.muted_until is None:
-        return ""
-    if participant.muted_until >= MUTED_INDEFINITELY:
-        return "Muted"
-    return f"Muted until {full_time(participant.muted_until)}"
+    return page_rows.muted_label(participant, timezone.now())
+
+
+# Stand-ins for a report form's values while it is rendered once for a page: characters of
+# Unicode's private use area, which no escaping changes and no template writes.
+_REPORT_ACTION, _REPORT_PREFIX = "\ue000action\ue000", "\ue000prefix\ue000"
+
+
+@register.simple_tag(takes_context=True)
+def report_form(context: Context, action_url: str, prefix: str) -> SafeString:
+    """support/_report_form.html, as `{% include … with action_url=… prefix=… %}` renders
+    it, for each message of a conversation's page: rendered once per page with stand-ins,
+    then copied with each message's values — an include per message was a tenth of the
+    page's CPU (docs/benchmarks.md, "Pages beside their API calls")."""
+    rendered = context.render_context.get(_REPORT_ACTION)
+    if rendered is None:
+        assert context.template is not None  # a tag renders inside a template
+        template = context.template.engine.get_template("support/_report_form.html")
+        with context.push(action_url=_REPORT_ACTION, prefix=_REPORT_PREFIX):
+            rendered = template.render(context)
+        context.render_context[_REPORT_ACTION] = rendered
+    return mark_safe(  # the stand-ins are replaced by escaped values
+        rendered.replace(_REPORT_ACTION, conditional_escape(action_url)).replace(
+            _REPORT_PREFIX, conditional_escape(prefix)
+        )
+    )
 
 
 @register.simple_tag

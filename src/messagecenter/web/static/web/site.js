@@ -181,6 +181,97 @@ window.addEventListener("pageshow", () => {
   }
 });
 
+// A conversation's page shows its newest messages (docs/conversations.md, "A conversation's
+// page"). Without script "Show older messages" and "Show newer messages" load the page
+// before or after what is shown; here the messages are added in place (the same view,
+// asked for the messages alone with X-Partial: messages) and the link moves on.
+function enhanceMoreMessages(thread) {
+  for (const link of document.querySelectorAll("a[data-more-messages]")) {
+    const isOlder = link.dataset.moreMessages === "older";
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      if (link.getAttribute("aria-busy") === "true") {
+        return;
+      }
+      link.setAttribute("aria-busy", "true");
+      let response = null;
+      try {
+        response = await fetch(link.href, { headers: { "X-Partial": "messages" } });
+      } catch {
+        // Offline or refused: the page itself, as without script.
+      }
+      if (!response || !response.ok) {
+        window.location.assign(link.href);
+        return;
+      }
+      const fresh = document.createElement("div");
+      fresh.innerHTML = await response.text();
+      const list = fresh.querySelector("ol");
+      // Only what lies beyond the messages shown, in the direction asked.
+      const idOf = (item) => Number(item.id.slice("message-".length));
+      const shown = [...thread.querySelectorAll(":scope > li[id^='message-']")].map(idOf);
+      const added = [...list.querySelectorAll(":scope > li[id^='message-']")].filter((item) =>
+        isOlder ? idOf(item) < Math.min(...shown) : idOf(item) > Math.max(...shown),
+      );
+      if (isOlder) {
+        thread.prepend(...added);
+      } else {
+        thread.append(...added);
+      }
+      link.removeAttribute("aria-busy");
+      const next = isOlder ? list.dataset.olderUrl : list.dataset.newerUrl;
+      const announcer = document.querySelector("[data-live-announcer]");
+      if (announcer) {
+        const count = added.length === 1 ? "1 message" : `${added.length} messages`;
+        announcer.textContent = `${count} ${isOlder ? "older" : "newer"} shown`;
+      }
+      if (next) {
+        link.href = next;
+        return;
+      }
+      // Nothing more that way: the link goes, and the focus to the nearest message added.
+      const nav = link.closest("[data-more-messages-nav]");
+      if (!isOlder) {
+        // Up to the newest again: new messages are added live once more (startLive).
+        delete thread.dataset.hasNewer;
+      }
+      const nearest = isOlder ? added[added.length - 1] : added[0];
+      if (nearest) {
+        nearest.tabIndex = -1;
+        nearest.focus();
+      }
+      (nav || link).remove();
+    });
+  }
+}
+
+// A link to a message made before the page showed only the newest messages carries the
+// message's anchor alone (#message-<id>), as an older e-mail's does: when that message is
+// not on the page, the page that shows it is asked for (?message=, the server's way).
+function findLinkedMessage() {
+  const found = /^#message-(\d+)$/.exec(window.location.hash);
+  const params = new URLSearchParams(window.location.search);
+  if (!found || document.getElementById(`message-${found[1]}`) || params.has("message")) {
+    return;
+  }
+  if (!document.querySelector('a[data-more-messages="older"]')) {
+    return;
+  }
+  params.delete("before");
+  params.delete("after");
+  params.set("message", found[1]);
+  window.location.replace(`${window.location.pathname}?${params}${window.location.hash}`);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const thread = document.querySelector("[data-live-conversation]");
+  if (thread && window.fetch) {
+    findLinkedMessage();
+    window.addEventListener("hashchange", findLinkedMessage);
+    enhanceMoreMessages(thread);
+  }
+});
+
 // Live pages (docs/realtime.md, "Live pages"): a signed-in page follows the person's event
 // stream and updates what it shows — the header badge, the folder counts, the Message
 // Center's list, the open conversation — without a reload. Without script, or without
@@ -518,6 +609,10 @@ function startLive() {
   }, 300);
 
   const refreshThread = debounced(async () => {
+    // A page of older messages: new ones wait for "Show newer messages", not after these.
+    if ("hasNewer" in thread.dataset) {
+      return;
+    }
     const shown = [...thread.querySelectorAll("li[id^='message-']")].map((item) =>
       Number(item.id.slice("message-".length)),
     );
