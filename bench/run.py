@@ -372,6 +372,9 @@ def workloads(
     def has_25(content: bytes) -> bool:
         return len(json.loads(content)["items"]) == 25
 
+    def has_50(content: bytes) -> bool:
+        return len(json.loads(content)["items"]) == 50
+
     def is_page(content: bytes) -> bool:
         # The page itself, not the sign-in page a lost session would be sent to.
         return b'id="main"' in content or b"<main" in content
@@ -399,6 +402,14 @@ def workloads(
             older_page,
             1,
             has_items,
+            group="conversation",
+        ),
+        # What the HTML conversation page shows at first: its newest 50 (PAGE_API_CALLS).
+        Workload(
+            "conversation (200 messages): latest 50",
+            get(f"/api/v1/conversations/{long_id}/messages?limit=50", biggest),
+            1,
+            has_50,
             group="conversation",
         ),
         Workload(
@@ -487,7 +498,9 @@ def workloads(
 
 HISTORY_PAGE = "conversation: history page (25 messages)"
 # The HTML pages, and the API calls that give an app the same screen: the Message Center
-# is its list and its folder counts; the conversation page shows all 200 messages.
+# is its list and its folder counts; the conversation page shows the newest 50 of its 200
+# messages (conversations/views.py MESSAGES_PER_PAGE; before issue 19's paging it showed all
+# 200, against the detail and both pages of 100).
 PAGES = {
     "message center": "Message Center page (HTML), biggest seller",
     "conversation": "conversation (200 messages): page (HTML)",
@@ -496,8 +509,7 @@ PAGE_API_CALLS = {
     PAGES["message center"]: ("inbox page, biggest seller", "badges, biggest seller"),
     PAGES["conversation"]: (
         "conversation (200 messages): detail",
-        "conversation (200 messages): latest 100",
-        "conversation (200 messages): older 100",
+        "conversation (200 messages): latest 50",
     ),
 }
 PAGE_GOAL = 2
