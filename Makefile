@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 # The suite runs in this many processes (pytest-xdist; each has its own test database).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install lint typecheck test-sqlite test-postgres test-slow fuzz lock clean bench bench-data bench-smoke email-corpus
+.PHONY: run test install lint typecheck migrations-check test-sqlite test-postgres test-slow fuzz lock clean bench bench-data bench-smoke email-corpus
 
 # The demo's order-event intake works out of the box: a development signing secret, made
 # once under var/ (unless MARKETPLACE_EVENTS_SECRETS is set), which `run` prints.
@@ -21,10 +21,16 @@ run: install
 	@export MARKETPLACE_EVENTS_SECRETS="$${MARKETPLACE_EVENTS_SECRETS:-$$(cat $(DEV_EVENTS_SECRET))}"; \
 		$(MC) migrate --noinput -v0 && $(MC) collectstatic --noinput -v0 && $(MC) demo && $(MC) run
 
-test: install lint typecheck
+# The checks and both passes run at the same time: a pass alone leaves a core idle while its
+# tests wait (on the servers and workers they start, on PostgreSQL, at the end on its last
+# long test), and the other pass fills it. --output-sync: each one's output comes whole
+# when it ends. Each exit code counts (pytest's 5, "no tests ran", fails the build).
+test: install
+	@$(MAKE) --no-print-directory -j --output-sync=target \
+		lint typecheck migrations-check test-sqlite test-postgres
+
+migrations-check: install
 	$(MC) makemigrations --check --dry-run -v1
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
 
 install: $(VENV)/.installed
 
