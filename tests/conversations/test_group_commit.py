@@ -59,6 +59,13 @@ def held_writer() -> Iterator[Callable[[int], None]]:
     committer._apply = original
 
 
+def assert_exact(*users: User) -> None:
+    """Every counter of these people equals a recount, every event log has no gap."""
+    for user in users:
+        assert maintained_unread(user) == recounted_unread(user)
+        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+
+
 @pytest.fixture
 def batch_statements() -> Iterator[list[list[str]]]:
     """The SQL of each batch of more than one send, as the writer's thread ran it (asked
@@ -126,9 +133,7 @@ def test_sends_waiting_together_are_committed_in_one_transaction_and_each_answer
     )
     assert sorted(message.body for message in sent) == sorted(f"Message {n}" for n in range(10))
     assert Message.objects.filter(conversation_id=conversation_id).count() == 11
-    for user in (buyer, seller):
-        assert maintained_unread(user) == recounted_unread(user)
-        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+    assert_exact(buyer, seller)
 
 
 def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(
@@ -172,9 +177,7 @@ def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(
     ) == sorted(["Hi", "First", "Second", "Third", "Fourth"])
     assert Message.objects.filter(conversation_id=notice.conversation_id).count() == 1
     assert not UserEvent.objects.filter(user=other_buyer).exists()
-    for user in (buyer, seller):
-        assert maintained_unread(user) == recounted_unread(user)
-        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+    assert_exact(buyer, seller)
 
 
 def test_one_key_sent_many_times_in_one_batch_makes_one_message(
@@ -305,9 +308,7 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     assert MailboxMessage.objects.filter(message_id__in=ids).count() == 16
     created = UserEvent.objects.filter(user=seller, kind=EventKind.MESSAGE_CREATED)
     assert {event.payload["message_id"] for event in created} >= set(ids)
-    for user in (*buyers, seller):
-        assert maintained_unread(user) == recounted_unread(user)
-        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+    assert_exact(*buyers, seller)
 
 
 def test_a_batch_digest_covers_from_its_first_message_and_waits_after_its_last(
@@ -381,9 +382,7 @@ def test_a_send_that_fails_after_its_rows_were_piled_takes_them_with_it(
     assert set(SearchDocument.objects.values_list("message_id", flat=True)) == stored
     created = UserEvent.objects.filter(kind=EventKind.MESSAGE_CREATED)
     assert {event.payload["message_id"] for event in created} == stored
-    for user in (buyer, seller):
-        assert maintained_unread(user) == recounted_unread(user)
-        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+    assert_exact(buyer, seller)
 
 
 def test_when_a_batch_cannot_write_what_its_sends_append_each_send_runs_again_alone(
@@ -425,6 +424,4 @@ def test_when_a_batch_cannot_write_what_its_sends_append_each_send_runs_again_al
     )
     assert len(stored) == 8
     assert sorted(SearchDocument.objects.values_list("message_id", flat=True)) == sorted(stored)
-    for user in (buyer, seller):
-        assert maintained_unread(user) == recounted_unread(user)
-        assert event_sequences(user) == list(range(1, len(event_sequences(user)) + 1))
+    assert_exact(buyer, seller)
