@@ -23,6 +23,8 @@ READS = {
     "badges, biggest seller",
     "conversation (200 messages): detail",
     "conversation (200 messages): latest 100",
+    # What the HTML conversation page shows: its newest 50 messages.
+    "conversation (200 messages): latest 50",
     "conversation (200 messages): older 100",
     "conversation: history page (25 messages)",
     "search, biggest seller: common word 'delivery'",
