@@ -1,6 +1,6 @@
 """Every change to e-mail delivery and preferences goes through here (docs/email.md).
 
-The conversation actions call `record_message_emails` inside their transaction, so the
+The conversation actions call `record_emails_of_messages` inside their transaction, so the
 e-mail exists exactly when the message does; the sender (sender.py) delivers it after
 commit. Preference changes lock the person's row, which the sender also locks while it
 checks and sends mail that can be switched off: an unsubscribe recorded is never followed
@@ -52,14 +52,6 @@ class NewMessage:
     subject: str
     recipient_ids: Collection[int]
     now: datetime
-
-
-def record_message_emails(
-    *, message_id: int, kind: str, subject: str, recipient_ids: Collection[int], now: datetime
-) -> None:
-    """The e-mails a new message causes. Buyer–seller messages gather into one digest per
-    person that goes out after a quiet period; everything else is one e-mail each."""
-    record_emails_of_messages([NewMessage(message_id, kind, subject, recipient_ids, now)])
 
 
 def record_emails_of_messages(messages: Sequence[NewMessage]) -> None:

@@ -1,7 +1,7 @@
 """Sending: starting a conversation (about a product, an order, with customer service, from
 the marketplace) and replying in one; sending once per idempotency key."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -618,10 +618,9 @@ def _index(sent: list[tuple[Message, list[int]]]) -> None:
 
 
 def _count(moves: list[dict[tuple[int, str], int]]) -> None:
-    deltas: dict[tuple[int, str], int] = defaultdict(int)
+    deltas: Counter[tuple[int, str]] = Counter()
     for move in moves:
-        for counter, delta in move.items():
-            deltas[counter] += delta
+        deltas.update(move)
     apply_counter_deltas(deltas)
 
 
