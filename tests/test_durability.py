@@ -57,27 +57,24 @@ class Server:
         self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "messagecenter", "serve"]
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "MESSAGECENTER_VAR_DIR": str(self.var_dir),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "LOG_LEVEL": "WARNING",
+            **LIFTED_SEND_LIMITS,
+        }
+
     def start(self) -> None:
         with (self.var_dir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "messagecenter",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    str(self.workers),
-                ],
-                env={
-                    **os.environ,
-                    "DATABASE_URL": database_url(),
-                    "MESSAGECENTER_VAR_DIR": str(self.var_dir),
-                    "SECRET_KEY": settings.SECRET_KEY,
-                    "LOG_LEVEL": "WARNING",
-                    **LIFTED_SEND_LIMITS,
-                },
+                [*self.command(), "--port", str(self.port), "--workers", str(self.workers)],
+                env=self.environment(),
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 start_new_session=True,
@@ -106,6 +103,29 @@ class Server:
             if b"spawn_main" in command:
                 serving.add(pid)
         return serving
+
+    def sockets(self, state: str) -> dict[int, int]:
+        """How many sockets on the server's port in a TCP `state` ("0A" listening, "01"
+        established) each serving process holds (/proc: its file descriptors matched with
+        the kernel's table of TCP sockets)."""
+        inodes = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == self.port and fields[3] == state:
+                inodes.add(f"socket:[{fields[9]}]")
+        held = {}
+        for pid in self.serving_processes():
+            try:
+                held[pid] = sum(
+                    os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir()
+                )
+            except OSError:
+                continue
+        return held
+
+    def listening(self) -> set[int]:
+        """The serving processes that listen (each on a socket of its own: serve.py)."""
+        return {pid for pid, count in self.sockets("0A").items() if count}
 
     def log(self) -> str:
         return (self.var_dir / "server.log").read_text(errors="replace")[-3000:]
@@ -360,7 +380,7 @@ def test_a_server_process_killed_during_batched_sends_loses_no_acknowledged_send
     server.start()
     try:
         wait_for(f"http://127.0.0.1:{server.port}/healthz")
-        wait_until(lambda: len(server.serving_processes()) == 2, 60, "two server processes")
+        wait_until(lambda: len(server.listening()) == 2, 60, "two server processes listening")
         for thread in clients:
             thread.start()
         for kill in range(WORKER_KILLS):
@@ -372,11 +392,12 @@ def test_a_server_process_killed_during_batched_sends_loses_no_acknowledged_send
             before = server.serving_processes()
             os.kill(wait_for_a_writer(before), signal.SIGKILL)
             # The other process serves on meanwhile; serve's supervisor (uvicorn) starts a
-            # new one in place of the killed one.
+            # new one in place of the killed one. Each listens on a socket of its own: until
+            # the new one listens, killing the other would leave none to connect to.
             wait_until(
-                lambda: len(server.serving_processes() - before) == 1,  # noqa: B023
+                lambda: len(server.listening() - before) == 1,  # noqa: B023
                 60,
-                "a new server process",
+                "a new server process listening",
             )
         wait_until(
             lambda: answered() >= (WORKER_KILLS + 1) * KILL_AFTER, 60, "sends after the kills"
