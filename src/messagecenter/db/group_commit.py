@@ -79,13 +79,23 @@ class _Unit:
     retry_alone: bool = False
 
 
+# What a batch runs right before it writes its units' piled rows (see GroupCommitter).
+type _BeforeFlush = Callable[[], None] | None
+
+
 class GroupCommitter:
     """`prepare(keys)`, when given, runs first in a batch's transaction with the keys of
     its units in order: it takes their row locks in that one order (a unit alone takes
     its own), so two batches, or a batch and another action, cannot lock the same rows in
-    opposite orders and deadlock."""
+    opposite orders and deadlock.
 
-    def __init__(self, prepare: Callable[[list[int]], None] | None = None) -> None:
+    It may return what locks the rows only the piled writes touch (`together`), run
+    right before them: those locks are then held for the flush and the commit, not for
+    the whole batch — rows many batches share (a seller's unread counters and event
+    stream, written by every buyer's message) stop making the batches of other processes
+    wait one behind another."""
+
+    def __init__(self, prepare: Callable[[list[int]], _BeforeFlush] | None = None) -> None:
         self.prepare = prepare
         self._lock = threading.Lock()
         self._waiting: list[_Unit] = []
@@ -160,8 +170,10 @@ class GroupCommitter:
             return
         try:
             with transaction.atomic():
+                before_flush: _BeforeFlush = None
                 if self.prepare is not None:
-                    self.prepare(sorted({unit.key for unit in batch if unit.key is not None}))
+                    keys = sorted({unit.key for unit in batch if unit.key is not None})
+                    before_flush = self.prepare(keys)
                 batch_pile: _Pile = {}
                 for unit in batch:
                     unit_pile: _Pile = {}
@@ -181,6 +193,8 @@ class GroupCommitter:
                         for flush, items in unit_pile.items():
                             batch_pile.setdefault(flush, []).extend(items)
                 try:
+                    if before_flush is not None:
+                        before_flush()
                     _flush(batch_pile)
                 except Exception as error:
                     raise _Undone from error

@@ -496,22 +496,27 @@ def _send_or_find(
     return existing
 
 
-def _lock_conversations(conversation_ids: list[int]) -> None:
-    """Everything a batch's sends will lock, taken before they run, class by class in the
-    order every other action takes them (participants, then what the message hooks lock —
-    a case's team —, then the senders' sending-limit counts, then unread counters, then
-    event streams),
-    each class in key order; each send then finds its locks already held.
+def _lock_conversations(conversation_ids: list[int]) -> Callable[[], None] | None:
+    """Everything a batch's sends will lock, taken in the order every other action takes
+    them (participants, then what the message hooks lock — a case's team —, then the
+    senders' sending-limit counts, then unread counters, then event streams), each class
+    in key order; each send then finds its locks already held.
 
     Taken send by send instead, a batch would hold one send's event streams while asking
     for the next send's counters, and a mark-read holding that counter and asking for its
     event stream would close a cycle (PostgreSQL found exactly that, decision 0010).
 
+    The unread counters and event streams come last, and only the batch's piled writes
+    touch them (group_commit.together): they are taken right before those writes (the
+    returned function), so that a seller's counters and stream, which every buyer's
+    message writes, are held for the end of a batch only — taken here, they made the two
+    processes' batches run one after the other (docs/benchmarks.md).
+
     SQLite has no row locks to order: the batch's BEGIN IMMEDIATE already holds the one
     write lock of the whole database (db/sqlite3), and these reads were a fifth of a
     batch's time there (docs/benchmarks.md)."""
     if not conversation_ids or not connection.features.has_select_for_update:
-        return
+        return None
     locked = list(
         Participant.objects.select_for_update(of=("self",))
         .filter(conversation_id__in=conversation_ids)
@@ -525,6 +530,10 @@ def _lock_conversations(conversation_ids: list[int]) -> None:
     # What a send's checks update (the sender's sending-limit counts) comes next, where
     # a send alone takes it.
     send_checks.lock_limit_rows(people)
+    return lambda: _lock_counters_and_streams(people)
+
+
+def _lock_counters_and_streams(people: list[int]) -> None:
     list(
         UnreadCounter.objects.select_for_update()
         .filter(user_id__in=people)
