@@ -8,9 +8,11 @@ of their open stream, and each page opens its stream once and keeps it (under a 
 server it would end and come back every two seconds)."""
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.utils import timezone
 from playwright.sync_api import Page, Request, expect
 
 from messagecenter.accounts import actions as account_actions
@@ -18,6 +20,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
+from messagecenter.web.dates import full_time
 from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD
 from tests.notifications.helpers import broadcast
@@ -58,6 +61,13 @@ def buyer_signs_in_on_the_server(buyer: User) -> None:
 
 
 REPLY = "Yes, a steel tamper is in the box. Ticket word: heliotrope."
+# A zone far from the browser's (Chromium runs in the machine's, UTC here): a time written
+# in the browser's zone would show another hour, often another day.
+BUYER_TIME_ZONE = "Pacific/Auckland"
+# web/dates.py's full_time: "Mon 3 Nov 2025, 2:05 PM".
+FULL_TIME = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{4}, \d{1,2}:\d{2} (AM|PM)$"
+)
 
 
 @pytest.fixture
@@ -124,6 +134,7 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
 ) -> None:
     conversation_id = answered.conversation_id
     _, seller_token = account_actions.create_api_token(seller, "Seller's laptop")
+    User.objects.filter(username="alice").update(time_zone=BUYER_TIME_ZONE)
     sign_in(other_device, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
     sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
     page.get_by_role("link", name=re.compile("Question about Espresso machine")).click()
@@ -150,6 +161,15 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
     expect(reply.locator(".message__body b")).to_have_count(0)
     expect(reply.locator(".message__body br")).to_have_count(1)
     expect(page.get_by_text(REPLY)).to_have_count(1)
+    # Its time as the server renders the messages above it: the same format, in the
+    # buyer's time zone rather than the browser's.
+    reply_message = Message.objects.filter(conversation_id=conversation_id).latest("pk")
+    with timezone.override(ZoneInfo(BUYER_TIME_ZONE)):
+        expected_time = full_time(reply_message.created_at)
+    expect(reply.locator(".message__time")).to_have_text(expected_time)
+    rendered_time = messages.get_by_role("listitem").first.locator(".message__time")
+    assert FULL_TIME.match(rendered_time.inner_text())
+    assert FULL_TIME.match(expected_time)
 
     # The other device's list shows the reply, and then (the page above read it) not unread.
     row, all_tab = in_list(other_device)

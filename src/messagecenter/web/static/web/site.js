@@ -428,15 +428,45 @@ function setBadge(container, count, words, attributes = {}) {
   badge.replaceChildren(String(count), hidden);
 }
 
+// A message's time as the server renders it on the same page (web/dates.py, full_time:
+// "D j M Y, g:i A", "Mon 3 Nov 2025, 2:05 PM"), in the zone the page's dates are in
+// (<body data-time-zone>, the person's, not the browser's). Written here because what the
+// script reads for a new message is the JSON API, whose times are instants in UTC for any
+// client to show in the person's zone (docs/api.md); tests/e2e/test_live_updates.py
+// compares the two renderings.
+const timeParts = new Map();
+
+function fullTimeParts(zone) {
+  if (!timeParts.has(zone)) {
+    const options = {
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "numeric",
+      minute: "2-digit",
+      hour12: true,
+    };
+    let format;
+    try {
+      format = new Intl.DateTimeFormat("en-US", { ...options, timeZone: zone });
+    } catch {
+      // A zone this browser does not know: its own rather than no time at all.
+      format = new Intl.DateTimeFormat("en-US", options);
+    }
+    timeParts.set(zone, format);
+  }
+  return timeParts.get(zone);
+}
+
 function formatTime(iso) {
-  // As the server's "M j, Y, g:i A": "Nov 26, 2026, 7:05 PM".
-  return new Date(iso).toLocaleString("en-US", {
-    month: "short",
-    day: "numeric",
-    year: "numeric",
-    hour: "numeric",
-    minute: "2-digit",
-  });
+  const zone = document.body.dataset.timeZone || "UTC";
+  const part = {};
+  for (const { type, value } of fullTimeParts(zone).formatToParts(new Date(iso))) {
+    part[type] = value;
+  }
+  const day = `${part.weekday} ${part.day} ${part.month} ${part.year.padStart(4, "0")}`;
+  return `${day}, ${part.hour}:${part.minute} ${part.dayPeriod}`;
 }
 
 function formatSize(size) {
