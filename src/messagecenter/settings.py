@@ -461,6 +461,9 @@ DATA_EXPORT_DOWNLOAD_HOURS = int(os.environ.get("DATA_EXPORT_DOWNLOAD_HOURS", "7
 # redis://host:port/db across several server processes.
 REALTIME_EVENT_RETENTION_DAYS = int(os.environ.get("REALTIME_EVENT_RETENTION_DAYS", "30"))
 PUBSUB_URL = os.environ.get("PUBSUB_URL", "memory://")
+# What the Redis channels' names start with: pub/sub is one namespace for a whole Redis
+# server, whatever database PUBSUB_URL names, so deployments sharing one set their own.
+PUBSUB_CHANNEL_PREFIX = os.environ.get("PUBSUB_CHANNEL_PREFIX", "messagecenter")
 # Comment lines that keep proxies from closing an idle stream, and how often an open
 # stream checks that its token or session is still valid.
 REALTIME_HEARTBEAT_SECONDS = float(os.environ.get("REALTIME_HEARTBEAT_SECONDS", "15"))

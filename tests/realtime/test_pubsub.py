@@ -2,6 +2,7 @@
 open stream wakes on them and releases its waiter when the client goes away; over Redis a
 change committed through one server process reaches a stream open on another."""
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -29,6 +30,11 @@ from tests.test_processes import free_port
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
+# Pub/sub is one namespace for the whole Redis server, whatever database the URL names: each
+# test process (each pass of `make test` — they run at the same time —, each xdist worker,
+# another checkout's run) has channels of its own, or its wake-ups and broadcasts would
+# reach the other's servers and listeners. No test here writes keys or flushes the database.
+CHANNEL_PREFIX = f"messagecenter-test-{os.getpid()}"
 
 
 def write_events(*users: User) -> None:
@@ -148,24 +154,28 @@ def test_in_process_wake_up_delivers_a_reply_sent_through_the_same_server(
 
 
 @pytest.fixture
-def redis_url() -> str:
+def redis_pubsub(settings: Settings) -> dict[str, str]:
+    """Redis as this test process's pub/sub backend: its settings, also for the servers'
+    environment."""
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
         if IN_CI:
             raise
         pytest.skip("Redis is not running on 127.0.0.1:6379 (required under CI)")
-    return REDIS_URL
+    settings.PUBSUB_URL = REDIS_URL
+    settings.PUBSUB_CHANNEL_PREFIX = CHANNEL_PREFIX
+    return {"PUBSUB_URL": REDIS_URL, "PUBSUB_CHANNEL_PREFIX": CHANNEL_PREFIX}
 
 
 def test_a_stream_on_one_process_receives_a_reply_sent_through_another(
-    redis_url: str, tmp_path: Path, buyer: User, seller: User, product: Product
+    redis_pubsub: dict[str, str], tmp_path: Path, buyer: User, seller: User, product: Product
 ) -> None:
     asked = conversation_actions.ask_seller_about_product(buyer, product.pk, "In stock?")
     _, buyer_token = account_actions.create_api_token(buyer, "Phone")
     _, seller_token = account_actions.create_api_token(seller, "Laptop")
     quiet = {
-        "PUBSUB_URL": redis_url,
+        **redis_pubsub,
         "REALTIME_HEARTBEAT_SECONDS": "60",
         "REALTIME_AUTH_CHECK_SECONDS": "60",
     }
@@ -190,7 +200,7 @@ def test_a_stream_on_one_process_receives_a_reply_sent_through_another(
 
 
 def test_publishing_while_redis_is_unreachable_does_not_fail_the_request() -> None:
-    unreachable = pubsub.RedisBackend(f"redis://127.0.0.1:{free_port()}/0")
+    unreachable = pubsub.RedisBackend(f"redis://127.0.0.1:{free_port()}/0", CHANNEL_PREFIX)
     started = time.monotonic()
 
     unreachable.publish([1, 2])
@@ -199,17 +209,16 @@ def test_publishing_while_redis_is_unreachable_does_not_fail_the_request() -> No
 
 
 def test_a_broadcast_announced_in_one_process_reaches_its_audience_on_another(
-    redis_url: str, tmp_path: Path, settings: Settings, buyer: User, seller: User
+    redis_pubsub: dict[str, str], tmp_path: Path, buyer: User, seller: User
 ) -> None:
     """This test's process announces (after commit, over Redis); a server process finds
     the audience among its streams: the buyer's gets the broadcast, without an id, the
     seller's does not."""
-    settings.PUBSUB_URL = redis_url
     broadcast = BroadcastFactory(audience=Audience.BUYERS)
     _, buyer_token = account_actions.create_api_token(buyer, "Phone")
     _, seller_token = account_actions.create_api_token(seller, "Laptop")
     quiet = {
-        "PUBSUB_URL": redis_url,
+        **redis_pubsub,
         "REALTIME_HEARTBEAT_SECONDS": "60",
         "REALTIME_AUTH_CHECK_SECONDS": "60",
     }
@@ -248,12 +257,12 @@ def test_a_broadcast_announced_in_one_process_reaches_its_audience_on_another(
 
 
 def test_one_publish_wakes_everyone_a_commit_reached(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch
+    redis_pubsub: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(pubsub.WAKE_CHANNEL)
+    backend = pubsub.RedisBackend(REDIS_URL, CHANNEL_PREFIX)
+    listener = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(f"{CHANNEL_PREFIX}:wake")
     listener.get_message(timeout=1)
-    backend = pubsub.RedisBackend(redis_url)
     try:
         backend.publish([12, 40, 7])
         # However many people, a message stays small: split every WAKE_IDS_PER_PUBLISH.
@@ -270,3 +279,34 @@ def test_one_publish_wakes_everyone_a_commit_reached(
         listener.close()
 
     assert received == [b"12,40,7", b"1,2", b"3"]
+
+
+def test_deployments_sharing_a_redis_hear_only_their_own_channels(
+    redis_pubsub: dict[str, str],
+) -> None:
+    """Redis's pub/sub ignores the database a URL names: another deployment's wake-ups,
+    broadcasts and nudges on the same server (here on another database, too) reach this
+    one's subscription only if the channels' prefix is the same."""
+    ours = pubsub.RedisBackend(REDIS_URL, CHANNEL_PREFIX)
+    theirs = pubsub.RedisBackend(REDIS_URL.replace("/15", "/14"), f"{CHANNEL_PREFIX}-theirs")
+    listener = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(ours.wake_channel, ours.broadcast_channel, ours.nudge_channel)
+    listener.get_message(timeout=1)
+    try:
+        theirs.publish([1, 2])
+        theirs.announce(3)
+        theirs.nudge(pubsub.Nudge("typing", {"conversation_id": 4}, (1,)))
+        ours.publish([5])
+
+        received = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            message = listener.get_message(timeout=0.5)
+            if message is not None:
+                received.append((message["channel"], message["data"]))
+            elif received:
+                break
+    finally:
+        listener.close()
+
+    assert received == [(f"{CHANNEL_PREFIX}:wake".encode(), b"5")]

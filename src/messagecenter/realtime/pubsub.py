@@ -11,7 +11,10 @@ people they are for and lost for everyone else.
 The backend is chosen by the PUBSUB_URL setting:
 - `memory://` (default): waiters in this process only; enough for one server process.
 - `redis://host:port/db`: every server process subscribes to the wake-up channels, so a
-  change committed by any process wakes the streams open in all of them.
+  change committed by any process wakes the streams open in all of them. The channels'
+  names start with PUBSUB_CHANNEL_PREFIX: Redis's pub/sub is one namespace for the whole
+  server, whatever database the URL names, so deployments (or test runs) sharing a Redis
+  keep apart by their prefix.
 """
 
 import asyncio
@@ -30,16 +33,17 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# The channels, each named `<PUBSUB_CHANNEL_PREFIX>:<name>` ("messagecenter:wake"):
 # The people whose logs have something new, as their ids in ASCII separated by commas: one
 # PUBLISH for everyone a batch of sends reached (a PUBLISH per person, pipelined, was a
 # sixth of a batch's time in the sends' writer thread, docs/benchmarks.md).
-WAKE_CHANNEL = "messagecenter:wake"
+WAKE_CHANNEL = "wake"
 # Keeps a message to every process small (≈ 70 kB) however many people one commit wakes.
 WAKE_IDS_PER_PUBLISH = 10_000
 # A broadcast's id, for every process: each finds the audience among its own streams.
-BROADCAST_CHANNEL = "messagecenter:broadcast"
+BROADCAST_CHANNEL = "broadcast"
 # A nudge (JSON), for every process: each sends it to its own streams of the people it is for.
-NUDGE_CHANNEL = "messagecenter:nudge"
+NUDGE_CHANNEL = "nudge"
 # A publish happens after commit, inside a request: it must never hang that request.
 PUBLISH_TIMEOUT_SECONDS = 1.0
 RECONNECT_DELAY_SECONDS = 1.0
@@ -224,8 +228,11 @@ class RedisBackend:
     """One subscription per server process, read by one task in its event loop; publishing
     is one PUBLISH from the committing thread for everyone it wakes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel_prefix: str) -> None:
         self.url = url
+        self.wake_channel = f"{channel_prefix}:{WAKE_CHANNEL}"
+        self.broadcast_channel = f"{channel_prefix}:{BROADCAST_CHANNEL}"
+        self.nudge_channel = f"{channel_prefix}:{NUDGE_CHANNEL}"
         self.waiters = Waiters()
         self._publisher = redis.Redis.from_url(
             url,
@@ -243,21 +250,21 @@ class RedisBackend:
         try:
             for start in range(0, len(user_ids), WAKE_IDS_PER_PUBLISH):
                 chunk = user_ids[start : start + WAKE_IDS_PER_PUBLISH]
-                self._publisher.publish(WAKE_CHANNEL, ",".join(map(str, chunk)).encode())
+                self._publisher.publish(self.wake_channel, ",".join(map(str, chunk)).encode())
         except redis.RedisError:
             # The events are committed; streams find them on their next periodic read.
             logger.warning("could not publish wake-ups for %d users", len(user_ids), exc_info=True)
 
     def announce(self, broadcast_id: int) -> None:
         try:
-            self._publisher.publish(BROADCAST_CHANNEL, str(broadcast_id).encode())
+            self._publisher.publish(self.broadcast_channel, str(broadcast_id).encode())
         except redis.RedisError:
             # A nudge only: devices refetch their state whenever they reconnect.
             logger.warning("could not announce broadcast %d", broadcast_id, exc_info=True)
 
     def nudge(self, nudge: Nudge) -> None:
         try:
-            self._publisher.publish(NUDGE_CHANNEL, nudge.encode())
+            self._publisher.publish(self.nudge_channel, nudge.encode())
         except redis.RedisError:
             # A nudge is in nobody's log: lost, as it is for a device that is offline.
             logger.warning("could not send a %s nudge", nudge.kind, exc_info=True)
@@ -283,7 +290,9 @@ class RedisBackend:
             )
             subscription = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await subscription.subscribe(WAKE_CHANNEL, BROADCAST_CHANNEL, NUDGE_CHANNEL)
+                await subscription.subscribe(
+                    self.wake_channel, self.broadcast_channel, self.nudge_channel
+                )
                 self._subscribed.set()
                 self._is_unreachable = False
                 # Whatever was published while not subscribed was missed: everyone re-reads.
@@ -294,9 +303,9 @@ class RedisBackend:
                         channel = channel.decode()
                     if message.get("type") != "message":
                         continue
-                    if channel == WAKE_CHANNEL:
+                    if channel == self.wake_channel:
                         self.waiters.ring([int(user_id) for user_id in message["data"].split(b",")])
-                    elif channel == NUDGE_CHANNEL:
+                    elif channel == self.nudge_channel:
                         self.waiters.nudge(Nudge.decode(message["data"]))
                     else:
                         self.waiters.announce(int(message["data"]))
@@ -310,23 +319,23 @@ class RedisBackend:
                 await client.aclose()
 
 
-_backends: dict[str, MemoryBackend | RedisBackend] = {}
+_backends: dict[tuple[str, str], MemoryBackend | RedisBackend] = {}
 _backends_lock = threading.Lock()
 
 
 def backend() -> MemoryBackend | RedisBackend:
-    """The backend for the PUBSUB_URL setting, one per process."""
-    url = settings.PUBSUB_URL
+    """The backend for the PUBSUB_URL and PUBSUB_CHANNEL_PREFIX settings, one per process."""
+    url, prefix = settings.PUBSUB_URL, settings.PUBSUB_CHANNEL_PREFIX
     with _backends_lock:
-        found = _backends.get(url)
+        found = _backends.get((url, prefix))
         if found is None:
             if url.startswith("memory://"):
                 found = MemoryBackend()
             elif url.startswith(("redis://", "rediss://", "unix://")):
-                found = RedisBackend(url)
+                found = RedisBackend(url, prefix)
             else:
                 raise ValueError(f"PUBSUB_URL must be memory:// or redis://…, not {url!r}")
-            _backends[url] = found
+            _backends[(url, prefix)] = found
         return found
 
 
