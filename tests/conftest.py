@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connections
-from django.test.utils import setup_databases, teardown_databases
+from django.test.utils import setup_databases
 from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings, _disable_migrations, _get_databases_for_setup
 from pytest_django.plugin import blocking_manager_key
@@ -18,7 +18,13 @@ from messagecenter.business_days import calendar
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import vocabulary_cache
 from tests import factories
-from tests.databases import TEMPLATES_FOLDER, drop_templates, on_postgresql, set_up_from_templates
+from tests.databases import (
+    TEMPLATES_FOLDER,
+    destroy_test_databases,
+    drop_templates,
+    on_postgresql,
+    set_up_from_templates,
+)
 
 IN_CI = os.environ.get("CI") == "true"
 # The controller's folder for the templates of the test databases (pytest_configure_node).
@@ -238,4 +244,4 @@ def django_db_setup(
             connection.close()
             connection.close_pool()
         if not keepdb:
-            teardown_databases(old_names, verbosity=verbosity)
+            destroy_test_databases(old_names, verbosity)

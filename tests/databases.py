@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test.utils import teardown_databases
 
 # The folder (a workerinput key) and, in it, the lock and the names of the templates made.
 TEMPLATES_FOLDER = "messagecenter_test_database_templates"
@@ -105,6 +106,35 @@ def _copy(connection: BaseDatabaseWrapper, template: str, name: str) -> None:
         raise NotImplementedError(f"no copy of a test database on {connection.vendor}")
 
 
+# A SQLite database's files: its write-ahead log and shared memory (SQLite removes them when
+# the last connection closes), and the turns its writers take (messagecenter/db/sqlite3).
+SQLITE_FILES = ("", "-wal", "-shm", "-writer.lock", "-writer.queue")
+
+
+def remove_sqlite_files(name: str) -> None:
+    for suffix in SQLITE_FILES:
+        Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def destroy_test_databases(old_names: OldNames, verbosity: int) -> None:
+    """django.test.utils.teardown_databases, and then, on SQLite, the files the test
+    databases leave: Django removes the database file alone, and its write-ahead log and
+    shared memory stay whenever the last connection to it never closed — a `messagecenter
+    serve` the tests started (tests/realtime/servers.py) exits without closing its
+    connections, and test_durability.py SIGKILLs servers on purpose; by then this process
+    has none open that could close last and remove them."""
+    names = [
+        connection.settings_dict["NAME"]
+        for connection, _, destroy in old_names
+        if destroy
+        and connection.vendor == "sqlite"
+        and not connection.creation.is_in_memory_db(connection.settings_dict["NAME"])
+    ]
+    teardown_databases(old_names, verbosity=verbosity)
+    for name in names:
+        remove_sqlite_files(name)
+
+
 def drop_templates(folder: Path) -> None:
     """The controller, once the workers are done: the templates they copied from."""
     made = folder / TEMPLATES_FILE
@@ -113,8 +143,7 @@ def drop_templates(folder: Path) -> None:
     for alias, template in json.loads(made.read_text()).items():
         connection = connections[alias]
         if connection.vendor == "sqlite":
-            for leftover in ("", "-wal", "-shm", "-writer.lock"):
-                Path(f"{template}{leftover}").unlink(missing_ok=True)
+            remove_sqlite_files(template)
         else:
             connection.creation._destroy_test_db(template, verbosity=0)
     made.unlink()

@@ -1,18 +1,23 @@
 """The test run itself: which database it is on, and that CI really runs the backends."""
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.db.utils import load_backend
 from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from tests.conftest import IN_CI, runs_once
+from tests.databases import destroy_test_databases
 
 
 def test_the_suite_runs_on_the_database_named_by_database_url(db: None) -> None:
@@ -106,3 +111,44 @@ def test_the_test_database_is_this_workers_copy_with_every_migration_applied(
     executor = MigrationExecutor(connection)
     assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
     assert len(executor.loader.applied_migrations) > 40
+
+
+# A process that writes to a SQLite database in WAL mode and ends without closing it, as a
+# `messagecenter serve` the tests started does (tests/realtime/servers.py; test_durability.py
+# SIGKILLs them on purpose): its write-ahead log and shared memory stay.
+ENDS_WITHOUT_CLOSING = """
+import os, sqlite3, sys
+database = sqlite3.connect(sys.argv[1])
+database.execute("PRAGMA journal_mode=WAL")
+database.execute("CREATE TABLE message (body TEXT)")
+database.execute("INSERT INTO message VALUES ('Is it in stock?')")
+database.commit()
+os._exit(0)
+"""
+
+
+def test_a_test_database_goes_with_the_files_a_server_left_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The teardown of the test databases (tests/conftest.py django_db_setup) leaves no
+    `-wal` or `-shm` behind in var/: Django removes the database file alone."""
+    name = str(tmp_path / "test-messagecenter.sqlite3_gw0")
+    subprocess.run([sys.executable, "-c", ENDS_WITHOUT_CLOSING, name], check=True, timeout=60)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "test-messagecenter.sqlite3_gw0",
+        "test-messagecenter.sqlite3_gw0-shm",
+        "test-messagecenter.sqlite3_gw0-wal",
+    ]
+    alias = "left_behind"
+    monkeypatch.setitem(
+        settings.DATABASES, alias, {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+    )
+    configured = connections.configure_settings(
+        {"default": {}, alias: dict(settings.DATABASES[alias])}
+    )
+    backend = load_backend(configured[alias]["ENGINE"])
+    test_database = backend.DatabaseWrapper(configured[alias], alias)
+
+    destroy_test_databases([(test_database, str(tmp_path / "messagecenter.sqlite3"), True)], 0)
+
+    assert list(tmp_path.iterdir()) == []
