@@ -291,6 +291,10 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     # each, and one statement per table for what they all append.
     [sql] = batch_statements
     assert statements(sql, "INSERT", Message) == 7
+    # The seven conversations' participants read (and locked) once for the batch, and the
+    # seven sends in one savepoint, not one each (db/group_commit.py).
+    assert statements(sql, "SELECT", Participant) == 1
+    assert sum(statement.startswith("SAVEPOINT") for statement in sql) == 1
     for model in (SearchDocument, MailboxMessage, UserEvent):
         assert statements(sql, "INSERT", model) == 1, model
     assert statements(sql, "UPDATE", UnreadCounter) == 1

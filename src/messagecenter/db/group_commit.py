@@ -5,13 +5,15 @@ A send waits for the database twice whatever it does — its transaction's start
 write lock, PostgreSQL's first row lock) and its commit (the WAL flush) — and on SQLite
 every other writer of every process waits behind it. Here the threads of a process hand
 their unit of work to one writer: whoever finds no writer running becomes it at once (a
-lone send is not delayed), takes every unit waiting at that moment, and runs each in its
-own savepoint of one transaction, then commits once and answers each caller. Meanwhile
+lone send is not delayed), takes every unit waiting at that moment, and runs them one
+after the other in one transaction, then commits once and answers each caller. Meanwhile
 the next callers queue, and the next writer takes them all.
 
 Every unit keeps its own guarantees, because each is the same code that would run alone:
-- a unit that raises is rolled back to its savepoint and its caller gets its exception;
-  its batch-mates are not touched (their savepoints were released before or come after);
+- a unit that raises fails alone: the batch's units run in one savepoint, and when one
+  raises they are all rolled back to it and run again, each in its own savepoint, where
+  the failing one is rolled back to its own and its caller gets its exception, its
+  batch-mates untouched;
 - a unit that fails for a reason that is not its own (a deadlock with another process,
   a lost connection, a failed commit) is run again alone, in its own transaction;
 - on-commit callbacks (realtime publishes) run after the one commit, in the writer's
@@ -28,7 +30,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
@@ -70,7 +72,8 @@ class _Undone(Exception):
 @dataclass
 class _Unit:
     work: Callable[[], Any]
-    # What the unit will lock (a conversation id), for prepare(); None when unknown.
+    # What the unit will lock and read (a conversation id), for prepare(); None when
+    # unknown.
     key: int | None = None
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
@@ -79,23 +82,34 @@ class _Unit:
     retry_alone: bool = False
 
 
-# What a batch runs right before it writes its units' piled rows (see GroupCommitter).
-type _BeforeFlush = Callable[[], None] | None
+class Prepared(Protocol):
+    """What a batch's `prepare` read and locked for its units (see GroupCommitter)."""
+
+    def before_flush(self) -> None:
+        """Right before the batch writes its units' piled rows."""
+
+
+def prepared() -> Prepared | None:
+    """In a unit: what its batch's `prepare` returned; None for a unit alone (or outside
+    any), which reads for itself."""
+    return cast(Prepared | None, getattr(_running, "prepared", None))
 
 
 class GroupCommitter:
     """`prepare(keys)`, when given, runs first in a batch's transaction with the keys of
-    its units in order: it takes their row locks in that one order (a unit alone takes
-    its own), so two batches, or a batch and another action, cannot lock the same rows in
-    opposite orders and deadlock.
+    its units (those given one), in their order. It takes their row locks in one order (a
+    unit alone takes its own), so two batches, or a batch and another action, cannot lock
+    the same rows in opposite orders and deadlock; and it may read at once what each unit
+    would read for itself, which the units then find through `prepared()` — one
+    statement for the batch where each unit ran its own.
 
-    It may return what locks the rows only the piled writes touch (`together`), run
+    Its `before_flush()` takes the locks of rows only the piled writes touch (`together`),
     right before them: those locks are then held for the flush and the commit, not for
     the whole batch — rows many batches share (a seller's unread counters and event
     stream, written by every buyer's message) stop making the batches of other processes
     wait one behind another."""
 
-    def __init__(self, prepare: Callable[[list[int]], _BeforeFlush] | None = None) -> None:
+    def __init__(self, prepare: Callable[[list[int]], Prepared | None] | None = None) -> None:
         self.prepare = prepare
         self._lock = threading.Lock()
         self._waiting: list[_Unit] = []
@@ -170,31 +184,21 @@ class GroupCommitter:
             return
         try:
             with transaction.atomic():
-                before_flush: _BeforeFlush = None
+                ready: Prepared | None = None
                 if self.prepare is not None:
-                    keys = sorted({unit.key for unit in batch if unit.key is not None})
-                    before_flush = self.prepare(keys)
-                batch_pile: _Pile = {}
-                for unit in batch:
-                    unit_pile: _Pile = {}
-                    try:
-                        with transaction.atomic():
-                            unit.result = _piling(unit.work, unit_pile)
-                    except IntegrityError as error:
-                        # Its own: a unique key it broke (its savepoint is gone, the
-                        # transaction goes on).
-                        unit.error = error
-                    except DatabaseError:
-                        # Not its own (a deadlock, a lost connection): alone, later.
-                        unit.retry_alone = True
-                    except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
-                        unit.error = error
-                    else:
-                        for flush, items in unit_pile.items():
-                            batch_pile.setdefault(flush, []).extend(items)
+                    ready = self.prepare([unit.key for unit in batch if unit.key is not None])
+                _running.prepared = ready
                 try:
-                    if before_flush is not None:
-                        before_flush()
+                    batch_pile = _all_in_one_savepoint(batch)
+                except Exception:  # noqa: BLE001 (each unit runs again, and meets it again)
+                    # One unit failed: all were rolled back to the batch's savepoint, and
+                    # each runs again in its own, where a failure stays its own.
+                    batch_pile = _each_in_its_savepoint(batch)
+                finally:
+                    _running.prepared = None
+                try:
+                    if ready is not None:
+                        ready.before_flush()
                     _flush(batch_pile)
                 except Exception as error:
                     raise _Undone from error
@@ -211,6 +215,54 @@ class GroupCommitter:
     def _count(self, units: int) -> None:
         self.batches += 1
         self.units += units
+
+
+def _all_in_one_savepoint(batch: list[_Unit]) -> _Pile:
+    """Every unit, one after the other, in one savepoint: what the batch piled, or the
+    first unit's exception (the savepoint rolled back, every unit's result dropped).
+
+    Units almost never fail (a refusal, a rule), and a savepoint of each is two more
+    statements per unit — SAVEPOINT and RELEASE, a fifth of a send's statements in the
+    writer (docs/benchmarks.md); so first all of them together, and only when one fails
+    each in its own."""
+    batch_pile: _Pile = {}
+    try:
+        with transaction.atomic():
+            for unit in batch:
+                unit_pile: _Pile = {}
+                unit.result = _piling(unit.work, unit_pile)
+                for flush, items in unit_pile.items():
+                    batch_pile.setdefault(flush, []).extend(items)
+    except BaseException:
+        for unit in batch:
+            unit.result = None
+        raise
+    return batch_pile
+
+
+def _each_in_its_savepoint(batch: list[_Unit]) -> _Pile:
+    """Every unit in a savepoint of its own: a unit that fails is rolled back alone, and
+    its caller gets its exception (or, when the failure is not its own, runs again
+    alone); what the others piled is returned."""
+    batch_pile: _Pile = {}
+    for unit in batch:
+        unit_pile: _Pile = {}
+        try:
+            with transaction.atomic():
+                unit.result = _piling(unit.work, unit_pile)
+        except IntegrityError as error:
+            # Its own: a unique key it broke (its savepoint is gone, the transaction goes
+            # on).
+            unit.error = error
+        except DatabaseError:
+            # Not its own (a deadlock, a lost connection): alone, later.
+            unit.retry_alone = True
+        except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
+            unit.error = error
+        else:
+            for flush, items in unit_pile.items():
+                batch_pile.setdefault(flush, []).extend(items)
+    return batch_pile
 
 
 def _piling[T](work: Callable[[], T], pile: _Pile) -> T:

@@ -496,60 +496,80 @@ def _send_or_find(
     return existing
 
 
-def _lock_conversations(conversation_ids: list[int]) -> Callable[[], None] | None:
-    """Everything a batch's sends will lock, taken in the order every other action takes
+def _prepare_batch(conversation_ids: list[int]) -> "_BatchReads":
+    """A batch's locks and reads, before its sends run (group_commit.GroupCommitter).
+
+    The locks: everything the sends will lock, in the order every other action takes
     them (participants, then what the message hooks lock — a case's team —, then the
     senders' sending-limit counts, then unread counters, then event streams), each class
-    in key order; each send then finds its locks already held.
+    in key order; each send then finds its locks already held. Taken send by send
+    instead, a batch would hold one send's event streams while asking for the next
+    send's counters, and a mark-read holding that counter and asking for its event stream
+    would close a cycle (PostgreSQL found exactly that, decision 0010). The unread
+    counters and event streams come last and only the batch's piled writes touch them
+    (group_commit.together): they are taken right before those writes
+    (`_BatchReads.before_flush`), so that a seller's counters and stream, which every
+    buyer's message writes, are held for the end of a batch only — taken here, they made
+    the two processes' batches run one after the other (docs/benchmarks.md). SQLite has
+    no row locks to order (the batch's BEGIN IMMEDIATE already holds the one write lock,
+    db/sqlite3): there nothing is locked here.
 
-    Taken send by send instead, a batch would hold one send's event streams while asking
-    for the next send's counters, and a mark-read holding that counter and asking for its
-    event stream would close a cycle (PostgreSQL found exactly that, decision 0010).
-
-    The unread counters and event streams come last, and only the batch's piled writes
-    touch them (group_commit.together): they are taken right before those writes (the
-    returned function), so that a seller's counters and stream, which every buyer's
-    message writes, are held for the end of a batch only — taken here, they made the two
-    processes' batches run one after the other (docs/benchmarks.md).
-
-    SQLite has no row locks to order: the batch's BEGIN IMMEDIATE already holds the one
-    write lock of the whole database (db/sqlite3), and these reads were a fifth of a
-    batch's time there (docs/benchmarks.md)."""
-    if not conversation_ids or not connection.features.has_select_for_update:
-        return None
-    locked = list(
-        Participant.objects.select_for_update(of=("self",))
-        .filter(conversation_id__in=conversation_ids)
-        .order_by("conversation_id", "id")
-        .values_list("user_id", "conversation_id", "conversation__kind")
-    )
-    people = sorted({user_id for user_id, _, _ in locked})
-    # What the apps' message hooks lock (support: the case's team) comes right after the
-    # participants, where their own actions take it (docs/support.md, "Lock order").
-    hooks.lock_for_batch([(conversation_id, kind) for _, conversation_id, kind in locked])
-    # What a send's checks update (the sender's sending-limit counts) comes next, where
-    # a send alone takes it.
-    send_checks.lock_limit_rows(people)
-    return lambda: _lock_counters_and_streams(people)
+    The read: the participants of the batch's conversations (locked, as each send would
+    lock its own), in one statement instead of one per send."""
+    conversation_ids = sorted(set(conversation_ids))
+    participants: dict[int, list[Participant]] = {}
+    if conversation_ids:
+        for participant in _LOCKED_PARTICIPANTS_OF(*conversation_ids, shape=len(conversation_ids)):
+            participants.setdefault(participant.conversation_id, []).append(participant)
+    people = sorted({p.user_id for rows in participants.values() for p in rows})
+    if connection.features.has_select_for_update and participants:
+        # What the apps' message hooks lock (support: the case's team) comes right after the
+        # participants, where their own actions take it (docs/support.md, "Lock order").
+        hooks.lock_for_batch(
+            [
+                (conversation_id, rows[0].conversation.kind)
+                for conversation_id, rows in participants.items()
+            ]
+        )
+        # What a send's checks update (the sender's sending-limit counts) comes next, where
+        # a send alone takes it.
+        send_checks.lock_limit_rows(people)
+    return _BatchReads(participants, people)
 
 
-def _lock_counters_and_streams(people: list[int]) -> None:
-    list(
-        UnreadCounter.objects.select_for_update()
-        .filter(user_id__in=people)
-        .order_by("user_id", "key")
-        .values_list("pk", flat=True)
-    )
-    list(
-        EventStream.objects.select_for_update()
-        .filter(user_id__in=people)
-        .order_by("user_id")
-        .values_list("pk", flat=True)
-    )
+class _BatchReads:
+    """What a batch read for its sends (`_prepare_batch`). A conversation's participants
+    are handed out once: a second send in the same conversation must see what the first
+    one wrote, so it reads for itself (as does every send run again after a batch-mate
+    failed)."""
+
+    def __init__(self, participants: dict[int, list[Participant]], people: list[int]) -> None:
+        self._participants = participants
+        self._people = people
+
+    def participants(self, conversation_id: int) -> list[Participant] | None:
+        """The conversation's participants, locked; None when read already (or not read)."""
+        return self._participants.pop(conversation_id, None)
+
+    def before_flush(self) -> None:
+        if not connection.features.has_select_for_update or not self._people:
+            return
+        list(
+            UnreadCounter.objects.select_for_update()
+            .filter(user_id__in=self._people)
+            .order_by("user_id", "key")
+            .values_list("pk", flat=True)
+        )
+        list(
+            EventStream.objects.select_for_update()
+            .filter(user_id__in=self._people)
+            .order_by("user_id")
+            .values_list("pk", flat=True)
+        )
 
 
 # One per process: its request threads hand their sends to it (db/group_commit.py).
-SENDS = group_commit.GroupCommitter(prepare=_lock_conversations)
+SENDS = group_commit.GroupCommitter(prepare=_prepare_batch)
 
 
 _MESSAGE_FOR_KEY = CompiledQuery(
@@ -560,7 +580,13 @@ _MESSAGE_FOR_KEY = CompiledQuery(
 
 
 def _message_for_key(sender: User, idempotency_key: str) -> Message | None:
-    """The sender's message with this key, marked as found (the API answers 200)."""
+    """The sender's message with this key, marked as found (the API answers 200).
+
+    Each send reads its own, also in a batch: one probe of the unique index on (sender,
+    key) whatever the planner's statistics say. A batch's one read of all its pairs was
+    planned from stale statistics (PostgreSQL without autovacuum, as on the benchmark
+    machine) as a scan of each sender's keyed messages, thousands for a busy sender, or
+    of the whole index (107 ms), and made sends 30 % slower (docs/benchmarks.md)."""
     message = next(iter(_MESSAGE_FOR_KEY(sender.pk, idempotency_key)), None)
     if message is not None:
         message.found_by_idempotency_key = True
@@ -654,8 +680,12 @@ def _tell_hooks(message: Message, sending: Participant | None, now: datetime) ->
 def _lock_participants(conversation_id: int) -> list[Participant]:
     """The conversation's participant rows, locked in id order. The conversation (and its
     order) come along for the search document, each person's user row for whether the
-    conversation is shown to them (queries.shown); only the participant rows are locked."""
-    participants = _LOCKED_PARTICIPANTS(conversation_id)
+    conversation is shown to them (queries.shown); only the participant rows are locked.
+    In a batch, its read of every conversation's (`_prepare_batch`) when still unused."""
+    reads = group_commit.prepared()
+    participants = reads.participants(conversation_id) if isinstance(reads, _BatchReads) else None
+    if participants is None:
+        participants = _LOCKED_PARTICIPANTS(conversation_id)
     if not participants:
         raise NotFound("No such conversation.", code="conversation_not_found")
     return participants
@@ -670,6 +700,14 @@ _LOCKED_PARTICIPANTS = CompiledQuery(
         .select_related("conversation__order", "user")
         .filter(conversation_id=conversation_id)
         .order_by("id")
+    )
+)
+_LOCKED_PARTICIPANTS_OF = CompiledQuery(
+    lambda *conversation_ids, shape: (
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("conversation__order", "user")
+        .filter(conversation_id__in=conversation_ids)
+        .order_by("conversation_id", "id")
     )
 )
 
