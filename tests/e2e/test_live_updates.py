@@ -231,3 +231,75 @@ def test_a_notice_open_in_another_tab_follows_it_to_trash_and_back(
 
     expect(page.get_by_role("button", name="Move to Trash")).to_be_visible(timeout=LIVE_MS)
     expect(page.get_by_text("In Trash", exact=True)).to_have_count(0)
+
+
+# tests/safety/test_sending.py's scam, from the seller, with a phone number: warned (it
+# writes as the marketplace and asks for a password) and masked (the number).
+SCAM = (
+    "URGENT: Your Marketplace account has been suspended. Verify your account now: "
+    "https://rnarketplace-account-verify.example/secure-login — you will need to confirm "
+    "your password and the card used for this order. Or call me on 415-867-5309."
+)
+
+# The message's <li> as HTML, without the report form's CSRF token (a new one each render).
+MESSAGE_HTML = """(item) => {
+  const copy = item.cloneNode(true);
+  for (const token of copy.querySelectorAll("input[name=csrfmiddlewaretoken]")) {
+    token.removeAttribute("value");
+  }
+  return copy.outerHTML;
+}"""
+
+
+def test_a_scam_that_arrives_live_shows_its_warning_as_after_a_reload(
+    streaming_server: Server, page: Page, other_device: Page, seller: User, answered: Message
+) -> None:
+    """The safety check's verdict is the server's: a message that arrives on an open
+    conversation shows the warning, its masked body and the Report menu exactly as the
+    page renders them on a load (docs/safety.md) — the buyer reading a phishing message as
+    it arrives is the one who most needs the warning."""
+    conversation_id = answered.conversation_id
+    _, seller_token = account_actions.create_api_token(seller, "Seller's laptop")
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{streaming_server.url}/message-center/conversations/{conversation_id}/")
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages.get_by_role("listitem")).to_have_count(2)
+    mark_no_reload(page)
+
+    status, body = streaming_server.request(
+        "POST",
+        f"/api/v1/conversations/{conversation_id}/messages",
+        {"body": SCAM},
+        {"Authorization": f"Bearer {seller_token}"},
+    )
+    assert status == 201, body
+    scam = Message.objects.filter(conversation_id=conversation_id).latest("pk")
+    assert (scam.safety_verdict, scam.is_masked) == ("warn", True)
+
+    item = page.locator(f"#message-{scam.pk}")
+    warning = item.get_by_test_id("safety-warning")
+    expect(warning).to_contain_text("Be careful: this message may be a scam.", timeout=LIVE_MS)
+    expect(warning).to_contain_text("which imitates Marketplace but is not ours.")
+    expect(warning).to_have_class(re.compile(r"\bmessage__warning\b"))
+    expect(item.locator(".message__body")).to_contain_text("[contact details removed]")
+    expect(item).not_to_contain_text("415-867-5309")
+    # Its links are not clickable, as on the page.
+    expect(item.locator(".message__body a")).to_have_count(0)
+    expect(item.get_by_test_id("report-message")).to_be_visible()
+    expect(item.locator(".message__reference")).to_contain_text("Ref. ")
+    expect_not_reloaded(page)
+
+    # Byte for byte what the server renders for it when the page loads (here on the
+    # buyer's other device).
+    sign_in(other_device, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    other_device.goto(page.url)
+    assert other_device.locator(f"#message-{scam.pk}").evaluate(MESSAGE_HTML) == item.evaluate(
+        MESSAGE_HTML
+    )
+
+    # Its Report works from the live page: reported, the message is hidden for the buyer.
+    item.get_by_test_id("report-message").get_by_text("Report", exact=True).click()
+    item.get_by_label("Phishing or scam").check()
+    item.get_by_role("button", name="Send report").click()
+    expect(page.locator(f"#message-{scam.pk}")).to_have_count(0)
+    expect(page.get_by_test_id("safety-warning")).to_have_count(0)

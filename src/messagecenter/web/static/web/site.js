@@ -430,10 +430,9 @@ function setBadge(container, count, words, attributes = {}) {
 
 // A message's time as the server renders it on the same page (web/dates.py, full_time:
 // "D j M Y, g:i A", "Mon 3 Nov 2025, 2:05 PM"), in the zone the page's dates are in
-// (<body data-time-zone>, the person's, not the browser's). Written here because what the
-// script reads for a new message is the JSON API, whose times are instants in UTC for any
-// client to show in the person's zone (docs/api.md); tests/e2e/test_live_updates.py
-// compares the two renderings.
+// (<body data-time-zone>, the person's, not the browser's). Written here for the agent's
+// case page, whose new messages come from the JSON API, whose times are instants in UTC
+// for any client to show in the person's zone (docs/api.md).
 const timeParts = new Map();
 
 function fullTimeParts(zone) {
@@ -487,7 +486,9 @@ function formatSize(size) {
 const PAPERCLIP =
   '<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l9.2-9.2a3.7 3.7 0 0 1 5.2 5.2l-9.2 9.2a1.8 1.8 0 0 1-2.6-2.6l8.5-8.5"/></svg>';
 
-// One message as conversations/conversation.html renders it. All text goes in as text.
+// One message from the JSON API, for the agent's case page (support/case.html), which has
+// no view that renders messages alone; a conversation's page asks its own view instead
+// (newMessagesFromPage in startLive). All text goes in as text.
 function renderMessage(message, attachmentUrl) {
   const item = document.createElement("li");
   item.className = "message";
@@ -638,6 +639,59 @@ function startLive() {
     }
   }, 300);
 
+  // New messages for an open conversation, as the server renders them on its page. A
+  // conversation's page (data-messages-url) asks its own view with X-Partial: messages, as
+  // "Show newer messages" does: every message then comes from the one template that renders
+  // it on a page load (conversations/_messages.html) — the safety warning with its reasons
+  // and its masked body, the Report menu, "Ref.", "sent by e-mail", the time in the person's
+  // zone — so a message that arrives live never shows less than it does after a reload (a
+  // phishing message once arrived here without its warning, when this script built it from
+  // the JSON API). Reading that view marks the conversation read, as opening it does.
+  // Returns the <li> elements of the messages after `after` that the page does not show.
+  const newMessagesFromPage = async (after) => {
+    const added = [];
+    let url = `${thread.dataset.messagesUrl}?after=${after}`;
+    // A page holds 50 messages: more that arrived at once come on the next ("newer") page.
+    while (url) {
+      const response = await fetch(url, { headers: { "X-Partial": "messages" } });
+      if (!response.ok) {
+        break;
+      }
+      const fresh = document.createElement("div");
+      fresh.innerHTML = await response.text();
+      const list = fresh.querySelector("ol");
+      if (!list) {
+        break;
+      }
+      // With nothing after `after` (deleted or hidden since) the view answers the newest
+      // page: only what is beyond the page's last message, and not on it yet, is added.
+      for (const item of list.querySelectorAll(":scope > li[id^='message-']")) {
+        const id = Number(item.id.slice("message-".length));
+        if (id > after && !document.getElementById(item.id)) {
+          added.push(item);
+        }
+      }
+      url = list.dataset.newerUrl;
+    }
+    return added;
+  };
+
+  // The agent's case page (support/case.html) has no such view: it builds new messages
+  // from the JSON API (renderMessage) and marks them read through it.
+  const newMessagesFromApi = async (after) => {
+    const response = await fetch(
+      `${API}/conversations/${conversationId}/messages?after=${after}&limit=100`,
+      { headers: { Accept: "application/json" } },
+    );
+    if (!response.ok) {
+      return [];
+    }
+    const data = await response.json();
+    return data.items
+      .filter((message) => !document.getElementById(`message-${message.id}`))
+      .map((message) => renderMessage(message, thread.dataset.attachmentUrl));
+  };
+
   const refreshThread = debounced(async () => {
     // A page of older messages: new ones wait for "Show newer messages", not after these.
     if ("hasNewer" in thread.dataset) {
@@ -647,27 +701,19 @@ function startLive() {
       Number(item.id.slice("message-".length)),
     );
     const after = shown.length ? Math.max(...shown) : 0;
-    const response = await fetch(
-      `${API}/conversations/${conversationId}/messages?after=${after}&limit=100`,
-      { headers: { Accept: "application/json" } },
-    );
-    if (!response.ok) {
-      return;
-    }
-    const data = await response.json();
-    const fresh = data.items.filter((message) => !document.getElementById(`message-${message.id}`));
-    if (!fresh.length) {
+    const fromPage = Boolean(thread.dataset.messagesUrl);
+    const added = fromPage ? await newMessagesFromPage(after) : await newMessagesFromApi(after);
+    if (!added.length) {
       return;
     }
     const empty = thread.querySelector(":scope > li.empty");
     if (empty) {
       empty.remove();
     }
-    for (const message of fresh) {
-      thread.append(renderMessage(message, thread.dataset.attachmentUrl));
-    }
-    // Seen here, so read everywhere: the other devices' badges clear.
-    if (fresh.some((message) => !message.is_mine)) {
+    thread.append(...added);
+    // Seen here, so read everywhere: the other devices' badges clear (the page's view
+    // marked it read already).
+    if (!fromPage && added.some((item) => !item.classList.contains("message--mine"))) {
       await fetch(`${API}/conversations/actions`, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
