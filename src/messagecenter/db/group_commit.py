@@ -225,14 +225,12 @@ def _all_in_one_savepoint(batch: list[_Unit]) -> _Pile:
     statements per unit — SAVEPOINT and RELEASE, a fifth of a send's statements in the
     writer (docs/benchmarks.md); so first all of them together, and only when one fails
     each in its own."""
+    # One pile for all: if any unit fails, the whole of it is dropped.
     batch_pile: _Pile = {}
     try:
         with transaction.atomic():
             for unit in batch:
-                unit_pile: _Pile = {}
-                unit.result = _piling(unit.work, unit_pile)
-                for flush, items in unit_pile.items():
-                    batch_pile.setdefault(flush, []).extend(items)
+                unit.result = _piling(unit.work, batch_pile)
     except BaseException:
         for unit in batch:
             unit.result = None

@@ -519,7 +519,7 @@ def _prepare_batch(conversation_ids: list[int]) -> "_BatchReads":
     conversation_ids = sorted(set(conversation_ids))
     participants: dict[int, list[Participant]] = {}
     if conversation_ids:
-        for participant in _LOCKED_PARTICIPANTS_OF(*conversation_ids, shape=len(conversation_ids)):
+        for participant in _LOCKED_PARTICIPANTS(*conversation_ids, shape=len(conversation_ids)):
             participants.setdefault(participant.conversation_id, []).append(participant)
     people = sorted({p.user_id for rows in participants.values() for p in rows})
     if connection.features.has_select_for_update and participants:
@@ -685,7 +685,7 @@ def _lock_participants(conversation_id: int) -> list[Participant]:
     reads = group_commit.prepared()
     participants = reads.participants(conversation_id) if isinstance(reads, _BatchReads) else None
     if participants is None:
-        participants = _LOCKED_PARTICIPANTS(conversation_id)
+        participants = _LOCKED_PARTICIPANTS(conversation_id, shape=1)
     if not participants:
         raise NotFound("No such conversation.", code="conversation_not_found")
     return participants
@@ -694,15 +694,8 @@ def _lock_participants(conversation_id: int) -> list[Participant]:
 # The send's statements are compiled once per process (rows.CompiledQuery, CompiledUpdate):
 # Django compiling each of them again on every send cost more than the database took to run
 # them (docs/benchmarks.md, "Send: the lean statement path").
+# For one conversation (a send alone) or all of a batch's (`_prepare_batch`).
 _LOCKED_PARTICIPANTS = CompiledQuery(
-    lambda conversation_id: (
-        Participant.objects.select_for_update(of=("self",))
-        .select_related("conversation__order", "user")
-        .filter(conversation_id=conversation_id)
-        .order_by("id")
-    )
-)
-_LOCKED_PARTICIPANTS_OF = CompiledQuery(
     lambda *conversation_ids, shape: (
         Participant.objects.select_for_update(of=("self",))
         .select_related("conversation__order", "user")

@@ -83,23 +83,21 @@ class _SocketPerProcess(socket.socket):
                 probe.bind((host, port))
             except OSError as error:
                 raise CommandError(f"Cannot listen on {host}:{port}: {error}") from error
-        sock = cls(family, socket.SOCK_STREAM)
-        _share_address(sock)
-        sock.bind((host, port))
+        sock = _shared_address_socket(family, (host, port), cls)
+        assert isinstance(sock, cls)
         return sock
 
     def __reduce_ex__(self, protocol: object) -> tuple[Any, tuple[Any, ...]]:
-        return _listening_socket, (self.family, self.getsockname()[:2])
+        return _shared_address_socket, (self.family, self.getsockname()[:2])
 
 
-def _share_address(sock: socket.socket) -> None:
+def _shared_address_socket(
+    family: int, address: tuple[str, int], kind: type[socket.socket] = socket.socket
+) -> socket.socket:
+    """A socket bound to `address` beside the others of this server (SO_REUSEPORT): the
+    supervisor's, and in each server process its own, which uvicorn listens on."""
+    sock = kind(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-
-
-def _listening_socket(family: int, address: tuple[str, int]) -> socket.socket:
-    """In a server process: its own socket on the supervisor's address (uvicorn listens)."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    _share_address(sock)
     sock.bind(address)
     return sock

@@ -181,6 +181,29 @@ window.addEventListener("pageshow", () => {
   }
 });
 
+// A message's id from its <li id="message-…">.
+function messageIdOf(item) {
+  return Number(item.id.slice("message-".length));
+}
+
+// The <ol> of messages a conversation's view answers with X-Partial: messages (the
+// messages alone, as conversations/_messages.html renders them), or null when it does
+// not answer (offline, refused, not a list).
+async function messagesPartial(url) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { "X-Partial": "messages" } });
+  } catch {
+    return null;
+  }
+  if (!response.ok) {
+    return null;
+  }
+  const fresh = document.createElement("div");
+  fresh.innerHTML = await response.text();
+  return fresh.querySelector("ol");
+}
+
 // A conversation's page shows its newest messages (docs/conversations.md, "A conversation's
 // page"). Without script "Show older messages" and "Show newer messages" load the page
 // before or after what is shown; here the messages are added in place (the same view,
@@ -194,24 +217,16 @@ function enhanceMoreMessages(thread) {
         return;
       }
       link.setAttribute("aria-busy", "true");
-      let response = null;
-      try {
-        response = await fetch(link.href, { headers: { "X-Partial": "messages" } });
-      } catch {
+      const list = await messagesPartial(link.href);
+      if (!list) {
         // Offline or refused: the page itself, as without script.
-      }
-      if (!response || !response.ok) {
         window.location.assign(link.href);
         return;
       }
-      const fresh = document.createElement("div");
-      fresh.innerHTML = await response.text();
-      const list = fresh.querySelector("ol");
       // Only what lies beyond the messages shown, in the direction asked.
-      const idOf = (item) => Number(item.id.slice("message-".length));
-      const shown = [...thread.querySelectorAll(":scope > li[id^='message-']")].map(idOf);
+      const shown = [...thread.querySelectorAll(":scope > li[id^='message-']")].map(messageIdOf);
       const added = [...list.querySelectorAll(":scope > li[id^='message-']")].filter((item) =>
-        isOlder ? idOf(item) < Math.min(...shown) : idOf(item) > Math.max(...shown),
+        isOlder ? messageIdOf(item) < Math.min(...shown) : messageIdOf(item) > Math.max(...shown),
       );
       if (isOlder) {
         thread.prepend(...added);
@@ -653,21 +668,14 @@ function startLive() {
     let url = `${thread.dataset.messagesUrl}?after=${after}`;
     // A page holds 50 messages: more that arrived at once come on the next ("newer") page.
     while (url) {
-      const response = await fetch(url, { headers: { "X-Partial": "messages" } });
-      if (!response.ok) {
-        break;
-      }
-      const fresh = document.createElement("div");
-      fresh.innerHTML = await response.text();
-      const list = fresh.querySelector("ol");
+      const list = await messagesPartial(url);
       if (!list) {
         break;
       }
       // With nothing after `after` (deleted or hidden since) the view answers the newest
       // page: only what is beyond the page's last message, and not on it yet, is added.
       for (const item of list.querySelectorAll(":scope > li[id^='message-']")) {
-        const id = Number(item.id.slice("message-".length));
-        if (id > after && !document.getElementById(item.id)) {
+        if (messageIdOf(item) > after && !document.getElementById(item.id)) {
           added.push(item);
         }
       }
@@ -697,9 +705,7 @@ function startLive() {
     if ("hasNewer" in thread.dataset) {
       return;
     }
-    const shown = [...thread.querySelectorAll("li[id^='message-']")].map((item) =>
-      Number(item.id.slice("message-".length)),
-    );
+    const shown = [...thread.querySelectorAll("li[id^='message-']")].map(messageIdOf);
     const after = shown.length ? Math.max(...shown) : 0;
     const fromPage = Boolean(thread.dataset.messagesUrl);
     const added = fromPage ? await newMessagesFromPage(after) : await newMessagesFromApi(after);
