@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,37 +71,91 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser, csp_violations: list[str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+def _context(
+    browser: Browser, violations: list[str], request: pytest.FixtureRequest, **options: Any
+) -> BrowserContext:
+    context = browser.new_context(**options)
     context.set_default_timeout(10_000)
-    watch_content_security_policy(context, csp_violations)
-    page = context.new_page()
-    yield page
+    watch_content_security_policy(context, violations)
+    _keep_a_log(context, request.node)
+    return context
+
+
+# What the browser did, for a failing test's report (pytest_runtest_makereport below): a
+# step that waited in vain says only what it waited for, not where the page was by then.
+BROWSER_LOG = pytest.StashKey[list[str]]()
+
+
+def _keep_a_log(context: BrowserContext, node: pytest.Item) -> None:
+    log = node.stash.setdefault(BROWSER_LOG, [])
+    started = time.monotonic()
+
+    def note(line: str) -> None:
+        log.append(f"{time.monotonic() - started:7.2f}s {line}")
+
+    def watch(page: Page) -> None:
+        tab = f"page {len(context.pages)}"
+        page.on(
+            "framenavigated",
+            lambda frame: note(f"{tab} at {frame.url}") if frame == page.main_frame else None,
+        )
+        page.on("requestfailed", lambda r: note(f"{tab} {r.method} {r.url} failed: {r.failure}"))
+        page.on(
+            "response",
+            lambda r: (
+                note(f"{tab} {r.request.method} {r.url} → {r.status}")
+                if r.status >= 400 or r.request.resource_type == "document"
+                else None
+            ),
+        )
+        page.on("console", lambda m: note(f"{tab} console.{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: note(f"{tab} script error: {error}"))
+
+    context.on("page", watch)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    log = item.stash.get(BROWSER_LOG, None)
+    if report.failed and log:
+        report.sections.append(("What the browser did", "\n".join(log[-200:])))
+    return report
+
+
+@pytest.fixture
+def page(
+    browser: Browser, csp_violations: list[str], request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    context = _context(browser, csp_violations, request, viewport={"width": 1280, "height": 860})
+    yield context.new_page()
     context.close()
 
 
 @pytest.fixture
-def phone(browser: Browser, csp_violations: list[str]) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+def phone(
+    browser: Browser, csp_violations: list[str], request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    context = _context(
+        browser,
+        csp_violations,
+        request,
+        viewport={"width": 375, "height": 812},
+        is_mobile=True,
+        has_touch=True,
     )
-    context.set_default_timeout(10_000)
-    watch_content_security_policy(context, csp_violations)
-    page = context.new_page()
-    yield page
+    yield context.new_page()
     context.close()
 
 
 @pytest.fixture
-def other_device(browser: Browser, csp_violations: list[str]) -> Iterator[Page]:
+def other_device(
+    browser: Browser, csp_violations: list[str], request: pytest.FixtureRequest
+) -> Iterator[Page]:
     """A second browser (its own cookies, so its own sign-in): the same person's other
     device, next to `page`."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(10_000)
-    watch_content_security_policy(context, csp_violations)
-    page = context.new_page()
-    yield page
+    context = _context(browser, csp_violations, request, viewport={"width": 1280, "height": 860})
+    yield context.new_page()
     context.close()
 
 
