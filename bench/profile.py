@@ -5,14 +5,18 @@ repeated, with its timings (docs/benchmarks.md, "Against the goals").
         --path '/api/v1/search?q=delivery' --as biggest_seller --repeat 20
     DATABASE_URL=... .venv/bin/python bench/profile.py --tokens FILE --cpu \\
         --path /message-center/ --repeat 30    # a web page: signed in with a session
+    DATABASE_URL=... .venv/bin/python bench/profile.py --tokens FILE --send --cpu --repeat 300
+        # a send as bench/run.py's clients make it (a lone send: a batch of one)
 """
 
 import argparse
+import itertools
 import json
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=Path, required=True)
-    parser.add_argument("--path", required=True)
+    parser.add_argument("--path", help="a GET request (or --send)")
+    parser.add_argument(
+        "--send",
+        action="store_true",
+        help="POST a message to the first bench sender's conversation, a new Idempotency-Key "
+        "each time, as bench/run.py's send workload does",
+    )
     parser.add_argument("--as", dest="who", default="biggest_seller", help="small_buyer, ...")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--html", type=Path, help="write pyinstrument's HTML report here")
@@ -31,8 +41,20 @@ def main() -> None:
         "on a machine that others are loading)",
     )
     args = parser.parse_args()
+    if bool(args.path) == args.send:
+        parser.error("give --path or --send")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    if args.send:
+        # A benchmark's sender sends far more than a person may (docs/safety.md#sending-
+        # limits): the limits are lifted (empty: none), the counting of each send still runs.
+        for name in (
+            "SAFETY_SEND_LIMITS",
+            "SAFETY_NEW_ACCOUNT_SEND_LIMITS",
+            "SAFETY_FIRST_CONTACT_LIMITS",
+            "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS",
+        ):
+            os.environ.setdefault(name, "")
     import django
 
     django.setup()
@@ -40,27 +62,40 @@ def main() -> None:
     from pyinstrument import Profiler
 
     tokens = json.loads(args.tokens.read_text())
-    token = tokens[args.who]["token"]
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-    if not args.path.startswith("/api/"):
-        # A web page: the token's person signed in with a session, as a browser is.
-        from messagecenter.accounts.queries import api_token_for_secret
+    if args.send:
+        sender = tokens["senders"][0]
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {sender['token']}")
+        sends = itertools.count()
+        run = time.time_ns()
 
-        found = api_token_for_secret(token)
-        assert found is not None, "the dataset's token is not valid: generate it again"
-        client = Client()
-        client.force_login(found.user)
-    response = client.get(args.path)  # warm: connection, caches
-    assert response.status_code == 200, response.content[:300]
+        def request() -> Any:
+            number = next(sends)
+            return client.post(
+                f"/api/v1/conversations/{sender['conversation_id']}/messages",
+                {"body": f"Bench {run} 0-{number}: any news about the delivery?"},
+                content_type="application/json",
+                headers={"Idempotency-Key": f"profile-{run}-{number}"},
+            )
+
+        what, ok = "send a message", 201
+    else:
+        what, ok = f"{args.path} as {args.who}", 200
+        client = _client_for(tokens[args.who]["token"], args.path)
+
+        def request() -> Any:
+            return client.get(args.path)
+
+    response = request()  # warm: connection, caches
+    assert response.status_code == ok, response.content[:300]
     if args.cpu:
         walls, cpus = [], []
         for _ in range(args.repeat):
             began, began_cpu = time.perf_counter(), time.process_time()
-            client.get(args.path)
+            request()
             cpus.append((time.process_time() - began_cpu) * 1000)
             walls.append((time.perf_counter() - began) * 1000)
         print(
-            f"{args.path} as {args.who}: median wall {sorted(walls)[len(walls) // 2]:.2f} ms, "
+            f"{what}: median wall {sorted(walls)[len(walls) // 2]:.2f} ms, "
             f"CPU {sorted(cpus)[len(cpus) // 2]:.2f} ms, mean CPU {sum(cpus) / len(cpus):.2f} ms"
         )
         return
@@ -69,17 +104,32 @@ def main() -> None:
     profiler.start()
     for _ in range(args.repeat):
         began = time.perf_counter()
-        client.get(args.path)
+        request()
         timings.append((time.perf_counter() - began) * 1000)
     profiler.stop()
     timings.sort()
     print(
-        f"{args.path} as {args.who}: ms min/median/max "
+        f"{what}: ms min/median/max "
         f"{timings[0]:.1f}/{timings[len(timings) // 2]:.1f}/{timings[-1]:.1f}"
     )
     print(profiler.output_text(unicode=True, color=False, show_all=False)[:6000])
     if args.html:
         args.html.write_text(profiler.output_html())
+
+
+def _client_for(token: str, path: str) -> Any:
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    if not path.startswith("/api/"):
+        # A web page: the token's person signed in with a session, as a browser is.
+        from messagecenter.accounts.queries import api_token_for_secret
+
+        found = api_token_for_secret(token)
+        assert found is not None, "the dataset's token is not valid: generate it again"
+        client = Client()
+        client.force_login(found.user)
+    return client
 
 
 if __name__ == "__main__":
