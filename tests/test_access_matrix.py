@@ -120,6 +120,9 @@ RETURN_NOTE = "tapirparcelnote"
 # In the buyer's guarantee claim on the order (its description, the claim conversation's
 # first message): the buyer, the seller it is against, and the claims team's agents.
 CLAIM = "gerenukdispute"
+# In the text of the PDF the buyer attached to their customer-service request: for the
+# buyer and the agents working the case, who need not be in its conversation to open it.
+CASE_ATTACHMENT = "dugongreceipt"
 SECRETS = (
     MESSAGE,
     ATTACHMENT,
@@ -133,11 +136,14 @@ SECRETS = (
     CANNED,
     RETURN_NOTE,
     CLAIM,
+    CASE_ATTACHMENT,
 )
 # What the agents working the case learn: the case and its notes, the team's canned
 # responses, and the customer's context — orders with their shipments, and (read only,
 # audited) the buyer↔seller conversation about the order.
-CASE_CONTEXT = frozenset({CASE_TEXT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSAGE})
+CASE_CONTEXT = frozenset(
+    {CASE_TEXT, CASE_ATTACHMENT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSAGE}
+)
 # What each person may ever be shown; any other secret in a response is a leak.
 KNOWS: dict[str, frozenset[str]] = {
     ANONYMOUS: frozenset(),
@@ -152,6 +158,7 @@ KNOWS: dict[str, frozenset[str]] = {
             CASE_TEXT,
             RETURN_NOTE,
             CLAIM,
+            CASE_ATTACHMENT,
         }
     ),
     OTHER_BUYER: frozenset(),
@@ -167,6 +174,7 @@ KNOWS: dict[str, frozenset[str]] = {
 # (docs/safety.md#attachments), which leaves behind anything but their pixels.
 RECEIPT_PDF = pdf_bytes(ATTACHMENT)
 RETURN_PDF = pdf_bytes(RETURN_NOTE)
+CASE_PDF = pdf_bytes(CASE_ATTACHMENT)
 
 # --- what each person gets -----------------------------------------------------------------
 
@@ -213,6 +221,9 @@ class Operation:
     by_token: Mapping[str, Outcome] | None = None
     # Pages only: for a route without a name, the path to request.
     path: str = ""
+    # A path's parameter filled with another of the owner's values than its own name's:
+    # {"attachment_id": "case_attachment_id"}.
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 def get(expected: Mapping[str, Outcome], **options: Any) -> Operation:
@@ -464,6 +475,18 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         post(outcomes(302, CASE_WORKERS), data={"body": "We are on it.", "status": "pending"}),
     ),
     "console-case-note": (post(outcomes(302, CASE_WORKERS), data={"body": "Call back."}),),
+    # What the customer attached, for the agents working the case (the agent has taken it;
+    # the admin is in no conversation); any other attachment, even one of the buyer's own
+    # conversations, is not the case's: 404 for everyone (docs/support.md).
+    "console-case-attachment": (
+        get(
+            outcomes(200, CASE_WORKERS),
+            params={"attachment_id": "case_attachment_id"},
+            shows=(CASE_ATTACHMENT, CASE_WORKERS),
+            is_read_only=True,
+        ),
+        get(outcomes(404), is_read_only=True),
+    ),
     # Read only for the case's agents, who leave an audit line by opening it.
     "console-context-conversation": (
         get(outcomes(200, CASE_WORKERS), shows=(MESSAGE, CASE_WORKERS)),
@@ -894,6 +917,15 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "POST /agent/claims/{claim_id}/decision": (
         post(agent_api(409), data={"outcome": "denied", "reasons": "No proof."}, is_read_only=True),
     ),
+    "GET /agent/cases/{case_id}/attachments/{attachment_id}": (
+        get(
+            agent_api(200),
+            params={"attachment_id": "case_attachment_id"},
+            shows=(CASE_ATTACHMENT, CASE_WORKERS),
+            is_read_only=True,
+        ),
+        get(agent_api(404, ()), is_read_only=True),
+    ),
     "GET /attachments/{attachment_id}": (
         get(api_outcomes(200, PARTICIPANTS), shows=(ATTACHMENT, PARTICIPANTS), is_read_only=True),
     ),
@@ -1157,7 +1189,11 @@ def world(db: None) -> World:
     report = report_actions.report_message(other_buyer, rude.pk, "offensive").report
     # The buyer's request about the order, which the agent took and noted.
     case = support_actions.open_request(
-        buyer, f"Delivery {CASE_TEXT}", f"When will it come? {CASE_TEXT}", order_number=ORDER_NUMBER
+        buyer,
+        f"Delivery {CASE_TEXT}",
+        f"When will it come? {CASE_TEXT}",
+        order_number=ORDER_NUMBER,
+        attachments=[SimpleUploadedFile("label.pdf", CASE_PDF, content_type="application/pdf")],
     )
     support_actions.take_case(agent, case.pk)
     support_actions.add_note(agent, case.pk, f"Carrier lost it. {NOTE}")
@@ -1218,6 +1254,11 @@ def world(db: None) -> World:
                 conversation_id=case.conversation_id, sender=buyer
             )
             .get()
+            .pk,
+            "case_attachment_id": Message.objects.get(
+                conversation_id=case.conversation_id, sender=buyer
+            )
+            .attachments.get()
             .pk,
             "team_id": case.team_id,
             "agent_id": agent.pk,
@@ -1403,7 +1444,9 @@ def page_path(route: Route, operation: Operation, params: Mapping[str, Any]) -> 
     if operation.path:
         return operation.path
     names = re.findall(r"<(?:\w+:)?(\w+)>", route.pattern)
-    path = reverse(route.key, kwargs={name: params[name] for name in names})
+    path = reverse(
+        route.key, kwargs={name: params[operation.params.get(name, name)] for name in names}
+    )
     return f"{path}?{operation.query}" if operation.query else path
 
 
@@ -1449,10 +1492,14 @@ def test_every_api_operation_refuses_everyone_it_is_not_for(
     operations = API_OPERATIONS.get(operation_key)
     assert operations, f"{operation_key} has no entry in API_OPERATIONS: write down who may use it"
     method, path_template = operation_key.split(" ", 1)
-    path = path_template.format(**{name: quote(str(value)) for name, value in world.params.items()})
     failures = []
     for operation in operations:
         assert operation.method == method, operation_key
+        values = {
+            **world.params,
+            **{name: world.params[source] for name, source in operation.params.items()},
+        }
+        path = path_template.format(**{name: quote(str(value)) for name, value in values.items()})
         expected = operation.by_token if auth == "token" and operation.by_token else None
         answers = expected or operation.expected
         assert set(answers) == set(ROLES), f"{operation_key}: an answer for every role"

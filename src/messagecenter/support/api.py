@@ -11,11 +11,17 @@ from typing import Annotated, Literal
 
 import pydantic
 from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from messagecenter.accounts.models import User
 from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, Text
+from messagecenter.conversations.downloads import attachment_response, download_openapi
+from messagecenter.conversations.models import Attachment
+from messagecenter.conversations.schemas import AttachmentOut
 from messagecenter.errors import NotAllowed
+from messagecenter.rows import MAX_ID
 from messagecenter.support import actions, escalation_actions, queries
 from messagecenter.support.models import (
     CannedResponse,
@@ -380,6 +386,30 @@ class CaseMessageOut(Schema):
     created_at: datetime
     # Whose conversation it is in: this case's, or a duplicate merged into it ("CS-12").
     case_number: str
+    # Each with the case's own download address (GET /agent/cases/{id}/attachments/{id}):
+    # the agent need not be in the conversation.
+    attachments: list[AttachmentOut]
+
+
+def case_attachments_out(case_id: int, attachments: list[Attachment]) -> list[AttachmentOut]:
+    """A message's attachments as a case's agents download them (the case detail, a
+    report's messages)."""
+    if not attachments:
+        return []
+    # Reversed once for the message: only the id changes.
+    before, _, after = reverse("api:download_case_attachment", args=[case_id, MAX_ID]).rpartition(
+        str(MAX_ID)
+    )
+    return [
+        AttachmentOut.model_construct(
+            id=attachment.pk,
+            filename=attachment.download_name,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            download_url=f"{before}{attachment.pk}{after}",
+        )
+        for attachment in attachments
+    ]
 
 
 class NoteOut(Schema):
@@ -429,12 +459,28 @@ def get_agent_case(request: ApiRequest, case_id: Id) -> AgentCaseDetailOut:
                 body=message.body,
                 created_at=message.created_at,
                 case_number=f"CS-{message.from_case_id}",  # type: ignore[attr-defined]
+                attachments=case_attachments_out(case.pk, message.listed_attachments),
             )
             for message in queries.case_messages(case)
         ],
         notes=[note_out(note) for note in queries.case_notes(case)],
         history=[line for _, line in queries.case_history(case)],
     )
+
+
+@router.get(
+    "/agent/cases/{case_id}/attachments/{attachment_id}",
+    response={200: None},
+    summary="Download an attachment of a case's messages (agents)",
+    openapi_extra=download_openapi(),
+)
+def download_case_attachment(request: ApiRequest, case_id: Id, attachment_id: Id) -> FileResponse:
+    """A file attached to a message of the case (as `GET /agent/cases/{case_id}` lists
+    them, a report's reported messages too), for the agents who may read the case — its
+    team's and admins — whether or not they are in its conversation. Anything else is `404
+    attachment_not_found`, as `GET /attachments/{id}` answers."""
+    case = queries.access_case(_agent(request), case_id, for_agent=True)
+    return attachment_response(queries.case_attachment(case, attachment_id))
 
 
 @router.post("/agent/cases/{case_id}/take", response=AgentCaseOut, summary="Assign to me")

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.models import Conversation, Kind, Message
+from messagecenter.conversations.models import Attachment, Conversation, Kind, Message
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace.models import Order
 from messagecenter.rows import MAX_ID, CompiledQuery, parse_id, unique_row
@@ -37,6 +37,8 @@ from messagecenter.support.models import (
     CaseStatus,
     ChatAvailability,
     ClaimStage,
+    Report,
+    ReportFiling,
     Team,
     TeamMember,
 )
@@ -384,18 +386,68 @@ def stored_counts() -> dict[tuple[int, str, int], int]:
 def case_messages(case: Case) -> QuerySet[Message]:
     """The case's conversation as the agents see it: every message, oldest first, with
     those of the duplicates merged into it (each message's `case_number` says whose: the
-    same one read)."""
+    same one read), and their attachments in a plain list (Message.listed_attachments): one
+    more statement for the whole page, whatever the number of messages."""
     return (
-        Message.objects.filter(
-            Q(conversation_id=case.conversation_id) | Q(conversation__case__merged_into=case)
-            if case.conversation_id is not None
-            else Q(conversation__case__merged_into=case)
-        )
+        Message.objects.filter(_in_case_conversations(case))
         .annotate(from_case_id=F("conversation__case__id"))
         .select_related("sender", "sender__storefront")
-        .prefetch_related("attachments")
+        .prefetch_related(with_attachments())
         .order_by("id")
     )
+
+
+def with_attachments() -> Prefetch[Any]:
+    """A page's messages' attachments in one statement, as the conversation's page reads
+    them (conversations.queries.conversation_messages_from)."""
+    return Prefetch(
+        "attachments", queryset=Attachment.objects.order_by("id"), to_attr="fetched_attachments"
+    )
+
+
+def _in_case_conversations(case: Case, to_message: str = "") -> Q:
+    """The messages of the case's conversation and of the duplicates merged into it, as a
+    filter of Message (or, with `to_message` "message__", of rows that point at one)."""
+    merged = Q(**{f"{to_message}conversation__case__merged_into": case})
+    if case.conversation_id is None:
+        return merged
+    return Q(**{f"{to_message}conversation_id": case.conversation_id}) | merged
+
+
+def reported_messages_filter(report_id: int, sender_id: int, to_message: str = "") -> Q:
+    """What a report is about, as a filter of Message (or of rows that point at one,
+    `to_message` "message__"): the messages reported, and everything the sender wrote in a
+    conversation reported as a whole (report_queries.reported_messages)."""
+    filed = ReportFiling.objects.filter(report_id=report_id)
+    return Q(**{f"{to_message}sender_id": sender_id}) & (
+        Q(**{f"{to_message}pk__in": filed.filter(message__isnull=False).values("message_id")})
+        | Q(
+            **{
+                f"{to_message}conversation_id__in": filed.filter(message__isnull=True).values(
+                    "conversation_id"
+                )
+            }
+        )
+    )
+
+
+def case_attachment(case: Case, attachment_id: Any) -> Attachment:
+    """An attachment of a message the case's console page shows — in its conversation or
+    in a duplicate's merged into it, and on a report's case one of the reported messages
+    (the report panel) — for a case the caller already reached through access_case, as
+    its page does. Any other attachment, even one the agent could open in a conversation of
+    their own, is the same NotFound as a missing one: this address is the case's."""
+    number = parse_id(attachment_id, code="attachment_not_found", message="No such attachment.")
+    shown = _in_case_conversations(case, "message__")
+    if case.kind == CaseKind.REPORT:
+        reported = Report.objects.filter(pk=case.pk).values_list("sender_id", flat=True)
+        sender_id = next(iter(reported[:1]), None)
+        if sender_id is not None:
+            shown |= reported_messages_filter(case.pk, sender_id, "message__")
+    attachment = unique_row(Attachment.objects.filter(shown, pk=number))
+    if attachment is None:
+        raise NotFound("No such attachment.", code="attachment_not_found")
+    return attachment
 
 
 def case_notes(case: Case) -> QuerySet[CaseNote]:

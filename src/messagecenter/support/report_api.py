@@ -9,8 +9,10 @@ from typing import Any
 from ninja import Router, Schema, Status
 
 from messagecenter.api_support import ApiRequest, Id
+from messagecenter.conversations.schemas import AttachmentOut
 from messagecenter.errors import NotAllowed
 from messagecenter.support import queries, report_actions, report_queries
+from messagecenter.support.api import case_attachments_out
 from messagecenter.support.models import (
     Report,
     ReportCategory,
@@ -105,6 +107,8 @@ class ReportedMessageOut(Schema):
     body: str
     created_at: datetime
     removed_at: datetime | None
+    # Downloaded through the report's case (GET /agent/cases/{case_id}/attachments/{id}).
+    attachments: list[AttachmentOut]
 
 
 class AgentReportOut(Schema):
@@ -154,6 +158,7 @@ def agent_report_out(report: Report) -> AgentReportOut:
                 body=message.body,
                 created_at=message.created_at,
                 removed_at=message.removed_at,
+                attachments=case_attachments_out(report.pk, message.listed_attachments),
             )
             for message in report_queries.reported_messages(report)
         ],

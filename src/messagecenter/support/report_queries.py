@@ -119,15 +119,12 @@ def reported_conversation_ids(report: Report) -> list[int]:
 
 def reported_messages(report: Report) -> QuerySet[Message]:
     """What the report is about: the messages reported, and everything the sender wrote
-    in a conversation reported as a whole."""
-    filed = ReportFiling.objects.filter(report=report)
+    in a conversation reported as a whole; with their attachments (one statement more),
+    which the report panel shows."""
     return (
-        Message.objects.filter(sender_id=report.sender_id)
-        .filter(
-            Q(pk__in=filed.filter(message__isnull=False).values("message_id"))
-            | Q(conversation_id__in=filed.filter(message__isnull=True).values("conversation_id"))
-        )
+        Message.objects.filter(queries.reported_messages_filter(report.pk, report.sender_id))
         .select_related("sender", "sender__storefront", "conversation")
+        .prefetch_related(queries.with_attachments())
         .order_by("id")
     )
 

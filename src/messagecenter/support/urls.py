@@ -50,6 +50,12 @@ urlpatterns = [
     path("console/cases/<int:case_id>/actions/", views.case_action, name="console-case-action"),
     path("console/cases/<int:case_id>/reply/", views.reply, name="console-case-reply"),
     path("console/cases/<int:case_id>/notes/", views.note, name="console-case-note"),
+    # What the customer attached, for whoever may open the case (docs/support.md).
+    path(
+        "console/cases/<int:case_id>/attachments/<int:attachment_id>/",
+        views.case_attachment,
+        name="console-case-attachment",
+    ),
     path(
         "console/cases/<int:case_id>/conversations/<int:conversation_id>/",
         views.context_conversation,

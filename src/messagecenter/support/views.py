@@ -6,21 +6,26 @@ page that does not exist. Every case is reached through queries.access_case; eve
 change is one call to support.actions.
 """
 
+import contextlib
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.downloads import attachment_response
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.rows import parse_id
 from messagecenter.support import actions, queries, report_actions, report_queries
 from messagecenter.support.actions import AGENT_STATUSES
 from messagecenter.support.models import (
@@ -186,7 +191,59 @@ def case(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     found = _case(agent, case_id)
     if found.merged_into_id is not None:
         return redirect("console-case", found.merged_into_id)
-    return _case_page(request, agent, found, canned_id=request.GET.get("canned"))
+    if request.headers.get("X-Partial") == "messages":
+        return _case_messages(request, agent, found)
+    response = _case_page(request, agent, found, canned_id=request.GET.get("canned"))
+    patch_vary_headers(response, ["X-Partial"])
+    return response
+
+
+def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) -> HttpResponse:
+    """The case's messages after ?after= alone, as the page renders them (X-Partial:
+    messages): a message that arrives while the agent has the case open is added by site.js
+    with everything a reload shows — its attachments, "From CS-n", Split. Seen here, so read
+    for the agent everywhere, as the page's script marked it before."""
+    try:
+        after = parse_id(request.GET.get("after"))
+    except NotFound:
+        after = 0
+    # Not (or no longer) in the conversation: nothing of theirs to mark.
+    if found.conversation_id is not None:
+        with contextlib.suppress(NotFound):
+            conversation_actions.mark_read(agent, [found.conversation_id])
+    response = render(
+        request,
+        "support/_case_messages.html",
+        {
+            "case": found,
+            "case_messages": list(queries.case_messages(found).filter(pk__gt=after)),
+            "is_partial": True,
+        },
+    )
+    patch_vary_headers(response, ["X-Partial"])
+    return response
+
+
+@login_required
+@require_safe
+def case_attachment(
+    request: AuthenticatedHttpRequest, case_id: int, attachment_id: int
+) -> HttpResponse | FileResponse:
+    """An attachment of a message the case's page shows, for whoever may open that page —
+    the same checks as the page, in the same order (agents and admins; a case of their
+    teams): an agent need not be in the conversation to see what the customer sent. A
+    merged duplicate's address leads to the case it was merged into, as its page does, and
+    is checked there. As the Message Center's download: ?view=inline opens an image."""
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    if found.merged_into_id is not None:
+        url = reverse("console-case-attachment", args=[found.merged_into_id, attachment_id])
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
+    return attachment_response(
+        queries.case_attachment(found, attachment_id),
+        inline=request.GET.get("view") == "inline",
+    )
 
 
 def _case_page(

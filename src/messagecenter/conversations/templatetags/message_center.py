@@ -1,22 +1,25 @@
 """How conversations read on the pages: who one is with, when, whether it is muted, and
 the Undo that follows a move to Trash."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django import template
 from django.conf import settings
 from django.contrib.messages.storage.base import Message as Notice
 from django.template import Context
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from messagecenter.conversations import page_rows
-from messagecenter.conversations.models import Participant
+from messagecenter.conversations.models import Attachment, Participant
 from messagecenter.conversations.presentation import counterpart, message_url
 from messagecenter.errors import AttachmentRefused
+from messagecenter.rows import MAX_ID
 
 register = template.Library()
 
@@ -61,6 +64,25 @@ def _ids(values: str) -> list[int]:
 register.filter(counterpart)
 # {% message_url conversation_id message_id %}: a link to one message.
 register.simple_tag(message_url)
+
+
+@register.inclusion_tag("conversations/_attachments.html")
+def attachment_list(
+    attachments: Sequence[Attachment], route: str = "attachment", *route_args: Any
+) -> dict[str, Any]:
+    """`{% attachment_list attachments %}`: a message's attachments as every page shows
+    them (conversations/_attachments.html) — an image as a thumbnail that opens full size,
+    each file as a download. `route` and its `route_args` before the attachment's id name
+    the address that serves them: the Message Center's by default; the console's for a
+    case (`"console-case-attachment" case.pk`), whose agents need not be in the
+    conversation (docs/support.md#attachments-in-the-console)."""
+    # Reversed once for the message: only the id changes.
+    before, _, after = reverse(route, args=[*route_args, MAX_ID]).rpartition(str(MAX_ID))
+    return {
+        "attachment_links": [
+            (attachment, f"{before}{attachment.pk}{after}") for attachment in attachments
+        ]
+    }
 
 
 @register.filter
