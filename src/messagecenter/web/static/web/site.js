@@ -443,144 +443,6 @@ function setBadge(container, count, words, attributes = {}) {
   badge.replaceChildren(String(count), hidden);
 }
 
-// A message's time as the server renders it on the same page (web/dates.py, full_time:
-// "D j M Y, g:i A", "Mon 3 Nov 2025, 2:05 PM"), in the zone the page's dates are in
-// (<body data-time-zone>, the person's, not the browser's). Written here for the agent's
-// case page, whose new messages come from the JSON API, whose times are instants in UTC
-// for any client to show in the person's zone (docs/api.md).
-const timeParts = new Map();
-
-function fullTimeParts(zone) {
-  if (!timeParts.has(zone)) {
-    const options = {
-      weekday: "short",
-      day: "numeric",
-      month: "short",
-      year: "numeric",
-      hour: "numeric",
-      minute: "2-digit",
-      hour12: true,
-    };
-    let format;
-    try {
-      format = new Intl.DateTimeFormat("en-US", { ...options, timeZone: zone });
-    } catch {
-      // A zone this browser does not know: its own rather than no time at all.
-      format = new Intl.DateTimeFormat("en-US", options);
-    }
-    timeParts.set(zone, format);
-  }
-  return timeParts.get(zone);
-}
-
-function formatTime(iso) {
-  const zone = document.body.dataset.timeZone || "UTC";
-  const part = {};
-  for (const { type, value } of fullTimeParts(zone).formatToParts(new Date(iso))) {
-    part[type] = value;
-  }
-  const day = `${part.weekday} ${part.day} ${part.month} ${part.year.padStart(4, "0")}`;
-  return `${day}, ${part.hour}:${part.minute} ${part.dayPeriod}`;
-}
-
-function formatSize(size) {
-  // As Django's filesizeformat.
-  if (size < 1024) {
-    return size === 1 ? "1 byte" : `${size} bytes`;
-  }
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = size / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-const PAPERCLIP =
-  '<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l9.2-9.2a3.7 3.7 0 0 1 5.2 5.2l-9.2 9.2a1.8 1.8 0 0 1-2.6-2.6l8.5-8.5"/></svg>';
-
-// One message from the JSON API, for the agent's case page (support/case.html), which has
-// no view that renders messages alone; a conversation's page asks its own view instead
-// (newMessagesFromPage in startLive). All text goes in as text.
-function renderMessage(message, attachmentUrl) {
-  const item = document.createElement("li");
-  item.className = "message";
-  if (message.is_mine) {
-    item.classList.add("message--mine");
-  }
-  if (message.is_official) {
-    item.classList.add("message--official");
-  }
-  item.id = `message-${message.id}`;
-  const article = document.createElement("article");
-  const head = document.createElement("header");
-  head.className = "message__head";
-  const sender = document.createElement("span");
-  sender.className = "message__sender";
-  sender.textContent = message.is_mine ? "You" : message.sender_name;
-  head.append(sender);
-  if (message.is_official) {
-    const official = document.createElement("span");
-    official.className = "badge badge--official";
-    official.textContent = "Official";
-    head.append(" ", official);
-  }
-  const time = document.createElement("time");
-  time.className = "message__time";
-  time.dateTime = message.created_at;
-  time.textContent = formatTime(message.created_at);
-  head.append(" ", time);
-  const body = document.createElement("div");
-  body.className = "message__body";
-  message.body.split("\n").forEach((line, index) => {
-    if (index) {
-      body.append(document.createElement("br"));
-    }
-    body.append(line);
-  });
-  article.append(head, body);
-  if (message.attachments.length) {
-    const list = document.createElement("ul");
-    list.className = "attachments";
-    list.setAttribute("aria-label", "Attachments");
-    for (const attachment of message.attachments) {
-      const entry = document.createElement("li");
-      const url = attachmentUrl.replace(/\/0\/$/, `/${attachment.id}/`);
-      if (attachment.content_type.startsWith("image/")) {
-        const thumbnail = document.createElement("a");
-        thumbnail.className = "attachment-thumbnail";
-        thumbnail.href = `${url}?view=inline`;
-        thumbnail.target = "_blank";
-        thumbnail.rel = "noopener";
-        const image = document.createElement("img");
-        image.src = `${url}?view=inline`;
-        image.alt = attachment.filename;
-        image.loading = "lazy";
-        const words = document.createElement("span");
-        words.className = "visually-hidden";
-        words.textContent = " (full size, opens in a new tab)";
-        thumbnail.append(image, words);
-        entry.append(thumbnail);
-      }
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = "";
-      link.innerHTML = PAPERCLIP;
-      link.append(attachment.filename);
-      const size = document.createElement("span");
-      size.className = "muted";
-      size.textContent = formatSize(attachment.size);
-      entry.append(link, " ", size);
-      list.append(entry);
-    }
-    article.append(list);
-  }
-  item.append(article);
-  return item;
-}
-
 function startLive() {
   const body = document.body;
   if (!body || !("live" in body.dataset) || !window.EventSource || !window.fetch) {
@@ -654,14 +516,16 @@ function startLive() {
     }
   }, 300);
 
-  // New messages for an open conversation, as the server renders them on its page. A
-  // conversation's page (data-messages-url) asks its own view with X-Partial: messages, as
-  // "Show newer messages" does: every message then comes from the one template that renders
-  // it on a page load (conversations/_messages.html) — the safety warning with its reasons
-  // and its masked body, the Report menu, "Ref.", "sent by e-mail", the time in the person's
-  // zone — so a message that arrives live never shows less than it does after a reload (a
-  // phishing message once arrived here without its warning, when this script built it from
-  // the JSON API). Reading that view marks the conversation read, as opening it does.
+  // New messages for an open conversation, as the server renders them on its page. The page
+  // (data-messages-url) asks its own view with X-Partial: messages, as "Show newer messages"
+  // does: every message then comes from the one template that renders it on a page load
+  // (conversations/_messages.html; the agent's case page, support/_case_messages.html) —
+  // the safety warning with its reasons and its masked body, the Report menu, "Ref.",
+  // "sent by e-mail", attachments at the addresses that page serves them from, the time in
+  // the person's zone — so a message that arrives live never shows less than it does after
+  // a reload (a phishing message once arrived without its warning, and an attachment on the
+  // case page raised a script error, when this script built them from the JSON API).
+  // Reading that view marks the conversation read, as opening it does.
   // Returns the <li> elements of the messages after `after` that the page does not show.
   const newMessagesFromPage = async (after) => {
     const added = [];
@@ -684,22 +548,6 @@ function startLive() {
     return added;
   };
 
-  // The agent's case page (support/case.html) has no such view: it builds new messages
-  // from the JSON API (renderMessage) and marks them read through it.
-  const newMessagesFromApi = async (after) => {
-    const response = await fetch(
-      `${API}/conversations/${conversationId}/messages?after=${after}&limit=100`,
-      { headers: { Accept: "application/json" } },
-    );
-    if (!response.ok) {
-      return [];
-    }
-    const data = await response.json();
-    return data.items
-      .filter((message) => !document.getElementById(`message-${message.id}`))
-      .map((message) => renderMessage(message, thread.dataset.attachmentUrl));
-  };
-
   const refreshThread = debounced(async () => {
     // A page of older messages: new ones wait for "Show newer messages", not after these.
     if ("hasNewer" in thread.dataset) {
@@ -707,8 +555,7 @@ function startLive() {
     }
     const shown = [...thread.querySelectorAll("li[id^='message-']")].map(messageIdOf);
     const after = shown.length ? Math.max(...shown) : 0;
-    const fromPage = Boolean(thread.dataset.messagesUrl);
-    const added = fromPage ? await newMessagesFromPage(after) : await newMessagesFromApi(after);
+    const added = await newMessagesFromPage(after);
     if (!added.length) {
       return;
     }
@@ -717,15 +564,6 @@ function startLive() {
       empty.remove();
     }
     thread.append(...added);
-    // Seen here, so read everywhere: the other devices' badges clear (the page's view
-    // marked it read already).
-    if (!fromPage && added.some((item) => !item.classList.contains("message--mine"))) {
-      await fetch(`${API}/conversations/actions`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ action: "read", conversation_ids: [conversationId] }),
-      });
-    }
   }, 100);
 
   // The first message answers FROM_NOW with a resync: the page was just rendered, so only
