@@ -46,15 +46,9 @@ def main() -> None:
     os.environ.setdefault("MESSAGECENTER_VAR_DIR", tempfile.mkdtemp(prefix="mc-bench-inbound-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
     os.environ["INBOUND_EMAILS_PER_HOUR"] = str(options.emails * 10)
-    # A benchmark's few people send far more than a person may (docs/safety.md#sending-
-    # limits): the limits are lifted (empty: none), the counting of each send still runs.
-    for name in (
-        "SAFETY_SEND_LIMITS",
-        "SAFETY_NEW_ACCOUNT_SEND_LIMITS",
-        "SAFETY_FIRST_CONTACT_LIMITS",
-        "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS",
-    ):
-        os.environ.setdefault(name, "")
+    from bench.limits import lift_send_limits
+
+    lift_send_limits()
     import django
 
     django.setup()

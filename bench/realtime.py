@@ -44,6 +44,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Run as a script: the repository's root, for the bench package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.limits import lift_send_limits
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -68,15 +72,7 @@ def prepare_database(streams: int, conversations: int) -> Fixture:
     product, and one conversation (a buyer's question) for each of the first buyers."""
     import django
 
-    # A benchmark's few people send far more than a person may (docs/safety.md#sending-
-    # limits): the limits are lifted (empty: none), the counting of each send still runs.
-    for name in (
-        "SAFETY_SEND_LIMITS",
-        "SAFETY_NEW_ACCOUNT_SEND_LIMITS",
-        "SAFETY_FIRST_CONTACT_LIMITS",
-        "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS",
-    ):
-        os.environ.setdefault(name, "")
+    lift_send_limits()
     django.setup()
     from django.core.management import call_command
     from django.db import connections
