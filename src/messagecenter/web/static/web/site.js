@@ -181,6 +181,84 @@ window.addEventListener("pageshow", () => {
   }
 });
 
+// Back after sending shows the form again as it was sent: the browser puts back what was
+// typed, but the page is made anew, with a new idempotency key, so sending it again made a
+// second message or a second case. The key each form was sent with is kept for this tab
+// (sessionStorage, with a hash of what the form carried, not the words themselves); a page
+// whose form the browser filled back in with exactly that gets the key back, and the server
+// answers with what the first send made (docs/api.md, "Idempotency"). Only a form the
+// browser filled back in: the same words typed again are a new message.
+const SENT_FORMS = "message-center:sent-forms";
+
+function sentForms() {
+  try {
+    return JSON.parse(window.sessionStorage.getItem(SENT_FORMS)) || [];
+  } catch {
+    return [];
+  }
+}
+
+// FNV-1a over what the form would send (its action and text fields, not its key or token).
+function fingerprintOf(form) {
+  const fields = [form.action];
+  for (const [name, value] of new FormData(form)) {
+    if (typeof value === "string" && name !== "idempotency_key" && name !== "csrfmiddlewaretoken") {
+      fields.push(name, value);
+    }
+  }
+  const text = JSON.stringify(fields);
+  let hash = 0x811c9dc5;
+  let second = 0x01000193;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    hash = Math.imul(hash ^ code, 0x01000193);
+    second = Math.imul(second ^ code, 0x811c9dc5);
+  }
+  return `${(hash >>> 0).toString(16)}-${(second >>> 0).toString(16)}-${text.length}`;
+}
+
+function filledBackIn(form) {
+  return [...form.elements].some((field) =>
+    field.tagName === "TEXTAREA" || field.type === "text"
+      ? field.value !== field.defaultValue
+      : false,
+  );
+}
+
+// The browser fills a form back in as the page is parsed, or by the time it has loaded
+// (when depends on the browser): the key is given back at either.
+function giveBackSentKeys() {
+  for (const key of document.querySelectorAll('form input[name="idempotency_key"]')) {
+    const form = key.form;
+    if (filledBackIn(form)) {
+      const sent = sentForms().find((entry) => entry.fingerprint === fingerprintOf(form));
+      if (sent) {
+        key.value = sent.key;
+      }
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  giveBackSentKeys();
+  for (const key of document.querySelectorAll('form input[name="idempotency_key"]')) {
+    const form = key.form;
+    form.addEventListener("submit", () => {
+      // The newest twenty sends of this tab are plenty for its Back button.
+      const kept = sentForms()
+        .filter((entry) => entry.key !== key.value)
+        .slice(-19);
+      kept.push({ fingerprint: fingerprintOf(form), key: key.value });
+      try {
+        window.sessionStorage.setItem(SENT_FORMS, JSON.stringify(kept));
+      } catch {
+        // Storage full or refused: Back and Send then sends again, as without script.
+      }
+    });
+  }
+});
+window.addEventListener("pageshow", giveBackSentKeys);
+
 // A message's id from its <li id="message-…">.
 function messageIdOf(item) {
   return Number(item.id.slice("message-".length));
