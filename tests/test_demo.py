@@ -410,6 +410,33 @@ def test_the_orders_cover_every_status_and_a_refunded_return() -> None:
 
 
 @pytest.mark.usefixtures("_demo")
+def test_the_refunded_cutting_boards_are_not_offered_again_and_both_sides_list_the_return() -> None:
+    """QA found the refunded board offered for return "(up to 1)", auto-approved, and never
+    refundable: its return recorded no items and no seller (docs/returns.md)."""
+    boards = Order.objects.get(number="112-4839201-5521937")
+    returned = ReturnRequest.objects.select_related("storefront").get(order=boards)
+    client = Client()
+
+    client.force_login(User.objects.get(username="alice"))
+    buyer_page = client.get(f"/orders/{boards.number}/").content.decode()
+    client.force_login(User.objects.get(username="seller"))
+    seller_page = client.get(f"/orders/{boards.number}/").content.decode()
+
+    assert returned.storefront is not None
+    assert returned.storefront.name == "Brightside Home & Kitchen"
+    assert [(line.order_item.title, line.quantity) for line in returned.items.all()] == [
+        ("Bamboo Cutting Board Set with Juice Grooves, 3 Pieces", 1)
+    ]
+    assert "(up to 1)" not in buyer_page
+    assert "Request return" not in buyer_page
+    assert "This order was refunded in full." in buyer_page
+    for page in (buyer_page, seller_page):
+        assert f'id="return-{returned.pk}"' in page
+        assert returned.reference in page
+    assert "No returns of your items on this order." not in seller_page
+
+
+@pytest.mark.usefixtures("_demo")
 def test_conversations_and_event_logs_agree_with_the_messages() -> None:
     miscounted = Conversation.objects.annotate(actual=Count("messages")).exclude(
         message_count=F("actual")

@@ -109,6 +109,8 @@ class ReturnLifecycle(RuleBasedStateMachine):
             )
         )
         is_open = self.now < self.closes_at
+        # Once the order's refunds reach what was paid, nothing of it can be returned.
+        is_refunded_in_full = queries.refunded_cents(self.order) >= self.order.total_cents
         try:
             started = return_actions.request_return(
                 self.buyer,
@@ -119,13 +121,14 @@ class ReturnLifecycle(RuleBasedStateMachine):
                 now=self.now,
             )
         except NotAllowed:
-            assert not is_open or taken >= BOUGHT
+            assert not is_open or taken >= BOUGHT or is_refunded_in_full
             return
         except InvalidInput as refused:
             code = refused.code
             assert (code, quantity > BOUGHT - taken) == ("too_many_returned", True)
             return
         assert is_open, f"a return started at {self.now}, the window closed at {self.closes_at}"
+        assert not is_refunded_in_full, "a return started on an order refunded in full"
         assert quantity <= BOUGHT - taken
         return_request = started.return_request
         assert return_request.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED)

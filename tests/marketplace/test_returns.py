@@ -27,6 +27,7 @@ from messagecenter.marketplace.models import (
 )
 from messagecenter.marketplace.return_actions import ReturnLine
 from tests import factories
+from tests.api.helpers import error_of, with_token
 from tests.conversations.helpers import maintained_unread, recounted_unread
 from tests.marketplace.helpers import deliver, event
 from tests.web.helpers import PNG_BYTES
@@ -243,6 +244,87 @@ def test_items_already_fully_returned_are_excluded(buyer: User, order: Order) ->
     assert (entry.quantity, entry.refusal) == (0, "Already returned.")
     with pytest.raises(NotAllowed):
         start(buyer, order)
+
+
+def refund_in_full_by_the_marketplace(order: Order) -> None:
+    """A return the marketplace announced (it names no items) and refunded in full, as the
+    demo's cutting boards were."""
+    data = {"order_number": order.number, "return_reference": "RMA-7"}
+    deliver(event("return.requested", {**data, "reason": "Arrived damaged"}, "rr"))
+    refunded = {**data, "amount_cents": order.total_cents, "currency": "USD", "reason": "Return"}
+    assert deliver(event("refund.issued", refunded, "ri")).status_code == 201
+
+
+def test_an_order_refunded_in_full_cannot_be_returned_again(buyer: User, order: Order) -> None:
+    """Its earlier return names no items, so no unit is taken by it: the full refund is
+    what covers them (docs/returns.md). Before, the buyer could return both kettles again,
+    auto-approved, and the seller's "mark received" answered 409 for ever."""
+    refund_in_full_by_the_marketplace(order)
+
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+
+    assert (entry.quantity, entry.refusal) == (0, "This order was refunded in full.")
+    for resolution in ("refund", "replacement"):
+        with pytest.raises(NotAllowed) as refused:
+            start(buyer, order, resolution=resolution, reason_code="damaged")
+        assert refused.value.code == "not_returnable"
+        assert refused.value.message == "Kettle: This order was refunded in full."
+    assert ReturnRequest.objects.filter(storefront__isnull=False).count() == 0
+
+
+def test_refunds_that_reach_the_total_together_cover_every_unit(buyer: User, order: Order) -> None:
+    """A claim's refund of part of the order names no unit: both kettles can still be
+    returned (the refund is capped at what is left). Once the refunds reach what was
+    paid, nothing can."""
+    return_actions.issue_order_refund(order.pk, 12999)
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+    assert (entry.quantity, entry.refusal) == (2, None)
+
+    return_actions.issue_order_refund(order.pk, 12999)
+
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+    assert (entry.quantity, entry.refusal) == (0, "This order was refunded in full.")
+
+
+def test_the_page_and_the_api_refuse_a_return_of_an_order_refunded_in_full(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    refund_in_full_by_the_marketplace(order)
+    client.force_login(buyer)
+
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    posted = client.post(
+        f"/orders/{order.number}/returns/",
+        {
+            "item": str(item_of(order).pk),
+            "quantity": "1",
+            "storefront_id": str(seller.storefront.pk),
+            "resolution": "refund",
+            "reason": "damaged",
+        },
+    )
+    device = with_token(buyer)
+    returnable = device.get(f"/orders/{order.number}/returnable").json()
+    started = device.post(
+        f"/orders/{order.number}/returns",
+        {
+            "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
+            "resolution": "refund",
+            "reason": "damaged",
+        },
+    )
+
+    assert 'Kettle <span class="muted">— This order was refunded in full.</span>' in page
+    assert "(up to 2)" not in page
+    assert "Request return" not in page
+    assert posted.status_code == 403
+    assert "Kettle: This order was refunded in full." in posted.content.decode()
+    assert [(item["quantity"], item["refusal"]) for item in returnable["items"]] == [
+        (0, "This order was refunded in full.")
+    ]
+    assert error_of(started) == (403, "not_returnable")
+    assert started.json()["error"]["message"] == "Kettle: This order was refunded in full."
+    assert ReturnRequest.objects.filter(storefront__isnull=False).count() == 0
 
 
 def test_more_than_was_bought_is_refused(buyer: User, order: Order) -> None:

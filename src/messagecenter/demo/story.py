@@ -33,6 +33,7 @@ from messagecenter.marketplace.models import (
     Product,
     Refund,
     RefundStatus,
+    ReturnItem,
     ReturnReason,
     ReturnRequest,
     ReturnResolution,
@@ -567,12 +568,23 @@ def _create_orders(
         shipped_days_ago=2,
         expected_days_from_now=1,
     )
+    # The board Brightside sold, with its seller and items recorded as a return started
+    # from the order page has them: Brightside's view of the order lists it too, and the
+    # unit it took back is not offered for return again (docs/returns.md).
+    boards = orders["cutting_boards"]
     returned = ReturnRequest.objects.create(
-        order=orders["cutting_boards"],
+        order=boards,
+        storefront=boards.items.get().storefront,
         status=ReturnStatus.REFUNDED,
         reason="Arrived damaged: the large board is cracked along one edge",
+        reason_code=ReturnReason.DAMAGED,
+        resolution=ReturnResolution.REFUND,
+        reference="RET-5B0A2D19C7",
         requested_at=ago(22),
+        decided_at=ago(21.9),
+        received_at=ago(17),
     )
+    ReturnItem.objects.create(return_request=returned, order_item=boards.items.get(), quantity=1)
     Refund.objects.create(
         order=orders["cutting_boards"],
         return_request=returned,

@@ -21,6 +21,7 @@ from messagecenter.marketplace.models import (
     OrderStatus,
     Product,
     Refund,
+    RefundStatus,
     ReturnItem,
     ReturnRequest,
     ReturnStatus,
@@ -296,11 +297,25 @@ class Returnability:
         return any(entry.refusal is None for entry in self.items)
 
 
+def refunded_cents(order: Order) -> int:
+    """What the order's issued refunds add up to, whatever asked for them: returns, the
+    marketplace's refund.issued events, granted claims."""
+    issued = Refund.objects.filter(order=order, status=RefundStatus.ISSUED).aggregate(
+        total=Sum("amount_cents")
+    )["total"]
+    return issued or 0
+
+
 def returnability(order: Order, items: list[OrderItem], now: datetime) -> Returnability:
     """Which of the order's items can be returned at `now`, and why not for the others
-    (docs/returns.md): after delivery, before the window closes (to the second), and not
-    more of an item than was bought and not yet returned."""
+    (docs/returns.md): after delivery, before the window closes (to the second), not
+    more of an item than was bought and not yet returned, and nothing of an order refunded
+    in full. A refund that names no items (a return the marketplace announced, a claim)
+    covers no unit in particular; once the order's refunds reach what was paid, it covers
+    every unit: the buyer has their money back, and a return could never be refunded
+    (nor a replacement be owed)."""
     closes_at = return_window_closes_at(delivered_at(order))
+    is_refunded_in_full = refunded_cents(order) >= order.total_cents
     taken = dict(
         ReturnItem.objects.filter(order_item__order=order)
         .exclude(return_request__status=ReturnStatus.REJECTED)
@@ -314,11 +329,13 @@ def returnability(order: Order, items: list[OrderItem], now: datetime) -> Return
         refusal = None
         if order.status == OrderStatus.CANCELLED:
             refusal = "This order was cancelled."
+        elif is_refunded_in_full:
+            refusal = "This order was refunded in full."
         elif closes_at is None:
             refusal = "You can return items once they are delivered."
         elif now >= closes_at:
             refusal = f"The return window closed on {when(closes_at)}."
         elif left <= 0:
             refusal = "Already returned."
-        entries.append(ReturnableItem(item, max(left, 0), refusal))
+        entries.append(ReturnableItem(item, 0 if refusal else max(left, 0), refusal))
     return Returnability(entries, closes_at)

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
@@ -538,10 +537,7 @@ def _issue_refund(
 def _refundable(order: Order) -> int:
     """What is left of what the buyer paid, after the refunds issued so far. Read under
     the order's row lock (callers hold it), so two refunds cannot both take the rest."""
-    issued = Refund.objects.filter(order=order, status=RefundStatus.ISSUED).aggregate(
-        total=Sum("amount_cents")
-    )["total"]
-    return order.total_cents - (issued or 0)
+    return order.total_cents - queries.refunded_cents(order)
 
 
 def _value(return_request: ReturnRequest) -> int:
