@@ -106,6 +106,16 @@ def test_the_whole_journey_through_the_api(buyer: User, product: Product) -> Non
     assert priya.get("/agent/cases?view=solved").json()["items"][0]["id"] == case["id"]
 
 
+def test_a_subject_too_long_is_refused_and_opens_nothing(buyer: User) -> None:
+    alice = with_token(buyer)
+    too_long = alice.post("/customer-service", {"subject": "x" * 201, "body": "Still not here."})
+    assert error_of(too_long) == (400, "subject_too_long")
+    assert not Case.objects.exists()
+    longest = alice.post("/customer-service", {"subject": "x" * 200, "body": "Still not here."})
+    assert longest.status_code == 201, longest.content
+    assert Case.objects.get().subject == "x" * 200
+
+
 def test_a_customer_cannot_use_the_agents_api(buyer: User) -> None:
     assert error_of(with_token(buyer).get("/agent/queues")) == (403, "agents_only")
 

@@ -87,3 +87,22 @@ def test_a_form_refusal_on_the_customer_service_page_is_shown_beside_it(buyer: U
 
     assert response.status_code == 400
     assert not Case.objects.exists()
+
+
+def test_a_subject_too_long_on_the_customer_service_page_is_refused_not_cut(
+    buyer: User,
+) -> None:
+    response = signed_in(buyer).post(
+        reverse("contact-customer-service"), {"subject": "x" * 201, "body": "Where is it?"}
+    )
+
+    assert response.status_code == 400
+    assert "A subject is at most 200 characters." in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_a_subject_made_from_a_long_conversation_subject_is_cut_to_fit(buyer: User) -> None:
+    # An escalation's subject is "No answer from <shop>: <the conversation's subject>":
+    # made here, not typed, so it is cut rather than refused.
+    case = actions.open_request(buyer, "No answer from a shop: " + "y" * 200, "Please help.")
+    assert len(case.subject) == 200

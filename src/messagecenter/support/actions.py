@@ -53,6 +53,9 @@ from messagecenter.support.models import (
 )
 from messagecenter.web.dates import email_time
 
+# Case.subject's and Conversation.subject's max_length.
+SUBJECT_MAX_LENGTH = 200
+
 NOTE_MAX_CHARS = 10_000
 MAX_CANNED_RESPONSES_PER_TEAM = 200
 # What agents may set by hand; CLOSED belongs to a kind's own lifecycle (claims).
@@ -76,6 +79,18 @@ def team_for(kind: str) -> Team:
             return Team.objects.create(slug=slug, name=name)
     except IntegrityError:
         return Team.objects.get(slug=slug)
+
+
+def typed_subject(subject: str) -> str:
+    """A subject the person typed ("Contact customer service", POST /customer-service):
+    too long is refused, as a too long message is, rather than cut without a word. The
+    subjects made here (a chat's first line, an escalation's "No answer from …") and an
+    e-mail's Subject line are cut to fit instead (contact_customer_service)."""
+    if len(subject.strip()) > SUBJECT_MAX_LENGTH:
+        raise InvalidInput(
+            f"A subject is at most {SUBJECT_MAX_LENGTH} characters.", code="subject_too_long"
+        )
+    return subject
 
 
 def open_request(

@@ -98,7 +98,7 @@ def open_request(
     request with the same Idempotency-Key opened it."""
     case = actions.open_request(
         request.auth,
-        payload.subject,
+        actions.typed_subject(payload.subject),
         payload.body,
         order_number=payload.order_number,
         product_sku=payload.product_sku,

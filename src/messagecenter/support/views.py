@@ -494,7 +494,7 @@ def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         opened = actions.open_request(
             request.user,
-            subject,
+            actions.typed_subject(subject),
             body,
             order_number=order_number or None,
             about_conversation_id=conversation_id or None,
