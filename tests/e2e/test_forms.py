@@ -1,5 +1,6 @@
 """Forms as a person fills them in: a file over the limit is refused in the browser before
-anything is uploaded, with the error on the file field; every text field looks the same."""
+anything is uploaded, with the error on the file field, and so is one the server refuses
+after the upload; every text field looks the same."""
 
 import pytest
 from django.conf import settings
@@ -52,6 +53,45 @@ def test_a_file_over_the_limit_is_refused_before_upload_on_the_file_field(
     files.set_input_files([{"name": "small.png", "mimeType": "image/png", "buffer": picture_png()}])
     expect(files).not_to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("img", name="small.png")).to_be_visible()
+
+
+@pytest.mark.parametrize("where", ["conversation", "order"])
+def test_a_file_the_server_refuses_shows_its_error_on_the_file_field(
+    live_server: LiveServer, page: Page, buyer: User, product: Product, where: str
+) -> None:
+    if where == "conversation":
+        question = actions.ask_seller_about_product(buyer, product.pk, "Is it dishwasher-safe?")
+        path = f"/message-center/conversations/{question.conversation_id}/"
+        send = "Send"
+    else:
+        path = f"/orders/{factories.order_with_item(buyer, product).number}/"
+        send = "Send to seller"
+    refused = "fake.jpg is not an image (JPEG, PNG, GIF, WebP) or a PDF."
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+    page.goto(live_server.url + path)
+
+    # Within the size limits, so only the server, reading the content, can refuse it.
+    page.get_by_label("Your message").fill("see file")
+    files = page.get_by_label("Attach files")
+    files.set_input_files([{"name": "fake.jpg", "mimeType": "image/jpeg", "buffer": b"see file"}])
+    with page.expect_navigation() as answer:
+        page.get_by_role("button", name=send).click()
+
+    # The page the server sent back, once its script has run.
+    assert answer.value.status == 400
+    expect(page.get_by_label("Your message")).to_have_value("see file")
+    expect(page.get_by_role("alert").filter(has_text=refused)).to_be_visible()
+    expect(files).to_have_attribute("aria-invalid", "true")
+    expect(files).to_have_accessible_description(
+        f"{refused} Up to 5 files, 10.0 MB each: JPEG, PNG, GIF or WebP images, or PDF documents."
+    )
+
+    # Choosing another file is the answer to it: the error goes.
+    files.set_input_files([{"name": "small.png", "mimeType": "image/png", "buffer": picture_png()}])
+    expect(page.get_by_text(refused)).to_be_hidden()
+    expect(files).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name=send).click()
     expect(page.get_by_role("img", name="small.png")).to_be_visible()
 
 

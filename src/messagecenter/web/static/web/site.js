@@ -124,7 +124,9 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // The server's limits on attachments, checked when files are chosen: a file it would
 // refuse is never uploaded (10 MB on a phone's connection), and the reason shows on the
-// file field. The server checks again; this only saves the upload.
+// file field. The server checks again; this only saves the upload. A file it refused
+// anyway (by its content: a text file named fake.jpg) comes back as its page with the
+// reason on the field and no file chosen: the reason stays until the person chooses again.
 function checkFilesBeforeUpload(input) {
   const error = document.getElementById(`${input.id}-error`);
   const maxBytes = Number(input.dataset.maxBytes);
@@ -155,7 +157,10 @@ function checkFilesBeforeUpload(input) {
     }
   };
   input.addEventListener("change", check);
-  check();
+  // Files the browser kept (going Back to the page) are checked as if just chosen.
+  if (input.files && input.files.length) {
+    check();
+  }
 }
 
 // The development mailbox shows an e-mail's HTML in a frame where no script runs; sized
