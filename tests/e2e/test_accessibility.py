@@ -21,7 +21,15 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
 from messagecenter.delivery import links
 from messagecenter.demo import story
+from messagecenter.marketplace import return_actions
+from messagecenter.marketplace.models import (
+    OrderStatus,
+    Product,
+    ReturnReason,
+    ReturnResolution,
+)
 from messagecenter.support.models import Case
+from tests import factories
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,6 +64,32 @@ def send_an_empty_reply(page: Page) -> None:
     page.get_by_label("Your message").fill("   ")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+# Alice's second set of cutting boards, whose return Brightside ("seller") approved: the
+# order page then shows both of them the return label, whose lines do not wrap, and the
+# seller its "Mark received and refund the buyer".
+RETURNED_BOARDS = "/orders/115-2468013-5790246/"
+
+
+def return_a_second_set_of_boards() -> None:
+    alice = User.objects.get(username="alice")
+    boards = factories.order_with_item(
+        alice,
+        Product.objects.get(title__startswith="Bamboo Cutting Board"),
+        number=RETURNED_BOARDS.split("/")[2],
+        status=OrderStatus.DELIVERED,
+    )
+    started = return_actions.request_return(
+        alice,
+        boards.number,
+        [return_actions.ReturnLine(boards.items.get().pk, 1)],
+        resolution=ReturnResolution.REFUND,
+        reason_code=ReturnReason.DEFECTIVE,
+    )
+    return_actions.decide_return(
+        User.objects.get(username="seller"), started.return_request.pk, approve=True
+    )
 
 
 def checks_for(username: str) -> list[Check]:
@@ -93,6 +127,8 @@ def checks_for(username: str) -> list[Check]:
             Check("Product", "/products/B0C7KX2M41/"),
             Check("Your Orders", "/orders/"),
             Check("Order with a return and refund", "/orders/112-4839201-5521937/"),
+            Check("Order with a return approved", RETURNED_BOARDS),
+            Check("Order with a replacement approved", "/orders/114-7781230-0456682/"),
             Check("Your Account", "/account/"),
             Check("Contact customer service", "/message-center/customer-service/"),
             Check("E-mail preferences", "/account/email/"),
@@ -113,6 +149,7 @@ def checks_for(username: str) -> list[Check]:
         Check("Seller: Saved replies", "/message-center/saved-replies/"),
         Check("Seller: conversation with saved replies", kettle_thread),
         Check("Seller: Your Account", "/account/"),
+        Check("Seller: order with a return approved", RETURNED_BOARDS),
     ]
 
 
@@ -154,6 +191,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_scr
     story.load_demo()
     seller = User.objects.get(username="seller")
     actions.save_reply(seller, "Shipping times", "We ship within one business day.")
+    return_a_second_set_of_boards()
     page = browser_page(request, viewport)
     if username:
         sign_in(page, live_server, username)
