@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 from django.core import signing
@@ -237,6 +238,93 @@ def test_references_survive_typing_mistakes_but_not_made_up_checks() -> None:
     assert references.parse(reference[:-1] + ("A" if reference[-1] != "A" else "B"), 7) is None
     assert references.parse("MC-X12-ABCD", 7) is None
     assert references.parse(references.for_broadcast(7, 7), 7) == references.Reference("B", 7)
+
+
+SPELLINGS = {
+    "as printed": lambda reference: reference,
+    "spaces": lambda reference: reference.replace("-", " "),
+    "spaces around dashes": lambda reference: reference.replace("-", " - "),
+    "no separators": lambda reference: reference.replace("-", ""),
+    "en dashes": lambda reference: reference.replace("-", "\u2013"),
+    "em dashes": lambda reference: reference.replace("-", "\u2014"),
+    "minus signs": lambda reference: reference.replace("-", "\u2212"),
+    "non-breaking hyphens": lambda reference: reference.replace("-", "\u2011"),
+    "no-break spaces": lambda reference: reference.replace("-", "\u00a0"),
+    "one separator left out": lambda reference: reference.replace("-", "", 1),
+    "lower case, O for 0": lambda reference: reference.lower().replace("0", "o"),
+    "in quotes": lambda reference: f"\u201c{reference}\u201d",
+    "with the footer's words": lambda reference: f"Reference {reference}.",
+    "with Ref.": lambda reference: f"(Ref. {reference})",
+    "full-width": lambda reference: "\uff2d\uff23" + reference[2:],
+}
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_a_genuine_reference_is_recognised_however_it_is_typed(
+    buyer: User, other_buyer: User, spelling: Callable[[str], str]
+) -> None:
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
+    )
+    reference = references.for_message(message.pk, buyer.pk, is_official=True)
+    typed = spelling(reference)
+
+    assert references.parse(typed, buyer.pk) == references.Reference("O", message.pk)
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": typed}).content.decode()
+    assert 'data-testid="reference-marketplace"' in page
+    # Answered about the reference as the e-mail printed it.
+    assert f"Yes, {reference} is an e-mail from the marketplace to you" in page
+    # However it is typed, it is still bound to its recipient.
+    assert references.parse(typed, other_buyer.pk) is None
+    page = signed_in(other_buyer).get(reverse("check-email"), {"reference": typed})
+    assert 'data-testid="reference-not-found"' in page.content.decode()
+
+
+NOT_REFERENCES = {
+    "a check character changed": lambda reference: (
+        reference[:-1] + ("A" if reference[-1] != "A" else "B")
+    ),
+    "a check character left out": lambda reference: reference[:-1],
+    "a character added": lambda reference: reference + "A",
+    "a letter before it": lambda reference: "X" + reference,
+    "a person's letter": lambda reference: reference.replace("MC-O", "MC-P"),
+    "dots for dashes": lambda reference: reference.replace("-", "."),
+    "a slash inside": lambda reference: reference.replace("-", "/"),
+    "two references run together": lambda reference: reference + reference,
+    "a Cyrillic O": lambda reference: reference.replace("MC-O", "MC-\u041e"),
+}
+
+
+@pytest.mark.parametrize("spelling", NOT_REFERENCES.values(), ids=NOT_REFERENCES.keys())
+def test_forgiving_the_spelling_never_vouches_for_anything_else(
+    buyer: User, spelling: Callable[[str], str]
+) -> None:
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
+    )
+    typed = spelling(references.for_message(message.pk, buyer.pk, is_official=True))
+
+    assert references.parse(typed, buyer.pk) is None
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": typed}).content.decode()
+    assert 'data-testid="reference-not-found"' in page
+    assert "Order 1001 shipped" not in page
+
+
+def test_the_checker_s_example_has_the_shape_of_a_real_reference_and_is_nobody_s(
+    buyer: User,
+) -> None:
+    example = references.example()
+    real = references.for_message(1234, buyer.pk, is_official=True)
+    shape = re.compile(r"^MC-O[0-9A-Z]{2,4}-[0-9A-Z]{8}$")
+    assert shape.match(real)
+    assert shape.match(example)
+    assert all(character in references.ALPHABET for character in example[4:].replace("-", ""))
+
+    page = signed_in(buyer).get(reverse("check-email")).content.decode()
+    assert f"<code>{example}</code>" in page
+    assert references.parse(example, buyer.pk) is None
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": example}).content.decode()
+    assert 'data-testid="reference-not-found"' in page
 
 
 def test_references_of_emails_sent_before_they_were_bound_to_a_recipient_still_work(

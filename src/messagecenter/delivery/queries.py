@@ -35,10 +35,11 @@ class CheckedReference:
 
 def find_reference(user: User, text: str) -> CheckedReference:
     parsed = references.parse(text, user.pk)
-    cleaned = text.strip().upper().replace(" ", "")[:40]
-    unknown = CheckedReference(cleaned, "unknown")
     if parsed is None:
-        return unknown
+        return CheckedReference(text.strip()[:40], "unknown")
+    # As the e-mail printed it, whichever way it was typed.
+    cleaned = references.spelled(parsed, user.pk)
+    unknown = CheckedReference(cleaned, "unknown")
     if parsed.kind == references.BROADCAST:
         return _broadcast_reference(user, cleaned, parsed)
     # The reference's signature is bound to this person: it names a message they were sent,

@@ -19,6 +19,7 @@ check characters) are still recognised, by finding the person's own copy as befo
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -27,8 +28,19 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 OFFICIAL, PERSON, BROADCAST = "O", "P", "B"
 # Before references were bound to their recipient: every message was "M".
 LEGACY_MESSAGE = "M"
-PATTERN = re.compile(r"^MC-([MBOP])([0-9A-Z]{1,13})-([0-9A-Z]{4}|[0-9A-Z]{8})$")
+# A reference as typed, once its separators are gone: "MC", the kind, then the id and the
+# check run together (where one ends is tried both ways: eight check characters, or four
+# for a legacy one).
+_COMPACT = re.compile(r"^MC([MBOP])([0-9A-Z]{5,21})$")
+# The footer's words before it ("Reference MC-….", "Ref. MC-…"), copied with it.
+_LABEL = re.compile(r"^REF(?:ERENCE)?[.:]?(?=MC)")
+_PUNCTUATION_AROUND = re.compile(r"^[^0-9A-Z]+|[^0-9A-Z]+$")
+_LONGEST_NUMBER = 13
 _TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# Characters people (and word processors) put where the reference has a hyphen or nothing:
+# every Unicode dash, the minus sign, the soft hyphen; spaces of any kind, and the invisible
+# format characters a copy from a web page or PDF brings along.
+_DASHES = {"\u2212", "\u00ad", "\u2043", "\ufe63", "\uff0d"}
 
 
 @dataclass(frozen=True)
@@ -48,19 +60,74 @@ def for_broadcast(broadcast_id: int, recipient_id: int) -> str:
 
 
 def parse(text: str, recipient_id: int) -> Reference | None:
-    """A reference as people type it (any case, spaces, O for 0, I/L for 1) that verifies
-    for this recipient, or None."""
-    cleaned = text.strip().upper().replace(" ", "")
-    match = PATTERN.match(cleaned)
+    """A reference as people type it that verifies for this recipient, or None.
+
+    Forgiven: any case, spaces, any kind of dash or none at all between the parts, the
+    punctuation and the "Reference"/"Ref." copied around it, O for 0, I or L for 1. What
+    is left must still be, character for character, one reference signed for this
+    recipient: forgiving the spelling never makes a signature verify."""
+    compact = _compact(text)
+    if compact is None:
+        return None
+    match = _COMPACT.match(compact)
     if match is None:
         return None
-    kind, number, check = match.groups()
+    kind, rest = match.groups()
+    for check_length in (8, 4):
+        number, check = rest[:-check_length], rest[-check_length:]
+        if 1 <= len(number) <= _LONGEST_NUMBER:
+            verified = _verified(kind, number, check.translate(_TYPOS), recipient_id)
+            if verified is not None:
+                return verified
+    return None
+
+
+def spelled(reference: Reference, recipient_id: int) -> str:
+    """The reference as its e-mail printed it: what the checker answers about, whatever
+    the spelling that was typed."""
+    if reference.is_legacy:
+        check = _legacy_check(reference.kind, reference.object_id)
+        return f"MC-{reference.kind}{_encode(reference.object_id)}-{check}"
+    return _make(reference.kind, reference.object_id, recipient_id)
+
+
+def example() -> str:
+    """A reference of the real shape for the checker's page to show, signed for nobody:
+    its check is made for another purpose, so typing it in is answered "not from us"."""
+    return f"MC-{OFFICIAL}{_encode(_EXAMPLE_ID)}-{_signature('reference:example', 8)}"
+
+
+# An id of the length real ones have (three characters).
+_EXAMPLE_ID = 2000
+
+
+def _compact(text: str) -> str | None:
+    """The text in capitals without its separators, the label and the punctuation around
+    it, or None when anything else is left between its letters."""
+    # NFKC: full-width letters and digits, and the no-break space, as their plain selves.
+    normalized = unicodedata.normalize("NFKC", text[:100]).upper()
+    kept = "".join(
+        character
+        for character in normalized
+        if not (
+            character.isspace()
+            or character in _DASHES
+            or unicodedata.category(character) in {"Pd", "Cf"}
+        )
+    )
+    # Quotes, brackets, the full stop of the footer's sentence, then its "Reference".
+    kept = _LABEL.sub("", _PUNCTUATION_AROUND.sub("", kept), count=1)
+    if not (kept.isascii() and kept.isalnum()):
+        return None
+    return kept
+
+
+def _verified(kind: str, number: str, check: str, recipient_id: int) -> Reference | None:
     object_id = 0
     for character in number.translate(_TYPOS):
         if character not in ALPHABET:
             return None
         object_id = object_id * 32 + ALPHABET.index(character)
-    check = check.translate(_TYPOS)
     if len(check) == 4:
         if kind in {LEGACY_MESSAGE, BROADCAST} and hmac.compare_digest(
             _legacy_check(kind, object_id), check
@@ -88,17 +155,14 @@ def _encode(number: int) -> str:
 
 
 def _check(kind: str, object_id: int, recipient_id: int) -> str:
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(),
-        f"reference:2:{kind}:{object_id}:{recipient_id}".encode(),
-        hashlib.sha256,
-    ).digest()
-    # The check must not contain O, I or L (typed for 0 and 1): the alphabet has none.
-    return "".join(ALPHABET[byte % 32] for byte in digest[:8])
+    return _signature(f"reference:2:{kind}:{object_id}:{recipient_id}", 8)
 
 
 def _legacy_check(kind: str, object_id: int) -> str:
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"reference:{kind}:{object_id}".encode(), hashlib.sha256
-    ).digest()
-    return "".join(ALPHABET[byte % 32] for byte in digest[:4])
+    return _signature(f"reference:{kind}:{object_id}", 4)
+
+
+def _signature(purpose: str, length: int) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), purpose.encode(), hashlib.sha256).digest()
+    # The check must not contain O, I or L (typed for 0 and 1): the alphabet has none.
+    return "".join(ALPHABET[byte % 32] for byte in digest[:length])

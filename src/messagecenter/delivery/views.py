@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from messagecenter.delivery import actions, queries
+from messagecenter.delivery import actions, queries, references
 from messagecenter.delivery.forms import parse_choices
 from messagecenter.delivery.links import LinkHolder, holder_of
 from messagecenter.delivery.models import Category, MailboxEmail
@@ -79,7 +79,9 @@ def check_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     text = request.GET.get("reference", "").strip()
     checked = queries.find_reference(request.user, text) if text else None
     return render(
-        request, "delivery/check_email.html", {"reference": text[:40], "checked": checked}
+        request,
+        "delivery/check_email.html",
+        {"reference": text[:40], "checked": checked, "example": references.example()},
     )
 
 
