@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
+from messagecenter.delivery.inbound.actions import receive_email
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.rendering import reply_address
 from messagecenter.marketplace.models import Product
@@ -151,3 +152,56 @@ def test_each_person_sees_what_became_of_their_own_replies_and_sent_by_email_is_
         ("Is it new?", False),
         ("On its way.", True),
     ]
+
+
+def test_a_forgers_address_and_words_are_never_shown_to_the_account_holder(
+    client: Client, buyer: User, seller: User, product: Product, settings: Settings
+) -> None:
+    settings.INBOUND_REQUIRE_AUTHENTICATION = False
+    conversation_id, address = seller_address(buyer, seller, product)
+    # Someone who learnt the seller's relay address writes to it as another person.
+    forged = receive_email(
+        reply(
+            sender="Alice <alice@forger.example>",
+            to=address,
+            text="Pay me at alice@forger.example.",
+            subject="Urgent: write to alice@forger.example",
+        ),
+        route="smtp",
+        recipients=[address],
+        envelope_from="bounces@forger.example",
+    )
+    own = receive_email(
+        reply(sender=seller.email, to=address, text="On its way.", subject="Re: the lamp"),
+        route="smtp",
+        recipients=[address],
+        envelope_from=seller.email,
+    )
+    assert (forged.status, forged.reason_code, forged.from_account_holder) == (
+        "refused",
+        "sender_mismatch",
+        False,
+    )
+    assert (own.status, own.from_account_holder) == ("posted", True)
+    # Staff keep what abuse handling needs.
+    forged.refresh_from_db()
+    assert (forged.from_address, forged.envelope_from) == (
+        "alice@forger.example",
+        "bounces@forger.example",
+    )
+
+    client.force_login(seller)
+    page = client.get(reverse("email-replies")).content.decode()
+    assert "forger" not in page
+    assert "Urgent" not in page
+    assert 'data-testid="reply-from-another-address"' in page
+    assert "was not sent from the e-mail address of your account" in page
+    # Their own e-mail is listed as before, and the page does not say they sent the other.
+    assert "Re: the lamp" in page
+    assert "e-mails you sent" not in page
+    answer = client.get("/api/v1/email-replies").json()
+    assert "forger" not in json.dumps(answer)
+    assert [
+        (item["reason_code"], item["from_your_address"], item["subject"]) for item in answer
+    ] == [("", True, "Re: the lamp"), ("sender_mismatch", False, "")]
+    assert answer[1]["conversation_id"] == conversation_id

@@ -15,11 +15,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Participant
+from messagecenter.delivery.inbound.actions import receive_email
 from messagecenter.delivery.models import Email, EmailKind
+from messagecenter.delivery.rendering import reply_address
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import Product
@@ -30,6 +34,7 @@ from messagecenter.safety import actions as safety_actions
 from tests import factories
 from tests.api.helpers import with_token
 from tests.conversations.helpers import snapshot
+from tests.delivery.replies import reply
 from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
@@ -276,3 +281,42 @@ def test_the_api_asks_and_follows(buyer: User) -> None:
     assert [found["id"] for found in listed.json()] == [export_id]
     download = caller.get(f"/data-exports/{export_id}/download")
     assert "account.json" in unzip(b"".join(download.streaming_content))
+
+
+def test_a_forgers_address_is_not_in_the_account_holder_s_export(
+    buyer: User, seller: User, product: Product, settings: Settings
+) -> None:
+    settings.INBOUND_REQUIRE_AUTHENTICATION = False
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    address = reply_address(
+        Participant.objects.get(conversation_id=question.conversation_id, user=seller)
+    )
+    assert address is not None
+    receive_email(
+        reply(
+            sender="alice@forger.example",
+            to=address,
+            text="Pay me at alice@forger.example.",
+            subject="Urgent: write to alice@forger.example",
+        ),
+        route="smtp",
+        recipients=[address],
+        envelope_from="bounces@forger.example",
+    )
+    receive_email(
+        reply(sender=seller.email, to=address, text="Brand new.", subject="Re: the lamp"),
+        route="smtp",
+        recipients=[address],
+        envelope_from=seller.email,
+    )
+
+    files = unzip(built(seller).file.read())
+    replies = section(files, "email.json")["replies_by_email"]
+    assert [(found["reason_code"], found["from_account_holder"]) for found in replies] == [
+        ("sender_mismatch", False),
+        ("", True),
+    ]
+    assert b"forger" not in b"".join(files.values())
+    assert b"Urgent" not in b"".join(files.values())
+    # Their own e-mail keeps what it said about them.
+    assert (replies[1]["from_address"], replies[1]["subject"]) == (seller.email, "Re: the lamp")

@@ -77,7 +77,9 @@ def put_preferences(request: ApiRequest, payload: PreferencesIn) -> list[Prefere
 class EmailReplyOut(Schema):
     id: int
     received_at: datetime
+    # Empty for an e-mail not from the account's address (from_your_address false).
     subject: str
+    from_your_address: bool
     # posted, refused or quarantined (held: the sender could not be confirmed).
     status: str
     # Stable code of the reason (sender_mismatch, not_confirmed, auto_reply, bounce, loop,
@@ -105,11 +107,13 @@ def get_email_replies(request: ApiRequest) -> list[EmailReplyOut]:
         EmailReplyOut(
             id=reply.pk,
             received_at=reply.received_at,
-            subject=reply.subject,
+            # Another sender's subject and notes may name them: the page leaves them out too.
+            subject=reply.subject if reply.from_account_holder else "",
+            from_your_address=reply.from_account_holder,
             status=reply.status,
             reason_code=reply.reason_code,
             reason=reply.reason,
-            notes=reply.notes,
+            notes=reply.notes if reply.from_account_holder else "",
             conversation_id=reply.conversation_id,
             message_id=reply.message_id,
         )

@@ -253,6 +253,11 @@ class InboundEmail(models.Model):
     envelope_from = models.CharField(max_length=320, blank=True)
     from_address = models.CharField(max_length=320, blank=True)
     subject = models.CharField(max_length=255, blank=True)
+    # Whether its one From was the address of the account it reached (`user`) when it
+    # arrived. When not — a forger, or the person writing from another address of theirs —
+    # the person is shown that it was refused, never its addresses, subject or notes: they
+    # may be a third party's (docs/email.md#reply-by-e-mail). Staff keep them all.
+    from_account_holder = models.BooleanField(default=False)
     # Whose relay address it was sent to (the seat the reply claims), when the token held.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"

@@ -254,9 +254,23 @@ def _email(user: User, collected: Collected) -> Any:
         "suppressed_address": rows(Suppression.objects.filter(address__iexact=user.email))
         if user.email
         else [],
-        # Replies the person sent by e-mail: what became of each (not the raw e-mail).
-        "replies_by_email": rows(InboundEmail.objects.filter(user=user), exclude=("raw",)),
+        # E-mails to the person's relay addresses: what became of each (not the raw e-mail).
+        "replies_by_email": _replies_by_email(user),
     }
+
+
+# What an e-mail from another address than the account's says about its sender, who may be
+# a third party (a forger who learnt a relay address): never given to the account holder.
+_ANOTHER_SENDERS = ("envelope_from", "from_address", "subject", "authentication", "notes")
+
+
+def _replies_by_email(user: User) -> list[dict[str, Any]]:
+    replies = rows(InboundEmail.objects.filter(user=user), exclude=("raw",))
+    for reply in replies:
+        if not reply["from_account_holder"]:
+            for name in _ANOTHER_SENDERS:
+                reply[name] = ""
+    return replies
 
 
 def _safety(user: User, collected: Collected) -> Any:

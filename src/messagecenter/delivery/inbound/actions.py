@@ -100,6 +100,9 @@ def receive_email(
             except Refusal as refusal:
                 row.status, row.reason_code = refusal.status, refusal.code
                 row.reason = refusal.reason
+            row.from_account_holder = row.user is not None and from_addresses == [
+                row.user.email.strip().lower()
+            ]
             row.save(force_insert=True)
     except IntegrityError:
         # The same e-mail, delivered twice at the same moment: the other delivery won.
@@ -145,7 +148,8 @@ def _post(
             InboundStatus.REFUSED,
             "sender_mismatch",
             "This e-mail was not sent from the e-mail address of your account, so it was "
-            "not posted. Reply from the address our e-mail was sent to.",
+            "not posted and nobody saw it. If it was you, reply from the address our "
+            "e-mail was sent to.",
         )
     _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     _check_rate(from_addresses[0])
