@@ -115,9 +115,10 @@ EMAIL_REPLIES_SHOWN = 50
 
 
 def email_replies(user: User) -> list[InboundEmail]:
-    """The person's own replies by e-mail, newest first: posted, refused or held, with the
-    reason — the only place someone learns why their e-mail did not appear. Only the
-    rows of their own relay addresses; the original bytes are not read."""
+    """The e-mails to the person's relay addresses, newest first: posted, refused or held,
+    with the reason — the only place someone learns why their e-mail did not appear. Only
+    the rows of their own relay addresses; the original bytes are not read. One not from
+    their account's address (`from_account_holder`) is shown without its sender's details."""
     replies = list(
         InboundEmail.objects.filter(user=user)
         .select_related("conversation")
