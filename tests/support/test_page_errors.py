@@ -106,3 +106,50 @@ def test_a_subject_made_from_a_long_conversation_subject_is_cut_to_fit(buyer: Us
     # made here, not typed, so it is cut rather than refused.
     case = actions.open_request(buyer, "No answer from a shop: " + "y" * 200, "Please help.")
     assert len(case.subject) == 200
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("CS-9999", "No case CS-9999."),
+        ("9999", "No case CS-9999."),
+        ("nonsense", "No case nonsense."),
+        ("", "Type the number of the case this one duplicates, like CS-123."),
+    ],
+)
+def test_merging_into_a_case_that_does_not_exist_is_shown_on_the_form(
+    buyer: User, typed: str, said: str
+) -> None:
+    """QA: "Duplicate of" = CS-9999 answered the site's 404 page instead of staying on
+    the case."""
+    agent = factories.agent_in_team()
+    case = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    before = list(Case.objects.values_list("pk", "status", "merged_into_id"))
+
+    response = signed_in(agent).post(
+        reverse("console-case-action", args=[case.pk]), {"action": "merge", "into": typed}
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'<p class="alert alert--error" role="alert" id="case-error">{said}</p>' in page
+    assert f"{case.number} · Parcel missing" in page
+    assert list(Case.objects.values_list("pk", "status", "merged_into_id")) == before
+
+
+def test_merging_into_another_teams_case_reads_as_no_such_case(buyer: User) -> None:
+    agent = factories.agent_in_team("customer-service")
+    outsider = factories.agent_in_team("trust-and-safety", username="tess")
+    theirs = actions.open_request(buyer, "Other", "Another question.")
+    Case.objects.filter(pk=theirs.pk).update(team=Team.objects.get(slug="trust-and-safety"))
+    case = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    assert outsider.pk != agent.pk
+
+    response = signed_in(agent).post(
+        reverse("console-case-action", args=[case.pk]),
+        {"action": "merge", "into": theirs.number},
+    )
+
+    assert response.status_code == 400
+    assert f"No case {theirs.number}." in response.content.decode()
+    assert Case.objects.get(pk=case.pk).merged_into_id is None

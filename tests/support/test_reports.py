@@ -370,3 +370,24 @@ def test_the_api_reports_and_decides(
     assert decided.status_code == 200
     assert decided.json()["status"] == "warned"
     assert with_token(buyer).get("/reports").json()[0]["status"] == "warned"
+
+
+def test_a_reports_case_page_offers_no_reply_and_no_customer_status(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """A report's case has no conversation: QA found "The customer sees: 'Solved'" and a
+    "Reply to the customer" form whose sending answered 400 "This case has no
+    conversation to answer in."."""
+    filing = report_actions.report_message(buyer, scam_to(buyer, seller, product).pk, "scam")
+    request = support_actions.open_request(buyer, "Help", "Where is my parcel?")
+    helper = factories.agent_in_team("customer-service", username="cs")
+
+    report_page = signed_in(safety_agent).get(reverse("console-case", args=[filing.report.case_id]))
+    request_page = signed_in(helper).get(reverse("console-case", args=[request.pk]))
+
+    assert report_page.status_code == 200
+    assert "Reply to the customer" not in report_page.content.decode()
+    assert "The customer sees" not in report_page.content.decode()
+    assert 'data-testid="no-conversation"' in report_page.content.decode()
+    assert "Reply to the customer" in request_page.content.decode()
+    assert "The customer sees: “Waiting for an agent”" in request_page.content.decode()

@@ -333,7 +333,7 @@ def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             changed = actions.set_case_priority(agent, found.pk, request.POST.get("priority"))
             done = f"Priority: {CasePriority(changed.priority).label}."
         elif action == "merge":
-            kept = actions.merge_cases(agent, found.pk, request.POST.get("into", "").strip())
+            kept = _merge(agent, found, request.POST.get("into", "").strip())
             messages.success(request, f"{found.number} is merged into this case.")
             return redirect("console-case", kept.pk)
         elif action == "split":
@@ -348,6 +348,21 @@ def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
         return _case_page(request, agent, _case(agent, found.pk), error=error, status=error.status)
     messages.success(request, done)
     return redirect("console-case", found.pk)
+
+
+def _merge(agent: User, duplicate: Case, into: str) -> Case:
+    """ "Duplicate of": the case found by _case is this page's own, so a NotFound here is
+    the number the agent typed — a form error beside the field, not the site's 404 page
+    (a case of another team reads the same as none, as everywhere)."""
+    try:
+        return actions.merge_cases(agent, duplicate.pk, into)
+    except NotFound:
+        number = into[3:] if into.upper().startswith("CS-") else into
+        if not into:
+            message = "Type the number of the case this one duplicates, like CS-123."
+        else:
+            message = f"No case CS-{number}." if number.isdigit() else f"No case {into}."
+        raise InvalidInput(message, code="case_not_found") from None
 
 
 @login_required
