@@ -36,6 +36,7 @@ from messagecenter.notifications import actions as notification_actions
 from messagecenter.notifications import queries as broadcast_queries
 from messagecenter.realtime.models import UserEvent
 from messagecenter.support import queries as support_queries
+from messagecenter.support import report_actions
 from messagecenter.support.models import Claim
 from tests import factories
 
@@ -150,7 +151,7 @@ def test_sign_in_help_lists_every_demo_account_and_the_password() -> None:
         "  seller  pixelpine  Pixel & Pine Electronics: a new question about an order, one past "
         "its deadline\n"
         "  agent   agent      the console: an open, a pending and a solved case, a claim, notes, "
-        "canned responses\n"
+        "canned responses; reports filed in the demo (Trust & safety)\n"
         "  admin   admin      the Django admin at /admin/\n"
     )
 
@@ -530,3 +531,23 @@ def test_a_seller_past_the_deadline_one_within_it_and_an_open_claim() -> None:
     # Priya (claims team too) finds it waiting on the seller, beside alice's tent case.
     waiting_cases = [case.pk for case in support_queries.queue_page(agent, "waiting").cases]
     assert claim.pk in waiting_cases
+
+
+@pytest.mark.usefixtures("_demo")
+def test_a_report_alice_files_reaches_the_agents_queue_and_can_be_assigned_to_her() -> None:
+    """QA: the demo's Trust & safety team had no members, so alice's report of the
+    phishing message was a 404 for `agent`, and on admin's page "Assign to" was empty."""
+    alice, agent = User.objects.get(username="alice"), User.objects.get(username="agent")
+    phishing = Message.objects.get(body__contains="verify your identity")
+
+    case = report_actions.report_message(alice, phishing.pk, "scam").report.case
+    client = Client()
+    client.force_login(agent)
+    page = client.get(f"/console/cases/{case.pk}/")
+
+    assert case.team.name == "Trust & safety"
+    assert page.status_code == 200
+    assert case.pk in [row.pk for row in support_queries.queue_page(agent, "unassigned").cases]
+    assert support_queries.team_agents(case) == [agent]
+    taken = client.post(f"/console/cases/{case.pk}/actions/", {"action": "take"})
+    assert taken.status_code == 302

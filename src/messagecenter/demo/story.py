@@ -75,7 +75,8 @@ SIGN_INS: tuple[SignInHint, ...] = (
     SignInHint(
         Role.AGENT,
         "agent",
-        "the console: an open, a pending and a solved case, a claim, notes, canned responses",
+        "the console: an open, a pending and a solved case, a claim, notes, canned responses; "
+        "reports filed in the demo (Trust & safety)",
     ),
     SignInHint(Role.ADMIN, "admin", "the Django admin at /admin/"),
 )
@@ -239,13 +240,16 @@ def _story_clock(now: datetime) -> Iterator[_StoryClock]:
 
 def _staff_customer_service(people: dict[str, User]) -> None:
     """Priya and Omar answer customer service, with the team's canned responses; Priya
-    also decides guarantee claims (the claims team)."""
+    also decides guarantee claims (the claims team) and reviews reports (Trust & safety):
+    `agent` is the demo's one sign-in to the console, so a report someone files in the
+    demo reaches her queue, and its "Assign to" lists her."""
     team = support_actions.team_for("request")
     TeamMember.objects.bulk_create(
         [
             TeamMember(team=team, agent=people["agent"]),
             TeamMember(team=team, agent=people["omar"]),
             TeamMember(team=support_actions.team_for("claim"), agent=people["agent"]),
+            TeamMember(team=support_actions.team_for("report"), agent=people["agent"]),
         ]
     )
     for title, body in (
