@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
@@ -22,6 +23,7 @@ from messagecenter.conversations.models import (
     Kind,
     Message,
     Participant,
+    ParticipantRole,
 )
 from messagecenter.conversations.presentation import message_url
 from messagecenter.hub import queries as hub_queries
@@ -257,6 +259,47 @@ def test_an_agent_sees_the_customer_without_the_official_badge_after_answering(
     assert agent_list.count('<span class="badge badge--official">Official</span>') == 1
     assert '<span class="conversation__from">Customer service</span>' in buyer_list
     assert buyer_list.count('<span class="badge badge--official">Official</span>') == 2
+
+
+OFFICIAL_BADGE = '<span class="badge badge--official">Official</span>'
+# The shop's name, and next to it anything but the badge.
+SHOP_WITHOUT_BADGE = (
+    r'<span class="conversation__from">Acme Kitchen</span>\s*<(?!span class="badge)'
+)
+
+
+def test_a_marketplace_notice_to_a_buyer_and_seller_lends_the_seller_no_badge(
+    client: Client, buyer: User, question: Message, seller: User
+) -> None:
+    """The row's name is the shop's, so the badge of the marketplace's notice (the last
+    message) goes with the preview's "Marketplace", as on the conversation's page: a shop
+    named like the marketplace must never be shown as official (docs/safety.md)."""
+    actions.post_marketplace_message(question.conversation_id, "No answer yet from Acme Kitchen.")
+
+    text = page_text(signed_in(client, buyer).get(MESSAGE_CENTER))
+
+    assert re.search(SHOP_WITHOUT_BADGE, text)
+    assert f"Marketplace {OFFICIAL_BADGE}: No answer yet from Acme Kitchen." in text
+    # The footer's explanation, and the preview's.
+    assert text.count(OFFICIAL_BADGE) == 2
+
+
+def test_customer_service_in_a_claim_lends_the_seller_no_badge(
+    client: Client, buyer: User, seller: User, agent: User
+) -> None:
+    order = factories.OrderFactory(buyer=buyer)
+    claim = actions.start_claim_conversation(
+        buyer, order, seller.storefront, "Claim: never arrived", "The parcel never came."
+    )
+    with transaction.atomic():
+        actions.add_participants(claim.conversation_id, [(agent, ParticipantRole.AGENT)])
+    actions.send_message(agent, claim.conversation_id, "We are looking into it.")
+
+    text = page_text(signed_in(client, buyer).get(MESSAGE_CENTER))
+
+    assert re.search(SHOP_WITHOUT_BADGE, text)
+    assert f"Customer Service {OFFICIAL_BADGE}: We are looking into it." in text
+    assert text.count(OFFICIAL_BADGE) == 2
 
 
 def test_a_reply_to_a_trashed_conversation_says_it_moved_it_back(

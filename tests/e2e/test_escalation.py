@@ -104,6 +104,15 @@ def test_a_silent_seller_the_countdown_then_customer_service_steps_in(
     expect(answer).to_contain_text("will refund you if the parcel does not arrive")
     expect(answer).to_contain_text("Official")
 
+    # In her list, the marketplace's notice lends the seller's name no Official badge.
+    page.goto(f"{server.url}/message-center/")
+    row = page.locator(
+        ".conversation",
+        has=page.locator(f'a[href="/message-center/conversations/{question.conversation_id}/"]'),
+    )
+    expect(row.locator(".conversation__from")).to_have_text(seller.public_name)
+    expect(row.locator(".conversation__top .badge--official")).to_have_count(0)
+
 
 def test_the_countdown_runs_without_reload_and_the_page_follows_the_deadline(
     live_server: LiveServer,

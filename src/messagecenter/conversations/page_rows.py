@@ -29,9 +29,12 @@ from messagecenter.conversations.models import (
     Attachment,
     Message,
     Participant,
-    ParticipantRole,
 )
-from messagecenter.conversations.presentation import counterpart, last_message_preview
+from messagecenter.conversations.presentation import (
+    counterpart,
+    counterpart_is_marketplace,
+    last_message_preview,
+)
 from messagecenter.rows import MAX_ID
 from messagecenter.web.dates import full_time, local_full_time, local_list_time
 
@@ -69,6 +72,10 @@ class ConversationRow:
     subject: str
     unread_count: str
     counterpart: str
+    # The badge beside the counterpart's name: only when that name is the marketplace's
+    # own ("Marketplace", "Customer service"), never beside a buyer's or a storefront's,
+    # whoever wrote the last message — a shop named like the marketplace must never be
+    # shown as official (docs/safety.md).
     counterpart_is_official: bool
     # The safety check's reasons when the last message is someone else's and was warned
     # (the "Possible scam" chip's tooltip); None for no chip.
@@ -80,6 +87,10 @@ class ConversationRow:
     # without messages.
     preview_from: str
     preview: str | None
+    # The badge beside `preview_from`: the last message is official (the marketplace's or
+    # customer service's), as the conversation's page badges its sender; not when the
+    # counterpart already carries it, nor on one's own message ("You").
+    preview_is_official: bool
     # A customer-service case's label for the row (hooks.row_statuses), if any.
     row_status: Any
     is_selected: bool
@@ -120,19 +131,18 @@ def conversation_row(
 ) -> ConversationRow:
     conversation = participant.conversation
     last = conversation.last_message
-    last_is_official = last is not None and last.is_official
-    # A buyer, as a seller or an agent sees them, never gets the Official badge, even when
-    # the last message was the agent's own official reply.
-    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
+    counterpart_is_official = counterpart_is_marketplace(participant)
     shows_warning = (
         last is not None
         and last.is_warned
         and last.sender_id != user_id
         and not getattr(participant, "last_message_hidden", False)
     )
-    preview_from, preview = "", None
+    preview_from, preview, preview_is_official = "", None, False
     if last is not None:
-        preview_from = "You" if last.sender_id == user_id else last.sender_name
+        is_mine = last.sender_id == user_id
+        preview_from = "You" if is_mine else last.sender_name
+        preview_is_official = last.is_official and not is_mine and not counterpart_is_official
         preview = truncated(last_message_preview(participant), PREVIEW_CHARACTERS)
     return ConversationRow(
         participant=participant,
@@ -141,8 +151,7 @@ def conversation_row(
         subject=conversation.subject,
         unread_count=str(participant.unread_count) if participant.unread_count else "",
         counterpart=counterpart(participant),
-        counterpart_is_official=last_is_official
-        and not (is_serving_buyer and conversation.buyer is not None),
+        counterpart_is_official=counterpart_is_official,
         scam_warning="".join(f"{reason.get('text', '')} " for reason in last.safety_reasons)
         if shows_warning and last is not None
         else None,
@@ -150,6 +159,7 @@ def conversation_row(
         last_activity=Moment.of(participant.last_activity_at, today),
         preview_from=preview_from,
         preview=preview,
+        preview_is_official=preview_is_official,
         row_status=getattr(participant, "row_status", None),
         is_selected=conversation.pk in selected,
     )

@@ -37,6 +37,18 @@ def counterpart(participant: Participant) -> str:
     return "Marketplace"
 
 
+def counterpart_is_marketplace(participant: Participant) -> bool:
+    """Whether `counterpart` names the marketplace itself ("Customer service",
+    "Marketplace"), the only counterpart the Official badge may stand beside: a buyer or a
+    storefront never, whoever wrote the last message — a shop named like the marketplace
+    must not look official (docs/safety.md)."""
+    conversation = participant.conversation
+    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
+    if is_serving_buyer and conversation.buyer is not None:
+        return False
+    return conversation.storefront is None
+
+
 def message_url(conversation_id: int, message_id: int) -> str:
     """A link to one message (a search result, the e-mail reference checker, a reply by
     e-mail): the page of its conversation that shows it — the page shows the newest
