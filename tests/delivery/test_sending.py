@@ -115,6 +115,25 @@ def test_agents_get_no_email_and_buyers_get_customer_service_replies(
     ]
 
 
+def test_an_admins_answer_from_the_console_is_e_mailed_from_customer_service(
+    buyer: User, inbox: Handler
+) -> None:
+    """Whoever answers for customer service, an administrator too, is "Customer Service"
+    to the customer (docs/support.md): never their own name in the subject or the text."""
+    from messagecenter.accounts.models import Role
+    from messagecenter.support import actions as support_actions
+
+    admin = factories.UserFactory(role=Role.ADMIN, is_staff=True, display_name="Site administrator")
+    case = support_actions.open_request(buyer, "Pending charge", "Why is it pending?")
+    Email.objects.all().delete()
+    support_actions.reply_to_case(admin, case.pk, "It goes away within a week.")
+
+    assert send_due_emails() == 1
+    [received] = inbox.received
+    assert received.message["Subject"] == "Customer Service: Pending charge"
+    assert "Site administrator" not in received.text() + received.html()
+
+
 def test_buyer_seller_messages_wait_for_a_quiet_period_then_go_as_one_digest(
     buyer: User, seller: User, product: Product, inbox: Handler
 ) -> None:

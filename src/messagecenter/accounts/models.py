@@ -63,9 +63,10 @@ class User(AbstractUser):
         storefront = getattr(self, "storefront", None)
         if storefront is not None:
             return str(storefront.name)
-        if self.role == Role.AGENT and not settings.SUPPORT_SHOW_AGENT_NAMES:
-            # Customers never learn an agent's own name unless the operator chooses
-            # (docs/support.md); agents see each other's in the console.
+        if self.answers_as_customer_service and not settings.SUPPORT_SHOW_AGENT_NAMES:
+            # Customers never learn the name of whoever answers for customer service
+            # unless the operator chooses (docs/support.md); agents see each other's in
+            # the console.
             return str(settings.SUPPORT_AGENT_PUBLIC_NAME)
         return self.display_name or self.get_full_name() or self.username
 
@@ -83,6 +84,14 @@ class User(AbstractUser):
     @property
     def is_agent(self) -> bool:
         return self.role == Role.AGENT
+
+    @property
+    def answers_as_customer_service(self) -> bool:
+        """Works in the support console and writes to customers as customer service: an
+        agent, or an administrator (who supervises every team). By role alone, as the
+        console lets people in and as their messages are Official; Django's `is_staff`
+        flag opens the admin site, not the console, and changes no one's name."""
+        return self.role in (Role.AGENT, Role.ADMIN)
 
 
 class ApiToken(models.Model):
