@@ -3,6 +3,7 @@
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 import dkim
 from aiosmtpd.controller import Controller
@@ -56,6 +57,32 @@ def reply(
         )
         raw = signature + raw
     return raw
+
+
+def forged_and_own(address: str, holder_email: str, own_text: str) -> tuple[Any, Any]:
+    """Two e-mails by SMTP to one relay address: a forger's, "From" someone else with a
+    subject and text naming the forger's address (alice@forger.example, envelope
+    bounces@forger.example), then the account holder's own. Their InboundEmail rows."""
+    from messagecenter.delivery.inbound.actions import receive_email
+
+    forged = receive_email(
+        reply(
+            sender="Alice <alice@forger.example>",
+            to=address,
+            text="Pay me at alice@forger.example.",
+            subject="Urgent: write to alice@forger.example",
+        ),
+        route="smtp",
+        recipients=[address],
+        envelope_from="bounces@forger.example",
+    )
+    own = receive_email(
+        reply(sender=holder_email, to=address, text=own_text, subject="Re: the lamp"),
+        route="smtp",
+        recipients=[address],
+        envelope_from=holder_email,
+    )
+    return forged, own
 
 
 def send(listener: Controller, raw: bytes, *, mail_from: str, to: str) -> None:

@@ -14,12 +14,11 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
-from messagecenter.delivery.inbound.actions import receive_email
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.rendering import reply_address
 from messagecenter.marketplace.models import Product
 from tests.delivery.dns import DkimKey, DnsServer
-from tests.delivery.replies import QUOTED_HISTORY, reply
+from tests.delivery.replies import QUOTED_HISTORY, forged_and_own, reply
 
 pytestmark = pytest.mark.django_db
 
@@ -160,23 +159,7 @@ def test_a_forgers_address_and_words_are_never_shown_to_the_account_holder(
     settings.INBOUND_REQUIRE_AUTHENTICATION = False
     conversation_id, address = seller_address(buyer, seller, product)
     # Someone who learnt the seller's relay address writes to it as another person.
-    forged = receive_email(
-        reply(
-            sender="Alice <alice@forger.example>",
-            to=address,
-            text="Pay me at alice@forger.example.",
-            subject="Urgent: write to alice@forger.example",
-        ),
-        route="smtp",
-        recipients=[address],
-        envelope_from="bounces@forger.example",
-    )
-    own = receive_email(
-        reply(sender=seller.email, to=address, text="On its way.", subject="Re: the lamp"),
-        route="smtp",
-        recipients=[address],
-        envelope_from=seller.email,
-    )
+    forged, own = forged_and_own(address, seller.email, "On its way.")
     assert (forged.status, forged.reason_code, forged.from_account_holder) == (
         "refused",
         "sender_mismatch",

@@ -21,7 +21,6 @@ from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Participant
-from messagecenter.delivery.inbound.actions import receive_email
 from messagecenter.delivery.models import Email, EmailKind
 from messagecenter.delivery.rendering import reply_address
 from messagecenter.delivery.sender import send_due_emails
@@ -34,7 +33,7 @@ from messagecenter.safety import actions as safety_actions
 from tests import factories
 from tests.api.helpers import with_token
 from tests.conversations.helpers import snapshot
-from tests.delivery.replies import reply
+from tests.delivery.replies import forged_and_own
 from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
@@ -292,23 +291,7 @@ def test_a_forgers_address_is_not_in_the_account_holder_s_export(
         Participant.objects.get(conversation_id=question.conversation_id, user=seller)
     )
     assert address is not None
-    receive_email(
-        reply(
-            sender="alice@forger.example",
-            to=address,
-            text="Pay me at alice@forger.example.",
-            subject="Urgent: write to alice@forger.example",
-        ),
-        route="smtp",
-        recipients=[address],
-        envelope_from="bounces@forger.example",
-    )
-    receive_email(
-        reply(sender=seller.email, to=address, text="Brand new.", subject="Re: the lamp"),
-        route="smtp",
-        recipients=[address],
-        envelope_from=seller.email,
-    )
+    forged_and_own(address, seller.email, "Brand new.")
 
     files = unzip(built(seller).file.read())
     replies = section(files, "email.json")["replies_by_email"]
