@@ -26,15 +26,7 @@ def last_message_preview(participant: Participant) -> str:
 def counterpart(participant: Participant) -> str:
     """Who the conversation is with, as this person sees it: the buyer for a seller or an
     agent, the seller's storefront for a buyer, else the marketplace itself."""
-    conversation = participant.conversation
-    is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
-    if is_serving_buyer and conversation.buyer is not None:
-        return conversation.buyer.public_name
-    if conversation.storefront is not None:
-        return str(conversation.storefront.name)
-    if conversation.kind == Kind.CUSTOMER_SERVICE:
-        return "Customer service"
-    return "Marketplace"
+    return _counterpart(participant)[0]
 
 
 def counterpart_is_marketplace(participant: Participant) -> bool:
@@ -42,11 +34,20 @@ def counterpart_is_marketplace(participant: Participant) -> bool:
     "Marketplace"), the only counterpart the Official badge may stand beside: a buyer or a
     storefront never, whoever wrote the last message — a shop named like the marketplace
     must not look official (docs/safety.md)."""
+    return _counterpart(participant)[1]
+
+
+def _counterpart(participant: Participant) -> tuple[str, bool]:
+    """The counterpart's name, and whether it is the marketplace's own."""
     conversation = participant.conversation
     is_serving_buyer = participant.role in (ParticipantRole.SELLER, ParticipantRole.AGENT)
     if is_serving_buyer and conversation.buyer is not None:
-        return False
-    return conversation.storefront is None
+        return conversation.buyer.public_name, False
+    if conversation.storefront is not None:
+        return str(conversation.storefront.name), False
+    if conversation.kind == Kind.CUSTOMER_SERVICE:
+        return "Customer service", True
+    return "Marketplace", True
 
 
 def message_url(conversation_id: int, message_id: int) -> str:
