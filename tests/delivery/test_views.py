@@ -240,6 +240,19 @@ def test_references_survive_typing_mistakes_but_not_made_up_checks() -> None:
     assert references.parse(references.for_broadcast(7, 7), 7) == references.Reference("B", 7)
 
 
+def test_look_alikes_are_forgiven_where_the_reference_cannot_mean_the_other() -> None:
+    # The id 1025 is "101": a zero and two ones to mistype.
+    reference = references.for_message(1025, 7, is_official=True)
+    assert reference.startswith("MC-O101-")
+    # The kind is a letter (O, P, B, M), the id and check are in an alphabet without O, I, L.
+    typed = "mc-0lOI-" + reference[len("MC-O101-") :]
+    assert references.parse(typed, 7) == references.Reference("O", 1025)
+    assert references.parse(typed, 8) is None
+    broadcast = references.for_broadcast(1025, 7)
+    assert references.parse(broadcast.replace("MC-B", "MC-8"), 7) == references.Reference("B", 1025)
+    assert references.parse(broadcast.replace("MC-B", "MC-8"), 8) is None
+
+
 SPELLINGS = {
     "as printed": lambda reference: reference,
     "spaces": lambda reference: reference.replace("-", " "),
@@ -252,6 +265,11 @@ SPELLINGS = {
     "no-break spaces": lambda reference: reference.replace("-", "\u00a0"),
     "one separator left out": lambda reference: reference.replace("-", "", 1),
     "lower case, O for 0": lambda reference: reference.lower().replace("0", "o"),
+    # The kind is a letter, never a digit: a zero where the O goes can only mean O.
+    "a zero for the kind's O": lambda reference: reference.replace("MC-O", "MC-0"),
+    "a zero for the O, no separators": lambda reference: reference.replace("-", "").replace(
+        "MCO", "MC0"
+    ),
     "in quotes": lambda reference: f"\u201c{reference}\u201d",
     "with the footer's words": lambda reference: f"Reference {reference}.",
     "with Ref.": lambda reference: f"(Ref. {reference})",
@@ -292,6 +310,8 @@ NOT_REFERENCES = {
     "a slash inside": lambda reference: reference.replace("-", "/"),
     "two references run together": lambda reference: reference + reference,
     "a Cyrillic O": lambda reference: reference.replace("MC-O", "MC-\u041e"),
+    # 8 stands for B, the broadcasts' letter: the signature is for O, so it stays refused.
+    "an 8 for the kind": lambda reference: reference.replace("MC-O", "MC-8"),
 }
 
 

@@ -36,7 +36,12 @@ _COMPACT = re.compile(r"^MC([MBOP])([0-9A-Z]{5,21})$")
 _LABEL = re.compile(r"^REF(?:ERENCE)?[.:]?(?=MC)")
 _PUNCTUATION_AROUND = re.compile(r"^[^0-9A-Z]+|[^0-9A-Z]+$")
 _LONGEST_NUMBER = 13
+# The id and the check are in ALPHABET, which has no O, I or L: typed, they can only mean
+# 0 and 1 (Crockford's base32 forgives the same three).
 _TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# The kind is one of four letters and never a digit: a 0 there can only be the O of a
+# marketplace e-mail, an 8 only the B of a broadcast.
+_KIND_TYPOS = {"0": OFFICIAL, "8": BROADCAST}
 # Characters people (and word processors) put where the reference has a hyphen or nothing:
 # every Unicode dash, the minus sign, the soft hyphen; spaces of any kind, and the invisible
 # format characters a copy from a web page or PDF brings along.
@@ -63,12 +68,15 @@ def parse(text: str, recipient_id: int) -> Reference | None:
     """A reference as people type it that verifies for this recipient, or None.
 
     Forgiven: any case, spaces, any kind of dash or none at all between the parts, the
-    punctuation and the "Reference"/"Ref." copied around it, O for 0, I or L for 1. What
+    punctuation and the "Reference"/"Ref." copied around it, O for 0, I or L for 1 in the
+    id and the check, 0 for the O and 8 for the B of the kind. What
     is left must still be, character for character, one reference signed for this
     recipient: forgiving the spelling never makes a signature verify."""
     compact = _compact(text)
     if compact is None:
         return None
+    if compact[2:3] in _KIND_TYPOS:
+        compact = compact[:2] + _KIND_TYPOS[compact[2]] + compact[3:]
     match = _COMPACT.match(compact)
     if match is None:
         return None
