@@ -100,7 +100,7 @@ def test_a_claim_filed_answered_and_granted_shows_its_refund_to_both(
     panel.get_by_label(re.compile(r"^Reasons")).fill("The parcel was lost in transit.")
     panel.get_by_role("button", name="Record the decision").click()
     expect(agent.locator("#case-error")).to_contain_text(
-        "The refund is more than nothing and at most the order's total, 129.99 USD."
+        "Enter a refund amount of at most the order's total, 129.99 USD."
     )
     assert not Refund.objects.exists()
     assert Claim.objects.get().stage == "decision"

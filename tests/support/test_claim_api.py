@@ -76,6 +76,14 @@ def test_file_respond_decide_and_appeal_through_the_api(
         {"outcome": "granted", "reasons": "Lost.", "refund_cents": order.total_cents + 1},
     )
     assert error_of(too_much) == (400, "invalid_refund_amount")
+    nothing = dana.post(
+        f"/agent/claims/{claim['id']}/decision",
+        {"outcome": "granted", "reasons": "Lost.", "refund_cents": 0},
+    )
+    assert error_of(nothing) == (400, "invalid_refund_amount")
+    assert nothing.json()["error"]["message"].startswith(
+        "Enter a refund amount above 0.00 USD, at most the order's total,"
+    )
     granted = dana.post(
         f"/agent/claims/{claim['id']}/decision",
         {"outcome": "granted", "reasons": "Lost.", "refund_cents": 1000},

@@ -141,6 +141,29 @@ def test_the_agent_grants_from_the_console_and_both_read_the_refund(
         assert "A refund of 12.50 USD to the buyer is recorded" in conversation.content.decode()
 
 
+@pytest.mark.parametrize("typed", ["", "0", "0.00", "-5"])
+def test_a_grant_without_a_refund_says_what_amount_is_needed(
+    buyer: User, seller: User, product: Product, clock: Clock, typed: str
+) -> None:
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+
+    refused = signed_in(agent).post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
+    )
+
+    assert refused.status_code == 400
+    assert (
+        "Enter a refund amount above 0.00 USD, at most the order&#x27;s total, "
+        f"{order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
+    ) in refused.content.decode()
+    assert not Refund.objects.exists()
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
 def test_the_buyer_appeals_from_the_claim_page(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

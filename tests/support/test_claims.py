@@ -382,8 +382,37 @@ def test_a_refund_above_the_order_total_is_refused(
         )
 
     assert refused.value.code == "invalid_refund_amount"
+    assert refused.value.message == (
+        f"Enter a refund amount of at most the order's total, {order.total_cents / 100:,.2f} USD."
+    )
     assert not Refund.objects.exists()
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
+@pytest.mark.parametrize("refund_cents", [None, 0, -100])
+def test_a_grant_without_a_refund_is_refused_saying_what_is_needed(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    claims_agent: User,
+    refund_cents: int | None,
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+
+    with pytest.raises(InvalidInput) as refused:
+        claim_actions.decide_claim(
+            claims_agent, claim.pk, "granted", "Yes.", refund_cents=refund_cents
+        )
+
+    assert refused.value.code == "invalid_refund_amount"
+    assert refused.value.message == (
+        "Enter a refund amount above 0.00 USD, at most the order's total, "
+        f"{order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
+    )
+    assert not Refund.objects.exists()
 
 
 def test_a_silent_seller_sends_the_claim_to_a_decision_at_the_deadline_to_the_second(

@@ -372,17 +372,27 @@ def _refund_amount(claim: Claim, outcome: str, refund_cents: Any) -> int:
         if refund_cents not in (None, "", 0, "0"):
             raise InvalidInput("A denied claim refunds nothing.", code="refund_on_denial")
         return claim.refunded_cents
+    total = _money(claim.order.total_cents, claim.order)
+    # Said in the order's currency, as the agent's form asks for it (the API's cents are
+    # the same amount).
+    needed = (
+        f"Enter a refund amount above {_money(0, claim.order)}, at most the order's total, "
+        f"{total}: a granted claim refunds the buyer."
+    )
+    if refund_cents is None or refund_cents == "":
+        raise InvalidInput(needed, code="invalid_refund_amount")
     try:
         amount = int(refund_cents)
     except (TypeError, ValueError):
         raise InvalidInput(
-            "A granted claim needs the refund amount, in cents.", code="invalid_refund_amount"
+            "Write the refund amount as a whole number of cents, e.g. 1299 for 12.99.",
+            code="invalid_refund_amount",
         ) from None
-    total = claim.order.total_cents
-    if not 0 < amount <= total:
+    if amount <= 0:
+        raise InvalidInput(needed, code="invalid_refund_amount")
+    if amount > claim.order.total_cents:
         raise InvalidInput(
-            f"The refund is more than nothing and at most the order's total, "
-            f"{_money(total, claim.order)}.",
+            f"Enter a refund amount of at most the order's total, {total}.",
             code="invalid_refund_amount",
         )
     return amount

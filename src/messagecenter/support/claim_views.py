@@ -227,8 +227,11 @@ def decide(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     return redirect(f"{reverse('console-case', args=[found.pk])}#claim")
 
 
-def _cents(amount: Any) -> int:
-    """ "12.99" (the order's currency) as 1299 cents."""
+def _cents(amount: Any) -> int | None:
+    """ "12.99" (the order's currency) as 1299 cents; None when left empty (the action
+    says what is needed, in the order's currency)."""
+    if not str(amount).strip():
+        return None
     try:
         value = Decimal(str(amount).strip().replace(",", ""))
     except InvalidOperation:
