@@ -210,6 +210,11 @@ AUTH_USER_MODEL = "accounts.User"
 # an attacker cannot spend the server's CPU on the (deliberately slow) password hasher.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Django's password check, which also tells the sign-in page about a suspended account
+    # whose right password was given (docs/accounts.md#a-suspended-account).
+    "messagecenter.accounts.authentication_backends.PasswordBackend",
+    # Never reached with a password (the one above decides every one): kept so that the
+    # browsers signed in through it before stay signed in (a session names its backend).
     "django.contrib.auth.backends.ModelBackend",
     # A passkey alone (docs/accounts.md#passkeys), after the limits' check above.
     "messagecenter.accounts.authentication_backends.PasskeyBackend",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
+from messagecenter.safety import actions as safety_actions
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,66 @@ def test_a_huge_password_is_refused_without_hashing(buyer: User, hashes: list[st
     assert response.status_code == 200
     assert hashes == []
     assert "password" in response.context["form"].errors
+
+
+SUSPENDED = "This account is suspended, so it cannot sign in"
+
+
+def test_a_suspended_account_s_right_password_is_told_the_account_is_suspended(
+    buyer: User, hashes: list[str]
+) -> None:
+    safety_actions.suspend(buyer)
+
+    response = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "alice", "password": PASSWORD})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert SUSPENDED in page
+    assert "contact customer service" in page
+    assert "do not match an account" not in page
+    assert "_auth_user_id" not in response.client.session
+    # One hash, as for any attempt.
+    assert hashes == [PASSWORD]
+
+
+def test_a_wrong_password_for_a_suspended_account_reads_as_any_wrong_password(
+    buyer: User, other_buyer: User, hashes: list[str]
+) -> None:
+    safety_actions.suspend(buyer)
+
+    suspended = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "alice", "password": "wrong"})
+    active = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "bob", "password": "wrong"})
+    unknown = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "nobody", "password": "wrong"})
+
+    assert suspended.status_code == active.status_code == unknown.status_code == 200
+    assert suspended.context["form"].errors == active.context["form"].errors
+    assert suspended.context["form"].errors == unknown.context["form"].errors
+    assert SUSPENDED not in suspended.content.decode()
+    # The same cost too: one hash each.
+    assert hashes == ["wrong", "wrong", "wrong"]
+
+
+def test_a_paused_username_is_paused_before_anyone_learns_it_is_suspended(
+    buyer: User, hashes: list[str]
+) -> None:
+    safety_actions.suspend(buyer)
+    for number in range(10):
+        sign_in("alice", "wrong", f"192.0.2.{number + 1}")
+    hashed = len(hashes)
+
+    response = Client(REMOTE_ADDR=HOME).post(LOGIN, {"username": "alice", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert SUSPENDED not in response.content.decode()
+    assert len(hashes) == hashed
+    # The right password of a suspended account is a failed sign-in too: it counts.
+    assert AccessAttempt.objects.filter(username="alice").exists()
+
+
+def test_people_signed_in_before_the_password_check_changed_stay_signed_in(
+    buyer: User,
+) -> None:
+    client = Client()
+    client.force_login(buyer, backend="django.contrib.auth.backends.ModelBackend")
+
+    assert client.get("/message-center/").status_code == 200

@@ -25,6 +25,7 @@ from messagecenter.accounts import (
     time_zones,
     two_factor,
 )
+from messagecenter.accounts.authentication_backends import is_suspended_sign_in
 from messagecenter.accounts.models import User
 from messagecenter.accounts.passkey_actions import NAME_MAX_CHARS as PASSKEY_NAME_MAX_CHARS
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
@@ -47,7 +48,22 @@ class SignInForm(AuthenticationForm):
         # One message whether the username exists or not.
         "invalid_login": "That username and password do not match an account. Check both "
         "and try again, or reset your password.",
+        # Only ever after the right password (authentication_backends.PasswordBackend):
+        # a wrong one gets invalid_login, whether the account is suspended or not.
+        "suspended": "This account is suspended, so it cannot sign in: customer service "
+        "suspended it after reviewing messages it sent. If you think this is a mistake, "
+        "contact customer service.",
     }
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            if error.code == "invalid_login" and is_suspended_sign_in(self.request):
+                raise forms.ValidationError(
+                    self.error_messages["suspended"], code="suspended"
+                ) from None
+            raise
 
 
 class SignInView(LoginView):
