@@ -211,3 +211,28 @@ def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_scr
 
     assert len(checks) > 0
     assert not problems, "\n".join(problems)
+
+
+def test_the_agent_console_fits_a_320_pixel_screen_whether_available_for_chat_or_away(
+    live_server: LiveServer, phone: Page
+) -> None:
+    """WCAG's reflow is measured at 320 CSS pixels: the console's navigation with its
+    "Available for chat" switch, in both states, on every console page."""
+    story.load_demo()
+    phone.set_viewport_size({"width": 320, "height": 640})
+    sign_in(phone, live_server, "agent")
+    tent = Case.objects.get(subject__startswith="Tent delivery failed")
+    paths = ["/console/", f"/console/cases/{tent.pk}/", "/console/canned-responses/"]
+
+    problems = []
+    for state in ("Away", "Available for chat"):
+        phone.goto(live_server.url + "/console/")
+        if state == "Available for chat":
+            phone.get_by_role("button", name="Available for chat").click()
+        expect(phone.get_by_test_id("chat-availability")).to_have_text(state)
+        for path in paths:
+            phone.goto(live_server.url + path)
+            if overflow := page_overflow(phone):
+                problems.append(f"{state}, {path}: {overflow}")
+
+    assert not problems, "\n".join(problems)
