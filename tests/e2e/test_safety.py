@@ -8,11 +8,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.demo import story
+from messagecenter.support import report_actions
 from messagecenter.support.models import Report
 from tests import factories
+from tests.e2e.helpers import VIEWPORTS, browser_page
+from tests.e2e.helpers import sign_in as helpers_sign_in
+from tests.e2e.test_accessibility import page_overflow
 from tests.e2e.test_demo_buyer import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,3 +101,34 @@ def test_alice_reports_the_demo_scam_and_an_agent_confirms_it(
     page.goto(f"{live_server.url}/message-center/?folder=customer_service")
     page.get_by_role("link", name=re.compile("Your report")).click()
     expect(page.get_by_text("We reviewed it and removed it")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_report_decision_is_a_radio_group_each_button_beside_its_label(
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+) -> None:
+    story.load_demo()
+    scam = Message.objects.get(sender__storefront__name="Marketplace Account Team")
+    alice = User.objects.get(username="alice")
+    filing = report_actions.report_message(alice, scam.pk, "scam")
+    page = browser_page(request, viewport)
+    helpers_sign_in(page, live_server, "agent")
+
+    page.goto(f"{live_server.url}/console/cases/{filing.report_id}/")
+
+    panel = page.get_by_test_id("report-panel")
+    for group in ("Decision", "When confirmed, the sender's account is"):
+        expect(panel.get_by_role("group", name=group)).to_be_visible()
+    radios = panel.get_by_role("radio")
+    assert radios.count() == 5
+    for index in range(radios.count()):
+        radio = radios.nth(index)
+        label = panel.locator(f"label[for='{radio.get_attribute('id')}']")
+        button, text = radio.bounding_box(), label.bounding_box()
+        assert button is not None
+        assert text is not None
+        # Beside it on the same line, not above it.
+        assert button["x"] + button["width"] <= text["x"], label.inner_text()
+        assert text["y"] < button["y"] + button["height"], label.inner_text()
+        assert button["y"] < text["y"] + text["height"], label.inner_text()
+    assert page_overflow(page) == ""
