@@ -254,3 +254,25 @@ def test_a_deadline_reads_as_the_end_of_a_day_where_it_falls_at_midnight() -> No
     midnight = datetime(2026, 12, 9, tzinfo=new_york)
     assert describe_due(midnight, new_york) == "the end of Tue, Dec 8 (EST)"
     assert describe_due(midnight, ZoneInfo("Europe/Berlin")) == "Wed, Dec 9, 6:00 AM CET"
+
+
+def test_the_sweep_s_notice_gives_each_side_the_deadline_in_their_own_zone(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """The buyer in Tokyo and the seller in New York read the one notice (on the page, in
+    the API and by e-mail, the same stored text): the deadline in both their zones, named,
+    as the marketplace writes a moment — never the worker's zone (the site's UTC)."""
+    User.objects.filter(pk=buyer.pk).update(time_zone="Asia/Tokyo")
+    User.objects.filter(pk=seller.pk).update(time_zone="America/New_York")
+    question = actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    due = datetime(2026, 12, 9, 5, 0, tzinfo=ZoneInfo("UTC"))  # midnight in New York
+    Participant.objects.filter(user=seller).update(response_due_at=due)
+
+    assert actions.pass_response_deadlines(now=due + timedelta(minutes=1)) == 1
+
+    notice = Message.objects.filter(conversation_id=question.conversation_id).latest("id")
+    assert (
+        "the answer was due within 2 business days, by Wed 9 Dec 2026, 2:00 PM JST "
+        "(Wed 9 Dec 2026, 12:00 AM EST)." in notice.body
+    )
+    assert "UTC" not in notice.body

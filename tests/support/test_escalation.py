@@ -1,7 +1,8 @@
 """A silent seller: the countdown, "Ask customer service to help", one request at a time
 (docs/escalation.md)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -58,6 +59,32 @@ def test_after_the_deadline_the_buyer_opens_a_request_about_the_conversation(
     context = queries.customer_context(case)
     assert [c.pk for c in context.conversations] == [question.conversation_id]
     counts_are_true()
+
+
+def test_the_request_writes_the_dates_in_the_buyer_s_zone_whatever_zone_is_active(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """The buyer's words, which agents read too: the moments as the site writes them into
+    a message (web/dates.py email_time), in the buyer's zone, named — not the zone active
+    when the request was made, nor a format of its own."""
+    User.objects.filter(pk=buyer.pk).update(time_zone="Asia/Tokyo")
+    buyer.refresh_from_db()
+    question = ask_about_order(buyer, product)
+    asked = datetime(2025, 11, 17, 9, 30, tzinfo=UTC)
+    due = datetime(2025, 11, 19, 5, 0, tzinfo=UTC)
+    Participant.objects.filter(user=seller).update(
+        awaiting_response_since=asked, response_due_at=due
+    )
+
+    with timezone.override(ZoneInfo("America/New_York")):
+        case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+
+    first = Message.objects.filter(conversation_id=case.conversation_id).order_by("id").first()
+    assert first is not None
+    assert (
+        "(asked Mon 17 Nov 2025, 6:30 PM JST; the answer was due by Wed 19 Nov 2025, "
+        "2:00 PM JST). Please help." in first.body
+    )
 
 
 def test_before_the_deadline_the_request_is_refused_with_the_date(

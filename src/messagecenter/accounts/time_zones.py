@@ -1,12 +1,16 @@
 """Each person's time zone (docs/accounts.md#time-zone): an IANA name on the account, the
 zone every page, API answer and e-mail of theirs shows dates in."""
 
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from messagecenter.web import dates
 
 if TYPE_CHECKING:
     from messagecenter.accounts.models import User
@@ -50,6 +54,21 @@ def zone_of(user: "User") -> ZoneInfo:
     """The person's zone; the default one if theirs left the tz database since it was
     chosen (names are retired now and then), so a page never fails over it."""
     return _zone(user.time_zone or default_time_zone())
+
+
+def for_readers(moment: datetime, *readers: "User") -> str:
+    """A moment written into a message that several people read (and receive by e-mail,
+    away from the site): in each reader's own zone, named, as an e-mail writes a moment
+    (web/dates.py email_time), the first reader's first and each other written once:
+    "Fri 4 Dec 2026, 2:05 PM EST (Sat 5 Dec 2026, 4:05 AM JST)". Never the zone of whoever
+    or whatever (a sweep, in the site's zone) caused the message."""
+    written: list[str] = []
+    for reader in readers:
+        with timezone.override(zone_of(reader)):
+            text = dates.email_time(moment)
+        if text not in written:
+            written.append(text)
+    return written[0] + "".join(f" ({other})" for other in written[1:])
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -23,12 +23,6 @@ def seller_response_due(seller_id: int, asked_at: datetime) -> datetime:
     )
 
 
-def time_zone_of(person: User) -> tzinfo:
-    """The time zone a person reads dates in, outside a request of theirs (the sweep's
-    message): their own (User.time_zone)."""
-    return calendar.time_zone_named(person.time_zone)
-
-
 def describe_due(due_at: datetime, zone: tzinfo | None = None) -> str:
     """A deadline as a person reads it, in their time zone (the current one by default):
     "the end of Tue, Dec 8 (EST)" when it falls at midnight there, as calendar deadlines

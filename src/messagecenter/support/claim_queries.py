@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.accounts.time_zones import zone_of
+from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import topics
 from messagecenter.conversations.models import Conversation, Message
 from messagecenter.errors import Conflict, MessageCenterError, NotAllowed, NotFound
@@ -106,17 +106,9 @@ def when(moment: datetime) -> str:
 
 def when_for_both(moment: datetime, buyer: User, seller: User) -> str:
     """A moment in a message of the claim's conversation, which the buyer and the seller
-    both read (and by e-mail, away from the site): in each one's own time zone
-    (accounts/time_zones.py), the zone named, the buyer's first — once when they share a
-    zone: "Fri 4 Dec 2026, 2:05 PM EST (Sat 5 Dec 2026, 4:05 AM JST)". Not the zone of
-    whoever caused the step, nor the site's (the sweep's)."""
-    written: list[str] = []
-    for reader in (buyer, seller):
-        with timezone.override(zone_of(reader)):
-            text = dates.email_time(moment)
-        if text not in written:
-            written.append(text)
-    return written[0] + "".join(f" ({other})" for other in written[1:])
+    both read: in each one's own time zone, the buyer's first (accounts/time_zones.py
+    for_readers)."""
+    return for_readers(moment, buyer, seller)
 
 
 def storefronts_of(order: Order) -> list[Storefront]:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.deadlines import describe_due
@@ -69,11 +70,12 @@ def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
                 f"({open_case.number}): follow it in your Customer service folder.",
                 code="already_asked_for_help",
             )
-        asked = describe_due(window.asked_at).removeprefix("the end of ")
+        # The buyer's words, read by them and by agents (and e-mailed to the buyer): in
+        # the buyer's own zone, named, whichever zone the request came in.
         body = (
             f"{window.seller_name} has not answered my message about “{conversation.subject}” "
-            f"(asked {asked}; the answer was due by {describe_due(window.due_at)}). "
-            "Please help."
+            f"(asked {for_readers(window.asked_at, buyer)}; the answer was due by "
+            f"{for_readers(window.due_at, buyer)}). Please help."
         )
         if note:
             body += f"\n\n{note}"

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
+from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations.actions.membership import lock_participants
 from messagecenter.conversations.actions.sending import post_marketplace_message
-from messagecenter.conversations.deadlines import describe_due, time_zone_of
 from messagecenter.conversations.models import Participant, ParticipantRole
 
 
@@ -69,12 +69,15 @@ def _pass_deadline(conversation_id: int, now: datetime) -> int:
             )
         }
         seller_name = people[seller.user_id].public_name
-        zone = time_zone_of(people[buyer.user_id]) if buyer is not None else None
+        # Both sides read this one message (and its e-mail): the deadline in each one's
+        # zone, the buyer's first — not the worker's.
+        readers = [people[buyer.user_id]] if buyer is not None else []
+        due = for_readers(seller.response_due_at, *readers, people[seller.user_id])
         days = settings.SELLER_RESPONSE_BUSINESS_DAYS
         post_marketplace_message(
             conversation_id,
             f"No answer yet from {seller_name}: the answer was due within {days} business "
-            f"days, by {describe_due(seller.response_due_at, zone)}. Customer service can now "
+            f"days, by {due}. Customer service can now "
             "step in — the buyer can ask for help from this conversation "
             "(“Ask customer service to help”).",
         )
