@@ -276,6 +276,23 @@ class ReturnLifecycle(RuleBasedStateMachine):
         ):
             assert return_request.refunds.filter(status=RefundStatus.ISSUED).count() == 1
 
+    @invariant()
+    def an_order_refunded_in_full_leaves_no_return_open(self) -> None:
+        """Its refunds cover every unit: nothing is left to refund or replace, so no return
+        of it waits for a step that could never come."""
+        if not hasattr(self, "order"):
+            return
+        if queries.refunded_cents(self.order) < self.order.total_cents:
+            return
+        assert not ReturnRequest.objects.filter(
+            order=self.order, status__in=return_actions.OPEN
+        ).exists()
+        assert (
+            not ReturnRequest.objects.filter(order=self.order, status=ReturnStatus.CLOSED)
+            .filter(refunds__status=RefundStatus.ISSUED)
+            .exists()
+        )
+
 
 def test_the_return_lifecycle_keeps_its_rules() -> None:
     run_state_machine_as_test(

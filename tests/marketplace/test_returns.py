@@ -563,3 +563,82 @@ def test_a_refund_decided_elsewhere_never_passes_what_was_paid(buyer: User, orde
         "$200.00 of its $259.98 was refunded already."
     )
     assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("resolution", ["refund", "replacement"])
+def test_an_open_return_closes_when_the_order_is_refunded_in_full_by_other_means(
+    client: Client, buyer: User, seller: User, order: Order, resolution: str
+) -> None:
+    """The return was approved, then a refund of no return (the marketplace's, a claim's)
+    reached what was paid: it covers the return's items (the money rule), so the return
+    closes — both sides told, the same state on both order pages and in the API — instead
+    of staying "approved" with a "mark received" that answers 409 for ever."""
+    return_request = start(buyer, order, resolution=resolution)
+    return_actions.decide_return(seller, return_request.pk, approve=True)
+    refunded = {
+        "order_number": order.number,
+        "amount_cents": order.total_cents,
+        "currency": "USD",
+        "reason": "Goodwill",
+    }
+
+    assert deliver(event("refund.issued", refunded, "goodwill")).status_code == 201
+
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.CLOSED
+    closed = f"Your return {return_request.reference} for order #{order.number} was closed on "
+    assert returns_messages(buyer)[-1].startswith(closed)
+    assert "refunded in full" in returns_messages(buyer)[-1]
+    assert returns_messages(seller)[-1].startswith(
+        f"Return {return_request.reference} (order #{order.number}) was closed on "
+    )
+    for person in (buyer, seller):
+        client.force_login(person)
+        page = client.get(f"/orders/{order.number}/").content.decode()
+        assert "Closed: order refunded in full" in page
+        assert "Mark received" not in page
+        assert with_token(person).get(f"/returns/{return_request.pk}").json()["status"] == "closed"
+    with pytest.raises(Conflict) as refused:
+        return_actions.mark_return_received(seller, return_request.pk)
+    assert refused.value.code == "return_state_changed"
+    # One refund: the one that closed it.
+    assert list(Refund.objects.values_list("amount_cents", flat=True)) == [order.total_cents]
+
+
+def test_a_return_refunded_by_its_seller_closes_the_other_returns_it_completes(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """Half the order refunded elsewhere, then two kettles in two returns: the first one's
+    refund takes what is left, so the second has nothing left to refund and closes."""
+    return_actions.issue_order_refund(order.pk, 12999)
+    first, second = start(buyer, order), start(buyer, order)
+    for return_request in (first, second):
+        return_actions.decide_return(seller, return_request.pk, approve=True)
+
+    assert return_actions.mark_return_received(seller, first.pk).status == ReturnStatus.REFUNDED
+
+    second.refresh_from_db()
+    assert second.status == ReturnStatus.CLOSED
+    assert sum(Refund.objects.values_list("amount_cents", flat=True)) == order.total_cents
+
+
+def test_marking_received_a_return_left_open_on_an_order_refunded_in_full_finishes_it(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """A return left approved when its order was refunded in full (a row from before
+    returns were closed so): "mark received" closes it, without a second refund."""
+    return_request = start(buyer, order)
+    return_actions.decide_return(seller, return_request.pk, approve=True)
+    Refund.objects.create(
+        order=order,
+        amount_cents=order.total_cents,
+        currency="USD",
+        status=RefundStatus.ISSUED,
+        created_at=timezone.now(),
+    )
+
+    received = return_actions.mark_return_received(seller, return_request.pk)
+
+    assert received.status == ReturnStatus.CLOSED
+    assert Refund.objects.count() == 1
+    assert "was closed on" in returns_messages(seller)[-1]

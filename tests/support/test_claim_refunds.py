@@ -130,9 +130,11 @@ def test_after_a_returns_refund_a_grant_above_the_rest_is_refused_and_changes_no
 
 
 @pytest.mark.django_db
-def test_after_a_claims_full_refund_the_return_refunds_nothing_more(
+def test_after_a_claims_full_refund_the_return_closes_and_refunds_nothing_more(
     buyer: User, seller: User, product: Product, claims_agent: User
 ) -> None:
+    """The claim's refund covers the return's items: the approved return closes (both
+    sides told in Returns & refunds), and "mark received" has nothing left to do."""
     order = two_unit_order(buyer, product)
     return_request = approved_return(buyer, seller, order)
     claim = claim_to_decide(buyer, seller, order)
@@ -140,11 +142,19 @@ def test_after_a_claims_full_refund_the_return_refunds_nothing_more(
         claims_agent, claim.pk, "granted", "Not as described.", refund_cents=2 * PRICE
     )
 
+    return_request.refresh_from_db()
+    assert return_request.status == "closed"
+    for person in (buyer, seller):
+        last = Message.objects.filter(
+            conversation__kind="returns", conversation__participants__user=person
+        ).latest("id")
+        assert f"{return_request.reference}" in last.body
+        assert "refunded in full" in last.body
     with pytest.raises(Conflict) as refused:
         return_actions.mark_return_received(seller, return_request.pk)
-
-    assert refused.value.code == "order_refunded"
+    assert refused.value.code == "return_state_changed"
     assert issued(order) == [2 * PRICE]
+    assert queries.stored_counts() == queries.recount()
 
 
 @pytest.mark.django_db
@@ -219,7 +229,8 @@ def test_a_returns_refund_and_a_claims_grant_at_the_same_moment_never_pass_the_t
 
     refusals = [answer for answer in answers if isinstance(answer, MessageCenterError)]
     assert len(refusals) == 1
-    assert refusals[0].code in ("order_refunded", "refund_exceeds_order_total")
+    # The grant first: the return is closed, nothing left to mark received.
+    assert refusals[0].code in ("return_state_changed", "refund_exceeds_order_total")
     assert sum(issued(order)) <= order.total_cents
     assert issued(order) in ([PRICE], [2 * PRICE])
     assert queries.stored_counts() == queries.recount()

@@ -303,6 +303,24 @@ def refunded_on_receipt(
     )
 
 
+def return_closed_order_refunded(
+    return_request: ReturnRequest, now: datetime
+) -> list[tuple[User, Message]]:
+    """An open return whose order was refunded in full by other means (a guarantee claim,
+    the marketplace, another return): those refunds cover its items."""
+    order = return_request.order
+    return _tell_both(
+        return_request,
+        f"Your return {return_request.reference} for order #{order.number} was closed on "
+        f"{when(now, _buyer(return_request))}: the order has been refunded in full, which "
+        "covers the items of this return, so there is nothing more to refund or replace. "
+        "If you have a question about it, contact customer service from the order page.",
+        f"Return {return_request.reference} (order #{order.number}) was closed on "
+        f"{when(now, _seller(return_request))}: the order has been refunded in full, which "
+        "covers its items. There is nothing left to mark received, refund or replace.",
+    )
+
+
 def return_label(return_request: ReturnRequest) -> str:
     """The words the buyer puts on (or in) the parcel: enough for the seller to match it."""
     return (

@@ -98,6 +98,10 @@ class ReturnStatus(models.TextChoices):
     # Shown to people as "declined": the seller declines a request, with a reason.
     REJECTED = "rejected", "Return declined"
     REPLACED = "replaced", "Replacement shipped"
+    # Still open when the order's refunds reached what was paid (a guarantee claim's, the
+    # marketplace's, another return's): they cover its items, nothing is left to refund
+    # or replace (docs/returns.md).
+    CLOSED = "closed", "Closed: order refunded in full"
 
 
 class ReturnResolution(models.TextChoices):

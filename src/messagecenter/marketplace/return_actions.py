@@ -55,6 +55,8 @@ RULES: dict[str, tuple[str, ...]] = {
     ReturnStatus.RECEIVED: (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
     ReturnStatus.REFUNDED: OPEN,
     ReturnStatus.REPLACED: (ReturnStatus.APPROVED, ReturnStatus.RECEIVED),
+    # The order refunded in full by other means: its refunds cover every unit.
+    ReturnStatus.CLOSED: OPEN,
 }
 # What the seller's "mark received" may start from: their own approval, or the
 # marketplace's word that the parcel arrived.
@@ -273,6 +275,11 @@ def mark_return_received(
             .get(pk=return_request.order_id)
         )
         return_request.order = order
+        if _closed_as_covered(return_request, now):
+            # The order was refunded in full before the parcel came back: nothing is left
+            # to refund or replace (a return left open before returns were closed so).
+            return_request.refresh_from_db()
+            return return_request
         if return_request.resolution == ReturnResolution.REPLACEMENT:
             _move(return_request, ReturnStatus.REPLACED, RECEIVABLE, received_at=now)
             messages.replacement_on_its_way(return_request, now)
@@ -290,6 +297,7 @@ def mark_return_received(
                     code="return_state_changed",
                 )
             messages.refunded_on_receipt(return_request, amount, now)
+            close_returns_covered_by_refunds(order, now)
     return_request.refresh_from_db()
     return return_request
 
@@ -346,7 +354,7 @@ def issue_order_refund(order_id: int, amount_cents: int, *, now: datetime | None
         raise InvalidInput("A refund is at least one cent.", code="invalid_amount")
     now = now or timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update().select_related("buyer").get(pk=order_id)
         left = _refundable(order)
         if amount_cents > left:
             refunded = order.total_cents - left
@@ -360,13 +368,48 @@ def issue_order_refund(order_id: int, amount_cents: int, *, now: datetime | None
                     else ""
                 ),
             )
-        return Refund.objects.create(
+        refund = Refund.objects.create(
             order=order,
             amount_cents=amount_cents,
             currency=order.currency,
             status=RefundStatus.ISSUED,
             created_at=now,
         )
+        close_returns_covered_by_refunds(order, now)
+        return refund
+
+
+def close_returns_covered_by_refunds(order: Order, now: datetime) -> Sent:
+    """Once an order's issued refunds reach what the buyer paid they cover every unit
+    (docs/returns.md): each of its returns still open is closed — nothing is left to
+    refund or replace, and "mark received" could never finish it — and the buyer and the
+    seller are told why. Called under the order's row lock, after the refund that reached
+    the total."""
+    if _refundable(order) > 0:
+        return []
+    sent: Sent = []
+    for return_request in (
+        ReturnRequest.objects.select_related("storefront__seller")
+        .filter(order=order, status__in=OPEN)
+        .order_by("id")
+    ):
+        return_request.order = order
+        sent += _close(return_request, now)
+    return sent
+
+
+def _closed_as_covered(return_request: ReturnRequest, now: datetime) -> bool:
+    """Closes this return if its order is refunded in full already (the order's row
+    locked by the caller)."""
+    if _refundable(return_request.order) > 0:
+        return False
+    return bool(_close(return_request, now))
+
+
+def _close(return_request: ReturnRequest, now: datetime) -> Sent:
+    if not _move_if(return_request, ReturnStatus.CLOSED):
+        return []
+    return messages.return_closed_order_refunded(return_request, now)
 
 
 # --- the marketplace's events -------------------------------------------------------------
@@ -469,7 +512,8 @@ def refund_event(event: events.RefundIssued | events.RefundFailed) -> Sent:
         return []
     if return_request is not None:
         _move_if(return_request, ReturnStatus.REFUNDED)
-    return messages.refund_issued(order, return_request, amount, data.reason, event.occurred_at)
+    sent = messages.refund_issued(order, return_request, amount, data.reason, event.occurred_at)
+    return sent + close_returns_covered_by_refunds(order, event.occurred_at)
 
 
 # --- shared steps -------------------------------------------------------------------------
