@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 from django.test import Client, TestCase
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -83,7 +84,7 @@ def start(buyer: User, order: Order, quantity: int = 1, **options: object) -> Re
         buyer,
         order.number,
         [ReturnLine(item_of(order).pk, quantity)],
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
     return started.return_request
 
@@ -642,3 +643,81 @@ def test_marking_received_a_return_left_open_on_an_order_refunded_in_full_finish
     assert received.status == ReturnStatus.CLOSED
     assert Refund.objects.count() == 1
     assert "was closed on" in returns_messages(seller)[-1]
+
+
+def announce(order: Order, reference: str, items: list[dict[str, object]] | None) -> HttpResponse:
+    data: dict[str, object] = {
+        "order_number": order.number,
+        "return_reference": reference,
+        "reason": "Too loud",
+    }
+    if items is not None:
+        data["items"] = items
+    return deliver(event("return.requested", data, f"announce-{reference}"))
+
+
+def test_a_return_the_marketplace_announces_with_items_reserves_them(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    """Its items are taken as a buyer's return takes them: the buyer cannot return the
+    same kettle again here (a second refund of one unit), both sides read what it is."""
+    sku = item_of(order).product.sku
+
+    answered = announce(order, "RMA-9", [{"sku": sku, "quantity": 1}])
+
+    assert answered.status_code == 201
+    announced = ReturnRequest.objects.get(order=order, reference="RMA-9")
+    assert list(announced.items.values_list("order_item_id", "quantity")) == [
+        (item_of(order).pk, 1)
+    ]
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+    assert (entry.quantity, entry.refusal) == (1, None)
+    with pytest.raises(InvalidInput) as refused:
+        start(buyer, order, quantity=2)
+    assert refused.value.code == "too_many_returned"
+    assert "1 × Kettle" in returns_messages(buyer)[-1]
+    assert "1 × Kettle" in returns_messages(seller)[-1]
+    client.force_login(buyer)
+    assert "1 × Kettle" in client.get(f"/orders/{order.number}/").content.decode()
+
+    # The last kettle, announced too: nothing of the order is left to return here.
+    assert announce(order, "RMA-10", [{"sku": sku}]).status_code == 201
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+    assert (entry.quantity, entry.refusal) == (0, "Already returned.")
+
+
+def test_an_announced_return_of_units_not_left_is_refused_and_changes_nothing(
+    buyer: User, order: Order
+) -> None:
+    start(buyer, order)
+    sku = item_of(order).product.sku
+
+    too_many = announce(order, "RMA-9", [{"sku": sku, "quantity": 2}])
+    unknown = announce(order, "RMA-10", [{"sku": "NOT-ON-IT"}])
+
+    assert error_of(too_many) == (422, "return_items_unavailable")
+    assert error_of(unknown) == (422, "unknown_product")
+    assert not ReturnRequest.objects.filter(reference__startswith="RMA-").exists()
+
+
+def test_an_announced_return_without_items_covers_no_unit_in_particular(
+    buyer: User, order: Order
+) -> None:
+    """As documented: the items stay returnable here (what its refund may be is capped at
+    what is left of the order's total)."""
+    assert announce(order, "RMA-9", None).status_code == 201
+
+    entry = queries.returnability(order, [item_of(order)], timezone.now()).items[0]
+    assert (entry.quantity, entry.refusal) == (2, None)
+    assert not ReturnRequest.objects.get(reference="RMA-9").items.exists()
+
+
+def test_a_return_announced_on_an_order_refunded_in_full_closes_at_once(
+    buyer: User, order: Order
+) -> None:
+    refund_in_full_by_the_marketplace(order)
+
+    assert announce(order, "RMA-11", None).status_code == 201
+
+    assert ReturnRequest.objects.get(reference="RMA-11").status == ReturnStatus.CLOSED
+    assert "was closed on" in returns_messages(buyer)[-1]

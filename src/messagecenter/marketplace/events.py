@@ -182,9 +182,18 @@ class OrderProblemData(OrderData):
     description: Description
 
 
+class ReturnItemData(Strict):
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
 class ReturnRequestedData(OrderData):
     return_reference: Reference
     reason: Reason
+    # What is being sent back (products by SKU, of this order): reserved as a return
+    # started on the order page reserves them. None: the return covers no unit in
+    # particular (docs/returns.md).
+    items: Annotated[list[ReturnItemData], Field(min_length=1, max_length=100)] | None = None
 
 
 class ReturnData(OrderData):

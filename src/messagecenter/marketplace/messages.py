@@ -332,20 +332,36 @@ def return_label(return_request: ReturnRequest) -> str:
 
 
 def return_announced(
-    order: Order, items: list[OrderItem], reference: str, reason: str, occurred_at: datetime
+    order: Order,
+    items: list[OrderItem],
+    reference: str,
+    reason: str,
+    occurred_at: datetime,
+    *,
+    chosen: Sequence[tuple[OrderItem, int]] | None = None,
 ) -> list[tuple[User, Message]]:
     """A return the marketplace announced (return.requested): to the buyer, and a note to
-    each shop on the order."""
+    each shop whose items it names (without items: each shop on the order)."""
+    what = (
+        "\n\n" + "\n".join(f"• {quantity} × {item.title}" for item, quantity in chosen) + "\n\n"
+        if chosen
+        else " "
+    )
     sent = [
         returns_update(
             order,
             f"We received your request to return items from order #{order.number} on "
             f"{when(occurred_at, order.buyer)} (return {reference}, reason: "
-            f"{reason}). We'll write to you here when it is approved.",
+            f"{reason}).{what}We'll write to you here when it is approved.",
             [item.title for item in items],
         )
     ]
-    for storefront in storefronts_of(items):
+    for storefront in storefronts_of([item for item, _ in chosen] if chosen else items):
+        own = "\n".join(
+            f"• {quantity} × {item.title}"
+            for item, quantity in chosen or []
+            if item.storefront_id == storefront.pk
+        )
         sent.append(
             to_seller(
                 order,
@@ -356,7 +372,7 @@ def return_announced(
                 f"{order.buyer.public_name} asked on "
                 f"{when(occurred_at, storefront.seller)} to return "
                 f"items from order #{order.number} (return {reference}). "
-                f"Reason: {reason}",
+                f"Reason: {reason}" + (f"\n\n{own}" if own else ""),
             )
         )
     return sent

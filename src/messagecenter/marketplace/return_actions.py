@@ -19,13 +19,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.attachments import store_attachments
 from messagecenter.conversations.actions.checks import clean_idempotency_key
 from messagecenter.conversations.models import Message
-from messagecenter.errors import Conflict, InvalidInput, NotAllowed
+from messagecenter.errors import Conflict, InvalidInput, MessageCenterError, NotAllowed
 from messagecenter.marketplace import events, messages, queries
 from messagecenter.marketplace.events import UnknownSubject
 from messagecenter.marketplace.models import (
@@ -70,6 +71,14 @@ class RefundTooLarge(InvalidInput):
     that asked for it (a page's FORM_ERRORS), 422 in the API."""
 
     code = "refund_exceeds_order_total"
+    status = 422
+
+
+class ReturnItemsUnavailable(MessageCenterError):
+    """An announced return naming more units than the order has left to return: the
+    sender must fix the event, a retry as is would fail again."""
+
+    code = "return_items_unavailable"
     status = 422
 
 
@@ -417,14 +426,26 @@ def _close(return_request: ReturnRequest, now: datetime) -> Sent:
 
 def return_requested_event(event: events.ReturnRequested) -> Sent:
     """A return announced by the marketplace. Already known (its own announcement of a
-    return started here, or the same event under another id): nothing changes."""
+    return started here, or the same event under another id): nothing changes. Its items,
+    when the event names them, are reserved as a buyer's return reserves them: under the
+    order's row lock, never more units than were bought and are not in another return."""
     data = event.data
     order = _event_order(data.order_number)
+    # The lock every return of the order takes (request_return's): the buyer returning
+    # the same units at the same moment waits, then finds them taken.
+    order = Order.objects.select_for_update().select_related("buyer").get(pk=order.pk)
     if ReturnRequest.objects.filter(order=order, reference=data.return_reference).exists():
         return []
+    # Read once: their titles name the buyer's conversation, their shops get a note each.
+    items = list(
+        OrderItem.objects.filter(order=order)
+        .select_related("storefront__seller", "product")
+        .order_by("id")
+    )
+    chosen = _announced_lines(order, items, data.items) if data.items is not None else []
     try:
         with transaction.atomic():
-            ReturnRequest.objects.create(
+            return_request = ReturnRequest.objects.create(
                 order=order,
                 reference=data.return_reference,
                 reason=data.reason,
@@ -433,13 +454,58 @@ def return_requested_event(event: events.ReturnRequested) -> Sent:
     except IntegrityError:
         # The same return, announced at the same moment by another delivery.
         return []
-    # Read once: their titles name the buyer's conversation, their shops get a note each.
-    items = list(
-        OrderItem.objects.filter(order=order).select_related("storefront__seller").order_by("id")
+    ReturnItem.objects.bulk_create(
+        ReturnItem(return_request=return_request, order_item=item, quantity=quantity)
+        for item, quantity in chosen
     )
-    return messages.return_announced(
-        order, items, data.return_reference, data.reason, event.occurred_at
+    sent = messages.return_announced(
+        order,
+        items,
+        data.return_reference,
+        data.reason,
+        event.occurred_at,
+        chosen=chosen or None,
     )
+    # Announced on an order refunded in full: nothing is left to refund or replace.
+    return_request.order = order
+    return sent + close_returns_covered_by_refunds(order, event.occurred_at)
+
+
+def _announced_lines(
+    order: Order, items: list[OrderItem], wanted: Sequence[events.ReturnItemData]
+) -> list[tuple[OrderItem, int]]:
+    """The order's items an announced return names, by SKU (an SKU on two lines of the
+    order fills the first line first), each at most what was bought and is not in a
+    return that was not declined — or the event is refused as a whole."""
+    taken = dict(
+        ReturnItem.objects.filter(order_item__order=order)
+        .exclude(return_request__status=ReturnStatus.REJECTED)
+        .values("order_item_id")
+        .annotate(quantity=Sum("quantity"))
+        .values_list("order_item_id", "quantity")
+    )
+    left = {item.pk: item.quantity - taken.get(item.pk, 0) for item in items}
+    chosen: dict[int, int] = {}
+    for line in wanted:
+        lines = [item for item in items if item.product.sku == line.sku]
+        if not lines:
+            raise UnknownSubject(
+                f"Order {order.number} has no item with SKU {line.sku}.",
+                code="unknown_product",
+            )
+        quantity = line.quantity
+        for item in lines:
+            share = min(quantity, left[item.pk])
+            if share > 0:
+                chosen[item.pk] = chosen.get(item.pk, 0) + share
+                left[item.pk] -= share
+                quantity -= share
+        if quantity:
+            raise ReturnItemsUnavailable(
+                f"Order {order.number}: {line.quantity} × {line.sku} is more than was bought "
+                "and is not already in a return."
+            )
+    return [(item, chosen[item.pk]) for item in items if item.pk in chosen]
 
 
 def return_approved_event(event: events.ReturnApproved) -> Sent:
