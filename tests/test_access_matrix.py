@@ -143,9 +143,9 @@ SECRETS = (
 )
 # What the agents working the case learn: the case and its notes, the team's canned
 # responses, and the customer's context — orders with their shipments, and (read only,
-# audited) the buyer↔seller conversation about the order.
+# audited) the buyer↔seller conversation about the order, with its files.
 CASE_CONTEXT = frozenset(
-    {CASE_TEXT, CASE_ATTACHMENT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSAGE}
+    {CASE_TEXT, CASE_ATTACHMENT, NOTE, CANNED, ORDER_NUMBER, TRACKING, MESSAGE, ATTACHMENT}
 )
 # What each person may ever be shown; any other secret in a response is a leak.
 KNOWS: dict[str, frozenset[str]] = {
@@ -490,9 +490,18 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         ),
         get(outcomes(404), is_read_only=True),
     ),
-    # Read only for the case's agents, who leave an audit line by opening it.
+    # Read only for the case's agents, who leave an audit line by opening it; its files
+    # listed by name, served at its own address below.
     "console-context-conversation": (
+        get(outcomes(200, CASE_WORKERS), shows=("receipt.pdf", CASE_WORKERS)),
         get(outcomes(200, CASE_WORKERS), shows=(MESSAGE, CASE_WORKERS)),
+    ),
+    # A file of that conversation, for whoever may read it beside the case (the case's
+    # agent, an admin), each download an audit line; the case's own file is not one of
+    # its: 404 for everyone, as the buyer's case attachment at this address.
+    "console-context-attachment": (
+        get(outcomes(200, CASE_WORKERS), shows=(ATTACHMENT, CASE_WORKERS)),
+        get(outcomes(404), params={"attachment_id": "case_attachment_id"}, is_read_only=True),
     ),
     "console-canned-responses": (
         get(outcomes(200, STAFF), shows=(CANNED, CASE_WORKERS), is_read_only=True),

@@ -17,7 +17,7 @@ from pytest_django import DjangoAssertNumQueries
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, Message, Participant
-from messagecenter.support import actions, report_actions
+from messagecenter.support import actions, queries, report_actions
 from messagecenter.support.models import Case
 from tests import factories
 from tests.api.helpers import with_token
@@ -294,3 +294,47 @@ def test_the_case_page_reads_every_messages_attachments_at_once(
     with django_assert_num_queries(one_message):
         page = agent.get(url).content.decode()
     assert page.count('class="attachments"') == 6
+
+
+def test_the_conversation_read_beside_the_case_shows_its_files_to_the_case_s_agents(
+    buyer: User, seller: User, product: Any, team_agent: User, other_team_agent: User
+) -> None:
+    """The buyer↔seller conversation about the case's order, read only in the console:
+    its files listed as the case's own are, served at its own address to those who may
+    read it, each download an audit line in the case's history."""
+    order = factories.order_with_item(buyer, product)
+    asked = conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "It came dented.", attachments=[photo(), receipt()]
+    )
+    case = actions.open_request(buyer, "Dented kettle", "See my photo.", order_number=order.number)
+    image, pdf = Attachment.objects.filter(message=asked).order_by("id")
+    page_url = reverse("console-context-conversation", args=[case.pk, asked.conversation_id])
+
+    def file_url(attachment: Attachment, case_id: int = case.pk) -> str:
+        return reverse(
+            "console-context-attachment", args=[case_id, asked.conversation_id, attachment.pk]
+        )
+
+    agent = signed_in(team_agent)
+    page = agent.get(page_url).content.decode()
+
+    assert f'href="{file_url(pdf)}"' in page
+    assert f'src="{file_url(image)}?view=inline"' in page
+    assert content(agent.get(file_url(pdf))) == RECEIPT
+    assert agent.get(f"{file_url(image)}?view=inline")["Content-Type"] == "image/png"
+    history = [line for _, line in queries.case_history(case)]
+    assert any(
+        line.endswith(
+            "downloaded “receipt.pdf” from the conversation " + f"“{asked.conversation.subject}”"
+        )
+        for line in history
+    )
+    # The inline image is what the audited page showed: no line of its own.
+    assert not any("dent.png" in line for line in history)
+    # Not a context conversation's file: the case's own, or another conversation's.
+    other = request_with_files(buyer, receipt("other.pdf"))
+    assert agent.get(file_url(attachments_of(other)[0])).status_code == 404
+    for person in (other_team_agent, seller, buyer, None):
+        response = signed_in(person).get(file_url(pdf))
+        assert response.status_code in (302, 404), person
+        assert RECEIPT not in (content(response) if response.streaming else response.content)

@@ -26,7 +26,12 @@ from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.hooks import PostedMessage
-from messagecenter.conversations.models import Conversation, Message, ParticipantRole
+from messagecenter.conversations.models import (
+    Attachment,
+    Conversation,
+    Message,
+    ParticipantRole,
+)
 from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
@@ -572,17 +577,16 @@ def reply_to_case(
         return message
 
 
-def note_context_opened(agent: User, case: Case, conversation: Conversation) -> None:
-    """The audit line of an agent reading one of the customer's other conversations."""
+def note_context_opened(
+    agent: User, case: Case, conversation: Conversation, *, attachment: Attachment | None = None
+) -> None:
+    """The audit line of an agent reading one of the customer's other conversations, or
+    downloading a file of it (what the page showed was its name only)."""
+    detail: dict[str, Any] = {"conversation_id": conversation.pk, "subject": conversation.subject}
+    if attachment is not None:
+        detail |= {"attachment_id": attachment.pk, "attachment": attachment.download_name}
     with transaction.atomic():
-        _history(
-            case,
-            agent,
-            CaseEventKind.CONTEXT_OPENED,
-            now=timezone.now(),
-            conversation_id=conversation.pk,
-            subject=conversation.subject,
-        )
+        _history(case, agent, CaseEventKind.CONTEXT_OPENED, now=timezone.now(), **detail)
 
 
 # --- merging and splitting --------------------------------------------------------------

@@ -482,6 +482,11 @@ def _history_line(event: CaseEvent, names: dict[int, str]) -> str:
     if event.kind == CaseEventKind.ASSIGNED:
         return f"{who} assigned it to {names.get(detail.get('assignee', 0), 'someone')}"
     if event.kind == CaseEventKind.CONTEXT_OPENED:
+        if "attachment" in detail:
+            return (
+                f"{who} downloaded “{detail['attachment']}” from the conversation "
+                f"“{detail.get('subject', '')}”"
+            )
         return f"{who} opened the conversation “{detail.get('subject', '')}”"
     if event.kind == CaseEventKind.OPENED:
         if "split_from" in detail:
@@ -576,11 +581,26 @@ def access_context_conversation(case: Case, conversation_id: Any) -> Conversatio
 
 
 def context_messages(conversation: Conversation) -> QuerySet[Message]:
+    """Its messages as the console shows them, with their attachments (one more
+    statement for the page)."""
     return (
         Message.objects.filter(conversation=conversation)
         .select_related("sender", "sender__storefront")
+        .prefetch_related(with_attachments())
         .order_by("id")
     )
+
+
+def context_attachment(conversation: Conversation, attachment_id: Any) -> Attachment:
+    """An attachment of a message of a context conversation the caller already reached
+    through access_context_conversation (its page shows it); any other is not found."""
+    number = parse_id(attachment_id, code="attachment_not_found", message="No such attachment.")
+    attachment = unique_row(
+        Attachment.objects.filter(message__conversation=conversation, pk=number)
+    )
+    if attachment is None:
+        raise NotFound("No such attachment.", code="attachment_not_found")
+    return attachment
 
 
 # --- the customer's side ---------------------------------------------------------------------

@@ -61,6 +61,13 @@ urlpatterns = [
         views.context_conversation,
         name="console-context-conversation",
     ),
+    # Its files, for whoever may read it beside the case (docs/support.md).
+    path(
+        "console/cases/<int:case_id>/conversations/<int:conversation_id>/attachments/"
+        "<int:attachment_id>/",
+        views.context_attachment,
+        name="console-context-attachment",
+    ),
     path("console/canned-responses/", views.canned_responses, name="console-canned-responses"),
     path(
         "console/canned-responses/<int:canned_response_id>/delete/",

@@ -424,6 +424,27 @@ def context_conversation(
     )
 
 
+@login_required
+@require_safe
+def context_attachment(
+    request: AuthenticatedHttpRequest, case_id: int, conversation_id: int, attachment_id: int
+) -> HttpResponse | FileResponse:
+    """A file of a message in a context conversation, for whoever may read that
+    conversation beside the case — the same checks as its page, in the same order — and
+    served only if it is one of that conversation's. A download leaves its own audit line
+    (the page showed the file's name, not what is in it); an image shown inline does not:
+    it is what the audited page already showed."""
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    conversation = queries.access_context_conversation(found, conversation_id)
+    attachment = queries.context_attachment(conversation, attachment_id)
+    inline = request.GET.get("view") == "inline"
+    response = attachment_response(attachment, inline=inline)
+    if request.method == "GET" and not (inline and attachment.is_image):
+        actions.note_context_opened(agent, found, conversation, attachment=attachment)
+    return response
+
+
 # --- canned responses ------------------------------------------------------------------------
 
 
