@@ -73,10 +73,11 @@ _DIGIT_OR_WORD = re.compile(rf"(?i)\d|{_DIGIT_WORDS}")
 _SEVEN_DIGITS = re.compile(r"(?:\d\D*){7}")
 _SPELLED_DIGIT = re.compile(rf"(?i)\b(?:{_DIGIT_WORDS})\b")
 # A long number with phone-ish words before it ("call me on 4155550123").
-_PHONE_WORDS = re.compile(
-    r"(?i)\b(?:call|text|phone|mobile|cell|tel|telephone|whatsapp|sms|ring|reach me|"
-    r"contact me|my number|number is|dial)\b"
+_PHONE_WORD_LIST = (
+    r"call|text|phone|mobile|cell|tel|telephone|whatsapp|sms|ring|reach me|"
+    r"contact me|my number|number is|dial"
 )
+_PHONE_WORDS = re.compile(rf"(?i)\b(?:{_PHONE_WORD_LIST})\b")
 _NOT_PHONE_WORDS = re.compile(
     r"(?i)(?:order|tracking|track|tracknum|shipment|parcel|package|invoice|ref|reference|item|"
     r"sku|model|serial|zip|postcode|postal|return|case|claim|receipt|transaction|iban|"
@@ -193,6 +194,18 @@ def _phones(body: str, region: str) -> list[ContactFinding]:
             found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
     if not has_seven_digits:
         return found
+    if _may_hold_matched_phone(body):
+        found.extend(_matched_phones(body, region))
+    for match in _LONG_DIGITS.finditer(body):
+        before = body[max(0, match.start() - 40) : match.start()]
+        if _PHONE_WORDS.search(before) and not _NOT_PHONE_WORDS.search(before):
+            found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
+    return found
+
+
+def _matched_phones(body: str, region: str) -> list[ContactFinding]:
+    """The numbers phonenumbers' matcher finds that are not a piece of something else."""
+    found = []
     try:
         matcher = phonenumbers.PhoneNumberMatcher(
             body, region, leniency=phonenumbers.Leniency.POSSIBLE, max_tries=200
@@ -202,11 +215,34 @@ def _phones(body: str, region: str) -> list[ContactFinding]:
                 found.append(ContactFinding(CONTACT_PHONE, number.start, number.end))
     except phonenumbers.NumberParseException:
         pass
-    for match in _LONG_DIGITS.finditer(body):
-        before = body[max(0, match.start() - 40) : match.start()]
-        if _PHONE_WORDS.search(before) and not _NOT_PHONE_WORDS.search(before):
-            found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
     return found
+
+
+# What the matcher's numbers can start with besides a digit: a plus or an opening bracket.
+_PLUS_OR_BRACKET = re.compile(r"[+＋(\[（［]")
+_TEN_DIGITS = re.compile(r"(?:\d\D*){10}")
+_TWO_DIGIT_RUNS = re.compile(r"\d\D+\d")
+# _PHONE_WORDS without its word boundaries: _looks_like_phone searches 40 characters cut
+# out of the body, and a cut can make a boundary the body does not have ("xcall").
+_PHONE_WORDS_ANYWHERE = re.compile(rf"(?i){_PHONE_WORD_LIST}")
+
+
+def _may_hold_matched_phone(body: str) -> bool:
+    """False only when the matcher can find nothing _looks_like_phone keeps, so it need not
+    run: it costs more than the rest of the detector together, and every order or tracking
+    number with seven digits reaches it. What the matcher finds is a piece of the body that
+    starts with a digit, a plus or an opening bracket, and has no letter, `#` or `_` after
+    its last digit unless an extension's digits come before them (phonenumbers' candidate
+    pattern). _looks_like_phone keeps a number written with a plus and 8 digits, or with
+    10 digits or more — and those digits in one run only beside a phone word. So without a
+    plus or an opening bracket, with fewer than ten digits, or with every digit in one run
+    and no phone word anywhere, nothing is kept. tests/safety/test_contacts.py holds it to
+    that."""
+    if _PLUS_OR_BRACKET.search(body):
+        return True
+    if _TEN_DIGITS.search(body) is None:
+        return False
+    return bool(_TWO_DIGIT_RUNS.search(body) or _PHONE_WORDS_ANYWHERE.search(body))
 
 
 def _glued_numbers(body: str) -> list[ContactFinding]:
