@@ -35,6 +35,12 @@ def main() -> None:
         help="POST a message to the first bench sender's conversation, a new Idempotency-Key "
         "each time, as bench/run.py's send workload does",
     )
+    parser.add_argument(
+        "--body",
+        default="Bench {run} 0-{number}: any news about the delivery?",
+        help="with --send: the message, {run} (nanoseconds at the start) and {number} (the "
+        "send's) filled in",
+    )
     parser.add_argument("--as", dest="who", default="biggest_seller", help="small_buyer, ...")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--html", type=Path, help="write pyinstrument's HTML report here")
@@ -68,7 +74,7 @@ def main() -> None:
             number = next(sends)
             return client.post(
                 f"/api/v1/conversations/{sender['conversation_id']}/messages",
-                {"body": f"Bench {run} 0-{number}: any news about the delivery?"},
+                {"body": args.body.format(run=run, number=number)},
                 content_type="application/json",
                 headers={"Idempotency-Key": f"profile-{run}-{number}"},
             )
