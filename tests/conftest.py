@@ -2,12 +2,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
+from django.test import override_settings
 from django.test.utils import setup_databases
 from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings, _disable_migrations, _get_databases_for_setup
@@ -94,21 +96,79 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+# Real hashing costs ~0.3 s per user; tests create hundreds of users.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests send many messages from accounts made a moment ago, far over a new account's limits:
+# lifted (every send is still counted, so query counts include it); tests/safety/test_limits.py
+# sets its own.
+NO_SEND_LIMITS: dict[str, list[Any]] = {
+    "SAFETY_SEND_LIMITS": [],
+    "SAFETY_NEW_ACCOUNT_SEND_LIMITS": [],
+    "SAFETY_FIRST_CONTACT_LIMITS": [],
+    "SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS": [],
+}
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Settings) -> None:
-    """Real hashing costs ~0.3 s per user; tests create hundreds of users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)
 def _send_limits_lifted(settings: Settings) -> None:
-    """Tests send many messages from accounts made a moment ago, far over a new account's
-    limits: lifted here (every send is still counted, so query counts include it);
-    tests/safety/test_limits.py sets its own."""
-    settings.SAFETY_SEND_LIMITS = []
-    settings.SAFETY_NEW_ACCOUNT_SEND_LIMITS = []
-    settings.SAFETY_FIRST_CONTACT_LIMITS = []
-    settings.SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS = []
+    for name, value in NO_SEND_LIMITS.items():
+        setattr(settings, name, value)
+
+
+# The fixtures whose data built_once holds open (the innermost last).
+_BUILT_ONCE: list[str] = []
+
+
+@contextmanager
+def built_once(
+    fixture: str, django_db_blocker: DjangoDbBlocker, media_root: Path
+) -> Iterator[None]:
+    """For a module-scoped fixture: data that many tests read, built once instead of for
+    each test, inside a transaction rolled back after the module. Each test that asks for
+    it runs in a savepoint of it (`db`), so nothing a test writes reaches the next. What
+    the autouse fixtures give every test holds while it is built; its files are stored
+    under media_root (a test's own MEDIA_ROOT is another folder: point it there)."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=FAST_PASSWORD_HASHERS, MEDIA_ROOT=str(media_root), **NO_SEND_LIMITS
+        ),
+        transaction.atomic(),
+    ):
+        calendar.forget_closures()
+        vocabulary_cache.forget()
+        _BUILT_ONCE.append(fixture)
+        try:
+            yield
+        finally:
+            _BUILT_ONCE.remove(fixture)
+            transaction.set_rollback(True)
+    # The next test must not find this data's closures or vocabulary revision cached.
+    calendar.forget_closures()
+    vocabulary_cache.forget()
+
+
+@pytest.fixture(autouse=True)
+def _no_data_of_another_test(request: pytest.FixtureRequest) -> None:
+    """pytest keeps a module-scoped fixture until its module's last test: a test of that
+    module that did not ask for the data built once would run on it (pytest-xdist may
+    even run it after the ones that did). Fail plainly rather than on surprising rows."""
+    opens_the_database = request.node.get_closest_marker("django_db") or (
+        DATABASE_FIXTURES - {"django_db_setup"}
+    ).intersection(request.fixturenames)
+    if not opens_the_database:
+        return
+    for fixture in _BUILT_ONCE:
+        if fixture not in request.fixturenames:
+            pytest.fail(
+                f"{fixture}'s data, built once for its module, is still open: ask for "
+                f"{fixture} or move the test to a module without it"
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -49,7 +49,6 @@ from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts import two_factor
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.api import api
-from messagecenter.business_days import calendar
 from messagecenter.conversations import actions
 from messagecenter.conversations.api import ConversationAction
 from messagecenter.conversations.bulk import BULK_ACTIONS
@@ -62,12 +61,12 @@ from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.privacy import actions as privacy_actions
 from messagecenter.privacy import export_actions
 from messagecenter.safety import actions as safety_actions
-from messagecenter.safety import vocabulary_cache
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
 from messagecenter.support.models import TeamMember
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
+from tests.conftest import built_once
 from tests.web.helpers import pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -1133,30 +1132,10 @@ def shared_world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     """The world, built once per module and process (a third of the module's time went to
-    building it again for each of its hundreds of tests), inside a transaction that is
-    rolled back after the module's last test. Each test runs in a savepoint of it (`db`),
-    and each request in a savepoint of that (check_cell): nothing a test does outlives it.
-    The settings every test gets from the conftest's autouse fixtures are set here too,
-    for what building the world does (hashing passwords, sending, storing files)."""
-    media_root = tmp_path_factory.mktemp("matrix-media")
-    with (
-        django_db_blocker.unblock(),
-        override_settings(
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-            SAFETY_SEND_LIMITS=[],
-            SAFETY_NEW_ACCOUNT_SEND_LIMITS=[],
-            SAFETY_FIRST_CONTACT_LIMITS=[],
-            SAFETY_NEW_ACCOUNT_FIRST_CONTACT_LIMITS=[],
-            MEDIA_ROOT=str(media_root),
-        ),
-        transaction.atomic(),
-    ):
-        calendar.forget_closures()
-        vocabulary_cache.forget()
+    building it again for each of its hundreds of tests); each request runs in a savepoint
+    of the test's (check_cell)."""
+    with built_once("shared_world", django_db_blocker, tmp_path_factory.mktemp("world")):
         yield build_world()
-        transaction.set_rollback(True)
-    # The next module's first test must not find this world's revision cached.
-    vocabulary_cache.forget()
 
 
 @pytest.fixture
