@@ -69,8 +69,6 @@ from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conftest import built_once
 from tests.web.helpers import pdf_bytes
 
-pytestmark = pytest.mark.django_db
-
 # --- who asks ----------------------------------------------------------------------------
 
 ANONYMOUS = "anonymous"

@@ -467,4 +467,3 @@ def test_a_report_alice_files_reaches_the_agents_queue_and_can_be_assigned_to_he
     assert support_queries.team_agents(case) == [agent]
     taken = client.post(f"/console/cases/{case.pk}/actions/", {"action": "take"})
     assert taken.status_code == 302
-
