@@ -35,3 +35,10 @@ def order_notice_to_seller(order_id: int, storefront_id: int, topic: str) -> str
 def membership(user_id: int) -> str:
     """The marketplace's messages to one member about their membership."""
     return f"membership:{user_id}"
+
+
+def account_suspension(user_id: int) -> str:
+    """Customer service's messages to one person about their account's suspension: the
+    notice, their appeal and its answers — the only conversation an inactive account's
+    e-mail still reaches (docs/safety.md#appeals)."""
+    return f"suspension:{user_id}"

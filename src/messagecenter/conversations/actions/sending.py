@@ -281,11 +281,14 @@ def start_customer_service_conversation(
     *,
     order: Order | None = None,
     can_reply: bool = True,
+    topic_key: str | None = None,
 ) -> Message:
     """A customer-service conversation customer service starts for a customer (a request
     split in two): the customer as its member, the marketplace's Official message first;
     the customer replies in it like in one they started. `can_reply=False`: a message to
-    read (the outcome of a report), which the page points to customer service from."""
+    read (the outcome of a report), which the page points to customer service from.
+    `topic_key`: the one conversation of that topic, continued if it exists (a person's
+    suspension: topics.account_suspension)."""
     body = clean_body(body)
     subject = clean_text(subject)[:200]
     if not subject:
@@ -294,7 +297,7 @@ def start_customer_service_conversation(
         order = None
     with transaction.atomic():
         conversation = _open_conversation(
-            topic_key=None,
+            topic_key=topic_key,
             kind=Kind.CUSTOMER_SERVICE,
             subject=subject,
             members=[(customer, ParticipantRole.BUYER if can_reply else ParticipantRole.RECIPIENT)],
@@ -745,10 +748,13 @@ def _safety_check(
         sender, conversation, [p.user_id for p in participants if p is not sending]
     )
     # Sending limits (docs/safety.md#sending-limits): one upsert of the sender's counts.
+    # Writing to customer service is never a first contact with someone: a restricted
+    # person may still ask for help, and a suspended one appeal (docs/safety.md#appeals).
     send_checks.count_send(
         sender,
         conversation,
-        is_first_contact=not any(p.has_written for p in participants if p is not sending),
+        is_first_contact=conversation.kind != Kind.CUSTOMER_SERVICE
+        and not any(p.has_written for p in participants if p is not sending),
     )
     return replace(
         decision,
