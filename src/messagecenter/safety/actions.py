@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from messagecenter.accounts.actions import sign_out_everywhere
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
@@ -145,3 +146,13 @@ def suspend(user: User) -> None:
     (sessions of an inactive person are refused), its API tokens refused, no sign-in."""
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
+
+
+def reinstate(user: User) -> None:
+    """A suspension lifted on appeal (docs/safety.md#appeals): the account is active again
+    and can sign in again. The browsers and API tokens it had before stay signed out — they
+    were only refused while it was suspended, and may have been a scammer's —, so the
+    person signs in afresh."""
+    sign_out_everywhere(user)
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    user.is_active = True
