@@ -26,6 +26,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import topics
 from messagecenter.delivery.actions import lock_people, suppress
 from messagecenter.delivery.broadcasts import broadcasts
 from messagecenter.delivery.models import (
@@ -42,6 +43,9 @@ from messagecenter.delivery.preferences import RULES, enabled_user_ids
 from messagecenter.delivery.rendering import BroadcastContent, Loaded, NothingToSend, build, load
 
 logger = logging.getLogger(__name__)
+
+# Why an e-mail to an inactive (suspended or erased) account was not sent.
+NOT_ACTIVE = "The account is not active: only the notices about its suspension reach it."
 
 # Mail that people can switch off is checked against their choices and the suppression
 # list under their row lock, this many at a time (sets how long an unsubscribe can wait).
@@ -160,8 +164,12 @@ def _send_all(
     for email in emails:
         user = people[email.user_id]
         address = email.recipient_address(user)
-        if not address or not user.is_active:
+        if not address:
             email.last_error = "The person has no e-mail address."
+            outcome.cancelled.append(email)
+            continue
+        if not user.is_active and not about_own_suspension(email, user, loaded):
+            email.last_error = NOT_ACTIVE
             outcome.cancelled.append(email)
             continue
         try:
@@ -196,6 +204,19 @@ def _send_all(
             status = getattr(message, "anymail_status", None)
             if status is not None and status.message_id is not None:
                 email.provider_message_id = str(status.message_id)
+
+
+def about_own_suspension(email: Email, user: User, loaded: Loaded) -> bool:
+    """Whether an e-mail to an inactive account may still go: only a message in the
+    person's own suspension conversation (the notice, their appeal's answers, the
+    decision: docs/safety.md#appeals), which is how a suspended person learns why and
+    appeals. Digests, broadcasts, other messages and account e-mails do not."""
+    if email.kind != EmailKind.MESSAGE or email.message_id is None:
+        return False
+    message = loaded.messages.get(email.message_id)
+    return message is not None and message.conversation.topic_key == topics.account_suspension(
+        user.pk
+    )
 
 
 def _record(outcome: Outcome, now: datetime) -> None:

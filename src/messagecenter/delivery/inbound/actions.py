@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations import topics
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import relay
 from messagecenter.delivery.inbound import authentication, automation, mailboxes, parsing
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 ROUTE_SMTP = "smtp"
 # A mailbox's refusal of a sender without an account: the SMTP listener says so at once.
 UNKNOWN_SENDER = "unknown_sender"
+# The appeal action's refusal of an inactive account with no suspension to appeal.
+NO_SUSPENSION = "no_suspension"
 # What replaces an e-mail address in a posted reply: the other party must never see one.
 ADDRESS_REMOVED = "[e-mail address removed]"
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
@@ -166,6 +169,13 @@ def _post(
             "empty",
             "We found no new text in this e-mail (only quoted text or a signature).",
         )
+    if not user.is_active:
+        # The seat is the person's suspension conversation (_seat): a reply to the notice
+        # is their appeal (docs/safety.md#appeals).
+        subject = _without_addresses(parsing.header_text(message, "Subject"), hidden)
+        row.message = _appeal(row, user, subject, body or "(attachments only)", uploads)
+        row.status = InboundStatus.POSTED
+        return
     try:
         # Not in a savepoint of its own: a held reply's HeldMessage, written when the send
         # is refused, must commit with this e-mail's row (a savepoint rolled it back, and
@@ -214,6 +224,9 @@ def _post_to_mailbox(
             "This e-mail names more than one sender, or none, so we cannot tell whose it is.",
         )
     accounts = list(User.objects.filter(email__iexact=from_addresses[0], is_active=True)[:2])
+    if not accounts and mailbox.takes_appeals and mailboxes.appeal() is not None:
+        # A suspended account may still write here, to appeal (docs/safety.md#appeals).
+        accounts = list(User.objects.filter(email__iexact=from_addresses[0], is_active=False)[:2])
     if len(accounts) != 1:
         raise Refusal(InboundStatus.REFUSED, UNKNOWN_SENDER, mailbox.unknown_sender_reason)
     user = row.user = accounts[0]
@@ -233,6 +246,20 @@ def _post_to_mailbox(
             "We found no text in this e-mail: write what you need in it.",
         )
     subject = _without_addresses(parsing.header_text(message, "Subject"), hidden)
+    if not user.is_active:
+        try:
+            row.message = _appeal(row, user, subject, body, uploads)
+        except Refusal as refusal:
+            if refusal.code != NO_SUSPENSION:
+                raise
+            # Inactive for another reason (nothing to appeal): answered as any unknown
+            # sender, so the e-mail tells nobody the account exists.
+            raise Refusal(
+                InboundStatus.REFUSED, UNKNOWN_SENDER, mailbox.unknown_sender_reason
+            ) from refusal
+        row.conversation_id = row.message.conversation_id
+        row.status = InboundStatus.POSTED
+        return
     try:
         with transaction.atomic():
             posted = mailbox.receive(
@@ -251,6 +278,35 @@ def _post_to_mailbox(
     row.message = posted
     row.conversation_id = posted.conversation_id
     row.status = InboundStatus.POSTED
+
+
+def _appeal(
+    row: InboundEmail,
+    user: User,
+    subject: str,
+    body: str,
+    uploads: list[ContentFile[bytes]],
+) -> Message:
+    """A suspended person's confirmed e-mail, handed to the appeal action (support,
+    through mailboxes.register_appeal): their message in their suspension conversation,
+    and the appeal case it opens or joins. Raises Refusal when it cannot be taken."""
+    receive = mailboxes.appeal()
+    if receive is None:
+        raise Refusal(InboundStatus.REFUSED, NO_SUSPENSION, "Nothing takes appeals here.")
+    try:
+        with transaction.atomic():
+            posted = receive(
+                mailboxes.Delivery(
+                    sender=user,
+                    subject=subject or body.splitlines()[0][:80],
+                    body=body,
+                    attachments=uploads,
+                    idempotency_key=reply_idempotency_key(row.message_key),
+                )
+            )
+    except MessageCenterError as error:
+        raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
+    return posted
 
 
 def _confirm_sender(
@@ -406,11 +462,19 @@ def _seat(recipient: str | None) -> Seat | None:
         if email is None or not relay.digest_mac_matches(token, user_id=email.user_id):
             return None
         return Seat(email.user, None, None)
-    participant = Participant.objects.select_related("user").filter(pk=token.object_id).first()
+    participant = (
+        Participant.objects.select_related("user", "conversation")
+        .filter(pk=token.object_id)
+        .first()
+    )
     if participant is None or not relay.participant_mac_matches(
         token, conversation_id=participant.conversation_id, user_id=participant.user_id
     ):
         return None
-    if not participant.user.is_active:
+    if not participant.user.is_active and (
+        participant.conversation.topic_key != topics.account_suspension(participant.user_id)
+    ):
+        # A suspended account answers only its suspension notice (its appeal); an erased
+        # or otherwise inactive one nothing.
         return None
     return Seat(participant.user, participant.conversation_id, participant)

@@ -6,6 +6,11 @@ so the inbound path can hand it an e-mail without importing that app
 A mailbox only ever receives e-mail from a sender the inbound action has already
 confirmed (one From, an account of that address, SPF/DKIM/DMARC, the rate limit); it
 turns the text into its own action and returns the message it posted.
+
+A suspended (inactive) account's e-mail, confirmed the same way, goes to the one action
+registered for it here instead (support: its appeal, docs/safety.md#appeals) — from a
+mailbox that takes appeals, or as a reply to the person's suspension notice — and
+nowhere else.
 """
 
 from collections.abc import Callable, Sequence
@@ -37,13 +42,26 @@ class Mailbox:
     receive: Callable[[Delivery], Message]
     # What an unknown sender is told (the SMTP answer): where to write instead.
     unknown_sender_reason: str
+    # A suspended account's e-mail to this address is its appeal (register_appeal).
+    takes_appeals: bool = False
 
 
 _mailboxes: dict[str, Mailbox] = {}
+_appeal: list[Callable[[Delivery], Message]] = []
 
 
 def register(mailbox: Mailbox) -> None:
     _mailboxes[mailbox.name] = mailbox
+
+
+def register_appeal(receive: Callable[[Delivery], Message]) -> None:
+    """What a suspended account's confirmed e-mail does: appeal its suspension. The
+    action raises NotFound for an inactive account that has no suspension to appeal."""
+    _appeal[:] = [receive]
+
+
+def appeal() -> Callable[[Delivery], Message] | None:
+    return _appeal[0] if _appeal else None
 
 
 def find(address: str) -> Mailbox | None:
