@@ -54,6 +54,7 @@ from messagecenter.conversations.api import ConversationAction
 from messagecenter.conversations.bulk import BULK_ACTIONS
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import links
+from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.delivery.models import MailboxEmail
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import Order, OrderItem, Shipment
@@ -62,8 +63,8 @@ from messagecenter.privacy import actions as privacy_actions
 from messagecenter.privacy import export_actions
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
-from messagecenter.support import claim_actions, report_actions
-from messagecenter.support.models import TeamMember
+from messagecenter.support import appeal_actions, claim_actions, report_actions
+from messagecenter.support.models import Case, TeamMember
 from tests import factories
 from tests.api.helpers import API, Caller, with_session, with_token
 from tests.conftest import built_once
@@ -624,6 +625,12 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "console-report-decide": (
         post(outcomes(302, REPORT_WORKERS), data={"outcome": "dismissed"}),
         post(outcomes(400, REPORT_WORKERS), data={"outcome": "confirmed"}, is_read_only=True),
+    ),
+    # A suspended seller's appeal (docs/safety.md#appeals): decided by the trust-and-safety
+    # team's agent and an admin; a decision that is neither lift nor keep changes nothing.
+    "console-appeal-decide": (
+        post(outcomes(302, REPORT_WORKERS), data={"decision": "keep"}),
+        post(outcomes(400, REPORT_WORKERS), data={"decision": "maybe"}, is_read_only=True),
     ),
     # Each person's own blocks; the owner blocked another shop (world()).
     "blocked-list": (get(outcomes(200), is_read_only=True),),
@@ -1218,6 +1225,19 @@ def build_world() -> World:
     # The other seller answers rudely and the other buyer reports it (trust and safety).
     rude = actions.send_message(other_seller, question.conversation_id, "Stop asking, idiot.")
     report = report_actions.report_message(other_buyer, rude.pk, "offensive").report
+    # A third shop scammed the other buyer, was suspended for it and appeals by e-mail.
+    scammer = factories.SellerFactory()
+    scam_question = actions.ask_seller_about_product(
+        other_buyer, factories.ProductFactory(storefront=scammer.storefront).pk, "In stock?"
+    )
+    scam = actions.send_message(scammer, scam_question.conversation_id, "Pay by gift card.")
+    suspending = report_actions.report_message(other_buyer, scam.pk, "scam").report
+    report_actions.decide_report(other_agent, suspending.pk, "confirmed", "suspended")
+    scammer.refresh_from_db()
+    appeal_actions.appeal_by_email(
+        Delivery(sender=scammer, subject="", body="A mistake.", attachments=[], idempotency_key="x")
+    )
+    appeal = Case.objects.get(kind="appeal")
     # The buyer's request about the order, which the agent took and noted.
     case = support_actions.open_request(
         buyer,
@@ -1302,6 +1322,7 @@ def build_world() -> World:
             "export_id": data_export.pk,
             "message_id": message.pk,
             "report_id": report.pk,
+            "appeal_id": appeal.pk,
         },
     )
 

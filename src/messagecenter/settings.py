@@ -580,6 +580,8 @@ SUPPORT_TEAMS: dict[str, tuple[str, str]] = {
     "request": ("customer-service", "Customer service"),
     "report": ("trust-and-safety", "Trust & safety"),
     "claim": ("claims", "Claims"),
+    # A suspended person's appeal goes to the team that suspended them.
+    "appeal": ("trust-and-safety", "Trust & safety"),
 }
 SUPPORT_QUEUE_PAGE_SIZE = 25
 # What a new customer is promised until the team has answered enough cases to measure

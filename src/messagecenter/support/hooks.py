@@ -7,7 +7,13 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import Kind
 from messagecenter.delivery.inbound import mailboxes
-from messagecenter.support import actions, claim_queries, escalation_queries, queries
+from messagecenter.support import (
+    actions,
+    appeal_actions,
+    claim_queries,
+    escalation_queries,
+    queries,
+)
 from messagecenter.support.models import Case, CaseKind, CaseStatus, ClaimStage
 from messagecenter.web.dates import full_time
 
@@ -83,6 +89,8 @@ SUPPORT_MAILBOX = mailboxes.Mailbox(
         "Write to us from your account's address, or sign in and use Contact customer "
         "service."
     ),
+    # A suspended person writes here to appeal (docs/safety.md#appeals).
+    takes_appeals=True,
 )
 
 
@@ -112,5 +120,6 @@ def register() -> None:
     hooks.on_row_status(CASE_KINDS, row_statuses)
     hooks.on_batch_lock(CASE_KINDS, actions.lock_case_teams)
     mailboxes.register(SUPPORT_MAILBOX)
+    mailboxes.register_appeal(appeal_actions.appeal_by_email)
     hooks.on_status_line((Kind.BUYER_SELLER,), escalation_line)
     hooks.on_seller_rates(escalation_queries.claim_rates)

@@ -19,6 +19,8 @@ class CaseKind(models.TextChoices):
     REQUEST = "request", "Customer-service request"
     REPORT = "report", "Report"
     CLAIM = "claim", "Guarantee claim"
+    # A suspended person asking for their account back (docs/safety.md#appeals).
+    APPEAL = "appeal", "Appeal of a suspension"
 
 
 class CaseStatus(models.TextChoices):
@@ -255,6 +257,8 @@ class CaseEventKind(models.TextChoices):
     # A report (docs/safety.md#reports): another person reported the same thing; the review.
     REPORTED_AGAIN = "reported_again", "Reported again"
     REPORT_DECIDED = "report_decided", "Report decided"
+    # An appeal of a suspension decided (detail: decision, lifted or kept).
+    APPEAL_DECIDED = "appeal_decided", "Appeal decided"
 
 
 class CaseEvent(models.Model):

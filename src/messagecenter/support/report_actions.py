@@ -12,12 +12,14 @@ they are shown names the case they joined."""
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations import topics
 from messagecenter.conversations.models import (
     Conversation,
     Kind,
@@ -47,6 +49,8 @@ REPORTABLE_KINDS = (Kind.BUYER_SELLER, Kind.CLAIM)
 VERDICT_ORDER = {"ok": 0, "warn": 1, "hold": 2}
 EXCERPT_CHARS = 120
 DECISIONS = (ReportOutcome.CONFIRMED, ReportOutcome.WARNED, ReportOutcome.DISMISSED)
+# The subject of a suspended person's conversation with customer service about it.
+SUSPENSION_SUBJECT = "Your account is suspended"
 
 
 def report_message(reporter: User, message_id: Any, category: Any) -> ReportFiling:
@@ -322,11 +326,16 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
             )
         sender_text = _sender_text(report, messages, {filing.category for filing in filings})
         if sender_text:
+            suspended = report.sender_action == SenderAction.SUSPENDED
+            # A suspension's notice goes to the person's suspension conversation, the one
+            # their e-mail still reaches and their reply to it appeals
+            # (docs/safety.md#appeals); any other outcome is a message to read.
             conversation_actions.start_customer_service_conversation(
                 report.sender,
-                "About your messages",
+                SUSPENSION_SUBJECT if suspended else "About your messages",
                 sender_text,
-                can_reply=False,
+                can_reply=suspended,
+                topic_key=topics.account_suspension(report.sender_id) if suspended else None,
             )
         return report
 
@@ -382,16 +391,29 @@ def _sender_text(report: Report, messages: list[Message], categories: set[str]) 
             "your account."
         )
     if report.sender_action == SenderAction.SUSPENDED:
-        consequence = "Your account is suspended: you can no longer sign in."
-    else:
-        consequence = (
-            "Your account is restricted: you can answer people who write to you, but no "
-            "longer write to someone first."
+        return (
+            f"{about} We removed it: the others in the conversation no longer see it. "
+            "Your account is suspended: you can no longer sign in, and we will not e-mail "
+            "you about anything else while it is. "
+            f"If you think this is a mistake, you can appeal: {appeal_ways()} Tell us why, "
+            "in your own words. Our trust and safety team will review your appeal and "
+            "answer you by e-mail."
         )
     return (
         f"{about} We removed it: the others in the conversation no longer see it. "
-        f"{consequence} If you think this is a mistake, contact customer service."
+        "Your account is restricted: you can answer people who write to you, but no "
+        "longer write to someone first. If you think this is a mistake, contact customer "
+        "service."
     )
+
+
+def appeal_ways() -> str:
+    """How a suspended person appeals, in the notice's words: a reply to it, or an
+    e-mail to customer service's address when there is one."""
+    address = settings.SUPPORT_EMAIL_ADDRESS
+    if not address:
+        return "reply to this e-mail from your account's e-mail address."
+    return f"reply to this e-mail, or write to {address}, from your account's e-mail address."
 
 
 def _require_customer(user: User) -> None:

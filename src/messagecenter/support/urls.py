@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messagecenter.support import claim_views, escalation_views, report_views, views
+from messagecenter.support import appeal_views, claim_views, escalation_views, report_views, views
 
 urlpatterns = [
     path(
@@ -39,6 +39,13 @@ urlpatterns = [
         "console/reports/<int:report_id>/decision/",
         report_views.decide,
         name="console-report-decide",
+    ),
+    # A suspended person's appeal (docs/safety.md#appeals): the trust-and-safety team
+    # lifts or keeps the suspension.
+    path(
+        "console/appeals/<int:appeal_id>/decision/",
+        appeal_views.decide,
+        name="console-appeal-decide",
     ),
     # The first transcript's address, in e-mails and bookmarks: now the privacy app's
     # (PDF, text, e-mail file), as text as it was.

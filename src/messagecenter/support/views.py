@@ -26,7 +26,14 @@ from messagecenter.conversations.downloads import attachment_response
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.rows import parse_id
-from messagecenter.support import actions, queries, report_actions, report_queries
+from messagecenter.support import (
+    actions,
+    appeal_actions,
+    appeal_queries,
+    queries,
+    report_actions,
+    report_queries,
+)
 from messagecenter.support.actions import AGENT_STATUSES
 from messagecenter.support.models import (
     Case,
@@ -291,6 +298,12 @@ def _case_page(
                 (value, ReportOutcome(value).label) for value in report_actions.DECISIONS
             ],
             "sender_actions": SenderAction.choices,
+            # An appeal's panel: still suspended or not, the report that suspended them,
+            # lift or keep (docs/safety.md#appeals).
+            "appeal_panel": appeal_queries.appeal_panel(found)
+            if found.kind == CaseKind.APPEAL
+            else None,
+            "appeal_decisions": appeal_actions.DECISIONS,
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "note": note,
