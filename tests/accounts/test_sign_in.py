@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import Client
 from django.utils import timezone
@@ -145,7 +146,10 @@ def test_a_suspended_account_s_right_password_is_told_the_account_is_suspended(
     assert response.status_code == 200
     page = response.content.decode()
     assert SUSPENDED in page
-    assert "contact customer service" in page
+    # How to appeal, concretely (docs/safety.md#appeals): the suspension e-mail and
+    # customer service's address.
+    assert "appeal by e-mail: reply to that e-mail, or write to" in page
+    assert settings.SUPPORT_EMAIL_ADDRESS in page
     assert "do not match an account" not in page
     assert "_auth_user_id" not in response.client.session
     # One hash, as for any attempt.

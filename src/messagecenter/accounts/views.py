@@ -51,8 +51,8 @@ class SignInForm(AuthenticationForm):
         # Only ever after the right password (authentication_backends.PasswordBackend):
         # a wrong one gets invalid_login, whether the account is suspended or not.
         "suspended": "This account is suspended, so it cannot sign in: customer service "
-        "suspended it after reviewing messages it sent. If you think this is a mistake, "
-        "contact customer service.",
+        "suspended it after reviewing messages it sent, and e-mailed why to the account's "
+        "e-mail address. If you think this is a mistake, appeal by e-mail: {how}",
     }
 
     def clean(self) -> dict[str, Any]:
@@ -61,9 +61,21 @@ class SignInForm(AuthenticationForm):
         except forms.ValidationError as error:
             if error.code == "invalid_login" and is_suspended_sign_in(self.request):
                 raise forms.ValidationError(
-                    self.error_messages["suspended"], code="suspended"
+                    self.error_messages["suspended"].format(how=_how_to_appeal()),
+                    code="suspended",
                 ) from None
             raise
+
+
+def _how_to_appeal() -> str:
+    """The ways a suspended person appeals (docs/safety.md#appeals): a reply to the
+    suspension e-mail, or customer service's address (read now: settings may change)."""
+    if not settings.SUPPORT_EMAIL_ADDRESS:
+        return "reply to that e-mail from the account's e-mail address."
+    return (
+        f"reply to that e-mail, or write to {settings.SUPPORT_EMAIL_ADDRESS}, from the "
+        "account's e-mail address."
+    )
 
 
 class SignInView(LoginView):
