@@ -1,7 +1,7 @@
 """The marketplace workloads of issue 6 against a real server over HTTP (docs/benchmarks.md).
 
     make bench          # the dataset must exist: bench/generate.py --fresh (see the Makefile)
-    make bench-smoke    # a tiny dataset, every workload for a moment (0.3 s): the harness never rots
+    make bench-smoke    # a tiny dataset, every workload for 0.3 s: the harness never rots
     .venv/bin/python bench/run.py --tokens /tmp/mc-bench/tokens.json --workers 2 \\
         --concurrency 32 --read-concurrency 1,4 --duration 10 --repeats 3 [--only send,inbox]
 
