@@ -521,7 +521,15 @@ def _names_of(person: User) -> list[str]:
         person.email,
         storefront.name if storefront is not None else "",
     }
-    return sorted((name for name in names if len(name.strip()) >= 3), key=len, reverse=True)
+    # Agents and admins write to customers as "Customer Service" (User.public_name): a
+    # label every colleague shares, no name of theirs — scrubbed, it would turn customer
+    # service's own words in other people's conversations into the pseudonym.
+    shared = str(settings.SUPPORT_AGENT_PUBLIC_NAME).casefold()
+    return sorted(
+        (name for name in names if len(name.strip()) >= 3 and name.casefold() != shared),
+        key=len,
+        reverse=True,
+    )
 
 
 def _without_names(text: str, names: Iterable[str], pseudonym: str) -> str:
