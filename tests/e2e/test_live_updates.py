@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
@@ -303,3 +303,54 @@ def test_a_scam_that_arrives_live_shows_its_warning_as_after_a_reload(
     item.get_by_role("button", name="Send report").click()
     expect(page.locator(f"#message-{scam.pk}")).to_have_count(0)
     expect(page.get_by_test_id("safety-warning")).to_have_count(0)
+
+
+def test_a_live_refresh_that_fails_says_so_and_the_next_one_runs(
+    streaming_server: Server, page: Page, buyer: User, seller: User, answered: Message
+) -> None:
+    """A refresh of the counts that breaks (an answer that is no JSON) is reported in the
+    console, where the tests' log of what the browser did sees it — it once failed
+    silently — and the next change refreshes the counts all the same."""
+    actions.mark_read(buyer, [answered.conversation_id])
+    _, seller_token = account_actions.create_api_token(seller, "Seller's laptop")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    broken: list[str] = []
+
+    def garbage_once(route: Route) -> None:
+        if broken:
+            route.continue_()
+            return
+        broken.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body="<html>not JSON")
+
+    # The stream's first answer refreshes the counts once the page is up: past that, the
+    # next refresh is the seller's message's.
+    with page.expect_response(re.compile(r"/api/v1/folders$"), timeout=LIVE_MS):
+        sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    _, all_tab = in_list(page)
+    expect(all_tab).to_have_accessible_name("All")
+    page.route(re.compile(r"/api/v1/folders$"), garbage_once)
+    mark_no_reload(page)
+
+    def seller_writes(body: str) -> None:
+        status, answer = streaming_server.request(
+            "POST",
+            f"/api/v1/conversations/{answered.conversation_id}/messages",
+            {"body": body},
+            {"Authorization": f"Bearer {seller_token}"},
+        )
+        assert status == 201, answer
+
+    with page.expect_console_message(lambda m: m.type == "error", timeout=LIVE_MS):
+        seller_writes("It is the 58 mm one.")
+    assert len(broken) == 1
+    assert len(errors) == 1, errors
+    assert "A live refresh failed" in errors[0]
+    expect(all_tab).to_have_accessible_name("All")
+
+    seller_writes("And the tamper is steel.")
+    expect(all_tab).to_contain_text("1 unread", timeout=LIVE_MS)
+    assert len(errors) == 1, errors
+    expect_not_reloaded(page)

@@ -476,6 +476,33 @@ function csrfToken() {
   return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
 }
 
+// Set while the page is being left: a refresh whose fetch the navigation cancels then
+// ("Failed to fetch", an AbortError) did not fail. Cleared again if the page stays after
+// all (a download, a navigation called off), and when it comes back from the back/forward
+// cache.
+let leaving = false;
+window.addEventListener("beforeunload", () => {
+  leaving = true;
+  setTimeout(() => {
+    leaving = false;
+  }, 3000);
+});
+window.addEventListener("pagehide", () => {
+  leaving = true;
+});
+window.addEventListener("pageshow", () => {
+  leaving = false;
+});
+
+// A live refresh that failed says so in the console (the browser tests' log records it),
+// unless the page was being left; the next refresh runs all the same.
+function refreshFailed(error) {
+  if (leaving || (error && error.name === "AbortError")) {
+    return;
+  }
+  console.error("A live refresh failed:", error);
+}
+
 // Calls `run` once, `wait` ms after the last of a burst of calls; never two runs at once.
 function debounced(run, wait) {
   let timer = null;
@@ -487,9 +514,7 @@ function debounced(run, wait) {
       again = true;
       return;
     }
-    running = Promise.resolve()
-      .then(run)
-      .catch(() => {});
+    running = Promise.resolve().then(run).catch(refreshFailed);
     await running;
     running = null;
     if (again) {
