@@ -87,7 +87,7 @@ def test_the_suspension_notice_is_emailed_and_nothing_else_reaches_the_account(
     new = received_by(inbox, seller)[before:]
     assert len(new) == 1
     notice = new[0]
-    assert notice.message["Subject"] == "Your account is suspended"
+    assert notice.message["Subject"] == "Your account's suspension"
     text = " ".join(notice.text().split())
     assert "was reported as phishing or scam" in text
     assert "Your account is suspended: you can no longer sign in" in text
@@ -118,7 +118,7 @@ def test_a_reply_to_the_notice_opens_an_appeal_that_agents_answer_and_lift(
     appeal = reply(
         sender=seller.email,
         to=reply_to,
-        subject="Re: Your account is suspended",
+        subject="Re: Your account's suspension",
         text="That was my assistant's mistake, it will not happen again." + QUOTED_HISTORY,
         sign_with=dkim_key,
     )
@@ -157,7 +157,7 @@ def test_a_reply_to_the_notice_opens_an_appeal_that_agents_answer_and_lift(
     again = reply(
         sender=seller.email,
         to=str(answer.message["Reply-To"]),
-        subject="Re: Your account is suspended",
+        subject="Re: Your account's suspension",
         text="Nobody now: I removed my assistant's access." + QUOTED_HISTORY,
         sign_with=dkim_key,
     )
@@ -173,7 +173,10 @@ def test_a_reply_to_the_notice_opens_an_appeal_that_agents_answer_and_lift(
     seller.refresh_from_db()
     assert seller.is_active
     deliver()
-    assert "lifted the suspension" in received_by(inbox, seller)[-1].text()
+    decision = received_by(inbox, seller)[-1]
+    assert "lifted the suspension" in decision.text()
+    # The conversation's subject, which must not say the account is suspended still.
+    assert decision.message["Subject"] == "Your account's suspension"
     assert signs_in(seller)
     case.refresh_from_db()
     assert case.status == "solved"

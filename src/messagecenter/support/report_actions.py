@@ -49,8 +49,10 @@ REPORTABLE_KINDS = (Kind.BUYER_SELLER, Kind.CLAIM)
 VERDICT_ORDER = {"ok": 0, "warn": 1, "hold": 2}
 EXCERPT_CHARS = 120
 DECISIONS = (ReportOutcome.CONFIRMED, ReportOutcome.WARNED, ReportOutcome.DISMISSED)
-# The subject of a suspended person's conversation with customer service about it.
-SUSPENSION_SUBJECT = "Your account is suspended"
+# The subject of a suspended person's conversation with customer service about it, and so
+# of every e-mail in it: the notice, the answers to an appeal, and the decision, which may
+# be that the suspension is lifted (a subject saying "is suspended" would then be wrong).
+SUSPENSION_SUBJECT = "Your account's suspension"
 
 
 def report_message(reporter: User, message_id: Any, category: Any) -> ReportFiling:
