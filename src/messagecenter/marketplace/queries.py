@@ -306,6 +306,18 @@ def refunded_cents(order: Order) -> int:
     return issued or 0
 
 
+def units_in_returns(order: Order) -> dict[int, int]:
+    """How many units of each of the order's items (by OrderItem id) are in a return that
+    was not declined: no longer returnable, whoever started the return."""
+    return dict(
+        ReturnItem.objects.filter(order_item__order=order)
+        .exclude(return_request__status=ReturnStatus.REJECTED)
+        .values("order_item_id")
+        .annotate(quantity=Sum("quantity"))
+        .values_list("order_item_id", "quantity")
+    )
+
+
 def returnability(order: Order, items: list[OrderItem], now: datetime) -> Returnability:
     """Which of the order's items can be returned at `now`, and why not for the others
     (docs/returns.md): after delivery, before the window closes (to the second), not
@@ -316,13 +328,7 @@ def returnability(order: Order, items: list[OrderItem], now: datetime) -> Return
     (nor a replacement be owed)."""
     closes_at = return_window_closes_at(delivered_at(order))
     is_refunded_in_full = refunded_cents(order) >= order.total_cents
-    taken = dict(
-        ReturnItem.objects.filter(order_item__order=order)
-        .exclude(return_request__status=ReturnStatus.REJECTED)
-        .values("order_item_id")
-        .annotate(quantity=Sum("quantity"))
-        .values_list("order_item_id", "quantity")
-    )
+    taken = units_in_returns(order)
     entries = []
     for item in items:
         left = item.quantity - taken.get(item.pk, 0)

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
@@ -477,13 +476,7 @@ def _announced_lines(
     """The order's items an announced return names, by SKU (an SKU on two lines of the
     order fills the first line first), each at most what was bought and is not in a
     return that was not declined — or the event is refused as a whole."""
-    taken = dict(
-        ReturnItem.objects.filter(order_item__order=order)
-        .exclude(return_request__status=ReturnStatus.REJECTED)
-        .values("order_item_id")
-        .annotate(quantity=Sum("quantity"))
-        .values_list("order_item_id", "quantity")
-    )
+    taken = queries.units_in_returns(order)
     left = {item.pk: item.quantity - taken.get(item.pk, 0) for item in items}
     chosen: dict[int, int] = {}
     for line in wanted:

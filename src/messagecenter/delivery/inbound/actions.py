@@ -173,7 +173,7 @@ def _post(
         # The seat is the person's suspension conversation (_seat): a reply to the notice
         # is their appeal (docs/safety.md#appeals).
         subject = _without_addresses(parsing.header_text(message, "Subject"), hidden)
-        row.message = _appeal(row, user, subject, body or "(attachments only)", uploads)
+        row.message = _appeal(_delivery(row, user, subject, body or "(attachments only)", uploads))
         row.status = InboundStatus.POSTED
         return
     try:
@@ -246,9 +246,10 @@ def _post_to_mailbox(
             "We found no text in this e-mail: write what you need in it.",
         )
     subject = _without_addresses(parsing.header_text(message, "Subject"), hidden)
+    delivery = _delivery(row, user, subject, body, uploads)
     if not user.is_active:
         try:
-            row.message = _appeal(row, user, subject, body, uploads)
+            row.message = _appeal(delivery)
         except Refusal as refusal:
             if refusal.code != NO_SUSPENSION:
                 raise
@@ -262,15 +263,7 @@ def _post_to_mailbox(
         return
     try:
         with transaction.atomic():
-            posted = mailbox.receive(
-                mailboxes.Delivery(
-                    sender=user,
-                    subject=subject or body.splitlines()[0][:80],
-                    body=body,
-                    attachments=uploads,
-                    idempotency_key=reply_idempotency_key(row.message_key),
-                )
-            )
+            posted = mailbox.receive(delivery)
             Message.objects.filter(pk=posted.pk).update(sent_by_email=True)
             posted.sent_by_email = True
     except MessageCenterError as error:
@@ -280,13 +273,21 @@ def _post_to_mailbox(
     row.status = InboundStatus.POSTED
 
 
-def _appeal(
-    row: InboundEmail,
-    user: User,
-    subject: str,
-    body: str,
-    uploads: list[ContentFile[bytes]],
-) -> Message:
+def _delivery(
+    row: InboundEmail, user: User, subject: str, body: str, uploads: list[ContentFile[bytes]]
+) -> mailboxes.Delivery:
+    """A confirmed e-mail as a mailbox or the appeal action takes it: its first line as the
+    subject when it has none, and the e-mail's key, so the same e-mail posts once."""
+    return mailboxes.Delivery(
+        sender=user,
+        subject=subject or body.splitlines()[0][:80],
+        body=body,
+        attachments=uploads,
+        idempotency_key=reply_idempotency_key(row.message_key),
+    )
+
+
+def _appeal(delivery: mailboxes.Delivery) -> Message:
     """A suspended person's confirmed e-mail, handed to the appeal action (support,
     through mailboxes.register_appeal): their message in their suspension conversation,
     and the appeal case it opens or joins. Raises Refusal when it cannot be taken."""
@@ -295,15 +296,7 @@ def _appeal(
         raise Refusal(InboundStatus.REFUSED, NO_SUSPENSION, "Nothing takes appeals here.")
     try:
         with transaction.atomic():
-            posted = receive(
-                mailboxes.Delivery(
-                    sender=user,
-                    subject=subject or body.splitlines()[0][:80],
-                    body=body,
-                    attachments=uploads,
-                    idempotency_key=reply_idempotency_key(row.message_key),
-                )
-            )
+            posted = receive(delivery)
     except MessageCenterError as error:
         raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
     return posted
