@@ -70,7 +70,9 @@ def runs_once(item: pytest.Item) -> bool:
     of `make test` leaves it to the SQLite pass: it never opens the configured database, or
     it drives Chromium (the browser tests check pages and scripts; what they do on the
     server is the same actions the other tests run on both databases)."""
-    if item.get_closest_marker("browser"):
+    # A test that drives Chromium without the mark (the browser fixture is under page,
+    # phone and other_device) is one too: two such files ran on both passes.
+    if item.get_closest_marker("browser") or "browser" in getattr(item, "fixturenames", ()):
         return True
     if item.get_closest_marker("django_db"):
         return False

@@ -1,8 +1,11 @@
 """The browser tests' Content-Security-Policy listener (conftest.py) sees what the policy
 blocks, so its 0 on every other page means something."""
 
+import pytest
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
+
+pytestmark = pytest.mark.browser
 
 
 def test_the_listener_reports_an_inline_style_the_policy_blocks(

@@ -8,6 +8,7 @@ password."""
 import base64
 import re
 
+import pytest
 from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
@@ -16,6 +17,8 @@ from pytest_django.live_server_helper import LiveServer
 from messagecenter.accounts.models import Passkey, User
 from tests import factories
 from tests.e2e.helpers import sign_in
+
+pytestmark = pytest.mark.browser
 
 
 def virtual_authenticator(page: Page) -> None:
