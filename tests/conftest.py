@@ -192,21 +192,38 @@ def _media_root(tmp_path_factory: pytest.TempPathFactory, settings: Settings) ->
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
+# The people most tests meet, as fixtures and (for data built once, built_once) as functions.
+def make_buyer() -> User:
+    return factories.BuyerFactory(username="alice", display_name="Alice Buyer")
+
+
+def make_other_buyer() -> User:
+    return factories.BuyerFactory(username="bob", display_name="Bob Buyer")
+
+
+def make_seller() -> User:
+    return factories.SellerFactory(
+        username="seller", storefront__name="Acme Kitchen", storefront__slug="acme-kitchen"
+    )
+
+
+def make_agent() -> User:
+    return factories.AgentFactory(username="agent", display_name="Sam from Customer Service")
+
+
 @pytest.fixture
 def buyer(db: None) -> User:
-    return factories.BuyerFactory(username="alice", display_name="Alice Buyer")
+    return make_buyer()
 
 
 @pytest.fixture
 def other_buyer(db: None) -> User:
-    return factories.BuyerFactory(username="bob", display_name="Bob Buyer")
+    return make_other_buyer()
 
 
 @pytest.fixture
 def seller(db: None) -> User:
-    return factories.SellerFactory(
-        username="seller", storefront__name="Acme Kitchen", storefront__slug="acme-kitchen"
-    )
+    return make_seller()
 
 
 @pytest.fixture
@@ -218,7 +235,7 @@ def other_seller(db: None) -> User:
 
 @pytest.fixture
 def agent(db: None) -> User:
-    return factories.AgentFactory(username="agent", display_name="Sam from Customer Service")
+    return make_agent()
 
 
 @pytest.fixture

@@ -69,6 +69,10 @@ def move_in_time(message_ids: list[int], created_at: datetime) -> None:
 
 @pytest.fixture
 def mailbox(buyer: User, other_buyer: User, seller: User, agent: User) -> Mailbox:
+    return build_mailbox(buyer, other_buyer, seller, agent)
+
+
+def build_mailbox(buyer: User, other_buyer: User, seller: User, agent: User) -> Mailbox:
     kettle = factories.ProductFactory(storefront=seller.storefront, title="Electric kettle")
     grinder: Product = factories.ProductFactory(
         storefront=seller.storefront, title="Espresso grinder"
