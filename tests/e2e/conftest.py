@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,21 +160,33 @@ def other_device(
     context.close()
 
 
-@pytest.fixture(scope="module")
-def streaming_server(
-    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
-) -> Iterator[Server]:
-    """`messagecenter serve` on a free loopback port, on the test database: the event
-    stream really streams here (pytest-django's live server is WSGI, where it polls).
-    Its static files are collected first, as an operator's deployment does. Checks are
-    an hour apart, so whatever reaches a page within the test came by a wake-up."""
-    var_dir = tmp_path_factory.mktemp("streaming-server")
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The static files, collected once as an operator's deployment does (2–3 s of CPU,
+    which each module's server paid before)."""
+    var_dir = tmp_path_factory.mktemp("collected-static")
     subprocess.run(
         [sys.executable, "-m", "messagecenter", "collectstatic", "--noinput", "--verbosity", "0"],
         env={**os.environ, "MESSAGECENTER_VAR_DIR": str(var_dir)},
         check=True,
         timeout=120,
     )
+    return var_dir / "static"
+
+
+@pytest.fixture(scope="module")
+def streaming_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    django_db_setup: None,
+    django_db_blocker: Any,
+    collected_static: Path,
+) -> Iterator[Server]:
+    """`messagecenter serve` on a free loopback port, on the test database: the event
+    stream really streams here (pytest-django's live server is WSGI, where it polls).
+    It serves the collected static files. Checks are an hour apart, so whatever reaches a
+    page within the test came by a wake-up."""
+    var_dir = tmp_path_factory.mktemp("streaming-server")
+    (var_dir / "static").symlink_to(collected_static, target_is_directory=True)
     with (
         django_db_blocker.unblock(),
         running_server(
