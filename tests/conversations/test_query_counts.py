@@ -6,16 +6,20 @@ SAVEPOINT and RELEASE statements (2); in production those are BEGIN and COMMIT.
 
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection
+from django.db.models import Q
+from django.db.models.sql.compiler import SQLCompiler
 from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
 from messagecenter.conversations.models import Participant
 from messagecenter.hub import queries as hub_queries
-from messagecenter.hub.boxes import Box
+from messagecenter.hub.boxes import Box, Folder
+from messagecenter.hub.feeds import Position
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.databases import PLANNER_SETTINGS, on_postgresql
@@ -90,6 +94,63 @@ def test_inbox_page_and_badges_cost_the_same_whatever_the_size(
 
     assert len(page.participants) == min(conversations, 25)
     assert counts["buyer_seller"] == conversations
+
+
+def the_list_as_a_queryset(
+    user: User, box: str, folder: str | None, after: Position | None, limit: int
+) -> list[int]:
+    """The inbox list as conversation_rows wrote it before it was compiled once per shape:
+    what the compiled statement must give."""
+    rows = Participant.objects.filter(user=user, box=box)
+    if folder is not None:
+        rows = rows.filter(folder=folder)
+    if not user.shows_promotions:
+        rows = rows.exclude(folder=Folder.PROMOTIONS)
+    if after is not None:
+        at, rank, last_id = after
+        same_time = Q(last_activity_at=at, id__lt=last_id) if rank == 1 else Q(pk__in=[])
+        rows = rows.filter(Q(last_activity_at__lt=at) | same_time)
+    return list(rows.order_by("-last_activity_at", "-id").values_list("pk", flat=True)[:limit])
+
+
+def test_the_list_is_compiled_once_per_shape_and_gives_what_its_queryset_gives(
+    seller: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    busy_seller(seller, 9)
+    mine = list(Participant.objects.filter(user=seller).order_by("id"))
+    # Some in other folders, some archived, and three at one moment (the cursor's id decides).
+    tie = mine[0].last_activity_at
+    folders = [Folder.ORDERS, Folder.PROMOTIONS, Folder.PROMOTIONS, Folder.ORDERS]
+    for row, folder in zip(mine[:4], folders, strict=True):
+        Participant.objects.filter(pk=row.pk).update(folder=folder)
+    Participant.objects.filter(pk__in=[row.pk for row in mine[4:7]]).update(last_activity_at=tie)
+    Participant.objects.filter(pk=mine[8].pk).update(box=Box.ARCHIVE)
+    middle = mine[5]
+    cursors: list[Position | None] = [None, (tie, 1, middle.pk), (tie, 2, middle.pk)]
+
+    for shows_promotions in (True, False):
+        seller.shows_promotions = shows_promotions
+        for box, folder in [(Box.INBOX, None), (Box.INBOX, Folder.PROMOTIONS), (Box.ARCHIVE, None)]:
+            for after in cursors:
+                for limit in (2, 26):
+                    found = queries.conversation_rows(seller, box, folder, after, limit)
+                    expected = the_list_as_a_queryset(seller, box, folder, after, limit)
+                    assert [row.pk for row in found] == expected, (box, folder, after, limit)
+                    # Compiled by the first call of each shape, never again.
+                    with (
+                        mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError),
+                        django_assert_num_queries(LIST_STATEMENTS),
+                    ):
+                        again = queries.conversation_rows(seller, box, folder, after, limit)
+                    assert [row.pk for row in again] == expected
+    # The related rows, as select_related gives them.
+    [first] = queries.conversation_rows(seller, Box.INBOX, None, None, 1)
+    expected_first = Participant.objects.select_related(*queries.LIST_ROW_RELATIONS).get(
+        pk=first.pk
+    )
+    assert first.conversation.last_message == expected_first.conversation.last_message
+    assert first.conversation.buyer.public_name == expected_first.conversation.buyer.public_name
+    assert first.last_message_hidden is False
 
 
 def test_mark_read_costs_seven_queries(

@@ -242,25 +242,25 @@ def conversation_rows(
     """Up to `limit` of the person's conversations in a box (and a folder of the inbox),
     newest activity first, after a position of a list: the conversations' feed of the
     Message Center (hub/feeds.py)."""
-    rows = Participant.objects.filter(user=user, box=box)
+    values: list[int | str | datetime] = [user.pk, box]
     if folder is not None:
-        rows = rows.filter(folder=folder)
-    if not user.shows_promotions:
-        rows = rows.exclude(folder=Folder.PROMOTIONS)
+        values.append(folder)
+    older = None
     if after is not None:
         last_activity_at, rank, last_id = after
+        values.append(last_activity_at)
         # At one time, conversations come before broadcasts: after a broadcast, only older
-        # conversations are left.
-        same_time = Q(last_activity_at=last_activity_at, id__lt=last_id)
-        if rank != CONVERSATION_RANK:
-            same_time = Q(pk__in=[])
-        rows = rows.filter(Q(last_activity_at__lt=last_activity_at) | same_time)
-    page = with_last_message_hidden(rows.select_related(*LIST_ROW_RELATIONS), user.pk)
+        # conversations are left (the statement then has no id to compare).
+        older = "older"
+        if rank == CONVERSATION_RANK:
+            older = "then_older_id"
+            values.append(last_id)
+    shape = (folder is not None, user.shows_promotions, older, limit)
     # The person's rows first, then a look-up by primary key in each of the nine other
     # tables: on PostgreSQL, searching for a better order of ten tables took 30 times as
     # long as the run at 10M messages (db/plans.py).
     with joined_as_written():
-        participants = list(page.order_by("-last_activity_at", "-id")[:limit])
+        participants = _CONVERSATION_ROWS(*values, shape=shape)
     statuses = hooks.row_statuses(
         user, [(row.conversation_id, row.conversation.kind) for row in participants]
     )
@@ -268,6 +268,39 @@ def conversation_rows(
         for row in participants:
             row.row_status = statuses.get(row.conversation_id)
     return participants
+
+
+def _conversation_rows(
+    user_id: int, box: str, *values: str | datetime | int, shape: tuple[Any, ...]
+) -> QuerySet[Participant]:
+    """conversation_rows' statement, compiled once per shape (rows.CompiledQuery): Django
+    compiling this ten-table queryset on every call was about a third of the API list's
+    CPU at 10M messages and half the Message Center page's (docs/benchmarks.md, "The
+    inbox list compiled once"). `shape`: whether a folder is given, whether the person
+    sees promotions, what the cursor compares (None: the first page) and the number of
+    rows; `values` the folder and the cursor's moment and id, those the shape says are
+    given."""
+    by_folder, shows_promotions, older, limit = shape
+    given = iter(values)
+    rows = Participant.objects.filter(user_id=user_id, box=box)
+    if by_folder:
+        rows = rows.filter(folder=next(given))
+    if not shows_promotions:
+        rows = rows.exclude(folder=Folder.PROMOTIONS)
+    if older is not None:
+        last_activity_at = next(given)
+        if older == "then_older_id":
+            rows = rows.filter(
+                Q(last_activity_at__lt=last_activity_at)
+                | Q(last_activity_at=last_activity_at, id__lt=next(given))
+            )
+        else:
+            rows = rows.filter(last_activity_at__lt=last_activity_at)
+    page = with_last_message_hidden(rows.select_related(*LIST_ROW_RELATIONS), user_id)
+    return page.order_by("-last_activity_at", "-id")[:limit]
+
+
+_CONVERSATION_ROWS = CompiledQuery(_conversation_rows)
 
 
 def counter_sql(user: User, now: datetime) -> tuple[str, list[Any]]:
