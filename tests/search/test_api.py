@@ -22,6 +22,13 @@ def sign_in(request: pytest.FixtureRequest) -> SignIn:
     return with_token if request.param == "token" else with_session
 
 
+@pytest.fixture
+def mailbox(mailbox_built_once: Mailbox) -> Mailbox:
+    """Built once for this module (tests/search/conftest.py): what a test writes goes with
+    its savepoint."""
+    return mailbox_built_once
+
+
 def found(mailbox: Mailbox, body: dict[str, Any]) -> list[str]:
     return mailbox.names([result["message_id"] for result in body["results"]])
 

@@ -1,11 +1,9 @@
 """search_messages: one table of searches with their exact results, the same on SQLite
 and PostgreSQL (the suite runs on both), hostile input, access, order and pages."""
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 
 from messagecenter.conversations import actions
@@ -13,8 +11,7 @@ from messagecenter.conversations.models import Kind, Message
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search.queries import SearchFilters, SearchPage, search_messages
-from tests.conftest import built_once, make_agent, make_buyer, make_other_buyer, make_seller
-from tests.search.conftest import ORDER_NUMBER, Mailbox, build_mailbox, move_in_time
+from tests.search.conftest import ORDER_NUMBER, Mailbox, move_in_time
 
 pytestmark = pytest.mark.django_db
 
@@ -75,25 +72,10 @@ WORDS: dict[str, list[str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def shared_mailbox(
-    django_db_setup: None,
-    django_db_blocker: DjangoDbBlocker,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Mailbox, str]]:
-    """Alice's mailbox, built once for this module's hundreds of searches (a quarter of a
-    second each on PostgreSQL); each test runs in a savepoint of it."""
-    media_root = tmp_path_factory.mktemp("mailbox")
-    with built_once("shared_mailbox", django_db_blocker, media_root):
-        people = make_buyer(), make_other_buyer(), make_seller(), make_agent()
-        yield build_mailbox(*people), str(media_root)
-
-
 @pytest.fixture
-def mailbox(shared_mailbox: tuple[Mailbox, str], db: None, settings: Settings) -> Mailbox:
-    built, media_root = shared_mailbox
-    settings.MEDIA_ROOT = media_root
-    return built
+def mailbox(mailbox_built_once: Mailbox) -> Mailbox:
+    """Built once for this module's hundreds of searches (tests/search/conftest.py)."""
+    return mailbox_built_once
 
 
 @pytest.mark.parametrize("text", WORDS.keys())

@@ -16,10 +16,16 @@ from messagecenter.conversations.models import Message
 from tests.search.conftest import ORDER_NUMBER, Mailbox
 from tests.web.helpers import sign_in_url
 
-pytestmark = pytest.mark.django_db
-
 SEARCH = "/message-center/search/"
 STYLESHEET = Path(messagecenter.search.__file__).parent / "static" / "search" / "search.css"
+
+
+@pytest.fixture
+def mailbox(mailbox_built_once: Mailbox) -> Mailbox:
+    """Built once for this module (tests/search/conftest.py): what a test writes goes with
+    its savepoint. It asks for the database: no module-wide django_db mark, which would
+    open it for the stylesheet's check too, beside data that check did not ask for."""
+    return mailbox_built_once
 
 
 def page(client: Client, mailbox: Mailbox, query: str = "", status: int = 200) -> str:
