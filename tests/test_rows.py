@@ -3,17 +3,20 @@ what their queryset gives (CompiledQuery, CompiledUpdate) and store what their f
 (insert_objects)."""
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from unittest import mock
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.signals import post_init
 from django.db.models.sql.compiler import SQLCompiler
 from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
+from messagecenter.conversations.queries import LIST_ROW_RELATIONS
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.rows import (
@@ -157,6 +160,60 @@ def test_a_remembered_row_gives_copies_and_a_changed_row_is_built_again(
         first.conversation.subject,
     )
     assert changed.unread_count == 7
+
+
+def _state_and_fields(instance: Model, seen: set[int]) -> Any:
+    """A model's fields, state and select_related rows, as comparable values."""
+    if id(instance) in seen:
+        return "seen"
+    seen.add(id(instance))
+    state = instance._state
+    return (
+        type(instance),
+        [(name, value) for name, value in instance.__dict__.items() if name != "_state"],
+        (state.db, state.adding, state.fetch_mode),
+        sorted(
+            (name, None if related is None else _state_and_fields(related, seen))
+            for name, related in state.fields_cache.items()
+        ),
+    )
+
+
+def test_a_compiled_query_builds_the_same_models_as_its_queryset(
+    buyer: User, product: Product
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    actions.send_message(product.storefront.seller, first.conversation_id, "It is.")
+
+    def rows(user_id: int) -> QuerySet[Participant]:
+        return Participant.objects.select_related(*LIST_ROW_RELATIONS).filter(user_id=user_id)
+
+    compiled = CompiledQuery(rows)
+    compiled(buyer.pk)
+    # Not through Model.__init__ (its loop and signals), neither the row nor its related rows.
+    with mock.patch.object(Model, "__init__", side_effect=AssertionError("__init__")):
+        [built] = compiled(buyer.pk)
+    [expected] = rows(buyer.pk)
+
+    assert built.conversation.last_message.sender.storefront is not None
+    assert _state_and_fields(built, set()) == _state_and_fields(expected, set())
+    built.conversation_id = first.conversation_id + 1
+    assert not Participant.conversation.is_cached(built)
+
+
+def test_a_model_with_a_receiver_of_its_signals_is_built_by_from_db(buyer: User) -> None:
+    seen = []
+
+    def receiver(instance: Model, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=User)
+    try:
+        [built] = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id))(buyer.pk)
+    finally:
+        post_init.disconnect(receiver, sender=User)
+
+    assert seen == [built]
 
 
 def test_a_query_that_prefetches_cannot_remember(buyer: User) -> None:

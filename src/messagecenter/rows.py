@@ -1,16 +1,20 @@
 """Reading the one row a unique key selects, for the hottest queries."""
 
+import inspect
 import itertools
 import re
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import get_related_populators
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql import UpdateQuery
 
 from messagecenter.errors import NotFound
@@ -166,7 +170,11 @@ class _Plan[M: Model]:
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
         self.fetch_mode: Any = getattr(queryset, "_fetch_mode")  # noqa: B009 (not in the stubs)
+        self.construct = _constructor(self.model, self.init_list, self.fetch_mode) or partial(
+            self.model.from_db, fetch_mode=self.fetch_mode
+        )
         self.related = get_related_populators(klass_info, select, DEFAULT_DB_ALIAS, self.fetch_mode)
+        _construct_related(self.related, self.fetch_mode)
         self.annotations = dict(compiler.annotation_col_map or {})
         self.converters = list(
             compiler.get_converters([column[0] for column in select[: compiler.col_count]]).items()
@@ -202,17 +210,72 @@ class _Plan[M: Model]:
             for converter in converters:
                 value = converter(value, expression, connection)
             row[position] = value
-        instance: M = self.model.from_db(
-            DEFAULT_DB_ALIAS,
-            self.init_list,
-            row[self.start : self.end],
-            fetch_mode=self.fetch_mode,
-        )
+        instance: M = self.construct(DEFAULT_DB_ALIAS, self.init_list, row[self.start : self.end])
         for populator in self.related:
             populator.populate(row, instance)
         for name, position in self.annotations.items():
             setattr(instance, name, row[position])
         return instance
+
+
+def _constructor(
+    model: type[Model], init_list: Sequence[str], fetch_mode: Any
+) -> Callable[[str, Sequence[str], Sequence[Any]], Any] | None:
+    """What `Model.from_db` does for a row of every column, without `Model.__init__`: its
+    generic loop (a setattr per field, the pre_init and post_init signals sent) was about
+    0.4 of building the inbox list's 26 rows of ten models, which were half the list's
+    statement once it was compiled (docs/benchmarks.md, "The inbox list compiled once").
+    The instance is the same: its state (not adding, the database, the fetch mode), then
+    each field's value under its attname, in the fields' order.
+
+    None (then `from_db` builds it) where that would not be the same: a model with its
+    own `__init__` or `from_db`, a receiver of pre_init or post_init for it (asked when the
+    statement is compiled), deferred or reordered columns, or a field whose attribute
+    does something when set — but a foreign key's id, whose setting only forgets a
+    related row a new instance has not got."""
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    if (
+        list(init_list) != attnames
+        or model.__init__ is not Model.__init__
+        or inspect.getattr_static(model, "from_db") is not inspect.getattr_static(Model, "from_db")
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+        or any(_set_with_effects(model, name) for name in attnames)
+    ):
+        return None
+
+    def construct(db: str, names: Sequence[str], values: Sequence[Any]) -> Any:
+        instance = model.__new__(model)
+        state = ModelState()
+        state.adding = False
+        state.db = db
+        if fetch_mode is not None:
+            state.fetch_mode = fetch_mode
+        fields = instance.__dict__
+        fields["_state"] = state
+        fields.update(zip(attnames, values, strict=True))
+        return instance
+
+    return construct
+
+
+def _set_with_effects(model: type[Model], attname: str) -> bool:
+    attribute = inspect.getattr_static(model, attname, None)
+    return (
+        hasattr(type(attribute), "__set__") and type(attribute) is not ForeignKeyDeferredAttribute
+    )
+
+
+def _construct_related(populators: Sequence[Any], fetch_mode: Any) -> None:
+    """The select_related rows built as _constructor builds the row's own model. Django's
+    RelatedPopulator calls the `from_db` it keeps on itself; where it keeps none (another
+    Django version) or reorders the columns (a parent model's), it stays as it is."""
+    for populator in populators:
+        if hasattr(populator, "from_db") and not populator.reorder_for_init:
+            construct = _constructor(populator.model_cls, populator.init_list, fetch_mode)
+            if construct is not None:
+                populator.from_db = construct
+        _construct_related(populator.related_populators, fetch_mode)
 
 
 class _Remembered:
