@@ -5,16 +5,23 @@ skipping."""
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from messagecenter.accounts.models import User
+from messagecenter.demo import story
 from tests.conftest import IN_CI
 from tests.realtime.servers import Server, running_server
 
@@ -196,3 +203,45 @@ def streaming_server(
         ) as server,
     ):
         yield server
+
+
+@pytest.fixture(scope="session")
+def _demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this process keeps a copy of its test database with the demo just loaded."""
+    return tmp_path_factory.mktemp("demo-database") / "demo.sqlite3"
+
+
+@pytest.fixture
+def demo(transactional_db: None, _demo_database: Path) -> None:
+    """The demo marketplace (messagecenter.demo.story.load_demo()) in this test's database,
+    which a browser test empties when it ends. Loading it cost each of the two dozen tests
+    that start from it 1.4 s of CPU (10 s and more with the two passes of `make test` side
+    by side): on SQLite, the first of them in each process loads it and keeps a copy of
+    the database, and the others get that copy back with SQLite's backup API (0.1 s), as
+    the test databases are copied from their template (tests/databases.py). The copy's
+    dates are its load's, minutes old, in a story told in days. On PostgreSQL (--every-test)
+    each test loads it."""
+    if User.objects.exists():
+        pytest.fail("demo starts from an empty database: ask for it before what adds people")
+    if connection.vendor != "sqlite":
+        story.load_demo()
+        return
+    test_database = str(connection.settings_dict["NAME"])
+    if not _demo_database.exists():
+        story.load_demo()
+        _back_up(test_database, str(_demo_database))
+        return
+    _back_up(str(_demo_database), test_database)
+    # What this process remembers of the rows it read before: the copy's rows may have the
+    # ids of other rows by now (content types are made again after each test's flush), and
+    # a cache key with a conversation's id (typing.py) must not reach the copy's one.
+    ContentType.objects.clear_cache()
+    cache.clear()
+
+
+def _back_up(source: str, target: str) -> None:
+    """SQLite's backup API: a consistent copy (the write-ahead log included) written through
+    the target's own pager, so the connections open on it (this test's, the live server's)
+    read the new rows at their next query."""
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(target)) as copy:
+        origin.backup(copy)

@@ -20,7 +20,6 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
 from messagecenter.delivery import links
-from messagecenter.demo import story
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import (
     OrderStatus,
@@ -186,9 +185,12 @@ def refused_violations(page: Page) -> list[str]:
 )
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_screen(
-    live_server: LiveServer, viewport: str, username: str, request: pytest.FixtureRequest
+    live_server: LiveServer,
+    viewport: str,
+    username: str,
+    request: pytest.FixtureRequest,
+    demo: None,
 ) -> None:
-    story.load_demo()
     seller = User.objects.get(username="seller")
     actions.save_reply(seller, "Shipping times", "We ship within one business day.")
     return_a_second_set_of_boards()
@@ -214,11 +216,10 @@ def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_scr
 
 
 def test_the_agent_console_fits_a_320_pixel_screen_whether_available_for_chat_or_away(
-    live_server: LiveServer, phone: Page
+    live_server: LiveServer, phone: Page, demo: None
 ) -> None:
     """WCAG's reflow is measured at 320 CSS pixels: the console's navigation with its
     "Available for chat" switch, in both states, on every console page."""
-    story.load_demo()
     phone.set_viewport_size({"width": 320, "height": 640})
     sign_in(phone, live_server, "agent")
     tent = Case.objects.get(subject__startswith="Tent delivery failed")

@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.conversations.models import Conversation, Message
-from messagecenter.demo import story
 from messagecenter.support.models import Case
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
@@ -19,9 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_back_and_send_again_opens_one_case(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
 ) -> None:
-    story.load_demo()
     page = browser_page(request, viewport)
     sign_in(page, live_server, "bob")
     page.goto(f"{live_server.url}/message-center/customer-service/")
@@ -41,9 +39,8 @@ def test_back_and_send_again_opens_one_case(
 
 
 def test_back_and_send_again_posts_a_reply_once_and_the_same_words_typed_again_twice(
-    live_server: LiveServer, page: Page
+    live_server: LiveServer, page: Page, demo: None
 ) -> None:
-    story.load_demo()
     conversation = Conversation.objects.get(subject="Order 113-6624019-7781204")
     sign_in(page, live_server, "alice")
     url = f"{live_server.url}/message-center/conversations/{conversation.pk}/"

@@ -25,9 +25,8 @@ def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
 
 @pytest.mark.parametrize("viewport", ["page", "phone"])
 def test_the_demo_buyer_signs_in_reads_and_replies(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
 ) -> None:
-    story.load_demo()
     alice = User.objects.get(username="alice")
     unread_before = unread_counts(alice)["all"]
     assert unread_counts(alice)["unseen"] > 0

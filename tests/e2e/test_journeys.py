@@ -12,7 +12,6 @@ from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Conversation, Kind, Message, Participant
-from messagecenter.demo import story
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.models import EventKind, UserEvent
@@ -30,9 +29,8 @@ REPLY = "It still hasn't come, so please send the replacement. Ticket word: lant
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_buyer_reads_replies_finds_deletes_undoes_and_restores_from_trash(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
 ) -> None:
-    story.load_demo()
     alice = User.objects.get(username="alice")
     conversation = Conversation.objects.get(subject=f"Order {LATE_ORDER}")
     page = browser_page(request, viewport)
@@ -131,8 +129,8 @@ def test_a_buyer_asks_the_seller_a_question_from_a_product_page(
     request: pytest.FixtureRequest,
     browser: Browser,
     csp_violations: list[str],
+    demo: None,
 ) -> None:
-    story.load_demo()
     dutch_oven = Product.objects.get(sku="B0D1HV8N56")
     question = "Does the lid knob take oven temperatures up to 500 °F?"
     page = browser_page(request, viewport)
@@ -181,9 +179,8 @@ def test_a_buyer_asks_the_seller_a_question_from_a_product_page(
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_buyer_contacts_the_seller_of_an_order_from_your_orders(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
 ) -> None:
-    story.load_demo()
     order = Order.objects.get(number="114-3318806-1147725")
     note = "Could you leave the parcel with the building's concierge, please?"
     page = browser_page(request, viewport)

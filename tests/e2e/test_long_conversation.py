@@ -12,7 +12,6 @@ from pytest_django.live_server_helper import LiveServer
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation, Message
-from messagecenter.demo import story
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,9 +22,8 @@ SUBJECT = "Order 113-6624019-7781204"
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_older_messages_are_added_in_place_and_old_links_still_land(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
 ) -> None:
-    story.load_demo()
     alice = User.objects.get(username="alice")
     conversation = Conversation.objects.get(subject=SUBJECT)
     seller = conversation.storefront.seller  # type: ignore[union-attr]

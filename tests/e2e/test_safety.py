@@ -24,9 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_demo_scam_is_warned_and_blocking_its_shop_stops_the_next_message(
-    live_server: LiveServer, page: Page
+    live_server: LiveServer, page: Page, demo: None
 ) -> None:
-    story.load_demo()
     scam = Message.objects.get(sender__storefront__name="Marketplace Account Team")
     impostor = scam.sender
     assert impostor is not None
@@ -58,11 +57,10 @@ def test_the_demo_scam_is_warned_and_blocking_its_shop_stops_the_next_message(
 
 
 def test_alice_reports_the_demo_scam_and_an_agent_confirms_it(
-    live_server: LiveServer, page: Page, other_device: Page
+    live_server: LiveServer, page: Page, other_device: Page, demo: None
 ) -> None:
     """Report → the trust-and-safety queue → confirm → removed for its recipient, the shop
     restricted, alice told in her Customer service folder (docs/safety.md#reports)."""
-    story.load_demo()
     scam = Message.objects.get(sender__storefront__name="Marketplace Account Team")
     tess = factories.agent_in_team("trust-and-safety", username="tess", first_name="Tess")
     tess.set_password(story.DEMO_PASSWORD)
@@ -105,9 +103,8 @@ def test_alice_reports_the_demo_scam_and_an_agent_confirms_it(
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_the_report_decision_is_a_radio_group_each_button_beside_its_label(
-    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
 ) -> None:
-    story.load_demo()
     scam = Message.objects.get(sender__storefront__name="Marketplace Account Team")
     alice = User.objects.get(username="alice")
     filing = report_actions.report_message(alice, scam.pk, "scam")
