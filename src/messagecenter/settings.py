@@ -103,6 +103,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: a Server-Timing header with Django's time for the whole request.
     "messagecenter.server.timing.ServerTimingMiddleware",
+    # An API call with an Authorization header goes through TOKEN_CALL_MIDDLEWARE (below)
+    # instead of the rest of this list (server/token_calls.py).
+    "messagecenter.server.token_calls.TokenCallsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -126,6 +129,25 @@ MIDDLEWARE = [
     "messagecenter.bidi.BidiControlsMiddleware",
     # Turns a sign-in refused by the limits into the sign-in page's "paused" answer (429).
     "axes.middleware.AxesMiddleware",
+    # Not a step: hands the view-calling end to TokenCallsMiddleware.
+    "messagecenter.server.token_calls.ViewsMiddleware",
+]
+# What an API call with an Authorization header goes through (server/token_calls.py):
+# the middleware above that can change its answer. The session and what reads it
+# (CSRF, authentication, second factor, browser use, messages) cannot apply to it — the
+# header alone judges it —, nor static files, the pages' 404/403 pages, their bidi
+# clean-up, or the sign-in limits' lockout page.
+TOKEN_CALL_MIDDLEWARE = [
+    # https:// redirect and HSTS, nosniff, Referrer-Policy, Cross-Origin-Opener-Policy.
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # ALLOWED_HOSTS (a 400 for another Host) and Content-Length.
+    "django.middleware.common.CommonMiddleware",
+    # Cache-Control: no-store, private.
+    "messagecenter.accounts.middleware.PrivatePagesMiddleware",
+    # Ends the token's person's time zone with the request (ApiTokenAuth activates it).
+    "messagecenter.accounts.middleware.TimeZoneMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "messagecenter.urls"

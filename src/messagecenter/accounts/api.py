@@ -212,8 +212,11 @@ def end_browser_session(request: ApiRequest, browser_session_id: Id) -> Status[N
 def _forget_ended_session(request: ApiRequest) -> None:
     """A browser that ended its own session is signed out in this response too (its cookie
     is cleared instead of saved again)."""
+    if current_api_token(request) is not None:
+        # A token call has no session (server/token_calls.py).
+        return
     key = request.session.session_key
-    if current_api_token(request) is None and key and not request.session.exists(key):
+    if key and not request.session.exists(key):
         logout(request)
 
 

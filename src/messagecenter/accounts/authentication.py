@@ -63,6 +63,12 @@ class SessionAuth(APIKeyCookie):
         return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        if "Authorization" in request.headers:
+            # Judged by the header alone, even where the operation takes sessions only (POST
+            # /tokens): the session must not answer for it, nor skip the recent sign-in
+            # (recent_sign_in.require_recent_sign_in leaves a header's calls alone). Such
+            # a call never has the session's person anyway (server/token_calls.py).
+            return None
         user = request.user
         if key is None or not user.is_authenticated:
             # Signed out: the answer is 401, whatever the CSRF token says.

@@ -33,6 +33,7 @@ from typing import Any, cast
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import DatabaseError, close_old_connections
@@ -167,7 +168,14 @@ def _through_middleware() -> Callable[[HttpRequest], HttpResponseBase]:
     # (400 for a disallowed host, 500 …) rather than escaping.
     handler = convert_exception_to_response(_open)
     for path in reversed(settings.MIDDLEWARE):
-        handler = convert_exception_to_response(import_string(path)(handler))
+        try:
+            middleware = import_string(path)(handler)
+        except MiddlewareNotUsed:
+            # As Django: a middleware may take itself out (server/token_calls.py's end, which
+            # hands `_open` to TokenCallsMiddleware, so a stream opened with a token skips
+            # the session as the API's other calls do).
+            continue
+        handler = convert_exception_to_response(middleware)
     return cast(Callable[[HttpRequest], HttpResponseBase], handler)
 
 
