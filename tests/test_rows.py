@@ -1,6 +1,6 @@
 """rows: ids as a person gives them (parse_id), and the hot statements compiled once give
-what their queryset gives (CompiledQuery, CompiledUpdate) and store what their fields store
-(insert_objects)."""
+what their queryset gives (CompiledQuery, CompiledRows, CompiledUpdate) and store what
+their fields store (insert_objects)."""
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -22,6 +22,7 @@ from messagecenter.marketplace.models import Product
 from messagecenter.rows import (
     INSERT_MAX_ROWS,
     CompiledQuery,
+    CompiledRows,
     CompiledUpdate,
     _Plan,
     insert_objects,
@@ -83,6 +84,40 @@ def test_a_compiled_query_is_compiled_once_and_runs_one_statement_per_call(
         second.pk,
         first.pk,
     ]
+
+
+def _message_values(conversation_id: int, after: datetime, *, shape: int) -> QuerySet[Any]:
+    return (
+        Message.objects.filter(conversation_id=conversation_id, created_at__gte=after)
+        .annotate(subject=F("conversation__subject"))
+        .order_by("-id")
+        .values_list("id", "subject", "created_at", "sender__username")[:shape]
+    )
+
+
+def test_compiled_rows_give_the_tuples_their_values_list_gives_compiled_once_per_shape(
+    buyer: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    actions.send_message(buyer, first.conversation_id, "Still there?")
+    compiled = CompiledRows(_message_values, shapes=2)
+    after = first.created_at - timedelta(seconds=1)
+    for limit in (1, 5):
+        # Annotations and related columns in the order asked for, converted as Django
+        # converts them (a moment: an aware datetime on SQLite too).
+        assert compiled(first.conversation_id, after, shape=limit) == list(
+            _message_values(first.conversation_id, after, shape=limit)
+        )
+    with (
+        mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled")),
+        django_assert_num_queries(1),
+    ):
+        assert len(compiled(first.conversation_id, after, shape=5)) == 2
+    # Past `shapes` the oldest compiled is dropped, and compiled again when asked for.
+    compiled(first.conversation_id, after, shape=3)
+    assert [key[1] for key in compiled._plans] == [5, 3]
+    assert len(compiled(first.conversation_id, after, shape=1)) == 1
+    assert [key[1] for key in compiled._plans] == [3, 1]
 
 
 def _messages_between(conversation_id: int, after: datetime, until: datetime) -> QuerySet[Message]:

@@ -328,6 +328,89 @@ def _copied(instance: Model, copies: dict[int, Model]) -> Model:
     return duplicate
 
 
+class CompiledRows:
+    """A `values_list` queryset compiled once per process and shape, then run with each
+    call's values, giving its rows as tuples (each column through the converters Django
+    would apply): for reads whose statement Django would build and compile again on every
+    call and whose callers need values, not models — search, where both cost more than the
+    database (docs/benchmarks.md, "Search: compiled once per shape").
+
+    The stand-in rules are CompiledQuery's; `build(*values, shape=shape)` is given the
+    shape (whatever changes the SQL) as it is. Shapes can be many (search: the number of
+    words, which filters are set, the page size), so at most `shapes` plans are kept, the
+    oldest compiled dropped first.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], *, shapes: int = 256) -> None:
+        self.build = build
+        self.shapes = shapes
+        self._plans: dict[tuple[str, Hashable], _RowsPlan] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *values: int | str | datetime, shape: Hashable) -> list[tuple[Any, ...]]:
+        connection = connections[DEFAULT_DB_ALIAS]
+        key = (connection.vendor, shape)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._compile(values, shape)
+            with self._lock:
+                if len(self._plans) >= self.shapes:
+                    # Dicts keep insertion order: the first key is the oldest compiled.
+                    self._plans.pop(next(iter(self._plans)), None)
+                self._plans[key] = plan
+        return plan.run(connection, values)
+
+    def _compile(self, values: Sequence[int | str | datetime], shape: Hashable) -> "_RowsPlan":
+        stand_ins = [_stand_in(position, value) for position, value in enumerate(values)]
+        queryset = self.build(*stand_ins, shape=shape)
+        compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
+        sql, parameters = compiler.as_sql()
+        slots = _slots(compiler.connection, stand_ins, parameters)
+        converters = list(
+            compiler.get_converters(
+                [column[0] for column in compiler.select[: compiler.col_count]]
+            ).items()
+        )
+        statement = _Statement(compiler.connection, sql, len(parameters))
+        return _RowsPlan(statement, list(parameters), slots, converters, compiler.col_count)
+
+
+class _RowsPlan:
+    def __init__(
+        self,
+        statement: _Statement,
+        parameters: list[Any],
+        slots: list[int | None],
+        converters: list[tuple[int, tuple[list[Any], Any]]],
+        columns: int,
+    ) -> None:
+        self.statement, self.parameters, self.slots = statement, parameters, slots
+        # The columns values_list asked for, in its order (the compiler's results_iter).
+        self.converters, self.columns = converters, columns
+
+    def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[tuple[Any, ...]]:
+        parameters = [
+            value if slot is None else _adapted(connection, values[slot])
+            for value, slot in zip(self.parameters, self.slots, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            self.statement.execute(cursor, parameters)
+            fetched = cursor.fetchall()
+        columns = self.columns
+        if not self.converters:
+            return [tuple(row[:columns]) for row in fetched]
+        rows = []
+        for found in fetched:
+            row = list(found[:columns])
+            for position, (converters, expression) in self.converters:
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
+            rows.append(tuple(row))
+        return rows
+
+
 class CompiledUpdate:
     """An UPDATE compiled once per process and shape, then run with each call's values: the
     send's writes, where Django compiling the same statement on every call cost more than

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
@@ -180,16 +179,15 @@ def plain_pages(user: User, filters: SearchFilters, limit: int) -> list[tuple[li
     pages: list[tuple[list[int], str]] = []
     cursor = None
     terms = parse_terms(filters.text)
-    narrowing = queries._narrowing(user, filters)
     while True:
         position = queries._message_position(queries._decode_cursor(cursor) if cursor else None)
-        documents = queries._documents(user, filters, narrowing, terms, position)
-        rows = queries._first(documents.filter(matching(terms)), limit)
+        # From the Participant rows, matched by the text index: the defaults.
+        rows = queries._messages(user, filters, terms, position, limit)
         cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            cursor = f"{last.message.created_at.isoformat()}~{last.relevance}~{last.message_id}"
+            cursor = f"{last.created_at.isoformat()}~{last.relevance}~{last.message_id}"
         pages.append(([row.message_id for row in rows], cursor or ""))
         if cursor is None:
             return pages
@@ -280,12 +278,18 @@ def test_the_plans_walk_the_mailbox_index_or_start_from_the_text_index(
     seller = marketplace.people[0]
     terms = parse_terms("delivery")
 
-    def plan(start: queries.Start, condition: Q) -> str:
-        documents = queries._documents(
-            seller, SearchFilters(text="delivery"), None, terms, None, start=start
+    def plan(start: queries.Start, match: queries.Match) -> str:
+        values, shape = queries._statement_for(
+            seller,
+            SearchFilters(text="delivery"),
+            terms,
+            None,
+            25,
+            start=start,
+            match=match,
+            walk=False,
         )
-        page = documents.filter(condition).order_by("-sent_at", "-relevance", "-message_id")
-        sql, params = page[:26].query.sql_with_params()
+        sql, params = queries._search_statement(*values, shape=shape).query.sql_with_params()
         with connection.cursor() as cursor:
             explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
             cursor.execute(f"{explain} {sql}", params)
@@ -294,11 +298,11 @@ def test_the_plans_walk_the_mailbox_index_or_start_from_the_text_index(
     if connection.vendor != "sqlite":
         # PostgreSQL chooses between the walk and the text index from its statistics (a
         # handful of rows here): the query it is given goes through the mailbox.
-        chosen = plan(queries.Start.ANY, matching(terms))
+        chosen = plan(queries.Start.ANY, queries.Match.INDEX)
         assert "search_mailboxmessage" in chosen
         return
-    walk = plan(queries.Start.MAILBOX, containing(terms))
-    from_matches = plan(queries.Start.MATCHES, matching(terms))
+    walk = plan(queries.Start.MAILBOX, queries.Match.TOKENS)
+    from_matches = plan(queries.Start.MATCHES, queries.Match.INDEX)
 
     assert walk.startswith("SEARCH search_mailboxmessage USING COVERING INDEX mailbox_newest_first")
     assert "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY" in walk

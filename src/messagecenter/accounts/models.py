@@ -15,6 +15,28 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
+def public_name(
+    *,
+    storefront_name: str | None,
+    role: str,
+    display_name: str,
+    first_name: str,
+    last_name: str,
+    username: str,
+) -> str:
+    """User.public_name from the columns it reads, for a read that selects them rather
+    than build the models (search's results)."""
+    if storefront_name is not None:
+        return storefront_name
+    if role in (Role.AGENT, Role.ADMIN) and not settings.SUPPORT_SHOW_AGENT_NAMES:
+        # Customers never learn the name of whoever answers for customer service unless the
+        # operator chooses (docs/support.md); agents see each other's in the console.
+        # (answers_as_customer_service's rule.)
+        return str(settings.SUPPORT_AGENT_PUBLIC_NAME)
+    # AbstractUser.get_full_name's.
+    return display_name or f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     """A person with a marketplace account. One role each: a seller account is separate
     from a buyer account, as on the big marketplaces."""
@@ -61,14 +83,14 @@ class User(AbstractUser):
     def public_name(self) -> str:
         """The name other people see: a seller's storefront, else the display name."""
         storefront = getattr(self, "storefront", None)
-        if storefront is not None:
-            return str(storefront.name)
-        if self.answers_as_customer_service and not settings.SUPPORT_SHOW_AGENT_NAMES:
-            # Customers never learn the name of whoever answers for customer service
-            # unless the operator chooses (docs/support.md); agents see each other's in
-            # the console.
-            return str(settings.SUPPORT_AGENT_PUBLIC_NAME)
-        return self.display_name or self.get_full_name() or self.username
+        return public_name(
+            storefront_name=None if storefront is None else str(storefront.name),
+            role=self.role,
+            display_name=self.display_name,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            username=self.username,
+        )
 
     def is_member(self, now: datetime) -> bool:
         return self.member_until is not None and self.member_until > now

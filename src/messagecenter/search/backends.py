@@ -46,30 +46,57 @@ def matching(terms: Sequence[Term], *, row_by_row: bool = False) -> Q:
     probe (conversation, id) for every match in every one of their conversations — for a
     common word and a seller with 25,000 conversations, 25,000 × 300,000 probes (minutes;
     docs/benchmarks.md)."""
+    return matching_query(index_query(terms), row_by_row=row_by_row)
+
+
+def index_query(terms: Sequence[Term]) -> str:
+    """The terms in the text index's query language: FTS5's on SQLite, a tsquery on
+    PostgreSQL."""
     if connection.vendor == "sqlite":
-        matches = RawSQL(
-            "SELECT rowid FROM search_index WHERE search_index MATCH %s", (fts5_query(terms),)
-        )
-        message_id = Unindexed(F("message_id")) if row_by_row else F("message_id")
-        return Q(In(message_id, matches))
+        return fts5_query(terms)
     if connection.vendor == "postgresql":
-        return Q(_TsvectorMatches(tsquery(terms)))
+        return tsquery(terms)
     raise NotSupportedError(
         f"Full-text search supports SQLite and PostgreSQL, not {connection.vendor}."
     )
 
 
+def matching_query(query: str, *, row_by_row: bool = False) -> Q:
+    """`matching`, given the terms as index_query wrote them: the query is a parameter as
+    it is, so a statement compiled once can take any terms' (queries.py)."""
+    if connection.vendor == "sqlite":
+        matches = RawSQL("SELECT rowid FROM search_index WHERE search_index MATCH %s", (query,))
+        message_id = Unindexed(F("message_id")) if row_by_row else F("message_id")
+        return Q(In(message_id, matches))
+    if connection.vendor == "postgresql":
+        return Q(_TsvectorMatches(query))
+    raise NotSupportedError(
+        f"Full-text search supports SQLite and PostgreSQL, not {connection.vendor}."
+    )
+
+
+def token_pattern(term: Term) -> str:
+    """What a term is looked for as in space-separated tokens with a space added at both
+    ends: " " + its tokens, and for a phrase a space after (a word's last token is a
+    beginning)."""
+    return " " + " ".join(term.tokens) + ("" if term.is_prefix else " ")
+
+
 def containing(terms: Sequence[Term]) -> Q:
     """The same match as `matching`, read from each document's own tokens instead of the
-    text index, for walking a person's newest messages one by one (queries.py): a word is
-    " " + its tokens (the last one a beginning), a phrase " " + its tokens + " ", looked for
-    in the space-separated tokens with a space added at both ends. FTS5 asked about one row
-    at a time would build a prefix's whole match list again for every row (20 ms each for
-    "delivery" among a million messages); this costs microseconds a row."""
+    text index, for walking a person's newest messages one by one (queries.py): each
+    term's token_pattern looked for in the tokens with a space added at both ends. FTS5
+    asked about one row at a time would build a prefix's whole match list again for every
+    row (20 ms each for "delivery" among a million messages); this costs microseconds a
+    row."""
+    return containing_patterns([token_pattern(term) for term in terms])
+
+
+def containing_patterns(patterns: Sequence[str]) -> Q:
+    """`containing`, given the terms' token_patterns (each a parameter as it is)."""
     padded = Concat(Value(" "), "tokens", Value(" "), output_field=TextField())
     condition = Q()
-    for term in terms:
-        pattern = " " + " ".join(term.tokens) + ("" if term.is_prefix else " ")
+    for pattern in patterns:
         # instr() on SQLite, strpos() on PostgreSQL: exact, where LIKE would read `_` and
         # `%` as wildcards and, on SQLite, ignore ASCII case.
         condition &= Q(GreaterThan(StrIndex(padded, Value(pattern)), 0))

@@ -4,12 +4,14 @@ notices, promotions) that apply to them (docs/search.md)."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum, auto
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Case,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -20,28 +22,29 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat
-from django.db.models.lookups import Exact
+from django.db.models.functions import Coalesce, Concat, StrIndex
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 from django.utils.safestring import SafeString
-from django_stubs_ext import WithAnnotations
 
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import Role, User, public_name
 from messagecenter.conversations.models import Attachment
 from messagecenter.conversations.queries import visible_messages
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
-from messagecenter.rows import MAX_ID
+from messagecenter.rows import MAX_ID, CompiledRows
 from messagecenter.search import spelling
 from messagecenter.search.actions import MARKETPLACE_NAME
 from messagecenter.search.backends import (
     Unindexed,
     broadcast_matching_sql,
-    containing,
+    containing_patterns,
     counted_matches,
-    matching,
+    index_query,
+    matching_query,
     planned_for_its_values,
     position_of_sql,
+    token_pattern,
 )
 from messagecenter.search.broadcasts import VISIBLE_COLUMNS, broadcast_source
 from messagecenter.search.highlight import highlighted, snippet
@@ -64,19 +67,31 @@ BROADCAST_MARKER = "b"
 Position = tuple[datetime, int, int, int]
 
 
-class _Annotations(TypedDict):
+class _MessageFound(NamedTuple):
+    """A message that matches, as the search statement reads it: the columns a result
+    shows, not the models (≈ 120 of them a page cost more than the statement)."""
+
+    message_id: int
     relevance: int
+    # The person's box, from the Participant row the statement joined.
     box: str
-    sent_at: datetime
-    walk_end: datetime | None
+    created_at: datetime
+    conversation_id: int
+    subject: str
+    body: str
+    # The sender's columns User.public_name and Message.is_official read; None: the
+    # marketplace.
+    sender_id: int | None
+    sender_role: str | None
+    display_name: str | None
+    first_name: str | None
+    last_name: str | None
+    username: str | None
+    storefront_name: str | None
+    # SQLite's walk only: when the walk's last message was sent (None: a shorter mailbox).
+    walk_end: datetime | None = None
 
 
-# A document as the search queries return it (for the type checker; at run time the
-# annotations are plain attributes). walk_end: SQLite's walk only.
-if TYPE_CHECKING:
-    Found = WithAnnotations[SearchDocument, _Annotations]
-else:
-    Found = SearchDocument
 # On SQLite: how many of a person's newest messages a search reads one by one before it
 # turns to the text index, and how many matches it starts from at most (each costs ~5 µs;
 # past that, checking the person's own messages costs less). docs/search.md#cost.
@@ -177,17 +192,17 @@ def search_messages(
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page has 1 to {MAX_PAGE_SIZE} results.", code="invalid_limit")
     terms = parse_terms(filters.text)
-    narrowing = _narrowing(user, filters)
-    if not terms and narrowing is None:
+    narrows = _narrows(filters)
+    if not terms and not narrows:
         return SearchPage(results=[], next_cursor=None, terms=terms, needs_input=True)
     position = _decode_cursor(cursor) if cursor else None
     corrected_from = None
     with planned_for_its_values():
-        rows = _page(user, filters, narrowing, terms, position, limit)
+        rows = _page(user, filters, terms, position, limit)
         if terms and not rows and position is None:
             # Only a search that found nothing pays for spelling (spelling.py).
             for alternative in spelling.alternatives(terms):
-                rows = _page(user, filters, narrowing, alternative, position, limit)
+                rows = _page(user, filters, alternative, position, limit)
                 if rows:
                     corrected_from, terms = terms, alternative
                     break
@@ -206,32 +221,31 @@ def search_messages(
 def _page(
     user: User,
     filters: SearchFilters,
-    narrowing: Q | None,
     terms: tuple[Term, ...],
     position: Position | None,
     limit: int,
-) -> "list[Found | _BroadcastFound]":
+) -> "list[_MessageFound | _BroadcastFound]":
     """The first limit + 1 results after the position: the messages' and the broadcasts'
     pages merged in search order."""
     after = _message_position(position)
     if terms:
-        messages = _matching_documents(user, filters, narrowing, terms, after, limit)
+        messages = _matching_documents(user, filters, terms, after, limit)
     else:
-        messages = _first(_documents(user, filters, narrowing, terms, after), limit)
+        messages = _messages(user, filters, terms, after, limit, match=Match.NONE)
     broadcasts = _matching_broadcasts(user, filters, terms, position, limit)
     if not broadcasts:
         return list(messages)
-    merged: list[Found | _BroadcastFound] = [*messages, *broadcasts]
+    merged: list[_MessageFound | _BroadcastFound] = [*messages, *broadcasts]
     return sorted(merged, key=_sort_key, reverse=True)[: limit + 1]
 
 
-def _sort_key(row: "Found | _BroadcastFound") -> tuple[datetime, int, int, int]:
+def _sort_key(row: "_MessageFound | _BroadcastFound") -> tuple[datetime, int, int, int]:
     if isinstance(row, _BroadcastFound):
         return (row.sent_at, row.relevance, BROADCAST_RANK, row.id)
-    return (row.message.created_at, row.relevance, MESSAGE_RANK, row.message_id)
+    return (row.created_at, row.relevance, MESSAGE_RANK, row.message_id)
 
 
-def _cursor(row: "Found | _BroadcastFound") -> str:
+def _cursor(row: "_MessageFound | _BroadcastFound") -> str:
     sent_at, relevance, rank, identifier = _sort_key(row)
     marker = BROADCAST_MARKER if rank == BROADCAST_RANK else ""
     return f"{sent_at.isoformat()}~{relevance}~{marker}{identifier}"
@@ -361,11 +375,10 @@ def _aware(value: datetime | str) -> datetime:
 def _matching_documents(
     user: User,
     filters: SearchFilters,
-    narrowing: Q | None,
     terms: tuple[Term, ...],
     position: tuple[datetime, int, int] | None,
     limit: int,
-) -> list[Found]:
+) -> list[_MessageFound]:
     """The page of documents that match the words, found through the person's mailbox.
 
     PostgreSQL estimates from its statistics how common the words are and either walks the
@@ -386,21 +399,11 @@ def _matching_documents(
         # Other filters point the planner at the Participant rows (box, folder, unread) or
         # at one order; from there the mailbox would only add a lookup per message.
         start = Start.ANY if _only_words_and_dates(filters) else Start.PARTICIPANTS
-        documents = _documents(user, filters, narrowing, terms, position, start=start)
-        return _first(documents.filter(matching(terms)), limit)
-    walked = _documents(user, filters, narrowing, terms, position, start=Start.MAILBOX).filter(
-        containing(terms)
-    )
+        return _messages(user, filters, terms, position, limit, start=start)
     # The walk's end comes along with the page (a subquery SQLite runs once), so a search
     # that finds its page in the walk is one query.
-    walk_end = Subquery(
-        _newest_first(user, filters, position).values("created_at")[WALK_LENGTH - 1 : WALK_LENGTH]
-    )
-    rows = _first(
-        walked.annotate(walk_end=walk_end).filter(
-            sent_at__gt=Coalesce("walk_end", Value(_BEFORE_EVERYTHING))
-        ),
-        limit,
+    rows = _messages(
+        user, filters, terms, position, limit, start=Start.MAILBOX, match=Match.TOKENS, walk=True
     )
     if len(rows) > limit:
         return rows
@@ -409,16 +412,14 @@ def _matching_documents(
         # Fewer messages than a walk: all were read.
         return rows
     if counted_matches(terms, up_to=MATCHES_LIMIT + 1) <= MATCHES_LIMIT:
-        documents = _documents(user, filters, narrowing, terms, position, start=Start.MATCHES)
-        return _first(documents.filter(matching(terms)), limit)
+        return _messages(user, filters, terms, position, limit, start=Start.MATCHES)
     if filters.folder is not None or filters.box in (Box.ARCHIVE, Box.TRASH):
         # A common word in a part of the mailbox the Participant indexes find (a folder,
         # Archive, Trash): start from those conversations, checking each of their messages
         # against the matches.
-        documents = _documents(user, filters, narrowing, terms, position)
-        return _first(documents.filter(matching(terms, row_by_row=True)), limit)
+        return _messages(user, filters, terms, position, limit, match=Match.INDEX_ROW_BY_ROW)
     # A common word other filters make rare: walk on through the whole mailbox.
-    return _first(walked, limit)
+    return _messages(user, filters, terms, position, limit, start=Start.MAILBOX, match=Match.TOKENS)
 
 
 def _only_words_and_dates(filters: SearchFilters) -> bool:
@@ -428,15 +429,15 @@ def _only_words_and_dates(filters: SearchFilters) -> bool:
 
 
 def _newest_first(
-    user: User, filters: SearchFilters, position: tuple[datetime, int, int] | None
+    user_id: int, position_at: datetime | None, date_to: datetime | None
 ) -> QuerySet[MailboxMessage]:
     """The person's mailbox from the cursor (or the end of the date range) on, newest
     first."""
-    entries = MailboxMessage.objects.filter(user=user)
-    if position is not None:
-        entries = entries.filter(created_at__lte=position[0])
-    if filters.date_to is not None:
-        entries = entries.filter(created_at__lt=_start_of(filters.date_to, days_later=1))
+    entries = MailboxMessage.objects.filter(user_id=user_id)
+    if position_at is not None:
+        entries = entries.filter(created_at__lte=position_at)
+    if date_to is not None:
+        entries = entries.filter(created_at__lt=date_to)
     return entries.order_by("-created_at", "-message_id")
 
 
@@ -445,12 +446,28 @@ def _walk_end(
 ) -> datetime | None:
     """When the WALK_LENGTH-th newest message of the person's mailbox (from the cursor on)
     was sent; None when there are not that many."""
-    ends = list(
-        _newest_first(user, filters, position).values_list("created_at", flat=True)[
-            WALK_LENGTH - 1 : WALK_LENGTH
-        ]
-    )
-    return ends[0] if ends else None
+    values: list[int | datetime] = [user.pk]
+    if position is not None:
+        values.append(position[0])
+    if filters.date_to is not None:
+        values.append(_start_of(filters.date_to, days_later=1))
+    shape = (position is not None, filters.date_to is not None, WALK_LENGTH)
+    ends = _WALK_END(*values, shape=shape)
+    return ends[0][0] if ends else None
+
+
+def _walk_end_statement(*values: Any, shape: tuple[bool, bool, int]) -> QuerySet[Any]:
+    given = iter(values)
+    user_id = next(given)
+    has_position, has_date_to, walk_length = shape
+    position_at = next(given) if has_position else None
+    date_to = next(given) if has_date_to else None
+    return _newest_first(user_id, position_at, date_to).values_list("created_at")[
+        walk_length - 1 : walk_length
+    ]
+
+
+_WALK_END = CompiledRows(_walk_end_statement)
 
 
 class Start(Enum):
@@ -466,19 +483,213 @@ class Start(Enum):
     ANY = auto()
 
 
-def _documents(
+class Match(Enum):
+    """How a search query checks the words."""
+
+    # No words: the filters alone.
+    NONE = auto()
+    # Each document's own tokens (backends.containing): a walk.
+    TOKENS = auto()
+    # The text index (backends.matching).
+    INDEX = auto()
+    # The text index, each row read checked against its list (`row_by_row`).
+    INDEX_ROW_BY_ROW = auto()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What makes one search statement's SQL differ from another's: everything but the
+    values, which are its parameters (the person, the words' patterns, the filters'
+    values, the cursor's). Compiled once per process and shape (rows.CompiledRows): Django
+    built and compiled the statement on every call, more CPU than SQLite took to run it."""
+
+    start: Start
+    match: Match
+    # SQLite's walk: the walk's end read along, and the page stopped there; its length.
+    walk: int | None
+    terms: int
+    shows_promotions: bool
+    box: str | None
+    folder: bool
+    date_from: bool
+    date_to: bool
+    unread_only: bool
+    has_attachment: bool
+    order_number: bool
+    sender: bool
+    position: bool
+    limit: int
+
+
+def _messages(
     user: User,
     filters: SearchFilters,
-    narrowing: Q | None,
     terms: tuple[Term, ...],
     position: tuple[datetime, int, int] | None,
+    limit: int,
     *,
     start: Start = Start.PARTICIPANTS,
+    match: Match = Match.INDEX,
+    walk: bool = False,
+) -> list[_MessageFound]:
+    """The first limit + 1 messages in search order (one more tells whether a next page
+    exists) that pass the filters and match the words as `match` says, after the cursor,
+    with what a result shows. One statement, compiled once per shape."""
+    values, shape = _statement_for(
+        user, filters, terms, position, limit, start=start, match=match, walk=walk
+    )
+    return [_MessageFound(*row) for row in _SEARCH(*values, shape=shape)]
+
+
+def _statement_for(
+    user: User,
+    filters: SearchFilters,
+    terms: tuple[Term, ...],
+    position: tuple[datetime, int, int] | None,
+    limit: int,
+    *,
+    start: Start,
+    match: Match,
+    walk: bool,
+) -> tuple[list[int | str | datetime], _Shape]:
+    """The values of a search statement, in the order _search_statement takes them, and
+    its shape."""
+    order_number = _order_number(filters)
+    sender = _sender(filters)
+    shape = _Shape(
+        start=start,
+        match=match,
+        walk=WALK_LENGTH if walk else None,
+        terms=len(terms),
+        shows_promotions=user.shows_promotions,
+        box=filters.box,
+        folder=filters.folder is not None,
+        date_from=filters.date_from is not None,
+        date_to=filters.date_to is not None,
+        unread_only=filters.unread_only,
+        has_attachment=filters.has_attachment,
+        order_number=bool(order_number),
+        sender=bool(sender),
+        position=position is not None,
+        limit=limit,
+    )
+    values: list[int | str | datetime] = [user.pk, *(token_pattern(term) for term in terms)]
+    if match in (Match.INDEX, Match.INDEX_ROW_BY_ROW):
+        values.append(index_query(terms))
+    if filters.folder is not None:
+        values.append(filters.folder)
+    if filters.date_from is not None:
+        values.append(_start_of(filters.date_from))
+    if filters.date_to is not None:
+        values.append(_start_of(filters.date_to, days_later=1))
+    if order_number:
+        values.append(order_number)
+    if sender:
+        values.append(sender)
+    if position is not None:
+        values.extend(position)
+    return values, shape
+
+
+def _search_statement(*values: Any, shape: _Shape) -> QuerySet[Any]:
+    """The statement _messages runs, for these values (stand-ins when compiled)."""
+    given = iter(values)
+    user_id = next(given)
+    patterns = [next(given) for _ in range(shape.terms)]
+    query = next(given) if shape.match in (Match.INDEX, Match.INDEX_ROW_BY_ROW) else None
+    folder = next(given) if shape.folder else None
+    date_from = next(given) if shape.date_from else None
+    date_to = next(given) if shape.date_to else None
+    order_number = next(given) if shape.order_number else None
+    sender = next(given) if shape.sender else None
+    position = (next(given), next(given), next(given)) if shape.position else None
+    narrowing = Q()
+    if folder is not None:
+        narrowing &= Q(message__conversation__participants__folder=folder)
+    if date_from is not None:
+        narrowing &= Q(message__created_at__gte=date_from)
+    if date_to is not None:
+        narrowing &= Q(message__created_at__lt=date_to)
+    if shape.unread_only:
+        # After what the person last read; a conversation marked unread by hand counts its
+        # last message as unread. Never their own messages.
+        narrowing &= Q(message__conversation__participants__unread_count__gt=0) & (
+            Q(
+                message_id__gt=Coalesce(
+                    F("message__conversation__participants__last_read_message_id"), 0
+                )
+            )
+            | Q(message_id=F("message__conversation__last_message_id"))
+        )
+        narrowing &= ~Q(message__sender_id=user_id)
+    if shape.has_attachment:
+        narrowing &= Q(Exists(Attachment.objects.filter(message_id=OuterRef("message_id"))))
+    if order_number is not None:
+        narrowing &= Q(message__conversation__order__number=order_number)
+    if sender is not None:
+        # instr()/strpos(), where LIKE (`contains`) would make the name a pattern: the
+        # names and the name asked for are both folded tokens, nothing LIKE would read
+        # otherwise, and the name stays a parameter as it is.
+        narrowing &= Q(GreaterThan(StrIndex("sender_names", Value(sender)), 0))
+    # Only the person's id and their promotions switch reach visible_messages.
+    user = User(pk=user_id, shows_promotions=shape.shows_promotions)
+    documents = _documents(
+        user, shape.box, narrowing, patterns, position, shape.start, date_from, date_to
+    )
+    if shape.match is Match.TOKENS:
+        documents = documents.filter(containing_patterns(patterns))
+    elif query is not None:
+        documents = documents.filter(
+            matching_query(query, row_by_row=shape.match is Match.INDEX_ROW_BY_ROW)
+        )
+    columns = [
+        "message_id",
+        "relevance",
+        "box",
+        "message__created_at",
+        "message__conversation_id",
+        "message__conversation__subject",
+        "message__body",
+        "message__sender_id",
+        "message__sender__role",
+        "message__sender__display_name",
+        "message__sender__first_name",
+        "message__sender__last_name",
+        "message__sender__username",
+        "message__sender__storefront__name",
+    ]
+    if shape.walk is not None:
+        walk_end = Subquery(
+            _newest_first(user_id, None if position is None else position[0], date_to).values(
+                "created_at"
+            )[shape.walk - 1 : shape.walk]
+        )
+        documents = documents.annotate(walk_end=walk_end).filter(
+            sent_at__gt=Coalesce("walk_end", Value(_BEFORE_EVERYTHING))
+        )
+        columns.append("walk_end")
+    return documents.order_by("-sent_at", "-relevance", "-message_id").values_list(*columns)[
+        : shape.limit + 1
+    ]
+
+
+_SEARCH = CompiledRows(_search_statement)
+
+
+def _documents(
+    user: User,
+    box: str | None,
+    narrowing: Q,
+    patterns: list[str],
+    position: tuple[datetime, int, int] | None,
+    start: Start,
+    date_from: datetime | None,
+    date_to: datetime | None,
 ) -> QuerySet[Any]:
     """The person's documents that pass the filters, after the cursor, with their relevance
     and `sent_at` (the message's created_at; from the mailbox when it is joined)."""
     through_mailbox = start is not Start.PARTICIPANTS
-    boxes = [filters.box] if filters.box else VISIBLE_BOXES
+    boxes = [box] if box else VISIBLE_BOXES
     mailbox: Q | Exact = Q(message__mailbox_entries__user=user)
     # SQLite's statistics (when it has any) say a person has a handful of conversations, the
     # average; without any it guesses that few rows are in a box. Either way, left to itself
@@ -496,7 +707,7 @@ def _documents(
     )
     if through_mailbox:
         visible &= Q(mailbox)
-    documents = SearchDocument.objects.filter(visible & (narrowing or Q())).alias(
+    documents = SearchDocument.objects.filter(visible & narrowing).alias(
         sent_at=F(
             "message__mailbox_entries__created_at" if through_mailbox else "message__created_at"
         ),
@@ -504,14 +715,14 @@ def _documents(
     )
     # The person's box, from the Participant row the filter above joined.
     documents = documents.annotate(
-        relevance=_relevance(terms), box=F("message__conversation__participants__box")
+        relevance=_relevance(patterns), box=F("message__conversation__participants__box")
     )
     if through_mailbox:
         # The date range again, on the mailbox's time: where a walk starts and ends.
-        if filters.date_from is not None:
-            documents = documents.filter(sent_at__gte=_start_of(filters.date_from))
-        if filters.date_to is not None:
-            documents = documents.filter(sent_at__lt=_start_of(filters.date_to, days_later=1))
+        if date_from is not None:
+            documents = documents.filter(sent_at__gte=date_from)
+        if date_to is not None:
+            documents = documents.filter(sent_at__lt=date_to)
     if position is not None:
         created_at, relevance, message_id = position
         # The first condition alone lets a walk start at the cursor in the index.
@@ -523,57 +734,35 @@ def _documents(
     return documents
 
 
-def _first(documents: QuerySet[Any], limit: int) -> list[Found]:
-    """The first limit + 1 documents in search order (one more tells whether a next page
-    exists), with what a result shows."""
-    return list(
-        documents.select_related("message__conversation", "message__sender__storefront")
-        .defer("tokens", "subject_tokens", "sender_names")
-        .order_by("-sent_at", "-relevance", "-message_id")[: limit + 1]
-    )
-
-
-def _narrowing(user: User, filters: SearchFilters) -> Q | None:
-    """The filters as one condition on the person's Participant row, the message and its
-    conversation; None when no filter narrows anything."""
+def _narrows(filters: SearchFilters) -> bool:
+    """Whether the filters narrow anything (a search without words needs one); raises
+    InvalidInput for a filter that is not valid."""
     if filters.folder is not None and filters.folder not in Folder.values:
         raise InvalidInput(f"Unknown folder {filters.folder!r}.", code="invalid_folder")
     if filters.box is not None and filters.box not in VISIBLE_BOXES:
         raise InvalidInput(f"Unknown box {filters.box!r}.", code="invalid_box")
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise InvalidInput("The start date is after the end date.", code="invalid_date_range")
-    narrowing = Q()
-    if filters.folder is not None:
-        narrowing &= Q(message__conversation__participants__folder=filters.folder)
-    if filters.date_from is not None:
-        narrowing &= Q(message__created_at__gte=_start_of(filters.date_from))
-    if filters.date_to is not None:
-        narrowing &= Q(message__created_at__lt=_start_of(filters.date_to, days_later=1))
-    if filters.unread_only:
-        # After what the person last read; a conversation marked unread by hand counts its
-        # last message as unread. Never their own messages.
-        narrowing &= Q(message__conversation__participants__unread_count__gt=0) & (
-            Q(
-                message_id__gt=Coalesce(
-                    F("message__conversation__participants__last_read_message_id"), 0
-                )
-            )
-            | Q(message_id=F("message__conversation__last_message_id"))
-        )
-        narrowing &= ~Q(message__sender=user)
-    if filters.has_attachment:
-        narrowing &= Q(Exists(Attachment.objects.filter(message_id=OuterRef("message_id"))))
+    return bool(
+        filters.folder is not None
+        or filters.date_from is not None
+        or filters.date_to is not None
+        or filters.unread_only
+        or filters.has_attachment
+        or _order_number(filters)
+        or _sender(filters)
+        or filters.box is not None
+    )
+
+
+def _order_number(filters: SearchFilters) -> str:
     # PostgreSQL refuses text with NUL characters; no order number has one.
-    order_number = filters.order_number.replace("\x00", "").strip()
-    if order_number:
-        narrowing &= Q(message__conversation__order__number=order_number)
+    return filters.order_number.replace("\x00", "").strip()
+
+
+def _sender(filters: SearchFilters) -> str:
     # No name is longer (and SQLite refuses LIKE patterns over 50,000 bytes).
-    sender = folded(filters.sender[:MAX_NAME_CHARS])
-    if sender:
-        narrowing &= Q(sender_names__contains=sender)
-    if not narrowing and filters.box is None:
-        return None
-    return narrowing
+    return folded(filters.sender[:MAX_NAME_CHARS])
 
 
 def _start_of(day: date, *, days_later: int = 0) -> datetime:
@@ -584,18 +773,21 @@ def _start_of(day: date, *, days_later: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
-def _relevance(terms: tuple[Term, ...]) -> Any:
-    """How many of the terms the subject (or order number) matches on its own. Computed
-    the same way on both databases, so results come in the same order on both."""
+def _relevance(patterns: list[str]) -> Any:
+    """How many of the terms (their token_patterns) the subject (or order number) matches
+    on its own. Computed the same way on both databases, so results come in the same order
+    on both: instr()/strpos() (as backends.containing and the broadcasts' relevance), the
+    pattern a parameter as it is. Typed as a big integer: Django drops a comparison with a
+    number out of its field's range, and a compiled statement's stand-in for the cursor's
+    relevance is a large number (rows.CompiledRows)."""
     score: Any = Value(0, output_field=IntegerField())
-    for term in terms:
-        pattern = " " + " ".join(term.tokens) + ("" if term.is_prefix else " ")
+    for pattern in patterns:
         score += Case(
-            When(Q(padded_subject__contains=pattern), then=Value(1)),
+            When(GreaterThan(StrIndex("padded_subject", Value(pattern)), 0), then=Value(1)),
             default=Value(0),
             output_field=IntegerField(),
         )
-    return score
+    return ExpressionWrapper(score, output_field=BigIntegerField())
 
 
 def _decode_cursor(cursor: str) -> Position:
@@ -617,7 +809,7 @@ def _decode_cursor(cursor: str) -> Position:
 
 
 def _result(
-    user: User, document: "Found | _BroadcastFound", terms: tuple[Term, ...]
+    user: User, document: "_MessageFound | _BroadcastFound", terms: tuple[Term, ...]
 ) -> SearchResult:
     if isinstance(document, _BroadcastFound):
         return SearchResult(
@@ -633,17 +825,29 @@ def _result(
             snippet=snippet(document.body, terms),
             box=document.box,
         )
-    message = document.message
-    subject = message.conversation.subject
+    subject = document.subject
+    # Message.sender_name and Message.is_official, from the columns they read.
+    if document.sender_id is None:
+        sender_name, is_official = MARKETPLACE_NAME, True
+    else:
+        sender_name = public_name(
+            storefront_name=document.storefront_name,
+            role=str(document.sender_role),
+            display_name=str(document.display_name),
+            first_name=str(document.first_name),
+            last_name=str(document.last_name),
+            username=str(document.username),
+        )
+        is_official = document.sender_role in (Role.AGENT, Role.ADMIN)
     return SearchResult(
-        message_id=message.pk,
-        conversation_id=message.conversation_id,
+        message_id=document.message_id,
+        conversation_id=document.conversation_id,
         subject=subject,
         subject_html=highlighted(subject, terms),
-        sender_name=message.sender_name,
-        is_official=message.is_official,
-        is_from_you=message.sender_id == user.pk,
-        created_at=message.created_at,
-        snippet=snippet(message.body, terms),
+        sender_name=sender_name,
+        is_official=is_official,
+        is_from_you=document.sender_id == user.pk,
+        created_at=document.created_at,
+        snippet=snippet(document.body, terms),
         box=document.box,
     )
