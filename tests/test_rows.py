@@ -2,12 +2,14 @@
 what their queryset gives (CompiledQuery, CompiledRows, CompiledUpdate) and store what
 their fields store (insert_objects)."""
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.core.exceptions import SynchronousOnlyOperation
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.signals import post_init
 from django.db.models.sql.compiler import SQLCompiler
@@ -19,7 +21,9 @@ from messagecenter.conversations.models import Message, Participant
 from messagecenter.conversations.queries import LIST_ROW_RELATIONS
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
+from messagecenter.realtime.models import UserEvent
 from messagecenter.rows import (
+    _KEPT,
     INSERT_MAX_ROWS,
     CompiledQuery,
     CompiledRows,
@@ -27,6 +31,7 @@ from messagecenter.rows import (
     _Plan,
     insert_objects,
     parse_id,
+    statement_cursor,
 )
 from messagecenter.search.models import MailboxMessage
 
@@ -387,3 +392,67 @@ def test_many_objects_are_inserted_by_bulk_create_in_batches(buyer: User, produc
         Message.objects.filter(conversation_id=first.conversation_id).count() == INSERT_MAX_ROWS + 2
     )
     assert all(message.pk for message in made)
+
+
+# --- one cursor for the statements ----------------------------------------------------------
+
+_MOMENT = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=-4)))
+
+
+def test_statements_run_through_one_kept_cursor_and_are_still_logged_when_queries_are(
+    buyer: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    first = statement_cursor()
+    assert statement_cursor() is first
+    with django_assert_num_queries(2) as captured:
+        # Logged: a debug wrapper around the same driver cursor.
+        logged = statement_cursor()
+        assert logged is not first
+        assert logged.cursor is first.cursor
+        assert CompiledQuery(lambda user_id: User.objects.filter(pk=user_id))(buyer.pk) == [buyer]
+        insert_objects(
+            [
+                UserEvent(
+                    user=buyer, sequence=1, kind="message_created", payload={}, created_at=_MOMENT
+                )
+            ]
+        )
+    assert "INSERT" in captured.captured_queries[1]["sql"]
+    assert statement_cursor() is first
+
+
+def test_the_kept_cursor_is_kept_on_this_threads_connection_not_on_the_shared_proxy() -> None:
+    statement_cursor()
+    assert _KEPT in connections["default"].__dict__
+    assert _KEPT not in connection.__dict__
+    with pytest.raises(TypeError):
+        statement_cursor(connection)
+
+
+def test_the_kept_cursor_is_refused_to_the_event_loop() -> None:
+    async def from_the_loop() -> None:
+        statement_cursor()
+
+    with pytest.raises(SynchronousOnlyOperation):
+        asyncio.run(from_the_loop())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_kept_cursor_never_outlives_its_connection(buyer: User) -> None:
+    by_id = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id))
+    assert by_id(buyer.pk) == [buyer]
+    kept = statement_cursor()
+
+    # Closed between requests: the next statement opens a connection and a cursor of it.
+    connection.close()
+    assert by_id(buyer.pk) == [buyer]
+    again = statement_cursor()
+    assert again is not kept
+    assert again.cursor is not kept.cursor
+
+    # Opened again by anyone (a pool may hand back the same driver connection): forgotten.
+    connection.close()
+    connection.ensure_connection()
+    assert _KEPT not in connections["default"].__dict__
+    assert statement_cursor().cursor is not again.cursor
+    assert by_id(buyer.pk) == [buyer]

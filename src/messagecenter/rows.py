@@ -10,12 +10,15 @@ from functools import partial
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.signals import connection_created
 from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import get_related_populators
 from django.db.models.signals import post_init, pre_init
 from django.db.models.sql import UpdateQuery
+from django.utils.asyncio import async_unsafe
+from django.utils.connection import ConnectionProxy
 
 from messagecenter.errors import NotFound
 
@@ -125,6 +128,57 @@ def _adapted(connection: Any, value: int | str | datetime) -> Any:
 _POSITIONAL = re.compile(r"(?<!%)%s")
 
 
+# Where a connection keeps its statements' cursor: (the DB-API connection it belongs to,
+# its DB-API cursor, Django's plain wrapper of it).
+_KEPT = "_messagecenter_statement_cursor"
+
+
+@async_unsafe
+def statement_cursor(connection: Any = None) -> Any:
+    """The cursor the compiled statements run through: one kept per connection, where
+    `connection.cursor()` built a new one for every statement — Django's checks, the
+    driver's cursor, its time zone loader and the wrapper, then closing it, about a third
+    of each statement's Python on a send's fifteen (docs/benchmarks.md, "Sends: one
+    cursor, rows as tuples").
+
+    What `connection.cursor()` guarantees still holds on every call: not from the event
+    loop's thread (async_unsafe), not from another thread than the connection's, the
+    connection opened (and health-checked) when needed, and a statement run while queries
+    are logged (DEBUG, CaptureQueriesContext, django_assert_num_queries) is logged —
+    through a debug wrapper made on the spot around the same driver cursor. Errors are
+    Django's (IntegrityError…), as through any of its cursors.
+
+    The cursor never outlives its connection: it is kept beside the DB-API connection it
+    came from and used only while that is still the connection's, and forgotten whenever
+    Django opens one (`connection_created`, which a pooled connection taken again also
+    sends). A caller runs its statement and fetches all its rows before running another.
+
+    `connection`: this thread's (`connections[alias]`), the default's when not given; not
+    `django.db.connection`, a proxy every thread shares, where it would be kept for all."""
+    if connection is None:
+        connection = connections[DEFAULT_DB_ALIAS]
+    elif isinstance(connection, ConnectionProxy):
+        raise TypeError("Give this thread's connection, not the proxy of all threads.")
+    connection.close_if_health_check_failed()
+    kept = connection.__dict__.get(_KEPT)
+    if kept is None or kept[0] is not connection.connection or kept[0] is None:
+        # Opens the connection if needed, and with it forgets what was kept.
+        raw = connection.cursor().cursor
+        kept = (connection.connection, raw, connection.make_cursor(raw))
+        connection.__dict__[_KEPT] = kept
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return connection.make_debug_cursor(kept[1])
+    return kept[2]
+
+
+def _forget_statement_cursor(sender: Any, connection: Any, **kwargs: Any) -> None:
+    connection.__dict__.pop(_KEPT, None)
+
+
+connection_created.connect(_forget_statement_cursor)
+
+
 class _Statement:
     """SQL run many times with new values. On SQLite with named parameters: with
     positional ones Django's cursor turns each `%s` into `?` with a regular expression on
@@ -185,9 +239,9 @@ class _Plan[M: Model]:
             value if slot is None else _adapted(connection, values[slot])
             for value, slot in zip(self.parameters, self.slots, strict=True)
         ]
-        with connection.cursor() as cursor:
-            self.statement.execute(cursor, parameters)
-            rows = cursor.fetchall()
+        cursor = statement_cursor(connection)
+        self.statement.execute(cursor, parameters)
+        rows = cursor.fetchall()
         objects = []
         for fetched in rows:
             if self.remembered is not None:
@@ -436,9 +490,9 @@ class CompiledUpdate:
             value if slot is None else _adapted(connection, values[slot])
             for value, slot in zip(compiled, slots, strict=True)
         ]
-        with connection.cursor() as cursor:
-            statement.execute(cursor, parameters)
-            return int(cursor.rowcount)
+        cursor = statement_cursor(connection)
+        statement.execute(cursor, parameters)
+        return int(cursor.rowcount)
 
     def _compile(
         self, values: Sequence[int | str | datetime], shape: Hashable
@@ -481,11 +535,11 @@ def insert_objects[M: Model](objects: Sequence[M], *, ignore_conflicts: bool = F
         for instance in objects
         for field in fields
     ]
-    with connection.cursor() as cursor:
-        statement.execute(cursor, parameters)
-        if returning is not None:
-            for instance, row in zip(objects, cursor.fetchall(), strict=True):
-                setattr(instance, returning.attname, row[0])
+    cursor = statement_cursor(connection)
+    statement.execute(cursor, parameters)
+    if returning is not None:
+        for instance, row in zip(objects, cursor.fetchall(), strict=True):
+            setattr(instance, returning.attname, row[0])
     for instance in objects:
         instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
 

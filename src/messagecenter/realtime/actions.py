@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from messagecenter.realtime import pubsub
 from messagecenter.realtime.models import EventKind, EventStream, UserEvent
-from messagecenter.rows import insert_objects
+from messagecenter.rows import insert_objects, statement_cursor
 
 
 @dataclass(frozen=True)
@@ -133,15 +133,16 @@ def _allocate(counts: dict[int, int]) -> dict[int, int]:
     for user_id, count in counts.items():
         by_count.setdefault(count, []).append(user_id)
     result: dict[int, int] = {}
-    with connection.cursor() as cursor:
-        for count, user_ids in sorted(by_count.items()):
-            placeholders = ", ".join(["%s"] * len(user_ids))
-            cursor.execute(
-                f"UPDATE {table} SET last_sequence = last_sequence + %s "
-                f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_sequence",
-                [count, *sorted(user_ids)],
-            )
-            result.update({int(user_id): int(last) for user_id, last in cursor.fetchall()})
+    # The send's kept cursor (rows.statement_cursor).
+    cursor = statement_cursor()
+    for count, user_ids in sorted(by_count.items()):
+        placeholders = ", ".join(["%s"] * len(user_ids))
+        cursor.execute(
+            f"UPDATE {table} SET last_sequence = last_sequence + %s "
+            f"WHERE user_id IN ({placeholders}) RETURNING user_id, last_sequence",
+            [count, *sorted(user_ids)],
+        )
+        result.update({int(user_id): int(last) for user_id, last in cursor.fetchall()})
     return result
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation
 from messagecenter.errors import NotAllowed, TooManyRequests
+from messagecenter.rows import statement_cursor
 from messagecenter.safety.models import SendingCount
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -120,9 +120,10 @@ def count_send(sender: User, conversation: Conversation, is_first_contact: bool)
     now = _now()
     minute, hour, day = (int(now // seconds) for seconds in PERIODS.values())
     first = 1 if is_first_contact else 0
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [sender.pk, minute, hour, first, day, first])
-        row = cursor.fetchone()
+    # The send's kept cursor (rows.statement_cursor), every row fetched.
+    cursor = statement_cursor()
+    cursor.execute(_UPSERT, [sender.pk, minute, hour, first, day, first])
+    [row] = cursor.fetchall()
     minute_sends, hour_sends, day_sends, first_hour_sends, first_day_sends, restricted_at = row
     if restricted_at is not None and is_first_contact:
         # A confirmed report restricted the sender (docs/safety.md#reports).
