@@ -17,8 +17,9 @@ from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Message, Participant
+from messagecenter.conversations.models import Attachment, Message, Participant
 from messagecenter.conversations.queries import LIST_ROW_RELATIONS
+from messagecenter.delivery.models import Category, Email, EmailKind
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
@@ -30,6 +31,7 @@ from messagecenter.rows import (
     CompiledUpdate,
     _Plan,
     insert_objects,
+    insert_rows,
     parse_id,
     statement_cursor,
 )
@@ -394,9 +396,161 @@ def test_many_objects_are_inserted_by_bulk_create_in_batches(buyer: User, produc
     assert all(message.pk for message in made)
 
 
-# --- one cursor for the statements ----------------------------------------------------------
+# --- rows as tuples ------------------------------------------------------------------------
 
+# Not UTC, with microseconds: each database stores it its own way (SQLite: text in UTC).
 _MOMENT = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=-4)))
+
+
+def _stored[M](model: type[M], ids: list[int], *, leave_out: tuple[str, ...]) -> list[dict]:
+    """Every column of the rows as read back, in id order, but those left out."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname not in leave_out]  # type: ignore[attr-defined]
+    return list(model.objects.filter(pk__in=ids).order_by("pk").values(*names))  # type: ignore[attr-defined]
+
+
+def test_rows_given_as_tuples_are_stored_as_the_models_would_store_them(
+    buyer: User, seller: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    payload = {"conversation_id": 7, "preview": "Ünïcode ‘quoted’ 100%", "list": [1, None]}
+    by_models = [
+        UserEvent(
+            user=buyer, sequence=n, kind="message_created", payload=payload, created_at=_MOMENT
+        )
+        for n in (1, 2)
+    ]
+    insert_objects(by_models)
+    with django_assert_num_queries(1):
+        ids = insert_rows(
+            UserEvent,
+            ("user_id", "sequence", "kind", "payload", "created_at"),
+            [(seller.pk, n, "message_created", payload, _MOMENT) for n in (1, 2)],
+        )
+
+    assert ids is not None
+    assert len(ids) == 2
+    assert ids == sorted(ids)
+    model_rows = _stored(UserEvent, [e.pk for e in by_models], leave_out=("id", "user_id"))
+    assert _stored(UserEvent, ids, leave_out=("id", "user_id")) == model_rows
+    assert [row["created_at"] for row in model_rows] == [_MOMENT, _MOMENT]
+    assert (
+        list(UserEvent.objects.filter(pk__in=ids).values_list("user_id", flat=True))
+        == [seller.pk] * 2
+    )
+
+
+def test_columns_left_out_of_the_tuples_take_what_the_model_would_give_them(
+    buyer: User, seller: User, product: Product
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    Email.objects.filter(message_id=first.pk).delete()
+    by_model = Email(
+        user=buyer,
+        kind=EmailKind.MESSAGE,
+        category=Category.BUYER_SELLER,
+        message_id=first.pk,
+        subject="Is it new?",
+        next_attempt_at=_MOMENT,
+        created_at=_MOMENT,
+    )
+    insert_objects([by_model])
+    ids = insert_rows(
+        Email,
+        ("user_id", "kind", "category", "message_id", "subject", "next_attempt_at", "created_at"),
+        [
+            (
+                seller.pk,
+                EmailKind.MESSAGE,
+                Category.BUYER_SELLER,
+                first.pk,
+                "Is it new?",
+                _MOMENT,
+                _MOMENT,
+            )
+        ],
+    )
+
+    assert ids is not None
+    stored = _stored(Email, ids, leave_out=("id", "user_id"))
+    assert stored == _stored(Email, [by_model.pk], leave_out=("id", "user_id"))
+    # The defaults: queued, no attempt, no address, no error, nothing sent.
+    assert (stored[0]["status"], stored[0]["attempts"], stored[0]["to_address"]) == (
+        "queued",
+        0,
+        "",
+    )
+    assert (stored[0]["covers_from"], stored[0]["sent_at"], stored[0]["last_error"]) == (
+        None,
+        None,
+        "",
+    )
+
+
+def test_tuples_with_conflicts_ignored_leave_out_what_a_unique_key_refuses(
+    buyer: User, product: Product
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    seller_id = product.storefront.seller_id
+    MailboxMessage.objects.filter(message_id=first.pk, user_id=seller_id).delete()
+    columns = ("message_id", "user_id", "created_at")
+
+    assert (
+        insert_rows(
+            MailboxMessage,
+            columns,
+            [(first.pk, buyer.pk, _MOMENT), (first.pk, seller_id, _MOMENT)],
+            ignore_conflicts=True,
+        )
+        is None
+    )
+
+    stored = dict(
+        MailboxMessage.objects.filter(message_id=first.pk).values_list("user_id", "created_at")
+    )
+    assert stored == {buyer.pk: first.created_at, seller_id: _MOMENT}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(MailboxMessage, columns, [(first.pk, buyer.pk, _MOMENT)])
+
+
+def test_many_tuples_are_inserted_by_bulk_create_and_give_their_ids(buyer: User) -> None:
+    with mock.patch.object(
+        UserEvent._default_manager, "bulk_create", wraps=UserEvent._default_manager.bulk_create
+    ) as bulk:
+        ids = insert_rows(
+            UserEvent,
+            ("user_id", "sequence", "kind", "payload", "created_at"),
+            [(buyer.pk, n, "message_created", {}, _MOMENT) for n in range(INSERT_MAX_ROWS + 1)],
+        )
+
+    bulk.assert_called_once()
+    assert ids is not None
+    assert len(ids) == INSERT_MAX_ROWS + 1
+    assert list(
+        UserEvent.objects.filter(pk__in=ids).order_by("pk").values_list("sequence", flat=True)
+    ) == list(range(INSERT_MAX_ROWS + 1))
+
+
+def test_tuples_are_refused_where_a_field_would_need_its_own_preparation(buyer: User) -> None:
+    # Not a column of the model; a column twice.
+    with pytest.raises(ValueError, match="columns"):
+        insert_rows(
+            UserEvent,
+            ("user", "sequence", "kind", "payload", "created_at"),
+            [(1, 1, "", {}, _MOMENT)],
+        )
+    with pytest.raises(ValueError, match="columns"):
+        insert_rows(UserEvent, ("user_id", "user_id"), [(1, 1)])
+    # A field with no default left out; a default made for each row left out.
+    with pytest.raises(ValueError, match="default"):
+        insert_rows(Message, ("conversation_id", "body", "created_at"), [(1, "Hi", _MOMENT)])
+    # A file field: its storage names it, which tuples skip.
+    with pytest.raises(ValueError, match="FileField"):
+        insert_rows(
+            Attachment, ("message_id", "file", "filename", "content_type"), [(1, "a", "a", "a")]
+        )
+    assert not UserEvent.objects.exists()
+
+
+# --- one cursor for the statements ----------------------------------------------------------
 
 
 def test_statements_run_through_one_kept_cursor_and_are_still_logged_when_queries_are(
@@ -410,12 +564,10 @@ def test_statements_run_through_one_kept_cursor_and_are_still_logged_when_querie
         assert logged is not first
         assert logged.cursor is first.cursor
         assert CompiledQuery(lambda user_id: User.objects.filter(pk=user_id))(buyer.pk) == [buyer]
-        insert_objects(
-            [
-                UserEvent(
-                    user=buyer, sequence=1, kind="message_created", payload={}, created_at=_MOMENT
-                )
-            ]
+        insert_rows(
+            UserEvent,
+            ("user_id", "sequence", "kind", "payload", "created_at"),
+            [(buyer.pk, 1, "message_created", {}, _MOMENT)],
         )
     assert "INSERT" in captured.captured_queries[1]["sql"]
     assert statement_cursor() is first

@@ -549,6 +549,138 @@ INSERT_MAX_ROWS = 64
 _INSERTS: dict[tuple[str, type[Model], int, bool], tuple[_Statement, list[Any], Any]] = {}
 
 
+def insert_rows(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> list[Any] | None:
+    """INSERT rows of one model given as tuples — each row's values for `columns` (field
+    attnames: `user_id`, not `user`), in that order — in the same one statement as
+    `insert_objects`, without building a model instance for each row or preparing each
+    value through its field's `pre_save` and `get_db_prep_save`: a value is prepared by a
+    function chosen once per field type (a moment as the database takes it, JSON as the
+    driver takes it; ids, text, numbers and booleans as they are). For the rows every send
+    appends — search documents, mailbox rows, events, e-mails —, where the instances and
+    the per-field calls were a tenth of a send's CPU (docs/benchmarks.md, "Sends: one
+    cursor, rows as tuples").
+
+    So the values must already be what the fields hold: ints for ids and numbers, str for
+    text, aware datetimes for moments, JSON-able values for JSON (no model instances, no
+    expressions, nothing to convert, and nothing `auto_now` would fill). A column not
+    given takes what Model.__init__ would give it (its default, "" for text, else None);
+    a field whose default is made for each row (a callable), or of a type this does not
+    prepare, is refused when the statement is first written. Returns the new ids in the
+    rows' order, from RETURNING, when the model has a generated id and conflicts are not
+    ignored; otherwise None. Signals: none, as
+    for insert_objects."""
+    if not rows:
+        return [] if _generated(model) and not ignore_conflicts else None
+    if len(rows) > INSERT_MAX_ROWS:
+        # Rare (a rebuild, a batch of many sends): as insert_objects does, bulk_create
+        # splits them to the database's parameter limit. Instances are built for it.
+        objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        model._default_manager.bulk_create(objects, ignore_conflicts=ignore_conflicts)
+        if ignore_conflicts or not _generated(model):
+            return None
+        return [instance.pk for instance in objects]
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = (connection.vendor, model, len(rows), ignore_conflicts)
+    plan = _INSERTS.get(key)
+    if plan is None:
+        plan = _INSERTS[key] = _insert_plan(connection, model, len(rows), ignore_conflicts)
+    statement, fields, returning = plan
+    tuple_key = (connection.vendor, model, tuple(columns))
+    recipe = _TUPLE_RECIPES.get(tuple_key)
+    if recipe is None:
+        recipe = _TUPLE_RECIPES[tuple_key] = _tuple_recipe(connection, fields, columns)
+    ops = connection.ops
+    parameters: list[Any] = []
+    append = parameters.append
+    for row in rows:
+        for position, prepare, default in recipe:
+            if position is None:
+                append(default)
+            elif prepare is None:
+                append(row[position])
+            else:
+                append(prepare(ops, row[position]))
+    cursor = statement_cursor(connection)
+    statement.execute(cursor, parameters)
+    if returning is None:
+        return None
+    return [row[0] for row in cursor.fetchall()]
+
+
+# What each of a model's inserted fields takes from a tuple: (its position in the tuple,
+# how its value is prepared — given the connection's operations, not kept with the recipe
+# that every thread shares —, None when as it is; or None and its default).
+type _Recipe = list[tuple[int | None, Callable[[Any, Any], Any] | None, Any]]
+_TUPLE_RECIPES: dict[tuple[str, type[Model], tuple[str, ...]], _Recipe] = {}
+
+# Field types whose values the database driver takes as they are (given the right Python
+# type); DateTimeField and JSONField are prepared; any other type is refused.
+_AS_THEY_ARE = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+    }
+)
+
+
+def _tuple_recipe(connection: Any, fields: Sequence[Any], columns: Sequence[str]) -> _Recipe:
+    positions = {name: position for position, name in enumerate(columns)}
+    known = {field.attname for field in fields}
+    if len(positions) != len(columns) or not positions.keys() <= known:
+        raise ValueError(f"Not the model's inserted columns, or one twice: {columns}")
+    recipe: _Recipe = []
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            raise ValueError(f"{field} is filled by pre_save, which tuples skip")
+        position = positions.get(field.attname)
+        if position is None:
+            if field.has_default() and callable(field.default):
+                # Model.__init__ calls it for every instance (dict, timezone.now): give it.
+                raise ValueError(f"{field} has a default made for each row: give it")
+            # What Model.__init__ would give it (its default, "" for text, else None),
+            # prepared once.
+            default = field.get_db_prep_save(field.get_default(), connection)
+            recipe.append((None, None, default))
+            continue
+        kind = field.get_internal_type()
+        if kind == "DateTimeField":
+            # As DateTimeField.get_db_prep_value ends (SQLite: text in UTC).
+            recipe.append((position, type(connection.ops).adapt_datetimefield_value, None))
+        elif kind == "JSONField":
+            # As JSONField.get_db_prep_value ends (PostgreSQL: psycopg's Jsonb; SQLite: text).
+            recipe.append((position, partial(_adapt_json, field.encoder), None))
+        elif kind in _AS_THEY_ARE:
+            recipe.append((position, None, None))
+        else:
+            raise ValueError(f"{field} ({kind}): no tuple preparation for this field type")
+    return recipe
+
+
+def _adapt_json(encoder: Any, ops: Any, value: Any) -> Any:
+    return ops.adapt_json_value(value, encoder)
+
+
+def _generated(model: type[Model]) -> bool:
+    return any(field.db_returning for field in model._meta.concrete_fields)
+
+
 def _insert_plan(
     connection: Any, model: type[Model], count: int, ignore_conflicts: bool
 ) -> tuple[_Statement, list[Any], Any]:

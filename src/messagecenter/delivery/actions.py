@@ -10,6 +10,7 @@ by another promotion, even one a sender is in the middle of sending.
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -39,7 +40,7 @@ from messagecenter.delivery.preferences import (
     stored_choices,
 )
 from messagecenter.errors import InvalidInput
-from messagecenter.rows import CompiledUpdate, insert_objects
+from messagecenter.rows import CompiledUpdate, insert_rows
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def record_emails_of_messages(messages: Sequence[NewMessage]) -> None:
     read of preferences per category and one insert."""
     digests: dict[int, datetime] = {}
     latest: datetime | None = None
-    emails: list[Email] = []
+    emails: list[tuple[Any, ...]] = []
     wanted_by_category: dict[str, set[int]] = {}
     by_category: dict[str, list[NewMessage]] = {}
     for message in messages:
@@ -84,21 +85,34 @@ def record_emails_of_messages(messages: Sequence[NewMessage]) -> None:
             Channel.EMAIL,
         )
         emails += [
-            Email(
-                user_id=user_id,
-                kind=EmailKind.MESSAGE,
-                category=category,
-                message_id=message.message_id,
-                subject=message.subject[:255],
-                next_attempt_at=message.now,
-                created_at=message.now,
+            (
+                user_id,
+                EmailKind.MESSAGE,
+                category,
+                message.message_id,
+                message.subject[:255],
+                message.now,
+                message.now,
             )
             for message in category_messages
             for user_id in sorted(set(message.recipient_ids) & wanted_by_category[category])
         ]
     if digests and latest is not None:
         _gather_digests(digests, latest)
-    insert_objects(emails)
+    # As tuples (rows.insert_rows): no model instance per e-mail; the others' defaults.
+    insert_rows(Email, _MESSAGE_EMAIL_COLUMNS, emails)
+
+
+_MESSAGE_EMAIL_COLUMNS = (
+    "user_id",
+    "kind",
+    "category",
+    "message_id",
+    "subject",
+    "next_attempt_at",
+    "created_at",
+)
+_DIGEST_COLUMNS = ("user_id", "kind", "category", "covers_from", "next_attempt_at", "created_at")
 
 
 def _gather_digests(first_at: Mapping[int, datetime], latest: datetime) -> None:
@@ -108,17 +122,19 @@ def _gather_digests(first_at: Mapping[int, datetime], latest: datetime) -> None:
     quiet = timedelta(minutes=settings.EMAIL_DIGEST_QUIET_MINUTES)
     longest = timedelta(minutes=settings.EMAIL_DIGEST_MAX_WAIT_MINUTES)
     user_ids = sorted(first_at)
-    # Both statements are written once per process (rows.insert_objects, CompiledUpdate):
-    # they run on every buyer–seller message.
-    insert_objects(
+    # Both statements are written once per process (rows.insert_rows, CompiledUpdate):
+    # they run on every buyer–seller message. The digests' rows as tuples.
+    insert_rows(
+        Email,
+        _DIGEST_COLUMNS,
         [
-            Email(
-                user_id=user_id,
-                kind=EmailKind.DIGEST,
-                category=Category.BUYER_SELLER,
-                covers_from=first_at[user_id],
-                next_attempt_at=first_at[user_id] + quiet,
-                created_at=first_at[user_id],
+            (
+                user_id,
+                EmailKind.DIGEST,
+                Category.BUYER_SELLER,
+                first_at[user_id],
+                first_at[user_id] + quiet,
+                first_at[user_id],
             )
             for user_id in user_ids
         ],

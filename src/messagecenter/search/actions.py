@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from messagecenter.conversations.models import Conversation, Message, Participant
-from messagecenter.rows import insert_objects
+from messagecenter.rows import insert_rows
 from messagecenter.search.backends import optimize_index
 from messagecenter.search.broadcasts import broadcast_source
 from messagecenter.search.models import BroadcastDocument, MailboxMessage, SearchDocument
@@ -56,16 +56,23 @@ def index_messages(
                 conversation.subject,
                 order.number if order is not None else None,
             )
-    # insert_objects: the statements are written once per process, not compiled per send.
-    insert_objects([_document(message, *subjects[message.conversation_id]) for message in messages])
+    # Rows as tuples (rows.insert_rows): the statements are written once per process, and
+    # no model instance is built for each row of each send.
+    insert_rows(
+        SearchDocument,
+        _DOCUMENT_COLUMNS,
+        [_document(message, *subjects[message.conversation_id]) for message in messages],
+    )
     if members is None:
         members = _members({message.conversation_id for message in messages})
-    insert_objects(
+    insert_rows(
+        MailboxMessage,
+        ("message_id", "user_id", "created_at"),
         [
-            MailboxMessage(message=message, user_id=user_id, created_at=message.created_at)
+            (message.pk, user_id, message.created_at)
             for message in messages
             for user_id in members.get(message.conversation_id, ())
-        ]
+        ],
     )
 
 
@@ -174,7 +181,13 @@ def _members(conversation_ids: set[int]) -> dict[int, list[int]]:
     return members
 
 
-def _document(message: Message, subject: str, order_number: str | None) -> SearchDocument:
+_DOCUMENT_COLUMNS = ("message_id", "tokens", "subject_tokens", "sender_names")
+
+
+def _document(
+    message: Message, subject: str, order_number: str | None
+) -> tuple[int, str, str, str]:
+    """A message's search document, as the row of _DOCUMENT_COLUMNS."""
     subject_tokens = token_texts(subject) + token_texts(order_number or "")
     sender = message.sender
     if sender is None:
@@ -184,11 +197,11 @@ def _document(message: Message, subject: str, order_number: str | None) -> Searc
         # would let a search probe for what the page never shows.
         sender_name = sender.public_name
         sender_names = [folded(sender_name)]
-    return SearchDocument(
-        message=message,
-        tokens=document([subject_tokens, token_texts(sender_name), token_texts(message.body)]),
-        subject_tokens=" ".join(subject_tokens),
-        sender_names="\n".join(sender_names),
+    return (
+        message.pk,
+        document([subject_tokens, token_texts(sender_name), token_texts(message.body)]),
+        " ".join(subject_tokens),
+        "\n".join(sender_names),
     )
 
 
