@@ -50,6 +50,12 @@ def main() -> None:
         help="no profiler: the median wall and CPU time of a request (CPU time holds still "
         "on a machine that others are loading)",
     )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="no timing: function calls (Python and C) per request, through sys.setprofile (a "
+        "count the machine's load does not move, for comparing old code with new)",
+    )
     args = parser.parse_args()
     if bool(args.path) == args.send:
         parser.error("give --path or --send")
@@ -89,6 +95,22 @@ def main() -> None:
 
     response = request()  # warm: connection, caches
     assert response.status_code == ok, response.content[:300]
+    if args.calls:
+        # Counted with sys.setprofile (cProfile cannot be imported beside this file,
+        # which is named like the standard library's `profile`).
+        calls = 0
+
+        def count(frame: Any, event: str, arg: Any) -> None:
+            nonlocal calls
+            if event == "call" or event == "c_call":
+                calls += 1
+
+        sys.setprofile(count)
+        for _ in range(args.repeat):
+            request()
+        sys.setprofile(None)
+        print(f"{what}: {calls / args.repeat:.0f} function calls per request (Python and C)")
+        return
     if args.cpu:
         walls, cpus = [], []
         for _ in range(args.repeat):
