@@ -525,11 +525,7 @@ def insert_objects[M: Model](objects: Sequence[M], *, ignore_conflicts: bool = F
         model._default_manager.bulk_create(objects, ignore_conflicts=ignore_conflicts)
         return
     connection = connections[DEFAULT_DB_ALIAS]
-    key = (connection.vendor, model, len(objects), ignore_conflicts)
-    plan = _INSERTS.get(key)
-    if plan is None:
-        plan = _INSERTS[key] = _insert_plan(connection, model, len(objects), ignore_conflicts)
-    statement, fields, returning = plan
+    statement, fields, returning = _insert_plan(connection, model, len(objects), ignore_conflicts)
     parameters = [
         field.get_db_prep_save(field.pre_save(instance, True), connection)
         for instance in objects
@@ -586,11 +582,7 @@ def insert_rows(
             return None
         return [instance.pk for instance in objects]
     connection = connections[DEFAULT_DB_ALIAS]
-    key = (connection.vendor, model, len(rows), ignore_conflicts)
-    plan = _INSERTS.get(key)
-    if plan is None:
-        plan = _INSERTS[key] = _insert_plan(connection, model, len(rows), ignore_conflicts)
-    statement, fields, returning = plan
+    statement, fields, returning = _insert_plan(connection, model, len(rows), ignore_conflicts)
     tuple_key = (connection.vendor, model, tuple(columns))
     recipe = _TUPLE_RECIPES.get(tuple_key)
     if recipe is None:
@@ -682,6 +674,17 @@ def _generated(model: type[Model]) -> bool:
 
 
 def _insert_plan(
+    connection: Any, model: type[Model], count: int, ignore_conflicts: bool
+) -> tuple[_Statement, list[Any], Any]:
+    """The INSERT of `count` rows of `model`, written once per process (_INSERTS)."""
+    key = (connection.vendor, model, count, ignore_conflicts)
+    plan = _INSERTS.get(key)
+    if plan is None:
+        plan = _INSERTS[key] = _written_insert(connection, model, count, ignore_conflicts)
+    return plan
+
+
+def _written_insert(
     connection: Any, model: type[Model], count: int, ignore_conflicts: bool
 ) -> tuple[_Statement, list[Any], Any]:
     quote = connection.ops.quote_name
