@@ -581,10 +581,12 @@ def test_the_kept_cursor_is_kept_on_this_threads_connection_not_on_the_shared_pr
         statement_cursor(connection)
 
 
-def test_the_kept_cursor_is_refused_to_the_event_loop() -> None:
+def test_the_kept_cursor_is_refused_to_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     async def from_the_loop() -> None:
         statement_cursor()
 
+    # The browser tests' conftest allows it for the whole process they are collected in.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     with pytest.raises(SynchronousOnlyOperation):
         asyncio.run(from_the_loop())
 
