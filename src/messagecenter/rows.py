@@ -179,6 +179,32 @@ def _forget_statement_cursor(sender: Any, connection: Any, **kwargs: Any) -> Non
 connection_created.connect(_forget_statement_cursor)
 
 
+def _filled(
+    connection: Any,
+    parameters: Sequence[Any],
+    slots: Sequence[int | None],
+    values: Sequence[int | str | datetime],
+) -> list[Any]:
+    """A compiled statement's parameters with each call's values in their slots."""
+    return [
+        value if slot is None else _adapted(connection, values[slot])
+        for value, slot in zip(parameters, slots, strict=True)
+    ]
+
+
+def _converted(
+    connection: Any, converters: Sequence[tuple[int, tuple[list[Any], Any]]], row: Sequence[Any]
+) -> list[Any]:
+    """A fetched row with each column through Django's converters, as a queryset gives it."""
+    values = list(row)
+    for position, (column_converters, expression) in converters:
+        value = values[position]
+        for converter in column_converters:
+            value = converter(value, expression, connection)
+        values[position] = value
+    return values
+
+
 class _Statement:
     """SQL run many times with new values. On SQLite with named parameters: with
     positional ones Django's cursor turns each `%s` into `?` with a regular expression on
@@ -235,10 +261,7 @@ class _Plan[M: Model]:
         )
 
     def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[M]:
-        parameters = [
-            value if slot is None else _adapted(connection, values[slot])
-            for value, slot in zip(self.parameters, self.slots, strict=True)
-        ]
+        parameters = _filled(connection, self.parameters, self.slots, values)
         cursor = statement_cursor(connection)
         self.statement.execute(cursor, parameters)
         rows = cursor.fetchall()
@@ -258,12 +281,7 @@ class _Plan[M: Model]:
         return objects
 
     def _build(self, connection: Any, fetched: Sequence[Any]) -> M:
-        row = list(fetched)
-        for position, (converters, expression) in self.converters:
-            value = row[position]
-            for converter in converters:
-                value = converter(value, expression, connection)
-            row[position] = value
+        row = _converted(connection, self.converters, fetched)
         instance: M = self.construct(DEFAULT_DB_ALIAS, self.init_list, row[self.start : self.end])
         for populator in self.related:
             populator.populate(row, instance)
@@ -443,26 +461,14 @@ class _RowsPlan:
         self.converters, self.columns = converters, columns
 
     def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[tuple[Any, ...]]:
-        parameters = [
-            value if slot is None else _adapted(connection, values[slot])
-            for value, slot in zip(self.parameters, self.slots, strict=True)
-        ]
-        with connection.cursor() as cursor:
-            self.statement.execute(cursor, parameters)
-            fetched = cursor.fetchall()
+        parameters = _filled(connection, self.parameters, self.slots, values)
+        cursor = statement_cursor(connection)
+        self.statement.execute(cursor, parameters)
+        fetched = cursor.fetchall()
         columns = self.columns
         if not self.converters:
             return [tuple(row[:columns]) for row in fetched]
-        rows = []
-        for found in fetched:
-            row = list(found[:columns])
-            for position, (converters, expression) in self.converters:
-                value = row[position]
-                for converter in converters:
-                    value = converter(value, expression, connection)
-                row[position] = value
-            rows.append(tuple(row))
-        return rows
+        return [tuple(_converted(connection, self.converters, row[:columns])) for row in fetched]
 
 
 class CompiledUpdate:
@@ -486,10 +492,7 @@ class CompiledUpdate:
         statement, compiled, slots = _planned(
             self._plans, self._lock, key, lambda: self._compile(values, shape)
         )
-        parameters = [
-            value if slot is None else _adapted(connection, values[slot])
-            for value, slot in zip(compiled, slots, strict=True)
-        ]
+        parameters = _filled(connection, compiled, slots, values)
         cursor = statement_cursor(connection)
         statement.execute(cursor, parameters)
         return int(cursor.rowcount)

@@ -15,6 +15,11 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
+# Who works in the support console and answers as customer service (User's
+# answers_as_customer_service, and the names customers see).
+CUSTOMER_SERVICE_ROLES = (Role.AGENT, Role.ADMIN)
+
+
 def public_name(
     *,
     storefront_name: str | None,
@@ -28,10 +33,9 @@ def public_name(
     than build the models (search's results)."""
     if storefront_name is not None:
         return storefront_name
-    if role in (Role.AGENT, Role.ADMIN) and not settings.SUPPORT_SHOW_AGENT_NAMES:
+    if role in CUSTOMER_SERVICE_ROLES and not settings.SUPPORT_SHOW_AGENT_NAMES:
         # Customers never learn the name of whoever answers for customer service unless the
         # operator chooses (docs/support.md); agents see each other's in the console.
-        # (answers_as_customer_service's rule.)
         return str(settings.SUPPORT_AGENT_PUBLIC_NAME)
     # AbstractUser.get_full_name's.
     return display_name or f"{first_name} {last_name}".strip() or username
@@ -113,7 +117,7 @@ class User(AbstractUser):
         agent, or an administrator (who supervises every team). By role alone, as the
         console lets people in and as their messages are Official; Django's `is_staff`
         flag opens the admin site, not the console, and changes no one's name."""
-        return self.role in (Role.AGENT, Role.ADMIN)
+        return self.role in CUSTOMER_SERVICE_ROLES
 
 
 class ApiToken(models.Model):
