@@ -202,6 +202,35 @@ class Samples:
     error_examples: list[str] = field(default_factory=list)
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by the server's processes (the session
+    `running_server` started) and by PostgreSQL's (its backends do a send's database work;
+    SQLite's is in the server's), read from /proc. A request's CPU, unlike its rate, hardly
+    moves with what else the machine is doing (docs/benchmarks.md)."""
+    used = {"server": 0.0, "database": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        command, _, rest = stat.rpartition(")")
+        fields = rest.split()
+        # After the command: state, ppid, pgrp, session, …, utime (12th), stime (13th).
+        spent = (int(fields[11]) + int(fields[12])) / tick
+        if SERVER_SESSION and int(fields[3]) == SERVER_SESSION:
+            used["server"] += spent
+        elif command.endswith("(postgres"):
+            used["database"] += spent
+    return used
+
+
+# The session id of the running server's processes (running_server), for cpu_seconds.
+SERVER_SESSION = 0
+
+
 async def run_workload(
     port: int, workload: Workload, duration: float, warmup: float, max_requests: int
 ) -> dict[str, Any]:
@@ -246,9 +275,18 @@ async def run_workload(
     deadline = time.perf_counter() + warmup + duration
     tasks = [asyncio.create_task(client(number)) for number in range(workload.concurrency)]
     await asyncio.sleep(warmup)
-    recording, started = True, time.perf_counter()
+    recording, started, cpu_before = True, time.perf_counter(), cpu_seconds()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
+    cpu_after = cpu_seconds()
+    # A process that ended in the meantime (a PostgreSQL backend) takes its time with it:
+    # never below zero.
+    cpu_ms = {
+        side: round(max(0.0, cpu_after[side] - cpu_before[side]) * 1000 / samples.ok, 3)
+        if samples.ok
+        else None
+        for side in cpu_before
+    }
     return {
         "requests": samples.ok,
         "errors": samples.errors,
@@ -258,6 +296,8 @@ async def run_workload(
         "concurrency": workload.concurrency,
         "client_ms": summary(samples.client_ms),
         "server_ms": summary(samples.server_ms),
+        # While recording (a closed loop: the last requests of the warm-up may end in it).
+        "cpu_ms_per_request": cpu_ms,
     }
 
 
@@ -294,6 +334,8 @@ def running_server(
         stderr=log.open("wb"),
         start_new_session=True,
     )
+    global SERVER_SESSION
+    SERVER_SESSION = process.pid
     try:
         # A loaded machine (six sessions on two cores) can take minutes to start the workers.
         deadline = time.monotonic() + 300
@@ -724,7 +766,9 @@ async def measure(
             print(
                 f"  [{repeat + 1}/{args.repeats}] {workload.name}: {result['per_second']}/s, "
                 f"server p50/p99 {result['server_ms']['p50']}/{result['server_ms']['p99']} ms, "
-                f"client p99 {result['client_ms']['p99']} ms, errors {result['errors']}",
+                f"client p99 {result['client_ms']['p99']} ms, errors {result['errors']}, "
+                f"CPU ms per request: server {result['cpu_ms_per_request']['server']}, "
+                f"database {result['cpu_ms_per_request']['database']}",
                 flush=True,
             )
         floor = results[plan[0].name]["per_second"]
@@ -741,6 +785,10 @@ async def measure(
             "errors": sum(run["errors"] for run in runs),
             "per_second": median([run["per_second"] for run in runs]),
             "share_of_floor": median([run["share_of_floor"] for run in runs]),
+            "cpu_ms_per_request": {
+                side: median([run["cpu_ms_per_request"][side] for run in runs])
+                for side in ("server", "database")
+            },
             **{
                 f"{side}_{stat}_ms": median([run[f"{side}_ms"][stat] for run in runs])
                 for side in ("server", "client")
@@ -763,16 +811,19 @@ async def measure(
 def table(document: dict[str, Any]) -> str:
     lines = [
         "| workload | clients | requests/s | share of floor | server p50 / p99 (ms) "
-        "| client p50 / p99 (ms) | errors |",
-        "|---|---|---|---|---|---|---|",
+        "| client p50 / p99 (ms) | CPU ms per request: server / database | errors |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in document["median"].items():
         share = row["share_of_floor"]
+        # Results written before the CPU was measured have none.
+        cpu = row.get("cpu_ms_per_request") or {}
         lines.append(
             f"| {name} | {row['concurrency']} | {row['per_second']:,.0f} | "
             f"{'' if share is None else f'{share:.1%}'} | "
             f"{row['server_p50_ms']} / {row['server_p99_ms']} | "
-            f"{row['client_p50_ms']} / {row['client_p99_ms']} | {row['errors']} |"
+            f"{row['client_p50_ms']} / {row['client_p99_ms']} | "
+            f"{cpu.get('server')} / {cpu.get('database')} | {row['errors']} |"
         )
     realtime = document["realtime"]
     if realtime.get("available"):
@@ -780,17 +831,17 @@ def table(document: dict[str, Any]) -> str:
         lines.append(
             f"| realtime: send → open stream ({realtime['streams']} streams, "
             f"{realtime['rate_per_second']:.0f}/s) | – | – | – | – | "
-            f"{delivery['p50']} / {delivery['p99']} | lost {realtime['lost']} |"
+            f"{delivery['p50']} / {delivery['p99']} | – | lost {realtime['lost']} |"
         )
     notice = document["notice"]
     if not notice.get("available"):
-        lines.append(f"| notice to every user | not available: {notice['why']} | | | | | |")
+        lines.append(f"| notice to every user | not available: {notice['why']} | | | | | | |")
     else:
         listing = notice["broadcasts_list_server_ms"]
         lines.append(
             f"| notice to every user: visible to all {notice['seen_by']} checked in "
             f"{notice['visible_to_all_checked_s']} s (action {notice['schedule_action_ms']} ms)"
-            f" | 8 | – | – | {listing['p50']} / {listing['p99']} (list) | – | "
+            f" | 8 | – | – | {listing['p50']} / {listing['p99']} (list) | – | – | "
             f"failures {notice['failures']} |"
         )
     return "\n".join(lines)
