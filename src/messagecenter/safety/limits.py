@@ -19,7 +19,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation
 from messagecenter.errors import NotAllowed, TooManyRequests
-from messagecenter.rows import statement_cursor
+from messagecenter.rows import CompiledRows, statement_cursor
 from messagecenter.safety.models import SendingCount
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -100,12 +100,18 @@ def lock_counts(people: list[int]) -> None:
     event streams), so a batch and a lone send never wait for each other in a cycle. A row
     that does not exist yet (someone's first send ever) is not locked: then a batch can
     still meet a lone send in a cycle once, and PostgreSQL's deadlock detector ends one."""
-    list(
+    _LOCK_COUNTS(*people, shape=len(people))
+
+
+# Compiled once per number of people (rows.CompiledRows), not on every batch.
+_LOCK_COUNTS = CompiledRows(
+    lambda *people, shape: (
         SendingCount.objects.select_for_update()
         .filter(user_id__in=people)
         .order_by("user_id")
-        .values_list("pk", flat=True)
+        .values_list("pk")
     )
+)
 
 
 def count_send(sender: User, conversation: Conversation, is_first_contact: bool) -> None:
