@@ -3,7 +3,7 @@ what their queryset gives (CompiledQuery, CompiledRows, CompiledUpdate) and stor
 their fields store (insert_objects)."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from unittest import mock
 
@@ -17,7 +17,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Attachment, Message, Participant
+from messagecenter.conversations.models import Attachment, Conversation, Message, Participant
 from messagecenter.conversations.queries import LIST_ROW_RELATIONS
 from messagecenter.delivery.models import Category, Email, EmailKind
 from messagecenter.errors import NotFound
@@ -34,8 +34,10 @@ from messagecenter.rows import (
     insert_rows,
     parse_id,
     statement_cursor,
+    update_rows,
 )
 from messagecenter.search.models import MailboxMessage
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -318,6 +320,54 @@ def test_a_compiled_update_changes_what_its_queryset_update_changes_compiled_onc
     ]
     with pytest.raises(ValueError, match="Every value must be among the parameters"):
         CompiledUpdate(lambda ignored: (Participant.objects.all(), {"unread_count": 0}))(7)
+
+
+def test_rows_updated_together_hold_what_their_own_updates_would_have_set(
+    buyer: User, seller: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    second = actions.ask_seller_about_product(
+        factories.BuyerFactory(), factories.ProductFactory(storefront=product.storefront).pk, "?"
+    )
+    rows = list(
+        Participant.objects.filter(
+            conversation_id__in=[first.conversation_id, second.conversation_id]
+        ).order_by("pk")
+    )
+    moment = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=-4)))
+    columns = ("box", "last_activity_at", "unread_count", "is_seen", "last_read_message_id")
+    wanted = [
+        # Moments in other zones, a NULL where a moment or an id was, text, counts, flags.
+        (rows[0].pk, "archive", moment, 7, False, first.pk, None),
+        (rows[1].pk, "trash", moment.astimezone(UTC), 0, True, None, moment),
+        (rows[2].pk, "inbox", moment + timedelta(days=1), 3, True, second.pk, moment),
+    ]
+
+    with django_assert_num_queries(1):
+        changed = update_rows(Participant, (*columns, "trashed_at"), wanted)
+
+    assert changed == 3
+    stored = Participant.objects.filter(pk__in=[w[0] for w in wanted]).order_by("pk")
+    shown = ("pk", *columns, "trashed_at")
+    assert [tuple(getattr(p, name) for name in shown) for p in stored] == wanted
+    # Rows not given are left as they were.
+    assert Participant.objects.get(pk=rows[3].pk).box == rows[3].box
+
+    # `added`: the value is added to what the row holds, each row its own.
+    conversations = sorted([first.conversation_id, second.conversation_id])
+    before = dict(Conversation.objects.values_list("pk", "message_count"))
+    update_rows(
+        Conversation,
+        ("last_message_at", "message_count"),
+        [(conversations[0], moment, 2), (conversations[1], moment, 5)],
+        added=("message_count",),
+    )
+    assert dict(Conversation.objects.values_list("pk", "message_count")) == {
+        conversations[0]: before[conversations[0]] + 2,
+        conversations[1]: before[conversations[1]] + 5,
+    }
+    with pytest.raises(ValueError, match="Not the model's columns"):
+        update_rows(Conversation, ("subject",), [(conversations[0], "x")], added=("message_count",))
 
 
 def test_inserted_objects_are_stored_as_their_fields_store_them_and_get_their_ids(

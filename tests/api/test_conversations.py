@@ -897,13 +897,13 @@ def test_a_reply_through_the_api_costs_the_token_the_action_and_its_attachments(
 ) -> None:
     device = warmed_device(seller)
     path = f"/conversations/{question.conversation_id}/messages"
-    # The token (with its person); savepoint, the idempotency key's lookup, the reply's 14
-    # statements when the buyer is unread already and waits for nothing (13, and the upsert
+    # The token (with its person); savepoint, the idempotency key's lookup, the reply's 13
+    # statements when the buyer is unread already and waits for nothing (12, and the upsert
     # of the sending limits' counts: tests/conversations/test_query_counts.py), release.
     # Not the answer's attachments: the send has them at hand (a retry reads them). No
     # access check before the action (it finds the person among the locked participants)
     # and no second key lookup to tell a retry (the action marks what it found).
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(16):
         sent = device.post(path, {"body": "Yes, 28 cm."}, headers={"Idempotency-Key": "r-1"})
     with django_assert_num_queries(5):
         retry = device.post(path, {"body": "Yes, 28 cm."}, headers={"Idempotency-Key": "r-1"})

@@ -17,12 +17,14 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.actions import sending
-from messagecenter.conversations.models import Message, Participant, UnreadCounter
+from messagecenter.conversations.models import Conversation, Message, Participant, UnreadCounter
 from messagecenter.db import group_commit
 from messagecenter.delivery.models import Email, EmailKind, EmailStatus
 from messagecenter.errors import NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import EventKind, UserEvent
+from messagecenter.safety import actions as safety_actions
+from messagecenter.safety.models import Block
 from messagecenter.search.models import MailboxMessage, SearchDocument
 from tests import factories
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
@@ -180,6 +182,81 @@ def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(
     assert_exact(buyer, seller)
 
 
+def test_a_batch_reads_its_blocks_once_and_refuses_only_the_blocked_send(
+    buyer: User,
+    other_buyer: User,
+    seller: User,
+    product: Product,
+    batch_statements: list[list[str]],
+    held_writer: Callable[[int], None],
+) -> None:
+    blocking = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    open_one = actions.ask_seller_about_product(other_buyer, product.pk, "Hi").conversation_id
+    # The other buyer blocked someone else: not this seller.
+    safety_actions.block(buyer, seller)
+    safety_actions.block(other_buyer, factories.SellerFactory())
+    held_writer(4)
+
+    def outcome(call: Callable[[], Message]) -> str:
+        try:
+            return call().body
+        except NotAllowed as error:
+            return error.code
+
+    outcomes = in_threads(
+        [
+            lambda: outcome(lambda: actions.send_message(buyer, blocking, "Lead")),
+            lambda: outcome(lambda: actions.send_message(seller, blocking, "Blocked")),
+            lambda: outcome(lambda: actions.send_message(seller, open_one, "Welcome")),
+            lambda: outcome(lambda: actions.send_message(other_buyer, open_one, "Thanks")),
+            lambda: outcome(lambda: actions.send_message(buyer, blocking, "Me again")),
+        ],
+        threads=5,
+    )
+
+    assert sorted(outcomes) == sorted(["Lead", "blocked", "Welcome", "Thanks", "Me again"])
+    # The batch read the blocks among its people once; after the refusal each send ran
+    # again alone, reading its own (group_commit).
+    [sql] = batch_statements
+    assert statements(sql, "SELECT", Block) >= 1
+    assert not Message.objects.filter(body="Blocked").exists()
+    assert_exact(buyer, other_buyer, seller)
+
+
+def test_a_batch_without_a_block_reads_blocks_once_for_all_its_sends(
+    buyer: User,
+    other_buyer: User,
+    seller: User,
+    product: Product,
+    batch_statements: list[list[str]],
+    held_writer: Callable[[int], None],
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    second = actions.ask_seller_about_product(other_buyer, product.pk, "Hi").conversation_id
+    safety_actions.block(other_buyer, factories.SellerFactory())
+    held_writer(4)
+
+    in_threads(
+        [
+            lambda sender=sender, conversation_id=conversation_id: actions.send_message(
+                sender, conversation_id, "Well?"
+            )
+            for sender, conversation_id in [
+                (buyer, first),
+                (seller, first),
+                (seller, second),
+                (other_buyer, second),
+                (buyer, first),
+            ]
+        ],
+        threads=5,
+    )
+
+    [sql] = batch_statements
+    assert statements(sql, "SELECT", Block) == 1
+    assert Message.objects.filter(body="Well?").count() == 5
+
+
 def test_one_key_sent_many_times_in_one_batch_makes_one_message(
     buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
 ) -> None:
@@ -297,6 +374,10 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     assert sum(statement.startswith("SAVEPOINT") for statement in sql) == 1
     for model in (SearchDocument, MailboxMessage, UserEvent):
         assert statements(sql, "INSERT", model) == 1, model
+    # The conversations' last messages and the participants' rows: one UPDATE each for
+    # the batch, each row set to what its send left it.
+    assert statements(sql, "UPDATE", Conversation) == 1
+    assert statements(sql, "UPDATE", Participant) == 1
     assert statements(sql, "UPDATE", UnreadCounter) == 1
     # The digests: one INSERT of those not waiting yet, one UPDATE pushing them all.
     assert statements(sql, "INSERT", Email) == 1
@@ -313,6 +394,69 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     created = UserEvent.objects.filter(user=seller, kind=EventKind.MESSAGE_CREATED)
     assert {event.payload["message_id"] for event in created} >= set(ids)
     assert_exact(*buyers, seller)
+
+
+def test_sends_to_one_conversation_in_one_batch_each_see_what_the_ones_before_changed(
+    buyer: User,
+    seller: User,
+    product: Product,
+    batch_statements: list[list[str]],
+    held_writer: Callable[[int], None],
+) -> None:
+    other = factories.BuyerFactory()
+    first = actions.ask_seller_about_product(buyer, product.pk, "Hi")
+    second = actions.ask_seller_about_product(other, product.pk, "Hello")
+    conversations = [first.conversation_id, second.conversation_id]
+    actions.mark_read(seller, conversations)
+    held_writer(8)
+
+    # Nine sends in two conversations, buyers and the seller in turn: the eight behind the
+    # first go as one batch, so several of them write to a conversation a batch-mate
+    # wrote to before them, whose rows the batch writes only after its last send.
+    in_threads(
+        [
+            lambda sender=sender, conversation_id=conversation_id: actions.send_message(
+                sender, conversation_id, "And?"
+            )
+            for sender, conversation_id in [
+                (buyer, conversations[0]),
+                (seller, conversations[0]),
+                (other, conversations[1]),
+                (buyer, conversations[0]),
+                (seller, conversations[1]),
+                (other, conversations[1]),
+                (buyer, conversations[0]),
+                (seller, conversations[0]),
+                (other, conversations[1]),
+            ]
+        ],
+        threads=9,
+    )
+
+    [sql] = batch_statements
+    assert statements(sql, "INSERT", Message) == 8
+    assert statements(sql, "UPDATE", Participant) == 1
+    for conversation_id in conversations:
+        conversation = Conversation.objects.get(pk=conversation_id)
+        messages = list(Message.objects.filter(conversation_id=conversation_id).order_by("pk"))
+        assert conversation.message_count == len(messages)
+        assert conversation.last_message_id == messages[-1].pk
+        assert conversation.last_message_at == messages[-1].created_at
+        for participant in Participant.objects.filter(conversation_id=conversation_id):
+            read_up_to = participant.last_read_message_id or 0
+            unread = [
+                m for m in messages if m.pk > read_up_to and m.sender_id != participant.user_id
+            ]
+            assert participant.unread_count == len(unread), participant.role
+            assert participant.last_activity_at == messages[-1].created_at
+            wrote = [m for m in messages if m.sender_id == participant.user_id]
+            assert participant.has_written == bool(wrote)
+            if participant.role == "seller":
+                # Waiting for an answer exactly when a buyer wrote after the seller's last.
+                last_own = max((m.pk for m in wrote), default=0)
+                waiting = [m for m in messages if m.pk > last_own and m.sender_id != seller.pk]
+                assert (participant.awaiting_response_since is not None) == bool(waiting)
+    assert_exact(buyer, other, seller)
 
 
 def test_a_batch_digest_covers_from_its_first_message_and_waits_after_its_last(

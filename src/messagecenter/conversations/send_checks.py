@@ -45,8 +45,12 @@ class MessageHeld(HeldForReview):
 Check = Callable[[User, str, str], SendDecision]
 # Sees who the message goes to (in the send's transaction, participants locked): refuses it
 # (raises) or returns notes to store with it as reasons (e.g. "from a shop you blocked,
-# delivered because it is about your order").
-RecipientCheck = Callable[[User, "Conversation", list[int]], list[dict[str, str]]]
+# delivered because it is about your order"). Its last argument: what its batch reader
+# read for the send's batch (RecipientBatchRead), None when the check reads for itself.
+RecipientCheck = Callable[[User, "Conversation", list[int], Any], list[dict[str, str]]]
+# Reads at once, for a group commit's batch, what its recipient check would read for each
+# of its sends, among these people (ids sorted: everyone in the batch's conversations).
+RecipientBatchRead = Callable[[list[int]], Any]
 HeldRecorder = Callable[[User, dict[str, Any], str, SendDecision, str | None], None]
 # Counts the send against the sender's limits, in the send's transaction (participants
 # locked), and raises TooManyRequests when one is reached; `is_first_contact`: nobody else
@@ -63,16 +67,23 @@ _limit_checks: list[LimitCheck] = []
 _limit_locks: list[LimitLock] = []
 _held_recorders: list[HeldRecorder] = []
 _recipient_checks: list[RecipientCheck] = []
+_recipient_batch_reads: list[RecipientBatchRead] = []
 
 
 def register(
-    check: Check, on_held: HeldRecorder, recipients: RecipientCheck, *, kinds: Iterable[str]
+    check: Check,
+    on_held: HeldRecorder,
+    recipients: RecipientCheck,
+    recipients_for_batch: RecipientBatchRead,
+    *,
+    kinds: Iterable[str],
 ) -> None:
     if check not in _checks:
         _checks.append(check)
         _checked_kinds.update(kinds)
         _held_recorders.append(on_held)
         _recipient_checks.append(recipients)
+        _recipient_batch_reads.append(recipients_for_batch)
 
 
 def register_limit(check: LimitCheck, lock: LimitLock) -> None:
@@ -95,14 +106,38 @@ def count_send(
         check(sender, conversation, is_first_contact)
 
 
+class RecipientReads:
+    """What the recipient checks read for a batch of sends among its people (one statement
+    each for the batch where each send ran its own), for the sends between those people."""
+
+    def __init__(self, people: list[int]) -> None:
+        self.people = frozenset(people)
+        self.reads = [read(people) for read in _recipient_batch_reads]
+
+
 def check_recipients(
-    sender: User | None, conversation: "Conversation", recipient_ids: list[int]
+    sender: User | None,
+    conversation: "Conversation",
+    recipient_ids: list[int],
+    reads: RecipientReads | None = None,
 ) -> list[dict[str, str]]:
+    """`reads`: what a batch read for its sends; each check reads for itself when it is
+    not given or does not cover the sender and every recipient (a conversation started in
+    the batch)."""
     notes: list[dict[str, str]] = []
     if sender is None:
         return notes
-    for check in _recipient_checks:
-        notes.extend(check(sender, conversation, recipient_ids))
+    if reads is not None and not (reads.people >= {sender.pk, *recipient_ids}):
+        reads = None
+    for position, check in enumerate(_recipient_checks):
+        notes.extend(
+            check(
+                sender,
+                conversation,
+                recipient_ids,
+                None if reads is None else reads.reads[position],
+            )
+        )
     return notes
 
 

@@ -48,8 +48,13 @@ type _Pile = dict[Callable[[list[Any]], object], list[Any]]
 # The pile of the unit running in this thread (the writer's), None outside a unit.
 _running = threading.local()
 
+# The flushes given `early=True` (together).
+_EARLY: set[Callable[[list[Any]], object]] = set()
 
-def together[T](flush: Callable[[list[T]], object], items: Iterable[T]) -> None:
+
+def together[T](
+    flush: Callable[[list[T]], object], items: Iterable[T], *, early: bool = False
+) -> None:
     """`flush(items)` — at once, or, inside a unit of a batch, once for the whole batch:
     after its last unit, in its transaction, with the items of every unit that succeeded
     in the units' order (a unit rolled back to its savepoint takes its items with it).
@@ -57,7 +62,17 @@ def together[T](flush: Callable[[list[T]], object], items: Iterable[T]) -> None:
     For writes nothing in the batch reads back before the commit and whose outcome does not
     depend on being split — appending rows, adding to counters —, so that N batched sends
     cost one statement each where they cost N. `flush` is a module-level function: it names
-    the pile (flushes run in the order the batch first met them)."""
+    the pile (flushes run in the order the batch first met them).
+
+    `early`: written right after the batch's units, before its `before_flush` takes the
+    locks of rows only the other piles touch — for updates of rows its units already
+    lock or would have updated themselves (participants, a conversation's last message),
+    which must keep their place in the lock order. What the units read of those rows
+    they keep up to date themselves (the send path's `_BatchReads`). A unit that runs in
+    its own savepoint after a batch-mate failed writes its early items at its end, in
+    its savepoint, where its batch-mates read them from the database."""
+    if early:
+        _EARLY.add(flush)
     pile: _Pile | None = getattr(_running, "pile", None)
     if pile is None:
         flush(list(items))
@@ -192,7 +207,10 @@ class GroupCommitter:
                     batch_pile = _all_in_one_savepoint(batch)
                 except Exception:  # noqa: BLE001 (each unit runs again, and meets it again)
                     # One unit failed: all were rolled back to the batch's savepoint, and
-                    # each runs again in its own, where a failure stays its own.
+                    # each runs again in its own, where a failure stays its own — reading
+                    # for itself: what `prepare` read, the units before the failure changed
+                    # in memory (`together`, early).
+                    _running.prepared = None
                     batch_pile = _each_in_its_savepoint(batch)
                 finally:
                     _running.prepared = None
@@ -231,6 +249,8 @@ def _all_in_one_savepoint(batch: list[_Unit]) -> _Pile:
         with transaction.atomic():
             for unit in batch:
                 unit.result = _piling(unit.work, batch_pile)
+            # In the savepoint: if they fail, each unit runs again in its own.
+            _flush_early(batch_pile)
     except BaseException:
         for unit in batch:
             unit.result = None
@@ -248,6 +268,7 @@ def _each_in_its_savepoint(batch: list[_Unit]) -> _Pile:
         try:
             with transaction.atomic():
                 unit.result = _piling(unit.work, unit_pile)
+                _flush_early(unit_pile)
         except IntegrityError as error:
             # Its own: a unique key it broke (its savepoint is gone, the transaction goes
             # on).
@@ -273,6 +294,15 @@ def _piling[T](work: Callable[[], T], pile: _Pile) -> T:
 
 
 def _flush(pile: _Pile) -> None:
+    _flush_early(pile)
     for flush, items in pile.items():
+        if items:
+            flush(items)
+
+
+def _flush_early(pile: _Pile) -> None:
+    """What units gave `together` with `early=True`, written and taken off the pile."""
+    for flush in [flush for flush in pile if flush in _EARLY]:
+        items = pile.pop(flush)
         if items:
             flush(items)

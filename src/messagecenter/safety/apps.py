@@ -38,6 +38,7 @@ class SafetyConfig(AppConfig):
             checks.check_before_sending,
             checks.record_held,
             checks.check_recipients,
+            checks.blocks_among,
             kinds=checks.CHECKED_KINDS,
         )
         # A mistyped limit stops the start-up rather than the first send.

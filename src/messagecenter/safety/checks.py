@@ -11,7 +11,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation, Kind
 from messagecenter.conversations.send_checks import SendDecision
 from messagecenter.errors import NotAllowed
-from messagecenter.rows import CompiledQuery
+from messagecenter.rows import CompiledQuery, CompiledRows
 from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
 from messagecenter.safety.models import Block, HeldMessage
@@ -63,13 +63,24 @@ def record_held(
 
 
 def check_recipients(
-    sender: User, conversation: Conversation, recipient_ids: list[int]
+    sender: User,
+    conversation: Conversation,
+    recipient_ids: list[int],
+    blocks: frozenset[tuple[int, int]] | None = None,
 ) -> list[dict[str, str]]:
     """A person who blocked the sender does not get the message, except a seller's message
-    about the person's own order, which arrives marked (docs/safety.md#blocking)."""
+    about the person's own order, which arrives marked (docs/safety.md#blocking).
+    `blocks`: (blocker, blocked) among the people of the send's batch (`blocks_among`);
+    read here when None."""
     if conversation.kind != Kind.BUYER_SELLER or sender.role not in (Role.BUYER, Role.SELLER):
         return []
-    if not recipient_ids or not _BLOCKED_BY(sender.pk, *recipient_ids, shape=len(recipient_ids)):
+    if not recipient_ids:
+        return []
+    if blocks is not None:
+        blocked = any((recipient, sender.pk) in blocks for recipient in recipient_ids)
+    else:
+        blocked = bool(_BLOCKED_BY(sender.pk, *recipient_ids, shape=len(recipient_ids)))
+    if not blocked:
         return []
     if conversation.order is not None and sender.role == Role.SELLER:
         return [
@@ -92,6 +103,19 @@ _BLOCKED_BY = CompiledQuery(
     lambda blocked_id, *recipient_ids, shape: Block.objects.filter(
         blocker_id__in=recipient_ids, blocked_id=blocked_id
     ).only("id")[:1]
+)
+
+
+def blocks_among(people: list[int]) -> frozenset[tuple[int, int]]:
+    """(blocker, blocked) for every block between two of these people: what
+    `check_recipients` reads for each send of a batch, read once for the batch."""
+    return frozenset(_BLOCKS_AMONG(*people, *people, shape=len(people)))
+
+
+_BLOCKS_AMONG = CompiledRows(
+    lambda *people, shape: Block.objects.filter(
+        blocker_id__in=people[:shape], blocked_id__in=people[shape:]
+    ).values_list("blocker_id", "blocked_id")
 )
 
 

@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, When
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
@@ -50,9 +48,9 @@ from messagecenter.realtime.models import EventKind, EventStream
 from messagecenter.rows import (
     CompiledQuery,
     CompiledRows,
-    CompiledUpdate,
     insert_objects,
     parse_id,
+    update_rows,
 )
 from messagecenter.search.actions import index_messages
 
@@ -547,18 +545,35 @@ def _prepare_batch(conversation_ids: list[int]) -> "_BatchReads":
 
 
 class _BatchReads:
-    """What a batch read for its sends (`_prepare_batch`). A conversation's participants
-    are handed out once: a second send in the same conversation must see what the first
-    one wrote, so it reads for itself (as does every send run again after a batch-mate
-    failed)."""
+    """What a batch read for its sends (`_prepare_batch`), and the participants its sends
+    read for themselves (a conversation started in the batch). A conversation's
+    participants are handed to each of its sends in the batch as the same instances,
+    which each send brings up to date as it writes them (`_update_participants`): the
+    rows themselves are written once, for the whole batch, after its last send
+    (group_commit.together, early), so a second send in the same conversation must see
+    what the first one changed there, not read the rows again. A batch whose send failed
+    runs its sends again each alone, without these (group_commit)."""
 
     def __init__(self, participants: dict[int, list[Participant]], people: list[int]) -> None:
         self._participants = participants
         self._people = people
+        self._recipient_reads: send_checks.RecipientReads | None = None
+
+    def recipient_reads(self) -> send_checks.RecipientReads:
+        """What the recipient checks (blocks) read for every send of the batch, read by
+        the first send that needs them."""
+        if self._recipient_reads is None:
+            self._recipient_reads = send_checks.RecipientReads(self._people)
+        return self._recipient_reads
 
     def participants(self, conversation_id: int) -> list[Participant] | None:
-        """The conversation's participants, locked; None when read already (or not read)."""
-        return self._participants.pop(conversation_id, None)
+        """The conversation's participants, locked, as the batch's sends left them; None
+        when the batch has not read them."""
+        return self._participants.get(conversation_id)
+
+    def keep(self, conversation_id: int, participants: list[Participant]) -> None:
+        """Participants a send of the batch read (and locked) for itself."""
+        self._participants[conversation_id] = participants
 
     def before_flush(self) -> None:
         if not connection.features.has_select_for_update or not self._people:
@@ -653,7 +668,9 @@ def _post(
     _move_last_message(message, now)
     hook_events = _tell_hooks(message, sending, now)
     arrival = _arrival(participants, sending, message, now)
-    _update_participants(arrival, sending, message, now, _response_due(participants, sending, now))
+    _update_participants(
+        arrival, participants, sending, message, now, _response_due(participants, sending, now)
+    )
     group_commit.together(_count, [arrival.deltas])
     group_commit.together(record_events, [*arrival.events, *hook_events])
     group_commit.together(record_emails_of_messages, [_new_message(participants, arrival, message)])
@@ -701,17 +718,19 @@ def _lock_participants(conversation_id: int) -> list[Participant]:
     """The conversation's participant rows, locked in id order. The conversation (and its
     order) come along for the search document, each person's user row for whether the
     conversation is shown to them (queries.shown); only the participant rows are locked.
-    In a batch, its read of every conversation's (`_prepare_batch`) when still unused."""
+    In a batch, the batch's (`_BatchReads`), as its earlier sends left them."""
     reads = group_commit.prepared()
     participants = reads.participants(conversation_id) if isinstance(reads, _BatchReads) else None
     if participants is None:
         participants = _LOCKED_PARTICIPANTS(conversation_id, shape=1)
+        if participants and isinstance(reads, _BatchReads):
+            reads.keep(conversation_id, participants)
     if not participants:
         raise NotFound("No such conversation.", code="conversation_not_found")
     return participants
 
 
-# The send's statements are compiled once per process (rows.CompiledQuery, CompiledUpdate):
+# The send's statements are compiled once per process (rows.CompiledQuery):
 # Django compiling each of them again on every send cost more than the database took to run
 # them (docs/benchmarks.md, "Send: the lean statement path").
 # For one conversation (a send alone) or all of a batch's (`_prepare_batch`).
@@ -759,10 +778,14 @@ def _safety_check(
     decision = decisions.for_kind(conversation.kind)
     if decision.verdict == "hold" and not is_reviewed:
         raise MessageHeld(decision)
-    # Blocks (docs/safety.md#blocking): one read; refused, or noted when it is about the
-    # recipient's order.
+    # Blocks (docs/safety.md#blocking): one read, for the whole batch in a batch; refused,
+    # or noted when it is about the recipient's order.
+    reads = group_commit.prepared()
     notes = send_checks.check_recipients(
-        sender, conversation, [p.user_id for p in participants if p is not sending]
+        sender,
+        conversation,
+        [p.user_id for p in participants if p is not sending],
+        reads.recipient_reads() if isinstance(reads, _BatchReads) and sender is not None else None,
     )
     # Sending limits (docs/safety.md#sending-limits): one upsert of the sender's counts.
     # Writing to customer service is never a first contact with someone: a restricted
@@ -823,25 +846,36 @@ def _insert_message(
     return message
 
 
-_MOVE_LAST_MESSAGE = CompiledUpdate(
-    lambda message_id, now, conversation_id: (
-        Conversation.objects.filter(pk=conversation_id),
-        {
-            "last_message_id": message_id,
-            "last_message_at": now,
-            "message_count": F("message_count") + 1,
-        },
-    )
-)
-
-
 def _move_last_message(message: Message, now: datetime) -> None:
-    _MOVE_LAST_MESSAGE(message.pk, now, message.conversation_id)
     # The caller gets the message with its conversation as it now is in the database
     # (the participant locks make the count exact).
     conversation = message.conversation
     conversation.last_message, conversation.last_message_at = message, now
     conversation.message_count += 1
+    # Written with the batch's other sends' (one UPDATE), before the locks its piled rows
+    # take: where the conversation's own UPDATE took its row lock when run send by send.
+    group_commit.together(
+        _write_conversations, [(message.conversation_id, message.pk, now)], early=True
+    )
+
+
+def _write_conversations(moves: list[tuple[int, int, datetime]]) -> None:
+    """(conversation id, message id, its moment) of each message sent: each conversation's
+    last message and count, one UPDATE for all. The count is added to the row's, not
+    set: the conversation row is not locked, only its participants are."""
+    last: dict[int, tuple[int, datetime]] = {}
+    counts: Counter[int] = Counter()
+    for conversation_id, message_id, now in moves:
+        counts[conversation_id] += 1
+        if conversation_id not in last or message_id > last[conversation_id][0]:
+            last[conversation_id] = (message_id, now)
+    update_rows(
+        Conversation,
+        ["last_message_id", "last_message_at", "message_count"],
+        # In id order, the order every action locks rows of one kind in.
+        [(pk, *last[pk], counts[pk]) for pk in sorted(last)],
+        added=["message_count"],
+    )
 
 
 @dataclass
@@ -927,70 +961,75 @@ def _response_due(
 
 def _update_participants(
     arrival: _Arrival,
+    participants: list[Participant],
     sending: Participant | None,
     message: Message,
     now: datetime,
     response_due: datetime | None,
 ) -> None:
+    """Each participant as the message leaves it, changed in place — the rows are locked,
+    so what they hold is what was read and changed here — and written once with the
+    batch's other sends' (one UPDATE for every row a batch changes, setting what each now
+    holds), before the locks the batch's piled rows take."""
     # A buyer's message starts a seller's wait for an answer (if one is not running), due
     # on the seller's business-day calendar (docs/escalation.md).
     from_buyer = sending is not None and sending.role == ParticipantRole.BUYER
-    due = () if response_due is None else (response_due,)
-    for ids, notified in ((arrival.muted, False), (arrival.notified, True)):
-        if ids:
-            _RECEIVED(
-                *ids, now, *due, shape=(len(ids), notified, from_buyer, response_due is not None)
-            )
+    notified, muted = set(arrival.notified), set(arrival.muted)
+    for participant in participants:
+        if participant.pk not in notified and participant.pk not in muted:
+            continue
+        participant.unread_count += 1
+        participant.last_activity_at = now
+        if participant.role == ParticipantRole.SELLER:
+            if from_buyer and participant.awaiting_response_since is None:
+                participant.awaiting_response_since = now
+            if response_due is not None and participant.response_due_at is None:
+                participant.response_due_at = response_due
+        if participant.pk in notified:
+            # A new message brings the conversation back to their inbox (a muted one stays
+            # where it is).
+            participant.box, participant.trashed_at, participant.is_seen = Box.INBOX, None, False
     if sending is not None:
+        # A seller's answer ends the buyer's wait (_answered_wait reads it first).
         answered = _answered_wait(sending, message.conversation_id, now)
-        _WROTE(message.pk, now, sending.pk, shape=answered)
+        sending.box, sending.trashed_at, sending.unread_count = Box.INBOX, None, 0
+        sending.is_seen, sending.has_written = True, True
+        sending.last_read_message_id = message.pk
+        sending.last_activity_at = now
+        if answered:
+            sending.awaiting_response_since = sending.response_due_at = None
+            sending.is_response_overdue = False
+    changed = [p for p in participants if p is sending or p.pk in notified or p.pk in muted]
+    group_commit.together(_write_participants, changed, early=True)
 
 
-def _received(*values: Any, shape: tuple[int, bool, bool, bool]) -> tuple[Any, dict[str, Any]]:
-    """The rows of those a message arrives for, and what changes in them: `notified` brings
-    the conversation back to their inbox (a muted one stays where it is)."""
-    count, notified, from_buyer, with_due = shape
-    ids, now = values[:count], values[count]
-    changes: dict[str, Any] = {"unread_count": F("unread_count") + 1, "last_activity_at": now}
-    if from_buyer:
-        changes["awaiting_response_since"] = Case(
-            When(role=ParticipantRole.SELLER, then=Coalesce(F("awaiting_response_since"), now)),
-            default=F("awaiting_response_since"),
-        )
-    if with_due:
-        changes["response_due_at"] = Case(
-            When(
-                role=ParticipantRole.SELLER,
-                then=Coalesce(F("response_due_at"), values[count + 1]),
-            ),
-            default=F("response_due_at"),
-        )
-    if notified:
-        changes |= {"box": Box.INBOX, "trashed_at": None, "is_seen": False}
-    return Participant.objects.filter(pk__in=ids), changes
-
-
-_RECEIVED = CompiledUpdate(_received)
-_WROTE = CompiledUpdate(
-    lambda message_id, now, participant_id, shape: (
-        Participant.objects.filter(pk=participant_id),
-        {
-            "box": Box.INBOX,
-            "trashed_at": None,
-            "unread_count": 0,
-            "is_seen": True,
-            "last_read_message_id": message_id,
-            "last_activity_at": now,
-            "has_written": True,
-        }
-        # A seller's answer ends the buyer's wait (_answered_wait).
-        | (
-            {"awaiting_response_since": None, "response_due_at": None, "is_response_overdue": False}
-            if shape
-            else {}
-        ),
-    )
+# What a message changes in its participants' rows (_update_participants).
+_PARTICIPANT_COLUMNS = (
+    "box",
+    "trashed_at",
+    "unread_count",
+    "is_seen",
+    "last_read_message_id",
+    "last_activity_at",
+    "has_written",
+    "awaiting_response_since",
+    "response_due_at",
+    "is_response_overdue",
 )
+
+
+def _write_participants(changed: list[Participant]) -> None:
+    """The participants a batch's messages changed, each once (a row two sends changed is
+    the same instance: `_BatchReads`), as they now are."""
+    rows = {participant.pk: participant for participant in changed}
+    update_rows(
+        Participant,
+        _PARTICIPANT_COLUMNS,
+        [
+            (pk, *(getattr(rows[pk], column) for column in _PARTICIPANT_COLUMNS))
+            for pk in sorted(rows)
+        ],
+    )
 
 
 def _new_message(
