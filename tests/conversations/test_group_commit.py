@@ -279,6 +279,50 @@ def test_one_key_sent_many_times_in_one_batch_makes_one_message(
     assert event_sequences(buyer) == [1, 2]
 
 
+def test_a_batch_probes_its_idempotency_keys_once_and_answers_a_retry_with_the_first(
+    buyer: User,
+    seller: User,
+    product: Product,
+    batch_statements: list[list[str]],
+    held_writer: Callable[[int], None],
+) -> None:
+    buyers = [factories.BuyerFactory() for _ in range(5)]
+    asked = [actions.ask_seller_about_product(b, product.pk, "Hi").conversation_id for b in buyers]
+    stored = actions.send_message(buyers[0], asked[0], "Sent before", idempotency_key="k-0")
+    held_writer(5)
+    # A send without a key takes the writer first, so that the five keyed ones queue
+    # behind it and go as one batch.
+    lead = threading.Thread(target=lambda: actions.send_message(seller, asked[1], "Keyless"))
+    lead.start()
+    while not sending.SENDS._writing:
+        time.sleep(0.001)
+
+    sent = in_threads(
+        [
+            lambda n=n: actions.send_message(
+                buyers[n],
+                asked[n],
+                "Sent before" if n == 0 else f"New {n}",
+                idempotency_key=f"k-{n}",
+            )
+            for n in range(5)
+        ],
+        threads=5,
+    )
+    lead.join()
+
+    [sql] = batch_statements
+    # One probe of the batch's five keys (a UNION ALL of index probes), then one read of
+    # the message found; four new messages.
+    probes = [q for q in sql if '"conversations_message"."idempotency_key" =' in q]
+    assert len(probes) == 2
+    assert statements(sql, "INSERT", Message) == 4
+    retried = next(m for m in sent if m.body == "Sent before")
+    assert retried.pk == stored.pk
+    assert retried.found_by_idempotency_key
+    assert Message.objects.filter(idempotency_key__startswith="k-").count() == 5
+
+
 def test_two_thousand_interleaved_sends_reads_and_archives_keep_counters_and_events_exact(
     seller: User, other_seller: User, settings: Settings
 ) -> None:

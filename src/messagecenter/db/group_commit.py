@@ -87,9 +87,9 @@ class _Undone(Exception):
 @dataclass
 class _Unit:
     work: Callable[[], Any]
-    # What the unit will lock and read (a conversation id), for prepare(); None when
-    # unknown.
-    key: int | None = None
+    # What the unit will lock and read (for sends: its conversation, and its sender's
+    # idempotency key), for prepare(); None when unknown.
+    key: Any = None
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
@@ -110,7 +110,7 @@ def prepared() -> Prepared | None:
     return cast(Prepared | None, getattr(_running, "prepared", None))
 
 
-class GroupCommitter:
+class GroupCommitter[K]:
     """`prepare(keys)`, when given, runs first in a batch's transaction with the keys of
     its units (those given one), in their order. It takes their row locks in one order (a
     unit alone takes its own), so two batches, or a batch and another action, cannot lock
@@ -124,7 +124,7 @@ class GroupCommitter:
     stream, written by every buyer's message) stop making the batches of other processes
     wait one behind another."""
 
-    def __init__(self, prepare: Callable[[list[int]], Prepared | None] | None = None) -> None:
+    def __init__(self, prepare: Callable[[list[K]], Prepared | None] | None = None) -> None:
         self.prepare = prepare
         self._lock = threading.Lock()
         self._waiting: list[_Unit] = []
@@ -133,7 +133,7 @@ class GroupCommitter:
         self.batches = 0
         self.units = 0
 
-    def run[T](self, work: Callable[[], T], *, key: int | None = None) -> T:
+    def run[T](self, work: Callable[[], T], *, key: K | None = None) -> T:
         """`work()` in a transaction, possibly with other threads' work; returns its
         result or raises its exception once that transaction has committed."""
         if connection.in_atomic_block or not settings.GROUP_COMMIT:

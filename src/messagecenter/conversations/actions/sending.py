@@ -470,8 +470,11 @@ def _send_or_find(
 ) -> Message:
     # Committed together with the process's other sends waiting at this moment
     # (db/group_commit.py); alone, at once, when there are none.
+    batch_key = (
+        None if conversation_id is None else _SendKey(conversation_id, sender.pk, idempotency_key)
+    )
     if idempotency_key is None:
-        return SENDS.run(attempt, key=conversation_id)
+        return SENDS.run(attempt, key=batch_key)
     key = idempotency_key
 
     def unless_sent() -> Message:
@@ -479,7 +482,7 @@ def _send_or_find(
 
     existing: Message | None
     try:
-        existing = SENDS.run(unless_sent, key=conversation_id)
+        existing = SENDS.run(unless_sent, key=batch_key)
         if not existing.found_by_idempotency_key:
             return existing
     except IntegrityError:
@@ -503,7 +506,17 @@ def _send_or_find(
     return existing
 
 
-def _prepare_batch(conversation_ids: list[int]) -> "_BatchReads":
+@dataclass(frozen=True)
+class _SendKey:
+    """What a send in a batch reads, for the batch to read for all its sends at once
+    (`_prepare_batch`): its conversation's participants, its sender's idempotency key."""
+
+    conversation_id: int
+    sender_id: int
+    idempotency_key: str | None
+
+
+def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
     """A batch's locks and reads, before its sends run (group_commit.GroupCommitter).
 
     The locks: everything the sends will lock, in the order every other action takes
@@ -521,9 +534,10 @@ def _prepare_batch(conversation_ids: list[int]) -> "_BatchReads":
     no row locks to order (the batch's BEGIN IMMEDIATE already holds the one write lock,
     db/sqlite3): there nothing is locked here.
 
-    The read: the participants of the batch's conversations (locked, as each send would
-    lock its own), in one statement instead of one per send."""
-    conversation_ids = sorted(set(conversation_ids))
+    The reads: the participants of the batch's conversations (locked, as each send would
+    lock its own), in one statement instead of one per send; and which of its senders'
+    idempotency keys were used already (`_KEYS_USED`)."""
+    conversation_ids = sorted({key.conversation_id for key in keys})
     participants: dict[int, list[Participant]] = {}
     if conversation_ids:
         for participant in _LOCKED_PARTICIPANTS(*conversation_ids, shape=len(conversation_ids)):
@@ -541,7 +555,36 @@ def _prepare_batch(conversation_ids: list[int]) -> "_BatchReads":
         # What a send's checks update (the sender's sending-limit counts) comes next, where
         # a send alone takes it.
         send_checks.lock_limit_rows(people)
-    return _BatchReads(participants, people)
+    pairs = sorted({(k.sender_id, k.idempotency_key) for k in keys if k.idempotency_key})
+    used = (
+        {(sender_id, key) for _, sender_id, key in _KEYS_USED(*_flat(pairs), shape=len(pairs))}
+        if pairs
+        else set()
+    )
+    return _BatchReads(participants, people, probed=set(pairs), used=used)
+
+
+def _flat(pairs: list[tuple[int, str]]) -> list[int | str]:
+    return [value for pair in pairs for value in pair]
+
+
+def _keys_used(*values: Any, shape: int) -> Any:
+    """The batch's (sender, idempotency key) pairs that name a message already: one probe
+    of the unique index on (sender, key) per pair, UNION ALL, whatever the planner's
+    statistics say — a read of all pairs in one condition was planned from stale
+    statistics (PostgreSQL without autovacuum, as on the benchmark machine) as a scan of
+    each sender's keyed messages, thousands for a busy sender, or of the whole index
+    (107 ms), and made sends 30 % slower (docs/benchmarks.md)."""
+    probes = [
+        Message.objects.filter(
+            sender_id=values[2 * pair], idempotency_key=values[2 * pair + 1]
+        ).values_list("pk", "sender_id", "idempotency_key")
+        for pair in range(shape)
+    ]
+    return probes[0].union(*probes[1:], all=True) if shape > 1 else probes[0]
+
+
+_KEYS_USED = CompiledRows(_keys_used)
 
 
 class _BatchReads:
@@ -554,10 +597,25 @@ class _BatchReads:
     what the first one changed there, not read the rows again. A batch whose send failed
     runs its sends again each alone, without these (group_commit)."""
 
-    def __init__(self, participants: dict[int, list[Participant]], people: list[int]) -> None:
+    def __init__(
+        self,
+        participants: dict[int, list[Participant]],
+        people: list[int],
+        *,
+        probed: set[tuple[int, str]],
+        used: set[tuple[int, str]],
+    ) -> None:
         self._participants = participants
         self._people = people
         self._recipient_reads: send_checks.RecipientReads | None = None
+        self._probed, self._used = probed, used
+
+    def key_is_new(self, sender_id: int, idempotency_key: str) -> bool:
+        """True when the batch found no message with this sender's key (a send of the
+        batch may still use it: its INSERT then fails on the unique key, and every send
+        runs again alone, where the other finds it)."""
+        pair = (sender_id, idempotency_key)
+        return pair in self._probed and pair not in self._used
 
     def recipient_reads(self) -> send_checks.RecipientReads:
         """What the recipient checks (blocks) read for every send of the batch, read by
@@ -604,7 +662,7 @@ _LOCK_EVENT_STREAMS = CompiledRows(
 
 
 # One per process: its request threads hand their sends to it (db/group_commit.py).
-SENDS = group_commit.GroupCommitter(prepare=_prepare_batch)
+SENDS = group_commit.GroupCommitter[_SendKey](prepare=_prepare_batch)
 
 
 _MESSAGE_FOR_KEY = CompiledQuery(
@@ -615,13 +673,12 @@ _MESSAGE_FOR_KEY = CompiledQuery(
 
 
 def _message_for_key(sender: User, idempotency_key: str) -> Message | None:
-    """The sender's message with this key, marked as found (the API answers 200).
-
-    Each send reads its own, also in a batch: one probe of the unique index on (sender,
-    key) whatever the planner's statistics say. A batch's one read of all its pairs was
-    planned from stale statistics (PostgreSQL without autovacuum, as on the benchmark
-    machine) as a scan of each sender's keyed messages, thousands for a busy sender, or
-    of the whole index (107 ms), and made sends 30 % slower (docs/benchmarks.md)."""
+    """The sender's message with this key, marked as found (the API answers 200). In a
+    batch that probed the key and found none (`_KEYS_USED`), None without a statement;
+    otherwise one probe of the unique index on (sender, key)."""
+    reads = group_commit.prepared()
+    if isinstance(reads, _BatchReads) and reads.key_is_new(sender.pk, idempotency_key):
+        return None
     message = next(iter(_MESSAGE_FOR_KEY(sender.pk, idempotency_key)), None)
     if message is not None:
         message.found_by_idempotency_key = True
