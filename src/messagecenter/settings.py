@@ -194,6 +194,13 @@ def _database(url: str) -> dict[str, Any]:
         # Tests use a file, not Django's shared-cache in-memory database: concurrency
         # tests need real WAL locking between threads.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-messagecenter.sqlite3")}
+        # A connection kept by each thread between requests (Django's persistent
+        # connections), where each request opened its own: the file, the four PRAGMAs and
+        # the thirty-odd SQL functions Django registers on every new connection were a
+        # tenth of a send's CPU and more of a small read's (docs/benchmarks.md). Requests
+        # run on a fixed pool of threads (WEB_THREADS), so a process keeps that many; an
+        # SQLite connection outside a transaction holds no snapshot and no lock.
+        config["CONN_MAX_AGE"] = 600
     else:
         # A connection pool per process (psycopg_pool, Django's "pool" option). Requests run
         # on many threads (WEB_THREADS, the stream's short calls in asyncio's pool), and
