@@ -182,6 +182,7 @@ def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(
     assert_exact(buyer, seller)
 
 
+@pytest.mark.parametrize("blocked", [False, True])
 def test_a_batch_reads_its_blocks_once_and_refuses_only_the_blocked_send(
     buyer: User,
     other_buyer: User,
@@ -189,72 +190,42 @@ def test_a_batch_reads_its_blocks_once_and_refuses_only_the_blocked_send(
     product: Product,
     batch_statements: list[list[str]],
     held_writer: Callable[[int], None],
-) -> None:
-    blocking = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
-    open_one = actions.ask_seller_about_product(other_buyer, product.pk, "Hi").conversation_id
-    # The other buyer blocked someone else: not this seller.
-    safety_actions.block(buyer, seller)
-    safety_actions.block(other_buyer, factories.SellerFactory())
-    held_writer(4)
-
-    def outcome(call: Callable[[], Message]) -> str:
-        try:
-            return call().body
-        except NotAllowed as error:
-            return error.code
-
-    outcomes = in_threads(
-        [
-            lambda: outcome(lambda: actions.send_message(buyer, blocking, "Lead")),
-            lambda: outcome(lambda: actions.send_message(seller, blocking, "Blocked")),
-            lambda: outcome(lambda: actions.send_message(seller, open_one, "Welcome")),
-            lambda: outcome(lambda: actions.send_message(other_buyer, open_one, "Thanks")),
-            lambda: outcome(lambda: actions.send_message(buyer, blocking, "Me again")),
-        ],
-        threads=5,
-    )
-
-    assert sorted(outcomes) == sorted(["Lead", "blocked", "Welcome", "Thanks", "Me again"])
-    # The batch read the blocks among its people once; after the refusal each send ran
-    # again alone, reading its own (group_commit).
-    [sql] = batch_statements
-    assert statements(sql, "SELECT", Block) >= 1
-    assert not Message.objects.filter(body="Blocked").exists()
-    assert_exact(buyer, other_buyer, seller)
-
-
-def test_a_batch_without_a_block_reads_blocks_once_for_all_its_sends(
-    buyer: User,
-    other_buyer: User,
-    seller: User,
-    product: Product,
-    batch_statements: list[list[str]],
-    held_writer: Callable[[int], None],
+    blocked: bool,
 ) -> None:
     first = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
     second = actions.ask_seller_about_product(other_buyer, product.pk, "Hi").conversation_id
+    if blocked:
+        safety_actions.block(buyer, seller)
+    # A block between others of the batch's people changes nothing.
     safety_actions.block(other_buyer, factories.SellerFactory())
     held_writer(4)
 
-    in_threads(
-        [
-            lambda sender=sender, conversation_id=conversation_id: actions.send_message(
-                sender, conversation_id, "Well?"
-            )
-            for sender, conversation_id in [
-                (buyer, first),
-                (seller, first),
-                (seller, second),
-                (other_buyer, second),
-                (buyer, first),
-            ]
-        ],
-        threads=5,
-    )
+    def outcome(sender: User, conversation_id: int, body: str) -> str:
+        try:
+            return actions.send_message(sender, conversation_id, body).body
+        except NotAllowed as error:
+            return error.code
 
+    sends = [
+        (buyer, first, "Lead"),
+        (seller, first, "To the buyer"),
+        (seller, second, "Welcome"),
+        (other_buyer, second, "Thanks"),
+        (buyer, first, "Me again"),
+    ]
+    outcomes = in_threads([lambda send=send: outcome(*send) for send in sends], threads=5)
+
+    expected = [body for _, _, body in sends]
+    if blocked:
+        expected[1] = "blocked"
+    assert sorted(outcomes) == sorted(expected)
     [sql] = batch_statements
-    assert statements(sql, "SELECT", Block) == 1
-    assert Message.objects.filter(body="Well?").count() == 5
+    if not blocked:
+        # The blocks among the batch's people, read once for its four sends.
+        assert statements(sql, "SELECT", Block) == 1
+    # A refusal: every send ran again in its own savepoint, reading its own.
+    assert Message.objects.filter(body="To the buyer").exists() is not blocked
+    assert_exact(buyer, other_buyer, seller)
 
 
 def test_one_key_sent_many_times_in_one_batch_makes_one_message(

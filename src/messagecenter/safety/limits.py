@@ -19,7 +19,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation
 from messagecenter.errors import NotAllowed, TooManyRequests
-from messagecenter.rows import CompiledRows, statement_cursor
+from messagecenter.rows import people_rows_locker, statement_cursor
 from messagecenter.safety.models import SendingCount
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -103,15 +103,8 @@ def lock_counts(people: list[int]) -> None:
     _LOCK_COUNTS(*people, shape=len(people))
 
 
-# Compiled once per number of people (rows.CompiledRows), not on every batch.
-_LOCK_COUNTS = CompiledRows(
-    lambda *people, shape: (
-        SendingCount.objects.select_for_update()
-        .filter(user_id__in=people)
-        .order_by("user_id")
-        .values_list("pk")
-    )
-)
+# Compiled once per number of people, not on every batch.
+_LOCK_COUNTS = people_rows_locker(SendingCount, "user_id")
 
 
 def count_send(sender: User, conversation: Conversation, is_first_contact: bool) -> None:

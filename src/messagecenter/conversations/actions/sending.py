@@ -50,6 +50,7 @@ from messagecenter.rows import (
     CompiledRows,
     insert_objects,
     parse_id,
+    people_rows_locker,
     update_rows,
 )
 from messagecenter.search.actions import index_messages
@@ -641,24 +642,10 @@ class _BatchReads:
         _LOCK_EVENT_STREAMS(*self._people, shape=shape)
 
 
-# Every batch's, compiled once per number of people (rows.CompiledRows): built and compiled
-# on each batch, these two were a twentieth of the writer's time (docs/benchmarks.md).
-_LOCK_COUNTERS = CompiledRows(
-    lambda *people, shape: (
-        UnreadCounter.objects.select_for_update()
-        .filter(user_id__in=people)
-        .order_by("user_id", "key")
-        .values_list("pk")
-    )
-)
-_LOCK_EVENT_STREAMS = CompiledRows(
-    lambda *people, shape: (
-        EventStream.objects.select_for_update()
-        .filter(user_id__in=people)
-        .order_by("user_id")
-        .values_list("pk")
-    )
-)
+# Every batch's, compiled once per number of people: built and compiled on each batch,
+# these two were a twentieth of the writer's time (docs/benchmarks.md).
+_LOCK_COUNTERS = people_rows_locker(UnreadCounter, "user_id", "key")
+_LOCK_EVENT_STREAMS = people_rows_locker(EventStream, "user_id")
 
 
 # One per process: its request threads hand their sends to it (db/group_commit.py).
