@@ -1086,11 +1086,6 @@ def main(argv: list[str] | None = None) -> None:
         "EMAIL_URL": "console:",
         # Several processes share wake-ups through Redis, as in production.
         "PUBSUB_URL": "memory://" if args.workers == 1 else "redis://127.0.0.1:6379/13",
-        # Django keeps a persistent connection per thread, and under ASGI every request runs
-        # in a thread of its own: with CONN_MAX_AGE > 0, 32 clients leave dozens of idle
-        # PostgreSQL connections behind until max_connections (100) is reached and requests
-        # fail with "too many clients" (docs/benchmarks.md). Django's advice for ASGI: 0.
-        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "0"),
         **LIFTED_SEND_LIMITS,
     }
     print(

@@ -181,8 +181,8 @@ def _through_middleware() -> Callable[[HttpRequest], HttpResponseBase]:
 
 def _open_stream(scope: dict[str, Any]) -> Opening:
     # What Django's request_started and request_finished signals do: a pool thread must
-    # not keep a connection past its lifetime setting, and on SQLite (CONN_MAX_AGE 0) it
-    # keeps none at all.
+    # not keep a connection past its lifetime setting (PostgreSQL's goes back to the pool;
+    # SQLite's is kept, CONN_MAX_AGE 600, one per thread of asyncio's small pool).
     close_old_connections()
     try:
         request = ASGIRequest(scope, io.BytesIO())
