@@ -1018,9 +1018,10 @@ def _update_participants(
     # A buyer's message starts a seller's wait for an answer (if one is not running), due
     # on the seller's business-day calendar (docs/escalation.md).
     from_buyer = sending is not None and sending.role == ParticipantRole.BUYER
-    notified, muted = set(arrival.notified), set(arrival.muted)
+    # Everyone but the sender is notified or has it muted (_arrival).
+    notified = set(arrival.notified)
     for participant in participants:
-        if participant.pk not in notified and participant.pk not in muted:
+        if participant is sending:
             continue
         participant.unread_count += 1
         participant.last_activity_at = now
@@ -1043,8 +1044,7 @@ def _update_participants(
         if answered:
             sending.awaiting_response_since = sending.response_due_at = None
             sending.is_response_overdue = False
-    changed = [p for p in participants if p is sending or p.pk in notified or p.pk in muted]
-    group_commit.together(_write_participants, changed, early=True)
+    group_commit.together(_write_participants, participants, early=True)
 
 
 # What a message changes in its participants' rows (_update_participants).
