@@ -17,15 +17,26 @@ def run_in_own_loop[T](scenario: Callable[[], Coroutine[Any, Any, T]], timeout: 
 
 
 async def one_request(
+    application: AsgiApplication, method: str, path: str, **options: Any
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """A request from a loopback client (`exchange`, with its `headers` and `chunks`):
+    (status, headers, body)."""
+    sent = await exchange(application, method, path, **options)
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    return sent[0]["status"], dict(sent[0]["headers"]), body
+
+
+async def exchange(
     application: AsgiApplication,
     method: str,
     path: str,
     *,
     headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
     chunks: list[bytes] = (),  # type: ignore[assignment]
-) -> tuple[int, dict[bytes, bytes], bytes]:
+    on_send: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     """A request from a loopback client, its body in `chunks` as the server receives them:
-    (status, headers, body)."""
+    the ASGI messages the application sends, each also handed to `on_send` as it goes."""
     sent: list[dict[str, Any]] = []
     pending = list(chunks) or [b""]
 
@@ -36,6 +47,8 @@ async def one_request(
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if on_send is not None:
+            on_send(message)
 
     scope = {
         "type": "http",
@@ -52,5 +65,4 @@ async def one_request(
         "server": ("127.0.0.1", 8000),
     }
     await application(scope, receive, send)
-    body = b"".join(message.get("body", b"") for message in sent[1:])
-    return sent[0]["status"], dict(sent[0]["headers"]), body
+    return sent

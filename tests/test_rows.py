@@ -33,6 +33,7 @@ from messagecenter.rows import (
     insert_objects,
     insert_rows,
     parse_id,
+    reserved_ids,
     statement_cursor,
     update_rows,
 )
@@ -127,6 +128,40 @@ def test_compiled_rows_give_the_tuples_their_values_list_gives_compiled_once_per
     assert [key[1] for key in compiled._plans] == [5, 3]
     assert len(compiled(first.conversation_id, after, shape=1)) == 1
     assert [key[1] for key in compiled._plans] == [3, 1]
+
+
+def _ids_and_moments(conversation_id: int, after: datetime, *, shape: int) -> QuerySet[Any]:
+    return (
+        Message.objects.filter(conversation_id=conversation_id, created_at__gte=after)
+        .order_by("-id")
+        .values_list("id", "created_at")[:shape]
+    )
+
+
+def _with_bodies(page: str) -> tuple[str, int]:
+    return (
+        f'SELECT page."id", page."created_at", m."body", m."sender_id" FROM ({page}) page'
+        ' INNER JOIN "conversations_message" m ON m."id" = page."id" ORDER BY page."id" DESC',
+        2,
+    )
+
+
+def test_compiled_rows_around_a_page_give_its_converted_columns_then_the_added_ones(
+    buyer: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    second = actions.send_message(buyer, first.conversation_id, "Still there?")
+    compiled = CompiledRows(_ids_and_moments, around=_with_bodies)
+    after = first.created_at - timedelta(seconds=1)
+    with django_assert_num_queries(1):
+        rows = compiled(first.conversation_id, after, shape=1)
+    # The page's moment converted as Django converts it (aware on SQLite too); the added
+    # columns as the database gives them; the page's LIMIT inside, not around the join.
+    assert rows == [(second.pk, second.created_at, "Still there?", buyer.pk)]
+    assert [row[0] for row in compiled(first.conversation_id, after, shape=5)] == [
+        second.pk,
+        first.pk,
+    ]
 
 
 def _messages_between(conversation_id: int, after: datetime, until: datetime) -> QuerySet[Message]:
@@ -660,3 +695,35 @@ def test_the_kept_cursor_never_outlives_its_connection(buyer: User) -> None:
     assert _KEPT not in connections["default"].__dict__
     assert statement_cursor().cursor is not again.cursor
     assert by_id(buyer.pk) == [buyer]
+
+
+def test_reserved_ids_are_no_other_inserts_and_are_written_as_given(
+    buyer: User, product: Product
+) -> None:
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    with transaction.atomic():
+        ids = reserved_ids(Message, 3)
+        assert ids is not None
+        # An INSERT after the ids were handed out numbers its row after them.
+        later = actions.send_message(buyer, first.conversation_id, "Later")
+        messages = [
+            Message(
+                pk=pk,
+                conversation_id=first.conversation_id,
+                sender=buyer,
+                body=f"Reserved {number}",
+                created_at=first.created_at,
+            )
+            for number, pk in enumerate(ids)
+        ]
+        insert_objects(messages, with_ids=True)
+    assert ids == list(range(first.pk + 1, first.pk + 4))
+    assert later.pk > ids[-1]
+    assert list(
+        Message.objects.filter(pk__in=ids).order_by("pk").values_list("body", flat=True)
+    ) == [
+        "Reserved 0",
+        "Reserved 1",
+        "Reserved 2",
+    ]
+    assert [message._state.adding for message in messages] == [False] * 3

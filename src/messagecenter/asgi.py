@@ -5,10 +5,11 @@ request handler, which would keep a thread for as long as each stream stays open
 (docs/realtime.md, "The stream").
 
 Every other request goes to Django's WSGI handler on a pool of `WEB_THREADS` threads
-(a2wsgi). Not Django's ASGI handler: it runs synchronous middleware and views in one thread
-per process (asgiref's thread-sensitive mode), so a process answered one request at a time
-and stood still while each waited for the database, and its hand-offs between the event loop
-and that thread cost more than a small request itself — GET /healthz answered ≈ 300
+(server/threads.py, on a2wsgi: an ordinary request crosses once each way). Not Django's
+ASGI handler: it runs synchronous middleware and views in one thread per process
+(asgiref's thread-sensitive mode), so a process answered one request at a time and stood
+still while each waited for the database, and its hand-offs between the event loop and
+that thread cost more than a small request itself — GET /healthz answered ≈ 300
 requests/s through it and ≈ 3,000/s through this pool (docs/benchmarks.md, decision 0006).
 The project has no async views; WebSocket connections are closed (code 1000).
 """
@@ -20,12 +21,12 @@ import resource
 import time
 from typing import Any, cast
 
-from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi_typing import WSGIApp
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from messagecenter.request_bodies import ChunkedBodies
+from messagecenter.server.threads import DjangoInThreads
 
 # Every open stream is a socket: take all the open files the system allows this process
 # (the soft limit, often 1,024, is raised to the hard limit; going past that needs root).
@@ -37,7 +38,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
 # Django's stubs type the handler's answer as a response, which is the iterable of bytes
 # WSGI asks for.
 django_handler = cast("WSGIApp", ChunkedBodies(get_wsgi_application()))
-django_application = WSGIMiddleware(django_handler, workers=settings.WEB_THREADS)
+django_application = DjangoInThreads(django_handler, workers=settings.WEB_THREADS)
 
 # After get_wsgi_application (django.setup): it reads models and settings.
 from messagecenter.realtime.streams import PATH, stream_application  # noqa: E402

@@ -411,11 +411,25 @@ class CompiledRows:
     shape (whatever changes the SQL) as it is. Shapes can be many (search: the number of
     words, which filters are set, the page size), so at most `shapes` plans are kept, the
     oldest compiled dropped first.
+
+    `around(sql)`, when given, puts the compiled statement inside another and says how
+    many columns that one adds: it selects the inner statement's columns first, in their
+    order (they keep their conversions), then the added ones (given as the database
+    gives them), and takes no parameters of its own. What a page shows but does not
+    choose its rows by — joined for the page's rows only, in a statement the planner
+    plans apart (search: docs/search.md, "The page first, then what it shows").
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], *, shapes: int = 256) -> None:
+    def __init__(
+        self,
+        build: Callable[..., QuerySet[Any]],
+        *,
+        shapes: int = 256,
+        around: Callable[[str], tuple[str, int]] | None = None,
+    ) -> None:
         self.build = build
         self.shapes = shapes
+        self.around = around
         self._plans: dict[tuple[str, Hashable], _RowsPlan] = {}
         self._lock = threading.Lock()
 
@@ -443,22 +457,29 @@ class CompiledRows:
                 [column[0] for column in compiler.select[: compiler.col_count]]
             ).items()
         )
+        columns = compiler.col_count
+        if self.around is not None:
+            sql, added = self.around(sql)
+            columns += added
         statement = _Statement(compiler.connection, sql, len(parameters))
-        return _RowsPlan(statement, list(parameters), slots, converters, compiler.col_count)
+        return _RowsPlan(statement, list(parameters), slots, converters, columns)
 
 
-def people_rows_locker(model: type[Model], *ordering: str) -> CompiledRows:
+def people_rows_locker(
+    model: type[Model], *ordering: str, columns: Sequence[str] = ("pk",)
+) -> CompiledRows:
     """`SELECT … FOR UPDATE` of the rows of `model` that belong to some people (`user_id`
     among the ids given), in `ordering` — the lock order every action takes them in —,
-    compiled once per number of people: what a batch of sends locks up front (its
-    people's counters, event streams, sending-limit counts), which the ORM built and
-    compiled again on every batch (docs/benchmarks.md)."""
+    giving `columns`, compiled once per number of people: what a batch of sends locks up
+    front (its people's counters, event streams, sending-limit counts), which the ORM
+    built and compiled again on every batch (docs/benchmarks.md). On SQLite, which has no
+    row locks (its one write lock is the batch's), a plain read."""
     return CompiledRows(
         lambda *people, shape: (
             model._default_manager.select_for_update()
             .filter(user_id__in=people)
             .order_by(*ordering)
-            .values_list("pk")
+            .values_list(*columns)
         )
     )
 
@@ -528,14 +549,17 @@ class CompiledUpdate:
         return statement, list(parameters), _slots(compiler.connection, stand_ins, parameters)
 
 
-def insert_objects[M: Model](objects: Sequence[M], *, ignore_conflicts: bool = False) -> None:
+def insert_objects[M: Model](
+    objects: Sequence[M], *, ignore_conflicts: bool = False, with_ids: bool = False
+) -> None:
     """INSERT new model instances of one model in one statement, as `bulk_create` would,
     and give each its new id: the SQL is written once per process, model and number of
     rows; each value goes through its field's own preparation (`pre_save`,
     `get_db_prep_save`), as Model.save prepares it. For the send's rows, where compiling an
     INSERT on every call cost more than running it. `ignore_conflicts`: a row a unique
-    constraint refuses is left out (no ids are given then). No signals are sent (Message
-    Center connects none to models written here)."""
+    constraint refuses is left out (no ids are given then). `with_ids`: each object
+    already has its id (handed out before, `reserved_ids`), written as given. No signals
+    are sent (Message Center connects none to models written here)."""
     if not objects:
         return
     model = type(objects[0])
@@ -544,7 +568,9 @@ def insert_objects[M: Model](objects: Sequence[M], *, ignore_conflicts: bool = F
         model._default_manager.bulk_create(objects, ignore_conflicts=ignore_conflicts)
         return
     connection = connections[DEFAULT_DB_ALIAS]
-    statement, fields, returning = _insert_plan(connection, model, len(objects), ignore_conflicts)
+    statement, fields, returning = _insert_plan(
+        connection, model, len(objects), ignore_conflicts, with_ids
+    )
     parameters = [
         field.get_db_prep_save(field.pre_save(instance, True), connection)
         for instance in objects
@@ -561,7 +587,35 @@ def insert_objects[M: Model](objects: Sequence[M], *, ignore_conflicts: bool = F
 
 # More rows than a send writes go through bulk_create (and do not add a statement per count).
 INSERT_MAX_ROWS = 64
-_INSERTS: dict[tuple[str, type[Model], int, bool], tuple[_Statement, list[Any], Any]] = {}
+_INSERTS: dict[tuple[str, type[Model], int, bool, bool], tuple[_Statement, list[Any], Any]] = {}
+
+
+def reserved_ids(model: type[Model], count: int) -> list[int] | None:
+    """`count` ids of `model`'s generated id, handed out now for rows inserted later in
+    this transaction with `insert_objects(…, with_ids=True)` — so that a batch's rows,
+    whose ids its other rows need at once, are still inserted in one statement. Never
+    an id another insert gets, before or after: on PostgreSQL from the id's sequence (as
+    an INSERT takes them), on SQLite by moving the table's AUTOINCREMENT counter on, under
+    the transaction's write lock. None on SQLite while the table has no counter yet (no
+    row was ever inserted). Ids not used are skipped, as a rolled-back INSERT's are."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    cursor = statement_cursor(connection)
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+    cursor.execute(
+        "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s RETURNING seq", [count, table]
+    )
+    moved = cursor.fetchall()
+    if not moved:
+        return None
+    last = int(moved[0][0])
+    return list(range(last - count + 1, last + 1))
 
 
 def insert_rows(
@@ -601,7 +655,9 @@ def insert_rows(
             return None
         return [instance.pk for instance in objects]
     connection = connections[DEFAULT_DB_ALIAS]
-    statement, fields, returning = _insert_plan(connection, model, len(rows), ignore_conflicts)
+    statement, fields, returning = _insert_plan(
+        connection, model, len(rows), ignore_conflicts, False
+    )
     tuple_key = (connection.vendor, model, tuple(columns))
     recipe = _TUPLE_RECIPES.get(tuple_key)
     if recipe is None:
@@ -771,24 +827,25 @@ def _generated(model: type[Model]) -> bool:
 
 
 def _insert_plan(
-    connection: Any, model: type[Model], count: int, ignore_conflicts: bool
+    connection: Any, model: type[Model], count: int, ignore_conflicts: bool, with_ids: bool
 ) -> tuple[_Statement, list[Any], Any]:
     """The INSERT of `count` rows of `model`, written once per process (_INSERTS)."""
-    key = (connection.vendor, model, count, ignore_conflicts)
+    key = (connection.vendor, model, count, ignore_conflicts, with_ids)
     plan = _INSERTS.get(key)
     if plan is None:
-        plan = _INSERTS[key] = _written_insert(connection, model, count, ignore_conflicts)
+        plan = _INSERTS[key] = _written_insert(connection, model, count, ignore_conflicts, with_ids)
     return plan
 
 
 def _written_insert(
-    connection: Any, model: type[Model], count: int, ignore_conflicts: bool
+    connection: Any, model: type[Model], count: int, ignore_conflicts: bool, with_ids: bool
 ) -> tuple[_Statement, list[Any], Any]:
     quote = connection.ops.quote_name
     meta = model._meta
-    # The database numbers the id (db_returning: an auto field); every other column is given.
-    fields = [field for field in meta.concrete_fields if not field.db_returning]
-    generated = [field for field in meta.concrete_fields if field.db_returning]
+    # The database numbers the id (db_returning: an auto field); every other column is
+    # given — and the id too when it was handed out before (with_ids).
+    fields = [field for field in meta.concrete_fields if with_ids or not field.db_returning]
+    generated = [field for field in meta.concrete_fields if field.db_returning and not with_ids]
     columns = ", ".join(quote(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)}"

@@ -214,6 +214,14 @@ def _database(url: str) -> dict[str, Any]:
             # many-table join is planned once, not on every request (docs/benchmarks.md).
             "server_side_binding": True,
             "prepare_threshold": 5,
+            # Each session without JIT compilation and without parallel workers: every
+            # statement here is a short, indexed read or write, and at 10M messages the
+            # planner's estimates crossed the default thresholds for a misspelt word's
+            # search, which then spent 22 ms compiling its 2 ms lookup and ≈ 18 ms starting
+            # two workers for 0.1 ms of work each (decision 0013). Read once, at connect.
+            "options": os.environ.get(
+                "DATABASE_SESSION_OPTIONS", "-c jit=off -c max_parallel_workers_per_gather=0"
+            ),
             "pool": {
                 "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
                 "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),

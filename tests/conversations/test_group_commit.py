@@ -20,11 +20,12 @@ from messagecenter.conversations.actions import sending
 from messagecenter.conversations.models import Conversation, Message, Participant, UnreadCounter
 from messagecenter.db import group_commit
 from messagecenter.delivery.models import Email, EmailKind, EmailStatus
-from messagecenter.errors import NotAllowed, NotFound
+from messagecenter.errors import NotAllowed, NotFound, TooManyRequests
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import EventKind, UserEvent
 from messagecenter.safety import actions as safety_actions
-from messagecenter.safety.models import Block
+from messagecenter.safety import limits
+from messagecenter.safety.models import Block, SendingCount
 from messagecenter.search.models import MailboxMessage, SearchDocument
 from tests import factories
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
@@ -284,10 +285,10 @@ def test_a_batch_probes_its_idempotency_keys_once_and_answers_a_retry_with_the_f
 
     [sql] = batch_statements
     # One probe of the batch's five keys (a UNION ALL of index probes), then one read of
-    # the message found; four new messages.
+    # the message found; four new messages, inserted together.
     probes = [q for q in sql if '"conversations_message"."idempotency_key" =' in q]
     assert len(probes) == 2
-    assert statements(sql, "INSERT", Message) == 4
+    assert statements(sql, "INSERT", Message) == 1
     retried = next(m for m in sent if m.body == "Sent before")
     assert retried.pk == stored.pk
     assert retried.found_by_idempotency_key
@@ -362,7 +363,10 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     product: Product,
     batch_statements: list[list[str]],
     held_writer: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # One minute for every send: each window's count is exact.
+    monkeypatch.setattr(limits, "_now", lambda: 1_796_205_630.0)
     buyers = [factories.BuyerFactory() for _ in range(8)]
     first = [actions.ask_seller_about_product(buyer, product.pk, "Hi") for buyer in buyers]
     # The seller has read them: each answer below lights one of its counters again.
@@ -379,10 +383,12 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
         threads=8,
     )
 
-    # The first alone (it held the writer), the seven behind it in one batch: a message
-    # each, and one statement per table for what they all append.
+    # The first alone (it held the writer), the seven behind it in one batch: their seven
+    # messages in one INSERT, with ids handed out up front in one statement, and one
+    # statement per table for what they all append.
     [sql] = batch_statements
-    assert statements(sql, "INSERT", Message) == 7
+    assert statements(sql, "INSERT", Message) == 1
+    assert len([q for q in sql if "nextval" in q or "sqlite_sequence" in q]) == 1
     # The seven conversations' participants read (and locked) once for the batch, and the
     # seven sends in one savepoint, not one each (db/group_commit.py).
     assert statements(sql, "SELECT", Participant) == 1
@@ -397,6 +403,19 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     # The digests: one INSERT of those not waiting yet, one UPDATE pushing them all.
     assert statements(sql, "INSERT", Email) == 1
     assert statements(sql, "UPDATE", Email) == 1
+    # The senders' sending-limit counts: read (locked, on PostgreSQL) once, each send
+    # counted in what was read, written once — where each send ran its own upsert.
+    assert statements(sql, "SELECT", SendingCount) == 1
+    assert statements(sql, "UPDATE", SendingCount) == 1
+    assert statements(sql, "INSERT", SendingCount) == 0
+    # Counted as the upsert counts: two messages each, both to a seller who has not
+    # written back (first contacts).
+    assert {
+        row[1:]
+        for row in SendingCount.objects.filter(user__in=buyers).values_list(
+            "user_id", "minute_sends", "hour_sends", "day_sends", "first_contact_hour_sends"
+        )
+    } == {(2, 2, 2, 2)}
     # Each send's rows are all there, as a send alone writes them.
     ids = sorted(message.pk for message in sent)
     assert (
@@ -409,6 +428,86 @@ def test_what_the_sends_of_a_batch_append_is_written_once_for_the_batch(
     created = UserEvent.objects.filter(user=seller, kind=EventKind.MESSAGE_CREATED)
     assert {event.payload["message_id"] for event in created} >= set(ids)
     assert_exact(*buyers, seller)
+
+
+def test_replies_with_ids_handed_out_and_new_conversations_in_one_batch_never_share_an_id(
+    seller: User,
+    product: Product,
+    batch_statements: list[list[str]],
+    held_writer: Callable[[int], None],
+) -> None:
+    """A batch hands its replies' messages ids up front and inserts them together after
+    its last send; a new conversation in the same batch inserts its message itself, in
+    between: every message gets its own id, each caller is answered with its stored row."""
+    buyers = [factories.BuyerFactory() for _ in range(4)]
+    first = [actions.ask_seller_about_product(buyer, product.pk, "Hi") for buyer in buyers]
+    newcomers = [factories.BuyerFactory() for _ in range(3)]
+    held_writer(6)
+
+    sent = in_threads(
+        [
+            *(
+                lambda buyer=buyer, message=message: actions.send_message(
+                    buyer, message.conversation_id, f"Reply from {buyer.pk}"
+                )
+                for buyer, message in zip(buyers, first, strict=True)
+            ),
+            *(
+                lambda buyer=buyer: actions.ask_seller_about_product(
+                    buyer, product.pk, f"Question from {buyer.pk}"
+                )
+                for buyer in newcomers
+            ),
+        ],
+        threads=7,
+    )
+
+    assert len({message.pk for message in sent}) == 7
+    stored = dict(Message.objects.filter(pk__in=[m.pk for m in sent]).values_list("pk", "body"))
+    assert stored == {message.pk: message.body for message in sent}
+    assert any(statements(sql, "INSERT", Message) >= 2 for sql in batch_statements)
+    assert_exact(*buyers, *newcomers, seller)
+
+
+def test_a_send_over_its_limit_in_a_batch_fails_alone_and_is_not_counted(
+    seller: User,
+    product: Product,
+    settings: Settings,
+    held_writer: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four sends of one buyer and two of the seller, at most three a minute: the buyer's
+    first two after the question go (whichever batch each lands in), the last two are
+    refused with their own 429, the seller's go; the buyer's count is three, the refused
+    ones not counted — as sends alone count."""
+    settings.SAFETY_SEND_LIMITS = ["minute=3"]
+    settings.SAFETY_NEW_ACCOUNT_SEND_LIMITS = ["minute=3"]
+    monkeypatch.setattr(limits, "_now", lambda: 1_796_205_630.0)
+    buyer = factories.BuyerFactory()
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    actions.send_message(seller, conversation_id, "Hello")
+    held_writer(5)
+
+    def outcome(sender: User, body: str) -> str:
+        try:
+            return actions.send_message(sender, conversation_id, body).body
+        except TooManyRequests as error:
+            return error.code
+
+    outcomes = in_threads(
+        [
+            *(lambda n=n: outcome(buyer, f"Buyer {n}") for n in range(4)),
+            *(lambda n=n: outcome(seller, f"Seller {n}") for n in range(2)),
+        ],
+        threads=6,
+    )
+
+    assert outcomes.count("too_many_messages") == 2
+    assert sorted(o for o in outcomes if o.startswith("Seller")) == ["Seller 0", "Seller 1"]
+    assert len([o for o in outcomes if o.startswith("Buyer")]) == 2
+    assert Message.objects.filter(conversation_id=conversation_id, sender=buyer).count() == 3
+    assert SendingCount.objects.get(user=buyer).minute_sends == 3
+    assert_exact(buyer, seller)
 
 
 def test_sends_to_one_conversation_in_one_batch_each_see_what_the_ones_before_changed(
@@ -449,7 +548,7 @@ def test_sends_to_one_conversation_in_one_batch_each_see_what_the_ones_before_ch
     )
 
     [sql] = batch_statements
-    assert statements(sql, "INSERT", Message) == 8
+    assert statements(sql, "INSERT", Message) == 1
     assert statements(sql, "UPDATE", Participant) == 1
     for conversation_id in conversations:
         conversation = Conversation.objects.get(pk=conversation_id)

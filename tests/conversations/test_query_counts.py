@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.models import Q
 from django.db.models.sql.compiler import SQLCompiler
@@ -23,6 +24,7 @@ from messagecenter.hub.feeds import Position
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.databases import PLANNER_SETTINGS, on_postgresql
+from tests.web.helpers import PNG_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +243,35 @@ def test_the_inbox_list_outside_a_transaction_leaves_the_connection_as_it_was(
     """As a request runs it, in autocommit: the settings live in the pipeline's implicit
     transaction, and the pooled connection goes back to the next request unchanged."""
     the_list_keeps_its_order_and_plans_for_each_call(seller, buyer)
+
+
+def test_a_history_page_reads_its_attachments_compiled_once_as_the_prefetch_lists_them(
+    buyer: User, seller: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    """message_page's attachments: each message's own, in the order they were added, as
+    conversation_messages' prefetch lists them; one statement, compiled by the first page
+    of each size, never again."""
+    question = actions.ask_seller_about_product(buyer, product.pk, "Which one?")
+    conversation_id = question.conversation_id
+    files = [SimpleUploadedFile(f"photo-{n}.png", PNG_BYTES) for n in range(3)]
+    actions.send_message(seller, conversation_id, "These two", attachments=files[:2])
+    actions.send_message(seller, conversation_id, "No photo")
+    actions.send_message(buyer, conversation_id, "And mine", attachments=files[2:])
+    participant = Participant.objects.get(user=buyer, conversation_id=conversation_id)
+    expected = {
+        message.pk: [attachment.pk for attachment in message.listed_attachments]
+        for message in queries.conversation_messages(participant)
+    }
+    assert sorted(len(listed) for listed in expected.values()) == [0, 0, 1, 2]
+
+    for limit in (2, 4):
+        queries.message_page(participant, limit=limit)
+        with (
+            mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("compiled")),
+            django_assert_num_queries(2),
+        ):
+            page = queries.message_page(participant, limit=limit)
+        assert {
+            message.pk: [attachment.pk for attachment in message.listed_attachments]
+            for message in page.messages
+        } == {pk: expected[pk] for pk in sorted(expected)[-limit:]}

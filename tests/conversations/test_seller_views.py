@@ -786,9 +786,10 @@ def test_the_response_needed_tab_costs_the_same_for_three_and_sixty_waits(
     actions.mark_seen(seller)
     signed_in(client, seller)
 
-    # session, user, one page of waits (participants with conversations, buyers and their
-    # storefronts, last messages and senders), the unread counters.
-    with django_assert_num_queries(4):
+    # session, user, where the page's event stream starts (realtime/pages.py), one page of
+    # waits (participants with conversations, buyers and their storefronts, last messages
+    # and senders), the unread counters.
+    with django_assert_num_queries(5):
         response = client.get(RESPONSE_NEEDED)
 
     assert page_text(response).count('name="conversation_ids"') == min(waits, 25)
@@ -841,12 +842,13 @@ def test_a_read_conversation_page_costs_a_seller_one_query_more_than_a_buyer(
     actions.mark_read(seller, [question])
     signed_in(client, seller)
 
-    # session, user, the participant with its conversation (and the buyer's name), the saved
-    # replies, the messages with senders, their attachments, the counters for the header.
-    # Inserting a saved reply without script costs nothing more.
-    with django_assert_num_queries(7):
+    # session, user, where the page's event stream starts, the participant with its
+    # conversation (and the buyer's name), the saved replies, the messages with senders,
+    # their attachments, the counters for the header. Inserting a saved reply without
+    # script costs nothing more.
+    with django_assert_num_queries(8):
         client.get(conversation_url(question))
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(conversation_url(question), {"saved_reply": shipping_reply.pk})
 
     assert "required>We ship within 1 business day.</textarea>" in page_text(response)

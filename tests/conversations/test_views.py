@@ -1054,12 +1054,13 @@ def test_older_messages_come_alone_for_a_page_to_add_in_place(
 
 # --- what the hot pages cost --------------------------------------------------------------
 
-# session, user, one inbox page (participants joined with conversations, buyers and their
-# storefronts, storefronts and last messages with senders), the notices and promotions
-# that apply (merged into the page by time), the unread counters with the broadcasts'
-# counts in the same statement (which also feed the header badge); on PostgreSQL the
-# planner's settings around the inbox page (db/plans.py).
-MESSAGE_CENTER_QUERIES = 5 + PLANNER_SETTINGS
+# session, user, where the page's event stream starts (realtime/pages.py), one inbox page
+# (participants joined with conversations, buyers and their storefronts, storefronts and
+# last messages with senders), the notices and promotions that apply (merged into the page
+# by time), the unread counters with the broadcasts' counts in the same statement (which
+# also feed the header badge); on PostgreSQL the planner's settings around the inbox page
+# (db/plans.py).
+MESSAGE_CENTER_QUERIES = 6 + PLANNER_SETTINGS
 # ... plus, only when the counters say something is unseen, mark_seen: savepoint, lock the
 # unseen rows, mark them seen, move the unseen counter, allocate an event number, insert
 # the event, release. As many for 1 unseen conversation as for 60.
@@ -1113,16 +1114,16 @@ def test_a_live_page_gets_the_list_alone_for_the_same_queries(
     django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     """site.js refreshes the Message Center's list in place with `X-Partial: list`: the
-    same view and reads, the list's markup alone, and it marks what is new as seen as
-    opening the page does."""
+    same view and reads but the stream's position (no stream starts from a partial), the
+    list's markup alone, and it marks what is new as seen as opening the page does."""
     actions.send_marketplace_message(
         buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
     )
     signed_in(client, buyer)
 
-    with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES):
+    with django_assert_num_queries(MESSAGE_CENTER_SEEING_QUERIES - 1):
         first = client.get(MESSAGE_CENTER, headers={"X-Partial": "list"})
-    with django_assert_num_queries(MESSAGE_CENTER_QUERIES):
+    with django_assert_num_queries(MESSAGE_CENTER_QUERIES - 1):
         again = client.get(f"{MESSAGE_CENTER}?box=archive", headers={"X-Partial": "list"})
 
     text = page_text(first)
@@ -1171,15 +1172,15 @@ def test_a_long_conversation_page_costs_the_same_whatever_its_length(
     url = conversation_url(question.conversation_id)
     signed_in(client, buyer)
 
-    # The seven of a read page, whether it shows the newest messages or older ones.
-    with django_assert_num_queries(7):
+    # The eight of a read page, whether it shows the newest messages or older ones.
+    with django_assert_num_queries(8):
         newest = client.get(url)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         older = client.get(f"{url}?before={ids[-50]}")
     # A link to an old message: the newest page is read first (the message is usually
     # there), then the page from that message with its attachments, then whether there
     # is anything before it.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         linked = client.get(message_url(question.conversation_id, ids[5]))
 
     assert shown_messages(newest) == ids[-50:]
@@ -1187,7 +1188,7 @@ def test_a_long_conversation_page_costs_the_same_whatever_its_length(
     assert shown_messages(linked) == ids[5:55]
 
 
-def test_a_read_conversation_page_costs_seven_queries(
+def test_a_read_conversation_page_costs_eight_queries(
     client: Client,
     buyer: User,
     seller: User,
@@ -1199,10 +1200,11 @@ def test_a_read_conversation_page_costs_seven_queries(
     actions.mark_read(buyer, [question.conversation_id])
     signed_in(client, buyer)
 
-    # session, user, the participant with its conversation, the seller's row (is an answer
-    # due? docs/escalation.md), the messages with senders, their attachments, the unread
+    # session, user, where the page's event stream starts (realtime/pages.py), the
+    # participant with its conversation, the seller's row (is an answer due?
+    # docs/escalation.md), the messages with senders, their attachments, the unread
     # counters for the header.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(conversation_url(question.conversation_id))
 
     assert page_text(response).count('<li class="message') == 11
@@ -1219,9 +1221,9 @@ def test_opening_an_unread_conversation_adds_the_mark_read_action(
         actions.send_message(seller, question.conversation_id, f"Answer {number}")
     signed_in(client, buyer)
 
-    # The seven of a read page, plus mark_read: savepoint, lock the row, update it, move the
+    # The eight of a read page, plus mark_read: savepoint, lock the row, update it, move the
     # counter, allocate an event number, insert the event, release.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         client.get(conversation_url(question.conversation_id))
 
     assert participant(buyer, question.conversation_id).unread_count == 0

@@ -85,28 +85,39 @@ def _context(
     context = browser.new_context(**options)
     context.set_default_timeout(10_000)
     watch_content_security_policy(context, violations)
-    _keep_a_log(context, request.node)
+    _keep_a_log(context, request.node, request.fixturename or "browser")
     return context
 
 
 # What the browser did, for a failing test's report (pytest_runtest_makereport below): a
 # step that waited in vain says only what it waited for, not where the page was by then.
 BROWSER_LOG = pytest.StashKey[list[str]]()
+BROWSER_LOG_STARTED = pytest.StashKey[float]()
 
 
-def _keep_a_log(context: BrowserContext, node: pytest.Item) -> None:
+def _keep_a_log(context: BrowserContext, node: pytest.Item, name: str) -> None:
+    """Each line says which browser (the fixture: page, phone, other_device) and tab, on
+    one clock for the whole test, so two devices' steps read in the order they happened."""
     log = node.stash.setdefault(BROWSER_LOG, [])
-    started = time.monotonic()
+    started = node.stash.setdefault(BROWSER_LOG_STARTED, time.monotonic())
 
     def note(line: str) -> None:
         log.append(f"{time.monotonic() - started:7.2f}s {line}")
 
     def watch(page: Page) -> None:
-        tab = f"page {len(context.pages)}"
+        tab = f"{name} tab {len(context.pages)}"
         page.on(
             "framenavigated",
             lambda frame: note(f"{tab} at {frame.url}") if frame == page.main_frame else None,
         )
+        # A navigation that never gets an answer shows as asked, with nothing after it.
+        page.on(
+            "request",
+            lambda r: (
+                note(f"{tab} {r.method} {r.url} asked") if r.resource_type == "document" else None
+            ),
+        )
+        page.on("load", lambda loaded: note(f"{tab} loaded"))
         page.on("requestfailed", lambda r: note(f"{tab} {r.method} {r.url} failed: {r.failure}"))
         page.on(
             "response",

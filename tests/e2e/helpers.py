@@ -1,12 +1,17 @@
-"""What the browser tests do the same way each time: choose a viewport, sign in."""
+"""What the browser tests do the same way each time: choose a viewport, sign in, wait
+for a page's event stream."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.demo import story
+
+STREAM_PATH = "/api/v1/sync/stream"
 
 # The two sizes every page must work at: the names of the fixtures in conftest.py.
 VIEWPORTS = ["page", "phone"]
@@ -37,3 +42,14 @@ def header_link(page: Page, name: str) -> Locator:
     if menu.is_visible():
         menu.click()
     return page.get_by_role("navigation", name="Your account").get_by_role("link", name=name)
+
+
+@contextmanager
+def following_its_stream(page: Page) -> Iterator[None]:
+    """Ends once the page the block goes to has its event stream's headers. Events wait in
+    the person's log for a stream that opens late; nudges (someone typing, a queue that
+    changed) are in no log: one sent before the stream is subscribed is lost, as for a
+    device that is offline. The server sends the headers only once it is
+    (realtime/streams.py), so after this block every nudge reaches the page."""
+    with page.expect_response(lambda response: STREAM_PATH in response.url):
+        yield

@@ -20,7 +20,7 @@ from messagecenter.support import actions
 from messagecenter.support.models import Case, CaseStatus
 from tests import factories
 from tests.delivery.smtp import Handler, SmtpServer
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import following_its_stream, sign_in
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
 
@@ -195,7 +195,8 @@ def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
     page.goto(chat_url)
     expect(page.get_by_test_id("chat-status")).to_contain_text("An agent is available now")
     page.get_by_label("Your question").fill("Where is my parcel?")
-    page.get_by_role("button", name="Start chat").click()
+    with following_its_stream(page):
+        page.get_by_role("button", name="Start chat").click()
     messages = page.get_by_role("list", name="Messages")
     expect(messages).to_contain_text("You are chatting with Customer Service")
     expect(status_line).to_contain_text("An agent is on it")
@@ -203,7 +204,9 @@ def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
     assert chat.assignee_id == priya.pk
 
     agent.goto(f"{server.url}/console/?view=mine")
-    agent.get_by_role("link", name=chat.number).click()
+    # Typing is a nudge, in no log: the agent's page must be following before alice types.
+    with following_its_stream(agent):
+        agent.get_by_role("link", name=chat.number).click()
     agent_messages = agent.get_by_role("list", name="Messages")
     expect(agent_messages).to_contain_text("Where is my parcel?")
 
@@ -215,7 +218,9 @@ def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
     page.get_by_label("Your message").press_sequentially("It was due on Monday.", delay=30)
     expect(agent_sees_typing).to_have_text("Alice Buyer is typing…", timeout=LIVE_MS)
     assert UserEvent.objects.count() == events
-    page.get_by_role("button", name="Send").click()
+    # Sending loads her page again: it must be following before the agent types.
+    with following_its_stream(page):
+        page.get_by_role("button", name="Send").click()
     expect(agent_messages).to_contain_text("It was due on Monday.", timeout=LIVE_MS)
     expect(agent_sees_typing).to_be_hidden()
     assert agent.evaluate("window.stillTheSamePage === true")
@@ -243,7 +248,9 @@ def test_the_agents_queue_page_follows_new_and_changed_cases_without_a_reload(
     team's `queue.changed` nudge)."""
     server = streaming_server
     agent = other_device
-    sign_in(agent, server, "priya", PASSWORD)  # type: ignore[arg-type]
+    # The queue page follows a nudge, in no log: it must be following before alice sends.
+    with following_its_stream(agent):
+        sign_in(agent, server, "priya", PASSWORD)  # type: ignore[arg-type]
     unassigned = agent.get_by_test_id("queue-count-unassigned")
     expect(unassigned).to_have_text("0")
     expect(agent.get_by_test_id("case-row")).to_have_count(0)

@@ -8,6 +8,7 @@ of their open stream, and each page opens its stream once and keeps it (under a 
 server it would end and come back every two seconds)."""
 
 import re
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.web.dates import full_time
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import STREAM_PATH, following_its_stream, sign_in
 from tests.factories import PASSWORD
 from tests.notifications.helpers import broadcast
 from tests.realtime.servers import Server
@@ -35,7 +36,6 @@ pytestmark = [
 # The debounced refreshes and their requests, with room to spare on a busy machine; a
 # change that waited for a periodic check would take an hour.
 LIVE_MS = 8_000
-STREAM_PATH = "/api/v1/sync/stream"
 
 
 @pytest.fixture
@@ -94,6 +94,18 @@ def in_list(page: Page) -> tuple:
     return row, all_tab
 
 
+def seller_replies(server: Server, token: str, conversation_id: int, body: str) -> None:
+    """Through the server, as the seller's app sends it: the server's wake-up reaches the
+    streams open on it."""
+    status, answer = server.request(
+        "POST",
+        f"/api/v1/conversations/{conversation_id}/messages",
+        {"body": body},
+        {"Authorization": f"Bearer {token}"},
+    )
+    assert status == 201, answer
+
+
 def test_reading_on_one_device_clears_the_unread_count_on_the_other(
     streaming_server: Server,
     page: Page,
@@ -143,15 +155,7 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
     mark_no_reload(page)
     mark_no_reload(other_device)
 
-    # Through the server, as the seller's app sends it: the server's wake-up reaches the
-    # streams open on it.
-    status, body = streaming_server.request(
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        {"body": f"{REPLY}\n<b>not bold</b>"},
-        {"Authorization": f"Bearer {seller_token}"},
-    )
-    assert status == 201, body
+    seller_replies(streaming_server, seller_token, conversation_id, f"{REPLY}\n<b>not bold</b>")
 
     reply = messages.get_by_role("listitem").last
     expect(reply).to_contain_text(REPLY, timeout=LIVE_MS)
@@ -185,6 +189,58 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
     # One stream per page load (the other device's list; the page's list, then the
     # conversation), each kept open throughout.
     assert len(stream_requests) == 3
+
+
+# The page's event streams are made but not opened until the test says so: the moment
+# between a page's render and its stream, which a browser on a slow network makes long.
+HOLD_STREAMS = """(() => {
+  const Real = window.EventSource;
+  const held = [];
+  window.EventSource = class {
+    constructor(url) { this.url = url; this.listeners = []; this.real = null; held.push(this); }
+    addEventListener(kind, listener) {
+      this.listeners.push([kind, listener]);
+      if (this.real) { this.real.addEventListener(kind, listener); }
+    }
+    open() {
+      this.real = new Real(this.url);
+      for (const [kind, listener] of this.listeners) { this.real.addEventListener(kind, listener); }
+    }
+    close() { if (this.real) { this.real.close(); } }
+    get readyState() { return this.real ? this.real.readyState : 0; }
+  };
+  window.EventSource.CLOSED = Real.CLOSED;
+  window.heldStreams = () => held.length;
+  window.releaseStreams = () => { for (const stream of held.splice(0)) { stream.open(); } };
+})();"""
+
+
+@pytest.mark.parametrize("where", ["conversation", "message center"])
+def test_a_reply_that_lands_while_the_page_loads_shows_without_a_reload(
+    streaming_server: Server, page: Page, seller: User, answered: Message, where: str
+) -> None:
+    """The seller's reply is committed after the page was read and before its stream
+    opened: the page said where it was read from (data-live-after), so its stream starts
+    there and brings the reply (started "from now", it never came)."""
+    conversation_id = answered.conversation_id
+    _, seller_token = account_actions.create_api_token(seller, "Seller's laptop")
+    page.add_init_script(HOLD_STREAMS)
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    if where == "conversation":
+        page.goto(f"{streaming_server.url}/message-center/conversations/{conversation_id}/")
+        shown = page.get_by_role("list", name="Messages")
+    else:
+        page.goto(f"{streaming_server.url}/message-center/")
+        shown, _ = in_list(page)
+    expect(shown).to_be_visible()
+    page.wait_for_function("window.heldStreams() === 1")
+    mark_no_reload(page)
+
+    seller_replies(streaming_server, seller_token, conversation_id, REPLY)
+    page.evaluate("window.releaseStreams()")
+
+    expect(shown).to_contain_text("Ticket word: heliotrope", timeout=LIVE_MS)
+    expect_not_reloaded(page)
 
 
 def test_a_conversation_open_in_another_tab_follows_it_to_trash(
@@ -233,6 +289,37 @@ def test_a_notice_open_in_another_tab_follows_it_to_trash_and_back(
     expect(page.get_by_text("In Trash", exact=True)).to_have_count(0)
 
 
+@pytest.mark.parametrize("item", ["notice", "conversation"])
+def test_the_page_that_moves_its_item_to_trash_goes_on_to_the_list(
+    streaming_server: Server, page: Page, answered: Message, item: str
+) -> None:
+    """Move to Trash leaves for the list. The page's own stream carries the move's event,
+    which can arrive before the list does: the page, already leaving, does not follow it
+    (a reload then called the list off and showed the item in Trash instead; now and then
+    on a busy machine, every time when the action's answer is slow, as here)."""
+    if item == "notice":
+        path = f"/message-center/announcements/{broadcast(subject='New terms').pk}/"
+    else:
+        path = f"/message-center/conversations/{answered.conversation_id}/"
+    sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
+    # The stream's first message (a resync) refreshes the counts: the stream is open then.
+    with page.expect_response(re.compile(r"/api/v1/folders")):
+        page.goto(f"{streaming_server.url}{path}")
+
+    def answered_late(route: Route) -> None:
+        response = route.fetch(max_redirects=0)
+        # The move is done and its event on the page's stream; the list comes a second on.
+        time.sleep(1)
+        route.fulfill(response=response)
+
+    page.route(re.compile(r"/message-center/actions/$"), answered_late)
+    page.get_by_role("button", name="Move to Trash").click()
+
+    expect(page).to_have_url(re.compile(r"/message-center/\?"))
+    page.wait_for_timeout(500)
+    expect(page).to_have_url(re.compile(r"/message-center/\?"))
+
+
 # tests/safety/test_sending.py's scam, from the seller, with a phone number: warned (it
 # writes as the marketplace and asks for a password) and masked (the number).
 SCAM = (
@@ -266,13 +353,7 @@ def test_a_scam_that_arrives_live_shows_its_warning_as_after_a_reload(
     expect(messages.get_by_role("listitem")).to_have_count(2)
     mark_no_reload(page)
 
-    status, body = streaming_server.request(
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        {"body": SCAM},
-        {"Authorization": f"Bearer {seller_token}"},
-    )
-    assert status == 201, body
+    seller_replies(streaming_server, seller_token, conversation_id, SCAM)
     scam = Message.objects.filter(conversation_id=conversation_id).latest("pk")
     assert (scam.safety_verdict, scam.is_masked) == ("warn", True)
 
@@ -325,32 +406,27 @@ def test_a_live_refresh_that_fails_says_so_and_the_next_one_runs(
         broken.append(route.request.url)
         route.fulfill(status=200, content_type="application/json", body="<html>not JSON")
 
-    # The stream's first answer refreshes the counts once the page is up: past that, the
-    # next refresh is the seller's message's.
-    with page.expect_response(re.compile(r"/api/v1/folders$"), timeout=LIVE_MS):
+    # The Message Center starts its stream where it was read (nothing happened since: no
+    # refresh); once it follows, the next refresh is the seller's message's.
+    with following_its_stream(page):
         sign_in(page, streaming_server, "alice", PASSWORD)  # type: ignore[arg-type]
     _, all_tab = in_list(page)
     expect(all_tab).to_have_accessible_name("All")
     page.route(re.compile(r"/api/v1/folders$"), garbage_once)
     mark_no_reload(page)
 
-    def seller_writes(body: str) -> None:
-        status, answer = streaming_server.request(
-            "POST",
-            f"/api/v1/conversations/{answered.conversation_id}/messages",
-            {"body": body},
-            {"Authorization": f"Bearer {seller_token}"},
-        )
-        assert status == 201, answer
-
     with page.expect_console_message(lambda m: m.type == "error", timeout=LIVE_MS):
-        seller_writes("It is the 58 mm one.")
+        seller_replies(
+            streaming_server, seller_token, answered.conversation_id, "It is the 58 mm one."
+        )
     assert len(broken) == 1
     assert len(errors) == 1, errors
     assert "A live refresh failed" in errors[0]
     expect(all_tab).to_have_accessible_name("All")
 
-    seller_writes("And the tamper is steel.")
+    seller_replies(
+        streaming_server, seller_token, answered.conversation_id, "And the tamper is steel."
+    )
     expect(all_tab).to_contain_text("1 unread", timeout=LIVE_MS)
     assert len(errors) == 1, errors
     expect_not_reloaded(page)

@@ -73,14 +73,15 @@ def test_the_message_center_with_an_unseen_broadcast_costs_a_constant(
         broadcast(subject=f"Notice {n}")
     client.force_login(buyer)
 
-    # session, user, participants, broadcasts, counters + broadcasts' counts, then seeing
+    # session, user, where the page's event stream starts (realtime/pages.py),
+    # participants, broadcasts, counters + broadcasts' counts, then seeing
     # the broadcasts: savepoint, move "seen until", insert it (the first time), allocate an
     # event number (this person's first event: make the stream, allocate again), insert
     # the event, release. As many for 3 broadcasts as for 300. On PostgreSQL, the
     # planner's settings around the participants (db/plans.py).
-    with django_assert_num_queries(13 + PLANNER_SETTINGS):
+    with django_assert_num_queries(14 + PLANNER_SETTINGS):
         page(client.get(MESSAGE_CENTER))
-    with django_assert_num_queries(5 + PLANNER_SETTINGS):
+    with django_assert_num_queries(6 + PLANNER_SETTINGS):
         page(client.get(MESSAGE_CENTER))
 
 

@@ -133,6 +133,34 @@ def test_a_disconnected_stream_releases_its_waiter_and_its_place_in_the_hub(
     assert (while_open, after) == ((1, 1), (0, 0))
 
 
+def test_a_nudge_sent_once_the_headers_arrived_reaches_the_stream(
+    monkeypatch: pytest.MonkeyPatch, buyer: User
+) -> None:
+    """A device that has the stream's headers (EventSource's "open") gets every nudge sent
+    after them — there is no log to catch up on a nudge from. Pub/sub here takes a moment
+    to subscribe, as Redis's does for a process's first stream: headers sent before it
+    (and before the hub has the stream) lost the nudge."""
+    headers = token_headers(buyer)
+    backend = pubsub.backend()
+
+    async def slow_to_subscribe() -> None:
+        await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(backend, "ready", slow_to_subscribe)
+
+    async def scenario() -> str:
+        stream = InProcessStream.open(headers)
+        await stream.start()
+        pubsub.nudge(pubsub.Nudge("conversation.typing", {"name": "Alice"}, (buyer.pk,)))
+        received = await stream.everything_within(1)
+        await stream.disconnect()
+        return received
+
+    received = run_in_own_loop(scenario)
+
+    assert 'event: conversation.typing\ndata: {"name":"Alice"}\n\n' in received
+
+
 @pytest.fixture
 def lost_wakeups(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits wake no stream, as when a Redis message is lost."""

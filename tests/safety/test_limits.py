@@ -5,6 +5,7 @@ page; a refused message changes nothing and is not counted."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -199,3 +200,37 @@ def test_the_openapi_document_gives_the_sends_429_with_retry_after(client: Clien
     reply = document["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
     assert "Retry-After" in reply["responses"]["429"]["headers"]
     assert "429" not in document["paths"]["/api/v1/blocks"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("first", [0, 1])
+@pytest.mark.parametrize(
+    "windows",
+    [(100, 10, 1), (101, 10, 1), (160, 11, 1), (1500, 30, 2)],
+    ids=["same minute", "next minute", "next hour", "next day"],
+)
+def test_a_batch_counts_in_what_it_read_as_the_upsert_counts(
+    windows: tuple[int, int, int], first: int
+) -> None:
+    """A batch of sends counts in the rows it read (limits._Counts.count) by the rules of
+    the upsert a send alone runs: the same row after each, whichever windows moved."""
+    buyer = factories.BuyerFactory()
+    state = {
+        "minute": 100,
+        "minute_sends": 2,
+        "hour": 10,
+        "hour_sends": 5,
+        "first_contact_hour_sends": 1,
+        "day": 1,
+        "day_sends": 9,
+        "first_contact_day_sends": 3,
+    }
+    SendingCount.objects.create(user=buyer, **state)
+    counts = limits._Counts(buyer.pk, *state.values(), None)
+    minute, hour, day = windows
+
+    counts.count(minute, hour, day, first)
+    with connection.cursor() as cursor:
+        cursor.execute(limits._UPSERT, [buyer.pk, minute, hour, first, day, first])
+
+    stored = SendingCount.objects.filter(user=buyer).values(*state).get()
+    assert {name: getattr(counts, name) for name in state} == stored

@@ -4,6 +4,8 @@ and PostgreSQL (the suite runs on both), hostile input, access, order and pages.
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
 from messagecenter.conversations import actions
@@ -11,6 +13,7 @@ from messagecenter.conversations.models import Kind, Message
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search.queries import SearchFilters, SearchPage, search_messages
+from tests.databases import on_postgresql
 from tests.search.conftest import ORDER_NUMBER, Mailbox, move_in_time
 
 pytestmark = pytest.mark.django_db
@@ -524,3 +527,41 @@ def test_each_result_says_where_it_is(mailbox: Mailbox) -> None:
         ("b1", Box.INBOX),
     ]
     assert [result.box for result in trash.results] == [Box.TRASH]
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="PostgreSQL's prepared statements")
+def test_the_message_statement_is_planned_for_its_words_and_the_broadcasts_one_is_prepared(
+    mailbox: Mailbox,
+) -> None:
+    """The words decide the messages' plan (the text index for a rare word, the mailbox
+    for a common one), so it is never prepared; the broadcasts' statement, over a table of
+    one row per broadcast, is, once it has run as often as psycopg's threshold asks."""
+    threshold = connection.connection.prepare_threshold
+    for text in ["kettle", "refund", "toaster", "delivery", "grinder", "acme"][: threshold + 1]:
+        search_messages(mailbox.buyer, SearchFilters(text=text))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    searches = [sql for sql in prepared if sql.startswith("SELECT")]
+    assert [sql for sql in searches if "search_broadcastdocument" in sql]
+    assert not [sql for sql in searches if "search_searchdocument" in sql]
+
+
+def test_the_page_is_chosen_without_the_conversation_and_what_it_shows_joined_around_it(
+    mailbox: Mailbox,
+) -> None:
+    """What PostgreSQL plans on every call (the statement runs unprepared): the tables
+    that choose the page — the document, the message, the person's Participant row
+    straight from the message (Message.conversation_participants), the mailbox — and,
+    apart, around the page's rows, the conversation's subject and the sender's names."""
+    with CaptureQueriesContext(connection) as captured:
+        page = search_messages(mailbox.buyer, SearchFilters(text="kettle"))
+    assert mailbox.names([result.message_id for result in page.results]) == WORDS["kettle"]
+    [statement] = [
+        q["sql"] for q in captured.captured_queries if "search_searchdocument" in q["sql"]
+    ]
+    chosen, around = statement.split(") found ")
+    assert '"conversations_conversation"' not in chosen
+    assert '"conversations_participant"' in chosen
+    assert '"conversations_conversation"' in around
+    assert '"accounts_user"' in around

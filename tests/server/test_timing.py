@@ -4,6 +4,7 @@ on a thread pool (messagecenter/asgi.py, decision 0006)."""
 import re
 import time
 
+import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
@@ -35,6 +36,9 @@ def test_the_wait_for_a_thread_counts_as_server_time() -> None:
     assert float(found.group(1)) >= 250
 
 
+# The pool's threads outlive a test: one that served a database test before still holds
+# its connection, which Django's request_started handler checks (close_old_connections).
+@pytest.mark.django_db
 def test_the_asgi_application_answers_through_the_thread_pool() -> None:
     from messagecenter.asgi import application
 

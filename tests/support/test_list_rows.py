@@ -18,14 +18,15 @@ pytestmark = pytest.mark.django_db
 
 CUSTOMER_SERVICE = "/message-center/?folder=customer_service"
 ROW_STATUS = re.compile(r'data-testid="case-row-status" title="(CS-\d+)">([^<]+)<')
-# A folder of the Message Center: session, user, the page's rows, the counts (a folder
-# has no broadcasts to merge in; tests/conversations/test_views.py has the All page's
-# five) — plus the cases of the page's customer-service rows: one read for the page,
-# never one per row. On PostgreSQL the rows' statement comes with the planner's settings
-# before and after it (db/plans.py, tests/databases.py).
-FOLDER_QUERIES = 4 + PLANNER_SETTINGS
+# A folder of the Message Center: session, user, where the page's event stream starts
+# (realtime/pages.py), the page's rows, the counts (a folder has no broadcasts to merge
+# in; tests/conversations/test_views.py has the All page's six) — plus the cases of the
+# page's customer-service rows: one read for the page, never one per row. On PostgreSQL
+# the rows' statement comes with the planner's settings before and after it (db/plans.py,
+# tests/databases.py).
+FOLDER_QUERIES = 5 + PLANNER_SETTINGS
 FOLDER_WITH_CASES_QUERIES = FOLDER_QUERIES + 1
-ALL_PAGE_QUERIES = 5 + PLANNER_SETTINGS
+ALL_PAGE_QUERIES = 6 + PLANNER_SETTINGS
 
 
 def statuses_on(client: Client, url: str) -> dict[str, str]:

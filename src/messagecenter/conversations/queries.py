@@ -97,7 +97,8 @@ def visible_messages(
     all about that one row. `boxes` narrows the boxes (never wider than VISIBLE_BOXES);
     `column` wraps the Participant columns the person is found by (search steers SQLite's
     planner with it, docs/search.md#cost)."""
-    participant = f"{to_message}conversation__participants__"
+    # Straight from the message to the Participant rows (Message.conversation_participants).
+    participant = f"{to_message}conversation_participants__"
     if column is None:
         person = Q(**{f"{participant}user_id": user.pk, f"{participant}box__in": boxes})
     else:
@@ -362,16 +363,17 @@ def conversation_messages_from(
             in_sight(viewer_id), conversation_id=conversation_id, id__gt=history_after
         )
         .select_related("sender", "sender__storefront")
-        # Attachments into a plain list (to_attr): Django's default would make a queryset
-        # for each message to hold its cache — half the time of a 100-message page.
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=Attachment.objects.order_by("id"),
-                to_attr="fetched_attachments",
-            )
-        )
+        .prefetch_related(attachments_in_order())
         .order_by("id")
+    )
+
+
+def attachments_in_order() -> Prefetch[Any]:
+    """Messages' attachments in one statement, oldest first, into a plain list
+    (`fetched_attachments`): Django's default would make a queryset for each message to hold
+    its cache — half the time of a 100-message page."""
+    return Prefetch(
+        "attachments", queryset=Attachment.objects.order_by("id"), to_attr="fetched_attachments"
     )
 
 
@@ -687,21 +689,23 @@ def message_page(
     )
     if after is not None:
         rows = _MESSAGE_ROWS(*visible, after, shape=("after", limit + 1))
-        return MessagePage(rows[:limit], has_more=len(rows) > limit)
+        return MessagePage(_with_attachments(rows[:limit]), has_more=len(rows) > limit)
     if before is not None:
         rows = _MESSAGE_ROWS(*visible, before, shape=("before", limit + 1))
     else:
         rows = _MESSAGE_ROWS(*visible, shape=("latest", limit + 1))
-    return MessagePage(rows[:limit][::-1], has_more=len(rows) > limit)
+    return MessagePage(_with_attachments(rows[:limit][::-1]), has_more=len(rows) > limit)
 
 
 def _message_rows(
     conversation_id: int, history_after: int, viewer_id: int, *cursor: int, shape: tuple[str, int]
 ) -> QuerySet[Message]:
     """conversation_messages as message_page reads it: `shape` is the direction and the
-    number of rows; the cursor is the message id it starts from, if any."""
+    number of rows; the cursor is the message id it starts from, if any. The attachments
+    come after, from their own compiled statement (_with_attachments)."""
     direction, count = shape
     messages = conversation_messages_from(conversation_id, history_after, viewer_id)
+    messages = messages.prefetch_related(None)
     if direction == "after":
         return messages.filter(id__gt=cursor[0])[:count]
     if direction == "before":
@@ -711,6 +715,27 @@ def _message_rows(
 
 # The history page of every conversation: compiled once per direction and page size.
 _MESSAGE_ROWS = CompiledQuery(_message_rows)
+
+
+def _with_attachments(messages: list[Message]) -> list[Message]:
+    """The messages, each with its attachments in `fetched_attachments` (what
+    Message.listed_attachments reads; in the order they were added), read in one
+    statement compiled once per number of messages — what conversation_messages'
+    prefetch reads, which Django built and compiled again on every page: an eighth of a
+    history page's CPU (docs/benchmarks.md, "Search planned apart from what it shows")."""
+    if not messages:
+        return messages
+    listed: dict[int, list[Attachment]] = {message.pk: [] for message in messages}
+    for attachment in _ATTACHMENTS_OF(*listed, shape=len(listed)):
+        listed[attachment.message_id].append(attachment)
+    for message in messages:
+        message.fetched_attachments = listed[message.pk]  # type: ignore[attr-defined]
+    return messages
+
+
+_ATTACHMENTS_OF = CompiledQuery(
+    lambda *message_ids, shape: Attachment.objects.filter(message_id__in=message_ids).order_by("id")
+)
 
 
 @dataclass(frozen=True)

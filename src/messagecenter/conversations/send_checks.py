@@ -54,17 +54,19 @@ RecipientBatchRead = Callable[[list[int]], Any]
 HeldRecorder = Callable[[User, dict[str, Any], str, SendDecision, str | None], None]
 # Counts the send against the sender's limits, in the send's transaction (participants
 # locked), and raises TooManyRequests when one is reached; `is_first_contact`: nobody else
-# in the conversation has ever written in it.
-LimitCheck = Callable[[User, "Conversation", bool], None]
-# Locks, in a group commit's batch before its sends run, the rows a limit check will
-# update for these people (ids sorted), so the batch takes them in the order a send alone
-# does: after the participants, before the counters and event streams (decision 0010).
-LimitLock = Callable[[list[int]], None]
+# in the conversation has ever written in it. Its last argument: what its batch reader
+# read for the send's batch (LimitBatchRead), None when the check counts for itself.
+LimitCheck = Callable[[User, "Conversation", bool, Any], None]
+# Reads, in a group commit's batch before its sends run, the rows a limit check will
+# update for these senders (ids sorted), locking them on PostgreSQL, so the batch takes
+# them in the order a send alone does: after the participants, before the counters and
+# event streams (decision 0010); its sends then count in what it read.
+LimitBatchRead = Callable[[list[int]], Any]
 _checks: list[Check] = []
 # The kinds of conversation any check looks at; a message in any other kind goes as typed.
 _checked_kinds: set[str] = set()
 _limit_checks: list[LimitCheck] = []
-_limit_locks: list[LimitLock] = []
+_limit_batch_reads: list[LimitBatchRead] = []
 _held_recorders: list[HeldRecorder] = []
 _recipient_checks: list[RecipientCheck] = []
 _recipient_batch_reads: list[RecipientBatchRead] = []
@@ -86,24 +88,35 @@ def register(
         _recipient_batch_reads.append(recipients_for_batch)
 
 
-def register_limit(check: LimitCheck, lock: LimitLock) -> None:
+def register_limit(check: LimitCheck, read_for_batch: LimitBatchRead) -> None:
     if check not in _limit_checks:
         _limit_checks.append(check)
-        _limit_locks.append(lock)
+        _limit_batch_reads.append(read_for_batch)
 
 
-def lock_limit_rows(people: list[int]) -> None:
-    for lock in _limit_locks:
-        lock(people)
+class LimitReads:
+    """What the limit checks read (and lock) for a batch of sends, for its senders: one
+    statement for the batch where each send ran its own upsert."""
+
+    def __init__(self, senders: list[int]) -> None:
+        self.reads = [read(senders) for read in _limit_batch_reads]
 
 
 def count_send(
-    sender: User | None, conversation: "Conversation", *, is_first_contact: bool
+    sender: User | None,
+    conversation: "Conversation",
+    *,
+    is_first_contact: bool,
+    reads: LimitReads | None = None,
 ) -> None:
+    """`reads`: what a batch read for its senders; each check counts for itself when it
+    is not given or does not cover the sender."""
     if sender is None:
         return
-    for check in _limit_checks:
-        check(sender, conversation, is_first_contact)
+    for position, check in enumerate(_limit_checks):
+        check(
+            sender, conversation, is_first_contact, None if reads is None else reads.reads[position]
+        )
 
 
 class RecipientReads:

@@ -35,6 +35,7 @@ from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
 from messagecenter.hub.feeds import bulk_action_of_feed
 from messagecenter.hub.selection import RESPONSE_NEEDED, ListSelection
+from messagecenter.realtime.pages import live_page
 from messagecenter.rows import parse_id
 from messagecenter.web.shortcuts import (
     AuthenticatedHttpRequest,
@@ -83,6 +84,7 @@ def _folder_tabs(
 
 @login_required
 @require_safe
+@live_page
 def message_center(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Opening the Message Center marks what is new as seen: the header badge clears,
     while each conversation stays unread until it is opened (docs/conversations.md)."""
@@ -235,6 +237,7 @@ def _changed(conversations: int, broadcasts: int) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@live_page
 def conversation(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpResponse:
     """A conversation: reading it marks it read; posting the form replies."""
     participant = _participant(request.user, conversation_id)

@@ -9,11 +9,13 @@ from django.views.decorators.http import require_safe
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.hub.selection import ListSelection
 from messagecenter.notifications import actions, queries
+from messagecenter.realtime.pages import live_page
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 
 @login_required
 @require_safe
+@live_page
 def broadcast(request: AuthenticatedHttpRequest, broadcast_id: int) -> HttpResponse:
     """Reading it marks it read, as for a conversation. Not for this person, not due yet,
     expired, cancelled or missing: the same 404."""

@@ -455,15 +455,14 @@ Send = Callable[[dict[str, Any]], Any]
 
 async def stream_application(scope: Scope, receive: Receive, send: Send) -> None:
     opening = await open_stream(scope)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": opening.response.status_code,
-            "headers": list(_asgi_headers(opening.response)),
-        }
-    )
+    start = {
+        "type": "http.response.start",
+        "status": opening.response.status_code,
+        "headers": list(_asgi_headers(opening.response)),
+    }
     if opening.credential is None:
         assert isinstance(opening.response, HttpResponse)
+        await send(start)
         await send({"type": "http.response.body", "body": opening.response.content})
         return
     async with pubsub.subscribe(opening.credential.user_id) as wakeup:
@@ -474,6 +473,10 @@ async def stream_application(scope: Scope, receive: Receive, send: Send) -> None
         the_hub = hub()
         the_hub.add(stream)
         try:
+            # The headers only now that the stream is subscribed and in the hub: a device
+            # that has them (EventSource's "open") gets every nudge sent after — someone
+            # typing, a queue changing — which are in nobody's log to catch up on.
+            await send(start)
             await _serve(stream, send)
         finally:
             the_hub.remove(stream)

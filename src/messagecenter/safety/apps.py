@@ -43,7 +43,7 @@ class SafetyConfig(AppConfig):
         )
         # A mistyped limit stops the start-up rather than the first send.
         limits.configured_limits()
-        send_checks.register_limit(limits.count_send, limits.lock_counts)
+        send_checks.register_limit(limits.count_send, limits.counts_for_batch)
         upload_checks.register(attachments.clean)
         if settings.SAFETY_DETECTOR not in ("on", "off"):
             raise ImproperlyConfigured(

@@ -4,22 +4,28 @@ may send per minute, hour and day, stricter for new accounts and for first conta
 
 Counted in the send's transaction by one statement: an upsert of the sender's
 `SendingCount` row that starts a window's count again when the window changed and returns
-the new counts. A refused send rolls back with everything else, so it is not counted.
+the new counts. In a batch of sends (db/group_commit.py) the batch reads its senders' rows
+once (locked on PostgreSQL; SQLite's batch holds the one write lock), each send counts in
+what was read, by the same rules, and the batch writes the rows once after its last send.
+A refused send rolls back with everything else, so it is not counted.
 Fixed UTC windows: a sender may fit up to twice a limit around a window's edge, which
 limits that exist to stop floods, not to meter, can afford.
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation
+from messagecenter.db import group_commit
 from messagecenter.errors import NotAllowed, TooManyRequests
-from messagecenter.rows import people_rows_locker, statement_cursor
+from messagecenter.rows import people_rows_locker, statement_cursor, update_rows
 from messagecenter.safety.models import SendingCount
 
 PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -94,22 +100,102 @@ RETURNING minute_sends, hour_sends, day_sends, first_contact_hour_sends, first_c
 """
 
 
-def lock_counts(people: list[int]) -> None:
-    """A group commit's batch takes its people's count rows before its sends run, in the
-    place a send alone takes its sender's (after the participants, before the counters and
-    event streams), so a batch and a lone send never wait for each other in a cycle. A row
-    that does not exist yet (someone's first send ever) is not locked: then a batch can
-    still meet a lone send in a cycle once, and PostgreSQL's deadlock detector ends one."""
-    _LOCK_COUNTS(*people, shape=len(people))
+# The columns a send moves, in the order _Counts holds them.
+_COUNTED = (
+    "minute",
+    "minute_sends",
+    "hour",
+    "hour_sends",
+    "first_contact_hour_sends",
+    "day",
+    "day_sends",
+    "first_contact_day_sends",
+)
 
 
-# Compiled once per number of people, not on every batch.
-_LOCK_COUNTS = people_rows_locker(SendingCount, "user_id")
+@dataclass(slots=True)
+class _Counts:
+    """A sender's row as a batch read it (locked), moved by each of the batch's sends by
+    the rules of _UPSERT, and written once after the batch's last send (_write_counts).
+    Its fields: user_id, then _COUNTED's, then restricted_at."""
+
+    user_id: int
+    minute: int
+    minute_sends: int
+    hour: int
+    hour_sends: int
+    first_contact_hour_sends: int
+    day: int
+    day_sends: int
+    first_contact_day_sends: int
+    restricted_at: datetime | None
+
+    def count(self, minute: int, hour: int, day: int, first: int) -> None:
+        """_UPSERT's SET, in Python: each count compared with its window's old number
+        before the numbers move on."""
+        self.minute_sends = self.minute_sends + 1 if self.minute == minute else 1
+        if self.hour == hour:
+            self.hour_sends += 1
+            self.first_contact_hour_sends += first
+        else:
+            self.hour_sends, self.first_contact_hour_sends = 1, first
+        if self.day == day:
+            self.day_sends += 1
+            self.first_contact_day_sends += first
+        else:
+            self.day_sends, self.first_contact_day_sends = 1, first
+        self.minute, self.hour, self.day = minute, hour, day
+
+    def returned(self) -> tuple[int, int, int, int, int, datetime | None]:
+        """What _UPSERT's RETURNING gives, in its order."""
+        return (
+            self.minute_sends,
+            self.hour_sends,
+            self.day_sends,
+            self.first_contact_hour_sends,
+            self.first_contact_day_sends,
+            self.restricted_at,
+        )
 
 
-def count_send(sender: User, conversation: Conversation, is_first_contact: bool) -> None:
+def counts_for_batch(senders: list[int]) -> dict[int, _Counts]:
+    """A group commit's batch reads its senders' rows before its sends run, in the place
+    a send alone takes its sender's (after the participants, before the counters and
+    event streams), so a batch and a lone send never wait for each other in a cycle; on
+    PostgreSQL locked, on SQLite read under the batch's write lock. A sender without a row
+    (their first send ever) counts by the upsert, in their send: a row that does not exist
+    cannot be locked, so then a batch can still meet a lone send in a cycle once, and
+    PostgreSQL's deadlock detector ends one."""
+    if not senders:
+        return {}
+    return {row[0]: _Counts(*row) for row in _READ_COUNTS(*senders, shape=len(senders))}
+
+
+# Compiled once per number of senders, not on every batch.
+_READ_COUNTS = people_rows_locker(
+    SendingCount, "user_id", columns=("user_id", *_COUNTED, "restricted_at")
+)
+
+
+def _write_counts(changed: list[_Counts]) -> None:
+    """The rows a batch's sends counted in, each once, as they now are: one UPDATE."""
+    rows = {counts.user_id: counts for counts in changed}
+    update_rows(
+        SendingCount,
+        _COUNTED,
+        [(pk, *(getattr(rows[pk], column) for column in _COUNTED)) for pk in sorted(rows)],
+    )
+
+
+def count_send(
+    sender: User,
+    conversation: Conversation,
+    is_first_contact: bool,
+    batch: dict[int, _Counts] | None = None,
+) -> None:
     """Registered into conversations.send_checks: the marketplace and its agents are not
-    limited; a buyer's or seller's send is counted, and refused once a limit is passed."""
+    limited; a buyer's or seller's send is counted, and refused once a limit is passed.
+    `batch`: the rows its batch read (counts_for_batch)."""
     if sender.role not in (Role.BUYER, Role.SELLER):
         return
     everyone, new_accounts, first_contacts, new_first_contacts = configured_limits()
@@ -119,10 +205,17 @@ def count_send(sender: User, conversation: Conversation, is_first_contact: bool)
     now = _now()
     minute, hour, day = (int(now // seconds) for seconds in PERIODS.values())
     first = 1 if is_first_contact else 0
-    # The send's kept cursor (rows.statement_cursor), every row fetched.
-    cursor = statement_cursor()
-    cursor.execute(_UPSERT, [sender.pk, minute, hour, first, day, first])
-    [row] = cursor.fetchall()
+    counts = None if batch is None else batch.get(sender.pk)
+    if counts is not None:
+        counts.count(minute, hour, day, first)
+        # Written once for the batch, in its savepoint, where the row's lock is held.
+        group_commit.together(_write_counts, [counts], early=True)
+        row: Sequence[Any] = counts.returned()
+    else:
+        # The send's kept cursor (rows.statement_cursor), every row fetched.
+        cursor = statement_cursor()
+        cursor.execute(_UPSERT, [sender.pk, minute, hour, first, day, first])
+        [row] = cursor.fetchall()
     minute_sends, hour_sends, day_sends, first_hour_sends, first_day_sends, restricted_at = row
     if restricted_at is not None and is_first_contact:
         # A confirmed report restricted the sender (docs/safety.md#reports).

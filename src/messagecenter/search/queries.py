@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -28,7 +29,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from messagecenter.accounts.models import Role, User, public_name
-from messagecenter.conversations.models import Attachment
+from messagecenter.conversations.models import Attachment, Conversation, Message
 from messagecenter.conversations.queries import visible_messages
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
@@ -76,6 +77,10 @@ class _MessageFound(NamedTuple):
     # The person's box, from the Participant row the statement joined.
     box: str
     created_at: datetime
+    # SQLite's walk only: when the walk's last message was sent (None: a shorter mailbox,
+    # or no walk).
+    walk_end: datetime | None
+    # What the page shows, joined for its rows only (_joined_for_the_page).
     conversation_id: int
     subject: str
     body: str
@@ -88,8 +93,6 @@ class _MessageFound(NamedTuple):
     last_name: str | None
     username: str | None
     storefront_name: str | None
-    # SQLite's walk only: when the walk's last message was sent (None: a shorter mailbox).
-    walk_end: datetime | None = None
 
 
 # On SQLite: how many of a person's newest messages a search reads one by one before it
@@ -197,15 +200,16 @@ def search_messages(
         return SearchPage(results=[], next_cursor=None, terms=terms, needs_input=True)
     position = _decode_cursor(cursor) if cursor else None
     corrected_from = None
-    with planned_for_its_values():
-        rows = _page(user, filters, terms, position, limit)
-        if terms and not rows and position is None:
-            # Only a search that found nothing pays for spelling (spelling.py).
-            for alternative in spelling.alternatives(terms):
-                rows = _page(user, filters, alternative, position, limit)
-                if rows:
-                    corrected_from, terms = terms, alternative
-                    break
+    rows = _page(user, filters, terms, position, limit)
+    if terms and not rows and position is None:
+        # Only a search that found nothing pays for spelling (spelling.py).
+        with planned_for_its_values():
+            alternatives = spelling.alternatives(terms)
+        for alternative in alternatives:
+            rows = _page(user, filters, alternative, position, limit)
+            if rows:
+                corrected_from, terms = terms, alternative
+                break
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -538,7 +542,11 @@ def _messages(
     values, shape = _statement_for(
         user, filters, terms, position, limit, start=start, match=match, walk=walk
     )
-    return [_MessageFound(*row) for row in _SEARCH(*values, shape=shape)]
+    # Planned for each call's words. The broadcasts' statement, over a table of one row
+    # per broadcast, is prepared like any other: planning it took ten times its run.
+    with planned_for_its_values():
+        rows = _SEARCH(*values, shape=shape)
+    return [_MessageFound(*row) for row in rows]
 
 
 def _statement_for(
@@ -605,7 +613,7 @@ def _search_statement(*values: Any, shape: _Shape) -> QuerySet[Any]:
     position = (next(given), next(given), next(given)) if shape.position else None
     narrowing = Q()
     if folder is not None:
-        narrowing &= Q(message__conversation__participants__folder=folder)
+        narrowing &= Q(message__conversation_participants__folder=folder)
     if date_from is not None:
         narrowing &= Q(message__created_at__gte=date_from)
     if date_to is not None:
@@ -613,10 +621,10 @@ def _search_statement(*values: Any, shape: _Shape) -> QuerySet[Any]:
     if shape.unread_only:
         # After what the person last read; a conversation marked unread by hand counts its
         # last message as unread. Never their own messages.
-        narrowing &= Q(message__conversation__participants__unread_count__gt=0) & (
+        narrowing &= Q(message__conversation_participants__unread_count__gt=0) & (
             Q(
                 message_id__gt=Coalesce(
-                    F("message__conversation__participants__last_read_message_id"), 0
+                    F("message__conversation_participants__last_read_message_id"), 0
                 )
             )
             | Q(message_id=F("message__conversation__last_message_id"))
@@ -642,22 +650,8 @@ def _search_statement(*values: Any, shape: _Shape) -> QuerySet[Any]:
         documents = documents.filter(
             matching_query(query, row_by_row=shape.match is Match.INDEX_ROW_BY_ROW)
         )
-    columns = [
-        "message_id",
-        "relevance",
-        "box",
-        "message__created_at",
-        "message__conversation_id",
-        "message__conversation__subject",
-        "message__body",
-        "message__sender_id",
-        "message__sender__role",
-        "message__sender__display_name",
-        "message__sender__first_name",
-        "message__sender__last_name",
-        "message__sender__username",
-        "message__sender__storefront__name",
-    ]
+    # The columns the page is chosen and ordered by; what it shows is joined around it.
+    columns = ["message_id", "relevance", "box", "message__created_at", "walk_end"]
     if shape.walk is not None:
         walk_end = Subquery(
             _newest_first(user_id, None if position is None else position[0], date_to).values(
@@ -667,13 +661,60 @@ def _search_statement(*values: Any, shape: _Shape) -> QuerySet[Any]:
         documents = documents.annotate(walk_end=walk_end).filter(
             sent_at__gt=Coalesce("walk_end", Value(_BEFORE_EVERYTHING))
         )
-        columns.append("walk_end")
-    return documents.order_by("-sent_at", "-relevance", "-message_id").values_list(*columns)[
-        : shape.limit + 1
+    else:
+        documents = documents.annotate(walk_end=Value(None, output_field=DateTimeField()))
+    page: QuerySet[Any] = documents.order_by("-sent_at", "-relevance", "-message_id")
+    return page.values_list(*columns)[: shape.limit + 1]
+
+
+def _joined_for_the_page(page: str) -> tuple[str, int]:
+    """The search statement around `page` (_search_statement's): the conversation's
+    subject, the body and the sender's names joined for the page's rows only. Joined
+    inside, with the tables that choose the page, they made a statement of eight tables
+    whose plan PostgreSQL searched for 11 ms on every call — more than running it took
+    (docs/benchmarks.md, "Search planned apart from what it shows"); here it plans
+    the page's tables (four, and the hidden messages' anti-join) and these four apart.
+    The page keeps its order: sent_at is the message's created_at (copied into the
+    mailbox)."""
+    name = connection.ops.quote_name
+    message, conversation = Message._meta, Conversation._meta
+    # The sender's shop, by the relation User knows (search sits below marketplace).
+    sender, storefront = User._meta, User._meta.get_field("storefront").related_model._meta
+
+    def column(table: str, model: Any, field: str) -> str:
+        return f"{table}.{name(model.get_field(field).column)}"
+
+    shown = [
+        column("m", message, "conversation"),
+        column("c", conversation, "subject"),
+        column("m", message, "body"),
+        column("m", message, "sender"),
+        column("u", sender, "role"),
+        column("u", sender, "display_name"),
+        column("u", sender, "first_name"),
+        column("u", sender, "last_name"),
+        column("u", sender, "username"),
+        column("s", storefront, "name"),
     ]
+    found = [
+        f"found.{name(alias)}"
+        for alias in ("message_id", "relevance", "box", "message__created_at", "walk_end")
+    ]
+    sql = (
+        f"SELECT {', '.join(found + shown)} FROM ({page}) found"
+        f" INNER JOIN {name(message.db_table)} m ON {column('m', message, 'id')} = {found[0]}"
+        f" INNER JOIN {name(conversation.db_table)} c"
+        f" ON {column('c', conversation, 'id')} = {column('m', message, 'conversation')}"
+        f" LEFT OUTER JOIN {name(sender.db_table)} u"
+        f" ON {column('u', sender, 'id')} = {column('m', message, 'sender')}"
+        f" LEFT OUTER JOIN {name(storefront.db_table)} s"
+        f" ON {column('s', storefront, 'seller')} = {column('u', sender, 'id')}"
+        f" ORDER BY {found[3]} DESC, {found[1]} DESC, {found[0]} DESC"
+    )
+    return sql, len(shown)
 
 
-_SEARCH = CompiledRows(_search_statement)
+_SEARCH = CompiledRows(_search_statement, around=_joined_for_the_page)
 
 
 def _documents(
@@ -715,7 +756,7 @@ def _documents(
     )
     # The person's box, from the Participant row the filter above joined.
     documents = documents.annotate(
-        relevance=_relevance(patterns), box=F("message__conversation__participants__box")
+        relevance=_relevance(patterns), box=F("message__conversation_participants__box")
     )
     if through_mailbox:
         # The date range again, on the mailbox's time: where a walk starts and ends.

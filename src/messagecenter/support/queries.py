@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -392,16 +392,8 @@ def case_messages(case: Case) -> QuerySet[Message]:
         Message.objects.filter(_in_case_conversations(case))
         .annotate(from_case_id=F("conversation__case__id"))
         .select_related("sender", "sender__storefront")
-        .prefetch_related(with_attachments())
+        .prefetch_related(conversation_queries.attachments_in_order())
         .order_by("id")
-    )
-
-
-def with_attachments() -> Prefetch[Any]:
-    """A page's messages' attachments in one statement, as the conversation's page reads
-    them (conversations.queries.conversation_messages_from)."""
-    return Prefetch(
-        "attachments", queryset=Attachment.objects.order_by("id"), to_attr="fetched_attachments"
     )
 
 
@@ -586,7 +578,7 @@ def context_messages(conversation: Conversation) -> QuerySet[Message]:
     return (
         Message.objects.filter(conversation=conversation)
         .select_related("sender", "sender__storefront")
-        .prefetch_related(with_attachments())
+        .prefetch_related(conversation_queries.attachments_in_order())
         .order_by("id")
     )
 

@@ -124,7 +124,7 @@ def reported_messages(report: Report) -> QuerySet[Message]:
     return (
         Message.objects.filter(queries.reported_messages_filter(report.pk, report.sender_id))
         .select_related("sender", "sender__storefront", "conversation")
-        .prefetch_related(queries.with_attachments())
+        .prefetch_related(conversation_queries.attachments_in_order())
         .order_by("id")
     )
 

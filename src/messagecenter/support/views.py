@@ -25,6 +25,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.downloads import attachment_response
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.realtime.pages import live_page
 from messagecenter.rows import parse_id
 from messagecenter.support import (
     actions,
@@ -193,6 +194,7 @@ def _queue_url(view: str, filters: queries.QueueFilters, cursor: str | None = No
 
 @login_required
 @require_safe
+@live_page
 def case(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     agent = _staff(request)
     found = _case(agent, case_id)

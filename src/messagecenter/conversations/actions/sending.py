@@ -51,6 +51,7 @@ from messagecenter.rows import (
     insert_objects,
     parse_id,
     people_rows_locker,
+    reserved_ids,
     update_rows,
 )
 from messagecenter.search.actions import index_messages
@@ -536,8 +537,10 @@ def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
     db/sqlite3): there nothing is locked here.
 
     The reads: the participants of the batch's conversations (locked, as each send would
-    lock its own), in one statement instead of one per send; and which of its senders'
-    idempotency keys were used already (`_KEYS_USED`)."""
+    lock its own), in one statement instead of one per send; its senders' sending-limit
+    counts (locked on PostgreSQL), which its sends count in and the batch writes once
+    (safety/limits.py); and which of its senders' idempotency keys were used already
+    (`_KEYS_USED`)."""
     conversation_ids = sorted({key.conversation_id for key in keys})
     participants: dict[int, list[Participant]] = {}
     if conversation_ids:
@@ -553,16 +556,22 @@ def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
                 for conversation_id, rows in participants.items()
             ]
         )
-        # What a send's checks update (the sender's sending-limit counts) comes next, where
-        # a send alone takes it.
-        send_checks.lock_limit_rows(people)
+    # What a send's checks update (the senders' sending-limit counts) comes next, where a
+    # send alone takes it: read for the batch's senders (and locked, on PostgreSQL), so
+    # that each send counts in what was read and the batch writes the rows once.
+    limits = send_checks.LimitReads(sorted({key.sender_id for key in keys}))
     pairs = sorted({(k.sender_id, k.idempotency_key) for k in keys if k.idempotency_key})
     used = (
         {(sender_id, key) for _, sender_id, key in _KEYS_USED(*_flat(pairs), shape=len(pairs))}
         if pairs
         else set()
     )
-    return _BatchReads(participants, people, probed=set(pairs), used=used)
+    # The ids of the sends' messages, handed out at once: each send's message is then
+    # inserted with the batch's others, in one statement (`_insert_message`).
+    message_ids = reserved_ids(Message, len(keys)) if keys else None
+    return _BatchReads(
+        participants, people, limits, probed=set(pairs), used=used, message_ids=message_ids
+    )
 
 
 def _flat(pairs: list[tuple[int, str]]) -> list[int | str]:
@@ -602,12 +611,18 @@ class _BatchReads:
         self,
         participants: dict[int, list[Participant]],
         people: list[int],
+        limits: send_checks.LimitReads,
         *,
         probed: set[tuple[int, str]],
         used: set[tuple[int, str]],
+        message_ids: list[int] | None,
     ) -> None:
         self._participants = participants
         self._people = people
+        # Ids handed out for the batch's messages, used in the sends' order.
+        self._message_ids = iter(message_ids or ())
+        # The senders' sending-limit counts, as the batch's sends leave them.
+        self.limits = limits
         self._recipient_reads: send_checks.RecipientReads | None = None
         self._probed, self._used = probed, used
 
@@ -617,6 +632,10 @@ class _BatchReads:
         runs again alone, where the other finds it)."""
         pair = (sender_id, idempotency_key)
         return pair in self._probed and pair not in self._used
+
+    def message_id(self) -> int | None:
+        """An id handed out for the batch's next message; None when none are left."""
+        return next(self._message_ids, None)
 
     def recipient_reads(self) -> send_checks.RecipientReads:
         """What the recipient checks (blocks) read for every send of the batch, read by
@@ -834,11 +853,13 @@ def _safety_check(
     # Sending limits (docs/safety.md#sending-limits): one upsert of the sender's counts.
     # Writing to customer service is never a first contact with someone: a restricted
     # person may still ask for help, and a suspended one appeal (docs/safety.md#appeals).
+    # In a batch: counted in what the batch read for its senders, written once for it.
     send_checks.count_send(
         sender,
         conversation,
         is_first_contact=conversation.kind != Kind.CUSTOMER_SERVICE
         and not any(p.has_written for p in participants if p is not sending),
+        reads=reads.limits if isinstance(reads, _BatchReads) else None,
     )
     return replace(
         decision,
@@ -870,7 +891,17 @@ def _insert_message(
         is_masked=safety.is_masked,
         safety_version=safety.version,
     )
-    insert_objects([message])
+    reads = group_commit.prepared()
+    message_id = reads.message_id() if isinstance(reads, _BatchReads) and not files else None
+    if message_id is None:
+        insert_objects([message])
+    else:
+        # Inserted with the batch's other messages, in one statement, after its last
+        # send: the id was handed out before (`_prepare_batch`), and nothing in a send
+        # reads the message's row back (its other rows refer to it by this id; the
+        # foreign keys are checked at the commit).
+        message.pk = message_id
+        group_commit.together(_insert_messages, [message], early=True)
     # What the answer lists (Message.listed_attachments): known here, so not read again
     # after the commit. The attribute a page's prefetch fills (queries.py, to_attr).
     message.fetched_attachments = []  # type: ignore[attr-defined]
@@ -888,6 +919,10 @@ def _insert_message(
             for stored, name in zip(files, names, strict=True)
         )
     return message
+
+
+def _insert_messages(messages: list[Message]) -> None:
+    insert_objects(messages, with_ids=True)
 
 
 def _move_last_message(message: Message, now: datetime) -> None:

@@ -421,6 +421,11 @@ const BROADCAST_BOX_EVENTS = new Set([
 // Loads the conversation page again, unless a reply is being written: then it says what
 // happened instead, and the reply (which would bring the conversation back) says so too.
 function followBoxChange() {
+  // This page is on its way elsewhere (most often the list, after its own Move to Trash,
+  // whose event can arrive first): a reload would call that navigation off.
+  if (leaving) {
+    return;
+  }
   const draft = document.querySelector("textarea[name=body]");
   if (draft && draft.value.trim()) {
     const announcer = document.querySelector("[data-live-announcer]");
@@ -435,6 +440,9 @@ function followBoxChange() {
 // An open notice or promotion moved elsewhere: shown as it is now (nothing to lose on
 // it: it has no reply box). Deleted for ever, it is gone: back to the list.
 function followBroadcastBoxChange(type, listUrl) {
+  if (leaving) {
+    return;
+  }
   if (type === "broadcast.deleted" && listUrl) {
     window.location.assign(listUrl);
     return;
@@ -477,9 +485,10 @@ function csrfToken() {
 }
 
 // Set while the page is being left: a refresh whose fetch the navigation cancels then
-// ("Failed to fetch", an AbortError) did not fail. Cleared again if the page stays after
-// all (a download, a navigation called off), and when it comes back from the back/forward
-// cache.
+// ("Failed to fetch", an AbortError) did not fail, and a box change is not followed (the
+// page it goes to shows it; a reload would call that navigation off). Cleared again if
+// the page stays after all (a download, a navigation called off), and when it comes back
+// from the back/forward cache.
 let leaving = false;
 window.addEventListener("beforeunload", () => {
   leaving = true;
@@ -674,9 +683,12 @@ function startLive() {
     thread.append(...added);
   }, 100);
 
-  // The first message answers FROM_NOW with a resync: the page was just rendered, so only
-  // the counts are refreshed then (cheap), not the list or the thread.
-  let lastEventId = null;
+  // A page with live parts (a list, a thread, a notice) says where in the log it was read
+  // from (data-live-after, read before anything it shows: realtime/pages.py): its stream
+  // starts there, so what happened while it loaded comes as events and is applied. Other
+  // pages start from now: the first message answers FROM_NOW with a resync, and only the
+  // counts are refreshed then (cheap).
+  let lastEventId = body.dataset.liveAfter ?? null;
   const onEvent = (event) => {
     let data = {};
     try {
