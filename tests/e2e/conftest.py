@@ -18,11 +18,12 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from messagecenter.accounts.models import User
 from messagecenter.demo import story
 from tests.conftest import IN_CI
+from tests.e2e.helpers import STEP_MS
 from tests.realtime.servers import Server, running_server
 
 # The sync Playwright API runs an event loop in this thread; Django's ORM calls made by the
@@ -30,6 +31,8 @@ from tests.realtime.servers import Server, running_server
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+expect.set_options(timeout=STEP_MS)
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -83,7 +86,7 @@ def _context(
     browser: Browser, violations: list[str], request: pytest.FixtureRequest, **options: Any
 ) -> BrowserContext:
     context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(STEP_MS)
     watch_content_security_policy(context, violations)
     _keep_a_log(context, request.node, request.fixturename or "browser")
     return context

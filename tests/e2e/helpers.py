@@ -13,6 +13,17 @@ from messagecenter.demo import story
 
 STREAM_PATH = "/api/v1/sync/stream"
 
+# How long a step (a click, a navigation) and an assertion wait: Playwright's own 5 s for
+# assertions left little room on a CI machine that ran the suite 3½ times slower than
+# usual. A passing test never waits the whole time.
+STEP_MS = 10_000
+
+# How long a browser waits for what another device or the server did to show live: the
+# debounced refreshes and their requests, with room to spare on a busy CI machine (one ran
+# the suite 3½ times slower than usual). A change that waited for a periodic check would
+# take an hour, so this still tells live from not live.
+LIVE_MS = 15_000
+
 # The two sizes every page must work at: the names of the fixtures in conftest.py.
 VIEWPORTS = ["page", "phone"]
 

@@ -19,15 +19,13 @@ from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.support import actions, claim_actions
 from tests import factories
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import LIVE_MS, sign_in
 from tests.e2e.test_customer_service import real_password
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
 from tests.web.helpers import pdf_bytes, picture_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-LIVE_MS = 8_000
 
 
 def script_errors(page: Page) -> list[str]:

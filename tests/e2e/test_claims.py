@@ -19,7 +19,7 @@ from messagecenter.marketplace.models import Order, Product, Refund
 from messagecenter.support.models import Claim
 from tests import factories
 from tests.e2e.conftest import watch_content_security_policy
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import STEP_MS, sign_in
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,7 +41,7 @@ def order(buyer: User, product: Product) -> Order:
 
 def new_browser(browser: Browser, csp_violations: list[str]) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(STEP_MS)
     watch_content_security_policy(context, csp_violations)
     return context.new_page()
 

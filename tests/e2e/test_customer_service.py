@@ -20,13 +20,12 @@ from messagecenter.support import actions
 from messagecenter.support.models import Case, CaseStatus
 from tests import factories
 from tests.delivery.smtp import Handler, SmtpServer
-from tests.e2e.helpers import following_its_stream, sign_in
+from tests.e2e.helpers import LIVE_MS, following_its_stream, sign_in
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LIVE_MS = 8_000
 NOTE = "Checked with UPS: the label was reprinted. Secret word okapimarmalade."
 
 

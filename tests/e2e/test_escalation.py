@@ -19,13 +19,12 @@ from messagecenter.conversations.models import Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.support.models import Case
 from tests import factories
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import LIVE_MS, sign_in
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LIVE_MS = 8_000
 QUESTION = "Where is my parcel? The tracking has not moved for a week (wombatlantern)."
 
 

@@ -22,7 +22,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.web.dates import full_time
-from tests.e2e.helpers import STREAM_PATH, following_its_stream, sign_in
+from tests.e2e.helpers import LIVE_MS, STREAM_PATH, following_its_stream, sign_in
 from tests.factories import PASSWORD
 from tests.notifications.helpers import broadcast
 from tests.realtime.servers import Server
@@ -32,10 +32,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("buyer_signs_in_on_the_server"),
 ]
-
-# The debounced refreshes and their requests, with room to spare on a busy machine; a
-# change that waited for a periodic check would take an hour.
-LIVE_MS = 8_000
 
 
 @pytest.fixture
