@@ -24,6 +24,52 @@ STEP_MS = 10_000
 # take an hour, so this still tells live from not live.
 LIVE_MS = 15_000
 
+# An init script (page.add_init_script): the page's event streams are made but not opened
+# until the test calls window.releaseStreams() — the moment between a page's render and its
+# stream, which a browser on a slow network makes long. window.dropStreams() ends the open
+# ones as a lost connection does, and they stay down (readyState CONNECTING, as
+# EventSource's while it waits to reconnect) until the next releaseStreams(), when each
+# connects again from the last event id it had, as EventSource does (Last-Event-ID: here
+# ?after=, which the server reads the same way), and its page sees "open" once more.
+HOLD_STREAMS = """(() => {
+  const Real = window.EventSource;
+  const held = [];
+  const made = [];
+  window.EventSource = class {
+    constructor(url) {
+      this.url = url; this.lastId = ""; this.listeners = []; this.real = null;
+      held.push(this); made.push(this);
+    }
+    addEventListener(kind, listener) {
+      const followed = (event) => {
+        if (event.lastEventId) { this.lastId = event.lastEventId; }
+        listener(event);
+      };
+      this.listeners.push([kind, followed]);
+      if (this.real) { this.real.addEventListener(kind, followed); }
+    }
+    open() {
+      const url = this.lastId ? this.url.replace(/after=[^&]*/, `after=${this.lastId}`) : this.url;
+      this.real = new Real(url);
+      for (const [kind, listener] of this.listeners) { this.real.addEventListener(kind, listener); }
+    }
+    close() { if (this.real) { this.real.close(); } }
+    get readyState() { return this.real ? this.real.readyState : 0; }
+  };
+  window.EventSource.CLOSED = Real.CLOSED;
+  window.heldStreams = () => held.length;
+  window.releaseStreams = () => { for (const stream of held.splice(0)) { stream.open(); } };
+  window.dropStreams = () => {
+    for (const stream of made) {
+      if (stream.real && stream.real.readyState !== Real.CLOSED) {
+        stream.real.close();
+        stream.real = null;
+        held.push(stream);
+      }
+    }
+  };
+})();"""
+
 # The two sizes every page must work at: the names of the fixtures in conftest.py.
 VIEWPORTS = ["page", "phone"]
 

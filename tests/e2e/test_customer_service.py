@@ -20,7 +20,7 @@ from messagecenter.support import actions
 from messagecenter.support.models import Case, CaseStatus
 from tests import factories
 from tests.delivery.smtp import Handler, SmtpServer
-from tests.e2e.helpers import LIVE_MS, following_its_stream, sign_in
+from tests.e2e.helpers import HOLD_STREAMS, LIVE_MS, following_its_stream, sign_in
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
 
@@ -279,4 +279,34 @@ def test_the_agents_queue_page_follows_new_and_changed_cases_without_a_reload(
     expect(unassigned).to_have_text("2", timeout=LIVE_MS)
     expect(rows).to_have_count(2)
     expect(rows.last).to_contain_text("And a missing manual")
+    assert agent.evaluate("window.stillTheSamePage === true")
+
+
+def test_the_queue_page_catches_up_on_what_changed_while_its_stream_was_not_open(
+    streaming_server: Server, other_device: Page, buyer: User, order: Order, priya: User
+) -> None:
+    """A nudge is in no log, so the queue page misses one sent while it loads (before its
+    stream opens) or while its stream is down after a lost connection: it fetches itself
+    again each time its stream opens (console_queue.js, on site.js's live:open). The
+    requests here are opened in the test's process, whose nudges reach no server: only
+    that catch-up can show them."""
+    agent = other_device
+    agent.add_init_script(HOLD_STREAMS)
+    sign_in(agent, streaming_server, "priya", PASSWORD)  # type: ignore[arg-type]
+    unassigned = agent.get_by_test_id("queue-count-unassigned")
+    expect(unassigned).to_have_text("0")
+    agent.wait_for_function("window.heldStreams() === 1")
+    agent.evaluate("window.stillTheSamePage = true")
+
+    actions.open_request(
+        buyer, "Wrong colour delivered", "I ordered blue and got green.", order_number=order.number
+    )
+    agent.evaluate("window.releaseStreams()")
+    expect(unassigned).to_have_text("1", timeout=LIVE_MS)
+
+    agent.evaluate("window.dropStreams()")
+    actions.open_request(buyer, "And a missing manual", "There was no manual in the box.")
+    agent.evaluate("window.releaseStreams()")
+    expect(unassigned).to_have_text("2", timeout=LIVE_MS)
+    expect(agent.get_by_test_id("case-row")).to_have_count(2)
     assert agent.evaluate("window.stillTheSamePage === true")

@@ -22,7 +22,13 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.web.dates import full_time
-from tests.e2e.helpers import LIVE_MS, STREAM_PATH, following_its_stream, sign_in
+from tests.e2e.helpers import (
+    HOLD_STREAMS,
+    LIVE_MS,
+    STREAM_PATH,
+    following_its_stream,
+    sign_in,
+)
 from tests.factories import PASSWORD
 from tests.notifications.helpers import broadcast
 from tests.realtime.servers import Server
@@ -185,30 +191,6 @@ def test_a_reply_appears_in_the_open_conversation_and_is_read_everywhere(
     # One stream per page load (the other device's list; the page's list, then the
     # conversation), each kept open throughout.
     assert len(stream_requests) == 3
-
-
-# The page's event streams are made but not opened until the test says so: the moment
-# between a page's render and its stream, which a browser on a slow network makes long.
-HOLD_STREAMS = """(() => {
-  const Real = window.EventSource;
-  const held = [];
-  window.EventSource = class {
-    constructor(url) { this.url = url; this.listeners = []; this.real = null; held.push(this); }
-    addEventListener(kind, listener) {
-      this.listeners.push([kind, listener]);
-      if (this.real) { this.real.addEventListener(kind, listener); }
-    }
-    open() {
-      this.real = new Real(this.url);
-      for (const [kind, listener] of this.listeners) { this.real.addEventListener(kind, listener); }
-    }
-    close() { if (this.real) { this.real.close(); } }
-    get readyState() { return this.real ? this.real.readyState : 0; }
-  };
-  window.EventSource.CLOSED = Real.CLOSED;
-  window.heldStreams = () => held.length;
-  window.releaseStreams = () => { for (const stream of held.splice(0)) { stream.open(); } };
-})();"""
 
 
 @pytest.mark.parametrize("where", ["conversation", "message center"])

@@ -7,6 +7,11 @@
 // the server renders them now: the same reads, access and order as a reload. The filter
 // form is left alone, so nothing being typed there is lost. Without script the page is as
 // rendered, and a reload shows the same.
+//
+// A nudge is in no log: one sent while the page loaded (before its stream was subscribed)
+// or while its stream was reconnecting after a drop never comes. So the page also fetches
+// itself each time its stream opens (site.js's "live:open": from then on every nudge
+// reaches it) — one fetch more per load, and one per reconnect.
 
 (() => {
   const FOLLOWED = new Set(["queue.changed", "resync"]);
@@ -48,5 +53,6 @@
         refresh();
       }
     });
+    document.addEventListener("live:open", refresh);
   });
 })();

@@ -754,6 +754,12 @@ function startLive() {
   let source = null;
   const open = () => {
     source = new EventSource(`${API}/sync/stream?after=${lastEventId ?? FROM_NOW}`);
+    // Each time the stream is (re)connected — first, after a drop, back from the
+    // back/forward cache — from which moment every nudge reaches the page: a page that
+    // follows nudges (the queue's) catches up on what it missed before (live:open).
+    source.addEventListener("open", () => {
+      document.dispatchEvent(new CustomEvent("live:open"));
+    });
     for (const kind of new Set([
       ...COUNT_EVENTS,
       ...LIST_EVENTS,
