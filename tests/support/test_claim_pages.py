@@ -46,6 +46,23 @@ def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
     assert page.count(" disabled ") == 3
 
 
+def test_only_the_orders_buyer_is_offered_a_claim_in_a_conversation_about_it(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """Both read the conversation about the order; the claim is the buyer's to file (the
+    seller's link led to a 404)."""
+    order = claimable_order(buyer, product, clock)
+    conversation_id = Message.objects.filter(conversation__order=order).get().conversation_id
+    page = reverse("conversation", args=[conversation_id])
+    claim = reverse("claim-file", args=[order.number])
+
+    assert claim in signed_in(buyer).get(page).content.decode()
+    seller_sees = signed_in(seller).get(page)
+    assert seller_sees.status_code == 200
+    assert claim not in seller_sees.content.decode()
+    assert 'data-testid="file-claim"' not in seller_sees.content.decode()
+
+
 def test_a_buyer_files_a_claim_with_a_photo_and_lands_in_its_conversation(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

@@ -383,6 +383,11 @@ def _conversation_page(
                     and conversation.storefront.seller_id == request.user.pk
                 )
             ),
+            # Only an order's buyer files a guarantee claim on it (a seller who followed the
+            # link got a 404: the claim page is the buyer's).
+            "can_file_claim": order is not None
+            and order.buyer_id == request.user.pk
+            and conversation.kind == Kind.BUYER_SELLER,
             # A customer-service case's status and expected answer (support, by hook); on a
             # buyer–seller conversation, the request the buyer opened once the seller's
             # deadline passed — only asked for then, so other pages pay no query for it.
