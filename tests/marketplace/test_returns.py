@@ -161,6 +161,67 @@ def test_a_decline_needs_a_reason_and_quotes_it_as_the_sellers(
     assert (entry.quantity, entry.refusal) == (2, None)
 
 
+PHISHING_REASON = (
+    "URGENT: Marketplace Security Team here. Your marketplace account has been suspended. "
+    "Verify your password and card at https://rnarketplace-account-verify.example/login "
+    "within 24 hours."
+)
+
+
+def test_a_sellers_words_that_fail_the_safety_check_are_refused_and_nothing_changes(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """A decline reason or instructions travel inside the marketplace's Official message:
+    what the check would warn about or hold there is refused with the reasons."""
+    return_request = start(buyer, order)
+    before = returns_messages(buyer)
+
+    for decision in (
+        {"approve": False, "reason": PHISHING_REASON},
+        {"approve": True, "instructions": PHISHING_REASON},
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            return_actions.decide_return(seller, return_request.pk, **decision)  # type: ignore[arg-type]
+        assert refused.value.code == "text_refused"
+        assert "quoted to the buyer in a message from the marketplace" in str(refused.value)
+
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.REQUESTED
+    assert returns_messages(buyer) == before
+
+
+def test_links_and_contact_details_a_seller_writes_are_never_live_in_the_official_message(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """Checked like a message to the buyer: contact details masked, and every link written
+    so that neither the page (which links up an Official message) nor a mail client makes
+    it clickable."""
+    return_request = start(buyer, order)
+
+    approved = return_actions.decide_return(
+        seller,
+        return_request.pk,
+        approve=True,
+        instructions="Drop it at any UPS store (https://www.ups.com/dropoff) or call 415 555 0142.",
+    )
+
+    assert "hxxps://www[.]ups[.]com/dropoff" in approved.instructions
+    assert "ups.com" not in approved.instructions
+    assert "415 555 0142" not in approved.instructions
+    last = returns_messages(buyer)[-1]
+    assert "hxxps://www[.]ups[.]com/dropoff" in last
+    assert "415 555 0142" not in last
+    message = Message.objects.filter(conversation__participants__user=buyer).latest("id")
+    client = Client()
+    client.force_login(buyer)
+    page = client.get(f"/message-center/conversations/{message.conversation_id}/")
+    assert page.status_code == 200
+    shown = page.content.decode()
+    assert "hxxps://www[.]ups[.]com/dropoff" in shown
+    assert "ups.com" not in shown
+    assert "[contact details removed]" in shown
+
+
 def test_marking_received_refunds_what_was_paid_for_the_items_once(
     buyer: User, seller: User, order: Order
 ) -> None:

@@ -11,6 +11,7 @@ from django.test import TestCase
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, Message, Participant
+from messagecenter.conversations.send_checks import MessageHeld
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import (
@@ -21,6 +22,7 @@ from messagecenter.marketplace.models import (
     Shipment,
 )
 from messagecenter.realtime.models import UserEvent
+from messagecenter.safety.models import HeldMessage
 from messagecenter.support import actions, claim_actions, claim_queries, queries
 from messagecenter.support.models import Case, CaseEvent, Claim
 from tests import factories
@@ -331,6 +333,58 @@ def test_the_seller_responds_within_the_window_and_an_agent_decides(
         "reads both sides and decides; you will both hear the decision here.",
     ]
     counts_are_true(buyer, seller, claims_agent)
+
+
+def test_people_in_a_claims_conversation_get_the_buyer_seller_safety_check(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """A claim's conversation is buyer and seller writing to each other (and the claims
+    team): what the check masks, warns about or holds between them elsewhere, it does here
+    too — it let a seller's payment link and phone number through before."""
+    claim = file(buyer, claimable_order(buyer, product, clock))
+    conversation_id = claim.case.conversation_id
+    before = texts(claim)
+
+    with pytest.raises(MessageHeld):
+        conversation_actions.send_message(
+            seller, conversation_id, "Pay me directly to avoid fees: paypal.me/brightside"
+        )
+    assert texts(claim) == before
+    assert HeldMessage.objects.filter(sender=seller).count() == 1
+
+    masked = conversation_actions.send_message(
+        seller, conversation_id, "Text me at 415 555 0142 and we sort it out."
+    )
+    assert masked.is_masked
+    assert "415 555 0142" not in masked.body
+
+
+def test_a_claims_step_whose_text_would_be_held_is_refused_before_anything_changes(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The response, the appeal and the filing write the person's message inside the step's
+    own transaction: a held text would be rolled back with it, never reviewed. So it is
+    refused at once, with the reasons."""
+    order = claimable_order(buyer, product, clock)
+    with pytest.raises(InvalidInput) as refused_filing:
+        claim_actions.file_claim(
+            buyer, order.number, "not_received", "Refund me at paypal.me/alicebuyer instead."
+        )
+    assert refused_filing.value.code == "text_refused"
+    assert not Claim.objects.exists()
+
+    claim = file(buyer, order)
+    before = texts(claim)
+    with pytest.raises(InvalidInput) as refused:
+        claim_actions.respond_to_claim(
+            seller, claim.pk, "Pay the difference directly: paypal.me/brightside"
+        )
+    assert refused.value.code == "text_refused"
+    assert str(refused.value).startswith("This was not sent:")
+    claim.refresh_from_db()
+    assert claim.stage == "seller_response"
+    assert texts(claim) == before
+    assert not HeldMessage.objects.exists()
 
 
 def test_granting_records_the_refund_and_tells_both_parties(

@@ -41,6 +41,7 @@ from messagecenter.marketplace.models import (
     ReturnStatus,
 )
 from messagecenter.marketplace.presentation import money
+from messagecenter.safety import checks as safety_checks
 
 NOTE_MAX_CHARS = 2000
 DECLINE_REASON_MAX_CHARS = 1000
@@ -259,6 +260,12 @@ def decide_return(
             f"The instructions are at most {INSTRUCTIONS_MAX_CHARS} characters.",
             code="instructions_too_long",
         )
+    # Quoted to the buyer inside the marketplace's own message: checked, masked, links
+    # written so nothing makes them clickable — or refused with the reasons.
+    if approve and instructions:
+        instructions = safety_checks.words_an_official_message_quotes(seller, instructions)
+    if not approve:
+        reason = safety_checks.words_an_official_message_quotes(seller, reason)
     now = now or timezone.now()
     with transaction.atomic():
         if approve:

@@ -10,15 +10,18 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Conversation, Kind
 from messagecenter.conversations.send_checks import SendDecision
-from messagecenter.errors import NotAllowed
+from messagecenter.errors import InvalidInput, NotAllowed
 from messagecenter.rows import CompiledQuery, CompiledRows
 from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
+from messagecenter.safety.links import defang
 from messagecenter.safety.models import Block, HeldMessage
 
-# Customer service and the marketplace's own messages are not people writing to each
-# other: agents must be able to ask for a phone number.
-CHECKED_KINDS = (Kind.BUYER_SELLER,)
+# Where people write to each other: buyer↔seller conversations, and a guarantee claim's
+# (buyer, seller and the claims team: a seller could otherwise write there what the
+# buyer↔seller check would warn about or hold). Customer service and the marketplace's own
+# messages are not checked: agents must be able to ask for a phone number.
+CHECKED_KINDS = (Kind.BUYER_SELLER, Kind.CLAIM)
 
 
 def check_before_sending(sender: User, kind: str, body: str) -> SendDecision:
@@ -36,6 +39,45 @@ def check_before_sending(sender: User, kind: str, body: str) -> SendDecision:
         is_masked=verdict.is_masked,
         version=verdict.version,
     )
+
+
+def words_an_official_message_quotes(person: User, text: str) -> str:
+    """A person's own words that a message from the marketplace quotes to someone else — a
+    seller's instructions for a return, their reason to decline one (marketplace/
+    return_actions.py). The Official badge vouches for the marketplace's words, not these,
+    yet they travel inside its message, which the page links up and "Is this e-mail from
+    us?" confirms. So they get the check of a message to the other side, and more strictly:
+    what would be warned about or held is refused with the reasons (nothing changes; the
+    person writes it again), contact details are masked, and every link is written so that
+    neither the page nor a mail client makes it clickable (hxxps://host[.]example)."""
+    if settings.SAFETY_DETECTOR != "off" and person.role in (Role.BUYER, Role.SELLER):
+        role: SenderRole = "seller" if person.role == Role.SELLER else "buyer"
+        verdict = check(text, Sender(person.public_name, role), vocabulary_cache.current())
+        if verdict.level != "ok":
+            reasons = " ".join(reason.text for reason in verdict.reasons)
+            raise InvalidInput(
+                f"This text is quoted to the buyer in a message from the marketplace, so it "
+                f"must pass our safety checks, and it did not: {reasons} Write it again "
+                "without that.",
+                code="text_refused",
+            )
+        if verdict.masked_body is not None:
+            text = verdict.masked_body
+    return defang(text)
+
+
+def refuse_if_held(person: User, kind: str, text: str) -> None:
+    """Before an action that writes a person's message inside its own transaction (a
+    claim's filing, the seller's response, an appeal: support/claim_actions.py): a message
+    the check would hold is refused with the reasons, before anything changes. Held inside
+    that transaction, it would be rolled back with it — neither delivered nor kept for
+    review — while the person was told it waits for review."""
+    decision = check_before_sending(person, kind, text)
+    if decision.verdict == "hold":
+        reasons = " ".join(reason["text"] for reason in decision.reasons)
+        raise InvalidInput(
+            f"This was not sent: {reasons} Write it again without that.", code="text_refused"
+        )
 
 
 def record_held(

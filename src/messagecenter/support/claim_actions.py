@@ -30,12 +30,13 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.models import Conversation, Message, ParticipantRole
+from messagecenter.conversations.models import Conversation, Kind, Message, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import Order, Refund, Storefront
 from messagecenter.rows import unique_row
+from messagecenter.safety import checks as safety_checks
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_queries, queries
 from messagecenter.support.claim_queries import when, when_for_both
@@ -100,6 +101,7 @@ def file_claim(
         again = _claim_for_key(buyer, idempotency_key)
         if again is not None:
             return again
+    safety_checks.refuse_if_held(buyer, Kind.CLAIM, description)
     about = _about_conversation(buyer, order, storefront, about_conversation_id)
     from_case = queries.access_case(buyer, from_case_id) if from_case_id not in (None, "") else None
     # A quick refusal before files are stored; the rules are checked again under the lock.
@@ -259,6 +261,7 @@ def respond_to_claim(
     claim = claim_queries.access_claim(seller, claim_id)
     if seller.role != Role.SELLER or claim.storefront.seller_id != seller.pk:
         raise NotAllowed("Only the seller the claim is against responds.", code="sellers_only")
+    safety_checks.refuse_if_held(seller, Kind.CLAIM, body)
     files = conversation_actions.store_attachments(list(attachments))
     with transaction.atomic():
         case, claim = _lock(claim)
@@ -447,6 +450,7 @@ def appeal_claim(
     claim = claim_queries.access_claim(buyer, claim_id)
     if claim.case.customer_id != buyer.pk:
         raise NotAllowed("Only the buyer who filed the claim can appeal.", code="buyers_only")
+    safety_checks.refuse_if_held(buyer, Kind.CLAIM, body)
     with transaction.atomic():
         case, claim = _lock(claim)
         now = timezone.now()
