@@ -1,6 +1,7 @@
 """The pages at a phone's width (375 × 812) as a person sees them: the header in one row with
 a compact menu, list rows whose chips never clip the sender or the Official badge; and, at
-both sizes, images in messages as thumbnails that open full size."""
+both sizes, long unbroken words that wrap, images in messages as thumbnails that open full
+size."""
 
 import re
 
@@ -13,6 +14,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.marketplace.models import Product
 from messagecenter.notifications.models import BroadcastKind
+from messagecenter.support import actions as support_actions
 from tests import factories
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 from tests.notifications.helpers import broadcast
@@ -84,6 +86,25 @@ def test_list_rows_with_chips_never_clip_the_sender_or_the_official_badge(
         assert not is_clipped(sender)
         assert box(official)["x"] + box(official)["width"] <= box(row)["x"] + box(row)["width"]
         assert box(official)["width"] >= 50
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_long_unbroken_subject_wraps_in_the_list_of_requests(
+    request: pytest.FixtureRequest, live_server: LiveServer, buyer: User, viewport: str
+) -> None:
+    """What people type may have no place to break (a pasted link, a code): it wraps
+    instead of widening the page (the list of requests was 2,139 px wide on a phone)."""
+    page = browser_page(request, viewport)
+    subject = "QA" + "X" * 190
+    support_actions.open_request(buyer, subject, "See the subject.")
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+
+    page.goto(f"{live_server.url}/message-center/customer-service/")
+
+    expect(page.get_by_test_id("customer-case")).to_contain_text(subject)
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
