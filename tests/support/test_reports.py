@@ -293,6 +293,24 @@ def test_dismissing_tells_the_reporter_and_not_the_sender(
     assert 'id="reply-body"' not in page_of(buyer, told.conversation_id)
 
 
+def test_a_decided_report_stays_solved(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """Opened again, it could never be closed by a decision (a report is decided once):
+    it sat in the open queues until someone solved it by hand."""
+    scam = scam_to(buyer, seller, product)
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+    report_actions.decide_report(safety_agent, report.pk, "dismissed")
+
+    for status in ("open", "pending"):
+        with pytest.raises(Conflict) as refused:
+            support_actions.set_case_status(safety_agent, report.pk, status)
+        assert refused.value.code == "report_already_decided"
+    assert Case.objects.get(pk=report.pk).status == CaseStatus.SOLVED
+    # Solved again is what it is: nothing to refuse.
+    support_actions.set_case_status(safety_agent, report.pk, "solved")
+
+
 def test_wrong_decisions_are_refused_and_change_nothing(
     buyer: User, seller: User, product: Product, safety_agent: User, agent: User
 ) -> None:

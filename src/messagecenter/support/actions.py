@@ -53,6 +53,8 @@ from messagecenter.support.models import (
     CasePriority,
     CaseStatus,
     ChatAvailability,
+    Report,
+    ReportOutcome,
     Team,
     TeamMember,
 )
@@ -478,6 +480,17 @@ def set_case_status(agent: User, case_id: Any, status: str) -> Case:
         )
     with transaction.atomic():
         case = _lock(case)
+        # A decided report is solved for good: opened again, no decision could close it
+        # (the decision is final: report_already_decided), so it would sit in the queues.
+        if (
+            case.kind == CaseKind.REPORT
+            and status != case.status
+            and Report.objects.filter(pk=case.pk).exclude(outcome=ReportOutcome.PENDING).exists()
+        ):
+            raise Conflict(
+                "This report is decided: it stays solved, and its decision is final.",
+                code="report_already_decided",
+            )
         _set_status(case, status, actor=agent)
         return case
 
