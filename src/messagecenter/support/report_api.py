@@ -63,10 +63,10 @@ def report_out(filing: ReportFiling) -> ReportOut:
     response={201: ReportOut},
     summary="Report a message (hidden for you at once; customer service reviews it)",
 )
-def report_message(request: ApiRequest, message_id: Id, data: ReportIn) -> Status[ReportOut]:
+def report_message(request: ApiRequest, message_id: Id, payload: ReportIn) -> Status[ReportOut]:
     """400 `cannot_report_own`, `cannot_report_marketplace`; 403 `customers_only` for
     agents; 409 `already_reported`; 404 for a message outside your conversations."""
-    filing = report_actions.report_message(request.auth, message_id, data.category)
+    filing = report_actions.report_message(request.auth, message_id, payload.category)
     return Status(201, report_out(filing))
 
 
@@ -76,9 +76,9 @@ def report_message(request: ApiRequest, message_id: Id, data: ReportIn) -> Statu
     summary="Report the other side of a conversation (their messages are hidden for you)",
 )
 def report_conversation(
-    request: ApiRequest, conversation_id: Id, data: ReportIn
+    request: ApiRequest, conversation_id: Id, payload: ReportIn
 ) -> Status[ReportOut]:
-    filing = report_actions.report_conversation(request.auth, conversation_id, data.category)
+    filing = report_actions.report_conversation(request.auth, conversation_id, payload.category)
     return Status(201, report_out(filing))
 
 
@@ -198,9 +198,11 @@ def agent_report(request: ApiRequest, report_id: Id) -> AgentReportOut:
     response=AgentReportOut,
     summary="Confirm (with restricted or suspended), dismiss, or warn",
 )
-def decide_report(request: ApiRequest, report_id: Id, data: DecisionIn) -> AgentReportOut:
+def decide_report(request: ApiRequest, report_id: Id, payload: DecisionIn) -> AgentReportOut:
     """`outcome`: confirmed, dismissed or warned. 400 `invalid_outcome`,
     `sender_action_required`, `sender_action_not_allowed`; 409 `report_already_decided`."""
     _agent(request)
-    report = report_actions.decide_report(request.auth, report_id, data.outcome, data.sender_action)
+    report = report_actions.decide_report(
+        request.auth, report_id, payload.outcome, payload.sender_action
+    )
     return agent_report_out(report_queries.access_report(request.auth, report.pk))
