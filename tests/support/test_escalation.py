@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -192,3 +193,22 @@ def test_the_seller_sees_the_deadline_on_the_page_and_in_response_needed(
     pass_deadline(seller)
     listed = client.get("/message-center/?view=response-needed").content.decode()
     assert "Deadline passed" in listed
+
+
+@pytest.mark.parametrize("days", [2, 3])
+def test_the_pages_that_say_when_to_ask_for_help_say_the_rules_number_of_days(
+    buyer: User, seller: User, settings: Settings, days: int
+) -> None:
+    """They said "2–3 business days" (the user's guide's "usually"), whatever the rule."""
+    settings.SELLER_RESPONSE_BUSINESS_DAYS = days
+    said = f"within {days} business days"
+    for person, path in [
+        (buyer, "/message-center/customer-service/"),
+        (buyer, "/account/"),
+        (seller, "/message-center/response-times/"),
+    ]:
+        client = Client()
+        client.force_login(person)
+        page = client.get(path).content.decode()
+        assert said in page or f"after {days} business days" in page, path
+        assert "2–3" not in page, path

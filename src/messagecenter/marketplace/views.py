@@ -3,6 +3,7 @@ from ("Ask a question", "Contact seller"). Each POST calls one conversation acti
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
@@ -36,7 +37,10 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/account.html",
-        {"products": queries.storefront_products(request.user)},
+        {
+            "products": queries.storefront_products(request.user),
+            "business_days": settings.SELLER_RESPONSE_BUSINESS_DAYS,
+        },
     )
 
 

@@ -10,6 +10,7 @@ import contextlib
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -530,8 +531,8 @@ def transcript(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
     """ "Contact us": a new case, optionally about an order, a product or a conversation
-    with a seller (also the way to go when a seller has not answered within 2–3 business
-    days). Lists the person's cases with their status."""
+    with a seller (also the way to go when a seller has not answered within
+    SELLER_RESPONSE_BUSINESS_DAYS business days). Lists the person's cases with their status."""
     if request.method != "POST":
         return _customer_service_page(
             request,
@@ -578,6 +579,8 @@ def _customer_service_page(
             ],
             "is_customer": not queries.is_staff(user),
             "idempotency_key": new_idempotency_key(),
+            # When a buyer may ask for help with a silent seller (docs/escalation.md).
+            "business_days": settings.SELLER_RESPONSE_BUSINESS_DAYS,
             **fields,
         },
         status=status,
