@@ -312,6 +312,9 @@ NOT_REFERENCES = {
     "a Cyrillic O": lambda reference: reference.replace("MC-O", "MC-\u041e"),
     # 8 stands for B, the broadcasts' letter: the signature is for O, so it stays refused.
     "an 8 for the kind": lambda reference: reference.replace("MC-O", "MC-8"),
+    # The same number, but not the reference the e-mail printed (nor O for that 0).
+    "a zero before the id": lambda reference: reference.replace("MC-O", "MC-O0"),
+    "an O before the id": lambda reference: reference.replace("MC-O", "MC-OO"),
 }
 
 
