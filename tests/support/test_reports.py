@@ -395,9 +395,9 @@ def test_the_api_reports_and_decides(
 def test_a_reports_case_page_offers_no_reply_and_no_customer_status(
     buyer: User, seller: User, product: Product, safety_agent: User
 ) -> None:
-    """A report's case has no conversation: QA found "The customer sees: 'Solved'" and a
+    """A report's case has no conversation: QA found "The customer sees: 'Solved'", a
     "Reply to the customer" form whose sending answered 400 "This case has no
-    conversation to answer in."."""
+    conversation to answer in.", and a transcript of no messages."""
     filing = report_actions.report_message(buyer, scam_to(buyer, seller, product).pk, "scam")
     request = support_actions.open_request(buyer, "Help", "Where is my parcel?")
     helper = factories.agent_in_team("customer-service", username="cs")
@@ -409,5 +409,8 @@ def test_a_reports_case_page_offers_no_reply_and_no_customer_status(
     assert "Reply to the customer" not in report_page.content.decode()
     assert "The customer sees" not in report_page.content.decode()
     assert 'data-testid="no-conversation"' in report_page.content.decode()
+    # Nor a transcript of no messages (it offered one, "0 messages").
+    assert 'data-testid="case-transcript"' not in report_page.content.decode()
+    assert 'data-testid="case-transcript"' in request_page.content.decode()
     assert "Reply to the customer" in request_page.content.decode()
     assert "The customer sees: “Waiting for an agent”" in request_page.content.decode()
