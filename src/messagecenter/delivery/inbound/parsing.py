@@ -150,15 +150,33 @@ def read_content(message: Message) -> Content:
 
 
 def new_text(text: str) -> str:
-    """The reply alone: quoted history and signature removed."""
+    """The reply alone: quoted history and signature removed — "" when nothing new was
+    written (refused as `empty`). The parser's first reply is the newest part; it used to
+    fall through to the next one when that was empty, so a reply of nothing but the quote
+    was posted as the quote: the other side's own words, as if the replier wrote them."""
     if not text:
         return ""
     replies = _reply_parser.read(text).replies
-    for reply in replies:
-        body = str(reply.body).strip()
-        if body:
-            return body
-    return ""
+    if not replies:
+        return ""
+    newest = replies[0]
+    written = _unquoted(str(newest.body))
+    if written:
+        return written
+    # All quote: nothing new, or the reply was written below the quote (bottom-posting),
+    # which the parser leaves out of the body but keeps in the content after the header.
+    return _unquoted(str(newest.content).removeprefix(str(newest.headers)))
+
+
+# A signature starts at "-- " (or "--") on a line of its own.
+_SIGNATURE_START = re.compile(r"^-- ?$", re.MULTILINE)
+
+
+def _unquoted(text: str) -> str:
+    """Without its quoted lines ("> …") and anything from a signature's start on."""
+    text = _SIGNATURE_START.split(text, maxsplit=1)[0]
+    kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return "\n".join(kept).strip()
 
 
 def decode_text(part: Message) -> str:
