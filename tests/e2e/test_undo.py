@@ -13,7 +13,7 @@ from messagecenter.conversations.models import Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.notifications import queries as broadcast_queries
 from tests import factories
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 from tests.notifications.helpers import broadcast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,3 +42,32 @@ def test_undo_after_trashing_a_notice_and_a_conversation_restores_both(
     expect(page.get_by_role("link", name=re.compile("Question about"))).to_be_visible()
     assert broadcast_queries.access_broadcast(buyer, notice.pk).box == "inbox"
     assert Participant.objects.get(user=buyer, conversation=question.conversation).box == "inbox"
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_notice_alone_can_be_selected_and_select_all_takes_notices_too(
+    request: pytest.FixtureRequest,
+    live_server: LiveServer,
+    buyer: User,
+    product: Product,
+    viewport: str,
+) -> None:
+    """The bulk bar counted only conversations: on a phone, where it shows only with a
+    selection, a notice ticked alone offered no action, and "Select all" left notices out."""
+    page = browser_page(request, viewport)
+    actions.ask_seller_about_product(buyer, product.pk, "Does it come with a tamper?")
+    broadcast(subject="New terms of service")
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+
+    page.get_by_role("checkbox", name="Select “New terms of service”").check()
+    expect(page.get_by_text("1 selected")).to_be_visible()
+    expect(page.get_by_role("button", name="Move to Trash")).to_be_visible()
+
+    page.get_by_role("checkbox", name="Select “New terms of service”").uncheck()
+    page.get_by_label("Select all").check()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    expect(page.get_by_role("checkbox", name="Select “New terms of service”")).to_be_checked()
+    page.get_by_role("button", name="Move to Trash").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "1 conversation and 1 announcement moved to Trash."
+    )

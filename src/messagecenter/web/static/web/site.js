@@ -5,8 +5,17 @@
 // this file): badges, the list and the open conversation follow the event stream.
 "use strict";
 
-// "Select all", the count of selected conversations and the bulk bar of one list form;
-// again after a live page swaps the list in.
+// A list's rows to tick: conversations, and notices and promotions (broadcasts). Counting
+// only conversations left a phone, where the bulk bar shows only with a selection, unable
+// to act on a notice alone, and "Select all" leaving the notices out.
+const ROW_BOXES = [
+  'input[type="checkbox"][name="conversation_ids"]',
+  'input[type="checkbox"][name="broadcast_ids"]',
+].join(", ");
+const ROW_BOX_NAMES = new Set(["conversation_ids", "broadcast_ids"]);
+
+// "Select all", the count of selected rows and the bulk bar of one list form; again after
+// a live page swaps the list in.
 function enhanceBulk(form) {
   const selectAll = form.querySelector("[data-select-all]");
   const count = form.querySelector("[data-selected-count]");
@@ -14,7 +23,7 @@ function enhanceBulk(form) {
   if (bar) {
     bar.dataset.enhanced = "";
   }
-  const boxes = () => [...form.querySelectorAll('input[name="conversation_ids"]')];
+  const boxes = () => [...form.querySelectorAll(ROW_BOXES)];
   const update = () => {
     const chosen = boxes().filter((box) => box.checked).length;
     if (selectAll) {
@@ -38,7 +47,7 @@ function enhanceBulk(form) {
     });
   }
   form.addEventListener("change", (event) => {
-    if (event.target.name === "conversation_ids") {
+    if (ROW_BOX_NAMES.has(event.target.name)) {
       update();
     }
   });
@@ -598,9 +607,9 @@ function startLive() {
     const html = await response.text();
     // What the person is doing stays: the ticked boxes, and the focus if it was in the list.
     const checked = new Set(
-      [...listRegion.querySelectorAll('input[name="conversation_ids"]:checked')].map(
-        (box) => box.value,
-      ),
+      [...listRegion.querySelectorAll(ROW_BOXES)]
+        .filter((box) => box.checked)
+        .map((box) => `${box.name}:${box.value}`),
     );
     const focused = listRegion.contains(document.activeElement) ? document.activeElement : null;
     const focusedId = focused && focused.id;
@@ -616,8 +625,8 @@ function startLive() {
         freshMenus[index].open = true;
       }
     }
-    for (const box of fresh.querySelectorAll('input[name="conversation_ids"]')) {
-      box.checked = checked.has(box.value);
+    for (const box of fresh.querySelectorAll(ROW_BOXES)) {
+      box.checked = checked.has(`${box.name}:${box.value}`);
     }
     listRegion.replaceChildren(...fresh.childNodes);
     for (const form of listRegion.querySelectorAll("[data-bulk]")) {
