@@ -86,6 +86,27 @@ def test_the_link_goes_to_the_new_address_and_the_address_changes_only_when_open
     assert Client().post(link).status_code == 400
 
 
+def test_signed_in_as_another_account_the_link_changes_nothing(
+    buyer: User, other_buyer: User
+) -> None:
+    """As the API does: the button changed the link's account while the signed-in one's
+    page said its own address had changed."""
+    ask(signed_in(buyer), NEW)
+    link = sent_link()
+    someone_else = signed_in(other_buyer)
+
+    shown = someone_else.get(link)
+    pressed = someone_else.post(link)
+
+    assert shown.status_code == pressed.status_code == 400
+    assert "This link changes another account" in pressed.content.decode()
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+    assert User.objects.get(pk=other_buyer.pk).email != NEW
+    # Its own account (signed in, or not) still can.
+    assert signed_in(buyer).post(link).status_code == 302
+    assert User.objects.get(pk=buyer.pk).email == NEW
+
+
 def test_an_address_another_account_uses_is_refused_without_telling_the_asker(
     buyer: User, other_buyer: User
 ) -> None:

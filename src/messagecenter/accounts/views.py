@@ -396,6 +396,20 @@ def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "accounts/email_change_confirm.html", {"is_valid": False}, status=400
         )
+    # Signed in as someone else, the button would change the other account's address while
+    # this account's page said "Your e-mail address is now …" (the API refuses the same).
+    if request.user.is_authenticated and request.user.pk != change.user_id:
+        other = InvalidInput(
+            "This link changes another account's e-mail address, not the one you are signed "
+            "in to. Sign out, then open the link again.",
+            code="email_change_other_account",
+        )
+        return render(
+            request,
+            "accounts/email_change_confirm.html",
+            {"is_valid": False, "error": other},
+            status=other.status,
+        )
     if request.method == "POST":
         try:
             actions.confirm_email_change(token)
