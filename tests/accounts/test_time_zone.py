@@ -57,6 +57,23 @@ def test_the_time_zone_page_lists_zones_and_saves_the_choice(buyer: User) -> Non
     assert "Asia/Tokyo" in browser.get("/account/").content.decode()
 
 
+def test_a_zone_the_list_hides_is_shown_chosen_and_saving_keeps_it(buyer: User) -> None:
+    """Set through the API, "Etc/GMT+5" is valid but not listed: no option was selected, the
+    browser showed the first, and Save moved the person to Africa/Abidjan."""
+    actions.set_time_zone(buyer, "Etc/GMT+5")
+    browser = signed_in(buyer)
+
+    html = browser.get("/account/time-zone/").content.decode()
+    browser.post("/account/time-zone/", {"time_zone": "Etc/GMT+5"})
+
+    assert '<option value="Etc/GMT+5" selected>Etc/GMT+5</option>' in html
+    buyer.refresh_from_db()
+    assert buyer.time_zone == "Etc/GMT+5"
+    # Only the person's own: for everyone else it stays out of the list.
+    other = factories.BuyerFactory()
+    assert "Etc/GMT+5" not in signed_in(other).get("/account/time-zone/").content.decode()
+
+
 @pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "", "europe/paris", "UTC\x00"])
 def test_an_unknown_time_zone_is_refused_and_nothing_changes(buyer: User, value: str) -> None:
     page = signed_in(buyer).post("/account/time-zone/", {"time_zone": value})

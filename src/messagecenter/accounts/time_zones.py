@@ -37,6 +37,16 @@ def choices() -> tuple[tuple[str, str], ...]:
     return tuple((name, name.replace("_", " ")) for name in names)
 
 
+def choices_for(current: str) -> tuple[tuple[str, str], ...]:
+    """The list, with the person's own zone in it when the list hides it (one set through
+    the API, "Etc/GMT+5"): otherwise no option was selected, the browser showed the first,
+    and Save moved them to Africa/Abidjan without a word."""
+    listed = choices()
+    if current not in known() or any(name == current for name, _ in listed):
+        return listed
+    return ((current, current.replace("_", " ")), *listed)
+
+
 def validate_time_zone(value: str) -> None:
     if value not in known():
         raise ValidationError(

@@ -253,6 +253,7 @@ class TimeZoneForm(forms.Form):
 def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The zone every date of the person's pages and e-mails is shown in."""
     form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    form.fields["time_zone"].choices = time_zones.choices_for(request.user.time_zone)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         actions.set_time_zone(request.user, form.cleaned_data["time_zone"])
         messages.success(request, f"Dates are now shown in {request.user.time_zone}.")
