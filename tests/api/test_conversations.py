@@ -165,6 +165,11 @@ def test_pages_continue_from_the_cursor_until_the_last(sign_in: SignIn, buyer: U
     assert [item["id"] for item in first["items"]] == newest_first[:2]
     assert [item["id"] for item in second["items"]] == newest_first[2:]
     assert second["next_cursor"] is None
+    # Nothing in it needs escaping: pasted into a URL as it is, it works ("+00:00" became a
+    # space for a client that did not encode it).
+    assert all(character.isalnum() or character in "-:.~Z" for character in first["next_cursor"])
+    pasted = caller.get(f"/conversations?limit=2&cursor={first['next_cursor']}").json()
+    assert [item["id"] for item in pasted["items"]] == newest_first[2:]
 
 
 def test_archive_and_trash_are_lists_of_their_own(

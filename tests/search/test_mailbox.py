@@ -14,6 +14,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message, Participant, ParticipantRole
 from messagecenter.hub.boxes import Box, Folder
+from messagecenter.hub.cursors import cursor_time
 from messagecenter.search import queries
 from messagecenter.search.actions import add_to_mailboxes
 from messagecenter.search.backends import containing, matching
@@ -187,7 +188,7 @@ def plain_pages(user: User, filters: SearchFilters, limit: int) -> list[tuple[li
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            cursor = f"{last.created_at.isoformat()}~{last.relevance}~{last.message_id}"
+            cursor = f"{cursor_time(last.created_at)}~{last.relevance}~{last.message_id}"
         pages.append(([row.message_id for row in rows], cursor or ""))
         if cursor is None:
             return pages

@@ -7,7 +7,13 @@ from messagecenter.rows import MAX_ID
 
 
 def encode_cursor(time: datetime, identifier: int, *, marker: str = "") -> str:
-    return f"{time.isoformat()}~{marker}{identifier}"
+    return f"{cursor_time(time)}~{marker}{identifier}"
+
+
+def cursor_time(time: datetime) -> str:
+    """In UTC with a Z, so a cursor needs no escaping in a query string: "+00:00" became a
+    space for a client that did not encode it (invalid_cursor). Both forms are read."""
+    return time.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:

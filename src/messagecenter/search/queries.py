@@ -33,6 +33,7 @@ from messagecenter.conversations.models import Attachment, Conversation, Message
 from messagecenter.conversations.queries import visible_messages
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import VISIBLE_BOXES, Box, Folder
+from messagecenter.hub.cursors import cursor_time
 from messagecenter.rows import MAX_ID, CompiledRows
 from messagecenter.search import spelling
 from messagecenter.search.actions import MARKETPLACE_NAME
@@ -252,7 +253,7 @@ def _sort_key(row: "_MessageFound | _BroadcastFound") -> tuple[datetime, int, in
 def _cursor(row: "_MessageFound | _BroadcastFound") -> str:
     sent_at, relevance, rank, identifier = _sort_key(row)
     marker = BROADCAST_MARKER if rank == BROADCAST_RANK else ""
-    return f"{sent_at.isoformat()}~{relevance}~{marker}{identifier}"
+    return f"{cursor_time(sent_at)}~{relevance}~{marker}{identifier}"
 
 
 def _message_position(position: Position | None) -> tuple[datetime, int, int] | None:
