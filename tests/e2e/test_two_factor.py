@@ -53,6 +53,9 @@ def test_a_passkey_is_registered_then_signs_in(
     codes = page.get_by_test_id("passkey-recovery-codes")
     expect(codes).to_be_visible()
     expect(codes.get_by_role("listitem")).to_have_count(10)
+    # Nothing around them still says what the page said before the passkey.
+    expect(page.get_by_text("You have no passkey")).to_be_hidden()
+    expect(page.get_by_text("Two-factor sign-in is off")).to_be_hidden()
     codes.get_by_role("link", name="Done").click()
     expect(page.get_by_test_id("passkey")).to_contain_text("Virtual key")
     expect(page.get_by_test_id("passkey")).to_contain_text("not used yet")

@@ -123,6 +123,17 @@
       })
     );
     section.hidden = false;
+    // The rest of the page was read before the passkey: it still said "You have no
+    // passkey" and "Two-factor sign-in is off" around the codes. Only the codes now; their
+    // "Done" loads the page as it is.
+    const main = section.closest("main");
+    for (let kept = section; main && kept !== main; kept = kept.parentElement) {
+      for (const other of kept.parentElement.children) {
+        if (other !== kept) {
+          other.hidden = true;
+        }
+      }
+    }
     section.querySelector("a")?.focus();
     area.hidden = true;
     return true;
