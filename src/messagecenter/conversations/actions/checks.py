@@ -34,8 +34,12 @@ def clean_idempotency_key(key: str | None) -> str | None:
         return None
     key = key.strip()
     if not key or len(key) > 100 or not key.isprintable():
+        # Printable: no control characters — which is also what a header's non-ASCII bytes
+        # become once read (HTTP headers are ASCII), so say so.
         raise InvalidInput(
-            "An idempotency key is 1 to 100 characters.", code="invalid_idempotency_key"
+            "An idempotency key is 1 to 100 printable characters; sent as the "
+            "Idempotency-Key header, letters, digits and punctuation of ASCII only.",
+            code="invalid_idempotency_key",
         )
     return key
 
