@@ -252,8 +252,8 @@ def test_no_deadline_for_a_seller_writing_first_or_a_customer_service_conversati
 def test_a_deadline_reads_as_the_end_of_a_day_where_it_falls_at_midnight() -> None:
     new_york = ZoneInfo("America/New_York")
     midnight = datetime(2026, 12, 9, tzinfo=new_york)
-    assert describe_due(midnight, new_york) == "the end of Tue, Dec 8 (EST)"
-    assert describe_due(midnight, ZoneInfo("Europe/Berlin")) == "Wed, Dec 9, 6:00 AM CET"
+    assert describe_due(midnight, new_york) == "the end of Tue 8 Dec 2026 (EST)"
+    assert describe_due(midnight, ZoneInfo("Europe/Berlin")) == "Wed 9 Dec 2026, 6:00 AM CET"
 
 
 def test_the_sweep_s_notice_gives_each_side_the_deadline_in_their_own_zone(

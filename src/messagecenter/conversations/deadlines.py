@@ -5,10 +5,11 @@ starts the wait and its deadline, in the same statement), the pages and the API.
 from datetime import datetime, time, timedelta, tzinfo
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import dateformat, timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.business_days import calendar
+from messagecenter.web import dates
 
 
 def seller_response_due(seller_id: int, asked_at: datetime) -> datetime:
@@ -25,10 +26,12 @@ def seller_response_due(seller_id: int, asked_at: datetime) -> datetime:
 
 def describe_due(due_at: datetime, zone: tzinfo | None = None) -> str:
     """A deadline as a person reads it, in their time zone (the current one by default):
-    "the end of Tue, Dec 8 (EST)" when it falls at midnight there, as calendar deadlines
-    do; else its date and time ("Wed, Dec 9, 6:00 AM CET")."""
+    "the end of Tue 8 Dec 2026 (EST)" when it falls at midnight there, as calendar
+    deadlines do; else its date and time as an e-mail writes one ("Wed 9 Dec 2026, 6:00 AM
+    CET"). The day and month in the order of every other date (web/dates.py): it read
+    "Tue, Dec 8" beside a message's "Wed 9 Dec 2026"."""
     local = timezone.localtime(due_at, zone)
     if local.time() == time(0):
         ended = local - timedelta(days=1)
-        return f"the end of {formats.date_format(ended, 'D, M j')} ({local:%Z})"
-    return formats.date_format(local, "D, M j, g:i A T")
+        return f"the end of {dateformat.format(ended, dates.WEEKDAY_DAY)} ({local:%Z})"
+    return dateformat.format(local, f"{dates.FULL} T")

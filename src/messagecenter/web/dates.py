@@ -26,6 +26,8 @@ TIME = "g:i A"
 FULL = "D j M Y, g:i A"
 DAY_THIS_YEAR = "j M"
 DAY = "j M Y"
+# A day with its weekday, without a time: a deadline at the end of that day.
+WEEKDAY_DAY = "D j M Y"
 
 
 def list_time(value: datetime | None, *, now: datetime | None = None) -> str:

@@ -79,7 +79,7 @@ def share_within_target(figures: ResponseFigures) -> str:
 
 @register.filter
 def due_words(value: datetime | None) -> str:
-    """A response deadline in the reader's time zone: "the end of Tue, Dec 8 (EST)", or
+    """A response deadline in the reader's time zone: "the end of Tue 8 Dec 2026 (EST)", or
     its date and time where the seller's midnight is another hour."""
     return describe_due(value) if value is not None else "—"
 
