@@ -107,6 +107,24 @@ def test_a_long_unbroken_subject_wraps_in_the_list_of_requests(
     )
 
 
+def test_a_new_api_token_shows_on_one_line_on_a_phone(
+    live_server: LiveServer, phone: Page, buyer: User
+) -> None:
+    """Shown once, to be copied: it broke at its hyphen into what looked like two pieces."""
+    sign_in(phone, live_server, "alice", factories.PASSWORD)
+    phone.goto(f"{live_server.url}/account/security/")
+    phone.get_by_label("New token for an app or device").fill("Alice's phone")
+    phone.get_by_role("button", name="Create API token").click()
+
+    secret = phone.get_by_test_id("new-token-secret")
+    expect(secret).to_contain_text("mc_")
+    line_height = secret.evaluate("element => parseFloat(getComputedStyle(element).lineHeight)")
+    assert box(secret)["height"] < 1.8 * line_height
+    assert phone.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_an_image_in_a_message_shows_as_a_thumbnail_that_opens_full_size(
     live_server: LiveServer,
