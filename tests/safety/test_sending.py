@@ -1,6 +1,8 @@
 """The safety check in the send path (docs/safety.md): what is stored with the message,
 what the recipient and the sender see, the e-mail copy, and holds."""
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -10,6 +12,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.conversations.send_checks import MessageHeld
 from messagecenter.marketplace.models import Product
+from messagecenter.safety import checks as safety_checks
 from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.models import HeldMessage
 from tests import factories
@@ -202,3 +205,23 @@ def test_the_benchmarks_switch_turns_the_check_off_and_says_so(
     assert [found.id for found in detector_off_warning()] == ["safety.W001"]
     settings.SAFETY_DETECTOR = "on"  # type: ignore[attr-defined]
     assert detector_off_warning() == []
+
+
+def test_a_message_is_checked_once_however_many_kinds_are_checked(
+    buyer: User, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims are checked too: the decision made before the send's transaction was made
+    once per checked kind, and the detector ran twice for every message."""
+    ran: list[str] = []
+    detector = safety_checks.check
+
+    def counted(body: str, *args: Any, **kwargs: Any) -> Any:
+        ran.append(body)
+        return detector(body, *args, **kwargs)
+
+    monkeypatch.setattr(safety_checks, "check", counted)
+    question = actions.ask_seller_about_product(buyer, product.pk, "Does it fit a 30 cm pot?")
+    actions.send_message(buyer, question.conversation_id, "And is the lid glass?")
+
+    assert len(safety_checks.CHECKED_KINDS) > 1
+    assert ran == ["Does it fit a 30 cm pot?", "And is the lid glass?"]

@@ -80,6 +80,9 @@ def register(
     *,
     kinds: Iterable[str],
 ) -> None:
+    """`kinds`: the kinds of conversation the check looks at. It decides alike for all of
+    them (they are all people writing to each other): a message's decision is made once,
+    whatever the kind its conversation turns out to be (Decisions)."""
     if check not in _checks:
         _checks.append(check)
         _checked_kinds.update(kinds)
@@ -174,12 +177,18 @@ class Decisions:
 
     def __init__(self, sender: User | None, body: str) -> None:
         self.body = body
-        self._by_kind = (
-            {} if sender is None else {kind: decide(sender, kind, body) for kind in _checked_kinds}
+        # Once for every checked kind (register: the checks decide alike for them), not once
+        # per kind: with claims checked too, the detector ran twice for each message.
+        self._decision = (
+            decide(sender, min(_checked_kinds), body)
+            if sender is not None and _checked_kinds
+            else None
         )
 
     def for_kind(self, kind: str) -> SendDecision:
-        return self._by_kind.get(kind) or SendDecision(self.body)
+        if self._decision is not None and kind in _checked_kinds:
+            return self._decision
+        return SendDecision(self.body)
 
 
 def record_held(
