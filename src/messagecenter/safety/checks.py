@@ -50,20 +50,16 @@ def words_an_official_message_quotes(person: User, text: str) -> str:
     what would be warned about or held is refused with the reasons (nothing changes; the
     person writes it again), contact details are masked, and every link is written so that
     neither the page nor a mail client makes it clickable (hxxps://host[.]example)."""
-    if settings.SAFETY_DETECTOR != "off" and person.role in (Role.BUYER, Role.SELLER):
-        role: SenderRole = "seller" if person.role == Role.SELLER else "buyer"
-        verdict = check(text, Sender(person.public_name, role), vocabulary_cache.current())
-        if verdict.level != "ok":
-            reasons = " ".join(reason.text for reason in verdict.reasons)
-            raise InvalidInput(
-                f"This text is quoted to the buyer in a message from the marketplace, so it "
-                f"must pass our safety checks, and it did not: {reasons} Write it again "
-                "without that.",
-                code="text_refused",
-            )
-        if verdict.masked_body is not None:
-            text = verdict.masked_body
-    return defang(text)
+    decision = check_before_sending(person, Kind.BUYER_SELLER, text)
+    if decision.verdict != "ok":
+        reasons = " ".join(reason["text"] for reason in decision.reasons)
+        raise InvalidInput(
+            "This text is quoted to the buyer in a message from the marketplace, so it must "
+            f"pass our safety checks, and it did not: {reasons} Write it again without that.",
+            code="text_refused",
+        )
+    # The masked text when contact details were found.
+    return defang(decision.body)
 
 
 def refuse_if_held(person: User, kind: str, text: str) -> None:

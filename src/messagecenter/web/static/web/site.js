@@ -8,11 +8,10 @@
 // A list's rows to tick: conversations, and notices and promotions (broadcasts). Counting
 // only conversations left a phone, where the bulk bar shows only with a selection, unable
 // to act on a notice alone, and "Select all" leaving the notices out.
-const ROW_BOXES = [
-  'input[type="checkbox"][name="conversation_ids"]',
-  'input[type="checkbox"][name="broadcast_ids"]',
-].join(", ");
 const ROW_BOX_NAMES = new Set(["conversation_ids", "broadcast_ids"]);
+const ROW_BOXES = [...ROW_BOX_NAMES]
+  .map((name) => `input[type="checkbox"][name="${name}"]`)
+  .join(", ");
 
 // "Select all", the count of selected rows and the bulk bar of one list form; again after
 // a live page swaps the list in.
