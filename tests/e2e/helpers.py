@@ -70,6 +70,17 @@ HOLD_STREAMS = """(() => {
   };
 })();"""
 
+
+def wait_for_held_streams(page: Page, count: int) -> None:
+    """Until the page has opened `count` streams, held by HOLD_STREAMS.
+
+    The condition is a function, not an expression: Playwright evaluates an expression
+    string with eval() on every poll after the first, which the pages' Content-Security-Policy
+    (script-src 'self') refuses, so a wait that was not already true at its first poll failed
+    (a slow machine); a function is compiled once, under DevTools, and then only called."""
+    page.wait_for_function("count => window.heldStreams() === count", arg=count)
+
+
 # The two sizes every page must work at: the names of the fixtures in conftest.py.
 VIEWPORTS = ["page", "phone"]
 

@@ -20,7 +20,13 @@ from messagecenter.support import actions
 from messagecenter.support.models import Case, CaseStatus
 from tests import factories
 from tests.delivery.smtp import Handler, SmtpServer
-from tests.e2e.helpers import HOLD_STREAMS, LIVE_MS, following_its_stream, sign_in
+from tests.e2e.helpers import (
+    HOLD_STREAMS,
+    LIVE_MS,
+    following_its_stream,
+    sign_in,
+    wait_for_held_streams,
+)
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
 
@@ -295,7 +301,7 @@ def test_the_queue_page_catches_up_on_what_changed_while_its_stream_was_not_open
     sign_in(agent, streaming_server, "priya", PASSWORD)  # type: ignore[arg-type]
     unassigned = agent.get_by_test_id("queue-count-unassigned")
     expect(unassigned).to_have_text("0")
-    agent.wait_for_function("window.heldStreams() === 1")
+    wait_for_held_streams(agent, 1)
     agent.evaluate("window.stillTheSamePage = true")
 
     actions.open_request(

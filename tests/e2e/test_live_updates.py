@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     STREAM_PATH,
     following_its_stream,
     sign_in,
+    wait_for_held_streams,
 )
 from tests.factories import PASSWORD
 from tests.notifications.helpers import broadcast
@@ -211,7 +212,7 @@ def test_a_reply_that_lands_while_the_page_loads_shows_without_a_reload(
         page.goto(f"{streaming_server.url}/message-center/")
         shown, _ = in_list(page)
     expect(shown).to_be_visible()
-    page.wait_for_function("window.heldStreams() === 1")
+    wait_for_held_streams(page, 1)
     mark_no_reload(page)
 
     seller_replies(streaming_server, seller_token, conversation_id, REPLY)
