@@ -13,6 +13,8 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Model, Q, QuerySet
 from django.db.models.signals import post_init
 from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+from psycopg import _queries as psycopg_queries
 from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
@@ -22,7 +24,7 @@ from messagecenter.conversations.queries import LIST_ROW_RELATIONS
 from messagecenter.delivery.models import Category, Email, EmailKind
 from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Product
-from messagecenter.realtime.models import UserEvent
+from messagecenter.realtime.models import EventKind, UserEvent
 from messagecenter.rows import (
     _KEPT,
     INSERT_MAX_ROWS,
@@ -39,6 +41,7 @@ from messagecenter.rows import (
 )
 from messagecenter.search.models import MailboxMessage
 from tests import factories
+from tests.databases import on_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -656,6 +659,73 @@ def test_statements_run_through_one_kept_cursor_and_are_still_logged_when_querie
         )
     assert "INSERT" in captured.captured_queries[1]["sql"]
     assert statement_cursor() is first
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="psycopg's parsing of statements")
+def test_postgresql_runs_the_statements_numbered_unparsed_and_as_when_they_are_logged(
+    buyer: User, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg parses a `%s` statement again on every call once it has over 50 parameters
+    (a batch's INSERT or UPDATE of many rows): the compiled statements reach it numbered
+    ($1…) through a cursor of raw queries, which it does not parse. Unlogged and logged
+    (as Django compiled them, with `%s`) they store and give the same."""
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it 100% cotton?")
+    parsed: list[bytes] = []
+    for name in ("_query2pg", "_query2pg_nocache"):
+        real = getattr(psycopg_queries, name)
+
+        def counted(query: bytes, encoding: str, real: Any = real) -> Any:
+            parsed.append(query)
+            return real(query, encoding)
+
+        monkeypatch.setattr(psycopg_queries, name, counted)
+    columns = ("user_id", "sequence", "kind", "payload", "created_at")
+    by_body = CompiledQuery(
+        lambda conversation_id: Message.objects.annotate(parity=F("id") % 2).filter(
+            conversation_id=conversation_id, body__contains="100%"
+        )
+    )
+
+    def run(start: int) -> tuple[Any, ...]:
+        # 12 rows of 5 columns: 60 parameters.
+        rows = [
+            (buyer.pk, start + n, EventKind.MESSAGE_CREATED, {"n": f"{n}%"}, _MOMENT)
+            for n in range(12)
+        ]
+        insert_rows(UserEvent, columns, rows)
+        ids = list(
+            UserEvent.objects.filter(user=buyer, sequence__gte=start).values_list("pk", flat=True)
+        )
+        changed = update_rows(
+            UserEvent, ("kind",), [(pk, EventKind.CONVERSATION_READ) for pk in ids]
+        )
+        [found] = by_body(first.conversation_id)
+        stored = list(
+            UserEvent.objects.filter(pk__in=ids)
+            .order_by("sequence")
+            .values_list("sequence", "kind", "payload", "created_at")
+        )
+        return (
+            changed,
+            found.body,
+            found.created_at,
+            getattr(found, "parity"),  # noqa: B009
+            [(sequence - start, *rest) for sequence, *rest in stored],
+        )
+
+    unlogged = run(1000)
+    assert not [
+        query for query in parsed if query.startswith((b"INSERT", b"UPDATE")) or b"parity" in query
+    ]
+    with CaptureQueriesContext(connection) as logged_queries:
+        logged = run(2000)
+
+    assert unlogged == logged
+    assert unlogged[:4] == (12, "Is it 100% cotton?", first.created_at, first.pk % 2)
+    assert unlogged[4][3] == (3, EventKind.CONVERSATION_READ, {"n": "3%"}, _MOMENT)
+    shown = " ".join(query["sql"] for query in logged_queries)
+    assert 'INSERT INTO "realtime_userevent"' in shown
+    assert "$1" not in shown
 
 
 def test_the_kept_cursor_is_kept_on_this_threads_connection_not_on_the_shared_proxy() -> None:

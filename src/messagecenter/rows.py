@@ -129,7 +129,8 @@ _POSITIONAL = re.compile(r"(?<!%)%s")
 
 
 # Where a connection keeps its statements' cursor: (the DB-API connection it belongs to,
-# its DB-API cursor, Django's plain wrapper of it).
+# its DB-API cursor, Django's plain wrapper of it, and on PostgreSQL, once needed, Django's
+# plain wrapper of a cursor of psycopg's raw queries: _numbered_cursor).
 _KEPT = "_messagecenter_statement_cursor"
 
 
@@ -164,12 +165,32 @@ def statement_cursor(connection: Any = None) -> Any:
     if kept is None or kept[0] is not connection.connection or kept[0] is None:
         # Opens the connection if needed, and with it forgets what was kept.
         raw = connection.cursor().cursor
-        kept = (connection.connection, raw, connection.make_cursor(raw))
+        kept = (connection.connection, raw, connection.make_cursor(raw), None)
         connection.__dict__[_KEPT] = kept
     connection.validate_thread_sharing()
     if connection.queries_logged:
         return connection.make_debug_cursor(kept[1])
     return kept[2]
+
+
+def _numbered_cursor(connection: Any) -> Any:
+    """The kept cursor's sibling for `$n` statements (_Statement), after statement_cursor
+    has made its checks: a `psycopg.RawCursor` set up as Django sets up its own cursors
+    (the connection's time zone for the times it reads), in Django's wrapper, so errors are
+    Django's. Kept and forgotten with the statements' cursor."""
+    kept = connection.__dict__[_KEPT]
+    if kept[3] is None:
+        import psycopg
+        from django.db.backends.postgresql.psycopg_any import register_tzloader
+        from psycopg.pq import Format
+
+        raw = psycopg.RawCursor(kept[0])
+        timestamptz = psycopg.adapters.types["timestamptz"].oid
+        if connection.timezone != kept[0].adapters.get_loader(timestamptz, Format.TEXT).timezone:
+            register_tzloader(connection.timezone, raw)
+        kept = (*kept[:3], connection.make_cursor(raw))
+        connection.__dict__[_KEPT] = kept
+    return kept[3]
 
 
 def _forget_statement_cursor(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -206,25 +227,48 @@ def _converted(
 
 
 class _Statement:
-    """SQL run many times with new values. On SQLite with named parameters: with
-    positional ones Django's cursor turns each `%s` into `?` with a regular expression on
-    every call — for the token's 1.4 KB statement ≈ 40 µs, as long as the database takes
-    to answer; named ones it fills in with `%` formatting, in C."""
+    """SQL run many times with new values, its placeholders turned once into the form the
+    driver takes without parsing them again on every call:
+    - SQLite: named parameters. With positional ones Django's cursor turns each `%s` into
+      `?` with a regular expression on every call — for the token's 1.4 KB statement
+      ≈ 40 µs, as long as the database takes to answer; named ones it fills in with `%`
+      formatting, in C.
+    - PostgreSQL: `$1, $2…`, run through a cursor of psycopg's raw queries. psycopg parses
+      a `%s` statement with a regular expression and keeps the result only for statements
+      of at most 50 parameters and 4 KB: a batch's multi-row INSERTs and UPDATEs were
+      parsed again on every call, 8 % of the servers' time while sending
+      (docs/benchmarks.md, "Sends: statements parsed once").
+    While queries are logged (DEBUG, CaptureQueriesContext, django_assert_num_queries) a
+    statement runs as Django compiled it, through the debug wrapper (which can show only
+    `%s` statements): the same statement, counted and shown as before."""
 
     def __init__(self, connection: Any, sql: str, count: int) -> None:
-        self.sql, self.names = sql, None
+        self.sql, self.names, self.numbered = sql, None, None
         if connection.vendor == "sqlite":
             numbers = itertools.count()
             self.sql = _POSITIONAL.sub(lambda _: f"%(p{next(numbers)})s", sql)
             if next(numbers) != count:
                 raise ValueError(f"Not one placeholder per parameter: {sql}")
             self.names = [f"p{number}" for number in range(count)]
+        elif connection.vendor == "postgresql":
+            numbers = itertools.count(1)
+            numbered = _POSITIONAL.sub(lambda _: f"${next(numbers)}", sql)
+            if next(numbers) != count + 1:
+                raise ValueError(f"Not one placeholder per parameter: {sql}")
+            self.numbered = numbered.replace("%%", "%")
 
-    def execute(self, cursor: Any, parameters: Sequence[Any]) -> None:
-        if self.names is None:
-            cursor.execute(self.sql, parameters)
-        else:
+    def execute(self, connection: Any, parameters: Sequence[Any]) -> Any:
+        """Runs the statement on `connection` (this thread's); returns the cursor to fetch
+        its rows from before another statement runs."""
+        cursor = statement_cursor(connection)
+        if self.names is not None:
             cursor.execute(self.sql, dict(zip(self.names, parameters, strict=True)))
+        elif self.numbered is not None and not connection.queries_logged:
+            cursor = _numbered_cursor(connection)
+            cursor.execute(self.numbered, parameters)
+        else:
+            cursor.execute(self.sql, parameters)
+        return cursor
 
 
 class _Plan[M: Model]:
@@ -262,8 +306,7 @@ class _Plan[M: Model]:
 
     def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[M]:
         parameters = _filled(connection, self.parameters, self.slots, values)
-        cursor = statement_cursor(connection)
-        self.statement.execute(cursor, parameters)
+        cursor = self.statement.execute(connection, parameters)
         rows = cursor.fetchall()
         objects = []
         for fetched in rows:
@@ -499,8 +542,7 @@ class _RowsPlan:
 
     def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[tuple[Any, ...]]:
         parameters = _filled(connection, self.parameters, self.slots, values)
-        cursor = statement_cursor(connection)
-        self.statement.execute(cursor, parameters)
+        cursor = self.statement.execute(connection, parameters)
         fetched = cursor.fetchall()
         columns = self.columns
         if not self.converters:
@@ -530,8 +572,7 @@ class CompiledUpdate:
             self._plans, self._lock, key, lambda: self._compile(values, shape)
         )
         parameters = _filled(connection, compiled, slots, values)
-        cursor = statement_cursor(connection)
-        statement.execute(cursor, parameters)
+        cursor = statement.execute(connection, parameters)
         return int(cursor.rowcount)
 
     def _compile(
@@ -576,8 +617,7 @@ def insert_objects[M: Model](
         for instance in objects
         for field in fields
     ]
-    cursor = statement_cursor(connection)
-    statement.execute(cursor, parameters)
+    cursor = statement.execute(connection, parameters)
     if returning is not None:
         for instance, row in zip(objects, cursor.fetchall(), strict=True):
             setattr(instance, returning.attname, row[0])
@@ -673,8 +713,7 @@ def insert_rows(
                 append(row[position])
             else:
                 append(prepare(ops, row[position]))
-    cursor = statement_cursor(connection)
-    statement.execute(cursor, parameters)
+    cursor = statement.execute(connection, parameters)
     if returning is None:
         return None
     return [row[0] for row in cursor.fetchall()]
@@ -710,8 +749,7 @@ def update_rows(
     for row in rows:
         for value, prepare in zip(row, recipe, strict=True):
             append(value if prepare is None else prepare(ops, value))
-    cursor = statement_cursor(connection)
-    statement.execute(cursor, parameters)
+    cursor = statement.execute(connection, parameters)
     return int(cursor.rowcount)
 
 
