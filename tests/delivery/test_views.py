@@ -273,6 +273,9 @@ SPELLINGS = {
     "in quotes": lambda reference: f"\u201c{reference}\u201d",
     "with the footer's words": lambda reference: f"Reference {reference}.",
     "with Ref.": lambda reference: f"(Ref. {reference})",
+    "Ref. before its quotes": lambda reference: f"Ref. \u201c{reference}\u201d",
+    "Ref. glued to its quotes": lambda reference: f'Ref."{reference}"',
+    "Reference: before brackets": lambda reference: f"Reference: [{reference}]",
     "full-width": lambda reference: "\uff2d\uff23" + reference[2:],
 }
 

@@ -32,8 +32,9 @@ LEGACY_MESSAGE = "M"
 # check run together (where one ends is tried both ways: eight check characters, or four
 # for a legacy one).
 _COMPACT = re.compile(r"^MC([MBOP])([0-9A-Z]{5,21})$")
-# The footer's words before it ("Reference MC-….", "Ref. MC-…"), copied with it.
-_LABEL = re.compile(r"^REF(?:ERENCE)?[.:]?(?=MC)")
+# The footer's words before it ("Reference MC-….", "Ref. MC-…"), copied with it, and
+# any punctuation between them and the reference ('Ref. "MC-…"').
+_LABEL = re.compile(r"^REF(?:ERENCE)?[^0-9A-Z]*(?=MC)")
 _PUNCTUATION_AROUND = re.compile(r"^[^0-9A-Z]+|[^0-9A-Z]+$")
 _LONGEST_NUMBER = 13
 # The id and the check are in ALPHABET, which has no O, I or L: typed, they can only mean
