@@ -222,6 +222,53 @@ def test_links_and_contact_details_a_seller_writes_are_never_live_in_the_officia
     assert "[contact details removed]" in shown
 
 
+def test_a_buyers_note_is_checked_as_their_words_to_the_seller_are(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    """The seller reads the note beside the request (the order page, the API), where no
+    warning can go with it: contact details are masked and links defanged, and what the
+    check would warn about or hold is refused on the page and through the API."""
+    note = "Crushed in transit (https://www.ups.com/track says so). Call 415 555 0142."
+    started = start(buyer, order, note=note)
+
+    assert "hxxps://www[.]ups[.]com/track" in started.note
+    assert "415 555 0142" not in started.note
+    client.force_login(seller)
+    shown = client.get(f"/orders/{order.number}/").content.decode()
+    assert "hxxps://www[.]ups[.]com/track" in shown
+    assert "415 555 0142" not in shown
+
+    ReturnRequest.objects.all().delete()
+    client.force_login(buyer)
+    posted = client.post(
+        f"/orders/{order.number}/returns/",
+        {
+            "item": str(item_of(order).pk),
+            "quantity": "1",
+            "storefront_id": str(seller.storefront.pk),
+            "resolution": "refund",
+            "reason": "damaged",
+            "note": PHISHING_REASON,
+        },
+    )
+    refused = with_token(buyer).post(
+        f"/orders/{order.number}/returns",
+        {
+            "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
+            "resolution": "refund",
+            "reason": "damaged",
+            "note": PHISHING_REASON,
+        },
+    )
+
+    assert posted.status_code == 400
+    assert "Your note is shown to the seller, so it must pass our safety checks" in (
+        posted.content.decode()
+    )
+    assert error_of(refused) == (400, "text_refused")
+    assert ReturnRequest.objects.count() == 0
+
+
 def test_marking_received_refunds_what_was_paid_for_the_items_once(
     buyer: User, seller: User, order: Order
 ) -> None:

@@ -125,6 +125,8 @@ def request_return(
         raise InvalidInput(
             f"The note is at most {NOTE_MAX_CHARS} characters.", code="note_too_long"
         )
+    if note:
+        note = safety_checks.note_to_the_other_side(buyer, note)
     wanted = _clean_lines(lines)
     idempotency_key = clean_idempotency_key(idempotency_key)
     # Checked and stored before the transaction, as message attachments are.

@@ -50,12 +50,28 @@ def words_an_official_message_quotes(person: User, text: str) -> str:
     what would be warned about or held is refused with the reasons (nothing changes; the
     person writes it again), contact details are masked, and every link is written so that
     neither the page nor a mail client makes it clickable (hxxps://host[.]example)."""
+    return _checked_strictly(
+        person, text, "This text is quoted to the buyer in a message from the marketplace"
+    )
+
+
+def note_to_the_other_side(person: User, text: str) -> str:
+    """A buyer's note with a return request, which the seller reads beside the request (the
+    order page, the API), not in a message: no warning can go with it, as one goes with a
+    message the check warns about, so it is checked as words_an_official_message_quotes
+    checks — what would be warned about or held is refused, contact details masked, links
+    defanged. Without it the note was the one way to hand the seller a phone number or a
+    payment link that every message between them masks."""
+    return _checked_strictly(person, text, "Your note is shown to the seller")
+
+
+def _checked_strictly(person: User, text: str, shown: str) -> str:
     decision = check_before_sending(person, Kind.BUYER_SELLER, text)
     if decision.verdict != "ok":
         reasons = " ".join(reason["text"] for reason in decision.reasons)
         raise InvalidInput(
-            "This text is quoted to the buyer in a message from the marketplace, so it must "
-            f"pass our safety checks, and it did not: {reasons} Write it again without that.",
+            f"{shown}, so it must pass our safety checks, and it did not: {reasons} "
+            "Write it again without that.",
             code="text_refused",
         )
     # The masked text when contact details were found.
