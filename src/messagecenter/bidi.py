@@ -7,7 +7,8 @@ Unicode bidirectional algorithm orders it from its letters — so the embeddings
 and isolates are removed from everything shown: every HTML page (BidiControlsMiddleware)
 and every e-mail (delivery/rendering.py). The stored text keeps what was sent, and the
 JSON API returns it as stored (docs/api.md): an app shows it through `neutralise` or its
-own equal.
+own equal. What takes the controls' place is markup: the templates give each message,
+subject, name, preview and snippet its own direction (dir="auto", <bdi>).
 """
 
 import re

@@ -126,7 +126,7 @@ def test_the_response_needed_tab_lists_waits_longest_first_and_highlights_overdu
     assert '<h1 id="list-title">Response needed</h1>' in text
     assert '<a href="/message-center/?view=response-needed" aria-current="page">' in text
     subjects = ["Question about Grinder", "Question about Kettle", "Question about Tamper"]
-    positions = [text.index(f"{subject}\n") for subject in subjects]
+    positions = [text.index(f"<bdi>{subject}</bdi>") for subject in subjects]
     assert positions == sorted(positions)
     assert "Question about Scale" not in text
     assert text.count('name="conversation_ids"') == 3

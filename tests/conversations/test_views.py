@@ -238,8 +238,8 @@ def test_a_buyer_sees_the_seller_and_the_marketplace_as_who_they_talk_to(
 
     assert '<span class="conversation__from">Acme Kitchen</span>' in text
     assert '<span class="conversation__from">Marketplace</span>' in text
-    assert "Acme Kitchen: Yes, a steel tamper is included." in text
-    assert "Marketplace: On its way." in text
+    assert "<bdi>Acme Kitchen</bdi>: <bdi>Yes, a steel tamper is included.</bdi>" in text
+    assert "<bdi>Marketplace</bdi>: <bdi>On its way.</bdi>" in text
     # The footer explains the badge once; the marketplace's own message carries it.
     assert text.count('<span class="badge badge--official">Official</span>') == 2
 
@@ -279,7 +279,10 @@ def test_a_marketplace_notice_to_a_buyer_and_seller_lends_the_seller_no_badge(
     text = page_text(signed_in(client, buyer).get(MESSAGE_CENTER))
 
     assert re.search(SHOP_WITHOUT_BADGE, text)
-    assert f"Marketplace {OFFICIAL_BADGE}: No answer yet from Acme Kitchen." in text
+    assert (
+        f"<bdi>Marketplace</bdi> {OFFICIAL_BADGE}: <bdi>No answer yet from Acme Kitchen.</bdi>"
+        in text
+    )
     # The footer's explanation, and the preview's.
     assert text.count(OFFICIAL_BADGE) == 2
 
@@ -298,7 +301,9 @@ def test_customer_service_in_a_claim_lends_the_seller_no_badge(
     text = page_text(signed_in(client, buyer).get(MESSAGE_CENTER))
 
     assert re.search(SHOP_WITHOUT_BADGE, text)
-    assert f"Customer Service {OFFICIAL_BADGE}: We are looking into it." in text
+    assert (
+        f"<bdi>Customer Service</bdi> {OFFICIAL_BADGE}: <bdi>We are looking into it.</bdi>" in text
+    )
     assert text.count(OFFICIAL_BADGE) == 2
 
 
@@ -339,7 +344,7 @@ def test_a_seller_sees_the_buyer_as_who_they_talk_to(
     text = page_text(signed_in(client, seller).get(MESSAGE_CENTER))
 
     assert '<span class="conversation__from">Alice Buyer</span>' in text
-    assert "Alice Buyer: Does it come with a tamper?" in text
+    assert "<bdi>Alice Buyer</bdi>: <bdi>Does it come with a tamper?</bdi>" in text
     assert text.count('<span class="badge badge--official">Official</span>') == 1
 
 

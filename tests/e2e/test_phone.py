@@ -107,6 +107,29 @@ def test_a_long_unbroken_subject_wraps_in_the_list_of_requests(
     )
 
 
+def test_a_message_in_arabic_reads_right_to_left_and_its_order_number_stays_whole(
+    live_server: LiveServer, phone: Page, buyer: User, product: Product
+) -> None:
+    """Each message, subject and preview takes the direction of its own first letters
+    (dir="auto", <bdi>): laid out left to right, an Arabic question put its order number's
+    groups in the wrong order ("-6624019-113") and its "؟" on the wrong side."""
+    body = "هل وصل الطرد؟ رقم الطلب 113-6624019-7781204!"
+    first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    actions.send_message(buyer, first.conversation_id, body)
+    sign_in(phone, live_server, "alice", factories.PASSWORD)
+
+    phone.goto(f"{live_server.url}/message-center/conversations/{first.conversation_id}/")
+    arabic = phone.locator(".message__body", has_text="رقم الطلب")
+    english = phone.locator(".message__body", has_text="Is it new?")
+
+    expect(arabic).to_be_visible()
+    assert arabic.evaluate("element => getComputedStyle(element).direction") == "rtl"
+    assert english.evaluate("element => getComputedStyle(element).direction") == "ltr"
+    phone.goto(f"{live_server.url}/message-center/")
+    preview = phone.locator(".conversation__preview bdi", has_text="رقم الطلب")
+    assert preview.evaluate("element => getComputedStyle(element).direction") == "rtl"
+
+
 def test_a_new_api_token_shows_on_one_line_on_a_phone(
     live_server: LiveServer, phone: Page, buyer: User
 ) -> None:
