@@ -49,7 +49,11 @@ def _storable(value: str) -> str:
 
 # Every string a person sends: PostgreSQL cannot store NUL, and neither database a lone
 # surrogate, so they are refused as input (422) instead of failing in the database.
-Text = Annotated[str, pydantic.AfterValidator(_storable)]
+STORABLE = pydantic.AfterValidator(_storable)
+Text = Annotated[str, STORABLE]
+# Text with a length limit is written Annotated[str, Field(max_length=…), STORABLE]: the
+# limit on the string itself, before the check. Put after it (Annotated[Text, Field(…)]),
+# pydantic counts the limit as a sequence's: "Value should have at most 2000 items".
 
 
 def _moment_in_range[T: (datetime, date)](value: T) -> T:

@@ -263,7 +263,7 @@ def test_an_event_time_out_of_range_is_422_and_creates_nothing(
         ),
         (
             {**event("order.problem", {"order_number": "1", "description": "x"}), "id": "e" * 101},
-            [("id", "too_long")],
+            [("id", "string_too_long")],
         ),
         (
             {
@@ -300,7 +300,7 @@ def test_an_event_time_out_of_range_is_422_and_creates_nothing(
         ),
         (
             event("order.problem", {"order_number": "1", "description": "  \n "}),
-            [("data.description", "too_short")],
+            [("data.description", "string_too_short")],
         ),
     ],
 )

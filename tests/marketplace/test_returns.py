@@ -269,6 +269,28 @@ def test_a_buyers_note_is_checked_as_their_words_to_the_seller_are(
     assert ReturnRequest.objects.count() == 0
 
 
+def test_a_note_over_its_limit_is_refused_in_characters(buyer: User, order: Order) -> None:
+    """The limit is on the text, so the answer counts characters (it said "at most 2000
+    items after validation" when the limit came after the text's own check)."""
+    refused = with_token(buyer).post(
+        f"/orders/{order.number}/returns",
+        {
+            "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
+            "resolution": "refund",
+            "reason": "damaged",
+            "note": "x" * (return_actions.NOTE_MAX_CHARS + 1),
+        },
+    )
+
+    assert error_of(refused)[0] == 422
+    [field] = refused.json()["error"]["fields"]
+    assert (field["field"], field["message"]) == (
+        "note",
+        f"String should have at most {return_actions.NOTE_MAX_CHARS} characters",
+    )
+    assert ReturnRequest.objects.count() == 0
+
+
 def test_marking_received_refunds_what_was_paid_for_the_items_once(
     buyer: User, seller: User, order: Order
 ) -> None:

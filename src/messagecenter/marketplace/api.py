@@ -16,6 +16,7 @@ from ninja.errors import ValidationError
 from pydantic import Field
 
 from messagecenter.api_support import (
+    STORABLE,
     ApiRequest,
     Id,
     IdempotencyKey,
@@ -375,7 +376,7 @@ class ReturnIn(Schema):
     items: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=100)]
     resolution: ReturnResolution
     reason: ReturnReason
-    note: Annotated[Text, Field(max_length=return_actions.NOTE_MAX_CHARS)] = ""
+    note: Annotated[str, Field(max_length=return_actions.NOTE_MAX_CHARS), STORABLE] = ""
 
 
 class ReturnLineOut(Schema):
@@ -564,9 +565,11 @@ def get_return(request: ApiRequest, return_id: Id) -> ReturnDetailOut:
 class ReturnDecisionIn(Schema):
     decision: Literal["approve", "decline"]
     # Required to decline: the buyer reads it.
-    reason: Annotated[Text, Field(max_length=return_actions.DECLINE_REASON_MAX_CHARS)] = ""
+    reason: Annotated[str, Field(max_length=return_actions.DECLINE_REASON_MAX_CHARS), STORABLE] = ""
     # Optional when approving: otherwise the marketplace's own (RETURNS_INSTRUCTIONS).
-    instructions: Annotated[Text, Field(max_length=return_actions.INSTRUCTIONS_MAX_CHARS)] = ""
+    instructions: Annotated[
+        str, Field(max_length=return_actions.INSTRUCTIONS_MAX_CHARS), STORABLE
+    ] = ""
 
 
 @router.post(

@@ -18,7 +18,7 @@ from django.conf import settings
 from ninja.errors import ValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from messagecenter.api_support import Day, Moment, Text
+from messagecenter.api_support import STORABLE, Day, Moment
 from messagecenter.errors import MessageCenterError
 
 SIGNATURE_HEADER = "Marketplace-Signature"
@@ -120,17 +120,17 @@ def _parse_header(header: str) -> tuple[int, list[str]]:
 # --- what the events carry -----------------------------------------------------------------
 
 
-OrderNumber = Annotated[Text, Field(min_length=1, max_length=32)]
-Sku = Annotated[Text, Field(min_length=1, max_length=32)]
-Username = Annotated[Text, Field(min_length=1, max_length=150)]
-Reference = Annotated[Text, Field(min_length=1, max_length=100)]
-Carrier = Annotated[Text, Field(min_length=1, max_length=60)]
-TrackingNumber = Annotated[Text, Field(min_length=1, max_length=60)]
-Reason = Annotated[Text, Field(min_length=1, max_length=200)]
-Subject = Annotated[Text, Field(min_length=1, max_length=200)]
-Description = Annotated[Text, Field(min_length=1, max_length=2000)]
+OrderNumber = Annotated[str, Field(min_length=1, max_length=32), STORABLE]
+Sku = Annotated[str, Field(min_length=1, max_length=32), STORABLE]
+Username = Annotated[str, Field(min_length=1, max_length=150), STORABLE]
+Reference = Annotated[str, Field(min_length=1, max_length=100), STORABLE]
+Carrier = Annotated[str, Field(min_length=1, max_length=60), STORABLE]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=60), STORABLE]
+Reason = Annotated[str, Field(min_length=1, max_length=200), STORABLE]
+Subject = Annotated[str, Field(min_length=1, max_length=200), STORABLE]
+Description = Annotated[str, Field(min_length=1, max_length=2000), STORABLE]
 # Leaves room in a message (MESSAGE_BODY_MAX_CHARS) for the line with the event's time.
-NoticeBody = Annotated[Text, Field(min_length=1, max_length=8000)]
+NoticeBody = Annotated[str, Field(min_length=1, max_length=8000), STORABLE]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 # PositiveIntegerField's range on every database.
 Cents = Annotated[int, Field(ge=1, le=2_147_483_647)]
