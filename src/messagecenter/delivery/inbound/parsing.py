@@ -139,12 +139,11 @@ def read_content(message: Message) -> Content:
                         filename or _default_filename(content_type), payload, content_type
                     )
                 )
-    if text_part is not None:
-        text = decode_text(text_part)
-    elif html_part is not None:
+    text = decode_text(text_part) if text_part is not None else ""
+    if not text.strip() and html_part is not None:
+        # No plain part, or an empty one beside the HTML that holds the reply (some mail
+        # apps and web forms send the alternative empty): the HTML is the reply.
         text = html_to_text(decode_text(html_part))
-    else:
-        text = ""
     text = _CONTROL.sub("", _LINE_BREAKS.sub("\n", text)).strip()
     return Content(text=text, new_text=new_text(text), attachments=attachments)
 
