@@ -132,6 +132,27 @@ def test_a_product_that_does_not_exist_is_not_found(client: Client, buyer: User)
     assert signed_in(client, buyer).get("/products/NO-SUCH-SKU/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [
+        (OrderStatus.PLACED, "Not shipped yet."),
+        (OrderStatus.DELIVERED, "No tracking details were shared for this order."),
+        (OrderStatus.OUT_FOR_DELIVERY, "No tracking details were shared for this order."),
+        (OrderStatus.CANCELLED, "Nothing was shipped."),
+    ],
+)
+def test_an_order_without_a_shipment_on_record_never_says_not_shipped_once_it_was(
+    client: Client, buyer: User, product: Product, status: str, shown: str
+) -> None:
+    """A delivered order whose events brought no shipment said "Delivered" beside "Not
+    shipped yet"."""
+    order = factories.order_with_item(buyer, product, status=status)
+
+    page = page_text(signed_in(client, buyer).get(order_url(order)))
+
+    assert f'<p class="muted" data-testid="no-shipments">{shown}</p>' in page
+
+
 def test_asking_a_question_opens_the_conversation_with_the_seller(
     client: Client, buyer: User, seller: User, product: Product
 ) -> None:
