@@ -195,6 +195,32 @@ def test_the_seller_sees_the_deadline_on_the_page_and_in_response_needed(
     assert "Deadline passed" in listed
 
 
+def test_the_seller_is_told_once_the_buyer_asked_for_help_and_not_before(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    """Their page said the buyer "can now ask customer service to step in" after the buyer
+    had. The request stays the buyer's: its number and the way to it are not shown."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    url = f"/message-center/conversations/{question.conversation_id}/"
+    client.force_login(seller)
+
+    before = client.get(url).content.decode()
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    after = client.get(url).content.decode()
+    actions.set_case_status(factories.agent_in_team(), case.pk, CaseStatus.SOLVED)
+    solved = client.get(url).content.decode()
+
+    assert "the buyer can now ask customer service to step in" in before
+    assert "The buyer asked customer service to step in" not in before
+    assert "The buyer asked customer service to step in" in after
+    assert "An agent reads this conversation and may write to you here." in after
+    assert "the buyer can now ask" not in after
+    assert case.number not in after
+    assert f"/message-center/conversations/{case.conversation_id}/" not in after
+    assert "The buyer asked customer service to step in" not in solved
+
+
 @pytest.mark.parametrize("days", [2, 3])
 def test_the_pages_that_say_when_to_ask_for_help_say_the_rules_number_of_days(
     buyer: User, seller: User, settings: Settings, days: int

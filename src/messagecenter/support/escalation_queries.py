@@ -24,6 +24,19 @@ def open_escalation(user: User, conversation_id: int) -> Case | None:
     )
 
 
+def open_escalation_about(conversation_id: int) -> Case | None:
+    """Any open (or pending) request about a buyer–seller conversation: what its seller is
+    told (the request itself, and its number, stay the buyer's)."""
+    return unique_row(
+        Case.objects.filter(
+            kind=CaseKind.REQUEST,
+            about_conversation_id=conversation_id,
+            status__in=ACTIVE,
+            merged_into__isnull=True,
+        ).order_by("-id")
+    )
+
+
 def claim_rates(seller: User, now: datetime, windows_days: tuple[int, ...]) -> list[SellerRate]:
     """Per period: guarantee claims about orders with the seller's items, of the seller's
     orders placed in it (claims counted by when they were filed). Two queries."""

@@ -96,7 +96,18 @@ SUPPORT_MAILBOX = mailboxes.Mailbox(
 
 def escalation_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     """On a buyer–seller conversation: the buyer's open request about it, if any
-    ("CS-12 · Customer service is helping", with the way to the request)."""
+    ("CS-12 · Customer service is helping", with the way to the request). Its seller is
+    told that the buyer asked, without the request's number or a way to it (the buyer's):
+    their page said the buyer "can now ask" after they had."""
+    if user.is_seller:
+        if escalation_queries.open_escalation_about(conversation_id) is None:
+            return None
+        return hooks.StatusLine(
+            label="The buyer asked customer service to step in",
+            reference="",
+            detail="An agent reads this conversation and may write to you here.",
+            state="escalated",
+        )
     if not user.is_buyer:
         return None
     case = escalation_queries.open_escalation(user, conversation_id)
