@@ -3,6 +3,7 @@ long, and that every model of the project was decided on."""
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 from typing import Any
@@ -202,6 +203,21 @@ def test_the_page_shows_progress_and_then_the_download(buyer: User) -> None:
     assert download.status_code == 200
     assert download["Content-Type"] == "application/zip"
     assert "account.json" in unzip(b"".join(download.streaming_content))
+
+
+def test_the_page_says_how_to_close_the_account_and_the_link_starts_the_request(
+    buyer: User,
+) -> None:
+    """Erasure is an administrator's (docs/privacy.md): the person is told what it does and
+    how to ask, with the request's subject filled in."""
+    client = browser(buyer)
+
+    page = client.get("/account/data/").content.decode()
+    [link] = re.findall(r'href="(/message-center/customer-service/\?subject=[^"]+)"', page)
+    form = client.get(link).content.decode()
+
+    assert "To close your account and have what it holds erased, ask customer service" in page
+    assert 'value="Close my account and erase my data"' in form
 
 
 def test_only_its_owner_downloads_it(buyer: User, other_buyer: User) -> None:

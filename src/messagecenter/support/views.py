@@ -538,6 +538,9 @@ def contact_customer_service(request: AuthenticatedHttpRequest) -> HttpResponse:
             request,
             order_number=request.GET.get("order", ""),
             conversation_id=request.GET.get("conversation", ""),
+            # A link that knows what the request is about ("Your data": closing the
+            # account) fills in the subject; the person can still change it.
+            subject=request.GET.get("subject", "")[:200],
         )
     subject = request.POST.get("subject", "")
     body = request.POST.get("body", "")
