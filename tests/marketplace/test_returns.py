@@ -291,6 +291,29 @@ def test_a_note_over_its_limit_is_refused_in_characters(buyer: User, order: Orde
     assert ReturnRequest.objects.count() == 0
 
 
+def test_a_form_whose_items_and_quantities_do_not_pair_up_is_refused_for_that(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    """Each row of the page sends both fields; a form sent otherwise is told so, not that
+    "quantities are whole numbers"."""
+    client.force_login(buyer)
+
+    posted = client.post(
+        f"/orders/{order.number}/returns/",
+        {
+            "item": [str(item_of(order).pk), str(item_of(order).pk)],
+            "quantity": ["1"],
+            "storefront_id": str(seller.storefront.pk),
+            "resolution": "refund",
+            "reason": "damaged",
+        },
+    )
+
+    assert posted.status_code == 400
+    assert "The form&#x27;s items and quantities do not match" in posted.content.decode()
+    assert ReturnRequest.objects.count() == 0
+
+
 def test_marking_received_refunds_what_was_paid_for_the_items_once(
     buyer: User, seller: User, order: Order
 ) -> None:

@@ -319,7 +319,7 @@ def request_return(request: AuthenticatedHttpRequest, number: str) -> HttpRespon
     # Each returnable item's row sends its id ("item") and how many ("quantity").
     item_ids, quantities = request.POST.getlist("item"), request.POST.getlist("quantity")
     lines: list[return_actions.ReturnLine] = []
-    is_whole = len(item_ids) == len(quantities)
+    is_whole = True
     for item_id, quantity in zip(item_ids, quantities, strict=False):
         quantity = quantity.strip() or "0"
         if not (item_id.isdigit() and quantity.isdigit()):
@@ -327,6 +327,12 @@ def request_return(request: AuthenticatedHttpRequest, number: str) -> HttpRespon
             break
         lines.append(return_actions.ReturnLine(int(item_id), int(quantity)))
     try:
+        if len(item_ids) != len(quantities):
+            # Only a form not sent as the page wrote it (each row has both fields).
+            raise InvalidInput(
+                "The form's items and quantities do not match: reload the page and try again.",
+                code="malformed_request",
+            )
         if not is_whole:
             raise InvalidInput("Quantities are whole numbers.", code="invalid_quantity")
         return_actions.request_return(
