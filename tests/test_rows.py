@@ -17,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import _queries as psycopg_queries
 from pytest_django import DjangoAssertNumQueries
 
-from messagecenter import rows as rows_module
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Attachment, Conversation, Message, Participant
@@ -727,42 +726,6 @@ def test_postgresql_runs_the_statements_numbered_unparsed_and_as_when_they_are_l
     shown = " ".join(query["sql"] for query in logged_queries)
     assert 'INSERT INTO "realtime_userevent"' in shown
     assert "$1" not in shown
-
-
-@pytest.mark.skipif(not on_postgresql(), reason="PostgreSQL's UNNEST")
-def test_postgresql_writes_many_rows_with_one_statement_text_whatever_their_number(
-    buyer: User,
-) -> None:
-    """A batch's INSERT and UPDATE of rows take one array per column (UNNEST, as Django's
-    bulk_create on PostgreSQL): the same text for 2 rows as for 16, so psycopg prepares it
-    once per connection instead of once per number of rows; one row stays a plain VALUES."""
-    columns = ("user_id", "sequence", "kind", "payload", "created_at")
-
-    def texts(count: int) -> tuple[str, str]:
-        insert = rows_module._insert_plan(connection, UserEvent, count, False, False)[0]
-        update = rows_module._written_update(connection, UserEvent, ("kind",), (), count)[0]
-        return insert.sql, update.sql
-
-    assert texts(2) == texts(16)
-    assert "UNNEST" in texts(2)[0]
-    assert "UNNEST" not in texts(1)[0]
-    assert "UNNEST" not in texts(1)[1]
-
-    for count in (1, 2, 7):
-        made = [
-            (buyer.pk, 10 * count + n, EventKind.MESSAGE_CREATED, {"n": n} if n else None, _MOMENT)
-            for n in range(count)
-        ]
-        ids = insert_rows(UserEvent, columns, made)
-        assert ids is not None
-        assert len(ids) == count
-        update_rows(UserEvent, ("kind",), [(pk, EventKind.CONVERSATION_READ) for pk in ids])
-        stored = UserEvent.objects.filter(pk__in=ids).order_by("pk")
-        # RETURNING gives the ids in the rows' order.
-        assert [(event.sequence, event.kind, event.payload) for event in stored] == [
-            (10 * count + n, EventKind.CONVERSATION_READ, {"n": n} if n else None)
-            for n in range(count)
-        ]
 
 
 def test_the_kept_cursor_is_kept_on_this_threads_connection_not_on_the_shared_proxy() -> None:

@@ -242,10 +242,8 @@ class _Statement:
     statement runs as Django compiled it, through the debug wrapper (which can show only
     `%s` statements): the same statement, counted and shown as before."""
 
-    def __init__(self, connection: Any, sql: str, count: int, *, arrays: int = 0) -> None:
-        # arrays: the statement takes one array per column (PostgreSQL's UNNEST, _unnested)
-        # where its caller gives the values row after row: they are regrouped on each call.
-        self.sql, self.names, self.numbered, self.arrays = sql, None, None, arrays
+    def __init__(self, connection: Any, sql: str, count: int) -> None:
+        self.sql, self.names, self.numbered = sql, None, None
         if connection.vendor == "sqlite":
             numbers = itertools.count()
             self.sql = _POSITIONAL.sub(lambda _: f"%(p{next(numbers)})s", sql)
@@ -262,9 +260,6 @@ class _Statement:
     def execute(self, connection: Any, parameters: Sequence[Any]) -> Any:
         """Runs the statement on `connection` (this thread's); returns the cursor to fetch
         its rows from before another statement runs."""
-        if self.arrays:
-            columns = self.arrays
-            parameters = [parameters[column::columns] for column in range(columns)]
         cursor = statement_cursor(connection)
         if self.names is not None:
             cursor.execute(self.sql, dict(zip(self.names, parameters, strict=True)))
@@ -774,12 +769,7 @@ def _written_update(
         raise ValueError(f"Not the model's columns: {columns}, added {added}")
     fields = [meta.pk, *(by_attname[name] for name in columns)]
     table = quote(meta.db_table)
-    arrays = 0
-    if connection.vendor == "postgresql" and count > 1:
-        names = [quote(f"c{position}") for position in range(len(fields))]
-        source = f"({_unnested(connection, fields)}) AS v ({', '.join(names)})"
-        arrays = len(fields)
-    elif connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
         # Each value cast to its column's type: a VALUES list's columns have no type of
         # their own, and a NULL or a text in one would not be taken for a moment.
         names = [quote(f"c{position}") for position in range(len(fields))]
@@ -799,21 +789,7 @@ def _written_update(
     key = f"{table}.{quote(meta.pk.column)}"
     sql = f"UPDATE {table} SET {changes} FROM {source} WHERE {key} = v.{names[0]}"
     recipe = [_preparation(connection, field) for field in fields]
-    placeholders = len(fields) if arrays else count * len(fields)
-    return _Statement(connection, sql, placeholders, arrays=arrays), recipe
-
-
-def _unnested(connection: Any, fields: Sequence[Any]) -> str:
-    """PostgreSQL: the rows as one array per column, `SELECT * FROM UNNEST(…)`, as Django's
-    bulk_create writes them there (its postgresql compiler's InsertUnnest) — one text
-    whatever the number of rows, where `VALUES (…), (…)` has one per number: psycopg
-    prepares a statement once one connection has run its text five times, so with batches
-    of 2 to 16 rows about half ran unprepared, each parsed and planned again
-    (docs/benchmarks.md, "Sends: one statement text per batch"). Each array is cast to its
-    column's type without the type's parameters (varchar[], not varchar(100)[]), as Django
-    does."""
-    types = [field.db_type(connection).split("(")[0] for field in fields]
-    return "SELECT * FROM UNNEST(" + ", ".join(f"(%s)::{kind}[]" for kind in types) + ")"
+    return _Statement(connection, sql, count * len(fields)), recipe
 
 
 # What each of a model's inserted fields takes from a tuple: (its position in the tuple,
@@ -909,21 +885,15 @@ def _written_insert(
     fields = [field for field in meta.concrete_fields if with_ids or not field.db_returning]
     generated = [field for field in meta.concrete_fields if field.db_returning and not with_ids]
     columns = ", ".join(quote(field.column) for field in fields)
-    arrays = 0
-    if connection.vendor == "postgresql" and count > 1:
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {_unnested(connection, fields)}"
-        arrays = len(fields)
-    else:
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)}"
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)}"
     returning = None
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     elif generated:
         returning = generated[0]
         sql += f" RETURNING {quote(returning.column)}"
-    placeholders = len(fields) if arrays else count * len(fields)
-    return _Statement(connection, sql, placeholders, arrays=arrays), fields, returning
+    return _Statement(connection, sql, count * len(fields)), fields, returning
 
 
 def _slots(
