@@ -89,6 +89,30 @@ def start(buyer: User, order: Order, quantity: int = 1, **options: object) -> Re
     return started.return_request
 
 
+def return_form(order: Order, seller: User, **fields: object) -> dict[str, object]:
+    """The order page's return form for one unit of the order's item, changed by
+    `fields`."""
+    form: dict[str, object] = {
+        "item": str(item_of(order).pk),
+        "quantity": "1",
+        "storefront_id": str(seller.storefront.pk),
+        "resolution": "refund",
+        "reason": "damaged",
+    }
+    return {**form, **fields}
+
+
+def return_body(order: Order, **fields: object) -> dict[str, object]:
+    """POST /orders/{number}/returns for one unit of the order's item, changed by
+    `fields`."""
+    body: dict[str, object] = {
+        "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
+        "resolution": "refund",
+        "reason": "damaged",
+    }
+    return {**body, **fields}
+
+
 def returns_messages(user: User) -> list[str]:
     return list(
         Message.objects.filter(
@@ -241,24 +265,10 @@ def test_a_buyers_note_is_checked_as_their_words_to_the_seller_are(
     ReturnRequest.objects.all().delete()
     client.force_login(buyer)
     posted = client.post(
-        f"/orders/{order.number}/returns/",
-        {
-            "item": str(item_of(order).pk),
-            "quantity": "1",
-            "storefront_id": str(seller.storefront.pk),
-            "resolution": "refund",
-            "reason": "damaged",
-            "note": PHISHING_REASON,
-        },
+        f"/orders/{order.number}/returns/", return_form(order, seller, note=PHISHING_REASON)
     )
     refused = with_token(buyer).post(
-        f"/orders/{order.number}/returns",
-        {
-            "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
-            "resolution": "refund",
-            "reason": "damaged",
-            "note": PHISHING_REASON,
-        },
+        f"/orders/{order.number}/returns", return_body(order, note=PHISHING_REASON)
     )
 
     assert posted.status_code == 400
@@ -274,12 +284,7 @@ def test_a_note_over_its_limit_is_refused_in_characters(buyer: User, order: Orde
     items after validation" when the limit came after the text's own check)."""
     refused = with_token(buyer).post(
         f"/orders/{order.number}/returns",
-        {
-            "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
-            "resolution": "refund",
-            "reason": "damaged",
-            "note": "x" * (return_actions.NOTE_MAX_CHARS + 1),
-        },
+        return_body(order, note="x" * (return_actions.NOTE_MAX_CHARS + 1)),
     )
 
     assert error_of(refused)[0] == 422
@@ -300,13 +305,7 @@ def test_a_form_whose_items_and_quantities_do_not_pair_up_is_refused_for_that(
 
     posted = client.post(
         f"/orders/{order.number}/returns/",
-        {
-            "item": [str(item_of(order).pk), str(item_of(order).pk)],
-            "quantity": ["1"],
-            "storefront_id": str(seller.storefront.pk),
-            "resolution": "refund",
-            "reason": "damaged",
-        },
+        return_form(order, seller, item=[str(item_of(order).pk)] * 2, quantity=["1"]),
     )
 
     assert posted.status_code == 400
@@ -447,26 +446,10 @@ def test_the_page_and_the_api_refuse_a_return_of_an_order_refunded_in_full(
     client.force_login(buyer)
 
     page = client.get(f"/orders/{order.number}/").content.decode()
-    posted = client.post(
-        f"/orders/{order.number}/returns/",
-        {
-            "item": str(item_of(order).pk),
-            "quantity": "1",
-            "storefront_id": str(seller.storefront.pk),
-            "resolution": "refund",
-            "reason": "damaged",
-        },
-    )
+    posted = client.post(f"/orders/{order.number}/returns/", return_form(order, seller))
     device = with_token(buyer)
     returnable = device.get(f"/orders/{order.number}/returnable").json()
-    started = device.post(
-        f"/orders/{order.number}/returns",
-        {
-            "items": [{"order_item_id": item_of(order).pk, "quantity": 1}],
-            "resolution": "refund",
-            "reason": "damaged",
-        },
-    )
+    started = device.post(f"/orders/{order.number}/returns", return_body(order))
 
     assert 'Kettle <span class="muted">— This order was refunded in full.</span>' in page
     assert "(up to 2)" not in page
@@ -680,13 +663,7 @@ def test_a_refused_return_says_why_on_the_page_and_changes_nothing(
 
     response = client.post(
         f"/orders/{order.number}/returns/",
-        {
-            "item": str(item_of(order).pk),
-            "quantity": "5",
-            "storefront_id": str(seller.storefront.pk),
-            "resolution": "refund",
-            "reason": "defective",
-        },
+        return_form(order, seller, quantity="5", reason="defective"),
     )
 
     assert response.status_code == 400
