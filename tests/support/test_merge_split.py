@@ -10,10 +10,15 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import hooks as conversation_hooks
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import Conflict, InvalidInput, NotFound
-from messagecenter.support import actions, queries
-from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote
+from messagecenter.marketplace.models import Product
+from messagecenter.support import actions, claim_actions, queries, report_actions
+from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote, Team, TeamMember
 from tests import factories
 from tests.api.helpers import error_of, with_token
+from tests.support.claims import Clock, claimable_order, clock
+
+# The claims' frozen clock, a fixture.
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +128,57 @@ def test_what_cannot_be_merged_changes_nothing(buyer: User, agent: User) -> None
         key: count - (1 if key == (first.team_id, "open", UNASSIGNED) else 0)
         for key, count in before.items()
     }
+    counts_are_true()
+
+
+def test_only_requests_are_merged_never_a_claim_or_a_report(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """A claim or a report has its own stages, team and decision, which a request's page
+    does not show: merged away, a claim waited for a decision nobody could make, and a
+    report was closed unreviewed with its number told to the reporter."""
+    agent = factories.agent_in_team("customer-service")
+    for slug in ("claims", "trust-and-safety"):
+        team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": slug})
+        TeamMember.objects.create(team=team, agent=agent)
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "It never came.")
+    scam = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Verify your card at https://rnarketplace-verify.example/login now."
+    )
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+    request = actions.open_request(buyer, "Where is it?", "Order not here.")
+    before = queries.stored_counts()
+
+    refusals = []
+    for duplicate, kept in (
+        (claim.case, request),
+        (request, claim.case),
+        (report.case, request),
+        (request, report.case),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            actions.merge_cases(agent, duplicate.pk, kept.pk)
+        refusals.append((refused.value.code, str(refused.value)))
+    through_the_api = with_token(agent).post(
+        f"/agent/cases/{claim.case.pk}/merge", {"into_case_id": request.pk}
+    )
+    page = Client()
+    page.force_login(agent)
+    claims_page = page.get(f"/console/cases/{claim.case.pk}/").content.decode()
+    requests_page = page.get(f"/console/cases/{request.pk}/").content.decode()
+
+    assert refusals[0] == (
+        "merge_requests_only",
+        f"{claim.case.number} is a guarantee claim: only customer-service requests can be merged.",
+    )
+    assert refusals[2][1].startswith(f"{report.case.number} is a report:")
+    assert {code for code, _ in refusals} == {"merge_requests_only"}
+    assert error_of(through_the_api) == (400, "merge_requests_only")
+    assert 'value="merge"' not in claims_page
+    assert 'value="merge"' in requests_page
+    assert not Case.objects.filter(merged_into__isnull=False).exists()
+    assert queries.stored_counts() == before
     counts_are_true()
 
 

@@ -620,6 +620,17 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
             "Only cases of the same customer can be merged: the customer sees both.",
             code="merge_other_customer",
         )
+    for case in (duplicate, kept):
+        if case.kind != CaseKind.REQUEST:
+            # A claim, a report or an appeal has its own stages, team and decision, which
+            # the kept case's page does not show: merged away, a claim waited for a
+            # decision nobody could make, and a report's merge named its case to the
+            # reporter (which their messages never do).
+            raise InvalidInput(
+                f"{case.number} is {_KIND_WORDS[case.kind]}: only customer-service requests "
+                "can be merged.",
+                code="merge_requests_only",
+            )
     with transaction.atomic():
         duplicate, kept = _lock_cases(duplicate, kept)
         if duplicate.merged_into_id is not None:
@@ -677,6 +688,13 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
             )
         record_events([_customer_event(duplicate), _customer_event(kept)])
         return kept
+
+
+_KIND_WORDS: dict[str, str] = {
+    CaseKind.CLAIM: "a guarantee claim",
+    CaseKind.REPORT: "a report",
+    CaseKind.APPEAL: "an appeal",
+}
 
 
 def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None = None) -> Case:
