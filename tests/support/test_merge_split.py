@@ -218,13 +218,18 @@ def test_only_the_customers_messages_of_the_case_can_be_split(buyer: User, agent
     elsewhere = Message.objects.filter(conversation_id=other.conversation_id).first()
     assert elsewhere is not None
 
+    [asked] = Message.objects.filter(conversation_id=case.conversation_id, sender=buyer)
     with pytest.raises(InvalidInput) as agents_message:
         actions.split_case(agent, case.pk, answer.pk)
     with pytest.raises(NotFound) as other_case:
         actions.split_case(agent, case.pk, elsewhere.pk)
+    # A subject the agent typed too long is refused, not cut.
+    with pytest.raises(InvalidInput) as too_long:
+        actions.split_case(agent, case.pk, asked.pk, "x" * 201)
 
     assert agents_message.value.code == "not_a_customer_message"
     assert other_case.value.code == "message_not_found"
+    assert too_long.value.code == "subject_too_long"
     assert Case.objects.count() == 2
     counts_are_true()
 

@@ -425,7 +425,7 @@ def take_case(agent: User, case_id: Any) -> Case:
         if case.assignee_id is not None:
             assert case.assignee is not None
             raise Conflict(
-                f"{queries.internal_name(case.assignee)} has just taken this case.",
+                f"{queries.internal_name(case.assignee)} already has this case.",
                 code="case_already_assigned",
             )
         _assign(case, agent, actor=agent)
@@ -721,7 +721,8 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
         raise InvalidInput(
             "Split out one of the customer's messages.", code="not_a_customer_message"
         )
-    subject = _clean(subject)[:200] or f"{case.subject[:170]} (from {case.number})"
+    # Typed by the agent: too long is refused, as the customer's own subject is.
+    subject = typed_subject(_clean(subject)) or f"{case.subject[:170]} (from {case.number})"
     quote = message.body if len(message.body) <= 500 else message.body[:499] + "…"
     with transaction.atomic():
         case = _lock(case)
