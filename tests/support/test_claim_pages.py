@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Attachment, Message
-from messagecenter.marketplace.models import Product, Refund
+from messagecenter.marketplace.models import OrderStatus, Product, Refund
+from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries
 from messagecenter.support.models import Claim
 from tests import factories
@@ -44,6 +45,26 @@ def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
     assert form.status_code == 200
     assert page.count("Contact the seller first: you have not written to Acme Kitchen") == 3
     assert page.count(" disabled ") == 3
+
+
+def test_a_cancelled_order_is_offered_no_claim_and_its_form_only_says_why(
+    buyer: User, product: Product
+) -> None:
+    """A request about a cancelled order linked to "File a guarantee claim", whose form
+    refused every reason yet showed the description and the button."""
+    order = factories.order_with_item(buyer, product, status=OrderStatus.CANCELLED)
+    case = support_actions.open_request(
+        buyer, "Cancelled", "Why was it cancelled?", order_number=order.number
+    )
+    client = signed_in(buyer)
+
+    request_page = client.get(reverse("conversation", args=[case.conversation_id]))
+    form = client.get(reverse("claim-file", args=[order.number])).content.decode()
+
+    assert reverse("claim-file", args=[order.number]) not in request_page.content.decode()
+    assert form.count("This order was cancelled: there is nothing to claim.") == 3
+    assert "File the claim" not in form
+    assert 'name="description"' not in form
 
 
 def test_only_the_orders_buyer_is_offered_a_claim_in_a_conversation_about_it(

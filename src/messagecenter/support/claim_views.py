@@ -77,6 +77,7 @@ def _file_page(
     chosen = next((one for one in sellers if str(one.pk) == fields["storefront_id"]), None)
     if chosen is None and len(sellers) == 1:
         chosen = sellers[0]
+    reasons = claim_queries.eligibility(request.user, order, chosen) if chosen is not None else []
     return render(
         request,
         "support/claim_file.html",
@@ -84,9 +85,9 @@ def _file_page(
             "order": order,
             "sellers": sellers,
             "seller": chosen,
-            "reasons": claim_queries.eligibility(request.user, order, chosen)
-            if chosen is not None
-            else [],
+            "reasons": reasons,
+            # With no reason open (a cancelled order), only why: no form to fill in.
+            "may_file": any(option.may_file for option in reasons),
             "open_claim": claim_queries.open_claim_on(order),
             "seller_hours": settings.CLAIM_SELLER_RESPONSE_HOURS,
             "idempotency_key": new_idempotency_key(),

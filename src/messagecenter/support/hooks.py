@@ -7,6 +7,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import Kind
 from messagecenter.delivery.inbound import mailboxes
+from messagecenter.marketplace.models import OrderStatus
 from messagecenter.support import (
     actions,
     appeal_actions,
@@ -34,7 +35,12 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
         detail = "Reply to open it again."
     # A request about an order can become a guarantee claim (the claim page says whether
     # and when the buyer may file).
-    can_claim = case.order_id is not None and case.customer_id == user.pk
+    # Not for a cancelled order: nothing can be claimed there (the form said only why).
+    can_claim = (
+        case.order is not None
+        and case.customer_id == user.pk
+        and case.order.status != OrderStatus.CANCELLED
+    )
     return hooks.StatusLine(
         label=queries.customer_status_label(case),
         reference=case.number,
