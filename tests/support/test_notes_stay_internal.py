@@ -89,4 +89,7 @@ def test_a_note_is_in_no_customer_facing_response_email_search_or_event(
     assert not UserEvent.objects.filter(user=buyer, payload__icontains=NOTE).exists()
     # The agent does see it in the console.
     client.force_login(agent)
-    assert NOTE in client.get(f"/console/cases/{case.pk}/").content.decode()
+    console = client.get(f"/console/cases/{case.pk}/").content.decode()
+    assert NOTE in console
+    # In the direction of its own text (an Arabic note read left to right).
+    assert f'<div dir="auto">Suspect the carrier. {NOTE}</div>' in console
