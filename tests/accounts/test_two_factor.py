@@ -138,3 +138,25 @@ def test_turning_it_off_asks_for_the_password(buyer: User) -> None:
     assert TOTPDevice.objects.filter(user=buyer).exists()
     assert browser.post("/account/two-factor/off/", {"password": PASSWORD}).status_code == 302
     assert not TOTPDevice.objects.filter(user=buyer).exists()
+
+
+def test_a_move_to_a_new_phone_left_half_done_still_shows_two_factor_on(buyer: User) -> None:
+    """The page showed only "Set up your authenticator app" then, as if it were off, and no
+    way to turn it off, while the old phone's codes still signed in."""
+    old_phone, _, browser = turn_on(buyer)
+    browser.post("/account/two-factor/start/")
+
+    page = browser.get("/account/two-factor/").content.decode()
+    new_phone = TOTPDevice.objects.get(user=buyer, confirmed=False)
+    moved = browser.post("/account/two-factor/confirm/", {"code": code_of(new_phone)})
+
+    assert "Move to a new phone</h2>" in page
+    assert "keeps working until you enter a code from the new one" in page
+    assert "Two-factor sign-in is on</h2>" in page
+    assert "Turn off two-factor sign-in" in page
+    assert "Set up your authenticator app" not in page
+    assert moved.status_code == 200
+    assert list(TOTPDevice.objects.filter(user=buyer).values_list("pk", flat=True)) == [
+        new_phone.pk
+    ]
+    assert not TOTPDevice.objects.filter(pk=old_phone.pk).exists()
