@@ -1,11 +1,13 @@
-"""Bidirectional overrides from what people write never reach a page (messagecenter/bidi.py);
+"""Bidirectional overrides from what people write never reach a page, and numbers inside
+Arabic keep their order (messagecenter/bidi.py);
 e-mail: tests/delivery/test_sending.py and test_broadcast_emails.py."""
 
 import pytest
 from django.test import Client
+from django.utils.safestring import mark_safe
 
 from messagecenter.accounts.models import User
-from messagecenter.bidi import neutralise
+from messagecenter.bidi import neutralise, numbers_left_to_right
 from messagecenter.conversations import actions
 from messagecenter.marketplace.models import Product
 
@@ -44,3 +46,37 @@ def test_pages_show_names_subjects_and_bodies_without_overrides(
     for html in pages:
         assert "invoicegpj.exe" in html
         assert not set(CONTROLS) & set(html)
+
+
+ORDER = "113-6624019-7781204"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # After Arabic letters each group would be laid out on its own, right to left.
+        (
+            f"رقم الطلب {ORDER}!",
+            f'رقم الطلب <bdi dir="ltr">{ORDER}</bdi>!',
+        ),
+        ("التاريخ 12/05/2026", 'التاريخ <bdi dir="ltr">12/05/2026</bdi>'),
+        # Hebrew, or no right-to-left text at all: nothing to isolate.
+        (f"ההזמנה {ORDER}", f"ההזמנה {ORDER}"),
+        (f"Order {ORDER}", f"Order {ORDER}"),
+        # Escaped as any text is.
+        (f"<b>رقم</b> {ORDER}", f'&lt;b&gt;رقم&lt;/b&gt; <bdi dir="ltr">{ORDER}</bdi>'),
+    ],
+)
+def test_numbers_in_arabic_text_keep_their_groups_in_order(text: str, shown: str) -> None:
+    assert numbers_left_to_right(text) == shown
+
+
+def test_only_the_text_between_tags_is_changed_never_a_link() -> None:
+    html = mark_safe(
+        f'رقم <a href="https://example.com/o/{ORDER}">{ORDER}</a><br><mark>{ORDER}</mark>'
+    )
+
+    assert numbers_left_to_right(html) == (
+        f'رقم <a href="https://example.com/o/{ORDER}"><bdi dir="ltr">{ORDER}</bdi></a><br>'
+        f'<mark><bdi dir="ltr">{ORDER}</bdi></mark>'
+    )

@@ -8,13 +8,16 @@ and isolates are removed from everything shown: every HTML page (BidiControlsMid
 and every e-mail (delivery/rendering.py). The stored text keeps what was sent, and the
 JSON API returns it as stored (docs/api.md): an app shows it through `neutralise` or its
 own equal. What takes the controls' place is markup: the templates give each message,
-subject, name, preview and snippet its own direction (dir="auto", <bdi>).
+subject, name, preview and snippet its own direction (dir="auto", <bdi>), and inside Arabic
+a number of joined groups its own left-to-right isolate (numbers_left_to_right).
 """
 
 import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 # LRE RLE PDF LRO RLO (U+202A–U+202E) and LRI RLI FSI PDI (U+2066–U+2069).
 CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -43,3 +46,30 @@ class BidiControlsMiddleware:
         ):
             response.content = _CONTROLS_UTF8.sub(b"", response.content)
         return response
+
+
+# Arabic script (the Unicode blocks of its letters): after such a letter, digits count as
+# Arabic numbers (rule W2 of the bidirectional algorithm), which a "-" or "/" does not join
+# into one number (W4 joins European ones only), so each group of "111-9045512-2630098" is
+# laid out on its own, right to left: "2630098-9045512-111". Hebrew letters do not do this.
+_ARABIC_LETTERS = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_JOINED_NUMBER = re.compile(r"\d+(?:[-/]\d+)+")
+# A tag of HTML we made (a link, a line break, a highlight): kept as it is.
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def numbers_left_to_right(text: str) -> SafeString:
+    """Text (escaped here unless it is already safe HTML) with each number of groups joined
+    by "-" or "/" (an order number, a date) isolated left to right, where the text has
+    Arabic letters: `<bdi dir="ltr">111-9045512-2630098</bdi>`. Only the text between tags
+    is changed, never a tag or its attributes (a link's address)."""
+    html = conditional_escape(text)
+    if not _ARABIC_LETTERS.search(html):
+        return html
+    parts = _TAG.split(html)
+    for index in range(0, len(parts), 2):
+        parts[index] = _JOINED_NUMBER.sub(
+            lambda found: f'<bdi dir="ltr">{found.group(0)}</bdi>', parts[index]
+        )
+    # Escaped above; the tags are kept as they were.
+    return mark_safe("".join(parts))

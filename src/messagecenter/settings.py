@@ -168,7 +168,10 @@ TEMPLATES = [
             ],
             # One date format per context, in every template without a {% load %}
             # (web/dates.py).
-            "builtins": ["messagecenter.web.templatetags.dates"],
+            "builtins": [
+                "messagecenter.web.templatetags.dates",
+                "messagecenter.web.templatetags.text_direction",
+            ],
         },
     },
 ]

@@ -112,7 +112,8 @@ def test_a_message_in_arabic_reads_right_to_left_and_its_order_number_stays_whol
 ) -> None:
     """Each message, subject and preview takes the direction of its own first letters
     (dir="auto", <bdi>): laid out left to right, an Arabic question put its order number's
-    groups in the wrong order ("-6624019-113") and its "؟" on the wrong side."""
+    groups in the wrong order ("-6624019-113") and its "؟" on the wrong side; and the
+    number inside is isolated left to right (bidi.numbers_left_to_right)."""
     body = "هل وصل الطرد؟ رقم الطلب 113-6624019-7781204!"
     first = actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
     actions.send_message(buyer, first.conversation_id, body)
@@ -125,6 +126,23 @@ def test_a_message_in_arabic_reads_right_to_left_and_its_order_number_stays_whol
     expect(arabic).to_be_visible()
     assert arabic.evaluate("element => getComputedStyle(element).direction") == "rtl"
     assert english.evaluate("element => getComputedStyle(element).direction") == "ltr"
+    # The order number's groups left to right, as written: after Arabic letters each
+    # group counted as a number of its own and they came out "7781204-6624019-113".
+    groups = arabic.evaluate(
+        """element => {
+            const range = document.createRange();
+            const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+            let text = walker.nextNode();
+            while (!text.data.includes("6624019")) { text = walker.nextNode(); }
+            return ["113", "6624019", "7781204"].map(group => {
+                const at = text.data.indexOf(group);
+                range.setStart(text, at);
+                range.setEnd(text, at + group.length);
+                return range.getBoundingClientRect().left;
+            });
+        }"""
+    )
+    assert groups == sorted(groups)
     phone.goto(f"{live_server.url}/message-center/")
     preview = phone.locator(".conversation__preview bdi", has_text="رقم الطلب")
     assert preview.evaluate("element => getComputedStyle(element).direction") == "rtl"
