@@ -68,10 +68,9 @@ def note_to_the_other_side(person: User, text: str) -> str:
 def _checked_strictly(person: User, text: str, shown: str) -> str:
     decision = check_before_sending(person, Kind.BUYER_SELLER, text)
     if decision.verdict != "ok":
-        reasons = " ".join(reason["text"] for reason in decision.reasons)
         raise InvalidInput(
-            f"{shown}, so it must pass our safety checks, and it did not: {reasons} "
-            "Write it again without that.",
+            f"{shown}, so it must pass our safety checks, and it did not: "
+            f"{_reasons(decision)} Write it again without that.",
             code="text_refused",
         )
     # The masked text when contact details were found.
@@ -86,10 +85,15 @@ def refuse_if_held(person: User, kind: str, text: str) -> None:
     review — while the person was told it waits for review."""
     decision = check_before_sending(person, kind, text)
     if decision.verdict == "hold":
-        reasons = " ".join(reason["text"] for reason in decision.reasons)
         raise InvalidInput(
-            f"This was not sent: {reasons} Write it again without that.", code="text_refused"
+            f"This was not sent: {_reasons(decision)} Write it again without that.",
+            code="text_refused",
         )
+
+
+def _reasons(decision: SendDecision) -> str:
+    """The check's reasons as the person reads them, one sentence each."""
+    return " ".join(reason["text"] for reason in decision.reasons)
 
 
 def record_held(

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.hooks import SellerRate
@@ -13,28 +13,22 @@ from messagecenter.support.models import ACTIVE, Case, CaseKind
 
 def open_escalation(user: User, conversation_id: int) -> Case | None:
     """The person's open (or pending) request about a buyer–seller conversation."""
-    return unique_row(
-        Case.objects.filter(
-            customer=user,
-            kind=CaseKind.REQUEST,
-            about_conversation_id=conversation_id,
-            status__in=ACTIVE,
-            merged_into__isnull=True,
-        ).order_by("-id")
-    )
+    return unique_row(_open_escalations(conversation_id).filter(customer=user))
 
 
 def open_escalation_about(conversation_id: int) -> Case | None:
     """Any open (or pending) request about a buyer–seller conversation: what its seller is
     told (the request itself, and its number, stay the buyer's)."""
-    return unique_row(
-        Case.objects.filter(
-            kind=CaseKind.REQUEST,
-            about_conversation_id=conversation_id,
-            status__in=ACTIVE,
-            merged_into__isnull=True,
-        ).order_by("-id")
-    )
+    return unique_row(_open_escalations(conversation_id))
+
+
+def _open_escalations(conversation_id: int) -> QuerySet[Case]:
+    return Case.objects.filter(
+        kind=CaseKind.REQUEST,
+        about_conversation_id=conversation_id,
+        status__in=ACTIVE,
+        merged_into__isnull=True,
+    ).order_by("-id")
 
 
 def claim_rates(seller: User, now: datetime, windows_days: tuple[int, ...]) -> list[SellerRate]:
