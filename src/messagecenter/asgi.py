@@ -43,6 +43,10 @@ django_application = DjangoInThreads(django_handler, workers=settings.WEB_THREAD
 # After get_wsgi_application (django.setup): it reads models and settings.
 from messagecenter.realtime.streams import PATH, stream_application  # noqa: E402
 from messagecenter.server.timing import RECEIVED_AT  # noqa: E402
+from messagecenter.server.warm import warm_up  # noqa: E402
+
+# Before the first request rather than during it, and before the freeze below.
+warm_up()
 
 # Everything alive now (Django, the apps, their modules: ≈ 117,000 objects) lives as long as
 # the process: take it out of the garbage collector's reach, so that a full collection does

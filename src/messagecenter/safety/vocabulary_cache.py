@@ -44,24 +44,34 @@ def current() -> Vocabulary:
     )
     vocabulary = _built.get(key)
     if vocabulary is None:
-        try:
-            vocabulary = with_settings(
-                lists,
-                revision,
-                operator_names=tuple(getattr(settings, "SAFETY_OPERATOR_NAMES", ())),
-                operator_domains=tuple(getattr(settings, "SAFETY_OPERATOR_DOMAINS", ())),
-                trusted_domains=tuple(getattr(settings, "SAFETY_TRUSTED_DOMAINS", ())),
-                site_host=(urlsplit(settings.SITE_URL).hostname or "").lower(),
-                phone_region=getattr(settings, "SAFETY_PHONE_REGION", "US"),
-                policy=dict(getattr(settings, "SAFETY_POLICY", {})),
-            )
-        except ValueError as error:
-            raise ImproperlyConfigured(str(error)) from None
+        vocabulary = _with_settings(lists, revision)
         with _lock:
             if len(_built) > 32:
                 _built.clear()
             _built[key] = vocabulary
     return vocabulary
+
+
+def built_in() -> Vocabulary:
+    """The default lists with the settings on top, without reading the admin's revision: what
+    a server process judges a sample with before its first request (server/warm.py)."""
+    return _with_settings(default_lists(), 0)
+
+
+def _with_settings(lists: dict[str, tuple[str, ...]], revision: int) -> Vocabulary:
+    try:
+        return with_settings(
+            lists,
+            revision,
+            operator_names=tuple(getattr(settings, "SAFETY_OPERATOR_NAMES", ())),
+            operator_domains=tuple(getattr(settings, "SAFETY_OPERATOR_DOMAINS", ())),
+            trusted_domains=tuple(getattr(settings, "SAFETY_TRUSTED_DOMAINS", ())),
+            site_host=(urlsplit(settings.SITE_URL).hostname or "").lower(),
+            phone_region=getattr(settings, "SAFETY_PHONE_REGION", "US"),
+            policy=dict(getattr(settings, "SAFETY_POLICY", {})),
+        )
+    except ValueError as error:
+        raise ImproperlyConfigured(str(error)) from None
 
 
 def _newest_revision() -> tuple[dict[str, tuple[str, ...]], int, int]:
