@@ -85,3 +85,27 @@ def test_the_smoke_benchmark_measures_every_workload(tmp_path: Path) -> None:
         "| conversation (200 messages): page (HTML) (4 clients)",
     ]
     assert result["database"] == database_url().split(":", 1)[0].replace("postgres", "postgresql")
+
+    # bench/first_request.py on the same dataset: a server started, two sends, stopped.
+    first = subprocess.run(
+        [
+            sys.executable,
+            "bench/first_request.py",
+            "--tokens",
+            str(tmp_path / "bench-smoke-tokens.json"),
+            "--rounds",
+            "1",
+            "--sends",
+            "2",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url(), "MESSAGECENTER_VAR_DIR": str(tmp_path)},
+        check=True,
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
+    assert first.stdout.startswith("accepting after "), first.stdout
+    assert len(first.stdout.split("sends (ms): ")[1].split(", ")) == 2
