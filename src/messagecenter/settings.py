@@ -490,6 +490,9 @@ INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES", str(70 * 1024 * 1024
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
 # The link that confirms a new e-mail address works this long (docs/accounts.md).
 EMAIL_CHANGE_LINK_HOURS = int(os.environ.get("EMAIL_CHANGE_LINK_HOURS", "24"))
+# The link in the notice to the old address that puts it back works this long: long enough
+# for someone who reads that mailbox now and then (a holiday) to find it in time.
+EMAIL_CHANGE_UNDO_DAYS = int(os.environ.get("EMAIL_CHANGE_UNDO_DAYS", "7"))
 # How long messages are kept, per kind (docs/privacy.md#how-long-we-keep-messages): days
 # after a conversation's last message (a notice or promotion: after it was sent, or after
 # it expired if later), then the worker's purge deletes them for everyone; "forever" keeps

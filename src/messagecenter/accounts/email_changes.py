@@ -1,7 +1,15 @@
-"""The link that confirms a new e-mail address (docs/accounts.md#e-mail-address): signed,
-expiring after EMAIL_CHANGE_LINK_HOURS, saying which account it is for and from which
-address to which. It is made when the e-mail is sent and stored nowhere; it stops working
-once the account's address is no longer the one it changes from (used, or changed since)."""
+"""The signed links of an e-mail address change (docs/accounts.md#e-mail-address), made when
+their e-mail is sent and stored nowhere, each saying which account it is for and from which
+address to which:
+
+- the link to the new address that confirms it, expiring after EMAIL_CHANGE_LINK_HOURS; it
+  stops working once the account's address is no longer the one it changes from (used, or
+  changed since);
+- the link in the notice to the old address that puts it back ("It was not me"), expiring
+  after EMAIL_CHANGE_UNDO_DAYS; it stops working once the account's address is no longer
+  the one it was changed to (put back already, or changed again since).
+
+Each has a salt of its own, so neither works as the other."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +20,7 @@ from django.core import signing
 from messagecenter.accounts.models import User
 
 SALT = "messagecenter.accounts.email-change"
+UNDO_SALT = "messagecenter.accounts.email-change-undo"
 
 
 @dataclass(frozen=True)
@@ -22,17 +31,34 @@ class EmailChange:
 
 
 def make_link_token(user: User, new_address: str) -> str:
-    return signing.dumps(
-        {"user": user.pk, "from": user.email, "to": new_address}, salt=SALT, compress=True
-    )
+    return _sign(EmailChange(user.pk, user.email, new_address), SALT)
 
 
 def read_link_token(token: str) -> EmailChange | None:
     """The change a token asks for, or None for one that is altered or expired."""
+    return _read(token, SALT, timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS))
+
+
+def make_undo_token(change: EmailChange) -> str:
+    return _sign(change, UNDO_SALT)
+
+
+def read_undo_token(token: str) -> EmailChange | None:
+    """The change a token undoes, or None for one that is altered or expired."""
+    return _read(token, UNDO_SALT, timedelta(days=settings.EMAIL_CHANGE_UNDO_DAYS))
+
+
+def _sign(change: EmailChange, salt: str) -> str:
+    return signing.dumps(
+        {"user": change.user_id, "from": change.old_address, "to": change.new_address},
+        salt=salt,
+        compress=True,
+    )
+
+
+def _read(token: str, salt: str, max_age: timedelta) -> EmailChange | None:
     try:
-        found = signing.loads(
-            token, salt=SALT, max_age=timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS)
-        )
+        found = signing.loads(token, salt=salt, max_age=max_age)
     except signing.BadSignature:
         return None
     if not isinstance(found, dict):
