@@ -348,6 +348,12 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         get(outcomes(400, anonymous=400), is_read_only=True),
         post(outcomes(400, anonymous=400), is_read_only=True),
     ),
+    # The same for the link that puts an old address back (tests/accounts/
+    # test_email_change_undo.py has the real ones).
+    "email-change-undo": (
+        get(outcomes(400, anonymous=400), is_read_only=True),
+        post(outcomes(400, anonymous=400), is_read_only=True),
+    ),
     # One's own time zone: the page, and a choice that is not a zone (nothing changes).
     "account-time-zone": (
         get(outcomes(200), is_read_only=True),

@@ -392,6 +392,50 @@ def confirm_email_change(token: str, *, expected_user: User | None = None) -> Us
     return user
 
 
+def undo_email_change(token: str) -> User:
+    """The link in the notice to the old address ("It was not me"): whoever reads the old
+    mailbox takes the account back from whoever changed its address. The old address is
+    put back, every browser is signed out and every API token revoked, and the password
+    stops working — whoever changed the address may know it — so the way in is the reset
+    link this sends to the old address. The new address is never shown: it may be the
+    attacker's, or the owner's own that someone else is undoing.
+
+    Refused, changing nothing, when the link is altered or expired, or the account's
+    address is no longer the one it was changed to (put back already, or changed again
+    since: 400 email_change_undo_link_invalid), or another account took the old address
+    meanwhile (409 email_in_use). The person's row lock, as for the change itself, makes
+    two undos at once, or an undo and another change, take turns: the second finds the
+    address no longer the one it expects."""
+    change = email_changes.read_undo_token(token or "")
+    invalid = InvalidInput(
+        "This link is not valid any more: it was used, it expired, or the account's e-mail "
+        "address changed again since. Nothing was changed.",
+        code="email_change_undo_link_invalid",
+    )
+    if change is None or not change.old_address:
+        raise invalid
+    with transaction.atomic():
+        user = unique_row(
+            User.objects.select_for_update().filter(pk=change.user_id, is_active=True)
+        )
+        if user is None or user.email != change.new_address:
+            raise invalid
+        if _address_taken(change.old_address, user):
+            raise Conflict(
+                f"{change.old_address} belongs to another account now, so it cannot be put "
+                "back on this one. Nothing was changed.",
+                code="email_in_use",
+            )
+        user.email = change.old_address
+        user.set_unusable_password()
+        user.save(update_fields=["email", "password"])
+        sign_out_everywhere(user)
+        # Not held back by the reset form's limit: whoever changed the address may have
+        # asked for a reset a moment ago, to their own address.
+        account_emails.record(user, account_emails.PASSWORD_RESET, not_within=timedelta(0))
+    return user
+
+
 def _clean_address(address: str) -> str:
     address = (address or "").strip()
     try:

@@ -1,12 +1,14 @@
 """Reads of accounts: a person's API tokens, and the token a device presents; their
-browsers and passkeys."""
+browsers and passkeys; the address change a link would undo."""
 
 import hmac
 from typing import Any
 
 from django.db.models import QuerySet
 
+from messagecenter.accounts import email_changes
 from messagecenter.accounts.actions import API_TOKEN_PREFIX, hash_api_token_secret
+from messagecenter.accounts.email_changes import EmailChange
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
 from messagecenter.errors import NotFound
 from messagecenter.rows import CompiledQuery, parse_id
@@ -73,3 +75,21 @@ def access_passkey(user: User, passkey_id: Any, *, for_update: bool = False) -> 
     if found is None:
         raise NotFound("No such passkey.", code="passkey_not_found")
     return found
+
+
+def undoable_email_change(token: str) -> tuple[EmailChange, str] | None:
+    """The change the link in the notice to the old address undoes, with the account's
+    username — or None when it would be refused now (altered, expired, put back already,
+    changed again since). The page shows it before anything is pressed; the action checks
+    again under the person's lock."""
+    change = email_changes.read_undo_token(token)
+    if change is None or not change.old_address:
+        return None
+    username = (
+        User.objects.filter(pk=change.user_id, is_active=True, email=change.new_address)
+        .values_list("username", flat=True)
+        .first()
+    )
+    if username is None:
+        return None
+    return change, username

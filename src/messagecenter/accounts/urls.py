@@ -32,6 +32,11 @@ urlpatterns = [
         views.confirm_email_change,
         name="email-change-confirm",
     ),
+    path(
+        "accounts/email-change/undo/<str:token>/",
+        views.undo_email_change,
+        name="email-change-undo",
+    ),
     path("accounts/two-factor/", two_factor_views.verify, name="two-factor-verify"),
     path("account/two-factor/", two_factor_views.settings_page, name="two-factor"),
     path("account/two-factor/start/", two_factor_views.start, name="two-factor-start"),

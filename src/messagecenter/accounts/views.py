@@ -430,6 +430,45 @@ def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+def undo_email_change(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the notice to the old address ("It was not me"): a button to press (a
+    mail scanner that opens links changes nothing), then the old address is back and
+    everyone is signed out (actions.undo_email_change). No sign-in needed — its owner may
+    be locked out, and the link is the proof of reading the old mailbox — and the page
+    never shows the new address. Signed in to another account, it still undoes only the
+    link's account, which the page names."""
+    found = queries.undoable_email_change(token)
+    if found is None:
+        return render(request, "accounts/email_change_undo.html", {"is_valid": False}, status=400)
+    change, username = found
+    if request.method == "POST":
+        try:
+            actions.undo_email_change(token)
+        except (InvalidInput, Conflict) as refused:
+            return render(
+                request,
+                "accounts/email_change_undo.html",
+                {"is_valid": False, "error": refused},
+                status=refused.status,
+            )
+        # This browser, if it was signed in to that account, is signed out with the rest.
+        if request.user.is_authenticated and request.user.pk == change.user_id:
+            logout(request)
+        messages.success(
+            request,
+            f"The e-mail address of {username} is {change.old_address} again, every browser "
+            "and app is signed out and the password no longer works. We sent a link to "
+            f"{change.old_address}: choose a new password with it, then sign in.",
+        )
+        return redirect("login")
+    return render(
+        request,
+        "accounts/email_change_undo.html",
+        {"is_valid": True, "username": username, "old_address": change.old_address},
+    )
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm_sign_in(request: AuthenticatedHttpRequest) -> HttpResponse:

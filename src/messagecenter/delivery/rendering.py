@@ -290,16 +290,34 @@ def _email_in_use_email(email: Email, user: User) -> EmailMultiAlternatives:
 
 
 def _email_changed_email(email: Email, user: User) -> EmailMultiAlternatives:
-    """To the old address, once the change is confirmed: what to do if it was not them."""
+    """To the old address, once the change is confirmed: if it was not them, the link that
+    puts the old address back and signs everyone out, made now (email_changes.py). It
+    names no new address: that may be the attacker's."""
+    change = email_changes.EmailChange(user.pk, email.to_address, _address_changed_to(email, user))
+    link = absolute(reverse("email-change-undo", args=[email_changes.make_undo_token(change)]))
     context = {
         "greeting_name": _greeting_name(user),
         "username": user.get_username(),
         "old_address": email.to_address,
-        "password_reset_url": absolute(reverse("password-reset")),
+        "undo_url": link,
+        "undo_days": settings.EMAIL_CHANGE_UNDO_DAYS,
     }
     return _account_email(
         email, user, "Your Marketplace e-mail address was changed", "email_changed", context
     )
+
+
+def _address_changed_to(email: Email, user: User) -> str:
+    """The address this notice's change moved to: the account's own — unless the address
+    changed again before the notice was sent (a retried send, say), when it is the address
+    the next notice was sent to. A link for this change must not undo the later one."""
+    later = (
+        Email.objects.filter(user=user, kind=EmailKind.EMAIL_CHANGED, pk__gt=email.pk)
+        .order_by("pk")
+        .values_list("to_address", flat=True)
+        .first()
+    )
+    return user.email if later is None else later
 
 
 ACCOUNT_ADDRESS_EMAILS: dict[str, Callable[[Email, User], EmailMultiAlternatives]] = {
