@@ -319,3 +319,30 @@ def test_a_forgers_address_is_not_in_the_account_holder_s_export(
     assert b"Urgent" not in b"".join(files.values())
     # Their own e-mail keeps what it said about them.
     assert (replies[1]["from_address"], replies[1]["subject"]) == (seller.email, "Re: the lamp")
+
+
+def _email_section_after_asking_for(user: User, address: str) -> str:
+    """email.json of an export built after the person asked to change their address to
+    `address` and the e-mail about it went, with that address, times and ids written the
+    same whatever they were."""
+    Email.objects.filter(user=user).delete()
+    DataExport.objects.filter(user=user).delete()
+    account_actions.request_email_change(user, address, factories.PASSWORD)
+    assert send_due_emails() == 1
+    text = unzip(built(user).file.read())["email.json"].decode().replace(address, "<address>")
+    text = re.sub(r'"\d{4}-\d\d-\d\dT[^"]*"', '"<time>"', text)
+    return re.sub(r'"(\w*id)": \d+', r'"\1": 0', text)
+
+
+def test_the_export_reads_the_same_whether_an_address_asked_for_has_an_account_or_not(
+    buyer: User, other_buyer: User
+) -> None:
+    """docs/accounts.md#e-mail-address: the asker learns nothing about an address another
+    account uses; the e-mail to it went to whoever reads that mailbox, not to them."""
+    taken = _email_section_after_asking_for(buyer, other_buyer.email)
+    free = _email_section_after_asking_for(buyer, "alice.new@example.test")
+
+    assert taken == free
+    asked = json.loads(taken)["new_addresses_asked_for"]
+    assert asked == [{"address": "<address>", "asked_at": "<time>"}]
+    assert "email_in_use" not in taken

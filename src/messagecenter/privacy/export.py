@@ -26,7 +26,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Participant, ResponseTime, SavedReply
-from messagecenter.delivery.models import Email, InboundEmail, Preference, Suppression
+from messagecenter.delivery.models import (
+    NEW_ADDRESS_EMAIL_KINDS,
+    Email,
+    InboundEmail,
+    Preference,
+    Suppression,
+)
 from messagecenter.hub.boxes import VISIBLE_BOXES
 from messagecenter.marketplace.models import (
     Order,
@@ -248,15 +254,31 @@ def _broadcasts(user: User, collected: Collected) -> Any:
 
 
 def _email(user: User, collected: Collected) -> Any:
+    emails = Email.objects.filter(user=user)
     return {
         "preferences": rows(Preference.objects.filter(user=user)),
-        "emails_sent_to_you": rows(Email.objects.filter(user=user)),
+        "emails_sent_to_you": rows(emails.exclude(kind__in=NEW_ADDRESS_EMAIL_KINDS)),
+        "new_addresses_asked_for": _new_addresses_asked_for(emails),
         "suppressed_address": rows(Suppression.objects.filter(address__iexact=user.email))
         if user.email
         else [],
         # E-mails to the person's relay addresses: what became of each (not the raw e-mail).
         "replies_by_email": _replies_by_email(user),
     }
+
+
+def _new_addresses_asked_for(emails: QuerySet[Email]) -> list[dict[str, Any]]:
+    """The addresses the person asked to change theirs to, and when: what they did. Not the
+    e-mail each one got, which went to whoever reads that mailbox, not to the person — and
+    whose kind (a link, or "this address already has an account"), subject or outcome would
+    tell anyone whether another account uses any address they type
+    (docs/accounts.md#e-mail-address)."""
+    return [
+        {"address": address, "asked_at": asked_at}
+        for address, asked_at in emails.filter(kind__in=NEW_ADDRESS_EMAIL_KINDS)
+        .order_by("pk")
+        .values_list("to_address", "created_at")
+    ]
 
 
 # What an e-mail from another address than the account's says about its sender, who may be
