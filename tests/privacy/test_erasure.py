@@ -2,6 +2,7 @@
 no stored file and no log holds the person's name, e-mail address or what they wrote, and
 the operator's order records remain."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import models
@@ -295,6 +297,80 @@ def test_erasing_a_seller_pseudonymises_the_shop_and_keeps_what_it_sold(
     assert (kept["orders sold by their shop"], kept["products"]) == (2, 1)
     assert kept["claims against their shop"] == 1
     assert erasure.removed["products"] == 1
+
+
+def choose_erase(client: Client, people: list[User], **confirmed: str) -> Any:
+    """The people's list in the admin, those people ticked, "Erase the selected people"."""
+    return client.post(
+        "/admin/accounts/user/",
+        {"action": "erase_selected", "_selected_action": [p.pk for p in people], **confirmed},
+    )
+
+
+def accounts() -> list[tuple[Any, ...]]:
+    return list(User.objects.order_by("pk").values_list("username", "email", "is_active"))
+
+
+def test_the_admin_action_first_lists_who_would_be_erased_and_changes_nothing(
+    person: User, seller: User, admin_user: User
+) -> None:
+    """Erasure cannot be undone: like the admin's own "Delete", choosing the action shows a
+    page, and nothing happens until its button is pressed."""
+    client = Client()
+    client.force_login(admin_user)
+    before, people_before = snapshot(), accounts()
+
+    page = choose_erase(client, [person, seller, admin_user])
+
+    assert page.status_code == 200
+    assert snapshot() == before
+    assert accounts() == people_before
+    assert not Erasure.objects.exists()
+    html = page.content.decode()
+    assert "Erasing a person cannot be undone" in html
+    assert "2 people to erase" in html
+    listed = re.findall(r"<li>(.*?)</li>", html.split('class="erase-list"')[1].split("</ul>")[0])
+    assert [item.split(" ")[0] for item in listed] == ["seller", "zq-buyer"]
+    assert EMAIL in listed[1]
+    # Refused people are listed with why, and not sent back with the button.
+    assert "opsadmin: An administrator cannot erase themselves." in html
+    sent_back = re.findall(r'name="_selected_action" value="(\d+)"', html)
+    assert sorted(int(pk) for pk in sent_back) == sorted([person.pk, seller.pk])
+    assert 'name="post" value="yes"' in html
+    assert 'name="action" value="erase_selected"' in html
+
+
+def test_the_admin_action_erases_once_confirmed_and_still_refuses_oneself(
+    person: User, admin_user: User
+) -> None:
+    client = Client()
+    client.force_login(admin_user)
+
+    done = choose_erase(client, [person, admin_user], post="yes")
+
+    assert done.status_code == 302
+    assert list(Erasure.objects.values_list("person", flat=True)) == [person.pk]
+    person.refresh_from_db()
+    assert (person.username, person.is_active) == (f"erased-{person.pk}", False)
+    admin_user.refresh_from_db()
+    assert (admin_user.username, admin_user.is_active) == ("opsadmin", True)
+    shown = [str(message) for message in get_messages(done.wsgi_request)]
+    assert f"Erased, now erased-{person.pk}: see Privacy → Erasures." in shown
+    assert "opsadmin: An administrator cannot erase themselves." in shown
+
+
+def test_the_admin_page_offers_no_button_when_nobody_can_be_erased(
+    person: User, admin_user: User
+) -> None:
+    erase_person(admin_user, person)
+    client = Client()
+    client.force_login(admin_user)
+
+    html = choose_erase(client, [person]).content.decode()
+
+    assert f"erased-{person.pk}: This person was erased already." in html
+    assert 'name="post"' not in html
+    assert "No, take me back" in html
 
 
 def test_only_an_administrator_erases_and_only_once(

@@ -46,7 +46,7 @@ from messagecenter.delivery.models import (
     Preference,
     Suppression,
 )
-from messagecenter.errors import Conflict, NotAllowed
+from messagecenter.errors import Conflict, MessageCenterError, NotAllowed
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
@@ -79,13 +79,22 @@ from messagecenter.support.models import (
 REMOVED = "[removed at the person's request]"
 
 
-def erase_person(operator: User, person: User) -> Erasure:
+def refusal(operator: User, person: User) -> MessageCenterError | None:
+    """Why the operator may not erase this person, or None. The admin's confirmation page
+    lists these before anything is done, and erase_person refuses with the same."""
     if not (operator.is_superuser or operator.role == Role.ADMIN):
-        raise NotAllowed("Only an administrator erases people.", code="admins_only")
+        return NotAllowed("Only an administrator erases people.", code="admins_only")
     if operator.pk == person.pk:
-        raise NotAllowed("An administrator cannot erase themselves.", code="cannot_erase_self")
+        return NotAllowed("An administrator cannot erase themselves.", code="cannot_erase_self")
     if Erasure.objects.filter(person=person).exists():
-        raise Conflict("This person was erased already.", code="already_erased")
+        return Conflict("This person was erased already.", code="already_erased")
+    return None
+
+
+def erase_person(operator: User, person: User) -> Erasure:
+    refused = refusal(operator, person)
+    if refused is not None:
+        raise refused
     removed: Counter[str] = Counter()
     files: list[str] = []
     with transaction.atomic():
