@@ -346,3 +346,40 @@ def test_the_export_reads_the_same_whether_an_address_asked_for_has_an_account_o
     asked = json.loads(taken)["new_addresses_asked_for"]
     assert asked == [{"address": "<address>", "asked_at": "<time>"}]
     assert "email_in_use" not in taken
+
+
+def test_a_long_file_name_is_shortened_and_keeps_its_extension(
+    buyer: User, seller: User, product: Product
+) -> None:
+    long_name = "a" * 240 + ".png"
+    conversation_actions.ask_seller_about_product(
+        buyer,
+        product.pk,
+        "The receipt, from the scanner.",
+        attachments=[SimpleUploadedFile(long_name, PNG, content_type="image/png")],
+    )
+
+    files = unzip(built(buyer).file.read())
+
+    [message] = section(files, "conversations.json")["conversations"][0]["messages"]
+    path = message["attachments"][0]["file"]
+    folder, _, name = path.partition("/")
+    assert (folder, name.partition("-")[2]) == ("attachments", "a" * 116 + ".png")
+    assert files[path] == PNG
+
+
+@pytest.mark.parametrize(
+    ("name", "in_the_zip"),
+    [
+        ("reçu.png", "reçu.png"),
+        ("a" * 600 + ".jpeg", "a" * 115 + ".jpeg"),
+        # Not an extension: too long, or not a word; cut with the rest of the name.
+        ("b" * 130 + ".averyverylongtail", "b" * 120),
+        ("minutes." + "c" * 130 + " with the seller", "minutes." + "c" * 112),
+        # A stem cut to end in a space or a dot loses them.
+        ("d" * 114 + " .pdf", "d" * 114 + ".pdf"),
+        ("...", "file"),
+    ],
+)
+def test_a_file_s_name_in_the_zip(name: str, in_the_zip: str) -> None:
+    assert export._safe_name(name) == in_the_zip

@@ -68,10 +68,25 @@ class Collected:
         return path
 
 
+# A file's name in the zip, after its key: short enough for every system's paths.
+_NAME_MAX_CHARS = 120
+# What follows the last dot counts as the extension (kept whole when a long name is cut, so
+# the file still opens in the right program) only up to this long: ".jpeg", ".heic", not
+# the tail of "minutes.of the meeting with the seller".
+_EXTENSION_MAX_CHARS = 10
+
+
 def _safe_name(name: str) -> str:
-    """A file name that stays one name inside the zip on every system."""
+    """A file name that stays one name inside the zip on every system: a long one loses the
+    end of its stem, never its extension."""
     cleaned = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip(" .")
-    return cleaned[:120] or "file"
+    stem, dot, extension = cleaned.rpartition(".")
+    if not (dot and stem and extension.isalnum() and len(extension) <= _EXTENSION_MAX_CHARS):
+        stem, extension = cleaned, ""
+    else:
+        extension = f".{extension}"
+    stem = stem[: _NAME_MAX_CHARS - len(extension)].rstrip(" .")
+    return f"{stem or 'file'}{extension}"
 
 
 def rows(queryset: QuerySet[Any], *, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
