@@ -169,6 +169,72 @@ def test_an_image_of_too_many_pixels_is_refused_before_it_is_decoded(
     assert stored_files() == []
 
 
+def huge_png(width: int, height: int) -> bytes:
+    """A PNG whose header says width × height black-and-white pixels, a few bytes on disk: its
+    pixel data stops after the first row, so decoding it would fail as damaged."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    first_row = zlib.compressobj().compress(b"\x00" * (1 + (width + 7) // 8))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", first_row)
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [
+        (8_000, 8_000),  # 64 million: over our limit only
+        (10_000, 10_000),  # 100 million: over Pillow's own warning (≈ 89 million) too
+        (20_000, 20_000),  # 400 million: over twice that, where Pillow's check is an error
+        (65_535, 65_535),
+    ],
+)
+def test_an_image_of_any_size_over_the_limit_is_refused_for_its_pixels_not_as_damaged(
+    buyer: User, question: Message, width: int, height: int
+) -> None:
+    before = snapshot()
+
+    response = with_token(buyer).post_form(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Look", "attachments": [SimpleUploadedFile("huge.png", huge_png(width, height))]},
+    )
+
+    assert error_of(response) == (422, "attachment_too_many_pixels")
+    assert response.json()["error"]["message"] == (
+        f"huge.png is {width} × {height} pixels: images may have at most 50 million pixels."
+    )
+    assert snapshot() == before
+    assert stored_files() == []
+
+
+def test_a_damaged_image_under_the_limit_is_still_decoded_and_refused_as_damaged(
+    buyer: User, question: Message
+) -> None:
+    with pytest.raises(AttachmentRefused) as refused:
+        send_file(buyer, question, "cut.png", huge_png(4_000, 4_000))
+
+    assert refused.value.code == "attachment_unreadable"
+
+
+def test_pillows_own_decompression_bomb_check_still_stands_behind_a_raised_limit(
+    buyer: User, question: Message, settings: SettingsWrapper
+) -> None:
+    settings.SAFETY_IMAGE_MAX_PIXELS = 10**12
+
+    with pytest.raises(AttachmentRefused) as refused:
+        send_file(buyer, question, "huge.png", huge_png(20_000, 20_000))
+
+    assert refused.value.code == "attachment_unreadable"
+    assert stored_files() == []
+
+
 def _object_stream_pdf() -> bytes:
     """JavaScript inside a compressed object stream: invisible in the file's bytes."""
     inner = b"<< /S /JavaScript /JS (app.alert(1)) >>"

@@ -63,16 +63,16 @@ def reencode_image(content: bytes, content_type: str, label: str) -> bytes:
         code="attachment_unreadable",
     )
     try:
+        width, height = _stated_size(content, FORMATS[content_type])
+        if width * height > settings.SAFETY_IMAGE_MAX_PIXELS:
+            raise AttachmentRefused(
+                f"{label} is {width} × {height} pixels: images may have at most "
+                f"{settings.SAFETY_IMAGE_MAX_PIXELS // 1_000_000} million pixels.",
+                code="attachment_too_many_pixels",
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(content), formats=[FORMATS[content_type]]) as image:
-                width, height = image.size
-                if width * height > settings.SAFETY_IMAGE_MAX_PIXELS:
-                    raise AttachmentRefused(
-                        f"{label} is {width} × {height} pixels: images may have at most "
-                        f"{settings.SAFETY_IMAGE_MAX_PIXELS // 1_000_000} million pixels.",
-                        code="attachment_too_many_pixels",
-                    )
                 return _encode(image, FORMATS[content_type])
     except AttachmentRefused:
         raise
@@ -87,6 +87,21 @@ def reencode_image(content: bytes, content_type: str, label: str) -> bytes:
         zlib.error,
     ) as error:
         raise unreadable from error
+
+
+def _stated_size(content: bytes, fmt: str) -> tuple[int, int]:
+    """The width and height the file's header states, nothing decoded. Read through the
+    format's own opener rather than Image.open: Image.open's decompression-bomb check runs
+    first and refuses anything over Pillow's MAX_IMAGE_PIXELS (≈ 89 million) as an error, so
+    a huge image would read as a damaged one instead of one with too many pixels. Image.open
+    still decodes the image after this, with that check in place."""
+    Image.init()
+    opener, accepts = Image.OPEN[fmt]
+    accepted = accepts is None or accepts(content[:16])
+    if not accepted or isinstance(accepted, str):  # a string is Pillow's reason to refuse
+        raise UnidentifiedImageError(f"not a {fmt} file")
+    with opener(io.BytesIO(content), "") as header:
+        return header.size
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
