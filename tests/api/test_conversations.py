@@ -470,6 +470,8 @@ def test_an_idempotency_key_over_100_characters_is_refused(buyer: User, question
     ("form", "code"),
     [
         ({"body": "   "}, "empty_message"),
+        ({"body": "\u202e\u202e"}, "empty_message"),  # direction overrides only
+        ({"body": "\u200b\u200b"}, "empty_message"),  # zero-width spaces only
         ({"body": "x" * 10_001}, "message_too_long"),
         ({"body": "Look", "attachments": [text_named_png()]}, "attachment_type_not_allowed"),
         (

@@ -301,9 +301,27 @@ def test_reusing_a_key_for_a_different_message_is_a_conflict(
     assert snapshot() == before
 
 
+# Bodies with nothing visible: direction overrides (removed where text is shown), zero-width
+# spaces, a byte-order mark and a word joiner between spaces, the blank braille pattern, the
+# Hangul filler, a variation selector alone.
+INVISIBLE_BODIES = [
+    "\u202e\u202e",
+    "\u200b\u200b",
+    " \ufeff \u2060\n",
+    "\u2800",
+    "\u3164\u3164",
+    "\ufe0f",
+]
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
-    [("", "empty_message"), ("   \n ", "empty_message"), ("x" * 10_001, "message_too_long")],
+    [
+        ("", "empty_message"),
+        ("   \n ", "empty_message"),
+        *[(body, "empty_message") for body in INVISIBLE_BODIES],
+        ("x" * 10_001, "message_too_long"),
+    ],
 )
 def test_a_bad_body_is_refused_and_changes_nothing(
     buyer: User, product: Product, body: str, code: str
@@ -313,6 +331,39 @@ def test_a_bad_body_is_refused_and_changes_nothing(
     with pytest.raises(InvalidInput) as error:
         actions.send_message(buyer, question.conversation_id, body)
     assert error.value.code == code
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467 all three of us",  # a family emoji: ZWJs
+        "\u0915\u094d\u200d\u0937",  # Devanagari with a zero-width joiner
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian with a zero-width non-joiner
+        "\u200bIs it new?\u200b",
+        "\u2067\u0634\u0643\u0631\u0627\u2069 thanks",
+    ],
+)
+def test_a_body_with_visible_text_keeps_its_invisible_characters(
+    buyer: User, product: Product, body: str
+) -> None:
+    question = ask(buyer, product)
+
+    message = actions.send_message(buyer, question.conversation_id, body)
+
+    assert Message.objects.get(pk=message.pk).body == body
+
+
+@pytest.mark.parametrize("subject", [" ", "\u200b\u200d", "\u202e"])
+def test_a_customer_service_subject_with_nothing_visible_is_required(
+    buyer: User, subject: str
+) -> None:
+    before = snapshot()
+
+    with pytest.raises(InvalidInput) as error:
+        actions.contact_customer_service(buyer, subject, "Where is my parcel?")
+
+    assert error.value.code == "subject_required"
     assert snapshot() == before
 
 

@@ -796,11 +796,14 @@ def test_a_file_that_is_not_what_its_name_says_is_refused_and_nothing_is_sent(
     assert Attachment.objects.count() == attachments
 
 
-def test_an_empty_reply_is_refused(client: Client, seller: User, question: Message) -> None:
+@pytest.mark.parametrize("body", ["   ", "\u202e\u202e", "\u200b\u200b"])
+def test_an_empty_reply_is_refused(
+    client: Client, seller: User, question: Message, body: str
+) -> None:
     before = snapshot()
 
     response = signed_in(client, seller).post(
-        conversation_url(question.conversation_id), {"body": "   ", "idempotency_key": "k"}
+        conversation_url(question.conversation_id), {"body": body, "idempotency_key": "k"}
     )
 
     assert response.status_code == 400
@@ -934,11 +937,12 @@ def test_customer_service_about_someone_elses_order_is_not_found(
     assert snapshot() == before
 
 
-def test_customer_service_needs_a_subject(client: Client, buyer: User) -> None:
+@pytest.mark.parametrize("subject", [" ", "\u200b\ufeff"])
+def test_customer_service_needs_a_subject(client: Client, buyer: User, subject: str) -> None:
     before = snapshot()
 
     response = signed_in(client, buyer).post(
-        "/message-center/customer-service/", {"subject": " ", "body": "Hello"}
+        "/message-center/customer-service/", {"subject": subject, "body": "Hello"}
     )
 
     assert response.status_code == 400

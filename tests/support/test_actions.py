@@ -270,6 +270,17 @@ def test_notes_are_for_agents_only(buyer: User, team_agent: User) -> None:
         actions.add_note(buyer, case.pk, "Let me in.")
 
 
+@pytest.mark.parametrize("note", [" ", "\u200b", "\u2066\u2069"])
+def test_a_note_with_nothing_visible_is_refused(buyer: User, team_agent: User, note: str) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+
+    with pytest.raises(InvalidInput) as error:
+        actions.add_note(team_agent, case.pk, note)
+
+    assert error.value.code == "empty_note"
+    assert not CaseNote.objects.exists()
+
+
 def test_priority(buyer: User, team_agent: User) -> None:
     case = actions.open_request(buyer, "Help", "Please.")
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.actions.attachments import store_attachments
-from messagecenter.conversations.actions.checks import clean_idempotency_key
+from messagecenter.conversations.actions.checks import clean_idempotency_key, trimmed
 from messagecenter.conversations.models import Message
 from messagecenter.errors import Conflict, InvalidInput, MessageCenterError, NotAllowed
 from messagecenter.marketplace import events, messages, queries
@@ -120,7 +120,7 @@ def request_return(
         raise InvalidInput("Choose a refund or a replacement.", code="invalid_resolution")
     if reason_code not in ReturnReason.values:
         raise InvalidInput("Choose why you are returning the items.", code="invalid_reason")
-    note = (note or "").strip()
+    note = trimmed(note)
     if len(note) > NOTE_MAX_CHARS:
         raise InvalidInput(
             f"The note is at most {NOTE_MAX_CHARS} characters.", code="note_too_long"
@@ -248,8 +248,8 @@ def decide_return(
     """The seller approves (with their own instructions, or the marketplace's) or
     declines (with a reason the buyer reads) a return of their items."""
     return_request = queries.sold_return(seller, return_id)
-    reason = (reason or "").strip()
-    instructions = (instructions or "").strip()
+    reason = trimmed(reason)
+    instructions = trimmed(instructions)
     if not approve and not reason:
         raise InvalidInput("Tell the buyer why you decline the return.", code="reason_required")
     if len(reason) > DECLINE_REASON_MAX_CHARS:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from messagecenter import moments
 from messagecenter.accounts.models import Role, User
+from messagecenter.conversations.actions.checks import clean_text
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.hub.boxes import Box
 from messagecenter.notifications import queries
@@ -108,8 +109,8 @@ def check_broadcast(
         raise InvalidInput(f"Unknown kind {kind!r}.", code="invalid_kind")
     if audience not in Audience.values:
         raise InvalidInput(f"Unknown audience {audience!r}.", code="invalid_audience")
-    subject = _clean_text(subject)
-    body = _clean_text(body)
+    subject = clean_text(subject)
+    body = clean_text(body)
     if not subject:
         raise InvalidInput("Give the broadcast a subject.", code="empty_subject")
     if len(subject) > SUBJECT_MAX_CHARS:
@@ -211,15 +212,6 @@ def cancel_broadcast(staff: User, broadcast_id: Any) -> bool:
                 cancelled_at=timezone.now()
             )
         )
-
-
-def _clean_text(text: str | None) -> str:
-    """Trimmed; control characters other than line breaks and tabs are refused (PostgreSQL
-    cannot store NUL, and none belongs in a broadcast)."""
-    text = (text or "").strip()
-    if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
-        raise InvalidInput("The text contains control characters.", code="invalid_characters")
-    return text
 
 
 # --- the worker: announcing what became due --------------------------------------------------

@@ -25,6 +25,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.actions.checks import clean_text
 from messagecenter.conversations.hooks import PostedMessage
 from messagecenter.conversations.models import (
     Attachment,
@@ -539,7 +540,7 @@ def set_case_priority(agent: User, case_id: Any, priority: Any) -> Case:
 
 def add_note(agent: User, case_id: Any, body: str) -> CaseNote:
     """An internal note: agents only, never a message (models.CaseNote)."""
-    body = _clean(body)
+    body = clean_text(body)
     if not body:
         raise InvalidInput("Write the note first.", code="empty_note")
     if len(body) > NOTE_MAX_CHARS:
@@ -722,7 +723,7 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
             "Split out one of the customer's messages.", code="not_a_customer_message"
         )
     # Typed by the agent: too long is refused, as the customer's own subject is.
-    subject = typed_subject(_clean(subject)) or f"{case.subject[:170]} (from {case.number})"
+    subject = typed_subject(clean_text(subject)) or f"{case.subject[:170]} (from {case.number})"
     quote = message.body if len(message.body) <= 500 else message.body[:499] + "…"
     with transaction.atomic():
         case = _lock(case)
@@ -771,10 +772,10 @@ def save_canned_response(
     agent: User, team_id: Any, title: str, body: str, *, canned_response_id: Any = None
 ) -> CannedResponse:
     team = queries.access_team(agent, team_id)
-    title = _clean(title)
+    title = clean_text(title)
     if not title or len(title) > 80:
         raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
-    body = _clean(body)
+    body = clean_text(body)
     if not body:
         raise InvalidInput("Write the response first.", code="empty_message")
     if len(body) > settings.MESSAGE_BODY_MAX_CHARS:
@@ -965,13 +966,6 @@ def _customer_event(case: Case) -> PendingEvent:
             "status_label": queries.customer_status_label(case),
         },
     )
-
-
-def _clean(text: str | None) -> str:
-    text = (text or "").strip()
-    if any(ord(character) < 32 and character not in "\n\r\t" for character in text):
-        raise InvalidInput("The text contains control characters.", code="invalid_characters")
-    return text
 
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

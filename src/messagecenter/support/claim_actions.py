@@ -30,6 +30,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.actions.checks import trimmed
 from messagecenter.conversations.models import Conversation, Kind, Message, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
@@ -86,7 +87,7 @@ def file_claim(
             "Choose a reason: item not received, not as described, or returned but not refunded.",
             code="invalid_claim_reason",
         )
-    description = (description or "").strip()
+    description = trimmed(description)
     if not description:
         raise InvalidInput(
             "Tell us what went wrong: the seller and the agent read it.", code="empty_description"
@@ -310,7 +311,7 @@ def decide_claim(
         raise NotFound("No such claim.", code="claim_not_found")
     if outcome not in ClaimOutcome.values:
         raise InvalidInput("Grant or deny the claim.", code="invalid_outcome")
-    reasons = (reasons or "").strip()
+    reasons = trimmed(reasons)
     if not reasons:
         raise InvalidInput(
             "Give the reasons for the decision: both parties read them.", code="reasons_required"

@@ -17,6 +17,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.actions.checks import trimmed
 from messagecenter.conversations.deadlines import describe_due
 from messagecenter.conversations.models import Kind, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed
@@ -42,7 +43,7 @@ def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
             "Only the buyer of a conversation with a seller can ask us to step in.",
             code="buyers_only",
         )
-    note = (note or "").strip()
+    note = trimmed(note)
     if len(note) > NOTE_MAX_CHARS:
         raise InvalidInput(f"Add at most {NOTE_MAX_CHARS:,} characters.", code="message_too_long")
     with transaction.atomic():
