@@ -10,6 +10,7 @@ from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import actions
 from messagecenter.accounts.models import User
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message
 from messagecenter.errors import InvalidInput
@@ -47,8 +48,10 @@ def test_the_time_zone_page_lists_zones_and_saves_the_choice(buyer: User) -> Non
     assert '<option value="Europe/Paris">Europe/Paris</option>' in html
     assert '<option value="America/New_York">America/New York</option>' in html
     assert '<option value="UTC" selected>UTC</option>' in html
-    # Aliases kept for compatibility are not offered.
+    # Aliases kept for compatibility are not offered, nor names that are no place's time.
     assert "Etc/GMT+5" not in html
+    assert 'value="localtime"' not in html
+    assert 'value="Factory"' not in html
     saved = browser.post("/account/time-zone/", {"time_zone": "Asia/Tokyo"}, follow=True)
     assert saved.status_code == 200
     assert "Dates are now shown in Asia/Tokyo." in saved.content.decode()
@@ -74,7 +77,22 @@ def test_a_zone_the_list_hides_is_shown_chosen_and_saving_keeps_it(buyer: User) 
     assert "Etc/GMT+5" not in signed_in(other).get("/account/time-zone/").content.decode()
 
 
-@pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "", "europe/paris", "UTC\x00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mars/Olympus_Mons",
+        "",
+        "europe/paris",
+        "UTC\x00",
+        # In the zone directory, but no place's time: the server's own zone, the zone of a
+        # machine nobody set up, POSIX's default rules, the copies under posix/ and right/.
+        "localtime",
+        "Factory",
+        "posixrules",
+        "posix/Europe/Paris",
+        "right/Europe/Paris",
+    ],
+)
 def test_an_unknown_time_zone_is_refused_and_nothing_changes(buyer: User, value: str) -> None:
     page = signed_in(buyer).post("/account/time-zone/", {"time_zone": value})
 
@@ -101,6 +119,11 @@ def test_the_api_profile_shows_and_changes_the_time_zone(buyer: User, sign_in: o
         400,
         "invalid_time_zone",
     )
+    for no_place in ("localtime", "Factory"):
+        assert error_of(caller.call("patch", "/me", {"time_zone": no_place})) == (
+            400,
+            "invalid_time_zone",
+        )
     buyer.refresh_from_db()
     assert buyer.time_zone == "Europe/Paris"
 
@@ -126,3 +149,25 @@ def test_a_persons_retired_zone_falls_back_to_the_default(buyer: User) -> None:
     buyer.refresh_from_db()
 
     assert signed_in(buyer).get("/message-center/").status_code == 200
+
+
+def test_a_stored_zone_no_longer_accepted_shows_dates_in_the_default_and_saving_keeps_it(
+    buyer: User, settings: Settings
+) -> None:
+    """ "localtime", accepted before: the server's own zone, so the person's dates moved with
+    the machine. They read in the default zone now, which the page shows chosen."""
+    settings.DEFAULT_USER_TIME_ZONE = "Asia/Tokyo"
+    User.objects.filter(pk=buyer.pk).update(time_zone="localtime")
+    browser = signed_in(buyer)
+
+    html = browser.get("/account/time-zone/").content.decode()
+    saved = browser.post("/account/time-zone/", {"time_zone": "Asia/Tokyo"})
+
+    buyer.refresh_from_db()
+    assert zone_of(buyer).key == "Asia/Tokyo"
+    assert '<option value="Asia/Tokyo" selected>Asia/Tokyo</option>' in html
+    assert 'value="localtime"' not in html
+    assert "(Asia/Tokyo)" in html
+    assert saved.status_code == 302
+    buyer.refresh_from_db()
+    assert buyer.time_zone == "Asia/Tokyo"

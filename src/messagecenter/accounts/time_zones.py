@@ -18,12 +18,24 @@ if TYPE_CHECKING:
 # Old aliases and POSIX-style names the tz database keeps for compatibility: valid, but
 # nobody should have to scroll past them ("Etc/GMT+5" is five hours *behind* GMT).
 _HIDDEN_PREFIXES = ("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Mexico/", "Chile/")
+# Names in the zone directory that are no place's time, never accepted: "localtime" is the
+# server's own zone (a link to /etc/localtime, so a person's dates would move with the
+# machine), "Factory" the zone of a machine nobody set up (it reads "-00"), "posixrules"
+# the rules behind POSIX TZ strings; posix/ and right/ hold copies of every zone where a
+# system keeps them (right/'s count leap seconds, half a minute off everyone's clock).
+_NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+_COPIES = ("posix/", "right/")
 
 
 @cache
 def known() -> frozenset[str]:
-    """Every name the tz database knows (read from disk once per process)."""
-    return frozenset(available_timezones())
+    """Every zone a person may choose: the names the tz database knows (read from disk
+    once per process) but those that are no place's time."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_A_PLACE and not name.startswith(_COPIES)
+    )
 
 
 @cache
@@ -62,8 +74,16 @@ def default_time_zone() -> str:
 
 def zone_of(user: "User") -> ZoneInfo:
     """The person's zone; the default one if theirs left the tz database since it was
-    chosen (names are retired now and then), so a page never fails over it."""
-    return _zone(user.time_zone or default_time_zone())
+    chosen (names are retired now and then) or is one no longer accepted ("localtime",
+    chosen before known() left it out), so a page never fails over it."""
+    return _zone(name_of(user))
+
+
+def name_of(user: "User") -> str:
+    """The name of the zone the person's dates are shown in (zone_of's)."""
+    if user.time_zone in known():
+        return user.time_zone
+    return default_time_zone()
 
 
 def for_readers(moment: datetime, *readers: "User") -> str:

@@ -252,8 +252,11 @@ class TimeZoneForm(forms.Form):
 @require_http_methods(["GET", "HEAD", "POST"])
 def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The zone every date of the person's pages and e-mails is shown in."""
-    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
-    form.fields["time_zone"].choices = time_zones.choices_for(request.user.time_zone)  # type: ignore[attr-defined]
+    # The zone dates are shown in: for a stored name no longer accepted ("localtime"), the
+    # default it falls back to, so Save keeps what the person sees.
+    shown = time_zones.name_of(request.user)
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": shown})
+    form.fields["time_zone"].choices = time_zones.choices_for(shown)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         actions.set_time_zone(request.user, form.cleaned_data["time_zone"])
         messages.success(request, f"Dates are now shown in {request.user.time_zone}.")
@@ -261,7 +264,7 @@ def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/time_zone.html",
-        {"form": form, "now": timezone.now()},
+        {"form": form, "now": timezone.now(), "time_zone": shown},
         status=400 if request.method == "POST" else 200,
     )
 
