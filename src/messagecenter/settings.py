@@ -333,6 +333,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A form with a missing or stale token: the site's page saying to reload and try again.
+CSRF_FAILURE_VIEW = "messagecenter.web.errors.csrf_failure"
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", HTTPS)
 # A load balancer's health probe may speak plain HTTP on the inside.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
