@@ -314,6 +314,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def listening(port: int) -> int:
+    """How many sockets listen on `port` (Linux's table of TCP sockets; elsewhere, one):
+    each server process listens on a socket of its own once it has loaded what requests
+    need (server/warm.py), so a workload that starts before all of them listen would put
+    all its connections on the first one, and keep them there."""
+    table = Path("/proc/net/tcp")
+    if not table.exists():
+        return sys.maxsize
+    found = 0
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+            found += 1
+    return found
+
+
 @contextlib.contextmanager
 def running_server(
     workers: int, log: Path, environment: dict[str, str], more: Sequence[str] = ()
@@ -347,7 +363,7 @@ def running_server(
             try:
                 with socket.create_connection((HOST, port), timeout=1) as probe:
                     probe.sendall(f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
-                    if probe.recv(64).startswith(b"HTTP/1.1 200"):
+                    if probe.recv(64).startswith(b"HTTP/1.1 200") and listening(port) >= workers:
                         break
             except OSError:
                 pass

@@ -2,6 +2,7 @@
 the machine is busy (docs/benchmarks.md)."""
 
 import asyncio
+import socket
 import time
 
 from bench import run
@@ -48,3 +49,20 @@ def test_a_warm_up_that_ends_late_still_records_the_whole_duration() -> None:
     assert result["errors"] == 0
     assert result["requests"] > 4  # more than the requests in flight when recording began
     assert result["seconds"] >= DURATION
+
+
+def test_a_server_counts_as_started_once_each_of_its_processes_listens() -> None:
+    # Each server process listens on a socket of its own once it has loaded what requests
+    # need; a socket that is only bound (the supervisor's) takes no connections.
+    with socket.socket() as bound, socket.socket() as first, socket.socket() as second:
+        for sock in (bound, first, second):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        bound.bind((run.HOST, 0))
+        port = bound.getsockname()[1]
+        first.bind((run.HOST, port))
+        second.bind((run.HOST, port))
+        assert run.listening(port) == 0
+        first.listen()
+        assert run.listening(port) == 1
+        second.listen()
+        assert run.listening(port) == 2
