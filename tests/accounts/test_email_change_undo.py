@@ -25,6 +25,7 @@ from messagecenter.accounts.models import ApiToken, User
 from messagecenter.delivery.models import Email
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.errors import Conflict, InvalidInput
+from tests.accounts.test_email_change import _kept_mail, signed_in  # noqa: F401 (a fixture)
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -34,17 +35,6 @@ OLD = "seller@example.test"
 NEW = "Shared@example.net"
 NEW_PASSWORD = "a fresh and long passphrase 2026"
 SITE = "http://127.0.0.1:8000"
-
-
-@pytest.fixture(autouse=True)
-def _kept_mail(settings: Settings) -> None:
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def link_in(email: EmailMessage, path: str) -> str:

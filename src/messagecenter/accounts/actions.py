@@ -373,11 +373,7 @@ def confirm_email_change(token: str, *, expected_user: User | None = None) -> Us
     if change is None or (expected_user is not None and expected_user.pk != change.user_id):
         raise invalid
     with transaction.atomic():
-        user = unique_row(
-            User.objects.select_for_update().filter(pk=change.user_id, is_active=True)
-        )
-        if user is None or user.email != change.old_address:
-            raise invalid
+        user = _locked_with_address(change.user_id, change.old_address, invalid)
         if _address_taken(change.new_address, user):
             raise Conflict("This address already belongs to another account.", code="email_in_use")
         user.email = change.new_address
@@ -415,11 +411,7 @@ def undo_email_change(token: str) -> User:
     if change is None or not change.old_address:
         raise invalid
     with transaction.atomic():
-        user = unique_row(
-            User.objects.select_for_update().filter(pk=change.user_id, is_active=True)
-        )
-        if user is None or user.email != change.new_address:
-            raise invalid
+        user = _locked_with_address(change.user_id, change.new_address, invalid)
         if _address_taken(change.old_address, user):
             raise Conflict(
                 f"{change.old_address} belongs to another account now, so it cannot be put "
@@ -433,6 +425,15 @@ def undo_email_change(token: str) -> User:
         # Not held back by the reset form's limit: whoever changed the address may have
         # asked for a reset a moment ago, to their own address.
         account_emails.record(user, account_emails.PASSWORD_RESET, not_within=timedelta(0))
+    return user
+
+
+def _locked_with_address(user_id: int, address: str, invalid: InvalidInput) -> User:
+    """The active person's row, locked until commit, while their address is still the one
+    a link was made for; else `invalid` (used, or the address changed since)."""
+    user = unique_row(User.objects.select_for_update().filter(pk=user_id, is_active=True))
+    if user is None or user.email != address:
+        raise invalid
     return user
 
 
