@@ -149,6 +149,19 @@ def test_the_link_expires(buyer: User, settings: Settings) -> None:
     assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
 
 
+def test_a_new_password_since_the_link_was_made_stops_it(buyer: User) -> None:
+    # A reset, or an undo from the old mailbox (which stops the password), ends what the
+    # account asked for before it.
+    ask(signed_in(buyer), NEW)
+    link = sent_link()
+    buyer.set_password("a new passphrase for this account")
+    buyer.save(update_fields=["password"])
+
+    assert Client().get(link).status_code == 400
+    assert Client().post(link).status_code == 400
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+
 def test_an_address_taken_meanwhile_or_an_altered_link_changes_nothing(
     buyer: User, other_buyer: User
 ) -> None:

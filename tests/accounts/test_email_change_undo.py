@@ -140,6 +140,29 @@ def test_the_old_address_takes_the_account_back_from_whoever_changed_it(seller: 
     assert works(owner)
 
 
+def test_the_confirmation_link_cannot_take_the_address_again_once_it_was_put_back(
+    seller: User,
+) -> None:
+    """A walkthrough's replay: once the undo put the old address back, the address matched
+    the confirmation link's "from" again, and the link (valid for a day) took the address
+    back for whoever held it — with no sign-in, as often as the owner undid it."""
+    signed_in(seller).post("/account/email-address/", {"email": NEW, "password": PASSWORD})
+    assert send_due_emails() == 1
+    confirmation = link_in(mail.outbox[-1], "/accounts/email-change/")
+    assert Client().post(confirmation).status_code == 302
+    assert send_due_emails() == 1
+    assert Client().post(undo_link(mail.outbox[-1])).status_code == 302
+    before = account_state(seller)
+
+    opened = Client().get(confirmation)
+    pressed = Client().post(confirmation)
+
+    assert (opened.status_code, pressed.status_code) == (400, 400)
+    assert "Confirm this address" not in text_of(opened)
+    assert account_state(seller) == before
+    assert seller.email == OLD
+
+
 def test_opening_the_link_changes_nothing_and_never_shows_the_new_address(
     seller: User,
 ) -> None:

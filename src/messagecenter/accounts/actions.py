@@ -362,8 +362,8 @@ def request_email_change(user: User, new_address: str, password: str) -> str:
 def confirm_email_change(token: str, *, expected_user: User | None = None) -> User:
     """The link from the e-mail: the address changes now, and the old address is told.
     Refused, changing nothing, when the link is altered, expired, used, or the account's
-    address changed since (400 email_change_link_invalid), or another account took the
-    address meanwhile (409 email_in_use: whoever holds the link reads that mailbox)."""
+    address or password changed since (400 email_change_link_invalid), or another account
+    took the address meanwhile (409 email_in_use: whoever holds the link reads that mailbox)."""
     change = email_changes.read_link_token(token or "")
     invalid = InvalidInput(
         "This link is not valid any more: it was used, it expired, or your address changed "
@@ -374,6 +374,10 @@ def confirm_email_change(token: str, *, expected_user: User | None = None) -> Us
         raise invalid
     with transaction.atomic():
         user = _locked_with_address(change.user_id, change.old_address, invalid)
+        if not email_changes.still_confirms(change, user):
+            # The password changed since the link was made: a reset, or an undo by whoever
+            # reads the old mailbox, which stops the password (undo_email_change).
+            raise invalid
         if _address_taken(change.new_address, user):
             raise Conflict("This address already belongs to another account.", code="email_in_use")
         user.email = change.new_address

@@ -4,7 +4,8 @@ address to which:
 
 - the link to the new address that confirms it, expiring after EMAIL_CHANGE_LINK_HOURS; it
   stops working once the account's address is no longer the one it changes from (used, or
-  changed since);
+  changed since), or its password is no longer the one it had when the link was made — an
+  undo stops the password, so the link cannot take the address again once it was put back;
 - the link in the notice to the old address that puts it back ("It was not me"), expiring
   after EMAIL_CHANGE_UNDO_DAYS; it stops working once the account's address is no longer
   the one it was changed to (put back already, or changed again since).
@@ -16,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from messagecenter.accounts.models import User
 
@@ -28,15 +30,34 @@ class EmailChange:
     user_id: int
     old_address: str
     new_address: str
+    # A keyed hash of the account's stored password hash when a confirmation link was made
+    # ("" in an undo link): the address matching alone would let a confirmation link work
+    # again once an undo put the old address back.
+    password_mark: str = ""
 
 
 def make_link_token(user: User, new_address: str) -> str:
-    return _sign(EmailChange(user.pk, user.email, new_address), SALT)
+    return _sign(EmailChange(user.pk, user.email, new_address, _password_mark(user)), SALT)
 
 
 def read_link_token(token: str) -> EmailChange | None:
     """The change a token asks for, or None for one that is altered or expired."""
     return _read(token, SALT, timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS))
+
+
+def still_confirms(change: EmailChange, user: User) -> bool:
+    """Whether a confirmation link may still change the address of `user` (its account):
+    the address is still the one it changes from and the password the one it had."""
+    return (
+        user.pk == change.user_id
+        and user.email == change.old_address
+        and bool(change.password_mark)
+        and constant_time_compare(change.password_mark, _password_mark(user))
+    )
+
+
+def _password_mark(user: User) -> str:
+    return salted_hmac(f"{SALT}.password", user.password, algorithm="sha256").hexdigest()[:20]
 
 
 def make_undo_token(change: EmailChange) -> str:
@@ -49,11 +70,10 @@ def read_undo_token(token: str) -> EmailChange | None:
 
 
 def _sign(change: EmailChange, salt: str) -> str:
-    return signing.dumps(
-        {"user": change.user_id, "from": change.old_address, "to": change.new_address},
-        salt=salt,
-        compress=True,
-    )
+    signed = {"user": change.user_id, "from": change.old_address, "to": change.new_address}
+    if change.password_mark:
+        signed["pw"] = change.password_mark
+    return signing.dumps(signed, salt=salt, compress=True)
 
 
 def _read(token: str, salt: str, max_age: timedelta) -> EmailChange | None:
@@ -64,8 +84,12 @@ def _read(token: str, salt: str, max_age: timedelta) -> EmailChange | None:
     if not isinstance(found, dict):
         return None
     user_id, old_address, new_address = found.get("user"), found.get("from"), found.get("to")
+    password_mark = found.get("pw", "")
     if not (
-        isinstance(user_id, int) and isinstance(old_address, str) and isinstance(new_address, str)
+        isinstance(user_id, int)
+        and isinstance(old_address, str)
+        and isinstance(new_address, str)
+        and isinstance(password_mark, str)
     ):
         return None
-    return EmailChange(user_id, old_address, new_address)
+    return EmailChange(user_id, old_address, new_address, password_mark)

@@ -77,6 +77,14 @@ def access_passkey(user: User, passkey_id: Any, *, for_update: bool = False) -> 
     return found
 
 
+def confirmable_email_change(change: EmailChange) -> bool:
+    """Whether a confirmation link would change its account's address now (the page shows
+    its button only then; the action checks again under the person's lock)."""
+    user = User.objects.filter(pk=change.user_id, is_active=True).only("email", "password")
+    found = user.first()
+    return found is not None and email_changes.still_confirms(change, found)
+
+
 def undoable_email_change(token: str) -> tuple[EmailChange, str] | None:
     """The change the link in the notice to the old address undoes, with the account's
     username — or None when it would be refused now (altered, expired, put back already,

@@ -396,7 +396,7 @@ def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
     changes nothing), then the address changes. No sign-in needed: the link is the proof
     of reading the new mailbox, and it was asked for from the signed-in account."""
     change = email_changes.read_link_token(token)
-    if change is None:
+    if change is None or not queries.confirmable_email_change(change):
         return render(
             request, "accounts/email_change_confirm.html", {"is_valid": False}, status=400
         )
