@@ -88,11 +88,23 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
     process = subprocess.Popen(
         [sys.executable, "-m", "messagecenter", "run", "--port", str(port)],
         env=environment,
+        # Unbuffered: the lines read before communicate() are not read ahead of it.
+        bufsize=0,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
+        # Said once the server answers: the page opens at once (it was said seconds before
+        # the port took connections, a walkthrough found).
+        assert process.stdout is not None
+        said = b""
+        for line in process.stdout:
+            said += line
+            if b"Message Center is running on" in line:
+                break
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30):
+            pass
         status, page = wait_for(f"http://127.0.0.1:{port}/accounts/login/")
         assert status == 200
         assert "Sign in" in page
@@ -100,7 +112,8 @@ def test_run_serves_the_sign_in_page_and_stops_on_ctrl_c(tmp_path: Path) -> None
         assert smtp_answers(smtp_port) == 250
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        rest, _ = process.communicate(timeout=30)
+        output = said + rest
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -1,6 +1,7 @@
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,7 +41,13 @@ class Command(BaseCommand):
                 env=inbound_environment,
             ),
         ]
-        self.stdout.write(f"\nMessage Center is running on http://{host}:{port}/\n")
+        # A server process listens once it has loaded what requests need (server/warm.py):
+        # "running" is said when the address answers, not while it still refuses.
+        self.stdout.write(f"\nStarting Message Center on http://{host}:{port}/ …\n")
+        if not _accepting(host, port, children):
+            _stop(children, grace=0)
+            raise SystemExit(1)
+        self.stdout.write(f"Message Center is running on http://{host}:{port}/\n")
         if settings.MAILBOX_ENABLED:
             self.stdout.write(
                 f"E-mail is kept, not sent (EMAIL_URL=mailbox:): http://{host}:{port}/mailbox/\n"
@@ -73,6 +80,22 @@ class Command(BaseCommand):
         failed = [child.returncode for child in children if child.returncode not in (0, -2, -15)]
         if failed:
             raise SystemExit(1)
+
+
+def _accepting(
+    host: str, port: int, children: list[subprocess.Popen[bytes]], timeout: float = 600
+) -> bool:
+    """Whether the web server accepts connections before any child stops or `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def _is_loopback(host: str) -> bool:
