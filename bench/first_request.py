@@ -26,6 +26,7 @@ from pathlib import Path
 # Run as a script: the repository's root, for the bench package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.limits import LIFTED_SEND_LIMITS
+from bench.run import free_port
 
 _SERVE = (sys.executable, "-m", "messagecenter", "serve")
 
@@ -44,7 +45,7 @@ def main() -> None:
     environment = {**os.environ, "LOG_LEVEL": "WARNING", **LIFTED_SEND_LIMITS}
     number = args.first_sender
     for _ in range(args.rounds):
-        port = _free_port()
+        port = free_port()
         started = time.perf_counter()
         server = subprocess.Popen(
             [*_SERVE, "--port", str(port), "--workers", str(args.workers)],
@@ -67,12 +68,6 @@ def main() -> None:
             f"accepting after {accepting:.2f} s; sends (ms): "
             + ", ".join(f"{ms:.0f}" for ms in times)
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_until_accepting(port: int, timeout: float = 300) -> None:

@@ -390,6 +390,15 @@ def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+def _link_refused(
+    request: HttpRequest, template: str, refused: InvalidInput | Conflict | None = None
+) -> HttpResponse:
+    """An e-mail link's page saying why it does nothing (its template's own words for an
+    altered, expired or used link when `refused` is None)."""
+    status = refused.status if refused is not None else 400
+    return render(request, template, {"is_valid": False, "error": refused}, status=status)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
     """The link from the e-mail: a button to press (a mail scanner that opens links
@@ -397,9 +406,7 @@ def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
     of reading the new mailbox, and it was asked for from the signed-in account."""
     change = email_changes.read_link_token(token)
     if change is None or not queries.confirmable_email_change(change):
-        return render(
-            request, "accounts/email_change_confirm.html", {"is_valid": False}, status=400
-        )
+        return _link_refused(request, "accounts/email_change_confirm.html")
     # Signed in as someone else, the button would change the other account's address while
     # this account's page said "Your e-mail address is now …" (the API refuses the same).
     if request.user.is_authenticated and request.user.pk != change.user_id:
@@ -408,22 +415,12 @@ def confirm_email_change(request: HttpRequest, token: str) -> HttpResponse:
             "in to. Sign out, then open the link again.",
             code="email_change_other_account",
         )
-        return render(
-            request,
-            "accounts/email_change_confirm.html",
-            {"is_valid": False, "error": other},
-            status=other.status,
-        )
+        return _link_refused(request, "accounts/email_change_confirm.html", other)
     if request.method == "POST":
         try:
             actions.confirm_email_change(token)
         except (InvalidInput, Conflict) as refused:
-            return render(
-                request,
-                "accounts/email_change_confirm.html",
-                {"is_valid": False, "error": refused},
-                status=refused.status,
-            )
+            return _link_refused(request, "accounts/email_change_confirm.html", refused)
         messages.success(request, f"Your e-mail address is now {change.new_address}.")
         return redirect("account" if request.user.is_authenticated else "login")
     return render(
@@ -443,18 +440,13 @@ def undo_email_change(request: HttpRequest, token: str) -> HttpResponse:
     link's account, which the page names."""
     found = queries.undoable_email_change(token)
     if found is None:
-        return render(request, "accounts/email_change_undo.html", {"is_valid": False}, status=400)
+        return _link_refused(request, "accounts/email_change_undo.html")
     change, username = found
     if request.method == "POST":
         try:
             actions.undo_email_change(token)
         except (InvalidInput, Conflict) as refused:
-            return render(
-                request,
-                "accounts/email_change_undo.html",
-                {"is_valid": False, "error": refused},
-                status=refused.status,
-            )
+            return _link_refused(request, "accounts/email_change_undo.html", refused)
         # This browser, if it was signed in to that account, is signed out with the rest.
         if request.user.is_authenticated and request.user.pk == change.user_id:
             logout(request)
