@@ -35,6 +35,7 @@ from messagecenter.rows import (
     insert_objects,
     insert_rows,
     parse_id,
+    pipelined,
     reserved_ids,
     statement_cursor,
     update_rows,
@@ -512,6 +513,7 @@ def test_rows_given_as_tuples_are_stored_as_the_models_would_store_them(
             UserEvent,
             ("user_id", "sequence", "kind", "payload", "created_at"),
             [(seller.pk, n, "message_created", payload, _MOMENT) for n in (1, 2)],
+            ids=True,
         )
 
     assert ids is not None
@@ -555,6 +557,7 @@ def test_columns_left_out_of_the_tuples_take_what_the_model_would_give_them(
                 _MOMENT,
             )
         ],
+        ids=True,
     )
 
     assert ids is not None
@@ -607,6 +610,7 @@ def test_many_tuples_are_inserted_by_bulk_create_and_give_their_ids(buyer: User)
             UserEvent,
             ("user_id", "sequence", "kind", "payload", "created_at"),
             [(buyer.pk, n, "message_created", {}, _MOMENT) for n in range(INSERT_MAX_ROWS + 1)],
+            ids=True,
         )
 
     bulk.assert_called_once()
@@ -797,3 +801,77 @@ def test_reserved_ids_are_no_other_inserts_and_are_written_as_given(
         "Reserved 2",
     ]
     assert [message._state.adding for message in messages] == [False] * 3
+
+
+_EVENT_COLUMNS = ("user_id", "sequence", "kind", "payload", "created_at")
+
+
+def test_rows_inserted_without_ids_return_none_and_ids_only_where_the_database_numbers_them(
+    buyer: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    with django_assert_num_queries(1) as captured:
+        assert (
+            insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+            is None
+        )
+    assert "RETURNING" not in captured.captured_queries[0]["sql"]
+    assert UserEvent.objects.filter(user=buyer, sequence=1).exists()
+    with pytest.raises(ValueError, match="No ids to return"):
+        insert_rows(
+            UserEvent,
+            _EVENT_COLUMNS,
+            [(buyer.pk, 2, "message_created", {}, _MOMENT)],
+            ignore_conflicts=True,
+            ids=True,
+        )
+
+
+def test_writes_in_a_pipeline_all_land_by_its_end_and_a_read_there_sees_those_before_it(
+    buyer: User, seller: User
+) -> None:
+    stream_of = CompiledRows(
+        lambda user_id, shape: UserEvent.objects.filter(user_id=user_id).values_list("sequence")
+    )
+    with transaction.atomic(), pipelined():
+        insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+        changed = update_rows(UserEvent, ("sequence",), [(_only_event_of(buyer), 5)])
+        insert_rows(UserEvent, _EVENT_COLUMNS, [(seller.pk, 1, "message_created", {}, _MOMENT)])
+        seen = stream_of(buyer.pk, shape=None)
+        stream_of.lock(seller.pk, shape=None)
+
+    assert seen == [(5,)]
+    assert list(UserEvent.objects.filter(user=seller).values_list("sequence", flat=True)) == [1]
+    # On PostgreSQL the UPDATE was sent without waiting for its answer: its count is not
+    # known inside the block; SQLite runs each statement as it comes.
+    assert changed == (-1 if on_postgresql() else 1)
+
+
+def _only_event_of(user: User) -> int:
+    return UserEvent.objects.get(user=user).pk
+
+
+def test_a_statement_that_fails_in_a_pipeline_fails_the_block_with_djangos_error(
+    buyer: User,
+) -> None:
+    insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+
+    reached: list[int] = []
+
+    def write() -> None:
+        with transaction.atomic(), pipelined():
+            for sequence in (2, 1, 3):  # 1 again: the unique (user, sequence) refuses it
+                insert_rows(
+                    UserEvent,
+                    _EVENT_COLUMNS,
+                    [(buyer.pk, sequence, "message_created", {}, _MOMENT)],
+                )
+                reached.append(sequence)
+
+    with pytest.raises(IntegrityError):
+        write()
+
+    # On PostgreSQL the refusal is known where the block waits, at its end; SQLite refuses
+    # the statement itself.
+    assert reached == ([2, 1, 3] if on_postgresql() else [2])
+    # The block's transaction rolled back as a whole; the connection goes on.
+    assert list(UserEvent.objects.filter(user=buyer).values_list("sequence", flat=True)) == [1]

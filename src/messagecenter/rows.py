@@ -4,7 +4,8 @@ import inspect
 import itertools
 import re
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
@@ -191,6 +192,31 @@ def _numbered_cursor(connection: Any) -> Any:
         kept = (*kept[:3], connection.make_cursor(raw))
         connection.__dict__[_KEPT] = kept
     return kept[3]
+
+
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """Statements run inside go to PostgreSQL without waiting, each, for its answer (the
+    driver's pipeline mode): the database still runs them one after the other, in order,
+    and the block waits once, at its end — or where a statement's rows are read, for that
+    statement and those before it. For a batch's writes, which read nothing back: each
+    answer waited for was a round trip in which the writer gave up the interpreter and
+    then waited to take it back from the process's other threads — under load ≈ 1.5 ms a
+    statement, three quarters of a batch's time (docs/benchmarks.md, "Sends: a batch's
+    writes sent without waiting").
+
+    A statement that fails is known only at the next wait: the error (Django's, as from
+    any cursor) is raised there, and the statements sent after it are skipped; so a block
+    must fail as a whole — its statements one unit of work, its caller rolling all of it
+    back. What a statement reports without reading rows (an UPDATE's count) is not known
+    inside. On SQLite, which answers in-process, the statements run as they would."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    statement_cursor(connection)  # opened and checked, as for any statement
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def _forget_statement_cursor(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -478,6 +504,17 @@ class CompiledRows:
 
     def __call__(self, *values: int | str | datetime, shape: Hashable) -> list[tuple[Any, ...]]:
         connection = connections[DEFAULT_DB_ALIAS]
+        return self._plan(connection, values, shape).run(connection, values)
+
+    def lock(self, *values: int | str | datetime, shape: Hashable) -> None:
+        """Runs the statement without reading its rows: a `SELECT … FOR UPDATE` wanted
+        for its row locks alone, which inside `pipelined()` is sent without waiting."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        self._plan(connection, values, shape).execute(connection, values)
+
+    def _plan(
+        self, connection: Any, values: Sequence[int | str | datetime], shape: Hashable
+    ) -> "_RowsPlan":
         key = (connection.vendor, shape)
         plan = self._plans.get(key)
         if plan is None:
@@ -487,7 +524,7 @@ class CompiledRows:
                     # Dicts keep insertion order: the first key is the oldest compiled.
                     self._plans.pop(next(iter(self._plans)), None)
                 self._plans[key] = plan
-        return plan.run(connection, values)
+        return plan
 
     def _compile(self, values: Sequence[int | str | datetime], shape: Hashable) -> "_RowsPlan":
         stand_ins = [_stand_in(position, value) for position, value in enumerate(values)]
@@ -540,10 +577,12 @@ class _RowsPlan:
         # The columns values_list asked for, in its order (the compiler's results_iter).
         self.converters, self.columns = converters, columns
 
-    def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[tuple[Any, ...]]:
+    def execute(self, connection: Any, values: Sequence[int | str | datetime]) -> Any:
         parameters = _filled(connection, self.parameters, self.slots, values)
-        cursor = self.statement.execute(connection, parameters)
-        fetched = cursor.fetchall()
+        return self.statement.execute(connection, parameters)
+
+    def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[tuple[Any, ...]]:
+        fetched = self.execute(connection, values).fetchall()
         columns = self.columns
         if not self.converters:
             return [tuple(row[:columns]) for row in fetched]
@@ -557,7 +596,7 @@ class CompiledUpdate:
 
     `build(*values)` returns the queryset to update and the changes, as for
     `QuerySet.update(**changes)` (expressions included); the stand-in rules are
-    CompiledQuery's. Returns the number of rows changed.
+    CompiledQuery's. Returns the number of rows changed (-1 inside `pipelined()`: not known yet).
     """
 
     def __init__(self, build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]]) -> None:
@@ -627,7 +666,9 @@ def insert_objects[M: Model](
 
 # More rows than a send writes go through bulk_create (and do not add a statement per count).
 INSERT_MAX_ROWS = 64
-_INSERTS: dict[tuple[str, type[Model], int, bool, bool], tuple[_Statement, list[Any], Any]] = {}
+_INSERTS: dict[
+    tuple[str, type[Model], int, bool, bool, bool], tuple[_Statement, list[Any], Any]
+] = {}
 
 
 def reserved_ids(model: type[Model], count: int) -> list[int] | None:
@@ -664,6 +705,7 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     ignore_conflicts: bool = False,
+    ids: bool = False,
 ) -> list[Any] | None:
     """INSERT rows of one model given as tuples — each row's values for `columns` (field
     attnames: `user_id`, not `user`), in that order — in the same one statement as
@@ -680,23 +722,24 @@ def insert_rows(
     expressions, nothing to convert, and nothing `auto_now` would fill). A column not
     given takes what Model.__init__ would give it (its default, "" for text, else None);
     a field whose default is made for each row (a callable), or of a type this does not
-    prepare, is refused when the statement is first written. Returns the new ids in the
-    rows' order, from RETURNING, when the model has a generated id and conflicts are not
-    ignored; otherwise None. Signals: none, as
-    for insert_objects."""
+    prepare, is refused when the statement is first written. `ids`: returns the new ids in
+    the rows' order, from RETURNING (the model must have a generated id, and conflicts not
+    be ignored); otherwise None, and the statement returns nothing — so that, inside
+    `pipelined()`, it is sent without waiting for the database to answer. Signals: none,
+    as for insert_objects."""
+    if ids and (ignore_conflicts or not _generated(model)):
+        raise ValueError(f"No ids to return: {model.__name__}, ignore_conflicts={ignore_conflicts}")
     if not rows:
-        return [] if _generated(model) and not ignore_conflicts else None
+        return [] if ids else None
     if len(rows) > INSERT_MAX_ROWS:
         # Rare (a rebuild, a batch of many sends): as insert_objects does, bulk_create
         # splits them to the database's parameter limit. Instances are built for it.
         objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
         model._default_manager.bulk_create(objects, ignore_conflicts=ignore_conflicts)
-        if ignore_conflicts or not _generated(model):
-            return None
-        return [instance.pk for instance in objects]
+        return [instance.pk for instance in objects] if ids else None
     connection = connections[DEFAULT_DB_ALIAS]
     statement, fields, returning = _insert_plan(
-        connection, model, len(rows), ignore_conflicts, False
+        connection, model, len(rows), ignore_conflicts, False, returning=ids
     )
     tuple_key = (connection.vendor, model, tuple(columns))
     recipe = _TUPLE_RECIPES.get(tuple_key)
@@ -734,7 +777,7 @@ def update_rows(
     per send and table was a statement each (docs/benchmarks.md, "Sends: a batch's
     updates written once"). The SQL is written once per process, model, columns and number
     of rows: `UPDATE … FROM (VALUES …)`, which PostgreSQL and SQLite (3.33 on) both run.
-    Returns the number of rows changed."""
+    Returns the number of rows changed (-1 inside `pipelined()`: not known yet)."""
     if not rows:
         return 0
     connection = connections[DEFAULT_DB_ALIAS]
@@ -865,18 +908,31 @@ def _generated(model: type[Model]) -> bool:
 
 
 def _insert_plan(
-    connection: Any, model: type[Model], count: int, ignore_conflicts: bool, with_ids: bool
+    connection: Any,
+    model: type[Model],
+    count: int,
+    ignore_conflicts: bool,
+    with_ids: bool,
+    *,
+    returning: bool = True,
 ) -> tuple[_Statement, list[Any], Any]:
     """The INSERT of `count` rows of `model`, written once per process (_INSERTS)."""
-    key = (connection.vendor, model, count, ignore_conflicts, with_ids)
+    key = (connection.vendor, model, count, ignore_conflicts, with_ids, returning)
     plan = _INSERTS.get(key)
     if plan is None:
-        plan = _INSERTS[key] = _written_insert(connection, model, count, ignore_conflicts, with_ids)
+        plan = _INSERTS[key] = _written_insert(
+            connection, model, count, ignore_conflicts, with_ids, returning
+        )
     return plan
 
 
 def _written_insert(
-    connection: Any, model: type[Model], count: int, ignore_conflicts: bool, with_ids: bool
+    connection: Any,
+    model: type[Model],
+    count: int,
+    ignore_conflicts: bool,
+    with_ids: bool,
+    returning_ids: bool,
 ) -> tuple[_Statement, list[Any], Any]:
     quote = connection.ops.quote_name
     meta = model._meta
@@ -890,7 +946,7 @@ def _written_insert(
     returning = None
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
-    elif generated:
+    elif generated and returning_ids:
         returning = generated[0]
         sql += f" RETURNING {quote(returning.column)}"
     return _Statement(connection, sql, count * len(fields)), fields, returning

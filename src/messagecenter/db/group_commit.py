@@ -35,6 +35,8 @@ from typing import Any, Protocol, cast
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 
+from messagecenter.rows import pipelined
+
 logger = logging.getLogger(__name__)
 
 # Units one writer takes at most (it loops for the rest): bounds a transaction's length,
@@ -192,7 +194,8 @@ class GroupCommitter[K]:
                 with transaction.atomic():
                     pile: _Pile = {}
                     unit.result = _piling(unit.work, pile)
-                    _flush(pile)
+                    with pipelined():
+                        _flush(pile)
             except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
                 unit.error = error
             self._count(1)
@@ -215,9 +218,10 @@ class GroupCommitter[K]:
                 finally:
                     _running.prepared = None
                 try:
-                    if ready is not None:
-                        ready.before_flush()
-                    _flush(batch_pile)
+                    with pipelined():
+                        if ready is not None:
+                            ready.before_flush()
+                        _flush(batch_pile)
                 except Exception as error:
                     raise _Undone from error
         except (DatabaseError, _Undone):
@@ -250,7 +254,8 @@ def _all_in_one_savepoint(batch: list[_Unit]) -> _Pile:
             for unit in batch:
                 unit.result = _piling(unit.work, batch_pile)
             # In the savepoint: if they fail, each unit runs again in its own.
-            _flush_early(batch_pile)
+            with pipelined():
+                _flush_early(batch_pile)
     except BaseException:
         for unit in batch:
             unit.result = None

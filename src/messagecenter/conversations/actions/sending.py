@@ -657,8 +657,8 @@ class _BatchReads:
         if not connection.features.has_select_for_update or not self._people:
             return
         shape = len(self._people)
-        _LOCK_COUNTERS(*self._people, shape=shape)
-        _LOCK_EVENT_STREAMS(*self._people, shape=shape)
+        _LOCK_COUNTERS.lock(*self._people, shape=shape)
+        _LOCK_EVENT_STREAMS.lock(*self._people, shape=shape)
 
 
 # Every batch's, compiled once per number of people: built and compiled on each batch,
