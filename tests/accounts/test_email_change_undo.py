@@ -1,9 +1,10 @@
 """Putting an old e-mail address back (docs/accounts.md#e-mail-address): the notice to the
 old address carries a signed link that, from a page with a button, puts that address back,
 signs out every browser and app, stops the password and sends a reset link to the old
-address — for that account and that change only, never showing the new address; refused,
-changing nothing, when altered, used, expired, overtaken by another change, or when the
-old address belongs to someone else now."""
+address — for that account and that change only, never showing the new address — and
+takes away the passkeys and authenticator app added since the change, keeping those from
+before; refused, changing nothing, when altered, used, expired, overtaken by another
+change, or when the old address belongs to someone else now."""
 
 import re
 import threading
@@ -18,14 +19,19 @@ from django.core.mail import EmailMessage
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.fixtures import Settings
 
-from messagecenter.accounts import actions, email_changes
-from messagecenter.accounts.models import ApiToken, User
+from messagecenter.accounts import actions, email_changes, two_factor
+from messagecenter.accounts.models import ApiToken, Passkey, User
 from messagecenter.delivery.models import Email
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.errors import Conflict, InvalidInput
+from tests.accounts.authenticator import ORIGIN, RP_ID
 from tests.accounts.test_email_change import _kept_mail, signed_in  # noqa: F401 (a fixture)
+from tests.accounts.test_passkeys import browser, passwordless, with_passkey
+from tests.accounts.test_two_factor import code_of, turn_on
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +51,7 @@ def link_in(email: EmailMessage, path: str) -> str:
 
 def change_address(user: User, address: str) -> None:
     """What the page does: ask from the account, open the link sent to the new address."""
-    asked = signed_in(user).post(
+    asked = past_second_factor(signed_in(user)).post(
         "/account/email-address/", {"email": address, "password": PASSWORD}
     )
     assert asked.status_code == 302
@@ -54,6 +60,14 @@ def change_address(user: User, address: str) -> None:
     assert Client().post(link_in(mail.outbox[-1], "/accounts/email-change/")).status_code == 302
     # The next change of the same account is not held back by the one-a-minute limit.
     Email.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+
+
+def past_second_factor(browser: Client) -> Client:
+    """A browser that gave its second factor too, when the account has one."""
+    session = browser.session
+    session.pop(two_factor.PENDING_KEY, None)
+    session.save()
+    return browser
 
 
 def notice_of_change(user: User, address: str) -> EmailMessage:
@@ -358,3 +372,128 @@ def test_an_undo_and_another_change_at_once_take_turns(seller: User) -> None:
         assert isinstance(undone, InvalidInput)
         assert isinstance(changed, User)
         assert (seller.email, seller.has_usable_password()) == ("third@example.test", True)
+
+
+# --- second factors added since the change ----------------------------------------------
+
+
+@pytest.fixture
+def _relying_party(settings: Settings) -> None:
+    settings.PASSKEY_RP_ID = RP_ID
+    settings.PASSKEY_ORIGINS = [ORIGIN]
+
+
+def set_up_long_ago(user: User) -> None:
+    """The owner's second factors date from a day before anyone changed the address."""
+    long_ago = timezone.now() - timedelta(days=1)
+    for model in (Passkey, TOTPDevice, StaticDevice):
+        model.objects.filter(user=user).update(created_at=long_ago)
+
+
+def second_factors(user: User) -> tuple[object, ...]:
+    return (
+        sorted(Passkey.objects.filter(user=user).values_list("name", flat=True)),
+        list(TOTPDevice.objects.filter(user=user).values_list("pk", "confirmed")),
+        two_factor.recovery_codes_left(user),
+    )
+
+
+@pytest.mark.usefixtures("_relying_party")
+def test_a_passkey_added_since_the_change_goes_and_the_owners_stay(seller: User) -> None:
+    """A passkey signs in on its own, without the password the undo stops: one added by
+    whoever changed the address would keep them in. The owner's app, passkey and recovery
+    codes from before the change stay, and the owner's passkey still signs in."""
+    app, _, _ = turn_on(seller)
+    owners_key = with_passkey(seller, "Owner's laptop")
+    set_up_long_ago(seller)
+    link = undo_link(notice_of_change(seller, NEW))
+    intruders_key = with_passkey(seller, "Intruder's key")
+    assert passwordless(browser(), intruders_key).status_code == 200
+
+    pressed = Client().post(link, follow=True)
+
+    assert pressed.redirect_chain == [("/accounts/login/", 302)]
+    assert "the passkeys and authenticator app added since the change are removed" in text_of(
+        pressed
+    )
+    assert second_factors(seller) == (["Owner's laptop"], [(app.pk, True)], 10)
+    assert passwordless(browser(), intruders_key).status_code == 400
+    assert passwordless(browser(), owners_key).status_code == 200
+
+
+@pytest.mark.usefixtures("_relying_party")
+def test_two_factor_turned_on_since_the_change_is_off_after_the_undo(seller: User) -> None:
+    """An app, a passkey and the recovery codes that came with them, all from whoever
+    changed the address: the owner could pass none of them, so two-factor is off."""
+    link = undo_link(notice_of_change(seller, NEW))
+    turn_on(seller)
+    with_passkey(seller, "Intruder's key")
+    assert two_factor.has_two_factor(seller)
+
+    actions.undo_email_change(link.split("/")[-2])
+
+    assert second_factors(seller) == ([], [], 0)
+    assert not StaticDevice.objects.filter(user=seller).exists()
+    assert not two_factor.has_two_factor(seller)
+
+
+def test_an_app_set_up_before_the_change_but_turned_on_after_it_goes(seller: User) -> None:
+    """The set-up page shows a started set-up's key to whoever has the account: its time
+    is when its first code turned it on, not when it was started."""
+    Client().post("/account/two-factor/start/")  # signed out: changes nothing
+    owner = signed_in(seller)
+    assert owner.post("/account/two-factor/start/").status_code == 200
+    set_up_long_ago(seller)
+    link = undo_link(notice_of_change(seller, NEW))
+    started = TOTPDevice.objects.get(user=seller, confirmed=False)
+    intruder = signed_in(seller)
+    turned_on = intruder.post("/account/two-factor/confirm/", {"code": code_of(started)})
+    assert turned_on.status_code == 200
+    assert two_factor.has_authenticator_app(seller)
+
+    assert Client().post(link).status_code == 302
+
+    assert second_factors(seller) == ([], [], 0)
+
+
+def test_a_set_up_left_half_done_goes_too(seller: User) -> None:
+    """Its key was on the page for whoever had the account: the owner starts again."""
+    assert signed_in(seller).post("/account/two-factor/start/").status_code == 200
+    set_up_long_ago(seller)
+    link = undo_link(notice_of_change(seller, NEW))
+
+    assert Client().post(link).status_code == 302
+
+    assert not TOTPDevice.objects.filter(user=seller).exists()
+
+
+@pytest.mark.usefixtures("_relying_party")
+def test_a_link_made_before_links_carried_the_change_counts_from_its_sending(
+    seller: User,
+) -> None:
+    """Undo links work for days, so some were sent before an upgrade: without the moment of
+    the change, the moment the link was signed (the notice's sending) stands in for it."""
+    with_passkey(seller, "Owner's laptop")
+    set_up_long_ago(seller)
+    User.objects.filter(pk=seller.pk).update(email=NEW)
+    token = email_changes.make_undo_token(email_changes.EmailChange(seller.pk, OLD, NEW))
+    intruders_key = with_passkey(seller, "Intruder's key")
+
+    actions.undo_email_change(token)
+
+    assert second_factors(seller) == (["Owner's laptop"], [], 10)
+    assert passwordless(browser(), intruders_key).status_code == 400
+
+
+def test_the_link_carries_the_moment_of_the_change(seller: User) -> None:
+    """The notice was queued in the change's own transaction: its row's time is the
+    change's, whenever the notice is sent."""
+    change_address(seller, NEW)
+    queued = Email.objects.get(kind="email_changed")
+    Email.objects.filter(pk=queued.pk).update(next_attempt_at=timezone.now())
+    assert send_due_emails() == 1
+
+    change = email_changes.read_undo_token(undo_link(mail.outbox[-1]).split("/")[-2])
+
+    assert change is not None
+    assert change.changed_at == queued.created_at

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from messagecenter.accounts import account_emails, email_changes
+from messagecenter.accounts import account_emails, email_changes, two_factor
 from messagecenter.accounts.models import ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.accounts.time_zones import known as known_time_zones
@@ -395,10 +395,12 @@ def confirm_email_change(token: str, *, expected_user: User | None = None) -> Us
 def undo_email_change(token: str) -> User:
     """The link in the notice to the old address ("It was not me"): whoever reads the old
     mailbox takes the account back from whoever changed its address. The old address is
-    put back, every browser is signed out and every API token revoked, and the password
-    stops working — whoever changed the address may know it — so the way in is the reset
-    link this sends to the old address. The new address is never shown: it may be the
-    attacker's, or the owner's own that someone else is undoing.
+    put back, every browser is signed out and every API token revoked, the password
+    stops working — whoever changed the address may know it — and the passkeys and
+    authenticator app added since the change are removed (a passkey signs in without the
+    password), so the way in is the reset link this sends to the old address. The new
+    address is never shown: it may be the attacker's, or the owner's own that someone else
+    is undoing.
 
     Refused, changing nothing, when the link is altered or expired, or the account's
     address is no longer the one it was changed to (put back already, or changed again
@@ -412,7 +414,7 @@ def undo_email_change(token: str) -> User:
         "address changed again since. Nothing was changed.",
         code="email_change_undo_link_invalid",
     )
-    if change is None or not change.old_address:
+    if change is None or not change.old_address or change.changed_at is None:
         raise invalid
     with transaction.atomic():
         user = _locked_with_address(change.user_id, change.new_address, invalid)
@@ -426,6 +428,9 @@ def undo_email_change(token: str) -> User:
         user.set_unusable_password()
         user.save(update_fields=["email", "password"])
         sign_out_everywhere(user)
+        # Those from before the change are the owner's; what whoever changed the address
+        # removed cannot be brought back (nothing keeps a removed passkey's key).
+        two_factor.forget_added_since(user, change.changed_at)
         # Not held back by the reset form's limit: whoever changed the address may have
         # asked for a reset a moment ago, to their own address.
         account_emails.record(user, account_emails.PASSWORD_RESET, not_within=timedelta(0))

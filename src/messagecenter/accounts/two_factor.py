@@ -9,9 +9,12 @@ in the session itself, so an ordinary request reads nothing more — and
 sign-out until the code is given or two-factor is set up.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -114,7 +117,11 @@ def confirm_setup(request: HttpRequest, user: User, code: str) -> list[str]:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        # Its time counts from now, when it becomes a second factor, not from the start of
+        # the set-up: one started before an e-mail change and finished after it, by whoever
+        # changed the address, goes with an undo (forget_added_since).
+        device.created_at = timezone.now()
+        device.save(update_fields=["confirmed", "created_at"])
         codes = new_recovery_codes(user)
     request.session.pop(PENDING_KEY, None)
     return codes
@@ -146,6 +153,23 @@ def turn_off(user: User) -> None:
         TOTPDevice.objects.filter(user=user).delete()
         if not keeps_passkeys:
             forget_recovery_codes(user)
+
+
+def forget_added_since(user: User, moment: datetime) -> None:
+    """Take away every second factor the person's account was given at or after `moment`
+    — passkeys, an authenticator app, recovery codes (each set replaces the one before, so
+    a newer set is not the owner's) — and any set-up left half done, whose key was shown
+    to whoever had the page. Those from before stay. With no second factor left, the
+    recovery codes go too: two-factor is off (as when the last one is removed).
+
+    For undoing an e-mail change (actions.undo_email_change): whoever changed the address
+    must not keep a way in. Call inside the transaction that holds the person's row."""
+    Passkey.objects.filter(user=user, created_at__gte=moment).delete()
+    TOTPDevice.objects.filter(user=user, created_at__gte=moment).delete()
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    StaticDevice.objects.filter(user=user, created_at__gte=moment).delete()
+    if not has_two_factor(user):
+        forget_recovery_codes(user)
 
 
 def recovery_codes_left(user: User) -> int:

@@ -453,7 +453,8 @@ def undo_email_change(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(
             request,
             f"The e-mail address of {username} is {change.old_address} again, every browser "
-            "and app is signed out and the password no longer works. We sent a link to "
+            "and app is signed out, the password no longer works and the passkeys and "
+            "authenticator app added since the change are removed. We sent a link to "
             f"{change.old_address}: choose a new password with it, then sign in.",
         )
         return redirect("login")

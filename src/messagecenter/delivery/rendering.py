@@ -292,8 +292,15 @@ def _email_in_use_email(email: Email, user: User) -> EmailMultiAlternatives:
 def _email_changed_email(email: Email, user: User) -> EmailMultiAlternatives:
     """To the old address, once the change is confirmed: if it was not them, the link that
     puts the old address back and signs everyone out, made now (email_changes.py). It
-    names no new address: that may be the attacker's."""
-    change = email_changes.EmailChange(user.pk, email.to_address, _address_changed_to(email, user))
+    names no new address: that may be the attacker's. The notice was queued with the change
+    itself, so its row's time is the change's: what was added to the account since goes
+    with an undo."""
+    change = email_changes.EmailChange(
+        user.pk,
+        email.to_address,
+        _address_changed_to(email, user),
+        changed_at=email.created_at,
+    )
     link = absolute(reverse("email-change-undo", args=[email_changes.make_undo_token(change)]))
     context = {
         "greeting_name": _greeting_name(user),
