@@ -14,13 +14,13 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from messagecenter.accounts import account_emails, email_changes, two_factor
-from messagecenter.accounts.models import ApiToken, BrowserSession, User
+from messagecenter.accounts.models import EMAIL_UNIQUE, ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.accounts.time_zones import known as known_time_zones
 from messagecenter.errors import Conflict, InvalidInput, NotFound
@@ -378,10 +378,11 @@ def confirm_email_change(token: str, *, expected_user: User | None = None) -> Us
             # The password changed since the link was made: a reset, or an undo by whoever
             # reads the old mailbox, which stops the password (undo_email_change).
             raise invalid
+        taken = Conflict("This address already belongs to another account.", code="email_in_use")
         if _address_taken(change.new_address, user):
-            raise Conflict("This address already belongs to another account.", code="email_in_use")
+            raise taken
         user.email = change.new_address
-        user.save(update_fields=["email"])
+        _save_address(user, ["email"], taken)
         if change.old_address:
             account_emails.record(
                 user,
@@ -418,15 +419,16 @@ def undo_email_change(token: str) -> User:
         raise invalid
     with transaction.atomic():
         user = _locked_with_address(change.user_id, change.new_address, invalid)
+        taken = Conflict(
+            f"{change.old_address} belongs to another account now, so it cannot be put "
+            "back on this one. Nothing was changed.",
+            code="email_in_use",
+        )
         if _address_taken(change.old_address, user):
-            raise Conflict(
-                f"{change.old_address} belongs to another account now, so it cannot be put "
-                "back on this one. Nothing was changed.",
-                code="email_in_use",
-            )
+            raise taken
         user.email = change.old_address
         user.set_unusable_password()
-        user.save(update_fields=["email", "password"])
+        _save_address(user, ["email", "password"], taken)
         sign_out_everywhere(user)
         # Those from before the change are the owner's; what whoever changed the address
         # removed cannot be brought back (nothing keeps a removed passkey's key).
@@ -462,4 +464,20 @@ def _clean_address(address: str) -> str:
 
 
 def _address_taken(address: str, user: User) -> bool:
+    """Whether another account has the address, in any case (the database's constraint,
+    EMAIL_UNIQUE, compares the same way)."""
     return User.objects.filter(email__iexact=address).exclude(pk=user.pk).exists()
+
+
+def _save_address(user: User, fields: list[str], taken: Conflict) -> None:
+    """Save the person's new address, or raise `taken` when another account took it since
+    _address_taken looked — at the same moment, in another transaction that committed
+    first: the database's constraint refuses the second. In a savepoint, so the refusal
+    leaves the enclosing transaction usable (and the caller's raise rolls it back)."""
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError as error:
+        if EMAIL_UNIQUE not in str(error):
+            raise
+        raise taken from None

@@ -3,6 +3,8 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.crypto import salted_hmac
 
 from messagecenter.accounts.time_zones import default_time_zone, validate_time_zone
@@ -14,6 +16,10 @@ class Role(models.TextChoices):
     AGENT = "agent", "Customer service agent"
     ADMIN = "admin", "Administrator"
 
+
+# One account per e-mail address, in the database itself: checking first (under one
+# person's row lock) cannot stop two accounts taking one address at the same moment.
+EMAIL_UNIQUE = "accounts_user_email_unique"
 
 # Who works in the support console and answers as customer service (User's
 # answers_as_customer_service, and the names customers see).
@@ -68,6 +74,18 @@ class User(AbstractUser):
 
     class Meta:
         db_table = "accounts_user"
+        constraints = [
+            # The same address as actions._address_taken's email__iexact: the whole address
+            # without case, compared as UPPER() on PostgreSQL (ASCII-only case on SQLite,
+            # like its LIKE). Empty is no address: erased people and accounts made without one.
+            models.UniqueConstraint(
+                Upper("email"),
+                condition=~Q(email=""),
+                name=EMAIL_UNIQUE,
+                violation_error_code="email_in_use",
+                violation_error_message="This address already belongs to another account.",
+            )
+        ]
 
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         if self.session_generation == 0:
