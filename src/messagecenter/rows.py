@@ -205,11 +205,11 @@ def pipelined() -> Iterator[None]:
     statement, three quarters of a batch's time (docs/benchmarks.md, "Sends: a batch's
     writes sent without waiting").
 
-    A statement that fails is known only at the next wait: the error (Django's, as from
-    any cursor) is raised there, and the statements sent after it are skipped; so a block
-    must fail as a whole — its statements one unit of work, its caller rolling all of it
-    back. What a statement reports without reading rows (an UPDATE's count) is not known
-    inside. On SQLite, which answers in-process, the statements run as they would."""
+    A statement that fails is known where the block next waits (or sooner, when its answer
+    has come already): the error (Django's, as from any cursor) is raised there, and the
+    statements sent after it are skipped; so a block must fail as a whole — its statements
+    one unit of work, its caller rolling all of it back. What a statement reports without
+    reading rows (an UPDATE's count) is not known inside. On SQLite, which answers in-process, the statements run as they would."""
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         yield
