@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
@@ -23,6 +23,7 @@ from messagecenter.delivery.models import Email, EmailKind, EmailStatus
 from messagecenter.errors import NotAllowed, NotFound, TooManyRequests
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import EventKind, UserEvent
+from messagecenter.rows import insert_rows
 from messagecenter.safety import actions as safety_actions
 from messagecenter.safety import limits
 from messagecenter.safety.models import Block, SendingCount
@@ -686,4 +687,82 @@ def test_when_a_batch_cannot_write_what_its_sends_append_each_send_runs_again_al
     )
     assert len(stored) == 8
     assert sorted(SearchDocument.objects.values_list("message_id", flat=True)) == sorted(stored)
+    assert_exact(buyer, seller)
+
+
+def _refused_by_the_database() -> None:
+    """A write the database refuses (a second event with a number the person's log has),
+    sent without waiting for the answer: inside the pipelined writes its refusal comes
+    back later — at the next read, or with the commit."""
+    event = UserEvent.objects.order_by("pk").first()
+    assert event is not None
+    insert_rows(
+        UserEvent,
+        ("user_id", "sequence", "kind", "payload", "created_at"),
+        [(event.user_id, event.sequence, event.kind, {}, event.created_at)],
+    )
+
+
+def test_a_write_the_database_refuses_late_in_a_batch_makes_each_send_run_again_alone(
+    buyer: User,
+    seller: User,
+    product: Product,
+    held_writer: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    original = sending._index
+    batched: list[int] = []
+
+    def index(sent: list[tuple[Message, list[int]]]) -> None:
+        original(sent)
+        if len(sent) > 1:
+            batched.append(len(sent))
+            _refused_by_the_database()
+
+    monkeypatch.setattr(sending, "_index", index)
+    held_writer(6)
+
+    sent = in_threads(
+        [
+            lambda n=n: actions.send_message(
+                seller if n % 2 else buyer, conversation_id, f"Message {n}", idempotency_key=f"k{n}"
+            )
+            for n in range(7)
+        ],
+        threads=7,
+    )
+
+    assert batched == [6]
+    assert sorted(message.body for message in sent) == sorted(f"Message {n}" for n in range(7))
+    stored = list(
+        Message.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True)
+    )
+    assert len(stored) == 8
+    assert sorted(SearchDocument.objects.values_list("message_id", flat=True)) == sorted(stored)
+    assert_exact(buyer, seller)
+
+
+def test_a_write_the_database_refuses_late_in_a_lone_send_fails_it_and_stores_nothing(
+    buyer: User, seller: User, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    original = sending._index
+
+    def index(sent: list[tuple[Message, list[int]]]) -> None:
+        original(sent)
+        _refused_by_the_database()
+
+    monkeypatch.setattr(sending, "_index", index)
+    with pytest.raises(IntegrityError):
+        actions.send_message(seller, conversation_id, "Refused with its writes")
+    monkeypatch.setattr(sending, "_index", original)
+    # Nothing of it stored; the thread's connection goes on.
+    answer = actions.send_message(seller, conversation_id, "And the next one")
+
+    bodies = list(
+        Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
+    )
+    assert sorted(bodies) == ["And the next one", "Hi"]
+    assert answer.pk in set(SearchDocument.objects.values_list("message_id", flat=True))
     assert_exact(buyer, seller)
