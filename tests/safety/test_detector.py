@@ -216,3 +216,97 @@ def test_what_the_first_held_out_batch_missed_is_found(body: str, category: str)
 def test_what_looks_like_those_misses_stays_ok(body: str) -> None:
     assert check(body, BUYER, VOCABULARY).level == "ok"
     assert check(body, BUYER, VOCABULARY).masked_body is None
+
+
+# A tester's report (detector version 3): paying outside the marketplace in the words people
+# use — the app as a verb, money sent "by" an app, a gift card of a brand, a wire to the
+# writer's own account, "cancel the order and I'll refund you directly" — came back ok.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please Zelle me $12 for the label",
+        "Send the $12 return fee by Zelle and I'll e-mail you the label.",
+        "Pay me with an Apple gift card and I'll ship today.",
+        "Wire the restocking fee to my bank account before I accept the return.",
+        "Cancel the order and I will refund you directly",
+        "Pay the $12 return shipping with Cash App",
+        "Pay the return shipping via Zelle to me first",
+        "pay me directly via Zelle",
+        "PayPal friends and family",
+        "Venmo me the $20 deposit and I'll hold it for you",
+        "I'll Zelle you the difference",
+        "Cash App me $15 and it ships tomorrow",
+        "My Zelle is my phone number, send it there",
+        "I only accept Zelle or Cash App",
+        "Zelle only, no returns.",
+        "Send $40 via MoneyGram",
+        "Settle the shipping cost through Cash App please",
+        "Can you pay the rest by wire transfer?",
+        "Wire me the money today",
+        "Please wire $300 to my account, I ship as soon as it clears",
+        "Transfer the $250 to my bank account and I'll ship",
+        "Send the refund by bank transfer to my IBAN",
+        "Pay the balance in bitcoin",
+        "Send 0.01 BTC to my wallet and I'll ship",
+        "Send the deposit in USDT, 10% off",
+        "Buy two Google Play cards and send me the codes",
+        "Pay with a Steam gift card, $50 each",
+        "Get me an Amazon gift card for $100 and the item is yours",
+        "Send me a $50 gift card and I'll ship today",
+        "Send me a Steam card and I'll release the order",
+        "Scratch off the back of the gift card and send a photo of the code",
+        "Cancel your order and I'll sell it to you directly for $20 less",
+        "Cancel this order and we'll refund you ourselves, cheaper for both",
+        "Don't pay through the site, pay me directly",
+    ],
+)
+def test_asking_to_pay_outside_the_marketplace_is_warned(body: str) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+
+    assert verdict.level == "warn"
+    assert verdict.categories == ("payment",)
+    assert codes(verdict) == ["asks_to_pay_outside"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I paid with a gift card on the marketplace checkout",
+        "Does this come with a gift card slot?",
+        "the wire for the lamp is 2 m long",
+        "If you paid with a gift card, the refund goes back to the gift card.",
+        "You'll get your refund on your gift card balance within 3 days.",
+        "Could you send it as a gift with a gift card saying Happy Birthday?",
+        "I'd like to buy a gift card from your shop for my sister, do you sell them?",
+        "Send me a photo of the gift card slot please",
+        "Please don't cut the wire, the plug is molded on.",
+        "I can wire the plug for a UK socket if you like.",
+        "We wire the lamps ourselves, every one is tested.",
+        "Can you send the invoice to my bank? They need it for the loan.",
+        "The refund goes back to your bank account in 5-10 business days.",
+        "Please cancel the order, I ordered the wrong size.",
+        "Cancel the order and I will refund you through the marketplace within a day.",
+        "Sorry, it's out of stock: please cancel the order and you'll get a full refund.",
+        "Cancel the order and order the blue one instead.",
+        "I paid with my bank card through checkout, the order still says pending.",
+        "My card was charged twice, I paid with Apple Pay at checkout.",
+        "I paid through the app with my Cash App card.",
+        "Is this speaker compatible with Apple Music and Google Play?",
+        "The Steam Deck case fits the 512 GB model.",
+        "Heat transfer vinyl, 12 x 12 in, pack of 10.",
+        "Transfer the design to the fabric with a hot iron.",
+        "Please don't pay me directly, only through the marketplace checkout.",
+        "Never send money by Zelle to a seller you have not met.",
+    ],
+)
+def test_the_same_words_in_ordinary_messages_stay_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
+def test_a_payment_handle_is_a_payment_link_not_also_a_request_to_pay_outside() -> None:
+    verdict = check("my cashapp is $BloomByKay", SELLER, VOCABULARY)
+
+    assert verdict.categories == ("contact_payment_link",)
