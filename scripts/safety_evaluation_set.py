@@ -1054,6 +1054,96 @@ HELD_OUT_2: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# A third batch, from a tester's report of 5 December 2026: ways of asking to be paid outside
+# the marketplace that came back ok (the report's sentences and variants of them), beside
+# ordinary messages that use the same words innocently. The rules of detector version 3
+# were written for them: these rows say the report is fixed, not how unseen messages fare.
+QA_REPORT_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
+    *(
+        ("payment_outside", shop, "seller", body, ["payment"])
+        for shop, body in (
+            ("Brightside Home & Kitchen", "Please Zelle me $12 for the label"),
+            ("Harbor Tools", "Send the $12 return fee by Zelle and I'll e-mail the label."),
+            ("Fresh Finds", "Pay me with an Apple gift card and I'll ship today."),
+            (
+                "Urban Threads",
+                "Wire the restocking fee to my bank account before I accept the return.",
+            ),
+            ("TechNest Outlet", "Cancel the order and I will refund you directly"),
+            ("Peak Outdoor Gear", "Pay the $12 return shipping with Cash App, thanks."),
+            ("Brightside Home & Kitchen", "Pay the return shipping via Zelle to me first"),
+            ("Velvet & Vine", "Venmo me the $20 deposit and I'll hold the dress for you."),
+            ("Little Sprouts Toys", "I only accept Zelle or Cash App for the discount."),
+            ("Northwind Audio", "Please wire $300 to my account, I ship as soon as it clears."),
+            ("Green Leaf Garden", "Pay the balance in bitcoin and I'll take 10% off."),
+            ("Cozy Corner Books", "Get me an Amazon gift card for $100 and the set is yours."),
+            (
+                "Pixel Parts Co.",
+                "Cancel your order and I'll sell it to you directly for $20 less.",
+            ),
+            ("Harbor Tools", "Can you pay the rest by wire transfer? Saves us both the fees."),
+        )
+    ),
+    (
+        "payment_outside",
+        "kate.w",
+        "buyer",
+        "I can Zelle you $80 today if you hold it.",
+        ["payment"],
+    ),
+    (
+        "payment_outside",
+        "Hiro T.",
+        "buyer",
+        "Refund me by bank transfer to my IBAN please, it's quicker.",
+        ["payment"],
+    ),
+    *(
+        ("ordinary", name, role, body, [])
+        for name, role, body in (
+            ("Daniel R.", "buyer", "I paid with a gift card on the marketplace checkout."),
+            ("Ines", "buyer", "Does this come with a gift card slot?"),
+            ("Lumen Lighting", "seller", "The wire for the lamp is 2 m long, braided cotton."),
+            (
+                "Brightside Home & Kitchen",
+                "seller",
+                "If you paid with a gift card, the refund goes back to the gift card.",
+            ),
+            (
+                "Sofia",
+                "buyer",
+                "Could you send it as a gift with a gift card saying Happy Birthday?",
+            ),
+            (
+                "Mei",
+                "buyer",
+                "I'd like to buy a gift card from your shop for my sister, do you sell them?",
+            ),
+            ("Lumen Lighting", "seller", "I can wire the plug for a UK socket if you like."),
+            ("Tom", "buyer", "Can you send the invoice to my bank? They need it for the loan."),
+            (
+                "TechNest Outlet",
+                "seller",
+                "Sorry, it's out of stock: please cancel the order and you'll get a full refund.",
+            ),
+            (
+                "Urban Threads",
+                "seller",
+                "Cancel the order and I will refund you through the marketplace within a day.",
+            ),
+            ("Chris", "buyer", "I paid through the app with my Cash App card, is that ok?"),
+            ("Quantum Gadgets", "seller", "The Steam Deck case fits the 512 GB model."),
+            (
+                "Koto Ceramics",
+                "seller",
+                "Please don't pay me directly, only through the marketplace checkout.",
+            ),
+            ("Blue Harbor Prints", "seller", "Heat transfer vinyl, 12 x 12 in, pack of 10."),
+        )
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -1089,7 +1179,7 @@ def build() -> list[dict[str, object]]:
         for _ in range(count):
             body, expected = contact_message(kind)
             add(group, choice(BUYERS + SHOPS), choice(["buyer", "seller"]), body, expected)
-    for batch, held_out in enumerate((HELD_OUT, HELD_OUT_2), 1):
+    for batch, held_out in enumerate((HELD_OUT, HELD_OUT_2, QA_REPORT_2026_12_05), 1):
         for group, name, role, body, expected in held_out:
             add(group, name, role, body, expected)
             records[-1]["held_out"] = batch

@@ -12,3 +12,19 @@ def test_the_evaluation_set_meets_the_goals() -> None:
         ("obfuscated contact details caught", True),
         ("ordinary messages flagged", True),
     ]
+
+
+def test_the_reported_ways_to_pay_outside_are_found_and_their_lookalikes_stay_ok() -> None:
+    # The third hand-written batch: a tester's report of requests to pay outside the
+    # marketplace that came back ok, and ordinary messages with the same words
+    # (scripts/safety_evaluation_set.py, QA_REPORT_2026_12_05).
+    records = [
+        record
+        for record in evaluation.load(evaluation.default_set())
+        if record.get("held_out") == 3
+    ]
+    result = evaluation.evaluate(records, Vocabulary())
+
+    assert result.group_sizes == {"payment_outside": 16, "ordinary": 14}
+    assert result.misses == []
+    assert "| impersonation attempts caught | — | ≥ 99 % | — |" in result.as_text()

@@ -76,9 +76,18 @@ class Evaluation:
                 f"| {_percent(self.recall(category))} |"
             )
         lines += ["", "| goal | measured | target | met |", "|---|---:|---:|---|"]
-        for name, value, target, met in self.goals:
+        for group, (name, value, target, met) in zip(_GOAL_GROUPS, self.goals, strict=True):
+            if not self.group_sizes[group]:
+                # A batch without messages of that kind (the third has payment requests
+                # and ordinary messages only) neither meets nor misses the goal.
+                lines.append(f"| {name} | — | {target} | — |")
+                continue
             lines.append(f"| {name} | {_percent(value)} | {target} | {'yes' if met else 'NO'} |")
         return "\n".join(lines)
+
+
+# The group of messages each goal is measured on, in the order of Evaluation.goals.
+_GOAL_GROUPS = ("impersonation", "obfuscated_contact", "ordinary")
 
 
 def _percent(value: float | None) -> str:
