@@ -214,6 +214,35 @@ def test_a_sellers_words_that_fail_the_safety_check_are_refused_and_nothing_chan
     assert returns_messages(buyer) == before
 
 
+def test_a_seller_cannot_ask_to_be_paid_outside_the_marketplace_in_the_official_message(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """A tester's report: instructions asking for the return shipping by Zelle were quoted
+    in the marketplace's Official message ("written by …", e-mailed with a reference "Is
+    this e-mail from us?" confirms), because the check found nothing in them. Refused now,
+    through the API as on the page; a decline reason the same."""
+    return_request = start(buyer, order)
+    before = returns_messages(buyer)
+    emails = Email.objects.count()
+
+    approved = with_token(seller).post(
+        f"/returns/{return_request.pk}/decision",
+        {"decision": "approve", "instructions": "Pay the return shipping via Zelle to me first"},
+    )
+    declined = with_token(seller).post(
+        f"/returns/{return_request.pk}/decision",
+        {"decision": "decline", "reason": "Cancel the order and I will refund you directly"},
+    )
+
+    for refused in (approved, declined):
+        assert error_of(refused) == (400, "text_refused")
+        assert "It asks for payment outside the marketplace" in refused.json()["error"]["message"]
+    return_request.refresh_from_db()
+    assert (return_request.status, return_request.instructions) == (ReturnStatus.REQUESTED, "")
+    assert returns_messages(buyer) == before
+    assert Email.objects.count() == emails
+
+
 def test_links_and_contact_details_a_seller_writes_are_never_live_in_the_official_message(
     buyer: User, seller: User, order: Order
 ) -> None:
