@@ -202,6 +202,59 @@ def test_a_grant_without_a_refund_says_what_amount_is_needed(
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
 
 
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        # A decimal comma was dropped: 0,05 refunded 5.00 and 10,50 refunded 1,050.00.
+        ("0,05", "with a decimal point, not a comma, and no thousands separators"),
+        ("10,50", "with a decimal point, not a comma, and no thousands separators"),
+        ("1,234.50", "with a decimal point, not a comma, and no thousands separators"),
+        ("1e2", "as digits with at most two decimals after a point"),
+        ("12.999", "as digits with at most two decimals after a point"),
+        ("$5", "as digits with at most two decimals after a point"),
+        ("1 000", "as digits with at most two decimals after a point"),
+        ("١٢", "as digits with at most two decimals after a point"),
+        ("NaN", "as digits with at most two decimals after a point"),
+    ],
+)
+def test_a_refund_typed_other_than_as_plain_digits_is_refused_not_guessed(
+    buyer: User, seller: User, product: Product, clock: Clock, typed: str, says: str
+) -> None:
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+
+    refused = signed_in(agent).post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
+    )
+
+    assert refused.status_code == 400
+    assert f"Write the amount {says}, e.g. " in refused.content.decode()
+    assert not Refund.objects.exists()
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
+@pytest.mark.parametrize(("typed", "cents"), [("0.05", 5), ("10.5", 1050), (" 12 ", 1200)])
+def test_a_refund_in_plain_digits_is_read_to_the_cent(
+    buyer: User, seller: User, product: Product, clock: Clock, typed: str, cents: int
+) -> None:
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+
+    granted = signed_in(agent).post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
+    )
+
+    assert granted.status_code == 302
+    assert Refund.objects.get().amount_cents == cents
+    assert Claim.objects.get(pk=claim.pk).refunded_cents == cents
+
+
 def test_the_buyer_appeals_from_the_claim_page(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

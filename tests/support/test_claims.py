@@ -443,6 +443,33 @@ def test_a_refund_above_the_order_total_is_refused(
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
 
 
+@pytest.mark.parametrize("refund_cents", [12.99, "1_299", True])
+def test_a_refund_other_than_whole_cents_is_refused_not_truncated(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    claims_agent: User,
+    refund_cents: object,
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+
+    with pytest.raises(InvalidInput) as refused:
+        claim_actions.decide_claim(
+            claims_agent,
+            claim.pk,
+            "granted",
+            "Yes.",
+            refund_cents=refund_cents,  # type: ignore[arg-type]
+        )
+
+    assert refused.value.code == "invalid_refund_amount"
+    assert "whole number of cents" in refused.value.message
+    assert not Refund.objects.exists()
+
+
 @pytest.mark.parametrize("refund_cents", [None, 0, -100])
 def test_a_grant_without_a_refund_is_refused_saying_what_is_needed(
     buyer: User,

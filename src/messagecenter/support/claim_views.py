@@ -5,8 +5,6 @@ console. Parse, check access, call one action in support.claim_actions, render.
 """
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,9 +15,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import Role
-from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError
+from messagecenter.errors import FORM_ERRORS, MessageCenterError
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import Order
+from messagecenter.marketplace.presentation import typed_cents
 from messagecenter.support import claim_actions, claim_queries, queries
 from messagecenter.support import views as support_views
 from messagecenter.support.models import Claim, ClaimOutcome, ClaimStage
@@ -212,7 +211,7 @@ def decide(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
             found.pk,
             outcome,
             request.POST.get("reasons", ""),
-            refund_cents=_cents(request.POST.get("refund", ""))
+            refund_cents=typed_cents(request.POST.get("refund", ""), code="invalid_refund_amount")
             if outcome == ClaimOutcome.GRANTED
             else None,
         )
@@ -226,22 +225,3 @@ def decide(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
         )
     messages.success(request, f"Claim {found.number}: {ClaimOutcome(outcome).label.lower()}.")
     return redirect(f"{reverse('console-case', args=[found.pk])}#claim")
-
-
-def _cents(amount: Any) -> int | None:
-    """ "12.99" (the order's currency) as 1299 cents; None when left empty (the action
-    says what is needed, in the order's currency)."""
-    if not str(amount).strip():
-        return None
-    try:
-        value = Decimal(str(amount).strip().replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(
-            "Write the refund as an amount, e.g. 12.99.", code="invalid_refund_amount"
-        ) from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput(
-            "Write the refund as an amount with at most two decimals, e.g. 12.99.",
-            code="invalid_refund_amount",
-        )
-    return int(value * 100)
