@@ -55,6 +55,11 @@ def device(buyer: User) -> Caller:
         ("/orders", {"limit": -1}, "limit"),
         ("/orders/112%00", {}, "number"),
         ("/products/B0%00", {}, "sku"),
+        ("/search", {"q": "\x00"}, "q"),
+        ("/search", {"q": "kettle\x00"}, "q"),
+        ("/search", {"sender": "a\x00b"}, "sender"),
+        ("/search", {"order_number": "112\x00"}, "order_number"),
+        ("/search", {"q": "kettle", "cursor": "a\x00b"}, "cursor"),
     ],
 )
 def test_bad_query_and_path_values_are_422_with_the_field_named(

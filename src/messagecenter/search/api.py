@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import pydantic
 from ninja import Query, Router, Schema
 
-from messagecenter.api_support import ApiRequest, Day
+from messagecenter.api_support import ApiRequest, Day, Text
 from messagecenter.hub.boxes import Folder
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
@@ -18,13 +18,15 @@ PageLimit = Annotated[int, pydantic.Field(ge=1, le=queries.MAX_PAGE_SIZE)]
 
 
 class SearchParams(Schema):
-    q: str = pydantic.Field(
+    # Text: a NUL (or a lone surrogate) is 422 invalid_input, as in every other parameter of
+    # the API, not a search that quietly finds nothing.
+    q: Text = pydantic.Field(
         "",
         description='Words (each matches the beginning of a word: "kett" finds "kettle") '
         'and "quoted phrases" (whole words in that order). Every one must match. There are '
         "no operators: anything but letters and digits only separates words.",
     )
-    sender: str = pydantic.Field(
+    sender: Text = pydantic.Field(
         "",
         description="Part of the sender's name as people see it (shop name or display name); "
         '"marketplace" for the marketplace\'s own messages.',
@@ -41,10 +43,10 @@ class SearchParams(Schema):
     )
     unread_only: bool = False
     has_attachment: bool = False
-    order_number: str = pydantic.Field(
+    order_number: Text = pydantic.Field(
         "", description="Only conversations about this order, e.g. 112-4839201-5521937."
     )
-    cursor: str | None = pydantic.Field(
+    cursor: Text | None = pydantic.Field(
         None, description="The `next_cursor` of the previous page, for the next (older) one."
     )
     limit: PageLimit = queries.PAGE_SIZE
