@@ -11,12 +11,13 @@ from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Message, Participant
+from messagecenter.conversations.models import Kind, Message, Participant
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.support import actions, escalation_actions, queries
 from messagecenter.support.models import Case, CaseKind, CaseStatus
 from tests import factories
+from tests.api.helpers import error_of, with_token
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +146,28 @@ def test_only_the_buyer_of_the_conversation_can_ask(
         escalation_actions.ask_for_help(seller, question.conversation_id)
     assert refused.value.code == "buyers_only"
     assert Case.objects.count() == 0
+
+
+def test_a_conversation_not_with_a_seller_is_refused_as_such_not_as_the_wrong_person(
+    buyer: User,
+) -> None:
+    updates = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
+    )
+    request = actions.open_request(buyer, "Where is my parcel?", "It has not come.")
+    device = with_token(buyer)
+
+    refusals = [
+        device.post(f"/conversations/{conversation_id}/ask-for-help", {})
+        for conversation_id in (updates.conversation_id, request.conversation_id)
+    ]
+
+    for response in refusals:
+        assert error_of(response) == (400, "not_a_seller_conversation")
+        assert response.json()["error"]["message"].startswith(
+            "This is not a conversation with a seller"
+        )
+    assert Case.objects.filter(about_conversation_id__isnull=False).count() == 0
 
 
 def test_the_conversation_page_counts_down_then_offers_help_then_shows_the_request(

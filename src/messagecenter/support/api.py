@@ -140,8 +140,9 @@ def ask_for_help(
     conversation; the agent reads the whole conversation with the seller. 400
     `seller_still_has_time` before the deadline (the message says until when), 400
     `seller_not_waiting` once the seller has answered, 409 `already_asked_for_help` while
-    an earlier request about it is open, 403 `buyers_only` for the seller
-    (docs/escalation.md)."""
+    an earlier request about it is open, 403 `buyers_only` for the seller, 400
+    `not_a_seller_conversation` for a conversation that is not with a seller (order updates,
+    customer service…) (docs/escalation.md)."""
     case = escalation_actions.ask_for_help(
         request.auth, conversation_id, note=payload.note if payload is not None else ""
     )

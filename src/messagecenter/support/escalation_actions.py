@@ -34,11 +34,21 @@ def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
     answered, and while an earlier request about it is still open."""
     participant = conversation_queries.access_conversation(buyer, conversation_id)
     conversation = participant.conversation
-    if (
-        buyer.role != Role.BUYER
-        or conversation.kind != Kind.BUYER_SELLER
-        or participant.role != ParticipantRole.BUYER
-    ):
+    if buyer.role != Role.BUYER:
+        raise NotAllowed(
+            "Only the buyer of a conversation with a seller can ask us to step in.",
+            code="buyers_only",
+        )
+    # Checked before the participant's role: in order updates or a customer-service
+    # conversation the buyer is no "buyer" participant, and "only the buyer can" told them
+    # they were not who they are.
+    if conversation.kind != Kind.BUYER_SELLER:
+        raise InvalidInput(
+            "This is not a conversation with a seller: we step in where a seller did not "
+            "answer you in time. For anything else, contact customer service.",
+            code="not_a_seller_conversation",
+        )
+    if participant.role != ParticipantRole.BUYER:
         raise NotAllowed(
             "Only the buyer of a conversation with a seller can ask us to step in.",
             code="buyers_only",
