@@ -2,6 +2,7 @@
 its own thread and database connection, on SQLite and on PostgreSQL (docs/support.md,
 "One open claim per order")."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -104,4 +105,63 @@ def test_filings_and_decisions_against_one_seller_at_once_all_go_through(
     assert all(isinstance(answer, Claim) for answer in answers)
     assert Claim.objects.filter(stage="appeal_window").count() == PAIRS
     assert Claim.objects.filter(stage="seller_response").count() == PAIRS
+    assert queries.stored_counts() == queries.recount()
+
+
+STEP_RETRIES = 3
+
+
+def test_a_step_sent_at_once_with_one_key_is_taken_once_and_every_sender_gets_the_claim(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """A double-submitted response or appeal (one form, one idempotency key, three posts
+    at once): each answers with the claim as the first left it, like a request's or a
+    reply's retry; the 409 is for a step taken again with another key."""
+    agent = factories.agent_in_team("claims", username="dana")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+
+    def attempt(step: Callable[[], Claim]) -> Claim | Conflict:
+        try:
+            return step()
+        except Conflict as refused:
+            return refused
+
+    responses = in_threads(
+        [
+            lambda: attempt(
+                lambda: claim_actions.respond_to_claim(
+                    seller, claim.pk, "Sent on time.", idempotency_key="respond-1"
+                )
+            )
+        ]
+        * STEP_RETRIES
+    )
+    claim_actions.decide_claim(agent, claim.pk, "denied", "Delivered.")
+    appeals = in_threads(
+        [
+            lambda: attempt(
+                lambda: claim_actions.appeal_claim(
+                    buyer, claim.pk, "It never came.", idempotency_key="appeal-1"
+                )
+            )
+        ]
+        * STEP_RETRIES
+    )
+    with pytest.raises(Conflict) as again:
+        claim_actions.appeal_claim(buyer, claim.pk, "Please!", idempotency_key="appeal-2")
+
+    for answers in (responses, appeals):
+        assert all(isinstance(answer, Claim) for answer in answers), answers
+        assert sorted(answer.found_by_idempotency_key for answer in answers) == [  # type: ignore[union-attr]
+            False,
+            True,
+            True,
+        ]
+    assert again.value.code == "claim_already_appealed"
+    messages = Message.objects.filter(conversation_id=claim.case.conversation_id)
+    assert messages.filter(sender=seller).count() == 1
+    assert messages.filter(sender=buyer, body="It never came.").count() == 1
+    assert not messages.filter(body="Please!").exists()
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
     assert queries.stored_counts() == queries.recount()

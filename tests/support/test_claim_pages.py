@@ -274,6 +274,28 @@ def test_the_buyer_appeals_from_the_claim_page(
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
 
 
+def test_the_appeal_form_sent_twice_with_its_key_answers_as_the_first_time(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    claim_actions.decide_claim(agent, claim.pk, "denied", "Delivered.")
+    client = signed_in(buyer)
+    url = reverse("claim-appeal", args=[claim.pk])
+
+    first = client.post(url, {"body": "Not to me.", "idempotency_key": "form-1"})
+    again = client.post(url, {"body": "Not to me.", "idempotency_key": "form-1"})
+    other = client.post(url, {"body": "Not to me!", "idempotency_key": "form-2"})
+
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert other.status_code == 409
+    assert "was appealed already" in other.content.decode()
+    assert Message.objects.filter(sender=buyer, body__startswith="Not to me").count() == 1
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
 def test_other_people_get_a_404_for_a_claim(
     buyer: User, other_buyer: User, other_seller: User, product: Product, clock: Clock
 ) -> None:

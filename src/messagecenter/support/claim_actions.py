@@ -30,7 +30,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.actions.checks import trimmed
+from messagecenter.conversations.actions.checks import clean_idempotency_key, trimmed
 from messagecenter.conversations.models import Conversation, Kind, Message, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
@@ -264,8 +264,13 @@ def respond_to_claim(
         raise NotAllowed("Only the seller the claim is against responds.", code="sellers_only")
     safety_checks.refuse_if_held(seller, Kind.CLAIM, body)
     files = conversation_actions.store_attachments(list(attachments))
+    idempotency_key = clean_idempotency_key(idempotency_key)
     with transaction.atomic():
         case, claim = _lock(claim)
+        if claim.seller_responded_at is not None and _step_sent_with(
+            seller, claim, idempotency_key
+        ):
+            return claim
         now = timezone.now()
         if claim.stage != ClaimStage.SELLER_RESPONSE:
             raise Conflict(_not_in_stage(claim, "respond to it"), code="claim_not_awaiting_seller")
@@ -452,8 +457,11 @@ def appeal_claim(
     if claim.case.customer_id != buyer.pk:
         raise NotAllowed("Only the buyer who filed the claim can appeal.", code="buyers_only")
     safety_checks.refuse_if_held(buyer, Kind.CLAIM, body)
+    idempotency_key = clean_idempotency_key(idempotency_key)
     with transaction.atomic():
         case, claim = _lock(claim)
+        if claim.appealed_at is not None and _step_sent_with(buyer, claim, idempotency_key):
+            return claim
         now = timezone.now()
         if claim.appealed_at is not None:
             raise Conflict(
@@ -480,6 +488,21 @@ def appeal_claim(
             "decision is final.",
         )
         return claim
+
+
+def _step_sent_with(person: User, claim: Claim, idempotency_key: str | None) -> bool:
+    """Whether this person's step (the seller's response, the buyer's appeal) was taken
+    with this key already: a double click or a retry after a lost answer then gets the
+    claim as that step left it, as a request's or a reply's retry gets the first result,
+    not the 409 of a step taken twice. Read under the claim's locks, so a retry at the same
+    moment waits for the first and finds its message."""
+    if idempotency_key is None or claim.case.conversation_id is None:
+        return False
+    found = Message.objects.filter(
+        conversation_id=claim.case.conversation_id, sender=person, idempotency_key=idempotency_key
+    ).exists()
+    claim.found_by_idempotency_key = found
+    return found
 
 
 # --- deadlines -------------------------------------------------------------------------------

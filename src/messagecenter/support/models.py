@@ -406,7 +406,8 @@ class Claim(models.Model):
         ]
 
     # Not a column: set on the claim file_claim returns for a retry with an idempotency
-    # key an earlier filing used (the API answers 200 instead of 201).
+    # key an earlier filing used (the API answers 200 instead of 201), and on the one a
+    # retried response or appeal returns.
     found_by_idempotency_key = False
 
     def __str__(self) -> str:
