@@ -4,6 +4,9 @@ the sender's history; agents confirm (removed for every recipient, sender restri
 suspended), dismiss or warn; every reporter is told in a message of their own; a reporter
 never learns who else reported."""
 
+import html
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -365,6 +368,45 @@ def test_the_pages_report_and_decide(
     )
     assert decided.status_code == 302
     assert Report.objects.get().outcome == "confirmed"
+
+
+NOTICE = re.compile(r'<div class="notice notice--(\w+)">\s*<p>(.*?)</p>')
+
+
+def test_each_report_from_a_page_says_on_the_page_what_became_of_it(
+    buyer: User, seller: User, product: Product
+) -> None:
+    scam = scam_to(buyer, seller, product)
+    own = actions.send_message(buyer, scam.conversation_id, "Is this really you?")
+    official = actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Shipped", body="On its way."
+    )
+    client = signed_in(buyer)
+
+    def notice_after(message: Message, category: str) -> str:
+        page = client.post(
+            reverse("report-message", args=[message.pk]), {"category": category}, follow=True
+        )
+        assert page.redirect_chain == [
+            (reverse("conversation", args=[message.conversation_id]), 302)
+        ]
+        found = re.search(NOTICE, page.content.decode())
+        assert found is not None
+        return f"{found[1]}: {html.unescape(found[2])}"
+
+    assert notice_after(own, "scam") == "error: You cannot report your own message."
+    assert notice_after(official, "scam").startswith("error: ")
+    assert notice_after(scam, "xxx") == (
+        "error: Choose what is wrong: phishing or scam, asks to pay outside the marketplace, "
+        "offensive, or spam."
+    )
+    assert not Report.objects.exists()
+    assert notice_after(scam, "scam") == (
+        "success: Report sent — this message is hidden for you and customer service will "
+        "review it. The sender is not told who reported it; the decision comes to your "
+        "Customer service folder."
+    )
+    assert Report.objects.count() == 1
 
 
 def test_the_api_reports_and_decides(

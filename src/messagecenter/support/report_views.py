@@ -15,10 +15,11 @@ from messagecenter.support import views as support_views
 from messagecenter.support.models import ReportOutcome
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
+# Said first, "Report sent": the reported message leaves the page at once, and the notice
+# is what tells the reporter it went through and where the answer will come.
 THANKS = (
-    "Thank you: {what} hidden for you, and customer service will review it. The sender is "
-    "not told who reported it. We will tell you what we decided in your Customer service "
-    "folder."
+    "Report sent — {what} hidden for you and customer service will review it. The sender is "
+    "not told who reported it; the decision comes to your Customer service folder."
 )
 
 
