@@ -1181,15 +1181,15 @@ def test_a_long_conversation_page_costs_the_same_whatever_its_length(
     url = conversation_url(question.conversation_id)
     signed_in(client, buyer)
 
-    # The eight of a read page, whether it shows the newest messages or older ones.
-    with django_assert_num_queries(8):
+    # The nine of a read page, whether it shows the newest messages or older ones.
+    with django_assert_num_queries(9):
         newest = client.get(url)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         older = client.get(f"{url}?before={ids[-50]}")
     # A link to an old message: the newest page is read first (the message is usually
     # there), then the page from that message with its attachments, then whether there
     # is anything before it.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         linked = client.get(message_url(question.conversation_id, ids[5]))
 
     assert shown_messages(newest) == ids[-50:]
@@ -1197,7 +1197,7 @@ def test_a_long_conversation_page_costs_the_same_whatever_its_length(
     assert shown_messages(linked) == ids[5:55]
 
 
-def test_a_read_conversation_page_costs_eight_queries(
+def test_a_read_conversation_page_costs_nine_queries(
     client: Client,
     buyer: User,
     seller: User,
@@ -1211,9 +1211,10 @@ def test_a_read_conversation_page_costs_eight_queries(
 
     # session, user, where the page's event stream starts (realtime/pages.py), the
     # participant with its conversation, the seller's row (is an answer due?
-    # docs/escalation.md), the messages with senders, their attachments, the unread
+    # docs/escalation.md), the buyer's open request about it (support's status line,
+    # whatever the wait), the messages with senders, their attachments, the unread
     # counters for the header.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(conversation_url(question.conversation_id))
 
     assert page_text(response).count('<li class="message') == 11
@@ -1230,9 +1231,9 @@ def test_opening_an_unread_conversation_adds_the_mark_read_action(
         actions.send_message(seller, question.conversation_id, f"Answer {number}")
     signed_in(client, buyer)
 
-    # The eight of a read page, plus mark_read: savepoint, lock the row, update it, move the
+    # The nine of a read page, plus mark_read: savepoint, lock the row, update it, move the
     # counter, allocate an event number, insert the event, release.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         client.get(conversation_url(question.conversation_id))
 
     assert participant(buyer, question.conversation_id).unread_count == 0

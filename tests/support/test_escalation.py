@@ -201,6 +201,41 @@ def test_the_conversation_page_counts_down_then_offers_help_then_shows_the_reque
     assert "Open your request" in page
 
 
+def test_the_request_s_line_stays_while_it_is_open_whatever_the_seller_does_since(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    """The line followed the seller's wait, not the request: once the seller answered (or
+    the buyer asked again, a new wait with time left), the buyer's page lost "CS-n ·
+    Customer service is helping" and its link while CS-n was still open, and the seller's
+    page "The buyer asked customer service to step in"."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    url = f"/message-center/conversations/{question.conversation_id}/"
+    request_url = f"/message-center/conversations/{case.conversation_id}/"
+    buyer_page, seller_page = Client(), Client()
+    buyer_page.force_login(buyer)
+    seller_page.force_login(seller)
+
+    conversation_actions.send_message(seller, question.conversation_id, "On its way!")
+    answered = buyer_page.get(url).content.decode()
+    answered_seller = seller_page.get(url).content.decode()
+    conversation_actions.send_message(buyer, question.conversation_id, "It is not here.")
+    asked_again = buyer_page.get(url).content.decode()
+    actions.set_case_status(factories.agent_in_team(), case.pk, CaseStatus.SOLVED)
+    solved = buyer_page.get(url).content.decode()
+    solved_seller = seller_page.get(url).content.decode()
+
+    for page in (answered, asked_again):
+        assert f"{case.number} · Customer service is helping" in page
+        assert f'href="{request_url}">Open your request</a>' in page
+    assert "The buyer asked customer service to step in" in answered_seller
+    assert case.number not in answered_seller
+    assert "Customer service is helping" not in solved
+    assert request_url not in solved
+    assert "The buyer asked customer service to step in" not in solved_seller
+
+
 def test_the_seller_sees_the_deadline_on_the_page_and_in_response_needed(
     client: Client, buyer: User, seller: User, product: Product
 ) -> None:

@@ -390,12 +390,11 @@ def _conversation_page(
             and conversation.kind == Kind.BUYER_SELLER,
             # A customer-service case's status and expected answer (support, by hook); on a
             # buyer–seller conversation, the request the buyer opened once the seller's
-            # deadline passed — only asked for then, so other pages pay no query for it.
+            # deadline passed, for as long as it is open: asked whatever the wait, since
+            # the seller's answer (or a new question) leaves the request as it was.
             "status_line": hooks.status_line(
                 request.user, conversation.kind, participant.conversation_id
-            )
-            if conversation.kind != Kind.BUYER_SELLER or response_window_passed
-            else None,
+            ),
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,
