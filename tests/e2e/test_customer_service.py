@@ -245,6 +245,42 @@ def test_live_chat_between_two_browsers_and_offline_becomes_a_case(
     assert "Priya" not in page.content()
 
 
+def test_the_case_page_s_status_follows_the_customer_s_reply_without_a_reload(
+    streaming_server: Server, page: Page, other_device: Page, buyer: User, priya: User
+) -> None:
+    """The agent has the case open after answering ("Waiting on customer"); the customer
+    replies from another device: the reply appeared live, but the line under the title
+    still said "Waiting on customer" and "The customer sees: Answered — waiting for your
+    reply" until a reload, though the reply had opened the case again."""
+    server = streaming_server
+    real_password(buyer)
+    case = actions.open_request(buyer, "Dented kettle", "It came dented.")
+    actions.reply_to_case(priya, case.pk, "Could you send us a photo of the dent?")
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.PENDING
+
+    agent = other_device
+    sign_in(agent, server, "priya", PASSWORD)  # type: ignore[arg-type]
+    agent.goto(f"{server.url}/console/cases/{case.pk}/")
+    status = agent.get_by_test_id("case-status")
+    customer_sees = agent.get_by_text("The customer sees:")
+    expect(status).to_have_text("Waiting on customer")
+    expect(customer_sees).to_have_text("The customer sees: “Answered — waiting for your reply”")
+    agent.evaluate("window.stillTheSamePage = true")
+
+    sign_in(page, server, buyer.username, PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{server.url}/message-center/conversations/{case.conversation_id}/")
+    page.get_by_label("Your message").fill("Here is the photo of the dent.")
+    page.get_by_role("button", name="Send").click()
+
+    expect(agent.get_by_role("list", name="Messages")).to_contain_text(
+        "Here is the photo of the dent.", timeout=LIVE_MS
+    )
+    expect(status).to_have_text("Open", timeout=LIVE_MS)
+    expect(customer_sees).to_have_text("The customer sees: “An agent is on it”")
+    assert agent.evaluate("window.stillTheSamePage === true")
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+
+
 def test_the_agents_queue_page_follows_new_and_changed_cases_without_a_reload(
     streaming_server: Server, page: Page, other_device: Page, order: Order, priya: User
 ) -> None:

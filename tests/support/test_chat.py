@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import NotAllowed
 from messagecenter.support import actions, queries
-from messagecenter.support.models import UNASSIGNED, ChatAvailability
+from messagecenter.support.models import UNASSIGNED, CaseStatus, ChatAvailability
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +102,37 @@ def test_only_agents_take_chats(buyer: User) -> None:
     with pytest.raises(NotAllowed):
         actions.set_chat_availability(buyer, True)
     assert not ChatAvailability.objects.exists()
+
+
+def test_a_message_that_arrives_on_the_case_page_brings_the_status_it_set(
+    client: Client, buyer: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    """The console's case page follows its conversation through the messages alone
+    (X-Partial: messages, site.js): the customer's reply appeared live, but the header kept
+    "Waiting on customer" and "The customer sees: Answered — waiting for your reply" though
+    the reply had opened the case again. The same answer now carries the line under the
+    title as the case stands, from the case the view reads anyway: no query more."""
+    agent = factories.agent_in_team(first_name="Priya")
+    actions.set_chat_availability(agent, True)
+    case = actions.start_chat(buyer, "Is my parcel lost?")
+    answer = actions.reply_to_case(agent, case.pk, "It is at the depot.")
+    client.force_login(agent)
+    url = f"/console/cases/{case.pk}/"
+    page = client.get(url).content.decode()
+    assert ">Waiting on customer</span>" in page
+    assert "The customer sees: “Answered — waiting for your reply”" in page
+
+    reply = conversation_actions.send_message(buyer, case.conversation_id, "It is not there.")
+    # The session, the agent, the case, marking the conversation read (a savepoint, the
+    # agent's row locked and moved, the counter, the event's number and row, the release),
+    # the messages after the last one shown and their attachments.
+    with django_assert_num_queries(12):
+        response = client.get(url, {"after": answer.pk}, headers={"X-Partial": "messages"})
+
+    partial = response.content.decode()
+    assert partial.count('<li class="message') == 1
+    assert f'id="message-{reply.pk}"' in partial
+    assert 'data-live-part="case-status"' in partial
+    assert f">{CaseStatus.OPEN.label}</span>" in partial
+    assert "The customer sees: “An agent is on it”" in partial
+    assert "Waiting on customer" not in partial

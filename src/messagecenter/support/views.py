@@ -212,7 +212,9 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
     """The case's messages after ?after= alone, as the page renders them (X-Partial:
     messages): a message that arrives while the agent has the case open is added by site.js
     with everything a reload shows — its attachments, "From CS-n", Split. Seen here, so read
-    for the agent everywhere, as the page's script marked it before."""
+    for the agent everywhere, as the page's script marked it before. With them, the line
+    under the title as the case now stands (a customer's message reopens it), from the
+    case already read: site.js puts it in place of the page's."""
     try:
         after = parse_id(request.GET.get("after"))
     except NotFound:
@@ -223,11 +225,12 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
             conversation_actions.mark_read(agent, [found.conversation_id])
     response = render(
         request,
-        "support/_case_messages.html",
+        "support/_case_live.html",
         {
             "case": found,
             "case_messages": list(queries.case_messages(found).filter(pk__gt=after)),
             "is_partial": True,
+            "customer_status": queries.customer_status_label(found),
         },
     )
     patch_vary_headers(response, ["X-Partial"])

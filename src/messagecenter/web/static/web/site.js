@@ -292,7 +292,23 @@ async function messagesPartial(url) {
   }
   const fresh = document.createElement("div");
   fresh.innerHTML = await response.text();
+  putLiveParts(fresh);
   return fresh.querySelector("ol");
+}
+
+// What a view's answer to X-Partial: messages carries beside the messages, each part marked
+// [data-live-part] (the console case page's line under its title: the status a customer's
+// message moves, what the customer sees), put in place of the page's own as the server
+// renders it now: one way for the messages and what they change.
+function putLiveParts(fresh) {
+  for (const part of fresh.querySelectorAll("[data-live-part]")) {
+    const shown = document.querySelector(
+      `[data-live-part="${CSS.escape(part.dataset.livePart)}"]`,
+    );
+    if (shown) {
+      shown.replaceWith(part);
+    }
+  }
 }
 
 // A conversation's page shows its newest messages (docs/conversations.md, "A conversation's
