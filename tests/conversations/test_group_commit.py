@@ -648,23 +648,40 @@ def test_a_send_that_fails_after_its_rows_were_piled_takes_them_with_it(
     assert_exact(buyer, seller)
 
 
+type _Index = Callable[[list[tuple[Message, list[int]]]], None]
+
+
+def _the_statement_fails(index: _Index, sent: list[tuple[Message, list[int]]]) -> None:
+    raise OperationalError("the batch's insert failed")
+
+
+def _the_database_refuses_a_write_later(
+    index: _Index, sent: list[tuple[Message, list[int]]]
+) -> None:
+    index(sent)
+    _refused_by_the_database()
+
+
+@pytest.mark.parametrize("failing", [_the_statement_fails, _the_database_refuses_a_write_later])
 def test_when_a_batch_cannot_write_what_its_sends_append_each_send_runs_again_alone(
     buyer: User,
     seller: User,
     product: Product,
     held_writer: Callable[[int], None],
     monkeypatch: pytest.MonkeyPatch,
+    failing: Callable[[_Index, list[tuple[Message, list[int]]]], None],
 ) -> None:
     conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
     original = sending._index
     batched: list[int] = []
 
     def index(sent: list[tuple[Message, list[int]]]) -> None:
-        # The batch's one statement fails (not any one send's fault); alone, each works.
+        # The batch's writes fail (not any one send's fault); alone, each works.
         if len(sent) > 1:
             batched.append(len(sent))
-            raise OperationalError("the batch's insert failed")
-        original(sent)
+            failing(original, sent)
+        else:
+            original(sent)
 
     monkeypatch.setattr(sending, "_index", index)
     held_writer(6)
@@ -701,46 +718,6 @@ def _refused_by_the_database() -> None:
         ("user_id", "sequence", "kind", "payload", "created_at"),
         [(event.user_id, event.sequence, event.kind, {}, event.created_at)],
     )
-
-
-def test_a_write_the_database_refuses_late_in_a_batch_makes_each_send_run_again_alone(
-    buyer: User,
-    seller: User,
-    product: Product,
-    held_writer: Callable[[int], None],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
-    original = sending._index
-    batched: list[int] = []
-
-    def index(sent: list[tuple[Message, list[int]]]) -> None:
-        original(sent)
-        if len(sent) > 1:
-            batched.append(len(sent))
-            _refused_by_the_database()
-
-    monkeypatch.setattr(sending, "_index", index)
-    held_writer(6)
-
-    sent = in_threads(
-        [
-            lambda n=n: actions.send_message(
-                seller if n % 2 else buyer, conversation_id, f"Message {n}", idempotency_key=f"k{n}"
-            )
-            for n in range(7)
-        ],
-        threads=7,
-    )
-
-    assert batched == [6]
-    assert sorted(message.body for message in sent) == sorted(f"Message {n}" for n in range(7))
-    stored = list(
-        Message.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True)
-    )
-    assert len(stored) == 8
-    assert sorted(SearchDocument.objects.values_list("message_id", flat=True)) == sorted(stored)
-    assert_exact(buyer, seller)
 
 
 def test_a_write_the_database_refuses_late_in_a_lone_send_fails_it_and_stores_nothing(

@@ -2,6 +2,7 @@
 the decision in the console (docs/support.md#guarantee-claims)."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -183,23 +184,30 @@ def test_the_agent_grants_from_the_console_and_both_read_the_refund(
 def test_a_grant_without_a_refund_says_what_amount_is_needed(
     buyer: User, seller: User, product: Product, clock: Clock, typed: str
 ) -> None:
-    agent = factories.agent_in_team("claims")
-    order = claimable_order(buyer, product, clock)
-    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
-
-    refused = signed_in(agent).post(
-        reverse("console-claim-decide", args=[claim.pk]),
-        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
-    )
+    claim, refused = _granted_with_refund_typed(buyer, seller, product, clock, typed)
 
     assert refused.status_code == 400
     assert (
         "Enter a refund amount above 0.00 USD, at most the order&#x27;s total, "
-        f"{order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
+        f"{claim.order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
     ) in refused.content.decode()
     assert not Refund.objects.exists()
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
+
+
+def _granted_with_refund_typed(
+    buyer: User, seller: User, product: Product, clock: Clock, typed: str
+) -> tuple[Claim, Any]:
+    """A claims agent grants a claim the seller answered, the refund typed as `typed`."""
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    answer = signed_in(agent).post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
+    )
+    return claim, answer
 
 
 @pytest.mark.parametrize(
@@ -220,15 +228,7 @@ def test_a_grant_without_a_refund_says_what_amount_is_needed(
 def test_a_refund_typed_other_than_as_plain_digits_is_refused_not_guessed(
     buyer: User, seller: User, product: Product, clock: Clock, typed: str, says: str
 ) -> None:
-    agent = factories.agent_in_team("claims")
-    order = claimable_order(buyer, product, clock)
-    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
-
-    refused = signed_in(agent).post(
-        reverse("console-claim-decide", args=[claim.pk]),
-        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
-    )
+    claim, refused = _granted_with_refund_typed(buyer, seller, product, clock, typed)
 
     assert refused.status_code == 400
     assert f"Write the amount {says}, e.g. " in refused.content.decode()
@@ -240,29 +240,27 @@ def test_a_refund_typed_other_than_as_plain_digits_is_refused_not_guessed(
 def test_a_refund_in_plain_digits_is_read_to_the_cent(
     buyer: User, seller: User, product: Product, clock: Clock, typed: str, cents: int
 ) -> None:
-    agent = factories.agent_in_team("claims")
-    order = claimable_order(buyer, product, clock)
-    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
-
-    granted = signed_in(agent).post(
-        reverse("console-claim-decide", args=[claim.pk]),
-        {"outcome": "granted", "refund": typed, "reasons": "Lost."},
-    )
+    claim, granted = _granted_with_refund_typed(buyer, seller, product, clock, typed)
 
     assert granted.status_code == 302
     assert Refund.objects.get().amount_cents == cents
     assert Claim.objects.get(pk=claim.pk).refunded_cents == cents
 
 
-def test_the_buyer_appeals_from_the_claim_page(
-    buyer: User, seller: User, product: Product, clock: Clock
-) -> None:
+def _denied_claim(buyer: User, seller: User, product: Product, clock: Clock) -> Claim:
+    """A claim the seller answered and a claims agent denied: open to the buyer's appeal."""
     agent = factories.agent_in_team("claims")
     order = claimable_order(buyer, product, clock)
     claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
     claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
     claim_actions.decide_claim(agent, claim.pk, "denied", "Delivered.")
+    return claim
+
+
+def test_the_buyer_appeals_from_the_claim_page(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    claim = _denied_claim(buyer, seller, product, clock)
     client = signed_in(buyer)
 
     page = client.get(reverse("claim", args=[claim.pk])).content.decode()
@@ -277,11 +275,7 @@ def test_the_buyer_appeals_from_the_claim_page(
 def test_the_appeal_form_sent_twice_with_its_key_answers_as_the_first_time(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:
-    agent = factories.agent_in_team("claims")
-    order = claimable_order(buyer, product, clock)
-    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
-    claim_actions.decide_claim(agent, claim.pk, "denied", "Delivered.")
+    claim = _denied_claim(buyer, seller, product, clock)
     client = signed_in(buyer)
     url = reverse("claim-appeal", args=[claim.pk])
 

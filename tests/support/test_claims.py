@@ -423,20 +423,32 @@ def test_granting_records_the_refund_and_tells_both_parties(
     counts_are_true(buyer, seller, claims_agent)
 
 
+def _grant_refused(
+    buyer: User, seller: User, order: Order, agent: User, refund_cents: object
+) -> tuple[InvalidInput, Claim]:
+    """A claims agent's grant of a claim the seller answered, with `refund_cents`, which
+    must be refused: the refusal and the claim."""
+    claim = file(buyer, order)
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    with pytest.raises(InvalidInput) as refused:
+        claim_actions.decide_claim(
+            agent,
+            claim.pk,
+            "granted",
+            "Yes.",
+            refund_cents=refund_cents,  # type: ignore[arg-type]
+        )
+    return refused.value, claim
+
+
 def test_a_refund_above_the_order_total_is_refused(
     buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
 ) -> None:
     order = claimable_order(buyer, product, clock)
-    claim = file(buyer, order)
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    refused, claim = _grant_refused(buyer, seller, order, claims_agent, order.total_cents + 1)
 
-    with pytest.raises(InvalidInput) as refused:
-        claim_actions.decide_claim(
-            claims_agent, claim.pk, "granted", "Yes.", refund_cents=order.total_cents + 1
-        )
-
-    assert refused.value.code == "invalid_refund_amount"
-    assert refused.value.message == (
+    assert refused.code == "invalid_refund_amount"
+    assert refused.message == (
         f"Enter a refund amount of at most the order's total, {order.total_cents / 100:,.2f} USD."
     )
     assert not Refund.objects.exists()
@@ -453,20 +465,10 @@ def test_a_refund_other_than_whole_cents_is_refused_not_truncated(
     refund_cents: object,
 ) -> None:
     order = claimable_order(buyer, product, clock)
-    claim = file(buyer, order)
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    refused, _ = _grant_refused(buyer, seller, order, claims_agent, refund_cents)
 
-    with pytest.raises(InvalidInput) as refused:
-        claim_actions.decide_claim(
-            claims_agent,
-            claim.pk,
-            "granted",
-            "Yes.",
-            refund_cents=refund_cents,  # type: ignore[arg-type]
-        )
-
-    assert refused.value.code == "invalid_refund_amount"
-    assert "whole number of cents" in refused.value.message
+    assert refused.code == "invalid_refund_amount"
+    assert "whole number of cents" in refused.message
     assert not Refund.objects.exists()
 
 
@@ -480,16 +482,10 @@ def test_a_grant_without_a_refund_is_refused_saying_what_is_needed(
     refund_cents: int | None,
 ) -> None:
     order = claimable_order(buyer, product, clock)
-    claim = file(buyer, order)
-    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    refused, _ = _grant_refused(buyer, seller, order, claims_agent, refund_cents)
 
-    with pytest.raises(InvalidInput) as refused:
-        claim_actions.decide_claim(
-            claims_agent, claim.pk, "granted", "Yes.", refund_cents=refund_cents
-        )
-
-    assert refused.value.code == "invalid_refund_amount"
-    assert refused.value.message == (
+    assert refused.code == "invalid_refund_amount"
+    assert refused.message == (
         "Enter a refund amount above 0.00 USD, at most the order's total, "
         f"{order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
     )
