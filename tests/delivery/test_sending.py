@@ -5,6 +5,7 @@ bounces and DKIM."""
 import re
 import subprocess
 from datetime import timedelta
+from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Kind
+from messagecenter.conversations.models import Kind, Message
 from messagecenter.delivery import actions, references
 from messagecenter.delivery.models import (
     Category,
@@ -30,9 +31,15 @@ from messagecenter.delivery.models import (
 )
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
+from messagecenter.safety.links import defang
+from messagecenter.support import actions as support_actions
+from messagecenter.support import claim_actions
 from tests import factories
 from tests.delivery.smtp import Handler
 from tests.factories import order_with_item
+from tests.support.claims import Clock, claimable_order, clock
+
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +128,6 @@ def test_an_admins_answer_from_the_console_is_e_mailed_from_customer_service(
     """Whoever answers for customer service, an administrator too, is "Customer Service"
     to the customer (docs/support.md): never their own name in the subject or the text."""
     from messagecenter.accounts.models import Role
-    from messagecenter.support import actions as support_actions
 
     admin = factories.UserFactory(role=Role.ADMIN, is_staff=True, display_name="Site administrator")
     case = support_actions.open_request(buyer, "Pending charge", "Why is it pending?")
@@ -431,6 +437,100 @@ def test_the_email_copy_of_a_warned_message_carries_the_warning_and_no_clickable
     assert "https://rnarketplace-account-verify.example" not in received.text()
     assert "Be careful: this message may be a scam." in received.html()
     assert "https://rnarketplace-account-verify.example" not in received.html()
+
+
+PHISHING = (
+    "Please confirm your account at http://marketplace-security-check.example/login and "
+    "enter your card number to get the refund"
+)
+
+
+def test_the_email_of_a_sellers_warned_response_to_a_claim_carries_the_warning(
+    buyer: User, seller: User, product: Product, clock: Clock, inbox: Handler
+) -> None:
+    """A claim's messages are e-mailed one by one, not in a digest: that e-mail showed the
+    seller's phishing text as written, with a live link, while the page warned."""
+    claim = claim_actions.file_claim(
+        buyer,
+        claimable_order(buyer, product, clock).number,
+        "not_received",
+        "The parcel never came.",
+    )
+    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
+    response = Message.objects.get(conversation_id=claim.case.conversation_id, sender=seller)
+    assert response.safety_verdict == "warn"
+
+    send_due_emails()
+
+    [received] = [
+        received
+        for received in inbox.to(buyer.email)
+        if received.message["Subject"].startswith("Acme Kitchen: ")
+    ]
+    text, html = received.text(), received.html()
+    assert "BE CAREFUL: THIS MESSAGE MAY BE A SCAM." in text
+    assert "Be careful: this message may be a scam." in html
+    for reason in response.safety_reasons:
+        assert f"- {defang(reason['text'])}" in text
+        assert escape(defang(reason["text"])) in html
+    assert "hxxp://marketplace-security-check[.]example/login" in text
+    assert "hxxp://marketplace-security-check[.]example/login" in html
+    assert "marketplace-security-check.example/login" not in text + html
+
+
+REASON = "A link goes to marketplace-security-check.com."
+
+
+@pytest.mark.parametrize(
+    "kind", [Kind.CUSTOMER_SERVICE, Kind.RETURNS, Kind.ORDER_UPDATES, Kind.MEMBERSHIP]
+)
+def test_every_email_of_one_message_renders_a_warned_message_as_the_digest_does(
+    kind: str, buyer: User, inbox: Handler
+) -> None:
+    """Whatever the conversation, the e-mail of a single message goes through the digest's
+    rendering of a warned one (templatetags/safety_warnings.py): a message warned in a kind
+    the check does not judge today would still arrive with its warning."""
+    if kind == Kind.CUSTOMER_SERVICE:
+        # The acknowledgement of a request is the e-mail of one customer-service message.
+        support_actions.open_request(buyer, "My parcel", "Where is it?")
+    else:
+        conversation_actions.send_marketplace_message(
+            buyer, kind=kind, subject="About your order", body="Nothing to see."
+        )
+    [queued] = Email.objects.filter(user=buyer, kind=EmailKind.MESSAGE)
+    Message.objects.filter(pk=queued.message_id).update(
+        body=PHISHING,
+        safety_verdict="warn",
+        safety_reasons=[{"category": "links", "code": "link_lookalike", "text": REASON}],
+    )
+
+    assert send_due_emails() == 1
+
+    [received] = inbox.received
+    text, html = received.text().replace("\r\n", "\n"), received.html()
+    assert "BE CAREFUL: THIS MESSAGE MAY BE A SCAM." in text
+    assert "Be careful: this message may be a scam." in html
+    # The reasons are defanged like the body: they name the host the link goes to.
+    assert (
+        "in a message.\n- A link goes to marketplace-security-check[.]com.\n"
+        "Please confirm your account at hxxp://marketplace-security-check[.]example/login "
+    ) in text
+    assert "<li>A link goes to marketplace-security-check[.]com.</li>" in html
+    assert "marketplace-security-check.com" not in text + html
+    assert "marketplace-security-check.example" not in text + html
+
+
+def test_an_unwarned_message_email_reads_as_written(buyer: User, inbox: Handler) -> None:
+    """No warning, no defanging, and no blank line where the warning would stand."""
+    order_update(buyer, body="Shipped: https://www.ups.com/track?n=1Z999")
+
+    assert send_due_emails() == 1
+
+    [received] = inbox.received
+    assert 'wrote about "Order 1001":\n\nShipped: https://www.ups.com/track?n=1Z999\n' in (
+        received.text().replace("\r\n", "\n")
+    )
+    assert "scam" not in received.text().lower() + received.html().lower()
 
 
 # Shows "invoiceexe.jpg" where it stands (U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LRI).
