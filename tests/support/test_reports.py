@@ -14,6 +14,8 @@ from django.urls import reverse
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation, HiddenMessage, Kind, Message
+from messagecenter.delivery import rendering
+from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.safety.models import SendingCount
@@ -258,6 +260,43 @@ def test_confirming_removes_the_messages_for_every_recipient_and_restricts_the_s
     with pytest.raises(Conflict) as again:
         report_actions.decide_report(safety_agent, report.pk, "dismissed")
     assert again.value.code == "report_already_decided"
+
+
+@pytest.mark.parametrize("sender_action", ["restricted", "suspended"])
+def test_the_notice_to_a_reported_sender_quotes_their_link_defanged_never_as_a_link(
+    sender_action: str, buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """The notice is Official: its page links up addresses, and mail apps do in its e-mail.
+    It quoted the reported phishing link as written, so the one page and e-mail that vouch
+    for the marketplace carried the scammer's live link."""
+    scam = scam_to(buyer, seller, product)
+    report_actions.report_message(buyer, scam.pk, "scam")
+    case = Case.objects.get(kind="report")
+
+    report_actions.decide_report(safety_agent, case.pk, "confirmed", sender_action)
+
+    [notice] = Message.objects.filter(
+        conversation__participants__user=seller, conversation__kind=Kind.CUSTOMER_SERVICE
+    )
+    # Defanged before it is cut to the excerpt's length: no half address left to link.
+    quoted = (
+        "(“URGENT: Your Marketplace account has been suspended. Verify your account now: "
+        "hxxps://rnarketplace-account-verify[.]exa…”)"
+    )
+    assert quoted in notice.body
+    if sender_action == "restricted":
+        # (A suspended seller cannot sign in: they read it by e-mail.)
+        page = page_of(seller, notice.conversation_id)
+        assert "hxxps://rnarketplace-account-verify[.]exa…" in page
+        assert "rnarketplace-account-verify.example" not in page
+        assert 'href="hxxp' not in page
+    [email] = Email.objects.filter(user=seller, message=notice)
+    built = rendering.build(email, seller, {})
+    html = str(built.alternatives[0][0])
+    for part in (str(built.body), html):
+        assert "hxxps://rnarketplace-account-verify[.]exa…" in part
+        assert "rnarketplace-account-verify.example" not in part
+        assert "https://rnarketplace" not in part
 
 
 def test_confirming_with_suspension_signs_the_sender_out(

@@ -30,6 +30,7 @@ from messagecenter.conversations.models import (
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed
 from messagecenter.rows import unique_row
 from messagecenter.safety import actions as safety_actions
+from messagecenter.safety.links import defang
 from messagecenter.support import actions as support_actions
 from messagecenter.support import report_queries
 from messagecenter.support.models import (
@@ -378,11 +379,16 @@ def _sender_text(report: Report, messages: list[Message], categories: set[str]) 
     )
     quoted = ""
     if messages:
-        excerpt = messages[-1].body.replace("\n", " ")
+        # The reported words travel inside an Official message, whose page makes addresses
+        # links and whose e-mail mail apps link up: defanged (hxxp://host[.]example) like
+        # every quoted word (docs/safety.md), before it is cut so that no half of an
+        # address is left to link.
+        excerpt = defang(messages[-1].body).replace("\n", " ")
         if len(excerpt) > EXCERPT_CHARS:
             excerpt = excerpt[: EXCERPT_CHARS - 1] + "…"
         quoted = f" (“{excerpt}”)"
-    subject = messages[-1].conversation.subject if messages else ""
+    # A product's title, which its seller chose, is a conversation's subject.
+    subject = defang(messages[-1].conversation.subject) if messages else ""
     where = f" in “{subject}”" if subject else ""
     about = f"Your message{where}{quoted} was reported as {found}, and our team reviewed it."
     if report.outcome == ReportOutcome.WARNED:
