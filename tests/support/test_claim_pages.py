@@ -2,6 +2,7 @@
 the decision in the console (docs/support.md#guarantee-claims)."""
 
 from datetime import timedelta
+from html import escape
 from typing import Any
 
 import pytest
@@ -178,6 +179,55 @@ def test_the_agent_grants_from_the_console_and_both_read_the_refund(
             reverse("conversation", args=[claim.case.conversation_id])
         )
         assert "A refund of 12.50 USD to the buyer is recorded" in conversation.content.decode()
+
+
+PHISHING = (
+    "Please confirm your account at http://marketplace-security-check.example/login and "
+    "enter your card number to get the refund"
+)
+
+
+def message_on(page: str, message: Message) -> str:
+    """One message's item of a console page."""
+    return page.split(f'id="message-{message.pk}"', 1)[1].split("</article>", 1)[0]
+
+
+def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_author(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The agent deciding a claim read the seller's phishing answer under the seller's
+    account name, with no verdict and no hint it was the seller's, while the buyer read it
+    under a warning; a report's case showed the verdict all along."""
+    agent = factories.agent_in_team("claims")
+    seller.first_name, seller.last_name = "Marcus", "Reyes"
+    seller.save(update_fields=["first_name", "last_name"])
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
+    conversation = claim.case.conversation_id
+    filed = Message.objects.get(conversation_id=conversation, sender=buyer)
+    response = Message.objects.get(conversation_id=conversation, sender=seller)
+    assert response.safety_verdict == "warn"
+    client = signed_in(agent)
+    url = reverse("console-case", args=[claim.pk])
+
+    page = client.get(url).content.decode()
+    # What site.js adds when a message arrives while the page is open: the same.
+    live = client.get(url, {"after": filed.pk}, headers={"X-Partial": "messages"})
+
+    for shown in (message_on(page, response), message_on(live.content.decode(), response)):
+        assert '<span class="message__sender">Acme Kitchen (seller)</span>' in shown
+        assert "Marcus Reyes" not in shown
+        assert 'data-testid="message-verdict">Verdict when sent: <strong>warn</strong>' in shown
+        assert response.safety_version in shown
+        assert response.safety_reasons
+        for reason in response.safety_reasons:
+            assert f"<li>{escape(reason['text'])}</li>" in shown
+        # Read as text, never as a link.
+        assert "<a " not in shown
+    buyers = message_on(page, filed)
+    assert '<span class="message__sender">Alice Buyer (customer)</span>' in buyers
+    assert "message-verdict" not in buyers
 
 
 @pytest.mark.parametrize("typed", ["", "0", "0.00", "-5"])

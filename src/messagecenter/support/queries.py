@@ -151,6 +151,21 @@ def internal_name(agent: User) -> str:
     return agent.get_full_name() or agent.username
 
 
+def author_in_console(message: Message, case: Case) -> str:
+    """Who wrote a message of the case, as its console page names them: the customer and
+    the seller by the names the others read (a seller's is their shop's) with their part
+    in the case, so that the agent deciding a claim knows whose words each are; agents by
+    the names agents know each other by."""
+    sender = message.sender
+    if sender is None:
+        return "Marketplace"
+    if sender.pk == case.customer_id:
+        return f"{sender.public_name} (customer)"
+    if sender.role in (Role.AGENT, Role.ADMIN):
+        return internal_name(sender)
+    return f"{sender.public_name} ({Role(sender.role).label.lower()})"
+
+
 # --- queues -----------------------------------------------------------------------------------
 
 

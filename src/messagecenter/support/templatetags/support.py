@@ -3,7 +3,9 @@
 from django import template
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Message
 from messagecenter.support import queries
+from messagecenter.support.models import Case
 
 register = template.Library()
 
@@ -11,3 +13,8 @@ register = template.Library()
 @register.filter
 def internal_name(agent: User) -> str:
     return queries.internal_name(agent)
+
+
+@register.simple_tag
+def author_in_console(message: Message, case: Case) -> str:
+    return queries.author_in_console(message, case)
