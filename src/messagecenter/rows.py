@@ -209,7 +209,8 @@ def pipelined() -> Iterator[None]:
     has come already): the error (Django's, as from any cursor) is raised there, and the
     statements sent after it are skipped; so a block must fail as a whole — its statements
     one unit of work, its caller rolling all of it back. What a statement reports without
-    reading rows (an UPDATE's count) is not known inside. On SQLite, which answers in-process, the statements run as they would."""
+    reading rows (an UPDATE's count) is not known inside. On SQLite, which answers
+    in-process, the statements run as they would."""
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         yield
