@@ -33,7 +33,7 @@ from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
 from messagecenter.safety.links import defang
 from messagecenter.support import actions as support_actions
-from messagecenter.support import claim_actions
+from messagecenter.support import claim_actions, report_actions
 from tests import factories
 from tests.delivery.smtp import Handler
 from tests.factories import order_with_item
@@ -478,6 +478,85 @@ def test_the_email_of_a_sellers_warned_response_to_a_claim_carries_the_warning(
     assert "marketplace-security-check.example/login" not in text + html
 
 
+def test_a_digest_leaves_out_what_was_removed_or_reported_while_it_waited(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    """A digest is rendered when it is due: a message customer service removed meanwhile
+    (a confirmed report), or one its reader reported, went out in it all the same — the
+    removed words by e-mail to the very people they were taken from."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    removed = conversation_actions.send_message(buyer, question.conversation_id, "Removed words")
+    reported = conversation_actions.send_message(buyer, question.conversation_id, "Reported words")
+    conversation_actions.send_message(buyer, question.conversation_id, "Thanks!")
+    conversation_actions.remove_messages(buyer.pk, [removed.pk], now=timezone.now())
+    report_actions.report_message(seller, reported.pk, "scam")
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    [received] = inbox.to(seller.email)
+    assert received.message["Subject"] == f"2 new messages from {buyer.public_name}"
+    text, html = received.text(), received.html()
+    assert "Is it new?" in text
+    assert "Thanks!" in text
+    assert "Removed words" not in text + html
+    assert "Reported words" not in text + html
+    assert text.count("Ref. MC-P") == 2
+
+
+def test_a_digest_with_nothing_left_to_show_is_not_sent(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Removed words")
+    reported = conversation_actions.send_message(buyer, question.conversation_id, "Reported words")
+    conversation_actions.remove_messages(buyer.pk, [question.pk], now=timezone.now())
+    report_actions.report_message(seller, reported.pk, "scam")
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    assert inbox.to(seller.email) == []
+    digest = Email.objects.get(kind=EmailKind.DIGEST)
+    assert (digest.status, digest.last_error) == (
+        EmailStatus.CANCELLED,
+        "Every new message was removed by customer service or reported by the recipient "
+        "before the e-mail was due.",
+    )
+
+
+@pytest.mark.parametrize("how", ["removed", "reported"])
+def test_the_email_of_a_message_removed_or_reported_before_it_went_is_not_sent(
+    how: str, buyer: User, seller: User, product: Product, clock: Clock, inbox: Handler
+) -> None:
+    """A claim's messages are e-mailed one by one: a seller's answer customer service
+    removed, or the buyer reported, before the worker took its e-mail went out as written."""
+    claim = claim_actions.file_claim(
+        buyer,
+        claimable_order(buyer, product, clock).number,
+        "not_received",
+        "The parcel never came.",
+    )
+    claim_actions.respond_to_claim(seller, claim.pk, "Removed or reported words")
+    response = Message.objects.get(conversation_id=claim.case.conversation_id, sender=seller)
+    if how == "removed":
+        conversation_actions.remove_messages(seller.pk, [response.pk], now=timezone.now())
+    else:
+        report_actions.report_message(buyer, response.pk, "scam")
+
+    send_due_emails()
+
+    assert not [
+        received
+        for received in inbox.to(buyer.email)
+        if "Removed or reported words" in received.text() + received.html()
+    ]
+    email = Email.objects.get(user=buyer, message=response)
+    assert (email.status, email.last_error) == (
+        EmailStatus.CANCELLED,
+        "Removed by customer service before the e-mail was due."
+        if how == "removed"
+        else "Reported by the recipient before the e-mail was due.",
+    )
+
+
 REASON = "A link goes to marketplace-security-check.com."
 
 
@@ -599,6 +678,21 @@ def test_sending_message_emails_and_digests_reads_them_per_batch_not_per_email(
     assert (few, many) == (16 + 2, 16 + 6)
     assert len(inbox.received) == 16
     assert Email.objects.filter(status=EmailStatus.SENT).count() == 16
+
+
+def test_who_reported_a_message_of_the_batch_is_read_once_and_only_when_someone_did(
+    inbox: Handler,
+) -> None:
+    """Whether a recipient reported a message is read in the messages' own statement (the
+    pin above does not move); which recipient did, in one more query for the whole batch."""
+    _queue_mail_for(2, "few")
+    reported = Message.objects.get(body="And 0?")
+    report_actions.report_message(User.objects.get(username="few-seller0"), reported.pk, "scam")
+
+    assert _queries_to_send_due() == 16 + 2 + 1
+
+    assert len(inbox.received) == 4
+    assert not [received for received in inbox.received if "And 0?" in received.text()]
 
 
 def test_each_digest_of_a_batch_holds_its_own_persons_messages(

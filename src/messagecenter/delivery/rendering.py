@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,13 @@ from messagecenter.accounts import email_changes
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
-from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
+from messagecenter.conversations.models import (
+    HiddenMessage,
+    Kind,
+    Message,
+    Participant,
+    ParticipantRole,
+)
 from messagecenter.delivery import dkim_signing, mime, references, relay
 from messagecenter.delivery.broadcasts import broadcasts as registered_broadcasts
 from messagecenter.delivery.links import absolute, preferences_url, unsubscribe_url
@@ -74,17 +81,21 @@ class BroadcastContent:
 class Loaded:
     """What a batch of e-mails is about, read for the whole batch in a constant number of
     queries (load): the messages of message e-mails and their recipients' participant
-    rows, and for digests the people's unread buyer–seller conversations and messages."""
+    rows, for digests the people's unread buyer–seller conversations and messages, and
+    which of those messages their recipients reported (hidden for them)."""
 
     messages: dict[int, Message] = field(default_factory=dict)
     # By (conversation id, user id).
     recipients: dict[tuple[int, int], Participant] = field(default_factory=dict)
     digest_participants: dict[int, dict[int, Participant]] = field(default_factory=dict)
     digest_messages: dict[int, list[Message]] = field(default_factory=dict)
+    # (user id, message id): a message of this batch the person reported.
+    hidden: set[tuple[int, int]] = field(default_factory=set)
 
 
 def load(emails: Iterable[Email]) -> Loaded:
-    """Four queries at most for any batch (none for broadcasts alone): the sender reads a
+    """Four queries at most for any batch (none for broadcasts alone), and a fifth only when
+    one of its messages was reported by someone the batch writes to: the sender reads a
     chunk of e-mails together instead of two queries per e-mail."""
     loaded = Loaded()
     message_emails = [
@@ -93,11 +104,13 @@ def load(emails: Iterable[Email]) -> Loaded:
         if email.kind == EmailKind.MESSAGE and email.message_id is not None
     ]
     if message_emails:
-        loaded.messages = Message.objects.select_related(
-            "conversation", "sender__storefront"
-        ).in_bulk({email.message_id for email in message_emails})
-        conversation_ids = {message.conversation_id for message in loaded.messages.values()}
         user_ids = {email.user_id for email in message_emails}
+        loaded.messages = (
+            _with_reported_by(Message.objects.all(), user_ids)
+            .select_related("conversation", "sender__storefront")
+            .in_bulk({email.message_id for email in message_emails})
+        )
+        conversation_ids = {message.conversation_id for message in loaded.messages.values()}
         loaded.recipients = {
             (participant.conversation_id, participant.user_id): participant
             for participant in Participant.objects.filter(
@@ -107,7 +120,51 @@ def load(emails: Iterable[Email]) -> Loaded:
     digests = [email for email in emails if email.kind == EmailKind.DIGEST]
     if digests:
         _load_digests(digests, loaded)
+    _load_hidden(emails, loaded)
     return loaded
+
+
+def _with_reported_by(messages: QuerySet[Message], user_ids: set[int]) -> QuerySet[Message]:
+    """Messages that know whether one of these people reported them (`reported_by_some`),
+    in their own statement: an EXISTS on conversations_hiddenmessage's unique (user,
+    message) index. Reports are rare, so which person did is read only when one did
+    (_load_hidden)."""
+    return messages.annotate(
+        reported_by_some=Exists(
+            HiddenMessage.objects.filter(message_id=OuterRef("pk"), user_id__in=user_ids)
+        )
+    )
+
+
+def _load_hidden(emails: Iterable[Email], loaded: Loaded) -> None:
+    """Who of the batch's recipients reported which of its messages: one query, and none
+    when nobody did."""
+    reported = {
+        message.pk
+        for message in (
+            *loaded.messages.values(),
+            *(message for messages in loaded.digest_messages.values() for message in messages),
+        )
+        if getattr(message, "reported_by_some", False)
+    }
+    if not reported:
+        return
+    loaded.hidden = set(
+        HiddenMessage.objects.filter(
+            message_id__in=reported, user_id__in={email.user_id for email in emails}
+        ).values_list("user_id", "message_id")
+    )
+
+
+def _out_of_sight(message: Message, user_id: int, loaded: Loaded) -> str | None:
+    """Why the person no longer sees this message, as the reason an e-mail of it is not
+    sent — customer service removed it, or they reported it (docs/safety.md#reports:
+    conversations.queries.in_sight's rule, on what load() read) — or None."""
+    if message.removed_at is not None and message.sender_id != user_id:
+        return "Removed by customer service before the e-mail was due."
+    if (user_id, message.pk) in loaded.hidden:
+        return "Reported by the recipient before the e-mail was due."
+    return None
 
 
 def _load_digests(digests: list[Email], loaded: Loaded) -> None:
@@ -134,7 +191,10 @@ def _load_digests(digests: list[Email], loaded: Loaded) -> None:
     if not conversation_ids:
         return
     for message in (
-        Message.objects.filter(conversation_id__in=conversation_ids, created_at__gte=earliest)
+        _with_reported_by(
+            Message.objects.filter(conversation_id__in=conversation_ids, created_at__gte=earliest),
+            {email.user_id for email in digests},
+        )
         .select_related("sender__storefront")
         .order_by("created_at", "pk")
     ):
@@ -392,6 +452,10 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
     message = loaded.messages.get(email.message_id) if email.message_id is not None else None
     if message is None:
         raise NothingToSend("The message no longer exists.")
+    # Removed or reported while queued: its words must not arrive by e-mail after all.
+    reason = _out_of_sight(message, user.pk, loaded)
+    if reason is not None:
+        raise NothingToSend(reason)
     conversation = message.conversation
     sender_name = (
         safe_name(message.sender.public_name) if message.sender is not None else "Marketplace"
@@ -417,7 +481,8 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
 
 def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[str, Any], str]:
     """The person's buyer–seller messages that are still unread, from when the digest
-    started gathering: if they read everything meanwhile, there is nothing to send."""
+    started gathering, but for those customer service removed or the person reported
+    meanwhile: if they read everything, or nothing is left, there is nothing to send."""
     assert email.covers_from is not None
     covers_from = email.covers_from
     participants = {
@@ -438,6 +503,12 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
     )
     if not messages:
         raise NothingToSend("Read in the Message Center before the e-mail was due.")
+    messages = [message for message in messages if _out_of_sight(message, user.pk, loaded) is None]
+    if not messages:
+        raise NothingToSend(
+            "Every new message was removed by customer service or reported by the recipient "
+            "before the e-mail was due."
+        )
     conversations: dict[int, dict[str, Any]] = {}
     for message in messages:
         entry = conversations.setdefault(
