@@ -6,7 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product, Refund
+from messagecenter.support import claim_actions
 from messagecenter.support.models import Claim
 from tests import factories
 from tests.api.helpers import error_of, with_token
@@ -130,3 +133,74 @@ def test_customers_cannot_decide(buyer: User, seller: User, product: Product, cl
     )
 
     assert error_of(decided) == (403, "agents_only")
+
+
+PHISHING = (
+    "Please confirm your account at http://marketplace-security-check.example/login and "
+    "enter your card number to get the refund"
+)
+
+
+def test_the_agents_case_names_the_seller_by_shop_with_each_flagged_messages_verdict(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """GET /agent/cases/{id} gave the seller's answer to a claim as an agent's ("author":
+    "agent"), under the account holder's name no one else reads, with no verdict, while the
+    buyer read it under a warning and the console page showed the verdict."""
+    agent = factories.agent_in_team("claims")
+    agent.first_name, agent.last_name = "Dana", "Agent"
+    agent.save(update_fields=["first_name", "last_name"])
+    seller.first_name, seller.last_name = "Marcus", "Reyes"
+    seller.save(update_fields=["first_name", "last_name"])
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
+    conversation = claim.case.conversation_id
+    masked = conversation_actions.send_message(
+        buyer, conversation, "Write to me at alice.chen@gmail.com instead."
+    )
+    dana = with_token(agent)
+    answered = dana.post(f"/agent/cases/{claim.pk}/messages", {"body": "We are looking into it."})
+    assert answered.status_code == 201, answered.content
+    filed = Message.objects.get(conversation_id=conversation, sender=buyer, is_masked=False)
+    response = Message.objects.get(conversation_id=conversation, sender=seller)
+    masked.refresh_from_db()
+    assert (response.safety_verdict, masked.is_masked) == ("warn", True)
+
+    detail = dana.get(f"/agent/cases/{claim.pk}")
+
+    assert detail.status_code == 200, detail.content
+    messages = {message["id"]: message for message in detail.json()["messages"]}
+    assert "Marcus Reyes" not in {message["author_name"] for message in messages.values()}
+    seen = messages[response.pk]
+    assert (seen["author"], seen["author_name"]) == ("seller", "Acme Kitchen")
+    assert seen["safety"] == {
+        "verdict": "warn",
+        "reasons": response.safety_reasons,
+        "is_masked": False,
+        "version": response.safety_version,
+    }
+    assert response.safety_reasons
+    assert (messages[filed.pk]["author"], messages[filed.pk]["author_name"]) == (
+        "customer",
+        buyer.public_name,
+    )
+    assert messages[filed.pk]["safety"] is None
+    assert messages[masked.pk]["author"] == "customer"
+    assert messages[masked.pk]["safety"] == {
+        "verdict": masked.safety_verdict,
+        "reasons": masked.safety_reasons,
+        "is_masked": True,
+        "version": masked.safety_version,
+    }
+    answer = messages[answered.json()["message_id"]]
+    assert (answer["author"], answer["author_name"], answer["safety"]) == (
+        "agent",
+        "Dana Agent",
+        None,
+    )
+    assert all(
+        message["author"] == "marketplace" and message["safety"] is None
+        for message in messages.values()
+        if message["id"] not in {filed.pk, response.pk, masked.pk, answer["id"]}
+    )

@@ -7,7 +7,7 @@ like in any conversation: that reply reopens the case.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import pydantic
 from django.conf import settings
@@ -18,8 +18,8 @@ from ninja import Router, Schema, Status
 from messagecenter.accounts.models import User
 from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, Text
 from messagecenter.conversations.downloads import attachment_response, download_openapi
-from messagecenter.conversations.models import Attachment
-from messagecenter.conversations.schemas import AttachmentOut
+from messagecenter.conversations.models import Attachment, Message
+from messagecenter.conversations.schemas import AttachmentOut, SafetyOut, SafetyReasonOut
 from messagecenter.errors import NotAllowed
 from messagecenter.rows import MAX_ID
 from messagecenter.support import actions, escalation_actions, queries
@@ -376,11 +376,25 @@ def list_queue(
     )
 
 
+# Whose words a message of a case is (queries.author_part): the case's customer, the
+# seller in a claim (a buyer who is not the case's customer, were one to write in it),
+# an agent (or an admin), the marketplace itself.
+CaseMessageAuthor = Literal["customer", "seller", "buyer", "agent", "marketplace"]
+
+
+class CaseMessageSafetyOut(SafetyOut):
+    """The safety check of a message the recipient was warned about, or whose contact
+    details were masked, as the console shows it above the message."""
+
+    # The rules' version that judged it.
+    version: str
+
+
 class CaseMessageOut(Schema):
     id: int
-    # "customer", "agent" or "marketplace".
-    author: str
-    # Agents' own names for agents; the customer's public name.
+    author: CaseMessageAuthor
+    # Agents' own names for agents; the customer's and the seller's public names (a
+    # seller's is their shop's, as the buyer reads it).
     author_name: str
     is_official: bool
     body: str
@@ -390,6 +404,19 @@ class CaseMessageOut(Schema):
     # Each with the case's own download address (GET /agent/cases/{id}/attachments/{id}):
     # the agent need not be in the conversation.
     attachments: list[AttachmentOut]
+    # A message the check warned about or masked: its verdict and reasons; null otherwise.
+    safety: CaseMessageSafetyOut | None
+
+
+def case_message_safety_out(message: Message) -> CaseMessageSafetyOut | None:
+    if not (message.is_warned or message.is_masked):
+        return None
+    return CaseMessageSafetyOut(
+        verdict=message.safety_verdict,
+        reasons=[SafetyReasonOut(**reason) for reason in message.safety_reasons],
+        is_masked=message.is_masked,
+        version=message.safety_version,
+    )
 
 
 def case_attachments_out(case_id: int, attachments: list[Attachment]) -> list[AttachmentOut]:
@@ -446,21 +473,14 @@ def get_agent_case(request: ApiRequest, case_id: Id) -> AgentCaseDetailOut:
         messages=[
             CaseMessageOut(
                 id=message.pk,
-                author="marketplace"
-                if message.sender is None
-                else "customer"
-                if message.sender_id == case.customer_id
-                else "agent",
-                author_name="Marketplace"
-                if message.sender is None
-                else message.sender.public_name
-                if message.sender_id == case.customer_id
-                else queries.internal_name(message.sender),
+                author=cast(CaseMessageAuthor, queries.author_part(message, case)),
+                author_name=queries.author_name(message, case),
                 is_official=message.is_official,
                 body=message.body,
                 created_at=message.created_at,
                 case_number=f"CS-{message.from_case_id}",  # type: ignore[attr-defined]
                 attachments=case_attachments_out(case.pk, message.listed_attachments),
+                safety=case_message_safety_out(message),
             )
             for message in queries.case_messages(case)
         ],

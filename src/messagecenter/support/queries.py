@@ -151,19 +151,40 @@ def internal_name(agent: User) -> str:
     return agent.get_full_name() or agent.username
 
 
-def author_in_console(message: Message, case: Case) -> str:
-    """Who wrote a message of the case, as its console page names them: the customer and
-    the seller by the names the others read (a seller's is their shop's) with their part
-    in the case, so that the agent deciding a claim knows whose words each are; agents by
-    the names agents know each other by."""
+def author_part(message: Message, case: Case) -> str:
+    """Whose words a message of the case is: "marketplace", "customer" (the case's),
+    "agent" (agents and admins), or anyone else's role in its conversation — "seller" in a
+    claim. One answer for the console page and the API (docs/api.md#agents)."""
+    sender = message.sender
+    if sender is None:
+        return "marketplace"
+    if sender.pk == case.customer_id:
+        return "customer"
+    if sender.role in (Role.AGENT, Role.ADMIN):
+        return "agent"
+    return Role(sender.role).value
+
+
+def author_name(message: Message, case: Case) -> str:
+    """The name of a message's author for agents: the customer and the seller by the names
+    the others read (a seller's is their shop's), agents by the names agents know each
+    other by."""
     sender = message.sender
     if sender is None:
         return "Marketplace"
-    if sender.pk == case.customer_id:
-        return f"{sender.public_name} (customer)"
-    if sender.role in (Role.AGENT, Role.ADMIN):
+    if author_part(message, case) == "agent":
         return internal_name(sender)
-    return f"{sender.public_name} ({Role(sender.role).label.lower()})"
+    return sender.public_name
+
+
+def author_in_console(message: Message, case: Case) -> str:
+    """Who wrote a message of the case, as its console page names them: author_name, with
+    the part in the case of anyone but agents and the marketplace, so that the agent
+    deciding a claim knows whose words each are ("Acme Kitchen (seller)")."""
+    part = author_part(message, case)
+    if part in ("marketplace", "agent"):
+        return author_name(message, case)
+    return f"{author_name(message, case)} ({part})"
 
 
 # --- queues -----------------------------------------------------------------------------------
