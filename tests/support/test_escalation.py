@@ -189,6 +189,9 @@ def test_the_conversation_page_counts_down_then_offers_help_then_shows_the_reque
     page = client.get(url).content.decode()
     assert f"{seller.public_name} has not answered by" in page
     assert "Ask customer service to help" in page
+    # A double click sends it once: the second click found the page before its answer
+    # (site.js disables the button of a form marked so once it is sent).
+    assert f'action="{url}ask-for-help/" class="inline-form button-row" data-submit-once>' in page
 
     response = client.post(f"{url}ask-for-help/")
     case = Case.objects.get()
