@@ -281,7 +281,12 @@ def test_a_refund_typed_other_than_as_plain_digits_is_refused_not_guessed(
     claim, refused = _granted_with_refund_typed(buyer, seller, product, clock, typed)
 
     assert refused.status_code == 400
-    assert f"Write the amount {says}, e.g. " in refused.content.decode()
+    page = refused.content.decode()
+    assert f"Write the amount {says}, e.g. " in page
+    # The form comes back as the agent wrote it, to correct the amount, not to start over.
+    assert f'value="{escape(typed)}"' in page
+    assert 'id="outcome-granted" required checked>' in page
+    assert ">Lost.</textarea>" in page
     assert not Refund.objects.exists()
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
 

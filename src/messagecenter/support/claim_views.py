@@ -221,6 +221,9 @@ def decide(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
             request.user,
             queries.access_case(request.user, found.pk, for_agent=True),
             error=error,
+            claim_decision={
+                name: request.POST.get(name, "") for name in ("outcome", "refund", "reasons")
+            },
             status=error.status,
         )
     messages.success(request, f"Claim {found.number}: {ClaimOutcome(outcome).label.lower()}.")

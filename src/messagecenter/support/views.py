@@ -7,6 +7,7 @@ change is one call to support.actions.
 """
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -268,6 +269,7 @@ def _case_page(
     body: str = "",
     note: str = "",
     canned_id: str | None = None,
+    claim_decision: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     canned_responses = list(queries.canned_responses(agent, found.team_id))
@@ -312,6 +314,9 @@ def _case_page(
             "appeal_decisions": appeal_actions.DECISIONS,
             "idempotency_key": new_idempotency_key(),
             "body": body,
+            # A claim decision refused comes back as the agent wrote it (outcome, refund,
+            # reasons), not blank.
+            "claim_decision": claim_decision or {},
             "note": note,
             "error": error,
             "now": timezone.now(),
