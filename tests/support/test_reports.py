@@ -240,6 +240,14 @@ def test_confirming_removes_the_messages_for_every_recipient_and_restricts_the_s
     own = page_of(seller, first.conversation_id)
     assert "rnarketplace" in own
     assert 'data-testid="message-removed"' in own
+    # The sender is told what it was reported as, in words that read (scam, pay_outside).
+    [notice] = Message.objects.filter(
+        conversation__participants__user=seller, conversation__kind=Kind.CUSTOMER_SERVICE
+    )
+    assert (
+        "was reported as phishing or scam and asking to be paid outside the marketplace, "
+        "and our team reviewed it."
+    ) in notice.body
     # Restricted: answering is fine, writing first is not.
     assert SendingCount.objects.get(user=seller).restricted_at is not None
     actions.send_message(third_buyer, third.conversation_id, "When does my order ship?")

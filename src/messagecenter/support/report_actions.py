@@ -367,13 +367,23 @@ def _reporter_text(report: Report, filing: ReportFiling) -> str:
     )
 
 
+# What a message "was reported as", in words that follow "as" (the categories' labels are
+# the report form's choices: "was reported as asks to pay…" read wrong).
+_REPORTED_AS = {
+    ReportCategory.SCAM: "phishing or scam",
+    ReportCategory.PAY_OUTSIDE: "asking to be paid outside the marketplace",
+    ReportCategory.OFFENSIVE: "offensive",
+    ReportCategory.SPAM: "spam",
+}
+
+
 def _sender_text(report: Report, messages: list[Message], categories: set[str]) -> str:
     """What the reported person is told (nothing when dismissed): what was found, never by
     whom."""
     if report.outcome == ReportOutcome.DISMISSED:
         return ""
-    found = ", ".join(
-        ReportCategory(category).label.lower()
+    found = " and ".join(
+        _REPORTED_AS[ReportCategory(category)]
         for category in ReportCategory.values
         if category in categories
     )
