@@ -16,7 +16,15 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Attachment, Kind, Message
-from messagecenter.conversations.queries import access_attachment, access_message
+from messagecenter.conversations.queries import (
+    OutOfSight,
+    access_attachment,
+    access_message,
+    in_sight,
+    out_of_sight,
+    reported_by,
+    with_reported_by_some,
+)
 from messagecenter.delivery import references
 from messagecenter.delivery.queries import find_reference
 from messagecenter.errors import NotFound
@@ -197,6 +205,34 @@ def test_rebuilding_the_search_index_does_not_bring_back_a_message_taken_out_of_
     rebuild_search_index()
 
     assert search_messages(buyer, SearchFilters(text="quokka")).results == []
+
+
+@pytest.mark.parametrize("reported_by_buyer", [False, True], ids=["", "reported"])
+@pytest.mark.parametrize("was_removed", [False, True], ids=["", "removed"])
+def test_the_rule_for_many_viewers_agrees_with_the_rule_for_one(
+    buyer: User, seller: User, scam: Message, reported_by_buyer: bool, was_removed: bool
+) -> None:
+    """The e-mail worker judges a batch's messages for many recipients at once
+    (out_of_sight, on what with_reported_by_some and reported_by read); the pages and the
+    API judge them for one viewer in SQL (in_sight). Whatever happened to the message, each
+    viewer gets the same answer from both."""
+    if reported_by_buyer:
+        reported(buyer, seller, scam)
+    if was_removed:
+        removed(buyer, seller, scam)
+    viewers = {buyer.pk, seller.pk}
+    [read] = with_reported_by_some(Message.objects.filter(pk=scam.pk), viewers)
+    reports = reported_by([read], viewers)
+
+    for viewer in (buyer, seller):
+        seen = Message.objects.filter(in_sight(viewer.pk), pk=scam.pk).exists()
+        assert seen == (out_of_sight(read, viewer.pk, reports) is None)
+    expected = OutOfSight.REMOVED if was_removed else OutOfSight.REPORTED
+    assert out_of_sight(read, buyer.pk, reports) == (
+        expected if was_removed or reported_by_buyer else None
+    )
+    # Its sender still sees their own message, removed or not.
+    assert out_of_sight(read, seller.pk, reports) is None
 
 
 def test_a_promotion_switched_off_is_refused_by_every_caller(buyer: User) -> None:

@@ -1,8 +1,9 @@
 """Reads of conversations, always starting from the person asking (docs/conversations.md)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -119,12 +120,66 @@ def in_sight(viewer_id: int, *, to_message: str = "") -> Q:
     """Of the messages of a conversation the person sees, those not taken out of their
     sight after a report: not one they reported (hidden for them), not one customer service
     removed (hidden for all but its sender). Part of visible_messages; on its own for a
-    conversation's messages (conversation_messages_from), whose Participant row is known."""
+    conversation's messages (conversation_messages_from), whose Participant row is known.
+    For many viewers of messages already read: with_reported_by_some, out_of_sight."""
     message_id = f"{to_message.removesuffix('__')}_id" if to_message else "pk"
     hidden = HiddenMessage.objects.filter(user_id=viewer_id, message_id=OuterRef(message_id))
     return (
         Q(**{f"{to_message}removed_at__isnull": True}) | Q(**{f"{to_message}sender_id": viewer_id})
     ) & ~Q(Exists(hidden))
+
+
+# The same rule for many viewers at once (the e-mail worker renders a batch of e-mails to
+# many people from the messages it read once): an annotation of the messages, then a
+# predicate in Python. in_sight is its SQL form for one viewer; the two are tested against
+# each other (tests/conversations/test_message_access.py).
+
+
+class OutOfSight(StrEnum):
+    """Why a message is out of a person's sight."""
+
+    REMOVED = "removed"  # customer service removed it, and the person did not send it
+    REPORTED = "reported"  # the person reported it
+
+
+def with_reported_by_some(
+    messages: QuerySet[Message], viewer_ids: Collection[int]
+) -> QuerySet[Message]:
+    """Messages that know whether one of these people reported them (`reported_by_some`),
+    in their own statement: an EXISTS on conversations_hiddenmessage's unique (user,
+    message) index. Reports are rare, so which of them did is read only when one did
+    (reported_by)."""
+    return messages.annotate(
+        reported_by_some=Exists(
+            HiddenMessage.objects.filter(message_id=OuterRef("pk"), user_id__in=viewer_ids)
+        )
+    )
+
+
+def reported_by(messages: Iterable[Message], viewer_ids: Collection[int]) -> set[tuple[int, int]]:
+    """(viewer id, message id) for each of these messages (read with_reported_by_some) that
+    one of these people reported: one query, and none when nobody did."""
+    reported = {message.pk for message in messages if getattr(message, "reported_by_some", False)}
+    if not reported:
+        return set()
+    return set(
+        HiddenMessage.objects.filter(message_id__in=reported, user_id__in=viewer_ids).values_list(
+            "user_id", "message_id"
+        )
+    )
+
+
+def out_of_sight(
+    message: Message, viewer_id: int, reported: Container[tuple[int, int]]
+) -> OutOfSight | None:
+    """in_sight's rule on a message already read: why the viewer no longer sees it —
+    customer service removed it and they did not send it, or they reported it (`reported`,
+    from reported_by) — or None."""
+    if message.removed_at is not None and message.sender_id != viewer_id:
+        return OutOfSight.REMOVED
+    if (viewer_id, message.pk) in reported:
+        return OutOfSight.REPORTED
+    return None
 
 
 def access_message(user: User, message_id: Any) -> Message:
@@ -384,13 +439,9 @@ def access_attachment(user: User, attachment_id: Any) -> Attachment:
     )
     attachment = (
         Attachment.objects.select_related("message")
+        # visible_messages holds in_sight: not a message they reported, nor one customer
+        # service removed (its sender still sees theirs).
         .filter(visible_messages(user, to_message="message__"), pk=attachment_id)
-        # Nor what they no longer see on the page (conversation_messages_from): a message
-        # they reported, or one customer service removed (its sender still sees theirs).
-        .filter(Q(message__removed_at__isnull=True) | Q(message__sender_id=user.pk))
-        .exclude(
-            Exists(HiddenMessage.objects.filter(user_id=user.pk, message_id=OuterRef("message_id")))
-        )
         .first()
     )
     if attachment is None:

@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -24,11 +23,16 @@ from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
 from messagecenter.conversations.models import (
-    HiddenMessage,
     Kind,
     Message,
     Participant,
     ParticipantRole,
+)
+from messagecenter.conversations.queries import (
+    OutOfSight,
+    out_of_sight,
+    reported_by,
+    with_reported_by_some,
 )
 from messagecenter.delivery import dkim_signing, mime, references, relay
 from messagecenter.delivery.broadcasts import broadcasts as registered_broadcasts
@@ -106,7 +110,7 @@ def load(emails: Iterable[Email]) -> Loaded:
     if message_emails:
         user_ids = {email.user_id for email in message_emails}
         loaded.messages = (
-            _with_reported_by(Message.objects.all(), user_ids)
+            with_reported_by_some(Message.objects.all(), user_ids)
             .select_related("conversation", "sender__storefront")
             .in_bulk({email.message_id for email in message_emails})
         )
@@ -124,47 +128,31 @@ def load(emails: Iterable[Email]) -> Loaded:
     return loaded
 
 
-def _with_reported_by(messages: QuerySet[Message], user_ids: set[int]) -> QuerySet[Message]:
-    """Messages that know whether one of these people reported them (`reported_by_some`),
-    in their own statement: an EXISTS on conversations_hiddenmessage's unique (user,
-    message) index. Reports are rare, so which person did is read only when one did
-    (_load_hidden)."""
-    return messages.annotate(
-        reported_by_some=Exists(
-            HiddenMessage.objects.filter(message_id=OuterRef("pk"), user_id__in=user_ids)
-        )
-    )
+# Why an e-mail of a message is not sent once the recipient no longer sees it
+# (conversations.queries.out_of_sight, docs/safety.md#reports).
+NOT_SENT_OUT_OF_SIGHT = {
+    OutOfSight.REMOVED: "Removed by customer service before the e-mail was due.",
+    OutOfSight.REPORTED: "Reported by the recipient before the e-mail was due.",
+}
 
 
 def _load_hidden(emails: Iterable[Email], loaded: Loaded) -> None:
     """Who of the batch's recipients reported which of its messages: one query, and none
     when nobody did."""
-    reported = {
-        message.pk
-        for message in (
+    loaded.hidden = reported_by(
+        (
             *loaded.messages.values(),
             *(message for messages in loaded.digest_messages.values() for message in messages),
-        )
-        if getattr(message, "reported_by_some", False)
-    }
-    if not reported:
-        return
-    loaded.hidden = set(
-        HiddenMessage.objects.filter(
-            message_id__in=reported, user_id__in={email.user_id for email in emails}
-        ).values_list("user_id", "message_id")
+        ),
+        {email.user_id for email in emails},
     )
 
 
 def _out_of_sight(message: Message, user_id: int, loaded: Loaded) -> str | None:
     """Why the person no longer sees this message, as the reason an e-mail of it is not
-    sent — customer service removed it, or they reported it (docs/safety.md#reports:
-    conversations.queries.in_sight's rule, on what load() read) — or None."""
-    if message.removed_at is not None and message.sender_id != user_id:
-        return "Removed by customer service before the e-mail was due."
-    if (user_id, message.pk) in loaded.hidden:
-        return "Reported by the recipient before the e-mail was due."
-    return None
+    sent, or None."""
+    reason = out_of_sight(message, user_id, loaded.hidden)
+    return None if reason is None else NOT_SENT_OUT_OF_SIGHT[reason]
 
 
 def _load_digests(digests: list[Email], loaded: Loaded) -> None:
@@ -191,7 +179,7 @@ def _load_digests(digests: list[Email], loaded: Loaded) -> None:
     if not conversation_ids:
         return
     for message in (
-        _with_reported_by(
+        with_reported_by_some(
             Message.objects.filter(conversation_id__in=conversation_ids, created_at__gte=earliest),
             {email.user_id for email in digests},
         )
