@@ -6,10 +6,13 @@ never learns who else reported."""
 
 import html
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
@@ -341,6 +344,33 @@ def test_dismissing_tells_the_reporter_and_not_the_sender(
     assert "does not break the marketplace's rules" in told.body
     # The reporter reads it: no reply box (nobody would read a reply there).
     assert 'id="reply-body"' not in page_of(buyer, told.conversation_id)
+
+
+@pytest.mark.parametrize("outcome", ["confirmed", "warned", "dismissed"])
+def test_the_reporter_is_thanked_for_the_message_as_it_was_sent_in_their_own_time_zone(
+    outcome: str, buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """The thank-you named when the report was filed ("a message from Shop on <filed>"),
+    which the reporter cannot find in the conversation; and it was written in the deciding
+    agent's time zone."""
+    scam = scam_to(buyer, seller, product)
+    Message.objects.filter(pk=scam.pk).update(created_at=datetime(2025, 11, 3, 5, 5, tzinfo=UTC))
+    buyer.time_zone = "Asia/Tokyo"
+    buyer.save(update_fields=["time_zone"])
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+
+    with timezone.override(ZoneInfo("America/New_York")):
+        report_actions.decide_report(
+            safety_agent, report.pk, outcome, "restricted" if outcome == "confirmed" else None
+        )
+
+    [told] = Message.objects.filter(
+        conversation__participants__user=buyer, conversation__kind=Kind.CUSTOMER_SERVICE
+    )
+    assert told.body.startswith(
+        f"Thank you for reporting a message {seller.public_name} sent you on "
+        "Mon 3 Nov 2025, 2:05 PM JST. We reviewed it"
+    )
 
 
 def test_a_decided_report_stays_solved(

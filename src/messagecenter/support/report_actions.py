@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations import topics
@@ -317,6 +318,7 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
         filings = list(report_queries.filings(report))
         # One message per reporter (about their earliest filing), in their own conversation.
         told: set[int] = set()
+        sent = {message.pk: message.created_at for message in messages}
         for filing in filings:
             if filing.reporter_id in told:
                 continue
@@ -324,7 +326,7 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
             conversation_actions.start_customer_service_conversation(
                 filing.reporter,
                 "Your report",
-                _reporter_text(report, filing),
+                _reporter_text(report, filing, sent),
                 can_reply=False,
             )
         sender_text = _sender_text(report, messages, {filing.category for filing in filings})
@@ -343,13 +345,23 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
         return report
 
 
-def _reporter_text(report: Report, filing: ReportFiling) -> str:
-    what = (
-        f"a message from {report.sender.public_name}"
-        if filing.message_id is not None
-        else f"your conversation with {report.sender.public_name}"
-    )
-    opening = f"Thank you for reporting {what} on {email_time(filing.created_at)}."
+def _reporter_text(report: Report, filing: ReportFiling, sent: dict[int, datetime]) -> str:
+    """The outcome, told to one reporter. `sent`: when each reported message was sent —
+    a message is recognised by when it came, not by when it was reported; a conversation
+    reported as a whole, by when they reported it. In the reporter's own time zone, not
+    the deciding agent's."""
+    with timezone.override(zone_of(filing.reporter)):
+        if filing.message_id is not None:
+            what = (
+                f"a message {report.sender.public_name} sent you on "
+                f"{email_time(sent[filing.message_id])}"
+            )
+        else:
+            what = (
+                f"your conversation with {report.sender.public_name} on "
+                f"{email_time(filing.created_at)}"
+            )
+    opening = f"Thank you for reporting {what}."
     if report.outcome == ReportOutcome.CONFIRMED:
         return (
             f"{opening} We reviewed it and removed it: nobody in the conversation sees it any "
