@@ -2,6 +2,7 @@
 the message, what goes over the wire (content, headers, Message-ID), digests, retries,
 bounces and DKIM."""
 
+import html
 import re
 import subprocess
 from datetime import timedelta
@@ -19,7 +20,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Kind, Message
+from messagecenter.conversations.models import Kind, Message, Participant
 from messagecenter.delivery import actions, references
 from messagecenter.delivery.models import (
     Category,
@@ -138,6 +139,103 @@ def test_an_admins_answer_from_the_console_is_e_mailed_from_customer_service(
     [received] = inbox.received
     assert received.message["Subject"] == "Customer Service: Pending charge"
     assert "Site administrator" not in received.text() + received.html()
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_an_official_answer_by_e_mail_says_customer_service_reads_a_reply(
+    buyer: User, inbox: Handler
+) -> None:
+    """The e-mail said "Reply to this e-mail to answer", naming nobody: a reply is posted
+    in the request's conversation, which customer service reads."""
+    case = support_actions.open_request(buyer, "Pending charge", "Why is it pending?")
+    Email.objects.all().delete()
+    support_actions.reply_to_case(factories.agent_in_team(), case.pk, "It goes within a week.")
+
+    assert send_due_emails() == 1
+
+    [received] = inbox.received
+    assert received.message["Reply-To"]
+    assert (
+        "Reply to this e-mail to answer customer service (your address stays private), "
+        "or view it in your Message Center:"
+    ) in one_line(received.text())
+    assert "Or reply to this e-mail to answer customer service: your answer is posted" in (
+        one_line(received.html())
+    )
+
+
+def test_an_official_message_in_a_claim_says_both_the_other_party_and_customer_service_read_a_reply(
+    buyer: User, seller: User, product: Product, clock: Clock, inbox: Handler
+) -> None:
+    """A reply is posted in the claim's conversation: the other party reads it there, and
+    customer service, whose message it answers."""
+    claim = claim_actions.file_claim(
+        buyer,
+        claimable_order(buyer, product, clock).number,
+        "not_received",
+        "The parcel never came.",
+    )
+    agent = factories.agent_in_team("claims", username="dana")
+    support_actions.reply_to_case(agent, claim.case.pk, "Please both send what you have.")
+    send_due_emails()
+
+    for reader, other in ((buyer, seller.storefront.name), (seller, buyer.public_name)):
+        [received] = [
+            received
+            for received in inbox.to(reader.email)
+            if "Please both send what you have." in received.text()
+        ]
+        assert received.message["Reply-To"]
+        assert f"Reply to this e-mail to answer {other} and customer service (your" in (
+            one_line(received.text())
+        )
+        assert f"Or reply to this e-mail to answer {other} and customer service:" in (
+            one_line(html.unescape(received.html()))
+        )
+
+
+def test_an_official_message_no_reply_reaches_offers_no_reply_by_e_mail(
+    buyer: User, inbox: Handler
+) -> None:
+    """A message to read (the outcome of a report, an order update): a reply would go
+    nowhere, so none is offered and the e-mail has no Reply-To."""
+    conversation_actions.start_customer_service_conversation(
+        buyer, "Your report", "We reviewed it.", can_reply=False
+    )
+
+    assert send_due_emails() == 1
+
+    [received] = inbox.received
+    assert received.message["Reply-To"] is None
+    assert "reply to this e-mail" not in (received.text() + received.html()).lower()
+    assert "View it in your Message Center:" in received.text()
+
+
+def test_a_digest_with_the_marketplaces_notice_names_who_reads_a_reply(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    """The notice that a seller's answer is overdue is the marketplace's, in the buyer–seller
+    conversation: a reply to its digest goes to the seller, and says so."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    Participant.objects.filter(user=seller, conversation_id=question.conversation_id).update(
+        response_due_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert conversation_actions.pass_response_deadlines() == 1
+
+    send_due_emails(now=timezone.now() + LATER)
+
+    [received] = inbox.to(buyer.email)
+    assert received.message["Subject"] == "New message from Marketplace"
+    shop = seller.storefront.name
+    assert f"Reply to this e-mail to answer {shop}; your e-mail address stays private." in (
+        one_line(received.text())
+    )
+    assert f"Reply to this e-mail to answer {shop}; your e-mail address stays private." in (
+        one_line(html.unescape(received.html()))
+    )
 
 
 def test_buyer_seller_messages_wait_for_a_quiet_period_then_go_as_one_digest(

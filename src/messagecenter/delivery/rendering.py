@@ -28,6 +28,7 @@ from messagecenter.conversations.models import (
     Participant,
     ParticipantRole,
 )
+from messagecenter.conversations.presentation import counterpart
 from messagecenter.conversations.queries import (
     OutOfSight,
     out_of_sight,
@@ -97,6 +98,11 @@ class Loaded:
     hidden: set[tuple[int, int]] = field(default_factory=set)
 
 
+# A conversation with the names of its two sides (who reads a reply: _who_reads_a_reply),
+# joined in the statement that reads it.
+CONVERSATION_NAMES = ("conversation__buyer__storefront", "conversation__storefront")
+
+
 def load(emails: Iterable[Email]) -> Loaded:
     """Four queries at most for any batch (none for broadcasts alone), and a fifth only when
     one of its messages was reported by someone the batch writes to: the sender reads a
@@ -111,7 +117,7 @@ def load(emails: Iterable[Email]) -> Loaded:
         user_ids = {email.user_id for email in message_emails}
         loaded.messages = (
             with_reported_by_some(Message.objects.all(), user_ids)
-            .select_related("conversation", "sender__storefront")
+            .select_related(*CONVERSATION_NAMES, "sender__storefront")
             .in_bulk({email.message_id for email in message_emails})
         )
         conversation_ids = {message.conversation_id for message in loaded.messages.values()}
@@ -168,7 +174,7 @@ def _load_digests(digests: list[Email], loaded: Loaded) -> None:
         )
         .exclude(box=Box.DELETED)
         .exclude(muted_until__gt=timezone.now())
-        .select_related("conversation")
+        .select_related(*CONVERSATION_NAMES)
     )
     conversation_ids = set()
     for participant in participants:
@@ -265,6 +271,22 @@ def reply_address(participant: Participant) -> str | None:
         conversation_id=participant.conversation_id,
         user_id=participant.user_id,
     )
+
+
+def _who_reads_a_reply(participant: Participant) -> str:
+    """Whom a reply by e-mail answers: it is posted in the conversation as the person
+    (docs/email.md#reply-by-e-mail), so whoever reads the conversation from the other side —
+    customer service in a customer-service conversation (its case's agents; a suspension's,
+    as an appeal), the other party and customer service in a claim, the other party in a
+    buyer–seller conversation. An Official message's e-mail names them: "Reply to this
+    e-mail to answer" alone did not say who would read it."""
+    conversation = participant.conversation
+    if conversation.kind == Kind.CUSTOMER_SERVICE:
+        return "customer service"
+    other = safe_name(counterpart(participant))
+    if conversation.kind == Kind.CLAIM:
+        return f"{other} and customer service"
+    return other
 
 
 def _password_reset_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -450,6 +472,12 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
     )
     participant = loaded.recipients.get((conversation.pk, user.pk))
     address = reply_address(participant) if participant is not None else None
+    is_official = message.sender is None or message.is_official
+    answered_by = sender_name
+    if address is not None and is_official:
+        assert participant is not None
+        participant.conversation = conversation
+        answered_by = _who_reads_a_reply(participant)
     if message.sender is None:
         subject = conversation.subject
     else:
@@ -458,10 +486,11 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
         "message": message,
         "conversation": conversation,
         "sender_name": sender_name,
-        "is_official": message.sender is None or message.is_official,
+        "is_official": is_official,
         "reference": references.for_message(message.pk, user.pk, is_official=message.is_official),
         "conversation_url": _conversation_url(conversation.pk),
         "reply_address": address,
+        "answered_by": answered_by,
         "from_name": sender_name if message.sender is not None else None,
     }
     return subject, context, "message"
@@ -505,6 +534,7 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
                 "conversation": participants[message.conversation_id].conversation,
                 "url": _conversation_url(message.conversation_id),
                 "reply_address": reply_address(participants[message.conversation_id]),
+                "answered_by": _who_reads_a_reply(participants[message.conversation_id]),
                 "messages": [],
             },
         )
@@ -531,14 +561,17 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
     if len(conversations) == 1:
         [only] = conversations.values()
         address = only["reply_address"]
+        answered_by = only["answered_by"]
     else:
         # Several conversations: each has its own "Reply by e-mail" link; a plain reply
         # is refused with that explanation (docs/decisions/0007-digest-reply-routes.md).
         address = relay.digest_address(email_id=email.pk, user_id=user.pk)
+        answered_by = ""
     context = {
         "conversations": list(conversations.values()),
         "count": count,
         "reply_address": address,
+        "answered_by": answered_by,
         "has_several_conversations": len(conversations) > 1,
         # The e-mail's own reference is its newest message's.
         "reference": references.for_message(
