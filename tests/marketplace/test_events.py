@@ -315,6 +315,56 @@ def test_a_body_that_is_not_an_event_is_422_with_its_fields(
     assert row_counts() == before
 
 
+# pydantic's lax integers read each of these as a number: "1_299" as 1299, true as 1.
+NOT_JSON_INTEGERS = ["1_299", "1299", " 1299 ", 1299.0, True]
+
+
+@pytest.mark.parametrize("amount", NOT_JSON_INTEGERS, ids=repr)
+def test_an_amount_or_a_count_that_is_not_a_json_integer_is_422_and_creates_nothing(
+    buyer: User, product: Product, order: Order, amount: object
+) -> None:
+    payloads = {
+        "data.amount_cents": event(
+            "refund.issued",
+            {"order_number": order.number, "amount_cents": amount, "reason": "Lost."},
+        ),
+        "data.total_cents": event(
+            "order.placed",
+            {
+                "order_number": "112-0000002-0000002",
+                "buyer": buyer.username,
+                "total_cents": amount,
+                "items": [{"sku": product.sku, "unit_price_cents": 1299}],
+            },
+        ),
+        "data.items.0.unit_price_cents": event(
+            "order.placed",
+            {
+                "order_number": "112-0000002-0000002",
+                "buyer": buyer.username,
+                "total_cents": 1299,
+                "items": [{"sku": product.sku, "unit_price_cents": amount}],
+            },
+        ),
+        "data.items.0.quantity": event(
+            "return.requested",
+            {
+                "order_number": order.number,
+                "return_reference": "RMA-1",
+                "reason": "Too loud",
+                "items": [{"sku": product.sku, "quantity": amount}],
+            },
+        ),
+    }
+    before = row_counts()
+
+    for field, payload in payloads.items():
+        error = refused(deliver(payload), 422, "invalid_input")
+
+        assert [(item["field"], item["type"]) for item in error["fields"]] == [(field, "int_type")]
+    assert row_counts() == before
+
+
 def test_an_event_about_an_unknown_order_is_422_and_creates_nothing(db: None) -> None:
     before = row_counts()
 

@@ -493,6 +493,22 @@ def test_the_page_and_the_api_refuse_a_return_of_an_order_refunded_in_full(
     assert ReturnRequest.objects.filter(storefront__isnull=False).count() == 0
 
 
+@pytest.mark.parametrize("quantity", ["1", "1_0", 1.0, True], ids=repr)
+def test_a_quantity_that_is_not_a_json_integer_is_422_and_starts_no_return(
+    buyer: User, order: Order, quantity: object
+) -> None:
+    """pydantic's lax integers read "1_0" as 10 units and true as 1."""
+    body = return_body(order, items=[{"order_item_id": item_of(order).pk, "quantity": quantity}])
+
+    started = with_token(buyer).post(f"/orders/{order.number}/returns", body)
+
+    assert error_of(started) == (422, "invalid_input")
+    assert [(item["field"], item["type"]) for item in started.json()["error"]["fields"]] == [
+        ("items.0.quantity", "int_type")
+    ]
+    assert not ReturnRequest.objects.exists()
+
+
 def test_more_than_was_bought_is_refused(buyer: User, order: Order) -> None:
     with pytest.raises(InvalidInput) as refused:
         start(buyer, order, quantity=3)

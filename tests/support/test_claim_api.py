@@ -135,6 +135,32 @@ def test_customers_cannot_decide(buyer: User, seller: User, product: Product, cl
     assert error_of(decided) == (403, "agents_only")
 
 
+@pytest.mark.parametrize("refund", ["1_000", "1000", " 1000 ", 1000.0, True], ids=repr)
+def test_a_refund_that_is_not_a_json_integer_is_422_and_decides_nothing(
+    buyer: User, seller: User, product: Product, clock: Clock, refund: object
+) -> None:
+    """pydantic's lax integers read "1_000" as a refund of 1000 cents, and true as one of
+    1 cent: an amount no agent typed, granted."""
+    claim = claim_actions.file_claim(
+        buyer, claimable_order(buyer, product, clock).number, "not_received", "Nothing came."
+    )
+    claim_actions.respond_to_claim(seller, claim.pk, "Delivered Monday.")
+    agent = with_token(factories.agent_in_team("claims"))
+
+    decided = agent.post(
+        f"/agent/claims/{claim.pk}/decision",
+        {"outcome": "granted", "reasons": "Lost.", "refund_cents": refund},
+    )
+
+    assert error_of(decided) == (422, "invalid_input")
+    assert [(item["field"], item["type"]) for item in decided.json()["error"]["fields"]] == [
+        ("refund_cents", "int_type")
+    ]
+    claim.refresh_from_db()
+    assert (claim.stage, claim.refunded_cents) == ("decision", 0)
+    assert not Refund.objects.exists()
+
+
 PHISHING = (
     "Please confirm your account at http://marketplace-security-check.example/login and "
     "enter your card number to get the refund"

@@ -23,6 +23,7 @@ from messagecenter.api_support import (
     PageLimit,
     StorefrontOut,
     Text,
+    WholeNumber,
     message_input_openapi,
     parse_json,
     parse_message_input,
@@ -368,7 +369,7 @@ def get_returnable(request: ApiRequest, number: Text) -> ReturnabilityOut:
 
 class ReturnLineIn(Schema):
     order_item_id: Id
-    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    quantity: Annotated[WholeNumber, Field(ge=1, le=10_000)]
 
 
 class ReturnIn(Schema):

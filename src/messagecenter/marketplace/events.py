@@ -18,7 +18,7 @@ from django.conf import settings
 from ninja.errors import ValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from messagecenter.api_support import STORABLE, Day, Moment
+from messagecenter.api_support import STORABLE, Day, Moment, WholeNumber
 from messagecenter.errors import MessageCenterError
 
 SIGNATURE_HEADER = "Marketplace-Signature"
@@ -133,7 +133,8 @@ Description = Annotated[str, Field(min_length=1, max_length=2000), STORABLE]
 NoticeBody = Annotated[str, Field(min_length=1, max_length=8000), STORABLE]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 # PositiveIntegerField's range on every database.
-Cents = Annotated[int, Field(ge=1, le=2_147_483_647)]
+Cents = Annotated[WholeNumber, Field(ge=1, le=2_147_483_647)]
+Quantity = Annotated[WholeNumber, Field(ge=1, le=10_000)]
 
 
 class Strict(BaseModel):
@@ -144,7 +145,7 @@ class Strict(BaseModel):
 
 class OrderItemData(Strict):
     sku: Sku
-    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+    quantity: Quantity = 1
     unit_price_cents: Cents
 
 
@@ -184,7 +185,7 @@ class OrderProblemData(OrderData):
 
 class ReturnItemData(Strict):
     sku: Sku
-    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+    quantity: Quantity = 1
 
 
 class ReturnRequestedData(OrderData):

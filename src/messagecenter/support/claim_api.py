@@ -18,6 +18,7 @@ from messagecenter.api_support import (
     Id,
     IdempotencyKey,
     Text,
+    WholeNumber,
     message_input_openapi,
     parse_message_input,
 )
@@ -236,7 +237,7 @@ class DecisionIn(Schema):
     reasons: Text
     # Granted only: the claim's refund in cents, more than 0 and at most the order's
     # total (after an appeal: at least what the claim refunded already).
-    refund_cents: int | None = None
+    refund_cents: WholeNumber | None = None
 
 
 @router.post(
