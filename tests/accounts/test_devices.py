@@ -123,6 +123,17 @@ def test_a_token_without_a_name_is_refused_and_nothing_is_made(buyer: User) -> N
 
 
 @pytest.mark.django_db
+def test_a_token_named_with_nothing_visible_is_refused_on_the_page(buyer: User) -> None:
+    browser = signed_in_browser(buyer)
+
+    response = browser.post("/account/security/tokens/", {"name": "\u200b\u2060"})
+
+    assert response.status_code == 400
+    assert "at least one visible character" in response.content.decode()
+    assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_changing_the_password_signs_out_every_other_browser_and_token(buyer: User) -> None:
     here = signed_in_browser(buyer)
     elsewhere = signed_in_browser(buyer, IPHONE)

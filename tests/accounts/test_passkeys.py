@@ -221,6 +221,32 @@ def test_a_passkey_needs_a_name(buyer: User) -> None:
     assert state(buyer) == []
 
 
+@pytest.mark.parametrize("name", ["\u200b\u200c\u200d", "\u2060\ufeff", "\u200e \u200f"])
+def test_a_passkey_name_with_nothing_visible_is_refused(buyer: User, name: str) -> None:
+    """Listed as a blank: which passkey to remove?"""
+    response = register(signed_in(buyer), Authenticator(), name)
+
+    assert response.json()["error"]["code"] == "passkey_name_required"
+    assert "at least one visible character" in response.json()["error"]["message"]
+    assert state(buyer) == []
+
+
+def test_renaming_a_passkey_to_nothing_visible_is_refused_and_keeps_its_name(
+    buyer: User,
+) -> None:
+    caller = with_session(buyer)
+    options = caller.post("/passkeys/registration-options").json()
+    created = caller.post(
+        "/passkeys", {"name": "Laptop", "credential": Authenticator().create(options)}
+    )
+    passkey = Passkey.objects.get(pk=created.json()["passkey"]["id"])
+
+    renamed = caller.call("PATCH", f"/passkeys/{passkey.pk}", {"name": "\u200b"})
+
+    assert (renamed.status_code, renamed.json()["error"]["code"]) == (400, "passkey_name_required")
+    assert Passkey.objects.get(pk=passkey.pk).name == "Laptop"
+
+
 # --- the second step of a password sign-in -----------------------------------------------------
 
 

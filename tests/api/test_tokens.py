@@ -82,6 +82,19 @@ def test_a_token_needs_a_name_of_at_most_100_characters(buyer: User, name: str, 
     assert ApiToken.objects.count() == 0
 
 
+# Shown as a blank in the list of tokens: which one to revoke?
+INVISIBLE_NAMES = ["\u200b\u200c\u200d", "\u2060\ufeff", " \u200e\u200f\u202e "]
+
+
+@pytest.mark.parametrize("name", INVISIBLE_NAMES, ids=["zero-width", "joiner-bom", "bidi-marks"])
+def test_a_token_name_with_nothing_visible_is_refused(buyer: User, name: str) -> None:
+    response = with_session(buyer).post("/tokens", {"name": name})
+
+    assert error_of(response) == (400, "token_name_required")
+    assert "at least one visible character" in response.json()["error"]["message"]
+    assert ApiToken.objects.count() == 0
+
+
 def test_a_person_has_at_most_50_active_tokens(buyer: User) -> None:
     for number in range(actions.API_TOKENS_PER_USER):
         actions.create_api_token(buyer, f"Device {number}")

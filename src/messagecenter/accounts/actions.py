@@ -25,6 +25,7 @@ from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.accounts.time_zones import known as known_time_zones
 from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.rows import parse_id, unique_row
+from messagecenter.visible import has_visible_text
 
 # Recognisable in logs, config files and secret scanners; never accepted without it.
 API_TOKEN_PREFIX = "mc_"
@@ -47,6 +48,13 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Name the device this token is for.", code="token_name_required")
+    if not has_visible_text(name):
+        # Listed in "Your devices" as a blank: nobody could tell which token to revoke.
+        raise InvalidInput(
+            "Name the device this token is for with at least one visible character: "
+            "zero-width spaces and direction marks alone show nothing.",
+            code="token_name_required",
+        )
     if len(name) > API_TOKEN_NAME_MAX_CHARS:
         raise InvalidInput(
             f"A token name is at most {API_TOKEN_NAME_MAX_CHARS} characters.",

@@ -2,12 +2,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.crypto import salted_hmac
 
 from messagecenter.accounts.time_zones import default_time_zone, validate_time_zone
+from messagecenter.visible import has_visible_text
 
 
 class Role(models.TextChoices):
@@ -24,6 +26,19 @@ EMAIL_UNIQUE = "accounts_user_email_unique"
 # Who works in the support console and answers as customer service (User's
 # answers_as_customer_service, and the names customers see).
 CUSTOMER_SERVICE_ROLES = (Role.AGENT, Role.ADMIN)
+
+
+def validate_display_name(value: str) -> None:
+    """A display name is blank (the person's name or username is shown instead) or shows
+    something: one of zero-width spaces or direction marks only was every message's sender,
+    shown as nothing at all."""
+    if value and not has_visible_text(value):
+        raise ValidationError(
+            "A display name needs at least one visible character: zero-width spaces, "
+            "direction marks and spaces alone show nothing. Leave it empty to show the "
+            "person's name.",
+            code="display_name_invisible",
+        )
 
 
 def public_name(
@@ -52,7 +67,7 @@ class User(AbstractUser):
     from a buyer account, as on the big marketplaces."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.BUYER)
-    display_name = models.CharField(max_length=150, blank=True)
+    display_name = models.CharField(max_length=150, blank=True, validators=[validate_display_name])
     # ISO 3166-1 alpha-2; broadcasts (notices, promotions) can target a country.
     country = models.CharField(max_length=2, blank=True)
     # Paid membership runs until then (kept up to date by the marketplace's membership

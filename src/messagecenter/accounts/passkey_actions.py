@@ -44,6 +44,7 @@ from messagecenter.accounts.actions import Whereabouts
 from messagecenter.accounts.models import Passkey, User
 from messagecenter.accounts.queries import access_passkey
 from messagecenter.errors import InvalidInput, NotAllowed
+from messagecenter.visible import has_visible_text
 
 NAME_MAX_CHARS = 60
 # More than anyone keeps; each is one row and one entry in every sign-in's options.
@@ -159,6 +160,13 @@ def clean_name(name: str) -> str:
     if not name:
         raise InvalidInput(
             "Name the passkey, e.g. the device it is on.", code="passkey_name_required"
+        )
+    if not has_visible_text(name):
+        # Listed as a blank: nobody could tell which passkey to remove.
+        raise InvalidInput(
+            "Name the passkey with at least one visible character, e.g. the device it is "
+            "on: zero-width spaces and direction marks alone show nothing.",
+            code="passkey_name_required",
         )
     if len(name) > NAME_MAX_CHARS:
         raise InvalidInput(
