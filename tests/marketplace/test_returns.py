@@ -243,6 +243,32 @@ def test_a_seller_cannot_ask_to_be_paid_outside_the_marketplace_in_the_official_
     assert Email.objects.count() == emails
 
 
+def test_the_same_request_respelled_is_refused_as_well(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """An exploratory test: "Z e l l e", letters apart, went through where "Zelle" was
+    refused — the payment rule read the words as written (detector version 4 reads them
+    with the respelling undone)."""
+    return_request = start(buyer, order)
+    before = returns_messages(buyer)
+    emails = Email.objects.count()
+
+    approved = with_token(seller).post(
+        f"/returns/{return_request.pk}/decision",
+        {
+            "decision": "approve",
+            "instructions": "Pay the return shipping via Z e l l e to me first",
+        },
+    )
+
+    assert error_of(approved) == (400, "text_refused")
+    assert "It asks for payment outside the marketplace" in approved.json()["error"]["message"]
+    return_request.refresh_from_db()
+    assert (return_request.status, return_request.instructions) == (ReturnStatus.REQUESTED, "")
+    assert returns_messages(buyer) == before
+    assert Email.objects.count() == emails
+
+
 def test_links_and_contact_details_a_seller_writes_are_never_live_in_the_official_message(
     buyer: User, seller: User, order: Order
 ) -> None:

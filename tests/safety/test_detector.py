@@ -310,3 +310,62 @@ def test_a_payment_handle_is_a_payment_link_not_also_a_request_to_pay_outside() 
     verdict = check("my cashapp is $BloomByKay", SELLER, VOCABULARY)
 
     assert verdict.categories == ("contact_payment_link",)
+
+
+# An exploratory test (detector version 4): the payment rule missed the same requests
+# respelled — letters apart, or a digit or symbol for a letter inside a word. The rules read
+# the text with those words written back (text.Respellings).
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Z e l l e me the $12",
+        "Zel1e me the $12",
+        "Pay via Z.e.l.l.e",
+        "Pay the return shipping via Z e l l e to me first",
+        "Pay the return shipping via Z-e-l-l-e to me first",
+        "Pay the $12 return shipping with C@sh App",
+        "Pay me with C a s h A p p",
+        "Buy two g1ft cards and send me the codes",
+        "Pay me with an Apple g i f t c a r d",
+        "W i r e the fee to my bank account",
+        "W1re the restocking fee to my b4nk account",
+        "Send 40 dollars via W e s t e r n U n i o n",
+        "I only accept V3nm0 or Z e l l e",
+        "Pay with a Z * e * l * l * e transfer",
+    ],
+)
+def test_asking_to_pay_outside_in_respelled_words_is_warned(body: str) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+
+    assert verdict.level == "warn"
+    assert codes(verdict) == ["asks_to_pay_outside"]
+
+
+def test_asking_for_a_password_in_respelled_words_is_warned() -> None:
+    for body in ("Send me your p4ssw0rd", "Reply with your c a r d n u m b e r"):
+        assert codes(check(body, SELLER, VOCABULARY)) == ["asks_for_secrets"]
+
+
+# What a respelling's rule could mistake for one: digits, symbols and single letters that
+# spell no word of the rules.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "It's $12 for the set, 4 items, order 114-3941689-8772232.",
+        "Options A B C or D, sizes S M L XL.",
+        "The box set by J. R. R. Tolkien ships Friday.",
+        "Vit. B12 & D3, 60 caps, $12.50 — ships by USPS 9400 1112 0206 2000 0000 00.",
+        "Model W1-200 cable: wire W1 to L1 and W2 to L2.",
+        "Sent from my iPhone 15, in the U.S.A. until May.",
+        "Print it on A4, 5 x 7 in cards also fit; 1st class stamp.",
+        "Pay at checkout: 3 x $4 = $12, gift box incl.",
+        "The p.s. on the card says: Happy 40th!",
+        "C-3PO and R2-D2 mugs, 2 for $25, 4K photo print on the box.",
+        "Wi-Fi 6, 5G, MP3 and H2O-proof; code T-1000 on the label.",
+    ],
+)
+def test_lookalike_digits_and_spaced_letters_in_ordinary_messages_stay_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)

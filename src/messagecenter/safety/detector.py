@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from messagecenter.safety import contacts
 from messagecenter.safety.links import find_links, imitates_operator, problems
-from messagecenter.safety.text import has_mixed_scripts, plain, skeleton
+from messagecenter.safety.text import Respellings, has_mixed_scripts, plain, skeleton
 from messagecenter.safety.vocabulary import (
     CATEGORIES,
     CONTACT_CATEGORIES,
@@ -122,8 +122,7 @@ def _check(
     reasons: list[Reason] = []
     reasons.extend(_sender_reasons(sender, vocabulary))
     text = f"{subject}\n{body}" if subject else body
-    plain_text = plain(text)
-    reasons.extend(_phrase_reasons(plain_text, vocabulary))
+    reasons.extend(_phrase_reasons(_read(text), vocabulary))
     links = find_links(body, html_anchors)
     findings: list[contacts.ContactFinding] = []
     if sender.role in {"buyer", "seller", "unknown"}:
@@ -332,11 +331,8 @@ _ACCOUNT_THREAT = re.compile(
     r"|\baccount\s+(?:verification|validation|suspension|review|limitation)\b"
     r"|\bupdate\s+your\s+(?:billing|payment)\s+(?:information|info|details|method)"
 )
-_CREDENTIALS = re.compile(
-    r"\b(?:confirm|verify|send|enter|provide|share|give|update|tell|type|submit|re-?enter|"
-    r"validate|need|require|requires|reply\s+with|read\s+me|forward|what\s+is|what's|"
-    r"input|fill\s+in|login\s+with|sign\s+in\s+with)\b"
-    r"(?:\W+\w+){0,6}?\W+"
+# What a scammer asks for: passwords, codes, card and bank details.
+_SECRETS = (
     r"(?:password|passcode|passwd|pass\s+code|pass\s+word|login\s+(?:details|credentials|"
     r"info)|credentials|sign[- ]?in\s+details|(?:one[- ]time|verification|security|"
     r"confirmation|2fa|two[- ]factor|sms|otp|authentication|auth|access|login)\s+(?:code|pin)|"
@@ -344,6 +340,13 @@ _CREDENTIALS = re.compile(
     r"(?:credit|debit)\s+card|cvv2?|cvc|expir(?:y|ation)\s+date|bank\s+(?:details|account|"
     r"login|info|information|card)|account\s+number|routing\s+number|iban|sort\s+code|"
     r"social\s+security(?:\s+number)?|ssn|mother'?s\s+maiden\s+name|card\s+used)\b"
+)
+_SECRET = re.compile(rf"\b{_SECRETS}")
+_CREDENTIALS = re.compile(
+    r"\b(?:confirm|verify|send|enter|provide|share|give|update|tell|type|submit|re-?enter|"
+    r"validate|need|require|requires|reply\s+with|read\s+me|forward|what\s+is|what's|"
+    r"input|fill\s+in|login\s+with|sign\s+in\s+with)\b"
+    rf"(?:\W+\w+){{0,6}}?\W+{_SECRETS}"
     r"|\bthe\s+code\s+(?:we|i|that\s+was)?\s*(?:just\s+)?sent\s+(?:you|to\s+your)"
     r"|\b(?:tell|send|give|read|forward|share|text)\s+(?:me|us)\s+(?:the|that|this|your)\s+"
     r"(?:\w+\s+)?code\b"
@@ -439,6 +442,70 @@ _SIGN_OFF_TITLES = re.compile(
     r"fraud\s+(?:department|prevention|team)|trust\s+(?:and|&)\s+safety(?:\s+team)?|"
     r"verification\s+(?:team|department)|billing\s+department|compliance\s+team)\s*$"
 )
+
+
+# The words of the payment and secrets rules, which a respelling would hide from them: "Z e l
+# l e me the $12", "Pay via Z.e.l.l.e", "g1ft card", "C@sh App", "W i r e the fee", "p4ssw0rd".
+_RESPELLINGS = Respellings(
+    (
+        "zelle",
+        "venmo",
+        "cash app",
+        "cash",
+        "paypal",
+        "revolut",
+        "skrill",
+        "western union",
+        "moneygram",
+        "bitcoin",
+        "btc",
+        "crypto",
+        "usdt",
+        "tether",
+        "ethereum",
+        "litecoin",
+        "wire",
+        "transfer",
+        "bank",
+        "gift card",
+        "gift cards",
+        "gift",
+        "card",
+        "cards",
+        "pay",
+        "payment",
+        "send",
+        "money",
+        "funds",
+        "iban",
+        "wallet",
+        "directly",
+        "refund",
+        "friends",
+        "family",
+        "password",
+        "passcode",
+        "code",
+        "pin",
+        "otp",
+        "cvv",
+        "cvc",
+        "login",
+        "credentials",
+        "account",
+        "number",
+        "details",
+        "enter",
+        "confirm",
+        "verify",
+    )
+)
+
+
+def _read(text: str) -> str:
+    """The text as the phrase rules read it: plain letters (lower case, lookalikes of
+    other alphabets folded), and their words written back where a respelling hid them."""
+    return _RESPELLINGS.respelled(plain(text))
 
 
 def _phrase_reasons(text: str, vocabulary: Vocabulary) -> list[Reason]:

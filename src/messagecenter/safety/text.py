@@ -9,6 +9,7 @@ digit is replaced by it. On top of that, the ASCII tricks the table leaves alone
 
 import bisect
 import json
+import re
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -97,6 +98,103 @@ def skeleton(text: str) -> str:
     for lookalike, letter in _ASCII_LOOKALIKES:
         letters = letters.replace(lookalike, letter)
     return letters.translate(_I_TO_L)
+
+
+# Words written so that a rule looking for them misses them (on plain() text): letters
+# apart — "z e l l e", "z.e.l.l.e", "w-i-r-e" — or a digit or symbol for a letter inside a
+# word — "zel1e", "g1ft", "c@sh". Read with skeleton()'s table: a digit or symbol as the
+# letter it passes for, and "i" and "l" as one ("1" stands for either).
+_READ_AS_LETTERS = {**_DIGIT_LOOKALIKES, **_I_TO_L}
+_LOOKALIKE = "0-9$@|"
+# Three characters or more, each alone between spaces, dots, dashes, underscores or stars.
+_APART = re.compile(
+    rf"(?<![a-z{_LOOKALIKE}])[a-z{_LOOKALIKE}](?:(?:[ \t]+|[ \t]*[.\-_*·][ \t]*)"
+    rf"[a-z{_LOOKALIKE}](?![a-z{_LOOKALIKE}])){{2,}}"
+)
+_APART_CHARACTER = re.compile(rf"[a-z{_LOOKALIKE}]")
+# A letter beside a digit or symbol: the word around it may be a respelled one.
+_LOOKALIKE_IN_WORD = re.compile(rf"[a-z][{_LOOKALIKE}]|[{_LOOKALIKE}][a-z]")
+_WORD_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789$@|")
+
+
+class Respellings:
+    """The words some rules look for, and how to write them back: `respelled()` replaces a
+    spelling of one of them that only a respelling hides by the word itself, and leaves
+    everything else as it was — a price ("$12"), "4 items", "A B C", initials ("J. R. R."),
+    a model or order number, an address: none of them spells a word of the list."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        # Without spaces: "c a s h a p p", "c@shapp" and "cash app" are one key.
+        self._words = {_read_as_letters(word.replace(" ", "")): word for word in words}
+        self._longest = max(len(key) for key in self._words)
+
+    def respelled(self, text: str) -> str:
+        """`text` (plain()'s) with the words of the list written back in plain letters."""
+        if _APART.search(text) is not None:
+            text = self._joined(text)
+        if _LOOKALIKE_IN_WORD.search(text) is not None:
+            text = self._lookalikes_read(text)
+        return text
+
+    def _lookalikes_read(self, text: str) -> str:
+        """Each word with a digit or symbol beside a letter, read as the word of the list it
+        spells, if any. Found from the letter and the symbol outward: a pattern matching
+        such a word from its start would try every position of a long run of letters."""
+        pieces = []
+        position = 0
+        for beside in _LOOKALIKE_IN_WORD.finditer(text):
+            if beside.start() < position:
+                continue
+            start = beside.start()
+            while start > position and text[start - 1] in _WORD_CHARACTERS:
+                start -= 1
+            end = beside.end()
+            while end < len(text) and text[end] in _WORD_CHARACTERS:
+                end += 1
+            pieces.append(text[position:start])
+            pieces.append(self._word_of(text[start:end]))
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    def _word_of(self, written: str) -> str:
+        if len(written) > self._longest or sum(c.isalpha() for c in written) < 2:
+            return written
+        return self._words.get(_read_as_letters(written), written)
+
+    def _joined(self, text: str) -> str:
+        pieces = []
+        position = 0
+        for run in _APART.finditer(text):
+            letters = list(_APART_CHARACTER.finditer(text, run.start(), run.end()))
+            for start, end, word in self._words_in(letters):
+                pieces.append(text[position:start])
+                pieces.append(word)
+                position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    def _words_in(self, letters: list[re.Match[str]]) -> list[tuple[int, int, str]]:
+        """The longest word of the list at each letter of a run, left to right; a word
+        needs three characters, two of them letters ("a b c", "1 2 3" spell none)."""
+        written = "".join(letter.group(0) for letter in letters)
+        read = _read_as_letters(written)
+        found = []
+        index = 0
+        while index < len(read):
+            for end in range(min(len(read), index + self._longest), index + 2, -1):
+                word = self._words.get(read[index:end])
+                if word is not None and sum(c.isalpha() for c in written[index:end]) >= 2:
+                    found.append((letters[index].start(), letters[end - 1].end(), word))
+                    index = end
+                    break
+            else:
+                index += 1
+        return found
+
+
+def _read_as_letters(written: str) -> str:
+    return written.translate(_READ_AS_LETTERS)
 
 
 def edit_distance_at_most(first: str, second: str, limit: int) -> bool:
