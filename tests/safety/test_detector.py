@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import pytest
@@ -369,3 +370,44 @@ def test_lookalike_digits_and_spaced_letters_in_ordinary_messages_stay_ok(body: 
         verdict = check(body, sender, VOCABULARY)
 
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
+# A password or card details asked for at a link (detector version 4): the secrets rule
+# wanted one of its verbs a few words before the secret, and a link between them counted
+# as many words, so these gave only the link's reason.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Your password is needed at https://evil.example/login",
+        "Password and card number required: https://evil.example/verify",
+        "Card number confirmation: http://evil.example/pay",
+        "Log in with your password here: http://evil.example/login",
+        "Please fill your card number in at https://evil.example/pay",
+        "Enter at http://secure.evil.example/a/b/c/d your password",
+        "Your p4ssw0rd is needed at evil-shop.com/login, today please.",
+    ],
+)
+def test_a_secret_asked_for_at_a_link_is_asking_for_secrets(body: str) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+
+    assert codes(verdict) == ["asks_for_secrets", "link_outside"]
+    assert re.search(r", with a link to [\w.-]+\"\)", verdict.reasons[0].text)
+    # Where links are allowed, the request was judged ok.
+    links_allowed = replace(VOCABULARY, policy={"links": "allow"})
+    assert codes(check(body, SELLER, links_allowed)) == ["asks_for_secrets"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Forgot your password? Reset it at https://www.marketplace.example/account/password",
+        "Track it at https://www.ups.com/track?tracknum=1Z999AA10123456784, no card number needed.",
+        "The manual is at https://brand.example/manual.pdf. The default password is on the "
+        "sticker.",
+        "See https://brand.example/reset-password for the router.",
+    ],
+)
+def test_a_secret_beside_the_marketplaces_or_a_trusted_link_or_in_another_sentence_is_not(
+    body: str,
+) -> None:
+    assert "asks_for_secrets" not in codes(check(body, SELLER, VOCABULARY))

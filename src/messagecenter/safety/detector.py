@@ -6,13 +6,21 @@ returns a verdict — and costs well under 2 ms for an ordinary message
 (bench/safety_detector.py).
 """
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
 from messagecenter.safety import contacts
-from messagecenter.safety.links import find_links, imitates_operator, problems
+from messagecenter.safety.links import (
+    Link,
+    find_links,
+    imitates_operator,
+    is_operator_link,
+    matches_host_list,
+    problems,
+)
 from messagecenter.safety.text import Respellings, has_mixed_scripts, plain, skeleton
 from messagecenter.safety.vocabulary import (
     CATEGORIES,
@@ -122,8 +130,10 @@ def _check(
     reasons: list[Reason] = []
     reasons.extend(_sender_reasons(sender, vocabulary))
     text = f"{subject}\n{body}" if subject else body
-    reasons.extend(_phrase_reasons(_read(text), vocabulary))
     links = find_links(body, html_anchors)
+    reasons.extend(
+        _phrase_reasons(_read(text), vocabulary, _secret_beside_link(body, links, vocabulary))
+    )
     findings: list[contacts.ContactFinding] = []
     if sender.role in {"buyer", "seller", "unknown"}:
         findings = contacts.find_contacts(body, links, vocabulary)
@@ -508,7 +518,9 @@ def _read(text: str) -> str:
     return _RESPELLINGS.respelled(plain(text))
 
 
-def _phrase_reasons(text: str, vocabulary: Vocabulary) -> list[Reason]:
+def _phrase_reasons(
+    text: str, vocabulary: Vocabulary, secret_beside_link: str | None
+) -> list[Reason]:
     reasons = []
     voice = _operator_voice(vocabulary.operator_names).search(text)
     if voice is not None:
@@ -541,14 +553,14 @@ def _phrase_reasons(text: str, vocabulary: Vocabulary) -> list[Reason]:
             )
         )
     credentials = _CREDENTIALS.search(text)
-    if credentials is not None:
+    asked = _quote(credentials.group(0)) if credentials is not None else secret_beside_link
+    if asked is not None:
         reasons.append(
             Reason(
                 CREDENTIALS,
                 "asks_for_secrets",
-                f'It asks for a password, a code or card or bank details ("'
-                f'{_quote(credentials.group(0))}"). Never share these in a message: the '
-                "marketplace never asks for them.",
+                f'It asks for a password, a code or card or bank details ("{asked}"). Never '
+                "share these in a message: the marketplace never asks for them.",
             )
         )
     payment = _asks_to_pay_outside(text)
@@ -572,6 +584,56 @@ def _phrase_reasons(text: str, vocabulary: Vocabulary) -> list[Reason]:
             )
         )
     return reasons
+
+
+# Where a sentence ends: a full stop, question or exclamation mark before a space, or an
+# empty line. A link's own dots ("evil.example/a.html") are not followed by a space.
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
+# How far from a link a secret is looked for, in a sentence without an end.
+_AROUND_A_LINK = 200
+
+
+def _secret_beside_link(body: str, links: list[Link], vocabulary: Vocabulary) -> str | None:
+    """A password, code, card or bank details named in the sentence of a link that is not
+    the marketplace's or a trusted site's: "Your password is needed at <link>", "Card
+    number confirmation: <link>", "Enter at <link> your password". The link is where the
+    reader is asked to give it, whatever the verb — or none: _CREDENTIALS wants one of its
+    verbs a few words before the secret, and the pieces of a link between them count as
+    words. What "asks_for_secrets" quotes, or None.
+
+    Each such sentence is read once, without the addresses of its links (their own words,
+    "…/reset-password", are not the writer's request)."""
+    written = sorted((link for link in links if link.start >= 0), key=lambda link: link.start)
+    leaving = [
+        link
+        for link in written
+        if not is_operator_link(link, vocabulary)
+        and not matches_host_list(link, vocabulary.trusted_domains)
+    ]
+    if not leaving:
+        return None
+    ends = [end.end() for end in _SENTENCE_END.finditer(body)]
+    sentences: dict[int, list[Link]] = {}
+    for link in leaving:
+        sentences.setdefault(bisect.bisect_right(ends, link.start), []).append(link)
+    starts = [link.start for link in written]
+    for sentence, its_links in sentences.items():
+        start = max(ends[sentence - 1] if sentence else 0, its_links[0].start - _AROUND_A_LINK)
+        end = min(
+            ends[sentence] if sentence < len(ends) else len(body),
+            its_links[-1].end + _AROUND_A_LINK,
+        )
+        words = []
+        position = start
+        for link in written[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]:
+            if link.start >= position:
+                words.append(body[position : link.start])
+                position = min(link.end, end)
+        words.append(body[position:end])
+        secret = _SECRET.search(_read(" ".join(words)))
+        if secret is not None:
+            return f"{_quote(secret.group(0))}, with a link to {its_links[0].ascii_host}"
+    return None
 
 
 def _asks_to_pay_outside(text: str) -> re.Match[str] | None:
