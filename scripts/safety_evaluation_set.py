@@ -1144,6 +1144,124 @@ QA_REPORT_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# A fourth batch, from an exploratory test of 5 December 2026: the third batch's requests to
+# pay outside the marketplace respelled — letters apart ("Z e l l e", "Z.e.l.l.e", "W-i-r-e"),
+# a digit or symbol for a letter ("Zel1e", "C@sh App", "g1ft") —, a password or card details
+# asked for at a link in words the secrets rule had no verb for, beside ordinary messages with
+# what a respelling rule could mistake for one (prices, "4 items", "A B C", initials, model
+# numbers, a greeting written apart, a warning not to pay that way, a password beside the
+# marketplace's own link). The rules of detector version 4 were written for them: these rows
+# say the test's findings are fixed, not how unseen messages fare.
+RESPELLINGS_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
+    *(
+        ("payment_outside", shop, "seller", body, ["payment"])
+        for shop, body in (
+            ("Brightside Home & Kitchen", "Z e l l e me the $12 and I'll send the label."),
+            ("Harbor Tools", "Zel1e me $12 for the return label please"),
+            ("Brightside Home & Kitchen", "Pay the return shipping via Z e l l e to me first"),
+            ("TechNest Outlet", "Pay via Z.e.l.l.e, it's quicker for both of us."),
+            ("Peak Outdoor Gear", "Pay the $12 return shipping with C@sh App, thanks."),
+            ("Cozy Corner Books", "Get me two g1ft cards, $50 each, and the set is yours."),
+            (
+                "Urban Threads",
+                "W i r e the restocking fee to my bank account before I accept the return.",
+            ),
+            ("Velvet & Vine", "Send the $20 deposit by V-e-n-m-o and I'll hold the dress."),
+            ("Little Sprouts Toys", "I only take C a s h A p p for the discount."),
+            ("Green Leaf Garden", "Pay the balance in b1tc0in and I'll take 10% off."),
+            ("Northwind Audio", "W1re $300 to my account, I ship as soon as it clears."),
+            ("Fresh Finds", "Pay me with an Apple g.i.f.t c.a.r.d and I'll ship today."),
+            ("Pixel Parts Co.", "W.e.s.t.e.r.n U.n.i.o.n is fine too, send it to my name."),
+        )
+    ),
+    (
+        "payment_outside",
+        "kate.w",
+        "buyer",
+        "I can Z_e_l_l_e you $80 today if you hold it.",
+        ["payment"],
+    ),
+    *(
+        ("impersonation", shop, "seller", body, expected)
+        for shop, body, expected in (
+            (
+                "Harbor Tools",
+                "Your password is needed at https://secure-check.example/login to release the "
+                "refund.",
+                ["credentials", "links"],
+            ),
+            (
+                "Quantum Gadgets",
+                "Card number confirmation for the refund: http://refund-desk.example/card",
+                ["credentials", "links"],
+            ),
+            (
+                "Velvet & Vine",
+                "Enter at https://verify-buyer.example/step/one/two the card number you paid with.",
+                ["credentials", "links"],
+            ),
+            (
+                "TechNest Outlet",
+                "For the refund, your c@rd number and CVV go here: "
+                "https://refunds-fast.example/form",
+                ["credentials", "links"],
+            ),
+            (
+                "Pixel Parts Co.",
+                "Send me your p4ssw0rd so I can log in and fix the order for you.",
+                ["credentials"],
+            ),
+        )
+    ),
+    *(
+        ("ordinary", name, role, body, [])
+        for name, role, body in (
+            (
+                "Cozy Corner Books",
+                "seller",
+                "It's $12 for the set, 4 items, order 114-3941689-8772232.",
+            ),
+            ("Ines", "buyer", "Options A B C or D, sizes S M L XL — which one fits a 10 year old?"),
+            ("Cozy Corner Books", "seller", "The box set by J. R. R. Tolkien ships Friday."),
+            ("Green Leaf Garden", "seller", "Vit. B12 & D3, 60 caps, $12.50 per bottle."),
+            ("Lumen Lighting", "seller", "Model W1-200 cable: wire W1 to L1 and W2 to L2."),
+            ("Tom", "buyer", "I'm in the U.S.A. until May, please ship to my home address."),
+            ("Blue Harbor Prints", "seller", "Print it on A4; 5 x 7 in cards also fit the frame."),
+            ("Quantum Gadgets", "seller", "C-3PO and R2-D2 mugs, 2 for $25, 4K print on the box."),
+            ("Daniel R.", "buyer", "I paid with a g i f t card at checkout, is that ok?"),
+            (
+                "Sofia",
+                "buyer",
+                "Gift wrap please, with a card saying H A P P Y  B I R T H D A Y!",
+            ),
+            (
+                "Koto Ceramics",
+                "seller",
+                "Please don't Z e l l e me, pay at the marketplace checkout only.",
+            ),
+            (
+                "Northwind Audio",
+                "seller",
+                "Forgot your password? Reset it at "
+                "https://www.marketplace.example/account/password",
+            ),
+            (
+                "Trailhead Bikes",
+                "seller",
+                "Track it at https://www.ups.com/track?tracknum=1Z999AA10123456784, no card "
+                "number needed.",
+            ),
+            (
+                "Harbor Tools",
+                "seller",
+                "The manual is on https://www.marketplace.example/products/93884. The default "
+                "password is on the sticker.",
+            ),
+        )
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -1179,7 +1297,9 @@ def build() -> list[dict[str, object]]:
         for _ in range(count):
             body, expected = contact_message(kind)
             add(group, choice(BUYERS + SHOPS), choice(["buyer", "seller"]), body, expected)
-    for batch, held_out in enumerate((HELD_OUT, HELD_OUT_2, QA_REPORT_2026_12_05), 1):
+    for batch, held_out in enumerate(
+        (HELD_OUT, HELD_OUT_2, QA_REPORT_2026_12_05, RESPELLINGS_2026_12_05), 1
+    ):
         for group, name, role, body, expected in held_out:
             add(group, name, role, body, expected)
             records[-1]["held_out"] = batch

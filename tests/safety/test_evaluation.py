@@ -28,3 +28,18 @@ def test_the_reported_ways_to_pay_outside_are_found_and_their_lookalikes_stay_ok
     assert result.group_sizes == {"payment_outside": 16, "ordinary": 14}
     assert result.misses == []
     assert "| impersonation attempts caught | — | ≥ 99 % | — |" in result.as_text()
+
+
+def test_respellings_and_secrets_at_a_link_are_found_and_their_lookalikes_stay_ok() -> None:
+    # The fourth hand-written batch: an exploratory test's respellings ("Z e l l e", "Zel1e",
+    # "C@sh App", "g1ft") and secrets asked for at a link, and ordinary messages with digits,
+    # symbols and single letters (scripts/safety_evaluation_set.py, RESPELLINGS_2026_12_05).
+    records = [
+        record
+        for record in evaluation.load(evaluation.default_set())
+        if record.get("held_out") == 4
+    ]
+    result = evaluation.evaluate(records, Vocabulary())
+
+    assert result.group_sizes == {"payment_outside": 14, "impersonation": 5, "ordinary": 14}
+    assert result.misses == []
