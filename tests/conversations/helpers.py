@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Message, Participant, UnreadCounter
+from messagecenter.conversations.queries import visible_messages
 from messagecenter.hub.boxes import Box
 from messagecenter.hub.queries import unread_counts
 from messagecenter.realtime.models import UserEvent
@@ -22,6 +23,24 @@ def recounted_unread(user: User) -> dict[str, int]:
     if unseen:
         truth["unseen"] = unseen
     return truth
+
+
+def unread_in_sight(user: User, conversation_id: int) -> int:
+    """The messages of a conversation the person has not read, counted the slow way: someone
+    else's, after the last one they read, and still in their sight (not reported by them,
+    not removed by customer service). A conversation's unread count is this, unless they
+    marked it unread (docs/conversations.md)."""
+    participant = Participant.objects.get(user=user, conversation_id=conversation_id)
+    return (
+        Message.objects.filter(
+            visible_messages(user),
+            ~Q(sender_id=user.pk),
+            conversation_id=conversation_id,
+            pk__gt=participant.last_read_message_id or 0,
+        )
+        .distinct()
+        .count()
+    )
 
 
 def maintained_unread(user: User) -> dict[str, int]:

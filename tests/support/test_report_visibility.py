@@ -1,7 +1,8 @@
 """What a report hides is hidden everywhere (docs/safety.md#reports): the attachments of a
 message one reported, or customer service removed, cannot be downloaded by those who no
-longer see the message, and a reported last message is not previewed in the reporter's
-list rows (page and API)."""
+longer see the message, a reported last message is not previewed in the reporter's list
+rows (page and API), and a message out of someone's sight no longer counts as unread for
+them (their conversation's count, their counters and badge, at the report or removal)."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,13 +12,19 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.conversations.models import Attachment, Message
+from messagecenter.conversations.models import Attachment, Message, Participant
 from messagecenter.marketplace.models import Product
-from messagecenter.support import report_actions
+from messagecenter.realtime.models import UserEvent
+from messagecenter.support import actions as support_actions
+from messagecenter.support import claim_actions, report_actions
 from messagecenter.support.models import Report
 from tests import factories
 from tests.api.helpers import with_token
+from tests.conversations.helpers import maintained_unread, recounted_unread, unread_in_sight
+from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import pdf_bytes
+
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +128,103 @@ def test_a_removed_last_message_is_not_previewed_in_the_api_either(
     assert row["last_message"]["preview"] == "Message removed by customer service"
     [own] = with_token(seller).get("/conversations").json()["items"]
     assert own["last_message"]["preview"] == SCAM
+
+
+# --- a message out of sight is not unread ---------------------------------------------------
+
+
+def unread_of(user: User, conversation_id: int) -> int:
+    return Participant.objects.get(user=user, conversation_id=conversation_id).unread_count
+
+
+def counts_are_true(user: User, conversation_id: int) -> None:
+    """The counters equal a recount, and the conversation's unread count is what the
+    person has in sight and has not read."""
+    assert maintained_unread(user) == recounted_unread(user)
+    assert unread_of(user, conversation_id) == unread_in_sight(user, conversation_id)
+
+
+def test_a_reported_unread_message_no_longer_counts_as_unread_for_its_reporter(
+    buyer: User, seller: User, scam: Message
+) -> None:
+    assert maintained_unread(buyer) == {"buyer_seller": 1, "unseen": 1}
+
+    report_actions.report_message(buyer, scam.pk, "scam")
+
+    # At once, without opening the conversation: no unread, no badge.
+    assert unread_of(buyer, scam.conversation_id) == 0
+    assert maintained_unread(buyer) == {}
+    counts_are_true(buyer, scam.conversation_id)
+    folders = {row["key"]: row for row in with_token(buyer).get("/folders").json()["folders"]}
+    assert folders["buyer_seller"]["unread_count"] == 0
+    # Their devices are told, so the badge follows without a reload.
+    event = UserEvent.objects.filter(user=buyer).latest("sequence")
+    assert (event.kind, event.payload["unread_count"]) == ("conversation.read", 0)
+
+
+def test_reporting_one_of_two_unread_messages_leaves_the_other_unread(
+    buyer: User, seller: User, scam: Message
+) -> None:
+    actions.send_message(seller, scam.conversation_id, "Your parcel left today.")
+
+    report_actions.report_message(buyer, scam.pk, "scam")
+
+    assert unread_of(buyer, scam.conversation_id) == 1
+    assert maintained_unread(buyer) == {"buyer_seller": 1, "unseen": 1}
+    counts_are_true(buyer, scam.conversation_id)
+    event = UserEvent.objects.filter(user=buyer).latest("sequence")
+    assert (event.kind, event.payload["unread_count"]) == ("conversation.unread", 1)
+
+
+def test_reporting_a_conversation_takes_what_it_hides_out_of_the_unread_count(
+    buyer: User, seller: User, scam: Message
+) -> None:
+    actions.send_message(seller, scam.conversation_id, "Did you pay yet?")
+    assert unread_of(buyer, scam.conversation_id) == 2
+
+    report_actions.report_conversation(buyer, scam.conversation_id, "scam")
+
+    assert unread_of(buyer, scam.conversation_id) == 0
+    assert maintained_unread(buyer) == {}
+    counts_are_true(buyer, scam.conversation_id)
+
+
+def test_a_reported_message_already_read_moves_no_count(
+    buyer: User, seller: User, scam: Message
+) -> None:
+    actions.mark_read(buyer, [scam.conversation_id])
+    actions.send_message(seller, scam.conversation_id, "Your parcel left today.")
+
+    report_actions.report_message(buyer, scam.pk, "scam")
+
+    assert unread_of(buyer, scam.conversation_id) == 1
+    assert maintained_unread(buyer) == {"buyer_seller": 1, "unseen": 1}
+    counts_are_true(buyer, scam.conversation_id)
+
+
+def test_a_removed_message_no_longer_counts_as_unread_for_anyone_but_its_sender(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """In a claim's conversation the agent who took the claim reads along: the seller's
+    scam there is unread for the buyer, who reports it, and for the agent, until customer
+    service removes it — then for nobody."""
+    claims_agent = factories.agent_in_team("claims", username="dana")
+    safety_agent = factories.agent_in_team("trust-and-safety", username="tess")
+    claim = claim_actions.file_claim(
+        buyer, claimable_order(buyer, product, clock).number, "not_received", "Never came."
+    )
+    support_actions.take_case(claims_agent, claim.pk)
+    conversation_id = claim.case.conversation_id
+    scam = actions.send_message(seller, conversation_id, SCAM)
+    assert unread_of(claims_agent, conversation_id) == 1
+    report_actions.report_message(buyer, scam.pk, "scam")
+    buyer_unread = unread_of(buyer, conversation_id)
+
+    report_actions.decide_report(safety_agent, Report.objects.get().pk, "confirmed", "restricted")
+
+    assert unread_of(claims_agent, conversation_id) == 0
+    assert maintained_unread(claims_agent) == {}
+    # The reporter's count dropped when they reported it, not a second time now.
+    assert unread_of(buyer, conversation_id) == buyer_unread
+    for person in (claims_agent, buyer, seller):
+        counts_are_true(person, conversation_id)

@@ -169,7 +169,9 @@ def _load_digests(digests: list[Email], loaded: Loaded) -> None:
         Participant.objects.filter(
             user_id__in={email.user_id for email in digests},
             conversation__kind=Kind.BUYER_SELLER,
-            unread_count__gt=0,
+            # Not only those still unread: a message reported or removed meanwhile is no
+            # longer unread either, and the digest then says so (_digest_parts), not
+            # "read"; what the person read is left out by their last read message.
             last_activity_at__gte=earliest,
         )
         .exclude(box=Box.DELETED)
