@@ -251,7 +251,9 @@ def test_the_case_page_s_status_follows_the_customer_s_reply_without_a_reload(
     """The agent has the case open after answering ("Waiting on customer"); the customer
     replies from another device: the reply appeared live, but the line under the title
     still said "Waiting on customer" and "The customer sees: Answered — waiting for your
-    reply" until a reload, though the reply had opened the case again."""
+    reply" until a reload, though the reply had opened the case again. Then the line
+    followed, but the "Set status" dropdown kept "Waiting on customer" chosen: one click
+    on Set status put the reopened case back to waiting."""
     server = streaming_server
     real_password(buyer)
     case = actions.open_request(buyer, "Dented kettle", "It came dented.")
@@ -263,8 +265,10 @@ def test_the_case_page_s_status_follows_the_customer_s_reply_without_a_reload(
     agent.goto(f"{server.url}/console/cases/{case.pk}/")
     status = agent.get_by_test_id("case-status")
     customer_sees = agent.get_by_text("The customer sees:")
+    set_status = agent.get_by_label("Status", exact=True)
     expect(status).to_have_text("Waiting on customer")
     expect(customer_sees).to_have_text("The customer sees: “Answered — waiting for your reply”")
+    expect(set_status).to_have_value("pending")
     agent.evaluate("window.stillTheSamePage = true")
 
     sign_in(page, server, buyer.username, PASSWORD)  # type: ignore[arg-type]
@@ -277,8 +281,21 @@ def test_the_case_page_s_status_follows_the_customer_s_reply_without_a_reload(
     )
     expect(status).to_have_text("Open", timeout=LIVE_MS)
     expect(customer_sees).to_have_text("The customer sees: “An agent is on it”")
+    expect(set_status).to_have_value("open")
     assert agent.evaluate("window.stillTheSamePage === true")
     assert Case.objects.get(pk=case.pk).status == CaseStatus.OPEN
+    # A status the agent picked is theirs: another message leaves the dropdown alone, and
+    # the form that came with the part sets it.
+    set_status.select_option("solved")
+    page.get_by_label("Your message").fill("It is on the left side.")
+    page.get_by_role("button", name="Send").click()
+    expect(agent.get_by_role("list", name="Messages")).to_contain_text(
+        "It is on the left side.", timeout=LIVE_MS
+    )
+    expect(set_status).to_have_value("solved")
+    agent.get_by_role("button", name="Set status").click()
+    expect(status).to_have_text("Solved")
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.SOLVED
 
 
 def test_the_agents_queue_page_follows_new_and_changed_cases_without_a_reload(

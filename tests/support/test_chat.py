@@ -111,7 +111,8 @@ def test_a_message_that_arrives_on_the_case_page_brings_the_status_it_set(
     (X-Partial: messages, site.js): the customer's reply appeared live, but the header kept
     "Waiting on customer" and "The customer sees: Answered — waiting for your reply" though
     the reply had opened the case again. The same answer now carries the line under the
-    title as the case stands, from the case the view reads anyway: no query more."""
+    title and the "Set status" form as the case stands, from the case the view reads
+    anyway: no query more."""
     agent = factories.agent_in_team(first_name="Priya")
     actions.set_chat_availability(agent, True)
     case = actions.start_chat(buyer, "Is my parcel lost?")
@@ -135,4 +136,9 @@ def test_a_message_that_arrives_on_the_case_page_brings_the_status_it_set(
     assert 'data-live-part="case-status"' in partial
     assert f">{CaseStatus.OPEN.label}</span>" in partial
     assert "The customer sees: “An agent is on it”" in partial
-    assert "Waiting on customer" not in partial
+    assert ">Waiting on customer</span>" not in partial
+    # And the "Set status" form with the status as it stands, so the page's dropdown never
+    # offers the old one to set back by accident.
+    assert 'data-live-part="case-status-form"' in partial
+    assert '<option value="open" selected>' in partial
+    assert '<option value="pending" selected>' not in partial

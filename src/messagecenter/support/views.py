@@ -143,6 +143,8 @@ def chat_availability(request: AuthenticatedHttpRequest) -> HttpResponse:
 KIND_LABELS = dict(CaseKind.choices)
 PRIORITY_LABELS = {value: str(label) for value, label in CasePriority.choices}
 STATUS_LABELS = dict(CaseStatus.choices)
+# What an agent may set a case to on its page ("Set status").
+STATUS_CHOICES = [(value, CaseStatus(value).label) for value in AGENT_STATUSES]
 
 
 def _queue_rows(cases: list[Case]) -> list[dict[str, Any]]:
@@ -214,8 +216,8 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
     messages): a message that arrives while the agent has the case open is added by site.js
     with everything a reload shows — its attachments, "From CS-n", Split. Seen here, so read
     for the agent everywhere, as the page's script marked it before. With them, the line
-    under the title as the case now stands (a customer's message reopens it), from the
-    case already read: site.js puts it in place of the page's."""
+    under the title and the "Set status" form as the case now stands (a customer's message
+    reopens it), from the case already read: site.js puts them in place of the page's."""
     try:
         after = parse_id(request.GET.get("after"))
     except NotFound:
@@ -232,6 +234,7 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
             "case_messages": list(queries.case_messages(found).filter(pk__gt=after)),
             "is_partial": True,
             "customer_status": queries.customer_status_label(found),
+            "statuses": STATUS_CHOICES,
         },
     )
     patch_vary_headers(response, ["X-Partial"])
@@ -294,7 +297,7 @@ def _case_page(
                 for canned in canned_responses
             ],
             "chosen_canned_id": chosen.pk if chosen is not None else None,
-            "statuses": [(value, CaseStatus(value).label) for value in AGENT_STATUSES],
+            "statuses": STATUS_CHOICES,
             "priorities": CasePriority.choices,
             "customer_status": queries.customer_status_label(found),
             # A report's panel: what was reported, by whom, the verdict, the sender's

@@ -299,16 +299,24 @@ async function messagesPartial(url) {
 // What a view's answer to X-Partial: messages carries beside the messages, each part marked
 // [data-live-part] (the console case page's line under its title: the status a customer's
 // message moves, what the customer sees), put in place of the page's own as the server
-// renders it now: one way for the messages and what they change.
+// renders it now: one way for the messages and what they change. A part with a choice the
+// person has changed and not sent yet (the "Set status" form, a status picked) is theirs:
+// left as it is, so a live update never undoes what they are doing.
 function putLiveParts(fresh) {
   for (const part of fresh.querySelectorAll("[data-live-part]")) {
     const shown = document.querySelector(
       `[data-live-part="${CSS.escape(part.dataset.livePart)}"]`,
     );
-    if (shown) {
+    if (shown && !changedByPerson(shown)) {
       shown.replaceWith(part);
     }
   }
+}
+
+function changedByPerson(part) {
+  return Array.from(part.querySelectorAll("select")).some((select) =>
+    Array.from(select.options).some((option) => option.selected !== option.defaultSelected),
+  );
 }
 
 // A conversation's page shows its newest messages (docs/conversations.md, "A conversation's
