@@ -17,6 +17,7 @@ from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries
 from messagecenter.support.models import Claim
 from tests import factories
+from tests.api.helpers import with_token
 from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import PNG_BYTES
 
@@ -228,6 +229,28 @@ def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_a
     buyers = message_on(page, filed)
     assert '<span class="message__sender">Alice Buyer (customer)</span>' in buyers
     assert "message-verdict" not in buyers
+
+
+def test_the_case_history_names_the_seller_by_their_shop_as_the_messages_do(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The history said "Marcus Reyes moved the claim to …" — the account holder's own
+    name — where the message above it said "Acme Kitchen (seller)"."""
+    agent = factories.agent_in_team("claims")
+    seller.first_name, seller.last_name = "Marcus", "Reyes"
+    seller.save(update_fields=["first_name", "last_name"])
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry, it is lost.")
+
+    page = signed_in(agent).get(reverse("console-case", args=[claim.pk])).content.decode()
+    history = page.split('id="history-title"', 1)[1].split("</section>", 1)[0]
+    api = with_token(agent).get(f"/agent/cases/{claim.pk}").json()["history"]
+
+    for lines in (history, "\n".join(api)):
+        assert "Acme Kitchen (seller) moved the claim to" in lines
+        assert "Alice Buyer (customer) opened the case" in lines
+        assert "Marcus Reyes" not in lines
 
 
 @pytest.mark.parametrize("typed", ["", "0", "0.00", "-5"])

@@ -155,36 +155,53 @@ def author_part(message: Message, case: Case) -> str:
     """Whose words a message of the case is: "marketplace", "customer" (the case's),
     "agent" (agents and admins), or anyone else's role in its conversation — "seller" in a
     claim. One answer for the console page and the API (docs/api.md#agents)."""
-    sender = message.sender
-    if sender is None:
-        return "marketplace"
-    if sender.pk == case.customer_id:
-        return "customer"
-    if sender.role in (Role.AGENT, Role.ADMIN):
-        return "agent"
-    return Role(sender.role).value
+    return part_in_case(message.sender, case)
 
 
 def author_name(message: Message, case: Case) -> str:
     """The name of a message's author for agents: the customer and the seller by the names
     the others read (a seller's is their shop's), agents by the names agents know each
     other by."""
-    sender = message.sender
-    if sender is None:
-        return "Marketplace"
-    if author_part(message, case) == "agent":
-        return internal_name(sender)
-    return sender.public_name
+    return name_in_console(message.sender, case)
 
 
 def author_in_console(message: Message, case: Case) -> str:
     """Who wrote a message of the case, as its console page names them: author_name, with
     the part in the case of anyone but agents and the marketplace, so that the agent
     deciding a claim knows whose words each are ("Acme Kitchen (seller)")."""
-    part = author_part(message, case)
+    return person_in_console(message.sender, case)
+
+
+def part_in_case(person: User | None, case: Case) -> str:
+    """A person's part in a case (None: the marketplace's own systems): author_part's
+    answer for whoever wrote a message, or did something in its history."""
+    if person is None:
+        return "marketplace"
+    if person.pk == case.customer_id:
+        return "customer"
+    if person.role in (Role.AGENT, Role.ADMIN):
+        return "agent"
+    return Role(person.role).value
+
+
+def name_in_console(person: User | None, case: Case) -> str:
+    """author_name's answer for a person: customers and sellers by the names the others
+    read (a seller by their shop), agents by the names agents know each other by."""
+    if person is None:
+        return "Marketplace"
+    if part_in_case(person, case) == "agent":
+        return internal_name(person)
+    return person.public_name
+
+
+def person_in_console(person: User | None, case: Case) -> str:
+    """How the console names a person in a case, with their part but for agents and the
+    marketplace: "Alice Buyer (customer)", "Acme Kitchen (seller)", "Priya Natarajan" —
+    the messages' authors and the history's actors alike."""
+    part = part_in_case(person, case)
     if part in ("marketplace", "agent"):
-        return author_name(message, case)
-    return f"{author_name(message, case)} ({part})"
+        return name_in_console(person, case)
+    return f"{name_in_console(person, case)} ({part})"
 
 
 # --- queues -----------------------------------------------------------------------------------
@@ -493,15 +510,21 @@ def merged_cases(case: Case) -> list[Case]:
 
 
 def case_history(case: Case) -> list[tuple[CaseEvent, str]]:
-    """The case's history for agents, each event with its line: two queries."""
-    events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("id"))
+    """The case's history for agents, each event with its line: two queries. Whoever acted
+    is named as the case's messages name them (person_in_console): a seller who responded
+    to a claim by their shop, not the account holder's own name."""
+    events = list(
+        CaseEvent.objects.filter(case=case)
+        .select_related("actor", "actor__storefront")
+        .order_by("id")
+    )
     assignee_ids = {event.detail.get("assignee") for event in events} - {None}
     names = {user.pk: internal_name(user) for user in User.objects.filter(pk__in=assignee_ids)}
-    return [(event, _history_line(event, names)) for event in events]
+    return [(event, _history_line(event, case, names)) for event in events]
 
 
-def _history_line(event: CaseEvent, names: dict[int, str]) -> str:
-    who = internal_name(event.actor) if event.actor is not None else "The marketplace"
+def _history_line(event: CaseEvent, case: Case, names: dict[int, str]) -> str:
+    who = person_in_console(event.actor, case) if event.actor is not None else "The marketplace"
     detail = event.detail
     if event.kind == CaseEventKind.STATUS:
         return f"{who} set the status to {CaseStatus(detail['status']).label}"
