@@ -14,8 +14,8 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Attachment, Message
 from messagecenter.marketplace.models import OrderStatus, Product, Refund
 from messagecenter.support import actions as support_actions
-from messagecenter.support import claim_actions, claim_queries
-from messagecenter.support.models import Claim
+from messagecenter.support import claim_actions, claim_queries, report_actions
+from messagecenter.support.models import Claim, Report
 from tests import factories
 from tests.api.helpers import with_token
 from tests.support.claims import Clock, claimable_order, clock
@@ -229,6 +229,35 @@ def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_a
     buyers = message_on(page, filed)
     assert '<span class="message__sender">Alice Buyer (customer)</span>' in buyers
     assert "message-verdict" not in buyers
+
+
+def test_the_console_marks_a_message_customer_service_removed(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The seller's phishing answer in a claim, reported by the buyer and removed: the
+    buyer no longer saw it, but the claim's console page showed it as any other message,
+    so the agent deciding the claim could not tell."""
+    agent = factories.agent_in_team("claims")
+    safety_agent = factories.agent_in_team("trust-and-safety", username="tess")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
+    conversation = claim.case.conversation_id
+    filed = Message.objects.get(conversation_id=conversation, sender=buyer)
+    response = Message.objects.get(conversation_id=conversation, sender=seller)
+    report_actions.report_message(buyer, response.pk, "scam")
+    report_actions.decide_report(safety_agent, Report.objects.get().pk, "confirmed", "restricted")
+    client = signed_in(agent)
+    url = reverse("console-case", args=[claim.pk])
+
+    page = client.get(url).content.decode()
+    live = client.get(url, {"after": filed.pk}, headers={"X-Partial": "messages"})
+
+    for shown in (message_on(page, response), message_on(live.content.decode(), response)):
+        assert '<span class="tag">Removed</span>' in shown
+        assert 'data-testid="message-removed"' in shown
+        assert "only its sender still sees it" in shown
+    assert "message-removed" not in message_on(page, filed)
 
 
 def test_the_case_history_names_the_seller_by_their_shop_as_the_messages_do(
