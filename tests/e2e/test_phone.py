@@ -7,11 +7,13 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
+from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
 from messagecenter.notifications.models import BroadcastKind
 from messagecenter.support import actions as support_actions
@@ -196,3 +198,41 @@ def test_an_image_in_a_message_shows_as_a_thumbnail_that_opens_full_size(
     full_size.wait_for_load_state()
     assert full_size.url.endswith("?view=inline")
     assert full_size.evaluate("document.images[0].naturalWidth") == 640
+
+
+def test_the_console_s_removed_and_flagged_messages_fit_a_phone(
+    live_server: LiveServer, phone: Page, buyer: User, seller: User, product: Product
+) -> None:
+    """What the console adds beside a message — its author's part, the safety verdict
+    with its reasons, the note that customer service removed it — wraps at a phone's
+    width, on the case's page and on the conversation read beside it."""
+    order = factories.order_with_item(buyer, product)
+    asked = actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "Where is my parcel?"
+    )
+    phishing = actions.send_message(
+        seller,
+        asked.conversation_id,
+        "Please confirm your account at http://marketplace-security-check.example/login and "
+        "enter your card number to get the refund",
+    )
+    case = support_actions.open_request(
+        buyer, "Parcel", "The seller asks for my card.", order_number=order.number
+    )
+    # What confirming a report does to a message (report_actions.decide_report).
+    Message.objects.filter(pk__in=[phishing.pk, case.conversation.last_message_id]).update(
+        removed_at=timezone.now()
+    )
+    factories.agent_in_team(username="priya")
+    sign_in(phone, live_server, "priya", factories.PASSWORD)
+    fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+    phone.goto(f"{live_server.url}/console/cases/{case.pk}/")
+    expect(phone.get_by_test_id("message-removed")).to_have_count(1)
+    assert phone.evaluate(fits)
+
+    phone.goto(f"{live_server.url}/console/cases/{case.pk}/conversations/{asked.conversation_id}/")
+    expect(phone.get_by_test_id("message-verdict")).to_be_visible()
+    expect(phone.get_by_test_id("message-removed")).to_be_visible()
+    expect(phone.get_by_text("Acme Kitchen (seller)")).to_be_visible()
+    assert phone.evaluate(fits)

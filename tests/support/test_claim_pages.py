@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, Message
 from messagecenter.marketplace.models import OrderStatus, Product, Refund
 from messagecenter.support import actions as support_actions
@@ -258,6 +259,47 @@ def test_the_console_marks_a_message_customer_service_removed(
         assert 'data-testid="message-removed"' in shown
         assert "only its sender still sees it" in shown
     assert "message-removed" not in message_on(page, filed)
+
+
+def test_the_conversation_read_beside_a_claim_shows_parts_verdicts_and_removals(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The buyer↔seller conversation an agent reads beside the claim (read only) named the
+    seller by the account holder's name, said nobody's part, and showed the seller's
+    phishing message — warned about, then removed after the buyer's report — with no
+    verdict and no sign that the buyer no longer sees it."""
+    agent = factories.agent_in_team("claims")
+    safety_agent = factories.agent_in_team("trust-and-safety", username="tess")
+    seller.first_name, seller.last_name = "Marcus", "Reyes"
+    seller.save(update_fields=["first_name", "last_name"])
+    order = claimable_order(buyer, product, clock)
+    asked = Message.objects.get(sender=buyer)
+    phishing = conversation_actions.send_message(seller, asked.conversation_id, PHISHING)
+    assert phishing.safety_verdict == "warn"
+    report_actions.report_message(buyer, phishing.pk, "scam")
+    report_actions.decide_report(safety_agent, Report.objects.get().pk, "confirmed", "restricted")
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+
+    page = (
+        signed_in(agent)
+        .get(reverse("console-context-conversation", args=[claim.pk, asked.conversation_id]))
+        .content.decode()
+    )
+
+    assert "Acme Kitchen (seller)" in page
+    assert "Marcus Reyes" not in page
+    shown = message_on(page, phishing)
+    assert '<span class="message__sender">Acme Kitchen (seller)</span>' in shown
+    assert 'data-testid="message-verdict">Verdict when sent: <strong>warn</strong>' in shown
+    for reason in phishing.safety_reasons:
+        assert f"<li>{escape(reason['text'])}</li>" in shown
+    assert '<span class="tag">Removed</span>' in shown
+    assert 'data-testid="message-removed"' in shown
+    assert "<a " not in shown
+    buyers = message_on(page, asked)
+    assert '<span class="message__sender">Alice Buyer (customer)</span>' in buyers
+    assert "message-verdict" not in buyers
+    assert "message-removed" not in buyers
 
 
 def test_the_case_history_names_the_seller_by_their_shop_as_the_messages_do(
