@@ -211,6 +211,35 @@ def test_splitting_a_message_opens_its_own_case_and_tells_the_customer(
     assert queries.queue_counts(agent)["team"] == 2
 
 
+def test_a_split_quotes_the_customers_links_defanged_never_as_links(
+    buyer: User, agent: User
+) -> None:
+    """The quote of the message carried into the new case, and the excerpt left in the
+    old one, are the marketplace's (Official) words: their page links up addresses, and
+    mail apps do in their e-mails. They quoted a link as the customer wrote it — often a
+    link someone sent them — so a page that vouches for the marketplace carried it live."""
+    case = actions.open_request(buyer, "Two questions", "Where is order 1?")
+    second = conversation_actions.send_message(
+        buyer,
+        case.conversation_id,
+        "Also: http://parcel-track.example/pay?id=7 asks me to pay customs, is it yours?",
+    )
+
+    new = actions.split_case(agent, case.pk, second.pk)
+
+    quoted, moved = bodies(new.conversation_id)[0], bodies(case.conversation_id)[-1]
+    assert "“Also: hxxp://parcel-track[.]example/pay?id=7 asks me to pay customs" in quoted
+    assert "“Also: hxxp://parcel-track[.]example/pay?id=7 asks me to pay" in moved
+    for body in (quoted, moved):
+        assert "parcel-track.example" not in body
+    for conversation_id in (new.conversation_id, case.conversation_id):
+        client = Client()
+        client.force_login(buyer)
+        page = client.get(f"/message-center/conversations/{conversation_id}/").content.decode()
+        assert 'href="http://parcel-track' not in page
+        assert 'href="hxxp' not in page
+
+
 def test_only_the_customers_messages_of_the_case_can_be_split(buyer: User, agent: User) -> None:
     case = actions.open_request(buyer, "Question", "Where is it?")
     other = actions.open_request(buyer, "Other", "Elsewhere.")

@@ -40,6 +40,7 @@ from messagecenter.marketplace.models import Order, Product
 from messagecenter.realtime.actions import PendingEvent, nudge_after_commit, record_events
 from messagecenter.realtime.models import EventKind
 from messagecenter.rows import parse_id, unique_row
+from messagecenter.safety.links import defang
 from messagecenter.support import queries
 from messagecenter.support.models import (
     REOPENABLE,
@@ -724,7 +725,12 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
         )
     # Typed by the agent: too long is refused, as the customer's own subject is.
     subject = typed_subject(clean_text(subject)) or f"{case.subject[:170]} (from {case.number})"
-    quote = message.body if len(message.body) <= 500 else message.body[:499] + "…"
+    # The customer's words travel on in the marketplace's (Official) messages, whose page
+    # makes addresses links and whose e-mail mail apps link up: defanged
+    # (hxxp://host[.]example) like every quoted word (docs/safety.md), before they are cut
+    # so that no half of an address is left to link.
+    words = defang(message.body)
+    quote = words if len(words) <= 500 else words[:499] + "…"
     with transaction.atomic():
         case = _lock(case)
         if case.merged_into_id is not None or case.status == CaseStatus.CLOSED:
