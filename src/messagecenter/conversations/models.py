@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from messagecenter.accounts.models import Role
 from messagecenter.hub.boxes import Box, Folder, counter_key
@@ -368,6 +369,9 @@ class ResponseTime(models.Model):
         return f"{self.seller_id} answered in {self.answered_at - self.asked_at}"
 
 
+SAVED_REPLY_TITLE_UNIQUE = "saved_reply_unique_title_without_case"
+
+
 class SavedReply(models.Model):
     """A seller's reusable answer ("Shipping times", "Returns policy")."""
 
@@ -381,7 +385,17 @@ class SavedReply(models.Model):
 
     class Meta:
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["seller", "title"], name="saved_reply_unique_title")
+            # "Shipping" and "shipping" are one title to the seller choosing from the list:
+            # compared as LOWER(), as actions.seller_tools.save_reply's check compares
+            # (Unicode case on PostgreSQL, ASCII-only on SQLite, like its lower()).
+            # Surrounding white space never reaches the table: the action trims titles.
+            models.UniqueConstraint(
+                "seller",
+                Lower("title"),
+                name=SAVED_REPLY_TITLE_UNIQUE,
+                violation_error_code="title_taken",
+                violation_error_message="You already have a saved reply with that title.",
+            )
         ]
 
     def __str__(self) -> str:

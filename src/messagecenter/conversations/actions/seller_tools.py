@@ -3,7 +3,9 @@
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from messagecenter.accounts.models import User
@@ -11,6 +13,7 @@ from messagecenter.accounts.roles import require_seller
 from messagecenter.conversations.actions.checks import clean_body, clean_text
 from messagecenter.conversations.actions.own_rows import finish, lock_own
 from messagecenter.conversations.models import (
+    SAVED_REPLY_TITLE_UNIQUE,
     Participant,
     SavedReply,
 )
@@ -63,11 +66,42 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
                     f"At most {MAX_SAVED_REPLIES} saved replies.", code="too_many_saved_replies"
                 )
             reply = SavedReply(seller=seller, created_at=now)
-        if SavedReply.objects.filter(seller=seller, title=title).exclude(pk=reply.pk).exists():
-            raise Conflict("You already have a saved reply with that title.", code="title_taken")
+        if _title_taken(seller, title, reply):
+            raise _title_in_use()
         reply.title, reply.body, reply.updated_at = title, body, now
-        reply.save()
+        _save_titled(reply)
         return reply
+
+
+def _title_in_use() -> Conflict:
+    return Conflict("You already have a saved reply with that title.", code="title_taken")
+
+
+def _title_taken(seller: User, title: str, reply: SavedReply) -> bool:
+    """Whether another of the seller's replies has the title in any case: compared as the
+    database's constraint (SAVED_REPLY_TITLE_UNIQUE) compares, LOWER() of both sides, so
+    the check and the constraint never disagree about a letter."""
+    return (
+        SavedReply.objects.filter(seller=seller)
+        .alias(folded=Lower("title"))
+        .filter(folded=Lower(Value(title)))
+        .exclude(pk=reply.pk)
+        .exists()
+    )
+
+
+def _save_titled(reply: SavedReply) -> None:
+    """Save, or refuse the title as taken when another change took the title since _title_taken
+    looked (an edit holds only its own reply's lock, so a new reply in another tab may
+    commit the title first): the constraint refuses the second. In a savepoint, so the
+    enclosing transaction stays usable for the raise to roll back."""
+    try:
+        with transaction.atomic():
+            reply.save()
+    except IntegrityError as error:
+        if SAVED_REPLY_TITLE_UNIQUE not in str(error):
+            raise
+        raise _title_in_use() from None
 
 
 def delete_saved_reply(seller: User, saved_reply_id: Any) -> None:
