@@ -1,6 +1,7 @@
 """axe-core (bundled by axe-playwright-python) on the main pages, on a desktop and on a
 phone, as the people who use them: no violation of impact "serious" or "critical"; and no
-page wider than the screen (WCAG's "reflow": nothing to scroll sideways to at 375 px).
+page wider than the screen (WCAG's "reflow": nothing to scroll sideways to at 375 px), the
+development mailbox with the demo's e-mails in it among them.
 
 Besides each page as it loads, the states that only appear after a click are checked too —
 the phone's bulk bar shows its buttons only once something is selected, the Undo notice
@@ -10,16 +11,21 @@ hidden."""
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import Page, expect
+from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Conversation
 from messagecenter.delivery import links
+from messagecenter.delivery.models import MailboxEmail
+from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import (
     OrderStatus,
@@ -91,6 +97,15 @@ def return_a_second_set_of_boards() -> None:
     )
 
 
+def fill_the_mailbox(settings: Settings) -> None:
+    """The demo's e-mails in the development mailbox, as `make run`'s worker sends them
+    once due: an empty /mailbox/ ("No e-mail yet") was checked, never its list, which was
+    460 px wide on a phone."""
+    settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
+    settings.MAILBOX_ENABLED = True
+    send_due_emails(now=timezone.now() + timedelta(days=60))
+
+
 def checks_for(username: str) -> list[Check]:
     """The pages of one demo person, with the ids of the loaded demo."""
     if username == "":
@@ -133,6 +148,7 @@ def checks_for(username: str) -> list[Check]:
             Check("E-mail preferences", "/account/email/"),
             Check("Is this e-mail from us?", "/message-center/check-email/?reference=MC-M1-AAAA"),
             Check("Mailbox (development)", "/mailbox/"),
+            Check("Mailbox: an e-mail to reply to", f"/mailbox/{an_email_with_reply_to()}/"),
         ]
     if username == "agent":
         tent = Case.objects.get(subject__startswith="Tent delivery failed")
@@ -150,6 +166,11 @@ def checks_for(username: str) -> list[Check]:
         Check("Seller: Your Account", "/account/"),
         Check("Seller: order with a return approved", RETURNED_BOARDS),
     ]
+
+
+def an_email_with_reply_to() -> int:
+    """One whose page shows "Try a reply by e-mail" with its relay address."""
+    return MailboxEmail.objects.filter(subject__startswith="New message from").order_by("pk")[0].pk
 
 
 def page_overflow(page: Page) -> str:
@@ -190,10 +211,12 @@ def test_the_main_pages_have_no_serious_accessibility_violations_and_fit_the_scr
     username: str,
     request: pytest.FixtureRequest,
     demo: None,
+    settings: Settings,
 ) -> None:
     seller = User.objects.get(username="seller")
     actions.save_reply(seller, "Shipping times", "We ship within one business day.")
     return_a_second_set_of_boards()
+    fill_the_mailbox(settings)
     page = browser_page(request, viewport)
     if username:
         sign_in(page, live_server, username)

@@ -1,24 +1,30 @@
 """The pages at a phone's width (375 × 812) as a person sees them: the header in one row with
 a compact menu, list rows whose chips never clip the sender or the Official badge; and, at
 both sizes, long unbroken words that wrap, images in messages as thumbnails that open full
-size."""
+size; the development mailbox, whose long addresses, subjects and links wrap."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
+from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
+from messagecenter.delivery.models import MailboxEmail
+from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
-from messagecenter.notifications.models import BroadcastKind
+from messagecenter.notifications.models import Audience, BroadcastKind
 from messagecenter.support import actions as support_actions
 from tests import factories
+from tests.delivery.helpers import send_broadcast
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
+from tests.e2e.test_accessibility import page_overflow
 from tests.notifications.helpers import broadcast
 from tests.web.helpers import picture_png
 
@@ -236,3 +242,42 @@ def test_the_console_s_removed_and_flagged_messages_fit_a_phone(
     expect(phone.get_by_test_id("message-removed")).to_be_visible()
     expect(phone.get_by_text("Acme Kitchen (seller)")).to_be_visible()
     assert phone.evaluate(fits)
+
+
+LONG_LINK = "https://marketplace.example.com/orders/113-6624019-7781204/return-label?format=pdf"
+
+
+def test_the_development_mailbox_fits_a_phone_with_long_addresses_subjects_and_links(
+    live_server: LiveServer,
+    phone: Page,
+    settings: Settings,
+    buyer: User,
+    seller: User,
+    product: Product,
+) -> None:
+    """/mailbox/ was a three-column table 460 px wide on a 390 px phone: an address, a
+    subject with an order number or a link, has nowhere to break. On a phone each e-mail is
+    a stack, and long words wrap, there and on an e-mail's page (its Reply-To, its text)."""
+    settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
+    settings.MAILBOX_ENABLED = True
+    settings.SITE_URL = live_server.url
+    settings.EMAIL_REPLY_DOMAIN = "replies.messages.marketplace-example.com"
+    User.objects.filter(pk=seller.pk).update(
+        email="orders.and.customer-questions@brightside-home-and-kitchen.example.com"
+    )
+    actions.ask_seller_about_product(buyer, product.pk, f"Is this the label? {LONG_LINK}")
+    send_broadcast(audience=Audience.SELLERS, subject=f"Returns-label-update:{LONG_LINK}")
+    send_due_emails(now=timezone.now() + timedelta(days=1))
+    question = MailboxEmail.objects.get(subject__startswith="New message")
+
+    phone.goto(f"{live_server.url}/mailbox/")
+    expect(phone.get_by_role("link", name=re.compile("^Returns-label-update"))).to_be_visible()
+    assert page_overflow(phone) == ""
+
+    phone.goto(f"{live_server.url}/mailbox/{question.pk}/")
+    for details in phone.locator("details").all():
+        details.locator("summary").click()
+    # Links with no space to break at: the preferences link, the question's (defanged).
+    expect(phone.locator(".mail-text").first).to_contain_text("/email/preferences/")
+    expect(phone.get_by_test_id("try-reply")).to_contain_text("@replies.messages.")
+    assert page_overflow(phone) == ""
