@@ -281,6 +281,8 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # the person's own events: tests/realtime/test_stream.py.
     "sync-stream": (get(outcomes(400, anonymous=401), query="after=x", is_read_only=True),),
     "home": (get(outcomes(302, anonymous=302), is_read_only=True),),
+    # The site's icon where browsers look without being told (the admin's pages): public.
+    "favicon": (get(outcomes(302, anonymous=302), is_read_only=True),),
     "login": (
         get(outcomes(302, anonymous=200), is_read_only=True),
         post(

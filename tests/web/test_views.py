@@ -1,6 +1,7 @@
 """The site's frame: the front door, signing in and out, the header on every page, Your
 Account, and the error pages."""
 
+import logging
 from typing import Any
 
 import pytest
@@ -172,3 +173,30 @@ def test_a_missing_page_is_a_404_in_the_sites_layout(client: Client, buyer: User
 def test_the_stylesheet_and_script_ship_with_the_app() -> None:
     assert finders.find("web/site.css") is not None
     assert finders.find("web/site.js") is not None
+
+
+def test_favicon_ico_is_the_sites_icon_without_a_404(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The admin's pages name no icon, so browsers asked for /favicon.ico on each of them
+    and every one logged "Not Found: /favicon.ico". It leads to the icon the site's own
+    pages name, for signed-in staff on the admin and for anyone else."""
+    staff = factories.UserFactory(username="operator", is_staff=True, is_superuser=True)
+    site_page = page_text(client.get("/accounts/login/"))
+    icon = '<link rel="icon" href="/static/web/favicon.svg" type="image/svg+xml">'
+    answers = []
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        answers.append(client.get("/favicon.ico"))
+        client.force_login(staff)
+        assert client.get("/admin/").status_code == 200
+        answers.append(client.get("/favicon.ico"))
+        answers.append(client.head("/favicon.ico"))
+
+    assert icon in site_page
+    assert [(a.status_code, a.get("Location")) for a in answers] == [
+        (302, "/static/web/favicon.svg")
+    ] * 3
+    assert "max-age=86400" in answers[0]["Cache-Control"]
+    assert finders.find("web/favicon.svg") is not None
+    assert [record.getMessage() for record in caplog.records] == []

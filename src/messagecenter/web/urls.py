@@ -4,6 +4,7 @@ from messagecenter.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("messagecenter.accounts.urls")),
     path("", include("messagecenter.conversations.urls")),
     path("", include("messagecenter.notifications.urls")),
