@@ -9,7 +9,12 @@ from django.utils.safestring import mark_safe
 from messagecenter.accounts.models import User
 from messagecenter.bidi import neutralise, numbers_left_to_right
 from messagecenter.conversations import actions
+from messagecenter.conversations.models import Kind
 from messagecenter.marketplace.models import Product
+from messagecenter.support import actions as support_actions
+from tests import factories
+from tests.notifications.helpers import broadcast
+from tests.web.helpers import not_isolated
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +85,54 @@ def test_only_the_text_between_tags_is_changed_never_a_link() -> None:
         f'رقم <a href="https://example.com/o/{ORDER}"><bdi dir="ltr">{ORDER}</bdi></a><br>'
         f'<mark><bdi dir="ltr">{ORDER}</bdi></mark>'
     )
+
+
+# --- subjects: an isolate of their own wherever they are shown ------------------------
+
+# A subject that starts left to right and ends right to left, and one that is Hebrew
+# throughout: each shown with its own direction, never taking the words around it along.
+MIXED = "Order 123 — שלום"
+HEBREW = "שאלה על ההזמנה 123?"
+ARABIC = "سؤال عن الطلب!"
+
+
+def pages_showing(subject: str, buyer: User, product: Product) -> dict[str, str]:
+    """The subject on every page a person meets it: a conversation's (the list, its header,
+    search), a notice's (the list, its page), an order's messages, a request to customer
+    service (the customer's list, the console's queue and the case)."""
+    order = factories.order_with_item(buyer, product, number="113-6624019-7781204")
+    message = actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject=subject, body="Parcel tracked", order=order
+    )
+    notice = broadcast(subject=subject)
+    case = support_actions.open_request(buyer, subject, "Where is it?")
+    client = Client()
+    client.force_login(buyer)
+    paths = {
+        "Message Center": "/message-center/",
+        "conversation": f"/message-center/conversations/{message.conversation_id}/",
+        "notice": f"/message-center/announcements/{notice.pk}/",
+        "search": "/message-center/search/?q=tracked",
+        "order": f"/orders/{order.number}/",
+        "customer service": "/message-center/customer-service/",
+    }
+    shown = {name: client.get(path).content.decode() for name, path in paths.items()}
+    client.force_login(factories.agent_in_team())
+    shown["console"] = client.get("/console/").content.decode()
+    shown["case"] = client.get(f"/console/cases/{case.pk}/").content.decode()
+    return shown
+
+
+@pytest.mark.parametrize("subject", [MIXED, HEBREW, ARABIC], ids=["mixed", "hebrew", "arabic"])
+def test_a_subject_is_an_isolate_of_its_own_on_every_page(
+    buyer: User, product: Product, subject: str
+) -> None:
+    """A subject in Hebrew or Arabic took the direction of the page around it: "?" at the
+    wrong end, and the words and quotes beside it pulled into its run. Each place shows it
+    as <bdi> (in a line of other words) or with dir="auto" (a heading, a line of its own),
+    as messages are."""
+    pages = pages_showing(subject, buyer, product)
+
+    problems = {name: not_isolated(html, subject) for name, html in pages.items()}
+
+    assert {name: found for name, found in problems.items() if found} == {}

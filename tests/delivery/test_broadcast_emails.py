@@ -28,6 +28,7 @@ from messagecenter.notifications.models import Audience, BroadcastKind
 from tests import factories
 from tests.delivery.helpers import many_buyers, send_broadcast
 from tests.delivery.smtp import Handler, Received
+from tests.web.helpers import not_isolated
 
 
 @pytest.mark.django_db
@@ -245,3 +246,17 @@ def test_bidirectional_overrides_are_removed_from_a_broadcast_email(
         assert "Read invoicegpj.exe" in shown
         assert "Alice" in shown
         assert "\u202e" not in shown
+
+
+def test_a_broadcast_emails_subject_is_an_isolate_of_its_own(buyer: User, inbox: Handler) -> None:
+    """The heading holds the subject and the Official badge: the subject alone takes its
+    direction (a Hebrew one reads right to left), the badge stays where it is."""
+    subject = "תנאי שימוש חדשים!"
+    send_broadcast(
+        BroadcastKind.NOTICE, subject=subject, audience=Audience.LIST, user_ids=[buyer.pk]
+    )
+
+    send_due_emails()
+
+    [received] = [item for item in inbox.received if item.recipients == [buyer.email]]
+    assert not_isolated(received.html(), subject) == []

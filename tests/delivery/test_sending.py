@@ -39,6 +39,7 @@ from tests import factories
 from tests.delivery.smtp import Handler
 from tests.factories import order_with_item
 from tests.support.claims import Clock, claimable_order, clock
+from tests.web.helpers import not_isolated
 
 __all__ = ["clock"]
 
@@ -731,6 +732,36 @@ def test_bidirectional_overrides_are_removed_from_a_message_email(
         assert "Open invoicegpj.exe x" in shown
         assert "Alice" in shown
         assert not {"\u202e", "\u2066", "\u2069"} & set(shown)
+
+
+# Hebrew throughout, and a subject that starts left to right and ends right to left.
+HEBREW = "שאלה על ההזמנה 123?"
+KETTLE = "קומקום חשמלי"
+
+
+def test_a_message_emails_subject_is_an_isolate_of_its_own(buyer: User, inbox: Handler) -> None:
+    """ "wrote about <subject>:" in a left-to-right e-mail: a Hebrew subject's "?" went to
+    the wrong end, the colon after it into its run. Shown with dir="auto", as on the site."""
+    conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject=HEBREW, body="Shipped."
+    )
+
+    send_due_emails()
+
+    [received] = inbox.received
+    assert not_isolated(received.html(), HEBREW) == []
+
+
+def test_a_digests_subjects_are_isolates_of_their_own(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    Product.objects.filter(pk=product.pk).update(title=KETTLE)
+    conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+
+    send_due_emails(now=timezone.now() + LATER)
+
+    [received] = inbox.received
+    assert not_isolated(received.html(), f"Question about {KETTLE}") == []
 
 
 def _queue_mail_for(count: int, prefix: str) -> None:

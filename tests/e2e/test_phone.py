@@ -156,6 +156,58 @@ def test_a_message_in_arabic_reads_right_to_left_and_its_order_number_stays_whol
     assert preview.evaluate("element => getComputedStyle(element).direction") == "rtl"
 
 
+# Where each piece of a line starts on the screen, left to right: a piece of a subject is
+# found in the text node holding it, the first time it occurs.
+LEFT_EDGES = """(element, pieces) => pieces.map(piece => {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        const at = text.data.indexOf(piece);
+        if (at < 0) { continue; }
+        const range = document.createRange();
+        range.setStart(text, at);
+        range.setEnd(text, at + piece.length);
+        return range.getBoundingClientRect().left;
+    }
+    return null;
+})"""
+
+
+def in_order_on_screen(line: Locator, pieces: list[str]) -> bool:
+    """Whether the pieces appear from left to right in this order."""
+    edges: list[float] = line.evaluate(LEFT_EDGES, pieces)
+    assert None not in edges, f"not all of {pieces} in {line.inner_text()!r}"
+    return edges == sorted(edges)
+
+
+def test_a_subject_in_hebrew_keeps_its_own_direction_and_the_line_around_it_its_order(
+    live_server: LiveServer, page: Page, buyer: User
+) -> None:
+    """A subject shown in a line of other words (a request's number, a notice's row): a
+    Hebrew one laid out in the line's left-to-right order put its "?" at the far right,
+    after its first word; isolated (<bdi>) it reads right to left, "?" at its left end,
+    and "CS-1 ·" stays before it. "Order 123 — שלום" starts left to right: it stays so,
+    the dash between the number and the Hebrew word."""
+    mixed, hebrew = "Order 123 — שלום", "שאלה על ההזמנה 123?"
+    for subject in (mixed, hebrew):
+        support_actions.open_request(buyer, subject, "Where is my parcel?")
+        broadcast(kind=BroadcastKind.NOTICE, subject=subject)
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+    # Hebrew from right to left: "?" first on the screen, then the number, the words.
+    hebrew_on_screen = ["?", "123", "ההזמנה", "שאלה"]
+    mixed_on_screen = ["Order", "123", "—", "שלום"]
+
+    notices = page.locator(".conversation--broadcast .conversation__subject")
+    expect(notices).to_have_count(2)
+    assert in_order_on_screen(notices.filter(has_text="Order 123"), mixed_on_screen)
+    assert in_order_on_screen(notices.filter(has_text="ההזמנה"), hebrew_on_screen)
+
+    page.goto(f"{live_server.url}/message-center/customer-service/")
+    requests = page.get_by_test_id("customer-case")
+    expect(requests).to_have_count(2)
+    assert in_order_on_screen(requests.filter(has_text="Order 123"), ["CS-", *mixed_on_screen])
+    assert in_order_on_screen(requests.filter(has_text="ההזמנה"), ["CS-", *hebrew_on_screen])
+
+
 def test_a_new_api_token_shows_on_one_line_on_a_phone(
     live_server: LiveServer, phone: Page, buyer: User
 ) -> None:

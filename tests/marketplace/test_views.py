@@ -301,7 +301,7 @@ def test_the_order_page_shows_items_shipments_returns_refunds_and_conversations(
     assert "Refund issued</span> $129.99" in text
     assert (
         f'<a href="/message-center/conversations/{message.conversation_id}/">'
-        f"Order {order.number}</a>"
+        f"<bdi>Order {order.number}</bdi></a>"
     ) in text
     assert f'action="{contact_url(order, product.storefront_id)}"' in text
     # Two "Contact seller" forms and two "Return or replace items" forms, one per seller.

@@ -133,7 +133,7 @@ def test_merging_into_a_case_that_does_not_exist_is_shown_on_the_form(
     assert response.status_code == 400
     page = response.content.decode()
     assert f'<p class="alert alert--error" role="alert" id="case-error">{said}</p>' in page
-    assert f"{case.number} · Parcel missing" in page
+    assert f"{case.number} · <bdi>Parcel missing</bdi>" in page
     assert list(Case.objects.values_list("pk", "status", "merged_into_id")) == before
 
 

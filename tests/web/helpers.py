@@ -1,8 +1,10 @@
-"""What the page tests share: uploads, and where a signed-out visitor is sent."""
+"""What the page tests share: uploads, where a signed-out visitor is sent, and whether a
+person's words are shown in a bidirectional isolate of their own."""
 
 import io
 import struct
 import zlib
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -93,3 +95,49 @@ def text_named_png(name: str = "photo.png") -> SimpleUploadedFile:
 
 def sign_in_url(path: str) -> str:
     return f"/accounts/login/?next={quote(path)}"
+
+
+# Elements whose content is no text on the page: the tab's title, scripts, styles.
+NOT_SHOWN = {"title", "script", "style", "template"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+
+
+class _Texts(HTMLParser):
+    """Each text of a page with the elements it is in, innermost last."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, dict[str, str | None]]] = []
+        self.texts: list[tuple[str, list[tuple[str, dict[str, str | None]]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in VOID:
+            self.open.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.open) - 1, -1, -1):
+            if self.open[index][0] == tag:
+                del self.open[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append((data, list(self.open)))
+
+
+def not_isolated(html: str, subject: str) -> list[str]:
+    """Where the page shows `subject` other than as an isolate of its own: the text is the
+    subject alone, directly in a <bdi> or an element with dir="auto". What it is in, and
+    the text around it, for each place that is not."""
+    parser = _Texts()
+    parser.feed(html)
+    found = [(data, open_) for data, open_ in parser.texts if subject in data]
+    if not found:
+        return ["not on the page"]
+    return [
+        f"<{open_[-1][0]} {open_[-1][1]}>{data.strip()!r}"
+        for data, open_ in found
+        if not NOT_SHOWN & {tag for tag, _ in open_}
+        and not (
+            data.strip() == subject and (open_[-1][0] == "bdi" or open_[-1][1].get("dir") == "auto")
+        )
+    ]
