@@ -1,7 +1,7 @@
 """Sellers' response deadlines: stored with the buyer's message, cleared by the answer,
 swept when they pass (docs/escalation.md)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +21,9 @@ from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from messagecenter.server.scheduler import PERIODIC, enqueue_due
 from tests import factories
+from tests.support.claims import Clock, clock
+
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +279,74 @@ def test_the_sweep_s_notice_gives_each_side_the_deadline_in_their_own_zone(
         "(Wed 9 Dec 2026, 12:00 AM EST)." in notice.body
     )
     assert "UTC" not in notice.body
+
+
+# --- the seller's day and clock, read again for every question ---------------------------
+#
+# A deadline is counted from the day the question was asked in the seller's zone, and ends
+# at midnight there with that midnight's own offset. Nothing keeps a local time, a date or
+# an offset from one question (or from when the process started) for the next: these run
+# each question at a moment of its own, on a frozen clock, in one process.
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def due_of(seller: User, question: Message) -> datetime | None:
+    return seller_row(seller, question.conversation_id).response_due_at
+
+
+def test_a_deadline_across_the_end_of_summer_time_ends_at_winter_midnight(
+    buyer: User, other_buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """Asked on Friday 23 Oct 2026 in Berlin's summer time (+02:00), due by the end of
+    Tuesday 27 Oct, after the clocks went back on Sunday: midnight at +01:00, 23:00 UTC —
+    an offset kept from the asking would make it 22:00. A question after the change counts
+    from its own day."""
+    User.objects.filter(pk=seller.pk).update(country="DE", time_zone="Europe/Berlin")
+    clock.now = datetime(2026, 10, 23, 10, 0, tzinfo=BERLIN).astimezone(UTC)
+    before_the_change = actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    clock.now = datetime(2026, 10, 26, 9, 0, tzinfo=BERLIN).astimezone(UTC)
+    after_the_change = actions.ask_seller_about_product(other_buyer, product.pk, "Hello?")
+
+    due = due_of(seller, before_the_change)
+    assert due == datetime(2026, 10, 27, 23, 0, tzinfo=UTC)
+    assert due_of(seller, after_the_change) == datetime(2026, 10, 28, 23, 0, tzinfo=UTC)
+    assert describe_due(due, BERLIN) == "the end of Tue 27 Oct 2026 (CET)"
+    # Midnight in summer time is not the deadline: the sweep waits for winter midnight.
+    clock.now = datetime(2026, 10, 27, 22, 30, tzinfo=UTC)
+    assert actions.pass_response_deadlines() == 0
+    clock.now = datetime(2026, 10, 27, 23, 0, tzinfo=UTC)
+    assert actions.pass_response_deadlines() == 1
+
+
+def test_a_deadline_across_the_start_of_summer_time_ends_at_summer_midnight(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """New York moves its clocks forward on Sunday 8 Mar 2026: asked on Friday 6 Mar at
+    -05:00, due by the end of Tuesday 10 Mar at -04:00 (04:00 UTC, not 05:00)."""
+    User.objects.filter(pk=seller.pk).update(country="US", time_zone="America/New_York")
+    clock.now = datetime(2026, 3, 6, 17, 0, tzinfo=NEW_YORK).astimezone(UTC)
+
+    question = actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+
+    assert due_of(seller, question) == datetime(2026, 3, 11, 4, 0, tzinfo=UTC)
+
+
+def test_a_question_a_minute_after_the_seller_s_midnight_counts_from_the_new_day(
+    buyer: User, other_buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """23:59 on Monday 7 Dec in New York: due by the end of Wednesday. A minute later it is
+    Tuesday there, and the next question is due by the end of Thursday — while the site's
+    zone (UTC) has been on Tuesday for five hours and the zone of the request (the
+    buyer's, Tokyo) since the afternoon: neither decides the seller's day."""
+    User.objects.filter(pk=seller.pk).update(country="US", time_zone="America/New_York")
+    clock.now = datetime(2026, 12, 7, 23, 59, tzinfo=NEW_YORK).astimezone(UTC)
+    with timezone.override(TOKYO):
+        before_midnight = actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+        clock.advance(minutes=1)
+        after_midnight = actions.ask_seller_about_product(other_buyer, product.pk, "Hello?")
+
+    assert due_of(seller, before_midnight) == datetime(2026, 12, 10, tzinfo=NEW_YORK)
+    assert due_of(seller, after_midnight) == datetime(2026, 12, 11, tzinfo=NEW_YORK)
