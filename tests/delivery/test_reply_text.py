@@ -2,6 +2,10 @@
 (delivery/inbound/parsing.new_text): the quote, its header and the signature go; a reply
 of nothing but the quote is nothing."""
 
+import io
+from email.generator import BytesGenerator
+from email.message import EmailMessage
+
 import pytest
 
 from messagecenter.delivery.inbound.parsing import new_text, parse_message, read_content
@@ -56,3 +60,54 @@ def test_the_plain_part_is_read_unless_it_is_empty_then_the_html(
     content = read_content(parse_message(_alternative(plain, html)))
 
     assert (content.text, content.new_text) == (text, text)
+
+
+def _as_smtplib_sends_it(text: str, *, subtype: str = "plain") -> bytes:
+    """A reply as Python's smtplib.send_message puts it on the wire: its generator writes
+    the e-mail mbox-style, so a line starting "From " goes out as ">From "."""
+    message = EmailMessage()
+    message["From"] = "bob@example.com"
+    message["Subject"] = "Re: Kettle"
+    message.set_content(text, subtype=subtype)
+    wire = io.BytesIO()
+    BytesGenerator(wire).flatten(message, linesep="\r\n")
+    return wire.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # The line was cut as a quote: "Thanks.\n\nRegards" was posted.
+        (
+            "Thanks.\n\nFrom what I can tell the kettle is fine.\nRegards",
+            "Thanks.\n\nFrom what I can tell the kettle is fine.\nRegards",
+        ),
+        # Refused as empty.
+        ("From new address after change", "From new address after change"),
+        (
+            "Thanks!\nFrom Monday I'm away, so please ship before.",
+            "Thanks!\nFrom Monday I'm away, so please ship before.",
+        ),
+        ("To be honest, it works.", "To be honest, it works."),
+        # The quote still goes, with its own "From …" line and Outlook's header block.
+        (f"Thanks!\n\n{HEADER}\n> Hi Bob\n> From Monday on\n> more", "Thanks!"),
+        (f"Thanks!\n\n{HEADER}\n>Hi Bob\n>From Monday on\n>more", "Thanks!"),
+        (
+            "From Monday, yes.\n\nFrom: Trailhead Outfitters <shop@example.com>\n"
+            "Sent: Wednesday, December 2, 2026 10:00\nTo: Bob\nSubject: Kettle\n\nHi Bob",
+            "From Monday, yes.",
+        ),
+    ],
+)
+def test_a_line_starting_with_from_is_the_repliers_own(text: str, new: str) -> None:
+    raw = _as_smtplib_sends_it(text)
+    # As on the wire: no line of the text starts "From " any more.
+    assert b"\r\nFrom " not in b"\r\n" + raw.split(b"\r\n\r\n", 1)[1]
+
+    assert read_content(parse_message(raw)).new_text == new
+
+
+def test_a_line_starting_with_from_in_an_html_reply_is_kept() -> None:
+    raw = _as_smtplib_sends_it("<p>Thanks!\nFrom Monday I'm away.</p>", subtype="html")
+
+    assert read_content(parse_message(raw)).new_text == "Thanks! From Monday I'm away."

@@ -140,12 +140,39 @@ def read_content(message: Message) -> Content:
                     )
                 )
     text = decode_text(text_part) if text_part is not None else ""
+    text = _unescaped_from_lines(_LINE_BREAKS.sub("\n", text))
     if not text.strip() and html_part is not None:
         # No plain part, or an empty one beside the HTML that holds the reply (some mail
-        # apps and web forms send the alternative empty): the HTML is the reply.
-        text = html_to_text(decode_text(html_part))
-    text = _CONTROL.sub("", _LINE_BREAKS.sub("\n", text)).strip()
+        # apps and web forms send the alternative empty): the HTML is the reply. A ">"
+        # before "From " at a line's start in HTML source is only ever the escape below.
+        html = _ESCAPED_FROM.sub("From ", _LINE_BREAKS.sub("\n", decode_text(html_part)))
+        text = html_to_text(html)
+    text = _CONTROL.sub("", text).strip()
     return Content(text=text, new_text=new_text(text), attachments=attachments)
+
+
+# A line that starts "From " reaches us as ">From " when a program on its way wrote the
+# e-mail mbox-style (Python's smtplib.send_message does, as do mbox mail stores): the ">"
+# is that escape, not a quote, and taking it for one cut the person's own sentence ("From
+# Monday I'm away…") out of their reply, or refused a reply that began with one as empty.
+_ESCAPED_FROM = re.compile(r"^>From ", re.MULTILINE)
+
+
+def _unescaped_from_lines(text: str) -> str:
+    """Lines starting ">From " back to "From ", except inside a quote written without a space
+    after its ">" (">From Monday…" between other quoted lines is the quote's own line)."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith(">From ") and not _beside_a_quote(lines, index):
+            lines[index] = line[1:]
+    return "\n".join(lines)
+
+
+def _beside_a_quote(lines: list[str], index: int) -> bool:
+    neighbours = lines[max(index - 1, 0) : index] + lines[index + 1 : index + 2]
+    return any(
+        line.lstrip().startswith(">") and not line.startswith(">From ") for line in neighbours
+    )
 
 
 def new_text(text: str) -> str:
