@@ -111,3 +111,39 @@ def test_a_line_starting_with_from_in_an_html_reply_is_kept() -> None:
     raw = _as_smtplib_sends_it("<p>Thanks!\nFrom Monday I'm away.</p>", subtype="html")
 
     assert read_content(parse_message(raw)).new_text == "Thanks! From Monday I'm away."
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # Was "Thanks! See tracking page and ." — the address lost, the image's gap left.
+        (
+            "<p>Thanks! See <a href='https://tracking.example/x'>tracking page</a> and "
+            "<img src='https://tracking.example/pixel.png'>.</p>",
+            "Thanks! See tracking page (https://tracking.example/x) and.",
+        ),
+        # The address as the link's text: once.
+        (
+            '<p>Here: <a href="https://tracking.example/x">https://tracking.example/x</a></p>',
+            "Here: https://tracking.example/x",
+        ),
+        (
+            '<p>Here: <a href="https://www.tracking.example/x/">tracking.example/x</a></p>',
+            "Here: tracking.example/x",
+        ),
+        # A linked logo leaves nothing; the image between words no double space.
+        (
+            '<p>Bob <a href="https://acme.example"><img src="cid:logo"></a></p>'
+            "<p>Before <img src='cid:photo'> after</p>",
+            "Bob\n\nBefore after",
+        ),
+        # Spaces before punctuation the writer typed stay (French).
+        ("<p>Ça va ? <b>Oui</b> !</p>", "Ça va ? Oui !"),
+    ],
+)
+def test_an_html_reply_keeps_its_links_addresses_and_drops_images_cleanly(
+    html: str, text: str
+) -> None:
+    content = read_content(parse_message(_as_smtplib_sends_it(html, subtype="html")))
+
+    assert content.new_text == text

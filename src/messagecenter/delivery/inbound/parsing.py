@@ -243,14 +243,23 @@ def html_to_text(html: str) -> str:
     except (AssertionError, ValueError):
         pass
     lines = "".join(converter.pieces).split("\n")
-    text = "\n".join(line.rstrip() for line in lines)
+    # Runs of spaces are one space in HTML, across tags too ("See <img> and").
+    text = "\n".join(re.sub(r"(?<=\S)  +", " ", line).rstrip() for line in lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# Punctuation that follows a word directly: no space is left before it where an image was.
+_CLOSING_PUNCTUATION = re.compile(r"^\s*[.,;:!?)]")
 
 
 class _HtmlText(HTMLParser):
     """HTML to plain text: block elements break lines, scripts and styles vanish, and
     quoted blocks (blockquote, Gmail's and Outlook's quote containers) become "> " lines
-    so the reply parser removes them like quoted plain text."""
+    so the reply parser removes them like quoted plain text. A link keeps its address
+    ("tracking page (https://…)"; the address alone when it is the link's text), or it was
+    lost with the markup; an image leaves nothing (a remote picture the reader cannot see,
+    or an inline one that arrives as an attachment), nor a space before the punctuation
+    after it ("and <img>." was "and .")."""
 
     BLOCKS = frozenset(
         {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "pre"}
@@ -264,10 +273,20 @@ class _HtmlText(HTMLParser):
         self.hidden = 0
         self.stack: list[tuple[str, bool]] = []
         self.quote_depth = 0
+        # The open link: its address and where its text starts in pieces.
+        self.link: tuple[str, int] | None = None
+        self.after_image = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.HIDDEN:
             self.hidden += 1
+        if tag == "a":
+            self._close_link()
+            href = (dict(attrs).get("href") or "").strip()
+            if href.lower().startswith(("http://", "https://")) and not self.hidden:
+                self.link = (href, len(self.pieces))
+        if tag == "img":
+            self.after_image = True
         classes = " ".join(value or "" for name, value in attrs if name in ("class", "id"))
         is_quote = tag == "blockquote" or "gmail_quote" in classes or "divRplyFwdMsg" in classes
         if tag not in self.VOID:
@@ -280,6 +299,8 @@ class _HtmlText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN and self.hidden:
             self.hidden -= 1
+        if tag == "a":
+            self._close_link()
         while self.stack:
             open_tag, was_quote = self.stack.pop()
             if was_quote:
@@ -293,6 +314,11 @@ class _HtmlText(HTMLParser):
         if self.hidden:
             return
         data = re.sub(r"\s+", " ", data)
+        if self.after_image and data.strip():
+            self.after_image = False
+            if _CLOSING_PUNCTUATION.match(data) and self.pieces:
+                data = data.lstrip()
+                self.pieces[-1] = self.pieces[-1].rstrip(" ")
         if not data.strip() and (not self.pieces or self.pieces[-1].endswith("\n")):
             return
         if self.quote_depth and (not self.pieces or self.pieces[-1].endswith("\n")):
@@ -301,6 +327,24 @@ class _HtmlText(HTMLParser):
 
     def _line_break(self) -> None:
         self.pieces.append("\n")
+
+    def _close_link(self) -> None:
+        """After a link's text, its address in brackets — unless the text is the address
+        (or it without its scheme), or there is no text (a linked logo or icon)."""
+        if self.link is None:
+            return
+        href, start = self.link
+        self.link = None
+        shown = "".join(self.pieces[start:]).strip()
+        if not shown:
+            return
+        if _bare(shown) == _bare(href):
+            return
+        self.pieces.append(f" ({href})")
+
+
+def _bare(address: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", address.strip().lower()).rstrip("/")
 
 
 def _leaf_parts(message: Message, depth: int = 0) -> list[Message]:
