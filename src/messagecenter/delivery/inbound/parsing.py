@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 import filetype
 from django.conf import settings
 from mailparser_reply import EmailReplyParser
+from mailparser_reply.constants import MAIL_LANGUAGES
 
 # mail-parser-reply's languages (their "On … wrote:" and signature patterns); English is
 # always included.
@@ -194,15 +195,40 @@ def new_text(text: str) -> str:
     return _unquoted(str(newest.content).removeprefix(str(newest.headers)))
 
 
-# A signature starts at "-- " (or "--") on a line of its own.
-_SIGNATURE_START = re.compile(r"^-- ?$", re.MULTILINE)
+# A signature starts at "-- " (or "--") on a line of its own; Outlook's quote at its line
+# of underscores (which the parser leaves in when no blank line comes before it).
+_SIGNATURE_START = re.compile(r"^(?:-- ?|\s*_{30,}\s*)$", re.MULTILINE)
+
+# What mail apps on phones add under what was written ("Sent from my iPhone", "Get Outlook
+# for Android"): the parser's own phrases in its languages, and the ones it lacks.
+_MOBILE_PHRASES = [
+    MAIL_LANGUAGES[language].get("sent_from", "") for language in REPLY_LANGUAGES
+] + [
+    r"Sent from (?:Outlook|Mail|Yahoo Mail|Samsung|AOL)",
+    r"Von meinem \S+(?: \S+)? gesendet",
+    r"Envoy\u00e9 de mon",
+    r"Verstuurd vanaf mijn",
+]
+# The phrase and a few words (the device, a link): a longer line is a sentence of the reply.
+_MOBILE_SIGNATURE = re.compile(
+    r"^\s*(?:" + "|".join(phrase for phrase in _MOBILE_PHRASES if phrase) + r")"
+    r"(?:[ \t]+\S+){0,4}[ \t]*$",
+    re.IGNORECASE,
+)
 
 
 def _unquoted(text: str) -> str:
-    """Without its quoted lines ("> …") and anything from a signature's start on."""
+    """Without its quoted lines ("> …"), anything from a signature's start on, and a phone
+    mail app's line at its end."""
     text = _SIGNATURE_START.split(text, maxsplit=1)[0]
     kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    while kept and (not kept[-1].strip() or _is_mobile_signature(kept[-1])):
+        kept.pop()
     return "\n".join(kept).strip()
+
+
+def _is_mobile_signature(line: str) -> bool:
+    return len(line.strip()) <= 60 and _MOBILE_SIGNATURE.match(line) is not None
 
 
 def decode_text(part: Message) -> str:

@@ -1,0 +1,87 @@
+"""What a reply by e-mail becomes when there is nothing to post, or nowhere to post it:
+refused, with the sentence the person reads on their Replies by e-mail page, and nothing
+posted (delivery/inbound/actions.receive_email; docs/email.md#reply-by-e-mail)."""
+
+import pytest
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.delivery.inbound.actions import ROUTE_SMTP, receive_email
+from messagecenter.delivery.models import InboundEmail
+from messagecenter.delivery.rendering import reply_address
+from messagecenter.marketplace.models import Product
+from tests.delivery.replies import QUOTED_HISTORY, reply
+
+pytestmark = pytest.mark.django_db
+
+OUTLOOK_QUOTE = (
+    "________________________________\n"
+    "From: Message Center <no-reply@localhost>\n"
+    "Sent: Tuesday, December 1, 2026 10:00 AM\n"
+    "To: Acme Kitchen\n"
+    "Subject: Question about the lamp\n\n"
+    "Does it come in blue?"
+)
+
+
+@pytest.fixture(autouse=True)
+def _unchecked_senders(settings: Settings) -> None:
+    # SPF/DKIM/DMARC have their own tests (test_inbound_smtp.py): here the content.
+    settings.INBOUND_REQUIRE_AUTHENTICATION = False
+
+
+def seller_answers(buyer: User, seller: User, product: Product, text: str) -> InboundEmail:
+    """The buyer asks; the seller replies by e-mail to their relay address."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it blue?")
+    seat = Participant.objects.get(conversation_id=question.conversation_id, user=seller)
+    address = reply_address(seat)
+    assert address is not None
+    return receive_email(
+        reply(sender=seller.email, to=address, text=text),
+        route=ROUTE_SMTP,
+        recipients=[address],
+        envelope_from=seller.email,
+    )
+
+
+def posted_by(person: User) -> list[str]:
+    return list(Message.objects.filter(sender=person).values_list("body", flat=True))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sent from my iPhone",
+        "Sent from my iPhone" + QUOTED_HISTORY,
+        "\n\nGet Outlook for Android\n\n" + OUTLOOK_QUOTE,
+        "Von meinem iPad gesendet",
+    ],
+)
+def test_a_reply_of_nothing_but_a_phones_signature_is_refused_as_empty(
+    buyer: User, seller: User, product: Product, text: str
+) -> None:
+    row = seller_answers(buyer, seller, product, text)
+
+    assert (row.status, row.reason_code) == ("refused", "empty")
+    assert row.reason == "We found no new text in this e-mail (only quoted text or a signature)."
+    assert posted_by(seller) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Right under the text, as Outlook writes it: the line was posted with the reply.
+        "Yes, in blue.\n" + OUTLOOK_QUOTE,
+        "Yes, in blue.\n" + OUTLOOK_QUOTE.replace("From:", "Von:").replace("Sent:", "Gesendet:"),
+        "Yes, in blue.\n\nSent from my iPhone\n" + OUTLOOK_QUOTE,
+    ],
+)
+def test_outlooks_line_of_underscores_goes_with_the_quote_after_it(
+    buyer: User, seller: User, product: Product, text: str
+) -> None:
+    row = seller_answers(buyer, seller, product, text)
+
+    assert row.status == "posted"
+    assert posted_by(seller) == ["Yes, in blue."]
