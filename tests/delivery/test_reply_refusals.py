@@ -3,6 +3,9 @@ refused, with the sentence the person reads on their Replies by e-mail page, and
 posted (delivery/inbound/actions.receive_email; docs/email.md#reply-by-e-mail)."""
 
 import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
@@ -85,3 +88,33 @@ def test_outlooks_line_of_underscores_goes_with_the_quote_after_it(
 
     assert row.status == "posted"
     assert posted_by(seller) == ["Yes, in blue."]
+
+
+def test_a_reply_to_a_conversation_deleted_for_ever_says_so_and_how_to_write_again(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it blue?")
+    seat = Participant.objects.get(conversation_id=question.conversation_id, user=seller)
+    address = reply_address(seat)
+    assert address is not None
+    conversation_actions.trash_conversations(seller, [question.conversation_id])
+    conversation_actions.delete_conversations(seller, [question.conversation_id])
+
+    row = receive_email(
+        reply(sender=seller.email, to=address, text="Yes, in blue." + QUOTED_HISTORY),
+        route=ROUTE_SMTP,
+        recipients=[address],
+        envelope_from=seller.email,
+    )
+
+    # It said only "No such conversation.".
+    assert (row.status, row.reason_code) == ("refused", "conversation_deleted")
+    assert "You deleted this conversation for ever from your Message Center" in row.reason
+    assert "start a new conversation" in row.reason
+    assert posted_by(seller) == []
+    # Where the person reads it.
+    client.force_login(seller)
+    page = client.get(reverse("email-replies")).content.decode()
+    assert escape("You deleted this conversation for ever") in page
+    [listed] = client.get("/api/v1/email-replies").json()
+    assert (listed["reason_code"], listed["reason"]) == ("conversation_deleted", row.reason)

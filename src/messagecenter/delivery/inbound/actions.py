@@ -28,12 +28,15 @@ from messagecenter.delivery import relay
 from messagecenter.delivery.inbound import authentication, automation, mailboxes, parsing
 from messagecenter.delivery.models import Email, InboundEmail, InboundStatus
 from messagecenter.errors import MessageCenterError
+from messagecenter.hub.boxes import Box
 
 logger = logging.getLogger(__name__)
 
 ROUTE_SMTP = "smtp"
 # A mailbox's refusal of a sender without an account: the SMTP listener says so at once.
 UNKNOWN_SENDER = "unknown_sender"
+# A reply to a conversation the person deleted for ever (from Trash, or Trash's purge).
+CONVERSATION_DELETED = "conversation_deleted"
 # The appeal action's refusal of an inactive account with no suspension to appeal.
 NO_SUSPENSION = "no_suspension"
 # What replaces an e-mail address in a posted reply: the other party must never see one.
@@ -168,6 +171,17 @@ def _post(
             InboundStatus.REFUSED,
             "empty",
             "We found no new text in this e-mail (only quoted text or a signature).",
+        )
+    if seat.participant.box == Box.DELETED:
+        # send_message's own refusal ("No such conversation.") told them nothing: they
+        # deleted it themselves, and a reply cannot bring it back.
+        raise Refusal(
+            InboundStatus.REFUSED,
+            CONVERSATION_DELETED,
+            "You deleted this conversation for ever from your Message Center, so this "
+            "e-mail was not posted and nobody saw it. To write to them again, start a new "
+            "conversation: “Contact seller” or “Contact buyer” on the order, “Ask a "
+            "question” on the product, or “Contact customer service”.",
         )
     if not user.is_active:
         # The seat is the person's suspension conversation (_seat): a reply to the notice
