@@ -297,7 +297,7 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     # The owner's other browser (not the one asking).
     "end-browser-session": (post(outcomes(302, {BUYER})),),
     "sign-out-everywhere": (post(outcomes(302)),),
-    "create-api-token": (post(outcomes(200), data={"name": "New phone"}),),
+    "create-api-token": (post(outcomes(302), data={"name": "New phone"}),),
     "revoke-api-token": (post(outcomes(302, {BUYER})),),
     # The second step of signing in: for a session not waiting for it, back to the Message
     # Center (the pending case: tests/accounts/test_two_factor.py).

@@ -97,7 +97,9 @@ def test_no_one_signs_out_someone_elses_browser(buyer: User, other_buyer: User) 
 def test_tokens_are_made_shown_once_and_revoked_from_the_web(buyer: User) -> None:
     browser = signed_in_browser(buyer)
 
-    page = browser.post("/account/security/tokens/", {"name": "Alice's iPad"})
+    made = browser.post("/account/security/tokens/", {"name": "Alice's iPad"})
+    assert (made.status_code, made["Location"]) == (302, "/account/security/")
+    page = browser.get(made["Location"])
 
     token = ApiToken.objects.get()
     secret = page.context["new_token"][1]
@@ -109,6 +111,28 @@ def test_tokens_are_made_shown_once_and_revoked_from_the_web(buyer: User) -> Non
     assert secret not in browser.get("/account/security/").content.decode()
     assert browser.post(f"/account/security/tokens/{token.pk}/revoke/").status_code == 302
     assert not token_works(secret)
+
+
+@pytest.mark.django_db
+def test_reloading_after_making_a_token_makes_no_second_one_and_hides_the_secret(
+    buyer: User,
+) -> None:
+    """The result was the POST's own answer: a reload sent the form again, making a second
+    token and showing its secret. Now the POST redirects, and the secret is shown once."""
+    browser = signed_in_browser(buyer)
+
+    made = browser.post("/account/security/tokens/", {"name": "Kitchen tablet"}, follow=True)
+    secret = made.context["new_token"][1]
+    assert secret in made.content.decode()
+    assert secret not in made.redirect_chain[0][0]
+    reloaded = browser.get("/account/security/")
+
+    assert ApiToken.objects.filter(user=buyer).count() == 1
+    assert reloaded.status_code == 200
+    assert secret not in reloaded.content.decode()
+    assert 'data-testid="new-token"' not in reloaded.content.decode()
+    assert "Kitchen tablet" in reloaded.content.decode()
+    assert token_works(secret)
 
 
 @pytest.mark.django_db

@@ -173,7 +173,7 @@ def test_a_sign_in_on_the_sign_in_page_is_recent(buyer: User) -> None:
     browser.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
 
     assert browser.get("/account/password/").status_code == 200
-    assert browser.post("/account/security/tokens/", {"name": "Phone"}).status_code == 200
+    assert browser.post("/account/security/tokens/", {"name": "Phone"}).status_code == 302
 
 
 def test_the_next_page_is_only_ever_this_site(buyer: User) -> None:

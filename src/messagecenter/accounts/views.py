@@ -129,14 +129,34 @@ def sign_in_paused(
 @require_safe
 def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     """ "Sign-in and security": the person's devices — signed-in browsers, API tokens and
-    passkeys — with where they were last used; end one, or sign out everywhere."""
-    return _security_page(request)
+    passkeys — with where they were last used; end one, or sign out everywhere. Right after
+    a token is made, its secret once (_show_new_token_once)."""
+    return _security_page(request, new_token=_new_token_to_show(request))
+
+
+# The session key holding a new token's name and secret from its POST to the one page that
+# shows them (Post/Redirect/Get: a reload of the result makes no second token). Never in
+# the URL, where history, logs and Referer headers would keep it.
+NEW_API_TOKEN_SESSION_KEY = "new_api_token"
+
+
+def _show_new_token_once(request: AuthenticatedHttpRequest, name: str, secret: str) -> None:
+    request.session[NEW_API_TOKEN_SESSION_KEY] = {"name": name, "secret": secret}
+
+
+def _new_token_to_show(request: AuthenticatedHttpRequest) -> tuple[str, str] | None:
+    """The new token's name and secret the first time the page is read after it was made,
+    then gone from the session: a reload shows the list without it."""
+    new_token = request.session.pop(NEW_API_TOKEN_SESSION_KEY, None)
+    if not isinstance(new_token, dict):
+        return None
+    return str(new_token.get("name", "")), str(new_token.get("secret", ""))
 
 
 def _security_page(
     request: AuthenticatedHttpRequest,
     *,
-    new_token: tuple[Any, str] | None = None,
+    new_token: tuple[str, str] | None = None,
     token_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -233,7 +253,8 @@ def create_api_token(request: AuthenticatedHttpRequest) -> HttpResponse:
         token, secret = actions.create_api_token(request.user, request.POST.get("name", ""))
     except InvalidInput as error:
         return _security_page(request, token_error=error.message, status=400)
-    return _security_page(request, new_token=(token, secret))
+    _show_new_token_once(request, token.name, secret)
+    return redirect("account-security")
 
 
 @login_required
