@@ -67,7 +67,8 @@ ERRORS = {
     415: "Send application/json, or multipart/form-data for attachments",
     422: "A value does not match the schema (`fields` lists each), or an attachment's content "
     "was refused (a PDF with scripts, an image that cannot be read, a virus)",
-    429: "A sending limit was reached: `Retry-After` says in how many seconds to try again",
+    429: "A sending limit (or another limit in time, the code says which) was reached: "
+    "`Retry-After` says in how many seconds to try again",
 }
 # The operations that send a buyer's or seller's message, counted against the sending
 # limits (docs/safety.md#sending-limits).
@@ -78,6 +79,9 @@ SENDING_PATHS = (
     "/orders/{number}/buyer-messages",
     "/customer-service",
 )
+# The other operations with a limit per person in time, answered 429 with Retry-After: a
+# link to a new e-mail address, at most one a minute (docs/accounts.md#e-mail-address).
+RATE_LIMITED_PATHS = ("/me/email",)
 
 
 class MessageCenterApi(NinjaAPI):
@@ -110,7 +114,7 @@ class MessageCenterApi(NinjaAPI):
 
 def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     statuses = [400, 401, 403, 404, 413]
-    if method == "post" and path.endswith(SENDING_PATHS):
+    if method == "post" and path.endswith(SENDING_PATHS + RATE_LIMITED_PATHS):
         statuses.append(429)
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.append(422)

@@ -5,6 +5,7 @@ without the asker learning it; web and API."""
 
 import re
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -130,12 +131,58 @@ def test_an_address_another_account_uses_is_refused_without_telling_the_asker(
 def test_one_email_a_minute_whichever_it_says(buyer: User, other_buyer: User) -> None:
     client = signed_in(buyer)
     ask(client, "bob@example.test")
-    ask(client, NEW)
-    ask(client, "third@example.test")
+    for address in (NEW, "third@example.test"):
+        again = client.post("/account/email-address/", {"email": address, "password": PASSWORD})
+        assert again.status_code == 429
 
     assert list(Email.objects.values_list("kind", "to_address")) == [
         ("email_in_use", "bob@example.test")
     ]
+
+
+def test_a_second_ask_within_the_minute_says_nothing_was_sent_and_how_long_to_wait(
+    buyer: User,
+) -> None:
+    """It said "We sent a link to …" the second time too, though the limit sent nothing."""
+    client = signed_in(buyer)
+    ask(client, "dana@exmaple.test")
+    with mock.patch(
+        "django.utils.timezone.now", return_value=timezone.now() + timedelta(seconds=20)
+    ):
+        again = client.post("/account/email-address/", {"email": NEW, "password": PASSWORD})
+
+    page = again.content.decode()
+    assert again.status_code == 429
+    assert "We sent a link" not in page
+    assert "You asked for a link less than a minute ago; wait 40 seconds" in page
+    assert list(Email.objects.values_list("to_address", flat=True)) == ["dana@exmaple.test"]
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+
+def test_the_api_refuses_a_second_ask_within_the_minute_with_when_to_try_again(
+    buyer: User,
+) -> None:
+    _, secret = actions.create_api_token(buyer, "Phone")
+
+    def ask_api(address: str) -> Any:
+        return Client().post(
+            "/api/v1/me/email",
+            {"email": address, "password": PASSWORD},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+
+    assert ask_api("dana@exmaple.test").status_code == 202
+    refused = ask_api(NEW)
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "email_change_too_soon"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert list(Email.objects.values_list("to_address", flat=True)) == ["dana@exmaple.test"]
+    with mock.patch(
+        "django.utils.timezone.now", return_value=timezone.now() + timedelta(seconds=61)
+    ):
+        assert ask_api(NEW).status_code == 202
 
 
 def test_the_link_expires(buyer: User, settings: Settings) -> None:

@@ -4,7 +4,7 @@ through this registry: accounts sits below delivery and never imports it (delive
 AppConfig.ready registers its outbox here)."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,8 +19,9 @@ EMAIL_IN_USE = "email_in_use"
 EMAIL_CHANGED = "email_changed"
 
 # (person, what the e-mail is for, no second one within, the address it goes to when not
-# the account's own) → whether one was queued.
-Recorder = Callable[[User, str, timedelta, str | None], bool]
+# the account's own) → None when it was queued, else when the e-mail that holds it back
+# (the last one within the limit) was queued: the asker may be told how long to wait.
+Recorder = Callable[[User, str, timedelta, str | None], datetime | None]
 _recorders: list[Recorder] = []
 
 
@@ -30,7 +31,7 @@ def register(recorder: Recorder) -> None:
 
 def record(
     user: User, purpose: str, *, not_within: timedelta, to_address: str | None = None
-) -> bool:
+) -> datetime | None:
     if not _recorders:
         raise ImproperlyConfigured("No e-mail app registered to send account e-mails.")
     return _recorders[0](user, purpose, not_within, to_address)

@@ -3,6 +3,7 @@ signed-in browsers, signing out everywhere, changing a password or e-mail addres
 choosing one's time zone (docs/accounts.md)."""
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from messagecenter.accounts import account_emails, email_changes, two_factor
 from messagecenter.accounts.models import EMAIL_UNIQUE, ApiToken, BrowserSession, User
 from messagecenter.accounts.network import client_country, client_ip
 from messagecenter.accounts.time_zones import known as known_time_zones
-from messagecenter.errors import Conflict, InvalidInput, NotFound
+from messagecenter.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.visible import has_visible_text
 
@@ -338,7 +339,9 @@ def reset_password(user: User, new_password: str) -> SignedOut:
 # --- e-mail address -----------------------------------------------------------------------
 
 # One e-mail to a new address per person in this long, whichever it says (a link, or that
-# the address is taken): what reaches the asker's own mailbox tells nothing about others'.
+# the address is taken): what reaches the asker's own mailbox tells nothing about others',
+# and the form cannot be used to flood anyone's mailbox. A second ask within it is refused
+# (429), so the asker is never told of a link that was not sent.
 EMAIL_CHANGE_EMAIL_INTERVAL = timedelta(minutes=1)
 EMAIL_ADDRESS_MAX_CHARS = 254
 
@@ -348,7 +351,8 @@ def request_email_change(user: User, new_address: str, password: str) -> str:
     the spot). Nothing changes yet: the new address gets a link that confirms it
     (email_changes.py) — or, when another account uses it, an e-mail saying so and no
     link; the asker is told the same either way, so the form reveals no one's address.
-    Returns the address, as it will be stored."""
+    Returns the address, as it will be stored. Within a minute of the last such e-mail,
+    refused (429 email_change_too_soon) and nothing sent: the one sent then stands."""
     if not user.check_password(password or ""):
         raise InvalidInput("That is not your current password.", code="wrong_password")
     address = _clean_address(new_address)
@@ -361,10 +365,24 @@ def request_email_change(user: User, new_address: str, password: str) -> str:
             if _address_taken(address, user)
             else account_emails.EMAIL_CHANGE
         )
-        account_emails.record(
+        held_back_by = account_emails.record(
             user, purpose, not_within=EMAIL_CHANGE_EMAIL_INTERVAL, to_address=address
         )
+    if held_back_by is not None:
+        raise _email_change_too_soon(held_back_by)
     return address
+
+
+def _email_change_too_soon(last_sent_at: datetime) -> TooManyRequests:
+    wait = math.ceil((last_sent_at + EMAIL_CHANGE_EMAIL_INTERVAL - timezone.now()).total_seconds())
+    wait = max(1, wait)
+    return TooManyRequests(
+        f"You asked for a link less than a minute ago; wait {wait} second"
+        f"{'' if wait == 1 else 's'}, then ask again. Nothing was sent this time: the e-mail "
+        "we sent then is the one to look for.",
+        retry_after=wait,
+        code="email_change_too_soon",
+    )
 
 
 def confirm_email_change(token: str, *, expected_user: User | None = None) -> User:

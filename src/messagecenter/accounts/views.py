@@ -31,7 +31,7 @@ from messagecenter.accounts.passkey_actions import NAME_MAX_CHARS as PASSKEY_NAM
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
-from messagecenter.errors import Conflict, InvalidInput
+from messagecenter.errors import Conflict, InvalidInput, TooManyRequests
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
 # Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
@@ -387,13 +387,13 @@ def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     opened (actions.request_email_change). The page says the same whether or not another
     account uses the address."""
     form = EmailChangeForm(request.POST or None)
-    error: InvalidInput | None = None
+    error: InvalidInput | TooManyRequests | None = None
     if request.method == "POST" and form.is_valid():
         try:
             address = actions.request_email_change(
                 request.user, form.cleaned_data["email"], form.cleaned_data["password"]
             )
-        except InvalidInput as refused:
+        except (InvalidInput, TooManyRequests) as refused:
             error = refused
         else:
             messages.success(
@@ -407,7 +407,7 @@ def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "accounts/email_change.html",
         {"form": form, "error": error},
-        status=400 if request.method == "POST" else 200,
+        status=(error.status if error else 400) if request.method == "POST" else 200,
     )
 
 

@@ -268,16 +268,22 @@ def purge_old_emails(*, now: datetime | None = None, batch_size: int = 5000) -> 
 
 def record_account_email(
     user: User, kind: str, not_within: timedelta, to_address: str | None = None
-) -> bool:
+) -> datetime | None:
     """An e-mail about the person's account (accounts.account_emails): queued whatever
     their preferences, at most one of a kind (or of the kinds sharing its limit) within
     `not_within`; to `to_address` when given (a new or old address), else to the
     account's. Its content — a reset or confirmation link — is made when it is sent, so no
-    link sits in the database."""
+    link sits in the database. None when queued; else when the one holding it back was."""
     now = timezone.now()
     kinds = SHARED_EMAIL_LIMITS.get(kind, frozenset({kind}))
-    if Email.objects.filter(user=user, kind__in=kinds, created_at__gt=now - not_within).exists():
-        return False
+    held_back_by = (
+        Email.objects.filter(user=user, kind__in=kinds, created_at__gt=now - not_within)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if held_back_by is not None:
+        return held_back_by
     Email.objects.create(
         user=user,
         kind=kind,
@@ -287,4 +293,4 @@ def record_account_email(
         next_attempt_at=now,
         created_at=now,
     )
-    return True
+    return None
