@@ -3,9 +3,12 @@
 reach, enforcement by role, and turning it off."""
 
 import re
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.fixtures import Settings
@@ -100,6 +103,48 @@ def test_a_wrong_code_is_refused(buyer: User) -> None:
     assert response.status_code == 400
     assert "That code is not right" in response.content.decode()
     assert browser.get("/message-center/").status_code == 302
+
+
+def test_a_right_code_soon_after_a_wrong_one_is_told_to_wait_not_that_it_is_wrong(
+    buyer: User, settings: Settings
+) -> None:
+    """django-otp refuses every code for a while after a wrong one: the page said "That
+    code is not right" of the right code, and the person tried it again and again."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 30
+    device, _, _ = turn_on(buyer)
+    browser, _ = password_sign_in(buyer)
+    assert browser.post("/accounts/two-factor/", {"code": "123456"}).status_code == 400
+
+    response = browser.post("/accounts/two-factor/", {"code": code_of(device, steps_ahead=1)})
+
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert "Too many tries: wait 30 seconds and enter the code again." in page
+    assert "not right" not in page
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
+    later = timezone.now() + timedelta(seconds=31)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        signed_in = browser.post("/accounts/two-factor/", {"code": code_of(device, steps_ahead=1)})
+    assert signed_in.status_code == 302
+
+
+def test_setting_up_says_to_wait_while_the_new_app_is_throttled(
+    buyer: User, settings: Settings
+) -> None:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 30
+    browser = Client()
+    browser.force_login(buyer)
+    browser.post("/account/two-factor/start/")
+    device = TOTPDevice.objects.get(user=buyer, confirmed=False)
+    assert browser.post("/account/two-factor/confirm/", {"code": "000000"}).status_code == 400
+
+    response = browser.post("/account/two-factor/confirm/", {"code": code_of(device)})
+
+    assert response.status_code == 429
+    assert "Too many tries: wait 30 seconds" in response.content.decode()
+    device.refresh_from_db()
+    assert (device.confirmed, device.throttling_failure_count) == (False, 1)
 
 
 def test_a_recovery_code_signs_in_once(buyer: User) -> None:

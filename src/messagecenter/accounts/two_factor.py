@@ -9,18 +9,20 @@ in the session itself, so an ordinary request reads nothing more — and
 sign-out until the code is given or two-factor is set up.
 """
 
+import math
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from messagecenter.accounts import recent_sign_in
 from messagecenter.accounts.models import Passkey, User
-from messagecenter.errors import InvalidInput
+from messagecenter.errors import InvalidInput, TooManyRequests
 
 PENDING_KEY = "_second_factor_pending"
 VERIFY = "verify"
@@ -71,6 +73,7 @@ def verify(request: HttpRequest, user: User, code: str) -> None:
         raise InvalidInput("Enter the 6-digit code from your app.", code="code_required")
     totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     recovery = StaticDevice.objects.filter(user=user, confirmed=True).first()
+    _refuse_while_throttled(totp if code.isdigit() else recovery)
     by_app = totp is not None and code.isdigit() and bool(totp.verify_token(code))
     by_recovery = (
         not by_app
@@ -85,6 +88,27 @@ def verify(request: HttpRequest, user: User, code: str) -> None:
         )
     request.session.pop(PENDING_KEY, None)
     recent_sign_in.mark(request)
+
+
+def _refuse_while_throttled(device: Device | None) -> None:
+    """django-otp refuses every code for a while after a wrong one (the wait doubles with
+    each failure), the right one included: say so, with the wait, rather than "not right",
+    which sent people to type a right code again and again. The attempt is not tried, so
+    it is not another failure (django-otp counts only codes it checked)."""
+    if device is None:
+        return
+    is_allowed, details = device.verify_is_allowed()
+    if is_allowed:
+        return
+    locked_until = (details or {}).get("locked_until")
+    wait = 1
+    if locked_until is not None:
+        wait = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+    raise TooManyRequests(
+        f"Too many tries: wait {wait} second{'' if wait == 1 else 's'} and enter the code again.",
+        retry_after=wait,
+        code="code_throttled",
+    )
 
 
 def start_setup(user: User) -> TOTPDevice:
@@ -109,6 +133,7 @@ def confirm_setup(request: HttpRequest, user: User, code: str) -> list[str]:
     if device is None:
         raise InvalidInput("Start the set-up again.", code="no_setup_in_progress")
     code = "".join((code or "").split())
+    _refuse_while_throttled(device)
     if not code.isdigit() or not device.verify_token(code):
         raise InvalidInput(
             "That code is not right. Enter the 6-digit code the app shows now.",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from messagecenter.accounts import two_factor
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.accounts.views import passkey_form_context
-from messagecenter.errors import InvalidInput
+from messagecenter.errors import InvalidInput, TooManyRequests
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
 
@@ -23,11 +23,12 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     if two_factor.pending(request) != two_factor.VERIFY:
         return redirect("message-center")
     error = ""
+    status = 200
     if request.method == "POST":
         try:
             two_factor.verify(request, request.user, request.POST.get("code", ""))
-        except InvalidInput as invalid:
-            error = invalid.message
+        except (InvalidInput, TooManyRequests) as invalid:
+            error, status = invalid.message, invalid.status
         else:
             return redirect_to_next(request, "/message-center/")
     user = request.user
@@ -42,7 +43,7 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
             "takes_code": two_factor.has_authenticator_app(user)
             or bool(two_factor.recovery_codes_left(user)),
         },
-        status=400 if error else 200,
+        status=status,
     )
 
 
@@ -106,8 +107,8 @@ def start(request: AuthenticatedHttpRequest) -> HttpResponse:
 def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         codes = two_factor.confirm_setup(request, request.user, request.POST.get("code", ""))
-    except InvalidInput as invalid:
-        return _settings_page(request, error=invalid.message, status=400)
+    except (InvalidInput, TooManyRequests) as invalid:
+        return _settings_page(request, error=invalid.message, status=invalid.status)
     return _settings_page(request, recovery_codes=codes)
 
 

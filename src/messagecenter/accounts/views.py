@@ -539,7 +539,7 @@ def _confirm_sign_in(request: AuthenticatedHttpRequest, needs_code: bool) -> tup
     if needs_code:
         try:
             two_factor.verify(request, request.user, request.POST.get("code", ""))
-        except InvalidInput as invalid:
-            return invalid.message, 400
+        except (InvalidInput, TooManyRequests) as invalid:
+            return invalid.message, invalid.status
     recent_sign_in.mark(request)
     return "", 200
