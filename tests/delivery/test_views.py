@@ -100,6 +100,36 @@ def test_a_choice_that_cannot_be_changed_is_refused_and_nothing_changes(buyer: U
     assert is_enabled(buyer, Category.ORDER_UPDATES, Channel.EMAIL)
 
 
+def form_as_shown(page: str) -> dict[str, list[str]]:
+    """What a browser sends from the preferences page as it was rendered: the ticked boxes
+    and the hidden fields."""
+    return {
+        "enabled": re.findall(r'name="enabled" value="([^"]+)" checked', page),
+        "shown": re.findall(r'name="shown" value="([^"]+)"', page),
+    }
+
+
+def test_saving_a_stale_preferences_tab_changes_only_what_was_changed_on_it(
+    buyer: User,
+) -> None:
+    """Tab 1 open, promotions unsubscribed elsewhere (tab 2, one click in an e-mail), then
+    one box changed in tab 1: saving it wrote back every box as tab 1 showed them, turning
+    promotions back on."""
+    browser = signed_in(buyer)
+    stale = form_as_shown(browser.get("/account/email/").content.decode())
+    assert "promotions:email" in stale["enabled"]
+    actions.unsubscribe(buyer, Category.PROMOTIONS)
+    stale["enabled"].remove("buyer_seller:email")
+
+    assert browser.post("/account/email/", stale).status_code == 302
+
+    assert not is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+    assert not is_enabled(buyer, Category.BUYER_SELLER, Channel.EMAIL)
+    fresh = form_as_shown(browser.get("/account/email/").content.decode())
+    assert "promotions:email" not in fresh["enabled"]
+    assert "promotions:email:0" in fresh["shown"]
+
+
 def test_the_link_in_an_email_opens_preferences_without_signing_in(buyer: User) -> None:
     url = links.preferences_url(buyer).removeprefix("http://127.0.0.1:8000")
     anonymous = Client(enforce_csrf_checks=True)
