@@ -77,6 +77,41 @@ def test_a_zone_the_list_hides_is_shown_chosen_and_saving_keeps_it(buyer: User) 
     assert "Etc/GMT+5" not in signed_in(other).get("/account/time-zone/").content.decode()
 
 
+ALIASES = {
+    "Europe/Kiev": "Europe/Kyiv",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Africa/Asmera": "Africa/Asmara",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "America/Godthab": "America/Nuuk",
+    "Europe/Belfast": "Europe/London",
+}
+
+
+def test_the_list_names_each_place_once_without_its_old_aliases(buyer: User) -> None:
+    """Europe/Kiev was listed beside Europe/Kyiv, Asia/Calcutta beside Asia/Kolkata."""
+    html = signed_in(buyer).get("/account/time-zone/").content.decode()
+
+    for alias, current in ALIASES.items():
+        assert f'value="{alias}"' not in html
+        assert f'value="{current}"' in html
+    # Places that share another's clocks are still listed by their own name.
+    assert 'value="Europe/Amsterdam"' in html
+    assert 'value="Europe/Oslo"' in html
+
+
+@pytest.mark.parametrize("alias", sorted(ALIASES))
+def test_a_persons_old_alias_stays_accepted_shown_chosen_and_kept(buyer: User, alias: str) -> None:
+    actions.set_time_zone(buyer, alias)
+    browser = signed_in(buyer)
+
+    html = browser.get("/account/time-zone/").content.decode()
+    browser.post("/account/time-zone/", {"time_zone": alias})
+
+    assert f'<option value="{alias}" selected>' in html
+    buyer.refresh_from_db()
+    assert buyer.time_zone == alias
+
+
 @pytest.mark.parametrize(
     "value",
     [

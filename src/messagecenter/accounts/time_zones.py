@@ -3,6 +3,7 @@ zone every page, API answer and e-mail of theirs shows dates in."""
 
 from datetime import datetime
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -15,9 +16,12 @@ from messagecenter.web import dates
 if TYPE_CHECKING:
     from messagecenter.accounts.models import User
 
-# Old aliases and POSIX-style names the tz database keeps for compatibility: valid, but
-# nobody should have to scroll past them ("Etc/GMT+5" is five hours *behind* GMT).
-_HIDDEN_PREFIXES = ("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Mexico/", "Chile/")
+# The list people choose from: the tz database's zone.tab, one zone per region of a
+# country with its own clocks, by its current name (Europe/Kyiv, Asia/Kolkata), as the
+# tzdata package ships it. The database keeps old names as links for compatibility
+# (Europe/Kiev, Asia/Calcutta, Europe/Belfast, "Etc/GMT+5", which is five hours *behind*
+# GMT): valid, still accepted, but listed beside their new names they read as two places.
+_LISTED_ZONES_FILE = ("tzdata.zoneinfo", "zone.tab")
 # Names in the zone directory that are no place's time, never accepted: "localtime" is the
 # server's own zone (a link to /etc/localtime, so a person's dates would move with the
 # machine), "Factory" the zone of a machine nobody set up (it reads "-00"), "posixrules"
@@ -40,13 +44,20 @@ def known() -> frozenset[str]:
 
 @cache
 def choices() -> tuple[tuple[str, str], ...]:
-    """The list people choose from: "Region/City" names and UTC, by name."""
-    names = sorted(
-        name
-        for name in known()
-        if ("/" in name and not name.startswith(_HIDDEN_PREFIXES)) or name == "UTC"
-    )
+    """The list people choose from: zone.tab's zones and UTC, by name — no alias."""
+    names = sorted((_listed_zones() & known()) | {"UTC"})
     return tuple((name, name.replace("_", " ")) for name in names)
+
+
+def _listed_zones() -> frozenset[str]:
+    package, file_name = _LISTED_ZONES_FILE
+    table = resources.files(package).joinpath(file_name).read_text(encoding="utf-8")
+    # Lines: country code, coordinates, zone name[, comment]; "#" starts a comment line.
+    return frozenset(
+        line.split("\t")[2]
+        for line in table.splitlines()
+        if line and not line.startswith("#") and line.count("\t") >= 2
+    )
 
 
 def choices_for(current: str) -> tuple[tuple[str, str], ...]:
