@@ -136,6 +136,32 @@ def test_reloading_after_making_a_token_makes_no_second_one_and_hides_the_secret
 
 
 @pytest.mark.django_db
+def test_revoking_a_token_revoked_already_in_another_tab_says_so(
+    buyer: User, other_buyer: User
+) -> None:
+    """It showed "We can't find that page … it belongs to another account"."""
+    token, _ = actions.create_api_token(buyer, "Old phone")
+    kept, _ = actions.create_api_token(buyer, "Tablet")
+    browser = signed_in_browser(buyer)
+    assert browser.post(f"/account/security/tokens/{token.pk}/revoke/").status_code == 302
+
+    again = browser.post(f"/account/security/tokens/{token.pk}/revoke/", follow=True)
+
+    page = again.content.decode()
+    assert again.status_code == 200
+    assert again.redirect_chain == [("/account/security/", 302)]
+    assert "This token was revoked already." in page
+    assert "Tablet" in page
+    assert "We can’t find that page" not in page
+    # Someone else's token, revoked or not, stays not found.
+    intruder = signed_in_browser(other_buyer)
+    assert intruder.post(f"/account/security/tokens/{token.pk}/revoke/").status_code == 404
+    assert intruder.post(f"/account/security/tokens/{kept.pk}/revoke/").status_code == 404
+    kept.refresh_from_db()
+    assert kept.revoked_at is None
+
+
+@pytest.mark.django_db
 def test_a_token_without_a_name_is_refused_and_nothing_is_made(buyer: User) -> None:
     browser = signed_in_browser(buyer)
 

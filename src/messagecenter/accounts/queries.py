@@ -24,6 +24,15 @@ def active_api_tokens(user: User) -> QuerySet[ApiToken]:
     )
 
 
+def is_revoked_api_token(user: User, token_id: Any) -> bool:
+    """Whether this is one of the person's own tokens, revoked already (from another tab,
+    or by signing out everywhere). Someone else's token is never: that stays not found."""
+    token_id = parse_id(token_id, code="token_not_found", message="No such API token.")
+    return bool(
+        ApiToken.objects.filter(pk=token_id, user_id=user.pk, revoked_at__isnull=False).exists()
+    )
+
+
 def api_token_for_secret(secret: str) -> ApiToken | None:
     """The active token with this secret, with its person (and storefront), or None.
 

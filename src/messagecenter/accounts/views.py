@@ -31,7 +31,7 @@ from messagecenter.accounts.passkey_actions import NAME_MAX_CHARS as PASSKEY_NAM
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.accounts.sign_in_hints import sign_in_hints
 from messagecenter.accounts.user_agents import describe
-from messagecenter.errors import Conflict, InvalidInput, TooManyRequests
+from messagecenter.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
 # Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
@@ -260,7 +260,14 @@ def create_api_token(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_api_token(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
-    token = actions.revoke_api_token(request.user, token_id)
+    try:
+        token = actions.revoke_api_token(request.user, token_id)
+    except NotFound:
+        # Revoked from a second tab that still listed it: not "we can't find that page".
+        if not queries.is_revoked_api_token(request.user, token_id):
+            raise
+        messages.info(request, "This token was revoked already.")
+        return redirect("account-security")
     messages.success(request, f"The API token “{token.name}” no longer works.")
     return redirect("account-security")
 
