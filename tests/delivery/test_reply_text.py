@@ -23,6 +23,11 @@ HEADER = "On Wed, 2 Dec 2026, Trailhead Outfitters wrote:"
             "Thanks, below the quote.",
         ),
         ("Line one\nLine two\n\n-- \nBob\nSent from my phone", "Line one\nLine two"),
+        # A list of "- " lines is the reply, not a signature: it was posted as "Sure.".
+        (
+            "Sure.\n- Kettle ships Monday\n- Lid ships Tuesday\n\n-- \nBob",
+            "Sure.\n- Kettle ships Monday\n- Lid ships Tuesday",
+        ),
         # Nothing written: the quote was posted as the replier's words before.
         (f"{HEADER}\n> Hi Bob\n> more", ""),
         ("> only quoted\n> text", ""),

@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import filetype
 from django.conf import settings
-from mailparser_reply import EmailReplyParser
+from mailparser_reply import EmailMessage, EmailReply, EmailReplyParser
 from mailparser_reply.constants import MAIL_LANGUAGES
 
 # mail-parser-reply's languages (their "On … wrote:" and signature patterns); English is
@@ -183,7 +183,7 @@ def new_text(text: str) -> str:
     was posted as the quote: the other side's own words, as if the replier wrote them."""
     if not text:
         return ""
-    replies = _reply_parser.read(text).replies
+    replies = _read_replies(text)
     if not replies:
         return ""
     newest = replies[0]
@@ -193,6 +193,16 @@ def new_text(text: str) -> str:
     # All quote: nothing new, or the reply was written below the quote (bottom-posting),
     # which the parser leaves out of the body but keeps in the content after the header.
     return _unquoted(str(newest.content).removeprefix(str(newest.headers)))
+
+
+def _read_replies(text: str) -> list[EmailReply]:
+    """The parser's replies, newest first. Read through its EmailMessage with
+    `keep_hyphen_lists`, which `EmailReplyParser.read` does not pass on: without it a line
+    starting "- " began a signature, so a reply's list ("Sure.\n- Kettle ships Monday")
+    was posted as "Sure." alone."""
+    # A copy: the message adds English to the list it is given.
+    languages = list(_reply_parser.languages)
+    return list(EmailMessage(text=text, languages=languages, keep_hyphen_lists=True).read().replies)
 
 
 # A signature starts at "-- " (or "--") on a line of its own; Outlook's quote at its line
