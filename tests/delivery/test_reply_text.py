@@ -38,6 +38,31 @@ def test_only_what_the_replier_wrote_is_kept(text: str, new: str) -> None:
     assert new_text(text) == new
 
 
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # A sentence starting with a sign-off phrase: it was posted as "Sure.".
+        (
+            "Sure.\nThanks, I will ship on Monday and send the tracking number.",
+            "Sure.\nThanks, I will ship on Monday and send the tracking number.",
+        ),
+        ("Sure.\nThanks,\nI will ship on Monday.", "Sure.\nThanks,\nI will ship on Monday."),
+        ("Sure.\nTake the lid off first.", "Sure.\nTake the lid off first."),
+        # A sentence first, a sign-off after it: the sign-off goes.
+        (
+            "Sure.\nThanks, I will ship Monday.\n\nBest regards,\nAnna Schmidt\nAcme Kitchen",
+            "Sure.\nThanks, I will ship Monday.",
+        ),
+        ("Sure.\n\nThanks,", "Sure."),
+        ("Sure.\n\nThanks, Anna", "Sure."),
+        ("Sure.\n\nBest regards,\n\nAnna Schmidt\nHead of Sales | Acme Kitchen GmbH", "Sure."),
+        ("Sure.\n\nMit freundlichen Grüßen\nAnna", "Sure."),
+    ],
+)
+def test_a_sign_off_is_cut_but_a_sentence_starting_like_one_is_kept(text: str, new: str) -> None:
+    assert new_text(text) == new
+
+
 def _alternative(plain: str, html: str) -> bytes:
     return (
         "From: bob@example.com\r\nTo: reply@example.com\r\nSubject: Re: Kettle\r\n"

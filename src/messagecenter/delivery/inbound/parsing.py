@@ -187,7 +187,7 @@ def new_text(text: str) -> str:
     if not replies:
         return ""
     newest = replies[0]
-    written = _unquoted(str(newest.body))
+    written = _unquoted(_without_signature(newest))
     if written:
         return written
     # All quote: nothing new, or the reply was written below the quote (bottom-posting),
@@ -200,9 +200,78 @@ def _read_replies(text: str) -> list[EmailReply]:
     `keep_hyphen_lists`, which `EmailReplyParser.read` does not pass on: without it a line
     starting "- " began a signature, so a reply's list ("Sure.\n- Kettle ships Monday")
     was posted as "Sure." alone."""
-    # A copy: the message adds English to the list it is given.
-    languages = list(_reply_parser.languages)
-    return list(EmailMessage(text=text, languages=languages, keep_hyphen_lists=True).read().replies)
+    return list(_reply_message(text).read().replies)
+
+
+def _reply_message(text: str) -> EmailMessage:
+    # A copy of the languages: the message adds English to the list it is given.
+    return EmailMessage(text=text, languages=list(_reply_parser.languages), keep_hyphen_lists=True)
+
+
+# The parser's sign-off phrases ("Thanks,", "Best regards", "Mit freundlichen Grüßen") in
+# its languages, at a line's start: as it matches them (a prefix: Danish "Tak" in "Take"),
+# and as a sign-off is written (the phrase as a whole word, then the rest of the line).
+_SIGN_OFF_PHRASES = "|".join(
+    phrase
+    for language in REPLY_LANGUAGES
+    for phrase in MAIL_LANGUAGES[language].get("signatures", [])
+    if phrase
+)
+_SIGN_OFF_START = re.compile(r"^(?:> ?)*(?:" + _SIGN_OFF_PHRASES + ")", re.IGNORECASE)
+_SIGN_OFF = re.compile(
+    r"^(?:> ?)*(?:" + _SIGN_OFF_PHRASES + r")(?:(?<=\W)|(?!\w))(?P<rest>.*)$", re.IGNORECASE
+)
+
+
+# The parser's own signature pattern, with the same options as the replies are read with.
+_SIGNATURE = _reply_message("").SIGNATURE_REGEX
+
+
+def _without_signature(reply: EmailReply) -> str:
+    """The newest reply up to its signature, by the parser's signature patterns — except
+    that a line starting with a sign-off phrase begins a signature only when it is a
+    sign-off ("Thanks,", "Thanks, Anna", "Best regards,\nAnna"), not a sentence: "Thanks,
+    I will ship on Monday…" was cut with everything after it, and the reply posted as the
+    line before."""
+    content: str = reply.content
+    start = 0
+    while (match := _SIGNATURE.search(content, start)) is not None:
+        line_start = match.start() + len(match.group()) - len(match.group().lstrip())
+        line_end = content.find("\n", line_start)
+        line_end = len(content) if line_end < 0 else line_end
+        if not _SIGN_OFF_START.match(content[line_start:line_end]) or _is_sign_off(
+            content[line_start:line_end], content[line_end:]
+        ):
+            content = content[: match.start()]
+            break
+        start = line_end
+    for disclaimer in reply.disclaimers:
+        content = content.replace(disclaimer, "")
+    return content.replace(reply.headers or "", "").strip()
+
+
+def _is_sign_off(line: str, below: str) -> bool:
+    """A sign-off phrase with at most a name after it ("Thanks, Anna"), or on its own with
+    a name, not a sentence, on the next line written."""
+    match = _SIGN_OFF.match(line)
+    if match is None:
+        return False
+    rest = match.group("rest").strip(" ,;:-!")
+    if rest:
+        return not _reads_as_a_sentence(rest)
+    next_line = next((text for text in below.splitlines() if text.strip()), "")
+    return not _reads_as_a_sentence(next_line)
+
+
+def _reads_as_a_sentence(text: str) -> bool:
+    """Three words or more, half of them lower-case or ending as a sentence ends: "I will
+    ship on Monday." — where a name, a team or a company is capitalised ("Anna Schmidt",
+    "Head of Sales | Acme Kitchen GmbH")."""
+    words = [word for word in re.findall(r"\w[\w'.-]*", text) if word[0].isalpha()]
+    if len(words) < 3:
+        return False
+    lower = sum(1 for word in words if word[0].islower())
+    return lower * 2 >= len(words) or text.rstrip().endswith((".", "!", "?"))
 
 
 # A signature starts at "-- " (or "--") on a line of its own; Outlook's quote at its line
