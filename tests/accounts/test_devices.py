@@ -136,6 +136,18 @@ def test_reloading_after_making_a_token_makes_no_second_one_and_hides_the_secret
 
 
 @pytest.mark.django_db
+def test_a_head_request_does_not_use_up_the_new_secrets_one_display(buyer: User) -> None:
+    browser = signed_in_browser(buyer)
+    browser.post("/account/security/tokens/", {"name": "Kitchen tablet"})
+
+    assert browser.head("/account/security/").status_code == 200
+    shown = browser.get("/account/security/")
+
+    assert 'data-testid="new-token"' in shown.content.decode()
+    assert 'data-testid="new-token"' not in browser.get("/account/security/").content.decode()
+
+
+@pytest.mark.django_db
 def test_revoking_a_token_revoked_already_in_another_tab_says_so(
     buyer: User, other_buyer: User
 ) -> None:

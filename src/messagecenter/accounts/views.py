@@ -146,7 +146,10 @@ def _show_new_token_once(request: AuthenticatedHttpRequest, name: str, secret: s
 
 def _new_token_to_show(request: AuthenticatedHttpRequest) -> tuple[str, str] | None:
     """The new token's name and secret the first time the page is read after it was made,
-    then gone from the session: a reload shows the list without it."""
+    then gone from the session: a reload shows the list without it. A HEAD request (a
+    link checker, a prefetch) shows nobody anything, so it leaves the secret for the GET."""
+    if request.method != "GET":
+        return None
     new_token = request.session.pop(NEW_API_TOKEN_SESSION_KEY, None)
     if not isinstance(new_token, dict):
         return None
