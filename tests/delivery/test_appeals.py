@@ -21,6 +21,7 @@ from messagecenter.delivery import relay
 from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.delivery.models import Email, EmailStatus, InboundEmail
 from messagecenter.delivery.sender import NOT_ACTIVE, send_due_emails
+from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
@@ -76,11 +77,13 @@ def test_the_suspension_notice_is_emailed_and_nothing_else_reaches_the_account(
     before = len(received_by(inbox, seller))
 
     report = suspend_by_report(buyer, seller, product, safety_agent)
-    # Other mail for the suspended seller: a buyer's message (a digest), customer
-    # service's answer on an ordinary request, a marketplace message.
-    conversation_actions.send_message(
-        buyer, report.case.about_conversation_id, "Hello? Where is my order?"
-    )
+    # Other mail for the suspended seller: a buyer's message is refused before it is
+    # written, so it makes no digest (docs/conversations.md#a-closed-account); customer
+    # service's answer on an ordinary request is written and its e-mail stopped.
+    with pytest.raises(Conflict, match="account is closed"):
+        conversation_actions.send_message(
+            buyer, report.case.about_conversation_id, "Hello? Where is my order?"
+        )
     support_actions.reply_to_case(cs_agent, request.pk, "Your payout is on Friday.")
     deliver()
 
@@ -98,7 +101,7 @@ def test_the_suspension_notice_is_emailed_and_nothing_else_reaches_the_account(
     assert notice.message["List-Unsubscribe"] is None
     stopped = Email.objects.filter(user=seller, status=EmailStatus.CANCELLED)
     assert {email.last_error for email in stopped} == {NOT_ACTIVE}
-    assert {email.kind for email in stopped} == {"digest", "message"}
+    assert {email.kind for email in stopped} == {"message"}
 
 
 def test_a_reply_to_the_notice_opens_an_appeal_that_agents_answer_and_lift(

@@ -297,13 +297,22 @@ class ResponseWindowOut(Schema):
 
 class ConversationDetailOut(ConversationOut):
     created_at: datetime
-    # False for messages from the marketplace's systems: replies to them are not read.
+    # False for messages from the marketplace's systems, and where the other side's account
+    # is closed (erased or suspended): replies to them are not read.
     can_reply: bool
+    # Why not, in words to show instead of the reply box; null when can_reply is true.
+    cannot_reply_reason: str | None
     order: OrderCardOut | None
     product: ProductCardOut | None
     storefront: StorefrontOut | None
     # A buyer–seller conversation where the buyer waits for the seller's answer.
     response_window: ResponseWindowOut | None
+
+
+CANNOT_REPLY_TO_SYSTEMS = (
+    "This message comes from the marketplace's systems; replies to it are not read. "
+    "Contact customer service instead."
+)
 
 
 @router.get(
@@ -318,10 +327,16 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
     participant = queries.access_conversation(user, conversation_id)
     conversation = participant.conversation
     order, product, storefront = conversation.order, conversation.product, conversation.storefront
+    reason = (
+        CANNOT_REPLY_TO_SYSTEMS
+        if participant.role == ParticipantRole.RECIPIENT
+        else queries.closed_counterpart(participant)
+    )
     return ConversationDetailOut(
         **conversation_out(participant, timezone.now()).model_dump(),
         created_at=conversation.created_at,
-        can_reply=participant.role != ParticipantRole.RECIPIENT,
+        can_reply=reason is None,
+        cannot_reply_reason=reason,
         order=None
         if order is None
         else OrderCardOut(

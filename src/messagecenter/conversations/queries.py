@@ -205,6 +205,8 @@ _ACCESSIBLE_PARTICIPANT = CompiledQuery(
         Participant.objects.select_related(
             "conversation",
             "conversation__storefront",
+            # Whether the shop's account is closed (closed_counterpart), in the same read.
+            "conversation__storefront__seller",
             "conversation__buyer",
             "conversation__buyer__storefront",
             "conversation__product",
@@ -582,6 +584,29 @@ def usual_response_time(seller_id: int, *, now: datetime | None = None) -> timed
     )
     usual: timedelta | None = averages["recent"] or averages["longer"]
     return usual
+
+
+def closed_counterpart(participant: Participant) -> str | None:
+    """Why nobody reads a reply in this buyer–seller conversation any more, or None: the
+    other side's account is closed — erased at their request (docs/privacy.md#erasure) or
+    suspended by customer service (docs/accounts.md#a-suspended-account). Neither can sign
+    in to read or answer, so the page and the API say so instead of offering a reply, and
+    the send refuses one (`recipient_closed`, actions/sending.py). No query: the
+    conversation's buyer and its shop's seller come with access_conversation."""
+    conversation = participant.conversation
+    if conversation.kind != Kind.BUYER_SELLER:
+        return None
+    if participant.role == ParticipantRole.BUYER:
+        shop = conversation.storefront
+        return CLOSED_SHOP if shop is not None and not shop.seller.is_active else None
+    if participant.role == ParticipantRole.SELLER:
+        buyer = conversation.buyer
+        return CLOSED_BUYER if buyer is not None and not buyer.is_active else None
+    return None
+
+
+CLOSED_SHOP = "This shop's account is closed: they can no longer read or answer messages."
+CLOSED_BUYER = "This buyer's account is closed: they can no longer read or answer messages."
 
 
 @dataclass(frozen=True)

@@ -343,7 +343,10 @@ def _conversation_page(
     order = conversation.order
     # Order updates and notices come from the marketplace's systems: nobody reads replies
     # to them, so the page points to customer service instead.
-    can_reply = participant.role != ParticipantRole.RECIPIENT
+    # A shop or buyer whose account is closed (erased, suspended) reads nothing any more:
+    # the page says so and points to customer service instead of offering a reply.
+    closed_counterpart = queries.closed_counterpart(participant)
+    can_reply = participant.role != ParticipantRole.RECIPIENT and closed_counterpart is None
     saved_replies: list[SavedReply] = []
     if can_reply and request.user.is_seller:
         saved_replies = list(queries.saved_replies(request.user))
@@ -367,6 +370,7 @@ def _conversation_page(
             "list_url": ListSelection.of(participant).url(),
             "folder_label": dict(Folder.choices)[participant.folder],
             "can_reply": can_reply,
+            "closed_counterpart": closed_counterpart,
             "saved_replies": saved_replies,
             "chosen_saved_reply_id": chosen.pk if chosen is not None else None,
             "is_awaiting_response": participant.role == ParticipantRole.SELLER

@@ -36,7 +36,7 @@ from messagecenter.conversations.models import (
     ResponseTime,
     UnreadCounter,
 )
-from messagecenter.conversations.queries import shown
+from messagecenter.conversations.queries import CLOSED_BUYER, CLOSED_SHOP, shown
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.db import group_commit
 from messagecenter.delivery.actions import NewMessage, record_emails_of_messages
@@ -715,6 +715,7 @@ def _post(
     now = timezone.now()
     participants = _lock_participants(conversation_id)
     sending = _sending_participant(participants, sender, reopen=reopen)
+    _refuse_closed_counterpart(participants, sending)
     safety = _safety_check(
         participants,
         sending,
@@ -824,6 +825,32 @@ def _sending_participant(
             code="cannot_reply",
         )
     return sending
+
+
+# Who reads a buyer's or a seller's message in a conversation between them.
+_OTHER_SIDE: dict[str, str] = {
+    ParticipantRole.BUYER: ParticipantRole.SELLER,
+    ParticipantRole.SELLER: ParticipantRole.BUYER,
+}
+
+
+def _refuse_closed_counterpart(
+    participants: list[Participant], sending: Participant | None
+) -> None:
+    """A buyer–seller message nobody would read: the other side's account is closed —
+    erased (their row of the conversation is gone) or suspended (inactive; the locked rows
+    carry each person's user row). Refused before anything is written: no message, no
+    event, no e-mail (queries.closed_counterpart says so on the page and in the API)."""
+    if sending is None or participants[0].conversation.kind != Kind.BUYER_SELLER:
+        return
+    other_role = _OTHER_SIDE.get(sending.role)
+    if other_role is None:
+        return
+    if not any(p.role == other_role and p.user.is_active for p in participants):
+        raise Conflict(
+            CLOSED_SHOP if other_role == ParticipantRole.SELLER else CLOSED_BUYER,
+            code="recipient_closed",
+        )
 
 
 def _safety_check(

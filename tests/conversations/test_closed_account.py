@@ -1,0 +1,157 @@
+"""A buyer–seller conversation whose other side's account is closed — erased at their
+request or suspended by customer service (docs/conversations.md#a-closed-account): nobody
+reads a reply, so the page and the API say so and a send is refused, writing nothing."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from messagecenter.accounts.models import Role, User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Message
+from messagecenter.delivery.models import Email
+from messagecenter.errors import Conflict
+from messagecenter.marketplace.models import Product
+from messagecenter.privacy.erasure import erase_person
+from messagecenter.safety.actions import suspend
+from tests import factories
+from tests.api.helpers import error_of, with_token
+from tests.conversations.helpers import snapshot
+
+pytestmark = pytest.mark.django_db
+
+CLOSED_SHOP = "This shop's account is closed: they can no longer read or answer messages."
+CLOSED_BUYER = "This buyer's account is closed: they can no longer read or answer messages."
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    user: User = factories.UserFactory(
+        username="opsadmin", role=Role.ADMIN, is_staff=True, is_superuser=True
+    )
+    return user
+
+
+@pytest.fixture
+def asked(buyer: User, seller: User, product: Product) -> Message:
+    """The buyer's question about their order, waiting for the seller's answer."""
+    order = factories.order_with_item(buyer, product, status="shipped")
+    return actions.contact_seller_about_order(
+        buyer,
+        order.pk,
+        seller.storefront.pk,  # type: ignore[attr-defined]
+        "Where is my parcel?",
+    )
+
+
+def page_of(user: User, conversation_id: int) -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("conversation", args=[conversation_id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_buyer_is_told_the_erased_shop_is_closed_and_cannot_reply(
+    buyer: User, seller: User, asked: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+
+    page = page_of(buyer, asked.conversation_id)
+
+    assert CLOSED_SHOP.replace("'", "&#x27;") in page
+    assert 'data-testid="closed-counterpart"' in page
+    assert 'name="body"' not in page
+    assert "Block shop" not in page
+    assert "Report shop" not in page
+    assert reverse("contact-customer-service") + "?order=" in page
+    # The messages stay readable.
+    assert "Where is my parcel?" in page
+
+
+def test_the_api_says_why_and_refuses_a_send_writing_nothing(
+    buyer: User, seller: User, asked: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    caller = with_token(buyer)
+    path = f"/conversations/{asked.conversation_id}"
+
+    detail = caller.get(path).json()
+    before = snapshot()
+    emails = Email.objects.count()
+    response = caller.post(f"{path}/messages", {"body": "Hello? Anyone?"})
+
+    assert detail["can_reply"] is False
+    assert detail["cannot_reply_reason"] == CLOSED_SHOP
+    assert error_of(response) == (409, "recipient_closed")
+    assert snapshot() == before
+    assert Email.objects.count() == emails
+
+
+def test_a_web_reply_to_an_erased_shop_is_refused(
+    buyer: User, seller: User, asked: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    client = Client()
+    client.force_login(buyer)
+    before = snapshot()
+
+    response = client.post(
+        reverse("conversation", args=[asked.conversation_id]), {"body": "Hello? Anyone?"}
+    )
+
+    assert response.status_code == 409
+    assert CLOSED_SHOP.replace("'", "&#x27;") in response.content.decode()
+    assert snapshot() == before
+
+
+def test_a_suspended_shop_is_closed_alike(buyer: User, seller: User, asked: Message) -> None:
+    suspend(seller)
+
+    detail = with_token(buyer).get(f"/conversations/{asked.conversation_id}").json()
+    with pytest.raises(Conflict) as refused:
+        actions.send_message(buyer, asked.conversation_id, "Hello?")
+
+    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (False, CLOSED_SHOP)
+    assert refused.value.code == "recipient_closed"
+
+
+def test_the_seller_cannot_write_to_an_erased_buyer(
+    buyer: User, seller: User, asked: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, buyer)
+
+    page = page_of(seller, asked.conversation_id)
+    with pytest.raises(Conflict) as refused:
+        actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+
+    assert CLOSED_BUYER.replace("'", "&#x27;") in page
+    assert "Block buyer" not in page
+    assert refused.value.code == "recipient_closed"
+
+
+def test_an_open_conversation_still_takes_replies(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    detail = with_token(buyer).get(f"/conversations/{asked.conversation_id}").json()
+    page = page_of(buyer, asked.conversation_id)
+
+    answer = actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+
+    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (True, None)
+    assert 'name="body"' in page
+    assert "Block shop" in page
+    assert answer.pk
+
+
+def test_the_marketplace_and_search_still_work_for_an_erased_shops_buyer(
+    buyer: User, seller: User, asked: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+
+    # The marketplace's systems still post into it (an order event about the shop's order).
+    posted = actions.post_marketplace_message(asked.conversation_id, "Your parcel was delivered.")
+    found = with_token(buyer).get("/search", {"q": "parcel"})
+
+    assert posted.sender_id is None
+    assert found.status_code == 200
