@@ -232,7 +232,7 @@ def test_a_marketplace_email_is_recognised_after_its_copy_was_deleted(buyer: Use
     page = signed_in(buyer).get(reverse("check-email"), {"reference": reference}).content.decode()
 
     assert 'data-testid="reference-marketplace"' in page
-    assert "You deleted it from your Message Center" in page
+    assert "It is no longer in your Message Center" in page
     assert "Open it in your Message Center" not in page
 
 

@@ -37,6 +37,7 @@ from messagecenter.delivery.preferences import (
     ON_USER_ROW,
     RULES,
     enabled_user_ids,
+    needs_message_center,
     stored_choices,
 )
 from messagecenter.errors import InvalidInput
@@ -180,6 +181,7 @@ def set_preferences(user: User, choices: Mapping[tuple[str, str], bool]) -> int:
         # The choices on the user row as they are now, under the lock (not the request's copy).
         user.refresh_from_db(fields=list(ON_USER_ROW.values()))
         stored = stored_choices(user)
+        _refuse_email_without_message_center(choices, stored)
         changed = 0
         for (category, channel), is_enabled in choices.items():
             rule = RULES[(category, channel)]
@@ -200,6 +202,24 @@ def set_preferences(user: User, choices: Mapping[tuple[str, str], bool]) -> int:
                     defaults={"is_enabled": is_enabled, "updated_at": now},
                 )
         return changed
+
+
+def _refuse_email_without_message_center(
+    choices: Mapping[tuple[str, str], bool], stored: Mapping[tuple[str, str], bool]
+) -> None:
+    """E-mail of a category is sent only with its Message Center copy (every e-mail we send
+    is also there: preferences.FOLLOWS_MESSAGE_CENTER), so asking for it with that copy
+    off — now, or in the same change — is refused rather than stored as if it would work."""
+    for (category, channel), is_enabled in choices.items():
+        if not (is_enabled and needs_message_center(category, channel)):
+            continue
+        in_message_center = (category, Channel.MESSAGE_CENTER)
+        if not choices.get(in_message_center, stored.get(in_message_center, True)):
+            raise InvalidInput(
+                f"{Category(category).label} by e-mail need {Category(category).label.lower()} "
+                "in the Message Center: every e-mail we send is also there.",
+                code="needs_message_center",
+            )
 
 
 def unsubscribe(user: User, category: str = Category.PROMOTIONS) -> int:

@@ -28,6 +28,8 @@ class ReferencedBroadcast:
 
     subject: str
     url: str = ""
+    # A promotion (hidden from people who switched promotions off in the Message Center).
+    is_promotion: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.http import QueryDict
 
-from messagecenter.delivery.preferences import RULES
+from messagecenter.delivery.preferences import RULES, Channel, needs_message_center
 
 
 def parse_choices(data: QueryDict) -> dict[tuple[str, str], bool]:
@@ -17,9 +17,19 @@ def parse_choices(data: QueryDict) -> dict[tuple[str, str], bool]:
     for (category, channel), rule in RULES.items():
         if not rule.can_change:
             continue
+        # An e-mail box shown disabled because its Message Center copy is off is never
+        # sent, and one left ticked while unticking the Message Center copy cannot take
+        # effect: the e-mail choice is left as stored, for when the Message Center copy is
+        # on again.
+        if (
+            needs_message_center(category, channel)
+            and f"{category}:{Channel.MESSAGE_CENTER}" not in ticked
+        ):
+            continue
         key = f"{category}:{channel}"
         is_enabled = key in ticked
-        if shown is not None and shown.get(key) == is_enabled:
+        # Unchanged on this form, or not a box of it (an e-mail choice shown held off).
+        if shown is not None and shown.get(key, is_enabled) == is_enabled:
             continue
         choices[(category, channel)] = is_enabled
     return choices

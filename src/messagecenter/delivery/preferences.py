@@ -61,6 +61,21 @@ ON_USER_ROW: dict[tuple[str, str], str] = {
     (Category.PROMOTIONS, Channel.MESSAGE_CENTER): "shows_promotions",
 }
 
+# Every e-mail we send is also in the Message Center: that is what "Is this e-mail from
+# us?" and each e-mail's "If it is not in your Message Center, it is not from us" promise.
+# So a category's e-mail goes only to people who keep its Message Center copy: with
+# Promotions off in the Message Center, no promotion e-mail either, whatever the e-mail
+# choice says (kept as it is, for when the Message Center copy is switched on again).
+FOLLOWS_MESSAGE_CENTER = (
+    "Off while this is off in your Message Center: every e-mail we send is also there."
+)
+
+
+def needs_message_center(category: str, channel: str) -> bool:
+    """Whether this choice only takes effect with the category's Message Center copy on."""
+    return channel == Channel.EMAIL and RULES[(category, Channel.MESSAGE_CENTER)].can_change
+
+
 CATEGORY_OF_KIND: dict[str, str] = {
     Kind.BUYER_SELLER: Category.BUYER_SELLER,
     Kind.ORDER_UPDATES: Category.ORDER_UPDATES,
@@ -74,7 +89,12 @@ CATEGORY_OF_KIND: dict[str, str] = {
 
 
 def is_enabled(user: User, category: str, channel: str) -> bool:
-    """One person's setting (one query, or none when it cannot be changed)."""
+    """One person's setting (one query, or none when it cannot be changed); an e-mail
+    choice counts only with its Message Center copy on (FOLLOWS_MESSAGE_CENTER)."""
+    if needs_message_center(category, channel) and not is_enabled(
+        user, category, Channel.MESSAGE_CENTER
+    ):
+        return False
     rule = RULES[(category, channel)]
     if not rule.can_change:
         return rule.default
@@ -101,12 +121,19 @@ def enabled_user_ids(user_ids: Collection[int], category: str, channel: str) -> 
                 pk__in=wanted, **{ON_USER_ROW[(category, channel)]: True}
             ).values_list("pk", flat=True)
         )
-    differing = set(
-        Preference.objects.filter(
-            user_id__in=wanted, category=category, channel=channel, is_enabled=not rule.default
-        ).values_list("user_id", flat=True)
-    )
-    return wanted - differing if rule.default else differing
+    differing = Preference.objects.filter(
+        user_id__in=wanted, category=category, channel=channel, is_enabled=not rule.default
+    ).values_list("user_id", flat=True)
+    if needs_message_center(category, channel):
+        # The same one query: the people keeping the Message Center copy (on their user
+        # row), less those whose e-mail choice differs from the default.
+        field = ON_USER_ROW[(category, Channel.MESSAGE_CENTER)]
+        people = User.objects.filter(pk__in=wanted, **{field: True})
+        people = (
+            people.exclude(pk__in=differing) if rule.default else people.filter(pk__in=differing)
+        )
+        return set(people.values_list("pk", flat=True))
+    return wanted - set(differing) if rule.default else set(differing)
 
 
 # A checkbox's words after its category ("Promotions and offers: by e-mail").
@@ -125,6 +152,9 @@ class Choice:
     is_enabled: bool
     can_change: bool
     why_fixed: str
+    # An e-mail choice held off because the Message Center copy is off (is_enabled false,
+    # can_change false, why_fixed FOLLOWS_MESSAGE_CENTER).
+    waits_for_message_center: bool = False
 
 
 def stored_choices(user: User) -> dict[tuple[str, str], bool]:
@@ -151,15 +181,19 @@ def choices_for(user: User) -> list[list[Choice]]:
             value = (
                 stored.get((category, channel), rule.default) if rule.can_change else rule.default
             )
+            waits = needs_message_center(category, channel) and not stored.get(
+                (category, Channel.MESSAGE_CENTER), True
+            )
             row.append(
                 Choice(
                     category,
                     channel,
                     category.label,
                     WHERE[channel],
-                    value,
-                    rule.can_change,
-                    rule.why_fixed,
+                    value and not waits,
+                    rule.can_change and not waits,
+                    FOLLOWS_MESSAGE_CENTER if waits else rule.why_fixed,
+                    waits_for_message_center=waits,
                 )
             )
         table.append(row)

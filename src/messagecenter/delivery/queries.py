@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Message
+from messagecenter.conversations.models import Kind, Message
 from messagecenter.conversations.presentation import message_url
 from messagecenter.conversations.queries import access_message
 from messagecenter.delivery import references
@@ -26,8 +26,11 @@ class CheckedReference:
     reference: str
     origin: str
     subject: str = ""
-    # Where the person's own copy is; empty when they deleted it.
+    # Where the person's own copy is; empty when there is none to open (deleted, or hidden).
     url: str = ""
+    # A promotion with no copy to open because the person switched promotions off in the
+    # Message Center: they did not delete it, and the page must not say they did.
+    is_hidden_promotion: bool = False
     sender_name: str = ""
     sender_role: str = ""
     warnings: tuple[str, ...] = ()
@@ -61,7 +64,15 @@ def find_reference(user: User, text: str) -> CheckedReference:
     if message.is_official:
         if parsed.kind == references.PERSON:
             return unknown
-        return CheckedReference(cleaned, "marketplace", message.conversation.subject, copy_url)
+        return CheckedReference(
+            cleaned,
+            "marketplace",
+            message.conversation.subject,
+            copy_url,
+            is_hidden_promotion=not copy_url
+            and message.conversation.kind == Kind.PROMOTION
+            and not user.shows_promotions,
+        )
     if parsed.kind == references.OFFICIAL:
         return unknown
     assert message.sender is not None
@@ -93,7 +104,14 @@ def _broadcast_reference(
     if found is None or not found.url:
         if parsed.is_legacy:
             return CheckedReference(cleaned, "unknown")
-        return CheckedReference(cleaned, "marketplace", found.subject if found else "")
+        return CheckedReference(
+            cleaned,
+            "marketplace",
+            found.subject if found else "",
+            is_hidden_promotion=found is not None
+            and found.is_promotion
+            and not user.shows_promotions,
+        )
     return CheckedReference(cleaned, "marketplace", found.subject, found.url)
 
 

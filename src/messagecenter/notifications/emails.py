@@ -106,6 +106,10 @@ def referenced_broadcast(user: User, broadcast_id: int) -> ReferencedBroadcast |
     try:
         item = access_broadcast(user, broadcast_id)
     except NotFound:
-        broadcast = Broadcast.objects.filter(pk=broadcast_id).only("subject").first()
-        return ReferencedBroadcast(broadcast.subject) if broadcast is not None else None
+        broadcast = Broadcast.objects.filter(pk=broadcast_id).only("subject", "kind").first()
+        if broadcast is None:
+            return None
+        return ReferencedBroadcast(
+            broadcast.subject, is_promotion=broadcast.kind == BroadcastKind.PROMOTION
+        )
     return ReferencedBroadcast(item.broadcast.subject, reverse("broadcast", args=[item.pk]))
