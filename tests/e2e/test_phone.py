@@ -333,3 +333,18 @@ def test_the_development_mailbox_fits_a_phone_with_long_addresses_subjects_and_l
     expect(phone.locator(".mail-text").first).to_contain_text("/email/preferences/")
     expect(phone.get_by_test_id("try-reply")).to_contain_text("@replies.messages.")
     assert page_overflow(phone) == ""
+
+
+def test_a_long_reference_on_is_this_email_from_us_wraps_on_a_phone(
+    live_server: LiveServer, phone: Page, buyer: User
+) -> None:
+    """A made-up reference has no place to break: the bold "We did not send you an e-mail
+    with the reference …" made the phone's page scroll sideways."""
+    sign_in(phone, live_server, "alice", factories.PASSWORD)
+
+    phone.goto(f"{live_server.url}/message-center/check-email/?reference=MC-{'X' * 120}")
+
+    expect(phone.get_by_test_id("checked-reference")).to_have_text("MC-" + "X" * 37)
+    assert phone.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
