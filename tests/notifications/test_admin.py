@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.errors import NotAllowed
+from messagecenter.errors import InvalidInput, NotAllowed
 from messagecenter.notifications import actions
 from messagecenter.notifications.models import Audience, Broadcast, BroadcastRecipient
 from tests import factories
@@ -129,6 +129,44 @@ def test_preview_shows_the_broadcast_and_audience_and_saves_nothing(
     assert '<a href="https://example.test" rel="nofollow">https://example.test</a>' in text
     assert 'name="_save"' in text
     assert not Broadcast.objects.exists()
+
+
+def test_preview_of_a_list_counts_only_the_people_it_would_reach(
+    staff_client: Client, buyer: User, other_buyer: User, seller: User
+) -> None:
+    """An erased or suspended account on the list is nobody the fan-out reaches: the
+    preview said "2 people now" for a list of one active buyer and one erased one."""
+    User.objects.filter(pk__in=[other_buyer.pk, seller.pk]).update(is_active=False)
+
+    response = staff_client.post(
+        f"{ADD}add/",
+        {
+            **form(audience="list", user_ids=f"{buyer.pk}\n{other_buyer.pk}\n{seller.pk}"),
+            "_preview": "1",
+        },
+    )
+
+    assert "A list of user ids — 1 person now" in response.content.decode()
+
+
+def test_an_unknown_country_code_is_refused(staff_client: Client) -> None:
+    response = staff_client.post(f"{ADD}add/", form(audience="country", country="XX"))
+
+    assert response.status_code == 200
+    assert "XX is not a country code (ISO 3166-1)" in response.content.decode()
+    assert not Broadcast.objects.exists()
+    with pytest.raises(InvalidInput) as refused:
+        actions.check_broadcast(
+            kind="notice",
+            subject="Hello",
+            body="Hello.",
+            send_at=timezone.now(),
+            expires_at=None,
+            audience=Audience.COUNTRY,
+            country="xx",
+            user_ids=[],
+        )
+    assert refused.value.code == "invalid_country"
 
 
 def test_staff_cancel_from_the_list(staff_client: Client) -> None:

@@ -2,11 +2,13 @@
 trashes, restores and deletes their copy (a BroadcastState row, written only then); the
 worker announces the ones that became due (docs/notifications.md)."""
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from django.conf import settings
@@ -46,6 +48,17 @@ MAX_LIST_SIZE = 1_000_000
 UNKNOWN_IDS_SHOWN = 10
 RECIPIENT_BATCH = 5_000
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+
+
+@functools.cache
+def known_countries() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-2 code, from the time-zone database's own table (tzdata,
+    offline): "XX" has the shape of a country code but names no country, so an audience of
+    it would reach nobody."""
+    table = resources.files("tzdata.zoneinfo").joinpath("iso3166.tab").read_text("utf-8")
+    return frozenset(
+        line.split("\t", 1)[0] for line in table.splitlines() if line and not line.startswith("#")
+    )
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -135,6 +148,11 @@ def check_broadcast(
         if not COUNTRY_CODE.fullmatch(country):
             raise InvalidInput(
                 "Give the country as its two-letter code (ISO 3166-1), e.g. US or DE.",
+                code="invalid_country",
+            )
+        if country not in known_countries():
+            raise InvalidInput(
+                f"{country} is not a country code (ISO 3166-1); give one such as US or DE.",
                 code="invalid_country",
             )
     elif country:

@@ -396,9 +396,14 @@ def access_broadcast(user: User, broadcast_id: Any) -> BroadcastItem:
 # --- for the e-mail fan-out and realtime --------------------------------------------------
 
 
-def broadcast_audience(broadcast: Broadcast) -> QuerySet[User]:
+def broadcast_audience(
+    broadcast: Broadcast, *, listed: Collection[int] | None = None
+) -> QuerySet[User]:
     """Everyone the audience rule names (active accounts), by id, so a batch job can page
-    with `id > last`. The rule only: preferences and suppressions are the sender's."""
+    with `id > last`. The rule only: preferences and suppressions are the sender's.
+    `listed`: a draft's list of user ids, not saved yet — the staff's preview counts the
+    people it would reach by this same rule (an erased or suspended account on the list
+    is nobody the broadcast reaches)."""
     users = User.objects.filter(is_active=True)
     match broadcast.audience:
         case Audience.EVERYONE:
@@ -411,6 +416,8 @@ def broadcast_audience(broadcast: Broadcast) -> QuerySet[User]:
             users = users.filter(member_until__gt=timezone.now())
         case Audience.COUNTRY:
             users = users.filter(country=broadcast.country)
+        case Audience.LIST if listed is not None:
+            users = users.filter(pk__in=listed)
         case Audience.LIST:
             users = users.filter(
                 Exists(
