@@ -3,6 +3,8 @@ Promotions off in the Message Center, no promotion e-mail goes, whatever the e-m
 says; the page and the API show it, and "Is this e-mail from us?" does not say the person
 deleted a promotion they only switched off."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -120,3 +122,27 @@ def test_the_reference_of_a_hidden_promotion_does_not_say_it_was_deleted(
     assert 'data-testid="reference-marketplace"' in page
     assert "deleted" not in page
     assert "promotions are switched off in your Message Center" in page
+
+
+def test_ticking_the_message_center_box_again_on_the_page_brings_the_email_choice_back(
+    buyer: User,
+) -> None:
+    """The page shows the e-mail box held off, so it sends no box and no `shown` field for
+    it: saving the page with the Message Center box ticked again leaves the stored e-mail
+    choice as it was, not switched off as a box left unticked."""
+    actions.set_preferences(buyer, {PROMOTIONS_BY_EMAIL: True})
+    actions.set_preferences(buyer, {PROMOTIONS_IN_MESSAGE_CENTER: False})
+    client = signed_in(buyer)
+    page = client.get(reverse("email-preferences")).content.decode()
+    ticked = re.findall(r'name="enabled" value="([^"]+)" checked', page)
+    shown = re.findall(r'name="shown" value="([^"]+)"', page)
+    assert not [value for value in shown if value.startswith("promotions:email:")]
+
+    client.post(
+        reverse("email-preferences"),
+        {"enabled": [*ticked, "promotions:message_center"], "shown": shown},
+    )
+
+    buyer.refresh_from_db()
+    assert is_enabled(buyer, *PROMOTIONS_IN_MESSAGE_CENTER)
+    assert is_enabled(buyer, *PROMOTIONS_BY_EMAIL)
