@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 import factory
+from django.test import Client
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
@@ -112,3 +113,10 @@ def agent_in_team(team_slug: str = "customer-service", **fields: Any) -> User:
     agent: User = AgentFactory(**fields)
     TeamMember.objects.create(team=team, agent=agent)
     return agent
+
+
+def signed_in(person: User) -> Client:
+    """A browser signed in as the person (Django's test client, its session made directly)."""
+    client = Client()
+    client.force_login(person)
+    return client

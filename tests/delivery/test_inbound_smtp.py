@@ -28,18 +28,12 @@ from tests.api.helpers import with_token
 from tests.delivery.dns import DkimKey, DnsServer
 from tests.delivery.replies import QUOTED_HISTORY, reply, send
 from tests.delivery.smtp import Handler
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # What the safety check holds for review (docs/safety.md#hold).
 PAYMENT = "Pay here instead: paypal.me/cheapdeals"
-
-
-def signed_in(person: User) -> Client:
-    browser = Client()
-    browser.force_login(person)
-    return browser
 
 
 LATER = timedelta(minutes=11)

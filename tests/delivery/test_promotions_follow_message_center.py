@@ -6,7 +6,6 @@ deleted a promotion they only switched off."""
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from messagecenter.accounts.models import User
@@ -19,17 +18,12 @@ from messagecenter.notifications.models import Audience
 from tests.api.helpers import error_of, with_token
 from tests.delivery.helpers import send_broadcast
 from tests.delivery.smtp import Handler
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
 PROMOTIONS_IN_MESSAGE_CENTER = (Category.PROMOTIONS, Channel.MESSAGE_CENTER)
 PROMOTIONS_BY_EMAIL = (Category.PROMOTIONS, Channel.EMAIL)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_no_promotion_email_reaches_someone_who_switched_promotions_off_in_the_message_center(

@@ -21,14 +21,9 @@ from messagecenter.delivery.models import Category, Channel, MailboxEmail, Prefe
 from messagecenter.delivery.preferences import is_enabled
 from messagecenter.errors import InvalidInput
 from messagecenter.marketplace.models import Product
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_preferences_page_says_what_cannot_be_switched_off(buyer: User) -> None:

@@ -4,7 +4,6 @@ what the recipient and the sender see, the e-mail copy, and holds."""
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from messagecenter.accounts.models import User
@@ -17,6 +16,7 @@ from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.models import HeldMessage
 from tests import factories
 from tests.api.helpers import error_of, with_token
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +25,6 @@ SCAM = (
     "https://rnarketplace-account-verify.example/secure-login — you will need to confirm "
     "your password and the card used for this order."
 )
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_scam_from_a_seller_is_delivered_with_a_warning_and_its_reasons(

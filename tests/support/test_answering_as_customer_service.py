@@ -4,7 +4,6 @@ e-mail and in the API — unless SUPPORT_SHOW_AGENT_NAMES (docs/support.md). Sel
 buyers keep their names, whatever Django's staff flag says."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
@@ -13,6 +12,7 @@ from messagecenter.support import actions
 from messagecenter.support.models import Case
 from tests import factories
 from tests.api.helpers import with_token
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +31,6 @@ def admin(db: None) -> User:
 @pytest.fixture
 def case(buyer: User) -> Case:
     return actions.open_request(buyer, "Pending charge", "Why is there a pending charge?")
-
-
-def signed_in(person: User) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def answer_from_the_console(admin: User, case: Case) -> None:

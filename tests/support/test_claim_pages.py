@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from messagecenter.accounts.models import User
@@ -19,6 +18,7 @@ from messagecenter.support import claim_actions, claim_queries, report_actions
 from messagecenter.support.models import Claim, Report
 from tests import factories
 from tests.api.helpers import with_token
+from tests.factories import signed_in
 from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import PNG_BYTES
 
@@ -27,12 +27,6 @@ __all__ = ["clock"]
 pytestmark = pytest.mark.django_db
 
 PNG = PNG_BYTES
-
-
-def signed_in(person: User) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(

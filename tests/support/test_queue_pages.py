@@ -28,6 +28,7 @@ from messagecenter.support.models import (
     Team,
 )
 from tests import factories
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -164,12 +165,6 @@ def test_counts_are_the_recount_for_each_person(queue: Queue) -> None:
             view: len(expected(person, view, queries.QueueFilters(), now))
             for view in queries.QUEUE_VIEWS
         }
-
-
-def signed_in(person: User) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 ROW = re.compile(r'<tr data-testid="case-row">(.*?)</tr>', re.S)
