@@ -188,6 +188,20 @@ def message_on(page: str, message: Message) -> str:
     return page.split(f'id="message-{message.pk}"', 1)[1].split("</article>", 1)[0]
 
 
+def claim_answered_with_phishing(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> tuple[Claim, Message, Message]:
+    """A claim the buyer filed and the seller answered with PHISHING: the claim, the
+    buyer's filing message and the seller's answer."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
+    conversation = claim.case.conversation_id
+    filed = Message.objects.get(conversation_id=conversation, sender=buyer)
+    response = Message.objects.get(conversation_id=conversation, sender=seller)
+    return claim, filed, response
+
+
 def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_author(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:
@@ -197,12 +211,7 @@ def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_a
     agent = factories.agent_in_team("claims")
     seller.first_name, seller.last_name = "Marcus", "Reyes"
     seller.save(update_fields=["first_name", "last_name"])
-    order = claimable_order(buyer, product, clock)
-    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
-    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
-    conversation = claim.case.conversation_id
-    filed = Message.objects.get(conversation_id=conversation, sender=buyer)
-    response = Message.objects.get(conversation_id=conversation, sender=seller)
+    claim, filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
     assert response.safety_verdict == "warn"
     client = signed_in(agent)
     url = reverse("console-case", args=[claim.pk])
@@ -234,12 +243,7 @@ def test_the_console_marks_a_message_customer_service_removed(
     so the agent deciding the claim could not tell."""
     agent = factories.agent_in_team("claims")
     safety_agent = factories.agent_in_team("trust-and-safety", username="tess")
-    order = claimable_order(buyer, product, clock)
-    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
-    claim_actions.respond_to_claim(seller, claim.pk, PHISHING)
-    conversation = claim.case.conversation_id
-    filed = Message.objects.get(conversation_id=conversation, sender=buyer)
-    response = Message.objects.get(conversation_id=conversation, sender=seller)
+    claim, filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
     report_actions.report_message(buyer, response.pk, "scam")
     report_actions.decide_report(safety_agent, Report.objects.get().pk, "confirmed", "restricted")
     client = signed_in(agent)
