@@ -118,7 +118,7 @@ def test_the_checker_vouches_for_a_deleted_marketplace_email_and_not_for_a_selle
     page.get_by_role("button", name="Check").click()
     answer = page.get_by_test_id("reference-marketplace")
     expect(answer).to_contain_text("is an e-mail from the marketplace to you")
-    expect(answer).to_contain_text("You deleted it from your Message Center")
+    expect(answer).to_contain_text("It is no longer in your Message Center")
 
     page.get_by_label("Reference from the e-mail").fill(
         references.for_message(scam.pk, buyer.pk, is_official=False)
