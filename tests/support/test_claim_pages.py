@@ -15,7 +15,7 @@ from messagecenter.conversations.models import Attachment, Message
 from messagecenter.marketplace.models import OrderStatus, Product, Refund
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries, report_actions
-from messagecenter.support.models import Claim, Report
+from messagecenter.support.models import Claim, Report, TeamMember
 from tests import factories
 from tests.api.helpers import with_token
 from tests.factories import signed_in
@@ -257,6 +257,35 @@ def test_the_console_marks_a_message_customer_service_removed(
         assert 'data-testid="message-removed"' in shown
         assert "only its sender still sees it" in shown
     assert "message-removed" not in message_on(page, filed)
+
+
+def test_a_report_of_a_claim_message_links_the_claim_for_agents_who_may_open_it(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """A report of the seller's message in a claim is about the claim's conversation: its
+    console page linked "read the whole conversation" to a read-only view that only
+    takes buyer↔seller conversations, a 404. Now it links the claim's own page, for an
+    agent who may open the claim; one who may not is offered no link."""
+    claim, _filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
+    report_actions.report_message(buyer, response.pk, "scam")
+    report = Report.objects.get()
+    safety_only = factories.agent_in_team(report.case.team.slug, username="sam")
+    both = factories.agent_in_team(report.case.team.slug, username="tess")
+    TeamMember.objects.create(team=claim.case.team, agent=both)
+    client = signed_in(both)
+    claim_page = reverse("console-case", args=[claim.pk])
+
+    page = client.get(reverse("console-case", args=[report.case_id])).content.decode()
+    about = page.split('data-testid="about-conversation"', 1)[1].split("</p>", 1)[0]
+    followed = client.get(claim_page)
+    others = signed_in(safety_only).get(reverse("console-case", args=[report.case_id]))
+    other_about = others.content.decode().split('data-testid="about-conversation"', 1)[1]
+
+    assert f'<a href="{claim_page}">' in about
+    assert "/conversations/" not in about
+    assert followed.status_code == 200
+    assert "<a " not in other_about.split("</p>", 1)[0]
+    assert signed_in(safety_only).get(claim_page).status_code == 404
 
 
 def test_the_conversation_read_beside_a_claim_shows_parts_verdicts_and_removals(

@@ -622,6 +622,32 @@ def _context_conversations(case: Case) -> QuerySet[Conversation]:
     )
 
 
+@dataclass(frozen=True)
+class AboutConversation:
+    """Where the console sends an agent to read the conversation a case is about."""
+
+    # The customer's buyer↔seller conversation: read beside the case
+    # (access_context_conversation).
+    beside: bool
+    # Another case's own conversation (a report of a message in a claim): read on that
+    # case's page, when the agent may open it (access_case); None otherwise, and the
+    # page then offers no link rather than one that is not found.
+    its_case: Case | None
+
+
+def about_conversation(agent: User, case: Case) -> AboutConversation | None:
+    """How the agent reaches the conversation the case is about, if it is about one."""
+    conversation = case.about_conversation
+    if conversation is None:
+        return None
+    if conversation.kind == Kind.BUYER_SELLER and conversation.buyer_id == case.customer_id:
+        return AboutConversation(beside=True, its_case=None)
+    owner = Case.objects.filter(conversation_id=conversation.pk)
+    if agent.role != Role.ADMIN:
+        owner = owner.filter(team_id__in=team_ids(agent))
+    return AboutConversation(beside=False, its_case=owner.only("pk").first())
+
+
 def access_context_conversation(case: Case, conversation_id: Any) -> Conversation:
     """One of the customer's buyer↔seller conversations about the case, read only."""
     number = parse_id(conversation_id, code="conversation_not_found")

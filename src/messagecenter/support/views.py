@@ -300,6 +300,8 @@ def _case_page(
             "statuses": STATUS_CHOICES,
             "priorities": CasePriority.choices,
             "customer_status": queries.customer_status_label(found),
+            # The conversation the case is about: where the agent reads it, if anywhere.
+            "about": queries.about_conversation(agent, found),
             # A report's panel: what was reported, by whom, the verdict, the sender's
             # history and the decision (docs/safety.md#reports).
             "report_panel": report_queries.report_panel(found)
