@@ -5,6 +5,7 @@ authserv-id the operator lists."""
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,6 +15,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
+from messagecenter.delivery import queries
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.rendering import reply_address
 from messagecenter.marketplace.models import Product
@@ -188,3 +190,45 @@ def test_a_forgers_address_and_words_are_never_shown_to_the_account_holder(
         (item["reason_code"], item["from_your_address"], item["subject"]) for item in answer
     ] == [("", True, "Re: the lamp"), ("sender_mismatch", False, "")]
     assert answer[1]["conversation_id"] == conversation_id
+
+
+def test_a_conversation_deleted_for_ever_is_named_on_the_replies_page_not_linked(
+    webhook: Client,
+    client: Client,
+    buyer: User,
+    seller: User,
+    product: Product,
+    dns_server: DnsServer,
+    dkim_key: DkimKey,
+    django_assert_num_queries: Any,
+) -> None:
+    """The seller's posted reply, then the conversation deleted for ever, then a reply
+    refused for it: "Replies by e-mail" linked the conversation on both rows, a page
+    that is not found for them. Now its subject shows as plain text, read with the
+    page's one query of replies."""
+    conversation_id, address = seller_address(buyer, seller, product)
+    for text in ("On its way.", "And a tracking number."):
+        if text != "On its way.":
+            conversation_actions.trash_conversations(seller, [conversation_id])
+            conversation_actions.delete_conversations(seller, [conversation_id])
+        raw = reply(sender=seller.email, to=address, text=text, sign_with=dkim_key)
+        post(webhook, raw, to=address, sender=seller.email)
+    assert list(InboundEmail.objects.values_list("status", "reason_code").order_by("pk")) == [
+        ("posted", ""),
+        ("refused", "conversation_deleted"),
+    ]
+    link = reverse("conversation", args=[conversation_id])
+
+    client.force_login(seller)
+    seller_page = client.get(reverse("email-replies")).content.decode()
+    with django_assert_num_queries(1):
+        replies = queries.email_replies(seller)
+
+    assert link not in seller_page
+    assert [reply.conversation_opens for reply in replies] == [False, False]
+    assert seller_page.count('data-testid="reply-conversation-gone"') == 2
+    assert "Question about" in seller_page.split('data-testid="reply-conversation-gone"')[1]
+    # Still theirs: still linked.
+    assert InboundEmail.objects.filter(status="posted").update(user=buyer) == 1
+    client.force_login(buyer)
+    assert link in client.get(reverse("email-replies")).content.decode()

@@ -59,6 +59,18 @@ def access_conversation(user: User, conversation_id: Any) -> Participant:
     return found[0]
 
 
+def opens_conversation(user: User, conversation: Any) -> Exists:
+    """Whether the person may still open the conversation (`conversation`: an OuterRef to
+    its id), as access_conversation decides, for annotating rows that name one: not after
+    they deleted it for ever or stopped taking part."""
+    participants = Participant.objects.filter(
+        user_id=user.pk, conversation_id=conversation, box__in=VISIBLE_BOXES
+    )
+    if not user.shows_promotions:
+        participants = participants.exclude(folder=Folder.PROMOTIONS)
+    return Exists(participants)
+
+
 def shown(user: User, folder: str) -> bool:
     """Promotions switched off in the Message Center hide promotion conversations like
     promotion broadcasts: one rule for every promotion, whichever way it was sent. The

@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.db.models import OuterRef
+
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Kind, Message
 from messagecenter.conversations.presentation import message_url
-from messagecenter.conversations.queries import access_message
+from messagecenter.conversations.queries import access_message, opens_conversation
 from messagecenter.delivery import references
 from messagecenter.delivery.broadcasts import broadcasts
 from messagecenter.delivery.inbound.actions import reply_idempotency_key
@@ -137,9 +139,11 @@ def email_replies(user: User) -> list[InboundEmail]:
     with the reason — the only place someone learns why their e-mail did not appear. Only
     the rows of their own relay addresses; the original bytes are not read. One not from
     their account's address (`from_account_holder`) is shown without its sender's details."""
-    replies = list(
+    replies: list[InboundEmail] = list(
         InboundEmail.objects.filter(user=user)
         .select_related("conversation")
+        # Deleted for ever, or no longer theirs: named, not linked (it would not open).
+        .annotate(conversation_opens=opens_conversation(user, OuterRef("conversation_id")))
         .defer("raw")
         .order_by("-received_at", "-pk")[:EMAIL_REPLIES_SHOWN]
     )
