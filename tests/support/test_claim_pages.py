@@ -1,7 +1,8 @@
 """Guarantee claims on the web: filing from the order, the claim's page for buyer and seller,
 the decision in the console (docs/support.md#guarantee-claims)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from html import escape
 from typing import Any
 
@@ -257,6 +258,46 @@ def test_the_console_marks_a_message_customer_service_removed(
         assert 'data-testid="message-removed"' in shown
         assert "only its sender still sees it" in shown
     assert "message-removed" not in message_on(page, filed)
+
+
+def test_the_agent_api_and_the_transcripts_mark_a_message_customer_service_removed(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The console marked the seller's removed answer, but GET /agent/cases/{id} listed it
+    as any other message and the case's transcripts showed it unmarked."""
+    agent = factories.agent_in_team("claims")
+    safety_agent = factories.agent_in_team("trust-and-safety", username="tess")
+    claim, filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
+    report_actions.report_message(buyer, response.pk, "scam")
+    report_actions.decide_report(safety_agent, Report.objects.get().pk, "confirmed", "restricted")
+    response.refresh_from_db()
+    assert response.removed_at is not None
+    api = with_token(agent)
+
+    listed = {
+        message["id"]: message["removed_at"]
+        for message in api.get(f"/agent/cases/{claim.pk}").json()["messages"]
+    }
+    text = api.get(f"/agent/cases/{claim.pk}/transcript?format=txt").content.decode()
+    eml = message_from_bytes(
+        api.get(f"/agent/cases/{claim.pk}/transcript?format=eml").content,
+        policy=policy.default,
+    )
+    parts = {
+        part.get_content_type(): part.get_content()
+        for part in eml.walk()
+        if not part.is_multipart()
+    }
+
+    assert listed[filed.pk] is None
+    assert datetime.fromisoformat(listed[response.pk]) == response.removed_at
+    marker = "[Removed by customer service on "
+    assert text.count(marker) == 1
+    # Right under the seller's answer, not the buyer's filing.
+    assert f"{PHISHING}\n{marker}" in text
+    assert "; only its sender still sees it]" in text
+    assert parts["text/plain"].count(marker) == 1
+    assert parts["text/html"].count(marker) == 1
 
 
 def test_a_report_of_a_claim_message_links_the_claim_for_agents_who_may_open_it(

@@ -62,6 +62,9 @@ class Entry:
     body: str
     attachments: list[Attachment]
     sent_by_email: bool = False
+    # Removed by customer service after a report: only its sender (and the case's agents)
+    # still read it, so a transcript says so rather than pass it off as delivered.
+    removed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,20 @@ def _entries(messages: Any) -> list[Entry]:
             body=message.body,
             attachments=_attachments(message),
             sent_by_email=message.sent_by_email,
+            removed_at=message.removed_at,
         )
         for message in messages
     ]
+
+
+def removed_line(entry: Entry) -> str:
+    """The marker under a removed message, as the console says it."""
+    if entry.removed_at is None:
+        return ""
+    return (
+        f"[Removed by customer service on {email_time(entry.removed_at)}; "
+        "only its sender still sees it]"
+    )
 
 
 def _attachments(message: Message) -> list[Attachment]:
@@ -142,6 +156,8 @@ def as_text(transcript: Transcript) -> str:
         by_email = " (sent by e-mail)" if entry.sent_by_email else ""
         lines.append(f"[{email_time(entry.sent_at)}] {entry.sender}{by_email}:")
         lines.append(entry.body)
+        if entry.removed_at is not None:
+            lines.append(removed_line(entry))
         lines += [f"Attached: {attachment.download_name}" for attachment in entry.attachments]
         lines.append("")
     if not transcript.entries:
@@ -228,7 +244,12 @@ def _html(transcript: Transcript, *, for_pdf: bool) -> str:
             "transcript": transcript,
             "made_line": _made_line(transcript),
             "entries": [
-                (entry, full_time(entry.sent_at), [a.download_name for a in entry.attachments])
+                (
+                    entry,
+                    full_time(entry.sent_at),
+                    [a.download_name for a in entry.attachments],
+                    removed_line(entry),
+                )
                 for entry in transcript.entries
             ],
             "for_pdf": for_pdf,

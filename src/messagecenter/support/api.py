@@ -406,6 +406,9 @@ class CaseMessageOut(Schema):
     attachments: list[AttachmentOut]
     # A message the check warned about or masked: its verdict and reasons; null otherwise.
     safety: CaseMessageSafetyOut | None
+    # When customer service removed it after a report: only its sender still sees it
+    # (the console marks it "Removed"); null otherwise.
+    removed_at: datetime | None
 
 
 def case_message_safety_out(message: Message) -> CaseMessageSafetyOut | None:
@@ -481,6 +484,7 @@ def get_agent_case(request: ApiRequest, case_id: Id) -> AgentCaseDetailOut:
                 case_number=f"CS-{message.from_case_id}",  # type: ignore[attr-defined]
                 attachments=case_attachments_out(case.pk, message.listed_attachments),
                 safety=case_message_safety_out(message),
+                removed_at=message.removed_at,
             )
             for message in queries.case_messages(case)
         ],
