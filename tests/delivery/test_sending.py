@@ -198,6 +198,34 @@ def test_an_official_message_in_a_claim_says_both_the_other_party_and_customer_s
         )
 
 
+def test_a_partys_own_message_in_a_claim_says_customer_service_reads_a_reply_too(
+    buyer: User, seller: User, product: Product, clock: Clock, inbox: Handler
+) -> None:
+    """The seller's answer to a claim reached the buyer as "Reply to this e-mail to answer
+    <the shop>", though customer service reads the claim's conversation as well."""
+    claim = claim_actions.file_claim(
+        buyer,
+        claimable_order(buyer, product, clock).number,
+        "not_received",
+        "The parcel never came.",
+    )
+    claim_actions.respond_to_claim(seller, claim.pk, "It was sent on Monday with tracking.")
+    send_due_emails()
+
+    [received] = [
+        received
+        for received in inbox.to(buyer.email)
+        if "It was sent on Monday with tracking." in received.text()
+    ]
+    shop = seller.storefront.name
+    assert f"Reply to this e-mail to answer {shop} and customer service (your" in (
+        one_line(received.text())
+    )
+    assert f"Or reply to this e-mail to answer {shop} and customer service:" in (
+        one_line(html.unescape(received.html()))
+    )
+
+
 def test_an_official_message_no_reply_reaches_offers_no_reply_by_e_mail(
     buyer: User, inbox: Handler
 ) -> None:

@@ -476,7 +476,9 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
     address = reply_address(participant) if participant is not None else None
     is_official = message.sender is None or message.is_official
     answered_by = sender_name
-    if address is not None and is_official:
+    # An Official message names who reads a reply; so does a party's message in a claim,
+    # where customer service reads the answer beside the other party.
+    if address is not None and (is_official or conversation.kind == Kind.CLAIM):
         assert participant is not None
         participant.conversation = conversation
         answered_by = _who_reads_a_reply(participant)
