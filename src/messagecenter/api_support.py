@@ -225,8 +225,21 @@ def message_input_openapi(schema: type[Schema], *, with_attachments: bool) -> di
     }
 
 
+def _digits_only(value: object) -> object:
+    """A number in a query string is text: pydantic's lax integers also read "1_0" as 10,
+    " 10 " as 10 and "1e1" as nothing clear. Only ASCII digits are a number here (a refusal
+    is 422 invalid_input naming the parameter, as any other)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("Give a whole number, written with the digits 0-9 only.")
+    return value
+
+
+# A whole number in a query string: digits only. Give the range beside it:
+# Annotated[QueryNumber, Field(ge=…, le=…)].
+QueryNumber = Annotated[int, pydantic.BeforeValidator(_digits_only)]
+
 # A page size of the API's lists.
-PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
+PageLimit = Annotated[QueryNumber, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
 
 
 class StorefrontOut(Schema):

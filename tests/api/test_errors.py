@@ -50,6 +50,14 @@ def device(buyer: User) -> Caller:
         ("/conversations/1/messages", {"after": -1}, "after"),
         ("/conversations/1/messages", {"before": HUGE}, "before"),
         ("/conversations/1/messages", {"limit": 1000}, "limit"),
+        # A number in a query string is digits only: pydantic's lax integers read "1_0" as
+        # 10 and " 10" as 10.
+        ("/conversations", {"limit": "1_0"}, "limit"),
+        ("/conversations/1/messages", {"limit": " 10"}, "limit"),
+        ("/conversations/1/messages", {"limit": "+5"}, "limit"),
+        ("/search", {"q": "kettle", "limit": "1_0"}, "limit"),
+        ("/broadcasts", {"limit": "٣"}, "limit"),
+        ("/orders", {"limit": "1e1"}, "limit"),
         ("/attachments/x", {}, "attachment_id"),
         (f"/attachments/{HUGE}", {}, "attachment_id"),
         ("/orders", {"limit": -1}, "limit"),

@@ -116,6 +116,22 @@ def test_a_subject_too_long_is_refused_and_opens_nothing(buyer: User) -> None:
     assert Case.objects.get().subject == "x" * 200
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"priority": "0_2"}, "priority"),
+        ({"older_than_hours": "+2"}, "older_than_hours"),
+        ({"limit": " 5"}, "limit"),
+    ],
+)
+def test_the_queues_numbers_are_digits_only(params: dict[str, str], field: str) -> None:
+    """pydantic's lax integers read "0_2" as 2, "+2" as 2 and " 5" as 5."""
+    response = with_token(factories.agent_in_team()).get("/agent/cases", params)
+
+    assert error_of(response) == (422, "invalid_input")
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
 def test_a_customer_cannot_use_the_agents_api(buyer: User) -> None:
     assert error_of(with_token(buyer).get("/agent/queues")) == (403, "agents_only")
 

@@ -6,13 +6,12 @@ A client shows "All" (or Notices, Promotions, Archive, Trash) by merging GET /br
 with GET /conversations of the same box and folder by time: both are newest first."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-import pydantic
 from django.conf import settings
 from ninja import Router, Schema
 
-from messagecenter.api_support import ApiRequest, Id, Text
+from messagecenter.api_support import ApiRequest, Id, PageLimit, Text
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
@@ -26,7 +25,6 @@ router = Router(tags=["notices and promotions"])
 
 ListBox = Literal["inbox", "archive", "trash"]
 BroadcastFolder = Literal["notices", "promotions"]
-PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
 
 
 class BroadcastOut(Schema):

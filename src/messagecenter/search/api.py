@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 import pydantic
 from ninja import Query, Router, Schema
 
-from messagecenter.api_support import ApiRequest, Day, Text
+from messagecenter.api_support import ApiRequest, Day, QueryNumber, Text
 from messagecenter.hub.boxes import Folder
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
 
 router = Router(tags=["search"])
 
-PageLimit = Annotated[int, pydantic.Field(ge=1, le=queries.MAX_PAGE_SIZE)]
+PageLimit = Annotated[QueryNumber, pydantic.Field(ge=1, le=queries.MAX_PAGE_SIZE)]
 
 
 class SearchParams(Schema):

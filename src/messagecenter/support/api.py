@@ -16,7 +16,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from messagecenter.accounts.models import User
-from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, Text
+from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, PageLimit, QueryNumber, Text
 from messagecenter.conversations.downloads import attachment_response, download_openapi
 from messagecenter.conversations.models import Attachment, Message
 from messagecenter.conversations.schemas import AttachmentOut, SafetyOut, SafetyReasonOut
@@ -33,10 +33,9 @@ from messagecenter.support.models import (
 
 router = Router(tags=["customer service"])
 
-PageLimit = Annotated[int, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
 QueueView = Literal["unassigned", "mine", "team", "waiting", "solved"]
 AgentStatus = Literal["open", "pending", "solved"]
-Priority = Annotated[int, pydantic.Field(ge=1, le=4)]
+Priority = Annotated[QueryNumber, pydantic.Field(ge=1, le=4)]
 
 
 # --- the customer's side ------------------------------------------------------------------------
@@ -350,7 +349,7 @@ def list_queue(
     kind: CaseKind | None = None,
     priority: Priority | None = None,
     order_number: Text | None = None,
-    older_than_hours: Annotated[int, pydantic.Field(ge=0, le=24 * 365)] | None = None,
+    older_than_hours: Annotated[QueryNumber, pydantic.Field(ge=0, le=24 * 365)] | None = None,
     cursor: Text | None = None,
     limit: PageLimit = settings.SUPPORT_QUEUE_PAGE_SIZE,
 ) -> QueuePageOut:
