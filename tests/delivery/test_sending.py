@@ -36,7 +36,7 @@ from messagecenter.safety.links import defang
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
 from tests import factories
-from tests.delivery.smtp import Handler
+from tests.delivery.smtp import Handler, Received
 from tests.factories import order_with_item
 from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import not_isolated
@@ -168,6 +168,12 @@ def test_an_official_answer_by_e_mail_says_customer_service_reads_a_reply(
     )
 
 
+def assert_says_a_reply_answers(received: Received, who: str) -> None:
+    """A message e-mail names whom a reply answers, in its text and its HTML."""
+    assert f"Reply to this e-mail to answer {who} (your" in one_line(received.text())
+    assert f"Or reply to this e-mail to answer {who}:" in one_line(html.unescape(received.html()))
+
+
 def test_an_official_message_in_a_claim_says_both_the_other_party_and_customer_service_read_a_reply(
     buyer: User, seller: User, product: Product, clock: Clock, inbox: Handler
 ) -> None:
@@ -190,12 +196,7 @@ def test_an_official_message_in_a_claim_says_both_the_other_party_and_customer_s
             if "Please both send what you have." in received.text()
         ]
         assert received.message["Reply-To"]
-        assert f"Reply to this e-mail to answer {other} and customer service (your" in (
-            one_line(received.text())
-        )
-        assert f"Or reply to this e-mail to answer {other} and customer service:" in (
-            one_line(html.unescape(received.html()))
-        )
+        assert_says_a_reply_answers(received, f"{other} and customer service")
 
 
 def test_a_partys_own_message_in_a_claim_says_customer_service_reads_a_reply_too(
@@ -217,13 +218,7 @@ def test_a_partys_own_message_in_a_claim_says_customer_service_reads_a_reply_too
         for received in inbox.to(buyer.email)
         if "It was sent on Monday with tracking." in received.text()
     ]
-    shop = seller.storefront.name
-    assert f"Reply to this e-mail to answer {shop} and customer service (your" in (
-        one_line(received.text())
-    )
-    assert f"Or reply to this e-mail to answer {shop} and customer service:" in (
-        one_line(html.unescape(received.html()))
-    )
+    assert_says_a_reply_answers(received, f"{seller.storefront.name} and customer service")
 
 
 def test_an_official_message_no_reply_reaches_offers_no_reply_by_e_mail(
