@@ -57,9 +57,44 @@ def test_only_what_the_replier_wrote_is_kept(text: str, new: str) -> None:
         ("Sure.\n\nThanks, Anna", "Sure."),
         ("Sure.\n\nBest regards,\n\nAnna Schmidt\nHead of Sales | Acme Kitchen GmbH", "Sure."),
         ("Sure.\n\nMit freundlichen Grüßen\nAnna", "Sure."),
+        ("Sure.\n\nBest regards, Anna von Berg", "Sure."),
     ],
 )
 def test_a_sign_off_is_cut_but_a_sentence_starting_like_one_is_kept(text: str, new: str) -> None:
+    assert new_text(text) == new
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # A short answer starting with a sign-off phrase: after a greeting it was cut, and
+        # the reply posted as "Hi Bob,".
+        ("Hi Bob,\nThanks, will do", "Hi Bob,\nThanks, will do"),
+        ("Hi Bob,\n\nThanks, will do.\n\nAnna", "Hi Bob,\n\nThanks, will do.\n\nAnna"),
+        (
+            "Hi Bob,\n\nThanks, will do.\n\nBest regards,\nAnna",
+            "Hi Bob,\n\nThanks, will do.",
+        ),
+        ("Sure.\nThanks, got it", "Sure.\nThanks, got it"),
+        ("Sure.\nThanks, I will", "Sure.\nThanks, I will"),
+        ("Sure.\nThank you,\nwill do", "Sure.\nThank you,\nwill do"),
+        # Below the quote, it was kept only by falling back to all that follows the quote,
+        # its sign-off and name with it.
+        (
+            f"{HEADER}\n> Hi Bob\n> more\n\nThanks, will do\n\nBest regards,\nAnna",
+            "Thanks, will do",
+        ),
+        # The whole reply, or its first line above a signature.
+        ("Thanks, will do", "Thanks, will do"),
+        ("Thanks, will do\n\nBest,\nAnna", "Thanks, will do"),
+        (f"Thanks, will do\n\nKind regards,\nAnna\n\n{HEADER}\n> Hi Bob", "Thanks, will do"),
+        # A name after the phrase is still a sign-off, one word or a few, lower-case
+        # particles and a place included.
+        ("Will do.\n\nThanks, Anna", "Will do."),
+        ("Will do.\n\nViele Grüße aus Berlin\nAnna", "Will do."),
+    ],
+)
+def test_a_short_answer_starting_with_a_sign_off_phrase_is_kept(text: str, new: str) -> None:
     assert new_text(text) == new
 
 

@@ -252,26 +252,37 @@ def _without_signature(reply: EmailReply) -> str:
 
 def _is_sign_off(line: str, below: str) -> bool:
     """A sign-off phrase with at most a name after it ("Thanks, Anna"), or on its own with
-    a name, not a sentence, on the next line written."""
+    a name, not the reply's own words, on the next line written."""
     match = _SIGN_OFF.match(line)
     if match is None:
         return False
     rest = match.group("rest").strip(" ,;:-!")
     if rest:
-        return not _reads_as_a_sentence(rest)
+        return not _reads_as_written_text(rest)
     next_line = next((text for text in below.splitlines() if text.strip()), "")
-    return not _reads_as_a_sentence(next_line)
+    return not _reads_as_written_text(next_line)
 
 
-def _reads_as_a_sentence(text: str) -> bool:
-    """Three words or more, half of them lower-case or ending as a sentence ends: "I will
-    ship on Monday." — where a name, a team or a company is capitalised ("Anna Schmidt",
-    "Head of Sales | Acme Kitchen GmbH")."""
-    words = [word for word in re.findall(r"\w[\w'.-]*", text) if word[0].isalpha()]
-    if len(words) < 3:
+# "I" is capitalised but no one's name: "Thanks, I will" is a sentence begun.
+_PRONOUN_I = re.compile(r"^I(?:['\u2019](?:m|ll|ve|d))?$")
+
+
+def _reads_as_written_text(text: str) -> bool:
+    """The reply's own words, not a name: more than half of its words lower-case ("will
+    do", "got it" — "Thanks, will do" was cut as a sign-off, and a reply saying just that
+    after a greeting was posted as the greeting), or a sentence: three words or more, half
+    of them lower-case or ending as a sentence ends ("I will ship on Monday."). A name, a
+    team or a company is capitalised ("Anna Schmidt", "Head of Sales | Acme Kitchen GmbH";
+    "Viele Grüße aus Berlin" signs off too). A sign-off written all in lower case ("thanks,
+    anna") stays in the text: a sign-off posted costs the reader a line, the reply's words
+    cut cost them what was said."""
+    words = [word for word in re.findall(r"\w[\w'\u2019.-]*", text) if word[0].isalpha()]
+    if not words:
         return False
-    lower = sum(1 for word in words if word[0].islower())
-    return lower * 2 >= len(words) or text.rstrip().endswith((".", "!", "?"))
+    lower = sum(1 for word in words if word[0].islower() or _PRONOUN_I.match(word))
+    if lower * 2 > len(words):
+        return True
+    return len(words) >= 3 and (lower * 2 >= len(words) or text.rstrip().endswith((".", "!", "?")))
 
 
 # A signature starts at "-- " (or "--") on a line of its own; Outlook's quote at its line
