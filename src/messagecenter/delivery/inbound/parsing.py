@@ -208,14 +208,37 @@ def _reply_message(text: str) -> EmailMessage:
     return EmailMessage(text=text, languages=list(_reply_parser.languages), keep_hyphen_lists=True)
 
 
-# The parser's sign-off phrases ("Thanks,", "Best regards", "Mit freundlichen Grüßen") in
-# its languages, at a line's start: as it matches them (a prefix: Danish "Tak" in "Take"),
-# and as a sign-off is written (the phrase as a whole word, then the rest of the line).
+# Sign-offs the parser does not know: its English ones are "Best regards", "Kind regards",
+# "Thanks,", "Thank you,", "Best,", "All the best" and "regards,", so "Cheers,\nAnna",
+# "Regards\nAnna", "Thanks\nAnna" or "Warm regards, Anna" at a reply's end was posted.
+# Matched like the parser's, and cut only when they are a sign-off (`_is_sign_off`): "Thanks
+# for the photos", "Best I can do is 40" and "Take care of it" are the reply's own words.
+MORE_SIGN_OFFS = [
+    "Cheers",
+    "Regards",
+    "Warm(?:est)? regards",
+    "Best wishes",
+    "Best",
+    "Many thanks",
+    "Thanks",
+    "Thank you",
+    "Sincerely",
+    "Yours (?:sincerely|truly|faithfully)",
+    "Take care",
+]
+
+# The sign-off phrases ("Thanks,", "Best regards", "Mit freundlichen Grüßen", "Cheers"): the
+# parser's in its languages, then ours, at a line's start: as it matches them (a prefix:
+# Danish "Tak" in "Take"), and as a sign-off is written (the phrase as a whole word, then
+# the rest of the line).
 _SIGN_OFF_PHRASES = "|".join(
-    phrase
-    for language in REPLY_LANGUAGES
-    for phrase in MAIL_LANGUAGES[language].get("signatures", [])
-    if phrase
+    [
+        phrase
+        for language in REPLY_LANGUAGES
+        for phrase in MAIL_LANGUAGES[language].get("signatures", [])
+        if phrase
+    ]
+    + MORE_SIGN_OFFS
 )
 _SIGN_OFF_START = re.compile(r"^(?:> ?)*(?:" + _SIGN_OFF_PHRASES + ")", re.IGNORECASE)
 _SIGN_OFF = re.compile(
@@ -223,8 +246,14 @@ _SIGN_OFF = re.compile(
 )
 
 
-# The parser's own signature pattern, with the same options as the replies are read with.
-_SIGNATURE = _reply_message("").SIGNATURE_REGEX
+# The parser's own signature pattern, with the same options as the replies are read with,
+# and a line starting with one of our sign-offs (not the reply's first line, as the
+# parser's own: "Cheers, will do" alone is an answer).
+_PARSER_SIGNATURE = _reply_message("").SIGNATURE_REGEX
+_SIGNATURE = re.compile(
+    _PARSER_SIGNATURE.pattern + r"|(?<!\A)^(?:> ?)*(?:" + "|".join(MORE_SIGN_OFFS) + r")(?:.|\s)*",
+    _PARSER_SIGNATURE.flags,
+)
 
 
 def _without_signature(reply: EmailReply) -> str:
