@@ -5,6 +5,7 @@ of nothing but the quote is nothing."""
 import io
 from email.generator import BytesGenerator
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -139,6 +140,42 @@ def test_a_short_answer_starting_with_a_sign_off_phrase_is_kept(text: str, new: 
 )
 def test_common_sign_offs_the_parser_lacks_are_cut(text: str, new: str) -> None:
     assert new_text(text) == new
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # A name signed with a dash under the reply: it was posted with the reply.
+        ("Sure.\n- Anna", "Sure."),
+        ("Sure, it ships Monday.\n\n- Anna Schmidt", "Sure, it ships Monday."),
+        ("Sure.\n\n-- Anna", "Sure."),
+        ("Sure.\n-Anna", "Sure."),
+        ("Sure.\n\u2014 Anna von Berg", "Sure."),
+        ("Thanks, will do\n- Anna", "Thanks, will do"),
+        ("Sure.\n\n- Anna\n\nSent from my iPhone", "Sure."),
+        (f"Sure.\n- Anna\n\n{HEADER}\n> Hi Bob", "Sure."),
+        (f"{HEADER}\n> Hi Bob\n\nSure, below the quote.\n- Anna", "Sure, below the quote."),
+        ("Sure.\n\nCheers,\n- Anna", "Sure."),
+        # A list's last item stays: under another item, under a line ending in ":", or
+        # words rather than a name.
+        ("Which one?\n- the blue one\n- the red one", "Which one?\n- the blue one\n- the red one"),
+        ("Which one?\n- Blue\n- Red", "Which one?\n- Blue\n- Red"),
+        ("Colours left:\n- Blue", "Colours left:\n- Blue"),
+        ("Sure.\n- will ship Monday", "Sure.\n- will ship Monday"),
+        ("Sure.\n- 2 left", "Sure.\n- 2 left"),
+        ("Sure.\n- Really?", "Sure.\n- Really?"),
+        # Nothing written above it: the line is the reply.
+        ("- Anna", "- Anna"),
+    ],
+)
+def test_a_name_signed_with_a_dash_is_cut_but_a_list_is_kept(text: str, new: str) -> None:
+    assert new_text(text) == new
+
+
+def test_a_real_e_mail_signed_with_a_dash_is_posted_without_it() -> None:
+    # From CPython's e-mail test data (the corpus): "-Me" under the text was posted.
+    raw = (Path(__file__).parent / "corpus" / "cpython" / "msg_01.txt").read_bytes()
+    assert read_content(parse_message(raw)).new_text == "Hi,\n\nDo you like this message?"
 
 
 def _alternative(plain: str, html: str) -> bytes:

@@ -338,16 +338,50 @@ _MOBILE_SIGNATURE = re.compile(
 
 def _unquoted(text: str) -> str:
     """Without its quoted lines ("> …"), anything from a signature's start on, and a phone
-    mail app's line at its end."""
+    mail app's line or a name signed with a dash at its end."""
     text = _SIGNATURE_START.split(text, maxsplit=1)[0]
     kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
-    while kept and (not kept[-1].strip() or _is_mobile_signature(kept[-1])):
+    while kept and (
+        not kept[-1].strip() or _is_mobile_signature(kept[-1]) or _is_signed_name(kept)
+    ):
         kept.pop()
     return "\n".join(kept).strip()
 
 
 def _is_mobile_signature(line: str) -> bool:
     return len(line.strip()) <= 60 and _MOBILE_SIGNATURE.match(line) is not None
+
+
+# A name signed with a dash ("- Anna", "-- Anna Schmidt", "— A. S."), and a list's line.
+_SIGNED_NAME = re.compile(r"^\s*(?:--?|\u2013|\u2014)[ \t]?(?P<name>[^\W\d_].*)$")
+_LIST_LINE = re.compile(r"^\s*(?:[-*\u2013\u2014\u2022]|\d+[.)])\s")
+_NAME_PARTICLES = frozenset({"von", "van", "de", "der", "den", "da", "di", "du", "la", "le", "bin"})
+
+
+def _is_signed_name(lines: list[str]) -> bool:
+    """The last line is a name signed with a dash under the reply ("Sure.\n- Anna"), not the
+    last item of its list: the parser's `keep_hyphen_lists` keeps every "- " line, so
+    "- Anna" was posted with the reply. A list's item is a line under another item or under
+    a line ending in ":" ("Colours left:\n- Blue"), or reads as words, not a name ("- the
+    blue one"); a last line with nothing written above it is the reply itself."""
+    match = _SIGNED_NAME.match(lines[-1])
+    if match is None or not _reads_as_a_name(match.group("name")):
+        return False
+    above = next((line for line in reversed(lines[:-1]) if line.strip()), None)
+    return above is not None and not (_LIST_LINE.match(above) or above.rstrip().endswith(":"))
+
+
+def _reads_as_a_name(text: str) -> bool:
+    """One to four words, each capitalised or a name's particle ("Anna", "Anna von Berg",
+    "A. S."), without digits or a question's or exclamation's end."""
+    words = text.strip().rstrip(".").split()
+    if not 1 <= len(words) <= 4 or any(character.isdigit() for character in text):
+        return False
+    if text.rstrip().endswith(("?", "!", ":", ";")):
+        return False
+    return all(
+        word[0].isalpha() and (not word[0].islower() or word in _NAME_PARTICLES) for word in words
+    )
 
 
 def decode_text(part: Message) -> str:
