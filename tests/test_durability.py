@@ -237,7 +237,10 @@ def test_acknowledged_sends_survive_sigkill_once_each_with_exact_counters(
 # (WORKER_KILLS times: each kill is another chance to land between an answer and its
 # commit); the clients go on until as many more were, each at most SENDS_PER_CLIENT sends.
 CLIENTS = 24
-SENDS_PER_CLIENT = 100
+# Far more than the test needs: while a new server process starts (≈ 3–5 s), the other
+# serves on, and 24 clients of at most 100 sends each had all finished before the second
+# kill looked for a process in a write (a failure of the test, not of the server).
+SENDS_PER_CLIENT = 1000
 KILL_AFTER = 64
 WORKER_KILLS = 2
 
