@@ -34,6 +34,9 @@ async def exchange(
     headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
     chunks: list[bytes] = (),  # type: ignore[assignment]
     on_send: Callable[[dict[str, Any]], None] | None = None,
+    host: bytes = b"127.0.0.1",
+    scheme: str = "http",
+    query_string: bytes = b"",
 ) -> list[dict[str, Any]]:
     """A request from a loopback client, its body in `chunks` as the server receives them:
     the ASGI messages the application sends, each also handed to `on_send` as it goes."""
@@ -55,12 +58,12 @@ async def exchange(
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": method,
-        "scheme": "http",
+        "scheme": scheme,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query_string,
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "headers": [(b"host", host), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }

@@ -42,8 +42,11 @@ django_application = DjangoInThreads(django_handler, workers=settings.WEB_THREAD
 
 # After get_wsgi_application (django.setup): it reads models and settings.
 from messagecenter.realtime.streams import PATH, stream_application  # noqa: E402
+from messagecenter.server import express  # noqa: E402
 from messagecenter.server.timing import RECEIVED_AT  # noqa: E402
 from messagecenter.server.warm import warm_up  # noqa: E402
+
+express_lane = express.ExpressLane(django_application, django_application.executor)
 
 # Before the first request rather than during it, and before the freeze below.
 warm_up()
@@ -60,9 +63,16 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     root_path = scope.get("root_path", "")
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :]
-    if scope["type"] == "http" and path == PATH:
+    if scope["type"] != "http":
+        await django_application(scope, receive, send)
+        return
+    if path == PATH:
         await stream_application(scope, receive, send)
+        return
+    # Server-Timing counts from here: waiting for a free thread is server time too.
+    timed: Any = {**scope, RECEIVED_AT: time.perf_counter()}
+    view = express.route(scope, path) if settings.EXPRESS_LANE else None
+    if view is not None:
+        await express_lane(timed, receive, send, view)
     else:
-        # Server-Timing counts from here: waiting for a free thread is server time too.
-        timed: Any = {**scope, RECEIVED_AT: time.perf_counter()}
         await django_application(timed, receive, send)

@@ -243,6 +243,10 @@ DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 # Concurrent sends of a process are committed together (messagecenter/db/group_commit.py,
 # decision 0010), on both databases; GROUP_COMMIT=0 commits each send alone.
 GROUP_COMMIT = os.environ.get("GROUP_COMMIT", "1") != "0"
+# A reply with a JSON body and a token is answered outside Django's request handler and
+# ninja's operation, through the same middleware, authentication, action and answer
+# (messagecenter/server/express.py); EXPRESS_LANE=0 sends it the main road like every call.
+EXPRESS_LANE = os.environ.get("EXPRESS_LANE", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

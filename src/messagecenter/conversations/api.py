@@ -2,15 +2,19 @@
 conversation and its messages, replies with attachments, and actions on conversations
 (docs/api.md). Like the pages in views.py: parse, check access, call one action."""
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 from django.conf import settings
-from django.http import FileResponse
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
+from messagecenter.accounts.authentication import ApiTokenAuth
+from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller
 from messagecenter.api_support import (
     ApiRequest,
@@ -21,6 +25,7 @@ from messagecenter.api_support import (
     StorefrontOut,
     Text,
     message_input_openapi,
+    parse_json,
     parse_message_input,
 )
 from messagecenter.conversations import actions, queries
@@ -418,6 +423,16 @@ def send_message(
     if files:
         # Files are stored before the action's transaction: only for someone who may reply.
         queries.access_conversation(user, conversation_id)
+    return _reply(user, conversation_id, payload.body, idempotency_key, files)
+
+
+def _reply(
+    user: User,
+    conversation_id: int,
+    body: str,
+    idempotency_key: str | None,
+    files: list[UploadedFile[Any]],
+) -> Status[MessageOut]:
     # The action finds the person among the conversation's participants (404 when they are
     # not one, or deleted it) and refuses replies to the marketplace's own messages (403
     # cannot_reply).
@@ -425,9 +440,43 @@ def send_message(
         user,
         idempotency_key,
         lambda key: actions.send_message(
-            user, conversation_id, payload.body, idempotency_key=key, attachments=files
+            user, conversation_id, body, idempotency_key=key, attachments=files
         ),
     )
+
+
+# Read once: what the operation above reads through ninja's parameters.
+_IDEMPOTENCY_KEY = pydantic.TypeAdapter(Text)
+_AUTHENTICATE = ApiTokenAuth()
+
+
+def send_message_express(
+    request: HttpRequest, conversation_id: int
+) -> Callable[[HttpRequest], Status[MessageOut]] | None:
+    """`send_message` for a JSON reply with a token, on the express lane
+    (server/express.py): the request's form read here, and the rest of the operation — the
+    same authentication, action and answer, without ninja's parameter parsing — in the
+    function returned, which the lane runs inside the token calls' middleware and answers
+    as the API does. None, having read nothing from the database, for a request whose
+    answer would be a refusal of its form (a body that is not `{"body": <text>}`, a key
+    that is not text): the lane hands those to the API, which words each such refusal."""
+    try:
+        payload = MessageIn.model_validate(parse_json(request.body))
+        # request.META, not request.headers: the lane never builds the mapping of them all.
+        key = request.META.get("HTTP_IDEMPOTENCY_KEY")
+        if key is not None:
+            key = _IDEMPOTENCY_KEY.validate_python(key)
+    except (InvalidInput, pydantic.ValidationError):
+        return None
+
+    def answer(request: HttpRequest) -> Status[MessageOut]:
+        # The lane takes `Bearer <secret>` only (server/express.py): the secret as
+        # ApiTokenAuth reads it, then its own check.
+        secret = request.META["HTTP_AUTHORIZATION"].partition(" ")[2]
+        user = _AUTHENTICATE.authenticate(request, secret.strip())
+        return _reply(user, conversation_id, payload.body, key, [])
+
+    return answer
 
 
 @router.post(

@@ -58,7 +58,7 @@ class TokenCallsMiddleware:
                 "TokenCallsMiddleware needs messagecenter.server.token_calls.ViewsMiddleware "
                 "last in MIDDLEWARE."
             )
-        self.token_call = _chain(settings.TOKEN_CALL_MIDDLEWARE, views)
+        self.token_call = middleware_chain(settings.TOKEN_CALL_MIDDLEWARE, views)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if is_token_call(request):
@@ -78,7 +78,7 @@ class ViewsMiddleware:
         raise MiddlewareNotUsed
 
 
-def _chain(paths: list[str], views: GetResponse) -> GetResponse:
+def middleware_chain(paths: list[str], views: GetResponse) -> GetResponse:
     """The middleware of `paths` around `views`, as Django builds MIDDLEWARE (each wrapped
     so that an exception becomes its error answer at that layer). Only a subsequence of
     MIDDLEWARE, in its order, and only middleware without view or exception hooks: those

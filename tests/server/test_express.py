@@ -1,0 +1,315 @@
+"""The express lane (messagecenter/server/express.py): a reply with a JSON body and a token
+is answered outside Django's handler and ninja's operation — and answered exactly as the
+main road answers it. Each request here goes both ways (EXPRESS_LANE on and off, through
+the ASGI application `messagecenter serve` runs) and the answers are compared."""
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core import signals
+from pytest_django.fixtures import Settings
+
+from messagecenter.accounts import actions as account_actions
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions
+from messagecenter.conversations.models import Message
+from messagecenter.marketplace.models import Product
+from messagecenter.server import express
+from tests.asgi import exchange, run_in_own_loop
+
+# Different from one answer to the next, whichever way it went.
+VARYING = {b"date", b"expires", b"server-timing"}
+
+Answer = tuple[int, dict[bytes, bytes], bytes]
+
+
+class Reply:
+    """Replies in one conversation as one person, through the ASGI application."""
+
+    def __init__(self, token: str, conversation_id: int) -> None:
+        self.token, self.conversation_id = token, conversation_id
+
+    def send(
+        self,
+        body: bytes,
+        *,
+        key: str | None = None,
+        token: str | None = None,
+        path: str | None = None,
+        content_type: bytes = b"application/json",
+        **options: Any,
+    ) -> Answer:
+        from messagecenter.asgi import application
+
+        headers = [
+            (b"authorization", f"Bearer {token or self.token}".encode()),
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if key is not None:
+            headers.append((b"idempotency-key", key.encode()))
+        path = path or f"/api/v1/conversations/{self.conversation_id}/messages"
+        sent = run_in_own_loop(
+            lambda: exchange(application, "POST", path, headers=headers, chunks=[body], **options)
+        )
+        content = b"".join(message.get("body", b"") for message in sent[1:])
+        return sent[0]["status"], dict(sent[0]["headers"]), content
+
+
+@pytest.fixture
+def lane_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per request the lane's view read: True where the lane answered it, False
+    where it handed it to the main road."""
+    taken: list[bool] = []
+    view = express.send_message_express
+
+    def spied(request: Any, conversation_id: int) -> Any:
+        answer = view(request, conversation_id)
+        taken.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(express, "send_message_express", spied)
+    return taken
+
+
+@pytest.fixture
+def seller_reply(buyer: User, seller: User, product: Product) -> Reply:
+    message = actions.ask_seller_about_product(buyer, product.pk, "Is it still for sale?")
+    _, secret = account_actions.create_api_token(seller, "phone")
+    return Reply(secret, message.conversation_id)
+
+
+def both_ways(settings: Settings, send: Any) -> Iterator[Answer]:
+    for lane in (True, False):
+        settings.EXPRESS_LANE = lane
+        yield send()
+
+
+def same_answer(lane: Answer, road: Answer) -> None:
+    assert lane[0] == road[0]
+    assert {k: v for k, v in lane[1].items() if k not in VARYING} == {
+        k: v for k, v in road[1].items() if k not in VARYING
+    }
+    assert lane[1].keys() - VARYING == road[1].keys() - VARYING
+    assert lane[2] == road[2]
+
+
+# The pool's threads answer with their own connections: committed data, real commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_reply_is_answered_on_the_lane_as_on_the_main_road(
+    settings: Settings, seller_reply: Reply, lane_taken: list[bool]
+) -> None:
+    body = json.dumps({"body": "Yes, it ships tomorrow."}).encode()
+
+    lane, road = both_ways(
+        settings, lambda: seller_reply.send(body, key=f"k-{settings.EXPRESS_LANE}")
+    )
+
+    assert lane_taken == [True]
+    assert (lane[0], road[0]) == (201, 201)
+    sent_lane, sent_road = json.loads(lane[2]), json.loads(road[2])
+    assert sent_lane["id"] != sent_road["id"]
+    for sent in (sent_lane, sent_road):
+        del sent["id"], sent["created_at"]
+    assert sent_lane == sent_road
+    assert sent_lane["body"] == "Yes, it ships tomorrow."
+    assert sent_lane["is_mine"]
+    same_answer(
+        (lane[0], lane[1], b""), (road[0], road[1], b"")
+    )  # headers: security, CSP, no-store, content type and length
+    assert lane[1][b"cache-control"] == b"max-age=0, no-cache, no-store, must-revalidate, private"
+    assert {b"expires", b"server-timing"} <= lane[1].keys() & road[1].keys()
+    # A retry with the lane's key, both ways: the first message, byte for byte.
+    retried = list(both_ways(settings, lambda: seller_reply.send(body, key="k-True")))
+    assert retried[0][0] == 200
+    same_answer(*retried)
+    assert json.loads(retried[0][2])["id"] == json.loads(lane[2])["id"]
+    assert Message.objects.filter(body="Yes, it ships tomorrow.").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("wrong token", 401),
+        ("not a participant", 404),
+        ("no such conversation", 404),
+        ("blank body", 400),
+        ("too long", 400),
+        ("bad key", 400),
+    ],
+)
+def test_a_refusal_is_the_same_both_ways(
+    case: str,
+    status: int,
+    settings: Settings,
+    seller_reply: Reply,
+    other_seller: User,
+    lane_taken: list[bool],
+) -> None:
+    text = {"blank body": "  \n ", "too long": "x" * (settings.MESSAGE_BODY_MAX_CHARS + 1)}
+    body = json.dumps({"body": text.get(case, "Hello")}).encode()
+    options: dict[str, Any] = {}
+    if case == "wrong token":
+        options["token"] = "mc_not-a-token"
+    elif case == "not a participant":
+        options["token"] = account_actions.create_api_token(other_seller, "phone")[1]
+    elif case == "no such conversation":
+        options["path"] = "/api/v1/conversations/987654321/messages"
+    elif case == "bad key":
+        options["key"] = "x" * 101
+
+    lane, road = both_ways(settings, lambda: seller_reply.send(body, **options))
+
+    assert lane_taken == [True]
+    assert lane[0] == status, lane[2]
+    same_answer(lane, road)
+    assert not Message.objects.filter(body__startswith="Hello").exists()
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("not JSON", 400),
+        ("body not text", 422),
+        ("no body", 422),
+        ("a query string", 201),
+        ("a form", 201),
+        ("another host", 400),
+    ],
+)
+def test_what_the_lane_does_not_take_goes_the_main_road(
+    case: str, status: int, settings: Settings, seller_reply: Reply, lane_taken: list[bool]
+) -> None:
+    body = {"not JSON": b"{body: 'hi'", "body not text": b'{"body": 5}', "no body": b"{}"}.get(
+        case, b'{"body": "Hello"}'
+    )
+    options: dict[str, Any] = {}
+    if case == "a query string":
+        options["query_string"] = b"source=app"
+    elif case == "a form":
+        body, options["content_type"] = b"body=Hello", b"application/x-www-form-urlencoded"
+    elif case == "another host":
+        options["host"] = b"evil.example"
+
+    lane, road = both_ways(settings, lambda: seller_reply.send(body, **options))
+
+    # Read and handed on (its form refused), or never looked at (by its request line,
+    # headers or host).
+    assert lane_taken in ([False], [])
+    assert lane[0] == status, lane[2]
+    if status == 201:
+        assert json.loads(lane[2])["body"] == json.loads(road[2])["body"] == "Hello"
+    else:
+        same_answer(lane, road)
+
+
+def test_over_https_the_answer_is_the_main_roads(
+    settings: Settings, seller_reply: Reply, lane_taken: list[bool]
+) -> None:
+    """The headers the lane learns are learned for each scheme (HSTS, where configured,
+    goes with https only)."""
+    body = b'{"body": "Hello"}'
+
+    lane, road = both_ways(
+        settings,
+        lambda: seller_reply.send(body, key=f"https-{settings.EXPRESS_LANE}", scheme="https"),
+    )
+
+    assert lane_taken == [True]
+    assert lane[0] == 201
+    same_answer((lane[0], lane[1], b""), (road[0], road[1], b""))
+
+
+def test_http_where_https_is_required_goes_the_main_road(
+    seller_reply: Reply, lane_taken: list[bool]
+) -> None:
+    """SecurityMiddleware's redirect, read with the other settings when a process starts."""
+    from messagecenter.asgi import express_lane
+
+    lane = express.ExpressLane(express_lane.main_road, express_lane.executor)
+    lane.https_only = True
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/conversations/{seller_reply.conversation_id}/messages",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    assert lane._answer(scope, b'{"body": "Hello"}', express.send_message_express) is None
+    assert lane_taken == []
+
+
+def test_an_unexpected_error_is_djangos_500_both_ways(
+    settings: Settings,
+    seller_reply: Reply,
+    lane_taken: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def fails(*args: Any, **kwargs: Any) -> Message:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(actions, "send_message", fails)
+    caplog.set_level(logging.ERROR, logger="django.request")
+
+    lane, road = both_ways(settings, lambda: seller_reply.send(b'{"body": "Hello"}'))
+
+    assert lane_taken == [True]
+    assert lane[0] == 500
+    same_answer(lane, road)
+    failures = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert len(failures) == 2
+    assert all("the disk is on fire" in str(r.exc_info[1]) for r in failures if r.exc_info)
+
+
+def test_a_lane_request_starts_and_finishes_as_a_request(
+    settings: Settings, seller_reply: Reply, lane_taken: list[bool]
+) -> None:
+    """Django's request_started and request_finished: among their receivers, the one that
+    gives the thread's database connection back when the request ends."""
+    seen: list[str] = []
+
+    def started(**kwargs: Any) -> None:
+        seen.append("started")
+
+    def finished(**kwargs: Any) -> None:
+        seen.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        settings.EXPRESS_LANE = True
+        status, _, _ = seller_reply.send(b'{"body": "Hello"}')
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+
+    assert (status, lane_taken, seen) == (201, [True], ["started", "finished"])
+
+
+def test_the_lane_knows_the_middleware_whose_headers_it_gives() -> None:
+    """The lane gives every answer the headers the token calls' middleware gave its first
+    one, learned in each process: right for middleware whose headers are the same for
+    every token call. A middleware added to TOKEN_CALL_MIDDLEWARE must be checked for that
+    (headers that depend on the request, such as CORS's, would need the lane to run it)
+    before it joins this list."""
+    assert settings.TOKEN_CALL_MIDDLEWARE == [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.csp.ContentSecurityPolicyMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "messagecenter.accounts.middleware.PrivatePagesMiddleware",
+        "messagecenter.accounts.middleware.TimeZoneMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
