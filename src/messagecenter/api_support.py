@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from messagecenter.accounts.models import User
 
 # Ids are 64-bit: a larger number cannot exist, and must not reach the database driver.
+# An id in the path: the id of the thing the address names.
 Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
 
 # An amount or a count in a JSON body: a JSON integer, as the API documents it. pydantic's
@@ -38,6 +39,30 @@ Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
 # the number they guessed — a refund of 1000 cents from "1_000". Refused: 422 naming the
 # field (`int_type`). Give the range beside it: Annotated[WholeNumber, Field(ge=…, le=…)].
 WholeNumber = Annotated[int, pydantic.Strict()]
+
+# What parse_message_input passes to a schema read from a form (validation context).
+FORM_INPUT = "form"
+
+
+def _form_text_as_number(value: object, info: pydantic.ValidationInfo) -> object:
+    """A number in a form is text, as in a query string: ASCII digits only (_digits_only).
+    In JSON it stays what it was, for the strict integer to take or refuse."""
+    if isinstance(value, str) and info.context and info.context.get(FORM_INPUT):
+        _digits_only(value)
+        return int(value)
+    return value
+
+
+# An id in a body: a JSON integer, as for amounts (WholeNumber). pydantic's lax integers
+# took conversation_ids ["1_0"], ["+5"], [" 7 "], [7.0] or [true] as conversation 10, 5,
+# 7, 7 and 1 and acted on it. Refused: 422 naming the field (`int_type`). A send that
+# comes as a multipart form (parse_message_input) has its ids as text: digits only there.
+BodyId = Annotated[
+    int,
+    pydantic.Strict(),
+    pydantic.Field(ge=1, le=MAX_ID),
+    pydantic.BeforeValidator(_form_text_as_number),
+]
 
 
 # A lone UTF-16 surrogate (JSON's "\\ud800" without its pair) is no character: no database
@@ -137,7 +162,8 @@ def parse_message_input[T: Schema](
     """The fields of `schema`, from a JSON object or from a form; files only from a
     multipart form ("attachments", up to ATTACHMENTS_PER_MESSAGE)."""
     files: list[UploadedFile[Any]] = []
-    if request.content_type in FORM_CONTENT_TYPES:
+    is_form = request.content_type in FORM_CONTENT_TYPES
+    if is_form:
         data: Any = {
             name: request.POST[name] for name in schema.model_fields if name in request.POST
         }
@@ -147,7 +173,7 @@ def parse_message_input[T: Schema](
     else:
         raise UnsupportedMediaType("Send application/json, or multipart/form-data for attachments.")
     try:
-        return schema.model_validate(data), files
+        return schema.model_validate(data, context={FORM_INPUT: is_form}), files
     except pydantic.ValidationError as error:
         raise ValidationError(
             [{**detail, "loc": ("body", *detail["loc"])} for detail in _plain(error)]

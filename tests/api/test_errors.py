@@ -20,6 +20,24 @@ pytestmark = pytest.mark.django_db
 
 HUGE = "99999999999999999999"
 
+# Where with_id puts the id under test.
+ID = object()
+
+
+def with_id(body: dict[str, Any], value: Any) -> dict[str, Any]:
+    """`body` with `value` wherever it has ID (in lists and nested objects too)."""
+
+    def put(item: Any) -> Any:
+        if item is ID:
+            return value
+        if isinstance(item, list):
+            return [put(each) for each in item]
+        if isinstance(item, dict):
+            return {key: put(each) for key, each in item.items()}
+        return item
+
+    return put(body)
+
 
 @pytest.fixture
 def question(buyer: User, seller: User, product: Product) -> Message:
@@ -123,6 +141,117 @@ def test_a_wrong_action_body_is_422_with_every_field_named(
     assert [f["field"] for f in response.json()["error"]["fields"]] == fields
     assert {f["in"] for f in response.json()["error"]["fields"]} == {"body"}
     assert snapshot() == before
+
+
+# Ids in a JSON body are JSON integers: pydantic's lax integers read "1_0" as 10, "+5" as
+# 5, " 7 " and 7.0 as 7 and true as 1, and the action went on with the id it guessed.
+NOT_JSON_INTEGERS = ["1_0", "+5", " 7 ", "7", 7.0, True]
+
+
+@pytest.mark.parametrize("value", NOT_JSON_INTEGERS)
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/conversations/actions",
+            {"action": "read", "conversation_ids": [1, ID]},
+            "conversation_ids.1",
+        ),
+        ("/broadcasts/actions", {"action": "read", "broadcast_ids": [ID]}, "broadcast_ids.0"),
+        ("/orders/112/messages", {"storefront_id": ID, "body": "Hi"}, "storefront_id"),
+        (
+            "/orders/112/returns",
+            {
+                "items": [{"order_item_id": ID, "quantity": 1}],
+                "resolution": "refund",
+                "reason": "damaged",
+            },
+            "items.0.order_item_id",
+        ),
+        (
+            "/claims",
+            {
+                "order_number": "112",
+                "reason": "not_received",
+                "description": "x",
+                "storefront_id": ID,
+            },
+            "storefront_id",
+        ),
+        (
+            "/claims",
+            {
+                "order_number": "112",
+                "reason": "not_received",
+                "description": "x",
+                "conversation_id": ID,
+            },
+            "conversation_id",
+        ),
+        (
+            "/claims",
+            {"order_number": "112", "reason": "not_received", "description": "x", "case_id": ID},
+            "case_id",
+        ),
+        (
+            "/customer-service",
+            {"subject": "Help", "body": "Hi", "conversation_id": ID},
+            "conversation_id",
+        ),
+    ],
+)
+def test_an_id_in_a_json_body_is_a_json_integer(
+    device: Caller, path: str, body: dict[str, Any], field: str, value: Any
+) -> None:
+    before = snapshot()
+
+    response = device.post(path, with_id(body, value))
+
+    assert error_of(response) == (422, "invalid_input")
+    fields = response.json()["error"]["fields"]
+    assert [(f["field"], f["in"], f["type"]) for f in fields] == [(field, "body", "int_type")]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("value", [*NOT_JSON_INTEGERS, 2.0])
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/agent/cases/1/assign", {"assignee_id": ID}, "assignee_id"),
+        ("/agent/cases/1/merge", {"into_case_id": ID}, "into_case_id"),
+        ("/agent/cases/1/split", {"message_id": ID}, "message_id"),
+        ("/agent/canned-responses", {"team_id": ID, "title": "Hi", "body": "Hello"}, "team_id"),
+        # Not an id, but a number in a body all the same: 1–4, "2" and 2.0 were read as 2.
+        ("/agent/cases/1/priority", {"priority": ID}, "priority"),
+    ],
+)
+def test_an_id_in_an_agents_json_body_is_a_json_integer(
+    path: str, body: dict[str, Any], field: str, value: Any
+) -> None:
+    response = with_token(factories.agent_in_team()).post(path, with_id(body, value))
+
+    assert error_of(response) == (422, "invalid_input")
+    fields = response.json()["error"]["fields"]
+    assert [(f["field"], f["type"]) for f in fields] == [(field, "int_type")]
+
+
+def test_a_conversation_id_that_only_looks_like_a_number_changes_nothing(
+    device: Caller, question: Message
+) -> None:
+    before = snapshot()
+
+    for written in (str(question.conversation_id), float(question.conversation_id)):
+        response = device.post(
+            "/conversations/actions", {"action": "archive", "conversation_ids": [written]}
+        )
+        assert error_of(response) == (422, "invalid_input")
+
+    assert snapshot() == before
+    archived = device.post(
+        "/conversations/actions",
+        {"action": "archive", "conversation_ids": [question.conversation_id]},
+    )
+    assert archived.json() == {"changed": 1}
 
 
 @pytest.mark.parametrize(

@@ -266,6 +266,30 @@ def test_contacting_a_seller_who_sold_nothing_on_the_order_is_refused(
     assert snapshot() == before
 
 
+def test_a_form_gives_the_seller_by_its_id_in_digits(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """A multipart form (for attachments) has its fields as text: the storefront's id in the
+    digits 0–9, as a number in the query string; "1_0", "+5" or " 7" are no id."""
+    storefront_id = seller.storefront.pk  # type: ignore[attr-defined]
+    before = snapshot()
+    for written in (f"+{storefront_id}", f" {storefront_id}", f"0_{storefront_id}", "", "٣"):
+        refused = with_token(buyer).post_form(
+            f"/orders/{order.number}/messages", {"storefront_id": written, "body": "Hello"}
+        )
+        assert error_of(refused) == (422, "invalid_input"), written
+        assert [f["field"] for f in refused.json()["error"]["fields"]] == ["storefront_id"]
+    assert snapshot() == before
+
+    sent = with_token(buyer).post_form(
+        f"/orders/{order.number}/messages",
+        {"storefront_id": str(storefront_id), "body": "Hello", "attachments": [png()]},
+    )
+
+    assert sent.status_code == 201
+    assert Participant.objects.get(user=seller).unread_count == 1
+
+
 @pytest.mark.parametrize("person", ["other_buyer", "seller", "agent"])
 def test_only_the_orders_buyer_contacts_its_seller(
     request: pytest.FixtureRequest, seller: User, order: Order, person: str

@@ -18,6 +18,7 @@ from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller
 from messagecenter.api_support import (
     ApiRequest,
+    BodyId,
     Id,
     IdempotencyKey,
     Moment,
@@ -239,7 +240,7 @@ ConversationAction = Literal[
 
 class ConversationActionIn(Schema):
     action: ConversationAction
-    conversation_ids: list[Id]
+    conversation_ids: list[BodyId]
     # For "mute" only, one or neither (neither: until unmuted).
     mute_until: Moment | None = None
     mute_for: Literal["1d", "7d", "forever"] | None = None

@@ -18,6 +18,7 @@ from pydantic import Field
 from messagecenter.api_support import (
     STORABLE,
     ApiRequest,
+    BodyId,
     Id,
     IdempotencyKey,
     PageLimit,
@@ -269,7 +270,7 @@ def get_order(request: ApiRequest, number: Text) -> OrderDetailOut:
 
 class ContactSellerIn(Schema):
     # One of the order's sellers (OrderOut.sellers).
-    storefront_id: Id
+    storefront_id: BodyId
     body: Text
 
 
@@ -368,7 +369,7 @@ def get_returnable(request: ApiRequest, number: Text) -> ReturnabilityOut:
 
 
 class ReturnLineIn(Schema):
-    order_item_id: Id
+    order_item_id: BodyId
     quantity: Annotated[WholeNumber, Field(ge=1, le=10_000)]
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 from django.conf import settings
 from ninja import Router, Schema
 
-from messagecenter.api_support import ApiRequest, Id, PageLimit, Text
+from messagecenter.api_support import ApiRequest, BodyId, Id, PageLimit, Text
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
@@ -118,7 +118,7 @@ BroadcastAction = Literal["read", "unread", "archive", "inbox", "trash", "restor
 
 class BroadcastActionIn(Schema):
     action: BroadcastAction
-    broadcast_ids: list[Id]
+    broadcast_ids: list[BodyId]
 
 
 @router.post(

@@ -16,7 +16,16 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from messagecenter.accounts.models import User
-from messagecenter.api_support import ApiRequest, Id, IdempotencyKey, PageLimit, QueryNumber, Text
+from messagecenter.api_support import (
+    ApiRequest,
+    BodyId,
+    Id,
+    IdempotencyKey,
+    PageLimit,
+    QueryNumber,
+    Text,
+    WholeNumber,
+)
 from messagecenter.conversations.downloads import attachment_response, download_openapi
 from messagecenter.conversations.models import Attachment, Message
 from messagecenter.conversations.schemas import AttachmentOut, SafetyOut, SafetyReasonOut
@@ -81,7 +90,7 @@ class CustomerServiceIn(Schema):
     # A product, by its SKU.
     product_sku: Text | None = None
     # One of the person's conversations with a seller ("the seller does not answer").
-    conversation_id: Id | None = None
+    conversation_id: BodyId | None = None
 
 
 @router.post(
@@ -515,7 +524,7 @@ def take_case(request: ApiRequest, case_id: Id) -> AgentCaseOut:
 
 class AssignIn(Schema):
     # A teammate (or yourself); null puts the case back in the team's queue.
-    assignee_id: Id | None
+    assignee_id: BodyId | None
 
 
 @router.post("/agent/cases/{case_id}/assign", response=AgentCaseOut, summary="Assign")
@@ -536,7 +545,8 @@ def set_status(request: ApiRequest, case_id: Id, payload: StatusIn) -> AgentCase
 
 
 class PriorityIn(Schema):
-    priority: Priority
+    # A JSON integer, 1–4: the query string's Priority read "2" (and 2.0, true) here too.
+    priority: Annotated[WholeNumber, pydantic.Field(ge=1, le=4)]
 
 
 @router.post("/agent/cases/{case_id}/priority", response=AgentCaseOut, summary="Set the priority")
@@ -546,7 +556,7 @@ def set_priority(request: ApiRequest, case_id: Id, payload: PriorityIn) -> Agent
 
 class MergeIn(Schema):
     # The case to keep: this one's messages, notes and links show there from now on.
-    into_case_id: Id
+    into_case_id: BodyId
 
 
 @router.post(
@@ -562,7 +572,7 @@ def merge_case(request: ApiRequest, case_id: Id, payload: MergeIn) -> AgentCaseO
 
 class SplitIn(Schema):
     # One of the customer's messages in this case.
-    message_id: Id
+    message_id: BodyId
     # The new request's subject; by default this case's, "(from CS-n)".
     subject: str | None = None
 
@@ -660,7 +670,7 @@ def list_canned_responses(request: ApiRequest, case_id: Id | None = None) -> Can
 
 
 class CannedResponseIn(Schema):
-    team_id: Id
+    team_id: BodyId
     title: Text
     body: Text
 

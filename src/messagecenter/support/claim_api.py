@@ -15,6 +15,7 @@ from ninja import Router, Schema, Status
 from messagecenter.accounts.models import User
 from messagecenter.api_support import (
     ApiRequest,
+    BodyId,
     Id,
     IdempotencyKey,
     Text,
@@ -97,11 +98,11 @@ class ClaimIn(Schema):
     # What went wrong: the first message of the claim's conversation.
     description: Text
     # The seller the claim is about; needed only when the order has several.
-    storefront_id: Id | None = None
+    storefront_id: BodyId | None = None
     # Filed from your conversation with the seller about the order.
-    conversation_id: Id | None = None
+    conversation_id: BodyId | None = None
     # Filed from one of your customer-service requests.
-    case_id: Id | None = None
+    case_id: BodyId | None = None
 
 
 @router.post(
