@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
@@ -232,3 +234,49 @@ def test_a_conversation_deleted_for_ever_is_named_on_the_replies_page_not_linked
     assert InboundEmail.objects.filter(status="posted").update(user=buyer) == 1
     client.force_login(buyer)
     assert link in client.get(reverse("email-replies")).content.decode()
+
+
+def test_the_api_gives_no_id_of_a_conversation_deleted_for_ever(
+    webhook: Client,
+    client: Client,
+    buyer: User,
+    seller: User,
+    product: Product,
+    dns_server: DnsServer,
+    dkim_key: DkimKey,
+) -> None:
+    """GET /api/v1/email-replies gave the ids of a conversation the person deleted for
+    ever — the refused conversation_deleted e-mail's and the posted one's before it — where
+    the page names it without a link: each id led to a 404. Now both are null, read with
+    the list's queries (as many for two rows as for one)."""
+    conversation_id, address = seller_address(buyer, seller, product)
+    client.force_login(seller)
+    queries_per_call = []
+    for text in ("On its way.", "And a tracking number."):
+        if text != "On its way.":
+            conversation_actions.trash_conversations(seller, [conversation_id])
+            conversation_actions.delete_conversations(seller, [conversation_id])
+        raw = reply(sender=seller.email, to=address, text=text, sign_with=dkim_key)
+        post(webhook, raw, to=address, sender=seller.email)
+        with CaptureQueriesContext(connection) as listed:
+            answer = client.get("/api/v1/email-replies").json()
+        queries_per_call.append(len(listed))
+
+    assert [(item["status"], item["reason_code"]) for item in answer] == [
+        ("refused", "conversation_deleted"),
+        ("posted", ""),
+    ]
+    assert [(item["conversation_id"], item["message_id"]) for item in answer] == [
+        (None, None),
+        (None, None),
+    ]
+    assert queries_per_call[0] == queries_per_call[1]
+    # Still theirs: still given.
+    posted = InboundEmail.objects.get(status="posted")
+    assert InboundEmail.objects.filter(pk=posted.pk).update(user=buyer) == 1
+    client.force_login(buyer)
+    [theirs] = client.get("/api/v1/email-replies").json()
+    assert (theirs["conversation_id"], theirs["message_id"]) == (
+        conversation_id,
+        posted.message_id,
+    )

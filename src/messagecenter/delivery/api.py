@@ -7,7 +7,7 @@ from ninja import Router, Schema
 
 from messagecenter.api_support import ApiRequest
 from messagecenter.delivery import actions, queries
-from messagecenter.delivery.models import Category, Channel
+from messagecenter.delivery.models import Category, Channel, InboundEmail
 from messagecenter.delivery.preferences import choices_for
 
 router = Router(tags=["preferences"])
@@ -88,6 +88,9 @@ class EmailReplyOut(Schema):
     reason: str
     # Attachments left out under the attachment policy, one per line.
     notes: str
+    # The conversation and the posted message; null when there is none, or when the person
+    # may no longer open the conversation (deleted for ever, or no longer theirs): the page
+    # names it without a link, and the API's id would only lead to a 404.
     conversation_id: int | None
     message_id: int | None
 
@@ -103,19 +106,22 @@ class EmailReplyOut(Schema):
     ),
 )
 def get_email_replies(request: ApiRequest) -> list[EmailReplyOut]:
-    return [
-        EmailReplyOut(
-            id=reply.pk,
-            received_at=reply.received_at,
-            # Another sender's subject and notes may name them: the page leaves them out too.
-            subject=reply.subject if reply.from_account_holder else "",
-            from_your_address=reply.from_account_holder,
-            status=reply.status,
-            reason_code=reply.reason_code,
-            reason=reply.reason,
-            notes=reply.notes if reply.from_account_holder else "",
-            conversation_id=reply.conversation_id,
-            message_id=reply.message_id,
-        )
-        for reply in queries.email_replies(request.auth)
-    ]
+    return [_email_reply_out(reply) for reply in queries.email_replies(request.auth)]
+
+
+def _email_reply_out(reply: InboundEmail) -> EmailReplyOut:
+    # Read with the replies (queries.email_replies): no query per row.
+    opens: bool = reply.conversation_opens  # type: ignore[attr-defined]
+    return EmailReplyOut(
+        id=reply.pk,
+        received_at=reply.received_at,
+        # Another sender's subject and notes may name them: the page leaves them out too.
+        subject=reply.subject if reply.from_account_holder else "",
+        from_your_address=reply.from_account_holder,
+        status=reply.status,
+        reason_code=reply.reason_code,
+        reason=reply.reason,
+        notes=reply.notes if reply.from_account_holder else "",
+        conversation_id=reply.conversation_id if opens else None,
+        message_id=reply.message_id if opens else None,
+    )
