@@ -80,3 +80,25 @@ def test_the_admin_refuses_a_display_name_with_nothing_visible(staff_client: Cli
     assert "at least one visible character" in errors["display_name"][0]
     person.refresh_from_db()
     assert person.display_name == "Quiet Buyer"
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200d\u2060\ufeff\u200e", "\u2800", "\u3164 \u200f"])
+def test_the_admin_refuses_a_shop_name_with_nothing_visible(
+    staff_client: Client, name: str
+) -> None:
+    """A shop's name is its seller's name on every message and "Sold by …" beside its
+    products: one of zero-width spaces, direction marks or a blank braille pattern was
+    accepted and shown as a blank, where a display name of the same was refused."""
+    shop = factories.StorefrontFactory(name="Acme Kitchen")
+    url = reverse("admin:marketplace_storefront_change", args=[shop.pk])
+    data = change_form_data(staff_client.get(url))
+    assert staff_client.post(url, data).status_code == 302  # the form posts back as it is
+
+    refused = staff_client.post(url, {**data, "name": name})
+
+    assert refused.status_code == 200
+    errors = refused.context["adminform"].form.errors
+    assert list(errors) == ["name"]
+    assert "at least one visible character" in errors["name"][0]
+    shop.refresh_from_db()
+    assert shop.name == "Acme Kitchen"

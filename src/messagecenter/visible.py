@@ -1,6 +1,7 @@
 """Whether a piece of text shows anything: a message, a subject, a person's display name,
-the name of an API token or a passkey made only of zero-width spaces, direction marks or
-white space reads as blank, and is refused as empty wherever it is written. In the
+a shop's name, the name of an API token or a passkey made only of zero-width spaces,
+direction marks or white space reads as blank, and is refused as empty wherever it is
+written. In the
 foundation so that accounts, below conversations, holds its names to the same rule as
 conversations holds messages."""
 

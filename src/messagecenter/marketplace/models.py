@@ -3,7 +3,22 @@ shipments, returns and refunds. The operator's own systems stay the source of tr
 rows are fed by them (order-event intake) and by the demo."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from messagecenter.visible import has_visible_text
+
+
+def validate_storefront_name(value: str) -> None:
+    """A shop's name shows something: it is the seller's name on every message they send
+    and "Sold by …" beside their products, and one of zero-width spaces or direction marks
+    only was shown as nothing at all (as a display name was, accounts.models)."""
+    if not has_visible_text(value):
+        raise ValidationError(
+            "A shop name needs at least one visible character: zero-width spaces, "
+            "direction marks and spaces alone show nothing.",
+            code="storefront_name_invisible",
+        )
 
 
 class Storefront(models.Model):
@@ -12,7 +27,8 @@ class Storefront(models.Model):
     seller = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="storefront"
     )
-    name = models.CharField(max_length=120)
+    # Set in the admin (Marketplace → Storefronts); sellers do not rename their shop here.
+    name = models.CharField(max_length=120, validators=[validate_storefront_name])
     slug = models.SlugField(max_length=120, unique=True)
 
     def __str__(self) -> str:
