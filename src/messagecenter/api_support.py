@@ -264,6 +264,10 @@ def _digits_only(value: object) -> object:
 # Annotated[QueryNumber, Field(ge=…, le=…)].
 QueryNumber = Annotated[int, pydantic.BeforeValidator(_digits_only)]
 
+# An id in a query string (`before=`, `storefront_id=`, `case_id=`): digits only, as any
+# number there; Id's lax integer read before=1_0 as 10.
+QueryId = Annotated[QueryNumber, pydantic.Field(ge=1, le=MAX_ID)]
+
 # A page size of the API's lists.
 PageLimit = Annotated[QueryNumber, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]
 

@@ -23,6 +23,7 @@ from messagecenter.api_support import (
     IdempotencyKey,
     Moment,
     PageLimit,
+    QueryNumber,
     StorefrontOut,
     Text,
     message_input_openapi,
@@ -50,7 +51,8 @@ from messagecenter.rows import MAX_ID
 router = Router(tags=["message center"])
 
 ListBox = Literal["inbox", "archive", "trash"]
-MessageCursor = Annotated[int, pydantic.Field(ge=0, le=MAX_ID)]
+# A message id in the query string (after=, before=): digits only, as any number there.
+MessageCursor = Annotated[QueryNumber, pydantic.Field(ge=0, le=MAX_ID)]
 
 # --- folders ---------------------------------------------------------------------------------
 

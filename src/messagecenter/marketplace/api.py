@@ -22,6 +22,7 @@ from messagecenter.api_support import (
     Id,
     IdempotencyKey,
     PageLimit,
+    QueryId,
     StorefrontOut,
     Text,
     WholeNumber,
@@ -548,7 +549,7 @@ def _return_input(request: ApiRequest) -> tuple[ReturnIn, list[Any]]:
 
 @router.get("/returns", response=ReturnPageOut, summary="Your returns, newest first")
 def list_returns(
-    request: ApiRequest, before: Id | None = None, limit: PageLimit = 20
+    request: ApiRequest, before: QueryId | None = None, limit: PageLimit = 20
 ) -> ReturnPageOut:
     """A buyer's returns on their orders; a seller's, the returns of their shop's items."""
     rows = queries.user_returns(request.auth, limit=limit + 1, before_id=before)

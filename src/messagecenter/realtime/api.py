@@ -7,13 +7,18 @@ import pydantic
 from django.conf import settings
 from ninja import Router, Schema
 
-from messagecenter.api_support import ApiRequest
+from messagecenter.api_support import ApiRequest, QueryNumber
 from messagecenter.realtime import queries
+from messagecenter.rows import MAX_ID
 
 router = Router(tags=["sync"])
 
-Position = Annotated[int, pydantic.Field(ge=0)]
-EventsLimit = Annotated[int, pydantic.Field(ge=1, le=settings.REALTIME_EVENTS_PAGE_MAX_SIZE)]
+# Numbers in the query string: digits only (QueryNumber), and a sequence number is 64-bit
+# like an id (a larger one cannot exist).
+Position = Annotated[QueryNumber, pydantic.Field(ge=0, le=MAX_ID)]
+EventsLimit = Annotated[
+    QueryNumber, pydantic.Field(ge=1, le=settings.REALTIME_EVENTS_PAGE_MAX_SIZE)
+]
 
 
 class EventOut(Schema):

@@ -22,6 +22,7 @@ from messagecenter.api_support import (
     Id,
     IdempotencyKey,
     PageLimit,
+    QueryId,
     QueryNumber,
     Text,
     WholeNumber,
@@ -654,7 +655,9 @@ def canned_out(canned: CannedResponse, filled: str | None = None) -> CannedRespo
 
 
 @router.get("/agent/canned-responses", response=CannedResponseListOut, summary="Canned responses")
-def list_canned_responses(request: ApiRequest, case_id: Id | None = None) -> CannedResponseListOut:
+def list_canned_responses(
+    request: ApiRequest, case_id: QueryId | None = None
+) -> CannedResponseListOut:
     agent = _agent(request)
     if case_id is None:
         return CannedResponseListOut(

@@ -18,6 +18,7 @@ from messagecenter.api_support import (
     BodyId,
     Id,
     IdempotencyKey,
+    QueryId,
     Text,
     WholeNumber,
     message_input_openapi,
@@ -154,7 +155,7 @@ class EligibilityListOut(Schema):
     summary="Whether you can file a claim on an order, per reason",
 )
 def claim_eligibility(
-    request: ApiRequest, number: Text, storefront_id: Id | None = None
+    request: ApiRequest, number: Text, storefront_id: QueryId | None = None
 ) -> EligibilityListOut:
     """For each reason: may it be filed now, and if not, why and from when."""
     buyer = request.auth
