@@ -307,6 +307,40 @@ def test_the_same_words_in_ordinary_messages_stay_ok(body: str) -> None:
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# A gift card of no brand asked for with its price after it (detector version 5): "a $50
+# gift card" was a payment request, "a gift card for $50" was not.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Get me a gift card for $50",
+        "Get me a gift card for $50 and the set is yours.",
+        "Buy us a gift card worth 50 dollars and it ships today",
+        "Can you get me one gift card of £20 first?",
+        "Get me a g1ft card for $50",
+    ],
+)
+def test_a_gift_card_for_a_price_bought_for_the_writer_is_a_payment_request(body: str) -> None:
+    assert codes(check(body, SELLER, VOCABULARY)) == ["asks_to_pay_outside"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Get me a gift card slot in the box please",
+        "Could you get me a gift card for my sister's birthday? I'll pay at checkout.",
+        "I bought a gift card for $50 for my sister, it came today.",
+        "I paid $50 with a gift card at checkout.",
+        "I'd like to buy a gift card for $50 from your shop, do you sell them?",
+        "Could you get me the gift card holder for 5 dollars more?",
+    ],
+)
+def test_a_gift_card_and_a_price_in_ordinary_messages_stay_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 def test_a_payment_handle_is_a_payment_link_not_also_a_request_to_pay_outside() -> None:
     verdict = check("my cashapp is $BloomByKay", SELLER, VOCABULARY)
 

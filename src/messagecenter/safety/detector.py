@@ -384,6 +384,8 @@ _GIFT_CARDS = (
     r"|(?:itunes|steam|google\s+play|razer\s+gold)\s+card|gift\s*cards"
     r"|[$£€]\s?\d[\d,.]*\s+(?:\w+\s+)?gift\s*card)"
 )
+# A sum of money: "$50", "£ 20", "50$", "50 dollars", "20 euros".
+_AMOUNT = r"(?:[$£€]\s?\d|\d[\d,.]*\s?(?:[$£€]|(?:dollars?|bucks|usd|pounds?|gbp|euros?|eur)\b))"
 _PAYMENT = re.compile(
     r"\b(?:outside|off)\s+(?:of\s+)?(?:the\s+)?(?:marketplace|platform|site|app|website)"
     r"|\bfriends\s+(?:and|&)\s+family\b"
@@ -424,6 +426,11 @@ _PAYMENT = re.compile(
     # One gift card of no brand: paid with to the writer, sent to them, or scratched open
     # ("send me a photo of the gift card slot" is not).
     r"|\bpay\s+(?:me|us)\b(?:\W+\w+){0,4}?\W+gift\s*cards?"
+    # … bought for the writer with its price after it: "get me a gift card for $50", "buy us
+    # one gift card worth £20" (with the price before it, "a $50 gift card", _GIFT_CARDS').
+    r"|\b(?:get|buy|purchase)\s+(?:me|us)\b(?:\W+\w+){0,4}?\W+gift\s*cards?\s+"
+    r"(?:for|worth|of|with|valued\s+at|loaded\s+with)\s+(?:about\s+|around\s+|at\s+least\s+)?"
+    rf"{_AMOUNT}"
     r"|\b(?:send\s+(?:me|us)|in\s+the\s+form\s+of)\s+(?:\w+\s+)?gift\s*cards?"
     r"|\bscratch\b(?:\W+\w+){0,6}?\W+gift\s*cards?"
     r"|\bgift\s*card\s+(?:codes?|numbers?|pins?)\b"
