@@ -341,6 +341,49 @@ def test_a_gift_card_and_a_price_in_ordinary_messages_stay_ok(body: str) -> None
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# An app named beside a request to pay on the marketplace is good advice, not a request to
+# pay outside it (detector version 5): "My zelle is broken so please just pay on the
+# marketplace" was warned.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "My zelle is broken so please just pay on the marketplace",
+        "my venmo is down, just pay at checkout please",
+        "My Zelle is broken. Please just pay on the marketplace.",
+        "My Venmo is acting up; just buy it through the site.",
+        "Please pay on the marketplace, not by Zelle.",
+        "Pay at checkout rather than with Cash App, it protects us both.",
+        "I no longer take Venmo, please pay through the marketplace checkout.",
+    ],
+)
+def test_an_app_named_beside_paying_on_the_marketplace_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "pay me on zelle, not on the marketplace",
+        "Pay me on Zelle. Not on the marketplace.",
+        "Zelle me instead of paying on the marketplace",
+        "Zelle me $12 and pay the rest on the marketplace",
+        "My zelle is faster, or pay on the marketplace if you must",
+        "Pay on the marketplace or Zelle me, whichever",
+        "My zelle is quicker than paying on the marketplace",
+        "I only take Zelle, no need to pay on the marketplace",
+        "My zelle works, skip paying at checkout",
+        "My Zelle is my number, send it there and I'll mark it paid on the marketplace",
+    ],
+)
+def test_paying_on_the_marketplace_refused_or_offered_beside_an_app_is_still_warned(
+    body: str,
+) -> None:
+    assert codes(check(body, SELLER, VOCABULARY)) == ["asks_to_pay_outside"]
+
+
 def test_a_payment_handle_is_a_payment_link_not_also_a_request_to_pay_outside() -> None:
     verdict = check("my cashapp is $BloomByKay", SELLER, VOCABULARY)
 

@@ -406,8 +406,8 @@ _PAYMENT = re.compile(
     # as the way to pay ("I only take Cash App", "Zelle only").
     r"|\b(?:zelle|venmo|cash\s?app)\s+(?:me|us|you|him|her|them|it|the|that|this|those|these|"
     r"my|your|[$£€]|\d)"
-    r"|\bmy\s+(?:zelle|venmo|cash\s?app)\b(?!\s+(?:visa\s+)?(?:debit\s+)?card|[\s:=-]*(?:is\s+)?"
-    r"[@$])"
+    r"|(?P<account>\bmy\s+(?:zelle|venmo|cash\s?app)\b(?!\s+(?:visa\s+)?(?:debit\s+)?card|"
+    r"[\s:=-]*(?:is\s+)?[@$]))"
     rf"|\b(?:accept|accepts|take|takes|prefer|prefers|only)\s+(?:\w+\s+){{0,2}}?{_PAYMENT_APPS}\b"
     r"|\b(?:zelle|venmo|cash\s?app|bitcoin|btc|crypto|usdt)\s+only\b"
     # An account or wallet of the writer's: "wire the fee to my bank account", "wire me".
@@ -445,9 +445,10 @@ _PAYMENT = re.compile(
     r"off\s+(?:the\s+)?(?:site|app|platform|marketplace))\b"
 )
 # Right before a payment phrase, a warning not to ("don't pay me directly", "never send
-# money via Zelle"). Checked on the few characters before a match, not in the pattern: a
-# look-behind at the start of its alternatives made every search eight times slower.
-_NEGATED = re.compile(r"(?:\bnot|n['’]t|\bnever)\s+$")
+# money via Zelle", "I no longer take Venmo"). Checked on the few characters before a
+# match, not in the pattern: a look-behind at the start of its alternatives made every
+# search eight times slower.
+_NEGATED = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno\s+longer)\s+$")
 _PRESSURE = re.compile(
     r"\burgent(?:ly)?\b|\bimmediately\b|\bwithin\s+\d+\s+(?:hours?|hrs?|minutes?|mins?|days?)"
     r"|\bfinal\s+(?:notice|warning|reminder)|\blast\s+(?:chance|warning)|\bact\s+now\b"
@@ -570,7 +571,7 @@ def _phrase_reasons(
                 "share these in a message: the marketplace never asks for them.",
             )
         )
-    payment = _asks_to_pay_outside(text)
+    payment = _asks_to_pay_outside(text, vocabulary)
     if payment is not None:
         reasons.append(
             Reason(
@@ -643,12 +644,76 @@ def _secret_beside_link(body: str, links: list[Link], vocabulary: Vocabulary) ->
     return None
 
 
-def _asks_to_pay_outside(text: str) -> re.Match[str] | None:
-    """The first payment phrase that is not a warning against paying so."""
+def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> re.Match[str] | None:
+    """The first payment phrase that is not a warning against paying so, nor good advice:
+    an app named, but the marketplace asked to be paid on."""
     for payment in _PAYMENT.finditer(text):
-        if _NEGATED.search(text, max(0, payment.start() - 8), payment.start()) is None:
+        if _NEGATED.search(
+            text, max(0, payment.start() - 12), payment.start()
+        ) is None and not _pays_on_the_marketplace(text, payment, vocabulary):
             return payment
     return None
+
+
+# An app refused inside a payment phrase: "pay on the marketplace, not by Zelle", "pay at
+# checkout rather than with Cash App".
+_APP_REFUSED = re.compile(
+    r"(?:\bnot|n['’]t|\bnever|\binstead\s+of|\brather\s+than)\s+(?:(?:via|through|thru|with|by|"
+    rf"using|on|over|in)\s+)?(?:an?\s+|my\s+)?{_PAYMENT_APPS}\b"
+)
+# Two ways to pay offered, where one is the marketplace: "Zelle me or pay on the
+# marketplace", "… pay at checkout if you prefer".
+_ALTERNATIVE = re.compile(
+    r"\b(?:or|either|otherwise|whichever|else)\b|\bup\s+to\s+you\b"
+    r"|\bif\s+you\s+(?:prefer|want|like|must|insist|['’]d\s+rather|would\s+rather)\b"
+)
+# Right before "pay on the marketplace": that paying there is not what is asked ("not on the
+# marketplace", "cheaper than paying on the site", "no need to pay at checkout").
+_MARKETPLACE_REFUSED = re.compile(
+    r"(?:\bnot|n['’]t|\bnever|\binstead\s+of|\brather\s+than|\bthan|\bwithout|\bno\s+need\s+to|"
+    r"\bskip|\bavoid|\bbypass|\bstop)\s+(?:(?:want|need|have|going|got|wish|like)\s+to\s+|"
+    r"(?:\w+\s+)?)$"
+)
+# Where a sentence ends, for the payment rule: also a line's end (a message's lines are
+# seldom one sentence).
+_PAYMENT_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
+
+
+@cache
+def _on_the_marketplace(operator_names: tuple[str, ...]) -> re.Pattern[str]:
+    """Asking to pay on the marketplace: "pay on the marketplace", "just pay at checkout",
+    "buy it through the site", "order it on Marketplace"."""
+    names = "|".join(
+        r"\s*".join(re.escape(part) for part in plain(name).split()) for name in operator_names
+    )
+    return re.compile(
+        r"\b(?:pay|paying|buy|buying|order|ordering|purchase|purchasing|check\s*out|checking\s+out)"
+        r"\b(?:\W+\w+){0,3}?\W+(?:on|through|thru|via|at|in|using)\s+(?:the\s+)?"
+        rf"(?:{names}|marketplace|platform|site|website|app|checkout)\b"
+    )
+
+
+def _pays_on_the_marketplace(text: str, payment: re.Match[str], vocabulary: Vocabulary) -> bool:
+    """Good advice that names an app: "My Zelle is broken, so please just pay on the
+    marketplace", "Pay on the marketplace, not by Zelle". True when the phrase only names
+    the writer's account on an app or refuses the app, and its sentence (or the next) asks
+    to be paid on the marketplace, not as one way of two and not refusing it: "pay me on
+    Zelle, not on the marketplace", "Zelle me $12 and pay the rest on the marketplace",
+    "my Zelle is quicker, or pay on the marketplace" stay requests to pay outside."""
+    if payment.group("account") is None and _APP_REFUSED.search(payment.group(0)) is None:
+        return False
+    ends = [end.end() for end in _PAYMENT_SENTENCE_END.finditer(text)]
+    sentence = bisect.bisect_right(ends, payment.start())
+    start = ends[sentence - 1] if sentence else 0
+    end = ends[sentence + 1] if sentence + 1 < len(ends) else len(text)
+    if _ALTERNATIVE.search(text, start, end) is not None:
+        return False
+    for asked in _on_the_marketplace(vocabulary.operator_names).finditer(text, start, end):
+        if _MARKETPLACE_REFUSED.search(text, max(start, asked.start() - 30), asked.start()):
+            continue
+        if re.search(_PAYMENT_APPS, asked.group(0)) is None:
+            return True
+    return False
 
 
 def _quote(text: str) -> str:
