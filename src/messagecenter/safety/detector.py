@@ -406,8 +406,10 @@ _PAYMENT = re.compile(
     # as the way to pay ("I only take Cash App", "Zelle only").
     r"|\b(?:zelle|venmo|cash\s?app)\s+(?:me|us|you|him|her|them|it|the|that|this|those|these|"
     r"my|your|[$£€]|\d)"
-    r"|(?P<account>\bmy\s+(?:zelle|venmo|cash\s?app)\b(?!\s+(?:visa\s+)?(?:debit\s+)?card|"
-    r"[\s:=-]*(?:is\s+)?[@$]))"
+    # (The group inside: one opening an alternative hides the pattern's first letters from
+    # the regex engine, which then tries every position of a message — 40 times slower.)
+    r"|\bmy\s+(?P<account>zelle|venmo|cash\s?app)\b(?!\s+(?:visa\s+)?(?:debit\s+)?card|"
+    r"[\s:=-]*(?:is\s+)?[@$])"
     rf"|\b(?:accept|accepts|take|takes|prefer|prefers|only)\s+(?:\w+\s+){{0,2}}?{_PAYMENT_APPS}\b"
     r"|\b(?:zelle|venmo|cash\s?app|bitcoin|btc|crypto|usdt)\s+only\b"
     # An account or wallet of the writer's: "wire the fee to my bank account", "wire me".
