@@ -124,6 +124,62 @@ def test_contact_details_are_found(body: str, category: str) -> None:
     assert verdict.categories == (category,)
 
 
+# Contact details written with respelled words (detector version 5): the payment rule read
+# "Zel1e" and "Z e l l e", the contact patterns only what was written.
+@pytest.mark.parametrize(
+    ("body", "category", "masked"),
+    [
+        (
+            "my number is f1ve f1ve f1ve 0ne tw0 thr3e f0ur, thanks",
+            "contact_phone",
+            f"my number is {MASK}, thanks",
+        ),
+        (
+            "my number is F I V E F I V E F I V E one two three four",
+            "contact_phone",
+            f"my number is {MASK}",
+        ),
+        ("call 4_1_5_8_6_7_5_3_0_9 after six", "contact_phone", f"call {MASK} after six"),
+        ("j0hn at gma1l dot c0m", "contact_email", MASK),
+        ("Mail me: john at gmai1 d0t com, thanks", "contact_email", f"Mail me: {MASK}, thanks"),
+        ("johnsmith at g m a i l dot c o m", "contact_email", MASK),
+        (
+            "reach me at j o h n at g m a i l dot c o m please",
+            "contact_email",
+            f"reach me at {MASK} please",
+        ),
+        ("Write to john dot smith at gmail dot com", "contact_email", f"Write to {MASK}"),
+        ("write to info at cedarpine dot shop", "contact_email", f"write to {MASK}"),
+    ],
+)
+def test_respelled_contact_details_are_found_and_masked_whole(
+    body: str, category: str, masked: str
+) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert verdict.categories == (category,)
+    assert verdict.masked_body == masked
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Order 114-3941689-8772232: 2 items at $12.50, tracking 1Z999AA10123456784.",
+        "Your order #5551234567 ships today via UPS 1Z 999 AA1 01 2345 6784.",
+        "The 0ne-piece swimsuit in size 6, 2 pack, $24.99 at checkout.",
+        "Model F1VE-200 and S1X-300 both fit, 4K at 60Hz.",
+        "It was three two one go, then it shipped.",
+        "Thank you! We're at Marketplace dot com too.",
+        "Meet me at the store at 5, or at home.",
+    ],
+)
+def test_what_respelled_contact_details_look_like_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 def test_contact_details_are_masked_and_the_rest_is_kept() -> None:
     verdict = check("Thanks! Reach me at john at gmail dot com or 415-867-5309.", BUYER, VOCABULARY)
 

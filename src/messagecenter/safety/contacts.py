@@ -4,13 +4,17 @@ gmail dot com", "four one five …", "j o h n @ g m a i l"). Each finding has th
 the original text it covers, so it can be masked (docs/safety.md#contact-details).
 """
 
+import bisect
 import re
+import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
 
 from messagecenter.safety.links import Link, matches_host_list
+from messagecenter.safety.text import Respellings
 from messagecenter.safety.vocabulary import (
     CONTACT_EMAIL,
     CONTACT_MESSENGER,
@@ -38,6 +42,13 @@ _EMAIL = re.compile(
     rf"(?:{_DOT}[a-z0-9][\w-]{{0,62}})*{_DOT}(?:{_TLDS})\b"
 )
 _PLAIN_EMAIL = re.compile(r"(?i)[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# The start of a name with dots spelled out, right before an address _EMAIL found from the
+# last of its parts ("john dot smith at …" found as "smith at …"): up to three. Looked for
+# only before a found address — in _EMAIL, every word of every message paid for it — and
+# not with a bare ".", which would take in the sentence before ("Thanks. john at …").
+_SPELLED_DOT_NAME = re.compile(
+    r"(?i)(?<![\w.+-])(?:[a-z0-9][\w.+-]{0,63}(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)){1,3}$"
+)
 
 
 @cache
@@ -55,9 +66,10 @@ _DIGIT_WORDS = (
     r"zero|oh|one|two|three|four|five|six|seven|eight|nine|"
     r"uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|cero"
 )
-# Seven or more digits, each spelled out or standing alone ("4 1 5 five five …").
+# Seven or more digits, each spelled out or standing alone ("4 1 5 five five …"), apart by
+# what text.Respellings reads letters apart by too ("4_1_5", "4*1*5", "4·1·5").
 _SPELLED_NUMBER = re.compile(
-    rf"(?i)(?<![\w-])(?:(?:\d|{_DIGIT_WORDS})(?:\s*[-.,/]?\s*|\s+)){{6,}}(?:\d|{_DIGIT_WORDS})\b"
+    rf"(?i)(?<![\w-])(?:(?:\d|{_DIGIT_WORDS})(?:\s*[-.,/_*·]?\s*|\s+)){{6,}}(?:\d|{_DIGIT_WORDS})\b"
 )
 # Digits and spelled digits glued together inside groups ("4one5 - 8six7 - 53oh9"): a group
 # is a run of digits and digit words, groups are split by a dash, dot, comma, slash or space.
@@ -142,41 +154,138 @@ def find_contacts(body: str, links: list[Link], vocabulary: Vocabulary) -> list[
         for match in pattern.finditer(body):
             found.append(ContactFinding(CONTACT_PAYMENT_LINK, match.start(), match.end()))
     contact_links = [(finding.start, finding.end) for finding in found]
-    for pattern in (_EMAIL, _provider_email(vocabulary.email_providers)):
-        position = 0
-        while (found_match := pattern.search(body, position)) is not None:
-            match = found_match
-            overlaps = any(
-                start < match.end() and match.start() < end for start, end in contact_links
-            )
-            # "reach me at t.me/john" is a messenger link, not an address "me@t.me"; when
-            # "me at tom_at_…" is no address, "tom_at_…" may still be one.
-            if overlaps or (pattern is _EMAIL and not _is_address_like(match.group(0), vocabulary)):
-                position = match.start() + 1
-                continue
-            found.append(ContactFinding(CONTACT_EMAIL, match.start(), match.end()))
-            position = match.end()
+    found.extend(_emails(body, vocabulary, contact_links))
     handle, invitation = _messenger_patterns(vocabulary.messengers)
     for pattern in (handle, invitation):
         for match in pattern.finditer(body):
             found.append(ContactFinding(CONTACT_MESSENGER, match.start(), match.end()))
     found.extend(_phones(body, vocabulary.phone_region))
     found.extend(_spaced_out(body, vocabulary))
+    found.extend(_respelled(body, vocabulary, contact_links))
     return _without_overlaps(found)
 
 
-_BARE_AT = re.compile(r"(?i)^([\w.+-]+)\s+at\s+([\w-]+)")
+def _emails(
+    text: str, vocabulary: Vocabulary, contact_links: list[tuple[int, int]]
+) -> list[ContactFinding]:
+    found = []
+    for pattern in (_EMAIL, _provider_email(vocabulary.email_providers)):
+        position = 0
+        while (found_match := pattern.search(text, position)) is not None:
+            match = found_match
+            overlaps = any(
+                start < match.end() and match.start() < end for start, end in contact_links
+            )
+            start = match.start()
+            if pattern is _EMAIL and not overlaps:
+                dotted = _SPELLED_DOT_NAME.search(text, max(0, start - 250), start)
+                start = dotted.start() if dotted is not None else start
+            # "reach me at t.me/john" is a messenger link, not an address "me@t.me"; when
+            # "me at tom_at_…" is no address, "tom_at_…" may still be one. A name with a
+            # spelled dot is a mailbox's.
+            if overlaps or (
+                pattern is _EMAIL
+                and start == match.start()
+                and not _is_address_like(match.group(0), vocabulary)
+            ):
+                position = match.start() + 1
+                continue
+            found.append(ContactFinding(CONTACT_EMAIL, start, match.end()))
+            position = match.end()
+    return found
+
+
+@cache
+def _respellings(providers: tuple[str, ...]) -> Respellings:
+    """The words of e-mail addresses and phone numbers a respelling hides from the patterns
+    above: spelled digits ("f1ve", "F I V E"), "dot" ("d0t"), top-level domains ("c o m",
+    "c0m") and mail providers ("gma1l", "g m a i l"). "at" is too short to be told apart."""
+    words = (*_DIGIT_WORDS.split("|"), "dot", *_TLDS.split("|"), *providers)
+    return Respellings(tuple(word for word in dict.fromkeys(words) if len(word) >= 3))
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _respelled(
+    body: str, vocabulary: Vocabulary, contact_links: list[tuple[int, int]]
+) -> list[ContactFinding]:
+    """E-mail addresses and phone numbers written with respelled words ("five f1ve f1ve
+    …", "john at gma1l dot c0m"): looked for again in the text with those words written
+    back (text.Respellings, as the payment rule reads its words), each finding pointed back
+    at what was written. Nothing else is read differently, so an order, tracking or model
+    number or a price is judged as before; a message without such a word costs one scan."""
+    # Lower case letter for letter, so that positions stay those of the body (lower() can
+    # change the length of other alphabets' text; translate() costs 5 µs a message).
+    lowered = body.lower() if body.isascii() else body.translate(_ASCII_LOWER)
+    replacements = _respellings(vocabulary.email_providers).replacements(lowered)
+    if not replacements:
+        return []
+    read, where = _written_back(body, replacements)
+    found = []
+    for finding in (*_emails(read, vocabulary, []), *_phones(read, vocabulary.phone_region)):
+        start, end = where(finding.start, finding.end)
+        if not any(start < link_end and link_start < end for link_start, link_end in contact_links):
+            found.append(ContactFinding(finding.category, start, end))
+    return found
+
+
+def _written_back(
+    body: str, replacements: list[tuple[int, int, str]]
+) -> tuple[str, Callable[[int, int], tuple[int, int]]]:
+    """The body with the replacements' words, and a function from a span of it to the span
+    of the body it was read from (a span touching a written-back word covers all of it)."""
+    pieces = []
+    starts, ends, spans = [], [], []
+    position = length = 0
+    for start, end, word in replacements:
+        pieces.append(body[position:start])
+        length += start - position
+        starts.append(length)
+        length += len(word)
+        ends.append(length)
+        spans.append((start, end))
+        pieces.append(word)
+        position = end
+    pieces.append(body[position:])
+
+    def written(read_position: int, is_end: bool) -> int:
+        # An end is the position after the character before it.
+        character = read_position - 1 if is_end else read_position
+        index = bisect.bisect_right(starts, character) - 1
+        if index < 0:
+            return read_position
+        if character < ends[index]:
+            return spans[index][1] if is_end else spans[index][0]
+        return read_position + spans[index][1] - ends[index]
+
+    return "".join(pieces), lambda start, end: (written(start, False), written(end, True))
+
+
+_BARE_AT = re.compile(r"(?i)^([\w.+-]+)\s+at\s+([\w-]+)(\s+dot\s)?")
+# Who or where is "at" a site rather than a mailbox: "visit us at", "find me at", "we're
+# at", "buy it online at".
+_NOT_MAILBOXES = frozenset(
+    {"me", "us", "you", "him", "her", "them", "it", "we", "i", "he", "she", "they", "re", "m"}
+    | {"s", "ll", "ve", "d", "here", "there", "home", "work", "online", "store", "shop", "site"}
+    | {"website", "page"}
+)
 
 
 def _is_address_like(text: str, vocabulary: Vocabulary) -> bool:
     """ "visit us at shop.com" is a link; "li.silva at yahoo.de" is an address: with a bare
     "at", the name must look like a mailbox (a dot, digit or underscore) or the domain
-    like a mail provider."""
+    like a mail provider — or the dot be spelled out too, which nobody does for a link
+    ("info at cedarpine dot shop"), unless the name is a word like "us" or "me"."""
     bare = _BARE_AT.match(text)
     if bare is None:
         return True
-    name, domain = bare.groups()
-    return bool(re.search(r"[._\d]", name)) or domain.lower() in vocabulary.email_providers
+    name, domain, spelled_dot = bare.groups()
+    return (
+        bool(re.search(r"[._\d]", name))
+        or domain.lower() in vocabulary.email_providers
+        or (spelled_dot is not None and name.lower() not in _NOT_MAILBOXES)
+    )
 
 
 def _phones(body: str, region: str) -> list[ContactFinding]:
@@ -291,16 +400,22 @@ def _looks_like_phone(
     return international or phonenumbers.is_valid_number(number)
 
 
+# Five or more pieces apart, each one character or, between two, the word "at" or "dot":
+# "j o h n @ g m a i l . c o m", "j o h n at g m a i l dot c o m" ("reach me at j o h n …"
+# keeps its "at").
+_SPACED_OUT = re.compile(r"(?i)(?<!\S)\S[ \t]+(?:(?:\S|at|dot)[ \t]+){3,}\S(?!\S)")
+
+
 def _spaced_out(body: str, vocabulary: Vocabulary) -> list[ContactFinding]:
     """Letters spaced out to dodge a filter ("j o h n @ g m a i l . c o m"): closed up,
-    searched again, and mapped back to the original text."""
-    runs = list(re.finditer(r"(?<!\S)(?:\S[ \t]+){4,}\S(?!\S)", body))
+    searched again, and mapped back to the original text. A spelled "at" or "dot" stays a
+    word ("john at gmail dot com")."""
     found = []
-    for run in runs:
+    for run in _SPACED_OUT.finditer(body):
         pieces = run.group(0).split()
         if sum(len(piece) == 1 for piece in pieces) < len(pieces) * 0.7:
             continue
-        closed_up = "".join(pieces)
+        closed_up = "".join(piece if len(piece) == 1 else f" {piece} " for piece in pieces)
         if (
             _PLAIN_EMAIL.search(closed_up)
             or _EMAIL.search(closed_up)

@@ -135,16 +135,33 @@ class Respellings:
     def respelled(self, text: str) -> str:
         """`text` (plain()'s) with the words of the list written back in plain letters."""
         if _APART.search(text) is not None:
-            text = self._joined(text)
+            text = _written_back(text, self._joined(text))
         if _LOOKALIKE_IN_WORD.search(text) is not None:
-            text = self._lookalikes_read(text)
+            text = _written_back(text, self._lookalikes_read(text))
         return text
 
-    def _lookalikes_read(self, text: str) -> str:
-        """Each word with a digit or symbol beside a letter, read as the word of the list it
-        spells, if any. Found from the letter and the symbol outward: a pattern matching
-        such a word from its start would try every position of a long run of letters."""
-        pieces = []
+    def replacements(self, text: str) -> list[tuple[int, int, str]]:
+        """Where `text` spells a word of the list only a respelling hides: (start, end, word)
+        in `text` itself, in order, for a reader that must point back at what was written
+        (contacts.py masks what it finds). Letters apart first, then a digit or symbol in a
+        word that is not one of them."""
+        joined = self._joined(text) if _APART.search(text) is not None else []
+        if _LOOKALIKE_IN_WORD.search(text) is None:
+            return joined
+        read = [
+            (start, end, word)
+            for start, end, word in self._lookalikes_read(text)
+            if not any(
+                start < other_end and other_start < end for other_start, other_end, _ in joined
+            )
+        ]
+        return sorted(joined + read)
+
+    def _lookalikes_read(self, text: str) -> list[tuple[int, int, str]]:
+        """Each word with a digit or symbol beside a letter that spells a word of the list.
+        Found from the letter and the symbol outward: a pattern matching such a word from
+        its start would try every position of a long run of letters."""
+        found = []
         position = 0
         for beside in _LOOKALIKE_IN_WORD.finditer(text):
             if beside.start() < position:
@@ -155,28 +172,23 @@ class Respellings:
             end = beside.end()
             while end < len(text) and text[end] in _WORD_CHARACTERS:
                 end += 1
-            pieces.append(text[position:start])
-            pieces.append(self._word_of(text[start:end]))
+            word = self._word_of(text[start:end])
+            if word is not None:
+                found.append((start, end, word))
             position = end
-        pieces.append(text[position:])
-        return "".join(pieces)
+        return found
 
-    def _word_of(self, written: str) -> str:
+    def _word_of(self, written: str) -> str | None:
         if len(written) > self._longest or sum(c.isalpha() for c in written) < 2:
-            return written
-        return self._words.get(_read_as_letters(written), written)
+            return None
+        return self._words.get(_read_as_letters(written))
 
-    def _joined(self, text: str) -> str:
-        pieces = []
-        position = 0
+    def _joined(self, text: str) -> list[tuple[int, int, str]]:
+        found = []
         for run in _APART.finditer(text):
             letters = list(_APART_CHARACTER.finditer(text, run.start(), run.end()))
-            for start, end, word in self._words_in(letters):
-                pieces.append(text[position:start])
-                pieces.append(word)
-                position = end
-        pieces.append(text[position:])
-        return "".join(pieces)
+            found.extend(self._words_in(letters))
+        return found
 
     def _words_in(self, letters: list[re.Match[str]]) -> list[tuple[int, int, str]]:
         """The longest word of the list at each letter of a run, left to right; a word
@@ -195,6 +207,17 @@ class Respellings:
             else:
                 index += 1
         return found
+
+
+def _written_back(text: str, replacements: list[tuple[int, int, str]]) -> str:
+    pieces = []
+    position = 0
+    for start, end, word in replacements:
+        pieces.append(text[position:start])
+        pieces.append(word)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _read_as_letters(written: str) -> str:
