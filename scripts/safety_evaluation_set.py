@@ -1262,6 +1262,86 @@ RESPELLINGS_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# A fifth batch, of three misses reported on 5 December 2026 after batch 4: a gift card of no
+# brand asked for with its price after it ("Get me a gift card for $50"), good advice taken
+# for a request to pay outside because it names an app ("My zelle is broken so please just
+# pay on the marketplace"), and contact details with respelled words ("f1ve f1ve f1ve …",
+# "j0hn at gma1l d0t c0m", "info at … dot shop"); beside them the same words used innocently
+# or as a request that must stay one ("pay me on zelle, not on the marketplace"), and
+# ordinary messages with what the contact rules could mistake for a respelled address or
+# number. The rules of detector version 5 were written for them: these rows say the
+# reported misses are fixed, not how unseen messages fare.
+REPORTED_MISSES_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
+    *(
+        ("payment_outside", shop, "seller", body, ["payment"])
+        for shop, body in (
+            ("Cozy Corner Books", "Get me a gift card for $50 and the set is yours."),
+            ("Fresh Finds", "Buy me a gift card worth 40 dollars and I'll ship today."),
+            ("Harbor Tools", "Can you get us one gift card of £20 first? Then I post it."),
+            ("Velvet & Vine", "Get me a g1ft card for $50, it's quicker than the checkout."),
+            ("TechNest Outlet", "Pay me on Zelle, not on the marketplace."),
+            ("Peak Outdoor Gear", "Zelle me $12 and pay the rest on the marketplace."),
+            ("Little Sprouts Toys", "My zelle is faster, or pay on the marketplace if you must."),
+            ("Northwind Audio", "Venmo me instead of paying on the marketplace, it's cheaper."),
+        )
+    ),
+    *(
+        ("obfuscated_contact", name, role, body, [category])
+        for name, role, body, category in (
+            ("Rafael", "buyer", "my number is f1ve f1ve f1ve 0ne tw0 thr3e f0ur", "contact_phone"),
+            (
+                "Dune Supply",
+                "seller",
+                "Call F O U R O N E F I V E, 555, 0123 for the rest.",
+                "contact_phone",
+            ),
+            ("Oskar", "buyer", "text me: 6_4_6_5_5_5_0_1_9_8", "contact_phone"),
+            ("Lena", "buyer", "write me at j0hn.k at gma1l d0t c0m", "contact_email"),
+            ("Pixel Forge", "seller", "Mail: pixelforge at g m a i l dot c o m", "contact_email"),
+            ("Ana", "buyer", "a n a m at y a h o o dot c o m, thanks!", "contact_email"),
+            (
+                "Cedar & Pine",
+                "seller",
+                "Orders by mail: sales at cedarpine dot shop",
+                "contact_email",
+            ),
+            ("Hiro T.", "buyer", "reach me: hiro dot tanaka at outlook dot com", "contact_email"),
+        )
+    ),
+    *(
+        ("ordinary", name, role, body, [])
+        for name, role, body in (
+            ("Daniel R.", "buyer", "I paid with a gift card, is that ok for the $50 set?"),
+            ("Ines", "buyer", "Is there a gift card slot in the box?"),
+            (
+                "Sofia",
+                "buyer",
+                "Please send it with a gift card saying Happy Birthday, it's $50 I think.",
+            ),
+            ("Mei", "buyer", "I bought a gift card for $50 for my sister, it arrived today."),
+            (
+                "Brightside Home & Kitchen",
+                "seller",
+                "My zelle is broken so please just pay on the marketplace",
+            ),
+            ("Harbor Tools", "seller", "My Venmo is down. Please just pay at checkout."),
+            ("Koto Ceramics", "seller", "Please pay on the marketplace, not by Zelle."),
+            (
+                "Urban Threads",
+                "seller",
+                "I no longer take Cash App, please buy it through the site.",
+            ),
+            ("Quantum Gadgets", "seller", "Model F1VE-200 and S1X-300 both fit, 4K at 60Hz."),
+            ("Blue Harbor Prints", "seller", "The 0ne-piece swimsuit, size 6, $24.99 at checkout."),
+            ("Tom", "buyer", "Your order #5551234567 ships via UPS 1Z 999 AA1 01 2345 6784?"),
+            ("Green Leaf Garden", "seller", "Thank you! We're at Marketplace dot com too."),
+            ("Cedar & Pine", "seller", "Visit us at the fair, stand 12 dot 4, from 9 to 5."),
+            ("Trailhead Bikes", "seller", "It was three two one go, then it shipped."),
+        )
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -1298,7 +1378,14 @@ def build() -> list[dict[str, object]]:
             body, expected = contact_message(kind)
             add(group, choice(BUYERS + SHOPS), choice(["buyer", "seller"]), body, expected)
     for batch, held_out in enumerate(
-        (HELD_OUT, HELD_OUT_2, QA_REPORT_2026_12_05, RESPELLINGS_2026_12_05), 1
+        (
+            HELD_OUT,
+            HELD_OUT_2,
+            QA_REPORT_2026_12_05,
+            RESPELLINGS_2026_12_05,
+            REPORTED_MISSES_2026_12_05,
+        ),
+        1,
     ):
         for group, name, role, body, expected in held_out:
             add(group, name, role, body, expected)

@@ -43,3 +43,19 @@ def test_respellings_and_secrets_at_a_link_are_found_and_their_lookalikes_stay_o
 
     assert result.group_sizes == {"payment_outside": 14, "impersonation": 5, "ordinary": 14}
     assert result.misses == []
+
+
+def test_the_reported_misses_are_found_and_their_lookalikes_stay_ok() -> None:
+    # The fifth hand-written batch: "Get me a gift card for $50", good advice naming an app
+    # ("My zelle is broken so please just pay on the marketplace"), respelled contact details
+    # ("f1ve f1ve f1ve …", "j0hn.k at gma1l d0t c0m"), and their innocent lookalikes
+    # (scripts/safety_evaluation_set.py, REPORTED_MISSES_2026_12_05).
+    records = [
+        record
+        for record in evaluation.load(evaluation.default_set())
+        if record.get("held_out") == 5
+    ]
+    result = evaluation.evaluate(records, Vocabulary())
+
+    assert result.group_sizes == {"payment_outside": 8, "obfuscated_contact": 8, "ordinary": 14}
+    assert result.misses == []

@@ -13,6 +13,8 @@ HELD_OUT_BATCHES = {
     3: "a tester's report of payment outside the marketplace, and its fix's own examples",
     4: "an exploratory test's respellings and secrets asked for at a link, and their fix's "
     "own examples",
+    5: "three reported misses (a gift card for a price, an app named beside paying on the "
+    "marketplace, respelled contact details), and their fix's own examples",
 }
 
 
