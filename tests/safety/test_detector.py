@@ -432,6 +432,9 @@ def test_an_app_named_beside_paying_on_the_marketplace_stays_ok(body: str) -> No
         "I only take Zelle, no need to pay on the marketplace",
         "My zelle works, skip paying at checkout",
         "My Zelle is my number, send it there and I'll mark it paid on the marketplace",
+        # On site: in person, not on the marketplace's site.
+        "My Zelle works too, or pay on site when you pick it up",
+        "My Venmo is quickest, pay on site at pickup",
     ],
 )
 def test_paying_on_the_marketplace_refused_or_offered_beside_an_app_is_still_warned(

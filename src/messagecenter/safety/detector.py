@@ -684,14 +684,15 @@ _PAYMENT_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 @cache
 def _on_the_marketplace(operator_names: tuple[str, ...]) -> re.Pattern[str]:
     """Asking to pay on the marketplace: "pay on the marketplace", "just pay at checkout",
-    "buy it through the site", "order it on Marketplace"."""
+    "buy it through the site", "order it on Marketplace". The site or the app with "the",
+    "this" or "our": "pay on site" is paying in person."""
     names = "|".join(
         r"\s*".join(re.escape(part) for part in plain(name).split()) for name in operator_names
     )
     return re.compile(
         r"\b(?:pay|paying|buy|buying|order|ordering|purchase|purchasing|check\s*out|checking\s+out)"
-        r"\b(?:\W+\w+){0,3}?\W+(?:on|through|thru|via|at|in|using)\s+(?:the\s+)?"
-        rf"(?:{names}|marketplace|platform|site|website|app|checkout)\b"
+        r"\b(?:\W+\w+){0,3}?\W+(?:on|through|thru|via|at|in|using)\s+(?:(?:the\s+)?"
+        rf"(?:{names}|marketplace|checkout)|(?:the|this|our)\s+(?:platform|site|website|app))\b"
     )
 
 
