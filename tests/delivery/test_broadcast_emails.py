@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from messagecenter.accounts.models import User
 from messagecenter.delivery import actions, references
@@ -200,7 +201,7 @@ def test_assembled_broadcast_emails_round_trip_through_a_standard_parser(
     assert "Hello Zoë Ångström," in received.text()
     assert ".hidden dot line" in received.text()
     assert ("lang " * 60).strip() in received.text()
-    assert "Hello Zoë Ångström," in received.html()
+    assert "Hello Zoë Ångström," in strip_tags(received.html())
     assert "Große Rabatte — 20 % auf alles!" in received.html()
     assert not message.defects
     assert all(not part.defects for part in message.walk())
@@ -260,3 +261,26 @@ def test_a_broadcast_emails_subject_is_an_isolate_of_its_own(buyer: User, inbox:
 
     [received] = [item for item in inbox.received if item.recipients == [buyer.email]]
     assert not_isolated(received.html(), subject) == []
+
+
+def test_a_broadcast_emails_body_and_greeting_have_their_own_direction(
+    buyer: User, inbox: Handler
+) -> None:
+    """A notice written in Arabic read left aligned in its e-mail, its "!" at the wrong
+    end, and an Arabic name took the "Hello …," around it into its run: the body and the
+    name are each an element with dir="auto", as the subject is."""
+    body, name = "تم تحديث شروط الاستخدام!", "سارة 24"
+    User.objects.filter(pk=buyer.pk).update(display_name=name)
+    send_broadcast(
+        BroadcastKind.NOTICE,
+        subject="New terms",
+        body=body,
+        audience=Audience.LIST,
+        user_ids=[buyer.pk],
+    )
+
+    send_due_emails()
+
+    [received] = [item for item in inbox.received if item.recipients == [buyer.email]]
+    assert not_isolated(received.html(), body) == []
+    assert not_isolated(received.html(), name) == []

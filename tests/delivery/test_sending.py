@@ -15,6 +15,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import strip_tags
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import actions as account_actions
@@ -146,6 +147,12 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def html_as_read(received: Received) -> str:
+    """The HTML part's words as its reader reads them: no tags (a name is an element of
+    its own), entities decoded, on one line."""
+    return one_line(html.unescape(strip_tags(received.html())))
+
+
 def test_an_official_answer_by_e_mail_says_customer_service_reads_a_reply(
     buyer: User, inbox: Handler
 ) -> None:
@@ -171,7 +178,7 @@ def test_an_official_answer_by_e_mail_says_customer_service_reads_a_reply(
 def assert_says_a_reply_answers(received: Received, who: str) -> None:
     """A message e-mail names whom a reply answers, in its text and its HTML."""
     assert f"Reply to this e-mail to answer {who} (your" in one_line(received.text())
-    assert f"Or reply to this e-mail to answer {who}:" in one_line(html.unescape(received.html()))
+    assert f"Or reply to this e-mail to answer {who}:" in html_as_read(received)
 
 
 def test_an_official_message_in_a_claim_says_both_the_other_party_and_customer_service_read_a_reply(
@@ -258,7 +265,7 @@ def test_a_digest_with_the_marketplaces_notice_names_who_reads_a_reply(
         one_line(received.text())
     )
     assert f"Reply to this e-mail to answer {shop}; your e-mail address stays private." in (
-        one_line(html.unescape(received.html()))
+        html_as_read(received)
     )
 
 
@@ -785,6 +792,66 @@ def test_a_digests_subjects_are_isolates_of_their_own(
 
     [received] = inbox.received
     assert not_isolated(received.html(), f"Question about {KETTLE}") == []
+
+
+# What people wrote, in Arabic: a name ending in a number, a question ending in "?".
+ARABIC_NAME = "سارة 24"
+ARABIC_SHOP = "متجر الأمل"
+ARABIC_QUESTION = "هل المنتج جديد؟"
+
+
+def test_a_digests_names_and_messages_have_their_own_direction(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    """Only the subjects had a direction of their own: an Arabic message read left aligned
+    in the e-mail's left-to-right order, its "؟" at the wrong end, and an Arabic name took
+    the " · <time>" after it, or the "; your e-mail address…" of "Reply to this e-mail to
+    answer <name>", into its run. Each is now an element with dir="auto", as on the site;
+    the greeting's name too (the seller's own)."""
+    User.objects.filter(pk=buyer.pk).update(display_name=ARABIC_NAME)
+    User.objects.filter(pk=seller.pk).update(display_name=ARABIC_SHOP)
+    conversation_actions.ask_seller_about_product(buyer, product.pk, ARABIC_QUESTION)
+
+    send_due_emails(now=timezone.now() + LATER)
+
+    [received] = inbox.received
+    html = received.html()
+    # The buyer's name stands twice: over the message, and as whom a reply answers.
+    assert html.count(ARABIC_NAME) == 2
+    for written in (ARABIC_NAME, ARABIC_QUESTION, ARABIC_SHOP):
+        assert not_isolated(html, written) == [], written
+
+
+def test_a_message_emails_sender_message_and_who_reads_a_reply_have_their_own_direction(
+    buyer: User, seller: User, product: Product, clock: Clock, inbox: Handler
+) -> None:
+    """A claim's messages go one by one: "<shop> wrote about …", the message, and "reply to
+    this e-mail to answer <shop> and customer service" — an Arabic shop's name isolated
+    alone, so "and customer service" keeps its place after it."""
+    seller.storefront.name = ARABIC_SHOP
+    seller.storefront.save(update_fields=["name"])
+    claim = claim_actions.file_claim(
+        buyer,
+        claimable_order(buyer, product, clock).number,
+        "not_received",
+        "The parcel never came.",
+    )
+    claim_actions.respond_to_claim(seller, claim.pk, ARABIC_QUESTION)
+
+    send_due_emails()
+
+    [received] = [
+        received
+        for received in inbox.to(buyer.email)
+        if received.message["Subject"].startswith(f"{ARABIC_SHOP}: ")
+    ]
+    html = received.html()
+    assert html.count(ARABIC_SHOP) == 2
+    assert f"{ARABIC_SHOP}</span> and customer service: your answer" in html
+    for written in (ARABIC_SHOP, ARABIC_QUESTION):
+        assert not_isolated(html, written) == [], written
+    # The plain text says it as one phrase, with no direction controls (docs/email.md).
+    assert f"to answer {ARABIC_SHOP} and customer service (your address" in received.text()
 
 
 def _queue_mail_for(count: int, prefix: str) -> None:

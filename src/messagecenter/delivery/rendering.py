@@ -275,7 +275,26 @@ def reply_address(participant: Participant) -> str | None:
     )
 
 
-def _who_reads_a_reply(participant: Participant) -> str:
+@dataclass(frozen=True)
+class WhoReads:
+    """Whom a reply by e-mail answers: the other party's name ("" for customer service
+    alone) and whether customer service reads it too. The plain text says it as one phrase
+    (str); the HTML gives the name a direction of its own (delivery/email/_who_reads.html),
+    as every name and subject there, so an Arabic shop's name does not take the words
+    around it into its run."""
+
+    name: str
+    with_customer_service: bool = False
+
+    def __str__(self) -> str:
+        if not self.name:
+            return "customer service"
+        if self.with_customer_service:
+            return f"{self.name} and customer service"
+        return self.name
+
+
+def _who_reads_a_reply(participant: Participant) -> WhoReads:
     """Whom a reply by e-mail answers: it is posted in the conversation as the person
     (docs/email.md#reply-by-e-mail), so whoever reads the conversation from the other side —
     customer service in a customer-service conversation (its case's agents; a suspension's,
@@ -284,11 +303,9 @@ def _who_reads_a_reply(participant: Participant) -> str:
     e-mail to answer" alone did not say who would read it."""
     conversation = participant.conversation
     if conversation.kind == Kind.CUSTOMER_SERVICE:
-        return "customer service"
+        return WhoReads("")
     other = safe_name(counterpart(participant))
-    if conversation.kind == Kind.CLAIM:
-        return f"{other} and customer service"
-    return other
+    return WhoReads(other, with_customer_service=conversation.kind == Kind.CLAIM)
 
 
 def _password_reset_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -475,7 +492,7 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
     participant = loaded.recipients.get((conversation.pk, user.pk))
     address = reply_address(participant) if participant is not None else None
     is_official = message.sender is None or message.is_official
-    answered_by = sender_name
+    answered_by = WhoReads(sender_name)
     # An Official message names who reads a reply; so does a party's message in a claim,
     # where customer service reads the answer beside the other party.
     if address is not None and (is_official or conversation.kind == Kind.CLAIM):
@@ -570,7 +587,7 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
         # Several conversations: each has its own "Reply by e-mail" link; a plain reply
         # is refused with that explanation (docs/decisions/0007-digest-reply-routes.md).
         address = relay.digest_address(email_id=email.pk, user_id=user.pk)
-        answered_by = ""
+        answered_by = None
     context = {
         "conversations": list(conversations.values()),
         "count": count,
