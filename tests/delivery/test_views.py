@@ -22,6 +22,7 @@ from messagecenter.delivery.preferences import is_enabled
 from messagecenter.errors import InvalidInput
 from messagecenter.marketplace.models import Product
 from tests.factories import signed_in
+from tests.web.helpers import not_isolated
 
 pytestmark = pytest.mark.django_db
 
@@ -423,6 +424,34 @@ def test_the_mailbox_shows_sent_email_on_loopback_only(buyer: User, settings: Se
     assert proxied.get(reverse("mailbox")).status_code == 404
     settings.MAILBOX_ENABLED = False
     assert local.get(reverse("mailbox")).status_code == 404
+
+
+def test_the_mailbox_shows_an_emails_subject_header_with_its_own_direction(
+    buyer: User, settings: Settings
+) -> None:
+    """The list and the heading of an e-mail's page isolated a Hebrew subject, but its
+    Subject header, under Headers, took the page's left-to-right direction: its "?" at
+    the wrong end."""
+    settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
+    from messagecenter.delivery.sender import send_due_emails
+
+    subject = "שאלה על ההזמנה 123?"
+    conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject=subject, body="Shipped with DHL."
+    )
+    send_due_emails()
+    stored = MailboxEmail.objects.get()
+
+    detail = (
+        Client(HTTP_HOST="127.0.0.1:8000")
+        .get(reverse("mailbox-email", args=[stored.pk]))
+        .content.decode()
+    )
+
+    headers = detail.split('<dl class="mail-headers">', 1)[1].split("</dl>", 1)[0]
+    assert not_isolated(headers, subject) == []
+    # The other headers are ours or addresses: left to right, as they were.
+    assert '<dd dir="auto">' not in headers.replace(f'<dd dir="auto">{subject}</dd>', "")
 
 
 def test_a_broadcast_shows_the_reference_its_email_carries(buyer: User) -> None:
