@@ -13,6 +13,7 @@ a number of joined groups its own left-to-right isolate (numbers_left_to_right).
 """
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -73,3 +74,16 @@ def numbers_left_to_right(text: str) -> SafeString:
         )
     # Escaped above; the tags are kept as they were.
     return mark_safe("".join(parts))
+
+
+def direction_of(text: str) -> str:
+    """What dir="auto" makes of the text, for a renderer that does not work it out (the
+    PDF of a transcript, xhtml2pdf): "rtl" when its first strong letter is a right-to-left
+    one (Hebrew, Arabic), else "ltr"."""
+    for character in text:
+        kind = unicodedata.bidirectional(character)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return "ltr"

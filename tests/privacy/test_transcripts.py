@@ -14,10 +14,11 @@ from pypdf import PdfReader
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.marketplace.models import Product
+from messagecenter.privacy import transcripts
 from messagecenter.support import actions as support_actions
 from tests import factories
 from tests.api.helpers import with_token
-from tests.web.helpers import unique_png
+from tests.web.helpers import not_isolated, unique_png
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +233,68 @@ def test_the_case_transcript_is_for_its_team_only(buyer: User, team_agent: User)
         api = with_token(outsider).get(f"/agent/cases/{case.pk}/transcript")
         assert (page.status_code, api.status_code) == (404, refused)
         assert b"leaks" not in page.content + api.content
+
+
+# What people wrote, right to left: a Hebrew subject ending in "?", an Arabic message and
+# an Arabic name ending in a number.
+HEBREW_SUBJECT = "שאלה על ההזמנה 123?"
+ARABIC_MESSAGE = "هل وصل الطرد؟"
+ARABIC_NAME = "سارة 24"
+
+
+def test_a_case_transcript_gives_what_people_wrote_its_own_direction(
+    buyer: User, team_agent: User
+) -> None:
+    """The transcripts' HTML (the EML's alternative, the PDF's source) showed a Hebrew
+    subject, an Arabic message and an Arabic name in the page's left-to-right order — the
+    subject's "?" at the wrong end, "Customer: …" and "· <time>" pulled into the name's
+    run. The EML's HTML isolates each as the site does (dir="auto", <bdi>); xhtml2pdf does
+    not work dir="auto" out, so the PDF's is told the direction."""
+    User.objects.filter(pk=buyer.pk).update(display_name=ARABIC_NAME)
+    case = support_actions.open_request(buyer, HEBREW_SUBJECT, ARABIC_MESSAGE)
+    client = browser(team_agent)
+
+    eml = client.get(f"/console/cases/{case.pk}/transcript/", {"format": "eml"})
+    pdf = client.get(f"/console/cases/{case.pk}/transcript/", {"format": "pdf"})
+
+    parsed = email.message_from_bytes(eml.content, policy=default_policy)
+    html_part = parsed.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    for written in (HEBREW_SUBJECT, ARABIC_MESSAGE, ARABIC_NAME):
+        assert not_isolated(html, written) == [], written
+    for_pdf = transcripts.as_html(transcripts.case_transcript(team_agent, case.pk), for_pdf=True)
+    assert f'<h1 dir="rtl">{HEBREW_SUBJECT}</h1>' in for_pdf
+    assert f'<p class="entry__body" dir="rtl">{ARABIC_MESSAGE}</p>' in for_pdf
+    assert pdf.content.startswith(b"%PDF-")
+    # The plain text says it as written, with no direction controls of ours.
+    plain = parsed.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert f"Customer: {ARABIC_NAME}\n" in plain.get_content()
+    assert not set("\u2066\u2067\u2068\u2069") & set(plain.get_content())
+
+
+def test_a_conversation_transcript_names_and_titles_keep_their_own_direction(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """ "With <shop>" and "About <product>": the names and titles people chose, isolated."""
+    Product.objects.filter(pk=product.pk).update(title="קומקום חשמלי 2")
+    seller.storefront.name = "متجر الأمل"
+    seller.storefront.save(update_fields=["name"])
+    question = actions.ask_seller_about_product(buyer, product.pk, ARABIC_MESSAGE)
+
+    eml = browser(buyer).get(
+        f"/message-center/conversations/{question.conversation_id}/transcript/", {"format": "eml"}
+    )
+
+    part = email.message_from_bytes(eml.content, policy=default_policy).get_body(
+        preferencelist=("html",)
+    )
+    assert part is not None
+    for written in ("Question about קומקום חשמלי 2", "متجر الأمل", ARABIC_MESSAGE):
+        assert not_isolated(part.get_content(), written) == [], written
+    for_pdf = transcripts.as_html(
+        transcripts.conversation_transcript(buyer, question.conversation_id), for_pdf=True
+    )
+    assert "With <bdi>متجر الأمل</bdi>" in for_pdf
+    assert "About <bdi>קומקום חשמלי 2</bdi>" in for_pdf

@@ -72,8 +72,10 @@ class Transcript:
     # The file's name without its extension: "conversation-12-transcript".
     name: str
     subject: str
-    # "With …", "About order …", "Case CS-4": what the conversation is, one line each.
-    about: list[str]
+    # What the conversation is, one line each: our words and what they name — ("With",
+    # "Acme Kitchen"), ("About order", "113-…"), ("Case", "CS-4") — so that the HTML gives
+    # a name or a product's title a direction of its own.
+    about: list[tuple[str, str]]
     reader: User
     made_at: datetime
     entries: list[Entry] = field(default_factory=list)
@@ -83,11 +85,11 @@ def conversation_transcript(user: User, conversation_id: Any) -> Transcript:
     """A buyer's or seller's (or a case's customer's) own copy of a conversation."""
     participant = conversation_queries.access_conversation(user, conversation_id)
     conversation = participant.conversation
-    about = [f"With {counterpart(participant)}"]
+    about = [("With", counterpart(participant))]
     if conversation.order is not None:
-        about.append(f"About order {conversation.order.number}")
+        about.append(("About order", conversation.order.number))
     elif conversation.product is not None:
-        about.append(f"About {conversation.product.title}")
+        about.append(("About", conversation.product.title))
     return Transcript(
         name=f"conversation-{conversation.pk}-transcript",
         subject=conversation.subject,
@@ -103,9 +105,9 @@ def case_transcript(agent: User, case_id: Any) -> Transcript:
     messages of the duplicates merged into it — what the console's case page shows. Internal
     notes are not messages and never appear."""
     case = support_queries.access_case(agent, case_id, for_agent=True)
-    about = [f"Case {case.number}", f"Customer: {case.customer.public_name}"]
+    about = [("Case", case.number), ("Customer:", case.customer.public_name)]
     if case.order is not None:
-        about.append(f"About order {case.order.number}")
+        about.append(("About order", case.order.number))
     return Transcript(
         name=f"{case.number}-transcript",
         subject=case.subject,
@@ -151,7 +153,12 @@ def _attachments(message: Message) -> list[Attachment]:
 
 
 def as_text(transcript: Transcript) -> str:
-    lines = [transcript.subject, *transcript.about, _made_line(transcript), ""]
+    lines = [
+        transcript.subject,
+        *(f"{label} {named}" for label, named in transcript.about),
+        f"{_made_for(transcript)} {transcript.reader.public_name}",
+        "",
+    ]
     for entry in transcript.entries:
         by_email = " (sent by e-mail)" if entry.sent_by_email else ""
         lines.append(f"[{email_time(entry.sent_at)}] {entry.sender}{by_email}:")
@@ -165,8 +172,9 @@ def as_text(transcript: Transcript) -> str:
     return "\n".join(lines)
 
 
-def _made_line(transcript: Transcript) -> str:
-    return f"Transcript made {email_time(transcript.made_at)} for {transcript.reader.public_name}"
+def _made_for(transcript: Transcript) -> str:
+    """The line under the subject, but for the reader's name that ends it."""
+    return f"Transcript made {email_time(transcript.made_at)} for"
 
 
 def as_eml(transcript: Transcript) -> bytes:
@@ -180,7 +188,7 @@ def as_eml(transcript: Transcript) -> bytes:
     email["Date"] = format_datetime(transcript.made_at)
     email["Message-ID"] = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
     email.set_content(as_text(transcript))
-    email.add_alternative(_html(transcript, for_pdf=False), subtype="html")
+    email.add_alternative(as_html(transcript, for_pdf=False), subtype="html")
     for entry in transcript.entries:
         for attachment in entry.attachments:
             content = _stored_bytes(attachment)
@@ -227,7 +235,7 @@ def _link_callback(uri: str, rel: str) -> str:
 def as_pdf(transcript: Transcript) -> bytes:
     output = io.BytesIO()
     result = pisa.CreatePDF(
-        _html(transcript, for_pdf=True),
+        as_html(transcript, for_pdf=True),
         dest=output,
         link_callback=_link_callback,
         encoding="utf-8",
@@ -237,12 +245,13 @@ def as_pdf(transcript: Transcript) -> bytes:
     return output.getvalue()
 
 
-def _html(transcript: Transcript, *, for_pdf: bool) -> str:
+def as_html(transcript: Transcript, *, for_pdf: bool) -> str:
+    """The HTML the EML carries beside its text, and the PDF is drawn from."""
     return render_to_string(
         "privacy/transcript.html",
         {
             "transcript": transcript,
-            "made_line": _made_line(transcript),
+            "made_for": _made_for(transcript),
             "entries": [
                 (
                     entry,
