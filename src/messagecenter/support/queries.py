@@ -683,31 +683,6 @@ def context_attachment(conversation: Conversation, attachment_id: Any) -> Attach
 # --- the customer's side ---------------------------------------------------------------------
 
 
-def transcript(user: User, case: Case) -> str:
-    """The case's conversation as plain text, for the customer or an agent: the messages
-    the person can see, everyone by the name customers see (agents as the team), no
-    notes (they are not messages)."""
-    if is_staff(user):
-        messages = list(case_messages(case))
-    else:
-        participant = conversation_queries.access_conversation(user, case.conversation_id)
-        messages = list(conversation_queries.conversation_messages(participant))
-    lines = [
-        f"{case.number}: {case.subject}",
-        f"Opened {_utc(case.created_at)}"
-        + (f", about order {case.order.number}" if case.order else ""),
-        f"Status: {customer_status_label(case)}",
-        "",
-    ]
-    for message in messages:
-        lines += [f"[{_utc(message.created_at)}] {message.sender_name}:", message.body, ""]
-    return "\n".join(lines)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def customer_cases(user: User, *, limit: int = 50) -> list[Case]:
     return list(
         Case.objects.filter(customer=user, merged_into__isnull=True)
