@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -258,6 +261,80 @@ def test_the_console_marks_a_message_customer_service_removed(
         assert 'data-testid="message-removed"' in shown
         assert "only its sender still sees it" in shown
     assert "message-removed" not in message_on(page, filed)
+
+
+def test_the_console_marks_a_message_the_customer_reported_with_who_and_when(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The buyer reported the seller's phishing answer in a claim: it left the buyer's
+    page at once (hidden for its reporter), but the claim's console page showed it as any
+    other message until customer service decided, so the agent deciding the claim could not
+    tell the buyer no longer read it. It is marked now, as a removed one is: who reported it
+    and when, and — until it is removed — that the others still see it."""
+    agent = factories.agent_in_team("claims")
+    safety_agent = factories.agent_in_team("trust-and-safety", username="tess")
+    claim, filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
+    report_actions.report_message(buyer, response.pk, "scam")
+    client = signed_in(agent)
+    url = reverse("console-case", args=[claim.pk])
+
+    page = client.get(url).content.decode()
+    live = client.get(url, {"after": filed.pk}, headers={"X-Partial": "messages"})
+
+    for shown in (message_on(page, response), message_on(live.content.decode(), response)):
+        assert '<span class="tag" data-testid="reported-tag">Reported</span>' in shown
+        note = shown.split('data-testid="message-reported"', 1)[1].split("</div>", 1)[0]
+        assert "Alice Buyer (customer) reported this message, <time datetime=" in note
+        assert "it is hidden for them; the others in the conversation still see it." in note
+        assert "message-removed" not in shown
+    assert "message-reported" not in message_on(page, filed)
+    assert "reported-tag" not in message_on(page, filed)
+
+    report_actions.decide_report(safety_agent, Report.objects.get().pk, "confirmed", "restricted")
+    removed = message_on(client.get(url).content.decode(), response)
+
+    # Both marks: who reported it, and that customer service removed it for everyone else.
+    assert 'data-testid="message-removed"' in removed
+    assert "Alice Buyer (customer) reported this message" in removed
+    assert "it is hidden for them." in removed
+    assert "the others in the conversation still see it" not in removed
+
+
+def test_the_conversation_read_beside_a_claim_marks_each_reported_message_in_one_statement(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    """The buyer↔seller conversation read beside the claim marks what the buyer reported:
+    whoever reported which is read once for the page, not per message."""
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    asked = Message.objects.get(sender=buyer)
+    first = conversation_actions.send_message(seller, asked.conversation_id, "Pay me by wire.")
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    report_actions.report_message(buyer, first.pk, "pay_outside")
+    client = signed_in(agent)
+    url = reverse("console-context-conversation", args=[claim.pk, asked.conversation_id])
+    client.get(url)  # Sessions and compiled statements settle.
+    with CaptureQueriesContext(connection) as one_reported:
+        client.get(url)
+    more = [
+        conversation_actions.send_message(seller, asked.conversation_id, f"Wire it today, {n}.")
+        for n in range(2)
+    ]
+    for message in more:
+        report_actions.report_message(buyer, message.pk, "spam")
+
+    with django_assert_num_queries(len(one_reported)):
+        page = client.get(url).content.decode()
+
+    for message in (first, *more):
+        shown = message_on(page, message)
+        assert '<span class="tag" data-testid="reported-tag">Reported</span>' in shown
+        assert "Alice Buyer (customer) reported this message" in shown
+    assert "message-reported" not in message_on(page, asked)
 
 
 def test_the_agent_api_and_the_transcripts_mark_a_message_customer_service_removed(

@@ -8,19 +8,25 @@ of maintained counters (CaseCounter), never a COUNT over the queue.
 
 import math
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.models import Attachment, Conversation, Kind, Message
+from messagecenter.conversations.models import (
+    Attachment,
+    Conversation,
+    HiddenMessage,
+    Kind,
+    Message,
+)
 from messagecenter.errors import InvalidInput, NotFound
 from messagecenter.marketplace.models import Order
 from messagecenter.rows import MAX_ID, CompiledQuery, parse_id, unique_row
@@ -443,11 +449,38 @@ def case_messages(case: Case) -> QuerySet[Message]:
     more statement for the whole page, whatever the number of messages."""
     return (
         Message.objects.filter(_in_case_conversations(case))
-        .annotate(from_case_id=F("conversation__case__id"))
+        .annotate(from_case_id=F("conversation__case__id"), is_reported=_IS_REPORTED)
         .select_related("sender", "sender__storefront")
         .prefetch_related(conversation_queries.attachments_in_order())
         .order_by("id")
     )
+
+
+# Whether anyone hid the message by reporting it, in the statement that reads it (an
+# EXISTS on conversations_hiddenmessage's message index): reports are rare, so who did is
+# read only when someone did (with_reporters).
+_IS_REPORTED = Exists(HiddenMessage.objects.filter(message_id=OuterRef("pk")))
+
+
+def with_reporters(messages: Iterable[Message]) -> list[Message]:
+    """The messages (read with `is_reported`: case_messages, context_messages), each with
+    `reporters`: who reported it and when (HiddenMessage rows with their person), first
+    first. A reported message is hidden for its reporter only (docs/safety.md#reports), so
+    the agent reading the conversation is told whose view it left, as a removed one is
+    marked. One statement for the whole page, and none when nobody reported any."""
+    messages = list(messages)
+    reported = [message.pk for message in messages if getattr(message, "is_reported", False)]
+    by_message: dict[int, list[HiddenMessage]] = defaultdict(list)
+    if reported:
+        for hidden in (
+            HiddenMessage.objects.filter(message_id__in=reported)
+            .select_related("user", "user__storefront")
+            .order_by("hidden_at", "pk")
+        ):
+            by_message[hidden.message_id].append(hidden)
+    for message in messages:
+        message.reporters = by_message.get(message.pk, [])  # type: ignore[attr-defined]
+    return messages
 
 
 def _in_case_conversations(case: Case, to_message: str = "") -> Q:
@@ -662,6 +695,7 @@ def context_messages(conversation: Conversation) -> QuerySet[Message]:
     statement for the page)."""
     return (
         Message.objects.filter(conversation=conversation)
+        .annotate(is_reported=_IS_REPORTED)
         .select_related("sender", "sender__storefront")
         .prefetch_related(conversation_queries.attachments_in_order())
         .order_by("id")

@@ -231,7 +231,9 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
         "support/_case_live.html",
         {
             "case": found,
-            "case_messages": list(queries.case_messages(found).filter(pk__gt=after)),
+            "case_messages": queries.with_reporters(
+                queries.case_messages(found).filter(pk__gt=after)
+            ),
             "is_partial": True,
             "customer_status": queries.customer_status_label(found),
             "statuses": STATUS_CHOICES,
@@ -286,7 +288,7 @@ def _case_page(
         "support/case.html",
         {
             "case": found,
-            "case_messages": list(queries.case_messages(found)),
+            "case_messages": queries.with_reporters(queries.case_messages(found)),
             "notes": list(queries.case_notes(found)),
             "merged_cases": queries.merged_cases(found),
             "history": list(queries.case_history(found)),
@@ -448,7 +450,7 @@ def context_conversation(
         {
             "case": found,
             "conversation": conversation,
-            "conversation_messages": list(queries.context_messages(conversation)),
+            "conversation_messages": queries.with_reporters(queries.context_messages(conversation)),
         },
     )
 

@@ -18,3 +18,8 @@ def internal_name(agent: User) -> str:
 @register.simple_tag
 def author_in_console(message: Message, case: Case) -> str:
     return queries.author_in_console(message, case)
+
+
+@register.simple_tag
+def person_in_console(person: User | None, case: Case) -> str:
+    return queries.person_in_console(person, case)
