@@ -21,6 +21,7 @@ from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
 from messagecenter.notifications.models import Audience, BroadcastKind
 from messagecenter.support import actions as support_actions
+from messagecenter.support import report_actions
 from tests import factories
 from tests.delivery.helpers import send_broadcast
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
@@ -262,8 +263,8 @@ def test_the_console_s_removed_and_flagged_messages_fit_a_phone(
     live_server: LiveServer, phone: Page, buyer: User, seller: User, product: Product
 ) -> None:
     """What the console adds beside a message — its author's part, the safety verdict
-    with its reasons, the note that customer service removed it — wraps at a phone's
-    width, on the case's page and on the conversation read beside it."""
+    with its reasons, who reported it, the note that customer service removed it — wraps
+    at a phone's width, on the case's page and on the conversation read beside it."""
     order = factories.order_with_item(buyer, product)
     asked = actions.contact_seller_about_order(
         buyer, order.pk, product.storefront_id, "Where is my parcel?"
@@ -274,6 +275,7 @@ def test_the_console_s_removed_and_flagged_messages_fit_a_phone(
         "Please confirm your account at http://marketplace-security-check.example/login and "
         "enter your card number to get the refund",
     )
+    report_actions.report_message(buyer, phishing.pk, "scam")
     case = support_actions.open_request(
         buyer, "Parcel", "The seller asks for my card.", order_number=order.number
     )
@@ -292,6 +294,7 @@ def test_the_console_s_removed_and_flagged_messages_fit_a_phone(
     phone.goto(f"{live_server.url}/console/cases/{case.pk}/conversations/{asked.conversation_id}/")
     expect(phone.get_by_test_id("message-verdict")).to_be_visible()
     expect(phone.get_by_test_id("message-removed")).to_be_visible()
+    expect(phone.get_by_test_id("message-reported")).to_be_visible()
     expect(phone.get_by_text("Acme Kitchen (seller)")).to_be_visible()
     assert phone.evaluate(fits)
 
