@@ -151,6 +151,7 @@ def test_a_refusal_is_the_same_both_ways(
     seller_reply: Reply,
     other_seller: User,
     lane_taken: list[bool],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     text = {"blank body": "  \n ", "too long": "x" * (settings.MESSAGE_BODY_MAX_CHARS + 1)}
     body = json.dumps({"body": text.get(case, "Hello")}).encode()
@@ -170,6 +171,10 @@ def test_a_refusal_is_the_same_both_ways(
     assert lane[0] == status, lane[2]
     same_answer(lane, road)
     assert not Message.objects.filter(body__startswith="Hello").exists()
+    # Logged as Django's handler logs a refusal, once each way.
+    logged = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert len(logged) == 2
+    assert logged[0] == logged[1]
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,7 @@ from django.http.response import HttpResponseBase
 from django.urls import set_script_prefix
 from django.utils import timezone
 from django.utils.http import http_date
+from django.utils.log import log_response
 from ninja import Status
 
 from messagecenter.api import api
@@ -148,6 +149,8 @@ class ExpressLane:
         if answer is None:
             return None
         learned = self._headers_of_token_calls(request)
+        if learned is None:
+            return None
         # From here as Django's WSGIHandler.
         set_script_prefix(get_script_name(environ))
         signals.request_started.send(sender=self.__class__, environ=environ)
@@ -163,6 +166,11 @@ class ExpressLane:
                 response.close()
             else:
                 signals.request_finished.send(sender=self.__class__)
+        if response.status_code >= 400:
+            # As Django's handler: a refusal is logged (a 500 was, where it was made).
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
         own = list(response.items())
         names = {name.lower() for name, _ in own}
         headers = [
@@ -195,11 +203,15 @@ class ExpressLane:
             return False
         return request.is_secure() or not self.https_only
 
-    def _headers_of_token_calls(self, request: HttpRequest) -> list[tuple[str, str]]:
+    def _headers_of_token_calls(self, request: HttpRequest) -> list[tuple[str, str]] | None:
+        """None where the middleware did not let the empty answer through (a redirect a
+        setting asks for, such as PREPEND_WWW): the main road answers."""
         secure = request.is_secure()
         learned = self._learned.get(secure)
         if learned is None:
             response = self._learning(request)
+            if response.status_code != 200:
+                return None
             learned = [
                 (name, value)
                 for name, value in response.items()
