@@ -154,7 +154,7 @@ class ExpressLane:
         # From here as Django's WSGIHandler.
         set_script_prefix(get_script_name(environ))
         signals.request_started.send(sender=self.__class__, environ=environ)
-        response: HttpResponseBase | None = None
+        response: HttpResponse | None = None
         try:
             response = _answered(request, answer)
             content = b"".join(response)
@@ -225,7 +225,7 @@ class ExpressLane:
 _OF_EACH_ANSWER = frozenset({"content-type", "content-length", "expires", "server-timing"})
 
 
-def _answered(request: HttpRequest, answer: Answer) -> HttpResponseBase:
+def _answered(request: HttpRequest, answer: Answer) -> HttpResponse:
     try:
         result = answer(request)
         # As ninja answers a Status of a schema: its fields as Python values, its renderer.
