@@ -1,6 +1,7 @@
 """A buyer–seller conversation whose other side's account is closed — erased at their
-request or suspended by customer service (docs/conversations.md#a-closed-account): nobody
-reads a reply, so the page and the API say so and a send is refused, writing nothing."""
+request — or suspended by customer service (docs/conversations.md#a-closed-account): nobody
+reads a reply, so the page and the API say so and a send is refused, writing nothing. The
+words follow how: closed for good, or suspended for now."""
 
 import pytest
 from django.test import Client
@@ -13,7 +14,7 @@ from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import Product
 from messagecenter.privacy.erasure import erase_person
-from messagecenter.safety.actions import suspend
+from messagecenter.safety.actions import reinstate, suspend
 from tests import factories
 from tests.api.helpers import error_of, with_token
 from tests.conversations.helpers import snapshot
@@ -22,6 +23,17 @@ pytestmark = pytest.mark.django_db
 
 CLOSED_SHOP = "This shop's account is closed: they can no longer read or answer messages."
 CLOSED_BUYER = "This buyer's account is closed: they can no longer read or answer messages."
+SUSPENDED_SHOP = (
+    "This shop's account is suspended: your messages cannot be delivered to them for now."
+)
+SUSPENDED_BUYER = (
+    "This buyer's account is suspended: your messages cannot be delivered to them for now."
+)
+
+
+def shown(words: str) -> str:
+    """The words as a page writes them (Django escapes the apostrophe)."""
+    return words.replace("'", "&#x27;")
 
 
 @pytest.fixture
@@ -59,7 +71,7 @@ def test_the_buyer_is_told_the_erased_shop_is_closed_and_cannot_reply(
 
     page = page_of(buyer, asked.conversation_id)
 
-    assert CLOSED_SHOP.replace("'", "&#x27;") in page
+    assert shown(CLOSED_SHOP) in page
     assert 'data-testid="closed-counterpart"' in page
     assert 'name="body"' not in page
     assert "Block shop" not in page
@@ -101,19 +113,38 @@ def test_a_web_reply_to_an_erased_shop_is_refused(
     )
 
     assert response.status_code == 409
-    assert CLOSED_SHOP.replace("'", "&#x27;") in response.content.decode()
+    assert shown(CLOSED_SHOP) in response.content.decode()
     assert snapshot() == before
 
 
-def test_a_suspended_shop_is_closed_alike(buyer: User, seller: User, asked: Message) -> None:
+def test_a_suspended_shop_is_suspended_for_now_not_closed(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    # A suspension may be lifted on appeal: "closed" would tell the buyer the shop is gone.
     suspend(seller)
 
     detail = with_token(buyer).get(f"/conversations/{asked.conversation_id}").json()
+    page = page_of(buyer, asked.conversation_id)
     with pytest.raises(Conflict) as refused:
         actions.send_message(buyer, asked.conversation_id, "Hello?")
 
-    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (False, CLOSED_SHOP)
-    assert refused.value.code == "recipient_closed"
+    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (False, SUSPENDED_SHOP)
+    assert shown(SUSPENDED_SHOP) in page
+    assert "closed" not in page.split('data-testid="closed-counterpart">')[1].split("</p>")[0]
+    assert 'name="body"' not in page
+    # The same stable code as for an erased shop, with the suspension's words.
+    assert (refused.value.code, refused.value.message) == ("recipient_closed", SUSPENDED_SHOP)
+
+
+def test_a_reinstated_shop_takes_replies_again(buyer: User, seller: User, asked: Message) -> None:
+    suspend(seller)
+    reinstate(seller)
+
+    detail = with_token(buyer).get(f"/conversations/{asked.conversation_id}").json()
+    reply = actions.send_message(buyer, asked.conversation_id, "Any news?")
+
+    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (True, None)
+    assert reply.pk
 
 
 def test_the_seller_cannot_write_to_an_erased_buyer(
@@ -122,12 +153,32 @@ def test_the_seller_cannot_write_to_an_erased_buyer(
     erase_person(admin_user, buyer)
 
     page = page_of(seller, asked.conversation_id)
+    detail = with_token(seller).get(f"/conversations/{asked.conversation_id}").json()
     with pytest.raises(Conflict) as refused:
         actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
 
-    assert CLOSED_BUYER.replace("'", "&#x27;") in page
+    assert shown(CLOSED_BUYER) in page
+    assert 'name="body"' not in page
     assert "Block buyer" not in page
-    assert refused.value.code == "recipient_closed"
+    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (False, CLOSED_BUYER)
+    assert (refused.value.code, refused.value.message) == ("recipient_closed", CLOSED_BUYER)
+
+
+def test_the_seller_is_told_a_suspended_buyer_cannot_be_written_to_for_now(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    suspend(buyer)
+
+    page = page_of(seller, asked.conversation_id)
+    detail = with_token(seller).get(f"/conversations/{asked.conversation_id}").json()
+    with pytest.raises(Conflict) as refused:
+        actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+
+    assert shown(SUSPENDED_BUYER) in page
+    assert 'name="body"' not in page
+    assert "Insert saved reply" not in page
+    assert (detail["can_reply"], detail["cannot_reply_reason"]) == (False, SUSPENDED_BUYER)
+    assert (refused.value.code, refused.value.message) == ("recipient_closed", SUSPENDED_BUYER)
 
 
 def test_an_open_conversation_still_takes_replies(

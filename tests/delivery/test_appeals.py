@@ -80,7 +80,7 @@ def test_the_suspension_notice_is_emailed_and_nothing_else_reaches_the_account(
     # Other mail for the suspended seller: a buyer's message is refused before it is
     # written, so it makes no digest (docs/conversations.md#a-closed-account); customer
     # service's answer on an ordinary request is written and its e-mail stopped.
-    with pytest.raises(Conflict, match="account is closed"):
+    with pytest.raises(Conflict, match="account is suspended: your messages cannot be"):
         conversation_actions.send_message(
             buyer, report.case.about_conversation_id, "Hello? Where is my order?"
         )

@@ -23,6 +23,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import (
@@ -599,26 +600,44 @@ def usual_response_time(seller_id: int, *, now: datetime | None = None) -> timed
 
 
 def closed_counterpart(participant: Participant) -> str | None:
-    """Why nobody reads a reply in this buyer–seller conversation any more, or None: the
-    other side's account is closed — erased at their request (docs/privacy.md#erasure) or
-    suspended by customer service (docs/accounts.md#a-suspended-account). Neither can sign
-    in to read or answer, so the page and the API say so instead of offering a reply, and
-    the send refuses one (`recipient_closed`, actions/sending.py). No query: the
-    conversation's buyer and its shop's seller come with access_conversation."""
+    """Why nobody reads a reply in this buyer–seller conversation, or None: the other side's
+    account is closed — erased at their request (docs/privacy.md#erasure) — or suspended
+    by customer service (docs/accounts.md#a-suspended-account). Neither can sign in to read
+    or answer, so the page and the API say so instead of offering a reply, and the send
+    refuses one (`recipient_closed`, actions/sending.py). No query while the other side is
+    active: the conversation's buyer and its shop's seller come with access_conversation."""
     conversation = participant.conversation
     if conversation.kind != Kind.BUYER_SELLER:
         return None
     if participant.role == ParticipantRole.BUYER:
         shop = conversation.storefront
-        return CLOSED_SHOP if shop is not None and not shop.seller.is_active else None
+        return None if shop is None else closed_account(shop.seller, is_shop=True)
     if participant.role == ParticipantRole.SELLER:
         buyer = conversation.buyer
-        return CLOSED_BUYER if buyer is not None and not buyer.is_active else None
+        return None if buyer is None else closed_account(buyer, is_shop=False)
     return None
+
+
+def closed_account(person: User, *, is_shop: bool) -> str | None:
+    """What to tell someone about to write to this buyer, or to this seller's shop, whose
+    account cannot read messages; None while it can. The words follow how it was closed:
+    an erasure is for good, a suspension may be lifted on appeal (accounts/closed_accounts.py)."""
+    closure = closed_accounts.closure_of(person)
+    if closure is None:
+        return None
+    if closure == closed_accounts.Closure.ERASED:
+        return CLOSED_SHOP if is_shop else CLOSED_BUYER
+    return SUSPENDED_SHOP if is_shop else SUSPENDED_BUYER
 
 
 CLOSED_SHOP = "This shop's account is closed: they can no longer read or answer messages."
 CLOSED_BUYER = "This buyer's account is closed: they can no longer read or answer messages."
+SUSPENDED_SHOP = (
+    "This shop's account is suspended: your messages cannot be delivered to them for now."
+)
+SUSPENDED_BUYER = (
+    "This buyer's account is suspended: your messages cannot be delivered to them for now."
+)
 
 
 @dataclass(frozen=True)

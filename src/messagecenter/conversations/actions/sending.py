@@ -36,7 +36,7 @@ from messagecenter.conversations.models import (
     ResponseTime,
     UnreadCounter,
 )
-from messagecenter.conversations.queries import CLOSED_BUYER, CLOSED_SHOP, shown
+from messagecenter.conversations.queries import CLOSED_BUYER, CLOSED_SHOP, closed_account, shown
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.db import group_commit
 from messagecenter.delivery.actions import NewMessage, record_emails_of_messages
@@ -840,17 +840,21 @@ def _refuse_closed_counterpart(
     """A buyer–seller message nobody would read: the other side's account is closed —
     erased (their row of the conversation is gone) or suspended (inactive; the locked rows
     carry each person's user row). Refused before anything is written: no message, no
-    event, no e-mail (queries.closed_counterpart says so on the page and in the API)."""
+    event, no e-mail (queries.closed_counterpart says so on the page and in the API), with
+    the same words: closed for good, or suspended for now."""
     if sending is None or participants[0].conversation.kind != Kind.BUYER_SELLER:
         return
     other_role = _OTHER_SIDE.get(sending.role)
     if other_role is None:
         return
-    if not any(p.role == other_role and p.user.is_active for p in participants):
-        raise Conflict(
-            CLOSED_SHOP if other_role == ParticipantRole.SELLER else CLOSED_BUYER,
-            code="recipient_closed",
-        )
+    is_shop = other_role == ParticipantRole.SELLER
+    other = next((p for p in participants if p.role == other_role), None)
+    if other is None:
+        reason: str | None = CLOSED_SHOP if is_shop else CLOSED_BUYER
+    else:
+        reason = closed_account(other.user, is_shop=is_shop)
+    if reason is not None:
+        raise Conflict(reason, code="recipient_closed")
 
 
 def _safety_check(
