@@ -1,7 +1,9 @@
 """A buyer–seller conversation whose other side's account is closed — erased at their
 request — or suspended by customer service (docs/conversations.md#a-closed-account): nobody
 reads a reply, so the page and the API say so and a send is refused, writing nothing. The
-words follow how: closed for good, or suspended for now."""
+words follow how: closed for good, or suspended for now. Both directions: the buyer writing
+to a shop, the seller writing to a buyer (the conversation and the order's "Contact
+buyer"); customer service still writes to either."""
 
 import pytest
 from django.test import Client
@@ -179,6 +181,80 @@ def test_the_seller_is_told_a_suspended_buyer_cannot_be_written_to_for_now(
     assert "Insert saved reply" not in page
     assert (detail["can_reply"], detail["cannot_reply_reason"]) == (False, SUSPENDED_BUYER)
     assert (refused.value.code, refused.value.message) == ("recipient_closed", SUSPENDED_BUYER)
+
+
+def order_page_of(user: User, number: str) -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("order", args=[number]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("close", "words"),
+    [("erase", CLOSED_BUYER), ("suspend", SUSPENDED_BUYER)],
+)
+def test_the_sellers_order_page_says_why_instead_of_contact_buyer(
+    buyer: User, seller: User, product: Product, admin_user: User, close: str, words: str
+) -> None:
+    # An order the seller has not written about yet: "Contact buyer" would start the
+    # conversation, and its send would be refused.
+    order = factories.order_with_item(buyer, product, status="shipped")
+    before = order_page_of(seller, order.number)
+    if close == "erase":
+        erase_person(admin_user, buyer)
+    else:
+        suspend(buyer)
+
+    page = order_page_of(seller, order.number)
+    snapshot_before = snapshot()
+    response = with_token(seller).post(
+        f"/orders/{order.number}/buyer-messages", {"body": "Which colour would you like?"}
+    )
+
+    assert "Send to buyer" in before
+    assert "Send to buyer" not in page
+    assert 'name="body"' not in page
+    assert shown(words) in page
+    assert error_of(response) == (409, "recipient_closed")
+    assert response.json()["error"]["message"] == words
+    assert snapshot() == snapshot_before
+
+
+@pytest.mark.parametrize(
+    ("close", "words"),
+    [("erase", CLOSED_SHOP), ("suspend", SUSPENDED_SHOP)],
+)
+def test_the_buyers_order_page_says_why_instead_of_contact_seller(
+    buyer: User, seller: User, product: Product, admin_user: User, close: str, words: str
+) -> None:
+    order = factories.order_with_item(buyer, product, status="shipped")
+    if close == "erase":
+        erase_person(admin_user, seller)
+    else:
+        suspend(seller)
+
+    page = order_page_of(buyer, order.number)
+
+    assert "Send to seller" not in page
+    assert shown(words) in page
+    assert reverse("contact-customer-service") + f"?order={order.number}" in page
+
+
+def test_customer_service_still_writes_to_a_suspended_buyer(
+    buyer: User, seller: User, agent: User, asked: Message
+) -> None:
+    # docs/support.md: agents answer a suspended person (their appeal, their requests) —
+    # only buyer–seller messages are refused.
+    request = actions.contact_customer_service(
+        buyer, "My order", "Where is my parcel?", agent=agent
+    )
+    suspend(buyer)
+
+    answer = actions.send_message(agent, request.conversation_id, "We are looking into it.")
+
+    assert answer.sender_id == agent.pk
 
 
 def test_an_open_conversation_still_takes_replies(

@@ -160,7 +160,9 @@ def order_details(
     items_of = OrderItem.objects.filter(order=order)
     if storefront is not None:
         items_of = items_of.filter(storefront=storefront)
-    items = list(items_of.select_related("storefront", "product").order_by("id"))
+    # The shops' sellers: whether each can still be written to (a closed account's shop
+    # shows why not instead of "Contact seller").
+    items = list(items_of.select_related("storefront__seller", "product").order_by("id"))
     return OrderDetails(
         order=order,
         items=items,

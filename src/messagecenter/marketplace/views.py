@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions
+from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.downloads import attachment_response
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries, return_actions
@@ -192,6 +193,12 @@ class ContactForm:
     error: MessageCenterError | None = None
 
     @property
+    def closed(self) -> str | None:
+        """Why the shop's seller cannot be written to (an erased or suspended account),
+        shown instead of the form; None while they can."""
+        return conversation_queries.closed_account(self.storefront.seller, is_shop=True)
+
+    @property
     def prefix(self) -> str:
         """Keeps the ids of several sellers' forms on one page apart."""
         return f"seller-{self.storefront.pk}"
@@ -299,6 +306,9 @@ def _sold_order_page(
             "is_seller_view": True,
             "buyer_name": order.buyer.public_name,
             "contact_buyer": {"idempotency_key": new_idempotency_key(), "body": body},
+            # A buyer whose account is erased or suspended reads nothing: the page says so
+            # instead of offering a form whose send would be refused (recipient_closed).
+            "buyer_closed": conversation_queries.closed_account(order.buyer, is_shop=False),
             "error": error,
             "return_error": return_error,
         },
