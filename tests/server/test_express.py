@@ -16,6 +16,7 @@ from pytest_django.fixtures import Settings
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
+from messagecenter.conversations import api as conversations_api
 from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
 from messagecenter.server import express
@@ -41,6 +42,8 @@ class Reply:
         token: str | None = None,
         path: str | None = None,
         content_type: bytes = b"application/json",
+        extra_headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+        headers_first: bool = False,
         **options: Any,
     ) -> Answer:
         from messagecenter.asgi import application
@@ -50,6 +53,7 @@ class Reply:
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
         ]
+        headers = [*extra_headers, *headers] if headers_first else [*headers, *extra_headers]
         if key is not None:
             headers.append((b"idempotency-key", key.encode()))
         path = path or f"/api/v1/conversations/{self.conversation_id}/messages"
@@ -65,7 +69,7 @@ def lane_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """One entry per request the lane's view read: True where the lane answered it, False
     where it handed it to the main road."""
     taken: list[bool] = []
-    view = express.send_message_express
+    view = conversations_api.send_message_express
 
     def spied(request: Any, conversation_id: int) -> Any:
         answer = view(request, conversation_id)
@@ -186,6 +190,8 @@ def test_a_refusal_is_the_same_both_ways(
         ("a query string", 201),
         ("a form", 201),
         ("another host", 400),
+        ("two content types", 415),
+        ("two tokens", 401),
     ],
 )
 def test_what_the_lane_does_not_take_goes_the_main_road(
@@ -201,6 +207,12 @@ def test_what_the_lane_does_not_take_goes_the_main_road(
         body, options["content_type"] = b"body=Hello", b"application/x-www-form-urlencoded"
     elif case == "another host":
         options["host"] = b"evil.example"
+    elif case == "two content types":
+        # Django joins them: "text/plain,application/json" is not JSON.
+        options["extra_headers"] = [(b"content-type", b"text/plain")]
+        options["headers_first"] = True
+    elif case == "two tokens":
+        options["extra_headers"] = [(b"authorization", b"Bearer mc_another")]
 
     lane, road = both_ways(settings, lambda: seller_reply.send(body, **options))
 
@@ -231,15 +243,14 @@ def test_over_https_the_answer_is_the_main_roads(
     same_answer((lane[0], lane[1], b""), (road[0], road[1], b""))
 
 
-def test_http_where_https_is_required_goes_the_main_road(
-    seller_reply: Reply, lane_taken: list[bool]
-) -> None:
-    """SecurityMiddleware's redirect, read with the other settings when a process starts."""
+def test_http_where_https_is_required_goes_the_main_road(seller_reply: Reply) -> None:
+    """SecurityMiddleware's redirect, read with the other settings when a process starts:
+    the lane hands the request on before reading it."""
     from messagecenter.asgi import express_lane
 
     lane = express.ExpressLane(express_lane.main_road, express_lane.executor)
     lane.https_only = True
-    scope = {
+    scope: dict[str, Any] = {
         "type": "http",
         "http_version": "1.1",
         "method": "POST",
@@ -252,8 +263,10 @@ def test_http_where_https_is_required_goes_the_main_road(
         "server": ("127.0.0.1", 8000),
     }
 
-    assert lane._answer(scope, b'{"body": "Hello"}', express.send_message_express) is None
-    assert lane_taken == []
+    def must_not_read(request: Any) -> None:
+        raise AssertionError("the lane read a request it must hand on")
+
+    assert lane._answer(scope, b'{"body": "Hello"}', must_not_read) is None
 
 
 def test_an_unexpected_error_is_djangos_500_both_ways(
