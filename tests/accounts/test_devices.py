@@ -114,6 +114,25 @@ def test_tokens_are_made_shown_once_and_revoked_from_the_web(buyer: User) -> Non
 
 
 @pytest.mark.django_db
+def test_a_token_used_by_a_client_that_gives_no_user_agent_is_not_called_unused(
+    buyer: User,
+) -> None:
+    """The list said "Not used yet" beside "last used … from 127.0.0.1" for a token whose
+    client sends no User-Agent (curl -A '', many libraries): used, on an unknown device."""
+    browser = signed_in_browser(buyer)
+    token, secret = actions.create_api_token(buyer, "Script")
+
+    assert "not used yet" in browser.get("/account/security/").content.decode()
+    assert token_works(secret)  # Django's test client sends no User-Agent
+    page = browser.get("/account/security/").content.decode()
+
+    token.refresh_from_db()
+    assert (token.last_used_at is not None, token.user_agent) == (True, "")
+    assert "(Not used yet)" not in page
+    assert "(Unknown device)" in page
+
+
+@pytest.mark.django_db
 def test_reloading_after_making_a_token_makes_no_second_one_and_hides_the_secret(
     buyer: User,
 ) -> None:

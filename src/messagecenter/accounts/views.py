@@ -182,7 +182,9 @@ def _security_page(
             "id": token.pk,
             "name": token.name,
             "prefix": token.prefix,
-            "device": describe(token.user_agent) if token.user_agent else "Not used yet",
+            # Shown once it was used (the page says "not used yet" before): a client that
+            # sends no User-Agent used it from an unknown device.
+            "device": describe(token.user_agent),
             "created_at": token.created_at,
             "first_place": token.first_used_country or token.first_used_address or "",
             "last_used_at": token.last_used_at,
