@@ -180,6 +180,40 @@ def test_what_respelled_contact_details_look_like_stays_ok(body: str) -> None:
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# Small numbers listed with a comma and a space were masked as a phone number written digit
+# by digit: "Sizes: [contact details removed] and 8 in stock."
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Sizes: 5, 5.5, 6, 6.5, 7, 7.5 and 8 in stock.",
+        "Left in stock: sizes 8, 7.5, 6, 9.5, 10, 6.5, 11.",
+        "made in one, two, three, four, five, six, seven countries",
+        "Pick a number: 0, 1, 2, 3, 4, 5, 6, 7, 8 or 9.",
+    ],
+)
+def test_a_list_of_small_numbers_is_no_phone_number(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
+@pytest.mark.parametrize(
+    ("body", "masked"),
+    [
+        ("call 4, 1, 5, 8, 6, 7, 5, 3, 0, 9 tonight", f"call {MASK} tonight"),
+        ("four, one, five, eight, six, seven, five, three, oh, nine", MASK),
+        ("Sizes: 5, 5.5, 6. Text me 4 1 5 8 6 7 5 3 0 9", f"Sizes: 5, 5.5, 6. Text me {MASK}"),
+        ("Sizes 5, 5.5, 6 4 1 5 8 6 7 5 3 0 9", f"Sizes {MASK}"),
+    ],
+)
+def test_a_phone_number_listed_digit_by_digit_is_still_masked(body: str, masked: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert verdict.categories == ("contact_phone",)
+    assert verdict.masked_body == masked
+
+
 def test_contact_details_are_masked_and_the_rest_is_kept() -> None:
     verdict = check("Thanks! Reach me at john at gmail dot com or 415-867-5309.", BUYER, VOCABULARY)
 

@@ -5,6 +5,7 @@ the original text it covers, so it can be masked (docs/safety.md#contact-details
 """
 
 import bisect
+import itertools
 import re
 import string
 from collections.abc import Callable
@@ -299,7 +300,11 @@ def _phones(body: str, region: str) -> list[ContactFinding]:
         spelled = len(_SPELLED_DIGIT.findall(match.group(0)))
         # Digits standing alone ("4 1 5 5 …") or spelled out ("four one five …"); a run of
         # ordinary grouped digits (a tracking number) does not match this at all.
-        if digits >= 7 and (spelled >= 2 or _single_digits_only(match.group(0))):
+        if (
+            digits >= 7
+            and (spelled >= 2 or _single_digits_only(match.group(0)))
+            and not _is_list_of_numbers(match.group(0))
+        ):
             found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
     if not has_seven_digits:
         return found
@@ -363,6 +368,50 @@ def _glued_numbers(body: str) -> list[ContactFinding]:
         if len(_DIGIT_OR_WORD.findall(text)) >= 7 and _GLUED_HINT.search(text):
             found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
     return found
+
+
+# A list's items apart by a comma and a space: "5, 5.5, 6, 6.5", "one, two, three".
+_LIST_SEPARATOR = re.compile(r",\s+")
+_DECIMAL = re.compile(r"\d\.\d")
+_DIGIT_VALUES = {
+    word: value
+    for value, words in enumerate(
+        (
+            ("zero", "oh", "cero"),
+            ("one", "uno"),
+            ("two", "dos"),
+            ("three", "tres"),
+            ("four", "cuatro"),
+            ("five", "cinco"),
+            ("six", "seis"),
+            ("seven", "siete"),
+            ("eight", "ocho"),
+            ("nine", "nueve"),
+        )
+    )
+    for word in words
+}
+
+
+def _is_list_of_numbers(text: str) -> bool:
+    """Small numbers listed with a comma and a space between each two, not a phone number
+    written digit by digit: shoe sizes ("5, 5.5, 6, 6.5, 7, 7.5") — a phone number's digit
+    is never a decimal — or counting ("one, two, three, four, five, six, seven"), which no
+    phone number's digits do. A comma-space list of digits in no order ("4, 1, 5, 5, 5, …")
+    stays a phone number."""
+    items = _LIST_SEPARATOR.split(text.strip())
+    if len(items) < 3:
+        return False
+    values = []
+    for item in items:
+        if re.fullmatch(r"\d{1,2}(?:\.\d)?", item):
+            values.append(float(item))
+        elif item.lower() in _DIGIT_VALUES:
+            values.append(float(_DIGIT_VALUES[item.lower()]))
+        else:
+            return False
+    counting = all(after > before for before, after in itertools.pairwise(values))
+    return counting or any(_DECIMAL.search(item) for item in items)
 
 
 def _single_digits_only(text: str) -> bool:
