@@ -444,6 +444,9 @@ def test_a_gift_card_and_a_price_in_ordinary_messages_stay_ok(body: str) -> None
         "Please pay on the marketplace, not by Zelle.",
         "Pay at checkout rather than with Cash App, it protects us both.",
         "I no longer take Venmo, please pay through the marketplace checkout.",
+        # The app refused in the sentence after the request to pay on the marketplace.
+        "Please pay on the marketplace only, never outside. My Venmo is not for orders.",
+        "Please buy it through the site. My Zelle isn't used for sales.",
     ],
 )
 def test_an_app_named_beside_paying_on_the_marketplace_stays_ok(body: str) -> None:
@@ -469,6 +472,16 @@ def test_an_app_named_beside_paying_on_the_marketplace_stays_ok(body: str) -> No
         # On site: in person, not on the marketplace's site.
         "My Zelle works too, or pay on site when you pick it up",
         "My Venmo is quickest, pay on site at pickup",
+        # The marketplace refused between the verb and the place: "pay me there, not on …".
+        "my zelle works, so please pay me there, not on the marketplace",
+        "My zelle works, pay me there and not on the marketplace",
+        "My Venmo is fine, pay me there instead of on the marketplace",
+        "My zelle works, pay me directly, not through the site",
+        "my cash app is fine, so buy it from me there rather than through the site",
+        # Only an app refused reaches back to the sentence before; one named does not.
+        "Please pay on the marketplace. My Venmo works too.",
+        "Please pay on the marketplace only. My Venmo is not for orders, but my Zelle is.",
+        "Pay on the marketplace or by my Venmo. My Venmo is not for orders.",
     ],
 )
 def test_paying_on_the_marketplace_refused_or_offered_beside_an_app_is_still_warned(

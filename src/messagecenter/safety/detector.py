@@ -663,14 +663,20 @@ _APP_REFUSED = re.compile(
     r"(?:\bnot|n['’]t|\bnever|\binstead\s+of|\brather\s+than)\s+(?:(?:via|through|thru|with|by|"
     rf"using|on|over|in)\s+)?(?:an?\s+|my\s+)?{_PAYMENT_APPS}\b"
 )
+# The writer's account on an app refused right after it: "My Venmo is not for orders", "my
+# Zelle isn't used for sales".
+_ACCOUNT_REFUSED = re.compile(
+    r"\s+(?:is\s+(?:not|never|no\s+longer)|isn['’]t)\s+(?:used\s+|meant\s+|open\s+)?for\b"
+)
 # Two ways to pay offered, where one is the marketplace: "Zelle me or pay on the
 # marketplace", "… pay at checkout if you prefer".
 _ALTERNATIVE = re.compile(
     r"\b(?:or|either|otherwise|whichever|else)\b|\bup\s+to\s+you\b"
     r"|\bif\s+you\s+(?:prefer|want|like|must|insist|['’]d\s+rather|would\s+rather)\b"
 )
-# Right before "pay on the marketplace": that paying there is not what is asked ("not on the
-# marketplace", "cheaper than paying on the site", "no need to pay at checkout").
+# Right before "pay on the marketplace", or before its "on the marketplace": that paying
+# there is not what is asked ("not on the marketplace", "cheaper than paying on the site",
+# "no need to pay at checkout", "pay me there, not on the marketplace").
 _MARKETPLACE_REFUSED = re.compile(
     r"(?:\bnot|n['’]t|\bnever|\binstead\s+of|\brather\s+than|\bthan|\bwithout|\bno\s+need\s+to|"
     r"\bskip|\bavoid|\bbypass|\bstop)\s+(?:(?:want|need|have|going|got|wish|like)\s+to\s+|"
@@ -691,28 +697,43 @@ def _on_the_marketplace(operator_names: tuple[str, ...]) -> re.Pattern[str]:
     )
     return re.compile(
         r"\b(?:pay|paying|buy|buying|order|ordering|purchase|purchasing|check\s*out|checking\s+out)"
-        r"\b(?:\W+\w+){0,3}?\W+(?:on|through|thru|via|at|in|using)\s+(?:(?:the\s+)?"
-        rf"(?:{names}|marketplace|checkout)|(?:the|this|our)\s+(?:platform|site|website|app))\b"
+        r"\b(?:\W+\w+){0,3}?\W+(?P<where>(?:on|through|thru|via|at|in|using)\s+(?:(?:the\s+)?"
+        rf"(?:{names}|marketplace|checkout)|(?:the|this|our)\s+(?:platform|site|website|app)))\b"
     )
 
 
 def _pays_on_the_marketplace(text: str, payment: re.Match[str], vocabulary: Vocabulary) -> bool:
     """Good advice that names an app: "My Zelle is broken, so please just pay on the
     marketplace", "Pay on the marketplace, not by Zelle". True when the phrase only names
-    the writer's account on an app or refuses the app, and its sentence (or the next) asks
-    to be paid on the marketplace, not as one way of two and not refusing it: "pay me on
-    Zelle, not on the marketplace", "Zelle me $12 and pay the rest on the marketplace",
-    "my Zelle is quicker, or pay on the marketplace" stay requests to pay outside."""
-    if payment.group("account") is None and _APP_REFUSED.search(payment.group(0)) is None:
+    the writer's account on an app or refuses the app ("my Venmo is not for orders"), and
+    its sentence or the next — for an app refused, also the one before — asks to be paid
+    on the marketplace, not as one way of two and not refusing it: "pay me on Zelle, not on
+    the marketplace", "pay me there, not on the marketplace", "Zelle me $12 and pay the rest
+    on the marketplace", "my Zelle is quicker, or pay on the marketplace" stay requests to
+    pay outside."""
+    refused = _APP_REFUSED.search(payment.group(0)) is not None or (
+        payment.group("account") is not None
+        and _ACCOUNT_REFUSED.match(text, payment.end()) is not None
+    )
+    if payment.group("account") is None and not refused:
         return False
     ends = [end.end() for end in _PAYMENT_SENTENCE_END.finditer(text)]
     sentence = bisect.bisect_right(ends, payment.start())
-    start = ends[sentence - 1] if sentence else 0
+    # An app refused may follow the request to pay on the marketplace ("Please pay on the
+    # marketplace only. My Venmo is not for orders."); an app only named may not ("Pay on
+    # the marketplace. My Venmo works too.").
+    first = sentence - 2 if refused else sentence - 1
+    start = ends[first] if first >= 0 else 0
     end = ends[sentence + 1] if sentence + 1 < len(ends) else len(text)
     if _ALTERNATIVE.search(text, start, end) is not None:
         return False
     for asked in _on_the_marketplace(vocabulary.operator_names).finditer(text, start, end):
-        if _MARKETPLACE_REFUSED.search(text, max(start, asked.start() - 30), asked.start()):
+        # Refused before the verb ("no need to pay on the marketplace") or between the verb
+        # and the place ("pay me there, not on the marketplace": the "not" is inside the
+        # match).
+        if _MARKETPLACE_REFUSED.search(
+            text, max(start, asked.start() - 30), asked.start()
+        ) or _MARKETPLACE_REFUSED.search(text, asked.start(), asked.start("where")):
             continue
         if re.search(_PAYMENT_APPS, asked.group(0)) is None:
             return True
