@@ -1342,6 +1342,72 @@ REPORTED_MISSES_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# A sixth batch, from an exploratory test on 5 December 2026 after batch 5: a request to pay
+# outside that batch 5's fix let through because the marketplace is refused between "pay"
+# and "on the marketplace" ("my zelle works, so please pay me there, not on the
+# marketplace"; warned before that fix) and its variants; good advice still warned because
+# the app is refused after the request to pay on the marketplace ("… My Venmo is not for
+# orders."); and small numbers listed with a comma and a space masked as a phone number
+# ("Sizes: 5, 5.5, 6, 6.5, 7, 7.5 and 8 in stock.", "one, two, three, …"), beside phone
+# numbers listed digit by digit that must stay masked. The rules were mended for them: these
+# rows say the findings are fixed, not how unseen messages fare.
+EXPLORATORY_TEST_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
+    *(
+        ("payment_outside", shop, "seller", body, ["payment"])
+        for shop, body in (
+            ("TechNest Outlet", "my zelle works, so please pay me there, not on the marketplace"),
+            ("Peak Outdoor Gear", "My zelle works, pay me there and not on the marketplace."),
+            ("Northwind Audio", "My Venmo is fine, pay me there instead of on the marketplace."),
+            ("Harbor Tools", "My zelle works, pay me directly, not through the site."),
+            ("Fresh Finds", "Please pay on the marketplace. My Venmo works too."),
+            (
+                "Little Sprouts Toys",
+                "Please pay on the marketplace only. My Venmo is not for orders, but my Zelle is.",
+            ),
+        )
+    ),
+    *(
+        ("obfuscated_contact", name, role, body, ["contact_phone"])
+        for name, role, body in (
+            ("Rafael", "buyer", "call 4, 1, 5, 8, 6, 7, 5, 3, 0, 9 tonight"),
+            (
+                "Dune Supply",
+                "seller",
+                "my number: four, one, five, eight, six, seven, five, three, oh, nine",
+            ),
+            ("Blue Harbor Prints", "seller", "Sizes 5, 5.5 and 6. Text me 6 4 6 5 5 5 0 1 9 8"),
+        )
+    ),
+    *(
+        ("ordinary", name, role, body, [])
+        for name, role, body in (
+            (
+                "Koto Ceramics",
+                "seller",
+                "Please pay on the marketplace only, never outside. My Venmo is not for orders.",
+            ),
+            (
+                "Urban Threads",
+                "seller",
+                "My Zelle isn't used for sales. Please buy it through the site.",
+            ),
+            ("Trailhead Bikes", "seller", "Sizes: 5, 5.5, 6, 6.5, 7, 7.5 and 8 in stock."),
+            (
+                "Velvet & Vine",
+                "seller",
+                "Made in one, two, three, four, five, six, seven countries.",
+            ),
+            ("Ines", "buyer", "Widths 6.5, 7, 7.5, 8, 8.5, 9 and 9.5 are left?"),
+            (
+                "Cedar & Pine",
+                "seller",
+                "Count them: one, two, three, four, five, six, seven, eight bowls in the set.",
+            ),
+        )
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -1384,6 +1450,7 @@ def build() -> list[dict[str, object]]:
             QA_REPORT_2026_12_05,
             RESPELLINGS_2026_12_05,
             REPORTED_MISSES_2026_12_05,
+            EXPLORATORY_TEST_2026_12_05,
         ),
         1,
     ):

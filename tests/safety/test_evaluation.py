@@ -59,3 +59,20 @@ def test_the_reported_misses_are_found_and_their_lookalikes_stay_ok() -> None:
 
     assert result.group_sizes == {"payment_outside": 8, "obfuscated_contact": 8, "ordinary": 14}
     assert result.misses == []
+
+
+def test_the_exploratory_tests_findings_are_fixed_and_their_lookalikes_stay_ok() -> None:
+    # The sixth hand-written batch: "my zelle works, so please pay me there, not on the
+    # marketplace" (let through by batch 5's fix), "… My Venmo is not for orders." (good
+    # advice warned), "Sizes: 5, 5.5, 6, 6.5, 7, 7.5" (masked as a phone number), and phone
+    # numbers listed digit by digit that stay masked (scripts/safety_evaluation_set.py,
+    # EXPLORATORY_TEST_2026_12_05).
+    records = [
+        record
+        for record in evaluation.load(evaluation.default_set())
+        if record.get("held_out") == 6
+    ]
+    result = evaluation.evaluate(records, Vocabulary())
+
+    assert result.group_sizes == {"payment_outside": 6, "obfuscated_contact": 3, "ordinary": 6}
+    assert result.misses == []

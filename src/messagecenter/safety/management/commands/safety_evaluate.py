@@ -15,6 +15,8 @@ HELD_OUT_BATCHES = {
     "own examples",
     5: "three reported misses (a gift card for a price, an app named beside paying on the "
     "marketplace, respelled contact details), and their fix's own examples",
+    6: "an exploratory test's request let through by batch 5's fix, good advice still "
+    "warned and listed sizes masked, and their fix's own examples",
 }
 
 
