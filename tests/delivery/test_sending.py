@@ -854,6 +854,24 @@ def test_a_message_emails_sender_message_and_who_reads_a_reply_have_their_own_di
     assert f"to answer {ARABIC_SHOP} and customer service (your address" in received.text()
 
 
+def test_an_order_number_in_an_arabic_message_email_reads_in_order(
+    buyer: User, agent: User, inbox: Handler
+) -> None:
+    """Inside Arabic a mail app showed "113-6624019-7781204" as "7781204-6624019-113": the
+    site keeps such numbers left to right (numbers_ltr), and so do its e-mails."""
+    written = "مرحبا، طلبك رقم 113-6624019-7781204 في الطريق"
+    first = conversation_actions.contact_customer_service(
+        buyer, "My parcel", "Where is my parcel?", agent=agent
+    )
+    conversation_actions.send_message(agent, first.conversation_id, written)
+
+    send_due_emails()
+
+    [received] = inbox.to(buyer.email)
+    assert '<bdi dir="ltr">113-6624019-7781204</bdi>' in received.html()
+    assert written in received.text()
+
+
 def _queue_mail_for(count: int, prefix: str) -> None:
     """`count` order updates to as many buyers, and `count` sellers each with a digest of
     two buyer questions."""

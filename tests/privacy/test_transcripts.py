@@ -252,6 +252,7 @@ def test_a_case_transcript_gives_what_people_wrote_its_own_direction(
     not work dir="auto" out, so the PDF's is told the direction."""
     User.objects.filter(pk=buyer.pk).update(display_name=ARABIC_NAME)
     case = support_actions.open_request(buyer, HEBREW_SUBJECT, ARABIC_MESSAGE)
+    actions.send_message(buyer, case.conversation_id, "طلبي رقم 123-456")
     client = browser(team_agent)
 
     eml = client.get(f"/console/cases/{case.pk}/transcript/", {"format": "eml"})
@@ -267,6 +268,8 @@ def test_a_case_transcript_gives_what_people_wrote_its_own_direction(
     assert f'<h1 dir="rtl">{HEBREW_SUBJECT}</h1>' in for_pdf
     assert f'<p class="entry__body" dir="rtl">{ARABIC_MESSAGE}</p>' in for_pdf
     assert pdf.content.startswith(b"%PDF-")
+    # Numbers inside Arabic read in order, as on the site.
+    assert '<bdi dir="ltr">123-456</bdi>' in html
     # The plain text says it as written, with no direction controls of ours.
     plain = parsed.get_body(preferencelist=("plain",))
     assert plain is not None
