@@ -118,3 +118,26 @@ def test_a_reply_to_a_conversation_deleted_for_ever_says_so_and_how_to_write_aga
     assert escape("You deleted this conversation for ever") in page
     [listed] = client.get("/api/v1/email-replies").json()
     assert (listed["reason_code"], listed["reason"]) == ("conversation_deleted", row.reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "posted"),
+    [
+        # The account's first name signed with a dash: cut as the reply's signature.
+        ("Yes, in blue.\n- Anna", "Yes, in blue."),
+        ("Yes, in blue.\n\n- Anna Schmidt", "Yes, in blue."),
+        # Anything else under a dash is the reply's: "Available sizes" alone was posted.
+        ("Available sizes\n- Large", "Available sizes\n- Large"),
+        ("Available sizes\n- Large\n\n- Anna", "Available sizes\n- Large"),
+    ],
+)
+def test_a_name_signed_with_a_dash_is_cut_when_it_is_the_account_holders(
+    buyer: User, seller: User, product: Product, text: str, posted: str
+) -> None:
+    seller.first_name, seller.last_name = "Anna", "Schmidt"
+    seller.save(update_fields=["first_name", "last_name"])
+
+    row = seller_answers(buyer, seller, product, text)
+
+    assert row.status == "posted"
+    assert posted_by(seller) == [posted]

@@ -142,40 +142,87 @@ def test_common_sign_offs_the_parser_lacks_are_cut(text: str, new: str) -> None:
     assert new_text(text) == new
 
 
+# The replier's names, as the account and the From header give them (read_content).
+ANNA = ["Anna", "Schmidt", "Anna von Berg", "Anna Schmidt"]
+
+
 @pytest.mark.parametrize(
     ("text", "new"),
     [
-        # A name signed with a dash under the reply: it was posted with the reply.
+        # The replier's name signed with a dash under the reply: it was posted with it.
         ("Sure.\n- Anna", "Sure."),
         ("Sure, it ships Monday.\n\n- Anna Schmidt", "Sure, it ships Monday."),
         ("Sure.\n\n-- Anna", "Sure."),
         ("Sure.\n-Anna", "Sure."),
         ("Sure.\n\u2014 Anna von Berg", "Sure."),
+        ("Sure.\n- A. S.", "Sure."),
+        ("Sure.\n- Anna S.", "Sure."),
         ("Thanks, will do\n- Anna", "Thanks, will do"),
         ("Sure.\n\n- Anna\n\nSent from my iPhone", "Sure."),
         (f"Sure.\n- Anna\n\n{HEADER}\n> Hi Bob", "Sure."),
         (f"{HEADER}\n> Hi Bob\n\nSure, below the quote.\n- Anna", "Sure, below the quote."),
         ("Sure.\n\nCheers,\n- Anna", "Sure."),
+        # After a blank line under a list: it was posted as the list's last item.
+        ("Options:\n- Blue\n- Green\n\n- Anna", "Options:\n- Blue\n- Green"),
         # A list's last item stays: under another item, under a line ending in ":", or
         # words rather than a name.
         ("Which one?\n- the blue one\n- the red one", "Which one?\n- the blue one\n- the red one"),
         ("Which one?\n- Blue\n- Red", "Which one?\n- Blue\n- Red"),
         ("Colours left:\n- Blue", "Colours left:\n- Blue"),
+        ("Who collects it:\n- Anna", "Who collects it:\n- Anna"),
+        ("Who collects it?\n- Bob\n- Anna", "Who collects it?\n- Bob\n- Anna"),
         ("Sure.\n- will ship Monday", "Sure.\n- will ship Monday"),
         ("Sure.\n- 2 left", "Sure.\n- 2 left"),
         ("Sure.\n- Really?", "Sure.\n- Really?"),
+        # A list of one item under a line not ending in ":" is no one's name: "Available
+        # sizes" alone was posted.
+        ("Available sizes\n- Large", "Available sizes\n- Large"),
+        ("Yes.\n- Not Yet Shipped", "Yes.\n- Not Yet Shipped"),
+        ("I need two things\n- Receipt", "I need two things\n- Receipt"),
+        ("We have one left.\n- Blue", "We have one left.\n- Blue"),
+        ("Sure.\n- Von", "Sure.\n- Von"),
+        ("Which one?\n- A", "Which one?\n- A"),
         # Nothing written above it: the line is the reply.
         ("- Anna", "- Anna"),
     ],
 )
-def test_a_name_signed_with_a_dash_is_cut_but_a_list_is_kept(text: str, new: str) -> None:
+def test_the_repliers_name_signed_with_a_dash_is_cut_but_a_list_is_kept(
+    text: str, new: str
+) -> None:
+    assert new_text(text, ANNA) == new
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # Whose name it is not known: a capitalised line under a dash may be a list's.
+        ("Sure.\n- Anna", "Sure.\n- Anna"),
+        ("Available sizes\n- Large", "Available sizes\n- Large"),
+        # "-- " is a signature's dashes, never a list's.
+        ("Sure.\n\n-- Anna", "Sure."),
+        ("Sure.\n--Anna Schmidt", "Sure."),
+        ("Sizes:\n- Shirts\n-- Large", "Sizes:\n- Shirts\n-- Large"),
+    ],
+)
+def test_a_name_signed_with_a_dash_is_cut_only_as_theirs_or_after_two_dashes(
+    text: str, new: str
+) -> None:
     assert new_text(text) == new
 
 
-def test_a_real_e_mail_signed_with_a_dash_is_posted_without_it() -> None:
-    # From CPython's e-mail test data (the corpus): "-Me" under the text was posted.
+def test_the_name_of_the_from_header_is_the_repliers() -> None:
+    raw = (
+        b"From: Anna Schmidt <anna@example.com>\r\nSubject: Re: Kettle\r\n\r\n"
+        b"Available sizes\r\n- Large\r\n\r\n- Anna\r\n"
+    )
+    assert read_content(parse_message(raw)).new_text == "Available sizes\n- Large"
+
+
+def test_a_real_e_mail_signed_with_a_dash_keeps_a_line_that_is_not_the_senders_name() -> None:
+    # From CPython's e-mail test data (the corpus), from "John X. Doe": "-Me" is no one's
+    # name (a list's "- Me" answers "Who collects it?"), so it is posted with the text.
     raw = (Path(__file__).parent / "corpus" / "cpython" / "msg_01.txt").read_bytes()
-    assert read_content(parse_message(raw)).new_text == "Hi,\n\nDo you like this message?"
+    assert read_content(parse_message(raw)).new_text == "Hi,\n\nDo you like this message?\n\n-Me"
 
 
 def _alternative(plain: str, html: str) -> bytes:

@@ -159,7 +159,7 @@ def _post(
         )
     _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     _check_rate(from_addresses[0])
-    content = parsing.read_content(message)
+    content = parsing.read_content(message, _names(user))
     hidden = {from_addresses[0], user.email.strip().lower()}
     if envelope_from:
         hidden.add(envelope_from.strip("<> ").lower())
@@ -246,7 +246,7 @@ def _post_to_mailbox(
     user = row.user = accounts[0]
     _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     _check_rate(from_addresses[0])
-    content = parsing.read_content(message)
+    content = parsing.read_content(message, _names(user))
     hidden = {from_addresses[0], user.email.strip().lower()}
     if envelope_from:
         hidden.add(envelope_from.strip("<> ").lower())
@@ -410,6 +410,12 @@ def _attachments(
             continue
         uploads.append(ContentFile(attachment.content, name=attachment.filename))
     return uploads, notes
+
+
+def _names(user: User) -> list[str]:
+    """The replier's names as their account has them, for a name they sign with a dash
+    under their reply ("- Anna"), which is cut from it as a signature (parsing.read_content)."""
+    return [user.first_name, user.last_name, user.display_name]
 
 
 def _without_addresses(text: str, hidden: set[str]) -> str:

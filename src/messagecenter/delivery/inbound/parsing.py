@@ -11,6 +11,7 @@ marked as quotes so the same parser removes them.
 import contextlib
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -116,7 +117,10 @@ def addresses(message: Message, name: str) -> list[str]:
     return found
 
 
-def read_content(message: Message) -> Content:
+def read_content(message: Message, names: Sequence[str] = ()) -> Content:
+    """The e-mail's text, new text and attachments. `names` are the replier's (their
+    account's); the display names of its From header are added: a name signed with a dash
+    under the reply is cut only when it is one of theirs (`_is_signed_name`)."""
     text_part: Message | None = None
     html_part: Message | None = None
     attachments: list[InboundAttachment] = []
@@ -149,7 +153,14 @@ def read_content(message: Message) -> Content:
         html = _ESCAPED_FROM.sub("From ", _LINE_BREAKS.sub("\n", decode_text(html_part)))
         text = html_to_text(html)
     text = _CONTROL.sub("", text).strip()
-    return Content(text=text, new_text=new_text(text), attachments=attachments)
+    names = [*names, *_sender_names(message)]
+    return Content(text=text, new_text=new_text(text, names), attachments=attachments)
+
+
+def _sender_names(message: Message) -> list[str]:
+    """The display names of the From header ("Anna Schmidt" of "Anna Schmidt <anna@…>")."""
+    values = [header_text(message, "From")] if message.get("From") is not None else []
+    return [name for name, _ in getaddresses(values) if name.strip()]
 
 
 # A line that starts "From " reaches us as ">From " when a program on its way wrote the
@@ -176,23 +187,24 @@ def _beside_a_quote(lines: list[str], index: int) -> bool:
     )
 
 
-def new_text(text: str) -> str:
+def new_text(text: str, names: Sequence[str] = ()) -> str:
     """The reply alone: quoted history and signature removed — "" when nothing new was
     written (refused as `empty`). The parser's first reply is the newest part; it used to
     fall through to the next one when that was empty, so a reply of nothing but the quote
-    was posted as the quote: the other side's own words, as if the replier wrote them."""
+    was posted as the quote: the other side's own words, as if the replier wrote them.
+    `names` are the replier's, for a name they signed with a dash (`_is_signed_name`)."""
     if not text:
         return ""
     replies = _read_replies(text)
     if not replies:
         return ""
     newest = replies[0]
-    written = _unquoted(_without_signature(newest))
+    written = _unquoted(_without_signature(newest), names)
     if written:
         return written
     # All quote: nothing new, or the reply was written below the quote (bottom-posting),
     # which the parser leaves out of the body but keeps in the content after the header.
-    return _unquoted(str(newest.content).removeprefix(str(newest.headers)))
+    return _unquoted(str(newest.content).removeprefix(str(newest.headers)), names)
 
 
 def _read_replies(text: str) -> list[EmailReply]:
@@ -336,13 +348,13 @@ _MOBILE_SIGNATURE = re.compile(
 )
 
 
-def _unquoted(text: str) -> str:
+def _unquoted(text: str, names: Sequence[str] = ()) -> str:
     """Without its quoted lines ("> …"), anything from a signature's start on, and a phone
     mail app's line or a name signed with a dash at its end."""
     text = _SIGNATURE_START.split(text, maxsplit=1)[0]
     kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
     while kept and (
-        not kept[-1].strip() or _is_mobile_signature(kept[-1]) or _is_signed_name(kept)
+        not kept[-1].strip() or _is_mobile_signature(kept[-1]) or _is_signed_name(kept, names)
     ):
         kept.pop()
     return "\n".join(kept).strip()
@@ -353,22 +365,49 @@ def _is_mobile_signature(line: str) -> bool:
 
 
 # A name signed with a dash ("- Anna", "-- Anna Schmidt", "— A. S."), and a list's line.
-_SIGNED_NAME = re.compile(r"^\s*(?:--?|\u2013|\u2014)[ \t]?(?P<name>[^\W\d_].*)$")
+_SIGNED_NAME = re.compile(r"^\s*(?P<dash>--?|\u2013|\u2014)[ \t]?(?P<name>[^\W\d_].*)$")
 _LIST_LINE = re.compile(r"^\s*(?:[-*\u2013\u2014\u2022]|\d+[.)])\s")
 _NAME_PARTICLES = frozenset({"von", "van", "de", "der", "den", "da", "di", "du", "la", "le", "bin"})
+_NAME_WORD = re.compile(r"[^\W\d_]+")
 
 
-def _is_signed_name(lines: list[str]) -> bool:
-    """The last line is a name signed with a dash under the reply ("Sure.\n- Anna"), not the
-    last item of its list: the parser's `keep_hyphen_lists` keeps every "- " line, so
-    "- Anna" was posted with the reply. A list's item is a line under another item or under
-    a line ending in ":" ("Colours left:\n- Blue"), or reads as words, not a name ("- the
-    blue one"); a last line with nothing written above it is the reply itself."""
+def _is_signed_name(lines: list[str], names: Sequence[str] = ()) -> bool:
+    """The last line is a name signed with a dash under the reply ("Sure.\n- Anna"), not an
+    item of its list: the parser's `keep_hyphen_lists` keeps every "- " line, so "- Anna" was
+    posted with the reply. A capitalised line under a dash is as often a list of one item
+    ("Available sizes\n- Large", "Yes.\n- Not Yet Shipped", cut as names when any
+    capitalised words were), so it is a name only when it is the replier's own (`names`:
+    first, last or display name, their initials — "- Anna", "- A. S.") or written "-- "
+    as a signature's dashes are, never as a list's. Even then it is a list's item directly
+    under another item or a line ending in ":" ("Who collects it:\n- Anna"); after a blank
+    line below a list it is the replier's name ("Options:\n- Blue\n\n- Anna"). A last
+    line with nothing written above it is the reply itself."""
     match = _SIGNED_NAME.match(lines[-1])
     if match is None or not _reads_as_a_name(match.group("name")):
         return False
+    is_theirs = _is_one_of_their_names(match.group("name"), names)
+    if not is_theirs and match.group("dash") != "--":
+        return False
     above = next((line for line in reversed(lines[:-1]) if line.strip()), None)
-    return above is not None and not (_LIST_LINE.match(above) or above.rstrip().endswith(":"))
+    if above is None:
+        return False
+    under_a_list = bool(_LIST_LINE.match(above) or above.rstrip().endswith(":"))
+    return not under_a_list or (is_theirs and not lines[-2].strip())
+
+
+def _is_one_of_their_names(signed: str, names: Sequence[str]) -> bool:
+    """Every word signed is a word of the replier's names, or its initial ("Anna",
+    "Anna Schmidt", "Anna S.", "A. S." for Anna Schmidt), with a whole name among them or
+    two initials: a particle ("von") or one letter alone is no one's signature."""
+    known = {word.casefold() for name in names for word in _NAME_WORD.findall(name)}
+    words = [word.casefold() for word in _NAME_WORD.findall(signed)]
+    whole = [word for word in words if len(word) > 1]
+    initials = [word for word in words if len(word) == 1]
+    if not words or not (any(word not in _NAME_PARTICLES for word in whole) or len(initials) >= 2):
+        return False
+    return all(word in known for word in whole) and all(
+        any(word.startswith(initial) for word in known) for initial in initials
+    )
 
 
 def _reads_as_a_name(text: str) -> bool:
