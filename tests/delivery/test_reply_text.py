@@ -225,6 +225,34 @@ def test_a_real_e_mail_signed_with_a_dash_keeps_a_line_that_is_not_the_senders_n
     assert read_content(parse_message(raw)).new_text == "Hi,\n\nDo you like this message?\n\n-Me"
 
 
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # A postscript under the sign-off: it was cut with it, "Will do." alone posted.
+        (
+            "Will do.\n\nCheers,\nAnna\n\nP.S. The lid is in a separate box.",
+            "Will do.\n\nP.S. The lid is in a separate box.",
+        ),
+        (
+            "Will do.\n\nBest regards,\nAnna Schmidt\nAcme Kitchen\n\nPS: the lid ships apart.",
+            "Will do.\n\nPS: the lid ships apart.",
+        ),
+        (
+            "Will do.\n\nThanks,\nAnna\nP.P.S. Two boxes.\n\nCheers,\nAnna",
+            "Will do.\n\nP.P.S. Two boxes.",
+        ),
+        (
+            f"Will do.\n\nCheers,\nAnna\n\nps. two boxes\n\nSent from my iPhone\n\n{HEADER}\n> Hi",
+            "Will do.\n\nps. two boxes",
+        ),
+        # Not a postscript: a line starting "PS5".
+        ("Will do.\n\nCheers,\nAnna\nPS5 Pro Team", "Will do."),
+    ],
+)
+def test_a_postscript_under_a_sign_off_is_kept(text: str, new: str) -> None:
+    assert new_text(text) == new
+
+
 def _alternative(plain: str, html: str) -> bytes:
     return (
         "From: bob@example.com\r\nTo: reply@example.com\r\nSubject: Re: Kettle\r\n"

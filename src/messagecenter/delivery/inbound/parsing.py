@@ -274,21 +274,35 @@ def _without_signature(reply: EmailReply) -> str:
     sign-off ("Thanks,", "Thanks, Anna", "Best regards,\nAnna"), not a sentence: "Thanks,
     I will ship on Monday…" was cut with everything after it, and the reply posted as the
     line before."""
-    content: str = reply.content
+    content = _before_signature(reply.content)
+    for disclaimer in reply.disclaimers:
+        content = content.replace(disclaimer, "")
+    return content.replace(reply.headers or "", "").strip()
+
+
+# A postscript's start: "P.S.", "PS:", "P.P.S.", "pps" at a line's start.
+_POSTSCRIPT = re.compile(r"^[ \t]*P\.?[ \t]?(?:P\.?[ \t]?)?S\b", re.MULTILINE | re.IGNORECASE)
+
+
+def _before_signature(content: str) -> str:
+    """The text up to its signature; a postscript under a sign-off is the reply's own and
+    follows it ("Will do.\n\nCheers,\nAnna\n\nP.S. The lid is in a separate box." was
+    posted as "Will do."), itself up to a signature of its own."""
     start = 0
     while (match := _SIGNATURE.search(content, start)) is not None:
         line_start = match.start() + len(match.group()) - len(match.group().lstrip())
         line_end = content.find("\n", line_start)
         line_end = len(content) if line_end < 0 else line_end
-        if not _SIGN_OFF_START.match(content[line_start:line_end]) or _is_sign_off(
-            content[line_start:line_end], content[line_end:]
-        ):
-            content = content[: match.start()]
-            break
+        line = content[line_start:line_end]
+        signs_off = _SIGN_OFF_START.match(line) is not None
+        if not signs_off or _is_sign_off(line, content[line_end:]):
+            postscript = _POSTSCRIPT.search(content, line_end) if signs_off else None
+            if postscript is None:
+                return content[: match.start()]
+            after = _before_signature(content[postscript.start() :])
+            return content[: match.start()].rstrip() + "\n\n" + after.strip()
         start = line_end
-    for disclaimer in reply.disclaimers:
-        content = content.replace(disclaimer, "")
-    return content.replace(reply.headers or "", "").strip()
+    return content
 
 
 def _is_sign_off(line: str, below: str) -> bool:
