@@ -224,7 +224,8 @@ def _reply_message(text: str) -> EmailMessage:
 # "Thanks,", "Thank you,", "Best,", "All the best" and "regards,", so "Cheers,\nAnna",
 # "Regards\nAnna", "Thanks\nAnna" or "Warm regards, Anna" at a reply's end was posted.
 # Matched like the parser's, and cut only when they are a sign-off (`_is_sign_off`): "Thanks
-# for the photos", "Best I can do is 40" and "Take care of it" are the reply's own words.
+# for the photos", "Thx for the photos", "Love the colour", "Best I can do is 40" and "Take
+# care of it" are the reply's own words.
 MORE_SIGN_OFFS = [
     "Cheers",
     "Regards",
@@ -232,11 +233,18 @@ MORE_SIGN_OFFS = [
     "Best wishes",
     "Best",
     "Many thanks",
+    # Before "Thanks", which would match first and read "& regards" as the reply's words.
+    "Thanks (?:&|and) (?:best |kind )?regards",
     "Thanks",
     "Thank you",
     "Sincerely",
     "Yours (?:sincerely|truly|faithfully)",
     "Take care",
+    "Thx",
+    # Only as a sign-off is written, a comma or nothing after: "Love Paris!" and "Yours
+    # is packed" are sentences.
+    "Yours(?=[ \t]*(?:,|$))",
+    "Love(?=[ \t]*(?:,|$))",
 ]
 
 # The sign-off phrases ("Thanks,", "Best regards", "Mit freundlichen Grüßen", "Cheers"): the
