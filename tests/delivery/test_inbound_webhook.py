@@ -73,7 +73,9 @@ def test_a_reply_through_a_provider_webhook_is_posted_once(
     inbound = InboundEmail.objects.get()
     assert (inbound.route, inbound.status) == ("sendgrid", "posted")
     assert list(
-        Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("id")
+        .values_list("body", flat=True)
     ) == ["Is it new?", "Brand new, in its box."]
 
 
@@ -109,7 +111,9 @@ def test_a_providers_verdict_counts_only_from_a_trusted_authserv_id(
         "posted",
     ]
     assert list(
-        Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("id")
+        .values_list("body", flat=True)
     ) == ["Is it new?", "Vouched for."]
 
 

@@ -50,7 +50,7 @@ def seller_answers(buyer: User, seller: User, product: Product, text: str) -> In
 
 
 def posted_by(person: User) -> list[str]:
-    return list(Message.objects.filter(sender=person).values_list("body", flat=True))
+    return list(Message.objects.filter(sender=person).order_by("id").values_list("body", flat=True))
 
 
 @pytest.mark.parametrize(
