@@ -64,6 +64,13 @@ class Reply:
         return sent[0]["status"], dict(sent[0]["headers"]), content
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _application_loaded() -> None:
+    """Loaded before any test's caplog: loading it sets Django up, whose logging
+    configuration replaces the root logger's handlers — caplog's among them."""
+    import messagecenter.asgi  # noqa: F401
+
+
 @pytest.fixture
 def lane_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """One entry per request the lane's view read: True where the lane answered it, False
