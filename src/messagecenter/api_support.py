@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     # A type only: the foundation does not depend on accounts at run time.
     from messagecenter.accounts.models import User
 
-# Ids are 64-bit: a larger number cannot exist, and must not reach the database driver.
-# An id in the path: the id of the thing the address names.
-Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
 
 # An amount or a count in a JSON body: a JSON integer, as the API documents it. pydantic's
 # lax integers also took "1000", "1_000", " 1000 ", 1000.0 and true (1) and went on with
@@ -264,9 +261,15 @@ def _digits_only(value: object) -> object:
 # Annotated[QueryNumber, Field(ge=…, le=…)].
 QueryNumber = Annotated[int, pydantic.BeforeValidator(_digits_only)]
 
+# Ids are 64-bit: a larger number cannot exist, and must not reach the database driver.
+# An id in the path: the id of the thing the address names. Text, as a query string is:
+# digits only. A lax integer read /conversations/1_7, /conversations/+17, …/17.0 and
+# …/%2017 as conversation 17 and answered (or posted a message to) it, and …/1_0 as 10.
+Id = Annotated[QueryNumber, pydantic.Field(ge=1, le=MAX_ID)]
+
 # An id in a query string (`before=`, `storefront_id=`, `case_id=`): digits only, as any
-# number there; Id's lax integer read before=1_0 as 10.
-QueryId = Annotated[QueryNumber, pydantic.Field(ge=1, le=MAX_ID)]
+# number there, and as an id in the path.
+QueryId = Id
 
 # A page size of the API's lists.
 PageLimit = Annotated[QueryNumber, pydantic.Field(ge=1, le=settings.API_PAGE_MAX_SIZE)]

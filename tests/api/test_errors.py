@@ -9,6 +9,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
+from messagecenter.api import api
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
@@ -104,6 +105,67 @@ def test_bad_query_and_path_values_are_422_with_the_field_named(
 
     assert error_of(response) == (422, "invalid_input")
     assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+# An id in the path is text, as a query string is: digits only. A lax integer read each of
+# these as 17 (" 17" is %2017 in the address) and answered, or sent to, conversation 17.
+NOT_DIGITS_ONLY = ["1_7", "+17", "17.0", "%2017"]
+
+
+def id_paths() -> list[tuple[str, str, list[str]]]:
+    """(method, path, its id parameters) of every operation with an id in its path."""
+    document = api.get_openapi_schema(path_prefix=API + "/")
+    return [
+        (method, path.removeprefix(API), names)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if (
+            names := [
+                parameter["name"]
+                for parameter in operation.get("parameters", [])
+                if parameter["in"] == "path" and parameter["schema"]["type"] == "integer"
+            ]
+        )
+    ]
+
+
+def test_every_id_in_a_path_is_checked_below() -> None:
+    assert len(id_paths()) > 40
+
+
+@pytest.mark.parametrize("written", NOT_DIGITS_ONLY)
+@pytest.mark.parametrize(("method", "path", "names"), id_paths())
+def test_an_id_in_the_path_is_digits_only(
+    method: str, path: str, names: list[str], written: str, question: Message
+) -> None:
+    before = snapshot()
+    address = path
+    for name in names:
+        address = address.replace("{" + name + "}", written)
+
+    response = with_session(question.sender).call(
+        method, address, {"body": "Hello"} if method != "get" else None
+    )
+
+    assert error_of(response) == (422, "invalid_input"), response.content
+    fields = response.json()["error"]["fields"]
+    assert [f["field"] for f in fields if f["in"] == "path"] == names
+    assert snapshot() == before
+
+
+def test_a_reply_to_an_id_that_only_looks_like_a_number_is_not_sent(
+    device: Caller, question: Message
+) -> None:
+    before = snapshot()
+    digits = str(question.conversation_id)
+
+    for written in (f"+{digits}", f"{digits}.0", f"%20{digits}", f"0_{digits}"):
+        response = device.post(f"/conversations/{written}/messages", {"body": "Sent twice?"})
+        assert error_of(response) == (422, "invalid_input")
+        assert response.json()["error"]["fields"][0]["field"] == "conversation_id"
+
+    assert snapshot() == before
+    assert device.post(f"/conversations/{digits}/messages", {"body": "Once"}).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -199,6 +199,10 @@ def test_a_refusal_is_the_same_both_ways(
         ("another host", 400),
         ("two content types", 415),
         ("two tokens", 401),
+        # The lane's route takes ASCII digits only; the main road's id too (docs/api.md).
+        ("an id with a sign", 422),
+        ("an id with a decimal point", 422),
+        ("an id with an underscore", 422),
     ],
 )
 def test_what_the_lane_does_not_take_goes_the_main_road(
@@ -220,6 +224,13 @@ def test_what_the_lane_does_not_take_goes_the_main_road(
         options["headers_first"] = True
     elif case == "two tokens":
         options["extra_headers"] = [(b"authorization", b"Bearer mc_another")]
+    written = {
+        "an id with a sign": f"+{seller_reply.conversation_id}",
+        "an id with a decimal point": f"{seller_reply.conversation_id}.0",
+        "an id with an underscore": f"0_{seller_reply.conversation_id}",
+    }
+    if case in written:
+        options["path"] = f"/api/v1/conversations/{written[case]}/messages"
 
     lane, road = both_ways(settings, lambda: seller_reply.send(body, **options))
 
