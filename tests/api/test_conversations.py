@@ -23,6 +23,7 @@ from messagecenter.conversations.models import (
     Message,
     Participant,
 )
+from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box
 from messagecenter.marketplace.models import Product
 from tests import factories
@@ -464,6 +465,63 @@ def test_an_idempotency_key_over_100_characters_is_refused(buyer: User, question
 
     assert error_of(response) == (400, "invalid_idempotency_key")
     assert snapshot() == before
+
+
+# HTTP headers are ASCII: "café" was taken, and kept as "cafÃ©" (its UTF-8 bytes read as
+# Latin-1), though the refusal says ASCII only.
+NOT_ASCII_KEYS = ["café", "ключ-1", "k\u00a01", "reply-①"]
+
+
+@pytest.mark.parametrize("key", NOT_ASCII_KEYS)
+def test_an_idempotency_key_that_is_not_ascii_is_refused(
+    buyer: User, question: Message, key: str
+) -> None:
+    before = snapshot()
+
+    response = with_token(buyer).post(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Hi"},
+        headers={"Idempotency-Key": key},
+    )
+
+    assert error_of(response) == (400, "invalid_idempotency_key")
+    assert "ASCII" in response.json()["error"]["message"]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("key", NOT_ASCII_KEYS)
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda user, message, key: actions.send_message(
+            user, message.conversation_id, "Hi", idempotency_key=key
+        ),
+        lambda user, message, key: actions.ask_seller_about_product(
+            user, message.conversation.product_id, "Hi", idempotency_key=key
+        ),
+    ],
+    ids=["reply", "question"],
+)
+def test_every_send_refuses_a_key_that_is_not_ascii(
+    buyer: User, question: Message, key: str, send: Any
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        send(buyer, question, key)
+
+    assert refused.value.code == "invalid_idempotency_key"
+
+
+def test_a_printable_ascii_key_is_kept_as_sent(buyer: User, question: Message) -> None:
+    key = "Order 112 / reply #1 ~ {ok}"
+
+    response = with_token(buyer).post(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Hi"},
+        headers={"Idempotency-Key": key},
+    )
+
+    assert response.status_code == 201
+    assert Message.objects.get(pk=response.json()["id"]).idempotency_key == key
 
 
 @pytest.mark.parametrize(

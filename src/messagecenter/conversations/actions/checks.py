@@ -44,12 +44,12 @@ def clean_idempotency_key(key: str | None) -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > 100 or not key.isprintable():
-        # Printable: no control characters — which is also what a header's non-ASCII bytes
-        # become once read (HTTP headers are ASCII), so say so.
+    if not key or len(key) > 100 or not (key.isascii() and key.isprintable()):
+        # ASCII: HTTP headers are, and a header's other bytes arrive read as Latin-1 —
+        # "café" was taken, and kept as "cafÃ©". Printable: no control characters.
         raise InvalidInput(
-            "An idempotency key is 1 to 100 printable characters; sent as the "
-            "Idempotency-Key header, letters, digits and punctuation of ASCII only.",
+            "An idempotency key is 1 to 100 printable ASCII characters: letters, digits, "
+            "punctuation and spaces (a UUID is best).",
             code="invalid_idempotency_key",
         )
     return key
