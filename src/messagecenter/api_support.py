@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 # field (`int_type`). Give the range beside it: Annotated[WholeNumber, Field(ge=…, le=…)].
 WholeNumber = Annotated[int, pydantic.Strict()]
 
+# A yes or no in a JSON body: JSON true or false. pydantic's lax booleans also took "no",
+# "off", "0", 0 and "f" as false (and "yes", 1, … as true): a typo'd or stringly value
+# turned an e-mail preference off. Refused: 422 naming the field (`bool_type`).
+BodyBool = Annotated[bool, pydantic.Strict()]
+
 # What parse_message_input passes to a schema read from a form (validation context).
 FORM_INPUT = "form"
 

@@ -2,8 +2,10 @@
 nothing: wrong types, missing fields, out-of-range numbers, bad cursors, bad ids,
 malformed bodies, oversized bodies, unknown endpoints."""
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Annotated, Any, get_args, get_origin
 
+import pydantic
 import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
@@ -631,3 +633,46 @@ def test_a_search_date_out_of_range_is_422(device: Caller, field: str, day: str)
 
     assert error_of(response) == (422, "invalid_input")
     assert response.json()["error"]["fields"][0]["field"] == field
+
+
+@pytest.mark.parametrize("written", ["no", "yes", "true", 1, 0])
+def test_an_agents_availability_is_json_true_or_false(written: object) -> None:
+    agent = with_token(factories.agent_in_team())
+
+    response = agent.post("/agent/chat-availability", {"available": written})
+
+    assert error_of(response) == (422, "invalid_input")
+    fields = response.json()["error"]["fields"]
+    assert [(f["field"], f["type"]) for f in fields] == [("available", "bool_type")]
+    assert agent.get("/agent/chat-availability").json()["is_available"] is False
+
+
+def _lax_booleans(annotation: Any, metadata: list[Any], where: str) -> Iterator[str]:
+    """Where a bool without Strict (a lax boolean) is in `annotation`, nested or not."""
+    if get_origin(annotation) is Annotated:
+        inner, *more = get_args(annotation)
+        yield from _lax_booleans(inner, [*metadata, *more], where)
+    elif annotation is bool:
+        if not any(isinstance(each, pydantic.Strict) and each.strict for each in metadata):
+            yield where
+    elif isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        for name, field in annotation.model_fields.items():
+            yield from _lax_booleans(field.annotation, field.metadata, f"{where}.{name}")
+    else:
+        for argument in get_args(annotation):
+            yield from _lax_booleans(argument, [], where)
+
+
+def test_every_boolean_in_a_json_body_is_strict() -> None:
+    """A new yes-or-no field in a body is written BodyBool (api_support), not bool."""
+    lax = [
+        where
+        for _, router in api._routers
+        for path, view in router.path_operations.items()
+        for operation in view.operations
+        for model in operation.models
+        if model.__ninja_param_source__ == "body"
+        for where in _lax_booleans(model, [], f"{'/'.join(operation.methods)} {path}")
+    ]
+
+    assert lax == []

@@ -62,3 +62,23 @@ def test_an_unknown_category_is_a_schema_error(buyer: User) -> None:
     )
 
     assert error_of(response) == (422, "invalid_input")
+
+
+# A yes or no is JSON true or false: pydantic's lax booleans took "no", "off", "0" and 0 as
+# false, and switched the e-mails off on a value the app never meant as a boolean.
+@pytest.mark.parametrize("written", ["no", "false", "off", "0", 0, 1, "yes", None])
+def test_is_enabled_is_json_true_or_false(buyer: User, written: object) -> None:
+    response = with_token(buyer).call(
+        "PUT",
+        "/preferences",
+        {"choices": [{"category": "promotions", "channel": "email", "is_enabled": written}]},
+    )
+
+    assert error_of(response) == (422, "invalid_input")
+    [field] = response.json()["error"]["fields"]
+    assert (field["in"], field["field"], field["type"]) == (
+        "body",
+        "choices.0.is_enabled",
+        "bool_type",
+    )
+    assert Preference.objects.count() == 0

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from ninja import Router, Schema
 
-from messagecenter.api_support import ApiRequest
+from messagecenter.api_support import ApiRequest, BodyBool
 from messagecenter.delivery import actions, queries
 from messagecenter.delivery.models import Category, Channel, InboundEmail
 from messagecenter.delivery.preferences import choices_for
@@ -27,7 +27,7 @@ class PreferenceOut(Schema):
 class PreferenceIn(Schema):
     category: Category
     channel: Channel
-    is_enabled: bool
+    is_enabled: BodyBool
 
 
 class PreferencesIn(Schema):

@@ -18,6 +18,7 @@ from ninja import Router, Schema, Status
 from messagecenter.accounts.models import User
 from messagecenter.api_support import (
     ApiRequest,
+    BodyBool,
     BodyId,
     Id,
     IdempotencyKey,
@@ -242,7 +243,7 @@ class AgentChatAvailabilityOut(Schema):
 
 
 class AgentChatAvailabilityIn(Schema):
-    available: bool
+    available: BodyBool
 
 
 def agent_chat_availability_out(agent: User) -> AgentChatAvailabilityOut:
