@@ -18,6 +18,7 @@ from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.api.helpers import API, Caller, error_of, with_session, with_token
 from tests.conversations.helpers import snapshot
+from tests.web.helpers import png
 
 pytestmark = pytest.mark.django_db
 
@@ -676,3 +677,57 @@ def test_every_boolean_in_a_json_body_is_strict() -> None:
     ]
 
     assert lax == []
+
+
+# Files were read from their one field only: a reply with `files=` answered 201 with
+# `attachments: []`, the files dropped unsaid.
+@pytest.mark.parametrize("wrong", ["files", "attachment", "file"])
+def test_files_under_another_field_than_attachments_are_refused(
+    device: Caller, question: Message, wrong: str
+) -> None:
+    before = snapshot()
+
+    response = device.post_form(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Here it is", wrong: [png("scratch.png")]},
+    )
+
+    assert error_of(response) == (422, "invalid_input")
+    [field] = response.json()["error"]["fields"]
+    assert (field["in"], field["field"], field["type"]) == ("body", wrong, "unexpected_file")
+    assert "attachments" in field["message"]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "expected"),
+    [
+        ("/products/B0/questions", {"body": "Like this?"}, "attachments"),
+        ("/orders/112/messages", {"storefront_id": "1", "body": "Hi"}, "attachments"),
+        ("/orders/112/buyer-messages", {"body": "Hi"}, "attachments"),
+        ("/claims", {"order_number": "112", "reason": "not_received"}, "attachments"),
+        ("/claims/1/response", {"body": "Here"}, "attachments"),
+        ("/orders/112/returns", {"resolution": "refund", "reason": "damaged"}, "photos"),
+    ],
+)
+def test_every_send_with_files_names_the_field_it_reads_them_from(
+    device: Caller, path: str, form: dict[str, Any], expected: str
+) -> None:
+    wrong = "photos" if expected == "attachments" else "attachments"
+
+    response = device.post_form(path, {**form, wrong: [png("proof.png")]})
+
+    assert error_of(response) == (422, "invalid_input")
+    [field] = response.json()["error"]["fields"]
+    assert (field["field"], field["type"]) == (wrong, "unexpected_file")
+    assert expected in field["message"]
+
+
+def test_attachments_under_their_field_are_still_sent(device: Caller, question: Message) -> None:
+    response = device.post_form(
+        f"/conversations/{question.conversation_id}/messages",
+        {"body": "Here it is", "attachments": [png("scratch.png")]},
+    )
+
+    assert response.status_code == 201
+    assert [a["filename"] for a in response.json()["attachments"]] == ["scratch.png"]

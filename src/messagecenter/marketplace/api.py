@@ -29,6 +29,7 @@ from messagecenter.api_support import (
     message_input_openapi,
     parse_json,
     parse_message_input,
+    uploaded_files,
 )
 from messagecenter.conversations import actions
 from messagecenter.conversations.downloads import attachment_response, download_openapi
@@ -533,7 +534,7 @@ def _return_input(request: ApiRequest) -> tuple[ReturnIn, list[Any]]:
         }
         if "items" in data:
             data["items"] = parse_json(data["items"].encode())
-        photos = request.FILES.getlist("photos")
+        photos = uploaded_files(request, "photos")
     else:
         data, photos = parse_json(request.body) if request.body else {}, []
     try:
