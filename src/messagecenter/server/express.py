@@ -12,18 +12,23 @@ that decides the answer and skips only the dispatch:
 - the same request object (a2wsgi's environ, Django's WSGIRequest) and the handler's
   signals (request_started, and request_finished from the response's close: the database
   connections go back to the pool, as after any request);
-- the middleware every token call goes through — ServerTimingMiddleware and
-  settings.TOKEN_CALL_MIDDLEWARE (security headers, the Host check, the HTTPS redirect,
-  Cache-Control, the time zone's end) — built here around the lane's views as
-  TokenCallsMiddleware builds them around Django's;
+- what the middleware every token call goes through does — ServerTimingMiddleware and
+  settings.TOKEN_CALL_MIDDLEWARE: the headers they add to every answer (security headers,
+  CSP, X-Frame-Options, Cache-Control) are learned from them on a process's first reply,
+  for each scheme, and given to each answer with its own Expires, Content-Length and
+  Server-Timing; what they would turn away before the view (a Host not allowed, http
+  where https is required) goes the main road; the person's time zone ends with the
+  request;
 - the operation's authentication, action and answer, and the API's exception handlers
-  (`conversations.api.send_message_express`); an unexpected error becomes Django's 500.
+  (`conversations.api.send_message_express`); an unexpected error becomes Django's 500,
+  and a refusal is logged as Django's handler logs it.
 
 A request the lane does not take goes the main road untouched, its body handed on as it was
 read: another method or path, a query string, an Authorization that is not a bearer token,
-a body that is not JSON of a known length (a multipart reply with files), or one whose
-answer is a refusal of its form (the API words those, field by field). tests/test_express.py
-sends the same requests both ways and compares the answers.
+a body that is not JSON of a known length (a multipart reply with files), a header the
+choice reads sent twice, or one whose answer is a refusal of its form (the API words those,
+field by field). tests/server/test_express.py sends the same requests both ways and
+compares the answers (decision 0014).
 """
 
 import asyncio
