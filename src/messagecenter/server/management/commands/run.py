@@ -41,36 +41,39 @@ class Command(BaseCommand):
                 env=inbound_environment,
             ),
         ]
-        # A server process listens once it has loaded what requests need (server/warm.py):
-        # "running" is said when the address answers, not while it still refuses.
-        self.stdout.write(f"\nStarting Message Center on http://{host}:{port}/ …\n")
-        if not _accepting(host, port, children):
-            _stop(children, grace=0)
-            raise SystemExit(1)
-        self.stdout.write(f"Message Center is running on http://{host}:{port}/\n")
-        if settings.MAILBOX_ENABLED:
-            self.stdout.write(
-                f"E-mail is kept, not sent (EMAIL_URL=mailbox:): http://{host}:{port}/mailbox/\n"
-            )
-        if settings.MARKETPLACE_EVENTS_SECRETS:
-            # Shown so that the README's send_marketplace_event example works as it is.
-            self.stdout.write(
-                f"Order events: POST http://{host}:{port}/api/v1/marketplace-events, signed "
-                f"with {settings.MARKETPLACE_EVENTS_SECRETS[0]} (MARKETPLACE_EVENTS_SECRETS)\n"
-            )
-        self.stdout.write(
-            f"Replies by e-mail: SMTP on {inbound_host}:{inbound_port}"
-            + (" (senders not checked: local trial)\n" if is_local_trial else "\n")
-        )
-        hints = sign_in_hints()
-        if hints is not None:
-            self.stdout.write(hints.as_text())
-        self.stdout.write("Press Ctrl-C to stop.\n")
-        # Ctrl-C in a terminal reaches the whole process group: the children stop by
-        # themselves, and are only terminated if they have not after a grace period.
-        # A SIGTERM to this process alone is passed on to them.
-        signal.signal(signal.SIGTERM, lambda *_: _stop(children, grace=0))
+        # Ctrl-C may come at any moment from here — while the server still loads, or while
+        # the sign-in hints are read from the database (a pool still connecting under
+        # load) — and stops the children the same way.
         try:
+            # A server process listens once it has loaded what requests need (server/warm.py):
+            # "running" is said when the address answers, not while it still refuses.
+            self.stdout.write(f"\nStarting Message Center on http://{host}:{port}/ …\n")
+            if not _accepting(host, port, children):
+                _stop(children, grace=0)
+                raise SystemExit(1)
+            self.stdout.write(f"Message Center is running on http://{host}:{port}/\n")
+            if settings.MAILBOX_ENABLED:
+                self.stdout.write(
+                    f"E-mail is kept, not sent (EMAIL_URL=mailbox:): http://{host}:{port}/mailbox/\n"
+                )
+            if settings.MARKETPLACE_EVENTS_SECRETS:
+                # Shown so that the README's send_marketplace_event example works as it is.
+                self.stdout.write(
+                    f"Order events: POST http://{host}:{port}/api/v1/marketplace-events, signed "
+                    f"with {settings.MARKETPLACE_EVENTS_SECRETS[0]} (MARKETPLACE_EVENTS_SECRETS)\n"
+                )
+            self.stdout.write(
+                f"Replies by e-mail: SMTP on {inbound_host}:{inbound_port}"
+                + (" (senders not checked: local trial)\n" if is_local_trial else "\n")
+            )
+            hints = sign_in_hints()
+            if hints is not None:
+                self.stdout.write(hints.as_text())
+            self.stdout.write("Press Ctrl-C to stop.\n")
+            # Ctrl-C in a terminal reaches the whole process group: the children stop by
+            # themselves, and are only terminated if they have not after a grace period.
+            # A SIGTERM to this process alone is passed on to them.
+            signal.signal(signal.SIGTERM, lambda *_: _stop(children, grace=0))
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
         except KeyboardInterrupt:
