@@ -23,11 +23,18 @@ class Closure(StrEnum):
 
 # A person's id → whether they were erased. Asked only of an inactive account.
 ErasedLookup = Callable[[int], bool]
-_erased_lookups: list[ErasedLookup] = []
+
+
+def _never_erased(person_id: int) -> bool:
+    return False
+
+
+_erased: ErasedLookup = _never_erased
 
 
 def register(lookup: ErasedLookup) -> None:
-    _erased_lookups[:] = [lookup]
+    global _erased
+    _erased = lookup
 
 
 def closure_of(person: User) -> Closure | None:
@@ -37,6 +44,6 @@ def closure_of(person: User) -> Closure | None:
     again."""
     if person.is_active:
         return None
-    if any(lookup(person.pk) for lookup in _erased_lookups):
+    if _erased(person.pk):
         return Closure.ERASED
     return Closure.SUSPENDED

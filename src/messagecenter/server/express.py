@@ -59,7 +59,7 @@ from ninja import Status
 from messagecenter.api import api
 from messagecenter.conversations.api import send_message_express
 from messagecenter.rows import MAX_ID
-from messagecenter.server.threads import PREREAD_BYTES
+from messagecenter.server.threads import PREREAD_BYTES, asgi_headers, read_whole_body
 from messagecenter.server.timing import RECEIVED_AT
 from messagecenter.server.token_calls import API_PREFIX, middleware_chain
 
@@ -125,22 +125,14 @@ class ExpressLane:
     async def __call__(
         self, scope: dict[str, Any], receive: Any, send: Any, view: LaneView
     ) -> None:
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                # The client went away before its request was whole: nothing to answer.
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await read_whole_body(receive)
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         answered = await loop.run_in_executor(
-            self.executor, functools.partial(context.run, self._answer, scope, bytes(body), view)
+            self.executor, functools.partial(context.run, self._answer, scope, body, view)
         )
         if answered is None:
-            await self.main_road(scope, _replay(bytes(body), receive), send)
+            await self.main_road(scope, _replay(body, receive), send)
             return
         for message in answered:
             await send(message)
@@ -196,10 +188,7 @@ class ExpressLane:
             {
                 "type": "http.response.start",
                 "status": response.status_code,
-                "headers": [
-                    (name.encode("latin1").lower(), value.encode("latin1"))
-                    for name, value in headers
-                ],
+                "headers": asgi_headers(headers),
             },
             {"type": "http.response.body", "body": content},
         ]

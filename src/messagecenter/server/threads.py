@@ -59,13 +59,26 @@ async def _body(scope: Any, receive: Any, loop: asyncio.AbstractEventLoop) -> An
     headers = dict(scope.get("headers", ()))
     length = headers.get(b"content-length", b"")
     if length.isdigit() and int(length) <= PREREAD_BYTES and b"transfer-encoding" not in headers:
-        data = bytearray()
-        while True:
-            message = await receive()
-            data += message.get("body", b"")
-            if not message.get("more_body", False):
-                return io.BytesIO(bytes(data))
+        return io.BytesIO(await read_whole_body(receive))
     return Body(loop, receive)
+
+
+async def read_whole_body(receive: Any) -> bytes:
+    """A small body of a known length, read in the event loop (also the express lane's)."""
+    data = bytearray()
+    while True:
+        message = await receive()
+        data += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(data)
+
+
+def asgi_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """WSGI's or Django's (name, value) header pairs as an ASGI response start gives them."""
+    return [
+        (name.strip().encode("latin1").lower(), value.strip().encode("latin1"))
+        for name, value in headers
+    ]
 
 
 class _Exchange:
@@ -113,10 +126,7 @@ class _Exchange:
             {
                 "type": "http.response.start",
                 "status": int(status.split(" ", 1)[0]),
-                "headers": [
-                    (name.strip().encode("latin1").lower(), value.strip().encode("latin1"))
-                    for name, value in headers
-                ],
+                "headers": asgi_headers(headers),
             }
         )
         return self.write
