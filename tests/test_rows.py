@@ -857,6 +857,66 @@ def _only_event_of(user: User) -> int:
     return UserEvent.objects.get(user=user).pk
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_pipeline_that_commits_ends_its_transaction_with_its_writes(buyer: User) -> None:
+    ended_at_its_end = []
+    with transaction.atomic():
+        with pipelined(commit=True):
+            insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+        if on_postgresql():
+            # Over once the block has waited: the atomic's own commit has nothing to send.
+            ended_at_its_end.append(connection.connection.info.transaction_status)
+        transaction.on_commit(lambda: ended_at_its_end.append("on commit"))
+
+    stored = list(UserEvent.objects.filter(user=buyer).values_list("sequence", flat=True))
+    assert stored == [1]
+    assert ended_at_its_end == (
+        [pq.TransactionStatus.IDLE, "on commit"] if on_postgresql() else ["on commit"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipeline_that_commits_and_fails_stores_nothing(buyer: User) -> None:
+    insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+    committed = []
+
+    def write() -> None:
+        with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(True))
+            with pipelined(commit=True):
+                for sequence in (2, 1, 3):  # 1 again: refused, and the COMMIT sent after it
+                    insert_rows(
+                        UserEvent,
+                        _EVENT_COLUMNS,
+                        [(buyer.pk, sequence, "message_created", {}, _MOMENT)],
+                    )
+
+    with pytest.raises(IntegrityError):
+        write()
+
+    assert list(UserEvent.objects.filter(user=buyer).values_list("sequence", flat=True)) == [1]
+    assert committed == []
+    # The connection goes on.
+    insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 2, "message_created", {}, _MOMENT)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipeline_commits_only_a_transaction_its_caller_owns(buyer: User) -> None:
+    def in_a_savepoint() -> None:
+        with transaction.atomic(), transaction.atomic(), pipelined(commit=True):
+            insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+
+    def outside_a_transaction() -> None:
+        with pipelined(commit=True):
+            insert_rows(UserEvent, _EVENT_COLUMNS, [(buyer.pk, 1, "message_created", {}, _MOMENT)])
+
+    for refused in (in_a_savepoint, outside_a_transaction):
+        with pytest.raises(transaction.TransactionManagementError):
+            refused()
+
+    assert not UserEvent.objects.filter(user=buyer).exists()
+
+
 def test_a_statement_that_fails_in_a_pipeline_fails_the_block_with_djangos_error(
     buyer: User,
 ) -> None:

@@ -18,6 +18,7 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query import get_related_populators
 from django.db.models.signals import post_init, pre_init
 from django.db.models.sql import UpdateQuery
+from django.db.transaction import TransactionManagementError
 from django.utils.asyncio import async_unsafe
 from django.utils.connection import ConnectionProxy
 
@@ -195,7 +196,7 @@ def _numbered_cursor(connection: Any) -> Any:
 
 
 @contextmanager
-def pipelined() -> Iterator[None]:
+def pipelined(*, commit: bool = False) -> Iterator[None]:
     """Statements run inside go to PostgreSQL without waiting, each, for its answer (the
     driver's pipeline mode): the database still runs them one after the other, in order,
     and the block waits once, at its end — or where a statement's rows are read, for that
@@ -210,14 +211,28 @@ def pipelined() -> Iterator[None]:
     statements sent after it are skipped; so a block must fail as a whole — its statements
     one unit of work, its caller rolling all of it back. What a statement reports without
     reading rows (an UPDATE's count) is not known inside. On SQLite, which answers
-    in-process, the statements run as they would."""
+    in-process, the statements run as they would.
+
+    `commit`: the block ends its transaction — the COMMIT goes with its statements, and
+    the one wait at its end is the commit's too (the COMMIT alone was one more round trip,
+    docs/benchmarks.md). For the last writes of an `atomic` block that ends right after
+    it: Django's commit then finds the transaction over and sends nothing, and runs its
+    on-commit callbacks as ever. A statement of the block that fails takes the COMMIT with
+    it (PostgreSQL skips what follows a failure up to the wait), so the error is raised
+    at the block's end and the `atomic` rolls back, as when the COMMIT came after."""
     connection = connections[DEFAULT_DB_ALIAS]
+    if commit and (len(connection.atomic_blocks) != 1 or connection.savepoint_ids):
+        # Inside a savepoint, or with no transaction, the COMMIT would end what the block's
+        # caller does not own.
+        raise TransactionManagementError("pipelined(commit=True) outside an outermost atomic")
     if connection.vendor != "postgresql":
         yield
         return
     statement_cursor(connection)  # opened and checked, as for any statement
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+        if commit:
+            connection.connection.execute("COMMIT")
 
 
 def _forget_statement_cursor(sender: Any, connection: Any, **kwargs: Any) -> None:

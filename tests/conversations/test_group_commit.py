@@ -3,15 +3,18 @@
 a send holds for each send of a batch."""
 
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import IntegrityError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
+from psycopg.pq import Trace
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
@@ -29,6 +32,7 @@ from messagecenter.safety import limits
 from messagecenter.safety.models import Block, SendingCount
 from messagecenter.search.models import MailboxMessage, SearchDocument
 from tests import factories
+from tests.conftest import database_vendor
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
 from tests.conversations.test_concurrency import in_threads
 
@@ -742,4 +746,90 @@ def test_a_write_the_database_refuses_late_in_a_lone_send_fails_it_and_stores_no
     )
     assert sorted(bodies) == ["And the next one", "Hi"]
     assert answer.pk in set(SearchDocument.objects.values_list("message_id", flat=True))
+    assert_exact(buyer, seller)
+
+
+@contextmanager
+def waits_for_postgresql() -> Iterator[list[list[str]]]:
+    """What this thread's connection sends PostgreSQL, one list of statements (and simple
+    queries) for each time it then waits for the server to be ready again — a round trip
+    the writer spends without the interpreter (libpq's protocol trace)."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    waits: list[list[str]] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            yield waits
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            sent: list[str] = []
+            for line in trace.read().splitlines():
+                # A message per line; a statement written on several lines goes on in the
+                # lines after it.
+                direction, _, message, *rest = [*line.split("\t"), "", ""][:4]
+                if direction == "F" and message in ("Parse", "Query"):
+                    sent.append(rest[0].strip())
+                elif direction == "B" and message == "ReadyForQuery":
+                    waits.append(sent)
+                    sent = []
+
+
+@pytest.mark.skipif(database_vendor() != "postgresql", reason="PostgreSQL's round trips")
+def test_a_lone_send_commits_with_its_writes_in_one_wait(buyer: User, product: Product) -> None:
+    """The COMMIT goes to PostgreSQL with the writes sent without waiting (rows.pipelined):
+    one wait for both, where the COMMIT was a round trip of its own, in which the writer
+    gives up the interpreter and then waits to take it back."""
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+
+    with waits_for_postgresql() as waits:
+        actions.send_message(buyer, conversation_id, "Again")
+
+    # BEGIN; the participants, blocks and sending-limit reads; the message (each a wait,
+    # and a read a process's caches sometimes make); then the rest of the writes and the
+    # COMMIT together.
+    assert waits[-1][-1] == '"" "COMMIT" 0'
+    assert any('INSERT INTO "search_searchdocument"' in statement for statement in waits[-1])
+    assert not [statement for wait in waits[:-1] for statement in wait if "COMMIT" in statement]
+
+
+@pytest.mark.skipif(database_vendor() != "postgresql", reason="PostgreSQL's round trips")
+def test_a_batch_commits_with_its_writes_in_one_wait(
+    buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
+) -> None:
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    held_writer(3)
+    committer = sending.SENDS
+    original = committer._apply  # the held writer's
+    traced: list[list[list[str]]] = []
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        if len(batch) == 1:
+            original(batch)
+            return
+        with waits_for_postgresql() as waits:
+            original(batch)
+        traced.append(waits)
+
+    committer._apply = apply
+    try:
+        in_threads(
+            [
+                lambda n=n: actions.send_message(
+                    seller if n % 2 else buyer, conversation_id, f"Message {n}"
+                )
+                for n in range(4)
+            ],
+            threads=4,
+        )
+    finally:
+        committer._apply = original
+
+    [waits] = traced
+    assert waits[-1][-1] == '"" "COMMIT" 0'
+    assert any('INSERT INTO "search_searchdocument"' in statement for statement in waits[-1])
+    assert not [statement for wait in waits[:-1] for statement in wait if "COMMIT" in statement]
+    assert Message.objects.filter(conversation_id=conversation_id).count() == 5
     assert_exact(buyer, seller)

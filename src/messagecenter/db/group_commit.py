@@ -194,7 +194,7 @@ class GroupCommitter[K]:
                 with transaction.atomic():
                     pile: _Pile = {}
                     unit.result = _piling(unit.work, pile)
-                    with pipelined():
+                    with pipelined(commit=True):
                         _flush(pile)
             except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
                 unit.error = error
@@ -218,7 +218,7 @@ class GroupCommitter[K]:
                 finally:
                     _running.prepared = None
                 try:
-                    with pipelined():
+                    with pipelined(commit=True):
                         if ready is not None:
                             ready.before_flush()
                         _flush(batch_pile)
