@@ -159,6 +159,44 @@ def test_common_sign_offs_the_parser_lacks_are_cut(text: str, new: str) -> None:
     assert new_text(text) == new
 
 
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # The replier's name in lower case under or after a sign-off: it was posted with
+        # the reply, lower-case words being read as the reply's own.
+        ("Sure.\n\ncheers,\nbob", "Sure."),
+        ("Sure.\n\ncheers\nbob", "Sure."),
+        ("Sure.\n\nthanks, anna", "Sure."),
+        ("Sure.\n\nthx\nanna", "Sure."),
+        ("Sure.\n\nbest regards,\nanna schmidt", "Sure."),
+        ("Sure.\n\nCheers,\nanna", "Sure."),
+        ("Sure.\n\nthanks,\nanna\n\np.s. the lid ships apart", "Sure.\n\np.s. the lid ships apart"),
+        # A capitalised name under a lower-case sign-off, as before.
+        ("Sure.\n\nthanks\nAnna", "Sure."),
+        # A short answer starting with a sign-off phrase stays, in lower case too.
+        ("Sure.\nthanks, will do", "Sure.\nthanks, will do"),
+        ("Hi Bob,\nthanks, will do", "Hi Bob,\nthanks, will do"),
+        ("Sure.\nthank you,\nwill do", "Sure.\nthank you,\nwill do"),
+        ("Sure.\ncheers, got it", "Sure.\ncheers, got it"),
+        # Lower-case words that are not their name: the reply's.
+        ("Sure.\n\nthanks,\ndone", "Sure.\n\nthanks,\ndone"),
+        ("Sure.\n\ncheers,\ncarl", "Sure.\n\ncheers,\ncarl"),
+        ("Sure.\n\nthanks, anna will collect it", "Sure.\n\nthanks, anna will collect it"),
+        # The reply's first line is the reply.
+        ("thanks, anna", "thanks, anna"),
+    ],
+)
+def test_a_sign_off_in_lower_case_is_cut_with_the_repliers_own_name(text: str, new: str) -> None:
+    assert new_text(text, ["Anna", "Schmidt", "Anna Schmidt", "Bob"]) == new
+
+
+def test_a_lower_case_name_of_the_from_header_signs_off() -> None:
+    raw = (
+        b"From: bob <bob@example.com>\r\nSubject: Re: Kettle\r\n\r\nSure.\r\n\r\ncheers,\r\nbob\r\n"
+    )
+    assert read_content(parse_message(raw)).new_text == "Sure."
+
+
 # The replier's names, as the account and the From header give them (read_content).
 ANNA = ["Anna", "Schmidt", "Anna von Berg", "Anna Schmidt"]
 

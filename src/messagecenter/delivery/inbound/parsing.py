@@ -199,7 +199,7 @@ def new_text(text: str, names: Sequence[str] = ()) -> str:
     if not replies:
         return ""
     newest = replies[0]
-    written = _unquoted(_without_signature(newest), names)
+    written = _unquoted(_without_signature(newest, names), names)
     if written:
         return written
     # All quote: nothing new, or the reply was written below the quote (bottom-posting),
@@ -276,13 +276,14 @@ _SIGNATURE = re.compile(
 )
 
 
-def _without_signature(reply: EmailReply) -> str:
+def _without_signature(reply: EmailReply, names: Sequence[str] = ()) -> str:
     """The newest reply up to its signature, by the parser's signature patterns — except
     that a line starting with a sign-off phrase begins a signature only when it is a
     sign-off ("Thanks,", "Thanks, Anna", "Best regards,\nAnna"), not a sentence: "Thanks,
     I will ship on Monday…" was cut with everything after it, and the reply posted as the
-    line before."""
-    content = _before_signature(reply.content)
+    line before. `names` are the replier's: their name in lower case signs off too
+    ("cheers,\nbob")."""
+    content = _before_signature(reply.content, names)
     for disclaimer in reply.disclaimers:
         content = content.replace(disclaimer, "")
     return content.replace(reply.headers or "", "").strip()
@@ -292,7 +293,7 @@ def _without_signature(reply: EmailReply) -> str:
 _POSTSCRIPT = re.compile(r"^[ \t]*P\.?[ \t]?(?:P\.?[ \t]?)?S\b", re.MULTILINE | re.IGNORECASE)
 
 
-def _before_signature(content: str) -> str:
+def _before_signature(content: str, names: Sequence[str] = ()) -> str:
     """The text up to its signature; a postscript under a sign-off is the reply's own and
     follows it ("Will do.\n\nCheers,\nAnna\n\nP.S. The lid is in a separate box." was
     posted as "Will do."), itself up to a signature of its own."""
@@ -303,27 +304,29 @@ def _before_signature(content: str) -> str:
         line_end = len(content) if line_end < 0 else line_end
         line = content[line_start:line_end]
         signs_off = _SIGN_OFF_START.match(line) is not None
-        if not signs_off or _is_sign_off(line, content[line_end:]):
+        if not signs_off or _is_sign_off(line, content[line_end:], names):
             postscript = _POSTSCRIPT.search(content, line_end) if signs_off else None
             if postscript is None:
                 return content[: match.start()]
-            after = _before_signature(content[postscript.start() :])
+            after = _before_signature(content[postscript.start() :], names)
             return content[: match.start()].rstrip() + "\n\n" + after.strip()
         start = line_end
     return content
 
 
-def _is_sign_off(line: str, below: str) -> bool:
+def _is_sign_off(line: str, below: str, names: Sequence[str] = ()) -> bool:
     """A sign-off phrase with at most a name after it ("Thanks, Anna"), or on its own with
-    a name, not the reply's own words, on the next line written."""
+    a name, not the reply's own words, on the next line written. A name is capitalised;
+    one in lower case is taken for one only when it is the replier's own ("cheers,\nbob",
+    "thanks, anna" — posted with the reply, as lower-case words read as the reply's):
+    whether "thanks, done" signs off or answers, only the name can tell."""
     match = _SIGN_OFF.match(line)
     if match is None:
         return False
     rest = match.group("rest").strip(" ,;:-!")
-    if rest:
-        return not _reads_as_written_text(rest)
-    next_line = next((text for text in below.splitlines() if text.strip()), "")
-    return not _reads_as_written_text(next_line)
+    if not rest:
+        rest = next((text for text in below.splitlines() if text.strip()), "").strip()
+    return not _reads_as_written_text(rest) or _is_one_of_their_names(rest, names)
 
 
 # "I" is capitalised but no one's name: "Thanks, I will" is a sentence begun.
@@ -336,9 +339,9 @@ def _reads_as_written_text(text: str) -> bool:
     after a greeting was posted as the greeting), or a sentence: three words or more, half
     of them lower-case or ending as a sentence ends ("I will ship on Monday."). A name, a
     team or a company is capitalised ("Anna Schmidt", "Head of Sales | Acme Kitchen GmbH";
-    "Viele Grüße aus Berlin" signs off too). A sign-off written all in lower case ("thanks,
-    anna") stays in the text: a sign-off posted costs the reader a line, the reply's words
-    cut cost them what was said."""
+    "Viele Grüße aus Berlin" signs off too). A name written in lower case ("thanks, anna")
+    reads as text here, and signs off only as the replier's own (`_is_sign_off`): a sign-off
+    posted costs the reader a line, the reply's words cut cost them what was said."""
     words = [word for word in re.findall(r"\w[\w'\u2019.-]*", text) if word[0].isalpha()]
     if not words:
         return False
