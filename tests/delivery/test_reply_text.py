@@ -423,3 +423,44 @@ def test_an_html_reply_keeps_its_links_addresses_and_drops_images_cleanly(
     content = read_content(parse_message(_as_smtplib_sends_it(html, subtype="html")))
 
     assert content.new_text == text
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # A list's items were paragraphs: "Sizes:\n\nLarge\n\nMedium".
+        (
+            "<p>Sizes:</p><ul><li>Large</li><li>Medium</li></ul><p>Ships Monday.</p>",
+            "Sizes:\n- Large\n- Medium\n\nShips Monday.",
+        ),
+        ("<div>Steps:</div><ol><li>Unpack</li><li>Rinse</li></ol>", "Steps:\n1. Unpack\n2. Rinse"),
+        (
+            "<ol start='3'><li>Third</li><li value='7'>Seventh</li><li>Eighth</li></ol>",
+            "3. Third\n7. Seventh\n8. Eighth",
+        ),
+        # As mail apps and web editors write them: indented source, a paragraph in an
+        # item, a nested list, an empty item, an item never closed.
+        (
+            "<ul>\n  <li>Kettle\n    <ul><li>Lid</li></ul>\n  </li>\n  <li><p>Mug</p></li>\n"
+            "  <li><br></li>\n</ul><p>Bob</p>",
+            "- Kettle\n  - Lid\n- Mug\n\nBob",
+        ),
+        ("<ol><li>One<li>Two</ol>", "1. One\n2. Two"),
+        # A quoted list is still the quote.
+        ("<p>Yes.</p><blockquote><ul><li>Large</li></ul></blockquote>", "Yes.\n\n> - Large"),
+    ],
+)
+def test_an_html_reply_keeps_its_lists_bullets_and_numbers(html: str, text: str) -> None:
+    content = read_content(parse_message(_as_smtplib_sends_it(html, subtype="html")))
+
+    assert content.text == text
+
+
+def test_an_html_reply_with_a_list_is_posted_with_its_bullets() -> None:
+    html = "<div>Sure, two sizes left:</div><ul><li>Large</li><li>Medium</li></ul><div>Bob</div>"
+    raw = _as_smtplib_sends_it(html, subtype="html")
+
+    assert (
+        read_content(parse_message(raw)).new_text
+        == "Sure, two sizes left:\n- Large\n- Medium\n\nBob"
+    )

@@ -502,13 +502,16 @@ class _HtmlText(HTMLParser):
     ("tracking page (https://…)"; the address alone when it is the link's text), or it was
     lost with the markup; an image leaves nothing (a remote picture the reader cannot see,
     or an inline one that arrives as an attachment), nor a space before the punctuation
-    after it ("and <img>." was "and .")."""
+    after it ("and <img>." was "and ."). A list's items are written as in plain text, "- "
+    or "1. " before each, one a line, a nested list's indented: "<ul><li>Large</li>
+    <li>Medium</li></ul>" was "Large" and "Medium" as paragraphs, a list no longer."""
 
     BLOCKS = frozenset(
         {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "pre"}
     )
     HIDDEN = frozenset({"script", "style", "head", "title"})
     VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base"})
+    LISTS = frozenset({"ul", "ol", "menu"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -519,6 +522,12 @@ class _HtmlText(HTMLParser):
         # The open link: its address and where its text starts in pieces.
         self.link: tuple[str, int] | None = None
         self.after_image = False
+        # The open lists, innermost last: each one's next number, None for bullets.
+        self.lists: list[int | None] = []
+        # Where an item's "- " was written in pieces while its text is not yet: a
+        # paragraph that opens the item ("<li><p>Large</p></li>", as web editors write
+        # items) stays on its line, and an empty item leaves no "-" alone.
+        self.item_opened: int | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.HIDDEN:
@@ -536,7 +545,11 @@ class _HtmlText(HTMLParser):
             self.stack.append((tag, is_quote))
         if is_quote:
             self.quote_depth += 1
-        if tag in self.BLOCKS or is_quote:
+        if tag in self.LISTS:
+            self._list_start(tag, attrs)
+        elif tag == "li":
+            self._item_start(attrs)
+        elif (tag in self.BLOCKS and self.item_opened is None) or is_quote:
             self._line_break()
 
     def handle_endtag(self, tag: str) -> None:
@@ -550,7 +563,16 @@ class _HtmlText(HTMLParser):
                 self.quote_depth -= 1
             if open_tag == tag:
                 break
-        if tag in self.BLOCKS:
+        if tag in self.LISTS:
+            if self.lists:
+                self.lists.pop()
+            self._new_line()
+        elif tag == "li":
+            if self.item_opened is not None:
+                del self.pieces[self.item_opened :]
+                self.item_opened = None
+            self._new_line()
+        elif tag in self.BLOCKS:
             self._line_break()
 
     def handle_data(self, data: str) -> None:
@@ -567,9 +589,45 @@ class _HtmlText(HTMLParser):
         if self.quote_depth and (not self.pieces or self.pieces[-1].endswith("\n")):
             data = "> " * self.quote_depth + data.lstrip()
         self.pieces.append(data)
+        if data.strip():
+            self.item_opened = None
 
     def _line_break(self) -> None:
         self.pieces.append("\n")
+
+    def _new_line(self) -> None:
+        """A line break unless a line has just begun: a list's items follow one another
+        without a blank line between, as in plain text."""
+        if self.pieces and not self.pieces[-1].endswith("\n"):
+            self._line_break()
+
+    def _list_start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.item_opened is not None:
+            # A list that opens an item ("<li><ul>…"): its own items, no empty one above.
+            del self.pieces[self.item_opened :]
+            self.item_opened = None
+        self._new_line()
+        if tag != "ol":
+            self.lists.append(None)
+            return
+        start = (dict(attrs).get("start") or "").strip()
+        self.lists.append(int(start) if start.isdecimal() and len(start) < 7 else 1)
+
+    def _item_start(self, attrs: list[tuple[str, str | None]]) -> None:
+        """The item's "- " or number ("<li value=…>" sets it, and the next follow on),
+        indented two spaces a level below the first, on a line of its own; a quote's "> "
+        first, as `handle_data` would have written it."""
+        self._new_line()
+        number = self.lists[-1] if self.lists else None
+        value = (dict(attrs).get("value") or "").strip()
+        if number is not None and value.isdecimal() and len(value) < 7:
+            number = int(value)
+        if number is not None:
+            self.lists[-1] = number + 1
+        marker = "- " if number is None else f"{number}. "
+        indent = "  " * max(len(self.lists) - 1, 0)
+        self.item_opened = len(self.pieces)
+        self.pieces.append("> " * self.quote_depth + indent + marker)
 
     def _close_link(self) -> None:
         """After a link's text, its address in brackets — unless the text is the address
