@@ -265,6 +265,58 @@ def test_a_name_signed_with_a_dash_is_cut_only_as_theirs_or_after_two_dashes(
     assert new_text(text) == new
 
 
+# The quoted e-mail signed off, as a shop's e-mails do.
+SIGNED_QUOTE = f"{HEADER}\n> Hi Bob, is the blue one fine?\n>\n> Thanks,\n> Trailhead Outfitters"
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # A reply below a quote that signs off: the quote's sign-off was taken for the
+        # reply's signature, the reply cut away with it, and the fallback to all below the
+        # quote posted the replier's sign-off and name with the reply.
+        (f"{SIGNED_QUOTE}\n\nSure, below the quote.\n\nCheers,\nAnna", "Sure, below the quote."),
+        (
+            f"{SIGNED_QUOTE}\n\nSure, below the quote.\n\nBest regards,\nAnna Schmidt\nAcme",
+            "Sure, below the quote.",
+        ),
+        (f"{SIGNED_QUOTE}\n\nSure, below the quote.\n\nthanks,\nanna", "Sure, below the quote."),
+        (
+            f"{HEADER}\n> Hi Bob\n> -- \n> Trailhead Outfitters\n\nSure, below.\n\nThanks\nAnna",
+            "Sure, below.",
+        ),
+        # Its postscript was posted alone, the reply lost.
+        (
+            f"{SIGNED_QUOTE}\n\nSure, below the quote.\n\nKind regards,\nAnna\n\nP.S. Two boxes.",
+            "Sure, below the quote.\n\nP.S. Two boxes.",
+        ),
+        # Answers between the quote's lines: the last one was cut with the quote's sign-off.
+        (
+            "> Is the blue one fine?\nYes.\n> Thanks,\n> Trailhead Outfitters\nShips Monday.\n\n"
+            "Cheers,\nAnna",
+            "Yes.\nShips Monday.",
+        ),
+        # Words the parser takes for a disclaimer ("Warning: … mail …") leave nothing above
+        # the quote's end but the fallback: its sign-off was posted.
+        (
+            f"{HEADER}\n> Hi Bob\n\nWarning: the mail room is closed on Monday.\n\nCheers,\nAnna",
+            "Warning: the mail room is closed on Monday.",
+        ),
+        # As before: what was written stays, the phone's line goes.
+        (
+            f"{SIGNED_QUOTE}\n\nSure, below the quote.\n\nThanks, will do",
+            "Sure, below the quote.\n\nThanks, will do",
+        ),
+        (f"{SIGNED_QUOTE}\n\nSure.\n\nSent from my iPhone", "Sure."),
+        (SIGNED_QUOTE, ""),
+    ],
+)
+def test_a_reply_below_the_quote_loses_its_sign_off_but_not_to_the_quotes(
+    text: str, new: str
+) -> None:
+    assert new_text(text, ANNA) == new
+
+
 def test_the_name_of_the_from_header_is_the_repliers() -> None:
     raw = (
         b"From: Anna Schmidt <anna@example.com>\r\nSubject: Re: Kettle\r\n\r\n"

@@ -203,8 +203,11 @@ def new_text(text: str, names: Sequence[str] = ()) -> str:
     if written:
         return written
     # All quote: nothing new, or the reply was written below the quote (bottom-posting),
-    # which the parser leaves out of the body but keeps in the content after the header.
-    return _unquoted(str(newest.content).removeprefix(str(newest.headers)), names)
+    # which the parser leaves out of the body but keeps in the content after the header —
+    # its signature taken off as above: "Sure.\n\nCheers,\nAnna" below a quote was
+    # posted with "Cheers,\nAnna".
+    below = str(newest.content).removeprefix(str(newest.headers))
+    return _unquoted(_before_signature(below, names), names)
 
 
 def _read_replies(text: str) -> list[EmailReply]:
@@ -296,13 +299,19 @@ _POSTSCRIPT = re.compile(r"^[ \t]*P\.?[ \t]?(?:P\.?[ \t]?)?S\b", re.MULTILINE | 
 def _before_signature(content: str, names: Sequence[str] = ()) -> str:
     """The text up to its signature; a postscript under a sign-off is the reply's own and
     follows it ("Will do.\n\nCheers,\nAnna\n\nP.S. The lid is in a separate box." was
-    posted as "Will do."), itself up to a signature of its own."""
+    posted as "Will do."), itself up to a signature of its own. A quoted line ("> Thanks,",
+    "> --") is the quoted e-mail's signature, not the replier's: taken for theirs, it cut
+    a reply written below the quote (bottom-posting) away with the quote, or left only its
+    postscript."""
     start = 0
     while (match := _SIGNATURE.search(content, start)) is not None:
         line_start = match.start() + len(match.group()) - len(match.group().lstrip())
         line_end = content.find("\n", line_start)
         line_end = len(content) if line_end < 0 else line_end
         line = content[line_start:line_end]
+        if line.startswith(">"):
+            start = line_end
+            continue
         signs_off = _SIGN_OFF_START.match(line) is not None
         if not signs_off or _is_sign_off(line, content[line_end:], names):
             postscript = _POSTSCRIPT.search(content, line_end) if signs_off else None
