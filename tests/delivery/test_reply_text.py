@@ -8,8 +8,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from pytest_django.fixtures import Settings
 
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.delivery.inbound.actions import ROUTE_SMTP, receive_email
 from messagecenter.delivery.inbound.parsing import new_text, parse_message, read_content
+from messagecenter.delivery.rendering import reply_address
+from messagecenter.marketplace.models import Product
+from tests.delivery.replies import reply
 
 HEADER = "On Wed, 2 Dec 2026, Trailhead Outfitters wrote:"
 
@@ -323,6 +331,68 @@ def test_the_name_of_the_from_header_is_the_repliers() -> None:
         b"Available sizes\r\n- Large\r\n\r\n- Anna\r\n"
     )
     assert read_content(parse_message(raw)).new_text == "Available sizes\n- Large"
+
+
+@pytest.mark.parametrize(
+    ("sender", "business_names", "text", "new"),
+    [
+        # A team's or a shop's display name made its words the replier's names, and a
+        # list of one item signed with them was cut as a signature.
+        ("Trailhead Outfitters Support", [], "Who answers returns?\n- Support", None),
+        ("Trailhead Outfitters Support", [], "Which brand?\n- Outfitters", None),
+        ("Acme Sales Team", [], "Who can help?\n- Sales", None),
+        ("Customer Service", [], "Who answers?\n- Customer Service", None),
+        ("Kettle Shop 24", [], "Which one?\n- Kettle", None),
+        # Their own shop's name, its legal form aside.
+        ("Trailhead Outfitters", ["Trailhead Outfitters"], "Which brand?\n- Trailhead", None),
+        ("Trailhead Outfitters", ["Trailhead Outfitters Ltd"], "Which brand?\n- Trailhead", None),
+        ("Anna at Trailhead Outfitters", ["Trailhead Outfitters"], "Who packs it?\n- Anna", None),
+        # A person's name is still theirs.
+        ("Anna Schmidt", ["Trailhead Outfitters"], "Sure.\n- Anna", "Sure."),
+        ("Anna Kettle", [], "Sure.\n- Anna Kettle", "Sure."),
+    ],
+)
+def test_a_business_display_name_in_from_is_no_ones_name(
+    sender: str, business_names: list[str], text: str, new: str | None
+) -> None:
+    raw = (
+        f"From: {sender} <shop@example.com>\r\nSubject: Re: Kettle\r\n\r\n"
+        + text.replace("\n", "\r\n")
+        + "\r\n"
+    ).encode()
+
+    assert read_content(parse_message(raw), (), business_names).new_text == (new or text)
+
+
+@pytest.mark.django_db
+def test_the_account_display_name_of_a_team_or_shop_is_no_ones_name(
+    buyer: User, seller: User, product: Product, settings: Settings
+) -> None:
+    settings.INBOUND_REQUIRE_AUTHENTICATION = False
+    seller.first_name = "Anna"
+    seller.display_name = "Acme Kitchen Support"
+    seller.save(update_fields=["first_name", "display_name"])
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Who packs it?")
+    seat = Participant.objects.get(conversation_id=question.conversation_id, user=seller)
+    address = reply_address(seat)
+    assert address is not None
+
+    for number, text in enumerate(
+        ["Who answers returns?\n- Support", "Which brand?\n- Acme", "Sure.\n- Anna"]
+    ):
+        raw = reply(
+            sender=f"Acme Kitchen <{seller.email}>",
+            to=address,
+            text=text,
+            message_id=f"<names-{number}@mail.example.test>",
+        )
+        receive_email(raw, route=ROUTE_SMTP, recipients=[address], envelope_from=seller.email)
+
+    # The shop's name ("Acme Kitchen": the storefront, as From) and the team's display name
+    # are no one's; the first name on the account is hers.
+    assert list(
+        Message.objects.filter(sender=seller).order_by("id").values_list("body", flat=True)
+    ) == ["Who answers returns?\n- Support", "Which brand?\n- Acme", "Sure."]
 
 
 def test_a_real_e_mail_signed_with_a_dash_keeps_a_line_that_is_not_the_senders_name() -> None:

@@ -159,7 +159,7 @@ def _post(
         )
     _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     _check_rate(from_addresses[0])
-    content = parsing.read_content(message, _names(user))
+    content = parsing.read_content(message, _names(user), _business_names(user))
     hidden = {from_addresses[0], user.email.strip().lower()}
     if envelope_from:
         hidden.add(envelope_from.strip("<> ").lower())
@@ -246,7 +246,7 @@ def _post_to_mailbox(
     user = row.user = accounts[0]
     _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     _check_rate(from_addresses[0])
-    content = parsing.read_content(message, _names(user))
+    content = parsing.read_content(message, _names(user), _business_names(user))
     hidden = {from_addresses[0], user.email.strip().lower()}
     if envelope_from:
         hidden.add(envelope_from.strip("<> ").lower())
@@ -414,8 +414,28 @@ def _attachments(
 
 def _names(user: User) -> list[str]:
     """The replier's names as their account has them, for a name they sign with a dash
-    under their reply ("- Anna"), which is cut from it as a signature (parsing.read_content)."""
-    return [user.first_name, user.last_name, user.display_name]
+    under their reply ("- Anna"), which is cut from it as a signature (parsing.read_content):
+    their first and last name, and their display name when it is a person's, not their
+    shop's or a team's ("Sam from Customer Service": parsing.is_personal_name)."""
+    display_names = (
+        [user.display_name]
+        if parsing.is_personal_name(user.display_name, _business_names(user))
+        else []
+    )
+    return [user.first_name, user.last_name, *display_names]
+
+
+def _business_names(user: User) -> list[str]:
+    """The names the replier writes under that are not theirs: their shop's, and customer
+    service's as customers see it (a From header's "Trailhead Outfitters" is no one's name)."""
+    names = []
+    if user.is_seller:
+        storefront = getattr(user, "storefront", None)
+        if storefront is not None:
+            names.append(str(storefront.name))
+    if user.answers_as_customer_service:
+        names.append(str(settings.SUPPORT_AGENT_PUBLIC_NAME))
+    return names
 
 
 def _without_addresses(text: str, hidden: set[str]) -> str:

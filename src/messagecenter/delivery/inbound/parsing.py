@@ -117,10 +117,13 @@ def addresses(message: Message, name: str) -> list[str]:
     return found
 
 
-def read_content(message: Message, names: Sequence[str] = ()) -> Content:
+def read_content(
+    message: Message, names: Sequence[str] = (), business_names: Sequence[str] = ()
+) -> Content:
     """The e-mail's text, new text and attachments. `names` are the replier's (their
-    account's); the display names of its From header are added: a name signed with a dash
-    under the reply is cut only when it is one of theirs (`_is_signed_name`)."""
+    account's); the display names of its From header are added when they read as a
+    person's (`is_personal_name`; `business_names` are the replier's shop's): a name signed
+    with a dash under the reply is cut only when it is one of theirs (`_is_signed_name`)."""
     text_part: Message | None = None
     html_part: Message | None = None
     attachments: list[InboundAttachment] = []
@@ -153,7 +156,10 @@ def read_content(message: Message, names: Sequence[str] = ()) -> Content:
         html = _ESCAPED_FROM.sub("From ", _LINE_BREAKS.sub("\n", decode_text(html_part)))
         text = html_to_text(html)
     text = _CONTROL.sub("", text).strip()
-    names = [*names, *_sender_names(message)]
+    names = [
+        *names,
+        *(name for name in _sender_names(message) if is_personal_name(name, business_names)),
+    ]
     return Content(text=text, new_text=new_text(text, names), attachments=attachments)
 
 
@@ -161,6 +167,42 @@ def _sender_names(message: Message) -> list[str]:
     """The display names of the From header ("Anna Schmidt" of "Anna Schmidt <anna@…>")."""
     values = [header_text(message, "From")] if message.get("From") is not None else []
     return [name for name, _ in getaddresses(values) if name.strip()]
+
+
+# Words of a business's name, not a person's: a team's or a mailbox's ("Trailhead
+# Outfitters Support", "Acme Sales Team", "Customer Service", "Info"), a shop's ("The Kettle
+# Shop"), a company's legal form ("Acme GmbH").
+BUSINESS_NAME_WORDS = (
+    frozenset({"support", "team", "customer", "customers", "service", "services", "care", "help"})
+    | frozenset({"helpdesk", "desk", "sales", "info", "information", "office", "contact", "admin"})
+    | frozenset({"orders", "order", "billing", "accounts", "accounting", "enquiries", "inquiries"})
+    | frozenset({"shipping", "returns", "dispatch", "warehouse", "marketing", "newsletter"})
+    | frozenset({"notifications", "noreply", "reply", "official", "shop", "store", "boutique"})
+    | frozenset({"outlet", "company", "group", "inc", "ltd", "llc", "gmbh", "corp", "plc", "co"})
+)
+
+
+def is_personal_name(name: str, business_names: Sequence[str] = ()) -> bool:
+    """A display name that reads as a person's, whose words the replier may sign with a
+    dash: none of its words a business's (`BUSINESS_NAME_WORDS`), no digit, and not their
+    shop's name (`business_names`, its legal form aside: "Trailhead Outfitters" for
+    "Trailhead Outfitters Ltd"). "Trailhead Outfitters Support" made "Support" and
+    "Outfitters" the replier's names, and a reply's list of one item ("Who answers?\n-
+    Support") was cut as their signature."""
+    words = [word.casefold() for word in _NAME_WORD.findall(name)]
+    if not words or any(character.isdigit() for character in name):
+        return False
+    if any(word in BUSINESS_NAME_WORDS for word in words):
+        return False
+    for business in business_names:
+        shop = [
+            word.casefold()
+            for word in _NAME_WORD.findall(business)
+            if word.casefold() not in BUSINESS_NAME_WORDS
+        ]
+        if shop and any(words[start : start + len(shop)] == shop for start in range(len(words))):
+            return False
+    return True
 
 
 # A line that starts "From " reaches us as ">From " when a program on its way wrote the
