@@ -334,6 +334,34 @@ def test_the_name_of_the_from_header_is_the_repliers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("names", "text", "new"),
+    [
+        # A common nickname of their name: it was posted with the reply.
+        (["Robert", "Miller"], "Sure.\n- Bob", "Sure."),
+        (["Robert", "Miller"], "Sure.\n\n- Bob Miller", "Sure."),
+        (["Robert Miller"], "Sure.\n- Rob M.", "Sure."),
+        (["Robert", "Miller"], "Sure.\n\ncheers,\nbob", "Sure."),
+        (["Elizabeth", "Jones"], "Sure.\n\u2014 Liz", "Sure."),
+        # The full name signed by someone whose account has the nickname.
+        (["Bob", "Miller"], "Sure.\n- Robert", "Sure."),
+        (["Chris"], "Sure.\n- Christina", "Sure."),
+        # Someone else's name, a nickname of another of the nickname's full names, or a
+        # nickname that is an everyday word (left out of the table): posted.
+        (["Robert", "Miller"], "Sure.\n- Tom", "Sure.\n- Tom"),
+        (["Christopher"], "Sure.\n- Tina", "Sure.\n- Tina"),
+        (["William"], "Which one?\n- Bill", "Which one?\n- Bill"),
+        (["William"], "Sure.\n\nthanks,\nwill do", "Sure.\n\nthanks,\nwill do"),
+        # A list's item under a line ending in ":", as for their name itself.
+        (["Robert"], "Who collects it:\n- Bob", "Who collects it:\n- Bob"),
+    ],
+)
+def test_a_common_nickname_of_the_repliers_name_is_theirs(
+    names: list[str], text: str, new: str
+) -> None:
+    assert new_text(text, names) == new
+
+
+@pytest.mark.parametrize(
     ("sender", "business_names", "text", "new"),
     [
         # A team's or a shop's display name made its words the replier's names, and a

@@ -471,11 +471,80 @@ def _is_signed_name(lines: list[str], names: Sequence[str] = ()) -> bool:
     return not under_a_list or (is_theirs and not lines[-2].strip())
 
 
+# The commonest English nicknames, by the given name they shorten: Robert signs "- Bob"
+# as often as "- Robert", and "Bob" was posted under his reply. Only a signature's word is
+# looked up here, and only for the replier's own names, so a nickname counts for the
+# person whose account or From header has the full name (and the full name for a "Bob").
+# Left out on purpose: nicknames that are everyday words, which a list's one item or a
+# lower-case line under a sign-off may well be ("Bill", "Will", "Jack", "Sue", "Pat",
+# "Rich", "Chuck", "Drew", "Peg", "Ed"), and anything beyond these: a nickname missed is
+# a line too many, a word taken for one is an answer cut.
+NICKNAMES = {
+    "alexander": ("alex", "alec", "sandy"),
+    "alexandra": ("alex", "sandra", "sandy"),
+    "andrew": ("andy",),
+    "anthony": ("tony",),
+    "benjamin": ("ben", "benny"),
+    "catherine": ("cathy", "kate", "katie"),
+    "charles": ("charlie",),
+    "christina": ("chris", "tina"),
+    "christine": ("chris",),
+    "christopher": ("chris", "kit"),
+    "daniel": ("dan", "danny"),
+    "david": ("dave", "davey"),
+    "deborah": ("deb", "debbie"),
+    "edward": ("eddie", "ted", "ned"),
+    "elizabeth": ("liz", "lizzie", "beth", "betty", "eliza"),
+    "james": ("jim", "jimmy", "jamie"),
+    "jennifer": ("jen", "jenny"),
+    "jessica": ("jess", "jessie"),
+    "john": ("johnny",),
+    "jonathan": ("jon", "jonny"),
+    "joseph": ("joe", "joey"),
+    "katherine": ("kate", "katie", "kathy", "kat"),
+    "margaret": ("maggie", "meg", "peggy"),
+    "matthew": ("matt",),
+    "michael": ("mike", "mikey", "mick"),
+    "nicholas": ("nick", "nicky"),
+    "patricia": ("patty", "trish", "tricia"),
+    "peter": ("pete",),
+    "rebecca": ("becky", "becca"),
+    "richard": ("rick", "ricky", "richie"),
+    "robert": ("bob", "bobby", "rob", "robbie"),
+    "samantha": ("sam", "sammy"),
+    "samuel": ("sam", "sammy"),
+    "stephen": ("steve",),
+    "steven": ("steve",),
+    "susan": ("susie", "suzy"),
+    "thomas": ("tom", "tommy"),
+    "timothy": ("tim", "timmy"),
+    "victoria": ("vicky", "tori"),
+    "william": ("billy", "willie", "liam"),
+}
+
+
+def _same_names() -> dict[str, frozenset[str]]:
+    """Each name to the names that may be its bearer's: a full name to its nicknames, a
+    nickname to the full names it shortens ("Chris" to Christopher, Christina and Christine,
+    not to Christopher's "Kit")."""
+    same: dict[str, set[str]] = {}
+    for full, nicknames in NICKNAMES.items():
+        same.setdefault(full, set()).update(nicknames)
+        for nickname in nicknames:
+            same.setdefault(nickname, set()).add(full)
+    return {name: frozenset(names) for name, names in same.items()}
+
+
+_SAME_NAME = _same_names()
+
+
 def _is_one_of_their_names(signed: str, names: Sequence[str]) -> bool:
     """Every word signed is a word of the replier's names, or its initial ("Anna",
     "Anna Schmidt", "Anna S.", "A. S." for Anna Schmidt), with a whole name among them or
-    two initials: a particle ("von") or one letter alone is no one's signature."""
+    two initials: a particle ("von") or one letter alone is no one's signature. A common
+    nickname of one of their names is theirs too ("Bob" for Robert: `NICKNAMES`)."""
     known = {word.casefold() for name in names for word in _NAME_WORD.findall(name)}
+    known |= {same for word in known for same in _SAME_NAME.get(word, ())}
     words = [word.casefold() for word in _NAME_WORD.findall(signed)]
     whole = [word for word in words if len(word) > 1]
     initials = [word for word in words if len(word) == 1]
