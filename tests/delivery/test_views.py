@@ -454,6 +454,39 @@ def test_the_mailbox_shows_an_emails_subject_header_with_its_own_direction(
     assert '<dd dir="auto">' not in headers.replace(f'<dd dir="auto">{subject}</dd>', "")
 
 
+def test_the_mailbox_shows_a_right_to_left_name_in_from_as_an_isolate_of_its_own(
+    buyer: User, settings: Settings
+) -> None:
+    """The Subject header was isolated, but From was one left-to-right run: an operator's
+    Arabic name for customer service ("خدمة العملاء via Message Center <no-reply@…>") took
+    the "<" of the address into its right-to-left run. Now the name is a <bdi> of its own
+    and the address follows it left to right."""
+    settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
+    settings.SUPPORT_SHOW_AGENT_NAMES = False
+    settings.SUPPORT_AGENT_PUBLIC_NAME = "خدمة العملاء"
+    from messagecenter.delivery.sender import send_due_emails
+    from messagecenter.support import actions as support_actions
+    from tests.factories import agent_in_team
+
+    case = support_actions.open_request(buyer, "Where is my parcel?", "It is late.")
+    support_actions.reply_to_case(agent_in_team(), case.pk, "It ships today.")
+    send_due_emails()
+    stored = MailboxEmail.objects.get(subject__startswith="خدمة العملاء")
+
+    detail = (
+        Client(HTTP_HOST="127.0.0.1:8000")
+        .get(reverse("mailbox-email", args=[stored.pk]))
+        .content.decode()
+    )
+
+    headers = detail.split('<dl class="mail-headers">', 1)[1].split("</dl>", 1)[0]
+    name = "خدمة العملاء via Message Center"
+    assert not_isolated(headers, name) == []
+    assert f"<dt>From</dt><dd><bdi>{name}</bdi> &lt;" in headers
+    # An address alone is ours, left to right as it was.
+    assert f"<dt>To</dt><dd>{buyer.email}</dd>" in headers
+
+
 def test_a_broadcast_shows_the_reference_its_email_carries(buyer: User) -> None:
     from tests.delivery.helpers import send_broadcast
 

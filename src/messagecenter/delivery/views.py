@@ -165,7 +165,7 @@ def mailbox_email(request: HttpRequest, email_id: int) -> HttpResponse:
             "reply_from": stored.to_addresses.split(",")[0].strip(),
             "reply_subject": f"Re: {stored.subject}",
             "stored": stored,
-            "headers": list(parsed.items()),
+            "headers": _shown_headers(parsed),
             "text": text.get_content() if text is not None else "",
             "has_html": parsed.get_body(preferencelist=("html",)) is not None,
         },
@@ -192,6 +192,27 @@ def mailbox_email_html(request: HttpRequest, email_id: int) -> HttpResponse:
     )
     response["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+# The headers whose value is a list of addresses, each with the name people chose.
+_ADDRESS_HEADERS = {"from", "sender", "reply-to", "to", "cc"}
+
+
+def _shown_headers(parsed: EmailMessage) -> list[tuple[str, str, list[tuple[str, str]] | None]]:
+    """The e-mail's headers as the page lists them: each with its value, and an address
+    header with its addresses, (display name, address) each — "متجر الهدايا via Message
+    Center" is a name people chose, shown as an isolate of its own so that it does not
+    pull "<no-reply@…>" into its right-to-left run (the template)."""
+    shown: list[tuple[str, str, list[tuple[str, str]] | None]] = []
+    for name, value in parsed.items():
+        addresses = getattr(value, "addresses", None)
+        if name.lower() in _ADDRESS_HEADERS and addresses:
+            shown.append(
+                (name, value, [(address.display_name, address.addr_spec) for address in addresses])
+            )
+        else:
+            shown.append((name, value, None))
+    return shown
 
 
 def _parse(stored: MailboxEmail) -> EmailMessage:
