@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
+from messagecenter.conversations.models import Conversation
 from messagecenter.marketplace.models import Product
 from messagecenter.privacy import transcripts
 from messagecenter.support import actions as support_actions
@@ -301,3 +302,62 @@ def test_a_conversation_transcript_names_and_titles_keep_their_own_direction(
     )
     assert "With <bdi>متجر الأمل</bdi>" in for_pdf
     assert "About <bdi>קומקום חשמלי 2</bdi>" in for_pdf
+
+
+# Shows "invoiceexe.pdf" where it stands; every embedding, override and isolate control.
+SPOOF = "invoice\u202efdp.exe"
+CONTROLS = {chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def test_transcripts_leave_without_the_overrides_the_pages_remove(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """The pages and e-mails remove the embeddings, overrides and isolates from what people
+    wrote (bidi.py), but the transcripts kept them: "invoice\\u202efdp.exe" in a body or a
+    file's name read "invoiceexe.pdf" in the text, the EML (its subject, text, HTML and
+    file names) and the PDF. Every format now shows it as the pages do; the marks (RLM)
+    that natural right-to-left text may carry stay, as on the pages."""
+    question = actions.ask_seller_about_product(
+        buyer,
+        product.pk,
+        f"Here is {SPOOF} and \u2067{SPOOF}\u2069, שלום\u200f.",
+        attachments=[SimpleUploadedFile(f"{SPOOF}.png", PNG, content_type="image/png")],
+    )
+    actions.send_message(seller, question.conversation_id, f"\u202aThanks\u202c for {SPOOF}")
+    Conversation.objects.filter(pk=question.conversation_id).update(subject=f"About {SPOOF}")
+    url = f"/message-center/conversations/{question.conversation_id}/transcript/"
+    client = browser(buyer)
+
+    text = client.get(url, {"format": "txt"}).content.decode()
+    eml = email.message_from_bytes(
+        client.get(url, {"format": "eml"}).content, policy=default_policy
+    )
+    parts = {
+        part.get_content_type(): part.get_content()
+        for part in eml.walk()
+        if not part.is_multipart()
+    }
+    files = [part.get_filename() for part in eml.iter_attachments()]
+    for_pdf = transcripts.as_html(
+        transcripts.conversation_transcript(buyer, question.conversation_id), for_pdf=True
+    )
+    pdf = pdf_text(client.get(url, {"format": "pdf"}).content)
+
+    shown = {
+        "text": text,
+        "eml subject": str(eml["Subject"]),
+        "eml text": parts["text/plain"],
+        "eml html": parts["text/html"],
+        "eml files": " ".join(files),
+        "pdf html": for_pdf,
+        "pdf": pdf,
+    }
+    assert {where: sorted(CONTROLS & set(it)) for where, it in shown.items()} == {
+        where: [] for where in shown
+    }
+    assert "Here is invoicefdp.exe and invoicefdp.exe, שלום\u200f." in text
+    assert "Thanks for invoicefdp.exe" in text
+    assert "Attached: invoicefdp.exe.png" in text
+    assert str(eml["Subject"]) == "Transcript: About invoicefdp.exe"
+    assert files == ["invoicefdp.exe.png"]
+    assert "invoicefdp.exe" in parts["text/html"]

@@ -5,7 +5,9 @@ Only what the person asking may see goes in: a buyer's or seller's own copy of t
 conversation (conversations.queries.conversation_messages, so nothing from before they
 deleted it), or, for an agent, the case's conversation as the console shows it
 (support.queries.case_messages). Times are in the reader's time zone (the middleware and
-ApiTokenAuth activate it); senders carry the names the conversation shows.
+ApiTokenAuth activate it); senders carry the names the conversation shows. Every format
+leaves without bidirectional overrides, as the pages and e-mails do (bidi.neutralise): a
+body's "invoice\u202efdp.exe" must not read as "invoiceexe.pdf" in a transcript either.
 """
 
 import io
@@ -25,6 +27,7 @@ from django.utils import timezone
 from xhtml2pdf import pisa
 
 from messagecenter.accounts.models import User
+from messagecenter.bidi import neutralise
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Attachment, Message
 from messagecenter.conversations.presentation import counterpart
@@ -169,7 +172,8 @@ def as_text(transcript: Transcript) -> str:
         lines.append("")
     if not transcript.entries:
         lines.append("No messages.")
-    return "\n".join(lines)
+    # Subjects, names, bodies and file names come from people: without overrides.
+    return neutralise("\n".join(lines))
 
 
 def _made_for(transcript: Transcript) -> str:
@@ -181,7 +185,7 @@ def as_eml(transcript: Transcript) -> bytes:
     """One e-mail (RFC 5322) an e-mail program opens and files: the text transcript as the
     body, an HTML alternative, and every attachment of the messages, as files."""
     email = EmailMessage()
-    email["Subject"] = f"Transcript: {transcript.subject}"
+    email["Subject"] = neutralise(f"Transcript: {transcript.subject}")
     email["From"] = settings.DEFAULT_FROM_EMAIL
     if transcript.reader.email:
         email["To"] = transcript.reader.email
@@ -199,7 +203,7 @@ def as_eml(transcript: Transcript) -> bytes:
                 content,
                 maintype=maintype or "application",
                 subtype=subtype or "octet-stream",
-                filename=attachment.download_name,
+                filename=neutralise(attachment.download_name),
             )
     return bytes(email)
 
@@ -246,8 +250,9 @@ def as_pdf(transcript: Transcript) -> bytes:
 
 
 def as_html(transcript: Transcript, *, for_pdf: bool) -> str:
-    """The HTML the EML carries beside its text, and the PDF is drawn from."""
-    return render_to_string(
+    """The HTML the EML carries beside its text, and the PDF is drawn from: without
+    overrides, as the pages are (BidiControlsMiddleware)."""
+    html = render_to_string(
         "privacy/transcript.html",
         {
             "transcript": transcript,
@@ -264,6 +269,7 @@ def as_html(transcript: Transcript, *, for_pdf: bool) -> str:
             "for_pdf": for_pdf,
         },
     )
+    return neutralise(html)
 
 
 def response(transcript: Transcript, format: Format) -> HttpResponse:
