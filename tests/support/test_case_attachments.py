@@ -265,7 +265,7 @@ def test_a_message_arriving_on_the_open_case_comes_rendered_by_the_page(
     assert partial.count('<li class="message') == 1
     assert f'id="message-{reply.pk}"' in partial
     assert f'<img src="{case_attachment_url(case.pk, image)}?view=inline"' in partial
-    assert "Alice Buyer (customer)" in partial
+    assert "<bdi>Alice Buyer</bdi> <bdi>(customer)</bdi>" in partial
     participant.refresh_from_db()
     assert participant.unread_count == 0
     # The page itself says where to ask.

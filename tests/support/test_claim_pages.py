@@ -24,13 +24,17 @@ from tests import factories
 from tests.api.helpers import with_token
 from tests.factories import signed_in
 from tests.support.claims import Clock, claimable_order, clock
-from tests.web.helpers import PNG_BYTES
+from tests.web.helpers import PNG_BYTES, not_isolated
 
 __all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
 PNG = PNG_BYTES
+# How the console's pages name the seller and the customer: the name and the part in the
+# case each an isolate of their own (support.queries.person_in_console_html).
+SELLER_SHOWN = "<bdi>Acme Kitchen</bdi> <bdi>(seller)</bdi>"
+CUSTOMER_SHOWN = "<bdi>Alice Buyer</bdi> <bdi>(customer)</bdi>"
 
 
 def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
@@ -225,7 +229,7 @@ def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_a
     live = client.get(url, {"after": filed.pk}, headers={"X-Partial": "messages"})
 
     for shown in (message_on(page, response), message_on(live.content.decode(), response)):
-        assert '<span class="message__sender">Acme Kitchen (seller)</span>' in shown
+        assert f'<span class="message__sender">{SELLER_SHOWN}</span>' in shown
         assert "Marcus Reyes" not in shown
         assert 'data-testid="message-verdict">Verdict when sent: <strong>warn</strong>' in shown
         assert response.safety_version in shown
@@ -235,7 +239,7 @@ def test_the_console_shows_the_agent_each_flagged_message_with_its_verdict_and_a
         # Read as text, never as a link.
         assert "<a " not in shown
     buyers = message_on(page, filed)
-    assert '<span class="message__sender">Alice Buyer (customer)</span>' in buyers
+    assert f'<span class="message__sender">{CUSTOMER_SHOWN}</span>' in buyers
     assert "message-verdict" not in buyers
 
 
@@ -284,7 +288,7 @@ def test_the_console_marks_a_message_the_customer_reported_with_who_and_when(
     for shown in (message_on(page, response), message_on(live.content.decode(), response)):
         assert '<span class="tag" data-testid="reported-tag">Reported</span>' in shown
         note = shown.split('data-testid="message-reported"', 1)[1].split("</div>", 1)[0]
-        assert "Alice Buyer (customer) reported this message, <time datetime=" in note
+        assert f"{CUSTOMER_SHOWN} reported this message, <time datetime=" in note
         assert "it is hidden for them; the others in the conversation still see it." in note
         assert "message-removed" not in shown
     assert "message-reported" not in message_on(page, filed)
@@ -295,7 +299,7 @@ def test_the_console_marks_a_message_the_customer_reported_with_who_and_when(
 
     # Both marks: who reported it, and that customer service removed it for everyone else.
     assert 'data-testid="message-removed"' in removed
-    assert "Alice Buyer (customer) reported this message" in removed
+    assert f"{CUSTOMER_SHOWN} reported this message" in removed
     assert "it is hidden for them." in removed
     assert "the others in the conversation still see it" not in removed
 
@@ -333,7 +337,7 @@ def test_the_conversation_read_beside_a_claim_marks_each_reported_message_in_one
     for message in (first, *more):
         shown = message_on(page, message)
         assert '<span class="tag" data-testid="reported-tag">Reported</span>' in shown
-        assert "Alice Buyer (customer) reported this message" in shown
+        assert f"{CUSTOMER_SHOWN} reported this message" in shown
     assert "message-reported" not in message_on(page, asked)
 
 
@@ -431,10 +435,10 @@ def test_the_conversation_read_beside_a_claim_shows_parts_verdicts_and_removals(
         .content.decode()
     )
 
-    assert "Acme Kitchen (seller)" in page
+    assert SELLER_SHOWN in page
     assert "Marcus Reyes" not in page
     shown = message_on(page, phishing)
-    assert '<span class="message__sender">Acme Kitchen (seller)</span>' in shown
+    assert f'<span class="message__sender">{SELLER_SHOWN}</span>' in shown
     assert 'data-testid="message-verdict">Verdict when sent: <strong>warn</strong>' in shown
     for reason in phishing.safety_reasons:
         assert f"<li>{escape(reason['text'])}</li>" in shown
@@ -442,7 +446,7 @@ def test_the_conversation_read_beside_a_claim_shows_parts_verdicts_and_removals(
     assert 'data-testid="message-removed"' in shown
     assert "<a " not in shown
     buyers = message_on(page, asked)
-    assert '<span class="message__sender">Alice Buyer (customer)</span>' in buyers
+    assert f'<span class="message__sender">{CUSTOMER_SHOWN}</span>' in buyers
     assert "message-verdict" not in buyers
     assert "message-removed" not in buyers
 
@@ -463,9 +467,12 @@ def test_the_case_history_names_the_seller_by_their_shop_as_the_messages_do(
     history = page.split('id="history-title"', 1)[1].split("</section>", 1)[0]
     api = with_token(agent).get(f"/agent/cases/{claim.pk}").json()["history"]
 
-    for lines in (history, "\n".join(api)):
-        assert "Acme Kitchen (seller) moved the claim to" in lines
-        assert "Alice Buyer (customer) opened the case" in lines
+    for lines, seller_named, buyer_named in (
+        (history, SELLER_SHOWN, CUSTOMER_SHOWN),
+        ("\n".join(api), "Acme Kitchen (seller)", "Alice Buyer (customer)"),
+    ):
+        assert f"{seller_named} moved the claim to" in lines
+        assert f"{buyer_named} opened the case" in lines
         assert "Marcus Reyes" not in lines
 
 
@@ -594,3 +601,48 @@ def test_other_people_get_a_404_for_a_claim(
     for person in (other_buyer, other_seller, other_agent):
         assert signed_in(person).get(reverse("claim", args=[claim.pk])).status_code == 404
     assert signed_in(other_buyer).get(reverse("claim-file", args=[order.number])).status_code == 404
+
+
+def test_the_console_shows_a_right_to_left_name_apart_from_its_part_in_the_case(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The console wrote a person as one run of text, "نور الهدى (customer)": an Arabic or
+    Hebrew name took the "(customer)" after it into its right-to-left run, the part shown
+    on the name's wrong side — beside each message, in the "reported this message" note
+    and in the history. The name and the part are now each a <bdi>, and the customer's
+    card, the claim's "Against …", a conversation's "with …" and whom it is assigned to
+    isolate the name too."""
+    customer, shop = "نور الهدى", "חנות הקומקומים"
+    User.objects.filter(pk=buyer.pk).update(display_name=customer)
+    seller.storefront.name = shop
+    seller.storefront.save(update_fields=["name"])
+    agent = factories.agent_in_team("claims")
+    claim, filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
+    report_actions.report_message(buyer, response.pk, "scam")
+    teammate = factories.agent_in_team("claims", username="rania", first_name="رانيا")
+    support_actions.assign_case(agent, claim.pk, teammate.pk)
+
+    page = signed_in(agent).get(reverse("console-case", args=[claim.pk])).content.decode()
+
+    assert not_isolated(page, customer) == []
+    # An agent's name too, wherever it is a name of its own (not an <option> of the list).
+    assert "assigned it to <bdi>رانيا</bdi>" in page
+    assert "Assigned to <bdi>رانيا</bdi>" in page
+    # The shop's name as a name (the claim's "Against …", a conversation "with …"): its
+    # own isolate; in a subject or a message it is in theirs.
+    assert [
+        place
+        for place in not_isolated(page, shop)
+        if "message__body" not in place and not place.startswith("<bdi {}>")
+    ] == []
+    customer_shown = f"<bdi>{customer}</bdi> <bdi>(customer)</bdi>"
+    seller_shown = f"<bdi>{shop}</bdi> <bdi>(seller)</bdi>"
+    assert f'<span class="message__sender">{customer_shown}</span>' in message_on(page, filed)
+    assert f'<span class="message__sender">{seller_shown}</span>' in message_on(page, response)
+    assert f"{customer_shown} reported this message" in message_on(page, response)
+    history = page.split('id="history-title"', 1)[1].split("</section>", 1)[0]
+    assert f"{customer_shown} opened the case" in history
+    assert f"{seller_shown} moved the claim to" in history
+    # The API's history is text, as it was.
+    api = with_token(agent).get(f"/agent/cases/{claim.pk}").json()["history"]
+    assert f"{customer} (customer) opened the case" in api

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import queries as conversation_queries
@@ -171,13 +173,6 @@ def author_name(message: Message, case: Case) -> str:
     return name_in_console(message.sender, case)
 
 
-def author_in_console(message: Message, case: Case) -> str:
-    """Who wrote a message of the case, as its console page names them: author_name, with
-    the part in the case of anyone but agents and the marketplace, so that the agent
-    deciding a claim knows whose words each are ("Acme Kitchen (seller)")."""
-    return person_in_console(message.sender, case)
-
-
 def part_in_case(person: User | None, case: Case) -> str:
     """A person's part in a case (None: the marketplace's own systems): author_part's
     answer for whoever wrote a message, or did something in its history."""
@@ -203,11 +198,22 @@ def name_in_console(person: User | None, case: Case) -> str:
 def person_in_console(person: User | None, case: Case) -> str:
     """How the console names a person in a case, with their part but for agents and the
     marketplace: "Alice Buyer (customer)", "Acme Kitchen (seller)", "Priya Natarajan" —
-    the messages' authors and the history's actors alike."""
+    the messages' authors and the history's actors alike, as a line of text writes them (the
+    API's history, the transcripts); a page shows person_in_console_html."""
     part = part_in_case(person, case)
     if part in ("marketplace", "agent"):
         return name_in_console(person, case)
     return f"{name_in_console(person, case)} ({part})"
+
+
+def person_in_console_html(person: User | None, case: Case) -> SafeString:
+    """person_in_console for a page: the name and the part each an isolate of their own,
+    `<bdi>نور</bdi> <bdi>(customer)</bdi>` — as one run of text a right-to-left name took
+    the "(customer)" after it into its run, the part shown at the wrong end."""
+    part = part_in_case(person, case)
+    if part in ("marketplace", "agent"):
+        return format_html("<bdi>{}</bdi>", name_in_console(person, case))
+    return format_html("<bdi>{}</bdi> <bdi>({})</bdi>", name_in_console(person, case), part)
 
 
 # --- queues -----------------------------------------------------------------------------------
@@ -546,6 +552,42 @@ def case_history(case: Case) -> list[tuple[CaseEvent, str]]:
     """The case's history for agents, each event with its line: two queries. Whoever acted
     is named as the case's messages name them (person_in_console): a seller who responded
     to a claim by their shop, not the account holder's own name."""
+    return [
+        (event, line.format(who=_actor(event, case), **ours, **theirs))
+        for event, line, ours, theirs in _history(case)
+    ]
+
+
+def case_history_html(case: Case) -> list[tuple[CaseEvent, SafeString]]:
+    """case_history for the console's page: whoever acted as person_in_console_html names
+    them, and each name, subject or file's name people chose (an assignee, a conversation
+    opened, a file downloaded) an isolate of its own, so that a right-to-left one keeps its
+    words, quotes and part in their places."""
+    return [
+        (
+            event,
+            format_html(
+                line,
+                who=_actor_html(event, case),
+                **ours,
+                **{name: format_html("<bdi>{}</bdi>", text) for name, text in theirs.items()},
+            ),
+        )
+        for event, line, ours, theirs in _history(case)
+    ]
+
+
+def _actor(event: CaseEvent, case: Case) -> str:
+    return person_in_console(event.actor, case) if event.actor is not None else "The marketplace"
+
+
+def _actor_html(event: CaseEvent, case: Case) -> SafeString:
+    if event.actor is None:
+        return SafeString("The marketplace")
+    return person_in_console_html(event.actor, case)
+
+
+def _history(case: Case) -> list[tuple[CaseEvent, str, dict[str, str], dict[str, str]]]:
     events = list(
         CaseEvent.objects.filter(case=case)
         .select_related("actor", "actor__storefront")
@@ -553,47 +595,68 @@ def case_history(case: Case) -> list[tuple[CaseEvent, str]]:
     )
     assignee_ids = {event.detail.get("assignee") for event in events} - {None}
     names = {user.pk: internal_name(user) for user in User.objects.filter(pk__in=assignee_ids)}
-    return [(event, _history_line(event, case, names)) for event in events]
+    return [(event, *_history_line(event, names)) for event in events]
 
 
-def _history_line(event: CaseEvent, case: Case, names: dict[int, str]) -> str:
-    who = person_in_console(event.actor, case) if event.actor is not None else "The marketplace"
+def _history_line(
+    event: CaseEvent, names: dict[int, str]
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """An event's line as a template of ours ("{who} set the status to {status}"), with
+    the words of ours it names and those people chose (names, subjects, files' names),
+    apart: case_history writes them as they are, case_history_html isolates people's."""
     detail = event.detail
     if event.kind == CaseEventKind.STATUS:
-        return f"{who} set the status to {CaseStatus(detail['status']).label}"
+        return (
+            "{who} set the status to {status}",
+            {"status": CaseStatus(detail["status"]).label},
+            {},
+        )
     if event.kind == CaseEventKind.PRIORITY:
-        return f"{who} set the priority to {CasePriority(detail['priority']).label}"
+        return (
+            "{who} set the priority to {priority}",
+            {"priority": CasePriority(detail["priority"]).label},
+            {},
+        )
     if event.kind == CaseEventKind.ASSIGNED:
-        return f"{who} assigned it to {names.get(detail.get('assignee', 0), 'someone')}"
+        return (
+            "{who} assigned it to {assignee}",
+            {},
+            {"assignee": names.get(detail.get("assignee", 0), "someone")},
+        )
     if event.kind == CaseEventKind.CONTEXT_OPENED:
+        subject = {"subject": detail.get("subject", "")}
         if "attachment" in detail:
             return (
-                f"{who} downloaded “{detail['attachment']}” from the conversation "
-                f"“{detail.get('subject', '')}”"
+                "{who} downloaded “{attachment}” from the conversation “{subject}”",
+                {},
+                {"attachment": detail["attachment"], **subject},
             )
-        return f"{who} opened the conversation “{detail.get('subject', '')}”"
+        return "{who} opened the conversation “{subject}”", {}, subject
     if event.kind == CaseEventKind.OPENED:
         if "split_from" in detail:
-            return f"{who} split it out of CS-{detail['split_from']}"
+            return "{who} split it out of CS-{number}", {"number": str(detail["split_from"])}, {}
         by = {"chat": " by chat", "email": " by e-mail"}.get(detail.get("channel", ""), "")
-        return f"{who} opened the case{by}"
+        return "{who} opened the case{by}", {"by": by}, {}
     if event.kind == CaseEventKind.MERGED:
         if "into" in detail:
-            return f"{who} merged it into CS-{detail['into']}"
-        return f"{who} merged CS-{detail.get('merged')} into it"
+            return "{who} merged it into CS-{number}", {"number": str(detail["into"])}, {}
+        return "{who} merged CS-{number} into it", {"number": str(detail.get("merged"))}, {}
     if event.kind == CaseEventKind.SPLIT:
-        return f"{who} split a message out into CS-{detail.get('into')}"
+        return "{who} split a message out into CS-{number}", {"number": str(detail.get("into"))}, {}
     if event.kind == CaseEventKind.CUSTOMER_REPLIED:
-        return f"{who} replied: the case is open again"
+        return "{who} replied: the case is open again", {}, {}
     if event.kind == CaseEventKind.ANSWERED:
-        return f"{who} answered the customer"
+        return "{who} answered the customer", {}, {}
     if event.kind == CaseEventKind.CLAIM_STAGE:
-        return f"{who} moved the claim to “{ClaimStage(detail['stage']).label}”" + (
-            f" ({detail['outcome']})" if detail.get("outcome") else ""
+        outcome = f" ({detail['outcome']})" if detail.get("outcome") else ""
+        return (
+            "{who} moved the claim to “{stage}”{outcome}",
+            {"stage": ClaimStage(detail["stage"]).label, "outcome": outcome},
+            {},
         )
     if event.kind == CaseEventKind.UNASSIGNED:
-        return f"{who} put it back in the queue"
-    return f"{who}: {CaseEventKind(event.kind).label.lower()}"
+        return "{who} put it back in the queue", {}, {}
+    return "{who}: {kind}", {"kind": CaseEventKind(event.kind).label.lower()}, {}
 
 
 def team_agents(case: Case) -> list[User]:

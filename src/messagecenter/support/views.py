@@ -291,7 +291,7 @@ def _case_page(
             "case_messages": queries.with_reporters(queries.case_messages(found)),
             "notes": list(queries.case_notes(found)),
             "merged_cases": queries.merged_cases(found),
-            "history": list(queries.case_history(found)),
+            "history": queries.case_history_html(found),
             "context": queries.customer_context(found),
             "teammates": queries.team_agents(found),
             "canned_responses": [
