@@ -15,7 +15,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Attachment, Message
+from messagecenter.conversations.models import Attachment, HiddenMessage, Message
 from messagecenter.marketplace.models import OrderStatus, Product, Refund
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries, report_actions
@@ -379,6 +379,105 @@ def test_the_agent_api_and_the_transcripts_mark_a_message_customer_service_remov
     assert "; only its sender still sees it]" in text
     assert parts["text/plain"].count(marker) == 1
     assert parts["text/html"].count(marker) == 1
+
+
+def test_the_agent_api_and_the_transcripts_mark_a_message_someone_reported(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The console marked the seller's answer the buyer reported — who and when, hidden
+    for them — but GET /agent/cases/{id} listed it as any other message and the case's
+    transcripts showed it unmarked. Both say it now, as the console does; the seller's own
+    transcript never tells them who reported what."""
+    agent = factories.agent_in_team("claims")
+    claim, filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
+    report_actions.report_message(buyer, response.pk, "scam")
+    hidden_at = HiddenMessage.objects.get(message=response).hidden_at
+    api = with_token(agent)
+
+    listed = {
+        message["id"]: message["reported"]
+        for message in api.get(f"/agent/cases/{claim.pk}").json()["messages"]
+    }
+    text = api.get(f"/agent/cases/{claim.pk}/transcript?format=txt").content.decode()
+    eml = message_from_bytes(
+        api.get(f"/agent/cases/{claim.pk}/transcript?format=eml").content,
+        policy=policy.default,
+    )
+    parts = {
+        part.get_content_type(): part.get_content()
+        for part in eml.walk()
+        if not part.is_multipart()
+    }
+    sellers = (
+        with_token(seller)
+        .get(f"/conversations/{claim.case.conversation_id}/transcript?format=txt")
+        .content.decode()
+    )
+
+    assert listed[filed.pk] == []
+    [reported] = listed[response.pk]
+    assert reported["reporter"] == "customer"
+    assert reported["reporter_name"] == "Alice Buyer"
+    assert datetime.fromisoformat(reported["reported_at"]) == hidden_at
+    marker = "[Alice Buyer (customer) reported this message on "
+    assert text.count(marker) == 1
+    # Right under the seller's answer, not the buyer's filing.
+    assert f"{PHISHING}\n{marker}" in text
+    assert ": it is hidden for them; the others in the conversation still see it]" in text
+    assert parts["text/plain"].count(marker) == 1
+    assert (
+        parts["text/html"].count(
+            "[<bdi>Alice Buyer</bdi> <bdi>(customer)</bdi> reported this message on "
+        )
+        == 1
+    )
+    assert PHISHING in sellers
+    assert "reported this message" not in sellers
+
+
+def test_the_agent_api_and_the_case_transcript_read_who_reported_what_in_one_statement(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    """Who reported which message is read once for the case's detail and its transcript,
+    not per message — and not at all when nobody reported any."""
+    agent = factories.agent_in_team("claims")
+    claim, _filed, response = claim_answered_with_phishing(buyer, seller, product, clock)
+    api = with_token(agent)
+    urls = [f"/agent/cases/{claim.pk}", f"/agent/cases/{claim.pk}/transcript?format=txt"]
+
+    def counts() -> list[int]:
+        for url in urls:
+            api.get(url)  # Compiled statements and the token's cache settle.
+        found = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert api.get(url).status_code == 200
+            found.append(len(queries))
+        return found
+
+    none_reported = counts()
+    report_actions.report_message(buyer, response.pk, "scam")
+    one_reported = counts()
+    more = [
+        conversation_actions.send_message(seller, claim.case.conversation_id, f"Wire it, {n}.")
+        for n in range(2)
+    ]
+    for message in more:
+        report_actions.report_message(buyer, message.pk, "spam")
+
+    assert one_reported == [count + 1 for count in none_reported]
+    detail_url, transcript_url = urls
+    detail_count, transcript_count = one_reported
+    with django_assert_num_queries(detail_count):
+        detail = api.get(detail_url).json()
+    with django_assert_num_queries(transcript_count):
+        text = api.get(transcript_url).content.decode()
+    assert len([message for message in detail["messages"] if message["reported"]]) == 3
+    assert text.count("[Alice Buyer (customer) reported this message on ") == 3
 
 
 def test_a_report_of_a_claim_message_links_the_claim_for_agents_who_may_open_it(

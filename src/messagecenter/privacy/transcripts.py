@@ -33,6 +33,7 @@ from messagecenter.conversations.models import Attachment, Message
 from messagecenter.conversations.presentation import counterpart
 from messagecenter.errors import InvalidInput
 from messagecenter.support import queries as support_queries
+from messagecenter.support.models import Case
 from messagecenter.web.dates import email_time, full_time
 
 
@@ -59,6 +60,19 @@ def parse_format(value: Any) -> Format:
 
 
 @dataclass(frozen=True)
+class Reported:
+    """Someone in the conversation reported the message: hidden for them, as the console's
+    note says (support/_message_reported.html). Only a case's transcript, for its agents,
+    says so: a customer's own copy never tells who reported what."""
+
+    # As the console names them: "Alice Buyer", and their part in the case, "customer"
+    # ("" for an agent).
+    name: str
+    part: str
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
 class Entry:
     sender: str
     sent_at: datetime
@@ -68,6 +82,7 @@ class Entry:
     # Removed by customer service after a report: only its sender (and the case's agents)
     # still read it, so a transcript says so rather than pass it off as delivered.
     removed_at: datetime | None = None
+    reported: list[Reported] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -117,11 +132,14 @@ def case_transcript(agent: User, case_id: Any) -> Transcript:
         about=about,
         reader=agent,
         made_at=timezone.now(),
-        entries=_entries(support_queries.case_messages(case)),
+        # Who reported which: one statement for the case, none when nobody did.
+        entries=_entries(support_queries.with_reporters(support_queries.case_messages(case)), case),
     )
 
 
-def _entries(messages: Any) -> list[Entry]:
+def _entries(messages: Any, case: Case | None = None) -> list[Entry]:
+    """Each message with what the reader may know of it; who reported it only for a case's
+    agents (`case`: the messages read through support.queries.with_reporters)."""
     return [
         Entry(
             sender=message.sender_name,
@@ -130,9 +148,25 @@ def _entries(messages: Any) -> list[Entry]:
             attachments=_attachments(message),
             sent_by_email=message.sent_by_email,
             removed_at=message.removed_at,
+            reported=[
+                Reported(
+                    name=support_queries.name_in_console(hidden.user, case),
+                    part=_part_named(hidden.user, case),
+                    reported_at=hidden.hidden_at,
+                )
+                for hidden in message.reporters
+            ]
+            if case is not None
+            else [],
         )
         for message in messages
     ]
+
+
+def _part_named(person: User, case: Case) -> str:
+    """The part the console writes after a name: none for agents (person_in_console)."""
+    part = support_queries.part_in_case(person, case)
+    return "" if part in ("agent", "marketplace") else part
 
 
 def removed_line(entry: Entry) -> str:
@@ -143,6 +177,20 @@ def removed_line(entry: Entry) -> str:
         f"[Removed by customer service on {email_time(entry.removed_at)}; "
         "only its sender still sees it]"
     )
+
+
+def reported_lines(entry: Entry) -> list[str]:
+    """The marker under a reported message, one for each who reported it, as the console
+    says it (support/_message_reported.html)."""
+    others = "" if entry.removed_at is not None else "; the others in the conversation still see it"
+    lines = []
+    for reported in entry.reported:
+        who = f"{reported.name} ({reported.part})" if reported.part else reported.name
+        lines.append(
+            f"[{who} reported this message on {email_time(reported.reported_at)}: "
+            f"it is hidden for them{others}]"
+        )
+    return lines
 
 
 def _attachments(message: Message) -> list[Attachment]:
@@ -168,6 +216,7 @@ def as_text(transcript: Transcript) -> str:
         lines.append(entry.body)
         if entry.removed_at is not None:
             lines.append(removed_line(entry))
+        lines += reported_lines(entry)
         lines += [f"Attached: {attachment.download_name}" for attachment in entry.attachments]
         lines.append("")
     if not transcript.entries:
@@ -263,6 +312,7 @@ def as_html(transcript: Transcript, *, for_pdf: bool) -> str:
                     full_time(entry.sent_at),
                     [a.download_name for a in entry.attachments],
                     removed_line(entry),
+                    [(reported, email_time(reported.reported_at)) for reported in entry.reported],
                 )
                 for entry in transcript.entries
             ],

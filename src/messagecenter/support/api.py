@@ -400,6 +400,17 @@ class CaseMessageSafetyOut(SafetyOut):
     version: str
 
 
+class CaseMessageReportedOut(Schema):
+    """Someone in the conversation reported the message: it is hidden for them (the
+    others still read it until customer service decides), as the console's *Reported*
+    note says."""
+
+    # Their part in the case and their name, as author and author_name name a message's.
+    reporter: CaseMessageAuthor
+    reporter_name: str
+    reported_at: datetime
+
+
 class CaseMessageOut(Schema):
     id: int
     author: CaseMessageAuthor
@@ -419,6 +430,8 @@ class CaseMessageOut(Schema):
     # When customer service removed it after a report: only its sender still sees it
     # (the console marks it "Removed"); null otherwise.
     removed_at: datetime | None
+    # Who reported it and when, first first (the console's "Reported"); empty otherwise.
+    reported: list[CaseMessageReportedOut]
 
 
 def case_message_safety_out(message: Message) -> CaseMessageSafetyOut | None:
@@ -495,8 +508,17 @@ def get_agent_case(request: ApiRequest, case_id: Id) -> AgentCaseDetailOut:
                 attachments=case_attachments_out(case.pk, message.listed_attachments),
                 safety=case_message_safety_out(message),
                 removed_at=message.removed_at,
+                reported=[
+                    CaseMessageReportedOut(
+                        reporter=cast(CaseMessageAuthor, queries.part_in_case(hidden.user, case)),
+                        reporter_name=queries.name_in_console(hidden.user, case),
+                        reported_at=hidden.hidden_at,
+                    )
+                    for hidden in message.reporters  # type: ignore[attr-defined]
+                ],
             )
-            for message in queries.case_messages(case)
+            # Who reported which: one statement for the case, none when nobody did.
+            for message in queries.with_reporters(queries.case_messages(case))
         ],
         notes=[note_out(note) for note in queries.case_notes(case)],
         history=[line for _, line in queries.case_history(case)],
