@@ -1,10 +1,12 @@
 import re
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
 from messagecenter.safety.contacts import MASK
-from messagecenter.safety.detector import Sender, check
+from messagecenter.safety.detector import Sender, _asks_to_pay_outside, _read, check
 from messagecenter.safety.text import has_mixed_scripts, skeleton
 from messagecenter.safety.vocabulary import DETECTOR_VERSION, Vocabulary
 
@@ -594,3 +596,42 @@ def test_a_secret_beside_the_marketplaces_or_a_trusted_link_or_in_another_senten
     body: str,
 ) -> None:
     assert "asks_for_secrets" not in codes(check(body, SELLER, VOCABULARY))
+
+
+def _best_time(function: Callable[[], object], rounds: int = 7) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.thread_time()
+        function()
+        best = min(best, time.thread_time() - started)
+    return best
+
+
+# The rule that lets good advice naming an app through ("My zelle is broken so please just
+# pay on the marketplace") searched the sentences around each payment phrase again: 10,000
+# characters of such phrases took 100 to 150 times as long as 1,000 (45–270 ms), where a
+# message may be 10,000 characters long. The sentences and requests are found once now, so
+# ten times the text takes about ten times as long. Compared with itself, in the thread's
+# CPU time (the best of seven runs each, the least of three such ratios), so neither the
+# machine's speed nor the time spent waiting for a core on a loaded one counts; 40 leaves
+# room for noise.
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "my zelle, pay on the marketplace ",
+        "my zelle is broken so please just pay on the marketplace ",
+        "not by zelle, pay at checkout ",
+        "don't pay on the marketplace, zelle ",
+        "my venmo. pay on the site or ",
+    ],
+)
+def test_the_payment_rule_takes_time_in_proportion_to_the_length(unit: str) -> None:
+    short, long = ((unit * (length // len(unit) + 1))[:length] for length in (1_000, 10_000))
+    read_short, read_long = _read(short), _read(long)
+
+    ratio = min(
+        _best_time(lambda: _asks_to_pay_outside(read_long, VOCABULARY))
+        / _best_time(lambda: _asks_to_pay_outside(read_short, VOCABULARY))
+        for _ in range(3)
+    )
+    assert ratio < 40, f"10,000 characters took {ratio:.0f} times as long as 1,000"

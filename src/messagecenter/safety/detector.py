@@ -579,7 +579,7 @@ def _phrase_reasons(
             Reason(
                 PAYMENT,
                 "asks_to_pay_outside",
-                f'It asks for payment outside the marketplace ("{_quote(payment.group(0))}"). '
+                f'It asks for payment outside the marketplace ("{_quote(payment)}"). '
                 "Money sent that way is not covered by our guarantee.",
             )
         )
@@ -646,15 +646,36 @@ def _secret_beside_link(body: str, links: list[Link], vocabulary: Vocabulary) ->
     return None
 
 
-def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> re.Match[str] | None:
-    """The first payment phrase that is not a warning against paying so, nor good advice:
-    an app named, but the marketplace asked to be paid on."""
-    for payment in _PAYMENT.finditer(text):
-        if _NEGATED.search(
-            text, max(0, payment.start() - 12), payment.start()
-        ) is None and not _pays_on_the_marketplace(text, payment, vocabulary):
-            return payment
+def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> str | None:
+    """What a request to pay outside the marketplace says, to quote, or None: the first
+    payment phrase that is not a warning against paying so, nor good advice (an app named,
+    but the marketplace asked to be paid on)."""
+    around: _Around | None = None
+    position = 0
+    while (payment := _PAYMENT.search(text, position)) is not None:
+        position = payment.end()
+        if _NEGATED.search(text, max(0, payment.start() - 12), payment.start()) is not None:
+            continue
+        if _names_or_refuses_an_app(text, payment):
+            around = around or _Around(text, vocabulary)
+            if around.asks_to_pay_on_the_marketplace(payment):
+                continue
+        return payment.group(0)
     return None
+
+
+def _names_or_refuses_an_app(text: str, payment: re.Match[str]) -> bool:
+    """Whether a phrase only names the writer's account on an app ("my Zelle") or refuses
+    the app ("not by Zelle", "my Venmo is not for orders"): good advice when the marketplace
+    is asked to be paid on beside it."""
+    return payment.group("account") is not None or _app_refused(text, payment)
+
+
+def _app_refused(text: str, payment: re.Match[str]) -> bool:
+    return _APP_REFUSED.search(payment.group(0)) is not None or (
+        payment.group("account") is not None
+        and _ACCOUNT_REFUSED.match(text, payment.end()) is not None
+    )
 
 
 # An app refused inside a payment phrase: "pay on the marketplace, not by Zelle", "pay at
@@ -702,42 +723,69 @@ def _on_the_marketplace(operator_names: tuple[str, ...]) -> re.Pattern[str]:
     )
 
 
-def _pays_on_the_marketplace(text: str, payment: re.Match[str], vocabulary: Vocabulary) -> bool:
-    """Good advice that names an app: "My Zelle is broken, so please just pay on the
-    marketplace", "Pay on the marketplace, not by Zelle". True when the phrase only names
-    the writer's account on an app or refuses the app ("my Venmo is not for orders"), and
-    its sentence or the next — for an app refused, also the one before — asks to be paid
-    on the marketplace, not as one way of two and not refusing it: "pay me on Zelle, not on
-    the marketplace", "pay me there, not on the marketplace", "Zelle me $12 and pay the rest
-    on the marketplace", "my Zelle is quicker, or pay on the marketplace" stay requests to
-    pay outside."""
-    refused = _APP_REFUSED.search(payment.group(0)) is not None or (
-        payment.group("account") is not None
-        and _ACCOUNT_REFUSED.match(text, payment.end()) is not None
-    )
-    if payment.group("account") is None and not refused:
-        return False
-    ends = [end.end() for end in _PAYMENT_SENTENCE_END.finditer(text)]
-    sentence = bisect.bisect_right(ends, payment.start())
-    # An app refused may follow the request to pay on the marketplace ("Please pay on the
-    # marketplace only. My Venmo is not for orders."); an app only named may not ("Pay on
-    # the marketplace. My Venmo works too.").
-    first = sentence - 2 if refused else sentence - 1
-    start = ends[first] if first >= 0 else 0
-    end = ends[sentence + 1] if sentence + 1 < len(ends) else len(text)
-    if _ALTERNATIVE.search(text, start, end) is not None:
-        return False
-    for asked in _on_the_marketplace(vocabulary.operator_names).finditer(text, start, end):
-        # Refused before the verb ("no need to pay on the marketplace") or between the verb
-        # and the place ("pay me there, not on the marketplace": the "not" is inside the
-        # match).
-        if _MARKETPLACE_REFUSED.search(
-            text, max(start, asked.start() - 30), asked.start()
-        ) or _MARKETPLACE_REFUSED.search(text, asked.start(), asked.start("where")):
-            continue
-        if re.search(_PAYMENT_APPS, asked.group(0)) is None:
-            return True
-    return False
+class _Around:
+    """What the payment rule reads around its phrases, found once per message: where its
+    sentences end, the requests to pay on the marketplace (each inside its sentence) and the
+    words that offer a second way. A phrase then looks them up by bisection, so a message
+    costs time in proportion to its length however many phrases it has: searching the
+    sentences around each phrase again took 270 ms on 10,000 characters of "my zelle, pay
+    on the marketplace" (tests/safety/test_detector.py holds it linear)."""
+
+    def __init__(self, text: str, vocabulary: Vocabulary) -> None:
+        self.text = text
+        self.ends = [end.end() for end in _PAYMENT_SENTENCE_END.finditer(text)]
+        # Where each request to pay on the marketplace starts that asks it ("just pay at
+        # checkout"): not refused before the verb ("no need to pay on the marketplace") or
+        # between the verb and the place ("pay me there, not on the marketplace": the "not" is
+        # inside the match), and not with an app as the way.
+        self.asked: list[int] = []
+        pattern = _on_the_marketplace(vocabulary.operator_names)
+        start = 0
+        for end in (*self.ends, len(text)):
+            for asked in pattern.finditer(text, start, end):
+                if (
+                    _MARKETPLACE_REFUSED.search(text, max(start, asked.start() - 30), asked.start())
+                    is None
+                    and _MARKETPLACE_REFUSED.search(text, asked.start(), asked.start("where"))
+                    is None
+                    and re.search(_PAYMENT_APPS, asked.group(0)) is None
+                ):
+                    self.asked.append(asked.start())
+            start = end
+        self.alternatives = [alternative.start() for alternative in _ALTERNATIVE.finditer(text)]
+
+    def _sentence(self, position: int) -> int:
+        return bisect.bisect_right(self.ends, position)
+
+    def _span(self, first: int, last: int) -> tuple[int, int]:
+        """Where sentences first to last (by number, clipped to the text's) start and end."""
+        start = self.ends[first - 1] if first > 0 else 0
+        end = self.ends[last] if last < len(self.ends) else len(self.text)
+        return start, end
+
+    def asks_to_pay_on_the_marketplace(self, payment: re.Match[str]) -> bool:
+        """Good advice that names an app: "My Zelle is broken, so please just pay on the
+        marketplace", "Pay on the marketplace, not by Zelle". True when the phrase (which
+        names the writer's account on an app or refuses the app) has, in its sentence or
+        the next — for an app refused, also the one before —, a request to pay on the
+        marketplace, not as one way of two and not refusing it: "pay me on Zelle, not on
+        the marketplace", "pay me there, not on the marketplace", "Zelle me $12 and pay the
+        rest on the marketplace", "my Zelle is quicker, or pay on the marketplace" stay
+        requests to pay outside."""
+        sentence = self._sentence(payment.start())
+        # An app refused may follow the request to pay on the marketplace ("Please pay on the
+        # marketplace only. My Venmo is not for orders."); an app only named may not ("Pay on
+        # the marketplace. My Venmo works too.").
+        first = sentence - 1 if _app_refused(self.text, payment) else sentence
+        start, end = self._span(first, sentence + 1)
+        if _any_in(self.alternatives, start, end):
+            return False
+        return _any_in(self.asked, start, end)
+
+
+def _any_in(positions: list[int], start: int, end: int) -> bool:
+    index = bisect.bisect_left(positions, start)
+    return index < len(positions) and positions[index] < end
 
 
 def _quote(text: str) -> str:
