@@ -598,6 +598,53 @@ def test_a_secret_beside_the_marketplaces_or_a_trusted_link_or_in_another_senten
     assert "asks_for_secrets" not in codes(check(body, SELLER, VOCABULARY))
 
 
+# Gift cards asked for as a brand's cards without "gift", by their codes, or sent as the
+# price of shipping (detector version 6): these were judged ok.
+@pytest.mark.parametrize(
+    ("body", "quoted"),
+    [
+        ("iTunes cards are fine, send me the codes", "itunes cards are fine, send me the codes"),
+        ("Send a gift card and I'll ship today", "send a gift card and i'll ship"),
+        ("Buy me an amazon card and send the claim code", "buy me an amazon card"),
+        ("Steam cards only, text me the codes", "steam cards only, text me the codes"),
+        ("Get me a gift card and I'll ship today", "get me a gift card and i'll ship"),
+        (
+            "I'll buy an Apple gift card and send you the code",
+            "apple gift card and send you the code",
+        ),
+    ],
+)
+def test_gift_cards_of_a_brand_by_their_codes_or_for_shipping_are_payment_requests(
+    body: str, quoted: str
+) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+
+    assert codes(verdict) == ["asks_to_pay_outside"]
+    assert f'("{quoted}")' in verdict.reasons[0].text
+
+
+# A buyer buying the shop's own gift card was warned as paying outside the marketplace
+# (detector version 6): "buy … a $50 gift card" read as the seller asking for one.
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I'd like to buy a $50 gift card from your shop",
+        "Can I buy two $25 gift cards from your shop?",
+        "We'd like to purchase a $100 gift card for our team from your store.",
+        "I want to buy a $50 gift card, do you sell them?",
+        "I paid with my Amazon card at checkout.",
+        "We send a gift card with every order and we ship within 2 days.",
+        "Could you send a gift card with it? I'll pay at checkout.",
+        "I'll buy a gift card and send it to my mom.",
+    ],
+)
+def test_a_buyer_buying_a_shops_gift_card_and_other_cards_stay_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 def _best_time(function: Callable[[], object], rounds: int = 7) -> float:
     best = float("inf")
     for _ in range(rounds):

@@ -375,12 +375,19 @@ _PAYMENT_APPS = (
     # The Cash App card is a debit card, paid with at the checkout.
     r"(?!\s+(?:visa\s+)?(?:debit\s+)?card)"
 )
+# Brands whose cards are gift cards, also written without "gift": "an Amazon card",
+# "iTunes cards".
+_CARD_BRANDS = (
+    r"(?:apple|itunes|google\s+play|amazon|steam|razer(?:\s+gold)?|ebay|walmart|target|"
+    r"sephora|vanilla|xbox|playstation|psn|nintendo)"
+)
+# … and Visa's, whose card alone is as often the one paid with at the checkout.
+_GIFT_CARD_BRANDS = rf"(?:{_CARD_BRANDS}|visa)"
 # Gift cards as money: a brand's, several, or one of a price. A card that goes with a
 # present ("with a gift card saying Happy Birthday", "a gift card slot") or one paid with at
 # the checkout ("I paid with a gift card") is not.
 _GIFT_CARDS = (
-    r"(?:(?:apple|itunes|google\s+play|amazon|steam|razer(?:\s+gold)?|ebay|walmart|target|"
-    r"sephora|vanilla|visa|xbox|playstation|psn|nintendo)\s+(?:gift\s*cards?|cards)"
+    rf"(?:{_GIFT_CARD_BRANDS}\s+(?:gift\s*cards?|cards)"
     r"|(?:itunes|steam|google\s+play|razer\s+gold)\s+card|gift\s*cards"
     r"|[$£€]\s?\d[\d,.]*\s+(?:\w+\s+)?gift\s*card)"
 )
@@ -434,6 +441,20 @@ _PAYMENT = re.compile(
     r"(?:for|worth|of|with|valued\s+at|loaded\s+with)\s+(?:about\s+|around\s+|at\s+least\s+)?"
     rf"{_AMOUNT}"
     r"|\b(?:send\s+(?:me|us)|in\s+the\s+form\s+of)\s+(?:\w+\s+)?gift\s*cards?"
+    # One card of a brand bought for the writer ("buy me an Amazon card": a card of a brand
+    # alone may be a store's credit card, "I paid with my Amazon card"), and its code asked
+    # for after it ("iTunes cards are fine, send me the codes", "… and send the claim code";
+    # detector version 6).
+    r"|\b(?:get|buy|purchase|send)\s+(?:me|us)\b(?:\W+\w+){0,3}?\W+"
+    rf"{_CARD_BRANDS}\s+(?:gift\s*)?cards?\b"
+    rf"|\b{_CARD_BRANDS}\s+(?:gift\s*)?cards?\b(?:\W+\w+){{0,8}}?\W+"
+    r"(?:send|text|give|tell|read|share|e-?mail|forward)\s+(?:(?:me|us|you)\s+)?"
+    r"(?:the|its|their)\s+(?:(?:claim|redemption|card|gift\s+card|pin)\s+)?(?:codes?|pins?)\b"
+    # One gift card of no brand sent (or got for the writer) as the price of shipping: "Send
+    # a gift card and I'll ship today" ("send a gift card with it" goes with a present).
+    r"|\b(?:send|get\s+(?:me|us))\s+(?:a|an|one)\s+(?:\w+\s+)?gift\s*card\b(?:\W+\w+)?\W+"
+    r"(?:and|then|&)\s+(?:i|we)(?:['’]ll|\s+will|\s+can)\s+"
+    r"(?:ship|send|post|mail|dispatch|release|hold|reserve)\b"
     r"|\bscratch\b(?:\W+\w+){0,6}?\W+gift\s*cards?"
     r"|\bgift\s*card\s+(?:codes?|numbers?|pins?)\b"
     r"|\b(?:avoid|save|skip|without|no|dodge)\s+(?:the\s+|paying\s+)?(?:marketplace\s+|"
@@ -648,13 +669,18 @@ def _secret_beside_link(body: str, links: list[Link], vocabulary: Vocabulary) ->
 
 def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> str | None:
     """What a request to pay outside the marketplace says, to quote, or None: the first
-    payment phrase that is not a warning against paying so, nor good advice (an app named,
-    but the marketplace asked to be paid on)."""
+    payment phrase that is not a warning against paying so, a buyer buying a shop's gift
+    card, nor good advice (an app named, but the marketplace asked to be paid on)."""
     around: _Around | None = None
     position = 0
     while (payment := _PAYMENT.search(text, position)) is not None:
         position = payment.end()
         if _NEGATED.search(text, max(0, payment.start() - 12), payment.start()) is not None:
+            continue
+        if _writer_buys(text, payment):
+            # The card itself may still be paid with: "I'll buy an Apple gift card and send
+            # you the code".
+            position = payment.start() + 1
             continue
         if _names_or_refuses_an_app(text, payment):
             around = around or _Around(text, vocabulary)
@@ -662,6 +688,26 @@ def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> str | None:
                 continue
         return payment.group(0)
     return None
+
+
+# Who buys the gift card a payment phrase names: the writer ("I'd like to buy a $50 gift card
+# from your shop", "can I buy two gift cards?") is a buyer asking a shop, not someone asking
+# to be paid with one. Read on the few words before a phrase that starts with buy or
+# purchase; "buy me …", "you buy …" or "buy" alone stay requests.
+_WRITER_BUYING = re.compile(
+    r"(?:\b(?:i|we)(?:['’](?:d|ll|m|re|ve)|\s+(?:would|will|want|wanted|wish|need|am|was|"
+    r"can|could|may|might|plan|hope|shall))?(?:\s+(?:like|love|want|need|wish|plan|hope|"
+    r"going|trying|looking|about))?(?:\s+to)?|\b(?:can|could|may|might|shall|should)\s+"
+    r"(?:i|we))\s+$"
+)
+_BOUGHT_BY_THE_WRITER = re.compile(r"(?:buy|purchase)\b(?!\s+(?:me|us)\b)")
+
+
+def _writer_buys(text: str, payment: re.Match[str]) -> bool:
+    return (
+        _BOUGHT_BY_THE_WRITER.match(payment.group(0)) is not None
+        and _WRITER_BUYING.search(text, max(0, payment.start() - 30), payment.start()) is not None
+    )
 
 
 def _names_or_refuses_an_app(text: str, payment: re.Match[str]) -> bool:
