@@ -645,6 +645,46 @@ def test_a_buyer_buying_a_shops_gift_card_and_other_cards_stay_ok(body: str) -> 
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# Paying on the marketplace refused, with an app named as the way instead in that sentence or
+# the next, was judged ok (detector version 6): no phrase of the payment rule named the app.
+@pytest.mark.parametrize(
+    ("body", "quoted"),
+    [
+        (
+            "Please don't pay on the marketplace. Venmo is quickest.",
+            "don't pay on the marketplace. venmo",
+        ),
+        ("No need to pay through the site, Zelle works.", "no need to pay through the site, zelle"),
+        ("Venmo is cheaper than paying on the site.", "venmo is cheaper than paying on the site"),
+        ("Don't pay on the marketplace, bitcoin is fine", "don't pay on the marketplace, bitcoin"),
+    ],
+)
+def test_paying_on_the_marketplace_refused_beside_an_app_is_a_payment_request(
+    body: str, quoted: str
+) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+
+    assert codes(verdict) == ["asks_to_pay_outside"]
+    assert f'("{quoted}")' in verdict.reasons[0].text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Don't pay on the marketplace until I confirm the size. I don't take Venmo.",
+        "Don't pay on the marketplace until it ships. Never use Zelle.",
+        "Please don't pay on the marketplace twice. Zelle is not accepted either.",
+        "No need to pay on the marketplace again, you already paid.",
+        "Don't pay on the marketplace yet. I'll confirm the size tomorrow.",
+    ],
+)
+def test_paying_on_the_marketplace_put_off_beside_an_app_refused_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 def _best_time(function: Callable[[], object], rounds: int = 7) -> float:
     best = float("inf")
     for _ in range(rounds):

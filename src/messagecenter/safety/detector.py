@@ -670,7 +670,9 @@ def _secret_beside_link(body: str, links: list[Link], vocabulary: Vocabulary) ->
 def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> str | None:
     """What a request to pay outside the marketplace says, to quote, or None: the first
     payment phrase that is not a warning against paying so, a buyer buying a shop's gift
-    card, nor good advice (an app named, but the marketplace asked to be paid on)."""
+    card, nor good advice (an app named, but the marketplace asked to be paid on); else
+    paying on the marketplace refused beside an app ("Please don't pay on the marketplace.
+    Venmo is quickest.")."""
     around: _Around | None = None
     position = 0
     while (payment := _PAYMENT.search(text, position)) is not None:
@@ -687,7 +689,9 @@ def _asks_to_pay_outside(text: str, vocabulary: Vocabulary) -> str | None:
             if around.asks_to_pay_on_the_marketplace(payment):
                 continue
         return payment.group(0)
-    return None
+    if _APP_NAMED.search(text) is None:
+        return None
+    return (around or _Around(text, vocabulary)).marketplace_refused_beside_an_app()
 
 
 # Who buys the gift card a payment phrase names: the writer ("I'd like to buy a $50 gift card
@@ -771,29 +775,33 @@ def _on_the_marketplace(operator_names: tuple[str, ...]) -> re.Pattern[str]:
 
 class _Around:
     """What the payment rule reads around its phrases, found once per message: where its
-    sentences end, the requests to pay on the marketplace (each inside its sentence) and the
-    words that offer a second way. A phrase then looks them up by bisection, so a message
-    costs time in proportion to its length however many phrases it has: searching the
-    sentences around each phrase again took 270 ms on 10,000 characters of "my zelle, pay
-    on the marketplace" (tests/safety/test_detector.py holds it linear)."""
+    sentences end, the requests to pay on the marketplace (each inside its sentence), those
+    refused, and the words that offer a second way. A phrase then looks them up by
+    bisection, so a message costs time in proportion to its length however many phrases it
+    has: searching the sentences around each phrase again took 270 ms on 10,000 characters
+    of "my zelle, pay on the marketplace" (tests/safety/test_detector.py holds it linear)."""
 
     def __init__(self, text: str, vocabulary: Vocabulary) -> None:
         self.text = text
         self.ends = [end.end() for end in _PAYMENT_SENTENCE_END.finditer(text)]
         # Where each request to pay on the marketplace starts that asks it ("just pay at
-        # checkout"): not refused before the verb ("no need to pay on the marketplace") or
-        # between the verb and the place ("pay me there, not on the marketplace": the "not" is
-        # inside the match), and not with an app as the way.
+        # checkout"), and the refused ones: (where the refusal starts, where it ends) — "don't
+        # pay on the marketplace", "cheaper than paying on the site".
         self.asked: list[int] = []
+        self.refused: list[tuple[int, int]] = []
         pattern = _on_the_marketplace(vocabulary.operator_names)
         start = 0
         for end in (*self.ends, len(text)):
             for asked in pattern.finditer(text, start, end):
-                if (
-                    _MARKETPLACE_REFUSED.search(text, max(start, asked.start() - 30), asked.start())
-                    is None
-                    and _MARKETPLACE_REFUSED.search(text, asked.start(), asked.start("where"))
-                    is None
+                refusal = _MARKETPLACE_REFUSED.search(
+                    text, max(start, asked.start() - 30), asked.start()
+                )
+                if refusal is not None:
+                    self.refused.append((refusal.start(), asked.end()))
+                # Refused between the verb and the place ("pay me there, not on the
+                # marketplace": the "not" is inside the match), or an app is the way.
+                elif (
+                    _MARKETPLACE_REFUSED.search(text, asked.start(), asked.start("where")) is None
                     and re.search(_PAYMENT_APPS, asked.group(0)) is None
                 ):
                     self.asked.append(asked.start())
@@ -802,6 +810,10 @@ class _Around:
 
     def _sentence(self, position: int) -> int:
         return bisect.bisect_right(self.ends, position)
+
+    def _sentence_start(self, position: int) -> int:
+        sentence = self._sentence(position)
+        return self.ends[sentence - 1] if sentence else 0
 
     def _span(self, first: int, last: int) -> tuple[int, int]:
         """Where sentences first to last (by number, clipped to the text's) start and end."""
@@ -828,10 +840,60 @@ class _Around:
             return False
         return _any_in(self.asked, start, end)
 
+    def marketplace_refused_beside_an_app(self) -> str | None:
+        """Paying on the marketplace refused, and an app named in that sentence or the next
+        as the way instead: "Please don't pay on the marketplace. Venmo is quickest.", "No
+        need to pay through the site, Zelle works". What to quote, or None. An app refused
+        itself ("Don't pay on the marketplace until it ships. Never use Zelle.") is no way
+        instead."""
+        if not self.refused:
+            return None
+        offered = [
+            app
+            for app in _APP_NAMED.finditer(self.text)
+            if not _app_declined(self.text, app, self._sentence_start(app.start()))
+        ]
+        starts = [app.start() for app in offered]
+        for refusal_start, asked_end in self.refused:
+            sentence = self._sentence(refusal_start)
+            start, end = self._span(sentence, sentence + 1)
+            index = bisect.bisect_left(starts, start)
+            if index < len(starts) and starts[index] < end:
+                app = offered[index]
+                # From the start of the refusal's word: "don't", not "n't".
+                start = min(refusal_start, app.start())
+                while start > 0 and self.text[start - 1].isalnum():
+                    start -= 1
+                return self.text[start : max(asked_end, app.end())]
+        return None
+
 
 def _any_in(positions: list[int], start: int, end: int) -> bool:
     index = bisect.bisect_left(positions, start)
     return index < len(positions) and positions[index] < end
+
+
+# A payment app named anywhere (the rule that reads it beside paying on the marketplace
+# refused runs only then: most messages name none).
+_APP_NAMED = re.compile(rf"\b{_PAYMENT_APPS}\b")
+# An app named to refuse it: a refusal a few words before it ("never use Zelle", "not by
+# Venmo", "no Cash App"), or right after it ("Venmo is not accepted", "Zelle isn't for
+# sales").
+_APP_DECLINED_BEFORE = re.compile(
+    r"(?:\bnot|n['’]t|\bnever|\bno|\bno\s+longer|\binstead\s+of|\brather\s+than|\bthan|"
+    r"\bwithout)\b(?:\W+\w+){0,3}?\W+$"
+)
+_APP_DECLINED_AFTER = re.compile(
+    r"\s+(?:is|are|was)\s+(?:not|never|no\s+longer)\b|\s+(?:isn|aren|wasn|won)['’]t\b"
+)
+
+
+def _app_declined(text: str, app: re.Match[str], sentence_start: int) -> bool:
+    return (
+        _APP_DECLINED_BEFORE.search(text, max(sentence_start, app.start() - 40), app.start())
+        is not None
+        or _APP_DECLINED_AFTER.match(text, app.end()) is not None
+    )
 
 
 def _quote(text: str) -> str:
