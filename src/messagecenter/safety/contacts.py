@@ -220,6 +220,7 @@ def _respelled(
     # change the length of other alphabets' text; translate() costs 5 µs a message).
     lowered = body.lower() if body.isascii() else body.translate(_ASCII_LOWER)
     replacements = _respellings(vocabulary.email_providers).replacements(lowered)
+    replacements = _with_digits_for_letters(lowered, replacements)
     if not replacements:
         return []
     read, where = _written_back(body, replacements)
@@ -229,6 +230,33 @@ def _respelled(
         if not any(start < link_end and link_start < end for link_start, link_end in contact_links):
             found.append(ContactFinding(finding.category, start, end))
     return found
+
+
+# A group of digits with letters that pass for digits in it: "O123", "4l5", "4I5" (lower
+# case here) — O for 0, l and I for 1. A digit is needed, so "oil", "lol" and "I" stay words.
+_LETTERS_IN_NUMBER = re.compile(r"(?<![a-z0-9])(?=[oil]*[0-9])[0-9oil]*[oil][0-9oil]*(?![a-z0-9])")
+_DIGITS_FOR_LETTERS = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
+def _with_digits_for_letters(
+    lowered: str, replacements: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """The replacements, and the digits a number was written with letters for ("call me on
+    415 555 O123"; detector version 6) where no respelled word was read already."""
+    groups = [
+        (group.start(), group.end(), group.group(0).translate(_DIGITS_FOR_LETTERS))
+        for group in _LETTERS_IN_NUMBER.finditer(lowered)
+    ]
+    if not groups:
+        return replacements
+    # The replacements are in order and apart, so their ends are in order too.
+    ends = [end for _, end, _ in replacements]
+    kept = []
+    for group in groups:
+        after = bisect.bisect_right(ends, group[0])
+        if after == len(replacements) or replacements[after][0] >= group[1]:
+            kept.append(group)
+    return sorted(replacements + kept)
 
 
 def _written_back(
