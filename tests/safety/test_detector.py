@@ -718,6 +718,45 @@ def test_letters_beside_digits_in_ordinary_messages_stay_ok(body: str) -> None:
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# Numbers counting up or down apart by spaces or dots were masked as a phone number
+# (detector version 6: only a comma and a space were read as a list's).
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Version 1.2.3.4.5.6.7 of the app",
+        "Ring sizes 38 40 42 44 46 48 in stock",
+        "Phone cases in sizes 5 6 7 8 9 10 11",
+        "Call me about sizes 36 38 40 42 44 46 48",
+        "Pick 1 2 3 4 5 6 7",
+        "Countdown: 10 9 8 7 6 5 4 3 2 1 go",
+    ],
+)
+def test_numbers_counting_up_or_down_are_no_phone_number(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
+@pytest.mark.parametrize(
+    ("body", "masked"),
+    [
+        ("call 4.1.5.8.6.7.5.3.0.9", f"call {MASK}"),
+        ("call me 06 12 34 56 78", f"call me {MASK}"),
+        ("text me 12 34 56 78 90", f"text me {MASK}"),
+        ("call me at 41 55 58 67 53", f"call me at {MASK}"),
+        ("Sizes 5 6 7, call 415 867 5309", f"Sizes 5 6 7, call {MASK}"),
+    ],
+)
+def test_a_phone_number_in_digits_or_pairs_not_counting_is_still_masked(
+    body: str, masked: str
+) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert verdict.categories == ("contact_phone",)
+    assert verdict.masked_body == masked
+
+
 def _best_time(function: Callable[[], object], rounds: int = 7) -> float:
     best = float("inf")
     for _ in range(rounds):

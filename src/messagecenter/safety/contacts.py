@@ -340,7 +340,11 @@ def _phones(body: str, region: str) -> list[ContactFinding]:
         found.extend(_matched_phones(body, region))
     for match in _LONG_DIGITS.finditer(body):
         before = body[max(0, match.start() - 40) : match.start()]
-        if _PHONE_WORDS.search(before) and not _NOT_PHONE_WORDS.search(before):
+        if (
+            _PHONE_WORDS.search(before)
+            and not _NOT_PHONE_WORDS.search(before)
+            and not _is_list_of_numbers(match.group(0))
+        ):
             found.append(ContactFinding(CONTACT_PHONE, match.start(), match.end()))
     return found
 
@@ -398,9 +402,23 @@ def _glued_numbers(body: str) -> list[ContactFinding]:
     return found
 
 
-# A list's items apart by a comma and a space: "5, 5.5, 6, 6.5", "one, two, three".
-_LIST_SEPARATOR = re.compile(r",\s+")
+# How a list's items are apart, one way throughout: a comma and a space ("5, 5.5, 6"),
+# spaces ("38 40 42 44"), or one of a dot, dash, slash, underscore, star or middle dot
+# ("1.2.3.4.5.6.7"), where an item has no decimal.
+_LIST_SEPARATORS = (
+    (re.compile(r",\s+"), True),
+    (re.compile(r"\s+"), True),
+    (re.compile(r"\s*[-./_*·]\s*"), False),
+)
+_SEPARATOR_SYMBOL = re.compile(r"[-./_*·,]")
+# A small number: one or two digits without a leading zero ("06" is a piece of a phone
+# number), with a decimal where items may have one.
+_SMALL_NUMBER = re.compile(r"(?:0|[1-9]\d?)(?:\.\d)?")
+_SMALL_WHOLE_NUMBER = re.compile(r"0|[1-9]\d?")
 _DECIMAL = re.compile(r"\d\.\d")
+# How far apart two neighbours of a list counting up or down may be: sizes go by 1 or 2
+# ("38 40 42 44"); a phone number in pairs that happens to grow ("12 34 56 78 90") leaps.
+_LARGEST_STEP = 5
 _DIGIT_VALUES = {
     word: value
     for value, words in enumerate(
@@ -422,24 +440,41 @@ _DIGIT_VALUES = {
 
 
 def _is_list_of_numbers(text: str) -> bool:
-    """Small numbers listed with a comma and a space between each two, not a phone number
-    written digit by digit: shoe sizes ("5, 5.5, 6, 6.5, 7, 7.5") — a phone number's digit
-    is never a decimal — or counting ("one, two, three, four, five, six, seven"), which no
-    phone number's digits do. A comma-space list of digits in no order ("4, 1, 5, 5, 5, …")
-    stays a phone number."""
-    items = _LIST_SEPARATOR.split(text.strip())
-    if len(items) < 3:
-        return False
+    """Small numbers listed, not a phone number written digit by digit or in groups: shoe
+    sizes ("5, 5.5, 6, 6.5, 7, 7.5", "38 40 42 44 46 48") — a phone number's digit is never
+    a decimal —, counting ("one, two, three, four, five, six, seven") or a version ("1.2.3.4.
+    5.6.7"): numbers counting up or down by a few, which no phone number's digits or groups
+    do. Digits listed in no order ("4, 1, 5, 5, 5, …", "4 1 5 8 6 7 5 3 0 9"), apart in more
+    than one way ("5, 5.5, 6 4 1 5 …"), leaping ("12 34 56 78 90") or with a leading zero
+    ("06 12 34 56 78") stay a phone number."""
+    text = text.strip()
+    for separator, decimals in _LIST_SEPARATORS:
+        items = separator.split(text)
+        if len(items) < 3:
+            continue
+        if not decimals and len(set(_SEPARATOR_SYMBOL.findall(text))) != 1:
+            continue
+        values = _values(items, _SMALL_NUMBER if decimals else _SMALL_WHOLE_NUMBER)
+        if values is None:
+            continue
+        steps = [after - before for before, after in itertools.pairwise(values)]
+        counting = all(0 < step <= _LARGEST_STEP for step in steps) or all(
+            -_LARGEST_STEP <= step < 0 for step in steps
+        )
+        return counting or (decimals and any(_DECIMAL.search(item) for item in items))
+    return False
+
+
+def _values(items: list[str], number: re.Pattern[str]) -> list[float] | None:
     values = []
     for item in items:
-        if re.fullmatch(r"\d{1,2}(?:\.\d)?", item):
+        if number.fullmatch(item):
             values.append(float(item))
         elif item.lower() in _DIGIT_VALUES:
             values.append(float(_DIGIT_VALUES[item.lower()]))
         else:
-            return False
-    counting = all(after > before for before, after in itertools.pairwise(values))
-    return counting or any(_DECIMAL.search(item) for item in items)
+            return None
+    return values
 
 
 def _single_digits_only(text: str) -> bool:
@@ -465,7 +500,7 @@ def _looks_like_phone(
         return False
     digits = sum(c.isdigit() for c in raw)
     international = raw.startswith("+")
-    if digits < (8 if international else 10):
+    if digits < (8 if international else 10) or _is_list_of_numbers(raw):
         return False
     context = body[max(0, start - 40) : start]
     has_phone_words = _PHONE_WORDS.search(context) is not None
