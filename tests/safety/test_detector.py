@@ -718,6 +718,52 @@ def test_letters_beside_digits_in_ordinary_messages_stay_ok(body: str) -> None:
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# A site's address with its dots spelled out was judged ok (detector version 6), while the
+# same address written as one ("mystore.com") is warned as a link leaving the marketplace.
+@pytest.mark.parametrize(
+    ("body", "host"),
+    [
+        ("my website is mystore dot com", "mystore.com"),
+        ("order from www dot mystore dot com instead", "www.mystore.com"),
+        ("cheaper at mystore [dot] co [dot] uk", "mystore.co.uk"),
+        ("www dot cedarpine dot shop, same prices", "www.cedarpine.shop"),
+    ],
+)
+def test_a_site_spelled_out_is_judged_as_its_link_is(body: str, host: str) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+    written = check(f"my website is {host}", SELLER, VOCABULARY)
+
+    assert codes(verdict) == codes(written) == ["link_outside"]
+    assert verdict.reasons[0].text == (
+        f"It names a site away from the marketplace, {host}, with its dots written out so "
+        "that it is not a link."
+    )
+
+
+def test_a_lookalike_of_the_marketplace_spelled_out_is_a_lookalike() -> None:
+    verdict = check("go to rnarketplace dot com to sign in", SELLER, VOCABULARY)
+
+    assert codes(verdict) == ["link_lookalike"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I love the polka dot in this dress.",
+        "The dot com bubble was long ago.",
+        "I code in dot net at work.",
+        "Thank you! We're at Marketplace dot com too.",
+        "Visit us at the fair, stand 12 dot 4.",
+        "Dot dot dot, the end.",
+    ],
+)
+def test_dot_as_a_word_in_ordinary_messages_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 # Numbers counting up or down apart by spaces or dots were masked as a phone number
 # (detector version 6: only a comma and a space were read as a list's).
 @pytest.mark.parametrize(

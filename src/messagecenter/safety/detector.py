@@ -20,6 +20,7 @@ from messagecenter.safety.links import (
     is_operator_link,
     matches_host_list,
     problems,
+    spelled_out_links,
 )
 from messagecenter.safety.text import Respellings, has_mixed_scripts, plain, skeleton
 from messagecenter.safety.vocabulary import (
@@ -131,6 +132,7 @@ def _check(
     reasons.extend(_sender_reasons(sender, vocabulary))
     text = f"{subject}\n{body}" if subject else body
     links = find_links(body, html_anchors)
+    links += spelled_out_links(body, links)
     reasons.extend(
         _phrase_reasons(_read(text), vocabulary, _secret_beside_link(body, links, vocabulary))
     )

@@ -4,9 +4,10 @@ A host is judged by its registrable domain from the Public Suffix List, as shipp
 the publicsuffixlist package: nothing is fetched at run time.
 """
 
+import bisect
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from html.parser import HTMLParser
 
@@ -46,6 +47,8 @@ class Link:
     # What the reader was shown instead of the address, if anything (HTML or Markdown).
     text: str = ""
     has_userinfo: bool = False
+    # Written with its dots spelled out ("mystore dot com"): named, not a link to click.
+    spelled_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,76 @@ def find_links(body: str, html_anchors: tuple[tuple[str, str], ...] = ()) -> lis
         if link is not None:
             links.append(link)
     return links
+
+
+# A site's address with its dots written out, which no app turns into a link: "mystore dot
+# com", "www dot mystore dot com", "mystore [dot] co [dot] uk". Up to four names before the
+# last one; what the last one must be is decided in spelled_out_links.
+_SPELLED_DOT = r"(?:[ \t]+dot[ \t]+|[ \t]*[\[(][ \t]*(?:dot|\.)[ \t]*[\])][ \t]*)"
+_SPELLED_HOST = re.compile(
+    rf"(?i)(?<![\w.@#$/-])((?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?{_SPELLED_DOT}){{1,4}}"
+    r"[a-z]{2,6})(?![\w-])"
+)
+_SPELLED_DOT_SPLIT = re.compile(rf"(?i){_SPELLED_DOT}")
+_SPELLED_HINT = re.compile(r"(?i)\bdot\b|[\[(][ \t]*\.")
+# The endings of a spelled-out address that are no English word ("the polka dot in the
+# photo", "a red dot on it", "polka dot shop" are not addresses); any other ending the
+# Public Suffix List knows, after "www".
+_SPELLED_SUFFIXES = frozenset(
+    {"com", "net", "org", "io", "info", "biz", "xyz", "co", "uk", "eu", "edu", "gov"}
+    | {"de", "fr", "nl", "ch", "se", "dk", "fi", "pl", "ru", "au", "nz", "jp", "cn", "br"}
+    | {"mx", "ie", "pt", "gr", "cz", "hu", "ro", "tr", "za", "ca", "es"}
+)
+# Words before "dot com" that make no site's name: "the dot com bubble", "a dot com", "I
+# code in dot net".
+_NOT_SITE_NAMES = frozenset(
+    {"the", "a", "an", "this", "that", "these", "those", "my", "your", "our", "their", "his"}
+    | {"her", "its", "any", "every", "each", "some", "old", "new", "big", "early", "late"}
+    | {"in", "on", "at", "of", "to", "by", "for", "with", "from", "and", "or", "it", "is"}
+)
+
+
+def spelled_out_links(body: str, taken: list[Link]) -> list[Link]:
+    """Addresses of sites written with their dots spelled out ("mystore dot com", "www dot
+    mystore dot com"; detector version 6), to judge as links are (links.problems): a site
+    given to go to, though the reader must type it. Not where `taken` already found a link,
+    and not a name before "dot" with an ending that is an English word ("polka dot in"),
+    unless written after "www"."""
+    if _SPELLED_HINT.search(body) is None:
+        return []
+    starts: list[int] = []
+    ends: list[int] = []
+    for link in sorted((link for link in taken if link.start >= 0), key=lambda link: link.start):
+        if ends and link.start < ends[-1]:
+            ends[-1] = max(ends[-1], link.end)
+        else:
+            starts.append(link.start)
+            ends.append(link.end)
+    found = []
+    for match in _SPELLED_HOST.finditer(body):
+        before = bisect.bisect_right(starts, match.start()) - 1
+        if (before >= 0 and ends[before] > match.start()) or (
+            before + 1 < len(starts) and starts[before + 1] < match.end()
+        ):
+            continue
+        labels = [label.lower() for label in _SPELLED_DOT_SPLIT.split(match.group(1))]
+        if labels[0] == "www":
+            labels_of_site = labels[1:]
+        elif labels[-1] in _SPELLED_SUFFIXES and labels[0] not in _NOT_SITE_NAMES:
+            labels_of_site = labels
+        else:
+            continue
+        host = ".".join(labels)
+        if (
+            len(labels_of_site) < 2
+            or not any(c.isalpha() for c in labels_of_site[-2])
+            or not _is_public_host(host)
+        ):
+            continue
+        spelled = _link(host, match.start(), match.end())
+        if spelled is not None:
+            found.append(replace(spelled, spelled_out=True))
+    return found
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
@@ -213,7 +286,9 @@ def problems(link: Link, vocabulary: Vocabulary) -> list[LinkProblem]:
                     f'A link shows "{shown}" but goes to {link.ascii_host}.',
                 )
             )
-    if is_operator_link(link, vocabulary) and not link.has_userinfo:
+    if (is_operator_link(link, vocabulary) and not link.has_userinfo) or (
+        link.spelled_out and _names_the_operator(link, vocabulary)
+    ):
         return found
     if link.has_userinfo:
         found.append(
@@ -260,10 +335,25 @@ def problems(link: Link, vocabulary: Vocabulary) -> list[LinkProblem]:
         found.append(
             LinkProblem(
                 "link_outside",
-                f"A link leads away from the marketplace, to {link.ascii_host}.",
+                f"It names a site away from the marketplace, {link.ascii_host}, with its dots "
+                "written out so that it is not a link."
+                if link.spelled_out
+                else f"A link leads away from the marketplace, to {link.ascii_host}.",
             )
         )
     return found
+
+
+def _names_the_operator(link: Link, vocabulary: Vocabulary) -> bool:
+    """A site spelled out with the marketplace's own name ("we're at Marketplace dot com
+    too"): the marketplace, named as people say it — a link to that host is still judged
+    as one, a lookalike of the operator's domains."""
+    suffix = _public_suffixes().publicsuffix(link.registrable_domain) or ""
+    name = link.registrable_domain[: -len(suffix) - 1] if suffix else link.registrable_domain
+    return any(
+        name.replace("-", "") == re.sub(r"[\s-]", "", operator_name.lower())
+        for operator_name in vocabulary.operator_names
+    )
 
 
 class _AnchorParser(HTMLParser):
