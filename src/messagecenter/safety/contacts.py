@@ -236,6 +236,9 @@ def _respelled(
 # case here) — O for 0, l and I for 1. A digit is needed, so "oil", "lol" and "I" stay words.
 _LETTERS_IN_NUMBER = re.compile(r"(?<![a-z0-9])(?=[oil]*[0-9])[0-9oil]*[oil][0-9oil]*(?![a-z0-9])")
 _DIGITS_FOR_LETTERS = str.maketrans({"o": "0", "i": "1", "l": "1"})
+# Such a letter beside a digit: a cheap scan first (the pattern above starts with a
+# look-behind, so the regex engine tries it at every position).
+_LETTER_BESIDE_DIGIT = re.compile(r"[0-9][oil]|[oil][0-9]")
 
 
 def _with_digits_for_letters(
@@ -243,6 +246,8 @@ def _with_digits_for_letters(
 ) -> list[tuple[int, int, str]]:
     """The replacements, and the digits a number was written with letters for ("call me on
     415 555 O123"; detector version 6) where no respelled word was read already."""
+    if _LETTER_BESIDE_DIGIT.search(lowered) is None:
+        return replacements
     groups = [
         (group.start(), group.end(), group.group(0).translate(_DIGITS_FOR_LETTERS))
         for group in _LETTERS_IN_NUMBER.finditer(lowered)
