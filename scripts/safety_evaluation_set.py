@@ -1408,6 +1408,69 @@ EXPLORATORY_TEST_2026_12_05: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# A seventh batch, from a report on 5 December 2026 after batch 6: gift cards asked for by a
+# brand's name or their codes ("iTunes cards are fine, send me the codes", "Buy me an amazon
+# card and send the claim code") or sent as the price of shipping ("Send a gift card and I'll
+# ship today"), paying on the marketplace refused beside an app ("Please don't pay on the
+# marketplace. Venmo is quickest."), a phone number with letters for digits ("415 555 O123")
+# and a website spelled out ("mystore dot com") judged ok; a buyer buying a shop's gift card
+# ("I'd like to buy a $50 gift card from your shop") warned, and a version or sizes listed with
+# spaces ("Version 1.2.3.4.5.6.7", "38 40 42 44 46 48" after a phone word) masked as phone
+# numbers. Beside them, lookalikes that must stay as they are. Detector version 6 was written
+# for them: these rows say the findings are fixed, not how unseen messages fare. A website
+# spelled out moves the sale away from the marketplace: its rows are with the payment
+# requests (expected "links", as "mystore.com" written as one is).
+REPORTED_2026_12_05_BATCH_7: list[tuple[str, str, str, str, list[str]]] = [
+    *(
+        ("payment_outside", shop, "seller", body, ["payment"])
+        for shop, body in (
+            ("Pixel Parts Co.", "iTunes cards are fine, send me the codes"),
+            ("Deals4U", "Send a gift card and I'll ship today"),
+            ("Quantum Gadgets", "Buy me an amazon card and send the claim code"),
+            ("Northwind Audio", "Please don't pay on the marketplace. Venmo is quickest."),
+            ("TechNest Outlet", "Steam cards only, text me the codes"),
+            ("Harbor Tools", "No need to pay through the site, Zelle works."),
+        )
+    ),
+    *(
+        ("payment_outside", shop, "seller", body, ["links"])
+        for shop, body in (
+            ("Blue Harbor Prints", "My website is mystore dot com, same prints for less."),
+            ("Urban Threads", "Order from www dot mystore dot com instead, it ships faster."),
+            ("Velvet & Vine", "Cheaper at velvetvine [dot] co [dot] uk"),
+        )
+    ),
+    *(
+        ("obfuscated_contact", name, role, body, ["contact_phone"])
+        for name, role, body in (
+            ("Rafael", "buyer", "call me on 415 555 O123"),
+            ("Dune Supply", "seller", "Text me: 4l5 867 53O9, I answer faster."),
+            ("Mina Park", "buyer", "call me at 41 55 58 67 53 tonight"),
+        )
+    ),
+    *(
+        ("ordinary", name, role, body, [])
+        for name, role, body in (
+            ("Grace Liu", "buyer", "I'd like to buy a $50 gift card from your shop"),
+            ("Tom", "buyer", "Can I buy two $25 gift cards from your shop?"),
+            ("Koto Ceramics", "seller", "Version 1.2.3.4.5.6.7 of the app has the new glazes."),
+            ("Ines", "buyer", "Text me which size: 38 40 42 44 46 48"),
+            ("Trailhead Bikes", "seller", "Ring sizes 38 40 42 44 46 48 in stock"),
+            ("Peak Outdoor Gear", "seller", "Steps 1 2 3 4 5 6 7 are in the manual."),
+            (
+                "Fresh Finds",
+                "seller",
+                "Don't pay on the marketplace until it ships. Never use Zelle.",
+            ),
+            ("Ana", "buyer", "I love the polka dot in this dress."),
+            ("Maple Street Crafts", "seller", "I paid with my Amazon card at checkout, thanks!"),
+            ("Green Leaf Garden", "seller", "Oil change at 10 l per 100 km, model o2 i5."),
+            ("Cedar & Pine", "seller", "The dot com bubble was long ago, we only sell here."),
+        )
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -1451,6 +1514,7 @@ def build() -> list[dict[str, object]]:
             RESPELLINGS_2026_12_05,
             REPORTED_MISSES_2026_12_05,
             EXPLORATORY_TEST_2026_12_05,
+            REPORTED_2026_12_05_BATCH_7,
         ),
         1,
     ):

@@ -76,3 +76,20 @@ def test_the_exploratory_tests_findings_are_fixed_and_their_lookalikes_stay_ok()
 
     assert result.group_sizes == {"payment_outside": 6, "obfuscated_contact": 3, "ordinary": 6}
     assert result.misses == []
+
+
+def test_the_seventh_batchs_findings_are_fixed_and_their_lookalikes_stay_ok() -> None:
+    # The seventh hand-written batch: gift cards by brand or code ("iTunes cards are fine,
+    # send me the codes"), paying on the marketplace refused beside an app, a phone number
+    # with letters for digits ("415 555 O123") and a website spelled out ("mystore dot com"),
+    # judged ok; a buyer buying a shop's gift card warned and numbers in order ("Version
+    # 1.2.3.4.5.6.7") masked (scripts/safety_evaluation_set.py, REPORTED_2026_12_05_BATCH_7).
+    records = [
+        record
+        for record in evaluation.load(evaluation.default_set())
+        if record.get("held_out") == 7
+    ]
+    result = evaluation.evaluate(records, Vocabulary())
+
+    assert result.group_sizes == {"payment_outside": 9, "obfuscated_contact": 3, "ordinary": 11}
+    assert result.misses == []

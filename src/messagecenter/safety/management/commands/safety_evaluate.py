@@ -17,6 +17,9 @@ HELD_OUT_BATCHES = {
     "marketplace, respelled contact details), and their fix's own examples",
     6: "an exploratory test's request let through by batch 5's fix, good advice still "
     "warned and listed sizes masked, and their fix's own examples",
+    7: "a report of gift cards by brand or code, paying on the marketplace refused beside an "
+    "app, letters for digits, spelled-out websites, a shop's gift card and numbers in order, "
+    "and their fix's own examples",
 }
 
 
