@@ -304,7 +304,7 @@ SIGNED_QUOTE = f"{HEADER}\n> Hi Bob, is the blue one fine?\n>\n> Thanks,\n> Trai
             "Cheers,\nAnna",
             "Yes.\nShips Monday.",
         ),
-        # Words the parser takes for a disclaimer ("Warning: … mail …") leave nothing above
+        # Words the parser took for a disclaimer ("Warning: … mail …") left nothing above
         # the quote's end but the fallback: its sign-off was posted.
         (
             f"{HEADER}\n> Hi Bob\n\nWarning: the mail room is closed on Monday.\n\nCheers,\nAnna",
@@ -614,3 +614,94 @@ def test_an_html_reply_with_a_list_is_posted_with_its_bullets() -> None:
         read_content(parse_message(raw)).new_text
         == "Sure, two sizes left:\n- Large\n- Medium\n\nBob"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The parser's disclaimer pattern ("Warning:", "Caution:", "Confidential:", "Important
+        # note:", "Achtung:"… with "mail" further on the line) took these for disclaimers and
+        # cut them: the first was posted as "- Anna", the others without their sentence.
+        f"{HEADER}\n> Hi Bob\n\nWarning: the mail room is closed on Monday.\n- Anna",
+        "Sure, it ships Monday.\nWarning: the mail room is closed on Monday.",
+        "Sure, it ships Monday.\nImportant note: the label is in the mail already.",
+        "Sure, it ships Monday.\nConfidential: my new e-mail address is below, keep it.",
+        "Sure. Caution: the box is heavy, the mailman complained.",
+        "Ja, gerne.\nAchtung: die Mail mit der Rechnung kommt morgen.",
+        # Never cut; kept so.
+        "Sure, it ships Monday.\nNote: the label is in the mail already.",
+        "Sure, it ships Monday.\nNotice: the post office says the mail is late.",
+        "Sure, it ships Monday.\nImportant: send me your new e-mail address first.",
+        # A disclaimer's words in a person's own sentences: too few, or the reply's start.
+        "Sure.\n\nThe invoice was sent to me in error, please delete it.",
+        "Is this e-mail confidential? I am not the intended recipient of the invoice, it was "
+        "sent to me in error, so please delete my address and notify the sender.",
+    ],
+)
+def test_a_persons_sentence_is_not_taken_for_a_disclaimer(text: str) -> None:
+    written = text.removeprefix(f"{HEADER}\n> Hi Bob\n\n").removesuffix("\n- Anna")
+
+    assert new_text(text, ANNA) == written
+
+
+CONFIDENTIALITY_NOTICE = (
+    "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential\n"
+    "and may be privileged. If you are not the intended recipient, please notify\n"
+    "the sender immediately and delete this e-mail from your system. Any\n"
+    "unauthorised copying, disclosure or distribution is strictly forbidden."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # One line the parser's pattern knows: cut before as now.
+        (
+            "Sure.\n\nCONFIDENTIALITY: This e-mail and any attachments are confidential and may"
+            " be privileged. If you are not the intended recipient, please notify the sender"
+            " and delete it.",
+            "Sure.",
+        ),
+        # Wrapped, or under a heading the parser does not know, or in German: its first line
+        # at most was cut, the rest posted.
+        (f"Sure.\n\n{CONFIDENTIALITY_NOTICE}", "Sure."),
+        (
+            f"Sure.\n\nAnna Schmidt\nAcme Kitchen GmbH\n\n{CONFIDENTIALITY_NOTICE}\n\n"
+            "Please consider the environment before printing this e-mail.",
+            "Sure.\n\nAnna Schmidt\nAcme Kitchen GmbH",
+        ),
+        (
+            "Sure.\n\nDISCLAIMER\n\nThis message is intended only for the addressee and may"
+            " contain privileged information. We accept no liability for viruses.",
+            "Sure.",
+        ),
+        (
+            "Ja, gerne.\n\nDiese E-Mail enthält vertrauliche und/oder rechtlich geschützte "
+            "Informationen. Wenn Sie nicht der richtige Adressat sind oder diese E-Mail "
+            "irrtümlich erhalten haben, informieren Sie bitte sofort den Absender und "
+            "vernichten Sie diese Mail. Das unerlaubte Kopieren sowie die unbefugte Weitergabe"
+            " dieser Mail ist nicht gestattet.",
+            "Ja, gerne.",
+        ),
+        # The reply's own sentence before the disclaimer in one paragraph stays.
+        (
+            "Sure.\n\nShips Monday. This e-mail is confidential and intended only for the "
+            "addressee; if you received it in error, please delete it and notify the sender.",
+            "Sure.\n\nShips Monday.",
+        ),
+        # Above the quote, and below it.
+        (f"Sure.\n\n{CONFIDENTIALITY_NOTICE}\n\n{HEADER}\n> Hi Bob", "Sure."),
+        (f"{HEADER}\n> Hi Bob\n\nSure, below.\n\n{CONFIDENTIALITY_NOTICE}", "Sure, below."),
+    ],
+)
+def test_a_disclaimer_under_the_reply_is_cut(text: str, new: str) -> None:
+    assert new_text(text, ANNA) == new
+
+
+def test_a_persons_paragraph_with_a_disclaimers_words_stays() -> None:
+    # Three of a disclaimer's things, none that only a disclaimer says: a buyer's words.
+    text = (
+        "Hi Bob,\n\nThe parcel was delivered to me in error, it is addressed to my neighbour, "
+        "so please contact the sender and delete my address from the order."
+    )
+    assert new_text(text, ANNA) == text

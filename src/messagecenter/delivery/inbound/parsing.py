@@ -329,8 +329,11 @@ def _without_signature(reply: EmailReply, names: Sequence[str] = ()) -> str:
     line before. `names` are the replier's: their name in lower case signs off too
     ("cheers,\nbob")."""
     content = _before_signature(reply.content, names)
-    for disclaimer in reply.disclaimers:
-        content = content.replace(disclaimer, "")
+    # Not the parser's disclaimers (`reply.disclaimers`): its pattern is a heading word
+    # ("Warning:", "Caution:", "Confidential:", "Important note:", "Achtung:", "Uwaga:"…) at
+    # a sentence's start with "mail" further on its line, so "Warning: the mail room is
+    # closed on Monday." was cut out of the reply, and of a real disclaimer it took a line
+    # or two. `_without_disclaimer` judges by what a disclaimer says instead.
     return content.replace(reply.headers or "", "").strip()
 
 
@@ -426,14 +429,102 @@ _MOBILE_SIGNATURE = re.compile(
 
 def _unquoted(text: str, names: Sequence[str] = ()) -> str:
     """Without its quoted lines ("> …"), anything from a signature's start on, and a phone
-    mail app's line or a name signed with a dash at its end."""
+    mail app's line, a disclaimer (`_without_disclaimer`) or a name signed with a dash at
+    its end."""
     text = _SIGNATURE_START.split(text, maxsplit=1)[0]
     kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    kept = _without_disclaimer("\n".join(kept)).splitlines()
     while kept and (
         not kept[-1].strip() or _is_mobile_signature(kept[-1]) or _is_signed_name(kept, names)
     ):
         kept.pop()
     return "\n".join(kept).strip()
+
+
+# What a disclaimer says, one pattern a thing, in the languages replies come in most. A
+# paragraph is one when it says three of these things, one of them what only a disclaimer
+# says (`DISCLAIMER_OWN_TERMS`; `_is_disclaimer`): "it was sent to me in error, please
+# delete it and contact the sender" is a buyer's. A heading alone ("Warning:",
+# "Confidential:", "Important note:") says nothing: people begin their own sentences so.
+DISCLAIMER_TERMS = {
+    "confidential": r"confidential|vertraulich|confidentiel|confidencial|riservat|vertrouwelijk",
+    "privileged": r"privileged|legally protected|rechtlich gesch\w+|privil[eé]gi|protegid",
+    "recipient": r"intended (?:solely |only |exclusively )?(?:for|recipient)|addressee"
+    r"|named recipient|adressat|destinataire|destinatari[oa]|geadresseerde",
+    "virus": r"virus|viren",
+    "disclaimer": r"disclaimer|haftungsausschluss",
+    "in error": r"in error|by mistake|erroneously|irrt[üu]mlich|versehentlich|par erreur"
+    r"|por error|per errore|abusievelijk|per vergissing",
+    "the sender": r"(?:notify|inform|contact|advise) (?:us|the sender)|absender|exp[ée]diteur"
+    r"|remitente|mittente|afzender",
+    "delete": r"delete|destroy|l[öo]schen|vernichten|supprimer|d[ée]truire|eliminar|destruir"
+    r"|borrar|cancellar|distrugger|verwijder|vernietig",
+    "forbidden": r"unauthori[sz]ed|prohibited|forbidden|unbefugt|unerlaubt|untersagt"
+    r"|nicht gestattet|interdit|non autoris|prohibid|no autorizad|vietat|verboden"
+    r"|niet toegestaan",
+    "passing on": r"dissemination|distribution|disclosure|copying|weitergabe|kopieren|diffusion"
+    r"|divulga|openbaarmaking|verspreiding",
+    "liability": r"liabilit|liable|haftung|responsabilit|aansprakelijk",
+}
+DISCLAIMER_OWN_TERMS = frozenset({"confidential", "privileged", "recipient", "virus", "disclaimer"})
+_DISCLAIMER_TERMS = {
+    name: re.compile(r"\b(?:" + term + ")", re.IGNORECASE)
+    for name, term in DISCLAIMER_TERMS.items()
+}
+# A disclaimer's length at least, in words: a person's sentence that says three of its
+# things is shorter (and rare enough).
+DISCLAIMER_MIN_WORDS = 15
+_PARAGRAPH = re.compile(r"^[ \t]*\S.*(?:\n[ \t]*\S.*)*", re.MULTILINE)
+_SENTENCE_END = re.compile(r"[.!?;]+\s+")
+# A disclaimer's heading on lines of its own above it ("DISCLAIMER", "Confidentiality
+# notice:", "*** Important ***"), or a line of stars or dashes.
+_DISCLAIMER_HEADING = re.compile(
+    r"^\W*(?:(?:legal |important |privacy |confidentiality |confidential )?(?:notice|note)"
+    r"|disclaimer|confidential(?:ity)?|caution|warning|important|haftungsausschluss"
+    r"|(?:wichtiger )?hinweis)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _without_disclaimer(text: str) -> str:
+    """The text up to a disclaimer that a mail server or the company added under what was
+    written: from the first paragraph below the reply's first that is one
+    (`_is_disclaimer`) — from its first sentence that says a disclaimer's thing, so "Ships
+    Monday. This e-mail is confidential…" keeps "Ships Monday." — to the end: what follows
+    is more of the footer ("Please consider the environment before printing"), and a
+    person writes nothing under it. Its heading on lines of its own above it goes too. The
+    reply's first paragraph is never one: it is what was written."""
+    paragraphs = list(_PARAGRAPH.finditer(text))
+    for index, paragraph in enumerate(paragraphs[1:], start=1):
+        words = paragraph.group()
+        starts = [0] + [end.end() for end in _SENTENCE_END.finditer(words)]
+        ends = [*starts[1:], len(words)]
+        start = next(
+            (
+                start
+                for start, end in zip(starts, ends, strict=True)
+                if any(term.search(words[start:end]) for term in _DISCLAIMER_TERMS.values())
+            ),
+            None,
+        )
+        if start is None or not _is_disclaimer(words[start:]):
+            continue
+        cut = paragraph.start() + start
+        while index > 1 and _DISCLAIMER_HEADING.match(paragraphs[index - 1].group().strip()):
+            index -= 1
+            cut = paragraphs[index].start()
+        return text[:cut].rstrip()
+    return text
+
+
+def _is_disclaimer(text: str) -> bool:
+    """Legal boilerplate: `DISCLAIMER_MIN_WORDS` words or more that say three of a
+    disclaimer's things (`DISCLAIMER_TERMS`), one of them its own (confidential,
+    privileged, the intended recipient, viruses, "disclaimer")."""
+    if len(text.split()) < DISCLAIMER_MIN_WORDS:
+        return False
+    said = {name for name, term in _DISCLAIMER_TERMS.items() if term.search(text)}
+    return len(said) >= 3 and bool(said & DISCLAIMER_OWN_TERMS)
 
 
 def _is_mobile_signature(line: str) -> bool:
