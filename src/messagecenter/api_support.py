@@ -42,6 +42,33 @@ WholeNumber = Annotated[int, pydantic.Strict()]
 # turned an e-mail preference off. Refused: 422 naming the field (`bool_type`).
 BodyBool = Annotated[bool, pydantic.Strict()]
 
+
+def _true_or_false(value: object) -> object:
+    """A yes or no in a query string is text: pydantic's lax booleans also read "yes",
+    "on", "t", "y" and "True" as true (and "no", "off", "f", … as false), so
+    `unread_only=maybe` was an error but `unread_only=on` a filter, and a typo could read
+    as either. Only `true` and `false` — and `1` and `0`, which the search page's
+    checkboxes send (docs/search.md: a search's address works for both) — are read."""
+    if isinstance(value, str):
+        if value in _QUERY_TRUE:
+            return True
+        if value in _QUERY_FALSE:
+            return False
+        raise ValueError("Give true or false (or 1 or 0).")
+    return value
+
+
+_QUERY_TRUE = frozenset({"true", "1"})
+_QUERY_FALSE = frozenset({"false", "0"})
+
+# A yes or no in a query string: `true` or `false` (or `1` or `0`); anything else is 422
+# invalid_input naming the parameter (`value_error`).
+QueryBool = Annotated[
+    bool,
+    pydantic.BeforeValidator(_true_or_false),
+    pydantic.Field(description="`true` or `false` (or `1` or `0`); nothing else is read."),
+]
+
 # What parse_message_input passes to a schema read from a form (validation context).
 FORM_INPUT = "form"
 

@@ -2,8 +2,11 @@
 nothing: wrong types, missing fields, out-of-range numbers, bad cursors, bad ids,
 malformed bodies, oversized bodies, unknown endpoints."""
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, get_args, get_origin
+from urllib.parse import urlencode
 
 import pydantic
 import pytest
@@ -169,6 +172,83 @@ def test_a_reply_to_an_id_that_only_looks_like_a_number_is_not_sent(
 
     assert snapshot() == before
     assert device.post(f"/conversations/{digits}/messages", {"body": "Once"}).status_code == 201
+
+
+def boolean_query_parameters() -> list[tuple[str, str, str]]:
+    """(method, path, name) of every yes-or-no parameter in a query string of the API."""
+    document = api.get_openapi_schema(path_prefix=API + "/")
+    return [
+        (method, path.removeprefix(API), parameter["name"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query" and "boolean" in json.dumps(parameter["schema"])
+    ]
+
+
+def test_every_boolean_in_a_query_string_is_checked_below() -> None:
+    assert {path for _, path, _ in boolean_query_parameters()} >= {"/search"}
+    assert len(boolean_query_parameters()) >= 2
+
+
+def _with_path_ids(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+# pydantic's lax booleans read every one of these as true or false: unread_only=on was a
+# filter, and unread_only=2 an error only by luck.
+NOT_TRUE_OR_FALSE = [
+    "maybe",
+    "2",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "t",
+    "f",
+    "y",
+    "True",
+    "FALSE",
+    " 1",
+    "",
+]
+
+
+@pytest.mark.parametrize("written", NOT_TRUE_OR_FALSE)
+@pytest.mark.parametrize(("method", "path", "name"), boolean_query_parameters())
+def test_a_boolean_in_the_query_string_is_true_or_false(
+    device: Caller, method: str, path: str, name: str, written: str
+) -> None:
+    before = snapshot()
+
+    response = device.call(method, f"{_with_path_ids(path)}?{urlencode({name: written})}")
+
+    assert error_of(response) == (422, "invalid_input"), response.content
+    fields = response.json()["error"]["fields"]
+    assert [(f["in"], f["field"]) for f in fields] == [("query", name)]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("written", ["true", "false", "1", "0"])
+@pytest.mark.parametrize(("method", "path", "name"), boolean_query_parameters())
+def test_true_false_1_and_0_are_read_in_the_query_string(
+    device: Caller, method: str, path: str, name: str, written: str
+) -> None:
+    response = device.call(method, f"{_with_path_ids(path)}?{urlencode({name: written})}")
+
+    assert response.status_code != 422, response.content
+
+
+def test_a_search_reads_1_and_0_as_the_search_page_sends_them(
+    device: Caller, question: Message
+) -> None:
+    # The buyer's own question: found, and never unread for them (docs/search.md).
+    def found(unread_only: str) -> int:
+        return len(
+            device.get("/search", {"q": "loud", "unread_only": unread_only}).json()["results"]
+        )
+
+    assert (found("0"), found("false"), found("1"), found("true")) == (1, 1, 0, 0)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import pydantic
 from ninja import Query, Router, Schema
 
-from messagecenter.api_support import ApiRequest, Day, QueryNumber, Text
+from messagecenter.api_support import ApiRequest, Day, QueryBool, QueryNumber, Text
 from messagecenter.hub.boxes import Folder
 from messagecenter.search import queries
 from messagecenter.search.queries import SearchFilters
@@ -41,8 +41,8 @@ class SearchParams(Schema):
     box: Literal["inbox", "archive", "trash"] | None = pydantic.Field(
         None, description="Only this box; all three when absent."
     )
-    unread_only: bool = False
-    has_attachment: bool = False
+    unread_only: QueryBool = False
+    has_attachment: QueryBool = False
     order_number: Text = pydantic.Field(
         "", description="Only conversations about this order, e.g. 112-4839201-5521937."
     )
