@@ -5,12 +5,21 @@ or the browser session; every error, whoever raises it, leaves here in one shape
 {"error": {"code", "message"}} with a stable code.
 """
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    UnreadablePostError,
+)
 from django.http.multipartparser import MultiPartParserError
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, reverse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -85,6 +94,14 @@ RATE_LIMITED_PATHS = ("/me/email",)
 
 
 class MessageCenterApi(NinjaAPI):
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        """ninja's routes, each answering a wrong method with its Allow header sorted."""
+        urls = super()._get_urls()
+        for url in urls:
+            if isinstance(url, URLPattern):
+                url.callback = _allow_sorted(url.callback)
+        return urls
+
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> Any:
@@ -110,6 +127,27 @@ class MessageCenterApi(NinjaAPI):
                         }
                     operation["responses"].setdefault(status, response)
         return schema
+
+
+def _allow_sorted(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A 405's Allow header in alphabetical order. ninja gathers a path's methods in a set,
+    whose order follows each process's string hashing: the same request was answered
+    "Allow: GET, POST" by one server process and "Allow: POST, GET" by the next. Every view
+    of the API is synchronous (none is `async def`)."""
+
+    @functools.wraps(view)
+    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.has_header("Allow"):
+            response["Allow"] = _sorted_methods(response["Allow"])
+        return response
+
+    return answer
+
+
+def _sorted_methods(allow: str) -> str:
+    """An Allow header's methods, in alphabetical order."""
+    return ", ".join(sorted(method.strip() for method in allow.split(",") if method.strip()))
 
 
 def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:

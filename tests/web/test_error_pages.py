@@ -2,10 +2,13 @@
 takes only a form's POST opened as an address (405), and a form sent with a missing or
 stale CSRF token (403). The JSON API answers both as it always has."""
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import User
@@ -128,3 +131,35 @@ def test_the_api_answers_a_wrong_method_and_a_missing_csrf_token_as_before(
     refused = index.post("/api/v1/")
     assert refused.status_code == 403
     assert "That form had expired" not in page_text(refused)
+
+
+def _site_addresses(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[str]:
+    """Every page address of the site (not the API's, not Django's admin), with 1 for each
+    of its parameters."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if route.startswith(("api/", "^api/", "admin/")):
+            continue
+        if isinstance(entry, URLResolver):
+            yield from _site_addresses(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield "/" + re.sub(r"<[^>]+>", "1", route)
+
+
+def test_a_wrong_method_lists_the_allowed_ones_in_alphabetical_order(buyer: User) -> None:
+    """The site's pages answer a wrong method with the methods in one order, whatever
+    view refused it: the sign-in page (a class-based view) listed "GET, POST, HEAD,
+    OPTIONS", the other pages the order their decorator was given."""
+    allowed = {}
+    # The sign-in page is for someone signed out; the others answer the signed-in.
+    for browser in (Client(), signed_in(buyer)):
+        for address in _site_addresses():
+            response = browser.generic("TRACE", address)
+            if response.status_code == 405:
+                allowed[address] = response["Allow"]
+
+    assert allowed["/accounts/login/"] == "GET, HEAD, OPTIONS, POST, PUT"
+    assert {
+        address: ", ".join(sorted(value.split(", "))) for address, value in allowed.items()
+    } == (allowed)
+    assert len(allowed) > 40

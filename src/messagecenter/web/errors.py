@@ -43,11 +43,13 @@ class ErrorPagesMiddleware:
 def method_not_allowed(request: HttpRequest, refused: HttpResponseNotAllowed) -> HttpResponse:
     """A page that only a form's button sends to (signing out, revoking a token, the
     Message Center's actions), opened as an address — a bookmark, a link, a reload after
-    the form: what it is for and a way back, still a 405 with its Allow header."""
+    the form: what it is for and a way back, still a 405 with its Allow header — its
+    methods in alphabetical order, whichever view refused (a class-based view lists them
+    in Django's own order, "GET, POST, HEAD, OPTIONS"; the API sorts its own, api.py)."""
     # Not back to this address itself (opened again after a refusal): it would come here.
     back = _way_back(request, besides=request.path)
     response = render(request, "405.html", {"back": back}, status=405)
-    response["Allow"] = refused["Allow"]
+    response["Allow"] = ", ".join(sorted(method.strip() for method in refused["Allow"].split(",")))
     return response
 
 
