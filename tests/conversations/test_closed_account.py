@@ -14,7 +14,7 @@ from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict
-from messagecenter.marketplace.models import Product
+from messagecenter.marketplace.models import OrderItem, Product
 from messagecenter.privacy.erasure import erase_person
 from messagecenter.safety.actions import reinstate, suspend
 from tests import factories
@@ -240,6 +240,46 @@ def test_the_buyers_order_page_says_why_instead_of_contact_seller(
     assert "Send to seller" not in page
     assert shown(words) in page
     assert reverse("contact-customer-service") + f"?order={order.number}" in page
+
+
+@pytest.mark.parametrize(
+    ("close", "words"),
+    [("erase", CLOSED_SHOP), ("suspend", SUSPENDED_SHOP)],
+)
+def test_the_api_order_says_whether_each_seller_can_be_contacted(
+    buyer: User, seller: User, product: Product, admin_user: User, close: str, words: str
+) -> None:
+    """As the order page shows the sentence instead of "Contact seller" for that shop."""
+    other_product = factories.ProductFactory()
+    other_shop = other_product.storefront
+    order = factories.order_with_item(buyer, product, status="shipped")
+    OrderItem.objects.create(
+        order=order,
+        product=other_product,
+        storefront=other_shop,
+        title=other_product.title,
+        quantity=1,
+        unit_price_cents=other_product.price_cents,
+    )
+    device = with_token(buyer)
+
+    def sellers() -> dict[int, tuple[bool, str | None]]:
+        answer = device.get(f"/orders/{order.number}").json()
+        return {s["id"]: (s["can_contact"], s["cannot_contact_reason"]) for s in answer["sellers"]}
+
+    shop = seller.storefront.pk  # type: ignore[attr-defined]
+    before = sellers()
+    if close == "erase":
+        erase_person(admin_user, seller)
+    else:
+        suspend(seller)
+    after = sellers()
+
+    assert before == {shop: (True, None), other_shop.pk: (True, None)}
+    assert after == {shop: (False, words), other_shop.pk: (True, None)}
+    if close == "suspend":
+        reinstate(seller)
+        assert sellers() == before
 
 
 def test_customer_service_still_writes_to_a_suspended_buyer(

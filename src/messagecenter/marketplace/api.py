@@ -32,6 +32,7 @@ from messagecenter.api_support import (
     uploaded_files,
 )
 from messagecenter.conversations import actions
+from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.downloads import attachment_response, download_openapi
 from messagecenter.conversations.models import Participant
 from messagecenter.conversations.presentation import counterpart
@@ -216,7 +217,29 @@ class OrderConversationOut(Schema):
     box: str
 
 
+class OrderSellerOut(StorefrontOut):
+    # Whether "Contact seller" (POST /orders/{number}/messages) can reach this shop: false
+    # when its seller's account is closed (erased) or suspended, as the order page shows
+    # that sentence instead of the form (docs/conversations.md#a-closed-account).
+    can_contact: bool
+    # Why not, in words for the buyer; null while they can be contacted.
+    cannot_contact_reason: str | None
+
+
+def _order_seller_out(storefront: Storefront) -> OrderSellerOut:
+    # The shop's seller comes with order_details' items: no query while they are active.
+    closed = conversation_queries.closed_account(storefront.seller, is_shop=True)
+    return OrderSellerOut(
+        id=storefront.pk,
+        name=storefront.name,
+        can_contact=closed is None,
+        cannot_contact_reason=closed,
+    )
+
+
 class OrderDetailOut(OrderOut):
+    # Each seller on the order once, with whether "Contact seller" can reach them.
+    sellers: list[OrderSellerOut]  # type: ignore[assignment]
     shipments: list[ShipmentOut]
     returns: list[ReturnOut]
     refunds: list[RefundOut]
@@ -242,8 +265,9 @@ def _order_conversation_out(participant: Participant) -> OrderConversationOut:
 def get_order(request: ApiRequest, number: Text) -> OrderDetailOut:
     user = request.auth
     details = queries.order_details(user, queries.access_order(user, number))
+    summary = order_out(details.order, details.items, details.storefronts).model_dump()
     return OrderDetailOut(
-        **order_out(details.order, details.items, details.storefronts).model_dump(),
+        **{**summary, "sellers": [_order_seller_out(shop) for shop in details.storefronts]},
         shipments=[
             ShipmentOut(
                 carrier=shipment.carrier,
