@@ -42,6 +42,7 @@ from messagecenter.web.shortcuts import (
     new_idempotency_key,
     redirect_to_next,
 )
+from messagecenter.web.uploads import form_files, takes_files
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def _changed(conversations: int, broadcasts: int) -> str:
 # --- one conversation -----------------------------------------------------------------------
 
 
+@takes_files("attachments")
 @login_required
 @require_http_methods(["GET", "POST"])
 @live_page
@@ -283,7 +285,7 @@ def _reply(request: AuthenticatedHttpRequest, participant: Participant) -> HttpR
             participant.conversation_id,
             body,
             idempotency_key=request.POST.get("idempotency_key") or None,
-            attachments=request.FILES.getlist("attachments"),
+            attachments=form_files(request, "attachments"),
         )
     except FORM_ERRORS as error:
         return _conversation_page(request, participant, error=error, body=body, status=error.status)

@@ -27,6 +27,7 @@ from messagecenter.marketplace.models import (
     Storefront,
 )
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, new_idempotency_key
+from messagecenter.web.uploads import form_files, takes_files
 
 ORDERS_PER_PAGE = 10
 
@@ -51,6 +52,7 @@ def product(request: AuthenticatedHttpRequest, sku: str) -> HttpResponse:
     return _product_page(request, _product(sku))
 
 
+@takes_files("attachments")
 @login_required
 @require_POST
 def ask_seller(request: AuthenticatedHttpRequest, sku: str) -> HttpResponse:
@@ -64,7 +66,7 @@ def ask_seller(request: AuthenticatedHttpRequest, sku: str) -> HttpResponse:
             product.pk,
             body,
             idempotency_key=request.POST.get("idempotency_key") or None,
-            attachments=request.FILES.getlist("attachments"),
+            attachments=form_files(request, "attachments"),
         )
     except FORM_ERRORS as error:
         return _product_page(request, product, error=error, body=body, status=error.status)
@@ -122,6 +124,7 @@ def order(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _order_page(request, _order(request.user, number))
 
 
+@takes_files("attachments")
 @login_required
 @require_POST
 def contact_buyer(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
@@ -136,13 +139,14 @@ def contact_buyer(request: AuthenticatedHttpRequest, number: str) -> HttpRespons
             order.pk,
             body,
             idempotency_key=request.POST.get("idempotency_key") or None,
-            attachments=request.FILES.getlist("attachments"),
+            attachments=form_files(request, "attachments"),
         )
     except FORM_ERRORS as error:
         return _sold_order_page(request, order, failed=(error, body), status=error.status)
     return redirect("conversation", message.conversation_id)
 
 
+@takes_files("attachments")
 @login_required
 @require_POST
 def contact_seller(
@@ -158,7 +162,7 @@ def contact_seller(
             storefront_id,
             body,
             idempotency_key=request.POST.get("idempotency_key") or None,
-            attachments=request.FILES.getlist("attachments"),
+            attachments=form_files(request, "attachments"),
         )
     except FORM_ERRORS as error:
         return _order_page(
@@ -319,6 +323,7 @@ def _sold_order_page(
 # --- returns (docs/returns.md) --------------------------------------------------------------
 
 
+@takes_files("photos")
 @login_required
 @require_POST
 def request_return(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
@@ -352,7 +357,7 @@ def request_return(request: AuthenticatedHttpRequest, number: str) -> HttpRespon
             resolution=form["resolution"],
             reason_code=form["reason"],
             note=form["note"],
-            photos=request.FILES.getlist("photos"),
+            photos=form_files(request, "photos"),
             idempotency_key=request.POST.get("idempotency_key") or None,
         )
     except FORM_ERRORS as error:

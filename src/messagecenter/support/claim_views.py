@@ -23,8 +23,10 @@ from messagecenter.support import claim_actions, claim_queries, queries
 from messagecenter.support import views as support_views
 from messagecenter.support.models import Claim, ClaimOutcome, ClaimStage
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, new_idempotency_key
+from messagecenter.web.uploads import form_files, takes_files
 
 
+@takes_files("attachments")
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def file_claim(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
@@ -51,7 +53,7 @@ def file_claim(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
             fields["reason"],
             fields["description"],
             storefront_id=fields["storefront_id"] or None,
-            attachments=request.FILES.getlist("attachments"),
+            attachments=form_files(request, "attachments"),
             idempotency_key=request.POST.get("idempotency_key") or None,
             about_conversation_id=fields["conversation_id"] or None,
             from_case_id=fields["case_id"] or None,
@@ -142,6 +144,7 @@ def _claim_page(
     )
 
 
+@takes_files("attachments")
 @login_required
 @require_POST
 def respond(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
@@ -152,7 +155,7 @@ def respond(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
             request.user,
             claim_id,
             body,
-            attachments=request.FILES.getlist("attachments"),
+            attachments=form_files(request, "attachments"),
             idempotency_key=key,
         ),
         done="Your response is sent. An agent now decides.",

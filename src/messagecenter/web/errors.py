@@ -6,9 +6,12 @@ same errors to its one error shape in messagecenter/api.py.
 Two refusals Django answers itself get a page of the site's too: a page that takes only
 POSTs opened as an address (405, which Django leaves blank), and a form whose CSRF token is
 missing or stale (settings.CSRF_FAILURE_VIEW; Django's own says "More information is
-available with DEBUG=True"). The API keeps its own answers to both."""
+available with DEBUG=True"). The API keeps its own answers to both.
+
+And one refusal of its own: files sent to a page whose form takes none (web/uploads.py)."""
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied
@@ -20,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import csrf
 
 from messagecenter.errors import NotAllowed, NotFound
+from messagecenter.web.uploads import refuses_files
 
 
 class ErrorPagesMiddleware:
@@ -31,6 +35,20 @@ class ErrorPagesMiddleware:
         if isinstance(response, HttpResponseNotAllowed) and not _is_api(request):
             return method_not_allowed(request, response)
         return response
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        """Files sent to a page whose form takes none: refused before the view runs, rather
+        than dropped unsaid while the rest of the form is done (web/uploads.py)."""
+        if not _is_api(request) and refuses_files(request, view):
+            back = _way_back(request)
+            return render(request, "400_no_files.html", {"back": back}, status=400)
+        return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, NotFound):

@@ -140,6 +140,8 @@ ATTACHMENT_ERRORS = frozenset(
         "attachment_too_large",
         "attachment_empty",
         "attachment_type_not_allowed",
+        # Files under another field than the form's own (web/uploads.py).
+        "unexpected_file",
     }
 )
 
