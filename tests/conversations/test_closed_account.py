@@ -5,21 +5,25 @@ words follow how: closed for good, or suspended for now. Both directions: the bu
 to a shop, the seller writing to a buyer (the conversation and the order's "Contact
 buyer"); customer service still writes to either."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations import actions
-from messagecenter.conversations.models import Message
+from messagecenter.conversations import actions, queries
+from messagecenter.conversations.models import Message, Participant, ResponseTime
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import OrderItem, Product
 from messagecenter.privacy.erasure import erase_person
+from messagecenter.realtime.models import UserEvent
 from messagecenter.safety.actions import reinstate, suspend
 from tests import factories
 from tests.api.helpers import error_of, with_token
-from tests.conversations.helpers import snapshot
+from tests.conversations.helpers import maintained_unread, recounted_unread, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -322,3 +326,108 @@ def test_the_marketplace_and_search_still_work_for_an_erased_shops_buyer(
 
     assert posted.sender_id is None
     assert found.status_code == 200
+
+
+# --- Response needed: a buyer nobody can answer ------------------------------------------------
+
+
+def response_needed(seller: User) -> list[int]:
+    return [p.conversation_id for p in queries.response_needed_page(seller).participants]
+
+
+def late_and_overdue(seller: User, now: datetime) -> list[tuple[int, int, int]]:
+    return [(f.late, f.with_deadline, f.overdue) for f in queries.response_figures(seller, now=now)]
+
+
+@pytest.mark.parametrize("close", ["erase", "suspend"])
+def test_a_closed_buyers_question_leaves_response_needed_and_its_deadline_stops(
+    buyer: User, seller: User, asked: Message, admin_user: User, close: str
+) -> None:
+    """The seller cannot answer (recipient_closed): the wait stayed in Response needed, the
+    sweep told them the answer was late, and it counted as a late response."""
+    conversation = asked.conversation_id
+    waiting = Participant.objects.get(conversation_id=conversation, user=seller)
+    assert waiting.response_due_at is not None
+    later = waiting.response_due_at + timedelta(days=3)
+    assert response_needed(seller) == [conversation]
+    events = UserEvent.objects.filter(user=seller).count()
+
+    if close == "erase":
+        erase_person(admin_user, buyer)
+    else:
+        suspend(buyer)
+
+    waiting.refresh_from_db()
+    assert response_needed(seller) == []
+    assert (waiting.response_due_at, waiting.is_response_overdue) == (None, False)
+    assert actions.pass_response_deadlines(now=later) == 0
+    assert Message.objects.filter(conversation_id=conversation).count() == 1
+    assert late_and_overdue(seller, later) == [(0, 0, 0)] * 3
+    assert queries.late_responses(seller, now=later) == []
+    # The seller's devices learn it left Response needed.
+    assert UserEvent.objects.filter(user=seller).count() == events + 1
+    assert maintained_unread(seller) == recounted_unread(seller)
+
+
+def test_an_overdue_wait_of_a_suspended_buyer_stops_counting_as_late(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    waiting = Participant.objects.get(conversation_id=asked.conversation_id, user=seller)
+    assert waiting.response_due_at is not None
+    past = waiting.response_due_at + timedelta(minutes=1)
+    assert actions.pass_response_deadlines(now=past) == 1
+    assert late_and_overdue(seller, past)[0][:2] == (1, 1)
+
+    suspend(buyer)
+
+    assert late_and_overdue(seller, past + timedelta(days=1)) == [(0, 0, 0)] * 3
+    waiting.refresh_from_db()
+    assert waiting.is_response_overdue is False
+
+
+def test_a_lifted_suspension_brings_the_question_back_with_a_fresh_deadline(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    conversation = asked.conversation_id
+    suspend(buyer)
+    before_lifting = timezone.now()
+
+    reinstate(buyer)
+
+    waiting = Participant.objects.get(conversation_id=conversation, user=seller)
+    assert response_needed(seller) == [conversation]
+    assert waiting.awaiting_response_since is not None
+    assert waiting.awaiting_response_since >= before_lifting
+    assert waiting.response_due_at is not None
+    assert waiting.response_due_at > before_lifting + timedelta(days=1)
+    assert waiting.is_response_overdue is False
+    # The seller answers, and the wait ends on time.
+    actions.send_message(seller, conversation, "It shipped yesterday.")
+    answer = ResponseTime.objects.get(conversation_id=conversation)
+    assert answer.answered_at <= answer.due_at
+    assert response_needed(seller) == []
+    assert maintained_unread(seller) == recounted_unread(seller)
+
+
+def test_an_erased_buyers_question_never_comes_back(
+    buyer: User, seller: User, asked: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, buyer)
+
+    waiting = Participant.objects.get(conversation_id=asked.conversation_id, user=seller)
+    assert response_needed(seller) == []
+    # The wait's start is kept as it was (the seller never answered it), set aside.
+    assert waiting.awaiting_response_since is not None
+    assert waiting.response_due_at is None
+
+
+def test_another_buyers_question_stays_in_response_needed(
+    buyer: User, other_buyer: User, seller: User, product: Product, asked: Message
+) -> None:
+    other = actions.ask_seller_about_product(other_buyer, product.pk, "Is it loud?")
+
+    suspend(buyer)
+
+    assert response_needed(seller) == [other.conversation_id]
+    waiting = Participant.objects.get(conversation_id=other.conversation_id, user=seller)
+    assert waiting.response_due_at is not None

@@ -464,13 +464,24 @@ def access_attachment(user: User, attachment_id: Any) -> Attachment:
     return attachment
 
 
+def waiting_buyer_is_active() -> Q:
+    """A seller's wait counts while its buyer can be answered: not a buyer whose account
+    was suspended or erased (or made inactive in the admin), whom no message reaches
+    (closed_counterpart). Their questions leave Response needed, the deadline sweep and
+    the seller's figures; a suspension lifted brings them back
+    (actions.resume_waits_for). Conversations without a buyer are not concerned."""
+    return Q(conversation__buyer__isnull=True) | Q(conversation__buyer__is_active=True)
+
+
 def response_needed_page(
     seller: User, *, cursor: str | None = None, limit: int | None = None
 ) -> InboxPage:
     """A seller's conversations where a buyer is waiting for an answer, longest wait first
     (index participant_response_needed)."""
     page_size = limit or settings.INBOX_PAGE_SIZE
-    rows = visible_conversations(seller).filter(awaiting_response_since__isnull=False)
+    rows = visible_conversations(seller).filter(
+        waiting_buyer_is_active(), awaiting_response_since__isnull=False
+    )
     if cursor:
         since, last_id = decode_cursor(cursor)
         rows = rows.filter(
@@ -562,6 +573,7 @@ def response_figures(seller: User, *, now: datetime | None = None) -> list[Respo
         open_waits[f"late_{days}"] = Count("pk", filter=in_window & is_past_deadline)
     still_open = Participant.objects.filter(
         is_overdue | is_past_deadline,
+        waiting_buyer_is_active(),
         user=seller,
         awaiting_response_since__isnull=False,
     ).aggregate(**open_waits)
@@ -719,7 +731,10 @@ def late_responses(
     since = now - timedelta(days=days)
     open_rows = (
         Participant.objects.filter(
-            user=seller, response_due_at__lte=now, awaiting_response_since__gte=since
+            waiting_buyer_is_active(),
+            user=seller,
+            response_due_at__lte=now,
+            awaiting_response_since__gte=since,
         )
         .select_related("conversation__buyer__storefront")
         .order_by("-response_due_at", "-id")[:limit]

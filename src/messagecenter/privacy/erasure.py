@@ -28,6 +28,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
+from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import (
     Attachment,
     Conversation,
@@ -105,6 +106,9 @@ def erase_person(operator: User, person: User) -> Erasure:
         _own_rows(person, username, email, removed, files)
         # Before the records: what is indexed again below names the pseudonym.
         _pseudonymise(person)
+        # Nobody can answer them now: their questions leave the sellers' Response needed,
+        # and the deadlines stop counting against the sellers.
+        conversation_actions.set_aside_waits_for(person)
         kept = _operator_records(person, names, first_name, removed, files)
         kept += _reports(person, names, removed)
         kept += _shop(person, names, removed)

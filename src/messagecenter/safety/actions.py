@@ -144,8 +144,12 @@ def restrict_sending(user: User, *, now: datetime) -> None:
 def suspend(user: User) -> None:
     """After a confirmed report: the account is deactivated — signed out of every browser
     (sessions of an inactive person are refused), its API tokens refused, no sign-in."""
-    User.objects.filter(pk=user.pk).update(is_active=False)
-    user.is_active = False
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        # Nobody can write to them now (recipient_closed): their questions leave the
+        # sellers' Response needed, and the deadlines stop counting against the sellers.
+        conversation_actions.set_aside_waits_for(user)
 
 
 def reinstate(user: User) -> None:
@@ -154,5 +158,9 @@ def reinstate(user: User) -> None:
     were only refused while it was suspended, and may have been a scammer's —, so the
     person signs in afresh."""
     sign_out_everywhere(user)
-    User.objects.filter(pk=user.pk).update(is_active=True)
-    user.is_active = True
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
+        # Their questions the sellers could not answer while suspended are back in Response
+        # needed, each wait starting now with a new deadline.
+        conversation_actions.resume_waits_for(user)

@@ -45,7 +45,11 @@ from messagecenter.conversations.actions.read_state import (
     mute_conversations,
     unmute_conversations,
 )
-from messagecenter.conversations.actions.response_deadlines import pass_response_deadlines
+from messagecenter.conversations.actions.response_deadlines import (
+    pass_response_deadlines,
+    resume_waits_for,
+    set_aside_waits_for,
+)
 from messagecenter.conversations.actions.seller_tools import (
     MAX_SAVED_REPLIES,
     delete_saved_reply,
@@ -95,9 +99,11 @@ __all__ = [
     "remove_messages",
     "remove_participant",
     "restore_conversations",
+    "resume_waits_for",
     "save_reply",
     "send_marketplace_message",
     "send_message",
+    "set_aside_waits_for",
     "start_claim_conversation",
     "start_customer_service_conversation",
     "store_attachments",

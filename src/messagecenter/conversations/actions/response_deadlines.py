@@ -10,16 +10,24 @@ is late.
 """
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations.actions.membership import lock_participants
+from messagecenter.conversations.actions.own_rows import finish
 from messagecenter.conversations.actions.sending import post_marketplace_message
-from messagecenter.conversations.models import Participant, ParticipantRole
+from messagecenter.conversations.deadlines import seller_response_due
+from messagecenter.conversations.models import Kind, Participant, ParticipantRole
+from messagecenter.conversations.queries import waiting_buyer_is_active
+from messagecenter.realtime.models import EventKind
 
 
 def pass_response_deadlines(*, now: datetime | None = None, batch_size: int = 200) -> int:
@@ -31,7 +39,10 @@ def pass_response_deadlines(*, now: datetime | None = None, batch_size: int = 20
     while True:
         due = list(
             Participant.objects.filter(
-                response_due_at__isnull=False, is_response_overdue=False, response_due_at__lte=now
+                waiting_buyer_is_active(),
+                response_due_at__isnull=False,
+                is_response_overdue=False,
+                response_due_at__lte=now,
             )
             .order_by("response_due_at", "id")
             .values_list("conversation_id", flat=True)[:batch_size]
@@ -82,3 +93,57 @@ def _pass_deadline(conversation_id: int, now: datetime) -> int:
             "(“Ask customer service to help”).",
         )
         return 1
+
+
+# --- a buyer nobody can write to (accounts/closed_accounts.py) -------------------------------
+
+
+def set_aside_waits_for(buyer: User) -> int:
+    """The buyer's account was suspended or erased: no seller can answer them (a send is
+    refused, recipient_closed), so their questions leave each seller's Response needed
+    (conversations.queries.waiting_buyer_is_active, which the list, the sweep and the
+    figures read) and the deadlines stop: `response_due_at` is cleared, and an overdue
+    mark with it, so neither a "No answer yet" notice nor a late response can come of a
+    wait the seller could not end. `awaiting_response_since` stays: the wait is set aside,
+    not answered, and resume_waits_for starts it again if a suspension is lifted. Returns
+    how many waits were set aside."""
+    with transaction.atomic():
+        # The rows in id order, as every action that locks several conversations' rows.
+        waiting = list(_waits_of(buyer).select_for_update(of=("self",)).order_by("id"))
+        if not waiting:
+            return 0
+        Participant.objects.filter(pk__in=[p.pk for p in waiting]).update(
+            response_due_at=None, is_response_overdue=False
+        )
+        # The sellers' devices: the conversation left Response needed, as after "No response
+        # needed" (the wait's start stays for if the account comes back).
+        return finish(waiting, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, buyer_closed=True)
+
+
+def resume_waits_for(buyer: User, *, now: datetime | None = None) -> int:
+    """The buyer's suspension was lifted (safety.actions.reinstate): their unanswered
+    questions are back in Response needed, each wait starting now — the seller could not
+    answer while the account was suspended — with a new deadline on the seller's calendar.
+    Returns how many waits came back."""
+    now = now or timezone.now()
+    resumed = 0
+    with transaction.atomic():
+        waiting = list(_waits_of(buyer).select_for_update(of=("self",)).order_by("id"))
+        for participant in waiting:
+            Participant.objects.filter(pk=participant.pk).update(
+                awaiting_response_since=now,
+                response_due_at=seller_response_due(participant.user_id, now),
+                is_response_overdue=False,
+            )
+            resumed += 1
+    return resumed
+
+
+def _waits_of(buyer: User) -> "QuerySet[Participant]":
+    """The sellers' rows of the buyer's buyer–seller conversations where the buyer waits."""
+    return Participant.objects.filter(
+        role=ParticipantRole.SELLER,
+        conversation__kind=Kind.BUYER_SELLER,
+        conversation__buyer=buyer,
+        awaiting_response_since__isnull=False,
+    )
