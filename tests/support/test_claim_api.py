@@ -121,6 +121,39 @@ def test_a_refusal_says_why_in_the_error_shape(buyer: User, product: Product, cl
     assert not Claim.objects.exists()
 
 
+def test_a_suspended_sellers_order_may_be_claimed_without_contacting_them_first(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """Writing to a suspended shop answers 409 recipient_closed: eligibility and filing
+    waive "contact the seller first" for it (docs/support.md#who-may-file-and-when)."""
+    order = factories.order_with_item(buyer, product)
+    User.objects.filter(pk=seller.pk).update(is_active=False)
+    api = with_token(buyer)
+
+    answers = api.get(f"/orders/{order.number}/claim-eligibility").json()["items"]
+    filed = api.post(
+        "/claims",
+        {"order_number": order.number, "reason": "not_received", "description": "Nothing came."},
+    )
+
+    assert [(one["reason"], one["code"]) for one in answers] == [
+        ("not_received", "claim_too_early"),
+        ("not_as_described", "claim_not_delivered"),
+        ("returned_not_refunded", "claim_no_return"),
+    ]
+    assert filed.status_code == 403
+    assert filed.json()["error"]["code"] == "claim_too_early"
+    clock.advance(days=14)
+    answers = api.get(f"/orders/{order.number}/claim-eligibility").json()["items"]
+    assert answers[0]["may_file"] is True
+    filed = api.post(
+        "/claims",
+        {"order_number": order.number, "reason": "not_received", "description": "Nothing came."},
+    )
+    assert filed.status_code == 201, filed.json()
+    assert filed.json()["stage"] == "seller_response"
+
+
 def test_customers_cannot_decide(buyer: User, seller: User, product: Product, clock: Clock) -> None:
     order = claimable_order(buyer, product, clock)
     claim = with_token(buyer).post(

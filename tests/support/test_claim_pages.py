@@ -53,6 +53,19 @@ def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
     assert page.count(" disabled ") == 3
 
 
+def test_the_form_of_a_suspended_sellers_order_does_not_ask_to_contact_them(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+    User.objects.filter(pk=seller.pk).update(is_active=False)
+
+    page = signed_in(buyer).get(reverse("claim-file", args=[order.number])).content.decode()
+
+    assert "Contact the seller first" not in page
+    assert page.count(" disabled ") == 2
+    assert 'value="not_received"' in page
+
+
 def test_a_cancelled_order_is_offered_no_claim_and_its_form_only_says_why(
     buyer: User, product: Product
 ) -> None:

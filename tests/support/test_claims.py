@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.test import TestCase
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, Message, Participant
@@ -192,6 +193,87 @@ def test_item_not_received_can_be_filed_from_days_after_the_estimated_delivery(
 
     assert refused.value.code == "claim_too_early"
     assert refused.value.message.startswith("You can file from ")
+
+
+def test_a_delivered_order_that_never_reached_the_buyer_may_be_claimed_at_once(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    """After order.delivered (the order delivered, its shipment's delivered_at set) there is
+    nothing to wait for: "item not received" follows the delivered path, not the estimate's
+    "the order may still arrive"."""
+    order = claimable_order(buyer, product, clock)
+    shipment = Shipment.objects.create(
+        order=order,
+        carrier="UPS",
+        tracking_number="1Z",
+        shipped_at=clock.now - timedelta(days=2),
+        estimated_delivery=date.today() + timedelta(days=3),
+    )
+    Order.objects.filter(pk=order.pk).update(status="delivered")
+    Shipment.objects.filter(pk=shipment.pk).update(delivered_at=clock.now)
+    order.refresh_from_db()
+    storefront = product.storefront
+
+    answers = {one.reason: one for one in claim_queries.eligibility(buyer, order, storefront)}
+
+    assert answers["not_received"].may_file, answers["not_received"].refusal
+    assert file(buyer, order, "not_received").stage == "seller_response"
+
+
+@pytest.mark.parametrize("erased", [False, True], ids=["suspended", "erased"])
+def test_a_suspended_or_closed_seller_need_not_be_contacted_first(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    erased: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writing to a suspended or closed shop is refused (recipient_closed), so "contact the
+    seller first" could never be met: the rule is waived and the claim may be filed."""
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+    User.objects.filter(pk=seller.pk).update(is_active=False)
+    if erased:
+        # The privacy app's lookup of an erasure (accounts/closed_accounts.py).
+        monkeypatch.setattr(closed_accounts, "_erased", lambda person_id: person_id == seller.pk)
+    with pytest.raises(Conflict) as refused:
+        conversation_actions.contact_seller_about_order(
+            buyer, order.pk, product.storefront_id, "Where is my parcel?"
+        )
+    assert refused.value.code == "recipient_closed"
+    storefront = claim_queries.storefronts_of(order)[0]
+
+    answers = claim_queries.eligibility(buyer, order, storefront)
+
+    assert [one.reason for one in answers if one.may_file] == ["not_received"]
+    assert not any(
+        one.refusal is not None and one.refusal.code == "contact_seller_first" for one in answers
+    )
+    claim = file(buyer, order)
+    assert (claim.stage, claim.storefront_id) == ("seller_response", product.storefront_id)
+
+
+def test_a_fully_refunded_order_says_so_rather_than_contact_the_seller(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+    Refund.objects.create(
+        order=order,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        status="issued",
+        created_at=clock.now,
+    )
+
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order)
+
+    assert refused.value.code == "claim_order_refunded"
+    assert refused.value.message == (
+        f"Order {order.number} was refunded in full already "
+        f"(${order.total_cents / 100:,.2f}): there is nothing left to claim."
+    )
+    assert not Case.objects.exists()
 
 
 def test_not_as_described_needs_a_delivered_order(

@@ -14,11 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import topics
 from messagecenter.conversations.models import Conversation, Message
 from messagecenter.errors import Conflict, MessageCenterError, NotAllowed, NotFound
+from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace.models import (
     Order,
     OrderItem,
@@ -28,6 +30,7 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
+from messagecenter.marketplace.presentation import money
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.support.models import Claim, ClaimReason, ClaimStage
 from messagecenter.support.queries import is_staff, team_ids
@@ -160,6 +163,11 @@ class _Facts:
     delivered: bool
     latest_estimate: date | None
     returns: list[ReturnRequest]
+    # The seller's account is suspended or closed (accounts/closed_accounts.py): they can
+    # be neither written to nor answer, so the buyer is not asked to contact them first.
+    seller_closed: bool
+    # What the order's issued refunds add up to (returns, events, granted claims).
+    refunded_cents: int
 
 
 def _facts(order: Order, storefront: Storefront) -> _Facts:
@@ -189,6 +197,8 @@ def _facts(order: Order, storefront: Storefront) -> _Facts:
             default=None,
         ),
         returns=list(ReturnRequest.objects.filter(order=order).order_by("requested_at")),
+        seller_closed=closed_accounts.closure_of(storefront.seller) is not None,
+        refunded_cents=marketplace_queries.refunded_cents(order),
     )
 
 
@@ -228,24 +238,25 @@ def refusal(
             f"({facts.earlier_claim.number}); a claim is decided once, with one appeal.",
             code="claim_already_filed",
         )
-    contact_hours = settings.CLAIM_CONTACT_SELLER_FIRST_HOURS
-    if facts.first_asked_at is None:
+    if order.total_cents > 0 and facts.refunded_cents >= order.total_cents:
         return NotAllowed(
-            f"Contact the seller first: you have not written to {shop} about this order yet. "
-            f"Once you have, they have {contact_hours} hours to put it right before you can "
-            "file a claim.",
-            code="contact_seller_first",
+            f"Order {order.number} was refunded in full already "
+            f"({money(facts.refunded_cents, order.currency)}): there is nothing left to claim.",
+            code="claim_order_refunded",
         )
-    seller_until = facts.first_asked_at + timedelta(hours=contact_hours)
-    if now < seller_until:
-        return NotAllowed(
-            f"Contact the seller first: {shop} has until {when(seller_until)} to answer and "
-            f"put it right. You can file a claim from then.",
-            code="contact_seller_first",
-        )
+    # A seller whose account is suspended or closed can neither read the buyer's message
+    # nor put anything right: "contact them first" would be a rule no buyer can meet (the
+    # message is refused, recipient_closed), so the guarantee takes over at once.
+    if not facts.seller_closed:
+        contact_refusal = _contact_seller_first(shop, facts, now)
+        if contact_refusal is not None:
+            return contact_refusal
     if reason == ClaimReason.NOT_RECEIVED:
+        # Once the carrier says it was delivered there is nothing more to wait for: a
+        # buyer who says a delivered order never reached them may file at once (as "not
+        # as described" may), rather than be told it "may still arrive".
         file_from = _not_received_from(order, facts)
-        if now < file_from:
+        if not facts.delivered and now < file_from:
             return NotAllowed(
                 f"You can file from {when(file_from)}: the order may still arrive by then.",
                 code="claim_too_early",
@@ -277,6 +288,25 @@ def refusal(
             )
     else:
         return NotAllowed("Choose why you are filing the claim.", code="invalid_claim_reason")
+    return None
+
+
+def _contact_seller_first(shop: str, facts: _Facts, now: datetime) -> NotAllowed | None:
+    contact_hours = settings.CLAIM_CONTACT_SELLER_FIRST_HOURS
+    if facts.first_asked_at is None:
+        return NotAllowed(
+            f"Contact the seller first: you have not written to {shop} about this order yet. "
+            f"Once you have, they have {contact_hours} hours to put it right before you can "
+            "file a claim.",
+            code="contact_seller_first",
+        )
+    seller_until = facts.first_asked_at + timedelta(hours=contact_hours)
+    if now < seller_until:
+        return NotAllowed(
+            f"Contact the seller first: {shop} has until {when(seller_until)} to answer and "
+            f"put it right. You can file a claim from then.",
+            code="contact_seller_first",
+        )
     return None
 
 
