@@ -234,3 +234,96 @@ def test_a_returns_refund_and_a_claims_grant_at_the_same_moment_never_pass_the_t
     assert sum(issued(order)) <= order.total_cents
     assert issued(order) in ([PRICE], [2 * PRICE])
     assert queries.stored_counts() == queries.recount()
+
+
+@pytest.mark.django_db
+def test_the_decision_form_offers_what_can_still_be_refunded_not_the_orders_total(
+    buyer: User, seller: User, product: Product, claims_agent: User
+) -> None:
+    """The panel said "at most $259.98" (the order's total) while $129.99 of it was
+    refunded by a return, and a blank amount was answered "at most the order's total":
+    each now names the rest."""
+    order = two_unit_order(buyer, product)
+    return_request = approved_return(buyer, seller, order)
+    return_actions.mark_return_received(seller, return_request.pk)
+    claim = claim_to_decide(buyer, seller, order)
+    client = Client()
+    client.force_login(claims_agent)
+
+    page = client.get(reverse("console-case", args=[claim.pk])).content.decode()
+    blank = client.post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": "", "reasons": "Not as described."},
+    )
+
+    assert (
+        "Refund (USD, at most $129.99: what can still be refunded, $129.99 of the order's "
+        "$259.98 was refunded already)" in page
+    )
+    assert "at most $259.98" not in page
+    assert blank.status_code == 400
+    assert (
+        "Enter a refund amount above 0.00 USD, at most 129.99 USD: what can still be refunded "
+        "(129.99 USD of the order&#x27;s 259.98 USD was refunded already)."
+    ) in blank.content.decode()
+    assert issued(order) == [PRICE]
+
+
+@pytest.mark.django_db
+def test_a_claim_on_an_order_refunded_in_full_meanwhile_is_granted_without_a_new_refund(
+    buyer: User, seller: User, product: Product, claims_agent: User
+) -> None:
+    """The order was refunded in full while the claim waited (the marketplace's own refund):
+    the agent could neither grant (any amount "At most $0.00 … can still be refunded", none
+    "Enter a refund amount above 0.00") nor see why. A grant now records no new refund, and
+    the decision says the order was refunded in full already."""
+    order = two_unit_order(buyer, product)
+    claim = claim_to_decide(buyer, seller, order)
+    return_actions.issue_order_refund(order.pk, 2 * PRICE)
+    client = Client()
+    client.force_login(claims_agent)
+
+    page = client.get(reverse("console-case", args=[claim.pk])).content.decode()
+    granted = client.post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "granted", "refund": "", "reasons": "Not as described."},
+    )
+
+    assert (
+        f"Order {order.number} was refunded in full already ($259.98 of $259.98): a grant "
+        "records no new refund" in page
+    )
+    assert 'name="refund"' not in page
+    assert granted.status_code == 302
+    claim.refresh_from_db()
+    assert (claim.stage, claim.outcome, claim.refunded_cents) == ("appeal_window", "granted", 0)
+    assert issued(order) == [2 * PRICE]
+    decision = Message.objects.filter(conversation_id=claim.case.conversation_id).latest("id")
+    assert (
+        f"Order {order.number} was refunded in full already (259.98 USD): this decision "
+        "records no new refund." in decision.body
+    )
+    # An amount is still refused with the rest, which is nothing.
+    with pytest.raises(MessageCenterError):
+        claim_actions.decide_claim(claims_agent, claim.pk, "granted", "Again.", refund_cents=1000)
+
+
+@pytest.mark.django_db
+def test_an_appealed_claim_that_refunded_the_whole_order_is_decided_again_without_an_amount(
+    buyer: User, seller: User, product: Product, claims_agent: User
+) -> None:
+    order = two_unit_order(buyer, product)
+    claim = claim_to_decide(buyer, seller, order)
+    claim_actions.decide_claim(
+        claims_agent, claim.pk, "granted", "Not as described.", refund_cents=2 * PRICE
+    )
+    claim_actions.appeal_claim(buyer, claim.pk, "I also paid for return shipping.")
+
+    decided = claim_actions.decide_claim(
+        claims_agent, claim.pk, "granted", "The refund covers everything paid.", refund_cents=0
+    )
+
+    assert (decided.stage, decided.refunded_cents) == ("closed", 2 * PRICE)
+    assert issued(order) == [2 * PRICE]
+    decision = Message.objects.filter(conversation_id=claim.case.conversation_id).latest("id")
+    assert "The refund of 259.98 USD recorded earlier stands." in decision.body

@@ -325,25 +325,34 @@ def decide_claim(
         raise InvalidInput(
             f"Reasons are limited to {REASONS_MAX_CHARS:,} characters.", code="reasons_too_long"
         )
-    amount = _refund_amount(claim, outcome, refund_cents)
+    given = _refund_amount(claim, outcome, refund_cents)
     with transaction.atomic():
         case, claim = _lock(claim)
         now = timezone.now()
         if claim.stage != ClaimStage.DECISION:
             raise Conflict(_not_in_stage(claim, "decide it"), code="claim_not_awaiting_decision")
-        if outcome == ClaimOutcome.GRANTED and amount < claim.refunded_cents:
-            raise InvalidInput(
-                f"The claim has refunded {_money(claim.refunded_cents, claim.order)} already: "
-                "a new decision can grant more, never less.",
-                code="refund_below_earlier",
-            )
         refund: Refund | None = None
+        room: claim_queries.RefundRoom | None = None
+        amount = claim.refunded_cents
+        if outcome == ClaimOutcome.GRANTED:
+            # What is left to refund, read under the order's row lock — where returns'
+            # issue_order_refund takes it, before anything below locks event streams (a
+            # return's refund locks the order first, then the streams of its messages).
+            order = Order.objects.select_for_update().get(pk=claim.order_id)
+            room = claim_queries.refund_room(
+                claim, order_refunded_cents=marketplace_queries.refunded_cents(order)
+            )
+            amount = _granted_amount(claim, given, room)
+            if amount < claim.refunded_cents:
+                raise InvalidInput(
+                    f"The claim has refunded {_money(claim.refunded_cents, claim.order)} "
+                    "already: a new decision can grant more, never less.",
+                    code="refund_below_earlier",
+                )
         if outcome == ClaimOutcome.GRANTED and amount > claim.refunded_cents:
             # Returns' money rule (docs/returns.md): under the order's row lock, what
             # returns and claims refunded together never passes what the buyer paid —
-            # RefundTooLarge otherwise, and the transaction leaves nothing behind. Taken
-            # before anything below locks event streams: a return's refund locks the
-            # order first, then the streams of its messages.
+            # RefundTooLarge otherwise, and the transaction leaves nothing behind.
             refund = return_actions.issue_order_refund(
                 claim.order_id, amount - claim.refunded_cents, now=now
             )
@@ -359,7 +368,7 @@ def decide_claim(
         appealable = claim.appealed_at is None
         assert case.conversation_id is not None
         conversation_actions.send_message(
-            agent, case.conversation_id, _decision_text(claim, refund, appealable, now)
+            agent, case.conversation_id, _decision_text(claim, refund, room, appealable, now)
         )
         case.refresh_from_db(fields=["status", "assignee", "queued_at", "solved_at"])
         _move(
@@ -376,20 +385,17 @@ def decide_claim(
         return claim
 
 
-def _refund_amount(claim: Claim, outcome: str, refund_cents: int | None) -> int:
+def _refund_amount(claim: Claim, outcome: str, refund_cents: int | None) -> int | None:
+    """The claim's refund as the agent gave it, checked for its form (whole cents, not
+    negative, not above the order's total); None when a grant gave none (0 or nothing:
+    allowed only when nothing is left to refund, _granted_amount decides under the
+    order's lock)."""
     if outcome == ClaimOutcome.DENIED:
         if refund_cents:
             raise InvalidInput("A denied claim refunds nothing.", code="refund_on_denial")
         return claim.refunded_cents
-    total = _money(claim.order.total_cents, claim.order)
-    # Said in the order's currency, as the agent's form asks for it (the API's cents are
-    # the same amount).
-    needed = (
-        f"Enter a refund amount above {_money(0, claim.order)}, at most the order's total, "
-        f"{total}: a granted claim refunds the buyer."
-    )
     if refund_cents is None:
-        raise InvalidInput(needed, code="invalid_refund_amount")
+        return None
     # Cents only, as the form's and the API's parsers give them: int() would read 12.99 as
     # 12 and "1_299" as 1299, a refund no one typed.
     if isinstance(refund_cents, bool) or not isinstance(refund_cents, int):
@@ -397,17 +403,57 @@ def _refund_amount(claim: Claim, outcome: str, refund_cents: int | None) -> int:
             "Write the refund amount as a whole number of cents, e.g. 1299 for 12.99.",
             code="invalid_refund_amount",
         )
-    if refund_cents <= 0:
-        raise InvalidInput(needed, code="invalid_refund_amount")
+    if refund_cents < 0:
+        raise InvalidInput(
+            _amount_needed(claim_queries.refund_room(claim)), code="invalid_refund_amount"
+        )
+    if refund_cents == 0:
+        return None
     if refund_cents > claim.order.total_cents:
         raise InvalidInput(
-            f"Enter a refund amount of at most the order's total, {total}.",
+            f"Enter a refund amount of at most the order's total, "
+            f"{_money(claim.order.total_cents, claim.order)}.",
             code="invalid_refund_amount",
         )
     return refund_cents
 
 
-def _decision_text(claim: Claim, refund: Refund | None, appealable: bool, now: datetime) -> str:
+def _granted_amount(claim: Claim, amount: int | None, room: claim_queries.RefundRoom) -> int:
+    """The claim's whole refund after this grant. With nothing left of the order to refund
+    (refunded in full by its returns, the marketplace or this claim before an appeal), a
+    grant without an amount stands on what was refunded: the agent can decide the claim,
+    and the decision says so. Otherwise a grant names its refund."""
+    if amount is None:
+        if room.nothing_left:
+            return claim.refunded_cents
+        raise InvalidInput(_amount_needed(room), code="invalid_refund_amount")
+    return amount
+
+
+def _amount_needed(room: claim_queries.RefundRoom) -> str:
+    # Said in the order's currency, as the agent's form asks for it (the API's cents are
+    # the same amount), with the most that can still be refunded — not the order's total
+    # when some of it was refunded already.
+    zero, most = _cents(0, room.currency), _cents(room.most_cents, room.currency)
+    if room.order_refunded_cents == 0:
+        return (
+            f"Enter a refund amount above {zero}, at most the order's total, {most}: "
+            "a granted claim refunds the buyer."
+        )
+    return (
+        f"Enter a refund amount above {zero}, at most {most}: what can still be refunded "
+        f"({_cents(room.order_refunded_cents, room.currency)} of the order's "
+        f"{_cents(room.order_total_cents, room.currency)} was refunded already)."
+    )
+
+
+def _decision_text(
+    claim: Claim,
+    refund: Refund | None,
+    room: claim_queries.RefundRoom | None,
+    appealable: bool,
+    now: datetime,
+) -> str:
     if claim.outcome == ClaimOutcome.GRANTED:
         lines = [f"Decision on claim {claim.number}: granted."]
         if refund is not None:
@@ -420,10 +466,17 @@ def _decision_text(claim: Claim, refund: Refund | None, appealable: bool, now: d
                     else "."
                 )
             )
-        else:
+        elif claim.refunded_cents:
             lines.append(
                 f"The refund of {_money(claim.refunded_cents, claim.order)} recorded earlier "
                 "stands."
+            )
+        else:
+            # Granted on an order refunded in full already: nothing is left to refund.
+            refunded = room.order_refunded_cents if room is not None else 0
+            lines.append(
+                f"Order {claim.order.number} was refunded in full already "
+                f"({_money(refunded, claim.order)}): this decision records no new refund."
             )
     else:
         lines = [f"Decision on claim {claim.number}: denied."]
@@ -441,7 +494,11 @@ def _decision_text(claim: Claim, refund: Refund | None, appealable: bool, now: d
 
 
 def _money(cents: int, order: Order) -> str:
-    return f"{cents / 100:,.2f} {order.currency}"
+    return _cents(cents, order.currency)
+
+
+def _cents(cents: int, currency: str) -> str:
+    return f"{cents / 100:,.2f} {currency}"
 
 
 # --- the buyer's appeal ----------------------------------------------------------------------

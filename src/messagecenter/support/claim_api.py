@@ -237,8 +237,9 @@ class DecisionIn(Schema):
     outcome: ClaimOutcome
     # Both parties read them.
     reasons: Text
-    # Granted only: the claim's refund in cents, more than 0 and at most the order's
-    # total (after an appeal: at least what the claim refunded already).
+    # Granted only: the claim's refund in cents, more than 0 and at most what can still
+    # be refunded (after an appeal: at least what the claim refunded already); null or 0
+    # on an order refunded in full already, which a grant then refunds nothing more.
     refund_cents: WholeNumber | None = None
 
 

@@ -319,6 +319,52 @@ def _not_received_from(order: Order, facts: _Facts) -> datetime:
     return order.placed_at + timedelta(days=settings.CLAIM_NOT_RECEIVED_WITHOUT_ESTIMATE_DAYS)
 
 
+# --- what a decision may refund ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundRoom:
+    """What a grant of a claim may refund now: what is left of the order's total after its
+    issued refunds (returns, the marketplace's refund events, claims — this one's
+    included), on top of what this claim refunded already (a grant after an appeal sets
+    the claim's whole refund). The console's decision form and decide_claim say the same
+    amounts (docs/support.md#guarantee-claims)."""
+
+    currency: str
+    order_total_cents: int
+    # Everything the order's issued refunds add up to.
+    order_refunded_cents: int
+    claim_refunded_cents: int
+
+    @property
+    def left_cents(self) -> int:
+        return max(self.order_total_cents - self.order_refunded_cents, 0)
+
+    @property
+    def most_cents(self) -> int:
+        """The most the claim's refund may reach with this decision."""
+        return self.claim_refunded_cents + self.left_cents
+
+    @property
+    def nothing_left(self) -> bool:
+        """The order was refunded in full: a grant adds no refund."""
+        return self.left_cents == 0
+
+
+def refund_room(claim: Claim, *, order_refunded_cents: int | None = None) -> RefundRoom:
+    """`order_refunded_cents`: read by the caller under the order's row lock (decide_claim);
+    read here for a page."""
+    order = claim.order
+    return RefundRoom(
+        currency=order.currency,
+        order_total_cents=order.total_cents,
+        order_refunded_cents=marketplace_queries.refunded_cents(order)
+        if order_refunded_cents is None
+        else order_refunded_cents,
+        claim_refunded_cents=claim.refunded_cents,
+    )
+
+
 # --- what people read -----------------------------------------------------------------------
 
 

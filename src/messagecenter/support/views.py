@@ -33,6 +33,7 @@ from messagecenter.support import (
     actions,
     appeal_actions,
     appeal_queries,
+    claim_queries,
     queries,
     report_actions,
     report_queries,
@@ -324,6 +325,11 @@ def _case_page(
             # A claim decision refused comes back as the agent wrote it (outcome, refund,
             # reasons), not blank.
             "claim_decision": claim_decision or {},
+            # What a grant may still refund (the order's refunds so far), as the decision
+            # says it: the order's total would promise what is gone.
+            "claim_refund": claim_queries.refund_room(found.claim)
+            if found.kind == CaseKind.CLAIM and hasattr(found, "claim")
+            else None,
             "note": note,
             "error": error,
             "now": timezone.now(),
