@@ -155,15 +155,20 @@ class ClaimLifecycle(RuleBasedStateMachine):
             "Decided on the evidence.",
             refund_cents=refund if outcome == "granted" else None,
         )
-        if outcome == "granted" and not 0 < refund <= ORDER_TOTAL:
+        # A grant names its refund, unless the order was refunded in full already (by
+        # this claim, before an appeal): then none is left to name.
+        nothing_left = self.refunded == ORDER_TOTAL
+        if outcome == "granted" and not (
+            0 < refund <= ORDER_TOTAL or (refund == 0 and nothing_left)
+        ):
             self._refused("invalid_refund_amount", decide)
         elif self.stage != "decision":
             self._refused("claim_not_awaiting_decision", decide)
-        elif outcome == "granted" and refund < self.refunded:
+        elif outcome == "granted" and refund and refund < self.refunded:
             self._refused("refund_below_earlier", decide)
         else:
             decide()
-            if outcome == "granted":
+            if outcome == "granted" and refund:
                 self.refunded = refund
             if self.appealed:
                 self.stage, self.due = "closed", None

@@ -329,8 +329,6 @@ def decide_claim(
     with transaction.atomic():
         case, claim = _lock(claim)
         now = timezone.now()
-        if claim.stage != ClaimStage.DECISION:
-            raise Conflict(_not_in_stage(claim, "decide it"), code="claim_not_awaiting_decision")
         refund: Refund | None = None
         room: claim_queries.RefundRoom | None = None
         amount = claim.refunded_cents
@@ -338,17 +336,21 @@ def decide_claim(
             # What is left to refund, read under the order's row lock — where returns'
             # issue_order_refund takes it, before anything below locks event streams (a
             # return's refund locks the order first, then the streams of its messages).
+            # A grant without an amount where one is needed is a form error, answered
+            # before the stage, as the other amount errors are.
             order = Order.objects.select_for_update().get(pk=claim.order_id)
             room = claim_queries.refund_room(
                 claim, order_refunded_cents=marketplace_queries.refunded_cents(order)
             )
             amount = _granted_amount(claim, given, room)
-            if amount < claim.refunded_cents:
-                raise InvalidInput(
-                    f"The claim has refunded {_money(claim.refunded_cents, claim.order)} "
-                    "already: a new decision can grant more, never less.",
-                    code="refund_below_earlier",
-                )
+        if claim.stage != ClaimStage.DECISION:
+            raise Conflict(_not_in_stage(claim, "decide it"), code="claim_not_awaiting_decision")
+        if outcome == ClaimOutcome.GRANTED and amount < claim.refunded_cents:
+            raise InvalidInput(
+                f"The claim has refunded {_money(claim.refunded_cents, claim.order)} "
+                "already: a new decision can grant more, never less.",
+                code="refund_below_earlier",
+            )
         if outcome == ClaimOutcome.GRANTED and amount > claim.refunded_cents:
             # Returns' money rule (docs/returns.md): under the order's row lock, what
             # returns and claims refunded together never passes what the buyer paid —
