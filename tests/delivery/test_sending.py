@@ -203,7 +203,17 @@ def test_an_official_message_in_a_claim_says_both_the_other_party_and_customer_s
             if "Please both send what you have." in received.text()
         ]
         assert received.message["Reply-To"]
-        assert_says_a_reply_answers(received, f"{other} and customer service")
+        if reader == buyer:
+            assert_says_a_reply_answers(received, f"{other} and customer service")
+        else:
+            # The seller still owes the claim's response: a reply to the e-mail is read by
+            # both, and is not that response (docs/support.md#guarantee-claims).
+            who = f"{other} and customer service"
+            assert (
+                f"A reply to this e-mail is posted in the claim's conversation for {who} to "
+                "read (your address stays private); it is not your response to the claim."
+            ) in one_line(received.text())
+            assert f"for {who} to read" in html_as_read(received)
 
 
 def test_a_partys_own_message_in_a_claim_says_customer_service_reads_a_reply_too(

@@ -77,9 +77,11 @@ def test_a_claim_filed_answered_and_granted_shows_its_refund_to_both(
     sign_in(seller_page, live_server, "seller", PASSWORD)
     seller_page.goto(f"{live_server.url}/message-center/?folder=claims")
     seller_page.get_by_role("link", name=re.compile(r"Claim: item not received")).first.click()
-    seller_page.get_by_test_id("case-status-line").get_by_role(
-        "link", name="Open the claim"
-    ).click()
+    # A reply here would not be a response: the page says so above the reply box, with
+    # the way to the claim's Respond form.
+    notice = seller_page.get_by_test_id("reply-notice")
+    expect(notice).to_contain_text("is not a response to the claim")
+    notice.get_by_role("link", name="Respond to the claim").click()
     seller_page.get_by_label("Your response").fill(
         "The carrier lost the parcel at the depot; we agree to a refund."
     )

@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +17,8 @@ from pytest_django import DjangoAssertNumQueries
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, HiddenMessage, Message
+from messagecenter.delivery import rendering
+from messagecenter.delivery.models import Email
 from messagecenter.marketplace.models import OrderStatus, Product, Refund
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries, report_actions
@@ -107,8 +110,9 @@ def test_a_buyer_files_a_claim_with_a_photo_and_lands_in_its_conversation(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:
     order = claimable_order(buyer, product, clock)
+    client = signed_in(buyer)
 
-    response = signed_in(buyer).post(
+    response = client.post(
         reverse("claim-file", args=[order.number]),
         {
             "reason": "not_received",
@@ -124,9 +128,13 @@ def test_a_buyer_files_a_claim_with_a_photo_and_lands_in_its_conversation(
     assert (
         Attachment.objects.filter(message__conversation_id=claim.case.conversation_id).count() == 1
     )
-    conversation = signed_in(seller).get(response["Location"]).content.decode()
+    conversation = client.get(response["Location"]).content.decode()
     assert f"{claim.number} · Guarantee claim · Waiting for the seller" in conversation
     assert reverse("claim", args=[claim.pk]) in conversation
+    # The seller reads what they owe: the claim's response, on its page.
+    sellers = signed_in(seller).get(response["Location"]).content.decode()
+    assert f"{claim.number} · Guarantee claim · Your response is due" in sellers
+    assert f"{reverse('claim', args=[claim.pk])}#respond-title" in sellers
 
 
 def test_a_refused_filing_shows_why_with_400_and_files_nothing(
@@ -165,6 +173,74 @@ def test_the_seller_responds_from_the_claim_page(
     assert response.status_code == 302
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
     assert Attachment.objects.filter(message__sender=seller).count() == 1
+
+
+def test_the_seller_is_told_above_the_reply_box_that_a_reply_is_not_the_response(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The claim's conversation offered the seller a Reply box and "respond here": a reply
+    there moved nothing. While the claim's response is due, the seller's page says so above
+    the box, with the way to the claim's Respond form; the buyer's page does not."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    conversation_url = reverse("conversation", args=[claim.case.conversation_id])
+    respond_link = f'href="{reverse("claim", args=[claim.pk])}#respond-title"'
+    sellers = signed_in(seller)
+
+    page = sellers.get(conversation_url).content.decode()
+    buyers_page = signed_in(buyer).get(conversation_url).content.decode()
+    # A reply from the page changes nothing of that.
+    sellers.post(conversation_url, {"body": "It was shipped on Monday."})
+    after_reply = sellers.get(conversation_url).content.decode()
+
+    notice = page[page.index('data-testid="reply-notice"') : page.index('id="reply-body"')]
+    assert f"Your response to claim {claim.number} is due by" in notice
+    assert "is not a response to the claim" in notice
+    assert respond_link in notice
+    assert "Respond to the claim" in notice
+    assert page.index('data-testid="reply-notice"') > page.index('id="reply-title"')
+    assert "Your response is due" in page  # the status line under the title too
+    assert 'data-testid="reply-notice"' not in buyers_page
+    assert 'data-testid="reply-notice"' in after_reply
+    assert Claim.objects.get(pk=claim.pk).stage == "seller_response"
+
+    claim_actions.respond_to_claim(seller, claim.pk, "Tracking says delivered.")
+
+    responded = sellers.get(conversation_url).content.decode()
+    assert 'data-testid="reply-notice"' not in responded
+    assert "Your response is due" not in responded
+
+
+def test_the_sellers_claim_email_links_to_the_respond_form_not_just_reply(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The claim's e-mail said "Reply to this e-mail to answer …": a reply by e-mail lands
+    in the conversation and is no response to the claim. While it is due, the seller's
+    e-mail says so, with the link to the claim's Respond form."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    respond = f"{settings.SITE_URL.rstrip('/')}/claims/{claim.pk}/#respond-title"
+    emails = Email.objects.filter(user=seller, message__conversation_id=claim.case.conversation_id)
+
+    built = [rendering.build(email, seller, {}) for email in emails.order_by("id")]
+    buyers = rendering.build(
+        Email.objects.filter(user=buyer, message__conversation_id=claim.case.conversation_id).get(),
+        buyer,
+        {},
+    )
+
+    assert len(built) == 2  # the buyer's description, the marketplace's "filed"
+    for email in built:
+        html = str(email.alternatives[0][0])
+        assert f"Respond to the claim: {respond}" in email.body
+        assert "is not a response to the claim" in email.body
+        assert "Reply to this e-mail to answer" not in email.body
+        assert f'href="{respond}"' in html
+        assert "it is not your response to the claim" in html
+    assert "Respond to the claim:" not in buyers.body
+    claim_actions.respond_to_claim(seller, claim.pk, "Tracking says delivered.")
+    later = rendering.build(emails.order_by("id")[0], seller, {})
+    assert "Respond to the claim:" not in later.body
 
 
 def test_the_agent_grants_from_the_console_and_both_read_the_refund(

@@ -1,9 +1,11 @@
 """Guarantee claims: who may file and when, the lifecycle with its deadlines, the messages
 both parties get, the refund (docs/support.md#guarantee-claims)."""
 
+import importlib
 from datetime import date, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.test import TestCase
@@ -11,7 +13,8 @@ from django.test import TestCase
 from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Attachment, Message, Participant
+from messagecenter.conversations import queries as conversation_queries
+from messagecenter.conversations.models import Attachment, Message, Participant, ResponseTime
 from messagecenter.conversations.send_checks import MessageHeld
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -645,6 +648,94 @@ def test_the_appeal_window_closes_the_claim_at_its_deadline(
     counts_are_true(buyer, seller, claims_agent)
 
 
+def in_response_needed(seller: User, claim: Claim) -> bool:
+    page = conversation_queries.response_needed_page(seller)
+    return claim.case.conversation_id in [row.conversation_id for row in page.participants]
+
+
+def test_a_sellers_reply_in_the_claims_conversation_is_not_a_response(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """A seller who answered in the claim's conversation (the Reply box, or a reply to its
+    e-mail: the same send) had "responded" nowhere — the claim stayed at seller_response —
+    yet the conversation left their Response needed, so at the deadline the sweep took
+    them for silent. The claim now waits, visibly, for its formal response: the reply is
+    a message, the conversation stays in Response needed until the response."""
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    conversation_id = claim.case.conversation_id
+    assert conversation_id is not None
+    assert in_response_needed(seller, claim)
+    filed = texts(claim)[1]
+    assert claim_actions.respond_url(claim) in filed
+    assert claim_actions.respond_url(claim).endswith(f"/claims/{claim.pk}/#respond-title")
+    assert "is not a response to the claim" in filed
+
+    conversation_actions.send_message(seller, conversation_id, "We shipped it, look again.")
+    conversation_actions.send_message(buyer, conversation_id, "It is not here.")
+    conversation_actions.send_message(seller, conversation_id, "Wait a day, please.")
+
+    claim.refresh_from_db()
+    assert (claim.stage, claim.seller_responded_at) == ("seller_response", None)
+    assert in_response_needed(seller, claim)
+    assert not ResponseTime.objects.filter(conversation_id=conversation_id).exists()
+
+    claim_actions.respond_to_claim(seller, claim.pk, "Tracking shows it was delivered.")
+
+    assert not in_response_needed(seller, claim)
+    answered = ResponseTime.objects.get(conversation_id=conversation_id)
+    assert (answered.seller_id, answered.answered_at) == (seller.pk, clock.now)
+    # The buyer writing on while an agent decides asks nothing more of the seller.
+    conversation_actions.send_message(buyer, conversation_id, "The photo shows my porch empty.")
+    assert not in_response_needed(seller, claim)
+
+
+def test_a_silent_sellers_claim_leaves_response_needed_at_the_deadline(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    assert claim.case.conversation_id is not None
+    conversation_actions.send_message(seller, claim.case.conversation_id, "Looking into it.")
+
+    claim_actions.sweep_claim_deadlines(now=clock.advance(hours=48))
+
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+    assert texts(claim)[-1].startswith(f"The seller did not respond to claim {claim.number}")
+    assert not in_response_needed(seller, claim)
+    assert not ResponseTime.objects.filter(conversation_id=claim.case.conversation_id).exists()
+
+
+def test_the_migration_sets_existing_claims_waits_as_the_claim_would_have(
+    buyer: User, seller: User, other_seller: User, clock: Clock
+) -> None:
+    """Before, a plain reply ended a claim's wait and a buyer's message started one at any
+    stage: a claim still waiting for the seller is put back in their Response needed, and
+    a decided claim's stray wait (which no reply would end now) is cleared."""
+    migration = importlib.import_module(
+        "messagecenter.support.migrations.0007_claim_waits_follow_the_claim"
+    )
+    first = claimable_order(buyer, factories.ProductFactory(storefront=seller.storefront), clock)
+    second = claimable_order(
+        buyer, factories.ProductFactory(storefront=other_seller.storefront), clock
+    )
+    waiting, decided = file(buyer, first), file(buyer, second)
+    Claim.objects.filter(pk=decided.pk).update(stage="decision")
+    rows = Participant.objects.filter(role="seller")
+    rows.filter(conversation_id=waiting.case.conversation_id).update(awaiting_response_since=None)
+    rows.filter(conversation_id=decided.case.conversation_id).update(
+        awaiting_response_since=clock.now
+    )
+
+    migration.claim_waits_follow_the_claim(django_apps, None)
+
+    assert in_response_needed(seller, waiting)
+    assert rows.get(conversation_id=waiting.case.conversation_id).awaiting_response_since == (
+        waiting.filed_at
+    )
+    assert not in_response_needed(other_seller, decided)
+
+
 def test_a_buyers_message_does_not_move_a_claim_out_of_the_sellers_window(
     buyer: User, product: Product, clock: Clock
 ) -> None:
@@ -727,6 +818,6 @@ def test_the_claims_messages_give_each_party_the_time_in_their_own_zone(
 
     filed, silent = texts(claim)[1:3]
     both = "Sun 6 Dec 2026, 3:05 AM JST (Sat 5 Dec 2026, 1:05 PM EST)"
-    assert f"The seller has until {both} to respond here." in filed
+    assert f"The seller has until {both} to respond to the claim" in filed
     assert f"did not respond to claim {claim.number} by {both}." in silent
     assert "UTC" not in filed + silent

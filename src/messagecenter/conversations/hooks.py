@@ -41,6 +41,9 @@ class StatusLine:
     # Where to follow it, when that is another page ("Open your request").
     link_url: str = ""
     link_label: str = ""
+    # What the reader must do that a reply here does not do, shown above the reply box
+    # with the link (a guarantee claim's seller: the claim's formal response is due).
+    notice: str = ""
 
 
 @dataclass(frozen=True)

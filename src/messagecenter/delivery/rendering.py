@@ -22,7 +22,9 @@ from messagecenter.accounts import email_changes
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
+from messagecenter.conversations import hooks
 from messagecenter.conversations.models import (
+    Conversation,
     Kind,
     Message,
     Participant,
@@ -503,6 +505,7 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
         subject = conversation.subject
     else:
         subject = f"{sender_name}: {conversation.subject}"
+    respond = _respond_first(user, conversation, participant)
     context = {
         "message": message,
         "conversation": conversation,
@@ -513,8 +516,32 @@ def _message_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[
         "reply_address": address,
         "answered_by": answered_by,
         "from_name": sender_name if message.sender is not None else None,
+        "respond_notice": respond.notice if respond is not None else "",
+        "respond_url": absolute(respond.link_url) if respond is not None else "",
     }
     return subject, context, "message"
+
+
+def _respond_first(
+    user: User, conversation: Conversation, participant: Participant | None
+) -> hooks.StatusLine | None:
+    """For the seller of a guarantee claim whose formal response is still due: what a
+    reply to the e-mail does not do, and where to respond (support's status line,
+    conversations/hooks.py), read when the e-mail is sent — so it is true then. Only a
+    seller still waited on is asked (their participant row says so)."""
+    if (
+        conversation.kind != Kind.CLAIM
+        or participant is None
+        or participant.role != ParticipantRole.SELLER
+        or participant.awaiting_response_since is None
+    ):
+        return None
+    # Its deadline in the seller's own time zone, as the rest of the e-mail.
+    with timezone.override(zone_of(user)):
+        line = hooks.status_line(user, conversation.kind, conversation.pk)
+    if line is None or not line.notice or not line.link_url:
+        return None
+    return line
 
 
 def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[str, Any], str]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
@@ -32,6 +33,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.actions.checks import clean_idempotency_key, trimmed
 from messagecenter.conversations.models import Conversation, Kind, Message, ParticipantRole
+from messagecenter.delivery.links import absolute
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace import return_actions
@@ -186,15 +188,26 @@ def _file(
             stage=ClaimStage.SELLER_RESPONSE,
             filed_at=now,
         )
+        # The seller owes the claim's formal response from now on: the conversation stays
+        # in their Response needed until it comes (or the deadline passes), whatever is
+        # written in it meanwhile.
+        conversation_actions.start_claim_wait(message.conversation_id, now)
         conversation_actions.post_marketplace_message(
             message.conversation_id,
             f"Claim {claim.number} is filed: {label.lower()}, order {order.number}, "
             f"against {storefront.name}. The seller has until "
-            f"{when_for_both(due, buyer, storefront.seller)} to respond here. "
-            "Then an agent of the claims team decides, and both of you hear the decision "
-            "here.",
+            f"{when_for_both(due, buyer, storefront.seller)} to respond to the claim with "
+            f"“Respond to the claim” on its page: {respond_url(claim)} — a reply in this "
+            "conversation, or to its e-mails, is not a response to the claim. Then an agent "
+            "of the claims team decides, and both of you hear the decision here.",
         )
         return claim
+
+
+def respond_url(claim: Claim) -> str:
+    """Where the seller responds to the claim (its page's form), as a full address: it is
+    written into messages and e-mails."""
+    return absolute(reverse("claim", args=[claim.pk]) + "#respond-title")
 
 
 def storefront_of(order: Order, storefront_id: Any) -> Storefront:
@@ -285,6 +298,7 @@ def respond_to_claim(
             seller, case.conversation_id, body, idempotency_key=idempotency_key, files=files
         )
         claim.seller_responded_at = now
+        conversation_actions.end_claim_wait(case.conversation_id, answered_at=now)
         _move(claim, case, ClaimStage.DECISION, actor=seller, now=now, moved_by="seller_response")
         conversation_actions.post_marketplace_message(
             case.conversation_id,
@@ -599,6 +613,8 @@ def _sweep_one(case_id: int, now: datetime) -> int:
         assert case.conversation_id is not None
         if claim.stage == ClaimStage.SELLER_RESPONSE:
             deadline = case.due_at
+            # The claim no longer waits for the seller: an agent decides without them.
+            conversation_actions.end_claim_wait(case.conversation_id, answered_at=None)
             _move(claim, case, ClaimStage.DECISION, actor=None, now=now, moved_by="seller_silent")
             conversation_actions.post_marketplace_message(
                 case.conversation_id,

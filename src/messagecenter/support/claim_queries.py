@@ -368,11 +368,28 @@ def refund_room(claim: Claim, *, order_refunded_cents: int | None = None) -> Ref
 # --- what people read -----------------------------------------------------------------------
 
 
+def response_due(user: User, claim: Claim) -> datetime | None:
+    """The deadline of the seller's formal response, when this person is the seller the
+    claim waits for (and the deadline has not passed); else None."""
+    due = claim.case.due_at
+    if (
+        claim.stage != ClaimStage.SELLER_RESPONSE
+        or due is None
+        or claim.storefront.seller_id != user.pk
+        or timezone.now() >= due
+    ):
+        return None
+    return due
+
+
 def stage_detail(claim: Claim) -> str:
     """The claim's next step, in words, with its deadline."""
     due = claim.case.due_at
     if claim.stage == ClaimStage.SELLER_RESPONSE and due is not None:
-        return f"The seller has until {when(due)} to respond; then an agent decides."
+        return (
+            f"The seller has until {when(due)} to respond to the claim on its page; then an "
+            "agent decides."
+        )
     if claim.stage == ClaimStage.DECISION:
         return "An agent of the claims team is deciding."
     if claim.stage == ClaimStage.APPEAL_WINDOW and due is not None:

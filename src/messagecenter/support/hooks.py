@@ -26,7 +26,7 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     if case is None:
         return None
     if case.kind == CaseKind.CLAIM:
-        return _claim_status_line(case)
+        return _claim_status_line(user, case)
     detail = ""
     if case.status == CaseStatus.OPEN and case.respond_by is not None:
         when = full_time(case.respond_by)
@@ -53,11 +53,31 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     )
 
 
-def _claim_status_line(case: Case) -> hooks.StatusLine | None:
+def _claim_status_line(user: User, case: Case) -> hooks.StatusLine | None:
     claim = claim_queries.claim_for_conversation(case.conversation_id or 0)
     if claim is None:
         return None
     claim.case = case
+    due = claim_queries.response_due(user, claim)
+    if due is not None:
+        # The seller, while the claim waits for their formal response: a reply in the
+        # conversation (or to its e-mails) is not it, and they are told so where they
+        # would reply, with the way to the claim's Respond form.
+        when = claim_queries.when(due)
+        return hooks.StatusLine(
+            label="Guarantee claim · Your response is due",
+            reference=case.number,
+            detail=f"Respond to the claim on its page by {when}; then an agent decides.",
+            state=case.status,
+            link_url=f"{reverse('claim', args=[case.pk])}#respond-title",
+            link_label="Respond to the claim",
+            notice=(
+                f"Your response to claim {claim.number} is due by {when}. A reply here is "
+                "read by the buyer and the agent but is not a response to the claim: "
+                "respond on the claim's page, with your evidence, or at the deadline an "
+                "agent decides on what the buyer sent."
+            ),
+        )
     return hooks.StatusLine(
         label=f"Guarantee claim · {ClaimStage(claim.stage).label}",
         reference=case.number,

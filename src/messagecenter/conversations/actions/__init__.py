@@ -11,6 +11,8 @@ per behaviour, this package's names their public surface:
 - seller_tools.py: "No response needed", saved replies;
 - moderation.py: messages hidden for a person who reported them, removed after review;
 - response_deadlines.py: the periodic sweep of sellers' response deadlines;
+- claim_waits.py: a seller's wait in a guarantee claim's conversation, started and ended
+  by the claim (its formal response), not by messages;
 - typing.py: "… is typing", a nudge to the others' open pages, never stored.
 
 Each action runs in one transaction that also records its side effects: the unread
@@ -27,6 +29,7 @@ from messagecenter.conversations.actions.boxes import (
     restore_conversations,
     trash_conversations,
 )
+from messagecenter.conversations.actions.claim_waits import end_claim_wait, start_claim_wait
 from messagecenter.conversations.actions.membership import (
     add_participants,
     lock_participants,
@@ -85,6 +88,7 @@ __all__ = [
     "delete_conversations",
     "delete_conversations_for_everyone",
     "delete_saved_reply",
+    "end_claim_wait",
     "hide_messages_for",
     "lock_participants",
     "mark_no_response_needed",
@@ -105,6 +109,7 @@ __all__ = [
     "send_message",
     "set_aside_waits_for",
     "start_claim_conversation",
+    "start_claim_wait",
     "start_customer_service_conversation",
     "store_attachments",
     "tell_typing",

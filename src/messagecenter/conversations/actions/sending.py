@@ -1082,8 +1082,11 @@ def _update_participants(
     batch's other sends' (one UPDATE for every row a batch changes, setting what each now
     holds), before the locks the batch's piled rows take."""
     # A buyer's message starts a seller's wait for an answer (if one is not running), due
-    # on the seller's business-day calendar (docs/escalation.md).
-    from_buyer = sending is not None and sending.role == ParticipantRole.BUYER
+    # on the seller's business-day calendar (docs/escalation.md). Not in a guarantee
+    # claim's conversation: there the seller owes the claim's formal response, which only
+    # the claim starts and ends (claim_waits.py) — a plain reply must not read as one.
+    is_claim = participants[0].conversation.kind == Kind.CLAIM
+    from_buyer = sending is not None and sending.role == ParticipantRole.BUYER and not is_claim
     # Everyone but the sender is notified or has it muted (_arrival).
     notified = set(arrival.notified)
     for participant in participants:
@@ -1102,7 +1105,7 @@ def _update_participants(
             participant.box, participant.trashed_at, participant.is_seen = Box.INBOX, None, False
     if sending is not None:
         # A seller's answer ends the buyer's wait (_answered_wait reads it first).
-        answered = _answered_wait(sending, message.conversation_id, now)
+        answered = not is_claim and _answered_wait(sending, message.conversation_id, now)
         sending.box, sending.trashed_at, sending.unread_count = Box.INBOX, None, 0
         sending.is_seen, sending.has_written = True, True
         sending.last_read_message_id = message.pk
