@@ -2,6 +2,7 @@
 children started stops them and ends the command without a traceback."""
 
 import io
+import os
 import subprocess
 import sys
 from typing import Any
@@ -46,3 +47,64 @@ def test_ctrl_c_while_the_sign_in_hints_are_read_stops_the_children_cleanly(
 
     assert len(started) == 3
     assert all(process.returncode is not None for process in started)
+
+
+def _children_environments(
+    monkeypatch: pytest.MonkeyPatch, port: int, host: str = "127.0.0.1"
+) -> tuple[list[dict[str, str]], str]:
+    """The environment each child of `run --host host --port port` was started with, and
+    what `run` printed; the children are stand-ins that stop at once."""
+    environments: list[dict[str, str]] = []
+    popen = subprocess.Popen
+
+    def child(arguments: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        environments.append(dict(options.get("env") or os.environ))
+        return popen([sys.executable, "-c", "pass"])
+
+    monkeypatch.setattr(subprocess, "Popen", child)
+    monkeypatch.setattr(run, "_accepting", lambda *arguments: True)
+    monkeypatch.setattr(run, "sign_in_hints", lambda: None)
+    output = io.StringIO()
+    run.Command(stdout=output).handle(host=host, port=port)
+    return environments, output.getvalue()
+
+
+def test_the_children_link_to_the_port_run_serves_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run --port 8141` left SITE_URL at its default, port 8000: every link in e-mails
+    (View it, E-mail preferences, List-Unsubscribe) and in the marketplace's messages
+    pointed at a server that was not there."""
+    monkeypatch.delenv("SITE_URL", raising=False)
+
+    environments, output = _children_environments(monkeypatch, 8141)
+
+    # serve, worker and inbound-smtp: every one of them writes links.
+    assert [environment["SITE_URL"] for environment in environments] == [
+        "http://127.0.0.1:8141"
+    ] * 3
+    assert "Links in e-mails and messages: http://127.0.0.1:8141 (SITE_URL)" in output
+
+
+def test_an_explicit_site_url_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITE_URL", "https://messages.example.com")
+
+    environments, output = _children_environments(monkeypatch, 8141)
+
+    assert [environment["SITE_URL"] for environment in environments] == [
+        "https://messages.example.com"
+    ] * 3
+    assert "Links in e-mails and messages: https://messages.example.com (SITE_URL)" in output
+
+
+@pytest.mark.parametrize(
+    ("host", "link"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8141"),
+        ("localhost", "http://localhost:8141"),
+        ("messages.internal", "http://messages.internal:8141"),
+        ("0.0.0.0", "http://127.0.0.1:8141"),
+        ("::", "http://[::1]:8141"),
+        ("::1", "http://[::1]:8141"),
+    ],
+)
+def test_the_site_url_of_an_address(host: str, link: str) -> None:
+    assert run.site_url(host, 8141) == link

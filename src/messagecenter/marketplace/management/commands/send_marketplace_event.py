@@ -25,8 +25,10 @@ class Command(BaseCommand):
         parser.add_argument("event_file", help="the event as JSON, or - for standard input")
         parser.add_argument(
             "--url",
-            default="http://127.0.0.1:8000/api/v1/marketplace-events",
-            help="the intake's URL (default: %(default)s)",
+            # The server this deployment's links name (SITE_URL), not a fixed port 8000:
+            # with SITE_URL set as `run --port` uses it, the event reaches that server.
+            default=f"{settings.SITE_URL.rstrip('/')}/api/v1/marketplace-events",
+            help="the intake's URL (default: SITE_URL's, %(default)s)",
         )
         parser.add_argument(
             "--secret",

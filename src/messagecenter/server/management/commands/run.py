@@ -27,15 +27,26 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         command = [sys.executable, "-m", "messagecenter"]
         inbound_host, inbound_port = settings.INBOUND_SMTP_HOST, settings.INBOUND_SMTP_PORT
-        inbound_environment = dict(os.environ)
+        # Every absolute link the children write — in e-mails (View it, E-mail preferences,
+        # List-Unsubscribe, "Is this e-mail from us?"), in the marketplace's messages — is
+        # made from SITE_URL, whose default names port 8000: `run --port 8141` sent people
+        # to a server that was not there. Unless the operator set it, it is where this run
+        # serves.
+        environment = dict(os.environ)
+        if not os.environ.get("SITE_URL"):
+            environment["SITE_URL"] = site_url(host, port)
+        site = environment["SITE_URL"]
+        inbound_environment = dict(environment)
         # Replies tried on this machine come from the demo's made-up domains, which no DNS
         # vouches for: with the development mailbox on loopback, they are not checked.
         is_local_trial = settings.MAILBOX_ENABLED and _is_loopback(inbound_host)
         if is_local_trial:
             inbound_environment["INBOUND_REQUIRE_AUTHENTICATION"] = "0"
         children = [
-            subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]),
-            subprocess.Popen([*command, "worker"]),
+            subprocess.Popen(
+                [*command, "serve", "--host", host, "--port", str(port)], env=environment
+            ),
+            subprocess.Popen([*command, "worker"], env=environment),
             subprocess.Popen(
                 [*command, "inbound-smtp", "--host", inbound_host, "--port", str(inbound_port)],
                 env=inbound_environment,
@@ -62,6 +73,7 @@ class Command(BaseCommand):
                     f"Order events: POST http://{host}:{port}/api/v1/marketplace-events, signed "
                     f"with {settings.MARKETPLACE_EVENTS_SECRETS[0]} (MARKETPLACE_EVENTS_SECRETS)\n"
                 )
+            self.stdout.write(f"Links in e-mails and messages: {site} (SITE_URL)\n")
             self.stdout.write(
                 f"Replies by e-mail: SMTP on {inbound_host}:{inbound_port}"
                 + (" (senders not checked: local trial)\n" if is_local_trial else "\n")
@@ -99,6 +111,20 @@ def _accepting(
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def site_url(host: str, port: int) -> str:
+    """The address of a server listening on `host` and `port`, for links. A server on
+    every address (0.0.0.0, ::) is reached on this machine at loopback; people elsewhere
+    need SITE_URL set to the name they use."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        address = ipaddress.ip_address("127.0.0.1" if address.version == 4 else "::1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
 
 
 def _is_loopback(host: str) -> bool:
