@@ -31,6 +31,8 @@ from messagecenter.notifications import actions as broadcast_actions
 from messagecenter.privacy import actions, export, export_actions
 from messagecenter.privacy.models import DataExport, ExportStatus
 from messagecenter.safety import actions as safety_actions
+from messagecenter.support import actions as support_actions
+from messagecenter.support import report_actions
 from tests import factories
 from tests.api.helpers import with_token
 from tests.conversations.helpers import snapshot
@@ -383,3 +385,64 @@ def test_a_long_file_name_is_shortened_and_keeps_its_extension(
 )
 def test_a_file_s_name_in_the_zip(name: str, in_the_zip: str) -> None:
     assert export._safe_name(name) == in_the_zip
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+def test_the_export_holds_the_person_s_own_reports_and_what_they_hid_by_reporting(
+    buyer: User, other_buyer: User, seller: User, product: Product
+) -> None:
+    """safety.json had only blocks and held messages: a person's report filings (which
+    message, as what, when, how it ended) and the messages their reports hid were not in
+    it. Only their own: never another reporter of the same sender, the case their report
+    joined, nor the agents' notes on it."""
+    agent = factories.agent_in_team("trust-and-safety", username="tess")
+    order = factories.order_with_item(buyer, product)
+    scam = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Pay me by bank transfer instead: thistledown."
+    )
+    spam = conversation_actions.send_message(seller, scam.conversation_id, "Buy my other lamps.")
+    mine = report_actions.report_message(buyer, scam.pk, "scam")
+    # Another buyer reports the same seller: their filing joins the same case.
+    theirs_order = factories.order_with_item(other_buyer, product)
+    theirs = conversation_actions.contact_buyer_about_order(
+        seller, theirs_order.pk, "Pay outside please."
+    )
+    report_actions.report_message(other_buyer, theirs.pk, "pay_outside")
+    support_actions.add_note(agent, mine.report_id, "Agent's note: marjoram.")
+    report_actions.decide_report(agent, mine.report_id, "confirmed", "restricted")
+    report_actions.report_message(buyer, spam.pk, "spam")
+
+    files = unzip(built(buyer).file.read())
+    safety = section(files, "safety.json")
+
+    reports = safety["your_reports"]
+    assert [(r["category"], r["message_id"], r["conversation_id"]) for r in reports] == [
+        ("scam", scam.pk, scam.conversation_id),
+        ("spam", spam.pk, spam.conversation_id),
+    ]
+    assert [r["status"] for r in reports] == ["confirmed", "pending"]
+    assert reports[0]["decided_at"] is not None
+    assert reports[1]["decided_at"] is None
+    assert all(r["reported_at"] for r in reports)
+    hidden = safety["hidden_by_reporting"]
+    assert [(h["message_id"], h["conversation_id"]) for h in hidden] == [
+        (scam.pk, scam.conversation_id),
+        (spam.pk, spam.conversation_id),
+    ]
+    # Customer service removed the confirmed one for everyone: its text is gone here too.
+    assert [(h["removed_by_customer_service"], h["body"]) for h in hidden] == [
+        (True, None),
+        (False, "Buy my other lamps."),
+    ]
+    assert all(h["sender"] == seller.public_name and h["hidden_at"] for h in hidden)
+    # Neither the other reporter, nor the case the report joined, nor the agents' work.
+    everything = b"".join(files.values()).decode()
+    assert other_buyer.username not in everything
+    assert other_buyer.email not in everything
+    assert "marjoram" not in everything
+    assert "thistledown" not in everything
+    assert "pay_outside" not in everything
+    cases = section(files, "customer-service.json")["cases"]
+    assert all(case["kind"] != "report" for case in cases)

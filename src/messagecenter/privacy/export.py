@@ -25,7 +25,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
 from messagecenter.conversations import queries as conversation_queries
-from messagecenter.conversations.models import Participant, ResponseTime, SavedReply
+from messagecenter.conversations.models import (
+    HiddenMessage,
+    Participant,
+    ResponseTime,
+    SavedReply,
+)
 from messagecenter.delivery.models import (
     NEW_ADDRESS_EMAIL_KINDS,
     Email,
@@ -53,7 +58,16 @@ from messagecenter.notifications.models import (
 )
 from messagecenter.privacy.models import DataExport
 from messagecenter.safety.models import Block, HeldMessage
-from messagecenter.support.models import Case, ChatAvailability, Claim, TeamMember
+from messagecenter.support.models import (
+    Case,
+    CaseKind,
+    ChatAvailability,
+    Claim,
+    ReportCategory,
+    ReportFiling,
+    ReportOutcome,
+    TeamMember,
+)
 
 
 @dataclass
@@ -250,7 +264,11 @@ def _customer_service(user: User, collected: Collected) -> Any:
     """The person's requests and claims (their messages are in conversations.json), and for
     an agent their teams and chat availability."""
     return {
-        "cases": rows(Case.objects.filter(customer=user)),
+        # A report's case names its first reporter as its customer only for the queue's
+        # bookkeeping: it is the agents' review of someone else, which other people's
+        # reports join — never shown to a reporter (docs/safety.md#reports). Their own
+        # reports are in safety.json.
+        "cases": rows(Case.objects.filter(customer=user).exclude(kind=CaseKind.REPORT)),
         "claims": rows(Claim.objects.filter(Q(case__customer=user) | Q(storefront__seller=user))),
         "teams": rows(TeamMember.objects.filter(agent=user)),
         "chat_availability": rows(ChatAvailability.objects.filter(agent=user)),
@@ -314,7 +332,64 @@ def _safety(user: User, collected: Collected) -> Any:
     return {
         "blocked_by_you": rows(Block.objects.filter(blocker=user)),
         "held_for_review": rows(HeldMessage.objects.filter(sender=user)),
+        "your_reports": _reports_filed(user),
+        "hidden_by_reporting": _hidden_by_reporting(user),
     }
+
+
+def _reports_filed(user: User) -> list[dict[str, Any]]:
+    """The person's own reports, as GET /reports lists them: what they reported, as what,
+    when, and how it ended. Never anyone else's filing of the same report, the case it
+    joined, or the agents' review (a reporter never learns who else reported)."""
+    return [
+        {
+            "id": filing.pk,
+            "category": filing.category,
+            "category_label": ReportCategory(filing.category).label,
+            "conversation_id": filing.conversation_id,
+            # None: the conversation was reported as a whole.
+            "message_id": filing.message_id,
+            "reported_at": filing.created_at,
+            "status": filing.report.outcome,
+            "status_label": ReportOutcome(filing.report.outcome).label,
+            "decided_at": filing.report.decided_at,
+        }
+        for filing in ReportFiling.objects.filter(reporter=user)
+        .select_related("report")
+        .order_by("created_at", "pk")
+    ]
+
+
+def _hidden_by_reporting(user: User) -> list[dict[str, Any]]:
+    """The messages the person hid by reporting them, which conversations.json no longer
+    shows them: each with its text as sent to them — unless customer service removed it
+    for everyone after the review (gone from every page, as from conversations.json)."""
+    hidden = []
+    for row in (
+        HiddenMessage.objects.filter(user=user)
+        .select_related("message__sender__storefront")
+        .order_by("hidden_at", "pk")
+    ):
+        message = row.message
+        removed = message.removed_at is not None
+        hidden.append(
+            {
+                "message_id": message.pk,
+                "conversation_id": message.conversation_id,
+                "sender": message.sender_name,
+                "sent_at": message.created_at,
+                "hidden_at": row.hidden_at,
+                "removed_by_customer_service": removed,
+                "body": None if removed else message.body,
+                "attachments": []
+                if removed
+                else [
+                    {"name": attachment.download_name, "size": attachment.size}
+                    for attachment in message.listed_attachments
+                ],
+            }
+        )
+    return hidden
 
 
 def _exports(user: User, collected: Collected) -> Any:
@@ -395,8 +470,13 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "safety.json",
-        "Blocks and messages held for review",
-        ("safety.Block", "safety.HeldMessage"),
+        "Blocks, your reports and messages held for review",
+        (
+            "safety.Block",
+            "safety.HeldMessage",
+            "support.ReportFiling",
+            "conversations.HiddenMessage",
+        ),
         _safety,
     ),
     Section("data-exports.json", "Your data exports", ("privacy.DataExport",), _exports),
@@ -442,12 +522,9 @@ EXCLUDED: dict[str, str] = {
     "privacy.Erasure": "the operator's record of an erasure: the person it is about can "
     "no longer sign in to ask for an export",
     "support.CannedResponse": "a team's answer templates: no customer's data",
-    "conversations.HiddenMessage": "which messages a person hid by reporting them: the "
-    "messages they see are in conversations.json",
     "support.Report": "customer service's review of a reported person, which names everyone "
-    "who reported them: not the reported person's to read (docs/safety.md#reports)",
-    "support.ReportFiling": "a person's reports of others: listed by GET /reports, not yet "
-    "in the export (docs/safety.md#reports)",
+    "who reported them: neither the reported person's nor a reporter's to read (a reporter's "
+    "own filings, with the outcome, are in safety.json; docs/safety.md#reports)",
 }
 
 
