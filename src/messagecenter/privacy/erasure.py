@@ -64,6 +64,7 @@ from messagecenter.realtime.models import EventStream, UserEvent
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 from messagecenter.search.actions import index_messages
 from messagecenter.search.models import MailboxMessage, SearchDocument
+from messagecenter.support.actions import close_cases_of_erased
 from messagecenter.support.models import (
     Case,
     CaseKind,
@@ -102,6 +103,9 @@ def erase_person(operator: User, person: User) -> Erasure:
         person = User.objects.select_for_update().get(pk=person.pk)
         username, email = person.get_username(), person.email
         names, first_name = _names_of(person), person.first_name
+        # First, while their conversations still have them: requests and appeals nobody
+        # can answer any more leave the agents' queues, closed with the reason.
+        closed = close_cases_of_erased(operator, person)
         _messages(person, removed, files)
         _own_rows(person, username, email, removed, files)
         # Before the records: what is indexed again below names the pseudonym.
@@ -109,7 +113,7 @@ def erase_person(operator: User, person: User) -> Erasure:
         # Nobody can answer them now: their questions leave the sellers' Response needed,
         # and the deadlines stop counting against the sellers.
         conversation_actions.set_aside_waits_for(person)
-        kept = _operator_records(person, names, first_name, removed, files)
+        kept = _operator_records(person, names, first_name, removed, files, closed=closed)
         kept += _reports(person, names, removed)
         kept += _shop(person, names, removed)
         _named_elsewhere(person, names, removed)
@@ -234,7 +238,13 @@ def _own_rows(
 
 
 def _operator_records(
-    person: User, names: list[str], first_name: str, removed: Counter[str], files: list[str]
+    person: User,
+    names: list[str],
+    first_name: str,
+    removed: Counter[str],
+    files: list[str],
+    *,
+    closed: int,
 ) -> list[Any]:
     """Records the operator must keep stay, with the person's own words taken out."""
     returns = ReturnRequest.objects.filter(order__buyer=person)
@@ -242,10 +252,20 @@ def _operator_records(
     files += [str(name) for name in photos.values_list("file", flat=True) if name]
     removed["return photos"] += photos.delete()[0]
     returns.exclude(note="").update(note=REMOVED)
+    pseudonym = person.get_username()
     cases = Case.objects.filter(customer=person)
-    # A report's subject names the person reported, not the reporter's words, and other
-    # reporters' filings join the same case: it follows the reported person's rule (_reports).
-    cases.exclude(kind=CaseKind.REPORT).update(subject=REMOVED)
+    # The subjects they wrote — a request's (typed, a chat's first line, an e-mail's
+    # subject) — are replaced. A report's subject names the person reported, and other
+    # reporters' filings join the same case: it follows the reported person's rule
+    # (_reports). A claim's and an appeal's subjects are the marketplace's words ("Claim:
+    # item not received — order …"), which the seller of a claim reads too: they keep
+    # them, with the person's names replaced by the pseudonym (an appeal's names them).
+    requests = cases.filter(kind=CaseKind.REQUEST)
+    requests.update(subject=REMOVED)
+    for case in cases.filter(kind__in=(CaseKind.CLAIM, CaseKind.APPEAL)):
+        subject = _without_names(case.subject, names, pseudonym)
+        if subject != case.subject:
+            Case.objects.filter(pk=case.pk).update(subject=subject)
     CaseNote.objects.filter(case__in=cases).update(body=REMOVED)
     # Their own case conversations: a buyer's (a claim's too) names them as its buyer, a
     # seller's or an agent's names no buyer.
@@ -254,11 +274,18 @@ def _operator_records(
             Q(buyer=person) | Q(buyer__isnull=True), pk__in=cases.values("conversation_id")
         ).values_list("pk", flat=True)
     )
-    Conversation.objects.filter(pk__in=case_conversations).update(subject=REMOVED)
+    Conversation.objects.filter(pk__in=case_conversations, case__kind=CaseKind.REQUEST).update(
+        subject=REMOVED
+    )
+    written = list(
+        Conversation.objects.filter(pk__in=case_conversations).exclude(case__kind=CaseKind.REQUEST)
+    )
+    for conversation in written:
+        conversation.subject = _without_names(conversation.subject, names, pseudonym)
+    Conversation.objects.bulk_update(written, ["subject"])
     # Customer service's answers in them greet the person by name (a canned response's
     # {customer_name} is their first name): the names become the pseudonym — the first
     # name only as a whole, capitalised word, in these conversations with them alone.
-    pseudonym = person.get_username()
     answers = list(
         Message.objects.filter(conversation_id__in=case_conversations).exclude(sender=person)
     )
@@ -296,8 +323,13 @@ def _operator_records(
         {
             "what": "customer-service cases and claims",
             "count": cases.count() + Claim.objects.filter(case__customer=person).count(),
-            "why": "decisions and refunds the operator must be able to show; subjects and "
-            "agents' notes are replaced",
+            "why": "decisions and refunds the operator must be able to show; the subjects "
+            "they wrote and agents' notes are replaced"
+            + (
+                f"; {closed} still waiting for an answer closed, as nobody can answer them"
+                if closed
+                else ""
+            ),
         },
         {
             "what": "conversations with other people",

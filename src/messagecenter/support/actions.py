@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
@@ -43,6 +44,7 @@ from messagecenter.rows import parse_id, unique_row
 from messagecenter.safety.links import defang
 from messagecenter.support import queries
 from messagecenter.support.models import (
+    ACTIVE,
     REOPENABLE,
     UNASSIGNED,
     CannedResponse,
@@ -574,6 +576,18 @@ def reply_to_case(
     conversation_id = case.conversation_id
     if conversation_id is None:
         raise InvalidInput("This case has no conversation to answer in.", code="no_conversation")
+    # Erasure closes their requests (close_cases_of_erased), but an answer would reach
+    # nobody whatever the case's status: say why rather than "closed". A claim's
+    # conversation still has its seller, who reads the claims team's answers.
+    if (
+        case.kind != CaseKind.CLAIM
+        and closed_accounts.closure_of(case.customer) == closed_accounts.Closure.ERASED
+    ):
+        raise Conflict(
+            "This customer's account was erased at their request: nobody would read an "
+            "answer, and they can no longer reply.",
+            code="customer_erased",
+        )
     with transaction.atomic():
         case = _lock(case)
         if case.status == CaseStatus.CLOSED:
@@ -590,6 +604,42 @@ def reply_to_case(
         if case.kind != CaseKind.CLAIM:
             _set_status(case, status, actor=agent)
         return message
+
+
+# The kinds of case only their customer answers in: closed when the customer is erased.
+ANSWERED_BY_CUSTOMER_ALONE = (CaseKind.REQUEST, CaseKind.APPEAL)
+
+
+def close_cases_of_erased(operator: User, customer: User) -> int:
+    """A person being erased (privacy/erasure.py, in its transaction): their requests and
+    appeals still waiting for someone — open or pending — are closed for good, each with a
+    history line saying why. Nobody can answer them any more: left open they sat in the
+    agents' queue as "erased-<id>", to be answered to no one. Claims go on (the seller
+    takes part, and a decision may refund the order); reports they filed are the review of
+    someone else. Returns how many were closed."""
+    closed = 0
+    waiting = Case.objects.filter(
+        customer=customer, kind__in=ANSWERED_BY_CUSTOMER_ALONE, status__in=ACTIVE
+    ).order_by("pk")
+    with transaction.atomic(savepoint=False):
+        for found in waiting:
+            case = _lock(found)
+            if case.status not in ACTIVE:
+                continue
+            now = timezone.now()
+            previous = case.status
+            _change(case, status=CaseStatus.CLOSED, now=now)
+            _history(
+                case,
+                operator,
+                CaseEventKind.STATUS,
+                now=now,
+                previous=previous,
+                status=CaseStatus.CLOSED,
+                reason=queries.CLOSED_FOR_ERASURE,
+            )
+            closed += 1
+    return closed
 
 
 def note_context_opened(

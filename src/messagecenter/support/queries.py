@@ -598,6 +598,11 @@ def _history(case: Case) -> list[tuple[CaseEvent, str, dict[str, str], dict[str,
     return [(event, *_history_line(event, names)) for event in events]
 
 
+# A status line's reason: the case was closed because its customer was erased
+# (actions.close_cases_of_erased).
+CLOSED_FOR_ERASURE = "customer_erased"
+
+
 def _history_line(
     event: CaseEvent, names: dict[int, str]
 ) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -606,6 +611,13 @@ def _history_line(
     apart: case_history writes them as they are, case_history_html isolates people's."""
     detail = event.detail
     if event.kind == CaseEventKind.STATUS:
+        if detail.get("reason") == CLOSED_FOR_ERASURE:
+            return (
+                "{who} erased the customer at their request: the case is closed, as "
+                "nobody can answer it any more",
+                {},
+                {},
+            )
         return (
             "{who} set the status to {status}",
             {"status": CaseStatus(detail["status"]).label},

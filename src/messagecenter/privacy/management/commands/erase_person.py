@@ -18,11 +18,20 @@ class Command(BaseCommand):
         parser.add_argument("--by", required=True, help="the administrator doing it")
 
     def handle(self, *args: object, **options: str) -> None:
-        try:
-            person = User.objects.get(username=options["username"])
-            operator = User.objects.get(username=options["by"])
-        except User.DoesNotExist as missing:
-            raise CommandError("No such account.") from missing
+        operator = User.objects.filter(username=options["by"]).first()
+        if operator is None:
+            raise CommandError(f"No account is named “{options['by']}” (--by).")
+        person = User.objects.filter(username=options["username"]).first()
+        if person is None:
+            # Erasure keeps nothing of the username it replaces, by design (no list of
+            # erased names to look it up in): a second run with it finds no account, and
+            # says that this may be why rather than a bare "No such account".
+            raise CommandError(
+                f"No account is named “{options['username']}”. If it was erased already, "
+                "that name is gone: erasure renames the account erased-<id> and keeps no "
+                "record of its old username (admin: Privacy → Erasures lists the erased "
+                "accounts; erase_person erased-<id> says already_erased)."
+            )
         try:
             erasure = erase_person(operator, person)
         except MessageCenterError as refused:
