@@ -170,6 +170,49 @@ def test_an_altered_or_expired_link_is_not_found(
     assert is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
 
 
+def test_a_broken_or_expired_link_says_so_and_how_to_change_preferences(
+    buyer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tampered or cut-short link showed the site's generic 404 ("…belongs to another
+    account. Go to the Message Center"): someone arriving signed out from an e-mail got
+    no hint. The page says the link is not valid (or has expired), that nothing changed,
+    and how to get to the preferences: sign in, then Email preferences."""
+    token = links.unsubscribe_token(buyer)
+    broken = [
+        reverse("unsubscribe", args=[token[:-2] + "xx"]),
+        reverse("unsubscribe", args=[token[:20]]),
+        reverse("email-preferences-link", args=[links.preferences_token(buyer)[:-3] + "abc"]),
+    ]
+    for url in broken:
+        response = Client().get(url)
+        page = response.content.decode()
+        assert response.status_code == 404, url
+        assert "This link is not valid" in page
+        assert "Nothing was changed." in page
+        assert "sign in, then open <strong>Your Account → Email preferences</strong>" in page
+        assert f'href="{reverse("email-preferences")}"' in page
+        assert "belongs to another account" not in page
+
+    two_years_ago = signing.b62_encode(int(time.time()) - 731 * 86400)
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: two_years_ago)
+    old = links.unsubscribe_token(buyer)
+    monkeypatch.undo()
+    for response in (
+        Client().get(reverse("unsubscribe", args=[old])),
+        Client().post(reverse("unsubscribe", args=[old])),
+    ):
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "This link has expired" in page
+        assert "work for 730 days" in page
+    assert is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
+
+    # Signed in already: straight to the preferences.
+    page = signed_in(buyer).get(broken[0]).content.decode()
+    assert "Sign in" not in page.split("<main", 1)[-1]
+    assert ">Email preferences</a>" in page
+
+
 def test_a_get_on_the_unsubscribe_link_only_asks(buyer: User) -> None:
     page = Client().get(reverse("unsubscribe", args=[links.unsubscribe_token(buyer)]))
 

@@ -51,12 +51,16 @@ def _token(user: User, category: str | None) -> str:
 
 
 def holder_of(token: str, *, category_required: bool = False) -> LinkHolder:
-    """The person (and category) a link was made for; a bad, altered or expired link is
-    the same NotFound as a missing page."""
+    """The person (and category) a link was made for; a bad or altered link (or one of an
+    account that can no longer be written to) is `link_invalid`, an expired one
+    `link_expired`: both NotFound, the page says which (views.link_not_valid)."""
     try:
         payload = signing.loads(
             token, salt=SALT, max_age=timedelta(days=settings.EMAIL_LINK_MAX_AGE_DAYS)
         )
+    except signing.SignatureExpired as error:
+        # Genuine but old: the page can say so (nothing about the account it was for).
+        raise NotFound("This link has expired.", code="link_expired") from error
     except signing.BadSignature as error:
         raise NotFound("This link is not valid any more.", code="link_invalid") from error
     category = payload.get("c") if isinstance(payload, dict) else None

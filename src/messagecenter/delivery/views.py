@@ -17,9 +17,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from messagecenter.delivery import actions, queries, references
 from messagecenter.delivery.forms import parse_choices
-from messagecenter.delivery.links import LinkHolder, holder_of
+from messagecenter.delivery.links import holder_of
 from messagecenter.delivery.models import Category, MailboxEmail
 from messagecenter.delivery.preferences import choices_for
+from messagecenter.errors import NotFound
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 
@@ -41,7 +42,10 @@ def preferences_from_link(request: HttpRequest, preferences_token: str) -> HttpR
     """The same page from an e-mail's link, without signing in. The link itself is the
     credential, so the form posts back to it (no session, no CSRF cookie needed)."""
     token = preferences_token
-    holder = _holder_or_404(token)
+    try:
+        holder = holder_of(token)
+    except NotFound as refused:
+        return link_not_valid(request, refused)
     saved = False
     if request.method == "POST":
         actions.set_preferences(holder.user, parse_choices(request.POST))
@@ -60,7 +64,10 @@ def unsubscribe(request: HttpRequest, unsubscribe_token: str) -> HttpResponse:
     once and answers 200 without a redirect; it needs no cookie or session. A GET only
     asks — link scanners follow links, and must not unsubscribe anyone."""
     token = unsubscribe_token
-    holder = _holder_or_404(token, category_required=True)
+    try:
+        holder = holder_of(token, category_required=True)
+    except NotFound as refused:
+        return link_not_valid(request, refused)
     assert holder.category is not None  # category_required
     category = Category(holder.category)
     if request.method == "POST":
@@ -99,8 +106,20 @@ def email_replies(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _holder_or_404(token: str, *, category_required: bool = False) -> LinkHolder:
-    return holder_of(token, category_required=category_required)
+def link_not_valid(request: HttpRequest, refused: NotFound) -> HttpResponse:
+    """A broken (cut short, altered) or expired link from an e-mail: the site's generic 404
+    ("…belongs to another account") told someone arriving signed out from their mailbox
+    nothing. This page says the link does not work, and how to change e-mail preferences
+    without it: sign in, then Email preferences. Still a 404, and nothing changes."""
+    return render(
+        request,
+        "delivery/link_not_valid.html",
+        {
+            "expired": refused.code == "link_expired",
+            "max_age_days": settings.EMAIL_LINK_MAX_AGE_DAYS,
+        },
+        status=404,
+    )
 
 
 # --- development mailbox -------------------------------------------------------------------
