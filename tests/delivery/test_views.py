@@ -21,6 +21,8 @@ from messagecenter.delivery.models import Category, Channel, MailboxEmail, Prefe
 from messagecenter.delivery.preferences import is_enabled
 from messagecenter.errors import InvalidInput
 from messagecenter.marketplace.models import Product
+from messagecenter.support import actions as support_actions
+from tests import factories
 from tests.factories import signed_in
 from tests.web.helpers import not_isolated
 
@@ -297,6 +299,45 @@ def test_a_sellers_message_reference_says_it_came_from_the_seller(
     forged = reference.replace("MC-P", "MC-O")
     page = signed_in(buyer).get(reverse("check-email"), {"reference": forged}).content.decode()
     assert 'data-testid="reference-not-found"' in page
+
+
+def test_the_reference_of_one_s_own_message_says_it_is_theirs(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """alice checked the reference shown beside her own message (MC-P…) and was told "This
+    came from Alice Martin, a buyer — not from the marketplace… never asks for your
+    password": about herself, as about a stranger."""
+    asked = conversation_actions.ask_seller_about_product(
+        buyer, product.pk, "Is it still available?"
+    )
+    reference = references.for_message(asked.pk, buyer.pk, is_official=False)
+    conversation_page = signed_in(buyer).get(reverse("conversation", args=[asked.conversation_id]))
+    assert f"Ref. {reference}" in conversation_page.content.decode()
+
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": reference}).content.decode()
+
+    assert 'data-testid="reference-own"' in page
+    assert f"{reference} is the reference of your own message" in page
+    assert "you wrote it." in page
+    assert "never back to you" in page
+    assert 'data-testid="reference-person"' not in page
+    assert buyer.public_name not in page.split("<main", 1)[-1]
+    # The seller, whom it was sent to, is told it came from the buyer, as before.
+    theirs = references.for_message(asked.pk, seller.pk, is_official=False)
+    page = signed_in(seller).get(reverse("check-email"), {"reference": theirs}).content.decode()
+    assert f"This came from {buyer.public_name}, a buyer — not from the marketplace." in page
+
+
+def test_an_agent_s_own_answer_is_theirs_too(buyer: User) -> None:
+    agent = factories.agent_in_team("customer-service", username="carla")
+    case = support_actions.open_request(buyer, "Where is my parcel?", "Still nothing.")
+    answer = support_actions.reply_to_case(agent, case.pk, "It is on its way.")
+    reference = references.for_message(answer.pk, agent.pk, is_official=True)
+
+    page = signed_in(agent).get(reverse("check-email"), {"reference": reference}).content.decode()
+
+    assert 'data-testid="reference-own"' in page
+    assert 'data-testid="reference-marketplace"' not in page
 
 
 def test_references_survive_typing_mistakes_but_not_made_up_checks() -> None:

@@ -23,7 +23,9 @@ class CheckedReference:
     """What "Is this e-mail from us?" can say about a reference (docs/email.md#the-reference).
 
     origin: "marketplace" (vouched for), "person" (a buyer's or seller's message: never
-    vouched for), or "unknown" (not a reference we sent this person)."""
+    vouched for), "own" (the person's own message, whose reference the Message Center
+    shows beside it: no e-mail of ours carries it to them), or "unknown" (not a reference
+    we sent this person)."""
 
     reference: str
     origin: str
@@ -63,9 +65,14 @@ def find_reference(user: User, text: str) -> CheckedReference:
         if parsed.kind == references.OFFICIAL:
             return CheckedReference(cleaned, "marketplace")
         return CheckedReference(cleaned, "person")
+    # The reference beside a message the person wrote themselves (an agent's answer too):
+    # "from Alice Martin, a buyer — not from the marketplace" told alice about alice.
+    is_own = message.sender_id == user.pk
     if message.is_official:
         if parsed.kind == references.PERSON:
             return unknown
+        if is_own:
+            return CheckedReference(cleaned, "own", message.conversation.subject, copy_url)
         return CheckedReference(
             cleaned,
             "marketplace",
@@ -77,6 +84,8 @@ def find_reference(user: User, text: str) -> CheckedReference:
         )
     if parsed.kind == references.OFFICIAL:
         return unknown
+    if is_own:
+        return CheckedReference(cleaned, "own", message.conversation.subject, copy_url)
     assert message.sender is not None
     return CheckedReference(
         cleaned,
