@@ -82,3 +82,32 @@ def test_is_enabled_is_json_true_or_false(buyer: User, written: object) -> None:
         "bool_type",
     )
     assert Preference.objects.count() == 0
+
+
+def test_the_same_choice_given_twice_with_different_answers_is_refused(buyer: User) -> None:
+    """Two rows for promotions by e-mail, one on and one off, answered 200 (the last one
+    won): refused, naming the duplicate, and nothing changes."""
+    response = with_token(buyer).call(
+        "PUT",
+        "/preferences",
+        {
+            "choices": [
+                {"category": "promotions", "channel": "email", "is_enabled": False},
+                {"category": "buyer_seller", "channel": "email", "is_enabled": False},
+                {"category": "promotions", "channel": "email", "is_enabled": True},
+            ]
+        },
+    )
+
+    assert error_of(response) == (422, "invalid_input")
+    [field] = response.json()["error"]["fields"]
+    assert (field["in"], field["field"]) == ("body", "choices")
+    assert "promotions by email is given twice, as true and as false" in field["message"]
+    assert is_enabled(buyer, Category.BUYER_SELLER, Channel.EMAIL)
+    assert not Preference.objects.filter(user=buyer).exists()
+
+    # The same answer twice says one thing: taken.
+    again = {"category": "promotions", "channel": "email", "is_enabled": False}
+    response = with_token(buyer).call("PUT", "/preferences", {"choices": [again, again]})
+    assert response.status_code == 200
+    assert not is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)

@@ -4,6 +4,7 @@ e-mail and in the Message Center, for the settings screen of a mobile app."""
 from datetime import datetime
 
 from ninja import Router, Schema
+from pydantic import field_validator
 
 from messagecenter.api_support import ApiRequest, BodyBool
 from messagecenter.delivery import actions, queries
@@ -32,6 +33,22 @@ class PreferenceIn(Schema):
 
 class PreferencesIn(Schema):
     choices: list[PreferenceIn]
+
+    @field_validator("choices")
+    @classmethod
+    def one_answer_per_choice(cls, choices: list[PreferenceIn]) -> list[PreferenceIn]:
+        """The same category and channel given twice, once on and once off, is refused
+        (422, naming it): the last one silently won, and which one the app meant is
+        anyone's guess. The same answer twice says one thing and is taken."""
+        given: dict[tuple[str, str], bool] = {}
+        for choice in choices:
+            key = (choice.category, choice.channel)
+            if given.setdefault(key, choice.is_enabled) != choice.is_enabled:
+                raise ValueError(
+                    f"{choice.category.value} by {choice.channel.value} is given twice, as "
+                    "true and as false: give each category and channel once"
+                )
+        return choices
 
 
 def _table(request: ApiRequest) -> list[PreferenceOut]:
@@ -63,7 +80,8 @@ def get_preferences(request: ApiRequest) -> list[PreferenceOut]:
     description=(
         "Only the choices given change. Switching off one that cannot be switched off "
         "(transactional messages, important notices) is refused with 400 "
-        "`preference_fixed`, and nothing changes."
+        "`preference_fixed`, and nothing changes; the same category and channel given "
+        "twice with different answers is refused with 422, naming it."
     ),
 )
 def put_preferences(request: ApiRequest, payload: PreferencesIn) -> list[PreferenceOut]:
