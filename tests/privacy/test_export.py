@@ -219,6 +219,8 @@ def test_the_page_says_how_to_close_the_account_and_the_link_starts_the_request(
     form = client.get(link).content.decode()
 
     assert "To close your account and have what it holds erased, ask customer service" in page
+    # Erasure closes the request it was asked in, with the others still open.
+    assert "Your requests to customer service still open — this one too — are closed." in page
     assert 'value="Close my account and erase my data"' in form
 
 
