@@ -31,6 +31,7 @@ from tests import factories
 from tests.delivery.dns import DkimKey
 from tests.delivery.replies import QUOTED_HISTORY, reply, send
 from tests.delivery.smtp import Handler, Received
+from tests.web.helpers import not_isolated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -311,3 +312,39 @@ def test_a_person_restricted_before_the_suspension_can_still_appeal(
     assert Message.objects.filter(
         conversation_id=case.conversation_id, sender=seller, body="Please."
     ).exists()
+
+
+def test_the_appeal_panel_shows_a_right_to_left_name_apart_from_what_follows_it(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """The appeal's panel wrote "Appeal of חנות הקומקומים's suspension" and "confirmed by
+    رانيا, <date>" as runs of text: the "'s suspension" and the date after a right-to-left
+    name were taken into its run. The person appealing, the reported messages' sender and
+    the agent who confirmed the report are each an isolate of their own now."""
+    shop, agent_name = "חנות הקומקומים", "رانيا"
+    seller.storefront.name = shop
+    seller.storefront.save(update_fields=["name"])
+    User.objects.filter(pk=safety_agent.pk).update(first_name=agent_name)
+    suspend_by_report(buyer, seller, product, safety_agent)
+    seller.refresh_from_db()
+    appeal_actions.appeal_by_email(
+        Delivery(sender=seller, subject="", body="Mistake!", attachments=[], idempotency_key="a-1")
+    )
+    case = Case.objects.get(kind="appeal")
+    console = Client()
+    console.force_login(safety_agent)
+
+    page = console.get(reverse("console-case", args=[case.pk])).content.decode()
+
+    panel = page.split('data-testid="appeal-panel"', 1)[1].split("</section>", 1)[0]
+    assert f"Appeal of <bdi>{shop}</bdi>'s suspension" in panel
+    assert f"confirmed by <bdi>{agent_name}</bdi>, " in panel
+    assert f'<span class="message__sender"><bdi>{shop}</bdi></span>' in panel
+    assert not_isolated(page, agent_name) == []
+    # The shop's name as a name; in the case's subject ("Appeal: suspension of …") it is
+    # in the subject's isolate.
+    assert [
+        place
+        for place in not_isolated(page, shop)
+        if not place.startswith(("<bdi {}>", "<h1 {'dir': 'auto'}>"))
+    ] == []

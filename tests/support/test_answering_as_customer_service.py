@@ -45,8 +45,8 @@ def test_the_console_tells_an_admin_the_customer_sees_customer_service(
 ) -> None:
     text = signed_in(admin).get(reverse("console-case", args=[case.pk])).content.decode()
 
-    assert "the customer sees it as from Customer Service, Official" in text
-    assert "Site administrator, Official" not in text
+    assert "the customer sees it as from <bdi>Customer Service</bdi>, Official" in text
+    assert "Site administrator" not in text
 
 
 def test_an_admins_answer_is_from_customer_service_on_the_customers_pages(
@@ -85,6 +85,20 @@ def test_the_operator_may_show_the_names_of_those_who_answer(
     settings.SUPPORT_SHOW_AGENT_NAMES = True
 
     assert admin.public_name == "Site administrator"
+
+
+def test_the_console_shows_a_right_to_left_name_the_customer_sees_apart_from_official(
+    admin: User, case: Case, settings: Settings
+) -> None:
+    """ "(the customer sees it as from نور الهدى, Official)": as one run of text the Arabic
+    name took the ", Official" after it into its right-to-left run. It is an isolate of its
+    own, as every name on the console's pages."""
+    settings.SUPPORT_SHOW_AGENT_NAMES = True
+    User.objects.filter(pk=admin.pk).update(display_name="نور الهدى")
+
+    text = signed_in(admin).get(reverse("console-case", args=[case.pk])).content.decode()
+
+    assert "the customer sees it as from <bdi>نور الهدى</bdi>, Official" in text
 
 
 def test_the_staff_flag_changes_no_sellers_or_buyers_name(seller: User, buyer: User) -> None:

@@ -29,6 +29,7 @@ from messagecenter.support.models import Case, CaseStatus, Report, ReportFiling
 from tests import factories
 from tests.api.helpers import error_of, with_token
 from tests.conversations.helpers import snapshot
+from tests.web.helpers import not_isolated
 
 pytestmark = pytest.mark.django_db
 
@@ -533,3 +534,49 @@ def test_a_reports_case_page_offers_no_reply_and_no_customer_status(
     assert 'data-testid="case-transcript"' in request_page.content.decode()
     assert "Reply to the customer" in request_page.content.decode()
     assert "The customer sees: “Waiting for an agent”" in request_page.content.decode()
+
+
+def test_the_report_panel_shows_each_right_to_left_name_apart_from_what_follows_it(
+    buyer: User, other_buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """The report's panel wrote its people as runs of text: "Report of חנות הקומקומים",
+    "نور الهدى (alice@example.test) — Scam, …" took the "(alice@…)" after an Arabic name
+    into its right-to-left run, the address shown on the name's wrong side; the reported
+    messages' sender, who decided and a note's author the same. Each name is now an
+    isolate of its own, as the console's other places are (person_in_console_html), and
+    a teammate's name in the "Assign to" list has its own direction (dir="auto": an
+    <option> holds no markup, and every page leaves without the Unicode isolates)."""
+    reporter, other_reporter, shop = "نور الهدى", "שרה כהן", "חנות הקומקומים"
+    agent_name, teammate_name = "رانيا", "יעל"
+    User.objects.filter(pk=buyer.pk).update(display_name=reporter)
+    User.objects.filter(pk=other_buyer.pk).update(display_name=other_reporter)
+    User.objects.filter(pk=safety_agent.pk).update(first_name=agent_name)
+    seller.storefront.name = shop
+    seller.storefront.save(update_fields=["name"])
+    factories.agent_in_team("trust-and-safety", username="yael", first_name=teammate_name)
+    _, _, report = two_reporters(buyer, other_buyer, seller, product)
+    support_actions.add_note(safety_agent, report.pk, "Same wording as last week's.")
+    console = signed_in(safety_agent)
+    pending = console.get(reverse("console-case", args=[report.pk])).content.decode()
+    report_actions.decide_report(safety_agent, report.pk, "warned")
+    page = console.get(reverse("console-case", args=[report.pk])).content.decode()
+
+    for shown in (pending, page):
+        for name in (reporter, other_reporter, agent_name, teammate_name):
+            assert not_isolated(shown, name) == [], name
+        # The shop's name as a name; in the case's subject it is in the subject's isolate.
+        assert [
+            place
+            for place in not_isolated(shown, shop)
+            if not place.startswith(("<bdi {}>", "<h1 {'dir': 'auto'}>"))
+        ] == []
+    # The "Assign to" list of a case still open.
+    assert f'<option value="{safety_agent.pk}" dir="auto">{agent_name}</option>' in pending
+    panel = page.split('data-testid="report-panel"', 1)[1].split("</section>", 1)[0]
+    assert f"Report of <bdi>{shop}</bdi>" in panel
+    assert f"<li><bdi>{reporter}</bdi> <bdi>(alice@example.test)</bdi> — " in panel
+    assert f"<li><bdi>{other_reporter}</bdi> <bdi>(bob@example.test)</bdi> — " in panel
+    assert f"by <bdi>{agent_name}</bdi>, " in panel
+    assert f'<span class="message__sender"><bdi>{shop}</bdi></span>' in panel
+    notes = page.split('id="notes-title"', 1)[1].split("</section>", 1)[0]
+    assert f'<p class="muted"><bdi>{agent_name}</bdi> · <time' in notes
