@@ -1,6 +1,7 @@
 """Returns started from the order page, decided and received by the seller, and the same
 steps arriving as the marketplace's signed events (docs/returns.md)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -563,6 +564,49 @@ def test_photos_follow_the_attachment_policy(buyer: User, order: Order) -> None:
     assert list(return_request.photos.values_list("filename", "content_type")) == [
         ("lid.png", "image/png")
     ]
+
+
+def photo_names(return_request: ReturnRequest, person: User) -> list[str]:
+    """Every name a return's photo is served under: the API's return, its download (the
+    API's and the page's), the order page's list."""
+    photo = return_request.photos.get()
+    device, browser = with_token(person), Client()
+    browser.force_login(person)
+    page = browser.get(f"/orders/{return_request.order.number}/").content.decode()
+    listed = device.get(f"/returns/{return_request.pk}").json()["photos"]
+    return [
+        *(each["filename"] for each in listed),
+        device.get(f"/returns/{return_request.pk}/photos/{photo.pk}")["Content-Disposition"],
+        browser.get(f"/returns/{return_request.pk}/photos/{photo.pk}/")["Content-Disposition"],
+        *re.findall(rf'/photos/{photo.pk}/">([^<]*)</a>', page),
+    ]
+
+
+# A photo's name in the API, its downloads (the page's opens it in the browser) and the list.
+SERVED_AS = [
+    "lidfdp.png",
+    'attachment; filename="lidfdp.png"',
+    'inline; filename="lidfdp.png"',
+    "lidfdp.png",
+]
+
+
+def test_a_photos_name_is_stored_and_served_without_bidirectional_controls(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """An override in a photo's name disguised it wherever it was listed or saved:
+    "lid\u202efdp.png" reads "lidgnp.pdf". The name is stored without the embeddings,
+    overrides and isolates (conversations' store_attachments), and one stored before is
+    served without them."""
+    photo = SimpleUploadedFile("lid\u202efdp.png", PNG, content_type="image/png")
+    return_request = start(buyer, order, photos=[photo])
+
+    assert return_request.photos.get().filename == "lidfdp.png"
+    for person in (buyer, seller):
+        assert photo_names(return_request, person) == SERVED_AS
+
+    return_request.photos.update(filename="lid\u202efdp.png")
+    assert photo_names(return_request, buyer) == SERVED_AS
 
 
 def test_another_buyer_and_another_seller_cannot_reach_a_return(

@@ -18,7 +18,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, Message, Participant
 from messagecenter.support import actions, queries, report_actions
-from messagecenter.support.models import Case
+from messagecenter.support.models import Case, CaseEvent, CaseEventKind
 from tests import factories
 from tests.api.helpers import with_token
 from tests.web.helpers import PNG_BYTES, pdf_bytes
@@ -338,3 +338,25 @@ def test_the_conversation_read_beside_the_case_shows_its_files_to_the_case_s_age
         response = signed_in(person).get(file_url(pdf))
         assert response.status_code in (302, 404), person
         assert RECEIPT not in (content(response) if response.streaming else response.content)
+
+
+def test_a_download_recorded_before_names_it_without_bidirectional_controls(
+    buyer: User, team_agent: User
+) -> None:
+    """A file's name is stored and served without the embeddings, overrides and isolates
+    ("invoice\u202efdp.pdf" reads "invoicefdp.pdf" reversed); the history's line of a
+    download recorded before names it as it is served now, on the page and in the API."""
+    case = request_with_files(buyer, receipt())
+    CaseEvent.objects.create(
+        case=case,
+        actor=team_agent,
+        kind=CaseEventKind.CONTEXT_OPENED,
+        detail={"attachment": "invoice\u202efdp.pdf", "subject": "Dented kettle"},
+        created_at=case.created_at,
+    )
+
+    api = with_token(team_agent).get(f"/agent/cases/{case.pk}").json()["history"]
+    page = signed_in(team_agent).get(reverse("console-case", args=[case.pk])).content.decode()
+
+    assert any("downloaded “invoicefdp.pdf” from the conversation" in line for line in api)
+    assert "downloaded “<bdi>invoicefdp.pdf</bdi>” from the conversation" in page

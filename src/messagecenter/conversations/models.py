@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from messagecenter.accounts.models import Role
+from messagecenter.bidi import neutralise
 from messagecenter.hub.boxes import Box, Folder, counter_key
 
 
@@ -215,8 +216,11 @@ class Attachment(models.Model):
 
     @property
     def download_name(self) -> str:
-        """The name it is served under (also for rows stored before names were fixed)."""
-        return filename_for_type(self.filename, self.content_type)
+        """The name it is served under — on pages, in the API, as the download's name —
+        also for rows stored before names were fixed: with the extension of its type, and
+        without bidirectional controls (store_attachments takes them off an upload's name;
+        a row stored before it did keeps them)."""
+        return filename_for_type(neutralise(self.filename) or "attachment", self.content_type)
 
     @property
     def is_image(self) -> bool:

@@ -480,7 +480,7 @@ def return_out(return_request: ReturnRequest) -> ReturnDetailOut:
         photos=[
             ReturnPhotoOut(
                 id=photo.pk,
-                filename=photo.filename,
+                filename=photo.download_name,
                 content_type=photo.content_type,
                 size=photo.size,
             )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from messagecenter.bidi import neutralise
 from messagecenter.visible import has_visible_text
 
 
@@ -237,7 +238,10 @@ class ReturnPhoto(models.Model):
 
     @property
     def download_name(self) -> str:
-        return self.filename
+        """The name it is served under: as stored (store_attachments named it for its type
+        and took the bidirectional controls off), without the controls a photo stored
+        before that keeps."""
+        return neutralise(self.filename) or "photo"
 
     @property
     def is_image(self) -> bool:

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.bidi import neutralise
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import (
     Attachment,
@@ -641,7 +642,9 @@ def _history_line(
             return (
                 "{who} downloaded “{attachment}” from the conversation “{subject}”",
                 {},
-                {"attachment": detail["attachment"], **subject},
+                # Its name as it is served (Attachment.download_name): an event recorded
+                # before names were stored without bidirectional controls keeps them.
+                {"attachment": neutralise(detail["attachment"]), **subject},
             )
         return "{who} opened the conversation “{subject}”", {}, subject
     if event.kind == CaseEventKind.OPENED:

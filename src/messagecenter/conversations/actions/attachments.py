@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from messagecenter.bidi import neutralise
 from messagecenter.conversations import upload_checks
 from messagecenter.conversations.models import EXTENSIONS, filename_for_type
 from messagecenter.errors import InvalidInput
@@ -71,9 +72,10 @@ def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
         name = f"attachments/{sha256[:2]}/{sha256}{EXTENSIONS[content_type][0]}"
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(content))
-        filename = filename_for_type(
-            (upload.name or "attachment").rsplit("/", 1)[-1][:255], content_type
-        )
+        # Without bidirectional controls: "invoice\u202efdp.exe" shows as "invoiceexe.pdf"
+        # on any page, app or file manager that lists it (bidi.py).
+        given = neutralise(upload.name or "").rsplit("/", 1)[-1][:255] or "attachment"
+        filename = filename_for_type(given, content_type)
         stored.append(StoredFile(name, filename, content_type, len(content), sha256, content))
     return stored
 
