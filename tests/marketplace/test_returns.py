@@ -1,6 +1,7 @@
 """Returns started from the order page, decided and received by the seller, and the same
 steps arriving as the marketplace's signed events (docs/returns.md)."""
 
+import html
 import re
 from datetime import timedelta
 
@@ -966,3 +967,98 @@ def test_a_return_announced_on_an_order_refunded_in_full_closes_at_once(
 
     assert ReturnRequest.objects.get(reference="RMA-11").status == ReturnStatus.CLOSED
     assert "was closed on" in returns_messages(buyer)[-1]
+
+
+def test_marking_an_unapproved_return_received_says_it_must_be_approved_first(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """It said "Return RET-… is return requested already: nothing changed." — the status's
+    label in a sentence, and nothing of what to do."""
+    return_request = start(buyer, order)
+
+    response = with_token(seller).post(f"/returns/{return_request.pk}/received")
+
+    assert error_of(response) == (409, "return_state_changed")
+    assert response.json()["error"]["message"] == (
+        f"Return {return_request.reference} must be approved first: approve it, then mark "
+        "it received when the items are back. Nothing changed."
+    )
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.REQUESTED
+    assert Refund.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "says"),
+    [
+        ("approve", "decline", "has been approved already: nothing changed."),
+        ("decline", "approve", "has been declined already: nothing changed."),
+        ("received", "approve", "has been refunded already: nothing changed."),
+    ],
+)
+def test_every_refused_step_of_a_return_says_where_it_is_in_words(
+    buyer: User, seller: User, order: Order, first: str, then: str, says: str
+) -> None:
+    return_request = start(buyer, order)
+    if first == "decline":
+        return_actions.decide_return(seller, return_request.pk, approve=False, reason="Used.")
+    else:
+        return_actions.decide_return(seller, return_request.pk, approve=True)
+    if first == "received":
+        return_actions.mark_return_received(seller, return_request.pk)
+
+    with pytest.raises(Conflict) as refused:
+        return_actions.decide_return(
+            seller, return_request.pk, approve=then == "approve", reason="Used."
+        )
+
+    assert refused.value.code == "return_state_changed"
+    assert refused.value.message == f"Return {return_request.reference} {says}"
+
+
+def test_a_replaced_and_a_closed_return_say_so_in_words(
+    buyer: User, seller: User, order: Order
+) -> None:
+    replaced = start(buyer, order, resolution="replacement")
+    return_actions.decide_return(seller, replaced.pk, approve=True)
+    return_actions.mark_return_received(seller, replaced.pk)
+    with pytest.raises(Conflict) as refused:
+        return_actions.mark_return_received(seller, replaced.pk)
+    assert refused.value.message == (
+        f"The replacement for return {replaced.reference} has been shipped already: "
+        "nothing changed."
+    )
+
+    closed = start(buyer, order)
+    refund_in_full_by_the_marketplace(order)
+    closed.refresh_from_db()
+    assert closed.status == ReturnStatus.CLOSED
+    with pytest.raises(Conflict) as refused:
+        return_actions.decide_return(seller, closed.pk, approve=True)
+    assert refused.value.message.startswith(
+        f"Return {closed.reference} is closed: its order has been refunded in full"
+    )
+
+
+def test_a_refused_decision_keeps_what_the_seller_typed(
+    client: Client, buyer: User, seller: User, order: Order
+) -> None:
+    """The safety check's refusal came back with the reason (or the instructions) gone:
+    the seller typed it again from nothing."""
+    return_request = start(buyer, order)
+    client.force_login(seller)
+
+    for decision, field in (("decline", "reason"), ("approve", "instructions")):
+        typed = "Send $20 by Western Union to " + PHISHING_REASON
+        response = client.post(
+            f"/returns/{return_request.pk}/decision/", {"decision": decision, field: typed}
+        )
+
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "quoted to the buyer in a message from the marketplace" in page
+        textarea = re.search(rf'<textarea name="{field}"[^>]*>([^<]*)</textarea>', page)
+        assert textarea is not None
+        assert html.unescape(textarea.group(1)) == typed
+    return_request.refresh_from_db()
+    assert return_request.status == ReturnStatus.REQUESTED

@@ -595,10 +595,34 @@ def _move(
     if not _move_from(return_request, status, sources, **fields):
         current = ReturnRequest.objects.get(pk=return_request.pk)
         raise Conflict(
-            f"Return {current.reference or current.pk} is {current.get_status_display().lower()}"
-            " already: nothing changed.",
+            _WHERE_IT_IS[current.status].format(reference=current.reference or f"#{current.pk}"),
             code="return_state_changed",
         )
+
+
+# Why a step refused changed nothing, by where the return is now, in words: the statuses'
+# labels ("Return requested") made "Return RET-… is return requested already", which also
+# told a seller marking an unapproved return received nothing of what to do.
+_WHERE_IT_IS: dict[str, str] = {
+    # Only "mark received" fails from here: the seller has not decided yet.
+    ReturnStatus.REQUESTED: (
+        "Return {reference} must be approved first: approve it, then mark it received when "
+        "the items are back. Nothing changed."
+    ),
+    ReturnStatus.APPROVED: "Return {reference} has been approved already: nothing changed.",
+    ReturnStatus.REJECTED: "Return {reference} has been declined already: nothing changed.",
+    ReturnStatus.RECEIVED: (
+        "The items of return {reference} have been received already: nothing changed."
+    ),
+    ReturnStatus.REFUNDED: "Return {reference} has been refunded already: nothing changed.",
+    ReturnStatus.REPLACED: (
+        "The replacement for return {reference} has been shipped already: nothing changed."
+    ),
+    ReturnStatus.CLOSED: (
+        "Return {reference} is closed: its order has been refunded in full, so there is "
+        "nothing left to refund or replace. Nothing changed."
+    ),
+}
 
 
 def _move_if(return_request: ReturnRequest, status: str, **fields: Any) -> bool:

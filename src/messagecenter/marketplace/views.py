@@ -1,7 +1,9 @@
 """Product pages, Your Orders and an order's page: the places a buyer contacts a seller
 from ("Ask a question", "Contact seller"). Each POST calls one conversation action."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -293,6 +295,7 @@ def _sold_order_page(
     *,
     failed: tuple[MessageCenterError, str] | None = None,
     return_error: MessageCenterError | None = None,
+    return_decision: Mapping[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """A seller's view of an order: their own items, their conversations about it and a
@@ -315,6 +318,9 @@ def _sold_order_page(
             "buyer_closed": conversation_queries.closed_account(order.buyer, is_shop=False),
             "error": error,
             "return_error": return_error,
+            # A decision refused (the safety check, a reason too long) comes back with the
+            # reason or instructions as the seller typed them, in that return's form.
+            "return_decision": return_decision or {},
         },
         status=status,
     )
@@ -384,7 +390,15 @@ def decide_return(request: AuthenticatedHttpRequest, return_id: int) -> HttpResp
         )
     except FORM_ERRORS as error:
         return _sold_order_page(
-            request, return_request.order, return_error=error, status=error.status
+            request,
+            return_request.order,
+            return_error=error,
+            return_decision={
+                "return_id": return_request.pk,
+                "reason": request.POST.get("reason", ""),
+                "instructions": request.POST.get("instructions", ""),
+            },
+            status=error.status,
         )
     return redirect(f"{reverse('order', args=[return_request.order.number])}#returns")
 
