@@ -299,3 +299,42 @@ def test_the_pages_that_say_when_to_ask_for_help_say_the_rules_number_of_days(
         page = client.get(path).content.decode()
         assert said in page or f"after {days} business days" in page, path
         assert "2–3" not in page, path
+
+
+def test_the_api_offers_the_button_s_url_only_while_no_request_is_open_and_names_the_request(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """GET /conversations/{id} kept `ask_for_help_url` while the request was open (a POST
+    to it answered 409 already_asked_for_help) and said nothing of the request the page
+    shows instead of the button: "CS-8 · Customer service is helping"."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    path = f"/conversations/{question.conversation_id}"
+
+    before = with_token(buyer).get(path).json()
+    assert before["response_window"]["ask_for_help_url"] == f"/api/v1{path}/ask-for-help"
+    assert before["status_line"] is None
+    asked = with_token(buyer).post(f"{path}/ask-for-help", {})
+    assert asked.status_code == 201
+    case = Case.objects.get()
+
+    during = with_token(buyer).get(path).json()
+    assert during["response_window"]["has_passed"] is True
+    assert during["response_window"]["ask_for_help_url"] is None
+    assert during["status_line"] == {
+        "label": "Customer service is helping",
+        "reference": case.number,
+        "detail": "You asked us to step in: waiting for an agent.",
+        "state": "escalated",
+        "case_id": case.pk,
+    }
+    assert with_token(buyer).get(f"/cases/{case.pk}").json()["number"] == case.number
+    # The seller learns that the buyer asked, not the request's number.
+    as_seller = with_token(seller).get(path).json()["status_line"]
+    assert as_seller["state"] == "escalated"
+    assert (as_seller["reference"], as_seller["case_id"]) == ("", None)
+
+    actions.set_case_status(factories.agent_in_team(), case.pk, CaseStatus.SOLVED)
+    after = with_token(buyer).get(path).json()
+    assert after["status_line"] is None
+    assert after["response_window"]["ask_for_help_url"] == f"/api/v1{path}/ask-for-help"

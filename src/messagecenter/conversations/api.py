@@ -30,7 +30,7 @@ from messagecenter.api_support import (
     parse_json,
     parse_message_input,
 )
-from messagecenter.conversations import actions, queries
+from messagecenter.conversations import actions, hooks, queries
 from messagecenter.conversations.bulk import BULK_ACTIONS, MUTE_PERIODS
 from messagecenter.conversations.downloads import attachment_response, download_openapi
 from messagecenter.conversations.models import (
@@ -298,9 +298,28 @@ class ResponseWindowOut(Schema):
     # "The seller usually answers within …" (their average over 30 days, else 90); null
     # for the seller themself or when there is nothing to measure.
     usually_answers_within_seconds: float | None
-    # For the buyer once it has passed: POST here to ask customer service to help (409
-    # already_asked_for_help while an earlier request about it is open).
+    # For the buyer once it has passed and while no request about it is open: POST here
+    # to ask customer service to help. While one is open, null, and `status_line` names
+    # it ("CS-12 · Customer service is helping"), as the page shows it instead of the
+    # button: the URL stayed, and a POST to it only answered 409 already_asked_for_help.
     ask_for_help_url: str | None
+
+
+class StatusLineOut(Schema):
+    """The line the conversation's page shows under its title: a customer-service case's
+    status, a guarantee claim's stage, or on a buyer–seller conversation the buyer's open
+    request for help about it (docs/escalation.md)."""
+
+    label: str
+    # The case's number ("CS-12"), for GET /cases/{id}; empty where it is not the
+    # reader's (the seller of an escalated conversation).
+    reference: str
+    detail: str
+    # A stable word: a case's status ("open", "pending", "solved"), "escalated" for a
+    # buyer–seller conversation customer service was asked to step in.
+    state: str
+    # The reader's own case, for GET /cases/{id}; null otherwise.
+    case_id: int | None
 
 
 class ConversationDetailOut(ConversationOut):
@@ -315,6 +334,7 @@ class ConversationDetailOut(ConversationOut):
     storefront: StorefrontOut | None
     # A buyer–seller conversation where the buyer waits for the seller's answer.
     response_window: ResponseWindowOut | None
+    status_line: StatusLineOut | None
 
 
 CANNOT_REPLY_TO_SYSTEMS = (
@@ -340,6 +360,8 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
         if participant.role == ParticipantRole.RECIPIENT
         else queries.closed_counterpart(participant)
     )
+    # The page's own line (apps above, by hook): asked once, for both fields.
+    line = hooks.status_line(user, conversation.kind, conversation.pk)
     return ConversationDetailOut(
         **conversation_out(participant, timezone.now()).model_dump(),
         created_at=conversation.created_at,
@@ -357,11 +379,22 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
         storefront=None
         if storefront is None
         else StorefrontOut(id=storefront.pk, name=storefront.name),
-        response_window=_response_window_out(participant),
+        response_window=_response_window_out(participant, can_ask=line is None),
+        status_line=None
+        if line is None
+        else StatusLineOut(
+            label=line.label,
+            reference=line.reference,
+            detail=line.detail,
+            state=line.state,
+            case_id=line.case_id,
+        ),
     )
 
 
-def _response_window_out(participant: Participant) -> ResponseWindowOut | None:
+def _response_window_out(participant: Participant, *, can_ask: bool) -> ResponseWindowOut | None:
+    """`can_ask`: no request about the conversation is open (no status line), the page's
+    own condition for its button."""
     window = queries.response_window(participant)
     if window is None:
         return None
@@ -374,7 +407,7 @@ def _response_window_out(participant: Participant) -> ResponseWindowOut | None:
         if window.usually is not None
         else None,
         ask_for_help_url=f"/api/v1/conversations/{window.conversation_id}/ask-for-help"
-        if has_passed and participant.role == ParticipantRole.BUYER
+        if has_passed and can_ask and participant.role == ParticipantRole.BUYER
         else None,
     )
 

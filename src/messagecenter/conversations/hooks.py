@@ -44,6 +44,9 @@ class StatusLine:
     # What the reader must do that a reply here does not do, shown above the reply box
     # with the link (a guarantee claim's seller: the claim's formal response is due).
     notice: str = ""
+    # The id the API opens it by (GET /cases/{id}), where it is the reader's own: the
+    # phone app's way to what link_url is on the web.
+    case_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
         if can_claim and case.order is not None
         else "",
         link_label="File a guarantee claim" if can_claim else "",
+        case_id=case.pk if case.customer_id == user.pk else None,
     )
 
 
@@ -148,6 +149,7 @@ def escalation_line(user: User, conversation_id: int) -> hooks.StatusLine | None
         if case.conversation_id is not None
         else "",
         link_label="Open your request",
+        case_id=case.pk,
     )
 
 
