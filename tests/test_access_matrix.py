@@ -751,13 +751,21 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         post(api_outcomes(201, PARTICIPANTS), data={"category": "scam"}),
     ),
     "GET /reports": (get(api_outcomes(200), is_read_only=True),),
-    "GET /agent/reports/{report_id}": (get(agent_api(200, REPORT_WORKERS), is_read_only=True),),
-    "POST /agent/reports/{report_id}/decision": (
-        post(agent_api(200, REPORT_WORKERS), data={"outcome": "warned"}),
+    # The path's id is the report's case (the report shares its number).
+    "GET /agent/reports/{case_id}": (
+        get(agent_api(200, REPORT_WORKERS), is_read_only=True, params={"case_id": "report_id"}),
+    ),
+    "POST /agent/reports/{case_id}/decision": (
+        post(
+            agent_api(200, REPORT_WORKERS),
+            data={"outcome": "warned"},
+            params={"case_id": "report_id"},
+        ),
         post(
             agent_api(400, REPORT_WORKERS),
             data={"outcome": "dismissed", "sender_action": "suspended"},
             is_read_only=True,
+            params={"case_id": "report_id"},
         ),
     ),
     "DELETE /blocks/{block_id}": (Operation("DELETE", api_outcomes(204, {BUYER})),),

@@ -5,6 +5,7 @@ suspended), dismiss or warn; every reporter is told in a message of their own; a
 never learns who else reported."""
 
 import html
+import json
 import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -402,12 +403,13 @@ def test_wrong_decisions_are_refused_and_change_nothing(
     for who, outcome, action, error, code in [
         (safety_agent, "maybe", None, InvalidInput, "invalid_outcome"),
         (safety_agent, "confirmed", None, InvalidInput, "sender_action_required"),
-        (safety_agent, "confirmed", "banished", InvalidInput, "sender_action_required"),
+        # A wrong action is named, not asked for ("choose which").
+        (safety_agent, "confirmed", "banished", InvalidInput, "invalid_sender_action"),
         (safety_agent, "dismissed", "suspended", InvalidInput, "sender_action_not_allowed"),
         # Another team's agent and customers: the same 404 as a missing report.
-        (agent, "dismissed", None, NotFound, "case_not_found"),
-        (buyer, "dismissed", None, NotFound, "case_not_found"),
-        (seller, "dismissed", None, NotFound, "case_not_found"),
+        (agent, "dismissed", None, NotFound, "report_not_found"),
+        (buyer, "dismissed", None, NotFound, "report_not_found"),
+        (seller, "dismissed", None, NotFound, "report_not_found"),
     ]:
         with pytest.raises(error) as refused:
             report_actions.decide_report(who, report.pk, outcome, action)
@@ -510,6 +512,57 @@ def test_the_api_reports_and_decides(
     assert decided.status_code == 200
     assert decided.json()["status"] == "warned"
     assert with_token(buyer).get("/reports").json()[0]["status"] == "warned"
+
+
+def test_the_decision_api_lists_its_values_and_names_a_wrong_one(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """`outcome` and `sender_action` were free strings: the schema listed no values, and
+    "banned" answered 400 sender_action_required ("choose which")."""
+    filing = report_actions.report_message(buyer, scam_to(buyer, seller, product).pk, "scam")
+    case_id = filing.report.pk
+    before = snapshot()
+
+    for body, field in (
+        ({"outcome": "confirmed", "sender_action": "banned"}, "sender_action"),
+        ({"outcome": "pending"}, "outcome"),
+    ):
+        wrong = with_token(safety_agent).post(f"/agent/reports/{case_id}/decision", body)
+        assert error_of(wrong) == (422, "invalid_input")
+        assert [f["field"] for f in wrong.json()["error"]["fields"]] == [field]
+    assert snapshot() == before
+
+    schema = with_token(safety_agent).get("/openapi.json").json()["components"]["schemas"]
+    decision = schema["DecisionIn"]["properties"]
+    assert decision["outcome"]["enum"] == ["confirmed", "dismissed", "warned"]
+    assert "SenderAction" in json.dumps(decision["sender_action"])
+    assert schema["SenderAction"]["enum"] == ["restricted", "suspended"]
+
+
+def test_the_report_api_takes_the_report_s_case_id_and_says_report_not_found(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """The path's id is the report's case (`case_id` of the answer): its name said
+    `report_id`, which read like the `id` GET /reports gives a reporter (their filing), and
+    a number no case has answered case_not_found."""
+    filing = report_actions.report_message(buyer, scam_to(buyer, seller, product).pk, "scam")
+    case_id = filing.report.pk
+    other_case = support_actions.open_request(buyer, "Help", "Where is it?").pk
+
+    shown = with_token(safety_agent).get(f"/agent/reports/{case_id}").json()
+    assert shown["case_id"] == case_id
+    operation = with_token(safety_agent).get("/openapi.json").json()["paths"][
+        "/api/v1/agent/reports/{case_id}/decision"
+    ]["post"]
+    assert [p["name"] for p in operation["parameters"]] == ["case_id"]
+    for missing in (999_999, other_case):
+        for call in (
+            lambda number: with_token(safety_agent).get(f"/agent/reports/{number}"),
+            lambda number: with_token(safety_agent).post(
+                f"/agent/reports/{number}/decision", {"outcome": "warned"}
+            ),
+        ):
+            assert error_of(call(missing)) == (404, "report_not_found")
 
 
 def test_a_reports_case_page_offers_no_reply_and_no_customer_status(

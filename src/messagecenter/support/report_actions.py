@@ -265,7 +265,13 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
             "Confirm the report, dismiss it, or warn the sender.", code="invalid_outcome"
         )
     sender_action = sender_action or ""
-    if outcome == ReportOutcome.CONFIRMED and sender_action not in SenderAction.values:
+    if sender_action and sender_action not in SenderAction.values:
+        # Not "choose which" (as for none): the value itself is wrong.
+        raise InvalidInput(
+            f"“{sender_action}” is not a sender action: restricted or suspended.",
+            code="invalid_sender_action",
+        )
+    if outcome == ReportOutcome.CONFIRMED and not sender_action:
         raise InvalidInput(
             "A confirmed report restricts or suspends the sender: choose which.",
             code="sender_action_required",

@@ -4,7 +4,7 @@ the trust-and-safety team read a report (with everyone who filed it) and decide 
 /agent/. Like the pages: parse, check access, call one action in support.report_actions."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Router, Schema, Status
 
@@ -133,9 +133,12 @@ class AgentReportOut(Schema):
 
 
 class DecisionIn(Schema):
-    outcome: str
-    # For a confirmed report: "restricted" or "suspended".
-    sender_action: str | None = None
+    """Typed, so that the schema lists the values and any other is a 422 naming the field:
+    free strings answered "restricted or suspended: choose which" to a misspelt action."""
+
+    outcome: Literal["confirmed", "dismissed", "warned"]
+    # For a confirmed report, and only then: restricted or suspended.
+    sender_action: SenderAction | None = None
 
 
 def _agent(request: ApiRequest) -> None:
@@ -182,27 +185,34 @@ def agent_report_out(report: Report) -> AgentReportOut:
     )
 
 
+# The path's id is the report's case (CS-12 → 12: `case_id` of the answer, the queue's
+# case ids), named so: it was `report_id`, which read like the `id` GET /reports gives a
+# reporter (their filing's). The URL is the same, so clients keep working.
+
+
 @router.get(
-    "/agent/reports/{report_id}",
+    "/agent/reports/{case_id}",
     response=AgentReportOut,
-    summary="A report, with everyone who filed it (agents of its team)",
+    summary="A report, by its case's id, with everyone who filed it (agents of its team)",
 )
-def agent_report(request: ApiRequest, report_id: Id) -> AgentReportOut:
-    """`report_id` is the report's case number (CS-12 → 12)."""
+def agent_report(request: ApiRequest, case_id: Id) -> AgentReportOut:
+    """`case_id` is the report's case (CS-12 → 12), as the queue lists it; a reporter's
+    filing id (GET /reports) is not one. 404 `report_not_found`."""
     _agent(request)
-    return agent_report_out(report_queries.access_report(request.auth, report_id))
+    return agent_report_out(report_queries.access_report(request.auth, case_id))
 
 
 @router.post(
-    "/agent/reports/{report_id}/decision",
+    "/agent/reports/{case_id}/decision",
     response=AgentReportOut,
     summary="Confirm (with restricted or suspended), dismiss, or warn",
 )
-def decide_report(request: ApiRequest, report_id: Id, payload: DecisionIn) -> AgentReportOut:
-    """`outcome`: confirmed, dismissed or warned. 400 `invalid_outcome`,
-    `sender_action_required`, `sender_action_not_allowed`; 409 `report_already_decided`."""
+def decide_report(request: ApiRequest, case_id: Id, payload: DecisionIn) -> AgentReportOut:
+    """`outcome`: confirmed, dismissed or warned; `sender_action` with confirmed only. 422
+    `invalid_input` for any other value; 400 `sender_action_required`,
+    `sender_action_not_allowed`; 404 `report_not_found`; 409 `report_already_decided`."""
     _agent(request)
     report = report_actions.decide_report(
-        request.auth, report_id, payload.outcome, payload.sender_action
+        request.auth, case_id, payload.outcome, payload.sender_action
     )
     return agent_report_out(report_queries.access_report(request.auth, report.pk))

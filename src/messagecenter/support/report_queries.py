@@ -87,8 +87,12 @@ def own_filings(reporter: User, *, limit: int = 100) -> list[ReportFiling]:
 
 def access_report(agent: User, case_id: Any) -> Report:
     """A report for customer service: through its case (its team's agents, admins);
-    anyone else, and a case of another kind, get the same 404."""
-    case = queries.access_case(agent, case_id, for_agent=True)
+    anyone else, and a case of another kind or none at all, get the same 404 (it said
+    case_not_found for a number no case has, report_not_found for another kind's)."""
+    try:
+        case = queries.access_case(agent, case_id, for_agent=True)
+    except NotFound:
+        raise NotFound("No such report.", code="report_not_found") from None
     if case.kind != CaseKind.REPORT:
         raise NotFound("No such report.", code="report_not_found")
     report = unique_row(
