@@ -35,7 +35,8 @@ from messagecenter.notifications import queries as broadcast_queries
 from messagecenter.realtime.models import UserEvent
 from messagecenter.support import queries as support_queries
 from messagecenter.support import report_actions
-from messagecenter.support.models import Claim
+from messagecenter.support.actions import check_placeholders
+from messagecenter.support.models import CannedResponse, Claim
 from tests.conftest import built_once
 
 
@@ -467,3 +468,13 @@ def test_a_report_alice_files_reaches_the_agents_queue_and_can_be_assigned_to_he
     assert support_queries.team_agents(case) == [agent]
     taken = client.post(f"/console/cases/{case.pk}/actions/", {"action": "take"})
     assert taken.status_code == 302
+
+
+@pytest.mark.usefixtures("_demo")
+def test_the_demo_s_canned_responses_are_whole_sentences_with_known_placeholders() -> None:
+    """"Where is my order" ended mid-sentence ("I've checked with the carrier and ")."""
+    bodies = list(CannedResponse.objects.values_list("body", flat=True))
+    assert bodies
+    for body in bodies:
+        check_placeholders(body)
+        assert body.rstrip()[-1] in ".?!", body

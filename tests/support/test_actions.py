@@ -12,8 +12,16 @@ from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from messagecenter.search.models import MailboxMessage
 from messagecenter.support import actions, queries
-from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote, CaseStatus
+from messagecenter.support.models import (
+    UNASSIGNED,
+    CannedResponse,
+    Case,
+    CaseEvent,
+    CaseNote,
+    CaseStatus,
+)
 from tests import factories
+from tests.api.helpers import error_of, with_token
 
 pytestmark = pytest.mark.django_db
 
@@ -302,12 +310,12 @@ def test_canned_response_placeholders(buyer: User, team_agent: User, product: Pr
         team_agent,
         team.pk,
         "Where is it",
-        "Hi {customer_name}, order {order_number} ({case_number}) is on its way. {unknown}",
+        "Hi {customer_name}, order {order_number} ({case_number}) is on its way.",
     )
 
     text = actions.fill_placeholders(canned.body, case, team_agent)
 
-    assert text == (f"Hi Alice, order {order.number} ({case.number}) is on its way. {{unknown}}")
+    assert text == f"Hi Alice, order {order.number} ({case.number}) is on its way."
     with pytest.raises(Conflict):
         actions.save_canned_response(team_agent, team.pk, "Where is it", "Again.")
 
@@ -361,3 +369,66 @@ def test_a_requests_conversation_page_links_only_todays_transcript(
     assert page.count("Download transcript") == 1
     assert f'href="/message-center/conversations/{case.conversation_id}/transcript/"' in page
     assert "transcript.txt" not in page
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "named"),
+    [
+        ("Hello {unknown_placeholder}.", "unknown_placeholder", "{unknown_placeholder}"),
+        ("Hi {name} and {Order}.", "unknown_placeholder", "{Order}, {name}"),
+        ("Your order {order_number is late.", "unbalanced_placeholder", "{order_number"),
+        ("Your order order_number} is late.", "unbalanced_placeholder", "order_number}"),
+        ("Braces {} alone.", "unbalanced_placeholder", "{}"),
+    ],
+)
+def test_a_canned_response_with_an_unknown_or_unbalanced_placeholder_is_refused(
+    team_agent: User, body: str, code: str, named: str
+) -> None:
+    """They were saved (201) and inserted as written."""
+    team = actions.team_for("request")
+
+    with pytest.raises(InvalidInput) as refused:
+        actions.save_canned_response(team_agent, team.pk, "Late", body)
+
+    assert (refused.value.code, refused.value.status) == (code, 422)
+    assert named in refused.value.message
+    assert "{customer_name}, {order_number}, {case_number}, {agent_name}" in refused.value.message
+    assert not CannedResponse.objects.exists()
+
+
+def test_the_api_and_the_console_refuse_an_unknown_placeholder_naming_it(
+    team_agent: User, client: Client
+) -> None:
+    team = actions.team_for("request")
+    body = {"team_id": team.pk, "title": "Late", "body": "Hi {unknown_placeholder}."}
+
+    refused = with_token(team_agent).post("/agent/canned-responses", body)
+    assert error_of(refused) == (422, "unknown_placeholder")
+    assert "{unknown_placeholder}" in refused.json()["error"]["message"]
+    client.force_login(team_agent)
+    page = client.post("/console/canned-responses/", body)
+    assert page.status_code == 422
+    assert "Unknown placeholder {unknown_placeholder}" in page.content.decode()
+    assert not CannedResponse.objects.exists()
+
+
+def test_a_placeholder_the_case_has_no_value_for_stays_and_must_be_filled_in(
+    buyer: User, team_agent: User
+) -> None:
+    """On a case without an order, {order_number} became "": "the refund for order  has
+    been issued" went to the customer."""
+    case = actions.open_request(buyer, "Help", "Please.")
+    canned = actions.save_canned_response(
+        team_agent, case.team_id, "Refund", "The refund for order {order_number} has been issued."
+    )
+
+    text = actions.fill_placeholders(canned.body, case, team_agent)
+
+    assert text == "The refund for order {order_number} has been issued."
+    with pytest.raises(InvalidInput) as refused:
+        actions.reply_to_case(team_agent, case.pk, text)
+    assert refused.value.code == "unfilled_placeholder"
+    assert "Fill in {order_number} before sending" in refused.value.message
+    assert not Message.objects.filter(sender=team_agent).exists()
+    filled = text.replace("{order_number}", "114-3318806-1147725")
+    assert actions.reply_to_case(team_agent, case.pk, filled).body == filled

@@ -256,7 +256,9 @@ def _staff_customer_service(people: dict[str, User]) -> None:
         (
             "Where is my order",
             "Hi {customer_name}, thanks for reaching out about order {order_number}. I've "
-            "checked with the carrier and ",
+            "checked with the carrier: your parcel is on its way, and its latest scan is on "
+            "the order's page under Shipments. If it has not arrived within 3 business days, "
+            "reply here and we'll take it from there.",
         ),
         (
             "Refund timing",

@@ -588,6 +588,7 @@ def reply_to_case(
             "answer, and they can no longer reply.",
             code="customer_erased",
         )
+    _refuse_unfilled(body)
     with transaction.atomic():
         case = _lock(case)
         if case.status == CaseStatus.CLOSED:
@@ -640,6 +641,18 @@ def close_cases_of_erased(operator: User, customer: User) -> int:
             )
             closed += 1
     return closed
+
+
+def _refuse_unfilled(body: str) -> None:
+    """A canned response's placeholder the case had no value for, still in the reply."""
+    unfilled = unfilled_placeholders(body)
+    if unfilled:
+        names = ", ".join(f"{{{name}}}" for name in unfilled)
+        raise InvalidInput(
+            f"Fill in {names} before sending: this case has nothing to put there (a case "
+            "without an order has no order number).",
+            code="unfilled_placeholder",
+        )
 
 
 def note_context_opened(
@@ -839,6 +852,7 @@ def save_canned_response(
             f"Responses are limited to {settings.MESSAGE_BODY_MAX_CHARS:,} characters.",
             code="message_too_long",
         )
+    check_placeholders(body)
     now = timezone.now()
     with transaction.atomic():
         # The team's row serialises its edits: the limit and the unique title hold.
@@ -1025,16 +1039,58 @@ def _customer_event(case: Case) -> PendingEvent:
 
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDERS = ("customer_name", "order_number", "case_number", "agent_name")
+# A brace left over once the placeholders are taken out, with a few characters around it.
+_STRAY_BRACE = re.compile(r"\S{0,20}[{}]\S{0,20}")
+
+
+class PlaceholderRefused(InvalidInput):
+    """A canned response with a placeholder nothing fills, or a brace not closed: saved, it
+    was inserted as written ("{unknown_placeholder}"). 422: the text is well formed, its
+    placeholders are not."""
+
+    code = "unknown_placeholder"
+    status = 422
+
+
+def check_placeholders(body: str) -> None:
+    """Refuses a canned response's unknown placeholders and unbalanced braces, naming
+    them."""
+    known = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+    unknown = sorted({name for name in PLACEHOLDER.findall(body) if name not in PLACEHOLDERS})
+    if unknown:
+        names = ", ".join(f"{{{name}}}" for name in unknown)
+        raise PlaceholderRefused(
+            f"Unknown placeholder{'s' if len(unknown) > 1 else ''} {names}: the placeholders "
+            f"are {known}.",
+            code="unknown_placeholder",
+        )
+    stray = _STRAY_BRACE.search(PLACEHOLDER.sub("", body))
+    if stray is not None:
+        raise PlaceholderRefused(
+            f"A brace without its pair near “{stray.group(0)}”: write a placeholder as "
+            f"{{order_number}}, with both braces; the placeholders are {known}.",
+            code="unbalanced_placeholder",
+        )
 
 
 def fill_placeholders(text: str, case: Case, agent: User) -> str:
     """A canned response for this case: {customer_name}, {order_number}, {case_number},
-    {agent_name}; anything else in braces is left as written."""
+    {agent_name}. One the case has no value for (a case without an order) stays as
+    written, for the agent to fill in: the reply is refused while it is there
+    (`unfilled_placeholders`); it became "", and "the refund for order  has been issued"
+    went out. Anything else in braces (a response saved before they were checked) is left
+    as written."""
     customer = case.customer
     values = {
         "customer_name": customer.first_name or customer.public_name,
-        "order_number": case.order.number if case.order is not None else "",
+        "order_number": case.order.number if case.order is not None else None,
         "case_number": case.number,
         "agent_name": agent.public_name,
     }
-    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1)) or match.group(0), text)
+
+
+def unfilled_placeholders(text: str) -> list[str]:
+    """The placeholders still in a reply ({order_number} on a case without an order)."""
+    return sorted({name for name in PLACEHOLDER.findall(text) if name in PLACEHOLDERS})
