@@ -472,7 +472,7 @@ def test_a_report_alice_files_reaches_the_agents_queue_and_can_be_assigned_to_he
 
 @pytest.mark.usefixtures("_demo")
 def test_the_demo_s_canned_responses_are_whole_sentences_with_known_placeholders() -> None:
-    """"Where is my order" ended mid-sentence ("I've checked with the carrier and ")."""
+    """ "Where is my order" ended mid-sentence ("I've checked with the carrier and ")."""
     bodies = list(CannedResponse.objects.values_list("body", flat=True))
     assert bodies
     for body in bodies:

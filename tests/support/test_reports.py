@@ -551,9 +551,11 @@ def test_the_report_api_takes_the_report_s_case_id_and_says_report_not_found(
 
     shown = with_token(safety_agent).get(f"/agent/reports/{case_id}").json()
     assert shown["case_id"] == case_id
-    operation = with_token(safety_agent).get("/openapi.json").json()["paths"][
-        "/api/v1/agent/reports/{case_id}/decision"
-    ]["post"]
+    operation = (
+        with_token(safety_agent)
+        .get("/openapi.json")
+        .json()["paths"]["/api/v1/agent/reports/{case_id}/decision"]["post"]
+    )
     assert [p["name"] for p in operation["parameters"]] == ["case_id"]
     for missing in (999_999, other_case):
         for call in (
