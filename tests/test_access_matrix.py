@@ -502,6 +502,12 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         get(outcomes(200, CASE_WORKERS), shows=("receipt.pdf", CASE_WORKERS)),
         get(outcomes(200, CASE_WORKERS), shows=(MESSAGE, CASE_WORKERS)),
     ),
+    # Writing there is for a request for help about that conversation only
+    # (docs/escalation.md; tests/support/test_escalation.py): the owner's case is about their
+    # order, so the case's agents are refused too, and nothing changes for anyone.
+    "console-context-conversation-write": (
+        post(outcomes(404), data={"body": "Hello both."}, is_read_only=True),
+    ),
     # A file of that conversation, for whoever may read it beside the case (the case's
     # agent, an admin), each download an audit line; the case's own file is not one of
     # its: 404 for everyone, as the buyer's case attachment at this address.
@@ -898,6 +904,10 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     ),
     "POST /agent/cases/{case_id}/messages": (
         post(agent_api(201), data={"body": "We are on it.", "status": "pending"}),
+    ),
+    # As its console page above: the owner's case is no request for help about it.
+    "POST /agent/cases/{case_id}/conversations/{conversation_id}/messages": (
+        post(agent_api(404, ()), data={"body": "Hello both."}, is_read_only=True),
     ),
     "GET /agent/canned-responses": (
         get(agent_api(200, STAFF), shows=(CANNED, CASE_WORKERS), is_read_only=True),

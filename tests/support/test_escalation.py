@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -338,3 +339,134 @@ def test_the_api_offers_the_button_s_url_only_while_no_request_is_open_and_names
     after = with_token(buyer).get(path).json()
     assert after["status_line"] is None
     assert after["response_window"]["ask_for_help_url"] == f"/api/v1{path}/ask-for-help"
+
+
+def test_an_agent_on_the_request_writes_to_the_buyer_and_the_seller_in_their_conversation(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """The seller's page said "An agent reads this conversation and may write to you here",
+    and the agent's view of it was read only, with no way to write there in the console or
+    the API."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent = factories.agent_in_team(first_name="Priya", last_name="Natarajan")
+    console = factories.signed_in(agent)
+    page_url = f"/console/cases/{case.pk}/conversations/{question.conversation_id}/"
+
+    page = console.get(page_url).content.decode()
+    assert "Write to the buyer and the seller" in page
+    sent = console.post(
+        f"{page_url}messages/",
+        {"body": "We asked the seller to answer today.", "idempotency_key": "w-1"},
+    )
+
+    message = Message.objects.get(conversation_id=question.conversation_id, sender=agent)
+    assert sent.status_code == 302
+    assert sent["Location"] == f"{page_url}#message-{message.pk}"
+    assert message.is_official
+    # Both sides read it as customer service's, with the Official badge.
+    for person in (buyer, seller):
+        thread = factories.signed_in(person).get(
+            f"/message-center/conversations/{question.conversation_id}/"
+        )
+        text = thread.content.decode()
+        assert "We asked the seller to answer today." in text
+        assert "Priya" not in text
+        detail = with_token(person).get(f"/conversations/{question.conversation_id}/messages")
+        (mine,) = [m for m in detail.json()["items"] if m["id"] == message.pk]
+        assert (mine["sender_name"], mine["is_official"]) == (agent.public_name, True)
+        assert agent.public_name == settings.SUPPORT_AGENT_PUBLIC_NAME
+    # It is no answer from the seller: their wait and its deadline stay.
+    waiting = Participant.objects.get(conversation_id=question.conversation_id, user=seller)
+    assert waiting.awaiting_response_since is not None
+    case.refresh_from_db()
+    assert case.assignee_id == agent.pk
+    history = [line for _, line in queries.case_history(case)]
+    assert (
+        f"Priya Natarajan wrote to the buyer and the seller in “{question.conversation.subject}”"
+        in history
+    )
+    # The same from the API, once per idempotency key.
+    api = with_token(agent)
+    path = f"/agent/cases/{case.pk}/conversations/{question.conversation_id}/messages"
+    first = api.post(path, {"body": "Still on it."}, headers={"Idempotency-Key": "w-2"})
+    again = api.post(path, {"body": "Still on it."}, headers={"Idempotency-Key": "w-2"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["message_id"] == again.json()["message_id"]
+    assert first.json()["conversation_id"] == question.conversation_id
+    assert (
+        Message.objects.filter(conversation_id=question.conversation_id, sender=agent).count() == 2
+    )
+    counts_are_true()
+
+
+def test_only_an_agent_of_the_request_writes_and_only_in_its_conversation(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    other = ask_about_order(buyer, factories.ProductFactory(storefront=seller.storefront))
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent = factories.agent_in_team()
+    outsider = factories.agent_in_team("trust-and-safety")
+    plain = actions.open_request(buyer, "Help", "Where is it?")
+    before = Message.objects.count()
+    path = f"/agent/cases/{case.pk}/conversations/{question.conversation_id}/messages"
+    body = {"body": "Hello both."}
+
+    # Another team's agent, the buyer, the seller: as for any case of theirs.
+    assert error_of(with_token(outsider).post(path, body)) == (404, "case_not_found")
+    for person in (buyer, seller):
+        assert error_of(with_token(person).post(path, body)) == (403, "agents_only")
+    # Another conversation of the customer's (read beside the case too), or a request that
+    # is about no conversation: not one to write in.
+    for wrong in (
+        f"/agent/cases/{case.pk}/conversations/{other.conversation_id}/messages",
+        f"/agent/cases/{case.pk}/conversations/{case.conversation_id}/messages",
+        f"/agent/cases/{plain.pk}/conversations/{question.conversation_id}/messages",
+    ):
+        assert error_of(with_token(agent).post(wrong, body)) == (404, "conversation_not_found")
+    assert Message.objects.count() == before
+    # Solved: open it again first.
+    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+    before = Message.objects.count()
+    assert error_of(with_token(agent).post(path, body)) == (400, "case_not_open")
+    console = factories.signed_in(agent)
+    refused = console.post(
+        f"/console/cases/{case.pk}/conversations/{question.conversation_id}/messages/",
+        {"body": "Kept as typed."},
+    )
+    assert refused.status_code == 400
+    assert "set it to open again" in refused.content.decode()
+    assert Message.objects.count() == before
+    assert not Participant.objects.filter(
+        conversation_id=question.conversation_id, user=agent
+    ).exists()
+
+
+def test_an_agent_who_no_longer_has_the_request_leaves_the_conversation(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent, teammate = factories.agent_in_team(), factories.agent_in_team()
+    escalation_actions.write_in_conversation(
+        agent, case.pk, question.conversation_id, "We are looking into it."
+    )
+    assert Participant.objects.filter(conversation_id=question.conversation_id, user=agent).exists()
+
+    actions.assign_case(agent, case.pk, teammate.pk)
+
+    # Out of the conversation: not even from their own Message Center.
+    assert not Participant.objects.filter(
+        conversation_id=question.conversation_id, user=agent
+    ).exists()
+    with pytest.raises(NotFound):
+        conversation_actions.send_message(agent, question.conversation_id, "Me again.")
+    message = escalation_actions.write_in_conversation(
+        teammate, case.pk, question.conversation_id, "I have taken over."
+    )
+    assert message.sender_id == teammate.pk
+    counts_are_true()

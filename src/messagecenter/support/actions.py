@@ -888,10 +888,11 @@ def delete_canned_response(agent: User, canned_response_id: Any) -> None:
 
 
 def _lock(case: Case) -> Case:
-    """The case locked for change, after its conversation's participants (the order the
-    send path takes them in)."""
-    if case.conversation_id is not None:
-        conversation_actions.lock_participants(case.conversation_id)
+    """The case locked for change, after its conversations' participants (the order the
+    send path takes them in; by id, with the buyer–seller conversation a request for help
+    is about: _conversations_of)."""
+    for conversation_id in _conversations_of(case):
+        conversation_actions.lock_participants(conversation_id)
     _lock_team(case.team_id)
     locked = unique_row(
         Case.objects.select_for_update(of=("self",))
@@ -907,7 +908,7 @@ def _lock_cases(*cases: Case) -> list[Case]:
     """Several cases locked for one change (a merge), in the documented order for each
     kind of row: every conversation's participants by conversation id, the teams by id,
     then the cases by id."""
-    conversation_ids = {c.conversation_id for c in cases if c.conversation_id is not None}
+    conversation_ids = {conversation_id for c in cases for conversation_id in _conversations_of(c)}
     for conversation_id in sorted(conversation_ids):
         conversation_actions.lock_participants(conversation_id)
     for team_id in sorted({c.team_id for c in cases}):
@@ -963,9 +964,22 @@ def _assign(case: Case, assignee: User, *, actor: User) -> None:
 
 
 def _leave(case: Case, agent_id: int) -> None:
-    """An agent who no longer has the case leaves its conversation."""
-    if case.conversation_id is not None:
-        conversation_actions.remove_participant(case.conversation_id, agent_id)
+    """An agent who no longer has the case leaves its conversation, and the buyer–seller
+    conversation a request for help is about if they wrote there
+    (escalation_actions.write_in_conversation): only an agent with the case writes to the
+    seller. Both conversations' participants are held already (_lock, _lock_cases)."""
+    for conversation_id in _conversations_of(case):
+        conversation_actions.remove_participant(conversation_id, agent_id)
+
+
+def _conversations_of(case: Case) -> list[int]:
+    """The conversations a change to the case may touch, by id (the lock order): its own,
+    and for a request for help about a buyer–seller conversation that one, where its
+    agents write too."""
+    ids = {case.conversation_id}
+    if case.kind == CaseKind.REQUEST:
+        ids.add(case.about_conversation_id)
+    return sorted(conversation_id for conversation_id in ids if conversation_id is not None)
 
 
 def _change(

@@ -658,6 +658,52 @@ def reply(
     )
 
 
+class EscalatedMessageIn(Schema):
+    body: Text
+
+
+class EscalatedMessageOut(Schema):
+    message_id: int
+    conversation_id: int
+    case: AgentCaseOut
+
+
+@router.post(
+    "/agent/cases/{case_id}/conversations/{conversation_id}/messages",
+    response={200: EscalatedMessageOut, 201: EscalatedMessageOut},
+    summary="Write to the buyer and the seller in the conversation a request for help is about",
+)
+def write_in_escalated_conversation(
+    request: ApiRequest,
+    case_id: Id,
+    conversation_id: Id,
+    payload: EscalatedMessageIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Status[EscalatedMessageOut]:
+    """The buyer asked customer service to step in on a conversation with a silent seller
+    (docs/escalation.md): an Official message in that conversation, read by both sides as
+    customer service's. Only the conversation the case is about (any other: 404
+    conversation_not_found); 400 case_not_open once it is solved. An unassigned case
+    becomes yours."""
+    agent = _agent(request)
+    message = escalation_actions.write_in_conversation(
+        agent,
+        case_id,
+        conversation_id,
+        payload.body,
+        idempotency_key=idempotency_key.strip() if idempotency_key is not None else None,
+    )
+    case = queries.access_case(agent, case_id, for_agent=True)
+    return Status(
+        200 if message.found_by_idempotency_key else 201,
+        EscalatedMessageOut(
+            message_id=message.pk,
+            conversation_id=message.conversation_id,
+            case=agent_case_out(case),
+        ),
+    )
+
+
 class CannedResponseOut(Schema):
     id: int
     team_id: int

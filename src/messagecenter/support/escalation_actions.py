@@ -6,6 +6,10 @@ ordinary case (kind request, through open_request) linked to the buyer–seller 
 (`about_conversation`) and to its order when the buyer's, so the agent reads the whole
 thread beside the case in the console. One at a time per conversation: while such a case
 is open or pending, another click is refused with its number.
+
+While it is open, an agent of the case's team writes in the buyer–seller conversation
+itself (`write_in_conversation`): the seller's page tells them an agent may write to them
+there, and both sides read the agent's message as customer service's, Official.
 """
 
 from typing import Any
@@ -19,11 +23,12 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.actions.checks import trimmed
 from messagecenter.conversations.deadlines import describe_due
-from messagecenter.conversations.models import Kind, ParticipantRole
+from messagecenter.conversations.models import Kind, Message, ParticipantRole
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed
-from messagecenter.support import escalation_queries
+from messagecenter.support import actions as support_actions
+from messagecenter.support import escalation_queries, queries
 from messagecenter.support.actions import open_request
-from messagecenter.support.models import Case
+from messagecenter.support.models import ACTIVE, Case, CaseEventKind
 
 NOTE_MAX_CHARS = 2_000
 
@@ -98,3 +103,53 @@ def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
             order_number=order.number if order is not None and order.buyer_id == buyer.pk else None,
             about_conversation_id=conversation.pk,
         )
+
+
+def write_in_conversation(
+    agent: User,
+    case_id: Any,
+    conversation_id: Any,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+) -> Message:
+    """An agent of the request's team writes in the buyer–seller conversation the request
+    is about, to the buyer and the seller at once, as customer service (Official). Only
+    that conversation, only while the request is open or pending (solved: open it again
+    first); an unassigned request becomes the agent's, as an answer to the customer makes
+    it. The agent joins the conversation as its agent, and leaves it with the case
+    (support.actions._leave)."""
+    case = queries.access_case(agent, case_id, for_agent=True)
+    conversation = escalation_queries.escalated_conversation(case, conversation_id)
+    with transaction.atomic():
+        # Both conversations' rows by id (the buyer–seller one, older, first: as the
+        # buyer's "Ask customer service to help" takes it before the request's team), the
+        # team, the case (support.actions._lock).
+        case = support_actions._lock(case)
+        if case.merged_into_id is not None:
+            raise InvalidInput(
+                f"This request was merged into CS-{case.merged_into_id}: write from there.",
+                code="case_merged",
+            )
+        if case.status not in ACTIVE:
+            raise InvalidInput(
+                "This request is solved: set it to open again before writing to the buyer "
+                "and the seller.",
+                code="case_not_open",
+            )
+        if case.assignee_id is None:
+            support_actions._assign(case, agent, actor=agent)
+        conversation_actions.add_participants(conversation.pk, [(agent, ParticipantRole.AGENT)])
+        message = conversation_actions.send_message(
+            agent, conversation.pk, body, idempotency_key=idempotency_key
+        )
+        if not message.found_by_idempotency_key:
+            support_actions._history(
+                case,
+                agent,
+                CaseEventKind.ANSWERED,
+                now=message.created_at,
+                conversation_id=conversation.pk,
+                subject=conversation.subject,
+            )
+        return message

@@ -1,13 +1,16 @@
 """Reads for escalations and sellers' claim rate (docs/escalation.md)."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.hooks import SellerRate
+from messagecenter.conversations.models import Conversation, Kind
+from messagecenter.errors import NotFound
 from messagecenter.marketplace.models import Order
-from messagecenter.rows import unique_row
+from messagecenter.rows import parse_id, unique_row
 from messagecenter.support.models import ACTIVE, Case, CaseKind
 
 
@@ -20,6 +23,30 @@ def open_escalation_about(conversation_id: int) -> Case | None:
     """Any open (or pending) request about a buyer–seller conversation: what its seller is
     told (the request itself, and its number, stay the buyer's)."""
     return unique_row(_open_escalations(conversation_id))
+
+
+def is_escalation(case: Case) -> bool:
+    """A request about one of its customer's buyer–seller conversations ("Ask customer
+    service to help"): its agents may write in that conversation."""
+    conversation = case.about_conversation
+    return (
+        case.kind == CaseKind.REQUEST
+        and conversation is not None
+        and conversation.kind == Kind.BUYER_SELLER
+        and conversation.buyer_id == case.customer_id
+    )
+
+
+def escalated_conversation(case: Case, conversation_id: Any) -> Conversation:
+    """The buyer–seller conversation an agent may write in from this case: the one the
+    request is about, and no other (any other id, or a case that is no such request, is
+    the same 404 as a missing conversation)."""
+    number = parse_id(conversation_id, code="conversation_not_found")
+    if number != case.about_conversation_id or not is_escalation(case):
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    conversation = case.about_conversation
+    assert conversation is not None
+    return conversation
 
 
 def _open_escalations(conversation_id: int) -> QuerySet[Case]:

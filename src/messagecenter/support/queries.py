@@ -661,6 +661,12 @@ def _history_line(
     if event.kind == CaseEventKind.CUSTOMER_REPLIED:
         return "{who} replied: the case is open again", {}, {}
     if event.kind == CaseEventKind.ANSWERED:
+        if "conversation_id" in detail:
+            return (
+                "{who} wrote to the buyer and the seller in “{subject}”",
+                {},
+                {"subject": detail.get("subject", "")},
+            )
         return "{who} answered the customer", {}, {}
     if event.kind == CaseEventKind.CLAIM_STAGE:
         outcome = f" ({detail['outcome']})" if detail.get("outcome") else ""

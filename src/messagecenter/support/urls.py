@@ -68,6 +68,13 @@ urlpatterns = [
         views.context_conversation,
         name="console-context-conversation",
     ),
+    # A request for help about it: its agents write to the buyer and the seller there
+    # (docs/escalation.md).
+    path(
+        "console/cases/<int:case_id>/conversations/<int:conversation_id>/messages/",
+        views.write_in_context_conversation,
+        name="console-context-conversation-write",
+    ),
     # Its files, for whoever may read it beside the case (docs/support.md).
     path(
         "console/cases/<int:case_id>/conversations/<int:conversation_id>/attachments/"

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.downloads import attachment_response
+from messagecenter.conversations.models import Conversation
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.realtime.pages import live_page
@@ -34,12 +35,15 @@ from messagecenter.support import (
     appeal_actions,
     appeal_queries,
     claim_queries,
+    escalation_actions,
+    escalation_queries,
     queries,
     report_actions,
     report_queries,
 )
 from messagecenter.support.actions import AGENT_STATUSES
 from messagecenter.support.models import (
+    ACTIVE,
     Case,
     CaseKind,
     CasePriority,
@@ -450,6 +454,25 @@ def context_conversation(
     conversation = queries.access_context_conversation(found, conversation_id)
     if request.method == "GET":
         actions.note_context_opened(agent, found, conversation)
+    return _context_conversation_page(request, found, conversation)
+
+
+def _context_conversation_page(
+    request: AuthenticatedHttpRequest,
+    found: Case,
+    conversation: Conversation,
+    *,
+    error: MessageCenterError | None = None,
+    body: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    # The conversation a request for help is about: its agents write to the buyer and the
+    # seller in it while the request is open (docs/escalation.md); any other, read only.
+    is_escalated = (
+        conversation.pk == found.about_conversation_id
+        and escalation_queries.is_escalation(found)
+        and found.merged_into_id is None
+    )
     return render(
         request,
         "support/context_conversation.html",
@@ -457,8 +480,47 @@ def context_conversation(
             "case": found,
             "conversation": conversation,
             "conversation_messages": queries.with_reporters(queries.context_messages(conversation)),
+            "is_escalated": is_escalated,
+            "can_write": is_escalated and found.status in ACTIVE,
+            "idempotency_key": new_idempotency_key(),
+            "body": body,
+            "error": error,
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def write_in_context_conversation(
+    request: AuthenticatedHttpRequest, case_id: int, conversation_id: int
+) -> HttpResponse:
+    """An agent of a request for help writes in the buyer–seller conversation it is about,
+    to both sides (escalation_actions.write_in_conversation); a refusal comes back to the
+    page with what they typed."""
+    agent = _staff(request)
+    found = _case(agent, case_id)
+    conversation = queries.access_context_conversation(found, conversation_id)
+    body = request.POST.get("body", "")
+    try:
+        message = escalation_actions.write_in_conversation(
+            agent,
+            found.pk,
+            conversation.pk,
+            body,
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except FORM_ERRORS as error:
+        return _context_conversation_page(
+            request,
+            _case(agent, found.pk),
+            conversation,
+            error=error,
+            body=body,
+            status=error.status,
+        )
+    url = reverse("console-context-conversation", args=[found.pk, conversation.pk])
+    return redirect(f"{url}#message-{message.pk}")
 
 
 @login_required
