@@ -232,7 +232,8 @@ def pipelined(*, commit: bool = False) -> Iterator[None]:
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
         if commit:
-            connection.connection.execute("COMMIT")
+            # Never a prepared statement of its own: nothing to plan.
+            connection.connection.execute("COMMIT", prepare=False)
 
 
 def _forget_statement_cursor(sender: Any, connection: Any, **kwargs: Any) -> None:
