@@ -18,6 +18,7 @@ them by its own (api_support.uploaded_files)."""
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 
@@ -59,7 +60,7 @@ def form_files(request: HttpRequest, field: str) -> list[UploadedFile[Any]]:
 def refuses_files(request: HttpRequest, view: Callable[..., Any]) -> bool:
     """Whether this request brings files to one of the Message Center's pages whose form
     takes none. Only a multipart POST is looked at: reading another body's files would
-    read it for nothing (and a view reading `request.body` afterwards could not)."""
+    read it for nothing."""
     if request.method != "POST" or request.content_type != "multipart/form-data":
         return False
     match = request.resolver_match
@@ -67,4 +68,12 @@ def refuses_files(request: HttpRequest, view: Callable[..., Any]) -> bool:
         return False
     if getattr(view, _FILE_FIELD, None) is not None:
         return False
+    try:
+        # The body kept whole first, so that a view reading `request.body` itself (the
+        # passkey pages' JSON) still can once the files were looked at: Django then reads
+        # the form from the kept body instead of the stream.
+        request.body  # noqa: B018
+    except RequestDataTooBig:
+        # More than a form without files ever sends (DATA_UPLOAD_MAX_MEMORY_SIZE).
+        return True
     return bool(request.FILES)
