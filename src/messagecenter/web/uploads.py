@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
+from django.http.request import RawPostDataException
 
 from messagecenter.errors import InvalidInput
 
@@ -73,6 +74,10 @@ def refuses_files(request: HttpRequest, view: Callable[..., Any]) -> bool:
         # passkey pages' JSON) still can once the files were looked at: Django then reads
         # the form from the kept body instead of the stream.
         request.body  # noqa: B018
+    except RawPostDataException:
+        # The form was read from the stream already (CSRF's check reads it): its files
+        # with it.
+        pass
     except RequestDataTooBig:
         # More than a form without files ever sends (DATA_UPLOAD_MAX_MEMORY_SIZE).
         return True
