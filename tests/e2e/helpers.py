@@ -2,16 +2,19 @@
 for a page's event stream."""
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Frame, Locator, Page, Request, expect
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.demo import story
 
 STREAM_PATH = "/api/v1/sync/stream"
+# How long a page may take to open its event stream once loaded (a loaded CI machine).
+STREAM_WAIT_SECONDS = 15
 
 # How long a step (a click, a navigation) and an assertion wait: Playwright's own 5 s for
 # assertions left little room on a CI machine that ran the suite 3½ times slower than
@@ -118,6 +121,39 @@ def following_its_stream(page: Page) -> Iterator[None]:
     the person's log for a stream that opens late; nudges (someone typing, a queue that
     changed) are in no log: one sent before the stream is subscribed is lost, as for a
     device that is offline. The server sends the headers only once it is
-    (realtime/streams.py), so after this block every nudge reaches the page."""
-    with page.expect_response(lambda response: STREAM_PATH in response.url):
+    (realtime/streams.py), so after this block every nudge reaches the page.
+
+    The stream waited for is the one the block's last document opened: on a loaded machine
+    the page the block leaves may still be waiting for its own stream's headers, and taking
+    those for the new page's let a nudge go out before the new page listened (a CI run)."""
+    seen: list[Request | None] = []  # None: a new document in the page's main frame
+
+    def on_navigated(frame: Frame) -> None:
+        if frame == page.main_frame:
+            seen.append(None)
+
+    def on_request(request: Request) -> None:
+        if STREAM_PATH in request.url and request.frame == page.main_frame:
+            seen.append(request)
+
+    page.on("framenavigated", on_navigated)
+    page.on("request", on_request)
+    try:
         yield
+        page.wait_for_load_state()
+        deadline = time.monotonic() + STREAM_WAIT_SECONDS
+        while True:
+            last_document = max((i for i, s in enumerate(seen) if s is None), default=-1)
+            streams = [s for s in seen[last_document + 1 :] if s is not None]
+            if streams:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{page.url} opened no event stream")
+            # Lets Playwright deliver the page's events to the handlers above.
+            page.wait_for_timeout(50)
+        response = streams[-1].response()
+        assert response is not None, f"the stream of {page.url} got no answer"
+        assert response.ok, f"the stream of {page.url} answered {response.status}"
+    finally:
+        page.remove_listener("framenavigated", on_navigated)
+        page.remove_listener("request", on_request)
