@@ -107,7 +107,7 @@ MIDDLEWARE = [
     # instead of the rest of this list (server/token_calls.py).
     "messagecenter.server.token_calls.TokenCallsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "messagecenter.server.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,7 +140,7 @@ MIDDLEWARE = [
 TOKEN_CALL_MIDDLEWARE = [
     # https:// redirect and HSTS, nosniff, Referrer-Policy, Cross-Origin-Opener-Policy.
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "messagecenter.server.csp.ContentSecurityPolicyMiddleware",
     # ALLOWED_HOSTS (a 400 for another Host) and Content-Length.
     "django.middleware.common.CommonMiddleware",
     # Cache-Control: no-store, private.

@@ -343,7 +343,7 @@ def test_the_lane_knows_the_middleware_whose_headers_it_gives() -> None:
     before it joins this list."""
     assert settings.TOKEN_CALL_MIDDLEWARE == [
         "django.middleware.security.SecurityMiddleware",
-        "django.middleware.csp.ContentSecurityPolicyMiddleware",
+        "messagecenter.server.csp.ContentSecurityPolicyMiddleware",
         "django.middleware.common.CommonMiddleware",
         "messagecenter.accounts.middleware.PrivatePagesMiddleware",
         "messagecenter.accounts.middleware.TimeZoneMiddleware",
