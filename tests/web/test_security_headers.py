@@ -5,10 +5,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
+from django.utils.cache import add_never_cache_headers
 
+from messagecenter.accounts.middleware import never_cache
 from messagecenter.accounts.models import User
 from tests.api.helpers import with_token
 
@@ -91,3 +95,23 @@ def test_without_the_production_profile_check_deploy_names_what_is_missing(
     assert result.returncode == 1
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr
+
+
+@pytest.mark.parametrize(
+    "own",
+    [{}, {"Cache-Control": "max-age=60, public"}, {"Expires": "Thu, 01 Jan 2099 00:00:00 GMT"}],
+    ids=["none", "cache-control", "expires"],
+)
+def test_never_cache_writes_what_djangos_add_never_cache_headers_writes(
+    own: dict[str, str],
+) -> None:
+    """accounts.middleware.never_cache writes the headers without Django's parsing where
+    the view set none, and leaves merging a view's own to Django."""
+    ours, djangos = HttpResponse(headers=own), HttpResponse(headers=own)
+
+    # One moment for both (each writes Expires from the clock).
+    with mock.patch("time.time", return_value=1_796_482_800.0):
+        never_cache(ours)
+        add_never_cache_headers(djangos)
+
+    assert dict(ours.items()) == dict(djangos.items())

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 
 from messagecenter.accounts import two_factor
 from messagecenter.accounts.actions import record_browser_use
@@ -29,8 +30,25 @@ class PrivatePagesMiddleware:
         is_private = request.user.is_authenticated or "Authorization" in request.headers
         response = self.get_response(request)
         if is_private or request.user.is_authenticated:
-            add_never_cache_headers(response)
+            never_cache(response)
         return response
+
+
+# What Django's add_never_cache_headers writes on an answer without caching headers of its
+# own (nearly every answer).
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def never_cache(response: HttpResponse) -> None:
+    """add_never_cache_headers, written directly where the view set no caching header:
+    Django's parses the header it has just written and merges it with the new directives
+    (≈ 150 calls on every private answer; docs/benchmarks.md, "The policy and no-store
+    headers written once"). A view's own Cache-Control or Expires is merged as Django does."""
+    if "Cache-Control" in response or "Expires" in response:
+        add_never_cache_headers(response)
+        return
+    response.headers["Expires"] = http_date()
+    response.headers["Cache-Control"] = NEVER_CACHE
 
 
 class BrowserUseMiddleware:
