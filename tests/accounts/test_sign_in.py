@@ -197,3 +197,23 @@ def test_people_signed_in_before_the_password_check_changed_stay_signed_in(
     client.force_login(buyer, backend="django.contrib.auth.backends.ModelBackend")
 
     assert client.get("/message-center/").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_the_sign_in_page_takes_only_get_and_post(
+    buyer: User, hashes: list[str], method: str
+) -> None:
+    """Like every other page (require_http_methods): Django's LoginView handled a PUT as
+    a POST, so the right password sent with PUT signed in."""
+    client = Client()
+    response = client.generic(
+        method,
+        LOGIN,
+        f"username=alice&password={PASSWORD}",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, POST"
+    assert "_auth_user_id" not in client.session
+    assert hashes == []

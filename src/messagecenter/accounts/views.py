@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -78,6 +79,9 @@ def _how_to_appeal() -> str:
     )
 
 
+# The methods every form page takes: Django's LoginView also answers PUT (as a POST) and
+# OPTIONS, which no page of the site does.
+@method_decorator(require_http_methods(["GET", "HEAD", "POST"]), name="dispatch")
 class SignInView(LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
