@@ -50,16 +50,17 @@ def _true_or_false(value: object) -> object:
     as either. Only `true` and `false` — and `1` and `0`, which the search page's
     checkboxes send (docs/search.md: a search's address works for both) — are read."""
     if isinstance(value, str):
-        if value in _QUERY_TRUE:
+        if value in QUERY_TRUE:
             return True
-        if value in _QUERY_FALSE:
+        if value in QUERY_FALSE:
             return False
         raise ValueError("Give true or false (or 1 or 0).")
     return value
 
 
-_QUERY_TRUE = frozenset({"true", "1"})
-_QUERY_FALSE = frozenset({"false", "0"})
+# Also what the search page reads (search/views.py): one address, one meaning.
+QUERY_TRUE = frozenset({"true", "1"})
+QUERY_FALSE = frozenset({"false", "0"})
 
 # A yes or no in a query string: `true` or `false` (or `1` or `0`); anything else is 422
 # invalid_input naming the parameter (`value_error`).

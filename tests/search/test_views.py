@@ -191,6 +191,9 @@ def test_a_search_with_nothing_to_search_for_asks_for_a_word(
         ("q=kettle&folder=junk", "Unknown folder"),
         ("q=kettle&box=deleted", "Unknown box"),
         ("q=kettle&cursor=junk", "The page cursor is not valid."),
+        # The API's values only (true, false, 1, 0): "banana" read as false, "yes" as true.
+        ("q=kettle&unread_only=banana", "Unread only: give 1 or 0 (or true or false)."),
+        ("q=kettle&has_attachment=yes", "Has attachment: give 1 or 0 (or true or false)."),
     ],
 )
 def test_bad_filters_get_a_clear_error_and_keep_the_form(
@@ -201,6 +204,24 @@ def test_bad_filters_get_a_clear_error_and_keep_the_form(
     assert '<p class="alert alert--error" role="alert">' in html
     assert message in html
     assert 'name="q" id="search-q" value="kettle"' in html
+
+
+@pytest.mark.parametrize(
+    ("value", "checked"), [("1", True), ("true", True), ("0", False), ("false", False)]
+)
+def test_the_yes_or_no_filters_read_what_the_api_reads(
+    client: Client, mailbox: Mailbox, value: str, checked: bool
+) -> None:
+    """A search's address works on the page and in the API alike (docs/search.md); the
+    box is ticked only when the filter applies — "0" ticked it."""
+    html = page(client, mailbox, f"q=label&unread_only={value}&has_attachment={value}")
+    api = client.get(
+        "/api/v1/search", {"q": "label", "unread_only": value, "has_attachment": value}
+    )
+
+    assert len(result_links(html)) == len(api.json()["results"])
+    assert ('id="search-unread" checked' in html) is checked
+    assert ('id="search-attachment" checked' in html) is checked
 
 
 def test_every_field_has_a_label(client: Client, mailbox: Mailbox) -> None:

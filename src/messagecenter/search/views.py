@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from messagecenter import moments
+from messagecenter.api_support import QUERY_FALSE, QUERY_TRUE
 from messagecenter.errors import InvalidInput
 from messagecenter.hub.boxes import Box, Folder
 from messagecenter.search import queries
@@ -34,7 +35,6 @@ BOX_CHOICES = [
     ("", "Inbox, Archive and Trash"),
     *((box, label) for box, label in Box.choices if box != Box.DELETED),
 ]
-TRUE_VALUES = frozenset({"1", "on", "true", "yes"})
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ class SearchForm:
             date_to=_date(values["date_to"], "To"),
             folder=values["folder"] or None,
             box=values["box"] or None,
-            unread_only=values["unread_only"].lower() in TRUE_VALUES,
-            has_attachment=values["has_attachment"].lower() in TRUE_VALUES,
+            unread_only=_yes_or_no(values["unread_only"], "Unread only"),
+            has_attachment=_yes_or_no(values["has_attachment"], "Has attachment"),
             order_number=values["order_number"],
         )
 
@@ -68,6 +68,11 @@ class SearchForm:
         if cursor:
             params["cursor"] = cursor
         return f"{reverse('message-search')}?{urlencode(params)}"
+
+    @property
+    def ticked(self) -> dict[str, bool]:
+        """The checkboxes to show ticked: a filter that applies ("0" does not)."""
+        return {name: self.values[name] in QUERY_TRUE for name in ("unread_only", "has_attachment")}
 
     @property
     def has_filters(self) -> bool:
@@ -90,6 +95,7 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
         "search/search.html",
         {
             "form": form.values,
+            "ticked": form.ticked,
             "has_filters": form.has_filters,
             "page": page,
             "error": error,
@@ -116,6 +122,17 @@ def _date(value: str, label: str) -> date | None:
         ) from None
     moments.check(day, what=label, code="invalid_date")
     return day
+
+
+def _yes_or_no(value: str, label: str) -> bool:
+    """A checkbox's filter, read as the API reads it (`QueryBool`): the box sends 1, and a
+    search's address works in both. Anything else is refused, as a folder or a date that
+    cannot be read is: "banana" used to read as no and "yes" as yes, without a word."""
+    if not value or value in QUERY_FALSE:
+        return False
+    if value in QUERY_TRUE:
+        return True
+    raise InvalidInput(f"{label}: give 1 or 0 (or true or false).", code="invalid_filter")
 
 
 def _searched_for(page: queries.SearchPage) -> str | None:
