@@ -8,6 +8,7 @@ buyer"); customer service still writes to either."""
 from datetime import datetime, timedelta
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -431,3 +432,102 @@ def test_another_buyers_question_stays_in_response_needed(
     assert response_needed(seller) == [other.conversation_id]
     waiting = Participant.objects.get(conversation_id=other.conversation_id, user=seller)
     assert waiting.response_due_at is not None
+
+
+# --- Response needed: a seller who cannot answer ------------------------------------------------
+
+
+def test_a_suspended_sellers_waits_are_set_aside_not_escalated(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """A suspended seller cannot sign in to answer: the sweep told them, and the buyer,
+    that the answer was late ("Customer service can now step in"), and the wait counted as
+    a late response. The buyer's way is customer service at once: the page offers it
+    beside the suspension's words, and a claim waives "contact the seller first"."""
+    conversation = asked.conversation_id
+    waiting = Participant.objects.get(conversation_id=conversation, user=seller)
+    assert waiting.response_due_at is not None
+    later = waiting.response_due_at + timedelta(days=3)
+    events = UserEvent.objects.filter(user=seller).count()
+
+    suspend(seller)
+
+    waiting.refresh_from_db()
+    assert (waiting.response_due_at, waiting.is_response_overdue) == (None, False)
+    assert waiting.awaiting_response_since is not None
+    assert actions.pass_response_deadlines(now=later) == 0
+    assert Message.objects.filter(conversation_id=conversation).count() == 1
+    assert [(late, deadlines) for late, deadlines, _ in late_and_overdue(seller, later)] == [
+        (0, 0)
+    ] * 3
+    assert queries.late_responses(seller, now=later) == []
+    page = page_of(buyer, conversation)
+    assert 'data-testid="response-window"' not in page
+    assert "Ask customer service to help" not in page
+    assert reverse("contact-customer-service") + "?order=" in page
+    assert UserEvent.objects.filter(user=seller).count() == events + 1
+
+
+def test_a_reinstated_sellers_waits_come_back_with_a_deadline_from_the_lifting(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """The old deadline passed while the seller was suspended: kept, the sweep escalated
+    the moment the suspension was lifted, to a seller who had had no chance to answer."""
+    conversation = asked.conversation_id
+    suspend(seller)
+    # Five days of suspension: the wait's start and (had it been kept) its deadline are
+    # five days older than the lifting.
+    Participant.objects.filter(conversation_id=conversation, user=seller).update(
+        awaiting_response_since=F("awaiting_response_since") - timedelta(days=5),
+        response_due_at=F("response_due_at") - timedelta(days=5),
+    )
+    before_lifting = timezone.now()
+
+    reinstate(seller)
+
+    waiting = Participant.objects.get(conversation_id=conversation, user=seller)
+    assert waiting.awaiting_response_since is not None
+    assert waiting.awaiting_response_since >= before_lifting
+    assert waiting.response_due_at is not None
+    assert waiting.response_due_at > before_lifting + timedelta(days=1)
+    assert actions.pass_response_deadlines(now=timezone.now()) == 0
+    assert response_needed(seller) == [conversation]
+    assert 'data-testid="response-window"' in page_of(buyer, conversation)
+
+
+def test_a_seller_made_inactive_in_the_admin_is_not_told_their_answer_is_late(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """Unticking "active" in the admin suspends without safety's action (nothing set
+    aside): the sweep leaves the wait alone while the seller cannot sign in, as it does a
+    wait of an inactive buyer."""
+    waiting = Participant.objects.get(conversation_id=asked.conversation_id, user=seller)
+    assert waiting.response_due_at is not None
+    User.objects.filter(pk=seller.pk).update(is_active=False)
+
+    assert actions.pass_response_deadlines(now=waiting.response_due_at + timedelta(days=1)) == 0
+
+
+def test_a_lifted_suspension_tells_the_sellers_devices_the_question_is_back(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """As the suspension told them it left Response needed (no_response_needed,
+    buyer_closed): their lists and open pages showed it gone until a reload."""
+    suspend(buyer)
+    last = UserEvent.objects.filter(user=seller).latest("sequence")
+
+    reinstate(buyer)
+
+    event = UserEvent.objects.get(user=seller, sequence=last.sequence + 1)
+    waiting = Participant.objects.get(conversation_id=asked.conversation_id, user=seller)
+    assert waiting.response_due_at is not None
+    assert event.kind == "conversation.response_needed"
+    assert event.payload == {
+        "conversation_id": asked.conversation_id,
+        "folder": waiting.folder,
+        "box": waiting.box,
+        "unread_count": waiting.unread_count,
+        "response_due_at": waiting.response_due_at.isoformat(),
+        "buyer_reinstated": True,
+    }
+    assert maintained_unread(seller) == recounted_unread(seller)

@@ -23,6 +23,8 @@ class EventKind(models.TextChoices):
     CONVERSATION_MUTED = "conversation.muted"
     CONVERSATION_UNMUTED = "conversation.unmuted"
     CONVERSATION_NO_RESPONSE_NEEDED = "conversation.no_response_needed"
+    # A wait set aside while an account was suspended came back when it was lifted.
+    CONVERSATION_RESPONSE_NEEDED = "conversation.response_needed"
     MESSAGE_CENTER_SEEN = "message_center.seen"
     # One person's copy of a notice or promotion changed (notifications.actions): as for
     # conversations, so every device's lists and an open notice page follow it.

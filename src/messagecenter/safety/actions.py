@@ -148,7 +148,8 @@ def suspend(user: User) -> None:
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
         # Nobody can write to them now (recipient_closed): their questions leave the
-        # sellers' Response needed, and the deadlines stop counting against the sellers.
+        # sellers' Response needed, a seller's own waits stop (they cannot sign in to
+        # answer), and no deadline counts against a seller who could not meet it.
         conversation_actions.set_aside_waits_for(user)
 
 
@@ -161,6 +162,7 @@ def reinstate(user: User) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=True)
         user.is_active = True
-        # Their questions the sellers could not answer while suspended are back in Response
-        # needed, each wait starting now with a new deadline.
+        # The waits set aside while suspended (their questions as a buyer, the buyers'
+        # questions to them as a seller) are back in Response needed, each starting now
+        # with a new deadline, and the sellers' devices are told.
         conversation_actions.resume_waits_for(user)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ from messagecenter.conversations.actions.sending import post_marketplace_message
 from messagecenter.conversations.deadlines import seller_response_due
 from messagecenter.conversations.models import Kind, Participant, ParticipantRole
 from messagecenter.conversations.queries import waiting_buyer_is_active
+from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
 
 
@@ -40,6 +42,9 @@ def pass_response_deadlines(*, now: datetime | None = None, batch_size: int = 20
         due = list(
             Participant.objects.filter(
                 waiting_buyer_is_active(),
+                # Nor to a seller who cannot sign in to answer: suspension sets their
+                # waits aside, but an account made inactive in the admin keeps them.
+                user__is_active=True,
                 response_due_at__isnull=False,
                 is_response_overdue=False,
                 response_due_at__lte=now,
@@ -95,21 +100,23 @@ def _pass_deadline(conversation_id: int, now: datetime) -> int:
         return 1
 
 
-# --- a buyer nobody can write to (accounts/closed_accounts.py) -------------------------------
+# --- a buyer or a seller nobody can write to (accounts/closed_accounts.py) -------------------
 
 
-def set_aside_waits_for(buyer: User) -> int:
-    """The buyer's account was suspended or erased: no seller can answer them (a send is
-    refused, recipient_closed), so their questions leave each seller's Response needed
-    (conversations.queries.waiting_buyer_is_active, which the list, the sweep and the
-    figures read) and the deadlines stop: `response_due_at` is cleared, and an overdue
-    mark with it, so neither a "No answer yet" notice nor a late response can come of a
-    wait the seller could not end. `awaiting_response_since` stays: the wait is set aside,
-    not answered, and resume_waits_for starts it again if a suspension is lifted. Returns
-    how many waits were set aside."""
+def set_aside_waits_for(person: User) -> int:
+    """The person's account was suspended or erased: nobody can write to them (a send is
+    refused, recipient_closed), so no wait they are in can end. A buyer's questions leave
+    each seller's Response needed (conversations.queries.waiting_buyer_is_active, which the
+    list, the sweep and the figures read); a seller's own waits stop too — they cannot sign
+    in to answer, and the buyer's way is customer service at once, which their page offers
+    beside the suspension's words. Either way the deadlines stop: `response_due_at` is
+    cleared, and an overdue mark with it, so neither a "No answer yet" notice nor a late
+    response can come of a wait the seller could not end. `awaiting_response_since` stays:
+    the wait is set aside, not answered, and resume_waits_for starts it again if a
+    suspension is lifted. Returns how many waits were set aside."""
     with transaction.atomic():
         # The rows in id order, as every action that locks several conversations' rows.
-        waiting = list(_waits_of(buyer).select_for_update(of=("self",)).order_by("id"))
+        waiting = list(_waits_of(person).select_for_update(of=("self",)).order_by("id"))
         if not waiting:
             return 0
         Participant.objects.filter(pk__in=[p.pk for p in waiting]).update(
@@ -117,33 +124,57 @@ def set_aside_waits_for(buyer: User) -> int:
         )
         # The sellers' devices: the conversation left Response needed, as after "No response
         # needed" (the wait's start stays for if the account comes back).
-        return finish(waiting, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, buyer_closed=True)
+        as_buyer = [p for p in waiting if p.user_id != person.pk]
+        own = [p for p in waiting if p.user_id == person.pk]
+        return finish(
+            as_buyer, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, buyer_closed=True
+        ) + finish(own, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, seller_closed=True)
 
 
-def resume_waits_for(buyer: User, *, now: datetime | None = None) -> int:
-    """The buyer's suspension was lifted (safety.actions.reinstate): their unanswered
-    questions are back in Response needed, each wait starting now — the seller could not
-    answer while the account was suspended — with a new deadline on the seller's calendar.
-    Returns how many waits came back."""
+def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
+    """The person's suspension was lifted (safety.actions.reinstate): the waits that were
+    set aside — their questions as a buyer, the buyers' questions to them as a seller — are
+    back in Response needed, each starting now with a new deadline on the seller's
+    calendar: the seller could not answer while the account was suspended, and the old
+    deadline may have passed meanwhile (kept, the sweep would have told everyone the answer
+    was late the minute the suspension was lifted). The sellers' devices are told, as they
+    were told of the setting aside (`conversation.response_needed`). Returns how many
+    waits came back."""
     now = now or timezone.now()
-    resumed = 0
     with transaction.atomic():
-        waiting = list(_waits_of(buyer).select_for_update(of=("self",)).order_by("id"))
+        waiting = list(_waits_of(person).select_for_update(of=("self",)).order_by("id"))
+        events = []
         for participant in waiting:
+            due = seller_response_due(participant.user_id, now)
             Participant.objects.filter(pk=participant.pk).update(
-                awaiting_response_since=now,
-                response_due_at=seller_response_due(participant.user_id, now),
-                is_response_overdue=False,
+                awaiting_response_since=now, response_due_at=due, is_response_overdue=False
             )
-            resumed += 1
-    return resumed
+            whose = "seller_reinstated" if participant.user_id == person.pk else "buyer_reinstated"
+            events.append(
+                PendingEvent(
+                    participant.user_id,
+                    EventKind.CONVERSATION_RESPONSE_NEEDED,
+                    {
+                        "conversation_id": participant.conversation_id,
+                        "folder": participant.folder,
+                        "box": participant.box,
+                        "unread_count": participant.unread_count,
+                        "response_due_at": due.isoformat(),
+                        whose: True,
+                    },
+                )
+            )
+        if events:
+            record_events(events)
+    return len(waiting)
 
 
-def _waits_of(buyer: User) -> "QuerySet[Participant]":
-    """The sellers' rows of the buyer's buyer–seller conversations where the buyer waits."""
+def _waits_of(person: User) -> "QuerySet[Participant]":
+    """The sellers' rows of buyer–seller conversations where a buyer waits: the person's
+    questions as a buyer, and the person's own rows as a seller."""
     return Participant.objects.filter(
+        Q(conversation__buyer=person) | Q(user=person),
         role=ParticipantRole.SELLER,
         conversation__kind=Kind.BUYER_SELLER,
-        conversation__buyer=buyer,
         awaiting_response_since__isnull=False,
     )
