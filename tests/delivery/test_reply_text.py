@@ -705,3 +705,108 @@ def test_a_persons_paragraph_with_a_disclaimers_words_stays() -> None:
         "so please contact the sender and delete my address from the order."
     )
     assert new_text(text, ANNA) == text
+
+
+# Avast's footer as Gmail with Avast writes it in the plain part: the link of its logo
+# above, its anchor below.
+AVAST_LINK = (
+    "<https://www.avast.com/sig-email?utm_medium=email&utm_source=link"
+    "&utm_campaign=sig-email&utm_content=webmail>"
+)
+AVAST_GMAIL = (
+    f"{AVAST_LINK}\nVirus-free.www.avast.com\n{AVAST_LINK}\n<#DAB4FAD8-2DD7-40BB-A1B8-4E2AA1F9FDF2>"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "new"),
+    [
+        # A virus scanner's stamp under the reply was posted as part of it.
+        (
+            "Sure.\n\nThis email has been checked for viruses by Avast antivirus software.\n"
+            "www.avast.com",
+            "Sure.",
+        ),
+        (
+            "Sure.\n\n---\nThis email has been checked for viruses by Avast antivirus "
+            "software.\nhttps://www.avast.com/antivirus",
+            "Sure.",
+        ),
+        ("Sure.\n\nVirus-free. www.avg.com", "Sure."),
+        ("Sure.\n\nVirus-free. www.avast.com", "Sure."),
+        (f"Sure.\n\n{AVAST_GMAIL}", "Sure."),
+        (
+            "Sure.\n\nThis email has been checked for viruses by AVG.\nhttp://www.avg.com",
+            "Sure.",
+        ),
+        ("Sure.\n\nScanned by Norton AntiVirus", "Sure."),
+        ("Sure.\n\nThis e-mail has been scanned by Norton Internet Security.", "Sure."),
+        ("Sure.\n\nScanned by McAfee", "Sure."),
+        ("Sure.\n\nThis message was scanned for viruses by McAfee VirusScan.", "Sure."),
+        ("Sure.\n\nChecked by Kaspersky Anti-Virus", "Sure."),
+        ("Sure.\n\nThis email has been scanned by Kaspersky Internet Security.", "Sure."),
+        (
+            "Sure.\n\nThe message was checked by ESET NOD32 Antivirus.\n\nhttp://www.eset.com",
+            "Sure.",
+        ),
+        # Windows' Mail app, its link written by the plain part or by an HTML reply.
+        (
+            "Sure.\n\nSent from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for "
+            "Windows 10",
+            "Sure.",
+        ),
+        (
+            "Sure.\n\nSent from Mail (https://go.microsoft.com/fwlink/?LinkId=550986) for "
+            "Windows 11",
+            "Sure.",
+        ),
+        ("Sure.\n\nSent from Mail for Windows", "Sure."),
+        # With a signature and the quote: the footer between them goes, the name stays.
+        (
+            f"Sure.\n\nAnna\n\nVirus-free. www.avast.com\n\n{HEADER}\n> Is it available?",
+            "Sure.\n\nAnna",
+        ),
+        # Below the quote (bottom-posting).
+        (
+            f"{HEADER}\n> Is it available?\n\nSure.\n\nScanned by McAfee",
+            "Sure.",
+        ),
+        # The replier's own link above the footer is theirs.
+        (
+            "Tracking:\nhttps://track.example/123\n\nVirus-free. www.avg.com",
+            "Tracking:\nhttps://track.example/123",
+        ),
+    ],
+)
+def test_a_virus_scanners_footer_is_cut(text: str, new: str) -> None:
+    assert new_text(text, ANNA) == new
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sorry, my laptop had a virus so I replied late.",
+        "Sure.\n\nMy laptop had a virus so I replied late.",
+        "Sure.\n\nIt was scanned by McAfee at the depot and they found nothing, I promise.",
+        "Sure.\n\nChecked by Kaspersky, it is clean.",
+        "Sure.\n\nScanned by McAfee at the depot, all fine.",
+        "Sure.\n\nThe photos: https://photos.example/kettle\nScanned by Avast they are fine",
+        "Sure.\n\nIs it virus-free?",
+        "Sure.\n\nThe USB stick is virus-free.",
+        "Sure.\n\nI sent it from Mail for Windows but the photos did not come through.",
+    ],
+)
+def test_a_persons_sentence_about_a_virus_stays(text: str) -> None:
+    assert new_text(text, ANNA) == text
+
+
+def test_an_html_reply_with_avasts_footer_is_posted_without_it() -> None:
+    html = (
+        "<div>Sure, it ships Monday.</div><br><table><tr><td>"
+        '<a href="https://www.avast.com/sig-email"><img src="https://ipmcdn.avast.com/logo.png">'
+        '</a></td><td>Virus-free. <a href="https://www.avast.com/sig-email">www.avast.com</a>'
+        "</td></tr></table>"
+    )
+    content = read_content(parse_message(_as_smtplib_sends_it(html, subtype="html")))
+
+    assert content.new_text == "Sure, it ships Monday."

@@ -429,16 +429,85 @@ _MOBILE_SIGNATURE = re.compile(
 
 def _unquoted(text: str, names: Sequence[str] = ()) -> str:
     """Without its quoted lines ("> …"), anything from a signature's start on, and a phone
-    mail app's line, a disclaimer (`_without_disclaimer`) or a name signed with a dash at
-    its end."""
+    mail app's line, a virus scanner's footer (`_scanner_footer_start`), a disclaimer
+    (`_without_disclaimer`) or a name signed with a dash at its end."""
     text = _SIGNATURE_START.split(text, maxsplit=1)[0]
     kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
     kept = _without_disclaimer("\n".join(kept)).splitlines()
-    while kept and (
-        not kept[-1].strip() or _is_mobile_signature(kept[-1]) or _is_signed_name(kept, names)
-    ):
-        kept.pop()
+    while kept:
+        if not kept[-1].strip() or _is_mobile_signature(kept[-1]) or _is_signed_name(kept, names):
+            kept.pop()
+        elif (footer := _scanner_footer_start(kept)) is not None:
+            del kept[footer:]
+        else:
+            break
     return "\n".join(kept).strip()
+
+
+# The virus scanners whose footer mail apps and mail servers add under what was written.
+VIRUS_SCANNERS = (
+    r"Avast|AVG|Norton|McAfee|Kaspersky|ESET|Symantec|Sophos|Bitdefender|Avira|Trend Micro"
+    r"|F-Secure|Panda|Comodo|Webroot|MailScanner|MessageLabs"
+)
+# A scanner's stamp, a line of its own: "This email has been checked for viruses by Avast
+# antivirus software.", "Scanned by McAfee", "Checked by Kaspersky Anti-Virus", "This
+# message has been scanned for viruses and dangerous content by MailScanner, and is
+# believed to be clean.", Avast's and AVG's "Virus-free. www.avast.com", ESET's
+# "Information from ESET NOD32 Antivirus, version of virus signature database …". Only the
+# stamp as the scanners write it: it names the scanner, and after its name only the words
+# of a product's name ("Internet Security", "antivirus software") — "Checked by Kaspersky,
+# it is clean." and "Scanned by McAfee at the depot" are a person's, as is any sentence
+# that mentions a virus ("My laptop had a virus so I replied late.").
+_SCANNER_PRODUCT_WORD = r"(?:[A-Z0-9][\w.-]*|(?i:anti-?virus|software|service|security|system))"
+_SCANNER_STAMP = re.compile(
+    r"^(?:(?i:(?:this|the) (?:e-?mail|message)(?: and any attachments?)?"
+    r" (?:has been|was|is|have been) ))?"
+    r"(?i:checked|scanned)(?i: for (?:all )?viruses(?: and (?:spam|malware|dangerous content))?)?"
+    r" (?i:by|with) (?i:the )?(?i:" + VIRUS_SCANNERS + r")\b"
+    r"(?: " + _SCANNER_PRODUCT_WORD + r"){0,4}"
+    r"(?i:,? and is believed to be clean)?\.?$"
+    r"|^(?i:virus-free)\.? ?(?:(?:www\.)?(?i:avast|avg)\.com)?$"
+    r"|^_*[ ]?(?i:information from (?:" + VIRUS_SCANNERS + r")\b.*virus signature database).*$"
+)
+# A link as mail apps write it in the plain part ("<https://…>", "Mail<https://…>", an
+# anchor "<#DAB4…>") and as `html_to_text` writes it after a link's text ("Mail (https://…)").
+_LINK = re.compile(r"<(?:https?://|mailto:|#)[^<>\s]*>|\(https?://[^()\s]*\)")
+_BARE_LINK = re.compile(r"(?:https?://|www\.)\S+")
+# A rule above a footer ("---", "________"; "-- " alone starts a signature already).
+_RULE = re.compile(r"^\s*(?:-{2,}|_{2,}|={2,}|\*{2,})\s*$")
+
+
+def _without_links(line: str) -> str:
+    return " ".join(_LINK.sub(" ", line).split())
+
+
+def _scanner_footer_start(lines: list[str]) -> int | None:
+    """Where a virus scanner's footer at the end of the lines starts, or None: its stamps
+    (`_SCANNER_STAMP`), the links and blank lines below them, and above them a rule and the
+    scanner's own links (Avast's logo's, which Gmail writes on a line of its own) — never
+    the replier's link above it ("Tracking:\nhttps://track.example/123")."""
+    stamp = None
+    index = len(lines)
+    while index > 0:
+        line = lines[index - 1]
+        if _SCANNER_STAMP.match(_without_links(line)):
+            stamp = index - 1
+        elif not (
+            not line.strip()
+            or _RULE.match(line)
+            or (_is_link_only(line) and (stamp is None or _SCANNER_NAME.search(line)))
+        ):
+            break
+        index -= 1
+    return None if stamp is None else index
+
+
+_SCANNER_NAME = re.compile(VIRUS_SCANNERS, re.IGNORECASE)
+
+
+def _is_link_only(line: str) -> bool:
+    rest = _without_links(line)
+    return not rest or _BARE_LINK.fullmatch(rest) is not None
 
 
 # What a disclaimer says, one pattern a thing, in the languages replies come in most. A
@@ -528,7 +597,10 @@ def _is_disclaimer(text: str) -> bool:
 
 
 def _is_mobile_signature(line: str) -> bool:
-    return len(line.strip()) <= 60 and _MOBILE_SIGNATURE.match(line) is not None
+    """A phone or desktop mail app's line, its link aside: Windows' Mail app writes "Sent
+    from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for Windows 10"."""
+    line = _without_links(line)
+    return len(line) <= 60 and _MOBILE_SIGNATURE.match(line) is not None
 
 
 # A name signed with a dash ("- Anna", "-- Anna Schmidt", "— A. S."), and a list's line.
