@@ -810,3 +810,44 @@ def test_an_html_reply_with_avasts_footer_is_posted_without_it() -> None:
     content = read_content(parse_message(_as_smtplib_sends_it(html, subtype="html")))
 
     assert content.new_text == "Sure, it ships Monday."
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # A nested item was posted at its parent's level: "- Kettle\n- Lid".
+        (
+            "<div>Sizes:</div><ul><li>Kettle<ul><li>Lid</li><li>Spout<ul><li>Cap</li></ul>"
+            "</li></ul></li><li>Mug</li></ul><div>Bob</div>",
+            "Sizes:\n- Kettle\n  - Lid\n  - Spout\n    - Cap\n- Mug\n\nBob",
+        ),
+        (
+            "<p>Steps:</p><ol><li>Unpack<ol><li>Lid off</li><li>Rinse</li></ol></li>"
+            "<li>Boil</li></ol>",
+            "Steps:\n1. Unpack\n  1. Lid off\n  2. Rinse\n2. Boil",
+        ),
+        # The same item's text at two levels: each keeps its own.
+        (
+            "<p>Left:</p><ul><li>Lid<ul><li>Lid</li></ul></li><li>Lid</li></ul>",
+            "Left:\n- Lid\n  - Lid\n- Lid",
+        ),
+        # Above the quote.
+        (
+            "<p>Yes:</p><ul><li>Kettle<ul><li>Lid</li></ul></li></ul>"
+            "<blockquote><ul><li>Large<ul><li>Small</li></ul></li></ul></blockquote>",
+            "Yes:\n- Kettle\n  - Lid",
+        ),
+    ],
+)
+def test_an_html_reply_keeps_its_nested_lists_indented(html: str, text: str) -> None:
+    content = read_content(parse_message(_as_smtplib_sends_it(html, subtype="html")))
+
+    assert content.new_text == text
+
+
+def test_a_plain_reply_is_posted_without_its_lines_indentation_as_before() -> None:
+    # Plain text is the mail app's own layout (Gmail's indents a list's items by three
+    # spaces): its lines are posted as the parser leaves them, without indentation.
+    content = read_content(parse_message(_as_smtplib_sends_it("Sizes:\n   - Large\n     - Lid")))
+
+    assert content.new_text == "Sizes:\n- Large\n- Lid"

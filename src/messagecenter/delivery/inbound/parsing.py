@@ -8,6 +8,7 @@ several languages); HTML-only mail is turned into text first, with its quoted bl
 marked as quotes so the same parser removes them.
 """
 
+import bisect
 import contextlib
 import hashlib
 import re
@@ -149,18 +150,55 @@ def read_content(
                 )
     text = decode_text(text_part) if text_part is not None else ""
     text = _unescaped_from_lines(_LINE_BREAKS.sub("\n", text))
+    from_html = False
     if not text.strip() and html_part is not None:
         # No plain part, or an empty one beside the HTML that holds the reply (some mail
         # apps and web forms send the alternative empty): the HTML is the reply. A ">"
         # before "From " at a line's start in HTML source is only ever the escape below.
         html = _ESCAPED_FROM.sub("From ", _LINE_BREAKS.sub("\n", decode_text(html_part)))
         text = html_to_text(html)
+        from_html = True
     text = _CONTROL.sub("", text).strip()
     names = [
         *names,
         *(name for name in _sender_names(message) if is_personal_name(name, business_names)),
     ]
-    return Content(text=text, new_text=new_text(text, names), attachments=attachments)
+    written = new_text(text, names)
+    if from_html:
+        written = _with_nested_items_indented(written, text)
+    return Content(text=text, new_text=written, attachments=attachments)
+
+
+# A nested list's item as `html_to_text` writes it: indented two spaces a level (the text
+# between tags never begins so: its runs of spaces are one).
+_NESTED_ITEM = re.compile(r"^(?P<indent>(?:  )+)(?:- |\d+\. )")
+
+
+def _with_nested_items_indented(written: str, text: str) -> str:
+    """The new text with each nested list item indented as `html_to_text` wrote it in
+    `text`: the reply parser reads every line without its indentation, and a nested item was
+    posted at its parent's level ("- Kettle\n- Lid" for "- Kettle\n  - Lid"). Each line
+    written is found in `text` after the line before it; only a nested item's indentation
+    comes back. A plain part's indentation is its mail app's layout (Gmail's indents a
+    list's items by three spaces), and is left out as before."""
+    source = text.split("\n")
+    # Where each line stands in `text`: a long e-mail is not searched again for each line.
+    places: dict[str, list[int]] = {}
+    for at, line in enumerate(source):
+        places.setdefault(line.strip(), []).append(at)
+    position = 0
+    lines = written.split("\n")
+    for index, line in enumerate(lines):
+        candidates = places.get(line.strip(), []) if line.strip() else []
+        following = bisect.bisect_left(candidates, position)
+        if following == len(candidates):
+            continue
+        found = candidates[following]
+        position = found + 1
+        nested = _NESTED_ITEM.match(source[found])
+        if nested is not None:
+            lines[index] = nested.group("indent") + line.lstrip()
+    return "\n".join(lines)
 
 
 def _sender_names(message: Message) -> list[str]:
