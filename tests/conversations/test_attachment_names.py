@@ -10,6 +10,7 @@ from django.urls import reverse
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Attachment, Message, filename_for_type
+from messagecenter.errors import InvalidInput
 from messagecenter.marketplace.models import Product
 from messagecenter.support import actions as support_actions
 from messagecenter.support.models import Case
@@ -160,3 +161,47 @@ def test_an_uploaded_name_of_controls_alone_is_named_attachment(
     )
 
     assert message.attachments.get().filename == "attachment.pdf"
+
+
+# An override and a control character, as an app or a caller of the action may send them.
+SPOOFED_UPLOAD = "invoice\u202egpj.exe\x07.png"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"<script>alert(1)</script>", "is not an image (JPEG, PNG, GIF, WebP) or a PDF."),
+        (b"", "is empty."),
+        (picture_png(4, 4) + b"\x00" * (10 * 2**20), "is larger than 10 MB."),
+        # The safety checks' refusal (a damaged image) names it too.
+        (picture_png(4, 4)[:40], "could not be read as an image; it may be damaged."),
+    ],
+)
+def test_a_refused_upload_is_named_as_it_would_be_stored(
+    buyer: User, question: Message, content: bytes, said: str
+) -> None:
+    """The refusal repeated the name as given, override and all: "invoice\u202egpj.exe.png
+    is not an image" reads "invoicegnp.exe.jpg is not an image" wherever it is shown."""
+    with pytest.raises(InvalidInput) as refused:
+        actions.send_message(
+            buyer,
+            question.conversation_id,
+            "Here",
+            attachments=[SimpleUploadedFile(SPOOFED_UPLOAD, content)],
+        )
+
+    assert str(refused.value) == f"invoicegpj.exe.png {said}"
+    assert not Attachment.objects.exists()
+
+
+def test_an_uploaded_name_is_stored_without_control_characters(
+    buyer: User, question: Message
+) -> None:
+    message = actions.send_message(
+        buyer,
+        question.conversation_id,
+        "Here",
+        attachments=[pdf("in\x07voice\x1b[31m.pdf")],
+    )
+
+    assert message.attachments.get().filename == "invoice[31m.pdf"

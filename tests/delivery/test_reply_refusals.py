@@ -16,6 +16,7 @@ from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.rendering import reply_address
 from messagecenter.marketplace.models import Product
 from tests.delivery.replies import QUOTED_HISTORY, reply
+from tests.web.helpers import pdf_bytes, picture_png
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,57 @@ def test_a_name_signed_with_a_dash_is_cut_when_it_is_the_account_holders(
 
     assert row.status == "posted"
     assert posted_by(seller) == [posted]
+
+
+# An override in an attached file's name: "invoice\u202egpj.exe.png" reads
+# "invoicegnp.exe.jpg".
+SPOOFED_NAME = "invoice\u202egpj.exe.png"
+
+
+def seller_attaches(
+    buyer: User, seller: User, product: Product, files: list[tuple[str, bytes, str]]
+) -> InboundEmail:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it blue?")
+    seat = Participant.objects.get(conversation_id=question.conversation_id, user=seller)
+    address = reply_address(seat)
+    assert address is not None
+    return receive_email(
+        reply(sender=seller.email, to=address, text="Yes, see the files.", attachments=files),
+        route=ROUTE_SMTP,
+        recipients=[address],
+        envelope_from=seller.email,
+    )
+
+
+def test_a_file_left_out_is_named_without_bidirectional_controls(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    """The note on a file left out repeated its name as the e-mail gave it, and the API's
+    notes return them as stored: "invoice\u202egpj.exe.png is not an image" read
+    "invoicegnp.exe.jpg is not an image"."""
+    files = [(SPOOFED_NAME, b"<script>alert(1)</script>", "image/png")]
+    files += [
+        (f"photo\u2066{number}.pdf", pdf_bytes("Photo"), "application/pdf") for number in range(6)
+    ]
+
+    row = seller_attaches(buyer, seller, product, files)
+
+    assert row.status == "posted"
+    assert row.notes == (
+        "Left out: invoicegpj.exe.png is not an image (JPEG, PNG, GIF, WebP) or a PDF.\n"
+        "Left out: photo5.pdf: at most 5 attachments per message."
+    )
+    client.force_login(seller)
+    [listed] = client.get("/api/v1/email-replies").json()
+    assert listed["notes"] == row.notes
+
+
+def test_a_file_the_safety_checks_refuse_is_named_without_bidirectional_controls(
+    buyer: User, seller: User, product: Product
+) -> None:
+    row = seller_attaches(
+        buyer, seller, product, [(SPOOFED_NAME, picture_png(4, 4)[:40], "image/png")]
+    )
+
+    assert (row.status, row.reason_code) == ("refused", "attachment_unreadable")
+    assert row.reason == "invoicegpj.exe.png could not be read as an image; it may be damaged."

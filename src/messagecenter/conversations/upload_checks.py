@@ -10,8 +10,9 @@ nothing of the message is stored.
 
 from collections.abc import Callable
 
-# (content, content type decided from the content, the file's name as given) → the content
-# to store, of the same type.
+# (content, content type decided from the content, the file's name as it is stored — without
+# controls, `attachments.upload_name` — for a refusal to name it) → the content to store, of
+# the same type.
 Check = Callable[[bytes, str, str], bytes]
 _checks: list[Check] = []
 

@@ -1,6 +1,7 @@
 """Attachments are checked and stored before the sending transaction opens."""
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,39 +46,55 @@ def store_attachments(uploads: Sequence[Any]) -> list[StoredFile]:
         )
     checked = []
     for upload in uploads:
+        # A refusal names the file as it would be stored: the name as given repeated an
+        # override in it ("invoice\u202egpj.exe.png is not an image" reads "invoicegnp.exe.jpg
+        # is not an image").
+        given = upload_name(upload)
         size = upload.size
         if size > settings.ATTACHMENT_MAX_BYTES:
             raise InvalidInput(
-                f"{upload.name} is larger than {settings.ATTACHMENT_MAX_BYTES // 2**20} MB.",
+                f"{given} is larger than {settings.ATTACHMENT_MAX_BYTES // 2**20} MB.",
                 code="attachment_too_large",
             )
         if size == 0:
-            raise InvalidInput(f"{upload.name} is empty.", code="attachment_empty")
+            raise InvalidInput(f"{given} is empty.", code="attachment_empty")
         upload.seek(0)
         content = upload.read()
         kind = filetype.guess(content[:8192])
         content_type = kind.mime if kind is not None else "unknown"
         if content_type not in settings.ATTACHMENT_TYPES:
             raise InvalidInput(
-                f"{upload.name} is not an image (JPEG, PNG, GIF, WebP) or a PDF.",
+                f"{given} is not an image (JPEG, PNG, GIF, WebP) or a PDF.",
                 code="attachment_type_not_allowed",
             )
-        content = upload_checks.check_upload(content, content_type, upload.name or "")
-        checked.append((upload, content, content_type))
+        content = upload_checks.check_upload(content, content_type, given)
+        checked.append((given, content, content_type))
     stored = []
-    for upload, content, content_type in checked:
+    for given, content, content_type in checked:
         sha256 = hashlib.sha256(content).hexdigest()
         # Named for its type on disk too: a server or tool that goes by the extension
         # never takes it for something else.
         name = f"attachments/{sha256[:2]}/{sha256}{EXTENSIONS[content_type][0]}"
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(content))
-        # Without bidirectional controls: "invoice\u202efdp.exe" shows as "invoiceexe.pdf"
-        # on any page, app or file manager that lists it (bidi.py).
-        given = neutralise(upload.name or "").rsplit("/", 1)[-1][:255] or "attachment"
         filename = filename_for_type(given, content_type)
         stored.append(StoredFile(name, filename, content_type, len(content), sha256, content))
     return stored
+
+
+# C0 and C1 control characters: a bell, an escape sequence that recolours a terminal.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def upload_name(upload: Any) -> str:
+    """The name an upload is stored and listed under, and named by when it is refused: the
+    last part of the name given, without bidirectional controls — "invoice\u202efdp.exe"
+    shows as "invoiceexe.pdf" on any page, app or file manager that lists it (bidi.py) —
+    or control characters, at most 255 characters; "attachment" when nothing is left.
+    Django's form parser takes both off a web page's or the API's file name already; a
+    reply by e-mail's attachment and a caller's own file come as they were named."""
+    given = _CONTROL_CHARACTERS.sub("", neutralise(str(upload.name or "")))
+    return given.rsplit("/", 1)[-1][:255] or "attachment"
 
 
 def keep_files(files: Sequence[StoredFile]) -> list[str]:

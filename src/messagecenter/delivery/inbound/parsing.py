@@ -25,6 +25,8 @@ from django.conf import settings
 from mailparser_reply import EmailMessage, EmailReply, EmailReplyParser
 from mailparser_reply.constants import MAIL_LANGUAGES
 
+from messagecenter.bidi import neutralise
+
 # mail-parser-reply's languages (their "On … wrote:" and signature patterns); English is
 # always included.
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ja", "zh", "ko"]
@@ -1011,8 +1013,10 @@ def _filename(part: Message) -> str | None:
         return None
     with contextlib.suppress(LookupError, ValueError, UnicodeError, TypeError, AssertionError):
         name = str(make_header(decode_header(name)))
-    # Never a path, never a control character; at most 255 characters.
-    name = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    # Never a path, never a control character nor a bidirectional one (bidi.py: a note on a
+    # file left out, or a refusal, repeated "invoice\u202egpj.exe.png", which reads
+    # "invoicegnp.exe.jpg"); at most 255 characters.
+    name = _CONTROL.sub("", neutralise(name.replace("\\", "/").rsplit("/", 1)[-1])).strip()
     return name.encode("utf-8", "replace").decode("utf-8", "replace")[:255] or "attachment"
 
 
