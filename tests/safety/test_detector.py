@@ -230,6 +230,27 @@ def test_payment_links_are_held_by_default() -> None:
     assert verdict.held_categories == ("contact_payment_link",)
 
 
+# A payment link host listed with its path ("paypal.com/paypalme", "wise.com/pay") was found
+# only with "https://" before it: written bare, "paypal.com/paypalme/anna" was an outside link.
+@pytest.mark.parametrize(
+    "address", ["paypal.com/paypalme/anna", "wise.com/pay/anna", "www.paypal.com/paypalme/anna"]
+)
+def test_a_payment_link_listed_with_its_path_is_one_with_or_without_a_scheme(
+    address: str,
+) -> None:
+    bare = check(f"Pay me at {address}", BUYER, VOCABULARY)
+    with_scheme = check(f"Pay me at https://{address.removeprefix('www.')}", BUYER, VOCABULARY)
+
+    assert codes(bare) == codes(with_scheme) == ["contact_payment_link"]
+    assert bare.level == "hold"
+
+
+def test_a_host_listed_with_a_path_is_no_payment_link_elsewhere() -> None:
+    verdict = check("Prices at paypal.com/help and wise.com/help", BUYER, VOCABULARY)
+
+    assert codes(verdict) == ["link_outside", "link_outside"]
+
+
 def test_operator_policy_decides_per_category() -> None:
     vocabulary = replace(
         VOCABULARY, policy={"contact_email": "allow", "contact_phone": "hold", "links": "allow"}

@@ -228,9 +228,14 @@ def is_operator_link(link: Link, vocabulary: Vocabulary) -> bool:
     return _matches(link.ascii_host, vocabulary.operator_domains)
 
 
+# A link's scheme, if written, and its host: what is left is its path. A bare host
+# ("paypal.com/paypalme/anna") and "www.…" have no scheme.
+_SCHEME_AND_AUTHORITY = re.compile(r"(?i)^(?:h(?:tt|xx)ps?://)?[^/?#\\]*/?")
+
+
 def matches_host_list(link: Link, hosts: tuple[str, ...]) -> bool:
     """A host list entry may carry a path prefix ("paypal.com/paypalme")."""
-    address = link.ascii_host + "/" + re.split(r"(?i)^h(?:tt|xx)ps?://[^/]*/?", link.url)[-1]
+    address = link.ascii_host + "/" + _SCHEME_AND_AUTHORITY.sub("", link.url, count=1)
     for entry in hosts:
         host, _, path = entry.partition("/")
         if _matches(link.ascii_host, (host,)) and (
