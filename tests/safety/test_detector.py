@@ -785,6 +785,51 @@ def test_dot_as_a_word_in_ordinary_messages_stays_ok(body: str) -> None:
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# A payment, messenger or shortener host of the vocabulary spelled out was not found when
+# its ending is an English word ("paypal dot me", "cash dot app"), and "pay at paypal dot me"
+# was masked as an e-mail address "pay@paypal.me" (detector version 7): now each is judged
+# as the same address written as one is.
+@pytest.mark.parametrize(
+    ("body", "written"),
+    [
+        ("pay at paypal dot me please", "pay at paypal.me please"),
+        ("paypal dot me/anna", "paypal.me/anna"),
+        ("Send it to revolut [dot] me/anna", "Send it to revolut.me/anna"),
+        ("my tag is on cash dot app", "my tag is on cash.app"),
+        ("Pay me at paypal dot com/paypalme/anna", "Pay me at paypal.com/paypalme/anna"),
+        ("text me at wa dot me/4155550123 thanks", "text me at wa.me/4155550123 thanks"),
+        ("find me on t dot me/annak", "find me on t.me/annak"),
+        ("details at bit dot ly/3xYz9", "details at bit.ly/3xYz9"),
+    ],
+)
+def test_a_listed_host_spelled_out_is_judged_as_written(body: str, written: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+    as_written = check(written, BUYER, VOCABULARY)
+
+    assert codes(verdict) == codes(as_written) != []
+    assert "contact_email" not in codes(verdict)
+    assert verdict.level == as_written.level
+    assert (verdict.masked_body is None) == (as_written.masked_body is None)
+    if verdict.masked_body is not None:
+        assert verdict.masked_body == as_written.masked_body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Polka dot me up, I love that dress!",
+        "Tap the green dot app icon to open your order.",
+        "Check the red dot, me and my sister liked it.",
+        "The blue dot me too mug is sold out.",
+    ],
+)
+def test_dot_before_an_ending_of_a_listed_host_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 # Numbers counting up or down apart by spaces or dots were masked as a phone number
 # (detector version 6: only a comma and a space were read as a list's).
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ def _check(
     reasons.extend(_sender_reasons(sender, vocabulary))
     text = f"{subject}\n{body}" if subject else body
     links = find_links(body, html_anchors)
-    links += spelled_out_links(body, links)
+    links += spelled_out_links(body, links, vocabulary)
     reasons.extend(
         _phrase_reasons(_read(text), vocabulary, _secret_beside_link(body, links, vocabulary))
     )

@@ -91,12 +91,13 @@ def find_links(body: str, html_anchors: tuple[tuple[str, str], ...] = ()) -> lis
 
 
 # A site's address with its dots written out, which no app turns into a link: "mystore dot
-# com", "www dot mystore dot com", "mystore [dot] co [dot] uk". Up to four names before the
-# last one; what the last one must be is decided in spelled_out_links.
+# com", "www dot mystore dot com", "mystore [dot] co [dot] uk", and the path written after
+# it ("paypal dot me/anna"). Up to four names before the last one; what the last one must be
+# is decided in spelled_out_links.
 _SPELLED_DOT = r"(?:[ \t]+dot[ \t]+|[ \t]*[\[(][ \t]*(?:dot|\.)[ \t]*[\])][ \t]*)"
 _SPELLED_HOST = re.compile(
     rf"(?i)(?<![\w.@#$/-])((?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?{_SPELLED_DOT}){{1,4}}"
-    r"[a-z]{2,6})(?![\w-])"
+    r"[a-z]{2,6})(?![\w-])(/[^\s<>\"']*)?"
 )
 _SPELLED_DOT_SPLIT = re.compile(rf"(?i){_SPELLED_DOT}")
 # Written with its letters as a set, not (?i): the regex engine then skips to a "d" or a
@@ -119,12 +120,30 @@ _NOT_SITE_NAMES = frozenset(
 )
 
 
-def spelled_out_links(body: str, taken: list[Link]) -> list[Link]:
+@cache
+def _listed_hosts(*host_lists: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(entry.partition("/")[0].lower() for hosts in host_lists for entry in hosts)
+
+
+def _is_listed(host: str, vocabulary: Vocabulary) -> bool:
+    """A host of the vocabulary's payment link, messenger link or shortener lists, or a
+    subdomain of one: "paypal dot me" spells a payment link whatever word its ending is."""
+    listed = _listed_hosts(
+        vocabulary.payment_link_hosts,
+        vocabulary.messenger_link_hosts,
+        vocabulary.shortener_domains,
+    )
+    labels = host.split(".")
+    return any(".".join(labels[index:]) in listed for index in range(len(labels) - 1))
+
+
+def spelled_out_links(body: str, taken: list[Link], vocabulary: Vocabulary) -> list[Link]:
     """Addresses of sites written with their dots spelled out ("mystore dot com", "www dot
     mystore dot com"; detector version 6), to judge as links are (links.problems): a site
     given to go to, though the reader must type it. Not where `taken` already found a link,
     and not a name before "dot" with an ending that is an English word ("polka dot in"),
-    unless written after "www"."""
+    unless written after "www" or (detector version 7) the host is one the vocabulary lists
+    ("paypal dot me", "cash dot app", "wa dot me")."""
     if _SPELLED_HINT.search(body) is None:
         return []
     starts: list[int] = []
@@ -143,20 +162,23 @@ def spelled_out_links(body: str, taken: list[Link]) -> list[Link]:
         ):
             continue
         labels = [label.lower() for label in _SPELLED_DOT_SPLIT.split(match.group(1))]
+        host = ".".join(labels)
         if labels[0] == "www":
             labels_of_site = labels[1:]
-        elif labels[-1] in _SPELLED_SUFFIXES and labels[0] not in _NOT_SITE_NAMES:
+        elif _is_listed(host, vocabulary) or (
+            labels[-1] in _SPELLED_SUFFIXES and labels[0] not in _NOT_SITE_NAMES
+        ):
             labels_of_site = labels
         else:
             continue
-        host = ".".join(labels)
         if (
             len(labels_of_site) < 2
             or not any(c.isalpha() for c in labels_of_site[-2])
             or not _is_public_host(host)
         ):
             continue
-        spelled = _link(host, match.start(), match.end())
+        path = (match.group(2) or "").rstrip(_TRAILING)
+        spelled = _link(host + path, match.start(), match.end(1) + len(path))
         if spelled is not None:
             found.append(replace(spelled, spelled_out=True))
     return found
