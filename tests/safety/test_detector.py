@@ -814,6 +814,42 @@ def test_a_listed_host_spelled_out_is_judged_as_written(body: str, written: str)
         assert verdict.masked_body == as_written.masked_body
 
 
+# A verb before a bare "at" made a mailbox's name: "pay at mystore dot com" was masked as the
+# address "pay@mystore.com" (detector version 7: a site, as "pay at mystore.com" is).
+@pytest.mark.parametrize(
+    "body",
+    [
+        "pay at mystore dot com",
+        "Buy at mystore dot com, it is cheaper",
+        "order at mystore dot com",
+        "You can find at mystore dot com the rest",
+        "Sold at mystore dot com as well",
+        "also available at mystore dot com",
+        "Cheaper at mystore dot com",
+    ],
+)
+def test_a_verb_before_at_names_no_mailbox(body: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+    written = check(body.replace(" dot ", "."), BUYER, VOCABULARY)
+
+    assert codes(verdict) == codes(written) == ["link_outside"]
+    assert verdict.masked_body is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "sales at mystore dot com",
+        "orders at mystore dot com",
+        "Write to shopkeeper at mystore dot com",
+    ],
+)
+def test_a_name_before_at_with_a_spelled_dot_is_still_a_mailbox(body: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert codes(verdict) == ["contact_email"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -298,11 +298,15 @@ def _written_back(
 
 _BARE_AT = re.compile(r"(?i)^([\w.+-]+)\s+at\s+([\w-]+)(\s+dot\s)?")
 # Who or where is "at" a site rather than a mailbox: "visit us at", "find me at", "we're
-# at", "buy it online at".
+# at", "buy it online at"; and (detector version 7) what is done there: "pay at", "buy at",
+# "order at", "sold at", "available at", "cheaper at" — not "sales at" or "orders at", which
+# are mailboxes.
 _NOT_MAILBOXES = frozenset(
     {"me", "us", "you", "him", "her", "them", "it", "we", "i", "he", "she", "they", "re", "m"}
     | {"s", "ll", "ve", "d", "here", "there", "home", "work", "online", "store", "shop", "site"}
     | {"website", "page"}
+    | {"pay", "buy", "order", "purchase", "find", "found", "sold", "sell", "sells", "selling"}
+    | {"available", "listed", "cheaper", "stocked"}
 )
 
 
