@@ -814,6 +814,46 @@ def test_a_listed_host_spelled_out_is_judged_as_written(body: str, written: str)
         assert verdict.masked_body == as_written.masked_body
 
 
+# "dot" respelled ("d0t", "d o t") was read in e-mail addresses ("anna at gmail d0t com",
+# detector version 5) but not in a spelled-out site: "mystore d0t com" was ok (detector
+# version 7: judged as "mystore dot com" is).
+@pytest.mark.parametrize(
+    ("body", "written"),
+    [
+        ("my website is mystore d0t com", "my website is mystore.com"),
+        ("order from www D0T mystore D0T com", "order from www.mystore.com"),
+        ("cheaper at mystore d o t com", "cheaper at mystore.com"),
+        ("my website is mystore dot c0m", "my website is mystore.com"),
+        ("pay at paypal d0t me please", "pay at paypal.me please"),
+        ("text me at wa d.o.t me/4155550123", "text me at wa.me/4155550123"),
+    ],
+)
+def test_a_respelled_dot_spells_a_site(body: str, written: str) -> None:
+    verdict = check(body, BUYER, VOCABULARY)
+    as_written = check(written, BUYER, VOCABULARY)
+
+    assert codes(verdict) == codes(as_written) != []
+    assert verdict.level == as_written.level
+    assert (verdict.masked_body is None) == (as_written.masked_body is None)
+    if verdict.masked_body is not None:
+        assert verdict.masked_body == as_written.masked_body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I love the polka d0t in this dress.",
+        "This helmet is D.O.T. approved, size M.",
+        "Meets the U.S. D O T rules for shipping batteries.",
+    ],
+)
+def test_a_respelled_dot_in_ordinary_messages_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 # A verb before a bare "at" made a mailbox's name: "pay at mystore dot com" was masked as the
 # address "pay@mystore.com" (detector version 7: a site, as "pay at mystore.com" is).
 @pytest.mark.parametrize(

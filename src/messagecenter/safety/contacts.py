@@ -142,7 +142,14 @@ _PAYMENT_HANDLE = re.compile(
 _CASHTAG = re.compile(r"(?<![\w$])\$(?=[\w-]*[a-z])[A-Za-z][\w-]{2,19}\b")
 
 
-def find_contacts(body: str, links: list[Link], vocabulary: Vocabulary) -> list[ContactFinding]:
+def find_contacts(
+    body: str,
+    links: list[Link],
+    vocabulary: Vocabulary,
+    respelled: list[tuple[int, int, str]] | None = None,
+) -> list[ContactFinding]:
+    """The contact details in `body`; `respelled` is respelled_words(body, vocabulary) when
+    the caller has it already."""
     found: list[ContactFinding] = []
     for link in links:
         if link.start < 0:
@@ -162,7 +169,9 @@ def find_contacts(body: str, links: list[Link], vocabulary: Vocabulary) -> list[
             found.append(ContactFinding(CONTACT_MESSENGER, match.start(), match.end()))
     found.extend(_phones(body, vocabulary.phone_region))
     found.extend(_spaced_out(body, vocabulary))
-    found.extend(_respelled(body, vocabulary, contact_links))
+    if respelled is None:
+        respelled = respelled_words(body, vocabulary)
+    found.extend(_respelled(body, vocabulary, contact_links, respelled))
     return _without_overlaps(found)
 
 
@@ -208,19 +217,29 @@ def _respellings(providers: tuple[str, ...]) -> Respellings:
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
+def respelled_words(body: str, vocabulary: Vocabulary) -> list[tuple[int, int, str]]:
+    """Where `body` spells a word of e-mail addresses, phone numbers and sites only a
+    respelling hides ("f1ve", "gma1l", "d0t", "c o m", "O123"): (start, end, word) in the
+    body itself, in order. Read once per message, for the contact details (_respelled) and
+    the spelled-out sites (links.spelled_out_links)."""
+    # Lower case letter for letter, so that positions stay those of the body (lower() can
+    # change the length of other alphabets' text; translate() costs 5 µs a message).
+    lowered = body.lower() if body.isascii() else body.translate(_ASCII_LOWER)
+    replacements = _respellings(vocabulary.email_providers).replacements(lowered)
+    return _with_digits_for_letters(lowered, replacements)
+
+
 def _respelled(
-    body: str, vocabulary: Vocabulary, contact_links: list[tuple[int, int]]
+    body: str,
+    vocabulary: Vocabulary,
+    contact_links: list[tuple[int, int]],
+    replacements: list[tuple[int, int, str]],
 ) -> list[ContactFinding]:
     """E-mail addresses and phone numbers written with respelled words ("five f1ve f1ve
     …", "john at gma1l dot c0m"): looked for again in the text with those words written
     back (text.Respellings, as the payment rule reads its words), each finding pointed back
     at what was written. Nothing else is read differently, so an order, tracking or model
     number or a price is judged as before; a message without such a word costs one scan."""
-    # Lower case letter for letter, so that positions stay those of the body (lower() can
-    # change the length of other alphabets' text; translate() costs 5 µs a message).
-    lowered = body.lower() if body.isascii() else body.translate(_ASCII_LOWER)
-    replacements = _respellings(vocabulary.email_providers).replacements(lowered)
-    replacements = _with_digits_for_letters(lowered, replacements)
     if not replacements:
         return []
     read, where = _written_back(body, replacements)

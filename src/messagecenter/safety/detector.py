@@ -132,13 +132,15 @@ def _check(
     reasons.extend(_sender_reasons(sender, vocabulary))
     text = f"{subject}\n{body}" if subject else body
     links = find_links(body, html_anchors)
-    links += spelled_out_links(body, links, vocabulary)
+    # Respelled words of addresses, numbers and sites ("d0t", "f1ve"), read once for both.
+    respelled = contacts.respelled_words(body, vocabulary)
+    links += spelled_out_links(body, links, vocabulary, respelled)
     reasons.extend(
         _phrase_reasons(_read(text), vocabulary, _secret_beside_link(body, links, vocabulary))
     )
     findings: list[contacts.ContactFinding] = []
     if sender.role in {"buyer", "seller", "unknown"}:
-        findings = contacts.find_contacts(body, links, vocabulary)
+        findings = contacts.find_contacts(body, links, vocabulary, respelled)
     seen: set[tuple[str, str]] = set()
     for link in links:
         # A payment link, a messenger link or an address's domain is reported as contact

@@ -137,13 +137,45 @@ def _is_listed(host: str, vocabulary: Vocabulary) -> bool:
     return any(".".join(labels[index:]) in listed for index in range(len(labels) - 1))
 
 
-def spelled_out_links(body: str, taken: list[Link], vocabulary: Vocabulary) -> list[Link]:
+# The words read back in a respelled message (contacts.respelled_words) that make a spelled
+# site: "dot" and the endings ("mystore d0t com", "mystore d o t com", "mystore dot c0m").
+_RESPELLED_SITE_WORDS = frozenset(
+    {"dot", "com", "net", "org", "info", "biz", "xyz", "edu", "gov", "shop", "store", "online"}
+)
+
+
+def _site_words_written_back(body: str, respelled: list[tuple[int, int, str]]) -> str:
+    """The body with a respelled "dot" or ending written as the word, padded with spaces to
+    the length it was written in, so that positions stay those of the body."""
+    pieces = []
+    position = 0
+    for start, end, word in respelled:
+        if word in _RESPELLED_SITE_WORDS:
+            pieces.append(body[position:start])
+            pieces.append(word.rjust(end - start))
+            position = end
+    if not pieces:
+        return body
+    pieces.append(body[position:])
+    return "".join(pieces)
+
+
+def spelled_out_links(
+    body: str,
+    taken: list[Link],
+    vocabulary: Vocabulary,
+    respelled: list[tuple[int, int, str]] | None = None,
+) -> list[Link]:
     """Addresses of sites written with their dots spelled out ("mystore dot com", "www dot
     mystore dot com"; detector version 6), to judge as links are (links.problems): a site
     given to go to, though the reader must type it. Not where `taken` already found a link,
     and not a name before "dot" with an ending that is an English word ("polka dot in"),
     unless written after "www" or (detector version 7) the host is one the vocabulary lists
-    ("paypal dot me", "cash dot app", "wa dot me")."""
+    ("paypal dot me", "cash dot app", "wa dot me"). `respelled` (contacts.respelled_words)
+    has where "dot" or an ending was respelled ("mystore d0t com"; detector version 7): read
+    as it is in an e-mail address."""
+    if respelled:
+        body = _site_words_written_back(body, respelled)
     if _SPELLED_HINT.search(body) is None:
         return []
     starts: list[int] = []
