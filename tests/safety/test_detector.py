@@ -854,6 +854,48 @@ def test_a_respelled_dot_in_ordinary_messages_stays_ok(body: str) -> None:
         assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
 
 
+# A site spelled out with an ending that is an English word was judged ok even when a verb
+# sends the reader there: "Visit cedarpine dot shop for more" (detector version 7: judged as
+# "Visit cedarpine.shop for more" is).
+@pytest.mark.parametrize(
+    ("body", "written"),
+    [
+        ("Visit cedarpine dot shop for more", "Visit cedarpine.shop for more"),
+        ("visit us at cedarpine dot shop", "visit us at cedarpine.shop"),
+        ("Check out velvetvine dot store, same prints", "Check out velvetvine.store, same prints"),
+        ("Go to cedarpine d0t shop instead", "Go to cedarpine.shop instead"),
+        ("head over to annaprints dot me", "head over to annaprints.me"),
+        ("Buy from velvetvine dot online and save", "Buy from velvetvine.online and save"),
+    ],
+)
+def test_a_site_with_a_word_for_its_ending_is_one_after_a_verb_sending_there(
+    body: str, written: str
+) -> None:
+    verdict = check(body, SELLER, VOCABULARY)
+    as_written = check(written, SELLER, VOCABULARY)
+
+    assert codes(verdict) == codes(as_written) == ["link_outside"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "We sell the polka dot shop collection too.",
+        "Visit Polka Dot Shop on Main Street, they have the frames.",
+        "Go to the polka dot shop downtown for the fabric.",
+        "Check out the red dot design award we won.",
+        "Visit Blue Dot Cafe next door while you wait.",
+        "Shop at Little Dot Boutique, our sister store.",
+        "Go to my dot me page? No, just ask here.",
+    ],
+)
+def test_a_word_for_an_ending_after_a_verb_and_a_word_of_a_dot_stays_ok(body: str) -> None:
+    for sender in (SELLER, BUYER):
+        verdict = check(body, sender, VOCABULARY)
+
+        assert (verdict.level, verdict.reasons, verdict.masked_body) == ("ok", (), None)
+
+
 # A verb before a bare "at" made a mailbox's name: "pay at mystore dot com" was masked as the
 # address "pay@mystore.com" (detector version 7: a site, as "pay at mystore.com" is).
 @pytest.mark.parametrize(

@@ -137,6 +137,24 @@ def _is_listed(host: str, vocabulary: Vocabulary) -> bool:
     return any(".".join(labels[index:]) in listed for index in range(len(labels) - 1))
 
 
+# A verb that sends the reader to a place, right before a spelled-out site: "Visit cedarpine
+# dot shop", "check out velvetvine dot store" (detector version 7). After one, an ending that
+# is an English word (shop, store, me, online, …) makes a site too, unless the name before
+# "dot" is a word for a dot ("Visit Polka Dot Shop on Main Street").
+_SENDS_THERE = re.compile(
+    r"(?i)\b(?:visit(?:[ \t]+us[ \t]+at)?|go[ \t]+to|head(?:[ \t]+over)?[ \t]+to|check[ \t]+out"
+    r"|find[ \t]+us[ \t]+(?:at|on)|(?:shop|order|buy)[ \t]+(?:at|from))[ \t]+$"
+)
+# What a dot is called by, before "dot" ("polka dot", "the red dot", "a little dot"): no
+# site's name after a verb. The detector has no dictionary; these are the words that name a
+# kind of dot, and with "dot" a shop, a café or an award may be named after them.
+_WORDS_FOR_A_DOT = frozenset(
+    {"polka", "red", "blue", "green", "yellow", "black", "white", "pink", "purple", "orange"}
+    | {"grey", "gray", "brown", "gold", "golden", "silver", "little", "small", "tiny", "large"}
+    | {"huge", "giant", "hot", "cool", "single", "double", "triple", "half", "full", "dot"}
+)
+
+
 # The words read back in a respelled message (contacts.respelled_words) that make a spelled
 # site: "dot" and the endings ("mystore d0t com", "mystore d o t com", "mystore dot c0m").
 _RESPELLED_SITE_WORDS = frozenset(
@@ -198,7 +216,14 @@ def spelled_out_links(
         if labels[0] == "www":
             labels_of_site = labels[1:]
         elif _is_listed(host, vocabulary) or (
-            labels[-1] in _SPELLED_SUFFIXES and labels[0] not in _NOT_SITE_NAMES
+            labels[0] not in _NOT_SITE_NAMES
+            and (
+                labels[-1] in _SPELLED_SUFFIXES
+                or (
+                    labels[0] not in _WORDS_FOR_A_DOT
+                    and _SENDS_THERE.search(body, max(0, match.start() - 30), match.start())
+                )
+            )
         ):
             labels_of_site = labels
         else:
