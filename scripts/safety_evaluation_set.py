@@ -1471,6 +1471,68 @@ REPORTED_2026_12_05_BATCH_7: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+# An eighth batch, from the findings on detector version 6 (5 December 2026): a payment or
+# messenger link host spelled out with an ending that is an English word ("pay at paypal dot
+# me please", masked as the e-mail address "pay@paypal.me"; "cash dot app", "wa dot me/…"),
+# a verb before "at" taken for a mailbox's name ("pay at mystore dot com"), "dot" respelled
+# in a site ("mystore d0t com") and a site with an English word for its ending after a verb
+# sending the reader there ("Visit cedarpine dot shop for more") judged ok or masked. Beside
+# them, lookalikes that must stay as they are: addresses whose name is a mailbox's ("orders
+# at velvetvine dot com"), and "dot" in ordinary words ("polka dot shop", a shop named "Polka
+# Dot Shop", "the red dot design award", "D.O.T. approved", "the green dot app icon").
+# Detector version 7 was written for them: these rows say the findings are fixed, not how
+# unseen messages fare. Sites spelled out are with the payment requests, as in batch 7.
+FINDINGS_2026_12_05_BATCH_8: list[tuple[str, str, str, str, list[str]]] = [
+    *(
+        ("obfuscated_contact", name, role, body, ["contact_payment_link"])
+        for name, role, body in (
+            ("Rafael", "buyer", "pay at paypal dot me please"),
+            ("Dune Supply", "seller", "paypal dot me/dunesupply, thanks!"),
+            ("Mina Park", "buyer", "my tag is on cash dot app"),
+            ("Harbor Tools", "seller", "Send it to revolut [dot] me/harbortools"),
+            ("Ines", "buyer", "pay at paypal d0t me please"),
+        )
+    ),
+    *(
+        ("obfuscated_contact", name, role, body, ["contact_messenger"])
+        for name, role, body in (
+            ("Tom", "buyer", "Text me on wa dot me/4155550123, I answer faster"),
+            ("Koto Ceramics", "seller", "find me on t dot me/kotoceramics"),
+        )
+    ),
+    *(
+        ("obfuscated_contact", name, role, body, ["contact_email"])
+        for name, role, body in (
+            ("Velvet & Vine", "seller", "Orders by mail: orders at velvetvine dot com"),
+            ("Blue Harbor Prints", "seller", "Questions? sales at blueharbor d0t com"),
+        )
+    ),
+    *(
+        ("payment_outside", shop, "seller", body, ["links"])
+        for shop, body in (
+            ("Cedar & Pine", "Visit cedarpine dot shop for more"),
+            ("Velvet & Vine", "Check out velvetvine dot store, same prints for less."),
+            ("Urban Threads", "My website is urbanthreads d0t com, it ships faster."),
+            ("Northwind Audio", "pay at northwindaudio dot com and I ship today"),
+            ("TechNest Outlet", "Cheaper at technest d o t com, same model."),
+        )
+    ),
+    *(
+        ("ordinary", name, role, body, [])
+        for name, role, body in (
+            ("Ana", "buyer", "Is this from the polka dot shop collection?"),
+            ("Fresh Finds", "seller", "Visit Polka Dot Shop on Main Street, they have the frames."),
+            ("Grace Liu", "buyer", "Go to the polka dot shop downtown for the fabric."),
+            ("Pixel Parts Co.", "seller", "Check out the red dot design award we won."),
+            ("Maple Street Crafts", "seller", "Shop at Little Dot Boutique, our sister store."),
+            ("Trailhead Bikes", "seller", "This helmet is D.O.T. approved, size M."),
+            ("Rafael", "buyer", "I love the polka d0t in this dress."),
+            ("Quantum Gadgets", "seller", "Tap the green dot app icon to open your order."),
+        )
+    ),
+]
+
+
 def build() -> list[dict[str, object]]:
     records: list[dict[str, object]] = []
 
@@ -1515,6 +1577,7 @@ def build() -> list[dict[str, object]]:
             REPORTED_MISSES_2026_12_05,
             EXPLORATORY_TEST_2026_12_05,
             REPORTED_2026_12_05_BATCH_7,
+            FINDINGS_2026_12_05_BATCH_8,
         ),
         1,
     ):

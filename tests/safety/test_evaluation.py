@@ -93,3 +93,20 @@ def test_the_seventh_batchs_findings_are_fixed_and_their_lookalikes_stay_ok() ->
 
     assert result.group_sizes == {"payment_outside": 9, "obfuscated_contact": 3, "ordinary": 11}
     assert result.misses == []
+
+
+def test_the_eighth_batchs_findings_are_fixed_and_their_lookalikes_stay_ok() -> None:
+    # The eighth hand-written batch: a listed host spelled out ("pay at paypal dot me please",
+    # masked as an e-mail address; "cash dot app"), "pay at mystore dot com" taken for an
+    # address, "mystore d0t com" and "Visit cedarpine dot shop for more" judged ok; beside
+    # mailboxes ("orders at velvetvine dot com") and "dot" in ordinary words ("Polka Dot
+    # Shop", "D.O.T. approved") (scripts/safety_evaluation_set.py, FINDINGS_2026_12_05_BATCH_8).
+    records = [
+        record
+        for record in evaluation.load(evaluation.default_set())
+        if record.get("held_out") == 8
+    ]
+    result = evaluation.evaluate(records, Vocabulary())
+
+    assert result.group_sizes == {"obfuscated_contact": 9, "payment_outside": 5, "ordinary": 8}
+    assert result.misses == []

@@ -20,6 +20,8 @@ HELD_OUT_BATCHES = {
     7: "a report of gift cards by brand or code, paying on the marketplace refused beside an "
     "app, letters for digits, spelled-out websites, a shop's gift card and numbers in order, "
     "and their fix's own examples",
+    8: "findings on listed hosts and sites spelled out (paypal dot me, d0t, visit cedarpine "
+    "dot shop), a verb before at taken for a mailbox, and their fix's own examples",
 }
 
 
