@@ -71,7 +71,7 @@ NOTE_MAX_CHARS = 10_000
 MAX_CANNED_RESPONSES_PER_TEAM = 200
 # What agents may set by hand; CLOSED belongs to a kind's own lifecycle (claims).
 AGENT_STATUSES = (CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.SOLVED)
-# _change's "leave the assignee as it is" (no user has this id).
+# move_case's "leave the assignee as it is" (no user has this id).
 KEEP_ASSIGNEE = -1
 
 
@@ -174,8 +174,8 @@ def open_request(
             return case
         # A chat: the agent is on it at once. The conversation was made in this
         # transaction, so nobody else can be holding its participants.
-        case = _lock(case)
-        _assign(case, chat_with, actor=chat_with)
+        case = lock_case(case)
+        assign_locked_case(case, chat_with, actor=chat_with)
         conversation_actions.post_marketplace_message(
             message.conversation_id,
             f"You are chatting with {chat_with.public_name} ({case.number}). Their answers "
@@ -278,7 +278,7 @@ def open_case(
     team = team if team is not None else team_for(kind)
     # No savepoint when the caller is already in a transaction: it is theirs to roll back.
     with transaction.atomic(savepoint=False):
-        _lock_team(team.pk)
+        lock_team(team.pk)
         now = timezone.now()
         case = Case.objects.create(
             kind=kind,
@@ -300,9 +300,9 @@ def open_case(
         )
         _move_counters({(team.pk, status, UNASSIGNED): 1})
         opened_by = customer if actor == "customer" else actor
-        _history(case, opened_by, CaseEventKind.OPENED, now=now, **detail)
+        record_case_event(case, opened_by, CaseEventKind.OPENED, now=now, **detail)
         if tell_customer:
-            _tell_customer(case)
+            tell_customer_of(case)
         return case
 
 
@@ -365,7 +365,7 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
         found = unique_row(Case.objects.filter(pk=found.merged_into_id))
     if found is None:
         return []
-    _lock_team(found.team_id)
+    lock_team(found.team_id)
     case = unique_row(Case.objects.select_for_update().filter(pk=found.pk))
     if case is None:
         return []
@@ -375,15 +375,15 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
     if posted.sender_id == case.customer_id:
         if case.status not in REOPENABLE:
             return []
-        _change(case, status=CaseStatus.OPEN, now=now)
-        _history(case, User(pk=case.customer_id), CaseEventKind.CUSTOMER_REPLIED, now=now)
+        move_case(case, status=CaseStatus.OPEN, now=now)
+        record_case_event(case, User(pk=case.customer_id), CaseEventKind.CUSTOMER_REPLIED, now=now)
         return [_customer_event(case)]
     if posted.sender_role != ParticipantRole.AGENT:
         return []
     if case.first_response_at is None:
         case.first_response_at = now
         case.save(update_fields=["first_response_at"])
-    _history(
+    record_case_event(
         case,
         User(pk=posted.sender_id),
         CaseEventKind.ANSWERED,
@@ -392,7 +392,7 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
     )
     if case.status != CaseStatus.OPEN:
         return []
-    _change(case, status=CaseStatus.PENDING, now=now)
+    move_case(case, status=CaseStatus.PENDING, now=now)
     return [_customer_event(case)]
 
 
@@ -405,7 +405,7 @@ def _claim_message_posted(case: Case, posted: PostedMessage) -> list[PendingEven
     if case.first_response_at is None:
         case.first_response_at = posted.created_at
         case.save(update_fields=["first_response_at"])
-    _history(
+    record_case_event(
         case,
         User(pk=posted.sender_id),
         CaseEventKind.ANSWERED,
@@ -423,7 +423,7 @@ def take_case(agent: User, case_id: Any) -> Case:
     one gets the case and the others are told who has it."""
     case = queries.access_case(agent, case_id, for_agent=True)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.assignee_id == agent.pk:
             return case
         if case.assignee_id is not None:
@@ -432,7 +432,7 @@ def take_case(agent: User, case_id: Any) -> Case:
                 f"{queries.internal_name(case.assignee)} already has this case.",
                 code="case_already_assigned",
             )
-        _assign(case, agent, actor=agent)
+        assign_locked_case(case, agent, actor=agent)
         return case
 
 
@@ -441,7 +441,7 @@ def assign_case(agent: User, case_id: Any, assignee_id: Any) -> Case:
     case = queries.access_case(agent, case_id, for_agent=True)
     assignee_key = parse_id(assignee_id, code="agent_not_in_team")
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         membership = unique_row(
             TeamMember.objects.select_related("agent").filter(
                 team_id=case.team_id, agent_id=assignee_key, agent__role=Role.AGENT
@@ -451,7 +451,7 @@ def assign_case(agent: User, case_id: Any, assignee_id: Any) -> Case:
             raise InvalidInput("Choose an agent of the case's team.", code="agent_not_in_team")
         if case.assignee_id == assignee_key:
             return case
-        _assign(case, membership.agent, actor=agent)
+        assign_locked_case(case, membership.agent, actor=agent)
         return case
 
 
@@ -460,14 +460,16 @@ def unassign_case(agent: User, case_id: Any) -> Case:
     in it for the customer."""
     case = queries.access_case(agent, case_id, for_agent=True)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.assignee_id is None:
             return case
         previous = case.assignee_id
-        _change(case, assignee_id=None, now=timezone.now())
+        move_case(case, assignee_id=None, now=timezone.now())
         _leave(case, previous)
-        _history(case, agent, CaseEventKind.UNASSIGNED, now=timezone.now(), previous=previous)
-        _tell_customer(case)
+        record_case_event(
+            case, agent, CaseEventKind.UNASSIGNED, now=timezone.now(), previous=previous
+        )
+        tell_customer_of(case)
         return case
 
 
@@ -483,7 +485,7 @@ def set_case_status(agent: User, case_id: Any, status: str) -> Case:
             code="claim_status_follows_stage",
         )
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         # A decided report is solved for good: opened again, no decision could close it
         # (the decision is final: report_already_decided), so it would sit in the queues.
         if (
@@ -495,26 +497,31 @@ def set_case_status(agent: User, case_id: Any, status: str) -> Case:
                 "This report is decided: it stays solved, and its decision is final.",
                 code="report_already_decided",
             )
-        _set_status(case, status, actor=agent)
+        set_locked_case_status(case, status, actor=agent)
         return case
 
 
-def _set_status(case: Case, status: str, *, actor: User) -> None:
+def set_locked_case_status(case: Case, status: str, *, actor: User) -> None:
+    """A case held by `lock_case` moved to `status` by `actor`: its counters
+    (`move_case`), a "status" line in its history, the customer's live `case.updated`,
+    and, when solved, the message telling the customer that a reply opens it again.
+    Nothing when it already has that status; a closed case is refused (`case_closed`).
+    The caller has checked who may set it."""
     if case.status == status:
         return
     if case.status == CaseStatus.CLOSED:
         raise InvalidInput("This case is closed.", code="case_closed")
     now = timezone.now()
     previous = case.status
-    _change(case, status=status, now=now)
-    _history(case, actor, CaseEventKind.STATUS, now=now, previous=previous, status=status)
+    move_case(case, status=status, now=now)
+    record_case_event(case, actor, CaseEventKind.STATUS, now=now, previous=previous, status=status)
     if status == CaseStatus.SOLVED and case.conversation_id is not None:
         conversation_actions.post_marketplace_message(
             case.conversation_id,
             f"We have marked your request {case.number} as solved. If you still need help, "
             "reply here and it opens again.",
         )
-    _tell_customer(case)
+    tell_customer_of(case)
 
 
 def set_case_priority(agent: User, case_id: Any, priority: Any) -> Case:
@@ -524,13 +531,13 @@ def set_case_priority(agent: User, case_id: Any, priority: Any) -> Case:
         raise InvalidInput("Priority is 1 (low) to 4 (urgent).", code="invalid_priority") from None
     case = queries.access_case(agent, case_id, for_agent=True)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.priority == value:
             return case
         previous = case.priority
         case.priority = value
         case.save(update_fields=["priority"])
-        _history(
+        record_case_event(
             case,
             agent,
             CaseEventKind.PRIORITY,
@@ -590,11 +597,11 @@ def reply_to_case(
         )
     _refuse_unfilled(body)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.status == CaseStatus.CLOSED:
             raise InvalidInput("This case is closed.", code="case_closed")
         if case.assignee_id is None:
-            _assign(case, agent, actor=agent)
+            assign_locked_case(case, agent, actor=agent)
         else:
             conversation_actions.add_participants(conversation_id, [(agent, ParticipantRole.AGENT)])
         message = conversation_actions.send_message(
@@ -603,7 +610,7 @@ def reply_to_case(
         case.refresh_from_db()
         # A claim's status follows its stage (decide it to move it), not a reply.
         if case.kind != CaseKind.CLAIM:
-            _set_status(case, status, actor=agent)
+            set_locked_case_status(case, status, actor=agent)
         return message
 
 
@@ -624,13 +631,13 @@ def close_cases_of_erased(operator: User, customer: User) -> int:
     ).order_by("pk")
     with transaction.atomic(savepoint=False):
         for found in waiting:
-            case = _lock(found)
+            case = lock_case(found)
             if case.status not in ACTIVE:
                 continue
             now = timezone.now()
             previous = case.status
-            _change(case, status=CaseStatus.CLOSED, now=now)
-            _history(
+            move_case(case, status=CaseStatus.CLOSED, now=now)
+            record_case_event(
                 case,
                 operator,
                 CaseEventKind.STATUS,
@@ -664,7 +671,7 @@ def note_context_opened(
     if attachment is not None:
         detail |= {"attachment_id": attachment.pk, "attachment": attachment.download_name}
     with transaction.atomic():
-        _history(case, agent, CaseEventKind.CONTEXT_OPENED, now=timezone.now(), **detail)
+        record_case_event(case, agent, CaseEventKind.CONTEXT_OPENED, now=timezone.now(), **detail)
 
 
 # --- merging and splitting --------------------------------------------------------------
@@ -736,8 +743,8 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
             setattr(kept, f"{field}_id", getattr(duplicate, f"{field}_id"))
         if taken:
             kept.save(update_fields=taken)
-        _history(duplicate, agent, CaseEventKind.MERGED, now=now, into=kept.pk)
-        _history(kept, agent, CaseEventKind.MERGED, now=now, merged=duplicate.pk)
+        record_case_event(duplicate, agent, CaseEventKind.MERGED, now=now, into=kept.pk)
+        record_case_event(kept, agent, CaseEventKind.MERGED, now=now, merged=duplicate.pk)
         if duplicate.conversation_id is not None:
             conversation_actions.post_marketplace_message(
                 duplicate.conversation_id,
@@ -795,7 +802,7 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
     words = defang(message.body)
     quote = words if len(words) <= 500 else words[:499] + "…"
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.merged_into_id is not None or case.status == CaseStatus.CLOSED:
             raise InvalidInput("This case is closed.", code="case_closed")
         expected = queries.expected_response(case.team)
@@ -824,7 +831,9 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
             message_id=message.pk,
         )
         now = timezone.now()
-        _history(case, agent, CaseEventKind.SPLIT, now=now, into=new.pk, message_id=message.pk)
+        record_case_event(
+            case, agent, CaseEventKind.SPLIT, now=now, into=new.pk, message_id=message.pk
+        )
         conversation_actions.post_marketplace_message(
             conversation_id,
             f"We have moved your message “{quote[:80]}{'…' if len(quote) > 80 else ''}” to "
@@ -885,15 +894,24 @@ def delete_canned_response(agent: User, canned_response_id: Any) -> None:
 
 
 # --- shared pieces ---------------------------------------------------------------------------
+# Public: the other support modules (claims, reports, appeals, escalations) change their
+# cases with these, inside their own transaction, so that every change locks in the same
+# order and keeps the counters and the history true. Each one that writes expects the case
+# held by lock_case (or lock_team, for a case not made yet) in the caller's transaction.
 
 
-def _lock(case: Case) -> Case:
-    """The case locked for change, after its conversations' participants (the order the
-    send path takes them in; by id, with the buyer–seller conversation a request for help
-    is about: _conversations_of)."""
+def lock_case(case: Case) -> Case:
+    """The case, read again and locked for change, in the one lock order of support
+    (module docstring): first the participants of every conversation a change to it may
+    touch — its own, and for a request for help the buyer–seller conversation it is about
+    (`_conversations_of`) — by conversation id, as the send path takes them; then its
+    team's row (`lock_team`: its counters move one transaction at a time); then the case
+    row. Call it inside a transaction before any other write to the case, and use the case
+    it returns (its status and assignee as they are now, with its assignee, team, customer
+    and order). A case deleted meanwhile is `NotFound` (`case_not_found`)."""
     for conversation_id in _conversations_of(case):
         conversation_actions.lock_participants(conversation_id)
-    _lock_team(case.team_id)
+    lock_team(case.team_id)
     locked = unique_row(
         Case.objects.select_for_update(of=("self",))
         .select_related("assignee", "team", "customer", "order")
@@ -912,7 +930,7 @@ def _lock_cases(*cases: Case) -> list[Case]:
     for conversation_id in sorted(conversation_ids):
         conversation_actions.lock_participants(conversation_id)
     for team_id in sorted({c.team_id for c in cases}):
-        _lock_team(team_id)
+        lock_team(team_id)
     locked = {
         found.pk: found
         for found in Case.objects.select_for_update(of=("self",))
@@ -936,22 +954,31 @@ def lock_case_teams(conversation_ids: list[int]) -> None:
     ).values_list("team_id", "merged_into__team_id"):
         team_ids.add(kept_team_id or team_id)
     for team_id in sorted(team_ids):
-        _lock_team(team_id)
+        lock_team(team_id)
 
 
-def _lock_team(team_id: int) -> None:
-    """The team's row: held by every change to the team's cases, so their counters move
-    one transaction at a time (SQLite's write lock does the same). Every such change
+def lock_team(team_id: int) -> None:
+    """The team's row (second in the lock order, after the conversations'
+    participants): held by every change to the team's cases, so their counters move one
+    transaction at a time (SQLite's write lock does the same). Every such change
     therefore also tells the team's open queue pages, after commit, to show the queue
     again (queries.queue_watchers_among: its agents and the admins)."""
     list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
     nudge_after_commit(queries.QUEUE_CHANGED, {"team_id": team_id})
 
 
-def _assign(case: Case, assignee: User, *, actor: User) -> None:
+def assign_locked_case(case: Case, assignee: User, *, actor: User) -> None:
+    """A case held by `lock_case` given to `assignee` by `actor` (the same person when an
+    agent takes it or answers it unassigned): its counters move (`move_case`), the
+    assignee joins its conversation, the previous assignee leaves it and the buyer–seller
+    conversation a request for help is about (`_leave`: only the agent with the case
+    writes there), an "assigned" line goes into its history and the customer gets the live
+    `case.updated`. The caller has checked that the assignee may have it (an agent of the
+    case's team); assigning it to whoever has it already moves nothing but writes the
+    line again, so callers check that first."""
     now = timezone.now()
     previous = case.assignee_id
-    _change(case, assignee_id=assignee.pk, now=now)
+    move_case(case, assignee_id=assignee.pk, now=now)
     case.assignee = assignee
     if case.conversation_id is not None:
         conversation_actions.add_participants(
@@ -959,15 +986,17 @@ def _assign(case: Case, assignee: User, *, actor: User) -> None:
         )
     if previous is not None:
         _leave(case, previous)
-    _history(case, actor, CaseEventKind.ASSIGNED, now=now, assignee=assignee.pk, previous=previous)
-    _tell_customer(case)
+    record_case_event(
+        case, actor, CaseEventKind.ASSIGNED, now=now, assignee=assignee.pk, previous=previous
+    )
+    tell_customer_of(case)
 
 
 def _leave(case: Case, agent_id: int) -> None:
     """An agent who no longer has the case leaves its conversation, and the buyer–seller
     conversation a request for help is about if they wrote there
     (escalation_actions.write_in_conversation): only an agent with the case writes to the
-    seller. Both conversations' participants are held already (_lock, _lock_cases)."""
+    seller. Both conversations' participants are held already (lock_case, _lock_cases)."""
     for conversation_id in _conversations_of(case):
         conversation_actions.remove_participant(conversation_id, agent_id)
 
@@ -982,14 +1011,17 @@ def _conversations_of(case: Case) -> list[int]:
     return sorted(conversation_id for conversation_id in ids if conversation_id is not None)
 
 
-def _change(
+def move_case(
     case: Case,
     *,
     now: datetime,
     status: str | None = None,
     assignee_id: int | None = KEEP_ASSIGNEE,
 ) -> None:
-    """Move a case to a new status and/or assignee, with its queue counters."""
+    """A case held by `lock_case` (or made in this transaction) moved to a new status
+    and/or assignee, with its queue counters in the same transaction: queued again from
+    `now` on a new status, solved at `now` when solved. No history line and no event:
+    the caller writes those (record_case_event, tell_customer_of)."""
     old_key = (case.team_id, case.status, case.assignee_id or UNASSIGNED)
     fields = []
     if status is not None and status != case.status:
@@ -1029,11 +1061,19 @@ def _move_counters(deltas: dict[tuple[int, str, int], int]) -> None:
         ).update(cases=F("cases") + delta)
 
 
-def _history(case: Case, actor: User | None, kind: str, *, now: datetime, **detail: Any) -> None:
+def record_case_event(
+    case: Case, actor: User | None, kind: str, *, now: datetime, **detail: Any
+) -> None:
+    """One line of the case's history (`CaseEvent`, read by the console and the API;
+    never by the customer): `actor` did `kind` at `now` (None: the marketplace's own
+    systems), with `detail` for its words (queries.case_history). Written in the caller's
+    transaction, so a change rolled back leaves no line."""
     CaseEvent.objects.create(case=case, actor=actor, kind=kind, detail=detail, created_at=now)
 
 
-def _tell_customer(case: Case) -> None:
+def tell_customer_of(case: Case) -> None:
+    """The customer's live `case.updated` for the case as it now stands, in the caller's
+    transaction (the event log is written with the change, or not at all)."""
     record_events([_customer_event(case)])
 
 

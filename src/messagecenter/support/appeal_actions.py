@@ -94,7 +94,7 @@ def decide_appeal(agent: User, case_id: Any, decision: Any) -> Case:
         )
     with transaction.atomic():
         # The conversation's participants, the team, the case (support's lock order).
-        case = support_actions._lock(case)
+        case = support_actions.lock_case(case)
         person = case.customer
         if person.is_active:
             raise Conflict(
@@ -117,8 +117,8 @@ def decide_appeal(agent: User, case_id: Any, decision: Any) -> Case:
                 "reply to this e-mail."
             )
         if case.assignee_id is None:
-            support_actions._assign(case, agent, actor=agent)
-        support_actions._history(
+            support_actions.assign_locked_case(case, agent, actor=agent)
+        support_actions.record_case_event(
             case, agent, CaseEventKind.APPEAL_DECIDED, now=now, decision=decision
         )
         assert case.conversation_id is not None
@@ -126,9 +126,9 @@ def decide_appeal(agent: User, case_id: Any, decision: Any) -> Case:
         # Solved without the usual "we marked your request as solved" message: the
         # decision just sent says it all, in one e-mail.
         previous = case.status
-        support_actions._change(case, status=CaseStatus.SOLVED, now=now)
-        support_actions._history(
+        support_actions.move_case(case, status=CaseStatus.SOLVED, now=now)
+        support_actions.record_case_event(
             case, agent, CaseEventKind.STATUS, now=now, previous=previous, status=case.status
         )
-        support_actions._tell_customer(case)
+        support_actions.tell_customer_of(case)
         return case

@@ -14,7 +14,7 @@ Locks: filing takes the claims team's row, then the order row (one filing per or
 time; the partial unique index claim_one_open_per_order is the guarantee, the lock makes
 the refusal clean), before the new conversation locks anyone's event stream; for a claim
 that exists, support's order — the conversation's participants, the team, the case
-(support.actions._lock) — then the claim row, and for a granted refund the order row
+(support.actions.lock_case) — then the claim row, and for a granted refund the order row
 (returns' issue_order_refund) before anything locks event streams. So the team always
 comes before the order and the streams: a filing and a decision against the same seller
 at once queue on PostgreSQL instead of deadlocking (tests/support/test_claim_concurrency.py).
@@ -149,7 +149,7 @@ def _file(
         # The team before the order and before the claim's conversation locks the buyer's
         # and the seller's event streams: a decision holds the team when it takes the
         # order and the streams (see the module's docstring).
-        support_actions._lock_team(team.pk)
+        support_actions.lock_team(team.pk)
         # Filings on one order take turns here; the second sees the first's claim.
         list(Order.objects.select_for_update().filter(pk=order.pk).values_list("pk", flat=True))
         now = timezone.now()
@@ -374,7 +374,7 @@ def decide_claim(
             )
             claim.refunded_cents = amount
         if case.assignee_id is None:
-            support_actions._assign(case, agent, actor=agent)
+            support_actions.assign_locked_case(case, agent, actor=agent)
         else:
             assert case.conversation_id is not None
             conversation_actions.add_participants(
@@ -647,7 +647,7 @@ def _sweep_one(case_id: int, now: datetime) -> int:
 
 def _lock(claim: Claim) -> tuple[Case, Claim]:
     """Support's lock order (participants → team → case), then the claim row, read again."""
-    case = support_actions._lock(claim.case)
+    case = support_actions.lock_case(claim.case)
     locked = unique_row(
         Claim.objects.select_for_update(of=("self",))
         .select_related("order", "storefront", "storefront__seller")
@@ -682,11 +682,11 @@ def _move(
     else:
         case.due_at = None
     case.save(update_fields=["due_at"])
-    support_actions._change(case, status=CASE_STATUS_OF_STAGE[stage], now=now)
-    support_actions._history(
+    support_actions.move_case(case, status=CASE_STATUS_OF_STAGE[stage], now=now)
+    support_actions.record_case_event(
         case, actor, CaseEventKind.CLAIM_STAGE, now=now, previous=previous, stage=stage, **detail
     )
-    support_actions._tell_customer(case)
+    support_actions.tell_customer_of(case)
 
 
 def _not_in_stage(claim: Claim, what: str) -> str:

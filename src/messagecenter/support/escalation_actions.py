@@ -124,8 +124,8 @@ def write_in_conversation(
     with transaction.atomic():
         # Both conversations' rows by id (the buyer–seller one, older, first: as the
         # buyer's "Ask customer service to help" takes it before the request's team), the
-        # team, the case (support.actions._lock).
-        case = support_actions._lock(case)
+        # team, the case (support.actions.lock_case).
+        case = support_actions.lock_case(case)
         if case.merged_into_id is not None:
             raise InvalidInput(
                 f"This request was merged into CS-{case.merged_into_id}: write from there.",
@@ -138,13 +138,13 @@ def write_in_conversation(
                 code="case_not_open",
             )
         if case.assignee_id is None:
-            support_actions._assign(case, agent, actor=agent)
+            support_actions.assign_locked_case(case, agent, actor=agent)
         conversation_actions.add_participants(conversation.pk, [(agent, ParticipantRole.AGENT)])
         message = conversation_actions.send_message(
             agent, conversation.pk, body, idempotency_key=idempotency_key
         )
         if not message.found_by_idempotency_key:
-            support_actions._history(
+            support_actions.record_case_event(
                 case,
                 agent,
                 CaseEventKind.ANSWERED,

@@ -181,7 +181,7 @@ def _join(
     )
     if pending is None:
         return None
-    support_actions._lock_team(pending.case.team_id)
+    support_actions.lock_team(pending.case.team_id)
     report = unique_row(
         Report.objects.select_for_update(of=("self",))
         .select_related("case")
@@ -195,7 +195,7 @@ def _join(
     if (verdict, reasons, version) != (report.verdict, report.reasons, report.safety_version):
         report.verdict, report.reasons, report.safety_version = verdict, reasons, version
         report.save(update_fields=["verdict", "reasons", "safety_version"])
-    support_actions._history(
+    support_actions.record_case_event(
         report.case, reporter, CaseEventKind.REPORTED_AGAIN, now=now, category=category
     )
     return report
@@ -285,7 +285,7 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
         # The reported conversations' participants (by id), then the team and the case.
         for conversation_id in report_queries.reported_conversation_ids(report):
             conversation_actions.lock_participants(conversation_id)
-        case = support_actions._lock(report.case)
+        case = support_actions.lock_case(report.case)
         report = (
             Report.objects.select_for_update(of=("self",))
             .select_related("sender", "sender__storefront")
@@ -311,8 +311,8 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
         report.decided_by, report.decided_at = agent, now
         report.save(update_fields=["outcome", "sender_action", "decided_by", "decided_at"])
         if case.assignee_id is None:
-            support_actions._assign(case, agent, actor=agent)
-        support_actions._history(
+            support_actions.assign_locked_case(case, agent, actor=agent)
+        support_actions.record_case_event(
             case,
             agent,
             CaseEventKind.REPORT_DECIDED,
@@ -320,7 +320,7 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
             outcome=outcome,
             sender_action=sender_action,
         )
-        support_actions._set_status(case, CaseStatus.SOLVED, actor=agent)
+        support_actions.set_locked_case_status(case, CaseStatus.SOLVED, actor=agent)
         filings = list(report_queries.filings(report))
         # One message per reporter (about their earliest filing), in their own conversation.
         told: set[int] = set()
