@@ -470,3 +470,52 @@ def test_an_agent_who_no_longer_has_the_request_leaves_the_conversation(
     )
     assert message.sender_id == teammate.pk
     counts_are_true()
+
+
+def test_an_agent_writes_in_the_buyer_and_seller_s_conversation_only_from_the_request(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """Writing from the request made the agent a participant: the conversation then sat in
+    their own Message Center with a reply box, and the ordinary reply (page, API) wrote to
+    the buyer and the seller without the request's checks — solved, or the agent moved to
+    another team, it still went out, with no line in the request's history."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent = factories.agent_in_team()
+    escalation_actions.write_in_conversation(
+        agent, case.pk, question.conversation_id, "We are looking into it."
+    )
+    conversation_id = question.conversation_id
+    console_url = f"/console/cases/{case.pk}/conversations/{conversation_id}/"
+    api, browser = with_token(agent), factories.signed_in(agent)
+
+    def refused_everywhere() -> None:
+        before = Message.objects.count()
+        assert error_of(
+            api.post(f"/conversations/{conversation_id}/messages", {"body": "Around it."})
+        ) == (403, "write_from_the_request")
+        page = browser.post(
+            f"/message-center/conversations/{conversation_id}/", {"body": "Around it."}
+        )
+        assert page.status_code == 403
+        with pytest.raises(NotAllowed):
+            conversation_actions.send_message(agent, conversation_id, "Around it.")
+        assert Message.objects.count() == before
+        # Read only in their Message Center, saying where they write.
+        detail = api.get(f"/conversations/{conversation_id}").json()
+        assert detail["can_reply"] is False
+        assert "from the request" in detail["cannot_reply_reason"]
+        text = browser.get(f"/message-center/conversations/{conversation_id}/").content.decode()
+        assert 'name="body"' not in text
+        assert 'data-testid="written-from-the-request"' in text
+        assert f'href="{console_url}"' in text
+
+    # While the request is open: from the request only (its checks, its history line).
+    refused_everywhere()
+    # Solved: not at all from the Message Center either.
+    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+    refused_everywhere()
+    # The buyer and the seller still write to each other.
+    conversation_actions.send_message(seller, conversation_id, "Shipped today.")
+    conversation_actions.send_message(buyer, conversation_id, "Thanks!")

@@ -325,7 +325,8 @@ class StatusLineOut(Schema):
 class ConversationDetailOut(ConversationOut):
     created_at: datetime
     # False for messages from the marketplace's systems, and where the other side's account
-    # is closed (erased or suspended): replies to them are not read.
+    # is closed (erased or suspended): replies to them are not read; and for an agent in a
+    # buyer–seller conversation, who writes from the request about it.
     can_reply: bool
     # Why not, in words to show instead of the reply box; null when can_reply is true.
     cannot_reply_reason: str | None
@@ -359,6 +360,7 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
         CANNOT_REPLY_TO_SYSTEMS
         if participant.role == ParticipantRole.RECIPIENT
         else queries.closed_counterpart(participant)
+        or queries.written_from_the_request(participant)
     )
     # The page's own line (apps above, by hook): asked once, for both fields.
     line = hooks.status_line(user, conversation.kind, conversation.pk)

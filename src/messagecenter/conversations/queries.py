@@ -630,6 +630,30 @@ def closed_counterpart(participant: Participant) -> str | None:
     return None
 
 
+# An agent in a buyer–seller conversation (docs/escalation.md): they joined it to write from
+# the request about it, whose checks (its team, open or pending) and history every such
+# message goes through; the ordinary reply, on the page, in the API or by e-mail, is not
+# that way in.
+WRITTEN_FROM_THE_REQUEST = (
+    "Customer service writes in a conversation between a buyer and a seller from the "
+    "request about it, in the console, while the request is open: not from the Message "
+    "Center."
+)
+
+
+def written_from_the_request(participant: Participant) -> str | None:
+    """Why this participant does not reply here like the others, or None: an agent (or an
+    admin answering as one) in a buyer–seller conversation writes from the request about
+    it (support's escalation_actions.write_in_conversation), never through the ordinary
+    reply (actions/sending.py refuses it: `write_from_the_request`)."""
+    if (
+        participant.role == ParticipantRole.AGENT
+        and participant.conversation.kind == Kind.BUYER_SELLER
+    ):
+        return WRITTEN_FROM_THE_REQUEST
+    return None
+
+
 def closed_account(person: User, *, is_shop: bool) -> str | None:
     """What to tell someone about to write to this buyer, or to this seller's shop, whose
     account cannot read messages; None while it can. The words follow how it was closed:

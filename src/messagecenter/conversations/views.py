@@ -348,7 +348,14 @@ def _conversation_page(
     # A shop or buyer whose account is closed (erased, suspended) reads nothing any more:
     # the page says so and points to customer service instead of offering a reply.
     closed_counterpart = queries.closed_counterpart(participant)
-    can_reply = participant.role != ParticipantRole.RECIPIENT and closed_counterpart is None
+    # An agent in a buyer–seller conversation writes from the request about it, in the
+    # console: the page says so, with the way there (support's status line).
+    written_from_the_request = queries.written_from_the_request(participant)
+    can_reply = (
+        participant.role != ParticipantRole.RECIPIENT
+        and closed_counterpart is None
+        and written_from_the_request is None
+    )
     saved_replies: list[SavedReply] = []
     if can_reply and request.user.is_seller:
         saved_replies = list(queries.saved_replies(request.user))
@@ -373,6 +380,7 @@ def _conversation_page(
             "folder_label": dict(Folder.choices)[participant.folder],
             "can_reply": can_reply,
             "closed_counterpart": closed_counterpart,
+            "written_from_the_request": written_from_the_request,
             "saved_replies": saved_replies,
             "chosen_saved_reply_id": chosen.pk if chosen is not None else None,
             "is_awaiting_response": participant.role == ParticipantRole.SELLER

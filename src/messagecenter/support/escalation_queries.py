@@ -25,6 +25,18 @@ def open_escalation_about(conversation_id: int) -> Case | None:
     return unique_row(_open_escalations(conversation_id))
 
 
+def latest_escalation_about(conversation_id: int) -> Case | None:
+    """The latest request about a buyer–seller conversation, whatever its status (not a
+    merged duplicate): where an agent in that conversation writes from."""
+    return unique_row(
+        Case.objects.filter(
+            kind=CaseKind.REQUEST,
+            about_conversation_id=conversation_id,
+            merged_into__isnull=True,
+        ).order_by("-id")[:1]
+    )
+
+
 def is_escalation(case: Case) -> bool:
     """A request about one of its customer's buyer–seller conversations ("Ask customer
     service to help"): its agents may write in that conversation."""

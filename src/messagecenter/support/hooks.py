@@ -135,6 +135,8 @@ def escalation_line(user: User, conversation_id: int) -> hooks.StatusLine | None
             detail="An agent reads this conversation and may write to you here.",
             state="escalated",
         )
+    if user.answers_as_customer_service:
+        return _escalation_line_for_agents(conversation_id)
     if not user.is_buyer:
         return None
     case = escalation_queries.open_escalation(user, conversation_id)
@@ -150,6 +152,23 @@ def escalation_line(user: User, conversation_id: int) -> hooks.StatusLine | None
         else "",
         link_label="Open your request",
         case_id=case.pk,
+    )
+
+
+def _escalation_line_for_agents(conversation_id: int) -> hooks.StatusLine | None:
+    """An agent who wrote from a request is in the buyer–seller conversation, and reads it
+    in their Message Center too; they write there only from the request (its checks, its
+    history: docs/escalation.md), so the line says which and leads to it in the console."""
+    case = escalation_queries.latest_escalation_about(conversation_id)
+    if case is None:
+        return None
+    return hooks.StatusLine(
+        label=f"Request for help · {CaseStatus(case.status).label}",
+        reference=case.number,
+        detail="Customer service writes here from the request, while it is open.",
+        state="escalated",
+        link_url=reverse("console-context-conversation", args=[case.pk, conversation_id]),
+        link_label="Write from the request",
     )
 
 

@@ -36,7 +36,13 @@ from messagecenter.conversations.models import (
     ResponseTime,
     UnreadCounter,
 )
-from messagecenter.conversations.queries import CLOSED_BUYER, CLOSED_SHOP, closed_account, shown
+from messagecenter.conversations.queries import (
+    CLOSED_BUYER,
+    CLOSED_SHOP,
+    WRITTEN_FROM_THE_REQUEST,
+    closed_account,
+    shown,
+)
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.db import group_commit
 from messagecenter.delivery.actions import NewMessage, record_emails_of_messages
@@ -432,6 +438,35 @@ def send_message(
     )
 
 
+def send_from_a_request(
+    agent: User, conversation_id: int, body: str, *, idempotency_key: str | None = None
+) -> Message:
+    """An agent's message in a buyer–seller conversation, written from the customer-service
+    request about it (support's escalation_actions.write_in_conversation, which has checked
+    the request — its team, open or pending — holds its locks and writes its history).
+    The only way an agent writes there: `send_message` refuses them
+    (`write_from_the_request`), whichever way the reply came (page, API, e-mail). Otherwise
+    a reply like any other, once per idempotency key."""
+    body = clean_body(body)
+    idempotency_key = clean_idempotency_key(idempotency_key)
+    return _send_once(
+        agent,
+        idempotency_key,
+        body,
+        conversation_id=conversation_id,
+        attempt=lambda decisions: _post(
+            conversation_id,
+            agent,
+            body,
+            idempotency_key,
+            [],
+            reopen=False,
+            from_a_request=True,
+            decisions=decisions,
+        ),
+    )
+
+
 def _send_once(
     sender: User,
     idempotency_key: str | None,
@@ -703,18 +738,23 @@ def _post(
     reopen: bool,
     is_reviewed: bool = False,
     sent_by_email: bool = False,
+    from_a_request: bool = False,
     decisions: send_checks.Decisions | None = None,
 ) -> Message:
     """Add a message to a conversation and bring every participant's view up to date.
 
     `reopen`: the sender may be someone who deleted the conversation (asking a seller again
     about the same product); otherwise a deleted conversation is not theirs to reply in.
+    `from_a_request`: an agent writing in a buyer–seller conversation from the request
+    about it (send_from_a_request); without it an agent is refused there.
     `decisions`: the checks' decisions on the body, made before the transaction
     (send_checks.Decisions); made here when not given.
     """
     now = timezone.now()
     participants = _lock_participants(conversation_id)
-    sending = _sending_participant(participants, sender, reopen=reopen)
+    sending = _sending_participant(
+        participants, sender, reopen=reopen, from_a_request=from_a_request
+    )
     _refuse_closed_counterpart(participants, sending)
     safety = _safety_check(
         participants,
@@ -809,10 +849,16 @@ _LOCKED_PARTICIPANTS = CompiledQuery(
 
 
 def _sending_participant(
-    participants: list[Participant], sender: User | None, *, reopen: bool
+    participants: list[Participant],
+    sender: User | None,
+    *,
+    reopen: bool,
+    from_a_request: bool = False,
 ) -> Participant | None:
     """The sender's own row (None for the marketplace itself): the same NotFound as a
-    missing conversation when they are not in it, and no answers to the marketplace."""
+    missing conversation when they are not in it, no answers to the marketplace, and no
+    agent in a buyer–seller conversation but from the request about it (its checks and
+    history are support's: queries.written_from_the_request)."""
     if sender is None:
         return None
     sending = next((p for p in participants if p.user_id == sender.pk), None)
@@ -824,6 +870,12 @@ def _sending_participant(
             "service instead.",
             code="cannot_reply",
         )
+    if (
+        sending.role == ParticipantRole.AGENT
+        and sending.conversation.kind == Kind.BUYER_SELLER
+        and not from_a_request
+    ):
+        raise NotAllowed(WRITTEN_FROM_THE_REQUEST, code="write_from_the_request")
     return sending
 
 
