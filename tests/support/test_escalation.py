@@ -428,18 +428,6 @@ def test_only_an_agent_of_the_request_writes_and_only_in_its_conversation(
     ):
         assert error_of(with_token(agent).post(wrong, body)) == (404, "conversation_not_found")
     assert Message.objects.count() == before
-    # Solved: open it again first.
-    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
-    before = Message.objects.count()
-    assert error_of(with_token(agent).post(path, body)) == (400, "case_not_open")
-    console = factories.signed_in(agent)
-    refused = console.post(
-        f"/console/cases/{case.pk}/conversations/{question.conversation_id}/messages/",
-        {"body": "Kept as typed."},
-    )
-    assert refused.status_code == 400
-    assert "set it to open again" in refused.content.decode()
-    assert Message.objects.count() == before
     assert not Participant.objects.filter(
         conversation_id=question.conversation_id, user=agent
     ).exists()
@@ -519,3 +507,81 @@ def test_an_agent_writes_in_the_buyer_and_seller_s_conversation_only_from_the_re
     # The buyer and the seller still write to each other.
     conversation_actions.send_message(seller, conversation_id, "Shipped today.")
     conversation_actions.send_message(buyer, conversation_id, "Thanks!")
+
+
+def test_writing_in_the_conversation_of_a_solved_request_opens_it_again(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """A solved request refused the agent (400 case_not_open: "set it to open again
+    first"), where an answer in the request's own conversation, the agent's or the
+    customer's, opens a solved request again. Now writing to the buyer and the seller
+    opens it again too, with its history line, from the console and from the API."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent = factories.agent_in_team(first_name="Priya", last_name="Natarajan")
+    page_url = f"/console/cases/{case.pk}/conversations/{question.conversation_id}/"
+    api_path = f"/agent/cases/{case.pk}/conversations/{question.conversation_id}/messages"
+    console = factories.signed_in(agent)
+    # Pending stays pending: only a solved request opens again.
+    actions.set_case_status(agent, case.pk, CaseStatus.PENDING)
+    escalation_actions.write_in_conversation(agent, case.pk, question.conversation_id, "Hi.")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.PENDING
+    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+
+    page = console.get(page_url).content.decode()
+    assert "Write to the buyer and the seller" in page
+    assert "This request is solved: sending opens it again." in page
+    sent = console.post(f"{page_url}messages/", {"body": "The seller has shipped it."})
+
+    assert sent.status_code == 302
+    case.refresh_from_db()
+    assert (case.status, case.assignee_id) == (CaseStatus.OPEN, agent.pk)
+    history = [line for _, line in queries.case_history(case)]
+    assert history[-2:] == [
+        "Priya Natarajan set the status to Open",
+        f"Priya Natarajan wrote to the buyer and the seller in “{question.conversation.subject}”",
+    ]
+    counts_are_true()
+    # The API the same; a retry of the same key opens nothing again.
+    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+    api = with_token(agent)
+    first = api.post(api_path, {"body": "One more thing."}, headers={"Idempotency-Key": "r-1"})
+    assert first.status_code == 201
+    assert first.json()["case"]["status"] == CaseStatus.OPEN
+    actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+    again = api.post(api_path, {"body": "One more thing."}, headers={"Idempotency-Key": "r-1"})
+    assert again.status_code == 200
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SOLVED
+    counts_are_true()
+
+
+def test_a_solved_request_does_not_open_again_beside_a_newer_one_about_the_conversation(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """Once a request is solved the buyer may ask again about the same silence: opening
+    the solved one again would make two requests about one conversation at once."""
+    question = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    first = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent = factories.agent_in_team()
+    actions.set_case_status(agent, first.pk, CaseStatus.SOLVED)
+    newer = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    before = Message.objects.count()
+
+    with pytest.raises(Conflict) as refused:
+        escalation_actions.write_in_conversation(
+            agent, first.pk, question.conversation_id, "Hello both."
+        )
+
+    assert refused.value.code == "newer_request_open"
+    assert newer.number in refused.value.message
+    first.refresh_from_db()
+    assert first.status == CaseStatus.SOLVED
+    assert Message.objects.count() == before
+    # From the newer one, as usual.
+    escalation_actions.write_in_conversation(
+        agent, newer.pk, question.conversation_id, "Hello both."
+    )

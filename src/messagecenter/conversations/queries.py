@@ -636,8 +636,7 @@ def closed_counterpart(participant: Participant) -> str | None:
 # that way in.
 WRITTEN_FROM_THE_REQUEST = (
     "Customer service writes in a conversation between a buyer and a seller from the "
-    "request about it, in the console, while the request is open: not from the Message "
-    "Center."
+    "request about it, in the console: not from the Message Center."
 )
 
 

@@ -683,8 +683,9 @@ def write_in_escalated_conversation(
     """The buyer asked customer service to step in on a conversation with a silent seller
     (docs/escalation.md): an Official message in that conversation, read by both sides as
     customer service's. Only the conversation the case is about (any other: 404
-    conversation_not_found); 400 case_not_open once it is solved. An unassigned case
-    becomes yours."""
+    conversation_not_found); a solved request opens again (409 newer_request_open while
+    the buyer's newer request about the conversation is open), a closed one is 400
+    case_closed. An unassigned case becomes yours."""
     agent = _agent(request)
     message = escalation_actions.write_in_conversation(
         agent,

@@ -28,7 +28,7 @@ from messagecenter.errors import Conflict, InvalidInput, NotAllowed
 from messagecenter.support import actions as support_actions
 from messagecenter.support import escalation_queries, queries
 from messagecenter.support.actions import open_request
-from messagecenter.support.models import ACTIVE, Case, CaseEventKind
+from messagecenter.support.models import ACTIVE, Case, CaseEventKind, CaseStatus
 
 NOTE_MAX_CHARS = 2_000
 
@@ -115,10 +115,11 @@ def write_in_conversation(
 ) -> Message:
     """An agent of the request's team writes in the buyer–seller conversation the request
     is about, to the buyer and the seller at once, as customer service (Official). Only
-    that conversation, only while the request is open or pending (solved: open it again
-    first); an unassigned request becomes the agent's, as an answer to the customer makes
-    it. The agent joins the conversation as its agent, and leaves it with the case
-    (support.actions._leave)."""
+    that conversation; a solved request opens again, as an answer in the request's own
+    conversation opens it (not while a newer request about the conversation is open: one
+    at a time, as the buyer's click keeps it); closed, never. An unassigned request
+    becomes the agent's, as an answer to the customer makes it. The agent joins the
+    conversation as its agent, and leaves it with the case (support.actions._leave)."""
     case = queries.access_case(agent, case_id, for_agent=True)
     conversation = escalation_queries.escalated_conversation(case, conversation_id)
     with transaction.atomic():
@@ -131,12 +132,10 @@ def write_in_conversation(
                 f"This request was merged into CS-{case.merged_into_id}: write from there.",
                 code="case_merged",
             )
+        if case.status == CaseStatus.CLOSED:
+            raise InvalidInput("This request is closed.", code="case_closed")
         if case.status not in ACTIVE:
-            raise InvalidInput(
-                "This request is solved: set it to open again before writing to the buyer "
-                "and the seller.",
-                code="case_not_open",
-            )
+            _refuse_beside_a_newer_request(case, conversation.pk)
         if case.assignee_id is None:
             support_actions.assign_locked_case(case, agent, actor=agent)
         conversation_actions.add_participants(conversation.pk, [(agent, ParticipantRole.AGENT)])
@@ -146,6 +145,11 @@ def write_in_conversation(
             agent, conversation.pk, body, idempotency_key=idempotency_key
         )
         if not message.found_by_idempotency_key:
+            # Solved: open again, as an answer in the request's own conversation opens it
+            # ("set the status to Open" in its history), so it is back in the agent's
+            # queue; the seller's answer moves nothing on the request.
+            if case.status == CaseStatus.SOLVED:
+                support_actions.set_locked_case_status(case, CaseStatus.OPEN, actor=agent)
             support_actions.record_case_event(
                 case,
                 agent,
@@ -155,3 +159,16 @@ def write_in_conversation(
                 subject=conversation.subject,
             )
         return message
+
+
+def _refuse_beside_a_newer_request(case: Case, conversation_id: int) -> None:
+    """A solved request about a conversation the buyer has asked about again since: opened
+    again, it would be a second request about it at once. Read under the conversation's
+    participant locks (support.actions.lock_case), which the buyer's click takes too."""
+    newer = escalation_queries.open_escalation_about(conversation_id)
+    if newer is not None and newer.pk != case.pk:
+        raise Conflict(
+            f"The buyer has asked again about this conversation: {newer.number} is open. "
+            "Write to the buyer and the seller from there.",
+            code="newer_request_open",
+        )

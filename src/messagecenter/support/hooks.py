@@ -165,7 +165,7 @@ def _escalation_line_for_agents(conversation_id: int) -> hooks.StatusLine | None
     return hooks.StatusLine(
         label=f"Request for help · {CaseStatus(case.status).label}",
         reference=case.number,
-        detail="Customer service writes here from the request, while it is open.",
+        detail="Customer service writes here from the request, in the console.",
         state="escalated",
         link_url=reverse("console-context-conversation", args=[case.pk, conversation_id]),
         link_label="Write from the request",

@@ -43,7 +43,6 @@ from messagecenter.support import (
 )
 from messagecenter.support.actions import AGENT_STATUSES
 from messagecenter.support.models import (
-    ACTIVE,
     Case,
     CaseKind,
     CasePriority,
@@ -481,7 +480,8 @@ def _context_conversation_page(
             "conversation": conversation,
             "conversation_messages": queries.with_reporters(queries.context_messages(conversation)),
             "is_escalated": is_escalated,
-            "can_write": is_escalated and found.status in ACTIVE,
+            # Solved: sending opens it again (escalation_actions.write_in_conversation).
+            "can_write": is_escalated and found.status != CaseStatus.CLOSED,
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,
