@@ -3,18 +3,21 @@ leave the agents' queues and take no more answers, a claim keeps the marketplace
 subject its seller reads, and a second erasure by the old username says why it finds
 no account."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Conversation
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Conversation, Message, Participant
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import Product
 from messagecenter.privacy.erasure import REMOVED, erase_person
 from messagecenter.support import actions as support_actions
-from messagecenter.support import claim_actions, queries
+from messagecenter.support import claim_actions, escalation_actions, queries, report_actions
 from messagecenter.support.models import Case, CaseEvent, CaseStatus
 from tests import factories
 from tests.api.helpers import error_of, with_token
@@ -121,3 +124,87 @@ def test_erasing_again_by_the_old_username_says_the_name_is_gone(
         call_command("erase_person", pseudonym, by="opsadmin")
     with pytest.raises(CommandError, match=r"No account is named “nobody” \(--by\)"):
         call_command("erase_person", pseudonym, by="nobody")
+
+
+def test_an_erased_customer_s_solved_request_is_not_opened_again_nor_answered_in_the_console(
+    buyer: User, admin_user: User
+) -> None:
+    """Erasure leaves a solved request solved, but an agent could still set it open (or
+    waiting on the customer) again — back in the queues, to be answered to no one — and
+    its page still offered the reply box, which the answer then refused. Now both are
+    refused as an answer is (409 customer_erased), and the page says why instead."""
+    agent = factories.agent_in_team("customer-service", username="carla")
+    solved = support_actions.open_request(buyer, "Thanks", "All good.")
+    support_actions.reply_to_case(agent, solved.pk, "Glad to help.", status=CaseStatus.SOLVED)
+    erase_person(admin_user, buyer)
+    console = factories.signed_in(agent)
+
+    for status in (CaseStatus.OPEN, CaseStatus.PENDING):
+        with pytest.raises(Conflict) as refused:
+            support_actions.set_case_status(agent, solved.pk, status)
+        assert refused.value.code == "customer_erased"
+        response = with_token(agent).post(f"/agent/cases/{solved.pk}/status", {"status": status})
+        assert error_of(response) == (409, "customer_erased")
+        page = console.post(
+            f"/console/cases/{solved.pk}/actions/", {"action": "status", "status": status}
+        )
+        assert page.status_code == 409
+        assert "erased at their request" in page.content.decode()
+    assert Case.objects.get(pk=solved.pk).status == CaseStatus.SOLVED
+    assert queries.stored_counts() == queries.recount()
+
+    page = console.get(f"/console/cases/{solved.pk}/").content.decode()
+    assert f'action="/console/cases/{solved.pk}/reply/"' not in page
+    assert 'value="status"' not in page
+    assert 'data-testid="customer-erased"' in page
+    assert "account was erased at their request: nobody would read an answer" in page
+
+
+def test_an_erased_buyer_s_solved_request_for_help_is_not_opened_again_from_the_console(
+    buyer: User, seller: User, product: Product, admin_user: User
+) -> None:
+    """Writing to the buyer and the seller from a solved request opens it again: not for a
+    buyer who was erased since (the same 409 customer_erased), and the page says why."""
+    order = factories.order_with_item(buyer, product)
+    question = conversation_actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "Where is my parcel?"
+    )
+    Participant.objects.filter(user=seller).update(
+        response_due_at=timezone.now() - timedelta(minutes=1)
+    )
+    case = escalation_actions.ask_for_help(buyer, question.conversation_id)
+    agent = factories.agent_in_team("customer-service")
+    support_actions.set_case_status(agent, case.pk, CaseStatus.SOLVED)
+    erase_person(admin_user, buyer)
+    before = Message.objects.count()
+
+    with pytest.raises(Conflict) as refused:
+        escalation_actions.write_in_conversation(agent, case.pk, question.conversation_id, "Hello?")
+
+    assert refused.value.code == "customer_erased"
+    assert Message.objects.count() == before
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.SOLVED
+    page = factories.signed_in(agent).get(
+        f"/console/cases/{case.pk}/conversations/{question.conversation_id}/"
+    )
+    text = page.content.decode()
+    assert 'id="write-body"' not in text
+    assert "This customer's account was erased at their request" in text
+
+
+def test_a_report_by_someone_erased_since_is_still_reviewed(
+    buyer: User, seller: User, product: Product, admin_user: User
+) -> None:
+    """A report's case is the review of someone else: its first reporter, the case's
+    customer for the queue's sake, being erased stops nothing."""
+    order = factories.order_with_item(buyer, product)
+    scam = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Pay me by wire transfer outside the marketplace."
+    )
+    filing = report_actions.report_message(buyer, scam.pk, "scam")
+    safety = factories.agent_in_team("trust-and-safety")
+    erase_person(admin_user, buyer)
+
+    changed = support_actions.set_case_status(safety, filing.report_id, CaseStatus.PENDING)
+
+    assert changed.status == CaseStatus.PENDING

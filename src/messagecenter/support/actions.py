@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
@@ -486,6 +485,10 @@ def set_case_status(agent: User, case_id: Any, status: str) -> Case:
         )
     with transaction.atomic():
         case = lock_case(case)
+        # Erasure left a solved request solved: opened again (open, or waiting on a
+        # customer who is gone) it went back in the queues, to be answered to no one.
+        if status != case.status:
+            refuse_if_customer_erased(case)
         # A decided report is solved for good: opened again, no decision could close it
         # (the decision is final: report_already_decided), so it would sit in the queues.
         if (
@@ -584,17 +587,8 @@ def reply_to_case(
     if conversation_id is None:
         raise InvalidInput("This case has no conversation to answer in.", code="no_conversation")
     # Erasure closes their requests (close_cases_of_erased), but an answer would reach
-    # nobody whatever the case's status: say why rather than "closed". A claim's
-    # conversation still has its seller, who reads the claims team's answers.
-    if (
-        case.kind != CaseKind.CLAIM
-        and closed_accounts.closure_of(case.customer) == closed_accounts.Closure.ERASED
-    ):
-        raise Conflict(
-            "This customer's account was erased at their request: nobody would read an "
-            "answer, and they can no longer reply.",
-            code="customer_erased",
-        )
+    # nobody whatever the case's status: say why rather than "closed".
+    refuse_if_customer_erased(case)
     _refuse_unfilled(body)
     with transaction.atomic():
         case = lock_case(case)
@@ -614,10 +608,6 @@ def reply_to_case(
         return message
 
 
-# The kinds of case only their customer answers in: closed when the customer is erased.
-ANSWERED_BY_CUSTOMER_ALONE = (CaseKind.REQUEST, CaseKind.APPEAL)
-
-
 def close_cases_of_erased(operator: User, customer: User) -> int:
     """A person being erased (privacy/erasure.py, in its transaction): their requests and
     appeals still waiting for someone — open or pending — are closed for good, each with a
@@ -627,7 +617,7 @@ def close_cases_of_erased(operator: User, customer: User) -> int:
     someone else. Returns how many were closed."""
     closed = 0
     waiting = Case.objects.filter(
-        customer=customer, kind__in=ANSWERED_BY_CUSTOMER_ALONE, status__in=ACTIVE
+        customer=customer, kind__in=queries.ANSWERED_BY_CUSTOMER_ALONE, status__in=ACTIVE
     ).order_by("pk")
     with transaction.atomic(savepoint=False):
         for found in waiting:
@@ -648,6 +638,13 @@ def close_cases_of_erased(operator: User, customer: User) -> int:
             )
             closed += 1
     return closed
+
+
+def refuse_if_customer_erased(case: Case) -> None:
+    """`409 customer_erased` for a case whose customer was erased (queries.is_customer_erased):
+    no answer to them, and no opening it again, from whichever path."""
+    if queries.is_customer_erased(case):
+        raise Conflict(queries.CUSTOMER_ERASED, code="customer_erased")
 
 
 def _refuse_unfilled(body: str) -> None:

@@ -132,6 +132,10 @@ def write_in_conversation(
                 f"This request was merged into CS-{case.merged_into_id}: write from there.",
                 code="case_merged",
             )
+        # A buyer erased since: the reason, as for an answer in the request's own
+        # conversation, rather than "closed" (erasure closed it) — and a solved request
+        # would otherwise open again, to wait in the queues for no one.
+        support_actions.refuse_if_customer_erased(case)
         if case.status == CaseStatus.CLOSED:
             raise InvalidInput("This request is closed.", code="case_closed")
         if case.status not in ACTIVE:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import Role, User
 from messagecenter.bidi import neutralise
 from messagecenter.conversations import queries as conversation_queries
@@ -602,6 +603,32 @@ def _history(case: Case) -> list[tuple[CaseEvent, str, dict[str, str], dict[str,
 # A status line's reason: the case was closed because its customer was erased
 # (actions.close_cases_of_erased).
 CLOSED_FOR_ERASURE = "customer_erased"
+
+# Why an erased customer's request takes no answer and does not open again: the 409's
+# message (customer_erased), and the console's words in place of the reply box.
+CUSTOMER_ERASED = (
+    "This customer's account was erased at their request: nobody would read an answer, "
+    "and they can no longer reply."
+)
+
+
+# The kinds of case only their customer answers in: closed when the customer is erased
+# (actions.close_cases_of_erased), and never answered or opened again after.
+ANSWERED_BY_CUSTOMER_ALONE = (CaseKind.REQUEST, CaseKind.APPEAL)
+
+
+def is_customer_erased(case: Case) -> bool:
+    """The customer of a case that only they answer in was erased at their request
+    (docs/privacy.md#erasure): an answer would reach nobody, and opening it again would
+    put it in the queues to be answered to no one, so both are refused
+    (`customer_erased`) and the console offers neither. Not a claim (its seller takes
+    part, and reads the claims team's answers) nor a report (the review of someone else,
+    whoever reported it). No query for an active customer (the case's customer comes
+    with it)."""
+    return (
+        case.kind in ANSWERED_BY_CUSTOMER_ALONE
+        and closed_accounts.closure_of(case.customer) == closed_accounts.Closure.ERASED
+    )
 
 
 def _history_line(

@@ -241,6 +241,7 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
             "is_partial": True,
             "customer_status": queries.customer_status_label(found),
             "statuses": STATUS_CHOICES,
+            "customer_erased": queries.is_customer_erased(found),
         },
     )
     patch_vary_headers(response, ["X-Partial"])
@@ -306,6 +307,10 @@ def _case_page(
             "statuses": STATUS_CHOICES,
             "priorities": CasePriority.choices,
             "customer_status": queries.customer_status_label(found),
+            # Erased at their request: no reply box and no status to open it again, the
+            # reason instead (the actions refuse both: customer_erased).
+            "customer_erased": queries.is_customer_erased(found),
+            "customer_erased_reason": queries.CUSTOMER_ERASED,
             # The conversation the case is about: where the agent reads it, if anywhere.
             "about": queries.about_conversation(agent, found),
             # A report's panel: what was reported, by whom, the verdict, the sender's
@@ -472,6 +477,7 @@ def _context_conversation_page(
         and escalation_queries.is_escalation(found)
         and found.merged_into_id is None
     )
+    customer_erased = is_escalated and queries.is_customer_erased(found)
     return render(
         request,
         "support/context_conversation.html",
@@ -480,8 +486,10 @@ def _context_conversation_page(
             "conversation": conversation,
             "conversation_messages": queries.with_reporters(queries.context_messages(conversation)),
             "is_escalated": is_escalated,
-            # Solved: sending opens it again (escalation_actions.write_in_conversation).
-            "can_write": is_escalated and found.status != CaseStatus.CLOSED,
+            # Solved: sending opens it again (escalation_actions.write_in_conversation);
+            # never for a buyer erased since.
+            "can_write": is_escalated and found.status != CaseStatus.CLOSED and not customer_erased,
+            "customer_erased": customer_erased,
             "idempotency_key": new_idempotency_key(),
             "body": body,
             "error": error,
