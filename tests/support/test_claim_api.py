@@ -151,7 +151,8 @@ def test_a_suspended_sellers_order_may_be_claimed_without_contacting_them_first(
         {"order_number": order.number, "reason": "not_received", "description": "Nothing came."},
     )
     assert filed.status_code == 201, filed.json()
-    assert filed.json()["stage"] == "seller_response"
+    # No response window for a seller who cannot respond: an agent decides at once.
+    assert (filed.json()["stage"], filed.json()["due_at"]) == ("decision", None)
 
 
 def test_customers_cannot_decide(buyer: User, seller: User, product: Product, clock: Clock) -> None:

@@ -67,6 +67,16 @@ def test_the_form_of_a_suspended_sellers_order_does_not_ask_to_contact_them(
     assert "Contact the seller first" not in page
     assert page.count(" disabled ") == 2
     assert 'value="not_received"' in page
+    # Nor does it promise them a response window they cannot use.
+    assert "hours to respond to your claim" not in page
+    assert "account is suspended: your claim goes straight to an agent" in page
+    filed = signed_in(buyer).post(
+        reverse("claim-file", args=[order.number]),
+        {"reason": "not_received", "description": "Nothing came."},
+        follow=True,
+    )
+    assert "goes straight to an agent of the claims team" in filed.content.decode()
+    assert "You and the seller will hear" not in filed.content.decode()
 
 
 def test_a_cancelled_order_is_offered_no_claim_and_its_form_only_says_why(

@@ -253,7 +253,63 @@ def test_a_suspended_or_closed_seller_need_not_be_contacted_first(
         one.refusal is not None and one.refusal.code == "contact_seller_first" for one in answers
     )
     claim = file(buyer, order)
-    assert (claim.stage, claim.storefront_id) == ("seller_response", product.storefront_id)
+    # Nobody is waited for: the claim is customer service's at once (the next test).
+    assert (claim.stage, claim.storefront_id) == ("decision", product.storefront_id)
+
+
+@pytest.mark.parametrize(
+    ("erased", "said"),
+    [(False, "account is suspended"), (True, "account is closed")],
+    ids=["suspended", "erased"],
+)
+def test_a_claim_against_a_suspended_or_closed_seller_goes_straight_to_customer_service(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    claims_agent: User,
+    erased: bool,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Filing against a shop that cannot answer was allowed, yet the claim gave the seller
+    48 hours to respond — a response they could not give — and told both so. It goes to
+    an agent of the claims team at once: no seller window, no deadline for the sweep, no
+    wait in the seller's Response needed, and the filing message says why. A suspension
+    lifted later leaves it with customer service."""
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+    User.objects.filter(pk=seller.pk).update(is_active=False)
+    if erased:
+        monkeypatch.setattr(closed_accounts, "_erased", lambda person_id: person_id == seller.pk)
+
+    claim = file(buyer, order)
+
+    case = Case.objects.get(pk=claim.pk)
+    assert (claim.stage, case.status, case.due_at) == ("decision", "open", None)
+    assert [found.pk for found in queries.queue_page(claims_agent, "unassigned").cases] == [case.pk]
+    filed = texts(claim)[1]
+    assert filed.startswith(f"Claim {claim.number} is filed: item not received")
+    assert said in filed
+    assert "straight to an agent of the claims team" in filed
+    assert "The seller has until" not in filed
+    assert "Respond to the claim" not in filed
+    assert not Participant.objects.filter(
+        conversation_id=case.conversation_id, awaiting_response_since__isnull=False
+    ).exists()
+    assert claim_queries.stage_detail(claim) == "An agent of the claims team is deciding."
+    # 48 hours on, the sweep has nothing to move and says nothing.
+    clock.advance(hours=49)
+    assert claim_actions.sweep_claim_deadlines() == 0
+    assert len(texts(claim)) == 2
+    # The suspension is lifted: the claim stays with customer service.
+    User.objects.filter(pk=seller.pk).update(is_active=True)
+    monkeypatch.setattr(closed_accounts, "_erased", lambda person_id: False)
+    seller.refresh_from_db()
+    with pytest.raises(Conflict) as refused:
+        claim_actions.respond_to_claim(seller, claim.pk, "I can explain.")
+    assert refused.value.code == "claim_not_awaiting_seller"
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+    counts_are_true(buyer, seller)
 
 
 def test_a_fully_refunded_order_says_so_rather_than_contact_the_seller(

@@ -4,6 +4,8 @@ the console and the periodic sweep all call these (docs/support.md#guarantee-cla
     filed → seller response (CLAIM_SELLER_RESPONSE_HOURS) → agent decision
           → appeal window (CLAIM_APPEAL_DAYS; one appeal goes back to a decision) → closed
 
+(filed against a seller whose account is suspended or closed: straight to the decision.)
+
 Each step moves the claim's stage, its case's queue status (CASE_STATUS_OF_STAGE) and the
 case's `due_at` together, and is a message in the claim's conversation — so it reaches
 the buyer's and the seller's Message Centers (Claims folder) live and by e-mail, with
@@ -157,6 +159,14 @@ def _file(
         if refused is not None:
             raise refused
         label = ClaimReason(reason).label
+        # Read again under the lock: a suspension a moment ago counts.
+        storefront.seller.refresh_from_db(fields=["is_active"])
+        closure = claim_queries.seller_closure(storefront)
+        # A seller whose account is suspended or closed cannot respond: the claim skips
+        # their window and goes to an agent at once (no deadline for the sweep, no wait
+        # in their Response needed). Lifting a suspension later does not bring the window
+        # back: the claim stays with customer service.
+        stage = ClaimStage.SELLER_RESPONSE if closure is None else ClaimStage.DECISION
         message = conversation_actions.start_claim_conversation(
             buyer,
             order,
@@ -166,7 +176,15 @@ def _file(
             idempotency_key=idempotency_key,
             files=files,
         )
-        due = now + timedelta(hours=settings.CLAIM_SELLER_RESPONSE_HOURS)
+        due = (
+            now + timedelta(hours=settings.CLAIM_SELLER_RESPONSE_HOURS)
+            if stage == ClaimStage.SELLER_RESPONSE
+            else None
+        )
+        # The history says why nobody waits for the seller, when nobody does.
+        why_nobody_waits: dict[str, Any] = (
+            {"seller_account": str(closure)} if closure is not None else {}
+        )
         case = support_actions.open_case(
             CaseKind.CLAIM,
             buyer,
@@ -175,27 +193,39 @@ def _file(
             conversation_id=message.conversation_id,
             order=order,
             about_conversation=about,
-            status=CASE_STATUS_OF_STAGE[ClaimStage.SELLER_RESPONSE],
+            status=CASE_STATUS_OF_STAGE[stage],
             due_at=due,
             reason=reason,
             from_case=from_case.pk if from_case is not None else None,
+            **why_nobody_waits,
         )
         claim = Claim.objects.create(
             case=case,
             order=order,
             storefront=storefront,
             reason=reason,
-            stage=ClaimStage.SELLER_RESPONSE,
+            stage=stage,
             filed_at=now,
         )
+        filed = (
+            f"Claim {claim.number} is filed: {label.lower()}, order {order.number}, "
+            f"against {storefront.name}."
+        )
+        if due is None:
+            conversation_actions.post_marketplace_message(
+                message.conversation_id,
+                f"{filed} The seller's account is {claim_queries.closed_as(closure)}, so they "
+                "cannot respond to the claim: it goes straight to an agent of the claims team, "
+                "who decides on what the buyer sent. The decision is posted here.",
+            )
+            return claim
         # The seller owes the claim's formal response from now on: the conversation stays
         # in their Response needed until it comes (or the deadline passes), whatever is
         # written in it meanwhile.
         conversation_actions.start_claim_wait(message.conversation_id, now)
         conversation_actions.post_marketplace_message(
             message.conversation_id,
-            f"Claim {claim.number} is filed: {label.lower()}, order {order.number}, "
-            f"against {storefront.name}. The seller has until "
+            f"{filed} The seller has until "
             f"{when_for_both(due, buyer, storefront.seller)} to respond to the claim with "
             f"“Respond to the claim” on its page: {respond_url(claim)} — a reply in this "
             "conversation, or to its e-mails, is not a response to the claim. Then an agent "

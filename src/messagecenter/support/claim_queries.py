@@ -197,9 +197,22 @@ def _facts(order: Order, storefront: Storefront) -> _Facts:
             default=None,
         ),
         returns=list(ReturnRequest.objects.filter(order=order).order_by("requested_at")),
-        seller_closed=closed_accounts.closure_of(storefront.seller) is not None,
+        seller_closed=seller_closure(storefront) is not None,
         refunded_cents=marketplace_queries.refunded_cents(order),
     )
+
+
+def seller_closure(storefront: Storefront) -> closed_accounts.Closure | None:
+    """Whether the shop's seller can no longer read or answer (suspended, or closed for
+    good): a claim against them is filed without contacting them first, and goes to an
+    agent at once instead of waiting for a response they cannot give."""
+    return closed_accounts.closure_of(storefront.seller)
+
+
+def closed_as(closure: closed_accounts.Closure | None) -> str:
+    """How a seller's closed account is named to the buyer: a suspension may be lifted on
+    appeal, an erasure is for good."""
+    return "suspended" if closure == closed_accounts.Closure.SUSPENDED else "closed"
 
 
 def refusal(

@@ -61,7 +61,12 @@ def file_claim(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     except FORM_ERRORS as error:
         return _file_page(request, order, fields, error=error, status=error.status)
     messages.success(
-        request, f"Claim {claim.number} is filed. You and the seller will hear every step here."
+        request,
+        f"Claim {claim.number} is filed. You and the seller will hear every step here."
+        if claim.stage == ClaimStage.SELLER_RESPONSE
+        # The seller's account is suspended or closed: nobody waits for them.
+        else f"Claim {claim.number} is filed and goes straight to an agent of the claims "
+        "team. You will hear every step here.",
     )
     return redirect("conversation", claim.case.conversation_id)
 
@@ -79,6 +84,8 @@ def _file_page(
     if chosen is None and len(sellers) == 1:
         chosen = sellers[0]
     reasons = claim_queries.eligibility(request.user, order, chosen) if chosen is not None else []
+    # A seller who cannot respond gets no window: the form says the claim goes to an agent.
+    closure = claim_queries.seller_closure(chosen) if chosen is not None else None
     return render(
         request,
         "support/claim_file.html",
@@ -91,6 +98,7 @@ def _file_page(
             "may_file": any(option.may_file for option in reasons),
             "open_claim": claim_queries.open_claim_on(order),
             "seller_hours": settings.CLAIM_SELLER_RESPONSE_HOURS,
+            "seller_closed_as": claim_queries.closed_as(closure) if closure is not None else "",
             "idempotency_key": new_idempotency_key(),
             "error": error,
             **fields,

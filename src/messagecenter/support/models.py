@@ -335,8 +335,9 @@ class ClaimReason(models.TextChoices):
 
 class ClaimStage(models.TextChoices):
     """Where a claim is in its lifecycle (docs/support.md#guarantee-claims). Filing puts it
-    straight into the seller's window; each stage but the last has one deadline in
-    Case.due_at or waits for an agent."""
+    straight into the seller's window (into an agent's decision when the seller's account
+    is suspended or closed: they cannot respond); each stage but the last has one deadline
+    in Case.due_at or waits for an agent."""
 
     SELLER_RESPONSE = "seller_response", "Waiting for the seller's response"
     DECISION = "decision", "An agent is deciding"
