@@ -264,3 +264,21 @@ def test_the_agents_case_names_the_seller_by_shop_with_each_flagged_messages_ver
         for message in messages.values()
         if message["id"] not in {filed.pk, response.pk, masked.pk, answer["id"]}
     )
+
+
+def test_no_response_needed_on_a_claim_awaiting_the_sellers_response_is_409(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    conversation_id = claim.case.conversation_id
+
+    refused = with_token(seller).post(
+        "/conversations/actions",
+        {"action": "no_response_needed", "conversation_ids": [conversation_id]},
+    )
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "claim_response_due"
+    waiting = with_token(seller).get("/seller/response-needed").json()["items"]
+    assert conversation_id in [row["id"] for row in waiting]

@@ -16,7 +16,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.conversations.models import Attachment, HiddenMessage, Message
+from messagecenter.conversations.models import Attachment, HiddenMessage, Message, Participant
 from messagecenter.delivery import rendering
 from messagecenter.delivery.models import Email
 from messagecenter.marketplace.models import OrderStatus, Product, Refund
@@ -219,6 +219,34 @@ def test_the_seller_is_told_above_the_reply_box_that_a_reply_is_not_the_response
     responded = sellers.get(conversation_url).content.decode()
     assert 'data-testid="reply-notice"' not in responded
     assert "Your response is due" not in responded
+
+
+def test_the_claims_conversation_offers_the_seller_no_no_response_needed_while_it_is_due(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The conversation page offered "No response needed" on a claim's conversation, which
+    took it out of the seller's Response needed while the claim still waited for their
+    response. Not offered there; sent anyway (the list's bulk bar), it is refused with why."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    conversation_id = claim.case.conversation_id
+    sellers = signed_in(seller)
+
+    page = sellers.get(reverse("conversation", args=[conversation_id])).content.decode()
+    refused = sellers.post(
+        reverse("conversation-actions"),
+        {"action": "no_response_needed", "conversation_ids": [conversation_id]},
+    )
+
+    assert 'value="no_response_needed"' not in page
+    assert refused.status_code == 409
+    assert "respond to the claim on its page" in refused.content.decode()
+    assert (
+        Participant.objects.get(
+            user=seller, conversation_id=conversation_id
+        ).awaiting_response_since
+        is not None
+    )
 
 
 def test_the_sellers_claim_email_links_to_the_respond_form_not_just_reply(

@@ -30,7 +30,7 @@ from messagecenter.safety.models import HeldMessage
 from messagecenter.support import actions, claim_actions, claim_queries, queries
 from messagecenter.support.models import Case, CaseEvent, Claim
 from tests import factories
-from tests.conversations.helpers import maintained_unread, recounted_unread
+from tests.conversations.helpers import maintained_unread, recounted_unread, snapshot
 from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import pdf_bytes
 
@@ -760,6 +760,36 @@ def test_a_silent_sellers_claim_leaves_response_needed_at_the_deadline(
     assert texts(claim)[-1].startswith(f"The seller did not respond to claim {claim.number}")
     assert not in_response_needed(seller, claim)
     assert not ResponseTime.objects.filter(conversation_id=claim.case.conversation_id).exists()
+
+
+def test_no_response_needed_cannot_end_a_claims_wait_while_its_response_is_due(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The seller's "No response needed" took the claim's conversation out of their
+    Response needed although the claim still waited for its formal response (and the
+    deadline ran on, out of sight). It is refused, with why, for the whole selection —
+    an ordinary question beside it included: nothing changes."""
+    order = claimable_order(buyer, product, clock)
+    question = Participant.objects.get(
+        user=seller, conversation__topic_key=f"order:{order.pk}:storefront:{product.storefront_id}"
+    )
+    claim = file(buyer, order)
+    before = snapshot()
+
+    for chosen in (
+        [claim.case.conversation_id],
+        [question.conversation_id, claim.case.conversation_id],
+    ):
+        with pytest.raises(Conflict) as refused:
+            conversation_actions.mark_no_response_needed(seller, chosen)
+        assert refused.value.code == "claim_response_due"
+        assert "respond to the claim on its page" in refused.value.message
+        assert snapshot() == before
+    assert in_response_needed(seller, claim)
+
+    claim_actions.respond_to_claim(seller, claim.pk, "Tracking shows it was delivered.")
+    # Once responded there is no wait left to end: nothing to refuse.
+    assert conversation_actions.mark_no_response_needed(seller, [claim.case.conversation_id]) == 0
 
 
 def test_the_migration_sets_existing_claims_waits_as_the_claim_would_have(

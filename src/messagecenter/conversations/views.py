@@ -385,6 +385,11 @@ def _conversation_page(
             "chosen_saved_reply_id": chosen.pk if chosen is not None else None,
             "is_awaiting_response": participant.role == ParticipantRole.SELLER
             and participant.awaiting_response_since is not None,
+            # A claim's wait ends with the claim's response, never "No response needed"
+            # (conversations/actions/claim_waits.py): the button is not offered there.
+            "can_mark_no_response_needed": participant.role == ParticipantRole.SELLER
+            and participant.awaiting_response_since is not None
+            and conversation.kind != Kind.CLAIM,
             "response_window": response_window,
             "response_window_passed": response_window_passed,
             "now": now,

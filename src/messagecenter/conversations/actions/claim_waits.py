@@ -7,7 +7,9 @@ is read by the buyer and the agent but is not that response, and the claim still
 So the send path neither starts nor ends a wait there (sending._update_participants), and
 support's claim actions do: the filing starts it, the formal response ends it (recorded
 like any answer for the seller's response times), and so does the deadline passing without
-one. Meanwhile the conversation stays in the seller's *Response needed*.
+one. Meanwhile the conversation stays in the seller's *Response needed*, and "No response
+needed" cannot take it out (refuse_ending_claim_waits): the claim would still wait, its
+deadline running out of the seller's sight.
 
 Called inside the claim action's transaction, the conversation's participants locked by
 it (support's lock order starts with them).
@@ -15,7 +17,14 @@ it (support's lock order starts with them).
 
 from datetime import datetime
 
-from messagecenter.conversations.models import Participant, ParticipantRole, ResponseTime
+from messagecenter.conversations.models import (
+    Conversation,
+    Kind,
+    Participant,
+    ParticipantRole,
+    ResponseTime,
+)
+from messagecenter.errors import Conflict
 
 
 def start_claim_wait(conversation_id: int, since: datetime) -> None:
@@ -55,4 +64,25 @@ def end_claim_wait(conversation_id: int, *, answered_at: datetime | None) -> Non
         )
     Participant.objects.filter(pk__in=[row.pk for row in waiting]).update(
         awaiting_response_since=None, response_due_at=None, is_response_overdue=False
+    )
+
+
+def refuse_ending_claim_waits(waiting: list[Participant]) -> None:
+    """A seller's "No response needed" on waits of theirs: refused, for the whole selection,
+    when one of them is a claim's — in a claim's conversation only the claim's actions start
+    and end a wait, so one there means the claim's response is still due."""
+    claims = list(
+        Conversation.objects.filter(
+            pk__in=[row.conversation_id for row in waiting], kind=Kind.CLAIM
+        ).values_list("subject", flat=True)[:2]
+    )
+    if not claims:
+        return
+    others = " (and another claim's)" if len(claims) > 1 else ""
+    raise Conflict(
+        f"“{claims[0]}”{others} waits for your response to the claim: respond to the claim "
+        "on its page, with your evidence, or at its deadline an agent decides without it. "
+        "“No response needed” cannot take a claim out of Response needed; nothing was "
+        "changed.",
+        code="claim_response_due",
     )

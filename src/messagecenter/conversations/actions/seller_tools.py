@@ -11,6 +11,7 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller
 from messagecenter.conversations.actions.checks import clean_body, clean_text
+from messagecenter.conversations.actions.claim_waits import refuse_ending_claim_waits
 from messagecenter.conversations.actions.own_rows import finish, lock_own
 from messagecenter.conversations.models import (
     SAVED_REPLY_TITLE_UNIQUE,
@@ -24,7 +25,9 @@ from messagecenter.rows import parse_id
 
 def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> int:
     """A seller says a buyer's message needs no answer ("Thanks!"): it leaves the
-    Response needed list and is left out of the response-time figures."""
+    Response needed list and is left out of the response-time figures. Refused, nothing
+    changed, when one of them is a guarantee claim's conversation still waiting for the
+    seller's response to the claim (claim_waits.refuse_ending_claim_waits)."""
     require_seller(seller)
     with transaction.atomic():
         changed = [
@@ -32,6 +35,8 @@ def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> in
         ]
         if not changed:
             return 0
+        # A claim's conversation waits for the claim's formal response, not for an answer.
+        refuse_ending_claim_waits(changed)
         Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
             awaiting_response_since=None, response_due_at=None, is_response_overdue=False
         )
