@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from messagecenter.accounts.models import User
+from messagecenter.api import api
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product, Refund
@@ -282,3 +283,49 @@ def test_no_response_needed_on_a_claim_awaiting_the_sellers_response_is_409(
     assert refused.json()["error"]["code"] == "claim_response_due"
     waiting = with_token(seller).get("/seller/response-needed").json()["items"]
     assert conversation_id in [row["id"] for row in waiting]
+
+
+def test_the_conversation_tells_the_seller_who_owes_the_claims_response_as_the_page_does(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The web page shows the seller, above the Reply box, that their response to the
+    claim is due and where to give it; the API's conversation had nothing of it, so an app
+    offered a reply box alone. `claim_notice` says the same, with the claim, the deadline
+    and the address that responds — for that seller only, and only while it is due."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    path = f"/conversations/{claim.case.conversation_id}"
+    shop = with_token(seller)
+
+    notice = shop.get(path).json()["claim_notice"]
+    buyers = with_token(buyer).get(path).json()["claim_notice"]
+    question = shop.get(f"/conversations/{claim.case.about_conversation_id}").json()
+
+    assert notice is not None
+    assert notice["claim_id"] == claim.pk
+    assert notice["reference"] == claim.number
+    assert notice["due_at"].replace("Z", "+00:00") == claim.case.due_at.isoformat()
+    assert notice["text"].startswith(f"Your response to claim {claim.number} is due by")
+    assert "is not a response to the claim" in notice["text"]
+    assert notice["respond_url"] == f"/api/v1/claims/{claim.pk}/response"
+    assert notice["page_url"] == f"/claims/{claim.pk}/#respond-title"
+    assert buyers is None
+    assert question["claim_notice"] is None
+
+    responded = shop.post(f"/claims/{claim.pk}/response", {"body": "Tracking says delivered."})
+    assert responded.status_code == 200, responded.json()
+    assert shop.get(path).json()["claim_notice"] is None
+
+
+def test_the_openapi_document_describes_the_conversations_claim_notice() -> None:
+    schemas = api.get_openapi_schema()["components"]["schemas"]
+
+    assert "claim_notice" in schemas["ConversationDetailOut"]["properties"]
+    assert set(schemas["ClaimNoticeOut"]["required"]) == {
+        "claim_id",
+        "reference",
+        "due_at",
+        "text",
+        "respond_url",
+        "page_url",
+    }

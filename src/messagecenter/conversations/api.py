@@ -322,6 +322,23 @@ class StatusLineOut(Schema):
     case_id: int | None
 
 
+class ClaimNoticeOut(Schema):
+    """What the conversation's page says above its Reply box to the seller a guarantee
+    claim waits for (docs/support.md#guarantee-claims): a reply here is not the claim's
+    response, which is due by `due_at` and given at `respond_url`."""
+
+    # The claim (GET /claims/{id}) and its number ("CS-12").
+    claim_id: int
+    reference: str
+    due_at: datetime
+    # The page's words, to show above the reply box.
+    text: str
+    # POST the response here (the claim's formal response, with evidence).
+    respond_url: str
+    # The claim's Respond form on the web.
+    page_url: str
+
+
 class ConversationDetailOut(ConversationOut):
     created_at: datetime
     # False for messages from the marketplace's systems, and where the other side's account
@@ -336,6 +353,9 @@ class ConversationDetailOut(ConversationOut):
     # A buyer–seller conversation where the buyer waits for the seller's answer.
     response_window: ResponseWindowOut | None
     status_line: StatusLineOut | None
+    # For the seller a guarantee claim waits for, while its response is due: the notice
+    # the page shows above the Reply box; null for anyone else and at any other time.
+    claim_notice: ClaimNoticeOut | None
 
 
 CANNOT_REPLY_TO_SYSTEMS = (
@@ -391,6 +411,25 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
             state=line.state,
             case_id=line.case_id,
         ),
+        claim_notice=_claim_notice_out(line),
+    )
+
+
+def _claim_notice_out(line: hooks.StatusLine | None) -> ClaimNoticeOut | None:
+    if (
+        line is None
+        or not line.notice
+        or line.notice_claim_id is None
+        or line.notice_due_at is None
+    ):
+        return None
+    return ClaimNoticeOut(
+        claim_id=line.notice_claim_id,
+        reference=line.reference,
+        due_at=line.notice_due_at,
+        text=line.notice,
+        respond_url=line.notice_api_url,
+        page_url=line.link_url,
     )
 
 

@@ -44,6 +44,11 @@ class StatusLine:
     # What the reader must do that a reply here does not do, shown above the reply box
     # with the link (a guarantee claim's seller: the claim's formal response is due).
     notice: str = ""
+    # With a notice, for the API (its `claim_notice`): the claim it is about, when its
+    # response is due, and the address of the API that gives it.
+    notice_claim_id: int | None = None
+    notice_due_at: datetime | None = None
+    notice_api_url: str = ""
     # The id the API opens it by (GET /cases/{id}), where it is the reader's own: the
     # phone app's way to what link_url is on the web.
     case_id: int | None = None

@@ -78,6 +78,9 @@ def _claim_status_line(user: User, case: Case) -> hooks.StatusLine | None:
                 "respond on the claim's page, with your evidence, or at the deadline an "
                 "agent decides on what the buyer sent."
             ),
+            notice_claim_id=claim.pk,
+            notice_due_at=due,
+            notice_api_url=f"/api/v1/claims/{claim.pk}/response",
         )
     return hooks.StatusLine(
         label=f"Guarantee claim · {ClaimStage(claim.stage).label}",
