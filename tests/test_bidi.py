@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils.safestring import mark_safe
 
 from messagecenter.accounts.models import User
-from messagecenter.bidi import neutralise, numbers_left_to_right
+from messagecenter.bidi import isolating, neutralise, numbers_left_to_right
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Kind
 from messagecenter.marketplace.models import Product
@@ -21,6 +21,20 @@ pytestmark = pytest.mark.django_db
 # Shows "invoiceexe.jpg" where it stands.
 SPOOF = "invoice\u202egpj.exe"
 CONTROLS = [chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+def test_isolating_wraps_each_place_of_the_name_and_escapes_the_rest() -> None:
+    shop = "<b>חנות</b> & co"
+
+    shown = isolating(f"You have not written to {shop} yet; {shop} has 48 hours.", shop)
+
+    escaped = "&lt;b&gt;חנות&lt;/b&gt; &amp; co"
+    assert shown == (
+        f"You have not written to <bdi>{escaped}</bdi> yet; <bdi>{escaped}</bdi> has 48 hours."
+    )
+    # No name, or a sentence without it: only escaped.
+    assert isolating("a < b", None) == "a &lt; b"
+    assert isolating("a < b", "Acme") == "a &lt; b"
 
 
 def test_neutralise_removes_every_embedding_override_and_isolate_and_nothing_else() -> None:

@@ -76,6 +76,20 @@ def numbers_left_to_right(text: str) -> SafeString:
     return mark_safe("".join(parts))
 
 
+def isolating(text: str, name: str | None) -> SafeString:
+    """One of our sentences that names something people chose ("Contact the seller first:
+    you have not written to Acme Kitchen …"), escaped, with each place of that name its own
+    isolate: `<bdi>…</bdi>`. As one run of text a Hebrew or Arabic name took the words and
+    punctuation beside it into its right-to-left run. A sentence without the name (or no
+    name) is only escaped."""
+    html = conditional_escape(text)
+    if not name or not name.strip():
+        return html
+    shown = conditional_escape(name)
+    # Escaped above; only the name's own escaped text is wrapped.
+    return mark_safe(html.replace(shown, f"<bdi>{shown}</bdi>"))
+
+
 def direction_of(text: str) -> str:
     """What dir="auto" makes of the text, for a renderer that does not work it out (the
     PDF of a transcript, xhtml2pdf): "rtl" when its first strong letter is a right-to-left

@@ -19,7 +19,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Attachment, HiddenMessage, Message, Participant
 from messagecenter.delivery import rendering
 from messagecenter.delivery.models import Email
-from messagecenter.marketplace.models import OrderStatus, Product, Refund
+from messagecenter.marketplace.models import OrderItem, OrderStatus, Product, Refund
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries, report_actions
 from messagecenter.support.models import Claim, Report, TeamMember
@@ -52,7 +52,9 @@ def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
     assert reverse("claim-file", args=[order.number]) in order_page.content.decode()
     page = form.content.decode()
     assert form.status_code == 200
-    assert page.count("Contact the seller first: you have not written to Acme Kitchen") == 3
+    assert (
+        page.count("Contact the seller first: you have not written to <bdi>Acme Kitchen</bdi>") == 3
+    )
     assert page.count(" disabled ") == 3
 
 
@@ -872,3 +874,51 @@ def test_the_console_shows_a_right_to_left_name_apart_from_its_part_in_the_case(
     # The API's history is text, as it was.
     api = with_token(agent).get(f"/agent/cases/{claim.pk}").json()["history"]
     assert f"{customer} (customer) opened the case" in api
+
+
+def test_the_buyers_claim_pages_isolate_the_shops_name(
+    buyer: User, seller: User, other_seller: User, product: Product, clock: Clock
+) -> None:
+    """The filing page and the claim's page wrote the shop's name as part of their own
+    sentences ("What went wrong with your order from …?", "Contact the seller first: you
+    have not written to … about this order yet", "against …"): a Hebrew or Arabic name took
+    the words and punctuation beside it into its right-to-left run. Each is its own isolate
+    now, as everywhere else names people chose are shown."""
+    shop = "חנות הקומקומים"
+    seller.storefront.name = shop
+    seller.storefront.save(update_fields=["name"])
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+    # A second seller on the order: the page asks which one, in a list.
+    other = factories.ProductFactory(storefront=other_seller.storefront)
+    OrderItem.objects.create(
+        order=order,
+        product=other,
+        storefront=other.storefront,
+        title=other.title,
+        quantity=1,
+        unit_price_cents=other.price_cents,
+    )
+    client = signed_in(buyer)
+    form_url = reverse("claim-file", args=[order.number])
+
+    not_contacted = client.get(f"{form_url}?seller={seller.storefront.pk}").content.decode()
+    refused = client.post(
+        form_url,
+        {"seller": seller.storefront.pk, "reason": "not_received", "description": "Nothing came."},
+    ).content.decode()
+    conversation_actions.contact_seller_about_order(
+        buyer, order.pk, seller.storefront.pk, "Where is my parcel?"
+    )
+    waiting = client.get(f"{form_url}?seller={seller.storefront.pk}").content.decode()
+    clock.advance(hours=48)
+    claim = claim_actions.file_claim(
+        buyer, order.number, "not_received", "Nothing came.", storefront_id=seller.storefront.pk
+    )
+    claim_page = client.get(reverse("claim", args=[claim.pk])).content.decode()
+    sellers_claim_page = signed_in(seller).get(reverse("claim", args=[claim.pk])).content.decode()
+
+    assert "you have not written to" in not_contacted
+    assert "you have not written to" in refused
+    assert "has until" in waiting
+    for page in (not_contacted, refused, waiting, claim_page, sellers_claim_page):
+        assert not_isolated(page, shop) == []
