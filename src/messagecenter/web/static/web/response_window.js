@@ -63,7 +63,9 @@
     let reloading = false;
 
     const again = async () => {
-      if (reloading) {
+      // Put aside for the block as it now stands (site.js, a wait set aside or back while
+      // a reply is being written): nothing left to follow here.
+      if (reloading || !block.isConnected) {
         return;
       }
       reloading = true;
@@ -75,6 +77,9 @@
     };
 
     const tick = () => {
+      if (!block.isConnected) {
+        return;
+      }
       const left = due - Date.now();
       if (left <= 0) {
         clock.textContent = "The deadline has passed.";

@@ -313,10 +313,16 @@ function putLiveParts(fresh) {
   }
 }
 
+// A choice picked and not sent, or words typed and not sent (a reply's draft, a report's
+// reason): the person's, not to be put back as the server renders it.
 function changedByPerson(part) {
-  return Array.from(part.querySelectorAll("select")).some((select) =>
+  const picked = Array.from(part.querySelectorAll("select")).some((select) =>
     Array.from(select.options).some((option) => option.selected !== option.defaultSelected),
   );
+  const typed = Array.from(part.querySelectorAll("textarea, input[type=text]")).some(
+    (field) => field.value !== field.defaultValue,
+  );
+  return picked || typed;
 }
 
 // A conversation's page shows its newest messages (docs/conversations.md, "A conversation's
@@ -469,6 +475,35 @@ function followBoxChange() {
   window.location.reload();
 }
 
+// A seller's wait to answer in this conversation was set aside (the buyer's account
+// suspended or erased, "No response needed" on another device) or is back with a new
+// deadline (the suspension lifted): the page says what now holds — the "suspended" notice
+// in place of the reply box or the reply box again, the deadline, "No response needed".
+// Loaded again, unless a reply is being written: then the page's parts are put in place as
+// the server now renders them (data-live-part), all but the one holding the draft, which is
+// the person's (putLiveParts), and the live region says why the rest changed.
+async function followWaitChange() {
+  if (leaving) {
+    return;
+  }
+  const draft = document.querySelector("textarea[name=body]");
+  if (!draft || !draft.value.trim()) {
+    window.location.reload();
+    return;
+  }
+  const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+  if (!response.ok) {
+    return;
+  }
+  putLiveParts(new DOMParser().parseFromString(await response.text(), "text/html"));
+  const announcer = document.querySelector("[data-live-announcer]");
+  if (announcer) {
+    announcer.textContent =
+      "This conversation changed while you were writing: " +
+      "reload to see whether your reply can be sent.";
+  }
+}
+
 // An open notice or promotion moved elsewhere: shown as it is now (nothing to lose on
 // it: it has no reply box). Deleted for ever, it is gone: back to the list.
 function followBroadcastBoxChange(type, listUrl) {
@@ -489,6 +524,9 @@ const CASE_EVENTS = ["case.updated"];
 // follows them through live:event — the agent's queue page (console_queue.js), "… is
 // typing" in a conversation (typing.js).
 const NUDGE_EVENTS = ["queue.changed", "conversation.typing"];
+// A seller's wait to answer set aside or back (docs/realtime.md): it leaves or joins the
+// Response needed list, and an open conversation shows its notices as they now stand.
+const WAIT_EVENTS = ["conversation.no_response_needed", "conversation.response_needed"];
 const LIST_EVENTS = [
   "message.created",
   "conversation.read",
@@ -500,6 +538,7 @@ const LIST_EVENTS = [
   "conversation.muted",
   "conversation.unmuted",
   "conversation.deleted",
+  ...WAIT_EVENTS,
   "resync",
   "broadcast",
   "broadcast.read",
@@ -769,6 +808,9 @@ function startLive() {
     // it as it is now, so it never offers "Move to Trash" for a conversation in Trash.
     if (thread && BOX_EVENTS.has(event.type) && data.conversation_id === conversationId) {
       followBoxChange();
+    }
+    if (thread && WAIT_EVENTS.includes(event.type) && data.conversation_id === conversationId) {
+      followWaitChange().catch(refreshFailed);
     }
     if (notice && BROADCAST_BOX_EVENTS.has(event.type) && data.broadcast_id === broadcastId) {
       followBroadcastBoxChange(event.type, notice.dataset.listUrl);
