@@ -44,6 +44,12 @@ def closure_of(person: User) -> Closure | None:
     again."""
     if person.is_active:
         return None
-    if _erased(person.pk):
+    if was_erased(person):
         return Closure.ERASED
     return Closure.SUSPENDED
+
+
+def was_erased(person: User) -> bool:
+    """Whether the person was erased, whatever their `is_active` says now (an operator may
+    have ticked it again in the admin): one query when the privacy app is installed."""
+    return _erased(person.pk)

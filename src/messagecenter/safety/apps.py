@@ -31,8 +31,13 @@ class SafetyConfig(AppConfig):
         from django.conf import settings
         from django.core.exceptions import ImproperlyConfigured
 
+        from messagecenter.accounts import suspensions
         from messagecenter.conversations import send_checks, upload_checks
-        from messagecenter.safety import attachments, checks, limits
+        from messagecenter.safety import actions, attachments, checks, limits
+
+        # The admin's "active" box suspends and lifts a suspension as customer service's
+        # decisions do (accounts/suspensions.py).
+        suspensions.register(suspend=actions.suspend, reinstate=actions.reinstate)
 
         send_checks.register(
             checks.check_before_sending,
