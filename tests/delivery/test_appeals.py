@@ -105,6 +105,28 @@ def test_the_suspension_notice_is_emailed_and_nothing_else_reaches_the_account(
     assert {email.kind for email in stopped} == {"message"}
 
 
+def test_the_suspension_notice_offers_no_link_its_reader_cannot_open(
+    buyer: User, seller: User, product: Product, safety_agent: User, inbox: Handler
+) -> None:
+    # A suspended person cannot sign in: the Message Center, the reference checker and the
+    # preferences page (which refuses an inactive account's link as "not valid") all fail
+    # them. The notice offered all three; now it offers the reply, which works.
+    suspend_by_report(buyer, seller, product, safety_agent)
+    deliver()
+
+    (notice,) = received_by(inbox, seller)
+    text = " ".join(notice.text().split())
+    html = notice.html()
+    for body in (text, html):
+        assert settings.SITE_URL not in body
+        assert "check a reference" not in body.lower()
+        assert "E-mail preferences" not in body
+    assert "this e-mail has no link to your Message Center: reply to it to reach us" in text
+    assert "Reply to this e-mail to answer" in text
+    assert "Reply to this e-mail to answer" in html
+    assert notice.message["Reply-To"] is not None
+
+
 def test_a_reply_to_the_notice_opens_an_appeal_that_agents_answer_and_lift(
     buyer: User,
     seller: User,

@@ -222,6 +222,11 @@ def build(
     else:
         subject, context, template = _digest_parts(email, user, loaded)
     context |= _common_context(user) | {"preferences_url": preferences_url(user)}
+    # Only the messages of its own suspension conversation reach an inactive account
+    # (sender.about_own_suspension). Its person cannot sign in: links to the Message
+    # Center, the reference checker or the preferences page (which refuses an inactive
+    # account's link) would all fail them, so those e-mails offer the reply instead.
+    context["is_suspended"] = not user.is_active
     # A promotion sent as a message (to one person) is a promotion all the same: it gets
     # the one-click unsubscribe pair too.
     unsubscribe = None
