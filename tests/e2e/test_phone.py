@@ -351,3 +351,19 @@ def test_a_long_reference_on_is_this_email_from_us_wraps_on_a_phone(
     assert phone.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
+
+
+@pytest.mark.parametrize("width", [375, 320])
+def test_a_link_that_is_not_valid_fits_a_phone_with_its_sign_in_button_whole(
+    live_server: LiveServer, phone: Page, width: int
+) -> None:
+    """An e-mail's preferences or unsubscribe link cut short opens "This link is not
+    valid", signed out, with one long button: "Sign in to change your e-mail preferences"
+    kept to one line and ran off the screen, and the page scrolled sideways."""
+    phone.set_viewport_size({"width": width, "height": 640})
+    for path in ("/email/preferences/cut-short/", "/email/unsubscribe/cut-short/"):
+        phone.goto(f"{live_server.url}{path}")
+        button = phone.get_by_role("link", name="Sign in to change your e-mail preferences")
+        expect(button).to_be_visible()
+        assert page_overflow(phone) == "", path
+        assert box(button)["x"] + box(button)["width"] <= width
