@@ -367,3 +367,36 @@ def test_a_link_that_is_not_valid_fits_a_phone_with_its_sign_in_button_whole(
         expect(button).to_be_visible()
         assert page_overflow(phone) == "", path
         assert box(button)["x"] + box(button)["width"] <= width
+
+
+def test_the_header_menu_on_a_phone_closes_like_the_page_s_menus(
+    live_server: LiveServer, phone: Page
+) -> None:
+    """The header's Menu lies over the page. It stayed open on Escape, on a tap elsewhere
+    and when Tab went on past "Sign out", covering the page under it — the page's own
+    menus (Mute, Report) closed on the first two."""
+    factories.BuyerFactory(username="dana")
+    sign_in(phone, live_server, "dana", factories.PASSWORD)
+    phone.goto(f"{live_server.url}/account/")
+    menu = phone.locator("details.site-menu")
+    summary = phone.get_by_text("Menu", exact=True)
+    sign_out = phone.get_by_role("button", name="Sign out")
+
+    summary.focus()
+    phone.keyboard.press("Enter")
+    expect(sign_out).to_be_visible()
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Escape")
+    expect(sign_out).to_be_hidden()
+    expect(summary).to_be_focused()
+
+    summary.click()
+    expect(sign_out).to_be_visible()
+    phone.mouse.click(10, 700)
+    expect(sign_out).to_be_hidden()
+
+    summary.click()
+    sign_out.focus()
+    phone.keyboard.press("Tab")
+    expect(sign_out).to_be_hidden()
+    assert menu.evaluate("details => details.open") is False

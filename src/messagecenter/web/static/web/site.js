@@ -13,6 +13,9 @@ const ROW_BOXES = [...ROW_BOX_NAMES]
   .map((name) => `input[type="checkbox"][name="${name}"]`)
   .join(", ");
 
+// The page's menus (Mute, Report, …) and the header's "Menu" on a phone, while open.
+const OPEN_MENUS = "details.menu[open], details.site-menu[open]";
+
 // "Select all", the count of selected rows and the bulk bar of one list form; again after
 // a live page swaps the list in.
 function enhanceBulk(form) {
@@ -64,7 +67,7 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
     }
     // An open menu closes when you click anywhere else, as menus do.
-    for (const menu of document.querySelectorAll("details.menu[open]")) {
+    for (const menu of document.querySelectorAll(OPEN_MENUS)) {
       if (!menu.contains(event.target)) {
         menu.open = false;
       }
@@ -72,10 +75,19 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   document.addEventListener("keydown", (event) => {
-    const menu = event.target.closest && event.target.closest("details.menu[open]");
+    const menu = event.target.closest && event.target.closest(OPEN_MENUS);
     if (event.key === "Escape" && menu) {
       menu.open = false;
       menu.querySelector("summary").focus();
+    }
+  });
+
+  // And when the keyboard moves on past it: an open menu lies over the page, and would
+  // hide what Tab reaches next. (Focus leaving the window closes nothing.)
+  document.addEventListener("focusout", (event) => {
+    const menu = event.target.closest && event.target.closest(OPEN_MENUS);
+    if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) {
+      menu.open = false;
     }
   });
 
