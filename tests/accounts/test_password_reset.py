@@ -122,3 +122,32 @@ def test_a_reset_lets_a_paused_account_sign_in_at_once(buyer: User) -> None:
 
     response = Client().post("/accounts/login/", {"username": "alice", "password": NEW_PASSWORD})
     assert response.status_code == 302
+
+
+def missing_descriptions(page: str) -> list[str]:
+    """The ids an aria-describedby names that no element of the page has."""
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    named = {
+        name
+        for described in re.findall(r'aria-describedby="([^"]+)"', page)
+        for name in described.split()
+    }
+    return sorted(named - ids)
+
+
+def test_the_password_rules_are_read_out_with_the_new_password_fields(buyer: User) -> None:
+    """Django's password fields point aria-describedby at "<id>_helptext", and the pages
+    showed the rules in an element without that id: a screen reader read the fields
+    without "at least 8 characters" and the rest."""
+    browser = Client()
+    signed_in = browser.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert signed_in.status_code == 302
+    change = browser.get("/account/password/")
+    ask_for_link("alice")
+    reset = Client().get(sent_link(), follow=True)
+
+    for response in (change, reset):
+        page = response.content.decode()
+        assert 'aria-describedby="id_new_password1_helptext"' in page
+        assert missing_descriptions(page) == []
+        assert re.search(r'id="id_new_password1_helptext"[^>]*>.*at least 8 characters', page)
