@@ -71,3 +71,23 @@ def test_a_notice_alone_can_be_selected_and_select_all_takes_notices_too(
     expect(page.get_by_role("status")).to_contain_text(
         "1 conversation and 1 announcement moved to Trash."
     )
+
+
+def test_the_notice_after_an_action_takes_the_focus_and_undo_is_the_next_tab(
+    live_server: LiveServer, page: Page, buyer: User, product: Product
+) -> None:
+    """The page after Move to Trash said what it did in a live region that was there when
+    it loaded — which screen readers do not read out — with the focus at the start of the
+    page, so Undo was the header, the folders and the whole list away by keyboard."""
+    actions.ask_seller_about_product(buyer, product.pk, "Does it come with a tamper?")
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+
+    page.get_by_role("checkbox", name=re.compile("Select “Question about")).check()
+    page.get_by_role("button", name="Move to Trash").click()
+
+    status = page.get_by_role("status").filter(has_text="moved to Trash")
+    expect(status).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(status.get_by_role("button", name="Undo")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="restored")).to_be_focused()
