@@ -71,6 +71,33 @@ def test_a_wrong_first_code_does_not_turn_it_on(buyer: User) -> None:
     assert not TOTPDevice.objects.filter(user=buyer, confirmed=True).exists()
 
 
+def test_a_refused_code_or_password_marks_its_field_for_screen_readers(buyer: User) -> None:
+    """Setting up, a wrong code showed its error at the top of the page, tied to no field:
+    the code field was neither marked invalid nor described by it, nor focused again — as
+    the sign-in's second step does. The same for a wrong password when turning it off."""
+    browser = Client()
+    browser.force_login(buyer)
+    browser.post("/account/two-factor/start/")
+
+    wrong_code = browser.post("/account/two-factor/confirm/", {"code": "000000"}).content.decode()
+
+    assert 'id="two-factor-error"' in wrong_code
+    assert re.search(
+        r'<input type="text" id="code"[^>]* aria-invalid="true" '
+        r'aria-describedby="two-factor-error" autofocus>',
+        wrong_code,
+    )
+    _, _, browser = turn_on(buyer)
+    wrong_password = browser.post(
+        "/account/two-factor/off/", {"password": "not it"}
+    ).content.decode()
+    assert re.search(
+        r'<input type="password" id="password"[^>]* aria-invalid="true" '
+        r'aria-describedby="two-factor-error" autofocus>',
+        wrong_password,
+    )
+
+
 def test_with_two_factor_on_the_password_alone_reaches_nothing(buyer: User) -> None:
     turn_on(buyer)
 

@@ -57,6 +57,9 @@ def _settings_page(
     request: AuthenticatedHttpRequest,
     *,
     error: str = "",
+    # The field the error is about ("code", "password"): it is marked invalid, described by
+    # the error and given the focus, as on the sign-in's second step.
+    error_field: str = "",
     recovery_codes: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -82,6 +85,7 @@ def _settings_page(
             **passkey_form_context(reverse("account-security")),
             "setup": setup,
             "error": error,
+            "error_field": error_field if error else "",
             "recovery_codes": recovery_codes,
             "recovery_codes_left": two_factor.recovery_codes_left(user),
         },
@@ -108,7 +112,9 @@ def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         codes = two_factor.confirm_setup(request, request.user, request.POST.get("code", ""))
     except (InvalidInput, TooManyRequests) as invalid:
-        return _settings_page(request, error=invalid.message, status=invalid.status)
+        return _settings_page(
+            request, error=invalid.message, error_field="code", status=invalid.status
+        )
     return _settings_page(request, recovery_codes=codes)
 
 
@@ -118,7 +124,9 @@ def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
 def turn_off(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Asks for the password again: a browser left signed in cannot turn it off."""
     if not request.user.check_password(request.POST.get("password", "")):
-        return _settings_page(request, error="That password is not right.", status=400)
+        return _settings_page(
+            request, error="That password is not right.", error_field="password", status=400
+        )
     try:
         two_factor.turn_off(request.user)
     except InvalidInput as invalid:
