@@ -224,6 +224,8 @@ def test_a_session_cookie_gives_a_token_call_nothing(
     for header in (f"Bearer {account_actions.create_api_token(seller, 'Phone')[1]}", "Basic x"):
         minted = caller.post("/tokens", {"name": "Another"}, headers={"Authorization": header})
         assert error_of(minted) == (401, "not_authenticated")
+        # Not "Sign in, or send an API token" to a caller who sent one.
+        assert "needs a signed-in browser session" in minted.json()["error"]["message"]
     assert seller.api_tokens.count() == 1
 
 

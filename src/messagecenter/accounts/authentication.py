@@ -22,6 +22,10 @@ from messagecenter.accounts.time_zones import zone_of
 from messagecenter.errors import NotAllowed, NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+SESSION_ONLY = (
+    "This needs a signed-in browser session and its CSRF token, not an API token: a token "
+    "cannot make tokens, nor add or remove passkeys."
+)
 
 
 class ApiTokenAuth(HttpBearer):
@@ -67,8 +71,9 @@ class SessionAuth(APIKeyCookie):
             # Judged by the header alone, even where the operation takes sessions only (POST
             # /tokens): the session must not answer for it, nor skip the recent sign-in
             # (recent_sign_in.require_recent_sign_in leaves a header's calls alone). Such
-            # a call never has the session's person anyway (server/token_calls.py).
-            return None
+            # a call never has the session's person anyway (server/token_calls.py). Told so:
+            # "Sign in, or send an API token" answered a caller who had sent one.
+            raise NotAuthenticated(SESSION_ONLY)
         user = request.user
         if key is None or not user.is_authenticated:
             # Signed out: the answer is 401, whatever the CSRF token says.
