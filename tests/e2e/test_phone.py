@@ -400,3 +400,25 @@ def test_the_header_menu_on_a_phone_closes_like_the_page_s_menus(
     phone.keyboard.press("Tab")
     expect(sign_out).to_be_hidden()
     assert menu.evaluate("details => details.open") is False
+
+
+def test_a_tap_anywhere_beside_a_row_ticks_its_box_on_a_phone(
+    live_server: LiveServer, phone: Page, buyer: User, product: Product
+) -> None:
+    """The box that selects a row was its 18 px alone: a finger that landed beside it, in
+    the column it sits in, ticked nothing."""
+    actions.ask_seller_about_product(buyer, product.pk, "Does it come with a tamper?")
+    sign_in(phone, live_server, "alice", factories.PASSWORD)
+    box_of_row = phone.get_by_role("checkbox", name=re.compile("Select “Question about"))
+    column = phone.locator(".conversation__select").filter(has=box_of_row)
+    found = box(column)
+    checkbox = box(box_of_row)
+    assert found["height"] >= checkbox["height"] + 30
+
+    # Below the box, in its column: not on the box itself.
+    phone.touchscreen.tap(found["x"] + found["width"] / 2, found["y"] + found["height"] - 6)
+
+    expect(box_of_row).to_be_checked()
+    expect(phone.get_by_role("button", name="Move to Trash")).to_be_visible()
+    box_of_row.click()
+    expect(box_of_row).not_to_be_checked()
