@@ -129,3 +129,21 @@ def test_the_checker_vouches_for_a_deleted_marketplace_email_and_not_for_a_selle
         f"This came from {seller.public_name}, a seller — not from the marketplace."
     )
     expect(answer).to_contain_text("It asks for a password")
+
+
+def test_the_checker_s_answer_takes_the_focus(
+    live_server: LiveServer, request: pytest.FixtureRequest
+) -> None:
+    """The answer appears in a region that is on the page when it loads, which screen
+    readers do not read out, with the focus back at the start of the page: after "Check",
+    nothing said whether the e-mail was ours."""
+    factories.BuyerFactory(username="dana")
+    page = browser_page(request, "page")
+    sign_in(page, live_server, "dana", factories.PASSWORD)
+
+    page.goto(live_server.url + "/message-center/check-email/")
+    page.get_by_label("Reference from the e-mail").fill("MC-M99-ABCD")
+    page.get_by_label("Reference from the e-mail").press("Enter")
+
+    expect(page.get_by_test_id("reference-not-found")).to_be_focused()
+    expect(page.get_by_role("alert").filter(has_text="We did not send you")).to_be_focused()

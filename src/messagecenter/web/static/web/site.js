@@ -62,13 +62,14 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // After an action the page loads again with what it did at the top ("1 conversation
-  // moved to Trash.", "Report sent …"). A live region already there when the page loads is
-  // not read out, and the focus was at the start of the page: a screen reader said nothing
-  // of it, and its Undo was a long way off by keyboard. The notice takes the focus — unless
-  // the page gives it to a field of its own, or the address points somewhere in the page.
-  const notices = document.querySelector("[data-notices]");
-  if (notices && !window.location.hash && !document.querySelector("[autofocus]")) {
-    notices.focus();
+  // moved to Trash.", "Report sent …"), or with the answer to what was asked ("Is this
+  // e-mail from us?"). A live region already there when the page loads is not read out,
+  // and the focus was at the start of the page: a screen reader said nothing of it, and
+  // an Undo was a long way off by keyboard. That part takes the focus — unless the page
+  // gives it to a field of its own, or the address points somewhere in the page.
+  const answer = document.querySelector("[data-takes-focus]");
+  if (answer && !window.location.hash && !document.querySelector("[autofocus]")) {
+    answer.focus();
   }
 
   document.addEventListener("click", (event) => {
