@@ -17,6 +17,8 @@ from pytest_django.plugin import blocking_manager_key
 
 from messagecenter.accounts.models import User
 from messagecenter.business_days import calendar
+from messagecenter.conversations.actions import contact_seller_about_order
+from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import vocabulary_cache
 from tests import factories
@@ -241,6 +243,18 @@ def agent(db: None) -> User:
 @pytest.fixture
 def product(seller: User) -> Product:
     return factories.ProductFactory(storefront=seller.storefront, title="Espresso machine")
+
+
+@pytest.fixture
+def asked(buyer: User, seller: User, product: Product) -> Message:
+    """The buyer's question about their order, waiting for the seller's answer."""
+    order = factories.order_with_item(buyer, product, status="shipped")
+    return contact_seller_about_order(
+        buyer,
+        order.pk,
+        seller.storefront.pk,  # type: ignore[attr-defined]
+        "Where is my parcel?",
+    )
 
 
 def database_vendor() -> str:

@@ -17,7 +17,6 @@ from messagecenter.accounts import actions as account_actions
 from messagecenter.accounts.models import ApiToken, Role, User
 from messagecenter.conversations import actions, queries
 from messagecenter.conversations.models import Message, Participant
-from messagecenter.marketplace.models import Product
 from messagecenter.privacy.erasure import erase_person
 from messagecenter.realtime.models import UserEvent
 from tests import factories
@@ -38,18 +37,6 @@ def operator() -> User:
 def staff_client(client: Client, operator: User) -> Client:
     client.force_login(operator)
     return client
-
-
-@pytest.fixture
-def asked(buyer: User, seller: User, product: Product) -> Message:
-    """The buyer's question about their order, waiting for the seller's answer."""
-    order = factories.order_with_item(buyer, product, status="shipped")
-    return actions.contact_seller_about_order(
-        buyer,
-        order.pk,
-        seller.storefront.pk,  # type: ignore[attr-defined]
-        "Where is my parcel?",
-    )
 
 
 def set_active(client: Client, person: User, active: bool) -> None:

@@ -51,18 +51,6 @@ def admin_user(db: None) -> User:
     return user
 
 
-@pytest.fixture
-def asked(buyer: User, seller: User, product: Product) -> Message:
-    """The buyer's question about their order, waiting for the seller's answer."""
-    order = factories.order_with_item(buyer, product, status="shipped")
-    return actions.contact_seller_about_order(
-        buyer,
-        order.pk,
-        seller.storefront.pk,  # type: ignore[attr-defined]
-        "Where is my parcel?",
-    )
-
-
 def page_of(user: User, conversation_id: int) -> str:
     client = Client()
     client.force_login(user)

@@ -14,11 +14,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from playwright.sync_api import Page, expect
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations import actions
 from messagecenter.conversations.models import Message
-from messagecenter.marketplace.models import Product
 from messagecenter.safety.actions import reinstate, suspend
-from tests import factories
 from tests.e2e.helpers import HOLD_STREAMS, LIVE_MS, sign_in, wait_for_held_streams
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
@@ -32,18 +29,12 @@ DRAFT = "Your parcel left on Monday; tracking follows."
 
 
 @pytest.fixture
-def asked(buyer: User, seller: User, product: Product) -> Message:
-    """The buyer's question about their order, waiting for the seller's answer; the seller
-    signs in on the server (its settings know only the real password hashers)."""
+def asked(asked: Message, seller: User) -> Message:
+    """The buyer's question (tests/conftest.py), with a seller who signs in on the server
+    (its settings know only the real password hashers)."""
     seller.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
     seller.save(update_fields=["password"])
-    order = factories.order_with_item(buyer, product, status="shipped")
-    return actions.contact_seller_about_order(
-        buyer,
-        order.pk,
-        seller.storefront.pk,  # type: ignore[attr-defined]
-        "Where is my parcel?",
-    )
+    return asked
 
 
 def seller_opens(page: Page, server: Server, path: str) -> None:
