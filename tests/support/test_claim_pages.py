@@ -187,6 +187,28 @@ def test_the_seller_responds_from_the_claim_page(
     assert Attachment.objects.filter(message__sender=seller).count() == 1
 
 
+def test_the_sellers_claim_page_speaks_to_the_seller_and_the_others_pages_about_them(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The seller's own claim page said "The seller has until …" to the seller, twice (under
+    the title and above the Respond form). It now says "You have until …"; the buyer's and
+    the agent's pages keep speaking of the seller."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    url = reverse("claim", args=[claim.pk])
+    due = claim_queries.when(claim.case.due_at)  # type: ignore[arg-type]
+
+    sellers_page = signed_in(seller).get(url).content.decode()
+    buyers_page = signed_in(buyer).get(url).content.decode()
+    agents_page = signed_in(factories.agent_in_team("claims")).get(url).content.decode()
+
+    assert "The seller has until" not in sellers_page
+    assert sellers_page.count(f"You have until {escape(due)} to respond") == 2
+    for page in (buyers_page, agents_page):
+        assert f"The seller has until {escape(due)} to respond" in page
+        assert "You have until" not in page
+
+
 def test_the_seller_is_told_above_the_reply_box_that_a_reply_is_not_the_response(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

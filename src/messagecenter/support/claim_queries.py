@@ -395,10 +395,14 @@ def response_due(user: User, claim: Claim) -> datetime | None:
     return due
 
 
-def stage_detail(claim: Claim) -> str:
-    """The claim's next step, in words, with its deadline."""
+def stage_detail(claim: Claim, reader: User | None = None) -> str:
+    """The claim's next step, in words, with its deadline. Given the `reader`, the seller
+    the claim waits for reads it addressed to them ("You have until …"), not about them;
+    everyone else (and the API) reads of "the seller"."""
     due = claim.case.due_at
     if claim.stage == ClaimStage.SELLER_RESPONSE and due is not None:
+        if reader is not None and claim.storefront.seller_id == reader.pk:
+            return f"You have until {when(due)} to respond to the claim; then an agent decides."
         return (
             f"The seller has until {when(due)} to respond to the claim on its page; then an "
             "agent decides."

@@ -136,7 +136,7 @@ def _claim_page(
             "claim": found,
             "case": case,
             "stage_label": ClaimStage(found.stage).label,
-            "detail": claim_queries.stage_detail(found),
+            "detail": claim_queries.stage_detail(found, user),
             "is_buyer": is_buyer,
             "is_seller": is_seller,
             "is_staff": queries.is_staff(user),

@@ -85,7 +85,7 @@ def _claim_status_line(user: User, case: Case) -> hooks.StatusLine | None:
     return hooks.StatusLine(
         label=f"Guarantee claim · {ClaimStage(claim.stage).label}",
         reference=case.number,
-        detail=claim_queries.stage_detail(claim),
+        detail=claim_queries.stage_detail(claim, user),
         state=case.status,
         link_url=reverse("claim", args=[case.pk]),
         link_label="Open the claim",
