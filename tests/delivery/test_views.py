@@ -40,6 +40,32 @@ def test_the_preferences_page_says_what_cannot_be_switched_off(buyer: User) -> N
     assert page.count("Always on: it is about your orders, money or account.") == 4
 
 
+def test_the_preferences_page_names_itself_once_and_spells_e_mail_one_way(buyer: User) -> None:
+    """The page's title said "Email preferences", its heading "Email and communication
+    preferences", and its text mixed "Email" with "e-mail". Title, heading and the links to
+    the page now say "E-mail preferences", and the page spells "e-mail" as the rest of the
+    product does."""
+    signed_in_page = signed_in(buyer).get(reverse("email-preferences")).content.decode()
+    from_link = (
+        Client()
+        .get(reverse("email-preferences-link", args=[links.preferences_token(buyer)]))
+        .content.decode()
+    )
+    account = signed_in(buyer).get(reverse("account")).content.decode()
+
+    for page in (signed_in_page, from_link):
+        title = re.search(r"<title>(.*?) · Marketplace</title>", page)
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", page)
+        assert title is not None
+        assert heading is not None
+        assert title.group(1) == heading.group(1) == "E-mail preferences"
+        words = re.sub(r"<[^>]+>", " ", page)
+        assert re.findall(r"\bemails?\b", words, re.IGNORECASE) == []
+        assert "e-mail" in words.lower()
+    assert "E-mail preferences" in account
+    assert "Email preferences" not in account
+
+
 def labels_of(page: str) -> list[str]:
     """Each checkbox label's text as a screen reader reads it (tags dropped)."""
     return [
@@ -178,7 +204,7 @@ def test_a_broken_or_expired_link_says_so_and_how_to_change_preferences(
     """A tampered or cut-short link showed the site's generic 404 ("…belongs to another
     account. Go to the Message Center"): someone arriving signed out from an e-mail got
     no hint. The page says the link is not valid (or has expired), that nothing changed,
-    and how to get to the preferences: sign in, then Email preferences."""
+    and how to get to the preferences: sign in, then E-mail preferences."""
     token = links.unsubscribe_token(buyer)
     broken = [
         reverse("unsubscribe", args=[token[:-2] + "xx"]),
@@ -191,7 +217,7 @@ def test_a_broken_or_expired_link_says_so_and_how_to_change_preferences(
         assert response.status_code == 404, url
         assert "This link is not valid" in page
         assert "Nothing was changed." in page
-        assert "sign in, then open <strong>Your Account → Email preferences</strong>" in page
+        assert "sign in, then open <strong>Your Account → E-mail preferences</strong>" in page
         assert f'href="{reverse("email-preferences")}"' in page
         assert "belongs to another account" not in page
 
@@ -212,7 +238,7 @@ def test_a_broken_or_expired_link_says_so_and_how_to_change_preferences(
     # Signed in already: straight to the preferences.
     page = signed_in(buyer).get(broken[0]).content.decode()
     assert "Sign in" not in page.split("<main", 1)[-1]
-    assert ">Email preferences</a>" in page
+    assert ">E-mail preferences</a>" in page
 
 
 def test_a_get_on_the_unsubscribe_link_only_asks(buyer: User) -> None:

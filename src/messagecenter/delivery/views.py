@@ -110,7 +110,7 @@ def link_not_valid(request: HttpRequest, refused: NotFound) -> HttpResponse:
     """A broken (cut short, altered) or expired link from an e-mail: the site's generic 404
     ("…belongs to another account") told someone arriving signed out from their mailbox
     nothing. This page says the link does not work, and how to change e-mail preferences
-    without it: sign in, then Email preferences. Still a 404, and nothing changes."""
+    without it: sign in, then E-mail preferences. Still a 404, and nothing changes."""
     return render(
         request,
         "delivery/link_not_valid.html",
