@@ -151,6 +151,8 @@ def test_a_suspended_account_s_right_password_is_told_the_account_is_suspended(
     assert "appeal by e-mail: reply to that e-mail, or write to" in page
     assert settings.SUPPORT_EMAIL_ADDRESS in page
     assert "do not match an account" not in page
+    # The password was right: the field is not marked wrong.
+    assert "aria-invalid" not in page
     assert "_auth_user_id" not in response.client.session
     # One hash, as for any attempt.
     assert hashes == [PASSWORD]

@@ -2,6 +2,7 @@
 Account, and the error pages."""
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -87,6 +88,38 @@ def test_a_wrong_password_is_explained_and_signs_no_one_in(client: Client, buyer
     assert response.status_code == 200
     assert "That username and password do not match an account." in page_text(response)
     assert client.get("/message-center/").status_code == 302
+
+
+def input_tag(page: str, input_id: str) -> str:
+    """The whole <input …> tag of the field with this id."""
+    found = re.search(rf'<input[^>]*\bid="{input_id}"[^>]*>', page)
+    assert found is not None, input_id
+    return found.group(0)
+
+
+def test_after_a_wrong_password_the_password_field_has_the_focus_and_the_error(
+    client: Client, buyer: User
+) -> None:
+    """After a wrong password the focus stayed on the username, filled in already: the
+    person had to find the password field themselves, and a screen reader heard nothing
+    of the error there. The password field now takes the focus, marked invalid and
+    described by the error, as the two-factor step's code field does."""
+    fresh = page_text(client.get("/accounts/login/"))
+    wrong = page_text(client.post("/accounts/login/", {"username": "alice", "password": "guess"}))
+
+    assert " autofocus" in input_tag(fresh, "id_username")
+    assert " autofocus" not in input_tag(fresh, "id_password")
+    assert "aria-invalid" not in fresh
+    username, password = input_tag(wrong, "id_username"), input_tag(wrong, "id_password")
+    assert 'value="alice"' in username
+    assert " autofocus" not in username
+    assert "aria-invalid" not in username
+    assert " autofocus" in password
+    assert 'aria-invalid="true"' in password
+    assert 'aria-describedby="sign-in-error"' in password
+    error = re.search(r'<p[^>]*\bid="sign-in-error"[^>]*>(.*?)</p>', wrong, re.DOTALL)
+    assert error is not None
+    assert "That username and password do not match an account." in error.group(1)
 
 
 def test_signing_out_is_a_post_and_ends_the_session(client: Client, buyer: User) -> None:

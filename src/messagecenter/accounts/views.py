@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -89,6 +89,13 @@ class SignInView(LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        # After a wrong password the username is filled in already: the focus goes to the
+        # password, marked invalid and described by the error, as on the two-factor step.
+        # Not after a suspended account's right password: nothing there is wrong.
+        form = context["form"]
+        context["password_is_wrong"] = form.has_error(
+            NON_FIELD_ERRORS, "invalid_login"
+        ) or form.has_error("password")
         # On a demo install the sign-in page says which demo accounts to try.
         hints = sign_in_hints()
         if hints is not None:
