@@ -1,6 +1,7 @@
 """Forms as a person fills them in: a file over the limit is refused in the browser before
 anything is uploaded, with the error on the file field, and so is one the server refuses
-after the upload; every text field looks the same."""
+after the upload; every text field looks the same; after a wrong password the focus is on
+the password field."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -122,3 +123,25 @@ def test_the_reference_checkers_field_is_styled_like_every_other(
     assert (
         reference.evaluate(STYLE)[:3] == username_style[:3] == ["8px", "12px", "rgb(154, 164, 178)"]
     )
+
+
+def test_after_a_wrong_password_the_focus_is_on_the_password_field(
+    live_server: LiveServer, page: Page, buyer: User
+) -> None:
+    """The focus stayed on the username, filled in already; it goes to the password field,
+    marked invalid and described by the error."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("guess")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    password = page.get_by_label("Password")
+    expect(password).to_be_focused()
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description(
+        "That username and password do not match an account. Check both and try again, or "
+        "reset your password."
+    )
+    expect(page.get_by_label("Username")).to_have_value("alice")
+    expect(page.get_by_label("Username")).not_to_have_attribute("aria-invalid", "true")
