@@ -15,13 +15,14 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import Message, Participant, ResponseTime
+from messagecenter.conversations.models import HiddenMessage, Message, Participant, ResponseTime
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import OrderItem, Product
 from messagecenter.privacy.erasure import erase_person
 from messagecenter.realtime.models import UserEvent
 from messagecenter.safety.actions import reinstate, suspend
+from messagecenter.support.models import Case, Report, ReportFiling
 from tests import factories
 from tests.api.helpers import error_of, with_token
 from tests.conversations.helpers import maintained_unread, recounted_unread, snapshot
@@ -519,3 +520,81 @@ def test_a_lifted_suspension_tells_the_sellers_devices_the_question_is_back(
         "buyer_reinstated": True,
     }
     assert maintained_unread(seller) == recounted_unread(seller)
+
+
+# --- reporting an erased person's removed messages --------------------------------------------
+# Erasure replaces their messages with "[removed at the person's request]": nothing is left
+# for customer service to review, and the account is closed for good, so nothing offers a
+# report of them and a report is refused (docs/safety.md#reports).
+
+REMOVED = "[removed at the person&#x27;s request]"
+
+
+@pytest.fixture
+def answered(buyer: User, seller: User, asked: Message) -> Message:
+    """The seller's answer to the buyer's question."""
+    return actions.send_message(seller, asked.conversation_id, "It left on Monday.")
+
+
+def unchanged() -> dict[str, object]:
+    return {
+        "snapshot": snapshot(),
+        "reports": Report.objects.count(),
+        "filings": ReportFiling.objects.count(),
+        "cases": Case.objects.count(),
+        "hidden": HiddenMessage.objects.count(),
+    }
+
+
+def test_an_erased_shops_removed_messages_offer_no_report(
+    buyer: User, seller: User, answered: Message, admin_user: User
+) -> None:
+    assert 'data-testid="report-message"' in page_of(buyer, answered.conversation_id)
+    erase_person(admin_user, seller)
+
+    page = page_of(buyer, answered.conversation_id)
+
+    assert REMOVED in page
+    assert 'data-testid="report-message"' not in page
+    assert reverse("report-message", args=[answered.pk]) not in page
+
+
+def test_a_suspended_shops_messages_can_still_be_reported(
+    buyer: User, seller: User, answered: Message
+) -> None:
+    """A suspension keeps the messages: a report of them still has something to review."""
+    suspend(seller)
+
+    page = page_of(buyer, answered.conversation_id)
+
+    assert reverse("report-message", args=[answered.pk]) in page
+
+
+def test_the_api_refuses_to_report_an_erased_persons_message_changing_nothing(
+    buyer: User, seller: User, answered: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    before = unchanged()
+
+    response = with_token(buyer).post(f"/messages/{answered.pk}/report", {"category": "scam"})
+
+    assert error_of(response) == (409, "sender_erased")
+    assert unchanged() == before
+
+
+def test_the_web_form_refuses_to_report_an_erased_persons_message_changing_nothing(
+    buyer: User, seller: User, answered: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    client = Client()
+    client.force_login(buyer)
+    before = unchanged()
+
+    response = client.post(reverse("report-message", args=[answered.pk]), {"category": "scam"})
+
+    assert unchanged() == before
+    # Back to the conversation, which says why.
+    assert response.url == reverse("conversation", args=[answered.conversation_id])
+    page = client.get(response.url).content.decode()
+    assert "was erased at their request" in page
+    assert "Report sent" not in page

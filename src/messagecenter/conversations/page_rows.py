@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from messagecenter.conversations import queries
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
     Attachment,
@@ -218,7 +219,8 @@ class MessageRow:
     # person's message could carry a phishing link).
     body: SafeString
     attachments: list[Attachment]
-    # Someone else's message that is not the marketplace's: it can be reported, here.
+    # Someone else's message that is not the marketplace's nor an erased person's: it can
+    # be reported, here.
     report_url: str | None
 
 
@@ -226,10 +228,21 @@ def message_rows(messages: Sequence[Message], user_id: int, *, now: datetime) ->
     """The messages of a conversation's page as the page shows them to this person."""
     report_pattern = _url_pattern("report-message")
     today = timezone.localtime(now).date()
-    return [message_row(message, user_id, today, report_pattern) for message in messages]
+    erased = queries.erased_senders(messages)
+    return [
+        message_row(message, user_id, today, report_pattern, erased_sender_ids=erased)
+        for message in messages
+    ]
 
 
-def message_row(message: Message, user_id: int, today: date, report_pattern: str) -> MessageRow:
+def message_row(
+    message: Message,
+    user_id: int,
+    today: date,
+    report_pattern: str,
+    *,
+    erased_sender_ids: Collection[int] = (),
+) -> MessageRow:
     is_mine = message.sender_id == user_id
     is_official = message.is_official
     reasons = message.safety_reasons or []
@@ -267,7 +280,12 @@ def message_row(message: Message, user_id: int, today: date, report_pattern: str
         if is_official
         else with_line_breaks(message.body),
         attachments=message.listed_attachments,
+        # Not an erased person's: their messages say "[removed at the person's request]"
+        # and a report of one is refused (support.report_actions: sender_erased).
         report_url=report_pattern.format(message.pk)
-        if message.sender_id is not None and not is_mine and not is_official
+        if message.sender_id is not None
+        and not is_mine
+        and not is_official
+        and message.sender_id not in erased_sender_ids
         else None,
     )

@@ -653,6 +653,23 @@ def written_from_the_request(participant: Participant) -> str | None:
     return None
 
 
+def erased_senders(messages: Iterable[Message]) -> set[int]:
+    """Who among the messages' senders was erased at their request (their messages read
+    "[removed at the person's request]"): nothing of theirs is offered for a report. Only
+    an inactive sender is asked about — one query each, none on an ordinary page (the
+    senders come with the messages)."""
+    inactive = {
+        message.sender.pk: message.sender
+        for message in messages
+        if message.sender is not None and not message.sender.is_active
+    }
+    return {
+        person_id
+        for person_id, person in inactive.items()
+        if closed_accounts.closure_of(person) == closed_accounts.Closure.ERASED
+    }
+
+
 def closed_account(person: User, *, is_shop: bool) -> str | None:
     """What to tell someone about to write to this buyer, or to this seller's shop, whose
     account cannot read messages; None while it can. The words follow how it was closed:

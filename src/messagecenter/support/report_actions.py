@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
@@ -69,6 +70,7 @@ def report_message(reporter: User, message_id: Any, category: Any) -> ReportFili
         )
     if message.sender_id == reporter.pk:
         raise InvalidInput("You cannot report your own message.", code="cannot_report_own")
+    _refuse_erased_sender(message.sender)
     return _file(
         reporter,
         participant.conversation,
@@ -77,6 +79,19 @@ def report_message(reporter: User, message_id: Any, category: Any) -> ReportFili
         message=message,
         hide=[message.pk],
     )
+
+
+def _refuse_erased_sender(sender: User) -> None:
+    """`409 sender_erased`: erasure replaced the person's messages ("[removed at the
+    person's request]") and closed their account for good, so a report would open a case
+    with nothing for an agent to review and no one to act on. A suspended sender's messages
+    are kept and may still be reported. No query for an active sender."""
+    if closed_accounts.closure_of(sender) == closed_accounts.Closure.ERASED:
+        raise Conflict(
+            "This person's account was erased at their request: their messages were "
+            "removed and there is nothing left to report.",
+            code="sender_erased",
+        )
 
 
 def report_conversation(reporter: User, conversation_id: Any, category: Any) -> ReportFiling:

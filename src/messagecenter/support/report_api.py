@@ -65,7 +65,8 @@ def report_out(filing: ReportFiling) -> ReportOut:
 )
 def report_message(request: ApiRequest, message_id: Id, payload: ReportIn) -> Status[ReportOut]:
     """400 `cannot_report_own`, `cannot_report_marketplace`; 403 `customers_only` for
-    agents; 409 `already_reported`; 404 for a message outside your conversations."""
+    agents; 409 `already_reported`, `sender_erased` (erased at their request: their messages
+    were removed); 404 for a message outside your conversations."""
     filing = report_actions.report_message(request.auth, message_id, payload.category)
     return Status(201, report_out(filing))
 
