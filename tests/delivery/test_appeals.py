@@ -370,3 +370,33 @@ def test_the_appeal_panel_shows_a_right_to_left_name_apart_from_what_follows_it(
         for place in not_isolated(page, shop)
         if not place.startswith(("<bdi {}>", "<h1 {'dir': 'auto'}>"))
     ] == []
+
+
+def test_the_console_says_a_suspended_customer_hears_by_email_not_what_they_see(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """The appeal's page said "The customer sees: “Waiting for an agent”", but a suspended
+    person cannot sign in to see anything: everything reaches them by e-mail. Once the
+    suspension is lifted they can, and the line says what they see again."""
+    suspend_by_report(buyer, seller, product, safety_agent)
+    seller.refresh_from_db()
+    appeal_actions.appeal_by_email(
+        Delivery(sender=seller, subject="", body="Mistake!", attachments=[], idempotency_key="a-1")
+    )
+    case = Case.objects.get(kind="appeal")
+    console = Client()
+    console.force_login(safety_agent)
+    url = reverse("console-case", args=[case.pk])
+    suspended = "The customer cannot sign in while suspended: they hear from you by e-mail"
+
+    page = console.get(url).content.decode()
+    live = console.get(url, {"after": 0}, headers={"X-Partial": "messages"}).content.decode()
+
+    for shown in (page, live):
+        assert suspended in shown
+        assert "The customer sees" not in shown
+
+    appeal_actions.decide_appeal(safety_agent, case.pk, "lift")
+    page = console.get(url).content.decode()
+    assert suspended not in page
+    assert "The customer sees: “Solved”" in page

@@ -837,6 +837,26 @@ def customer_cases(user: User, *, limit: int = 50) -> list[Case]:
     )
 
 
+# The console's line for an appeal while its customer is still suspended: they cannot sign
+# in, so they see nothing on the site and every answer reaches them by e-mail
+# (docs/safety.md#appeals).
+SUSPENDED_CUSTOMER_LINE = (
+    "The customer cannot sign in while suspended: they hear from you by e-mail"
+)
+
+
+def console_customer_line(case: Case) -> str:
+    """The console's line under a case's title of what its customer sees of it. An appeal's
+    customer is suspended — or was: once lifted they sign in and see the case like any
+    other. One query for an appeal of an inactive customer, none otherwise."""
+    if (
+        case.kind == CaseKind.APPEAL
+        and closed_accounts.closure_of(case.customer) == closed_accounts.Closure.SUSPENDED
+    ):
+        return SUSPENDED_CUSTOMER_LINE
+    return f"The customer sees: “{customer_status_label(case)}”"
+
+
 def customer_status_label(case: Case) -> str:
     """What the customer reads: where their case is, in their words."""
     if case.merged_into_id is not None:

@@ -239,7 +239,7 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
                 queries.case_messages(found).filter(pk__gt=after)
             ),
             "is_partial": True,
-            "customer_status": queries.customer_status_label(found),
+            "customer_line": queries.console_customer_line(found),
             "statuses": STATUS_CHOICES,
             "customer_erased": queries.is_customer_erased(found),
         },
@@ -306,7 +306,7 @@ def _case_page(
             "chosen_canned_id": chosen.pk if chosen is not None else None,
             "statuses": STATUS_CHOICES,
             "priorities": CasePriority.choices,
-            "customer_status": queries.customer_status_label(found),
+            "customer_line": queries.console_customer_line(found),
             # Erased at their request: no reply box and no status to open it again, the
             # reason instead (the actions refuse both: customer_erased).
             "customer_erased": queries.is_customer_erased(found),
