@@ -39,9 +39,9 @@ from messagecenter.conversations.models import (
 from messagecenter.conversations.queries import (
     CLOSED_BUYER,
     CLOSED_SHOP,
-    WRITTEN_FROM_THE_REQUEST,
     closed_account,
     shown,
+    written_from_the_request,
 )
 from messagecenter.conversations.send_checks import MessageHeld, SendDecision
 from messagecenter.db import group_commit
@@ -870,12 +870,8 @@ def _sending_participant(
             "service instead.",
             code="cannot_reply",
         )
-    if (
-        sending.role == ParticipantRole.AGENT
-        and sending.conversation.kind == Kind.BUYER_SELLER
-        and not from_a_request
-    ):
-        raise NotAllowed(WRITTEN_FROM_THE_REQUEST, code="write_from_the_request")
+    if not from_a_request and (refusal := written_from_the_request(sending)):
+        raise NotAllowed(refusal, code="write_from_the_request")
     return sending
 
 
