@@ -5,8 +5,9 @@ from dataclasses import replace
 
 import pytest
 
+from messagecenter.safety import detector
 from messagecenter.safety.contacts import MASK
-from messagecenter.safety.detector import Sender, _asks_to_pay_outside, _read, check
+from messagecenter.safety.detector import Reason, Sender, _asks_to_pay_outside, _read, check
 from messagecenter.safety.text import has_mixed_scripts, skeleton
 from messagecenter.safety.vocabulary import DETECTOR_VERSION, Vocabulary
 
@@ -63,6 +64,42 @@ def test_sender_names_that_imitate_the_marketplace(name: str, code: str) -> None
 
     assert verdict.level == "warn"
     assert code in codes(verdict)
+
+
+def test_a_senders_name_and_address_are_judged_once_per_vocabulary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same person sends many messages: their name and address are judged on the first
+    and remembered, and judged anew under a vocabulary with other operator lists."""
+    judged: list[Sender] = []
+    judge = detector._judged_sender
+
+    def counting(sender: Sender, vocabulary: Vocabulary) -> list[Reason]:
+        judged.append(sender)
+        return judge(sender, vocabulary)
+
+    monkeypatch.setattr(detector, "_judged_sender", counting)
+    monkeypatch.setattr(detector, "_SENDER_REASONS", {})
+    impostor = Sender("Marketplace Help", "seller", "help@rnarketplace.example")
+
+    first = check("Hello, thanks for your order.", impostor, VOCABULARY)
+    again = check("Your parcel left today.", impostor, VOCABULARY)
+    renamed = replace(VOCABULARY, operator_names=("Bazaar",), operator_domains=("bazaar.example",))
+    other = check("Your parcel left today.", impostor, renamed)
+
+    assert judged == [impostor, impostor]
+    assert codes(first) == codes(again)
+    assert "name_imitates_operator" in codes(first)
+    assert "sender_domain_lookalike" in codes(first)
+    assert "name_imitates_operator" not in codes(other)
+
+
+def test_the_judgement_kept_is_what_judging_again_gives() -> None:
+    for sender in [SELLER, BUYER, Sender("Маrkеtplace", "seller"), Sender("Best ✔", "buyer")]:
+        check("Hello", sender, VOCABULARY)
+        assert list(detector._sender_reasons(sender, VOCABULARY)) == detector._judged_sender(
+            sender, VOCABULARY
+        )
 
 
 def test_lookalike_folding_follows_unicode_confusables() -> None:
