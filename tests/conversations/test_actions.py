@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
+from messagecenter.conversations.actions import checks
 from messagecenter.conversations.models import (
     MUTED_INDEFINITELY,
     Attachment,
@@ -701,6 +702,19 @@ def test_control_characters_are_refused(buyer: User, product: Product, body: str
         actions.send_message(buyer, question.conversation_id, body)
     assert error.value.code == "invalid_characters"
     assert snapshot() == before
+
+
+def test_every_control_character_but_line_breaks_and_tabs_is_refused() -> None:
+    """clean_text's one search refuses exactly the C0 controls other than \\n, \\r, \\t
+    (DEL and the C1 controls stay: they are stored, and shown as nothing)."""
+    for code in [*range(0x00, 0x100), 0x2028, 0xFEFF]:
+        text = f"a{chr(code)}b"
+        refused = code < 32 and chr(code) not in "\n\r\t"
+        if refused:
+            with pytest.raises(InvalidInput):
+                checks.clean_text(text)
+        else:
+            assert checks.clean_text(text) == text.strip(), hex(code)
 
 
 def test_line_breaks_and_tabs_are_kept(buyer: User, product: Product) -> None:
