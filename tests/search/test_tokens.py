@@ -1,6 +1,8 @@
 """Tokens and terms: the one piece of Python both databases depend on for equal results."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from messagecenter.search.terms import MAX_QUERY_TOKENS, MAX_TERMS, Term, parse_terms
 from messagecenter.search.tokens import (
@@ -56,6 +58,21 @@ def test_a_document_counts_a_token_only_so_many_times() -> None:
 
     assert stored == ["a"] * MAX_OCCURRENCES + [FILLER, FILLER, "b"]
     assert token_texts(FILLER) == []
+
+
+def test_a_document_keeps_a_tokens_limit_exactly_at_its_edge() -> None:
+    """Up to MAX_OCCURRENCES tokens in all are joined as they are; one more may be cut."""
+    assert document([["a"] * (MAX_OCCURRENCES - 1), ["a"]]).split(" ") == ["a"] * MAX_OCCURRENCES
+    assert document([["a"] * MAX_OCCURRENCES, ["a"]]).split(" ")[-1] == FILLER
+    assert document([["a", "b"], [], ["a"]]) == "a b a"
+    assert document(iter([["a"], ["b"]])) == "a b"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("aZ9 -.,é\t\u0301ßx"), max_size=40))
+def test_the_texts_of_tokens_are_tokenizes_texts(text: str) -> None:
+    assert token_texts(text) == [token.text for token in tokenize(text)]
+    assert token_texts(text + "A" * 150) == [token.text for token in tokenize(text + "A" * 150)]
 
 
 def test_names_are_compared_folded() -> None:

@@ -74,6 +74,9 @@ def tokenize(text: str) -> list[Token]:
 
 
 def token_texts(text: str) -> list[str]:
+    if text.isascii():
+        # tokenize's fast path without a Token for each: every message sent is indexed.
+        return [token[:MAX_TOKEN_CHARS] for token in _ASCII_TOKEN.findall(text.lower())]
     return [token.text for token in tokenize(text)]
 
 
@@ -85,6 +88,11 @@ def folded(text: str) -> str:
 def document(parts: Iterable[list[str]]) -> str:
     """The tokens of a document as stored: space-separated, each token counted only for its
     first MAX_OCCURRENCES occurrences, at most MAX_DOCUMENT_TOKENS in all."""
+    parts = list(parts)
+    if sum(len(tokens) for tokens in parts) <= MAX_OCCURRENCES:
+        # Too few tokens for one to pass its limit (the limits' minimum): all kept as they
+        # are, as the count below would keep them — most messages, and every one sent.
+        return " ".join(token for tokens in parts for token in tokens)
     seen: Counter[str] = Counter()
     kept: list[str] = []
     for tokens in parts:
