@@ -598,3 +598,54 @@ def test_the_web_form_refuses_to_report_an_erased_persons_message_changing_nothi
     page = client.get(response.url).content.decode()
     assert "was erased at their request" in page
     assert "Report sent" not in page
+
+
+@pytest.mark.parametrize("erased", ["seller", "buyer"])
+def test_the_api_refuses_to_report_a_conversation_with_an_erased_person_changing_nothing(
+    buyer: User, seller: User, answered: Message, admin_user: User, erased: str
+) -> None:
+    """Their copy of the conversation went with their data: the report said the other side
+    was the marketplace (`400 cannot_report_marketplace`)."""
+    reporter, gone = (buyer, seller) if erased == "seller" else (seller, buyer)
+    erase_person(admin_user, gone)
+    before = unchanged()
+
+    response = with_token(reporter).post(
+        f"/conversations/{answered.conversation_id}/report", {"category": "scam"}
+    )
+
+    assert error_of(response) == (409, "sender_erased")
+    assert unchanged() == before
+
+
+def test_the_web_form_refuses_to_report_a_conversation_with_an_erased_shop_changing_nothing(
+    buyer: User, seller: User, answered: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    client = Client()
+    client.force_login(buyer)
+    before = unchanged()
+
+    response = client.post(
+        reverse("report-conversation", args=[answered.conversation_id]), {"category": "scam"}
+    )
+
+    assert unchanged() == before
+    assert response.url == reverse("conversation", args=[answered.conversation_id])
+    page = client.get(response.url).content.decode()
+    assert "was erased at their request" in page
+    assert "marketplace or customer service" not in page
+    assert "Report sent" not in page
+
+
+def test_a_suspended_shops_conversation_can_still_be_reported(
+    buyer: User, seller: User, answered: Message
+) -> None:
+    suspend(seller)
+
+    response = with_token(buyer).post(
+        f"/conversations/{answered.conversation_id}/report", {"category": "scam"}
+    )
+
+    assert response.status_code == 201
+    assert ReportFiling.objects.get().report.sender == seller

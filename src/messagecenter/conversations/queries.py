@@ -653,6 +653,24 @@ def written_from_the_request(participant: Participant) -> str | None:
     return None
 
 
+def other_side(participant: Participant) -> User | None:
+    """The buyer, or the shop's seller, on the other side of a conversation between a buyer
+    and a shop (a claim's included), read from the conversation itself: it still names them
+    after an erasure took their own copy of it (their Participant) with their data, where a
+    look for the other participant finds nobody. None for anyone else in it (an agent) and
+    for the marketplace's and customer service's conversations. No query: the buyer and the
+    shop's seller come with access_conversation."""
+    conversation = participant.conversation
+    if conversation.kind not in (Kind.BUYER_SELLER, Kind.CLAIM):
+        return None
+    if participant.role == ParticipantRole.BUYER:
+        shop = conversation.storefront
+        return None if shop is None else shop.seller
+    if participant.role == ParticipantRole.SELLER:
+        return conversation.buyer
+    return None
+
+
 def erased_senders(messages: Iterable[Message]) -> set[int]:
     """Who among the messages' senders was erased at their request (their messages read
     "[removed at the person's request]"): nothing of theirs is offered for a report. Only

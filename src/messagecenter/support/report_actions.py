@@ -101,6 +101,12 @@ def report_conversation(reporter: User, conversation_id: Any, category: Any) -> 
     _require_customer(reporter)
     category = _category(category)
     conversation = participant.conversation
+    # An erased person's own copy of the conversation went with their data, so the look
+    # for the other participant below finds nobody and would call them the marketplace:
+    # the conversation itself still names them.
+    other = conversation_queries.other_side(participant)
+    if other is not None:
+        _refuse_erased_sender(other)
     counterpart = (
         unique_row(
             Participant.objects.filter(

@@ -79,6 +79,10 @@ def report_message(request: ApiRequest, message_id: Id, payload: ReportIn) -> St
 def report_conversation(
     request: ApiRequest, conversation_id: Id, payload: ReportIn
 ) -> Status[ReportOut]:
+    """400 `cannot_report_marketplace` for a conversation with the marketplace or customer
+    service; 403 `customers_only` for agents; 409 `already_reported`, `sender_erased` (the
+    other side was erased at their request: their messages were removed); 404 for a
+    conversation that is not yours."""
     filing = report_actions.report_conversation(request.auth, conversation_id, payload.category)
     return Status(201, report_out(filing))
 
