@@ -21,7 +21,8 @@ from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import OrderItem, Product
 from messagecenter.privacy.erasure import erase_person
 from messagecenter.realtime.models import UserEvent
-from messagecenter.safety.actions import reinstate, suspend
+from messagecenter.safety.actions import block, reinstate, suspend
+from messagecenter.safety.models import Block
 from messagecenter.support.models import Case, Report, ReportFiling
 from tests import factories
 from tests.api.helpers import error_of, with_token
@@ -649,3 +650,80 @@ def test_a_suspended_shops_conversation_can_still_be_reported(
 
     assert response.status_code == 201
     assert ReportFiling.objects.get().report.sender == seller
+
+
+# --- blocking an erased or a suspended person (docs/safety.md#blocking) -----------------------
+# An erased account is closed for good and can never write again: a block of it would be a
+# row that protects from nothing (erasure itself removed the blocks of them), so it is
+# refused and says why. A suspension may be lifted on appeal, so blocking a suspended
+# person stays allowed — on the page as in the API.
+
+ERASED_SHOP_NOT_BLOCKED = (
+    "This shop's account was erased at their request: it is closed for good and can never "
+    "message you again, so there is nothing to block."
+)
+
+
+@pytest.mark.parametrize("erased", ["seller", "buyer"])
+def test_the_api_refuses_to_block_an_erased_person_changing_nothing(
+    buyer: User, seller: User, answered: Message, admin_user: User, erased: str
+) -> None:
+    """It answered `404 conversation_not_found` for a conversation the person still reads."""
+    blocker, gone = (buyer, seller) if erased == "seller" else (seller, buyer)
+    erase_person(admin_user, gone)
+    before = (snapshot(), Block.objects.count())
+
+    response = with_token(blocker).post(f"/conversations/{answered.conversation_id}/block")
+
+    assert error_of(response) == (409, "account_erased")
+    assert (snapshot(), Block.objects.count()) == before
+
+
+def test_the_web_form_refuses_to_block_an_erased_shop_and_says_why(
+    buyer: User, seller: User, answered: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    client = Client()
+    client.force_login(buyer)
+
+    response = client.post(reverse("block-in-conversation", args=[answered.conversation_id]))
+
+    assert not Block.objects.exists()
+    assert response.url == reverse("conversation", args=[answered.conversation_id])
+    page = client.get(response.url).content.decode()
+    assert shown(ERASED_SHOP_NOT_BLOCKED) in page
+    assert "No such conversation" not in page
+
+
+def test_an_erased_person_cannot_be_blocked_whatever_the_way(
+    buyer: User, seller: User, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    seller.refresh_from_db()
+
+    with pytest.raises(Conflict) as refused:
+        block(buyer, seller)
+
+    assert refused.value.code == "account_erased"
+    assert not Block.objects.exists()
+
+
+def test_a_suspended_shop_can_be_blocked_on_the_page_as_in_the_api(
+    buyer: User, seller: User, answered: Message
+) -> None:
+    """The page left out "Block shop" and "Report shop" for a suspended shop, which the API
+    and the report of each of its messages allowed: a suspension may be lifted."""
+    suspend(seller)
+    page = page_of(buyer, answered.conversation_id)
+    client = Client()
+    client.force_login(buyer)
+
+    response = client.post(reverse("block-in-conversation", args=[answered.conversation_id]))
+
+    assert "Block shop" in page
+    assert reverse("block-in-conversation", args=[answered.conversation_id]) in page
+    assert reverse("report-conversation", args=[answered.conversation_id]) in page
+    assert response.status_code == 302
+    assert list(Block.objects.values_list("blocker", "blocked")) == [(buyer.pk, seller.pk)]
+    api = with_token(buyer).post(f"/conversations/{answered.conversation_id}/block")
+    assert api.status_code == 201

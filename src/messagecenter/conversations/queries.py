@@ -671,6 +671,13 @@ def other_side(participant: Participant) -> User | None:
     return None
 
 
+def other_side_erased(participant: Participant) -> bool:
+    """Whether the other side of this conversation between a buyer and a shop was erased
+    at their request (one query when they are inactive, none otherwise)."""
+    other = other_side(participant)
+    return other is not None and closed_accounts.closure_of(other) == closed_accounts.Closure.ERASED
+
+
 def erased_senders(messages: Iterable[Message]) -> set[int]:
     """Who among the messages' senders was erased at their request (their messages read
     "[removed at the person's request]"): nothing of theirs is offered for a report. Only

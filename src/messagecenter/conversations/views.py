@@ -348,6 +348,10 @@ def _conversation_page(
     # A shop or buyer whose account is closed (erased, suspended) reads nothing any more:
     # the page says so and points to customer service instead of offering a reply.
     closed_counterpart = queries.closed_counterpart(participant)
+    # "Block" and "Report" stay offered while the other side is only suspended (it may be
+    # lifted, and the API takes both): an erased person has nothing left to block or
+    # report. Asked only when the other side is closed: no query on an ordinary page.
+    counterpart_erased = closed_counterpart is not None and queries.other_side_erased(participant)
     # An agent in a buyer–seller conversation writes from the request about it, in the
     # console: the page says so, with the way there (support's status line).
     written_from_the_request = queries.written_from_the_request(participant)
@@ -380,6 +384,7 @@ def _conversation_page(
             "folder_label": dict(Folder.choices)[participant.folder],
             "can_reply": can_reply,
             "closed_counterpart": closed_counterpart,
+            "counterpart_erased": counterpart_erased,
             "written_from_the_request": written_from_the_request,
             "saved_replies": saved_replies,
             "chosen_saved_reply_id": chosen.pk if chosen is not None else None,

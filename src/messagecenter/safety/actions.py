@@ -6,12 +6,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.actions import sign_out_everywhere
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
-from messagecenter.conversations.queries import access_conversation
-from messagecenter.errors import InvalidInput, NotAllowed, NotFound
+from messagecenter.conversations.queries import access_conversation, other_side
+from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 
 
@@ -91,11 +92,27 @@ def block(blocker: User, blocked: User) -> Block:
             "Messages from the marketplace and its customer service cannot be blocked.",
             code="cannot_block_marketplace",
         )
+    _refuse_erased(blocked)
     try:
         with transaction.atomic():
             return Block.objects.create(blocker=blocker, blocked=blocked, created_at=timezone.now())
     except IntegrityError:
         return Block.objects.get(blocker=blocker, blocked=blocked)
+
+
+def _refuse_erased(person: User) -> None:
+    """`409 account_erased`: an account erased at the person's request is closed for good
+    and can never write again, and the erasure removed every block of it — a block made
+    now would protect from nothing while "Blocked people and shops" listed it. A suspended
+    person may be blocked: the suspension may be lifted on appeal. No query for an active
+    person."""
+    if closed_accounts.closure_of(person) == closed_accounts.Closure.ERASED:
+        whose = "This shop's" if person.role == Role.SELLER else "This buyer's"
+        raise Conflict(
+            f"{whose} account was erased at their request: it is closed for good and can "
+            "never message you again, so there is nothing to block.",
+            code="account_erased",
+        )
 
 
 def block_counterpart(user: User, conversation_id: int) -> Block:
@@ -107,6 +124,11 @@ def block_counterpart(user: User, conversation_id: int) -> Block:
             "Only buyers and sellers can be blocked, not the marketplace or customer service.",
             code="cannot_block_marketplace",
         )
+    # An erased person's own copy of the conversation went with their data, so the look
+    # for the other participant below finds nobody: the conversation still names them.
+    other = other_side(participant)
+    if other is not None:
+        _refuse_erased(other)
     counterpart = (
         Participant.objects.filter(
             conversation_id=participant.conversation_id,
