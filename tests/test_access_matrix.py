@@ -648,6 +648,8 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     ),
     # Each person's own blocks; the owner blocked another shop (world()).
     "blocked-list": (get(outcomes(200), is_read_only=True),),
+    # Each person's own reports (none in world(): an empty list for everyone).
+    "own-reports": (get(outcomes(200), is_read_only=True),),
     "unblock": (post(outcomes(302, {BUYER})),),
     # Replies by e-mail: each person's own, whoever they are.
     "email-replies": (get(outcomes(200), is_read_only=True),),

@@ -17,7 +17,7 @@ from messagecenter.support.models import Report
 from tests import factories
 from tests.e2e.helpers import VIEWPORTS, browser_page
 from tests.e2e.helpers import sign_in as helpers_sign_in
-from tests.e2e.test_accessibility import page_overflow
+from tests.e2e.test_accessibility import page_overflow, refused_violations
 from tests.e2e.test_demo_buyer import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -129,3 +129,29 @@ def test_the_report_decision_is_a_radio_group_each_button_beside_its_label(
         assert text["y"] < button["y"] + button["height"], label.inner_text()
         assert button["y"] < text["y"] + text["height"], label.inner_text()
     assert page_overflow(page) == ""
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_after_reporting_the_demo_scam_alice_follows_it_in_your_reports(
+    live_server: LiveServer, viewport: str, request: pytest.FixtureRequest, demo: None
+) -> None:
+    """The notice after a report links to Your reports, which lists it as received — on a
+    phone too, nothing to scroll sideways to (docs/safety.md#your-reports)."""
+    page = browser_page(request, viewport)
+    helpers_sign_in(page, live_server, "alice")
+    page.get_by_role("link", name=re.compile("Marketplace Account Team")).click()
+    report = page.get_by_test_id("report-message")
+    report.get_by_text("Report", exact=True).click()
+    report.get_by_label("Phishing or scam").check()
+    report.get_by_role("button", name="Send report").click()
+
+    page.get_by_test_id("own-reports-link").click()
+
+    expect(page.get_by_role("heading", name="Your reports", exact=True)).to_be_visible()
+    row = page.get_by_test_id("own-report")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("A message Marketplace Account Team sent you on")
+    expect(row.get_by_test_id("own-report-stage")).to_have_text("Received")
+    expect(page.get_by_text("rnarketplace-account-verify")).to_have_count(0)
+    assert page_overflow(page) == ""
+    assert refused_violations(page) == []

@@ -195,6 +195,7 @@ def test_a_reporter_never_learns_another_reporters_identity(
             caller.get(f"/cases/{report.pk}"),
             caller.get(f"/agent/reports/{report.pk}"),
             signed_in(reporter).get(reverse("message-center")),
+            signed_in(reporter).get(reverse("own-reports")),
             signed_in(reporter).get(reverse("console-case", args=[report.pk])),
         ]
         for conversation_id in Conversation.objects.filter(participants__user=reporter).values_list(

@@ -20,6 +20,7 @@ from messagecenter.support.models import (
     ReportOutcome,
     SenderAction,
 )
+from messagecenter.support.report_queries import Stage
 
 router = Router(tags=["reports"])
 
@@ -39,12 +40,17 @@ class ReportOut(Schema):
     message_id: int | None
     status: ReportOutcome
     status_label: str
+    # Where it is, as the "Your reports" page says: received, under_review (an agent has
+    # taken it), action_taken (removed, or the sender warned), no_action (dismissed).
+    stage: Stage
+    stage_label: str
     created_at: datetime
     decided_at: datetime | None
 
 
 def report_out(filing: ReportFiling) -> ReportOut:
     report = filing.report
+    stage = report_queries.stage_of(filing)
     return ReportOut(
         id=filing.pk,
         category=ReportCategory(filing.category),
@@ -53,6 +59,8 @@ def report_out(filing: ReportFiling) -> ReportOut:
         message_id=filing.message_id,
         status=ReportOutcome(report.outcome),
         status_label=ReportOutcome(report.outcome).label,
+        stage=stage,
+        stage_label=stage.label,
         created_at=filing.created_at,
         decided_at=report.decided_at,
     )

@@ -3,9 +3,11 @@ reporter reaches only their own filings; agents reach a report through its case 
 teams', or every team's for an admin) and see every filing of it."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet, TextChoices
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import queries as conversation_queries
@@ -80,9 +82,88 @@ def own_filings(reporter: User, *, limit: int = 100) -> list[ReportFiling]:
     report (a reporter never learns who else reported it)."""
     return list(
         ReportFiling.objects.filter(reporter=reporter)
-        .select_related("report")
+        .select_related("report__case")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+# "Your reports" (support.report_views.own_reports): a page of the person's own filings.
+OWN_REPORTS_PER_PAGE = 20
+
+
+class Stage(TextChoices):
+    """Where one of the person's reports is, in a reporter's words: the report's outcome,
+    and while it waits, whether an agent has taken its case yet."""
+
+    RECEIVED = "received", "Received"
+    UNDER_REVIEW = "under_review", "Under review"
+    ACTION_TAKEN = "action_taken", "Action taken"
+    NO_ACTION = "no_action", "No action"
+
+
+# What the decision meant for what they reported, told as the message of the outcome
+# tells it (report_actions._reporter_text), never who decided or who else reported.
+_OUTCOME_TEXT = {
+    ReportOutcome.CONFIRMED: "Customer service removed it and acted on the sender's account.",
+    ReportOutcome.WARNED: "Customer service warned the sender.",
+    ReportOutcome.DISMISSED: (
+        "Customer service found that it does not break the marketplace's rules."
+    ),
+}
+
+
+def stage_of(filing: ReportFiling) -> Stage:
+    report = filing.report
+    if report.outcome == ReportOutcome.DISMISSED:
+        return Stage.NO_ACTION
+    if report.outcome in (ReportOutcome.CONFIRMED, ReportOutcome.WARNED):
+        return Stage.ACTION_TAKEN
+    return Stage.UNDER_REVIEW if report.case.assignee_id is not None else Stage.RECEIVED
+
+
+@dataclass(frozen=True)
+class OwnReport:
+    """One row of "Your reports": what was reported, as the reporter will recognise it —
+    a message by who sent it and when (its text is hidden for them, or removed), a
+    conversation by whom it was with — and what became of it."""
+
+    filing: ReportFiling
+    sender_name: str
+    # When the reported message was sent; None for a conversation reported as a whole.
+    sent_at: datetime | None
+    stage: Stage
+    outcome_text: str
+
+
+@dataclass(frozen=True)
+class OwnReportsPage:
+    # The pager's page of filings, and its rows as the page shows them.
+    page: Page[ReportFiling]
+    rows: list[OwnReport]
+
+
+def own_reports_page(reporter: User, page_number: Any) -> OwnReportsPage:
+    """The person's own reports, newest first, a page at a time: never anyone else's
+    filing of the same report (a reporter never learns who else reported it). Two
+    statements: the count and the page, everything it shows joined in."""
+    filings = (
+        ReportFiling.objects.filter(reporter=reporter)
+        .select_related("report__case", "report__sender__storefront", "conversation", "message")
+        .defer("message__body", "report__reasons", "report__sender_history")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(filings, OWN_REPORTS_PER_PAGE).get_page(page_number)
+    rows = [
+        OwnReport(
+            filing=filing,
+            sender_name=filing.report.sender.public_name,
+            sent_at=filing.message.created_at if filing.message is not None else None,
+            stage=stage_of(filing),
+            outcome_text=_OUTCOME_TEXT.get(ReportOutcome(filing.report.outcome), ""),
+        )
+        for filing in page.object_list
+    ]
+    return OwnReportsPage(page=page, rows=rows)
 
 
 def access_report(agent: User, case_id: Any) -> Report:

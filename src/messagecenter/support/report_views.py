@@ -1,19 +1,24 @@
 """Reports on the web (docs/safety.md#reports): "Report" on a message or a conversation,
-and the agent's decision in the console's report panel. Parse, check access, call one
-action in support.report_actions, render."""
+the reporter's own list of them ("Your reports"), and the agent's decision in the
+console's report panel. Parse, check access, call one action in support.report_actions
+(or one read in support.report_queries), render."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from messagecenter.errors import FORM_ERRORS
 from messagecenter.support import queries, report_actions, report_queries
 from messagecenter.support import views as support_views
 from messagecenter.support.models import ReportOutcome
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
+
+# The notice after a report carries a link to "Your reports" (web/base.html), where the
+# reporter follows it to its outcome.
+OWN_REPORTS_LINK = "own-reports-link"
 
 # Said first, "Report sent": the reported message leaves the page at once, and the notice
 # is what tells the reporter it went through and where the answer will come.
@@ -32,7 +37,9 @@ def report_message(request: AuthenticatedHttpRequest, message_id: int) -> HttpRe
     except FORM_ERRORS as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, THANKS.format(what="this message is"))
+        messages.success(
+            request, THANKS.format(what="this message is"), extra_tags=OWN_REPORTS_LINK
+        )
     return redirect("conversation", conversation_id)
 
 
@@ -46,8 +53,19 @@ def report_conversation(request: AuthenticatedHttpRequest, conversation_id: int)
     except FORM_ERRORS as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, THANKS.format(what="their messages are"))
+        messages.success(
+            request, THANKS.format(what="their messages are"), extra_tags=OWN_REPORTS_LINK
+        )
     return redirect("conversation", conversation_id)
+
+
+@login_required
+@require_safe
+def own_reports(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Your reports: each message or conversation the person reported and what became of
+    it, newest first, a page at a time — their own only (report_queries.own_reports_page)."""
+    found = report_queries.own_reports_page(request.user, request.GET.get("page"))
+    return render(request, "support/own_reports.html", {"page": found.page, "rows": found.rows})
 
 
 @login_required

@@ -35,6 +35,7 @@ urlpatterns = [
         report_views.report_conversation,
         name="report-conversation",
     ),
+    path("account/reports/", report_views.own_reports, name="own-reports"),
     path(
         "console/reports/<int:report_id>/decision/",
         report_views.decide,
