@@ -8,10 +8,11 @@ import pytest
 from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
-from django.test import TestCase
+from django.test import Client, TestCase
+from django.urls import reverse
 
 from messagecenter.accounts import closed_accounts
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Attachment, Message, Participant, ResponseTime
@@ -25,13 +26,16 @@ from messagecenter.marketplace.models import (
     ReturnRequest,
     Shipment,
 )
+from messagecenter.privacy.erasure import erase_person
 from messagecenter.realtime.models import UserEvent
+from messagecenter.safety import actions as safety_actions
 from messagecenter.safety.models import HeldMessage
-from messagecenter.support import actions, claim_actions, claim_queries, queries
+from messagecenter.support import actions, claim_actions, claim_queries, queries, report_actions
 from messagecenter.support.models import Case, CaseEvent, Claim
 from tests import factories
 from tests.conversations.helpers import maintained_unread, recounted_unread, snapshot
 from tests.support.claims import Clock, claimable_order, clock
+from tests.test_admin import change_form_data
 from tests.web.helpers import pdf_bytes
 
 __all__ = ["clock"]
@@ -310,6 +314,112 @@ def test_a_claim_against_a_suspended_or_closed_seller_goes_straight_to_customer_
     assert refused.value.code == "claim_not_awaiting_seller"
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
     counts_are_true(buyer, seller)
+
+
+def suspend_seller(way: str, seller: User, buyer: User, order: Order) -> None:
+    """The seller's account suspended by customer service's decision on a report of their
+    message, or made inactive in the admin (its "active" box)."""
+    if way == "report":
+        scam = conversation_actions.contact_buyer_about_order(
+            seller, order.pk, "Pay me outside: https://pay-me-here.example/now"
+        )
+        report = report_actions.report_message(buyer, scam.pk, "scam").report
+        agent = factories.agent_in_team("trust-and-safety", username="tess")
+        report_actions.decide_report(agent, report.pk, "confirmed", "suspended")
+    else:
+        operator = factories.UserFactory(
+            username="opsadmin", role=Role.ADMIN, is_staff=True, is_superuser=True
+        )
+        staff = Client()
+        staff.force_login(operator)
+        url = reverse("admin:accounts_user_change", args=[seller.pk])
+        data = change_form_data(staff.get(url))
+        data.pop("is_active", None)
+        assert staff.post(url, data).status_code == 302
+    seller.refresh_from_db()
+    assert seller.is_active is False
+
+
+@pytest.mark.parametrize("way", ["report", "admin"])
+def test_a_seller_suspended_during_the_window_hands_the_claim_to_customer_service(
+    buyer: User,
+    seller: User,
+    product: Product,
+    clock: Clock,
+    claims_agent: User,
+    way: str,
+) -> None:
+    """A seller suspended while a claim waited for their response kept the claim's 48
+    hours: the buyer waited for someone who could not sign in, and only the sweep, at the
+    deadline, handed it to an agent. The suspension hands it over at once, as a claim filed
+    against a suspended seller goes: to an agent's decision, no deadline, out of the
+    seller's Response needed, and the buyer is told why. Lifting the suspension leaves it
+    with customer service."""
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    assert claim.stage == "seller_response"
+    clock.advance(hours=3)
+
+    suspend_seller(way, seller, buyer, order)
+
+    claim.refresh_from_db()
+    case = Case.objects.get(pk=claim.pk)
+    assert (claim.stage, case.status, case.due_at) == ("decision", "open", None)
+    assert [found.pk for found in queries.queue_page(claims_agent, "unassigned").cases] == [case.pk]
+    handed = texts(claim)[-1]
+    assert handed.startswith(
+        f"The seller's account is suspended, so they cannot respond to claim {claim.number}"
+    )
+    assert "an agent of the claims team" in handed
+    assert not Participant.objects.filter(
+        conversation_id=case.conversation_id, awaiting_response_since__isnull=False
+    ).exists()
+    # Nothing answered: the seller's response times record no response.
+    assert not ResponseTime.objects.filter(conversation_id=case.conversation_id).exists()
+    moved = CaseEvent.objects.filter(case=case, kind="claim_stage").latest("pk")
+    assert (moved.detail["moved_by"], moved.detail["seller_account"]) == (
+        "seller_account",
+        "suspended",
+    )
+    # The deadline passing has nothing left to move.
+    clock.advance(hours=48)
+    assert claim_actions.sweep_claim_deadlines() == 0
+    assert texts(claim)[-1] == handed
+    # The suspension lifted: the claim stays with customer service.
+    safety_actions.reinstate(seller)
+    with pytest.raises(Conflict) as refused:
+        claim_actions.respond_to_claim(seller, claim.pk, "I can explain.")
+    assert refused.value.code == "claim_not_awaiting_seller"
+    assert Claim.objects.get(pk=claim.pk).stage == "decision"
+    counts_are_true(buyer, seller)
+
+
+def test_a_seller_erased_during_the_window_hands_the_claim_to_customer_service(
+    buyer: User, seller: User, product: Product, clock: Clock, claims_agent: User
+) -> None:
+    """Erased while a claim waited for their response, the seller kept the claim's 48
+    hours though their shop can never answer again: it goes to an agent at once, and the
+    buyer reads that the account is closed."""
+    order = claimable_order(buyer, product, clock)
+    claim = file(buyer, order)
+    operator = factories.UserFactory(
+        username="opsadmin", role=Role.ADMIN, is_staff=True, is_superuser=True
+    )
+
+    erase_person(operator, seller)
+
+    claim.refresh_from_db()
+    case = Case.objects.get(pk=claim.pk)
+    assert (claim.stage, case.status, case.due_at) == ("decision", "open", None)
+    # (The erasure writes the seller's pseudonym for their username, "seller", here too.)
+    assert (
+        f"'s account is closed, so they cannot respond to claim {claim.number}: it goes to"
+        in (texts(claim)[-1])
+    )
+    assert not Participant.objects.filter(
+        conversation_id=case.conversation_id, awaiting_response_since__isnull=False
+    ).exists()
+    counts_are_true(buyer)
 
 
 def test_a_fully_refunded_order_says_so_rather_than_contact_the_seller(

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from messagecenter.accounts.closed_accounts import Closure
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import (
@@ -64,6 +65,7 @@ from messagecenter.realtime.models import EventStream, UserEvent
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 from messagecenter.search.actions import index_messages
 from messagecenter.search.models import MailboxMessage, SearchDocument
+from messagecenter.support import claim_actions
 from messagecenter.support.actions import close_cases_of_erased
 from messagecenter.support.models import (
     Case,
@@ -106,6 +108,9 @@ def erase_person(operator: User, person: User) -> Erasure:
         # First, while their conversations still have them: requests and appeals nobody
         # can answer any more leave the agents' queues, closed with the reason.
         closed = close_cases_of_erased(operator, person)
+        # Claims still waiting for their response as a seller go to an agent now, as a
+        # claim filed against a closed shop does: nobody will ever respond for it.
+        claim_actions.hand_claims_to_customer_service(person, closure=Closure.ERASED)
         _messages(person, removed, files)
         _own_rows(person, username, email, removed, files)
         # Before the records: what is indexed again below names the pseudonym.

@@ -9,10 +9,14 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         # The conversations app learns about cases through its hook registry, never by
         # importing this app (docs/support.md, "How a message moves a case").
+        from messagecenter.accounts import suspensions
         from messagecenter.realtime.audiences import register_nudge_audience
-        from messagecenter.support import hooks, queries
+        from messagecenter.support import claim_actions, hooks, queries
 
         hooks.register()
+        # A seller suspended while claims wait for their response (customer service's
+        # decision or the admin's "active" box): the claims go to an agent at once.
+        suspensions.register_consequence(claim_actions.hand_claims_to_customer_service)
         # Open queue pages learn that their team's cases changed (docs/support.md).
         register_nudge_audience(
             queries.QUEUE_CHANGED,

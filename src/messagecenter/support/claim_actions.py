@@ -4,7 +4,9 @@ the console and the periodic sweep all call these (docs/support.md#guarantee-cla
     filed → seller response (CLAIM_SELLER_RESPONSE_HOURS) → agent decision
           → appeal window (CLAIM_APPEAL_DAYS; one appeal goes back to a decision) → closed
 
-(filed against a seller whose account is suspended or closed: straight to the decision.)
+(filed against a seller whose account is suspended or closed: straight to the decision;
+the seller's account suspended or closed while the claim waits for them: to the decision
+then.)
 
 Each step moves the claim's stage, its case's queue status (CASE_STATUS_OF_STAGE) and the
 case's `due_at` together, and is a message in the claim's conversation — so it reaches
@@ -30,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import queries as conversation_queries
@@ -670,6 +673,60 @@ def _sweep_one(case_id: int, now: datetime) -> int:
         case.due_at = None
         case.save(update_fields=["due_at"])
         return 0
+
+
+# --- a seller who can no longer respond ------------------------------------------------------
+
+
+def hand_claims_to_customer_service(
+    seller: User, *, closure: closed_accounts.Closure | None = None
+) -> None:
+    """The seller's account was just suspended (customer service's decision, the admin's
+    "active" box: accounts/suspensions.py) or closed: the claims still waiting for their
+    response go to an agent now, as a claim filed against such a seller does, instead of
+    keeping the buyer waiting out a deadline for someone who cannot sign in to meet it.
+    Each moves in its own savepoint under the claim's locks, in the caller's transaction;
+    a claim that moved meanwhile (the seller's response a moment before) is left as it
+    is. A suspension lifted later does not bring the window back. `closure`: what the
+    account is, when the caller knows it before the account says so (an erasure under
+    way)."""
+    closure = closure or closed_accounts.closure_of(seller)
+    if closure is None:
+        return
+    waiting = list(
+        Claim.objects.filter(storefront__seller=seller, stage=ClaimStage.SELLER_RESPONSE)
+        .select_related("case", "order", "storefront")
+        .order_by("pk")
+    )
+    for claim in waiting:
+        _hand_over(claim, closure)
+
+
+def _hand_over(claim: Claim, closure: closed_accounts.Closure) -> None:
+    with transaction.atomic():
+        case, claim = _lock(claim)
+        if claim.stage != ClaimStage.SELLER_RESPONSE:
+            return
+        assert case.conversation_id is not None
+        now = timezone.now()
+        # The seller did not answer: nothing for their response times, only the wait ends.
+        conversation_actions.end_claim_wait(case.conversation_id, answered_at=None)
+        _move(
+            claim,
+            case,
+            ClaimStage.DECISION,
+            actor=None,
+            now=now,
+            moved_by="seller_account",
+            seller_account=str(closure),
+        )
+        conversation_actions.post_marketplace_message(
+            case.conversation_id,
+            f"The seller's account is {claim_queries.closed_as(closure)}, so they cannot "
+            f"respond to claim {claim.number}: it goes to an agent of the claims team now, "
+            "without waiting for the deadline, and the agent decides on what the buyer sent. "
+            "You will both hear the decision here.",
+        )
 
 
 # --- shared pieces ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messagecenter.accounts import closed_accounts
+from messagecenter.accounts import closed_accounts, suspensions
 from messagecenter.accounts.models import Role, User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.conversations import actions as conversation_actions
@@ -325,7 +325,9 @@ def decide_report(agent: User, case_id: Any, outcome: Any, sender_action: Any = 
                 report.sender_id, [message.pk for message in messages], now=now
             )
             if sender_action == SenderAction.SUSPENDED:
-                safety_actions.suspend(report.sender)
+                # With what the apps above do about it: the claims still waiting for a
+                # suspended seller's response go to an agent (accounts/suspensions.py).
+                suspensions.suspend(report.sender)
             else:
                 safety_actions.restrict_sending(report.sender, now=now)
         report.outcome, report.sender_action = outcome, sender_action
