@@ -400,6 +400,75 @@ def test_a_lifted_suspension_brings_the_question_back_with_a_fresh_deadline(
     assert maintained_unread(seller) == recounted_unread(seller)
 
 
+def shows_a_wait(page: str) -> bool:
+    """Whether a conversation page shows the seller's wait in any of its forms: the
+    "Buyer waiting …" line under the title, the deadline block, "No response needed"."""
+    return (
+        ">Buyer waiting" in page
+        or 'data-testid="response-window"' in page
+        or 'value="no_response_needed"' in page
+    )
+
+
+def test_the_sellers_page_shows_no_wait_for_a_suspended_buyer(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """The question left the seller's Response needed when the buyer was suspended, but the
+    conversation's page still said "Buyer waiting 0 minutes" under its title and offered
+    "No response needed" for a wait nobody counts."""
+    conversation = asked.conversation_id
+    assert shows_a_wait(page_of(seller, conversation))
+
+    suspend(buyer)
+
+    assert response_needed(seller) == []
+    page = page_of(seller, conversation)
+    assert not shows_a_wait(page)
+    assert shown(SUSPENDED_BUYER) in page
+    shown_by_api = with_token(seller).get(f"/conversations/{conversation}").json()
+    assert (shown_by_api["response_due_at"], shown_by_api["response_window"]) == (None, None)
+
+
+@pytest.mark.parametrize("lifted_first", ["buyer", "seller"])
+def test_a_wait_set_aside_for_both_sides_comes_back_only_when_both_can_answer(
+    buyer: User, seller: User, asked: Message, lifted_first: str
+) -> None:
+    """Both accounts suspended, one lifted: the wait came back with a deadline though the
+    other side still could not sign in — the buyer read a countdown to "ask us to step in"
+    beside the notice that the shop is suspended (and, once passed, "Ask customer service to
+    help" for a wait the sweep never escalates), or the seller "Answer by …" for a buyer no
+    message reaches, while their Response needed left it out. It stays set aside until the
+    other side's suspension is lifted too."""
+    conversation = asked.conversation_id
+    suspend(seller)
+    suspend(buyer)
+    first, other = (buyer, seller) if lifted_first == "buyer" else (seller, buyer)
+
+    reinstate(first)
+
+    waiting = Participant.objects.get(conversation_id=conversation, user=seller)
+    assert waiting.awaiting_response_since is not None
+    assert waiting.response_due_at is None
+    page = page_of(first, conversation)
+    assert not shows_a_wait(page)
+    assert "customer service" in page.lower()
+    shown_by_api = with_token(first).get(f"/conversations/{conversation}").json()
+    assert (shown_by_api["response_due_at"], shown_by_api["response_window"]) == (None, None)
+    if first == seller:
+        assert response_needed(seller) == []
+
+    before_lifting = timezone.now()
+    reinstate(other)
+
+    waiting.refresh_from_db()
+    assert waiting.response_due_at is not None
+    assert waiting.awaiting_response_since is not None
+    assert waiting.awaiting_response_since >= before_lifting
+    assert response_needed(seller) == [conversation]
+    assert shows_a_wait(page_of(seller, conversation))
+    assert 'data-testid="response-window"' in page_of(buyer, conversation)
+
+
 def test_an_erased_buyers_question_never_comes_back(
     buyer: User, seller: User, asked: Message, admin_user: User
 ) -> None:

@@ -762,6 +762,13 @@ def response_window(participant: Participant) -> ResponseWindow | None:
     ):
         return None
     is_buyer = participant.role == ParticipantRole.BUYER
+    # A side that cannot sign in (suspended, erased) sets the wait aside
+    # (actions.set_aside_waits_for): no deadline to count down to, whatever a row written
+    # before that rule says. No query: the buyer comes with access_conversation, the seller
+    # with their row (and a seller reading is signed in).
+    buyer = conversation.buyer
+    if (is_buyer and not seller_row.user.is_active) or (buyer is not None and not buyer.is_active):
+        return None
     return ResponseWindow(
         conversation_id=participant.conversation_id,
         seller_id=seller_row.user_id,

@@ -368,6 +368,11 @@ def _conversation_page(
     chosen = next((reply for reply in saved_replies if str(reply.pk) == saved_reply_id), None)
     if chosen is not None and not body:
         body = chosen.body
+    is_awaiting_response = (
+        participant.role == ParticipantRole.SELLER
+        and participant.awaiting_response_since is not None
+        and closed_counterpart is None
+    )
     # The seller's deadline to answer, for both sides (docs/escalation.md).
     response_window = queries.response_window(participant)
     response_window_passed = response_window is not None and response_window.has_passed(now)
@@ -388,13 +393,12 @@ def _conversation_page(
             "written_from_the_request": written_from_the_request,
             "saved_replies": saved_replies,
             "chosen_saved_reply_id": chosen.pk if chosen is not None else None,
-            "is_awaiting_response": participant.role == ParticipantRole.SELLER
-            and participant.awaiting_response_since is not None,
+            # A wait set aside because the buyer's account is closed is not shown as one:
+            # their Response needed, the sweep and the figures leave it out too.
+            "is_awaiting_response": is_awaiting_response,
             # A claim's wait ends with the claim's response, never "No response needed"
             # (conversations/actions/claim_waits.py): the button is not offered there.
-            "can_mark_no_response_needed": participant.role == ParticipantRole.SELLER
-            and participant.awaiting_response_since is not None
-            and conversation.kind != Kind.CLAIM,
+            "can_mark_no_response_needed": is_awaiting_response and conversation.kind != Kind.CLAIM,
             "response_window": response_window,
             "response_window_passed": response_window_passed,
             "now": now,

@@ -137,12 +137,23 @@ def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
     back in Response needed, each starting now with a new deadline on the seller's
     calendar: the seller could not answer while the account was suspended, and the old
     deadline may have passed meanwhile (kept, the sweep would have told everyone the answer
-    was late the minute the suspension was lifted). The sellers' devices are told, as they
-    were told of the setting aside (`conversation.response_needed`). Returns how many
-    waits came back."""
+    was late the minute the suspension was lifted). A wait whose other side is still
+    suspended (or erased) stays set aside: it comes back when that side's suspension is
+    lifted. The sellers' devices are told, as they were told of the setting aside
+    (`conversation.response_needed`). Returns how many waits came back."""
     now = now or timezone.now()
     with transaction.atomic():
-        waiting = list(_waits_of(person).select_for_update(of=("self",)).order_by("id"))
+        # Only the waits whose other side can answer or be answered again: one whose seller
+        # (or buyer) is still suspended stays set aside until that suspension is lifted too
+        # — given a deadline, it showed the buyer a countdown to customer service beside
+        # the shop's "suspended" notice, or the seller "Answer by …" for a buyer no message
+        # reaches, while the list, the sweep and the figures left it out.
+        waiting = list(
+            _waits_of(person)
+            .filter(waiting_buyer_is_active(), user__is_active=True)
+            .select_for_update(of=("self",))
+            .order_by("id")
+        )
         events = []
         for participant in waiting:
             due = seller_response_due(participant.user_id, now)
