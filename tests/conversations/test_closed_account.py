@@ -527,6 +527,39 @@ def test_a_suspended_sellers_waits_are_set_aside_not_escalated(
     assert UserEvent.objects.filter(user=seller).count() == events + 1
 
 
+@pytest.mark.parametrize("answered", [False, True], ids=["waiting", "answered"])
+@pytest.mark.parametrize("suspended", ["seller", "buyer"])
+def test_the_other_sides_open_page_is_told_live_of_the_suspension(
+    buyer: User, seller: User, asked: Message, answered: bool, suspended: str
+) -> None:
+    """A reload showed the "suspended" notice and the way to customer service instead of the
+    reply box, but an open page was told nothing — the buyer's kept offering a reply the
+    shop could never read (only the suspended seller's own devices, signed out by then, got
+    an event). The other side's devices get the event of a wait set aside, which an open
+    conversation page follows (site.js): whether or not anyone was waiting there."""
+    conversation = asked.conversation_id
+    if answered:
+        actions.send_message(seller, conversation, "It shipped yesterday.")
+    person, other = (seller, buyer) if suspended == "seller" else (buyer, seller)
+    row = Participant.objects.get(conversation_id=conversation, user=other)
+    already = set(UserEvent.objects.filter(user=other).values_list("pk", flat=True))
+
+    suspend(person)
+
+    [told] = UserEvent.objects.filter(user=other).exclude(pk__in=already)
+    assert told.kind == "conversation.no_response_needed"
+    assert told.payload == {
+        "conversation_id": conversation,
+        "folder": row.folder,
+        "box": row.box,
+        "unread_count": row.unread_count,
+        f"{suspended}_closed": True,
+    }
+    page = page_of(other, conversation)
+    assert shown(SUSPENDED_SHOP if suspended == "seller" else SUSPENDED_BUYER) in page
+    assert 'name="body"' not in page
+
+
 def test_a_reinstated_sellers_waits_come_back_with_a_deadline_from_the_lifting(
     buyer: User, seller: User, asked: Message
 ) -> None:

@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from playwright.sync_api import Page, expect
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations.actions import send_message
 from messagecenter.conversations.models import Message
 from messagecenter.safety.actions import reinstate, suspend
 from tests.e2e.helpers import HOLD_STREAMS, LIVE_MS, sign_in, wait_for_held_streams
@@ -118,3 +119,27 @@ def test_a_reply_being_written_stays_while_the_rest_follows(
     expect(page.get_by_label("Your message")).to_have_value(DRAFT)
     expect(page.locator("[data-live-announcer]")).to_contain_text("changed while you were writing")
     expect_not_reloaded(page)
+
+
+def test_the_buyers_open_conversation_shows_the_shops_suspension(
+    streaming_server: Server, page: Page, buyer: User, seller: User, asked: Message
+) -> None:
+    """The other way round, with nobody waiting (the seller had answered): the buyer's open
+    page kept its reply box for a shop that could no longer read it, until a reload."""
+    send_message(seller, asked.conversation_id, "It left on Monday.")
+    buyer.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    buyer.save(update_fields=["password"])
+    page.add_init_script(HOLD_STREAMS)
+    sign_in(page, streaming_server, buyer.username, PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{streaming_server.url}/message-center/conversations/{asked.conversation_id}/")
+    wait_for_held_streams(page, 1)
+    expect(page.get_by_label("Your message")).to_be_visible()
+
+    suspend(seller)
+    page.evaluate("window.releaseStreams()")
+
+    expect(page.get_by_test_id("closed-counterpart")).to_contain_text(
+        "This shop's account is suspended", timeout=LIVE_MS
+    )
+    expect(page.get_by_label("Your message")).to_have_count(0)
+    expect(page.get_by_role("link", name="Contact customer service")).to_be_visible()

@@ -113,12 +113,11 @@ def set_aside_waits_for(person: User) -> int:
     cleared, and an overdue mark with it, so neither a "No answer yet" notice nor a late
     response can come of a wait the seller could not end. `awaiting_response_since` stays:
     the wait is set aside, not answered, and resume_waits_for starts it again if a
-    suspension is lifted. Returns how many waits were set aside."""
+    suspension is lifted. The other side of each of their conversations is told, so an
+    open page shows it at once. Returns how many waits were set aside."""
     with transaction.atomic():
         # The rows in id order, as every action that locks several conversations' rows.
         waiting = list(_waits_of(person).select_for_update(of=("self",)).order_by("id"))
-        if not waiting:
-            return 0
         Participant.objects.filter(pk__in=[p.pk for p in waiting]).update(
             response_due_at=None, is_response_overdue=False
         )
@@ -126,9 +125,45 @@ def set_aside_waits_for(person: User) -> int:
         # needed" (the wait's start stays for if the account comes back).
         as_buyer = [p for p in waiting if p.user_id != person.pk]
         own = [p for p in waiting if p.user_id == person.pk]
-        return finish(
+        set_aside = finish(
             as_buyer, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, buyer_closed=True
         ) + finish(own, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, seller_closed=True)
+        _tell_the_other_sides(person, told={p.pk for p in as_buyer})
+        return set_aside
+
+
+def _tell_the_other_sides(person: User, *, told: set[int]) -> None:
+    """The other side of each of the person's buyer–seller conversations — the buyers of a
+    suspended shop, the sellers a suspended buyer wrote to — with the event of a wait set
+    aside, whether or not anyone was waiting there: an open conversation page follows it
+    (site.js) and shows the "suspended" notice and the way to customer service in place of
+    a reply box nobody reads. It used to be told only on a reload. `told`: rows whose
+    event went out already (a seller's wait set aside)."""
+    others = (
+        Participant.objects.filter(
+            conversation__kind=Kind.BUYER_SELLER,
+            conversation_id__in=Participant.objects.filter(user=person).values("conversation_id"),
+            role__in=(ParticipantRole.BUYER, ParticipantRole.SELLER),
+        )
+        .exclude(user=person)
+        .exclude(pk__in=told)
+        .order_by("id")
+    )
+    record_events(
+        PendingEvent(
+            other.user_id,
+            EventKind.CONVERSATION_NO_RESPONSE_NEEDED,
+            {
+                "conversation_id": other.conversation_id,
+                "folder": other.folder,
+                "box": other.box,
+                "unread_count": other.unread_count,
+                # Who can no longer answer: the person, on the other side of this row.
+                "seller_closed" if other.role == ParticipantRole.BUYER else "buyer_closed": True,
+            },
+        )
+        for other in others
+    )
 
 
 def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
