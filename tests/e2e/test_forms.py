@@ -145,3 +145,21 @@ def test_after_a_wrong_password_the_focus_is_on_the_password_field(
     )
     expect(page.get_by_label("Username")).to_have_value("alice")
     expect(page.get_by_label("Username")).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_an_empty_password_puts_the_focus_and_its_error_on_the_password_field(
+    live_server: LiveServer, page: Page, buyer: User
+) -> None:
+    """A form sent without the browser's required check (an old browser, an extension):
+    the error names the empty field, which has the focus; the username is not marked."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.locator("form.stack").evaluate("form => { form.noValidate = true; }")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    password = page.get_by_label("Password")
+    expect(password).to_be_focused()
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description("Enter your password.")
+    expect(page.get_by_label("Username")).to_have_value("alice")
+    expect(page.get_by_label("Username")).not_to_have_attribute("aria-invalid", "true")

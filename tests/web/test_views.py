@@ -122,6 +122,65 @@ def test_after_a_wrong_password_the_password_field_has_the_focus_and_the_error(
     assert "That username and password do not match an account." in error.group(1)
 
 
+def sign_in_error(page: str) -> str:
+    error = re.search(r'<p[^>]*\bid="sign-in-error"[^>]*>(.*?)</p>', page, re.DOTALL)
+    assert error is not None
+    return " ".join(error.group(1).split())
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "wrong", "right", "message"),
+    [
+        ("", "guess", "id_username", "id_password", "Enter your username."),
+        ("   ", "guess", "id_username", "id_password", "Enter your username."),
+        ("alice", "", "id_password", "id_username", "Enter your password."),
+    ],
+)
+def test_a_missing_field_has_the_focus_and_its_own_error(
+    client: Client, buyer: User, username: str, password: str, wrong: str, right: str, message: str
+) -> None:
+    """With one field left empty (a browser without the required check, a form sent by a
+    script) the page said "Check the fields below." and marked no field, or marked the
+    password described by that sentence. The empty field now takes the focus, marked
+    invalid and described by an error that names it; the other field is not marked."""
+    page = page_text(client.post("/accounts/login/", {"username": username, "password": password}))
+
+    assert sign_in_error(page) == message
+    field, other = input_tag(page, wrong), input_tag(page, right)
+    assert " autofocus" in field
+    assert 'aria-invalid="true"' in field
+    assert 'aria-describedby="sign-in-error"' in field
+    assert " autofocus" not in other
+    assert "aria-invalid" not in other
+    assert "aria-describedby" not in other
+
+
+def test_with_both_fields_empty_both_are_marked_and_the_username_has_the_focus(
+    client: Client,
+) -> None:
+    page = page_text(client.post("/accounts/login/", {"username": "", "password": ""}))
+
+    assert sign_in_error(page) == "Enter your username. Enter your password."
+    username, password = input_tag(page, "id_username"), input_tag(page, "id_password")
+    assert " autofocus" in username
+    assert " autofocus" not in password
+    for field in (username, password):
+        assert 'aria-invalid="true"' in field
+        assert 'aria-describedby="sign-in-error"' in field
+
+
+def test_a_password_over_the_limit_is_marked_on_the_password_field(
+    client: Client, buyer: User
+) -> None:
+    page = page_text(client.post("/accounts/login/", {"username": "alice", "password": "x" * 1025}))
+
+    assert "at most 1024 characters" in sign_in_error(page)
+    password = input_tag(page, "id_password")
+    assert " autofocus" in password
+    assert 'aria-invalid="true"' in password
+    assert "aria-invalid" not in input_tag(page, "id_username")
+
+
 def test_signing_out_is_a_post_and_ends_the_session(client: Client, buyer: User) -> None:
     client.force_login(buyer)
 

@@ -56,6 +56,16 @@ class SignInForm(AuthenticationForm):
         "e-mail address. If you think this is a mistake, appeal by e-mail: {how}",
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each field's error names the field: the page puts it on that field alone.
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages.update(
+            required="Enter your password.",
+            max_length=f"A password is at most {PASSWORD_MAX_CHARS} characters: check it "
+            "and try again.",
+        )
+
     def clean(self) -> dict[str, Any]:
         try:
             return super().clean()
@@ -89,13 +99,16 @@ class SignInView(LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        # After a wrong password the username is filled in already: the focus goes to the
-        # password, marked invalid and described by the error, as on the two-factor step.
+        # The fields with something wrong, in the page's order: each is marked invalid and
+        # described by the error, and the first takes the focus, as on the two-factor step.
+        # After a wrong password the username is filled in already: that is the password.
         # Not after a suspended account's right password: nothing there is wrong.
         form = context["form"]
-        context["password_is_wrong"] = form.has_error(
-            NON_FIELD_ERRORS, "invalid_login"
-        ) or form.has_error("password")
+        invalid_fields = [name for name in ("username", "password") if form.has_error(name)]
+        if form.has_error(NON_FIELD_ERRORS, "invalid_login") and not invalid_fields:
+            invalid_fields = ["password"]
+        context["invalid_fields"] = invalid_fields
+        context["focus_field"] = invalid_fields[0] if invalid_fields else ""
         # On a demo install the sign-in page says which demo accounts to try.
         hints = sign_in_hints()
         if hints is not None:
