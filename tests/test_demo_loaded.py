@@ -32,6 +32,7 @@ from messagecenter.marketplace.models import (
     ReturnStatus,
 )
 from messagecenter.notifications import queries as broadcast_queries
+from messagecenter.notifications.models import Broadcast, BroadcastKind
 from messagecenter.realtime.models import UserEvent
 from messagecenter.support import queries as support_queries
 from messagecenter.support import report_actions
@@ -412,6 +413,18 @@ def test_switching_promotions_off_hides_every_promotion_of_the_demo() -> None:
     ]
     assert hub_queries.unread_counts(bob)[Folder.PROMOTIONS] == 0
     assert not Conversation.objects.filter(kind=Kind.PROMOTION).exists()
+
+
+@pytest.mark.usefixtures("_demo")
+def test_the_promotions_name_the_page_where_they_are_switched_off() -> None:
+    """They said "your communication preferences", a page the site does not have: the
+    page is "E-mail preferences", under Your Account."""
+    promotions = Broadcast.objects.filter(kind=BroadcastKind.PROMOTION)
+
+    assert promotions.count() >= 2
+    for promotion in promotions:
+        assert "communication preferences" not in promotion.body.lower()
+        assert "Your Account → E-mail preferences" in promotion.body
 
 
 @pytest.mark.usefixtures("_demo")

@@ -6,6 +6,7 @@ import hmac
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.core import signing
@@ -13,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
+import messagecenter
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind
@@ -64,6 +66,20 @@ def test_the_preferences_page_names_itself_once_and_spells_e_mail_one_way(buyer:
         assert "e-mail" in words.lower()
     assert "E-mail preferences" in account
     assert "Email preferences" not in account
+
+
+def test_no_text_of_the_product_calls_the_page_communication_preferences() -> None:
+    """The demo's promotions sent people to "your communication preferences", a page the
+    site does not have: every page, e-mail and message names it "E-mail preferences"."""
+    source = Path(messagecenter.__file__).parent
+    found = [
+        str(path.relative_to(source))
+        for path in sorted(source.rglob("*"))
+        if path.suffix in {".py", ".html", ".txt"}
+        and re.search(r"communications? preferences", path.read_text(encoding="utf-8"), re.I)
+    ]
+
+    assert found == []
 
 
 def labels_of(page: str) -> list[str]:

@@ -1024,7 +1024,7 @@ def _tell_the_story(
         "• Variable-temperature kettles from $39\n"
         "• Knife sets and cutting boards up to 30% off\n\n"
         "The event ends Sunday at midnight. You're receiving this because promotions are on "
-        "in your communication preferences; you can turn them off there at any time.",
+        "in Your Account → E-mail preferences; you can turn them off there at any time.",
     )
     notification_actions.schedule_broadcast(
         staff,
@@ -1037,8 +1037,8 @@ def _tell_the_story(
         "• 25% off backpacking tents, including the Ridgeline 2-Person\n"
         "• Merino socks: buy two packs, get the third free\n"
         "• Insulated bottles from $19\n\n"
-        "Deals end Sunday. You're receiving this because promotions are on in your "
-        "communication preferences; you can turn them off there at any time.",
+        "Deals end Sunday. You're receiving this because promotions are on in "
+        "Your Account → E-mail preferences; you can turn them off there at any time.",
     )
 
     # Today: bob asks about his charger and about a charge; alice's hiking order is close.
