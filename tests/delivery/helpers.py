@@ -1,3 +1,5 @@
+import html as html_module
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -44,3 +46,21 @@ def send_broadcast(kind: str = BroadcastKind.PROMOTION, **fields: object) -> Bro
     while advance_broadcast_runs():
         pass
     return broadcast
+
+
+# A two-level list, as people type one: the inner items indented under the outer ones.
+NESTED_LIST = "Packing list:\n- Tent\n  - Poles\n  - Stakes\n- Stove\n    1. Fuel\n- Water"
+
+# What keeps a line's leading spaces on screen; "normal" and "pre-line" collapse them.
+KEEPS_SPACES = {"pre", "pre-wrap", "break-spaces"}
+
+
+def nested_list_in_html(html: str) -> tuple[str, str]:
+    """The white-space rule of the HTML element holding NESTED_LIST, and its text."""
+    found = re.search(
+        r"<div[^>]*style=\"[^\"]*white-space:\s*([a-z-]+)[^>]*>(Packing list:.*?)</div>",
+        html,
+        re.DOTALL,
+    )
+    assert found is not None, html
+    return found.group(1), html_module.unescape(found.group(2)).replace("\r\n", "\n")

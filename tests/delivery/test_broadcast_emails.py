@@ -27,7 +27,13 @@ from messagecenter.notifications import actions as notification_actions
 from messagecenter.notifications.emails import advance_broadcast_runs
 from messagecenter.notifications.models import Audience, BroadcastKind
 from tests import factories
-from tests.delivery.helpers import many_buyers, send_broadcast
+from tests.delivery.helpers import (
+    KEEPS_SPACES,
+    NESTED_LIST,
+    many_buyers,
+    nested_list_in_html,
+    send_broadcast,
+)
 from tests.delivery.smtp import Handler, Received
 from tests.web.helpers import not_isolated
 
@@ -284,3 +290,18 @@ def test_a_broadcast_emails_body_and_greeting_have_their_own_direction(
     [received] = [item for item in inbox.received if item.recipients == [buyer.email]]
     assert not_isolated(received.html(), body) == []
     assert not_isolated(received.html(), name) == []
+
+
+@pytest.mark.django_db
+def test_a_nested_list_keeps_its_indent_in_both_parts_of_a_broadcast_e_mail(
+    buyer: User, inbox: Handler
+) -> None:
+    send_broadcast(body=NESTED_LIST, audience=Audience.BUYERS)
+
+    send_due_emails()
+
+    [received] = inbox.received
+    assert NESTED_LIST in received.text().replace("\r\n", "\n")
+    white_space, shown = nested_list_in_html(received.html())
+    assert white_space in KEEPS_SPACES
+    assert shown == NESTED_LIST

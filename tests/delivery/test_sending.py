@@ -37,6 +37,7 @@ from messagecenter.safety.links import defang
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
 from tests import factories
+from tests.delivery.helpers import KEEPS_SPACES, NESTED_LIST, nested_list_in_html
 from tests.delivery.smtp import Handler, Received
 from tests.factories import order_with_item
 from tests.support.claims import Clock, claimable_order, clock
@@ -311,6 +312,36 @@ def test_buyer_seller_messages_wait_for_a_quiet_period_then_go_as_one_digest(
     assert text.count("Ref. MC-P") == 3
     assert received.message["Message-ID"] == f"<mc.digest.{digest.pk}@localhost>"
     assert received.message["List-Unsubscribe"] is None
+
+
+def test_a_nested_list_keeps_its_indent_in_both_parts_of_a_message_e_mail(
+    buyer: User, inbox: Handler
+) -> None:
+    """The HTML part showed the body with `white-space: pre-line`, which collapses a line's
+    leading spaces: a two-level list arrived flat, "Poles" level with "Tent"."""
+    order_update(buyer, NESTED_LIST)
+
+    send_due_emails()
+
+    [received] = inbox.received
+    assert NESTED_LIST in received.text().replace("\r\n", "\n")
+    white_space, shown = nested_list_in_html(received.html())
+    assert white_space in KEEPS_SPACES
+    assert shown == NESTED_LIST
+
+
+def test_a_nested_list_keeps_its_indent_in_both_parts_of_a_digest(
+    buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    conversation_actions.ask_seller_about_product(buyer, product.pk, NESTED_LIST)
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    [received] = inbox.received
+    assert NESTED_LIST in received.text().replace("\r\n", "\n")
+    white_space, shown = nested_list_in_html(received.html())
+    assert white_space in KEEPS_SPACES
+    assert shown == NESTED_LIST
 
 
 def test_a_digest_shows_its_messages_times_in_the_recipients_zone(
