@@ -5,6 +5,9 @@ ones — escalation_actions.write_in_conversation called `_lock`, `_assign` and 
 whose names promised nobody outside would rely on them."""
 
 import ast
+import io
+import re
+import tokenize
 from pathlib import Path
 
 import messagecenter.support
@@ -72,3 +75,53 @@ def test_the_check_would_see_a_private_helper_used() -> None:
     )
 
     assert private_uses_of_actions(source) == ["support_actions._lock"]
+
+
+def remarks_of(source: str) -> list[tuple[int, str]]:
+    """Each comment and docstring (any triple-quoted string) of a module, with its line."""
+    return [
+        (token.start[0], token.string)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+        or (token.type == tokenize.STRING and token.string.lstrip("rbuRBU")[:3] in {'"""', "'''"})
+    ]
+
+
+def helpers_named_in(text: str) -> list[str]:
+    """The support.actions names a remark points the reader to: `support.actions.name`,
+    `support_actions.name`, or `actions.name` in a support module."""
+    return re.findall(
+        r"(?<![\w.])(?:messagecenter\.)?(?:support[._])?actions\.([A-Za-z_]\w*)", text
+    )
+
+
+def test_the_other_support_modules_point_their_readers_to_public_helpers_only() -> None:
+    """escalation_actions.write_in_conversation said the agent leaves the conversation with
+    the case "(support.actions._leave)": a private helper, one no other module may call, so
+    the pointer sent the reader to a name they could not use. Remarks name the public
+    helpers that do it, and only names support.actions has."""
+    found = [
+        f"{path.name}:{line}: actions.{name}"
+        for path in sorted(SUPPORT.glob("*.py"))
+        if path.name != "actions.py"
+        for line, text in remarks_of(path.read_text(encoding="utf-8"))
+        for name in helpers_named_in(text)
+        if name.startswith("_") or not hasattr(actions, name)
+    ]
+
+    assert found == []
+
+
+def test_the_remark_check_would_see_a_private_or_missing_helper_named() -> None:
+    source = (
+        "# The agent leaves with the case (support.actions._leave), as it leaves when\n"
+        "# conversations.actions.remove_participant is called.\n"
+        'def write() -> None:\n    """Locked first (support_actions.lock_case), then moved\n'
+        '    (actions.move_the_case)."""\n'
+    )
+
+    assert [name for _, text in remarks_of(source) for name in helpers_named_in(text)] == [
+        "_leave",
+        "lock_case",
+        "move_the_case",
+    ]

@@ -119,7 +119,9 @@ def write_in_conversation(
     conversation opens it (not while a newer request about the conversation is open: one
     at a time, as the buyer's click keeps it); closed, never. An unassigned request
     becomes the agent's, as an answer to the customer makes it. The agent joins the
-    conversation as its agent, and leaves it with the case (support.actions._leave)."""
+    conversation as its agent, and leaves it with the case: when the case goes to someone
+    else or back to the queue, or is merged (support.actions.assign_locked_case,
+    unassign_case, merge_cases)."""
     case = queries.access_case(agent, case_id, for_agent=True)
     conversation = escalation_queries.escalated_conversation(case, conversation_id)
     with transaction.atomic():
