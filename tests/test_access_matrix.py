@@ -220,6 +220,9 @@ class Operation:
     is_read_only: bool = False
     # API only: the answers to a device's API token, when they differ from a session's.
     by_token: Mapping[str, Outcome] | None = None
+    # Nothing of anyone's in it (the site's icon): cached as public even for someone signed
+    # in, where every other answer to them carries no-store.
+    is_the_same_for_everyone: bool = False
     # Pages only: for a route without a name, the path to request.
     path: str = ""
     # A path's parameter filled with another of the owner's values than its own name's:
@@ -282,7 +285,9 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "sync-stream": (get(outcomes(400, anonymous=401), query="after=x", is_read_only=True),),
     "home": (get(outcomes(302, anonymous=302), is_read_only=True),),
     # The site's icon where browsers look without being told (the admin's pages): public.
-    "favicon": (get(outcomes(302, anonymous=302), is_read_only=True),),
+    "favicon": (
+        get(outcomes(302, anonymous=302), is_read_only=True, is_the_same_for_everyone=True),
+    ),
     "login": (
         get(outcomes(302, anonymous=200), is_read_only=True),
         post(
@@ -1506,7 +1511,11 @@ def check_cell(
         if answer != expected:
             failures.append(f"{label} as {role}: expected {expected}, got {answer}")
         # Someone's own answers are never kept by a cache; every page carries the policy.
-        if role != ANONYMOUS and "no-store" not in response.get("Cache-Control", ""):
+        cache_control = response.get("Cache-Control", "")
+        if operation.is_the_same_for_everyone:
+            if "no-store" in cache_control or "public" not in cache_control:
+                failures.append(f"{label} as {role}: {answer} is not cached ({cache_control})")
+        elif role != ANONYMOUS and "no-store" not in cache_control:
             failures.append(f"{label} as {role}: {answer} may be cached (no no-store)")
         is_page = response.get("Content-Type", "").startswith("text/html")
         if is_page and "Content-Security-Policy" not in response:

@@ -292,3 +292,19 @@ def test_favicon_ico_is_the_sites_icon_without_a_404(
     assert "max-age=86400" in answers[0]["Cache-Control"]
     assert finders.find("web/favicon.svg") is not None
     assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_favicon_ico_is_cached_for_a_signed_in_person_too(client: Client, buyer: User) -> None:
+    """Signed in, /favicon.ico's answer carried the private pages' "no-store": the browser
+    asked again on every admin page. It is the same for everyone, nothing of the person's,
+    so it keeps its own public day-long caching."""
+    client.force_login(buyer)
+
+    answer = client.get("/favicon.ico")
+
+    assert (answer.status_code, answer["Location"]) == (302, "/static/web/favicon.svg")
+    directives = {directive.strip() for directive in answer["Cache-Control"].split(",")}
+    assert directives == {"public", "max-age=86400"}
+    assert "Expires" not in answer
+    # Every other answer to a signed-in person is still never cached.
+    assert "no-store" in client.get("/message-center/")["Cache-Control"]

@@ -20,7 +20,9 @@ from messagecenter.errors import NotAuthenticated
 class PrivatePagesMiddleware:
     """`Cache-Control: no-store, private` on every answer to a signed-in person or to an
     API token: after signing out, the back button or a shared computer's cache must not show
-    someone's messages again."""
+    someone's messages again. Not on an answer its view declared `public` — the same for
+    everyone, with nothing of the person's in it (web.views.favicon): it keeps its own
+    caching, or the browser would ask for the site's icon again on every page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -29,9 +31,20 @@ class PrivatePagesMiddleware:
         # Judged before the view: the answer to a sign-out is still the person's.
         is_private = request.user.is_authenticated or "Authorization" in request.headers
         response = self.get_response(request)
-        if is_private or request.user.is_authenticated:
+        if (is_private or request.user.is_authenticated) and not is_public(response):
             never_cache(response)
         return response
+
+
+def is_public(response: HttpResponse) -> bool:
+    """Whether the view's own Cache-Control says `public`: a header only a view writes on
+    purpose (patch_cache_control(response, public=True))."""
+    cache_control = response.get("Cache-Control")
+    if cache_control is None:
+        return False
+    return "public" in {
+        directive.split("=", 1)[0].strip().lower() for directive in cache_control.split(",")
+    }
 
 
 # What Django's add_never_cache_headers writes on an answer without caching headers of its
