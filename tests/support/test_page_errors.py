@@ -3,6 +3,8 @@ one error mapping"): something the person may not see is the site's 404 page, fr
 mapping in web/errors.py, and changes nothing; a form's refusal is shown beside the form.
 The views name only FORM_ERRORS, so a NotFound raised inside an action must pass them."""
 
+import re
+
 import pytest
 from django.http import HttpResponse
 from django.test import Client
@@ -153,3 +155,31 @@ def test_merging_into_another_teams_case_reads_as_no_such_case(buyer: User) -> N
     assert response.status_code == 400
     assert f"No case {theirs.number}." in response.content.decode()
     assert Case.objects.get(pk=case.pk).merged_into_id is None
+
+
+@pytest.mark.parametrize("status", ["closed", "solved"])
+def test_a_closed_case_offers_no_reply_box_but_says_what_the_agent_can_do(
+    buyer: User, status: str
+) -> None:
+    """A closed case (a claim once its appeal window ends, say) still showed "Reply to the
+    customer" and the status form: the answer the agent wrote was refused with 400
+    case_closed. The page now says the case is closed for good and what can happen instead;
+    a solved case keeps its box (an answer opens it again)."""
+    agent = factories.agent_in_team()
+    case = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    Case.objects.filter(pk=case.pk).update(status=status)
+
+    page = signed_in(agent).get(reverse("console-case", args=[case.pk])).content.decode()
+
+    if status == "closed":
+        assert 'id="reply-body"' not in page
+        assert "Send to customer" not in page
+        assert 'name="action" value="status"' not in page
+        notice = re.search(r'<p class="notice" data-testid="case-closed">(.*?)</p>', page)
+        assert notice is not None
+        assert notice.group(1).startswith("This case is closed: it cannot be answered")
+        assert "they can open a new request" in notice.group(1)
+    else:
+        assert 'id="reply-body"' in page
+        assert 'name="action" value="status"' in page
+        assert 'data-testid="case-closed"' not in page
