@@ -9,13 +9,18 @@ import asyncio
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
-from messagecenter.errors import NotFound
+from messagecenter.conversations.actions import typing as typing_actions
+from messagecenter.conversations.models import Kind, ParticipantRole
+from messagecenter.errors import Conflict, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
+from messagecenter.safety.actions import suspend
+from tests import factories
 from tests.asgi import run_in_own_loop
 from tests.realtime.test_streams import InProcessStream, token_headers
 
@@ -85,3 +90,68 @@ def test_the_seller_is_named_as_the_conversation_shows_them(
         f'event: conversation.typing\ndata: {{"conversation_id":{conversation_id},'
         '"name":"Acme Kitchen"}\n\n'
     )
+
+
+@pytest.fixture
+def nudges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, object], list[int]]]:
+    """The typing nudges that went out, instead of sending them."""
+    sent: list[tuple[str, dict[str, object], list[int]]] = []
+    monkeypatch.setattr(
+        typing_actions, "nudge_now", lambda kind, data, to: sent.append((kind, data, list(to)))
+    )
+    cache.clear()
+    return sent
+
+
+def test_an_agent_in_a_buyer_seller_conversation_is_refused_typing_there(
+    buyer: User, seller: User, product: Product, nudges: list[object]
+) -> None:
+    """An agent writes in a buyer–seller conversation from the request about it, never by
+    the ordinary reply; yet a typing sign from them there went out, and the buyer and the
+    seller read "Customer Service is typing…" for a reply that could not come. Refused as
+    that reply is, on the page's API as in the action, and nothing sent."""
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Blue?").conversation_id
+    agent = factories.agent_in_team()
+    actions.add_participants(conversation_id, [(agent, ParticipantRole.AGENT)])
+
+    with pytest.raises(NotAllowed) as refused:
+        actions.tell_typing(agent, conversation_id)
+    client = Client()
+    client.force_login(agent)
+    answer = client.post(f"/api/v1/conversations/{conversation_id}/typing")
+
+    assert refused.value.code == "write_from_the_request"
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "write_from_the_request"
+    assert nudges == []
+    # The buyer and the seller still tell each other.
+    assert actions.tell_typing(buyer, conversation_id) is True
+    assert [data["name"] for _, data, _ in nudges] == ["Alice Buyer"]
+
+
+def test_typing_under_an_order_update_is_refused(buyer: User, nudges: list[object]) -> None:
+    """Nobody reads a reply to the marketplace's systems: no typing sign either."""
+    message = actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001", body="Shipped.", topic_key="o:1"
+    )
+
+    with pytest.raises(NotAllowed) as refused:
+        actions.tell_typing(buyer, message.conversation_id)
+
+    assert refused.value.code == "cannot_reply"
+    assert nudges == []
+
+
+def test_typing_to_a_suspended_shop_is_refused(
+    buyer: User, seller: User, product: Product, nudges: list[object]
+) -> None:
+    """The shop reads nothing while suspended: the buyer's page offers no reply, and a
+    typing sign is refused as the reply is."""
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Blue?").conversation_id
+    suspend(seller)
+
+    with pytest.raises(Conflict) as refused:
+        actions.tell_typing(buyer, conversation_id)
+
+    assert refused.value.code == "recipient_closed"
+    assert nudges == []

@@ -490,12 +490,19 @@ def test_an_agent_writes_in_the_buyer_and_seller_s_conversation_only_from_the_re
         with pytest.raises(NotAllowed):
             conversation_actions.send_message(agent, conversation_id, "Around it.")
         assert Message.objects.count() == before
+        # Nor a typing sign: "Customer Service is typing…" for a reply that cannot come.
+        assert error_of(api.post(f"/conversations/{conversation_id}/typing", {})) == (
+            403,
+            "write_from_the_request",
+        )
         # Read only in their Message Center, saying where they write.
         detail = api.get(f"/conversations/{conversation_id}").json()
         assert detail["can_reply"] is False
         assert "from the request" in detail["cannot_reply_reason"]
         text = browser.get(f"/message-center/conversations/{conversation_id}/").content.decode()
         assert 'name="body"' not in text
+        # No reply box, so the page's typing.js has nothing to tell the others about.
+        assert 'id="reply-body"' not in text
         assert 'data-testid="written-from-the-request"' in text
         assert f'href="{console_url}"' in text
 

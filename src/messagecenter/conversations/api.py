@@ -565,7 +565,9 @@ def typing(request: ApiRequest, conversation_id: Id) -> Status[None]:
     """While the person types a reply: the conversation's other people with an open page
     or stream get `event: conversation.typing` `{"conversation_id", "name"}` (no id: it is
     stored nowhere). At most one every few seconds per person and conversation goes out;
-    more often is answered 204 all the same and sends nothing (docs/conversations.md#typing)."""
+    more often is answered 204 all the same and sends nothing (docs/conversations.md#typing).
+    Refused, as a reply would be, where the person cannot reply: `403 cannot_reply`,
+    `403 write_from_the_request`, `409 recipient_closed`."""
     actions.tell_typing(request.auth, conversation_id)
     return Status(204, None)
 

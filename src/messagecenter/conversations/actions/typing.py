@@ -6,7 +6,8 @@ from django.core.cache import cache
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import queries
-from messagecenter.conversations.models import Participant
+from messagecenter.conversations.models import Participant, ParticipantRole
+from messagecenter.errors import Conflict, NotAllowed
 from messagecenter.realtime.actions import nudge_now
 
 TYPING = "conversation.typing"
@@ -20,8 +21,23 @@ def tell_typing(user: User, conversation_id: object) -> bool:
     told within TYPING_INTERVAL_SECONDS (then nothing is sent: False). Only in a
     conversation the person can see (the same 404 as for the conversation otherwise). The
     name is the one the others see on the person's messages (an agent: "Customer
-    Service", unless the operator shows agents' names)."""
+    Service", unless the operator shows agents' names). Only from someone who may reply
+    there, refused as their reply would be (actions/sending.py) and nothing sent: an answer
+    to the marketplace's systems (`cannot_reply`), an agent in a buyer–seller conversation,
+    who writes from the request about it (`write_from_the_request`), or a message to a
+    closed account (`recipient_closed`) — else the others read "Customer Service is
+    typing…" for a message that can never come."""
     participant = queries.access_conversation(user, conversation_id)
+    if participant.role == ParticipantRole.RECIPIENT:
+        raise NotAllowed(
+            "Messages from the marketplace's systems cannot be answered; contact customer "
+            "service instead.",
+            code="cannot_reply",
+        )
+    if refusal := queries.written_from_the_request(participant):
+        raise NotAllowed(refusal, code="write_from_the_request")
+    if closed := queries.closed_counterpart(participant):
+        raise Conflict(closed, code="recipient_closed")
     key = f"conversations:typing:{user.pk}:{participant.conversation_id}"
     # add() is atomic in every cache backend: two requests at once send one nudge.
     if not cache.add(key, True, timeout=TYPING_INTERVAL_SECONDS):

@@ -61,6 +61,9 @@
       return;
     }
     const conversationId = Number(thread.dataset.liveConversation);
+    // Only from a reply box: a page where the person cannot reply here (an agent in a
+    // buyer–seller conversation, an order update) has none, and tells nobody anything;
+    // the server refuses such signs too (actions.tell_typing).
     const box = document.getElementById("reply-body");
     if (box && box.form) {
       tell(conversationId, box);
