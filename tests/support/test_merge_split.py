@@ -312,3 +312,41 @@ def test_the_console_merges_and_shows_the_duplicates_messages(
     assert wrong.status_code == 400
     assert CaseNote.objects.count() == 0
     counts_are_true()
+
+
+@pytest.mark.parametrize("kept_status", ["solved", "pending"])
+def test_a_question_waiting_for_us_merged_into_an_answered_case_opens_it_again(
+    client: Client, buyer: User, agent: User, kept_status: str
+) -> None:
+    """The customer's new question, merged into their earlier request that was solved
+    (or waits on them), still waits for an answer: the kept case is open again, in the
+    team's queue, not left solved with the question in it unanswered."""
+    kept = actions.open_request(buyer, "Change my e-mail", "Where do I change it?")
+    actions.reply_to_case(agent, kept.pk, "Under Login & security.", status=kept_status)
+    duplicate = actions.open_request(buyer, "Pending charge", "Will $42 come back?")
+    client.force_login(agent)
+
+    response = client.post(
+        f"/console/cases/{duplicate.pk}/actions/", {"action": "merge", "into": kept.number}
+    )
+
+    assert response.status_code == 302
+    kept.refresh_from_db()
+    assert kept.status == "open"
+    assert kept.pk in [c.pk for c in queries.queue_page(agent, queries.TEAM).cases]
+    assert queries.queue_page(agent, queries.SOLVED).cases == []
+    counts_are_true()
+
+
+def test_an_answered_duplicate_merged_into_a_solved_case_leaves_it_solved(
+    buyer: User, agent: User
+) -> None:
+    kept = actions.open_request(buyer, "Change my e-mail", "Where do I change it?")
+    actions.reply_to_case(agent, kept.pk, "Under Login & security.", status="solved")
+    duplicate = actions.open_request(buyer, "Change e-mail again", "Where is it?")
+    actions.reply_to_case(agent, duplicate.pk, "Same place.", status="solved")
+
+    actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    assert Case.objects.get(pk=kept.pk).status == "solved"
+    counts_are_true()

@@ -718,6 +718,11 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
         _move_counters(
             {(duplicate.team_id, duplicate.status, duplicate.assignee_id or UNASSIGNED): -1}
         )
+        # The duplicate's question still waits for us: merged into a request that was
+        # solved or waits on the customer, it left every queue with no one to answer it
+        # while the customer was told "we answer here". The kept case is open again, as a
+        # reply there would open it.
+        question_waits = duplicate.status == CaseStatus.OPEN and kept.status in REOPENABLE
         previous_assignee = duplicate.assignee_id
         duplicate.merged_into = kept
         duplicate.status = CaseStatus.CLOSED
@@ -742,6 +747,12 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
             kept.save(update_fields=taken)
         record_case_event(duplicate, agent, CaseEventKind.MERGED, now=now, into=kept.pk)
         record_case_event(kept, agent, CaseEventKind.MERGED, now=now, merged=duplicate.pk)
+        if question_waits:
+            previous = kept.status
+            move_case(kept, status=CaseStatus.OPEN, now=now)
+            record_case_event(
+                kept, agent, CaseEventKind.STATUS, now=now, previous=previous, status=kept.status
+            )
         if duplicate.conversation_id is not None:
             conversation_actions.post_marketplace_message(
                 duplicate.conversation_id,
