@@ -823,6 +823,28 @@ def test_the_buyer_appeals_from_the_claim_page(
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
 
 
+def test_the_buyers_claim_page_tells_them_they_may_appeal_the_others_that_the_buyer_may(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """Decided, the buyer's own page said "The buyer may appeal once, until …" under the
+    title, above a form saying "You can appeal once": as if someone else could. The buyer
+    reads it addressed to them; the seller's and the agent's pages keep speaking of the
+    buyer, as the seller's window speaks to the seller."""
+    claim = _denied_claim(buyer, seller, product, clock)
+    url = reverse("claim", args=[claim.pk])
+    due = escape(claim_queries.when(clock.now + timedelta(days=30)))
+
+    buyers_page = signed_in(buyer).get(url).content.decode()
+    sellers_page = signed_in(seller).get(url).content.decode()
+    agents_page = signed_in(factories.agent_in_team("claims")).get(url).content.decode()
+
+    assert f"You may appeal once, until {due}; then the claim closes." in buyers_page
+    assert "The buyer may appeal" not in buyers_page
+    for page in (sellers_page, agents_page):
+        assert f"The buyer may appeal once, until {due}; then the claim closes." in page
+        assert "You may appeal" not in page
+
+
 def test_the_appeal_form_sent_twice_with_its_key_answers_as_the_first_time(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

@@ -397,8 +397,9 @@ def response_due(user: User, claim: Claim) -> datetime | None:
 
 def stage_detail(claim: Claim, reader: User | None = None) -> str:
     """The claim's next step, in words, with its deadline. Given the `reader`, the seller
-    the claim waits for reads it addressed to them ("You have until …"), not about them;
-    everyone else (and the API) reads of "the seller"."""
+    the claim waits for reads it addressed to them ("You have until …"), not about them,
+    and so does the buyer their appeal window ("You may appeal once …"); everyone else
+    (and the API) reads of "the seller" and "the buyer"."""
     due = claim.case.due_at
     if claim.stage == ClaimStage.SELLER_RESPONSE and due is not None:
         if reader is not None and claim.storefront.seller_id == reader.pk:
@@ -410,5 +411,9 @@ def stage_detail(claim: Claim, reader: User | None = None) -> str:
     if claim.stage == ClaimStage.DECISION:
         return "An agent of the claims team is deciding."
     if claim.stage == ClaimStage.APPEAL_WINDOW and due is not None:
+        # The buyer reads it above their Appeal form: of "the buyer", it read as if
+        # someone else could appeal.
+        if reader is not None and claim.case.customer_id == reader.pk:
+            return f"You may appeal once, until {when(due)}; then the claim closes."
         return f"The buyer may appeal once, until {when(due)}; then the claim closes."
     return "This claim is closed."
