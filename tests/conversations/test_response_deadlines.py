@@ -96,6 +96,54 @@ def test_no_response_needed_clears_the_deadline(
     assert seller_row(seller, question.conversation_id).response_due_at is None
 
 
+def test_no_response_needed_after_the_deadline_is_refused_and_the_wait_stays_late(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """A seller silent past the deadline (escalated, counted late) ticked the question
+    "No response needed" in the bulk bar: the wait left Response needed and their late
+    responses, as if they had never been late. Past its deadline it is refused for the
+    whole selection, nothing changed; an answer, even late, is the way out."""
+    on_time = actions.ask_seller_about_product(buyer, product.pk, "Thanks!")
+    other = factories.ProductFactory(storefront=seller.storefront, title="Milk frother")
+    late = actions.ask_seller_about_product(buyer, other.pk, "Does it froth oat milk?")
+    due = timezone.now() - timedelta(hours=1)
+    Participant.objects.filter(user=seller, conversation_id=late.conversation_id).update(
+        response_due_at=due, is_response_overdue=True
+    )
+    client = factories.signed_in(seller)
+
+    response = client.post(
+        "/message-center/actions/",
+        {
+            "action": "no_response_needed",
+            "conversation_ids": [on_time.conversation_id, late.conversation_id],
+        },
+    )
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "was due by" in page
+    assert "nothing was changed" in page
+    for question in (on_time, late):
+        assert seller_row(seller, question.conversation_id).awaiting_response_since is not None
+    assert seller_row(seller, late.conversation_id).response_due_at == due
+    assert [item.conversation_id for item in queries.late_responses(seller)] == [
+        late.conversation_id
+    ]
+    # The conversation's page offers the button only before the deadline.
+    button = 'value="no_response_needed"'
+    assert (
+        button
+        in client.get(f"/message-center/conversations/{on_time.conversation_id}/").content.decode()
+    )
+    assert (
+        button
+        not in client.get(f"/message-center/conversations/{late.conversation_id}/").content.decode()
+    )
+    # Before the deadline it still ends the wait.
+    assert actions.mark_no_response_needed(seller, [on_time.conversation_id]) == 1
+
+
 @override_settings(BUSINESS_CALENDAR_COUNTRY="US", SELLER_RESPONSE_BUSINESS_DAYS=3)
 def test_the_seller_s_country_and_the_settings_decide_the_deadline(
     buyer: User, seller: User, product: Product

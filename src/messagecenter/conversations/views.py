@@ -397,8 +397,11 @@ def _conversation_page(
             # their Response needed, the sweep and the figures leave it out too.
             "is_awaiting_response": is_awaiting_response,
             # A claim's wait ends with the claim's response, never "No response needed"
-            # (conversations/actions/claim_waits.py): the button is not offered there.
-            "can_mark_no_response_needed": is_awaiting_response and conversation.kind != Kind.CLAIM,
+            # (conversations/actions/claim_waits.py), nor does a wait past its deadline
+            # (seller_tools): the button is not offered there.
+            "can_mark_no_response_needed": is_awaiting_response
+            and conversation.kind != Kind.CLAIM
+            and (participant.response_due_at is None or participant.response_due_at > now),
             "response_window": response_window,
             "response_window_passed": response_window_passed,
             "now": now,

@@ -13,8 +13,10 @@ from messagecenter.accounts.roles import require_seller
 from messagecenter.conversations.actions.checks import clean_body, clean_text
 from messagecenter.conversations.actions.claim_waits import refuse_ending_claim_waits
 from messagecenter.conversations.actions.own_rows import finish, lock_own
+from messagecenter.conversations.deadlines import describe_due
 from messagecenter.conversations.models import (
     SAVED_REPLY_TITLE_UNIQUE,
+    Conversation,
     Participant,
     SavedReply,
 )
@@ -37,10 +39,38 @@ def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> in
             return 0
         # A claim's conversation waits for the claim's formal response, not for an answer.
         refuse_ending_claim_waits(changed)
+        _refuse_ending_late_waits(changed)
         Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
             awaiting_response_since=None, response_due_at=None, is_response_overdue=False
         )
         return finish(changed, EventKind.CONVERSATION_NO_RESPONSE_NEEDED)
+
+
+def _refuse_ending_late_waits(waiting: list[Participant]) -> None:
+    """Refused, for the whole selection, when one of the waits is past its deadline: it
+    counts as a late response (docs/escalation.md), and "No response needed" took it out of
+    the late responses, the sweep's and the buyer's "ask customer service" too — a seller
+    silent past the deadline undid being late with a tick. An answer, even late, ends it."""
+    now = timezone.now()
+    late = [
+        row for row in waiting if row.response_due_at is not None and row.response_due_at <= now
+    ]
+    if not late:
+        return
+    first = min(late, key=lambda row: row.response_due_at or now)
+    subject = (
+        Conversation.objects.filter(pk=first.conversation_id)
+        .values_list("subject", flat=True)
+        .first()
+    )
+    others = " (and another)" if len(late) > 1 else ""
+    assert first.response_due_at is not None
+    raise Conflict(
+        f"Your answer to “{subject}”{others} was due by {describe_due(first.response_due_at)}: "
+        "answer the buyer instead. “No response needed” cannot take a question past its "
+        "deadline out of your late responses; nothing was changed.",
+        code="response_overdue",
+    )
 
 
 MAX_SAVED_REPLIES = 100
