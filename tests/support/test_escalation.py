@@ -59,7 +59,7 @@ def test_after_the_deadline_the_buyer_opens_a_request_about_the_conversation(
     assert first.sender_id == buyer.pk
     assert first.body.startswith(f"{seller.public_name} has not answered my message")
     # The agent reads the whole buyer–seller thread beside the case.
-    context = queries.customer_context(case)
+    context = queries.customer_context(case, factories.agent_in_team())
     assert [c.pk for c in context.conversations] == [question.conversation_id]
     counts_are_true()
 

@@ -10,14 +10,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from messagecenter.accounts.models import User
+from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Attachment, Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
-from messagecenter.support.models import Report
+from messagecenter.support.models import Case, Report, Team, TeamMember
 from tests import factories
 from tests.api.helpers import with_token
 from tests.conversations.helpers import maintained_unread, recounted_unread, unread_in_sight
@@ -228,3 +228,31 @@ def test_a_removed_message_no_longer_counts_as_unread_for_anyone_but_its_sender(
     assert unread_of(buyer, conversation_id) == buyer_unread
     for person in (claims_agent, buyer, seller):
         counts_are_true(person, conversation_id)
+
+
+def test_a_case_page_lists_the_customers_other_cases_of_the_agents_own_teams_only(
+    buyer: User, scam: Message
+) -> None:
+    """ "Other cases of the customer" beside a request listed every case of theirs, with its
+    number and subject, whatever its team: an agent of customer service alone read of the
+    trust-and-safety team's report case, which they cannot open (404, as any other team's
+    case reads). It lists the cases of the agent's teams; an admin's, all of them."""
+    filing = report_actions.report_message(buyer, scam.pk, "scam")
+    report_case = Case.objects.get(pk=filing.report.pk)
+    customer = User.objects.get(pk=report_case.customer_id)
+    request = support_actions.open_request(customer, "Parcel missing", "Order 1 is late.")
+    customer_service_only = factories.agent_in_team(username="omar")
+    both = factories.agent_in_team("trust-and-safety", username="priya")
+    TeamMember.objects.create(agent=both, team=Team.objects.get(slug="customer-service"))
+    admin = factories.UserFactory(username="root", role=Role.ADMIN, is_staff=True)
+    url = f"/console/cases/{request.pk}/"
+
+    page = signed_in(customer_service_only).get(url).content.decode()
+    report_page = signed_in(customer_service_only).get(f"/console/cases/{report_case.pk}/")
+
+    assert report_page.status_code == 404
+    assert "Other cases of the customer" not in page
+    listed = f"<li>{report_case.number} <bdi>{report_case.subject}</bdi>"
+    assert listed not in page
+    assert listed in signed_in(both).get(url).content.decode()
+    assert listed in signed_in(admin).get(url).content.decode()

@@ -738,7 +738,10 @@ class CustomerContext:
 CONTEXT_ORDERS = 10
 
 
-def customer_context(case: Case) -> CustomerContext:
+def customer_context(case: Case, agent: User) -> CustomerContext:
+    """Beside a case: the customer's orders, their conversations with sellers about it, and
+    their other cases — of the agent's own teams only (an admin's: every team), as a case
+    of another team reads as none everywhere else (a report for customer service)."""
     orders = list(
         Order.objects.filter(buyer_id=case.customer_id)
         .prefetch_related("shipments", "returns", "refunds", "items")
@@ -748,7 +751,11 @@ def customer_context(case: Case) -> CustomerContext:
         orders=orders,
         conversations=list(_context_conversations(case)),
         other_cases=list(
-            Case.objects.filter(customer_id=case.customer_id, merged_into__isnull=True)
+            Case.objects.filter(
+                customer_id=case.customer_id,
+                merged_into__isnull=True,
+                team_id__in=team_ids(agent),
+            )
             .exclude(pk=case.pk)
             .order_by("-created_at")[:10]
         ),

@@ -297,7 +297,7 @@ def _case_page(
             "notes": list(queries.case_notes(found)),
             "merged_cases": queries.merged_cases(found),
             "history": queries.case_history_html(found),
-            "context": queries.customer_context(found),
+            "context": queries.customer_context(found, agent),
             "teammates": queries.team_agents(found),
             "canned_responses": [
                 (canned, actions.fill_placeholders(canned.body, found, agent))
