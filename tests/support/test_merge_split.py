@@ -11,7 +11,13 @@ from messagecenter.conversations import hooks as conversation_hooks
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.marketplace.models import Product
-from messagecenter.support import actions, claim_actions, queries, report_actions
+from messagecenter.support import (
+    actions,
+    claim_actions,
+    escalation_actions,
+    queries,
+    report_actions,
+)
 from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote, Team, TeamMember
 from tests import factories
 from tests.api.helpers import error_of, with_token
@@ -349,4 +355,32 @@ def test_an_answered_duplicate_merged_into_a_solved_case_leaves_it_solved(
     actions.merge_cases(agent, duplicate.pk, kept.number)
 
     assert Case.objects.get(pk=kept.pk).status == "solved"
+    counts_are_true()
+
+
+def test_two_requests_for_help_about_different_conversations_are_not_merged(
+    client: Client, buyer: User, seller: User, product: Product, agent: User
+) -> None:
+    """Two "Ask customer service to help" requests, each about its own conversation with a
+    seller, are no duplicates: merged, the kept case wrote only in its own conversation and
+    the duplicate answered "merged: write from there", so nobody could write to the buyer
+    and the seller in the other one any more. Refused, nothing changed."""
+    from tests.support.test_escalation import ask_about_order, pass_deadline
+
+    first = ask_about_order(buyer, product)
+    second = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    kept = escalation_actions.ask_for_help(buyer, first.conversation_id)
+    duplicate = escalation_actions.ask_for_help(buyer, second.conversation_id)
+    client.force_login(agent)
+
+    response = client.post(
+        f"/console/cases/{duplicate.pk}/actions/", {"action": "merge", "into": kept.number}
+    )
+
+    assert response.status_code == 400
+    assert "about different conversations with sellers" in response.content.decode()
+    assert Case.objects.get(pk=duplicate.pk).merged_into_id is None
+    api = with_token(agent).post(f"/agent/cases/{duplicate.pk}/merge", {"into_case_id": kept.pk})
+    assert error_of(api) == (400, "merge_other_conversation")
     counts_are_true()

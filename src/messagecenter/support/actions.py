@@ -700,6 +700,19 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
                 "can be merged.",
                 code="merge_requests_only",
             )
+    if (
+        duplicate.about_conversation_id is not None
+        and kept.about_conversation_id is not None
+        and duplicate.about_conversation_id != kept.about_conversation_id
+    ):
+        # Two requests for help, each about its own conversation with a seller, are no
+        # duplicates: the kept case keeps its own, and its agents could no longer write
+        # to the buyer and the seller in the other (the merged one refuses: case_merged).
+        raise InvalidInput(
+            f"{duplicate.number} and {kept.number} are about different conversations with "
+            "sellers: answer each in its own request.",
+            code="merge_other_conversation",
+        )
     with transaction.atomic():
         duplicate, kept = _lock_cases(duplicate, kept)
         if duplicate.merged_into_id is not None:

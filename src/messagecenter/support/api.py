@@ -588,8 +588,9 @@ class MergeIn(Schema):
 )
 def merge_case(request: ApiRequest, case_id: Id, payload: MergeIn) -> AgentCaseOut:
     """This case is a duplicate of `into_case_id` (the same customer's): it leaves the
-    queues and the kept case is returned. 400 merge_other_customer, merge_into_itself,
-    merge_into_merged; 409 case_already_merged."""
+    queues and the kept case is returned. 400 merge_requests_only, merge_other_customer,
+    merge_other_conversation (two requests about different conversations with sellers),
+    merge_into_itself, merge_into_merged; 409 case_already_merged."""
     kept = actions.merge_cases(_agent(request), case_id, payload.into_case_id)
     return agent_case_out(kept)
 
