@@ -71,6 +71,19 @@ document.addEventListener("DOMContentLoaded", () => {
   if (answer && !window.location.hash && !document.querySelector("[autofocus]")) {
     answer.focus();
   }
+  // After sending, the page loads again at the message sent (#message-<id>), as a link to
+  // a message does: the browser scrolled to it but left the focus on the page itself, so
+  // a screen reader said nothing of it and Tab started again from the top. It takes the
+  // focus.
+  const linked = /^#message-\d+$/.test(window.location.hash)
+    ? document.getElementById(window.location.hash.slice(1))
+    : null;
+  if (linked && !document.querySelector("[autofocus]")) {
+    if (!linked.hasAttribute("tabindex")) {
+      linked.tabIndex = -1;
+    }
+    linked.focus();
+  }
 
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-confirm]");
