@@ -336,6 +336,33 @@ def test_the_agent_grants_from_the_console_and_both_read_the_refund(
         assert "A refund of 12.50 USD to the buyer is recorded" in conversation.content.decode()
 
 
+def test_an_amount_typed_beside_deny_is_refused_not_dropped(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The agent may have meant to grant: the form says so and nothing is decided."""
+    agent = factories.agent_in_team("claims")
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_actions.respond_to_claim(seller, claim.pk, "Sorry.")
+    client = signed_in(agent)
+
+    refused = client.post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "denied", "refund": "12.50", "reasons": "Delivered."},
+    )
+    denied = client.post(
+        reverse("console-claim-decide", args=[claim.pk]),
+        {"outcome": "denied", "refund": "", "reasons": "Delivered."},
+    )
+
+    assert refused.status_code == 400
+    assert "A denied claim refunds nothing." in refused.content.decode()
+    assert 'value="12.50"' in refused.content.decode()
+    assert denied.status_code == 302
+    assert not Refund.objects.exists()
+    assert Claim.objects.get(pk=claim.pk).outcome == "denied"
+
+
 PHISHING = (
     "Please confirm your account at http://marketplace-security-check.example/login and "
     "enter your card number to get the refund"

@@ -222,9 +222,9 @@ def decide(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
             found.pk,
             outcome,
             request.POST.get("reasons", ""),
-            refund_cents=typed_cents(request.POST.get("refund", ""), code="invalid_refund_amount")
-            if outcome == ClaimOutcome.GRANTED
-            else None,
+            # Read whatever the outcome: an amount typed beside "Deny" is refused by the
+            # action (refund_on_denial), not dropped — the agent may have meant to grant.
+            refund_cents=typed_cents(request.POST.get("refund", ""), code="invalid_refund_amount"),
         )
     except FORM_ERRORS as error:
         return support_views._case_page(
