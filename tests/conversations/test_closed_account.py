@@ -829,3 +829,56 @@ def test_a_suspended_shop_can_be_blocked_on_the_page_as_in_the_api(
     assert list(Block.objects.values_list("blocker", "blocked")) == [(buyer.pk, seller.pk)]
     api = with_token(buyer).post(f"/conversations/{answered.conversation_id}/block")
     assert api.status_code == 201
+
+
+# --- asking customer service to step in with a closed shop (docs/escalation.md) --------------
+# The shop can never answer: "the seller has answered … reply to them here" told the buyer
+# the opposite. The refusal is the reply box's (409 recipient_closed, the same words), with
+# the way that works: customer service about the order. Nothing is opened.
+
+
+@pytest.fixture
+def overdue(buyer: User, seller: User, asked: Message) -> Message:
+    """The buyer's question, its answer overdue: the buyer may ask customer service to help."""
+    Participant.objects.filter(conversation_id=asked.conversation_id, user=seller).update(
+        awaiting_response_since=F("awaiting_response_since") - timedelta(days=10),
+        response_due_at=timezone.now() - timedelta(days=5),
+    )
+    return asked
+
+
+@pytest.mark.parametrize(("close", "words"), [("erase", CLOSED_SHOP), ("suspend", SUSPENDED_SHOP)])
+def test_the_api_refuses_to_ask_for_help_with_a_closed_shop_changing_nothing(
+    buyer: User, seller: User, overdue: Message, admin_user: User, close: str, words: str
+) -> None:
+    if close == "erase":
+        erase_person(admin_user, seller)
+    else:
+        suspend(seller)
+    before = unchanged()
+
+    response = with_token(buyer).post(f"/conversations/{overdue.conversation_id}/ask-for-help")
+
+    assert error_of(response) == (409, "recipient_closed")
+    message = response.json()["error"]["message"]
+    assert message.startswith(words)
+    assert "contact customer service" in message
+    assert "reply to them here" not in message
+    assert unchanged() == before
+
+
+def test_the_web_button_refuses_to_ask_for_help_with_an_erased_shop_and_says_why(
+    buyer: User, seller: User, overdue: Message, admin_user: User
+) -> None:
+    erase_person(admin_user, seller)
+    client = Client()
+    client.force_login(buyer)
+    before = unchanged()
+
+    response = client.post(reverse("ask-for-help", args=[overdue.conversation_id]))
+
+    assert unchanged() == before
+    assert response.url.startswith(reverse("conversation", args=[overdue.conversation_id]))
+    page = client.get(response.url).content.decode()
+    assert page.count(shown(CLOSED_SHOP)) == 2  # the refusal, and where the reply box was
+    assert "reply to them here" not in page

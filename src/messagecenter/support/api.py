@@ -150,7 +150,8 @@ def ask_for_help(
     conversation; the agent reads the whole conversation with the seller. 400
     `seller_still_has_time` before the deadline (the message says until when), 400
     `seller_not_waiting` once the seller has answered, 409 `already_asked_for_help` while
-    an earlier request about it is open, 403 `buyers_only` for the seller, 400
+    an earlier request about it is open, 409 `recipient_closed` when the shop's account is
+    closed (erased or suspended: it can never answer), 403 `buyers_only` for the seller, 400
     `not_a_seller_conversation` for a conversation that is not with a seller (order updates,
     customer service…) (docs/escalation.md)."""
     case = escalation_actions.ask_for_help(

@@ -36,7 +36,8 @@ NOTE_MAX_CHARS = 2_000
 def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
     """ "Ask customer service to help" on a buyer–seller conversation whose seller did not
     answer in time. Refused, with the reason, before the deadline, after the seller has
-    answered, and while an earlier request about it is still open."""
+    answered, while an earlier request about it is still open, and when the shop's account
+    is closed."""
     participant = conversation_queries.access_conversation(buyer, conversation_id)
     conversation = participant.conversation
     if buyer.role != Role.BUYER:
@@ -57,6 +58,15 @@ def ask_for_help(buyer: User, conversation_id: Any, *, note: str = "") -> Case:
         raise NotAllowed(
             "Only the buyer of a conversation with a seller can ask us to step in.",
             code="buyers_only",
+        )
+    # A shop whose account is closed (erased, suspended) can never answer: its wait was set
+    # aside, or went with its data, so the check below would say "the seller has answered
+    # … reply to them here". The reply box's refusal instead, with the way that works.
+    closed = conversation_queries.closed_counterpart(participant)
+    if closed is not None:
+        raise Conflict(
+            f"{closed} For help with the order, contact customer service.",
+            code="recipient_closed",
         )
     note = trimmed(note)
     if len(note) > NOTE_MAX_CHARS:
