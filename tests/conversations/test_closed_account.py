@@ -882,3 +882,47 @@ def test_the_web_button_refuses_to_ask_for_help_with_an_erased_shop_and_says_why
     page = client.get(response.url).content.decode()
     assert page.count(shown(CLOSED_SHOP)) == 2  # the refusal, and where the reply box was
     assert "reply to them here" not in page
+
+
+# --- typing to a closed account (docs/conversations.md#typing) --------------------------------
+# "… is typing" announces a reply, and a reply to them is refused: the API said 204 as if
+# someone were told. It is the reply's refusal, with its words; nobody is nudged.
+
+
+@pytest.mark.parametrize(
+    ("close", "erased", "words"),
+    [
+        ("erase", "seller", CLOSED_SHOP),
+        ("erase", "buyer", CLOSED_BUYER),
+        ("suspend", "seller", SUSPENDED_SHOP),
+    ],
+)
+def test_typing_to_a_closed_account_is_refused_as_a_reply_is(
+    buyer: User,
+    seller: User,
+    asked: Message,
+    admin_user: User,
+    close: str,
+    erased: str,
+    words: str,
+) -> None:
+    typist, gone = (buyer, seller) if erased == "seller" else (seller, buyer)
+    if close == "erase":
+        erase_person(admin_user, gone)
+    else:
+        suspend(gone)
+    events = UserEvent.objects.count()
+
+    response = with_token(typist).post(f"/conversations/{asked.conversation_id}/typing")
+
+    assert error_of(response) == (409, "recipient_closed")
+    assert response.json()["error"]["message"] == words
+    assert UserEvent.objects.count() == events
+
+
+def test_typing_in_an_open_conversation_is_still_taken(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    response = with_token(seller).post(f"/conversations/{asked.conversation_id}/typing")
+
+    assert response.status_code == 204
