@@ -21,7 +21,7 @@ from messagecenter.support import report_actions
 from messagecenter.support.models import Report, ReportFiling
 from messagecenter.support.report_queries import OWN_REPORTS_PER_PAGE
 from tests import factories
-from tests.api.helpers import with_token
+from tests.api.helpers import error_of, with_token
 
 pytestmark = pytest.mark.django_db
 
@@ -193,14 +193,94 @@ def test_the_api_says_where_each_of_your_reports_is_and_never_anyone_elses(
     mine = scam_to(buyer, seller, product)
     made = with_token(buyer).post(f"/messages/{mine.pk}/report", {"category": "scam"}).json()
     report_actions.report_message(other_buyer, scam_to(other_buyer, seller, product).pk, "spam")
-    received = with_token(buyer).get("/reports").json()
+    received = with_token(buyer).get("/reports").json()["items"]
     support_actions.take_case(safety_agent, Report.objects.get().pk)
-    under_review = with_token(buyer).get("/reports").json()
+    under_review = with_token(buyer).get("/reports").json()["items"]
     report_actions.decide_report(safety_agent, Report.objects.get().pk, "dismissed")
-    decided = with_token(buyer).get("/reports").json()
+    decided = with_token(buyer).get("/reports").json()["items"]
 
     assert (made["stage"], made["stage_label"]) == ("received", "Received")
     assert [(own["id"], own["stage"]) for own in received] == [(made["id"], "received")]
     assert [own["stage"] for own in under_review] == ["under_review"]
     assert [(own["stage"], own["stage_label"]) for own in decided] == [("no_action", "No action")]
     assert decided[0]["decided_at"] is not None
+
+
+# --- GET /reports, a page at a time (docs/api.md#pagination) ----------------------------------
+# It gave the latest 100 and no way to the older ones. Now as GET /conversations: `cursor`
+# and `limit`, `{"items", "next_cursor"}`, newest first, keyset on (created_at, id).
+
+
+def many_filings(buyer: User, seller: User, product: Product, count: int) -> list[int]:
+    """`count` filings of the buyer's, newest first as the API lists them; several share a
+    time, so a page boundary falls inside a tie."""
+    scam = scam_to(buyer, seller, product)
+    report_actions.report_message(buyer, scam.pk, "scam")
+    first = ReportFiling.objects.get()
+    now = timezone.now()
+    ReportFiling.objects.bulk_create(
+        ReportFiling(
+            report=first.report,
+            reporter=buyer,
+            category="spam",
+            conversation=first.conversation,
+            created_at=now - timezone.timedelta(minutes=number // 3),
+        )
+        for number in range(count - 1)
+    )
+    return list(
+        ReportFiling.objects.filter(reporter=buyer)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def test_the_api_gives_your_reports_a_page_at_a_time_to_the_last(
+    buyer: User, other_buyer: User, seller: User, product: Product
+) -> None:
+    newest_first = many_filings(buyer, seller, product, 2 * OWN_REPORTS_PER_PAGE + 1)
+    report_actions.report_message(other_buyer, scam_to(other_buyer, seller, product).pk, "spam")
+    device = with_token(buyer)
+
+    first = device.get("/reports").json()
+    second = device.get("/reports", {"cursor": first["next_cursor"]}).json()
+    last = device.get("/reports", {"cursor": second["next_cursor"]}).json()
+
+    assert set(first) == {"items", "next_cursor"}
+    assert len(first["items"]) == len(second["items"]) == OWN_REPORTS_PER_PAGE
+    assert last["next_cursor"] is None
+    # Every one of the person's own once, in order; nobody else's.
+    pages = first["items"] + second["items"] + last["items"]
+    assert [own["id"] for own in pages] == newest_first
+    # A cursor needs no escaping in a query string (written in UTC with a Z).
+    assert "+" not in first["next_cursor"]
+
+
+def test_the_api_pages_your_reports_by_the_limit_asked_for(
+    buyer: User, seller: User, product: Product
+) -> None:
+    newest_first = many_filings(buyer, seller, product, 7)
+    device = with_token(buyer)
+
+    first = device.get("/reports", {"limit": 5}).json()
+    rest = device.get("/reports", {"limit": 5, "cursor": first["next_cursor"]}).json()
+    everything = device.get("/reports", {"limit": 7}).json()
+
+    assert [own["id"] for own in first["items"] + rest["items"]] == newest_first
+    assert rest["next_cursor"] is None
+    assert everything["next_cursor"] is None
+    assert device.get("/reports", {"limit": 0}).status_code == 422
+    assert device.get("/reports", {"limit": 101}).status_code == 422
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "2026-12-05T20:00:00~0", "x~12", "~"])
+def test_a_made_up_cursor_for_your_reports_is_refused_changing_nothing(
+    buyer: User, seller: User, product: Product, cursor: str
+) -> None:
+    many_filings(buyer, seller, product, 3)
+    before = list(ReportFiling.objects.values_list("pk", "created_at", "report_id"))
+
+    response = with_token(buyer).get("/reports", {"cursor": cursor})
+
+    assert error_of(response) == (400, "invalid_cursor")
+    assert list(ReportFiling.objects.values_list("pk", "created_at", "report_id")) == before

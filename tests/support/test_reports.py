@@ -209,7 +209,7 @@ def test_a_reporter_never_learns_another_reporters_identity(
                 assert trace not in text, (reporter.username, answer.request["PATH_INFO"], trace)
         assert error_of(caller.get(f"/cases/{report.pk}")) == (404, "case_not_found")
         assert error_of(caller.get(f"/agent/reports/{report.pk}")) == (403, "agents_only")
-        [own] = caller.get("/reports").json()
+        [own] = caller.get("/reports").json()["items"]
         assert (own["status"], own["category"]) in {("warned", "scam"), ("warned", "pay_outside")}
     # The warned sender is told what was found, never by whom.
     warning = Message.objects.filter(
@@ -512,7 +512,7 @@ def test_the_api_reports_and_decides(
     )
     assert decided.status_code == 200
     assert decided.json()["status"] == "warned"
-    assert with_token(buyer).get("/reports").json()[0]["status"] == "warned"
+    assert with_token(buyer).get("/reports").json()["items"][0]["status"] == "warned"
 
 
 def test_the_decision_api_lists_its_values_and_names_a_wrong_one(

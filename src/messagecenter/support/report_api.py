@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from ninja import Router, Schema, Status
 
-from messagecenter.api_support import ApiRequest, Id
+from messagecenter.api_support import ApiRequest, Id, PageLimit, Text
 from messagecenter.conversations.schemas import AttachmentOut
 from messagecenter.errors import NotAllowed
 from messagecenter.support import queries, report_actions, report_queries
@@ -95,9 +95,24 @@ def report_conversation(
     return Status(201, report_out(filing))
 
 
-@router.get("/reports", response=list[ReportOut], summary="Your reports and how they ended")
-def list_reports(request: ApiRequest) -> list[ReportOut]:
-    return [report_out(filing) for filing in report_queries.own_filings(request.auth)]
+class ReportPageOut(Schema):
+    items: list[ReportOut]
+    # Pass it back as `cursor` for the next (older) page; null on the last.
+    next_cursor: str | None
+
+
+@router.get("/reports", response=ReportPageOut, summary="Your reports and how they ended")
+def list_reports(
+    request: ApiRequest,
+    cursor: Text | None = None,
+    limit: PageLimit = report_queries.OWN_REPORTS_PER_PAGE,
+) -> ReportPageOut:
+    """Newest first, a page at a time (docs/api.md#pagination): 400 `invalid_cursor` for
+    a cursor this list did not give out."""
+    page = report_queries.own_filings_page(request.auth, cursor=cursor, limit=limit)
+    return ReportPageOut(
+        items=[report_out(filing) for filing in page.filings], next_cursor=page.next_cursor
+    )
 
 
 # --- agents ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import HiddenMessage, Message, Participant
 from messagecenter.errors import Conflict, NotFound
+from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.safety import queries as safety_queries
 from messagecenter.support import queries
@@ -77,18 +78,39 @@ def sender_history(sender: User) -> dict[str, Any]:
     }
 
 
-def own_filings(reporter: User, *, limit: int = 100) -> list[ReportFiling]:
-    """The person's own reports, newest first: never anyone else's filing of the same
-    report (a reporter never learns who else reported it)."""
-    return list(
-        ReportFiling.objects.filter(reporter=reporter)
-        .select_related("report__case")
-        .order_by("-created_at", "-pk")[:limit]
-    )
-
-
-# "Your reports" (support.report_views.own_reports): a page of the person's own filings.
+# "Your reports" (support.report_views.own_reports): a page of the person's own filings;
+# also the API's page when it asks for no other (GET /reports).
 OWN_REPORTS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class OwnFilingsPage:
+    filings: list[ReportFiling]
+    # Where the next (older) page starts; None on the last page.
+    next_cursor: str | None
+
+
+def own_filings_page(
+    reporter: User, *, cursor: str | None = None, limit: int = OWN_REPORTS_PER_PAGE
+) -> OwnFilingsPage:
+    """The person's own reports, newest first, a page at a time from a keyset cursor
+    (`created_at~id` of the last one shown, as the Message Center's lists: hub/cursors.py)
+    — one query whatever the page (index report_filing_reporter). Never anyone else's
+    filing of the same report (a reporter never learns who else reported it). Filings
+    made in one instance share their time: the id breaks the tie, so a page boundary
+    inside one neither repeats nor skips any."""
+    filings = ReportFiling.objects.filter(reporter=reporter)
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        filings = filings.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=last_id)
+        )
+    rows = list(filings.select_related("report__case").order_by("-created_at", "-pk")[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk)
+    return OwnFilingsPage(rows, next_cursor)
 
 
 class Stage(TextChoices):
