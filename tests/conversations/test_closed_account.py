@@ -926,3 +926,34 @@ def test_typing_in_an_open_conversation_is_still_taken(
     response = with_token(seller).post(f"/conversations/{asked.conversation_id}/typing")
 
     assert response.status_code == 204
+
+
+# --- the seller's page of a question nobody can be answered -----------------------------------
+# The question left Response needed (above), but the conversation's own page still said
+# "Buyer waiting 3 hours" and offered "No response needed", as if the buyer were waiting
+# for an answer the seller cannot send. The bulk action stays the seller's housekeeping.
+
+NO_RESPONSE_NEEDED = 'value="no_response_needed"'
+
+
+@pytest.mark.parametrize("close", ["erase", "suspend"])
+def test_the_sellers_page_no_longer_says_a_closed_buyer_waits(
+    buyer: User, seller: User, asked: Message, admin_user: User, close: str
+) -> None:
+    before = page_of(seller, asked.conversation_id)
+    if close == "erase":
+        erase_person(admin_user, buyer)
+    else:
+        suspend(buyer)
+
+    page = page_of(seller, asked.conversation_id)
+    done = with_token(seller).post(
+        "/conversations/actions",
+        {"action": "no_response_needed", "conversation_ids": [asked.conversation_id]},
+    )
+
+    assert "Buyer waiting" in before
+    assert NO_RESPONSE_NEEDED in before
+    assert "Buyer waiting" not in page
+    assert NO_RESPONSE_NEEDED not in page
+    assert done.status_code == 200
