@@ -111,6 +111,27 @@ def test_with_two_factor_on_the_password_alone_reaches_nothing(buyer: User) -> N
     assert browser.post("/api/v1/tokens", {"name": "x"}).status_code in {401, 403}
 
 
+def test_a_pending_sign_in_still_gets_the_sites_icon(
+    buyer: User, other_buyer: User, settings: Settings
+) -> None:
+    """Browsers ask for /favicon.ico on their own (the admin's pages name no icon), and a
+    session waiting for its second factor was sent to the two-factor page instead: a page
+    of HTML where an icon was wanted. It is the same for everyone and nothing of the
+    person's, so it is answered as to anyone; every page still waits for the code."""
+    turn_on(buyer)
+    browser, _ = password_sign_in(buyer)
+    settings.TWO_FACTOR_REQUIRED_ROLES = ["buyer"]
+    setting_up, _ = password_sign_in(other_buyer)
+
+    for pending, step in ((browser, "/accounts/two-factor/"), (setting_up, "/account/two-factor/")):
+        icon = pending.get("/favicon.ico")
+        assert (icon.status_code, icon["Location"]) == (302, "/static/web/favicon.svg")
+        assert "public" in icon["Cache-Control"]
+        page = pending.get("/message-center/")
+        assert page.status_code == 302
+        assert page["Location"].startswith(step)
+
+
 def test_the_code_from_the_app_completes_the_sign_in(buyer: User) -> None:
     device, _, _ = turn_on(buyer)
     browser, _ = password_sign_in(buyer)

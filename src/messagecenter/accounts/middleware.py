@@ -103,8 +103,9 @@ class TimeZoneMiddleware:
 
 class SecondFactorMiddleware:
     """A session signed in with the password alone, pending its second factor
-    (accounts.two_factor), reaches only the two-factor pages and sign-out: pages redirect
-    there, the API and the event stream answer 401."""
+    (accounts.two_factor), reaches only the two-factor pages, sign-out and the site's icon:
+    pages redirect there, the API and the event stream answer 401. Static files never get
+    here (WhiteNoise answers them first)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -119,7 +120,10 @@ class SecondFactorMiddleware:
 
 @cache
 def _reachable_while(state: str) -> frozenset[str]:
-    names = ["logout"]
+    # The site's icon (web.views.favicon) is the same for everyone, nothing of the
+    # person's. Browsers ask for it on their own, and sent on to the two-factor page they
+    # got a page of HTML where an icon was wanted.
+    names = ["logout", "favicon"]
     if state == two_factor.VERIFY:
         names += ["two-factor-verify", "two-factor-passkey-options", "two-factor-passkey"]
     else:
