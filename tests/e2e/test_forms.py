@@ -1,7 +1,9 @@
 """Forms as a person fills them in: a file over the limit is refused in the browser before
 anything is uploaded, with the error on the file field, and so is one the server refuses
 after the upload; every text field looks the same; after a wrong password the focus is on
-the password field."""
+the password field, and on a password change on the first wrong field."""
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -163,3 +165,32 @@ def test_an_empty_password_puts_the_focus_and_its_error_on_the_password_field(
     expect(password).to_have_accessible_description("Enter your password.")
     expect(page.get_by_label("Username")).to_have_value("alice")
     expect(page.get_by_label("Username")).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_refused_new_password_has_the_focus_and_each_broken_rule(
+    live_server: LiveServer, page: Page, buyer: User
+) -> None:
+    """The current password had the focus whatever was wrong, and a new password the rules
+    refused was marked on its confirmation. The new password field now has the focus,
+    marked invalid and described by the rules and by what broke them."""
+    sign_in(page, live_server, "alice", factories.PASSWORD)
+    page.goto(f"{live_server.url}/account/password/")
+    expect(page.get_by_label("Current password")).to_be_focused()
+    page.get_by_label("Current password").fill(factories.PASSWORD)
+    page.get_by_label("New password", exact=True).fill("12345678")
+    page.get_by_label("New password confirmation").fill("12345678")
+    page.get_by_role("button", name="Change password").click()
+
+    new_password = page.get_by_label("New password", exact=True)
+    expect(new_password).to_be_focused()
+    expect(new_password).to_have_attribute("aria-invalid", "true")
+    expect(new_password).to_have_accessible_description(
+        re.compile(
+            r"at least 8 characters.*Choose another new password: this one does not follow "
+            r"the rules\. This password is too common\. This password is entirely numeric\."
+        )
+    )
+    for field in ("Current password", "New password confirmation"):
+        expect(page.get_by_label(field)).not_to_have_attribute("aria-invalid", "true")
+    buyer.refresh_from_db()
+    assert buyer.check_password(factories.PASSWORD)

@@ -6,12 +6,15 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.staticfiles import finders
 from django.test import Client
+from django.utils.http import urlsafe_base64_encode
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.models import Kind
+from messagecenter.delivery.models import Email
 from messagecenter.marketplace.models import Product
 from tests import factories
 from tests.web.helpers import sign_in_url
@@ -179,6 +182,210 @@ def test_a_password_over_the_limit_is_marked_on_the_password_field(
     assert " autofocus" in password
     assert 'aria-invalid="true"' in password
     assert "aria-invalid" not in input_tag(page, "id_username")
+
+
+def form_alert(page: str) -> str:
+    """The words of the alert above a refused form, as read out."""
+    alert = re.search(r'<p class="alert alert--error" role="alert">(.*?)</p>', page, re.DOTALL)
+    assert alert is not None
+    return " ".join(alert.group(1).split())
+
+
+def element_text(page: str, element_id: str) -> str:
+    """The words of the element with this id (an error list: up to its closing tag)."""
+    found = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>(.*?)</\1>', page, re.DOTALL)
+    assert found is not None, element_id
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(2)).split())
+
+
+def assert_wrong_fields(page: str, fields: list[str], wrong: dict[str, str]) -> None:
+    """Each wrong field (its id: the words of its error) is marked invalid and described by
+    an element of the page that holds its error, and the first of them has the focus; no
+    other field is marked or focused."""
+    first_wrong = next(field for field in fields if field in wrong)
+    for field in fields:
+        tag = input_tag(page, field)
+        assert (" autofocus" in tag) == (field == first_wrong), tag
+        if field not in wrong:
+            assert "aria-invalid" not in tag, tag
+            assert f"{field}_error" not in page
+            continue
+        assert 'aria-invalid="true"' in tag, tag
+        described = re.search(r'aria-describedby="([^"]+)"', tag)
+        assert described is not None, tag
+        assert f"{field}_error" in described.group(1).split()
+        assert element_text(page, f"{field}_error") == wrong[field]
+
+
+PASSWORD_FIELDS = ["id_new_password1", "id_new_password2"]
+ENTER_CURRENT = "Enter your current password."
+WRONG_CURRENT = "That is not your current password: check it and try again."
+ENTER_NEW = "Enter a new password."
+ENTER_AGAIN = "Enter the new password a second time, to confirm it."
+MISMATCH = "The two new passwords do not match: type the same new password in both fields."
+BROKEN_RULES = (
+    "Choose another new password: this one does not follow the rules. This password is "
+    "too common. This password is entirely numeric."
+)
+GOOD_NEW_PASSWORD = "a fresh and long passphrase 2026"
+
+# (the current password, the new one, again; the wrong fields and their errors)
+PASSWORD_CHANGES_REFUSED = [
+    (
+        "",
+        "",
+        "",
+        {
+            "id_old_password": ENTER_CURRENT,
+            "id_new_password1": ENTER_NEW,
+            "id_new_password2": ENTER_AGAIN,
+        },
+    ),
+    ("not it", GOOD_NEW_PASSWORD, GOOD_NEW_PASSWORD, {"id_old_password": WRONG_CURRENT}),
+    (
+        factories.PASSWORD,
+        GOOD_NEW_PASSWORD,
+        GOOD_NEW_PASSWORD + "!",
+        {"id_new_password2": MISMATCH},
+    ),
+    (factories.PASSWORD, "12345678", "12345678", {"id_new_password1": BROKEN_RULES}),
+    (
+        factories.PASSWORD,
+        "12345678",
+        "",
+        {"id_new_password1": BROKEN_RULES, "id_new_password2": ENTER_AGAIN},
+    ),
+    (
+        "not it",
+        GOOD_NEW_PASSWORD,
+        "something else",
+        {"id_old_password": WRONG_CURRENT, "id_new_password2": MISMATCH},
+    ),
+]
+
+
+def wrong_field_ids(changes: list[tuple[str, str, str, dict[str, str]]]) -> list[str]:
+    """Each case named by its wrong fields (not by the passwords typed)."""
+    return ["+".join(field.removeprefix("id_") for field in change[3]) for change in changes]
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "again", "wrong"),
+    PASSWORD_CHANGES_REFUSED,
+    ids=wrong_field_ids(PASSWORD_CHANGES_REFUSED),
+)
+def test_a_refused_password_change_names_marks_and_focuses_each_wrong_field(
+    client: Client, buyer: User, current: str, new: str, again: str, wrong: dict[str, str]
+) -> None:
+    """The page said "Check the fields below.", an empty field's error was "This field is
+    required.", the current password had the focus whichever field was wrong, and a new
+    password the rules refused was marked on its confirmation, not on itself. Each error
+    now names its field and what to do, above the form and beside that field alone, which
+    it describes; the first wrong field has the focus. The password stays as it was."""
+    client.force_login(buyer)
+
+    response = client.post(
+        "/account/password/",
+        {"old_password": current, "new_password1": new, "new_password2": again},
+    )
+
+    page = page_text(response)
+    assert response.status_code == 400
+    assert form_alert(page) == " ".join(wrong.values())
+    assert_wrong_fields(page, ["id_old_password", *PASSWORD_FIELDS], wrong)
+    buyer.refresh_from_db()
+    assert buyer.check_password(factories.PASSWORD)
+
+
+# Without the current password: the reset link's page asks only for the new one.
+RESET_PASSWORDS_REFUSED = [
+    change for change in PASSWORD_CHANGES_REFUSED if "id_old_password" not in change[3]
+]
+
+
+def test_the_password_change_page_still_opens_on_the_current_password(
+    client: Client, buyer: User
+) -> None:
+    client.force_login(buyer)
+
+    page = page_text(client.get("/account/password/"))
+
+    assert '<label for="id_old_password">Current password</label>' in page
+    assert " autofocus" in input_tag(page, "id_old_password")
+    assert 'role="alert"' not in page
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "again", "wrong"),
+    RESET_PASSWORDS_REFUSED,
+    ids=wrong_field_ids(RESET_PASSWORDS_REFUSED),
+)
+def test_a_refused_new_password_from_a_reset_link_names_marks_and_focuses_each_wrong_field(
+    client: Client, buyer: User, current: str, new: str, again: str, wrong: dict[str, str]
+) -> None:
+    """The reset link's page said "Check the fields below." too. The link still works
+    after a refusal, and the password is unchanged."""
+    link = (
+        f"/accounts/password-reset/{urlsafe_base64_encode(str(buyer.pk).encode())}/"
+        f"{default_token_generator.make_token(buyer)}/"
+    )
+
+    response = client.post(link, {"new_password1": new, "new_password2": again})
+
+    page = page_text(response)
+    assert response.status_code == 400
+    assert form_alert(page) == " ".join(wrong.values())
+    assert_wrong_fields(page, PASSWORD_FIELDS, wrong)
+    buyer.refresh_from_db()
+    assert buyer.check_password(factories.PASSWORD)
+    assert 'name="new_password1"' in page_text(client.get(link))
+
+
+@pytest.mark.parametrize(
+    ("address", "password", "wrong"),
+    [
+        (
+            "",
+            "",
+            {"id_email": "Enter the new e-mail address.", "id_password": ENTER_CURRENT},
+        ),
+        ("alice.new@example.test", "not it", {"id_password": WRONG_CURRENT}),
+        ("alice.new@example.test", "", {"id_password": ENTER_CURRENT}),
+        (
+            "not an address",
+            factories.PASSWORD,
+            {"id_email": "Enter an e-mail address like name@example.com."},
+        ),
+        (
+            "Alice@EXAMPLE.test",
+            factories.PASSWORD,
+            {"id_email": "That is already your e-mail address: enter the new one."},
+        ),
+        (
+            "a" * 250 + "@example.test",
+            factories.PASSWORD,
+            {"id_email": "An e-mail address is at most 254 characters: check the new address."},
+        ),
+    ],
+    ids=["empty", "wrong-password", "no-password", "invalid", "same", "too-long"],
+)
+def test_a_refused_email_change_names_marks_and_focuses_the_wrong_field(
+    client: Client, buyer: User, address: str, password: str, wrong: dict[str, str]
+) -> None:
+    """The page said "Check the fields below." for an empty field, and a wrong password or
+    address was said above the form with no field marked. Each error now names its field,
+    which it describes and which has the focus. Nothing is sent, the address stays."""
+    client.force_login(buyer)
+
+    response = client.post("/account/email-address/", {"email": address, "password": password})
+
+    page = page_text(response)
+    assert response.status_code == 400
+    assert form_alert(page) == " ".join(wrong.values())
+    assert_wrong_fields(page, ["id_email", "id_password"], wrong)
+    assert not Email.objects.exists()
+    buyer.refresh_from_db()
+    assert buyer.email == "alice@example.test"
 
 
 def test_signing_out_is_a_post_and_ends_the_session(client: Client, buyer: User) -> None:

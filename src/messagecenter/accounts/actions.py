@@ -354,10 +354,14 @@ def request_email_change(user: User, new_address: str, password: str) -> str:
     Returns the address, as it will be stored. Within a minute of the last such e-mail,
     refused (429 email_change_too_soon) and nothing sent: the one sent then stands."""
     if not user.check_password(password or ""):
-        raise InvalidInput("That is not your current password.", code="wrong_password")
+        raise InvalidInput(
+            "That is not your current password: check it and try again.", code="wrong_password"
+        )
     address = _clean_address(new_address)
     if address.lower() == user.email.strip().lower():
-        raise InvalidInput("That is already your e-mail address.", code="same_email")
+        raise InvalidInput(
+            "That is already your e-mail address: enter the new one.", code="same_email"
+        )
     with transaction.atomic():
         list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
         purpose = (

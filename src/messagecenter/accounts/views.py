@@ -3,12 +3,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, logout, update_session_auth_hash
+from django.contrib.auth import authenticate, logout, password_validation, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts import (
@@ -326,13 +327,87 @@ def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+def focus_first_wrong_field(form: forms.Form) -> None:
+    """A refused form's first wrong field, in the page's order, takes the focus, as on the
+    sign-in page; no other field keeps one (PasswordChangeForm's current password always
+    had it, whichever field was wrong). Django marks each wrong field aria-invalid and
+    describes it by its own error list (`<id>_error`), which the page shows beside it;
+    the page's alert reads every error, each naming its field and what to do."""
+    wrong = [field for field in form if field.errors]
+    if not wrong:
+        return
+    for field in form:
+        field.field.widget.attrs.pop("autofocus", None)
+    wrong[0].field.widget.attrs["autofocus"] = True
+
+
+# A field's error says which field and what to do: "This field is required." under the
+# field, and "Check the fields below." above the form, said neither.
+CURRENT_PASSWORD_ERRORS = {
+    "required": "Enter your current password.",
+    "max_length": f"A password is at most {PASSWORD_MAX_CHARS} characters: check your "
+    "current password and try again.",
+}
+
+
+class NewPasswordForm(SetPasswordForm[User]):
+    """A new password, typed twice: the reset link's page (ChangePasswordForm adds the
+    current password). The same password rules as everywhere (AUTH_PASSWORD_VALIDATORS)."""
+
+    error_messages = {
+        **SetPasswordForm.error_messages,
+        "password_mismatch": "The two new passwords do not match: type the same new "
+        "password in both fields.",
+        "password_refused": "Choose another new password: this one does not follow the rules.",
+    }
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.fields["new_password1"].error_messages["required"] = "Enter a new password."
+        self.fields["new_password2"].error_messages["required"] = (
+            "Enter the new password a second time, to confirm it."
+        )
+
+    @sensitive_variables("password")
+    def clean(self) -> dict[str, Any]:
+        self.validate_passwords("new_password1", "new_password2")
+        # The rules are checked on the new password itself, the field that shows them and
+        # the one to change: Django's SetPasswordForm put each broken rule on the
+        # confirmation, marking the wrong field. Each rule's own message is kept. Not while
+        # the two differ: which of them was meant is not known yet.
+        password = self.cleaned_data.get("new_password1")
+        if password and not self.has_error("new_password2", "password_mismatch"):
+            try:
+                password_validation.validate_password(password, self.user)
+            except ValidationError as broken:
+                refused = ValidationError(
+                    self.error_messages["password_refused"], code="password_refused"
+                )
+                self.add_error("new_password1", [refused, *broken.error_list])
+        return self.cleaned_data
+
+
+class ChangePasswordForm(NewPasswordForm, PasswordChangeForm):
+    """The current password, then a new one typed twice."""
+
+    error_messages = {
+        **NewPasswordForm.error_messages,
+        "password_incorrect": "That is not your current password: check it and try again.",
+    }
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.fields["old_password"].label = "Current password"
+        self.fields["old_password"].error_messages.update(CURRENT_PASSWORD_ERRORS)
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @recent_sign_in_required
 def change_password(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Asks for the current password (a sign-in on the spot, so a browser left signed in
     cannot change it), then signs every other browser out and revokes every API token."""
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = ChangePasswordForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         old_key = request.session.session_key
         signed_out = actions.change_password(
@@ -346,6 +421,7 @@ def change_password(request: AuthenticatedHttpRequest) -> HttpResponse:
             f"({signed_out.browsers}) and every API token revoked ({signed_out.tokens}).",
         )
         return redirect("account-security")
+    focus_first_wrong_field(form)
     return render(
         request,
         "accounts/password_change.html",
@@ -375,7 +451,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
     person = _person_of_reset_link(uidb64, token)
     if person is None:
         return render(request, "accounts/password_reset_confirm.html", {"form": None}, status=400)
-    form = SetPasswordForm(person, request.POST or None)
+    form = NewPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
         actions.reset_password(person, form.cleaned_data["new_password1"])
         if request.user.is_authenticated:
@@ -384,6 +460,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
             request, "Your password is changed and every device signed out. Sign in again."
         )
         return redirect("login")
+    focus_first_wrong_field(form)
     return render(
         request,
         "accounts/password_reset_confirm.html",
@@ -405,14 +482,31 @@ def _person_of_reset_link(uidb64: str, token: str) -> User | None:
 
 class EmailChangeForm(forms.Form):
     email = forms.CharField(
-        label="New e-mail address", max_length=actions.EMAIL_ADDRESS_MAX_CHARS, strip=True
+        label="New e-mail address",
+        max_length=actions.EMAIL_ADDRESS_MAX_CHARS,
+        strip=True,
+        error_messages={
+            "required": "Enter the new e-mail address.",
+            "max_length": f"An e-mail address is at most {actions.EMAIL_ADDRESS_MAX_CHARS} "
+            "characters: check the new address.",
+        },
     )
     password = forms.CharField(
         label="Your current password",
         strip=False,
         max_length=PASSWORD_MAX_CHARS,
         widget=forms.PasswordInput,
+        error_messages=CURRENT_PASSWORD_ERRORS,
     )
+
+
+# The field each refusal of actions.request_email_change is about: it is marked and focused.
+# An address another account uses is not one of them: the asker is told nothing of it.
+EMAIL_CHANGE_REFUSAL_FIELDS = {
+    "wrong_password": "password",
+    "invalid_email": "email",
+    "same_email": "email",
+}
 
 
 @login_required
@@ -423,13 +517,16 @@ def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     opened (actions.request_email_change). The page says the same whether or not another
     account uses the address."""
     form = EmailChangeForm(request.POST or None)
-    error: InvalidInput | TooManyRequests | None = None
+    error: TooManyRequests | None = None
     if request.method == "POST" and form.is_valid():
         try:
             address = actions.request_email_change(
                 request.user, form.cleaned_data["email"], form.cleaned_data["password"]
             )
-        except (InvalidInput, TooManyRequests) as refused:
+        except InvalidInput as refused:
+            form.add_error(EMAIL_CHANGE_REFUSAL_FIELDS.get(refused.code), refused.message)
+        except TooManyRequests as refused:
+            # Nothing in the form is wrong: the same ask is right a minute later.
             error = refused
         else:
             messages.success(
@@ -439,6 +536,7 @@ def change_email(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "until then your address stays as it is.",
             )
             return redirect("email-change")
+    focus_first_wrong_field(form)
     return render(
         request,
         "accounts/email_change.html",
