@@ -1,6 +1,7 @@
 """Each person's time zone (docs/accounts.md#time-zone): chosen in Your Account, in the
 API's profile, active on every signed-in page and API call, and used by their e-mails."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -129,10 +130,26 @@ def test_a_persons_old_alias_stays_accepted_shown_chosen_and_kept(buyer: User, a
     ],
 )
 def test_an_unknown_time_zone_is_refused_and_nothing_changes(buyer: User, value: str) -> None:
+    """Refused, the page said "Check the field below." above Django's "Select a valid
+    choice.": the error now says what to do, and the list has the focus, marked invalid and
+    described by it."""
     page = signed_in(buyer).post("/account/time-zone/", {"time_zone": value})
 
     assert page.status_code == 400
-    assert 'id="id_time_zone-errors"' in page.content.decode()
+    text = page.content.decode()
+    assert re.search(
+        r'<p class="alert alert--error" role="alert">\s*Choose your time zone from the list\.',
+        text,
+    )
+    select = re.search(r'<select[^>]*\bid="id_time_zone"[^>]*>', text)
+    assert select is not None
+    assert " autofocus" in select.group(0)
+    assert 'aria-invalid="true"' in select.group(0)
+    assert 'aria-describedby="id_time_zone_error"' in select.group(0)
+    assert re.search(
+        r'<ul class="errorlist" id="id_time_zone_error"><li>Choose your time zone from the list\.',
+        text,
+    )
     buyer.refresh_from_db()
     assert buyer.time_zone == "UTC"
     with pytest.raises(InvalidInput) as refused:

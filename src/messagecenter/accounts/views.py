@@ -302,8 +302,32 @@ def revoke_api_token(request: AuthenticatedHttpRequest, token_id: int) -> HttpRe
     return redirect("account-security")
 
 
+def focus_first_wrong_field(form: forms.Form) -> None:
+    """A refused form's first wrong field, in the page's order, takes the focus, as on the
+    sign-in page; no other field keeps one (PasswordChangeForm's current password always
+    had it, whichever field was wrong). Django marks each wrong field aria-invalid and
+    describes it by its own error list (`<id>_error`), which the page shows beside it;
+    the page's alert reads every error, each naming its field and what to do."""
+    wrong = [field for field in form if field.errors]
+    if not wrong:
+        return
+    for field in form:
+        field.field.widget.attrs.pop("autofocus", None)
+    wrong[0].field.widget.attrs["autofocus"] = True
+
+
 class TimeZoneForm(forms.Form):
-    time_zone = forms.ChoiceField(label="Time zone", choices=time_zones.choices)
+    # Only a page sent with a name not in the list (an old page, a script) is refused:
+    # Django's "Select a valid choice. … is not one of the available choices." named no
+    # field and nothing to do.
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zones.choices,
+        error_messages={
+            "required": "Choose your time zone from the list.",
+            "invalid_choice": "Choose your time zone from the list.",
+        },
+    )
 
 
 @login_required
@@ -319,26 +343,13 @@ def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
         actions.set_time_zone(request.user, form.cleaned_data["time_zone"])
         messages.success(request, f"Dates are now shown in {request.user.time_zone}.")
         return redirect("account-time-zone")
+    focus_first_wrong_field(form)
     return render(
         request,
         "accounts/time_zone.html",
         {"form": form, "now": timezone.now(), "time_zone": shown},
         status=400 if request.method == "POST" else 200,
     )
-
-
-def focus_first_wrong_field(form: forms.Form) -> None:
-    """A refused form's first wrong field, in the page's order, takes the focus, as on the
-    sign-in page; no other field keeps one (PasswordChangeForm's current password always
-    had it, whichever field was wrong). Django marks each wrong field aria-invalid and
-    describes it by its own error list (`<id>_error`), which the page shows beside it;
-    the page's alert reads every error, each naming its field and what to do."""
-    wrong = [field for field in form if field.errors]
-    if not wrong:
-        return
-    for field in form:
-        field.field.widget.attrs.pop("autofocus", None)
-    wrong[0].field.widget.attrs["autofocus"] = True
 
 
 # A field's error says which field and what to do: "This field is required." under the
