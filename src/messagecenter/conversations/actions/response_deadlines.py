@@ -42,8 +42,10 @@ def pass_response_deadlines(*, now: datetime | None = None, batch_size: int = 20
         due = list(
             Participant.objects.filter(
                 waiting_buyer_is_active(),
-                # Nor to a seller who cannot sign in to answer: suspension sets their
-                # waits aside, but an account made inactive in the admin keeps them.
+                # Nor to a seller who cannot sign in to answer. A suspension (customer
+                # service's, or the admin's Active box, which takes the same steps) has
+                # set their waits aside already; this leaves out an account made inactive
+                # any other way (a script, a data migration), whose waits are still there.
                 user__is_active=True,
                 response_due_at__isnull=False,
                 is_response_overdue=False,
