@@ -623,6 +623,10 @@ BUSINESS_CALENDAR_CLOSURES: dict[str, list[date]] = {
 SELLER_RESPONSE_BUSINESS_DAYS = int(os.environ.get("SELLER_RESPONSE_BUSINESS_DAYS", "2"))
 if SELLER_RESPONSE_BUSINESS_DAYS < 1:
     raise ValueError("SELLER_RESPONSE_BUSINESS_DAYS must be at least 1.")
+# When an account is suspended, erased or open again, the other side of its buyer–seller
+# conversations with a message in this many days is told live (an open page shows it);
+# the others see it on their next load (docs/realtime.md#live-pages).
+CLOSED_ACCOUNT_LIVE_NOTICE_DAYS = int(os.environ.get("CLOSED_ACCOUNT_LIVE_NOTICE_DAYS", "30"))
 
 # Customer service (docs/support.md). New cases go to a team by kind: (slug, name).
 SUPPORT_TEAMS: dict[str, tuple[str, str]] = {

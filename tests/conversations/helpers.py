@@ -3,6 +3,8 @@
 from typing import Any
 
 from django.db.models import Count, Q
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Message, Participant, UnreadCounter
@@ -79,3 +81,24 @@ def snapshot() -> dict[str, Any]:
         "counters": list(UnreadCounter.objects.order_by("id").values_list("id", "conversations")),
         "events": UserEvent.objects.aggregate(n=Count("id"))["n"],
     }
+
+
+def run_other_sides_jobs() -> int:
+    """The worker's jobs that tell the other sides of an account suspended, erased or open
+    again (actions.tell_the_other_sides), run as the worker runs them — each chunk enqueues
+    the next — until none is left. Returns how many jobs ran."""
+    ran = 0
+    while True:
+        job = (
+            DBTaskResult.objects.filter(
+                task_path="messagecenter.conversations.tasks.tell_the_other_sides",
+                status=TaskResultStatus.READY,
+            )
+            .order_by("enqueued_at", "id")
+            .first()
+        )
+        if job is None:
+            return ran
+        job.task.call(*job.args_kwargs["args"], **job.args_kwargs["kwargs"])
+        job.delete()
+        ran += 1

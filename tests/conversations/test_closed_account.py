@@ -5,17 +5,27 @@ words follow how: closed for good, or suspended for now. Both directions: the bu
 to a shop, the seller writing to a buyer (the conversation and the order's "Contact
 buyer"); customer service still writes to either."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions, queries
-from messagecenter.conversations.models import HiddenMessage, Message, Participant, ResponseTime
+from messagecenter.conversations.actions import response_deadlines
+from messagecenter.conversations.models import (
+    Conversation,
+    HiddenMessage,
+    Message,
+    Participant,
+    ResponseTime,
+)
 from messagecenter.delivery.models import Email
 from messagecenter.errors import Conflict
 from messagecenter.marketplace.models import OrderItem, Product
@@ -26,7 +36,12 @@ from messagecenter.safety.models import Block
 from messagecenter.support.models import Case, Report, ReportFiling
 from tests import factories
 from tests.api.helpers import error_of, with_token
-from tests.conversations.helpers import maintained_unread, recounted_unread, snapshot
+from tests.conversations.helpers import (
+    maintained_unread,
+    recounted_unread,
+    run_other_sides_jobs,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -545,6 +560,7 @@ def test_the_other_sides_open_page_is_told_live_of_the_suspension(
     already = set(UserEvent.objects.filter(user=other).values_list("pk", flat=True))
 
     suspend(person)
+    run_other_sides_jobs()
 
     [told] = UserEvent.objects.filter(user=other).exclude(pk__in=already)
     assert told.kind == "conversation.no_response_needed"
@@ -558,6 +574,96 @@ def test_the_other_sides_open_page_is_told_live_of_the_suspension(
     page = page_of(other, conversation)
     assert shown(SUSPENDED_SHOP if suspended == "seller" else SUSPENDED_BUYER) in page
     assert 'name="body"' not in page
+
+
+def buyers_of(seller: User, product: Product, count: int, *, first: int = 0) -> list[User]:
+    """`count` buyers, each with an answered question to the seller (nobody waiting)."""
+    buyers = []
+    for number in range(first, first + count):
+        buyer: User = factories.BuyerFactory(username=f"many-buyer-{number}")
+        order = factories.order_with_item(buyer, product, status="shipped")
+        message = actions.contact_seller_about_order(
+            buyer,
+            order.pk,
+            seller.storefront.pk,  # type: ignore[attr-defined]
+            "Where is my parcel?",
+        )
+        actions.send_message(seller, message.conversation_id, "On its way.")
+        buyers.append(buyer)
+    return buyers
+
+
+def test_a_shops_suspension_does_not_write_to_each_of_its_buyers_in_its_transaction(
+    seller: User, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A marketplace's biggest shop has a quarter of a million conversations: the
+    suspension wrote an event for each buyer inside its own transaction, holding its locks
+    the while. Now it enqueues one job, whatever the number of conversations, and the
+    worker tells the buyers after commit, a chunk per transaction."""
+
+    def queries_of(change: Callable[[User], None]) -> int:
+        with CaptureQueriesContext(connection) as done:
+            change(seller)
+        return len(done)
+
+    few = buyers_of(seller, product, 2)
+    with_few = queries_of(suspend)
+    reinstate(seller)
+    run_other_sides_jobs()
+    many = few + buyers_of(seller, product, 23, first=2)
+    before = UserEvent.objects.filter(user__in=many).count()
+
+    assert queries_of(suspend) == with_few
+    # Not one row for the buyers in the suspension's transaction.
+    assert UserEvent.objects.filter(user__in=many).count() == before
+
+    monkeypatch.setattr(response_deadlines, "OTHER_SIDES_CHUNK", 10)
+    # Their conversations as a buyer (none), then the shop's: 10, 10, 5.
+    assert run_other_sides_jobs() == 4
+    for buyer in many:
+        [told] = UserEvent.objects.filter(user=buyer, sequence__gt=0).order_by("-sequence")[:1]
+        assert told.kind == "conversation.no_response_needed"
+        assert told.payload["seller_closed"] is True
+
+
+def test_only_conversations_written_in_lately_are_told_live(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """An open page is one on a conversation someone wrote in lately: one quiet for longer
+    than CLOSED_ACCOUNT_LIVE_NOTICE_DAYS gets no event and shows the notice on its next
+    load, as every page does."""
+    Conversation.objects.filter(pk=asked.conversation_id).update(
+        last_message_at=timezone.now() - timedelta(days=31)
+    )
+    events = UserEvent.objects.filter(user=buyer).count()
+
+    suspend(seller)
+    run_other_sides_jobs()
+
+    assert UserEvent.objects.filter(user=buyer).count() == events
+    assert shown(SUSPENDED_SHOP) in page_of(buyer, asked.conversation_id)
+
+
+@pytest.mark.parametrize("erased", ["seller", "buyer"])
+def test_the_other_side_of_an_erased_person_is_told_live(
+    buyer: User, seller: User, asked: Message, admin_user: User, erased: str
+) -> None:
+    """The erasure deletes the person's own rows before their waits are set aside, so the
+    conversations are found by their buyer and shop: the other side's open page shows the
+    account closed, as for a suspension."""
+    actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+    person, other = (seller, buyer) if erased == "seller" else (buyer, seller)
+    last = UserEvent.objects.filter(user=other).latest("sequence").sequence
+
+    erase_person(admin_user, person)
+    run_other_sides_jobs()
+
+    [told] = UserEvent.objects.filter(user=other, sequence__gt=last)
+    assert told.kind == "conversation.no_response_needed"
+    assert told.payload[f"{erased}_closed"] is True
+    assert shown(CLOSED_SHOP if erased == "seller" else CLOSED_BUYER) in page_of(
+        other, asked.conversation_id
+    )
 
 
 def test_a_reinstated_sellers_waits_come_back_with_a_deadline_from_the_lifting(

@@ -17,6 +17,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations.actions import send_message
 from messagecenter.conversations.models import Message
 from messagecenter.safety.actions import reinstate, suspend
+from tests.conversations.helpers import run_other_sides_jobs
 from tests.e2e.helpers import HOLD_STREAMS, LIVE_MS, sign_in, wait_for_held_streams
 from tests.factories import PASSWORD
 from tests.realtime.servers import Server
@@ -136,6 +137,8 @@ def test_the_buyers_open_conversation_shows_the_shops_suspension(
     expect(page.get_by_label("Your message")).to_be_visible()
 
     suspend(seller)
+    # The worker's job tells the buyers after the suspension commits.
+    run_other_sides_jobs()
     page.evaluate("window.releaseStreams()")
 
     expect(page.get_by_test_id("closed-counterpart")).to_contain_text(

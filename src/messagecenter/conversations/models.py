@@ -75,6 +75,15 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        indexes: ClassVar = [
+            # A person's conversations as a buyer, and a shop's, in id order: the jobs that
+            # tell the other side of a suspended or erased account go through them a chunk
+            # at a time (actions.tell_the_other_sides), each chunk an index range.
+            models.Index(fields=["buyer", "id"], name="conversation_buyer_order"),
+            models.Index(fields=["storefront", "id"], name="conversation_storefront_order"),
+        ]
+
     def __str__(self) -> str:
         return self.subject
 

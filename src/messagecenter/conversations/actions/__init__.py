@@ -52,6 +52,7 @@ from messagecenter.conversations.actions.response_deadlines import (
     pass_response_deadlines,
     resume_waits_for,
     set_aside_waits_for,
+    tell_the_other_sides,
 )
 from messagecenter.conversations.actions.seller_tools import (
     MAX_SAVED_REPLIES,
@@ -114,6 +115,7 @@ __all__ = [
     "start_claim_wait",
     "start_customer_service_conversation",
     "store_attachments",
+    "tell_the_other_sides",
     "tell_typing",
     "trash_conversations",
     "unmute_conversations",

@@ -9,7 +9,7 @@ e-mail per the buyer's preferences for buyer–seller messages), the seller that
 is late.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -20,14 +20,17 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
+from messagecenter.accounts import closed_accounts
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import for_readers
+from messagecenter.conversations import tasks
 from messagecenter.conversations.actions.membership import lock_participants
 from messagecenter.conversations.actions.own_rows import finish
 from messagecenter.conversations.actions.sending import post_marketplace_message
 from messagecenter.conversations.deadlines import seller_response_due
-from messagecenter.conversations.models import Kind, Participant, ParticipantRole
+from messagecenter.conversations.models import Conversation, Kind, Participant, ParticipantRole
 from messagecenter.conversations.queries import waiting_buyer_is_active
+from messagecenter.marketplace.models import Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
 
@@ -116,7 +119,8 @@ def set_aside_waits_for(person: User) -> int:
     response can come of a wait the seller could not end. `awaiting_response_since` stays:
     the wait is set aside, not answered, and resume_waits_for starts it again if a
     suspension is lifted. The other side of each of their conversations is told, so an
-    open page shows it at once. Returns how many waits were set aside."""
+    open page shows it within a second or so (tell_the_other_sides, a job run after
+    commit). Returns how many waits were set aside."""
     with transaction.atomic():
         # The rows in id order, as every action that locks several conversations' rows.
         waiting = list(_waits_of(person).select_for_update(of=("self",)).order_by("id"))
@@ -130,42 +134,103 @@ def set_aside_waits_for(person: User) -> int:
         set_aside = finish(
             as_buyer, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, buyer_closed=True
         ) + finish(own, EventKind.CONVERSATION_NO_RESPONSE_NEEDED, seller_closed=True)
-        _tell_the_other_sides(person, told={p.pk for p in as_buyer})
+        # The other sides of all their conversations, after commit and in chunks.
+        tasks.tell_the_other_sides.enqueue(person.pk)
         return set_aside
 
 
-def _tell_the_other_sides(person: User, *, told: set[int]) -> None:
-    """The other side of each of the person's buyer–seller conversations — the buyers of a
-    suspended shop, the sellers a suspended buyer wrote to — with the event of a wait set
-    aside, whether or not anyone was waiting there: an open conversation page follows it
-    (site.js) and shows the "suspended" notice and the way to customer service in place of
-    a reply box nobody reads. It used to be told only on a reload. `told`: rows whose
-    event went out already (a seller's wait set aside)."""
-    others = (
-        Participant.objects.filter(
-            conversation__kind=Kind.BUYER_SELLER,
-            conversation_id__in=Participant.objects.filter(user=person).values("conversation_id"),
-            role__in=(ParticipantRole.BUYER, ParticipantRole.SELLER),
+# How many of a person's conversations one job goes through, in its own short transaction.
+OTHER_SIDES_CHUNK = 1000
+
+
+def tell_the_other_sides(
+    person_id: int,
+    *,
+    side: str = ParticipantRole.BUYER,
+    after: int = 0,
+    now: datetime | None = None,
+) -> int:
+    """One chunk of the news that a person's account was closed (suspended, erased), for
+    the other side of their buyer–seller conversations: the sellers a buyer wrote to, then
+    the buyers of a shop (`side`: the person's). An open conversation page follows the
+    event of a wait set aside (site.js), whether or not anyone was waiting there, and shows
+    the "suspended" notice and the way to customer service instead of a reply box nobody
+    reads.
+
+    The job (tasks.tell_the_other_sides) is enqueued by the suspension or the erasure in
+    its own transaction, and runs after it commits: a shop with a quarter of a
+    million conversations used to write an event for each inside the suspension's
+    transaction, holding its locks the while. Here each job takes the next
+    OTHER_SIDES_CHUNK of the person's conversations in id order (indexes
+    conversation_buyer_order and conversation_storefront_order) in one short transaction
+    and enqueues the next, so no transaction grows with the shop, and a crash repeats at
+    most one chunk. Only conversations with a message in the last
+    CLOSED_ACCOUNT_LIVE_NOTICE_DAYS are told: a page open at that moment is one on a
+    conversation written in lately, not one quiet since last season — which shows the
+    notice on its next load all the same, and refuses a reply with the reason. The
+    conversations are found by their buyer and shop, not by the person's own rows, which an
+    erasure deletes.
+
+    A suspension lifted before the job ran is not told: the account is read, its row locked,
+    when each chunk runs. A seller's wait on the person was told with its setting aside
+    (set_aside_waits_for) and is skipped. Returns how many people's rows were told."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.CLOSED_ACCOUNT_LIVE_NOTICE_DAYS)
+    with transaction.atomic():
+        person = User.objects.select_for_update().filter(pk=person_id).first()
+        if person is None:
+            return 0
+        if person.is_active and not closed_accounts.was_erased(person):
+            return 0
+        theirs = Conversation.objects.filter(kind=Kind.BUYER_SELLER)
+        if side == ParticipantRole.BUYER:
+            theirs, other_role = theirs.filter(buyer_id=person_id), ParticipantRole.SELLER
+        else:
+            storefront = Storefront.objects.filter(seller_id=person_id).first()
+            theirs = theirs.filter(storefront=storefront) if storefront else theirs.none()
+            other_role = ParticipantRole.BUYER
+        chunk = list(
+            theirs.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "last_message_at")[:OTHER_SIDES_CHUNK]
         )
-        .exclude(user=person)
-        .exclude(pk__in=told)
-        .order_by("id")
-    )
-    record_events(
-        PendingEvent(
-            other.user_id,
-            EventKind.CONVERSATION_NO_RESPONSE_NEEDED,
-            {
-                "conversation_id": other.conversation_id,
-                "folder": other.folder,
-                "box": other.box,
-                "unread_count": other.unread_count,
-                # Who can no longer answer: the person, on the other side of this row.
-                "seller_closed" if other.role == ParticipantRole.BUYER else "buyer_closed": True,
-            },
+        recent = [
+            pk for pk, last_message_at in chunk if last_message_at and last_message_at >= cutoff
+        ]
+        others = (
+            list(
+                Participant.objects.filter(conversation_id__in=recent, role=other_role)
+                .exclude(user_id=person_id)
+                .exclude(role=ParticipantRole.SELLER, awaiting_response_since__isnull=False)
+                .order_by("id")
+            )
+            if recent
+            else []
         )
-        for other in others
-    )
+        # Who can no longer answer: the person, on the other side.
+        whose = "buyer" if side == ParticipantRole.BUYER else "seller"
+        events = [
+            PendingEvent(
+                other.user_id,
+                EventKind.CONVERSATION_NO_RESPONSE_NEEDED,
+                {
+                    "conversation_id": other.conversation_id,
+                    "folder": other.folder,
+                    "box": other.box,
+                    "unread_count": other.unread_count,
+                    f"{whose}_closed": True,
+                },
+            )
+            for other in others
+        ]
+        if events:
+            record_events(events)
+        if len(chunk) == OTHER_SIDES_CHUNK:
+            tasks.tell_the_other_sides.enqueue(person_id, side=side, after=chunk[-1][0])
+        elif side == ParticipantRole.BUYER:
+            # Their conversations as a buyer are done: now those as a shop, if they have one.
+            tasks.tell_the_other_sides.enqueue(person_id, side=ParticipantRole.SELLER)
+        return len(others)
 
 
 def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
