@@ -666,6 +666,93 @@ def test_the_other_side_of_an_erased_person_is_told_live(
     )
 
 
+def test_a_lifted_suspension_does_not_write_to_each_of_the_shops_buyers_in_its_transaction(
+    seller: User, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lifting tells the buyers the same way as the suspension: one job enqueued in its
+    transaction whatever the shop's size, the buyers told after commit, a chunk at a time."""
+
+    def lifting_queries() -> int:
+        suspend(seller)
+        run_other_sides_jobs()
+        with CaptureQueriesContext(connection) as done:
+            reinstate(seller)
+        return len(done)
+
+    few = buyers_of(seller, product, 2)
+    with_few = lifting_queries()
+    run_other_sides_jobs()
+    many = few + buyers_of(seller, product, 23, first=2)
+    lifted = UserEvent.objects.filter(user__in=many, kind="conversation.response_needed")
+    before = lifted.count()
+    with_many = lifting_queries()
+
+    assert with_many == with_few
+    # Not one row for the buyers in the lifting's transaction.
+    assert lifted.count() == before
+
+    monkeypatch.setattr(response_deadlines, "OTHER_SIDES_CHUNK", 10)
+    assert run_other_sides_jobs() == 4
+    for buyer in many:
+        [told] = UserEvent.objects.filter(user=buyer, sequence__gt=0).order_by("-sequence")[:1]
+        assert told.kind == "conversation.response_needed"
+        assert told.payload["seller_reinstated"] is True
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["waiting", "answered"])
+@pytest.mark.parametrize("suspended", ["seller", "buyer"])
+def test_the_other_sides_open_page_is_told_live_that_the_suspension_is_lifted(
+    buyer: User, seller: User, asked: Message, answered: bool, suspended: str
+) -> None:
+    """The other side's open page showed the "suspended" notice until a reload after the
+    suspension was lifted: nothing told it. It gets the event of a wait back, as the
+    seller whose wait comes back does, and the page shows the reply box again."""
+    conversation = asked.conversation_id
+    if answered:
+        actions.send_message(seller, conversation, "It shipped yesterday.")
+    person, other = (seller, buyer) if suspended == "seller" else (buyer, seller)
+    suspend(person)
+    run_other_sides_jobs()
+    already = set(UserEvent.objects.filter(user=other).values_list("pk", flat=True))
+
+    reinstate(person)
+    run_other_sides_jobs()
+
+    [told] = UserEvent.objects.filter(user=other).exclude(pk__in=already)
+    assert told.kind == "conversation.response_needed"
+    row = Participant.objects.get(conversation_id=conversation, user=other)
+    seller_row = Participant.objects.get(conversation_id=conversation, user=seller)
+    due = seller_row.response_due_at
+    assert told.payload == {
+        "conversation_id": conversation,
+        "folder": row.folder,
+        "box": row.box,
+        "unread_count": row.unread_count,
+        "response_due_at": due.isoformat() if due is not None else None,
+        f"{suspended}_reinstated": True,
+    }
+    assert (due is None) == answered
+    page = page_of(other, conversation)
+    assert shown(SUSPENDED_SHOP if suspended == "seller" else SUSPENDED_BUYER) not in page
+    assert 'name="body"' in page
+
+
+def test_a_suspension_lifted_before_the_job_ran_tells_what_holds_now(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """The job says the account's state when it runs: a suspension lifted before the worker
+    got to it does not leave the buyer's page showing "suspended"."""
+    actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+    last = UserEvent.objects.filter(user=buyer).latest("sequence").sequence
+
+    suspend(seller)
+    reinstate(seller)
+    run_other_sides_jobs()
+
+    told = UserEvent.objects.filter(user=buyer, sequence__gt=last)
+    assert [event.kind for event in told] == ["conversation.response_needed"] * 2
+
+
 def test_a_reinstated_sellers_waits_come_back_with_a_deadline_from_the_lifting(
     buyer: User, seller: User, asked: Message
 ) -> None:

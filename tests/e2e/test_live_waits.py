@@ -122,18 +122,23 @@ def test_a_reply_being_written_stays_while_the_rest_follows(
     expect_not_reloaded(page)
 
 
+def buyer_opens(page: Page, server: Server, buyer: User, conversation_id: int) -> None:
+    """The buyer's conversation page, its stream held until the test lets it open."""
+    buyer.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    buyer.save(update_fields=["password"])
+    page.add_init_script(HOLD_STREAMS)
+    sign_in(page, server, buyer.username, PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{server.url}/message-center/conversations/{conversation_id}/")
+    wait_for_held_streams(page, 1)
+
+
 def test_the_buyers_open_conversation_shows_the_shops_suspension(
     streaming_server: Server, page: Page, buyer: User, seller: User, asked: Message
 ) -> None:
     """The other way round, with nobody waiting (the seller had answered): the buyer's open
     page kept its reply box for a shop that could no longer read it, until a reload."""
     send_message(seller, asked.conversation_id, "It left on Monday.")
-    buyer.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
-    buyer.save(update_fields=["password"])
-    page.add_init_script(HOLD_STREAMS)
-    sign_in(page, streaming_server, buyer.username, PASSWORD)  # type: ignore[arg-type]
-    page.goto(f"{streaming_server.url}/message-center/conversations/{asked.conversation_id}/")
-    wait_for_held_streams(page, 1)
+    buyer_opens(page, streaming_server, buyer, asked.conversation_id)
     expect(page.get_by_label("Your message")).to_be_visible()
 
     suspend(seller)
@@ -146,3 +151,21 @@ def test_the_buyers_open_conversation_shows_the_shops_suspension(
     )
     expect(page.get_by_label("Your message")).to_have_count(0)
     expect(page.get_by_role("link", name="Contact customer service")).to_be_visible()
+
+
+def test_the_buyers_open_conversation_gets_its_reply_box_back_when_the_suspension_is_lifted(
+    streaming_server: Server, page: Page, buyer: User, seller: User, asked: Message
+) -> None:
+    """The page kept the shop's "suspended" notice, and no reply box, until a reload."""
+    send_message(seller, asked.conversation_id, "It left on Monday.")
+    suspend(seller)
+    run_other_sides_jobs()
+    buyer_opens(page, streaming_server, buyer, asked.conversation_id)
+    expect(page.get_by_test_id("closed-counterpart")).to_be_visible()
+
+    reinstate(seller)
+    run_other_sides_jobs()
+    page.evaluate("window.releaseStreams()")
+
+    expect(page.get_by_label("Your message")).to_be_visible(timeout=LIVE_MS)
+    expect(page.get_by_test_id("closed-counterpart")).to_have_count(0)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -150,15 +150,15 @@ def tell_the_other_sides(
     after: int = 0,
     now: datetime | None = None,
 ) -> int:
-    """One chunk of the news that a person's account was closed (suspended, erased), for
-    the other side of their buyer–seller conversations: the sellers a buyer wrote to, then
-    the buyers of a shop (`side`: the person's). An open conversation page follows the
-    event of a wait set aside (site.js), whether or not anyone was waiting there, and shows
-    the "suspended" notice and the way to customer service instead of a reply box nobody
-    reads.
+    """One chunk of the news that a person's account was closed (suspended, erased) or is
+    open again, for the other side of their buyer–seller conversations: the sellers a
+    buyer wrote to, then the buyers of a shop (`side`: the person's). An open conversation
+    page follows the events (site.js) and shows what now holds — the "suspended" notice
+    and the way to customer service instead of a reply box nobody reads, or the reply box
+    again.
 
-    The job (tasks.tell_the_other_sides) is enqueued by the suspension or the erasure in
-    its own transaction, and runs after it commits: a shop with a quarter of a
+    The job (tasks.tell_the_other_sides) is enqueued by the suspension, the erasure or the
+    lifting in its own transaction, and runs after it commits: a shop with a quarter of a
     million conversations used to write an event for each inside the suspension's
     transaction, holding its locks the while. Here each job takes the next
     OTHER_SIDES_CHUNK of the person's conversations in id order (indexes
@@ -171,17 +171,18 @@ def tell_the_other_sides(
     conversations are found by their buyer and shop, not by the person's own rows, which an
     erasure deletes.
 
-    A suspension lifted before the job ran is not told: the account is read, its row locked,
-    when each chunk runs. A seller's wait on the person was told with its setting aside
-    (set_aside_waits_for) and is skipped. Returns how many people's rows were told."""
+    The events say the account's state when the chunk runs, not when the job was enqueued:
+    the person's row is locked while it writes, so a suspension lifted in between is told
+    after it, and the last event of each conversation is the true one. A seller's wait on
+    the person was told with its setting aside or coming back (set_aside_waits_for,
+    resume_waits_for) and is skipped. Returns how many people's rows were told."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.CLOSED_ACCOUNT_LIVE_NOTICE_DAYS)
     with transaction.atomic():
         person = User.objects.select_for_update().filter(pk=person_id).first()
         if person is None:
             return 0
-        if person.is_active and not closed_accounts.was_erased(person):
-            return 0
+        closed = not person.is_active or closed_accounts.was_erased(person)
         theirs = Conversation.objects.filter(kind=Kind.BUYER_SELLER)
         if side == ParticipantRole.BUYER:
             theirs, other_role = theirs.filter(buyer_id=person_id), ParticipantRole.SELLER
@@ -202,27 +203,38 @@ def tell_the_other_sides(
                 Participant.objects.filter(conversation_id__in=recent, role=other_role)
                 .exclude(user_id=person_id)
                 .exclude(role=ParticipantRole.SELLER, awaiting_response_since__isnull=False)
+                .annotate(
+                    # The deadline of the seller's wait, for a buyer told their shop is back.
+                    seller_due=Subquery(
+                        Participant.objects.filter(
+                            conversation_id=OuterRef("conversation_id"), role=ParticipantRole.SELLER
+                        ).values("response_due_at")[:1]
+                    )
+                )
                 .order_by("id")
             )
             if recent
             else []
         )
-        # Who can no longer answer: the person, on the other side.
+        # Who can no longer, or can again, answer: the person, on the other side.
         whose = "buyer" if side == ParticipantRole.BUYER else "seller"
-        events = [
-            PendingEvent(
-                other.user_id,
-                EventKind.CONVERSATION_NO_RESPONSE_NEEDED,
-                {
-                    "conversation_id": other.conversation_id,
-                    "folder": other.folder,
-                    "box": other.box,
-                    "unread_count": other.unread_count,
-                    f"{whose}_closed": True,
-                },
-            )
-            for other in others
-        ]
+        events = []
+        for other in others:
+            payload: dict[str, object] = {
+                "conversation_id": other.conversation_id,
+                "folder": other.folder,
+                "box": other.box,
+                "unread_count": other.unread_count,
+            }
+            if closed:
+                kind = EventKind.CONVERSATION_NO_RESPONSE_NEEDED
+                payload[f"{whose}_closed"] = True
+            else:
+                kind = EventKind.CONVERSATION_RESPONSE_NEEDED
+                due = other.seller_due if whose == "seller" else None
+                payload["response_due_at"] = due.isoformat() if due is not None else None
+                payload[f"{whose}_reinstated"] = True
+            events.append(PendingEvent(other.user_id, kind, payload))
         if events:
             record_events(events)
         if len(chunk) == OTHER_SIDES_CHUNK:
@@ -242,7 +254,9 @@ def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
     was late the minute the suspension was lifted). A wait whose other side is still
     suspended (or erased) stays set aside: it comes back when that side's suspension is
     lifted. The sellers' devices are told, as they were told of the setting aside
-    (`conversation.response_needed`). Returns how many waits came back."""
+    (`conversation.response_needed`), and so is the other side of each conversation of
+    theirs, as of the setting aside (tell_the_other_sides): an open page shows the reply
+    box again. Returns how many waits came back."""
     now = now or timezone.now()
     with transaction.atomic():
         # Only the waits whose other side can answer or be answered again: one whose seller
@@ -279,6 +293,7 @@ def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
             )
         if events:
             record_events(events)
+        tasks.tell_the_other_sides.enqueue(person.pk)
     return len(waiting)
 
 
