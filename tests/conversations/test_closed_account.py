@@ -53,6 +53,8 @@ SUSPENDED_SHOP = (
 SUSPENDED_BUYER = (
     "This buyer's account is suspended: your messages cannot be delivered to them for now."
 )
+# The Message Center's bulk bar, and the conversation page's "No response needed" button.
+ACTIONS = "/message-center/actions/"
 
 
 def shown(words: str) -> str:
@@ -423,6 +425,59 @@ def shows_a_wait(page: str) -> bool:
         or 'data-testid="response-window"' in page
         or 'value="no_response_needed"' in page
     )
+
+
+@pytest.mark.parametrize("way", ["page", "api"])
+def test_no_response_needed_leaves_a_wait_set_aside_for_a_suspended_buyer(
+    buyer: User, seller: User, asked: Message, other_buyer: User, product: Product, way: str
+) -> None:
+    """The page no longer offered "No response needed" on a suspended buyer's question,
+    but the bulk bar and the API still ended the wait, which then never came back when the
+    suspension was lifted: the seller ended a wait they were not shown. A wait set aside is
+    no wait, as a conversation nobody waits in: left as it is, and not counted — beside
+    one that is a wait, only that one changes."""
+    order = factories.order_with_item(other_buyer, product, status="shipped")
+    other = actions.contact_seller_about_order(
+        other_buyer,
+        order.pk,
+        seller.storefront.pk,  # type: ignore[attr-defined]
+        "Is it gift-wrapped?",
+    )
+    suspend(buyer)
+    set_aside = Participant.objects.get(conversation_id=asked.conversation_id, user=seller)
+    before = snapshot()
+    selection = [asked.conversation_id, other.conversation_id]
+
+    if way == "page":
+        client = Client()
+        client.force_login(seller)
+        alone = client.post(
+            ACTIONS, {"action": "no_response_needed", "conversation_ids": [asked.conversation_id]}
+        )
+        assert alone.status_code == 302
+        assert snapshot() == before
+        # (Showing the page marks the Message Center seen: after the snapshot.)
+        told = client.get(alone["Location"]).content.decode()
+        assert "No conversations needed to be marked" in told
+        both = client.post(
+            ACTIONS, {"action": "no_response_needed", "conversation_ids": selection}, follow=True
+        )
+        assert "1 conversation marked" in both.content.decode()
+    else:
+        caller = with_token(seller)
+        action = {"action": "no_response_needed"}
+        alone = caller.post(
+            "/conversations/actions", {**action, "conversation_ids": [asked.conversation_id]}
+        )
+        assert (alone.status_code, alone.json()) == (200, {"changed": 0})
+        assert snapshot() == before
+        both = caller.post("/conversations/actions", {**action, "conversation_ids": selection})
+        assert (both.status_code, both.json()) == (200, {"changed": 1})
+
+    still = Participant.objects.get(pk=set_aside.pk)
+    assert still.awaiting_response_since == set_aside.awaiting_response_since
+    reinstate(buyer)
+    assert response_needed(seller) == [asked.conversation_id]
 
 
 def test_the_sellers_page_shows_no_wait_for_a_suspended_buyer(

@@ -20,6 +20,7 @@ from messagecenter.conversations.models import (
     Participant,
     SavedReply,
 )
+from messagecenter.conversations.queries import waiting_buyer_is_active
 from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.realtime.models import EventKind
 from messagecenter.rows import parse_id
@@ -29,16 +30,32 @@ def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> in
     """A seller says a buyer's message needs no answer ("Thanks!"): it leaves the
     Response needed list and is left out of the response-time figures. Refused, nothing
     changed, when one of them is a guarantee claim's conversation still waiting for the
-    seller's response to the claim (claim_waits.refuse_ending_claim_waits)."""
+    seller's response to the claim (claim_waits.refuse_ending_claim_waits).
+
+    A wait set aside because its buyer's account is suspended or erased is no wait here,
+    as nowhere else (the list, the page, the API's response_due_at): it is left as it is
+    and not counted, like a conversation nobody waits in — the page then says that no
+    conversation needed it, the API answers `changed: 0`. Ended, it would not come back
+    when the buyer's suspension is lifted, and the seller would have ended a wait they
+    were never shown. (It used to be ended through the bulk bar and the API, while the
+    conversation's page no longer offered the button.)"""
     require_seller(seller)
     with transaction.atomic():
-        changed = [
+        waiting = [
             p for p in lock_own(seller, conversation_ids) if p.awaiting_response_since is not None
         ]
-        if not changed:
+        if not waiting:
             return 0
         # A claim's conversation waits for the claim's formal response, not for an answer.
-        refuse_ending_claim_waits(changed)
+        refuse_ending_claim_waits(waiting)
+        counted = set(
+            Participant.objects.filter(
+                waiting_buyer_is_active(), pk__in=[p.pk for p in waiting]
+            ).values_list("pk", flat=True)
+        )
+        changed = [p for p in waiting if p.pk in counted]
+        if not changed:
+            return 0
         _refuse_ending_late_waits(changed)
         Participant.objects.filter(pk__in=[p.pk for p in changed]).update(
             awaiting_response_since=None, response_due_at=None, is_response_overdue=False
