@@ -255,6 +255,23 @@ def test_your_orders_lists_your_orders_newest_first_with_a_contact_link_per_sell
     assert f'href="/orders/{order.number}/#returns">View return/refund status' in text
 
 
+def test_your_orders_are_paged_ten_at_a_time(
+    client: Client, buyer: User, order: Order, product: Product
+) -> None:
+    for days in range(1, 11):
+        factories.order_with_item(buyer, product, placed_at=timezone.now() - timedelta(days=days))
+    signed_in(client, buyer)
+
+    first = client.get("/orders/").content.decode()
+    second = client.get("/orders/?page=2").content.decode()
+
+    assert '<nav class="pager" aria-label="More orders">' in first
+    assert 'href="?page=2" rel="next">Older →' in first
+    assert "Page 1 of 2" in first
+    assert 'href="?page=1" rel="prev">← Newer' in second
+    assert 'rel="next"' not in second
+
+
 @pytest.mark.parametrize("account", ["seller", "agent"])
 def test_your_orders_is_for_buyer_accounts(
     client: Client, account: str, request: pytest.FixtureRequest
