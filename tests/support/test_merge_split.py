@@ -2,8 +2,11 @@
 own (docs/support.md, "Merging and splitting"): counters always equal a recount, the
 customer is told, the merged conversation stays reachable from the kept case."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -383,4 +386,42 @@ def test_two_requests_for_help_about_different_conversations_are_not_merged(
     assert Case.objects.get(pk=duplicate.pk).merged_into_id is None
     api = with_token(agent).post(f"/agent/cases/{duplicate.pk}/merge", {"into_case_id": kept.pk})
     assert error_of(api) == (400, "merge_other_conversation")
+    counts_are_true()
+
+
+def test_a_reopened_case_waits_since_the_duplicates_question_not_since_the_merge(
+    buyer: User, agent: User
+) -> None:
+    """Reopened by a waiting duplicate, the kept case counted its wait from the merge: it
+    went behind questions asked after the duplicate's, and its waiting time was too short.
+    It now waits since the duplicate's customer started waiting."""
+    kept = actions.open_request(buyer, "Change my e-mail", "Where do I change it?")
+    actions.reply_to_case(agent, kept.pk, "Under Login & security.", status="solved")
+    duplicate = actions.open_request(buyer, "Pending charge", "Will $42 come back?")
+    later = actions.open_request(factories.BuyerFactory(username="bea"), "Refund", "When?")
+    asked = timezone.now() - timedelta(hours=3)
+    Case.objects.filter(pk=duplicate.pk).update(queued_at=asked)
+    Case.objects.filter(pk=later.pk).update(queued_at=asked + timedelta(hours=1))
+
+    actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    kept.refresh_from_db()
+    assert (kept.status, kept.queued_at) == ("open", asked)
+    team_queue = [c.pk for c in queries.queue_page(agent, queries.TEAM).cases]
+    assert team_queue == [kept.pk, later.pk]
+    counts_are_true()
+
+
+@pytest.mark.parametrize("kept_first", [True, False])
+def test_two_waiting_questions_merged_wait_since_the_earlier(
+    buyer: User, agent: User, kept_first: bool
+) -> None:
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Where is my parcel??", "Still nothing!")
+    earlier = timezone.now() - timedelta(days=1)
+    Case.objects.filter(pk=kept.pk if kept_first else duplicate.pk).update(queued_at=earlier)
+
+    actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    assert Case.objects.get(pk=kept.pk).queued_at == earlier
     counts_are_true()

@@ -736,6 +736,10 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
         # while the customer was told "we answer here". The kept case is open again, as a
         # reply there would open it.
         question_waits = duplicate.status == CaseStatus.OPEN and kept.status in REOPENABLE
+        # Since when the duplicate's customer waits for us: the kept case waits since then
+        # too, so the queue's order and its waiting times count from the question, not
+        # from the merge (which would put it behind questions asked after it).
+        duplicate_waits_since = duplicate.queued_at if duplicate.status == CaseStatus.OPEN else None
         previous_assignee = duplicate.assignee_id
         duplicate.merged_into = kept
         duplicate.status = CaseStatus.CLOSED
@@ -760,12 +764,20 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
             kept.save(update_fields=taken)
         record_case_event(duplicate, agent, CaseEventKind.MERGED, now=now, into=kept.pk)
         record_case_event(kept, agent, CaseEventKind.MERGED, now=now, merged=duplicate.pk)
-        if question_waits:
+        if question_waits and duplicate_waits_since is not None:
             previous = kept.status
-            move_case(kept, status=CaseStatus.OPEN, now=now)
+            move_case(kept, status=CaseStatus.OPEN, now=duplicate_waits_since)
             record_case_event(
                 kept, agent, CaseEventKind.STATUS, now=now, previous=previous, status=kept.status
             )
+        elif (
+            kept.status == CaseStatus.OPEN
+            and duplicate_waits_since is not None
+            and duplicate_waits_since < kept.queued_at
+        ):
+            # Both waited: the customer has waited since the earlier question.
+            kept.queued_at = duplicate_waits_since
+            kept.save(update_fields=["queued_at"])
         if duplicate.conversation_id is not None:
             conversation_actions.post_marketplace_message(
                 duplicate.conversation_id,
