@@ -185,6 +185,31 @@ def test_the_api_refuses_a_second_ask_within_the_minute_with_when_to_try_again(
         assert ask_api(NEW).status_code == 202
 
 
+def test_the_api_refuses_a_password_over_the_limit_as_the_sign_in_page_does(
+    buyer: User,
+) -> None:
+    """The API took a current password of any length and hashed it whole: it is refused,
+    unchecked, in the sign-in page's words, and nothing is sent."""
+    _, secret = actions.create_api_token(buyer, "Phone")
+
+    with mock.patch.object(User, "check_password") as check_password:
+        refused = Client().post(
+            "/api/v1/me/email",
+            {"email": NEW, "password": "x" * 1025},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "password_too_long"
+    assert refused.json()["error"]["message"] == (
+        "A password is at most 1024 characters: check it and try again."
+    )
+    check_password.assert_not_called()
+    assert not Email.objects.exists()
+    assert User.objects.get(pk=buyer.pk).email == "alice@example.test"
+
+
 def test_the_link_expires(buyer: User, settings: Settings) -> None:
     ask(signed_in(buyer), NEW)
     link = sent_link()

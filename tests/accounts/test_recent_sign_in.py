@@ -148,6 +148,23 @@ def test_confirming_the_password_goes_back_to_the_page(buyer: User) -> None:
     assert User.objects.get(pk=buyer.pk).check_password(NEW_PASSWORD)
 
 
+def test_a_password_over_the_limit_is_refused_not_cut_to_it(buyer: User) -> None:
+    """The page cut what was typed to 1,024 characters before checking it: a password of
+    exactly that length, with anything typed after it, confirmed the sign-in. It is
+    refused in the sign-in page's words, unchecked."""
+    buyer.set_password("p" * 1024)
+    buyer.save(update_fields=["password"])
+    browser = signed_in_long_ago(buyer)
+
+    refused = browser.post(CONFIRM, {"password": "p" * 1024 + "q", "next": "/account/password/"})
+
+    assert refused.status_code == 400
+    assert "A password is at most 1024 characters: check it and try again." in (
+        refused.content.decode()
+    )
+    assert browser.get("/account/password/").status_code == 302
+
+
 def test_with_two_factor_on_the_code_is_asked_too(buyer: User) -> None:
     device, _, _ = turn_on(buyer)
     browser = signed_in_long_ago(buyer)

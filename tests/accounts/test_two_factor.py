@@ -98,6 +98,20 @@ def test_a_refused_code_or_password_marks_its_field_for_screen_readers(buyer: Us
     )
 
 
+def test_turning_it_off_refuses_a_password_over_the_limit_unchecked(buyer: User) -> None:
+    _, _, browser = turn_on(buyer)
+
+    with mock.patch.object(User, "check_password") as check_password:
+        refused = browser.post("/account/two-factor/off/", {"password": "x" * 1025})
+
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "A password is at most 1024 characters: check it and try again." in page
+    assert re.search(r'<input type="password" id="password"[^>]* aria-invalid="true"', page)
+    check_password.assert_not_called()
+    assert TOTPDevice.objects.filter(user=buyer, confirmed=True).exists()
+
+
 def test_with_two_factor_on_the_password_alone_reaches_nothing(buyer: User) -> None:
     turn_on(buyer)
 

@@ -228,6 +228,9 @@ BROKEN_RULES = (
     "too common. This password is entirely numeric."
 )
 GOOD_NEW_PASSWORD = "a fresh and long passphrase 2026"
+# Sign-in's words for a password over 1,024 characters, on every field a password is typed.
+TOO_LONG = "A password is at most 1024 characters: check it and try again."
+OVER_THE_LIMIT = "x" * 1025
 
 # (the current password, the new one, again; the wrong fields and their errors)
 PASSWORD_CHANGES_REFUSED = [
@@ -261,12 +264,25 @@ PASSWORD_CHANGES_REFUSED = [
         "something else",
         {"id_old_password": WRONG_CURRENT, "id_new_password2": MISMATCH},
     ),
+    # Refused unhashed, as on the sign-in page: these took any length.
+    (OVER_THE_LIMIT, GOOD_NEW_PASSWORD, GOOD_NEW_PASSWORD, {"id_old_password": TOO_LONG}),
+    (
+        factories.PASSWORD,
+        OVER_THE_LIMIT,
+        OVER_THE_LIMIT,
+        {"id_new_password1": TOO_LONG, "id_new_password2": TOO_LONG},
+    ),
+    (factories.PASSWORD, GOOD_NEW_PASSWORD, OVER_THE_LIMIT, {"id_new_password2": TOO_LONG}),
 ]
 
 
 def wrong_field_ids(changes: list[tuple[str, str, str, dict[str, str]]]) -> list[str]:
     """Each case named by its wrong fields (not by the passwords typed)."""
-    return ["+".join(field.removeprefix("id_") for field in change[3]) for change in changes]
+    return [
+        "+".join(field.removeprefix("id_") for field in change[3])
+        + ("-too-long" if TOO_LONG in change[3].values() else "")
+        for change in changes
+    ]
 
 
 @pytest.mark.parametrize(
@@ -313,6 +329,8 @@ def test_the_password_change_page_still_opens_on_the_current_password(
     assert '<label for="id_old_password">Current password</label>' in page
     assert " autofocus" in input_tag(page, "id_old_password")
     assert 'role="alert"' not in page
+    for field in ("id_old_password", *PASSWORD_FIELDS):
+        assert ' maxlength="1024"' in input_tag(page, field)
 
 
 @pytest.mark.parametrize(
@@ -366,8 +384,17 @@ def test_a_refused_new_password_from_a_reset_link_names_marks_and_focuses_each_w
             factories.PASSWORD,
             {"id_email": "An e-mail address is at most 254 characters: check the new address."},
         ),
+        ("alice.new@example.test", OVER_THE_LIMIT, {"id_password": TOO_LONG}),
     ],
-    ids=["empty", "wrong-password", "no-password", "invalid", "same", "too-long"],
+    ids=[
+        "empty",
+        "wrong-password",
+        "no-password",
+        "invalid",
+        "same",
+        "too-long",
+        "password-too-long",
+    ],
 )
 def test_a_refused_email_change_names_marks_and_focuses_the_wrong_field(
     client: Client, buyer: User, address: str, password: str, wrong: dict[str, str]

@@ -29,6 +29,13 @@ from messagecenter.rows import parse_id, unique_row
 from messagecenter.visible import has_visible_text
 
 # Recognisable in logs, config files and secret scanners; never accepted without it.
+# Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
+# from costing anything. Every place a password is typed refuses it with the same words.
+PASSWORD_MAX_CHARS = 1024
+PASSWORD_TOO_LONG = (
+    f"A password is at most {PASSWORD_MAX_CHARS} characters: check it and try again."
+)
+
 API_TOKEN_PREFIX = "mc_"
 # Characters of the secret kept in clear to tell tokens apart ("mc_Xk3f9aQ2…").
 API_TOKEN_SHOWN_CHARS = len(API_TOKEN_PREFIX) + 8
@@ -353,6 +360,8 @@ def request_email_change(user: User, new_address: str, password: str) -> str:
     link; the asker is told the same either way, so the form reveals no one's address.
     Returns the address, as it will be stored. Within a minute of the last such e-mail,
     refused (429 email_change_too_soon) and nothing sent: the one sent then stands."""
+    if len(password or "") > PASSWORD_MAX_CHARS:
+        raise InvalidInput(PASSWORD_TOO_LONG, code="password_too_long")
     if not user.check_password(password or ""):
         raise InvalidInput(
             "That is not your current password: check it and try again.", code="wrong_password"

@@ -64,7 +64,8 @@ class EmailChangeConfirmIn(Schema):
 def change_email(request: ApiRequest, payload: EmailChangeIn) -> Status[EmailChangeOut]:
     """Sends a link to the new address; the address changes once it is confirmed (the
     link's page, or POST /me/email/confirm). The same answer whether or not another
-    account uses the address. 400 `wrong_password`, `invalid_email`, `same_email`; 429
+    account uses the address. 400 `wrong_password`, `password_too_long` (over 1,024
+    characters, unchecked), `invalid_email`, `same_email`; 429
     `email_change_too_soon` (with Retry-After) within a minute of the last link asked for,
     nothing sent."""
     address = actions.request_email_change(request.auth, payload.email, payload.password)

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from messagecenter.accounts import two_factor
+from messagecenter.accounts import actions, two_factor
 from messagecenter.accounts.recent_sign_in import recent_sign_in_required
 from messagecenter.accounts.views import passkey_form_context
 from messagecenter.errors import InvalidInput, TooManyRequests
@@ -123,7 +123,12 @@ def confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
 @recent_sign_in_required
 def turn_off(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Asks for the password again: a browser left signed in cannot turn it off."""
-    if not request.user.check_password(request.POST.get("password", "")):
+    password = request.POST.get("password", "")
+    if len(password) > actions.PASSWORD_MAX_CHARS:
+        return _settings_page(
+            request, error=actions.PASSWORD_TOO_LONG, error_field="password", status=400
+        )
+    if not request.user.check_password(password):
         return _settings_page(
             request, error="That password is not right.", error_field="password", status=400
         )

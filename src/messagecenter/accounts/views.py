@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import LoginView
+from django.core import validators
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,9 +37,7 @@ from messagecenter.accounts.user_agents import describe
 from messagecenter.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_next
 
-# Longer is no password anyone types; refusing it unhashed keeps a megabyte "password"
-# from costing anything.
-PASSWORD_MAX_CHARS = 1024
+PASSWORD_MAX_CHARS = actions.PASSWORD_MAX_CHARS
 
 
 class SignInForm(AuthenticationForm):
@@ -62,9 +61,7 @@ class SignInForm(AuthenticationForm):
         # Each field's error names the field: the page puts it on that field alone.
         self.fields["username"].error_messages["required"] = "Enter your username."
         self.fields["password"].error_messages.update(
-            required="Enter your password.",
-            max_length=f"A password is at most {PASSWORD_MAX_CHARS} characters: check it "
-            "and try again.",
+            required="Enter your password.", max_length=actions.PASSWORD_TOO_LONG
         )
 
     def clean(self) -> dict[str, Any]:
@@ -356,9 +353,19 @@ def time_zone(request: AuthenticatedHttpRequest) -> HttpResponse:
 # field, and "Check the fields below." above the form, said neither.
 CURRENT_PASSWORD_ERRORS = {
     "required": "Enter your current password.",
-    "max_length": f"A password is at most {PASSWORD_MAX_CHARS} characters: check your "
-    "current password and try again.",
+    "max_length": actions.PASSWORD_TOO_LONG,
 }
+
+
+def limit_password_length(field: forms.Field) -> None:
+    """A password field of Django's forms (PasswordChangeForm's, SetPasswordForm's) took
+    any length, hashed or checked against the rules whole: it is refused past
+    PASSWORD_MAX_CHARS, on that field and unhashed, as on the sign-in page."""
+    assert isinstance(field, forms.CharField)
+    field.max_length = PASSWORD_MAX_CHARS
+    field.validators.append(validators.MaxLengthValidator(PASSWORD_MAX_CHARS))
+    field.widget.attrs["maxlength"] = str(PASSWORD_MAX_CHARS)
+    field.error_messages["max_length"] = actions.PASSWORD_TOO_LONG
 
 
 class NewPasswordForm(SetPasswordForm[User]):
@@ -378,6 +385,8 @@ class NewPasswordForm(SetPasswordForm[User]):
         self.fields["new_password2"].error_messages["required"] = (
             "Enter the new password a second time, to confirm it."
         )
+        for name in ("new_password1", "new_password2"):
+            limit_password_length(self.fields[name])
 
     @sensitive_variables("password")
     def clean(self) -> dict[str, Any]:
@@ -409,6 +418,7 @@ class ChangePasswordForm(NewPasswordForm, PasswordChangeForm):
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(user, *args, **kwargs)
         self.fields["old_password"].label = "Current password"
+        limit_password_length(self.fields["old_password"])
         self.fields["old_password"].error_messages.update(CURRENT_PASSWORD_ERRORS)
 
 
@@ -515,6 +525,7 @@ class EmailChangeForm(forms.Form):
 # An address another account uses is not one of them: the asker is told nothing of it.
 EMAIL_CHANGE_REFUSAL_FIELDS = {
     "wrong_password": "password",
+    "password_too_long": "password",
     "invalid_email": "email",
     "same_email": "email",
 }
@@ -667,12 +678,13 @@ def confirm_sign_in(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _confirm_sign_in(request: AuthenticatedHttpRequest, needs_code: bool) -> tuple[str, int]:
+    password = request.POST.get("password", "")
+    if len(password) > PASSWORD_MAX_CHARS:
+        # Refused unhashed and uncounted, as on the sign-in page; cut to the limit, it
+        # was checked (and counted as a wrong password) as if the rest were not typed.
+        return actions.PASSWORD_TOO_LONG, 400
     try:
-        person = authenticate(
-            request,
-            username=request.user.get_username(),
-            password=request.POST.get("password", "")[:PASSWORD_MAX_CHARS],
-        )
+        person = authenticate(request, username=request.user.get_username(), password=password)
     except PermissionDenied:
         return (
             f"Too many wrong passwords: try again in {settings.SIGN_IN_LOCKOUT_MINUTES} "
