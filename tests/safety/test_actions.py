@@ -10,8 +10,12 @@ from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import actions
 from messagecenter.safety.models import Block, HeldMessage
+from messagecenter.support import claim_actions
 from tests.api.helpers import error_of, with_token
 from tests.factories import order_with_item
+from tests.support.claims import Clock, claimable_order, clock
+
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +110,37 @@ def test_a_blocked_shop_cannot_write_except_about_the_buyers_own_order(
     ]
     # The buyer can still write to the shop they blocked.
     conversation_actions.send_message(buyer, question.conversation_id, "Never mind.")
+
+
+def test_a_claims_conversation_refuses_a_block_and_says_where_blocking_works(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The other side of a claim is a shop (or a buyer), not the marketplace: the refusal
+    used to say "not the marketplace or customer service". A block would not stop them
+    there, so say where it does; the page shows no Block in a claim, and its post says the
+    same."""
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    conversation_id = claim.case.conversation_id
+
+    for person, words in ((buyer, "“Block shop”"), (seller, "“Block buyer”")):
+        response = with_token(person).post(f"/conversations/{conversation_id}/block", {})
+        assert error_of(response) == (400, "cannot_block_in_claim")
+        message = response.json()["error"]["message"]
+        assert "marketplace" not in message
+        assert words in message
+        assert "Buyer/Seller messages" in message
+
+        client = Client()
+        client.force_login(person)
+        page = client.get(reverse("conversation", args=[conversation_id])).content.decode()
+        assert reverse("block-in-conversation", args=[conversation_id]) not in page
+        refused = client.post(
+            reverse("block-in-conversation", args=[conversation_id]), follow=True
+        ).content.decode()
+        assert "not a guarantee claim" in refused
+        assert "not the marketplace" not in refused
+    assert not Block.objects.exists()
 
 
 def test_the_block_page_and_api_list_and_unblock_only_ones_own_blocks(

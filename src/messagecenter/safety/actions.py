@@ -119,6 +119,25 @@ def block_counterpart(user: User, conversation_id: int) -> Block:
     """Block the buyer or the shop on the other side of one of the person's buyer–seller
     conversations: the only way to name someone to block, so no one can be probed by id."""
     participant = access_conversation(user, conversation_id)
+    if participant.conversation.kind == Kind.CLAIM and participant.role in (
+        ParticipantRole.BUYER,
+        ParticipantRole.SELLER,
+    ):
+        # The other side of a claim is a buyer or a shop, but a block only stops Buyer/Seller
+        # messages (safety.checks.check_recipients): the claim's conversation stays open to
+        # both while the claims team decides it, so a block made here would protect from
+        # nothing in it. Say where a block does work, and what does work here.
+        if participant.role == ParticipantRole.SELLER:
+            whom, button = "the buyer", "Block buyer"
+        else:
+            whom, button = "the shop", "Block shop"
+        raise InvalidInput(
+            "Blocking is for conversations between a buyer and a shop, not a guarantee "
+            "claim: the claim stays open to both sides until customer service decides it. "
+            f"To block {whom}, use “{button}” in a conversation with them under "
+            "Buyer/Seller messages; to flag a message in this claim, use Report on it.",
+            code="cannot_block_in_claim",
+        )
     if participant.conversation.kind != Kind.BUYER_SELLER:
         raise InvalidInput(
             "Only buyers and sellers can be blocked, not the marketplace or customer service.",

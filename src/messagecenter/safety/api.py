@@ -30,8 +30,10 @@ def block_out(block: Block) -> BlockOut:
 )
 def block_in_conversation(request: ApiRequest, conversation_id: Id) -> Status[BlockOut]:
     """They can no longer message you (their sends answer 403 `blocked`); a shop's messages
-    about your own orders still arrive, with a note. 400 `cannot_block_marketplace` for a
-    conversation with the marketplace or customer service; 409 `account_erased` when the
+    about your own orders still arrive, with a note. 400 `cannot_block_in_claim` in a
+    guarantee claim's conversation (block from a Buyer/Seller conversation with them; Report
+    a message in the claim); 400 `cannot_block_marketplace` for a conversation with the
+    marketplace or customer service; 409 `account_erased` when the
     other side was erased at their request (closed for good: nothing to block). A suspended
     person may be blocked: the suspension may be lifted."""
     return Status(201, block_out(actions.block_counterpart(request.auth, conversation_id)))
