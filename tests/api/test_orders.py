@@ -158,6 +158,34 @@ def test_orders_page_newest_first_from_a_cursor(sign_in: SignIn, buyer: User) ->
     assert second["next_cursor"] is None
 
 
+def test_orders_cursor_needs_no_escaping_and_an_old_form_one_still_pages(
+    sign_in: SignIn, buyer: User
+) -> None:
+    """The cursor was written with "+00:00", which an unescaped query string turns into a
+    space (docs/api.md promises cursors need no escaping): now the lists' own `Z` form
+    (hub/cursors.py), while a cursor a client got before the change still pages on."""
+    placed = [timezone.now() - timedelta(days=days) for days in (3, 1, 2)]
+    orders = [factories.OrderFactory(buyer=buyer, placed_at=when) for when in placed]
+    caller = sign_in(buyer)
+
+    first = caller.get("/orders", {"limit": 2}).json()
+    cursor = first["next_cursor"]
+    assert "+" not in cursor
+    assert all(character.isalnum() or character in "-:.~Z" for character in cursor)
+    pasted = caller.get(f"/orders?limit=2&cursor={cursor}").json()
+    assert [o["number"] for o in pasted["items"]] == [orders[0].number]
+
+    # The old form, as the last order of the first page gave it out before.
+    last_shown = orders[2]
+    old_form = f"{last_shown.placed_at.isoformat()}~{last_shown.pk}"
+    assert "+00:00" in old_form
+    from_old = caller.get("/orders", {"limit": 2, "cursor": old_form}).json()
+    assert [o["number"] for o in from_old["items"]] == [orders[0].number]
+    assert from_old["next_cursor"] is None
+    # Pasted unescaped, the old form's "+" reads as a space: refused, not a wrong page.
+    assert error_of(caller.get(f"/orders?limit=2&cursor={old_form}")) == (400, "invalid_cursor")
+
+
 @pytest.mark.parametrize("person", ["seller", "agent"])
 def test_sellers_and_agents_have_no_orders(
     request: pytest.FixtureRequest, order: Order, person: str

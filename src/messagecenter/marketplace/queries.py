@@ -4,7 +4,7 @@ from an order number someone typed to an order."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +13,8 @@ from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
 from messagecenter.conversations.queries import visible_conversations
-from messagecenter.errors import InvalidInput, NotFound
+from messagecenter.errors import NotFound
+from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.marketplace.messages import when
 from messagecenter.marketplace.models import (
     Order,
@@ -28,7 +29,7 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
-from messagecenter.rows import MAX_ID, parse_id
+from messagecenter.rows import parse_id
 
 # Products a seller's account page lists; the rest are reached from orders and messages.
 STOREFRONT_PRODUCTS_SHOWN = 50
@@ -116,28 +117,21 @@ class OrdersPage:
 
 def buyer_orders_page(user: User, *, cursor: str | None = None, limit: int) -> OrdersPage:
     """One page of Your Orders, newest first, continuing from a keyset cursor
-    (`placed_at~id`, index order_buyer_recent): two queries whatever the page."""
+    (`placed_at~id`, index order_buyer_recent): two queries whatever the page. The cursor
+    is the Message Center's lists' own (hub/cursors.py): its time in UTC with a Z, so it
+    needs no escaping in a query string — it was written "+00:00", which became a space
+    for a client that did not encode it. A cursor in that old form is still read, for a
+    client paging through when the form changed."""
     orders = buyer_orders(user)
     if cursor:
-        placed_at, last_id = _decode_order_cursor(cursor)
+        placed_at, last_id = decode_cursor(cursor)
         orders = orders.filter(Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, id__lt=last_id))
     rows = list(orders[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = f"{rows[-1].placed_at.isoformat()}~{rows[-1].pk}"
+        next_cursor = encode_cursor(rows[-1].placed_at, rows[-1].pk)
     return OrdersPage(summarize_orders(rows), next_cursor)
-
-
-def _decode_order_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        timestamp, _, identifier = cursor.rpartition("~")
-        placed_at, last_id = datetime.fromisoformat(timestamp), int(identifier)
-        if placed_at.tzinfo is None or not 0 < last_id <= MAX_ID:
-            raise ValueError(cursor)
-        return placed_at.astimezone(UTC), last_id
-    except (ValueError, OverflowError):
-        raise InvalidInput("The page cursor is not valid.", code="invalid_cursor") from None
 
 
 @dataclass(frozen=True)
