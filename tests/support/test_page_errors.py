@@ -139,6 +139,65 @@ def test_merging_into_a_case_that_does_not_exist_is_shown_on_the_form(
     assert list(Case.objects.values_list("pk", "status", "merged_into_id")) == before
 
 
+@pytest.mark.parametrize("assignee", [None, "", "dana", "0", "1.5"])
+def test_assigning_to_a_missing_or_malformed_agent_is_shown_on_the_case(
+    buyer: User, assignee: str | None
+) -> None:
+    """QA: Assign with no `assignee_id`, or one that is not a number, answered the site's
+    404 page for a case the agent was looking at."""
+    agent = factories.agent_in_team()
+    case = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    before = list(Case.objects.values_list("pk", "assignee_id", "status", "queued_at"))
+    form = (
+        {"action": "assign"} if assignee is None else {"action": "assign", "assignee_id": assignee}
+    )
+
+    response = signed_in(agent).post(reverse("console-case-action", args=[case.pk]), form)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        '<p class="alert alert--error" role="alert" id="case-error">'
+        "Choose an agent of the case&#x27;s team.</p>"
+    ) in page
+    assert f"{case.number} · <bdi>Parcel missing</bdi>" in page
+    assert list(Case.objects.values_list("pk", "assignee_id", "status", "queued_at")) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ({"older_than_hours": "0"}, None),
+        ({"older_than_hours": "9000"}, "Waiting at least (hours): a whole number of hours"),
+        ({"older_than_hours": "soon"}, "Waiting at least (hours): a whole number of hours"),
+        ({"priority": "5"}, "Priority: choose Low, Normal, High or Urgent."),
+        ({"priority": "high"}, "Priority: choose Low, Normal, High or Urgent."),
+        ({"kind": "parcel"}, "Kind: choose one of Customer-service request, Report,"),
+    ],
+)
+def test_a_queue_filter_refused_on_the_console_is_named_by_its_label(
+    query: dict[str, str], said: str | None
+) -> None:
+    """QA: an edited URL answered "older_than_hours is 0 to 8760." and "priority is 1 to
+    4." — the API's parameter names, on a page that says "Waiting at least (hours)" and
+    "Priority"."""
+    agent = factories.agent_in_team()
+
+    response = signed_in(agent).get(reverse("console"), query)
+
+    page = response.content.decode()
+    if said is None:
+        assert response.status_code == 200
+        assert 'role="alert"' not in page
+        return
+    assert response.status_code == 400
+    alert = re.search(r'<p class="alert alert--error" role="alert">([^<]*)</p>', page)
+    assert alert is not None
+    assert said.replace("'", "&#x27;") in alert.group(1)
+    for api_name in ("older_than_hours", "priority is", "kind '"):
+        assert api_name not in alert.group(1)
+
+
 def test_merging_into_another_teams_case_reads_as_no_such_case(buyer: User) -> None:
     agent = factories.agent_in_team("customer-service")
     outsider = factories.agent_in_team("trust-and-safety", username="tess")

@@ -438,7 +438,15 @@ def take_case(agent: User, case_id: Any) -> Case:
 def assign_case(agent: User, case_id: Any, assignee_id: Any) -> Case:
     """Give a case to a teammate (or to oneself), whoever has it now."""
     case = queries.access_case(agent, case_id, for_agent=True)
-    assignee_key = parse_id(assignee_id, code="agent_not_in_team")
+    # A missing or malformed choice is the form's to answer, as a teammate outside the team
+    # is (`400 agent_not_in_team`): as parse_id's NotFound the console showed the site's 404
+    # page for a case the agent can see.
+    try:
+        assignee_key = parse_id(assignee_id)
+    except NotFound:
+        raise InvalidInput(
+            "Choose an agent of the case's team.", code="agent_not_in_team"
+        ) from None
     with transaction.atomic():
         case = lock_case(case)
         membership = unique_row(

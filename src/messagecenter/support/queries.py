@@ -231,11 +231,28 @@ class QueueFilters:
 
     @classmethod
     def parse(cls, data: Any) -> "QueueFilters":
+        """The console's filter form (the API reads its own parameters, support/api.py): a
+        refusal names the filter by its label on the page, which an agent reads — an edited
+        URL used to answer "older_than_hours is 0 to 8760."."""
         kind = data.get("kind") or None
         if kind is not None and kind not in CaseKind.values:
-            raise InvalidInput(f"Unknown kind {kind!r}.", code="invalid_kind")
-        priority = _whole_number(data.get("priority"), "priority", 1, 4)
-        age = _whole_number(data.get("older_than_hours"), "older_than_hours", 0, 24 * 365)
+            raise InvalidInput(
+                f"Kind: choose one of {_listed(CaseKind.labels)}.", code="invalid_kind"
+            )
+        priority = _whole_number(
+            data.get("priority"),
+            1,
+            4,
+            f"Priority: choose {_listed(CasePriority.labels)}.",
+            code="invalid_priority",
+        )
+        age = _whole_number(
+            data.get("older_than_hours"),
+            0,
+            24 * 365,
+            f"Waiting at least (hours): a whole number of hours from 0 to {24 * 365} (a year).",
+            code="invalid_older_than_hours",
+        )
         order_number = (data.get("order") or "").strip() or None
         return cls(kind=kind, priority=priority, order_number=order_number, older_than_hours=age)
 
@@ -244,15 +261,19 @@ class QueueFilters:
         return self == QueueFilters()
 
 
-def _whole_number(value: Any, name: str, low: int, high: int) -> int | None:
+def _listed(labels: list[str]) -> str:
+    return f"{', '.join(labels[:-1])} or {labels[-1]}"
+
+
+def _whole_number(value: Any, low: int, high: int, refusal: str, *, code: str) -> int | None:
     if value in (None, ""):
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} is a whole number.", code=f"invalid_{name}") from None
+        raise InvalidInput(refusal, code=code) from None
     if not low <= number <= high:
-        raise InvalidInput(f"{name} is {low} to {high}.", code=f"invalid_{name}")
+        raise InvalidInput(refusal, code=code)
     return number
 
 
