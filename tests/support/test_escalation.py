@@ -15,6 +15,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind, Message, Participant
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
+from messagecenter.safety.models import Block
 from messagecenter.support import actions, escalation_actions, queries
 from messagecenter.support.models import Case, CaseKind, CaseStatus
 from tests import factories
@@ -490,6 +491,12 @@ def test_an_agent_writes_in_the_buyer_and_seller_s_conversation_only_from_the_re
         with pytest.raises(NotAllowed):
             conversation_actions.send_message(agent, conversation_id, "Around it.")
         assert Message.objects.count() == before
+        # Nor a block, which would refuse the buyer's and the seller's messages there.
+        assert error_of(api.post(f"/conversations/{conversation_id}/block", {})) == (
+            403,
+            "customers_only",
+        )
+        assert not Block.objects.exists()
         # Nor a typing sign: "Customer Service is typing…" for a reply that cannot come.
         assert error_of(api.post(f"/conversations/{conversation_id}/typing", {})) == (
             403,

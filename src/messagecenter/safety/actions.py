@@ -84,7 +84,16 @@ def reject_held_message(agent: User, held_message_id: int) -> None:
 
 
 def block(blocker: User, blocked: User) -> Block:
-    """`blocker` no longer gets messages from `blocked`; blocking twice is blocking once."""
+    """`blocker` no longer gets messages from `blocked`; blocking twice is blocking once.
+    Buyers and sellers block; an agent who joined a buyer–seller conversation from a request
+    is no customer of it, and their block would refuse the buyer's or the seller's every
+    message there (a recipient's block stops a send)."""
+    if blocker.role not in (Role.BUYER, Role.SELLER):
+        raise NotAllowed(
+            "Only buyers and sellers block people; customer service works a conversation "
+            "from its request in the console.",
+            code="customers_only",
+        )
     if blocker.pk == blocked.pk:
         raise InvalidInput("You cannot block yourself.", code="cannot_block_yourself")
     if blocked.role in (Role.AGENT, Role.ADMIN):
