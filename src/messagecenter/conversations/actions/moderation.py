@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messagecenter.conversations.actions.counters import apply_counter_deltas, count_transition
+from messagecenter.conversations.actions.own_rows import row_payload
 from messagecenter.conversations.models import HiddenMessage, Message, Participant
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
@@ -142,12 +143,7 @@ def _events(changed: list[Participant]) -> list[PendingEvent]:
             EventKind.CONVERSATION_UNREAD
             if participant.unread_count
             else EventKind.CONVERSATION_READ,
-            {
-                "conversation_id": participant.conversation_id,
-                "folder": participant.folder,
-                "box": participant.box,
-                "unread_count": participant.unread_count,
-            },
+            row_payload(participant),
         )
         for participant in changed
     ]

@@ -60,14 +60,28 @@ def finish(changed: list[Participant], kind: str, **state: Any) -> int:
         PendingEvent(
             participant.user_id,
             kind,
-            {
-                "conversation_id": participant.conversation_id,
-                "folder": participant.folder,
-                "box": state.get("box", participant.box),
-                "unread_count": state.get("unread", participant.unread_count),
-                **payload_state,
-            },
+            row_payload(
+                participant,
+                **payload_state
+                | {
+                    "box": state.get("box", participant.box),
+                    "unread_count": state.get("unread", participant.unread_count),
+                },
+            ),
         )
         for participant in changed
     )
     return len(changed)
+
+
+def row_payload(participant: Participant, **extra: Any) -> dict[str, Any]:
+    """What an event about a person's own row of a conversation says of it: where it is
+    and how many unread, so a device moves it without reading it again; `extra` adds to
+    or overrides these."""
+    return {
+        "conversation_id": participant.conversation_id,
+        "folder": participant.folder,
+        "box": participant.box,
+        "unread_count": participant.unread_count,
+        **extra,
+    }

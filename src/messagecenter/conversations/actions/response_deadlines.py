@@ -25,7 +25,7 @@ from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import tasks
 from messagecenter.conversations.actions.membership import lock_participants
-from messagecenter.conversations.actions.own_rows import finish
+from messagecenter.conversations.actions.own_rows import finish, row_payload
 from messagecenter.conversations.actions.sending import post_marketplace_message
 from messagecenter.conversations.deadlines import seller_response_due
 from messagecenter.conversations.models import Conversation, Kind, Participant, ParticipantRole
@@ -220,12 +220,7 @@ def tell_the_other_sides(
         whose = "buyer" if side == ParticipantRole.BUYER else "seller"
         events = []
         for other in others:
-            payload: dict[str, object] = {
-                "conversation_id": other.conversation_id,
-                "folder": other.folder,
-                "box": other.box,
-                "unread_count": other.unread_count,
-            }
+            payload = row_payload(other)
             if closed:
                 kind = EventKind.CONVERSATION_NO_RESPONSE_NEEDED
                 payload[f"{whose}_closed"] = True
@@ -281,14 +276,7 @@ def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
                 PendingEvent(
                     participant.user_id,
                     EventKind.CONVERSATION_RESPONSE_NEEDED,
-                    {
-                        "conversation_id": participant.conversation_id,
-                        "folder": participant.folder,
-                        "box": participant.box,
-                        "unread_count": participant.unread_count,
-                        "response_due_at": due.isoformat(),
-                        whose: True,
-                    },
+                    row_payload(participant, response_due_at=due.isoformat(), **{whose: True}),
                 )
             )
         if events:
