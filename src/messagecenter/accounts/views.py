@@ -40,8 +40,20 @@ from messagecenter.web.shortcuts import AuthenticatedHttpRequest, redirect_to_ne
 PASSWORD_MAX_CHARS = actions.PASSWORD_MAX_CHARS
 
 
+class PasswordField(forms.CharField):
+    """A password refused past PASSWORD_MAX_CHARS by the server alone: its input carries
+    no maxlength. A browser cuts a longer password pasted from a password manager to the
+    limit without a word, so a new password would be set to what was cut and a current
+    one would fail as wrong; refused whole, it shows actions.PASSWORD_TOO_LONG instead."""
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
 class SignInForm(AuthenticationForm):
-    password = forms.CharField(
+    password = PasswordField(
         label="Password", strip=False, max_length=PASSWORD_MAX_CHARS, widget=forms.PasswordInput
     )
     error_messages = {
@@ -360,11 +372,11 @@ CURRENT_PASSWORD_ERRORS = {
 def limit_password_length(field: forms.Field) -> None:
     """A password field of Django's forms (PasswordChangeForm's, SetPasswordForm's) took
     any length, hashed or checked against the rules whole: it is refused past
-    PASSWORD_MAX_CHARS, on that field and unhashed, as on the sign-in page."""
+    PASSWORD_MAX_CHARS, on that field and unhashed, as on the sign-in page — by the server
+    alone, as PasswordField: its input is given no maxlength."""
     assert isinstance(field, forms.CharField)
     field.max_length = PASSWORD_MAX_CHARS
     field.validators.append(validators.MaxLengthValidator(PASSWORD_MAX_CHARS))
-    field.widget.attrs["maxlength"] = str(PASSWORD_MAX_CHARS)
     field.error_messages["max_length"] = actions.PASSWORD_TOO_LONG
 
 
@@ -512,7 +524,7 @@ class EmailChangeForm(forms.Form):
             "characters: check the new address.",
         },
     )
-    password = forms.CharField(
+    password = PasswordField(
         label="Your current password",
         strip=False,
         max_length=PASSWORD_MAX_CHARS,
