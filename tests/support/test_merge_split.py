@@ -425,3 +425,57 @@ def test_two_waiting_questions_merged_wait_since_the_earlier(
 
     assert Case.objects.get(pk=kept.pk).queued_at == earlier
     counts_are_true()
+
+
+def test_a_reopened_case_promises_the_answer_time_given_for_the_waiting_question(
+    buyer: User, agent: User
+) -> None:
+    """Reopened by a waiting duplicate, the kept case kept the answer time promised for
+    its own, long answered question: the customer's list and the conversation said "We
+    expect to answer by" a time already past, and the console "Promised an answer by"
+    it. It now carries the time the duplicate's question was promised."""
+    kept = actions.open_request(buyer, "Change my e-mail", "Where do I change it?")
+    actions.reply_to_case(agent, kept.pk, "Under Login & security.", status="solved")
+    long_ago = timezone.now() - timedelta(days=3)
+    Case.objects.filter(pk=kept.pk).update(respond_by=long_ago)
+    duplicate = actions.open_request(buyer, "Pending charge", "Will $42 come back?")
+    assert duplicate.respond_by is not None
+    assert duplicate.respond_by > timezone.now()
+
+    actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    kept.refresh_from_db()
+    assert (kept.status, kept.respond_by) == ("open", duplicate.respond_by)
+
+
+def test_a_reopened_case_with_no_promise_for_the_wait_counts_one_from_the_question(
+    buyer: User, agent: User
+) -> None:
+    """A duplicate whose own promise was for an earlier wait (answered, then asked again)
+    gives none for this one: the kept case is promised what a new request asked when the
+    question was would be, the expected response time counted from then."""
+    kept = actions.open_request(buyer, "Change my e-mail", "Where do I change it?")
+    actions.reply_to_case(agent, kept.pk, "Under Login & security.", status="solved")
+    duplicate = actions.open_request(buyer, "Pending charge", "Will $42 come back?")
+    asked = timezone.now() - timedelta(minutes=10)
+    Case.objects.filter(pk__in=[kept.pk, duplicate.pk]).update(
+        respond_by=timezone.now() - timedelta(days=2)
+    )
+    Case.objects.filter(pk=duplicate.pk).update(queued_at=asked)
+
+    actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    kept.refresh_from_db()
+    assert kept.status == "open"
+    assert kept.respond_by == asked + queries.expected_response(kept.team)
+
+
+def test_two_waiting_questions_merged_keep_the_earlier_promise(buyer: User, agent: User) -> None:
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Where is my parcel??", "Still nothing!")
+    sooner = timezone.now() + timedelta(hours=1)
+    Case.objects.filter(pk=duplicate.pk).update(respond_by=sooner)
+
+    actions.merge_cases(agent, duplicate.pk, kept.number)
+
+    assert Case.objects.get(pk=kept.pk).respond_by == sooner

@@ -748,6 +748,11 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
         # too, so the queue's order and its waiting times count from the question, not
         # from the merge (which would put it behind questions asked after it).
         duplicate_waits_since = duplicate.queued_at if duplicate.status == CaseStatus.OPEN else None
+        duplicate_promise = (
+            _promise_for_wait(duplicate, duplicate_waits_since)
+            if duplicate_waits_since is not None
+            else None
+        )
         previous_assignee = duplicate.assignee_id
         duplicate.merged_into = kept
         duplicate.status = CaseStatus.CLOSED
@@ -772,20 +777,26 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
             kept.save(update_fields=taken)
         record_case_event(duplicate, agent, CaseEventKind.MERGED, now=now, into=kept.pk)
         record_case_event(kept, agent, CaseEventKind.MERGED, now=now, merged=duplicate.pk)
-        if question_waits and duplicate_waits_since is not None:
+        if question_waits and duplicate_promise is not None:
+            assert duplicate_waits_since is not None
             previous = kept.status
             move_case(kept, status=CaseStatus.OPEN, now=duplicate_waits_since)
             record_case_event(
                 kept, agent, CaseEventKind.STATUS, now=now, previous=previous, status=kept.status
             )
-        elif (
-            kept.status == CaseStatus.OPEN
-            and duplicate_waits_since is not None
-            and duplicate_waits_since < kept.queued_at
-        ):
-            # Both waited: the customer has waited since the earlier question.
-            kept.queued_at = duplicate_waits_since
-            kept.save(update_fields=["queued_at"])
+            # The kept case's own promise was for its answered question, often long past:
+            # reopened, it showed as overdue at once. It now answers the duplicate's
+            # question, by the time that question was promised.
+            kept.respond_by = duplicate_promise
+            kept.save(update_fields=["respond_by"])
+        elif kept.status == CaseStatus.OPEN and duplicate_promise is not None:
+            # Both waited: the customer has waited since the earlier question, and was
+            # promised an answer by the earlier of the two times.
+            assert duplicate_waits_since is not None
+            kept_promise = _promise_for_wait(kept, kept.queued_at)
+            kept.queued_at = min(kept.queued_at, duplicate_waits_since)
+            kept.respond_by = min(kept_promise, duplicate_promise)
+            kept.save(update_fields=["queued_at", "respond_by"])
         if duplicate.conversation_id is not None:
             conversation_actions.post_marketplace_message(
                 duplicate.conversation_id,
@@ -808,6 +819,16 @@ _KIND_WORDS: dict[str, str] = {
     CaseKind.REPORT: "a report",
     CaseKind.APPEAL: "an appeal",
 }
+
+
+def _promise_for_wait(case: Case, waits_since: datetime) -> datetime:
+    """When an open case's customer was promised an answer for the question they wait on
+    since `waits_since`: its `respond_by` if made for this wait; else (none, or one for an
+    earlier question already answered) what a new request asked then would be promised,
+    the team's expected response time counted from the question."""
+    if case.respond_by is not None and case.respond_by >= waits_since:
+        return case.respond_by
+    return waits_since + queries.expected_response(case.team)
 
 
 def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None = None) -> Case:
