@@ -143,6 +143,38 @@ def test_a_claims_conversation_refuses_a_block_and_says_where_blocking_works(
     assert not Block.objects.exists()
 
 
+def test_a_refused_block_in_a_claim_links_to_the_orders_conversation_where_it_works(
+    buyer: User, seller: User, product: Product, clock: Clock
+) -> None:
+    """The refusal said to block "in a conversation with them under Buyer/Seller
+    messages", and left each side to find one. The page now links to their conversation
+    about the claim's order, where the Block button is; not to one they deleted, and no
+    link when there is none (the test above)."""
+    order = claimable_order(buyer, product, clock)
+    about_order = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Your parcel left today."
+    )
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    claim_page = reverse("block-in-conversation", args=[claim.case.conversation_id])
+    link = f'href="{reverse("conversation", args=[about_order.conversation_id])}"'
+
+    for person in (buyer, seller):
+        client = Client()
+        client.force_login(person)
+        refused = client.post(claim_page, follow=True).content.decode()
+        assert "not a guarantee claim" in refused
+        assert link in refused
+
+    conversation_actions.trash_conversations(buyer, [about_order.conversation_id])
+    conversation_actions.delete_conversations(buyer, [about_order.conversation_id])
+    client = Client()
+    client.force_login(buyer)
+    refused = client.post(claim_page, follow=True).content.decode()
+    assert "not a guarantee claim" in refused
+    assert link not in refused
+    assert not Block.objects.exists()
+
+
 def test_the_block_page_and_api_list_and_unblock_only_ones_own_blocks(
     buyer: User, other_buyer: User, seller: User, product: Product
 ) -> None:

@@ -3,7 +3,9 @@
 from django.db.models import Count, Q
 
 from messagecenter.accounts.models import User
-from messagecenter.conversations.models import Message
+from messagecenter.conversations import topics
+from messagecenter.conversations.models import Kind, Message
+from messagecenter.conversations.queries import access_conversation, visible_conversations
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 
 
@@ -13,6 +15,24 @@ def blocks_of(user: User) -> list[Block]:
         .select_related("blocked__storefront")
         .order_by("-created_at", "-pk")
     )
+
+
+def where_blocking_works(user: User, claim_conversation_id: int) -> int | None:
+    """The person's conversation about a guarantee claim's order with the other side of
+    the claim (buyer and shop), where a block works and the claim's conversation refuses
+    one (`cannot_block_in_claim`); None when there is none they can see (never written,
+    or deleted)."""
+    conversation = access_conversation(user, claim_conversation_id).conversation
+    order_id, storefront_id = conversation.order_id, conversation.storefront_id
+    if conversation.kind != Kind.CLAIM or order_id is None or storefront_id is None:
+        return None
+    key = topics.order_with_seller(order_id, storefront_id)
+    found = (
+        visible_conversations(user)
+        .filter(conversation__topic_key=key, conversation__kind=Kind.BUYER_SELLER)
+        .values_list("conversation_id", flat=True)[:1]
+    )
+    return found[0] if found else None
 
 
 def sender_record(sender: User) -> dict[str, int | bool]:

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from messagecenter.conversations.templatetags.message_center import conversation_link_tags
 from messagecenter.errors import FORM_ERRORS
 from messagecenter.safety import actions, queries
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
@@ -19,7 +20,18 @@ def block_in_conversation(request: AuthenticatedHttpRequest, conversation_id: in
     try:
         blocked = actions.block_counterpart(request.user, conversation_id)
     except FORM_ERRORS as error:
-        messages.error(request, error.message)
+        # Refused in a guarantee claim: the notice links to where a block works, the
+        # conversation about the order with the same buyer or shop, when there is one.
+        where = (
+            queries.where_blocking_works(request.user, conversation_id)
+            if error.code == "cannot_block_in_claim"
+            else None
+        )
+        messages.error(
+            request,
+            error.message,
+            extra_tags=conversation_link_tags(where) if where is not None else "",
+        )
     else:
         messages.success(
             request,

@@ -61,6 +61,25 @@ def _ids(values: str) -> list[int]:
     return [int(value) for value in values.split(",") if value.isdigit()]
 
 
+# A notice that names a conversation to go to carries it in its tags, "conversation-link:5":
+# a refused block in a guarantee claim links to the order's conversation where it works.
+CONVERSATION_LINK_PREFIX = "conversation-link:"
+
+
+def conversation_link_tags(conversation_id: int) -> str:
+    return f"{CONVERSATION_LINK_PREFIX}{conversation_id}"
+
+
+@register.filter
+def notice_conversation(notice: Notice) -> int | None:
+    """The conversation a notice links to (conversation_link_tags), or None."""
+    tags = notice.extra_tags or ""
+    if not tags.startswith(CONVERSATION_LINK_PREFIX):
+        return None
+    ids = _ids(tags.removeprefix(CONVERSATION_LINK_PREFIX))
+    return ids[0] if ids else None
+
+
 register.filter(counterpart)
 # {% message_url conversation_id message_id %}: a link to one message.
 register.simple_tag(message_url)
