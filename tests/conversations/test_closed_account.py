@@ -808,6 +808,43 @@ def test_a_suspension_lifted_before_the_job_ran_tells_what_holds_now(
     assert [event.kind for event in told] == ["conversation.response_needed"] * 2
 
 
+@pytest.mark.parametrize("lifted", ["seller", "buyer"])
+def test_the_other_side_suspended_too_is_told_nothing_live(
+    buyer: User, seller: User, asked: Message, lifted: str
+) -> None:
+    """A suspended person has no page open and no device that reads their events (their
+    browsers and tokens are refused, and signed out when the suspension is lifted): the
+    job told them of the other side's suspension and of its lifting all the same, an event
+    in their log for every recent conversation of a shop."""
+    actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+    person, other = (seller, buyer) if lifted == "seller" else (buyer, seller)
+    suspend(other)
+    run_other_sides_jobs()
+    last = UserEvent.objects.filter(user=other).latest("sequence").sequence
+
+    suspend(person)
+    run_other_sides_jobs()
+    reinstate(person)
+    run_other_sides_jobs()
+
+    assert not UserEvent.objects.filter(user=other, sequence__gt=last).exists()
+
+
+@pytest.mark.parametrize("change", [suspend, reinstate], ids=["suspended", "lifted"])
+def test_a_person_without_a_shop_has_no_pass_over_a_shops_conversations(
+    buyer: User, asked: Message, change: Callable[[User], None]
+) -> None:
+    """The job went on to the person's conversations as a shop, one more job that found no
+    shop, for every buyer suspended or lifted: only a person with a shop has that pass."""
+    if change is reinstate:
+        suspend(buyer)
+        run_other_sides_jobs()
+
+    change(buyer)
+
+    assert run_other_sides_jobs() == 1
+
+
 def test_a_reinstated_sellers_waits_come_back_with_a_deadline_from_the_lifting(
     buyer: User, seller: User, asked: Message
 ) -> None:

@@ -175,7 +175,8 @@ def tell_the_other_sides(
     the person's row is locked while it writes, so a suspension lifted in between is told
     after it, and the last event of each conversation is the true one. A seller's wait on
     the person was told with its setting aside or coming back (set_aside_waits_for,
-    resume_waits_for) and is skipped. Returns how many people's rows were told."""
+    resume_waits_for) and is skipped, and so is another side suspended (or erased) itself.
+    Returns how many people's rows were told."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.CLOSED_ACCOUNT_LIVE_NOTICE_DAYS)
     with transaction.atomic():
@@ -200,7 +201,11 @@ def tell_the_other_sides(
         ]
         others = (
             list(
-                Participant.objects.filter(conversation_id__in=recent, role=other_role)
+                # Not a side suspended itself: it has no page open and no device reading
+                # its events (refused while suspended, signed out when it is lifted).
+                Participant.objects.filter(
+                    conversation_id__in=recent, role=other_role, user__is_active=True
+                )
                 .exclude(user_id=person_id)
                 .exclude(role=ParticipantRole.SELLER, awaiting_response_since__isnull=False)
                 .annotate(
@@ -234,8 +239,12 @@ def tell_the_other_sides(
             record_events(events)
         if len(chunk) == OTHER_SIDES_CHUNK:
             tasks.tell_the_other_sides.enqueue(person_id, side=side, after=chunk[-1][0])
-        elif side == ParticipantRole.BUYER:
-            # Their conversations as a buyer are done: now those as a shop, if they have one.
+        elif (
+            side == ParticipantRole.BUYER
+            and Storefront.objects.filter(seller_id=person_id).exists()
+        ):
+            # Their conversations as a buyer are done: now those as a shop, if they have
+            # one (a job more for every buyer, which found no shop, when it was not asked).
             tasks.tell_the_other_sides.enqueue(person_id, side=ParticipantRole.SELLER)
         return len(others)
 
