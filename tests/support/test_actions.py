@@ -1,8 +1,11 @@
 """Cases: routing, assignment, status, notes, canned responses (docs/support.md)."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client, TestCase
+from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
@@ -221,6 +224,26 @@ def test_an_agent_of_another_team_cannot_reach_the_case(buyer: User) -> None:
         actions.take_case(safety_agent, case.pk)
     with pytest.raises(NotFound):
         queries.access_case(buyer, case.pk, for_agent=True)
+
+
+@pytest.mark.parametrize("answered_as", [CaseStatus.SOLVED, CaseStatus.PENDING])
+def test_a_request_the_customer_opens_again_is_promised_an_answer_counted_from_the_reply(
+    buyer: User, team_agent: User, answered_as: str
+) -> None:
+    """A reply opens a solved (or answered) request again with a new question in it, but
+    the request kept the promise made for its first question: days later the customer's
+    list and the conversation said "We expect to answer by" a time already past, and the
+    console "Promised an answer by" it. It is counted from the reply now, as a new request
+    asked then would be."""
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    actions.reply_to_case(team_agent, case.pk, "We will send a new one.", status=answered_as)
+    Case.objects.filter(pk=case.pk).update(respond_by=timezone.now() - timedelta(days=3))
+
+    reply = conversation_actions.send_message(buyer, case.conversation_id, "It never came.")
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert case.respond_by == reply.created_at + queries.expected_response(case.team)
 
 
 def test_reply_answers_then_the_customer_reopens_then_solved(buyer: User, team_agent: User) -> None:

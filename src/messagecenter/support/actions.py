@@ -375,6 +375,11 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
         if case.status not in REOPENABLE:
             return []
         move_case(case, status=CaseStatus.OPEN, now=now)
+        # A new question, promised an answer as a new request asked now would be: the
+        # promise made for the one answered, often long past, showed the customer and the
+        # console a request overdue at once.
+        case.respond_by = now + queries.expected_response(case.team)
+        case.save(update_fields=["respond_by"])
         record_case_event(case, User(pk=case.customer_id), CaseEventKind.CUSTOMER_REPLIED, now=now)
         return [_customer_event(case)]
     if posted.sender_role != ParticipantRole.AGENT:
@@ -823,9 +828,10 @@ _KIND_WORDS: dict[str, str] = {
 
 def _promise_for_wait(case: Case, waits_since: datetime) -> datetime:
     """When an open case's customer was promised an answer for the question they wait on
-    since `waits_since`: its `respond_by` if made for this wait; else (none, or one for an
-    earlier question already answered) what a new request asked then would be promised,
-    the team's expected response time counted from the question."""
+    since `waits_since`: its `respond_by` if made for this wait (a request's is set when it
+    is opened, and again when a reply opens it again); else (none, or one for an earlier
+    question, already past when this one was asked) what a new request asked then would be
+    promised, the team's expected response time counted from the question."""
     if case.respond_by is not None and case.respond_by >= waits_since:
         return case.respond_by
     return waits_since + queries.expected_response(case.team)
