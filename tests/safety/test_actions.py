@@ -72,6 +72,39 @@ def test_only_agents_review_held_messages(buyer: User, seller: User, product: Pr
     assert HeldMessage.objects.get().status == "held"
 
 
+def test_the_admins_release_and_reject_say_what_they_did(
+    client: Client, buyer: User, seller: User, product: Product
+) -> None:
+    """The admin's actions on held messages used to say nothing when they worked: whoever
+    reviewed the queue could not tell a release from a click that did nothing."""
+    conversation_id, first = held_reply(buyer, seller, product)
+    with pytest.raises(MessageHeld):
+        conversation_actions.send_message(seller, conversation_id, PAYMENT + " or venmo")
+    second = HeldMessage.objects.exclude(pk=first.pk).get()
+    client.force_login(
+        User.objects.create_user("reviewer", role="admin", is_staff=True, is_superuser=True)
+    )
+    changelist = reverse("admin:safety_heldmessage_changelist")
+
+    def act(action: str, *held: HeldMessage) -> list[str]:
+        response = client.post(
+            changelist,
+            {"action": action, "_selected_action": [each.pk for each in held]},
+            follow=True,
+        )
+        return [str(notice) for notice in response.context["messages"]]
+
+    assert act("release", first) == ["Released 1 held message: it is delivered, with its warnings."]
+    assert act("reject", first, second) == [
+        f"Held message {first.pk}: No such message waiting for review.",
+        "Rejected 1 held message: it will never be delivered.",
+    ]
+    assert list(HeldMessage.objects.order_by("pk").values_list("status", flat=True)) == [
+        "released",
+        "rejected",
+    ]
+
+
 def test_blocking_twice_is_blocking_once_and_the_marketplace_cannot_be_blocked(
     buyer: User, seller: User, agent: User
 ) -> None:

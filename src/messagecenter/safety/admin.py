@@ -36,19 +36,45 @@ class HeldMessageAdmin(admin.ModelAdmin[HeldMessage]):
 
     @admin.action(description="Release: deliver the selected messages")
     def release(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
+        done = 0
         for held in queryset:
             try:
                 actions.release_held_message(request.user, held.pk)  # type: ignore[arg-type]
             except MessageCenterError as error:
-                self.message_user(request, f"{held}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request, f"Held message {held.pk}: {error.message}", messages.ERROR
+                )
+            else:
+                done += 1
+        # Said even when it worked: without it a release and a click that did nothing look
+        # the same to whoever reviews the queue.
+        if done:
+            self.message_user(
+                request,
+                "Released 1 held message: it is delivered, with its warnings."
+                if done == 1
+                else f"Released {done} held messages: they are delivered, with their warnings.",
+            )
 
     @admin.action(description="Reject: never deliver the selected messages")
     def reject(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
+        done = 0
         for held in queryset:
             try:
                 actions.reject_held_message(request.user, held.pk)  # type: ignore[arg-type]
             except MessageCenterError as error:
-                self.message_user(request, f"{held}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request, f"Held message {held.pk}: {error.message}", messages.ERROR
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                "Rejected 1 held message: it will never be delivered."
+                if done == 1
+                else f"Rejected {done} held messages: they will never be delivered.",
+            )
 
 
 @admin.register(Block)
