@@ -389,6 +389,37 @@ def test_marking_received_refunds_what_was_paid_for_the_items_once(
     assert Refund.objects.count() == 1
 
 
+def test_the_seller_reads_how_much_marking_received_refunds_before_clicking(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """The button said "refund the buyer" and no amount: a seller whose return is capped by
+    an earlier refund (a granted claim) learnt only afterwards that it refunded less than
+    the items' price."""
+    page = factories.signed_in(seller)
+    one = start(buyer, order)
+    return_actions.decide_return(seller, one.pk, approve=True)
+
+    whole = html.unescape(page.get(f"/orders/{order.number}/").content.decode())
+    assert "Mark received and refund the buyer $129.99" in whole
+    assert "refunded already" not in whole
+
+    return_actions.issue_order_refund(order.pk, 1000)  # a granted claim, say: not a cap yet
+    small = html.unescape(page.get(f"/orders/{order.number}/").content.decode())
+    assert "Mark received and refund the buyer $129.99" in small
+    assert "refunded already" not in small
+
+    return_actions.issue_order_refund(order.pk, 19000)
+    capped = html.unescape(page.get(f"/orders/{order.number}/").content.decode())
+    assert "Mark received and refund the buyer $59.98" in capped
+    assert (
+        "$200.00 of the order's $259.98 was refunded already: the buyer gets back what is "
+        "left, $59.98." in capped
+    )
+
+    return_actions.mark_return_received(seller, one.pk)
+    assert Refund.objects.get(return_request=one).amount_cents == 5998
+
+
 def test_a_replacement_is_shipped_instead_of_a_refund(
     buyer: User, seller: User, order: Order
 ) -> None:

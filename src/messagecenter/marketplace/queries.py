@@ -5,7 +5,7 @@ from an order number someone typed to an order."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
@@ -144,6 +144,32 @@ class OrderDetails:
     refunds: list[Refund]
     # The person's own view of each conversation about the order that they take part in.
     conversations: list[Participant]
+
+    @property
+    def refunded_cents(self) -> int:
+        """What the order's issued refunds add up to (every refund of the order, the
+        seller's page included: any of them leaves less to refund on a return)."""
+        return sum(
+            refund.amount_cents for refund in self.refunds if refund.status == RefundStatus.ISSUED
+        )
+
+
+class ReceiptRefund(NamedTuple):
+    cents: int
+    # Less than what was paid for the return's items: the order's earlier refunds left less.
+    is_capped: bool
+
+
+def refund_on_receipt(return_request: ReturnRequest, details: OrderDetails) -> ReceiptRefund:
+    """What marking the return received would refund, by the money rule the action
+    follows (return_actions.mark_return_received): what was paid for its items, at most
+    what is left of the order's total after its issued refunds. Its items come prefetched
+    (with_details)."""
+    value = sum(
+        line.order_item.unit_price_cents * line.quantity for line in return_request.items.all()
+    )
+    left = max(0, details.order.total_cents - details.refunded_cents)
+    return ReceiptRefund(min(value, left), left < value)
 
 
 def order_details(
