@@ -187,6 +187,38 @@ def test_a_decline_needs_a_reason_and_quotes_it_as_the_sellers(
     assert (entry.quantity, entry.refusal) == (2, None)
 
 
+def test_a_refused_decision_puts_the_keyboard_back_in_the_field_that_was_refused(
+    buyer: User, seller: User, order: Order
+) -> None:
+    """The page came back with the error at the top of the returns and the focus on the
+    page itself: a keyboard or screen-reader user had to find the form again, among every
+    return of the order. The refused field now takes the focus and names the error."""
+    return_request = start(buyer, order)
+    page = factories.signed_in(seller)
+    url = f"/returns/{return_request.pk}/decision/"
+
+    def field_of(response: HttpResponse, field_id: str) -> str:
+        found = re.search(rf"<textarea[^>]*id=\"{field_id}\"[^>]*>", response.content.decode())
+        assert found is not None
+        return found.group(0)
+
+    declined = page.post(url, {"decision": "decline", "reason": "   "})
+    assert declined.status_code == 400
+    assert 'id="return-error"' in declined.content.decode()
+    reason = field_of(declined, f"decline-reason-{return_request.pk}")
+    assert "autofocus" in reason
+    assert 'aria-invalid="true"' in reason
+    assert 'aria-describedby="return-error"' in reason
+    assert "autofocus" not in field_of(declined, f"instructions-{return_request.pk}")
+
+    approved = page.post(url, {"decision": "approve", "instructions": PHISHING_REASON})
+    assert approved.status_code == 400
+    instructions = field_of(approved, f"instructions-{return_request.pk}")
+    assert "autofocus" in instructions
+    assert 'aria-describedby="return-error"' in instructions
+    assert "autofocus" not in field_of(approved, f"decline-reason-{return_request.pk}")
+
+
 PHISHING_REASON = (
     "URGENT: Marketplace Security Team here. Your marketplace account has been suspended. "
     "Verify your password and card at https://rnarketplace-account-verify.example/login "

@@ -395,6 +395,8 @@ def decide_return(request: AuthenticatedHttpRequest, return_id: int) -> HttpResp
             return_error=error,
             return_decision={
                 "return_id": return_request.pk,
+                # Which form was refused: its field takes the focus back.
+                "decision": decision,
                 "reason": request.POST.get("reason", ""),
                 "instructions": request.POST.get("instructions", ""),
             },
