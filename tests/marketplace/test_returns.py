@@ -433,20 +433,23 @@ def test_the_seller_reads_how_much_marking_received_refunds_before_clicking(
 
     whole = html.unescape(page.get(f"/orders/{order.number}/").content.decode())
     assert "Mark received and refund the buyer $129.99" in whole
-    assert "refunded already" not in whole
+    assert "earlier refunds" not in whole
 
     return_actions.issue_order_refund(order.pk, 1000)  # a granted claim, say: not a cap yet
     small = html.unescape(page.get(f"/orders/{order.number}/").content.decode())
     assert "Mark received and refund the buyer $129.99" in small
-    assert "refunded already" not in small
+    assert "earlier refunds" not in small
 
     return_actions.issue_order_refund(order.pk, 19000)
     capped = html.unescape(page.get(f"/orders/{order.number}/").content.decode())
     assert "Mark received and refund the buyer $59.98" in capped
     assert (
-        "$200.00 of the order's $259.98 was refunded already: the buyer gets back what is "
-        "left, $59.98." in capped
+        "The order's earlier refunds leave $59.98 of what the buyer paid: that is what they "
+        "get back, not the $129.99 the items cost." in capped
     )
+    # Nor the order's total nor its other refunds: another shop's items may be on it.
+    assert "$259.98" not in capped
+    assert "$200.00" not in capped
 
     return_actions.mark_return_received(seller, one.pk)
     assert Refund.objects.get(return_request=one).amount_cents == 5998

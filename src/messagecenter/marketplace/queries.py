@@ -156,8 +156,13 @@ class OrderDetails:
 
 class ReceiptRefund(NamedTuple):
     cents: int
-    # Less than what was paid for the return's items: the order's earlier refunds left less.
-    is_capped: bool
+    # What was paid for the return's items: more than `cents` when the order's earlier
+    # refunds left less.
+    items_cents: int
+
+    @property
+    def is_capped(self) -> bool:
+        return self.cents < self.items_cents
 
 
 def refund_on_receipt(return_request: ReturnRequest, details: OrderDetails) -> ReceiptRefund:
@@ -169,7 +174,7 @@ def refund_on_receipt(return_request: ReturnRequest, details: OrderDetails) -> R
         line.order_item.unit_price_cents * line.quantity for line in return_request.items.all()
     )
     left = max(0, details.order.total_cents - details.refunded_cents)
-    return ReceiptRefund(min(value, left), left < value)
+    return ReceiptRefund(min(value, left), value)
 
 
 def order_details(
