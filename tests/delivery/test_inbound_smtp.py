@@ -18,6 +18,7 @@ from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import relay
+from messagecenter.delivery.inbound import authentication
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
@@ -394,3 +395,28 @@ def test_the_listener_accepts_only_relay_addresses(relay_listener: Controller) -
         assert code == 550
         code, _ = smtp.rcpt(f"p.1-{'0' * 20}@reply.example")
         assert code == 550
+
+
+def test_dmarc_passing_for_another_domain_than_the_senders_confirms_nothing(
+    dns_server: DnsServer, dkim_key: DkimKey
+) -> None:
+    # What authheaders passed DMARC for must be the From domain the reply is judged by
+    # (parsing.addresses): a pass for the forger's own domain vouches for no account.
+    # (Under a real suffix: two .test domains count as one organisation, .test being
+    # unlisted in the Public Suffix List.)
+    dns_server.publish("forger.net", "v=spf1 ip4:127.0.0.1 -all")
+    dns_server.publish("mail._domainkey.forger.net", f"v=DKIM1; k=rsa; p={dkim_key.public_base64}")
+    dns_server.publish("_dmarc.forger.net", "v=DMARC1; p=none")
+    raw = reply(
+        sender="forger@forger.net",
+        to="help@example.test",
+        text="Hello.",
+        sign_with=dkim_key,
+        signing_domain="forger.net",
+    )
+    judged = {"ip": "127.0.0.1", "helo": "mail.forger.net", "mail_from": "b@forger.net"}
+
+    assert authentication.authenticate(raw, from_domain="forger.net", **judged).is_confirmed
+    verdict = authentication.authenticate(raw, from_domain="example.test", **judged)
+    assert not verdict.is_confirmed
+    assert "example.test did not vouch for it" in verdict.explanation

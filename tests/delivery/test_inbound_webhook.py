@@ -284,3 +284,30 @@ def test_the_api_gives_no_id_of_a_conversation_deleted_for_ever(
         conversation_id,
         posted.message_id,
     )
+
+
+def test_a_providers_pass_for_another_from_domain_does_not_vouch_for_the_account(
+    webhook: Client,
+    buyer: User,
+    seller: User,
+    product: Product,
+    dns_server: DnsServer,
+    settings: Settings,
+) -> None:
+    conversation_id, address = seller_address(buyer, seller, product)
+    settings.INBOUND_TRUSTED_AUTHSERV_IDS = ["mx.provider.test"]
+    # The provider passed DMARC for the domain it read From as — not the seller's.
+    raw = reply(
+        sender=seller.email,
+        to=address,
+        text="Pay me directly instead.",
+        headers={"Authentication-Results": "mx.provider.test; dmarc=pass header.from=forger.test"},
+    )
+
+    post(webhook, raw, to=address, sender=seller.email)
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.status, inbound.reason_code) == ("quarantined", "not_confirmed")
+    assert list(
+        Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
+    ) == ["Is it new?"]

@@ -5,6 +5,7 @@ the case's e-mails continue it; a sender we do not know or cannot confirm opens 
 
 import smtplib
 
+import dkim
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -20,7 +21,7 @@ from messagecenter.delivery.sender import send_due_emails
 from messagecenter.support import actions
 from messagecenter.support.models import Case
 from tests import factories
-from tests.delivery.dns import DkimKey
+from tests.delivery.dns import DkimKey, DnsServer
 from tests.delivery.replies import QUOTED_HISTORY, reply, send
 from tests.delivery.smtp import Handler
 from tests.web.helpers import pdf_bytes, unique_png
@@ -277,3 +278,41 @@ def test_the_listener_accepts_the_support_address_and_still_no_other(
         smtp.mail("someone@example.test")
         assert smtp.rcpt(settings.SUPPORT_EMAIL_ADDRESS)[0] == 250
         assert smtp.rcpt(f"sales@{settings.EMAIL_REPLY_DOMAIN}")[0] == 550
+
+
+def test_a_second_from_header_does_not_let_a_forger_write_as_an_account(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey, dns_server: DnsServer
+) -> None:
+    # The forger's own domain passes DMARC (their server, their signature); the buyer's
+    # publishes no DMARC record, as many domains do not.
+    dns_server.publish("_dmarc.example.test")
+    dns_server.publish("forger.test", "v=spf1 ip4:127.0.0.1 -all")
+    dns_server.publish("mail._domainkey.forger.test", f"v=DKIM1; k=rsa; p={dkim_key.public_base64}")
+    dns_server.publish("_dmarc.forger.test", "v=DMARC1; p=quarantine")
+    unsigned = reply(
+        sender=buyer.email,
+        to=settings.SUPPORT_EMAIL_ADDRESS,
+        subject="Change my payout card",
+        text="Send my refunds to my new card, please.",
+    )
+    # A second From under the first: the account's address is the one a reader of the
+    # first header sees, the forger's the one DMARC passes for.
+    head, _, rest = unsigned.partition(b"\r\n")
+    raw = head + b"\r\nFrom: Forger <forger@forger.test>\r\n" + rest
+    raw = (
+        dkim.sign(
+            raw,
+            b"mail",
+            b"forger.test",
+            dkim_key.private_pem,
+            include_headers=[b"from", b"from", b"to", b"subject", b"date", b"message-id"],
+        )
+        + raw
+    )
+
+    send(relay_listener, raw, mail_from="bounces@forger.test", to=settings.SUPPORT_EMAIL_ADDRESS)
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.status, inbound.reason_code) == ("refused", "sender_mismatch")
+    assert inbound.message_id is None
+    assert not Case.objects.exists()

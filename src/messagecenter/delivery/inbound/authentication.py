@@ -96,8 +96,13 @@ def authenticate(
     dkim = str(dkim_result.result or "none")
     dmarc = str(dmarc_result.result or "none")
     policy = str(getattr(dmarc_result, "policy", "") or "")
-    if dmarc == "pass":
+    # authheaders reads the From domain from the raw e-mail itself: its pass counts only
+    # for the domain the reply is judged by, never for another From it found there.
+    dmarc_from = str(getattr(dmarc_result, "header_from", "") or "")
+    if dmarc == "pass" and _same_domain(dmarc_from, from_domain):
         return Verdict(True, header)
+    if dmarc == "pass":
+        dmarc = "none"
     if dmarc == "none":
         spf_aligned = (
             spf == "pass" and mail_from is not None and _aligned(_domain(mail_from), from_domain)
@@ -134,14 +139,36 @@ def provider_verdict(header_values: list[str], *, from_domain: str) -> Verdict |
     if str(parsed.authserv_id).lower() not in trusted:
         return None
     results = {str(result.method).lower(): str(result.result).lower() for result in parsed.results}
-    if results.get("dmarc") == "pass":
+    if results.get("dmarc") == "pass" and all(
+        _same_domain(domain, from_domain) for domain in _dmarc_header_from(parsed.results)
+    ):
         return Verdict(True, header_values[0])
+    if results.get("dmarc") == "pass":
+        # A pass for the domain the provider read From as, which is not the one the reply
+        # is judged by (a second From, or one read another way).
+        results["dmarc"] = "none"
     return Verdict(
         False,
         header_values[0],
         f"We could not confirm this e-mail came from you: {from_domain} did not vouch for it "
         f"(DMARC {results.get('dmarc', 'none')}, as checked by {parsed.authserv_id}).",
     )
+
+
+def _dmarc_header_from(results: list[object]) -> list[str]:
+    """The header.from each DMARC result names (a provider's header may name none)."""
+    return [
+        str(getattr(prop, "value", "") or "")
+        for result in results
+        if str(getattr(result, "method", "")).lower() == "dmarc"
+        for prop in getattr(result, "properties", [])
+        if str(getattr(prop, "type", "")).lower() == "header"
+        and str(getattr(prop, "name", "")).lower() == "from"
+    ]
+
+
+def _same_domain(domain: str, from_domain: str) -> bool:
+    return bool(domain) and domain.lower().rstrip(".") == from_domain.lower().rstrip(".")
 
 
 def _aligned(domain: str, from_domain: str) -> bool:

@@ -88,13 +88,20 @@ def message_key(message: Message, raw: bytes) -> str:
 def header_text(message: Message, name: str) -> str:
     """A header decoded to text (RFC 2047 encoded words, unknown charsets replaced),
     or "" when absent or unreadable."""
+    texts = header_texts(message, name)
+    return texts[0] if texts else ""
+
+
+def header_texts(message: Message, name: str) -> list[str]:
+    """Every occurrence of a header, each decoded as header_text decodes it."""
     try:
         values = message.get_all(name) or []
     except (TypeError, ValueError, LookupError):
-        return ""
-    if not values:
-        return ""
-    value = values[0]
+        return []
+    return [_decoded(value) for value in values]
+
+
+def _decoded(value: object) -> str:
     try:
         text = str(make_header(decode_header(str(value))))
     except (LookupError, ValueError, UnicodeError, TypeError, AssertionError):
@@ -110,10 +117,13 @@ def header_values(message: Message, name: str) -> list[str]:
 
 
 def addresses(message: Message, name: str) -> list[str]:
-    """The bare addresses of an address header, lower-cased."""
-    values = [header_text(message, name)] if message.get(name) is not None else []
+    """The bare addresses of an address header, lower-cased — of every occurrence of it:
+    an e-mail with a second From names two senders, not the first one. DMARC (authheaders)
+    reads them all and may pass for the second one's domain; reading only the first let a
+    forger whose own domain passes put an account's address above theirs and be taken for
+    that account."""
     found = []
-    for _, address in getaddresses(values):
+    for _, address in getaddresses(header_texts(message, name)):
         address = address.strip().lower()
         if "@" in address:
             found.append(address)
