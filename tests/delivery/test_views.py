@@ -522,6 +522,49 @@ def test_references_of_emails_sent_before_they_were_bound_to_a_recipient_still_w
     assert 'data-testid="reference-marketplace"' in page
 
 
+def _legacy(kind: str, object_id: int, secret_key: str) -> str:
+    """A reference as e-mails printed it before references were bound to their recipient."""
+    digest = hmac.new(
+        secret_key.encode(), f"reference:{kind}:{object_id}".encode(), hashlib.sha256
+    ).digest()
+    check = "".join(references.ALPHABET[byte % 32] for byte in digest[:4])
+    return f"MC-{kind}{references._encode(object_id)}-{check}"
+
+
+def test_an_old_reference_other_people_were_e_mailed_too_does_not_vouch_for_an_e_mail(
+    buyer: User, seller: User, product: Product, settings: Settings
+) -> None:
+    """An old reference named its message or broadcast, not its recipient: the marketplace's
+    notice in a buyer–seller conversation reached the seller under the same reference as the
+    buyer, a notice to everyone reached everyone so. The seller (or anyone) could print it
+    under a phishing e-mail to the buyer, and the checker answered "Yes, … is an e-mail from
+    the marketplace to you"."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Blue?")
+    notice = conversation_actions.post_marketplace_message(
+        question.conversation_id, "The seller's time to answer has passed."
+    )
+    from tests.delivery.helpers import send_broadcast
+
+    broadcast = send_broadcast(kind="notice", subject="New terms of service")
+    only_hers = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."
+    )
+
+    for shared in (
+        _legacy("M", notice.pk, settings.SECRET_KEY),
+        _legacy("B", broadcast.pk, settings.SECRET_KEY),
+    ):
+        page = signed_in(buyer).get(reverse("check-email"), {"reference": shared}).content
+        assert b'data-testid="reference-marketplace"' not in page
+        assert b'data-testid="reference-shared"' in page
+        assert b"cannot tell whether the e-mail you have is that one" in page
+    # Only she was e-mailed that one: still vouched for.
+    page = signed_in(buyer).get(
+        reverse("check-email"), {"reference": _legacy("M", only_hers.pk, settings.SECRET_KEY)}
+    )
+    assert b'data-testid="reference-marketplace"' in page.content
+
+
 def test_the_mailbox_shows_sent_email_on_loopback_only(buyer: User, settings: Settings) -> None:
     settings.MAILERS = {"default": {"BACKEND": "messagecenter.delivery.mailbox.MailboxBackend"}}
     from messagecenter.delivery.sender import send_due_emails

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import OuterRef
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.conversations.models import Kind, Message
+from messagecenter.conversations.models import Kind, Message, Participant
 from messagecenter.conversations.presentation import message_url
 from messagecenter.conversations.queries import access_message, opens_conversation
 from messagecenter.delivery import references
@@ -24,8 +24,9 @@ class CheckedReference:
 
     origin: "marketplace" (vouched for), "person" (a buyer's or seller's message: never
     vouched for), "own" (the person's own message, whose reference the Message Center
-    shows beside it: no e-mail of ours carries it to them), or "unknown" (not a reference
-    we sent this person)."""
+    shows beside it: no e-mail of ours carries it to them), "shared" (an old reference of
+    ours that other people were e-mailed too: not vouched for), or "unknown" (not a
+    reference we sent this person)."""
 
     reference: str
     origin: str
@@ -73,6 +74,8 @@ def find_reference(user: User, text: str) -> CheckedReference:
             return unknown
         if is_own:
             return CheckedReference(cleaned, "own", message.conversation.subject, copy_url)
+        if parsed.is_legacy and _others_were_emailed(user, message):
+            return CheckedReference(cleaned, "shared", message.conversation.subject, copy_url)
         return CheckedReference(
             cleaned,
             "marketplace",
@@ -95,6 +98,21 @@ def find_reference(user: User, text: str) -> CheckedReference:
         sender_name=message.sender.public_name,
         sender_role=message.sender.get_role_display().lower(),
         warnings=tuple(_warnings(message)),
+    )
+
+
+def _others_were_emailed(user: User, message: Message) -> bool:
+    """Whether a buyer or a seller other than the person was in the message's conversation,
+    and so may hold the same old reference: one named the message, not its recipient, so a
+    seller e-mailed the marketplace's notice in a conversation with a buyer could print it
+    under a phishing e-mail to that buyer."""
+    return (
+        Participant.objects.filter(
+            conversation_id=message.conversation_id,
+            user__role__in=(Role.BUYER, Role.SELLER),
+        )
+        .exclude(user=user)
+        .exists()
     )
 
 
@@ -123,6 +141,10 @@ def _broadcast_reference(
             and found.is_promotion
             and not user.shows_promotions,
         )
+    if parsed.is_legacy:
+        # An old broadcast reference was the same in every e-mail of the broadcast: anyone
+        # of its audience could print it under an e-mail of their own.
+        return CheckedReference(cleaned, "shared", found.subject, found.url)
     return CheckedReference(cleaned, "marketplace", found.subject, found.url)
 
 
