@@ -400,3 +400,33 @@ def test_the_console_says_a_suspended_customer_hears_by_email_not_what_they_see(
     page = console.get(url).content.decode()
     assert suspended not in page
     assert "The customer sees: “Solved”" in page
+
+
+def test_an_erased_persons_closed_appeal_cannot_lift_their_account_back(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """Erasure closes the person's appeal and closes their account for good; "Lift" on the
+    closed appeal (a console page left open, or the form posted again) made the erased
+    account active again — and resumed its waits in the buyers' conversations."""
+    from messagecenter.accounts import closed_accounts
+    from messagecenter.privacy.erasure import erase_person
+
+    suspend_by_report(buyer, seller, product, safety_agent)
+    seller.refresh_from_db()
+    appeal_actions.appeal_by_email(
+        Delivery(sender=seller, subject="", body="Mistake!", attachments=[], idempotency_key="a-1")
+    )
+    case = Case.objects.get(kind="appeal")
+    erase_person(factories.UserFactory(role="admin", is_staff=True, is_superuser=True), seller)
+    console = Client()
+    console.force_login(safety_agent)
+
+    response = console.post(reverse("console-appeal-decide", args=[case.pk]), {"decision": "lift"})
+
+    assert response.status_code == 409
+    seller.refresh_from_db()
+    assert not seller.is_active
+    assert closed_accounts.closure_of(seller) == closed_accounts.Closure.ERASED
+    with pytest.raises(Conflict) as refused:
+        appeal_actions.decide_appeal(safety_agent, case.pk, "lift")
+    assert refused.value.code == "customer_erased"

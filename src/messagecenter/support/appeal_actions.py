@@ -96,6 +96,9 @@ def decide_appeal(agent: User, case_id: Any, decision: Any) -> Case:
         # The conversation's participants, the team, the case (support's lock order).
         case = support_actions.lock_case(case)
         person = case.customer
+        # Erasure closed the appeal and the account for good: lifting it made an erased
+        # account active again (and resumed its waits), keeping it wrote to no one.
+        support_actions.refuse_if_customer_erased(case)
         if person.is_active:
             raise Conflict(
                 "This account is not suspended any more: there is nothing to decide.",
