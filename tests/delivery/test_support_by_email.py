@@ -316,3 +316,27 @@ def test_a_second_from_header_does_not_let_a_forger_write_as_an_account(
     assert (inbound.status, inbound.reason_code) == ("refused", "sender_mismatch")
     assert inbound.message_id is None
     assert not Case.objects.exists()
+
+
+def test_a_forged_emails_subject_is_not_shown_on_the_account_it_names(
+    buyer: User, relay_listener: Controller
+) -> None:
+    """Customer service's address is public: anyone could write to it "From" someone's
+    account address. Refused as not confirmed, it was still listed under that account's
+    Replies by e-mail as the holder's own — with the forger's subject, a line of their
+    choosing in the person's account, and the same in the API and the data export."""
+    lure = "Payouts on hold: confirm your bank details at payouts-help.example"
+    raw = reply(sender=buyer.email, to=settings.SUPPORT_EMAIL_ADDRESS, subject=lure, text="Hi.")
+
+    send(relay_listener, raw, mail_from="forger@elsewhere.test", to=settings.SUPPORT_EMAIL_ADDRESS)
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.user_id, inbound.reason_code) == (buyer.pk, "not_confirmed")
+    assert not inbound.from_account_holder
+    client = Client()
+    client.force_login(buyer)
+    page = client.get(reverse("email-replies")).content.decode()
+    assert "payouts-help.example" not in page
+    assert 'data-testid="reply-from-another-address"' in page
+    [listed] = client.get("/api/v1/email-replies").json()
+    assert listed["subject"] == ""

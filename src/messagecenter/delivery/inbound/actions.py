@@ -106,9 +106,11 @@ def receive_email(
             except Refusal as refusal:
                 row.status, row.reason_code = refusal.status, refusal.code
                 row.reason = refusal.reason
-            row.from_account_holder = row.user is not None and from_addresses == [
-                row.user.email.strip().lower()
-            ]
+            row.from_account_holder = (
+                row.user is not None
+                and from_addresses == [row.user.email.strip().lower()]
+                and _sender_confirmed(row)
+            )
             row.save(force_insert=True)
     except IntegrityError:
         # The same e-mail, delivered twice at the same moment: the other delivery won.
@@ -338,6 +340,15 @@ def _confirm_sender(
             "not_confirmed",
             verdict.explanation,
         )
+
+
+def _sender_confirmed(row: InboundEmail) -> bool:
+    """Whether _confirm_sender let the e-mail's From pass (its verdict, or "not checked"
+    when the operator switched the check off, is then recorded and the refusal, if any, is
+    a later one). A From naming the account proves nothing by itself: customer service's
+    address is public, and a forger who wrote "From" someone's address had their subject
+    listed in that person's Replies by e-mail as the person's own."""
+    return bool(row.authentication) and row.reason_code != "not_confirmed"
 
 
 def reply_idempotency_key(message_key: str) -> str:
