@@ -340,3 +340,29 @@ def test_a_forged_emails_subject_is_not_shown_on_the_account_it_names(
     assert 'data-testid="reply-from-another-address"' in page
     [listed] = client.get("/api/v1/email-replies").json()
     assert listed["subject"] == ""
+
+
+def test_the_support_address_does_not_tell_a_forger_which_addresses_have_accounts(
+    buyer: User, relay_listener: Controller
+) -> None:
+    """Customer service's address answered an e-mail 'From' an address without an account
+    550 "not the e-mail address of an account" at once, and one 'From' an account's address
+    250: anyone could learn, address by address, who has an account, without being able to
+    send from any of them. Whether an account exists is said only once the sender is
+    confirmed as the address's owner."""
+    answers = []
+    for address in (buyer.email, "nobody-here@example.test"):
+        raw = reply(sender=address, to=settings.SUPPORT_EMAIL_ADDRESS, subject="Hi", text="Hi.")
+        with smtplib.SMTP(relay_listener.hostname, relay_listener.port) as smtp:
+            smtp.ehlo("mail.forger.test")
+            smtp.mail("forger@elsewhere.test")
+            smtp.rcpt(settings.SUPPORT_EMAIL_ADDRESS)
+            code, answer = smtp.data(raw)
+        answers.append((code, answer.split(b" as ")[0]))
+
+    assert answers[0] == answers[1] == (250, b"2.0.0 refused")
+    assert list(InboundEmail.objects.order_by("pk").values_list("reason_code", "user_id")) == [
+        ("not_confirmed", buyer.pk),
+        ("not_confirmed", None),
+    ]
+    assert not Case.objects.exists()

@@ -243,10 +243,15 @@ def _post_to_mailbox(
     if not accounts and mailbox.takes_appeals and mailboxes.appeal() is not None:
         # A suspended account may still write here, to appeal (docs/safety.md#appeals).
         accounts = list(User.objects.filter(email__iexact=from_addresses[0], is_active=False)[:2])
+    if len(accounts) == 1:
+        row.user = accounts[0]
+    # Confirmed before anything is said about the account: the mailbox's address is public,
+    # and the unknown sender's refusal (an SMTP 550 at once) told anyone who wrote "From"
+    # an address, without being able to send from it, whether it has an account.
+    _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
     if len(accounts) != 1:
         raise Refusal(InboundStatus.REFUSED, UNKNOWN_SENDER, mailbox.unknown_sender_reason)
-    user = row.user = accounts[0]
-    _confirm_sender(row, message, raw, from_addresses[0], envelope_from, peer_ip, helo)
+    user = accounts[0]
     _check_rate(from_addresses[0])
     content = parsing.read_content(message, _names(user), _business_names(user))
     hidden = {from_addresses[0], user.email.strip().lower()}
