@@ -185,6 +185,12 @@ Outcome = int | str
 REFUSALS: frozenset[Outcome] = frozenset({LOGIN, 401, 403, 404})
 
 
+# A seller's away message's return: within its 60 days (the page's field is in the
+# seller's zone, near enough either way).
+AWAY_UNTIL = timezone.now() + timedelta(days=5)
+AWAY_UNTIL_LOCAL = AWAY_UNTIL.strftime("%Y-%m-%dT%H:%M")
+
+
 def outcomes(
     ok: int,
     allowed: Iterable[str] = SIGNED_IN,
@@ -576,6 +582,11 @@ PAGES: dict[str, tuple[Operation, ...]] = {
         post(outcomes(302, {SELLER}), data={"title": "Shipping", "body": "Changed."}),
     ),
     "delete-saved-reply": (post(outcomes(302, {SELLER})),),
+    "away-message": (
+        get(outcomes(200, SELLERS), is_read_only=True),
+        post(outcomes(302, SELLERS), data={"body": "Away.", "away_until": AWAY_UNTIL_LOCAL}),
+    ),
+    "away-message-off": (post(outcomes(302, SELLERS)),),
     "product": (get(outcomes(200), is_read_only=True),),
     # Sellers, agents and admins see the product page again with "buyers_only".
     "ask-seller": (post(outcomes(302, BUYERS, denied=403), data={"body": "Is it loud?"}),),
@@ -1008,6 +1019,15 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "DELETE /seller/saved-replies/{saved_reply_id}": (
         Operation("DELETE", {**api_outcomes(204, {SELLER}, denied=403), OTHER_SELLER: 404}),
     ),
+    "GET /seller/away-message": (get(api_outcomes(200, SELLERS, denied=403), is_read_only=True),),
+    "PUT /seller/away-message": (
+        Operation(
+            "PUT",
+            api_outcomes(200, SELLERS, denied=403),
+            data={"body": "Away.", "away_until": AWAY_UNTIL.isoformat()},
+        ),
+    ),
+    "DELETE /seller/away-message": (Operation("DELETE", api_outcomes(204, SELLERS, denied=403)),),
     "GET /products/{sku}": (get(api_outcomes(200), is_read_only=True),),
     "POST /products/{sku}/questions": (
         post(api_outcomes(201, BUYERS, denied=403), data={"body": "Is it loud?"}),

@@ -398,6 +398,7 @@ def test_a_reply_as_json_is_created(sign_in: SignIn, buyer: User, question: Mess
         "is_official": False,
         "is_mine": True,
         "sent_by_email": False,
+        "is_automatic_reply": False,
         "body": "Great, thanks!",
         "created_at": body["created_at"],
         "attachments": [],

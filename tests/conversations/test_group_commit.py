@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import IntegrityError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from psycopg.pq import Trace
 from pytest_django.fixtures import Settings
 
@@ -837,3 +838,50 @@ def test_a_batch_commits_with_its_writes_in_one_wait(
     assert not [statement for wait in waits[:-1] for statement in wait if "COMMIT" in statement]
     assert Message.objects.filter(conversation_id=conversation_id).count() == 5
     assert_exact(buyer, seller)
+
+
+def test_a_batch_to_an_away_seller_replies_once_per_conversation_and_keeps_counts_exact(
+    buyer: User,
+    seller: User,
+    product: Product,
+    held_writer: Callable[[int], None],
+) -> None:
+    """The automatic reply (conversations/actions/away.py) inside a batch: each
+    conversation's rows are the batch's shared instances, so a second message of the same
+    buyer in the batch sees the first's reply and gets none."""
+    other = factories.BuyerFactory()
+    first = actions.ask_seller_about_product(buyer, product.pk, "Hi")
+    second = actions.ask_seller_about_product(other, product.pk, "Hello")
+    conversations = [first.conversation_id, second.conversation_id]
+    actions.set_away_message(seller, "Away for a week.", until=timezone.now() + timedelta(days=7))
+    held_writer(4)
+
+    in_threads(
+        [
+            lambda sender=sender, conversation_id=conversation_id: actions.send_message(
+                sender, conversation_id, "Anyone there?"
+            )
+            for sender, conversation_id in [
+                (buyer, conversations[0]),
+                (buyer, conversations[0]),
+                (other, conversations[1]),
+                (buyer, conversations[0]),
+                (other, conversations[1]),
+            ]
+        ],
+        threads=5,
+    )
+
+    for conversation_id in conversations:
+        messages = list(Message.objects.filter(conversation_id=conversation_id).order_by("pk"))
+        assert [m.is_automatic_reply for m in messages].count(True) == 1
+        conversation = Conversation.objects.get(pk=conversation_id)
+        assert conversation.message_count == len(messages)
+        assert conversation.last_message_id == messages[-1].pk
+        for participant in Participant.objects.filter(conversation_id=conversation_id):
+            read_up_to = participant.last_read_message_id or 0
+            unread = [
+                m for m in messages if m.pk > read_up_to and m.sender_id != participant.user_id
+            ]
+            assert participant.unread_count == len(unread), participant.role
+    assert_exact(buyer, other, seller)

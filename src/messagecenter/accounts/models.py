@@ -86,6 +86,14 @@ class User(AbstractUser):
     # Part of every session's signature (_get_session_auth_hash): "sign out everywhere"
     # moves it on, and every session signed before, on any device, stops working at once.
     session_generation = models.PositiveIntegerField(default=0)
+    # Sellers: away from `away_from` until `away_until` (null: not away). A buyer's first
+    # message in a conversation with the shop meanwhile gets its away message as an
+    # automatic reply (conversations/actions/away.py). On the user row, which the send
+    # reads already with the conversation's participants: a send to a seller who is not
+    # away costs no query more. The text lives in conversations' AwayMessage, read only
+    # when the seller is away.
+    away_from = models.DateTimeField(null=True, blank=True)
+    away_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "accounts_user"
@@ -127,6 +135,14 @@ class User(AbstractUser):
             first_name=self.first_name,
             last_name=self.last_name,
             username=self.username,
+        )
+
+    def is_away(self, now: datetime) -> bool:
+        """A seller's away period is on now."""
+        return (
+            self.away_until is not None
+            and self.away_from is not None
+            and self.away_from <= now < self.away_until
         )
 
     def is_member(self, now: datetime) -> bool:

@@ -755,3 +755,50 @@ def update_saved_reply(
 def delete_saved_reply(request: ApiRequest, saved_reply_id: Id) -> Status[None]:
     actions.delete_saved_reply(request.auth, saved_reply_id)
     return Status(204, None)
+
+
+class AwayMessageIn(Schema):
+    body: Text
+    # When the seller leaves (null: now) and is back (required: 400 away_until_required).
+    away_from: Moment | None = None
+    away_until: Moment | None = None
+
+
+class AwayMessageOut(Schema):
+    # Kept when switched off, for the next time ("" when never set).
+    body: str
+    # "on", "scheduled" (from a later moment) or "off" (then both moments are null).
+    state: Literal["on", "scheduled", "off"]
+    away_from: datetime | None
+    away_until: datetime | None
+
+
+def away_message_out(away: actions.AwayStatus) -> AwayMessageOut:
+    return AwayMessageOut(
+        body=away.body,
+        state=away.state,  # type: ignore[arg-type]
+        away_from=away.away_from,
+        away_until=away.away_until,
+    )
+
+
+@router.get("/seller/away-message", response=AwayMessageOut, summary="The away message")
+def get_away_message(request: ApiRequest) -> AwayMessageOut:
+    return away_message_out(actions.away_status(request.auth))
+
+
+@router.put(
+    "/seller/away-message", response=AwayMessageOut, summary="Switch on or change the away message"
+)
+def put_away_message(request: ApiRequest, payload: AwayMessageIn) -> AwayMessageOut:
+    return away_message_out(
+        actions.set_away_message(
+            request.auth, payload.body, until=payload.away_until, starts=payload.away_from
+        )
+    )
+
+
+@router.delete("/seller/away-message", response={204: None}, summary="Switch off the away message")
+def delete_away_message(request: ApiRequest) -> Status[None]:
+    actions.switch_off_away_message(request.auth)
+    return Status(204, None)

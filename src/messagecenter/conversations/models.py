@@ -122,6 +122,9 @@ class Message(models.Model):
     safety_version = models.CharField(max_length=24, blank=True)
     # Arrived as a reply by e-mail (delivery/inbound): the conversation says "sent by e-mail".
     sent_by_email = models.BooleanField(default=False)
+    # The seller's away message, posted for them when a buyer wrote while they are away
+    # (actions/away.py): labelled "Automatic reply" wherever it is shown, never a response.
+    is_automatic_reply = models.BooleanField(default=False)
     # Removed by customer service after a confirmed report (docs/safety.md#reports): no
     # recipient sees it any more; its sender still does, marked.
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -284,6 +287,9 @@ class Participant(models.Model):
     # sender's row: a message to someone who never wrote back is a "first contact" for the
     # sending limits (docs/safety.md#sending-limits), told without reading any message.
     has_written = models.BooleanField(default=False)
+    # Sellers: when their away message was last posted here as an automatic reply —
+    # once per conversation per away period (User.away_from starts a period).
+    away_replied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -413,6 +419,30 @@ class SavedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class AwayMessage(models.Model):
+    """A seller's away message ("Back on the 14th…"): what the automatic reply says while
+    they are away. When is on the seller's user row (User.away_from, away_until), which the
+    send reads anyway; this row is read only when the seller is away. Checked as a message
+    to a buyer is when saved (actions/away.py), its verdict kept for every reply posted."""
+
+    seller = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="away_message",
+    )
+    body = models.TextField()
+    # The safety check's verdict on the text, as Message keeps it (the reply carries it).
+    safety_verdict = models.CharField(max_length=8, default="ok")
+    safety_reasons = models.JSONField(default=list, blank=True)
+    is_masked = models.BooleanField(default=False)
+    safety_version = models.CharField(max_length=24, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Away message of {self.seller_id}"
 
 
 class HiddenMessage(models.Model):

@@ -203,6 +203,8 @@ class MessageRow:
     # "You", the sender's public name, or "Marketplace".
     sender: str
     sent_by_email: bool
+    # The seller's away message, posted for them (actions/away.py): labelled so.
+    is_automatic_reply: bool
     created: Moment
     # The safety check's reasons when someone else's message was warned (shown above it,
     # and its links are never made clickable), else None.
@@ -267,6 +269,7 @@ def message_row(
         is_official=is_official,
         sender="You" if is_mine else message.sender_name,
         sent_by_email=message.sent_by_email,
+        is_automatic_reply=message.is_automatic_reply,
         created=Moment.of(message.created_at, today),
         warning_reasons=warning_reasons,
         blocked_notes=blocked_notes,

@@ -45,6 +45,8 @@ class MessageOut(Schema):
     is_mine: bool
     # Arrived as a reply by e-mail (shown as "sent by e-mail").
     sent_by_email: bool
+    # The seller's away message, posted for them while they are away: not their answer.
+    is_automatic_reply: bool
     body: str
     created_at: datetime
     attachments: list[AttachmentOut]
@@ -72,6 +74,7 @@ def message_out(message: Message, user: User) -> MessageOut:
         is_official=message.is_official,
         is_mine=message.sender_id == user.pk,
         sent_by_email=message.sent_by_email,
+        is_automatic_reply=message.is_automatic_reply,
         body=message.body,
         created_at=message.created_at,
         attachments=[attachment_out(attachment) for attachment in message.listed_attachments],

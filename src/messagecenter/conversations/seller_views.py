@@ -1,11 +1,12 @@
-"""A seller's tools beside the Message Center: response-time figures and saved replies
-(docs/conversations.md, "Seller tools"). The "Response needed" list and "No response
-needed" live with the Message Center in views.py.
+"""A seller's tools beside the Message Center: response-time figures, saved replies and
+the away message (docs/conversations.md, "Seller tools"). The "Response needed" list and
+"No response needed" live with the Message Center in views.py.
 
 These pages exist only for sellers: a buyer, an agent or an admin gets the same 404 as for
 a page that does not exist.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -13,12 +14,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller_page
 from messagecenter.conversations import actions, queries
-from messagecenter.errors import FORM_ERRORS, MessageCenterError
+from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
 # Which field of the saved-reply form an action's error is about.
@@ -139,3 +141,97 @@ def _error_field(error: MessageCenterError | None) -> str:
     if error.code in BODY_ERRORS:
         return "body"
     return ""
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def away_message(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The seller's away message: on, scheduled or off, and the form to set it. Dates and
+    times are the seller's, in their time zone (the request's, accounts' middleware)."""
+    seller = _seller(request)
+    if request.method != "POST":
+        return _away_page(request, seller)
+    body = request.POST.get("body", "")
+    starts_text = request.POST.get("away_from", "")
+    until_text = request.POST.get("away_until", "")
+    try:
+        actions.set_away_message(
+            seller,
+            body,
+            until=_local_moment(until_text, "the day you are back"),
+            starts=_local_moment(starts_text, "the day you leave"),
+        )
+    except FORM_ERRORS as error:
+        return _away_page(
+            request,
+            seller,
+            form={"body": body, "away_from": starts_text, "away_until": until_text},
+            error=error,
+            status=error.status,
+        )
+    messages.success(request, "Your away message is on.")
+    return redirect("away-message")
+
+
+@login_required
+@require_POST
+def switch_off_away_message(request: AuthenticatedHttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    actions.switch_off_away_message(seller)
+    messages.success(request, "Your away message is off: buyers get no automatic reply.")
+    return redirect("away-message")
+
+
+def _local_moment(text: str, what: str) -> datetime | None:
+    """A date and time from the form's datetime-local field, in the seller's zone; None
+    when left empty."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"Write {what} as a date and time.", code="invalid_away_dates") from None
+    if moment.tzinfo is not None:
+        return moment
+    return timezone.make_aware(moment)
+
+
+def _local_field(moment: datetime | None) -> str:
+    """A moment as the form's datetime-local field shows it, in the seller's zone."""
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def _away_page(
+    request: AuthenticatedHttpRequest,
+    seller: User,
+    *,
+    form: dict[str, str] | None = None,
+    error: MessageCenterError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    status_now = actions.away_status(seller)
+    if form is None:
+        form = {
+            "body": status_now.body,
+            "away_from": _local_field(status_now.away_from),
+            "away_until": _local_field(status_now.away_until),
+        }
+    return render(
+        request,
+        "conversations/away_message.html",
+        {
+            "away": status_now,
+            "form": form,
+            "error": error,
+            "error_field": "body" if error is not None and error.code in AWAY_BODY_ERRORS else "",
+            "max_days": actions.AWAY_MAX_DAYS,
+        },
+        status=status,
+    )
+
+
+# Errors about the away message's text (the others are about its dates).
+AWAY_BODY_ERRORS = frozenset({"empty_message", "message_too_long", "text_refused"})

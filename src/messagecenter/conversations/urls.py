@@ -14,6 +14,12 @@ urlpatterns = [
     # A seller's tools (404 for everyone else).
     path("message-center/response-times/", seller_views.response_times, name="response-times"),
     path("message-center/saved-replies/", seller_views.saved_replies, name="saved-replies"),
+    path("message-center/away-message/", seller_views.away_message, name="away-message"),
+    path(
+        "message-center/away-message/off/",
+        seller_views.switch_off_away_message,
+        name="away-message-off",
+    ),
     path(
         "message-center/saved-replies/<int:saved_reply_id>/",
         seller_views.saved_reply,

@@ -32,6 +32,7 @@ from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Rol
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import (
     Attachment,
+    AwayMessage,
     Conversation,
     HiddenMessage,
     Kind,
@@ -234,6 +235,7 @@ def _own_rows(
     ).delete()[0]
     SendingCount.objects.filter(user=person).delete()
     removed["saved replies"] += SavedReply.objects.filter(seller=person).delete()[0]
+    AwayMessage.objects.filter(seller=person).delete()
     ResponseTime.objects.filter(seller=person).delete()
     ChatAvailability.objects.filter(agent=person).delete()
     TeamMember.objects.filter(agent=person).delete()
@@ -596,6 +598,8 @@ def _pseudonymise(person: User) -> None:
     person.first_name = person.last_name = person.display_name = person.email = ""
     person.country = ""
     person.time_zone = settings.DEFAULT_USER_TIME_ZONE
+    # Nobody can write to a closed shop: no away period either (its text is gone).
+    person.away_from = person.away_until = None
     person.is_active = False
     person.last_login = None
     person.set_unusable_password()

@@ -26,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import (
+    AwayMessage,
     HiddenMessage,
     Participant,
     ResponseTime,
@@ -220,6 +221,7 @@ def _conversations(user: User, collected: Collected) -> Any:
     return {
         "conversations": exported,
         "saved_replies": rows(SavedReply.objects.filter(seller=user)),
+        "away_message": rows(AwayMessage.objects.filter(seller=user)),
         "response_times": rows(ResponseTime.objects.filter(seller=user)),
     }
 
@@ -427,6 +429,7 @@ SECTIONS: tuple[Section, ...] = (
             "conversations.Message",
             "conversations.Attachment",
             "conversations.SavedReply",
+            "conversations.AwayMessage",
             "conversations.ResponseTime",
         ),
         _conversations,

@@ -142,7 +142,10 @@ def _entries(messages: Any, case: Case | None = None) -> list[Entry]:
     agents (`case`: the messages read through support.queries.with_reporters)."""
     return [
         Entry(
-            sender=message.sender_name,
+            # A seller's away message was posted for them, not written to this buyer.
+            sender=f"{message.sender_name} (automatic reply)"
+            if message.is_automatic_reply
+            else message.sender_name,
             sent_at=message.created_at,
             body=message.body,
             attachments=_attachments(message),

@@ -9,6 +9,7 @@ per behaviour, this package's names their public surface:
 - purge.py: the periodic purge of old Trash, removing what nobody keeps, and deleting
   conversations past the operator's retention rule;
 - seller_tools.py: "No response needed", saved replies;
+- away.py: a seller's away message (the automatic reply itself is posted by sending.py);
 - moderation.py: messages hidden for a person who reported them, removed after review;
 - response_deadlines.py: the periodic sweep of sellers' response deadlines;
 - claim_waits.py: a seller's wait in a guarantee claim's conversation, started and ended
@@ -22,6 +23,13 @@ event streams by user), so concurrent actions on PostgreSQL queue instead of dea
 """
 
 from messagecenter.conversations.actions.attachments import StoredFile, store_attachments
+from messagecenter.conversations.actions.away import (
+    AWAY_MAX_DAYS,
+    AwayStatus,
+    away_status,
+    set_away_message,
+    switch_off_away_message,
+)
 from messagecenter.conversations.actions.boxes import (
     archive_conversations,
     delete_conversations,
@@ -76,14 +84,17 @@ from messagecenter.conversations.actions.sending import (
 from messagecenter.conversations.actions.typing import TYPING, tell_typing
 
 __all__ = [
+    "AWAY_MAX_DAYS",
     "MAX_CONVERSATIONS_PER_ACTION",
     "MAX_SAVED_REPLIES",
     "PREVIEW_CHARS",
     "TYPING",
+    "AwayStatus",
     "StoredFile",
     "add_participants",
     "archive_conversations",
     "ask_seller_about_product",
+    "away_status",
     "contact_buyer_about_order",
     "contact_customer_service",
     "contact_seller_about_order",
@@ -111,10 +122,12 @@ __all__ = [
     "send_marketplace_message",
     "send_message",
     "set_aside_waits_for",
+    "set_away_message",
     "start_claim_conversation",
     "start_claim_wait",
     "start_customer_service_conversation",
     "store_attachments",
+    "switch_off_away_message",
     "tell_the_other_sides",
     "tell_typing",
     "trash_conversations",

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import hooks, send_checks, topics
 from messagecenter.conversations.actions.attachments import (
     StoredFile,
@@ -28,6 +29,7 @@ from messagecenter.conversations.deadlines import seller_response_due
 from messagecenter.conversations.models import (
     FOLDER_OF_KIND,
     Attachment,
+    AwayMessage,
     Conversation,
     Kind,
     Message,
@@ -778,7 +780,96 @@ def _post(
     group_commit.together(_count, [arrival.deltas])
     group_commit.together(record_events, [*arrival.events, *hook_events])
     group_commit.together(record_emails_of_messages, [_new_message(participants, arrival, message)])
+    away = _away_seller(participants, sending, now)
+    if away is not None:
+        _post_away_reply(participants, away, now)
     return message
+
+
+def _away_seller(
+    participants: list[Participant], sending: Participant | None, now: datetime
+) -> Participant | None:
+    """The seller's row when a buyer's message is owed their away message: a buyer wrote
+    in a buyer–seller conversation (not order updates, customer service or a claim) while
+    the seller is away, and the conversation has had no automatic reply this away period.
+    Told from the rows the send read already (the seller's user row comes with their
+    participant row): no query when the seller is not away."""
+    if sending is None or sending.role != ParticipantRole.BUYER:
+        return None
+    if participants[0].conversation.kind != Kind.BUYER_SELLER:
+        return None
+    seller = next((p for p in participants if p.role == ParticipantRole.SELLER), None)
+    if seller is None or not seller.user.is_away(now):
+        return None
+    replied = seller.away_replied_at
+    if (
+        replied is not None
+        and seller.user.away_from is not None
+        and replied >= seller.user.away_from
+    ):
+        return None
+    return seller
+
+
+def _post_away_reply(participants: list[Participant], seller: Participant, now: datetime) -> None:
+    """The seller's away message, posted in the conversation right after the buyer's
+    message, in the same transaction (docs/conversations.md, "Away message"). It is the
+    seller's (shown under the shop's name) but labelled an automatic reply, and it is not
+    their response: the buyer's wait and its deadline run on (they can still ask customer
+    service to step in), the seller's own row is left as the buyer's message left it
+    (still unread for them; only the once-per-period mark moves), and no response time is
+    recorded. Not e-mailed: the buyer has just written (and is told on the page, live);
+    a digest of it would read as the seller's answer. No hooks: it is no reply for
+    customer service's request either."""
+    away = AwayMessage.objects.filter(seller_id=seller.user_id).first()
+    seller.away_replied_at = now
+    Participant.objects.filter(pk=seller.pk).update(away_replied_at=now)
+    if away is None:
+        return
+    user = seller.user
+    assert user.away_until is not None
+    buyer = next(p.user for p in participants if p.role == ParticipantRole.BUYER)
+    body = f"{user.public_name} is away until {for_readers(user.away_until, buyer)}.\n\n{away.body}"
+    decision = SendDecision(
+        body,
+        verdict=away.safety_verdict,
+        reasons=away.safety_reasons,
+        is_masked=away.is_masked,
+        version=away.safety_version,
+    )
+    message = _insert_message(participants, user, decision, None, (), now, automatic=True)
+    group_commit.together(_index, [(message, [p.user_id for p in participants])])
+    _move_last_message(message, now)
+    others = [p for p in participants if p is not seller]
+    arrival = _arrival(others, None, message, now)
+    notified = set(arrival.notified)
+    for participant in others:
+        participant.unread_count += 1
+        participant.last_activity_at = now
+        if participant.pk in notified:
+            participant.box, participant.trashed_at, participant.is_seen = Box.INBOX, None, False
+    # The seller's devices show it in the conversation; their counts do not move.
+    if seller.box != Box.DELETED and shown(user, seller.folder):
+        arrival.events.append(
+            PendingEvent(
+                seller.user_id,
+                EventKind.MESSAGE_CREATED,
+                {
+                    "conversation_id": message.conversation_id,
+                    "message_id": message.pk,
+                    "sender_name": message.sender_name,
+                    "preview": message.body[:PREVIEW_CHARS],
+                    "folder": seller.folder,
+                    "box": seller.box,
+                    "unread_count": seller.unread_count,
+                    "is_muted": seller.is_muted(now),
+                    "created_at": now.isoformat(),
+                },
+            )
+        )
+    group_commit.together(_write_participants, others, early=True)
+    group_commit.together(_count, [arrival.deltas])
+    group_commit.together(record_events, arrival.events)
 
 
 # What every send appends, written once for a whole batch of sends, one statement per table
@@ -957,6 +1048,7 @@ def _insert_message(
     now: datetime,
     *,
     sent_by_email: bool = False,
+    automatic: bool = False,
 ) -> Message:
     message = Message(
         conversation=participants[0].conversation,
@@ -964,6 +1056,7 @@ def _insert_message(
         body=safety.body,
         created_at=now,
         sent_by_email=sent_by_email,
+        is_automatic_reply=automatic,
         idempotency_key=idempotency_key,
         safety_verdict=safety.verdict,
         safety_reasons=safety.reasons,
