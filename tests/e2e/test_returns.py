@@ -77,3 +77,29 @@ def test_a_return_from_the_order_page_approved_by_the_seller(
     expect(page.get_by_text(re.compile("How to send it back"))).to_be_visible()
     expect(page.get_by_text(re.compile(f"RETURN {reference}"))).to_be_visible()
     assert ReturnRequest.objects.get().status == ReturnStatus.APPROVED
+
+
+def test_a_refused_return_request_is_in_view_on_a_phone_with_what_was_chosen(
+    live_server: LiveServer, phone: Page, order: Order
+) -> None:
+    """A request the server refuses (here a note asking to be paid outside the
+    marketplace) came back at the top of the order page: on a phone the reason was two
+    screens down, beside a "Return/refund status" that looked as if nothing had gone
+    wrong, and the quantity chosen was back at 0, so sending again without looking made
+    "choose the items" the next refusal."""
+    sign_in(phone, live_server, "alice", PASSWORD)
+    phone.goto(f"{live_server.url}/orders/{order.number}/")
+    returns = phone.locator("#return-items")
+    returns.get_by_label(re.compile("Espresso machine")).fill("1")
+    returns.get_by_label("Replacement").check()
+    returns.get_by_label("Why are you returning them?").select_option(label="Arrived damaged")
+    returns.get_by_label("A note for the seller").fill("Just send the refund via Zelle instead")
+    returns.get_by_role("button", name="Request return").click()
+
+    refusal = returns.get_by_role("alert")
+    expect(refusal).to_contain_text("Your note is shown to the seller")
+    expect(refusal).to_be_focused()
+    expect(refusal).to_be_in_viewport()
+    expect(returns.get_by_label(re.compile("Espresso machine"))).to_have_value("1")
+    expect(returns.get_by_label("Replacement")).to_be_checked()
+    assert not ReturnRequest.objects.exists()

@@ -215,6 +215,8 @@ class FailedReturn:
     storefront_id: int
     error: MessageCenterError
     form: dict[str, str]
+    # What the buyer typed in each item's quantity, by item id: shown again as typed.
+    quantities: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -226,10 +228,18 @@ class ReturnForm:
     idempotency_key: str
     error: MessageCenterError | None = None
     values: dict[str, str] = field(default_factory=dict)
+    quantities: dict[int, str] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:
         return f"return-{self.storefront.pk}"
+
+    @property
+    def lines(self) -> list[tuple[queries.ReturnableItem, str]]:
+        """Each item with the quantity the form shows: 0, or what the buyer chose before
+        the request was refused (a refused request that came back at 0 was refused next
+        for choosing nothing)."""
+        return [(entry, self.quantities.get(entry.item.pk, "0")) for entry in self.entries]
 
     @property
     def is_open(self) -> bool:
@@ -245,7 +255,14 @@ def _return_forms(
         entries = [e for e in returnability.items if e.item.storefront_id == storefront.pk]
         if failed is not None and failed.storefront_id == storefront.pk:
             forms.append(
-                ReturnForm(storefront, entries, new_idempotency_key(), failed.error, failed.form)
+                ReturnForm(
+                    storefront,
+                    entries,
+                    new_idempotency_key(),
+                    failed.error,
+                    failed.form,
+                    failed.quantities,
+                )
             )
         else:
             forms.append(ReturnForm(storefront, entries, new_idempotency_key()))
@@ -367,7 +384,14 @@ def request_return(request: AuthenticatedHttpRequest, number: str) -> HttpRespon
             idempotency_key=request.POST.get("idempotency_key") or None,
         )
     except FORM_ERRORS as error:
-        failed = FailedReturn(int(storefront_id) if storefront_id.isdigit() else 0, error, form)
+        typed = {
+            int(item_id): quantity.strip()[:10]
+            for item_id, quantity in zip(item_ids, quantities, strict=False)
+            if item_id.isdigit()
+        }
+        failed = FailedReturn(
+            int(storefront_id) if storefront_id.isdigit() else 0, error, form, typed
+        )
         return _order_page(request, order, failed_return=failed, status=error.status)
     return redirect(f"{reverse('order', args=[order.number])}#returns")
 

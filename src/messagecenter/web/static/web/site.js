@@ -71,6 +71,17 @@ document.addEventListener("DOMContentLoaded", () => {
   if (answer && !window.location.hash && !document.querySelector("[autofocus]")) {
     answer.focus();
   }
+  // A form the server refused comes back with the reason beside it, but the page loaded
+  // at its top: on a phone the reason of a form far down the page (a return on the order
+  // page, a reply under a long conversation) was screens away, the focus at the start, so
+  // it looked as if nothing had happened. The reason takes the focus, and with it the view.
+  const refusal = document.querySelector(".alert--error[role=alert]");
+  if (refusal && !answer && !window.location.hash && !document.querySelector("[autofocus]")) {
+    if (!refusal.hasAttribute("tabindex")) {
+      refusal.tabIndex = -1;
+    }
+    refusal.focus();
+  }
   // After sending, the page loads again at the message sent (#message-<id>), as a link to
   // a message does: the browser scrolled to it but left the focus on the page itself, so
   // a screen reader said nothing of it and Tab started again from the top. It takes the
