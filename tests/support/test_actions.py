@@ -15,6 +15,7 @@ from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from messagecenter.search.models import MailboxMessage
 from messagecenter.support import actions, queries
+from messagecenter.support.hooks import status_line
 from messagecenter.support.models import (
     UNASSIGNED,
     CannedResponse,
@@ -23,6 +24,7 @@ from messagecenter.support.models import (
     CaseNote,
     CaseStatus,
 )
+from messagecenter.web.dates import full_time
 from tests import factories
 from tests.api.helpers import error_of, with_token
 
@@ -288,6 +290,41 @@ def test_reply_answers_then_the_customer_reopens_then_solved(buyer: User, team_a
         "status",
     ]
     counts_are_true()
+
+
+def test_the_customers_reply_that_reopens_a_case_promises_a_new_answer_time(
+    buyer: User, team_agent: User
+) -> None:
+    """Alice's reply two days after an answer put her case back in the queue, and her
+    conversation said "An agent is on it · We expect to answer by" the first promise — a
+    moment already two days past."""
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    actions.reply_to_case(team_agent, case.pk, "We will send a new one.")
+    two_days_ago = timezone.now() - timedelta(days=2)
+    Case.objects.filter(pk=case.pk).update(respond_by=two_days_ago)
+
+    reply = conversation_actions.send_message(buyer, case.conversation_id, "It never came.")
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert case.respond_by == reply.created_at + queries.expected_response(case.team)
+    line = status_line(buyer, reply.conversation_id)
+    assert line is not None
+    assert line.detail == f"We expect to answer by {full_time(case.respond_by)}."
+
+
+def test_the_customers_reply_to_an_open_case_keeps_its_promise(
+    buyer: User, team_agent: User
+) -> None:
+    """A case still waiting for us keeps what the customer was promised: writing again
+    does not push the answer further away."""
+    case = actions.open_request(buyer, "Broken kettle", "It leaks.")
+    promised = case.respond_by
+
+    conversation_actions.send_message(buyer, case.conversation_id, "Any news?")
+
+    case.refresh_from_db()
+    assert case.respond_by == promised
 
 
 def test_notes_are_for_agents_only(buyer: User, team_agent: User) -> None:

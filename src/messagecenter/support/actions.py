@@ -375,11 +375,12 @@ def case_message_posted(posted: PostedMessage) -> list[PendingEvent]:
         if case.status not in REOPENABLE:
             return []
         move_case(case, status=CaseStatus.OPEN, now=now)
-        # A new question, promised an answer as a new request asked now would be: the
-        # promise made for the one answered, often long past, showed the customer and the
-        # console a request overdue at once.
-        case.respond_by = now + queries.expected_response(case.team)
-        case.save(update_fields=["respond_by"])
+        if case.respond_by is not None:
+            # A new question, promised an answer as a new request asked now would be: the
+            # promise made for the one answered, often long past, showed the customer and
+            # the console a request overdue at once. (A case promised nothing keeps none.)
+            case.respond_by = now + queries.expected_response(case.team)
+            case.save(update_fields=["respond_by"])
         record_case_event(case, User(pk=case.customer_id), CaseEventKind.CUSTOMER_REPLIED, now=now)
         return [_customer_event(case)]
     if posted.sender_role != ParticipantRole.AGENT:
