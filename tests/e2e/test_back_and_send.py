@@ -65,3 +65,29 @@ def test_back_and_send_again_posts_a_reply_once_and_the_same_words_typed_again_t
     newest = page.get_by_role("list", name="Messages").get_by_role("listitem").last
     expect(newest).to_contain_text("Thanks, that helps.")
     assert sent.count() == 2
+
+
+def test_back_then_changed_and_sent_is_a_new_request(
+    live_server: LiveServer, page: Page, demo: None
+) -> None:
+    """Back after sending gave the form its first key back; the buyer then rewrote the
+    form for another question and sent it, and the page answered "This idempotency key was
+    already used for a different message." — nothing a buyer can act on. Changed, it is a
+    new request with a key of its own."""
+    sign_in(page, live_server, "bob")
+    page.goto(f"{live_server.url}/message-center/customer-service/")
+    page.get_by_label("Subject").fill("Parcel missing")
+    page.get_by_label("Your message").fill("My parcel never came.")
+    page.get_by_role("button", name="Send to customer service").click()
+    expect(page.get_by_test_id("case-status-line")).to_contain_text("Waiting for an agent")
+    first_url = page.url
+
+    page.go_back()
+    expect(page.get_by_label("Your message")).to_have_value("My parcel never came.")
+    page.get_by_label("Subject").fill("Refund question")
+    page.get_by_label("Your message").fill("And when is my refund for the socks due?")
+    page.get_by_role("button", name="Send to customer service").click()
+
+    expect(page.get_by_test_id("case-status-line")).to_contain_text("Waiting for an agent")
+    assert page.url != first_url
+    assert Case.objects.filter(subject__in=["Parcel missing", "Refund question"]).count() == 2

@@ -293,6 +293,8 @@ function giveBackSentKeys() {
     if (filledBackIn(form)) {
       const sent = sentForms().find((entry) => entry.fingerprint === fingerprintOf(form));
       if (sent) {
+        // The page's own key is kept for a form changed before it is sent (below).
+        key.dataset.freshKey ??= key.value;
         key.value = sent.key;
       }
     }
@@ -304,6 +306,15 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const key of document.querySelectorAll('form input[name="idempotency_key"]')) {
     const form = key.form;
     form.addEventListener("submit", () => {
+      // A form given its sent key back but then changed is another message: sent with that
+      // key it was refused ("This idempotency key was already used for a different
+      // message."), so it goes with the key the page was made with.
+      if (key.dataset.freshKey) {
+        const sent = sentForms().find((entry) => entry.key === key.value);
+        if (!sent || sent.fingerprint !== fingerprintOf(form)) {
+          key.value = key.dataset.freshKey;
+        }
+      }
       // The newest twenty sends of this tab are plenty for its Back button.
       const kept = sentForms()
         .filter((entry) => entry.key !== key.value)
