@@ -52,9 +52,13 @@ def test_the_order_page_offers_a_claim_and_the_form_explains_each_refusal(
     assert reverse("claim-file", args=[order.number]) in order_page.content.decode()
     page = form.content.decode()
     assert form.status_code == 200
+    # Only "item not received" waits on the seller: the order is not delivered and has no
+    # return, which no message to the seller changes, so those reasons say that instead.
     assert (
-        page.count("Contact the seller first: you have not written to <bdi>Acme Kitchen</bdi>") == 3
+        page.count("Contact the seller first: you have not written to <bdi>Acme Kitchen</bdi>") == 1
     )
+    assert "once the order is delivered" in page
+    assert "There is no return on this order waiting for a refund" in page
     assert page.count(" disabled ") == 3
 
 

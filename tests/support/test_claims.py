@@ -164,6 +164,25 @@ def test_the_buyer_who_never_wrote_to_the_seller_is_told_to_do_so_first(
     assert not Case.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [("not_as_described", "claim_not_delivered"), ("returned_not_refunded", "claim_no_return")],
+)
+def test_a_reason_that_can_never_apply_yet_says_so_before_contact_the_seller_first(
+    buyer: User, product: Product, clock: Clock, reason: str, code: str
+) -> None:
+    """Alice's tent had not arrived and she had no return, yet "Not as described" and
+    "Returned but not refunded" both told her to contact the seller first and wait their
+    48 hours — after which the same reasons were refused for what no wait could change."""
+    order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
+
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order, reason)
+
+    assert refused.value.code == code
+    assert not Case.objects.exists()
+
+
 def test_the_seller_keeps_48_hours_from_the_buyers_first_message(
     buyer: User, product: Product, clock: Clock
 ) -> None:

@@ -257,6 +257,26 @@ def refusal(
             f"({money(facts.refunded_cents, order.currency)}): there is nothing left to claim.",
             code="claim_order_refunded",
         )
+    # What a reason needs of the order itself comes before "contact the seller first": a
+    # buyer told to write and wait 48 hours for "not as described" on an order not
+    # delivered, or "returned but not refunded" with no return, then heard the reason
+    # could not apply at all — no wait for the seller changes either.
+    waiting = [
+        one
+        for one in facts.returns
+        if one.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+    ]
+    if reason == ClaimReason.NOT_AS_DESCRIBED and not facts.delivered:
+        return NotAllowed(
+            "You can file “not as described” once the order is delivered; if it has not "
+            "arrived, choose “item not received”.",
+            code="claim_not_delivered",
+        )
+    if reason == ClaimReason.RETURNED_NOT_REFUNDED and not waiting:
+        return NotAllowed(
+            "There is no return on this order waiting for a refund: start a return first.",
+            code="claim_no_return",
+        )
     # A seller whose account is suspended or closed can neither read the buyer's message
     # nor put anything right: "contact them first" would be a rule no buyer can meet (the
     # message is refused, recipient_closed), so the guarantee takes over at once.
@@ -274,24 +294,7 @@ def refusal(
                 f"You can file from {when(file_from)}: the order may still arrive by then.",
                 code="claim_too_early",
             )
-    elif reason == ClaimReason.NOT_AS_DESCRIBED:
-        if not facts.delivered:
-            return NotAllowed(
-                "You can file “not as described” once the order is delivered; if it has not "
-                "arrived, choose “item not received”.",
-                code="claim_not_delivered",
-            )
     elif reason == ClaimReason.RETURNED_NOT_REFUNDED:
-        waiting = [
-            one
-            for one in facts.returns
-            if one.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
-        ]
-        if not waiting:
-            return NotAllowed(
-                "There is no return on this order waiting for a refund: start a return first.",
-                code="claim_no_return",
-            )
         file_from = waiting[0].requested_at + timedelta(days=settings.CLAIM_REFUND_WAIT_DAYS)
         if now < file_from:
             return NotAllowed(
@@ -299,7 +302,7 @@ def refusal(
                 "your return.",
                 code="claim_too_early",
             )
-    else:
+    elif reason != ClaimReason.NOT_AS_DESCRIBED:  # delivered: checked above
         return NotAllowed("Choose why you are filing the claim.", code="invalid_claim_reason")
     return None
 
