@@ -2,6 +2,7 @@
 was first and last used; ending one, signing out everywhere (open event streams included),
 and a password change that leaves only the browser it was made in."""
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -212,6 +213,33 @@ def test_a_token_named_with_nothing_visible_is_refused_on_the_page(buyer: User) 
     assert response.status_code == 400
     assert "at least one visible character" in response.content.decode()
     assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_refused_token_name_has_the_focus_beside_its_error(buyer: User) -> None:
+    # The form is the page's second card, below every signed-in browser: without the
+    # focus the page opened at its top (on a phone, screens above the error) and a
+    # keyboard or screen-reader user started again from the skip link, with no word of
+    # what went wrong.
+    browser = signed_in_browser(buyer)
+
+    page = browser.post("/account/security/tokens/", {"name": "\u200b"}).content.decode()
+
+    field = re.search(r'<input[^>]*\bid="token-name"[^>]*>', page)
+    assert field is not None
+    assert " autofocus" in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0)
+    assert 'aria-describedby="token-error"' in field.group(0)
+    assert page.count(" autofocus") == 1
+
+
+@pytest.mark.django_db
+def test_the_token_name_has_no_focus_on_an_unrefused_page(buyer: User) -> None:
+    page = signed_in_browser(buyer).get("/account/security/").content.decode()
+
+    field = re.search(r'<input[^>]*\bid="token-name"[^>]*>', page)
+    assert field is not None
+    assert " autofocus" not in field.group(0)
 
 
 @pytest.mark.django_db
