@@ -5,7 +5,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -233,6 +233,26 @@ def test_only_its_owner_downloads_it(buyer: User, other_buyer: User) -> None:
     assert page.status_code == 404
     assert api.status_code == 404
     assert api.json()["error"]["code"] == "data_export_not_found"
+
+
+def test_the_file_is_named_after_the_day_it_was_asked_for_where_its_owner_lives(
+    buyer: User,
+) -> None:
+    # Asked for at 07:30 on 6 December in Tokyo, 22:30 on the 5th in UTC: the page says
+    # "Asked for Sun 6 Dec", and the file said 2026-12-05.
+    buyer.time_zone = "Asia/Tokyo"
+    buyer.save(update_fields=["time_zone"])
+    data_export = built(buyer)
+    asked = datetime(2026, 12, 5, 22, 30, tzinfo=UTC)
+    DataExport.objects.filter(pk=data_export.pk).update(created_at=asked)
+
+    page = browser(buyer).get(f"/account/data/{data_export.pk}/download/")
+    api = with_token(buyer).get(f"/data-exports/{data_export.pk}/download")
+
+    for download in (page, api):
+        assert download["Content-Disposition"] == (
+            'attachment; filename="message-center-data-2026-12-06.zip"'
+        )
 
 
 def test_after_its_time_it_is_refused_then_purged(buyer: User) -> None:

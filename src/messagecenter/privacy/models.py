@@ -2,6 +2,7 @@
 the worker, downloadable until `expires_at`, then deleted by a periodic job."""
 
 import secrets
+from datetime import tzinfo
 
 from django.conf import settings
 from django.db import models
@@ -67,6 +68,11 @@ class DataExport(models.Model):
     @property
     def download_name(self) -> str:
         return f"message-center-data-{self.created_at:%Y-%m-%d}.zip"
+
+    def download_name_in(self, zone: tzinfo) -> str:
+        """The name it is downloaded under: the day it was asked for where its owner lives,
+        as the page says it ("Asked for Sun 6 Dec"), not the server's day."""
+        return f"message-center-data-{self.created_at.astimezone(zone):%Y-%m-%d}.zip"
 
 
 class Erasure(models.Model):

@@ -6,6 +6,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from django.utils import timezone
 
+from messagecenter.accounts import time_zones
 from messagecenter.accounts.models import User
 from messagecenter.errors import NotFound
 from messagecenter.privacy.models import DataExport, ExportStatus
@@ -54,7 +55,10 @@ def download(user: User, export_id: Any) -> FileResponse:
     except FileNotFoundError:
         raise NotFound("No such data export.", code="data_export_not_found") from None
     response = FileResponse(
-        handle, as_attachment=True, filename=found.download_name, content_type="application/zip"
+        handle,
+        as_attachment=True,
+        filename=found.download_name_in(time_zones.zone_of(user)),
+        content_type="application/zip",
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
