@@ -283,6 +283,36 @@ def test_a_wrong_current_password_changes_nothing(buyer: User) -> None:
 
 
 @pytest.mark.django_db
+def test_the_current_password_typed_as_the_new_one_is_refused_and_signs_nobody_out(
+    buyer: User,
+) -> None:
+    # A password manager fills the saved (current) password into every password field:
+    # the page said "Your password is changed", signed every other device out and revoked
+    # every token, and the password — perhaps the one someone else knows — stayed.
+    here = signed_in_browser(buyer)
+    elsewhere = signed_in_browser(buyer, IPHONE)
+    _, secret = actions.create_api_token(buyer, "Phone")
+    password_before = User.objects.get(pk=buyer.pk).password
+
+    response = here.post(
+        "/account/password/",
+        {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose a new password: this one is your current password." in page
+    field = re.search(r'<input[^>]*\bid="id_new_password1"[^>]*>', page)
+    assert field is not None
+    assert 'aria-invalid="true"' in field.group(0)
+    assert " autofocus" in field.group(0)
+    assert User.objects.get(pk=buyer.pk).password == password_before
+    assert works(here)
+    assert works(elsewhere)
+    assert token_works(secret)
+
+
+@pytest.mark.django_db
 def test_the_api_lists_and_ends_browser_sessions(buyer: User) -> None:
     laptop = signed_in_browser(buyer)
     api = with_session(buyer)

@@ -425,6 +425,7 @@ class ChangePasswordForm(NewPasswordForm, PasswordChangeForm):
     error_messages = {
         **NewPasswordForm.error_messages,
         "password_incorrect": "That is not your current password: check it and try again.",
+        "password_unchanged": "Choose a new password: this one is your current password.",
     }
 
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
@@ -432,6 +433,26 @@ class ChangePasswordForm(NewPasswordForm, PasswordChangeForm):
         self.fields["old_password"].label = "Current password"
         limit_password_length(self.fields["old_password"])
         self.fields["old_password"].error_messages.update(CURRENT_PASSWORD_ERRORS)
+
+    @sensitive_variables("current", "password")
+    def clean(self) -> dict[str, Any]:
+        # The current password again (a password manager fills the saved one into every
+        # field) changed nothing but said "Your password is changed", signing every other
+        # device out and revoking every token: someone who knows it still does. The
+        # current password is in cleaned_data only once it was checked, so this tells
+        # nothing to whoever does not know it. (A reset link's page takes any: its person
+        # forgot it.)
+        super().clean()
+        current = self.cleaned_data.get("old_password")
+        password = self.cleaned_data.get("new_password1")
+        if current and password == current:
+            self.add_error(
+                "new_password1",
+                ValidationError(
+                    self.error_messages["password_unchanged"], code="password_unchanged"
+                ),
+            )
+        return self.cleaned_data
 
 
 @login_required
