@@ -265,6 +265,33 @@ def test_a_get_on_the_unsubscribe_link_only_asks(buyer: User) -> None:
     assert is_enabled(buyer, Category.PROMOTIONS, Channel.EMAIL)
 
 
+def test_the_unsubscribe_link_of_someone_unsubscribed_already_says_so(buyer: User) -> None:
+    # Unsubscribed by the mail client's one click, then the link at the e-mail's foot: the
+    # page asked "Unsubscribe …?" again, as if the click had done nothing.
+    actions.unsubscribe(buyer, Category.PROMOTIONS)
+
+    page = Client().get(reverse("unsubscribe", args=[links.unsubscribe_token(buyer)]))
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "You are already unsubscribed" in text
+    assert "You get no promotions and offers by e-mail." in text
+    assert "Unsubscribe from promotions and offers e-mails?" not in text
+    assert 'data-testid="confirm-unsubscribe"' not in text
+
+
+def test_with_promotions_off_in_the_message_center_the_link_says_none_are_e_mailed(
+    buyer: User,
+) -> None:
+    # E-mail follows the Message Center: with promotions off there, none are e-mailed
+    # whatever the e-mail choice says.
+    actions.set_preferences(buyer, {(Category.PROMOTIONS, Channel.MESSAGE_CENTER): False})
+
+    page = Client().get(reverse("unsubscribe", args=[links.unsubscribe_token(buyer)]))
+
+    assert "You are already unsubscribed" in page.content.decode()
+
+
 def test_one_click_unsubscribe_needs_no_session_and_answers_200_at_once(buyer: User) -> None:
     # RFC 8058: the mail client POSTs the body "List-Unsubscribe=One-Click", no cookies.
     client = Client(enforce_csrf_checks=True)

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from messagecenter.delivery import actions, queries, references
 from messagecenter.delivery.forms import parse_choices
 from messagecenter.delivery.links import holder_of
-from messagecenter.delivery.models import Category, MailboxEmail
-from messagecenter.delivery.preferences import choices_for
+from messagecenter.delivery.models import Category, Channel, MailboxEmail
+from messagecenter.delivery.preferences import choices_for, is_enabled
 from messagecenter.errors import NotFound
 from messagecenter.web.shortcuts import AuthenticatedHttpRequest
 
@@ -73,6 +73,15 @@ def unsubscribe(request: HttpRequest, unsubscribe_token: str) -> HttpResponse:
     if request.method == "POST":
         actions.unsubscribe(holder.user, category)
         return render(request, "delivery/unsubscribed.html", {"category": category, "token": token})
+    # Unsubscribed already (the mail client's one click, then this link at the e-mail's
+    # foot; or the Message Center's copy off, which e-mail follows): asking again read as
+    # if the first time had done nothing.
+    if not is_enabled(holder.user, category, Channel.EMAIL):
+        return render(
+            request,
+            "delivery/unsubscribed.html",
+            {"category": category, "token": token, "already": True},
+        )
     return render(
         request, "delivery/unsubscribe_confirm.html", {"category": category, "token": token}
     )
