@@ -302,3 +302,7 @@ def test_the_api_asks_and_confirms(buyer: User, other_buyer: User) -> None:
     )
     assert confirmed.status_code == 200
     assert User.objects.get(pk=buyer.pk).email == NEW
+    # The answer "as GET /me" says the address, as Your Account does: it named none, so
+    # an app could change the address but never show which one the account has.
+    assert confirmed.json()["email"] == NEW
+    assert Client().get("/api/v1/me", headers=headers).json()["email"] == NEW

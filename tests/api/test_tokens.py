@@ -52,6 +52,7 @@ def test_the_new_secret_signs_the_device_in(buyer: User) -> None:
         "name": "Alice Buyer",
         "role": "buyer",
         "storefront": None,
+        "email": "alice@example.test",
         "time_zone": "UTC",
     }
 
@@ -255,6 +256,7 @@ def test_me_names_a_sellers_storefront(seller: User) -> None:
         "name": "Acme Kitchen",
         "role": "seller",
         "storefront": {"id": seller.storefront.pk, "name": "Acme Kitchen"},  # type: ignore[attr-defined]
+        "email": "seller@example.test",
         "time_zone": "UTC",
     }
 

@@ -23,6 +23,9 @@ class MeOut(Schema):
     name: str
     role: Role
     storefront: StorefrontOut | None
+    # The account's e-mail address, as Your Account shows it ("" for an account without
+    # one): POST /me/email changes it once confirmed, and an app shows which one it is.
+    email: str
     # An IANA name ("Europe/Paris"): the zone the person's pages and e-mails show dates
     # in, for an app to show them the same way (times in answers stay ISO 8601 in UTC);
     # search's date_from/date_to are days in it.
@@ -89,6 +92,7 @@ def _me_out(user: User) -> MeOut:
         name=user.public_name,
         role=Role(user.role),
         storefront=StorefrontOut(id=storefront.pk, name=storefront.name) if storefront else None,
+        email=user.email,
         time_zone=user.time_zone,
     )
 
