@@ -203,6 +203,20 @@ def test_a_persons_retired_zone_falls_back_to_the_default(buyer: User) -> None:
     assert signed_in(buyer).get("/message-center/").status_code == 200
 
 
+@pytest.mark.parametrize("stored", ["localtime", "Nowhere/Gone"])
+def test_the_api_names_the_zone_dates_are_shown_in_not_one_no_longer_accepted(
+    buyer: User, settings: Settings, stored: str
+) -> None:
+    # GET /me's time_zone is the zone the pages and e-mails show dates in, for an app to
+    # show them the same way: it said the stored name, "localtime" (the server's own zone,
+    # for the app: the phone's) or a retired one, while every page used the default.
+    settings.DEFAULT_USER_TIME_ZONE = "Asia/Tokyo"
+    User.objects.filter(pk=buyer.pk).update(time_zone=stored)
+    buyer.refresh_from_db()
+
+    assert with_token(buyer).get("/me").json()["time_zone"] == "Asia/Tokyo"
+
+
 def test_a_stored_zone_no_longer_accepted_shows_dates_in_the_default_and_saving_keeps_it(
     buyer: User, settings: Settings
 ) -> None:

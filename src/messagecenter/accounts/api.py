@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import logout
 from ninja import Router, Schema, Status
 
-from messagecenter.accounts import actions, passkey_actions, queries, recent_sign_in
+from messagecenter.accounts import actions, passkey_actions, queries, recent_sign_in, time_zones
 from messagecenter.accounts.authentication import SessionAuth, current_api_token
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.accounts.user_agents import describe
@@ -93,7 +93,9 @@ def _me_out(user: User) -> MeOut:
         role=Role(user.role),
         storefront=StorefrontOut(id=storefront.pk, name=storefront.name) if storefront else None,
         email=user.email,
-        time_zone=user.time_zone,
+        # The zone dates are shown in: for a stored name no longer accepted ("localtime",
+        # a retired one) the default, as on every page, not the name.
+        time_zone=time_zones.name_of(user),
     )
 
 
