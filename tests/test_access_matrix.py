@@ -911,6 +911,11 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         post(agent_api(200), data={"assignee_id": None}),
     ),
     "POST /agent/cases/{case_id}/status": (post(agent_api(200), data={"status": "solved"}),),
+    # Every team, for the agents and admins who transfer cases (docs/support.md).
+    "GET /agent/teams": (get(agent_api(200, STAFF), is_read_only=True),),
+    "POST /agent/cases/{case_id}/transfer": (
+        post(agent_api(200), data={"team_id": Param("other_team_id"), "note": "Phishing."}),
+    ),
     "POST /agent/cases/{case_id}/priority": (post(agent_api(200), data={"priority": 4}),),
     "POST /agent/cases/{case_id}/notes": (post(agent_api(201), data={"body": "Call back."}),),
     # A case is no duplicate of itself: the agents get as far as the refusal.
@@ -1366,6 +1371,8 @@ def build_world() -> World:
             .attachments.get()
             .pk,
             "team_id": case.team_id,
+            # Where the customer-service agent may transfer the buyer's request.
+            "other_team_id": support_actions.team_for("report").pk,
             "agent_id": agent.pk,
             "canned_response_id": canned.pk,
             "order_item_id": order_item.pk,

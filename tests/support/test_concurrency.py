@@ -8,9 +8,9 @@ import pytest
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.errors import Conflict, InvalidInput
+from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.support import actions, queries
-from messagecenter.support.models import Case, CaseStatus
+from messagecenter.support.models import Case, CaseStatus, Team, TeamMember
 from tests import factories
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
 from tests.conversations.test_concurrency import in_threads
@@ -99,6 +99,61 @@ def test_counts_equal_a_recount_after_a_thousand_random_case_actions() -> None:
         counts = queries.queue_counts(agent)
         mine = Case.objects.filter(assignee=agent, status=CaseStatus.OPEN).count()
         assert counts["mine"] == mine
+    for person in [*customers, *agents]:
+        assert maintained_unread(person) == recounted_unread(person)
+        sequences = event_sequences(person)
+        assert sequences == list(range(1, len(sequences) + 1))
+
+
+def test_counts_equal_a_recount_after_transfers_racing_other_case_actions() -> None:
+    """Transfers between two teams at once with everything else agents and customers do:
+    a transfer holds both teams, and an action on a case transferred since it was read is
+    refused (case_transferred) rather than moving the new team's counters unheld."""
+    customers = [factories.BuyerFactory() for _ in range(4)]
+    service = [factories.agent_in_team() for _ in range(3)]
+    safety = [factories.agent_in_team("trust-and-safety") for _ in range(2)]
+    teams = list(Team.objects.order_by("pk"))
+    # One agent works in both teams: they keep the cases they transfer.
+    TeamMember.objects.create(team=teams[1], agent=service[0])
+    agents = service + safety
+    cases = [
+        actions.open_request(customer, f"Help {number}", "Please.")
+        for number, customer in enumerate(customers * 2)
+    ]
+    choose = random.Random(2027)
+
+    def one_action(seed: int) -> Callable[[], None]:
+        pick = random.Random(seed)
+        case = pick.choice(cases)
+        agent = pick.choice(agents)
+        step = pick.choice(["transfer", "transfer", "take", "unassign", "status", "customer"])
+
+        def run() -> None:
+            try:
+                if step == "transfer":
+                    actions.transfer_case(agent, case.pk, pick.choice(teams).pk, "Theirs.")
+                elif step == "take":
+                    actions.take_case(agent, case.pk)
+                elif step == "unassign":
+                    actions.unassign_case(agent, case.pk)
+                elif step == "status":
+                    actions.set_case_status(
+                        agent, case.pk, pick.choice([CaseStatus.OPEN, CaseStatus.PENDING])
+                    )
+                else:
+                    conversation_actions.send_message(
+                        case.customer, case.conversation_id, "Any news?"
+                    )
+            except (Conflict, InvalidInput, NotFound):
+                # A colleague was quicker, or the case left the agent's teams.
+                pass
+
+        return run
+
+    in_threads([one_action(choose.randrange(2**32)) for _ in range(300)], threads=8)
+
+    assert queries.stored_counts() == queries.recount()
+    assert {case.team_id for case in Case.objects.all()} <= {team.pk for team in teams}
     for person in [*customers, *agents]:
         assert maintained_unread(person) == recounted_unread(person)
         sequences = event_sequences(person)

@@ -31,6 +31,7 @@ from messagecenter.conversations.models import (
     Attachment,
     Conversation,
     Message,
+    Participant,
     ParticipantRole,
 )
 from messagecenter.delivery.inbound.mailboxes import Delivery
@@ -912,6 +913,135 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
         return new
 
 
+# --- transferring to another team -------------------------------------------------------
+
+
+def transfer_case(agent: User, case_id: Any, team_id: Any, note: str | None = None) -> Case:
+    """A request that reached the wrong team (a phishing e-mail for trust and safety, a
+    guarantee matter for claims) moved to another team's queue. It keeps its status and
+    how long the customer has waited (`queued_at`: the new team's queue puts it where the
+    wait puts it, as a merge keeps the question's wait); its assignee keeps it only if
+    they work in the new team (an agent of it, or an admin), else it waits there
+    unassigned; every agent who no longer works the case leaves its conversations. A
+    "transferred" line goes into its history, the optional note is an internal note
+    (never a message), and the customer hears of it only through their live
+    `case.updated` (whose words name no team: we never tell customers our teams). A
+    transfer to the case's own team changes nothing, as assigning a case to whoever has
+    it does. Returns the case as it now stands; the agent may no longer be able to open
+    it (they are not in the new team)."""
+    case = queries.access_case(agent, case_id, for_agent=True)
+    if case.kind != CaseKind.REQUEST:
+        # A claim, a report or an appeal is decided by its own team (claim_queries,
+        # report_queries, appeal_queries read the case's team), and new filings join it
+        # there: moved, nobody whose work it is would see it.
+        raise InvalidInput(
+            f"{case.number} is {_KIND_WORDS[case.kind]}: it stays with its team, who decide "
+            "it. Only customer-service requests can be transferred.",
+            code="transfer_requests_only",
+        )
+    # Missing, malformed or no team of ours: the form's to answer, as a teammate outside
+    # the team is for Assign.
+    try:
+        team = unique_row(Team.objects.filter(pk=parse_id(team_id)))
+    except NotFound:
+        team = None
+    if team is None:
+        raise InvalidInput("Choose the team to transfer the case to.", code="unknown_team")
+    note = clean_text(note or "")
+    if len(note) > NOTE_MAX_CHARS:
+        raise InvalidInput(
+            f"Notes are limited to {NOTE_MAX_CHARS:,} characters.", code="note_too_long"
+        )
+    with transaction.atomic():
+        case = _lock_for_transfer(case, team.pk)
+        if case.team_id == team.pk:
+            return case
+        if case.merged_into_id is not None or case.status == CaseStatus.CLOSED:
+            raise InvalidInput("This case is closed.", code="case_closed")
+        now = timezone.now()
+        previous_team = case.team
+        previous_assignee = case.assignee
+        keeps_assignee = previous_assignee is not None and _works_in(previous_assignee, team.pk)
+        move_case(
+            case,
+            now=now,
+            team=team,
+            assignee_id=KEEP_ASSIGNEE if keeps_assignee else None,
+        )
+        if not keeps_assignee:
+            case.assignee = None
+        # Those who can no longer open the case (agents of the old team alone) leave its
+        # conversations, the assignee among them: their Message Center would go on
+        # showing the customer's messages of a case they cannot work.
+        for agent_id in _agents_outside(case, team.pk):
+            _leave(case, agent_id)
+        added = (
+            CaseNote.objects.create(case=case, author=agent, body=note, created_at=now)
+            if note
+            else None
+        )
+        record_case_event(
+            case,
+            agent,
+            CaseEventKind.TRANSFERRED,
+            now=now,
+            from_team_id=previous_team.pk,
+            from_team=previous_team.name,
+            to_team_id=team.pk,
+            to_team=team.name,
+            unassigned=previous_assignee.pk
+            if previous_assignee is not None and not keeps_assignee
+            else None,
+            note_id=added.pk if added is not None else None,
+        )
+        tell_customer_of(case)
+        return case
+
+
+def _works_in(person: User, team_id: int) -> bool:
+    """Whether the person works the team's cases: an admin every team's, an agent their
+    teams'."""
+    if person.role == Role.ADMIN:
+        return True
+    return (
+        person.role == Role.AGENT
+        and TeamMember.objects.filter(team_id=team_id, agent_id=person.pk).exists()
+    )
+
+
+def _agents_outside(case: Case, team_id: int) -> list[int]:
+    """The agents in the case's conversations (as agents) who are not in this team: once
+    the case is there, they can no longer open it. Admins work every team's cases."""
+    return sorted(
+        set(
+            Participant.objects.filter(
+                conversation_id__in=_conversations_of(case),
+                role=ParticipantRole.AGENT,
+                user__role=Role.AGENT,
+            )
+            .exclude(user__team_memberships__team_id=team_id)
+            .values_list("user_id", flat=True)
+        )
+    )
+
+
+def _lock_for_transfer(case: Case, team_id: int) -> Case:
+    """lock_case for a move to another team, in the same order: the participants of the
+    case's conversations and of its merged duplicates' (a reply there moves this case,
+    and its send reads the case's team under those locks), by conversation id; then both
+    teams by id (their counters move); then the case row."""
+    conversation_ids = set(_conversations_of(case)) | set(
+        Case.objects.filter(merged_into=case, conversation__isnull=False).values_list(
+            "conversation_id", flat=True
+        )
+    )
+    for conversation_id in sorted(conversation_ids):
+        conversation_actions.lock_participants(conversation_id)
+    for locked_team_id in sorted({case.team_id, team_id}):
+        lock_team(locked_team_id)
+    return _locked_row(case)
+
+
 # --- canned responses ----------------------------------------------------------------------
 
 
@@ -981,6 +1111,15 @@ def lock_case(case: Case) -> Case:
     for conversation_id in _conversations_of(case):
         conversation_actions.lock_participants(conversation_id)
     lock_team(case.team_id)
+    return _locked_row(case)
+
+
+def _locked_row(case: Case) -> Case:
+    """The case row locked, once its team's row is held. A case transferred to another
+    team since the caller read it (transfer_case) is refused, `409 case_transferred`: the
+    team held is no longer its own, so its counters would move without their team's lock
+    (the lock order's guarantee), for someone whose access was checked against the old
+    team."""
     locked = unique_row(
         Case.objects.select_for_update(of=("self",))
         .select_related("assignee", "team", "customer", "order")
@@ -988,6 +1127,11 @@ def lock_case(case: Case) -> Case:
     )
     if locked is None:
         raise NotFound("No such case.", code="case_not_found")
+    if locked.team_id != case.team_id:
+        raise Conflict(
+            f"{case.number} was just transferred to another team: open it again from the queues.",
+            code="case_transferred",
+        )
     return locked
 
 
@@ -1086,13 +1230,19 @@ def move_case(
     now: datetime,
     status: str | None = None,
     assignee_id: int | None = KEEP_ASSIGNEE,
+    team: Team | None = None,
 ) -> None:
-    """A case held by `lock_case` (or made in this transaction) moved to a new status
-    and/or assignee, with its queue counters in the same transaction: queued again from
-    `now` on a new status, solved at `now` when solved. No history line and no event:
-    the caller writes those (record_case_event, tell_customer_of)."""
+    """A case held by `lock_case` (or made in this transaction) moved to a new status,
+    assignee and/or team, with its queue counters in the same transaction: queued again
+    from `now` on a new status, solved at `now` when solved; a new team alone keeps its
+    place in the queue (`queued_at`: since when the customer waits), and the caller holds
+    both teams' rows (transfer_case). No history line and no event: the caller writes
+    those (record_case_event, tell_customer_of)."""
     old_key = (case.team_id, case.status, case.assignee_id or UNASSIGNED)
     fields = []
+    if team is not None and team.pk != case.team_id:
+        case.team = team
+        fields.append("team")
     if status is not None and status != case.status:
         case.status = status
         case.queued_at = now

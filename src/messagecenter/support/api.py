@@ -312,6 +312,8 @@ class AgentCaseOut(Schema):
     priority: int
     subject: str
     team: str
+    # The team whose queue it is in (GET /agent/teams lists them; POST …/transfer moves it).
+    team_id: int
     customer_name: str
     # The agent's own name, as agents know each other; null when unassigned.
     assignee_id: int | None
@@ -336,6 +338,7 @@ def agent_case_out(case: Case) -> AgentCaseOut:
         priority=case.priority,
         subject=case.subject,
         team=case.team.name,
+        team_id=case.team_id,
         customer_name=case.customer.public_name,
         assignee_id=case.assignee_id,
         assignee_name=queries.internal_name(case.assignee) if case.assignee is not None else None,
@@ -558,6 +561,55 @@ def assign_case(request: ApiRequest, case_id: Id, payload: AssignIn) -> AgentCas
     if payload.assignee_id is None:
         return agent_case_out(actions.unassign_case(agent, case_id))
     return agent_case_out(actions.assign_case(agent, case_id, payload.assignee_id))
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    # You work its cases (an agent of it; an admin, every team): a case transferred to a
+    # team that is not yours leaves your queues.
+    is_yours: bool
+
+
+class TeamListOut(Schema):
+    items: list[TeamOut]
+
+
+@router.get("/agent/teams", response=TeamListOut, summary="The teams a case can be transferred to")
+def list_teams(request: ApiRequest) -> TeamListOut:
+    agent = _agent(request)
+    yours = set(queries.team_ids(agent))
+    return TeamListOut(
+        items=[
+            TeamOut(id=team.pk, name=team.name, is_yours=team.pk in yours)
+            for team in queries.every_team()
+        ]
+    )
+
+
+class TransferIn(Schema):
+    # Another team (GET /agent/teams).
+    team_id: BodyId
+    # Why, for the new team: an internal note (never shown to the customer).
+    note: str | None = None
+
+
+@router.post(
+    "/agent/cases/{case_id}/transfer",
+    response=AgentCaseOut,
+    summary="Transfer to another team",
+)
+def transfer_case(request: ApiRequest, case_id: Id, payload: TransferIn) -> AgentCaseOut:
+    """A customer-service request moved to another team's queue, waiting there as long as
+    the customer has waited (docs/support.md#transfer-to-another-team): its assignee keeps
+    it only if they are in that team, else it waits there unassigned; the note is an
+    internal note; the customer is not told our teams. Returns the case as it now stands —
+    which you may no longer open, if the team is not yours. 400 unknown_team,
+    transfer_requests_only (a guarantee claim, a report or an appeal stays with its team),
+    case_closed, note_too_long; 409 case_transferred (a colleague moved it meanwhile); the
+    case's own team changes nothing."""
+    case = actions.transfer_case(_agent(request), case_id, payload.team_id, payload.note)
+    return agent_case_out(case)
 
 
 class StatusIn(Schema):

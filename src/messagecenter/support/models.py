@@ -252,6 +252,9 @@ class CaseEventKind(models.TextChoices):
     CONTEXT_OPENED = "context_opened", "Opened a conversation of the customer"
     MERGED = "merged", "Merged"
     SPLIT = "split", "Split"
+    # A request moved to another team's queue (detail: the teams, an assignee who is not in
+    # the new team and so no longer has it, the internal note that says why).
+    TRANSFERRED = "transferred", "Transferred"
     # A claim's lifecycle (detail: stage, and what moved it).
     CLAIM_STAGE = "claim_stage", "Claim moved on"
     # A report (docs/safety.md#reports): another person reported the same thing; the review.

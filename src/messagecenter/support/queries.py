@@ -135,6 +135,11 @@ def _case_number(value: Any) -> Any:
     return value
 
 
+def every_team() -> list[Team]:
+    """Every team, by name: where a case may be transferred (actions.transfer_case)."""
+    return list(Team.objects.order_by("name", "pk"))
+
+
 def teams_of(user: User) -> list[Team]:
     return list(Team.objects.filter(pk__in=team_ids(user)).order_by("name"))
 
@@ -616,7 +621,10 @@ def _history(case: Case) -> list[tuple[CaseEvent, str, dict[str, str], dict[str,
         .select_related("actor", "actor__storefront")
         .order_by("id")
     )
-    assignee_ids = {event.detail.get("assignee") for event in events} - {None}
+    # Those assigned, and those a transfer unassigned (not in the new team).
+    assignee_ids = {
+        event.detail.get(key) for event in events for key in ("assignee", "unassigned")
+    } - {None}
     names = {user.pk: internal_name(user) for user in User.objects.filter(pk__in=assignee_ids)}
     return [(event, *_history_line(event, names)) for event in events]
 
@@ -725,6 +733,17 @@ def _history_line(
         )
     if event.kind == CaseEventKind.UNASSIGNED:
         return "{who} put it back in the queue", {}, {}
+    if event.kind == CaseEventKind.TRANSFERRED:
+        # The teams by the names they had then; a name is the operator's, isolated like
+        # people's (a team may be named in any script).
+        theirs = {"from_team": detail.get("from_team", ""), "to_team": detail.get("to_team", "")}
+        line = "{who} transferred it from {from_team} to {to_team}"
+        if detail.get("unassigned") is not None:
+            line += ", unassigning {assignee} (not in that team)"
+            theirs["assignee"] = names.get(detail["unassigned"], "someone")
+        if detail.get("note_id") is not None:
+            line += ", with a note"
+        return line, {}, theirs
     return "{who}: {kind}", {"kind": CaseEventKind(event.kind).label.lower()}, {}
 
 
