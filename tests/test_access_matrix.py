@@ -490,6 +490,11 @@ PAGES: dict[str, tuple[Operation, ...]] = {
             outcomes(302, CASE_WORKERS),
             data={"action": "split", "message_id": Param("case_message_id")},
         ),
+        # To trust and safety, with a note for them (docs/support.md).
+        post(
+            outcomes(302, CASE_WORKERS),
+            data={"action": "transfer", "team_id": Param("other_team_id"), "note": "Phishing."},
+        ),
     ),
     "console-case-reply": (
         post(outcomes(302, CASE_WORKERS), data={"body": "We are on it.", "status": "pending"}),

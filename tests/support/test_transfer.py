@@ -4,22 +4,30 @@ one that is really a guarantee matter to claims. The counters always equal a rec
 assignee stays only if they work in the new team, the history and an internal note say
 why, and the customer is told nothing of our teams."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.test import TestCase
+from django.test import Client, TestCase
+from django.urls import reverse
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import Conflict, InvalidInput, NotFound
+from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
-from messagecenter.support import actions, queries
+from messagecenter.support import actions, claim_actions, queries
 from messagecenter.support.models import UNASSIGNED, Case, CaseEvent, CaseNote, Team, TeamMember
 from tests import factories
 from tests.api.helpers import error_of, with_token
+from tests.factories import signed_in
+from tests.support.claims import Clock, claimable_order, clock
+
+# The claims' frozen clock, a fixture.
+__all__ = ["clock"]
 
 pytestmark = pytest.mark.django_db
 
@@ -327,4 +335,105 @@ def test_the_api_refuses_with_stable_codes(
         400,
         "transfer_requests_only",
     )
+    assert Case.objects.get(pk=case.pk).team.slug == "customer-service"
+
+
+# --- the console ----------------------------------------------------------------------------
+
+
+def case_page(client: Client, case: Case) -> str:
+    response = client.get(reverse("console-case", args=[case.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_requests_page_offers_the_other_teams_and_a_claims_page_none(
+    buyer: User, product: Product, priya: User, safety: Team, claims: Team, clock: Clock
+) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+    TeamMember.objects.create(team=claims, agent=priya)
+    order = claimable_order(buyer, product, clock)
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "It never came.")
+    client = signed_in(priya)
+
+    page = case_page(client, case)
+    claims_page = case_page(client, claim.case)
+
+    assert '<label for="transfer-team">Transfer to</label>' in page
+    select = re.search(r'<select name="team_id" id="transfer-team".*?</select>', page, re.S)
+    assert select is not None
+    # The other teams, by name; not the case's own.
+    assert re.findall(r'<option value="(\d*)"[^>]*>([^<]*)</option>', select.group(0)) == [
+        ("", "Choose a team…"),
+        (str(claims.pk), "Claims"),
+        (str(safety.pk), "Trust and safety"),
+    ]
+    assert 'name="note" id="transfer-note"' in page
+    # A claim stays with its team: nothing to transfer on its page.
+    assert f"{claim.case.number} · " in claims_page
+    assert 'id="transfer-team"' not in claims_page
+
+
+def test_the_console_transfers_and_goes_back_to_the_queue_when_the_case_leaves_the_agent(
+    buyer: User, priya: User, safety: Team
+) -> None:
+    case = actions.open_request(buyer, "Odd e-mail", "Someone asked for my card number.")
+    client = signed_in(priya)
+
+    response = client.post(
+        reverse("console-case-action", args=[case.pk]),
+        {"action": "transfer", "team_id": str(safety.pk), "note": "Phishing."},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("console")
+    page = response.content.decode()
+    assert (
+        f"{case.number} is transferred to Trust and safety: it has left your teams&#x27; queues."
+    ) in page
+    assert Case.objects.get(pk=case.pk).team_id == safety.pk
+
+
+def test_the_console_stays_on_the_case_when_the_agent_works_in_the_new_team(
+    buyer: User, priya: User, claims: Team
+) -> None:
+    TeamMember.objects.create(team=claims, agent=priya)
+    case = actions.open_request(buyer, "Refund", "Seller will not refund.")
+
+    response = signed_in(priya).post(
+        reverse("console-case-action", args=[case.pk]),
+        {"action": "transfer", "team_id": str(claims.pk), "note": ""},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("console-case", args=[case.pk])
+    page = response.content.decode()
+    assert f"{case.number} is transferred to Claims." in page
+    assert "transferred it from Customer service to <bdi>Claims</bdi>" not in page
+    assert "transferred it from <bdi>Customer service</bdi> to <bdi>Claims</bdi>" in page
+    assert not CaseNote.objects.exists()
+
+
+@pytest.mark.parametrize("team_id", [None, "", "9999", "trust"])
+def test_no_team_or_an_unknown_one_is_an_error_on_the_field(
+    buyer: User, priya: User, safety: Team, team_id: str | None
+) -> None:
+    case = actions.open_request(buyer, "Help", "Please.")
+    form = {"action": "transfer", "note": "Kept as typed."}
+    if team_id is not None:
+        form["team_id"] = team_id
+
+    response = signed_in(priya).post(reverse("console-case-action", args=[case.pk]), form)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        '<p class="field__error" id="transfer-team-error" role="alert">'
+        "Choose the team to transfer the case to.</p>"
+    ) in page
+    assert 'aria-invalid="true" aria-describedby="transfer-team-error transfer-team-help"' in page
+    # Not the page's general alert, and what they typed is kept.
+    assert 'id="case-error"' not in page
+    assert ">Kept as typed.</textarea>" in page
     assert Case.objects.get(pk=case.pk).team.slug == "customer-service"

@@ -280,6 +280,7 @@ def _case_page(
     note: str = "",
     canned_id: str | None = None,
     claim_decision: Mapping[str, str] | None = None,
+    transfer: Mapping[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     canned_responses = list(queries.canned_responses(agent, found.team_id))
@@ -339,6 +340,13 @@ def _case_page(
             if found.kind == CaseKind.CLAIM and hasattr(found, "claim")
             else None,
             "note": note,
+            # "Transfer to another team": the other teams, for a request that can still
+            # move (actions.transfer_case); a refusal comes back beside its field, with
+            # the team and the note as chosen.
+            "transfer_teams": [team for team in queries.every_team() if team.pk != found.team_id]
+            if found.kind == CaseKind.REQUEST and found.status != CaseStatus.CLOSED
+            else [],
+            "transfer": transfer or {},
             "error": error,
             "now": timezone.now(),
             # The agent is in the conversation: new messages appear live (site.js).
@@ -349,7 +357,11 @@ def _case_page(
     )
 
 
-CASE_ACTIONS = ("take", "assign", "unassign", "status", "priority", "merge", "split")
+CASE_ACTIONS = ("take", "assign", "unassign", "status", "priority", "merge", "split", "transfer")
+
+# A refused transfer's field, for the error beside it; any other refusal (a case closed
+# meanwhile) is the page's own alert.
+TRANSFER_FIELDS = {"unknown_team": "team", "note_too_long": "note"}
 
 
 @login_required
@@ -381,6 +393,8 @@ def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             kept = _merge(agent, found, request.POST.get("into", "").strip())
             messages.success(request, f"{found.number} is merged into this case.")
             return redirect("console-case", kept.pk)
+        elif action == "transfer":
+            return _transfer(request, agent, found)
         elif action == "split":
             new = actions.split_case(
                 agent, found.pk, request.POST.get("message_id"), request.POST.get("subject")
@@ -392,6 +406,37 @@ def case_action(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
     except FORM_ERRORS as error:
         return _case_page(request, agent, _case(agent, found.pk), error=error, status=error.status)
     messages.success(request, done)
+    return redirect("console-case", found.pk)
+
+
+def _transfer(request: AuthenticatedHttpRequest, agent: User, found: Case) -> HttpResponse:
+    """ "Transfer to another team". An agent who is not in the new team can no longer open
+    the case: they go back to the queues, told where it went, rather than to a case page
+    that would now be the site's 404."""
+    team_id = request.POST.get("team_id", "")
+    note = request.POST.get("note", "")
+    try:
+        moved = actions.transfer_case(agent, found.pk, team_id, note)
+    except FORM_ERRORS as error:
+        field = TRANSFER_FIELDS.get(error.code)
+        return _case_page(
+            request,
+            agent,
+            _case(agent, found.pk),
+            error=None if field else error,
+            transfer={"error": error, "field": field, "team_id": team_id, "note": note},
+            status=error.status,
+        )
+    if moved.team_id == found.team_id:
+        messages.success(request, f"{found.number} is in {moved.team.name} already.")
+        return redirect("console-case", found.pk)
+    if moved.team_id not in queries.team_ids(agent):
+        messages.success(
+            request,
+            f"{found.number} is transferred to {moved.team.name}: it has left your teams' queues.",
+        )
+        return redirect("console")
+    messages.success(request, f"{found.number} is transferred to {moved.team.name}.")
     return redirect("console-case", found.pk)
 
 
