@@ -652,6 +652,14 @@ SUPPORT_CHAT_PRESENCE_MINUTES = int(os.environ.get("SUPPORT_CHAT_PRESENCE_MINUTE
 SUPPORT_EMAIL_ADDRESS = (
     os.environ.get("SUPPORT_EMAIL_ADDRESS", f"help@{EMAIL_REPLY_DOMAIN}").strip().lower()
 )
+# A suspicious e-mail forwarded to this address from a customer's own (confirmed) address
+# opens a case for trust and safety and is answered in their Message Center: whether it is
+# from us (docs/safety.md#forwarded-e-mails); empty: no such address.
+PHISHING_REPORT_ADDRESS = (
+    os.environ.get("PHISHING_REPORT_ADDRESS", f"report-phishing@{EMAIL_REPLY_DOMAIN}")
+    .strip()
+    .lower()
+)
 
 # Guarantee claims (docs/support.md#guarantee-claims): the lifecycle's deadlines and who may
 # file when. Hours and days are exact durations from the moment that starts them.

@@ -89,3 +89,37 @@ def send(listener: Controller, raw: bytes, *, mail_from: str, to: str) -> None:
     """Over SMTP, as a mail server would: EHLO, MAIL FROM, RCPT TO, DATA."""
     with smtplib.SMTP(listener.hostname, listener.port, local_hostname="mail.example.test") as smtp:
         smtp.sendmail(mail_from, [to], raw)
+
+
+def forward_suspicious_email(user: Any, *, subject: str, text: str, note: str = "") -> Any:
+    """The person's forward of a suspicious e-mail (as an attachment) taken by the report
+    address's action, as the inbound path hands it over once it confirmed them. The
+    marketplace's answer."""
+    from messagecenter.delivery.inbound import forwards
+    from messagecenter.delivery.inbound.mailboxes import Delivery
+    from messagecenter.support.forwarded_email_actions import report_forwarded_email
+
+    inner = EmailMessage()
+    inner["From"] = "Security <security@phish.example>"
+    inner["To"] = user.email
+    inner["Subject"] = subject
+    inner["Date"] = formatdate()
+    inner["Message-ID"] = make_msgid(domain="phish.example")
+    inner.set_content(text)
+    forward = EmailMessage()
+    forward["From"] = user.email
+    forward["Subject"] = f"Fwd: {subject}"
+    forward.set_content(note)
+    forward.add_attachment(inner)
+    forwarded = forwards.read_forwarded(forward)
+    assert forwarded is not None
+    return report_forwarded_email(
+        Delivery(
+            sender=user,
+            subject=f"Fwd: {subject}",
+            body=forwarded.note,
+            attachments=[],
+            idempotency_key=make_msgid(),
+            forwarded=forwarded,
+        )
+    )

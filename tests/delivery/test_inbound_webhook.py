@@ -311,3 +311,26 @@ def test_a_providers_pass_for_another_from_domain_does_not_vouch_for_the_account
     assert list(
         Message.objects.filter(conversation_id=conversation_id).values_list("body", flat=True)
     ) == ["Is it new?"]
+
+
+def test_a_suspicious_email_forwarded_through_a_provider_webhook_opens_a_case(
+    webhook: Client, buyer: User, dns_server: DnsServer, dkim_key: DkimKey, settings: Settings
+) -> None:
+    """The report address (docs/safety.md#forwarded-e-mails) takes the provider's route
+    as it takes the listener's, with the same checks of who sent it."""
+    from messagecenter.support.models import Case, ForwardedEmail
+    from tests.delivery.forwards import forward_as_attachment, suspicious
+
+    address = settings.PHISHING_REPORT_ADDRESS
+    raw = forward_as_attachment(buyer.email, suspicious(), dkim_key)
+
+    assert post(webhook, raw, to=address, sender=buyer.email) == 200
+    assert post(webhook, raw, to=address, sender=buyer.email) == 200
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.route, inbound.status, inbound.user_id) == ("sendgrid", "posted", buyer.pk)
+    assert "dkim=pass" in inbound.authentication
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reporter_id, evidence.subject) == (buyer.pk, "Your account is on hold")
+    assert Case.objects.get().kind == "report"
+    assert inbound.message_id == evidence.answer_id

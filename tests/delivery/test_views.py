@@ -331,6 +331,26 @@ def test_a_reference_from_an_email_is_vouched_for_only_for_its_recipient(
     assert 'data-testid="reference-not-found"' in made_up.content.decode()
 
 
+def test_the_checker_says_where_to_forward_a_suspicious_email(
+    buyer: User, settings: Settings
+) -> None:
+    settings.PHISHING_REPORT_ADDRESS = "report-phishing@reply.example"
+    check = reverse("check-email")
+
+    page = signed_in(buyer).get(check).content.decode()
+    assert "Forward it — as an attachment" in page
+    assert "<strong>report-phishing@reply.example</strong>" in page
+    not_ours = signed_in(buyer).get(check, {"reference": "MC-O1234-ABCDEFGH"}).content.decode()
+    assert "Forward it to report-phishing@reply.example so that we can act on it" in not_ours
+
+    # No report address: nothing names one.
+    settings.PHISHING_REPORT_ADDRESS = ""
+    page = signed_in(buyer).get(check, {"reference": "MC-O1234-ABCDEFGH"}).content.decode()
+    assert 'data-testid="report-address"' not in page
+    assert "Forward it" not in page
+    assert "You can delete it." in page
+
+
 def test_a_marketplace_email_is_recognised_after_its_copy_was_deleted(buyer: User) -> None:
     message = conversation_actions.send_marketplace_message(
         buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 shipped", body="Shipped."

@@ -32,9 +32,10 @@ from messagecenter.privacy.erasure import REMOVED, _without_names, erase_person
 from messagecenter.privacy.models import Erasure
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, report_actions
-from messagecenter.support.models import Case, Report, ReportFiling
+from messagecenter.support.models import Case, ForwardedEmail, Report, ReportFiling
 from tests import factories
 from tests.conversations.helpers import snapshot
+from tests.delivery.replies import forward_suspicious_email
 from tests.support.claims import Clock, claimable_order, clock
 from tests.web.helpers import pdf_bytes
 
@@ -116,6 +117,13 @@ def person(seller: User, product: Product) -> User:
     )
     report_actions.report_message(buyer, answer.pk, "spam")
     report_and_decide(seller, question, "confirmed", sender_action="restricted")
+    # A phisher's e-mail that named them, forwarded with a line of their own.
+    forward_suspicious_email(
+        buyer,
+        subject=f"{NAME}, your account is locked",
+        text=f"Dear {NAME} {SURNAME} ({EMAIL}), sign in at https://phish.example/login.",
+        note=f"{WRITTEN}: is this real?",
+    )
     account_actions.create_api_token(buyer, f"{NAME}'s phone")
     Client().force_login(buyer)
     data_export = privacy_actions.request_data_export(buyer)
@@ -199,6 +207,13 @@ def test_nothing_of_the_person_is_left_but_the_orders_remain(
         f"Report: {with_commit.pseudonym} (phishing or scam)"
     )
     assert not HiddenMessage.objects.filter(user=person).exists()
+    # The phisher's e-mail they forwarded stays as evidence, naming the pseudonym.
+    forwarded = ForwardedEmail.objects.get(reporter=person)
+    assert (forwarded.note, forwarded.subject) == (
+        "",
+        f"{with_commit.pseudonym}, your account is locked",
+    )
+    assert forwarded.links == [{"href": "https://phish.example/login", "text": ""}]
 
 
 def test_the_admin_shows_what_was_kept_and_why(person: User, admin_user: User) -> None:
@@ -215,6 +230,7 @@ def test_the_admin_shows_what_was_kept_and_why(person: User, admin_user: User) -
     assert "attachments: 1" in page
     assert "reports about them (1)" in page
     assert "their reports of other people (1)" in page
+    assert "suspicious e-mails they forwarded to the report address (1)" in page
 
 
 SHOP = f"{SURNAME} Kitchen"

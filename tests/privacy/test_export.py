@@ -33,10 +33,11 @@ from messagecenter.privacy.models import DataExport, ExportStatus
 from messagecenter.safety import actions as safety_actions
 from messagecenter.support import actions as support_actions
 from messagecenter.support import report_actions
+from messagecenter.support.models import Case
 from tests import factories
 from tests.api.helpers import with_token
 from tests.conversations.helpers import snapshot
-from tests.delivery.replies import forged_and_own
+from tests.delivery.replies import forged_and_own, forward_suspicious_email
 from tests.web.helpers import unique_png
 
 pytestmark = pytest.mark.django_db
@@ -468,3 +469,41 @@ def test_the_export_holds_the_person_s_own_reports_and_what_they_hid_by_reportin
     assert "pay_outside" not in everything
     cases = section(files, "customer-service.json")["cases"]
     assert all(case["kind"] != "report" for case in cases)
+
+
+def test_the_export_holds_the_suspicious_emails_the_person_forwarded(
+    buyer: User, other_buyer: User
+) -> None:
+    """A suspicious e-mail forwarded to the report address (docs/safety.md#forwarded-e-mails)
+    is the person's to take with them: as they sent it, with their own words — never
+    another person's forward, nor the case it opened."""
+    agent = factories.agent_in_team("trust-and-safety")
+    forward_suspicious_email(
+        buyer,
+        subject="Your account is locked",
+        text="Sign in at https://phish.example/login now.",
+        note="Is this you? lovage",
+    )
+    forward_suspicious_email(other_buyer, subject="Prize waiting", text="Claim: fennel.")
+    case = Case.objects.get(forwarded_email__reporter=buyer)
+    support_actions.add_note(agent, case.pk, "Agent's note: sorrel.")
+
+    files = unzip(built(buyer).file.read())
+    forwarded = section(files, "safety.json")["your_forwarded_emails"]
+
+    assert [
+        (f["how"], f["from"], f["subject"], f["your_note"], f["links"], f["reference_origin"])
+        for f in forwarded
+    ] == [
+        (
+            "attached",
+            "Security <security@phish.example>",
+            "Your account is locked",
+            "Is this you? lovage",
+            [{"href": "https://phish.example/login", "text": ""}],
+            "",
+        )
+    ]
+    everything = b"".join(files.values()).decode()
+    assert "fennel" not in everything
+    assert "sorrel" not in everything

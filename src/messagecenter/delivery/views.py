@@ -97,7 +97,13 @@ def check_email(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "delivery/check_email.html",
-        {"reference": text[:40], "checked": checked, "example": references.example()},
+        {
+            "reference": text[:40],
+            "checked": checked,
+            "example": references.example(),
+            # Where to forward a suspicious e-mail (docs/safety.md#forwarded-e-mails).
+            "report_address": settings.PHISHING_REPORT_ADDRESS,
+        },
     )
 
 

@@ -74,6 +74,7 @@ from messagecenter.support.models import (
     CaseNote,
     ChatAvailability,
     Claim,
+    ForwardedEmail,
     Report,
     ReportFiling,
     TeamMember,
@@ -121,6 +122,7 @@ def erase_person(operator: User, person: User) -> Erasure:
         conversation_actions.set_aside_waits_for(person)
         kept = _operator_records(person, names, first_name, removed, files, closed=closed)
         kept += _reports(person, names, removed)
+        kept += _forwarded_emails(person, names, first_name)
         kept += _shop(person, names, removed)
         _named_elsewhere(person, names, removed)
         erasure = Erasure.objects.create(
@@ -383,6 +385,43 @@ def _reports(person: User, names: list[str], removed: Counter[str]) -> list[Any]
             "holds no words of theirs (a category, which message or conversation) and "
             "points at the pseudonymised account",
         },
+    ]
+
+
+def _forwarded_emails(person: User, names: list[str], first_name: str) -> list[Any]:
+    """The suspicious e-mails the person forwarded (docs/safety.md#forwarded-e-mails) stay
+    as evidence against whoever sent them; the person's own words above each go, and the
+    e-mail's words that named them (its "To:", "Dear Alice", its subject) name the
+    pseudonym — the first name only as a whole, capitalised word, as in customer
+    service's answers — in the case's subject too."""
+    pseudonym = person.get_username()
+
+    def scrubbed(text: str) -> str:
+        text = _without_names(text, names, pseudonym)
+        if len(first_name) >= 2:
+            text = re.sub(rf"\b{re.escape(first_name)}\b", pseudonym, text)
+        return text
+
+    rows = list(ForwardedEmail.objects.filter(reporter=person).select_related("case"))
+    fields = ("from_header", "reply_to", "subject", "date", "text")
+    for row in rows:
+        row.note = ""
+        for name in fields:
+            setattr(row, name, scrubbed(getattr(row, name)))
+        row.links = [
+            {key: scrubbed(str(value)) for key, value in link.items()} for link in row.links
+        ]
+        subject = scrubbed(row.case.subject)
+        if subject != row.case.subject:
+            Case.objects.filter(pk=row.case_id).update(subject=subject)
+    ForwardedEmail.objects.bulk_update(rows, ["note", *fields, "links"])
+    return [
+        {
+            "what": "suspicious e-mails they forwarded to the report address",
+            "count": len(rows),
+            "why": "trust and safety's evidence of someone else's phishing; what they wrote "
+            "above it is removed, and their names and address in it are the pseudonym",
+        }
     ]
 
 

@@ -64,6 +64,7 @@ from messagecenter.support.models import (
     CaseKind,
     ChatAvailability,
     Claim,
+    ForwardedEmail,
     ReportCategory,
     ReportFiling,
     ReportOutcome,
@@ -336,7 +337,30 @@ def _safety(user: User, collected: Collected) -> Any:
         "held_for_review": rows(HeldMessage.objects.filter(sender=user)),
         "your_reports": _reports_filed(user),
         "hidden_by_reporting": _hidden_by_reporting(user),
+        "your_forwarded_emails": _forwarded_emails(user),
     }
+
+
+def _forwarded_emails(user: User) -> list[dict[str, Any]]:
+    """The suspicious e-mails the person forwarded to the report address
+    (docs/safety.md#forwarded-e-mails), as they sent them to us, and whether each carried
+    a reference of ours to them; never the case or the agents' review (as a report's)."""
+    return [
+        {
+            "forwarded_at": row.created_at,
+            "how": row.how,
+            "from": row.from_header,
+            "reply_to": row.reply_to,
+            "subject": row.subject,
+            "date": row.date,
+            "text": row.text,
+            "links": row.links,
+            "your_note": row.note,
+            "reference": row.reference,
+            "reference_origin": row.reference_origin,
+        }
+        for row in ForwardedEmail.objects.filter(reporter=user).order_by("created_at", "pk")
+    ]
 
 
 def _reports_filed(user: User) -> list[dict[str, Any]]:
@@ -478,6 +502,7 @@ SECTIONS: tuple[Section, ...] = (
             "safety.Block",
             "safety.HeldMessage",
             "support.ReportFiling",
+            "support.ForwardedEmail",
             "conversations.HiddenMessage",
         ),
         _safety,

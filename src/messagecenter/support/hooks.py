@@ -13,6 +13,7 @@ from messagecenter.support import (
     appeal_actions,
     claim_queries,
     escalation_queries,
+    forwarded_email_actions,
     queries,
 )
 from messagecenter.support.models import Case, CaseKind, CaseStatus, ClaimStage
@@ -124,6 +125,21 @@ SUPPORT_MAILBOX = mailboxes.Mailbox(
 )
 
 
+PHISHING_MAILBOX = mailboxes.Mailbox(
+    name="report-phishing",
+    address=lambda: settings.PHISHING_REPORT_ADDRESS,
+    receive=forwarded_email_actions.report_forwarded_email,
+    # Said in the SMTP session only (never an e-mail back to an address we cannot tie
+    # to an account): the sender's own server tells them.
+    unknown_sender_reason=(
+        "We took nothing: this address is not the e-mail address of an account of ours. "
+        "Forward the suspicious e-mail from your account's address, or sign in and check "
+        "its reference on Is this e-mail from us?"
+    ),
+    reads_forwards=True,
+)
+
+
 def escalation_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     """On a buyer–seller conversation: the buyer's open request about it, if any
     ("CS-12 · Customer service is helping", with the way to the request). Its seller is
@@ -181,6 +197,7 @@ def register() -> None:
     hooks.on_row_status(CASE_KINDS, row_statuses)
     hooks.on_batch_lock(CASE_KINDS, actions.lock_case_teams)
     mailboxes.register(SUPPORT_MAILBOX)
+    mailboxes.register(PHISHING_MAILBOX)
     mailboxes.register_appeal(appeal_actions.appeal_by_email)
     hooks.on_status_line((Kind.BUYER_SELLER,), escalation_line)
     hooks.on_seller_rates(escalation_queries.claim_rates)

@@ -521,3 +521,63 @@ class ReportFiling(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reporter_id} reported {self.report_id}"
+
+
+# --- suspicious e-mails forwarded to the report address --------------------------------------
+
+
+class ForwardedEmail(models.Model):
+    """A suspicious e-mail a customer forwarded to PHISHING_REPORT_ADDRESS from their
+    account's confirmed address (docs/safety.md#forwarded-e-mails): the evidence trust and
+    safety reads beside its case (kind `report`, no Report row: nobody of ours is
+    reported), and the answer the customer got. One per person and e-mail: the same
+    e-mail forwarded again opens nothing new. Written only by
+    support.forwarded_email_actions.
+
+    Every text here is the suspicious e-mail's sender's (a phisher's): shown as text,
+    escaped, never as HTML or a link (the console's forwarded-e-mail panel)."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="forwarded_email"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # forwards.Forwarded.fingerprint: its Message-ID, or its sender, subject, date and text.
+    fingerprint = models.CharField(max_length=64)
+    # How it was forwarded: "attached" (message/rfc822) or "inline".
+    how = models.CharField(max_length=8)
+    from_header = models.CharField(max_length=300, blank=True)
+    reply_to = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    date = models.CharField(max_length=300, blank=True)
+    message_id = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    # [{"href": …, "text": …}], as the e-mail had them.
+    links = models.JSONField(default=list, blank=True)
+    attachment_names = models.JSONField(default=list, blank=True)
+    # What the customer wrote above it.
+    note = models.TextField(blank=True)
+    # The reference it carried (as its e-mail printed it, when it verified for the
+    # customer), and what "Is this e-mail from us?" says of it for them: marketplace,
+    # person, own, unknown — "" when it carried none; "copied" when it verified but the
+    # e-mail's From is not our address.
+    reference = models.CharField(max_length=40, blank=True)
+    reference_origin = models.CharField(max_length=12, blank=True)
+    # The marketplace's answer in the customer's Message Center.
+    answer = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            # The same e-mail forwarded twice (or delivered twice at once) by one person:
+            # one case.
+            models.UniqueConstraint(
+                fields=["reporter", "fingerprint"], name="forwarded_email_once_per_reporter"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Forwarded e-mail {self.case_id} from {self.reporter_id}"

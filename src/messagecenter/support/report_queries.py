@@ -17,7 +17,13 @@ from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.safety import queries as safety_queries
 from messagecenter.support import queries
-from messagecenter.support.models import CaseKind, Report, ReportFiling, ReportOutcome
+from messagecenter.support.models import (
+    CaseKind,
+    ForwardedEmail,
+    Report,
+    ReportFiling,
+    ReportOutcome,
+)
 
 
 def reportable_message(user: User, message_id: Any) -> tuple[Participant, Message]:
@@ -264,3 +270,9 @@ def report_panel(case: Any) -> ReportPanel | None:
         filings=list(filings(report)),
         messages=list(reported_messages(report)),
     )
+
+
+def forwarded_email(case: Any) -> ForwardedEmail | None:
+    """For the console's case page (the case already checked for the agent): the
+    suspicious e-mail a customer forwarded to the report address, if the case is one."""
+    return unique_row(ForwardedEmail.objects.select_related("reporter").filter(case=case))

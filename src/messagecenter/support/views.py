@@ -319,6 +319,11 @@ def _case_page(
             "report_panel": report_queries.report_panel(found)
             if found.kind == CaseKind.REPORT
             else None,
+            # A suspicious e-mail a customer forwarded to the report address: its
+            # evidence, as text (docs/safety.md#forwarded-e-mails).
+            "forwarded_email": report_queries.forwarded_email(found)
+            if found.kind == CaseKind.REPORT
+            else None,
             "report_outcomes": [
                 (value, ReportOutcome(value).label) for value in report_actions.DECISIONS
             ],

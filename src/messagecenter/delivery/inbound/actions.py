@@ -25,7 +25,13 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations import topics
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.delivery import relay
-from messagecenter.delivery.inbound import authentication, automation, mailboxes, parsing
+from messagecenter.delivery.inbound import (
+    authentication,
+    automation,
+    forwards,
+    mailboxes,
+    parsing,
+)
 from messagecenter.delivery.models import Email, InboundEmail, InboundStatus
 from messagecenter.errors import MessageCenterError
 from messagecenter.hub.boxes import Box
@@ -37,6 +43,8 @@ ROUTE_SMTP = "smtp"
 UNKNOWN_SENDER = "unknown_sender"
 # A reply to a conversation the person deleted for ever (from Trash, or Trash's purge).
 CONVERSATION_DELETED = "conversation_deleted"
+# An e-mail to the report address with no e-mail forwarded in it.
+NOTHING_FORWARDED = "nothing_forwarded"
 # The appeal action's refusal of an inactive account with no suspension to appeal.
 NO_SUSPENSION = "no_suspension"
 # What replaces an e-mail address in a posted reply: the other party must never see one.
@@ -253,6 +261,9 @@ def _post_to_mailbox(
         raise Refusal(InboundStatus.REFUSED, UNKNOWN_SENDER, mailbox.unknown_sender_reason)
     user = accounts[0]
     _check_rate(from_addresses[0])
+    if mailbox.reads_forwards:
+        _forward_to_mailbox(row, message, mailbox, user)
+        return
     content = parsing.read_content(message, _names(user), _business_names(user))
     hidden = {from_addresses[0], user.email.strip().lower()}
     if envelope_from:
@@ -291,6 +302,41 @@ def _post_to_mailbox(
         raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
     row.message = posted
     row.conversation_id = posted.conversation_id
+    row.status = InboundStatus.POSTED
+
+
+def _forward_to_mailbox(
+    row: InboundEmail, message: EmailMessage, mailbox: mailboxes.Mailbox, user: User
+) -> None:
+    """A confirmed account's forward of a suspicious e-mail (the report address): the
+    forwarded e-mail handed to the mailbox's action, which answers the person in their
+    Message Center. Its files are never taken (a phisher's attachment is no upload of
+    ours); their names are part of the evidence."""
+    if not user.is_active:
+        raise Refusal(InboundStatus.REFUSED, UNKNOWN_SENDER, mailbox.unknown_sender_reason)
+    forwarded = forwards.read_forwarded(message)
+    if forwarded is None:
+        raise Refusal(
+            InboundStatus.REFUSED,
+            NOTHING_FORWARDED,
+            "We found no forwarded e-mail in this one. Forward the suspicious e-mail "
+            "itself — as an attachment, or with your mail app's Forward — to this address.",
+        )
+    delivery = mailboxes.Delivery(
+        sender=user,
+        subject=parsing.header_text(message, "Subject"),
+        body=forwarded.note,
+        attachments=[],
+        idempotency_key=reply_idempotency_key(row.message_key),
+        forwarded=forwarded,
+    )
+    try:
+        with transaction.atomic():
+            answer = mailbox.receive(delivery)
+    except MessageCenterError as error:
+        raise Refusal(InboundStatus.REFUSED, error.code, str(error)) from error
+    row.message = answer
+    row.conversation_id = answer.conversation_id
     row.status = InboundStatus.POSTED
 
 

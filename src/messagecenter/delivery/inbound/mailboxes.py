@@ -11,6 +11,11 @@ A suspended (inactive) account's e-mail, confirmed the same way, goes to the one
 registered for it here instead (support: its appeal, docs/safety.md#appeals) — from a
 mailbox that takes appeals, or as a reply to the person's suspension notice — and
 nowhere else.
+
+A mailbox that reads forwards (support: PHISHING_REPORT_ADDRESS, a suspicious e-mail
+forwarded to trust and safety) is handed the forwarded e-mail as found
+(`forwards.Forwarded`) instead of files: nothing attached to a suspicious e-mail is kept
+as an upload, and its answer is the marketplace's message, not one the sender wrote.
 """
 
 from collections.abc import Callable, Sequence
@@ -20,6 +25,7 @@ from django.core.files.base import ContentFile
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Message
+from messagecenter.delivery.inbound.forwards import Forwarded
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Delivery:
     attachments: Sequence[ContentFile[bytes]]
     # Stable per e-mail: a second delivery posts nothing new.
     idempotency_key: str
+    # The e-mail forwarded in it, for a mailbox that reads forwards (else None).
+    forwarded: Forwarded | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ class Mailbox:
     unknown_sender_reason: str
     # A suspended account's e-mail to this address is its appeal (register_appeal).
     takes_appeals: bool = False
+    # The e-mail is a forward of someone else's (the report address): its receive gets
+    # the forwarded e-mail, no files, and returns the marketplace's answer to the sender.
+    reads_forwards: bool = False
 
 
 _mailboxes: dict[str, Mailbox] = {}

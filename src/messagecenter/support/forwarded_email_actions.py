@@ -1,0 +1,217 @@
+"""Suspicious e-mails forwarded to the report address (PHISHING_REPORT_ADDRESS,
+docs/safety.md#forwarded-e-mails): the mailbox's action, in the inbound e-mail's
+transaction. The inbound path has already tied the e-mail to one active account (its one
+From, SPF/DKIM/DMARC, the rate limit) and found the forwarded e-mail in it
+(delivery/inbound/forwards.py); nothing reaches here from a sender it could not confirm,
+so nothing is ever answered to an address that may be forged.
+
+The forward opens a case of kind `report` in the trust-and-safety queue with the evidence
+beside it (`ForwardedEmail`), and the marketplace answers the person in a conversation of
+their own (e-mailed to their account's address like any customer-service message): thanks,
+and whether the e-mail is ours — judged by the reference it carried, checked for them as
+"Is this e-mail from us?" checks it — and what to do when it is not. The same e-mail
+forwarded again by the same person opens nothing and answers nothing new."""
+
+from dataclasses import replace
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
+from messagecenter.delivery import queries as delivery_queries
+from messagecenter.delivery.inbound.forwards import Forwarded
+from messagecenter.delivery.inbound.mailboxes import Delivery
+from messagecenter.delivery.links import absolute
+from messagecenter.errors import InvalidInput
+from messagecenter.rows import unique_row
+from messagecenter.safety.links import defang
+from messagecenter.support import actions as support_actions
+from messagecenter.support.models import CaseKind, ForwardedEmail
+
+ANSWER_SUBJECT = "The e-mail you forwarded to us"
+# What "Is this e-mail from us?" says of a reference that verifies for the person.
+GENUINE = ("marketplace", "person")
+# A genuine reference of theirs in an e-mail from an address that is not ours.
+COPIED = "copied"
+SUBJECT_CHARS = 80
+
+
+def report_forwarded_email(delivery: Delivery) -> Message:
+    """Open trust and safety's case for a forwarded e-mail and answer the person; returns
+    the answer. The same e-mail forwarded again by them: the first answer, nothing new."""
+    forwarded = delivery.forwarded
+    if forwarded is None:
+        raise InvalidInput("No e-mail was forwarded.", code="nothing_forwarded")
+    reporter = delivery.sender
+    fingerprint = forwarded.fingerprint
+    earlier = _earlier(reporter, fingerprint)
+    if earlier is not None:
+        return earlier
+    reference, checked = _reference(reporter, forwarded)
+    if checked is not None and checked.origin in GENUINE and _from_us(forwarded) is False:
+        # A reference of theirs in an e-mail that did not come from our address: someone
+        # copied it (from an e-mail of ours they saw) into one of their own.
+        checked = replace(checked, origin=COPIED)
+    try:
+        with transaction.atomic():
+            return _open(reporter, forwarded, fingerprint, reference, checked)
+    except IntegrityError:
+        # The same e-mail forwarded twice at once: the other forward opened the case.
+        earlier = _earlier(reporter, fingerprint)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _earlier(reporter: User, fingerprint: str) -> Message | None:
+    found = unique_row(
+        ForwardedEmail.objects.select_related("answer").filter(
+            reporter=reporter, fingerprint=fingerprint
+        )
+    )
+    if found is None or found.answer is None:
+        return None
+    return found.answer
+
+
+def _open(
+    reporter: User,
+    forwarded: Forwarded,
+    fingerprint: str,
+    reference: str,
+    checked: delivery_queries.CheckedReference | None,
+) -> Message:
+    subject = forwarded.subject or "(no subject)"
+    case = support_actions.open_case(
+        CaseKind.REPORT,
+        reporter,
+        f"Forwarded e-mail: {subject}"[:200],
+        # Like a report: trust and safety's to review, not a request the person follows
+        # (their answer is a message of its own).
+        tell_customer=False,
+        channel="email",
+    )
+    answer = conversation_actions.start_customer_service_conversation(
+        reporter, ANSWER_SUBJECT, answer_text(forwarded, checked), can_reply=False
+    )
+    ForwardedEmail.objects.create(
+        case=case,
+        reporter=reporter,
+        fingerprint=fingerprint,
+        how=forwarded.how,
+        from_header=forwarded.from_header,
+        reply_to=forwarded.reply_to,
+        subject=forwarded.subject,
+        date=forwarded.date,
+        message_id=forwarded.message_id,
+        text=forwarded.text,
+        links=[{"href": link.href, "text": link.text} for link in forwarded.links],
+        attachment_names=list(forwarded.attachment_names),
+        note=forwarded.note,
+        reference=reference,
+        reference_origin=checked.origin if checked is not None else "",
+        answer=answer,
+        created_at=timezone.now(),
+    )
+    return answer
+
+
+def _reference(
+    reporter: User, forwarded: Forwarded
+) -> tuple[str, delivery_queries.CheckedReference | None]:
+    """The reference the e-mail carried, checked for the person who forwarded it (their
+    own "Is this e-mail from us?"): the first that is one of theirs, else the first it
+    carried (not ours to them). A reference copied from someone else's e-mail never
+    verifies for them."""
+    first: delivery_queries.CheckedReference | None = None
+    for text in forwarded.references:
+        checked = delivery_queries.find_reference(reporter, text)
+        if checked.origin != "unknown":
+            return checked.reference, checked
+        first = first or checked
+    if first is None:
+        return "", None
+    return first.reference, first
+
+
+def _from_us(forwarded: Forwarded) -> bool | None:
+    """Whether the forwarded e-mail's From is the address every e-mail of ours comes from
+    (DEFAULT_FROM_EMAIL: "<shop> via Message Center" too); None when it names none."""
+    _, address = parseaddr(forwarded.from_header)
+    if "@" not in address:
+        return None
+    return address.strip().lower() == parseaddr(settings.DEFAULT_FROM_EMAIL)[1].strip().lower()
+
+
+def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference | None) -> str:
+    """What the person is told. The subject is the suspicious e-mail's sender's words,
+    quoted inside an Official message: defanged, like every quoted word (docs/safety.md)."""
+    subject = defang(forwarded.subject).replace("\n", " ").strip()
+    if len(subject) > SUBJECT_CHARS:
+        subject = subject[: SUBJECT_CHARS - 1] + "…"
+    what = f"the e-mail “{subject}”" if subject else "the e-mail"
+    thanks = f"Thank you for forwarding {what} to us."
+    if checked is not None and checked.origin == "marketplace":
+        where = (
+            f" You can read it in your Message Center: {absolute(checked.url)}"
+            if checked.url
+            else " It is no longer in your Message Center, but the e-mail itself is genuine."
+        )
+        return (
+            f"{thanks} It is from us: its reference {checked.reference} is one we sent to "
+            f"you.{where} It is safe to read; if anything in it still looks wrong to you, "
+            "contact customer service."
+        )
+    if checked is not None and checked.origin == "person":
+        sender = (
+            f"{checked.sender_name}, a {checked.sender_role}"
+            if checked.sender_name
+            else "a buyer or a seller"
+        )
+        return (
+            f"{thanks} It is a message from {sender}, which we delivered to you — it is "
+            f"not from the marketplace. {_what_to_do()} If the message asks for any of "
+            "this, report it on the message in your Message Center; our trust and safety "
+            "team is looking at what you sent."
+        )
+    return (
+        f"{thanks} We did not send you this e-mail: {_not_ours(checked)} "
+        f"{_what_to_do()} Our trust and safety team is looking at it. You can delete it."
+    )
+
+
+def _not_ours(checked: delivery_queries.CheckedReference | None) -> str:
+    if checked is None:
+        return "it carries no reference of ours, and every e-mail we send has one."
+    if checked.origin == COPIED:
+        ours = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+        return (
+            f"it carries the reference {checked.reference} of an e-mail we sent you, but it "
+            f"did not come from our address ({ours}): someone copied the reference into an "
+            "e-mail of their own."
+        )
+    if checked.origin == "own":
+        return (
+            f"its reference {checked.reference} is the one of your own message, and we never "
+            "e-mail your messages back to you."
+        )
+    return (
+        f"its reference {checked.reference} is not one we sent to you (it may have been "
+        "copied from someone else's e-mail)."
+    )
+
+
+def _what_to_do() -> str:
+    address = settings.SUPPORT_EMAIL_ADDRESS
+    contact = f"write to {address} or " if address else ""
+    return (
+        "Do not click its links, open its attachments or answer it. Never pay outside the "
+        "marketplace, and never give your password, codes or card details: the marketplace "
+        "never asks for them by e-mail. If you entered your password after opening it, "
+        "change your password now (Your Account → Password) and sign out of your other "
+        f"devices; if you paid or gave card details, {contact}contact customer service."
+    )

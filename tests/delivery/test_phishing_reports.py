@@ -1,0 +1,405 @@
+"""A suspicious e-mail forwarded to the report address (docs/safety.md#forwarded-e-mails):
+through the real SMTP listener, with SPF/DKIM/DMARC checked against a DNS server on
+loopback. A confirmed account's forward — as an attachment or inline — opens a case for
+trust and safety with the evidence, and the person is answered in their Message Center
+(and by e-mail to their account's address): from us when the reference it carried was
+signed for them, else not; a sender we do not know or cannot confirm gets nothing back."""
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
+from messagecenter.delivery import references
+from messagecenter.delivery.models import InboundEmail
+from messagecenter.delivery.sender import send_due_emails
+from messagecenter.marketplace.models import Product
+from messagecenter.support.models import Case, ForwardedEmail
+from tests import factories
+from tests.delivery.dns import DkimKey
+from tests.delivery.forwards import forward_as_attachment, forward_inline, signed, suspicious
+from tests.delivery.replies import send
+from tests.delivery.smtp import Handler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def deliver(listener: Controller, raw: bytes, sender: str) -> None:
+    send(listener, raw, mail_from=sender, to=settings.PHISHING_REPORT_ADDRESS)
+
+
+def answer_of(user: User) -> str:
+    """The marketplace's answer in the person's Message Center (one)."""
+    answers = list(
+        Message.objects.filter(
+            sender__isnull=True, conversation__participants__user=user
+        ).values_list("body", flat=True)
+    )
+    assert len(answers) == 1, answers
+    return answers[0]
+
+
+def test_an_email_forwarded_as_an_attachment_opens_a_case_with_its_evidence_and_is_answered(
+    buyer: User, inbox: Handler, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    inner = suspicious()
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.status, inbound.reason_code, inbound.user_id) == ("posted", "", buyer.pk)
+    assert "dmarc=pass" in inbound.authentication
+    case = Case.objects.select_related("team").get()
+    assert (case.kind, case.team.slug, case.customer_id, case.status) == (
+        "report",
+        "trust-and-safety",
+        buyer.pk,
+        "open",
+    )
+    assert case.subject == "Forwarded e-mail: Your account is on hold"
+    evidence = ForwardedEmail.objects.get(case=case)
+    assert (evidence.how, evidence.from_header, evidence.reply_to, evidence.subject) == (
+        "attached",
+        "Marketplace Security <security@marketplace-secure.example>",
+        "payments@elsewhere.example",
+        "Your account is on hold",
+    )
+    assert evidence.date == "Tue, 01 Dec 2026 09:30:00 +0000"
+    assert evidence.message_id == inner["Message-ID"]
+    assert evidence.links == [
+        {"href": "https://marketplace-secure.example/login?u=1", "text": "Sign in to your account"},
+        {"href": "https://evil.example/pay", "text": "[image: Pay now]"},
+    ]
+    assert evidence.note == "Is this real?"
+    assert (evidence.reference, evidence.reference_origin) == ("", "")
+    assert "Act now" in evidence.text
+    # Nothing of the suspicious e-mail was kept as a file.
+    assert not Message.objects.filter(sender=buyer).exists()
+
+    answer = answer_of(buyer)
+    assert answer.startswith(
+        "Thank you for forwarding the e-mail “Your account is on hold” to us. "
+        "We did not send you this e-mail: it carries no reference of ours"
+    )
+    assert "Do not click its links" in answer
+    assert "change your password" in answer
+    assert inbound.message_id == evidence.answer_id
+    # …and by e-mail, to the account's own address.
+    send_due_emails(now=timezone.now())
+    told = inbox.to(buyer.email)
+    assert len(told) == 1
+    assert "We did not send you this e-mail" in told[0].text()
+
+
+def test_an_email_forwarded_inline_is_read_from_its_forwarded_block(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    deliver(relay_listener, forward_inline(buyer.email, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.how, evidence.from_header, evidence.subject, evidence.date) == (
+        "inline",
+        "Marketplace Billing <billing@market-place.example>",
+        "Confirm your payment",
+        "Tue, 1 Dec 2026 at 10:02",
+    )
+    assert evidence.note == "This looks fake to me."
+    assert (
+        evidence.text == "Dear customer, pay the balance at https://market-place.example/pay today."
+    )
+    # The HTML's anchor (its words), then nothing twice for the same address in the text.
+    assert evidence.links == [
+        {"href": "https://market-place.example/pay", "text": "pay the balance"}
+    ]
+    assert "We did not send you this e-mail" in answer_of(buyer)
+
+
+def test_an_outlook_inline_forward_is_read_too(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    forward = EmailMessage()
+    forward["From"] = buyer.email
+    forward["To"] = settings.PHISHING_REPORT_ADDRESS
+    forward["Subject"] = "FW: Refund waiting"
+    forward["Date"] = formatdate()
+    forward["Message-ID"] = make_msgid(domain="mail.example.test")
+    forward.set_content(
+        "\n\n-----Original Message-----\n"
+        "From: Refunds <refunds@elsewhere.example>\n"
+        "Sent: Monday, November 30, 2026 8:15 PM\n"
+        "To: Alice\n"
+        "Subject: Refund waiting\n\n"
+        "Claim your refund: www.elsewhere.example/refund\n"
+    )
+
+    deliver(relay_listener, signed(forward, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.from_header, evidence.date, evidence.subject, evidence.note) == (
+        "Refunds <refunds@elsewhere.example>",
+        "Monday, November 30, 2026 8:15 PM",
+        "Refund waiting",
+        "",
+    )
+    assert evidence.links == [{"href": "www.elsewhere.example/refund", "text": ""}]
+
+
+def test_a_forward_from_a_sender_we_cannot_confirm_opens_nothing_and_sends_nothing_back(
+    buyer: User, inbox: Handler, relay_listener: Controller
+) -> None:
+    # The buyer's From, unsigned, from an envelope whose SPF does not name this machine:
+    # it may be anyone's, so no case and no answer to that address.
+    raw = forward_as_attachment(buyer.email, suspicious(), dkim_key=None)
+
+    send(
+        relay_listener, raw, mail_from="forger@elsewhere.test", to=settings.PHISHING_REPORT_ADDRESS
+    )
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.status, inbound.reason_code, inbound.message_id) == (
+        "refused",
+        "not_confirmed",
+        None,
+    )
+    assert not Case.objects.exists()
+    assert not ForwardedEmail.objects.exists()
+    assert not Message.objects.exists()
+    send_due_emails(now=timezone.now())
+    assert inbox.received == []
+
+
+def test_a_forward_from_an_address_of_no_account_is_refused_in_the_session(
+    relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    raw = forward_as_attachment("stranger@example.test", suspicious(), dkim_key)
+
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        deliver(relay_listener, raw, "stranger@example.test")
+
+    assert refused.value.smtp_code == 550
+    assert b"not the e-mail address of an account" in refused.value.smtp_error
+    assert InboundEmail.objects.get().reason_code == "unknown_sender"
+    assert not Case.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_us(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    ours = conversation_actions.start_customer_service_conversation(
+        buyer, "Your order has shipped", "Your parcel is on its way.", can_reply=False
+    )
+    reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+    inner = suspicious(
+        subject="Your order has shipped", reference=reference, sender=settings.DEFAULT_FROM_EMAIL
+    )
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    assert f"It is from us: its reference {reference} is one we sent to you." in answer
+    assert f"?message={ours.pk}#message-{ours.pk}" in answer
+    assert "We did not send you" not in answer
+
+
+def test_a_reference_found_in_an_inline_forwards_text_is_checked_too(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    ours = conversation_actions.start_customer_service_conversation(
+        buyer, "Confirm your payment", "Your payment is confirmed.", can_reply=False
+    )
+    reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+
+    deliver(
+        relay_listener,
+        forward_inline(
+            buyer.email,
+            dkim_key,
+            reference_line=f"Reference {reference}.",
+            retyped_from="Message Center <no-reply@localhost>",
+        ),
+        buyer.email,
+    )
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
+    assert "It is from us" in Message.objects.get(pk=evidence.answer_id).body
+
+
+def test_a_reference_copied_from_someone_elses_email_is_not_ours_to_the_person(
+    buyer: User, other_buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    # A genuine e-mail of ours — to another buyer — whose reference a phisher copied.
+    theirs = conversation_actions.start_customer_service_conversation(
+        other_buyer, "Your order has shipped", "Your parcel is on its way.", can_reply=False
+    )
+    reference = references.for_message(theirs.pk, other_buyer.pk, is_official=True)
+    inner = suspicious(subject="Your order has shipped", reference=reference)
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "unknown")
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    assert "We did not send you this e-mail" in answer
+    assert f"its reference {reference} is not one we sent to you" in answer
+    assert "It is from us" not in answer
+    assert f"?message={theirs.pk}" not in answer
+
+
+def test_a_sellers_message_we_delivered_is_answered_as_theirs_not_ours(
+    buyer: User, seller: User, product: Product, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "In blue?")
+    theirs = conversation_actions.send_message(
+        seller, question.conversation_id, "Yes. Pay me by bank transfer and I ship today."
+    )
+    reference = references.for_message(theirs.pk, buyer.pk, is_official=False)
+    inner = suspicious(
+        subject="New message about your question",
+        reference=reference,
+        sender=f"{seller.public_name} via Message Center <no-reply@localhost>",
+    )
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "person")
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    assert f"It is a message from {seller.public_name}, a seller, which we delivered" in answer
+    assert "not from the marketplace" in answer
+    assert "Never pay outside the marketplace" in answer
+
+
+def test_the_persons_own_genuine_reference_copied_into_a_phishers_email_is_not_from_us(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    # The reference verifies for them — copied from an e-mail of ours they were sent —
+    # but the e-mail came from another address than ours.
+    ours = conversation_actions.start_customer_service_conversation(
+        buyer, "Your order has shipped", "Your parcel is on its way.", can_reply=False
+    )
+    reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+    inner = suspicious(subject="Your order has shipped", reference=reference)
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "copied")
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    assert "We did not send you this e-mail" in answer
+    assert "did not come from our address (no-reply@localhost)" in answer
+    assert "It is from us" not in answer
+
+
+def test_the_same_email_forwarded_twice_opens_one_case_and_answers_once(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    inner = suspicious()
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+    # Forwarded again a minute later: another e-mail (its own Message-ID), the same one in it.
+    again = forward_as_attachment(buyer.email, inner, dkim_key, note="Did you get this?")
+    deliver(relay_listener, again, buyer.email)
+
+    assert InboundEmail.objects.count() == 2
+    assert Case.objects.count() == 1
+    evidence = ForwardedEmail.objects.get()
+    answer_of(buyer)
+    assert set(InboundEmail.objects.values_list("status", "message_id")) == {
+        ("posted", evidence.answer_id)
+    }
+
+    # The same twice inline (no Message-ID: its sender, subject, date and text).
+    deliver(relay_listener, forward_inline(buyer.email, dkim_key), buyer.email)
+    deliver(relay_listener, forward_inline(buyer.email, dkim_key), buyer.email)
+    assert Case.objects.count() == 2
+
+
+def test_another_person_forwarding_the_same_email_opens_their_own_case(
+    buyer: User, other_buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    inner = suspicious()
+    for person in (buyer, other_buyer):
+        deliver(relay_listener, forward_as_attachment(person.email, inner, dkim_key), person.email)
+
+    assert sorted(ForwardedEmail.objects.values_list("reporter_id", flat=True)) == sorted(
+        [buyer.pk, other_buyer.pk]
+    )
+    answer_of(buyer)
+    answer_of(other_buyer)
+
+
+def test_forwards_count_against_the_persons_hourly_limit(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey, settings: object
+) -> None:
+    settings.INBOUND_EMAILS_PER_HOUR = 1  # type: ignore[attr-defined]
+    deliver(relay_listener, forward_as_attachment(buyer.email, suspicious(), dkim_key), buyer.email)
+    deliver(relay_listener, forward_as_attachment(buyer.email, suspicious(), dkim_key), buyer.email)
+
+    assert list(InboundEmail.objects.order_by("pk").values_list("reason_code", flat=True)) == [
+        "",
+        "rate_limited",
+    ]
+    assert Case.objects.count() == 1
+
+
+def test_an_email_to_the_report_address_with_nothing_forwarded_opens_nothing(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    plain = EmailMessage()
+    plain["From"] = buyer.email
+    plain["To"] = settings.PHISHING_REPORT_ADDRESS
+    plain["Subject"] = "Phishing"
+    plain["Date"] = formatdate()
+    plain["Message-ID"] = make_msgid(domain="mail.example.test")
+    plain.set_content("I got a strange e-mail yesterday.")
+
+    deliver(relay_listener, signed(plain, dkim_key), buyer.email)
+
+    inbound = InboundEmail.objects.get()
+    assert (inbound.status, inbound.reason_code) == ("refused", "nothing_forwarded")
+    assert "Forward the suspicious e-mail itself" in inbound.reason
+    assert not Case.objects.exists()
+
+
+def test_the_console_shows_the_evidence_as_text_never_as_html_or_links(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    agent = factories.agent_in_team("trust-and-safety")
+    inner = suspicious(
+        subject="<script>alert(1)</script> Urgent",
+        html=(
+            '<p onclick="steal()">Hello</p>'
+            '<a href="https://evil.example/login">Sign <b>in</b> <img src=x onerror=alert(2)></a>'
+            '<a href="javascript:alert(3)">Click</a>'
+        ),
+        text="Hello <b>friend</b>\nhttps://evil.example/login\n",
+    )
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+    case = Case.objects.get()
+
+    page = factories.signed_in(agent).get(reverse("console-case", args=[case.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="forwarded-email-panel"' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Urgent" in html
+    assert "<script>alert(1)" not in html
+    assert "Hello &lt;b&gt;friend&lt;/b&gt;" in html
+    assert '<code dir="ltr">https://evil.example/login</code> shown as “<bdi>Sign in</bdi>”' in html
+    assert '<code dir="ltr">javascript:alert(3)</code>' in html
+    # Never a link, a handler or an image of the phisher's.
+    assert 'href="https://evil.example' not in html
+    assert 'href="javascript:' not in html
+    assert "onerror" not in html
+    assert "onclick" not in html
