@@ -325,6 +325,27 @@ def test_the_same_email_forwarded_twice_opens_one_case_and_answers_once(
     assert Case.objects.count() == 2
 
 
+def test_a_forward_again_after_the_answer_was_purged_answers_again_in_the_same_case(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    inner = suspicious()
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+    first = ForwardedEmail.objects.get()
+    # The answer's conversation deleted for ever and purged (Trash's purge, retention).
+    Message.objects.filter(pk=first.answer_id).delete()
+
+    again = forward_as_attachment(buyer.email, inner, dkim_key, note="Me again")
+    deliver(relay_listener, again, buyer.email)
+
+    assert Case.objects.count() == 1
+    first.refresh_from_db()
+    assert first.answer_id is not None
+    assert "We did not send you this e-mail" in answer_of(buyer)
+    latest = InboundEmail.objects.order_by("pk").last()
+    assert latest is not None
+    assert (latest.status, latest.message_id) == ("posted", first.answer_id)
+
+
 def test_another_person_forwarding_the_same_email_opens_their_own_case(
     buyer: User, other_buyer: User, relay_listener: Controller, dkim_key: DkimKey
 ) -> None:

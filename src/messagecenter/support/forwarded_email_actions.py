@@ -48,33 +48,46 @@ def report_forwarded_email(delivery: Delivery) -> Message:
         raise InvalidInput("No e-mail was forwarded.", code="nothing_forwarded")
     reporter = delivery.sender
     fingerprint = forwarded.fingerprint
-    earlier = _earlier(reporter, fingerprint)
-    if earlier is not None:
-        return earlier
     reference, checked = _reference(reporter, forwarded)
     if checked is not None and checked.origin in GENUINE and _from_us(forwarded) is False:
         # A reference of theirs in an e-mail that did not come from our address: someone
         # copied it (from an e-mail of ours they saw) into one of their own.
         checked = replace(checked, origin=COPIED)
+    earlier = _earlier(reporter, fingerprint, forwarded, checked)
+    if earlier is not None:
+        return earlier
     try:
         with transaction.atomic():
             return _open(reporter, forwarded, fingerprint, reference, checked)
     except IntegrityError:
         # The same e-mail forwarded twice at once: the other forward opened the case.
-        earlier = _earlier(reporter, fingerprint)
+        earlier = _earlier(reporter, fingerprint, forwarded, checked)
         if earlier is None:
             raise
         return earlier
 
 
-def _earlier(reporter: User, fingerprint: str) -> Message | None:
+def _earlier(
+    reporter: User,
+    fingerprint: str,
+    forwarded: Forwarded,
+    checked: delivery_queries.CheckedReference | None,
+) -> Message | None:
+    """The answer to this person's earlier forward of the same e-mail, if any. Its case
+    stays the one case; an answer that is gone (purged from their Trash, or by the
+    retention rules) is given again, or the forward would find nothing to return."""
     found = unique_row(
-        ForwardedEmail.objects.select_related("answer").filter(
-            reporter=reporter, fingerprint=fingerprint
-        )
+        ForwardedEmail.objects.select_for_update(of=("self",))
+        .select_related("answer")
+        .filter(reporter=reporter, fingerprint=fingerprint)
     )
-    if found is None or found.answer is None:
+    if found is None:
         return None
+    if found.answer is None:
+        found.answer = conversation_actions.start_customer_service_conversation(
+            reporter, ANSWER_SUBJECT, answer_text(forwarded, checked), can_reply=False
+        )
+        found.save(update_fields=["answer"])
     return found.answer
 
 
