@@ -19,6 +19,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message
 from messagecenter.delivery import references
+from messagecenter.delivery.inbound import forwards
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
@@ -424,3 +425,53 @@ def test_the_console_shows_the_evidence_as_text_never_as_html_or_links(
     assert 'href="javascript:' not in html
     assert "onerror" not in html
     assert "onclick" not in html
+
+
+def test_an_html_only_inline_forward_and_apple_mails_are_read_too() -> None:
+    """Read straight from the MIME (no database): Gmail's HTML without a text part, whose
+    forwarded block sits in a quote container, and Apple Mail's "Begin forwarded message:"."""
+    html_only = EmailMessage()
+    html_only["From"] = "alice@example.test"
+    html_only["Subject"] = "Fwd: Verify"
+    html_only.set_content(
+        '<div>Spam?<div class="gmail_quote">---------- Forwarded message ---------<br>'
+        "From: Support &lt;help@verify.example&gt;<br>Subject: Verify<br><br>"
+        '<a href="https://verify.example/x">Verify &amp; keep your account</a></div></div>',
+        subtype="html",
+    )
+    apple = EmailMessage()
+    apple["From"] = "alice@example.test"
+    apple["Subject"] = "Fwd: Parcel"
+    apple.set_content(
+        "Begin forwarded message:\n\n"
+        "> From: Parcels <parcels@track.example>\n"
+        "> Subject: Parcel held\n"
+        "> Reply-To: pay@track.example\n"
+        "> Date: 2 December 2026 at 08:00:00 CET\n>\n"
+        "> Pay the fee: https://track.example/fee.\n"
+    )
+
+    gmail = forwards.read_forwarded(html_only)
+    mac = forwards.read_forwarded(apple)
+
+    assert gmail is not None
+    assert (gmail.how, gmail.from_header, gmail.subject, gmail.note) == (
+        "inline",
+        "Support <help@verify.example>",
+        "Verify",
+        "Spam?",
+    )
+    assert gmail.links == (forwards.Link("https://verify.example/x", "Verify & keep your account"),)
+    assert mac is not None
+    assert (mac.from_header, mac.subject, mac.reply_to, mac.date) == (
+        "Parcels <parcels@track.example>",
+        "Parcel held",
+        "pay@track.example",
+        "2 December 2026 at 08:00:00 CET",
+    )
+    assert mac.text == "Pay the fee: https://track.example/fee."
+    assert mac.links == (forwards.Link("https://track.example/fee"),)
+    # An e-mail with nothing forwarded in it.
+    plain = EmailMessage()
+    plain.set_content("Just a question.")
+    assert forwards.read_forwarded(plain) is None
