@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('conversations', '0011_conversation_person_order'),
-        ('support', '0007_claim_waits_follow_the_claim'),
+        ('support', '0008_case_event_transferred'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
