@@ -343,7 +343,9 @@ class ConversationDetailOut(ConversationOut):
     created_at: datetime
     # False for messages from the marketplace's systems, and where the other side's account
     # is closed (erased or suspended): replies to them are not read; and for an agent in a
-    # buyer–seller conversation, who writes from the request about it.
+    # buyer–seller conversation, who writes from the request about it; and where the other
+    # side blocked the person (a reply is refused, `blocked`), but for a seller's reply
+    # about the buyer's order, which still arrives.
     can_reply: bool
     # Why not, in words to show instead of the reply box; null when can_reply is true.
     cannot_reply_reason: str | None
@@ -381,6 +383,7 @@ def get_conversation(request: ApiRequest, conversation_id: Id) -> ConversationDe
         if participant.role == ParticipantRole.RECIPIENT
         else queries.closed_counterpart(participant)
         or queries.written_from_the_request(participant)
+        or queries.blocked_by_counterpart(participant)
     )
     # The page's own line (apps above, by hook): asked once, for both fields.
     line = hooks.status_line(user, conversation.kind, conversation.pk)

@@ -278,6 +278,13 @@ class Participant(models.Model):
     response_due_at = models.DateTimeField(null=True, blank=True)
     # The periodic sweep has seen the deadline pass and told the buyer (once per wait).
     is_response_overdue = models.BooleanField(default=False)
+    # Buyer–seller conversations: a block between the two sides (docs/safety.md#blocking),
+    # on each one's own row so the page and the lists read it without a query. Blocked by
+    # the other side: their reply is refused (`blocked`), so none is offered — except a
+    # seller's about the buyer's order, which still arrives. Either way a seller's wait in
+    # the conversation is set aside (actions.set_aside_waits_between) until the unblock.
+    is_blocked_by_other_side = models.BooleanField(default=False)
+    has_blocked_other_side = models.BooleanField(default=False)
     trashed_at = models.DateTimeField(null=True, blank=True)
     muted_until = models.DateTimeField(null=True, blank=True)
     # Messages up to this id were deleted by this person (purged from Trash); a conversation

@@ -473,6 +473,17 @@ def waiting_buyer_is_active() -> Q:
     return Q(conversation__buyer__isnull=True) | Q(conversation__buyer__is_active=True)
 
 
+def wait_counts() -> Q:
+    """A seller's wait counts (Response needed, the deadline sweep, the figures, "No
+    response needed") while its buyer can be answered (waiting_buyer_is_active) and no
+    block stands between the two (docs/safety.md#blocking): a buyer who blocked the shop
+    refuses its reply, and a seller who blocked the buyer owes them none. The block sets
+    the wait aside (actions.set_aside_waits_between), the unblock brings it back."""
+    return waiting_buyer_is_active() & Q(
+        is_blocked_by_other_side=False, has_blocked_other_side=False
+    )
+
+
 def response_needed_page(
     seller: User, *, cursor: str | None = None, limit: int | None = None
 ) -> InboxPage:
@@ -480,7 +491,7 @@ def response_needed_page(
     (index participant_response_needed)."""
     page_size = limit or settings.INBOX_PAGE_SIZE
     rows = visible_conversations(seller).filter(
-        waiting_buyer_is_active(), awaiting_response_since__isnull=False
+        wait_counts(), awaiting_response_since__isnull=False
     )
     if cursor:
         since, last_id = decode_cursor(cursor)
@@ -573,7 +584,7 @@ def response_figures(seller: User, *, now: datetime | None = None) -> list[Respo
         open_waits[f"late_{days}"] = Count("pk", filter=in_window & is_past_deadline)
     still_open = Participant.objects.filter(
         is_overdue | is_past_deadline,
-        waiting_buyer_is_active(),
+        wait_counts(),
         user=seller,
         awaiting_response_since__isnull=False,
     ).aggregate(**open_waits)
@@ -628,6 +639,21 @@ def closed_counterpart(participant: Participant) -> str | None:
         buyer = conversation.buyer
         return None if buyer is None else closed_account(buyer, is_shop=False)
     return None
+
+
+def blocked_by_counterpart(participant: Participant) -> str | None:
+    """Why this person's reply is refused here (`403 blocked`, safety.checks), or None:
+    the other side of the buyer–seller conversation blocked them (docs/safety.md#blocking).
+    A seller's message about the buyer's own order still reaches them, marked, so a
+    seller may still reply in an order's conversation. No query: the person's own row
+    carries the block (`is_blocked_by_other_side`, written by the block and the unblock)."""
+    if not participant.is_blocked_by_other_side:
+        return None
+    if participant.role == ParticipantRole.SELLER:
+        if participant.conversation.order_id is not None:
+            return None
+        return "This buyer does not accept messages from you any more, so you cannot reply."
+    return "This seller does not accept messages from you any more, so you cannot reply."
 
 
 # An agent in a buyer–seller conversation (docs/escalation.md): they joined it to write from
@@ -759,6 +785,9 @@ def response_window(participant: Participant) -> ResponseWindow | None:
         seller_row is None
         or seller_row.response_due_at is None
         or seller_row.awaiting_response_since is None
+        # A block between the two sets the wait aside (actions.set_aside_waits_between).
+        or seller_row.is_blocked_by_other_side
+        or seller_row.has_blocked_other_side
     ):
         return None
     is_buyer = participant.role == ParticipantRole.BUYER
@@ -803,7 +832,7 @@ def late_responses(
     since = now - timedelta(days=days)
     open_rows = (
         Participant.objects.filter(
-            waiting_buyer_is_active(),
+            wait_counts(),
             user=seller,
             response_due_at__lte=now,
             awaiting_response_since__gte=since,

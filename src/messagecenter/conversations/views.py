@@ -355,10 +355,13 @@ def _conversation_page(
     # An agent in a buyer–seller conversation writes from the request about it, in the
     # console: the page says so, with the way there (support's status line).
     written_from_the_request = queries.written_from_the_request(participant)
+    # The other side blocked the person: their reply would be refused (`blocked`).
+    blocked_by_counterpart = queries.blocked_by_counterpart(participant)
     can_reply = (
         participant.role != ParticipantRole.RECIPIENT
         and closed_counterpart is None
         and written_from_the_request is None
+        and blocked_by_counterpart is None
     )
     saved_replies: list[SavedReply] = []
     if can_reply and request.user.is_seller:
@@ -372,6 +375,9 @@ def _conversation_page(
         participant.role == ParticipantRole.SELLER
         and participant.awaiting_response_since is not None
         and closed_counterpart is None
+        # Nor one a block between the two sides set aside (actions.set_aside_waits_between).
+        and not participant.is_blocked_by_other_side
+        and not participant.has_blocked_other_side
     )
     # The seller's deadline to answer, for both sides (docs/escalation.md).
     response_window = queries.response_window(participant)
@@ -389,6 +395,7 @@ def _conversation_page(
             "folder_label": dict(Folder.choices)[participant.folder],
             "can_reply": can_reply,
             "closed_counterpart": closed_counterpart,
+            "blocked_by_counterpart": blocked_by_counterpart,
             "counterpart_erased": counterpart_erased,
             "written_from_the_request": written_from_the_request,
             "saved_replies": saved_replies,

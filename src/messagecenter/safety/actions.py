@@ -102,11 +102,19 @@ def block(blocker: User, blocked: User) -> Block:
             code="cannot_block_marketplace",
         )
     _refuse_erased(blocked)
-    try:
-        with transaction.atomic():
-            return Block.objects.create(blocker=blocker, blocked=blocked, created_at=timezone.now())
-    except IntegrityError:
-        return Block.objects.get(blocker=blocker, blocked=blocked)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                made = Block.objects.create(
+                    blocker=blocker, blocked=blocked, created_at=timezone.now()
+                )
+        except IntegrityError:
+            return Block.objects.get(blocker=blocker, blocked=blocked)
+        # The blocked one's reply in their conversations with the blocker is refused now,
+        # so a seller's wait there can no longer end (or, the seller blocking, is owed no
+        # more): it is set aside, as for a suspension, until the unblock.
+        conversation_actions.set_aside_waits_between(blocker, blocked)
+        return made
 
 
 def _refuse_erased(person: User) -> None:
@@ -173,9 +181,19 @@ def block_counterpart(user: User, conversation_id: int) -> Block:
 
 def unblock(blocker: User, block_id: int) -> None:
     """Scoped to the person's own blocks: someone else's looks like a missing one."""
-    deleted, _ = Block.objects.filter(blocker=blocker, pk=block_id).delete()
-    if not deleted:
-        raise NotFound("No such block.", code="block_not_found")
+    with transaction.atomic():
+        made = (
+            Block.objects.select_for_update()
+            .select_related("blocked")
+            .filter(blocker=blocker, pk=block_id)
+            .first()
+        )
+        if made is None:
+            raise NotFound("No such block.", code="block_not_found")
+        made.delete()
+        # The waits the block set aside are back, each with a new deadline from now,
+        # unless a block the other way or a suspension still sets them aside.
+        conversation_actions.resume_waits_between(blocker, made.blocked)
 
 
 def restrict_sending(user: User, *, now: datetime) -> None:

@@ -58,7 +58,9 @@ from messagecenter.conversations.actions.read_state import (
 )
 from messagecenter.conversations.actions.response_deadlines import (
     pass_response_deadlines,
+    resume_waits_between,
     resume_waits_for,
+    set_aside_waits_between,
     set_aside_waits_for,
     tell_the_other_sides,
 )
@@ -116,11 +118,13 @@ __all__ = [
     "remove_messages",
     "remove_participant",
     "restore_conversations",
+    "resume_waits_between",
     "resume_waits_for",
     "save_reply",
     "send_from_a_request",
     "send_marketplace_message",
     "send_message",
+    "set_aside_waits_between",
     "set_aside_waits_for",
     "set_away_message",
     "start_claim_conversation",

@@ -29,7 +29,7 @@ from messagecenter.conversations.actions.own_rows import finish, row_payload
 from messagecenter.conversations.actions.sending import post_marketplace_message
 from messagecenter.conversations.deadlines import seller_response_due
 from messagecenter.conversations.models import Conversation, Kind, Participant, ParticipantRole
-from messagecenter.conversations.queries import waiting_buyer_is_active
+from messagecenter.conversations.queries import wait_counts
 from messagecenter.marketplace.models import Storefront
 from messagecenter.realtime.actions import PendingEvent, record_events
 from messagecenter.realtime.models import EventKind
@@ -44,7 +44,7 @@ def pass_response_deadlines(*, now: datetime | None = None, batch_size: int = 20
     while True:
         due = list(
             Participant.objects.filter(
-                waiting_buyer_is_active(),
+                wait_counts(),
                 # Nor to a seller who cannot sign in to answer. A suspension (customer
                 # service's, or the admin's Active box, which takes the same steps) has
                 # set their waits aside already; this leaves out an account made inactive
@@ -270,7 +270,7 @@ def resume_waits_for(person: User, *, now: datetime | None = None) -> int:
         # reaches, while the list, the sweep and the figures left it out.
         waiting = list(
             _waits_of(person)
-            .filter(waiting_buyer_is_active(), user__is_active=True)
+            .filter(wait_counts(), user__is_active=True)
             .select_for_update(of=("self",))
             .order_by("id")
         )
@@ -303,3 +303,124 @@ def _waits_of(person: User) -> "QuerySet[Participant]":
         conversation__kind=Kind.BUYER_SELLER,
         awaiting_response_since__isnull=False,
     )
+
+
+# --- a block between a buyer and a shop (safety.actions.block, unblock) ---------------------
+
+
+def _rows_between(one: User, other: User) -> "QuerySet[Participant]":
+    """The two sides' rows of the buyer–seller conversations between the two people — a
+    block is per pair of people: the one's questions to the other's shop, and the other's
+    to the one's."""
+    between = Q(conversation__buyer=one, conversation__storefront__seller=other) | Q(
+        conversation__buyer=other, conversation__storefront__seller=one
+    )
+    return Participant.objects.filter(
+        between,
+        conversation__kind=Kind.BUYER_SELLER,
+        user__in=[one, other],
+        role__in=(ParticipantRole.BUYER, ParticipantRole.SELLER),
+    )
+
+
+def set_aside_waits_between(blocker: User, blocked: User) -> int:
+    """`blocker` blocked `blocked` (safety.actions.block, in its transaction): in their
+    conversations with each other, each side's row says so (the blocked one's reply is
+    refused, `blocked`, so the page and the API offer none — but for a seller's about the
+    buyer's order, which still arrives), and a seller's wait on the buyer is set aside as
+    for a suspension (set_aside_waits_for): out of Response needed, the sweep and the
+    figures (queries.wait_counts), its deadline cleared with any overdue mark, so neither a
+    "No answer yet" notice nor a late response comes of a wait the seller could not end, or
+    owes no more to someone they blocked. `awaiting_response_since` stays for the unblock.
+    Both sides' devices are told (`conversation.no_response_needed`): the seller's list
+    drops it, an open page shows the countdown gone. Returns how many waits were set
+    aside."""
+    # The rows in id order, as every action that locks several conversations' rows.
+    rows = list(_rows_between(blocker, blocked).select_for_update(of=("self",)).order_by("id"))
+    if not rows:
+        return 0
+    mine = [p.pk for p in rows if p.user_id == blocker.pk]
+    theirs = [p.pk for p in rows if p.user_id == blocked.pk]
+    Participant.objects.filter(pk__in=mine).update(has_blocked_other_side=True)
+    Participant.objects.filter(pk__in=theirs).update(is_blocked_by_other_side=True)
+    waiting = [
+        p
+        for p in rows
+        if p.role == ParticipantRole.SELLER
+        and p.awaiting_response_since is not None
+        # Set aside already (a block the other way, a suspension): nothing to tell.
+        and not (p.is_blocked_by_other_side or p.has_blocked_other_side)
+        and p.response_due_at is not None
+    ]
+    Participant.objects.filter(pk__in=[p.pk for p in waiting]).update(
+        response_due_at=None, is_response_overdue=False
+    )
+    waiting_in = {p.conversation_id for p in waiting}
+    told = [p for p in rows if p.conversation_id in waiting_in]
+    record_events(
+        PendingEvent(
+            p.user_id,
+            EventKind.CONVERSATION_NO_RESPONSE_NEEDED,
+            row_payload(p, response_due_at=None, blocked=True),
+        )
+        for p in told
+    )
+    return len(waiting)
+
+
+def resume_waits_between(blocker: User, blocked: User, *, now: datetime | None = None) -> int:
+    """`blocker` unblocked `blocked` (safety.actions.unblock, in its transaction): the
+    rows no longer say so, unless the other one still blocks this one, and the waits the
+    block set aside are back in Response needed — each starting now with a new deadline on
+    the seller's calendar, as when a suspension is lifted (resume_waits_for): the old one
+    may have passed while the seller could not, or need not, answer. A wait still set
+    aside by something else — a block the other way, a suspended (or erased) side — stays
+    set aside until that ends too. Both sides' devices are told
+    (`conversation.response_needed`). Returns how many waits came back."""
+    now = now or timezone.now()
+    rows = list(_rows_between(blocker, blocked).select_for_update(of=("self",)).order_by("id"))
+    if not rows:
+        return 0
+    mine = [p for p in rows if p.user_id == blocker.pk]
+    theirs = [p for p in rows if p.user_id == blocked.pk]
+    Participant.objects.filter(pk__in=[p.pk for p in mine]).update(has_blocked_other_side=False)
+    Participant.objects.filter(pk__in=[p.pk for p in theirs]).update(is_blocked_by_other_side=False)
+    # Read again as the unblock leaves them: a block the other way, or a suspension, keeps
+    # a wait set aside (wait_counts, and an active seller as in resume_waits_for).
+    waiting = list(
+        Participant.objects.filter(
+            wait_counts(),
+            pk__in=[p.pk for p in rows],
+            role=ParticipantRole.SELLER,
+            user__is_active=True,
+            awaiting_response_since__isnull=False,
+            response_due_at__isnull=True,
+        ).order_by("id")
+    )
+    events = []
+    for participant in waiting:
+        due = seller_response_due(participant.user_id, now)
+        Participant.objects.filter(pk=participant.pk).update(
+            awaiting_response_since=now, response_due_at=due, is_response_overdue=False
+        )
+        buyer_row = next(
+            (
+                p
+                for p in rows
+                if p.conversation_id == participant.conversation_id
+                and p.role == ParticipantRole.BUYER
+            ),
+            None,
+        )
+        for row in (participant, buyer_row):
+            if row is not None:
+                events.append(
+                    PendingEvent(
+                        row.user_id,
+                        EventKind.CONVERSATION_RESPONSE_NEEDED,
+                        row_payload(row, response_due_at=due.isoformat(), unblocked=True),
+                    )
+                )
+    if events:
+        record_events(events)
+    return len(waiting)

@@ -20,7 +20,7 @@ from messagecenter.conversations.models import (
     Participant,
     SavedReply,
 )
-from messagecenter.conversations.queries import waiting_buyer_is_active
+from messagecenter.conversations.queries import wait_counts
 from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.realtime.models import EventKind
 from messagecenter.rows import parse_id
@@ -49,9 +49,9 @@ def mark_no_response_needed(seller: User, conversation_ids: Iterable[Any]) -> in
         # A claim's conversation waits for the claim's formal response, not for an answer.
         refuse_ending_claim_waits(waiting)
         counted = set(
-            Participant.objects.filter(
-                waiting_buyer_is_active(), pk__in=[p.pk for p in waiting]
-            ).values_list("pk", flat=True)
+            Participant.objects.filter(wait_counts(), pk__in=[p.pk for p in waiting]).values_list(
+                "pk", flat=True
+            )
         )
         changed = [p for p in waiting if p.pk in counted]
         if not changed:

@@ -1207,6 +1207,10 @@ def _response_due(
     )
     if seller is None:
         return None
+    if seller.is_blocked_by_other_side or seller.has_blocked_other_side:
+        # A block between the two set the wait aside (set_aside_waits_between): a buyer
+        # who blocked the shop and writes again gives it no deadline it could not meet.
+        return None
     return seller_response_due(seller.user_id, seller.awaiting_response_since or now)
 
 

@@ -1,0 +1,207 @@
+"""A block between the two sides of a buyer–seller conversation sets the seller's wait
+aside, as a suspension does (docs/safety.md#blocking, docs/escalation.md): out of Response
+needed, no deadline shown to either side, no "No answer yet" from the sweep nor a late
+response; the unblock brings it back with a new deadline — unless a suspension (or a block
+the other way) still sets it aside. And the side whose reply a block refuses is not
+offered one."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from messagecenter.accounts.models import User
+from messagecenter.conversations import actions, queries
+from messagecenter.conversations.models import Message, Participant
+from messagecenter.marketplace.models import Product
+from messagecenter.realtime.models import UserEvent
+from messagecenter.safety.actions import block, reinstate, suspend, unblock
+from tests.api.helpers import with_token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def question(buyer: User, product: Product) -> int:
+    """The buyer's question about a product (no order), waiting for the seller's answer."""
+    return actions.ask_seller_about_product(buyer, product.pk, "Is it loud?").conversation_id
+
+
+def response_needed(seller: User) -> list[int]:
+    return [p.conversation_id for p in queries.response_needed_page(seller).participants]
+
+
+def page_of(user: User, conversation_id: int) -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("conversation", args=[conversation_id]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def shows_a_wait(page: str) -> bool:
+    return (
+        ">Buyer waiting" in page
+        or 'data-testid="response-window"' in page
+        or 'value="no_response_needed"' in page
+    )
+
+
+def the_wait(conversation_id: int, seller: User) -> Participant:
+    return Participant.objects.get(conversation_id=conversation_id, user=seller)
+
+
+@pytest.mark.parametrize("blocker", ["buyer", "seller"])
+def test_a_block_sets_the_wait_aside_and_the_sweep_leaves_it(
+    buyer: User, seller: User, question: int, blocker: str
+) -> None:
+    """Alice blocked the shop while her question waited: the seller's list still showed it
+    with a deadline, her page counted down to "ask us to step in", and the sweep would post
+    "No answer yet" and count a late answer against a seller whose every reply was refused.
+    The same when the seller blocks the buyer."""
+    waiting = the_wait(question, seller)
+    assert waiting.response_due_at is not None
+    later = waiting.response_due_at + timedelta(days=3)
+    one, other = (buyer, seller) if blocker == "buyer" else (seller, buyer)
+
+    block(one, other)
+
+    # Both sides' devices are told: the list drops it, an open page shows it as it stands.
+    for person in (buyer, seller):
+        told = UserEvent.objects.filter(user=person).latest("sequence")
+        assert told.kind == "conversation.no_response_needed"
+        assert told.payload["conversation_id"] == question
+    waiting.refresh_from_db()
+    assert (waiting.response_due_at, waiting.is_response_overdue) == (None, False)
+    assert waiting.awaiting_response_since is not None
+    assert response_needed(seller) == []
+    assert not shows_a_wait(page_of(seller, question))
+    assert not shows_a_wait(page_of(buyer, question))
+    for person in (buyer, seller):
+        shown = with_token(person).get(f"/conversations/{question}").json()
+        assert (shown["response_due_at"], shown["response_window"]) == (None, None)
+    assert actions.pass_response_deadlines(now=later) == 0
+    assert Message.objects.filter(conversation_id=question).count() == 1
+    assert queries.late_responses(seller, now=later) == []
+    assert all(f.late == 0 and f.overdue == 0 for f in queries.response_figures(seller, now=later))
+
+
+@pytest.mark.parametrize("blocker", ["buyer", "seller"])
+def test_the_unblock_brings_the_wait_back_with_a_new_deadline(
+    buyer: User, seller: User, question: int, blocker: str
+) -> None:
+    one, other = (buyer, seller) if blocker == "buyer" else (seller, buyer)
+    made = block(one, other)
+    before = the_wait(question, seller)
+
+    unblock(one, made.pk)
+
+    waiting = the_wait(question, seller)
+    assert waiting.response_due_at is not None
+    assert waiting.awaiting_response_since is not None
+    assert waiting.awaiting_response_since > before.awaiting_response_since
+    for person in (buyer, seller):
+        told = UserEvent.objects.filter(user=person).latest("sequence")
+        assert told.kind == "conversation.response_needed"
+        assert told.payload["response_due_at"] == waiting.response_due_at.isoformat()
+    assert response_needed(seller) == [question]
+    assert shows_a_wait(page_of(seller, question))
+    assert 'data-testid="response-window"' in page_of(buyer, question)
+
+
+def test_a_block_while_suspended_keeps_the_wait_aside_until_the_unblock(
+    buyer: User, seller: User, question: int
+) -> None:
+    suspend(buyer)
+    made = block(seller, buyer)
+
+    reinstate(buyer)
+
+    assert the_wait(question, seller).response_due_at is None
+    assert response_needed(seller) == []
+
+    unblock(seller, made.pk)
+
+    assert the_wait(question, seller).response_due_at is not None
+    assert response_needed(seller) == [question]
+
+
+def test_an_unblock_while_suspended_leaves_the_wait_to_the_suspension(
+    buyer: User, seller: User, question: int
+) -> None:
+    made = block(buyer, seller)
+    suspend(buyer)
+
+    unblock(buyer, made.pk)
+
+    assert the_wait(question, seller).response_due_at is None
+    assert response_needed(seller) == []
+    reinstate(buyer)
+    assert response_needed(seller) == [question]
+
+
+def test_a_block_each_way_keeps_the_wait_aside_until_both_are_lifted(
+    buyer: User, seller: User, question: int
+) -> None:
+    by_buyer = block(buyer, seller)
+    by_seller = block(seller, buyer)
+
+    unblock(buyer, by_buyer.pk)
+    assert response_needed(seller) == []
+
+    unblock(seller, by_seller.pk)
+    assert response_needed(seller) == [question]
+
+
+def test_the_blocked_seller_is_not_offered_a_reply(
+    buyer: User, seller: User, question: int
+) -> None:
+    """The API said `can_reply: true` and the page showed the reply box, yet every reply
+    was refused with `403 blocked`."""
+    block(buyer, seller)
+
+    shown = with_token(seller).get(f"/conversations/{question}").json()
+    assert shown["can_reply"] is False
+    assert "does not accept messages from you" in shown["cannot_reply_reason"]
+    page = page_of(seller, question)
+    assert 'name="body"' not in page
+    assert 'data-testid="blocked-by-counterpart"' in page
+    # The blocker still writes, but gives the set-aside wait no deadline.
+    actions.send_message(buyer, question, "Hello?")
+    assert the_wait(question, seller).response_due_at is None
+    assert response_needed(seller) == []
+
+
+def test_the_blocked_buyer_is_not_offered_a_reply(buyer: User, seller: User, question: int) -> None:
+    block(seller, buyer)
+
+    shown = with_token(buyer).get(f"/conversations/{question}").json()
+    assert shown["can_reply"] is False
+    assert 'name="body"' not in page_of(buyer, question)
+    # The blocker still replies.
+    assert with_token(seller).get(f"/conversations/{question}").json()["can_reply"] is True
+
+
+def test_a_seller_still_replies_about_the_buyers_order(
+    buyer: User, seller: User, asked: Message
+) -> None:
+    """A seller's message about the buyer's own order reaches them, marked, despite the
+    block: the reply stays offered, though the wait is set aside."""
+    block(buyer, seller)
+
+    shown = with_token(seller).get(f"/conversations/{asked.conversation_id}").json()
+    assert shown["can_reply"] is True
+    assert response_needed(seller) == []
+    actions.send_message(seller, asked.conversation_id, "It shipped yesterday.")
+
+
+def test_another_buyers_question_keeps_its_deadline(
+    buyer: User, other_buyer: User, seller: User, product: Product, question: int
+) -> None:
+    other = actions.ask_seller_about_product(other_buyer, product.pk, "Which colour?")
+
+    block(buyer, seller)
+
+    assert response_needed(seller) == [other.conversation_id]
+    assert the_wait(other.conversation_id, seller).response_due_at is not None
