@@ -17,6 +17,7 @@ from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from messagecenter.safety.actions import block, reinstate, suspend, unblock
+from tests import factories
 from tests.api.helpers import with_token
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +206,32 @@ def test_another_buyers_question_keeps_its_deadline(
 
     assert response_needed(seller) == [other.conversation_id]
     assert the_wait(other.conversation_id, seller).response_due_at is not None
+
+
+def test_a_new_question_from_the_buyer_who_blocked_the_shop_gets_no_deadline(
+    buyer: User, seller: User, product: Product, question: int
+) -> None:
+    """The block was written on the conversations that existed: a question the blocker
+    asked afterwards, in a new conversation, started a wait with a deadline the shop could
+    never meet, and offered it a reply that was refused."""
+    block(buyer, seller)
+    other = factories.ProductFactory(storefront=seller.storefront, title="Desk lamp")
+
+    asked = actions.ask_seller_about_product(buyer, other.pk, "Is it bright?").conversation_id
+
+    assert the_wait(asked, seller).response_due_at is None
+    assert response_needed(seller) == []
+    assert with_token(seller).get(f"/conversations/{asked}").json()["can_reply"] is False
+    assert with_token(buyer).get(f"/conversations/{asked}").json()["can_reply"] is True
+
+
+def test_the_buyer_a_seller_blocked_is_offered_no_reply_in_a_new_conversation(
+    buyer: User, seller: User, product: Product, question: int
+) -> None:
+    block(seller, buyer)
+    order = factories.order_with_item(buyer, product, status="shipped")
+
+    message = actions.contact_buyer_about_order(seller, order.pk, "Your parcel left today.")
+
+    shown = with_token(buyer).get(f"/conversations/{message.conversation_id}").json()
+    assert shown["can_reply"] is False

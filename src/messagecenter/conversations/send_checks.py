@@ -91,6 +91,26 @@ def register(
         _recipient_batch_reads.append(recipients_for_batch)
 
 
+# Reads the blocks among some people: (blocker, blocked) pairs (safety.checks.blocks_among).
+BlockRead = Callable[[list[int]], frozenset[tuple[int, int]]]
+_block_reads: list[BlockRead] = []
+
+
+def register_block_read(read: BlockRead) -> None:
+    if read not in _block_reads:
+        _block_reads.append(read)
+
+
+def blocks_among(people: list[int]) -> frozenset[tuple[int, int]]:
+    """(blocker, blocked) for every block between two of these people: a buyer–seller
+    conversation started after a block carries it on its rows as the block wrote it on
+    the older ones (actions.set_aside_waits_between). No query without a reader."""
+    found: set[tuple[int, int]] = set()
+    for read in _block_reads:
+        found.update(read(people))
+    return frozenset(found)
+
+
 def register_limit(check: LimitCheck, read_for_batch: LimitBatchRead) -> None:
     if check not in _limit_checks:
         _limit_checks.append(check)

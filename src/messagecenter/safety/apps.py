@@ -46,6 +46,7 @@ class SafetyConfig(AppConfig):
             checks.blocks_among,
             kinds=checks.CHECKED_KINDS,
         )
+        send_checks.register_block_read(checks.blocks_among)
         # A mistyped limit stops the start-up rather than the first send.
         limits.configured_limits()
         send_checks.register_limit(limits.count_send, limits.counts_for_batch)

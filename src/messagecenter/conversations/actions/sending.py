@@ -1359,6 +1359,13 @@ def _open_conversation(
             raise
         return Conversation.objects.get(topic_key=topic_key)
     folder = FOLDER_OF_KIND[kind]
+    # A block between the buyer and the shop's seller stands on their rows from the start,
+    # as the block wrote it on their older conversations (set_aside_waits_between): the
+    # blocked side is offered no reply, and the seller's wait gets no deadline. One read,
+    # only for a new buyer–seller conversation.
+    blocks: frozenset[tuple[int, int]] = frozenset()
+    if kind == Kind.BUYER_SELLER and buyer is not None and storefront is not None:
+        blocks = send_checks.blocks_among([buyer.pk, storefront.seller_id])
     Participant.objects.bulk_create(
         Participant(
             conversation=conversation,
@@ -1366,6 +1373,8 @@ def _open_conversation(
             role=role,
             folder=folder,
             last_activity_at=now,
+            has_blocked_other_side=any(blocker == user.pk for blocker, _ in blocks),
+            is_blocked_by_other_side=any(blocked == user.pk for _, blocked in blocks),
         )
         for user, role in members
     )
