@@ -5,11 +5,14 @@ response; the unblock brings it back with a new deadline — unless a suspension
 the other way) still sets it aside. And the side whose reply a block refuses is not
 offered one."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions, queries
@@ -17,6 +20,7 @@ from messagecenter.conversations.models import Message, Participant
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
 from messagecenter.safety.actions import block, reinstate, suspend, unblock
+from messagecenter.safety.models import Block
 from tests import factories
 from tests.api.helpers import with_token
 
@@ -234,4 +238,23 @@ def test_the_buyer_a_seller_blocked_is_offered_no_reply_in_a_new_conversation(
     message = actions.contact_buyer_about_order(seller, order.pk, "Your parcel left today.")
 
     shown = with_token(buyer).get(f"/conversations/{message.conversation_id}").json()
+    assert shown["can_reply"] is False
+
+
+def test_a_block_made_before_sets_its_waits_aside_once_migrated(
+    buyer: User, seller: User, question: int, other_buyer: User, product: Product
+) -> None:
+    """The blocks that stood before this rule: their waits are set aside by the migration,
+    as the block now does; another buyer's question keeps its deadline."""
+    other = actions.ask_seller_about_product(other_buyer, product.pk, "Which colour?")
+    Block.objects.create(blocker=buyer, blocked=seller, created_at=timezone.now())
+    migration = importlib.import_module(
+        "messagecenter.safety.migrations.0005_blocks_on_conversation_rows"
+    )
+
+    migration.write_blocks(django_apps, None)
+
+    assert the_wait(question, seller).response_due_at is None
+    assert response_needed(seller) == [other.conversation_id]
+    shown = with_token(seller).get(f"/conversations/{question}").json()
     assert shown["can_reply"] is False
