@@ -258,3 +258,33 @@ def test_a_block_made_before_sets_its_waits_aside_once_migrated(
     assert response_needed(seller) == [other.conversation_id]
     shown = with_token(seller).get(f"/conversations/{question}").json()
     assert shown["can_reply"] is False
+
+
+@pytest.mark.parametrize("way", ["one", "selected"])
+def test_a_block_removed_in_the_admin_brings_the_wait_back(
+    buyer: User, seller: User, question: int, way: str
+) -> None:
+    """Deleted as a bare row, the block left the wait set aside for good."""
+    made = block(buyer, seller)
+    admin_user = User.objects.create_superuser("blockadmin", "blockadmin@example.com", "pw-12345")
+    client = Client()
+    client.force_login(admin_user)
+    if way == "one":
+        answer = client.post(reverse("admin:safety_block_delete", args=[made.pk]), {"post": "yes"})
+    else:
+        answer = client.post(
+            reverse("admin:safety_block_changelist"),
+            {"action": "delete_selected", "_selected_action": [made.pk], "post": "yes"},
+        )
+    assert answer.status_code == 302
+
+    assert not Block.objects.filter(pk=made.pk).exists()
+    assert response_needed(seller) == [question]
+    assert with_token(seller).get(f"/conversations/{question}").json()["can_reply"] is True
+
+
+def test_the_admin_adds_and_changes_no_block(seller: User) -> None:
+    admin_user = User.objects.create_superuser("blockadmin", "blockadmin@example.com", "pw-12345")
+    client = Client()
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:safety_block_add")).status_code == 403

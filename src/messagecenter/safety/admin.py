@@ -79,8 +79,25 @@ class HeldMessageAdmin(admin.ModelAdmin[HeldMessage]):
 
 @admin.register(Block)
 class BlockAdmin(admin.ModelAdmin[Block]):
+    """Blocks are the customers' own (docs/safety.md#blocking): seen here, and removed as
+    the blocker's unblock removes them — a block written or deleted as a bare row left the
+    seller's waits between the two set aside, or back, against what the block says."""
+
     list_display = ("blocker", "blocked", "created_at")
     raw_id_fields = ("blocker", "blocked")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Block | None = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Block) -> None:
+        actions.unblock(obj.blocker, obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Block]) -> None:
+        for made in queryset.select_related("blocker").order_by("id"):
+            actions.unblock(made.blocker, made.pk)
 
 
 @admin.register(VocabularyEntry)
