@@ -288,3 +288,33 @@ def test_the_admin_adds_and_changes_no_block(seller: User) -> None:
     client = Client()
     client.force_login(admin_user)
     assert client.get(reverse("admin:safety_block_add")).status_code == 403
+
+
+@pytest.mark.parametrize("blocker", ["buyer", "seller"])
+def test_an_open_page_is_told_live_though_nobody_waits(
+    buyer: User, seller: User, question: int, blocker: str
+) -> None:
+    """The blocked one's open page kept its reply box until reloaded: only a conversation
+    with a wait was told. Both sides are told of every conversation between the two."""
+    actions.send_message(seller, question, "Yes, quiet.")
+    one, other = (buyer, seller) if blocker == "buyer" else (seller, buyer)
+
+    made = block(one, other)
+
+    for person in (buyer, seller):
+        told = UserEvent.objects.filter(user=person).latest("sequence")
+        assert (told.kind, told.payload["conversation_id"]) == (
+            "conversation.no_response_needed",
+            question,
+        )
+        assert told.payload["blocked"] is True
+
+    unblock(one, made.pk)
+
+    for person in (buyer, seller):
+        told = UserEvent.objects.filter(user=person).latest("sequence")
+        assert (told.kind, told.payload["conversation_id"]) == (
+            "conversation.response_needed",
+            question,
+        )
+        assert told.payload["response_due_at"] is None

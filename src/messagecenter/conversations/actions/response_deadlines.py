@@ -332,8 +332,9 @@ def set_aside_waits_between(blocker: User, blocked: User) -> int:
     figures (queries.wait_counts), its deadline cleared with any overdue mark, so neither a
     "No answer yet" notice nor a late response comes of a wait the seller could not end, or
     owes no more to someone they blocked. `awaiting_response_since` stays for the unblock.
-    Both sides' devices are told (`conversation.no_response_needed`): the seller's list
-    drops it, an open page shows the countdown gone. Returns how many waits were set
+    Both sides' devices are told (`conversation.no_response_needed`, `blocked`) of each
+    of those conversations: the seller's list drops a wait, an open page shows the
+    countdown gone, or the blocked one's no reply box. Returns how many waits were set
     aside."""
     # The rows in id order, as every action that locks several conversations' rows.
     rows = list(_rows_between(blocker, blocked).select_for_update(of=("self",)).order_by("id"))
@@ -355,15 +356,16 @@ def set_aside_waits_between(blocker: User, blocked: User) -> int:
     Participant.objects.filter(pk__in=[p.pk for p in waiting]).update(
         response_due_at=None, is_response_overdue=False
     )
-    waiting_in = {p.conversation_id for p in waiting}
-    told = [p for p in rows if p.conversation_id in waiting_in]
+    # Every row of the two, whether or not anyone was waiting there, as the other side of
+    # a suspension is told: an open page of the blocked one shows that a reply is refused
+    # instead of the reply box (a pair's conversations: a few, told in the transaction).
     record_events(
         PendingEvent(
             p.user_id,
             EventKind.CONVERSATION_NO_RESPONSE_NEEDED,
             row_payload(p, response_due_at=None, blocked=True),
         )
-        for p in told
+        for p in rows
     )
     return len(waiting)
 
@@ -375,8 +377,9 @@ def resume_waits_between(blocker: User, blocked: User, *, now: datetime | None =
     the seller's calendar, as when a suspension is lifted (resume_waits_for): the old one
     may have passed while the seller could not, or need not, answer. A wait still set
     aside by something else — a block the other way, a suspended (or erased) side — stays
-    set aside until that ends too. Both sides' devices are told
-    (`conversation.response_needed`). Returns how many waits came back."""
+    set aside until that ends too. Both sides' devices are told of each of those
+    conversations (`conversation.response_needed`, `unblocked`). Returns how many waits
+    came back."""
     now = now or timezone.now()
     rows = list(_rows_between(blocker, blocked).select_for_update(of=("self",)).order_by("id"))
     if not rows:
@@ -397,30 +400,22 @@ def resume_waits_between(blocker: User, blocked: User, *, now: datetime | None =
             response_due_at__isnull=True,
         ).order_by("id")
     )
-    events = []
+    due_in: dict[int, str] = {}
     for participant in waiting:
         due = seller_response_due(participant.user_id, now)
         Participant.objects.filter(pk=participant.pk).update(
             awaiting_response_since=now, response_due_at=due, is_response_overdue=False
         )
-        buyer_row = next(
-            (
-                p
-                for p in rows
-                if p.conversation_id == participant.conversation_id
-                and p.role == ParticipantRole.BUYER
-            ),
-            None,
+        due_in[participant.conversation_id] = due.isoformat()
+    # Every row of the two, as the block told them: an open page shows the reply box (and
+    # the deadline, where a wait came back) again. `response_due_at`: the seller's new
+    # deadline, null where nobody waits or a wait stays set aside.
+    record_events(
+        PendingEvent(
+            p.user_id,
+            EventKind.CONVERSATION_RESPONSE_NEEDED,
+            row_payload(p, response_due_at=due_in.get(p.conversation_id), unblocked=True),
         )
-        for row in (participant, buyer_row):
-            if row is not None:
-                events.append(
-                    PendingEvent(
-                        row.user_id,
-                        EventKind.CONVERSATION_RESPONSE_NEEDED,
-                        row_payload(row, response_due_at=due.isoformat(), unblocked=True),
-                    )
-                )
-    if events:
-        record_events(events)
+        for p in rows
+    )
     return len(waiting)
