@@ -312,6 +312,24 @@ def test_no_reply_in_order_updates_customer_service_or_claims(
     assert not Message.objects.filter(is_automatic_reply=True).exists()
 
 
+def test_no_reply_to_a_buyer_who_blocked_the_shop(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """The reply is the seller's message, which the buyer's block refuses: a buyer who
+    blocked the shop and writes to it again gets none. (A buyer the seller blocked cannot
+    write to the shop at all.)"""
+    from messagecenter.safety import actions as safety_actions
+
+    question = actions.ask_seller_about_product(buyer, product.pk, "In stock?")
+    safety_actions.block(buyer, seller)
+    away(seller)
+
+    actions.send_message(buyer, question.conversation_id, "Still there?")
+
+    assert automatic_replies(question.conversation_id) == []
+    counts_are_exact(buyer, seller)
+
+
 def test_a_send_to_a_seller_who_is_not_away_reads_nothing_more(
     buyer: User,
     seller: User,

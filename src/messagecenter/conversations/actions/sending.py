@@ -791,7 +791,8 @@ def _away_seller(
 ) -> Participant | None:
     """The seller's row when a buyer's message is owed their away message: a buyer wrote
     in a buyer–seller conversation (not order updates, customer service or a claim) while
-    the seller is away, and the conversation has had no automatic reply this away period.
+    the seller is away, neither of them has blocked the other, and the conversation has
+    had no automatic reply this away period.
     Told from the rows the send read already (the seller's user row comes with their
     participant row): no query when the seller is not away."""
     if sending is None or sending.role != ParticipantRole.BUYER:
@@ -800,6 +801,11 @@ def _away_seller(
         return None
     seller = next((p for p in participants if p.role == ParticipantRole.SELLER), None)
     if seller is None or not seller.user.is_away(now):
+        return None
+    if seller.is_blocked_by_other_side or seller.has_blocked_other_side:
+        # A block between the two (set_aside_waits_between): the reply is the seller's
+        # message, which a buyer who blocked the shop refused, and a blocked buyer is
+        # owed nothing from it.
         return None
     replied = seller.away_replied_at
     if (
