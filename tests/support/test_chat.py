@@ -52,6 +52,11 @@ def test_an_available_agent_in_the_console_takes_the_chat_at_once(
     assert last is not None
     assert last.body.startswith("You are chatting with Customer Service")
     assert "opened the case by chat" in queries.case_history(case)[0][1]
+    # A live chat promises no day: the agent answers as they write.
+    assert case.respond_by is None
+    conversation = client.get(response["Location"]).content.decode()
+    assert "An agent is on it" in conversation
+    assert "We expect to answer by" not in conversation
     assert queries.stored_counts() == queries.recount()
     assert queries.stored_counts()[(case.team_id, "open", free.pk)] == 1
 

@@ -45,6 +45,8 @@ def test_an_app_switches_its_agent_available_and_a_buyer_chats_with_them(buyer: 
     assert started.status_code == 201, started.content
     chat = started.json()
     assert chat["with_agent"] is True
+    # A live chat promises no time (docs/support.md, "Live chat").
+    assert chat["case"]["respond_by"] is None
     assert (chat["case"]["status_label"], chat["case"]["subject"]) == (
         "An agent is on it",
         "Chat: Is my parcel lost?",

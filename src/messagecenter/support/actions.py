@@ -164,7 +164,8 @@ def open_request(
             product=product,
             about_conversation=about,
             queued_at=message.created_at,
-            respond_within=expected,
+            # A chat an agent takes at once promises no time: they answer as they write.
+            respond_within=expected if chat_with is None else None,
             channel="chat" if chat_with is not None else channel,
         )
         if chat_with is None:
