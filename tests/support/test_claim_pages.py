@@ -105,6 +105,34 @@ def test_a_cancelled_order_is_offered_no_claim_and_its_form_only_says_why(
     assert 'name="description"' not in form
 
 
+def test_an_order_refunded_in_full_says_why_no_claim_instead_of_offering_one(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    """The order page used to link to "File a guarantee claim" on an order refunded in
+    full, whose form then only said why not: the page says it right there, by the claim
+    page's own rule, from the refunds it reads anyway."""
+    order = claimable_order(buyer, product, clock)
+    client = signed_in(buyer)
+    order_page = reverse("order", args=[order.number])
+    claimable = client.get(order_page).content.decode()
+    Refund.objects.create(
+        order=order,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        status="issued",
+        created_at=clock.now,
+    )
+
+    refunded = client.get(order_page).content.decode()
+
+    assert 'data-testid="file-claim"' in claimable
+    assert 'data-testid="claim-refusal"' not in claimable
+    assert 'data-testid="file-claim"' not in refunded
+    why = f"Order {order.number} was refunded in full already"
+    assert why in refunded
+    assert why in client.get(reverse("claim-file", args=[order.number])).content.decode()
+
+
 def test_only_the_orders_buyer_is_offered_a_claim_in_a_conversation_about_it(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

@@ -13,7 +13,7 @@ from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from messagecenter.accounts.models import User
 from messagecenter.conversations.models import Participant
 from messagecenter.conversations.queries import visible_conversations
-from messagecenter.errors import NotFound
+from messagecenter.errors import NotAllowed, NotFound
 from messagecenter.hub.cursors import decode_cursor, encode_cursor
 from messagecenter.marketplace.messages import when
 from messagecenter.marketplace.models import (
@@ -29,7 +29,9 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
+from messagecenter.marketplace.presentation import money
 from messagecenter.rows import parse_id
+from messagecenter.web import dates
 
 # Products a seller's account page lists; the rest are reached from orders and messages.
 STOREFRONT_PRODUCTS_SHOWN = 50
@@ -322,6 +324,46 @@ class Returnability:
     @property
     def is_open(self) -> bool:
         return any(entry.refusal is None for entry in self.items)
+
+
+# --- what the order alone says about a guarantee claim -----------------------------------
+# The rules of support/claim_queries.refusal that need nothing but the order and its issued
+# refunds: the claim page applies them (in its order of rules), and the order page, which
+# has read the refunds already, shows the refusal in place of "File a guarantee claim"
+# rather than a link to a page that only says why not.
+
+
+def claim_window_refusal(order: Order, *, now: datetime) -> NotAllowed | None:
+    """A cancelled order, or one placed longer ago than the filing window."""
+    if order.status == OrderStatus.CANCELLED:
+        return NotAllowed(
+            "This order was cancelled: there is nothing to claim.", code="claim_order_cancelled"
+        )
+    window_end = order.placed_at + timedelta(days=settings.CLAIM_FILING_WINDOW_DAYS)
+    if now >= window_end:
+        return NotAllowed(
+            f"Claims on this order could be filed until {dates.email_time(window_end)} "
+            f"({settings.CLAIM_FILING_WINDOW_DAYS} days after it was placed).",
+            code="claim_window_closed",
+        )
+    return None
+
+
+def refunded_in_full_refusal(order: Order, refunded: int) -> NotAllowed | None:
+    """An order whose issued refunds (`refunded` cents) cover its total."""
+    if order.total_cents > 0 and refunded >= order.total_cents:
+        return NotAllowed(
+            f"Order {order.number} was refunded in full already "
+            f"({money(refunded, order.currency)}): there is nothing left to claim.",
+            code="claim_order_refunded",
+        )
+    return None
+
+
+def order_claim_refusal(order: Order, refunded: int, *, now: datetime) -> NotAllowed | None:
+    """Why no guarantee claim can be filed on the order whatever its shop or reason, from
+    the order alone (no query); None when the claim page has the rest to say."""
+    return claim_window_refusal(order, now=now) or refunded_in_full_refusal(order, refunded)
 
 
 def refunded_cents(order: Order) -> int:

@@ -301,6 +301,12 @@ def _order_page(
             "returnability": returnability,
             "return_reasons": ReturnReason.choices,
             "return_resolutions": ReturnResolution.choices,
+            # Why no guarantee claim can be filed on this order at all (cancelled, past
+            # the window, refunded in full), from the refunds the page has read: said here
+            # instead of "File a guarantee claim" (the claim page's own rule).
+            "claim_refusal": queries.order_claim_refusal(
+                order, details.refunded_cents, now=timezone.now()
+            ),
         },
         status=status,
     )

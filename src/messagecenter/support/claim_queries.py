@@ -30,7 +30,6 @@ from messagecenter.marketplace.models import (
     Shipment,
     Storefront,
 )
-from messagecenter.marketplace.presentation import money
 from messagecenter.rows import parse_id, unique_row
 from messagecenter.support.models import Claim, ClaimReason, ClaimStage
 from messagecenter.support.queries import is_staff, team_ids
@@ -228,17 +227,10 @@ def refusal(
     The rules and their settings: docs/support.md#who-may-file-and-when."""
     facts = facts or _facts(order, storefront)
     shop = storefront.name
-    if order.status == OrderStatus.CANCELLED:
-        return NotAllowed(
-            "This order was cancelled: there is nothing to claim.", code="claim_order_cancelled"
-        )
-    window_end = order.placed_at + timedelta(days=settings.CLAIM_FILING_WINDOW_DAYS)
-    if now >= window_end:
-        return NotAllowed(
-            f"Claims on this order could be filed until {when(window_end)} "
-            f"({settings.CLAIM_FILING_WINDOW_DAYS} days after it was placed).",
-            code="claim_window_closed",
-        )
+    # The order's own rules are the marketplace's, which its order page shows too.
+    window_refusal = marketplace_queries.claim_window_refusal(order, now=now)
+    if window_refusal is not None:
+        return window_refusal
     if facts.open_claim is not None:
         return Conflict(
             f"There is already an open claim on this order: {facts.open_claim.number}. "
@@ -251,12 +243,9 @@ def refusal(
             f"({facts.earlier_claim.number}); a claim is decided once, with one appeal.",
             code="claim_already_filed",
         )
-    if order.total_cents > 0 and facts.refunded_cents >= order.total_cents:
-        return NotAllowed(
-            f"Order {order.number} was refunded in full already "
-            f"({money(facts.refunded_cents, order.currency)}): there is nothing left to claim.",
-            code="claim_order_refunded",
-        )
+    refunded_refusal = marketplace_queries.refunded_in_full_refusal(order, facts.refunded_cents)
+    if refunded_refusal is not None:
+        return refunded_refusal
     # What a reason needs of the order itself comes before "contact the seller first": a
     # buyer told to write and wait 48 hours for "not as described" on an order not
     # delivered, or "returned but not refunded" with no return, then heard the reason
