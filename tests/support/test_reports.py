@@ -385,13 +385,41 @@ def test_a_decided_report_stays_solved(
     report = report_actions.report_message(buyer, scam.pk, "scam").report
     report_actions.decide_report(safety_agent, report.pk, "dismissed")
 
-    for status in ("open", "pending"):
-        with pytest.raises(Conflict) as refused:
-            support_actions.set_case_status(safety_agent, report.pk, status)
-        assert refused.value.code == "report_already_decided"
+    # ("pending" is refused for any report: test_a_report_cannot_wait_on_the_customer.)
+    with pytest.raises(Conflict) as refused:
+        support_actions.set_case_status(safety_agent, report.pk, "open")
+    assert refused.value.code == "report_already_decided"
     assert Case.objects.get(pk=report.pk).status == CaseStatus.SOLVED
     # Solved again is what it is: nothing to refuse.
     support_actions.set_case_status(safety_agent, report.pk, "solved")
+
+
+def test_a_report_cannot_wait_on_the_customer(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """A report has no conversation with the customer: "Waiting on customer" was offered
+    in its Status menu, and set, it left the report waiting on an answer nobody could
+    give. Its menu offers open and solved only; the action and the API refuse pending."""
+    scam = scam_to(buyer, seller, product)
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+
+    page = signed_in(safety_agent).get(reverse("console-case", args=[report.pk]))
+    status_menu = page.content.decode().split('<select name="status" id="status">')[1]
+    status_menu = status_menu.split("</select>")[0]
+    assert 'value="open"' in status_menu
+    assert 'value="solved"' in status_menu
+    assert 'value="pending"' not in status_menu
+    with pytest.raises(InvalidInput) as refused:
+        support_actions.set_case_status(safety_agent, report.pk, "pending")
+    assert refused.value.code == "no_customer_to_wait_on"
+    by_api = with_token(safety_agent).post(
+        f"/agent/cases/{report.pk}/status", {"status": "pending"}
+    )
+    assert error_of(by_api) == (400, "no_customer_to_wait_on")
+    assert Case.objects.get(pk=report.pk).status == CaseStatus.OPEN
+    # Solved it may be.
+    support_actions.set_case_status(safety_agent, report.pk, "solved")
+    assert Case.objects.get(pk=report.pk).status == CaseStatus.SOLVED
 
 
 def test_wrong_decisions_are_refused_and_change_nothing(

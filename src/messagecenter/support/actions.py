@@ -488,6 +488,15 @@ def unassign_case(agent: User, case_id: Any) -> Case:
         return case
 
 
+def statuses_for(case: Case) -> tuple[str, ...]:
+    """What an agent may set this case to: "waiting on the customer" only where there is a
+    conversation with them to wait in (a report has none: nobody would ever answer, and it
+    would sit in the Waiting queue for good)."""
+    if case.conversation_id is None:
+        return (CaseStatus.OPEN, CaseStatus.SOLVED)
+    return AGENT_STATUSES
+
+
 def set_case_status(agent: User, case_id: Any, status: str) -> Case:
     if status not in AGENT_STATUSES:
         raise InvalidInput(
@@ -498,6 +507,12 @@ def set_case_status(agent: User, case_id: Any, status: str) -> Case:
         raise InvalidInput(
             "A claim's status follows its stage: decide the claim instead.",
             code="claim_status_follows_stage",
+        )
+    if status not in statuses_for(case):
+        raise InvalidInput(
+            "This case has no conversation with the customer, so it cannot wait on them: "
+            "set it open or solved.",
+            code="no_customer_to_wait_on",
         )
     with transaction.atomic():
         case = lock_case(case)

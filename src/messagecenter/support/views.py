@@ -41,7 +41,6 @@ from messagecenter.support import (
     report_actions,
     report_queries,
 )
-from messagecenter.support.actions import AGENT_STATUSES
 from messagecenter.support.models import (
     Case,
     CaseKind,
@@ -147,8 +146,12 @@ def chat_availability(request: AuthenticatedHttpRequest) -> HttpResponse:
 KIND_LABELS = dict(CaseKind.choices)
 PRIORITY_LABELS = {value: str(label) for value, label in CasePriority.choices}
 STATUS_LABELS = dict(CaseStatus.choices)
-# What an agent may set a case to on its page ("Set status").
-STATUS_CHOICES = [(value, CaseStatus(value).label) for value in AGENT_STATUSES]
+
+
+def _status_choices(case: Case) -> list[tuple[str, str]]:
+    """What an agent may set the case to on its page ("Set status"): the statuses that
+    make sense for it (actions.statuses_for: no "Waiting on customer" for a report)."""
+    return [(value, CaseStatus(value).label) for value in actions.statuses_for(case)]
 
 
 def _queue_rows(cases: list[Case]) -> list[dict[str, Any]]:
@@ -240,7 +243,7 @@ def _case_messages(request: AuthenticatedHttpRequest, agent: User, found: Case) 
             ),
             "is_partial": True,
             "customer_line": queries.console_customer_line(found),
-            "statuses": STATUS_CHOICES,
+            "statuses": _status_choices(found),
             "customer_erased": queries.is_customer_erased(found),
         },
     )
@@ -305,7 +308,7 @@ def _case_page(
                 for canned in canned_responses
             ],
             "chosen_canned_id": chosen.pk if chosen is not None else None,
-            "statuses": STATUS_CHOICES,
+            "statuses": _status_choices(found),
             "priorities": CasePriority.choices,
             "customer_line": queries.console_customer_line(found),
             # Erased at their request: no reply box and no status to open it again, the
