@@ -422,6 +422,23 @@ def test_a_report_cannot_wait_on_the_customer(
     assert Case.objects.get(pk=report.pk).status == CaseStatus.SOLVED
 
 
+def test_the_report_panel_writes_since_when_the_sender_is_a_member_as_the_site_writes_a_day(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """It read "Seller since 2026-12-05", the ISO date of the UTC day stored in the report's
+    snapshot: now the site's day (web/dates.py `day`) in the agent's own time zone."""
+    User.objects.filter(pk=seller.pk).update(date_joined=datetime(2026, 12, 5, 3, 0, tzinfo=UTC))
+    safety_agent.time_zone = "America/Los_Angeles"
+    safety_agent.save(update_fields=["time_zone"])
+    scam = scam_to(buyer, seller, product)
+    report = report_actions.report_message(buyer, scam.pk, "scam").report
+
+    page = signed_in(safety_agent).get(reverse("console-case", args=[report.pk])).content.decode()
+
+    assert "Seller since 4 Dec 2026" in page
+    assert "since 2026-12-05" not in page
+
+
 def test_wrong_decisions_are_refused_and_change_nothing(
     buyer: User, seller: User, product: Product, safety_agent: User, agent: User
 ) -> None:
