@@ -439,6 +439,31 @@ def test_the_report_panel_writes_since_when_the_sender_is_a_member_as_the_site_w
     assert "since 2026-12-05" not in page
 
 
+def test_a_seller_who_reported_is_named_a_seller_and_shown_with_their_shop(
+    buyer: User, seller: User, product: Product, safety_agent: User
+) -> None:
+    """A seller's report read "Acme (customer)" in the case's history, and the panel beside
+    it "Orders: No orders." (a seller buys nothing): their part is their role, and the
+    panel shows their shop."""
+    order = factories.order_with_item(buyer, product)
+    rude = actions.contact_seller_about_order(
+        buyer, order.pk, seller.storefront.pk, "You are a fraud, I will ruin your shop."
+    )
+    report = report_actions.report_message(seller, rude.pk, "offensive").report
+    shop = seller.storefront.name
+
+    page = signed_in(safety_agent).get(reverse("console-case", args=[report.pk])).content.decode()
+
+    history = page.split('id="history-title"')[1].split("</section>")[0]
+    assert f"<bdi>{html.escape(shop)}</bdi> <bdi>(seller)</bdi>" in history
+    assert "(customer)" not in history
+    assert "No orders." not in page
+    panel = page.split('data-testid="customer-shop"')[1].split("</section>")[0]
+    assert html.escape(shop) in panel
+    api_history = with_token(safety_agent).get(f"/agent/cases/{report.pk}").json()
+    assert "(customer)" not in json.dumps(api_history)
+
+
 def test_wrong_decisions_are_refused_and_change_nothing(
     buyer: User, seller: User, product: Product, safety_agent: User, agent: User
 ) -> None:

@@ -185,7 +185,10 @@ def part_in_case(person: User | None, case: Case) -> str:
     answer for whoever wrote a message, or did something in its history."""
     if person is None:
         return "marketplace"
-    if person.pk == case.customer_id:
+    # A report's "customer" is whoever filed it, a buyer or a seller, with no conversation
+    # with customer service: named by their role, as everyone else in a case is ("(seller)"
+    # for a seller who reported, not "(customer)").
+    if person.pk == case.customer_id and case.kind != CaseKind.REPORT:
         return "customer"
     if person.role in (Role.AGENT, Role.ADMIN):
         return "agent"
@@ -782,10 +785,16 @@ def customer_context(case: Case, agent: User) -> CustomerContext:
     """Beside a case: the customer's orders, their conversations with sellers about it, and
     their other cases — of the agent's own teams only (an admin's: every team), as a case
     of another team reads as none everywhere else (a report for customer service)."""
-    orders = list(
-        Order.objects.filter(buyer_id=case.customer_id)
-        .prefetch_related("shipments", "returns", "refunds", "items")
-        .order_by("-placed_at")[:CONTEXT_ORDERS]
+    # A seller buys nothing here: the page shows their shop instead (no query for orders
+    # they cannot have).
+    orders = (
+        []
+        if case.customer.is_seller
+        else list(
+            Order.objects.filter(buyer_id=case.customer_id)
+            .prefetch_related("shipments", "returns", "refunds", "items")
+            .order_by("-placed_at")[:CONTEXT_ORDERS]
+        )
     )
     return CustomerContext(
         orders=orders,
