@@ -649,6 +649,8 @@ PAGES: dict[str, tuple[Operation, ...]] = {
     "check-email": (get(outcomes(200), query="reference=MC-M1-0000", is_read_only=True),),
     # Blocking the other side of a buyer–seller conversation: its two people only.
     "block-in-conversation": (post(outcomes(302, PARTICIPANTS)),),
+    # Lifts the person's own block of the other side, if any; back to the page either way.
+    "unblock-in-conversation": (post(outcomes(302, PARTICIPANTS)),),
     # Reports (docs/safety.md#reports): the seller reports the buyer's message (the buyer
     # may not report their own: back to the page with the reason, nothing changes); each
     # side reports the other; the report of the other seller is decided by its reviewers.

@@ -357,6 +357,15 @@ def _conversation_page(
     written_from_the_request = queries.written_from_the_request(participant)
     # The other side blocked the person: their reply would be refused (`blocked`).
     blocked_by_counterpart = queries.blocked_by_counterpart(participant)
+    # Where the page offers "Block …" (below): whether the person blocked them already, so
+    # it shows the block and "Unblock" instead — from their own row, which the block marked
+    # (safety's set_aside_waits_between): no query.
+    blocked = (
+        conversation.kind == Kind.BUYER_SELLER
+        and not counterpart_erased
+        and written_from_the_request is None
+        and participant.has_blocked_other_side
+    )
     can_reply = (
         participant.role != ParticipantRole.RECIPIENT
         and closed_counterpart is None
@@ -423,6 +432,7 @@ def _conversation_page(
             ),
             # Only an order's buyer files a guarantee claim on it (a seller who followed the
             # link got a 404: the claim page is the buyer's).
+            "blocked": blocked,
             "can_file_claim": order is not None
             and order.buyer_id == request.user.pk
             and conversation.kind == Kind.BUYER_SELLER,

@@ -4,9 +4,24 @@ from django.db.models import Count, Q
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import topics
-from messagecenter.conversations.models import Kind, Message
+from messagecenter.conversations.models import Kind, Message, Participant
 from messagecenter.conversations.queries import access_conversation, visible_conversations
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
+
+
+def blocked_in_conversation(user: User, participant: Participant) -> Block | None:
+    """The person's block of the other side of one of their buyer–seller conversations —
+    the shop's seller for its buyer, the buyer for the shop's seller — or None (one query:
+    "Unblock" on the conversation page)."""
+    conversation = participant.conversation
+    blocks = Block.objects.filter(blocker=user)
+    if conversation.buyer_id == user.pk:
+        if conversation.storefront_id is None:
+            return None
+        blocks = blocks.filter(blocked__storefront__id=conversation.storefront_id)
+    else:
+        blocks = blocks.filter(blocked_id=conversation.buyer_id)
+    return blocks.only("pk").first()
 
 
 def blocks_of(user: User) -> list[Block]:

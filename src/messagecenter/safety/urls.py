@@ -8,6 +8,11 @@ urlpatterns = [
         views.block_in_conversation,
         name="block-in-conversation",
     ),
+    path(
+        "message-center/conversations/<int:conversation_id>/unblock/",
+        views.unblock_in_conversation,
+        name="unblock-in-conversation",
+    ),
     path("account/blocked/", views.blocked_list, name="blocked-list"),
     path("account/blocked/<int:block_id>/unblock/", views.unblock, name="unblock"),
 ]

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from messagecenter.conversations.queries import access_conversation
 from messagecenter.conversations.templatetags.message_center import conversation_link_tags
 from messagecenter.errors import FORM_ERRORS
 from messagecenter.safety import actions, queries
@@ -38,6 +39,20 @@ def block_in_conversation(request: AuthenticatedHttpRequest, conversation_id: in
             f"You blocked {blocked.blocked.public_name}. They can no longer message you; "
             "messages about your orders still arrive, marked.",
         )
+    return HttpResponseRedirect(reverse("conversation", args=[conversation_id]))
+
+
+@login_required
+@require_POST
+def unblock_in_conversation(
+    request: AuthenticatedHttpRequest, conversation_id: int
+) -> HttpResponse:
+    """ "Unblock" on the conversation page where the block shows: back to the page."""
+    participant = access_conversation(request.user, conversation_id)
+    block = queries.blocked_in_conversation(request.user, participant)
+    if block is not None:
+        actions.unblock(request.user, block.pk)
+        messages.success(request, "Unblocked: they can message you again.")
     return HttpResponseRedirect(reverse("conversation", args=[conversation_id]))
 
 
