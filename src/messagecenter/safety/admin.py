@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -36,32 +37,39 @@ class HeldMessageAdmin(admin.ModelAdmin[HeldMessage]):
 
     @admin.action(description="Release: deliver the selected messages")
     def release(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
-        done = 0
-        for held in queryset:
-            try:
-                actions.release_held_message(request.user, held.pk)  # type: ignore[arg-type]
-            except MessageCenterError as error:
-                self.message_user(
-                    request, f"Held message {held.pk}: {error.message}", messages.ERROR
-                )
-            else:
-                done += 1
-        # Said even when it worked: without it a release and a click that did nothing look
-        # the same to whoever reviews the queue.
-        if done:
-            self.message_user(
-                request,
-                "Released 1 held message: it is delivered, with its warnings."
-                if done == 1
-                else f"Released {done} held messages: they are delivered, with their warnings.",
-            )
+        self._decide(
+            request,
+            queryset,
+            actions.release_held_message,
+            "Released 1 held message: it is delivered, with its warnings.",
+            "Released {} held messages: they are delivered, with their warnings.",
+        )
 
     @admin.action(description="Reject: never deliver the selected messages")
     def reject(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
+        self._decide(
+            request,
+            queryset,
+            actions.reject_held_message,
+            "Rejected 1 held message: it will never be delivered.",
+            "Rejected {} held messages: they will never be delivered.",
+        )
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[HeldMessage],
+        decide: Callable[[Any, int], object],
+        one: str,
+        many: str,
+    ) -> None:
+        """Each selected message decided alone (one refused names itself), then how many
+        were: said even when it worked, or a decision and a click that did nothing look the
+        same to whoever reviews the queue."""
         done = 0
         for held in queryset:
             try:
-                actions.reject_held_message(request.user, held.pk)  # type: ignore[arg-type]
+                decide(request.user, held.pk)
             except MessageCenterError as error:
                 self.message_user(
                     request, f"Held message {held.pk}: {error.message}", messages.ERROR
@@ -69,12 +77,7 @@ class HeldMessageAdmin(admin.ModelAdmin[HeldMessage]):
             else:
                 done += 1
         if done:
-            self.message_user(
-                request,
-                "Rejected 1 held message: it will never be delivered."
-                if done == 1
-                else f"Rejected {done} held messages: they will never be delivered.",
-            )
+            self.message_user(request, one if done == 1 else many.format(done))
 
 
 @admin.register(Block)
