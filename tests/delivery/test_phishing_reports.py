@@ -475,3 +475,27 @@ def test_an_html_only_inline_forward_and_apple_mails_are_read_too() -> None:
     plain = EmailMessage()
     plain.set_content("Just a question.")
     assert forwards.read_forwarded(plain) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "found"),
+    [
+        ("Sign in at evil.example/login now", ()),
+        ("Reference MC-O7Q-4KX2ABCD", ("MC-O7Q-4KX2ABCD",)),
+    ],
+)
+def test_only_what_reads_as_a_reference_is_taken_from_the_header(
+    header: str, found: tuple[str, ...]
+) -> None:
+    """The header is the phisher's to write, and the answer — an Official message — quotes
+    the reference it names: words that are no reference are never taken as one."""
+    forward = EmailMessage()
+    forward["From"] = "alice@example.test"
+    forward["Subject"] = "Fwd: Your account is on hold"
+    forward.set_content("Is this you?")
+    forward.add_attachment(suspicious(reference=header, text="Act now.\n", html="<p>Act now.</p>"))
+
+    read = forwards.read_forwarded(forward)
+
+    assert read is not None
+    assert read.references == found

@@ -241,8 +241,13 @@ def _squeezed(text: str) -> str:
 
 
 def _references(first: list[str], text: str) -> tuple[str, ...]:
+    """The references in the header values `first`, then in `text` — only what reads as
+    one: the header is the sender's to write, and a reference is quoted in the Official
+    answer ("its reference … is not one we sent to you"), where a phisher's "sign in at
+    …" must never stand."""
     found: list[str] = []
-    for reference in [*first, *(match.group(0) for match in _REFERENCE.finditer(text))]:
+    in_headers = [match.group(0) for value in first for match in _REFERENCE.finditer(value)]
+    for reference in [*in_headers, *(match.group(0) for match in _REFERENCE.finditer(text))]:
         reference = _squeezed(reference)[:40]
         if reference and reference.upper() not in {seen.upper() for seen in found}:
             found.append(reference)
