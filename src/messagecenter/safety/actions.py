@@ -13,6 +13,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Kind, Message, Participant, ParticipantRole
 from messagecenter.conversations.queries import access_conversation, other_side
 from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from messagecenter.rows import unique_row
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 
 
@@ -182,11 +183,10 @@ def block_counterpart(user: User, conversation_id: int) -> Block:
 def unblock(blocker: User, block_id: int) -> None:
     """Scoped to the person's own blocks: someone else's looks like a missing one."""
     with transaction.atomic():
-        made = (
+        made = unique_row(
             Block.objects.select_for_update()
             .select_related("blocked")
             .filter(blocker=blocker, pk=block_id)
-            .first()
         )
         if made is None:
             raise NotFound("No such block.", code="block_not_found")

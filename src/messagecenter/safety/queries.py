@@ -6,6 +6,7 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import topics
 from messagecenter.conversations.models import Kind, Message, Participant
 from messagecenter.conversations.queries import access_conversation, visible_conversations
+from messagecenter.rows import unique_row
 from messagecenter.safety.models import Block, HeldMessage, SendingCount
 
 
@@ -21,7 +22,7 @@ def blocked_in_conversation(user: User, participant: Participant) -> Block | Non
         blocks = blocks.filter(blocked__storefront__id=conversation.storefront_id)
     else:
         blocks = blocks.filter(blocked_id=conversation.buyer_id)
-    return blocks.only("pk").first()
+    return unique_row(blocks.only("pk"))
 
 
 def blocks_of(user: User) -> list[Block]:

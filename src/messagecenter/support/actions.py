@@ -1017,12 +1017,7 @@ def transfer_case(agent: User, case_id: Any, team_id: Any, note: str | None = No
 def _works_in(person: User, team_id: int) -> bool:
     """Whether the person works the team's cases: an admin every team's, an agent their
     teams'."""
-    if person.role == Role.ADMIN:
-        return True
-    return (
-        person.role == Role.AGENT
-        and TeamMember.objects.filter(team_id=team_id, agent_id=person.pk).exists()
-    )
+    return team_id in queries.team_ids(person)
 
 
 def _agents_outside(case: Case, team_id: int) -> list[int]:

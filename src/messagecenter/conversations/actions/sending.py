@@ -60,6 +60,7 @@ from messagecenter.rows import (
     parse_id,
     people_rows_locker,
     reserved_ids,
+    unique_row,
     update_rows,
 )
 from messagecenter.search.actions import index_messages
@@ -827,7 +828,7 @@ def _post_away_reply(participants: list[Participant], seller: Participant, now: 
     recorded. Not e-mailed: the buyer has just written (and is told on the page, live);
     a digest of it would read as the seller's answer. No hooks: it is no reply for
     customer service's request either."""
-    away = AwayMessage.objects.filter(seller_id=seller.user_id).first()
+    away = unique_row(AwayMessage.objects.filter(seller_id=seller.user_id))
     seller.away_replied_at = now
     Participant.objects.filter(pk=seller.pk).update(away_replied_at=now)
     if away is None:
