@@ -19,6 +19,7 @@ import gc
 import os
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from a2wsgi.wsgi_typing import WSGIApp
@@ -46,7 +47,12 @@ from messagecenter.server import express  # noqa: E402
 from messagecenter.server.timing import RECEIVED_AT  # noqa: E402
 from messagecenter.server.warm import warm_up  # noqa: E402
 
-express_lane = express.ExpressLane(django_application, django_application.executor)
+# Sends on their own pool of threads (SEND_THREADS): a send waiting for its batch keeps a
+# thread, and on the main road's pool it kept it from pages and reads.
+express_lane = express.ExpressLane(
+    django_application,
+    ThreadPoolExecutor(settings.SEND_THREADS, thread_name_prefix="send"),
+)
 
 # Before the first request rather than during it, and before the freeze below.
 warm_up()

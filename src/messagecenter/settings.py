@@ -238,6 +238,13 @@ def _database(url: str) -> dict[str, Any]:
 # Threads per server process answering requests (messagecenter/asgi.py). Each holds a
 # database connection while it works: keep it below DATABASE_POOL_MAX_SIZE on PostgreSQL.
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "10"))
+# Threads per server process answering sends (the express lane, server/express.py), apart
+# from WEB_THREADS: a send spends most of its time waiting for the batch it joined
+# (db/group_commit.py), and on the shared pool those waits took the threads of pages and
+# reads, and capped a batch at the pool's size. A waiting send holds no database
+# connection on PostgreSQL (it gives its own back to the pool), so these need not fit
+# in DATABASE_POOL_MAX_SIZE (docs/benchmarks.md, "Sends: a pool of their own").
+SEND_THREADS = int(os.environ.get("SEND_THREADS", "32"))
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'messagecenter.sqlite3'}"
 DATABASES: dict[str, dict[str, Any]] = {"default": _database(DATABASE_URL)}
 # Concurrent sends of a process are committed together (messagecenter/db/group_commit.py,

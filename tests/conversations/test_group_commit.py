@@ -145,6 +145,48 @@ def test_sends_waiting_together_are_committed_in_one_transaction_and_each_answer
     assert_exact(buyer, seller)
 
 
+def test_sends_waiting_for_a_batch_hold_no_database_connection(
+    buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
+) -> None:
+    """Each send has used the database before it joins a batch (as a request reads its
+    token): while it waits for the writer, its connection is back in the pool (PostgreSQL)
+    — only the writer's is taken — so a batch can hold more sends than the pool has
+    connections. On SQLite each thread keeps its own (no pool)."""
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    held_writer(9)
+    pool = getattr(connection, "pool", None)
+
+    def taken() -> int:
+        stats = pool.get_stats() if pool is not None else {}
+        return int(stats.get("pool_size", 0) - stats.get("pool_available", 0))
+
+    taken_before = taken()  # this test's own
+    taken_while_waiting: list[int] = []
+    original = sending.SENDS._apply
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        if len(batch) > 1:
+            taken_while_waiting.append(taken())
+        original(batch)
+
+    def send(n: int) -> Message:
+        User.objects.filter(pk=buyer.pk).exists()  # a connection taken, as for the token
+        return actions.send_message(seller if n % 2 else buyer, conversation_id, f"Message {n}")
+
+    sending.SENDS._apply = apply  # inside held_writer's hold
+    try:
+        sent = in_threads([lambda n=n: send(n) for n in range(10)], threads=10)
+    finally:
+        sending.SENDS._apply = original
+
+    assert len(sent) == 10
+    if database_vendor() == "postgresql":
+        # Besides the test's own, the writer's alone: the nine sends waiting in its batch
+        # gave theirs back.
+        assert taken_while_waiting == [taken_before + 1]
+    assert_exact(buyer, seller)
+
+
 def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(
     buyer: User,
     other_buyer: User,

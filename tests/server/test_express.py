@@ -5,6 +5,7 @@ the ASGI application `messagecenter serve` runs) and the answers are compared.""
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -349,3 +350,30 @@ def test_the_lane_knows_the_middleware_whose_headers_it_gives() -> None:
         "messagecenter.accounts.middleware.TimeZoneMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ]
+
+
+def test_a_send_is_answered_while_every_thread_of_the_main_road_is_busy(
+    seller_reply: Reply, lane_taken: list[bool]
+) -> None:
+    """Sends have their own pool of threads (SEND_THREADS): a send waiting for its batch
+    takes no thread of pages and reads, and a send does not wait for one of theirs."""
+    from messagecenter.asgi import django_application
+
+    release = threading.Event()
+    busy = [
+        django_application.executor.submit(release.wait, 30) for _ in range(settings.WEB_THREADS)
+    ]
+    answered: list[Answer] = []
+    sender = threading.Thread(
+        target=lambda: answered.append(seller_reply.send(b'{"body": "On its way."}'))
+    )
+    try:
+        sender.start()
+        sender.join(timeout=15)
+        assert [status for status, _, _ in answered] == [201]
+        assert lane_taken == [True]
+    finally:
+        release.set()
+        for job in busy:
+            job.result()
+        sender.join()

@@ -82,6 +82,21 @@ def together[T](
         pile.setdefault(flush, []).extend(items)
 
 
+def _give_back_connection() -> None:
+    """A unit that waits for another thread's batch needs no connection of its own until it
+    is answered: its work runs in the writer's thread, on the writer's connection. On
+    PostgreSQL this thread's connection (taken for the request's reads before the send —
+    the token, the checks) goes back to the process's pool for the wait, as it would at the
+    request's end, so waiting sends hold no connection and a batch can hold more sends than
+    the pool has connections (docs/benchmarks.md, "Sends: a pool of their own"). Should the
+    caller need the database again (a unit run again alone), Django takes one from the pool
+    as for any first query. On SQLite each thread keeps its own connection (no pool):
+    nothing is given back."""
+    pooled = connection.vendor == "postgresql" and getattr(connection, "pool", None)
+    if pooled and connection.connection is not None:
+        connection.close()
+
+
 class _Undone(Exception):
     """The batch's own writes failed (not one unit's): roll it all back, each unit alone."""
 
@@ -150,6 +165,7 @@ class GroupCommitter[K]:
         if lead:
             self._write_while_waiting()
         else:
+            _give_back_connection()
             unit.done.wait()
         if unit.retry_alone:
             with transaction.atomic():

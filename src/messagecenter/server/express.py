@@ -106,8 +106,11 @@ def route(scope: dict[str, Any], path: str) -> LaneView | None:
 
 
 class ExpressLane:
-    """The lane's ASGI end: the body read in the event loop, the request answered on the
-    main road's pool of threads (so WEB_THREADS still bounds a process's requests)."""
+    """The lane's ASGI end: the body read in the event loop, the request answered on
+    `executor`, the sends' own pool of threads (SEND_THREADS, asgi.py): a send spends most
+    of its time waiting for its batch, and on the main road's pool those waits took the
+    threads of pages and reads and capped a batch at WEB_THREADS sends. A request the lane
+    hands back goes the main road, on its pool."""
 
     def __init__(self, main_road: Application, executor: Executor) -> None:
         self.main_road = main_road
