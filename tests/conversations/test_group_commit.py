@@ -145,6 +145,38 @@ def test_sends_waiting_together_are_committed_in_one_transaction_and_each_answer
     assert_exact(buyer, seller)
 
 
+def test_the_send_that_led_is_answered_without_writing_the_batches_queued_behind_it(
+    buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
+) -> None:
+    """The first send writes its batch at once; the nine that queued meanwhile are written
+    by the process's writer thread, not by it: it is answered while they are written."""
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Hi").conversation_id
+    held_writer(9)
+    one_answered = threading.Event()
+    answered_before_the_next_batch: list[bool] = []
+    original = sending.SENDS._apply
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        if len(batch) > 1:
+            answered_before_the_next_batch.append(one_answered.wait(timeout=5))
+        original(batch)
+
+    def send(n: int) -> Message:
+        message = actions.send_message(seller if n % 2 else buyer, conversation_id, f"M {n}")
+        one_answered.set()
+        return message
+
+    sending.SENDS._apply = apply  # inside held_writer's hold
+    try:
+        sent = in_threads([lambda n=n: send(n) for n in range(10)], threads=10)
+    finally:
+        sending.SENDS._apply = original
+
+    assert answered_before_the_next_batch == [True]
+    assert len({message.pk for message in sent}) == 10
+    assert_exact(buyer, seller)
+
+
 def test_sends_waiting_for_a_batch_hold_no_database_connection(
     buyer: User, seller: User, product: Product, held_writer: Callable[[int], None]
 ) -> None:
@@ -166,6 +198,7 @@ def test_sends_waiting_for_a_batch_hold_no_database_connection(
 
     def apply(batch: list[group_commit._Unit]) -> None:
         if len(batch) > 1:
+            connection.ensure_connection()  # the writer's own, which the batch takes
             taken_while_waiting.append(taken())
         original(batch)
 
