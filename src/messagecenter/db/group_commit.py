@@ -184,7 +184,7 @@ class GroupCommitter[K]:
         among them, at once. If more have queued behind that batch, the writer's thread
         takes over and the caller goes to answer its request: a caller that went on
         writing while others queued kept its own answer back for as long as they kept
-        coming — up to 3.7 s in a 6 s run of 32 senders, 184 batches (docs/benchmarks.md,
+        coming — up to 3.7 s and 184 batches in one run of 32 senders (docs/benchmarks.md,
         "Sends: a pool of their own")."""
         if self._write_batch():
             if self._writer is None or not self._writer.is_alive():
