@@ -199,6 +199,11 @@ def test_sends_waiting_for_a_batch_hold_no_database_connection(
     def apply(batch: list[group_commit._Unit]) -> None:
         if len(batch) > 1:
             connection.ensure_connection()  # the writer's own, which the batch takes
+            # The leader's goes back once it is answered, a follower's once it reaches its
+            # wait: a moment for the last of them.
+            deadline = time.monotonic() + 5
+            while taken() > taken_before + 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
             taken_while_waiting.append(taken())
         original(batch)
 
@@ -218,6 +223,68 @@ def test_sends_waiting_for_a_batch_hold_no_database_connection(
         # gave theirs back.
         assert taken_while_waiting == [taken_before + 1]
     assert_exact(buyer, seller)
+
+
+def held(committer: group_commit.GroupCommitter[None], waiting: int) -> None:
+    """The committer's first batch waits, once started, until `waiting` units queue behind
+    it (held_writer for a committer of the test's own)."""
+    original = committer._apply
+    released = threading.Event()
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        if not released.is_set():
+            released.set()
+            deadline = time.monotonic() + 10
+            while len(committer._waiting) < waiting and time.monotonic() < deadline:
+                time.sleep(0.005)
+        original(batch)
+
+    committer._apply = apply  # type: ignore[method-assign]
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def test_a_writer_thread_interrupted_answers_its_units_and_another_takes_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its batch and those waiting run again alone in their callers' threads; the next
+    hand-over starts a new writer thread, and nothing waits forever."""
+    monkeypatch.setattr(threading, "excepthook", lambda arguments: None)
+    committer = group_commit.GroupCommitter[None]()
+    held(committer, 5)
+    interrupted = threading.Event()
+    original = committer._apply
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        if threading.current_thread().name == "group-commit" and not interrupted.is_set():
+            interrupted.set()
+            raise Interrupted
+        original(batch)
+
+    monkeypatch.setattr(committer, "_apply", apply)
+    first_writer: list[threading.Thread | None] = []
+
+    def unit(n: int) -> int:
+        first_writer.append(committer._writer)
+        return n
+
+    assert in_threads([lambda n=n: committer.run(lambda n=n: unit(n)) for n in range(6)]) == list(
+        range(6)
+    )
+    assert interrupted.is_set()
+    deadline = time.monotonic() + 5
+    while committer._writer is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert committer._writer is None  # the interrupted thread has ended
+    held(committer, 5)
+
+    assert in_threads([lambda n=n: committer.run(lambda n=n: n) for n in range(6)]) == list(
+        range(6)
+    )
+    assert committer._writer is not None
+    assert committer._writer.is_alive()
 
 
 def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(

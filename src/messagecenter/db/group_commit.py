@@ -18,9 +18,9 @@ Every unit keeps its own guarantees, because each is the same code that would ru
   batch-mates untouched;
 - a unit that fails for a reason that is not its own (a deadlock with another process,
   a lost connection, a failed commit) is run again alone, in its own transaction;
-- on-commit callbacks (realtime publishes) run after the one commit, in the writer's
-  thread, and those of a unit rolled back to its savepoint are discarded (Django's own
-  savepoint bookkeeping);
+- on-commit callbacks (realtime publishes) run after the one commit, in the thread that
+  wrote the batch (the leader's, or the writer thread's), and those of a unit rolled back
+  to its savepoint are discarded (Django's own savepoint bookkeeping);
 - units inside a caller's own transaction run there, directly: the caller commits them.
 
 What every unit of a batch appends — search and mailbox rows, events, counters' moves,
@@ -41,8 +41,8 @@ from messagecenter.rows import pipelined
 
 logger = logging.getLogger(__name__)
 
-# Units one writer takes at most (it loops for the rest): bounds a transaction's length,
-# and so the wait of the first unit in it.
+# Units one batch takes at most (the writer's thread goes on with the rest): bounds a
+# transaction's length, and so the wait of the first unit in it.
 MAX_BATCH = 64
 
 
@@ -91,9 +91,10 @@ def _give_back_connection() -> None:
     the token, the checks) goes back to the process's pool for the wait, as it would at the
     request's end, so waiting sends hold no connection and a batch can hold more sends than
     the pool has connections (docs/benchmarks.md, "Sends: a pool of their own"). Should the
-    caller need the database again (a unit run again alone), Django takes one from the pool
-    as for any first query. On SQLite each thread keeps its own connection (no pool):
-    nothing is given back."""
+    caller need the database again — a unit run again alone, a key's message looked up
+    after a unique-key race, a held message recorded — Django takes one from the pool as
+    for any first query; a send answered from its batch does not. On SQLite each thread
+    keeps its own connection (no pool): nothing is given back."""
     pooled = connection.vendor == "postgresql" and getattr(connection, "pool", None)
     if pooled and connection.connection is not None:
         connection.close()
@@ -161,6 +162,9 @@ class GroupCommitter[K]:
         if connection.in_atomic_block or not settings.GROUP_COMMIT:
             with transaction.atomic():
                 return work()
+        # Run in whichever thread writes its batch: what it needs of its request it
+        # takes as arguments — Django's active time zone and language are the writer
+        # thread's (thread-local), so a unit names its zone (timezone.override).
         unit = _Unit(work, key)
         with self._lock:
             self._waiting.append(unit)
@@ -186,23 +190,60 @@ class GroupCommitter[K]:
         writing while others queued kept its own answer back for as long as they kept
         coming — up to 3.7 s and 184 batches in one run of 32 senders (docs/benchmarks.md,
         "Sends: a pool of their own")."""
-        if self._write_batch():
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(
-                    target=self._write_when_handed_over, name="group-commit", daemon=True
-                )
-                self._writer.start()
-            self._handed_over.set()
+        if not self._write_batch():
+            return
+        with self._lock:
+            # Under the lock the writer's thread takes when it ends (below): a hand-over
+            # never goes to a thread that is stopping.
+            if self._start_writer():
+                self._handed_over.set()
+                return
+        # No thread to be had (the system's limit): the caller writes the rest itself.
+        while self._write_batch():
+            pass
+
+    def _start_writer(self) -> bool:
+        """With the lock held: the writer's thread running, started if it is not; False
+        when no thread could be started."""
+        if self._writer is None:
+            writer = threading.Thread(
+                target=self._write_when_handed_over, name="group-commit", daemon=True
+            )
+            try:
+                writer.start()
+            except RuntimeError:
+                return False
+            self._writer = writer
+        return True
 
     def _write_when_handed_over(self) -> None:
         """The writer's thread: after each hand-over, batch after batch until none are
         waiting (then the next caller leads again), its connection given back between."""
-        while True:
-            self._handed_over.wait()
-            self._handed_over.clear()
-            while self._write_batch():
-                pass
-            _give_back_connection()
+        try:
+            while True:
+                self._handed_over.wait()
+                self._handed_over.clear()
+                try:
+                    while self._write_batch():
+                        pass
+                    _give_back_connection()
+                except Exception:
+                    # The writer's own failure, not a unit's (those go to their callers):
+                    # giving its connection back, say. It goes on.
+                    logger.exception("in the group commit's writer thread")
+        finally:
+            # Ended by an interruption (_write_batch answered its units and raised it
+            # again): the next hand-over starts another thread, and one that came since
+            # the last batch is taken over by another now — or, with no thread to be had,
+            # its callers run their work alone.
+            stranded: list[_Unit] = []
+            with self._lock:
+                self._writer = None
+                if self._handed_over.is_set() and not self._start_writer():
+                    stranded, self._waiting, self._writing = self._waiting, [], False
+            for unit in stranded:
+                unit.retry_alone = True
+                unit.done.set()
 
     def _write_batch(self) -> bool:
         """The units waiting now, as one batch. True when more wait behind it (the writing
