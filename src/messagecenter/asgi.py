@@ -19,7 +19,6 @@ import gc
 import os
 import resource
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from a2wsgi.wsgi_typing import WSGIApp
@@ -27,6 +26,7 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from messagecenter.request_bodies import ChunkedBodies
+from messagecenter.server.loop_threads import LoopThreads
 from messagecenter.server.threads import DjangoInThreads
 
 # Every open stream is a socket: take all the open files the system allows this process
@@ -50,8 +50,7 @@ from messagecenter.server.warm import warm_up  # noqa: E402
 # Sends on their own pool of threads (SEND_THREADS): a send waiting for its batch keeps a
 # thread, and on the main road's pool it kept it from pages and reads.
 express_lane = express.ExpressLane(
-    django_application,
-    ThreadPoolExecutor(settings.SEND_THREADS, thread_name_prefix="send"),
+    django_application, LoopThreads(settings.SEND_THREADS, name="send")
 )
 
 # Before the first request rather than during it, and before the freeze below.

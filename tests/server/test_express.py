@@ -267,7 +267,7 @@ def test_http_where_https_is_required_goes_the_main_road(seller_reply: Reply) ->
     the lane hands the request on before reading it."""
     from messagecenter.asgi import express_lane
 
-    lane = express.ExpressLane(express_lane.main_road, express_lane.executor)
+    lane = express.ExpressLane(express_lane.main_road, express_lane.threads)
     lane.https_only = True
     scope: dict[str, Any] = {
         "type": "http",

@@ -31,14 +31,12 @@ field by field). tests/server/test_express.py sends the same requests both ways 
 compares the answers (decision 0014).
 """
 
-import asyncio
 import contextvars
 import functools
 import io
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
@@ -59,6 +57,7 @@ from ninja import Status
 from messagecenter.api import api
 from messagecenter.conversations.api import send_message_express
 from messagecenter.rows import MAX_ID
+from messagecenter.server.loop_threads import LoopThreads
 from messagecenter.server.threads import PREREAD_BYTES, asgi_headers, read_whole_body
 from messagecenter.server.timing import RECEIVED_AT
 from messagecenter.server.token_calls import API_PREFIX, middleware_chain
@@ -107,14 +106,14 @@ def route(scope: dict[str, Any], path: str) -> LaneView | None:
 
 class ExpressLane:
     """The lane's ASGI end: the body read in the event loop, the request answered on
-    `executor`, the sends' own pool of threads (SEND_THREADS, asgi.py): a send spends most
-    of its time waiting for its batch, and on the main road's pool those waits took the
-    threads of pages and reads and capped a batch at WEB_THREADS sends. A request the lane
-    hands back goes the main road, on its pool."""
+    `threads`, the sends' own pool (SEND_THREADS, asgi.py; server/loop_threads.py): a send
+    spends most of its time waiting for its batch, and on the main road's pool those waits
+    took the threads of pages and reads and capped a batch at WEB_THREADS sends. A request
+    the lane hands back goes the main road, on its pool."""
 
-    def __init__(self, main_road: Application, executor: Executor) -> None:
+    def __init__(self, main_road: Application, threads: LoopThreads) -> None:
         self.main_road = main_road
-        self.executor = executor
+        self.threads = threads
         # The token calls' middleware around an empty answer: the headers they add to
         # every answer, learned from them once per process and scheme (HSTS is https's).
         self._learning = middleware_chain(
@@ -129,10 +128,9 @@ class ExpressLane:
         self, scope: dict[str, Any], receive: Any, send: Any, view: LaneView
     ) -> None:
         body = await read_whole_body(receive)
-        loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        answered = await loop.run_in_executor(
-            self.executor, functools.partial(context.run, self._answer, scope, body, view)
+        answered = await self.threads.run(
+            functools.partial(context.run, self._answer, scope, body, view)
         )
         if answered is None:
             await self.main_road(scope, _replay(body, receive), send)

@@ -33,6 +33,9 @@ class Command(BaseCommand):
             "loop": loop,
             "lifespan": "off",
             "log_level": "warning",
+            # At "warning" uvicorn writes no access log, but with it on it still works out
+            # each request's client address and path for the line its logger then drops.
+            "access_log": False,
             # Behind a proxy, trust X-Forwarded-* only from loopback.
             "proxy_headers": True,
             "forwarded_allow_ips": "127.0.0.1",
