@@ -1,8 +1,8 @@
 """The hand-off between the event loop and a pool of threads, alone: CPU and wall time per
 call when `--callers` coroutines each await, one after the other, a call that does nothing
-on a pool of 32 threads — through `loop.run_in_executor` on a `ThreadPoolExecutor` (the
-main road's way, and the express lane's before) and through `LoopThreads` (the lane's,
-server/loop_threads.py). uvloop, as `messagecenter serve` runs. Medians of `--rounds`
+on a pool of 32 threads — through `loop.run_in_executor` on a `ThreadPoolExecutor` (how
+the main road and the express lane handed requests over before) and through `LoopThreads`
+(how they do now, server/loop_threads.py). uvloop, as `messagecenter serve` runs. Medians of `--rounds`
 alternating rounds (docs/benchmarks.md, "Sends: the lane's threads answer into the event
 loop").
 

@@ -3,6 +3,7 @@ is answered outside Django's handler and ninja's operation — and answered exac
 main road answers it. Each request here goes both ways (EXPRESS_LANE on and off, through
 the ASGI application `messagecenter serve` runs) and the answers are compared."""
 
+import asyncio
 import json
 import logging
 import threading
@@ -360,20 +361,30 @@ def test_a_send_is_answered_while_every_thread_of_the_main_road_is_busy(
     from messagecenter.asgi import django_application
 
     release = threading.Event()
-    busy = [
-        django_application.executor.submit(release.wait, 30) for _ in range(settings.WEB_THREADS)
-    ]
+    taken = threading.Semaphore(0)
+
+    def hold_a_thread() -> None:
+        taken.release()
+        release.wait(30)
+
+    async def take_every_thread() -> None:
+        pool = django_application.threads
+        await asyncio.gather(*(pool.run(hold_a_thread) for _ in range(settings.WEB_THREADS)))
+
+    busy = threading.Thread(target=lambda: asyncio.run(take_every_thread()))
     answered: list[Answer] = []
     sender = threading.Thread(
         target=lambda: answered.append(seller_reply.send(b'{"body": "On its way."}'))
     )
     try:
+        busy.start()
+        for _ in range(settings.WEB_THREADS):
+            assert taken.acquire(timeout=15)
         sender.start()
         sender.join(timeout=15)
         assert [status for status, _, _ in answered] == [201]
         assert lane_taken == [True]
     finally:
         release.set()
-        for job in busy:
-            job.result()
+        busy.join()
         sender.join()

@@ -1,15 +1,14 @@
-"""The express lane's pool (messagecenter/server/loop_threads.py): calls run on its threads,
-at most its size at once, and each awaiting request gets its own call's result or
-exception."""
+"""The pools of the main road and the express lane (messagecenter/server/loop_threads.py):
+calls run on a pool's threads, at most its size at once, and each awaiting request gets
+its own call's result or exception."""
 
 import asyncio
 import threading
 import time
 
 import pytest
-import uvloop
-
 from messagecenter.server.loop_threads import LoopThreads
+from tests.asgi import run_in_own_loop
 
 
 def test_each_caller_gets_its_own_result_from_a_thread_of_the_pool() -> None:
@@ -21,7 +20,7 @@ def test_each_caller_gets_its_own_result_from_a_thread_of_the_pool() -> None:
 
         return await asyncio.gather(*(pool.run(lambda n=n: call(n)) for n in range(50)))
 
-    answers = uvloop.run(main())
+    answers = run_in_own_loop(main)
 
     assert [number for number, _ in answers] == list(range(50))
     assert {name for _, name in answers} <= {f"answering_{n}" for n in range(4)}
@@ -41,7 +40,7 @@ def test_a_call_that_raises_raises_in_its_caller_alone_and_the_thread_goes_on() 
             )
         )
 
-    error, sent = asyncio.run(main())
+    error, sent = run_in_own_loop(main)
 
     assert isinstance(error, PermissionError)
     assert str(error) == "not yours"
@@ -67,7 +66,7 @@ def test_no_more_calls_run_at_once_than_the_pool_has_threads() -> None:
     async def main() -> None:
         await asyncio.gather(*(pool.run(call) for _ in range(12)))
 
-    uvloop.run(main())
+    run_in_own_loop(main)
 
     assert most == 3
 
@@ -84,7 +83,7 @@ def test_a_call_whose_caller_stopped_waiting_is_dropped_and_the_thread_goes_on()
         release.set()
         return await asyncio.wait_for(pool.run(lambda: "next"), 5)
 
-    assert uvloop.run(main()) == "next"
+    assert run_in_own_loop(main) == "next"
 
 
 def test_a_pool_needs_a_thread() -> None:

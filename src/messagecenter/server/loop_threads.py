@@ -1,5 +1,6 @@
-"""A pool of threads for calls the event loop awaits: the express lane's sends
-(server/express.py, SEND_THREADS).
+"""A pool of threads for calls the event loop awaits: the main road's requests
+(server/threads.py, WEB_THREADS) and the express lane's sends (server/express.py,
+SEND_THREADS).
 
 `loop.run_in_executor` on a `ThreadPoolExecutor` takes a call through more steps than the
 hand-off needs: it checks that the callable is no coroutine function (through
@@ -9,12 +10,14 @@ an asyncio one whose state is copied across, under their locks, when the call en
 a call goes on a queue with the asyncio future it settles, and the thread that ran it sets
 the result (or the exception) on that future through `loop.call_soon_threadsafe` — one
 hand-off each way. With 32 callers each awaiting a call that does nothing (uvloop),
-≈ 65 µs of CPU a call through the executor and ≈ 23 µs here (docs/benchmarks.md, "Sends:
-the lane's threads answer into the event loop").
+≈ 65 µs of CPU a call through the executor and ≈ 26 µs here (`bench/loop_handoff.py`;
+docs/benchmarks.md, "Sends: the lane's threads answer into the event loop").
 
 The threads start together at the first call and live as long as the process (daemon
-threads): a request in flight is awaited by the server's graceful shutdown, so none is cut
-off by the interpreter's exit.
+threads). A request in flight when the process is told to stop is awaited by uvicorn's
+graceful shutdown (`timeout_graceful_shutdown`, serve.py); one still running after that
+ends with the process, unanswered — its answer could no longer be sent — and what it had
+not committed is not stored (a send's client tries again with its idempotency key).
 """
 
 import asyncio

@@ -28,6 +28,8 @@ from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import Body, build_environ
 from a2wsgi.wsgi_typing import Environ, WSGIApp
 
+from messagecenter.server.loop_threads import LoopThreads
+
 # Far above a JSON call or a form; below an attachment, which is read as it comes.
 PREREAD_BYTES = 256 * 1024
 
@@ -35,8 +37,13 @@ Message = dict[str, Any]
 
 
 class DjangoInThreads(WSGIMiddleware):
-    """An ASGI application: `app` (a WSGI application) on `workers` threads (a2wsgi's
-    executor); only HTTP requests are handled differently."""
+    """An ASGI application: `app` (a WSGI application) on `workers` threads
+    (`LoopThreads`, which answer straight into the event loop: server/loop_threads.py);
+    WebSocket and lifespan scopes are a2wsgi's, which never start its executor's threads."""
+
+    def __init__(self, app: WSGIApp, workers: int) -> None:
+        super().__init__(app, workers=workers)
+        self.threads = LoopThreads(workers, name="web")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -46,9 +53,7 @@ class DjangoInThreads(WSGIMiddleware):
         exchange = _Exchange(self.app, loop, send)
         environ = build_environ(scope, await _body(scope, receive, loop))
         context = contextvars.copy_context()
-        held = await loop.run_in_executor(
-            self.executor, functools.partial(context.run, exchange.run, environ)
-        )
+        held = await self.threads.run(functools.partial(context.run, exchange.run, environ))
         for message in held:
             await send(message)
 
