@@ -2,9 +2,9 @@
 call when `--callers` coroutines each await, one after the other, a call that does nothing
 on a pool of 32 threads — through `loop.run_in_executor` on a `ThreadPoolExecutor` (how
 the main road and the express lane handed requests over before) and through `LoopThreads`
-(how they do now, server/loop_threads.py). uvloop, as `messagecenter serve` runs. Medians of `--rounds`
-alternating rounds (docs/benchmarks.md, "Sends: the lane's threads answer into the event
-loop").
+(how they do now, server/loop_threads.py). uvloop, as `messagecenter serve` runs.
+Medians of `--rounds` alternating rounds (docs/benchmarks.md, "Sends: the lane's threads
+answer into the event loop").
 
     .venv/bin/python bench/loop_handoff.py --calls 20000 --rounds 5
 """

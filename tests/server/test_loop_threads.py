@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from messagecenter.server.loop_threads import LoopThreads
 from tests.asgi import run_in_own_loop
 
