@@ -13,8 +13,9 @@ hand-off each way. With 32 callers each awaiting a call that does nothing (uvloo
 ≈ 65 µs of CPU a call through the executor and ≈ 26 µs here (`bench/loop_handoff.py`;
 docs/benchmarks.md, "Sends: the lane's threads answer into the event loop").
 
-The threads start together at the first call and live as long as the process (daemon
-threads). A request in flight when the process is told to stop is awaited by uvicorn's
+The threads start together at the first call (so in each server process, after uvicorn
+has started it) and live as long as the process (daemon threads); a process forked after
+its pool's first call would have none of them. A request in flight when the process is told to stop is awaited by uvicorn's
 graceful shutdown (`timeout_graceful_shutdown`, serve.py); one still running after that
 ends with the process, unanswered — its answer could no longer be sent — and what it had
 not committed is not stored (a send's client tries again with its idempotency key).
