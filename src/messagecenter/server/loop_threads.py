@@ -15,10 +15,11 @@ docs/benchmarks.md, "Sends: the lane's threads answer into the event loop").
 
 The threads start together at the first call (so in each server process, after uvicorn
 has started it) and live as long as the process (daemon threads); a process forked after
-its pool's first call would have none of them. A request in flight when the process is told to stop is awaited by uvicorn's
-graceful shutdown (`timeout_graceful_shutdown`, serve.py); one still running after that
-ends with the process, unanswered — its answer could no longer be sent — and what it had
-not committed is not stored (a send's client tries again with its idempotency key).
+its pool's first call would have none of them. A request in flight when the process is
+told to stop is awaited by uvicorn's graceful shutdown (`timeout_graceful_shutdown`,
+serve.py); one still running after that ends with the process, unanswered — its answer
+could no longer be sent — and what it had not committed is not stored (a send's client
+tries again with its idempotency key).
 """
 
 import asyncio
