@@ -321,7 +321,10 @@ def test_parse_id_takes_a_positive_64_bit_integer_as_a_person_gives_it(value: ob
     assert parse_id(value) == int(str(value))
 
 
-@pytest.mark.parametrize("value", [None, "", "abc", "1.5", 0, -1, "-3", 2**63, str(2**70)])
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "abc", "1.5", 0, -1, "-3", 2**63, str(2**70), "１２", "1_2", "+12", 1.9, 12.0, True],
+)
 def test_parse_id_refuses_anything_else_with_the_callers_not_found(value: object) -> None:
     with pytest.raises(NotFound) as refused:
         parse_id(value, code="thing_not_found", message="No such thing.")
