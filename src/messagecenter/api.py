@@ -57,6 +57,11 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string", "description": "Stable: what went wrong."},
                 "message": {"type": "string", "description": "For people: what to do."},
+                "field": {
+                    "type": "string",
+                    "description": "The request field a refusal is about, where its code is "
+                    "shared by several (the away message's dates).",
+                },
                 "fields": {
                     "type": "array",
                     "description": "422 only: each value that did not match the schema.",

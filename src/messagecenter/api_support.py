@@ -155,7 +155,10 @@ class UnsupportedMediaType(MessageCenterError):
 
 
 def error_response(error: MessageCenterError, **details: Any) -> HttpResponse:
-    """The one error shape: {"error": {"code", "message", …}} with the error's status."""
+    """The one error shape: {"error": {"code", "message", …}} with the error's status; the
+    `field` it is about when it names one."""
+    if error.field is not None:
+        details = {"field": error.field, **details}
     response = JsonResponse(
         {"error": {"code": error.code, "message": error.message, **details}}, status=error.status
     )

@@ -5,12 +5,18 @@ in one shape ({"error": {"code", "message"}}) and nothing is changed when one is
 class MessageCenterError(Exception):
     code = "error"
     status = 400
+    # The request field the error is about, named as the API names it ("away_from"), when
+    # it is about one that a code shared by several fields cannot tell apart: the API
+    # gives it as `field`, a form marks that input.
+    field: str | None = None
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if field is not None:
+            self.field = field
 
 
 class NotAuthenticated(MessageCenterError):

@@ -26,7 +26,7 @@ def is_sane(moment: datetime | date) -> bool:
     return EARLIEST.date() <= moment < LATEST.date()
 
 
-def check(moment: datetime | date, *, what: str, code: str) -> None:
-    """InvalidInput (400 `code`) unless `moment` is in the range."""
+def check(moment: datetime | date, *, what: str, code: str, field: str | None = None) -> None:
+    """InvalidInput (400 `code`, about `field`) unless `moment` is in the range."""
     if not is_sane(moment):
-        raise InvalidInput(f"{what} must be {RANGE}.", code=code)
+        raise InvalidInput(f"{what} must be {RANGE}.", code=code, field=field)

@@ -2,6 +2,7 @@
 automatic reply once per conversation per away period, only where a buyer writes to the
 shop, never the seller's response, its safety check, the API and the page."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -91,19 +92,27 @@ def test_an_away_message_from_a_later_day_is_scheduled(seller: User) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "until_days", "starts_days", "code"),
+    ("body", "until_days", "starts_days", "code", "field"),
     [
-        ("", 3, None, "empty_message"),
-        ("x" * 10_001, 3, None, "message_too_long"),
-        (AWAY_TEXT, None, None, "away_until_required"),
-        (AWAY_TEXT, -1, None, "invalid_away_dates"),
-        (AWAY_TEXT, 61, None, "away_too_long"),
-        (AWAY_TEXT, 3, 4, "invalid_away_dates"),
+        ("", 3, None, "empty_message", None),
+        ("x" * 10_001, 3, None, "message_too_long", None),
+        (AWAY_TEXT, None, None, "away_until_required", "away_until"),
+        (AWAY_TEXT, -1, None, "invalid_away_dates", "away_until"),
+        (AWAY_TEXT, 61, None, "away_too_long", "away_until"),
+        (AWAY_TEXT, 3, 4, "invalid_away_dates", "away_from"),
+        (AWAY_TEXT, 3, -100 * 365, "invalid_away_dates", "away_from"),
+        (AWAY_TEXT, 300 * 365, None, "invalid_away_dates", "away_until"),
     ],
 )
 def test_a_bad_away_message_is_refused_and_changes_nothing(
-    seller: User, body: str, until_days: int | None, starts_days: int | None, code: str
+    seller: User,
+    body: str,
+    until_days: int | None,
+    starts_days: int | None,
+    code: str,
+    field: str | None,
 ) -> None:
+    """The date errors share a code: each names the field it is about."""
     now = timezone.now()
     with pytest.raises(InvalidInput) as refused:
         actions.set_away_message(
@@ -113,7 +122,7 @@ def test_a_bad_away_message_is_refused_and_changes_nothing(
             starts=None if starts_days is None else now + timedelta(days=starts_days),
         )
 
-    assert refused.value.code == code
+    assert (refused.value.code, refused.value.field) == (code, field)
     seller.refresh_from_db()
     assert seller.away_until is None
     assert not AwayMessage.objects.exists()
@@ -446,6 +455,35 @@ def test_the_api_refuses_what_the_action_refuses(
     assert error_of(answer) == (status, code)
 
 
+@pytest.mark.parametrize(
+    ("starts_days", "until_days", "field"),
+    [(4, 3, "away_from"), (None, -1, "away_until"), (None, 90, "away_until")],
+)
+def test_the_api_names_the_date_an_error_is_about(
+    seller: User, starts_days: int | None, until_days: int, field: str
+) -> None:
+    now = timezone.now()
+    body = {"body": AWAY_TEXT, "away_until": (now + timedelta(days=until_days)).isoformat()}
+    if starts_days is not None:
+        body["away_from"] = (now + timedelta(days=starts_days)).isoformat()
+
+    answer = with_token(seller).call("PUT", API, body)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["field"] == field
+    seller.refresh_from_db()
+    assert seller.away_until is None
+
+
+def test_an_error_about_no_one_field_names_none(seller: User) -> None:
+    answer = with_token(seller).call(
+        "PUT", API, {"body": " ", "away_until": (timezone.now() + timedelta(days=3)).isoformat()}
+    )
+
+    assert error_of(answer) == (400, "empty_message")
+    assert "field" not in answer.json()["error"]
+
+
 def test_the_api_is_for_sellers_only(buyer: User) -> None:
     assert error_of(with_token(buyer).get(API)) == (403, "sellers_only")
     assert with_token(buyer).delete(API).status_code == 403
@@ -493,6 +531,49 @@ def test_the_page_shows_a_refusal_beside_the_form_and_changes_nothing(
 
     assert refused.status_code == 400
     assert "at most 60 days" in refused.content.decode()
+    seller.refresh_from_db()
+    assert seller.away_until is None
+
+
+def invalid_fields(page: str) -> set[str]:
+    """The names of the inputs the page marks aria-invalid."""
+    inputs = re.findall(r"<(?:input|textarea)\b[^>]*>", page)
+    return {
+        re.search(r'name="([^"]+)"', tag).group(1)  # type: ignore[union-attr]
+        for tag in inputs
+        if 'aria-invalid="true"' in tag
+    }
+
+
+@pytest.mark.parametrize(
+    ("form", "marked"),
+    [
+        # Leaving after coming back: the day you leave is what to change.
+        ({"away_from": 4, "away_until": 3}, {"away_from"}),
+        ({"away_from": "soon", "away_until": 3}, {"away_from"}),
+        ({"away_until": -1}, {"away_until"}),
+        ({"away_until": "tomorrow"}, {"away_until"}),
+        ({"away_until": 90}, {"away_until"}),
+        ({"body": "", "away_until": 3}, {"body"}),
+    ],
+)
+def test_the_page_marks_the_field_an_error_is_about(
+    client: Client, seller: User, form: dict[str, Any], marked: set[str]
+) -> None:
+    signed_in(client, seller)
+    now = timezone.now()
+    posted = {"body": AWAY_TEXT, "away_from": "", "away_until": ""}
+    for name, value in form.items():
+        if isinstance(value, int):
+            value = timezone.localtime(now + timedelta(days=value)).strftime("%Y-%m-%dT%H:%M")
+        posted[name] = value
+
+    refused = client.post(PAGE, posted)
+
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert invalid_fields(page) == marked
+    assert 'role="alert" id="away-error"' in page
     seller.refresh_from_db()
     assert seller.away_until is None
 

@@ -158,8 +158,8 @@ def away_message(request: AuthenticatedHttpRequest) -> HttpResponse:
         actions.set_away_message(
             seller,
             body,
-            until=_local_moment(until_text, "the day you are back"),
-            starts=_local_moment(starts_text, "the day you leave"),
+            until=_local_moment(until_text, "the day you are back", "away_until"),
+            starts=_local_moment(starts_text, "the day you leave", "away_from"),
         )
     except FORM_ERRORS as error:
         return _away_page(
@@ -182,8 +182,8 @@ def switch_off_away_message(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("away-message")
 
 
-def _local_moment(text: str, what: str) -> datetime | None:
-    """A date and time from the form's datetime-local field, in the seller's zone; None
+def _local_moment(text: str, what: str, field: str) -> datetime | None:
+    """A date and time from the form's datetime-local `field`, in the seller's zone; None
     when left empty."""
     text = text.strip()
     if not text:
@@ -191,7 +191,9 @@ def _local_moment(text: str, what: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"Write {what} as a date and time.", code="invalid_away_dates") from None
+        raise InvalidInput(
+            f"Write {what} as a date and time.", code="invalid_away_dates", field=field
+        ) from None
     if moment.tzinfo is not None:
         return moment
     return timezone.make_aware(moment)
@@ -226,12 +228,21 @@ def _away_page(
             "away": status_now,
             "form": form,
             "error": error,
-            "error_field": "body" if error is not None and error.code in AWAY_BODY_ERRORS else "",
+            "error_field": _away_error_field(error),
             "max_days": actions.AWAY_MAX_DAYS,
         },
         status=status,
     )
 
 
-# Errors about the away message's text (the others are about its dates).
+# Errors about the away message's text: a message's own, which name no field.
 AWAY_BODY_ERRORS = frozenset({"empty_message", "message_too_long", "text_refused"})
+
+
+def _away_error_field(error: MessageCenterError | None) -> str:
+    """The form's field an error is about: its text, or the date the error names."""
+    if error is None:
+        return ""
+    if error.code in AWAY_BODY_ERRORS:
+        return "body"
+    return error.field or ""

@@ -67,23 +67,32 @@ def set_away_message(
     require_seller(seller)
     body = clean_body(body)
     if until is None:
-        raise InvalidInput("Say when you are back.", code="away_until_required")
-    moments.check(until, what="The day you are back", code="invalid_away_dates")
+        raise InvalidInput("Say when you are back.", code="away_until_required", field="away_until")
+    # The date errors share a code; each names its field, for the form to mark the right one.
+    moments.check(until, what="The day you are back", code="invalid_away_dates", field="away_until")
     if starts is not None:
-        moments.check(starts, what="The day you leave", code="invalid_away_dates")
+        moments.check(
+            starts, what="The day you leave", code="invalid_away_dates", field="away_from"
+        )
     now = timezone.now()
     if until <= now:
-        raise InvalidInput("The day you are back must be in the future.", code="invalid_away_dates")
+        raise InvalidInput(
+            "The day you are back must be in the future.",
+            code="invalid_away_dates",
+            field="away_until",
+        )
     if until > now + timedelta(days=AWAY_MAX_DAYS):
         raise InvalidInput(
             f"An away message runs for at most {AWAY_MAX_DAYS} days: choose an earlier day "
             "you are back.",
             code="away_too_long",
+            field="away_until",
         )
     if starts is not None and starts >= until:
         raise InvalidInput(
             "The day you leave must come before the day you are back.",
             code="invalid_away_dates",
+            field="away_from",
         )
     decision = send_checks.decide(seller, Kind.BUYER_SELLER, body)
     if decision.verdict == "hold":
