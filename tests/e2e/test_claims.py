@@ -102,7 +102,7 @@ def test_a_claim_filed_answered_and_granted_shows_its_refund_to_both(
     panel.get_by_label(re.compile(r"^Reasons")).fill("The parcel was lost in transit.")
     panel.get_by_role("button", name="Record the decision").click()
     expect(agent.locator("#case-error")).to_contain_text(
-        "Enter a refund amount of at most the order's total, 129.99 USD."
+        "Enter a refund amount of at most the order's total, $129.99."
     )
     assert not Refund.objects.exists()
     assert Claim.objects.get().stage == "decision"
@@ -122,7 +122,7 @@ def test_a_claim_filed_answered_and_granted_shows_its_refund_to_both(
         browser_page.goto(f"{live_server.url}/message-center/?folder=claims")
         browser_page.get_by_role("link", name=re.compile(r"Claim: item not received")).first.click()
         expect(browser_page.get_by_role("list", name="Messages")).to_contain_text(
-            "A refund of 129.99 USD to the buyer is recorded"
+            "A refund of $129.99 to the buyer is recorded"
         )
         browser_page.get_by_test_id("case-status-line").get_by_role(
             "link", name="Open the claim"

@@ -86,7 +86,7 @@ def test_file_respond_decide_and_appeal_through_the_api(
     )
     assert error_of(nothing) == (400, "invalid_refund_amount")
     assert nothing.json()["error"]["message"].startswith(
-        "Enter a refund amount above 0.00 USD, at most the order's total,"
+        "Enter a refund amount above $0.00, at most the order's total,"
     )
     granted = dana.post(
         f"/agent/claims/{claim['id']}/decision",

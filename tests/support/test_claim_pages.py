@@ -365,7 +365,7 @@ def test_the_agent_grants_from_the_console_and_both_read_the_refund(
         conversation = signed_in(person).get(
             reverse("conversation", args=[claim.case.conversation_id])
         )
-        assert "A refund of 12.50 USD to the buyer is recorded" in conversation.content.decode()
+        assert "A refund of $12.50 to the buyer is recorded" in conversation.content.decode()
 
 
 def test_an_amount_typed_beside_deny_is_refused_not_dropped(
@@ -793,8 +793,8 @@ def test_a_grant_without_a_refund_says_what_amount_is_needed(
 
     assert refused.status_code == 400
     assert (
-        "Enter a refund amount above 0.00 USD, at most the order&#x27;s total, "
-        f"{claim.order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
+        "Enter a refund amount above $0.00, at most the order&#x27;s total, "
+        f"${claim.order.total_cents / 100:,.2f}: a granted claim refunds the buyer."
     ) in refused.content.decode()
     assert not Refund.objects.exists()
     assert Claim.objects.get(pk=claim.pk).stage == "decision"

@@ -263,8 +263,8 @@ def test_the_decision_form_offers_what_can_still_be_refunded_not_the_orders_tota
     assert "at most $259.98" not in page
     assert blank.status_code == 400
     assert (
-        "Enter a refund amount above 0.00 USD, at most 129.99 USD: what can still be refunded "
-        "(129.99 USD of the order&#x27;s 259.98 USD was refunded already)."
+        "Enter a refund amount above $0.00, at most $129.99: what can still be refunded "
+        "($129.99 of the order&#x27;s $259.98 was refunded already)."
     ) in blank.content.decode()
     assert issued(order) == [PRICE]
 
@@ -300,7 +300,7 @@ def test_a_claim_on_an_order_refunded_in_full_meanwhile_is_granted_without_a_new
     assert issued(order) == [2 * PRICE]
     decision = Message.objects.filter(conversation_id=claim.case.conversation_id).latest("id")
     assert (
-        f"Order {order.number} was refunded in full already (259.98 USD): this decision "
+        f"Order {order.number} was refunded in full already ($259.98): this decision "
         "records no new refund." in decision.body
     )
     # An amount is still refused with the rest, which is nothing.
@@ -326,4 +326,4 @@ def test_an_appealed_claim_that_refunded_the_whole_order_is_decided_again_withou
     assert (decided.stage, decided.refunded_cents) == ("closed", 2 * PRICE)
     assert issued(order) == [2 * PRICE]
     decision = Message.objects.filter(conversation_id=claim.case.conversation_id).latest("id")
-    assert "The refund of 259.98 USD recorded earlier stands." in decision.body
+    assert "The refund of $259.98 recorded earlier stands." in decision.body

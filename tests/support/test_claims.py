@@ -681,7 +681,7 @@ def test_granting_records_the_refund_and_tells_both_parties(
     assert case.due_at == clock.now + timedelta(days=30)
     decision = Message.objects.filter(conversation_id=case.conversation_id).latest("id")
     assert decision.sender_id == claims_agent.pk
-    assert f"A refund of {order.total_cents / 100:,.2f} USD to the buyer is recorded" in (
+    assert f"A refund of ${order.total_cents / 100:,.2f} to the buyer is recorded" in (
         decision.body
     )
     for person in (buyer, seller):
@@ -719,7 +719,7 @@ def test_a_refund_above_the_order_total_is_refused(
 
     assert refused.code == "invalid_refund_amount"
     assert refused.message == (
-        f"Enter a refund amount of at most the order's total, {order.total_cents / 100:,.2f} USD."
+        f"Enter a refund amount of at most the order's total, ${order.total_cents / 100:,.2f}."
     )
     assert not Refund.objects.exists()
     assert Claim.objects.get(pk=claim.pk).stage == "decision"
@@ -756,8 +756,8 @@ def test_a_grant_without_a_refund_is_refused_saying_what_is_needed(
 
     assert refused.code == "invalid_refund_amount"
     assert refused.message == (
-        "Enter a refund amount above 0.00 USD, at most the order's total, "
-        f"{order.total_cents / 100:,.2f} USD: a granted claim refunds the buyer."
+        "Enter a refund amount above $0.00, at most the order's total, "
+        f"${order.total_cents / 100:,.2f}: a granted claim refunds the buyer."
     )
     assert not Refund.objects.exists()
 

@@ -43,6 +43,7 @@ from messagecenter.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace import queries as marketplace_queries
 from messagecenter.marketplace import return_actions
 from messagecenter.marketplace.models import Order, Refund, Storefront
+from messagecenter.marketplace.presentation import money
 from messagecenter.rows import unique_row
 from messagecenter.safety import checks as safety_checks
 from messagecenter.support import actions as support_actions
@@ -547,7 +548,9 @@ def _money(cents: int, order: Order) -> str:
 
 
 def _cents(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency}"
+    # As the order's and the returns' messages write amounts ("$129.99"): one way to read
+    # them in the conversation a claim is decided in.
+    return money(cents, currency)
 
 
 # --- the buyer's appeal ----------------------------------------------------------------------
