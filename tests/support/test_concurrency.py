@@ -106,8 +106,9 @@ def test_counts_equal_a_recount_after_a_thousand_random_case_actions() -> None:
 
 
 def test_counts_equal_a_recount_after_transfers_racing_other_case_actions() -> None:
-    """Transfers between two teams at once with everything else agents and customers do:
-    a transfer holds both teams, and an action on a case transferred since it was read is
+    """Transfers between two teams at once with everything else agents and customers do,
+    merges of a customer's two requests among them: a transfer holds both teams, and an
+    action on a case transferred since it was read — a merge's two cases included — is
     refused (case_transferred) rather than moving the new team's counters unheld."""
     customers = [factories.BuyerFactory() for _ in range(4)]
     service = [factories.agent_in_team() for _ in range(3)]
@@ -126,7 +127,11 @@ def test_counts_equal_a_recount_after_transfers_racing_other_case_actions() -> N
         pick = random.Random(seed)
         case = pick.choice(cases)
         agent = pick.choice(agents)
-        step = pick.choice(["transfer", "transfer", "take", "unassign", "status", "customer"])
+        step = pick.choice(
+            ["transfer", "transfer", "take", "unassign", "status", "customer", "merge"]
+        )
+        # The customer's other request: a merge locks both cases and both their teams.
+        other = next(c for c in cases if c.customer_id == case.customer_id and c.pk != case.pk)
 
         def run() -> None:
             try:
@@ -136,6 +141,8 @@ def test_counts_equal_a_recount_after_transfers_racing_other_case_actions() -> N
                     actions.take_case(agent, case.pk)
                 elif step == "unassign":
                     actions.unassign_case(agent, case.pk)
+                elif step == "merge":
+                    actions.merge_cases(agent, case.pk, other.pk)
                 elif step == "status":
                     actions.set_case_status(
                         agent, case.pk, pick.choice([CaseStatus.OPEN, CaseStatus.PENDING])

@@ -272,6 +272,40 @@ def test_only_the_customers_messages_of_the_case_can_be_split(buyer: User, agent
     counts_are_true()
 
 
+def test_a_merged_duplicate_cannot_be_taken_or_assigned(
+    client: Client, buyer: User, agent: User
+) -> None:
+    """An agent's page or app opened before the merge still offers Take and Assign on the
+    duplicate: given to someone, it moved the queue counters of a case no queue counts."""
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Where is my parcel??", "Still nothing!")
+    actions.merge_cases(agent, duplicate.pk, kept.pk)
+    teammate = factories.agent_in_team(username="tess")
+
+    for attempt in (
+        lambda: actions.take_case(agent, duplicate.pk),
+        lambda: actions.assign_case(agent, duplicate.pk, teammate.pk),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            attempt()
+        assert refused.value.code == "case_merged"
+    api = with_token(agent)
+    assert error_of(api.post(f"/agent/cases/{duplicate.pk}/take")) == (400, "case_merged")
+    assigned = api.post(f"/agent/cases/{duplicate.pk}/assign", {"assignee_id": teammate.pk})
+    assert error_of(assigned) == (400, "case_merged")
+    client.force_login(agent)
+    taken = client.post(f"/console/cases/{duplicate.pk}/actions/", {"action": "take"})
+    assert taken.status_code == 400
+    assert f"merged into {kept.number}: work on that case." in taken.content.decode()
+
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.assignee_id) == ("closed", None)
+    assert not Participant.objects.filter(
+        conversation_id=duplicate.conversation_id, user__in=[agent, teammate]
+    ).exists()
+    counts_are_true()
+
+
 def test_merge_and_split_through_the_api(buyer: User, agent: User) -> None:
     kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
     duplicate = actions.open_request(buyer, "Parcel??", "Also: a refund for order 3?")

@@ -277,6 +277,26 @@ def test_an_action_on_a_case_transferred_meanwhile_is_refused(
     assert refused.value.code == "case_transferred"
 
 
+def test_a_merge_of_a_case_transferred_meanwhile_is_refused_and_changes_nothing(
+    buyer: User, priya: User, safety: Team
+) -> None:
+    """The same for a merge, which locks both cases at once: the duplicate read in one
+    team's queue, transferred before the merge took its locks."""
+    kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
+    duplicate = actions.open_request(buyer, "Where is my parcel??", "Still nothing!")
+    stale = queries.access_case(priya, duplicate.pk, for_agent=True)
+    actions.transfer_case(priya, duplicate.pk, safety.pk)
+    counts = queries.stored_counts()
+
+    with pytest.raises(Conflict) as refused, transaction.atomic():
+        actions._lock_cases(stale, kept)
+
+    assert refused.value.code == "case_transferred"
+    duplicate.refresh_from_db()
+    assert (duplicate.merged_into_id, duplicate.team_id) == (None, safety.pk)
+    assert queries.stored_counts() == counts == queries.recount()
+
+
 # --- the API ------------------------------------------------------------------------------
 
 

@@ -431,6 +431,7 @@ def take_case(agent: User, case_id: Any) -> Case:
     case = queries.access_case(agent, case_id, for_agent=True)
     with transaction.atomic():
         case = lock_case(case)
+        refuse_if_merged(case)
         if case.assignee_id == agent.pk:
             return case
         if case.assignee_id is not None:
@@ -464,10 +465,22 @@ def assign_case(agent: User, case_id: Any, assignee_id: Any) -> Case:
         )
         if membership is None:
             raise InvalidInput("Choose an agent of the case's team.", code="agent_not_in_team")
+        refuse_if_merged(case)
         if case.assignee_id == assignee_key:
             return case
         assign_locked_case(case, membership.agent, actor=agent)
         return case
+
+
+def refuse_if_merged(case: Case) -> None:
+    """A merged duplicate is worked on in the case it was merged into: it is in no queue
+    and no count (queries.recount), so given to someone it would have moved counters for
+    a case no queue lists — an agent's page opened before the merge still offers Take."""
+    if case.merged_into_id is not None:
+        raise InvalidInput(
+            f"{case.number} was merged into CS-{case.merged_into_id}: work on that case.",
+            code="case_merged",
+        )
 
 
 def unassign_case(agent: User, case_id: Any) -> Case:
@@ -1149,7 +1162,8 @@ def _locked_row(case: Case) -> Case:
 def _lock_cases(*cases: Case) -> list[Case]:
     """Several cases locked for one change (a merge), in the documented order for each
     kind of row: every conversation's participants by conversation id, the teams by id,
-    then the cases by id."""
+    then the cases by id. A case transferred since it was read is refused, as by
+    `_locked_row`: the team held would not be its own."""
     conversation_ids = {conversation_id for c in cases for conversation_id in _conversations_of(c)}
     for conversation_id in sorted(conversation_ids):
         conversation_actions.lock_participants(conversation_id)
@@ -1164,6 +1178,13 @@ def _lock_cases(*cases: Case) -> list[Case]:
     }
     if len(locked) != len({c.pk for c in cases}):
         raise NotFound("No such case.", code="case_not_found")
+    for case in cases:
+        if locked[case.pk].team_id != case.team_id:
+            raise Conflict(
+                f"{case.number} was just transferred to another team: open it again from "
+                "the queues.",
+                code="case_transferred",
+            )
     return [locked[c.pk] for c in cases]
 
 

@@ -546,7 +546,8 @@ def download_case_attachment(request: ApiRequest, case_id: Id, attachment_id: Id
 
 @router.post("/agent/cases/{case_id}/take", response=AgentCaseOut, summary="Assign to me")
 def take_case(request: ApiRequest, case_id: Id) -> AgentCaseOut:
-    """Only a case nobody has: 409 case_already_assigned when a colleague was quicker."""
+    """Only a case nobody has: 409 case_already_assigned when a colleague was quicker;
+    400 case_merged for a duplicate merged into another case."""
     return agent_case_out(actions.take_case(_agent(request), case_id))
 
 
@@ -643,7 +644,8 @@ def merge_case(request: ApiRequest, case_id: Id, payload: MergeIn) -> AgentCaseO
     """This case is a duplicate of `into_case_id` (the same customer's): it leaves the
     queues and the kept case is returned. 400 merge_requests_only, merge_other_customer,
     merge_other_conversation (two requests about different conversations with sellers),
-    merge_into_itself, merge_into_merged; 409 case_already_merged."""
+    merge_into_itself, merge_into_merged; 409 case_already_merged, case_transferred
+    (either case moved to another team meanwhile)."""
     kept = actions.merge_cases(_agent(request), case_id, payload.into_case_id)
     return agent_case_out(kept)
 
