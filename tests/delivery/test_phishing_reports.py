@@ -303,6 +303,34 @@ def test_the_persons_own_genuine_reference_copied_into_a_phishers_email_is_not_f
     assert "It is from us" not in answer
 
 
+def test_a_reference_the_person_wrote_to_a_seller_is_not_answered_as_from_us(
+    buyer: User, product: Product, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """From our address (a phisher's spoof may pass for it), with a genuine reference of the
+    person's — which they wrote in a message to a seller, who could print it."""
+    ours = conversation_actions.start_customer_service_conversation(
+        buyer, "Your refund", "Your refund is on its way.", can_reply=False
+    )
+    reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    conversation_actions.send_message(
+        buyer, question.conversation_id, f"The marketplace wrote to me: {reference}"
+    )
+    inner = suspicious(
+        subject="Your refund", reference=reference, sender=settings.DEFAULT_FROM_EMAIL
+    )
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "told")
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    assert f"but you wrote it in a message to {product.storefront.name} on " in answer
+    assert "cannot tell whether this e-mail is that one" in answer
+    assert f"?message={ours.pk}#message-{ours.pk}" in answer
+    assert "It is from us" not in answer
+
+
 def test_the_same_email_forwarded_twice_opens_one_case_and_answers_once(
     buyer: User, relay_listener: Controller, dkim_key: DkimKey
 ) -> None:

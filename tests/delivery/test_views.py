@@ -331,6 +331,64 @@ def test_a_reference_from_an_email_is_vouched_for_only_for_its_recipient(
     assert 'data-testid="reference-not-found"' in made_up.content.decode()
 
 
+def test_a_reference_the_person_wrote_to_a_seller_is_not_vouched_for(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """ "I got e-mail MC-O… about my refund", written to a seller: the seller can print that
+    reference under a phishing e-mail to the buyer, whose signature would then verify."""
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 refunded", body="Refunded."
+    )
+    reference = references.for_message(message.pk, buyer.pk, is_official=True)
+    check = reverse("check-email")
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    assert 'data-testid="reference-marketplace"' in (
+        signed_in(buyer).get(check, {"reference": reference}).content.decode()
+    )
+
+    # Typed another way than the checker is asked: it is still the same reference.
+    conversation_actions.send_message(
+        buyer,
+        question.conversation_id,
+        f"Your shop's refund came with e-mail ref {reference.lower().replace('-', ' ')}.",
+    )
+    page = signed_in(buyer).get(check, {"reference": reference}).content.decode()
+
+    assert 'data-testid="reference-marketplace"' not in page
+    assert 'data-testid="reference-told"' in page
+    told = re.sub(r"<[^>]+>", "", page)
+    assert f"you wrote it in a message to {product.storefront.name} on" in told
+    assert "cannot tell whether the e-mail you have is that one" in told
+    assert "Open our message" in told
+    assert f"Your message to {product.storefront.name}" in told
+
+
+def test_a_reference_written_only_to_customer_service_or_before_it_existed_is_vouched_for(
+    buyer: User, seller: User, product: Product
+) -> None:
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    request = support_actions.open_request(buyer, "Refund", "Where is my refund?")
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 refunded", body="Refunded."
+    )
+    reference = references.for_message(message.pk, buyer.pk, is_official=True)
+    # Customer service's agents are the marketplace's own; another reference of the buyer's,
+    # to the seller, is not this one.
+    conversation_actions.send_message(buyer, request.conversation_id, f"It says {reference}.")
+    other = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1002 shipped", body="Shipped."
+    )
+    conversation_actions.send_message(
+        buyer,
+        question.conversation_id,
+        f"Shipped: {references.for_message(other.pk, buyer.pk, is_official=True)}",
+    )
+
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": reference})
+
+    assert 'data-testid="reference-marketplace"' in page.content.decode()
+
+
 def test_the_checker_says_where_to_forward_a_suspicious_email(
     buyer: User, settings: Settings
 ) -> None:

@@ -1,8 +1,9 @@
 """Reads for e-mail delivery: the reference checker and the development mailbox."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from django.db.models import OuterRef
+from django.db.models import Exists, OuterRef
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Kind, Message, Participant
@@ -25,8 +26,10 @@ class CheckedReference:
     origin: "marketplace" (vouched for), "person" (a buyer's or seller's message: never
     vouched for), "own" (the person's own message, whose reference the Message Center
     shows beside it: no e-mail of ours carries it to them), "shared" (an old reference of
-    ours that other people were e-mailed too: not vouched for), or "unknown" (not a
-    reference we sent this person)."""
+    ours that other people were e-mailed too: not vouched for), "told" (a reference of
+    ours to them that they wrote in a message to a buyer or a seller, who can print it
+    under an e-mail of their own: not vouched for), or "unknown" (not a reference we sent
+    this person)."""
 
     reference: str
     origin: str
@@ -39,6 +42,10 @@ class CheckedReference:
     sender_name: str = ""
     sender_role: str = ""
     warnings: tuple[str, ...] = ()
+    # "told": who read the person's message with the reference in it, when, and where it is.
+    told_to: str = ""
+    told_at: datetime | None = None
+    told_url: str = ""
 
 
 def find_reference(user: User, text: str) -> CheckedReference:
@@ -64,7 +71,7 @@ def find_reference(user: User, text: str) -> CheckedReference:
         return unknown
     if message is None:
         if parsed.kind == references.OFFICIAL:
-            return CheckedReference(cleaned, "marketplace")
+            return _unless_told(user, parsed, CheckedReference(cleaned, "marketplace"))
         return CheckedReference(cleaned, "person")
     # The reference beside a message the person wrote themselves (an agent's answer too):
     # "from Alice Martin, a buyer — not from the marketplace" told alice about alice.
@@ -76,14 +83,19 @@ def find_reference(user: User, text: str) -> CheckedReference:
             return CheckedReference(cleaned, "own", message.conversation.subject, copy_url)
         if parsed.is_legacy and _others_were_emailed(user, message):
             return CheckedReference(cleaned, "shared", message.conversation.subject, copy_url)
-        return CheckedReference(
-            cleaned,
-            "marketplace",
-            message.conversation.subject,
-            copy_url,
-            is_hidden_promotion=not copy_url
-            and message.conversation.kind == Kind.PROMOTION
-            and not user.shows_promotions,
+        return _unless_told(
+            user,
+            parsed,
+            CheckedReference(
+                cleaned,
+                "marketplace",
+                message.conversation.subject,
+                copy_url,
+                is_hidden_promotion=not copy_url
+                and message.conversation.kind == Kind.PROMOTION
+                and not user.shows_promotions,
+            ),
+            since=message.created_at,
         )
     if parsed.kind == references.OFFICIAL:
         return unknown
@@ -145,7 +157,69 @@ def _broadcast_reference(
         # An old broadcast reference was the same in every e-mail of the broadcast: anyone
         # of its audience could print it under an e-mail of their own.
         return CheckedReference(cleaned, "shared", found.subject, found.url)
-    return CheckedReference(cleaned, "marketplace", found.subject, found.url)
+    return _unless_told(
+        user, parsed, CheckedReference(cleaned, "marketplace", found.subject, found.url)
+    )
+
+
+def _unless_told(
+    user: User,
+    parsed: references.Reference,
+    vouched: CheckedReference,
+    *,
+    since: datetime | None = None,
+) -> CheckedReference:
+    """A reference of ours to the person, unless they wrote it in a message to a buyer or a
+    seller ("I got e-mail MC-O… about my refund"): that reader can print it under an
+    e-mail of their own to them, which the signature, bound to the person, would then
+    vouch for. The first such message of theirs (since the e-mail's message was written,
+    when known: a reference cannot be pasted before it exists) makes it "told"."""
+    told = _message_telling(user, parsed, since)
+    if told is None:
+        return vouched
+    return replace(
+        vouched,
+        origin="told",
+        told_to=", ".join(_other_readers(user, told.conversation_id)) or "someone else",
+        told_at=told.created_at,
+        told_url=message_url(told.conversation_id, told.pk),
+    )
+
+
+def _message_telling(
+    user: User, parsed: references.Reference, since: datetime | None
+) -> Message | None:
+    # Only messages with "MC" in them are read, and only the person's own, in conversations
+    # a buyer or a seller other than them can read (customer service's agents are ours).
+    others = Participant.objects.filter(
+        conversation_id=OuterRef("conversation_id"), user__role__in=(Role.BUYER, Role.SELLER)
+    ).exclude(user_id=user.pk)
+    written = Message.objects.filter(Exists(others), sender_id=user.pk, body__icontains="mc")
+    if since is not None:
+        written = written.filter(created_at__gte=since)
+    for message in written.only("pk", "conversation_id", "body", "created_at").order_by(
+        "created_at", "pk"
+    ):
+        for text in references.WRITTEN.findall(message.body):
+            found = references.parse(text, user.pk)
+            if found is not None and (found.kind, found.object_id) == (
+                parsed.kind,
+                parsed.object_id,
+            ):
+                return message
+    return None
+
+
+def _other_readers(user: User, conversation_id: int) -> list[str]:
+    return [
+        participant.user.public_name
+        for participant in Participant.objects.filter(
+            conversation_id=conversation_id, user__role__in=(Role.BUYER, Role.SELLER)
+        )
+        .exclude(user_id=user.pk)
+        .select_related("user__storefront")
+        .order_by("pk")
+    ]
 
 
 def _warnings(message: Message) -> list[str]:

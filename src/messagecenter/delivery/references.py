@@ -49,6 +49,11 @@ _KIND_TYPOS = {"0": OFFICIAL, "8": BROADCAST}
 _DASHES = {"\u2212", "\u00ad", "\u2043", "\ufe63", "\uff0d"}
 
 
+# A reference as the footer prints it ("Reference MC-O7Q-4KX2ABCD"), in any case, inside
+# a longer text: what a forwarded e-mail carries, or what a person pasted into a message.
+WRITTEN = re.compile(r"\bMC[-\u2010-\u2015 ]?[0-9A-Z]{2,16}[-\u2010-\u2015 ][0-9A-Z]{4,8}\b", re.I)
+
+
 @dataclass(frozen=True)
 class Reference:
     kind: str

@@ -31,10 +31,12 @@ from messagecenter.rows import unique_row
 from messagecenter.safety.links import defang
 from messagecenter.support import actions as support_actions
 from messagecenter.support.models import CaseKind, ForwardedEmail
+from messagecenter.web.dates import email_time
 
 ANSWER_SUBJECT = "The e-mail you forwarded to us"
-# What "Is this e-mail from us?" says of a reference that verifies for the person.
-GENUINE = ("marketplace", "person")
+# What "Is this e-mail from us?" says of a reference that verifies for the person (also
+# one of ours they wrote in a message to someone: "told").
+GENUINE = ("marketplace", "person", "told")
 # A genuine reference of theirs in an e-mail from an address that is not ours.
 COPIED = "copied"
 SUBJECT_CHARS = 80
@@ -178,6 +180,20 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
             f"{thanks} It is from us: its reference {checked.reference} is one we sent to "
             f"you.{where} It is safe to read; if anything in it still looks wrong to you, "
             "contact customer service."
+        )
+    if checked is not None and checked.origin == "told":
+        ours = (
+            f" Our message is in your Message Center: {absolute(checked.url)}"
+            if checked.url
+            else ""
+        )
+        return (
+            f"{thanks} Its reference {checked.reference} is the one of an e-mail we sent you, "
+            f"but you wrote it in a message to {checked.told_to} on "
+            f"{email_time(checked.told_at)}, so it cannot tell whether this e-mail is that "
+            "one: anyone who read your message can copy the reference under an e-mail of "
+            f"their own.{ours} If the e-mail says anything else, it is not from us. "
+            f"{_what_to_do()} Our trust and safety team is looking at it."
         )
     if checked is not None and checked.origin == "person":
         sender = (

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from html.parser import HTMLParser
 
+from messagecenter.delivery import references
 from messagecenter.delivery.inbound import parsing
 
 ATTACHED, INLINE = "attached", "inline"
@@ -49,10 +50,6 @@ _HEADER_LINE = re.compile(
     re.IGNORECASE,
 )
 _HEADER_NAMES = {"sent": "date"}
-# References as the footer prints them ("Reference MC-O7Q-4KX2ABCD"), in any case.
-_REFERENCE = re.compile(
-    r"\bMC[-\u2010-\u2015 ]?[0-9A-Z]{2,16}[-\u2010-\u2015 ][0-9A-Z]{4,8}\b", re.I
-)
 _TEXT_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'()\[\]]+")
 _TRAILING = ".,;:!?)]}>'\""
 
@@ -246,8 +243,8 @@ def _references(first: list[str], text: str) -> tuple[str, ...]:
     answer ("its reference … is not one we sent to you"), where a phisher's "sign in at
     …" must never stand."""
     found: list[str] = []
-    in_headers = [match.group(0) for value in first for match in _REFERENCE.finditer(value)]
-    for reference in [*in_headers, *(match.group(0) for match in _REFERENCE.finditer(text))]:
+    in_headers = [written for value in first for written in references.WRITTEN.findall(value)]
+    for reference in [*in_headers, *references.WRITTEN.findall(text)]:
         reference = _squeezed(reference)[:40]
         if reference and reference.upper() not in {seen.upper() for seen in found}:
             found.append(reference)
