@@ -14,7 +14,7 @@ from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import NotAllowed
 from messagecenter.support import actions, queries
-from messagecenter.support.models import UNASSIGNED, CaseStatus, ChatAvailability
+from messagecenter.support.models import UNASSIGNED, CaseStatus, ChatAvailability, Team
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +59,34 @@ def test_an_available_agent_in_the_console_takes_the_chat_at_once(
     assert "We expect to answer by" not in conversation
     assert queries.stored_counts() == queries.recount()
     assert queries.stored_counts()[(case.team_id, "open", free.pk)] == 1
+
+
+@pytest.mark.parametrize("how", ["back to the queue", "to a team the agent is not in"])
+def test_a_chat_handed_back_promises_an_answer_from_when_the_customer_asked(
+    client: Client, buyer: User, how: str
+) -> None:
+    """Without an agent answering as they write, a chat is a request waiting in a queue:
+    its customer is told by when, counted from their question, as for any request."""
+    agent = factories.agent_in_team(first_name="Free")
+    factories.agent_in_team("trust-and-safety")
+    actions.set_chat_availability(agent, True)
+    client.force_login(buyer)
+    client.post(CHAT, {"body": "Is my parcel lost?"})
+    case = queries.customer_cases(buyer)[0]
+    asked = case.queued_at
+
+    if how == "back to the queue":
+        actions.unassign_case(agent, case.pk)
+    else:
+        actions.transfer_case(agent, case.pk, Team.objects.get(slug="trust-and-safety").pk)
+
+    case.refresh_from_db()
+    assert (case.assignee_id, case.status) == (None, "open")
+    assert case.respond_by == asked + queries.expected_response(case.team)
+    conversation = client.get(f"/message-center/conversations/{case.conversation_id}/")
+    assert "Waiting for an agent" in conversation.content.decode()
+    assert "We expect to answer by" in conversation.content.decode()
+    assert queries.stored_counts() == queries.recount()
 
 
 def test_nobody_available_says_so_and_opens_an_ordinary_request(

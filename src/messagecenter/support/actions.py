@@ -493,12 +493,28 @@ def unassign_case(agent: User, case_id: Any) -> Case:
             return case
         previous = case.assignee_id
         move_case(case, assignee_id=None, now=timezone.now())
+        _promise_once_nobody_has_it(case)
         _leave(case, previous)
         record_case_event(
             case, agent, CaseEventKind.UNASSIGNED, now=timezone.now(), previous=previous
         )
         tell_customer_of(case)
         return case
+
+
+def _promise_once_nobody_has_it(case: Case) -> None:
+    """A chat promises no time while its agent answers as they write (start_chat); handed
+    back to a queue with the customer waiting (unassigned, or transferred to a team its
+    agent is not in), it promises what a request asked when they started waiting would —
+    else their status line read "Waiting for an agent" with no time at all."""
+    if (
+        case.kind == CaseKind.REQUEST
+        and case.status == CaseStatus.OPEN
+        and case.assignee_id is None
+        and case.respond_by is None
+    ):
+        case.respond_by = _promise_for_wait(case, case.queued_at)
+        case.save(update_fields=["respond_by"])
 
 
 def statuses_for(case: Case) -> tuple[str, ...]:
@@ -999,6 +1015,7 @@ def transfer_case(agent: User, case_id: Any, team_id: Any, note: str | None = No
         )
         if not keeps_assignee:
             case.assignee = None
+            _promise_once_nobody_has_it(case)
         # Those who can no longer open the case (agents of the old team alone) leave its
         # conversations, the assignee among them: their Message Center would go on
         # showing the customer's messages of a case they cannot work.
