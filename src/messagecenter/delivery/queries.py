@@ -197,8 +197,11 @@ def _message_telling(
     written = Message.objects.filter(Exists(others), sender_id=user.pk, body__icontains="mc")
     if since is not None:
         written = written.filter(created_at__gte=since)
-    for message in written.only("pk", "conversation_id", "body", "created_at").order_by(
-        "created_at", "pk"
+    # Streamed: a seller's messages since an old e-mail can be many, few with "MC" in them.
+    for message in (
+        written.only("pk", "conversation_id", "body", "created_at")
+        .order_by("created_at", "pk")
+        .iterator(chunk_size=200)
     ):
         for text in references.WRITTEN.findall(message.body):
             found = references.parse(text, user.pk)
