@@ -369,3 +369,46 @@ def test_the_queue_page_catches_up_on_what_changed_while_its_stream_was_not_open
     expect(unassigned).to_have_text("2", timeout=LIVE_MS)
     expect(agent.get_by_test_id("case-row")).to_have_count(2)
     assert agent.evaluate("window.stillTheSamePage === true")
+
+
+def test_an_open_case_page_shows_a_colleague_s_take_and_its_transfer_away_without_a_reload(
+    streaming_server: Server, page: Page, other_device: Page, buyer: User, priya: User
+) -> None:
+    """Priya has a case open; Tess takes it, then transfers it to a team Priya is not in.
+    Priya's page went on offering "Assign to me" and a reply to a case she could no
+    longer open, each refused only once sent (console_case.js, on the team's nudge)."""
+    server = streaming_server
+    tess = factories.agent_in_team(username="tess", first_name="Tess", last_name="Ng")
+    real_password(tess)
+    factories.agent_in_team("trust-and-safety", username="sam")
+    case = actions.open_request(buyer, "Dented kettle", "It came dented.")
+    agent = other_device
+    sign_in(agent, server, "priya", PASSWORD)  # type: ignore[arg-type]
+    with following_its_stream(agent):
+        agent.goto(f"{server.url}/console/cases/{case.pk}/")
+    assignee = agent.get_by_test_id("case-assignee")
+    expect(assignee).to_have_text("Unassigned")
+    agent.evaluate("window.stillTheSamePage = true")
+
+    sign_in(page, server, "tess", PASSWORD)  # type: ignore[arg-type]
+    page.goto(f"{server.url}/console/cases/{case.pk}/")
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.get_by_test_id("case-assignee")).to_have_text("Assigned to Tess Ng")
+
+    expect(assignee).to_have_text("Assigned to Tess Ng", timeout=LIVE_MS)
+    expect(agent.get_by_test_id("case-gone")).to_have_count(0)
+
+    page.get_by_text("Transfer to another team").click()
+    page.get_by_label("Transfer to").select_option(label="Trust and safety")
+    page.get_by_role("button", name="Transfer").click()
+    expect(page.get_by_text("transferred to Trust and safety")).to_be_visible()
+
+    gone = agent.get_by_test_id("case-gone")
+    expect(gone).to_contain_text("moved to a team you do not work in", timeout=LIVE_MS)
+    expect(gone.get_by_role("link", name="Back to the queues")).to_have_attribute(
+        "href", re.compile(r"/console/$")
+    )
+    assert agent.evaluate(
+        "[...document.querySelectorAll('.console-case form')].every((form) => form.inert)"
+    )
+    assert agent.evaluate("window.stillTheSamePage === true")

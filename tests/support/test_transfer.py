@@ -297,6 +297,36 @@ def test_a_merge_of_a_case_transferred_meanwhile_is_refused_and_changes_nothing(
     assert queries.stored_counts() == counts == queries.recount()
 
 
+def test_an_open_case_page_asks_how_the_case_stands_and_learns_where_it_went(
+    buyer: User, priya: User, safety: Team
+) -> None:
+    """What console_case.js asks on its team's nudge (X-Partial: standing): the line under
+    the title alone, marking nothing read; a 404 once the case is another team's; the case
+    a merged one went into."""
+    case = actions.open_request(buyer, "Help", "Please.")
+    duplicate = actions.open_request(buyer, "Help!", "Please!")
+    actions.take_case(priya, duplicate.pk)
+    client = signed_in(priya)
+    standing = {"HTTP_X_PARTIAL": "standing"}
+
+    line = client.get(f"/console/cases/{case.pk}/", **standing)
+    assert line.status_code == 200
+    assert line.content.decode().startswith('<p class="thread__meta" data-live-part="case-status"')
+    assert f'data-case-team="{case.team_id}"' in line.content.decode()
+    assert "X-Partial" in line["Vary"]
+    conversation_actions.send_message(buyer, duplicate.conversation_id, "Anyone there?")
+    client.get(f"/console/cases/{duplicate.pk}/", **standing)
+    seen = Participant.objects.get(conversation_id=duplicate.conversation_id, user=priya)
+    assert seen.unread_count == 1
+
+    actions.merge_cases(priya, duplicate.pk, case.pk)
+    merged = client.get(f"/console/cases/{duplicate.pk}/", **standing)
+    assert (merged.status_code, merged["Location"]) == (302, f"/console/cases/{case.pk}/")
+
+    actions.transfer_case(priya, case.pk, safety.pk)
+    assert client.get(f"/console/cases/{case.pk}/", **standing).status_code == 404
+
+
 # --- the API ------------------------------------------------------------------------------
 
 

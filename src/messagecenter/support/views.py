@@ -213,7 +213,24 @@ def case(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
         return redirect("console-case", found.merged_into_id)
     if request.headers.get("X-Partial") == "messages":
         return _case_messages(request, agent, found)
+    if request.headers.get("X-Partial") == "standing":
+        return _case_standing(request, found)
     response = _case_page(request, agent, found, canned_id=request.GET.get("canned"))
+    patch_vary_headers(response, ["X-Partial"])
+    return response
+
+
+def _case_standing(request: AuthenticatedHttpRequest, found: Case) -> HttpResponse:
+    """The line under the case's title as the case now stands (X-Partial: standing), for
+    an open page of it told that its team's cases changed (console_case.js): who has it,
+    its status, its team. A case the agent can no longer open (transferred to a team they
+    are not in) is the 404 above, and a merged one the redirect to the case it was merged
+    into: the page says so instead. Nothing is marked read: no message is shown."""
+    response = render(
+        request,
+        "support/_case_status.html",
+        {"case": found, "customer_line": queries.console_customer_line(found)},
+    )
     patch_vary_headers(response, ["X-Partial"])
     return response
 
