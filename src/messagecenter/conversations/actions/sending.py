@@ -1246,15 +1246,18 @@ def _update_participants(
             continue
         participant.unread_count += 1
         participant.last_activity_at = now
-        if participant.role == ParticipantRole.SELLER:
-            if from_buyer and participant.awaiting_response_since is None:
-                participant.awaiting_response_since = now
-            if response_due is not None and participant.response_due_at is None:
-                participant.response_due_at = response_due
         if participant.pk in notified:
             # A new message brings the conversation back to their inbox (a muted one stays
             # where it is).
             participant.box, participant.trashed_at, participant.is_seen = Box.INBOX, None, False
+        # Not on a copy that stays deleted (muted, then deleted for ever): the seller can
+        # neither see that wait nor answer or dismiss it, yet the sweep passed its deadline
+        # and the figures counted it against them.
+        if participant.role == ParticipantRole.SELLER and participant.box != Box.DELETED:
+            if from_buyer and participant.awaiting_response_since is None:
+                participant.awaiting_response_since = now
+            if response_due is not None and participant.response_due_at is None:
+                participant.response_due_at = response_due
     if sending is not None:
         # A seller's answer ends the buyer's wait (_answered_wait reads it first).
         answered = not is_claim and _answered_wait(sending, message.conversation_id, now)
