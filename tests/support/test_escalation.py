@@ -172,6 +172,30 @@ def test_a_conversation_not_with_a_seller_is_refused_as_such_not_as_the_wrong_pe
     assert Case.objects.filter(about_conversation_id__isnull=False).count() == 0
 
 
+def test_a_sellers_own_request_about_the_conversation_is_no_request_for_help(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """The seller may ask customer service about the same conversation: that is no request
+    for help, yet it read as "the buyer has asked again" (409 newer_request_open) and kept
+    the agent of the buyer's request from writing there."""
+    agent = factories.agent_in_team()
+    asked = ask_about_order(buyer, product)
+    pass_deadline(seller)
+    request = escalation_actions.ask_for_help(buyer, asked.conversation_id)
+    escalation_actions.write_in_conversation(agent, request.pk, asked.conversation_id, "Seller?")
+    actions.set_case_status(agent, request.pk, "solved")
+
+    actions.open_request(
+        seller, "About this buyer", "Help.", about_conversation_id=asked.conversation_id
+    )
+    written = escalation_actions.write_in_conversation(
+        agent, request.pk, asked.conversation_id, "Again?"
+    )
+
+    assert written.body == "Again?"
+    assert Case.objects.get(pk=request.pk).status == CaseStatus.OPEN
+
+
 def test_the_conversation_page_counts_down_then_offers_help_then_shows_the_request(
     client: Client, buyer: User, seller: User, product: Product
 ) -> None:

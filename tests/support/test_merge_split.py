@@ -306,6 +306,57 @@ def test_a_merged_duplicate_cannot_be_taken_or_assigned(
     counts_are_true()
 
 
+def agents_in(conversation_id: int | None) -> set[str]:
+    return set(
+        Participant.objects.filter(conversation_id=conversation_id, role="agent").values_list(
+            "user__username", flat=True
+        )
+    )
+
+
+def test_a_transfer_takes_the_old_teams_agents_out_of_merged_duplicates_conversations(
+    buyer: User, agent: User
+) -> None:
+    """A reply in a merged duplicate's conversation moves the kept case: an agent left
+    there after the kept case went to a team they are not in still moved it."""
+    omar = factories.agent_in_team(username="omar")
+    factories.agent_in_team("trust-and-safety", username="tess")
+    safety = Team.objects.get(slug="trust-and-safety")
+    duplicate = actions.open_request(buyer, "One", "First.")
+    kept = actions.open_request(buyer, "Two", "Second.")
+    actions.take_case(agent, duplicate.pk)
+    actions.reply_to_case(omar, duplicate.pk, "I answer too.")
+    actions.merge_cases(agent, duplicate.pk, kept.pk)
+
+    actions.transfer_case(agent, kept.pk, safety.pk)
+
+    assert agents_in(duplicate.conversation_id) == set()
+    assert agents_in(kept.conversation_id) == set()
+    counts_are_true()
+
+
+def test_a_merge_into_another_teams_case_takes_the_duplicates_agents_out(
+    buyer: User, agent: User
+) -> None:
+    omar = factories.agent_in_team(username="omar")
+    both = factories.agent_in_team(username="both")
+    safety = Team.objects.get_or_create(slug="trust-and-safety", defaults={"name": "T&S"})[0]
+    TeamMember.objects.create(team=safety, agent=both)
+    duplicate = actions.open_request(buyer, "One", "First.")
+    kept = actions.open_request(buyer, "Two", "Second.")
+    actions.transfer_case(agent, kept.pk, safety.pk)
+    actions.take_case(agent, duplicate.pk)
+    actions.reply_to_case(omar, duplicate.pk, "I answer too.")
+
+    actions.merge_cases(both, duplicate.pk, kept.pk)
+
+    assert agents_in(duplicate.conversation_id) == set()
+    # Omar's Message Center no longer holds it: no reply of his can move the kept case.
+    with pytest.raises(NotFound):
+        conversation_actions.send_message(omar, duplicate.conversation_id or 0, "Hello?")
+    counts_are_true()
+
+
 def test_merge_and_split_through_the_api(buyer: User, agent: User) -> None:
     kept = actions.open_request(buyer, "Parcel missing", "Order 1 has not arrived.")
     duplicate = actions.open_request(buyer, "Parcel??", "Also: a refund for order 3?")

@@ -815,6 +815,9 @@ def merge_cases(agent: User, case_id: Any, into_case_id: Any) -> Case:
         )
         if previous_assignee is not None:
             _leave(duplicate, previous_assignee)
+        # Its other agents too, unless they work the kept case's team: a reply of theirs in
+        # the duplicate's conversation moves the kept case, which they may not open.
+        _leave_unless_in_team(_conversations_of(duplicate), kept.team_id)
         # Cases merged into the duplicate before now lead to the kept case in one step.
         Case.objects.filter(merged_into=duplicate).update(merged_into=kept)
         taken = [
@@ -1019,8 +1022,8 @@ def transfer_case(agent: User, case_id: Any, team_id: Any, note: str | None = No
         # Those who can no longer open the case (agents of the old team alone) leave its
         # conversations, the assignee among them: their Message Center would go on
         # showing the customer's messages of a case they cannot work.
-        for agent_id in _agents_outside(case, team.pk):
-            _leave(case, agent_id)
+        # Its merged duplicates' too: a reply there moves this case.
+        _leave_unless_in_team(_conversations_with_duplicates(case), team.pk)
         added = (
             CaseNote.objects.create(case=case, author=agent, body=note, created_at=now)
             if note
@@ -1050,18 +1053,34 @@ def _works_in(person: User, team_id: int) -> bool:
     return team_id in queries.team_ids(person)
 
 
-def _agents_outside(case: Case, team_id: int) -> list[int]:
-    """The agents in the case's conversations (as agents) who are not in this team: once
-    the case is there, they can no longer open it. Admins work every team's cases."""
+def _leave_unless_in_team(conversation_ids: list[int], team_id: int) -> None:
+    """The agents in these conversations (as agents) who are not in this team leave them:
+    once the case they lead to is the team's, they can no longer open it, and a reply of
+    theirs there would still move it. Admins work every team's cases. The conversations'
+    participants are held already."""
+    leaving = (
+        Participant.objects.filter(
+            conversation_id__in=conversation_ids,
+            role=ParticipantRole.AGENT,
+            user__role=Role.AGENT,
+        )
+        .exclude(user__team_memberships__team_id=team_id)
+        .values_list("conversation_id", "user_id")
+        .order_by("conversation_id", "user_id")
+    )
+    for conversation_id, agent_id in list(leaving):
+        conversation_actions.remove_participant(conversation_id, agent_id)
+
+
+def _conversations_with_duplicates(case: Case) -> list[int]:
+    """The case's conversations and its merged duplicates' (a reply there moves this case),
+    by id: what a transfer locks, and leaves for those who no longer work the case."""
     return sorted(
-        set(
-            Participant.objects.filter(
-                conversation_id__in=_conversations_of(case),
-                role=ParticipantRole.AGENT,
-                user__role=Role.AGENT,
+        set(_conversations_of(case))
+        | set(
+            Case.objects.filter(merged_into=case, conversation__isnull=False).values_list(
+                "conversation_id", flat=True
             )
-            .exclude(user__team_memberships__team_id=team_id)
-            .values_list("user_id", flat=True)
         )
     )
 
@@ -1071,12 +1090,7 @@ def _lock_for_transfer(case: Case, team_id: int) -> Case:
     case's conversations and of its merged duplicates' (a reply there moves this case,
     and its send reads the case's team under those locks), by conversation id; then both
     teams by id (their counters move); then the case row."""
-    conversation_ids = set(_conversations_of(case)) | set(
-        Case.objects.filter(merged_into=case, conversation__isnull=False).values_list(
-            "conversation_id", flat=True
-        )
-    )
-    for conversation_id in sorted(conversation_ids):
+    for conversation_id in _conversations_with_duplicates(case):
         conversation_actions.lock_participants(conversation_id)
     for locked_team_id in sorted({case.team_id, team_id}):
         lock_team(locked_team_id)

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations.hooks import SellerRate
@@ -30,6 +30,7 @@ def latest_escalation_about(conversation_id: int) -> Case | None:
     merged duplicate): where an agent in that conversation writes from."""
     return unique_row(
         Case.objects.filter(
+            _BY_THE_BUYER,
             kind=CaseKind.REQUEST,
             about_conversation_id=conversation_id,
             merged_into__isnull=True,
@@ -61,8 +62,15 @@ def escalated_conversation(case: Case, conversation_id: Any) -> Conversation:
     return conversation
 
 
+# A request for help is the conversation's buyer's (is_escalation): the seller may open a
+# request about the same conversation too, which is no request for help — counted as one,
+# it read as "the buyer has asked again" and kept the agent from writing there.
+_BY_THE_BUYER = Q(customer_id=F("about_conversation__buyer_id"))
+
+
 def _open_escalations(conversation_id: int) -> QuerySet[Case]:
     return Case.objects.filter(
+        _BY_THE_BUYER,
         kind=CaseKind.REQUEST,
         about_conversation_id=conversation_id,
         status__in=ACTIVE,
