@@ -18,16 +18,14 @@ the model says, and every wait that counts is one the seller can see and end.
 
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
@@ -64,6 +62,7 @@ from messagecenter.support import report_actions
 from messagecenter.support.models import Report, ReportOutcome
 from tests import factories
 from tests.conversations.helpers import event_sequences, snapshot
+from tests.state_machines import InOneSavepoint
 
 pytestmark = pytest.mark.django_db
 
@@ -76,14 +75,11 @@ BUYER = st.integers(min_value=0, max_value=2)
 SELLER = st.integers(min_value=0, max_value=1)
 
 
-class Inbox(RuleBasedStateMachine):
+class Inbox(InOneSavepoint):
+    frozen_clock = True
+
     def __init__(self) -> None:
         super().__init__()
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
-        self.now = timezone.now().replace(microsecond=0)
-        self.clock = mock.patch.object(timezone, "now", side_effect=lambda: self.now)
-        self.clock.start()
         # The model.
         self.conversations: list[int] = []
         # (user id, conversation id) marked unread by hand (unread_count is one more than
@@ -111,11 +107,6 @@ class Inbox(RuleBasedStateMachine):
             for s in range(len(self.sellers))
         }
         self.agent = factories.agent_in_team("trust-and-safety")
-
-    def teardown(self) -> None:
-        self.clock.stop()
-        transaction.set_rollback(True)
-        self.atomic.__exit__(None, None, None)
 
     # --- helpers -------------------------------------------------------------------------
 

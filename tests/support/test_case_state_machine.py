@@ -26,12 +26,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -48,6 +47,7 @@ from messagecenter.support import actions, escalation_actions, queries
 from messagecenter.support.models import Case, CaseStatus, Team, TeamMember
 from tests import factories
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
+from tests.state_machines import InOneSavepoint
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +67,9 @@ MAX_CASES = int(os.environ.get("CASE_MACHINE_CASES", 6))
 index = st.sampled_from(range(60))
 
 
-class CaseLifecycle(RuleBasedStateMachine):
+class CaseLifecycle(InOneSavepoint):
     def __init__(self) -> None:
         super().__init__()
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
         self.case_ids: list[int] = []
         self.erased: set[int] = set()
         self.refusals: list[str] = []
@@ -102,10 +100,6 @@ class CaseLifecycle(RuleBasedStateMachine):
         )
         self.about_id = asked.conversation_id
         self._pass_deadline()
-
-    def teardown(self) -> None:
-        transaction.set_rollback(True)
-        self.atomic.__exit__(None, None, None)
 
     # --- helpers -----------------------------------------------------------------------------
 

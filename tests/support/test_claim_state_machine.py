@@ -13,15 +13,11 @@ model and the database.
 """
 
 from datetime import datetime, timedelta
-from unittest import mock
 
 import pytest
-from django.db import transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -37,6 +33,7 @@ from messagecenter.support import claim_actions, queries
 from messagecenter.support.models import CASE_STATUS_OF_STAGE, Case, Claim
 from tests import factories
 from tests.conversations.helpers import maintained_unread, recounted_unread
+from tests.state_machines import InOneSavepoint
 
 pytestmark = pytest.mark.django_db
 
@@ -46,19 +43,14 @@ FILING_WINDOW = timedelta(days=90)
 ORDER_TOTAL = 12_999
 
 
-class ClaimLifecycle(RuleBasedStateMachine):
+class ClaimLifecycle(InOneSavepoint):
     """One order, its buyer, its seller and a claims agent; the model: the claim's stage,
     its deadline, whether it was appealed, what it refunded."""
 
+    frozen_clock = True
+
     def __init__(self) -> None:
         super().__init__()
-        # Each example in a savepoint rolled back at its end: every example starts from
-        # the same empty database.
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
-        self.now = timezone.now().replace(microsecond=0)
-        self.clock = mock.patch.object(timezone, "now", side_effect=lambda: self.now)
-        self.clock.start()
         self.stage: str | None = None
         self.due: datetime | None = None
         self.appealed = False
@@ -85,11 +77,6 @@ class ClaimLifecycle(RuleBasedStateMachine):
             self.buyer, self.order.number, "not_received", "Lost."
         ).pk
         self.stage, self.due = "seller_response", self.now + SELLER_WINDOW
-
-    def teardown(self) -> None:
-        self.clock.stop()
-        transaction.set_rollback(True)
-        self.atomic.__exit__(None, None, None)
 
     # --- time ------------------------------------------------------------------------------
 
