@@ -1020,9 +1020,9 @@ def transfer_case(agent: User, case_id: Any, team_id: Any, note: str | None = No
             case.assignee = None
             _promise_once_nobody_has_it(case)
         # Those who can no longer open the case (agents of the old team alone) leave its
-        # conversations, the assignee among them: their Message Center would go on
-        # showing the customer's messages of a case they cannot work.
-        # Its merged duplicates' too: a reply there moves this case.
+        # conversations and its merged duplicates' (a reply there moves it), the assignee
+        # among them: their Message Center would go on showing the customer's messages of
+        # a case they cannot work.
         _leave_unless_in_team(_conversations_with_duplicates(case), team.pk)
         added = (
             CaseNote.objects.create(case=case, author=agent, body=note, created_at=now)
