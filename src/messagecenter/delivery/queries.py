@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from messagecenter.accounts.models import Role, User
 from messagecenter.conversations.models import Kind, Message, Participant
@@ -118,14 +119,15 @@ def _others_were_emailed(user: User, message: Message) -> bool:
     and so may hold the same old reference: one named the message, not its recipient, so a
     seller e-mailed the marketplace's notice in a conversation with a buyer could print it
     under a phishing e-mail to that buyer."""
-    return (
-        Participant.objects.filter(
-            conversation_id=message.conversation_id,
-            user__role__in=(Role.BUYER, Role.SELLER),
-        )
-        .exclude(user=user)
-        .exists()
-    )
+    return _other_buyers_and_sellers(user, message.conversation_id).exists()
+
+
+def _other_buyers_and_sellers(user: User, conversation_id: Any) -> QuerySet[Participant]:
+    """The conversation's buyers and sellers but the person: who else reads it (customer
+    service's agents are the marketplace's own)."""
+    return Participant.objects.filter(
+        conversation_id=conversation_id, user__role__in=(Role.BUYER, Role.SELLER)
+    ).exclude(user_id=user.pk)
 
 
 def _own_copy_url(user: User, message_id: int) -> str:
@@ -191,9 +193,7 @@ def _message_telling(
 ) -> Message | None:
     # Only messages with "MC" in them are read, and only the person's own, in conversations
     # a buyer or a seller other than them can read (customer service's agents are ours).
-    others = Participant.objects.filter(
-        conversation_id=OuterRef("conversation_id"), user__role__in=(Role.BUYER, Role.SELLER)
-    ).exclude(user_id=user.pk)
+    others = _other_buyers_and_sellers(user, OuterRef("conversation_id"))
     written = Message.objects.filter(Exists(others), sender_id=user.pk, body__icontains="mc")
     if since is not None:
         written = written.filter(created_at__gte=since)
@@ -216,10 +216,7 @@ def _message_telling(
 def _other_readers(user: User, conversation_id: int) -> list[str]:
     return [
         participant.user.public_name
-        for participant in Participant.objects.filter(
-            conversation_id=conversation_id, user__role__in=(Role.BUYER, Role.SELLER)
-        )
-        .exclude(user_id=user.pk)
+        for participant in _other_buyers_and_sellers(user, conversation_id)
         .select_related("user__storefront")
         .order_by("pk")
     ]

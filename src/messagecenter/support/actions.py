@@ -1183,11 +1183,15 @@ def _locked_row(case: Case) -> Case:
     if locked is None:
         raise NotFound("No such case.", code="case_not_found")
     if locked.team_id != case.team_id:
-        raise Conflict(
-            f"{case.number} was just transferred to another team: open it again from the queues.",
-            code="case_transferred",
-        )
+        raise _transferred_meanwhile(case)
     return locked
+
+
+def _transferred_meanwhile(case: Case) -> Conflict:
+    return Conflict(
+        f"{case.number} was just transferred to another team: open it again from the queues.",
+        code="case_transferred",
+    )
 
 
 def _lock_cases(*cases: Case) -> list[Case]:
@@ -1211,11 +1215,7 @@ def _lock_cases(*cases: Case) -> list[Case]:
         raise NotFound("No such case.", code="case_not_found")
     for case in cases:
         if locked[case.pk].team_id != case.team_id:
-            raise Conflict(
-                f"{case.number} was just transferred to another team: open it again from "
-                "the queues.",
-                code="case_transferred",
-            )
+            raise _transferred_meanwhile(case)
     return [locked[c.pk] for c in cases]
 
 
