@@ -86,6 +86,14 @@ class CompiledQuery[M: Model]:
         self._lock = threading.Lock()
 
     def __call__(self, *values: int | str | datetime, shape: Hashable = None) -> list[M]:
+        return [model for _, model in self.with_rows(*values, shape=shape)]
+
+    def with_rows(
+        self, *values: int | str | datetime, shape: Hashable = None
+    ) -> list[tuple[tuple[Any, ...], M]]:
+        """As calling it, each model beside the row it was built from (every column, as the
+        driver gave it): for a caller that must later tell whether that row has changed —
+        the same statement, or another with the same columns, reading an equal row."""
         connection = connections[DEFAULT_DB_ALIAS]
         key = (connection.vendor, shape)
         plan = _planned(self._plans, self._lock, key, lambda: self._compile(values, shape))
@@ -353,7 +361,9 @@ class _Plan[M: Model]:
             compiler.get_converters([column[0] for column in select[: compiler.col_count]]).items()
         )
 
-    def run(self, connection: Any, values: Sequence[int | str | datetime]) -> list[M]:
+    def run(
+        self, connection: Any, values: Sequence[int | str | datetime]
+    ) -> list[tuple[tuple[Any, ...], M]]:
         parameters = _filled(connection, self.parameters, self.slots, values)
         cursor = self.statement.execute(connection, parameters)
         rows = cursor.fetchall()
@@ -362,14 +372,14 @@ class _Plan[M: Model]:
             if self.remembered is not None:
                 known = self.remembered.get(fetched)
                 if known is not None:
-                    objects.append(known)
+                    objects.append((tuple(fetched), known))
                     continue
             instance = self._build(connection, fetched)
             if self.remembered is not None:
                 self.remembered.keep(fetched, instance)
-            objects.append(instance)
+            objects.append((tuple(fetched), instance))
         if self.prefetches and objects:
-            prefetch_related_objects(objects, *self.prefetches)
+            prefetch_related_objects([model for _, model in objects], *self.prefetches)
         return objects
 
     def _build(self, connection: Any, fetched: Sequence[Any]) -> M:
@@ -470,6 +480,12 @@ class _Remembered:
                 # Dicts keep insertion order: the first key is the oldest kept.
                 self.built.pop(next(iter(self.built)), None)
             self.built[key] = kept
+
+
+def copy_of[M: Model](instance: M) -> M:
+    """A copy of the model and of the related models it holds, sharing no state with
+    them: what one caller changes on it never reaches the holder of the other."""
+    return cast(M, _copied(instance, {}))
 
 
 def _copied(instance: Model, copies: dict[int, Model]) -> Model:

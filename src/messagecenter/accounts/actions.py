@@ -137,15 +137,24 @@ class Whereabouts:
         )
 
 
+def api_token_use_due(token: ApiToken, *, now: datetime | None = None) -> bool:
+    """Whether record_api_token_use would write: never noted, or not for
+    API_TOKEN_USE_RESOLUTION."""
+    last_used_at = token.last_used_at
+    if last_used_at is None:
+        return True
+    return (now or timezone.now()) - last_used_at >= API_TOKEN_USE_RESOLUTION
+
+
 def record_api_token_use(
     token: ApiToken, request: HttpRequest | None = None, *, now: datetime | None = None
 ) -> None:
     """Note that a device used its token (when, from where, with what), at most once per
     API_TOKEN_USE_RESOLUTION."""
     now = now or timezone.now()
-    last_used_at = token.last_used_at
-    if last_used_at is not None and now - last_used_at < API_TOKEN_USE_RESOLUTION:
+    if not api_token_use_due(token, now=now):
         return
+    last_used_at = token.last_used_at
     where = Whereabouts.of(request)
     changes: dict[str, Any] = {
         "last_used_at": now,

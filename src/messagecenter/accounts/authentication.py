@@ -15,9 +15,9 @@ from django.utils import timezone
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from messagecenter.accounts.actions import record_api_token_use
+from messagecenter.accounts.actions import api_token_use_due, record_api_token_use
 from messagecenter.accounts.models import ApiToken, User
-from messagecenter.accounts.queries import api_token_for_secret
+from messagecenter.accounts.queries import TokenAsRead, api_token_for_secret, trusted_token
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.errors import NotAllowed, NotAuthenticated
 
@@ -45,6 +45,21 @@ class ApiTokenAuth(HttpBearer):
         if found is None:
             raise NotAuthenticated("This API token is not valid, or it was revoked.")
         record_api_token_use(found, request)
+        return self._signed_in(request, found)
+
+    def trusted(self, request: HttpRequest, token: str) -> tuple[User, TokenAsRead] | None:
+        """`authenticate` without a statement, for work done in one transaction that checks
+        the token there (accounts.queries.trusted_token: the send's batch reads it): the
+        person as this process last read the token, and what that transaction must find
+        unchanged. None — then `authenticate` — for a token this process has not read,
+        or found ended, or whose use is due to be noted (record_api_token_use writes)."""
+        trusted = trusted_token(token)
+        if trusted is None or api_token_use_due(trusted[0]):
+            return None
+        found, as_read = trusted
+        return self._signed_in(request, found), as_read
+
+    def _signed_in(self, request: HttpRequest, found: ApiToken) -> User:
         # The tokens list marks the one in use, so a device can revoke itself on sign-out.
         setattr(request, "api_token", found)  # noqa: B010 (HttpRequest declares no such field)
         # The session's person had theirs activated by TimeZoneMiddleware, which also

@@ -2,16 +2,22 @@
 browsers and passkeys; the address change a link would undo."""
 
 import hmac
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
 from messagecenter.accounts import email_changes
-from messagecenter.accounts.actions import API_TOKEN_PREFIX, hash_api_token_secret
+from messagecenter.accounts.actions import (
+    API_TOKEN_PREFIX,
+    api_token_use_due,
+    hash_api_token_secret,
+)
 from messagecenter.accounts.email_changes import EmailChange
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, User
 from messagecenter.errors import NotFound
-from messagecenter.rows import CompiledQuery, parse_id
+from messagecenter.rows import CompiledQuery, copy_of, parse_id
 
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
 API_TOKEN_MAX_CHARS = 100
@@ -42,13 +48,110 @@ def api_token_for_secret(secret: str) -> ApiToken | None:
     if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > API_TOKEN_MAX_CHARS:
         return None
     secret_hash = hash_api_token_secret(secret)
-    found = _TOKEN_BY_HASH(secret_hash)
-    token = found[0] if found else None
+    found = _TOKEN_BY_HASH.with_rows(secret_hash)
+    row, token = found[0] if found else ((), None)
     if token is None or not hmac.compare_digest(token.secret_hash, secret_hash):
+        _IN_USE.forget(secret_hash)
         return None
     if token.is_revoked or not token.user.is_active:
+        _IN_USE.forget(secret_hash)
         return None
+    if api_token_use_due(token):
+        # Its use is about to be noted (record_api_token_use), which changes its row: kept
+        # from the next read, with the row as that wrote it.
+        _IN_USE.forget(secret_hash)
+    else:
+        _IN_USE.keep(secret_hash, row, token)
     return token
+
+
+class TokenChanged(Exception):
+    """A token taken on trust from what this process last read of it (`trusted_token`)
+    was found changed — revoked, its person deactivated, deleted or changed in any way —
+    in the transaction that relied on it: nothing of that transaction was kept. Check the
+    token afresh (api_token_for_secret) and start again."""
+
+
+@dataclass(frozen=True, eq=False)
+class TokenAsRead:
+    """What a transaction that took a token on trust must find unchanged: the token's row
+    (with its person's and storefront's) as this process last read it."""
+
+    secret_hash: str
+    row: tuple[Any, ...]
+
+
+def trusted_token(secret: str) -> tuple[ApiToken, TokenAsRead] | None:
+    """Without a statement: the token with this secret as this process last found it
+    active (api_token_for_secret keeps the last tokens in use), a copy of its models, and
+    what a transaction relying on it must find unchanged (`require_unchanged`); None when
+    this process has not read it, or found it ended. Only for work done in one transaction
+    that checks it — a send (conversations' sending), whose batch reads its sends' tokens
+    in one statement where each request read its own before — so that a change since
+    shows as TokenChanged, never as work done on a stale token."""
+    if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > API_TOKEN_MAX_CHARS:
+        return None
+    return _IN_USE.get(hash_api_token_secret(secret))
+
+
+def token_rows(secret_hashes: list[str]) -> dict[str, tuple[Any, ...] | None]:
+    """The tokens' rows now, by the hash of their secret (None: no such token), in one
+    statement: for `require_unchanged` on several tokens."""
+    hashes = sorted(set(secret_hashes))
+    found = {
+        model.secret_hash: row
+        for row, model in _TOKENS_BY_HASHES.with_rows(*hashes, shape=len(hashes))
+    }
+    return {secret_hash: found.get(secret_hash) for secret_hash in hashes}
+
+
+def require_unchanged(
+    token: TokenAsRead, rows: dict[str, tuple[Any, ...] | None] | None = None
+) -> None:
+    """TokenChanged unless the token's row now — in `rows` (token_rows) when read there,
+    read here otherwise — is the row as read. Call it in the transaction that relies on
+    the token."""
+    if rows is not None and token.secret_hash in rows:
+        now = rows[token.secret_hash]
+    else:
+        found = _TOKEN_BY_HASH.with_rows(token.secret_hash)
+        now = found[0][0] if found else None
+    if now != token.row:
+        _IN_USE.forget(token.secret_hash)
+        raise TokenChanged
+
+
+class _TokensInUse:
+    """The last N tokens this process found active, by the hash of their secret: each with
+    its row and a copy of its models, the oldest forgotten first. Copies go out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._tokens: dict[str, tuple[tuple[Any, ...], ApiToken]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, secret_hash: str) -> tuple[ApiToken, TokenAsRead] | None:
+        known = self._tokens.get(secret_hash)
+        if known is None:
+            return None
+        row, token = known
+        return copy_of(token), TokenAsRead(secret_hash, row)
+
+    def keep(self, secret_hash: str, row: tuple[Any, ...], token: ApiToken) -> None:
+        kept = copy_of(token)
+        with self._lock:
+            self._tokens.pop(secret_hash, None)
+            if len(self._tokens) >= self.size:
+                # Dicts keep insertion order: the first key is the oldest kept.
+                self._tokens.pop(next(iter(self._tokens)), None)
+            self._tokens[secret_hash] = (row, kept)
+
+    def forget(self, secret_hash: str) -> None:
+        with self._lock:
+            self._tokens.pop(secret_hash, None)
+
+
+_IN_USE = _TokensInUse(4096)
 
 
 def browser_sessions(user: User) -> QuerySet[BrowserSession]:
@@ -67,6 +170,13 @@ _TOKEN_BY_HASH = CompiledQuery(
     lambda secret_hash: ApiToken.objects.select_related("user", "user__storefront").filter(
         secret_hash=secret_hash
     )[:1],
+    remember=4096,
+)
+# The same columns for several tokens at once (`unchanged_tokens`), compiled once per number.
+_TOKENS_BY_HASHES = CompiledQuery(
+    lambda *hashes, shape: ApiToken.objects.select_related("user", "user__storefront").filter(
+        secret_hash__in=hashes
+    ),
     remember=4096,
 )
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
+from messagecenter.accounts.queries import TokenAsRead, require_unchanged, token_rows
 from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import hooks, send_checks, topics
 from messagecenter.conversations.actions.attachments import (
@@ -406,6 +407,7 @@ def send_message(
     files: Sequence[StoredFile] = (),
     is_reviewed: bool = False,
     sent_by_email: bool = False,
+    token: TokenAsRead | None = None,
 ) -> Message:
     """Reply in a conversation the sender takes part in.
 
@@ -414,7 +416,9 @@ def send_message(
     reply by e-mail (delivery.inbound), marked so in the conversation; a held one keeps
     the mark for when it is released. `files`: attachments already stored by
     `store_attachments` (a caller inside its own transaction stores them before opening
-    it, so a slow disk never holds the write lock).
+    it, so a slow disk never holds the write lock). `token`: the API token the sender was
+    taken on trust from (accounts.queries.trusted_token), checked unchanged in the send's
+    transaction — TokenChanged, and nothing sent, when it is not.
     """
     body = clean_body(body)
     idempotency_key = clean_idempotency_key(idempotency_key)
@@ -438,6 +442,7 @@ def send_message(
         ),
         held_as={"send": "reply", "conversation_id": conversation_id}
         | ({"sent_by_email": True} if sent_by_email else {}),
+        token=token,
     )
 
 
@@ -479,6 +484,7 @@ def _send_once(
     conversation_id: int | None = None,
     topic_key: str | None = None,
     held_as: dict[str, Any] | None = None,
+    token: TokenAsRead | None = None,
 ) -> Message:
     # The checks' work is done here, in the request's own thread, before the send joins
     # a batch (send_checks.Decisions).
@@ -491,6 +497,7 @@ def _send_once(
             attempt=lambda: attempt(decisions),
             conversation_id=conversation_id,
             topic_key=topic_key,
+            token=token,
         )
     except MessageHeld as held:
         # The send's transaction is rolled back: nothing reached the conversation. The
@@ -507,14 +514,30 @@ def _send_or_find(
     attempt: Callable[[], Message],
     conversation_id: int | None,
     topic_key: str | None,
+    token: TokenAsRead | None = None,
 ) -> Message:
     # Committed together with the process's other sends waiting at this moment
     # (db/group_commit.py); alone, at once, when there are none.
     batch_key = (
-        None if conversation_id is None else _SendKey(conversation_id, sender.pk, idempotency_key)
+        None
+        if conversation_id is None
+        else _SendKey(conversation_id, sender.pk, idempotency_key, token)
     )
+
+    def send(work: Callable[[], Message]) -> Message:
+        if token is None:
+            return SENDS.run(work, key=batch_key)
+
+        def with_token_unchanged() -> Message:
+            # First, before a message found by its key is given back too.
+            reads = group_commit.prepared()
+            require_unchanged(token, reads.tokens if isinstance(reads, _BatchReads) else None)
+            return work()
+
+        return SENDS.run(with_token_unchanged, key=batch_key)
+
     if idempotency_key is None:
-        return SENDS.run(attempt, key=batch_key)
+        return send(attempt)
     key = idempotency_key
 
     def unless_sent() -> Message:
@@ -522,7 +545,7 @@ def _send_or_find(
 
     existing: Message | None
     try:
-        existing = SENDS.run(unless_sent, key=batch_key)
+        existing = send(unless_sent)
         if not existing.found_by_idempotency_key:
             return existing
     except IntegrityError:
@@ -549,11 +572,13 @@ def _send_or_find(
 @dataclass(frozen=True)
 class _SendKey:
     """What a send in a batch reads, for the batch to read for all its sends at once
-    (`_prepare_batch`): its conversation's participants, its sender's idempotency key."""
+    (`_prepare_batch`): its conversation's participants, its sender's idempotency key, the
+    API token its sender was taken on trust from."""
 
     conversation_id: int
     sender_id: int
     idempotency_key: str | None
+    token: TokenAsRead | None = None
 
 
 def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
@@ -574,11 +599,16 @@ def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
     no row locks to order (the batch's BEGIN IMMEDIATE already holds the one write lock,
     db/sqlite3): there nothing is locked here.
 
-    The reads: the participants of the batch's conversations (locked, as each send would
-    lock its own), in one statement instead of one per send; its senders' sending-limit
+    The reads: the API tokens of senders taken on trust (accounts.queries.trusted_token),
+    which each such send checks unchanged before anything else, in one statement where
+    each request read its own (docs/benchmarks.md, "The token in the batch"); the
+    participants of the batch's conversations (locked, as each send would lock its own),
+    in one statement instead of one per send; its senders' sending-limit
     counts (locked on PostgreSQL), which its sends count in and the batch writes once
     (safety/limits.py); and which of its senders' idempotency keys were used already
     (`_KEYS_USED`)."""
+    trusted = [key.token.secret_hash for key in keys if key.token is not None]
+    tokens = token_rows(trusted) if trusted else {}
     conversation_ids = sorted({key.conversation_id for key in keys})
     participants: dict[int, list[Participant]] = {}
     if conversation_ids:
@@ -608,7 +638,13 @@ def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
     # inserted with the batch's others, in one statement (`_insert_message`).
     message_ids = reserved_ids(Message, len(keys)) if keys else None
     return _BatchReads(
-        participants, people, limits, probed=set(pairs), used=used, message_ids=message_ids
+        participants,
+        people,
+        limits,
+        probed=set(pairs),
+        used=used,
+        message_ids=message_ids,
+        tokens=tokens,
     )
 
 
@@ -654,8 +690,11 @@ class _BatchReads:
         probed: set[tuple[int, str]],
         used: set[tuple[int, str]],
         message_ids: list[int] | None,
+        tokens: dict[str, tuple[Any, ...] | None],
     ) -> None:
         self._participants = participants
+        # The rows of the API tokens its senders were taken on trust from (token_rows).
+        self.tokens = tokens
         self._people = people
         # Ids handed out for the batch's messages, used in the sends' order.
         self._message_ids = iter(message_ids or ())
