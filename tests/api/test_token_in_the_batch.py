@@ -31,6 +31,7 @@ from messagecenter.db import group_commit
 from messagecenter.marketplace.models import Product
 from messagecenter.privacy.erasure import erase_person
 from tests import factories
+from tests.api.test_token_cache import _deactivate, _new_password, _revoke, _signed_out_everywhere
 from tests.conversations.test_concurrency import in_threads
 from tests.server.test_express import Reply
 
@@ -99,25 +100,10 @@ def test_a_token_in_use_is_read_once_in_the_sends_transaction_and_not_before(
     assert reads == [True]
 
 
-def _revoke(user: User) -> None:
-    account_actions.revoke_api_token(user, ApiToken.objects.get(user=user).pk)
-
-
-def _deactivate(user: User) -> None:
-    User.objects.filter(pk=user.pk).update(is_active=False)
-
-
+# The ways of ending a token tests/api/test_token_cache.py ends a warmed one with — but a
+# person who wrote messages is erased (privacy.erasure), never deleted.
 def _erased(user: User) -> None:
-    # A person who wrote messages is erased (privacy.erasure), never deleted.
     erase_person(factories.UserFactory(role="admin", is_staff=True, is_superuser=True), user)
-
-
-def _new_password(user: User) -> None:
-    account_actions.change_password(user, "a new and long passphrase", keep_session_key=None)
-
-
-def _signed_out_everywhere(user: User) -> None:
-    account_actions.sign_out_everywhere(user)
 
 
 @pytest.mark.parametrize(
