@@ -150,6 +150,50 @@ def test_only_the_orders_buyer_is_offered_a_claim_in_a_conversation_about_it(
     assert 'data-testid="file-claim"' not in seller_sees.content.decode()
 
 
+@pytest.mark.parametrize("ended", ["refunded in full", "past the filing window"])
+def test_a_conversation_about_an_order_nothing_can_be_claimed_on_says_why_instead_of_a_link(
+    buyer: User, product: Product, clock: Clock, ended: str
+) -> None:
+    """The conversation with the seller about an order, and a request to customer service
+    about it, linked to "File a guarantee claim" on an order refunded in full or past the
+    filing window, whose form then only said why not (the order's page already said it)."""
+    order = claimable_order(buyer, product, clock)
+    conversation_id = Message.objects.filter(conversation__order=order).get().conversation_id
+    case = support_actions.open_request(
+        buyer, "About my order", "Where is it?", order_number=order.number
+    )
+    client = signed_in(buyer)
+    with_seller = reverse("conversation", args=[conversation_id])
+    with_us = reverse("conversation", args=[case.conversation_id])
+    claim = reverse("claim-file", args=[order.number])
+    assert 'data-testid="file-claim"' in client.get(with_seller).content.decode()
+    assert claim in client.get(with_us).content.decode()
+    if ended == "refunded in full":
+        Refund.objects.create(
+            order=order,
+            amount_cents=order.total_cents,
+            currency=order.currency,
+            status="issued",
+            created_at=clock.now,
+        )
+        why = f"Order {order.number} was refunded in full already"
+    else:
+        clock.now = order.placed_at + timedelta(days=settings.CLAIM_FILING_WINDOW_DAYS)
+        why = "Claims on this order could be filed until"
+        # Signed in again: the session of ten days ago has expired.
+        client = signed_in(buyer)
+
+    page_with_seller = client.get(with_seller).content.decode()
+    page_with_us = client.get(with_us).content.decode()
+
+    assert 'data-testid="file-claim"' not in page_with_seller
+    assert 'data-testid="claim-refusal"' in page_with_seller
+    assert f"No guarantee claim: {why}" in page_with_seller
+    assert claim not in page_with_us
+    # What the claim's form says too.
+    assert why in client.get(claim).content.decode()
+
+
 def test_a_buyer_files_a_claim_with_a_photo_and_lands_in_its_conversation(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from messagecenter.accounts.models import User
+from messagecenter.marketplace.models import Order
 from messagecenter.realtime.actions import PendingEvent
 
 
@@ -166,6 +167,27 @@ def row_statuses(user: User, rows: list[tuple[int, str]]) -> dict[int, StatusLin
     for hook, conversation_ids in by_hook.items():
         statuses.update(hook(user, conversation_ids))
     return statuses
+
+
+# Why no guarantee claim can be filed on an order at all (support: cancelled, past the
+# filing window, refunded in full), where a page would offer to file one; None: it may be.
+ClaimRefusalHook = Callable[[Order], str | None]
+_claim_refusal_hooks: list[ClaimRefusalHook] = []
+
+
+def on_claim_refusal(hook: ClaimRefusalHook) -> None:
+    if hook not in _claim_refusal_hooks:
+        _claim_refusal_hooks.append(hook)
+
+
+def claim_refusal(order: Order) -> str | None:
+    """The first hook's reason why no claim can be filed on the order, or None (also
+    when no app registered one: the claim page is where it is decided)."""
+    for hook in _claim_refusal_hooks:
+        reason = hook(order)
+        if reason is not None:
+            return reason
+    return None
 
 
 def on_seller_rates(hook: SellerRatesHook) -> None:

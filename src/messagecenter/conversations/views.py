@@ -343,6 +343,13 @@ def _conversation_page(
         patch_vary_headers(response, ["X-Partial"])
         return response
     order = conversation.order
+    # Only an order's buyer files a guarantee claim on it (a seller who followed the link
+    # got a 404: the claim page is the buyer's).
+    can_file_claim = (
+        order is not None
+        and order.buyer_id == request.user.pk
+        and conversation.kind == Kind.BUYER_SELLER
+    )
     # Order updates and notices come from the marketplace's systems: nobody reads replies
     # to them, so the page points to customer service instead.
     # A shop or buyer whose account is closed (erased, suspended) reads nothing any more:
@@ -430,12 +437,14 @@ def _conversation_page(
                     and conversation.storefront.seller_id == request.user.pk
                 )
             ),
-            # Only an order's buyer files a guarantee claim on it (a seller who followed the
-            # link got a 404: the claim page is the buyer's).
             "blocked": blocked,
-            "can_file_claim": order is not None
-            and order.buyer_id == request.user.pk
-            and conversation.kind == Kind.BUYER_SELLER,
+            "can_file_claim": can_file_claim,
+            # Why no claim can be filed on the order at all (cancelled, past the window,
+            # refunded in full; support, by hook): said instead of the link, as the
+            # order's page says it.
+            "claim_refusal": hooks.claim_refusal(order)
+            if can_file_claim and order is not None
+            else None,
             # A customer-service case's status and expected answer (support, by hook); on a
             # buyer–seller conversation, the request the buyer opened once the seller's
             # deadline passed, for as long as it is open: asked whatever the wait, since

@@ -2,12 +2,14 @@
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import hooks
 from messagecenter.conversations.models import Kind
 from messagecenter.delivery.inbound import mailboxes
-from messagecenter.marketplace.models import OrderStatus
+from messagecenter.marketplace import queries as marketplace_queries
+from messagecenter.marketplace.models import Order
 from messagecenter.support import (
     actions,
     appeal_actions,
@@ -35,12 +37,11 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     elif case.status == CaseStatus.SOLVED:
         detail = "Reply to open it again."
     # A request about an order can become a guarantee claim (the claim page says whether
-    # and when the buyer may file).
-    # Not for a cancelled order: nothing can be claimed there (the form said only why).
+    # the buyer may file for the seller and reason they choose). Not for an order nothing
+    # can be claimed on — cancelled, past the filing window, refunded in full: the form
+    # said only why.
     can_claim = (
-        case.order is not None
-        and case.customer_id == user.pk
-        and case.order.status != OrderStatus.CANCELLED
+        case.order is not None and case.customer_id == user.pk and claim_refusal(case.order) is None
     )
     return hooks.StatusLine(
         label=queries.customer_status_label(case),
@@ -191,6 +192,15 @@ def _escalation_line_for_agents(conversation_id: int) -> hooks.StatusLine | None
     )
 
 
+def claim_refusal(order: Order) -> str | None:
+    """Why no claim can be filed on the order whatever its shop or reason (the claim
+    page's own rule, marketplace.queries.order_claim_refusal), or None."""
+    refusal = marketplace_queries.order_claim_refusal(
+        order, marketplace_queries.refunded_cents(order), now=timezone.now()
+    )
+    return None if refusal is None else refusal.message
+
+
 def register() -> None:
     hooks.on_message_posted(CASE_KINDS, actions.case_message_posted)
     hooks.on_status_line(CASE_KINDS, status_line)
@@ -201,3 +211,4 @@ def register() -> None:
     mailboxes.register_appeal(appeal_actions.appeal_by_email)
     hooks.on_status_line((Kind.BUYER_SELLER,), escalation_line)
     hooks.on_seller_rates(escalation_queries.claim_rates)
+    hooks.on_claim_refusal(claim_refusal)
