@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
-from messagecenter.marketplace.models import Order, Product
+from messagecenter.marketplace.models import Order, Product, Refund
 from tests import factories
 
 
@@ -41,3 +41,14 @@ def claimable_order(buyer: User, product: Product, clock: Clock, **fields: objec
     )
     clock.advance(hours=48)
     return order
+
+
+def refunded_in_full(order: Order, clock: Clock) -> Refund:
+    """An issued refund of the order's whole total, now."""
+    return Refund.objects.create(
+        order=order,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        status="issued",
+        created_at=clock.now,
+    )

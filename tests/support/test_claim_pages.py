@@ -26,7 +26,7 @@ from messagecenter.support.models import Claim, Report, TeamMember
 from tests import factories
 from tests.api.helpers import with_token
 from tests.factories import signed_in
-from tests.support.claims import Clock, claimable_order, clock
+from tests.support.claims import Clock, claimable_order, clock, refunded_in_full
 from tests.web.helpers import PNG_BYTES, not_isolated
 
 __all__ = ["clock"]
@@ -115,13 +115,7 @@ def test_an_order_refunded_in_full_says_why_no_claim_instead_of_offering_one(
     client = signed_in(buyer)
     order_page = reverse("order", args=[order.number])
     claimable = client.get(order_page).content.decode()
-    Refund.objects.create(
-        order=order,
-        amount_cents=order.total_cents,
-        currency=order.currency,
-        status="issued",
-        created_at=clock.now,
-    )
+    refunded_in_full(order, clock)
 
     refunded = client.get(order_page).content.decode()
 
@@ -169,13 +163,7 @@ def test_a_conversation_about_an_order_nothing_can_be_claimed_on_says_why_instea
     assert 'data-testid="file-claim"' in client.get(with_seller).content.decode()
     assert claim in client.get(with_us).content.decode()
     if ended == "refunded in full":
-        Refund.objects.create(
-            order=order,
-            amount_cents=order.total_cents,
-            currency=order.currency,
-            status="issued",
-            created_at=clock.now,
-        )
+        refunded_in_full(order, clock)
         why = f"Order {order.number} was refunded in full already"
     else:
         clock.now = order.placed_at + timedelta(days=settings.CLAIM_FILING_WINDOW_DAYS)

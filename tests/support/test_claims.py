@@ -34,7 +34,7 @@ from messagecenter.support import actions, claim_actions, claim_queries, queries
 from messagecenter.support.models import Case, CaseEvent, Claim
 from tests import factories
 from tests.conversations.helpers import maintained_unread, recounted_unread, snapshot
-from tests.support.claims import Clock, claimable_order, clock
+from tests.support.claims import Clock, claimable_order, clock, refunded_in_full
 from tests.test_admin import change_form_data
 from tests.web.helpers import pdf_bytes
 
@@ -445,13 +445,7 @@ def test_a_fully_refunded_order_says_so_rather_than_contact_the_seller(
     buyer: User, product: Product, clock: Clock
 ) -> None:
     order = factories.order_with_item(buyer, product, placed_at=clock.now - timedelta(days=20))
-    Refund.objects.create(
-        order=order,
-        amount_cents=order.total_cents,
-        currency=order.currency,
-        status="issued",
-        created_at=clock.now,
-    )
+    refunded_in_full(order, clock)
 
     with pytest.raises(NotAllowed) as refused:
         file(buyer, order)

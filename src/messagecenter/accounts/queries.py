@@ -172,7 +172,7 @@ _TOKEN_BY_HASH = CompiledQuery(
     )[:1],
     remember=4096,
 )
-# The same columns for several tokens at once (`unchanged_tokens`), compiled once per number.
+# The same columns for several tokens at once (`token_rows`), compiled once per number.
 _TOKENS_BY_HASHES = CompiledQuery(
     lambda *hashes, shape: ApiToken.objects.select_related("user", "user__storefront").filter(
         secret_hash__in=hashes

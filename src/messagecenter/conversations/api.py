@@ -557,9 +557,10 @@ def send_message_express(
         secret = request.META["HTTP_AUTHORIZATION"].partition(" ")[2].strip()
         # A token this process read lately is taken on trust and read again in the send's
         # batch, with its batch-mates' in one statement, where each request read its own
-        # before: a fifth of a send's CPU on PostgreSQL (docs/benchmarks.md, "The token in
-        # the batch"). Changed since — revoked, the person changed —, nothing was sent:
-        # it is checked afresh, as on a first request, and the reply sent again.
+        # before, on a connection taken from the pool for that one read: PostgreSQL's sends
+        # 1.16–1.39× (decision 0015; docs/benchmarks.md, "Sends: the token read in the
+        # batch"). Changed since — revoked, the person changed —, nothing was sent: it is
+        # checked afresh, as on a first request, and the reply sent again.
         trusted = _AUTHENTICATE.trusted(request, secret)
         if trusted is not None:
             user, as_read = trusted

@@ -601,12 +601,11 @@ def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
 
     The reads: the API tokens of senders taken on trust (accounts.queries.trusted_token),
     which each such send checks unchanged before anything else, in one statement where
-    each request read its own (docs/benchmarks.md, "The token in the batch"); the
-    participants of the batch's conversations (locked, as each send would lock its own),
-    in one statement instead of one per send; its senders' sending-limit
-    counts (locked on PostgreSQL), which its sends count in and the batch writes once
-    (safety/limits.py); and which of its senders' idempotency keys were used already
-    (`_KEYS_USED`)."""
+    each request read its own (decision 0015); the participants of the batch's
+    conversations (locked, as each send would lock its own), in one statement instead of
+    one per send; its senders' sending-limit counts (locked on PostgreSQL), which its
+    sends count in and the batch writes once (safety/limits.py); and which of its
+    senders' idempotency keys were used already (`_KEYS_USED`)."""
     trusted = [key.token.secret_hash for key in keys if key.token is not None]
     tokens = token_rows(trusted) if trusted else {}
     conversation_ids = sorted({key.conversation_id for key in keys})
