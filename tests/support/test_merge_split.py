@@ -14,6 +14,7 @@ from messagecenter.conversations import hooks as conversation_hooks
 from messagecenter.conversations.models import Message, Participant
 from messagecenter.errors import Conflict, InvalidInput, NotFound
 from messagecenter.marketplace.models import Product
+from messagecenter.privacy.erasure import erase_person
 from messagecenter.support import (
     actions,
     claim_actions,
@@ -247,6 +248,32 @@ def test_a_split_quotes_the_customers_links_defanged_never_as_links(
         page = client.get(f"/message-center/conversations/{conversation_id}/").content.decode()
         assert 'href="http://parcel-track' not in page
         assert 'href="hxxp' not in page
+
+
+def test_an_erased_customers_solved_request_is_not_split_and_offers_no_split(
+    buyer: User, agent: User
+) -> None:
+    """A solved request stays solved when its customer is erased; splitting one of its
+    messages went through — a new open request in the team's queue, for someone who can
+    no longer read it nor answer — and the console offered the button."""
+    case = actions.open_request(buyer, "Two questions", "Where is order 1?")
+    actions.reply_to_case(agent, case.pk, "On its way.")
+    second = conversation_actions.send_message(
+        buyer, case.conversation_id, "Also: can I change the address of order 2?"
+    )
+    actions.set_case_status(agent, case.pk, "solved")
+    erase_person(factories.UserFactory(role="admin", is_staff=True, is_superuser=True), buyer)
+    cases = Case.objects.count()
+
+    with pytest.raises(Conflict) as refused:
+        actions.split_case(agent, case.pk, second.pk)
+
+    assert refused.value.code == "customer_erased"
+    assert Case.objects.count() == cases
+    counts_are_true()
+    page = factories.signed_in(agent).get(f"/console/cases/{case.pk}/").content.decode()
+    assert 'value="split"' not in page
+    assert "was erased at their request" in page
 
 
 def test_only_the_customers_messages_of_the_case_can_be_split(buyer: User, agent: User) -> None:

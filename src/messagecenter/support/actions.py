@@ -923,6 +923,10 @@ def split_case(agent: User, case_id: Any, message_id: Any, subject: str | None =
         case = lock_case(case)
         if case.merged_into_id is not None or case.status == CaseStatus.CLOSED:
             raise InvalidInput("This case is closed.", code="case_closed")
+        # A request of their own for someone who can no longer read it (their solved
+        # requests stay as they were after an erasure): refused as an answer would be,
+        # not with the new conversation's not-found.
+        refuse_if_customer_erased(case)
         expected = queries.expected_response(case.team)
         started = conversation_actions.start_customer_service_conversation(
             case.customer,

@@ -328,8 +328,9 @@ def _case_page(
             "statuses": _status_choices(found),
             "priorities": CasePriority.choices,
             "customer_line": queries.console_customer_line(found),
-            # Erased at their request: no reply box and no status to open it again, the
-            # reason instead (the actions refuse both: customer_erased).
+            # Erased at their request: no reply box, no status to open it again and no
+            # split into a new request, the reason instead (the actions refuse them all:
+            # customer_erased).
             "customer_erased": queries.is_customer_erased(found),
             "customer_erased_reason": queries.CUSTOMER_ERASED,
             # The conversation the case is about: where the agent reads it, if anywhere.
