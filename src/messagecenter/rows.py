@@ -95,9 +95,19 @@ class CompiledQuery[M: Model]:
         driver gave it): for a caller that must later tell whether that row has changed —
         the same statement, or another with the same columns, reading an equal row."""
         connection = connections[DEFAULT_DB_ALIAS]
+        return self._plan(connection, values, shape).run(connection, values)
+
+    def rows(self, *values: int | str | datetime, shape: Hashable = None) -> list[tuple[Any, ...]]:
+        """The rows alone (every column, as the driver gave them), no model built: for
+        telling whether rows read before with `with_rows` have changed."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        return self._plan(connection, values, shape).fetch(connection, values)
+
+    def _plan(
+        self, connection: Any, values: Sequence[int | str | datetime], shape: Hashable
+    ) -> "_Plan[M]":
         key = (connection.vendor, shape)
-        plan = _planned(self._plans, self._lock, key, lambda: self._compile(values, shape))
-        return plan.run(connection, values)
+        return _planned(self._plans, self._lock, key, lambda: self._compile(values, shape))
 
     def _compile(self, values: Sequence[int | str | datetime], shape: Hashable) -> "_Plan[M]":
         stand_ins = [_stand_in(position, value) for position, value in enumerate(values)]
@@ -364,23 +374,26 @@ class _Plan[M: Model]:
     def run(
         self, connection: Any, values: Sequence[int | str | datetime]
     ) -> list[tuple[tuple[Any, ...], M]]:
-        parameters = _filled(connection, self.parameters, self.slots, values)
-        cursor = self.statement.execute(connection, parameters)
-        rows = cursor.fetchall()
         objects = []
-        for fetched in rows:
+        for fetched in self.fetch(connection, values):
             if self.remembered is not None:
                 known = self.remembered.get(fetched)
                 if known is not None:
-                    objects.append((tuple(fetched), known))
+                    objects.append((fetched, known))
                     continue
             instance = self._build(connection, fetched)
             if self.remembered is not None:
                 self.remembered.keep(fetched, instance)
-            objects.append((tuple(fetched), instance))
+            objects.append((fetched, instance))
         if self.prefetches and objects:
             prefetch_related_objects([model for _, model in objects], *self.prefetches)
         return objects
+
+    def fetch(
+        self, connection: Any, values: Sequence[int | str | datetime]
+    ) -> list[tuple[Any, ...]]:
+        parameters = _filled(connection, self.parameters, self.slots, values)
+        return [tuple(row) for row in self.statement.execute(connection, parameters).fetchall()]
 
     def _build(self, connection: Any, fetched: Sequence[Any]) -> M:
         row = _converted(connection, self.converters, fetched)

@@ -94,29 +94,30 @@ def trusted_token(secret: str) -> tuple[ApiToken, TokenAsRead] | None:
     return _IN_USE.get(hash_api_token_secret(secret))
 
 
-def token_rows(secret_hashes: list[str]) -> dict[str, tuple[Any, ...] | None]:
-    """The tokens' rows now, by the hash of their secret (None: no such token), in one
-    statement: for `require_unchanged` on several tokens."""
+@dataclass(frozen=True)
+class TokenRows:
+    """Several tokens' rows read now (`token_rows`): for `require_unchanged`."""
+
+    secret_hashes: frozenset[str]
+    rows: list[tuple[Any, ...]]
+
+
+def token_rows(secret_hashes: list[str]) -> TokenRows:
+    """The tokens' rows now, in one statement, no model built."""
     hashes = sorted(set(secret_hashes))
-    found = {
-        model.secret_hash: row
-        for row, model in _TOKENS_BY_HASHES.with_rows(*hashes, shape=len(hashes))
-    }
-    return {secret_hash: found.get(secret_hash) for secret_hash in hashes}
+    return TokenRows(frozenset(hashes), _TOKENS_BY_HASHES.rows(*hashes, shape=len(hashes)))
 
 
-def require_unchanged(
-    token: TokenAsRead, rows: dict[str, tuple[Any, ...] | None] | None = None
-) -> None:
-    """TokenChanged unless the token's row now — in `rows` (token_rows) when read there,
-    read here otherwise — is the row as read. Call it in the transaction that relies on
-    the token."""
-    if rows is not None and token.secret_hash in rows:
-        now = rows[token.secret_hash]
+def require_unchanged(token: TokenAsRead, read: TokenRows | None = None) -> None:
+    """TokenChanged unless the token's row now — among `read` (token_rows) when read
+    there, read here otherwise — is the row as read (a row holds its secret's hash: no
+    other token's row can be equal). Call it in the transaction that relies on the
+    token."""
+    if read is not None and token.secret_hash in read.secret_hashes:
+        unchanged = token.row in read.rows
     else:
-        found = _TOKEN_BY_HASH.with_rows(token.secret_hash)
-        now = found[0][0] if found else None
-    if now != token.row:
+        unchanged = any(row == token.row for row, _ in _TOKEN_BY_HASH.with_rows(token.secret_hash))
+    if not unchanged:
         _IN_USE.forget(token.secret_hash)
         raise TokenChanged
 
@@ -177,7 +178,6 @@ _TOKENS_BY_HASHES = CompiledQuery(
     lambda *hashes, shape: ApiToken.objects.select_related("user", "user__storefront").filter(
         secret_hash__in=hashes
     ),
-    remember=4096,
 )
 
 

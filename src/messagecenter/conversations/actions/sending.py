@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from messagecenter.accounts.models import Role, User
-from messagecenter.accounts.queries import TokenAsRead, require_unchanged, token_rows
+from messagecenter.accounts.queries import TokenAsRead, TokenRows, require_unchanged, token_rows
 from messagecenter.accounts.time_zones import for_readers
 from messagecenter.conversations import hooks, send_checks, topics
 from messagecenter.conversations.actions.attachments import (
@@ -607,7 +607,7 @@ def _prepare_batch(keys: list[_SendKey]) -> "_BatchReads":
     sends count in and the batch writes once (safety/limits.py); and which of its
     senders' idempotency keys were used already (`_KEYS_USED`)."""
     trusted = [key.token.secret_hash for key in keys if key.token is not None]
-    tokens = token_rows(trusted) if trusted else {}
+    tokens = token_rows(trusted) if trusted else None
     conversation_ids = sorted({key.conversation_id for key in keys})
     participants: dict[int, list[Participant]] = {}
     if conversation_ids:
@@ -689,7 +689,7 @@ class _BatchReads:
         probed: set[tuple[int, str]],
         used: set[tuple[int, str]],
         message_ids: list[int] | None,
-        tokens: dict[str, tuple[Any, ...] | None],
+        tokens: TokenRows | None,
     ) -> None:
         self._participants = participants
         # The rows of the API tokens its senders were taken on trust from (token_rows).
