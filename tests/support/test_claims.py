@@ -491,6 +491,45 @@ def test_returned_but_not_refunded_needs_a_return_waiting_past_its_refund_time(
     assert file(buyer, order, "returned_not_refunded").stage == "seller_response"
 
 
+def test_returned_but_not_refunded_counts_only_the_sellers_own_returns(
+    buyer: User, product: Product, other_seller: User, clock: Clock
+) -> None:
+    # One order from two shops; the buyer returns the other shop's item only.
+    order = claimable_order(buyer, product, clock)
+    other = factories.ProductFactory(storefront=other_seller.storefront)
+    order.items.create(
+        product=other, storefront=other.storefront, title=other.title, unit_price_cents=100
+    )
+    ReturnRequest.objects.create(
+        order=order,
+        storefront=other.storefront,
+        status="approved",
+        reason="Broken",
+        requested_at=clock.now - timedelta(days=20),
+    )
+
+    # Nothing of the first shop's was returned: a claim that it did not refund a return
+    # would be against a seller who never received one.
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order, "returned_not_refunded", storefront_id=product.storefront_id)
+    assert refused.value.code == "claim_no_return"
+    eligibility = {
+        one.reason: one.refusal
+        for one in claim_queries.eligibility(buyer, order, product.storefront)
+    }
+    said = eligibility["returned_not_refunded"]
+    assert said is not None
+    assert said.code == "claim_no_return"
+
+    # A return the marketplace announced names no shop: it may be either's.
+    ReturnRequest.objects.create(
+        order=order, status="received", reason="Broken", requested_at=clock.now
+    )
+    with pytest.raises(NotAllowed) as refused:
+        file(buyer, order, "returned_not_refunded", storefront_id=product.storefront_id)
+    assert refused.value.code == "claim_too_early"
+
+
 def test_a_second_claim_on_an_order_is_refused_while_one_is_open(
     buyer: User, product: Product, clock: Clock
 ) -> None:

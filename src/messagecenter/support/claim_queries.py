@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from messagecenter.accounts import closed_accounts
@@ -195,7 +196,14 @@ def _facts(order: Order, storefront: Storefront) -> _Facts:
             (s.estimated_delivery for s in shipments if s.estimated_delivery is not None),
             default=None,
         ),
-        returns=list(ReturnRequest.objects.filter(order=order).order_by("requested_at")),
+        # This seller's returns: on an order from several shops, a return of another
+        # shop's items is not this seller's to refund. A return the marketplace announced
+        # by an event names no items, so no seller: it may be any of them.
+        returns=list(
+            ReturnRequest.objects.filter(order=order)
+            .filter(Q(storefront=storefront) | Q(storefront__isnull=True))
+            .order_by("requested_at")
+        ),
         seller_closed=seller_closure(storefront) is not None,
         refunded_cents=marketplace_queries.refunded_cents(order),
     )
