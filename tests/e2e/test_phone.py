@@ -116,6 +116,37 @@ def test_a_long_unbroken_subject_wraps_in_the_list_of_requests(
     )
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_long_unbroken_subject_wraps_in_the_agents_queue(
+    request: pytest.FixtureRequest, live_server: LiveServer, buyer: User, viewport: str
+) -> None:
+    """One customer's subject with no place to break pushed every case's other columns —
+    customer, status, assignee, waiting — off a desktop's queue (3,772 px wide at 1,366):
+    it wraps in its cell, and the queue fits the window at both sizes."""
+    page = browser_page(request, viewport)
+    factories.agent_in_team("customer-service", username="priya", first_name="Priya")
+    subject = "QA" + "W" * 190
+    support_actions.open_request(buyer, subject, "See the subject.")
+    support_actions.open_request(buyer, "Where is my parcel?", "It has not come.")
+    sign_in(page, live_server, "priya", factories.PASSWORD)
+
+    page.goto(f"{live_server.url}/console/")
+
+    expect(page.get_by_test_id("case-row")).to_have_count(2)
+    expect(page.get_by_test_id("case-row").first).to_contain_text(subject[:40])
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    # On a desktop every column of every row is on the screen, the last (how long it
+    # waits) too; a phone's queue scrolls sideways in its own region, as before.
+    table = page.locator(".console-table")
+    region = page.get_by_role("region", name="Cases")
+    if viewport == "page":
+        assert box(table)["width"] <= box(region)["width"]
+    else:
+        assert box(table)["width"] <= 2 * box(region)["width"]
+
+
 def test_a_message_in_arabic_reads_right_to_left_and_its_order_number_stays_whole(
     live_server: LiveServer, phone: Page, buyer: User, product: Product
 ) -> None:
