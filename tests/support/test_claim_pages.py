@@ -309,6 +309,41 @@ def test_the_seller_is_told_above_the_reply_box_that_a_reply_is_not_the_response
     assert "Your response is due" not in responded
 
 
+@pytest.mark.parametrize("kind", ["claim", "request"])
+def test_the_customer_of_a_closed_case_is_told_above_the_reply_box_that_nobody_will_act(
+    buyer: User, seller: User, product: Product, clock: Clock, kind: str
+) -> None:
+    """A closed claim (or request) kept the customer's Reply box and said nothing: a reply
+    was stored, reopened nothing and reached no queue. The customer's page now says so
+    above the box, with the way to a new request about the order; the seller's does not,
+    nor does a case that is only solved (a reply opens it again)."""
+    order = claimable_order(buyer, product, clock)
+    if kind == "claim":
+        case = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.").case
+    else:
+        case = support_actions.open_request(buyer, "Lost", "Help", order_number=order.number)
+    conversation_url = reverse("conversation", args=[case.conversation_id])
+    buyers = signed_in(buyer)
+
+    type(case).objects.filter(pk=case.pk).update(status="solved")
+    solved = buyers.get(conversation_url).content.decode()
+    type(case).objects.filter(pk=case.pk).update(status="closed")
+    Claim.objects.filter(case=case).update(stage="closed")
+    closed = buyers.get(conversation_url).content.decode()
+
+    assert 'data-testid="reply-notice"' not in solved
+    notice = closed[closed.index('data-testid="reply-notice"') : closed.index('id="reply-body"')]
+    assert f"This {kind} is closed: a reply here is kept in the conversation" in notice
+    assert "no agent is asked to read it" in notice
+    assert f'href="{reverse("contact-customer-service")}?order={order.number}"' in notice
+    assert "Contact customer service" in notice
+    if kind == "claim":
+        # The line under the title keeps its way to the claim and its decision.
+        assert f'href="{reverse("claim", args=[case.pk])}"' in closed
+        sellers_page = signed_in(seller).get(conversation_url).content.decode()
+        assert 'data-testid="reply-notice"' not in sellers_page
+
+
 def test_the_claims_conversation_offers_the_seller_no_no_response_needed_while_it_is_due(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

@@ -50,6 +50,10 @@ class StatusLine:
     notice_claim_id: int | None = None
     notice_due_at: datetime | None = None
     notice_api_url: str = ""
+    # The notice's own way on, where it is not link_url's (a closed case's customer: a new
+    # request, while the line keeps "Open the claim").
+    notice_link_url: str = ""
+    notice_link_label: str = ""
     # The id the API opens it by (GET /cases/{id}), where it is the reader's own: the
     # phone app's way to what link_url is on the web.
     case_id: int | None = None

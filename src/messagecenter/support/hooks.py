@@ -1,5 +1,8 @@
 """What the support app attaches to conversations (conversations/hooks.py)."""
 
+from dataclasses import replace
+from urllib.parse import quote
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -28,8 +31,38 @@ def status_line(user: User, conversation_id: int) -> hooks.StatusLine | None:
     case = queries.case_for_conversation(user, conversation_id)
     if case is None:
         return None
-    if case.kind == CaseKind.CLAIM:
-        return _claim_status_line(user, case)
+    line = (
+        _claim_status_line(user, case) if case.kind == CaseKind.CLAIM else _request_line(user, case)
+    )
+    if line is not None and _closed_for_its_customer(user, case):
+        # The reply box stays (the conversation is theirs, and what they write is kept), but
+        # a reply no longer reopens a closed case nor reaches a queue: said where they
+        # would write it, with the way to be helped again (docs/support.md).
+        what = "claim" if case.kind == CaseKind.CLAIM else "request"
+        order = f"?order={quote(case.order.number)}" if case.order is not None else ""
+        line = replace(
+            line,
+            notice=(
+                f"This {what} is closed: a reply here is kept in the conversation, but it "
+                "does not open it again and no agent is asked to read it. If you need more "
+                "help, open a new request."
+            ),
+            notice_link_url=f"{reverse('contact-customer-service')}{order}",
+            notice_link_label="Contact customer service",
+        )
+    return line
+
+
+def _closed_for_its_customer(user: User, case: Case) -> bool:
+    # A merged case says where it went instead (its status line: "Merged into CS-…").
+    return (
+        case.status == CaseStatus.CLOSED
+        and case.merged_into_id is None
+        and case.customer_id == user.pk
+    )
+
+
+def _request_line(user: User, case: Case) -> hooks.StatusLine:
     detail = ""
     if case.status == CaseStatus.OPEN and case.respond_by is not None:
         when = full_time(case.respond_by)
