@@ -20,6 +20,15 @@ PHISH_TEXT = (
 )
 
 
+def ours_to_read(subject: str) -> tuple[str, str]:
+    """An e-mail of ours as its text and HTML: its links to our own site only."""
+    url = f"{settings.SITE_URL}/message-center/"
+    return (
+        f"{subject}\nRead it in your Message Center: {url}\n",
+        f'<p>{subject}</p><p><a href="{url}">Open your Message Center</a></p>',
+    )
+
+
 def suspicious(
     *,
     subject: str = "Your account is on hold",
@@ -81,6 +90,8 @@ def forward_inline(
     *,
     reference_line: str = "",
     retyped_from: str = "Marketplace Billing <billing@market-place.example>",
+    said: str = "Dear customer, pay the balance at https://market-place.example/pay today.",
+    link: str = "https://market-place.example/pay",
 ) -> bytes:
     """Gmail's plain "Forward": the headers retyped under its marker, in both parts."""
     forward = EmailMessage()
@@ -96,7 +107,7 @@ def forward_inline(
         "Date: Tue, 1 Dec 2026 at 10:02\n"
         "Subject: Confirm your payment\n"
         "To: <alice@example.test>\n\n"
-        "Dear customer, pay the balance at https://market-place.example/pay today.\n"
+        f"{said}\n"
         f"{reference_line}\n"
     )
     forward.add_alternative(
@@ -106,7 +117,7 @@ def forward_inline(
         "From: <strong>Marketplace Billing</strong> &lt;billing@market-place.example&gt;<br>"
         "Date: Tue, 1 Dec 2026 at 10:02<br>Subject: Confirm your payment<br>"
         "To: &lt;alice@example.test&gt;<br></div><br><br>"
-        '<div>Dear customer, <a href="https://market-place.example/pay">pay the balance</a>'
+        f'<div>Dear customer, <a href="{link}">pay the balance</a>'
         " today.</div></div></div>",
         subtype="html",
     )

@@ -26,7 +26,13 @@ from messagecenter.marketplace.models import Product
 from messagecenter.support.models import Case, ForwardedEmail
 from tests import factories
 from tests.delivery.dns import DkimKey
-from tests.delivery.forwards import forward_as_attachment, forward_inline, signed, suspicious
+from tests.delivery.forwards import (
+    forward_as_attachment,
+    forward_inline,
+    ours_to_read,
+    signed,
+    suspicious,
+)
 from tests.delivery.replies import send
 from tests.delivery.smtp import Handler
 
@@ -199,8 +205,13 @@ def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_u
         buyer, "Your order has shipped", "Your parcel is on its way.", can_reply=False
     )
     reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+    text, html = ours_to_read("Your parcel is on its way.")
     inner = suspicious(
-        subject="Your order has shipped", reference=reference, sender=settings.DEFAULT_FROM_EMAIL
+        subject="Your order has shipped",
+        reference=reference,
+        sender=settings.DEFAULT_FROM_EMAIL,
+        text=text,
+        html=html,
     )
 
     deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
@@ -208,9 +219,75 @@ def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_u
     evidence = ForwardedEmail.objects.get()
     assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
     answer = Message.objects.get(pk=evidence.answer_id).body
-    assert f"It is from us: its reference {reference} is one we sent to you." in answer
+    assert (
+        f"It is from us: its reference {reference} is one we sent to you, and its subject "
+        "and links are ours."
+    ) in answer
     assert f"?message={ours.pk}#message-{ours.pk}" in answer
+    # Not every word can be compared: the person is sent to our copy, never told "safe".
+    assert "if the e-mail you have says anything ours does not" in answer
+    assert "safe to read" not in answer
     assert "We did not send you" not in answer
+
+
+@pytest.mark.parametrize(
+    ("subject", "links", "told"),
+    [
+        # The scam the review sent: a real reference under our From, our subject kept,
+        # a link elsewhere (in the HTML, shown as ours, and written in the text).
+        (
+            "Your order has shipped",
+            "anchor",
+            "its link to marketplace-refunds[.]com leads away from the marketplace",
+        ),
+        ("Your order has shipped", "text", "its link to marketplace-refunds[.]com"),
+        # Our links only, another subject.
+        (
+            "Refund failed: action needed",
+            "",
+            "its subject is not the one of our e-mail (“Your order has shipped”)",
+        ),
+    ],
+)
+def test_a_genuine_reference_in_an_email_with_another_link_or_subject_is_not_from_us(
+    buyer: User,
+    relay_listener: Controller,
+    dkim_key: DkimKey,
+    subject: str,
+    links: str,
+    told: str,
+) -> None:
+    """A scam kept a reference of ours and our From, and was answered "It is from us … It
+    is safe to read": a From is whatever its writer typed. What can be compared — every
+    link ours, the subject ours — must be, or the e-mail is not from us."""
+    ours = conversation_actions.start_customer_service_conversation(
+        buyer, "Your order has shipped", "Your parcel is on its way.", can_reply=False
+    )
+    reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+    text, html = ours_to_read("Your parcel is on its way.")
+    scam = "https://marketplace-refunds.com/verify"
+    if links == "anchor":
+        html += f'<p><a href="{scam}">{settings.SITE_URL}/message-center/</a></p>'
+    elif links == "text":
+        text += f"Confirm your card at {scam} within 24 hours.\n"
+    inner = suspicious(
+        subject=subject,
+        reference=reference,
+        sender=settings.DEFAULT_FROM_EMAIL,
+        text=text,
+        html=html,
+    )
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert (evidence.reference, evidence.reference_origin) == (reference, "altered")
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    assert "We did not send you this e-mail: it carries the reference" in answer
+    assert told in answer
+    assert "someone copied the reference into an e-mail of their own" in answer
+    assert "It is from us" not in answer
+    assert "safe to read" not in answer
 
 
 def test_a_reference_found_in_an_inline_forwards_text_is_checked_too(
@@ -228,6 +305,8 @@ def test_a_reference_found_in_an_inline_forwards_text_is_checked_too(
             dkim_key,
             reference_line=f"Reference {reference}.",
             retyped_from="Message Center <no-reply@localhost>",
+            said=f"Your payment is confirmed: {settings.SITE_URL}/message-center/",
+            link=f"{settings.SITE_URL}/message-center/",
         ),
         buyer.email,
     )

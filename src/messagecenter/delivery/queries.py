@@ -47,6 +47,9 @@ class CheckedReference:
     told_to: str = ""
     told_at: datetime | None = None
     told_url: str = ""
+    # A forwarded e-mail carrying it (support/forwarded_email_actions.py): what in it is not
+    # in the e-mail we sent — a link leading elsewhere, another subject; "" when nothing.
+    altered: str = ""
 
 
 def find_reference(user: User, text: str) -> CheckedReference:

@@ -12,8 +12,10 @@ and whether the e-mail is ours — judged by the reference it carried, checked f
 "Is this e-mail from us?" checks it — and what to do when it is not. The same e-mail
 forwarded again by the same person opens nothing and answers nothing new."""
 
+import re
 from dataclasses import replace
 from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,7 +30,7 @@ from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.delivery.links import absolute
 from messagecenter.errors import InvalidInput
 from messagecenter.rows import unique_row
-from messagecenter.safety.links import defang
+from messagecenter.safety.links import defang, find_links
 from messagecenter.support import actions as support_actions
 from messagecenter.support.models import CaseKind, ForwardedEmail
 from messagecenter.web.dates import email_time
@@ -39,6 +41,10 @@ ANSWER_SUBJECT = "The e-mail you forwarded to us"
 GENUINE = ("marketplace", "person", "told")
 # A genuine reference of theirs in an e-mail from an address that is not ours.
 COPIED = "copied"
+# A genuine reference of theirs in an e-mail whose links or subject are not the ones we sent.
+ALTERED = "altered"
+# A subject as a mail app shows a forward of it ("Fwd: ", "FW: ", "WG: ", "TR: ", "RV: "…).
+_FORWARD_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|wg|tr|rv|enc|vs|doorst)\s*:\s*)+", re.IGNORECASE)
 SUBJECT_CHARS = 80
 
 
@@ -55,6 +61,14 @@ def report_forwarded_email(delivery: Delivery) -> Message:
         # A reference of theirs in an e-mail that did not come from our address: someone
         # copied it (from an e-mail of ours they saw) into one of their own.
         checked = replace(checked, origin=COPIED)
+    if checked is not None and checked.origin == "marketplace":
+        # A From is whatever its writer typed: a reference of ours under our address is
+        # vouched for only when the rest we can compare is ours too — every link to our
+        # own site, the subject we sent (a scam kept a real reference and our From, and
+        # was answered "It is from us … safe to read").
+        altered = _altered(forwarded, checked)
+        if altered:
+            checked = replace(checked, origin=ALTERED, altered=altered)
     earlier = _earlier(reporter, fingerprint, forwarded, checked)
     if earlier is not None:
         return earlier
@@ -153,6 +167,59 @@ def _reference(
     return first.reference, first
 
 
+def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -> str:
+    """What in the forwarded e-mail is not in the e-mail we sent with this reference, for
+    the person ("" when nothing we can compare differs): a link that leads anywhere but
+    our own site — every link in every e-mail of ours goes there —, or a subject that is
+    not the one it had ("Name: subject" for an agent's). Only for the marketplace's own
+    e-mails, the answer that vouches: a buyer's or seller's message we delivered is
+    answered as theirs, never as safe, whatever it links to."""
+    written = [
+        link.url
+        for link in find_links(forwarded.text)
+        # A defanged address ("hxxps://shop[.]example", as our e-mails write a person's
+        # links) is no link.
+        if "://" not in link.url or link.url.lower().startswith(("http://", "https://"))
+    ]
+    for href in [link.href for link in forwarded.links] + written:
+        # A link within the e-mail itself ("#top") leads nowhere else.
+        if href.strip() and not href.strip().startswith("#") and not _ours(href.strip()):
+            host = urlsplit(href if "//" in href else f"//{href}").hostname or href
+            return f"its link to {defang(host)} leads away from the marketplace, and ours never do"
+    if checked.subject and forwarded.subject:
+        said = _squeezed(_FORWARD_PREFIX.sub("", forwarded.subject))
+        sent = _squeezed(checked.subject)
+        if said != sent and not (said.endswith(f": {sent}") and len(said) - len(sent) <= 60):
+            return f"its subject is not the one of our e-mail (“{defang(checked.subject)}”)"
+    return ""
+
+
+def _ours(href: str) -> bool:
+    """A link to our own site (any port: links written before the site's address changed
+    keep working), or an e-mail address at one of our domains."""
+    scheme, _, address = href.partition(":")
+    if scheme.lower() == "mailto":
+        domain = address.split("?")[0].rpartition("@")[2].strip().lower()
+        return domain in _our_mail_domains()
+    host = urlsplit(href if "//" in href else f"//{href}").hostname
+    return host is not None and host.lower() == urlsplit(settings.SITE_URL).hostname
+
+
+def _our_mail_domains() -> set[str]:
+    addresses = [
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1],
+        settings.SUPPORT_EMAIL_ADDRESS,
+        settings.PHISHING_REPORT_ADDRESS,
+    ]
+    return {settings.EMAIL_REPLY_DOMAIN} | {
+        address.rpartition("@")[2].lower() for address in addresses if "@" in address
+    }
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def _from_us(forwarded: Forwarded) -> bool | None:
     """Whether the forwarded e-mail's From is the address every e-mail of ours comes from
     (DEFAULT_FROM_EMAIL: "<shop> via Message Center" too); None when it names none."""
@@ -171,15 +238,21 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
     what = f"the e-mail “{subject}”" if subject else "the e-mail"
     thanks = f"Thank you for forwarding {what} to us."
     if checked is not None and checked.origin == "marketplace":
+        # What could be compared is ours — the reference, our address, the links, the
+        # subject —, but not every word: the person is sent to our copy, not told the
+        # e-mail is safe.
         where = (
-            f" You can read it in your Message Center: {absolute(checked.url)}"
+            f" Our copy is in your Message Center: {absolute(checked.url)} — if the e-mail "
+            "you have says anything ours does not (another phone number, a payment, a "
+            "request for your password or card), it is not ours: do as below."
             if checked.url
-            else " It is no longer in your Message Center, but the e-mail itself is genuine."
+            else " It is no longer in your Message Center. If it asks you to pay, to call a "
+            "number or for your password or card details, it is not ours: do as below."
         )
         return (
             f"{thanks} It is from us: its reference {checked.reference} is one we sent to "
-            f"you.{where} It is safe to read; if anything in it still looks wrong to you, "
-            "contact customer service."
+            f"you, and its subject and links are ours.{where} {_what_to_do()} If anything "
+            "in it still looks wrong to you, contact customer service."
         )
     if checked is not None and checked.origin == "told":
         ours = (
@@ -216,6 +289,15 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
 def _not_ours(checked: delivery_queries.CheckedReference | None) -> str:
     if checked is None:
         return "it carries no reference of ours, and every e-mail we send has one."
+    if checked.origin == ALTERED:
+        ours = (
+            f" Our e-mail is in your Message Center: {absolute(checked.url)}" if checked.url else ""
+        )
+        return (
+            f"it carries the reference {checked.reference} of an e-mail we sent you, but "
+            f"{checked.altered}: someone copied the reference into an e-mail of their own."
+            f"{ours}"
+        )
     if checked.origin == COPIED:
         ours = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
         return (

@@ -561,7 +561,8 @@ class ForwardedEmail(models.Model):
     # The reference it carried (as its e-mail printed it, when it verified for the
     # customer), and what "Is this e-mail from us?" says of it for them: marketplace,
     # person, own, unknown — "" when it carried none; "copied" when it verified but the
-    # e-mail's From is not our address.
+    # e-mail's From is not our address; "altered" when it verified but a link leads
+    # elsewhere or the subject is not ours (forwarded_email_actions._altered).
     reference = models.CharField(max_length=40, blank=True)
     reference_origin = models.CharField(max_length=12, blank=True)
     # The marketplace's answer in the customer's Message Center.
