@@ -363,6 +363,44 @@ def test_a_reference_the_person_wrote_to_a_seller_is_not_vouched_for(
     assert f"Your message to {product.storefront.name}" in told
 
 
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda reference: " ".join(reference),
+        lambda reference: reference[:7] + "\n" + reference[7:],
+        lambda reference: reference[:9] + "\u200b" + reference[9:],
+        _full_width,
+        lambda reference: reference.lower().replace("-", "_"),
+        lambda reference: reference.replace("-", " ")[:-4] + " " + reference[-4:],
+    ],
+    ids=["spaced", "line break", "zero-width space", "full-width", "underscores", "grouped"],
+)
+def test_a_reference_the_person_wrote_to_a_seller_in_any_spelling_is_not_vouched_for(
+    buyer: User, product: Product, written: Callable[[str], str]
+) -> None:
+    """Spaced out, cut by a line break or an invisible character, in full-width letters,
+    with underscores: a review wrote the buyer's references to a seller in each of these,
+    and the checker went on vouching for them — for the e-mails the seller could then
+    print them under."""
+    message = conversation_actions.send_marketplace_message(
+        buyer, kind=Kind.ORDER_UPDATES, subject="Order 1001 refunded", body="Refunded."
+    )
+    reference = references.for_message(message.pk, buyer.pk, is_official=True)
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Hello?")
+    conversation_actions.send_message(
+        buyer, question.conversation_id, f"My e-mail said {written(reference)} about it."
+    )
+
+    page = signed_in(buyer).get(reverse("check-email"), {"reference": reference}).content.decode()
+
+    assert 'data-testid="reference-marketplace"' not in page
+    assert 'data-testid="reference-told"' in page
+
+
 def test_a_reference_written_only_to_customer_service_or_before_it_existed_is_vouched_for(
     buyer: User, seller: User, product: Product
 ) -> None:

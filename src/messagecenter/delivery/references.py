@@ -105,6 +105,22 @@ def spelled(reference: Reference, recipient_id: int) -> str:
     return _make(reference.kind, reference.object_id, recipient_id)
 
 
+def folded(text: str) -> str:
+    """The text as one run of letters and digits, folded so that every way `parse`
+    forgives of writing a reference folds to the same run: NFKC (full-width letters, the
+    no-break space), capitals, nothing but letters and digits kept — no spaces, line
+    breaks, dashes, underscores, dots or invisible characters between them — and 0 as O,
+    1 and L as I, 8 as B. For finding a reference written inside a text, however it was
+    cut up (`queries._message_telling`): "M C - O Z - X B H D V A Z B", "MC-OT-\nH0DBVFYR",
+    "mc_o1c_wpqr7adf" and "ＭＣ－ＯＶ－ＮＸＺＶＸＮＢＢ" all hold their reference's folded
+    run. Looser than `parse`: it finds, it never verifies."""
+    normalized = unicodedata.normalize("NFKC", text).upper()
+    return "".join(character for character in normalized if character.isalnum()).translate(_FOLDED)
+
+
+_FOLDED = str.maketrans({"0": "O", "1": "I", "L": "I", "8": "B"})
+
+
 def example() -> str:
     """A reference of the real shape for the checker's page to show, signed for nobody:
     its check is made for another purpose, so typing it in is answered "not from us"."""
