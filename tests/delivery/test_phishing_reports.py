@@ -501,6 +501,22 @@ def test_an_email_to_the_report_address_with_nothing_forwarded_opens_nothing(
     assert not Case.objects.exists()
 
 
+def test_the_answer_quotes_the_subject_with_its_contact_details_masked_and_links_defanged(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """The subject is the phisher's words inside the marketplace's own message: its link was
+    defanged, but "call 415-555-0123" was repeated as written."""
+    inner = suspicious(subject="Verify at https://evil-login.com/x or call 415-555-0123 today")
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    answer = answer_of(buyer)
+    assert "Thank you for forwarding the e-mail “Verify at hxxps://evil-login[.]com/x" in answer
+    assert "[contact details removed]" in answer
+    assert "415-555-0123" not in answer
+    assert "555" not in answer
+
+
 def test_the_console_shows_the_evidence_as_text_never_as_html_or_links(
     buyer: User, relay_listener: Controller, dkim_key: DkimKey
 ) -> None:

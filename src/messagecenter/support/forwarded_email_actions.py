@@ -30,6 +30,8 @@ from messagecenter.delivery.inbound.mailboxes import Delivery
 from messagecenter.delivery.links import absolute
 from messagecenter.errors import InvalidInput
 from messagecenter.rows import unique_row
+from messagecenter.safety import vocabulary_cache
+from messagecenter.safety.detector import Sender, check
 from messagecenter.safety.links import defang, find_links
 from messagecenter.support import actions as support_actions
 from messagecenter.support.models import CaseKind, ForwardedEmail
@@ -231,8 +233,11 @@ def _from_us(forwarded: Forwarded) -> bool | None:
 
 def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference | None) -> str:
     """What the person is told. The subject is the suspicious e-mail's sender's words,
-    quoted inside an Official message: defanged, like every quoted word (docs/safety.md)."""
-    subject = defang(forwarded.subject).replace("\n", " ").strip()
+    quoted inside an Official message: its contact details masked and its links defanged,
+    like every quoted word (docs/safety.md) — "call 415-555-0123" was repeated as written."""
+    said = forwarded.subject.replace("\n", " ")
+    verdict = check(said, Sender("", "seller"), vocabulary_cache.current())
+    subject = defang(verdict.masked_body if verdict.masked_body is not None else said).strip()
     if len(subject) > SUBJECT_CHARS:
         subject = subject[: SUBJECT_CHARS - 1] + "…"
     what = f"the e-mail “{subject}”" if subject else "the e-mail"
