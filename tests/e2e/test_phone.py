@@ -22,6 +22,7 @@ from messagecenter.marketplace.models import Product
 from messagecenter.notifications.models import Audience, BroadcastKind
 from messagecenter.support import actions as support_actions
 from messagecenter.support import report_actions
+from messagecenter.support.models import CaseKind, ForwardedEmail
 from tests import factories
 from tests.delivery.helpers import send_broadcast
 from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
@@ -145,6 +146,40 @@ def test_a_long_unbroken_subject_wraps_in_the_agents_queue(
         assert box(table)["width"] <= box(region)["width"]
     else:
         assert box(table)["width"] <= 2 * box(region)["width"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_forwarded_emails_long_lines_and_links_wrap_on_the_agents_case_page(
+    request: pytest.FixtureRequest, live_server: LiveServer, buyer: User, viewport: str
+) -> None:
+    """A phisher's e-mail forwarded to the report address: its text kept its lines (a
+    `<pre>`) and its addresses had no place to break, and the agent's case page was 1,688
+    px wide at 1,366 and 1,582 on a phone."""
+    page = browser_page(request, viewport)
+    factories.agent_in_team("trust-and-safety", username="tess", first_name="Tess")
+    case = support_actions.open_case(
+        CaseKind.REPORT, buyer, "Forwarded e-mail: Refund failed", tell_customer=False
+    )
+    long_link = "https://marketplace-refunds.example/verify?" + "token=" + "A" * 180
+    ForwardedEmail.objects.create(
+        case=case,
+        reporter=buyer,
+        fingerprint="f" * 64,
+        how="attached",
+        from_header="Refunds <" + "r" * 120 + "@marketplace-refunds.example>",
+        subject="Refund failed: " + "X" * 150,
+        text="Confirm your card within 24 hours " + "-" * 200 + "\n" + long_link,
+        links=[{"href": long_link, "text": long_link}],
+        created_at=timezone.now(),
+    )
+    sign_in(page, live_server, "tess", factories.PASSWORD)
+
+    page.goto(f"{live_server.url}/console/cases/{case.pk}/")
+
+    expect(page.get_by_test_id("forwarded-text")).to_contain_text("Confirm your card")
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
 
 
 def test_a_message_in_arabic_reads_right_to_left_and_its_order_number_stays_whole(
