@@ -401,6 +401,7 @@ def test_a_reply_as_json_is_created(sign_in: SignIn, buyer: User, question: Mess
         "is_automatic_reply": False,
         "body": "Great, thanks!",
         "created_at": body["created_at"],
+        "removed_at": None,
         "attachments": [],
         "safety": {"verdict": "ok", "reasons": [], "is_masked": False},
     }

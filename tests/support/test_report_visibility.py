@@ -256,3 +256,23 @@ def test_a_case_page_lists_the_customers_other_cases_of_the_agents_own_teams_onl
     assert listed not in page
     assert listed in signed_in(both).get(url).content.decode()
     assert listed in signed_in(admin).get(url).content.decode()
+
+
+def test_the_sender_reads_in_the_api_that_customer_service_removed_their_message(
+    buyer: User, seller: User, scam: Message
+) -> None:
+    """The page says "Customer service removed this message after a report" beside the
+    sender's own removed message; the API gave it like any other."""
+    agent = factories.agent_in_team("trust-and-safety", username="tess")
+    report_actions.report_message(buyer, scam.pk, "scam")
+    report_actions.decide_report(agent, Report.objects.get().pk, "confirmed", "restricted")
+
+    messages = with_token(seller).get(f"/conversations/{scam.conversation_id}/messages").json()
+
+    removed = {message["id"]: message["removed_at"] for message in messages["items"]}
+    assert removed[scam.pk] is not None
+    assert [at for at in removed.values() if at is not None] == [removed[scam.pk]]
+    # The buyer does not get it at all.
+    theirs = with_token(buyer).get(f"/conversations/{scam.conversation_id}/messages").json()
+    assert scam.pk not in [message["id"] for message in theirs["items"]]
+    assert all(message["removed_at"] is None for message in theirs["items"])

@@ -49,6 +49,9 @@ class MessageOut(Schema):
     is_automatic_reply: bool
     body: str
     created_at: datetime
+    # When customer service removed it after a report (docs/safety.md#reports): only its
+    # sender still reads it — the page says so beside it —, so only they see it set.
+    removed_at: datetime | None
     attachments: list[AttachmentOut]
     safety: SafetyOut
 
@@ -77,6 +80,7 @@ def message_out(message: Message, user: User) -> MessageOut:
         is_automatic_reply=message.is_automatic_reply,
         body=message.body,
         created_at=message.created_at,
+        removed_at=message.removed_at,
         attachments=[attachment_out(attachment) for attachment in message.listed_attachments],
         safety=SafetyOut(
             verdict=message.safety_verdict,
