@@ -189,6 +189,9 @@ def test_contact_details_are_found(body: str, category: str) -> None:
         ),
         ("Write to john dot smith at gmail dot com", "contact_email", f"Write to {MASK}"),
         ("write to info at cedarpine dot shop", "contact_email", f"write to {MASK}"),
+        # Full-width: "[contact details removed]．com" was left of the first.
+        ("email me: brightside＠gmail．com", "contact_email", f"email me: {MASK}"),
+        ("write to li.silva＠yahoo。de ok", "contact_email", f"write to {MASK} ok"),
     ],
 )
 def test_respelled_contact_details_are_found_and_masked_whole(

@@ -37,7 +37,9 @@ _TLDS = (
     r"mx|io|me|info|biz|edu|gov|email|online|shop|store|xyz|ie|pt|gr|cz|hu|ro|tr|za"
 )
 _AT = r"(?:\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+at\s+|\s*@\s*|\s*＠\s*|\s+at-sign\s+|_at_)"
-_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+|\s*\.\s*|_dot_)"
+# A full-width or ideographic full stop too, as a full-width at is taken ("name＠gmail．com"
+# lost only "name＠gmail" to the mask, and kept "．com").
+_DOT = r"(?:\s*[\[({<]\s*(?:dot|[.．。])\s*[\])}>]\s*|\s+dot\s+|\s*[.．。]\s*|_dot_)"
 _EMAIL = re.compile(
     rf"(?i)(?<![\w.+-])[a-z0-9][\w.+-]{{0,63}}{_AT}[a-z0-9][\w-]{{0,62}}"
     rf"(?:{_DOT}[a-z0-9][\w-]{{0,62}})*{_DOT}(?:{_TLDS})\b"

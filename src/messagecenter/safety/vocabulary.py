@@ -23,7 +23,7 @@ from publicsuffixlist import PublicSuffixList
 from messagecenter.safety.text import plain, skeleton
 
 # Raised whenever the detector's rules change in a way that can change a verdict.
-DETECTOR_VERSION = "7"
+DETECTOR_VERSION = "8"
 
 Policy = Literal["allow", "warn", "mask", "hold"]
 POLICIES: tuple[Policy, ...] = ("allow", "warn", "mask", "hold")
