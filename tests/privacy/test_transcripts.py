@@ -181,7 +181,8 @@ def test_a_message_s_markup_is_text_and_fetches_nothing(
     )
 
     shown = pdf_text(response.content)
-    assert '<img src="http://203.0.113.9/track.png">' in shown
+    # As text (a raw IP address is warned about: the address defanged, as in e-mail).
+    assert '<img src="hxxp://203[.]0[.]113[.]9/track.png">' in shown
     assert "<b>bold?</b> &" in shown
 
 
@@ -361,3 +362,33 @@ def test_transcripts_leave_without_the_overrides_the_pages_remove(
     assert str(eml["Subject"]) == "Transcript: About invoicefdp.exe"
     assert files == ["invoicefdp.exe.png"]
     assert "invoicefdp.exe" in parts["text/html"]
+
+
+def test_a_warned_message_keeps_its_warning_and_no_live_link_in_every_format(
+    buyer: User, seller: User, conversation_id: int
+) -> None:
+    """A transcript is an e-mail file "From" our address, and a PDF: a warned message read
+    there as written — "paypal.me/…" live for the mail app — with no warning, where its
+    page and its e-mail copy warn and defang it."""
+    actions.send_message(
+        seller, conversation_id, "Pay outside, cheaper: https://paypal-checkout.shop/acme-kitchen"
+    )
+    client = browser(buyer)
+    url = f"/message-center/conversations/{conversation_id}/transcript/"
+
+    text = client.get(url, {"format": "txt"}).content.decode()
+    eml = email.message_from_bytes(
+        client.get(url, {"format": "eml"}).content, policy=default_policy
+    )
+    pdf = pdf_text(client.get(url, {"format": "pdf"}).content)
+
+    html_part = eml.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    for shown in (text, html, pdf):
+        assert "THIS MESSAGE MAY BE A SCAM" in shown
+        assert "https://paypal-checkout.shop" not in shown
+        assert "paypal-checkout[.]shop" in shown
+    # Only the warned message: the others read as written.
+    assert text.count("THIS MESSAGE MAY BE A SCAM") == 1
+    assert "Yes, matte oak.\nShips Monday." in text

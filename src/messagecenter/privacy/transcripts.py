@@ -31,6 +31,7 @@ from messagecenter.bidi import neutralise
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.models import Attachment, Message
 from messagecenter.conversations.presentation import counterpart
+from messagecenter.delivery.templatetags.safety_warnings import as_delivered, warning_reasons
 from messagecenter.errors import InvalidInput
 from messagecenter.support import queries as support_queries
 from messagecenter.support.models import Case
@@ -83,6 +84,17 @@ class Entry:
     # still read it, so a transcript says so rather than pass it off as delivered.
     removed_at: datetime | None = None
     reported: list[Reported] = field(default_factory=list)
+    # The safety check's reasons for a warned message, whose body is then defanged: a
+    # transcript — an e-mail file "From" our address, a PDF — carries the warning its
+    # pages and e-mail copies carry, never the scam's links live.
+    warnings: list[str] = field(default_factory=list)
+
+
+# Above a warned message, as its e-mail copy says it (delivery/email/safety_warning.txt).
+WARNING = (
+    "!! BE CAREFUL: THIS MESSAGE MAY BE A SCAM. The marketplace never asks for your "
+    "password, codes or card details in a message."
+)
 
 
 @dataclass(frozen=True)
@@ -147,7 +159,8 @@ def _entries(messages: Any, case: Case | None = None) -> list[Entry]:
             if message.is_automatic_reply
             else message.sender_name,
             sent_at=message.created_at,
-            body=message.body,
+            body=as_delivered(message),
+            warnings=warning_reasons(message) if message.is_warned else [],
             attachments=_attachments(message),
             sent_by_email=message.sent_by_email,
             removed_at=message.removed_at,
@@ -216,6 +229,8 @@ def as_text(transcript: Transcript) -> str:
     for entry in transcript.entries:
         by_email = " (sent by e-mail)" if entry.sent_by_email else ""
         lines.append(f"[{email_time(entry.sent_at)}] {entry.sender}{by_email}:")
+        if entry.warnings:
+            lines += [WARNING, *(f"- {reason}" for reason in entry.warnings)]
         lines.append(entry.body)
         if entry.removed_at is not None:
             lines.append(removed_line(entry))
@@ -309,6 +324,7 @@ def as_html(transcript: Transcript, *, for_pdf: bool) -> str:
         {
             "transcript": transcript,
             "made_for": _made_for(transcript),
+            "warning": WARNING,
             "entries": [
                 (
                     entry,
