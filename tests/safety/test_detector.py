@@ -1064,3 +1064,16 @@ def test_the_payment_rule_takes_time_in_proportion_to_the_length(unit: str) -> N
         for _ in range(3)
     )
     assert ratio < 40, f"10,000 characters took {ratio:.0f} times as long as 1,000"
+
+
+@pytest.mark.parametrize(
+    ("body", "scheme"),
+    [("[link](javascript:alert(3))", "javascript"), ("see [x](file:///etc/passwd)", "file")],
+)
+def test_a_link_that_is_no_web_page_says_so_rather_than_name_a_site(body: str, scheme: str) -> None:
+    """It was "A link leads away from the marketplace, to javascript."."""
+    verdict = check(body, BUYER, VOCABULARY)
+
+    assert [reason.text for reason in verdict.reasons] == [
+        f"A link is no web page's address ({scheme}:): a browser would run it or open it as a file."
+    ]

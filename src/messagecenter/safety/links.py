@@ -418,16 +418,25 @@ def problems(link: Link, vocabulary: Vocabulary) -> list[LinkProblem]:
             )
         )
     elif not found and not _matches(link.ascii_host, vocabulary.trusted_domains):
+        scheme = _NOT_A_PAGE.match(link.url)
         found.append(
             LinkProblem(
                 "link_outside",
                 f"It names a site away from the marketplace, {link.ascii_host}, with its dots "
                 "written out so that it is not a link."
                 if link.spelled_out
+                # "[link](javascript:alert(3))" was "a link … to javascript".
+                else f"A link is no web page's address ({scheme[1].lower()}:): a browser "
+                "would run it or open it as a file."
+                if scheme is not None
                 else f"A link leads away from the marketplace, to {link.ascii_host}.",
             )
         )
     return found
+
+
+# A link with a scheme that is no web page's: "javascript:", "data:", "file:", "vbscript:".
+_NOT_A_PAGE = re.compile(r"(?i)\s*(javascript|vbscript|data|file|blob|jar|intent):")
 
 
 def _names_the_operator(link: Link, vocabulary: Vocabulary) -> bool:
