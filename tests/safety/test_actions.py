@@ -9,6 +9,7 @@ from messagecenter.conversations.send_checks import MessageHeld
 from messagecenter.errors import InvalidInput, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.safety import actions
+from messagecenter.safety import queries as safety_queries
 from messagecenter.safety.models import Block, HeldMessage
 from messagecenter.support import claim_actions
 from tests.api.helpers import error_of, with_token
@@ -226,3 +227,25 @@ def test_the_block_page_and_api_list_and_unblock_only_ones_own_blocks(
     assert seller.public_name in page
     assert with_token(buyer).delete(f"/blocks/{block_id}").status_code == 204
     assert not Block.objects.exists()
+
+
+def test_the_senders_record_counts_held_messages_waiting_and_rejected_apart(
+    buyer: User, seller: User, product: Product, agent: User
+) -> None:
+    """The report panel said "held: 3 (0 not delivered)" while all three still waited for
+    review — none of them delivered."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Available?")
+    for _ in range(3):
+        with pytest.raises(MessageHeld):
+            conversation_actions.send_message(seller, question.conversation_id, PAYMENT)
+    first, second, _ = HeldMessage.objects.order_by("pk")
+    actions.reject_held_message(agent, first.pk)
+    actions.release_held_message(agent, second.pk)
+
+    record = safety_queries.sender_record(seller)
+
+    assert (record["held_messages"], record["waiting_messages"], record["rejected_messages"]) == (
+        3,
+        1,
+        1,
+    )

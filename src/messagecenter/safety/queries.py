@@ -56,12 +56,15 @@ def sender_record(sender: User) -> dict[str, int | bool]:
     them (docs/safety.md#reports): their messages the check warned about, those it held,
     how many people blocked them, and whether they are restricted or suspended."""
     held = HeldMessage.objects.filter(sender=sender).aggregate(
-        held=Count("pk"), rejected=Count("pk", filter=Q(status=HeldMessage.Status.REJECTED))
+        held=Count("pk"),
+        waiting=Count("pk", filter=Q(status=HeldMessage.Status.HELD)),
+        rejected=Count("pk", filter=Q(status=HeldMessage.Status.REJECTED)),
     )
     restricted = SendingCount.objects.filter(user=sender, restricted_at__isnull=False).exists()
     return {
         "warned_messages": Message.objects.filter(sender=sender, safety_verdict="warn").count(),
         "held_messages": held["held"],
+        "waiting_messages": held["waiting"],
         "rejected_messages": held["rejected"],
         "blocked_by": Block.objects.filter(blocked=sender).count(),
         "restricted": restricted,
