@@ -43,6 +43,29 @@ def deliver(listener: Controller, raw: bytes, sender: str) -> None:
     send(listener, raw, mail_from=sender, to=settings.PHISHING_REPORT_ADDRESS)
 
 
+def forward_ours(
+    buyer: User,
+    listener: Controller,
+    dkim_key: DkimKey,
+    reference: str,
+    subject: str,
+    text: str,
+    html: str,
+) -> tuple[ForwardedEmail, str]:
+    """An e-mail from our address with this reference, forwarded by the buyer as an
+    attachment: the evidence kept, and the answer's text."""
+    inner = suspicious(
+        subject=subject,
+        reference=reference,
+        sender=settings.DEFAULT_FROM_EMAIL,
+        text=text,
+        html=html,
+    )
+    deliver(listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+    evidence = ForwardedEmail.objects.get()
+    return evidence, Message.objects.get(pk=evidence.answer_id).body
+
+
 def answer_of(user: User) -> str:
     """The marketplace's answer in the person's Message Center (one)."""
     answers = list(
@@ -206,19 +229,12 @@ def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_u
     )
     reference = references.for_message(ours.pk, buyer.pk, is_official=True)
     text, html = ours_to_read("Your parcel is on its way.")
-    inner = suspicious(
-        subject="Your order has shipped",
-        reference=reference,
-        sender=settings.DEFAULT_FROM_EMAIL,
-        text=text,
-        html=html,
+
+    evidence, answer = forward_ours(
+        buyer, relay_listener, dkim_key, reference, "Your order has shipped", text, html
     )
 
-    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
-
-    evidence = ForwardedEmail.objects.get()
     assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
-    answer = Message.objects.get(pk=evidence.answer_id).body
     assert (
         f"It is from us: its reference {reference} is one we sent to you, and its subject "
         "and links are ours."
@@ -270,19 +286,10 @@ def test_a_genuine_reference_in_an_email_with_another_link_or_subject_is_not_fro
         html += f'<p><a href="{scam}">{settings.SITE_URL}/message-center/</a></p>'
     elif links == "text":
         text += f"Confirm your card at {scam} within 24 hours.\n"
-    inner = suspicious(
-        subject=subject,
-        reference=reference,
-        sender=settings.DEFAULT_FROM_EMAIL,
-        text=text,
-        html=html,
-    )
 
-    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+    evidence, answer = forward_ours(buyer, relay_listener, dkim_key, reference, subject, text, html)
 
-    evidence = ForwardedEmail.objects.get()
     assert (evidence.reference, evidence.reference_origin) == (reference, "altered")
-    answer = Message.objects.get(pk=evidence.answer_id).body
     assert "We did not send you this e-mail: it carries the reference" in answer
     assert told in answer
     assert "someone copied the reference into an e-mail of their own" in answer

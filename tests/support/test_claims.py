@@ -62,6 +62,16 @@ def file(buyer: User, order: Order, reason: str = "not_received", **options: obj
     )
 
 
+def two_shop_order(buyer: User, product: Product, other_seller: User, clock: Clock) -> Order:
+    """A claimable order of `product` with an item of another seller's too."""
+    order = claimable_order(buyer, product, clock)
+    other = factories.ProductFactory(storefront=other_seller.storefront)
+    order.items.create(
+        product=other, storefront=other.storefront, title=other.title, unit_price_cents=100
+    )
+    return order
+
+
 def texts(claim: Claim) -> list[str]:
     return list(
         Message.objects.filter(conversation_id=claim.case.conversation_id)
@@ -495,14 +505,10 @@ def test_returned_but_not_refunded_counts_only_the_sellers_own_returns(
     buyer: User, product: Product, other_seller: User, clock: Clock
 ) -> None:
     # One order from two shops; the buyer returns the other shop's item only.
-    order = claimable_order(buyer, product, clock)
-    other = factories.ProductFactory(storefront=other_seller.storefront)
-    order.items.create(
-        product=other, storefront=other.storefront, title=other.title, unit_price_cents=100
-    )
+    order = two_shop_order(buyer, product, other_seller, clock)
     ReturnRequest.objects.create(
         order=order,
-        storefront=other.storefront,
+        storefront=other_seller.storefront,
         status="approved",
         reason="Broken",
         requested_at=clock.now - timedelta(days=20),
@@ -585,11 +591,7 @@ def test_filing_is_for_the_orders_buyer(
 def test_a_multi_seller_order_asks_which_seller(
     buyer: User, product: Product, other_seller: User, clock: Clock
 ) -> None:
-    order = claimable_order(buyer, product, clock)
-    other = factories.ProductFactory(storefront=other_seller.storefront)
-    order.items.create(
-        product=other, storefront=other.storefront, title=other.title, unit_price_cents=100
-    )
+    order = two_shop_order(buyer, product, other_seller, clock)
 
     with pytest.raises(InvalidInput) as refused:
         file(buyer, order)
