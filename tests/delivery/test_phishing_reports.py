@@ -23,6 +23,7 @@ from messagecenter.delivery.inbound import forwards
 from messagecenter.delivery.models import InboundEmail
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
+from messagecenter.notifications.models import BroadcastKind
 from messagecenter.support.models import Case, ForwardedEmail
 from tests import factories
 from tests.delivery.dns import DkimKey
@@ -33,6 +34,7 @@ from tests.delivery.forwards import (
     signed,
     suspicious,
 )
+from tests.delivery.helpers import send_broadcast
 from tests.delivery.replies import send
 from tests.delivery.smtp import Handler
 
@@ -246,6 +248,37 @@ def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_u
     assert "We did not send you" not in answer
 
 
+@pytest.mark.parametrize("what", ["agent's answer", "notice"])
+def test_a_link_our_own_text_had_is_ours_too(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey, what: str
+) -> None:
+    """Our links are our site's — and what our own text linked to: an agent's answer with a
+    carrier's tracking page, a notice with the operator's terms. A forward of those
+    genuine e-mails is answered as from us."""
+    if what == "notice":
+        notice = send_broadcast(
+            BroadcastKind.NOTICE,
+            subject="New terms of service",
+            body="Our terms change on 1 January. Read them at https://www.marketplace-terms.com/terms",
+        )
+        reference = references.for_broadcast(notice.pk, buyer.pk)
+        subject, link = "New terms of service", "https://www.marketplace-terms.com/terms"
+    else:
+        ours = conversation_actions.start_customer_service_conversation(
+            buyer, "Your parcel", "Track it at https://www.ups.com/track?n=1Z999", can_reply=False
+        )
+        reference = references.for_message(ours.pk, buyer.pk, is_official=True)
+        subject, link = "Your parcel", "https://www.ups.com/track?n=1Z999"
+    text, html = ours_to_read("See below.")
+    text += f"{link}\n"
+    html += f'<p><a href="{link}">{link}</a></p>'
+
+    evidence, answer = forward_ours(buyer, relay_listener, dkim_key, reference, subject, text, html)
+
+    assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
+    assert "It is from us" in answer
+
+
 @pytest.mark.parametrize(
     ("subject", "links", "told"),
     [
@@ -254,7 +287,7 @@ def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_u
         (
             "Your order has shipped",
             "anchor",
-            "its link to marketplace-refunds[.]com leads away from the marketplace",
+            "its link to marketplace-refunds[.]com leads to a site our e-mail never linked to",
         ),
         ("Your order has shipped", "text", "its link to marketplace-refunds[.]com"),
         # Our links only, another subject.

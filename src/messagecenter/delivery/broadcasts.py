@@ -30,6 +30,9 @@ class ReferencedBroadcast:
     url: str = ""
     # A promotion (hidden from people who switched promotions off in the Message Center).
     is_promotion: bool = False
+    # Its text as sent: the sites its e-mail linked to (a forwarded e-mail's links are
+    # compared with them, support/forwarded_email_actions.py).
+    body: str = ""
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ class CheckedReference:
     # A forwarded e-mail carrying it (support/forwarded_email_actions.py): what in it is not
     # in the e-mail we sent — a link leading elsewhere, another subject; "" when nothing.
     altered: str = ""
+    # The marketplace's text as sent, when known: the sites its e-mail linked to besides
+    # ours (a notice's link to the terms, an agent's to a carrier).
+    sent_text: str = ""
 
 
 def find_reference(user: User, text: str) -> CheckedReference:
@@ -98,6 +101,7 @@ def find_reference(user: User, text: str) -> CheckedReference:
                 is_hidden_promotion=not copy_url
                 and message.conversation.kind == Kind.PROMOTION
                 and not user.shows_promotions,
+                sent_text=message.body,
             ),
             since=message.created_at,
         )
@@ -157,13 +161,16 @@ def _broadcast_reference(
             is_hidden_promotion=found is not None
             and found.is_promotion
             and not user.shows_promotions,
+            sent_text=found.body if found else "",
         )
     if parsed.is_legacy:
         # An old broadcast reference was the same in every e-mail of the broadcast: anyone
         # of its audience could print it under an e-mail of their own.
         return CheckedReference(cleaned, "shared", found.subject, found.url)
     return _unless_told(
-        user, parsed, CheckedReference(cleaned, "marketplace", found.subject, found.url)
+        user,
+        parsed,
+        CheckedReference(cleaned, "marketplace", found.subject, found.url, sent_text=found.body),
     )
 
 

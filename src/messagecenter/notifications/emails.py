@@ -106,10 +106,16 @@ def referenced_broadcast(user: User, broadcast_id: int) -> ReferencedBroadcast |
     try:
         item = access_broadcast(user, broadcast_id)
     except NotFound:
-        broadcast = Broadcast.objects.filter(pk=broadcast_id).only("subject", "kind").first()
+        broadcast = (
+            Broadcast.objects.filter(pk=broadcast_id).only("subject", "kind", "body").first()
+        )
         if broadcast is None:
             return None
         return ReferencedBroadcast(
-            broadcast.subject, is_promotion=broadcast.kind == BroadcastKind.PROMOTION
+            broadcast.subject,
+            is_promotion=broadcast.kind == BroadcastKind.PROMOTION,
+            body=broadcast.body,
         )
-    return ReferencedBroadcast(item.broadcast.subject, reverse("broadcast", args=[item.pk]))
+    return ReferencedBroadcast(
+        item.broadcast.subject, reverse("broadcast", args=[item.pk]), body=item.broadcast.body
+    )

@@ -172,8 +172,9 @@ def _reference(
 def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -> str:
     """What in the forwarded e-mail is not in the e-mail we sent with this reference, for
     the person ("" when nothing we can compare differs): a link that leads anywhere but
-    our own site — every link in every e-mail of ours goes there —, or a subject that is
-    not the one it had ("Name: subject" for an agent's). Only for the marketplace's own
+    our own site or a site our own text linked to — every link of an e-mail of ours goes
+    to one of those —, or a subject that is not the one it had ("Name: subject" for an
+    agent's). Only for the marketplace's own
     e-mails, the answer that vouches: a buyer's or seller's message we delivered is
     answered as theirs, never as safe, whatever it links to."""
     written = [
@@ -183,11 +184,14 @@ def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -
         # links) is no link.
         if "://" not in link.url or link.url.lower().startswith(("http://", "https://"))
     ]
+    # The sites our own text linked to (a notice's link to the terms, an agent's to a
+    # carrier): its e-mail linked to them too.
+    sent = {link.ascii_host for link in find_links(checked.sent_text)}
     for href in [link.href for link in forwarded.links] + written:
         # A link within the e-mail itself ("#top") leads nowhere else.
-        if href.strip() and not href.strip().startswith("#") and not _ours(href.strip()):
+        if href.strip() and not href.strip().startswith("#") and not _ours(href.strip(), sent):
             host = urlsplit(href if "//" in href else f"//{href}").hostname or href
-            return f"its link to {defang(host)} leads away from the marketplace, and ours never do"
+            return f"its link to {defang(host)} leads to a site our e-mail never linked to"
     if checked.subject and forwarded.subject:
         said = _squeezed(_FORWARD_PREFIX.sub("", forwarded.subject))
         sent = _squeezed(checked.subject)
@@ -196,15 +200,18 @@ def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -
     return ""
 
 
-def _ours(href: str) -> bool:
+def _ours(href: str, sent: set[str]) -> bool:
     """A link to our own site (any port: links written before the site's address changed
-    keep working), or an e-mail address at one of our domains."""
+    keep working) or to a site our text linked to (`sent`), or an e-mail address at one of
+    our domains."""
     scheme, _, address = href.partition(":")
     if scheme.lower() == "mailto":
         domain = address.split("?")[0].rpartition("@")[2].strip().lower()
         return domain in _our_mail_domains()
     host = urlsplit(href if "//" in href else f"//{href}").hostname
-    return host is not None and host.lower() == urlsplit(settings.SITE_URL).hostname
+    return host is not None and (
+        host.lower() == urlsplit(settings.SITE_URL).hostname or host.lower() in sent
+    )
 
 
 def _our_mail_domains() -> set[str]:
