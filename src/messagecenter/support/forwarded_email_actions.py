@@ -186,10 +186,10 @@ def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -
     ]
     # The sites our own text linked to (a notice's link to the terms, an agent's to a
     # carrier): its e-mail linked to them too.
-    sent = {link.ascii_host for link in find_links(checked.sent_text)}
+    linked = {link.ascii_host for link in find_links(checked.sent_text)}
     for href in [link.href for link in forwarded.links] + written:
         # A link within the e-mail itself ("#top") leads nowhere else.
-        if href.strip() and not href.strip().startswith("#") and not _ours(href.strip(), sent):
+        if href.strip() and not href.strip().startswith("#") and not _ours(href.strip(), linked):
             host = urlsplit(href if "//" in href else f"//{href}").hostname or href
             return f"its link to {defang(host)} leads to a site our e-mail never linked to"
     if checked.subject and forwarded.subject:
@@ -200,9 +200,9 @@ def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -
     return ""
 
 
-def _ours(href: str, sent: set[str]) -> bool:
+def _ours(href: str, linked: set[str]) -> bool:
     """A link to our own site (any port: links written before the site's address changed
-    keep working) or to a site our text linked to (`sent`), or an e-mail address at one of
+    keep working) or to a site our text linked to (`linked`), or an e-mail address at one of
     our domains."""
     scheme, _, address = href.partition(":")
     if scheme.lower() == "mailto":
@@ -210,7 +210,7 @@ def _ours(href: str, sent: set[str]) -> bool:
         return domain in _our_mail_domains()
     host = urlsplit(href if "//" in href else f"//{href}").hostname
     return host is not None and (
-        host.lower() == urlsplit(settings.SITE_URL).hostname or host.lower() in sent
+        host.lower() == urlsplit(settings.SITE_URL).hostname or host.lower() in linked
     )
 
 
