@@ -20,6 +20,7 @@ from messagecenter.conversations.models import Attachment, HiddenMessage, Messag
 from messagecenter.delivery import rendering
 from messagecenter.delivery.models import Email
 from messagecenter.marketplace.models import OrderItem, OrderStatus, Product, Refund
+from messagecenter.safety.links import defang
 from messagecenter.support import actions as support_actions
 from messagecenter.support import claim_actions, claim_queries, report_actions
 from messagecenter.support.models import Claim, Report, TeamMember
@@ -651,8 +652,9 @@ def test_the_agent_api_and_the_transcripts_mark_a_message_customer_service_remov
     assert datetime.fromisoformat(listed[response.pk]) == response.removed_at
     marker = "[Removed by customer service on "
     assert text.count(marker) == 1
-    # Right under the seller's answer, not the buyer's filing.
-    assert f"{PHISHING}\n{marker}" in text
+    # Right under the seller's answer (warned: as its e-mail copy reads, its link
+    # defanged), not the buyer's filing.
+    assert f"{defang(PHISHING)}\n{marker}" in text
     assert "; only its sender still sees it]" in text
     assert parts["text/plain"].count(marker) == 1
     assert parts["text/html"].count(marker) == 1
@@ -698,8 +700,9 @@ def test_the_agent_api_and_the_transcripts_mark_a_message_someone_reported(
     assert datetime.fromisoformat(reported["reported_at"]) == hidden_at
     marker = "[Alice Buyer (customer) reported this message on "
     assert text.count(marker) == 1
-    # Right under the seller's answer, not the buyer's filing.
-    assert f"{PHISHING}\n{marker}" in text
+    # Right under the seller's answer (warned: as its e-mail copy reads, its link
+    # defanged), not the buyer's filing.
+    assert f"{defang(PHISHING)}\n{marker}" in text
     assert ": it is hidden for them; the others in the conversation still see it]" in text
     assert parts["text/plain"].count(marker) == 1
     assert (
@@ -708,7 +711,7 @@ def test_the_agent_api_and_the_transcripts_mark_a_message_someone_reported(
         )
         == 1
     )
-    assert PHISHING in sellers
+    assert defang(PHISHING) in sellers
     assert "reported this message" not in sellers
 
 
