@@ -37,11 +37,13 @@ def suspicious(
     html: str = PHISH_HTML,
     message_id: str | None = None,
     sender: str = "Marketplace Security <security@marketplace-secure.example>",
+    reply_to: str | None = "payments@elsewhere.example",
 ) -> EmailMessage:
     """The phisher's e-mail, as it reached the person (or ours, from our own address)."""
     email = EmailMessage()
     email["From"] = sender
-    email["Reply-To"] = "payments@elsewhere.example"
+    if reply_to is not None:
+        email["Reply-To"] = reply_to
     email["To"] = "alice@example.test"
     email["Subject"] = subject
     email["Date"] = "Tue, 01 Dec 2026 09:30:00 +0000"

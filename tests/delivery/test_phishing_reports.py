@@ -53,6 +53,7 @@ def forward_ours(
     subject: str,
     text: str,
     html: str,
+    reply_to: str | None = None,
 ) -> tuple[ForwardedEmail, str]:
     """An e-mail from our address with this reference, forwarded by the buyer as an
     attachment: the evidence kept, and the answer's text."""
@@ -62,6 +63,7 @@ def forward_ours(
         sender=settings.DEFAULT_FROM_EMAIL,
         text=text,
         html=html,
+        reply_to=reply_to,
     )
     deliver(listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
     evidence = ForwardedEmail.objects.get()
@@ -232,8 +234,16 @@ def test_a_forward_carrying_a_reference_signed_for_the_person_is_answered_from_u
     reference = references.for_message(ours.pk, buyer.pk, is_official=True)
     text, html = ours_to_read("Your parcel is on its way.")
 
+    # Answers to our own relay address, as our e-mails ask.
     evidence, answer = forward_ours(
-        buyer, relay_listener, dkim_key, reference, "Your order has shipped", text, html
+        buyer,
+        relay_listener,
+        dkim_key,
+        reference,
+        "Your order has shipped",
+        text,
+        html,
+        reply_to=f"r-123@{settings.EMAIL_REPLY_DOMAIN}",
     )
 
     assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
@@ -296,6 +306,12 @@ def test_a_link_our_own_text_had_is_ours_too(
             "",
             "its subject is not the one of our e-mail (“Your order has shipped”)",
         ),
+        # Our links and subject, answers sent elsewhere ("reply with your card number").
+        (
+            "Your order has shipped",
+            "reply-to",
+            "its Reply-To sends answers to refunds-desk[.]com, not to us",
+        ),
     ],
 )
 def test_a_genuine_reference_in_an_email_with_another_link_or_subject_is_not_from_us(
@@ -320,7 +336,16 @@ def test_a_genuine_reference_in_an_email_with_another_link_or_subject_is_not_fro
     elif links == "text":
         text += f"Confirm your card at {scam} within 24 hours.\n"
 
-    evidence, answer = forward_ours(buyer, relay_listener, dkim_key, reference, subject, text, html)
+    evidence, answer = forward_ours(
+        buyer,
+        relay_listener,
+        dkim_key,
+        reference,
+        subject,
+        text,
+        html,
+        reply_to="Refunds <claims@refunds-desk.com>" if links == "reply-to" else None,
+    )
 
     assert (evidence.reference, evidence.reference_origin) == (reference, "altered")
     assert "We did not send you this e-mail: it carries the reference" in answer

@@ -14,7 +14,7 @@ forwarded again by the same person opens nothing and answers nothing new."""
 
 import re
 from dataclasses import replace
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -174,9 +174,14 @@ def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -
     the person ("" when nothing we can compare differs): a link that leads anywhere but
     our own site or a site our own text linked to — every link of an e-mail of ours goes
     to one of those —, or a subject that is not the one it had ("Name: subject" for an
-    agent's). Only for the marketplace's own
-    e-mails, the answer that vouches: a buyer's or seller's message we delivered is
-    answered as theirs, never as safe, whatever it links to."""
+    agent's), or a Reply-To at anything but our domains (ours is a relay address of
+    ours, or none: "reply with your card number" went to the phisher). Only for the
+    marketplace's own e-mails, the answer that vouches: a buyer's or seller's message
+    we delivered is answered as theirs, never as safe, whatever it links to."""
+    for _, address in getaddresses([forwarded.reply_to]) if forwarded.reply_to.strip() else []:
+        domain = address.rpartition("@")[2].strip().lower()
+        if domain and domain not in _our_mail_domains():
+            return f"its Reply-To sends answers to {defang(domain)}, not to us"
     written = [
         link.url
         for link in find_links(forwarded.text)
