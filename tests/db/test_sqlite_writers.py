@@ -225,3 +225,56 @@ def test_a_process_that_has_just_written_goes_after_one_already_waiting(tmp_path
         os.close(queue)
         os.close(turn)
         connection.close()
+
+
+def test_a_writer_that_has_just_written_goes_after_the_threads_already_waiting(
+    tmp_path: Path,
+) -> None:
+    """First come, first served within a process. The e-mail sender writes chunk after
+    chunk, each in a transaction of its own: an unsubscribe waiting for its turn must go
+    after the chunk in progress, not after however many chunks the sender can start before
+    the waiting thread wakes up (a thread lock lets the thread that just let go take it
+    straight back; the suite saw an unsubscribe wait through eight chunks of 50 e-mails)."""
+    handler = connections(tmp_path)
+    in_third = threading.Event()
+    asked_at: list[int] = []
+    got_in_at: list[int] = []
+    committed = 0
+
+    def busy_writer() -> None:
+        nonlocal committed
+        connection = handler["default"]
+        try:
+            for number in range(30):
+                begin(connection)
+                if number == 2:
+                    in_third.set()
+                with connection.cursor() as cursor:
+                    cursor.execute("INSERT INTO row VALUES (1, %s)", [number])
+                time.sleep(0.002)  # the chunk's work
+                end(connection, commit=True)
+                committed += 1
+        finally:
+            connection.close()
+
+    def latecomer() -> None:
+        in_third.wait(5)
+        connection = handler["default"]
+        try:
+            asked_at.append(committed)
+            begin(connection)
+            got_in_at.append(committed)
+            end(connection, commit=True)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=busy_writer), threading.Thread(target=latecomer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert committed == 30
+    # It asked during the busy writer's third transaction (or just after): it goes once
+    # that one has ended — at most one more of the busy writer's ends before it.
+    assert got_in_at[0] - asked_at[0] <= 1, (asked_at, got_in_at)

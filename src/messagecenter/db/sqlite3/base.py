@@ -28,13 +28,56 @@ import fcntl
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
-# One per process: the writers of all its threads take turns on it.
-_WRITER = threading.Lock()
+
+class _InOrder:
+    """A lock its waiters get in the order they asked for it: a release hands it straight
+    to the first one waiting. A thread lock lets whichever thread runs first take it, and
+    the thread that has just let go usually does: the e-mail sender, writing chunk after
+    chunk, kept an unsubscribe waiting through eight of its chunks (and the suite's test
+    that the next chunks see it failed now and then: tests/db/test_sqlite_writers.py)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            handed = threading.Lock()
+            handed.acquire()
+            self._waiting.append(handed)
+        if handed.acquire(timeout=timeout):
+            return True
+        with self._guard:
+            if handed in self._waiting:
+                self._waiting.remove(handed)
+                return False
+        # Handed over between the timeout and the guard: it is this thread's now.
+        return True
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiting:
+                # Held still, by the next in line.
+                self._waiting.popleft().release()
+            else:
+                self._held = False
+
+    def locked(self) -> bool:
+        return self._held
+
+
+# One per process: the writers of all its threads take turns on it, in order.
+_WRITER = _InOrder()
 # The file locks' descriptors, by path: opened once per process (a flock belongs to the open
 # file, and the threads of a process already take turns on _WRITER).
 _LOCK_FILES: dict[str, int] = {}
