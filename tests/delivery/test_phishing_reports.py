@@ -5,7 +5,10 @@ trust and safety with the evidence, and the person is answered in their Message 
 (and by e-mail to their account's address): from us when the reference it carried was
 signed for them, else not; a sender we do not know or cannot confirm gets nothing back."""
 
+import re
 import smtplib
+from datetime import timedelta
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -18,9 +21,10 @@ from django.utils import timezone
 from messagecenter.accounts.models import User
 from messagecenter.conversations import actions as conversation_actions
 from messagecenter.conversations.models import Message
-from messagecenter.delivery import references
+from messagecenter.delivery import references, rendering
+from messagecenter.delivery.actions import record_account_email
 from messagecenter.delivery.inbound import forwards
-from messagecenter.delivery.models import InboundEmail
+from messagecenter.delivery.models import Email, EmailKind, InboundEmail
 from messagecenter.delivery.sender import send_due_emails
 from messagecenter.marketplace.models import Product
 from messagecenter.notifications.models import BroadcastKind
@@ -687,3 +691,49 @@ def test_only_what_reads_as_a_reference_is_taken_from_the_header(
 
     assert read is not None
     assert read.references == found
+
+
+@pytest.mark.parametrize("link", ["ours", "scam"])
+def test_a_forwarded_password_reset_of_ours_is_answered_from_its_outbox_row(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey, link: str
+) -> None:
+    """The account's own e-mails carry a reference now (docs/email.md#the-reference): a
+    genuine password reset forwarded whole was answered "it carries no reference of ours,
+    and every e-mail we send has one" — a real e-mail called a scam — and a copy with the
+    reset link swapped for a phisher's could not be told from it."""
+    record_account_email(buyer, EmailKind.PASSWORD_RESET, timedelta(0))
+    row = Email.objects.get(kind=EmailKind.PASSWORD_RESET)
+    raw = rendering.build(row, buyer, {}).message().as_bytes()
+    inner = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+    assert isinstance(inner, EmailMessage)
+    reference = str(inner["X-Message-Center-Reference"])
+    if link == "scam":
+        for part in inner.walk():
+            if part.get_content_maintype() == "text":
+                content = str(part.get_content())
+                swapped = re.sub(
+                    r"http://127\.0\.0\.1:8000/accounts/password-reset/[^\s\"<]+",
+                    "https://marketplace-account-help.com/reset",
+                    content,
+                )
+                part.set_content(swapped, subtype=part.get_content_subtype())
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    answer = Message.objects.get(pk=evidence.answer_id).body
+    if link == "ours":
+        assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
+        assert (
+            f"It is from us: its reference {reference} is one we sent to you, and its "
+            "subject and links are ours. It is an e-mail about your account, sent on "
+        ) in answer
+        assert "a link to choose a new password" in answer
+        assert "E-mails about your account are not kept in your Message Center." in answer
+        assert "no longer in your Message Center" not in answer
+        assert "We did not send you" not in answer
+    else:
+        assert (evidence.reference, evidence.reference_origin) == (reference, "altered")
+        assert "We did not send you this e-mail: it carries the reference" in answer
+        assert "its link to marketplace-account-help[.]com leads to a site" in answer
+        assert "It is from us" not in answer

@@ -18,7 +18,7 @@ from messagecenter.delivery.sender import send_due_emails
 from messagecenter.notifications.models import Audience
 from tests import factories
 from tests.delivery.helpers import send_broadcast
-from tests.e2e.helpers import browser_page, sign_in
+from tests.e2e.helpers import VIEWPORTS, browser_page, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -147,3 +147,37 @@ def test_the_checker_s_answer_takes_the_focus(
 
     expect(page.get_by_test_id("reference-not-found")).to_be_focused()
     expect(page.get_by_role("alert").filter(has_text="We did not send you")).to_be_focused()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_password_reset_e_mail_is_checked_by_its_reference(
+    live_server: LiveServer, request: pytest.FixtureRequest, viewport: str
+) -> None:
+    """The account's own e-mails are kept in no Message Center, and carried no reference:
+    "Is this e-mail from us?" could not vouch for the one a phisher copies most easily."""
+    factories.BuyerFactory(username="dana", email="dana@example.test")
+    page = browser_page(request, viewport)
+
+    page.goto(live_server.url + "/accounts/password-reset/")
+    page.get_by_label(re.compile("Username or e-mail")).fill("dana@example.test")
+    page.get_by_role("button", name=re.compile("Send")).click()
+    send_due_emails()
+    page.goto(live_server.url + "/mailbox/")
+    page.get_by_role("link", name="Reset your Marketplace password").click()
+    footer = page.frame_locator("iframe.mail-frame").get_by_text(re.compile("Reference MC-A"))
+    expect(footer).to_be_visible()
+    found = re.search(r"MC-A[0-9A-Z]+-[0-9A-Z]{8}", footer.inner_text())
+    assert found is not None
+
+    sign_in(page, live_server, "dana", factories.PASSWORD)
+    page.goto(live_server.url + "/message-center/check-email/")
+    page.get_by_label("Reference from the e-mail").fill(found.group(0).lower())
+    page.get_by_role("button", name="Check").click()
+    answer = page.get_by_test_id("reference-marketplace")
+    expect(answer).to_contain_text(f"Yes, {found.group(0)} is an e-mail from the marketplace")
+    expect(answer).to_contain_text("Reset your Marketplace password")
+    expect(answer).to_contain_text("a link to choose a new password")
+    expect(answer).to_contain_text("are not kept in your Message Center")
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )

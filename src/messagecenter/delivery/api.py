@@ -2,11 +2,13 @@
 e-mail and in the Message Center, for the settings screen of a mobile app."""
 
 from datetime import datetime
+from typing import Annotated
 
-from ninja import Router, Schema
+import pydantic
+from ninja import Query, Router, Schema
 from pydantic import field_validator
 
-from messagecenter.api_support import ApiRequest, BodyBool
+from messagecenter.api_support import ApiRequest, BodyBool, Text
 from messagecenter.delivery import actions, queries
 from messagecenter.delivery.models import Category, Channel, InboundEmail
 from messagecenter.delivery.preferences import choices_for
@@ -142,4 +144,68 @@ def _email_reply_out(reply: InboundEmail) -> EmailReplyOut:
         notes=reply.notes if reply.from_account_holder else "",
         conversation_id=reply.conversation_id if opens else None,
         message_id=reply.message_id if opens else None,
+    )
+
+
+class ReferenceCheckIn(Schema):
+    # As typed: any case, spaces or dashes, "Reference" copied with it (references.parse).
+    reference: Annotated[Text, pydantic.Field(min_length=1, max_length=100)]
+
+
+class ReferenceCheckOut(Schema):
+    # As the e-mail printed it, whatever the spelling sent; as sent (cut to 40) if unknown.
+    reference: str
+    # marketplace (from us: vouched for), person (a buyer's or seller's message we
+    # delivered: not from us), own (the person's own message), shared (an older reference
+    # other people were sent too), told (theirs, but they wrote it to a buyer or a
+    # seller), unknown (not a reference we sent them).
+    origin: str
+    subject: str
+    # The person's copy in the Message Center (a path on the site), empty when none.
+    url: str
+    # A promotion not shown because promotions are off in the Message Center.
+    is_hidden_promotion: bool
+    # person: who wrote it, and the safety check's reasons to be careful.
+    sender_name: str
+    sender_role: str
+    warnings: list[str]
+    # told: to whom and when the person wrote the reference, and that message's path.
+    told_to: str
+    told_at: datetime | None
+    told_url: str
+    # An e-mail about the account (password_reset, data_export, email_change,
+    # email_in_use, email_changed): kept in no Message Center; what it was and when.
+    account_email: str
+    about: str
+    sent_at: datetime | None
+
+
+@router.get(
+    "/email-check",
+    response=ReferenceCheckOut,
+    summary="Is this e-mail from us?",
+    tags=["e-mail"],
+    description=(
+        "What the reference at the bottom of an e-mail says about who sent it, checked for "
+        "you (a reference copied from someone else's e-mail is not one we sent you): the "
+        "page *Is this e-mail from us?* as data. See docs/email.md#the-reference."
+    ),
+)
+def check_reference(request: ApiRequest, params: Query[ReferenceCheckIn]) -> ReferenceCheckOut:
+    checked = queries.find_reference(request.auth, params.reference)
+    return ReferenceCheckOut(
+        reference=checked.reference,
+        origin=checked.origin,
+        subject=checked.subject,
+        url=checked.url,
+        is_hidden_promotion=checked.is_hidden_promotion,
+        sender_name=checked.sender_name,
+        sender_role=checked.sender_role,
+        warnings=list(checked.warnings),
+        told_to=checked.told_to,
+        told_at=checked.told_at,
+        told_url=checked.told_url,
+        account_email=checked.account_email,
+        about=checked.about,
+        sent_at=checked.sent_at,
     )

@@ -13,7 +13,15 @@ from messagecenter.conversations.queries import access_message, opens_conversati
 from messagecenter.delivery import references
 from messagecenter.delivery.broadcasts import broadcasts
 from messagecenter.delivery.inbound.actions import reply_idempotency_key
-from messagecenter.delivery.models import InboundEmail, InboundStatus, MailboxEmail
+from messagecenter.delivery.models import (
+    ACCOUNT_EMAIL_KINDS,
+    Email,
+    EmailKind,
+    InboundEmail,
+    InboundStatus,
+    MailboxEmail,
+)
+from messagecenter.delivery.rendering import ACCOUNT_SUBJECTS
 from messagecenter.errors import NotFound
 from messagecenter.safety import vocabulary_cache
 from messagecenter.safety.detector import Sender, SenderRole, check
@@ -53,6 +61,41 @@ class CheckedReference:
     # The marketplace's text as sent, when known: the sites its e-mail linked to besides
     # ours (a notice's link to the terms, an agent's to a carrier).
     sent_text: str = ""
+    # An e-mail about the person's account (a password reset link…): its kind and when it
+    # was sent. Kept in no Message Center, so `url` is always empty.
+    account_email: str = ""
+    sent_at: datetime | None = None
+
+    @property
+    def about(self) -> str:
+        """What an account e-mail was, for the person: "" for any other."""
+        return ACCOUNT_EMAIL_ABOUT.get(self.account_email, "")
+
+
+# What each account e-mail was, as the checker tells it (and what to do if it was not them).
+ACCOUNT_EMAIL_ABOUT: dict[str, str] = {
+    EmailKind.PASSWORD_RESET: (
+        "a link to choose a new password, sent because someone asked to reset your "
+        "account's password. If it was not you, ignore it: your password stays as it is."
+    ),
+    EmailKind.DATA_EXPORT: (
+        "a link to the page where the copy of your data you asked for is downloaded, "
+        "signed in. If you did not ask for it, change your password: someone who knows it "
+        "asked for your data."
+    ),
+    EmailKind.EMAIL_CHANGE: (
+        "a link to confirm a new e-mail address for your account. If you did not ask for "
+        "it, ignore it: nothing changes."
+    ),
+    EmailKind.EMAIL_IN_USE: (
+        "that someone asked to use your e-mail address for another account, which it "
+        "cannot be. Nothing changed."
+    ),
+    EmailKind.EMAIL_CHANGED: (
+        "that your account's e-mail address was changed, with a link that puts the old "
+        "address back if it was not you."
+    ),
+}
 
 
 def find_reference(user: User, text: str) -> CheckedReference:
@@ -64,6 +107,8 @@ def find_reference(user: User, text: str) -> CheckedReference:
     unknown = CheckedReference(cleaned, "unknown")
     if parsed.kind == references.BROADCAST:
         return _broadcast_reference(user, cleaned, parsed)
+    if parsed.kind == references.ACCOUNT:
+        return _account_email_reference(user, cleaned, parsed)
     # The reference's signature is bound to this person: it names a message they were sent,
     # so reading that message by id shows nothing they were not shown already.
     message = (
@@ -171,6 +216,33 @@ def _broadcast_reference(
         user,
         parsed,
         CheckedReference(cleaned, "marketplace", found.subject, found.url, sent_text=found.body),
+    )
+
+
+def _account_email_reference(
+    user: User, cleaned: str, parsed: references.Reference
+) -> CheckedReference:
+    """An e-mail about the person's account: its outbox row says what it was and when it
+    went. The signature, bound to the person, says we made it for them; a row that is gone
+    (the outbox's retention) leaves it ours, without the details."""
+    email = (
+        Email.objects.filter(pk=parsed.object_id, kind__in=ACCOUNT_EMAIL_KINDS)
+        .only("kind", "created_at", "sent_at")
+        .first()
+    )
+    if email is None:
+        return _unless_told(user, parsed, CheckedReference(cleaned, "marketplace"))
+    return _unless_told(
+        user,
+        parsed,
+        CheckedReference(
+            cleaned,
+            "marketplace",
+            ACCOUNT_SUBJECTS[email.kind],
+            account_email=email.kind,
+            sent_at=email.sent_at or email.created_at,
+        ),
+        since=email.created_at,
     )
 
 

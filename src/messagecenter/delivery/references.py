@@ -7,6 +7,8 @@ signature bound to the person it was sent to:
     MC-O7Q-4KX2ABCD   a message from the marketplace or its customer service
     MC-P7Q-…          a message from a buyer or a seller (never vouched for)
     MC-B1F-…          a notice or promotion (a broadcast)
+    MC-A2K-…          an e-mail about the person's account (a password reset link, an
+                      address to confirm or changed, a data export ready): its outbox row
 
 The signature (40 bits of HMAC-SHA256 under SECRET_KEY over the kind, the id and the
 recipient's id) lets the checker answer without finding a surviving copy: a genuine
@@ -25,13 +27,13 @@ from dataclasses import dataclass
 from django.conf import settings
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-OFFICIAL, PERSON, BROADCAST = "O", "P", "B"
+OFFICIAL, PERSON, BROADCAST, ACCOUNT = "O", "P", "B", "A"
 # Before references were bound to their recipient: every message was "M".
 LEGACY_MESSAGE = "M"
 # A reference as typed, once its separators are gone: "MC", the kind, then the id and the
 # check run together (where one ends is tried both ways: eight check characters, or four
 # for a legacy one).
-_COMPACT = re.compile(r"^MC([MBOP])([0-9A-Z]{5,21})$")
+_COMPACT = re.compile(r"^MC([MBOPA])([0-9A-Z]{5,21})$")
 # The footer's words before it ("Reference MC-….", "Ref. MC-…"), copied with it, and
 # any punctuation between them and the reference ('Ref. "MC-…"').
 _LABEL = re.compile(r"^REF(?:ERENCE)?[^0-9A-Z]*(?=MC)")
@@ -68,6 +70,12 @@ def for_message(message_id: int, recipient_id: int, *, is_official: bool) -> str
 
 def for_broadcast(broadcast_id: int, recipient_id: int) -> str:
     return _make(BROADCAST, broadcast_id, recipient_id)
+
+
+def for_account_email(email_id: int, recipient_id: int) -> str:
+    """An account e-mail's (delivery.models.ACCOUNT_EMAIL_KINDS), named by its outbox row:
+    the e-mail is kept nowhere else (its link is a secret no copy should hold)."""
+    return _make(ACCOUNT, email_id, recipient_id)
 
 
 def parse(text: str, recipient_id: int) -> Reference | None:

@@ -333,7 +333,7 @@ def _password_reset_email(email: Email, user: User) -> EmailMultiAlternatives:
         "reset_url": link,
         "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
     }
-    return _account_email(email, user, "Reset your Marketplace password", "password_reset", context)
+    return _account_email(email, user, "password_reset", context)
 
 
 def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -344,9 +344,7 @@ def _data_export_email(email: Email, user: User) -> EmailMultiAlternatives:
         "export_url": absolute(reverse("data-export")),
         "hours": settings.DATA_EXPORT_DOWNLOAD_HOURS,
     }
-    return _account_email(
-        email, user, "Your Message Center data is ready to download", "data_export", context
-    )
+    return _account_email(email, user, "data_export", context)
 
 
 def _email_change_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -364,9 +362,7 @@ def _email_change_email(email: Email, user: User) -> EmailMultiAlternatives:
         "confirm_url": link,
         "valid_hours": settings.EMAIL_CHANGE_LINK_HOURS,
     }
-    return _account_email(
-        email, user, "Confirm your new Marketplace e-mail address", "email_change", context
-    )
+    return _account_email(email, user, "email_change", context)
 
 
 def _email_in_use_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -376,13 +372,7 @@ def _email_in_use_email(email: Email, user: User) -> EmailMultiAlternatives:
         "new_address": email.to_address,
         "password_reset_url": absolute(reverse("password-reset")),
     }
-    return _account_email(
-        email,
-        user,
-        "This e-mail address already has a Marketplace account",
-        "email_in_use",
-        context,
-    )
+    return _account_email(email, user, "email_in_use", context)
 
 
 def _email_changed_email(email: Email, user: User) -> EmailMultiAlternatives:
@@ -405,9 +395,7 @@ def _email_changed_email(email: Email, user: User) -> EmailMultiAlternatives:
         "undo_url": link,
         "undo_days": settings.EMAIL_CHANGE_UNDO_DAYS,
     }
-    return _account_email(
-        email, user, "Your Marketplace e-mail address was changed", "email_changed", context
-    )
+    return _account_email(email, user, "email_changed", context)
 
 
 def _address_changed_to(email: Email, user: User) -> str:
@@ -430,19 +418,52 @@ ACCOUNT_ADDRESS_EMAILS: dict[str, Callable[[Email, User], EmailMultiAlternatives
 }
 
 
+# The account e-mails' subjects, by kind: also what "Is this e-mail from us?" names, and
+# what a forwarded copy's subject is compared with (delivery/queries.py).
+ACCOUNT_SUBJECTS: dict[str, str] = {
+    EmailKind.PASSWORD_RESET: "Reset your Marketplace password",
+    EmailKind.DATA_EXPORT: "Your Message Center data is ready to download",
+    EmailKind.EMAIL_CHANGE: "Confirm your new Marketplace e-mail address",
+    EmailKind.EMAIL_IN_USE: "This e-mail address already has a Marketplace account",
+    EmailKind.EMAIL_CHANGED: "Your Marketplace e-mail address was changed",
+}
+
+
+def account_email_reader(email: Email, user: User) -> int:
+    """Whose account reads an account e-mail, the id its reference is signed for: the
+    person's own — but "this address already has an account" goes to that other account's
+    address, and is read by its holder (the one who asked learns nothing of it)."""
+    if email.kind == EmailKind.EMAIL_IN_USE:
+        holder = (
+            User.objects.filter(email__iexact=email.to_address)
+            .exclude(pk=user.pk)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if holder is not None:
+            return holder
+    return user.pk
+
+
 def _account_email(
-    email: Email, user: User, subject: str, template: str, context: dict[str, Any]
+    email: Email, user: User, template: str, context: dict[str, Any]
 ) -> EmailMultiAlternatives:
     """An e-mail about the person's account (nobody can switch these off): text and HTML
-    from delivery/email/<template>.txt|.html, marked automatic so no one auto-replies."""
+    from delivery/email/<template>.txt|.html, marked automatic so no one auto-replies.
+    It is kept in no Message Center (a reset or confirmation link is a secret no copy
+    should hold), so its reference names its outbox row: "Is this e-mail from us?" vouches
+    for it from there (docs/email.md#the-reference)."""
+    reference = references.for_account_email(email.pk, account_email_reader(email, user))
+    context = context | {"reference": reference, "check_url": absolute(reverse("check-email"))}
     message = SignedEmail(
-        subject=subject,
+        subject=ACCOUNT_SUBJECTS[email.kind],
         body=render_to_string(f"delivery/email/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.recipient_address(user)],
         headers={
             "Message-ID": message_id_header(email),
             "Date": formatdate(localtime=False),
+            "X-Message-Center-Reference": reference,
             "Auto-Submitted": "auto-generated",
         },
     )

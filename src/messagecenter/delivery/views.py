@@ -5,6 +5,7 @@ and the development mailbox."""
 import ipaddress
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -101,6 +102,8 @@ def check_email(request: AuthenticatedHttpRequest) -> HttpResponse:
             "reference": text[:40],
             "checked": checked,
             "example": references.example(),
+            # Where an account e-mail's links go (they are kept in no Message Center).
+            "site_host": urlsplit(settings.SITE_URL).hostname,
             # Where to forward a suspicious e-mail (docs/safety.md#forwarded-e-mails).
             "report_address": settings.PHISHING_REPORT_ADDRESS,
         },

@@ -258,14 +258,26 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
         # What could be compared is ours — the reference, our address, the links, the
         # subject —, but not every word: the person is sent to our copy, not told the
         # e-mail is safe.
-        where = (
-            f" Our copy is in your Message Center: {absolute(checked.url)} — if the e-mail "
-            "you have says anything ours does not (another phone number, a payment, a "
-            "request for your password or card), it is not ours: do as below."
-            if checked.url
-            else " It is no longer in your Message Center. If it asks you to pay, to call a "
-            "number or for your password or card details, it is not ours: do as below."
-        )
+        if checked.account_email:
+            # Kept in no Message Center (its link is a secret): what it was, from its row.
+            sent = f", sent on {email_time(checked.sent_at)}" if checked.sent_at else ""
+            where = (
+                f" It is an e-mail about your account{sent}: {checked.about} E-mails about "
+                "your account are not kept in your Message Center. If the e-mail you have "
+                "asks you to pay, to call a number or for your password or card details, "
+                "it is not ours: do as below."
+            )
+        elif checked.url:
+            where = (
+                f" Our copy is in your Message Center: {absolute(checked.url)} — if the "
+                "e-mail you have says anything ours does not (another phone number, a "
+                "payment, a request for your password or card), it is not ours: do as below."
+            )
+        else:
+            where = (
+                " It is no longer in your Message Center. If it asks you to pay, to call a "
+                "number or for your password or card details, it is not ours: do as below."
+            )
         return (
             f"{thanks} It is from us: its reference {checked.reference} is one we sent to "
             f"you, and its subject and links are ours.{where} {_what_to_do()} If anything "
