@@ -492,3 +492,30 @@ def test_a_placeholder_the_case_has_no_value_for_stays_and_must_be_filled_in(
     assert not Message.objects.filter(sender=team_agent).exists()
     filled = text.replace("{order_number}", "114-3318806-1147725")
     assert actions.reply_to_case(team_agent, case.pk, filled).body == filled
+
+
+def test_placeholders_pasted_into_an_answer_are_filled_as_insert_fills_them(
+    buyer: User, team_agent: User, product: Product
+) -> None:
+    """A canned text pasted rather than inserted: "{customer_name}" on a case with a
+    customer was refused with "this case has nothing to put there"."""
+    order = factories.order_with_item(buyer, product)
+    case = actions.open_request(buyer, "Where is it?", "Please.", order_number=order.number)
+
+    sent = actions.reply_to_case(
+        team_agent,
+        case.pk,
+        "Hi {customer_name}, order {order_number} ({case_number}) is on its way. {agent_name}",
+    )
+
+    assert sent.body == (
+        f"Hi {buyer.first_name or buyer.public_name}, order {order.number} ({case.number}) "
+        f"is on its way. {team_agent.public_name}"
+    )
+    # Without an order, {order_number} is still the agent's to fill in.
+    other = actions.open_request(buyer, "Help", "Please.")
+    with pytest.raises(InvalidInput) as refused:
+        actions.reply_to_case(team_agent, other.pk, "Hi {customer_name}, order {order_number}")
+    assert refused.value.code == "unfilled_placeholder"
+    assert "Fill in {order_number} before sending" in refused.value.message
+    assert "{customer_name}" not in refused.value.message

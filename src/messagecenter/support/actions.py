@@ -649,6 +649,9 @@ def reply_to_case(
     # Erasure closes their requests (close_cases_of_erased), but an answer would reach
     # nobody whatever the case's status: say why rather than "closed".
     refuse_if_customer_erased(case)
+    # A canned text pasted rather than inserted: its placeholders filled as *Insert*
+    # fills them (one the case has a value for was refused as having none).
+    body = fill_placeholders(body, case, agent)
     _refuse_unfilled(body)
     with transaction.atomic():
         case = lock_case(case)
