@@ -7,6 +7,8 @@ import pytest
 from django.test import TestCase
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations import actions as conversation_actions
+from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
 from messagecenter.support.models import Case
 from tests import factories
@@ -146,3 +148,35 @@ def test_two_agents_taking_one_case_the_second_is_told_who_has_it(buyer: User) -
 
     assert error_of(refused) == (409, "case_already_assigned")
     assert "Omar Haddad" in refused.json()["error"]["message"]
+
+
+def test_a_request_about_a_conversation_that_is_not_with_a_seller_is_refused(
+    buyer: User, asked: Message
+) -> None:
+    """docs/api.md: `conversation_id` is one of your conversations with a seller. A review
+    named its own customer-service request's conversation: the request opened, and the
+    console called it "the customer's conversation with a seller"."""
+    alice = with_token(buyer)
+    earlier = alice.post("/customer-service", {"subject": "Help", "body": "Hi"}).json()
+    update = conversation_actions.send_marketplace_message(
+        buyer, kind="order_updates", subject="Order 1001 shipped", body="Shipped."
+    )
+    before = Case.objects.count()
+
+    for conversation_id in (earlier["conversation_id"], update.conversation_id):
+        refused = alice.post(
+            "/customer-service",
+            {"subject": "About that", "body": "Hi", "conversation_id": conversation_id},
+        )
+        assert error_of(refused) == (400, "not_a_seller_conversation")
+        assert "between a buyer and a seller" in refused.json()["error"]["message"]
+    assert Case.objects.count() == before
+
+    about_seller = alice.post(
+        "/customer-service",
+        {"subject": "About that", "body": "Hi", "conversation_id": asked.conversation_id},
+    )
+    assert about_seller.status_code == 201
+    assert Case.objects.get(pk=about_seller.json()["id"]).about_conversation_id == (
+        asked.conversation_id
+    )

@@ -30,6 +30,7 @@ from messagecenter.conversations.hooks import PostedMessage
 from messagecenter.conversations.models import (
     Attachment,
     Conversation,
+    Kind,
     Message,
     Participant,
     ParticipantRole,
@@ -134,6 +135,15 @@ def open_request(
     if about_conversation_id not in (None, ""):
         participant = conversation_queries.access_conversation(customer, about_conversation_id)
         about = participant.conversation
+        if about.kind != Kind.BUYER_SELLER:
+            # The console shows it as "the customer's conversation with a seller": a
+            # review named its own customer-service request and a claim, and both opened.
+            raise InvalidInput(
+                "A request can be about one of your conversations between a buyer and a "
+                "seller; this one is not (order updates, customer service, a claim…). For "
+                "an order, give its number instead.",
+                code="not_a_seller_conversation",
+            )
         if order is None and about.order is not None and about.order.buyer_id == customer.pk:
             order = about.order
     # Checked (type, size, count, then safety's re-encoding or refusal) and stored before
