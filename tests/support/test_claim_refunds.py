@@ -327,3 +327,35 @@ def test_an_appealed_claim_that_refunded_the_whole_order_is_decided_again_withou
     assert issued(order) == [2 * PRICE]
     decision = Message.objects.filter(conversation_id=claim.case.conversation_id).latest("id")
     assert "The refund of $259.98 recorded earlier stands." in decision.body
+
+
+@pytest.mark.django_db
+def test_a_grant_after_an_appeal_above_what_the_claim_may_reach_names_that_most(
+    buyer: User, seller: User, product: Product, claims_agent: User
+) -> None:
+    """A claim granted $100.00, then a return refunded the rest of the order, then an
+    appeal: a new grant of $150.00 was refused with "At most $0.00 … can still be
+    refunded", where any grant up to the claim's own $100.00 stands."""
+    order = two_unit_order(buyer, product)
+    claim = claim_to_decide(buyer, seller, order)
+    claim_actions.decide_claim(
+        claims_agent, claim.pk, "granted", "Not as described.", refund_cents=10000
+    )
+    return_actions.issue_order_refund(order.pk, 2 * PRICE - 10000)
+    claim_actions.appeal_claim(buyer, claim.pk, "I also paid for return shipping.")
+
+    with pytest.raises(InvalidInput) as refused:
+        claim_actions.decide_claim(
+            claims_agent, claim.pk, "granted", "More for shipping.", refund_cents=15000
+        )
+
+    assert (refused.value.code, refused.value.status) == ("refund_exceeds_order_total", 422)
+    assert refused.value.message == (
+        "This claim's refund can be at most $100.00: it refunded $100.00 already, and "
+        f"order {order.number} was refunded in full ($259.98 of its $259.98 refunded in all)."
+    )
+    assert issued(order) == [10000, 2 * PRICE - 10000]
+    decided = claim_actions.decide_claim(
+        claims_agent, claim.pk, "granted", "It stands.", refund_cents=10000
+    )
+    assert (decided.stage, decided.refunded_cents) == ("closed", 10000)

@@ -399,6 +399,16 @@ def decide_claim(
                 "already: a new decision can grant more, never less.",
                 code="refund_below_earlier",
             )
+        if (
+            outcome == ClaimOutcome.GRANTED
+            and room is not None
+            and claim.refunded_cents
+            and amount > room.most_cents
+        ):
+            # After an appeal the claim's whole refund is what a grant names: say the most
+            # it may reach. Returns' refusal below counts only what is left of the order
+            # ("At most $0.00 … can still be refunded") where $10.00 could be granted.
+            raise return_actions.RefundTooLarge(_too_much_after_appeal(claim, room))
         if outcome == ClaimOutcome.GRANTED and amount > claim.refunded_cents:
             # Returns' money rule (docs/returns.md): under the order's row lock, what
             # returns and claims refunded together never passes what the buyer paid —
@@ -478,6 +488,20 @@ def _granted_amount(claim: Claim, amount: int | None, room: claim_queries.Refund
             return claim.refunded_cents
         raise InvalidInput(_amount_needed(room), code="invalid_refund_amount")
     return amount
+
+
+def _too_much_after_appeal(claim: Claim, room: claim_queries.RefundRoom) -> str:
+    most = _cents(room.most_cents, room.currency)
+    earlier = _cents(claim.refunded_cents, room.currency)
+    if room.nothing_left:
+        left = f"order {claim.order.number} was refunded in full"
+    else:
+        left = f"{_cents(room.left_cents, room.currency)} of order {claim.order.number} is left"
+    return (
+        f"This claim's refund can be at most {most}: it refunded {earlier} already, and "
+        f"{left} ({_cents(room.order_refunded_cents, room.currency)} of its "
+        f"{_cents(room.order_total_cents, room.currency)} refunded in all)."
+    )
 
 
 def _amount_needed(room: claim_queries.RefundRoom) -> str:
