@@ -755,6 +755,10 @@ API_OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "GET /preferences": (get(api_outcomes(200), is_read_only=True),),
     # Each person's own replies by e-mail.
     "GET /email-replies": (get(api_outcomes(200), is_read_only=True),),
+    # "Is this e-mail from us?", for the person signed in: anyone with an account.
+    "GET /email-check": (
+        get(api_outcomes(200), query="reference=MC-O1-AAAAAAAA", is_read_only=True),
+    ),
     "PUT /preferences": (
         Operation(
             "PUT",

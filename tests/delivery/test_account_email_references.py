@@ -78,7 +78,7 @@ def test_an_account_email_carries_a_reference_its_reader_can_check(
     assert 'data-testid="account-email"' in page
     assert "Sent on " in page
     assert "are not kept in your Message Center" in page
-    assert "Every link in it goes to <strong>127.0.0.1</strong>" in page
+    assert "Every link in a genuine one goes to <strong>127.0.0.1</strong>" in page
     assert "Open it in your Message Center" not in page
     # Not the "deleted it" wording of a message's reference without a copy.
     assert "no longer in your Message Center" not in page
@@ -121,6 +121,10 @@ def test_an_account_email_reference_written_to_a_seller_is_not_vouched_for(
     page = checked(buyer, reference)
     assert 'data-testid="reference-told"' in page
     assert "Reset your Marketplace password" in page
+    # Nothing in the Message Center to compare it with: what a genuine one is like instead.
+    assert "Ours was an e-mail about your account: a link to choose a new password" in page
+    assert "Every link in a genuine one goes to <strong>127.0.0.1</strong>" in page
+    assert "Compare the e-mail with our message in your Message Center" not in page
 
 
 def test_the_api_checks_a_reference_as_the_page_does(buyer: User, other_buyer: User) -> None:
@@ -158,6 +162,62 @@ def test_the_api_checks_a_reference_as_the_page_does(buyer: User, other_buyer: U
     # Bad input: a clear error, nothing checked.
     assert api.get("/email-check").status_code == 422
     assert api.get("/email-check", {"reference": ""}).status_code == 422
+    assert api.get("/email-check", {"reference": "   "}).status_code == 422
+    assert api.get("/email-check", {"reference": reference + "\x00"}).status_code == 422
     assert api.get("/email-check", {"reference": "M" * 101}).status_code == 422
     assert api.get("/email-check", {"reference": "nonsense"}).json()["origin"] == "unknown"
     assert anonymous().get("/email-check", {"reference": reference}).status_code == 401
+
+
+def test_an_account_email_whose_record_is_gone_is_still_ours_and_about_the_account(
+    buyer: User,
+) -> None:
+    """After EMAIL_RETENTION_DAYS its outbox row is purged: the page said "It is no longer
+    in your Message Center … the e-mail itself is genuine", where it never was, and the API
+    gave no sign it was about the account."""
+    row, reference, _, _ = sent(buyer, EmailKind.DATA_EXPORT)
+    Email.objects.filter(pk=row.pk).delete()
+
+    page = checked(buyer, reference)
+    assert 'data-testid="reference-marketplace"' in page
+    assert "we cannot say which one it was" in page
+    assert "are not kept in your Message Center" in page
+    assert "no longer in your Message Center" not in page
+    answer = with_token(buyer).get("/email-check", {"reference": reference}).json()
+    assert (answer["origin"], answer["account_email"], answer["subject"]) == (
+        "marketplace",
+        "account",
+        "",
+    )
+
+
+def test_the_address_in_use_notice_stays_signed_for_the_holder_it_was_queued_for(
+    buyer: User, other_buyer: User
+) -> None:
+    """The holder was looked up when the e-mail was built: one who changed address before
+    a retry made it signed for the asker, who was then told "someone asked to use your
+    e-mail address for another account"."""
+    address = other_buyer.email
+    assert record_account_email(buyer, EmailKind.EMAIL_IN_USE, timedelta(0), address) is None
+    User.objects.filter(pk=other_buyer.pk).update(email="someone-else@example.test")
+
+    assert send_due_emails() == 1
+    [message] = mail.outbox
+    row = Email.objects.get(kind=EmailKind.EMAIL_IN_USE)
+    reference = message.extra_headers["X-Message-Center-Reference"]
+    assert reference == references.for_account_email(row.pk, other_buyer.pk)
+    assert message.to == [address]
+    assert 'data-testid="reference-not-found"' in checked(buyer, reference)
+
+
+def test_a_suspended_reader_gets_no_link_to_a_page_that_needs_a_sign_in(
+    buyer: User, other_buyer: User
+) -> None:
+    User.objects.filter(pk=other_buyer.pk).update(is_active=False)
+
+    _, reference, text, html = sent(buyer, EmailKind.EMAIL_IN_USE, other_buyer.email)
+
+    assert f"Reference {reference}." in text
+    assert "check-email" not in text
+    assert "check-email" not in html
+    assert "are not kept in your Message Center." in text

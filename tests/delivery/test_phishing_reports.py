@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -693,47 +694,148 @@ def test_only_what_reads_as_a_reference_is_taken_from_the_header(
     assert read.references == found
 
 
-@pytest.mark.parametrize("link", ["ours", "scam"])
-def test_a_forwarded_password_reset_of_ours_is_answered_from_its_outbox_row(
-    buyer: User, relay_listener: Controller, dkim_key: DkimKey, link: str
-) -> None:
-    """The account's own e-mails carry a reference now (docs/email.md#the-reference): a
-    genuine password reset forwarded whole was answered "it carries no reference of ours,
-    and every e-mail we send has one" — a real e-mail called a scam — and a copy with the
-    reset link swapped for a phisher's could not be told from it."""
+def forwarded_password_reset(
+    buyer: User,
+    listener: Controller,
+    dkim_key: DkimKey,
+    *,
+    subject: str | None = None,
+    link: str | None = None,
+) -> tuple[ForwardedEmail, str, str]:
+    """A genuine password reset e-mail, forwarded whole by the buyer — its subject or its
+    reset link changed when given: the evidence, the answer's text and the reference."""
     record_account_email(buyer, EmailKind.PASSWORD_RESET, timedelta(0))
     row = Email.objects.get(kind=EmailKind.PASSWORD_RESET)
     raw = rendering.build(row, buyer, {}).message().as_bytes()
     inner = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
     assert isinstance(inner, EmailMessage)
     reference = str(inner["X-Message-Center-Reference"])
-    if link == "scam":
+    if subject is not None:
+        inner.replace_header("Subject", subject)
+    if link is not None:
         for part in inner.walk():
             if part.get_content_maintype() == "text":
                 content = str(part.get_content())
-                swapped = re.sub(
-                    r"http://127\.0\.0\.1:8000/accounts/password-reset/[^\s\"<]+",
-                    "https://marketplace-account-help.com/reset",
-                    content,
-                )
+                swapped = re.sub(RESET_LINK, link, content)
                 part.set_content(swapped, subtype=part.get_content_subtype())
-
-    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
-
+    deliver(listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
     evidence = ForwardedEmail.objects.get()
-    answer = Message.objects.get(pk=evidence.answer_id).body
-    if link == "ours":
-        assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
-        assert (
-            f"It is from us: its reference {reference} is one we sent to you, and its "
-            "subject and links are ours. It is an e-mail about your account, sent on "
-        ) in answer
-        assert "a link to choose a new password" in answer
-        assert "E-mails about your account are not kept in your Message Center." in answer
-        assert "no longer in your Message Center" not in answer
-        assert "We did not send you" not in answer
-    else:
-        assert (evidence.reference, evidence.reference_origin) == (reference, "altered")
-        assert "We did not send you this e-mail: it carries the reference" in answer
-        assert "its link to marketplace-account-help[.]com leads to a site" in answer
-        assert "It is from us" not in answer
+    return evidence, Message.objects.get(pk=evidence.answer_id).body, reference
+
+
+RESET_LINK = r"http://127\.0\.0\.1:8000/accounts/password-reset/[^\s\"<]+/[^\s\"<]+/"
+
+
+def test_a_forwarded_password_reset_of_ours_is_answered_from_its_outbox_row(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """The account's own e-mails carry a reference now (docs/email.md#the-reference): a
+    genuine password reset forwarded whole was answered "it carries no reference of ours,
+    and every e-mail we send has one" — a real e-mail called a scam."""
+    evidence, answer, reference = forwarded_password_reset(buyer, relay_listener, dkim_key)
+
+    assert (evidence.reference, evidence.reference_origin) == (reference, "marketplace")
+    assert (
+        f"It is from us: its reference {reference} is one we sent to you, and its "
+        "subject and links are ours. It is an e-mail about your account, sent on "
+    ) in answer
+    assert "a link to choose a new password" in answer
+    assert "E-mails about your account are not kept in your Message Center." in answer
+    assert "Every link in a genuine one goes to our site, 127.0.0.1" in answer
+    # A reset the person asked for is theirs to use: not "do not click its links".
+    assert "Do not click its links" not in answer
+    assert "no longer in your Message Center" not in answer
+    assert "We did not send you" not in answer
+
+
+def test_a_forwarded_genuine_reset_keeps_no_working_link_for_the_agents_to_read(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """A review forwarded a genuine reset e-mail: the console's Forwarded e-mail panel and
+    the admin's original showed its link, which opened "Choose a new password" for anyone
+    who read the case."""
+    agent = factories.agent_in_team("trust-and-safety")
+    evidence, _, _ = forwarded_password_reset(buyer, relay_listener, dkim_key)
+
+    stored = evidence.text + str(evidence.links) + evidence.note
+    assert re.search(RESET_LINK, stored) is None
+    assert "http://127.0.0.1:8000/accounts/password-reset/[removed]/" in evidence.text
+    assert any(
+        link["href"] == "http://127.0.0.1:8000/accounts/password-reset/[removed]/"
+        for link in evidence.links
+    )
+    page = (
+        factories.signed_in(agent)
+        .get(reverse("console-case", args=[evidence.case_id]))
+        .content.decode()
+    )
+    assert "password-reset/[removed]/" in page
+    assert re.search(RESET_LINK, page) is None
+    admin = Client()
+    admin.force_login(
+        factories.UserFactory(username="root", role="admin", is_staff=True, is_superuser=True)
+    )
+    inbound = InboundEmail.objects.latest("pk")
+    original = admin.get(
+        reverse("admin:delivery_inboundemail_change", args=[inbound.pk])
+    ).content.decode()
+    assert "shown without their key" in original
+    assert re.search(RESET_LINK, original.replace("=\r\n", "").replace("=\n", "")) is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "origin"),
+    [
+        ("[EXTERNAL] Reset your Marketplace password", "marketplace"),
+        ("URGENT: Reset your Marketplace password", "altered"),
+        ("Reset your password", "altered"),
+    ],
+)
+def test_a_forwarded_reset_s_subject_is_ours_only_as_we_wrote_it(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey, subject: str, origin: str
+) -> None:
+    """A gateway's tag before a genuine subject was answered "not ours"; "URGENT:" before
+    it was taken as an agent's "<name>: <subject>", which no account e-mail has."""
+    evidence, answer, _ = forwarded_password_reset(buyer, relay_listener, dkim_key, subject=subject)
+
+    assert evidence.reference_origin == origin
+    if origin == "altered":
+        assert "its subject is not the one of our e-mail" in answer
+
+
+def test_a_forwarded_reset_whose_record_is_gone_is_still_checked_against_our_subjects(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """After the outbox's retention its row is gone: a forward with the subject changed
+    was answered "its subject and links are ours", the subject no longer compared."""
+    record_account_email(buyer, EmailKind.PASSWORD_RESET, timedelta(0))
+    row = Email.objects.get(kind=EmailKind.PASSWORD_RESET)
+    raw = rendering.build(row, buyer, {}).message().as_bytes()
+    Email.objects.filter(pk=row.pk).delete()
+    for subject, origin in [
+        ("Your account will be closed today unless you act", "altered"),
+        ("Reset your Marketplace password", "marketplace"),
+    ]:
+        inner = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+        assert isinstance(inner, EmailMessage)
+        inner.replace_header("Subject", subject)
+        inner.replace_header("Message-ID", make_msgid(domain="localhost"))
+        deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+        evidence = ForwardedEmail.objects.latest("pk")
+        answer = Message.objects.get(pk=evidence.answer_id).body
+        assert evidence.reference_origin == origin, answer
+        if origin == "altered":
+            assert "its subject is not one our e-mails about your account have" in answer
+
+
+def test_a_forwarded_reset_with_its_link_swapped_is_not_ours(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    evidence, answer, reference = forwarded_password_reset(
+        buyer, relay_listener, dkim_key, link="https://marketplace-account-help.com/reset"
+    )
+
+    assert (evidence.reference, evidence.reference_origin) == (reference, "altered")
+    assert "We did not send you this e-mail: it carries the reference" in answer
+    assert "its link to marketplace-account-help[.]com leads to a site" in answer
+    assert "It is from us" not in answer

@@ -304,12 +304,23 @@ def record_account_email(
     )
     if held_back_by is not None:
         return held_back_by
+    reader_id = None
+    if kind == EmailKind.EMAIL_IN_USE and to_address:
+        # Read by the account that holds the address now: a rebuild after it changed its
+        # address signed the reference for the asker (rendering.account_email_reader).
+        reader_id = (
+            User.objects.filter(email__iexact=to_address)
+            .exclude(pk=user.pk)
+            .values_list("pk", flat=True)
+            .first()
+        )
     Email.objects.create(
         user=user,
         kind=kind,
         category=Category.NOTICES,
         status=EmailStatus.QUEUED,
         to_address=to_address or "",
+        reader_id=reader_id,
         next_attempt_at=now,
         created_at=now,
     )

@@ -8,7 +8,7 @@ import pydantic
 from ninja import Query, Router, Schema
 from pydantic import field_validator
 
-from messagecenter.api_support import ApiRequest, BodyBool, Text
+from messagecenter.api_support import STORABLE, ApiRequest, BodyBool
 from messagecenter.delivery import actions, queries
 from messagecenter.delivery.models import Category, Channel, InboundEmail
 from messagecenter.delivery.preferences import choices_for
@@ -149,7 +149,15 @@ def _email_reply_out(reply: InboundEmail) -> EmailReplyOut:
 
 class ReferenceCheckIn(Schema):
     # As typed: any case, spaces or dashes, "Reference" copied with it (references.parse).
-    reference: Annotated[Text, pydantic.Field(min_length=1, max_length=100)]
+    reference: Annotated[str, pydantic.Field(min_length=1, max_length=100), STORABLE]
+
+    @field_validator("reference")
+    @classmethod
+    def not_blank(cls, reference: str) -> str:
+        """Spaces alone are no reference (422, as an empty one), not one "we did not send"."""
+        if not reference.strip():
+            raise ValueError("Type the reference from the bottom of the e-mail.")
+        return reference
 
 
 class ReferenceCheckOut(Schema):

@@ -124,6 +124,10 @@ class Email(models.Model):
     covers_from = models.DateTimeField(null=True, blank=True)
     # Where it went (the address at the time it was sent) and as what.
     to_address = models.EmailField(blank=True)
+    # Who reads an e-mail to an address another account holds ("this address already has
+    # an account"): that account, as it was when queued — its reference is signed for it,
+    # not for the person who asked (rendering.account_email_reader). Null for the rest.
+    reader_id = models.BigIntegerField(null=True, blank=True)
     subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED

@@ -4,6 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from messagecenter.accounts.models import Role, User
@@ -72,8 +73,16 @@ class CheckedReference:
         return ACCOUNT_EMAIL_ABOUT.get(self.account_email, "")
 
 
+# An account e-mail whose outbox row is gone (EMAIL_RETENTION_DAYS): which kind is unknown.
+ANY_ACCOUNT_EMAIL = "account"
+
 # What each account e-mail was, as the checker tells it (and what to do if it was not them).
 ACCOUNT_EMAIL_ABOUT: dict[str, str] = {
+    ANY_ACCOUNT_EMAIL: (
+        "a password reset link, an address to confirm, a notice that an address is in use "
+        "or was changed, or a data export ready. We keep the record of these e-mails for "
+        f"{settings.EMAIL_RETENTION_DAYS} days, so we cannot say which one it was."
+    ),
     EmailKind.PASSWORD_RESET: (
         "a link to choose a new password, sent because someone asked to reset your "
         "account's password. If it was not you, ignore it: your password stays as it is."
@@ -231,7 +240,11 @@ def _account_email_reference(
         .first()
     )
     if email is None:
-        return _unless_told(user, parsed, CheckedReference(cleaned, "marketplace"))
+        # Its record is gone (the outbox's retention): ours, about the account, but which
+        # one cannot be said — never "no longer in your Message Center", where it never was.
+        return _unless_told(
+            user, parsed, CheckedReference(cleaned, "marketplace", account_email=ANY_ACCOUNT_EMAIL)
+        )
     return _unless_told(
         user,
         parsed,

@@ -429,20 +429,19 @@ ACCOUNT_SUBJECTS: dict[str, str] = {
 }
 
 
-def account_email_reader(email: Email, user: User) -> int:
-    """Whose account reads an account e-mail, the id its reference is signed for: the
+def account_email_reader(email: Email, user: User) -> User | None:
+    """Whose account reads an account e-mail, whom its reference is signed for: the
     person's own — but "this address already has an account" goes to that other account's
-    address, and is read by its holder (the one who asked learns nothing of it)."""
-    if email.kind == EmailKind.EMAIL_IN_USE:
-        holder = (
-            User.objects.filter(email__iexact=email.to_address)
-            .exclude(pk=user.pk)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if holder is not None:
-            return holder
-    return user.pk
+    address, and is read by its holder as recorded when it was queued (the one who asked
+    learns nothing of it). None when that account is gone: signed for nobody, never for
+    the asker."""
+    if email.kind != EmailKind.EMAIL_IN_USE:
+        return user
+    holders = User.objects.exclude(pk=user.pk)
+    if email.reader_id is not None:
+        return holders.filter(pk=email.reader_id).first()
+    # Queued before the reader was recorded.
+    return holders.filter(email__iexact=email.to_address).first()
 
 
 def _account_email(
@@ -453,8 +452,15 @@ def _account_email(
     It is kept in no Message Center (a reset or confirmation link is a secret no copy
     should hold), so its reference names its outbox row: "Is this e-mail from us?" vouches
     for it from there (docs/email.md#the-reference)."""
-    reference = references.for_account_email(email.pk, account_email_reader(email, user))
-    context = context | {"reference": reference, "check_url": absolute(reverse("check-email"))}
+    reader = account_email_reader(email, user)
+    reference = references.for_account_email(email.pk, reader.pk if reader is not None else 0)
+    context = context | {
+        "reference": reference,
+        # The checker needs a sign-in, which a suspended account cannot do.
+        "check_url": absolute(reverse("check-email"))
+        if reader is not None and reader.is_active
+        else "",
+    }
     message = SignedEmail(
         subject=ACCOUNT_SUBJECTS[email.kind],
         body=render_to_string(f"delivery/email/{template}.txt", context),

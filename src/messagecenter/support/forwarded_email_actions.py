@@ -27,7 +27,8 @@ from messagecenter.conversations.models import Message
 from messagecenter.delivery import queries as delivery_queries
 from messagecenter.delivery.inbound.forwards import Forwarded
 from messagecenter.delivery.inbound.mailboxes import Delivery
-from messagecenter.delivery.links import absolute
+from messagecenter.delivery.links import absolute, without_secrets
+from messagecenter.delivery.rendering import ACCOUNT_SUBJECTS
 from messagecenter.errors import InvalidInput
 from messagecenter.rows import unique_row
 from messagecenter.safety import vocabulary_cache
@@ -48,6 +49,8 @@ ALTERED = "altered"
 # A subject as a mail app shows a forward of it ("Fwd: ", "FW: ", "WG: ", "TR: ", "RV: "…).
 _FORWARD_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|wg|tr|rv|enc|vs|doorst)\s*:\s*)+", re.IGNORECASE)
 SUBJECT_CHARS = 80
+# Tags a mail gateway puts before a subject: "[EXTERNAL] ", "[SPAM?] ".
+_TAGS = re.compile(r"^\s*\[[^\[\]]{1,40}\]\s*")
 
 
 def report_forwarded_email(delivery: Delivery) -> Message:
@@ -139,10 +142,15 @@ def _open(
         subject=forwarded.subject,
         date=forwarded.date,
         message_id=forwarded.message_id,
-        text=forwarded.text,
-        links=[{"href": link.href, "text": link.text} for link in forwarded.links],
+        # Trust and safety's agents read these: our links that work without signing in (a
+        # genuine reset's, an unsubscribe) kept without their key.
+        text=without_secrets(forwarded.text),
+        links=[
+            {"href": without_secrets(link.href), "text": without_secrets(link.text)}
+            for link in forwarded.links
+        ],
         attachment_names=list(forwarded.attachment_names),
-        note=forwarded.note,
+        note=without_secrets(forwarded.note),
         reference=reference,
         reference_origin=checked.origin if checked is not None else "",
         answer=answer,
@@ -197,12 +205,35 @@ def _altered(forwarded: Forwarded, checked: delivery_queries.CheckedReference) -
         if href.strip() and not href.strip().startswith("#") and not _ours(href.strip(), linked):
             host = urlsplit(href if "//" in href else f"//{href}").hostname or href
             return f"its link to {defang(host)} leads to a site our e-mail never linked to"
-    if checked.subject and forwarded.subject:
-        said = _squeezed(_FORWARD_PREFIX.sub("", forwarded.subject))
-        sent = _squeezed(checked.subject)
-        if said != sent and not (said.endswith(f": {sent}") and len(said) - len(sent) <= 60):
-            return f"its subject is not the one of our e-mail (“{defang(checked.subject)}”)"
+    sent = [checked.subject] if checked.subject else []
+    if checked.account_email and not sent:
+        # An account e-mail whose record is gone: one of their subjects, whichever.
+        sent = list(ACCOUNT_SUBJECTS.values())
+    if sent and forwarded.subject:
+        said = _squeezed(_without_prefixes(forwarded.subject))
+        # "<name>: <subject>" is an agent's answer; the account's e-mails have no name
+        # before theirs ("URGENT: Reset your Marketplace password" was taken as ours).
+        named = not checked.account_email
+        if not any(_same_subject(said, _squeezed(subject), named=named) for subject in sent):
+            if checked.subject:
+                return f"its subject is not the one of our e-mail (“{defang(checked.subject)}”)"
+            return "its subject is not one our e-mails about your account have"
     return ""
+
+
+def _without_prefixes(subject: str) -> str:
+    """The subject without what mail apps and gateways put before it: "Fwd:" and its
+    cousins, and tags in brackets ("[EXTERNAL]", "[SPAM?]") — a genuine reset forwarded
+    through a company's gateway was answered as not ours."""
+    while True:
+        shorter = _TAGS.sub("", _FORWARD_PREFIX.sub("", subject))
+        if shorter == subject:
+            return subject
+        subject = shorter
+
+
+def _same_subject(said: str, sent: str, *, named: bool) -> bool:
+    return said == sent or (named and said.endswith(f": {sent}") and len(said) - len(sent) <= 60)
 
 
 def _ours(href: str, linked: set[str]) -> bool:
@@ -259,15 +290,18 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
         # subject —, but not every word: the person is sent to our copy, not told the
         # e-mail is safe.
         if checked.account_email:
-            # Kept in no Message Center (its link is a secret): what it was, from its row.
+            # Kept in no Message Center (its link is a secret): what it was, from its row —
+            # and not "do not click its links": a reset the person asked for is theirs to
+            # use.
             sent = f", sent on {email_time(checked.sent_at)}" if checked.sent_at else ""
-            where = (
-                f" It is an e-mail about your account{sent}: {checked.about} E-mails about "
-                "your account are not kept in your Message Center. If the e-mail you have "
-                "asks you to pay, to call a number or for your password or card details, "
-                "it is not ours: do as below."
+            return (
+                f"{thanks} It is from us: its reference {checked.reference} is one we sent "
+                f"to you, and its subject and links are ours. It is an e-mail about your "
+                f"account{sent}: {checked.about} E-mails about your account are not kept in "
+                f"your Message Center. {_account_email_rule()} If anything in it still "
+                "looks wrong to you, contact customer service."
             )
-        elif checked.url:
+        if checked.url:
             where = (
                 f" Our copy is in your Message Center: {absolute(checked.url)} — if the "
                 "e-mail you have says anything ours does not (another phone number, a "
@@ -284,18 +318,25 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
             "in it still looks wrong to you, contact customer service."
         )
     if checked is not None and checked.origin == "told":
-        ours = (
-            f" Our message is in your Message Center: {absolute(checked.url)}"
-            if checked.url
-            else ""
-        )
+        if checked.account_email:
+            # Nothing in the Message Center to compare with: what a genuine one is like.
+            ours = (
+                f" Ours was an e-mail about your account, which is not kept in your Message "
+                f"Center: {checked.about} {_account_email_rule()}"
+            )
+        elif checked.url:
+            ours = (
+                f" Our message is in your Message Center: {absolute(checked.url)} If the "
+                "e-mail says anything else, it is not from us."
+            )
+        else:
+            ours = " If the e-mail says anything else, it is not from us."
         return (
             f"{thanks} Its reference {checked.reference} is the one of an e-mail we sent you, "
             f"but you wrote it in a message to {checked.told_to} on "
             f"{email_time(checked.told_at)}, so it cannot tell whether this e-mail is that "
             "one: anyone who read your message can copy the reference under an e-mail of "
-            f"their own.{ours} If the e-mail says anything else, it is not from us. "
-            f"{_what_to_do()} Our trust and safety team is looking at it."
+            f"their own.{ours} {_what_to_do()} Our trust and safety team is looking at it."
         )
     if checked is not None and checked.origin == "person":
         sender = (
@@ -342,6 +383,16 @@ def _not_ours(checked: delivery_queries.CheckedReference | None) -> str:
     return (
         f"its reference {checked.reference} is not one we sent to you (it may have been "
         "copied from someone else's e-mail)."
+    )
+
+
+def _account_email_rule() -> str:
+    """What every genuine e-mail about the account is like, to tell a copy by."""
+    site = urlsplit(settings.SITE_URL).hostname
+    return (
+        f"Every link in a genuine one goes to our site, {site}, and none asks you to pay, to "
+        "call a number or to send your password, codes or card details: an e-mail that "
+        "does is not ours."
     )
 
 
