@@ -779,7 +779,7 @@ def test_a_forwarded_genuine_reset_keeps_no_working_link_for_the_agents_to_read(
     original = admin.get(
         reverse("admin:delivery_inboundemail_change", args=[inbound.pk])
     ).content.decode()
-    assert "shown without their key" in original
+    assert "password-reset/[removed]/" in original
     assert re.search(RESET_LINK, original.replace("=\r\n", "").replace("=\n", "")) is None
 
 
@@ -787,7 +787,12 @@ def test_a_forwarded_genuine_reset_keeps_no_working_link_for_the_agents_to_read(
     ("subject", "origin"),
     [
         ("[EXTERNAL] Reset your Marketplace password", "marketplace"),
+        ("EXTERNAL: Reset your Marketplace password", "marketplace"),
+        ("Reset your Marketplace password [EXTERNAL]", "marketplace"),
+        ("AW: WG: Reset your Marketplace password", "marketplace"),
+        ("转发: Reset your Marketplace password", "marketplace"),
         ("URGENT: Reset your Marketplace password", "altered"),
+        ("[Call 415-555-0123 today] Reset your Marketplace password", "altered"),
         ("Reset your password", "altered"),
     ],
 )
@@ -839,3 +844,39 @@ def test_a_forwarded_reset_with_its_link_swapped_is_not_ours(
     assert "We did not send you this e-mail: it carries the reference" in answer
     assert "its link to marketplace-account-help[.]com leads to a site" in answer
     assert "It is from us" not in answer
+
+
+def test_a_forward_with_a_full_width_slash_in_an_address_is_answered(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """ "http://parcel-hold.example／pay" — a phisher's obfuscation — made the report fail
+    with a 500 once the evidence's links were parsed to take out our secret ones."""
+    inner = suspicious(
+        subject="Your parcel is on hold", text="Pay the fee at http://parcel-hold.example／pay\n"
+    )
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    assert "http://parcel-hold.example／pay" in evidence.text
+    assert "We did not send you this e-mail" in answer_of(buyer)
+
+
+def test_a_secret_link_in_a_subject_or_cut_by_a_line_break_reaches_no_agent(
+    buyer: User, relay_listener: Controller, dkim_key: DkimKey
+) -> None:
+    """A second review retyped the reset link into the forwarded subject, and cut an
+    anchor's address with a line break (a browser drops it): both kept the working link."""
+    link = "http://127.0.0.1:8000/accounts/password-reset/MQ/dj69sg-06f271bf0123456789/"
+    inner = suspicious(
+        subject=f"Is this real? {link}",
+        text="Choose a new password\n",
+        html=f'<a href="{link[:52]}\r\n{link[52:]}">Choose a new password</a>',
+    )
+
+    deliver(relay_listener, forward_as_attachment(buyer.email, inner, dkim_key), buyer.email)
+
+    evidence = ForwardedEmail.objects.get()
+    stored = evidence.subject + evidence.case.subject + str(evidence.links) + evidence.text
+    assert "dj69sg" not in stored
+    assert "password-reset/[removed]/" in evidence.subject

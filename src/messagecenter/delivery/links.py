@@ -6,11 +6,11 @@ and stays valid for EMAIL_LINK_MAX_AGE_DAYS (two years by default)."""
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
+from functools import cache
 
 from django.conf import settings
 from django.core import signing
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 
 from messagecenter.accounts.models import User
 from messagecenter.delivery.models import Category
@@ -31,47 +31,54 @@ def absolute(path: str) -> str:
 
 # Our links that are a key in themselves: whoever has one can reset the password, confirm or
 # undo an address change, open the preferences or unsubscribe — without signing in.
-SECRET_LINKS = frozenset(
-    {
-        "password-reset-confirm",
-        "email-change-confirm",
-        "email-change-undo",
-        "email-preferences-link",
-        "unsubscribe",
-    }
-)
-_WEB_ADDRESS = re.compile(r"(?i)\bhttps?://[^\s\"'<>()\[\]]+")
-REMOVED = "[removed]/"
+SECRET_LINKS = {
+    "password-reset-confirm": 2,
+    "email-change-confirm": 1,
+    "email-change-undo": 1,
+    "email-preferences-link": 1,
+    "unsubscribe": 1,
+}
+REMOVED = "[removed]"
+# A "/" as a link may carry it: plain, percent-encoded (a gateway's rewritten link holds
+# ours as its parameter: SafeLinks, urldefense, Google's redirect), an HTML entity, or
+# escaped in a script.
+_SLASH = r"(?:/|%2[fF]|&#0*47;|&#[xX]0*2[fF];|\\/)"
+# A path segment: anything but a slash, a space or what ends an address in text or HTML;
+# percent-encoded characters but the slash included.
+_SEGMENT = r"(?:[^\s/%&\"'<>\\]|%(?!2[fF])[0-9A-Fa-f]{2}|&(?!#0*47;|#[xX]0*2[fF];))+"
+
+
+@cache
+def _secret_paths() -> re.Pattern[str]:
+    """Each secret link's fixed path, then its key's segments, in any of those spellings
+    and on any host (a link to "localhost" opens the same page as one to 127.0.0.1)."""
+    patterns: list[str] = []
+    for name, segments in SECRET_LINKS.items():
+        fixed = reverse(name, args=["X"] * segments).split("/X/", 1)[0]
+        words = [re.escape(word) for word in fixed.strip("/").split("/")]
+        key = _SLASH.join([_SEGMENT] * segments)
+        patterns.append(f"{_SLASH.join(words)}{_SLASH}(?P<key_{len(patterns)}>{key})")
+    # Longest first: "email-change/undo/<key>" before "email-change/<key>".
+    patterns.sort(key=len, reverse=True)
+    return re.compile("(?:" + "|".join(patterns) + ")")
 
 
 def without_secrets(text: str) -> str:
-    """The text with the key part of each of our secret links taken out
-    ("http://…/accounts/password-reset/[removed]/"): for what people other than the person
-    read — a forwarded e-mail's evidence in trust and safety's console. A genuine reset
-    e-mail forwarded to the report address put a working reset link before every agent."""
-    site = urlsplit(settings.SITE_URL).hostname
-    return _WEB_ADDRESS.sub(lambda match: _without_secret(match.group(0), site), text)
+    """The text with the key of each of our secret links taken out
+    ("…/accounts/password-reset/[removed]/"): for what people other than the person read — a
+    forwarded e-mail's evidence in trust and safety's console and the admin. A genuine
+    reset forwarded to the report address put a working reset link before every agent.
+    Looked for by its path, whatever the host or the encoding; "/" in the key is what ends
+    it, so a key cut by a line break loses its first part (and cannot be used)."""
+    return _secret_paths().sub(_removed, text)
 
 
-def _without_secret(written: str, site: str | None) -> str:
-    # The sentence's full stop or comma after an address is not part of it.
-    url = written.rstrip(".,;:!?")
-    return _secret_removed(url, site) + written[len(url) :]
-
-
-def _secret_removed(url: str, site: str | None) -> str:
-    parts = urlsplit(url)
-    if parts.hostname is None or parts.hostname.lower() != site:
-        return url
-    try:
-        found = resolve(parts.path)
-    except Resolver404:
-        return url
-    if found.url_name not in SECRET_LINKS:
-        return url
-    # The path up to the first of its parameters: "accounts/password-reset/".
-    fixed = "/" + str(found.route).split("<", 1)[0]
-    return f"{parts.scheme}://{parts.netloc}{fixed}{REMOVED}"
+def _removed(match: re.Match[str]) -> str:
+    key = next(name for name, value in match.groupdict().items() if value is not None)
+    start, end = match.span(key)
+    whole = match.group(0)
+    offset = match.start()
+    return whole[: start - offset] + REMOVED + whole[end - offset :]
 
 
 def preferences_url(user: User) -> str:

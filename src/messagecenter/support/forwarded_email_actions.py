@@ -47,10 +47,25 @@ COPIED = "copied"
 # A genuine reference of theirs in an e-mail whose links or subject are not the ones we sent.
 ALTERED = "altered"
 # A subject as a mail app shows a forward of it ("Fwd: ", "FW: ", "WG: ", "TR: ", "RV: "…).
-_FORWARD_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|wg|tr|rv|enc|vs|doorst)\s*:\s*)+", re.IGNORECASE)
+_FORWARD_PREFIX = re.compile(
+    r"^\s*(?:(?:fwd?|fw|wg|tr|rv|enc|vs|vl|vb|doorst|re|aw|sv|antw|ref|r|i|pd|tov|př|ilt|"
+    r"转发|轉寄|回复|回覆|전달|답장)\s*[:：]\s*)+",
+    re.IGNORECASE,
+)
 SUBJECT_CHARS = 80
-# Tags a mail gateway puts before a subject: "[EXTERNAL] ", "[SPAM?] ".
-_TAGS = re.compile(r"^\s*\[[^\[\]]{1,40}\]\s*")
+_WHITESPACE = re.compile(r"\s+")
+# What a mail gateway tags a subject with, before or after it: "[EXTERNAL] ", "EXTERNAL: ",
+# "*SPAM* ". Only these words: any tag in brackets let "[Call 415-555-0123 today] Reset your
+# Marketplace password" pass as our subject.
+_GATEWAY_WORDS = (
+    r"(?:external(?:[ _-]?(?:e-?mail|sender|message))?|ext|spam\??|possible spam|"
+    r"suspected spam|suspicious|caution|warning|phish(?:ing)?\??|not verified|unverified)"
+)
+_TAGS = re.compile(
+    rf"^\s*(?:[\[(*]\s*{_GATEWAY_WORDS}\s*[\])*]|{_GATEWAY_WORDS}\s*:)\s*"
+    rf"|\s*[\[(*]\s*{_GATEWAY_WORDS}\s*[\])*]\s*$",
+    re.IGNORECASE,
+)
 
 
 def report_forwarded_email(delivery: Delivery) -> Message:
@@ -119,7 +134,9 @@ def _open(
     reference: str,
     checked: delivery_queries.CheckedReference | None,
 ) -> Message:
-    subject = forwarded.subject or "(no subject)"
+    # Trust and safety's agents read all of this: our links that work without signing in (a
+    # genuine reset's, an unsubscribe) are kept without their key (delivery.links).
+    subject = without_secrets(forwarded.subject) or "(no subject)"
     case = support_actions.open_case(
         CaseKind.REPORT,
         reporter,
@@ -139,14 +156,16 @@ def _open(
         how=forwarded.how,
         from_header=forwarded.from_header,
         reply_to=forwarded.reply_to,
-        subject=forwarded.subject,
+        subject=without_secrets(forwarded.subject),
         date=forwarded.date,
         message_id=forwarded.message_id,
-        # Trust and safety's agents read these: our links that work without signing in (a
-        # genuine reset's, an unsubscribe) kept without their key.
         text=without_secrets(forwarded.text),
         links=[
-            {"href": without_secrets(link.href), "text": without_secrets(link.text)}
+            # A browser drops the line breaks an address was cut with: so does the check.
+            {
+                "href": without_secrets(_WHITESPACE.sub("", link.href)),
+                "text": without_secrets(link.text),
+            }
             for link in forwarded.links
         ],
         attachment_names=list(forwarded.attachment_names),
