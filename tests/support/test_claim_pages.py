@@ -1095,3 +1095,24 @@ def test_the_buyers_claim_pages_isolate_the_shops_name(
     assert "has until" in waiting
     for page in (not_contacted, refused, waiting, claim_page, sellers_claim_page):
         assert not_isolated(page, shop) == []
+
+
+def test_a_claim_open_on_the_order_is_named_where_a_claim_would_be_offered(
+    buyer: User, product: Product, clock: Clock
+) -> None:
+    """The conversation with the seller and the order's page offered "File a guarantee
+    claim" while one was open (its form then refused), and once the claim's grant refunded
+    the order said "No guarantee claim: … refunded in full" with no word of the claim."""
+    order = claimable_order(buyer, product, clock)
+    conversation_id = Message.objects.filter(conversation__order=order).get().conversation_id
+    claim = claim_actions.file_claim(buyer, order.number, "not_received", "Nothing came.")
+    client = signed_in(buyer)
+
+    for page in (
+        client.get(reverse("conversation", args=[conversation_id])).content.decode(),
+        client.get(reverse("order", args=[order.number])).content.decode(),
+    ):
+        assert 'data-testid="file-claim"' not in page
+        assert (
+            f"No guarantee claim: There is already an open claim on this order: {claim.number}."
+        ) in page

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller_page
-from messagecenter.conversations import actions
+from messagecenter.conversations import actions, hooks
 from messagecenter.conversations import queries as conversation_queries
 from messagecenter.conversations.downloads import attachment_response
 from messagecenter.errors import FORM_ERRORS, InvalidInput, MessageCenterError, NotFound
@@ -301,12 +301,10 @@ def _order_page(
             "returnability": returnability,
             "return_reasons": ReturnReason.choices,
             "return_resolutions": ReturnResolution.choices,
-            # Why no guarantee claim can be filed on this order at all (cancelled, past
-            # the window, refunded in full), from the refunds the page has read: said here
-            # instead of "File a guarantee claim" (the claim page's own rule).
-            "claim_refusal": queries.order_claim_refusal(
-                order, details.refunded_cents, now=timezone.now()
-            ),
+            # Why no guarantee claim can be filed on this order at all (a claim open on it,
+            # cancelled, past the window, refunded in full; support, by hook, as the
+            # conversation page asks): said instead of "File a guarantee claim".
+            "claim_refusal": hooks.claim_refusal(order),
         },
         status=status,
     )

@@ -91,6 +91,14 @@ def claim_for_conversation(conversation_id: int) -> Claim | None:
     )
 
 
+def already_open(claim: Claim) -> Conflict:
+    return Conflict(
+        f"There is already an open claim on this order: {claim.number}. "
+        "Follow it in your Claims folder.",
+        code="claim_already_open",
+    )
+
+
 def open_claim_on(order: Order) -> Claim | None:
     return unique_row(
         Claim.objects.select_related("case").filter(order=order).exclude(stage=ClaimStage.CLOSED)
@@ -240,11 +248,7 @@ def refusal(
     if window_refusal is not None:
         return window_refusal
     if facts.open_claim is not None:
-        return Conflict(
-            f"There is already an open claim on this order: {facts.open_claim.number}. "
-            "Follow it in your Claims folder.",
-            code="claim_already_open",
-        )
+        return already_open(facts.open_claim)
     if facts.earlier_claim is not None:
         return Conflict(
             f"You already filed a claim against {shop} on this order "

@@ -227,7 +227,12 @@ def _escalation_line_for_agents(conversation_id: int) -> hooks.StatusLine | None
 
 def claim_refusal(order: Order) -> str | None:
     """Why no claim can be filed on the order whatever its shop or reason (the claim
-    page's own rule, marketplace.queries.order_claim_refusal), or None."""
+    page's own rule, marketplace.queries.order_claim_refusal), or None. A claim still
+    open on it first: a review's buyer read "No guarantee claim: … refunded in full" —
+    refunded by that claim — with no word of the claim itself, in its appeal window."""
+    open_claim = claim_queries.open_claim_on(order)
+    if open_claim is not None:
+        return claim_queries.already_open(open_claim).message
     refusal = marketplace_queries.order_claim_refusal(
         order, marketplace_queries.refunded_cents(order), now=timezone.now()
     )
