@@ -131,7 +131,9 @@ def test_the_response_needed_tab_lists_waits_longest_first_and_highlights_overdu
     assert "Question about Scale" not in text
     assert text.count('name="conversation_ids"') == 3
     assert text.count('class="wait wait--overdue"') == 1
-    assert '<span class="tag tag--warning">Overdue</span> Buyer waiting 30 hours</span>' in text
+    assert (
+        '<span class="tag tag--warning">Over 24 hours</span> Buyer waiting 30 hours</span>' in text
+    )
     assert ">Buyer waiting 5 hours</span>" in text
     assert ">Buyer waiting 20 minutes</span>" in text
     assert 'name="action" value="no_response_needed"' in text

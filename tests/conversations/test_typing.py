@@ -19,7 +19,7 @@ from messagecenter.conversations.models import Kind, ParticipantRole
 from messagecenter.errors import Conflict, NotAllowed, NotFound
 from messagecenter.marketplace.models import Product
 from messagecenter.realtime.models import UserEvent
-from messagecenter.safety.actions import suspend
+from messagecenter.safety.actions import block_counterpart, suspend
 from tests import factories
 from tests.asgi import run_in_own_loop
 from tests.realtime.test_streams import InProcessStream, token_headers
@@ -154,4 +154,34 @@ def test_typing_to_a_suspended_shop_is_refused(
         actions.tell_typing(buyer, conversation_id)
 
     assert refused.value.code == "recipient_closed"
+    assert nudges == []
+
+
+def test_a_shop_the_buyer_blocked_cannot_show_itself_typing(
+    buyer: User, seller: User, product: Product, nudges: list[object]
+) -> None:
+    """A review's buyer blocked a shop, then read "Pixel & Pine Electronics is typing…" on
+    their page: the shop's reply was refused (`403 blocked`), its typing was not."""
+    conversation_id = actions.ask_seller_about_product(buyer, product.pk, "Blue?").conversation_id
+    block_counterpart(buyer, conversation_id)
+
+    with pytest.raises(NotAllowed) as refused:
+        actions.tell_typing(seller, conversation_id)
+
+    assert refused.value.code == "blocked"
+    assert nudges == []
+
+
+def test_a_blocked_shops_typing_about_the_buyers_order_reaches_nobody(
+    buyer: User, seller: User, product: Product, nudges: list[object]
+) -> None:
+    """Its message about the buyer's order still arrives, marked; its typing sends
+    nothing: the buyer blocked it."""
+    order = factories.order_with_item(buyer, product)
+    conversation_id = actions.contact_seller_about_order(
+        buyer, order.pk, product.storefront_id, "Where is it?"
+    ).conversation_id
+    block_counterpart(buyer, conversation_id)
+
+    assert actions.tell_typing(seller, conversation_id) is False
     assert nudges == []

@@ -146,6 +146,27 @@ def test_a_blocked_shop_cannot_write_except_about_the_buyers_own_order(
     conversation_actions.send_message(buyer, question.conversation_id, "Never mind.")
 
 
+def test_the_note_of_a_block_is_the_buyers_never_in_the_shops_own_copy(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """A review's shop read "You blocked Pixel & Pine Electronics" on its own message in
+    the API (the page never showed it them)."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Available?")
+    order = order_with_item(buyer, product)
+    actions.block_counterpart(buyer, question.conversation_id)
+    about_order = conversation_actions.contact_buyer_about_order(
+        seller, order.pk, "Your order ships tomorrow."
+    )
+    path = f"/conversations/{about_order.conversation_id}/messages"
+
+    [theirs] = with_token(buyer).get(path).json()["items"]
+    [own] = with_token(seller).get(path).json()["items"]
+
+    assert [reason["code"] for reason in theirs["safety"]["reasons"]] == ["from_blocked_sender"]
+    assert own["is_mine"] is True
+    assert own["safety"]["reasons"] == []
+
+
 def test_a_claims_conversation_refuses_a_block_and_says_where_blocking_works(
     buyer: User, seller: User, product: Product, clock: Clock
 ) -> None:

@@ -70,6 +70,11 @@ def attachment_out(attachment: Attachment) -> AttachmentOut:
 
 
 def message_out(message: Message, user: User) -> MessageOut:
+    reasons = message.safety_reasons
+    if reasons and message.sender_id == user.pk:
+        # "You blocked <shop>. This message still reached you…" is its recipient's note:
+        # the shop read it on its own message (the page never showed it them).
+        reasons = [reason for reason in reasons if reason.get("category") != "blocked"]
     return MessageOut.model_construct(
         id=message.pk,
         conversation_id=message.conversation_id,
@@ -84,7 +89,7 @@ def message_out(message: Message, user: User) -> MessageOut:
         attachments=[attachment_out(attachment) for attachment in message.listed_attachments],
         safety=SafetyOut(
             verdict=message.safety_verdict,
-            reasons=[SafetyReasonOut(**reason) for reason in message.safety_reasons],
+            reasons=[SafetyReasonOut(**reason) for reason in reasons],
             is_masked=message.is_masked,
         ),
     )

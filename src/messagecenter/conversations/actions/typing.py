@@ -25,8 +25,11 @@ def tell_typing(user: User, conversation_id: object) -> bool:
     there, refused as their reply would be (actions/sending.py) and nothing sent: an answer
     to the marketplace's systems (`cannot_reply`), an agent in a buyer–seller conversation,
     who writes from the request about it (`write_from_the_request`), or a message to a
-    closed account (`recipient_closed`) — else the others read "Customer Service is
-    typing…" for a message that can never come."""
+    closed account (`recipient_closed`), a shop or buyer the other side blocked
+    (`blocked`) — else the others read "Customer Service is typing…" for a message that
+    can never come. A blocked shop's message about the buyer's order still reaches them,
+    marked; its typing does not (nothing sent: the person who blocked it is not shown it
+    typing)."""
     participant = queries.access_conversation(user, conversation_id)
     if participant.role == ParticipantRole.RECIPIENT:
         raise NotAllowed(
@@ -38,6 +41,10 @@ def tell_typing(user: User, conversation_id: object) -> bool:
         raise NotAllowed(refusal, code="write_from_the_request")
     if closed := queries.closed_counterpart(participant):
         raise Conflict(closed, code="recipient_closed")
+    if blocked := queries.blocked_by_counterpart(participant):
+        raise NotAllowed(blocked, code="blocked")
+    if participant.is_blocked_by_other_side:
+        return False
     key = f"conversations:typing:{user.pk}:{participant.conversation_id}"
     # add() is atomic in every cache backend: two requests at once send one nudge.
     if not cache.add(key, True, timeout=TYPING_INTERVAL_SECONDS):
