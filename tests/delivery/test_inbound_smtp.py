@@ -420,3 +420,21 @@ def test_dmarc_passing_for_another_domain_than_the_senders_confirms_nothing(
     verdict = authentication.authenticate(raw, from_domain="example.test", **judged)
     assert not verdict.is_confirmed
     assert "example.test did not vouch for it" in verdict.explanation
+
+
+def test_an_email_to_two_of_our_addresses_is_taken_for_the_first_and_refused_for_the_other(
+    buyer: User, product: Product, inbox: Handler, relay_listener: Controller
+) -> None:
+    """A review sent one e-mail to two relay addresses: it was posted for the first only,
+    and nothing said so; with someone else's address first, the whole e-mail was refused
+    on that person's page and the sender heard nothing. The second address is refused in
+    the session now, so the sender's own server tells them."""
+    _, address = seller_reply_address(buyer, product, inbox)
+    with smtplib.SMTP(relay_listener.hostname, relay_listener.port) as smtp:
+        smtp.ehlo("mail.example.test")
+        smtp.mail("someone@example.test")
+        assert smtp.rcpt(address)[0] == 250
+        code, reply = smtp.rcpt(settings.SUPPORT_EMAIL_ADDRESS)
+        assert code == 550
+        assert b"One address of ours per e-mail" in reply
+        assert settings.SUPPORT_EMAIL_ADDRESS.encode() in reply

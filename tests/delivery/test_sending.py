@@ -312,6 +312,23 @@ def test_buyer_seller_messages_wait_for_a_quiet_period_then_go_as_one_digest(
     assert text.count("Ref. MC-P") == 3
     assert received.message["Message-ID"] == f"<mc.digest.{digest.pk}@localhost>"
     assert received.message["List-Unsubscribe"] is None
+    # One person's messages in one conversation: from them, via the Message Center (a
+    # review found every digest "From: Message Center", the docs saying otherwise).
+    assert str(received.message["From"]) == (
+        f"{buyer.public_name} via Message Center <no-reply@localhost>"
+    )
+
+
+def test_a_digest_of_several_peoples_messages_comes_from_the_message_center(
+    buyer: User, other_buyer: User, seller: User, product: Product, inbox: Handler
+) -> None:
+    conversation_actions.ask_seller_about_product(buyer, product.pk, "Is it new?")
+    conversation_actions.ask_seller_about_product(other_buyer, product.pk, "In blue?")
+
+    assert send_due_emails(now=timezone.now() + LATER) == 1
+
+    [received] = inbox.received
+    assert str(received.message["From"]) == "Message Center <no-reply@localhost>"
 
 
 def test_a_nested_list_keeps_its_indent_in_both_parts_of_a_message_e_mail(

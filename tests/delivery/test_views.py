@@ -42,6 +42,19 @@ def test_the_preferences_page_says_what_cannot_be_switched_off(buyer: User) -> N
     assert page.count("Always on: it is about your orders, money or account.") == 4
 
 
+def test_the_preferences_page_says_the_digest_timing_as_configured(
+    buyer: User, settings: Settings
+) -> None:
+    """It said "a quiet period of 10 minutes" whatever EMAIL_DIGEST_QUIET_MINUTES was."""
+    settings.EMAIL_DIGEST_QUIET_MINUTES = 0.5
+    settings.EMAIL_DIGEST_MAX_WAIT_MINUTES = 30
+    signed = signed_in(buyer).get(reverse("email-preferences")).content.decode()
+    from_link = Client().get(links.preferences_url(buyer)).content.decode()
+
+    for page in (signed, from_link):
+        assert "a quiet period of 0.5 minutes (at most 30 minutes after the first)" in page
+
+
 def test_the_preferences_page_names_itself_once_and_spells_e_mail_one_way(buyer: User) -> None:
     """The page's title said "Email preferences", its heading "Email and communication
     preferences", and its text mixed "Email" with "e-mail". Title, heading and the links to

@@ -658,6 +658,13 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
             messages[-1].pk, user.pk, is_official=messages[-1].is_official
         ),
     }
+    if len(conversations) == 1 and {message.sender_id for message in messages} != {None}:
+        writers = {message.sender_id for message in messages}
+        if len(writers) == 1:
+            # One person's messages in one conversation, answered by replying: From "<who
+            # wrote> via Message Center", as a single message's e-mail (docs/email.md).
+            # Several people's come From the Message Center itself.
+            context["from_name"] = senders[0]
     return subject, context, "digest"
 
 

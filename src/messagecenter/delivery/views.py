@@ -33,7 +33,9 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.success(request, "Your preferences are saved.")
         return HttpResponseRedirect(reverse("email-preferences"))
     return render(
-        request, "delivery/preferences.html", {"table": choices_for(request.user), "token": None}
+        request,
+        "delivery/preferences.html",
+        {"table": choices_for(request.user), "token": None, **_digest_timing()},
     )
 
 
@@ -54,8 +56,23 @@ def preferences_from_link(request: HttpRequest, preferences_token: str) -> HttpR
     return render(
         request,
         "delivery/preferences.html",
-        {"table": choices_for(holder.user), "token": token, "saved": saved, "person": holder.user},
+        {
+            "table": choices_for(holder.user),
+            "token": token,
+            "saved": saved,
+            "person": holder.user,
+            **_digest_timing(),
+        },
     )
+
+
+def _digest_timing() -> dict[str, str]:
+    """The digest's quiet period and longest wait as configured: the page said "10
+    minutes" whatever EMAIL_DIGEST_QUIET_MINUTES was (its template's default)."""
+    return {
+        "digest_minutes": f"{settings.EMAIL_DIGEST_QUIET_MINUTES:g}",
+        "digest_max_minutes": f"{settings.EMAIL_DIGEST_MAX_WAIT_MINUTES:g}",
+    }
 
 
 @csrf_exempt

@@ -29,8 +29,6 @@ from messagecenter.delivery.inbound.actions import ROUTE_SMTP, UNKNOWN_SENDER, r
 
 logger = logging.getLogger(__name__)
 
-MAX_RECIPIENTS = 10
-
 
 class RelayHandler:
     """aiosmtpd's handler: its hook names are fixed by aiosmtpd."""
@@ -40,8 +38,15 @@ class RelayHandler:
     ) -> str:
         if relay.parse(address) is None and mailboxes.find(address) is None:
             return "550 5.1.1 No such reply address here"
-        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
-            return "452 4.5.3 Too many recipients"
+        if envelope.rcpt_tos:
+            # One e-mail answers one conversation (or reaches one mailbox): a second address
+            # of ours was dropped without a word — the e-mail went to the first one only, or
+            # was refused whole when that one was someone else's. Refused here instead, so
+            # the sender's own server tells them which address to write to again, alone (a
+            # later delivery of the same e-mail would be taken for a repeat: not 452).
+            return (
+                f"550 5.5.3 One address of ours per e-mail: send it again to {address} on its own"
+            )
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
