@@ -19,8 +19,8 @@ from messagecenter.accounts.models import User
 from messagecenter.conversations import actions
 from messagecenter.conversations.actions import seller_tools
 from messagecenter.conversations.models import SAVED_REPLY_TITLE_UNIQUE, SavedReply
-from messagecenter.errors import Conflict
-from tests.api.helpers import with_token
+from messagecenter.errors import Conflict, InvalidInput
+from tests.api.helpers import error_of, with_token
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +170,23 @@ def test_the_migration_lets_distinct_titles_through(seller: User, other_seller: 
     stored(other_seller, "shipping")
 
     MIGRATION.refuse_titles_shared_without_case(apps, None)
+
+
+def test_a_saved_reply_every_send_of_which_would_be_held_is_refused_when_saved(
+    seller: User,
+) -> None:
+    """A review saved "pay me via paypal.me/joe": accepted, and every message sent with it
+    then waited for review. Refused now as the away message is, naming why; one with a
+    phone number (masked when sent, not held) is saved as written."""
+    with pytest.raises(InvalidInput) as refused:
+        seller_tools.save_reply(seller, "Payment", "Thanks! Pay me via paypal.me/joe")
+
+    assert refused.value.code == "text_refused"
+    assert "Every message sent with it would wait for review" in refused.value.message
+    assert not SavedReply.objects.filter(seller=seller).exists()
+    api = with_token(seller).post(
+        "/seller/saved-replies", {"title": "Payment", "body": "Pay me via paypal.me/joe"}
+    )
+    assert error_of(api) == (400, "text_refused")
+    kept = seller_tools.save_reply(seller, "Call", "Call us on 415-555-0123 any time.")
+    assert kept.body == "Call us on 415-555-0123 any time."

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller
+from messagecenter.conversations import send_checks
 from messagecenter.conversations.actions.checks import clean_body, clean_text
 from messagecenter.conversations.actions.claim_waits import refuse_ending_claim_waits
 from messagecenter.conversations.actions.own_rows import finish, lock_own
@@ -17,6 +18,7 @@ from messagecenter.conversations.deadlines import describe_due
 from messagecenter.conversations.models import (
     SAVED_REPLY_TITLE_UNIQUE,
     Conversation,
+    Kind,
     Participant,
     SavedReply,
 )
@@ -100,6 +102,17 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
     if not title or len(title) > 80:
         raise InvalidInput("A title is 1 to 80 characters.", code="invalid_title")
     body = clean_body(body)
+    # Checked as the away message is when saved: a reply the safety check would hold was
+    # accepted, then every send of it waited for review (a review saved "pay me via
+    # paypal.me/joe"). What it would only warn about or mask is the send's to say.
+    decision = send_checks.decide(seller, Kind.BUYER_SELLER, body)
+    if decision.verdict == "hold":
+        reasons = " ".join(reason["text"] for reason in decision.reasons)
+        raise InvalidInput(
+            f"Your saved reply was not saved: {reasons} Every message sent with it would "
+            "wait for review. Write it again without that.",
+            code="text_refused",
+        )
     now = timezone.now()
     with transaction.atomic():
         if saved_reply_id is not None:
