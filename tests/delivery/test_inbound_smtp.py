@@ -237,7 +237,10 @@ def test_an_unsigned_reply_from_an_unlisted_server_is_quarantined(
 
     send(relay_listener, raw, mail_from=seller.email, to=address)
 
-    refused("quarantined", "not_confirmed", conversation_id, ["Does it come in blue?"])
+    inbound = refused("quarantined", "not_confirmed", conversation_id, ["Does it come in blue?"])
+    # An unsigned e-mail has no DKIM result to speak of: it read "DKIM fail".
+    assert "DKIM none" in inbound.reason
+    assert "it was not posted" in inbound.reason
 
 
 @pytest.mark.parametrize("is_released", [True, False], ids=["released", "rejected"])

@@ -93,7 +93,12 @@ def authenticate(
     ).removeprefix("Authentication-Results: ")
 
     spf = str(spf_result.result) if spf_result is not None else "none"
-    dkim = str(dkim_result.result or "none")
+    # An e-mail with no signature at all has no DKIM result to speak of: "none", not the
+    # "fail" the checker gives it (a review read "DKIM fail" for an unsigned e-mail).
+    signed = (
+        b"\ndkim-signature:" in b"\n" + raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].lower()
+    )
+    dkim = str(dkim_result.result or "none") if signed else "none"
     dmarc = str(dmarc_result.result or "none")
     policy = str(getattr(dmarc_result, "policy", "") or "")
     # authheaders reads the From domain from the raw e-mail itself: its pass counts only
@@ -114,7 +119,9 @@ def authenticate(
             return Verdict(True, header)
     explanation = (
         f"We could not confirm this e-mail came from you: {from_domain or 'the sender domain'} "
-        f"did not vouch for it (SPF {spf}, DKIM {dkim}, DMARC {dmarc}"
+        "did not vouch for it, so it was not posted. Reply from the mail app or website of "
+        "your e-mail provider, which signs what it sends; if you did, your provider's "
+        f"settings may be to blame (for them: SPF {spf}, DKIM {dkim}, DMARC {dmarc}"
         + (f", policy {policy}" if dmarc == "fail" and policy else "")
         + ")."
     )

@@ -79,12 +79,19 @@ def automatic_reason(message: Message, *, envelope_from: str | None) -> Automati
         )
     auto_submitted = header_text(message, "Auto-Submitted").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
-        return Automatic("auto_reply", "This was an automatic reply (Auto-Submitted).")
+        return Automatic(
+            "auto_reply",
+            "This was an automatic reply (an out-of-office message or a mail program's "
+            "answer), not something you wrote, so it was not posted.",
+        )
     if any(message.get(name) is not None for name in AUTOREPLY_HEADERS):
         return Automatic("auto_reply", "This was an automatic reply from a mail system.")
     precedence = header_text(message, "Precedence").strip().lower()
     if precedence in AUTOMATED_PRECEDENCE:
-        return Automatic("auto_reply", f"This was automatic mail (Precedence: {precedence}).")
+        return Automatic(
+            "auto_reply",
+            "This was automatic or bulk mail, not something you wrote, so it was not posted.",
+        )
     if message.get("List-Id") is not None or message.get("List-Post") is not None:
         return Automatic("auto_reply", "This came from a mailing list, not from a person.")
     if VACATION_SUBJECT.match(header_text(message, "Subject")):
