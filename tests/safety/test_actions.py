@@ -270,3 +270,19 @@ def test_the_senders_record_counts_held_messages_waiting_and_rejected_apart(
         1,
         1,
     )
+
+
+def test_why_a_reply_is_refused_is_not_shown_in_the_colour_of_success(
+    buyer: User, seller: User, product: Product
+) -> None:
+    """A review's shop read "This buyer does not accept messages from you any more" in the
+    green of "Your preferences are saved": the notices where a reply box would be are
+    information."""
+    question = conversation_actions.ask_seller_about_product(buyer, product.pk, "Available?")
+    actions.block_counterpart(buyer, question.conversation_id)
+    client = Client()
+    client.force_login(seller)
+
+    page = client.get(reverse("conversation", args=[question.conversation_id])).content.decode()
+
+    assert '<p class="notice notice--info" data-testid="blocked-by-counterpart">' in page

@@ -234,7 +234,9 @@ def test_a_closed_case_offers_no_reply_box_but_says_what_the_agent_can_do(
         assert 'id="reply-body"' not in page
         assert "Send to customer" not in page
         assert 'name="action" value="status"' not in page
-        notice = re.search(r'<p class="notice" data-testid="case-closed">(.*?)</p>', page)
+        notice = re.search(
+            r'<p class="notice notice--info" data-testid="case-closed">(.*?)</p>', page
+        )
         assert notice is not None
         assert notice.group(1).startswith("This case is closed: it cannot be answered")
         assert "they can open a new request" in notice.group(1)
