@@ -880,3 +880,5 @@ def test_a_secret_link_in_a_subject_or_cut_by_a_line_break_reaches_no_agent(
     stored = evidence.subject + evidence.case.subject + str(evidence.links) + evidence.text
     assert "dj69sg" not in stored
     assert "password-reset/[removed]/" in evidence.subject
+    # Nor in the answer's quote of the subject, which agents may open as context.
+    assert "dj69sg" not in answer_of(buyer)

@@ -297,7 +297,8 @@ def answer_text(forwarded: Forwarded, checked: delivery_queries.CheckedReference
     """What the person is told. The subject is the suspicious e-mail's sender's words,
     quoted inside an Official message: its contact details masked and its links defanged,
     like every quoted word (docs/safety.md) — "call 415-555-0123" was repeated as written."""
-    said = forwarded.subject.replace("\n", " ")
+    # Kept in a conversation agents may open as context: our secret links without their key.
+    said = without_secrets(forwarded.subject.replace("\n", " "))
     verdict = check(said, Sender("", "seller"), vocabulary_cache.current())
     subject = defang(verdict.masked_body if verdict.masked_body is not None else said).strip()
     if len(subject) > SUBJECT_CHARS:
