@@ -16,7 +16,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -512,9 +512,13 @@ def _clean_address(address: str) -> str:
 
 
 def _address_taken(address: str, user: User) -> bool:
-    """Whether another account has the address, in any case (the database's constraint,
-    EMAIL_UNIQUE, compares the same way)."""
-    return User.objects.filter(email__iexact=address).exclude(pk=user.pk).exists()
+    return holders_of_address(address, other_than=user).exists()
+
+
+def holders_of_address(address: str, *, other_than: User) -> QuerySet[User]:
+    """The account other than this one that has the address, in any case (the database's
+    constraint, EMAIL_UNIQUE, compares the same way): one at most."""
+    return User.objects.filter(email__iexact=address).exclude(pk=other_than.pk)
 
 
 def _save_address(user: User, fields: list[str], taken: Conflict) -> None:

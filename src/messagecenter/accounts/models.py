@@ -98,7 +98,7 @@ class User(AbstractUser):
     class Meta:
         db_table = "accounts_user"
         constraints = [
-            # The same address as actions._address_taken's email__iexact: the whole address
+            # The same address as actions.holders_of_address's email__iexact: the whole address
             # without case, compared as UPPER() on PostgreSQL (ASCII-only case on SQLite,
             # like its LIKE). Empty is no address: erased people and accounts made without one.
             models.UniqueConstraint(

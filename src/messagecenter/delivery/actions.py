@@ -18,6 +18,7 @@ from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from messagecenter.accounts.actions import holders_of_address
 from messagecenter.accounts.models import User
 from messagecenter.delivery.models import (
     SHARED_EMAIL_LIMITS,
@@ -309,10 +310,7 @@ def record_account_email(
         # Read by the account that holds the address now: a rebuild after it changed its
         # address signed the reference for the asker (rendering.account_email_reader).
         reader_id = (
-            User.objects.filter(email__iexact=to_address)
-            .exclude(pk=user.pk)
-            .values_list("pk", flat=True)
-            .first()
+            holders_of_address(to_address, other_than=user).values_list("pk", flat=True).first()
         )
     Email.objects.create(
         user=user,

@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from messagecenter.accounts import email_changes
+from messagecenter.accounts.actions import holders_of_address
 from messagecenter.accounts.models import User
 from messagecenter.accounts.time_zones import zone_of
 from messagecenter.bidi import neutralise
@@ -437,11 +438,10 @@ def account_email_reader(email: Email, user: User) -> User | None:
     the asker."""
     if email.kind != EmailKind.EMAIL_IN_USE:
         return user
-    holders = User.objects.exclude(pk=user.pk)
     if email.reader_id is not None:
-        return holders.filter(pk=email.reader_id).first()
+        return User.objects.exclude(pk=user.pk).filter(pk=email.reader_id).first()
     # Queued before the reader was recorded.
-    return holders.filter(email__iexact=email.to_address).first()
+    return holders_of_address(email.to_address, other_than=user).first()
 
 
 def _account_email(
@@ -658,13 +658,12 @@ def _digest_parts(email: Email, user: User, loaded: Loaded) -> tuple[str, dict[s
             messages[-1].pk, user.pk, is_official=messages[-1].is_official
         ),
     }
-    if len(conversations) == 1 and {message.sender_id for message in messages} != {None}:
-        writers = {message.sender_id for message in messages}
-        if len(writers) == 1:
-            # One person's messages in one conversation, answered by replying: From "<who
-            # wrote> via Message Center", as a single message's e-mail (docs/email.md).
-            # Several people's come From the Message Center itself.
-            context["from_name"] = senders[0]
+    writers = {message.sender_id for message in messages}
+    if len(conversations) == 1 and len(writers) == 1 and None not in writers:
+        # One person's messages in one conversation, answered by replying: From "<who
+        # wrote> via Message Center", as a single message's e-mail (docs/email.md).
+        # Several people's come From the Message Center itself.
+        context["from_name"] = senders[0]
     return subject, context, "digest"
 
 

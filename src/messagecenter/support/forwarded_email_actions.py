@@ -136,11 +136,11 @@ def _open(
 ) -> Message:
     # Trust and safety's agents read all of this: our links that work without signing in (a
     # genuine reset's, an unsubscribe) are kept without their key (delivery.links).
-    subject = without_secrets(forwarded.subject) or "(no subject)"
+    subject = without_secrets(forwarded.subject)
     case = support_actions.open_case(
         CaseKind.REPORT,
         reporter,
-        f"Forwarded e-mail: {subject}"[:200],
+        f"Forwarded e-mail: {subject or '(no subject)'}"[:200],
         # Like a report: trust and safety's to review, not a request the person follows
         # (their answer is a message of its own).
         tell_customer=False,
@@ -156,7 +156,7 @@ def _open(
         how=forwarded.how,
         from_header=forwarded.from_header,
         reply_to=forwarded.reply_to,
-        subject=without_secrets(forwarded.subject),
+        subject=subject,
         date=forwarded.date,
         message_id=forwarded.message_id,
         text=without_secrets(forwarded.text),

@@ -16,6 +16,7 @@ import importlib.resources
 import logging
 import warnings
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from functools import cache, lru_cache
 
 import authres
@@ -93,12 +94,7 @@ def authenticate(
     ).removeprefix("Authentication-Results: ")
 
     spf = str(spf_result.result) if spf_result is not None else "none"
-    # An e-mail with no signature at all has no DKIM result to speak of: "none", not the
-    # "fail" the checker gives it (a review read "DKIM fail" for an unsigned e-mail).
-    signed = (
-        b"\ndkim-signature:" in b"\n" + raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].lower()
-    )
-    dkim = str(dkim_result.result or "none") if signed else "none"
+    dkim = str(dkim_result.result or "none")
     dmarc = str(dmarc_result.result or "none")
     policy = str(getattr(dmarc_result, "policy", "") or "")
     # authheaders reads the From domain from the raw e-mail itself: its pass counts only
@@ -117,6 +113,10 @@ def authenticate(
         )
         if spf_aligned or dkim_aligned:
             return Verdict(True, header)
+    if BytesHeaderParser().parsebytes(raw).get("DKIM-Signature") is None:
+        # No signature at all has no DKIM result to speak of: "none", not the "fail" the
+        # checker gives it (a review read "DKIM fail" for an unsigned e-mail).
+        dkim = "none"
     explanation = (
         f"We could not confirm this e-mail came from you: {from_domain or 'the sender domain'} "
         "did not vouch for it, so it was not posted. Reply from the mail app or website of "
