@@ -74,11 +74,9 @@ def without_secrets(text: str) -> str:
 
 
 def _removed(match: re.Match[str]) -> str:
-    key = next(name for name, value in match.groupdict().items() if value is not None)
-    start, end = match.span(key)
-    whole = match.group(0)
-    offset = match.start()
-    return whole[: start - offset] + REMOVED + whole[end - offset :]
+    # The key is the one named group of the alternative that matched.
+    start, end = match.span(match.lastgroup or 0)
+    return match.string[match.start() : start] + REMOVED + match.string[end : match.end()]
 
 
 def preferences_url(user: User) -> str:
