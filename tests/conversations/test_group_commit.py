@@ -2,6 +2,8 @@
 (SQLite or PostgreSQL), with real threads and committed transactions: every guarantee of
 a send holds for each send of a batch."""
 
+import itertools
+import queue
 import random
 import tempfile
 import threading
@@ -285,6 +287,96 @@ def test_a_writer_thread_interrupted_answers_its_units_and_another_takes_over(
     )
     assert committer._writer is not None
     assert committer._writer.is_alive()
+
+
+class WaitsCounted(threading.Condition):
+    """A committer's condition that counts the waits for callers to come back."""
+
+    waits = 0
+
+    def wait_for(self, predicate: Callable[[], object], timeout: float | None = None) -> bool:
+        self.waits += 1
+        return bool(super().wait_for(predicate, timeout))
+
+
+def counting(committer: group_commit.GroupCommitter[None]) -> tuple[WaitsCounted, list[int]]:
+    """The committer's gathering waits counted, and the sizes of its batches in order."""
+    waits = WaitsCounted(committer._lock)
+    committer._arrived = waits
+    sizes: list[int] = []
+    original = committer._apply
+
+    def apply(batch: list[group_commit._Unit]) -> None:
+        sizes.append(len(batch))
+        original(batch)
+
+    committer._apply = apply  # type: ignore[method-assign]
+    return waits, sizes
+
+
+def test_callers_that_send_again_at_once_are_gathered_into_one_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Eight threads each sending again as soon as they are answered (a worker draining a
+    queue, the in-process benchmark): once they are seen coming back, each batch waits
+    for all of them, where they used to split into batches that took turns (one and seven,
+    four and four)."""
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 0.5)  # however slow the machine
+    committer = group_commit.GroupCommitter[None]()
+    waits, sizes = counting(committer)
+
+    def unit(n: int) -> int:
+        time.sleep(0.002)  # a batch's round trips: callers queue behind it
+        return n
+
+    def sender(n: int) -> int:
+        for _ in range(30):
+            time.sleep(0.001)  # what a send does before it joins a batch
+            committer.run(lambda: unit(n))
+        return n
+
+    assert in_threads([lambda n=n: sender(n) for n in range(8)], threads=8) == list(range(8))
+    assert sum(sizes) == 8 * 30
+    # A few batches to see them come back, then all eight together (but for the last
+    # batch or two, as the threads finish one after another).
+    assert sizes[-17:-2] == [8] * 15, sizes
+    assert waits.waits >= 15
+
+
+def test_callers_that_do_not_come_back_are_never_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As over HTTP, where the thread a batch answered goes back to the lane's pool and the
+    next send comes on another: four senders passed around eight threads, each thread
+    handing its sender on to the next thread once answered. Nothing is waited for — a
+    lone send or a batch goes at once."""
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 0.5)
+    committer = group_commit.GroupCommitter[None]()
+    waits, sizes = counting(committer)
+    inboxes = [queue.SimpleQueue[int | None]() for _ in range(8)]
+    for sender in range(4):
+        inboxes[sender * 2].put(sender)
+    sends = itertools.count()
+
+    def thread(n: int) -> int:
+        sent = 0
+        while (sender := inboxes[n].get(timeout=30)) is not None:
+            committer.run(lambda: sender)
+            sent += 1
+            if next(sends) >= 200:
+                for inbox in inboxes:
+                    inbox.put(None)
+            else:
+                inboxes[(n + 1) % 8].put(sender)
+        return sent
+
+    started = time.monotonic()
+    in_threads([lambda n=n: thread(n) for n in range(8)], threads=8)
+
+    assert sum(sizes) >= 200
+    assert waits.waits == 0
+    assert committer._come_back < group_commit.GATHER_SHARE
+    assert time.monotonic() - started < 20
 
 
 def test_a_refused_send_in_a_batch_fails_alone_with_its_own_error(

@@ -30,6 +30,7 @@ the last one, in one statement per table (multi-row), where each unit wrote its 
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -44,6 +45,12 @@ logger = logging.getLogger(__name__)
 # Units one batch takes at most (the writer's thread goes on with the rest): bounds a
 # transaction's length, and so the wait of the first unit in it.
 MAX_BATCH = 64
+
+# How long after a batch is answered its writer waits, at most, for that batch's callers
+# to come back with their next units, and the share of callers that must be seen coming
+# back within that time for it to wait at all (GroupCommitter._gather).
+GATHER_SECONDS = 0.005
+GATHER_SHARE = 0.75
 
 
 # A flush function and the items units gave it, in the units' order.
@@ -115,6 +122,8 @@ class _Unit:
     error: BaseException | None = None
     # Failed for a reason that was not its own: run again alone.
     retry_alone: bool = False
+    # The thread that handed it in.
+    caller: int = field(default_factory=threading.get_ident)
 
 
 class Prepared(Protocol):
@@ -147,8 +156,18 @@ class GroupCommitter[K]:
     def __init__(self, prepare: Callable[[list[K]], Prepared | None] | None = None) -> None:
         self.prepare = prepare
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._waiting: list[_Unit] = []
         self._writing = False
+        # For _gather: the callers of the last batch not back yet, how many it had, when it
+        # was answered, and how many came back within GATHER_SECONDS; the share of callers
+        # that come back so (a moving average); whether a writer is waiting for them.
+        self._answered: set[int] = set()
+        self._answered_count = 0
+        self._answered_at = 0.0
+        self._back = 0
+        self._come_back = 0.0
+        self._gathering = False
         # The writer's thread, started at the first hand-over (_lead), and its signal.
         self._writer: threading.Thread | None = None
         self._handed_over = threading.Event()
@@ -168,9 +187,15 @@ class GroupCommitter[K]:
         unit = _Unit(work, key)
         with self._lock:
             self._waiting.append(unit)
+            if unit.caller in self._answered:
+                self._answered.discard(unit.caller)
+                if time.monotonic() - self._answered_at <= GATHER_SECONDS:
+                    self._back += 1
             lead = not self._writing
             if lead:
                 self._writing = True
+            elif self._gathering and (not self._answered or len(self._waiting) >= MAX_BATCH):
+                self._arrived.notify()
         if lead:
             self._lead()
         else:
@@ -245,10 +270,60 @@ class GroupCommitter[K]:
                 unit.retry_alone = True
                 unit.done.set()
 
+    def _gather(self) -> None:
+        """With the lock held, before a batch is taken: wait for the callers the last batch
+        answered a moment ago to come back with their next units — until all have, or a
+        batch's worth waits, GATHER_SECONDS after that batch at most —, where callers are
+        seen to come back so.
+
+        A thread that sends again as soon as it is answered (a worker draining a queue of
+        sends, a script, the in-process benchmark) comes back in a moment, and the callers
+        of one batch then come back together; without this wait the first back wrote
+        alone and the rest queued behind it, and a process's callers split into two
+        halves taking turns — with eight of them, batches of one unit and of eight, one,
+        eight…, or four and four —, each batch paying the round trips and row locks of a
+        whole transaction: the send action alone went ≈ 1.5× faster with them gathered
+        (docs/benchmarks.md, "Sends: a batch's callers gathered"). Over HTTP the thread a
+        batch answered goes back to the lane's pool, and the next send comes on another
+        one: nothing is waited for there — waiting, even now and then, made the two
+        processes' batches meet on the sellers' rows and cost PostgreSQL a sixth more CPU
+        a send. So the wait is for the threads of the last batch, and only while most
+        callers of recent batches (GATHER_SHARE, a moving average) came back within
+        GATHER_SECONDS. A lone caller never waits: the last batch held only its own unit,
+        or was answered longer ago."""
+        left = self._answered_at + GATHER_SECONDS - time.monotonic()
+        if not self._answered or left <= 0 or self._come_back < GATHER_SHARE:
+            return
+        self._gathering = True
+        try:
+            self._arrived.wait_for(
+                lambda: not self._answered or len(self._waiting) >= MAX_BATCH, left
+            )
+        finally:
+            self._gathering = False
+
+    def _answer(self, batch: list[_Unit]) -> None:
+        """With the lock held, once `batch` is answered: what _gather will wait for."""
+        if self._answered_count > 1:
+            share = self._back / self._answered_count
+            self._come_back += (share - self._come_back) / 4
+        self._answered = {unit.caller for unit in batch}
+        self._answered_count, self._back = len(self._answered), 0
+        self._answered_at = time.monotonic()
+
     def _write_batch(self) -> bool:
         """The units waiting now, as one batch. True when more wait behind it (the writing
         goes on), False when none do (it ends, and the next caller leads)."""
         with self._lock:
+            try:
+                self._gather()
+            except BaseException:
+                # Interrupted while waiting, nothing taken yet: whoever waits runs alone.
+                stranded, self._waiting, self._writing = self._waiting, [], False
+                for unit in stranded:
+                    unit.retry_alone = True
+                    unit.done.set()
+                raise
             batch = self._waiting[:MAX_BATCH]
             del self._waiting[:MAX_BATCH]
             if not batch:
@@ -273,6 +348,7 @@ class GroupCommitter[K]:
             for unit in batch:
                 unit.done.set()
         with self._lock:
+            self._answer(batch)
             if self._waiting:
                 return True
             self._writing = False
