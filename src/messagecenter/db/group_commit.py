@@ -12,10 +12,10 @@ batch after batch until none are waiting, while the caller that led goes to answ
 own request.
 
 Every unit keeps its own guarantees, because each is the same code that would run alone:
-- a unit that raises fails alone: the batch's units run in one savepoint, and when one
-  raises they are all rolled back to it and run again, each in its own savepoint, where
-  the failing one is rolled back to its own and its caller gets its exception, its
-  batch-mates untouched;
+- a unit that raises fails alone: the batch's units run together, and when one raises
+  the transaction is rolled back and they run again in a new one, each in its own
+  savepoint, where the failing one is rolled back to its own and its caller gets its
+  exception, its batch-mates untouched;
 - a unit that fails for a reason that is not its own (a deadlock with another process,
   a lost connection, a failed commit) is run again alone, in its own transaction;
 - on-commit callbacks (realtime publishes) run after the one commit, in the thread that
@@ -109,6 +109,10 @@ def _give_back_connection() -> None:
 
 class _Undone(Exception):
     """The batch's own writes failed (not one unit's): roll it all back, each unit alone."""
+
+
+class _OneFailed(Exception):
+    """A unit of the batch raised: roll the batch back, each unit again in its savepoint."""
 
 
 @dataclass
@@ -370,29 +374,12 @@ class GroupCommitter[K]:
             self._count(1)
             return
         try:
-            with transaction.atomic():
-                ready: Prepared | None = None
-                if self.prepare is not None:
-                    ready = self.prepare([unit.key for unit in batch if unit.key is not None])
-                _running.prepared = ready
-                try:
-                    batch_pile = _all_in_one_savepoint(batch)
-                except Exception:  # noqa: BLE001 (each unit runs again, and meets it again)
-                    # One unit failed: all were rolled back to the batch's savepoint, and
-                    # each runs again in its own, where a failure stays its own — reading
-                    # for itself: what `prepare` read, the units before the failure changed
-                    # in memory (`together`, early).
-                    _running.prepared = None
-                    batch_pile = _each_in_its_savepoint(batch)
-                finally:
-                    _running.prepared = None
-                try:
-                    with pipelined(commit=True):
-                        if ready is not None:
-                            ready.before_flush()
-                        _flush(batch_pile)
-                except Exception as error:
-                    raise _Undone from error
+            try:
+                self._write(batch, one_by_one=False)
+            except _OneFailed:
+                # One unit raised: the transaction was rolled back, and each unit runs again
+                # in a new one, in a savepoint of its own, where a failure stays its own.
+                self._write(batch, one_by_one=True)
         except (DatabaseError, _Undone):
             # The commit failed, the transaction could not go on, or the batch's own writes
             # failed: nothing of the batch was stored. Each caller runs its own work alone
@@ -403,28 +390,55 @@ class GroupCommitter[K]:
             return
         self._count(len(batch))
 
+    def _write(self, batch: list[_Unit], *, one_by_one: bool) -> None:
+        """The batch in one transaction: its units together (_all_together), or each in a
+        savepoint of its own (_each_in_its_savepoint), then what they piled."""
+        with transaction.atomic():
+            ready: Prepared | None = None
+            if self.prepare is not None:
+                ready = self.prepare([unit.key for unit in batch if unit.key is not None])
+            # One by one, each unit reads for itself (prepare's locks still taken first, in
+            # their order): a unit rolled back to its savepoint would leave what it changed
+            # of the batch's reads in memory (`together`, early) for the next.
+            _running.prepared = None if one_by_one else ready
+            try:
+                batch_pile = _each_in_its_savepoint(batch) if one_by_one else _all_together(batch)
+            finally:
+                _running.prepared = None
+            try:
+                with pipelined(commit=True):
+                    if ready is not None:
+                        ready.before_flush()
+                    _flush(batch_pile)
+            except Exception as error:
+                raise _Undone from error
+
     def _count(self, units: int) -> None:
         self.batches += 1
         self.units += units
 
 
-def _all_in_one_savepoint(batch: list[_Unit]) -> _Pile:
-    """Every unit, one after the other, in one savepoint: what the batch piled, or the
-    first unit's exception (the savepoint rolled back, every unit's result dropped).
+def _all_together(batch: list[_Unit]) -> _Pile:
+    """Every unit, one after the other, with no savepoint: what the batch piled, or
+    _OneFailed when a unit raised (every unit's result dropped; the caller's transaction
+    is then rolled back whole).
 
-    Units almost never fail (a refusal, a rule), and a savepoint of each is two more
-    statements per unit — SAVEPOINT and RELEASE, a fifth of a send's statements in the
-    writer (docs/benchmarks.md); so first all of them together, and only when one fails
-    each in its own."""
+    Units almost never fail (a refusal, a rule), and a savepoint costs two statements, each
+    a round trip to PostgreSQL: one for each unit was a fifth of a send's statements in the
+    writer, one around them all still two of a batch's eleven round trips
+    (docs/benchmarks.md, "Sends: a batch's units without a savepoint"). So they run
+    together, and only when one fails does the batch run again, each unit in its own."""
     # One pile for all: if any unit fails, the whole of it is dropped.
     batch_pile: _Pile = {}
     try:
-        with transaction.atomic():
-            for unit in batch:
-                unit.result = _piling(unit.work, batch_pile)
-            # In the savepoint: if they fail, each unit runs again in its own.
-            with pipelined():
-                _flush_early(batch_pile)
+        for unit in batch:
+            unit.result = _piling(unit.work, batch_pile)
+        with pipelined():
+            _flush_early(batch_pile)
+    except Exception as error:
+        for unit in batch:
+            unit.result = None
+        raise _OneFailed from error
     except BaseException:
         for unit in batch:
             unit.result = None
