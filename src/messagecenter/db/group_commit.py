@@ -47,10 +47,11 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 64
 
 # How long after a batch is answered its writer waits, at most, for that batch's callers
-# to come back with their next units, and the share of callers that must be seen coming
-# back within that time for it to wait at all (GroupCommitter._gather).
+# to come back with their next units, and the share of a batch's callers that must be seen
+# coming back before the next batch is answered (a moving average) for it to wait at all
+# (GroupCommitter._gather).
 GATHER_SECONDS = 0.005
-GATHER_SHARE = 0.75
+GATHER_SHARE = 0.9
 
 
 # A flush function and the items units gave it, in the units' order.
@@ -163,13 +164,14 @@ class GroupCommitter[K]:
         self._arrived = threading.Condition(self._lock)
         self._waiting: list[_Unit] = []
         self._writing = False
-        # For _gather: the callers of the last batch not back yet, how many it had, when it
-        # was answered, and how many came back within GATHER_SECONDS; the share of callers
-        # that come back so (a moving average); whether a writer is waiting for them.
+        # For _gather: the callers of the last batch not back yet, how many it had, how
+        # many are back, and when it was answered; the share of a batch's callers back
+        # before the next batch is answered (a moving average); whether a writer is
+        # waiting for them.
         self._answered: set[int] = set()
         self._answered_count = 0
-        self._answered_at = 0.0
         self._back = 0
+        self._answered_at = 0.0
         self._come_back = 0.0
         self._gathering = False
         # The writer's thread, started at the first hand-over (_lead), and its signal.
@@ -191,17 +193,17 @@ class GroupCommitter[K]:
         unit = _Unit(work, key)
         with self._lock:
             self._waiting.append(unit)
-            if unit.caller in self._answered:
+            returning = unit.caller in self._answered
+            if returning:
                 self._answered.discard(unit.caller)
-                if time.monotonic() - self._answered_at <= GATHER_SECONDS:
-                    self._back += 1
+                self._back += 1
             lead = not self._writing
             if lead:
                 self._writing = True
             elif self._gathering and (not self._answered or len(self._waiting) >= MAX_BATCH):
                 self._arrived.notify()
         if lead:
-            self._lead()
+            self._lead(gather=returning)
         else:
             _give_back_connection()
             unit.done.wait()
@@ -212,14 +214,14 @@ class GroupCommitter[K]:
             raise unit.error
         return cast(T, unit.result)
 
-    def _lead(self) -> None:
+    def _lead(self, *, gather: bool) -> None:
         """The caller found no writer at work: it writes the units waiting now, its own
         among them, at once. If more have queued behind that batch, the writer's thread
         takes over and the caller goes to answer its request: a caller that went on
         writing while others queued kept its own answer back for as long as they kept
         coming — up to 3.7 s and 184 batches in one run of 32 senders (docs/benchmarks.md,
         "Sends: a pool of their own")."""
-        if not self._write_batch():
+        if not self._write_batch(gather=gather):
             return
         with self._lock:
             # Under the lock the writer's thread takes when it ends (below): a hand-over
@@ -286,41 +288,52 @@ class GroupCommitter[K]:
         alone and the rest queued behind it, and a process's callers split into two
         halves taking turns — with eight of them, batches of one unit and of eight, one,
         eight…, or four and four —, each batch paying the round trips and row locks of a
-        whole transaction: the send action alone went ≈ 1.5× faster with them gathered
+        whole transaction: the send action alone went ≈ 1.4× faster with them gathered
         (docs/benchmarks.md, "Sends: a batch's callers gathered"). Over HTTP the thread a
         batch answered goes back to the lane's pool, and the next send comes on another
         one: nothing is waited for there — waiting, even now and then, made the two
         processes' batches meet on the sellers' rows and cost PostgreSQL a sixth more CPU
-        a send. So the wait is for the threads of the last batch, and only while most
-        callers of recent batches (GATHER_SHARE, a moving average) came back within
-        GATHER_SECONDS. A lone caller never waits: the last batch held only its own unit,
-        or was answered longer ago."""
+        a send. So the wait is for the threads of the last batch, and only while more than
+        nine in ten of a batch's threads come back before the next batch is answered
+        (GATHER_SHARE, a moving average over batches) — where they would have made it into
+        that batch had it waited —, until a wait in which one did not come back in time. A
+        lone caller never waits: the last batch held only its own unit, or was answered
+        more than GATHER_SECONDS ago, or the caller was not in it."""
         left = self._answered_at + GATHER_SECONDS - time.monotonic()
-        if not self._answered or left <= 0 or self._come_back < GATHER_SHARE:
+        if not self._answered or left <= 0 or self._come_back <= GATHER_SHARE:
             return
         self._gathering = True
         try:
-            self._arrived.wait_for(
+            came = self._arrived.wait_for(
                 lambda: not self._answered or len(self._waiting) >= MAX_BATCH, left
             )
         finally:
             self._gathering = False
+        if not came:
+            # One of them did not come back in time: no more waiting until callers are
+            # seen coming back again.
+            self._come_back = 0.0
 
     def _answer(self, batch: list[_Unit]) -> None:
-        """With the lock held, once `batch` is answered: what _gather will wait for."""
+        """With the lock held, once `batch` is answered: what _gather will wait for. A
+        caller already back (it queued again before this ran) counts as back; one that
+        runs its work alone is not waited for."""
         if self._answered_count > 1:
-            share = self._back / self._answered_count
-            self._come_back += (share - self._come_back) / 4
-        self._answered = {unit.caller for unit in batch}
-        self._answered_count, self._back = len(self._answered), 0
+            self._come_back += (self._back / self._answered_count - self._come_back) / 4
+        callers = {unit.caller for unit in batch if not unit.retry_alone}
+        queued = {unit.caller for unit in self._waiting}
+        self._answered = callers - queued
+        self._answered_count, self._back = len(callers), len(callers & queued)
         self._answered_at = time.monotonic()
 
-    def _write_batch(self) -> bool:
+    def _write_batch(self, *, gather: bool = True) -> bool:
         """The units waiting now, as one batch. True when more wait behind it (the writing
-        goes on), False when none do (it ends, and the next caller leads)."""
+        goes on), False when none do (it ends, and the next caller leads). `gather`: False
+        for a caller that leads and was not in the last batch, which never waits."""
         with self._lock:
             try:
-                self._gather()
+                if gather:
+                    self._gather()
             except BaseException:
                 # Interrupted while waiting, nothing taken yet: whoever waits runs alone.
                 stranded, self._waiting, self._writing = self._waiting, [], False
@@ -336,8 +349,9 @@ class GroupCommitter[K]:
         try:
             self._apply(batch)
         except Exception:
-            # After the commit (an on-commit callback that raised): the units are
-            # stored and answered; the writer goes on with the next ones.
+            # After the commit (an on-commit callback that raised; _apply answers every
+            # other failure itself): the units are stored and answered; the writer goes
+            # on with the next ones.
             logger.exception("after a group commit")
         except BaseException:
             # Interrupted: whoever waits runs their own work alone.
@@ -373,27 +387,35 @@ class GroupCommitter[K]:
                 unit.error = error
             self._count(1)
             return
+        committed: list[bool] = []
         try:
             try:
-                self._write(batch, one_by_one=False)
+                self._write(batch, committed, one_by_one=False)
             except _OneFailed:
                 # One unit raised: the transaction was rolled back, and each unit runs again
                 # in a new one, in a savepoint of its own, where a failure stays its own.
-                self._write(batch, one_by_one=True)
-        except (DatabaseError, _Undone):
-            # The commit failed, the transaction could not go on, or the batch's own writes
-            # failed: nothing of the batch was stored. Each caller runs its own work alone
-            # (where a failure of those writes is its own).
+                self._write(batch, committed, one_by_one=True)
+        except Exception:
+            if committed:
+                # An on-commit callback raised: the units are stored, and answered
+                # (_write_batch logs it).
+                raise
+            # The commit failed, the transaction could not go on, the batch's own reads or
+            # writes failed: nothing of the batch was stored. Each caller runs its own work
+            # alone (where such a failure is its own).
             for unit in batch:
                 unit.retry_alone, unit.result, unit.error = True, None, None
             close_old_connections()
             return
         self._count(len(batch))
 
-    def _write(self, batch: list[_Unit], *, one_by_one: bool) -> None:
+    def _write(self, batch: list[_Unit], committed: list[bool], *, one_by_one: bool) -> None:
         """The batch in one transaction: its units together (_all_together), or each in a
-        savepoint of its own (_each_in_its_savepoint), then what they piled."""
+        savepoint of its own (_each_in_its_savepoint), then what they piled. `committed`
+        gets True once the transaction has committed, before any other on-commit
+        callback runs."""
         with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(True))
             ready: Prepared | None = None
             if self.prepare is not None:
                 ready = self.prepare([unit.key for unit in batch if unit.key is not None])

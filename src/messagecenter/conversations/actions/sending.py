@@ -678,7 +678,8 @@ class _BatchReads:
     rows themselves are written once, for the whole batch, after its last send
     (group_commit.together, early), so a second send in the same conversation must see
     what the first one changed there, not read the rows again. A batch whose send failed
-    runs its sends again each alone, without these (group_commit)."""
+    runs again in a new transaction, `_prepare_batch` first (its locks), each send in a
+    savepoint of its own reading for itself, without these (group_commit)."""
 
     def __init__(
         self,
