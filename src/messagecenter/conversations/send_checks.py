@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from messagecenter.accounts.models import User
-from messagecenter.errors import HeldForReview
+from messagecenter.conversations.models import Kind
+from messagecenter.errors import HeldForReview, InvalidInput
 
 if TYPE_CHECKING:
     from messagecenter.conversations.models import Conversation
@@ -185,6 +186,21 @@ def decide(sender: User | None, kind: str, body: str) -> SendDecision:
         decision = check(sender, kind, decision.body)
         if decision.verdict == "hold":
             return decision
+    return decision
+
+
+def decide_kept_text(seller: User, body: str, *, what: str, why: str = "") -> SendDecision:
+    """The checks' decision on a text a seller keeps to send later (an away message, a saved
+    reply), made when it is saved as for a message to a buyer: one they would hold is
+    refused there (`text_refused`, "Your <what> was not saved: <reasons> <why>Write it
+    again…"), not held at every send of it."""
+    decision = decide(seller, Kind.BUYER_SELLER, body)
+    if decision.verdict == "hold":
+        reasons = " ".join(reason["text"] for reason in decision.reasons)
+        raise InvalidInput(
+            f"Your {what} was not saved: {reasons} {why}Write it again without that.",
+            code="text_refused",
+        )
     return decision
 
 

@@ -24,7 +24,7 @@ from messagecenter.accounts.models import User
 from messagecenter.accounts.roles import require_seller
 from messagecenter.conversations import send_checks
 from messagecenter.conversations.actions.checks import clean_body
-from messagecenter.conversations.models import AwayMessage, Kind
+from messagecenter.conversations.models import AwayMessage
 from messagecenter.errors import InvalidInput
 
 # The longest away period: a shop gone for longer should close for a while instead (buyers
@@ -94,13 +94,7 @@ def set_away_message(
             code="invalid_away_dates",
             field="away_from",
         )
-    decision = send_checks.decide(seller, Kind.BUYER_SELLER, body)
-    if decision.verdict == "hold":
-        reasons = " ".join(reason["text"] for reason in decision.reasons)
-        raise InvalidInput(
-            f"Your away message was not saved: {reasons} Write it again without that.",
-            code="text_refused",
-        )
+    decision = send_checks.decide_kept_text(seller, body, what="away message")
     with transaction.atomic():
         # The seller's own row, locked: two tabs saving at once agree on the period.
         locked = User.objects.select_for_update().only("away_from", "away_until").get(pk=seller.pk)

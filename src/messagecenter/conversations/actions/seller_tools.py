@@ -18,7 +18,6 @@ from messagecenter.conversations.deadlines import describe_due
 from messagecenter.conversations.models import (
     SAVED_REPLY_TITLE_UNIQUE,
     Conversation,
-    Kind,
     Participant,
     SavedReply,
 )
@@ -105,14 +104,12 @@ def save_reply(seller: User, title: str, body: str, *, saved_reply_id: Any = Non
     # Checked as the away message is when saved: a reply the safety check would hold was
     # accepted, then every send of it waited for review (a review saved "pay me via
     # paypal.me/joe"). What it would only warn about or mask is the send's to say.
-    decision = send_checks.decide(seller, Kind.BUYER_SELLER, body)
-    if decision.verdict == "hold":
-        reasons = " ".join(reason["text"] for reason in decision.reasons)
-        raise InvalidInput(
-            f"Your saved reply was not saved: {reasons} Every message sent with it would "
-            "wait for review. Write it again without that.",
-            code="text_refused",
-        )
+    send_checks.decide_kept_text(
+        seller,
+        body,
+        what="saved reply",
+        why="Every message sent with it would wait for review. ",
+    )
     now = timezone.now()
     with transaction.atomic():
         if saved_reply_id is not None:
