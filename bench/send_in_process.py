@@ -16,6 +16,7 @@ action's p50/p99 in ms, and the CPU a call of the processes and of PostgreSQL.
 """
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -34,7 +35,12 @@ from bench.run import cpu_seconds
 
 
 def worker(
-    kind: str, senders: list[dict[str, Any]], seconds: float, results: Any, start_at: float
+    kind: str,
+    senders: list[dict[str, Any]],
+    seconds: float,
+    results: Any,
+    start_at: float,
+    measured: Any,
 ) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messagecenter.settings")
     lift_send_limits()
@@ -48,11 +54,15 @@ def worker(
     from messagecenter.server.warm import warm_up
 
     users = {sender["user_id"]: User.objects.get(pk=sender["user_id"]) for sender in senders}
-    # What a server process loads before its first request (server/warm.py): without it the
+    # What a server process loads before its first request (server/warm.py), and then
+    # kept out of the garbage collector's walks as it is there (asgi.py): without it the
     # first send of each process imported every country's holiday rules inside the timed
     # window, holding all eight threads and the interpreter for ≈ 0.8 s of the 5.
     warm_up()
     connection.close()
+    gc.freeze()
+    # Not ready by the start: this process's window would begin late (measure refuses it).
+    late = time.time() > start_at
     timings: list[list[float]] = [[] for _ in senders]
 
     # The body as the HTTP workload's (bench/run.py: a short hex run, the client, the count);
@@ -98,8 +108,15 @@ def worker(
     for thread in threads:
         thread.join()
     results.put(
-        (time.process_time() - cpu_before, [sample for samples in timings for sample in samples])
+        (
+            late,
+            time.process_time() - cpu_before,
+            [sample for samples in timings for sample in samples],
+        )
     )
+    # Until PostgreSQL's CPU is read: the pool's connections, and their server processes
+    # with the CPU they used, end with this process.
+    measured.wait(timeout=seconds + 300)
 
 
 def measure(
@@ -107,7 +124,8 @@ def measure(
 ) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    start_at = time.time() + 8  # every process has started Django by then
+    measured = context.Event()
+    start_at = time.time() + 12  # every process has started Django and warmed up by then
     children = [
         context.Process(
             target=worker,
@@ -117,6 +135,7 @@ def measure(
                 seconds,
                 results,
                 start_at,
+                measured,
             ),
         )
         for number in range(processes)
@@ -125,16 +144,21 @@ def measure(
         child.start()
     time.sleep(max(0.0, start_at - time.time()))
     database_before = cpu_seconds()["database"]
-    answers = [results.get(timeout=seconds + 120) for _ in children]
-    database = cpu_seconds()["database"] - database_before
-    samples = sorted(sample for _, timed in answers for sample in timed)
+    try:
+        answers = [results.get(timeout=seconds + 120) for _ in children]
+        database = cpu_seconds()["database"] - database_before
+    finally:
+        measured.set()
     for child in children:
         child.join()
+    if any(late for late, _, _ in answers):
+        raise SystemExit("A process was not ready by the start: run again on a quieter machine.")
+    samples = sorted(sample for _, _, timed in answers for sample in timed)
     # CPU a call, of the processes' own and of PostgreSQL's (every postgres process, as
     # bench/run.py counts it): unlike the rate, it hardly moves with what else the machine
     # is doing, so it tells two versions of the code apart where the rate cannot.
     cpu_ms = {
-        "processes": round(sum(cpu for cpu, _ in answers) * 1000 / len(samples), 3),
+        "processes": round(sum(cpu for _, cpu, _ in answers) * 1000 / len(samples), 3),
         "database": round(database * 1000 / len(samples), 3),
     }
     return {
