@@ -1052,24 +1052,29 @@ def waits_for_postgresql() -> Iterator[list[list[str]]]:
             pgconn.untrace()
             trace.seek(0)
             sent: list[str] = []
+            last_sent = ""  # the last message this side sent
             for line in trace.read().splitlines():
                 # A message per line; a statement written on several lines goes on in the
                 # lines after it.
                 direction, _, message, *rest = [*line.split("\t"), "", ""][:4]
-                if direction == "F" and message in ("Parse", "Query"):
-                    sent.append(rest[0].strip())
-                elif direction == "F" and message == "Bind":
-                    # A statement prepared before the trace began is bound by its name
-                    # alone.
-                    sent.append("Bind")
-                elif (direction == "F" and message in ("Sync", "Flush")) or (
-                    direction == "B" and message == "ReadyForQuery"
-                ):
-                    # Where the driver waits for what it sent: the end of a statement
-                    # (Sync), a read of rows in a pipeline (Flush), a simple query's
-                    # answer. A pipeline's end sends both Sync and Flush: one wait.
-                    if sent:
-                        waits.append(sent)
+                if direction == "F":
+                    if message in ("Parse", "Query"):
+                        sent.append(rest[0].strip())
+                    elif message == "Bind":
+                        # Each run of a statement; one prepared before shows only this.
+                        sent.append("Bind")
+                    # Where the driver waits for what it sent: the end of a statement or
+                    # of a pipeline (Sync; a pipeline's end sends Flush after it, the same
+                    # wait), a read of rows inside a pipeline (Flush).
+                    waited = message == "Sync" or (message == "Flush" and last_sent != "Sync")
+                    last_sent = message
+                elif direction == "B" and message == "ReadyForQuery":
+                    # A simple query's answer (after a Sync, counted there).
+                    waited = last_sent == "Query"
+                else:
+                    continue
+                if waited:
+                    waits.append(sent)
                     sent = []
 
 
