@@ -155,8 +155,8 @@ def measure(
         raise SystemExit("A process was not ready by the start: run again on a quieter machine.")
     samples = sorted(sample for _, _, timed in answers for sample in timed)
     # CPU a call, of the processes' own and of PostgreSQL's (every postgres process, as
-    # bench/run.py counts it): unlike the rate, it hardly moves with what else the machine
-    # is doing, so it tells two versions of the code apart where the rate cannot.
+    # bench/run.py counts it): where a send's cost is, beside its rate. It too moves with
+    # the machine's load (by a quarter between runs on 2026-12-06, docs/benchmarks.md).
     cpu_ms = {
         "processes": round(sum(cpu for _, cpu, _ in answers) * 1000 / len(samples), 3),
         "database": round(database * 1000 / len(samples), 3),
