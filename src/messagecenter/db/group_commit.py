@@ -271,10 +271,14 @@ class GroupCommitter[K]:
             with self._lock:
                 self._writer = None
                 if self._handed_over.is_set() and not self._start_writer():
-                    stranded, self._waiting, self._writing = self._waiting, [], False
-            for unit in stranded:
-                unit.retry_alone = True
-                unit.done.set()
+                    stranded = self._stop_writing()
+            _run_alone(stranded)
+
+    def _stop_writing(self) -> list[_Unit]:
+        """With the lock held: the writing ends, and the units waiting are taken off the
+        queue (for their callers to run alone, `_run_alone`)."""
+        stranded, self._waiting, self._writing = self._waiting, [], False
+        return stranded
 
     def _gather(self) -> None:
         """With the lock held, before a batch is taken: wait for the callers the last batch
@@ -336,10 +340,7 @@ class GroupCommitter[K]:
                     self._gather()
             except BaseException:
                 # Interrupted while waiting, nothing taken yet: whoever waits runs alone.
-                stranded, self._waiting, self._writing = self._waiting, [], False
-                for unit in stranded:
-                    unit.retry_alone = True
-                    unit.done.set()
+                _run_alone(self._stop_writing())
                 raise
             batch = self._waiting[:MAX_BATCH]
             del self._waiting[:MAX_BATCH]
@@ -356,7 +357,7 @@ class GroupCommitter[K]:
         except BaseException:
             # Interrupted: whoever waits runs their own work alone.
             with self._lock:
-                stranded, self._waiting, self._writing = self._waiting, [], False
+                stranded = self._stop_writing()
             for unit in [*batch, *stranded]:
                 if not unit.done.is_set() and unit.result is None and unit.error is None:
                     unit.retry_alone = True
@@ -438,6 +439,13 @@ class GroupCommitter[K]:
     def _count(self, units: int) -> None:
         self.batches += 1
         self.units += units
+
+
+def _run_alone(units: list[_Unit]) -> None:
+    """Each unit's caller runs its work alone, in its own transaction."""
+    for unit in units:
+        unit.retry_alone = True
+        unit.done.set()
 
 
 def _all_together(batch: list[_Unit]) -> _Pile:
