@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import IntegrityError, OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg.pq import Trace
@@ -287,6 +287,33 @@ def test_a_writer_thread_interrupted_answers_its_units_and_another_takes_over(
     )
     assert committer._writer is not None
     assert committer._writer.is_alive()
+
+
+def _fails_after_the_commit() -> None:
+    raise RuntimeError("after the commit")
+
+
+def test_a_unit_whose_after_commit_work_raises_is_answered_as_stored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its rows are committed, so its caller gets its result, alone or in a batch; the
+    error is logged. A caller told its send failed would send it again as a new one."""
+    committer = group_commit.GroupCommitter[None]()
+
+    def unit(n: int) -> int:
+        person = factories.BuyerFactory(username=f"after-commit-{n}")
+        transaction.on_commit(_fails_after_the_commit)
+        return int(person.pk)
+
+    alone = committer.run(lambda: unit(0))
+    # The first of these writes alone, the other three as one batch.
+    held(committer, 3)
+    together = in_threads([lambda n=n: committer.run(lambda n=n: unit(n)) for n in range(1, 5)])
+
+    stored = User.objects.filter(username__startswith="after-commit-")
+    assert sorted(stored.values_list("pk", flat=True)) == sorted([alone, *together])
+    assert committer.batches == 3
+    assert caplog.text.count("after a group commit") == 3
 
 
 class WaitsCounted(threading.Condition):

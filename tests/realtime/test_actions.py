@@ -2,7 +2,13 @@ import pytest
 from django.db import transaction
 
 from messagecenter.accounts.models import User
-from messagecenter.realtime.actions import PendingEvent, record_events
+from messagecenter.realtime import pubsub
+from messagecenter.realtime.actions import (
+    PendingEvent,
+    announce_broadcast,
+    nudge_after_commit,
+    record_events,
+)
 from messagecenter.realtime.models import EventStream, UserEvent
 from tests import factories
 
@@ -58,3 +64,26 @@ def test_many_users_get_their_first_events_in_one_call() -> None:
         record_events(PendingEvent(user.pk, "message.created") for user in users)
     assert sorted(UserEvent.objects.values_list("sequence", flat=True)) == [1, 1, 1, 1, 1]
     assert EventStream.objects.count() == 5
+
+
+def test_a_wake_up_that_fails_after_the_commit_keeps_neither_the_change_nor_the_others_back(
+    buyer: User, seller: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pub/sub failing for one publish (logged) fails nothing that committed, and the
+    commit's other wake-ups and nudges still go out."""
+    sent: list[object] = []
+
+    def publish(user_ids: list[int]) -> None:
+        raise RuntimeError("pub/sub is down")
+
+    monkeypatch.setattr(pubsub, "publish", publish)
+    monkeypatch.setattr(pubsub, "nudge", sent.append)
+    monkeypatch.setattr(pubsub, "announce", sent.append)
+
+    with transaction.atomic():
+        record_events([PendingEvent(buyer.pk, "conversation.read")])
+        nudge_after_commit("case.changed", {"case_id": 1}, [seller.pk])
+        announce_broadcast(7)
+
+    assert UserEvent.objects.filter(user=buyer).count() == 1
+    assert sent == [pubsub.Nudge("case.changed", {"case_id": 1}, (seller.pk,)), 7]

@@ -20,7 +20,8 @@ Every unit keeps its own guarantees, because each is the same code that would ru
   a lost connection, a failed commit) is run again alone, in its own transaction;
 - on-commit callbacks (realtime publishes) run after the one commit, in the thread that
   wrote the batch (the leader's, or the writer thread's), and those of a unit rolled back
-  to its savepoint are discarded (Django's own savepoint bookkeeping);
+  to its savepoint are discarded (Django's own savepoint bookkeeping); one that raises
+  is logged, and the units, stored, are answered with their results, alone or batched;
 - units inside a caller's own transaction run there, directly: the caller commits them.
 
 What every unit of a batch appends — search and mailbox rows, events, counters' moves,
@@ -378,14 +379,21 @@ class GroupCommitter[K]:
             # Alone: what the unit would do without group commit; its piled writes are its
             # own, so a failure there is its own too.
             unit = batch[0]
+            committed: list[bool] = []
             try:
                 with transaction.atomic():
+                    transaction.on_commit(lambda: committed.append(True))
                     pile: _Pile = {}
                     unit.result = _piling(unit.work, pile)
                     with pipelined(commit=True):
                         _flush(pile)
-            except Exception as error:  # noqa: BLE001 (raised again in its caller's thread)
-                unit.error = error
+            except Exception as error:
+                if committed:
+                    # An on-commit callback raised: the unit is stored, and its caller
+                    # gets its result, as in a batch (_write_batch logs the error).
+                    self._count(1)
+                    raise
+                unit.result, unit.error = None, error
             self._count(1)
             return
         committed: list[bool] = []
@@ -400,6 +408,7 @@ class GroupCommitter[K]:
             if committed:
                 # An on-commit callback raised: the units are stored, and answered
                 # (_write_batch logs it).
+                self._count(len(batch))
                 raise
             # The commit failed, the transaction could not go on, the batch's own reads or
             # writes failed: nothing of the batch was stored. Each caller runs its own work

@@ -58,8 +58,11 @@ def record_events(events: Iterable[PendingEvent]) -> None:
     # (rows.insert_rows): no model instance per event.
     insert_rows(UserEvent, ("user_id", "sequence", "kind", "payload", "created_at"), rows)
     # Pub/sub only wakes the open streams, which then read the log: after commit, so a
-    # woken stream always finds the events (docs/realtime.md).
-    transaction.on_commit(partial(pubsub.publish, sorted(wanted)))
+    # woken stream always finds the events (docs/realtime.md). Robust: the publishes of a
+    # batch of sends (db/group_commit.py) share one commit, and a wake-up that fails
+    # (logged) must not keep the others from going out; a stream missing one catches up
+    # at its next wake-up or reconnection.
+    transaction.on_commit(partial(pubsub.publish, sorted(wanted)), robust=True)
 
 
 # What a person wrote, as events carry it: gone from the log when the person deletes the
@@ -96,7 +99,7 @@ def announce_broadcast(broadcast_id: int) -> None:
     in the audience gets `event: broadcast` with `{"broadcast_id": …}` and no `id`
     (docs/realtime.md). A broadcast fans out on read, so this writes nothing to anyone's
     log: a device that misses the nudge sees the broadcast when it next refetches."""
-    transaction.on_commit(partial(pubsub.announce, broadcast_id))
+    transaction.on_commit(partial(pubsub.announce, broadcast_id), robust=True)
 
 
 def nudge_after_commit(
@@ -108,7 +111,7 @@ def nudge_after_commit(
     that misses it refetches what it shows when it reconnects (docs/realtime.md,
     "Nudges")."""
     chosen = None if user_ids is None else tuple(sorted(set(user_ids)))
-    transaction.on_commit(partial(pubsub.nudge, pubsub.Nudge(kind, payload, chosen)))
+    transaction.on_commit(partial(pubsub.nudge, pubsub.Nudge(kind, payload, chosen)), robust=True)
 
 
 def nudge_now(kind: str, payload: dict[str, Any], user_ids: Iterable[int]) -> None:
