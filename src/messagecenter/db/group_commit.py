@@ -379,16 +379,16 @@ class GroupCommitter[K]:
             # Alone: what the unit would do without group commit; its piled writes are its
             # own, so a failure there is its own too.
             unit = batch[0]
-            committed: list[bool] = []
+            stored: list[bool] = []
             try:
                 with transaction.atomic():
-                    transaction.on_commit(lambda: committed.append(True))
+                    transaction.on_commit(lambda: stored.append(True))
                     pile: _Pile = {}
                     unit.result = _piling(unit.work, pile)
                     with pipelined(commit=True):
                         _flush(pile)
             except Exception as error:
-                if committed:
+                if stored:
                     # An on-commit callback raised: the unit is stored, and its caller
                     # gets its result, as in a batch (_write_batch logs the error).
                     self._count(1)
