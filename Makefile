@@ -19,7 +19,7 @@ run: install
 	@mkdir -p var && test -s $(DEV_EVENTS_SECRET) || \
 		$(PY) -c 'import secrets; print("dev-" + secrets.token_urlsafe(24))' > $(DEV_EVENTS_SECRET)
 	@export MARKETPLACE_EVENTS_SECRETS="$${MARKETPLACE_EVENTS_SECRETS:-$$(cat $(DEV_EVENTS_SECRET))}"; \
-		$(MC) migrate --noinput -v0 && $(MC) collectstatic --noinput -v0 && $(MC) demo && $(MC) run
+		$(MC) migrate --noinput -v0 && $(MC) collectstatic --noinput -v0 && $(MC) demo --no-sign-ins && $(MC) run
 
 # The checks and both passes run at the same time: a pass alone leaves a core idle while its
 # tests wait (on the servers and workers they start, on PostgreSQL, at the end on its last

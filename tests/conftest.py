@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connections, transaction
-from django.test import override_settings
+from django.test import TransactionTestCase, override_settings
 from django.test.utils import setup_databases
 from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings, _disable_migrations, _get_databases_for_setup
@@ -26,11 +26,15 @@ from tests.databases import (
     TEMPLATES_FOLDER,
     destroy_test_databases,
     drop_templates,
+    empty_after_a_test,
     on_postgresql,
     set_up_from_templates,
 )
 
 IN_CI = os.environ.get("CI") == "true"
+# A transactional test's databases are emptied after it without making every content type
+# and permission again (tests/databases.py, empty_after_a_test).
+TransactionTestCase._fixture_teardown = empty_after_a_test  # type: ignore[method-assign]
 # The controller's folder for the templates of the test databases (pytest_configure_node).
 TEMPLATES_FOLDER_KEY = pytest.StashKey[Path]()
 

@@ -85,6 +85,17 @@ def test_demo_command_loads_once_and_prints_the_sign_ins_every_time(db: None) ->
     )
 
 
+def test_demo_command_leaves_the_sign_ins_to_run_when_asked(db: None) -> None:
+    """make run loads the demo, then runs: the sign-ins are printed once, beside the address."""
+    first, second = StringIO(), StringIO()
+
+    call_command("demo", "--no-sign-ins", stdout=first)
+    call_command("demo", "--no-sign-ins", stdout=second)
+
+    assert first.getvalue() == LOADED.rstrip("\n") + "\n"
+    assert second.getvalue() == "The demo marketplace is already loaded.\n"
+
+
 def test_demo_command_explains_why_it_cannot_load(db: None) -> None:
     factories.UserFactory(username="agent")
 

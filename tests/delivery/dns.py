@@ -47,7 +47,13 @@ class DnsServer:
         )
 
     def start(self) -> None:
-        self.server.start_thread()
+        # dnslib's start_thread serves with socketserver's default poll interval, so each
+        # stop() waited up to half a second for the loop to look: 0.5 s after every test
+        # with a DNS server, most of its teardown.
+        self.server.thread = threading.Thread(
+            target=self.server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.server.thread.start()
 
     def stop(self) -> None:
         self.server.stop()

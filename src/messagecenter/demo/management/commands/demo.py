@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messagecenter.demo import story
 from messagecenter.errors import MessageCenterError
@@ -11,6 +11,14 @@ class Command(BaseCommand):
         "Load the demo marketplace (shops, orders and a Message Center in use) and print its "
         "sign-ins. Running it again changes nothing."
     )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-sign-ins",
+            action="store_true",
+            help="leave the sign-ins out: `messagecenter run`, next, prints them beside its "
+            "address (make run)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -26,4 +34,7 @@ class Command(BaseCommand):
                 f"{summary.orders} orders, {summary.conversations} conversations and "
                 f"{summary.messages} messages."
             )
-        self.stdout.write(f"{outcome}\n\n{story.sign_in_help()}")
+        if options["no_sign_ins"]:
+            self.stdout.write(outcome)
+        else:
+            self.stdout.write(f"{outcome}\n\n{story.sign_in_help()}")
