@@ -175,7 +175,7 @@ def test_a_batch_reads_its_sends_tokens_in_one_statement_and_refuses_only_the_en
     held = threading.Event()
 
     def apply(batch: list[group_commit._Unit]) -> None:
-        # The first send to lead waits for the four others: they go as one batch.
+        # The first send, "One", leads and waits for the four others: they go as one batch.
         if not held.is_set():
             held.set()
             while len(committer._waiting) < 4:
@@ -194,17 +194,29 @@ def test_a_batch_reads_its_sends_tokens_in_one_statement_and_refuses_only_the_en
         except TokenChanged:
             return "token changed"
 
+    def lead() -> None:
+        try:
+            outcomes.append(send("seller", first, "One"))
+        finally:
+            connection.close()
+
+    # "One" leads before the others start: whichever of them led instead would write alone,
+    # and the batch would hold the ended token or not by the threads' order.
+    outcomes: list[str] = []
+    leader = threading.Thread(target=lead)
     try:
-        outcomes = in_threads(
+        leader.start()
+        assert held.wait(timeout=30)
+        outcomes += in_threads(
             [
-                lambda: send("seller", first, "One"),
                 lambda: send("buyer", first, "Two"),
                 lambda: send("other", second, "Three"),
                 lambda: send("seller", second, "Four"),
                 lambda: send("buyer", first, "Five"),
             ],
-            threads=5,
+            threads=4,
         )
+        leader.join(timeout=30)
     finally:
         committer._apply = original  # type: ignore[method-assign]
 
