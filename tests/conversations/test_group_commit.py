@@ -294,10 +294,11 @@ def _fails_after_the_commit() -> None:
 
 
 def test_a_unit_whose_after_commit_work_raises_is_answered_as_stored(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, settings: Settings
 ) -> None:
-    """Its rows are committed, so its caller gets its result, alone or in a batch; the
-    error is logged. A caller told its send failed would send it again as a new one."""
+    """Its rows are committed, so its caller gets its result however it was written (alone,
+    in a batch, without group commit); the error is logged. A caller told its send failed
+    would send it again as a new one."""
     committer = group_commit.GroupCommitter[None]()
 
     def unit(n: int) -> int:
@@ -306,14 +307,32 @@ def test_a_unit_whose_after_commit_work_raises_is_answered_as_stored(
         return int(person.pk)
 
     alone = committer.run(lambda: unit(0))
-    # The first of these writes alone, the other three as one batch.
+    # The first of these leads and writes alone once the other three wait: they go as one
+    # batch (started after it, so that it is the one to lead).
     held(committer, 3)
-    together = in_threads([lambda n=n: committer.run(lambda n=n: unit(n)) for n in range(1, 5)])
+    answers: list[int] = []
+
+    def lead() -> None:
+        try:
+            answers.append(committer.run(lambda: unit(1)))
+        finally:
+            connection.close()
+
+    leader = threading.Thread(target=lead)
+    leader.start()
+    deadline = time.monotonic() + 10
+    while not committer._writing and time.monotonic() < deadline:
+        time.sleep(0.005)
+    answers += in_threads([lambda n=n: committer.run(lambda n=n: unit(n)) for n in range(2, 5)])
+    leader.join(timeout=30)
+    settings.GROUP_COMMIT = False
+    without = committer.run(lambda: unit(5))
 
     stored = User.objects.filter(username__startswith="after-commit-")
-    assert sorted(stored.values_list("pk", flat=True)) == sorted([alone, *together])
-    assert committer.batches == 3
+    assert sorted(stored.values_list("pk", flat=True)) == sorted([alone, *answers, without])
+    assert (committer.batches, committer.units) == (3, 5)
     assert caplog.text.count("after a group commit") == 3
+    assert caplog.text.count("after a commit of a unit alone") == 1
 
 
 class WaitsCounted(threading.Condition):

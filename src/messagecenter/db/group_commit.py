@@ -21,7 +21,8 @@ Every unit keeps its own guarantees, because each is the same code that would ru
 - on-commit callbacks (realtime publishes) run after the one commit, in the thread that
   wrote the batch (the leader's, or the writer thread's), and those of a unit rolled back
   to its savepoint are discarded (Django's own savepoint bookkeeping); one that raises
-  is logged, and the units, stored, are answered with their results, alone or batched;
+  is logged, and the units, stored, are answered with their results, however they were
+  written (in a batch, alone, or again alone after their batch failed);
 - units inside a caller's own transaction run there, directly: the caller commits them.
 
 What every unit of a batch appends — search and mailbox rows, events, counters' moves,
@@ -186,8 +187,7 @@ class GroupCommitter[K]:
         """`work()` in a transaction, possibly with other threads' work; returns its
         result or raises its exception once that transaction has committed."""
         if connection.in_atomic_block or not settings.GROUP_COMMIT:
-            with transaction.atomic():
-                return work()
+            return _alone(work)
         # Run in whichever thread writes its batch: what it needs of its request it
         # takes as arguments — Django's active time zone and language are the writer
         # thread's (thread-local), so a unit names its zone (timezone.override).
@@ -209,8 +209,7 @@ class GroupCommitter[K]:
             _give_back_connection()
             unit.done.wait()
         if unit.retry_alone:
-            with transaction.atomic():
-                return work()
+            return _alone(work)
         if unit.error is not None:
             raise unit.error
         return cast(T, unit.result)
@@ -448,6 +447,22 @@ class GroupCommitter[K]:
     def _count(self, units: int) -> None:
         self.batches += 1
         self.units += units
+
+
+def _alone[T](work: Callable[[], T]) -> T:
+    """`work()` in a transaction of its own (a savepoint inside the caller's). An on-commit
+    callback that raises is logged: the work is stored, and its result returned."""
+    stored: list[bool] = []
+    results: list[T] = []
+    try:
+        with transaction.atomic():
+            transaction.on_commit(lambda: stored.append(True))
+            results.append(work())
+    except Exception:
+        if not stored:
+            raise
+        logger.exception("after a commit of a unit alone")
+    return results[0]
 
 
 def _run_alone(units: list[_Unit]) -> None:
