@@ -28,6 +28,7 @@ from tests.databases import (
     drop_templates,
     empty_after_a_test,
     on_postgresql,
+    remember_kept_rows,
     set_up_from_templates,
 )
 
@@ -325,6 +326,7 @@ def django_db_setup(
                 serialized_aliases=serialized_aliases,
                 keepdb=keepdb,
             )
+        remember_kept_rows(aliases)
     yield
     with django_db_blocker.unblock():
         for connection in connections.all():

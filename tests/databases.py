@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.color import no_style
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import TransactionTestCase
@@ -154,22 +155,34 @@ def drop_templates(folder: Path) -> None:
 # After a transactional test, Django's `flush` empties every table, then sends post_migrate,
 # whose handlers look up and make again every model's content type and permissions: nine
 # tenths of the teardown's time on SQLite (0.5 s a test alone, 3–5 s with both passes of
-# `make test` side by side), after each of the suite's hundreds of such tests. The
-# migrations made those two tables and no test changes them, so they are kept as they
-# are and the signal is not sent (the counts are checked, in case a test ever does).
+# `make test` side by side), after each of the suite's hundreds of such tests. Those rows
+# are the same after every test (a test that runs `flush` itself, as
+# tests/bench/test_generate.py does, has them made again alike), so the two tables are
+# kept and the signal is not sent. Their counts are compared with those the test database
+# started with after each such test: one that changed them fails, and they are made again
+# as `flush` would, so that the tests after it start as before.
 #
 # On PostgreSQL, flush's one TRUNCATE of the other 70-odd tables took 0.4 s even with them
 # empty (a new file for each table and index). DELETE takes 30 ms there, 70 ms after the
 # benchmarks' small dataset, with the foreign keys' triggers off for it
 # (session_replication_role, a superuser's setting: the suite's user is one; where it is
 # not, TRUNCATE as before). With them on, each deleted row's check ran at the commit: 1.2 s
-# for that dataset.
+# for that dataset. The tables are locked first against writers, as TRUNCATE's lock did:
+# a server's thread or a worker still writing when the test ends is waited for, and
+# writes nothing after.
 KEPT_AFTER_A_TEST = ("django_content_type", "auth_permission")
 # Per database alias: the tables to empty, whether DELETE may skip the triggers, and the
-# kept tables' row counts, from the process's first transactional test.
+# kept tables' row counts as the test database started (remember_kept_rows).
 _emptied: dict[str, list[str]] = {}
 _skips_triggers: dict[str, bool] = {}
 _kept_counts: dict[str, tuple[int, ...]] = {}
+
+
+def remember_kept_rows(aliases: set[str]) -> None:
+    """Once the test databases are set up (tests/conftest.py, django_db_setup): how many
+    rows KEPT_AFTER_A_TEST have, for empty_after_a_test to compare."""
+    for alias in aliases:
+        _kept_counts[alias] = _kept_rows(connections[alias])
 
 
 def empty_after_a_test(test_case: TransactionTestCase) -> None:
@@ -182,28 +195,43 @@ def empty_after_a_test(test_case: TransactionTestCase) -> None:
                 only_existing=True, include_views=False
             )
             _emptied[alias] = [table for table in tables if table not in KEPT_AFTER_A_TEST]
-        quote = connection.ops.quote_name
-        if alias not in _skips_triggers:
             _skips_triggers[alias] = connection.vendor == "postgresql" and _is_superuser(connection)
-        if _skips_triggers[alias]:
+        quote = connection.ops.quote_name
+        # SET LOCAL lasts to the end of the transaction: inside an outer one (never so
+        # far) it would outlast the emptying.
+        if _skips_triggers[alias] and not connection.in_atomic_block:
+            tables = ", ".join(quote(table) for table in _emptied[alias])
             statements = [
+                f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE",
                 "SET LOCAL session_replication_role = replica",
                 *(f"DELETE FROM {quote(table)}" for table in _emptied[alias]),
             ]
         else:
             statements = connection.ops.sql_flush(no_style(), _emptied[alias])
         connection.ops.execute_sql_flush(statements)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT "
-                + ", ".join(f"(SELECT COUNT(*) FROM {quote(table)})" for table in KEPT_AFTER_A_TEST)
+        counts = _kept_rows(connection)
+        started = _kept_counts.setdefault(alias, counts)
+        if counts != started:
+            # Made again as `flush` makes them, for the tests after this one.
+            connection.ops.execute_sql_flush(
+                connection.ops.sql_flush(no_style(), list(KEPT_AFTER_A_TEST), allow_cascade=True)
             )
-            counts = tuple(cursor.fetchone())
-        if _kept_counts.setdefault(alias, counts) != counts:
+            emit_post_migrate_signal(verbosity=0, interactive=False, db=alias)
             raise AssertionError(
                 f"a test changed {' or '.join(KEPT_AFTER_A_TEST)}, which are kept from test "
-                f"to test (tests/databases.py): {_kept_counts[alias]} rows before, {counts} now"
+                f"to test (tests/databases.py): {started} rows as the database started, "
+                f"{counts} after it"
             )
+
+
+def _kept_rows(connection: BaseDatabaseWrapper) -> tuple[int, ...]:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT "
+            + ", ".join(f"(SELECT COUNT(*) FROM {quote(table)})" for table in KEPT_AFTER_A_TEST)
+        )
+        return tuple(cursor.fetchone())
 
 
 def _is_superuser(connection: BaseDatabaseWrapper) -> bool:

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import load_backend
+from django.test import TransactionTestCase
 from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from messagecenter.accounts.models import User
+from messagecenter.conversations.models import Message
 from tests.conftest import IN_CI, runs_once
-from tests.databases import destroy_test_databases
+from tests.databases import KEPT_AFTER_A_TEST, destroy_test_databases, empty_after_a_test
 
 
 def test_the_suite_runs_on_the_database_named_by_database_url(db: None) -> None:
@@ -152,3 +155,44 @@ def test_a_test_database_goes_with_the_files_a_server_left_beside_it(
     destroy_test_databases([(test_database, str(tmp_path / "messagecenter.sqlite3"), True)], 0)
 
     assert list(tmp_path.iterdir()) == []
+
+
+class _Emptied(TransactionTestCase):
+    """What empty_after_a_test is given: the test case whose databases it empties."""
+
+    __test__ = False  # not a test of its own for pytest to collect
+    databases = {"default"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_leaves_every_table_empty_but_the_content_types_and_permissions(
+    asked: Message,
+) -> None:
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    kept = {table: _rows(table) for table in KEPT_AFTER_A_TEST}
+    assert all(kept.values())
+    assert any(_rows(table) for table in tables if table not in KEPT_AFTER_A_TEST)
+
+    empty_after_a_test(_Emptied())
+
+    assert {table: _rows(table) for table in tables} == {
+        table: kept.get(table, 0) for table in tables
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_test_that_changed_the_content_types_fails_and_they_are_made_again() -> None:
+    before = ContentType.objects.count()
+    ContentType.objects.filter(app_label="search").delete()
+
+    with pytest.raises(AssertionError, match="a test changed django_content_type"):
+        empty_after_a_test(_Emptied())
+
+    assert ContentType.objects.count() == before
+    assert ContentType.objects.filter(app_label="search").exists()
+
+
+def _rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+        return int(cursor.fetchone()[0])

@@ -247,8 +247,8 @@ def demo(transactional_db: None, _demo_database: Path) -> None:
         return
     _back_up(str(_demo_database), test_database)
     # What this process remembers of the rows it read before: the copy's rows may have the
-    # ids of other rows by now (content types are made again after each test's flush), and
-    # a cache key with a conversation's id (typing.py) must not reach the copy's one.
+    # ids of other rows by now, and a cache key with a conversation's id (typing.py) must
+    # not reach the copy's one.
     ContentType.objects.clear_cache()
     cache.clear()
 
