@@ -258,8 +258,11 @@ def test_a_writer_that_has_just_written_goes_after_the_threads_already_waiting(
             connection.close()
 
     def latecomer() -> None:
-        in_third.wait(5)
         connection = handler["default"]
+        # Connected before: opening the connection inside begin() took the busy writer's
+        # time for one or two more chunks on a loaded machine, between asking and queueing.
+        connection.ensure_connection()
+        in_third.wait(5)
         try:
             asked_at.append(committed)
             begin(connection)
