@@ -67,7 +67,7 @@ def test_many_users_get_their_first_events_in_one_call() -> None:
 
 
 def test_a_wake_up_that_fails_after_the_commit_keeps_neither_the_change_nor_the_others_back(
-    buyer: User, seller: User, monkeypatch: pytest.MonkeyPatch
+    buyer: User, seller: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Pub/sub failing for one publish (logged) fails nothing that committed, and the
     commit's other wake-ups and nudges still go out."""
@@ -87,3 +87,4 @@ def test_a_wake_up_that_fails_after_the_commit_keeps_neither_the_change_nor_the_
 
     assert UserEvent.objects.filter(user=buyer).count() == 1
     assert sent == [pubsub.Nudge("case.changed", {"case_id": 1}, (seller.pk,)), 7]
+    assert "pub/sub is down" in caplog.text
