@@ -200,9 +200,9 @@ def empty_after_a_test(test_case: TransactionTestCase) -> None:
         # SET LOCAL lasts to the end of the transaction: inside an outer one (never so
         # far) it would outlast the emptying.
         if _skips_triggers[alias] and not connection.in_atomic_block:
-            tables = ", ".join(quote(table) for table in _emptied[alias])
+            listed = ", ".join(quote(table) for table in _emptied[alias])
             statements = [
-                f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE",
+                f"LOCK TABLE {listed} IN SHARE ROW EXCLUSIVE MODE",
                 "SET LOCAL session_replication_role = replica",
                 *(f"DELETE FROM {quote(table)}" for table in _emptied[alias]),
             ]

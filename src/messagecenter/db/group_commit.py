@@ -389,10 +389,10 @@ class GroupCommitter[K]:
             except Exception as error:
                 if stored:
                     # An on-commit callback raised: the unit is stored, and its caller
-                    # gets its result, as in a batch (_write_batch logs the error).
-                    self._count(1)
-                    raise
-                unit.result, unit.error = None, error
+                    # gets its result, as in a batch.
+                    logger.exception("after a group commit")
+                else:
+                    unit.result, unit.error = None, error
             self._count(1)
             return
         committed: list[bool] = []
