@@ -3,9 +3,6 @@ lists, that none answers without authentication and no session write skips CSRF.
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +13,6 @@ from openapi_spec_validator import validate
 from messagecenter.accounts.models import User
 from messagecenter.api import api
 from tests.api.helpers import API, anonymous, error_of, with_session
-from tests.test_durability import Server
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +205,7 @@ def test_signed_operations_answer_no_one_without_a_signature(
         assert error_of(response) == (401, "events_not_configured")
 
 
-def _every_path_and_its_methods() -> list[tuple[str, list[str]]]:
+def every_path_and_its_methods() -> list[tuple[str, list[str]]]:
     document = api.get_openapi_schema(path_prefix=API + "/")
     return [
         (path, sorted(method.upper() for method in operations))
@@ -223,7 +219,7 @@ def test_a_wrong_method_lists_the_paths_methods_in_alphabetical_order(buyer: Use
     browser = Client()
     browser.force_login(buyer)
     allowed = {}
-    for path, methods in _every_path_and_its_methods():
+    for path, methods in every_path_and_its_methods():
         response = browser.generic("TRACE", re.sub(r"\{[^}]+\}", "1", path))
         assert response.status_code == 405, path
         allowed[path] = (response["Allow"], ", ".join(methods))
@@ -233,40 +229,3 @@ def test_a_wrong_method_lists_the_paths_methods_in_alphabetical_order(buyer: Use
     }
     # Paths with more than one method, whose order the set decided.
     assert sum(", " in expected for _, expected in allowed.values()) > 10
-
-
-# In a new interpreter, as a server process starts: every path's answer to a wrong method.
-ALLOW_OF_EVERY_PATH = """
-import json, re
-import messagecenter.asgi
-from django.test import RequestFactory
-from django.urls import resolve
-from messagecenter.api import api
-
-allowed = {}
-for path in api.get_openapi_schema(path_prefix="/api/v1/")["paths"]:
-    address = re.sub(r"\\{[^}]+\\}", "1", path)
-    allowed[path] = resolve(address).func(RequestFactory().generic("TRACE", address))["Allow"]
-print(json.dumps(allowed))
-"""
-
-
-def test_two_server_processes_answer_a_wrong_method_alike(tmp_path: Path) -> None:
-    """Under these two string-hash seeds ninja's sets gave "POST, GET" in one process and
-    "GET, POST" (but "PATCH, DELETE") in the other."""
-    answers = []
-    for seed in ("1", "2"):
-        result = subprocess.run(
-            [sys.executable, "-c", ALLOW_OF_EVERY_PATH],
-            env={**Server(tmp_path).environment(), "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        answers.append(json.loads(result.stdout.strip().splitlines()[-1]))
-
-    first, second = answers
-    assert first == second
-    assert first == {path: ", ".join(methods) for path, methods in _every_path_and_its_methods()}

@@ -16,8 +16,6 @@ from messagecenter.accounts.middleware import never_cache
 from messagecenter.accounts.models import User
 from tests.api.helpers import with_token
 
-pytestmark = pytest.mark.django_db
-
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -25,6 +23,7 @@ POLICY = (
 )
 
 
+@pytest.mark.django_db
 def test_every_page_has_the_content_security_policy() -> None:
     response = Client().get("/accounts/login/")
 
@@ -49,7 +48,9 @@ def test_an_api_answer_to_a_token_is_never_stored(buyer: User) -> None:
 
 
 def test_check_deploy_is_clean_under_the_production_profile(tmp_path: Path) -> None:
-    """The environment of docs/operations.md's production profile."""
+    """The environment of docs/operations.md's production profile. Its database is a SQLite
+    file of its own, on either pass of `make test`: the PostgreSQL pass leaves this test,
+    which opens no test database, to the SQLite pass (tests/conftest.py, runs_once)."""
     # Only what a deployment has: not this test run's variables (the browser tests set
     # DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses).
     environment = {
