@@ -11,21 +11,24 @@ nothing — every row of every table is compared before and after — and send n
 mail, no callback waiting for the commit.
 
 Each request runs in a savepoint that is rolled back, so every cell starts from the same
-data. The routes are found by walking Django's URL resolver and the OpenAPI document: a
-route or an operation added later without an entry here fails its own test, so nobody
-forgets to decide who may use it.
+data; each person's browser and API callers are made once, with the data, and each test
+starts them from the cookies they had then. The routes are found by walking Django's URL
+resolver and the OpenAPI document: a route or an operation added later without an entry
+here fails its own test, so nobody forgets to decide who may use it.
 """
 
+import copy
 import email
 import email.policy
 import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cache, partial
-from typing import Any, get_args
+from http.cookies import SimpleCookie
+from typing import Any, Self, get_args
 from urllib.parse import quote
 
 import pytest
@@ -46,7 +49,7 @@ from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import actions as account_actions
-from messagecenter.accounts import two_factor
+from messagecenter.accounts import recent_sign_in, two_factor
 from messagecenter.accounts.models import ApiToken, BrowserSession, Passkey, Role, User
 from messagecenter.api import api
 from messagecenter.conversations import actions
@@ -81,6 +84,8 @@ AGENT = "agent"  # of the customer-service team; has the buyer's case, wrote its
 OTHER_AGENT = "other_agent"  # of another team (trust and safety)
 ADMIN = "admin"
 ROLES = (ANONYMOUS, BUYER, OTHER_BUYER, SELLER, OTHER_SELLER, AGENT, OTHER_AGENT, ADMIN)
+# The two ways of signing in to the API: a device's API token, a browser's session.
+AUTHS = ("token", "session")
 SIGNED_IN = frozenset(ROLES) - {ANONYMOUS}
 PARTICIPANTS = frozenset({BUYER, SELLER})
 BUYERS = frozenset({BUYER, OTHER_BUYER})
@@ -1179,24 +1184,50 @@ PAGE_ROUTES = [
 # --- the owner's world ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
+class AsMade:
+    """A browser's cookies, and an API caller's headers, as they were when it was made."""
+
+    client: Client
+    cookies: SimpleCookie
+    caller: Caller | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, client: Client, caller: Caller | None = None) -> Self:
+        headers = dict(caller.headers) if caller is not None else {}
+        return cls(client, copy.deepcopy(client.cookies), caller, headers)
+
+    def restore(self) -> None:
+        self.client.cookies = copy.deepcopy(self.cookies)
+        if self.caller is not None:
+            self.caller.headers = dict(self.headers)
+
+
+@dataclass(frozen=True)
 class World:
     # Where the world's attachments and photos were stored.
     media_root: str
     users: dict[str, User]
     # Values for path parameters and Param(), by name.
     params: dict[str, Any]
-    # Each person's browser (Client) and API callers (Caller), made when first needed.
-    clients: dict[str, Any] = field(default_factory=dict)
-    # Every row before a request (database_state()). Each request is rolled back, so the
-    # rows are the same before every one: read once, and again after a new client (an API
-    # token is a row).
-    rows_before: dict[str, Any] | None = None
-
-    def state_before_a_request(self) -> dict[str, Any]:
-        if self.rows_before is None:
-            self.rows_before = database_state()
-        return self.rows_before
+    # Each person's browser, and API callers by way of signing in ("token", "session"),
+    # made with the world: signing eight people in again for each of hundreds of tests
+    # took a seventh of the module's time.
+    browsers: dict[str, Client]
+    callers: dict[tuple[str, str], Caller]
+    # Each test starts them from here (within it, cookies carry from one request to the
+    # next, as a browser's do): a request's rows are rolled back, but what it did to a
+    # client is not (a sign-out, a new session key, a message for the next page), and
+    # would reach every later test.
+    as_made: tuple[AsMade, ...]
+    # When they signed in (just_signed_in).
+    signed_in_at: datetime
+    # Every row before a request (database_state()), read once the browsers' sessions and
+    # the callers' API tokens were made. Each request is rolled back, and so is each test,
+    # so the rows are the same before every request of the module: reading them again for
+    # each test, and after each new browser or caller, took nearly a quarter of its time.
+    rows_before: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -1206,18 +1237,64 @@ def shared_world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     """The world, built once per module and process (a third of the module's time went to
-    building it again for each of its hundreds of tests); each request runs in a savepoint
-    of the test's (check_cell)."""
+    building it again for each of its hundreds of tests), with everyone's browsers and API
+    callers; each request runs in a savepoint of the test's (check_cell)."""
     with built_once("shared_world", django_db_blocker, tmp_path_factory.mktemp("world")):
         yield build_world()
 
 
 @pytest.fixture
 def world(shared_world: World, db: None, settings: Settings) -> World:
-    """The shared world for one test: its files where it stored them, and no browser or
-    API caller of another test's (their sessions and tokens were rolled back with it)."""
+    """The shared world for one test: its files where it stored them, its browsers and API
+    callers as they were made."""
     settings.MEDIA_ROOT = shared_world.media_root
-    return replace(shared_world, clients={}, rows_before=None)
+    for made in shared_world.as_made:
+        made.restore()
+    if timezone.now() - shared_world.signed_in_at > still_signed_in_just_now():
+        just_signed_in(shared_world)
+    return shared_world
+
+
+def still_signed_in_just_now() -> timedelta:
+    """How long the site takes a sign-in as just made: after BROWSER_USE_RESOLUTION it
+    writes the browser's last use again (on SQLite, every table is then read again after
+    each request), after RECENT_SIGN_IN_MINUTES the changes that need a recent sign-in ask
+    to confirm it. Half of the shorter, so that a test begun within it ends within both."""
+    recent = timedelta(minutes=settings.RECENT_SIGN_IN_MINUTES)
+    return min(account_actions.BROWSER_USE_RESOLUTION, recent) / 2
+
+
+def just_signed_in(world: World) -> None:
+    """For a test that begins long after the world's browsers signed in (a slow or busy
+    machine): their sessions say they signed in, and were last used, just now, so that the
+    site answers them as it did at first. Written in the test's savepoint, so each such
+    test writes them again; sessions are not among the rows compared."""
+    now = timezone.now()
+    for made in world.as_made:
+        if settings.SESSION_COOKIE_NAME not in made.cookies:
+            continue
+        session = made.client.session
+        session[recent_sign_in.SIGNED_IN_AT_KEY] = int(now.timestamp())
+        session[account_actions.BROWSER_SEEN_KEY] = now.isoformat()
+        session.save()
+
+
+def browser_of(user: User | None) -> Client:
+    browser = Client()
+    if user is not None:
+        browser.force_login(user)
+        finished_signing_in(browser)
+    return browser
+
+
+def caller_of(user: User | None, auth: str) -> Caller:
+    if user is None:
+        return Caller(Client(enforce_csrf_checks=True))
+    if auth == "token":
+        return with_token(user)
+    caller = with_session(user)
+    finished_signing_in(caller.client)
+    return caller
 
 
 def build_world() -> World:
@@ -1342,59 +1419,74 @@ def build_world() -> World:
         received_at=timezone.now(),
     )
 
+    users: dict[str, User] = {
+        BUYER: buyer,
+        OTHER_BUYER: other_buyer,
+        SELLER: seller,
+        OTHER_SELLER: other_seller,
+        AGENT: agent,
+        OTHER_AGENT: other_agent,
+        ADMIN: admin,
+    }
+    params = {
+        "conversation_id": message.conversation_id,
+        "attachment_id": message.attachments.get().pk,
+        "saved_reply_id": saved_reply.pk,
+        "sku": product.sku,
+        "number": order.number,
+        "storefront_id": seller.storefront.pk,
+        "token_id": token.pk,
+        "passkey_id": passkey.pk,
+        "browser_session_id": browser_session.pk,
+        "uidb64": "MQ",
+        "token": "not-a-reset-token",
+        "broadcast_id": notice.pk,
+        "preferences_token": links.preferences_token(buyer),
+        "unsubscribe_token": links.unsubscribe_token(buyer),
+        "email_id": mailbox_email.pk,
+        "block_id": block.pk,
+        "case_id": case.pk,
+        "case_message_id": Message.objects.filter(
+            conversation_id=case.conversation_id, sender=buyer
+        )
+        .get()
+        .pk,
+        "case_attachment_id": Message.objects.get(
+            conversation_id=case.conversation_id, sender=buyer
+        )
+        .attachments.get()
+        .pk,
+        "team_id": case.team_id,
+        # Where the customer-service agent may transfer the buyer's request.
+        "other_team_id": support_actions.team_for("report").pk,
+        "agent_id": agent.pk,
+        "canned_response_id": canned.pk,
+        "order_item_id": order_item.pk,
+        "return_id": return_request.pk,
+        "photo_id": return_request.photos.get().pk,
+        "claim_id": claim.pk,
+        "export_id": data_export.pk,
+        "message_id": message.pk,
+        "report_id": report.pk,
+        "appeal_id": appeal.pk,
+    }
+    # Everyone's browser and API callers, and then the rows: their sessions and API tokens
+    # are rows too, which every test finds as the world's.
+    signed_in_at = timezone.now()
+    browsers = {role: browser_of(users.get(role)) for role in ROLES}
+    callers = {(auth, role): caller_of(users.get(role), auth) for auth in AUTHS for role in ROLES}
     return World(
         media_root=settings.MEDIA_ROOT,
-        users={
-            BUYER: buyer,
-            OTHER_BUYER: other_buyer,
-            SELLER: seller,
-            OTHER_SELLER: other_seller,
-            AGENT: agent,
-            OTHER_AGENT: other_agent,
-            ADMIN: admin,
-        },
-        params={
-            "conversation_id": message.conversation_id,
-            "attachment_id": message.attachments.get().pk,
-            "saved_reply_id": saved_reply.pk,
-            "sku": product.sku,
-            "number": order.number,
-            "storefront_id": seller.storefront.pk,
-            "token_id": token.pk,
-            "passkey_id": passkey.pk,
-            "browser_session_id": browser_session.pk,
-            "uidb64": "MQ",
-            "token": "not-a-reset-token",
-            "broadcast_id": notice.pk,
-            "preferences_token": links.preferences_token(buyer),
-            "unsubscribe_token": links.unsubscribe_token(buyer),
-            "email_id": mailbox_email.pk,
-            "block_id": block.pk,
-            "case_id": case.pk,
-            "case_message_id": Message.objects.filter(
-                conversation_id=case.conversation_id, sender=buyer
-            )
-            .get()
-            .pk,
-            "case_attachment_id": Message.objects.get(
-                conversation_id=case.conversation_id, sender=buyer
-            )
-            .attachments.get()
-            .pk,
-            "team_id": case.team_id,
-            # Where the customer-service agent may transfer the buyer's request.
-            "other_team_id": support_actions.team_for("report").pk,
-            "agent_id": agent.pk,
-            "canned_response_id": canned.pk,
-            "order_item_id": order_item.pk,
-            "return_id": return_request.pk,
-            "photo_id": return_request.photos.get().pk,
-            "claim_id": claim.pk,
-            "export_id": data_export.pk,
-            "message_id": message.pk,
-            "report_id": report.pk,
-            "appeal_id": appeal.pk,
-        },
+        users=users,
+        params=params,
+        browsers=browsers,
+        callers=callers,
+        as_made=(
+            *(AsMade.of(browser) for browser in browsers.values()),
+            *(AsMade.of(caller.client, caller) for caller in callers.values()),
+        ),
+        signed_in_at=signed_in_at,
+        rows_before=database_state(),
     )
 
 
@@ -1534,7 +1626,7 @@ def check_cell(
     """One person, one request: the answer, what it reveals, what it changes."""
     must_change_nothing = operation.is_read_only or expected in REFUSALS
     failures = []
-    before = world.state_before_a_request() if must_change_nothing else None
+    before = world.rows_before if must_change_nothing else None
     with transaction.atomic():
         marks = write_marks() if before is not None else None
         callbacks_before = len(connection.run_on_commit)
@@ -1584,18 +1676,6 @@ def finished_signing_in(browser: Client) -> None:
     session.save()
 
 
-def page_client(world: World, role: str) -> Client:
-    if role not in world.clients:
-        browser = Client()
-        if role != ANONYMOUS:
-            browser.force_login(world.users[role])
-            finished_signing_in(browser)
-        world.clients[role] = browser
-        world.rows_before = None
-    client: Client = world.clients[role]
-    return client
-
-
 def page_request(client: Client, method: str, path: str, data: dict[str, Any]) -> HttpResponse:
     if method == "GET":
         return client.get(path)  # type: ignore[return-value]
@@ -1625,28 +1705,13 @@ def test_every_page_refuses_everyone_it_is_not_for(route: Route, world: World) -
         data = {name: filled(value, world.params) for name, value in (operation.data or {}).items()}
         label = f"{operation.method} {path} {data or ''}"
         for role in ROLES:
-            send = partial(page_request, page_client(world, role), operation.method, path, data)
+            send = partial(page_request, world.browsers[role], operation.method, path, data)
             failures += check_cell(world, role, operation, operation.expected[role], label, send)
 
     assert not failures, "\n".join(failures)
 
 
-def api_caller(world: World, role: str, auth: str) -> Caller:
-    key = f"api-{auth}-{role}"
-    if key not in world.clients:
-        if role == ANONYMOUS:
-            world.clients[key] = Caller(Client(enforce_csrf_checks=True))
-        elif auth == "token":
-            world.clients[key] = with_token(world.users[role])
-        else:
-            world.clients[key] = with_session(world.users[role])
-            finished_signing_in(world.clients[key].client)
-        world.rows_before = None
-    caller: Caller = world.clients[key]
-    return caller
-
-
-@pytest.mark.parametrize("auth", ["token", "session"])
+@pytest.mark.parametrize("auth", AUTHS)
 @pytest.mark.parametrize("operation_key", openapi_operations())
 def test_every_api_operation_refuses_everyone_it_is_not_for(
     operation_key: str, auth: str, world: World
@@ -1675,7 +1740,7 @@ def test_every_api_operation_refuses_everyone_it_is_not_for(
         )
         label = f"{method} {full_path} {data or ''} with a {auth}"
         for role in ROLES:
-            send = partial(api_caller(world, role, auth).call, method, full_path, data)
+            send = partial(world.callers[auth, role].call, method, full_path, data)
             failures += check_cell(world, role, operation, answers[role], label, send)
 
     assert not failures, "\n".join(failures)
@@ -1694,8 +1759,12 @@ def test_every_conversation_action_is_in_the_matrix() -> None:
 
 def test_the_matrix_sees_a_change_to_any_row_and_only_a_change(world: World) -> None:
     """The change check reads again only the tables a request wrote: a changed row is
-    caught; the same values written again, or an API token's bookkeeping, are no change."""
-    before = world.state_before_a_request()
+    caught; the same values written again, or an API token's bookkeeping, are no change.
+    The rows it compares with, read once with the world, are those every test begins with
+    (whatever tests ran before this one)."""
+    before = world.rows_before
+    now = database_state()
+    assert [label for label, rows in now.items() if rows != before[label]] == []
 
     def changes_of(write: Callable[[], object]) -> list[str]:
         with transaction.atomic():
