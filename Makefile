@@ -8,6 +8,13 @@ UV_VERSION := 0.13.8
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 # The suite runs in this many processes (pytest-xdist; each has its own test database).
 PYTEST_WORKERS ?= 2
+# pytest, with Python's compiled files written even where the environment asks Python not
+# to write them (PYTHONDONTWRITEBYTECODE, which this project's build machine sets): the
+# suite starts hundreds of Python processes (servers, workers, commands), and each compiled
+# every module it imported again: 0.65 s of CPU more for a server process to start, and
+# 2.5 times the CPU for the tests that start them (docs/testing.md). The dependencies are
+# compiled once, at install.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: run test install lint typecheck migrations-check test-sqlite test-postgres test-slow fuzz lock clean bench bench-data bench-smoke email-corpus
 
@@ -40,7 +47,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/find-python
 		rm -rf $(VENV) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV); \
 	fi
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	@$(VENV)/bin/uv pip install -q --python $(PY) --require-hashes -r requirements.lock
+	@$(VENV)/bin/uv pip install -q --python $(PY) --require-hashes --compile-bytecode -r requirements.lock
 	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 
@@ -54,11 +61,11 @@ typecheck: install
 
 # pytest's own exit codes pass through: 5 ("no tests ran") fails the build.
 test-sqlite: install
-	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	DATABASE_URL= $(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-postgres: install
 	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PYTEST) -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL) and CI=true: failing." >&2; exit 1; \
 	else \
@@ -68,9 +75,9 @@ test-postgres: install
 # Tests marked slow (minutes each, left out of `make test`), on both databases, e.g. the
 # e-mail sender killed ten times during 3,000 e-mails (docs/testing.md).
 test-slow: install
-	DATABASE_URL= $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS)
+	DATABASE_URL= $(PYTEST) -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS)
 	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PYTEST) -n 0 -rP --show-capture=stdout --slow -m slow $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL is not reachable at $(TEST_POSTGRES_URL): the PostgreSQL pass is SKIPPED." >&2; \
 	fi
@@ -78,9 +85,9 @@ test-slow: install
 # The API fuzzer with many more examples per operation than `make test` runs (docs/testing.md).
 FUZZ_EXAMPLES ?= 200
 fuzz: install
-	DATABASE_URL= FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout tests/api/test_fuzz.py
+	DATABASE_URL= FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -n 0 -rP --show-capture=stdout tests/api/test_fuzz.py
 	@if scripts/wait-for-postgres "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider -n 0 -rP --show-capture=stdout tests/api/test_fuzz.py; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -n 0 -rP --show-capture=stdout tests/api/test_fuzz.py; \
 	fi
 
 lock:
@@ -110,7 +117,7 @@ bench-smoke: install
 
 # Every e-mail of the inbound corpus (the suite takes every 4th): docs/email.md.
 email-corpus: install
-	DATABASE_URL= EMAIL_CORPUS_EVERY=1 $(PY) -m pytest -p no:cacheprovider -q -s -n 0 \
+	DATABASE_URL= EMAIL_CORPUS_EVERY=1 $(PYTEST) -q -s -n 0 \
 		tests/delivery/test_inbound_corpus.py
 
 clean:
