@@ -14,8 +14,15 @@ from messagecenter.support.models import Case, CaseStatus, Team, TeamMember
 from tests import factories
 from tests.conversations.helpers import event_sequences, maintained_unread, recounted_unread
 from tests.conversations.test_concurrency import in_threads
+from tests.databases import on_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The deadlock this test caught (lock order, 6066e3c) showed on PostgreSQL 6–8 times in
+# 1,000 actions, 2–4 times in 500, never in the first sixth of a run: a thousand there. On
+# SQLite writers take turns, and it never showed (none in 1,000): 400 still count and
+# recount under eight threads, for less than half the time.
+RANDOM_CASE_ACTIONS = 1000 if on_postgresql() else 400
 
 
 def test_twenty_agents_pressing_assign_to_me_at_once_make_one_owner(buyer: User) -> None:
@@ -45,7 +52,7 @@ def test_twenty_agents_pressing_assign_to_me_at_once_make_one_owner(buyer: User)
     assert case.conversation.participants.filter(role="agent").count() == 1
 
 
-def test_counts_equal_a_recount_after_a_thousand_random_case_actions() -> None:
+def test_counts_equal_a_recount_after_many_random_case_actions() -> None:
     customers = [factories.BuyerFactory() for _ in range(6)]
     agents = [factories.agent_in_team() for _ in range(5)]
     cases = [
@@ -92,7 +99,7 @@ def test_counts_equal_a_recount_after_a_thousand_random_case_actions() -> None:
 
         return run
 
-    in_threads([one_action(choose.randrange(2**32)) for _ in range(1000)], threads=8)
+    in_threads([one_action(choose.randrange(2**32)) for _ in range(RANDOM_CASE_ACTIONS)], threads=8)
 
     assert queries.stored_counts() == queries.recount()
     for agent in agents:
