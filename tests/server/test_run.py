@@ -3,8 +3,10 @@ children started stops them and ends the command without a traceback."""
 
 import io
 import os
+import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -47,6 +49,49 @@ def test_ctrl_c_while_the_sign_in_hints_are_read_stops_the_children_cleanly(
 
     assert len(started) == 3
     assert all(process.returncode is not None for process in started)
+
+
+def test_ctrl_c_while_a_child_still_starts_ends_run_without_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Ctrl-C that lands while a child still imports (the worker's system checks) can
+    make that child exit with an error of its own (pydantic's validator building turned
+    the interrupt into a SchemaError in a CI run): `run` was stopped as asked, exit 0."""
+    started: list[subprocess.Popen[bytes]] = []
+    popen = subprocess.Popen
+
+    def child(arguments: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        # Exits 1 on SIGINT, as a child interrupted inside native code did.
+        process = popen(
+            [
+                sys.executable,
+                "-c",
+                "import signal, sys, time\n"
+                "signal.signal(signal.SIGINT, lambda *_: sys.exit(1))\n"
+                "time.sleep(60)",
+            ]
+        )
+        started.append(process)
+        return process
+
+    def interrupted() -> None:
+        time.sleep(1)  # the children have set their handlers
+        for process in started:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C does to the process group
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess, "Popen", child)
+    monkeypatch.setattr(run, "_accepting", lambda *arguments: True)
+    monkeypatch.setattr(run, "sign_in_hints", interrupted)
+
+    try:
+        run.Command(stdout=io.StringIO()).handle(host="127.0.0.1", port=8000)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+
+    assert [process.returncode for process in started] == [1, 1, 1]
 
 
 def _children_environments(
