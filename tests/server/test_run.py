@@ -14,38 +14,51 @@ import pytest
 from messagecenter.server.management.commands import run
 
 
+def _interrupted_while_the_hints_are_read(
+    monkeypatch: pytest.MonkeyPatch, child_code: str, signal_number: int, settle: float = 0
+) -> list[subprocess.Popen[bytes]]:
+    """`run` whose children run `child_code`, and a Ctrl-C as it reads the sign-in hints:
+    `signal_number` to each child (what Ctrl-C does to the whole process group, `settle`
+    seconds after they started) and a KeyboardInterrupt in `run`. Its children, stopped."""
+    started: list[subprocess.Popen[bytes]] = []
+    popen = subprocess.Popen
+
+    def child(arguments: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        process = popen([sys.executable, "-c", child_code])
+        started.append(process)
+        return process
+
+    def interrupted() -> None:
+        time.sleep(settle)
+        for process in started:
+            process.send_signal(signal_number)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess, "Popen", child)
+    monkeypatch.setattr(run, "_accepting", lambda *arguments: True)
+    monkeypatch.setattr(run, "sign_in_hints", interrupted)
+    try:
+        run.Command(stdout=io.StringIO()).handle(host="127.0.0.1", port=8000)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+    return started
+
+
 def test_ctrl_c_while_the_sign_in_hints_are_read_stops_the_children_cleanly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Under load the database pool may still be connecting when `run` reads the demo's
     sign-in hints; a Ctrl-C then came as a KeyboardInterrupt outside the part that stops
     the children, and `run` ended with a traceback (a CI run of the process test)."""
-    started: list[subprocess.Popen[bytes]] = []
-    popen = subprocess.Popen
-
-    def child(arguments: list[str], **options: Any) -> subprocess.Popen[bytes]:
-        # A child that stops on SIGINT or SIGTERM, as serve, worker and inbound-smtp do.
-        process = popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        started.append(process)
-        return process
-
-    def interrupted() -> None:
-        for process in started:
-            process.terminate()  # what Ctrl-C does to the whole process group
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(subprocess, "Popen", child)
-    monkeypatch.setattr(run, "_accepting", lambda *arguments: True)
-    monkeypatch.setattr(run, "sign_in_hints", interrupted)
-
     try:
-        run.Command(stdout=io.StringIO()).handle(host="127.0.0.1", port=8000)
+        # Children that stop on SIGINT or SIGTERM, as serve, worker and inbound-smtp do.
+        started = _interrupted_while_the_hints_are_read(
+            monkeypatch, "import time; time.sleep(60)", signal.SIGTERM
+        )
     except KeyboardInterrupt:
         pytest.fail("Ctrl-C escaped `run`: it ended with a traceback")
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
 
     assert len(started) == 3
     assert all(process.returncode is not None for process in started)
@@ -57,39 +70,16 @@ def test_ctrl_c_while_a_child_still_starts_ends_run_without_an_error(
     """A Ctrl-C that lands while a child still imports (the worker's system checks) can
     make that child exit with an error of its own (pydantic's validator building turned
     the interrupt into a SchemaError in a CI run): `run` was stopped as asked, exit 0."""
-    started: list[subprocess.Popen[bytes]] = []
-    popen = subprocess.Popen
-
-    def child(arguments: list[str], **options: Any) -> subprocess.Popen[bytes]:
-        # Exits 1 on SIGINT, as a child interrupted inside native code did.
-        process = popen(
-            [
-                sys.executable,
-                "-c",
-                "import signal, sys, time\n"
-                "signal.signal(signal.SIGINT, lambda *_: sys.exit(1))\n"
-                "time.sleep(60)",
-            ]
-        )
-        started.append(process)
-        return process
-
-    def interrupted() -> None:
-        time.sleep(1)  # the children have set their handlers
-        for process in started:
-            process.send_signal(signal.SIGINT)  # what Ctrl-C does to the process group
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(subprocess, "Popen", child)
-    monkeypatch.setattr(run, "_accepting", lambda *arguments: True)
-    monkeypatch.setattr(run, "sign_in_hints", interrupted)
-
-    try:
-        run.Command(stdout=io.StringIO()).handle(host="127.0.0.1", port=8000)
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
+    # Children that exit 1 on SIGINT, as one interrupted inside native code did; the
+    # signal comes once they have set their handler.
+    started = _interrupted_while_the_hints_are_read(
+        monkeypatch,
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit(1))\n"
+        "time.sleep(60)",
+        signal.SIGINT,
+        settle=1,
+    )
 
     assert [process.returncode for process in started] == [1, 1, 1]
 
