@@ -96,17 +96,21 @@ def _copy(connection: BaseDatabaseWrapper, template: str, name: str) -> None:
             cursor.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
             cursor.execute(f"CREATE DATABASE {quote(name)} TEMPLATE {quote(template)}")
     elif connection.vendor == "sqlite":
-        # The backup API, not a file copy: it reads a consistent database, the write-ahead
-        # log included.
-        for leftover in (name, f"{name}-wal", f"{name}-shm"):
-            Path(leftover).unlink(missing_ok=True)
-        with (
-            closing(sqlite3.connect(template)) as source,
-            closing(sqlite3.connect(name)) as target,
-        ):
-            source.backup(target)
+        copy_sqlite(template, name)
     else:
         raise NotImplementedError(f"no copy of a test database on {connection.vendor}")
+
+
+def copy_sqlite(source: str | Path, target: str | Path) -> None:
+    """A SQLite database copied with the backup API, not as a file: it reads a consistent
+    database, the write-ahead log included. What a former copy left at `target` goes."""
+    for leftover in (f"{target}", f"{target}-wal", f"{target}-shm"):
+        Path(leftover).unlink(missing_ok=True)
+    with (
+        closing(sqlite3.connect(source)) as reading,
+        closing(sqlite3.connect(target)) as writing,
+    ):
+        reading.backup(writing)
 
 
 # A SQLite database's files: its write-ahead log and shared memory (SQLite removes them when

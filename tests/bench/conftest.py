@@ -1,13 +1,11 @@
 """What the tests of the benchmark scripts share."""
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from tests.databases import on_postgresql
+from tests.databases import copy_sqlite, on_postgresql
 
 
 @pytest.fixture
@@ -17,10 +15,10 @@ def migrated_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     whole history on a new file cost ≈ 7 s of CPU, 25–35 s of such a test with both passes
     of `make test` running. On the SQLite pass, a copy of this worker's test database
     (tests/databases.py: migrated once per pass, emptied after every test but for the
-    content types and permissions, which the migrations make too); the backup API reads
-    it consistently. On PostgreSQL (run there only with --every-test) there is none to
-    copy: a path with no file yet, which the script creates and migrates itself; so too
-    when no test of the session opens the database (these tests run alone): none was set up.
+    content types and permissions, which the migrations make too), by the backup API. On
+    PostgreSQL (run there only with --every-test) there is none to copy: a path with no
+    file yet, which the script creates and migrates itself; so too when no test of the
+    session opens the database (these tests run alone): none was set up.
 
     The test database is asked for here, not in a test's signature: a test that lists a
     database fixture counts as opening the configured database, and the PostgreSQL pass
@@ -33,9 +31,5 @@ def migrated_sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     test_database = database["TEST"]["NAME"]
     if database["NAME"] != test_database or not Path(test_database).exists():
         return path
-    with (
-        closing(sqlite3.connect(test_database)) as source,
-        closing(sqlite3.connect(path)) as target,
-    ):
-        source.backup(target)
+    copy_sqlite(test_database, path)
     return path
