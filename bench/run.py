@@ -29,6 +29,10 @@ keep-alive connection (the clients run on uvloop, on the same machine):
 - realtime: delivery latency from a send to the recipient's open stream, with the functions
   of bench/realtime.py (streams for the dataset's stream buyers, the biggest seller sends).
 
+With --worker, `messagecenter worker` runs beside the server for the whole run, as a
+deployment runs it (issue 19's send goal is "with the worker running"): the measuring waits
+until it has started and is idle, and its CPU a request is reported apart from the server's.
+
 Latency is measured by the client (request written → response read) and by the server
 (the `Server-Timing: app;dur=` header of every response: from the request reaching the
 application, waiting for a thread included, to the response). Each workload
@@ -205,10 +209,11 @@ class Samples:
 
 def cpu_seconds() -> dict[str, float]:
     """CPU time (user + system) used so far by the server's processes (the session
-    `running_server` started) and by PostgreSQL's (its backends do a send's database work;
-    SQLite's is in the server's), read from /proc. A request's CPU, unlike its rate, hardly
-    moves with what else the machine is doing (docs/benchmarks.md)."""
-    used = {"server": 0.0, "database": 0.0}
+    `running_server` started), by PostgreSQL's (its backends do a send's database work;
+    SQLite's is in the server's) and, with --worker, by the worker's (`running_worker`),
+    read from /proc. A request's CPU, unlike its rate, hardly moves with what else the
+    machine is doing (docs/benchmarks.md)."""
+    used = {"server": 0.0, "database": 0.0} | ({"worker": 0.0} if WORKER_SESSION else {})
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -223,13 +228,17 @@ def cpu_seconds() -> dict[str, float]:
         spent = (int(fields[11]) + int(fields[12])) / tick
         if SERVER_SESSION and int(fields[3]) == SERVER_SESSION:
             used["server"] += spent
+        elif WORKER_SESSION and int(fields[3]) == WORKER_SESSION:
+            used["worker"] += spent
         elif command.endswith("(postgres"):
             used["database"] += spent
     return used
 
 
-# The session id of the running server's processes (running_server), for cpu_seconds.
+# The session ids of the running server's processes (running_server) and of the worker's
+# (running_worker, with --worker), for cpu_seconds.
 SERVER_SESSION = 0
+WORKER_SESSION = 0
 
 
 async def run_workload(
@@ -380,6 +389,50 @@ def running_server(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_worker(log: Path, environment: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """`messagecenter worker` (the job runner, the scheduler, the e-mail sender, each
+    polling the database) for as long as the block runs, started in a session of its own.
+    Ready once it has started and gone idle — its start (imports, system checks) is seconds
+    of a core, which would otherwise fall in the first measurements. Yields what the report
+    keeps of it: its CPU over the whole run and how it ended (0: it stopped on SIGTERM)."""
+    global WORKER_SESSION
+    process = subprocess.Popen(
+        [sys.executable, "-m", "messagecenter", "worker"],
+        env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+    WORKER_SESSION = process.pid
+    ran: dict[str, Any] = {"pid": process.pid}
+    try:
+        deadline = time.monotonic() + 300
+        started = time.monotonic()
+        before = cpu_seconds()["worker"]
+        while True:
+            time.sleep(0.5)
+            now = cpu_seconds()["worker"]
+            # Idle: under a tenth of a core over half a second, a second after it started.
+            if time.monotonic() - started >= 1 and now - before < 0.05:
+                break
+            before = now
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")
+        ran["seconds_to_idle"] = round(time.monotonic() - started, 1)
+        yield ran
+    finally:
+        ran["cpu_seconds"] = round(cpu_seconds().get("worker", 0.0), 2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            ran["exit_code"] = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            ran["exit_code"] = process.wait(timeout=10)
+        WORKER_SESSION = 0
 
 
 # --- the workloads -----------------------------------------------------------------------
@@ -787,8 +840,8 @@ async def measure(
                 f"  [{repeat + 1}/{args.repeats}] {workload.name}: {result['per_second']}/s, "
                 f"server p50/p99 {result['server_ms']['p50']}/{result['server_ms']['p99']} ms, "
                 f"client p99 {result['client_ms']['p99']} ms, errors {result['errors']}, "
-                f"CPU ms per request: server {result['cpu_ms_per_request']['server']}, "
-                f"database {result['cpu_ms_per_request']['database']}",
+                "CPU ms per request: "
+                + ", ".join(f"{side} {ms}" for side, ms in result["cpu_ms_per_request"].items()),
                 flush=True,
             )
         floor = results[plan[0].name]["per_second"]
@@ -807,7 +860,7 @@ async def measure(
             "share_of_floor": median([run["share_of_floor"] for run in runs]),
             "cpu_ms_per_request": {
                 side: median([run["cpu_ms_per_request"][side] for run in runs])
-                for side in ("server", "database")
+                for side in runs[0]["cpu_ms_per_request"]
             },
             **{
                 f"{side}_{stat}_ms": median([run[f"{side}_ms"][stat] for run in runs])
@@ -843,7 +896,8 @@ def table(document: dict[str, Any]) -> str:
             f"{'' if share is None else f'{share:.1%}'} | "
             f"{row['server_p50_ms']} / {row['server_p99_ms']} | "
             f"{row['client_p50_ms']} / {row['client_p99_ms']} | "
-            f"{cpu.get('server')} / {cpu.get('database')} | {row['errors']} |"
+            f"{cpu.get('server')} / {cpu.get('database')}"
+            f"{f' (worker {cpu["worker"]})' if 'worker' in cpu else ''} | {row['errors']} |"
         )
     realtime = document["realtime"]
     if realtime.get("available"):
@@ -1077,6 +1131,11 @@ def main(argv: list[str] | None = None) -> None:
         "against clients)",
     )
     parser.add_argument("--server-args", default="", help="more arguments for `serve`")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run `messagecenter worker` beside the server (its CPU reported apart)",
+    )
     parser.add_argument("--duration", type=float, default=10, help="seconds per workload")
     parser.add_argument("--warmup", type=float, default=2, help="seconds, not recorded")
     parser.add_argument("--max-requests", type=int, default=10**9, help="per workload")
@@ -1135,9 +1194,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     began = time.perf_counter()
     server_args = shlex.split(args.server_args)
-    with running_server(
-        args.workers, var_dir / "bench-server.log", environment, server_args
-    ) as port:
+    worker: dict[str, Any] | None = None
+    with contextlib.ExitStack() as running:
+        if args.worker:
+            worker = running.enter_context(
+                running_worker(var_dir / "bench-worker.log", environment)
+            )
+        port = running.enter_context(
+            running_server(args.workers, var_dir / "bench-server.log", environment, server_args)
+        )
         # The clients share the machine with the server: uvloop keeps their cost low.
         measured = uvloop.run(measure(port, tokens, args, session_cookie))
     document = {
@@ -1177,6 +1242,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         | {"only": sorted(args.only)},
         "goals": GOALS,
+        "worker": worker,
         "seconds": round(time.perf_counter() - began, 1),
         **measured,
     }

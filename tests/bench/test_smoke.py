@@ -59,6 +59,8 @@ def test_the_smoke_benchmark_measures_every_workload(tmp_path: Path) -> None:
             "bench/run.py",
             "--smoke",
             "--no-fresh",
+            # The worker beside the server, as issue 19's send goal is measured.
+            "--worker",
             *windows,
             "--output",
             str(output),
@@ -103,6 +105,13 @@ def test_the_smoke_benchmark_measures_every_workload(tmp_path: Path) -> None:
         "| conversation (200 messages): page (HTML) (4 clients)",
     ]
     assert result["database"] == database_url().split(":", 1)[0].replace("postgres", "postgresql")
+    # The worker ran for the whole run, its CPU counted apart in every window, and the run
+    # stopped it: it ended on SIGTERM as a deployment's would, and nothing of it is left.
+    worker = result["worker"]
+    assert (worker["exit_code"], worker["cpu_seconds"] > 0) == (0, True)
+    assert all("worker" in row["cpu_ms_per_request"] for row in result["median"].values())
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker["pid"], 0)
 
     # bench/first_request.py on the same dataset: a server started, two sends, stopped.
     first = subprocess.run(
