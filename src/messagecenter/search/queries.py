@@ -190,7 +190,8 @@ def search_messages(
 
     Words are looked up by walking the person's mailbox newest first and stopping at a
     page of matches, or through the full-text index when they are rare; one query on
-    PostgreSQL (its planner chooses), two or three on SQLite (docs/search.md#cost). The
+    PostgreSQL (its planner chooses; its planner setting is sent before it and taken back
+    after it, in the same pipeline), two or three on SQLite (docs/search.md#cost). The
     broadcasts are one more query (none when the filters rule them out).
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
