@@ -414,13 +414,14 @@ def running_worker(log: Path, environment: dict[str, str]) -> Iterator[dict[str,
         before = cpu_seconds()["worker"]
         while True:
             time.sleep(0.5)
+            # A worker that has ended uses no CPU either: not idle, gone.
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")
             now = cpu_seconds()["worker"]
             # Idle: under a tenth of a core over half a second, a second after it started.
             if time.monotonic() - started >= 1 and now - before < 0.05:
                 break
             before = now
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")
         ran["seconds_to_idle"] = round(time.monotonic() - started, 1)
         yield ran
     finally:
