@@ -892,13 +892,13 @@ def table(document: dict[str, Any]) -> str:
         share = row["share_of_floor"]
         # Results written before the CPU was measured have none.
         cpu = row.get("cpu_ms_per_request") or {}
+        worker = f" (worker {cpu['worker']})" if "worker" in cpu else ""
         lines.append(
             f"| {name} | {row['concurrency']} | {row['per_second']:,.0f} | "
             f"{'' if share is None else f'{share:.1%}'} | "
             f"{row['server_p50_ms']} / {row['server_p99_ms']} | "
             f"{row['client_p50_ms']} / {row['client_p99_ms']} | "
-            f"{cpu.get('server')} / {cpu.get('database')}"
-            f"{f' (worker {cpu["worker"]})' if 'worker' in cpu else ''} | {row['errors']} |"
+            f"{cpu.get('server')} / {cpu.get('database')}{worker} | {row['errors']} |"
         )
     realtime = document["realtime"]
     if realtime.get("available"):

@@ -35,7 +35,10 @@ def random_page_cost_seen_by_the_search(mailbox: Mailbox, text: str) -> list[str
 
     with connection.execute_wrapper(read_it_first):
         search_messages(mailbox.buyer, SearchFilters(text=text))
-    return [probe.fetchone()[0] for probe in probes]
+    seen = [probe.fetchone()[0] for probe in probes]
+    for probe in probes:
+        probe.close()
+    return seen
 
 
 def random_page_cost_now() -> str:
