@@ -341,8 +341,16 @@ def listening(port: int) -> int:
 
 @contextlib.contextmanager
 def running_server(
-    workers: int, log: Path, environment: dict[str, str], more: Sequence[str] = ()
+    workers: int,
+    log: Path,
+    environment: dict[str, str],
+    more: Sequence[str] = (),
+    sockets: int | None = None,
 ) -> Iterator[int]:
+    """`messagecenter serve` on a free port, ready once `sockets` sockets listen on it
+    (default: one per process, as this code's `serve` binds them; an older `serve` whose
+    processes shared one socket: 1 — bench/old_new.py)."""
+    sockets = workers if sockets is None else sockets
     port = free_port()
     process = subprocess.Popen(
         [
@@ -372,7 +380,7 @@ def running_server(
             try:
                 with socket.create_connection((HOST, port), timeout=1) as probe:
                     probe.sendall(f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
-                    if probe.recv(64).startswith(b"HTTP/1.1 200") and listening(port) >= workers:
+                    if probe.recv(64).startswith(b"HTTP/1.1 200") and listening(port) >= sockets:
                         break
             except OSError:
                 pass
