@@ -50,7 +50,9 @@ from messagecenter.server.warm import warm_up  # noqa: E402
 # Sends on their own pool of threads (SEND_THREADS): a send waiting for its batch keeps a
 # thread, and on the main road's pool it kept it from pages and reads.
 express_lane = express.ExpressLane(
-    django_application, LoopThreads(settings.SEND_THREADS, name="send")
+    django_application,
+    LoopThreads(settings.SEND_THREADS, name="send"),
+    read_threads=django_application.threads,
 )
 
 # Before the first request rather than during it, and before the freeze below.

@@ -16,7 +16,8 @@ from django.core import signals
 from pytest_django.fixtures import Settings
 
 from messagecenter.accounts import actions as account_actions
-from messagecenter.accounts.models import User
+from messagecenter.accounts.authentication import ApiTokenAuth
+from messagecenter.accounts.models import ApiToken, User
 from messagecenter.conversations import actions
 from messagecenter.conversations import api as conversations_api
 from messagecenter.conversations.models import Message
@@ -268,7 +269,9 @@ def test_http_where_https_is_required_goes_the_main_road(seller_reply: Reply) ->
     the lane hands the request on before reading it."""
     from messagecenter.asgi import express_lane
 
-    lane = express.ExpressLane(express_lane.main_road, express_lane.threads)
+    lane = express.ExpressLane(
+        express_lane.main_road, express_lane.threads, express_lane.read_threads
+    )
     lane.https_only = True
     scope: dict[str, Any] = {
         "type": "http",
@@ -388,3 +391,149 @@ def test_a_send_is_answered_while_every_thread_of_the_main_road_is_busy(
         release.set()
         busy.join()
         sender.join()
+
+
+# --- reads on the lane: the badges ------------------------------------------------------------
+
+
+def badges(token: str, **options: Any) -> Answer:
+    """GET /api/v1/folders with a bearer token, through the ASGI application."""
+    from messagecenter.asgi import application
+
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    headers += options.pop("extra_headers", [])
+    sent = run_in_own_loop(
+        lambda: exchange(application, "GET", "/api/v1/folders", headers=headers, **options)
+    )
+    content = b"".join(message.get("body", b"") for message in sent[1:])
+    return sent[0]["status"], dict(sent[0]["headers"]), content
+
+
+@pytest.fixture
+def badges_taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """One entry per badges call the lane answered: "trusted" where it took the token on
+    trust (read again beside the counts), "checked" where it checked it first."""
+    taken: list[str] = []
+    trusted, authenticate = ApiTokenAuth.trusted, ApiTokenAuth.authenticate
+
+    def spied_trusted(self: ApiTokenAuth, request: Any, secret: str) -> Any:
+        found = trusted(self, request, secret)
+        if found is not None:
+            taken.append("trusted")
+        return found
+
+    def spied_authenticate(self: ApiTokenAuth, request: Any, secret: str) -> Any:
+        taken.append("checked")
+        return authenticate(self, request, secret)
+
+    lane_auth = conversations_api._AUTHENTICATE
+    monkeypatch.setattr(lane_auth, "trusted", spied_trusted.__get__(lane_auth))
+    monkeypatch.setattr(lane_auth, "authenticate", spied_authenticate.__get__(lane_auth))
+    return taken
+
+
+@pytest.fixture
+def seller_token(seller: User, seller_reply: Reply) -> str:
+    """A token whose first use is noted already: a token used for the first time is
+    checked and its use written (record_api_token_use), which changes its row, so a
+    process keeps it only from its next check on. seller_reply: the buyer's question
+    waits in the seller's inbox, unread."""
+    assert badges(seller_reply.token)[0] == 200
+    return seller_reply.token
+
+
+def test_the_badges_are_answered_on_the_lane_as_on_the_main_road(
+    settings: Settings, seller_token: str, badges_taken: list[str]
+) -> None:
+    first_lane, first_road, lane, road = [
+        answer for _ in range(2) for answer in both_ways(settings, lambda: badges(seller_token))
+    ]
+
+    # The lane's first call checks the token (the main road's too, unspied); its second
+    # takes it on trust and reads it again beside the counts.
+    assert badges_taken == ["checked", "trusted"]
+    same_answer(first_lane, first_road)
+    same_answer(lane, road)
+    assert lane[0] == 200
+    counts = json.loads(lane[2])
+    assert counts["folders"][0] == {
+        "key": "all",
+        "label": "All",
+        "box": "inbox",
+        "folder": None,
+        "unread_count": 1,
+    }
+    assert lane[1][b"cache-control"] == b"max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def test_a_token_revoked_since_its_last_use_is_refused_on_the_lane_at_once(
+    settings: Settings, seller: User, seller_token: str, badges_taken: list[str]
+) -> None:
+    assert badges(seller_token)[0] == 200  # checked, and kept by this process
+    token = ApiToken.objects.get(user=seller, revoked_at__isnull=True)
+    account_actions.revoke_api_token(seller, token.pk)
+
+    lane, road = both_ways(settings, lambda: badges(seller_token))
+
+    # Taken on trust, found changed beside the counts, checked afresh: refused.
+    assert badges_taken == ["checked", "trusted", "checked"]
+    assert lane[0] == 401
+    assert json.loads(lane[2])["error"]["code"] == "not_authenticated"
+    same_answer(lane, road)
+
+
+def test_a_change_to_the_person_since_is_read_afresh_on_the_lane(
+    seller: User, seller_token: str, badges_taken: list[str]
+) -> None:
+    assert badges(seller_token)[0] == 200
+    User.objects.filter(pk=seller.pk).update(shows_promotions=False)
+
+    assert badges(seller_token)[0] == 200
+    assert badges(seller_token)[0] == 200
+
+    # The person's row changed: the counts read on trust were thrown away, the token read
+    # afresh (with the person as now), and the next call trusted that.
+    assert badges_taken == ["checked", "trusted", "checked", "trusted"]
+
+
+def test_the_lane_reads_the_token_and_the_counts_in_two_statements(
+    seller_token: str, django_assert_num_queries: Any
+) -> None:
+    from django.test import RequestFactory
+
+    def call() -> Any:
+        request = RequestFactory().get(
+            "/api/v1/folders", HTTP_AUTHORIZATION=f"Bearer {seller_token}"
+        )
+        return conversations_api.folders_express(request)(request)
+
+    call()  # the token checked (its first use noted by seller_token), and kept
+    # Taken on trust: its row and the counts, sent together (one round trip on PostgreSQL).
+    with django_assert_num_queries(2):
+        answered = call()
+    assert answered.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "case", ["a query string", "two tokens", "a session instead of a token", "a body"]
+)
+def test_a_read_the_lane_does_not_take_goes_the_main_road(
+    case: str, settings: Settings, seller_token: str, badges_taken: list[str]
+) -> None:
+    options: dict[str, Any] = {}
+    token = seller_token
+    if case == "a query string":
+        options["query_string"] = b"box=inbox"
+    elif case == "two tokens":
+        options["extra_headers"] = [(b"authorization", b"Bearer mc_another")]
+    elif case == "a session instead of a token":
+        token = ""
+        options["extra_headers"] = [(b"cookie", b"sessionid=nothing")]
+    elif case == "a body":
+        options["extra_headers"] = [(b"content-length", b"2")]
+        options["chunks"] = [b"{}"]
+
+    lane, road = both_ways(settings, lambda: badges(token, **options))
+
+    assert badges_taken == []
+    same_answer(lane, road)

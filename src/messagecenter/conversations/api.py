@@ -4,7 +4,7 @@ conversation and its messages, replies with attachments, and actions on conversa
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pydantic
 from django.conf import settings
@@ -15,7 +15,7 @@ from ninja import Router, Schema, Status
 
 from messagecenter.accounts.authentication import ApiTokenAuth
 from messagecenter.accounts.models import User
-from messagecenter.accounts.queries import TokenAsRead, TokenChanged
+from messagecenter.accounts.queries import TokenAsRead, TokenChanged, read_again
 from messagecenter.accounts.roles import require_seller
 from messagecenter.api_support import (
     ApiRequest,
@@ -47,9 +47,11 @@ from messagecenter.errors import InvalidInput
 from messagecenter.hub import actions as hub_actions
 from messagecenter.hub import queries as hub_queries
 from messagecenter.hub.boxes import UNSEEN, Box, Folder
-from messagecenter.rows import MAX_ID
+from messagecenter.rows import MAX_ID, pipelined
 
 router = Router(tags=["message center"])
+# The operations' token check, for the express lane's views (server/express.py).
+_AUTHENTICATE = ApiTokenAuth()
 
 ListBox = Literal["inbox", "archive", "trash"]
 # A message id in the query string (after=, before=): digits only, as any number there.
@@ -81,7 +83,10 @@ OTHER_LISTS: tuple[tuple[ListBox, str], ...] = (("archive", "Archive"), ("trash"
 
 @router.get("/folders", response=FoldersOut, summary="Folders with their unread counts")
 def folders(request: ApiRequest) -> FoldersOut:
-    counts = hub_queries.unread_counts(request.auth)
+    return folders_out(hub_queries.unread_counts(request.auth))
+
+
+def folders_out(counts: dict[str, int]) -> FoldersOut:
     lists = [
         FolderOut.model_construct(
             key="all", label="All", box="inbox", folder=None, unread_count=counts["all"]
@@ -105,6 +110,34 @@ def folders(request: ApiRequest) -> FoldersOut:
     ]
     # Built without validation, as message_out.
     return FoldersOut.model_construct(folders=lists, unseen_count=counts[UNSEEN])
+
+
+def folders_express(request: HttpRequest) -> Callable[[HttpRequest], Status[FoldersOut]]:
+    """`folders` on the express lane (server/express.py), for a bearer token: the same
+    authentication and answer, without Django's handler and ninja's operation (≈ 0.15 ms
+    of a call's ≈ 0.7 ms of CPU; docs/benchmarks.md, "Reads: the badges on the express
+    lane")."""
+
+    def answer(request: HttpRequest) -> Status[FoldersOut]:
+        # The lane takes `Bearer <secret>` only: the secret as ApiTokenAuth reads it.
+        secret = request.META["HTTP_AUTHORIZATION"].partition(" ")[2].strip()
+        signed_in = cast("ApiRequest", request)
+        # A token this process read lately is taken on trust and read again beside the
+        # counts, both statements in one round trip; changed since — revoked, its person
+        # changed —, the counts are thrown away and the token checked afresh, as on a
+        # first request (accounts.queries.read_again).
+        trusted = _AUTHENTICATE.trusted(request, secret)
+        if trusted is not None:
+            signed_in.auth, as_read = trusted
+            with pipelined():
+                unchanged = read_again(as_read)
+                counts = hub_queries.unread_counts_sent(signed_in.auth)
+            if unchanged():
+                return Status(200, folders_out(counts()))
+        signed_in.auth = _AUTHENTICATE.authenticate(request, secret)
+        return Status(200, folders(signed_in))
+
+    return answer
 
 
 class ChangedOut(Schema):
@@ -529,7 +562,6 @@ def _reply(
 
 # Read once: what the operation above reads through ninja's parameters.
 _IDEMPOTENCY_KEY = pydantic.TypeAdapter(Text)
-_AUTHENTICATE = ApiTokenAuth()
 
 
 def send_message_express(

@@ -55,7 +55,7 @@ from django.utils.log import log_response
 from ninja import Status
 
 from messagecenter.api import api
-from messagecenter.conversations.api import send_message_express
+from messagecenter.conversations.api import folders_express, send_message_express
 from messagecenter.rows import MAX_ID
 from messagecenter.server.loop_threads import LoopThreads
 from messagecenter.server.threads import PREREAD_BYTES, asgi_headers, read_whole_body
@@ -72,6 +72,7 @@ type Answer = Callable[[HttpRequest], Status[Any]]
 type LaneView = Callable[[HttpRequest], Answer | None]
 
 _REPLY = re.compile(API_PREFIX + r"conversations/([0-9]{1,19})/messages")
+_FOLDERS = API_PREFIX + "folders"
 _JSON = frozenset({b"application/json", b"application/json; charset=utf-8"})
 # The headers the lane's choice reads.
 _JUDGED_BY = frozenset({b"authorization", b"content-type", b"content-length", b"transfer-encoding"})
@@ -80,22 +81,18 @@ _JUDGED_BY = frozenset({b"authorization", b"content-type", b"content-length", b"
 def route(scope: dict[str, Any], path: str) -> LaneView | None:
     """The lane's view for this request, with its path's id, or None for the main road.
     Judged in the event loop from the method, path and headers alone."""
-    if scope["method"] != "POST" or scope.get("query_string"):
+    if scope.get("query_string"):
+        return None
+    if scope["method"] == "GET":
+        return _read_route(scope, path)
+    if scope["method"] != "POST":
         return None
     match = _REPLY.fullmatch(path)
     if match is None or not 1 <= int(match[1]) <= MAX_ID:
         return None
-    found: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        if name in _JUDGED_BY:
-            if name in found:
-                # Sent twice: Django joins the values ("text/plain,application/json"), and
-                # the main road answers what that means (415, 401…).
-                return None
-            found[name] = value
+    found = _judged_headers(scope)
     if (
-        b"transfer-encoding" in found
-        or found.get(b"authorization", b"")[:7].lower() != b"bearer "
+        found is None
         or found.get(b"content-type", b"").lower() not in _JSON
         or not found.get(b"content-length", b"").isdigit()
         or int(found[b"content-length"]) > PREREAD_BYTES
@@ -104,16 +101,48 @@ def route(scope: dict[str, Any], path: str) -> LaneView | None:
     return functools.partial(send_message_express, conversation_id=int(match[1]))
 
 
+def _read_route(scope: dict[str, Any], path: str) -> LaneView | None:
+    """A read the lane takes: GET /folders (the badges, which an app asks for on every
+    screen) with a bearer token and no body."""
+    if path != _FOLDERS:
+        return None
+    found = _judged_headers(scope)
+    if found is None or found.get(b"content-length", b"0") != b"0":
+        return None
+    return folders_express
+
+
+def _judged_headers(scope: dict[str, Any]) -> dict[bytes, bytes] | None:
+    """The headers the lane's choice reads, or None for the main road: one of them sent
+    twice, a chunked body, an Authorization that is not a bearer token."""
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in _JUDGED_BY:
+            if name in found:
+                # Sent twice: Django joins the values ("text/plain,application/json"), and
+                # the main road answers what that means (415, 401…).
+                return None
+            found[name] = value
+    if b"transfer-encoding" in found or found.get(b"authorization", b"")[:7].lower() != b"bearer ":
+        return None
+    return found
+
+
 class ExpressLane:
-    """The lane's ASGI end: the body read in the event loop, the request answered on
+    """The lane's ASGI end: the body read in the event loop, a send answered on
     `threads`, the sends' own pool (SEND_THREADS, asgi.py; server/loop_threads.py): a send
     spends most of its time waiting for its batch, and on the main road's pool those waits
-    took the threads of pages and reads and capped a batch at WEB_THREADS sends. A request
-    the lane hands back goes the main road, on its pool."""
+    took the threads of pages and reads and capped a batch at WEB_THREADS sends. A read is
+    answered on `read_threads`, the main road's pool (WEB_THREADS): it holds a database
+    connection for all of its time, as any read there. A request the lane hands back goes
+    the main road, on its pool."""
 
-    def __init__(self, main_road: Application, threads: LoopThreads) -> None:
+    def __init__(
+        self, main_road: Application, threads: LoopThreads, read_threads: LoopThreads
+    ) -> None:
         self.main_road = main_road
         self.threads = threads
+        self.read_threads = read_threads
         # The token calls' middleware around an empty answer: the headers they add to
         # every answer, learned from them once per process and scheme (HSTS is https's).
         self._learning = middleware_chain(
@@ -129,7 +158,8 @@ class ExpressLane:
     ) -> None:
         body = await read_whole_body(receive)
         context = contextvars.copy_context()
-        answered = await self.threads.run(
+        threads = self.read_threads if scope["method"] == "GET" else self.threads
+        answered = await threads.run(
             functools.partial(context.run, self._answer, scope, body, view)
         )
         if answered is None:
