@@ -275,3 +275,30 @@ def test_a_history_page_reads_its_attachments_compiled_once_as_the_prefetch_list
             message.pk: [attachment.pk for attachment in message.listed_attachments]
             for message in page.messages
         } == {pk: expected[pk] for pk in sorted(expected)[-limit:]}
+
+
+def test_a_history_page_without_attachments_reads_none(
+    buyer: User, seller: User, product: Product, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    """The page's statement says which of its messages have attachments: a page where none
+    has any reads no attachments (one round trip less), a page where one has reads that
+    message's alone."""
+    question = actions.ask_seller_about_product(buyer, product.pk, "Which one?")
+    conversation_id = question.conversation_id
+    actions.send_message(
+        seller, conversation_id, "Here", attachments=[SimpleUploadedFile("photo.png", PNG_BYTES)]
+    )
+    for number in range(3):
+        actions.send_message(seller, conversation_id, f"And {number}")
+    participant = Participant.objects.get(user=buyer, conversation_id=conversation_id)
+    queries.message_page(participant, limit=3)
+
+    with django_assert_num_queries(1):
+        newest = queries.message_page(participant, limit=3)
+    with django_assert_num_queries(2):
+        with_photo = queries.message_page(participant, limit=4)
+
+    with django_assert_num_queries(0):
+        assert [message.listed_attachments for message in newest.messages] == [[], [], []]
+        listed = [len(message.listed_attachments) for message in with_photo.messages]
+    assert listed == [1, 0, 0, 0]

@@ -846,12 +846,12 @@ def test_a_read_conversation_page_costs_a_seller_one_query_more_than_a_buyer(
 
     # session, user, where the page's event stream starts, the participant with its
     # conversation (and the buyer's name), the saved replies, whether the buyer asked
-    # customer service to step in (support's status line), the messages with senders,
-    # their attachments, the counters for the header. Inserting a saved reply without
-    # script costs nothing more.
-    with django_assert_num_queries(9):
+    # customer service to step in (support's status line), the messages with senders
+    # (and whether each has attachments: these have none, so none are read), the
+    # counters for the header. Inserting a saved reply without script costs nothing more.
+    with django_assert_num_queries(8):
         client.get(conversation_url(question))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = client.get(conversation_url(question), {"saved_reply": shipping_reply.pk})
 
     assert "required>We ship within 1 business day.</textarea>" in page_text(response)

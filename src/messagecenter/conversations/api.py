@@ -113,10 +113,10 @@ def folders_out(counts: dict[str, int]) -> FoldersOut:
 
 
 def folders_express(request: HttpRequest) -> Callable[[HttpRequest], Status[FoldersOut]]:
-    """`folders` on the express lane (server/express.py), for a bearer token: the same
-    authentication and answer, without Django's handler and ninja's operation (≈ 0.15 ms
-    of a call's ≈ 0.7 ms of CPU; docs/benchmarks.md, "Reads: the badges on the express
-    lane")."""
+    """`folders` on the express lane (server/express.py, decision 0016), for a bearer
+    token: the same authentication and answer, without Django's handler and ninja's
+    operation, which were about half of a call's CPU (docs/benchmarks.md, "Reads: the
+    badges on the express lane, measured in alternating windows")."""
 
     def answer(request: HttpRequest) -> Status[FoldersOut]:
         # The lane takes `Bearer <secret>` only: the secret as ApiTokenAuth reads it.

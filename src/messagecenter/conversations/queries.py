@@ -928,7 +928,11 @@ def _message_rows(
     come after, from their own compiled statement (_with_attachments)."""
     direction, count = shape
     messages = conversation_messages_from(conversation_id, history_after, viewer_id)
-    messages = messages.prefetch_related(None)
+    # Whether each has attachments, an index probe beside its row: a page without any —
+    # most of them — reads no attachments at all (_with_attachments).
+    messages = messages.prefetch_related(None).annotate(
+        has_attachments=Exists(Attachment.objects.filter(message_id=OuterRef("pk")))
+    )
     if direction == "after":
         return messages.filter(id__gt=cursor[0])[:count]
     if direction == "before":
@@ -943,14 +947,19 @@ _MESSAGE_ROWS = CompiledQuery(_message_rows)
 def _with_attachments(messages: list[Message]) -> list[Message]:
     """The messages, each with its attachments in `fetched_attachments` (what
     Message.listed_attachments reads; in the order they were added), read in one
-    statement compiled once per number of messages — what conversation_messages'
+    statement compiled once per number of messages with any — what conversation_messages'
     prefetch reads, which Django built and compiled again on every page: an eighth of a
     history page's CPU (docs/benchmarks.md, "Search planned apart from what it shows")."""
     if not messages:
         return messages
     listed: dict[int, list[Attachment]] = {message.pk: [] for message in messages}
-    for attachment in _ATTACHMENTS_OF(*listed, shape=len(listed)):
-        listed[attachment.message_id].append(attachment)
+    # Only those the page's statement found with attachments (_message_rows): one statement
+    # for a page with any, none for a page without — one round trip of the history page's
+    # four (docs/benchmarks.md, "Reads: the badges on the express lane…").
+    with_files = [message.pk for message in messages if getattr(message, "has_attachments", True)]
+    if with_files:
+        for attachment in _ATTACHMENTS_OF(*with_files, shape=len(with_files)):
+            listed[attachment.message_id].append(attachment)
     for message in messages:
         message.fetched_attachments = listed[message.pk]  # type: ignore[attr-defined]
     return messages
@@ -987,7 +996,8 @@ def message_window(
     that message and those after it. A window that would be empty (the messages were
     deleted or hidden since), or a message the person cannot see here, gives the latest.
 
-    Reads as message_page does, one statement and one for the attachments; `showing` a
+    Reads as message_page does, one statement and one for the attachments when any of
+    the messages has some; `showing` a
     message older than the latest page reads that page too, then one more statement asks
     whether there is anything before it.
     """

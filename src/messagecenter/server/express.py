@@ -1,7 +1,9 @@
 """The express lane: a reply with a JSON body and an API token — `POST
-/api/v1/conversations/{id}/messages`, the API's busiest write — answered outside Django's
+/api/v1/conversations/{id}/messages`, the API's busiest write — and the badges with a token
+— `GET /api/v1/folders`, which an app asks for on every screen — answered outside Django's
 request handler and ninja's operation (docs/architecture.md, "The request path"; measured
-in docs/benchmarks.md, "Sends: the express lane").
+in docs/benchmarks.md, "Sends: the express lane" and "Reads: the badges on the express
+lane…"; decisions 0014 and 0016).
 
 A send's own work is the action; around it, Django's handler (URL resolution, the
 handler's middleware stack) and ninja's operation (parameters parsed through pydantic
@@ -20,12 +22,14 @@ that decides the answer and skips only the dispatch:
   where https is required) goes the main road; the person's time zone ends with the
   request;
 - the operation's authentication, action and answer, and the API's exception handlers
-  (`conversations.api.send_message_express`); an unexpected error becomes Django's 500,
-  and a refusal is logged as Django's handler logs it.
+  (`conversations.api.send_message_express`, `conversations.api.folders_express`); an
+  unexpected error becomes Django's 500, and a refusal is logged as Django's handler logs
+  it.
 
 A request the lane does not take goes the main road untouched, its body handed on as it was
 read: another method or path, a query string, an Authorization that is not a bearer token,
-a body that is not JSON of a known length (a multipart reply with files), a header the
+a reply's body that is not JSON of a known length (a multipart reply with files), a badges
+call with a body, a header the
 choice reads sent twice, or one whose answer is a refusal of its form (the API words those,
 field by field). tests/server/test_express.py sends the same requests both ways and
 compares the answers (decision 0014).
