@@ -103,21 +103,6 @@ class CompiledQuery[M: Model]:
         connection = connections[DEFAULT_DB_ALIAS]
         return self._plan(connection, values, shape).fetch(connection, values)
 
-    def rows_sent(
-        self, *values: int | str | datetime, shape: Hashable = None
-    ) -> Callable[[], list[tuple[Any, ...]]]:
-        """`rows`, with the statement sent now and its rows read when the function returned
-        is called: inside `pipelined()` on PostgreSQL, the statements run in between go in
-        the same round trip. Call it before the connection's next compiled statement (they
-        share a cursor); on SQLite, which answers in-process, the rows are read now."""
-        connection = connections[DEFAULT_DB_ALIAS]
-        plan = self._plan(connection, values, shape)
-        if connection.vendor != "postgresql":
-            rows = plan.fetch(connection, values)
-            return lambda: rows
-        cursor = plan.send(connection, values)
-        return lambda: [tuple(row) for row in cursor.fetchall()]
-
     def _plan(
         self, connection: Any, values: Sequence[int | str | datetime], shape: Hashable
     ) -> "_Plan[M]":
@@ -407,12 +392,8 @@ class _Plan[M: Model]:
     def fetch(
         self, connection: Any, values: Sequence[int | str | datetime]
     ) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.send(connection, values).fetchall()]
-
-    def send(self, connection: Any, values: Sequence[int | str | datetime]) -> Any:
-        """Runs the statement; returns the cursor its rows are fetched from."""
         parameters = _filled(connection, self.parameters, self.slots, values)
-        return self.statement.execute(connection, parameters)
+        return [tuple(row) for row in self.statement.execute(connection, parameters).fetchall()]
 
     def _build(self, connection: Any, fetched: Sequence[Any]) -> M:
         row = _converted(connection, self.converters, fetched)

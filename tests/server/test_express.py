@@ -22,8 +22,10 @@ from messagecenter.conversations import actions
 from messagecenter.conversations import api as conversations_api
 from messagecenter.conversations.models import Message
 from messagecenter.marketplace.models import Product
+from messagecenter.notifications.models import BroadcastKind
 from messagecenter.server import express
 from tests.asgi import exchange, run_in_own_loop
+from tests.notifications import helpers as notifications
 
 # Different from one answer to the next, whichever way it went.
 VARYING = {b"date", b"expires", b"server-timing"}
@@ -410,25 +412,17 @@ def badges(token: str, **options: Any) -> Answer:
 
 
 @pytest.fixture
-def badges_taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """One entry per badges call the lane answered: "trusted" where it took the token on
-    trust (read again beside the counts), "checked" where it checked it first."""
-    taken: list[str] = []
-    trusted, authenticate = ApiTokenAuth.trusted, ApiTokenAuth.authenticate
+def badges_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per badges call the lane answered (its token checked there)."""
+    taken: list[bool] = []
+    lane_auth = conversations_api._AUTHENTICATE
+    authenticate = ApiTokenAuth.authenticate
 
-    def spied_trusted(self: ApiTokenAuth, request: Any, secret: str) -> Any:
-        found = trusted(self, request, secret)
-        if found is not None:
-            taken.append("trusted")
-        return found
-
-    def spied_authenticate(self: ApiTokenAuth, request: Any, secret: str) -> Any:
-        taken.append("checked")
+    def spied(self: ApiTokenAuth, request: Any, secret: str) -> Any:
+        taken.append(True)
         return authenticate(self, request, secret)
 
-    lane_auth = conversations_api._AUTHENTICATE
-    monkeypatch.setattr(lane_auth, "trusted", spied_trusted.__get__(lane_auth))
-    monkeypatch.setattr(lane_auth, "authenticate", spied_authenticate.__get__(lane_auth))
+    monkeypatch.setattr(lane_auth, "authenticate", spied.__get__(lane_auth))
     return taken
 
 
@@ -443,16 +437,11 @@ def seller_token(seller: User, seller_reply: Reply) -> str:
 
 
 def test_the_badges_are_answered_on_the_lane_as_on_the_main_road(
-    settings: Settings, seller_token: str, badges_taken: list[str]
+    settings: Settings, seller_token: str, badges_taken: list[bool]
 ) -> None:
-    first_lane, first_road, lane, road = [
-        answer for _ in range(2) for answer in both_ways(settings, lambda: badges(seller_token))
-    ]
+    lane, road = both_ways(settings, lambda: badges(seller_token))
 
-    # The lane's first call checks the token (the main road's too, unspied); its second
-    # takes it on trust and reads it again beside the counts.
-    assert badges_taken == ["checked", "trusted"]
-    same_answer(first_lane, first_road)
+    assert badges_taken == [True]
     same_answer(lane, road)
     assert lane[0] == 200
     counts = json.loads(lane[2])
@@ -467,36 +456,33 @@ def test_the_badges_are_answered_on_the_lane_as_on_the_main_road(
 
 
 def test_a_token_revoked_since_its_last_use_is_refused_on_the_lane_at_once(
-    settings: Settings, seller: User, seller_token: str, badges_taken: list[str]
+    settings: Settings, seller: User, seller_token: str, badges_taken: list[bool]
 ) -> None:
-    assert badges(seller_token)[0] == 200  # checked, and kept by this process
+    assert badges(seller_token)[0] == 200
     token = ApiToken.objects.get(user=seller, revoked_at__isnull=True)
     account_actions.revoke_api_token(seller, token.pk)
 
     lane, road = both_ways(settings, lambda: badges(seller_token))
 
-    # Taken on trust, found changed beside the counts, checked afresh: refused.
-    assert badges_taken == ["checked", "trusted", "checked"]
+    assert badges_taken == [True, True]
     assert lane[0] == 401
     assert json.loads(lane[2])["error"]["code"] == "not_authenticated"
     same_answer(lane, road)
 
 
-def test_a_change_to_the_person_since_is_read_afresh_on_the_lane(
-    seller: User, seller_token: str, badges_taken: list[str]
-) -> None:
-    assert badges(seller_token)[0] == 200
-    User.objects.filter(pk=seller.pk).update(shows_promotions=False)
+def test_a_change_to_the_person_since_is_read_on_the_lane(seller_token: str, seller: User) -> None:
+    """The counts follow the person as they are now: promotions switched off take an
+    unread promotion out of the badges from the next call on."""
+    notifications.broadcast(kind=BroadcastKind.PROMOTION, subject="Half price")
+    before = json.loads(badges(seller_token)[2])
+    notifications.switch_off_promotions(seller)
 
-    assert badges(seller_token)[0] == 200
-    assert badges(seller_token)[0] == 200
+    after = json.loads(badges(seller_token)[2])
 
-    # The person's row changed: the counts read on trust were thrown away, the token read
-    # afresh (with the person as now), and the next call trusted that.
-    assert badges_taken == ["checked", "trusted", "checked", "trusted"]
+    assert before["folders"][0]["unread_count"] == after["folders"][0]["unread_count"] + 1
 
 
-def test_the_lane_reads_the_token_and_the_counts_in_two_statements(
+def test_the_lane_reads_the_token_then_the_counts(
     seller_token: str, django_assert_num_queries: Any
 ) -> None:
     from django.test import RequestFactory
@@ -507,8 +493,8 @@ def test_the_lane_reads_the_token_and_the_counts_in_two_statements(
         )
         return conversations_api.folders_express(request)(request)
 
-    call()  # the token checked (its first use noted by seller_token), and kept
-    # Taken on trust: its row and the counts, sent together (one round trip on PostgreSQL).
+    call()
+    # The token (its first use noted by seller_token: no write), then the counts.
     with django_assert_num_queries(2):
         answered = call()
     assert answered.status_code == 200
@@ -518,7 +504,7 @@ def test_the_lane_reads_the_token_and_the_counts_in_two_statements(
     "case", ["a query string", "two tokens", "a session instead of a token", "a body"]
 )
 def test_a_read_the_lane_does_not_take_goes_the_main_road(
-    case: str, settings: Settings, seller_token: str, badges_taken: list[str]
+    case: str, settings: Settings, seller_token: str, badges_taken: list[bool]
 ) -> None:
     options: dict[str, Any] = {}
     token = seller_token

@@ -3,7 +3,6 @@ browsers and passkeys; the address change a link would undo."""
 
 import hmac
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,30 +120,6 @@ def require_unchanged(token: TokenAsRead, read: TokenRows | None = None) -> None
     if not unchanged:
         _IN_USE.forget(token.secret_hash)
         raise TokenChanged
-
-
-def read_again(token: TokenAsRead) -> Callable[[], bool]:
-    """The token's row read again, the statement sent now: the function returned tells
-    whether it is the row as read (and forgets the token when it is not). Inside
-    rows.pipelined on PostgreSQL, with the statements sent beside it, in one round trip;
-    on SQLite read now. For a read taken on trust (`trusted_token`) — the badges on the
-    express lane —, whose answer the caller throws away when the row changed, then checks
-    the token afresh (api_token_for_secret) and reads again: a token revoked, or its person
-    changed, a moment ago is refused or read anew on this very request, as when each
-    request read its token first, one round trip earlier. Only beside statements that
-    change nothing: their writes would stand whatever the token's row says."""
-    rows = _TOKEN_BY_HASH.rows_sent(token.secret_hash)
-    answer: list[bool] = []
-
-    def unchanged() -> bool:
-        # The rows are read once (their cursor then serves the next statement).
-        if not answer:
-            answer.append(token.row in rows())
-            if not answer[0]:
-                _IN_USE.forget(token.secret_hash)
-        return answer[0]
-
-    return unchanged
 
 
 class _TokensInUse:

@@ -3,10 +3,8 @@
 badge."""
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -83,51 +81,18 @@ def unread_counts(user: User, *, now: datetime | None = None) -> dict[str, int]:
 
 
 def message_center_counts(user: User, *, now: datetime | None = None) -> MessageCenterCounts:
-    return message_center_counts_sent(user, now=now)()
-
-
-def unread_counts_sent(user: User) -> Callable[[], dict[str, int]]:
-    """`unread_counts`, its statement sent now and its rows read when the function returned
-    is called: inside rows.pipelined on PostgreSQL, with the statements sent beside it, in
-    one round trip (the badges on the express lane: conversations.api.folders_express)."""
-    counts = message_center_counts_sent(user)
-    return lambda: counts().counts
-
-
-def message_center_counts_sent(
-    user: User, *, now: datetime | None = None
-) -> Callable[[], MessageCenterCounts]:
-    """As unread_counts_sent; on SQLite, which answers in-process, read now."""
     now = now or timezone.now()
     registered = feeds()
     selects = [feed.count_sql(user, now) for feed in registered]
-    cursor = connection.cursor()
-    try:
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    with connection.cursor() as cursor:
         cursor.execute(
             " UNION ALL ".join(sql for sql, _ in selects),
             [param for _, params in selects for param in params],
         )
-        if connection.vendor == "postgresql":
-            return lambda: _folded(user, registered, _rows_of(cursor))
-        rows = _rows_of(cursor)
-    except BaseException:
-        cursor.close()
-        raise
-    return lambda: _folded(user, registered, rows)
-
-
-def _rows_of(cursor: Any) -> list[tuple[str, int]]:
-    try:
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _folded(user: User, registered: list[Feed], rows: list[tuple[str, int]]) -> MessageCenterCounts:
-    found: dict[str, dict[str, int]] = defaultdict(dict)
-    for key, count in rows:
-        feed_name, _, feed_key = key.partition(":")
-        found[feed_name][feed_key] = count
+        for key, count in cursor.fetchall():
+            feed_name, _, feed_key = key.partition(":")
+            found[feed_name][feed_key] = count
     counts = dict.fromkeys(COUNTER_KEYS, 0)
     unseen_by_feed = {}
     for feed in registered:
