@@ -1006,9 +1006,8 @@ def message_window(
     deleted or hidden since), or a message the person cannot see here, gives the latest.
 
     Reads as message_page does, one statement and one for the attachments when any of
-    the messages has some; `showing` a
-    message older than the latest page reads that page too, then one more statement asks
-    whether there is anything before it.
+    the messages has some; `showing` a message older than the latest page reads that page
+    too, then one more statement asks whether there is anything before it.
     """
     if before is not None:
         page = message_page(participant, before=before, limit=limit)

@@ -29,10 +29,9 @@ that decides the answer and skips only the dispatch:
 A request the lane does not take goes the main road untouched, its body handed on as it was
 read: another method or path, a query string, an Authorization that is not a bearer token,
 a reply's body that is not JSON of a known length (a multipart reply with files), a badges
-call with a body, a header the
-choice reads sent twice, or one whose answer is a refusal of its form (the API words those,
-field by field). tests/server/test_express.py sends the same requests both ways and
-compares the answers (decision 0014).
+call with a body, a header the choice reads sent twice, or one whose answer is a refusal of
+its form (the API words those, field by field). tests/server/test_express.py sends the same
+requests both ways and compares the answers (decisions 0014 and 0016).
 """
 
 import contextvars
