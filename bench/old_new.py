@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -280,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     for side in sides.values():
         side.var_dir.mkdir(parents=True)
-        print(f"{side.name}: generating into {_shown(side.database_url)}", flush=True)
+        print(f"{side.name}: generating into {run.without_password(side.database_url)}", flush=True)
         generate(side, args.dataset)
     reads = {name: reads_of(side, args.reads) for name, side in sides.items()}
     with contextlib.ExitStack() as running:
@@ -325,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
                 "checkout": str(side.checkout),
                 "commit": _commit(side.checkout),
                 "database": side.tokens["database"],
-                "database_url": _shown(side.database_url),
+                "database_url": run.without_password(side.database_url),
                 "messages": side.tokens["messages"],
             }
             for name, side in sides.items()
@@ -344,11 +343,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"results: {output}")
     if errors:
         raise SystemExit(f"reads answered wrongly: {errors}")
-
-
-def _shown(url: str) -> str:
-    """A database URL without its password."""
-    return re.sub(r"//[^@/]*@", "//", url)
 
 
 def _commit(checkout: Path) -> str | None:

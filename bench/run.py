@@ -317,6 +317,11 @@ async def run_workload(
 # --- the server --------------------------------------------------------------------------
 
 
+def without_password(url: str) -> str:
+    """A database URL as results keep it: without its user and password."""
+    return re.sub(r"//[^@/]*@", "//", url)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -1226,7 +1231,7 @@ def main(argv: list[str] | None = None) -> None:
             "load_average_at_end": os.getloadavg(),
         },
         "database": tokens["database"],
-        "database_url": re.sub(r"//[^@/]*@", "//", database_url),
+        "database_url": without_password(database_url),
         "dataset": {
             key: tokens.get(key) for key in ("users", "sellers", "messages", "conversations")
         }
